@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Make sure the services the tests need are up (start them when they are down) and configured.
+# Idempotent: safe to run on a machine where everything already runs.
+set -euo pipefail
+
+log() { printf '[services] %s\n' "$*"; }
+
+wait_for() { # name, command...
+  local name=$1; shift
+  for _ in $(seq 1 60); do
+    if "$@" >/dev/null 2>&1; then log "$name is up"; return 0; fi
+    sleep 1
+  done
+  log "$name did not answer in 60s"; return 1
+}
+
+# --- PostgreSQL (with wal_level=logical and replication allowed from 127.0.0.1, for CDC) ---
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  v=$(ls /etc/postgresql | sort -n | tail -1)
+  if ! pg_isready -h 127.0.0.1 -q; then
+    log "starting PostgreSQL $v"
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+  fi
+  wait_for PostgreSQL pg_isready -h 127.0.0.1 -q
+  hba="/etc/postgresql/$v/main/pg_hba.conf"
+  if [ -w "$hba" ] && ! grep -Eq '^\s*host\s+replication\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
+    log "allowing replication connections in $hba"
+    echo "host replication all 127.0.0.1/32 trust" >> "$hba"
+    psql -h 127.0.0.1 -U postgres -qc "select pg_reload_conf()" >/dev/null
+  fi
+  if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'show wal_level')" != logical ]; then
+    log "setting wal_level=logical (restart)"
+    psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET wal_level = logical"
+    pg_ctlcluster --skip-systemctl-redirect "$v" main restart
+    wait_for PostgreSQL pg_isready -h 127.0.0.1 -q
+  fi
+else
+  log "PostgreSQL is not installed here; the PostgreSQL tests will fail"
+fi

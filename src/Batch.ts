@@ -1,0 +1,197 @@
+/**
+ * Batches: the unit that moves between tasks.
+ *
+ * A batch is a read-only view `[start, end)` over an array of records, plus the metadata the
+ * runtime needs: which source node the records came from, the source position *after* the last
+ * record (what a checkpoint records and a source later commits), an optional event-time
+ * watermark, and when the batch was read (for latency metrics). Slicing a batch creates a new
+ * view over the same array: no record is copied.
+ *
+ * Records are plain immutable objects whose type comes from an Effect `Schema`; they are decoded
+ * once, at the source, and never re-validated in the middle of a pipeline.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * A source position: any JSON value the source understands (a byte offset, an LSN, a cursor
+ * value and key, a broker offset). The runtime only stores it and hands it back to `seek` and
+ * `commit`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Position = null | boolean | number | string | ReadonlyArray<Position> | { readonly [key: string]: Position }
+
+/**
+ * Where a batch came from: the source node id and the source position after its last record.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Origin {
+  readonly source: string
+  readonly position: Position
+}
+
+/**
+ * A read-only view over records `[start, end)` of `records`, with metadata.
+ *
+ * **Gotchas**: `records` is the backing array and may hold records outside the view; always
+ * iterate from `start` to `end` (or use {@link toArray} / {@link forEach}).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Batch<out A> {
+  readonly _tag: "Batch"
+  readonly records: ReadonlyArray<A>
+  readonly start: number
+  readonly end: number
+  /** Source node and position after the last record; absent for batches built by hand. */
+  readonly origin: Origin | undefined
+  /** Event-time watermark (epoch ms) carried with the batch, if the source or an operator set one. */
+  readonly watermark: number | undefined
+  /** Clock time (epoch ms) when the source produced the batch; used for end-to-end latency. */
+  readonly readAt: number
+}
+
+/**
+ * Options for {@link make}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MakeOptions {
+  readonly origin?: Origin | undefined
+  readonly watermark?: number | undefined
+  readonly readAt?: number | undefined
+}
+
+/**
+ * Wraps an array of records as a batch. The array is not copied: the caller hands over
+ * ownership and must not mutate it afterwards.
+ *
+ * @example
+ * ```ts
+ * const batch = Batch.make([{ id: 1 }, { id: 2 }], { origin: { source: "orders", position: 2 } })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <A>(records: ReadonlyArray<A>, options?: MakeOptions): Batch<A> => ({
+  _tag: "Batch",
+  records,
+  start: 0,
+  end: records.length,
+  origin: options?.origin,
+  watermark: options?.watermark,
+  readAt: options?.readAt ?? 0
+})
+
+/**
+ * An empty batch (no records), optionally carrying metadata.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const empty = <A = never>(options?: MakeOptions): Batch<A> => make<A>([], options)
+
+/**
+ * The number of records in the batch.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const size = <A>(batch: Batch<A>): number => batch.end - batch.start
+
+/**
+ * True when the batch holds no record.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const isEmpty = <A>(batch: Batch<A>): boolean => batch.end <= batch.start
+
+/**
+ * A sub-view `[from, to)` of the batch (indices relative to the view). No record is copied; the
+ * metadata is kept.
+ *
+ * @example
+ * ```ts
+ * const firstHalf = Batch.slice(batch, 0, Batch.size(batch) / 2)
+ * ```
+ * @category combinators
+ * @since 0.1.0
+ */
+export const slice = <A>(batch: Batch<A>, from: number, to: number = size(batch)): Batch<A> => {
+  const n = size(batch)
+  const f = Math.max(0, Math.min(n, from))
+  const t = Math.max(f, Math.min(n, to))
+  return { ...batch, start: batch.start + f, end: batch.start + t }
+}
+
+/**
+ * The records of the view as an array. Returns the backing array itself (no copy) when the view
+ * covers all of it.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const toArray = <A>(batch: Batch<A>): ReadonlyArray<A> =>
+  batch.start === 0 && batch.end === batch.records.length ? batch.records : batch.records.slice(batch.start, batch.end)
+
+/**
+ * The record at index `i` of the view.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const get = <A>(batch: Batch<A>, i: number): A => batch.records[batch.start + i]
+
+/**
+ * Calls `f` for every record of the view, in order (a plain loop).
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const forEach = <A>(batch: Batch<A>, f: (record: A, index: number) => void): void => {
+  const { records, start, end } = batch
+  for (let i = start; i < end; i++) f(records[i], i - start)
+}
+
+/**
+ * A batch with new records but the same metadata (origin, watermark, read time). Used by
+ * processors: the output of a batch covers the same source positions as its input.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const withRecords = <A, B>(batch: Batch<A>, records: ReadonlyArray<B>): Batch<B> => ({
+  _tag: "Batch",
+  records,
+  start: 0,
+  end: records.length,
+  origin: batch.origin,
+  watermark: batch.watermark,
+  readAt: batch.readAt
+})
+
+/**
+ * Splits a batch into views of at most `max` records each (no copy). Only the last part keeps
+ * the origin: an earlier part does not cover the batch's end position.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const chunksOf = <A>(batch: Batch<A>, max: number): Array<Batch<A>> => {
+  const n = size(batch)
+  if (n <= max) return [batch]
+  const out: Array<Batch<A>> = []
+  for (let i = 0; i < n; i += max) {
+    const part = slice(batch, i, i + max)
+    // Only the last part reaches the batch's end position; earlier parts must not claim it.
+    out.push(i + max >= n ? part : { ...part, origin: undefined })
+  }
+  return out
+}

@@ -1,0 +1,216 @@
+/**
+ * Connector interfaces: one small interface per role (source, sink), as in ARCHITECTURE §3.
+ *
+ * A connector *definition* declares its `type` (the YAML name, e.g. `csv`), the API version it was
+ * written against, one config `Schema` (YAML, the DSL and error messages all come from it), its
+ * capabilities, a connection test (`check`) and `open`, which acquires the connector's resources
+ * in the task's `Scope` and returns a reader or writer. Batching, concurrency, retries,
+ * acknowledgements and checkpoints belong to the runtime, not to the connector.
+ *
+ * - {@link SourceReader}: `readBatch(max)` returns the next batch, an empty batch when a streaming
+ *   source has nothing right now, or `undefined` at the end of a bounded input. `position`,
+ *   `seek` and `commit` let checkpoints record and restore where it was; streaming sources
+ *   acknowledge upstream only in `commit`, after a checkpoint that covers the data completed.
+ * - {@link SinkWriter}: `writeBatch(batch)` returns write statistics; `flush` makes everything
+ *   written so far durable. Exactly-once sinks also implement `preCommit` / `commit` tied to
+ *   checkpoint ids, and `restore` to discard what was written after the last completed checkpoint.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Schema, Scope } from "effect"
+import type { Batch, Position } from "./Batch.ts"
+import type { ConnectorError, RecordError } from "./Errors.ts"
+
+/**
+ * The connector API version of this build of DataFlare. A definition declares the version it was
+ * written against; the registry refuses one it cannot run.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const API_VERSION = 1
+
+/**
+ * The API versions this build can run.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const SUPPORTED_API_VERSIONS: ReadonlyArray<number> = [1]
+
+/**
+ * What the runtime tells a connector when it opens it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OpenContext {
+  /** The workflow node id, for error messages and metrics. */
+  readonly node: string
+  /** Default batch size from `execution.batch_size`. */
+  readonly batchSize: number
+  /** Which instance of the node this is (0-based) when `parallelism > 1`. */
+  readonly instance: number
+  /** How many instances of the node run. */
+  readonly parallelism: number
+}
+
+/**
+ * What a source can do.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceCapabilities {
+  /** `seek` restores a position: the source can replay after a restore. */
+  readonly seekable: boolean
+  /** The input never ends by itself (CDC, brokers). */
+  readonly unbounded: boolean
+  /** Batch size the source works best with; the runtime asks for this unless configured. */
+  readonly preferredBatchSize?: number
+  /** Largest batch the source will produce. */
+  readonly maxBatchSize?: number
+}
+
+/**
+ * The delivery guarantee a sink gives after a restore from a checkpoint.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Guarantee = "exactly-once" | "at-least-once"
+
+/**
+ * What a sink can do.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SinkCapabilities {
+  readonly guarantee: Guarantee
+  /** The sink writes a batch atomically. */
+  readonly transactional: boolean
+  readonly preferredBatchSize?: number
+  readonly maxBatchSize?: number
+}
+
+/**
+ * A source opened in a task's scope.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceReader<out A> {
+  /**
+   * The next batch of at most `max` records; an empty batch when a streaming source has nothing
+   * now (the runtime calls again); `undefined` when a bounded input is exhausted.
+   */
+  readonly readBatch: (max: number) => Effect.Effect<Batch<A> | undefined, ConnectorError | RecordError>
+  /** The position after the last record returned by `readBatch`. */
+  readonly position: Effect.Effect<Position>
+  /** Continue reading from a position previously returned by `position`. */
+  readonly seek: (position: Position) => Effect.Effect<void, ConnectorError>
+  /** Everything up to `position` is safely processed: acknowledge it upstream. */
+  readonly commit: (position: Position) => Effect.Effect<void, ConnectorError>
+}
+
+/**
+ * Statistics of one `writeBatch`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WriteStats {
+  readonly written: number
+  readonly bytes?: number
+}
+
+/**
+ * A sink opened in a task's scope.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SinkWriter<A> {
+  writeBatch(batch: Batch<A>): Effect.Effect<WriteStats, ConnectorError | RecordError>
+  /** Make everything written so far durable (called at end of input and before a checkpoint completes). */
+  readonly flush: Effect.Effect<void, ConnectorError>
+  /** Exactly-once sinks: prepare to commit everything written up to checkpoint `id`. */
+  readonly preCommit?: (checkpointId: number) => Effect.Effect<void, ConnectorError>
+  /** Exactly-once sinks: checkpoint `id` is complete; publish what was prepared. */
+  readonly commit?: (checkpointId: number) => Effect.Effect<void, ConnectorError>
+  /**
+   * Exactly-once sinks: discard what was written after checkpoint `id` (or everything, when
+   * `undefined`), before the restored workflow writes again.
+   */
+  readonly restore?: (checkpointId: number | undefined) => Effect.Effect<void, ConnectorError>
+}
+
+/**
+ * A source connector definition. `Config` is the decoded config; `A` the record type.
+ *
+ * @example
+ * ```ts
+ * const Numbers = Connector.source({
+ *   type: "numbers",
+ *   description: "Counts from 1 to `to`",
+ *   config: Schema.Struct({ to: Schema.Number }),
+ *   capabilities: () => ({ seekable: true, unbounded: false }),
+ *   check: () => Effect.void,
+ *   open: (config) => Effect.sync(() => makeCounterReader(config.to))
+ * })
+ * ```
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceDefinition<Config, A> {
+  readonly _tag: "SourceDefinition"
+  readonly type: string
+  readonly apiVersion: number
+  readonly description: string
+  readonly config: Schema.Decoder<Config>
+  // Methods (not function properties) so that a definition of any config type is a
+  // `SourceDefinition<unknown, unknown>` for the registry.
+  capabilities(config: Config): SourceCapabilities
+  check(config: Config): Effect.Effect<void, ConnectorError>
+  open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope>
+}
+
+/**
+ * A sink connector definition. `Config` is the decoded config; `A` the record type it accepts.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SinkDefinition<Config, A> {
+  readonly _tag: "SinkDefinition"
+  readonly type: string
+  readonly apiVersion: number
+  readonly description: string
+  readonly config: Schema.Decoder<Config>
+  // Methods (not function properties) so that a definition of any config type is a
+  // `SinkDefinition<unknown, unknown>` for the registry.
+  capabilities(config: Config): SinkCapabilities
+  check(config: Config): Effect.Effect<void, ConnectorError>
+  open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope>
+}
+
+/**
+ * Defines a source connector (fills in `_tag` and the current API version unless given).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const source = <Config, A>(
+  definition: Omit<SourceDefinition<Config, A>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
+): SourceDefinition<Config, A> => ({ apiVersion: API_VERSION, ...definition, _tag: "SourceDefinition" })
+
+/**
+ * Defines a sink connector (fills in `_tag` and the current API version unless given).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const sink = <Config, A>(
+  definition: Omit<SinkDefinition<Config, A>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
+): SinkDefinition<Config, A> => ({ apiVersion: API_VERSION, ...definition, _tag: "SinkDefinition" })

@@ -1,0 +1,267 @@
+/**
+ * The errors of DataFlare, all tagged and carrying the context a person needs to act on them.
+ *
+ * - {@link DefinitionError}: a workflow definition is invalid (YAML or DSL); it never starts a
+ *   run, and says *where* first (`workflow.yaml:14:7 destinations.out.config.path: ...`).
+ * - {@link ConnectorError}: a connector operation failed at run time; its `reason` says whether a
+ *   retry can help (`isRetryable`), so retry policies never read message text.
+ * - {@link RecordError}: one record could not be decoded or processed; it names the record's
+ *   place (file, line, column, field) so it can be fixed or routed to a dead-letter output.
+ * - {@link NodeError}: a task failed; it names the workflow node and wraps the cause. This is
+ *   what a failed run reports.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * Where something is in a definition file or an input file. Every field is optional: a DSL
+ * workflow has no file, a JSON record has no column.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Location = Schema.Struct({
+  file: Schema.optional(Schema.String),
+  line: Schema.optional(Schema.Number),
+  column: Schema.optional(Schema.Number)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Location = typeof Location.Type
+
+/**
+ * Renders a location as `file:line:column` (missing parts left out), or `""`.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatLocation = (loc: Location | undefined): string => {
+  if (loc === undefined) return ""
+  const parts: Array<string> = []
+  if (loc.file !== undefined) parts.push(loc.file)
+  if (loc.line !== undefined) parts.push(String(loc.line))
+  if (loc.column !== undefined) parts.push(String(loc.column))
+  return parts.join(":")
+}
+
+/**
+ * One problem found in a workflow definition.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const DefinitionIssue = Schema.Struct({
+  /** Dotted path of the key at fault, e.g. `destinations.out.config.path`. */
+  path: Schema.String,
+  message: Schema.String,
+  location: Schema.optional(Location)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type DefinitionIssue = typeof DefinitionIssue.Type
+
+/**
+ * Renders one issue as `file:line:col path: message`.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatIssue = (issue: DefinitionIssue): string => {
+  const where = formatLocation(issue.location)
+  const head = [where, issue.path].filter((s) => s.length > 0).join(" ")
+  return head.length > 0 ? `${head}: ${issue.message}` : issue.message
+}
+
+/**
+ * An invalid workflow definition. Holds every issue found (not just the first), each with its
+ * location. Definition errors are found before anything runs.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class DefinitionError extends Schema.TaggedError<DefinitionError>()("DefinitionError", {
+  issues: Schema.Array(DefinitionIssue)
+}) {
+  override get message(): string {
+    return this.issues.map(formatIssue).join("\n")
+  }
+}
+
+/**
+ * The connection could not be made or was lost (refused, reset, DNS, TLS). Retryable.
+ *
+ * @category reasons
+ * @since 0.1.0
+ */
+export class ConnectionError extends Schema.TaggedError<ConnectionError>()("ConnectionError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/**
+ * The operation did not finish in time. Retryable.
+ *
+ * @category reasons
+ * @since 0.1.0
+ */
+export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/**
+ * The server is overloaded, throttling, or reported a transient conflict (serialization failure,
+ * deadlock). Retryable with backoff.
+ *
+ * @category reasons
+ * @since 0.1.0
+ */
+export class TransientError extends Schema.TaggedError<TransientError>()("TransientError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return true
+  }
+}
+
+/**
+ * The server or file refused the data or the request for good (constraint violation, mapping
+ * error, permission denied, malformed input). Not retryable.
+ *
+ * @category reasons
+ * @since 0.1.0
+ */
+export class RejectedError extends Schema.TaggedError<RejectedError>()("RejectedError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * The connector's configuration does not work against the real system (missing table, unknown
+ * index, bad credentials). Not retryable.
+ *
+ * @category reasons
+ * @since 0.1.0
+ */
+export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return false
+  }
+}
+
+/**
+ * The reasons a connector operation can fail.
+ *
+ * @category reasons
+ * @since 0.1.0
+ */
+export const ConnectorErrorReason = Schema.Union([
+  ConnectionError,
+  TimeoutError,
+  TransientError,
+  RejectedError,
+  ConfigurationError
+])
+
+/**
+ * @category reasons
+ * @since 0.1.0
+ */
+export type ConnectorErrorReason = typeof ConnectorErrorReason.Type
+
+/**
+ * A connector operation failed. `reason.isRetryable` says whether retrying can help.
+ *
+ * @example
+ * ```ts
+ * new ConnectorError({
+ *   connector: "csv", operation: "open",
+ *   reason: new ConfigurationError({ message: "no such file: in.csv" })
+ * })
+ * ```
+ * @category errors
+ * @since 0.1.0
+ */
+export class ConnectorError extends Schema.TaggedError<ConnectorError>()("ConnectorError", {
+  connector: Schema.String,
+  operation: Schema.String,
+  reason: ConnectorErrorReason
+}) {
+  /** @since 0.1.0 */
+  get isRetryable(): boolean {
+    return this.reason.isRetryable
+  }
+  override get message(): string {
+    return `${this.connector} ${this.operation}: ${this.reason.message}`
+  }
+}
+
+/**
+ * One record could not be decoded or processed. `location` names the place in the input (file,
+ * line, column), `field` the field at fault, and `position` the source position, so the record
+ * can be found again or routed to a dead-letter output.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class RecordError extends Schema.TaggedError<RecordError>()("RecordError", {
+  /** What is wrong with the record, without the location. */
+  detail: Schema.String,
+  location: Schema.optional(Location),
+  field: Schema.optional(Schema.String),
+  record: Schema.optional(Schema.Unknown)
+}) {
+  override get message(): string {
+    const where = formatLocation(this.location)
+    const field = this.field !== undefined ? `field '${this.field}': ` : ""
+    return `${where.length > 0 ? `${where}: ` : ""}${field}${this.detail}`
+  }
+}
+
+/**
+ * A task failed: names the workflow node and wraps what went wrong. A failed run fails with this.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class NodeError extends Schema.TaggedError<NodeError>()("NodeError", {
+  node: Schema.String,
+  cause: Schema.Defect()
+}) {
+  override get message(): string {
+    const cause = this.cause
+    const text =
+      cause !== null && typeof cause === "object" && "message" in cause && typeof cause.message === "string"
+        ? cause.message
+        : String(cause)
+    return `node '${this.node}' failed: ${text}`
+  }
+}

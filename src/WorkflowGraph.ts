@@ -1,0 +1,251 @@
+/**
+ * The workflow graph: the one intermediate representation that both the typed DSL and the YAML
+ * loader produce, and the only thing the planner and the runtime know.
+ *
+ * A graph is a name, execution settings and a list of nodes. Each node has an id, a `type` (found
+ * in the registry: `csv`, `filter`, ...), its config *as written* (the registry decodes it with
+ * the type's config Schema), its inputs, and an optional parallelism. Nothing here is specific to
+ * YAML or to the DSL; a graph loaded from a file also carries a `locate` function so errors can
+ * name the file, line and column of a key.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import type { Location } from "./Errors.ts"
+
+/**
+ * A duration as written in a workflow: `500ms`, `30s`, `5m`, `1h` (or a number of milliseconds).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const DurationString = Schema.Union([
+  Schema.String.check(
+    Schema.isPattern(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, {
+      message: "expected a duration such as 500ms, 30s, 5m or 1h"
+    })
+  ),
+  Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
+])
+
+/**
+ * Milliseconds of a duration accepted by {@link DurationString}.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const durationMillis = (d: string | number): number => {
+  if (typeof d === "number") return d
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(d)
+  if (m === null) throw new Error(`invalid duration: ${d}`)
+  const n = Number(m[1])
+  switch (m[2]) {
+    case "ms":
+      return n
+    case "s":
+      return n * 1000
+    case "m":
+      return n * 60_000
+    default:
+      return n * 3_600_000
+  }
+}
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/**
+ * A restart strategy (applied by the supervisor when a task fails).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const RestartStrategy = Schema.Union([
+  Schema.Struct({ type: Schema.Literal("none") }),
+  Schema.Struct({
+    type: Schema.Literal("fixed-delay"),
+    attempts: PositiveInt,
+    delay: DurationString
+  }),
+  Schema.Struct({
+    type: Schema.Literal("exponential-backoff"),
+    initial: DurationString,
+    max: DurationString,
+    multiplier: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThanOrEqualTo(1))),
+    jitter: Schema.optionalKey(Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+    attempts: Schema.optionalKey(PositiveInt)
+  }),
+  Schema.Struct({
+    type: Schema.Literal("failure-rate"),
+    max_failures: PositiveInt,
+    interval: DurationString,
+    delay: Schema.optionalKey(DurationString)
+  })
+])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type RestartStrategy = typeof RestartStrategy.Type
+
+/**
+ * Adaptive batching settings (`execution.batching`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BatchingSettings = Schema.Struct({
+  adaptive: Schema.optionalKey(Schema.Boolean),
+  min: Schema.optionalKey(PositiveInt),
+  max: Schema.optionalKey(PositiveInt),
+  latency_target: Schema.optionalKey(DurationString),
+  linger: Schema.optionalKey(DurationString)
+})
+
+/**
+ * The `execution` section of a workflow. Every key is optional; {@link defaults} says what an
+ * absent key means.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const ExecutionSettings = Schema.Struct({
+  /** Records per batch a source is asked for (default 1000). */
+  batch_size: Schema.optionalKey(PositiveInt),
+  /** Batches a queue between two tasks holds before the upstream task waits (default 4). */
+  queue_capacity: Schema.optionalKey(PositiveInt),
+  /** Default parallelism of nodes that do not set their own (default 1). */
+  parallelism: Schema.optionalKey(PositiveInt),
+  checkpoint_interval: Schema.optionalKey(DurationString),
+  restart_strategy: Schema.optionalKey(RestartStrategy),
+  batching: Schema.optionalKey(BatchingSettings)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ExecutionSettings = typeof ExecutionSettings.Type
+
+/**
+ * What an absent execution key means.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaults = {
+  batch_size: 1000,
+  queue_capacity: 4,
+  parallelism: 1
+} as const
+
+/**
+ * The role of a node.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NodeKind = "source" | "processor" | "sink"
+
+/**
+ * One node of the graph.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Node {
+  readonly kind: NodeKind
+  readonly id: string
+  /** Registry type: `csv`, `ndjson`, `filter`, `map`, ... */
+  readonly type: string
+  /** The config as written; decoded by the type's Schema when the workflow is prepared. */
+  readonly config: unknown
+  /** Ids of the nodes this node reads from (empty for sources). */
+  readonly inputs: ReadonlyArray<string>
+  /** Task instances of this node; absent means `execution.parallelism`. */
+  readonly parallelism?: number
+}
+
+/**
+ * Finds the location of a key path in the file a graph was loaded from. Paths are the graph's
+ * own: `["nodes", id, "config", "path"]` is written by the YAML loader as
+ * `sources.<id>.config.path` and so on.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceMap {
+  readonly file: string
+  /** The location of the node's key `path` (relative to the node), or of the node itself. */
+  readonly locate: (node: string | undefined, path: ReadonlyArray<PropertyKey>) => Location | undefined
+  /** How a node-relative path is written in the file, e.g. `sources.orders.config.path`. */
+  readonly describe: (node: string | undefined, path: ReadonlyArray<PropertyKey>) => string
+}
+
+/**
+ * A workflow: name, execution settings and nodes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface WorkflowGraph {
+  readonly name: string
+  readonly version?: string
+  readonly execution: ExecutionSettings
+  readonly nodes: ReadonlyArray<Node>
+  /** Present when the graph was loaded from a file. Not part of the graph's identity. */
+  readonly sourceMap?: SourceMap
+}
+
+/**
+ * Builds a graph value.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options: {
+  readonly name: string
+  readonly version?: string | undefined
+  readonly execution?: ExecutionSettings | undefined
+  readonly nodes: ReadonlyArray<Node>
+  readonly sourceMap?: SourceMap | undefined
+}): WorkflowGraph => ({
+  name: options.name,
+  ...(options.version !== undefined ? { version: options.version } : {}),
+  execution: options.execution ?? {},
+  nodes: options.nodes,
+  ...(options.sourceMap !== undefined ? { sourceMap: options.sourceMap } : {})
+})
+
+/**
+ * The node with the given id, if any.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const node = (graph: WorkflowGraph, id: string): Node | undefined => graph.nodes.find((n) => n.id === id)
+
+/**
+ * The graph without its source map: what two graphs are compared on (a DSL graph equals the YAML
+ * graph of the same workflow).
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const structure = (graph: WorkflowGraph): Omit<WorkflowGraph, "sourceMap"> => {
+  const { sourceMap: _, ...rest } = graph
+  return rest
+}
+
+/**
+ * Describes a node-relative key path the way the graph was written (YAML section names when it
+ * came from a file, `nodes.<id>` otherwise).
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const describePath = (graph: WorkflowGraph, node: string | undefined, path: ReadonlyArray<PropertyKey>): string => {
+  if (graph.sourceMap !== undefined) return graph.sourceMap.describe(node, path)
+  const head = node === undefined ? [] : ["nodes", node]
+  return [...head, ...path.map(String)].join(".")
+}
