@@ -1,0 +1,206 @@
+/**
+ * Preparation of a workflow graph: structural validation, registry lookup and config decoding.
+ * Produces every problem at once as a DefinitionError whose issues name the node and key (and
+ * the file, line and column when the graph came from a file).
+ */
+import { Effect } from "effect"
+import { DefinitionError, type DefinitionIssue } from "../Errors.ts"
+import { NodeOverrides } from "../Overrides.ts"
+import type { Processor } from "../Processor.ts"
+import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
+import * as WorkflowGraph from "../WorkflowGraph.ts"
+import { closest } from "./suggest.ts"
+
+/** A node with everything needed to run it. */
+export type PreparedNode =
+  | { readonly kind: "source"; readonly node: WorkflowGraph.Node; readonly parallelism: number; readonly source: PreparedSource }
+  | { readonly kind: "sink"; readonly node: WorkflowGraph.Node; readonly parallelism: number; readonly sink: PreparedSink }
+  | {
+    readonly kind: "processor"
+    readonly node: WorkflowGraph.Node
+    readonly parallelism: number
+    readonly processor: Processor
+  }
+
+export interface PreparedWorkflow {
+  readonly graph: WorkflowGraph.WorkflowGraph
+  /** Nodes in topological order (every node after its inputs). */
+  readonly nodes: ReadonlyArray<PreparedNode>
+  /** node id → ids of the nodes that read from it, in graph order. */
+  readonly consumers: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly batchSize: number
+  readonly queueCapacity: number
+}
+
+const issueAt = (
+  graph: WorkflowGraph.WorkflowGraph,
+  node: string | undefined,
+  path: ReadonlyArray<PropertyKey>,
+  message: string
+): DefinitionIssue => {
+  const location = graph.sourceMap?.locate(node, path)
+  return {
+    path: WorkflowGraph.describePath(graph, node, path),
+    message,
+    ...(location !== undefined ? { location } : {})
+  }
+}
+
+const kindWord = (kind: WorkflowGraph.NodeKind): string =>
+  kind === "source" ? "source" : kind === "sink" ? "destination" : "transformation"
+
+/** Kahn's algorithm; returns the order, or the nodes left on cycles. */
+const topologicalOrder = (
+  graph: WorkflowGraph.WorkflowGraph
+): { readonly order: ReadonlyArray<string>; readonly cyclic: ReadonlyArray<string> } => {
+  const ids = new Set(graph.nodes.map((n) => n.id))
+  const indegree = new Map<string, number>()
+  const out = new Map<string, Array<string>>()
+  for (const n of graph.nodes) {
+    indegree.set(n.id, n.inputs.filter((i) => ids.has(i)).length)
+    for (const i of n.inputs) if (ids.has(i)) out.set(i, [...(out.get(i) ?? []), n.id])
+  }
+  const ready = graph.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id)
+  const order: Array<string> = []
+  while (ready.length > 0) {
+    const id = ready.shift()!
+    order.push(id)
+    for (const next of out.get(id) ?? []) {
+      const d = indegree.get(next)! - 1
+      indegree.set(next, d)
+      if (d === 0) ready.push(next)
+    }
+  }
+  const cyclic = graph.nodes.filter((n) => !order.includes(n.id)).map((n) => n.id)
+  return { order, cyclic }
+}
+
+/** Follows input edges among `candidates` to print one cycle as `a -> b -> a`. */
+const describeCycle = (graph: WorkflowGraph.WorkflowGraph, candidates: ReadonlyArray<string>): string => {
+  const set = new Set(candidates)
+  const start = candidates[0]
+  const path: Array<string> = [start]
+  let current = start
+  for (let guard = 0; guard <= candidates.length; guard++) {
+    const node = WorkflowGraph.node(graph, current)!
+    const next = node.inputs.find((i) => set.has(i))
+    if (next === undefined) break
+    const seen = path.indexOf(next)
+    if (seen >= 0) return [...path.slice(seen), next].reverse().join(" -> ")
+    path.push(next)
+    current = next
+  }
+  return candidates.join(", ")
+}
+
+/** Validates and prepares a graph. */
+export const prepare = (
+  graph: WorkflowGraph.WorkflowGraph
+): Effect.Effect<PreparedWorkflow, DefinitionError, Registry> =>
+  Effect.gen(function*() {
+    const registry = yield* Registry
+    const overrides = yield* NodeOverrides
+    const issues: Array<DefinitionIssue> = []
+    const ids = graph.nodes.map((n) => n.id)
+    const seen = new Set<string>()
+    for (const n of graph.nodes) {
+      if (seen.has(n.id)) issues.push(issueAt(graph, n.id, [], `duplicate node id '${n.id}'`))
+      seen.add(n.id)
+    }
+    const consumers = new Map<string, Array<string>>()
+    for (const n of graph.nodes) {
+      if (n.kind === "source" && n.inputs.length > 0) {
+        issues.push(issueAt(graph, n.id, ["inputs"], "a source has no inputs"))
+      }
+      if (n.kind !== "source" && n.inputs.length === 0) {
+        issues.push(issueAt(graph, n.id, ["inputs"], `a ${kindWord(n.kind)} needs at least one input`))
+      }
+      n.inputs.forEach((input, i) => {
+        const target = WorkflowGraph.node(graph, input)
+        if (target === undefined) {
+          const hint = closest(input, ids.filter((id) => id !== n.id))
+          issues.push(
+            issueAt(graph, n.id, ["inputs", i], `unknown input '${input}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}`)
+          )
+        } else if (target.kind === "sink") {
+          issues.push(issueAt(graph, n.id, ["inputs", i], `'${input}' is a destination; destinations have no output`))
+        } else {
+          consumers.set(input, [...(consumers.get(input) ?? []), n.id])
+        }
+      })
+      if (n.parallelism !== undefined && (!Number.isInteger(n.parallelism) || n.parallelism < 1)) {
+        issues.push(issueAt(graph, n.id, ["parallelism"], `expected a positive integer, got ${String(n.parallelism)}`))
+      }
+    }
+    for (const n of graph.nodes) {
+      if (n.kind !== "sink" && !consumers.has(n.id) && n.inputs.every((i) => ids.includes(i))) {
+        issues.push(issueAt(graph, n.id, [], `nothing reads the output of ${kindWord(n.kind)} '${n.id}'`))
+      }
+    }
+    const { order, cyclic } = topologicalOrder(graph)
+    if (cyclic.length > 0) {
+      issues.push(issueAt(graph, cyclic[0], ["inputs"], `the workflow has a cycle: ${describeCycle(graph, cyclic)}`))
+    }
+
+    const defaultParallelism = graph.execution.parallelism ?? WorkflowGraph.defaults.parallelism
+    const prepared = new Map<string, PreparedNode>()
+    for (const n of graph.nodes) {
+      const parallelism = n.parallelism ?? defaultParallelism
+      const override = overrides.get(n.id)
+      if (override !== undefined) {
+        if (n.kind === "source" && override._tag === "PreparedSource") {
+          prepared.set(n.id, { kind: "source", node: n, parallelism, source: override })
+          continue
+        }
+        if (n.kind === "sink" && override._tag === "PreparedSink") {
+          prepared.set(n.id, { kind: "sink", node: n, parallelism, sink: override })
+          continue
+        }
+        issues.push(issueAt(graph, n.id, [], `override for '${n.id}' is a ${override._tag}, but the node is a ${kindWord(n.kind)}`))
+        continue
+      }
+      const entry = registry.find(n.kind, n.type)
+      if (entry === undefined) {
+        const known = typesOf(registry, n.kind)
+        const hint = closest(n.type, known)
+        issues.push(
+          issueAt(
+            graph,
+            n.id,
+            ["type"],
+            `unknown ${kindWord(n.kind)} type '${n.type}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}; known: ${
+              known.join(", ")
+            }`
+          )
+        )
+        continue
+      }
+      const result = entry.kind === "processor" ? entry.prepare(n.config ?? {}, { node: n.id }) : entry.prepare(n.config ?? {})
+      if (!result.ok) {
+        for (const issue of result.issues) {
+          const column = "column" in issue && issue.column !== undefined ? ` (column ${issue.column} of the value)` : ""
+          issues.push(issueAt(graph, n.id, ["config", ...issue.path], `${issue.message}${column}`))
+        }
+        continue
+      }
+      const value = result.value
+      switch (value._tag) {
+        case "PreparedSource":
+          prepared.set(n.id, { kind: "source", node: n, parallelism, source: value })
+          break
+        case "PreparedSink":
+          prepared.set(n.id, { kind: "sink", node: n, parallelism, sink: value })
+          break
+        default:
+          prepared.set(n.id, { kind: "processor", node: n, parallelism, processor: value })
+      }
+    }
+    if (issues.length > 0) return yield* new DefinitionError({ issues })
+    return {
+      graph,
+      nodes: order.map((id) => prepared.get(id)!),
+      consumers,
+      batchSize: graph.execution.batch_size ?? WorkflowGraph.defaults.batch_size,
+      queueCapacity: graph.execution.queue_capacity ?? WorkflowGraph.defaults.queue_capacity
+    }
+  })

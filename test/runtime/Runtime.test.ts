@@ -1,0 +1,186 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Ref } from "effect"
+import * as Batch from "../../src/Batch.ts"
+import { DefinitionError, NodeError } from "../../src/Errors.ts"
+import * as Overrides from "../../src/Overrides.ts"
+import * as Registry from "../../src/Registry.ts"
+import * as Runtime from "../../src/Runtime.ts"
+import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+import { collected, definitions, makeTracked } from "./support.ts"
+
+const registry = Registry.layer(definitions)
+
+const linear = (count: number, extra?: Partial<WorkflowGraph.ExecutionSettings>) =>
+  WorkflowGraph.make({
+    name: "linear",
+    execution: { batch_size: 100, ...extra },
+    nodes: [
+      { kind: "source", id: "nums", type: "numbers", config: { count }, inputs: [] },
+      { kind: "processor", id: "even", type: "keep_even", config: { field: "id" }, inputs: ["nums"] },
+      { kind: "processor", id: "plus", type: "add", config: { by: 1000 }, inputs: ["even"] },
+      { kind: "sink", id: "out", type: "collect_test", config: { name: "linear" }, inputs: ["plus"] }
+    ]
+  })
+
+describe("Runtime", () => {
+  it.effect("runs a linear workflow and reports records in/out per node", () =>
+    Effect.gen(function*() {
+      const summary = yield* Runtime.run(linear(1_000))
+      const out = collected("linear") as Array<{ id: number }>
+      assert.strictEqual(out.length, 500)
+      assert.deepStrictEqual(out.slice(0, 3).map((r) => r.id), [1000, 1002, 1004])
+      const byId = new Map(summary.nodes.map((n) => [n.id, n]))
+      assert.strictEqual(byId.get("nums")!.recordsOut, 1000)
+      assert.strictEqual(byId.get("even")!.recordsIn, 1000)
+      assert.strictEqual(byId.get("even")!.recordsOut, 500)
+      assert.strictEqual(byId.get("plus")!.recordsIn, 500)
+      assert.strictEqual(byId.get("plus")!.recordsOut, 500)
+      assert.strictEqual(byId.get("out")!.recordsIn, 500)
+      assert.strictEqual(byId.get("out")!.recordsOut, 500)
+    }).pipe(Effect.provide(registry)))
+
+  it.effect("fuses consecutive stateless processors into one task", () =>
+    Effect.gen(function*() {
+      const prepared = yield* Runtime.prepare(linear(10))
+      const plan = Runtime.plan(prepared)
+      assert.deepStrictEqual(plan.chains, [["even", "plus"]])
+      assert.deepStrictEqual(plan.tasks.map((t) => t.id), ["nums", "even", "out"])
+    }).pipe(Effect.provide(registry)))
+
+  it.effect("a throwing processor fails the run with a NodeError naming the node, and resources are released", () =>
+    Effect.gen(function*() {
+      const tracked = yield* makeTracked()
+      const graph = WorkflowGraph.make({
+        name: "boom",
+        execution: { batch_size: 10 },
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 100 }, inputs: [] },
+          { kind: "processor", id: "plus", type: "add", config: { by: 0 }, inputs: ["nums"] },
+          { kind: "processor", id: "bad", type: "explode", config: { at: 95 }, inputs: ["plus"] },
+          { kind: "sink", id: "out", type: "tracked", config: {}, inputs: ["bad"] }
+        ]
+      })
+      const exit = yield* Runtime.run(graph).pipe(
+        Effect.provide(Registry.layer([...definitions, tracked.definition])),
+        Effect.exit
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+        assert.isDefined(error)
+        if (error?._tag === "Fail") {
+          assert.instanceOf(error.error, NodeError)
+          assert.strictEqual((error.error as NodeError).node, "bad")
+          assert.include((error.error as NodeError).message, "boom at 95")
+        }
+      }
+      assert.strictEqual(yield* Ref.get(tracked.opened), 1)
+      assert.strictEqual(yield* Ref.get(tracked.closed), 1)
+    }))
+
+  it.effect("reports every definition problem at once, with suggestions", () =>
+    Effect.gen(function*() {
+      const graph = WorkflowGraph.make({
+        name: "bad",
+        nodes: [
+          { kind: "source", id: "nums", type: "numbrs", config: { count: 1 }, inputs: [] },
+          { kind: "processor", id: "plus", type: "add", config: { by: "x", extra: 1 }, inputs: ["numz"] },
+          { kind: "processor", id: "a", type: "add", config: { by: 1 }, inputs: ["b"] },
+          { kind: "processor", id: "b", type: "add", config: { by: 1 }, inputs: ["a"] },
+          { kind: "sink", id: "out", type: "collect_test", config: { name: "x" }, inputs: ["plus"] }
+        ]
+      })
+      const error = yield* Effect.flip(Runtime.prepare(graph))
+      assert.instanceOf(error, DefinitionError)
+      const text = error.message
+      assert.include(text, "nodes.nums.type: unknown source type 'numbrs' (did you mean 'numbers'?)")
+      assert.include(text, "nodes.plus.inputs.0: unknown input 'numz' (did you mean 'nums'?)")
+      assert.include(text, "nodes.plus.config.by: Expected number")
+      assert.include(text, "nodes.plus.config.extra: Expected no excess property")
+      assert.include(text, "the workflow has a cycle: a -> b -> a")
+      assert.include(text, "nothing reads the output of source 'nums'")
+    }).pipe(Effect.provide(registry)))
+
+  it.effect("parallel processor instances deliver every record exactly once", () =>
+    Effect.gen(function*() {
+      const graph = WorkflowGraph.make({
+        name: "par",
+        execution: { batch_size: 7 },
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 10_000 }, inputs: [], parallelism: 2 },
+          { kind: "processor", id: "plus", type: "add", config: { by: 1 }, inputs: ["nums"], parallelism: 3 },
+          { kind: "sink", id: "out", type: "collect_test", config: { name: "par" }, inputs: ["plus"] }
+        ]
+      })
+      yield* Runtime.run(graph)
+      const ids = (collected("par") as Array<{ id: number }>).map((r) => r.id).sort((a, b) => a - b)
+      assert.deepStrictEqual(ids, Array.from({ length: 10_000 }, (_, i) => i + 1))
+    }).pipe(Effect.provide(registry)))
+
+  it.effect("fan-out shares batches with every branch and fan-in merges them", () =>
+    Effect.gen(function*() {
+      const graph = WorkflowGraph.make({
+        name: "fan",
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 100 }, inputs: [] },
+          { kind: "processor", id: "even", type: "keep_even", config: { field: "id" }, inputs: ["nums"] },
+          { kind: "processor", id: "plus", type: "add", config: { by: 1000 }, inputs: ["nums"] },
+          { kind: "sink", id: "all", type: "collect_test", config: { name: "fan-all" }, inputs: ["even", "plus"] },
+          { kind: "sink", id: "raw", type: "collect_test", config: { name: "fan-raw" }, inputs: ["nums"] }
+        ]
+      })
+      yield* Runtime.run(graph)
+      const all = (collected("fan-all") as Array<{ id: number }>).map((r) => r.id).sort((a, b) => a - b)
+      const expected = [
+        ...Array.from({ length: 50 }, (_, i) => i * 2),
+        ...Array.from({ length: 100 }, (_, i) => i + 1000)
+      ]
+      assert.deepStrictEqual(all, expected)
+      assert.strictEqual(collected("fan-raw").length, 100)
+    }).pipe(Effect.provide(registry)))
+
+  it.effect("node overrides swap connectors through a Layer without touching the workflow value", () =>
+    Effect.gen(function*() {
+      const written: Array<unknown> = []
+      const records = [{ id: 2 }, { id: 3 }, { id: 4 }]
+      const overrides = Overrides.layer({
+        nums: {
+          _tag: "PreparedSource",
+          type: "memory",
+          capabilities: { seekable: false, unbounded: false },
+          check: Effect.void,
+          open: () => {
+            let done = false
+            return Effect.succeed({
+              readBatch: () =>
+                Effect.sync(() => {
+                  if (done) return undefined
+                  done = true
+                  return Batch.make(records)
+                }),
+              position: Effect.succeed(null),
+              seek: () => Effect.void,
+              commit: () => Effect.void
+            })
+          }
+        },
+        out: {
+          _tag: "PreparedSink",
+          type: "memory",
+          capabilities: { guarantee: "at-least-once", transactional: false },
+          check: Effect.void,
+          open: () =>
+            Effect.succeed({
+              writeBatch: (b: Batch.Batch<unknown>) =>
+                Effect.sync(() => {
+                  written.push(...Batch.toArray(b))
+                  return { written: Batch.size(b) }
+                }),
+              flush: Effect.void
+            })
+        }
+      })
+      yield* Runtime.run(linear(1_000_000)).pipe(Effect.provide(overrides))
+      assert.deepStrictEqual(written, [{ id: 1002 }, { id: 1004 }])
+    }).pipe(Effect.provide(registry)))
+})
