@@ -7,6 +7,9 @@
  *   (see {@link runSteps}); no Effect and no Schema check per record.
  * - **a batch function** ({@link BatchProcessor}): an Effect per batch, for user processors that
  *   need services or I/O. It gets the whole batch, so there is still no Effect per record.
+ * - **a stateful operator** ({@link StatefulProcessor}): keyed state (aggregates over windows,
+ *   dedupe) kept in a {@link KeyedState} that checkpoints snapshot and restore. Records with the
+ *   same key always meet the same operator instance, in order.
  *
  * A processor *definition* ({@link ProcessorDefinition}) has a `type` (the YAML verb, e.g.
  * `filter`), one config Schema and `make`, which turns a decoded config into a processor. Built-in
@@ -17,6 +20,7 @@
 import type { Effect, Schema } from "effect"
 import type { Batch } from "./Batch.ts"
 import type { RecordError } from "./Errors.ts"
+import type { KeyedState } from "./State.ts"
 
 /**
  * One stateless per-record step. `filter` keeps records for which `f` is true; `map` replaces a
@@ -54,12 +58,58 @@ export interface BatchProcessor {
 }
 
 /**
+ * What a stateful operator emits for a batch: records for its main output and, per named side
+ * output (e.g. `late`), records for that port.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OperatorOutput {
+  readonly records: ReadonlyArray<unknown>
+  readonly side?: { readonly [port: string]: ReadonlyArray<unknown> }
+}
+
+/**
+ * One instance of a stateful operator. The runtime calls `onBatch` for every input batch in
+ * order, and `onEnd` once when the input is exhausted (to emit what is still held, e.g. open
+ * windows). All of its state lives in `state`, so a checkpoint can snapshot it and a restore can
+ * put it back before `onBatch` is called again.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Operator {
+  readonly onBatch: (batch: Batch<unknown>) => OperatorOutput
+  readonly onEnd: () => OperatorOutput
+  readonly state: KeyedState<unknown>
+}
+
+/**
+ * A keyed stateful processor. `key` extracts the partitioning key (the `key_by` of the node) so
+ * that with `parallelism: n` all records of one key go to the same instance. `ports` names the
+ * side outputs it may emit to (another node reads one as input `"<node>.<port>"`).
+ * `stateSchema` encodes one state value to JSON and back (versioned by `stateVersion`), for
+ * checkpoints.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StatefulProcessor {
+  readonly _tag: "Stateful"
+  readonly key: ((record: unknown) => unknown) | undefined
+  readonly ports: ReadonlyArray<string>
+  readonly stateSchema: Schema.Codec<unknown, unknown>
+  readonly stateVersion: number
+  readonly make: (context: { readonly node: string; readonly instance: number }) => Operator
+}
+
+/**
  * What a processor node runs.
  *
  * @category models
  * @since 0.1.0
  */
-export type Processor = StatelessProcessor | BatchProcessor
+export type Processor = StatelessProcessor | BatchProcessor | StatefulProcessor
 
 /**
  * What a processor gets when it is made for a node.

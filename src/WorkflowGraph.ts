@@ -164,11 +164,19 @@ export interface Node {
   readonly inputs: ReadonlyArray<string>
   /** Task instances of this node; absent means `execution.parallelism`. */
   readonly parallelism?: number
+  /**
+   * Partition the node's input by these fields (a field name, a dotted path, or a list of them):
+   * all records with one key reach the same instance, in order. Stateful processors bring their
+   * own key (e.g. an aggregate's `group_by`).
+   */
+  readonly key_by?: string | ReadonlyArray<string>
+  /** With `parallelism > 1`: emit batches in input order (default: as soon as ready). */
+  readonly ordered?: boolean
 }
 
 /**
  * Finds the location of a key path in the file a graph was loaded from. Paths are the graph's
- * own: `["nodes", id, "config", "path"]` is written by the YAML loader as
+ * own: `["config", "path"]` of node `orders` is written by the YAML loader as
  * `sources.<id>.config.path` and so on.
  *
  * @category models

@@ -1,21 +1,38 @@
 /**
- * The planner: turns a prepared workflow into tasks. Consecutive stateless processors with the
- * same parallelism, where each reads only from the one before and is the only reader of it, are
- * fused into one task that runs one loop per batch (operator chaining).
+ * The planner: turns a prepared workflow into an execution plan.
+ *
+ * - Tasks: one per node, except that consecutive stateless processors with the same parallelism,
+ *   where each reads only from the one before and is the only reader of it, are fused into one
+ *   task that runs one loop per batch (operator chaining).
+ * - Edges: every task input names the producing task and port (`main` or a side output such as
+ *   `late`), and whether the consumer partitions by key (then each consumer instance has its own
+ *   queue and producers route records by key hash).
+ * - Stages: tasks grouped by depth (longest path from a source), for `plan` output.
  */
+import type { Effect } from "effect"
 import type { Batch } from "../Batch.ts"
-import type { Step } from "../Processor.ts"
+import type { Guarantee } from "../Connector.ts"
+import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
-import type { PreparedNode, PreparedWorkflow } from "./prepare.ts"
+import { type PreparedNode, type PreparedWorkflow, splitInput } from "./prepare.ts"
+
+/** Where a task reads from. */
+export interface TaskInput {
+  /** The producing task. */
+  readonly task: string
+  /** The producer's output port: `main`, or a side output name. */
+  readonly port: string
+}
 
 interface TaskBase {
   /** Task id: the id of its (first) node. */
   readonly id: string
-  /** Ids of the tasks this task reads from. */
-  readonly inputs: ReadonlyArray<string>
-  /** Ids of the tasks that read from this task. */
-  readonly outputs: ReadonlyArray<string>
+  readonly inputs: ReadonlyArray<TaskInput>
   readonly parallelism: number
+  /** Partitioning key of the task's input (records of one key reach one instance). */
+  readonly key: ((record: unknown) => unknown) | undefined
+  /** Keep batch order across parallel instances. */
+  readonly ordered: boolean
 }
 
 /** One task of the plan. */
@@ -24,8 +41,9 @@ export type PlannedTask =
   | (TaskBase & { readonly _tag: "Sink"; readonly sink: PreparedSink })
   | (TaskBase & {
     readonly _tag: "Batch"
-    readonly process: (batch: Batch<unknown>) => import("effect").Effect.Effect<ReadonlyArray<unknown>, unknown>
+    readonly process: (batch: Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, unknown>
   })
+  | (TaskBase & { readonly _tag: "Stateful"; readonly processor: StatefulProcessor })
   | (TaskBase & {
     readonly _tag: "Stateless"
     /** The fused nodes, in order. */
@@ -34,17 +52,40 @@ export type PlannedTask =
     readonly steps: ReadonlyArray<ReadonlyArray<Step>>
   })
 
-/** The execution plan: tasks in topological order. */
+/** The execution plan. */
 export interface Plan {
   readonly workflow: PreparedWorkflow
+  /** Tasks in topological order. */
   readonly tasks: ReadonlyArray<PlannedTask>
   /** The task that runs a node. */
   readonly taskOf: (node: string) => PlannedTask
-  /** Fused chains (2 nodes or more), for `plan` output. */
+  /** Fused chains (2 nodes or more). */
   readonly chains: ReadonlyArray<ReadonlyArray<string>>
+  /** Task ids by stage (depth from the sources). */
+  readonly stages: ReadonlyArray<ReadonlyArray<string>>
+  /** The delivery guarantee of the whole workflow: the weakest of its sinks. */
+  readonly guarantee: Guarantee
 }
 
 const isStateless = (n: PreparedNode): boolean => n.kind === "processor" && n.processor._tag === "Stateless"
+
+/** A key extractor for `key_by` fields (dotted paths allowed). */
+export const keyExtractor = (keyBy: string | ReadonlyArray<string>): (record: unknown) => unknown => {
+  const paths = (typeof keyBy === "string" ? [keyBy] : keyBy).map((p) => p.split("."))
+  const read = (record: unknown, path: ReadonlyArray<string>): unknown => {
+    let v: unknown = record
+    for (const segment of path) {
+      if (v === null || typeof v !== "object") return undefined
+      v = (v as { readonly [k: string]: unknown })[segment]
+    }
+    return v
+  }
+  if (paths.length === 1 && paths[0].length === 1) {
+    const field = paths[0][0]
+    return (record) => (record as { readonly [k: string]: unknown })[field]
+  }
+  return (record) => paths.map((p) => read(record, p))
+}
 
 /** Builds the plan. */
 export const plan = (workflow: PreparedWorkflow): Plan => {
@@ -59,7 +100,8 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     const upstream = n.node.inputs.length === 1 ? byId.get(input) : undefined
     if (
       upstream !== undefined && isStateless(upstream) && upstream.parallelism === n.parallelism &&
-      consumersOf(input).length === 1
+      consumersOf(input).length === 1 && n.node.key_by === undefined && n.node.ordered !== true &&
+      upstream.node.ordered !== true
     ) {
       const head = headOf.get(input)!
       headOf.set(n.node.id, head)
@@ -75,12 +117,19 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     const id = n.node.id
     if (taskIdOf(id) !== id) continue // fused into an earlier task
     const chain = chains.get(id) ?? [id]
-    const last = chain[chain.length - 1]
+    const inputs: Array<TaskInput> = []
+    for (const raw of n.node.inputs) {
+      const { node, port } = splitInput(raw, workflow)
+      const input = { task: taskIdOf(node), port }
+      if (!inputs.some((i) => i.task === input.task && i.port === input.port)) inputs.push(input)
+    }
+    const statefulKey = n.kind === "processor" && n.processor._tag === "Stateful" ? n.processor.key : undefined
     const base: TaskBase = {
       id,
-      inputs: [...new Set(n.node.inputs.map(taskIdOf))],
-      outputs: [...new Set(consumersOf(last).map(taskIdOf))],
-      parallelism: n.parallelism
+      inputs,
+      parallelism: n.parallelism,
+      key: n.node.key_by !== undefined ? keyExtractor(n.node.key_by) : statefulKey,
+      ordered: n.node.ordered === true
     }
     switch (n.kind) {
       case "source":
@@ -91,23 +140,44 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
         break
       case "processor": {
         const p = n.processor
-        if (p._tag === "Batch") {
-          tasks.push({ ...base, _tag: "Batch", process: p.process })
-        } else {
-          const steps = chain.map((nodeId) => {
-            const m = byId.get(nodeId)!
-            return m.kind === "processor" && m.processor._tag === "Stateless" ? m.processor.steps : []
-          })
-          tasks.push({ ...base, _tag: "Stateless", nodes: chain, steps })
+        switch (p._tag) {
+          case "Batch":
+            tasks.push({ ...base, _tag: "Batch", process: p.process })
+            break
+          case "Stateful":
+            tasks.push({ ...base, _tag: "Stateful", processor: p })
+            break
+          case "Stateless": {
+            const steps = chain.map((nodeId) => {
+              const m = byId.get(nodeId)!
+              return m.kind === "processor" && m.processor._tag === "Stateless" ? m.processor.steps : []
+            })
+            tasks.push({ ...base, _tag: "Stateless", nodes: chain, steps })
+          }
         }
       }
     }
   }
   const byTask = new Map(tasks.map((t) => [t.id, t]))
+  // stages: depth = 1 + max depth of inputs
+  const depth = new Map<string, number>()
+  for (const t of tasks) {
+    depth.set(t.id, t.inputs.length === 0 ? 0 : 1 + Math.max(...t.inputs.map((i) => depth.get(i.task) ?? 0)))
+  }
+  const stages: Array<Array<string>> = []
+  for (const t of tasks) {
+    const d = depth.get(t.id)!
+    ;(stages[d] ??= []).push(t.id)
+  }
+  const sinks = tasks.filter((t) => t._tag === "Sink")
   return {
     workflow,
     tasks,
     taskOf: (node) => byTask.get(taskIdOf(node))!,
-    chains: [...chains.values()].filter((c) => c.length > 1)
+    chains: [...chains.values()].filter((c) => c.length > 1),
+    stages,
+    guarantee: sinks.every((t) => t._tag === "Sink" && t.sink.capabilities.guarantee === "exactly-once")
+      ? "exactly-once"
+      : "at-least-once"
   }
 }

@@ -49,16 +49,18 @@ const issueAt = (
 const kindWord = (kind: WorkflowGraph.NodeKind): string =>
   kind === "source" ? "source" : kind === "sink" ? "destination" : "transformation"
 
-/** Kahn's algorithm; returns the order, or the nodes left on cycles. */
+/** Kahn's algorithm over resolved input node ids; returns the order, or the nodes left on cycles. */
 const topologicalOrder = (
-  graph: WorkflowGraph.WorkflowGraph
+  graph: WorkflowGraph.WorkflowGraph,
+  inputsOf: (node: WorkflowGraph.Node) => ReadonlyArray<string>
 ): { readonly order: ReadonlyArray<string>; readonly cyclic: ReadonlyArray<string> } => {
   const ids = new Set(graph.nodes.map((n) => n.id))
   const indegree = new Map<string, number>()
   const out = new Map<string, Array<string>>()
   for (const n of graph.nodes) {
-    indegree.set(n.id, n.inputs.filter((i) => ids.has(i)).length)
-    for (const i of n.inputs) if (ids.has(i)) out.set(i, [...(out.get(i) ?? []), n.id])
+    const inputs = inputsOf(n).filter((i) => ids.has(i))
+    indegree.set(n.id, inputs.length)
+    for (const i of inputs) out.set(i, [...(out.get(i) ?? []), n.id])
   }
   const ready = graph.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id)
   const order: Array<string> = []
@@ -76,14 +78,18 @@ const topologicalOrder = (
 }
 
 /** Follows input edges among `candidates` to print one cycle as `a -> b -> a`. */
-const describeCycle = (graph: WorkflowGraph.WorkflowGraph, candidates: ReadonlyArray<string>): string => {
+const describeCycle = (
+  graph: WorkflowGraph.WorkflowGraph,
+  inputsOf: (node: WorkflowGraph.Node) => ReadonlyArray<string>,
+  candidates: ReadonlyArray<string>
+): string => {
   const set = new Set(candidates)
   const start = candidates[0]
   const path: Array<string> = [start]
   let current = start
   for (let guard = 0; guard <= candidates.length; guard++) {
     const node = WorkflowGraph.node(graph, current)!
-    const next = node.inputs.find((i) => set.has(i))
+    const next = inputsOf(node).find((i) => set.has(i))
     if (next === undefined) break
     const seen = path.indexOf(next)
     if (seen >= 0) return [...path.slice(seen), next].reverse().join(" -> ")
@@ -91,6 +97,29 @@ const describeCycle = (graph: WorkflowGraph.WorkflowGraph, candidates: ReadonlyA
     current = next
   }
   return candidates.join(", ")
+}
+
+/**
+ * Splits an input reference into node and port: `agg.late` reads the side output `late` of
+ * node `agg` when `agg` declares that port; anything else names a node's main output (node ids
+ * may contain dots).
+ */
+export const splitInput = (
+  input: string,
+  workflow: { readonly nodes: ReadonlyArray<PreparedNode> } | ReadonlyMap<string, PreparedNode>
+): { readonly node: string; readonly port: string } => {
+  const find = (id: string): PreparedNode | undefined =>
+    workflow instanceof Map ? workflow.get(id) : (workflow as PreparedWorkflow).nodes.find((n) => n.node.id === id)
+  if (find(input) !== undefined) return { node: input, port: "main" }
+  const dot = input.lastIndexOf(".")
+  if (dot > 0) {
+    const node = find(input.slice(0, dot))
+    const port = input.slice(dot + 1)
+    if (node !== undefined && node.kind === "processor" && node.processor._tag === "Stateful" && node.processor.ports.includes(port)) {
+      return { node: node.node.id, port }
+    }
+  }
+  return { node: input, port: "main" }
 }
 
 /** Validates and prepares a graph. */
@@ -107,56 +136,26 @@ export const prepare = (
       if (seen.has(n.id)) issues.push(issueAt(graph, n.id, [], `duplicate node id '${n.id}'`))
       seen.add(n.id)
     }
-    const consumers = new Map<string, Array<string>>()
-    for (const n of graph.nodes) {
-      if (n.kind === "source" && n.inputs.length > 0) {
-        issues.push(issueAt(graph, n.id, ["inputs"], "a source has no inputs"))
-      }
-      if (n.kind !== "source" && n.inputs.length === 0) {
-        issues.push(issueAt(graph, n.id, ["inputs"], `a ${kindWord(n.kind)} needs at least one input`))
-      }
-      n.inputs.forEach((input, i) => {
-        const target = WorkflowGraph.node(graph, input)
-        if (target === undefined) {
-          const hint = closest(input, ids.filter((id) => id !== n.id))
-          issues.push(
-            issueAt(graph, n.id, ["inputs", i], `unknown input '${input}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}`)
-          )
-        } else if (target.kind === "sink") {
-          issues.push(issueAt(graph, n.id, ["inputs", i], `'${input}' is a destination; destinations have no output`))
-        } else {
-          consumers.set(input, [...(consumers.get(input) ?? []), n.id])
-        }
-      })
-      if (n.parallelism !== undefined && (!Number.isInteger(n.parallelism) || n.parallelism < 1)) {
-        issues.push(issueAt(graph, n.id, ["parallelism"], `expected a positive integer, got ${String(n.parallelism)}`))
-      }
-    }
-    for (const n of graph.nodes) {
-      if (n.kind !== "sink" && !consumers.has(n.id) && n.inputs.every((i) => ids.includes(i))) {
-        issues.push(issueAt(graph, n.id, [], `nothing reads the output of ${kindWord(n.kind)} '${n.id}'`))
-      }
-    }
-    const { order, cyclic } = topologicalOrder(graph)
-    if (cyclic.length > 0) {
-      issues.push(issueAt(graph, cyclic[0], ["inputs"], `the workflow has a cycle: ${describeCycle(graph, cyclic)}`))
-    }
 
+    // 1. Every node's type and config, through the registry (or an override).
     const defaultParallelism = graph.execution.parallelism ?? WorkflowGraph.defaults.parallelism
     const prepared = new Map<string, PreparedNode>()
     for (const n of graph.nodes) {
       const parallelism = n.parallelism ?? defaultParallelism
+      if (n.parallelism !== undefined && (!Number.isInteger(n.parallelism) || n.parallelism < 1)) {
+        issues.push(issueAt(graph, n.id, ["parallelism"], `expected a positive integer, got ${String(n.parallelism)}`))
+      }
       const override = overrides.get(n.id)
       if (override !== undefined) {
         if (n.kind === "source" && override._tag === "PreparedSource") {
           prepared.set(n.id, { kind: "source", node: n, parallelism, source: override })
-          continue
-        }
-        if (n.kind === "sink" && override._tag === "PreparedSink") {
+        } else if (n.kind === "sink" && override._tag === "PreparedSink") {
           prepared.set(n.id, { kind: "sink", node: n, parallelism, sink: override })
-          continue
+        } else {
+          issues.push(
+            issueAt(graph, n.id, [], `override for '${n.id}' is a ${override._tag}, but the node is a ${kindWord(n.kind)}`)
+          )
         }
-        issues.push(issueAt(graph, n.id, [], `override for '${n.id}' is a ${override._tag}, but the node is a ${kindWord(n.kind)}`))
         continue
       }
       const entry = registry.find(n.kind, n.type)
@@ -194,6 +193,51 @@ export const prepare = (
         default:
           prepared.set(n.id, { kind: "processor", node: n, parallelism, processor: value })
       }
+    }
+
+    // 2. Edges: inputs name existing nodes (or a declared side output), sources have none.
+    const resolve = (input: string): string | undefined => {
+      if (ids.includes(input)) return input
+      const { node, port } = splitInput(input, prepared)
+      if (port !== "main") return node
+      // a side output of a node whose config failed to prepare: do not pile up a second error
+      const dot = input.lastIndexOf(".")
+      const owner = dot > 0 ? input.slice(0, dot) : undefined
+      return owner !== undefined && ids.includes(owner) && !prepared.has(owner) ? owner : undefined
+    }
+    const inputsOf = (n: WorkflowGraph.Node): ReadonlyArray<string> =>
+      n.inputs.map(resolve).filter((i): i is string => i !== undefined)
+    const consumers = new Map<string, Array<string>>()
+    for (const n of graph.nodes) {
+      if (n.kind === "source" && n.inputs.length > 0) {
+        issues.push(issueAt(graph, n.id, ["inputs"], "a source has no inputs"))
+      }
+      if (n.kind !== "source" && n.inputs.length === 0) {
+        issues.push(issueAt(graph, n.id, ["inputs"], `a ${kindWord(n.kind)} needs at least one input`))
+      }
+      n.inputs.forEach((input, i) => {
+        const target = resolve(input)
+        const targetNode = target === undefined ? undefined : WorkflowGraph.node(graph, target)
+        if (targetNode === undefined) {
+          const hint = closest(input, ids.filter((id) => id !== n.id))
+          issues.push(
+            issueAt(graph, n.id, ["inputs", i], `unknown input '${input}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}`)
+          )
+        } else if (targetNode.kind === "sink") {
+          issues.push(issueAt(graph, n.id, ["inputs", i], `'${input}' is a destination; destinations have no output`))
+        } else if (!(consumers.get(targetNode.id) ?? []).includes(n.id)) {
+          consumers.set(targetNode.id, [...(consumers.get(targetNode.id) ?? []), n.id])
+        }
+      })
+    }
+    for (const n of graph.nodes) {
+      if (n.kind !== "sink" && !consumers.has(n.id)) {
+        issues.push(issueAt(graph, n.id, [], `nothing reads the output of ${kindWord(n.kind)} '${n.id}'`))
+      }
+    }
+    const { order, cyclic } = topologicalOrder(graph, inputsOf)
+    if (cyclic.length > 0) {
+      issues.push(issueAt(graph, cyclic[0], ["inputs"], `the workflow has a cycle: ${describeCycle(graph, inputsOf, cyclic)}`))
     }
     if (issues.length > 0) return yield* new DefinitionError({ issues })
     return {
