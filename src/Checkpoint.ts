@@ -1,0 +1,183 @@
+/**
+ * Checkpoint records: what a completed checkpoint holds and how it is persisted.
+ *
+ * A checkpoint `n` is complete when every task has seen barrier `n` and every sink has
+ * acknowledged it. Its record holds the source positions at the barrier, the operator state
+ * changes since the previous checkpoint (or a full snapshot), and metadata (time, duration, state
+ * sizes). Records are plain JSON values described by Schemas, so every state backend stores them
+ * the same way and a record written by an older DataFlare is decoded, never misread.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The JSON encoding of a source position (see `Batch.Position`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const PositionJson = Schema.Unknown
+
+/**
+ * The position of one source instance at a checkpoint barrier.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const SourcePosition = Schema.Struct({
+  node: Schema.String,
+  instance: Schema.Number,
+  position: PositionJson
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type SourcePosition = typeof SourcePosition.Type
+
+/**
+ * The state of one operator instance in a checkpoint: either a full snapshot or the changes since
+ * the previous checkpoint. Values are already encoded with the operator's state Schema.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const OperatorState = Schema.Struct({
+  node: Schema.String,
+  instance: Schema.Number,
+  /** The operator's `stateVersion` when it wrote this. */
+  version: Schema.Number,
+  full: Schema.Boolean,
+  upserts: Schema.Array(Schema.Tuple([Schema.String, Schema.Unknown])),
+  deletes: Schema.Array(Schema.String)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type OperatorState = typeof OperatorState.Type
+
+/**
+ * A completed checkpoint as stored by a state backend.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CheckpointRecord = Schema.Struct({
+  /** Format version of this record. */
+  format: Schema.Literal(1),
+  workflow: Schema.String,
+  id: Schema.Number,
+  /** Clock time (epoch ms) when the checkpoint was triggered and when it completed. */
+  startedAt: Schema.Number,
+  completedAt: Schema.Number,
+  /** True when every operator state in it is a full snapshot (restore needs nothing older). */
+  full: Schema.Boolean,
+  positions: Schema.Array(SourcePosition),
+  operators: Schema.Array(OperatorState),
+  /** The checkpoint taken at the end of a bounded input (or at graceful shutdown). */
+  final: Schema.Boolean
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type CheckpointRecord = typeof CheckpointRecord.Type
+
+/**
+ * Metadata of a checkpoint, for `dataflare checkpoints` and the API.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CheckpointInfo {
+  readonly workflow: string
+  readonly id: number
+  readonly startedAt: number
+  readonly completedAt: number
+  readonly durationMs: number
+  readonly full: boolean
+  readonly final: boolean
+  readonly positions: ReadonlyArray<SourcePosition>
+  /** Bytes of encoded operator state written by this checkpoint, per node. */
+  readonly stateBytes: { readonly [node: string]: number }
+}
+
+/**
+ * The metadata of a record.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const info = (record: CheckpointRecord): CheckpointInfo => {
+  const stateBytes: { [node: string]: number } = {}
+  for (const op of record.operators) {
+    stateBytes[op.node] = (stateBytes[op.node] ?? 0) + JSON.stringify(op.upserts).length + JSON.stringify(op.deletes).length
+  }
+  return {
+    workflow: record.workflow,
+    id: record.id,
+    startedAt: record.startedAt,
+    completedAt: record.completedAt,
+    durationMs: record.completedAt - record.startedAt,
+    full: record.full,
+    final: record.final,
+    positions: record.positions,
+    stateBytes
+  }
+}
+
+/**
+ * The state to restore: the latest completed checkpoint's id and positions, and every operator
+ * instance's full state (base snapshot plus later changes applied).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Restored {
+  readonly id: number
+  readonly final: boolean
+  readonly positions: ReadonlyArray<SourcePosition>
+  /** `${node}/${instance}` → version and entries (values encoded). */
+  readonly operators: ReadonlyMap<string, { readonly version: number; readonly entries: ReadonlyArray<readonly [string, unknown]> }>
+}
+
+/**
+ * Rebuilds the state of the last record of `chain` from the records since its last full one.
+ * `chain` must be in checkpoint order and start at (or before) a full record.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const restoreFrom = (chain: ReadonlyArray<CheckpointRecord>): Restored | undefined => {
+  if (chain.length === 0) return undefined
+  let base = 0
+  for (let i = chain.length - 1; i >= 0; i--) {
+    if (chain[i].full) {
+      base = i
+      break
+    }
+  }
+  const operators = new Map<string, { version: number; entries: Map<string, unknown> }>()
+  for (const record of chain.slice(base)) {
+    for (const op of record.operators) {
+      const key = `${op.node}/${op.instance}`
+      const current = op.full || !operators.has(key) ? { version: op.version, entries: new Map<string, unknown>() } : operators.get(key)!
+      current.version = op.version
+      for (const k of op.deletes) current.entries.delete(k)
+      for (const [k, v] of op.upserts) current.entries.set(k, v)
+      operators.set(key, current)
+    }
+  }
+  const last = chain[chain.length - 1]
+  return {
+    id: last.id,
+    final: last.final,
+    positions: last.positions,
+    operators: new Map([...operators].map(([k, v]) => [k, { version: v.version, entries: [...v.entries] }]))
+  }
+}
