@@ -50,11 +50,12 @@ export const load = (text: string, file: string, env: Env): Loaded => {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
   const source: Source = { file, text, doc, lines }
   if (doc.errors.length > 0) {
+    // Only the first: the parser's later errors are mostly consequences of it.
     return {
       ok: false,
-      issues: doc.errors.map((e) => ({
+      issues: doc.errors.slice(0, 1).map((e) => ({
         path: "",
-        message: `YAML syntax error: ${e.message}`,
+        message: `YAML syntax error: ${e.message}${flowHint(text, e.pos[0])}`,
         location: locationAt(source, Math.min(e.pos[0], text.length))
       }))
     }
@@ -184,6 +185,14 @@ export const load = (text: string, file: string, env: Env): Loaded => {
     ok: true,
     graph: WorkflowGraph.make({ name, version, execution, nodes, sourceMap })
   }
+}
+
+/** `key: ${VAR}` inside a flow collection does not parse (`{` is an indicator there): say so. */
+const flowHint = (text: string, offset: number): string => {
+  if (text[offset] !== "{" || text[offset - 1] !== "$") return ""
+  const end = text.indexOf("}", offset)
+  const reference = end > 0 ? text.slice(offset - 1, end + 1) : "$" + "{VAR}"
+  return ` (inside { } or [ ], quote a variable: "${reference}")`
 }
 
 /** Issues in file order (stable for issues at the same place). */
