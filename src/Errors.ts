@@ -265,3 +265,21 @@ export class NodeError extends Schema.TaggedError<NodeError>()("NodeError", {
     return `node '${this.node}' failed: ${text}`
   }
 }
+
+/**
+ * A checkpoint holds operator state written by another version of the operator, and no
+ * migration turns it into the current one. The state is never misread: the run is refused.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class StateVersionError extends Schema.TaggedError<StateVersionError>()("StateVersionError", {
+  node: Schema.String,
+  found: Schema.Number,
+  expected: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `node '${this.node}': checkpoint state has version ${this.found}, the operator expects ${this.expected}: ${this.detail}; add a migration or run with --from-scratch`
+  }
+}

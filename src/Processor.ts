@@ -100,6 +100,11 @@ export interface StatefulProcessor {
   readonly ports: ReadonlyArray<string>
   readonly stateSchema: Schema.Codec<unknown, unknown>
   readonly stateVersion: number
+  /**
+   * Turns a state value encoded by an older `stateVersion` into one of the current version (still
+   * encoded). Returns `undefined` for a version it cannot migrate: the restore is then refused.
+   */
+  readonly migrate?: ((fromVersion: number, encoded: unknown) => { readonly value: unknown } | undefined) | undefined
   readonly make: (context: { readonly node: string; readonly instance: number }) => Operator
 }
 

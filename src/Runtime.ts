@@ -14,13 +14,17 @@
  * ```
  * @since 0.1.0
  */
-import { Clock, Effect, Schedule } from "effect"
-import type { DefinitionError, NodeError } from "./Errors.ts"
+import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
+import type { CheckpointInfo } from "./Checkpoint.ts"
+import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
+import { makeCoordinator } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
+import { nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
-import type { WorkflowGraph } from "./WorkflowGraph.ts"
+import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
+import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
 export type {
   /**
@@ -57,6 +61,9 @@ export interface NodeSummary {
 export interface RunSummary {
   readonly workflow: string
   readonly durationMs: number
+  /** How many times the workflow was restarted from a checkpoint after a failure. */
+  readonly restarts: number
+  /** Counts of the last attempt (after the last restart). */
   readonly nodes: ReadonlyArray<NodeSummary>
 }
 
@@ -84,6 +91,32 @@ export interface RunOptions {
   /** Called every `progressInterval` (default 1 s) with a snapshot; and once at the end. */
   readonly onProgress?: ((progress: Progress) => Effect.Effect<void>) | undefined
   readonly progressInterval?: number | undefined
+  /** Ignore (and clear) any checkpoint of this workflow in the state backend. */
+  readonly fromScratch?: boolean | undefined
+  /**
+   * Graceful shutdown: when this Effect completes, sources stop reading, in-flight batches drain,
+   * a final checkpoint is taken and committed, and the run ends successfully.
+   */
+  readonly stop?: Effect.Effect<void> | undefined
+  /** Called after every completed checkpoint. */
+  readonly onCheckpoint?: ((info: CheckpointInfo) => Effect.Effect<void>) | undefined
+  /** Called before every restart. */
+  readonly onRestart?: ((restart: { readonly attempt: number; readonly delayMs: number; readonly error: NodeError }) => Effect.Effect<void>) | undefined
+  /** Receives a handle to the run: take a checkpoint on demand, or stop gracefully. */
+  readonly onStart?: ((handle: RunHandle) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * A handle to a running workflow.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunHandle {
+  /** Takes a checkpoint now and waits until it completes (false when every source has ended). */
+  readonly checkpoint: Effect.Effect<boolean>
+  /** Graceful shutdown (as `RunOptions.stop`). */
+  readonly stop: Effect.Effect<void>
 }
 
 /**
@@ -131,10 +164,25 @@ const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<No
     batchesOut: c.batchesOut
   }))
 
+/** Causes a restart cannot help with: the same definition or state would fail again. */
+const isPermanent = (error: NodeError): boolean => {
+  const cause = error.cause
+  if (cause instanceof StateVersionError) return true
+  if (cause instanceof ConnectorError && cause.reason._tag === "ConfigurationError") return true
+  return false
+}
+
 /**
  * Runs a workflow to completion (bounded inputs) and returns what went through every node.
  *
- * **Gotchas**: a workflow with an unbounded source (CDC, brokers) runs until interrupted.
+ * With a {@link StateBackend} in the context the run resumes from the latest completed checkpoint
+ * (unless `fromScratch`), takes a checkpoint every `execution.checkpoint_interval`, and on a task
+ * failure applies `execution.restart_strategy`: it stops every task, restores the last completed
+ * checkpoint, seeks the sources and goes on. Without a backend, checkpoints still align and
+ * commit in memory, so restarts within the run still resume from the last one.
+ *
+ * **Gotchas**: a workflow with an unbounded source (CDC, brokers) runs until stopped through
+ * `options.stop` or interrupted.
  *
  * @category running
  * @since 0.1.0
@@ -142,11 +190,26 @@ const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<No
 export const run = (
   graph: WorkflowGraph,
   options?: RunOptions
-): Effect.Effect<RunSummary, DefinitionError | NodeError, Registry> =>
+): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError, Registry> =>
   Effect.gen(function*() {
     const prepared = yield* prepare(graph)
+    const plan = makePlan(prepared)
+    const configured = Option.getOrUndefined(yield* Effect.serviceOption(StateBackend))
+    // Without a configured backend, a run-local memory backend still lets restarts resume.
+    const backend = configured ?? makeMemory()
+    if (options?.fromScratch === true) yield* backend.clear(graph.name)
     const startedAt = yield* Clock.currentTimeMillis
+    const interval = graph.execution.checkpoint_interval !== undefined
+      ? durationMillis(graph.execution.checkpoint_interval)
+      : undefined
+    const participants = {
+      sources: plan.tasks.flatMap((t) => (t._tag === "Source" ? range(t.parallelism).map((i) => `${t.id}/${i}`) : [])),
+      operators: plan.tasks.flatMap((t) => (t._tag === "Stateful" ? range(t.parallelism).map((i) => `${t.id}/${i}`) : [])),
+      sinks: plan.tasks.flatMap((t) => (t._tag === "Sink" ? range(t.parallelism).map((i) => `${t.id}/${i}`) : []))
+    }
     let live: Live | undefined
+    let stopped = false
+    let current: { requestStop: () => void; trigger: Effect.Effect<Deferred.Deferred<void, unknown> | undefined, unknown> } | undefined
     const report = Effect.gen(function*() {
       if (live === undefined || options?.onProgress === undefined) return
       const now = yield* Clock.currentTimeMillis
@@ -157,25 +220,86 @@ export const run = (
         queues: live.queueFill()
       })
     })
-    const onStart = (l: Live) =>
-      Effect.sync(() => {
-        live = l
-      }).pipe(
-        Effect.andThen(
-          options?.onProgress === undefined
-            ? Effect.void
-            : Effect.forkScoped(
-              Effect.repeat(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report), Schedule.forever)
-            )
-        ),
-        Effect.asVoid
+    if (options?.onStart !== undefined) {
+      yield* options.onStart({
+        checkpoint: Effect.gen(function*() {
+          if (current === undefined) return undefined
+          const done = yield* current.trigger
+          if (done === undefined) return undefined
+          yield* Deferred.await(done)
+          return true
+        }).pipe(Effect.orDie, Effect.map((v) => v !== undefined)),
+        stop: Effect.sync(() => {
+          stopped = true
+          current?.requestStop()
+        })
+      })
+    }
+    const failureTimes: Array<number> = []
+    let restarts = 0
+    while (true) {
+      const restored = yield* backend.latest(graph.name)
+      const coordinator = makeCoordinator({
+        workflow: graph.name,
+        participants,
+        backend,
+        restoredId: restored?.id ?? 0,
+        fullEvery: FULL_SNAPSHOT_EVERY,
+        onCheckpoint: options?.onCheckpoint
+      })
+      current = coordinator
+      if (stopped) coordinator.requestStop()
+      const attempt = Effect.scoped(Effect.gen(function*() {
+        if (interval !== undefined) {
+          yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+            yield* Effect.sleep(interval)
+            const done = yield* coordinator.trigger
+            if (done !== undefined) yield* Deferred.await(done)
+          })))
+        }
+        if (options?.stop !== undefined) {
+          yield* Effect.forkScoped(Effect.andThen(options.stop, Effect.sync(() => {
+            stopped = true
+            coordinator.requestStop()
+          })))
+        }
+        const onStart = (l: Live) =>
+          Effect.gen(function*() {
+            live = l
+            if (options?.onProgress !== undefined) {
+              yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report)))
+            }
+          })
+        yield* execute(plan, { coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart })
+      }))
+      const exit = yield* Effect.exit(attempt)
+      if (Exit.isSuccess(exit)) break
+      const failure = Cause.findErrorOption(exit.cause)
+      if (failure._tag === "None" || !(failure.value instanceof NodeError) || isPermanent(failure.value)) {
+        return yield* Effect.failCause(exit.cause)
+      }
+      const error = failure.value
+      failureTimes.push(yield* Clock.currentTimeMillis)
+      restarts += 1
+      const delay = nextDelay(graph.execution.restart_strategy, restarts, failureTimes, yield* Random.next)
+      if (delay === undefined) return yield* Effect.fail(error)
+      yield* Effect.logWarning(
+        `workflow '${graph.name}': restart ${restarts} in ${delay} ms from checkpoint ${coordinator.lastCompleted()} after: ${error.message}`
       )
-    yield* execute(makePlan(prepared), onStart)
+      if (options?.onRestart !== undefined) yield* options.onRestart({ attempt: restarts, delayMs: delay, error })
+      yield* Effect.sleep(delay)
+    }
     yield* report
     const endedAt = yield* Clock.currentTimeMillis
     return {
       workflow: graph.name,
       durationMs: endedAt - startedAt,
+      restarts,
       nodes: live === undefined ? [] : snapshot(live.counters)
     }
   })
+
+/** Every how many checkpoints an operator writes a full snapshot instead of its changes. */
+const FULL_SNAPSHOT_EVERY = 10
+
+const range = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)

@@ -1,21 +1,34 @@
 /**
- * The executor: turns an execution plan into task fibers joined by bounded queues.
+ * The executor: runs an execution plan as task fibers joined by channels, with checkpoints.
  *
  * - Every task instance is one fiber. The workflow's supervisor fiber runs them all
  *   concurrently; the first task to fail interrupts the others, and every connector opened in a
  *   task scope is released on every path.
- * - A task that reads from other tasks has one bounded inbound queue per instance when it
- *   partitions by key (producers route each record by key hash), or one queue shared by its
- *   instances otherwise. Every producer instance offers to it: fan-in merges, fan-out offers the
- *   same batch reference to each consumer. A full queue suspends the producer: a slow sink slows
- *   the source, and the records in flight are bounded by queue capacities × batch size.
+ * - Every consumer instance has a bounded channel (see channel.ts); producers route batches by
+ *   key hash or to the least busy instance; fan-out sends the same batch reference to each
+ *   consumer. A full channel suspends the producer: a slow sink slows the source.
+ * - Checkpoints: sources inject barriers when the coordinator asks; a task whose channel has
+ *   barrier `n` from all its producers snapshots its state (stateful operators) or pre-commits
+ *   (sinks), reports to the coordinator and forwards the barrier. After a restore, sources seek,
+ *   operators restore their state and sinks discard what was written after the checkpoint.
  */
-import { Cause, Clock, Effect, Queue, type Scope, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, type Scope } from "effect"
 import * as Batch from "../Batch.ts"
+import type { OperatorState, Restored } from "../Checkpoint.ts"
 import { NodeError } from "../Errors.ts"
 import { type OperatorOutput, runSteps, type Step } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
-import { partitionOf } from "./hash.ts"
+import {
+  type Channel,
+  type Inbound,
+  makeChannel,
+  receiver,
+  sendAll,
+  sendBarrier,
+  sendEnd
+} from "./channel.ts"
+import type { Coordinator } from "./coordinator.ts"
+import { decodeState, encodeState } from "./operatorState.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
 
 /** Live counters of one node (summed over its instances). */
@@ -29,21 +42,20 @@ export interface NodeCounters {
   batchesOut: number
 }
 
-type BatchQueue = Queue.Queue<Batch.Batch<unknown>, Cause.Done>
-
-/** The inbound queues of a task (one per instance when partitioned by key, else one). */
-interface Inbound {
-  readonly queues: ReadonlyArray<BatchQueue>
-  readonly key: ((record: unknown) => unknown) | undefined
-  /** Producer instances that have not finished yet. */
-  producers: number
-}
-
 /** Live view of a running workflow, for progress reporting. */
 export interface Live {
   readonly counters: ReadonlyMap<string, NodeCounters>
-  /** Fill of each task's inbound queues: task id → [batches queued, capacity]. */
+  /** Fill of each task's channels: task id → [batches queued, capacity]. */
   readonly queueFill: () => ReadonlyMap<string, readonly [number, number]>
+}
+
+/** What a run starts from and reports to. */
+export interface ExecuteContext {
+  readonly coordinator: Coordinator
+  readonly restored: Restored | undefined
+  /** Every how many checkpoints an operator writes a full snapshot. */
+  readonly fullEvery: number
+  readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined
 }
 
 /** Turns any failure or defect of a task into a NodeError naming the node (interruption stays). */
@@ -56,52 +68,52 @@ const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Ef
     })
   )
 
-/** Sends a batch to one consumer: whole, or split by key hash across its instance queues. */
-const offerTo = (target: Inbound, batch: Batch.Batch<unknown>): Effect.Effect<void> => {
-  const n = target.queues.length
-  if (n === 1 || target.key === undefined) return Effect.asVoid(Queue.offer(target.queues[0], batch))
-  const parts: Array<Array<unknown>> = Array.from({ length: n }, () => [])
-  const key = target.key
-  const { records, start, end } = batch
-  for (let i = start; i < end; i++) parts[partitionOf(key(records[i]), n)].push(records[i])
-  return Effect.forEach(
-    parts,
-    (part, i) => (part.length === 0 ? Effect.void : Queue.offer(target.queues[i], Batch.withRecords(batch, part))),
-    { discard: true }
-  )
-}
-
-/** Offers a batch to every consumer of a port. */
-const offerAll = (outputs: ReadonlyArray<Inbound>, batch: Batch.Batch<unknown>): Effect.Effect<void> =>
-  outputs.length === 1 ? offerTo(outputs[0], batch) : Effect.forEach(outputs, (o) => offerTo(o, batch), { discard: true })
-
-/** Signals that one producer instance finished; ends a consumer's queues after its last producer. */
-const finish = (outputs: ReadonlyArray<Inbound>): Effect.Effect<void> =>
-  Effect.forEach(outputs, (o) => {
-    o.producers -= 1
-    return o.producers === 0 ? Effect.forEach(o.queues, (q) => Queue.end(q), { discard: true }) : Effect.void
-  }, { discard: true })
-
-/** Takes the next batch, or `undefined` when the queue has ended. */
-const takeNext = (queue: BatchQueue): Effect.Effect<Batch.Batch<unknown> | undefined> =>
-  Queue.take(queue).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
-
 /** The output ports of a task: port name → consumers. */
 type Outputs = ReadonlyMap<string, ReadonlyArray<Inbound>>
 const main = (outputs: Outputs): ReadonlyArray<Inbound> => outputs.get("main") ?? []
+const everyOutput = (outputs: Outputs): ReadonlyArray<Inbound> => [...new Set([...outputs.values()].flat())]
+
+const keyOf = (node: string, instance: number) => `${node}/${instance}`
 
 const runSource = (
   task: PlannedTask & { readonly _tag: "Source" },
   source: PreparedSource,
   instance: number,
   batchSize: number,
-  outputs: ReadonlyArray<Inbound>,
-  counters: NodeCounters
+  outputs: Outputs,
+  counters: NodeCounters,
+  ctx: ExecuteContext
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
+    const { coordinator } = ctx
     const reader = yield* source.open({ node: task.id, batchSize, instance, parallelism: task.parallelism })
+    let injected = 0
+    if (ctx.restored !== undefined) {
+      const saved = ctx.restored.positions.find((p) => p.node === task.id && p.instance === instance)
+      if (saved === undefined) {
+        return yield* Effect.fail(
+          new Error(
+            `checkpoint ${ctx.restored.id} has no position for source '${task.id}' instance ${instance} (was its parallelism changed?); run with --from-scratch to start over`
+          )
+        )
+      }
+      yield* reader.seek(saved.position as Batch.Position)
+      injected = ctx.restored.id
+    }
+    const k = keyOf(task.id, instance)
+    coordinator.onComplete((_, positions) => {
+      const p = positions.get(k)
+      return p === undefined ? Effect.void : reader.commit(p)
+    })
     const max = source.capabilities.maxBatchSize !== undefined ? Math.min(batchSize, source.capabilities.maxBatchSize) : batchSize
-    while (true) {
+    const all = everyOutput(outputs)
+    while (!coordinator.stopRequested()) {
+      const requested = coordinator.requested()
+      if (requested > injected) {
+        injected = requested
+        yield* coordinator.sourcePosition(task.id, instance, requested, yield* reader.position)
+        yield* sendBarrier(all, requested)
+      }
       const batch = yield* reader.readBatch(max)
       if (batch === undefined) break
       const n = Batch.size(batch)
@@ -112,8 +124,12 @@ const runSource = (
       const readAt = batch.readAt === 0 ? yield* Clock.currentTimeMillis : batch.readAt
       counters.recordsOut += n
       counters.batchesOut += 1
-      yield* offerAll(outputs, readAt === batch.readAt ? batch : { ...batch, readAt })
+      yield* sendAll(main(outputs), readAt === batch.readAt ? batch : { ...batch, readAt })
     }
+    yield* coordinator.sourceEnded(task.id, instance, yield* reader.position)
+    yield* sendEnd(all)
+    // keep the reader open until the final checkpoint has committed its position
+    yield* Deferred.await(coordinator.final)
   })
 
 /** Wraps the steps of one node so that its records in/out are counted inside a fused loop. */
@@ -166,84 +182,126 @@ const statelessProcess = (
 }
 
 /**
- * Runs a per-batch transformation over an inbound queue. With `ordered` and several instances,
- * one fiber runs up to `parallelism` batches at once and emits them in input order.
+ * Runs a per-batch transformation over a channel. With `ordered` and several instances, one
+ * fiber runs up to `parallelism` batches at once and emits them in input order.
  */
 const runTransform = (
   process: (batch: Batch.Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, unknown>,
-  queue: BatchQueue,
-  outputs: ReadonlyArray<Inbound>,
+  channel: Channel,
+  outputs: Outputs,
   first: NodeCounters,
   last: NodeCounters,
   countRecords: boolean,
   orderedConcurrency: number | undefined
-): Effect.Effect<void, unknown> => {
-  const emit = (batch: Batch.Batch<unknown>, records: ReadonlyArray<unknown>) => {
-    if (countRecords) last.recordsOut += records.length
-    if (records.length === 0) return Effect.void
-    last.batchesOut += 1
-    return offerAll(outputs, Batch.withRecords(batch, records))
-  }
-  const before = (batch: Batch.Batch<unknown>) => {
-    first.batchesIn += 1
-    if (countRecords) first.recordsIn += Batch.size(batch)
-  }
-  if (orderedConcurrency !== undefined) {
-    return Stream.fromQueue(queue).pipe(
-      Stream.mapEffect((batch) => {
-        before(batch)
-        return Effect.map(process(batch), (records) => [batch, records] as const)
-      }, { concurrency: orderedConcurrency }),
-      Stream.runForEach(([batch, records]) => emit(batch, records))
-    )
-  }
-  return Effect.gen(function*() {
-    while (true) {
-      const batch = yield* takeNext(queue)
-      if (batch === undefined) break
-      before(batch)
-      const records = yield* process(batch)
-      yield* emit(batch, records)
+): Effect.Effect<void, unknown> =>
+  Effect.gen(function*() {
+    const input = receiver(channel)
+    const all = everyOutput(outputs)
+    const emit = (batch: Batch.Batch<unknown>, records: ReadonlyArray<unknown>) => {
+      if (countRecords) last.recordsOut += records.length
+      if (records.length === 0) return Effect.void
+      last.batchesOut += 1
+      return sendAll(main(outputs), Batch.withRecords(batch, records))
     }
+    const before = (batch: Batch.Batch<unknown>) => {
+      first.batchesIn += 1
+      if (countRecords) first.recordsIn += Batch.size(batch)
+    }
+    const window: Array<readonly [Batch.Batch<unknown>, Fiber.Fiber<ReadonlyArray<unknown>, unknown>]> = []
+    const drainOne = Effect.suspend(() => {
+      const [batch, fiber] = window.shift()!
+      return Effect.flatMap(Fiber.join(fiber), (records) => emit(batch, records))
+    })
+    const drainAll = Effect.whileLoop({ while: () => window.length > 0, body: () => drainOne, step: () => {} })
+    while (true) {
+      const message = yield* input.next
+      if (message === undefined) break
+      if (message._tag === "Barrier") {
+        yield* drainAll
+        yield* sendBarrier(all, message.id)
+        continue
+      }
+      before(message)
+      if (orderedConcurrency === undefined) {
+        yield* emit(message, yield* process(message))
+      } else {
+        window.push([message, yield* Effect.forkChild(process(message))])
+        if (window.length >= orderedConcurrency) yield* drainOne
+      }
+    }
+    yield* drainAll
+    yield* sendEnd(all)
   })
-}
 
 const runStateful = (
   task: PlannedTask & { readonly _tag: "Stateful" },
   instance: number,
-  queue: BatchQueue,
+  channel: Channel,
   outputs: Outputs,
-  counters: NodeCounters
+  counters: NodeCounters,
+  ctx: ExecuteContext
 ): Effect.Effect<void, unknown> =>
   Effect.gen(function*() {
-    const operator = task.processor.make({ node: task.id, instance })
+    const processor = task.processor
+    const operator = processor.make({ node: task.id, instance })
+    let checkpoints = 0
+    if (ctx.restored !== undefined) {
+      const saved = ctx.restored.operators.get(keyOf(task.id, instance))
+      if (saved !== undefined) {
+        operator.state.restore(yield* decodeState(task.id, processor, saved))
+      }
+    }
+    const snapshot = (full: boolean): OperatorState => {
+      const changes = operator.state.takeChanges()
+      const upserts = full ? operator.state.snapshot() : changes.upserts
+      return {
+        node: task.id,
+        instance,
+        version: processor.stateVersion,
+        full,
+        upserts: encodeState(processor, upserts),
+        deletes: full ? [] : changes.deletes
+      }
+    }
+    const input = receiver(channel)
+    const all = everyOutput(outputs)
     let last: Batch.Batch<unknown> = Batch.empty()
     const emit = (output: OperatorOutput) =>
       Effect.gen(function*() {
         counters.recordsOut += output.records.length
         if (output.records.length > 0) {
           counters.batchesOut += 1
-          yield* offerAll(main(outputs), Batch.withRecords(last, output.records))
+          yield* sendAll(main(outputs), Batch.withRecords(last, output.records))
         }
         if (output.side !== undefined) {
           for (const port of Object.keys(output.side)) {
             const records = output.side[port]
             const consumers = outputs.get(port)
             if (records.length > 0 && consumers !== undefined) {
-              yield* offerAll(consumers, Batch.withRecords(last, records))
+              yield* sendAll(consumers, Batch.withRecords(last, records))
             }
           }
         }
       })
     while (true) {
-      const batch = yield* takeNext(queue)
-      if (batch === undefined) break
-      last = batch
+      const message = yield* input.next
+      if (message === undefined) break
+      if (message._tag === "Barrier") {
+        // the first checkpoint of a run, and every `fullEvery`-th, is a full snapshot
+        const full = checkpoints % ctx.fullEvery === 0
+        checkpoints += 1
+        yield* ctx.coordinator.operatorState(message.id, snapshot(full))
+        yield* sendBarrier(all, message.id)
+        continue
+      }
+      last = message
       counters.batchesIn += 1
-      counters.recordsIn += Batch.size(batch)
-      yield* emit(operator.onBatch(batch))
+      counters.recordsIn += Batch.size(message)
+      yield* emit(operator.onBatch(message))
     }
     yield* emit(operator.onEnd())
+    yield* ctx.coordinator.operatorEnded(snapshot(true))
+    yield* sendEnd(all)
   })
 
 const runSink = (
@@ -251,31 +309,52 @@ const runSink = (
   sink: PreparedSink,
   instance: number,
   batchSize: number,
-  queue: BatchQueue,
-  counters: NodeCounters
+  channel: Channel,
+  counters: NodeCounters,
+  ctx: ExecuteContext
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
+    const { coordinator } = ctx
     const writer = yield* sink.open({ node: task.id, batchSize, instance, parallelism: task.parallelism })
+    if (writer.restore !== undefined) yield* writer.restore(ctx.restored?.id)
+    const preCommitted = new Set<number>()
+    const preCommit = (id: number) =>
+      Effect.gen(function*() {
+        yield* writer.flush
+        if (writer.preCommit !== undefined) yield* writer.preCommit(id)
+        preCommitted.add(id)
+      })
+    coordinator.onComplete((id) => {
+      if (!preCommitted.has(id)) return Effect.void
+      preCommitted.delete(id)
+      return writer.commit !== undefined ? writer.commit(id) : Effect.void
+    })
     const max = sink.capabilities.maxBatchSize
+    const input = receiver(channel)
     while (true) {
-      const batch = yield* takeNext(queue)
-      if (batch === undefined) break
+      const message = yield* input.next
+      if (message === undefined) break
+      if (message._tag === "Barrier") {
+        yield* preCommit(message.id)
+        yield* coordinator.sinkAck(task.id, instance, message.id)
+        continue
+      }
       counters.batchesIn += 1
-      counters.recordsIn += Batch.size(batch)
-      const parts = max !== undefined ? Batch.chunksOf(batch, max) : [batch]
+      counters.recordsIn += Batch.size(message)
+      const parts = max !== undefined ? Batch.chunksOf(message, max) : [message]
       for (const part of parts) {
         const stats = yield* writer.writeBatch(part)
         counters.recordsOut += stats.written
       }
     }
     yield* writer.flush
+    yield* coordinator.sinkEnded(task.id, instance, preCommit)
+    // keep the writer open until the final checkpoint has committed it
+    yield* Deferred.await(coordinator.final)
   })
 
 /** Runs a plan to completion. Fails with the first task failure (a NodeError naming the node). */
-export const execute = (
-  plan: Plan,
-  onStart?: (live: Live) => Effect.Effect<void, never, Scope.Scope>
-): Effect.Effect<void, NodeError> =>
+export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, NodeError> =>
   Effect.scoped(Effect.gen(function*() {
     const counters = new Map<string, NodeCounters>()
     for (const n of plan.workflow.nodes) {
@@ -294,15 +373,13 @@ export const execute = (
     const inbound = new Map<string, Inbound>()
     // task id → port → consumers
     const outputs = new Map<string, Map<string, Array<Inbound>>>()
+    const instancesOf = (task: PlannedTask) => (task.ordered && task.inputs.length > 0 ? 1 : task.parallelism)
     for (const task of plan.tasks) {
       if (task.inputs.length === 0) continue
-      const partitioned = task.key !== undefined && task.parallelism > 1
-      const queues: Array<BatchQueue> = []
-      for (let i = 0; i < (partitioned ? task.parallelism : 1); i++) {
-        queues.push(yield* Queue.bounded<Batch.Batch<unknown>, Cause.Done>(capacity))
-      }
-      const producers = task.inputs.reduce((sum, input) => sum + byId.get(input.task)!.parallelism, 0)
-      const target: Inbound = { queues, key: partitioned ? task.key : undefined, producers }
+      const producers = task.inputs.reduce((sum, input) => sum + instancesOf(byId.get(input.task)!), 0)
+      const channels: Array<Channel> = []
+      for (let i = 0; i < instancesOf(task); i++) channels.push(yield* makeChannel(capacity, producers))
+      const target: Inbound = { channels, key: channels.length > 1 ? task.key : undefined, next: 0 }
       inbound.set(task.id, target)
       for (const input of task.inputs) {
         const ports = outputs.get(input.task) ?? new Map<string, Array<Inbound>>()
@@ -311,16 +388,15 @@ export const execute = (
       }
     }
     const outputsOf = (task: PlannedTask): Outputs => outputs.get(task.id) ?? new Map()
-    const allOutputs = (task: PlannedTask): ReadonlyArray<Inbound> => [...outputsOf(task).values()].flat()
-    if (onStart !== undefined) {
-      yield* onStart({
+    if (ctx.onStart !== undefined) {
+      yield* ctx.onStart({
         counters,
         queueFill: () => {
           const fill = new Map<string, readonly [number, number]>()
           for (const [id, q] of inbound) {
             let size = 0
-            for (const queue of q.queues) size += Queue.sizeUnsafe(queue)
-            fill.set(id, [size, capacity * q.queues.length])
+            for (const channel of q.channels) size += channel.queue.messages.length
+            fill.set(id, [size, capacity * q.channels.length])
           }
           return fill
         }
@@ -329,22 +405,20 @@ export const execute = (
     const fibers: Array<Effect.Effect<void, NodeError>> = []
     for (const task of plan.tasks) {
       const ports = outputsOf(task)
-      const target = inbound.get(task.id)
-      const queueOf = (instance: number): BatchQueue => target!.queues[target!.queues.length === 1 ? 0 : instance]
-      const ordered = task.ordered && task.parallelism > 1 && target !== undefined && target.queues.length === 1
-      const instances = ordered ? 1 : task.parallelism
-      for (let instance = 0; instance < instances; instance++) {
+      const channels = inbound.get(task.id)?.channels ?? []
+      const ordered = task.ordered && task.parallelism > 1 && channels.length === 1
+      for (let instance = 0; instance < instancesOf(task); instance++) {
         let body: Effect.Effect<void, unknown, Scope.Scope>
         switch (task._tag) {
           case "Source":
-            body = runSource(task, task.source, instance, plan.workflow.batchSize, main(ports), counters.get(task.id)!)
+            body = runSource(task, task.source, instance, plan.workflow.batchSize, ports, counters.get(task.id)!, ctx)
             break
           case "Stateless": {
             const nodeCounters = task.nodes.map((id) => counters.get(id)!)
             body = runTransform(
               statelessProcess(task, nodeCounters),
-              queueOf(instance),
-              main(ports),
+              channels[instance],
+              ports,
               nodeCounters[0],
               nodeCounters[nodeCounters.length - 1],
               false,
@@ -354,21 +428,18 @@ export const execute = (
           }
           case "Batch": {
             const c = counters.get(task.id)!
-            body = runTransform(task.process, queueOf(instance), main(ports), c, c, true, ordered ? task.parallelism : undefined)
+            body = runTransform(task.process, channels[instance], ports, c, c, true, ordered ? task.parallelism : undefined)
             break
           }
           case "Stateful":
-            body = runStateful(task, instance, queueOf(instance), ports, counters.get(task.id)!)
+            body = runStateful(task, instance, channels[instance], ports, counters.get(task.id)!, ctx)
             break
           case "Sink":
-            body = runSink(task, task.sink, instance, plan.workflow.batchSize, queueOf(instance), counters.get(task.id)!)
+            body = runSink(task, task.sink, instance, plan.workflow.batchSize, channels[instance], counters.get(task.id)!, ctx)
             break
         }
-        const done = ordered
-          ? Effect.forEach(Array.from({ length: task.parallelism }), () => finish(allOutputs(task)), { discard: true })
-          : finish(allOutputs(task))
         // A task's resources live in its own scope, released when the task ends, on every path.
-        fibers.push(Effect.scoped(Effect.andThen(body, done)).pipe(failNode(task.id)))
+        fibers.push(Effect.scoped(body).pipe(failNode(task.id)))
       }
     }
     yield* Effect.forEach(fibers, (f) => f, { concurrency: "unbounded", discard: true })

@@ -4,45 +4,8 @@ import * as Batch from "../../src/Batch.ts"
 import * as Processor from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
-import * as State from "../../src/State.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
-import { collected, definitions } from "./support.ts"
-
-/** Keyed running count: emits { group, n, instance, id } per record; ids > `late_after` go to port "late". */
-const RunningCount = Processor.define({
-  type: "running_count",
-  description: "per-key running count",
-  config: Schema.Struct({ late_after: Schema.optionalKey(Schema.Number) }),
-  make: (config): Processor.StatefulProcessor => ({
-    _tag: "Stateful",
-    key: (r) => (r as { group: number }).group,
-    ports: ["late"],
-    stateSchema: Schema.Number as Schema.Codec<unknown, unknown>,
-    stateVersion: 1,
-    make: ({ instance }) => {
-      const state = State.inMemory<unknown>()
-      return {
-        state,
-        onBatch: (batch) => {
-          const records: Array<unknown> = []
-          const late: Array<unknown> = []
-          Batch.forEach(batch, (r) => {
-            const { group, id } = r as { group: number; id: number }
-            if (config.late_after !== undefined && id > config.late_after) {
-              late.push(r)
-              return
-            }
-            const n = ((state.get(String(group)) as number | undefined) ?? 0) + 1
-            state.set(String(group), n)
-            records.push({ group, n, instance, id })
-          })
-          return { records, side: { late } }
-        },
-        onEnd: () => ({ records: [...state.entries()].map(([group, n]) => ({ group: Number(group), final: n })) })
-      }
-    }
-  })
-})
+import { collected, definitions, RunningCount } from "./support.ts"
 
 /** A batch processor with a delay that depends on the batch, to reorder completions. */
 const Jitter = Processor.define({
