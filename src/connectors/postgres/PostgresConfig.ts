@@ -1,0 +1,177 @@
+/**
+ * The config Schemas of the PostgreSQL connectors: `type: postgres` (source and sink) and
+ * `type: postgres-cdc`. Keys keep their YAML spelling (snake_case), so YAML, the DSL, error
+ * messages and the docs show one name. `connection_string` decodes to a `Redacted` value and is
+ * never printed.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+const ConnectionString = Schema.RedactedFromValue(Schema.String, { label: "connection_string" })
+
+/**
+ * A duration written `500ms`, `30s`, `5m`, `1h`, or a number of milliseconds.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const DurationText = Schema.Union([
+  Schema.Number.check(Schema.isGreaterThan(0)),
+  Schema.String.check(Schema.isPattern(/^\d+(\.\d+)?(ms|s|m|h)$/))
+])
+
+/**
+ * Milliseconds of a {@link DurationText}.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const durationMillis = (d: typeof DurationText.Type): number => {
+  if (typeof d === "number") return d
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d)!
+  const n = Number(m[1])
+  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n * 3_600_000
+}
+
+/**
+ * How `bigint` (int8) values reach records: as JavaScript `bigint` (exact, the default) or as
+ * decimal strings (JSON-friendly).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const BigintMode = Schema.Literals(["bigint", "string"])
+
+/**
+ * Config of the `postgres` source.
+ *
+ * - `table` or `query` (exactly one): what to read.
+ * - `incremental: { column, initial_value }`: read rows whose `column` is greater than the last
+ *   committed position (table only), in `(column, primary key)` order.
+ * - `batch_size`: rows per `FETCH` from the server-side cursor (default: the runtime's batch size).
+ * - `partition_column`: the column whose ranges split a snapshot across `parallelism` instances
+ *   (default: the primary key's first column).
+ * - `bigint`: `bigint` (default) or `string`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const SourceConfig = Schema.Struct({
+  connection_string: ConnectionString,
+  table: Schema.optionalKey(Schema.NonEmptyString),
+  query: Schema.optionalKey(Schema.NonEmptyString),
+  incremental: Schema.optionalKey(
+    Schema.Struct({
+      column: Schema.NonEmptyString,
+      initial_value: Schema.optionalKey(Schema.Union([Schema.String, Schema.Number]))
+    })
+  ),
+  batch_size: Schema.optionalKey(PositiveInt),
+  partition_column: Schema.optionalKey(Schema.NonEmptyString),
+  bigint: Schema.optionalKey(BigintMode)
+}).check(
+  Schema.makeFilter((c) => {
+    if ((c.table === undefined) === (c.query === undefined)) return "exactly one of 'table' or 'query' must be set"
+    if (c.incremental !== undefined && c.table === undefined) {
+      return { path: ["incremental"], issue: "incremental mode needs 'table' (its primary key breaks cursor ties)" }
+    }
+    if (c.partition_column !== undefined && c.table === undefined) {
+      return { path: ["partition_column"], issue: "partitioning needs 'table'" }
+    }
+    return undefined
+  })
+)
+
+/**
+ * @category schemas
+ * @since 0.1.0
+ */
+export type SourceConfig = typeof SourceConfig.Type
+
+/**
+ * Config of the `postgres` sink.
+ *
+ * - `table`: the target (`schema.table` allowed).
+ * - `mode`: `insert` (default), `upsert` (by `key`), or `replace` (truncate, then insert).
+ * - `key`: the conflict columns of `upsert` (default: the table's primary key).
+ * - `create_table`: create the table from the first batch's fields when it does not exist.
+ * - `copy_format`: `text` (default) or `binary` COPY.
+ * - `on_error`: `fail` (default) or `dead_letter`, which writes rejected rows with the reason to
+ *   `dead_letter.path` as NDJSON and goes on.
+ * - `checkpoint_table` / `workflow`: where exactly-once checkpoint ids are stored
+ *   (default `dataflare_checkpoints`, workflow `default`).
+ * - `retry`: `{ attempts, delay }` for transient errors (default 5 attempts from 100ms, doubling).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const SinkConfig = Schema.Struct({
+  connection_string: ConnectionString,
+  table: Schema.NonEmptyString,
+  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
+  key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString)),
+  create_table: Schema.optionalKey(Schema.Boolean),
+  copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
+  on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
+  dead_letter: Schema.optionalKey(Schema.Struct({ path: Schema.NonEmptyString })),
+  checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),
+  workflow: Schema.optionalKey(Schema.NonEmptyString),
+  retry: Schema.optionalKey(
+    Schema.Struct({ attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))), delay: Schema.optionalKey(DurationText) })
+  )
+}).check(
+  Schema.makeFilter((c) =>
+    c.on_error === "dead_letter" && c.dead_letter === undefined
+      ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
+      : undefined
+  )
+)
+
+/**
+ * @category schemas
+ * @since 0.1.0
+ */
+export type SinkConfig = typeof SinkConfig.Type
+
+/**
+ * Config of the `postgres-cdc` source.
+ *
+ * - `publication`: the publication to stream (`create_publication: true` creates it for
+ *   `tables`, or for all tables when `tables` is absent, if it does not exist).
+ * - `slot`: the logical replication slot (created with the `pgoutput` plugin if missing).
+ * - `tables`: the tables of the publication; also what the initial snapshot reads.
+ * - `snapshot`: read the tables first, then stream from the slot's consistent point.
+ * - `heartbeat_interval`: write a `pg_logical_emit_message` this often so quiet databases move.
+ * - `temporary_slot`: the slot is dropped when the connection ends.
+ * - `batch_size`, `bigint`: as for the table source.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CdcConfig = Schema.Struct({
+  connection_string: ConnectionString,
+  publication: Schema.NonEmptyString,
+  slot: Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/)),
+  tables: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
+  create_publication: Schema.optionalKey(Schema.Boolean),
+  snapshot: Schema.optionalKey(Schema.Boolean),
+  heartbeat_interval: Schema.optionalKey(DurationText),
+  temporary_slot: Schema.optionalKey(Schema.Boolean),
+  batch_size: Schema.optionalKey(PositiveInt),
+  bigint: Schema.optionalKey(BigintMode)
+}).check(
+  Schema.makeFilter((c) =>
+    c.snapshot === true && (c.tables === undefined || c.tables.length === 0)
+      ? { path: ["tables"], issue: "snapshot: true needs the list of tables to read" }
+      : undefined
+  )
+)
+
+/**
+ * @category schemas
+ * @since 0.1.0
+ */
+export type CdcConfig = typeof CdcConfig.Type
