@@ -135,13 +135,19 @@ export interface SinkWriter<A> {
   writeBatch(batch: Batch<A>): Effect.Effect<WriteStats, ConnectorError | RecordError>
   /** Make everything written so far durable (called at end of input and before a checkpoint completes). */
   readonly flush: Effect.Effect<void, ConnectorError>
-  /** Exactly-once sinks: prepare to commit everything written up to checkpoint `id`. */
+  /**
+   * Exactly-once sinks: make everything written so far durable *as part of checkpoint `id`*, but
+   * not yet visible (e.g. flush an in-progress file and remember its length, or stage rows in an
+   * open transaction). Called when barrier `id` reaches the sink, before the checkpoint record is
+   * written.
+   */
   readonly preCommit?: (checkpointId: number) => Effect.Effect<void, ConnectorError>
-  /** Exactly-once sinks: checkpoint `id` is complete; publish what was prepared. */
+  /** Exactly-once sinks: checkpoint `id` is complete; publish what was pre-committed up to it. */
   readonly commit?: (checkpointId: number) => Effect.Effect<void, ConnectorError>
   /**
-   * Exactly-once sinks: discard what was written after checkpoint `id` (or everything, when
-   * `undefined`), before the restored workflow writes again.
+   * Exactly-once sinks: called once after `open`, before any write. Checkpoint `id` is the last
+   * completed one (`undefined`: none): keep (and publish, if `commit` did not run before a crash)
+   * what was pre-committed up to `id`, and discard everything written after it.
    */
   readonly restore?: (checkpointId: number | undefined) => Effect.Effect<void, ConnectorError>
 }
