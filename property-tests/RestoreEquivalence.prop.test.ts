@@ -51,7 +51,9 @@ const toGraph = (shape: Shape): WorkflowGraph.WorkflowGraph => {
   if (shape.fanIn) {
     nodes.push({ kind: "sink", id: "out", type: "collect_test", config: { name: "prop" }, inputs: [...new Set(ends)] })
   } else {
-    ends.forEach((tail, b) => nodes.push({ kind: "sink", id: `out${b}`, type: "collect_test", config: { name: `prop${b}` }, inputs: [tail] }))
+    ends.forEach((tail, b) => {
+      nodes.push({ kind: "sink", id: `out${b}`, type: "collect_test", config: { name: `prop${b}` }, inputs: [tail] })
+    })
   }
   return WorkflowGraph.make({ name: "prop", execution: { batch_size: 3, queue_capacity: 2 }, nodes })
 }
