@@ -1,0 +1,83 @@
+/**
+ * The `dataflare` command-line interface, built with `effect/cli`.
+ *
+ * Each subcommand lives in its own file under `commands/` and is listed in {@link commands};
+ * adding a command (`plan`, `check`, ...) is one new file and one line here. Commands print their
+ * own errors and fail with an exit code (see `docs/cli.md`): 0 ok, 1 invalid workflow, 2 usage
+ * error, 3 run failed, 4 internal error, 130 interrupted.
+ *
+ * @since 0.1.0
+ */
+import { Cause, Console, Effect, Exit, type Runtime } from "effect"
+import { CliOutput, Command } from "effect/cli"
+import packageJson from "../../package.json" with { type: "json" }
+import * as Run from "./commands/run.ts"
+import * as Validate from "./commands/validate.ts"
+import { CliExit, ExitCode } from "./internal/exit.ts"
+
+/**
+ * The subcommands, in the order `--help` lists them.
+ *
+ * @category commands
+ * @since 0.1.0
+ */
+export const commands = [Run.command, Validate.command] as const
+
+/**
+ * The root `dataflare` command.
+ *
+ * @category commands
+ * @since 0.1.0
+ */
+export const command = Command.make("dataflare").pipe(
+  Command.withDescription("DataFlare: typed data integration pipelines. Run and check YAML workflows."),
+  Command.withSubcommands(commands)
+)
+
+/**
+ * The version printed by `--version` (the package's).
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const version: string = packageJson.version
+
+export { ExitCode }
+
+/** Usage errors: the messages on stderr, then where to find help; no help dump on stdout. */
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.gen(function*() {
+        for (const error of event.errors) yield* Console.error(`error: ${error.message}`)
+        yield* Console.error(`run '${[...event.commandPath, "--help"].join(" ")}' for usage`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+}
+
+/**
+ * Runs the CLI on the process arguments. Fails with {@link CliExit} carrying the exit code once
+ * the failure has been printed.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const main = Command.run(command, { version }).pipe(
+  Effect.provide(CliOutput.layerPresenter(presenter)),
+  Effect.catchTag("ShowHelp", (help) =>
+    help.errors.length > 0 ? Effect.fail(new CliExit({ code: ExitCode.usage })) : Effect.void)
+)
+
+/**
+ * Maps the end of the CLI's main fiber to a process exit code: a {@link CliExit}'s code, 130
+ * when interrupted, 4 for anything unexpected (a bug; its cause is printed by the runtime).
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const teardown: Runtime.Teardown = (exit, onExit) => {
+  if (Exit.isSuccess(exit)) return onExit(ExitCode.ok)
+  if (Cause.hasInterruptsOnly(exit.cause)) return onExit(130)
+  const error = Cause.squash(exit.cause)
+  onExit(error instanceof CliExit ? error.code : ExitCode.internal)
+}

@@ -1,0 +1,22 @@
+/**
+ * The connector registry the CLI runs workflows with: every built-in connector and processor.
+ * A registry that cannot be built (an API version mismatch) is an internal error (exit code 4).
+ */
+import { Effect } from "effect"
+import * as RegistryModule from "../../../src/Registry.ts"
+import { type Registry, RegistryError } from "../../../src/Registry.ts"
+import { type CliExit, ExitCode, reportError } from "./exit.ts"
+
+// TEMPORARY until src/Builtins.ts lands (written in parallel): an empty registry, so the
+// repository type-checks. Replace with `import * as Builtins from "../../../src/Builtins.ts"`.
+const Builtins = { layer: RegistryModule.layer([]) }
+
+/** Provides the built-in registry to a command's effect. */
+export const provideRegistry = <A, E>(effect: Effect.Effect<A, E, Registry>): Effect.Effect<A, E | CliExit> =>
+  effect.pipe(
+    Effect.provide(Builtins.layer),
+    Effect.catchIf(
+      (error): error is RegistryError => error instanceof RegistryError,
+      (error) => reportError(`cannot build the connector registry: ${error.message}`, ExitCode.internal)
+    )
+  )

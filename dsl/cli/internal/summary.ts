@@ -1,0 +1,46 @@
+/**
+ * Rendering of a run's summary: a small aligned table of records in and out per node, then the
+ * duration and the rate (records read by the sources per second).
+ */
+import type { RunSummary } from "../../../src/Runtime.ts"
+
+const pad = (text: string, width: number, right: boolean): string =>
+  right ? text.padStart(width, " ") : text.padEnd(width, " ")
+
+/** Formats a number with thousands separators (`12,345`), independent of the locale. */
+export const formatCount = (n: number): string => Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")
+
+/** Formats a duration in milliseconds: `850 ms`, `2.35 s`, `3 m 05 s`. */
+export const formatDuration = (ms: number): string => {
+  if (ms < 1000) return `${Math.round(ms)} ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`
+  const s = Math.round(ms / 1000)
+  return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, "0")} s`
+}
+
+/** Records read by the sources of a run. */
+export const recordsRead = (summary: RunSummary): number =>
+  summary.nodes.filter((n) => n.kind === "source").reduce((sum, n) => sum + n.recordsOut, 0)
+
+/** Records per second, for a count over a duration. */
+export const rate = (records: number, ms: number): number => (ms > 0 ? (records * 1000) / ms : records > 0 ? Infinity : 0)
+
+const formatRate = (r: number): string => (Number.isFinite(r) ? formatCount(r) : "∞")
+
+/** The table and the closing line printed by `dataflare run`. */
+export const renderSummary = (summary: RunSummary): string => {
+  const header = ["node", "kind", "type", "records in", "records out"]
+  const rows = summary.nodes.map((n) => [n.id, n.kind, n.type, formatCount(n.recordsIn), formatCount(n.recordsOut)])
+  const right = [false, false, false, true, true]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i], right[i])).join("  ").trimEnd()
+  const read = recordsRead(summary)
+  return [
+    line(header),
+    ...rows.map(line),
+    "",
+    `${summary.workflow}: ${formatCount(read)} records in ${formatDuration(summary.durationMs)} (${
+      formatRate(rate(read, summary.durationMs))
+    } records/s)`
+  ].join("\n")
+}

@@ -1,0 +1,16 @@
+/**
+ * What every workflow command shares: the `<workflow.yaml>` argument and loading the workflow.
+ */
+import type { Effect } from "effect"
+import { Argument } from "effect/cli"
+import type { DefinitionError } from "../../../src/Errors.ts"
+import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
+import * as Yaml from "../../yaml/Yaml.ts"
+
+/** The positional `<workflow>` argument: the path of a workflow YAML file. */
+export const workflowArgument = Argument.String("workflow").pipe(
+  Argument.withDescription("Path of the workflow YAML file (relative paths inside it resolve against the current directory)")
+)
+
+/** Loads a workflow file (environment from `process.env`). */
+export const load = (file: string): Effect.Effect<WorkflowGraph, DefinitionError> => Yaml.load(file)
