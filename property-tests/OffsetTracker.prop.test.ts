@@ -16,7 +16,8 @@ describe("OffsetTracker", () => {
         fc.array(fc.nat(), { maxLength: 400 }), // choices driving the interleaving
         fc.integer({ min: 1, max: 50 }), // cap
         (gaps, choices, cap) => {
-          const offsets = gaps.reduce<Array<number>>((acc, g) => [...acc, (acc[acc.length - 1] ?? 0) + g], [])
+          const offsets: Array<number> = []
+          for (const g of gaps) offsets.push((offsets[offsets.length - 1] ?? 0) + g)
           const tracker = OffsetTracker.make({ maxInFlight: cap })
           let nextRead = 0
           const unacked: Array<number> = []

@@ -56,7 +56,7 @@ export const make = (options: { readonly maxInFlight: number }): OffsetTracker =
       offsets = offsets.slice(head)
       acked = acked.slice(head)
       index.clear()
-      offsets.forEach((o, i) => index.set(o, i))
+      for (let i = 0; i < offsets.length; i++) index.set(offsets[i], i)
       head = 0
     }
   }
