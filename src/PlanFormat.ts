@@ -1,0 +1,121 @@
+/**
+ * Renders an execution plan for people: as text (stages, tasks, fused chains, parallelism, queue
+ * capacities, the workflow's delivery guarantee), or as a Mermaid or Graphviz (dot) graph.
+ *
+ * @example
+ * ```ts
+ * const plan = Runtime.plan(yield* Runtime.prepare(graph))
+ * console.log(PlanFormat.text(plan))
+ * ```
+ * @since 0.1.0
+ */
+import type { Plan, PlannedTask } from "./Runtime.ts"
+
+const kindOf = (task: PlannedTask): string => {
+  switch (task._tag) {
+    case "Source":
+      return "source"
+    case "Sink":
+      return "sink"
+    case "Stateful":
+      return "stateful"
+    case "Batch":
+      return "batch"
+    case "Stateless":
+      return task.nodes.length > 1 ? "fused" : "stateless"
+  }
+}
+
+const nodesOf = (task: PlannedTask): ReadonlyArray<string> => (task._tag === "Stateless" ? task.nodes : [task.id])
+
+const typeOf = (plan: Plan, node: string): string => plan.workflow.nodes.find((n) => n.node.id === node)?.node.type ?? "?"
+
+const label = (plan: Plan, task: PlannedTask): string =>
+  nodesOf(task).map((n) => `${n} (${typeOf(plan, n)})`).join(" → ")
+
+const describeTask = (plan: Plan, task: PlannedTask): string => {
+  const parts = [`${kindOf(task)}: ${label(plan, task)}`]
+  parts.push(`parallelism ${task.parallelism}`)
+  if (task.key !== undefined && task.parallelism > 1) parts.push("keyed")
+  if (task.ordered && task.parallelism > 1) parts.push("ordered")
+  if (task.inputs.length > 0) {
+    // name the node that produces the input (the last node of a fused chain)
+    const producer = (id: string) => {
+      const t = plan.tasks.find((x) => x.id === id)
+      return t === undefined ? id : nodesOf(t)[nodesOf(t).length - 1]
+    }
+    parts.push(`reads ${task.inputs.map((i) => (i.port === "main" ? producer(i.task) : `${i.task}.${i.port}`)).join(", ")}`)
+    parts.push(`queue ${plan.workflow.queueCapacity} batches${task.parallelism > 1 ? " per instance" : ""}`)
+  }
+  if (task._tag === "Sink") parts.push(task.sink.capabilities.guarantee)
+  return parts.join(", ")
+}
+
+/**
+ * The plan as text: one block per stage, one line per task.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const text = (plan: Plan): string => {
+  const byId = new Map(plan.tasks.map((t) => [t.id, t]))
+  const lines: Array<string> = [
+    `workflow ${plan.workflow.graph.name}: ${plan.workflow.nodes.length} nodes, ${plan.tasks.length} tasks, batch size ${plan.workflow.batchSize}`,
+    `guarantee: ${plan.guarantee}`
+  ]
+  plan.stages.forEach((stage, i) => {
+    lines.push(`stage ${i}:`)
+    for (const id of stage) lines.push(`  ${describeTask(plan, byId.get(id)!)}`)
+  })
+  if (plan.chains.length > 0) {
+    lines.push("fused chains (one task, one loop per batch):")
+    for (const chain of plan.chains) lines.push(`  ${chain.join(" → ")}`)
+  }
+  return lines.join("\n")
+}
+
+const safeId = (id: string): string => `n_${id.replace(/[^A-Za-z0-9_]/g, "_")}`
+
+/**
+ * The plan as a Mermaid flowchart (render it in any Markdown viewer that supports Mermaid).
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const mermaid = (plan: Plan): string => {
+  const lines = ["flowchart LR"]
+  for (const task of plan.tasks) {
+    const text = `${label(plan, task)}${task.parallelism > 1 ? ` ×${task.parallelism}` : ""}`.replace(/"/g, "'")
+    const shape = task._tag === "Source" ? [`([`, `])`] : task._tag === "Sink" ? [`[(`, `)]`] : [`[`, `]`]
+    lines.push(`  ${safeId(task.id)}${shape[0]}"${text}"${shape[1]}`)
+  }
+  for (const task of plan.tasks) {
+    for (const input of task.inputs) {
+      const edge = input.port === "main" ? "-->" : `-- ${input.port} -->`
+      lines.push(`  ${safeId(input.task)} ${edge} ${safeId(task.id)}`)
+    }
+  }
+  return lines.join("\n")
+}
+
+/**
+ * The plan as a Graphviz graph (`dot -Tsvg`).
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const dot = (plan: Plan): string => {
+  const lines = [`digraph "${plan.workflow.graph.name.replace(/"/g, "'")}" {`, "  rankdir=LR;"]
+  for (const task of plan.tasks) {
+    const text = `${label(plan, task)}${task.parallelism > 1 ? ` x${task.parallelism}` : ""}`.replace(/"/g, "'")
+    const shape = task._tag === "Source" ? "invhouse" : task._tag === "Sink" ? "house" : "box"
+    lines.push(`  ${safeId(task.id)} [label="${text}", shape=${shape}];`)
+  }
+  for (const task of plan.tasks) {
+    for (const input of task.inputs) {
+      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${input.port}"]`};`)
+    }
+  }
+  lines.push("}")
+  return lines.join("\n")
+}
