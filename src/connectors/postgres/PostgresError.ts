@@ -64,6 +64,7 @@ const messageOf = (error: unknown): string => {
  * @since 0.1.0
  */
 export const isConnectionLoss = (error: unknown): boolean => {
+  if (error instanceof ConnectorError) return error.reason._tag === "ConnectionError"
   const tag = field(field(error, "reason"), "_tag")
   if (tag === "ConnectionError") return true
   const code = sqlState(error)

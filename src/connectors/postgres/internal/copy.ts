@@ -1,0 +1,115 @@
+/**
+ * COPY machinery for the `postgres` sink: encoding records as COPY text rows (by the target
+ * column's type) and streaming them through `pg-copy-streams` on a `pg` client.
+ */
+import { pipeline } from "node:stream/promises"
+import type pg from "pg"
+import { from as copyFrom } from "pg-copy-streams"
+import type { Column } from "./catalog.ts"
+
+/** How one column's values are written. */
+export type Encoding = "json" | "array" | "bytea" | "scalar"
+
+/** The encoding of a column by its catalog type. */
+export const encodingOf = (column: Column): Encoding =>
+  column.typname === "json" || column.typname === "jsonb"
+    ? "json"
+    : column.element !== null
+    ? "array"
+    : column.typname === "bytea"
+    ? "bytea"
+    : "scalar"
+
+const NEEDS_ESCAPE = /[\\\n\r\t]/
+
+/** Escapes a value for the COPY text format. */
+const escapeCopy = (s: string): string =>
+  NEEDS_ESCAPE.test(s) ? s.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t")) : s
+
+/** `JSON.stringify` that writes bigints as numbers (as strings beyond 2^53) and byte arrays as hex strings. */
+export const toJson = (value: unknown): string =>
+  JSON.stringify(value, (_, v: unknown) =>
+    typeof v === "bigint"
+      ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString())
+      : v instanceof Uint8Array
+      ? Buffer.from(v).toString("hex")
+      : v)
+
+const hex = (bytes: Uint8Array): string => "\\x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
+
+const scalarText = (v: unknown): string => {
+  switch (typeof v) {
+    case "string":
+      return v
+    case "number":
+    case "bigint":
+      return String(v)
+    case "boolean":
+      return v ? "t" : "f"
+    default:
+      if (v instanceof Date) return v.toISOString()
+      if (v instanceof Uint8Array) return hex(v)
+      return toJson(v)
+  }
+}
+
+const arrayLiteral = (v: unknown): string => {
+  if (!Array.isArray(v)) return scalarText(v)
+  let out = "{"
+  for (let i = 0; i < v.length; i++) {
+    if (i > 0) out += ","
+    const e: unknown = v[i]
+    if (e === null || e === undefined) out += "NULL"
+    else if (Array.isArray(e)) out += arrayLiteral(e)
+    else out += `"${scalarText(e).replace(/["\\]/g, "\\$&")}"`
+  }
+  return out + "}"
+}
+
+/** One value as COPY text (already escaped). */
+export const encodeValue = (value: unknown, encoding: Encoding): string => {
+  if (value === null || value === undefined) return "\\N"
+  switch (encoding) {
+    case "json":
+      return escapeCopy(toJson(value))
+    case "array":
+      return escapeCopy(arrayLiteral(value))
+    case "bytea":
+      return escapeCopy(value instanceof Uint8Array ? hex(value) : String(value))
+    case "scalar":
+      return escapeCopy(scalarText(value))
+  }
+}
+
+/** COPY text rows for records, with the given columns (and an optional trailing constant). */
+export const encodeRows = (
+  rows: ReadonlyArray<{ readonly [k: string]: unknown }>,
+  columns: ReadonlyArray<string>,
+  encodings: ReadonlyArray<Encoding>,
+  trailing?: ReadonlyArray<string>
+): string => {
+  const parts: Array<string> = []
+  const n = columns.length
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]
+    let line = ""
+    for (let c = 0; c < n; c++) {
+      if (c > 0) line += "\t"
+      line += encodeValue(row[columns[c]], encodings[c])
+    }
+    if (trailing !== undefined) line += (n > 0 ? "\t" : "") + trailing[r]
+    parts.push(line)
+  }
+  return parts.length === 0 ? "" : parts.join("\n") + "\n"
+}
+
+/** Streams COPY text into `statement` (`COPY ... FROM STDIN`) and resolves with the row count. */
+export const copyText = async (client: pg.Client, statement: string, text: string): Promise<number> => {
+  const stream = client.query(copyFrom(statement))
+  const chunk = 1 << 20
+  async function* chunks() {
+    for (let i = 0; i < text.length; i += chunk) yield Buffer.from(text.slice(i, i + chunk))
+  }
+  await pipeline(chunks, stream)
+  return Number(stream.rowCount ?? 0)
+}

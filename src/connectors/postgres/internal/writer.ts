@@ -1,0 +1,394 @@
+/**
+ * The machinery of the `postgres` sink: one `pg` session holding a transaction that spans the
+ * batches written since the last checkpoint, COPY into the target (or into a staging table that
+ * is merged with `INSERT ... ON CONFLICT`), row isolation by bisection under savepoints, retries
+ * of the whole open transaction after transient errors, and checkpoint ids stored in the same
+ * transaction as the rows.
+ */
+import { appendFile } from "node:fs/promises"
+import { Clock, Effect, Schedule, type Scope } from "effect"
+import pg from "pg"
+import type * as Batch from "../../../Batch.ts"
+import type * as Connector from "../../../Connector.ts"
+import { ConnectionError, ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
+import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
+import { classify, configurationError, isConnectionLoss, isRetryable, reasonOf, sqlState } from "../PostgresError.ts"
+import { type Column, COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
+import { pgConfig, quoteIdent, splitName } from "./client.ts"
+import { copyText, type Encoding, encodeRows, encodingOf, toJson } from "./copy.ts"
+
+const CONNECTOR = "postgres"
+const STAGE = "df_stage"
+
+type Row = { readonly [k: string]: unknown }
+
+/** Rows of one batch ready to write: images and, for change records, `u` (upsert) / `d` (delete). */
+interface Prepared {
+  readonly images: ReadonlyArray<Row>
+  readonly ops: ReadonlyArray<"u" | "d"> | undefined
+}
+
+const CHANGE_OPS = new Set(["insert", "update", "delete", "read"])
+
+const isChange = (r: Row): boolean => typeof r.op === "string" && CHANGE_OPS.has(r.op) && ("after" in r || "before" in r)
+
+/** Turns change records into images and ops; other records pass through. */
+export const prepare = (records: ReadonlyArray<Row>): Prepared => {
+  if (records.length === 0 || !isChange(records[0])) return { images: records, ops: undefined }
+  const images: Array<Row> = new Array(records.length)
+  const ops: Array<"u" | "d"> = new Array(records.length)
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    const del = r.op === "delete"
+    ops[i] = del ? "d" : "u"
+    images[i] = ((del ? r.before : r.after) ?? {}) as Row
+  }
+  return { images, ops }
+}
+
+const inferType = (values: ReadonlyArray<unknown>): string => {
+  let seen: unknown
+  let integral = true
+  for (const v of values) {
+    if (v === null || v === undefined) continue
+    if (seen === undefined) seen = v
+    if (typeof v === "number" && !Number.isInteger(v)) integral = false
+  }
+  if (seen === undefined || typeof seen === "string") return "text"
+  if (typeof seen === "number") return integral ? "bigint" : "double precision"
+  if (typeof seen === "bigint") return "bigint"
+  if (typeof seen === "boolean") return "boolean"
+  if (seen instanceof Date) return "timestamptz"
+  if (seen instanceof Uint8Array) return "bytea"
+  return "jsonb"
+}
+
+/** Opens the writer for one sink instance. */
+export const makeWriter = Effect.fnUntraced(function*(
+  config: SinkConfig,
+  context: Connector.OpenContext
+): Effect.fn.Return<Connector.SinkWriter<Row>, ConnectorError, Scope.Scope> {
+  const mode = config.mode ?? "insert"
+  if (mode === "replace" && context.parallelism > 1) {
+    return yield* configurationError(CONNECTOR, "open", "mode: replace needs parallelism 1 (one instance truncates the table)")
+  }
+  const table = config.table
+  const target = quoteIdent(table)
+  const [schemaName, tableName] = splitName(table)
+  const cpTable = quoteIdent(config.checkpoint_table ?? "dataflare_checkpoints")
+  const workflow = config.workflow ?? "default"
+  const nodeKey = `${context.node}#${context.instance}`
+  const onError = config.on_error ?? "fail"
+  const attempts = config.retry?.attempts ?? 5
+  const delay = durationMillis(config.retry?.delay ?? "100ms")
+
+  let client: pg.Client | undefined
+  let inTx = false
+  let checkpointing = false
+  let pending: Array<Prepared> = []
+  let skipUntil: number | undefined
+  let replaced = false
+  let columns: ReadonlyArray<Column> = []
+  let key: ReadonlyArray<string> = []
+
+  // `pg` reports a dead session with an error that has no SQLSTATE; remember which client died.
+  const broken = new WeakSet<pg.Client>()
+  const lost = (c: pg.Client) => (e: unknown): unknown =>
+    broken.has(c) && sqlState(e) === undefined
+      ? new ConnectorError({ connector: CONNECTOR, operation: "write", reason: new ConnectionError({ message: "connection lost", cause: e }) })
+      : e
+  const connect = Effect.tryPromise({
+    try: async () => {
+      const c = new pg.Client(pgConfig(config.connection_string))
+      c.on("error", () => broken.add(c))
+      c.on("end", () => broken.add(c))
+      await c.connect()
+      return c
+    },
+    catch: (e) => e
+  })
+  const disconnect = Effect.promise(async () => {
+    const c = client
+    client = undefined
+    inTx = false
+    if (c !== undefined) await c.end().catch(() => undefined)
+  })
+  const q = (text: string, params?: ReadonlyArray<unknown>) =>
+    Effect.gen(function*() {
+      if (client === undefined) client = yield* connect
+      const c = client
+      return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: lost(c) })
+    })
+  const copy = (statement: string, text: string) =>
+    Effect.gen(function*() {
+      if (client === undefined) client = yield* connect
+      const c = client
+      return yield* Effect.tryPromise({ try: () => copyText(c, statement, text), catch: lost(c) })
+    })
+
+  const loadColumns = Effect.gen(function*() {
+    const result = yield* q(COLUMNS_SQL, [tableName, schemaName ?? null])
+    columns = toColumns(result.rows)
+    key = config.key ?? primaryKey(columns)
+  })
+
+  yield* loadColumns.pipe(Effect.mapError(classify(CONNECTOR, "open")))
+  if (columns.length === 0 && config.create_table !== true) {
+    return yield* configurationError(CONNECTOR, "open", `table '${table}' does not exist (set create_table: true to create it)`)
+  }
+  if (mode === "upsert" && columns.length > 0 && key.length === 0) {
+    return yield* configurationError(CONNECTOR, "open", `mode: upsert needs 'key' or a primary key on '${table}'`)
+  }
+  yield* Effect.addFinalizer((exit) =>
+    Effect.gen(function*() {
+      // A normal end commits the tail; a failure or interruption leaves it to the rollback.
+      if (inTx) yield* q(exit._tag === "Success" ? "COMMIT" : "ROLLBACK").pipe(Effect.ignore)
+      yield* disconnect
+    })
+  )
+
+  const createTable = (images: ReadonlyArray<Row>) =>
+    Effect.gen(function*() {
+      const names = Object.keys(images[0] ?? {})
+      const defs = names.map((n) => `${pg.escapeIdentifier(n)} ${inferType(images.map((r) => r[n]))}`)
+      const keyCols = config.key ?? []
+      if (keyCols.length > 0) defs.push(`PRIMARY KEY (${keyCols.map((k) => pg.escapeIdentifier(k)).join(", ")})`)
+      yield* q(`CREATE TABLE IF NOT EXISTS ${target} (${defs.join(", ")})`)
+      yield* loadColumns
+    })
+
+  /** The columns a batch writes: the fields of its first image (key columns for deletes only). */
+  const batchColumns = (p: Prepared): ReadonlyArray<Column> | string => {
+    let first: Row | undefined
+    for (let i = 0; i < p.images.length; i++) {
+      if (p.ops === undefined || p.ops[i] === "u") {
+        first = p.images[i]
+        break
+      }
+    }
+    const names = first !== undefined ? Object.keys(first) : [...key]
+    const out: Array<Column> = []
+    for (const n of names) {
+      const col = columns.find((c) => c.name === n)
+      if (col === undefined) return `field '${n}' has no column in table '${table}'`
+      out.push(col)
+    }
+    if (mode === "upsert") {
+      for (const k of key) if (!out.some((c) => c.name === k)) out.push(columns.find((c) => c.name === k)!)
+    }
+    return out
+  }
+
+  /** Writes prepared rows inside the open transaction (no savepoint handling). */
+  const writeRaw = (p: Prepared, cols: ReadonlyArray<Column>) =>
+    Effect.gen(function*() {
+      const names = cols.map((c) => c.name)
+      const encodings: Array<Encoding> = cols.map(encodingOf)
+      const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
+      if (mode !== "upsert") {
+        return yield* copy(`COPY ${target} (${list}) FROM STDIN`, encodeRows(p.images, names, encodings))
+      }
+      yield* q(
+        `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} ON COMMIT DELETE ROWS AS SELECT *, ''::text AS "__df_op", 0 AS "__df_seq" FROM ${target} WITH NO DATA`
+      )
+      const trailing = p.images.map((_, i) => `${p.ops === undefined ? "u" : p.ops[i]}\t${i}`)
+      yield* copy(`COPY ${STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN`, encodeRows(p.images, names, encodings, trailing))
+      const keyList = key.map((k) => pg.escapeIdentifier(k)).join(", ")
+      const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
+      const updates = names.filter((n) => !key.includes(n)).map((n) => `${pg.escapeIdentifier(n)} = EXCLUDED.${pg.escapeIdentifier(n)}`)
+      const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING"
+      const deletes = p.ops !== undefined && p.ops.includes("d")
+      yield* q(
+        `WITH last AS (SELECT DISTINCT ON (${keyList}) * FROM ${STAGE} ORDER BY ${keyList}, "__df_seq" DESC)` +
+          (deletes ? `, gone AS (DELETE FROM ${target} t USING last l WHERE l."__df_op" = 'd' AND ${match})` : "") +
+          ` INSERT INTO ${target} (${list}) SELECT ${list} FROM last WHERE "__df_op" = 'u' ON CONFLICT (${keyList}) ${conflict}`
+      )
+      yield* q(`TRUNCATE ${STAGE}`)
+      return p.images.length
+    })
+
+  const isRowRejection = (e: unknown): boolean => {
+    const code = sqlState(e)
+    return code !== undefined && (code.startsWith("22") || code.startsWith("23"))
+  }
+
+  const deadLetter = (rows: ReadonlyArray<{ row: Row; error: unknown }>) =>
+    Effect.gen(function*() {
+      const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+      const text = rows.map(({ error, row }) =>
+        toJson({ table, node: context.node, at, sqlstate: sqlState(error) ?? null, error: reasonOf(error).message, record: row })
+      ).join("\n") + "\n"
+      yield* Effect.tryPromise({ try: () => appendFile(config.dead_letter!.path, text), catch: (e) => e })
+    })
+
+  /** Writes a batch under a savepoint; on a row-level rejection, bisects to find the bad rows. */
+  const writeBatchRows = (p: Prepared): Effect.Effect<number, unknown> =>
+    Effect.gen(function*() {
+      if (p.images.length === 0) return 0
+      const cols = batchColumns(p)
+      if (typeof cols === "string") return yield* configurationError(CONNECTOR, "write", cols)
+      const bad: Array<{ row: Row; error: unknown }> = []
+      const attempt = (part: Prepared): Effect.Effect<number, unknown> =>
+        Effect.gen(function*() {
+          yield* q("SAVEPOINT df_part")
+          const result = yield* writeRaw(part, cols).pipe(
+            Effect.map((n) => ({ ok: true as const, n })),
+            Effect.catchIf(isRowRejection, (error) => Effect.succeed({ ok: false as const, error }))
+          )
+          if (result.ok) {
+            yield* q("RELEASE SAVEPOINT df_part")
+            return result.n
+          }
+          yield* q("ROLLBACK TO SAVEPOINT df_part")
+          yield* q("RELEASE SAVEPOINT df_part")
+          if (part.images.length === 1) {
+            bad.push({ row: part.images[0], error: result.error })
+            if (onError === "fail") return yield* Effect.fail(result.error)
+            return 0
+          }
+          const mid = part.images.length >> 1
+          const left = yield* attempt(slicePrepared(part, 0, mid))
+          if (onError === "fail" && bad.length > 0) return left
+          return left + (yield* attempt(slicePrepared(part, mid, part.images.length)))
+        })
+      const written = yield* attempt(p).pipe(
+        Effect.catchIf(
+          (e) => bad.length > 0 && onError === "fail" && isRowRejection(e),
+          (error) => {
+            const row = bad[0].row
+            const text = toJson(row)
+            return Effect.fail(
+              new RecordError({
+                detail: `${table}: ${reasonOf(error).message}; row: ${text.length > 500 ? text.slice(0, 500) + "..." : text}`,
+                record: row
+              })
+            )
+          }
+        )
+      )
+      if (bad.length > 0) yield* deadLetter(bad)
+      return written
+    })
+
+  const begin = Effect.gen(function*() {
+    yield* q("BEGIN")
+    inTx = true
+    if (mode === "replace" && !replaced) yield* q(`TRUNCATE ${target}`)
+    for (const p of pending) yield* writeBatchRows(p)
+  })
+  const commitTx = Effect.gen(function*() {
+    yield* q("COMMIT")
+    inTx = false
+    pending = []
+    if (mode === "replace") replaced = true
+  })
+  const recover = (error: unknown) =>
+    isConnectionLoss(error) ? disconnect : inTx ? q("ROLLBACK").pipe(
+        Effect.ignore,
+        Effect.andThen(Effect.sync(() => {
+          inTx = false
+        }))
+      ) : Effect.void
+  const retrying = <A>(operation: string, effect: Effect.Effect<A, unknown>): Effect.Effect<A, ConnectorError | RecordError> =>
+    effect.pipe(
+      Effect.tapError(recover),
+      Effect.retry({
+        schedule: Schedule.exponential(delay),
+        times: attempts,
+        while: (e: unknown) => !(e instanceof RecordError) && isRetryable(e)
+      }),
+      Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, operation)(e)))
+    )
+  /** `retrying` for operations that write no rows themselves (a row error there is a rejection). */
+  const retryingTx = <A>(operation: string, effect: Effect.Effect<A, unknown>): Effect.Effect<A, ConnectorError> =>
+    retrying(operation, effect).pipe(
+      Effect.mapError((e) =>
+        e instanceof RecordError
+          ? new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message: e.message }) })
+          : e
+      )
+    )
+
+  const ensureCheckpointTable = q(
+    `CREATE TABLE IF NOT EXISTS ${cpTable} (workflow text NOT NULL, node text NOT NULL, checkpoint_id bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (workflow, node))`
+  )
+  const lastCommitted = Effect.gen(function*() {
+    yield* ensureCheckpointTable
+    const r = yield* q(`SELECT checkpoint_id::text AS id FROM ${cpTable} WHERE workflow = $1 AND node = $2`, [workflow, nodeKey])
+    return r.rows.length === 0 ? undefined : Number(r.rows[0].id)
+  })
+
+  return {
+    writeBatch: (batch: Batch.Batch<Row>) =>
+      Effect.suspend(() => {
+        if (skipUntil !== undefined) return Effect.succeed({ written: 0 })
+        const records = batch.start === 0 && batch.end === batch.records.length ? batch.records : batch.records.slice(batch.start, batch.end)
+        const p = prepare(records)
+        if (p.ops !== undefined && mode !== "upsert") {
+          return Effect.fail(configurationError(CONNECTOR, "write", "change records need mode: upsert"))
+        }
+        return retrying(
+          "write",
+          Effect.gen(function*() {
+            if (columns.length === 0) yield* createTable(p.images)
+            if (!inTx) yield* begin
+            const written = yield* writeBatchRows(p)
+            if (checkpointing) pending.push(p)
+            else yield* commitTx
+            return { written }
+          })
+        )
+      }),
+    flush: Effect.suspend(() => (checkpointing || !inTx ? Effect.void : retryingTx("flush", commitTx))),
+    preCommit: (checkpointId: number) =>
+      Effect.suspend(() => {
+        checkpointing = true
+        if (skipUntil !== undefined) {
+          if (checkpointId >= skipUntil) skipUntil = undefined
+          return Effect.void
+        }
+        let first = true
+        return retryingTx(
+          "preCommit",
+          Effect.gen(function*() {
+            if (!first && !inTx && (yield* lastCommitted) === checkpointId) {
+              pending = []
+              return
+            }
+            first = false
+            if (!inTx) yield* begin
+            yield* ensureCheckpointTable
+            yield* q(
+              `INSERT INTO ${cpTable} (workflow, node, checkpoint_id) VALUES ($1, $2, $3) ON CONFLICT (workflow, node) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id, committed_at = now()`,
+              [workflow, nodeKey, checkpointId]
+            )
+            yield* commitTx
+          })
+        )
+      }),
+    // The rows and the checkpoint id were committed together in `preCommit`; nothing is left.
+    commit: () => Effect.void,
+    restore: (checkpointId: number | undefined) =>
+      Effect.suspend(() => {
+        checkpointing = true
+        pending = []
+        return retryingTx(
+          "restore",
+          Effect.gen(function*() {
+            if (inTx) {
+              yield* q("ROLLBACK")
+              inTx = false
+            }
+            const committed = yield* lastCommitted
+            if (committed !== undefined) replaced = true
+            skipUntil = committed !== undefined && (checkpointId === undefined || committed > checkpointId) ? committed : undefined
+          })
+        )
+      })
+  }
+})
+
+const slicePrepared = (p: Prepared, from: number, to: number): Prepared => ({
+  images: p.images.slice(from, to),
+  ops: p.ops === undefined ? undefined : p.ops.slice(from, to)
+})

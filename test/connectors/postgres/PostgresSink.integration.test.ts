@@ -1,0 +1,224 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Batch from "../../../src/Batch.ts"
+import type * as Connector from "../../../src/Connector.ts"
+import { PostgresSink, type SinkRecord } from "../../../src/connectors/postgres/PostgresSink.ts"
+import { context, decode, sql, URL, withSchema } from "./support.ts"
+
+const open = (raw: object, ctx = context("out")) =>
+  PostgresSink.open(decode(PostgresSink.config, { connection_string: URL, ...raw }), ctx)
+
+const write = (writer: Connector.SinkWriter<SinkRecord>, records: ReadonlyArray<SinkRecord>) =>
+  writer.writeBatch(Batch.make(records))
+
+const rows = (table: string, order = "id") => sql(`SELECT * FROM ${table} ORDER BY ${order}`)
+
+const range = (from: number, to: number, tag = "v") =>
+  Array.from({ length: to - from }, (_, i) => ({ id: from + i, name: `${tag}${from + i}` }))
+
+describe("PostgresSink", () => {
+  it.effect("inserts with COPY, all column types", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_ins")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, big bigint, n numeric, at timestamptz, j jsonb, arr text[], b bytea, ok boolean)`)
+      const writer = yield* open({ table })
+      const stats = yield* write(writer, [
+        {
+          id: 1,
+          name: "tab\there\nnew \\ line",
+          big: 9007199254740993n,
+          n: "1.25",
+          at: new Date("2024-01-02T03:04:05.678Z"),
+          j: { a: [1, "x"] },
+          arr: ["a", "b\"c", null],
+          b: new Uint8Array([0, 255]),
+          ok: true
+        },
+        { id: 2, name: null }
+      ])
+      yield* writer.flush
+      assert.strictEqual(stats.written, 2)
+      const out = yield* rows(table)
+      assert.strictEqual(out[0].name, "tab\there\nnew \\ line")
+      assert.strictEqual(out[0].big, "9007199254740993")
+      assert.strictEqual(out[0].n, "1.25")
+      assert.strictEqual((out[0].at as Date).toISOString(), "2024-01-02T03:04:05.678Z")
+      assert.deepStrictEqual(out[0].j, { a: [1, "x"] })
+      assert.deepStrictEqual(out[0].arr, ["a", "b\"c", null])
+      assert.deepStrictEqual([...(out[0].b as Buffer)], [0, 255])
+      assert.strictEqual(out[0].ok, true)
+      assert.strictEqual(out[1].name, null)
+    }).pipe(Effect.scoped))
+
+  it.effect("upsert keeps the last row per key; replace truncates first; create_table", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_ups")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
+      yield* sql(`INSERT INTO ${table} VALUES (1, 'old'), (9, 'kept')`)
+      const upsert = yield* open({ table, mode: "upsert" })
+      yield* write(upsert, [{ id: 1, name: "a" }, { id: 2, name: "b" }, { id: 1, name: "c" }])
+      yield* write(upsert, [{ id: 2, name: "d" }, { id: 3, name: "e" }])
+      assert.deepStrictEqual(yield* rows(table), [
+        { id: 1, name: "c" },
+        { id: 2, name: "d" },
+        { id: 3, name: "e" },
+        { id: 9, name: "kept" }
+      ])
+      const insert = yield* open({ table })
+      const error = yield* Effect.flip(write(insert, [{ id: 3, name: "dup" }]))
+      assert.strictEqual(error._tag, "RecordError")
+      const replace = yield* open({ table, mode: "replace" })
+      yield* write(replace, range(100, 103))
+      yield* write(replace, range(103, 104))
+      assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), [100, 101, 102, 103])
+      const created = `${schema}.created`
+      const create = yield* open({ table: created, create_table: true, mode: "upsert", key: ["id"] })
+      yield* write(create, [{ id: 1, score: 1.5, tags: ["x"], at: new Date(0) }, { id: 1, score: 2, tags: [], at: null }])
+      const types = yield* sql<{ column_name: string; data_type: string }>(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'created' ORDER BY ordinal_position`,
+        [schema]
+      )
+      assert.deepStrictEqual(types.map((t) => `${t.column_name}:${t.data_type}`), [
+        "id:bigint",
+        "score:double precision",
+        "tags:jsonb",
+        "at:timestamp with time zone"
+      ])
+      assert.deepStrictEqual(yield* rows(created), [{ id: "1", score: 2, tags: [], at: null }])
+    }).pipe(Effect.scoped))
+
+  it.effect("applies change records: insert/update → upsert, delete → delete", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_chg")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
+      const writer = yield* open({ table, mode: "upsert" })
+      yield* write(writer, [
+        { op: "insert", table: "src", before: null, after: { id: 1, name: "a" } },
+        { op: "insert", table: "src", before: null, after: { id: 2, name: "b" } },
+        { op: "update", table: "src", before: { id: 1 }, after: { id: 1, name: "a2" } },
+        { op: "delete", table: "src", before: { id: 2, name: null }, after: null },
+        { op: "insert", table: "src", before: null, after: { id: 3, name: "c" } }
+      ])
+      yield* write(writer, [
+        { op: "delete", table: "src", before: { id: 3 }, after: null },
+        { op: "insert", table: "src", before: null, after: { id: 2, name: "b2" } }
+      ])
+      assert.deepStrictEqual(yield* rows(table), [{ id: 1, name: "a2" }, { id: 2, name: "b2" }])
+    }).pipe(Effect.scoped))
+
+  it.effect("a rejected row fails with the row and the reason, or goes to the dead-letter file", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_dlq")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL CHECK (name <> 'bad'))`)
+      const input = [...range(1, 40), { id: 40, name: "bad" }, ...range(41, 60), { id: 60, name: null }, ...range(61, 80)]
+      const failing = yield* open({ table })
+      const error = yield* Effect.flip(write(failing, input))
+      assert.strictEqual(error._tag, "RecordError")
+      if (error._tag === "RecordError") {
+        assert.deepStrictEqual(error.record, { id: 40, name: "bad" })
+        assert.include(error.message, "23514")
+        assert.include(error.message, `"name":"bad"`)
+      }
+      assert.deepStrictEqual(yield* rows(table), [])
+      const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const path = join(dir, "rejected.ndjson")
+      const writer = yield* open({ table, on_error: "dead_letter", dead_letter: { path } })
+      const stats = yield* write(writer, input)
+      assert.strictEqual(stats.written, 77)
+      assert.strictEqual((yield* rows(table)).length, 77)
+      const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(lines.map((l) => [l.record, l.sqlstate]), [[{ id: 40, name: "bad" }, "23514"], [{ id: 60, name: null }, "23502"]])
+    }).pipe(Effect.scoped))
+
+  it.effect("exactly-once: a crash between checkpoints replays without duplicates", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_eo")
+      const cp = `${schema}.checkpoints`
+      const batches = [range(0, 100), range(100, 200), range(200, 300), range(300, 400), range(400, 500)]
+      const setup = (name: string) => sql(`CREATE TABLE ${schema}.${name} (id int, name text)`)
+      // Reference run: no crash; checkpoints after batches 2 and 4.
+      yield* setup("reference")
+      const ref = yield* open({ table: `${schema}.reference`, checkpoint_table: cp, workflow: "ref" })
+      yield* ref.restore!(undefined)
+      for (const [i, b] of batches.entries()) {
+        yield* write(ref, b)
+        if (i === 1 || i === 3) {
+          yield* ref.preCommit!(i)
+          yield* ref.commit!(i)
+        }
+      }
+      yield* ref.flush
+      yield* ref.preCommit!(4)
+      // Crash run: the process dies after writing batch 3 (uncommitted).
+      yield* setup("crashed")
+      const config = { table: `${schema}.crashed`, checkpoint_table: cp, workflow: "crash" }
+      const runUntilCrash = Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const w = yield* Scope.provide(open(config), scope)
+        yield* w.restore!(undefined)
+        yield* write(w, batches[0])
+        yield* write(w, batches[1])
+        yield* w.preCommit!(1)
+        yield* w.commit!(1)
+        yield* write(w, batches[2])
+        return scope
+      })
+      const scope = yield* runUntilCrash
+      yield* Scope.close(scope, Exit.fail("crash"))
+      assert.strictEqual((yield* rows(`${schema}.crashed`)).length, 200)
+      // Second crash: batches 3 and 4 and checkpoint 3 committed by the sink, but the coordinator
+      // never completed checkpoint 3, so the workflow restores checkpoint 1 again.
+      const scope2 = yield* Scope.make()
+      const w2 = yield* Scope.provide(open(config), scope2)
+      yield* w2.restore!(1)
+      yield* write(w2, batches[2])
+      yield* write(w2, batches[3])
+      yield* w2.preCommit!(3)
+      yield* Scope.close(scope2, Exit.fail("crash"))
+      // Restart from checkpoint 1: the replay of batches 3 and 4 writes nothing twice.
+      const w3 = yield* open(config)
+      yield* w3.restore!(1)
+      yield* write(w3, batches[2])
+      yield* write(w3, batches[3])
+      yield* w3.preCommit!(3)
+      yield* w3.commit!(3)
+      yield* write(w3, batches[4])
+      yield* w3.flush
+      yield* w3.preCommit!(4)
+      const reference = yield* rows(`${schema}.reference`)
+      const crashed = yield* rows(`${schema}.crashed`)
+      assert.strictEqual(crashed.length, 500)
+      assert.deepStrictEqual(crashed, reference)
+      const stored = yield* sql(`SELECT workflow, node, checkpoint_id FROM ${cp} ORDER BY workflow`)
+      assert.deepStrictEqual(stored, [
+        { workflow: "crash", node: "out#0", checkpoint_id: "4" },
+        { workflow: "ref", node: "out#0", checkpoint_id: "4" }
+      ])
+    }).pipe(Effect.scoped))
+
+  it.live("a lost connection is retried: the open transaction is replayed", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_retry")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, retry: { attempts: 3, delay: "10ms" } })
+      yield* writer.restore!(undefined)
+      yield* write(writer, range(0, 50))
+      const killed = yield* sql(
+        `SELECT DISTINCT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE relation = $1::regclass AND pid <> pg_backend_pid()`,
+        [table]
+      )
+      assert.strictEqual(killed.length, 1)
+      yield* write(writer, range(50, 100))
+      yield* writer.preCommit!(1)
+      assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), range(0, 100).map((r) => r.id))
+    }).pipe(Effect.scoped))
+})
