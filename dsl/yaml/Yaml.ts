@@ -23,6 +23,18 @@ import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
 import type { Env } from "./internal/env.ts"
 import { load as loadText } from "./internal/loader.ts"
 
+export type {
+  /**
+   * The source map a loaded graph carries (`graph.sourceMap`): `locate` and `describe` of
+   * {@link WorkflowGraph}'s `SourceMap`, plus `locateValue(node, path, column?)`, the place of a
+   * value, or of the `column`-th character inside a one-line string value (an expression error).
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  YamlSourceMap
+} from "./internal/sourceMap.ts"
+
 /**
  * Environment variables used for `${VAR}` substitution: name → value (`undefined` for unset).
  *
