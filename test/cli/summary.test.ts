@@ -1,0 +1,52 @@
+import { assert, describe, it } from "@effect/vitest"
+import { formatCount, formatDuration, rate, recordsRead, renderSummary } from "../../dsl/cli/internal/summary.ts"
+import type { RunSummary } from "../../src/Runtime.ts"
+
+const node = (id: string, kind: "source" | "processor" | "sink", type: string, recordsIn: number, recordsOut: number) => ({
+  id,
+  kind,
+  type,
+  recordsIn,
+  recordsOut,
+  batchesIn: 0,
+  batchesOut: 0
+})
+
+describe("run summary", () => {
+  it("renders an aligned table, the duration and the rate of records read", () => {
+    const summary: RunSummary = {
+      workflow: "orders",
+      durationMs: 2500,
+      nodes: [
+        node("orders", "source", "csv", 0, 12345),
+        node("active_large", "processor", "filter", 12345, 2481),
+        node("out", "sink", "ndjson", 2481, 2481)
+      ]
+    }
+    assert.strictEqual(
+      renderSummary(summary),
+      [
+        "node          kind       type    records in  records out",
+        "orders        source     csv              0       12,345",
+        "active_large  processor  filter      12,345        2,481",
+        "out           sink       ndjson       2,481        2,481",
+        "",
+        "orders: 12,345 records in 2.50 s (4,938 records/s)"
+      ].join("\n")
+    )
+    assert.strictEqual(recordsRead(summary), 12345)
+  })
+
+  it("formats counts, durations and rates", () => {
+    assert.strictEqual(formatCount(0), "0")
+    assert.strictEqual(formatCount(999), "999")
+    assert.strictEqual(formatCount(1000), "1,000")
+    assert.strictEqual(formatCount(1234567.6), "1,234,568")
+    assert.strictEqual(formatDuration(850), "850 ms")
+    assert.strictEqual(formatDuration(2345), "2.35 s")
+    assert.strictEqual(formatDuration(185_000), "3 m 05 s")
+    assert.strictEqual(rate(500, 250), 2000)
+    assert.strictEqual(rate(0, 0), 0)
+    assert.strictEqual(rate(10, 0), Infinity)
+  })
+})
