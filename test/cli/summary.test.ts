@@ -17,6 +17,7 @@ describe("run summary", () => {
     const summary: RunSummary = {
       workflow: "orders",
       durationMs: 2500,
+      restarts: 0,
       nodes: [
         node("orders", "source", "csv", 0, 12345),
         node("active_large", "processor", "filter", 12345, 2481),
@@ -35,6 +36,10 @@ describe("run summary", () => {
       ].join("\n")
     )
     assert.strictEqual(recordsRead(summary), 12345)
+    assert.match(
+      renderSummary({ ...summary, restarts: 2 }),
+      /\norders: 12,345 records in 2\.50 s \(4,938 records\/s\), after 2 restarts \(counts of the last attempt\)$/
+    )
   })
 
   it("formats counts, durations and rates", () => {

@@ -27,6 +27,11 @@ export const rate = (records: number, ms: number): number => (ms > 0 ? (records 
 
 const formatRate = (r: number): string => (Number.isFinite(r) ? formatCount(r) : "∞")
 
+const restarts = (summary: RunSummary): string =>
+  summary.restarts > 0
+    ? `, after ${summary.restarts} ${summary.restarts === 1 ? "restart" : "restarts"} (counts of the last attempt)`
+    : ""
+
 /** The table and the closing line printed by `dataflare run`. */
 export const renderSummary = (summary: RunSummary): string => {
   const header = ["node", "kind", "type", "records in", "records out"]
@@ -41,6 +46,6 @@ export const renderSummary = (summary: RunSummary): string => {
     "",
     `${summary.workflow}: ${formatCount(read)} records in ${formatDuration(summary.durationMs)} (${
       formatRate(rate(read, summary.durationMs))
-    } records/s)`
+    } records/s)${restarts(summary)}`
   ].join("\n")
 }
