@@ -11,8 +11,13 @@
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import * as Yaml from "dataflare/dsl/yaml/Yaml.ts"
- * const graph = yield* Yaml.load("workflow.yaml")
+ * import { Builtins, Runtime } from "dataflare"
+ * import * as Yaml from "./dsl/yaml/Yaml.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const graph = yield* Yaml.load("workflow.yaml")
+ *   return yield* Runtime.run(graph)
+ * }).pipe(Effect.provide(Builtins.layer))
  * ```
  * @since 0.1.0
  */
