@@ -95,6 +95,84 @@ describe("Yaml.parse", () => {
       assert.strictEqual(graph.sourceMap?.file, "wf.yaml")
     }))
 
+  it.effect("reads the format of ARCHITECTURE §8 unchanged", () =>
+    Effect.gen(function*() {
+      const text = `name: "enhanced-data-pipeline"
+version: "1.0"
+execution:
+  batch_size: 10000
+  parallelism: 4
+  checkpoint_interval: "30s"
+  restart_strategy: { type: "fixed-delay", attempts: 3, delay: "5s" }
+sources:
+  postgres_source:
+    type: "postgres"
+    parallelism: 2
+    config:
+      connection_string: "\${PG_CONNECTION}"
+      table: "customers"
+      incremental: { column: "updated_at", initial_value: "2023-01-01T00:00:00Z" }
+      batch_size: 1000
+transformations:
+  filter_active:
+    type: "filter"
+    inputs: ["postgres_source"]
+    parallelism: 4
+    config: { condition: "status == 'active'", vectorized: true }
+destinations:
+  elasticsearch_sink:
+    type: "elasticsearch"
+    inputs: ["filter_active"]
+    parallelism: 2
+    config: { connection: "\${ES_CONNECTION}", index: "customers", id_field: "customer_id", batch_size: 500 }
+`
+      const graph = yield* Yaml.parse(text, {
+        file: "wf.yaml",
+        env: { PG_CONNECTION: "postgres://db/app", ES_CONNECTION: "http://es:9200" }
+      })
+      assert.deepStrictEqual(WorkflowGraph.structure(graph), {
+        name: "enhanced-data-pipeline",
+        version: "1.0",
+        execution: {
+          batch_size: 10000,
+          parallelism: 4,
+          checkpoint_interval: "30s",
+          restart_strategy: { type: "fixed-delay", attempts: 3, delay: "5s" }
+        },
+        nodes: [
+          {
+            kind: "source",
+            id: "postgres_source",
+            type: "postgres",
+            config: {
+              connection_string: "postgres://db/app",
+              table: "customers",
+              incremental: { column: "updated_at", initial_value: "2023-01-01T00:00:00Z" },
+              batch_size: 1000
+            },
+            inputs: [],
+            parallelism: 2
+          },
+          {
+            kind: "processor",
+            id: "filter_active",
+            type: "filter",
+            config: { condition: "status == 'active'", vectorized: true },
+            inputs: ["postgres_source"],
+            parallelism: 4
+          },
+          {
+            kind: "sink",
+            id: "elasticsearch_sink",
+            type: "elasticsearch",
+            config: { connection: "http://es:9200", index: "customers", id_field: "customer_id", batch_size: 500 },
+            inputs: ["filter_active"],
+            parallelism: 2
+          }
+        ]
+      })
+    }))
+
   it.effect("keeps a numeric version as written and gives a node without config an empty config", () =>
     Effect.gen(function*() {
       const graph = yield* Yaml.parse(
