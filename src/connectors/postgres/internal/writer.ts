@@ -197,7 +197,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
       const updates = names.filter((n) => !key.includes(n)).map((n) => `${pg.escapeIdentifier(n)} = EXCLUDED.${pg.escapeIdentifier(n)}`)
       const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING"
-      const deletes = p.ops !== undefined && p.ops.includes("d")
+      const deletes = p.ops?.includes("d") === true
       yield* q(
         `WITH last AS (SELECT DISTINCT ON (${keyList}) * FROM ${STAGE} ORDER BY ${keyList}, "__df_seq" DESC)` +
           (deletes ? `, gone AS (DELETE FROM ${target} t USING last l WHERE l."__df_op" = 'd' AND ${match})` : "") +

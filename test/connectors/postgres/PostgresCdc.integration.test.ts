@@ -1,0 +1,172 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Scope } from "effect"
+import * as Batch from "../../../src/Batch.ts"
+import type * as Connector from "../../../src/Connector.ts"
+import { type ChangeRecord, dropSlot, PostgresCdc, replicationLag } from "../../../src/connectors/postgres/PostgresCdc.ts"
+import { PostgresSink } from "../../../src/connectors/postgres/PostgresSink.ts"
+import { context, decode, sql, URL, withSchema } from "./support.ts"
+
+const unique = () => `${process.pid}_${Math.floor(Math.random() * 1e9)}`
+
+/** A publication and slot name, dropped with the scope. */
+const names = Effect.acquireRelease(
+  Effect.sync(() => {
+    const id = unique()
+    return { publication: `df_pub_${id}`, slot: `df_slot_${id}` }
+  }),
+  ({ publication, slot }) =>
+    Effect.gen(function*() {
+      // The stream's connection may still be closing: retry until the slot is inactive.
+      for (let i = 0; i < 50; i++) {
+        const active = yield* sql(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [slot])
+        if (active.length === 0 || active[0].active === false) break
+        yield* Effect.sleep(100)
+      }
+      yield* dropSlot(URL, slot).pipe(Effect.ignore)
+      yield* sql(`DROP PUBLICATION IF EXISTS ${publication}`)
+    })
+)
+
+const openCdc = (raw: object) => PostgresCdc.open(decode(PostgresCdc.config, { connection_string: URL, ...raw }), context("cdc", 500))
+
+/** Reads until `done` holds for a record (or fails after `seconds`). */
+const readUntil = (
+  reader: Connector.SourceReader<ChangeRecord>,
+  done: (r: ChangeRecord) => boolean,
+  onBatch: (b: Batch.Batch<ChangeRecord>) => Effect.Effect<void, unknown> = () => Effect.void,
+  max = 500,
+  seconds = 20
+) =>
+  Effect.gen(function*() {
+    const seen: Array<ChangeRecord> = []
+    for (let i = 0; i < seconds * 20; i++) {
+      const batch = yield* reader.readBatch(max)
+      if (batch === undefined) break
+      yield* onBatch(batch)
+      for (const r of Batch.toArray(batch)) seen.push(r)
+      if (seen.some(done)) return seen
+    }
+    return yield* Effect.die(new Error(`condition not reached; ${seen.length} records read`))
+  })
+
+describe("PostgresCdc", () => {
+  it.live("replicates a snapshot and concurrent inserts/updates/deletes into a second table", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_repl")
+      const { publication, slot } = yield* names
+      const cols = "(id int PRIMARY KEY, name text NOT NULL, amount numeric(10,2), tags text[], big bigint, at timestamptz)"
+      yield* sql(`CREATE TABLE ${schema}.src ${cols}`)
+      yield* sql(`CREATE TABLE ${schema}.dst ${cols}`)
+      yield* sql(
+        `INSERT INTO ${schema}.src SELECT g, 'n' || g, g * 1.5, ARRAY['t' || g], g * 10000000000, '2024-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, 3000) g`
+      )
+      const source = yield* openCdc({ publication, create_publication: true, slot, tables: [`${schema}.src`], snapshot: true })
+      const sink = yield* PostgresSink.open(
+        decode(PostgresSink.config, { connection_string: URL, table: `${schema}.dst`, mode: "upsert", checkpoint_table: `${schema}.cp` }),
+        context("dst")
+      )
+      yield* sink.restore!(undefined)
+      // The first batch takes the snapshot; changes made while it is read must arrive once, after it.
+      const first = yield* source.readBatch(500)
+      yield* sink.writeBatch(first!)
+      assert.strictEqual(first!.records[0].op, "read")
+      yield* sql(`UPDATE ${schema}.src SET name = 'changed', tags = '{}' WHERE id <= 600`)
+      yield* sql(`DELETE FROM ${schema}.src WHERE id BETWEEN 1000 AND 1200`)
+      yield* sql(`INSERT INTO ${schema}.src SELECT g, 'new' || g, null, null, null, null FROM generate_series(3001, 3500) g`)
+      yield* sql(`UPDATE ${schema}.src SET amount = amount + 1 WHERE id % 7 = 0`)
+      yield* sql(`BEGIN; DELETE FROM ${schema}.src WHERE id = 5; INSERT INTO ${schema}.src VALUES (5, 'again', 1, '{a,b}', -1, now()); COMMIT`)
+      yield* sql(`INSERT INTO ${schema}.src VALUES (-1, 'sentinel', null, null, null, null)`)
+      let checkpoint = 0
+      const seen = yield* readUntil(source, (r) => r.after?.id === -1, (batch) =>
+        Effect.gen(function*() {
+          yield* sink.writeBatch(batch)
+          checkpoint++
+          yield* sink.preCommit!(checkpoint)
+          yield* source.commit(yield* source.position)
+        }))
+      const ops = new Set(seen.map((r) => r.op))
+      assert.deepStrictEqual([...ops].sort(), ["delete", "insert", "read", "update"])
+      const update = seen.find((r) => r.op === "update")!
+      assert.strictEqual(update.table, `${schema}.src`)
+      assert.isNotNull(update.commit_ts)
+      assert.isNumber((update.before as { id: number }).id)
+      const a = yield* sql(`SELECT * FROM ${schema}.src ORDER BY id`)
+      const b = yield* sql(`SELECT * FROM ${schema}.dst ORDER BY id`)
+      assert.strictEqual(b.length, 3500 - 201 + 1)
+      assert.deepStrictEqual(b, a)
+      // Confirmed only what was committed, and the slot has moved past the consistent point.
+      const position = (yield* source.position) as { lsn: string }
+      const slotRow = yield* sql<{ ok: boolean }>(
+        `SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2`,
+        [position.lsn, slot]
+      )
+      assert.deepStrictEqual(slotRow, [{ ok: true }])
+    }).pipe(Effect.scoped))
+
+  it.live("resumes after a restart from the last committed position", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_resume")
+      const { publication, slot } = yield* names
+      yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY, v text)`)
+      yield* sql(`CREATE PUBLICATION ${publication} FOR TABLE ${schema}.t`)
+      const config = { publication, slot, tables: [`${schema}.t`] }
+      const scope1 = yield* Scope.make()
+      const reader1 = yield* Scope.provide(openCdc(config), scope1)
+      assert.strictEqual(Batch.size((yield* reader1.readBatch(1))!), 0)
+      for (let i = 1; i <= 3; i++) yield* sql(`INSERT INTO ${schema}.t VALUES (${i}, 'x')`)
+      const b1 = yield* readUntil(reader1, () => true, () => Effect.void, 1)
+      assert.deepStrictEqual(b1.map((r) => r.after!.id), [1])
+      const committedAt = yield* reader1.position
+      yield* reader1.commit(committedAt)
+      const rest = yield* readUntil(reader1, (r) => r.after?.id === 3, () => Effect.void, 1)
+      assert.deepStrictEqual(rest.map((r) => r.after!.id), [2, 3])
+      // Crash: 2 and 3 were read but never committed.
+      yield* Scope.close(scope1, Exit.fail("crash"))
+      yield* Effect.sleep(200)
+      const reader2 = yield* openCdc(config)
+      yield* reader2.seek(committedAt)
+      const again = yield* readUntil(reader2, (r) => r.after?.id === 3)
+      assert.deepStrictEqual(again.map((r) => r.after!.id), [2, 3])
+    }).pipe(Effect.scoped))
+
+  it.live("a temporary slot disappears with its connection; heartbeats keep an idle slot confirmed", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_temp")
+      const { publication, slot } = yield* names
+      yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY)`)
+      yield* sql(`CREATE TABLE ${schema}.other (id int)`)
+      yield* sql(`CREATE PUBLICATION ${publication} FOR TABLE ${schema}.t`)
+      const scope = yield* Scope.make()
+      const reader = yield* Scope.provide(
+        openCdc({ publication, slot, temporary_slot: true, heartbeat_interval: "100ms" }),
+        scope
+      )
+      yield* reader.readBatch(10)
+      const slots = yield* sql(`SELECT temporary, confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [slot])
+      assert.strictEqual(slots.length, 1)
+      assert.strictEqual(slots[0].temporary, true)
+      // WAL written elsewhere: the idle slot follows it (keepalive answers), so lag stays small.
+      yield* sql(`INSERT INTO ${schema}.other SELECT g FROM generate_series(1, 20000) g`)
+      const target = (yield* sql<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`))[0].lsn
+      let advanced = false
+      for (let i = 0; i < 100 && !advanced; i++) {
+        yield* reader.readBatch(10)
+        const r = yield* sql<{ ok: boolean }>(
+          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2`,
+          [target, slot]
+        )
+        advanced = r[0]?.ok === true
+      }
+      assert.isTrue(advanced, "the idle slot's confirmed LSN did not follow the WAL")
+      const lag = yield* replicationLag(URL, slot)
+      assert.isDefined(lag)
+      assert.isBelow(Number(lag), 1024 * 1024)
+      yield* Scope.close(scope, Exit.void)
+      let gone = false
+      for (let i = 0; i < 50 && !gone; i++) {
+        gone = (yield* sql(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1`, [slot])).length === 0
+        if (!gone) yield* Effect.sleep(100)
+      }
+      assert.isTrue(gone, "the temporary slot is still there")
+    }).pipe(Effect.scoped))
+})
