@@ -12,9 +12,9 @@ import type pg from "pg"
 import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication"
 
 /**
- * A change record.
+ * A change record (a type alias, not an interface, so it fits `{ [column: string]: unknown }`).
  */
-export interface Change {
+export type Change = {
   readonly op: "insert" | "update" | "delete" | "read"
   /** `schema.table` */
   readonly table: string
