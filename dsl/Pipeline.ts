@@ -1,0 +1,203 @@
+/**
+ * The linear typed builder: one source, a chain of steps, one sink.
+ *
+ * Each step's output record type flows into the next, so a `select` of a field that does not
+ * exist, a duplicate node id, or a sink that does not accept the records reaching it is a compile
+ * error. The value a finished pipeline *is* is a plain {@link WorkflowGraph} — the same value the
+ * YAML loader produces for the same workflow — with the declared node ids, the user processors'
+ * error type `E` and their requirements `R` carried only in its type.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Builtins } from "dataflare"
+ * import { Csv, Ndjson, Pipeline } from "dataflare/dsl"
+ *
+ * const orders = Pipeline.from("orders", Csv.source({ path: "orders.csv", columns: { amount: "number" } }))
+ *   .filter("large", (r) => r.amount >= 100)
+ *   .map("tagged", (r) => ({ ...r, large: true }))
+ *   .to("out", Ndjson.sink({ path: "out.ndjson" }))
+ *
+ * const summary = yield* Pipeline.run(orders).pipe(Effect.provide(Builtins.layer))
+ * ```
+ * @since 0.1.0
+ */
+import type { Effect, Pipeable } from "effect"
+import * as Runtime from "../src/Runtime.ts"
+import type { Registry } from "../src/Registry.ts"
+import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
+import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import { start } from "./internal/pipeline.ts"
+import type {
+  Accepts,
+  BatchFunction,
+  FieldOf,
+  FreshId,
+  KnownFields,
+  NodeOptions,
+  Renamed,
+  RenameFields,
+  RunError,
+  Selected,
+  SourceOptions,
+  WithFields
+} from "./internal/types.ts"
+
+export type {
+  /**
+   * Per-node settings (`parallelism`, `key_by`, `ordered`), the last argument of every step.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  NodeOptions,
+  /**
+   * Settings of the source node (`parallelism`).
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  SourceOptions,
+  /**
+   * Everything a run can fail with (definition, node and state backend errors).
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  RunError
+} from "./internal/types.ts"
+
+declare const PipelineTypeId: unique symbol
+
+/**
+ * A finished pipeline: a {@link WorkflowGraph} (pass it to `Runtime.run`, compare it with a YAML
+ * graph), whose type remembers the node ids `Ids`, the error type `E` and the requirements `R` of
+ * its user processors. `Runtime.run(pipeline)` works too; {@link run} keeps `E` and `R` in the type.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Pipeline<out Ids extends string = string, out E = unknown, out R = unknown> extends WorkflowGraph {
+  readonly [PipelineTypeId]?: { readonly _Ids: Ids; readonly _E: E; readonly _R: R }
+}
+
+/**
+ * A pipeline being built: the node ids declared so far (`Ids`), the record type reaching the next
+ * step (`A`), and the error type and requirements of its user processors (`E`, `R`). Immutable:
+ * every step returns a new builder.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable {
+  /** Sets the workflow name (default: the source's id). */
+  named(name: string): Builder<Ids, A, E, R>
+  /** Sets the workflow version. */
+  version(version: string): Builder<Ids, A, E, R>
+  /** Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones. */
+  execution(settings: ExecutionSettings): Builder<Ids, A, E, R>
+  /**
+   * Keeps the records for which `predicate` is true — a function, or an expression string
+   * (`"status == 'active'"`, the YAML `condition`). Node `{ type: "filter", config: { predicate } }`
+   * or `{ config: { condition } }`.
+   */
+  filter<const Id extends string>(
+    id: Id & FreshId<Id, Ids>,
+    predicate: ((record: A) => boolean) | string,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, A, E, R>
+  /** Replaces each record by `fn(record)`. Node `{ type: "map", config: { fn } }`. */
+  map<const Id extends string, B>(
+    id: Id & FreshId<Id, Ids>,
+    fn: (record: A) => B,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, B, E, R>
+  /**
+   * Sets fields to the values of expressions (`{ total: "amount * 2" }`, the YAML `fields`).
+   * Computed fields are typed `unknown`. Node `{ type: "map", config: { fields } }`.
+   */
+  mapFields<const Id extends string, const F extends { readonly [name: string]: string }>(
+    id: Id & FreshId<Id, Ids>,
+    fields: F,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, WithFields<A, F>, E, R>
+  /** Keeps only the listed fields. Node `{ type: "select", config: { fields } }`. */
+  select<const Id extends string, const K extends ReadonlyArray<FieldOf<A>>>(
+    id: Id & FreshId<Id, Ids>,
+    fields: K,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, Selected<A, K[number]>, E, R>
+  /** Renames fields, old name → new name. Node `{ type: "rename", config: { fields } }`. */
+  rename<const Id extends string, const M extends RenameFields<A>>(
+    id: Id & FreshId<Id, Ids>,
+    fields: M & KnownFields<Id, A, M>,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, Renamed<A, M>, E, R>
+  /** Replaces each record by zero or more records. Node `{ type: "flat_map", config: { fn } }`. */
+  flatMap<const Id extends string, B>(
+    id: Id & FreshId<Id, Ids>,
+    fn: (record: A) => Iterable<B>,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, B, E, R>
+  /**
+   * A user processor as an Effect per batch: gets the batch's records, returns the output
+   * records. Its error type and requirements are added to the pipeline's. Node
+   * `{ type: "process", config: { fn } }`.
+   */
+  process<const Id extends string, B, E2, R2>(
+    id: Id & FreshId<Id, Ids>,
+    fn: BatchFunction<A, B, E2, R2>,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, B, E | E2, R | R2>
+  /** A registered (third-party) processor, from its typed spec. */
+  via<const Id extends string, I, B>(
+    id: Id & FreshId<Id, Ids>,
+    spec: ProcessorSpec<I, B> & Accepts<"processor", Id, A, I>,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, B, E, R>
+  /** Ends the pipeline with a sink that must accept the records reaching it. */
+  to<const Id extends string, B>(
+    id: Id & FreshId<Id, Ids>,
+    sink: SinkSpec<B> & Accepts<"sink", Id, A, B>,
+    options?: NodeOptions<A>
+  ): Pipeline<Ids | Id, E, R>
+}
+
+/**
+ * Starts a pipeline reading from a source. The workflow is named after the source's id until
+ * `.named(...)` says otherwise.
+ *
+ * @example
+ * ```ts
+ * const p = Pipeline.from("in", Memory.source([{ id: 1 }])).named("ids").to("out", Stdout.sink({}))
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const from = <const Id extends string, A>(
+  id: Id & FreshId<Id, never>,
+  source: SourceSpec<A>,
+  options?: SourceOptions
+): Builder<Id, A, never, never> => start(id, source, options) as unknown as Builder<Id, A, never, never>
+
+/**
+ * The workflow graph of a pipeline (a pipeline is one; this only forgets its type parameters).
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const toGraph = (pipeline: Pipeline<string, unknown, unknown>): WorkflowGraph => pipeline
+
+/**
+ * Runs a pipeline with `Runtime.run`, keeping its user processors' error type (in a failed node's
+ * `cause`) and requirements in the type. The processors' Effects get the services of the fiber
+ * that runs the pipeline, so provide `R` (and the {@link Registry}, e.g. `Builtins.layer`) there.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = <E, R>(
+  pipeline: Pipeline<string, E, R>,
+  options?: Runtime.RunOptions
+): Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> =>
+  Runtime.run(pipeline, options) as Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R>

@@ -1,0 +1,177 @@
+/**
+ * Type-level machinery of the typed DSL: readable compile errors, id checks, record-type
+ * transformations of `select`, `rename` and `mapFields`, and the sink/processor acceptance check.
+ * Nothing here exists at run time.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import type { ConnectorError, DefinitionError, NodeError, RecordError, StateVersionError } from "../../src/Errors.ts"
+import type { StateBackendError } from "../../src/StateBackend.ts"
+
+declare const CompileErrorId: unique symbol
+
+/**
+ * A type that no value has, carrying a message: a parameter of this type makes the compiler print
+ * the message (`... is not assignable to parameter of type 'CompileError<"duplicate node id 'f'">'`).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export interface CompileError<Message extends string> {
+  readonly [CompileErrorId]: Message
+}
+
+/**
+ * Flattens an intersection into one object type, so hovers show the record's fields.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Simplify<A> = { [K in keyof A]: A[K] } & {}
+
+/**
+ * `unknown` when `Id` is a new node id, a {@link CompileError} when it is already declared or is
+ * not a string literal.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type FreshId<Id extends string, Ids extends string> = string extends Id
+  ? CompileError<"a node id must be a string literal (its name is part of the builder's type)">
+  : [Id] extends [never] ? CompileError<"a node id must be a non-empty string literal">
+  : [Id] extends [Ids] ? CompileError<`duplicate node id '${Id}': node ids are unique across sources, processors and sinks`>
+  : unknown
+
+/**
+ * The field names of a record type (the common ones of a union).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type FieldOf<A> = keyof A & string
+
+type RequiredKeys<B> = { [K in keyof B]-?: {} extends Pick<B, K> ? never : K }[keyof B]
+
+type Missing<A, B> = Exclude<RequiredKeys<B>, keyof A> & string
+
+type Mismatched<A, B> = { [K in keyof A & keyof B]: [A[K]] extends [B[K]] ? never : K }[keyof A & keyof B] & string
+
+type Detail<A, B> = [Missing<A, B>] extends [never]
+  ? [Mismatched<A, B>] extends [never] ? "" : `: field '${Mismatched<A, B>}' has a type it does not accept`
+  : `: the records have no field '${Missing<A, B>}'`
+
+/**
+ * `unknown` when records of type `A` can go to a node that accepts `B` (a sink or a registered
+ * processor), a {@link CompileError} naming the node (and a missing or mismatching field where it
+ * can tell) otherwise.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Accepts<What extends string, Id extends string, A, B> = [A] extends [B] ? unknown
+  : CompileError<`${What} '${Id}' does not accept the records it reads${Detail<A, B>}`>
+
+/**
+ * `A` with only the fields `K` (distributes over a union).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Selected<A, K extends PropertyKey> = A extends unknown ? Simplify<Pick<A, K & keyof A>> : never
+
+/**
+ * What `rename` accepts: old field name → new field name.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type RenameFields<A> = { readonly [K in FieldOf<A>]?: string }
+
+/**
+ * `unknown` when every key of `M` is a field of `A`; otherwise requires each extra key to be a
+ * {@link CompileError} naming it.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type KnownFields<Id extends string, A, M> = [Exclude<keyof M, keyof A>] extends [never] ? unknown
+  : { readonly [K in Exclude<keyof M, keyof A>]: CompileError<`rename '${Id}': the records have no field '${K & string}'`> }
+
+/**
+ * `A` with its fields renamed by `M` (distributes over a union).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Renamed<A, M> = A extends unknown ? Simplify<
+    { [K in keyof A as K extends keyof M ? (M[K] extends string ? M[K] : K) : K]: A[K] }
+  >
+  : never
+
+/**
+ * `A` with the fields computed by a `mapFields` step set (or replaced). Expression results are not
+ * typed: each computed field is `unknown` until a typed step (`map`, a schema-typed sink) narrows it.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type WithFields<A, F> = A extends unknown ? Simplify<Omit<A, keyof F> & { -readonly [K in keyof F]: unknown }>
+  : never
+
+/**
+ * Per-node settings: task instances, partitioning key, and whether parallel instances keep the
+ * input order. They become the node's `parallelism`, `key_by` and `ordered` keys in the graph.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface NodeOptions<A = unknown> {
+  /** Task instances of this node (default: `execution.parallelism`). */
+  readonly parallelism?: number | undefined
+  /** Partition the input by these fields: records with one key reach the same instance, in order. */
+  readonly key_by?: FieldOf<A> | ReadonlyArray<FieldOf<A>> | undefined
+  /** With `parallelism > 1`: emit batches in input order. */
+  readonly ordered?: boolean | undefined
+}
+
+/**
+ * Options of a source node.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceOptions {
+  /** Reader instances of this source (when the connector can split its input). */
+  readonly parallelism?: number | undefined
+}
+
+/**
+ * A user processor: one Effect per batch, given the batch's records, returning the output
+ * records. It runs with the services of the fiber that runs the workflow (`R`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchFunction<A, B, E, R> = (records: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, E, R>
+
+/**
+ * A failed task, with the error type of the DSL's user processors in `cause`: a run fails with a
+ * {@link NodeError} whose `cause` is the processor's error `E`, a connector's or a record's error,
+ * or what a user function threw.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export interface NodeFailure<E> extends NodeError {
+  readonly cause: E | ConnectorError | RecordError | StateVersionError | Error
+}
+
+/**
+ * Everything a DSL workflow's run can fail with: an invalid definition (found before anything
+ * runs), a failed task (naming the node), or the state backend.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export type RunError<E> = DefinitionError | NodeFailure<E> | StateBackendError
