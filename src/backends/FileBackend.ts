@@ -1,0 +1,283 @@
+/**
+ * The embedded durable state backend: checkpoint records as JSON files under a state directory.
+ *
+ * Each workflow has its own directory (by default `.dataflare/<workflow-name>`, or the one given
+ * with `--state-dir`), holding `workflow.json` (which workflow owns the directory) and one file per
+ * checkpoint record, `chk-<zero-padded id>.json`. A record is written atomically: to a temp file in
+ * the same directory, fsync'ed, renamed over its final name, and the directory fsync'ed — so a
+ * crash at any moment leaves either the new record or none, and the previous checkpoint stays
+ * usable. Reading tolerates damage: temp files are ignored, a record that does not decode is
+ * skipped with a warning, and the newest chain whose every link is readable is restored.
+ *
+ * @since 0.1.0
+ */
+import * as path from "node:path"
+import { Effect, Layer, Semaphore } from "effect"
+import { type CheckpointInfo, info } from "../Checkpoint.ts"
+import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
+import { decodeRecord, latestChain, type Meta, retainedIds, validId } from "./internal/chain.ts"
+import * as Files from "./internal/files.ts"
+
+/**
+ * Options of the file backend.
+ *
+ * **Gotchas**: one process writes a state directory at a time; processes that share state use
+ * the PostgreSQL backend.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /**
+   * The state directory of one workflow (`--state-dir`). The first workflow that writes it owns
+   * it; any other workflow is refused. Without it, each workflow gets `<root>/<workflow-name>`.
+   */
+  readonly directory?: string | undefined
+  /** The parent of per-workflow state directories when `directory` is not given (default `.dataflare`). */
+  readonly root?: string | undefined
+  /** fsync files and directories (default `true`; turn off only for throwaway state). */
+  readonly sync?: boolean | undefined
+}
+
+/**
+ * The default parent of per-workflow state directories, relative to the working directory.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const DEFAULT_ROOT = ".dataflare"
+
+/**
+ * The file holding the name of the workflow that owns a state directory.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const IDENTITY_FILE = "workflow.json"
+
+/**
+ * The default state directory of a workflow: `<root>/<name>`, the name escaped so that any
+ * workflow name is one safe path segment.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const directoryFor = (workflow: string, root: string = DEFAULT_ROOT): string => {
+  let segment = encodeURIComponent(workflow).replace(/[*!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  if (segment === "" || segment === "." || segment === "..") segment = segment.replace(/\./g, "%2E") || "%00"
+  return path.join(root, segment)
+}
+
+/**
+ * A file backend.
+ *
+ * **Example**
+ * ```ts
+ * const backend = FileBackend.make({ directory: "/var/lib/dataflare/orders" })
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options?: Options): Backend => {
+  const sync = options?.sync ?? true
+  const root = options?.root ?? DEFAULT_ROOT
+  const fixed = options?.directory
+  const lock = Semaphore.makeUnsafe(1)
+  /** Metadata of record files already read, keyed by path, valid while size and mtime match. */
+  const metas = new Map<string, { readonly key: string; readonly meta: Meta; readonly info: CheckpointInfo }>()
+  const dirOf = (workflow: string) => fixed ?? directoryFor(workflow, root)
+
+  const attempt = <A>(operation: string, message: string, f: () => Promise<A>) =>
+    Effect.tryPromise({ try: f, catch: (cause) => new StateBackendError({ backend: "file", operation, message: `${message}: ${String(cause)}`, cause }) })
+
+  /** Fails unless the directory is unowned (then claims it when `claim`) or owned by `workflow`. */
+  const checkOwner = (operation: string, directory: string, workflow: string, claim: boolean) =>
+    Effect.gen(function*() {
+      const file = path.join(directory, IDENTITY_FILE)
+      const text = yield* attempt(operation, `cannot read ${file}`, () => Files.readText(file))
+      if (text === undefined) {
+        if (!claim) return
+        yield* attempt(operation, `cannot create the state directory ${directory}`, () => Files.ensureDirectory(directory, sync))
+        const identity = JSON.stringify({ format: 1, workflow }) + "\n"
+        return yield* attempt(operation, `cannot write ${file}`, () => Files.writeAtomic(directory, IDENTITY_FILE, identity, sync))
+      }
+      const owner = parseOwner(text)
+      if (owner !== workflow) {
+        return yield* new StateBackendError({
+          backend: "file",
+          operation,
+          message: owner === undefined
+            ? `${file} is unreadable; refusing to use the state directory ${directory}`
+            : `the state directory ${directory} belongs to workflow '${owner}', not '${workflow}'; give each workflow its own state directory`
+        })
+      }
+    })
+
+  const recordIds = (operation: string, directory: string) =>
+    Effect.map(attempt(operation, `cannot list ${directory}`, () => Files.listNames(directory)), (names) => {
+      const ids: Array<number> = []
+      for (const name of names) {
+        const id = Files.recordId(name)
+        if (id !== undefined) ids.push(id)
+      }
+      return { names, ids }
+    })
+
+  /** Reads and decodes one record; `undefined` (with a warning) when it is damaged. */
+  const load = (operation: string, directory: string, workflow: string, id: number) =>
+    Effect.gen(function*() {
+      const file = path.join(directory, Files.recordFile(id))
+      const key = yield* attempt(operation, `cannot stat ${file}`, () => Files.statKey(file))
+      const text = yield* attempt(operation, `cannot read ${file}`, () => Files.readText(file))
+      if (text === undefined || key === undefined) return undefined
+      const json = parseJson(text)
+      if (!json.ok) {
+        yield* Effect.logWarning(`ignoring checkpoint file ${file}: not JSON (${json.reason})`)
+        return undefined
+      }
+      const decoded = decodeRecord(json.value)
+      if (!decoded.ok) {
+        yield* Effect.logWarning(`ignoring checkpoint file ${file}: it does not decode as a checkpoint record (${decoded.reason})`)
+        return undefined
+      }
+      const record = decoded.record
+      if (record.id !== id) {
+        yield* Effect.logWarning(`ignoring checkpoint file ${file}: it holds checkpoint ${record.id}`)
+        return undefined
+      }
+      if (record.workflow !== workflow) {
+        return yield* new StateBackendError({
+          backend: "file",
+          operation,
+          message: `${file} holds a checkpoint of workflow '${record.workflow}', not '${workflow}'; refusing to mix workflows`
+        })
+      }
+      metas.set(file, { key, meta: { id, full: record.full }, info: info(record) })
+      return record
+    })
+
+  /** The cached metadata of a record file, reading the file when the cache does not match. */
+  const metaOf = (operation: string, directory: string, workflow: string, id: number) =>
+    Effect.gen(function*() {
+      const file = path.join(directory, Files.recordFile(id))
+      const cached = metas.get(file)
+      if (cached !== undefined) {
+        const key = yield* attempt(operation, `cannot stat ${file}`, () => Files.statKey(file))
+        if (key === cached.key) return cached
+      }
+      const record = yield* load(operation, directory, workflow, id)
+      return record === undefined ? undefined : metas.get(file)
+    })
+
+  const prune = (directory: string, workflow: string) =>
+    Effect.gen(function*() {
+      const { ids, names } = yield* recordIds("prune", directory)
+      ids.sort((a, b) => a - b)
+      const valid: Array<Meta> = []
+      for (const id of ids) {
+        const m = yield* metaOf("prune", directory, workflow, id)
+        if (m !== undefined) valid.push(m.meta)
+      }
+      const keep = retainedIds(valid)
+      // with no readable record at all, keep every record file (only temp files go)
+      const oldest = keep.size === 0 ? -1 : Math.min(...keep)
+      const drop = names.filter((name) => {
+        const id = Files.recordId(name)
+        return Files.isTemp(name) || (id !== undefined && id < oldest)
+      })
+      for (const name of drop) metas.delete(path.join(directory, name))
+      yield* attempt("prune", `cannot remove old checkpoints in ${directory}`, () => Files.removeAll(directory, drop))
+    })
+
+  return {
+    name: "file",
+    write: (record) =>
+      lock.withPermit(Effect.gen(function*() {
+        if (!validId(record.id)) {
+          return yield* new StateBackendError({ backend: "file", operation: "write", message: `invalid checkpoint id ${record.id}` })
+        }
+        const directory = dirOf(record.workflow)
+        const content = yield* Effect.try({
+          try: () => JSON.stringify(record),
+          catch: (cause) =>
+            new StateBackendError({ backend: "file", operation: "write", message: `checkpoint ${record.id} is not JSON: ${String(cause)}`, cause })
+        })
+        yield* checkOwner("write", directory, record.workflow, true)
+        // Records after this id belong to a timeline abandoned by a restore: they go first (and
+        // durably), so a crash can never leave them chained to the new record.
+        const { names } = yield* recordIds("write", directory)
+        const later = names.filter((name) => (Files.recordId(name) ?? -1) > record.id)
+        if (later.length > 0) {
+          for (const name of later) metas.delete(path.join(directory, name))
+          yield* attempt("write", `cannot remove superseded checkpoints in ${directory}`, async () => {
+            await Files.removeAll(directory, later)
+            if (sync) await Files.syncDirectory(directory)
+          })
+        }
+        const name = Files.recordFile(record.id)
+        const file = path.join(directory, name)
+        yield* attempt("write", `cannot write ${file}`, () => Files.writeAtomic(directory, name, content, sync))
+        const key = yield* attempt("write", `cannot stat ${file}`, () => Files.statKey(file))
+        if (key !== undefined) metas.set(file, { key, meta: { id: record.id, full: record.full }, info: info(record) })
+        yield* prune(directory, record.workflow)
+      })),
+    latest: (workflow) =>
+      lock.withPermit(Effect.gen(function*() {
+        const directory = dirOf(workflow)
+        yield* checkOwner("latest", directory, workflow, false)
+        const { ids } = yield* recordIds("latest", directory)
+        return yield* latestChain(ids, (id) => load("latest", directory, workflow, id))
+      })),
+    list: (workflow, limit) =>
+      lock.withPermit(Effect.gen(function*() {
+        const directory = dirOf(workflow)
+        yield* checkOwner("list", directory, workflow, false)
+        const { ids } = yield* recordIds("list", directory)
+        ids.sort((a, b) => b - a)
+        const out: Array<CheckpointInfo> = []
+        for (const id of ids) {
+          if (out.length >= limit) break
+          const m = yield* metaOf("list", directory, workflow, id)
+          if (m !== undefined) out.push(m.info)
+        }
+        return out
+      })),
+    clear: (workflow) =>
+      lock.withPermit(Effect.gen(function*() {
+        const directory = dirOf(workflow)
+        yield* checkOwner("clear", directory, workflow, false)
+        const { names } = yield* recordIds("clear", directory)
+        const drop = names.filter((name) => Files.recordId(name) !== undefined || Files.isTemp(name))
+        for (const name of drop) metas.delete(path.join(directory, name))
+        yield* attempt("clear", `cannot remove checkpoints in ${directory}`, async () => {
+          await Files.removeAll(directory, drop)
+          if (sync && drop.length > 0) await Files.syncDirectory(directory)
+        })
+      }))
+  }
+}
+
+/**
+ * A Layer providing the file backend as the {@link StateBackend}.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options?: Options): Layer.Layer<StateBackend> => Layer.sync(StateBackend, () => make(options))
+
+const parseJson = (text: string): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string } => {
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch (error) {
+    return { ok: false, reason: String(error) }
+  }
+}
+
+const parseOwner = (text: string): string | undefined => {
+  const json = parseJson(text)
+  const value = json.ok ? json.value : undefined
+  return typeof value === "object" && value !== null && "workflow" in value && typeof value.workflow === "string"
+    ? value.workflow
+    : undefined
+}

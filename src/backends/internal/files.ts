@@ -1,0 +1,103 @@
+/**
+ * File operations of the file backend, each a `Promise` function wrapped at the backend's edge:
+ * atomic replacement (temp file in the same directory, fsync, rename, fsync of the directory),
+ * listing record files, and reading them.
+ */
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+
+/** Record file names: `chk-<12-digit id>.json`. */
+export const recordFile = (id: number): string => `chk-${String(id).padStart(12, "0")}.json`
+
+const RECORD = /^chk-(\d+)\.json$/
+
+/** Temp files are dot files with this marker; `latest` never reads them. */
+export const TEMP_MARKER = ".tmp-"
+
+/** The id named by a record file, or `undefined` for any other file. */
+export const recordId = (name: string): number | undefined => {
+  const m = RECORD.exec(name)
+  if (m === null) return undefined
+  const id = Number(m[1])
+  return Number.isSafeInteger(id) ? id : undefined
+}
+
+/** Whether a file is a (possibly abandoned) temp file of an atomic write. */
+export const isTemp = (name: string): boolean => name.startsWith(".") && name.includes(TEMP_MARKER)
+
+/** Names in `directory`, or `[]` when it does not exist. */
+export const listNames = async (directory: string): Promise<Array<string>> => {
+  try {
+    return await fs.readdir(directory)
+  } catch (error) {
+    if (isNotFound(error)) return []
+    throw error
+  }
+}
+
+/** Reads a file as text, or `undefined` when it does not exist. */
+export const readText = async (file: string): Promise<string | undefined> => {
+  try {
+    return await fs.readFile(file, "utf8")
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw error
+  }
+}
+
+/** Size and modification time, the key of the metadata cache; `undefined` when gone. */
+export const statKey = async (file: string): Promise<string | undefined> => {
+  try {
+    const s = await fs.stat(file)
+    return `${s.size}:${s.mtimeMs}`
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw error
+  }
+}
+
+/**
+ * Replaces `directory/name` with `content` atomically: after a crash at any point the file holds
+ * either its old content (or is absent) or the whole new content. With `sync` the content and
+ * the rename are on disk when the promise resolves.
+ */
+export const writeAtomic = async (directory: string, name: string, content: string, sync: boolean): Promise<void> => {
+  const temp = path.join(directory, `.${name}${TEMP_MARKER}${process.pid}-${randomBytes(4).toString("hex")}`)
+  const handle = await fs.open(temp, "wx")
+  try {
+    await handle.writeFile(content, "utf8")
+    if (sync) await handle.sync()
+  } catch (error) {
+    await handle.close().catch(() => undefined)
+    await fs.rm(temp, { force: true })
+    throw error
+  }
+  await handle.close()
+  await fs.rename(temp, path.join(directory, name))
+  if (sync) await syncDirectory(directory)
+}
+
+/** Makes the directory's entries (creations, renames, removals) durable. */
+export const syncDirectory = async (directory: string): Promise<void> => {
+  const handle = await fs.open(directory, "r")
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Creates a directory and its parents; syncs the parent so the new entry survives a crash. */
+export const ensureDirectory = async (directory: string, sync: boolean): Promise<void> => {
+  const created = await fs.mkdir(directory, { recursive: true })
+  if (created !== undefined && sync) await syncDirectory(path.dirname(directory))
+}
+
+/** Removes files of `directory` (missing ones are fine). */
+export const removeAll = async (directory: string, names: ReadonlyArray<string>): Promise<void> => {
+  for (const name of names) await fs.rm(path.join(directory, name), { force: true })
+}
+
+const isNotFound = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
