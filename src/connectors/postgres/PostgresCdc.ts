@@ -28,6 +28,7 @@ import { Clock, Effect, Metric, Redacted, Schedule, type Scope } from "effect"
 import { LogicalReplicationService, type Pgoutput } from "pg-logical-replication"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
+import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError } from "../../Errors.ts"
 import { pgConfig, sqlSession } from "./internal/client.ts"
 import { type Change, lsnValue, maxLsn, normalizeLsn, type SlotCreated, SlotPlugin, type Transaction, TransactionAssembler } from "./internal/replication.ts"
@@ -387,3 +388,12 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
     ),
   open: (config, context) => makeReader(config, context)
 })
+
+/**
+ * A typed DSL spec of the `postgres-cdc` source.
+ *
+ * @category specs
+ * @since 0.1.0
+ */
+export const spec = (config: typeof CdcConfigSchema.Encoded): Spec.SourceSpec<ChangeRecord> =>
+  Spec.source<ChangeRecord>(CONNECTOR, config)

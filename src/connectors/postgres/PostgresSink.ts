@@ -24,6 +24,7 @@
  * @since 0.1.0
  */
 import * as Connector from "../../Connector.ts"
+import * as Spec from "../../Spec.ts"
 import { pgSession } from "./internal/client.ts"
 import { makeWriter } from "./internal/writer.ts"
 import { SinkConfig } from "./PostgresConfig.ts"
@@ -71,3 +72,13 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     ),
   open: (config, context) => makeWriter(config, context)
 })
+
+/**
+ * A typed DSL spec of the `postgres` sink accepting records of type `A` (rows, or change records
+ * with `mode: upsert`).
+ *
+ * @category specs
+ * @since 0.1.0
+ */
+export const spec = <A extends SinkRecord = SinkRecord>(config: typeof SinkConfig.Encoded): Spec.SinkSpec<A> =>
+  Spec.sink<A>("postgres", config)

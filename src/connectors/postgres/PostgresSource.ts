@@ -25,6 +25,7 @@ import { Clock, Effect, Redacted, type Scope } from "effect"
 import type { Fragment } from "effect/sql/Statement"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
+import * as Spec from "../../Spec.ts"
 import type { ConnectorError } from "../../Errors.ts"
 import { type Column, COLUMNS_SQL, isInteger, primaryKey, toColumns } from "./internal/catalog.ts"
 import { splitName, sqlSession } from "./internal/client.ts"
@@ -369,3 +370,16 @@ export const discover = (
       return schemaText(table, columns, options?.bigint ?? "bigint", options?.name)
     })
   )
+
+/**
+ * A typed DSL spec of the `postgres` source: `A` is the row type (e.g. from {@link discover}).
+ *
+ * @example
+ * ```ts
+ * const customers = PostgresSource.spec<Customer>({ connection_string: url, table: "customers" })
+ * ```
+ * @category specs
+ * @since 0.1.0
+ */
+export const spec = <A extends Row = Row>(config: typeof SourceConfig.Encoded): Spec.SourceSpec<A> =>
+  Spec.source<A>(CONNECTOR, config)

@@ -379,9 +379,10 @@ export const makeWriter = Effect.fnUntraced(function*(
               yield* q("ROLLBACK")
               inTx = false
             }
-            const committed = yield* lastCommitted
-            if (committed !== undefined) replaced = true
-            skipUntil = committed !== undefined && (checkpointId === undefined || committed > checkpointId) ? committed : undefined
+            // `undefined`: a run from the start (first run, or --from-scratch); nothing is skipped.
+            const committed = checkpointId === undefined ? undefined : yield* lastCommitted
+            replaced = committed !== undefined
+            skipUntil = committed !== undefined && committed > checkpointId! ? committed : undefined
           })
         )
       })
