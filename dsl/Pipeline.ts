@@ -23,11 +23,12 @@
  * @since 0.1.0
  */
 import type { Effect, Pipeable } from "effect"
-import * as Runtime from "../src/Runtime.ts"
+import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
 import { start } from "./internal/pipeline.ts"
+import { runTyped } from "./internal/run.ts"
 import type {
   Accepts,
   BatchFunction,
@@ -40,6 +41,7 @@ import type {
   RunError,
   Selected,
   SourceOptions,
+  TypedGraph,
   WithFields
 } from "./internal/types.ts"
 
@@ -67,8 +69,6 @@ export type {
   RunError
 } from "./internal/types.ts"
 
-declare const PipelineTypeId: unique symbol
-
 /**
  * A finished pipeline: a {@link WorkflowGraph} (pass it to `Runtime.run`, compare it with a YAML
  * graph), whose type remembers the node ids `Ids`, the error type `E` and the requirements `R` of
@@ -77,9 +77,7 @@ declare const PipelineTypeId: unique symbol
  * @category models
  * @since 0.1.0
  */
-export interface Pipeline<out Ids extends string = string, out E = unknown, out R = unknown> extends WorkflowGraph {
-  readonly [PipelineTypeId]?: { readonly _Ids: Ids; readonly _E: E; readonly _R: R }
-}
+export type Pipeline<Ids extends string = string, E = unknown, R = unknown> = TypedGraph<Ids, E, R>
 
 /**
  * A pipeline being built: the node ids declared so far (`Ids`), the record type reaching the next
@@ -196,8 +194,7 @@ export const toGraph = (pipeline: Pipeline<string, unknown, unknown>): WorkflowG
  * @category running
  * @since 0.1.0
  */
-export const run = <E, R>(
+export const run: <E, R>(
   pipeline: Pipeline<string, E, R>,
   options?: Runtime.RunOptions
-): Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> =>
-  Runtime.run(pipeline, options) as Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R>
+) => Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> = runTyped

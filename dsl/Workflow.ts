@@ -1,0 +1,253 @@
+/**
+ * The typed DAG builder: several sources, fan-out (one node read by several), fan-in (a node with
+ * several inputs) and several sinks.
+ *
+ * Every node names its inputs; the builder's type keeps a map from node id to record type, so an
+ * unknown input id is a compile error and a node's input type is the **union** of its inputs'
+ * types. A fan-in of different record types must therefore be reconciled explicitly — a `map`
+ * over the union, or a sink whose type accepts every member — and a sink that accepts only one of
+ * them is a compile error. `build()` refuses (at compile time) a workflow without a sink or with
+ * a node nobody reads. The built value is a plain {@link WorkflowGraph}, as the YAML loader makes.
+ *
+ * @example
+ * ```ts
+ * const w = Workflow.make("shop")
+ *   .source("web", Memory.source<WebOrder>(webOrders))
+ *   .source("store", Memory.source<StoreOrder>(storeOrders))
+ *   .map("orders", ["web", "store"], (o) => ("sku" in o ? { id: o.id, item: o.sku } : { id: o.id, item: o.item }))
+ *   .filter("large", ["orders"], "id > 100")
+ *   .sink("all", ["orders"], Ndjson.sink({ path: "all.ndjson" }))
+ *   .sink("audit", ["large"], Stdout.sink({}))
+ *   .build()
+ * ```
+ * @since 0.1.0
+ */
+import type { Effect, Pipeable } from "effect"
+import type { Registry } from "../src/Registry.ts"
+import type * as Runtime from "../src/Runtime.ts"
+import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
+import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import { runTyped } from "./internal/run.ts"
+import type {
+  Accepts,
+  BatchFunction,
+  CompileError,
+  FieldOf,
+  FreshId,
+  KnownFields,
+  NodeOptions,
+  Renamed,
+  RenameFields,
+  RunError,
+  Selected,
+  Simplify,
+  SourceOptions,
+  TypedGraph,
+  WithFields
+} from "./internal/types.ts"
+import { empty } from "./internal/workflow.ts"
+
+export type {
+  /**
+   * Per-node settings (`parallelism`, `key_by`, `ordered`), the last argument of every step.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  NodeOptions,
+  /**
+   * Settings of a source node (`parallelism`).
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  SourceOptions,
+  /**
+   * Everything a run can fail with (definition, node and state backend errors).
+   *
+   * @category errors
+   * @since 0.1.0
+   */
+  RunError
+} from "./internal/types.ts"
+
+/**
+ * A built workflow: a {@link WorkflowGraph} whose type remembers its node ids and its user
+ * processors' error type and requirements.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Workflow<Ids extends string = string, E = unknown, R = unknown> = TypedGraph<Ids, E, R>
+
+/**
+ * The node ids a node can read from (every node but the sinks).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Readable<Nodes> = keyof Nodes & string
+
+/**
+ * A non-empty list of input ids.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Inputs<Nodes> = readonly [Readable<Nodes>, ...Array<Readable<Nodes>>]
+
+/**
+ * The record type a node with inputs `In` reads: the union of its inputs' record types.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type InputOf<Nodes, In extends ReadonlyArray<keyof Nodes>> = Nodes[In[number]]
+
+type With<Nodes, Id extends string, A> = Simplify<Nodes & { readonly [K in Id]: A }>
+
+/**
+ * Why a workflow cannot be built yet, as the type `build` needs `this` to have.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type BuildCheck<Nodes, Read extends string, Sinks extends string> = [Sinks] extends [never]
+  ? CompileError<"a workflow needs at least one sink">
+  : [Exclude<keyof Nodes, Read>] extends [never] ? unknown
+  : CompileError<`node '${Exclude<keyof Nodes, Read> & string}' is not read by any node or sink`>
+
+/**
+ * A workflow being built. `Nodes` maps every non-sink node id to its output record type, `Read`
+ * is the ids some node reads, `Sinks` the sink ids, `E` and `R` the error type and requirements of
+ * the user processors. Immutable: every step returns a new builder.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Builder<Nodes, Read extends string, Sinks extends string, E, R> extends Pipeable.Pipeable {
+  /** Sets the workflow name. */
+  named(name: string): Builder<Nodes, Read, Sinks, E, R>
+  /** Sets the workflow version. */
+  version(version: string): Builder<Nodes, Read, Sinks, E, R>
+  /** Sets execution settings, merged over earlier ones. */
+  execution(settings: ExecutionSettings): Builder<Nodes, Read, Sinks, E, R>
+  /** Adds a source node. */
+  source<const Id extends string, A>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    spec: SourceSpec<A>,
+    options?: SourceOptions
+  ): Builder<With<Nodes, Id, A>, Read, Sinks, E, R>
+  /** Keeps the records for which `predicate` (a function or an expression string) is true. */
+  filter<const Id extends string, const In extends Inputs<Nodes>>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    predicate: ((record: InputOf<Nodes, In>) => boolean) | string,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | In[number], Sinks, E, R>
+  /** Replaces each record by `fn(record)`: the way to reconcile a fan-in of different types. */
+  map<const Id extends string, const In extends Inputs<Nodes>, B>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fn: (record: InputOf<Nodes, In>) => B,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E, R>
+  /** Sets fields to the values of expressions; computed fields are `unknown`. */
+  mapFields<const Id extends string, const In extends Inputs<Nodes>, const F extends { readonly [name: string]: string }>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fields: F,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | In[number], Sinks, E, R>
+  /** Keeps only the listed fields (fields every input has). */
+  select<
+    const Id extends string,
+    const In extends Inputs<Nodes>,
+    const K extends ReadonlyArray<FieldOf<InputOf<Nodes, In>>>
+  >(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fields: K,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, Selected<InputOf<Nodes, In>, K[number]>>, Read | In[number], Sinks, E, R>
+  /** Renames fields, old name → new name. */
+  rename<const Id extends string, const In extends Inputs<Nodes>, const M extends RenameFields<InputOf<Nodes, In>>>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fields: M & KnownFields<Id, InputOf<Nodes, In>, M>,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, Renamed<InputOf<Nodes, In>, M>>, Read | In[number], Sinks, E, R>
+  /** Replaces each record by zero or more records. */
+  flatMap<const Id extends string, const In extends Inputs<Nodes>, B>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fn: (record: InputOf<Nodes, In>) => Iterable<B>,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E, R>
+  /** A user processor as an Effect per batch; its error type and requirements are tracked. */
+  process<const Id extends string, const In extends Inputs<Nodes>, B, E2, R2>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fn: BatchFunction<InputOf<Nodes, In>, B, E2, R2>,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E | E2, R | R2>
+  /** A registered (third-party) processor that must accept its inputs' records. */
+  via<const Id extends string, const In extends Inputs<Nodes>, I, B>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    spec: ProcessorSpec<I, B> & Accepts<"processor", Id, InputOf<Nodes, In>, I>,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E, R>
+  /** Adds a sink that must accept the records of every input. */
+  sink<const Id extends string, const In extends Inputs<Nodes>, B>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    spec: SinkSpec<B> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<Nodes, Read | In[number], Sinks | Id, E, R>
+  /**
+   * The workflow graph. A compile error when there is no sink or a node is not read by anything
+   * (the same checks `Runtime.prepare` makes at run time).
+   */
+  build(this: Builder<Nodes, Read, Sinks, E, R> & BuildCheck<Nodes, Read, Sinks>): Workflow<keyof Nodes & string | Sinks, E, R>
+}
+
+/**
+ * Options of {@link make}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface MakeOptions {
+  readonly version?: string | undefined
+  readonly execution?: ExecutionSettings | undefined
+}
+
+/**
+ * Starts a workflow.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (name: string, options?: MakeOptions): Builder<{}, never, never, never, never> =>
+  empty(name, options?.version, options?.execution ?? {}) as unknown as Builder<{}, never, never, never, never>
+
+/**
+ * The workflow graph of a built workflow (it is one; this only forgets its type parameters).
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const toGraph = (workflow: Workflow<string, unknown, unknown>): WorkflowGraph => workflow
+
+/**
+ * Runs a built workflow with `Runtime.run`, keeping its user processors' error type (in a failed
+ * node's `cause`) and requirements in the type; provide `R` and the registry where it runs.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run: <E, R>(
+  workflow: Workflow<string, E, R>,
+  options?: Runtime.RunOptions
+) => Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> = runTyped

@@ -1,0 +1,103 @@
+/**
+ * The run-time implementation of the DAG builder: nodes with explicit inputs. The typed view is
+ * `Workflow.Builder` in `dsl/Workflow.ts`; this class only moves data.
+ *
+ * @since 0.1.0
+ */
+import type { ProcessorSpec, SinkSpec, SourceSpec } from "../../src/Spec.ts"
+import type { ExecutionSettings, WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import {
+  filterSpec,
+  flatMapSpec,
+  makeNode,
+  mapFieldsSpec,
+  mapSpec,
+  processSpec,
+  type RawOptions,
+  renameSpec,
+  selectSpec,
+  type State,
+  toGraph,
+  type TypeAndConfig
+} from "./nodes.ts"
+
+type Inputs = ReadonlyArray<string>
+
+/** The untyped DAG builder. */
+export class WorkflowBuilder {
+  readonly state: State
+
+  constructor(state: State) {
+    this.state = state
+  }
+
+  pipe(...fns: ReadonlyArray<(a: unknown) => unknown>): unknown {
+    let out: unknown = this
+    for (const f of fns) out = f(out)
+    return out
+  }
+
+  named(name: string): WorkflowBuilder {
+    return new WorkflowBuilder({ ...this.state, name })
+  }
+
+  version(version: string): WorkflowBuilder {
+    return new WorkflowBuilder({ ...this.state, version })
+  }
+
+  execution(settings: ExecutionSettings): WorkflowBuilder {
+    return new WorkflowBuilder({ ...this.state, execution: { ...this.state.execution, ...settings } })
+  }
+
+  add(kind: "source" | "processor" | "sink", id: string, spec: TypeAndConfig, inputs: Inputs, options: RawOptions | undefined) {
+    return new WorkflowBuilder({ ...this.state, nodes: [...this.state.nodes, makeNode(kind, id, spec, inputs, options)] })
+  }
+
+  source(id: string, spec: SourceSpec<unknown>, options?: RawOptions): WorkflowBuilder {
+    return this.add("source", id, spec, [], options)
+  }
+
+  filter(id: string, inputs: Inputs, predicate: ((record: never) => boolean) | string, options?: RawOptions) {
+    return this.add("processor", id, filterSpec(predicate), inputs, options)
+  }
+
+  map(id: string, inputs: Inputs, fn: (record: never) => unknown, options?: RawOptions): WorkflowBuilder {
+    return this.add("processor", id, mapSpec(fn), inputs, options)
+  }
+
+  mapFields(id: string, inputs: Inputs, fields: { readonly [name: string]: string }, options?: RawOptions) {
+    return this.add("processor", id, mapFieldsSpec(fields), inputs, options)
+  }
+
+  select(id: string, inputs: Inputs, fields: ReadonlyArray<string>, options?: RawOptions): WorkflowBuilder {
+    return this.add("processor", id, selectSpec(fields), inputs, options)
+  }
+
+  rename(id: string, inputs: Inputs, fields: { readonly [name: string]: string }, options?: RawOptions) {
+    return this.add("processor", id, renameSpec(fields), inputs, options)
+  }
+
+  flatMap(id: string, inputs: Inputs, fn: (record: never) => Iterable<unknown>, options?: RawOptions) {
+    return this.add("processor", id, flatMapSpec(fn), inputs, options)
+  }
+
+  process(id: string, inputs: Inputs, fn: (records: never) => unknown, options?: RawOptions): WorkflowBuilder {
+    return this.add("processor", id, processSpec(fn), inputs, options)
+  }
+
+  via(id: string, inputs: Inputs, spec: ProcessorSpec<never, unknown>, options?: RawOptions): WorkflowBuilder {
+    return this.add("processor", id, spec, inputs, options)
+  }
+
+  sink(id: string, inputs: Inputs, spec: SinkSpec<never>, options?: RawOptions): WorkflowBuilder {
+    return this.add("sink", id, spec, inputs, options)
+  }
+
+  build(): WorkflowGraph {
+    return toGraph(this.state)
+  }
+}
+
+/** An empty workflow. */
+export const empty = (name: string, version: string | undefined, execution: ExecutionSettings): WorkflowBuilder =>
+  new WorkflowBuilder({ name, version, execution, nodes: [] })
