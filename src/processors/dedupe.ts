@@ -1,0 +1,111 @@
+/**
+ * The `dedupe` processor: emits the first occurrence of each key and drops the repeats, over all
+ * time or within an event-time window.
+ *
+ * - Without `window`, every key ever seen is remembered: the state grows with the number of
+ *   distinct keys (use it for bounded key spaces, or add a window).
+ * - With `window` (and `time_field`), a record is a duplicate when an earlier-arrived record of
+ *   the same key was emitted at event time `t0` and this record's event time is before
+ *   `t0 + window`; a record at or after `t0 + window` is emitted and starts a new window. Keys
+ *   are forgotten by the watermark (largest event time seen minus `max_out_of_orderness`), so the
+ *   state holds about two windows' worth of keys. A record whose own window `[t, t + window)`
+ *   has already closed under the watermark is late: an earlier occurrence may have been
+ *   forgotten, so it is dropped (`late: drop`, counted) or sent to the side output `late`.
+ *
+ * The key is the tuple of the `key` fields (a missing field counts as `null`); it is also the
+ * partitioning key, so every record of a key meets the same instance, in order. All state is in
+ * the operator's keyed state, encoded by `stateSchema` for checkpoints. See `docs/windowing.md`.
+ *
+ * @example
+ * ```yaml
+ * transformations:
+ *   unique_events:
+ *     type: dedupe
+ *     inputs: [events]
+ *     config: { key: [event_id], time_field: ts, window: 10m, max_out_of_orderness: 30s }
+ * ```
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as Processor from "../Processor.ts"
+import { DurationString, durationMillis } from "../WorkflowGraph.ts"
+import { type DedupePlan, makeOperator } from "./internal/dedupeOperator.ts"
+import { dedupeStateSchema } from "./internal/windowState.ts"
+import { keyOf } from "./internal/windows.ts"
+
+export type { DedupeOperator, DedupePlan } from "./internal/dedupeOperator.ts"
+
+/**
+ * The config of `dedupe` (keys as written in YAML).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const DedupeConfig = Schema.Struct({
+  key: Schema.Array(Schema.NonEmptyString).check(Schema.isMinLength(1)),
+  time_field: Schema.optionalKey(Schema.NonEmptyString),
+  window: Schema.optionalKey(DurationString),
+  max_out_of_orderness: Schema.optionalKey(DurationString),
+  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"]))
+}).check(
+  Schema.makeFilter((c) => {
+    const issues: Array<Schema.FilterIssue> = []
+    if (c.window !== undefined) {
+      if (c.time_field === undefined) issues.push({ path: ["time_field"], issue: "time_field is required when a window is set" })
+      if (durationMillis(c.window) <= 0) issues.push({ path: ["window"], issue: "the window must be greater than 0" })
+    }
+    return issues
+  })
+)
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type DedupeConfig = typeof DedupeConfig.Type
+
+/**
+ * The operator plan of a decoded config.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const plan = (config: DedupeConfig): DedupePlan => ({
+  key: config.key,
+  window: config.window === undefined || config.time_field === undefined
+    ? undefined
+    : { size: durationMillis(config.window), timeField: config.time_field },
+  maxOutOfOrderness: config.max_out_of_orderness === undefined ? 0 : durationMillis(config.max_out_of_orderness),
+  late: config.late ?? "drop"
+})
+
+/**
+ * The stateful processor of a decoded config.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const processor = (config: DedupeConfig): Processor.StatefulProcessor => {
+  const p = plan(config)
+  return {
+    _tag: "Stateful",
+    key: (record) => keyOf(record, p.key),
+    ports: ["late"],
+    stateSchema: dedupeStateSchema,
+    stateVersion: 1,
+    make: () => makeOperator(p)
+  }
+}
+
+/**
+ * The `dedupe` processor definition (YAML `type: dedupe`).
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const Dedupe = Processor.define({
+  type: "dedupe",
+  description: "drops repeated keys, over all time or within an event-time window",
+  config: DedupeConfig,
+  make: (config) => processor(config)
+})

@@ -1,0 +1,207 @@
+/**
+ * The operator behind `aggregate`: one instance per task, a plain loop per batch.
+ *
+ * In-memory indexes (the sorted list of open window starts and the panes of each) are derived
+ * from the keyed state and rebuilt when the state is restored; everything that must survive a
+ * restart is in the state itself.
+ *
+ * @since 0.1.0
+ */
+import type { Batch } from "../../Batch.ts"
+import type { Operator, OperatorOutput } from "../../Processor.ts"
+import type { Accumulator } from "./aggregateOps.ts"
+import { CLOCK_KEY, type Clock, clockFromState, clockToState, makeClock, type Pane, tracked } from "./windowState.ts"
+import {
+  compareKeys,
+  eventTime,
+  fieldOf,
+  formatTime,
+  insertSorted,
+  keyOf,
+  openStarts,
+  type WindowSpec
+} from "./windows.ts"
+
+/**
+ * What the operator needs from a decoded config.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AggregatePlan {
+  readonly groupBy: ReadonlyArray<string>
+  readonly timeField: string | undefined
+  readonly window: WindowSpec
+  readonly maxOutOfOrderness: number
+  readonly late: "drop" | "side_output"
+  readonly windowFormat: "iso" | "epoch_ms"
+  readonly names: ReadonlyArray<string>
+  readonly accumulators: ReadonlyArray<Accumulator>
+}
+
+/**
+ * An aggregate operator, with read access to its clock (for tests and metrics).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AggregateOperator extends Operator {
+  /** Late records seen so far (dropped, or sent to the `late` port), across restores. */
+  readonly lateRecords: () => number
+  /** The current watermark (epoch ms), or `undefined` before the first record. */
+  readonly watermark: () => number | undefined
+}
+
+const byGroupKey = (a: Pane, b: Pane): number => compareKeys(a.gk, b.gk)
+
+const paneKey = (start: number | null, gk: string): string => (start === null ? "g" + gk : "p" + start + "|" + gk)
+
+/**
+ * Makes one operator instance for a plan.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
+  const { accumulators, groupBy, names, timeField, windowFormat } = plan
+  const nAcc = accumulators.length
+  const nGroup = groupBy.length
+  const fixed = plan.window._tag === "Fixed" ? plan.window : undefined
+  const size = fixed?.size ?? 0
+  const slide = fixed?.slide ?? 0
+  const ooo = plan.maxOutOfOrderness
+  const sideOutput = plan.late === "side_output"
+
+  let clock: Clock = makeClock()
+  // open window starts, ascending, and the panes of each
+  let starts: Array<number> = []
+  let byStart = new Map<number, Array<Pane>>()
+  const buffer: Array<number> = []
+
+  const index = (pane: Pane): void => {
+    if (pane.start === null) return
+    const list = byStart.get(pane.start)
+    if (list === undefined) {
+      byStart.set(pane.start, [pane])
+      insertSorted(starts, pane.start)
+    } else {
+      list.push(pane)
+    }
+  }
+
+  const state = tracked(() => {
+    clock = clockFromState(state.get(CLOCK_KEY))
+    starts = []
+    byStart = new Map()
+    for (const [key, value] of state.entries()) if (key !== CLOCK_KEY) index(value as Pane)
+  })
+
+  const output = (pane: Pane): unknown => {
+    const o: { [field: string]: unknown } = {}
+    for (let i = 0; i < nGroup; i++) o[groupBy[i]] = pane.group[i]
+    if (pane.start !== null) {
+      o.window_start = formatTime(windowFormat, pane.start)
+      o.window_end = formatTime(windowFormat, pane.start + size)
+    }
+    for (let k = 0; k < nAcc; k++) o[names[k]] = accumulators[k].result(pane.acc[k])
+    return o
+  }
+
+  const newPane = (start: number | null, gk: string, record: unknown): Pane => {
+    const group: Array<unknown> = new Array(nGroup)
+    for (let i = 0; i < nGroup; i++) group[i] = fieldOf(record, groupBy[i]) ?? null
+    const acc: Array<unknown> = new Array(nAcc)
+    for (let k = 0; k < nAcc; k++) acc[k] = accumulators[k].init()
+    return { _tag: "Pane", start, gk, group, acc }
+  }
+
+  const add = (key: string, start: number | null, gk: string, record: unknown, t: number): void => {
+    let pane = state.get(key) as Pane | undefined
+    if (pane === undefined) {
+      pane = newPane(start, gk, record)
+      index(pane)
+    }
+    const acc = pane.acc
+    for (let k = 0; k < nAcc; k++) acc[k] = accumulators[k].add(acc[k], record, t)
+    state.set(key, pane)
+  }
+
+  /** Fires every window whose end is at or before `watermark`, in start then group-key order. */
+  const fire = (watermark: number, out: Array<unknown>): void => {
+    while (starts.length > 0 && starts[0] + size <= watermark) {
+      const start = starts.shift()!
+      const panes = byStart.get(start)!
+      byStart.delete(start)
+      panes.sort(byGroupKey)
+      for (const pane of panes) {
+        out.push(output(pane))
+        state.delete(paneKey(start, pane.gk))
+      }
+    }
+  }
+
+  const onBatchFixed = (batch: Batch<unknown>): OperatorOutput => {
+    const { records, start, end } = batch
+    const tf = timeField!
+    if (batch.watermark !== undefined && batch.watermark > clock.watermark) clock.watermark = batch.watermark
+    const out: Array<unknown> = []
+    let late: Array<unknown> | undefined
+    for (let i = start; i < end; i++) {
+      const record = records[i]
+      const t = eventTime(record, tf)
+      if (t > clock.max) {
+        clock.max = t
+        if (t - ooo > clock.watermark) clock.watermark = t - ooo
+      }
+      const n = openStarts(size, slide, t, clock.watermark, buffer)
+      if (n === 0) {
+        clock.late += 1
+        if (sideOutput) (late ??= []).push(record)
+        continue
+      }
+      const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
+      for (let j = 0; j < n; j++) {
+        const s = buffer[j]
+        add("p" + s + "|" + gk, s, gk, record, t)
+      }
+    }
+    fire(clock.watermark, out)
+    state.set(CLOCK_KEY, clockToState(clock))
+    return late === undefined ? { records: out } : { records: out, side: { late } }
+  }
+
+  const onBatchGlobal = (batch: Batch<unknown>): OperatorOutput => {
+    const { records, start, end } = batch
+    for (let i = start; i < end; i++) {
+      const record = records[i]
+      const t = timeField === undefined ? 0 : eventTime(record, timeField)
+      const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
+      add("g" + gk, null, gk, record, t)
+    }
+    return { records: [] }
+  }
+
+  const onEnd = (): OperatorOutput => {
+    const out: Array<unknown> = []
+    if (fixed !== undefined) {
+      fire(Infinity, out)
+      return { records: out }
+    }
+    const panes: Array<Pane> = []
+    for (const [key, value] of state.entries()) if (key !== CLOCK_KEY) panes.push(value as Pane)
+    panes.sort(byGroupKey)
+    for (const pane of panes) {
+      out.push(output(pane))
+      state.delete(paneKey(null, pane.gk))
+    }
+    return { records: out }
+  }
+
+  return {
+    state,
+    onBatch: fixed !== undefined ? onBatchFixed : onBatchGlobal,
+    onEnd,
+    lateRecords: () => clock.late,
+    watermark: () => (Number.isFinite(clock.watermark) ? clock.watermark : undefined)
+  }
+}

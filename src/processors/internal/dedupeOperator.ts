@@ -1,0 +1,160 @@
+/**
+ * The operator behind `dedupe`: one instance per task, a plain loop per batch.
+ *
+ * Without a window the state holds every key seen. With a window of `w` ms, the state holds for
+ * each key the end of the dedupe window of its last emitted occurrence (`t + w`); a record is a
+ * duplicate when its event time is before that end. Entries are evicted once the watermark has
+ * passed `end + w`: from then on no record that is not late can be a duplicate of it. A
+ * min-heap of eviction times (derived, rebuilt after a restore) finds them without a scan.
+ *
+ * @since 0.1.0
+ */
+import type { Batch } from "../../Batch.ts"
+import type { Operator, OperatorOutput } from "../../Processor.ts"
+import { CLOCK_KEY, type Clock, clockFromState, clockToState, makeClock, tracked } from "./windowState.ts"
+import { eventTime, keyOf } from "./windows.ts"
+
+/**
+ * What the operator needs from a decoded `dedupe` config.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DedupePlan {
+  readonly key: ReadonlyArray<string>
+  /** Dedupe window (ms) with its time field, or `undefined` for all time. */
+  readonly window: { readonly size: number; readonly timeField: string } | undefined
+  readonly maxOutOfOrderness: number
+  readonly late: "drop" | "side_output"
+}
+
+/**
+ * A dedupe operator, with read access to its clock (for tests and metrics).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DedupeOperator extends Operator {
+  /** Late records seen so far (dropped, or sent to the `late` port), across restores. */
+  readonly lateRecords: () => number
+  /** The current watermark (epoch ms), or `undefined` before the first record or without a window. */
+  readonly watermark: () => number | undefined
+}
+
+interface Eviction {
+  readonly at: number
+  readonly until: number
+  readonly key: string
+}
+
+/** A binary min-heap of evictions ordered by `at`. */
+const push = (heap: Array<Eviction>, e: Eviction): void => {
+  let i = heap.length
+  heap.push(e)
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (heap[parent].at <= e.at) break
+    heap[i] = heap[parent]
+    i = parent
+  }
+  heap[i] = e
+}
+
+const pop = (heap: Array<Eviction>): Eviction => {
+  const top = heap[0]
+  const last = heap.pop()!
+  if (heap.length > 0) {
+    let i = 0
+    const n = heap.length
+    while (true) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      const c = r < n && heap[r].at < heap[l].at ? r : l
+      if (heap[c].at >= last.at) break
+      heap[i] = heap[c]
+      i = c
+    }
+    heap[i] = last
+  }
+  return top
+}
+
+/**
+ * Makes one operator instance for a plan.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeOperator = (plan: DedupePlan): DedupeOperator => {
+  const fields = plan.key
+  const window = plan.window
+  const ooo = plan.maxOutOfOrderness
+  const sideOutput = plan.late === "side_output"
+  let clock: Clock = makeClock()
+  let heap: Array<Eviction> = []
+
+  const state = tracked(() => {
+    clock = clockFromState(state.get(CLOCK_KEY))
+    heap = []
+    if (window === undefined) return
+    for (const [key, value] of state.entries()) {
+      if (key !== CLOCK_KEY) push(heap, { at: (value as number) + window.size, until: value as number, key })
+    }
+  })
+
+  const onBatchAllTime = (batch: Batch<unknown>): OperatorOutput => {
+    const { records, start, end } = batch
+    const out: Array<unknown> = []
+    for (let i = start; i < end; i++) {
+      const record = records[i]
+      const key = "k" + keyOf(record, fields)
+      if (state.has(key)) continue
+      state.set(key, 0)
+      out.push(record)
+    }
+    return { records: out }
+  }
+
+  const onBatchWindowed = (batch: Batch<unknown>): OperatorOutput => {
+    const { size, timeField } = window!
+    const { records, start, end } = batch
+    if (batch.watermark !== undefined && batch.watermark > clock.watermark) clock.watermark = batch.watermark
+    const out: Array<unknown> = []
+    let late: Array<unknown> | undefined
+    for (let i = start; i < end; i++) {
+      const record = records[i]
+      const t = eventTime(record, timeField)
+      if (t > clock.max) {
+        clock.max = t
+        if (t - ooo > clock.watermark) clock.watermark = t - ooo
+      }
+      // its own window has closed: an earlier occurrence may already be forgotten
+      if (t + size <= clock.watermark) {
+        clock.late += 1
+        if (sideOutput) (late ??= []).push(record)
+        continue
+      }
+      const key = "k" + keyOf(record, fields)
+      const until = state.get(key) as number | undefined
+      if (until !== undefined && t < until) continue
+      state.set(key, t + size)
+      push(heap, { at: t + 2 * size, until: t + size, key })
+      out.push(record)
+    }
+    while (heap.length > 0 && heap[0].at <= clock.watermark) {
+      const e = pop(heap)
+      if (state.get(e.key) === e.until) state.delete(e.key)
+    }
+    state.set(CLOCK_KEY, clockToState(clock))
+    return late === undefined ? { records: out } : { records: out, side: { late } }
+  }
+
+  return {
+    state,
+    onBatch: window === undefined ? onBatchAllTime : onBatchWindowed,
+    onEnd: () => ({ records: [] }),
+    lateRecords: () => clock.late,
+    watermark: () => (Number.isFinite(clock.watermark) ? clock.watermark : undefined)
+  }
+}

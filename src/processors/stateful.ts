@@ -1,0 +1,139 @@
+/**
+ * The stateful processors in one place: their definitions for the registry
+ * ({@link statefulDefinitions}) and typed spec constructors for the DSL ({@link aggregate},
+ * {@link dedupe}).
+ *
+ * A spec holds the config exactly as YAML would (snake_case keys), so a DSL workflow and a YAML
+ * workflow produce the same graph; the types only describe the output records.
+ *
+ * @example
+ * ```ts
+ * import * as Stateful from "dataflare/processors/stateful"
+ * const perMinute = Stateful.aggregate({
+ *   group_by: ["country"],
+ *   time_field: "ts",
+ *   window: { type: "tumbling", size: "1m" },
+ *   aggregates: {
+ *     orders: { op: "count" },
+ *     revenue: { op: "sum", field: "amount" },
+ *     p50: { reducer: { init: () => [] as Array<number>, add: (s, r) => [...s, (r as Order).amount], result: median } }
+ *   }
+ * })
+ * ```
+ * @since 0.1.0
+ */
+import type { Schema } from "effect"
+import type { ProcessorDefinition } from "../Processor.ts"
+import * as Spec from "../Spec.ts"
+import { Aggregate } from "./aggregate.ts"
+import { Dedupe } from "./dedupe.ts"
+import type { Op, Reducer } from "./internal/aggregateOps.ts"
+
+/**
+ * The definitions of `aggregate` and `dedupe`, to register with `Registry.layer`.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const statefulDefinitions: ReadonlyArray<ProcessorDefinition<unknown>> = [
+  Aggregate as ProcessorDefinition<unknown>,
+  Dedupe as ProcessorDefinition<unknown>
+]
+
+/**
+ * One output field of an aggregate spec in the DSL: a built-in op or a user reducer.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type AggregateField =
+  | { readonly op: Op; readonly field?: string }
+  | { readonly reducer: Reducer<never, unknown> | ReducerOf<unknown, unknown> }
+
+/**
+ * A reducer with a typed state (the DSL's way to write one).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReducerOf<S, R> {
+  readonly init: () => S
+  readonly add: (state: S, record: unknown) => S
+  readonly result: (state: S) => R
+  readonly schema?: Schema.Codec<S, unknown> | undefined
+}
+
+/**
+ * The config of an aggregate spec, as YAML writes it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AggregateSpecConfig {
+  readonly group_by?: ReadonlyArray<string>
+  readonly time_field?: string
+  readonly window?:
+    | { readonly type: "tumbling"; readonly size: string | number }
+    | { readonly type: "sliding"; readonly size: string | number; readonly slide: string | number }
+  readonly max_out_of_orderness?: string | number
+  readonly late?: "drop" | "side_output"
+  readonly window_format?: "iso" | "epoch_ms"
+  readonly aggregates: { readonly [name: string]: AggregateField }
+}
+
+type FieldValue<F> = F extends { readonly reducer: { readonly result: (state: never) => infer R } } ? R
+  : F extends { readonly op: "count" | "count_distinct" | "sum" } ? number
+  : F extends { readonly op: "min" | "max" | "avg" } ? number | null
+  : unknown
+
+type WindowFields<C> = C extends { readonly window: object }
+  ? C extends { readonly window_format: "epoch_ms" } ? { readonly window_start: number; readonly window_end: number }
+  : { readonly window_start: string; readonly window_end: string }
+  : {}
+
+type GroupFields<C> = C extends { readonly group_by: ReadonlyArray<infer K extends string> } ? { readonly [F in K]: unknown }
+  : {}
+
+/**
+ * The output record of an aggregate with config `C`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type AggregateRow<C extends AggregateSpecConfig> =
+  & GroupFields<C>
+  & WindowFields<C>
+  & { readonly [K in keyof C["aggregates"]]: FieldValue<C["aggregates"][K]> }
+
+/**
+ * A typed `aggregate` spec for the DSL. The output type lists the group fields, the window
+ * fields (when windowed) and each aggregate with its value type.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const aggregate = <I = unknown, const C extends AggregateSpecConfig = AggregateSpecConfig>(
+  config: C
+): Spec.ProcessorSpec<I, AggregateRow<C>> => Spec.processor<I, AggregateRow<C>>("aggregate", config)
+
+/**
+ * The config of a dedupe spec, as YAML writes it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DedupeSpecConfig {
+  readonly key: ReadonlyArray<string>
+  readonly time_field?: string
+  readonly window?: string | number
+  readonly max_out_of_orderness?: string | number
+  readonly late?: "drop" | "side_output"
+}
+
+/**
+ * A typed `dedupe` spec for the DSL: records pass through unchanged (first occurrences only).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const dedupe = <A>(config: DedupeSpecConfig): Spec.ProcessorSpec<A, A> => Spec.processor<A, A>("dedupe", config)
