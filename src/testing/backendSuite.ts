@@ -81,7 +81,7 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
               instance: 0,
               version: 3,
               full: true,
-              upserts: [["k1", { n: 1, tags: ["a", "é", "✓"], x: null }], ["k2", 2.5], ["k\"3", "line\nbreak"]],
+              upserts: [["k1", { n: 1, tags: ["a", "é", "✓"], x: null }], ["k2", 2.5], ["k\"3", "line\nbreak"], ["nul\u0000", "a\u0000b"], ["lone", "\ud800 and \udfff"], ["big", 2 ** 53 - 1]],
               deletes: []
             },
             { node: "count", instance: 1, version: 3, full: true, upserts: [], deletes: [] }
@@ -224,8 +224,11 @@ const opArbitrary = fc.record(
   {
     op: fc.integer({ min: 0, max: OPERATORS.length - 1 }),
     instance: fc.integer({ min: 0, max: 1 }),
-    key: fc.oneof(fc.constantFrom("a", "b", "c", "d", "e", "ü/ß", "with space"), fc.string({ maxLength: 6 })),
-    value: fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+    key: fc.oneof(fc.constantFrom("a", "b", "c", "d", "e", "ü/ß", "with space"), fc.string({ unit: "binary", maxLength: 6 })),
+    value: fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown),
+      fc.string({ unit: "binary", maxLength: 8 })
+    )
   },
   { requiredKeys: ["op", "instance", "key"] }
 )

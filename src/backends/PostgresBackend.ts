@@ -1,0 +1,244 @@
+/**
+ * The PostgreSQL state backend: checkpoint records in a table, for several processes that share
+ * state (or state that must outlive the machine).
+ *
+ * One table, `<prefix>_checkpoints (workflow, id, full_snapshot, record json, info json, completed_at)`
+ * with primary key `(workflow, id)`, created if missing. A checkpoint is written in one
+ * transaction (records after its id — a timeline abandoned by a restore — are deleted in the same
+ * transaction, and records outside `StateBackend.retained` are pruned), so a crash leaves the
+ * previous checkpoint in place. Writers of one workflow are serialized by an advisory lock.
+ *
+ * Records are `json`, not `jsonb`: they are stored verbatim and never queried inside, `json`
+ * is cheaper to insert, and `jsonb` refuses strings JavaScript state may hold (`\u0000`, lone
+ * surrogates).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import pg from "pg"
+import { type CheckpointInfo, info } from "../Checkpoint.ts"
+import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
+import { decodeRecord, latestChain, retainedIds, validId } from "./internal/chain.ts"
+
+/**
+ * Options of the PostgreSQL backend.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Options {
+  /** The server (`postgres://user@host:port/database`); ignored when `pool` is given. */
+  readonly url?: Redacted.Redacted<string> | string | undefined
+  /** An existing `pg` pool to use (it is not ended by the backend). */
+  readonly pool?: pg.Pool | undefined
+  /** The schema of the table (created if missing); default: the connection's `search_path`. */
+  readonly schema?: string | undefined
+  /** The table is `<prefix>_checkpoints` (default prefix `dataflare`). */
+  readonly tablePrefix?: string | undefined
+  /** Pool size when the backend opens its own pool (default 2). */
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * A PostgreSQL backend, its pool closed with the scope. The table (and schema) are created if
+ * missing.
+ *
+ * **Example**
+ * ```ts
+ * const backend = yield* PostgresBackend.make({ url: Redacted.make(process.env.PG_URL!), schema: "dataflare" })
+ * ```
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (options: Options): Effect.Effect<Backend, StateBackendError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pool = options.pool ?? (yield* openPool(options))
+    const tableName = `${options.tablePrefix ?? "dataflare"}_checkpoints`
+    const table = options.schema === undefined
+      ? pg.escapeIdentifier(tableName)
+      : `${pg.escapeIdentifier(options.schema)}.${pg.escapeIdentifier(tableName)}`
+    const lockKey = `dataflare:${options.schema ?? ""}.${tableName}`
+
+    const transaction = <A>(operation: string, body: (client: pg.PoolClient) => Promise<A>, isolation = "READ COMMITTED") =>
+      Effect.tryPromise({
+        try: async () => {
+          const client = await pool.connect()
+          try {
+            await client.query(`BEGIN ISOLATION LEVEL ${isolation}`)
+            const result = await body(client)
+            await client.query("COMMIT")
+            return result
+          } catch (error) {
+            await client.query("ROLLBACK").catch(() => undefined)
+            throw error
+          } finally {
+            client.release()
+          }
+        },
+        catch: (cause) =>
+          new StateBackendError({ backend: "postgres", operation, message: `${operation} on ${table} failed: ${describe(cause)}`, cause })
+      })
+
+    yield* transaction("create table", async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey])
+      if (options.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`)
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${table} (
+          workflow text NOT NULL,
+          id bigint NOT NULL,
+          full_snapshot boolean NOT NULL,
+          record json NOT NULL,
+          info json NOT NULL,
+          completed_at timestamptz NOT NULL,
+          PRIMARY KEY (workflow, id)
+        )`
+      )
+    })
+
+    const backend: Backend = {
+      name: "postgres",
+      write: (record) =>
+        Effect.gen(function*() {
+          if (!validId(record.id)) {
+            return yield* new StateBackendError({ backend: "postgres", operation: "write", message: `invalid checkpoint id ${record.id}` })
+          }
+          const json = yield* Effect.try({
+            try: () => ({ record: JSON.stringify(record), info: JSON.stringify(info(record)) }),
+            catch: (cause) =>
+              new StateBackendError({ backend: "postgres", operation: "write", message: `checkpoint ${record.id} is not JSON: ${String(cause)}`, cause })
+          })
+          yield* transaction("write", async (client) => {
+            await client.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [lockKey, record.workflow])
+            // later ids belong to a timeline abandoned by a restore
+            await client.query(`DELETE FROM ${table} WHERE workflow = $1 AND id >= $2`, [record.workflow, record.id])
+            await client.query(
+              `INSERT INTO ${table} (workflow, id, full_snapshot, record, info, completed_at)
+               VALUES ($1, $2, $3, $4::json, $5::json, to_timestamp($6::float8 / 1000))`,
+              [record.workflow, record.id, record.full, json.record, json.info, record.completedAt]
+            )
+            const rows = await client.query<{ id: string; full_snapshot: boolean }>(
+              `SELECT id, full_snapshot FROM ${table} WHERE workflow = $1 ORDER BY id`,
+              [record.workflow]
+            )
+            const keep = retainedIds(rows.rows.map((r) => ({ id: Number(r.id), full: r.full_snapshot })))
+            const oldest = keep.size === 0 ? record.id : Math.min(...keep)
+            await client.query(`DELETE FROM ${table} WHERE workflow = $1 AND id < $2`, [record.workflow, oldest])
+          })
+        }),
+      latest: (workflow) => latestIn(workflow),
+      list: (workflow, limit) =>
+        Effect.flatMap(
+          transaction("list", (client) =>
+            client.query<{ info: unknown }>(`SELECT info FROM ${table} WHERE workflow = $1 ORDER BY id DESC LIMIT $2`, [
+              workflow,
+              Math.max(0, Math.floor(limit))
+            ])),
+          (result) =>
+            Effect.forEach(result.rows, (row) =>
+              Effect.mapError(
+                decodeInfo(row.info),
+                (cause) =>
+                  new StateBackendError({ backend: "postgres", operation: "list", message: `checkpoint metadata in ${table} does not decode: ${String(cause)}` })
+              ))
+        ),
+      clear: (workflow) =>
+        transaction("clear", async (client) => {
+          await client.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [lockKey, workflow])
+          await client.query(`DELETE FROM ${table} WHERE workflow = $1`, [workflow])
+        })
+    }
+
+    /** Finds and rebuilds the newest complete chain, reading records newest first in one snapshot. */
+    const latestIn = (workflow: string) =>
+      Effect.acquireUseRelease(
+        Effect.tryPromise({
+          try: async () => {
+            const client = await pool.connect()
+            await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").catch((error: unknown) => {
+              client.release()
+              throw error
+            })
+            return client
+          },
+          catch: (cause) => new StateBackendError({ backend: "postgres", operation: "latest", message: `cannot read ${table}: ${describe(cause)}`, cause })
+        }),
+        (client) =>
+          Effect.gen(function*() {
+            const query = <R extends pg.QueryResultRow>(text: string, params: ReadonlyArray<unknown>) =>
+              Effect.tryPromise({
+                try: () => client.query<R>(text, [...params]),
+                catch: (cause) =>
+                  new StateBackendError({ backend: "postgres", operation: "latest", message: `cannot read ${table}: ${describe(cause)}`, cause })
+              })
+            const ids = yield* query<{ id: string }>(`SELECT id FROM ${table} WHERE workflow = $1`, [workflow])
+            return yield* latestChain(ids.rows.map((r) => Number(r.id)), (id) =>
+              Effect.gen(function*() {
+                const rows = yield* query<{ record: unknown }>(`SELECT record FROM ${table} WHERE workflow = $1 AND id = $2`, [workflow, id])
+                const decoded = decodeRecord(rows.rows[0]?.record)
+                if (!decoded.ok) {
+                  yield* Effect.logWarning(`ignoring checkpoint ${id} of '${workflow}' in ${table}: it does not decode (${decoded.reason})`)
+                  return undefined
+                }
+                return decoded.record
+              }))
+          }),
+        (client) => Effect.promise(() => client.query("COMMIT").catch(() => undefined).finally(() => client.release()))
+      )
+
+    return backend
+  })
+
+/**
+ * A Layer providing the PostgreSQL backend as the {@link StateBackend}.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: Options): Layer.Layer<StateBackend, StateBackendError> => Layer.effect(StateBackend, make(options))
+
+const openPool = (options: Options): Effect.Effect<pg.Pool, StateBackendError, Scope.Scope> => {
+  const url = options.url
+  if (url === undefined) {
+    return Effect.fail(new StateBackendError({ backend: "postgres", operation: "connect", message: "neither a url nor a pool was given" }))
+  }
+  return Effect.acquireRelease(
+    Effect.try({
+      try: () => {
+        const pool = new pg.Pool({
+          connectionString: typeof url === "string" ? url : Redacted.value(url),
+          application_name: "dataflare-state",
+          max: options.maxConnections ?? 2
+        })
+        // an idle client whose server goes away emits 'error'; the next query reports it
+        pool.on("error", () => {})
+        return pool
+      },
+      catch: (cause) => new StateBackendError({ backend: "postgres", operation: "connect", message: describe(cause), cause })
+    }),
+    (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+  )
+}
+
+const InfoSchema = Schema.Struct({
+  workflow: Schema.String,
+  id: Schema.Number,
+  startedAt: Schema.Number,
+  completedAt: Schema.Number,
+  durationMs: Schema.Number,
+  full: Schema.Boolean,
+  final: Schema.Boolean,
+  positions: Schema.Array(Schema.Struct({ node: Schema.String, instance: Schema.Number, position: Schema.Unknown })),
+  stateBytes: Schema.Record(Schema.String, Schema.Number)
+})
+
+const decodeInfo = (value: unknown): Effect.Effect<CheckpointInfo, Schema.SchemaError> => Schema.decodeUnknownEffect(InfoSchema)(value)
+
+/** A driver error's message and SQLSTATE; never the connection string. */
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = "code" in cause && typeof cause.code === "string" ? ` (SQLSTATE ${cause.code})` : ""
+    return `${cause.message}${code}`
+  }
+  return String(cause)
+}
