@@ -1,0 +1,189 @@
+/**
+ * A pool of worker threads for one `worker_map` node, on Effect's worker client
+ * (`effect/workers/Worker` with `@effect/platform-node`'s `NodeWorker` platform).
+ *
+ * - Threads start lazily, one per concurrently running batch, up to `size`; an idle thread is
+ *   reused (last in, first out, so the warmest one). A batch holds one thread from send to answer.
+ * - Each thread's Effect worker client runs as a fiber in a child scope of the pool's scope.
+ * - A thread that dies (exit, out of memory, uncaught asynchronous error) fails the batch it held
+ *   with a `crash` error and leaves the pool; a batch that is interrupted while its thread computes
+ *   terminates that thread (its answer is no longer wanted, and it would keep a core busy).
+ * - Closing the pool's scope terminates every thread (`worker.terminate()`), on every path: a
+ *   thread in the middle of a long batch does not delay shutdown.
+ */
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import { Cause, Deferred, Effect, Exit, Scope, Semaphore } from "effect"
+import * as Worker from "effect/workers/Worker"
+import { Worker as Thread } from "node:worker_threads"
+import { WorkerMapError, type WorkerMapFailure } from "../WorkerMapError.ts"
+import type { Request, Response, WorkerInit } from "./protocol.ts"
+
+/** Options of {@link make}. */
+export interface PoolOptions {
+  readonly init: WorkerInit
+  /** Most threads at once. */
+  readonly size: number
+  /** The module as configured (for error messages). */
+  readonly module: string
+  /** Node options of the threads (e.g. `--experimental-strip-types` on a Node that needs it). */
+  readonly execArgv: ReadonlyArray<string>
+}
+
+/** A running pool. */
+export interface Pool {
+  /** Processes one batch on one thread. */
+  readonly run: (records: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<unknown>, WorkerMapError>
+  /** Threads currently alive. */
+  readonly threads: () => number
+  /** Threads started since the pool was made. */
+  readonly started: () => number
+}
+
+interface Slot {
+  thread: Thread | undefined
+  client: Worker.Worker<Response, Request> | undefined
+  readonly ready: Deferred.Deferred<void, WorkerMapError>
+  pending: Deferred.Deferred<Response, WorkerMapError> | undefined
+  /** Id of the request in flight on this thread. */
+  request: number
+  dead: WorkerMapError | undefined
+}
+
+const entry = new URL("./runner.ts", import.meta.url)
+
+const messageOf = (u: unknown): string =>
+  u !== null && typeof u === "object" && "message" in u && typeof u.message === "string" ? u.message : String(u)
+
+/** A worker error says little by itself ("An error event was emitted"): add what caused it. */
+const describeWorkerError = (e: unknown): string => {
+  const reason = e !== null && typeof e === "object" && "reason" in e ? e.reason : e
+  const cause = reason !== null && typeof reason === "object" && "cause" in reason ? reason.cause : undefined
+  return cause === undefined ? messageOf(reason) : `${messageOf(reason)}: ${messageOf(cause)}`
+}
+
+/** Makes a pool whose threads live until `Scope` closes. */
+export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const error = (reason: WorkerMapFailure, detail: string) =>
+      new WorkerMapError({ module: options.module, export: options.init.export, reason, detail })
+    const scope = yield* Effect.scope
+    // The client fibers live in a child scope that closes after the threads are terminated
+    // (finalizers run in reverse order), so closing never waits for a graceful worker shutdown.
+    const clients = yield* Scope.fork(scope)
+    const alive = new Set<Thread>()
+    let closed = false
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.promise(() => {
+        closed = true
+        return Promise.all(Array.from(alive, (thread) => thread.terminate()))
+      })
+    )
+    const platform = yield* Effect.provide(Effect.service(Worker.WorkerPlatform), NodeWorker.layerPlatform)
+    const permits = yield* Semaphore.make(Math.max(1, options.size))
+    const idle: Array<Slot> = []
+    let started = 0
+    let requests = 0
+
+    const die = (slot: Slot, failure: WorkerMapError): void => {
+      if (slot.dead !== undefined) return
+      slot.dead = failure
+      const i = idle.indexOf(slot)
+      if (i >= 0) idle.splice(i, 1)
+      Deferred.doneUnsafe(slot.ready, Effect.fail(failure))
+      if (slot.pending !== undefined) Deferred.doneUnsafe(slot.pending, Effect.fail(failure))
+    }
+
+    const spawn = Effect.gen(function*() {
+      if (closed) return yield* error("crash", "the worker pool is closed")
+      const slot: Slot = {
+        thread: undefined,
+        client: undefined,
+        ready: Deferred.makeUnsafe(),
+        pending: undefined,
+        request: 0,
+        dead: undefined
+      }
+      const spawner = (): Thread => {
+        const thread = new Thread(entry, { workerData: options.init, execArgv: [...options.execArgv] })
+        slot.thread = thread
+        alive.add(thread)
+        thread.once("exit", () => alive.delete(thread))
+        return thread
+      }
+      started += 1
+      const client = yield* platform.spawn<Response, Request>(started).pipe(
+        Effect.provideService(Worker.Spawner, spawner),
+        Effect.mapError((e) => error("crash", describeWorkerError(e)))
+      )
+      slot.client = client
+      yield* client.run(
+        (response) =>
+          Effect.sync(() => {
+            if (slot.pending !== undefined && response.id === slot.request) Deferred.doneUnsafe(slot.pending, Effect.succeed(response))
+          }),
+        { onSpawn: Deferred.succeed(slot.ready, undefined) }
+      ).pipe(
+        Effect.catchCause((cause) =>
+          Effect.sync(() => {
+            const detail = Cause.hasInterruptsOnly(cause) ? "the worker was stopped" : describeWorkerError(Cause.squash(cause))
+            die(slot, error("crash", detail))
+          })
+        ),
+        Effect.forkIn(clients)
+      )
+      return slot
+    })
+
+    const toRecords = (response: Response): Effect.Effect<ReadonlyArray<unknown>, WorkerMapError> =>
+      response._tag === "Ok"
+        ? Effect.succeed(response.records)
+        : Effect.fail(
+          new WorkerMapError({
+            module: options.module,
+            export: options.init.export,
+            reason: response.reason,
+            detail: response.detail,
+            index: response.index,
+            record: response.index === undefined ? undefined : response.record,
+            stack: response.stack
+          })
+        )
+
+    const runOn = (slot: Slot, records: ReadonlyArray<unknown>) =>
+      Effect.gen(function*() {
+        yield* Deferred.await(slot.ready)
+        if (slot.dead !== undefined) return yield* slot.dead
+        const pending = Deferred.makeUnsafe<Response, WorkerMapError>()
+        slot.pending = pending
+        slot.request = ++requests
+        yield* slot.client!.send({ id: slot.request, records }).pipe(
+          Effect.mapError((e) => error("clone", `the batch cannot be sent to the worker: ${describeWorkerError(e)}`))
+        )
+        return yield* Effect.flatMap(Deferred.await(pending), toRecords)
+      })
+
+    const release = (slot: Slot, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+      Effect.sync(() => {
+        slot.pending = undefined
+        if (slot.dead !== undefined) return
+        if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) {
+          // The thread may still be computing a batch nobody waits for: stop it.
+          die(slot, error("crash", "the worker was stopped"))
+          if (slot.thread !== undefined) void slot.thread.terminate()
+          return
+        }
+        idle.push(slot)
+      })
+
+    const run = (records: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, WorkerMapError> =>
+      Semaphore.withPermit(
+        permits,
+        Effect.gen(function*() {
+          const slot = idle.pop() ?? (yield* spawn)
+          return yield* runOn(slot, records).pipe(Effect.onExit((exit) => release(slot, exit)))
+        })
+      )
+
+    return { run, threads: () => alive.size, started: () => started }
+  })

@@ -1,0 +1,34 @@
+/**
+ * The messages between the `worker_map` pool (main thread) and its worker threads. They travel
+ * inside Effect's worker protocol (`effect/workers`), by structured clone.
+ */
+
+/** How a record function or a batch function is called. */
+export type Mode = "record" | "batch"
+
+/** What a worker gets at start (`workerData`): which export of which module to run. */
+export interface WorkerInit {
+  /** `file:` URL of the user module. */
+  readonly url: string
+  readonly export: string
+  readonly mode: Mode
+}
+
+/** One batch to process. `id` pairs the answer with the request. */
+export interface Request {
+  readonly id: number
+  readonly records: ReadonlyArray<unknown>
+}
+
+/** The answer to one request. */
+export type Response =
+  | { readonly _tag: "Ok"; readonly id: number; readonly records: ReadonlyArray<unknown> }
+  | {
+    readonly _tag: "Failed"
+    readonly id: number
+    readonly reason: "load" | "user" | "clone"
+    readonly detail: string
+    readonly index: number | undefined
+    readonly record: unknown
+    readonly stack: string | undefined
+  }
