@@ -1,0 +1,24 @@
+/**
+ * The typed DSL: {@link Pipeline} (linear: one source, a chain of steps, one sink) and
+ * {@link Workflow} (a DAG: several sources, fan-out, fan-in, several sinks). Both build the same
+ * `WorkflowGraph` value the YAML loader produces; the types carry node ids, record types, and the
+ * user processors' error type and requirements.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline, Spec } from "dataflare/dsl"
+ * const p = Pipeline.from("in", Spec.source<{ id: number }>("memory", { records: [{ id: 1 }] }))
+ *   .filter("positive", (r) => r.id > 0)
+ *   .to("out", Spec.sink<unknown>("stdout", {}))
+ * ```
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Pipeline from "./Pipeline.ts"
+/** @since 0.1.0 */
+export * as Workflow from "./Workflow.ts"
+/** @since 0.1.0 */
+export * as Spec from "../src/Spec.ts"
+/** @since 0.1.0 */
+export type { CompileError, NodeFailure, NodeOptions, RunError, SourceOptions } from "./internal/types.ts"
