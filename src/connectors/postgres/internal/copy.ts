@@ -81,16 +81,18 @@ export const encodeValue = (value: unknown, encoding: Encoding): string => {
   }
 }
 
-/** COPY text rows for records, with the given columns (and an optional trailing constant). */
+/** COPY text of rows `[from, to)` of `rows`, with the given columns (and optional trailing text per row). */
 export const encodeRows = (
   rows: ReadonlyArray<{ readonly [k: string]: unknown }>,
   columns: ReadonlyArray<string>,
   encodings: ReadonlyArray<Encoding>,
-  trailing?: ReadonlyArray<string>
+  trailing?: ReadonlyArray<string>,
+  from = 0,
+  to = rows.length
 ): string => {
-  const parts: Array<string> = []
+  let out = ""
   const n = columns.length
-  for (let r = 0; r < rows.length; r++) {
+  for (let r = from; r < to; r++) {
     const row = rows[r]
     let line = ""
     for (let c = 0; c < n; c++) {
@@ -98,17 +100,30 @@ export const encodeRows = (
       line += encodeValue(row[columns[c]], encodings[c])
     }
     if (trailing !== undefined) line += (n > 0 ? "\t" : "") + trailing[r]
-    parts.push(line)
+    out += line + "\n"
   }
-  return parts.length === 0 ? "" : parts.join("\n") + "\n"
+  return out
 }
 
-/** Streams COPY text into `statement` (`COPY ... FROM STDIN`) and resolves with the row count. */
-export const copyText = async (client: pg.Client, statement: string, text: string): Promise<number> => {
+/** What a COPY streams: rows encoded in slices, so the server parses while the next slice is encoded. */
+export interface CopyInput {
+  readonly rows: ReadonlyArray<{ readonly [k: string]: unknown }>
+  readonly columns: ReadonlyArray<string>
+  readonly encodings: ReadonlyArray<Encoding>
+  readonly trailing?: ReadonlyArray<string>
+}
+
+const SLICE = 2000
+
+/** Streams rows as COPY text into `statement` (`COPY ... FROM STDIN`); resolves with the row count. */
+export const copyRows = async (client: pg.Client, statement: string, input: CopyInput): Promise<number> => {
   const stream = client.query(copyFrom(statement))
-  const chunk = 1 << 20
   async function* chunks() {
-    for (let i = 0; i < text.length; i += chunk) yield Buffer.from(text.slice(i, i + chunk))
+    for (let i = 0; i < input.rows.length; i += SLICE) {
+      yield Buffer.from(
+        encodeRows(input.rows, input.columns, input.encodings, input.trailing, i, Math.min(input.rows.length, i + SLICE))
+      )
+    }
   }
   await pipeline(chunks, stream)
   return Number(stream.rowCount ?? 0)

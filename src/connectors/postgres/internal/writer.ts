@@ -15,7 +15,7 @@ import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable, reasonOf, sqlState } from "../PostgresError.ts"
 import { type Column, COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
 import { pgConfig, quoteIdent, splitName } from "./client.ts"
-import { copyText, type Encoding, encodeRows, encodingOf, toJson } from "./copy.ts"
+import { type CopyInput, copyRows, type Encoding, encodingOf, toJson } from "./copy.ts"
 
 const CONNECTOR = "postgres"
 const STAGE = "df_stage"
@@ -119,11 +119,11 @@ export const makeWriter = Effect.fnUntraced(function*(
       const c = client
       return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: lost(c) })
     })
-  const copy = (statement: string, text: string) =>
+  const copy = (statement: string, input: CopyInput) =>
     Effect.gen(function*() {
       if (client === undefined) client = yield* connect
       const c = client
-      return yield* Effect.tryPromise({ try: () => copyText(c, statement, text), catch: lost(c) })
+      return yield* Effect.tryPromise({ try: () => copyRows(c, statement, input), catch: lost(c) })
     })
 
   const loadColumns = Effect.gen(function*() {
@@ -186,13 +186,18 @@ export const makeWriter = Effect.fnUntraced(function*(
       const encodings: Array<Encoding> = cols.map(encodingOf)
       const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
       if (mode !== "upsert") {
-        return yield* copy(`COPY ${target} (${list}) FROM STDIN`, encodeRows(p.images, names, encodings))
+        return yield* copy(`COPY ${target} (${list}) FROM STDIN`, { rows: p.images, columns: names, encodings })
       }
       yield* q(
         `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} ON COMMIT DELETE ROWS AS SELECT *, ''::text AS "__df_op", 0 AS "__df_seq" FROM ${target} WITH NO DATA`
       )
       const trailing = p.images.map((_, i) => `${p.ops === undefined ? "u" : p.ops[i]}\t${i}`)
-      yield* copy(`COPY ${STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN`, encodeRows(p.images, names, encodings, trailing))
+      yield* copy(`COPY ${STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN`, {
+        rows: p.images,
+        columns: names,
+        encodings,
+        trailing
+      })
       const keyList = key.map((k) => pg.escapeIdentifier(k)).join(", ")
       const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
       const updates = names.filter((n) => !key.includes(n)).map((n) => `${pg.escapeIdentifier(n)} = EXCLUDED.${pg.escapeIdentifier(n)}`)
