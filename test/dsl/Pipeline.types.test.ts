@@ -148,6 +148,19 @@ describe("Pipeline types", () => {
     >()
   })
 
+  it("works on records with an index signature (a CSV without declared columns)", () => {
+    const csv = Spec.source<{ readonly [column: string]: string }>("csv", { path: "x.csv" })
+    const p = Pipeline.from("in", csv).filter("f", (r) => r["status"] === "active").select("s", ["id", "name"])
+    expectTypeOf(p).toEqualTypeOf<Pipeline.Builder<"in" | "f" | "s", { id: string; name: string }, never, never>>()
+    expectTypeOf(p.rename("r", { id: "key" })).toEqualTypeOf<
+      Pipeline.Builder<"in" | "f" | "s" | "r", { key: string; name: string }, never, never>
+    >()
+    // A sink for string-valued rows accepts them; one needing numbers does not.
+    Pipeline.from("in", csv).to("ok", Spec.sink<{ readonly [column: string]: string }>("csv", {}))
+    // @ts-expect-error: CompileError<"sink 'bad' does not accept the records it reads: ...">
+    Pipeline.from("in", csv).to("bad", Spec.sink<{ readonly id: number }>("csv", {}))
+  })
+
   it("is a WorkflowGraph once finished", () => {
     const p = Pipeline.from("orders", orders).to("out", anything)
     expectTypeOf(Pipeline.toGraph(p).nodes).toEqualTypeOf<ReadonlyArray<import("../../src/WorkflowGraph.ts").Node>>()
