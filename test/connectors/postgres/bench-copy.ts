@@ -90,7 +90,7 @@ async function* csvBatches(): AsyncGenerator<Array<Row>> {
 /** Writes the CSV's batches through the sink (one Effect per batch, none per row). */
 const loadThroughSink = (table: string, checkpointed: boolean) =>
   Effect.gen(function*() {
-    const decoded = decodeAll(PostgresSink.config, { connection_string: URL, table })
+    const decoded = decodeAll(PostgresSink.config, { connection_string: URL, table, checkpoint_table: `${SCHEMA}.checkpoints` })
     if (!decoded.ok) return yield* Effect.die(new Error(JSON.stringify(decoded.issues)))
     const scope = yield* Scope.make()
     const writer = yield* Scope.provide(PostgresSink.open(decoded.value, { node: "bench", batchSize: 10000, instance: 0, parallelism: 1 }), scope)
