@@ -16,7 +16,13 @@
  *   aggregates: {
  *     orders: { op: "count" },
  *     revenue: { op: "sum", field: "amount" },
- *     p50: { reducer: { init: () => [] as Array<number>, add: (s, r) => [...s, (r as Order).amount], result: median } }
+ *     amounts: {
+ *       reducer: Stateful.reducer({
+ *         init: () => [] as ReadonlyArray<number>,
+ *         add: (s, r) => [...s, (r as Order).amount],
+ *         result: (s) => s.join(",")
+ *       })
+ *     }
  *   }
  * })
  * ```
@@ -27,7 +33,7 @@ import type { ProcessorDefinition } from "../Processor.ts"
 import * as Spec from "../Spec.ts"
 import { Aggregate } from "./aggregate.ts"
 import { Dedupe } from "./dedupe.ts"
-import type { Op, Reducer } from "./internal/aggregateOps.ts"
+import type { Op } from "./internal/aggregateOps.ts"
 
 /**
  * The definitions of `aggregate` and `dedupe`, to register with `Registry.layer`.
@@ -48,7 +54,21 @@ export const statefulDefinitions: ReadonlyArray<ProcessorDefinition<unknown>> = 
  */
 export type AggregateField =
   | { readonly op: Op; readonly field?: string }
-  | { readonly reducer: Reducer<never, unknown> | ReducerOf<unknown, unknown> }
+  | { readonly reducer: AnyReducer }
+
+/**
+ * A reducer of some state type (what an aggregate spec accepts; build one with {@link reducer}
+ * to have its functions checked against one state type).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AnyReducer {
+  readonly init: () => unknown
+  readonly add: (state: never, record: unknown) => unknown
+  readonly result: (state: never) => unknown
+  readonly schema?: Schema.Codec<unknown, unknown> | undefined
+}
 
 /**
  * A reducer with a typed state (the DSL's way to write one).
@@ -62,6 +82,23 @@ export interface ReducerOf<S, R> {
   readonly result: (state: S) => R
   readonly schema?: Schema.Codec<S, unknown> | undefined
 }
+
+/**
+ * A user reducer for an aggregate spec, with `init`, `add`, `result` (and the optional `schema`
+ * that encodes the state for checkpoints) checked against one state type `S`.
+ *
+ * @example
+ * ```ts
+ * const amounts = Stateful.reducer({
+ *   init: () => [] as ReadonlyArray<number>,
+ *   add: (s, r) => [...s, (r as Order).amount],
+ *   result: (s) => s.length
+ * })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const reducer = <S, R>(r: ReducerOf<S, R>): ReducerOf<S, R> => r
 
 /**
  * The config of an aggregate spec, as YAML writes it.
