@@ -27,13 +27,14 @@ import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
-import { start } from "./internal/pipeline.ts"
+import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
 import type {
   Accepts,
   BatchFunction,
   FieldOf,
   FreshId,
+  HasFields,
   KnownFields,
   NodeOptions,
   Renamed,
@@ -198,3 +199,147 @@ export const run: <E, R>(
   pipeline: Pipeline<string, E, R>,
   options?: Runtime.RunOptions
 ) => Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> = runTyped
+
+// -----------------------------------------------------------------------------
+// data-last combinators, for `pipe(Pipeline.from(...), Pipeline.filter(...), ...)`
+// -----------------------------------------------------------------------------
+
+const untyped = (self: unknown): PipelineBuilder => self as PipelineBuilder
+
+/**
+ * Data-last `.named(name)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const named = (name: string) => <Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> =>
+  self.named(name)
+
+/**
+ * Data-last `.execution(settings)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const execution = (settings: ExecutionSettings) =>
+<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> => self.execution(settings)
+
+/**
+ * Data-last `.filter(id, predicate)`: in a `pipe`, the record type comes from the builder.
+ *
+ * @example
+ * ```ts
+ * pipe(Pipeline.from("orders", source), Pipeline.filter("active", (r) => r.status === "active"), Pipeline.to("out", sink))
+ * ```
+ * @category combinators
+ * @since 0.1.0
+ */
+export const filter = <const Id extends string, A>(
+  id: Id,
+  predicate: ((record: A) => boolean) | string,
+  options?: NodeOptions<A>
+) =>
+<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, A, E, R> =>
+  untyped(self).filter(id, predicate, options) as unknown as Builder<Ids | Id, A, E, R>
+
+/**
+ * Data-last `.map(id, fn)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const map = <const Id extends string, A, B>(id: Id, fn: (record: A) => B, options?: NodeOptions<A>) =>
+<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, B, E, R> =>
+  untyped(self).map(id, fn, options) as unknown as Builder<Ids | Id, B, E, R>
+
+/**
+ * Data-last `.mapFields(id, fields)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const mapFields = <const Id extends string, const F extends { readonly [name: string]: string }>(
+  id: Id,
+  fields: F,
+  options?: NodeOptions
+) =>
+<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, WithFields<A, F>, E, R> =>
+  untyped(self).mapFields(id, fields, options) as unknown as Builder<Ids | Id, WithFields<A, F>, E, R>
+
+/**
+ * Data-last `.select(id, fields)`; a missing field is a compile error on the step.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const select = <const Id extends string, const K extends ReadonlyArray<string>>(
+  id: Id,
+  fields: K,
+  options?: NodeOptions
+) =>
+<Ids extends string, A, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & HasFields<`select '${Id}'`, A, K[number]>
+): Builder<Ids | Id, Selected<A, K[number]>, E, R> =>
+  untyped(self).select(id, fields, options) as unknown as Builder<Ids | Id, Selected<A, K[number]>, E, R>
+
+/**
+ * Data-last `.rename(id, fields)`; renaming a missing field is a compile error on the step.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const rename = <const Id extends string, const M extends { readonly [name: string]: string }>(
+  id: Id,
+  fields: M,
+  options?: NodeOptions
+) =>
+<Ids extends string, A, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M>
+): Builder<Ids | Id, Renamed<A, M>, E, R> =>
+  untyped(self).rename(id, fields, options) as unknown as Builder<Ids | Id, Renamed<A, M>, E, R>
+
+/**
+ * Data-last `.flatMap(id, fn)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const flatMap = <const Id extends string, A, B>(id: Id, fn: (record: A) => Iterable<B>, options?: NodeOptions<A>) =>
+<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, B, E, R> =>
+  untyped(self).flatMap(id, fn, options) as unknown as Builder<Ids | Id, B, E, R>
+
+/**
+ * Data-last `.process(id, fn)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const process = <const Id extends string, A, B, E2, R2>(
+  id: Id,
+  fn: BatchFunction<A, B, E2, R2>,
+  options?: NodeOptions<A>
+) =>
+<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | E2, R | R2> =>
+  untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
+
+/**
+ * Data-last `.via(id, spec)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const via = <const Id extends string, I, B>(id: Id, spec: ProcessorSpec<I, B>, options?: NodeOptions) =>
+<Ids extends string, A, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I>
+): Builder<Ids | Id, B, E, R> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E, R>
+
+/**
+ * Data-last `.to(id, sink)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const to = <const Id extends string, B>(id: Id, sink: SinkSpec<B>, options?: NodeOptions) =>
+<Ids extends string, A, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"sink", Id, A, B>
+): Pipeline<Ids | Id, E, R> => untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E, R>

@@ -112,6 +112,16 @@ export type KnownFields<Id extends string, A, M> = [Exclude<keyof M, keyof A>] e
   : { readonly [K in Exclude<keyof M, keyof A>]: CompileError<`rename '${Id}': the records have no field '${K & string}'`> }
 
 /**
+ * `unknown` when every name in `K` is a field of `A`, a {@link CompileError} naming the first
+ * missing one otherwise (for the data-last combinators, which see the record type only later).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type HasFields<What extends string, A, K extends PropertyKey> = [Exclude<K, keyof A>] extends [never] ? unknown
+  : CompileError<`${What}: the records have no field '${Exclude<K, keyof A> & string}'`>
+
+/**
  * `A` with its fields renamed by `M` (distributes over a union).
  *
  * @category type-level
@@ -139,7 +149,7 @@ export type WithFields<A, F> = A extends unknown ? Simplify<Omit<A, keyof F> & {
  * @category models
  * @since 0.1.0
  */
-export interface NodeOptions<A = unknown> {
+export interface NodeOptions<A = { readonly [field: string]: unknown }> {
   /** Task instances of this node (default: `execution.parallelism`). */
   readonly parallelism?: number | undefined
   /** Partition the input by these fields: records with one key reach the same instance, in order. */

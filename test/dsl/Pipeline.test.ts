@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, pipe } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Spec from "../../src/Spec.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
@@ -100,6 +100,29 @@ describe("Pipeline graph", () => {
       ["only_ids", "select", ["only_active"]],
       ["out", "x", ["only_ids"]]
     ])
+  })
+
+  it("builds the same graph with the data-last combinators in a pipe", () => {
+    const isActive = (r: Order) => r.status === "active"
+    const chained = Pipeline.from("orders", orders)
+      .named("n")
+      .execution({ batch_size: 10 })
+      .filter("active", isActive)
+      .mapFields("m", { double: "amount * 2" }, { key_by: "id" })
+      .select("s", ["id", "double"])
+      .rename("r", { double: "twice" })
+      .to("out", out)
+    const piped = pipe(
+      Pipeline.from("orders", orders),
+      Pipeline.named("n"),
+      Pipeline.execution({ batch_size: 10 }),
+      Pipeline.filter("active", isActive),
+      Pipeline.mapFields("m", { double: "amount * 2" }, { key_by: "id" }),
+      Pipeline.select("s", ["id", "double"]),
+      Pipeline.rename("r", { double: "twice" }),
+      Pipeline.to("out", out)
+    )
+    assert.deepStrictEqual(piped, chained)
   })
 
   it("copies config collections, so later changes to the caller's values do not leak in", () => {

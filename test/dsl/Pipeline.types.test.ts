@@ -2,7 +2,7 @@
  * Type-level tests of the linear builder, checked by `tsc` (every `@ts-expect-error` line must
  * really be an error, or the type check fails).
  */
-import { Context, Effect, Schema } from "effect"
+import { Context, Effect, pipe, Schema } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import type { Registry } from "../../src/Registry.ts"
@@ -159,6 +159,28 @@ describe("Pipeline types", () => {
     Pipeline.from("in", csv).to("ok", Spec.sink<{ readonly [column: string]: string }>("csv", {}))
     // @ts-expect-error: CompileError<"sink 'bad' does not accept the records it reads: ...">
     Pipeline.from("in", csv).to("bad", Spec.sink<{ readonly id: number }>("csv", {}))
+  })
+
+  it("types the data-last combinators in a pipe like the method chain", () => {
+    const p = pipe(
+      Pipeline.from("orders", orders),
+      Pipeline.filter("active", (r) => r.status === "active"),
+      Pipeline.map("cents", (r) => ({ id: r.id, cents: r.amount * 100 })),
+      Pipeline.rename("renamed", { cents: "value" }),
+      Pipeline.select("slim", ["value"]),
+      Pipeline.process("checked", (rs) => Effect.fail(new Unavailable({ service: String(rs.length) }))),
+      Pipeline.to("out", anything)
+    )
+    expectTypeOf(p).toEqualTypeOf<Pipeline.Pipeline<"orders" | "active" | "cents" | "renamed" | "slim" | "checked" | "out", Unavailable, never>>()
+    const base = Pipeline.from("orders", orders)
+    // @ts-expect-error: duplicate node id 'orders'
+    pipe(base, Pipeline.filter("orders", "amount > 1"))
+    // @ts-expect-error: select 's': the records have no field 'customer'
+    pipe(base, Pipeline.select("s", ["customer"]))
+    // @ts-expect-error: rename 'r': the records have no field 'customer'
+    pipe(base, Pipeline.rename("r", { customer: "client" }))
+    // @ts-expect-error: sink 'out' does not accept the records it reads
+    pipe(base, Pipeline.to("out", Spec.sink<{ readonly id: string }>("x", {})))
   })
 
   it("is a WorkflowGraph once finished", () => {

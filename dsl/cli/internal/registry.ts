@@ -3,13 +3,9 @@
  * A registry that cannot be built (an API version mismatch) is an internal error (exit code 4).
  */
 import { Effect } from "effect"
-import * as RegistryModule from "../../../src/Registry.ts"
+import * as Builtins from "../../../src/Builtins.ts"
 import { type Registry, RegistryError } from "../../../src/Registry.ts"
 import { type CliExit, ExitCode, reportError } from "./exit.ts"
-
-// TEMPORARY until src/Builtins.ts lands (written in parallel): an empty registry, so the
-// repository type-checks. Replace with `import * as Builtins from "../../../src/Builtins.ts"`.
-const Builtins = { layer: RegistryModule.layer([]) }
 
 /** Provides the built-in registry to a command's effect. */
 export const provideRegistry = <A, E>(effect: Effect.Effect<A, E, Registry>): Effect.Effect<A, E | CliExit> =>
