@@ -27,7 +27,7 @@ import { RecordError } from "../Errors.ts"
 import { CompileFailure, type Compiled, compileNode } from "./internal/compiler.ts"
 import { FUNCTION_NAMES, FUNCTIONS } from "./internal/functions.ts"
 import { parse } from "./internal/parser.ts"
-import { describe, ExprTypeError, T_BOOL, T_NULL } from "./internal/values.ts"
+import { describe, ExprTypeError, T_BOOL } from "./internal/values.ts"
 
 /**
  * A compiled expression: `evaluate` maps a record to a value (`null`, boolean, number, string,
@@ -92,15 +92,15 @@ export const functions: ReadonlyArray<FunctionInfo> = FUNCTION_NAMES.map((name) 
   description: FUNCTIONS[name].description
 }))
 
-const toRecordError = (source: string, e: ExprTypeError): RecordError =>
-  new RecordError({ detail: `expression \`${source}\`: ${e.message} (column ${e.column})` })
+const toRecordError = (source: string, e: ExprTypeError, record: unknown): RecordError =>
+  new RecordError({ detail: `expression \`${source}\`: ${e.message} (column ${e.column})`, record })
 
 /** Wraps a closure that may throw an {@link ExprTypeError} so that it throws a `RecordError`. */
 const guarded = <A>(source: string, f: (record: unknown) => A): ((record: unknown) => A) => (record) => {
   try {
     return f(record)
   } catch (e) {
-    if (e instanceof ExprTypeError) throw toRecordError(source, e)
+    if (e instanceof ExprTypeError) throw toRecordError(source, e, record)
     throw e
   }
 }
@@ -146,7 +146,7 @@ export const compile = (text: string): CompiledExpression | CompileError => {
 export const compilePredicate = (text: string): CompiledPredicate | CompileError => {
   const c = build(text)
   if ("ok" in c) return c
-  if ((c.t & (T_BOOL | T_NULL)) === 0) {
+  if ((c.t & T_BOOL) === 0) {
     return { ok: false, message: "a condition must give true or false, but this expression never does", column: 1 }
   }
   const ev = c.ev

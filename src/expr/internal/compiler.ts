@@ -285,8 +285,12 @@ const compileCall = (name: string, args: ReadonlyArray<Compiled>, column: number
   }
   if (name === "if") {
     const [c, a, b] = evs
-    const check = asBool("if", column)
-    ev = (r) => (check(c(r)) ? a(r) : b(r))
+    ev = (r) => {
+      const v = c(r)
+      if (v === true) return a(r)
+      if (v === false || v === null) return b(r)
+      throw new ExprTypeError(`if() expects a boolean condition, got ${describe(v)}`, column)
+    }
     return fold({ ev, t: args[1].t | args[2].t, throws: true, constant: false }, args)
   }
   if (evs.length === 1) {

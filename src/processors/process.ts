@@ -1,0 +1,82 @@
+/**
+ * `process` (DSL only): a user batch processor, one Effect per batch.
+ *
+ * `fn` gets the records of a batch and returns the output records as an Effect, so it may use
+ * I/O (the runtime provides no services: the Effect must need none). Its output covers the same
+ * source positions as its input batch. A failure whose value is an `Error` fails the workflow
+ * with that error (named by node); any other failure value is wrapped in a `RecordError`; a
+ * synchronous throw from `fn` is treated as a failure too.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import * as Batch from "../Batch.ts"
+import { RecordError } from "../Errors.ts"
+import * as Processor from "../Processor.ts"
+import * as Spec from "../Spec.ts"
+import { fn } from "./internal/schema.ts"
+
+/**
+ * The function type of a batch processor.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BatchFunction<A, B, E> = (records: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, E>
+
+/**
+ * The config Schema of `process`: `fn`, the batch function.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const ProcessConfig = Schema.Struct({
+  fn: fn<BatchFunction<unknown, unknown, unknown>>("a function (records) => Effect<records>")
+})
+
+/**
+ * The decoded config of `process`.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export type ProcessConfig = typeof ProcessConfig.Type
+
+const toError = (e: unknown): RecordError | Error =>
+  e instanceof Error ? e : new RecordError({ detail: `process failed: ${typeof e === "string" ? e : JSON.stringify(e) ?? String(e)}` })
+
+/**
+ * The `process` processor definition (type `process`, used by the DSL).
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const ProcessDefinition: Processor.ProcessorDefinition<ProcessConfig> = Processor.define({
+  type: "process",
+  description: "runs a user function over each batch as an Effect (DSL only)",
+  config: ProcessConfig,
+  make: (config) => {
+    const f = config.fn
+    return {
+      _tag: "Batch",
+      process: (batch) =>
+        Effect.try({ try: () => f(Batch.toArray(batch)), catch: toError }).pipe(
+          Effect.flatten,
+          Effect.mapError(toError)
+        )
+    }
+  }
+})
+
+/**
+ * A typed `process` spec for the DSL.
+ *
+ * @example
+ * ```ts
+ * processSpec((orders: ReadonlyArray<Order>) => Effect.succeed(orders.filter((o) => o.ok)))
+ * ```
+ * @category specs
+ * @since 0.1.0
+ */
+export const processSpec = <A, B, E>(f: BatchFunction<A, B, E>): Spec.ProcessorSpec<A, B> =>
+  Spec.processor<A, B>("process", { fn: f })

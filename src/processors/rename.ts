@@ -1,0 +1,110 @@
+/**
+ * `rename`: renames fields (old name → new name), keeping every other field and the field order.
+ *
+ * A renamed field takes the place of the old one. If the record already has a field with the new
+ * name (and that field is not itself renamed), the renamed value replaces it. A listed old name
+ * that a record does not have changes nothing. Swaps (`{ a: b, b: a }`) work. Two old names
+ * renamed to the same new name is a config error.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as Processor from "../Processor.ts"
+import * as Spec from "../Spec.ts"
+
+/**
+ * The config Schema of `rename`: `fields` maps old names to new names.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export const RenameConfig = Schema.Struct({
+  fields: Schema.Record(Schema.String, Schema.String)
+})
+
+/**
+ * The decoded config of `rename`.
+ *
+ * @category config
+ * @since 0.1.0
+ */
+export type RenameConfig = typeof RenameConfig.Type
+
+type Rec = { readonly [key: string]: unknown }
+type Out = { [key: string]: unknown }
+
+const renameStep = (fields: { readonly [old: string]: string }): ((record: unknown) => unknown) => {
+  const renames = new globalThis.Map<string, string>(Object.entries(fields))
+  // new name → old name, to drop a field that a rename overwrites
+  const targets = new globalThis.Map<string, string>()
+  for (const [o, n] of renames) targets.set(n, o)
+  return (record) => {
+    const r = record as Rec
+    const out: Out = {}
+    for (const k in r) {
+      if (!Object.hasOwn(r, k)) continue
+      const to = renames.get(k)
+      if (to !== undefined) {
+        out[to] = r[k]
+        continue
+      }
+      const from = targets.get(k)
+      if (from !== undefined && Object.hasOwn(r, from)) continue
+      out[k] = r[k]
+    }
+    return out
+  }
+}
+
+/**
+ * The `rename` processor definition (YAML `type: rename`).
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const RenameDefinition: Processor.ProcessorDefinition<RenameConfig> = Processor.define({
+  type: "rename",
+  description: "renames fields (`fields`: old name → new name), keeping the others",
+  config: RenameConfig,
+  make: (config) => {
+    const olds = Object.keys(config.fields)
+    if (olds.length === 0) return Processor.configIssue(["fields"], "list at least one field to rename")
+    const byNew = new globalThis.Map<string, string>()
+    for (const o of olds) {
+      const n = config.fields[o]
+      if (n.length === 0) return Processor.configIssue(["fields", o], "the new name is empty")
+      const other = byNew.get(n)
+      if (other !== undefined) {
+        return Processor.configIssue(["fields", o], `'${other}' and '${o}' are both renamed to '${n}'`)
+      }
+      byNew.set(n, o)
+    }
+    return Processor.stateless({ _tag: "map", f: renameStep(config.fields) })
+  }
+})
+
+/**
+ * The record type after renaming with `M` (old → new): renamed keys get their new names, and a
+ * key that a rename overwrites is dropped.
+ *
+ * @category specs
+ * @since 0.1.0
+ */
+export type Renamed<A, M extends { readonly [K in keyof A]?: string }> = {
+  readonly [K in keyof A as K extends keyof M ? (M[K] extends string ? M[K] : K) : K extends M[keyof M] ? never : K]: A[K]
+}
+
+/**
+ * A typed `rename` spec for the DSL: renaming a field that `A` does not have is a compile error,
+ * and the output type carries the new names.
+ *
+ * @example
+ * ```ts
+ * renameSpec<Customer, { name: "full_name" }>({ name: "full_name" })
+ * ```
+ * @category specs
+ * @since 0.1.0
+ */
+export const renameSpec = <A, const M extends { readonly [K in keyof A]?: string }>(
+  fields: M
+): Spec.ProcessorSpec<A, Renamed<A, M>> => Spec.processor<A, Renamed<A, M>>("rename", { fields })
