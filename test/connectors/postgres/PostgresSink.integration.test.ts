@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
+import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -220,5 +221,36 @@ describe("PostgresSink", () => {
       yield* write(writer, range(50, 100))
       yield* writer.preCommit!(1)
       assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), range(0, 100).map((r) => r.id))
+    }).pipe(Effect.scoped))
+
+  it.live("exactly-once: a process killed between a write and the next checkpoint writes nothing twice", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_kill")
+      const table = `${schema}.t`
+      const cp = `${schema}.cp`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      // The child writes batches 0-2, commits checkpoint 1 after batch 1, and is killed with batch 2 pending.
+      yield* Effect.callback<void>((resume) => {
+        const child = spawn(
+          process.execPath,
+          ["--experimental-strip-types", "--no-warnings", join(import.meta.dirname, "crash-writer.ts"), URL, table, cp],
+          { stdio: ["ignore", "pipe", "inherit"] }
+        )
+        child.stdout.on("data", (chunk: Buffer) => {
+          if (chunk.toString().includes("ready")) child.kill("SIGKILL")
+        })
+        child.on("exit", () => resume(Effect.void))
+      })
+      const committed = yield* sql<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)
+      assert.deepStrictEqual(committed.map((r) => r.id), range(0, 200).map((r) => r.id))
+      // Restart from checkpoint 1: replay batches 2 and 3, checkpoint 2.
+      const writer = yield* open({ table, checkpoint_table: cp, workflow: "crash" })
+      yield* writer.restore!(1)
+      yield* write(writer, range(200, 300))
+      yield* write(writer, range(300, 400))
+      yield* writer.preCommit!(2)
+      yield* writer.commit!(2)
+      const out = yield* sql<{ id: number; name: string }>(`SELECT * FROM ${table} ORDER BY id`)
+      assert.deepStrictEqual(out, range(0, 400))
     }).pipe(Effect.scoped))
 })
