@@ -1,0 +1,159 @@
+/**
+ * Benchmark: a CPU-bound map (`rounds` SHA-256 rounds per record) through `worker_map` with one
+ * worker thread at parallelism 1 versus two worker threads at parallelism 2, run through
+ * `Runtime.run` (a generator source, the map, a counting sink), alternating A/B/C a few times;
+ * prints median records/s, CPU seconds (all threads of the process) and the ratio. The same map on
+ * the main thread is the reference for what the thread hop costs.
+ *
+ * A second part measures what a batch costs to cross the thread boundary: a 1,000-record batch
+ * sent to a worker and back, by structured clone versus as one JSON string.
+ *
+ *   node_modules/.bin/node bench/workers.ts [records=1000] [rounds=2000] [repeats=3]
+ *
+ * The pool's start (threads booting, the module loading in each) is inside the timed run: it is
+ * part of what a workflow pays.
+ */
+import { Effect, Schema } from "effect"
+import { availableParallelism } from "node:os"
+import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
+import * as Batch from "../src/Batch.ts"
+import * as Connector from "../src/Connector.ts"
+import * as Processor from "../src/Processor.ts"
+import * as Registry from "../src/Registry.ts"
+import * as Runtime from "../src/Runtime.ts"
+import * as WorkerMap from "../src/workers/WorkerMap.ts"
+import * as WorkflowGraph from "../src/WorkflowGraph.ts"
+import { hash } from "../test/workers/fixtures/transforms.ts"
+import { alternate, type Contender, median, type Sample } from "./lib/stats.ts"
+
+const records = Number(process.argv[2] ?? 1_000)
+const rounds = Number(process.argv[3] ?? 2_000)
+const repeats = Number(process.argv[4] ?? 3)
+const module = fileURLToPath(new URL("../test/workers/fixtures/transforms.ts", import.meta.url))
+
+const Generate = Connector.source({
+  type: "bench_generate",
+  description: "records { id, rounds } for id in [0, count)",
+  config: Schema.Struct({ count: Schema.Int, rounds: Schema.Int }),
+  capabilities: () => ({ seekable: false, unbounded: false }),
+  check: () => Effect.void,
+  open: (config) =>
+    Effect.sync(() => {
+      let next = 0
+      return {
+        readBatch: (max: number) =>
+          Effect.sync(() => {
+            if (next >= config.count) return undefined
+            const out: Array<{ id: number; rounds: number }> = []
+            while (out.length < max && next < config.count) out.push({ id: next++, rounds: config.rounds })
+            return Batch.make(out, { origin: { source: "gen", position: next } })
+          }),
+        position: Effect.sync(() => next),
+        seek: () => Effect.void,
+        commit: () => Effect.void
+      }
+    })
+})
+
+let counted = 0
+const Count = Connector.sink({
+  type: "bench_count",
+  description: "counts records",
+  config: Schema.Struct({}),
+  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  check: () => Effect.void,
+  open: () =>
+    Effect.sync(() => ({
+      writeBatch: (batch: Batch.Batch<unknown>) =>
+        Effect.sync(() => {
+          counted += Batch.size(batch)
+          return { written: Batch.size(batch) }
+        }),
+      flush: Effect.void
+    }))
+})
+
+const MainThreadHash = Processor.define({
+  type: "bench_hash",
+  description: "the same map on the main thread",
+  config: Schema.Struct({}),
+  make: () => Processor.stateless({ _tag: "map", f: (r) => hash(r as { id: number; rounds: number }) })
+})
+
+const registry = Registry.layer([Generate, Count, MainThreadHash, WorkerMap.definition])
+
+const graph = (type: string, config: Record<string, unknown>, parallelism: number) =>
+  WorkflowGraph.make({
+    name: `bench-${type}-${parallelism}`,
+    execution: { batch_size: 100 },
+    nodes: [
+      { kind: "source", id: "gen", type: "bench_generate", config: { count: records, rounds }, inputs: [] },
+      { kind: "processor", id: "map", type, config, inputs: ["gen"], parallelism },
+      { kind: "sink", id: "out", type: "bench_count", config: {}, inputs: ["map"] }
+    ]
+  })
+
+const timed = (g: WorkflowGraph.WorkflowGraph) => async (): Promise<Sample> => {
+  counted = 0
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  await Effect.runPromise(Runtime.run(g).pipe(Effect.provide(registry)))
+  const seconds = (performance.now() - start) / 1000
+  const used = process.cpuUsage(cpu)
+  if (counted !== records) throw new Error(`expected ${records} records, counted ${counted}`)
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6, records }
+}
+
+const contenders: ReadonlyArray<Contender> = [
+  { name: "worker_map, 1 worker, parallelism 1", run: timed(graph("worker_map", { module, export: "hash", workers: 1 }, 1)) },
+  { name: "worker_map, 2 workers, parallelism 2", run: timed(graph("worker_map", { module, export: "hash", workers: 2 }, 2)) },
+  { name: "main thread map, parallelism 1", run: timed(graph("bench_hash", {}, 1)) }
+]
+
+console.log(`worker_map benchmark: ${records} records × ${rounds} SHA-256 rounds, batches of 100, ${availableParallelism()} cores, node ${process.version}`)
+const results = await alternate(contenders, repeats)
+console.log("")
+console.log("| contender | records/s | wall s | CPU s (all threads) |")
+console.log("|---|---:|---:|---:|")
+for (const r of results) console.log(`| ${r.name} | ${r.recordsPerSecond.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} |`)
+console.log("")
+console.log(`2 workers ÷ 1 worker: ${(results[1].recordsPerSecond / results[0].recordsPerSecond).toFixed(2)}×`)
+console.log(`1 worker ÷ main thread: ${(results[0].recordsPerSecond / results[2].recordsPerSecond).toFixed(2)}×`)
+
+// Part 2: the cost of crossing the thread boundary, per 1,000-record batch, there and back.
+const echo = new Worker(
+  new URL(`data:text/javascript,${
+    encodeURIComponent(`import { parentPort } from "node:worker_threads"
+parentPort.on("message", (m) => parentPort.postMessage(m.json ? { json: true, p: JSON.stringify(JSON.parse(m.p)) } : m))`)
+  }`)
+)
+const batch = Array.from({ length: 1_000 }, (_, i) => ({
+  id: i,
+  name: `customer ${i}`,
+  email: `c${i}@example.com`,
+  amount: i * 1.5,
+  tags: ["a", "b"],
+  active: i % 2 === 0,
+  address: { city: "Paris", zip: "75001" }
+}))
+const roundTrip = (json: boolean) =>
+  new Promise<unknown>((resolve) => {
+    echo.once("message", (m: { json: boolean; p: unknown }) => resolve(json ? JSON.parse(m.p as string) : m.p))
+    echo.postMessage(json ? { json, p: JSON.stringify(batch) } : { json, p: batch })
+  })
+const perBatch = { clone: [] as Array<number>, json: [] as Array<number> }
+for (let r = 0; r < 5; r++) {
+  for (const json of [false, true]) {
+    const start = performance.now()
+    for (let i = 0; i < 100; i++) await roundTrip(json)
+    perBatch[json ? "json" : "clone"].push((performance.now() - start) / 100)
+  }
+}
+await echo.terminate()
+console.log("")
+console.log(
+  `1,000-record batch to a worker and back (median of 5 × 100): structured clone ${median(perBatch.clone).toFixed(2)} ms, JSON string ${
+    median(perBatch.json).toFixed(2)
+  } ms`
+)
