@@ -106,6 +106,24 @@ export type InputOf<Nodes, In extends ReadonlyArray<keyof Nodes>> = Nodes[In[num
 
 type With<Nodes, Id extends string, A> = Simplify<Nodes & { readonly [K in Id]: A }>
 
+/** The node a side-output reference `node.port` belongs to (split at the last dot, as the runtime does). */
+type OwnerOf<S> = S extends `${infer H}.${infer T}` ? (T extends `${string}.${string}` ? `${H}.${OwnerOf<T>}` : H) : never
+
+/** What reading inputs `In` marks as read: the inputs, and the owners of side outputs among them. */
+type ReadBy<In extends ReadonlyArray<string>> = In[number] | OwnerOf<In[number]>
+
+declare const RecordsId: unique symbol
+
+/**
+ * A record type as a value, for {@link Builder.port}: `Workflow.records<LateOrder>()`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Records<out A> {
+  readonly [RecordsId]?: A
+}
+
 /**
  * Why a workflow cannot be built yet, as the type `build` needs `this` to have.
  *
@@ -144,21 +162,21 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     inputs: In,
     predicate: ((record: InputOf<Nodes, In>) => boolean) | string,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
   /** Replaces each record by `fn(record)`: the way to reconcile a fan-in of different types. */
   map<const Id extends string, const In extends Inputs<Nodes>, B>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: (record: InputOf<Nodes, In>) => B,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
   /** Sets fields to the values of expressions; computed fields are `unknown`. */
   mapFields<const Id extends string, const In extends Inputs<Nodes>, const F extends { readonly [name: string]: string }>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fields: F,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | ReadBy<In>, Sinks, E, R>
   /** Keeps only the listed fields (fields every input has). */
   select<
     const Id extends string,
@@ -169,42 +187,52 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     inputs: In,
     fields: K,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, Selected<InputOf<Nodes, In>, K[number]>>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, Selected<InputOf<Nodes, In>, K[number]>>, Read | ReadBy<In>, Sinks, E, R>
   /** Renames fields, old name → new name. */
   rename<const Id extends string, const In extends Inputs<Nodes>, const M extends RenameFields<InputOf<Nodes, In>>>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fields: M & KnownFields<Id, InputOf<Nodes, In>, M>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, Renamed<InputOf<Nodes, In>, M>>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, Renamed<InputOf<Nodes, In>, M>>, Read | ReadBy<In>, Sinks, E, R>
   /** Replaces each record by zero or more records. */
   flatMap<const Id extends string, const In extends Inputs<Nodes>, B>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: (record: InputOf<Nodes, In>) => Iterable<B>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
   /** A user processor as an Effect per batch; its error type and requirements are tracked. */
   process<const Id extends string, const In extends Inputs<Nodes>, B, E2, R2>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: BatchFunction<InputOf<Nodes, In>, B, E2, R2>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E | E2, R | R2>
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
   /** A registered (third-party) processor that must accept its inputs' records. */
   via<const Id extends string, const In extends Inputs<Nodes>, I, B>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     spec: ProcessorSpec<I, B> & Accepts<"processor", Id, InputOf<Nodes, In>, I>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | In[number], Sinks, E, R>
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
   /** Adds a sink that must accept the records of every input. */
   sink<const Id extends string, const In extends Inputs<Nodes>, B>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     spec: SinkSpec<B> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<Nodes, Read | In[number], Sinks | Id, E, R>
+  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E, R>
+  /**
+   * Declares the side output `port` of a processor node (e.g. the `late` records of an
+   * `aggregate`), so later nodes can read it as input `"<node>.<port>"`. Adds no graph node; the
+   * runtime checks that the processor has the port. A side output need not be read.
+   */
+  port<const Node extends Readable<Nodes>, const Port extends string, A = unknown>(
+    node: Node,
+    port: Port & FreshId<`${Node}.${Port}`, keyof Nodes & string | Sinks>,
+    records?: Records<A>
+  ): Builder<With<Nodes, `${Node}.${Port}`, A>, Read | `${Node}.${Port}`, Sinks, E, R>
   /**
    * The workflow graph. A compile error when there is no sink or a node is not read by anything
    * (the same checks `Runtime.prepare` makes at run time).
@@ -231,6 +259,14 @@ export interface MakeOptions {
  */
 export const make = (name: string, options?: MakeOptions): Builder<{}, never, never, never, never> =>
   empty(name, options?.version, options?.execution ?? {}) as unknown as Builder<{}, never, never, never, never>
+
+/**
+ * The record type of a side output, for {@link Builder.port}.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const records = <A>(): Records<A> => ({})
 
 /**
  * The workflow graph of a built workflow (it is one; this only forgets its type parameters).

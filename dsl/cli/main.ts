@@ -1,11 +1,35 @@
 /**
  * Entry point of the `dataflare` executable (`bin/dataflare` runs this file with Node ≥ 22).
  *
+ * The first SIGINT/SIGTERM asks a running workflow to stop gracefully (final checkpoint, exit 0);
+ * a second one, or one while nothing can stop gracefully, interrupts at once (exit 130).
+ *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
+import { Effect, Runtime } from "effect"
 import { main, teardown } from "./Cli.ts"
+import { requestStop } from "./internal/signals.ts"
 
-main.pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain({ teardown }))
+const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
+  let signalled = false
+  const onSignal = () => {
+    signalled = true
+    if (requestStop()) {
+      process.stderr.write("\nstopping: draining in-flight batches and taking a final checkpoint (signal again to abort)\n")
+    } else {
+      fiber.interruptUnsafe(fiber.id)
+    }
+  }
+  fiber.addObserver((exit) => {
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+    teardown(exit, (code) => {
+      if (signalled || code !== 0) process.exit(code)
+    })
+  })
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+})
+
+runMain(main.pipe(Effect.provide(NodeServices.layer)), { teardown })

@@ -93,6 +93,11 @@ export class WorkflowBuilder {
     return this.add("sink", id, spec, inputs, options)
   }
 
+  /** A side output is only a type-level declaration. */
+  port(): WorkflowBuilder {
+    return this
+  }
+
   build(): WorkflowGraph {
     return toGraph(this.state)
   }

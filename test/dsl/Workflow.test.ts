@@ -53,6 +53,22 @@ describe("Workflow graph", () => {
     })
   })
 
+  it("reads a side output declared with port as input '<node>.<port>'", () => {
+    const w = Workflow.make("late")
+      .source("web", web)
+      .via("agg", ["web"], Spec.processor<WebOrder, { readonly count: number }>("aggregate", { group_by: "sku" }))
+      .port("agg", "late", Workflow.records<WebOrder>())
+      .sink("totals", ["agg"], sink("totals"))
+      .sink("late_orders", ["agg.late"], sink("late"))
+      .build()
+    assert.deepStrictEqual(w.nodes.map((n) => [n.id, n.inputs]), [
+      ["web", []],
+      ["agg", ["web"]],
+      ["totals", ["agg"]],
+      ["late_orders", ["agg.late"]]
+    ])
+  })
+
   it("lists sources, then processors, then sinks, each in declaration order (as the YAML loader does)", () => {
     const w = Workflow.make("order")
       .source("a", web)

@@ -102,6 +102,27 @@ describe("Workflow types", () => {
     >()
   })
 
+  it("types side outputs declared with port", () => {
+    const totals = Spec.processor<WebOrder, { readonly sku: string; readonly count: number }>("aggregate", {})
+    const w = Workflow.make("shop")
+      .source("web", web)
+      .via("agg", ["web"], totals)
+      .port("agg", "late", Workflow.records<WebOrder>())
+    w.sink("late", ["agg.late"], Spec.sink<{ readonly sku: string; readonly channel: "web" }>("x", {}))
+    // @ts-expect-error: CompileError<"sink 'late' does not accept the records it reads: the records have no field 'count'">
+    w.sink("late", ["agg.late"], Spec.sink<{ readonly count: number }>("x", {}))
+    // @ts-expect-error: CompileError<"duplicate node id 'agg.late' ...">
+    w.port("agg", "late")
+    // Reading only the side output counts as reading the node (as at run time); the port itself
+    // needs no reader.
+    expectTypeOf(w.sink("late", ["agg.late"], anything).build()).toEqualTypeOf<
+      Workflow.Workflow<"web" | "agg" | "agg.late" | "late", never, never>
+    >()
+    expectTypeOf(w.sink("totals", ["agg"], anything).build()).toEqualTypeOf<
+      Workflow.Workflow<"web" | "agg" | "agg.late" | "totals", never, never>
+    >()
+  })
+
   it("tracks the error type and requirements of user processors", () => {
     const w = Workflow.make("shop")
       .source("web", web)

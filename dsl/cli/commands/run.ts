@@ -1,21 +1,41 @@
 /**
- * `dataflare run <workflow.yaml> [--quiet]`: validates and runs a workflow to completion, then
- * prints records in and out per node and the rate. On a terminal, a progress line on stderr
- * shows records read and written while it runs.
+ * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch]`: validates and
+ * runs a workflow to completion, then prints records in and out per node and the rate. On a
+ * terminal, a progress line on stderr shows records read and written while it runs. SIGINT or
+ * SIGTERM stops it gracefully (final checkpoint, summary, exit 0).
+ *
+ * Checkpoints go to a state directory when `--state-dir` is given, or when the workflow sets
+ * `execution.checkpoint_interval` (then `.dataflare/<workflow-name>` by default), so a rerun
+ * resumes from the last checkpoint; otherwise they stay in memory for the run.
  *
  * @since 0.1.0
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
+import * as FileBackend from "../../../src/backends/FileBackend.ts"
 import * as Runtime from "../../../src/Runtime.ts"
+import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
+import { stopRequested } from "../internal/signals.ts"
 import { formatCount, formatDuration, rate, renderSummary } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
 const quiet = Flag.Boolean("quiet").pipe(
   Flag.withAlias("q"),
   Flag.withDescription("Print nothing on success (errors still go to stderr)"),
+  Flag.withDefault(false)
+)
+
+const stateDir = Flag.String("state-dir").pipe(
+  Flag.withDescription(
+    "Keep checkpoints in this directory and resume from its latest one (default with checkpoint_interval: .dataflare/<workflow-name>)"
+  ),
+  Flag.optional
+)
+
+const fromScratch = Flag.Boolean("from-scratch").pipe(
+  Flag.withDescription("Ignore and clear the workflow's checkpoints: read every source from the start"),
   Flag.withDefault(false)
 )
 
@@ -38,6 +58,14 @@ const clearProgress = Effect.sync(() => {
   process.stderr.write("\r\x1b[K")
 })
 
+/** The durable state backend to run with, if any (see the module doc). */
+const stateLayer = (graph: WorkflowGraph, dir: string | undefined) =>
+  dir !== undefined
+    ? FileBackend.layer({ directory: dir })
+    : graph.execution.checkpoint_interval !== undefined
+    ? FileBackend.layer()
+    : Layer.empty
+
 /**
  * The `run` command.
  *
@@ -46,14 +74,20 @@ const clearProgress = Effect.sync(() => {
  */
 export const command = Command.make(
   "run",
-  { workflow: workflowArgument, quiet },
-  ({ quiet, workflow }) =>
+  { workflow: workflowArgument, quiet, stateDir, fromScratch },
+  ({ fromScratch, quiet, stateDir, workflow }) =>
     Effect.gen(function*() {
       const graph = yield* load(workflow)
       const live = !quiet && process.stderr.isTTY === true
-      const summary = yield* Runtime.run(graph, live ? { onProgress: writeProgress, progressInterval: 500 } : undefined).pipe(
+      const summary = yield* Runtime.run(graph, {
+        stop: stopRequested,
+        fromScratch,
+        ...(live ? { onProgress: writeProgress, progressInterval: 500 } : {})
+      }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,
-        Effect.catchTag("NodeError", (error) => reportError(error.message, ExitCode.failed))
+        Effect.provide(stateLayer(graph, stateDir._tag === "Some" ? stateDir.value : undefined)),
+        Effect.catchTag("NodeError", (error) => reportError(error.message, ExitCode.failed)),
+        Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state: ${error.message}`, ExitCode.failed))
       )
       if (!quiet) yield* Console.log(renderSummary(summary))
     }).pipe(
@@ -63,10 +97,11 @@ export const command = Command.make(
 ).pipe(
   Command.withShortDescription("Run a workflow and print records in/out per node"),
   Command.withDescription(
-    "Run a workflow to completion and print records in/out per node. Exit code 0 on success, 1 when the workflow is invalid, 3 when the run fails."
+    "Run a workflow to completion and print records in/out per node. Exit code 0 on success, 1 when the workflow is invalid, 3 when the run fails. SIGINT/SIGTERM stops gracefully (a second signal aborts)."
   ),
   Command.withExamples([
     { command: "dataflare run examples/csv-to-ndjson.yaml", description: "Run a workflow and print its summary" },
-    { command: "dataflare run pipeline.yaml --quiet", description: "Run without output unless it fails" }
+    { command: "dataflare run pipeline.yaml --quiet", description: "Run without output unless it fails" },
+    { command: "dataflare run cdc.yaml --state-dir /var/lib/dataflare/cdc", description: "Resume from the last checkpoint in a state directory" }
   ])
 )
