@@ -3,11 +3,12 @@
  * run by the runtime (with checkpoints in a state backend), against the local server.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse } from "../../../dsl/yaml/Yaml.ts"
 import { definitions } from "../../../src/connectors/postgres/index.ts"
+import { dropSlot } from "../../../src/connectors/postgres/PostgresCdc.ts"
 import { FilterDefinition } from "../../../src/processors/filter.ts"
 import type { Definition } from "../../../src/Registry.ts"
 import * as Registry from "../../../src/Registry.ts"
@@ -49,5 +50,51 @@ describe("postgres workflows", () => {
       assert.deepStrictEqual(yield* sql(`SELECT * FROM ${schema}.active_customers ORDER BY id`), yield* sql(expected))
       const stored = yield* sql(`SELECT workflow, node FROM ${schema}.checkpoints`)
       assert.deepStrictEqual(stored, [{ workflow: "postgres-to-postgres", node: "warehouse#0" }])
+    }).pipe(Effect.scoped))
+
+  it.live("examples/postgres-cdc.yaml: replicates a table into another until stopped", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_wf_cdc")
+      const id = `${process.pid}_${Math.floor(Math.random() * 1e9)}`
+      const slot = `df_wf_slot_${id}`
+      const publication = `df_wf_pub_${id}`
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          yield* dropSlot(URL, slot).pipe(Effect.ignore)
+          yield* sql(`DROP PUBLICATION IF EXISTS ${publication}`)
+        })
+      )
+      const cols = "(id int PRIMARY KEY, customer text, amount numeric(10,2))"
+      yield* sql(`CREATE TABLE ${schema}.orders ${cols}`)
+      yield* sql(`CREATE TABLE ${schema}.orders_replica ${cols}`)
+      yield* sql(`INSERT INTO ${schema}.orders SELECT g, 'c' || g, g * 1.5 FROM generate_series(1, 2000) g`)
+      const env = {
+        PG_CONNECTION: URL,
+        SOURCE_TABLE: `${schema}.orders`,
+        TARGET_TABLE: `${schema}.orders_replica`,
+        CHECKPOINT_TABLE: `${schema}.checkpoints`,
+        CDC_SLOT: slot,
+        CDC_PUBLICATION: publication
+      }
+      const file = join(examples, "postgres-cdc.yaml")
+      const graph = yield* parse(readFileSync(file, "utf8"), { file, env })
+      const stop = yield* Deferred.make<void>()
+      const layer = Layer.mergeAll(registry, Layer.succeed(StateBackend.StateBackend, StateBackend.makeMemory()))
+      const running = yield* Runtime.run(graph, { stop: Deferred.await(stop) }).pipe(Effect.provide(layer), Effect.forkChild)
+      yield* sql(`UPDATE ${schema}.orders SET amount = 0 WHERE id <= 100`)
+      yield* sql(`DELETE FROM ${schema}.orders WHERE id BETWEEN 500 AND 550`)
+      yield* sql(`INSERT INTO ${schema}.orders SELECT g, 'new', 1 FROM generate_series(2001, 2100) g`)
+      const source = `SELECT * FROM ${schema}.orders ORDER BY id`
+      const replica = `SELECT * FROM ${schema}.orders_replica ORDER BY id`
+      let equal = false
+      for (let i = 0; i < 150 && !equal; i++) {
+        yield* Effect.sleep(200)
+        equal = JSON.stringify(yield* sql(source)) === JSON.stringify(yield* sql(replica))
+      }
+      yield* Deferred.succeed(stop, undefined)
+      yield* Fiber.join(running)
+      assert.isTrue(equal, "the replica did not catch up")
+      assert.deepStrictEqual(yield* sql(replica), yield* sql(source))
+      assert.strictEqual((yield* sql(replica)).length, 2049)
     }).pipe(Effect.scoped))
 })
