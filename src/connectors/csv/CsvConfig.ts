@@ -1,0 +1,123 @@
+/**
+ * The configuration of the `csv` source and sink: one Schema for both, with the keys as a YAML
+ * file writes them, and the record types the typed DSL computes from a config.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The type of a column: how a field's text is decoded (source) — `string` is the default for
+ * columns not listed.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const ColumnType = Schema.Literals(["string", "integer", "number", "boolean", "timestamp", "json"])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ColumnType = typeof ColumnType.Type
+
+/**
+ * The `csv` config: `path`, `delimiter` (one character, default `,`), `header` (default
+ * `true`), `columns` (column name → {@link ColumnType}, in file order) and `required` (columns
+ * whose fields may not be empty: their values are never `null`).
+ *
+ * @example
+ * ```yaml
+ * config:
+ *   path: orders.csv
+ *   columns: { id: integer, amount: number, created_at: timestamp }
+ *   required: [id]
+ * ```
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CsvConfig = Schema.Struct({
+  path: Schema.NonEmptyString,
+  delimiter: Schema.optionalKey(
+    Schema.String.check(
+      Schema.makeFilter((s) =>
+        s.length === 1 && s !== '"' && s !== "\n" && s !== "\r" ? true : "expected one character other than a quote or a line break"
+      )
+    )
+  ),
+  header: Schema.optionalKey(Schema.Boolean),
+  columns: Schema.optionalKey(Schema.Record(Schema.String, ColumnType)),
+  required: Schema.optionalKey(Schema.Array(Schema.String))
+}).check(
+  Schema.makeFilter((c) => {
+    if (c.required === undefined) return true
+    const missing = c.required.filter((name) => c.columns === undefined || !(name in c.columns))
+    return missing.length === 0
+      ? true
+      : { path: ["required"], issue: `required column(s) ${missing.join(", ")} must be listed in columns` }
+  })
+)
+
+/**
+ * The decoded `csv` config.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type CsvConfig = typeof CsvConfig.Type
+
+/**
+ * The `csv` config as written (what `Csv.source` / `Csv.sink` take).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type CsvConfigInput = typeof CsvConfig.Encoded
+
+/**
+ * A JSON value (what a `json` column decodes to).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+/**
+ * The value type of a non-empty field of a column type.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type ColumnValue<T> = T extends "integer" | "number" ? number
+  : T extends "boolean" ? boolean
+  : T extends "timestamp" ? Date
+  : T extends "json" ? Json
+  : string
+
+type RequiredNames<C> = C extends { readonly required: ReadonlyArray<infer R extends string> } ? R : never
+
+/**
+ * The record type of a `csv` source with config `C`: the columns listed in `columns`, typed —
+ * `string` columns are `string` (an empty field is `""`), other types are `T | null` (an empty
+ * field is `null`) unless the column is `required`. Without `columns`, every field is a string.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type Row<C> = C extends { readonly columns: infer Columns extends { readonly [k: string]: ColumnType } } ? {
+    readonly [K in keyof Columns]: Columns[K] extends "string" ? string
+      : K extends RequiredNames<C> ? ColumnValue<Columns[K]>
+      : ColumnValue<Columns[K]> | null
+  }
+  : { readonly [column: string]: string }
+
+/**
+ * The record type a `csv` sink with config `C` accepts: records with every column of
+ * `columns` (of any value type), or any object without `columns`.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type SinkRow<C> = C extends { readonly columns: infer Columns extends { readonly [k: string]: ColumnType } }
+  ? { readonly [K in keyof Columns]: unknown }
+  : object

@@ -1,0 +1,99 @@
+/**
+ * Formatting records as CSV text (RFC 4180), shared by the `csv` sink and the `stdout` sink's
+ * `csv` format.
+ *
+ * A field is quoted only when it must be: when it holds the delimiter, a quote, CR or LF (or,
+ * in a one-column file, when it is empty — an empty line would be skipped when reading). `null`
+ * and `undefined` become an empty field, a `Date` its ISO-8601 text, a plain object or array its
+ * JSON text, anything else `String(value)`.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * A field's text, quoted when needed.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatField = (value: unknown, delimiter: string, single: boolean): string => {
+  let text: string
+  switch (typeof value) {
+    case "string":
+      text = value
+      break
+    case "number":
+    case "boolean":
+    case "bigint":
+      return String(value)
+    case "undefined":
+      return single ? '""' : ""
+    case "object":
+      if (value === null) return single ? '""' : ""
+      text = value instanceof Date ? value.toISOString() : JSON.stringify(value)
+      break
+    default:
+      text = String(value)
+  }
+  if (text.length === 0) return single ? '""' : ""
+  return needsQuotes(text, delimiter.charCodeAt(0)) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/**
+ * True when a field must be quoted: it holds the delimiter, a quote, CR or LF.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const needsQuotes = (text: string, delimiterCode: number): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === delimiterCode || c === 34 || c === 10 || c === 13) return true
+  }
+  return false
+}
+
+/**
+ * The header line (with its line break) for the given column names.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatHeader = (columns: ReadonlyArray<string>, delimiter: string): string => {
+  let line = ""
+  const single = columns.length === 1
+  for (let i = 0; i < columns.length; i++) {
+    if (i > 0) line += delimiter
+    line += formatField(columns[i], delimiter, single)
+  }
+  return line + "\n"
+}
+
+/**
+ * Formats records `[start, end)` of `records` as CSV lines (each ending with `\n`), taking the
+ * fields named by `columns`, in that order. One string for the whole range.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatRows = (
+  records: ReadonlyArray<unknown>,
+  start: number,
+  end: number,
+  columns: ReadonlyArray<string>,
+  delimiter: string
+): string => {
+  let out = ""
+  const n = columns.length
+  const single = n === 1
+  for (let r = start; r < end; r++) {
+    const record = records[r] as { readonly [key: string]: unknown }
+    let line = ""
+    for (let i = 0; i < n; i++) {
+      if (i > 0) line += delimiter
+      line += formatField(record[columns[i]], delimiter, single)
+    }
+    out += line + "\n"
+  }
+  return out
+}

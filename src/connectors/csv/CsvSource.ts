@@ -1,0 +1,175 @@
+/**
+ * The `csv` source: streams an RFC 4180 file in chunks and decodes each record into a plain
+ * object keyed by column name, with typed columns.
+ *
+ * - Columns: the header row names them (`header: true`, the default); without a header they are
+ *   named by `columns` in its order, or `c1..cN`.
+ * - Types: `columns` maps a column to `string` (default), `integer`, `number`, `boolean`,
+ *   `timestamp` (a `Date`) or `json`; an empty field is `""` for a string column and `null`
+ *   otherwise, or a record error for a `required` column.
+ * - Errors: a field that does not decode, a record with the wrong number of fields or a syntax
+ *   error fails with a `RecordError` whose location is `file:line:column` — the 1-based physical
+ *   line where the record starts and the 1-based *field index* — and whose `field` is the column.
+ * - Position: `{ offset, line }`, the byte offset and line of the next unread record; `seek`
+ *   repositions the file there. `commit` does nothing (a file needs no acknowledgement).
+ *
+ * @since 0.1.0
+ */
+import { access, constants } from "node:fs/promises"
+import { Clock, Effect } from "effect"
+import * as Batch from "../../Batch.ts"
+import * as Connector from "../../Connector.ts"
+import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
+import { CsvConfig } from "./CsvConfig.ts"
+import { type BuildError, build, type Layout, makeLayout } from "./internal/columns.ts"
+import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
+import { fileError, openTextFile, type TextFile } from "./internal/textFile.ts"
+
+const CONNECTOR = "csv"
+
+/**
+ * A position of the `csv` (and `ndjson`) source: the byte offset and 1-based line of the next
+ * unread record.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FilePosition {
+  readonly offset: number
+  readonly line: number
+}
+
+/**
+ * Reads a {@link FilePosition} back from a stored position.
+ *
+ * @category positions
+ * @since 0.1.0
+ */
+export const decodePosition = (position: unknown): FilePosition | undefined => {
+  if (typeof position !== "object" || position === null || Array.isArray(position)) return undefined
+  const { offset, line } = position as { readonly offset?: unknown; readonly line?: unknown }
+  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 &&
+      typeof line === "number" && Number.isSafeInteger(line) && line >= 1
+    ? { offset, line }
+    : undefined
+}
+
+const rejected = (operation: string, message: string) =>
+  new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message }) })
+
+/** Feeds the parser until it returns a record, the end or an error. */
+const nextRecord = (parser: CsvParser, file: TextFile, fields: Array<string>) =>
+  Effect.gen(function*() {
+    for (;;) {
+      const n = parser.next(fields)
+      if (n !== NEED_MORE) return n
+      const chunk = yield* file.read
+      if (chunk === undefined) parser.end()
+      else parser.push(chunk)
+    }
+  })
+
+/**
+ * The `csv` source definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const CsvSource: Connector.SourceDefinition<CsvConfig, { readonly [column: string]: unknown }> = Connector
+  .source({
+    type: CONNECTOR,
+    description: "Reads an RFC 4180 CSV file as records keyed by column name, with typed columns",
+    config: CsvConfig,
+    capabilities: () => ({ seekable: true, unbounded: false }),
+    check: (config) =>
+      Effect.tryPromise({
+        try: () => access(config.path, constants.R_OK),
+        catch: (e) => fileError(CONNECTOR, "check", config.path, e)
+      }),
+    open: (config, context) =>
+      Effect.gen(function*() {
+        const path = config.path
+        const delimiter = config.delimiter ?? ","
+        const file = yield* openTextFile(CONNECTOR, path)
+        const fields: Array<string> = []
+        let parser = new CsvParser(delimiter)
+        let names: ReadonlyArray<string> | undefined
+        if (config.header !== false) {
+          const n = yield* nextRecord(parser, file, fields)
+          if (n === END) names = config.columns !== undefined ? Object.keys(config.columns) : []
+          else if (n < 0) {
+            return yield* rejected("open", `${path}:${parser.errorLine}:${parser.errorField}: ${parser.errorMessage}`)
+          } else names = fields.slice(0, n)
+          const seen = new Set<string>()
+          for (const name of names) {
+            if (seen.has(name)) return yield* rejected("open", `${path}:1: the header names column '${name}' twice`)
+            seen.add(name)
+          }
+          if (n !== END) {
+            const missing = Object.keys(config.columns ?? {}).filter((c) => !seen.has(c))
+            if (missing.length > 0) {
+              return yield* rejected(
+                "open",
+                `${path}:1: column(s) ${missing.join(", ")} listed in config.columns are not in the header (${names.join(", ")})`
+              )
+            }
+          }
+        }
+        const layout: Layout = makeLayout(names, config.columns, config.required)
+        const error: BuildError = { detail: "", column: 0, field: undefined }
+        // Only the first instance reads: a CSV file is not split between parallel instances.
+        let finished = context.instance > 0
+        const position = (): FilePosition => ({ offset: parser.offset(), line: parser.line })
+        const reader: Connector.SourceReader<{ readonly [column: string]: unknown }> = {
+          readBatch: (max) =>
+            Effect.gen(function*() {
+              if (finished) return undefined
+              const records: Array<{ readonly [column: string]: unknown }> = []
+              while (records.length < max) {
+                const n = parser.next(fields)
+                if (n >= 0) {
+                  const record = build(layout, fields, n, error)
+                  if (record === undefined) {
+                    return yield* new RecordError({
+                      detail: error.detail,
+                      location: { file: path, line: parser.recordLine, column: error.column },
+                      ...(error.field !== undefined ? { field: error.field } : {}),
+                      record: fields.slice(0, n)
+                    })
+                  }
+                  records.push(record)
+                } else if (n === NEED_MORE) {
+                  const chunk = yield* file.read
+                  if (chunk === undefined) parser.end()
+                  else parser.push(chunk)
+                } else if (n === END) {
+                  finished = true
+                  break
+                } else {
+                  return yield* new RecordError({
+                    detail: parser.errorMessage,
+                    location: { file: path, line: parser.errorLine, column: parser.errorField }
+                  })
+                }
+              }
+              if (records.length === 0) return undefined
+              const readAt = yield* Clock.currentTimeMillis
+              return Batch.make(records, { origin: { source: context.node, position: { ...position() } }, readAt })
+            }),
+          position: Effect.sync(() => ({ ...position() })),
+          seek: (raw) =>
+            Effect.suspend(() => {
+              const target = decodePosition(raw)
+              if (target === undefined) {
+                return Effect.fail(rejected("seek", `not a csv position: ${JSON.stringify(raw)}`))
+              }
+              parser = new CsvParser(delimiter, target.offset, target.line)
+              file.reposition(target.offset)
+              finished = context.instance > 0
+              return Effect.void
+            }),
+          commit: () => Effect.void
+        }
+        return reader
+      })
+  })

@@ -1,0 +1,143 @@
+import { assert, describe, it } from "@effect/vitest"
+import { CsvParser, END, NEED_MORE, SYNTAX_ERROR } from "../../../src/connectors/csv/internal/parser.ts"
+
+interface Parsed {
+  readonly records: Array<Array<string>>
+  readonly lines: Array<number>
+  readonly error?: string
+}
+
+/** Parses `input`, pushing it in chunks of `chunk` characters (0: all at once). */
+const parse = (input: string, chunk = 0, delimiter = ","): Parsed => {
+  const parser = new CsvParser(delimiter)
+  const records: Array<Array<string>> = []
+  const lines: Array<number> = []
+  const fields: Array<string> = []
+  let at = 0
+  const size = chunk === 0 ? Math.max(1, input.length) : chunk
+  for (;;) {
+    const n = parser.next(fields)
+    if (n >= 0) {
+      records.push(fields.slice(0, n))
+      lines.push(parser.recordLine)
+    } else if (n === NEED_MORE) {
+      if (at >= input.length) parser.end()
+      else {
+        parser.push(input.slice(at, at + size))
+        at += size
+      }
+    } else if (n === END) return { records, lines }
+    else {
+      assert.strictEqual(n, SYNTAX_ERROR)
+      return { records, lines, error: `${parser.errorLine}:${parser.errorField}: ${parser.errorMessage}` }
+    }
+  }
+}
+
+/** Parses with every chunk size from 1 to the input length and checks they all agree. */
+const parseEveryChunking = (input: string, delimiter = ","): Parsed => {
+  const whole = parse(input, 0, delimiter)
+  for (let size = 1; size <= input.length; size++) {
+    assert.deepStrictEqual(parse(input, size, delimiter), whole, `chunk size ${size}`)
+  }
+  return whole
+}
+
+describe("CsvParser", () => {
+  it("splits plain records (LF and CRLF, with and without a final line break)", () => {
+    assert.deepStrictEqual(parseEveryChunking("a,b,c\n1,2,3\n").records, [["a", "b", "c"], ["1", "2", "3"]])
+    assert.deepStrictEqual(parseEveryChunking("a,b\r\n1,2\r\n").records, [["a", "b"], ["1", "2"]])
+    assert.deepStrictEqual(parseEveryChunking("a,b\n1,2").records, [["a", "b"], ["1", "2"]])
+    assert.deepStrictEqual(parseEveryChunking("a,b\r\n1,2\r").records, [["a", "b"], ["1", "2"]])
+    assert.deepStrictEqual(parseEveryChunking("").records, [])
+  })
+
+  it("keeps empty fields, including leading and trailing ones", () => {
+    assert.deepStrictEqual(parseEveryChunking(",a,,\n,,\n").records, [["", "a", "", ""], ["", "", ""]])
+  })
+
+  it("reads quoted fields with delimiters, doubled quotes and newlines", () => {
+    const input = 'id,text\n1,"a,b"\n2,"say ""hi"""\n3,"two\nlines"\n4,"crlf\r\ninside"\r\n5,""\n6,""""\n'
+    const parsed = parseEveryChunking(input)
+    assert.deepStrictEqual(parsed.records, [
+      ["id", "text"],
+      ["1", "a,b"],
+      ["2", 'say "hi"'],
+      ["3", "two\nlines"],
+      ["4", "crlf\r\ninside"],
+      ["5", ""],
+      ["6", '"']
+    ])
+    // 1-based physical line where each record starts (embedded newlines counted).
+    assert.deepStrictEqual(parsed.lines, [1, 2, 3, 4, 6, 8, 9])
+  })
+
+  it("mixes quoted and unquoted fields in one record, quoted last field at end of input", () => {
+    assert.deepStrictEqual(parseEveryChunking('x,"y\n",z\n"a","b"').records, [["x", "y\n", "z"], ["a", "b"]])
+  })
+
+  it("treats a quote inside an unquoted field as data", () => {
+    assert.deepStrictEqual(parseEveryChunking('ab"c,d\n').records, [['ab"c', "d"]])
+  })
+
+  it("skips empty lines and counts them", () => {
+    const parsed = parseEveryChunking("a\n\n\r\nb\n\n")
+    assert.deepStrictEqual(parsed.records, [["a"], ["b"]])
+    assert.deepStrictEqual(parsed.lines, [1, 4])
+  })
+
+  it("skips a UTF-8 byte order mark at the start", () => {
+    assert.deepStrictEqual(parseEveryChunking("\uFEFFa,b\n1,2\n").records, [["a", "b"], ["1", "2"]])
+  })
+
+  it("keeps unicode text intact", () => {
+    assert.deepStrictEqual(parseEveryChunking("名前,emoji\n\"Zoë, 🙂\",ü\n").records, [["名前", "emoji"], ["Zoë, 🙂", "ü"]])
+  })
+
+  it("uses a custom delimiter (a comma is then data)", () => {
+    assert.deepStrictEqual(parseEveryChunking('a;b,c;"d;e"\n', ";").records, [["a", "b,c", "d;e"]])
+    assert.deepStrictEqual(parseEveryChunking("a\tb\n1\t2\n", "\t").records, [["a", "b"], ["1", "2"]])
+  })
+
+  it("keeps a lone CR inside an unquoted field as data", () => {
+    assert.deepStrictEqual(parseEveryChunking("a\rb,c\n").records, [["a\rb", "c"]])
+  })
+
+  it("fails on an unterminated quoted field, naming the line where the record starts and the field", () => {
+    const parsed = parseEveryChunking('a,b\n1,"open\nstill open\n')
+    assert.deepStrictEqual(parsed.records, [["a", "b"]])
+    assert.strictEqual(parsed.error, "2:2: unterminated quoted field")
+  })
+
+  it("fails on text after a closing quote, naming its line", () => {
+    const parsed = parseEveryChunking('a,b\n1,"x\ny"z\n')
+    assert.strictEqual(parsed.error, '3:2: unexpected character "z" after the closing quote')
+  })
+
+  it("returns the same records for every chunking of a tricky input", () => {
+    const input = '\uFEFFh1,h2,h3\r\n"q,1","q""2","q\r\n3"\r\n\r\nplain,,x\n"",a"b,\n"end"'
+    assert.deepStrictEqual(parseEveryChunking(input).records, [
+      ["h1", "h2", "h3"],
+      ["q,1", 'q"2', "q\r\n3"],
+      ["plain", "", "x"],
+      ["", 'a"b', ""],
+      ["end"]
+    ])
+  })
+
+  it("reports the byte offset of the next record (multi-byte characters counted in bytes)", () => {
+    const parser = new CsvParser(",")
+    const fields: Array<string> = []
+    parser.push("\uFEFFé,b\nc,d\n")
+    parser.end()
+    // The byte order mark is not part of the first record.
+    assert.strictEqual(parser.offset(), 3)
+    assert.strictEqual(parser.next(fields), 2)
+    // BOM (3 bytes) + "é,b\n" (5 bytes)
+    assert.strictEqual(parser.offset(), 8)
+    assert.strictEqual(parser.line, 2)
+    assert.strictEqual(parser.next(fields), 2)
+    assert.strictEqual(parser.offset(), 12)
+    assert.strictEqual(parser.next(fields), END)
+  })
+})
