@@ -21,4 +21,6 @@ export * as Workflow from "./Workflow.ts"
 /** @since 0.1.0 */
 export * as Spec from "../src/Spec.ts"
 /** @since 0.1.0 */
+export * as Csv from "../src/connectors/csv/index.ts"
+/** @since 0.1.0 */
 export type { CompileError, NodeFailure, NodeOptions, RunError, SourceOptions } from "./internal/types.ts"
