@@ -181,6 +181,35 @@ describe("worker_map", () => {
       assert.isAtMost(osThreads(), before)
     }))
 
+  it.effect("the definition's processor: acquire opens a pool in a scope; process works with or without a scope", () =>
+    Effect.gen(function*() {
+      yield* Effect.promise(() => readFile(fixture)) // start libuv's thread pool before counting
+      const before = osThreads()
+      const made = WorkerMap.definition.make({ module: fixture, export: "double", workers: 2 }, { node: "heavy" })
+      assert.strictEqual(made._tag, "Batch")
+      const processor = made as WorkerMap.WorkerMapProcessor
+      const input = Batch.make(rows(5))
+      const expected = rows(5).map((r) => r.value * 2)
+      const values = (out: ReadonlyArray<unknown>) => (out as ReadonlyArray<{ value: number }>).map((r) => r.value)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const process = yield* processor.acquire
+        assert.deepStrictEqual(values(yield* process(input)), expected)
+        assert.isAtLeast(osThreads(), before + 1)
+      }))
+      // Inside a scope: the pool lives until that scope closes, shared by every call in it.
+      yield* Effect.scoped(Effect.gen(function*() {
+        assert.deepStrictEqual(values(yield* processor.process(input)), expected)
+        assert.deepStrictEqual(values(yield* processor.process(input)), expected)
+        assert.strictEqual(osThreads(), before + 1)
+      }))
+      // Without any scope (it.effect provides one, so run it on its own): a pool for that one batch.
+      assert.deepStrictEqual(values(yield* Effect.promise(() => Effect.runPromise(processor.process(input)))), expected)
+      for (let i = 0; i < 50 && osThreads() > before; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+      }
+      assert.isAtMost(osThreads(), before)
+    }))
+
   it("resolves relative module paths against the working directory, and rejects what is not a path", () => {
     const here = dirname(fixture)
     const r = WorkerMap.resolveConfig({ module: "./transforms.ts", export: "double" }, { cwd: here })

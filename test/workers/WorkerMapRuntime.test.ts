@@ -15,13 +15,13 @@ const fixture = fileURLToPath(new URL("./fixtures/transforms.ts", import.meta.ur
 const registry = Registry.layer([...definitions, WorkerMap.definition])
 const osThreads = () => readdirSync("/proc/self/task").length
 
-const graph = (name: string, config: Record<string, unknown>, count = 2_000) =>
+const graph = (name: string, config: Record<string, unknown>, count = 2_000, ordered = false) =>
   WorkflowGraph.make({
     name,
     execution: { batch_size: 100 },
     nodes: [
       { kind: "source", id: "nums", type: "numbers", config: { count }, inputs: [] },
-      { kind: "processor", id: "heavy", type: "worker_map", config, inputs: ["nums"], parallelism: 2 },
+      { kind: "processor", id: "heavy", type: "worker_map", config, inputs: ["nums"], parallelism: 2, ordered },
       { kind: "sink", id: "out", type: "collect_test", config: { name }, inputs: ["heavy"] }
     ]
   })
@@ -47,6 +47,14 @@ describe("worker_map in a workflow", () => {
         yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
       }
       assert.isAtMost(osThreads(), before)
+    }).pipe(Effect.provide(registry)))
+
+  it.effect("with ordered: true, two threads work at once and the output keeps the input order", () =>
+    Effect.gen(function*() {
+      yield* Runtime.run(graph("wm_ordered", { module: fixture, export: "square", workers: 2 }, 3_000, true))
+      const out = collected("wm_ordered") as Array<{ id: number; square: number }>
+      assert.deepStrictEqual(out.map((r) => r.id), Array.from({ length: 3_000 }, (_, i) => i))
+      assert.deepStrictEqual(out.map((r) => r.square), Array.from({ length: 3_000 }, (_, i) => i * i))
     }).pipe(Effect.provide(registry)))
 
   it.effect("an exception in the user's function fails the run with a NodeError naming the node and the module", () =>
