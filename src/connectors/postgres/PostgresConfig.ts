@@ -134,6 +134,9 @@ export const SinkConfig = Schema.Struct({
  */
 export type SinkConfig = typeof SinkConfig.Type
 
+// Replication commands take no parameters: the names are restricted so they can be spelled safely.
+const ReplicationName = Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/))
+
 /**
  * Config of the `postgres-cdc` source.
  *
@@ -151,8 +154,8 @@ export type SinkConfig = typeof SinkConfig.Type
  */
 export const CdcConfig = Schema.Struct({
   connection_string: ConnectionString,
-  publication: Schema.NonEmptyString,
-  slot: Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/)),
+  publication: ReplicationName,
+  slot: ReplicationName,
   tables: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
   create_publication: Schema.optionalKey(Schema.Boolean),
   snapshot: Schema.optionalKey(Schema.Boolean),

@@ -25,10 +25,11 @@
  */
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
-import { pgSession } from "./internal/client.ts"
+import { COLUMNS_SQL } from "./internal/catalog.ts"
+import { pgSession, splitName } from "./internal/client.ts"
 import { makeWriter } from "./internal/writer.ts"
 import { SinkConfig } from "./PostgresConfig.ts"
-import { classify } from "./PostgresError.ts"
+import { classify, configurationError } from "./PostgresError.ts"
 import { Effect } from "effect"
 
 /**
@@ -67,7 +68,14 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     Effect.scoped(
       Effect.gen(function*() {
         const client = yield* pgSession("postgres", config.connection_string)
-        yield* Effect.tryPromise({ try: () => client.query("SELECT 1"), catch: classify("postgres", "check") })
+        const [schema, name] = splitName(config.table)
+        const result = yield* Effect.tryPromise({
+          try: () => client.query(COLUMNS_SQL, [name, schema ?? null]),
+          catch: classify("postgres", "check")
+        })
+        if (result.rows.length === 0 && config.create_table !== true) {
+          return yield* configurationError("postgres", "check", `table '${config.table}' does not exist (set create_table: true to create it)`)
+        }
       })
     ),
   open: (config, context) => makeWriter(config, context)

@@ -55,6 +55,27 @@ describe("PostgresSink", () => {
       assert.strictEqual(out[1].name, null)
     }).pipe(Effect.scoped))
 
+  it.effect("writes every field of a batch; an unknown field or a missing table is a configuration error", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_fields")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, email text)`)
+      const writer = yield* open({ table })
+      yield* write(writer, [{ id: 1, name: "a" }, { id: 2, name: "b", email: "b@x" }, { id: 3, email: "c@x" }])
+      assert.deepStrictEqual(yield* rows(table), [
+        { id: 1, name: "a", email: null },
+        { id: 2, name: "b", email: "b@x" },
+        { id: 3, name: null, email: "c@x" }
+      ])
+      const unknown = yield* Effect.flip(write(writer, [{ id: 4, nickname: "d" }]))
+      assert.strictEqual(unknown._tag === "ConnectorError" && unknown.reason._tag, "ConfigurationError")
+      assert.include(unknown.message, "nickname")
+      const config = decode(PostgresSink.config, { connection_string: URL, table: `${schema}.missing` })
+      const missing = yield* Effect.flip(PostgresSink.check(config))
+      assert.strictEqual(missing.reason._tag, "ConfigurationError")
+      yield* PostgresSink.check(decode(PostgresSink.config, { connection_string: URL, table }))
+    }).pipe(Effect.scoped))
+
   it.effect("upsert keeps the last row per key; replace truncates first; create_table", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_ups")

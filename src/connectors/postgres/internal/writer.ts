@@ -157,16 +157,19 @@ export const makeWriter = Effect.fnUntraced(function*(
       yield* loadColumns
     })
 
-  /** The columns a batch writes: the fields of its first image (key columns for deletes only). */
+  /** The columns a batch writes: every field of its (upsert) images, plus the key in upsert mode. */
   const batchColumns = (p: Prepared): ReadonlyArray<Column> | string => {
-    let first: Row | undefined
+    const names = new Set<string>()
+    let shape: Row | undefined
     for (let i = 0; i < p.images.length; i++) {
-      if (p.ops === undefined || p.ops[i] === "u") {
-        first = p.images[i]
-        break
-      }
+      if (p.ops !== undefined && p.ops[i] !== "u") continue
+      const image = p.images[i]
+      // Records of one type share their keys: only look at the keys of a record shaped differently.
+      if (shape !== undefined && sameKeys(shape, image)) continue
+      shape = image
+      for (const k in image) names.add(k)
     }
-    const names = first !== undefined ? Object.keys(first) : [...key]
+    if (names.size === 0) for (const k of key) names.add(k)
     const out: Array<Column> = []
     for (const n of names) {
       const col = columns.find((c) => c.name === n)
@@ -398,3 +401,14 @@ const slicePrepared = (p: Prepared, from: number, to: number): Prepared => ({
   images: p.images.slice(from, to),
   ops: p.ops === undefined ? undefined : p.ops.slice(from, to)
 })
+
+const sameKeys = (a: Row, b: Row): boolean => {
+  let n = 0
+  for (const k in b) {
+    if (!(k in a)) return false
+    n++
+  }
+  let m = 0
+  for (const _ in a) m++
+  return n === m
+}
