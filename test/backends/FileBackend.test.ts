@@ -1,15 +1,163 @@
 import * as fs from "node:fs/promises"
-import * as os from "node:os"
 import * as path from "node:path"
-import { Effect } from "effect"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
 import * as FileBackend from "../../src/backends/FileBackend.ts"
+import { RETAIN, StateBackendError } from "../../src/StateBackend.ts"
 import { backendSuite } from "../../src/testing/backendSuite.ts"
-
-/** A temp directory removed with the scope. */
-const tempDir = Effect.acquireRelease(
-  Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "dataflare-file-backend-"))),
-  (dir) => Effect.promise(() => fs.rm(dir, { recursive: true, force: true }))
-)
+import { checkRewind, entriesOf, record, tempDir, withWarnings } from "./support.ts"
 
 backendSuite("file backend (one directory per workflow under a root)", Effect.map(tempDir, (root) => FileBackend.make({ root })))
 backendSuite("file backend (a fixed state directory)", Effect.map(tempDir, (directory) => FileBackend.make({ directory })), { workflows: "one" })
+
+const W = "orders"
+const files = (dir: string) => Effect.promise(async () => (await fs.readdir(dir)).sort())
+const overwrite = (file: string, content: string) => Effect.promise(() => fs.writeFile(file, content))
+const failureOf = <A>(exit: Exit.Exit<A, StateBackendError>) =>
+  Exit.isFailure(exit) ? exit.cause.reasons.flatMap((r) => (r._tag === "Fail" ? [r.error] : []))[0] : undefined
+
+describe("file backend: layout", () => {
+  it.live("one zero-padded JSON file per record, and the owner's name, in the state directory", () =>
+    Effect.gen(function*() {
+      const dir = path.join(yield* tempDir, "state")
+      const backend = FileBackend.make({ directory: dir })
+      yield* backend.write(record(W, 1, true, [["a", 1]]))
+      yield* backend.write(record(W, 2, false, [["b", 2]]))
+      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json"])
+      const stored = JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "chk-000000000002.json"), "utf8")))
+      assert.deepStrictEqual(stored, record(W, 2, false, [["b", 2]]))
+      assert.deepStrictEqual(JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "workflow.json"), "utf8"))), { format: 1, workflow: W })
+    }))
+
+  it.live("the default directory is <root>/<workflow name>, any name one safe path segment", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(FileBackend.directoryFor("enhanced-data-pipeline"), path.join(".dataflare", "enhanced-data-pipeline"))
+      assert.strictEqual(FileBackend.directoryFor("a/b", "/s"), "/s/a%2Fb")
+      assert.strictEqual(FileBackend.directoryFor("..", "/s"), "/s/%2E%2E")
+      assert.strictEqual(FileBackend.directoryFor("", "/s"), "/s/%00")
+      const root = yield* tempDir
+      const backend = FileBackend.make({ root })
+      yield* backend.write(record("../escape", 1, true, [["a", 1]]))
+      assert.deepStrictEqual(yield* files(root), ["..%2Fescape"])
+      assert.deepStrictEqual(yield* entriesOf(backend, "../escape"), [["a", 1]])
+    }))
+
+  it.live(`old records are deleted from disk once ${RETAIN} newer ones exist after a full one`, () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const backend = FileBackend.make({ directory: dir })
+      for (let id = 1; id <= 25; id++) yield* backend.write(record(W, id, id % 5 === 1, [[`k${id}`, id]]))
+      // the last 10 are 16..25; 16 is full, so nothing older is needed
+      const names = (yield* files(dir)).filter((n) => n.startsWith("chk-"))
+      assert.deepStrictEqual(names, Array.from({ length: 10 }, (_, i) => `chk-${String(16 + i).padStart(12, "0")}.json`))
+      yield* backend.write(record(W, 26, false, [["k26", 26]]))
+      // 17..26 must stay, and 16 (the full one they build on) with them
+      assert.strictEqual((yield* files(dir)).filter((n) => n.startsWith("chk-")).length, 11)
+    }))
+
+  it.live("a new process (a fresh backend on the same directory) restores and lists what an earlier one wrote", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const first = FileBackend.make({ directory: dir })
+      for (let id = 1; id <= 4; id++) yield* first.write(record(W, id, id === 1, [[`k${id}`, id]], id === 3 ? ["k1"] : []))
+      const second = FileBackend.make({ directory: dir })
+      assert.deepStrictEqual(yield* entriesOf(second, W), [["k2", 2], ["k3", 3], ["k4", 4]])
+      assert.deepStrictEqual((yield* second.list(W, 2)).map((i) => i.id), [4, 3])
+      yield* second.write(record(W, 5, false, [["k5", 5]]))
+      assert.deepStrictEqual((yield* first.list(W, 1)).map((i) => i.id), [5])
+    }))
+})
+
+describe("file backend: damage", () => {
+  it.live("a corrupt newest record is skipped with a warning, and the previous checkpoint restored", () =>
+    Effect.gen(function*() {
+      for (const damage of ["", "{\"format\":1,\"workflow\":\"orders\",\"id\":3,\"sta", "{\"format\":1}", "not json at all", "[1,2,3]"]) {
+        const dir = yield* tempDir
+        const backend = FileBackend.make({ directory: dir })
+        yield* backend.write(record(W, 1, true, [["a", 1]]))
+        yield* backend.write(record(W, 2, false, [["b", 2]]))
+        yield* backend.write(record(W, 3, false, [["c", 3]]))
+        yield* overwrite(path.join(dir, "chk-000000000003.json"), damage)
+        const { value, warnings } = yield* withWarnings(entriesOf(FileBackend.make({ directory: dir }), W))
+        assert.deepStrictEqual(value, [["a", 1], ["b", 2]], `damage ${JSON.stringify(damage)}`)
+        assert.isTrue(warnings.some((w) => w.includes("chk-000000000003.json")), warnings.join("\n"))
+        assert.deepStrictEqual((yield* backend.list(W, 10)).map((i) => i.id), [2, 1])
+      }
+    }))
+
+  it.live("a missing or corrupt link falls back to the newest chain that is complete", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const backend = FileBackend.make({ directory: dir })
+      for (let id = 1; id <= 6; id++) yield* backend.write(record(W, id, id === 1 || id === 4, [[`k${id}`, id]]))
+      yield* Effect.promise(() => fs.rm(path.join(dir, "chk-000000000005.json")))
+      const restored = yield* withWarnings(backend.latest(W))
+      assert.strictEqual(restored.value?.id, 4)
+      assert.deepStrictEqual(restored.value?.operators.get("op/0")?.entries, [["k4", 4]])
+      assert.isTrue(restored.warnings.some((w) => w.includes("checkpoint 6 cannot be restored")), restored.warnings.join("\n"))
+      // with the full record 4 damaged too, only the chain 1..3 is left
+      yield* overwrite(path.join(dir, "chk-000000000004.json"), "{")
+      assert.deepStrictEqual(yield* entriesOf(backend, W), [["k1", 1], ["k2", 2], ["k3", 3]])
+      // and with 2 gone, only 1
+      yield* Effect.promise(() => fs.rm(path.join(dir, "chk-000000000002.json")))
+      assert.deepStrictEqual(yield* entriesOf(backend, W), [["k1", 1]])
+      yield* overwrite(path.join(dir, "chk-000000000001.json"), "")
+      assert.isUndefined(yield* backend.latest(W))
+    }))
+
+  it.live("temp files of an interrupted write are never read, and the next write removes them", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const backend = FileBackend.make({ directory: dir })
+      yield* backend.write(record(W, 1, true, [["a", 1]]))
+      // what a writer killed mid-write leaves: a truncated temp file of the next record
+      const temp = path.join(dir, ".chk-000000000002.json.tmp-99999-0badf00d")
+      yield* overwrite(temp, JSON.stringify(record(W, 2, true, [["torn", 2]])).slice(0, 40))
+      assert.deepStrictEqual(yield* entriesOf(backend, W), [["a", 1]])
+      assert.deepStrictEqual((yield* backend.list(W, 10)).map((i) => i.id), [1])
+      yield* backend.write(record(W, 2, false, [["b", 2]]))
+      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json"])
+    }))
+
+  it.live("after restoring an older checkpoint, the next write discards the abandoned newer records", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* checkRewind(FileBackend.make({ directory: dir }), W, (id) => overwrite(path.join(dir, `chk-${String(id).padStart(12, "0")}.json`), "{\"torn"))
+      assert.deepStrictEqual((yield* files(dir)).filter((n) => n.startsWith("chk-")), ["chk-000000000001.json", "chk-000000000002.json", "chk-000000000003.json"])
+    }))
+})
+
+describe("file backend: ownership", () => {
+  it.live("a state directory belongs to one workflow; any other is refused, naming both", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const backend = FileBackend.make({ directory: dir })
+      yield* backend.write(record(W, 1, true, [["a", 1]]))
+      const other = FileBackend.make({ directory: dir })
+      for (const op of [other.write(record("payments", 1, true, [["x", 1]])), other.latest("payments"), other.list("payments", 5), other.clear("payments")]) {
+        const error = failureOf(yield* Effect.exit(op))
+        assert.instanceOf(error, StateBackendError)
+        assert.include(error?.message, "belongs to workflow 'orders', not 'payments'")
+      }
+      assert.deepStrictEqual(yield* entriesOf(backend, W), [["a", 1]])
+    }))
+
+  it.live("a record of another workflow in the directory is refused, not restored", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* FileBackend.make({ directory: dir }).write(record(W, 1, true, [["a", 1]]))
+      yield* Effect.promise(() => fs.rm(path.join(dir, "workflow.json")))
+      const error = failureOf(yield* Effect.exit(FileBackend.make({ directory: dir }).latest("payments")))
+      assert.include(error?.message, "holds a checkpoint of workflow 'orders', not 'payments'")
+    }))
+
+  it.live("an unwritable state directory is a StateBackendError naming the path", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const blocker = path.join(root, "file")
+      yield* overwrite(blocker, "x")
+      const error = failureOf(yield* Effect.exit(FileBackend.make({ directory: path.join(blocker, "state") }).write(record(W, 1, true, []))))
+      assert.instanceOf(error, StateBackendError)
+      assert.include(error?.message, blocker)
+    }))
+})

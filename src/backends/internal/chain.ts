@@ -11,12 +11,12 @@ import { Effect, Schema } from "effect"
 import { CheckpointRecord, type Restored, restoreFrom } from "../../Checkpoint.ts"
 import { RETAIN } from "../../StateBackend.ts"
 
-const decodeExit = Schema.decodeUnknownExit(CheckpointRecord)
+const decodeResult = Schema.decodeUnknownResult(CheckpointRecord)
 
 /** Decodes a stored record, or returns the reason it does not decode. */
 export const decodeRecord = (value: unknown): { readonly ok: true; readonly record: CheckpointRecord } | { readonly ok: false; readonly reason: string } => {
-  const exit = decodeExit(value)
-  return exit._tag === "Success" ? { ok: true, record: exit.value } : { ok: false, reason: String(exit.cause) }
+  const result = decodeResult(value)
+  return result._tag === "Success" ? { ok: true, record: result.success } : { ok: false, reason: result.failure.message.replace(/\s+/g, " ") }
 }
 
 /** What pruning needs to know about a stored record. */
