@@ -47,7 +47,9 @@ import type { WorkerMapError } from "./WorkerMapError.ts"
  * The config of a `worker_map` node. `module`: a path (`./x.ts`, `/abs/x.js`) or a `file:` URL;
  * `export`: the export to call (default `default`); `mode`: `record` (default) or `batch`;
  * `workers`: most threads for the node (default: the machine's available parallelism; threads
- * start only when batches run concurrently, so a node with `parallelism: 2` uses at most 2).
+ * start only when batches run concurrently, so a node with `parallelism: 2` uses at most 2);
+ * `max_heap_mb`: the old-generation heap limit of each thread (default: Node's), so runaway user
+ * code fails the node with an out-of-memory `crash` instead of exhausting the process.
  *
  * @category config
  * @since 0.1.0
@@ -56,7 +58,8 @@ export const WorkerMapConfig = Schema.Struct({
   module: Schema.String,
   export: Schema.optionalKey(Schema.String),
   mode: Schema.optionalKey(Schema.Literals(["record", "batch"])),
-  workers: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  workers: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  max_heap_mb: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
 })
 
 /**
@@ -120,6 +123,7 @@ export interface ResolvedConfig {
   readonly export: string
   readonly mode: Mode
   readonly workers: number
+  readonly maxHeapMb: number | undefined
 }
 
 /**
@@ -156,7 +160,8 @@ export const resolveConfig = (
     path,
     export: config.export ?? "default",
     mode: config.mode ?? "record",
-    workers: config.workers ?? availableParallelism()
+    workers: config.workers ?? availableParallelism(),
+    maxHeapMb: config.max_heap_mb
   }
 }
 
@@ -172,7 +177,8 @@ const poolOptions = (resolved: ResolvedConfig): Pool.PoolOptions => ({
   init: { url: resolved.url, export: resolved.export, mode: resolved.mode },
   size: resolved.workers,
   module: resolved.module,
-  execArgv: execArgv()
+  execArgv: execArgv(),
+  maxHeapMb: resolved.maxHeapMb
 })
 
 const processOn = (pool: Pool.Pool) => (batch: Batch.Batch<unknown>) =>

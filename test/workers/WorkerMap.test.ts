@@ -13,7 +13,7 @@ const fixture = fileURLToPath(new URL("./fixtures/transforms.ts", import.meta.ur
 
 const resolved = (
   exportName: string,
-  extra?: { readonly mode?: "record" | "batch"; readonly workers?: number }
+  extra?: { readonly mode?: "record" | "batch"; readonly workers?: number; readonly max_heap_mb?: number }
 ): WorkerMap.ResolvedConfig => {
   const r = WorkerMap.resolveConfig({ module: fixture, export: exportName, ...extra })
   assert.strictEqual(r._tag, "ResolvedConfig")
@@ -129,6 +129,15 @@ describe("worker_map", () => {
       assert.strictEqual(error.reason, "crash")
       assert.include(error.message, "worker crashed")
       assert.include(error.message, "code: 7")
+      assert.strictEqual(pool.threads(), 0)
+    })))
+
+  it.effect("a worker that runs out of memory (max_heap_mb) fails the batch as a crash", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* WorkerMap.make(resolved("hog", { max_heap_mb: 32 }))
+      const error = yield* failureOf(pool.process(Batch.make(rows(1))))
+      assert.strictEqual(error.reason, "crash")
+      assert.include(error.message, "ERR_WORKER_OUT_OF_MEMORY")
       assert.strictEqual(pool.threads(), 0)
     })))
 

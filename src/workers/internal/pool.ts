@@ -14,6 +14,7 @@
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { Cause, Deferred, Effect, Exit, Scope, Semaphore } from "effect"
 import * as Worker from "effect/workers/Worker"
+import { WorkerError } from "effect/workers/WorkerError"
 import { Worker as Thread } from "node:worker_threads"
 import { WorkerMapError, type WorkerMapFailure } from "../WorkerMapError.ts"
 import type { Request, Response, WorkerInit } from "./protocol.ts"
@@ -27,6 +28,8 @@ export interface PoolOptions {
   readonly module: string
   /** Node options of the threads (e.g. `--experimental-strip-types` on a Node that needs it). */
   readonly execArgv: ReadonlyArray<string>
+  /** Old-generation heap limit of each thread, in MB (default: Node's). */
+  readonly maxHeapMb: number | undefined
 }
 
 /** A running pool. */
@@ -54,18 +57,29 @@ const entry = new URL("./runner.ts", import.meta.url)
 const messageOf = (u: unknown): string =>
   u !== null && typeof u === "object" && "message" in u && typeof u.message === "string" ? u.message : String(u)
 
-/** A worker error says little by itself ("An error event was emitted"): add what caused it. */
+/**
+ * A worker error says little by itself ("An error event was emitted"): say what caused it, with
+ * Node's error code when there is one (e.g. `ERR_WORKER_OUT_OF_MEMORY`).
+ */
 const describeWorkerError = (e: unknown): string => {
   const reason = e !== null && typeof e === "object" && "reason" in e ? e.reason : e
   const cause = reason !== null && typeof reason === "object" && "cause" in reason ? reason.cause : undefined
-  return cause === undefined ? messageOf(reason) : `${messageOf(reason)}: ${messageOf(cause)}`
+  if (cause === undefined) return messageOf(reason)
+  const code = cause !== null && typeof cause === "object" && "code" in cause && typeof cause.code === "string"
+    ? ` (${cause.code})`
+    : ""
+  return `${messageOf(cause)}${code}`
 }
+
+const isSendError = (e: unknown): boolean =>
+  e instanceof WorkerError && e.reason._tag === "WorkerSendError"
 
 /** Makes a pool whose threads live until `Scope` closes. */
 export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Scope> =>
   Effect.gen(function*() {
     const error = (reason: WorkerMapFailure, detail: string) =>
       new WorkerMapError({ module: options.module, export: options.init.export, reason, detail })
+    const cloneError = (e: unknown) => error("clone", `the batch cannot be sent to the worker: ${describeWorkerError(e)}`)
     const scope = yield* Effect.scope
     // The client fibers live in a child scope that closes after the threads are terminated
     // (finalizers run in reverse order), so closing never waits for a graceful worker shutdown.
@@ -105,7 +119,11 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
         dead: undefined
       }
       const spawner = (): Thread => {
-        const thread = new Thread(entry, { workerData: options.init, execArgv: [...options.execArgv] })
+        const thread = new Thread(entry, {
+          workerData: options.init,
+          execArgv: [...options.execArgv],
+          ...(options.maxHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } })
+        })
         slot.thread = thread
         alive.add(thread)
         thread.once("exit", () => alive.delete(thread))
@@ -126,8 +144,11 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
       ).pipe(
         Effect.catchCause((cause) =>
           Effect.sync(() => {
-            const detail = Cause.hasInterruptsOnly(cause) ? "the worker was stopped" : describeWorkerError(Cause.squash(cause))
-            die(slot, error("crash", detail))
+            if (Cause.hasInterruptsOnly(cause)) return die(slot, error("crash", "the worker was stopped"))
+            const e = Cause.squash(cause)
+            // A batch sent before the thread was ready is sent by the client fiber, whose failure
+            // ends this thread: it is still the batch that could not be cloned.
+            die(slot, isSendError(e) ? cloneError(e) : error("crash", describeWorkerError(e)))
           })
         ),
         Effect.forkIn(clients)
@@ -157,9 +178,7 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
         const pending = Deferred.makeUnsafe<Response, WorkerMapError>()
         slot.pending = pending
         slot.request = ++requests
-        yield* slot.client!.send({ id: slot.request, records }).pipe(
-          Effect.mapError((e) => error("clone", `the batch cannot be sent to the worker: ${describeWorkerError(e)}`))
-        )
+        yield* slot.client!.send({ id: slot.request, records }).pipe(Effect.mapError(cloneError))
         return yield* Effect.flatMap(Deferred.await(pending), toRecords)
       })
 
