@@ -77,7 +77,7 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
           }
         },
         catch: (cause) =>
-          new StateBackendError({ backend: "postgres", operation, message: `${operation} on ${table} failed: ${describe(cause)}`, cause })
+          new StateBackendError({ backend: "postgres", operation, message: `${operation} on ${table} failed: ${errorText(cause)}`, cause })
       })
 
     yield* transaction("create table", async (client) => {
@@ -161,7 +161,7 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
             })
             return client
           },
-          catch: (cause) => new StateBackendError({ backend: "postgres", operation: "latest", message: `cannot read ${table}: ${describe(cause)}`, cause })
+          catch: (cause) => new StateBackendError({ backend: "postgres", operation: "latest", message: `cannot read ${table}: ${errorText(cause)}`, cause })
         }),
         (client) =>
           Effect.gen(function*() {
@@ -169,7 +169,7 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
               Effect.tryPromise({
                 try: () => client.query<R>(text, [...params]),
                 catch: (cause) =>
-                  new StateBackendError({ backend: "postgres", operation: "latest", message: `cannot read ${table}: ${describe(cause)}`, cause })
+                  new StateBackendError({ backend: "postgres", operation: "latest", message: `cannot read ${table}: ${errorText(cause)}`, cause })
               })
             const ids = yield* query<{ id: string }>(`SELECT id FROM ${table} WHERE workflow = $1`, [workflow])
             return yield* latestChain(ids.rows.map((r) => Number(r.id)), (id) =>
@@ -214,7 +214,7 @@ const openPool = (options: Options): Effect.Effect<pg.Pool, StateBackendError, S
         pool.on("error", () => {})
         return pool
       },
-      catch: (cause) => new StateBackendError({ backend: "postgres", operation: "connect", message: describe(cause), cause })
+      catch: (cause) => new StateBackendError({ backend: "postgres", operation: "connect", message: errorText(cause), cause })
     }),
     (pool) => Effect.promise(() => pool.end().catch(() => undefined))
   )
@@ -235,7 +235,7 @@ const InfoSchema = Schema.Struct({
 const decodeInfo = (value: unknown): Effect.Effect<CheckpointInfo, Schema.SchemaError> => Schema.decodeUnknownEffect(InfoSchema)(value)
 
 /** A driver error's message and SQLSTATE; never the connection string. */
-const describe = (cause: unknown): string => {
+const errorText = (cause: unknown): string => {
   if (cause instanceof Error) {
     const code = "code" in cause && typeof cause.code === "string" ? ` (SQLSTATE ${cause.code})` : ""
     return `${cause.message}${code}`
