@@ -56,8 +56,15 @@ const byGroupKey = (a: Pane, b: Pane): number => compareKeys(a.gk, b.gk)
 
 const paneKey = (start: number | null, gk: string): string => (start === null ? "g" + gk : "p" + start + "|" + gk)
 
+/** `mark` of a pane that has fired (its state entry is deleted and must not be set again). */
+const FIRED = -2
+
 /**
  * Makes one operator instance for a plan.
+ *
+ * **Gotchas**: panes are found through in-memory maps (window start → group key → pane), not
+ * through the keyed state, and each changed pane is written back to the state once per batch:
+ * a state key string per record would cost more than the aggregation itself.
  *
  * @category constructors
  * @since 0.1.0
@@ -73,19 +80,26 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
   const sideOutput = plan.late === "side_output"
 
   let clock: Clock = makeClock()
-  // open window starts, ascending, and the panes of each
+  // open window starts, ascending, and the panes of each by group key; panes of a global aggregate
   let starts: Array<number> = []
-  let byStart = new Map<number, Array<Pane>>()
+  let byStart = new Map<number, Map<string, Pane>>()
+  let global = new Map<string, Pane>()
+  // panes changed in the current batch (written to the state at its end)
+  const touched: Array<Pane> = []
+  let batchNo = 0
   const buffer: Array<number> = []
 
   const index = (pane: Pane): void => {
-    if (pane.start === null) return
-    const list = byStart.get(pane.start)
-    if (list === undefined) {
-      byStart.set(pane.start, [pane])
+    if (pane.start === null) {
+      global.set(pane.gk, pane)
+      return
+    }
+    const panes = byStart.get(pane.start)
+    if (panes === undefined) {
+      byStart.set(pane.start, new Map([[pane.gk, pane]]))
       insertSorted(starts, pane.start)
     } else {
-      list.push(pane)
+      panes.set(pane.gk, pane)
     }
   }
 
@@ -93,15 +107,23 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     clock = clockFromState(state.get(CLOCK_KEY))
     starts = []
     byStart = new Map()
-    for (const [key, value] of state.entries()) if (key !== CLOCK_KEY) index(value as Pane)
+    global = new Map()
+    touched.length = 0
+    for (const [key, value] of state.entries()) {
+      if (key === CLOCK_KEY) continue
+      const pane = value as Pane
+      pane.key = key
+      pane.mark = -1
+      index(pane)
+    }
   })
 
-  const output = (pane: Pane): unknown => {
+  const output = (pane: Pane, windowStart: unknown, windowEnd: unknown): unknown => {
     const o: { [field: string]: unknown } = {}
     for (let i = 0; i < nGroup; i++) o[groupBy[i]] = pane.group[i]
     if (pane.start !== null) {
-      o.window_start = formatTime(windowFormat, pane.start)
-      o.window_end = formatTime(windowFormat, pane.start + size)
+      o.window_start = windowStart
+      o.window_end = windowEnd
     }
     for (let k = 0; k < nAcc; k++) o[names[k]] = accumulators[k].result(pane.acc[k])
     return o
@@ -112,18 +134,34 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     for (let i = 0; i < nGroup; i++) group[i] = fieldOf(record, groupBy[i]) ?? null
     const acc: Array<unknown> = new Array(nAcc)
     for (let k = 0; k < nAcc; k++) acc[k] = accumulators[k].init()
-    return { _tag: "Pane", start, gk, group, acc }
+    return { _tag: "Pane", start, gk, group, acc, key: paneKey(start, gk), mark: -1 }
   }
 
-  const add = (key: string, start: number | null, gk: string, record: unknown, t: number): void => {
-    let pane = state.get(key) as Pane | undefined
-    if (pane === undefined) {
-      pane = newPane(start, gk, record)
-      index(pane)
-    }
+  const add = (pane: Pane, record: unknown, t: number): void => {
     const acc = pane.acc
     for (let k = 0; k < nAcc; k++) acc[k] = accumulators[k].add(acc[k], record, t)
-    state.set(key, pane)
+    if (pane.mark !== batchNo) {
+      pane.mark = batchNo
+      touched.push(pane)
+    }
+  }
+
+  /** Writes the panes changed in this batch (and not fired) to the state. */
+  const flush = (): void => {
+    for (let i = 0; i < touched.length; i++) {
+      const pane = touched[i]
+      if (pane.mark !== FIRED) state.set(pane.key, pane)
+    }
+    touched.length = 0
+  }
+
+  const emit = (panes: Array<Pane>, windowStart: unknown, windowEnd: unknown, out: Array<unknown>): void => {
+    panes.sort(byGroupKey)
+    for (const pane of panes) {
+      out.push(output(pane, windowStart, windowEnd))
+      pane.mark = FIRED
+      state.delete(pane.key)
+    }
   }
 
   /** Fires every window whose end is at or before `watermark`, in start then group-key order. */
@@ -132,17 +170,14 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
       const start = starts.shift()!
       const panes = byStart.get(start)!
       byStart.delete(start)
-      panes.sort(byGroupKey)
-      for (const pane of panes) {
-        out.push(output(pane))
-        state.delete(paneKey(start, pane.gk))
-      }
+      emit([...panes.values()], formatTime(windowFormat, start), formatTime(windowFormat, start + size), out)
     }
   }
 
   const onBatchFixed = (batch: Batch<unknown>): OperatorOutput => {
     const { records, start, end } = batch
     const tf = timeField!
+    batchNo += 1
     if (batch.watermark !== undefined && batch.watermark > clock.watermark) clock.watermark = batch.watermark
     const out: Array<unknown> = []
     let late: Array<unknown> | undefined
@@ -162,22 +197,41 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
       const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
       for (let j = 0; j < n; j++) {
         const s = buffer[j]
-        add("p" + s + "|" + gk, s, gk, record, t)
+        let panes = byStart.get(s)
+        if (panes === undefined) {
+          panes = new Map()
+          byStart.set(s, panes)
+          insertSorted(starts, s)
+        }
+        let pane = panes.get(gk)
+        if (pane === undefined) {
+          pane = newPane(s, gk, record)
+          panes.set(gk, pane)
+        }
+        add(pane, record, t)
       }
     }
     fire(clock.watermark, out)
+    flush()
     state.set(CLOCK_KEY, clockToState(clock))
     return late === undefined ? { records: out } : { records: out, side: { late } }
   }
 
   const onBatchGlobal = (batch: Batch<unknown>): OperatorOutput => {
     const { records, start, end } = batch
+    batchNo += 1
     for (let i = start; i < end; i++) {
       const record = records[i]
       const t = timeField === undefined ? 0 : eventTime(record, timeField)
       const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
-      add("g" + gk, null, gk, record, t)
+      let pane = global.get(gk)
+      if (pane === undefined) {
+        pane = newPane(null, gk, record)
+        global.set(gk, pane)
+      }
+      add(pane, record, t)
     }
+    flush()
     return { records: [] }
   }
 
@@ -185,14 +239,9 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     const out: Array<unknown> = []
     if (fixed !== undefined) {
       fire(Infinity, out)
-      return { records: out }
-    }
-    const panes: Array<Pane> = []
-    for (const [key, value] of state.entries()) if (key !== CLOCK_KEY) panes.push(value as Pane)
-    panes.sort(byGroupKey)
-    for (const pane of panes) {
-      out.push(output(pane))
-      state.delete(paneKey(null, pane.gk))
+    } else {
+      emit([...global.values()], undefined, undefined, out)
+      global = new Map()
     }
     return { records: out }
   }

@@ -97,7 +97,8 @@ export const clockFromState = (s: unknown): Clock => {
 /**
  * The state of one group in one window (`start` is `null` for a global aggregate). `gk` is the
  * group's key string (not stored: recomputed from `group` on restore); `acc` holds one slot per
- * output field and is updated in place.
+ * output field and is updated in place. `key` (its state key) and `mark` (the last batch that
+ * changed it) are the operator's bookkeeping, not stored either.
  *
  * @category models
  * @since 0.1.0
@@ -108,6 +109,8 @@ export interface Pane {
   readonly gk: string
   readonly group: ReadonlyArray<unknown>
   readonly acc: Array<unknown>
+  key: string
+  mark: number
 }
 
 const isPane = (u: unknown): u is Pane => typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "Pane"
@@ -134,7 +137,9 @@ export const aggregateStateSchema = (slots: ReadonlyArray<Schema.Codec<unknown, 
         start: e.start,
         gk: keyOfValues(e.group),
         group: e.group,
-        acc: [...e.acc]
+        acc: [...e.acc],
+        key: "",
+        mark: -1
       })),
       encode: SchemaGetter.transform((p: Pane) => ({ _tag: "Pane" as const, start: p.start, group: p.group, acc: p.acc }))
     })
