@@ -17,6 +17,7 @@ import { dirname } from "node:path"
 import { Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
+import type { ConnectorError, RecordError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 import * as CsvFormat from "./CsvFormat.ts"
 import { fileError } from "./internal/textFile.ts"
@@ -60,7 +61,7 @@ export const CsvSink: Connector.SinkDefinition<CsvConfig, unknown> = Connector.s
       if (columns !== undefined && config.header !== false) yield* write(CsvFormat.formatHeader(columns, delimiter))
       const writer: Connector.SinkWriter<unknown> = {
         writeBatch: (batch) =>
-          Effect.suspend(() => {
+          Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
             const size = Batch.size(batch)
             if (size === 0) return Effect.succeed({ written: 0 })
             let text = ""

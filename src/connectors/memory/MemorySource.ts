@@ -1,0 +1,144 @@
+/**
+ * In-memory sources, for tests, examples and demos: `memory` (the records are in the config, so
+ * it works from YAML too) and `generator` (`count` records `{ id: i, ...fields }`, or `make(i)`
+ * from the DSL).
+ *
+ * Both are seekable: the position is the index of the next record (a number). With
+ * `parallelism: n`, instance `k` reads records `k, k + n, k + 2n, ...`.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Effect, Schema } from "effect"
+import * as Batch from "../../Batch.ts"
+import type { Position } from "../../Batch.ts"
+import * as Connector from "../../Connector.ts"
+import { ConnectorError, RejectedError } from "../../Errors.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/**
+ * The `memory` source config: `records` (an array of objects) and an optional `batch_size` that
+ * caps the batches it produces (to test small batches).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const MemoryConfig = Schema.Struct({
+  records: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)),
+  batch_size: Schema.optionalKey(PositiveInt)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type MemoryConfig = typeof MemoryConfig.Type
+
+/**
+ * A function from the record index to a record (the generator's `make`, DSL only).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Make = (index: number) => object
+
+/**
+ * The `generator` source config: `count` records; each is `{ id: i, ...fields }` (`fields`: a
+ * map of constant values), or `make(i)` when the DSL gives a `make` function (YAML cannot).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const GeneratorConfig = Schema.Struct({
+  count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  make: Schema.optionalKey(
+    Schema.declare((u: unknown): u is Make => typeof u === "function", { expected: "a function (index) => record" })
+  ),
+  batch_size: Schema.optionalKey(PositiveInt)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type GeneratorConfig = typeof GeneratorConfig.Type
+
+/**
+ * A reader over `count` records produced by `at(i)`, positions being record indices.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeReader = <A>(
+  count: number,
+  at: (index: number) => A,
+  context: Connector.OpenContext,
+  batchSize?: number
+): Connector.SourceReader<A> => {
+  const step = Math.max(1, context.parallelism)
+  let next = context.instance
+  return {
+    readBatch: (max) =>
+      Effect.flatMap(Clock.currentTimeMillis, (readAt) =>
+        Effect.sync(() => {
+          if (next >= count) return undefined
+          const limit = batchSize === undefined ? max : Math.min(max, batchSize)
+          const records: Array<A> = []
+          while (records.length < limit && next < count) {
+            records.push(at(next))
+            next += step
+          }
+          return Batch.make(records, { origin: { source: context.node, position: next }, readAt })
+        })),
+    position: Effect.sync(() => next),
+    seek: (position: Position) =>
+      typeof position === "number" && Number.isSafeInteger(position) && position >= 0
+        ? Effect.sync(() => void (next = position))
+        : Effect.fail(
+          new ConnectorError({
+            connector: "memory",
+            operation: "seek",
+            reason: new RejectedError({ message: `not a record index: ${JSON.stringify(position)}` })
+          })
+        ),
+    commit: () => Effect.void
+  }
+}
+
+/**
+ * The `memory` source definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const MemorySource: Connector.SourceDefinition<MemoryConfig, object> = Connector.source({
+  type: "memory",
+  description: "Reads the records given in its config (for tests and examples)",
+  config: MemoryConfig,
+  capabilities: () => ({ seekable: true, unbounded: false }),
+  check: () => Effect.void,
+  open: (config, context) =>
+    Effect.sync(() => makeReader(config.records.length, (i) => config.records[i], context, config.batch_size))
+})
+
+/**
+ * The `generator` source definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const GeneratorSource: Connector.SourceDefinition<GeneratorConfig, object> = Connector.source({
+  type: "generator",
+  description: "Generates `count` records { id: i, ...fields } (or make(i) from the DSL)",
+  config: GeneratorConfig,
+  capabilities: () => ({ seekable: true, unbounded: false }),
+  check: () => Effect.void,
+  open: (config, context) =>
+    Effect.sync(() => {
+      const make = config.make
+      const fields = config.fields ?? {}
+      const at = make !== undefined ? make : (i: number): object => ({ id: i, ...fields })
+      return makeReader(config.count, at, context, config.batch_size)
+    })
+})

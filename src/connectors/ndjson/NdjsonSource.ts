@@ -1,0 +1,121 @@
+/**
+ * The `ndjson` source: streams a file of JSON objects, one per line, in chunks.
+ *
+ * Blank lines (empty or only whitespace) are skipped. A line that is not valid JSON, or whose
+ * value is not an object, fails with a `RecordError` located at `file:line` that quotes the JSON
+ * error. Position: `{ offset, line }`, the byte offset and 1-based line of the next unread line;
+ * `seek` repositions the file there; `commit` does nothing.
+ *
+ * @since 0.1.0
+ */
+import { access, constants } from "node:fs/promises"
+import { Clock, Effect } from "effect"
+import * as Batch from "../../Batch.ts"
+import * as Connector from "../../Connector.ts"
+import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
+import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
+import { fileError, openTextFile } from "./internal/textFile.ts"
+import { NdjsonConfig } from "./NdjsonConfig.ts"
+
+const CONNECTOR = "ndjson"
+
+const decodePosition = (position: unknown): { readonly offset: number; readonly line: number } | undefined => {
+  if (typeof position !== "object" || position === null || Array.isArray(position)) return undefined
+  const { offset, line } = position as { readonly offset?: unknown; readonly line?: unknown }
+  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 &&
+      typeof line === "number" && Number.isSafeInteger(line) && line >= 1
+    ? { offset, line }
+    : undefined
+}
+
+const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)
+
+/**
+ * The `ndjson` source definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Connector.source({
+  type: CONNECTOR,
+  description: "Reads a file of JSON objects, one per line",
+  config: NdjsonConfig,
+  capabilities: () => ({ seekable: true, unbounded: false }),
+  check: (config) =>
+    Effect.tryPromise({
+      try: () => access(config.path, constants.R_OK),
+      catch: (e) => fileError(CONNECTOR, "check", config.path, e)
+    }),
+  open: (config, context) =>
+    Effect.gen(function*() {
+      const path = config.path
+      const file = yield* openTextFile(CONNECTOR, path)
+      let lines = new LineSplitter()
+      // Only the first instance reads: a file is not split between parallel instances.
+      let finished = context.instance > 0
+      const position = () => ({ offset: lines.offset(), line: lines.line })
+      const reader: Connector.SourceReader<object> = {
+        readBatch: (max) =>
+          Effect.gen(function*() {
+            if (finished) return undefined
+            const records: Array<object> = []
+            while (records.length < max) {
+              const status = lines.next()
+              if (status === NEED_MORE) {
+                const chunk = yield* file.read
+                if (chunk === undefined) lines.end()
+                else lines.push(chunk)
+                continue
+              }
+              if (status === END) {
+                finished = true
+                break
+              }
+              const text = lines.value
+              if (isBlank(text)) continue
+              let value: unknown
+              try {
+                value = JSON.parse(text)
+              } catch (e) {
+                return yield* new RecordError({
+                  detail: `invalid JSON: ${e instanceof Error ? e.message : String(e)}`,
+                  location: { file: path, line: lines.valueLine },
+                  record: text
+                })
+              }
+              if (typeof value !== "object" || value === null || Array.isArray(value)) {
+                return yield* new RecordError({
+                  detail: `expected a JSON object, got ${Array.isArray(value) ? "an array" : JSON.stringify(value)}`,
+                  location: { file: path, line: lines.valueLine },
+                  record: text
+                })
+              }
+              records.push(value)
+            }
+            if (records.length === 0) return undefined
+            const readAt = yield* Clock.currentTimeMillis
+            return Batch.make(records, { origin: { source: context.node, position: position() }, readAt })
+          }),
+        position: Effect.sync(position),
+        seek: (raw) =>
+          Effect.suspend(() => {
+            const target = decodePosition(raw)
+            if (target === undefined) {
+              return Effect.fail(
+                new ConnectorError({
+                  connector: CONNECTOR,
+                  operation: "seek",
+                  reason: new RejectedError({ message: `not an ndjson position: ${JSON.stringify(raw)}` })
+                })
+              )
+            }
+            lines = new LineSplitter(target.offset, target.line)
+            file.reposition(target.offset)
+            finished = context.instance > 0
+            return Effect.void
+          }),
+        commit: () => Effect.void
+      }
+      return reader
+    })
+})

@@ -1,0 +1,71 @@
+/**
+ * The `ndjson` connector: a source and sink of newline-delimited JSON (see
+ * docs/connectors/ndjson.md).
+ *
+ * @example
+ * ```ts
+ * import * as Ndjson from "./connectors/ndjson/index.ts"
+ * const events = Ndjson.source<{ readonly id: number; readonly kind: string }>({ path: "events.ndjson" })
+ * const out = Ndjson.sink({ path: "out.ndjson" })
+ * ```
+ * @since 0.1.0
+ */
+import type { Definition } from "../../Registry.ts"
+import * as Spec from "../../Spec.ts"
+import type { NdjsonConfigInput } from "./NdjsonConfig.ts"
+import { NdjsonSink } from "./NdjsonSink.ts"
+import { NdjsonSource } from "./NdjsonSource.ts"
+
+/** @since 0.1.0 */
+export * as NdjsonConfig from "./NdjsonConfig.ts"
+
+/**
+ * The config Schema shared by the `ndjson` source and sink.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export { NdjsonConfig as config } from "./NdjsonConfig.ts"
+
+/**
+ * The `ndjson` source definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const sourceDefinition = NdjsonSource
+
+/**
+ * The `ndjson` sink definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const sinkDefinition = NdjsonSink
+
+/**
+ * Both `ndjson` definitions, for `Registry.layer`.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const definitions: ReadonlyArray<Definition> = [NdjsonSource, NdjsonSink]
+
+/**
+ * A typed `ndjson` source spec. A JSON file carries no types: `A` is what you declare the lines
+ * to be (checked only to be objects at run time); it defaults to an object of unknown fields.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const source = <A extends object = { readonly [field: string]: unknown }>(
+  config: NdjsonConfigInput
+): Spec.SourceSpec<A> => Spec.source<A>("ndjson", config)
+
+/**
+ * A typed `ndjson` sink spec: accepts any object.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const sink = (config: NdjsonConfigInput): Spec.SinkSpec<object> => Spec.sink<object>("ndjson", config)

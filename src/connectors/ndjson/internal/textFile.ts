@@ -1,0 +1,77 @@
+/**
+ * Reading a UTF-8 file as text in chunks: one reused Buffer, a streaming decoder that keeps a
+ * multi-byte character split across chunks for the next one, and an explicit file position so a
+ * reader can be repositioned. Never holds more than one chunk of bytes.
+ *
+ * @since 0.1.0
+ */
+import { Buffer } from "node:buffer"
+import type { FileHandle } from "node:fs/promises"
+import { open } from "node:fs/promises"
+import { StringDecoder } from "node:string_decoder"
+import { Effect } from "effect"
+import { ConfigurationError, ConnectionError, ConnectorError, RejectedError } from "../../../Errors.ts"
+
+/** Bytes read per chunk. */
+export const CHUNK_SIZE = 256 * 1024
+
+/** An open file read as text. */
+export interface TextFile {
+  /** The next decoded chunk, or `undefined` at the end of the file. */
+  readonly read: Effect.Effect<string | undefined, ConnectorError>
+  /** Continue reading at a byte offset. */
+  readonly reposition: (offset: number) => void
+}
+
+/** Classifies a file system error. */
+export const fileError = (connector: string, operation: string, path: string, cause: unknown): ConnectorError => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : ""
+  const text = cause instanceof Error ? cause.message : String(cause)
+  const reason = code === "ENOENT"
+    ? new ConfigurationError({ message: `no such file: ${path}`, cause })
+    : code === "EACCES" || code === "EPERM" || code === "EISDIR" || code === "ENOTDIR"
+    ? new RejectedError({ message: `${path}: ${text}`, cause })
+    : new ConnectionError({ message: `${path}: ${text}`, cause })
+  return new ConnectorError({ connector, operation, reason })
+}
+
+/** Opens `path` for reading in the current scope (closed when the scope closes). */
+export const openTextFile = (
+  connector: string,
+  path: string,
+  chunkSize: number = CHUNK_SIZE
+) =>
+  Effect.gen(function*() {
+    const handle: FileHandle = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => open(path, "r"), catch: (e) => fileError(connector, "open", path, e) }),
+      (h) => Effect.promise(() => h.close()).pipe(Effect.ignore)
+    )
+    const buffer = Buffer.allocUnsafe(chunkSize)
+    let decoder = new StringDecoder("utf8")
+    let position = 0
+    let done = false
+    const read: Effect.Effect<string | undefined, ConnectorError> = Effect.suspend(() => {
+      if (done) return Effect.succeed(undefined)
+      return Effect.tryPromise({
+        try: () => handle.read(buffer, 0, chunkSize, position),
+        catch: (e) => fileError(connector, "read", path, e)
+      }).pipe(Effect.map(({ bytesRead }) => {
+        if (bytesRead === 0) {
+          done = true
+          const rest = decoder.end()
+          return rest.length > 0 ? rest : undefined
+        }
+        position += bytesRead
+        return decoder.write(buffer.subarray(0, bytesRead))
+      }))
+    })
+    const textFile: TextFile = {
+      read,
+      reposition: (offset) => {
+        position = offset
+        done = false
+        decoder = new StringDecoder("utf8")
+      }
+    }
+    return textFile
+  })

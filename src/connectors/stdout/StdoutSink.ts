@@ -1,0 +1,115 @@
+/**
+ * The `stdout` sink: writes records to the process's standard output, one write per batch —
+ * NDJSON lines (`format: ndjson`, the default) or CSV with a header taken from the first
+ * record's keys (`format: csv`). A write waits until the stream accepted the data, so a slow
+ * reader of the pipe slows the workflow down instead of filling memory.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import * as Batch from "../../Batch.ts"
+import * as Connector from "../../Connector.ts"
+import { ConnectionError, ConnectorError, type RecordError as RecordErrorType, RecordError } from "../../Errors.ts"
+import * as CsvFormat from "../csv/CsvFormat.ts"
+
+/**
+ * The `stdout` sink config: `format`, `ndjson` (default) or `csv`.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const StdoutConfig = Schema.Struct({
+  format: Schema.optionalKey(Schema.Literals(["ndjson", "csv"]))
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type StdoutConfig = typeof StdoutConfig.Type
+
+/**
+ * Where the sink writes: `process.stdout`, or a stream given in tests.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Output {
+  write(chunk: string, callback: (error?: Error | null) => void): boolean
+}
+
+const formatNdjson = (batch: Batch.Batch<unknown>): string | RecordErrorType => {
+  const { records, start, end } = batch
+  let out = ""
+  let i = start
+  try {
+    for (; i < end; i++) out += JSON.stringify(records[i]) + "\n"
+    return out
+  } catch (e) {
+    return new RecordError({
+      detail: `cannot write the record as JSON: ${e instanceof Error ? e.message : String(e)}`,
+      record: records[i]
+    })
+  }
+}
+
+/**
+ * A writer of the given format to `output`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeWriter = (format: "ndjson" | "csv", output: Output): Connector.SinkWriter<unknown> => {
+  let columns: ReadonlyArray<string> | undefined
+  const write = (text: string) =>
+    Effect.callback<void, ConnectorError>((resume) => {
+      output.write(text, (error) =>
+        resume(
+          error === undefined || error === null ? Effect.void : Effect.fail(
+            new ConnectorError({
+              connector: "stdout",
+              operation: "write",
+              reason: new ConnectionError({ message: error.message, cause: error })
+            })
+          )
+        ))
+    })
+  return {
+    writeBatch: (batch) =>
+      Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
+        const size = Batch.size(batch)
+        if (size === 0) return Effect.succeed({ written: 0 })
+        let text: string
+        if (format === "csv") {
+          text = ""
+          if (columns === undefined) {
+            const first = Batch.get(batch, 0)
+            columns = typeof first === "object" && first !== null ? Object.keys(first) : []
+            text = CsvFormat.formatHeader(columns, ",")
+          }
+          text += CsvFormat.formatRows(batch.records, batch.start, batch.end, columns, ",")
+        } else {
+          const formatted = formatNdjson(batch)
+          if (typeof formatted !== "string") return Effect.fail(formatted)
+          text = formatted
+        }
+        return Effect.as(write(text), { written: size })
+      }),
+    flush: Effect.void
+  }
+}
+
+/**
+ * The `stdout` sink definition.
+ *
+ * @category definitions
+ * @since 0.1.0
+ */
+export const StdoutSink: Connector.SinkDefinition<StdoutConfig, unknown> = Connector.sink({
+  type: "stdout",
+  description: "Writes records to standard output as NDJSON (default) or CSV",
+  config: StdoutConfig,
+  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  check: () => Effect.void,
+  open: (config) => Effect.sync(() => makeWriter(config.format ?? "ndjson", process.stdout))
+})
