@@ -33,7 +33,7 @@ import { ConnectionError, ConnectorError } from "../../Errors.ts"
 import { pgConfig, sqlSession } from "./internal/client.ts"
 import { type Change, lsnValue, maxLsn, normalizeLsn, type SlotCreated, SlotPlugin, type Transaction, TransactionAssembler } from "./internal/replication.ts"
 import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./PostgresConfig.ts"
-import { classify, configurationError } from "./PostgresError.ts"
+import { classify, configurationError, sqlState } from "./PostgresError.ts"
 
 const CONNECTOR = "postgres-cdc"
 
@@ -293,10 +293,12 @@ const makeReader = Effect.fnUntraced(function*(
       }
       if (streamError !== undefined) {
         const cause = streamError
+        // A server error keeps its SQLSTATE's reason; a dropped stream is a connection error.
+        if (sqlState(cause) !== undefined) return yield* Effect.fail(classify(CONNECTOR, "read")(cause))
         return yield* new ConnectorError({
           connector: CONNECTOR,
           operation: "read",
-          reason: new ConnectionError({ message: "the replication stream failed", cause })
+          reason: new ConnectionError({ message: "the replication stream ended", cause })
         })
       }
       let changes = takeReady(Math.min(max, batchSize))

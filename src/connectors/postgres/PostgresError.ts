@@ -6,7 +6,7 @@
  * | SQLSTATE | reason |
  * |---|---|
  * | `08xxx`, `57P01..03`, socket errors | `ConnectionError` |
- * | `40001`, `40P01`, `55P03`, `53xxx` | `TransientError` |
+ * | `40001`, `40P01`, `55P03`, `55006` (object in use, e.g. a busy slot), `53xxx` | `TransientError` |
  * | `57014` | `TimeoutError` |
  * | `23xxx`, `22xxx`, `42501` | `RejectedError` |
  * | `42P01`, `42703`, `3D000`, `28xxx`, other `42xxx` | `ConfigurationError` |
@@ -89,7 +89,9 @@ export const reasonOf = (error: unknown): ConnectorErrorReason => {
     if (tag === "StatementTimeoutError") return new TimeoutError(props)
     return new RejectedError(props)
   }
-  if (code === "40001" || code === "40P01" || code === "55P03" || code.startsWith("53")) return new TransientError(props)
+  if (code === "40001" || code === "40P01" || code === "55P03" || code === "55006" || code.startsWith("53")) {
+    return new TransientError(props)
+  }
   if (code === "57014") return new TimeoutError(props)
   if (code.startsWith("23") || code.startsWith("22") || code === "42501") return new RejectedError(props)
   if (code.startsWith("42") || code === "3D000" || code.startsWith("28") || code.startsWith("3F")) {

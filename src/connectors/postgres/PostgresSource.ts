@@ -138,7 +138,12 @@ const toPosition = (state: State, plan: Plan): Batch.Position => {
   return { offset: state.offset, range }
 }
 
-const fromPosition = (position: Batch.Position, plan: Plan, state: State): boolean => {
+const fromPosition = (
+  position: Batch.Position,
+  plan: Plan,
+  state: State,
+  initial: string | number | null
+): boolean => {
   if (position === null || typeof position !== "object" || Array.isArray(position)) return false
   const p = position as { readonly [k: string]: Batch.Position }
   const range = p.range
@@ -149,7 +154,7 @@ const fromPosition = (position: Batch.Position, plan: Plan, state: State): boole
     : state.range
   const key = Array.isArray(p.key) ? p.key.map(String) : null
   if (plan.cursorColumn !== undefined) {
-    state.cursor = typeof p.cursor === "string" || typeof p.cursor === "number" ? p.cursor : null
+    state.cursor = typeof p.cursor === "string" || typeof p.cursor === "number" ? p.cursor : initial
     state.key = key
     return true
   }
@@ -260,7 +265,7 @@ export const makeReader = Effect.fnUntraced(function*(
     position: Effect.sync(() => toPosition(state, plan)),
     seek: (position) =>
       Effect.suspend(() => {
-        if (!fromPosition(position, plan, state)) {
+        if (!fromPosition(position, plan, state, initial ?? null)) {
           return Effect.fail(configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(position)}`))
         }
         return openCursor.pipe(Effect.mapError(classify(CONNECTOR, "seek")))
