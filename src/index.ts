@@ -1,0 +1,40 @@
+/**
+ * DataFlare: typed data integration pipelines on Effect.
+ *
+ * Every module is a namespace named after its central type: `Batch.slice(batch, 0, 10)`,
+ * `Runtime.run(graph)`, `Registry.layer([...])`. The typed builder lives in `dataflare/dsl`,
+ * in-memory connectors and property-test helpers in `dataflare/testing`.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Batch from "./Batch.ts"
+/** @since 0.1.0 */
+export * as Builtins from "./Builtins.ts"
+/** @since 0.1.0 */
+export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.1.0 */
+export * as Connector from "./Connector.ts"
+/** @since 0.1.0 */
+export * as Errors from "./Errors.ts"
+/** @since 0.1.0 */
+export * as OffsetTracker from "./OffsetTracker.ts"
+/** @since 0.1.0 */
+export * as Overrides from "./Overrides.ts"
+/** @since 0.1.0 */
+export * as PlanFormat from "./PlanFormat.ts"
+/** @since 0.1.0 */
+export * as Processor from "./Processor.ts"
+/** @since 0.1.0 */
+export * as Registry from "./Registry.ts"
+/** @since 0.1.0 */
+export * as Runtime from "./Runtime.ts"
+/** @since 0.1.0 */
+export * as Spec from "./Spec.ts"
+/** @since 0.1.0 */
+export * as State from "./State.ts"
+/** @since 0.1.0 */
+export * as StateBackend from "./StateBackend.ts"
+/** @since 0.1.0 */
+export * as WorkflowGraph from "./WorkflowGraph.ts"
