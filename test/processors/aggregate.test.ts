@@ -1,5 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Schema, SchemaGetter } from "effect"
+import * as Yaml from "../../dsl/yaml/Yaml.ts"
+import * as Builtins from "../../src/Builtins.ts"
 import fc from "fast-check"
 import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
@@ -556,4 +561,91 @@ describe("aggregate in a running workflow", () => {
     const stats = await checkRestoreEquivalence({ graph, registry, inputs: { src: records }, numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 40) })
     assert.isAbove(stats.restoredFromCheckpoint, 0)
   }, 120_000)
+})
+
+describe("aggregate and dedupe from a YAML workflow", () => {
+  it.effect("NDJSON events → dedupe → per-minute aggregate with late records to their own file", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "dataflare-windowing-")))
+      yield* Effect.addFinalizer(() => Effect.promise(() => rm(dir, { recursive: true, force: true })))
+      const t0 = Date.parse("2024-07-01T08:00:00Z")
+      // 400 events over ~7 minutes, a few out of order, every 10th sent twice, and some far too late
+      const events: Array<{ event_id: number; country: string; at: string; amount: number }> = []
+      for (let i = 0; i < 400; i++) {
+        const offset = i * 1_000 + (i % 7 === 3 ? -4_000 : 0) - (i % 50 === 49 ? 120_000 : 0)
+        const e = { event_id: i, country: ["de", "fr", "it"][(i * 7) % 3], at: new Date(t0 + offset).toISOString(), amount: (i % 13) + 0.5 }
+        events.push(e)
+        if (i % 10 === 0) events.push({ ...e })
+      }
+      yield* Effect.promise(() => writeFile(join(dir, "events.ndjson"), events.map((e) => JSON.stringify(e)).join("\n") + "\n"))
+      const yaml = `
+name: windowing
+execution: { batch_size: 16 }
+sources:
+  events: { type: ndjson, config: { path: "${join(dir, "events.ndjson")}" } }
+transformations:
+  unique:
+    type: dedupe
+    inputs: [events]
+    config: { key: [event_id], time_field: at, window: 5m, max_out_of_orderness: 10s }
+  per_minute:
+    type: aggregate
+    inputs: [unique]
+    parallelism: 2
+    config:
+      group_by: [country]
+      time_field: at
+      window: { type: tumbling, size: 1m }
+      max_out_of_orderness: 5s
+      late: side_output
+      aggregates:
+        orders: { op: count }
+        revenue: { op: sum, field: amount }
+        biggest: { op: max, field: amount }
+destinations:
+  totals: { type: ndjson, inputs: [per_minute], config: { path: "${join(dir, "totals.ndjson")}" } }
+  late: { type: ndjson, inputs: [per_minute.late], config: { path: "${join(dir, "late.ndjson")}" } }
+`
+      const graph = yield* Yaml.parse(yaml, { file: "windowing.yaml", env: {} })
+      yield* Runtime.run(graph).pipe(Effect.provide(Builtins.layer))
+      const read = (name: string) =>
+        Effect.promise(() => readFile(join(dir, name), "utf8")).pipe(
+          Effect.map((text) => text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>))
+        )
+      // independent expectation: duplicates are adjacent, so dedupe keeps each event_id once; the
+      // events sent two minutes behind are late whatever the partition (every instance has seen
+      // events of the last few seconds), the others all land in their minute
+      const unique = events.filter((e, i) => i === 0 || events[i - 1].event_id !== e.event_id)
+      const late: Array<number> = []
+      const totals = yield* read("totals.ndjson")
+      const lateRows = yield* read("late.ndjson")
+      for (const r of lateRows) late.push(r.event_id as number)
+      // every unique event is counted once, either in a total or as late
+      const counted = totals.reduce((n, r) => n + (r.orders as number), 0)
+      assert.strictEqual(counted + late.length, unique.length)
+      assert.strictEqual(unique.length, 400)
+      // the far-too-late events (2 minutes behind) are exactly the late ones
+      assert.deepStrictEqual(late.sort((a, b) => a - b), unique.filter((e) => e.event_id % 50 === 49).map((e) => e.event_id))
+      // with the late events removed, each (country, minute) row equals the independent sums
+      const expected = new Map<string, { orders: number; revenue: number; biggest: number }>()
+      for (const e of unique) {
+        if (e.event_id % 50 === 49) continue
+        const start = Math.floor(Date.parse(e.at) / 60_000) * 60_000
+        const key = `${e.country}/${new Date(start).toISOString()}`
+        const c = expected.get(key) ?? { orders: 0, revenue: 0, biggest: -Infinity }
+        c.orders += 1
+        c.revenue += e.amount
+        c.biggest = Math.max(c.biggest, e.amount)
+        expected.set(key, c)
+      }
+      assert.strictEqual(totals.length, expected.size)
+      for (const r of totals) {
+        const want = expected.get(`${r.country}/${r.window_start}`)
+        assert.isDefined(want, JSON.stringify(r))
+        assert.deepStrictEqual(
+          { orders: r.orders, revenue: r.revenue, biggest: r.biggest, end: Date.parse(r.window_end as string) - Date.parse(r.window_start as string) },
+          { ...want!, end: 60_000 }
+        )
+      }
+    }).pipe(Effect.scoped))
 })
