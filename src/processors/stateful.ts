@@ -153,6 +153,51 @@ export const aggregate = <I = unknown, const C extends AggregateSpecConfig = Agg
   config: C
 ): Spec.ProcessorSpec<I, AggregateRow<C>> => Spec.processor<I, AggregateRow<C>>("aggregate", config)
 
+type Field<I> = keyof I & string
+
+/**
+ * The config of an aggregate spec over records of type `I`: field names must be fields of `I`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AggregateSpecConfigOf<I> extends AggregateSpecConfig {
+  readonly group_by?: ReadonlyArray<Field<I>>
+  readonly time_field?: Field<I>
+  readonly aggregates: {
+    readonly [name: string]: { readonly op: Op; readonly field?: Field<I> } | { readonly reducer: AnyReducer }
+  }
+}
+
+/**
+ * The output record of an aggregate over records of type `I` with config `C` (group fields keep
+ * their input types).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type AggregateRowOf<I, C extends AggregateSpecConfig> =
+  & (C extends { readonly group_by: ReadonlyArray<infer K extends keyof I> } ? { readonly [F in K]: I[F] } : {})
+  & WindowFields<C>
+  & { readonly [K in keyof C["aggregates"]]: FieldValue<C["aggregates"][K]> }
+
+/**
+ * A typed `aggregate` spec over records of type `I`: `aggregateOf<Order>()({ ... })`. Field
+ * names in the config are checked against `I`, and the output type keeps the group fields' types.
+ *
+ * @example
+ * ```ts
+ * Pipeline.from("orders", Memory.source({ records: orders }))
+ *   .via("per_country", Stateful.aggregateOf<Order>()({ group_by: ["country"], aggregates: { n: { op: "count" } } }))
+ *   .map("line", (r) => `${r.country}: ${r.n}`) // r: { country: string; n: number }
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const aggregateOf = <I>() =>
+<const C extends AggregateSpecConfigOf<I>>(config: C): Spec.ProcessorSpec<I, AggregateRowOf<I, C>> =>
+  Spec.processor<I, AggregateRowOf<I, C>>("aggregate", config)
+
 /**
  * The config of a dedupe spec, as YAML writes it.
  *
@@ -173,4 +218,5 @@ export interface DedupeSpecConfig {
  * @category constructors
  * @since 0.1.0
  */
-export const dedupe = <A>(config: DedupeSpecConfig): Spec.ProcessorSpec<A, A> => Spec.processor<A, A>("dedupe", config)
+export const dedupe = <A>(config: DedupeSpecConfig & { readonly key: ReadonlyArray<keyof A & string> }): Spec.ProcessorSpec<A, A> =>
+  Spec.processor<A, A>("dedupe", config)

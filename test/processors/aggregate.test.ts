@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Schema, SchemaGetter } from "effect"
+import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
+import * as Memory from "../../src/connectors/memory/index.ts"
+import * as MemoryCollect from "../../src/connectors/memory/CollectSink.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import fc from "fast-check"
 import * as Batch from "../../src/Batch.ts"
@@ -648,4 +651,32 @@ destinations:
         )
       }
     }).pipe(Effect.scoped))
+})
+
+describe("aggregate from the typed DSL", () => {
+  interface Sale {
+    readonly shop: string
+    readonly day: number
+    readonly amount: number
+  }
+
+  it.effect("aggregateOf<I>() checks field names against I and types the output rows", () =>
+    Effect.gen(function*() {
+      const sales: Array<Sale> = [
+        { shop: "north", day: 1, amount: 10 },
+        { shop: "south", day: 1, amount: 4 },
+        { shop: "north", day: 2, amount: 5 }
+      ]
+      const pipeline = Pipeline.from("sales", Memory.source({ records: sales }))
+        .via("unique", Stateful.dedupe<Sale>({ key: ["shop", "day"] }))
+        .via("per_shop", Stateful.aggregateOf<Sale>()({ group_by: ["shop"], aggregates: { total: { op: "sum", field: "amount" }, days: { op: "count" } } }))
+        // r.shop is a string and r.total a number: this would not compile otherwise
+        .map("line", (r) => ({ line: `${r.shop.toUpperCase()} ${r.total.toFixed(1)} over ${r.days} days` }))
+        .to("out", Memory.sink({ name: "dsl-aggregate" }))
+      yield* Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer))
+      assert.deepStrictEqual(MemoryCollect.collected("dsl-aggregate"), [{ line: "NORTH 15.0 over 2 days" }, { line: "SOUTH 4.0 over 1 days" }])
+      // a field that Sale does not have is a compile error
+      // @ts-expect-error: 'price' is not a field of Sale
+      Stateful.aggregateOf<Sale>()({ aggregates: { p: { op: "max", field: "price" } } })
+    }))
 })
