@@ -16,6 +16,7 @@ import { Effect, Layer, Semaphore } from "effect"
 import { type CheckpointInfo, info } from "../Checkpoint.ts"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
 import { decodeRecord, latestChain, type Meta, retainedIds, validId } from "./internal/chain.ts"
+import { encodeRecord } from "./internal/encode.ts"
 import * as Files from "./internal/files.ts"
 
 /**
@@ -85,7 +86,7 @@ export const make = (options?: Options): Backend => {
   const fixed = options?.directory
   const lock = Semaphore.makeUnsafe(1)
   /** Metadata of record files already read, keyed by path, valid while size and mtime match. */
-  const metas = new Map<string, { readonly key: string; readonly meta: Meta; readonly info: CheckpointInfo }>()
+  const metas = new Map<string, { readonly key: string; readonly meta: Meta; info: CheckpointInfo | undefined }>()
   const dirOf = (workflow: string) => fixed ?? directoryFor(workflow, root)
 
   const attempt = <A>(operation: string, message: string, f: () => Promise<A>) =>
@@ -153,21 +154,27 @@ export const make = (options?: Options): Backend => {
           message: `${file} holds a checkpoint of workflow '${record.workflow}', not '${workflow}'; refusing to mix workflows`
         })
       }
-      metas.set(file, { key, meta: { id, full: record.full }, info: info(record) })
+      metas.set(file, { key, meta: { id, full: record.full }, info: undefined })
       return record
     })
 
-  /** The cached metadata of a record file, reading the file when the cache does not match. */
-  const metaOf = (operation: string, directory: string, workflow: string, id: number) =>
+  /**
+   * The cached metadata of a record file, reading the file when the cache does not match (or,
+   * with `withInfo`, holds no `info` yet).
+   */
+  const metaOf = (operation: string, directory: string, workflow: string, id: number, withInfo = false) =>
     Effect.gen(function*() {
       const file = path.join(directory, Files.recordFile(id))
       const cached = metas.get(file)
-      if (cached !== undefined) {
+      if (cached !== undefined && (!withInfo || cached.info !== undefined)) {
         const key = yield* attempt(operation, `cannot stat ${file}`, () => Files.statKey(file))
         if (key === cached.key) return cached
       }
       const record = yield* load(operation, directory, workflow, id)
-      return record === undefined ? undefined : metas.get(file)
+      if (record === undefined) return undefined
+      const entry = metas.get(file)
+      if (entry !== undefined && withInfo) entry.info = info(record)
+      return entry
     })
 
   const prune = (directory: string, workflow: string) =>
@@ -198,8 +205,8 @@ export const make = (options?: Options): Backend => {
           return yield* new StateBackendError({ backend: "file", operation: "write", message: `invalid checkpoint id ${record.id}` })
         }
         const directory = dirOf(record.workflow)
-        const content = yield* Effect.try({
-          try: () => JSON.stringify(record),
+        const encoded = yield* Effect.try({
+          try: () => encodeRecord(record),
           catch: (cause) =>
             new StateBackendError({ backend: "file", operation: "write", message: `checkpoint ${record.id} is not JSON: ${String(cause)}`, cause })
         })
@@ -217,9 +224,9 @@ export const make = (options?: Options): Backend => {
         }
         const name = Files.recordFile(record.id)
         const file = path.join(directory, name)
-        yield* attempt("write", `cannot write ${file}`, () => Files.writeAtomic(directory, name, content, sync))
+        yield* attempt("write", `cannot write ${file}`, () => Files.writeAtomic(directory, name, encoded.json, sync))
         const key = yield* attempt("write", `cannot stat ${file}`, () => Files.statKey(file))
-        if (key !== undefined) metas.set(file, { key, meta: { id: record.id, full: record.full }, info: info(record) })
+        if (key !== undefined) metas.set(file, { key, meta: { id: record.id, full: record.full }, info: encoded.info })
         yield* prune(directory, record.workflow)
       })),
     latest: (workflow) =>
@@ -238,8 +245,8 @@ export const make = (options?: Options): Backend => {
         const out: Array<CheckpointInfo> = []
         for (const id of ids) {
           if (out.length >= limit) break
-          const m = yield* metaOf("list", directory, workflow, id)
-          if (m !== undefined) out.push(m.info)
+          const m = yield* metaOf("list", directory, workflow, id, true)
+          if (m?.info !== undefined) out.push(m.info)
         }
         return out
       })),

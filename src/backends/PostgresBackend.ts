@@ -16,9 +16,10 @@
  */
 import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
 import pg from "pg"
-import { type CheckpointInfo, info } from "../Checkpoint.ts"
+import type { CheckpointInfo } from "../Checkpoint.ts"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
 import { decodeRecord, latestChain, retainedIds, validId } from "./internal/chain.ts"
+import { encodeRecord } from "./internal/encode.ts"
 
 /**
  * Options of the PostgreSQL backend.
@@ -104,7 +105,10 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
             return yield* new StateBackendError({ backend: "postgres", operation: "write", message: `invalid checkpoint id ${record.id}` })
           }
           const json = yield* Effect.try({
-            try: () => ({ record: JSON.stringify(record), info: JSON.stringify(info(record)) }),
+            try: () => {
+              const encoded = encodeRecord(record)
+              return { record: encoded.json, info: JSON.stringify(encoded.info) }
+            },
             catch: (cause) =>
               new StateBackendError({ backend: "postgres", operation: "write", message: `checkpoint ${record.id} is not JSON: ${String(cause)}`, cause })
           })
