@@ -1,0 +1,102 @@
+/**
+ * Every `examples/*.yaml` runs through `./bin/dataflare` (validate, then run), with its input
+ * files generated into a temp dir. An example without a fixture here fails the test, so a new
+ * example cannot be added without being executed.
+ */
+import { readdirSync } from "node:fs"
+import { readFile, writeFile } from "node:fs/promises"
+import { join, resolve } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { cli, tempDir } from "./support.ts"
+
+const examplesDir = resolve(import.meta.dirname, "../../examples")
+
+/** An example that needs a server: validated here (no connection), run by the named test. */
+interface ValidateOnly {
+  readonly validateOnly: string
+  readonly env?: Record<string, string>
+}
+
+interface Fixture {
+  /** Environment for the run; `dir` is the temp dir (also the cwd). */
+  readonly env: (dir: string) => Record<string, string>
+  /** Input files to create, relative to the temp dir. */
+  readonly files: Record<string, string>
+  /** Checks the outputs; `stdout` is the run's summary. */
+  readonly check: (dir: string, stdout: string) => Effect.Effect<void>
+}
+
+const readLines = (path: string) =>
+  Effect.promise(() => readFile(path, "utf8")).pipe(
+    Effect.map((text) => text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as unknown))
+  )
+
+const orderRows = Array.from({ length: 200 }, (_, i) => ({
+  id: i + 1,
+  customer: i % 2 === 0 ? `Ann ${i}` : `BOB ${i}`,
+  status: i % 4 === 0 ? "inactive" : "active",
+  amount: (i * 7) % 250,
+  country: ["DE", "FR", "US"][i % 3]
+}))
+
+const fixtures: Record<string, Fixture | ValidateOnly> = {
+  "postgres-to-postgres.yaml": { validateOnly: "test/connectors/postgres/Workflow.integration.test.ts" },
+  "postgres-cdc.yaml": { validateOnly: "test/connectors/postgres (needs a server with wal_level = logical)" },
+  "csv-to-ndjson.yaml": {
+    env: (dir) => ({ ORDERS_CSV: join(dir, "orders.csv"), OUT_NDJSON: join(dir, "out.ndjson") }),
+    files: {
+      "orders.csv": "id,customer,status,amount,country\n" +
+        orderRows.map((r) => `${r.id},${r.customer},${r.status},${r.amount},${r.country}`).join("\n") + "\n"
+    },
+    check: (dir, stdout) =>
+      Effect.gen(function*() {
+        const expected = orderRows
+          .filter((r) => r.status === "active" && r.amount >= 100)
+          .map((r) => ({ id: r.id, customer: r.customer.toLowerCase(), country: r.country.toLowerCase(), gross: r.amount * 1.2 }))
+        assert.isAbove(expected.length, 50)
+        assert.deepStrictEqual(yield* readLines(join(dir, "out.ndjson")), expected)
+        assert.match(stdout, new RegExp(`\\nout\\s+sink\\s+ndjson\\s+${expected.length}\\s+${expected.length}\\n`))
+      })
+  }
+}
+
+const names = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml")).sort()
+
+describe("examples", () => {
+  it("every examples/*.yaml has a fixture", () => {
+    assert.isAbove(names.length, 0)
+    for (const name of names) assert.isDefined(fixtures[name], `examples/${name} has no fixture in test/cli/Examples.test.ts`)
+  })
+
+  for (const name of names) {
+    const fixture = fixtures[name]
+    if (fixture === undefined) continue
+    it.live(
+      "validateOnly" in fixture ? `${name} validates (run by ${fixture.validateOnly})` : `${name} validates and runs through the CLI`,
+      () =>
+        Effect.gen(function*() {
+          const dir = yield* tempDir
+          const file = join(examplesDir, name)
+          if ("validateOnly" in fixture) {
+            const validated = yield* cli(["validate", file], { cwd: dir, env: fixture.env ?? {} })
+            assert.strictEqual(validated.stderr, "")
+            assert.strictEqual(validated.stdout, `ok: ${file} (${validated.stdout.match(/\((\d+) nodes\)/)?.[1]} nodes)\n`)
+            assert.strictEqual(validated.status, 0)
+            return
+          }
+          for (const [path, text] of Object.entries(fixture.files)) {
+            yield* Effect.promise(() => writeFile(join(dir, path), text))
+          }
+          const env = fixture.env(dir)
+          const validated = yield* cli(["validate", file], { cwd: dir, env })
+          assert.strictEqual(validated.stderr, "")
+          assert.strictEqual(validated.status, 0)
+          const ran = yield* cli(["run", file], { cwd: dir, env })
+          assert.strictEqual(ran.stderr, "")
+          assert.strictEqual(ran.status, 0)
+          yield* fixture.check(dir, ran.stdout)
+        })
+    )
+  }
+})
