@@ -2,14 +2,15 @@
  * The typed DSL: {@link Pipeline} (linear: one source, a chain of steps, one sink) and
  * {@link Workflow} (a DAG: several sources, fan-out, fan-in, several sinks). Both build the same
  * `WorkflowGraph` value the YAML loader produces; the types carry node ids, record types, and the
- * user processors' error type and requirements.
+ * user processors' error type and requirements. The connector modules (`Csv`, `Ndjson`, `Memory`,
+ * `Stdout`) are re-exported for their typed spec constructors (`Csv.source({ path, columns })`).
  *
  * @example
  * ```ts
- * import { Pipeline, Spec } from "dataflare/dsl"
- * const p = Pipeline.from("in", Spec.source<{ id: number }>("memory", { records: [{ id: 1 }] }))
+ * import { Memory, Pipeline, Stdout } from "dataflare/dsl"
+ * const p = Pipeline.from("in", Memory.source({ records: [{ id: 1 }, { id: -1 }] }))
  *   .filter("positive", (r) => r.id > 0)
- *   .to("out", Spec.sink<unknown>("stdout", {}))
+ *   .to("out", Stdout.sink())
  * ```
  * @since 0.1.0
  */
@@ -22,5 +23,11 @@ export * as Workflow from "./Workflow.ts"
 export * as Spec from "../src/Spec.ts"
 /** @since 0.1.0 */
 export * as Csv from "../src/connectors/csv/index.ts"
+/** @since 0.1.0 */
+export * as Memory from "../src/connectors/memory/index.ts"
+/** @since 0.1.0 */
+export * as Ndjson from "../src/connectors/ndjson/index.ts"
+/** @since 0.1.0 */
+export * as Stdout from "../src/connectors/stdout/index.ts"
 /** @since 0.1.0 */
 export type { CompileError, NodeFailure, NodeOptions, RunError, SourceOptions } from "./internal/types.ts"

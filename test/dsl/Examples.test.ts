@@ -1,0 +1,73 @@
+/**
+ * Every `examples/dsl-*.ts` runs as a real Node 22 process and prints what it should. An example
+ * without a fixture here fails the test, so a DSL example cannot be added without being executed.
+ */
+import { execFile } from "node:child_process"
+import { readdir } from "node:fs/promises"
+import { resolve } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+const root = resolve(import.meta.dirname, "../..")
+const node = resolve(root, "node_modules/.bin/node")
+
+interface Result {
+  readonly status: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const runExample = (file: string, args: ReadonlyArray<string>): Effect.Effect<Result> =>
+  Effect.callback<Result>((resume) => {
+    execFile(node, [file, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+      resume(Effect.succeed({ status, stdout: String(stdout), stderr: String(stderr) }))
+    })
+  })
+
+interface Fixture {
+  readonly args: ReadonlyArray<string>
+  readonly check: (stdout: string) => void
+}
+
+const fixtures: Record<string, Fixture> = {
+  "dsl-quickstart.ts": {
+    args: ["300"],
+    check: (stdout) => {
+      // The example's rows, filtered independently: active (id not a multiple of 5), amount >= 250.
+      const countries = ["DE", "FR", "US", "JP"]
+      const expected: Array<unknown> = []
+      for (let i = 1; i <= 300; i++) {
+        const amount = (i * 37) % 500
+        if (i % 5 !== 0 && amount >= 250) {
+          expected.push({ id: i, customer: `customer ${i % 97}`, country: countries[i % 4], gross: amount * 1.2 })
+        }
+      }
+      assert.isAbove(expected.length, 50)
+      assert.match(stdout, new RegExp(`workflow dsl-quickstart: 300 records read, ${expected.length} written in \\d+ ms`))
+      assert.match(stdout, /\n {2}orders {5}source {4}csv {5}in 0 out 300\n/)
+      assert.match(stdout, new RegExp(`\\n {2}out {8}sink {6}ndjson {2}in ${expected.length} out ${expected.length}\\n`))
+      const first = /first record: (.*)\n/.exec(stdout)
+      assert.isNotNull(first)
+      if (first !== null) assert.deepStrictEqual(JSON.parse(first[1]), expected[0])
+    }
+  }
+}
+
+describe("DSL examples", () => {
+  it.live("every examples/dsl-*.ts runs and prints the expected result", () =>
+    Effect.gen(function*() {
+      const names = (yield* Effect.promise(() => readdir(resolve(root, "examples"))))
+        .filter((f) => f.startsWith("dsl-") && f.endsWith(".ts"))
+        .sort()
+      assert.isAbove(names.length, 0)
+      for (const name of names) {
+        const fixture = fixtures[name]
+        assert.isDefined(fixture, `examples/${name} has no fixture in test/dsl/Examples.test.ts`)
+        const result = yield* runExample(resolve(root, "examples", name), fixture.args)
+        assert.strictEqual(result.stderr, "", name)
+        assert.strictEqual(result.status, 0, name)
+        fixture.check(result.stdout)
+      }
+    }))
+})
