@@ -14,7 +14,7 @@
  * part of what a workflow pays.
  */
 import { Effect, Schema } from "effect"
-import { availableParallelism } from "node:os"
+import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import * as Batch from "../src/Batch.ts"
@@ -111,12 +111,22 @@ const contenders: ReadonlyArray<Contender> = [
   { name: "main thread map, parallelism 1", run: timed(graph("bench_hash", {}, 1)) }
 ]
 
-console.log(`worker_map benchmark: ${records} records × ${rounds} SHA-256 rounds, batches of 100, ${availableParallelism()} cores, node ${process.version}`)
+console.log(
+  `worker_map benchmark: ${records} records × ${rounds} SHA-256 rounds, batches of 100, ${availableParallelism()} cores, node ${process.version}, load average ${
+    loadavg().map((x) => x.toFixed(1)).join(" ")
+  }`
+)
 const results = await alternate(contenders, repeats)
 console.log("")
-console.log("| contender | records/s | wall s | CPU s (all threads) |")
-console.log("|---|---:|---:|---:|")
-for (const r of results) console.log(`| ${r.name} | ${r.recordsPerSecond.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} |`)
+console.log("| contender | records/s | wall s | CPU s (all threads) | cores busy (CPU s ÷ wall s) |")
+console.log("|---|---:|---:|---:|---:|")
+for (const r of results) {
+  console.log(
+    `| ${r.name} | ${r.recordsPerSecond.toFixed(0)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${
+      (r.cpuSeconds / r.seconds).toFixed(2)
+    } |`
+  )
+}
 console.log("")
 console.log(`2 workers ÷ 1 worker: ${(results[1].recordsPerSecond / results[0].recordsPerSecond).toFixed(2)}×`)
 console.log(`1 worker ÷ main thread: ${(results[0].recordsPerSecond / results[2].recordsPerSecond).toFixed(2)}×`)
@@ -151,6 +161,7 @@ for (let r = 0; r < 5; r++) {
   }
 }
 await echo.terminate()
+console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(" ")}`)
 console.log("")
 console.log(
   `1,000-record batch to a worker and back (median of 5 × 100): structured clone ${median(perBatch.clone).toFixed(2)} ms, JSON string ${
