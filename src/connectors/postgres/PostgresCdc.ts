@@ -155,9 +155,17 @@ const makeReader = Effect.fnUntraced(function*(
     }
     if (readyCount >= highWater) await new Promise<void>((resolve) => waiters.push(resolve))
   }
+  // With flow control, data messages wait in the library's queue while keepalives are emitted at
+  // once: a keepalive may overtake changes not yet handled, so it only advances the confirmed LSN
+  // when that queue is empty (bracket access: the fields are private in its typings).
+  const drained = (s: LogicalReplicationService): boolean => {
+    const queue: unknown = s["_messageQueue"]
+    const processing: unknown = s["_processing"]
+    return Array.isArray(queue) && queue.length === 0 && processing !== true
+  }
   const onKeepalive = (lsn: string, _ts: number, shouldRespond: boolean) => {
     if (service === undefined) return
-    if (idle() && committed !== null && lsnValue(lsn) > lsnValue(committed)) {
+    if (idle() && drained(service) && committed !== null && lsnValue(lsn) > lsnValue(committed)) {
       delivered = committed = normalizeLsn(lsn)
       void service.acknowledge(committed)
     } else if (shouldRespond && committed !== null) {
@@ -308,6 +316,12 @@ const makeReader = Effect.fnUntraced(function*(
       }
       return Batch.make<ChangeRecord>(changes, { origin: { source: context.node, position: position() }, readAt })
     }).pipe(Effect.mapError(fail("read")))
+
+  // Standby status every 10 s, also while the stream is paused by backpressure (the server's
+  // keepalive requests are then not read), so `wal_sender_timeout` does not end the stream.
+  yield* Effect.sync(() => {
+    if (service !== undefined && committed !== null) void service.acknowledge(committed)
+  }).pipe(Effect.repeat(Schedule.spaced(10_000)), Effect.forkScoped)
 
   if (config.heartbeat_interval !== undefined) {
     // Its own session: the main one may hold the snapshot's read-only transaction.
