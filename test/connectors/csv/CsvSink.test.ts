@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Batch from "../../../src/Batch.ts"
+import { RecordError } from "../../../src/Errors.ts"
+import { configIssues, failure, openSink, readAll, tempDir, writeAll } from "./support.ts"
+
+const tricky = [
+  { id: 1, name: "plain", note: "" },
+  { id: 2, name: "with, comma", note: 'say "hi"' },
+  { id: 3, name: "two\nlines", note: "crlf\r\ninside" },
+  { id: 4, name: "ünïcödé 名前", note: "🙂 emoji" },
+  { id: 5, name: " spaces kept ", note: '"' },
+  { id: 6, name: "semi;colon", note: "tab\there" }
+]
+
+describe("csv sink", () => {
+  it.effect("writes a header and rows, quoting only where needed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "out.csv")
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path }), (w) => writeAll(w, tricky, 4)))
+      assert.strictEqual(
+        readFileSync(path, "utf8"),
+        "id,name,note\n" +
+          "1,plain,\n" +
+          '2,"with, comma","say ""hi"""\n' +
+          '3,"two\nlines","crlf\r\ninside"\n' +
+          "4,ünïcödé 名前,🙂 emoji\n" +
+          '5, spaces kept ,""""\n' +
+          "6,semi;colon,tab\there\n"
+      )
+    })))
+
+  it.effect("round-trips: what it writes reads back equal (quotes, delimiters, newlines, unicode)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const delimiter of [",", ";", "\t", "|"]) {
+        const path = join(dir, `out-${delimiter.charCodeAt(0)}.csv`)
+        const config = { path, delimiter, columns: { id: "integer", name: "string", note: "string" } }
+        yield* Effect.scoped(Effect.flatMap(openSink("csv", config), (w) => writeAll(w, tricky, 2)))
+        assert.deepStrictEqual(yield* readAll("csv", config), tricky, `delimiter ${JSON.stringify(delimiter)}`)
+      }
+    })))
+
+  it.effect("formats null as empty, Date as ISO text, objects as JSON, and reads them back typed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "typed.csv")
+      const columns = { n: "number", b: "boolean", t: "timestamp", j: "json", s: "string" } as const
+      const records = [
+        { n: 1.5, b: true, t: new Date("2024-01-02T03:04:05.678Z"), j: { a: [1, "x,y"] }, s: "x" },
+        { n: null, b: null, t: null, j: null, s: "" }
+      ]
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path, columns }), (w) => writeAll(w, records)))
+      assert.strictEqual(
+        readFileSync(path, "utf8"),
+        'n,b,t,j,s\n1.5,true,2024-01-02T03:04:05.678Z,"{""a"":[1,""x,y""]}",x\n,,,,\n'
+      )
+      assert.deepStrictEqual(yield* readAll("csv", { path, columns }), records)
+    })))
+
+  it.effect("column order: `columns` when given (other fields are not written), else the first record's keys", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const a = join(dir, "a.csv")
+      yield* Effect.scoped(Effect.flatMap(
+        openSink("csv", { path: a, columns: { b: "string", a: "integer" } }),
+        (w) => writeAll(w, [{ a: 1, b: "x", c: "dropped" }])
+      ))
+      assert.strictEqual(readFileSync(a, "utf8"), "b,a\nx,1\n")
+      const b = join(dir, "b.csv")
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path: b }), (w) => writeAll(w, [{ z: 1, y: 2 }, { y: 4, z: 3 }, { z: 5 }])))
+      assert.strictEqual(readFileSync(b, "utf8"), "z,y\n1,2\n3,4\n5,\n")
+    })))
+
+  it.effect("header: false writes rows only; a one-column empty value is written as \"\" so it is not a blank line", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "one.csv")
+      const config = { path, header: false, columns: { v: "string" } }
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", config), (w) => writeAll(w, [{ v: "a" }, { v: "" }, { v: "b" }])))
+      assert.strictEqual(readFileSync(path, "utf8"), 'a\n""\nb\n')
+      assert.deepStrictEqual(yield* readAll("csv", config), [{ v: "a" }, { v: "" }, { v: "b" }])
+    })))
+
+  it.effect("with `columns`, an empty run still writes the header; one write per batch reports its bytes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "empty.csv")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const writer = yield* openSink("csv", { path, columns: { id: "integer" } })
+        const stats = yield* writer.writeBatch(Batch.make([{ id: 1 }, { id: 22 }]))
+        assert.deepStrictEqual(stats, { written: 2, bytes: 5 }) // "1\n22\n"; the header was written at open
+        yield* writer.flush
+      }))
+      assert.strictEqual(readFileSync(path, "utf8"), "id\n1\n22\n")
+      const empty = join(dir, "none.csv")
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path: empty, columns: { id: "integer" } }), (w) => w.flush))
+      assert.strictEqual(readFileSync(empty, "utf8"), "id\n")
+    })))
+
+  it.effect("writes only the batch view (a sliced batch)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "slice.csv")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const writer = yield* openSink("csv", { path })
+        yield* writer.writeBatch(Batch.slice(Batch.make([{ a: 1 }, { a: 2 }, { a: 3 }]), 1, 2))
+      }))
+      assert.strictEqual(readFileSync(path, "utf8"), "a\n2\n")
+    })))
+
+  it.effect("a missing directory fails at open with a ConnectorError", () =>
+    Effect.gen(function*() {
+      const error = yield* failure(Effect.scoped(openSink("csv", { path: "/nonexistent/dir/out.csv" })))
+      assert.notInstanceOf(error, RecordError)
+      assert.strictEqual(error.message, "csv open: no such file: /nonexistent/dir/out.csv")
+    }))
+
+  it("shares the source's config Schema", () => {
+    assert.deepStrictEqual(configIssues("sink", "csv", { path: "" }).length, 1)
+  })
+})
