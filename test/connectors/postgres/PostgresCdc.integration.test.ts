@@ -90,6 +90,15 @@ describe("PostgresCdc", () => {
       assert.strictEqual(update.table, `${schema}.src`)
       assert.isNotNull(update.commit_ts)
       assert.isNumber((update.before as { id: number }).id)
+      // Streamed values have the table source's shapes (snapshot rows come from the table reader).
+      const inserted = seen.find((r) => r.op === "update" && r.after?.big !== null)!.after!
+      const read = seen.find((r) => r.op === "read")!.after!
+      for (const row of [inserted, read]) {
+        assert.strictEqual(typeof row.big, "bigint")
+        assert.strictEqual(typeof row.amount, "string")
+        assert.instanceOf(row.at, Date)
+        assert.isArray(row.tags)
+      }
       const a = yield* sql(`SELECT * FROM ${schema}.src ORDER BY id`)
       const b = yield* sql(`SELECT * FROM ${schema}.dst ORDER BY id`)
       assert.strictEqual(b.length, 3500 - 201 + 1)
