@@ -12,9 +12,9 @@
  */
 import { Console, Effect, Layer } from "effect"
 import { Command, Flag } from "effect/cli"
-import * as FileBackend from "../../../src/backends/FileBackend.ts"
-import * as Runtime from "../../../src/Runtime.ts"
+import type * as Runtime from "../../../src/Runtime.ts"
 import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
+import { type Engine, engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { stopRequested } from "../internal/signals.ts"
@@ -59,7 +59,7 @@ const clearProgress = Effect.sync(() => {
 })
 
 /** The durable state backend to run with, if any (see the module doc). */
-const stateLayer = (graph: WorkflowGraph, dir: string | undefined) =>
+const stateLayer = ({ FileBackend }: Engine, graph: WorkflowGraph, dir: string | undefined) =>
   dir !== undefined
     ? FileBackend.layer({ directory: dir })
     : graph.execution.checkpoint_interval !== undefined
@@ -77,15 +77,16 @@ export const command = Command.make(
   { workflow: workflowArgument, quiet, stateDir, fromScratch },
   ({ fromScratch, quiet, stateDir, workflow }) =>
     Effect.gen(function*() {
+      const modules = yield* engine
       const graph = yield* load(workflow)
       const live = !quiet && process.stderr.isTTY === true
-      const summary = yield* Runtime.run(graph, {
+      const summary = yield* modules.Runtime.run(graph, {
         stop: stopRequested,
         fromScratch,
         ...(live ? { onProgress: writeProgress, progressInterval: 500 } : {})
       }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,
-        Effect.provide(stateLayer(graph, stateDir._tag === "Some" ? stateDir.value : undefined)),
+        Effect.provide(stateLayer(modules, graph, stateDir._tag === "Some" ? stateDir.value : undefined)),
         Effect.catchTag("NodeError", (error) => reportError(error.message, ExitCode.failed)),
         Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state: ${error.message}`, ExitCode.failed))
       )

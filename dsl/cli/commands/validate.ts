@@ -7,7 +7,7 @@
  */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import * as Runtime from "../../../src/Runtime.ts"
+import { engine } from "../internal/engine.ts"
 import { reportDefinitionError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
@@ -23,6 +23,7 @@ export const command = Command.make(
   { workflow: workflowArgument },
   ({ workflow }) =>
     Effect.gen(function*() {
+      const { Runtime } = yield* engine
       const graph = yield* load(workflow)
       yield* Runtime.prepare(graph)
       const n = graph.nodes.length

@@ -2,15 +2,17 @@
  * The connector registry the CLI runs workflows with: every built-in connector and processor.
  * A registry that cannot be built (an API version mismatch) is an internal error (exit code 4).
  */
-import { Effect } from "effect"
-import * as Builtins from "../../../src/Builtins.ts"
+import { Effect, Layer } from "effect"
 import { type Registry, RegistryError } from "../../../src/Registry.ts"
+import { engine } from "./engine.ts"
 import { type CliExit, ExitCode, reportError } from "./exit.ts"
+
+const builtins = Layer.unwrap(Effect.map(engine, (modules) => modules.Builtins.layer))
 
 /** Provides the built-in registry to a command's effect. */
 export const provideRegistry = <A, E>(effect: Effect.Effect<A, E, Registry>): Effect.Effect<A, E | CliExit> =>
   effect.pipe(
-    Effect.provide(Builtins.layer),
+    Effect.provide(builtins),
     Effect.catchIf(
       (error): error is RegistryError => error instanceof RegistryError,
       (error) => reportError(`cannot build the connector registry: ${error.message}`, ExitCode.internal)

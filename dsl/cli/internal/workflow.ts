@@ -1,11 +1,11 @@
 /**
  * What every workflow command shares: the `<workflow.yaml>` argument and loading the workflow.
  */
-import type { Effect } from "effect"
+import { Effect } from "effect"
 import { Argument } from "effect/cli"
 import type { DefinitionError } from "../../../src/Errors.ts"
 import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
-import * as Yaml from "../../yaml/Yaml.ts"
+import { engine } from "./engine.ts"
 
 /** The positional `<workflow>` argument: the path of a workflow YAML file. */
 export const workflowArgument = Argument.String("workflow").pipe(
@@ -13,4 +13,5 @@ export const workflowArgument = Argument.String("workflow").pipe(
 )
 
 /** Loads a workflow file (environment from `process.env`). */
-export const load = (file: string): Effect.Effect<WorkflowGraph, DefinitionError> => Yaml.load(file)
+export const load = (file: string): Effect.Effect<WorkflowGraph, DefinitionError> =>
+  Effect.flatMap(engine, (modules) => modules.Yaml.load(file))

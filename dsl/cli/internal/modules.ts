@@ -1,0 +1,5 @@
+/** The modules the commands load lazily (see `engine.ts`). */
+export * as FileBackend from "../../../src/backends/FileBackend.ts"
+export * as Builtins from "../../../src/Builtins.ts"
+export * as Runtime from "../../../src/Runtime.ts"
+export * as Yaml from "../../yaml/Yaml.ts"
