@@ -105,6 +105,8 @@ function validate(c: {
   readonly group_by?: ReadonlyArray<string>
   readonly time_field?: string
   readonly window?: typeof WindowConfig.Type
+  readonly max_out_of_orderness?: string | number
+  readonly late?: string
   readonly aggregates: { readonly [name: string]: typeof OpSpec.Type | typeof ReducerSpec.Type }
 }): ReadonlyArray<Schema.FilterIssue> {
   const issues: Array<Schema.FilterIssue> = []
@@ -119,6 +121,11 @@ function validate(c: {
       else if (slide > size) {
         issues.push({ path: ["window", "slide"], issue: "slide must not be larger than size (records between windows would belong to none)" })
       }
+    }
+  }
+  if (c.window === undefined) {
+    for (const key of ["max_out_of_orderness", "late"] as const) {
+      if (c[key] !== undefined) issues.push({ path: [key], issue: `${key} only applies to a windowed aggregate (set window)` })
     }
   }
   if (new Set(groupBy).size !== groupBy.length) issues.push({ path: ["group_by"], issue: "a field is listed twice" })

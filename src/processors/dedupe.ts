@@ -53,6 +53,10 @@ export const DedupeConfig = Schema.Struct({
     if (c.window !== undefined) {
       if (c.time_field === undefined) issues.push({ path: ["time_field"], issue: "time_field is required when a window is set" })
       if (durationMillis(c.window) <= 0) issues.push({ path: ["window"], issue: "the window must be greater than 0" })
+    } else {
+      for (const key of ["time_field", "max_out_of_orderness", "late"] as const) {
+        if (c[key] !== undefined) issues.push({ path: [key], issue: `${key} only applies with a window (set window, or remove ${key})` })
+      }
     }
     return issues
   })

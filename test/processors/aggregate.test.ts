@@ -483,6 +483,10 @@ describe("aggregate config", () => {
       "aggregates.n: output field 'n' is also a group_by field or a window field",
       "aggregates.window_end: output field 'window_end' is also a group_by field or a window field"
     ])
+    assert.deepStrictEqual(issues({ late: "side_output", max_out_of_orderness: "1s", aggregates: {} }), [
+      "max_out_of_orderness: max_out_of_orderness only applies to a windowed aggregate (set window)",
+      "late: late only applies to a windowed aggregate (set window)"
+    ])
     assert.isAbove(issues({ aggregates: { m: { op: "median", field: "x" } } }).length, 0)
     assert.isAbove(issues({ time_field: "t", window: { type: "tumbling", size: "soon" }, aggregates: {} }).length, 0)
     assert.deepStrictEqual(issues({ group_by: ["a"], time_field: "t", window: { type: "tumbling", size: "1m" }, max_out_of_orderness: "5s", late: "side_output", aggregates: { n: { op: "count" } } }), [])

@@ -219,6 +219,10 @@ describe("dedupe config and runtime", () => {
       return r.ok ? [] : r.issues.map((i) => `${i.path.join(".")}: ${i.message}`)
     }
     assert.deepStrictEqual(issues({ key: ["id"], window: "5m" }), ["time_field: time_field is required when a window is set"])
+    assert.deepStrictEqual(issues({ key: ["id"], time_field: "t", late: "drop" }), [
+      "time_field: time_field only applies with a window (set window, or remove time_field)",
+      "late: late only applies with a window (set window, or remove late)"
+    ])
     assert.isAbove(issues({ key: [] }).length, 0)
     assert.isAbove(issues({ key: ["id"], time_field: "t", window: "soon" }).length, 0)
     assert.deepStrictEqual(issues({ key: ["id"], time_field: "t", window: "5m", max_out_of_orderness: "10s", late: "drop" }), [])
