@@ -36,12 +36,11 @@ describe("dataflare (process)", () => {
 
   it.live("a usage error exits 2 with the problem on stderr and nothing on stdout", () =>
     Effect.gen(function*() {
-      const unknown = yield* cli(["valdate", "x.yaml"])
+      const [unknown, missing] = yield* Effect.all([cli(["valdate", "x.yaml"]), cli(["validate"])], { concurrency: 2 })
       assert.strictEqual(unknown.status, 2)
       assert.strictEqual(unknown.stdout, "")
       assert.match(unknown.stderr, /^error: Unknown subcommand "valdate"/)
       assert.match(unknown.stderr, /validate/)
-      const missing = yield* cli(["validate"])
       assert.strictEqual(missing.status, 2)
       assert.strictEqual(missing.stderr, "error: Missing required argument: workflow\nrun 'dataflare validate --help' for usage\n")
     }))
@@ -98,13 +97,15 @@ destinations:
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* write(join(dir, "syntax.yaml"), "name: x\nsources:\n  in:\n    type: \"csv\n")
-      const syntax = yield* cli(["validate", "syntax.yaml"], { cwd: dir })
+      const [syntax, missing] = yield* Effect.all([
+        cli(["validate", "syntax.yaml"], { cwd: dir }),
+        cli(["run", "nope.yaml"], { cwd: dir })
+      ], { concurrency: 2 })
       assert.strictEqual(syntax.status, 1)
       assert.strictEqual(
         syntax.stderr,
         "syntax.yaml:5:1: YAML syntax error: Missing closing \"quote\ninvalid: syntax.yaml (1 problem)\n"
       )
-      const missing = yield* cli(["run", "nope.yaml"], { cwd: dir })
       assert.strictEqual(missing.status, 1)
       assert.strictEqual(missing.stderr, "nope.yaml: cannot read workflow file: no such file\ninvalid: nope.yaml (1 problem)\n")
       assert.notMatch(missing.stderr, /\n\s+at /)

@@ -122,8 +122,10 @@ describe("dataflare run (process)", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* write(join(dir, "wf.yaml"), workflow.replace("type: ndjson", "type: ndjsn").replace("inputs: [orders]", "inputs: [ordres]"))
-      for (const command of ["validate", "run"]) {
-        const result = yield* cli([command, "wf.yaml"], { cwd: dir })
+      const results = yield* Effect.all([cli(["validate", "wf.yaml"], { cwd: dir }), cli(["run", "wf.yaml"], { cwd: dir })], {
+        concurrency: 2
+      })
+      for (const result of results) {
         assert.strictEqual(result.status, 1)
         assert.strictEqual(result.stdout, "")
         const lines = result.stderr.split("\n")
