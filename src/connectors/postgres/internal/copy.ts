@@ -94,13 +94,24 @@ export const encodeRows = (
   const n = columns.length
   for (let r = from; r < to; r++) {
     const row = rows[r]
-    let line = ""
     for (let c = 0; c < n; c++) {
-      if (c > 0) line += "\t"
-      line += encodeValue(row[columns[c]], encodings[c])
+      if (c > 0) out += "\t"
+      const v = row[columns[c]]
+      // Fast paths for the common scalar values; everything else goes through encodeValue.
+      if (encodings[c] === "scalar") {
+        if (typeof v === "string") {
+          out += NEEDS_ESCAPE.test(v) ? escapeCopy(v) : v
+          continue
+        }
+        if (typeof v === "number") {
+          out += v
+          continue
+        }
+      }
+      out += encodeValue(v, encodings[c])
     }
-    if (trailing !== undefined) line += (n > 0 ? "\t" : "") + trailing[r]
-    out += line + "\n"
+    if (trailing !== undefined) out += (n > 0 ? "\t" : "") + trailing[r]
+    out += "\n"
   }
   return out
 }
