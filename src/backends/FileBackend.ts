@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import { Effect, Layer, Semaphore } from "effect"
+import { Effect, Layer, type Scope, Semaphore } from "effect"
 import { type CheckpointInfo, info } from "../Checkpoint.ts"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
 import { decodeRecord, latestChain, type Meta, retainedIds, validId } from "./internal/chain.ts"
@@ -80,7 +80,20 @@ export const directoryFor = (workflow: string, root: string = DEFAULT_ROOT): str
  * @category constructors
  * @since 0.1.0
  */
-export const make = (options?: Options): Backend => {
+export const make = (options?: Options): Backend => makeWithRelease(options).backend
+
+/**
+ * A file backend whose writer locks are released when the scope closes (the {@link layer} uses
+ * it). With {@link make} a lock is released when the process ends (the next writer sees that its
+ * holder is gone).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const scoped = (options?: Options): Effect.Effect<Backend, never, Scope.Scope> =>
+  Effect.map(Effect.acquireRelease(Effect.sync(() => makeWithRelease(options)), (made) => made.release), (made) => made.backend)
+
+const makeWithRelease = (options: Options | undefined): { readonly backend: Backend; readonly release: Effect.Effect<void> } => {
   const sync = options?.sync ?? true
   const root = options?.root ?? DEFAULT_ROOT
   const fixed = options?.directory
@@ -88,6 +101,24 @@ export const make = (options?: Options): Backend => {
   /** Metadata of record files already read, keyed by path, valid while size and mtime match. */
   const metas = new Map<string, { readonly key: string; readonly meta: Meta; info: CheckpointInfo | undefined }>()
   const dirOf = (workflow: string) => fixed ?? directoryFor(workflow, root)
+  /** Directories whose writer lock this backend holds. */
+  const locked = new Set<string>()
+
+  /** Takes the writer lock of a directory once; fails while another live process holds it. */
+  const lockDirectory = (operation: string, directory: string) =>
+    Effect.gen(function*() {
+      if (locked.has(directory)) return
+      const holder = yield* attempt(operation, `cannot lock ${directory}`, () => Files.takeLock(directory, sync))
+      if (holder !== undefined) {
+        return yield* new StateBackendError({
+          backend: "file",
+          operation,
+          message: `the state directory ${directory} is being written by process ${holder.pid} on ${holder.host}; ` +
+            `stop it, or remove ${path.join(directory, Files.LOCK_FILE)} if that process is gone`
+        })
+      }
+      locked.add(directory)
+    })
 
   const attempt = <A>(operation: string, message: string, f: () => Promise<A>) =>
     Effect.tryPromise({ try: f, catch: (cause) => new StateBackendError({ backend: "file", operation, message: `${message}: ${String(cause)}`, cause }) })
@@ -197,7 +228,7 @@ export const make = (options?: Options): Backend => {
       yield* attempt("prune", `cannot remove old checkpoints in ${directory}`, () => Files.removeAll(directory, drop))
     })
 
-  return {
+  const backend: Backend = {
     name: "file",
     write: (record) =>
       lock.withPermit(Effect.gen(function*() {
@@ -211,6 +242,7 @@ export const make = (options?: Options): Backend => {
             new StateBackendError({ backend: "file", operation: "write", message: `checkpoint ${record.id} is not JSON: ${String(cause)}`, cause })
         })
         yield* checkOwner("write", directory, record.workflow, true)
+        yield* lockDirectory("write", directory)
         // Records after this id belong to a timeline abandoned by a restore: they go first (and
         // durably), so a crash can never leave them chained to the new record.
         const { names } = yield* recordIds("write", directory)
@@ -255,6 +287,8 @@ export const make = (options?: Options): Backend => {
         const directory = dirOf(workflow)
         yield* checkOwner("clear", directory, workflow, false)
         const { names } = yield* recordIds("clear", directory)
+        if (names.length === 0) return
+        yield* lockDirectory("clear", directory)
         const drop = names.filter((name) => Files.recordId(name) !== undefined || Files.isTemp(name))
         for (const name of drop) metas.delete(path.join(directory, name))
         yield* attempt("clear", `cannot remove checkpoints in ${directory}`, async () => {
@@ -263,6 +297,11 @@ export const make = (options?: Options): Backend => {
         })
       }))
   }
+  const release = lock.withPermit(Effect.gen(function*() {
+    for (const directory of locked) yield* Effect.promise(() => Files.releaseLock(directory).catch(() => undefined))
+    locked.clear()
+  }))
+  return { backend, release }
 }
 
 /**
@@ -271,7 +310,7 @@ export const make = (options?: Options): Backend => {
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options?: Options): Layer.Layer<StateBackend> => Layer.sync(StateBackend, () => make(options))
+export const layer = (options?: Options): Layer.Layer<StateBackend> => Layer.effect(StateBackend, scoped(options))
 
 const parseJson = (text: string): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string } => {
   try {

@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
+import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
@@ -23,7 +25,7 @@ describe("file backend: layout", () => {
       const backend = FileBackend.make({ directory: dir })
       yield* backend.write(record(W, 1, true, [["a", 1]]))
       yield* backend.write(record(W, 2, false, [["b", 2]]))
-      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json"])
+      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json", "writer.lock"])
       const stored = JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "chk-000000000002.json"), "utf8")))
       assert.deepStrictEqual(stored, record(W, 2, false, [["b", 2]]))
       assert.deepStrictEqual(JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "workflow.json"), "utf8"))), { format: 1, workflow: W })
@@ -116,7 +118,7 @@ describe("file backend: damage", () => {
       assert.deepStrictEqual(yield* entriesOf(backend, W), [["a", 1]])
       assert.deepStrictEqual((yield* backend.list(W, 10)).map((i) => i.id), [1])
       yield* backend.write(record(W, 2, false, [["b", 2]]))
-      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json"])
+      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json", "writer.lock"])
     }))
 
   it.live("after restoring an older checkpoint, the next write discards the abandoned newer records", () =>
@@ -128,6 +130,33 @@ describe("file backend: damage", () => {
 })
 
 describe("file backend: ownership", () => {
+  it.live("one process writes a state directory: a live holder is refused, a dead one taken over, the lock released with the scope", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const lockFile = path.join(dir, "writer.lock")
+      // the parent process of this test is alive and is not this process
+      yield* overwrite(lockFile, JSON.stringify({ pid: process.ppid, host: os.hostname() }))
+      const error = failureOf(yield* Effect.exit(FileBackend.make({ directory: dir }).write(record(W, 1, true, [["a", 1]]))))
+      assert.include(error?.message, `is being written by process ${process.ppid} on ${os.hostname()}`)
+      assert.include(error?.message, lockFile)
+      // a holder that has ended
+      const dead = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const child = spawn(process.execPath, ["-e", ""])
+          child.on("exit", () => resolve(child.pid ?? 0))
+        })
+      )
+      yield* overwrite(lockFile, JSON.stringify({ pid: dead, host: os.hostname() }))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const backend = yield* FileBackend.scoped({ directory: dir })
+        yield* backend.write(record(W, 1, true, [["a", 1]]))
+        assert.deepStrictEqual(JSON.parse(yield* Effect.promise(() => fs.readFile(lockFile, "utf8"))), { pid: process.pid, host: os.hostname() })
+      }))
+      assert.notInclude(yield* files(dir), "writer.lock")
+      assert.deepStrictEqual(yield* entriesOf(FileBackend.make({ directory: dir }), W), [["a", 1]])
+    }))
+
+
   it.live("a state directory belongs to one workflow; any other is refused, naming both", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
+import * as os from "node:os"
 import * as path from "node:path"
 
 /** Record file names: `chk-<12-digit id>.json`. */
@@ -101,3 +102,71 @@ export const removeAll = async (directory: string, names: ReadonlyArray<string>)
 
 const isNotFound = (error: unknown): boolean =>
   typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT"
+
+/** The lock file of a state directory: who writes it. */
+export const LOCK_FILE = "writer.lock"
+
+/** What a lock file holds. */
+export interface Holder {
+  readonly pid: number
+  readonly host: string
+}
+
+/**
+ * Takes the writer lock of `directory` for this process: creates the lock file, or takes it over
+ * when the process that holds it has ended (same host, pid gone) or is this one. Returns the
+ * holder that keeps it otherwise.
+ */
+export const takeLock = async (directory: string, sync: boolean): Promise<Holder | undefined> => {
+  const me: Holder = { pid: process.pid, host: os.hostname() }
+  const file = path.join(directory, LOCK_FILE)
+  const text = JSON.stringify(me) + "\n"
+  try {
+    const handle = await fs.open(file, "wx")
+    try {
+      await handle.writeFile(text, "utf8")
+      if (sync) await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    return undefined
+  } catch (error) {
+    if (!(typeof error === "object" && error !== null && "code" in error && error.code === "EEXIST")) throw error
+  }
+  const holder = parseHolder(await readText(file))
+  if (holder !== undefined && !(holder.host === me.host && (holder.pid === me.pid || !alive(holder.pid)))) return holder
+  await writeAtomic(directory, LOCK_FILE, text, sync)
+  // two processes taking over the same stale lock: the last rename wins, the other sees it
+  const now = parseHolder(await readText(file))
+  return now !== undefined && (now.pid !== me.pid || now.host !== me.host) ? now : undefined
+}
+
+/** Removes the lock file if this process holds it. */
+export const releaseLock = async (directory: string): Promise<void> => {
+  const file = path.join(directory, LOCK_FILE)
+  const holder = parseHolder(await readText(file))
+  if (holder?.pid === process.pid && holder.host === os.hostname()) await fs.rm(file, { force: true })
+}
+
+const parseHolder = (text: string | undefined): Holder | undefined => {
+  if (text === undefined) return undefined
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === "object" && value !== null && "pid" in value && typeof value.pid === "number" && "host" in value &&
+        typeof value.host === "string"
+      ? { pid: value.pid, host: value.host }
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else
+    return typeof error === "object" && error !== null && "code" in error && error.code === "EPERM"
+  }
+}
