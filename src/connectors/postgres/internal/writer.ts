@@ -132,13 +132,6 @@ export const makeWriter = Effect.fnUntraced(function*(
     key = config.key ?? primaryKey(columns)
   })
 
-  yield* loadColumns.pipe(Effect.mapError(classify(CONNECTOR, "open")))
-  if (columns.length === 0 && config.create_table !== true) {
-    return yield* configurationError(CONNECTOR, "open", `table '${table}' does not exist (set create_table: true to create it)`)
-  }
-  if (mode === "upsert" && columns.length > 0 && key.length === 0) {
-    return yield* configurationError(CONNECTOR, "open", `mode: upsert needs 'key' or a primary key on '${table}'`)
-  }
   yield* Effect.addFinalizer((exit) =>
     Effect.gen(function*() {
       // A normal end commits the tail; a failure or interruption leaves it to the rollback.
@@ -146,6 +139,13 @@ export const makeWriter = Effect.fnUntraced(function*(
       yield* disconnect
     })
   )
+  yield* loadColumns.pipe(Effect.mapError(classify(CONNECTOR, "open")))
+  if (columns.length === 0 && config.create_table !== true) {
+    return yield* configurationError(CONNECTOR, "open", `table '${table}' does not exist (set create_table: true to create it)`)
+  }
+  if (mode === "upsert" && columns.length > 0 && key.length === 0) {
+    return yield* configurationError(CONNECTOR, "open", `mode: upsert needs 'key' or a primary key on '${table}'`)
+  }
 
   const createTable = (images: ReadonlyArray<Row>) =>
     Effect.gen(function*() {
