@@ -1,0 +1,55 @@
+/**
+ * Graceful stop: SIGINT to a running `dataflare run` drains, checkpoints, prints the summary and
+ * exits 0, and the records written are exactly those the summary counts.
+ */
+import { spawn } from "node:child_process"
+import { readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schedule } from "effect"
+import { bin, tempDir } from "./support.ts"
+
+const workflow = `name: endless
+sources:
+  numbers: { type: generator, config: { count: 1000000000 } }
+destinations:
+  out: { type: ndjson, inputs: [numbers], config: { path: out.ndjson } }
+`
+
+describe("dataflare run: signals (process)", () => {
+  it.live("the first SIGINT stops gracefully: summary, final checkpoint, exit 0", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow))
+      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk) => (stdout += String(chunk)))
+      child.stderr.on("data", (chunk) => (stderr += String(chunk)))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+
+      // wait until records are being written, then ask it to stop
+      yield* Effect.promise(() => stat(join(dir, "out.ndjson")).then((s) => s.size)).pipe(
+        Effect.catchDefect(() => Effect.succeed(0)),
+        Effect.filterOrFail((size) => size > 0),
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.timeout("40 seconds")
+      )
+      child.kill("SIGINT")
+      const code = yield* Effect.promise(() => exited)
+
+      assert.strictEqual(code, 0, stderr)
+      assert.match(stderr, /stopping: draining in-flight batches and taking a final checkpoint/)
+      const m = /\nout\s+sink\s+ndjson\s+([\d,]+)\s+([\d,]+)\n/.exec(stdout)
+      assert.isNotNull(m, stdout)
+      const written = Number(m![1].replaceAll(",", ""))
+      assert.isAbove(written, 0)
+      assert.isBelow(written, 1_000_000_000)
+      const lines = (yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).split("\n").filter((l) => l.length > 0)
+      assert.strictEqual(lines.length, written)
+      assert.deepStrictEqual(JSON.parse(lines[lines.length - 1]), { id: written - 1 })
+      const files = yield* Effect.promise(() => readdir(join(dir, "state")))
+      assert.isTrue(files.some((f) => /^chk-\d+\.json$/.test(f)), files.join(", "))
+    }))
+})
