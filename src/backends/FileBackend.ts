@@ -98,8 +98,11 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
   const root = options?.root ?? DEFAULT_ROOT
   const fixed = options?.directory
   const lock = Semaphore.makeUnsafe(1)
-  /** Metadata of record files already read, keyed by path, valid while size and mtime match. */
-  const metas = new Map<string, { readonly key: string; readonly meta: Meta; info: CheckpointInfo | undefined }>()
+  /**
+   * Metadata of record files already read, keyed by path, valid while size and mtime match;
+   * `meta` is `undefined` for a damaged file (so it is not read and warned about on every write).
+   */
+  const metas = new Map<string, { readonly key: string; readonly meta: Meta | undefined; info: CheckpointInfo | undefined }>()
   const dirOf = (workflow: string) => fixed ?? directoryFor(workflow, root)
   /** Directories whose writer lock this backend holds. */
   const locked = new Set<string>()
@@ -163,21 +166,16 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
       const key = yield* attempt(operation, `cannot stat ${file}`, () => Files.statKey(file))
       const text = yield* attempt(operation, `cannot read ${file}`, () => Files.readText(file))
       if (text === undefined || key === undefined) return undefined
+      const damaged = (reason: string) => {
+        metas.set(file, { key, meta: undefined, info: undefined })
+        return Effect.as(Effect.logWarning(`ignoring checkpoint file ${file}: ${reason}`), undefined)
+      }
       const json = parseJson(text)
-      if (!json.ok) {
-        yield* Effect.logWarning(`ignoring checkpoint file ${file}: not JSON (${json.reason})`)
-        return undefined
-      }
+      if (!json.ok) return yield* damaged(`not JSON (${json.reason})`)
       const decoded = decodeRecord(json.value)
-      if (!decoded.ok) {
-        yield* Effect.logWarning(`ignoring checkpoint file ${file}: it does not decode as a checkpoint record (${decoded.reason})`)
-        return undefined
-      }
+      if (!decoded.ok) return yield* damaged(`it does not decode as a checkpoint record (${decoded.reason})`)
       const record = decoded.record
-      if (record.id !== id) {
-        yield* Effect.logWarning(`ignoring checkpoint file ${file}: it holds checkpoint ${record.id}`)
-        return undefined
-      }
+      if (record.id !== id) return yield* damaged(`it holds checkpoint ${record.id}`)
       if (record.workflow !== workflow) {
         return yield* new StateBackendError({
           backend: "file",
@@ -185,7 +183,8 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
           message: `${file} holds a checkpoint of workflow '${record.workflow}', not '${workflow}'; refusing to mix workflows`
         })
       }
-      metas.set(file, { key, meta: { id, full: record.full }, info: undefined })
+      const known = metas.get(file)
+      metas.set(file, { key, meta: { id, full: record.full }, info: known?.key === key ? known.info : undefined })
       return record
     })
 
@@ -197,15 +196,15 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
     Effect.gen(function*() {
       const file = path.join(directory, Files.recordFile(id))
       const cached = metas.get(file)
-      if (cached !== undefined && (!withInfo || cached.info !== undefined)) {
+      if (cached !== undefined && (cached.meta === undefined || !withInfo || cached.info !== undefined)) {
         const key = yield* attempt(operation, `cannot stat ${file}`, () => Files.statKey(file))
-        if (key === cached.key) return cached
+        if (key === cached.key) return cached.meta === undefined ? undefined : { meta: cached.meta, info: cached.info }
       }
       const record = yield* load(operation, directory, workflow, id)
       if (record === undefined) return undefined
       const entry = metas.get(file)
       if (entry !== undefined && withInfo) entry.info = info(record)
-      return entry
+      return { meta: { id, full: record.full }, info: entry?.info }
     })
 
   const prune = (directory: string, workflow: string) =>

@@ -87,6 +87,19 @@ describe("file backend: damage", () => {
       }
     }))
 
+  it.live("a damaged record is read (and warned about) once, not on every later write", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const backend = FileBackend.make({ directory: dir })
+      for (let id = 1; id <= 3; id++) yield* backend.write(record(W, id, id === 1, [[`k${id}`, id]]))
+      yield* overwrite(path.join(dir, "chk-000000000002.json"), "{")
+      const { warnings } = yield* withWarnings(Effect.gen(function*() {
+        for (let id = 4; id <= 8; id++) yield* backend.write(record(W, id, id === 4, [[`k${id}`, id]]))
+      }))
+      assert.strictEqual(warnings.filter((w) => w.includes("chk-000000000002.json")).length, 1, warnings.join("\n"))
+      assert.deepStrictEqual(yield* entriesOf(backend, W), [["k4", 4], ["k5", 5], ["k6", 6], ["k7", 7], ["k8", 8]])
+    }))
+
   it.live("a missing or corrupt link falls back to the newest chain that is complete", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
