@@ -53,6 +53,8 @@ describe("Expression functions", () => {
     assert.strictEqual(ev("ceil(n)", r), -2)
     assert.strictEqual(ev("abs(missing)", r), null)
     assert.strictEqual(ev("round(missing, 2)", r), null)
+    assert.strictEqual(ev("round(1.5, 400)", r), 1.5)
+    assert.strictEqual(ev("round(1.5, -400)", r), 0)
   })
   it("min and max over arguments or one list, skipping nulls", () => {
     assert.strictEqual(ev("min(3, missing, 1, 2)", r), 1)

@@ -33,6 +33,12 @@ describe("map", () => {
     run(steps(MapDefinition, { fields: { x: "x + 1", y: "1" } }), input)
     assert.deepStrictEqual(input, [{ x: 1 }])
   })
+  it("a constant list is shared by every output record, frozen", () => {
+    const out = run(steps(MapDefinition, { fields: { tags: "['a', 'b']" } }), [{ id: 1 }, { id: 2 }]) as Array<{ tags: Array<string> }>
+    assert.deepStrictEqual(out, [{ id: 1, tags: ["a", "b"] }, { id: 2, tags: ["a", "b"] }])
+    assert.isTrue(Object.isFrozen(out[0].tags))
+    assert.throws(() => out[0].tags.push("c"))
+  })
   it("replaces each record by fn(record) (DSL)", () => {
     const out = run(steps(MapDefinition, { fn: (r: unknown) => ({ id: (r as { id: number }).id * 10 }) }), people)
     assert.deepStrictEqual(out, [{ id: 10 }, { id: 20 }, { id: 30 }])

@@ -49,7 +49,11 @@ export class CompileFailure {
 
 type Rec = { readonly [k: string]: unknown }
 
-const constant = (value: unknown): Compiled => ({ ev: () => value, t: typeOfValue(value), throws: false, constant: true })
+/** A constant node. A constant list is frozen: every evaluation (and every output record) shares it. */
+const constant = (value: unknown): Compiled => {
+  if (Array.isArray(value)) Object.freeze(value)
+  return { ev: () => value, t: typeOfValue(value), throws: false, constant: true }
+}
 
 const TYPE_WORDS: ReadonlyArray<readonly [number, string]> = [
   [T_NULL, "null"],
@@ -239,12 +243,12 @@ const compileIn = (negated: boolean, a: Compiled, b: Compiled, column: number): 
   } else {
     const y = b.ev
     const member = (r: unknown): boolean => {
+      const v = x(r)
       const list = y(r)
       if (list === null) return false
       if (!Array.isArray(list)) {
         throw new ExprTypeError(`'in' expects a list on its right, got ${describe(list)} (for text use contains())`, column)
       }
-      const v = x(r)
       for (const e of list) if (equals(v, e)) return true
       return false
     }

@@ -44,7 +44,8 @@ const str2 = (fn: string, f: (a: string, b: string) => unknown) => (args: Readon
 
 /** Rounds half away from zero, to `digits` decimal places (negative digits round to tens, hundreds...). */
 const roundHalfAway = (x: number, digits: number): number => {
-  const f = 10 ** digits
+  if (digits > 15) return x
+  const f = 10 ** Math.max(digits, -308)
   const r = Math.round(Math.abs(x) * f) / f
   return x < 0 ? -r : r
 }
