@@ -34,7 +34,7 @@ describe("map", () => {
     assert.deepStrictEqual(input, [{ x: 1 }])
   })
   it("a constant list is shared by every output record, frozen", () => {
-    const out = run(steps(MapDefinition, { fields: { tags: "['a', 'b']" } }), [{ id: 1 }, { id: 2 }]) as Array<{ tags: Array<string> }>
+    const out = run(steps(MapDefinition, { fields: { tags: "['a', 'b']" } }), [{ id: 1 }, { id: 2 }]) as Array<{ id: number; tags: Array<string> }>
     assert.deepStrictEqual(out, [{ id: 1, tags: ["a", "b"] }, { id: 2, tags: ["a", "b"] }])
     assert.isTrue(Object.isFrozen(out[0].tags))
     assert.throws(() => out[0].tags.push("c"))
