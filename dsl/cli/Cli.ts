@@ -11,6 +11,7 @@
 import { Cause, Console, Effect, Exit, type Runtime } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
+import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
 import * as Validate from "./commands/validate.ts"
 import { CliExit, ExitCode } from "./internal/exit.ts"
@@ -21,7 +22,7 @@ import { CliExit, ExitCode } from "./internal/exit.ts"
  * @category commands
  * @since 0.1.0
  */
-export const commands = [Run.command, Validate.command] as const
+export const commands = [Run.command, Validate.command, Plan.command] as const
 
 /**
  * The root `dataflare` command.
