@@ -98,6 +98,7 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `mode`: `insert` (default), `upsert` (by `key`), or `replace` (truncate, then insert).
  * - `key`: the conflict columns of `upsert` (default: the table's primary key).
  * - `create_table`: create the table from the first batch's fields when it does not exist.
+ * - `copy_format`: `text` (default) or `binary`.
  * - `on_error`: `fail` (default) or `dead_letter`, which writes rejected rows with the reason to
  *   `dead_letter.path` as NDJSON and goes on.
  * - `checkpoint_table` / `workflow`: where exactly-once checkpoint ids are stored
@@ -113,6 +114,7 @@ export const SinkConfig = Schema.Struct({
   mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
   key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString)),
   create_table: Schema.optionalKey(Schema.Boolean),
+  copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
   on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
   dead_letter: Schema.optionalKey(Schema.Struct({ path: Schema.NonEmptyString })),
   checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),

@@ -21,12 +21,13 @@ const range = (from: number, to: number, tag = "v") =>
   Array.from({ length: to - from }, (_, i) => ({ id: from + i, name: `${tag}${from + i}` }))
 
 describe("PostgresSink", () => {
-  it.effect("inserts with COPY, all column types", () =>
+  for (const copy_format of ["text", "binary"] as const) {
+  it.effect(`inserts with COPY (${copy_format}), all column types`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_ins")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, big bigint, n numeric, at timestamptz, j jsonb, arr text[], b bytea, ok boolean)`)
-      const writer = yield* open({ table })
+      const writer = yield* open({ table, copy_format })
       const stats = yield* write(writer, [
         {
           id: 1,
@@ -53,7 +54,12 @@ describe("PostgresSink", () => {
       assert.deepStrictEqual([...(out[0].b as Buffer)], [0, 255])
       assert.strictEqual(out[0].ok, true)
       assert.strictEqual(out[1].name, null)
+      // Common coercions: numbers into bigint/numeric, strings into timestamps and integers.
+      yield* write(writer, [{ id: "3", big: 5, n: 2.5, at: "2024-01-01T00:00:00Z" }])
+      const coerced = yield* sql(`SELECT big, n, at FROM ${table} WHERE id = 3`)
+      assert.deepStrictEqual(coerced, [{ big: "5", n: "2.5", at: new Date("2024-01-01T00:00:00Z") }])
     }).pipe(Effect.scoped))
+  }
 
   it.effect("writes every field of a batch; an unknown field or a missing table is a configuration error", () =>
     Effect.gen(function*() {
@@ -114,12 +120,13 @@ describe("PostgresSink", () => {
       assert.deepStrictEqual(yield* rows(created), [{ id: "1", score: 2, tags: [], at: null }])
     }).pipe(Effect.scoped))
 
-  it.effect("applies change records: insert/update → upsert, delete → delete", () =>
+  for (const copy_format of ["text", "binary"] as const) {
+  it.effect(`applies change records (${copy_format}): insert/update → upsert, delete → delete`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_chg")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
-      const writer = yield* open({ table, mode: "upsert" })
+      const writer = yield* open({ table, mode: "upsert", copy_format })
       yield* write(writer, [
         { op: "insert", table: "src", before: null, after: { id: 1, name: "a" } },
         { op: "insert", table: "src", before: null, after: { id: 2, name: "b" } },
@@ -133,6 +140,7 @@ describe("PostgresSink", () => {
       ])
       assert.deepStrictEqual(yield* rows(table), [{ id: 1, name: "a2" }, { id: 2, name: "b2" }])
     }).pipe(Effect.scoped))
+  }
 
   it.effect("a rejected row fails with the row and the reason, or goes to the dead-letter file", () =>
     Effect.gen(function*() {
@@ -158,6 +166,12 @@ describe("PostgresSink", () => {
       assert.strictEqual((yield* rows(table)).length, 77)
       const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
       assert.deepStrictEqual(lines.map((l) => [l.record, l.sqlstate]), [[{ id: 40, name: "bad" }, "23514"], [{ id: 60, name: null }, "23502"]])
+      // Binary COPY: a value the codecs refuse is a row rejection too (SQLSTATE 22P03).
+      const binary = yield* open({ table, copy_format: "binary", on_error: "dead_letter", dead_letter: { path } })
+      const more = yield* write(binary, [{ id: 100, name: "ok" }, { id: "x", name: "not an int" }, { id: 101, name: "ok" }])
+      assert.strictEqual(more.written, 2)
+      const last = JSON.parse(readFileSync(path, "utf8").trim().split("\n").at(-1)!)
+      assert.deepStrictEqual([last.record, last.sqlstate], [{ id: "x", name: "not an int" }, "22P03"])
     }).pipe(Effect.scoped))
 
   it.effect("exactly-once: a crash between checkpoints replays without duplicates", () =>

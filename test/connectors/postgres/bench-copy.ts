@@ -88,9 +88,14 @@ async function* csvBatches(): AsyncGenerator<Array<Row>> {
 }
 
 /** Writes the CSV's batches through the sink (one Effect per batch, none per row). */
-const loadThroughSink = (table: string, checkpointed: boolean) =>
+const loadThroughSink = (table: string, checkpointed: boolean, copy_format: "text" | "binary" = "text") =>
   Effect.gen(function*() {
-    const decoded = decodeAll(PostgresSink.config, { connection_string: URL, table, checkpoint_table: `${SCHEMA}.checkpoints` })
+    const decoded = decodeAll(PostgresSink.config, {
+      connection_string: URL,
+      table,
+      checkpoint_table: `${SCHEMA}.checkpoints`,
+      copy_format
+    })
     if (!decoded.ok) return yield* Effect.die(new Error(JSON.stringify(decoded.issues)))
     const scope = yield* Scope.make()
     const writer = yield* Scope.provide(PostgresSink.open(decoded.value, { node: "bench", batchSize: 10000, instance: 0, parallelism: 1 }), scope)
@@ -115,21 +120,23 @@ const main = async () => {
   const cols = "(id int, name text, amount numeric(12,2), created_at timestamptz, active boolean)"
   await run(`CREATE SCHEMA ${SCHEMA}`)
   try {
-    for (const t of ["psql", "sink", "sink_cp"]) await run(`CREATE TABLE ${SCHEMA}.${t} ${cols}`)
+    for (const t of ["psql", "sink", "sink_cp", "sink_bin"]) await run(`CREATE TABLE ${SCHEMA}.${t} ${cols}`)
     console.log(`${ROWS} rows, ${(readFileSync(FILE).length / 1e6).toFixed(1)} MB CSV in /dev/shm`)
     await measure("psql \\copy", async () => {
       execFileSync("psql", [URL, "-qc", `\\copy ${SCHEMA}.psql FROM '${FILE}' CSV HEADER`])
     })
     await measure("DataFlare postgres sink (COPY)", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink`, false)))
     await measure("  same, exactly-once (1 checkpoint)", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink_cp`, true)))
+    await measure("  same, COPY binary", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink_bin`, false, "binary")))
     const c = new pg.Client({ connectionString: URL })
     await c.connect()
     const counts = await c.query(
-      `SELECT (SELECT count(*) FROM ${SCHEMA}.psql) AS a, (SELECT count(*) FROM ${SCHEMA}.sink) AS b, (SELECT count(*) FROM ${SCHEMA}.sink_cp) AS c,
-        (SELECT count(*) FROM (SELECT * FROM ${SCHEMA}.psql EXCEPT SELECT * FROM ${SCHEMA}.sink) d) AS diff`
+      `SELECT (SELECT count(*) FROM ${SCHEMA}.psql) AS a, (SELECT count(*) FROM ${SCHEMA}.sink) AS b, (SELECT count(*) FROM ${SCHEMA}.sink_cp) AS c, (SELECT count(*) FROM ${SCHEMA}.sink_bin) AS e,
+        (SELECT count(*) FROM (SELECT * FROM ${SCHEMA}.psql EXCEPT SELECT * FROM ${SCHEMA}.sink) d) AS diff,
+        (SELECT count(*) FROM (SELECT * FROM ${SCHEMA}.psql EXCEPT SELECT * FROM ${SCHEMA}.sink_bin) d) AS diff_bin`
     )
     await c.end()
-    console.log("row counts (psql, sink, sink exactly-once; rows differing):", Object.values(counts.rows[0]).join(", "))
+    console.log("row counts (psql, sink, exactly-once, binary; rows differing: text, binary):", Object.values(counts.rows[0]).join(", "))
   } finally {
     await run(`DROP SCHEMA ${SCHEMA} CASCADE`)
     rmSync(FILE, { force: true })

@@ -15,10 +15,12 @@ export interface Column {
   readonly notNull: boolean
   /** Position in the primary key (1-based), or null. */
   readonly pk: number | null
+  /** The type's OID. */
+  readonly oid: number
 }
 
 /** Columns of `$2.$1` (or of `$1` in the current schema) in table order. */
-export const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typname AS typname,
+export const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typname AS typname, a.atttypid::int AS oid,
   et.typname AS element, a.attnotnull AS not_null,
   (SELECT k.ord::int FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
     WHERE i.indrelid = c.oid AND i.indisprimary AND k.attnum = a.attnum) AS pk
@@ -38,7 +40,8 @@ export const toColumns = (rows: ReadonlyArray<{ readonly [k: string]: unknown }>
     typname: String(r.typname),
     element: r.element === null || r.element === undefined ? null : String(r.element),
     notNull: r.not_null === true,
-    pk: r.pk === null || r.pk === undefined ? null : Number(r.pk)
+    pk: r.pk === null || r.pk === undefined ? null : Number(r.pk),
+    oid: Number(r.oid)
   }))
 
 /** The primary key columns in key order. */

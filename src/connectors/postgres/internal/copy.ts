@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises"
 import type pg from "pg"
 import { from as copyFrom } from "pg-copy-streams"
 import type { Column } from "./catalog.ts"
+import { encodeBinaryRows, HEADER, TRAILER } from "./copyBinary.ts"
 
 /** How one column's values are written. */
 export type Encoding = "json" | "array" | "bytea" | "scalar"
@@ -81,12 +82,13 @@ export const encodeValue = (value: unknown, encoding: Encoding): string => {
   }
 }
 
-/** COPY text of rows `[from, to)` of `rows`, with the given columns (and optional trailing text per row). */
+/** COPY text of rows `[from, to)`; `staged` appends the staging columns (`__df_op`, `__df_seq`). */
 export const encodeRows = (
   rows: ReadonlyArray<{ readonly [k: string]: unknown }>,
   columns: ReadonlyArray<string>,
   encodings: ReadonlyArray<Encoding>,
-  trailing?: ReadonlyArray<string>,
+  ops: ReadonlyArray<"u" | "d"> | undefined,
+  staged: boolean,
   from = 0,
   to = rows.length
 ): string => {
@@ -110,30 +112,51 @@ export const encodeRows = (
       }
       out += encodeValue(v, encodings[c])
     }
-    if (trailing !== undefined) out += (n > 0 ? "\t" : "") + trailing[r]
+    if (staged) out += `${n > 0 ? "\t" : ""}${ops === undefined ? "u" : ops[r]}\t${r}`
     out += "\n"
   }
   return out
 }
 
-/** What a COPY streams: rows encoded in slices, so the server parses while the next slice is encoded. */
+/** What a COPY streams. */
 export interface CopyInput {
   readonly rows: ReadonlyArray<{ readonly [k: string]: unknown }>
   readonly columns: ReadonlyArray<string>
   readonly encodings: ReadonlyArray<Encoding>
-  readonly trailing?: ReadonlyArray<string>
+  /** Type OIDs of the columns (binary format). */
+  readonly oids: ReadonlyArray<number>
+  /** Change ops of the rows (staging table only). */
+  readonly ops: ReadonlyArray<"u" | "d"> | undefined
+  /** Into the staging table: append `__df_op` and `__df_seq`. */
+  readonly staged: boolean
+  readonly format: "text" | "binary"
 }
 
 const SLICE = 2000
 
-/** Streams rows as COPY text into `statement` (`COPY ... FROM STDIN`); resolves with the row count. */
+/**
+ * Streams rows into `statement` (`COPY ... FROM STDIN`, with `(FORMAT binary)` for binary) and
+ * resolves with the row count. Text is encoded in slices while the server parses the previous
+ * one; binary is encoded before the COPY starts, so a value the codecs refuse fails the rows
+ * before any byte is sent.
+ */
 export const copyRows = async (client: pg.Client, statement: string, input: CopyInput): Promise<number> => {
+  const { rows, columns } = input
+  const binary: Array<Buffer> | undefined = input.format === "binary" ? [HEADER] : undefined
+  if (binary !== undefined) {
+    for (let i = 0; i < rows.length; i += SLICE) {
+      binary.push(encodeBinaryRows(rows, columns, input.oids, input.ops, input.staged, i, Math.min(rows.length, i + SLICE)))
+    }
+    binary.push(TRAILER)
+  }
   const stream = client.query(copyFrom(statement))
   async function* chunks() {
-    for (let i = 0; i < input.rows.length; i += SLICE) {
-      yield Buffer.from(
-        encodeRows(input.rows, input.columns, input.encodings, input.trailing, i, Math.min(input.rows.length, i + SLICE))
-      )
+    if (binary !== undefined) {
+      yield* binary
+      return
+    }
+    for (let i = 0; i < rows.length; i += SLICE) {
+      yield Buffer.from(encodeRows(rows, columns, input.encodings, input.ops, input.staged, i, Math.min(rows.length, i + SLICE)))
     }
   }
   await pipeline(chunks, stream)

@@ -188,18 +188,18 @@ export const makeWriter = Effect.fnUntraced(function*(
       const names = cols.map((c) => c.name)
       const encodings: Array<Encoding> = cols.map(encodingOf)
       const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
+      const format = config.copy_format ?? "text"
+      const options = format === "binary" ? " (FORMAT binary)" : ""
+      const input = { rows: p.images, columns: names, encodings, oids: cols.map((c) => c.oid), ops: p.ops, format }
       if (mode !== "upsert") {
-        return yield* copy(`COPY ${target} (${list}) FROM STDIN`, { rows: p.images, columns: names, encodings })
+        return yield* copy(`COPY ${target} (${list}) FROM STDIN${options}`, { ...input, staged: false })
       }
       yield* q(
         `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} ON COMMIT DELETE ROWS AS SELECT *, ''::text AS "__df_op", 0 AS "__df_seq" FROM ${target} WITH NO DATA`
       )
-      const trailing = p.images.map((_, i) => `${p.ops === undefined ? "u" : p.ops[i]}\t${i}`)
-      yield* copy(`COPY ${STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN`, {
-        rows: p.images,
-        columns: names,
-        encodings,
-        trailing
+      yield* copy(`COPY ${STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN${options}`, {
+        ...input,
+        staged: true
       })
       const keyList = key.map((k) => pg.escapeIdentifier(k)).join(", ")
       const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
