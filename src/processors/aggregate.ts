@@ -96,6 +96,8 @@ export const AggregateConfig = Schema.Struct({
 }).check(Schema.makeFilter(validate))
 
 /**
+ * A decoded `aggregate` config.
+ *
  * @category models
  * @since 0.1.0
  */

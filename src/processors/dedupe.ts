@@ -63,6 +63,8 @@ export const DedupeConfig = Schema.Struct({
 )
 
 /**
+ * A decoded `dedupe` config.
+ *
  * @category models
  * @since 0.1.0
  */

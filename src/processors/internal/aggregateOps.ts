@@ -21,6 +21,8 @@ import { describe, fieldOf, fromJsonSafe, keyPart, toJsonSafe } from "./windows.
 export const OPS = ["count", "sum", "min", "max", "avg", "first", "last", "count_distinct"] as const
 
 /**
+ * The name of a built-in aggregate operation.
+ *
  * @category models
  * @since 0.1.0
  */

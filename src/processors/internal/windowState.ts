@@ -42,6 +42,8 @@ export const ClockState = Schema.Struct({
 })
 
 /**
+ * The stored form of the event-time clock.
+ *
  * @category models
  * @since 0.1.0
  */
