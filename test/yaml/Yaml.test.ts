@@ -322,6 +322,13 @@ describe("definition errors", () => {
       ])
     }))
 
+  it.effect("a second YAML document is refused at its start", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* issuesOf("name: x\n---\nname: y\n"), [
+        "wf.yaml:2:1: a workflow file holds one YAML document: remove the second one (from its '---')"
+      ])
+    }))
+
   it.effect("a duplicate key inside a mapping is a syntax error at the second key", () =>
     Effect.gen(function*() {
       const issues = yield* issuesOf("name: x\nname: y\n")

@@ -55,7 +55,9 @@ export const load = (text: string, file: string, env: Env): Loaded => {
       ok: false,
       issues: doc.errors.slice(0, 1).map((e) => ({
         path: "",
-        message: `YAML syntax error: ${e.message}${flowHint(text, e.pos[0])}`,
+        message: e.code === "MULTIPLE_DOCS"
+          ? "a workflow file holds one YAML document: remove the second one (from its '---')"
+          : `YAML syntax error: ${e.message}${flowHint(text, e.pos[0])}`,
         location: locationAt(source, Math.min(e.pos[0], text.length))
       }))
     }
