@@ -3,7 +3,8 @@
  * size (one operator, N keys of small values).
  *
  * Usage: node_modules/.bin/node --experimental-strip-types --no-warnings test/backends/measure.ts [keys...]
- * Env: DATAFLARE_MEASURE_DIR (default /dev/shm), DATAFLARE_PG_URL, DATAFLARE_MEASURE_REPS (default 3).
+ * Env: DATAFLARE_MEASURE_DIR (default /dev/shm), DATAFLARE_PG_URL, DATAFLARE_MEASURE_REPS (default 3),
+ * DATAFLARE_MEASURE_BACKENDS (default "file,postgres").
  */
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -74,11 +75,14 @@ const dir = await fs.mkdtemp(path.join(base, "dataflare-measure-"))
 const schema = `measure_${process.pid}`
 const scope = Effect.runSync(Scope.make())
 try {
+  const which = (process.env.DATAFLARE_MEASURE_BACKENDS ?? "file,postgres").split(",")
   const file = FileBackend.make({ directory: path.join(dir, "state") })
-  const postgres = await Effect.runPromise(Scope.provide(scope)(PostgresBackend.make({ url: PG_URL, schema })))
+  const postgres = which.includes("postgres")
+    ? await Effect.runPromise(Scope.provide(scope)(PostgresBackend.make({ url: PG_URL, schema })))
+    : undefined
   for (const keys of keysList) {
-    await measure(`file (${base}, fsync)`, file, keys)
-    await measure("postgres", postgres, keys)
+    if (which.includes("file")) await measure(`file (${base}, fsync)`, file, keys)
+    if (postgres !== undefined) await measure("postgres", postgres, keys)
   }
 } finally {
   await Effect.runPromise(Scope.close(scope, Exit.void))
