@@ -26,7 +26,7 @@
 import { RecordError } from "../Errors.ts"
 import { CompileFailure, type Compiled, compileNode } from "./internal/compiler.ts"
 import { FUNCTION_NAMES, FUNCTIONS } from "./internal/functions.ts"
-import { parse } from "./internal/parser.ts"
+import { type Node, parse } from "./internal/parser.ts"
 import { describe, ExprTypeError, T_BOOL } from "./internal/values.ts"
 
 /**
@@ -105,9 +105,55 @@ const guarded = <A>(source: string, f: (record: unknown) => A): ((record: unknow
   }
 }
 
+/** The deepest nesting accepted: deeper trees could overflow the stack when evaluated. */
+const MAX_DEPTH = 200
+
+/** The depth of the tree, without recursion. */
+const depth = (root: Node): number => {
+  let max = 0
+  const stack: Array<readonly [Node, number]> = [[root, 1]]
+  while (stack.length > 0) {
+    const [node, d] = stack.pop()!
+    if (d > max) max = d
+    for (const child of children(node)) stack.push([child, d + 1])
+  }
+  return max
+}
+
+const children = (node: Node): ReadonlyArray<Node> => {
+  switch (node.kind) {
+    case "literal":
+    case "root":
+    case "field":
+      return []
+    case "member":
+      return [node.target]
+    case "index":
+      return [node.target, node.index]
+    case "list":
+      return node.items
+    case "unary":
+      return [node.operand]
+    case "binary":
+    case "in":
+      return [node.left, node.right]
+    case "call":
+      return node.args
+  }
+}
+
+const tooDeep: CompileError = { ok: false, message: `expression is nested too deeply (more than ${MAX_DEPTH} levels)`, column: 1 }
+
 const build = (text: string): Compiled | CompileError => {
-  const parsed = parse(text)
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(text)
+  } catch (e) {
+    if (e instanceof RangeError) return tooDeep
+    throw e
+  }
   if (!("ast" in parsed)) return { ok: false, message: parsed.message, column: parsed.column }
+  if (depth(parsed.ast) > MAX_DEPTH) return tooDeep
   try {
     return compileNode(parsed.ast)
   } catch (e) {

@@ -52,6 +52,15 @@ describe("Expression compile errors", () => {
   it("formatError renders the column", () => {
     assert.strictEqual(Expression.formatError(compileError("a == 1)")), "unexpected token ')' at column 7")
   })
+  it("refuses trees nested too deeply to evaluate safely, without overflowing the stack", () => {
+    const message = "expression is nested too deeply (more than 200 levels)"
+    assert.deepStrictEqual(compileError(`${"(".repeat(100_000)}1${")".repeat(100_000)}`), { ok: false, message, column: 1 })
+    assert.deepStrictEqual(compileError(Array.from({ length: 500 }, () => "a").join(" + ")), { ok: false, message, column: 1 })
+    assert.deepStrictEqual(compileError(`${"-".repeat(300)}x`), { ok: false, message, column: 1 })
+    // 150 terms are fine
+    const sum = Expression.compile(Array.from({ length: 150 }, () => "a").join(" + "))
+    assert.isTrue(sum.ok && sum.evaluate({ a: 2 }) === 300)
+  })
   it("columns count from the start of the text, including leading spaces", () => {
     assert.strictEqual(compileError("   x ==== 1").column, 6)
   })
