@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
+import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
 import type { CheckpointInfo } from "./Checkpoint.ts"
 import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
 import { makeCoordinator } from "./internal/coordinator.ts"
@@ -65,6 +66,8 @@ export interface RunSummary {
   readonly restarts: number
   /** Counts of the last attempt (after the last restart). */
   readonly nodes: ReadonlyArray<NodeSummary>
+  /** Adaptive batching metrics per source node (empty when adaptive batching is off). */
+  readonly batching: { readonly [source: string]: AdaptiveBatcher.Metrics }
 }
 
 /**
@@ -79,6 +82,8 @@ export interface Progress {
   readonly nodes: ReadonlyArray<NodeSummary>
   /** node id → [batches queued before it, queue capacity]: a full queue means backpressure. */
   readonly queues: ReadonlyMap<string, readonly [number, number]>
+  /** Adaptive batching metrics per source node (empty when adaptive batching is off). */
+  readonly batching: { readonly [source: string]: AdaptiveBatcher.Metrics }
 }
 
 /**
@@ -207,6 +212,9 @@ export const run = (
       operators: plan.tasks.flatMap((t) => (t._tag === "Stateful" ? range(t.parallelism).map((i) => `${t.id}/${i}`) : [])),
       sinks: plan.tasks.flatMap((t) => (t._tag === "Sink" ? range(t.parallelism).map((i) => `${t.id}/${i}`) : []))
     }
+    const batchers = makeBatchers(graph, plan)
+    const batchingMetrics = () =>
+      Object.fromEntries([...batchers].map(([id, b]) => [id, b.metrics()])) as { readonly [source: string]: AdaptiveBatcher.Metrics }
     let live: Live | undefined
     let stopped = false
     let current: { requestStop: () => void; trigger: Effect.Effect<Deferred.Deferred<void, unknown> | undefined, unknown> } | undefined
@@ -217,7 +225,8 @@ export const run = (
         workflow: graph.name,
         elapsedMs: now - startedAt,
         nodes: snapshot(live.counters),
-        queues: live.queueFill()
+        queues: live.queueFill(),
+        batching: batchingMetrics()
       })
     })
     if (options?.onStart !== undefined) {
@@ -270,7 +279,7 @@ export const run = (
               yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report)))
             }
           })
-        yield* execute(plan, { coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart })
+        yield* execute(plan, { coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart, batchers })
       }))
       const exit = yield* Effect.exit(attempt)
       if (Exit.isSuccess(exit)) break
@@ -295,9 +304,31 @@ export const run = (
       workflow: graph.name,
       durationMs: endedAt - startedAt,
       restarts,
-      nodes: live === undefined ? [] : snapshot(live.counters)
+      nodes: live === undefined ? [] : snapshot(live.counters),
+      batching: batchingMetrics()
     }
   })
+
+/** One adaptive batcher per source node when `execution.batching.adaptive` is on. */
+const makeBatchers = (graph: WorkflowGraph, plan: Plan): ReadonlyMap<string, AdaptiveBatcher.AdaptiveBatcher> => {
+  const settings = graph.execution.batching
+  if (settings?.adaptive !== true) return new Map()
+  const batchSize = graph.execution.batch_size ?? 1000
+  const min = settings.min ?? Math.min(16, batchSize)
+  const max = settings.max ?? Math.max(batchSize, 10_000)
+  return new Map(
+    plan.tasks.filter((t) => t._tag === "Source").map((t) => [
+      t.id,
+      AdaptiveBatcher.make({
+        min,
+        max,
+        latencyTargetMs: settings.latency_target !== undefined ? durationMillis(settings.latency_target) : 20,
+        lingerMs: settings.linger !== undefined ? durationMillis(settings.linger) : 5,
+        initial: Math.min(max, Math.max(min, batchSize))
+      })
+    ])
+  )
+}
 
 /** Every how many checkpoints an operator writes a full snapshot instead of its changes. */
 const FULL_SNAPSHOT_EVERY = 10

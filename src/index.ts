@@ -9,6 +9,8 @@
  */
 
 /** @since 0.1.0 */
+export * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
+/** @since 0.1.0 */
 export * as Batch from "./Batch.ts"
 /** @since 0.1.0 */
 export * as Builtins from "./Builtins.ts"

@@ -13,6 +13,7 @@
  *   operators restore their state and sinks discard what was written after the checkpoint.
  */
 import { Cause, Clock, Deferred, Effect, Fiber, type Scope } from "effect"
+import type { AdaptiveBatcher } from "../AdaptiveBatcher.ts"
 import * as Batch from "../Batch.ts"
 import type { OperatorState, Restored } from "../Checkpoint.ts"
 import { NodeError } from "../Errors.ts"
@@ -55,6 +56,8 @@ export interface ExecuteContext {
   readonly restored: Restored | undefined
   /** Every how many checkpoints an operator writes a full snapshot. */
   readonly fullEvery: number
+  /** Adaptive batchers by source node, when `execution.batching.adaptive` is on. */
+  readonly batchers?: ReadonlyMap<string, AdaptiveBatcher> | undefined
   readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined
 }
 
@@ -105,27 +108,71 @@ const runSource = (
       const p = positions.get(k)
       return p === undefined ? Effect.void : reader.commit(p)
     })
-    const max = source.capabilities.maxBatchSize !== undefined ? Math.min(batchSize, source.capabilities.maxBatchSize) : batchSize
+    const limit = source.capabilities.maxBatchSize ?? Number.POSITIVE_INFINITY
     const all = everyOutput(outputs)
+    const batcher = ctx.batchers?.get(task.id)
+    const emit = (batch: Batch.Batch<unknown>) =>
+      Effect.gen(function*() {
+        const n = Batch.size(batch)
+        const readAt = batch.readAt === 0 ? yield* Clock.currentTimeMillis : batch.readAt
+        counters.recordsOut += n
+        counters.batchesOut += 1
+        const origin = batch.origin ?? { source: task.id, position: null }
+        yield* sendAll(
+          main(outputs),
+          readAt === batch.readAt && origin === batch.origin ? batch : { ...batch, readAt, origin }
+        )
+      })
+    // With adaptive batching, small reads are gathered up to the current size, for at most `linger`.
+    let pending: Array<unknown> = []
+    let pendingSince = 0
+    let pendingLast: Batch.Batch<unknown> | undefined
+    const flushPending = Effect.suspend(() => {
+      if (pendingLast === undefined || pending.length === 0) return Effect.void
+      const batch = Batch.withRecords(pendingLast, pending)
+      pending = []
+      pendingLast = undefined
+      return emit(batch)
+    })
     while (!coordinator.stopRequested()) {
       const requested = coordinator.requested()
       if (requested > injected) {
         injected = requested
+        yield* flushPending
         yield* coordinator.sourcePosition(task.id, instance, requested, yield* reader.position)
         yield* sendBarrier(all, requested)
       }
-      const batch = yield* reader.readBatch(max)
+      const want = batcher !== undefined ? batcher.size() - pending.length : batchSize
+      const batch = yield* reader.readBatch(Math.max(1, Math.min(want, limit)))
       if (batch === undefined) break
       const n = Batch.size(batch)
-      if (n === 0) {
-        yield* Effect.yieldNow
+      if (batcher === undefined) {
+        if (n === 0) {
+          yield* Effect.yieldNow
+          continue
+        }
+        yield* emit(batch)
         continue
       }
-      const readAt = batch.readAt === 0 ? yield* Clock.currentTimeMillis : batch.readAt
-      counters.recordsOut += n
-      counters.batchesOut += 1
-      yield* sendAll(main(outputs), readAt === batch.readAt ? batch : { ...batch, readAt })
+      const now = yield* Clock.currentTimeMillis
+      if (n > 0 && pending.length === 0 && n >= batcher.size()) {
+        batcher.full = true
+        yield* emit(batch)
+        continue
+      }
+      if (n > 0) {
+        if (pending.length === 0) pendingSince = now
+        Batch.forEach(batch, (r) => pending.push(r))
+        pendingLast = batch
+      }
+      if (pending.length >= batcher.size() || (pending.length > 0 && now - pendingSince >= batcher.settings.lingerMs)) {
+        batcher.full = pending.length >= batcher.size()
+        yield* flushPending
+      } else if (n === 0) {
+        yield* Effect.sleep(1)
+      }
     }
+    yield* flushPending
     yield* coordinator.sourceEnded(task.id, instance, yield* reader.position)
     yield* sendEnd(all)
     // keep the reader open until the final checkpoint has committed its position
@@ -345,6 +392,11 @@ const runSink = (
       for (const part of parts) {
         const stats = yield* writer.writeBatch(part)
         counters.recordsOut += stats.written
+      }
+      const batcher = message.origin !== undefined ? ctx.batchers?.get(message.origin.source) : undefined
+      if (batcher !== undefined) {
+        const now = yield* Clock.currentTimeMillis
+        batcher.observe({ records: Batch.size(message), latencyMs: now - message.readAt, now, full: batcher.full })
       }
     }
     yield* writer.flush
