@@ -29,6 +29,10 @@ describe("file backend: layout", () => {
       const stored = JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "chk-000000000002.json"), "utf8")))
       assert.deepStrictEqual(stored, record(W, 2, false, [["b", 2]]))
       assert.deepStrictEqual(JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "workflow.json"), "utf8"))), { format: 1, workflow: W })
+      // missing parents are created too
+      const nested = FileBackend.make({ directory: path.join(dir, "x", "y", "z") })
+      yield* nested.write(record(W, 1, true, [["n", 1]]))
+      assert.deepStrictEqual(yield* entriesOf(nested, W), [["n", 1]])
     }))
 
   it.live("the default directory is <root>/<workflow name>, any name one safe path segment", () =>

@@ -89,10 +89,15 @@ export const syncDirectory = async (directory: string): Promise<void> => {
   }
 }
 
-/** Creates a directory and its parents; syncs the parent so the new entry survives a crash. */
+/** Creates a directory and its parents; syncs every parent that got a new entry, so they survive a crash. */
 export const ensureDirectory = async (directory: string, sync: boolean): Promise<void> => {
   const created = await fs.mkdir(directory, { recursive: true })
-  if (created !== undefined && sync) await syncDirectory(path.dirname(directory))
+  if (created === undefined || !sync) return
+  const target = path.resolve(directory)
+  for (let dir = path.resolve(created); ; dir = path.join(dir, path.relative(dir, target).split(path.sep)[0])) {
+    await syncDirectory(path.dirname(dir))
+    if (dir === target) return
+  }
 }
 
 /** Removes files of `directory` (missing ones are fine). */
