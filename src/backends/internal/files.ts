@@ -79,15 +79,29 @@ export const writeAtomic = async (directory: string, name: string, content: stri
   if (sync) await syncDirectory(directory)
 }
 
-/** Makes the directory's entries (creations, renames, removals) durable. */
+/**
+ * Makes the directory's entries (creations, renames, removals) durable. Where a platform cannot
+ * fsync a directory (Windows, some network filesystems) the rename is as durable as it gets there.
+ */
 export const syncDirectory = async (directory: string): Promise<void> => {
-  const handle = await fs.open(directory, "r")
+  let handle: fs.FileHandle
+  try {
+    handle = await fs.open(directory, "r")
+  } catch (error) {
+    if (hasCode(error, "EISDIR", "EPERM", "EACCES")) return
+    throw error
+  }
   try {
     await handle.sync()
+  } catch (error) {
+    if (!hasCode(error, "EINVAL", "ENOTSUP", "EBADF")) throw error
   } finally {
     await handle.close()
   }
 }
+
+const hasCode = (error: unknown, ...codes: ReadonlyArray<string>): boolean =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" && codes.includes(error.code)
 
 /** Creates a directory and its parents; syncs every parent that got a new entry, so they survive a crash. */
 export const ensureDirectory = async (directory: string, sync: boolean): Promise<void> => {
