@@ -15,7 +15,7 @@ import { RecordError } from "../Errors.ts"
 import * as Expression from "../expr/Expression.ts"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
-import { fn } from "./internal/schema.ts"
+import { fn, setOwn } from "./internal/schema.ts"
 
 /**
  * The config Schema of `map`: exactly one of `fields` (name → expression) or `fn` (a function,
@@ -49,7 +49,7 @@ const fieldsStep = (
     const out: Out = { ...(record as object) }
     let i = 0
     try {
-      for (; i < n; i++) out[names[i]] = evs[i](record)
+      for (; i < n; i++) setOwn(out, names[i], evs[i](record))
     } catch (e) {
       if (e instanceof RecordError) {
         throw new RecordError({ detail: e.detail, field: names[i], ...(e.record !== undefined ? { record: e.record } : {}) })

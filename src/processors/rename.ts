@@ -11,6 +11,7 @@
 import { Schema } from "effect"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
+import { setOwn } from "./internal/schema.ts"
 
 /**
  * The config Schema of `rename`: `fields` maps old names to new names.
@@ -45,12 +46,12 @@ const renameStep = (fields: { readonly [old: string]: string }): ((record: unkno
       if (!Object.hasOwn(r, k)) continue
       const to = renames.get(k)
       if (to !== undefined) {
-        out[to] = r[k]
+        setOwn(out, to, r[k])
         continue
       }
       const from = targets.get(k)
       if (from !== undefined && Object.hasOwn(r, from)) continue
-      out[k] = r[k]
+      setOwn(out, k, r[k])
     }
     return out
   }

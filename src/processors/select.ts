@@ -10,6 +10,7 @@
 import { Schema } from "effect"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
+import { setOwn } from "./internal/schema.ts"
 
 /**
  * The config Schema of `select`: the field names to keep (at least one, no duplicates).
@@ -39,7 +40,7 @@ const selectStep = (fields: ReadonlyArray<string>): ((record: unknown) => unknow
     const out: Out = {}
     for (let i = 0; i < n; i++) {
       const k = fields[i]
-      if (Object.hasOwn(r, k)) out[k] = r[k]
+      if (Object.hasOwn(r, k)) setOwn(out, k, r[k])
     }
     return out
   }

@@ -1,5 +1,6 @@
 /** `select` and `rename` over real batches. */
 import { assert, describe, it } from "@effect/vitest"
+import { MapDefinition } from "../../src/processors/map.ts"
 import { RenameDefinition } from "../../src/processors/rename.ts"
 import { SelectDefinition } from "../../src/processors/select.ts"
 import { issue, run, steps } from "./statelessSupport.ts"
@@ -24,6 +25,31 @@ describe("select", () => {
       path: ["fields", 2],
       message: "field 'a' is listed twice"
     })
+  })
+})
+
+describe("a field named __proto__", () => {
+  // JSON.parse makes `__proto__` an own key; a plain assignment would replace the prototype instead
+  const record = JSON.parse('{"id": 1, "__proto__": {"polluted": true}}') as object
+  const check = (out: unknown, key: string) => {
+    assert.strictEqual(Object.getPrototypeOf(out), Object.prototype)
+    assert.strictEqual((out as { polluted?: unknown }).polluted, undefined)
+    assert.isTrue(Object.hasOwn(out as object, key))
+  }
+  it("select copies it as a plain field", () => {
+    const [out] = run(steps(SelectDefinition, { fields: ["id", "__proto__"] }), [record])
+    check(out, "__proto__")
+  })
+  it("rename copies and renames it as a plain field", () => {
+    const [kept] = run(steps(RenameDefinition, { fields: { id: "key" } }), [record])
+    check(kept, "__proto__")
+    const [renamed] = run(steps(RenameDefinition, { fields: { key: "__proto__" } }), [{ key: { polluted: true } }])
+    check(renamed, "__proto__")
+  })
+  it("map sets it as a plain field", () => {
+    const fields = JSON.parse('{"__proto__": "x"}') as { readonly [name: string]: string }
+    const [out] = run(steps(MapDefinition, { fields }), [{ x: { polluted: true } }])
+    check(out, "__proto__")
   })
 })
 
