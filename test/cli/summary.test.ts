@@ -18,6 +18,7 @@ describe("run summary", () => {
       workflow: "orders",
       durationMs: 2500,
       restarts: 0,
+      batching: {},
       nodes: [
         node("orders", "source", "csv", 0, 12345),
         node("active_large", "processor", "filter", 12345, 2481),
@@ -39,6 +40,20 @@ describe("run summary", () => {
     assert.match(
       renderSummary({ ...summary, restarts: 2 }),
       /\norders: 12,345 records in 2\.50 s \(4,938 records\/s\), after 2 restarts \(counts of the last attempt\)$/
+    )
+  })
+
+  it("adds the final adaptive batch size of each source when adaptive batching is on", () => {
+    const summary: RunSummary = {
+      workflow: "w",
+      durationMs: 1000,
+      restarts: 0,
+      batching: { orders: { size: 4096, rate: 250_000.4, latencyMs: 12.3, observations: 40 } },
+      nodes: [node("orders", "source", "csv", 0, 10), node("out", "sink", "ndjson", 10, 10)]
+    }
+    assert.strictEqual(
+      renderSummary(summary).split("\n").slice(-2).join("\n"),
+      "w: 10 records in 1.00 s (10 records/s)\nadaptive batching of orders: batch size 4,096, 250,000 records/s, latency 12 ms"
     )
   })
 

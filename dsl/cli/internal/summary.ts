@@ -46,6 +46,11 @@ export const renderSummary = (summary: RunSummary): string => {
     "",
     `${summary.workflow}: ${formatCount(read)} records in ${formatDuration(summary.durationMs)} (${
       formatRate(rate(read, summary.durationMs))
-    } records/s)${restarts(summary)}`
+    } records/s)${restarts(summary)}`,
+    ...Object.entries(summary.batching).map(([source, m]) =>
+      `adaptive batching of ${source}: batch size ${formatCount(m.size)}, ${formatCount(m.rate)} records/s, latency ${
+        formatDuration(m.latencyMs)
+      }`
+    )
   ].join("\n")
 }
