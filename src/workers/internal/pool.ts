@@ -146,8 +146,9 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
           Effect.sync(() => {
             if (Cause.hasInterruptsOnly(cause)) return die(slot, error("crash", "the worker was stopped"))
             const e = Cause.squash(cause)
-            // A batch sent before the thread was ready is sent by the client fiber, whose failure
-            // ends this thread: it is still the batch that could not be cloned.
+            // The first batch of a thread can reach the client while it still buffers (its ready
+            // signal races with `onSpawn`); the client fiber then sends it, and a clone failure
+            // ends that fiber and the thread. It is still the batch that could not be cloned.
             die(slot, isSendError(e) ? cloneError(e) : error("crash", describeWorkerError(e)))
           })
         ),
