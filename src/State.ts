@@ -9,7 +9,8 @@
  * leave the process, so the state of an older checkpoint is never misread.
  *
  * **Gotchas**: values are treated as immutable: call `set` again after changing a value, or
- * the change is not seen by an incremental checkpoint.
+ * the change is not seen by an incremental checkpoint. Changes are tracked from the first
+ * `takeChanges` on: its result is only complete when used as a full snapshot.
  *
  * @since 0.1.0
  */
@@ -60,21 +61,25 @@ export interface KeyedState<V> {
  */
 export const inMemory = <V>(): KeyedState<V> => {
   const map = new Map<string, V>()
-  // key → true when set since the last takeChanges, false when deleted
+  // key → true when set since the last takeChanges, false when deleted. Tracking starts with the
+  // first takeChanges (the first checkpoint is a full snapshot anyway), so a run without
+  // checkpoints does not remember every key it ever touched.
   let dirty = new Map<string, boolean>()
+  let tracking = false
   return {
     get: (key) => map.get(key),
     set: (key, value) => {
       map.set(key, value)
-      dirty.set(key, true)
+      if (tracking) dirty.set(key, true)
     },
     delete: (key) => {
-      if (map.delete(key)) dirty.set(key, false)
+      if (map.delete(key) && tracking) dirty.set(key, false)
     },
     has: (key) => map.has(key),
     size: () => map.size,
     entries: () => map.entries(),
     takeChanges: () => {
+      tracking = true
       const upserts: Array<readonly [string, V]> = []
       const deletes: Array<string> = []
       for (const [key, present] of dirty) {
