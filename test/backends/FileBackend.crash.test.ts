@@ -15,7 +15,7 @@ import { tempDir } from "./support.ts"
 
 const NODE = path.resolve("node_modules/.bin/node")
 const WRITER = path.resolve("test/backends/fixtures/writer.ts")
-const KEYS = 60_000
+const KEYS = 40_000
 const COUNT = 12
 const ROUNDS = Number(process.env.DATAFLARE_CRASH_ROUNDS ?? 4)
 
@@ -72,9 +72,9 @@ describe("file backend: a writer killed with SIGKILL", () => {
       for (let round = 0; round < ROUNDS; round++) {
         const directory = path.join(yield* tempDir, "state")
         yield* Effect.promise(() => fs.mkdir(directory))
-        // odd rounds: kill at a random time (the 12 writes take about a second); even rounds: kill
+        // odd rounds: kill at a random time (the 12 writes take most of a second); even rounds: kill
         // in the middle of writing a record (after a random number of completed writes)
-        const kill: Kill = round % 2 === 1 ? { delayMs: Math.floor(Math.random() * 1200) } : { onTempAfter: Math.floor(Math.random() * 8) }
+        const kill: Kill = round % 2 === 1 ? { delayMs: Math.floor(Math.random() * 800) } : { onTempAfter: Math.floor(Math.random() * 8) }
         const { written, killed, temps } = yield* runAndKill(directory, kill)
         if (killed && written.length < COUNT) killedMidRun++
         if (temps.length > 0) torn++
@@ -88,8 +88,9 @@ describe("file backend: a writer killed with SIGKILL", () => {
         // the write after the last reported one may have landed (renamed) before the kill
         assert.include([last, last + 1], restored.id, `reported up to ${last}`)
         const entries = restored.operators.get("agg/0")?.entries ?? []
-        assert.strictEqual(entries.length, stateAt(restored.id, KEYS).size)
-        assert.deepStrictEqual(new Map(entries), stateAt(restored.id, KEYS))
+        const byKey = (a: readonly [string, unknown], b: readonly [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+        // compared as JSON text: a deep-equal of 40k entries takes seconds
+        assert.strictEqual(JSON.stringify([...entries].sort(byKey)), JSON.stringify([...stateAt(restored.id, KEYS)].sort(byKey)))
         assert.deepStrictEqual(restored.positions, [{ node: "src", instance: 0, position: restored.id * 100 }])
         // the restarted process goes on with the next checkpoint; the torn temp file is removed
         yield* backend.write(recordAt(restored.id + 1, KEYS))
