@@ -236,10 +236,13 @@ const makeReader = Effect.fnUntraced(function*(
       if (takeSnapshot) {
         const name = info.snapshotName ?? ""
         if (!/^[0-9A-F-]+$/i.test(name)) return yield* Effect.fail(new Error(`unexpected snapshot name from the server`))
-        yield* sql.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield* sql.unsafe(`SET TRANSACTION SNAPSHOT '${name}'`)
-        snapshot = { lsn: committed, table: 0, open: false }
-        imported()
+        const lsn = committed
+        // Streaming waits for the import; release it whatever happens, so the connection never hangs.
+        yield* Effect.gen(function*() {
+          yield* sql.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+          yield* sql.unsafe(`SET TRANSACTION SNAPSHOT '${name}'`)
+          snapshot = { lsn, table: 0, open: false }
+        }).pipe(Effect.ensuring(Effect.sync(imported)))
       }
     } else {
       committed = delivered = maxLsn(requested, existing[0].lsn)
