@@ -1,19 +1,22 @@
 /**
  * The `ndjson` sink: writes one `JSON.stringify` line per record, one file write per batch.
  *
- * The file is created or truncated when the sink opens. A record that JSON cannot represent (a
- * `bigint`, a cycle) fails with a `RecordError`. `flush` fsyncs the file. Guarantee:
- * at-least-once.
+ * The file is started afresh at the first write of a new run. A record that JSON cannot
+ * represent (a `bigint`, a cycle) fails with a `RecordError`. `flush` fsyncs the file.
+ * Guarantee: exactly-once — each checkpoint records the file's length in a journal next to it
+ * (`.<name>.checkpoints`), and a restore truncates the file back to that length before the
+ * records after the checkpoint are written again. One file: the node must run with
+ * `parallelism: 1`.
  *
  * @since 0.1.0
  */
-import { Buffer } from "node:buffer"
-import { access, constants, type FileHandle, open } from "node:fs/promises"
+import { access, constants } from "node:fs/promises"
 import { dirname } from "node:path"
 import { Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { type ConnectorError, RecordError } from "../../Errors.ts"
+import { ConfigurationError, ConnectorError, RecordError } from "../../Errors.ts"
+import { openSinkFile } from "./internal/sinkFile.ts"
 import { fileError } from "./internal/textFile.ts"
 import { NdjsonConfig } from "./NdjsonConfig.ts"
 
@@ -53,46 +56,50 @@ export const NdjsonSink: Connector.SinkDefinition<NdjsonConfig, unknown> = Conne
   type: CONNECTOR,
   description: "Writes records as JSON, one object per line",
   config: NdjsonConfig,
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  capabilities: () => ({ guarantee: "exactly-once", transactional: false }),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(dirname(config.path), constants.W_OK),
       catch: (e) => fileError(CONNECTOR, "check", dirname(config.path), e)
     }),
-  open: (config) =>
+  open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path
-      const handle: FileHandle = yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => open(path, "w"), catch: (e) => fileError(CONNECTOR, "open", path, e) }),
-        (h) => Effect.promise(() => h.close()).pipe(Effect.ignore)
-      )
+      if (context.parallelism > 1) {
+        return yield* new ConnectorError({
+          connector: CONNECTOR,
+          operation: "open",
+          reason: new ConfigurationError({ message: `${path}: an ndjson sink writes one file; set parallelism: 1 on this node` })
+        })
+      }
+      const file = yield* openSinkFile(CONNECTOR, path)
+      const start = Effect.suspend(() => file.started() ? Effect.void : Effect.asVoid(file.restore(undefined)))
+      const flush = Effect.andThen(start, file.sync)
       const failure: { error: unknown } = { error: undefined }
       const writer: Connector.SinkWriter<unknown> = {
         writeBatch: (batch) =>
-          Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
-            const size = Batch.size(batch)
-            if (size === 0) return Effect.succeed({ written: 0 })
-            const text = formatLines(batch.records, batch.start, batch.end, failure)
-            if (typeof text === "number") {
-              const e = failure.error
-              return Effect.fail(
-                new RecordError({
-                  detail: `cannot write the record as JSON: ${e instanceof Error ? e.message : String(e)}`,
-                  location: { file: path },
-                  record: batch.records[text]
-                })
-              )
-            }
-            const bytes = Buffer.from(text, "utf8")
-            return Effect.tryPromise({
-              try: () => handle.writeFile(bytes),
-              catch: (e) => fileError(CONNECTOR, "write", path, e)
-            }).pipe(Effect.as({ written: size, bytes: bytes.length }))
-          }),
-        flush: Effect.tryPromise({
-          try: () => handle.sync(),
-          catch: (e) => fileError(CONNECTOR, "flush", path, e)
-        })
+          Effect.andThen(
+            start,
+            Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
+              const size = Batch.size(batch)
+              if (size === 0) return Effect.succeed({ written: 0 })
+              const text = formatLines(batch.records, batch.start, batch.end, failure)
+              if (typeof text === "number") {
+                const e = failure.error
+                return Effect.fail(
+                  new RecordError({
+                    detail: `cannot write the record as JSON: ${e instanceof Error ? e.message : String(e)}`,
+                    location: { file: path },
+                    record: batch.records[text]
+                  })
+                )
+              }
+              return Effect.map(file.write(text), (bytes) => ({ written: size, bytes }))
+            })
+          ),
+        flush,
+        preCommit: (id) => Effect.andThen(flush, file.preCommit(id)),
+        restore: (id) => Effect.asVoid(file.restore(id))
       }
       return writer
     })

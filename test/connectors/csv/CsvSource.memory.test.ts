@@ -13,7 +13,7 @@ describe("csv source memory", () => {
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       const path = join(dir, "big.csv")
-      const rows = 2_700_000
+      const rows = 2_800_000
       let expectedSum = 0
       const fd = openSync(path, "w")
       let chunk = "id,name,note,amount\n"

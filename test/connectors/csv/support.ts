@@ -81,7 +81,7 @@ export const writeAll = (writer: SinkWriter<unknown>, records: ReadonlyArray<unk
   })
 
 /** The error an effect fails with (fails the test if it succeeds or dies). */
-export const failure = <A, E extends ConnectorError | RecordError>(effect: Effect.Effect<A, E>) =>
+export const failure = <A, E extends ConnectorError | RecordError, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(effect)
     if (Exit.isSuccess(exit)) return assert.fail("expected a failure")
