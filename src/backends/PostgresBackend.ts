@@ -61,12 +61,12 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
       : `${pg.escapeIdentifier(options.schema)}.${pg.escapeIdentifier(tableName)}`
     const lockKey = `dataflare:${options.schema ?? ""}.${tableName}`
 
-    const transaction = <A>(operation: string, body: (client: pg.PoolClient) => Promise<A>, isolation = "READ COMMITTED") =>
+    const transaction = <A>(operation: string, body: (client: pg.PoolClient) => Promise<A>) =>
       Effect.tryPromise({
         try: async () => {
           const client = await pool.connect()
           try {
-            await client.query(`BEGIN ISOLATION LEVEL ${isolation}`)
+            await client.query("BEGIN")
             const result = await body(client)
             await client.query("COMMIT")
             return result
