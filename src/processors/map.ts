@@ -45,11 +45,14 @@ const fieldsStep = (
   evs: ReadonlyArray<(record: unknown) => unknown>
 ): ((record: unknown) => unknown) => {
   const n = names.length
+  const set = names.includes("__proto__") ? setOwn : (out: Out, key: string, value: unknown) => {
+    out[key] = value
+  }
   return (record) => {
     const out: Out = { ...(record as object) }
     let i = 0
     try {
-      for (; i < n; i++) setOwn(out, names[i], evs[i](record))
+      for (; i < n; i++) set(out, names[i], evs[i](record))
     } catch (e) {
       if (e instanceof RecordError) {
         throw new RecordError({ detail: e.detail, field: names[i], ...(e.record !== undefined ? { record: e.record } : {}) })

@@ -297,15 +297,31 @@ const compileCall = (name: string, args: ReadonlyArray<Compiled>, column: number
     }
     return fold({ ev, t: args[1].t | args[2].t, throws: true, constant: false }, args)
   }
-  if (evs.length === 1) {
+  // One argument buffer per call site, reused for every record: expressions have no recursion, so
+  // a call site is never re-entered while its arguments are in use, and no function keeps `args`.
+  const n = evs.length
+  const buffer: Array<unknown> = new Array(n).fill(null)
+  const call = spec.call
+  if (n === 1) {
     const a0 = evs[0]
-    ev = (r) => spec.call([a0(r)], column)
-  } else if (evs.length === 2) {
+    ev = (r) => {
+      buffer[0] = a0(r)
+      return call(buffer, column)
+    }
+  } else if (n === 2) {
     const a0 = evs[0]
     const a1 = evs[1]
-    ev = (r) => spec.call([a0(r), a1(r)], column)
+    ev = (r) => {
+      const v0 = a0(r)
+      buffer[1] = a1(r)
+      buffer[0] = v0
+      return call(buffer, column)
+    }
   } else {
-    ev = (r) => spec.call(evs.map((e) => e(r)), column)
+    ev = (r) => {
+      for (let i = 0; i < n; i++) buffer[i] = evs[i](r)
+      return call(buffer, column)
+    }
   }
   return fold({ ev, t, throws: true, constant: false }, args)
 }
