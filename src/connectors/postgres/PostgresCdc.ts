@@ -225,10 +225,16 @@ const makeReader = Effect.fnUntraced(function*(
     s.on("heartbeat", onKeepalive)
     s.on("error", (e: unknown) => (streamError ??= e))
     const from = requested ?? existing[0]?.lsn ?? "0/0"
-    void s.subscribe(plugin, slot, from).catch((e: unknown) => {
-      streamError ??= e
-      created({ consistentPoint: "0/0", snapshotName: null })
-    })
+    void s.subscribe(plugin, slot, from).then(
+      () => {
+        // The server ended the stream (we did not stop it): the next read reports it.
+        if (service === s) streamError ??= new Error("the server ended the replication stream")
+      },
+      (e: unknown) => {
+        streamError ??= e
+        created({ consistentPoint: "0/0", snapshotName: null })
+      }
+    )
     if (create) {
       const info = yield* Effect.promise(() => createdPromise)
       if (streamError !== undefined) return yield* Effect.fail(streamError)

@@ -178,4 +178,25 @@ describe("PostgresCdc", () => {
       }
       assert.isTrue(gone, "the temporary slot is still there")
     }).pipe(Effect.scoped))
+
+  it.live("a killed replication connection fails the read with a retryable connection error", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_kill")
+      const { publication, slot } = yield* names
+      yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY)`)
+      yield* sql(`CREATE PUBLICATION ${publication} FOR TABLE ${schema}.t`)
+      const reader = yield* openCdc({ publication, slot })
+      yield* reader.readBatch(10)
+      yield* sql(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1`, [slot])
+      let error: unknown
+      for (let i = 0; i < 100 && error === undefined; i++) {
+        const exit = yield* Effect.exit(reader.readBatch(10))
+        if (exit._tag === "Failure") error = yield* Effect.flip(Effect.failCause(exit.cause))
+      }
+      assert.isDefined(error)
+      const e = error as { _tag: string; isRetryable: boolean; reason: { _tag: string } }
+      assert.strictEqual(e._tag, "ConnectorError")
+      assert.isTrue(e.isRetryable)
+      assert.strictEqual(e.reason._tag, "ConnectionError")
+    }).pipe(Effect.scoped))
 })
