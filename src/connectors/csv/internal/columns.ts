@@ -7,11 +7,17 @@
  */
 import type { ColumnType } from "../CsvConfig.ts"
 
+/** Type code of a `string` column. */
 export const STRING = 0
+/** Type code of an `integer` column. */
 export const INTEGER = 1
+/** Type code of a `number` column. */
 export const NUMBER = 2
+/** Type code of a `boolean` column. */
 export const BOOLEAN = 3
+/** Type code of a `timestamp` column. */
 export const TIMESTAMP = 4
+/** Type code of a `json` column. */
 export const JSON_VALUE = 5
 
 const codes: { readonly [K in ColumnType]: number } = {
