@@ -191,41 +191,160 @@ export const configIssue = (
   : { _tag: "ProcessorConfigIssue", path, message, column })
 
 /**
- * Compiles a list of steps into one function that runs them over a batch in a single loop and
- * returns the output records. This is operator fusion: a chain of filter/map steps costs one pass
- * over the batch and one output array.
- *
- * **Gotchas**: an exception thrown by a step propagates to the caller, which fails the task with
- * an error naming the node.
+ * A fused chain of steps: `run` applies all of them to a batch in one loop. `reached[k]` counts
+ * the records that entered step `k` (and `reached[steps.length]` the records that came out), over
+ * every batch so far, so per-node counts are known without wrapping the steps. After a step
+ * throws, `failedStep` says which one.
  *
  * @category fusion
  * @since 0.1.0
  */
-export const runSteps = (steps: ReadonlyArray<Step>): ((batch: Batch<unknown>) => Array<unknown>) => {
+export interface Fused {
+  readonly run: (batch: Batch<unknown>) => Array<unknown>
+  readonly reached: Float64Array
+  readonly failedStep: () => number
+}
+
+/**
+ * Compiles a list of steps into one loop per batch (operator fusion): a chain of filter/map steps
+ * costs one pass over the batch and one output array, with no closure per record. Chains of one
+ * or two filter/map steps get loops of their own, which V8 optimizes like a hand-written loop.
+ *
+ * **Gotchas**: an exception thrown by a step propagates to the caller, which fails the task with
+ * an error naming the node (see `failedStep`).
+ *
+ * @category fusion
+ * @since 0.1.0
+ */
+export const fuse = (steps: ReadonlyArray<Step>): Fused => {
   const n = steps.length
-  // Fast paths for the most common shapes: no per-record recursion.
-  if (steps.every((s) => s._tag !== "flatMap")) {
-    const kinds = steps.map((s) => (s._tag === "filter" ? 0 : 1))
-    const fns = steps.map((s) => s.f) as ReadonlyArray<(r: unknown) => unknown>
-    return (batch) => {
-      const { records, start, end } = batch
-      const out: Array<unknown> = []
-      outer: for (let i = start; i < end; i++) {
-        let r = records[i]
-        for (let k = 0; k < n; k++) {
-          if (kinds[k] === 0) {
-            if (!fns[k](r)) continue outer
-          } else {
-            r = fns[k](r)
-          }
-        }
-        out.push(r)
+  const reached = new Float64Array(n + 1)
+  let failed = -1
+  const failedStep = () => failed
+  if (n === 0) {
+    return {
+      reached,
+      failedStep,
+      run: (batch) => {
+        const out = batch.records.slice(batch.start, batch.end)
+        reached[0] += out.length
+        return out
       }
-      return out
     }
   }
+  if (steps.every((s) => s._tag !== "flatMap")) {
+    const s0 = steps[0]
+    const s1 = steps[1]
+    if (n === 1 && s0._tag === "filter") {
+      const f = s0.f
+      return {
+        reached,
+        failedStep,
+        run: (batch) => {
+          const { records, start, end } = batch
+          const out: Array<unknown> = []
+          failed = 0
+          for (let i = start; i < end; i++) if (f(records[i])) out.push(records[i])
+          failed = -1
+          reached[0] += end - start
+          reached[1] += out.length
+          return out
+        }
+      }
+    }
+    if (n === 1 && s0._tag === "map") {
+      const f = s0.f
+      return {
+        reached,
+        failedStep,
+        run: (batch) => {
+          const { records, start, end } = batch
+          const out: Array<unknown> = new Array(end - start)
+          failed = 0
+          for (let i = start; i < end; i++) out[i - start] = f(records[i])
+          failed = -1
+          reached[0] += end - start
+          reached[1] += end - start
+          return out
+        }
+      }
+    }
+    if (n === 2 && s0._tag === "filter" && s1._tag === "map") {
+      const f = s0.f
+      const g = s1.f
+      return {
+        reached,
+        failedStep,
+        run: (batch) => {
+          const { records, start, end } = batch
+          const out: Array<unknown> = []
+          let k = 0
+          try {
+            for (let i = start; i < end; i++) {
+              k = 0
+              const r = records[i]
+              if (f(r)) {
+                k = 1
+                out.push(g(r))
+              }
+            }
+          } catch (e) {
+            failed = k
+            throw e
+          }
+          reached[0] += end - start
+          reached[1] += out.length
+          reached[2] += out.length
+          return out
+        }
+      }
+    }
+    const kinds = Int8Array.from(steps, (s) => (s._tag === "filter" ? 0 : 1))
+    const fns = steps.map((s) => s.f) as ReadonlyArray<(r: unknown) => unknown>
+    // dropped[k]: records a filter at step k dropped in this batch
+    const dropped = new Float64Array(n)
+    return {
+      reached,
+      failedStep,
+      run: (batch) => {
+        const { records, start, end } = batch
+        const out: Array<unknown> = []
+        dropped.fill(0)
+        let k = 0
+        try {
+          outer: for (let i = start; i < end; i++) {
+            let r = records[i]
+            for (k = 0; k < n; k++) {
+              if (kinds[k] === 0) {
+                if (!fns[k](r)) {
+                  dropped[k]++
+                  continue outer
+                }
+              } else {
+                r = fns[k](r)
+              }
+            }
+            out.push(r)
+          }
+        } catch (e) {
+          failed = k
+          throw e
+        }
+        let alive = end - start
+        for (let j = 0; j < n; j++) {
+          reached[j] += alive
+          alive -= dropped[j]
+        }
+        reached[n] += alive
+        return out
+      }
+    }
+  }
+  let current = 0
   const go = (r: unknown, k0: number, out: Array<unknown>): void => {
     for (let k = k0; k < n; k++) {
+      current = k
+      reached[k]++
       const s = steps[k]
       switch (s._tag) {
         case "filter":
@@ -239,12 +358,31 @@ export const runSteps = (steps: ReadonlyArray<Step>): ((batch: Batch<unknown>) =
           return
       }
     }
+    reached[n]++
     out.push(r)
   }
-  return (batch) => {
-    const { records, start, end } = batch
-    const out: Array<unknown> = []
-    for (let i = start; i < end; i++) go(records[i], 0, out)
-    return out
+  return {
+    reached,
+    failedStep,
+    run: (batch) => {
+      const { records, start, end } = batch
+      const out: Array<unknown> = []
+      try {
+        for (let i = start; i < end; i++) go(records[i], 0, out)
+      } catch (e) {
+        failed = current
+        throw e
+      }
+      return out
+    }
   }
 }
+
+/**
+ * Compiles a list of steps into one function that runs them over a batch in a single loop and
+ * returns the output records (see {@link fuse}).
+ *
+ * @category fusion
+ * @since 0.1.0
+ */
+export const runSteps = (steps: ReadonlyArray<Step>): ((batch: Batch<unknown>) => Array<unknown>) => fuse(steps).run

@@ -17,7 +17,7 @@ import type { AdaptiveBatcher } from "../AdaptiveBatcher.ts"
 import * as Batch from "../Batch.ts"
 import type { OperatorState, Restored } from "../Checkpoint.ts"
 import { NodeError } from "../Errors.ts"
-import { type OperatorOutput, runSteps, type Step } from "../Processor.ts"
+import { fuse, type OperatorOutput } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
 import {
   type Channel,
@@ -179,51 +179,40 @@ const runSource = (
     yield* Deferred.await(coordinator.final)
   })
 
-/** Wraps the steps of one node so that its records in/out are counted inside a fused loop. */
-const countedSteps = (steps: ReadonlyArray<Step>, counters: NodeCounters, enter: () => void): ReadonlyArray<Step> => {
-  const first: Step = {
-    _tag: "map",
-    f: (r) => {
-      enter()
-      counters.recordsIn++
-      return r
-    }
-  }
-  const last: Step = {
-    _tag: "map",
-    f: (r) => {
-      counters.recordsOut++
-      return r
-    }
-  }
-  return [first, ...steps, last]
-}
-
-/** The per-batch function of a (possibly fused) stateless task, blaming the right node on a throw. */
+/**
+ * The per-batch function of a (possibly fused) stateless task. Per-node record counts come from
+ * the fused loop's step counters; a throwing step is blamed on its own node.
+ */
 const statelessProcess = (
   task: PlannedTask & { readonly _tag: "Stateless" },
   counters: ReadonlyArray<NodeCounters>
 ): (batch: Batch.Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, NodeError> => {
-  const single = counters.length === 1
-  let current = task.nodes[0]
-  const steps = single
-    ? task.steps[0]
-    : task.steps.flatMap((s, i) => {
-      const node = task.nodes[i]
-      return countedSteps(s, counters[i], () => {
-        current = node
-      })
-    })
-  const process = runSteps(steps)
+  const fused = fuse(task.steps.flat())
+  // node i spans steps [bounds[i], bounds[i + 1])
+  const bounds: Array<number> = [0]
+  for (const s of task.steps) bounds.push(bounds[bounds.length - 1] + s.length)
+  const nodeOfStep = (k: number): string => {
+    for (let i = 0; i < task.nodes.length; i++) if (k < bounds[i + 1]) return task.nodes[i]
+    return task.nodes[task.nodes.length - 1]
+  }
+  // counters are shared by the node's instances: add what this instance did since last time
+  const seen = new Float64Array(fused.reached.length)
+  const update = () => {
+    const reached = fused.reached
+    for (let i = 0; i < counters.length; i++) {
+      counters[i].recordsIn += reached[bounds[i]] - seen[bounds[i]]
+      counters[i].recordsOut += reached[bounds[i + 1]] - seen[bounds[i + 1]]
+    }
+    seen.set(reached)
+  }
   return (batch) =>
     Effect.suspend(() => {
-      if (single) counters[0].recordsIn += Batch.size(batch)
       try {
-        const records = process(batch)
-        if (single) counters[0].recordsOut += records.length
+        const records = fused.run(batch)
+        update()
         return Effect.succeed(records)
       } catch (cause) {
-        return Effect.fail(new NodeError({ node: current, cause }))
+        return Effect.fail(new NodeError({ node: nodeOfStep(fused.failedStep()), cause }))
       }
     })
 }
