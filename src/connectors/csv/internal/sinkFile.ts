@@ -37,6 +37,15 @@ export interface SinkFile {
   readonly preCommit: (id: number, meta?: unknown) => Effect.Effect<void, ConnectorError>
 }
 
+/** Writes all of `bytes` at `position` (a positional write may write less than asked). */
+const writeFully = async (handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> => {
+  let done = 0
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
+    done += bytesWritten
+  }
+}
+
 /** The journal path of an output file. */
 export const journalPath = (path: string): string => join(dirname(path), `.${basename(path)}.checkpoints`)
 
@@ -93,7 +102,7 @@ export const openSinkFile = (connector: string, path: string) =>
           const bytes = Buffer.from(text, "utf8")
           const at = length
           length += bytes.length
-          return io("write", () => rw.write(bytes, 0, bytes.length, at)).pipe(Effect.as(bytes.length))
+          return io("write", () => writeFully(rw, bytes, at)).pipe(Effect.as(bytes.length))
         }),
       sync: io("flush", () => rw.sync()),
       restore: (id) =>
