@@ -12,3 +12,5 @@ export * as RestoreEquivalence from "./RestoreEquivalence.ts"
 export * as Testing from "./Testing.ts"
 /** @since 0.1.0 */
 export { backendSuite } from "./backendSuite.ts"
+/** @since 0.1.0 */
+export { type SourceSuiteOptions, type SourceUnderTest, sourceSuite } from "./sourceSuite.ts"
