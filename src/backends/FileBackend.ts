@@ -12,11 +12,11 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import { Effect, Layer, type Scope, Semaphore } from "effect"
+import { Effect, Layer, Schema, type Scope, Semaphore } from "effect"
 import { type CheckpointInfo, info } from "../Checkpoint.ts"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
 import { decodeRecord, latestChain, type Meta, retainedIds, validId } from "./internal/chain.ts"
-import { encodeRecord } from "./internal/encode.ts"
+import { encodeRecord, InfoSchema } from "./internal/encode.ts"
 import * as Files from "./internal/files.ts"
 
 /**
@@ -55,6 +55,16 @@ export const DEFAULT_ROOT = ".dataflare"
  * @since 0.1.0
  */
 export const IDENTITY_FILE = "workflow.json"
+
+/**
+ * A cache of record metadata (ids, sizes, `list` output), so `list` — and `dataflare
+ * checkpoints` — need not read and parse whole records. Never trusted for a record whose file
+ * changed (size or mtime), and not needed for correctness: without it every record is read.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const INDEX_FILE = "index.json"
 
 /**
  * The default state directory of a workflow: `<root>/<name>`, the name escaped so that any
@@ -106,6 +116,35 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
   const dirOf = (workflow: string) => fixed ?? directoryFor(workflow, root)
   /** Directories whose writer lock this backend holds. */
   const locked = new Set<string>()
+  /** Directories whose index file has been read into `metas`. */
+  const seeded = new Set<string>()
+
+  /** Fills the metadata cache from the directory's index file, once (a bad index is ignored). */
+  const seed = (directory: string) =>
+    Effect.gen(function*() {
+      if (seeded.has(directory)) return
+      seeded.add(directory)
+      const text = yield* Effect.orElseSucceed(Effect.tryPromise(() => Files.readText(path.join(directory, INDEX_FILE))), () => undefined)
+      const json = text === undefined ? undefined : parseJson(text)
+      if (json === undefined || !json.ok) return
+      const index = yield* Effect.orElseSucceed(Schema.decodeUnknownEffect(IndexSchema)(json.value), () => undefined)
+      for (const entry of index?.entries ?? []) {
+        const file = path.join(directory, Files.recordFile(entry.info.id))
+        if (!metas.has(file)) metas.set(file, { key: entry.key, meta: { id: entry.info.id, full: entry.info.full }, info: entry.info })
+      }
+    })
+
+  /** Writes the cache of one directory to its index file (no fsync: it is only a cache). */
+  const persist = (directory: string) =>
+    Effect.gen(function*() {
+      const entries: Array<typeof IndexSchema.Type["entries"][number]> = []
+      for (const [file, entry] of metas) {
+        if (path.dirname(file) === directory && entry.info !== undefined) entries.push({ key: entry.key, info: entry.info })
+      }
+      entries.sort((a, b) => a.info.id - b.info.id)
+      const text = JSON.stringify({ format: 1, entries })
+      yield* Effect.ignore(Effect.tryPromise(() => Files.writeAtomic(directory, INDEX_FILE, text, false)))
+    })
 
   /** Takes the writer lock of a directory once; fails while another live process holds it. */
   const lockDirectory = (operation: string, directory: string) =>
@@ -257,8 +296,10 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
         const file = path.join(directory, name)
         yield* attempt("write", `cannot write ${file}`, () => Files.writeAtomic(directory, name, encoded.json, sync))
         const key = yield* attempt("write", `cannot stat ${file}`, () => Files.statKey(file))
+        yield* seed(directory)
         if (key !== undefined) metas.set(file, { key, meta: { id: record.id, full: record.full }, info: encoded.info })
         yield* prune(directory, record.workflow)
+        yield* persist(directory)
       })),
     latest: (workflow) =>
       lock.withPermit(Effect.gen(function*() {
@@ -271,6 +312,7 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
       lock.withPermit(Effect.gen(function*() {
         const directory = dirOf(workflow)
         yield* checkOwner("list", directory, workflow, false)
+        yield* seed(directory)
         const { ids } = yield* recordIds("list", directory)
         ids.sort((a, b) => b - a)
         const out: Array<CheckpointInfo> = []
@@ -288,7 +330,7 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
         const { names } = yield* recordIds("clear", directory)
         if (names.length === 0) return
         yield* lockDirectory("clear", directory)
-        const drop = names.filter((name) => Files.recordId(name) !== undefined || Files.isTemp(name))
+        const drop = names.filter((name) => Files.recordId(name) !== undefined || Files.isTemp(name) || name === INDEX_FILE)
         for (const name of drop) metas.delete(path.join(directory, name))
         yield* attempt("clear", `cannot remove checkpoints in ${directory}`, async () => {
           await Files.removeAll(directory, drop)
@@ -310,6 +352,11 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
  * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<StateBackend> => Layer.effect(StateBackend, scoped(options))
+
+const IndexSchema = Schema.Struct({
+  format: Schema.Literal(1),
+  entries: Schema.Array(Schema.Struct({ key: Schema.String, info: InfoSchema }))
+})
 
 const parseJson = (text: string): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string } => {
   try {

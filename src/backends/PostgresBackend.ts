@@ -14,12 +14,11 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Redacted, Schema, type Scope } from "effect"
+import { Effect, Layer, Redacted, type Scope } from "effect"
 import pg from "pg"
-import type { CheckpointInfo } from "../Checkpoint.ts"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
 import { decodeRecord, latestChain, retainedIds, validId } from "./internal/chain.ts"
-import { encodeRecord } from "./internal/encode.ts"
+import { decodeInfo, encodeRecord } from "./internal/encode.ts"
 
 /**
  * Options of the PostgreSQL backend.
@@ -224,19 +223,6 @@ const openPool = (options: Options): Effect.Effect<pg.Pool, StateBackendError, S
   )
 }
 
-const InfoSchema = Schema.Struct({
-  workflow: Schema.String,
-  id: Schema.Number,
-  startedAt: Schema.Number,
-  completedAt: Schema.Number,
-  durationMs: Schema.Number,
-  full: Schema.Boolean,
-  final: Schema.Boolean,
-  positions: Schema.Array(Schema.Struct({ node: Schema.String, instance: Schema.Number, position: Schema.Unknown })),
-  stateBytes: Schema.Record(Schema.String, Schema.Number)
-})
-
-const decodeInfo = (value: unknown): Effect.Effect<CheckpointInfo, Schema.SchemaError> => Schema.decodeUnknownEffect(InfoSchema)(value)
 
 /** A driver error's message and SQLSTATE; never the connection string. */
 const errorText = (cause: unknown): string => {

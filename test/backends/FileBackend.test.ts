@@ -5,6 +5,7 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import * as FileBackend from "../../src/backends/FileBackend.ts"
+import { info } from "../../src/Checkpoint.ts"
 import { RETAIN, StateBackendError } from "../../src/StateBackend.ts"
 import { backendSuite } from "../../src/testing/backendSuite.ts"
 import { checkRewind, entriesOf, record, tempDir, withWarnings } from "./support.ts"
@@ -25,7 +26,7 @@ describe("file backend: layout", () => {
       const backend = FileBackend.make({ directory: dir })
       yield* backend.write(record(W, 1, true, [["a", 1]]))
       yield* backend.write(record(W, 2, false, [["b", 2]]))
-      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json", "writer.lock"])
+      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "index.json", "workflow.json", "writer.lock"])
       const stored = JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "chk-000000000002.json"), "utf8")))
       assert.deepStrictEqual(stored, record(W, 2, false, [["b", 2]]))
       assert.deepStrictEqual(JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "workflow.json"), "utf8"))), { format: 1, workflow: W })
@@ -71,6 +72,39 @@ describe("file backend: layout", () => {
       assert.deepStrictEqual((yield* second.list(W, 2)).map((i) => i.id), [4, 3])
       yield* second.write(record(W, 5, false, [["k5", 5]]))
       assert.deepStrictEqual((yield* first.list(W, 1)).map((i) => i.id), [5])
+    }))
+})
+
+describe("file backend: metadata index", () => {
+  it.live("a new process lists checkpoints from index.json without reading the records", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const written = [record(W, 1, true, [["a", "x".repeat(50)]]), record(W, 2, false, [["b", 2]])]
+      const first = FileBackend.make({ directory: dir })
+      for (const r of written) yield* first.write(r)
+      // garble record 1 but keep its size and mtime: only the index can still describe it
+      const file = path.join(dir, "chk-000000000001.json")
+      const stat = yield* Effect.promise(() => fs.stat(file))
+      yield* overwrite(file, "#".repeat(stat.size))
+      // (the cache key has the mtime in whole ms; set the middle of that ms, clear of rounding)
+      yield* Effect.promise(() => fs.utimes(file, stat.atime, (Math.floor(stat.mtimeMs) + 0.5) / 1000))
+      const infos = yield* FileBackend.make({ directory: dir }).list(W, 10)
+      assert.deepStrictEqual([...infos], [info(written[1]), info(written[0])])
+      // restore never trusts the index: it reads the records, finds 1 damaged, and has no chain
+      assert.isUndefined(yield* FileBackend.make({ directory: dir }).latest(W))
+    }))
+
+  it.live("an index entry for a file that changed, or a damaged index, is not trusted", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const backend = FileBackend.make({ directory: dir })
+      for (let id = 1; id <= 3; id++) yield* backend.write(record(W, id, id === 1, [[`k${id}`, id]]))
+      yield* overwrite(path.join(dir, "chk-000000000003.json"), "{}")
+      assert.deepStrictEqual((yield* FileBackend.make({ directory: dir }).list(W, 10)).map((i) => i.id), [2, 1])
+      yield* overwrite(path.join(dir, "index.json"), "{\"format\":1,\"entries\":[{\"key\":1}]}")
+      assert.deepStrictEqual((yield* FileBackend.make({ directory: dir }).list(W, 10)).map((i) => i.id), [2, 1])
+      yield* Effect.promise(() => fs.rm(path.join(dir, "index.json")))
+      assert.deepStrictEqual((yield* FileBackend.make({ directory: dir }).list(W, 10)).map((i) => i.id), [2, 1])
     }))
 })
 
@@ -135,7 +169,7 @@ describe("file backend: damage", () => {
       assert.deepStrictEqual(yield* entriesOf(backend, W), [["a", 1]])
       assert.deepStrictEqual((yield* backend.list(W, 10)).map((i) => i.id), [1])
       yield* backend.write(record(W, 2, false, [["b", 2]]))
-      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "workflow.json", "writer.lock"])
+      assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "index.json", "workflow.json", "writer.lock"])
     }))
 
   it.live("after restoring an older checkpoint, the next write discards the abandoned newer records", () =>

@@ -3,7 +3,8 @@
  * gives) and its metadata, whose state sizes are the lengths of the very pieces written — so a
  * large state is stringified once, not twice (`Checkpoint.info` would stringify it again).
  */
-import type { CheckpointInfo, CheckpointRecord } from "../../Checkpoint.ts"
+import { type Effect, Schema } from "effect"
+import { type CheckpointInfo, type CheckpointRecord, SourcePosition } from "../../Checkpoint.ts"
 
 /** The JSON text of `record` and its {@link CheckpointInfo}. */
 export const encodeRecord = (record: CheckpointRecord): { readonly json: string; readonly info: CheckpointInfo } => {
@@ -43,3 +44,19 @@ export const encodeRecord = (record: CheckpointRecord): { readonly json: string;
     }
   }
 }
+
+/** The stored form of {@link CheckpointInfo}. */
+export const InfoSchema = Schema.Struct({
+  workflow: Schema.String,
+  id: Schema.Number,
+  startedAt: Schema.Number,
+  completedAt: Schema.Number,
+  durationMs: Schema.Number,
+  full: Schema.Boolean,
+  final: Schema.Boolean,
+  positions: Schema.Array(SourcePosition),
+  stateBytes: Schema.Record(Schema.String, Schema.Number)
+})
+
+/** Decodes stored metadata. */
+export const decodeInfo = (value: unknown): Effect.Effect<CheckpointInfo, Schema.SchemaError> => Schema.decodeUnknownEffect(InfoSchema)(value)

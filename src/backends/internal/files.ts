@@ -47,11 +47,14 @@ export const readText = async (file: string): Promise<string | undefined> => {
   }
 }
 
-/** Size and modification time, the key of the metadata cache; `undefined` when gone. */
+/**
+ * Inode, size and modification time (ms), the key of the metadata cache; `undefined` when gone.
+ * Every write renames a new file into place, so a rewritten record has a new inode.
+ */
 export const statKey = async (file: string): Promise<string | undefined> => {
   try {
     const s = await fs.stat(file)
-    return `${s.size}:${s.mtimeMs}`
+    return `${s.ino}:${s.size}:${Math.floor(s.mtimeMs)}`
   } catch (error) {
     if (isNotFound(error)) return undefined
     throw error
