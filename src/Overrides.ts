@@ -8,10 +8,10 @@
  *
  * @example
  * ```ts
- * const collected = yield* Memory.collector()
+ * const collected = yield* Testing.collector()
  * yield* Runtime.run(workflow).pipe(
  *   Effect.provide(Overrides.layer({
- *     orders: Memory.prepared.source([{ id: 1, status: "active" }]),
+ *     orders: Testing.memorySource([{ id: 1, status: "active" }]),
  *     out: collected.sink
  *   }))
  * )

@@ -134,6 +134,67 @@ export interface RunHandle {
 export const prepare: (graph: WorkflowGraph) => Effect.Effect<PreparedWorkflow, DefinitionError, Registry> = prepareGraph
 
 /**
+ * The result of checking one connector's connection.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CheckResult {
+  readonly node: string
+  readonly kind: "source" | "sink"
+  readonly type: string
+  readonly ok: boolean
+  /** Why the check failed (absent when ok). */
+  readonly error?: string
+  readonly durationMs: number
+}
+
+/**
+ * Validates a workflow, then runs every source's and sink's connection test (`check`),
+ * concurrently, each bounded by `timeoutMs` (default 10 s). Never fails because a connector is
+ * down: each result says ok or why not.
+ *
+ * @category validation
+ * @since 0.1.0
+ */
+export const check = (
+  graph: WorkflowGraph,
+  options?: { readonly timeoutMs?: number }
+): Effect.Effect<ReadonlyArray<CheckResult>, DefinitionError, Registry> =>
+  Effect.gen(function*() {
+    const prepared = yield* prepare(graph)
+    const timeout = options?.timeoutMs ?? 10_000
+    const connectors: Array<{
+      readonly node: string
+      readonly kind: "source" | "sink"
+      readonly type: string
+      readonly check: Effect.Effect<void, unknown>
+    }> = []
+    for (const n of prepared.nodes) {
+      if (n.kind === "source") connectors.push({ node: n.node.id, kind: "source", type: n.node.type, check: n.source.check })
+      if (n.kind === "sink") connectors.push({ node: n.node.id, kind: "sink", type: n.node.type, check: n.sink.check })
+    }
+    return yield* Effect.forEach(connectors, (c) =>
+      Effect.gen(function*(): Effect.fn.Return<CheckResult> {
+        const start = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(
+          c.check.pipe(Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(new Error(`no answer within ${timeout} ms`)) }))
+        )
+        const durationMs = (yield* Clock.currentTimeMillis) - start
+        if (Exit.isSuccess(exit)) return { node: c.node, kind: c.kind, type: c.type, ok: true, durationMs }
+        const error = Cause.squash(exit.cause)
+        return {
+          node: c.node,
+          kind: c.kind,
+          type: c.type,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+          durationMs
+        }
+      }), { concurrency: "unbounded" })
+  })
+
+/**
  * The execution plan of a prepared workflow: tasks, fused chains and parallelism.
  *
  * @category planning

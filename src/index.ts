@@ -21,6 +21,8 @@ export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
+export * as Expression from "./expr/Expression.ts"
+/** @since 0.1.0 */
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
@@ -28,6 +30,8 @@ export * as Overrides from "./Overrides.ts"
 export * as PlanFormat from "./PlanFormat.ts"
 /** @since 0.1.0 */
 export * as Processor from "./Processor.ts"
+/** @since 0.1.0 */
+export * as Processors from "./processors/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
 /** @since 0.1.0 */

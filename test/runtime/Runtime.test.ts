@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Ref } from "effect"
+import { Effect, Exit, Ref, Schema } from "effect"
 import * as Batch from "../../src/Batch.ts"
-import { DefinitionError, NodeError } from "../../src/Errors.ts"
+import * as Connector from "../../src/Connector.ts"
+import { ConnectionError, ConnectorError, DefinitionError, NodeError } from "../../src/Errors.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -183,4 +184,33 @@ describe("Runtime", () => {
       yield* Runtime.run(linear(1_000_000)).pipe(Effect.provide(overrides))
       assert.deepStrictEqual(written, [{ id: 1002 }, { id: 1004 }])
     }).pipe(Effect.provide(registry)))
+})
+
+describe("Runtime.check", () => {
+  it.effect("reports each connector's connection test as ok or with its error", () =>
+    Effect.gen(function*() {
+      const down = Connector.sink({
+        type: "down",
+        description: "a sink whose server is down",
+        config: Schema.Struct({}),
+        capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+        check: () =>
+          Effect.fail(
+            new ConnectorError({ connector: "down", operation: "check", reason: new ConnectionError({ message: "connection refused" }) })
+          ),
+        open: () => Effect.die("not opened by check")
+      })
+      const graph = WorkflowGraph.make({
+        name: "checked",
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 1 }, inputs: [] },
+          { kind: "sink", id: "out", type: "down", config: {}, inputs: ["nums"] }
+        ]
+      })
+      const results = yield* Runtime.check(graph).pipe(Effect.provide(Registry.layer([...definitions, down])))
+      assert.deepStrictEqual(
+        results.map((r) => [r.node, r.kind, r.ok, r.error]),
+        [["nums", "source", true, undefined], ["out", "sink", false, "down check: connection refused"]]
+      )
+    }))
 })
