@@ -23,11 +23,15 @@ export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Expression from "./expr/Expression.ts"
 /** @since 0.1.0 */
+export * as FileBackend from "./backends/FileBackend.ts"
+/** @since 0.1.0 */
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
+/** @since 0.1.0 */
+export * as PostgresBackend from "./backends/PostgresBackend.ts"
 /** @since 0.1.0 */
 export * as Processor from "./Processor.ts"
 /** @since 0.1.0 */

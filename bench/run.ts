@@ -1,0 +1,43 @@
+/**
+ * The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick` (under a minute).
+ * Every scenario runs DataFlare and its peers alternately in one invocation and prints median
+ * records/s and ratios. `--write` stores the report in bench/RESULTS.md. `--only 1,3` picks
+ * scenarios. Inputs are generated (deterministic seed) into /dev/shm/dataflare-bench.
+ */
+import { writeFileSync } from "node:fs"
+import { concurrency } from "./scenarios/concurrency.ts"
+import { csvFilter } from "./scenarios/csvFilter.ts"
+import { csvToPostgres } from "./scenarios/csvToPostgres.ts"
+import { fusedChain } from "./scenarios/fusedChain.ts"
+import { latency } from "./scenarios/latency.ts"
+import { memory } from "./scenarios/memory.ts"
+import { machine } from "./lib/stats.ts"
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const write = args.includes("--write")
+const onlyArg = args.find((a) => a.startsWith("--only"))
+const only = onlyArg === undefined ? undefined : new Set((onlyArg.split("=")[1] ?? args[args.indexOf(onlyArg) + 1] ?? "").split(",").map(Number))
+const want = (n: number) => only === undefined || only.has(n)
+
+const sizes = quick
+  ? { csv: 200_000, wide: 100_000, fused: 1_000_000, pg: 100_000, latency: 200_000, memSmall: 100_000, memLarge: 1_000_000, workflows: 2_000, rounds: 2 }
+  : { csv: 2_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, rounds: 3 }
+
+const sections: Array<string> = [`# DataFlare benchmarks${quick ? " (quick)" : ""}`, "", `Machine: ${machine()}`, ""]
+const log = (s: string) => {
+  console.log(s + "\n")
+  sections.push(s, "")
+}
+
+if (want(1)) {
+  log((await csvFilter(sizes.csv, "narrow", sizes.rounds)).markdown)
+  log((await csvFilter(sizes.wide, "wide", sizes.rounds)).markdown)
+}
+if (want(2)) log((await fusedChain(sizes.fused, sizes.rounds + 2)).markdown)
+if (want(3)) log((await csvToPostgres(sizes.pg, sizes.rounds)).markdown)
+if (want(4)) log((await latency(sizes.latency)).markdown)
+if (want(5)) log((await memory(sizes.memSmall, sizes.memLarge)).markdown)
+if (want(6)) log((await concurrency(sizes.workflows)).markdown)
+
+if (write) writeFileSync("bench/RESULTS.md", sections.join("\n"))

@@ -1,0 +1,54 @@
+/**
+ * Scenario 5: memory. Peak RSS of the same CLI pipeline (CSV → filter → NDJSON) on a small and a
+ * large input: it must stay flat.
+ */
+import { execFileSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { csvFile, scratchDir } from "../lib/generate.ts"
+
+const CLI = join(process.cwd(), "bin", "dataflare")
+
+/** Runs the pipeline once under GNU time; returns its peak RSS and wall time. */
+const measure = (rows: number): { readonly mb: number; readonly seconds: number } => {
+  const dir = scratchDir()
+  const workflow = join(dir, `memory-${rows}.yaml`)
+  writeFileSync(
+    workflow,
+    [
+      "name: bench-memory",
+      "sources:",
+      `  input: { type: csv, config: { path: "${csvFile(rows, "narrow")}", columns: { amount: number } } }`,
+      "transformations:",
+      "  f: { type: filter, inputs: [input], config: { condition: \"amount >= 500\" } }",
+      "destinations:",
+      `  out: { type: ndjson, inputs: [f], config: { path: "${join(dir, `memory-${rows}.ndjson`)}" } }`
+    ].join("\n")
+  )
+  const t = performance.now()
+  // GNU time writes the peak resident set size (KiB) to stderr; the run's own output is discarded
+  const out = execFileSync("sh", ["-c", `/usr/bin/time -f PEAK_RSS_KB=%M '${CLI}' run '${workflow}' --quiet 2>&1 >/dev/null | tail -1`], {
+    encoding: "utf8"
+  })
+  const seconds = (performance.now() - t) / 1000
+  const kb = Number(/PEAK_RSS_KB=(\d+)/.exec(out)?.[1] ?? Number.NaN)
+  return { mb: kb / 1024, seconds }
+}
+
+export const memory = async (small: number, large: number): Promise<{ markdown: string; growthMb: number }> => {
+  const a = measure(small)
+  const b = measure(large)
+  return {
+    growthMb: b.mb - a.mb,
+    markdown: [
+      "### 5. Memory: peak RSS of CSV → filter → NDJSON (CLI)",
+      "",
+      "| rows | peak RSS MB | wall s |",
+      "|---:|---:|---:|",
+      `| ${small.toLocaleString("en")} | ${a.mb.toFixed(0)} | ${a.seconds.toFixed(1)} |`,
+      `| ${large.toLocaleString("en")} | ${b.mb.toFixed(0)} | ${b.seconds.toFixed(1)} |`,
+      "",
+      `growth: ${(b.mb - a.mb).toFixed(0)} MB for ${(large / small).toFixed(0)}× the rows (target < 64 MB)`
+    ].join("\n")
+  }
+}
