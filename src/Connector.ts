@@ -45,6 +45,8 @@ export const SUPPORTED_API_VERSIONS: ReadonlyArray<number> = [1]
  * @since 0.1.0
  */
 export interface OpenContext {
+  /** The workflow's name (absent when a connector is opened outside a workflow, e.g. in a test). */
+  readonly workflow?: string
   /** The workflow node id, for error messages and metrics. */
   readonly node: string
   /** Default batch size from `execution.batch_size`. */

@@ -52,6 +52,7 @@ export interface Live {
 
 /** What a run starts from and reports to. */
 export interface ExecuteContext {
+  readonly workflow: string
   readonly coordinator: Coordinator
   readonly restored: Restored | undefined
   /** Every how many checkpoints an operator writes a full snapshot. */
@@ -89,7 +90,7 @@ const runSource = (
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
-    const reader = yield* source.open({ node: task.id, batchSize, instance, parallelism: task.parallelism })
+    const reader = yield* source.open({ workflow: ctx.workflow, node: task.id, batchSize, instance, parallelism: task.parallelism })
     let injected = 0
     if (ctx.restored !== undefined) {
       const saved = ctx.restored.positions.find((p) => p.node === task.id && p.instance === instance)
@@ -351,7 +352,7 @@ const runSink = (
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
-    const writer = yield* sink.open({ node: task.id, batchSize, instance, parallelism: task.parallelism })
+    const writer = yield* sink.open({ workflow: ctx.workflow, node: task.id, batchSize, instance, parallelism: task.parallelism })
     if (writer.restore !== undefined) yield* writer.restore(ctx.restored?.id)
     const preCommitted = new Set<number>()
     const preCommit = (id: number) =>
