@@ -1,9 +1,11 @@
 /**
  * Benchmark: a CPU-bound map (`rounds` SHA-256 rounds per record) through `worker_map` with one
  * worker thread at parallelism 1 versus two worker threads at parallelism 2, run through
- * `Runtime.run` (a generator source, the map, a counting sink), alternating A/B/C a few times;
- * prints median records/s, CPU seconds (all threads of the process) and the ratio. The same map on
- * the main thread is the reference for what the thread hop costs.
+ * `Runtime.run` (a generator source, the map, a counting sink), alternating the contenders a few
+ * times; prints median records/s, CPU seconds (all threads of the process) and the ratio. The same
+ * map on the main thread is the reference for what the thread hop costs, and the same hashing on
+ * plain `worker_threads` with 1 and 2 threads is the control: the speed-up the machine can give at
+ * all while the benchmark runs (on a shared machine it can be none).
  *
  * A second part measures what a batch costs to cross the thread boundary: a 1,000-record batch
  * sent to a worker and back, by structured clone versus as one JSON string.
@@ -105,10 +107,37 @@ const timed = (g: WorkflowGraph.WorkflowGraph) => async (): Promise<Sample> => {
   return { seconds, cpuSeconds: (used.user + used.system) / 1e6, records }
 }
 
+/**
+ * The control: the same hashing on plain worker threads (no DataFlare, no batches), each thread
+ * doing its share in one go. Its 2 ÷ 1 ratio is what the machine can give at that moment: on a
+ * shared machine whose second core is busy elsewhere, no thread pool can do better.
+ */
+const plainThreads = (threads: number) => async (): Promise<Sample> => {
+  const body = `import { parentPort, workerData } from "node:worker_threads"
+const { hash } = await import(workerData.url)
+for (let id = workerData.from; id < workerData.to; id++) hash({ id, rounds: workerData.rounds })
+parentPort.postMessage(0)`
+  const url = new URL(`data:text/javascript,${encodeURIComponent(body)}`)
+  const share = Math.ceil(records / threads)
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  const workers = Array.from({ length: threads }, (_, i) =>
+    new Worker(url, {
+      workerData: { url: new URL(`file://${module}`).href, from: i * share, to: Math.min(records, (i + 1) * share), rounds }
+    }))
+  await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))))
+  const seconds = (performance.now() - start) / 1000
+  const used = process.cpuUsage(cpu)
+  await Promise.all(workers.map((w) => w.terminate()))
+  return { seconds, cpuSeconds: (used.user + used.system) / 1e6, records }
+}
+
 const contenders: ReadonlyArray<Contender> = [
   { name: "worker_map, 1 worker, parallelism 1", run: timed(graph("worker_map", { module, export: "hash", workers: 1 }, 1)) },
   { name: "worker_map, 2 workers, parallelism 2", run: timed(graph("worker_map", { module, export: "hash", workers: 2 }, 2)) },
-  { name: "main thread map, parallelism 1", run: timed(graph("bench_hash", {}, 1)) }
+  { name: "main thread map, parallelism 1", run: timed(graph("bench_hash", {}, 1)) },
+  { name: "control: plain worker_threads, 1 thread", run: plainThreads(1) },
+  { name: "control: plain worker_threads, 2 threads", run: plainThreads(2) }
 ]
 
 console.log(
@@ -130,6 +159,9 @@ for (const r of results) {
 console.log("")
 console.log(`2 workers ÷ 1 worker: ${(results[1].recordsPerSecond / results[0].recordsPerSecond).toFixed(2)}×`)
 console.log(`1 worker ÷ main thread: ${(results[0].recordsPerSecond / results[2].recordsPerSecond).toFixed(2)}×`)
+console.log(
+  `control, 2 plain threads ÷ 1 (what the machine gives now): ${(results[4].recordsPerSecond / results[3].recordsPerSecond).toFixed(2)}×`
+)
 
 // Part 2: the cost of crossing the thread boundary, per 1,000-record batch, there and back.
 const echo = new Worker(
