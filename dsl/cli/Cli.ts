@@ -11,6 +11,9 @@
 import { Cause, Console, Effect, Exit, type Runtime } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
+import * as Check from "./commands/check.ts"
+import * as Checkpoints from "./commands/checkpoints.ts"
+import * as Discover from "./commands/discover.ts"
 import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
 import * as Validate from "./commands/validate.ts"
@@ -22,7 +25,14 @@ import { CliExit, ExitCode } from "./internal/exit.ts"
  * @category commands
  * @since 0.1.0
  */
-export const commands = [Run.command, Validate.command, Plan.command] as const
+export const commands = [
+  Run.command,
+  Validate.command,
+  Plan.command,
+  Check.command,
+  Checkpoints.command,
+  Discover.command
+] as const
 
 /**
  * The root `dataflare` command.

@@ -1,0 +1,87 @@
+/**
+ * `dataflare check <workflow.yaml> [--timeout ms]`: validates a workflow (as `validate` does),
+ * then runs every source's and sink's connection test concurrently and prints one line per
+ * connector: `ok` with the time it took, or `error` with why. Exit code 0 when every connector
+ * answered, 3 when any did not, 1 when the workflow is invalid.
+ *
+ * Connection strings are `Redacted` in connector configs; as a second line of defence, any
+ * `scheme://user:password@` credentials that still appear in an error message are masked.
+ *
+ * @since 0.1.0
+ */
+import { Console, Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import type { CheckResult } from "../../../src/Runtime.ts"
+import { engine } from "../internal/engine.ts"
+import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
+import { provideRegistry } from "../internal/registry.ts"
+import { formatDuration } from "../internal/summary.ts"
+import { load, workflowArgument } from "../internal/workflow.ts"
+
+const timeout = Flag.Int("timeout").pipe(
+  Flag.filter((ms) => ms > 0, (ms) => `--timeout must be a positive number of milliseconds, got ${ms}`),
+  Flag.withDescription("How long each connector may take to answer, in milliseconds (default 10000)"),
+  Flag.withDefault(10_000)
+)
+
+/**
+ * Masks credentials embedded in URLs (`postgres://user:secret@host` → `postgres://user:***@host`)
+ * and `password=...` key/value pairs (libpq style) in a message.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const maskSecrets = (message: string): string =>
+  message
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, "$1:***@")
+    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, "$1***")
+
+/**
+ * One line of `dataflare check` output for a connector's result.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const formatResult = (result: CheckResult): string => {
+  const name = `${result.node} (${result.type}, ${result.kind})`
+  return result.ok
+    ? `ok    ${name}  ${formatDuration(result.durationMs)}`
+    : `error ${name}: ${maskSecrets(result.error ?? "failed")}`
+}
+
+/**
+ * The `check` command.
+ *
+ * @category commands
+ * @since 0.1.0
+ */
+export const command = Command.make(
+  "check",
+  { workflow: workflowArgument, timeout },
+  ({ timeout, workflow }) =>
+    Effect.gen(function*() {
+      const { Runtime } = yield* engine
+      const graph = yield* load(workflow)
+      const results = yield* Runtime.check(graph, { timeoutMs: timeout })
+      for (const result of results) yield* Console.log(formatResult(result))
+      const failed = results.filter((r) => !r.ok).length
+      if (failed > 0) {
+        return yield* reportError(
+          `${failed} of ${results.length} ${results.length === 1 ? "connector" : "connectors"} failed the connection check`,
+          ExitCode.failed
+        )
+      }
+    }).pipe(
+      Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow)),
+      provideRegistry
+    )
+).pipe(
+  Command.withShortDescription("Test every source's and sink's connection"),
+  Command.withDescription(
+    "Validate a workflow, then test the connection of every source and sink (files exist and are readable, databases answer, tables exist), concurrently, and print one line per connector. Exit code 0 when all are ok, 3 when any is not, 1 when the workflow is invalid."
+  ),
+  Command.withExamples([
+    { command: "dataflare check examples/csv-to-ndjson.yaml", description: "Test the connectors of a workflow" },
+    { command: "dataflare check pipeline.yaml --timeout 2000", description: "Give each connector at most 2 s" }
+  ])
+)
