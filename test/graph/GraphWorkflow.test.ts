@@ -106,6 +106,21 @@ describe("graph workflow (examples/graph-orders.yaml)", () => {
       assert.strictEqual(summary.nodes.length, 13)
     }))
 
+  it.live("the outputs do not depend on batch size or queue capacity", () =>
+    Effect.gen(function*() {
+      const text = yield* Effect.promise(() => readFile(example, "utf8"))
+      assert.include(text, "batch_size: 500\n  queue_capacity: 4\n")
+      for (const [batch, capacity] of [[7, 1], [4096, 16]] as const) {
+        const dir = yield* tempDir
+        yield* writeInputs(dir, inputs)
+        const variant = text.replace("batch_size: 500\n  queue_capacity: 4\n", `batch_size: ${batch}\n  queue_capacity: ${capacity}\n`)
+        const graph = yield* Yaml.parse(variant, { file: example, env: envFor(dir) })
+        assert.strictEqual(graph.execution.batch_size, batch)
+        yield* Runtime.run(graph).pipe(Effect.provide(Builtins.layer))
+        yield* checkOutputs(dir)
+      }
+    }))
+
   it.live("the same outputs through ./bin/dataflare run (child process)", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
