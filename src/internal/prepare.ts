@@ -77,26 +77,28 @@ const topologicalOrder = (
   return { order, cyclic }
 }
 
-/** Follows input edges among `candidates` to print one cycle as `a -> b -> a`. */
-const describeCycle = (
+/** Follows input edges among `candidates` to find one cycle; returns its nodes in flow order. */
+const findCycle = (
   graph: WorkflowGraph.WorkflowGraph,
   inputsOf: (node: WorkflowGraph.Node) => ReadonlyArray<string>,
   candidates: ReadonlyArray<string>
-): string => {
+): ReadonlyArray<string> | undefined => {
   const set = new Set(candidates)
-  const start = candidates[0]
-  const path: Array<string> = [start]
-  let current = start
-  for (let guard = 0; guard <= candidates.length; guard++) {
-    const node = WorkflowGraph.node(graph, current)!
-    const next = inputsOf(node).find((i) => set.has(i))
-    if (next === undefined) break
-    const seen = path.indexOf(next)
-    if (seen >= 0) return [...path.slice(seen), next].reverse().join(" -> ")
-    path.push(next)
-    current = next
+  for (const start of candidates) {
+    const path: Array<string> = [start]
+    let current = start
+    for (let guard = 0; guard <= candidates.length; guard++) {
+      const node = WorkflowGraph.node(graph, current)!
+      const next = inputsOf(node).find((i) => set.has(i))
+      if (next === undefined) break
+      const seen = path.indexOf(next)
+      // path follows inputs (upstream); reversed, it is the direction records flow
+      if (seen >= 0) return path.slice(seen).reverse()
+      path.push(next)
+      current = next
+    }
   }
-  return candidates.join(", ")
+  return undefined
 }
 
 /**
@@ -219,7 +221,10 @@ export const prepare = (
         const target = resolve(input)
         const targetNode = target === undefined ? undefined : WorkflowGraph.node(graph, target)
         if (targetNode === undefined) {
-          const hint = closest(input, ids.filter((id) => id !== n.id))
+          const ports = [...prepared.values()].flatMap((p) =>
+            p.kind === "processor" && p.processor._tag === "Stateful" ? p.processor.ports.map((port) => `${p.node.id}.${port}`) : []
+          )
+          const hint = closest(input, [...ids.filter((id) => id !== n.id), ...ports])
           issues.push(
             issueAt(graph, n.id, ["inputs", i], `unknown input '${input}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}`)
           )
@@ -237,7 +242,13 @@ export const prepare = (
     }
     const { order, cyclic } = topologicalOrder(graph, inputsOf)
     if (cyclic.length > 0) {
-      issues.push(issueAt(graph, cyclic[0], ["inputs"], `the workflow has a cycle: ${describeCycle(graph, inputsOf, cyclic)}`))
+      const found = findCycle(graph, inputsOf, cyclic)
+      // start the cycle at its node that comes first in the file
+      const first = found === undefined ? 0 : found.indexOf(cyclic.find((id) => found.includes(id))!)
+      const cycle = found === undefined ? undefined : [...found.slice(first), ...found.slice(0, first)]
+      const at = cycle?.[0] ?? cyclic[0]
+      const text = cycle !== undefined ? [...cycle, cycle[0]].join(" -> ") : cyclic.join(", ")
+      issues.push(issueAt(graph, at, ["inputs"], `the workflow has a cycle: ${text}`))
     }
     if (issues.length > 0) return yield* new DefinitionError({ issues })
     return {
