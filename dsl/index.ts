@@ -3,7 +3,8 @@
  * {@link Workflow} (a DAG: several sources, fan-out, fan-in, several sinks). Both build the same
  * `WorkflowGraph` value the YAML loader produces; the types carry node ids, record types, and the
  * user processors' error type and requirements. The connector modules (`Csv`, `Ndjson`, `Memory`,
- * `Stdout`) are re-exported for their typed spec constructors (`Csv.source({ path, columns })`).
+ * `Stdout`) and the stateful processors (`Stateful.aggregateOf`, `Stateful.dedupe`) are re-exported
+ * for their typed spec constructors (`Csv.source({ path, columns })`).
  *
  * @example
  * ```ts
@@ -29,5 +30,7 @@ export * as Memory from "../src/connectors/memory/index.ts"
 export * as Ndjson from "../src/connectors/ndjson/index.ts"
 /** @since 0.1.0 */
 export * as Stdout from "../src/connectors/stdout/index.ts"
+/** @since 0.1.0 */
+export * as Stateful from "../src/processors/stateful.ts"
 /** @since 0.1.0 */
 export type { CompileError, NodeFailure, NodeOptions, RunError, SourceOptions } from "./internal/types.ts"

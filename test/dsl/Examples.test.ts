@@ -51,6 +51,46 @@ const fixtures: Record<string, Fixture> = {
       assert.isNotNull(first)
       if (first !== null) assert.deepStrictEqual(JSON.parse(first[1]), expected[0])
     }
+  },
+  "dsl-graph.ts": {
+    args: ["300"],
+    check: (stdout) => {
+      // The example's orders, aggregated independently: per channel and UTC hour, every 100th web
+      // order (3 days late) to the side output, large = amount >= 400 over all orders.
+      const hour = (ms: number) => Math.floor(ms / 3_600_000)
+      const base = Date.UTC(2026, 0, 1)
+      const groups = new Set<string>()
+      let late = 0
+      let large = 0
+      let firstStore = { orders: 0, revenue: 0 }
+      for (let i = 0; i < 300; i++) {
+        const webAmount = (i * 37) % 500
+        const storeAmount = (i * 53) % 500
+        if (i % 100 === 99) late++
+        else groups.add(`web ${hour(base + i * 100_000)}`)
+        const storeAt = base + i * 100_000 + 50_000
+        groups.add(`store ${hour(storeAt)}`)
+        if (hour(storeAt) === hour(base)) {
+          firstStore = { orders: firstStore.orders + 1, revenue: firstStore.revenue + storeAmount }
+        }
+        if (webAmount >= 400) large++
+        if (storeAmount >= 400) large++
+      }
+      assert.strictEqual(late, 3)
+      assert.match(stdout, /workflow dsl-graph: 600 orders read\n/)
+      assert.include(stdout, `hourly rows: ${groups.size}, late orders: ${late}, large orders: ${large}\n`)
+      assert.match(stdout, /\n {2}orders {5}processor map {7}in 600 out 600\n/)
+      const first = /first hourly row: (.*)\n/.exec(stdout)
+      assert.isNotNull(first)
+      if (first !== null) {
+        assert.deepStrictEqual(JSON.parse(first[1]), {
+          channel: "store",
+          window_start: new Date(base).toISOString(),
+          window_end: new Date(base + 3_600_000).toISOString(),
+          ...firstStore
+        })
+      }
+    }
   }
 }
 
