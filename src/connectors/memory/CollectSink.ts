@@ -13,13 +13,17 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 
 /**
- * The `collect` sink config: `name` of the list (default `"default"`).
+ * The `collect` sink config: `name` of the list (default `"default"`) and the `guarantee` it
+ * gives after a restore: `at-least-once` (default: every write lands in the list at once, so a
+ * replay after a restore appends again) or `exactly-once` (writes become visible in the list only
+ * when the checkpoint that covers them completes; a restore discards what came after it).
  *
  * @category schemas
  * @since 0.1.0
  */
 export const CollectConfig = Schema.Struct({
-  name: Schema.optionalKey(Schema.NonEmptyString)
+  name: Schema.optionalKey(Schema.NonEmptyString),
+  guarantee: Schema.optionalKey(Schema.Literals(["at-least-once", "exactly-once"]))
 })
 
 /**
@@ -54,8 +58,13 @@ export const collected = (name: string = "default"): ReadonlyArray<unknown> => [
  * @since 0.1.0
  */
 export const clearCollected = (name?: string): void => {
-  if (name === undefined) lists.clear()
-  else lists.delete(name)
+  if (name === undefined) {
+    lists.clear()
+    staged.clear()
+  } else {
+    lists.delete(name)
+    staged.delete(name)
+  }
 }
 
 /**
@@ -78,6 +87,50 @@ export const makeWriter = (
   flush: Effect.void
 })
 
+/** Writes staged per checkpoint, outliving writers (like a file would), per list name. */
+const staged = new Map<string, { pending: Array<unknown>; prepared: Array<{ readonly id: number; readonly records: ReadonlyArray<unknown> }> }>()
+
+/**
+ * An exactly-once writer over `target`: pending → pre-committed (per checkpoint) → appended to
+ * `target` on commit; `restore(id)` publishes what was pre-committed up to `id` and drops the rest.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeExactlyOnceWriter = (name: string, target: Array<unknown>): Connector.SinkWriter<unknown> => {
+  let stage = staged.get(name)
+  if (stage === undefined) {
+    stage = { pending: [], prepared: [] }
+    staged.set(name, stage)
+  }
+  const st = stage
+  const publish = (upTo: number) => {
+    for (const p of st.prepared) if (p.id <= upTo) target.push(...p.records)
+    st.prepared = st.prepared.filter((p) => p.id > upTo)
+  }
+  return {
+    writeBatch: (batch) =>
+      Effect.sync(() => {
+        const { records, start, end } = batch
+        for (let i = start; i < end; i++) st.pending.push(records[i])
+        return { written: end - start }
+      }),
+    flush: Effect.void,
+    preCommit: (id) =>
+      Effect.sync(() => {
+        st.prepared.push({ id, records: st.pending })
+        st.pending = []
+      }),
+    commit: (id) => Effect.sync(() => publish(id)),
+    restore: (id) =>
+      Effect.sync(() => {
+        if (id !== undefined) publish(id)
+        st.prepared = []
+        st.pending = []
+      })
+  }
+}
+
 /**
  * The `collect` sink definition.
  *
@@ -88,7 +141,12 @@ export const CollectSink: Connector.SinkDefinition<CollectConfig, unknown> = Con
   type: "collect",
   description: "Keeps the records in memory (for tests and examples)",
   config: CollectConfig,
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  capabilities: (config) => ({ guarantee: config.guarantee ?? "at-least-once", transactional: config.guarantee === "exactly-once" }),
   check: () => Effect.void,
-  open: (config) => Effect.sync(() => makeWriter(list(config.name ?? "default")))
+  open: (config) =>
+    Effect.sync(() =>
+      config.guarantee === "exactly-once"
+        ? makeExactlyOnceWriter(config.name ?? "default", list(config.name ?? "default"))
+        : makeWriter(list(config.name ?? "default"))
+    )
 })
