@@ -1,5 +1,6 @@
 /**
- * Benchmark: a CPU-bound map (`rounds` SHA-256 rounds per record) through `worker_map` with one
+ * Benchmark: a CPU-bound map (`rounds` hash rounds per record: FNV-1a in plain JavaScript by
+ * default, or SHA-256 through `node:crypto` with `sha256`) through `worker_map` with one
  * worker thread at parallelism 1 versus two worker threads at parallelism 2, run through
  * `Runtime.run` (a generator source, the map, a counting sink), alternating the contenders a few
  * times; prints median records/s, CPU seconds (all threads of the process) and the ratio. The same
@@ -10,7 +11,7 @@
  * A second part measures what a batch costs to cross the thread boundary: a 1,000-record batch
  * sent to a worker and back, by structured clone versus as one JSON string.
  *
- *   node_modules/.bin/node bench/workers.ts [records=1000] [rounds=2000] [repeats=3]
+ *   node_modules/.bin/node bench/workers.ts [records=2000] [rounds=2000] [repeats=3] [mix|sha256]
  *
  * The pool's start (threads booting, the module loading in each) is inside the timed run: it is
  * part of what a workflow pays.
@@ -26,12 +27,14 @@ import * as Registry from "../src/Registry.ts"
 import * as Runtime from "../src/Runtime.ts"
 import * as WorkerMap from "../src/workers/WorkerMap.ts"
 import * as WorkflowGraph from "../src/WorkflowGraph.ts"
-import { hash } from "../test/workers/fixtures/transforms.ts"
+import { hash, mix } from "../test/workers/fixtures/transforms.ts"
 import { alternate, type Contender, median, type Sample } from "./lib/stats.ts"
 
-const records = Number(process.argv[2] ?? 1_000)
+const records = Number(process.argv[2] ?? 2_000)
 const rounds = Number(process.argv[3] ?? 2_000)
 const repeats = Number(process.argv[4] ?? 3)
+/** `mix`: FNV-1a rounds in plain JavaScript; `hash`: SHA-256 rounds through node:crypto. */
+const workload = process.argv[5] === "sha256" ? "hash" : "mix"
 const module = fileURLToPath(new URL("../test/workers/fixtures/transforms.ts", import.meta.url))
 
 const Generate = Connector.source({
@@ -80,7 +83,10 @@ const MainThreadHash = Processor.define({
   type: "bench_hash",
   description: "the same map on the main thread",
   config: Schema.Struct({}),
-  make: () => Processor.stateless({ _tag: "map", f: (r) => hash(r as { id: number; rounds: number }) })
+  make: () => {
+    const f = workload === "hash" ? hash : mix
+    return Processor.stateless({ _tag: "map", f: (r) => f(r as { id: number; rounds: number }) })
+  }
 })
 
 const registry = Registry.layer([Generate, Count, MainThreadHash, WorkerMap.definition])
@@ -114,8 +120,8 @@ const timed = (g: WorkflowGraph.WorkflowGraph) => async (): Promise<Sample> => {
  */
 const plainThreads = (threads: number) => async (): Promise<Sample> => {
   const body = `import { parentPort, workerData } from "node:worker_threads"
-const { hash } = await import(workerData.url)
-for (let id = workerData.from; id < workerData.to; id++) hash({ id, rounds: workerData.rounds })
+const f = (await import(workerData.url))[workerData.workload]
+for (let id = workerData.from; id < workerData.to; id++) f({ id, rounds: workerData.rounds })
 parentPort.postMessage(0)`
   const url = new URL(`data:text/javascript,${encodeURIComponent(body)}`)
   const share = Math.ceil(records / threads)
@@ -123,7 +129,7 @@ parentPort.postMessage(0)`
   const start = performance.now()
   const workers = Array.from({ length: threads }, (_, i) =>
     new Worker(url, {
-      workerData: { url: new URL(`file://${module}`).href, from: i * share, to: Math.min(records, (i + 1) * share), rounds }
+      workerData: { url: new URL(`file://${module}`).href, from: i * share, to: Math.min(records, (i + 1) * share), rounds, workload }
     }))
   await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))))
   const seconds = (performance.now() - start) / 1000
@@ -133,15 +139,15 @@ parentPort.postMessage(0)`
 }
 
 const contenders: ReadonlyArray<Contender> = [
-  { name: "worker_map, 1 worker, parallelism 1", run: timed(graph("worker_map", { module, export: "hash", workers: 1 }, 1)) },
-  { name: "worker_map, 2 workers, parallelism 2", run: timed(graph("worker_map", { module, export: "hash", workers: 2 }, 2)) },
+  { name: "worker_map, 1 worker, parallelism 1", run: timed(graph("worker_map", { module, export: workload, workers: 1 }, 1)) },
+  { name: "worker_map, 2 workers, parallelism 2", run: timed(graph("worker_map", { module, export: workload, workers: 2 }, 2)) },
   { name: "main thread map, parallelism 1", run: timed(graph("bench_hash", {}, 1)) },
   { name: "control: plain worker_threads, 1 thread", run: plainThreads(1) },
   { name: "control: plain worker_threads, 2 threads", run: plainThreads(2) }
 ]
 
 console.log(
-  `worker_map benchmark: ${records} records × ${rounds} SHA-256 rounds, batches of 100, ${availableParallelism()} cores, node ${process.version}, load average ${
+  `worker_map benchmark: ${records} records × ${rounds} ${workload === "mix" ? "FNV-1a" : "SHA-256"} rounds, batches of 100, ${availableParallelism()} cores, node ${process.version}, load average ${
     loadavg().map((x) => x.toFixed(1)).join(" ")
   }`
 )
