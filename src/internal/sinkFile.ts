@@ -14,7 +14,7 @@ import { constants } from "node:fs"
 import { type FileHandle, open, rm } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 import { Effect } from "effect"
-import { ConfigurationError, ConnectorError } from "../../../Errors.ts"
+import { ConfigurationError, ConnectorError } from "../Errors.ts"
 import { fileError } from "./textFile.ts"
 
 /** One journal line. */

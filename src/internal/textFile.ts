@@ -10,7 +10,7 @@ import type { FileHandle } from "node:fs/promises"
 import { open } from "node:fs/promises"
 import { StringDecoder } from "node:string_decoder"
 import { Effect } from "effect"
-import { ConfigurationError, ConnectionError, ConnectorError, RejectedError } from "../../../Errors.ts"
+import { ConfigurationError, ConnectionError, ConnectorError, RejectedError } from "../Errors.ts"
 
 /** Bytes read per chunk. */
 export const CHUNK_SIZE = 256 * 1024

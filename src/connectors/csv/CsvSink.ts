@@ -21,8 +21,8 @@ import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectorError, type RecordError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 import * as CsvFormat from "./CsvFormat.ts"
-import { openSinkFile } from "./internal/sinkFile.ts"
-import { fileError } from "./internal/textFile.ts"
+import { openSinkFile } from "../../internal/sinkFile.ts"
+import { fileError } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
 

@@ -23,7 +23,7 @@ import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 import { type BuildError, build, type Layout, makeLayout } from "./internal/columns.ts"
 import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
-import { fileError, openTextFile, type TextFile } from "./internal/textFile.ts"
+import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
 

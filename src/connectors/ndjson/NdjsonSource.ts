@@ -14,7 +14,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
-import { fileError, openTextFile } from "./internal/textFile.ts"
+import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { NdjsonConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"

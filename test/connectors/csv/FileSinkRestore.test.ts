@@ -3,7 +3,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Batch from "../../../src/Batch.ts"
-import { journalPath } from "../../../src/connectors/csv/internal/sinkFile.ts"
+import { journalPath } from "../../../src/internal/sinkFile.ts"
 import { context, failure, openSink, tempDir } from "./support.ts"
 
 const cases = [
