@@ -47,4 +47,6 @@ export * as State from "./State.ts"
 /** @since 0.1.0 */
 export * as StateBackend from "./StateBackend.ts"
 /** @since 0.1.0 */
+export * as WorkerMap from "./workers/WorkerMap.ts"
+/** @since 0.1.0 */
 export * as WorkflowGraph from "./WorkflowGraph.ts"
