@@ -4,7 +4,7 @@
  * port — without printing its password), 1 for an invalid workflow; and the secret masking.
  */
 import { mkdir, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
+import { createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -44,6 +44,32 @@ destinations:
       table: ${table}
 `
 
+/** A TCP server that accepts connections and never answers; closed (with its sockets) with the scope. */
+const silentServer = Effect.acquireRelease(
+  Effect.promise(() =>
+    new Promise<{ readonly port: number; readonly close: () => void }>((resolve, reject) => {
+      const sockets = new Set<Socket>()
+      const server = createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => {})
+      })
+      server.on("error", reject)
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        resolve({
+          port,
+          close: () => {
+            for (const socket of sockets) socket.destroy()
+            server.close()
+          }
+        })
+      })
+    })
+  ),
+  (server) => Effect.sync(server.close)
+)
+
 /** A TCP port nothing listens on: bound by the OS, then closed again. */
 const closedPort = Effect.promise(() =>
   new Promise<number>((resolve, reject) => {
@@ -61,6 +87,19 @@ const closedPort = Effect.promise(() =>
 const lines = (stdout: string): ReadonlyArray<string> => stdout.split("\n").filter((l) => l !== "")
 
 describe("dataflare check (process)", () => {
+  it.live("a server that accepts connections but never answers: --timeout bounds the command, exit code 3", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const server = yield* silentServer
+      yield* write(join(dir, "orders.csv"), "id,amount\n1,2\n")
+      yield* write(join(dir, "wf.yaml"), csvToPostgres(`postgres://alice:pw@127.0.0.1:${server.port}/db`, "orders"))
+      const started = performance.now()
+      const result = yield* cli(["check", "wf.yaml", "--timeout", "300"], { cwd: dir })
+      assert.strictEqual(result.status, 3)
+      assert.match(result.stdout + result.stderr, /no answer within 300 ms|did not finish within 2300 ms/)
+      assert.isBelow(performance.now() - started, 20_000, "the command does not hang")
+    }))
+
   it.live("prints ok with the time for every reachable connector and exits 0", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

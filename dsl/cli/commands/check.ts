@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, Fiber, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { CheckResult } from "../../../src/Runtime.ts"
 import { engine } from "../internal/engine.ts"
@@ -37,6 +37,31 @@ export const maskSecrets = (message: string): string =>
     .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, "$1***")
 
 /**
+ * Runs `effect` on a detached fiber and waits at most `ms` for it; past that, `onTimeout` runs
+ * without waiting for the fiber to stop (it is interrupted in the background). A connector whose
+ * connect cannot be interrupted (a server that accepts TCP connections but never answers) then
+ * cannot hang the command: the process exits with the command's failure.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const withDeadline = <A, E, R, E2>(
+  effect: Effect.Effect<A, E, R>,
+  ms: number,
+  onTimeout: Effect.Effect<never, E2>
+): Effect.Effect<A, E | E2, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkDetach(effect)
+    const result = yield* Effect.timeoutOption(Fiber.join(fiber), ms)
+    if (Option.isSome(result)) return result.value
+    yield* Effect.forkDetach(Fiber.interrupt(fiber))
+    return yield* onTimeout
+  })
+
+/** Extra time `check` gives `Runtime.check` beyond the per-connector timeout before giving up. */
+const GRACE_MS = 2_000
+
+/**
  * One line of `dataflare check` output for a connector's result.
  *
  * @category formatting
@@ -62,7 +87,11 @@ export const command = Command.make(
     Effect.gen(function*() {
       const { Runtime } = yield* engine
       const graph = yield* load(workflow)
-      const results = yield* Runtime.check(graph, { timeoutMs: timeout })
+      const results = yield* withDeadline(
+        Runtime.check(graph, { timeoutMs: timeout }),
+        timeout + GRACE_MS,
+        reportError(`the connection checks did not finish within ${timeout + GRACE_MS} ms (a connector did not give up at --timeout)`, ExitCode.failed)
+      )
       for (const result of results) yield* Console.log(formatResult(result))
       const failed = results.filter((r) => !r.ok).length
       if (failed > 0) {

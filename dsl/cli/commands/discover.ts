@@ -1,15 +1,16 @@
 /**
- * `dataflare discover <connection_string> <table> [--bigint bigint|string] [--name Name]`: reads
- * a PostgreSQL table's columns and prints an Effect Schema for its rows and the TypeScript type,
- * exactly what the `postgres` source produces — paste it into a typed DSL workflow. A connection
- * failure or a missing table exits 3 with the reason; the connection string is never printed.
+ * `dataflare discover <connection_string> <table> [--bigint bigint|string] [--name Name]
+ * [--timeout ms]`: reads a PostgreSQL table's columns and prints an Effect Schema for its rows and
+ * the TypeScript type, exactly what the `postgres` source produces — paste it into a typed DSL
+ * workflow. A connection failure, no answer within `--timeout`, or a missing table exits 3 with
+ * the reason; the connection string is never printed.
  *
  * @since 0.1.0
  */
 import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ExitCode, reportError } from "../internal/exit.ts"
-import { maskSecrets } from "./check.ts"
+import { maskSecrets, withDeadline } from "./check.ts"
 
 const connection = Argument.Redacted("connection_string").pipe(
   Argument.withDescription("PostgreSQL connection string, e.g. postgres://user:password@host:5432/db (never printed)")
@@ -29,6 +30,12 @@ const name = Flag.String("name").pipe(
   Flag.optional
 )
 
+const timeout = Flag.Int("timeout").pipe(
+  Flag.filter((ms) => ms > 0, (ms) => `--timeout must be a positive number of milliseconds, got ${ms}`),
+  Flag.withDescription("How long to wait for the server, in milliseconds (default 10000)"),
+  Flag.withDefault(10_000)
+)
+
 /** The postgres source module, loaded on first use like the rest of the engine. */
 const postgres = Effect.promise(() => import("../../../src/connectors/postgres/PostgresSource.ts"))
 
@@ -40,11 +47,15 @@ const postgres = Effect.promise(() => import("../../../src/connectors/postgres/P
  */
 export const command = Command.make(
   "discover",
-  { connection, table, bigint, name },
-  ({ bigint, connection, name, table }) =>
+  { connection, table, bigint, name, timeout },
+  ({ bigint, connection, name, table, timeout }) =>
     Effect.gen(function*() {
       const { discover } = yield* postgres
-      const text = yield* discover(connection, table, { bigint, ...(name._tag === "Some" ? { name: name.value } : {}) }).pipe(
+      const text = yield* withDeadline(
+        discover(connection, table, { bigint, ...(name._tag === "Some" ? { name: name.value } : {}) }),
+        timeout,
+        reportError(`cannot discover '${table}': the server did not answer within ${timeout} ms`, ExitCode.failed)
+      ).pipe(
         Effect.catchTag("ConnectorError", (error) =>
           reportError(`cannot discover '${table}': ${maskSecrets(error.reason.message)}`, ExitCode.failed))
       )
