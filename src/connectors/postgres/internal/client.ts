@@ -10,12 +10,18 @@ import pg from "pg"
 import type { ConnectorError } from "../../../Errors.ts"
 import { classify } from "../PostgresError.ts"
 
+/**
+ * How long opening a connection may take: a server that accepts TCP but never answers must fail
+ * the connect (and `dataflare check`) instead of hanging it.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000
+
 /** A single-connection `@effect/sql-pg` client, closed with the scope. */
 export const sqlSession = (
   connector: string,
   connectionString: Redacted.Redacted<string>
 ): Effect.Effect<PgClient.PgClient, ConnectorError, Scope.Scope> =>
-  PgClient.makeClient({ url: connectionString, applicationName: "dataflare" }).pipe(
+  PgClient.makeClient({ url: connectionString, applicationName: "dataflare", connectTimeout: CONNECT_TIMEOUT_MS }).pipe(
     Effect.provide(Reactivity.layer),
     Effect.mapError(classify(connector, "connect"))
   )
@@ -29,6 +35,7 @@ export interface PgSessionOptions {
 export const pgConfig = (connectionString: Redacted.Redacted<string>, options?: PgSessionOptions): pg.ClientConfig => ({
   connectionString: Redacted.value(connectionString),
   application_name: "dataflare",
+  connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   ...(options?.replication === true ? { replication: "database" } : {})
 })
 
