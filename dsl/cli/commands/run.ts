@@ -1,7 +1,9 @@
 /**
  * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch]`: validates and
- * runs a workflow to completion, then prints records in and out per node and the rate. On a
- * terminal, a progress line on stderr shows records read and written while it runs. SIGINT or
+ * runs a workflow to completion, then prints records in and out per node and the rate. While it
+ * runs, stderr shows progress — records in and out with their rates, elapsed time and the
+ * fullest queues (backpressure) — as one line rewritten in place on a terminal, or a plain line
+ * every 10 s otherwise (`DATAFLARE_PROGRESS_INTERVAL_MS` changes it; `--quiet`: none). SIGINT or
  * SIGTERM stops it gracefully (final checkpoint, summary, exit 0).
  *
  * Checkpoints go to a state directory when `--state-dir` is given, or when the workflow sets
@@ -39,20 +41,49 @@ const fromScratch = Flag.Boolean("from-scratch").pipe(
   Flag.withDefault(false)
 )
 
-/** A one-line progress report, rewritten in place on a terminal. */
-const progressLine = (progress: Runtime.Progress): string => {
-  const read = progress.nodes.filter((n) => n.kind === "source").reduce((s, n) => s + n.recordsOut, 0)
-  const written = progress.nodes.filter((n) => n.kind === "sink").reduce((s, n) => s + n.recordsIn, 0)
-  const r = rate(read, progress.elapsedMs)
-  return `${formatDuration(progress.elapsedMs)}  ${formatCount(read)} read  ${formatCount(written)} written  ${
-    Number.isFinite(r) ? formatCount(r) : "-"
-  } records/s`
+/**
+ * A one-line progress report: elapsed time, records read and written with their rates over the
+ * last interval, and the fullest queues (a full queue is backpressure: the node after it is the
+ * bottleneck).
+ */
+const progressReporter = () => {
+  let last = { at: 0, read: 0, written: 0 }
+  return (progress: Runtime.Progress): string => {
+    const read = progress.nodes.filter((n) => n.kind === "source").reduce((s, n) => s + n.recordsOut, 0)
+    const written = progress.nodes.filter((n) => n.kind === "sink").reduce((s, n) => s + n.recordsIn, 0)
+    const span = progress.elapsedMs - last.at
+    const rateIn = rate(read - last.read, span)
+    const rateOut = rate(written - last.written, span)
+    last = { at: progress.elapsedMs, read, written }
+    const queues = [...progress.queues]
+      .filter(([, [size]]) => size > 0)
+      .sort((a, b) => b[1][0] / b[1][1] - a[1][0] / a[1][1])
+      .slice(0, 4)
+      .map(([node, [size, capacity]]) => `${node} ${size}/${capacity}`)
+    const show = (r: number) => (Number.isFinite(r) ? formatCount(r) : "-")
+    return `${formatDuration(progress.elapsedMs)}  in ${formatCount(read)} (${show(rateIn)}/s)  out ${formatCount(written)} (${
+      show(rateOut)
+    }/s)  queues ${queues.length > 0 ? queues.join(", ") : "empty"}`
+  }
 }
 
-const writeProgress = (progress: Runtime.Progress): Effect.Effect<void> =>
-  Effect.sync(() => {
-    process.stderr.write(`\r\x1b[K${progressLine(progress)}`)
-  })
+/** On a terminal: one line rewritten in place every 0.5 s. */
+const terminalProgress = () => {
+  const line = progressReporter()
+  return (progress: Runtime.Progress): Effect.Effect<void> =>
+    Effect.sync(() => {
+      process.stderr.write(`\r\x1b[K${line(progress)}`)
+    })
+}
+
+/** Not on a terminal (logs, CI): a plain line every 10 s. */
+const logProgress = () => {
+  const line = progressReporter()
+  return (progress: Runtime.Progress): Effect.Effect<void> =>
+    Effect.sync(() => {
+      process.stderr.write(`[dataflare] ${progress.workflow}: ${line(progress)}\n`)
+    })
+}
 
 const clearProgress = Effect.sync(() => {
   process.stderr.write("\r\x1b[K")
@@ -80,10 +111,15 @@ export const command = Command.make(
       const modules = yield* engine
       const graph = yield* load(workflow)
       const live = !quiet && process.stderr.isTTY === true
+      const progress = quiet
+        ? {}
+        : live
+        ? { onProgress: terminalProgress(), progressInterval: 500 }
+        : { onProgress: logProgress(), progressInterval: Number(process.env.DATAFLARE_PROGRESS_INTERVAL_MS ?? 10_000) }
       const summary = yield* modules.Runtime.run(graph, {
         stop: stopRequested,
         fromScratch,
-        ...(live ? { onProgress: writeProgress, progressInterval: 500 } : {})
+        ...progress
       }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,
         Effect.provide(stateLayer(modules, graph, stateDir._tag === "Some" ? stateDir.value : undefined)),
