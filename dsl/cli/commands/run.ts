@@ -76,11 +76,18 @@ const terminalProgress = () => {
     })
 }
 
-/** Not on a terminal (logs, CI): a plain line every 10 s. */
-const logProgress = () => {
+/**
+ * Not on a terminal (logs, CI): a plain line every `interval` ms. The runtime also reports once at
+ * the end; that report is skipped when it comes less than an interval after the last line (the
+ * summary follows anyway), so a short run prints no progress at all.
+ */
+const logProgress = (interval: number) => {
   const line = progressReporter()
+  let printedAt = 0
   return (progress: Runtime.Progress): Effect.Effect<void> =>
     Effect.sync(() => {
+      if (progress.elapsedMs - printedAt < interval) return
+      printedAt = progress.elapsedMs
       process.stderr.write(`[dataflare] ${progress.workflow}: ${line(progress)}\n`)
     })
 }
@@ -111,11 +118,12 @@ export const command = Command.make(
       const modules = yield* engine
       const graph = yield* load(workflow)
       const live = !quiet && process.stderr.isTTY === true
+      const logInterval = Number(process.env.DATAFLARE_PROGRESS_INTERVAL_MS ?? 10_000)
       const progress = quiet
         ? {}
         : live
         ? { onProgress: terminalProgress(), progressInterval: 500 }
-        : { onProgress: logProgress(), progressInterval: Number(process.env.DATAFLARE_PROGRESS_INTERVAL_MS ?? 10_000) }
+        : { onProgress: logProgress(logInterval), progressInterval: logInterval }
       const summary = yield* modules.Runtime.run(graph, {
         stop: stopRequested,
         fromScratch,
