@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Fiber, Layer } from "effect"
 import { NodeError } from "../../src/Errors.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -125,3 +125,39 @@ const dropInstance = (r: unknown) => {
   const { instance: _, ...rest } = r as { instance?: number }
   return rest
 }
+
+describe("checkpoints on demand", () => {
+  it.live("RunHandle.checkpoint takes a checkpoint now and waits for it; stop ends the run gracefully", () =>
+    Effect.gen(function*() {
+      const backend = StateBackend.makeMemory()
+      let handle: Runtime.RunHandle | undefined
+      const g = WorkflowGraph.make({
+        name: "on-demand",
+        execution: { batch_size: 10 },
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 100_000, delay_ms: 1 }, inputs: [] },
+          { kind: "sink", id: "out", type: "exactly_once_test", config: { name: "on-demand" }, inputs: ["nums"] }
+        ]
+      })
+      const fiber = yield* Effect.forkChild(
+        Runtime.run(g, {
+          onStart: (h) =>
+            Effect.sync(() => {
+              handle = h
+            })
+        }).pipe(Effect.provideService(StateBackend.StateBackend, backend))
+      )
+      yield* Effect.sleep(30)
+      assert.isDefined(handle)
+      assert.isTrue(yield* handle!.checkpoint)
+      const infos = yield* backend.list("on-demand", 10)
+      assert.strictEqual(infos.length, 1)
+      assert.isFalse(infos[0].final)
+      assert.isAbove(Number(infos[0].positions[0].position), 0)
+      yield* handle!.stop
+      const summary = yield* Fiber.join(fiber)
+      assert.isBelow(summary.nodes.find((n) => n.id === "nums")!.recordsOut, 100_000)
+      const after = yield* backend.list("on-demand", 10)
+      assert.isTrue(after[0].final)
+    }).pipe(Effect.provide(registry)))
+})
