@@ -1,5 +1,6 @@
 /**
- * The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick` (under a minute).
+ * The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick` (small inputs; its
+ * scenario 5 compares 100 k with 1 M rows, which includes the heap growing to its working size).
  * Every scenario runs DataFlare and its peers alternately in one invocation and prints median
  * records/s and ratios. `--write` stores the report in bench/RESULTS.md. `--only 1,3` picks
  * scenarios. Inputs are generated (deterministic seed) into /dev/shm/dataflare-bench.
