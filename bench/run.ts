@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick` (small inputs; its
- * scenario 5 compares 100 k with 1 M rows, which includes the heap growing to its working size).
+ * scenario 5 compares 100 k with 500 k rows, which includes the heap growing to its working size).
  * Every scenario runs DataFlare and its peers alternately in one invocation and prints median
  * records/s and ratios. `--write` stores the report in bench/RESULTS.md. `--only 1,3` picks
  * scenarios. Inputs are generated (deterministic seed) into /dev/shm/dataflare-bench.
@@ -22,7 +22,7 @@ const only = onlyArg === undefined ? undefined : new Set((onlyArg.split("=")[1] 
 const want = (n: number) => only === undefined || only.has(n)
 
 const sizes = quick
-  ? { csv: 200_000, wide: 100_000, fused: 1_000_000, pg: 100_000, latency: 200_000, memSmall: 100_000, memLarge: 1_000_000, workflows: 2_000, rounds: 2 }
+  ? { csv: 100_000, wide: 50_000, fused: 1_000_000, pg: 50_000, latency: 100_000, memSmall: 100_000, memLarge: 500_000, workflows: 1_000, rounds: 1 }
   : { csv: 2_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, rounds: 3 }
 
 const sections: Array<string> = [`# DataFlare benchmarks${quick ? " (quick)" : ""}`, "", `Machine: ${machine()}`, ""]
