@@ -79,12 +79,56 @@ const everyOutput = (outputs: Outputs): ReadonlyArray<Inbound> => [...new Set([.
 
 const keyOf = (node: string, instance: number) => `${node}/${instance}`
 
+/**
+ * Where a task hands on what it produces: the channels of its consumers, or a stateless chain
+ * run in the same fiber (operator chaining: no queue hop, no fiber switch per batch).
+ */
+interface Downstream {
+  readonly push: (batch: Batch.Batch<unknown>) => Effect.Effect<void, unknown>
+  readonly barrier: (id: number) => Effect.Effect<void, unknown>
+  readonly end: Effect.Effect<void, unknown>
+}
+
+/** The channels of a task's consumers as its downstream. */
+const toChannels = (outputs: Outputs): Downstream => {
+  const targets = main(outputs)
+  const all = everyOutput(outputs)
+  return {
+    push: (batch) => sendAll(targets, batch),
+    barrier: (id) => sendBarrier(all, id),
+    end: sendEnd(all)
+  }
+}
+
+/**
+ * A stateless (fused) task chained after its producer: each batch runs through the fused loop in
+ * the producer's fiber, and what comes out goes on to `next`. Barriers and the end pass straight
+ * through (a stateless task has nothing to snapshot).
+ */
+const chainStateless = (
+  process: StatelessProcess,
+  first: NodeCounters,
+  last: NodeCounters,
+  next: Downstream
+): Downstream => ({
+  push: (batch) => {
+    first.batchesIn += 1
+    const records = process(batch)
+    if (records instanceof NodeError) return Effect.fail(records)
+    if (records.length === 0) return Effect.void
+    last.batchesOut += 1
+    return next.push(Batch.withRecords(batch, records))
+  },
+  barrier: next.barrier,
+  end: next.end
+})
+
 const runSource = (
   task: PlannedTask & { readonly _tag: "Source" },
   source: PreparedSource,
   instance: number,
   batchSize: number,
-  outputs: Outputs,
+  downstream: Downstream,
   counters: NodeCounters,
   ctx: ExecuteContext
 ): Effect.Effect<void, unknown, Scope.Scope> =>
@@ -110,20 +154,18 @@ const runSource = (
       return p === undefined ? Effect.void : reader.commit(p)
     })
     const limit = source.capabilities.maxBatchSize ?? Number.POSITIVE_INFINITY
-    const all = everyOutput(outputs)
     const batcher = ctx.batchers?.get(task.id)
-    const emit = (batch: Batch.Batch<unknown>) =>
-      Effect.gen(function*() {
-        const n = Batch.size(batch)
-        const readAt = batch.readAt === 0 ? yield* Clock.currentTimeMillis : batch.readAt
-        counters.recordsOut += n
-        counters.batchesOut += 1
-        const origin = batch.origin ?? { source: task.id, position: null }
-        yield* sendAll(
-          main(outputs),
-          readAt === batch.readAt && origin === batch.origin ? batch : { ...batch, readAt, origin }
-        )
-      })
+    // stamps a batch with its origin and read time (when the source did not) and hands it on
+    const stamped = (batch: Batch.Batch<unknown>, readAt: number) => {
+      counters.recordsOut += Batch.size(batch)
+      counters.batchesOut += 1
+      const origin = batch.origin ?? { source: task.id, position: null }
+      return downstream.push(readAt === batch.readAt && origin === batch.origin ? batch : { ...batch, readAt, origin })
+    }
+    const emit = (batch: Batch.Batch<unknown>): Effect.Effect<void, unknown> =>
+      batch.readAt === 0
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) => stamped(batch, now))
+        : stamped(batch, batch.readAt)
     // With adaptive batching, small reads are gathered up to the current size, for at most `linger`.
     let pending: Array<unknown> = []
     let pendingSince = 0
@@ -141,7 +183,7 @@ const runSource = (
         injected = requested
         yield* flushPending
         yield* coordinator.sourcePosition(task.id, instance, requested, yield* reader.position)
-        yield* sendBarrier(all, requested)
+        yield* downstream.barrier(requested)
       }
       const want = batcher !== undefined ? batcher.size() - pending.length : batchSize
       const batch = yield* reader.readBatch(Math.max(1, Math.min(want, limit)))
@@ -175,19 +217,23 @@ const runSource = (
     }
     yield* flushPending
     yield* coordinator.sourceEnded(task.id, instance, yield* reader.position)
-    yield* sendEnd(all)
+    yield* downstream.end
     // keep the reader open until the final checkpoint has committed its position
     yield* Deferred.await(coordinator.final)
   })
 
+/** The per-batch function of a stateless task: the output records, or the error naming the node. */
+type StatelessProcess = (batch: Batch.Batch<unknown>) => ReadonlyArray<unknown> | NodeError
+
 /**
  * The per-batch function of a (possibly fused) stateless task. Per-node record counts come from
- * the fused loop's step counters; a throwing step is blamed on its own node.
+ * the fused loop's step counters; a throwing step is blamed on its own node. Synchronous: no
+ * Effect per batch.
  */
 const statelessProcess = (
   task: PlannedTask & { readonly _tag: "Stateless" },
   counters: ReadonlyArray<NodeCounters>
-): (batch: Batch.Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, NodeError> => {
+): StatelessProcess => {
   const fused = fuse(task.steps.flat())
   // node i spans steps [bounds[i], bounds[i + 1])
   const bounds: Array<number> = [0]
@@ -206,17 +252,23 @@ const statelessProcess = (
     }
     seen.set(reached)
   }
-  return (batch) =>
-    Effect.suspend(() => {
-      try {
-        const records = fused.run(batch)
-        update()
-        return Effect.succeed(records)
-      } catch (cause) {
-        return Effect.fail(new NodeError({ node: nodeOfStep(fused.failedStep()), cause }))
-      }
-    })
+  return (batch) => {
+    try {
+      const records = fused.run(batch)
+      update()
+      return records
+    } catch (cause) {
+      return new NodeError({ node: nodeOfStep(fused.failedStep()), cause })
+    }
+  }
 }
+
+/** A stateless process as an Effect per batch (for a task that reads a channel). */
+const statelessEffect = (process: StatelessProcess) => (batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, NodeError> =>
+  Effect.suspend(() => {
+    const records = process(batch)
+    return records instanceof NodeError ? Effect.fail(records) : Effect.succeed(records)
+  })
 
 /**
  * Runs a per-batch transformation over a channel. With `ordered` and several instances, one
@@ -395,6 +447,28 @@ const runSink = (
     yield* Deferred.await(coordinator.final)
   })
 
+/**
+ * The stateless tasks that run in their source's fiber (operator chaining, as Flink chains a
+ * source with the operators after it): a stateless task whose only input is a source with the
+ * same parallelism, that is the source's only consumer, with no key and no order to keep. The
+ * source instance `i` then runs chain instance `i`, and one queue hop per batch disappears.
+ * Sinks are not chained: a sink's writes keep overlapping the source's reads.
+ */
+const chainedIntoSource = (plan: Plan): ReadonlyMap<string, PlannedTask & { readonly _tag: "Stateless" }> => {
+  const byId = new Map(plan.tasks.map((t) => [t.id, t]))
+  const readers = new Map<string, number>()
+  for (const t of plan.tasks) for (const i of t.inputs) readers.set(i.task, (readers.get(i.task) ?? 0) + 1)
+  const chained = new Map<string, PlannedTask & { readonly _tag: "Stateless" }>()
+  for (const t of plan.tasks) {
+    if (t._tag !== "Stateless" || t.inputs.length !== 1 || t.key !== undefined || t.ordered) continue
+    const source = byId.get(t.inputs[0].task)
+    if (source?._tag === "Source" && source.parallelism === t.parallelism && readers.get(source.id) === 1) {
+      chained.set(t.id, t)
+    }
+  }
+  return chained
+}
+
 /** Runs a plan to completion. Fails with the first task failure (a NodeError naming the node). */
 export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, NodeError> =>
   Effect.scoped(Effect.gen(function*() {
@@ -416,8 +490,9 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
     // task id → port → consumers
     const outputs = new Map<string, Map<string, Array<Inbound>>>()
     const instancesOf = (task: PlannedTask) => (task.ordered && task.inputs.length > 0 ? 1 : task.parallelism)
+    const chained = chainedIntoSource(plan)
     for (const task of plan.tasks) {
-      if (task.inputs.length === 0) continue
+      if (task.inputs.length === 0 || chained.has(task.id)) continue
       const producers = task.inputs.reduce((sum, input) => sum + instancesOf(byId.get(input.task)!), 0)
       const channels: Array<Channel> = []
       for (let i = 0; i < instancesOf(task); i++) channels.push(yield* makeChannel(capacity, producers))
@@ -445,20 +520,37 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
       })
     }
     const fibers: Array<Effect.Effect<void, NodeError>> = []
+    // source task id → the stateless task chained after it
+    const chainOf = new Map([...chained.values()].map((t) => [t.inputs[0].task, t]))
     for (const task of plan.tasks) {
+      if (chained.has(task.id)) continue // runs in its source's fiber
       const ports = outputsOf(task)
       const channels = inbound.get(task.id)?.channels ?? []
       const ordered = task.ordered && task.parallelism > 1 && channels.length === 1
       for (let instance = 0; instance < instancesOf(task); instance++) {
         let body: Effect.Effect<void, unknown, Scope.Scope>
         switch (task._tag) {
-          case "Source":
-            body = runSource(task, task.source, instance, plan.workflow.batchSize, ports, counters.get(task.id)!, ctx)
+          case "Source": {
+            const chain = chainOf.get(task.id)
+            let downstream: Downstream
+            if (chain === undefined) {
+              downstream = toChannels(ports)
+            } else {
+              const nodeCounters = chain.nodes.map((id) => counters.get(id)!)
+              downstream = chainStateless(
+                statelessProcess(chain, nodeCounters),
+                nodeCounters[0],
+                nodeCounters[nodeCounters.length - 1],
+                toChannels(outputsOf(chain))
+              )
+            }
+            body = runSource(task, task.source, instance, plan.workflow.batchSize, downstream, counters.get(task.id)!, ctx)
             break
+          }
           case "Stateless": {
             const nodeCounters = task.nodes.map((id) => counters.get(id)!)
             body = runTransform(
-              statelessProcess(task, nodeCounters),
+              statelessEffect(statelessProcess(task, nodeCounters)),
               channels[instance],
               ports,
               nodeCounters[0],

@@ -118,6 +118,31 @@ describe("Runtime", () => {
       assert.deepStrictEqual(ids, Array.from({ length: 10_000 }, (_, i) => i + 1))
     }).pipe(Effect.provide(registry)))
 
+  it.effect("a stateless chain run in its source's fiber (same parallelism) delivers every record once and counts per node", () =>
+    Effect.gen(function*() {
+      // nums (2 instances) → even → plus (2 instances each): chained into the source fibers
+      const graph = WorkflowGraph.make({
+        name: "chained",
+        execution: { batch_size: 9 },
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 5_000 }, inputs: [], parallelism: 2 },
+          { kind: "processor", id: "even", type: "keep_even", config: { field: "id" }, inputs: ["nums"], parallelism: 2 },
+          { kind: "processor", id: "plus", type: "add", config: { by: 1 }, inputs: ["even"], parallelism: 2 },
+          { kind: "sink", id: "out", type: "collect_test", config: { name: "chained" }, inputs: ["plus"] }
+        ]
+      })
+      const summary = yield* Runtime.run(graph)
+      const ids = (collected("chained") as Array<{ id: number }>).map((r) => r.id).sort((a, b) => a - b)
+      assert.deepStrictEqual(ids, Array.from({ length: 2_500 }, (_, i) => i * 2 + 1))
+      const byId = new Map(summary.nodes.map((n) => [n.id, n]))
+      assert.strictEqual(byId.get("nums")!.recordsOut, 5_000)
+      assert.strictEqual(byId.get("even")!.recordsIn, 5_000)
+      assert.strictEqual(byId.get("even")!.recordsOut, 2_500)
+      assert.strictEqual(byId.get("plus")!.recordsOut, 2_500)
+      assert.strictEqual(byId.get("out")!.recordsIn, 2_500)
+      assert.strictEqual(byId.get("nums")!.batchesOut, byId.get("even")!.batchesIn)
+    }).pipe(Effect.provide(registry)))
+
   it.effect("fan-out shares batches with every branch and fan-in merges them", () =>
     Effect.gen(function*() {
       const graph = WorkflowGraph.make({
