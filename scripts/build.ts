@@ -49,7 +49,9 @@ const workerEntries = (): Plugin => {
   return {
     name: "dataflare-worker-entries",
     transform(code, id) {
-      if (id.includes("/node_modules/") || !id.endsWith(".ts") || !code.includes("import.meta.url")) return null
+      if (id.includes("/node_modules/") || !id.endsWith(".ts") || !/import\.meta\.(url|dirname|filename)/.test(code)) {
+        return null
+      }
       let changed = false
       const out = code.replace(workerReference, (_match, _quote: string, path: string) => {
         const file = resolve(dirname(id), path)
@@ -57,6 +59,15 @@ const workerEntries = (): Plugin => {
         changed = true
         return `new URL(import.meta.ROLLUP_FILE_URL_${ref})`
       })
+      // Any other use of the module's own location would point into dist/ once bundled, where the
+      // file it looks for is not: fail the build rather than the run.
+      const other = /import\.meta\.(url|dirname|filename)/.exec(out)
+      if (other !== null) {
+        const line = out.slice(0, other.index).split("\n").length
+        this.error(
+          `${relative(root, id)}:${line}: ${other[0]} is only supported as new URL("./file.ts", import.meta.url) naming a worker entry file (see scripts/build.ts)`
+        )
+      }
       // Nothing moves across lines, so the incoming source map stays valid (`map: null`).
       return changed ? { code: out, map: null } : null
     }
@@ -72,21 +83,30 @@ await import("./cli.mjs")
 
 const started = new Date()
 rmSync(outdir, { recursive: true, force: true })
-const bundle = await rolldown({
-  input: { cli: resolve(root, "dsl/cli/main.ts") },
-  platform: "node",
-  plugins: [workerEntries()],
-  logLevel: "warn"
+const build = async () => {
+  const bundle = await rolldown({
+    input: { cli: resolve(root, "dsl/cli/main.ts") },
+    platform: "node",
+    plugins: [workerEntries()],
+    logLevel: "warn"
+  })
+  try {
+    return await bundle.write({
+      dir: outdir,
+      format: "esm",
+      entryFileNames: "[name].mjs",
+      chunkFileNames: "chunks/[name]-[hash].mjs",
+      sourcemap: true,
+      comments: false
+    })
+  } finally {
+    await bundle.close()
+  }
+}
+const { output } = await build().catch((error: unknown) => {
+  console.error(`build failed: ${error instanceof Error ? error.message : String(error)}`)
+  return process.exit(1)
 })
-const { output } = await bundle.write({
-  dir: outdir,
-  format: "esm",
-  entryFileNames: "[name].mjs",
-  chunkFileNames: "chunks/[name]-[hash].mjs",
-  sourcemap: true,
-  comments: false
-})
-await bundle.close()
 mkdirSync(outdir, { recursive: true })
 writeFileSync(resolve(outdir, "dataflare.mjs"), launcher)
 // bin/dataflare runs the bundle only while no source is newer than this stamp. It carries the time

@@ -52,6 +52,11 @@ interface Slot {
   dead: WorkerMapError | undefined
 }
 
+/**
+ * The thread's entry file. Keep this exact form (a literal relative path): `scripts/build.ts`
+ * bundles the file it names as a worker entry of its own and rewrites the reference to the built
+ * file, so it resolves both from the sources and from `dist/`.
+ */
 const entry = new URL("./runner.ts", import.meta.url)
 
 const messageOf = (u: unknown): string =>
