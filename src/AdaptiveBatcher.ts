@@ -5,8 +5,16 @@
  * The batcher is fed one observation per batch that reached a sink: how many records and how
  * long they took from the source's read to the sink's acknowledgement. It grows the size
  * additively while the latency stays under the target and batches come full (there is load to
- * take), and halves it when the latency passes the target (AIMD, as TCP and Flink's buffer
- * debloating do). A `linger` bound stops a partial batch from waiting for more records too long.
+ * take), and halves it when the latency passes the target (AIMD, as TCP does). A `linger` bound
+ * stops a partial batch from waiting for more records too long.
+ *
+ * Halving stops at a throughput floor, as Flink's buffer debloating sizes buffers: the records the
+ * sinks acknowledged in the last second, times the latency target, spread over the batches that
+ * can be in flight between the source and the sink (`inFlightBatches`). At that size the records
+ * in flight take about the target to drain, so a smaller size would not lower the latency; it
+ * would only cut the throughput. This matters when a backlog builds up (a stall, a burst): the
+ * latency then passes the target because of the backlog, not the batch size, and halving down to
+ * `min` would make every batch pay the per-batch cost while the backlog waits.
  *
  * Pure and synchronous: the runtime calls it with times taken from `Clock`, so tests drive it
  * with `TestClock`.
@@ -29,6 +37,11 @@ export interface Settings {
   readonly lingerMs: number
   /** Starting size (default: `min`). */
   readonly initial?: number
+  /**
+   * How many batches can be in flight between the source and its sinks (queue capacities plus one
+   * per task on the way); the throughput floor divides by it (default 1).
+   */
+  readonly inFlightBatches?: number
 }
 
 /**
@@ -90,6 +103,14 @@ export const make = (settings: Settings): AdaptiveBatcher => {
   const window: Array<readonly [number, number]> = []
   // additive step: grow to max in about 20 good observations
   const step = Math.max(1, Math.ceil((max - min) / 20))
+  const inFlight = Math.max(1, settings.inFlightBatches ?? 1)
+  const rate = (): number => {
+    const span = window.length > 1 ? window[window.length - 1][0] - window[0][0] : 0
+    if (span <= 0) return 0
+    let records = 0
+    for (let i = 1; i < window.length; i++) records += window[i][1]
+    return (records * 1000) / span
+  }
   return {
     settings,
     full: false,
@@ -100,15 +121,13 @@ export const make = (settings: Settings): AdaptiveBatcher => {
       window.push([now, records])
       while (window.length > 1 && now - window[0][0] > 1000) window.shift()
       if (latencyMs > settings.latencyTargetMs) {
-        size = Math.max(min, Math.floor(size / 2))
+        // what drains within the target at the rate the sinks acknowledge: no use going lower
+        const floor = Math.floor((rate() * settings.latencyTargetMs) / 1000 / inFlight)
+        size = Math.min(max, Math.max(min, Math.floor(size / 2), floor))
       } else if (full && latency <= settings.latencyTargetMs * 0.8) {
         size = Math.min(max, size + step)
       }
     },
-    metrics: () => {
-      const span = window.length > 1 ? window[window.length - 1][0] - window[0][0] : 0
-      const records = window.slice(1).reduce((sum, [, n]) => sum + n, 0)
-      return { size, rate: span > 0 ? (records * 1000) / span : 0, latencyMs: latency, observations }
-    }
+    metrics: () => ({ size, rate: rate(), latencyMs: latency, observations })
   }
 }

@@ -454,7 +454,7 @@ const runSink = (
  * source instance `i` then runs chain instance `i`, and one queue hop per batch disappears.
  * Sinks are not chained: a sink's writes keep overlapping the source's reads.
  */
-const chainedIntoSource = (plan: Plan): ReadonlyMap<string, PlannedTask & { readonly _tag: "Stateless" }> => {
+export const chainedIntoSource = (plan: Plan): ReadonlyMap<string, PlannedTask & { readonly _tag: "Stateless" }> => {
   const byId = new Map(plan.tasks.map((t) => [t.id, t]))
   const readers = new Map<string, number>()
   for (const t of plan.tasks) for (const i of t.inputs) readers.set(i.task, (readers.get(i.task) ?? 0) + 1)

@@ -11,7 +11,8 @@ import { definitions } from "./support.ts"
 
 describe("AdaptiveBatcher", () => {
   it("grows while latency is low and batches come full, halves when latency passes the target", () => {
-    const b = AdaptiveBatcher.make({ min: 10, max: 1000, latencyTargetMs: 20, lingerMs: 5 })
+    // many batches in flight: the throughput floor (rate × target / in flight) stays under min here
+    const b = AdaptiveBatcher.make({ min: 10, max: 1000, latencyTargetMs: 20, lingerMs: 5, inFlightBatches: 100 })
     let now = 0
     for (let i = 0; i < 40; i++) b.observe({ records: b.size(), latencyMs: 2, now: (now += 10), full: true })
     assert.strictEqual(b.size(), 1000)
@@ -25,6 +26,36 @@ describe("AdaptiveBatcher", () => {
     const m = b.metrics()
     assert.strictEqual(m.observations, 71)
     assert.isAbove(m.rate, 0)
+  })
+
+  it("under a backlog, halving stops where the in-flight records drain within the target", () => {
+    // The pipeline drains 500 records/ms; a backlog keeps batches full and the latency at 300 ms.
+    const settings = { min: 16, max: 5000, latencyTargetMs: 20, lingerMs: 2, initial: 5000, inFlightBatches: 6 }
+    const b = AdaptiveBatcher.make(settings)
+    let now = 0
+    const sizes: Array<number> = []
+    for (let i = 0; i < 60; i++) {
+      const records = b.size()
+      now += records / 500
+      b.observe({ records, latencyMs: 300, now, full: true })
+      sizes.push(b.size())
+    }
+    // 500,000 records/s × 20 ms / 6 batches in flight ≈ 1,666: not the minimum of 16
+    const floor = Math.floor((500_000 * 0.02) / 6)
+    assert.isAtLeast(Math.min(...sizes.slice(10)), floor - 20)
+    assert.isAtMost(b.size(), 5000)
+    assert.isBelow(b.size(), 5000)
+    // without the floor (nothing acknowledged yet), one bad observation halves
+    const fresh = AdaptiveBatcher.make(settings)
+    fresh.observe({ records: 5000, latencyMs: 300, now: 1, full: true })
+    assert.strictEqual(fresh.size(), 2500)
+    // once the backlog has drained (latency under the target, batches full), it grows again
+    for (let i = 0; i < 30; i++) {
+      const records = b.size()
+      now += records / 500
+      b.observe({ records, latencyMs: 3, now, full: true })
+    }
+    assert.strictEqual(b.size(), 5000)
   })
 })
 
