@@ -101,8 +101,13 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `copy_format`: `text` (default) or `binary`.
  * - `on_error`: `fail` (default) or `dead_letter`, which writes rejected rows with the reason to
  *   `dead_letter.path` as NDJSON and goes on.
- * - `checkpoint_table` / `workflow`: where exactly-once checkpoint ids are stored
- *   (default `dataflare_checkpoints`, workflow `default`).
+ * - `guarantee`: `exactly-once` (default) or `at-least-once`. In `insert` / `replace` mode,
+ *   exactly-once stages each checkpoint's rows in a table owned by the connector and moves them
+ *   into the target when the checkpoint completes (a staged two-phase commit); at-least-once COPYs
+ *   straight into the target (about half the server work) and may write rows again after a crash
+ *   between a sink's commit and the checkpoint record. `upsert` is exactly-once either way.
+ * - `checkpoint_table` / `workflow`: where checkpoint ids (and, with `_staged` appended, the
+ *   staged checkpoints) are stored (default `dataflare_checkpoints`, workflow `default`).
  * - `retry`: `{ attempts, delay }` for transient errors (default 5 attempts from 100ms, doubling).
  *
  * @category schemas
@@ -116,6 +121,7 @@ export const SinkConfig = Schema.Struct({
   create_table: Schema.optionalKey(Schema.Boolean),
   copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
   on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
+  guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
   dead_letter: Schema.optionalKey(Schema.Struct({ path: Schema.NonEmptyString })),
   checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),
   workflow: Schema.optionalKey(Schema.NonEmptyString),

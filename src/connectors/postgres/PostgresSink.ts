@@ -9,13 +9,17 @@
  * - **upsert** COPYs into a temporary staging table, keeps the last row per `key`, then runs one
  *   `INSERT ... ON CONFLICT (key) DO UPDATE` (deletes of change records in the same statement).
  * - **replace** truncates the table in the first transaction (not again after a restore).
- * - **Exactly-once**: the rows written since the last checkpoint stay in one open transaction;
- *   `preCommit(id)` stores `(workflow, node, id)` in `checkpoint_table` and commits both together.
- *   PostgreSQL's two-phase commit (`PREPARE TRANSACTION`) is off by default
- *   (`max_prepared_transactions = 0`), so `commit(id)` has nothing left to do; instead, when
- *   `restore(id)` finds a stored id newer than `id` (the sink committed a checkpoint the
- *   coordinator never completed), the replayed writes are dropped until `preCommit` reaches the
- *   stored id, so nothing is written twice. Without checkpoints, every batch commits by itself.
+ * - **Exactly-once** (`insert` / `replace`, the default `guarantee`): a staged two-phase commit,
+ *   since PostgreSQL's `PREPARE TRANSACTION` is off by default (`max_prepared_transactions = 0`).
+ *   Rows written since the last checkpoint go to a staging table owned by the connector (one per
+ *   sink instance, next to the target); `preCommit(id)` commits them with a mark for `id`;
+ *   `commit(id)` (the checkpoint record is written) moves every staged row up to `id` into the
+ *   target and records `id` as applied in `checkpoint_table`, in one transaction; `restore(id)`
+ *   applies what a crash left staged up to `id` and drops the rest. `guarantee: at-least-once`
+ *   COPYs straight into the target instead, committing the rows with the checkpoint id in
+ *   `preCommit` (rows near a checkpoint can be written again after a crash between the two).
+ *   `upsert` writes straight into the target and is exactly-once because it is idempotent.
+ *   Without checkpoints (the writer used outside the runtime), every batch commits by itself.
  * - **Errors**: transient failures (connection loss, serialization failure, deadlock) roll back
  *   and replay the open transaction with exponential backoff; a row the server rejects (SQLSTATE
  *   22xxx/23xxx) is isolated by bisection under savepoints and either fails the workflow with a
@@ -63,7 +67,11 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
   type: "postgres",
   description: "Writes to a PostgreSQL table with COPY (insert, upsert, replace), exactly-once with checkpoint ids",
   config: SinkConfig,
-  capabilities: () => ({ guarantee: "exactly-once", transactional: true, preferredBatchSize: 10000 }),
+  capabilities: (config) => ({
+    guarantee: config.mode === "upsert" || config.guarantee !== "at-least-once" ? "exactly-once" : "at-least-once",
+    transactional: true,
+    preferredBatchSize: 10000
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {

@@ -174,15 +174,125 @@ describe("PostgresSink", () => {
       assert.deepStrictEqual([last.record, last.sqlstate], [{ id: "x", name: "not an int" }, "22P03"])
     }).pipe(Effect.scoped))
 
-  it.effect("exactly-once: a crash between checkpoints replays without duplicates", () =>
+  for (const copy_format of ["text", "binary"] as const) {
+  it.effect(`exactly-once (staged, ${copy_format}): rows appear only when their checkpoint commits; a repeated commit changes nothing`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_eo")
+      const schema = yield* withSchema("df_sink_stage")
+      const table = `${schema}.t`
+      const cp = `${schema}.cp`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, note text DEFAULT 'default')`)
+      const scope = yield* Scope.make()
+      const writer = yield* Scope.provide(open({ table, checkpoint_table: cp, workflow: "staged", copy_format }), scope)
+      yield* writer.restore!(undefined)
+      yield* write(writer, range(0, 100))
+      // A batch with another set of fields: the column it leaves out keeps its default.
+      yield* write(writer, range(100, 200).map((r) => ({ ...r, note: `n${r.id}` })))
+      yield* writer.flush
+      yield* writer.preCommit!(1)
+      assert.strictEqual((yield* rows(table)).length, 0, "pre-committed rows are not visible")
+      yield* writer.commit!(1)
+      const first = yield* rows(table)
+      assert.deepStrictEqual(first, [...range(0, 100).map((r) => ({ ...r, note: "default" })), ...range(100, 200).map((r) => ({ ...r, note: `n${r.id}` }))])
+      yield* writer.commit!(1)
+      assert.deepStrictEqual(yield* rows(table), first)
+      yield* write(writer, range(200, 300))
+      yield* writer.preCommit!(2)
+      yield* writer.commit!(2)
+      yield* writer.commit!(2)
+      yield* writer.commit!(1)
+      assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), range(0, 300).map((r) => r.id))
+      assert.deepStrictEqual(yield* sql(`SELECT workflow, node, checkpoint_id FROM ${cp}`), [{ workflow: "staged", node: "out#0", checkpoint_id: "2" }])
+      assert.deepStrictEqual(yield* sql(`SELECT * FROM ${cp}_staged`), [])
+      // A normal end drops the (empty) staging table: only the target and the two control tables are left.
+      yield* Scope.close(scope, Exit.void)
+      const tables = yield* sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])
+      assert.deepStrictEqual(tables.map((t) => t.name), ["cp", "cp_staged", "t"])
+    }).pipe(Effect.scoped))
+  }
+
+  it.effect("exactly-once (staged): a crash after preCommit, before the checkpoint record, replays each row once", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_window")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: "window" }
+      const b = [range(0, 100), range(100, 200), range(200, 300), range(300, 400), range(400, 500)]
+      const ids = (yield* rows(table)).map((r) => r.id)
+      assert.deepStrictEqual(ids, [])
+      // Run 1: checkpoint 1 completes; the sink pre-commits checkpoint 2 (batches 2 and 3), then the
+      // process dies before the coordinator writes the record of checkpoint 2.
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, b[0])
+      yield* write(w1, b[1])
+      yield* w1.preCommit!(1)
+      yield* w1.commit!(1)
+      yield* write(w1, b[2])
+      yield* write(w1, b[3])
+      yield* w1.preCommit!(2)
+      yield* Scope.close(s1, Exit.fail("crash"))
+      assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), range(0, 200).map((r) => r.id))
+      // Run 2 restores checkpoint 1 and replays from there, its barriers falling elsewhere:
+      // checkpoint 2 after batch 2 only. Then checkpoint 3's record is written but the process
+      // dies before the sink's commit.
+      const s2 = yield* Scope.make()
+      const w2 = yield* Scope.provide(open(config), s2)
+      yield* w2.restore!(1)
+      assert.strictEqual((yield* rows(table)).length, 200)
+      yield* write(w2, b[2])
+      yield* w2.preCommit!(2)
+      yield* w2.commit!(2)
+      yield* write(w2, b[3])
+      yield* write(w2, b[4])
+      yield* w2.preCommit!(3)
+      yield* Scope.close(s2, Exit.fail("crash"))
+      assert.strictEqual((yield* rows(table)).length, 300)
+      // Run 3 restores checkpoint 3: what was pre-committed for it is applied now, once.
+      const w3 = yield* open(config)
+      yield* w3.restore!(3)
+      yield* w3.commit!(3)
+      const out = yield* rows(table)
+      assert.deepStrictEqual(out, range(0, 500))
+      assert.deepStrictEqual(yield* sql(`SELECT checkpoint_id FROM ${schema}.cp`), [{ checkpoint_id: "3" }])
+    }).pipe(Effect.scoped))
+
+  it.effect("exactly-once (staged), replace: the table is truncated by the first commit, not again after a restore", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_replace")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      yield* sql(`INSERT INTO ${table} SELECT g, 'old' FROM generate_series(1000, 1009) g`)
+      const config = { table, mode: "replace", checkpoint_table: `${schema}.cp`, workflow: "replace" }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, range(0, 100))
+      yield* w1.preCommit!(1)
+      assert.strictEqual((yield* rows(table)).length, 10, "the old rows stay until the checkpoint commits")
+      yield* w1.commit!(1)
+      yield* write(w1, range(100, 200))
+      yield* w1.preCommit!(2)
+      yield* Scope.close(s1, Exit.fail("crash"))
+      assert.deepStrictEqual(yield* rows(table), range(0, 100))
+      const w2 = yield* open(config)
+      yield* w2.restore!(1)
+      yield* write(w2, range(100, 200))
+      yield* w2.preCommit!(2)
+      yield* w2.commit!(2)
+      assert.deepStrictEqual(yield* rows(table), range(0, 200))
+    }).pipe(Effect.scoped))
+
+  it.effect("at-least-once: rows commit with the checkpoint id; a replay with the same barriers skips them", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_alo")
       const cp = `${schema}.checkpoints`
       const batches = [range(0, 100), range(100, 200), range(200, 300), range(300, 400), range(400, 500)]
       const setup = (name: string) => sql(`CREATE TABLE ${schema}.${name} (id int, name text)`)
+      const guarantee = "at-least-once"
       // Reference run: no crash; checkpoints after batches 2 and 4.
       yield* setup("reference")
-      const ref = yield* open({ table: `${schema}.reference`, checkpoint_table: cp, workflow: "ref" })
+      const ref = yield* open({ table: `${schema}.reference`, checkpoint_table: cp, workflow: "ref", guarantee })
       yield* ref.restore!(undefined)
       for (const [i, b] of batches.entries()) {
         yield* write(ref, b)
@@ -195,7 +305,7 @@ describe("PostgresSink", () => {
       yield* ref.preCommit!(4)
       // Crash run: the process dies after writing batch 3 (uncommitted).
       yield* setup("crashed")
-      const config = { table: `${schema}.crashed`, checkpoint_table: cp, workflow: "crash" }
+      const config = { table: `${schema}.crashed`, checkpoint_table: cp, workflow: "crash", guarantee }
       const runUntilCrash = Effect.gen(function*() {
         const scope = yield* Scope.make()
         const w = yield* Scope.provide(open(config), scope)
@@ -219,7 +329,7 @@ describe("PostgresSink", () => {
       yield* write(w2, batches[3])
       yield* w2.preCommit!(3)
       yield* Scope.close(scope2, Exit.fail("crash"))
-      // Restart from checkpoint 1: the replay of batches 3 and 4 writes nothing twice.
+      // Restart from checkpoint 1 with the barriers where they were: nothing is written twice.
       const w3 = yield* open(config)
       yield* w3.restore!(1)
       yield* write(w3, batches[2])
@@ -248,44 +358,51 @@ describe("PostgresSink", () => {
       const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, retry: { attempts: 3, delay: "10ms" } })
       yield* writer.restore!(undefined)
       yield* write(writer, range(0, 50))
+      // The writer's session holds locks on the staging table in this schema: end it.
       const killed = yield* sql(
-        `SELECT DISTINCT pg_terminate_backend(pid) AS ok FROM pg_locks WHERE relation = $1::regclass AND pid <> pg_backend_pid()`,
-        [table]
+        `SELECT DISTINCT pg_terminate_backend(l.pid) AS ok FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()`,
+        [schema]
       )
       assert.strictEqual(killed.length, 1)
       yield* write(writer, range(50, 100))
       yield* writer.preCommit!(1)
+      yield* writer.commit!(1)
       assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), range(0, 100).map((r) => r.id))
     }).pipe(Effect.scoped))
 
-  it.live("exactly-once: a process killed between a write and the next checkpoint writes nothing twice", () =>
-    Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_kill")
-      const table = `${schema}.t`
-      const cp = `${schema}.cp`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-      // The child writes batches 0-2, commits checkpoint 1 after batch 1, and is killed with batch 2 pending.
-      yield* Effect.callback<void>((resume) => {
-        const child = spawn(
-          process.execPath,
-          ["--experimental-strip-types", "--no-warnings", join(import.meta.dirname, "crash-writer.ts"), URL, table, cp],
-          { stdio: ["ignore", "pipe", "inherit"] }
-        )
-        child.stdout.on("data", (chunk: Buffer) => {
-          if (chunk.toString().includes("ready")) child.kill("SIGKILL")
+  for (const variant of ["write", "window"] as const) {
+    it.live(`exactly-once: a process killed ${variant === "write" ? "between a write and the next checkpoint" : "after preCommit, before its checkpoint completes"} writes nothing twice`, () =>
+      Effect.gen(function*() {
+        const schema = yield* withSchema("df_sink_kill")
+        const table = `${schema}.t`
+        const cp = `${schema}.cp`
+        yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+        // The child writes batches 0-2 (window: 0-3, checkpoint 2 pre-committed), commits
+        // checkpoint 1 after batch 1, and is killed.
+        yield* Effect.callback<void>((resume) => {
+          const child = spawn(
+            process.execPath,
+            ["--experimental-strip-types", "--no-warnings", join(import.meta.dirname, "crash-writer.ts"), URL, table, cp, variant],
+            { stdio: ["ignore", "pipe", "inherit"] }
+          )
+          child.stdout.on("data", (chunk: Buffer) => {
+            if (chunk.toString().includes("ready")) child.kill("SIGKILL")
+          })
+          child.on("exit", () => resume(Effect.void))
         })
-        child.on("exit", () => resume(Effect.void))
-      })
-      const committed = yield* sql<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)
-      assert.deepStrictEqual(committed.map((r) => r.id), range(0, 200).map((r) => r.id))
-      // Restart from checkpoint 1: replay batches 2 and 3, checkpoint 2.
-      const writer = yield* open({ table, checkpoint_table: cp, workflow: "crash" })
-      yield* writer.restore!(1)
-      yield* write(writer, range(200, 300))
-      yield* write(writer, range(300, 400))
-      yield* writer.preCommit!(2)
-      yield* writer.commit!(2)
-      const out = yield* sql<{ id: number; name: string }>(`SELECT * FROM ${table} ORDER BY id`)
-      assert.deepStrictEqual(out, range(0, 400))
-    }).pipe(Effect.scoped))
+        const committed = yield* sql<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`)
+        assert.deepStrictEqual(committed.map((r) => r.id), range(0, 200).map((r) => r.id))
+        // Restart from checkpoint 1: replay batches 2 and 3 with a barrier between them.
+        const writer = yield* open({ table, checkpoint_table: cp, workflow: "crash" })
+        yield* writer.restore!(1)
+        yield* write(writer, range(200, 300))
+        yield* writer.preCommit!(2)
+        yield* writer.commit!(2)
+        yield* write(writer, range(300, 400))
+        yield* writer.preCommit!(3)
+        yield* writer.commit!(3)
+        const out = yield* sql<{ id: number; name: string }>(`SELECT * FROM ${table} ORDER BY id`)
+        assert.deepStrictEqual(out, range(0, 400))
+      }).pipe(Effect.scoped))
+  }
 })

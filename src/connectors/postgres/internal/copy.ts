@@ -82,7 +82,10 @@ export const encodeValue = (value: unknown, encoding: Encoding): string => {
   }
 }
 
-/** COPY text of rows `[from, to)`; `staged` appends the staging columns (`__df_op`, `__df_seq`). */
+/**
+ * COPY text of rows `[from, to)`; `staged` appends the upsert staging columns (`__df_op`,
+ * `__df_seq`), `tag` the exactly-once staging columns (`__df_epoch`, `__df_shape`).
+ */
 export const encodeRows = (
   rows: ReadonlyArray<{ readonly [k: string]: unknown }>,
   columns: ReadonlyArray<string>,
@@ -90,8 +93,10 @@ export const encodeRows = (
   ops: ReadonlyArray<"u" | "d"> | undefined,
   staged: boolean,
   from = 0,
-  to = rows.length
+  to = rows.length,
+  tag?: StageTag
 ): string => {
+  const suffix = tag === undefined ? "" : `${columns.length > 0 ? "\t" : ""}${tag.epoch}\t${tag.shape}`
   let out = ""
   const n = columns.length
   for (let r = from; r < to; r++) {
@@ -113,9 +118,15 @@ export const encodeRows = (
       out += encodeValue(v, encodings[c])
     }
     if (staged) out += `${n > 0 ? "\t" : ""}${ops === undefined ? "u" : ops[r]}\t${r}`
-    out += "\n"
+    out += suffix + "\n"
   }
   return out
+}
+
+/** The constant staging columns of an exactly-once write: the writer's epoch and the batch's column set. */
+export interface StageTag {
+  readonly epoch: number
+  readonly shape: number
 }
 
 /** What a COPY streams. */
@@ -129,6 +140,8 @@ export interface CopyInput {
   readonly ops: ReadonlyArray<"u" | "d"> | undefined
   /** Into the staging table: append `__df_op` and `__df_seq`. */
   readonly staged: boolean
+  /** Into the exactly-once staging table: append `__df_epoch` and `__df_shape`. */
+  readonly tag?: StageTag | undefined
   readonly format: "text" | "binary"
 }
 
@@ -145,7 +158,7 @@ export const copyRows = async (client: pg.Client, statement: string, input: Copy
   const binary: Array<Buffer> | undefined = input.format === "binary" ? [HEADER] : undefined
   if (binary !== undefined) {
     for (let i = 0; i < rows.length; i += SLICE) {
-      binary.push(encodeBinaryRows(rows, columns, input.oids, input.ops, input.staged, i, Math.min(rows.length, i + SLICE)))
+      binary.push(encodeBinaryRows(rows, columns, input.oids, input.ops, input.staged, i, Math.min(rows.length, i + SLICE), input.tag))
     }
     binary.push(TRAILER)
   }
@@ -156,7 +169,7 @@ export const copyRows = async (client: pg.Client, statement: string, input: Copy
       return
     }
     for (let i = 0; i < rows.length; i += SLICE) {
-      yield Buffer.from(encodeRows(rows, columns, input.encodings, input.ops, input.staged, i, Math.min(rows.length, i + SLICE)))
+      yield Buffer.from(encodeRows(rows, columns, input.encodings, input.ops, input.staged, i, Math.min(rows.length, i + SLICE), input.tag))
     }
   }
   await pipeline(chunks, stream)

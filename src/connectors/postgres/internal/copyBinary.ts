@@ -96,13 +96,14 @@ export const encodeBinaryRows = (
   ops: ReadonlyArray<"u" | "d"> | undefined,
   staged: boolean,
   from: number,
-  to: number
+  to: number,
+  tag?: { readonly epoch: number; readonly shape: number }
 ): Buffer => {
   const w = new Writer()
   const n = columns.length
   for (let r = from; r < to; r++) {
     const row = rows[r]
-    w.int16(n + (staged ? 2 : 0))
+    w.int16(n + (staged ? 2 : 0) + (tag !== undefined ? 2 : 0))
     for (let c = 0; c < n; c++) {
       const v = row[columns[c]]
       if (v === null || v === undefined) {
@@ -120,6 +121,13 @@ export const encodeBinaryRows = (
       w.bytes(op)
       w.int32(4)
       w.int32(r)
+    }
+    if (tag !== undefined) {
+      w.int32(8)
+      w.int32(Math.floor(tag.epoch / 0x1_0000_0000))
+      w.int32(tag.epoch >>> 0 | 0)
+      w.int32(4)
+      w.int32(tag.shape)
     }
   }
   return w.take()

@@ -4,7 +4,15 @@
  * is merged with `INSERT ... ON CONFLICT`), row isolation by bisection under savepoints, retries
  * of the whole open transaction after transient errors, and checkpoint ids stored in the same
  * transaction as the rows.
+ *
+ * Exactly-once in `insert` / `replace` mode is a staged two-phase commit (the server's
+ * `PREPARE TRANSACTION` is usually off): rows go to a per-instance staging table tagged with the
+ * writer's *epoch* (the batches between two checkpoints); `preCommit(n)` commits them with a mark
+ * `epoch → n`; `commit(n)`, on a second session, moves the rows of marks `<= n` into the target,
+ * deletes them and their marks, and records `n` as applied, in one transaction; `restore(k)`
+ * applies marks `<= k` left by a crash and drops everything else.
  */
+import { createHash } from "node:crypto"
 import { appendFile } from "node:fs/promises"
 import { Clock, Effect, Schedule, type Scope } from "effect"
 import pg from "pg"
@@ -15,7 +23,7 @@ import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable, reasonOf, sqlState } from "../PostgresError.ts"
 import { type Column, COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
 import { pgConfig, quoteIdent, splitName } from "./client.ts"
-import { type CopyInput, copyRows, type Encoding, encodingOf, toJson } from "./copy.ts"
+import { type CopyInput, copyRows, type Encoding, encodingOf, type StageTag, toJson } from "./copy.ts"
 
 const CONNECTOR = "postgres"
 const STAGE = "df_stage"
@@ -81,9 +89,27 @@ export const makeWriter = Effect.fnUntraced(function*(
   const onError = config.on_error ?? "fail"
   const attempts = config.retry?.attempts ?? 5
   const delay = durationMillis(config.retry?.delay ?? "100ms")
+  // Exactly-once by staging (insert / replace): see the module comment.
+  const staging = mode !== "upsert" && config.guarantee !== "at-least-once"
+  const marksTable = quoteIdent(`${config.checkpoint_table ?? "dataflare_checkpoints"}_staged`)
+  const stageBase = `dataflare_stage_${
+    createHash("sha256").update(`${workflow}\0${nodeKey}\0${table}`).digest("hex").slice(0, 20)
+  }`
+  const stageTable = schemaName === undefined
+    ? pg.escapeIdentifier(stageBase)
+    : `${pg.escapeIdentifier(schemaName)}.${pg.escapeIdentifier(stageBase)}`
 
   let client: pg.Client | undefined
+  /** The second session of a staging writer: `commit` and `restore` run there while a write transaction is open. */
+  let ctl: pg.Client | undefined
   let inTx = false
+  /** Staging is on (after `restore`): rows of the open transaction go to the staging table. */
+  let staged = false
+  let epoch = 1
+  let stageInTx = false
+  /** Column sets of staged batches (`__df_shape` indexes it), by their names joined with NUL. */
+  const shapes: Array<ReadonlyArray<string>> = []
+  const shapeIndex = new Map<string, number>()
   let checkpointing = false
   let pending: Array<Prepared> = []
   let skipUntil: number | undefined
@@ -113,6 +139,18 @@ export const makeWriter = Effect.fnUntraced(function*(
     inTx = false
     if (c !== undefined) await c.end().catch(() => undefined)
   })
+  const disconnectCtl = Effect.promise(async () => {
+    const c = ctl
+    ctl = undefined
+    if (c !== undefined) await c.end().catch(() => undefined)
+  })
+  /** A statement on the control session. */
+  const cq = (text: string, params?: ReadonlyArray<unknown>) =>
+    Effect.gen(function*() {
+      if (ctl === undefined) ctl = yield* connect
+      const c = ctl
+      return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: lost(c) })
+    })
   const q = (text: string, params?: ReadonlyArray<unknown>) =>
     Effect.gen(function*() {
       if (client === undefined) client = yield* connect
@@ -135,8 +173,11 @@ export const makeWriter = Effect.fnUntraced(function*(
   yield* Effect.addFinalizer((exit) =>
     Effect.gen(function*() {
       // A normal end commits the tail; a failure or interruption leaves it to the rollback.
-      if (inTx) yield* q(exit._tag === "Success" ? "COMMIT" : "ROLLBACK").pipe(Effect.ignore)
+      // (Staged rows not pre-committed belong to no checkpoint: always rolled back.)
+      if (inTx) yield* q(exit._tag === "Success" && !staged ? "COMMIT" : "ROLLBACK").pipe(Effect.ignore)
       yield* disconnect
+      if (staged && exit._tag === "Success") yield* dropStageIfDone.pipe(Effect.ignore)
+      yield* disconnectCtl
     })
   )
   yield* loadColumns.pipe(Effect.mapError(classify(CONNECTOR, "open")))
@@ -182,6 +223,17 @@ export const makeWriter = Effect.fnUntraced(function*(
     return out
   }
 
+  const shapeOf = (names: ReadonlyArray<string>): number => {
+    const k = names.join("\0")
+    let i = shapeIndex.get(k)
+    if (i === undefined) {
+      i = shapes.length
+      shapes.push(names)
+      shapeIndex.set(k, i)
+    }
+    return i
+  }
+
   /** Writes prepared rows inside the open transaction (no savepoint handling). */
   const writeRaw = (p: Prepared, cols: ReadonlyArray<Column>) =>
     Effect.gen(function*() {
@@ -191,6 +243,20 @@ export const makeWriter = Effect.fnUntraced(function*(
       const format = config.copy_format ?? "text"
       const options = format === "binary" ? " (FORMAT binary)" : ""
       const input = { rows: p.images, columns: names, encodings, oids: cols.map((c) => c.oid), ops: p.ops, format }
+      if (staged) {
+        if (!stageInTx) {
+          yield* q(
+            `CREATE TABLE IF NOT EXISTS ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`
+          )
+          stageInTx = true
+        }
+        const tag: StageTag = { epoch, shape: shapeOf(names) }
+        return yield* copy(`COPY ${stageTable} (${list}${list.length > 0 ? ", " : ""}"__df_epoch", "__df_shape") FROM STDIN${options}`, {
+          ...input,
+          staged: false,
+          tag
+        })
+      }
       if (mode !== "upsert") {
         return yield* copy(`COPY ${target} (${list}) FROM STDIN${options}`, { ...input, staged: false })
       }
@@ -281,14 +347,15 @@ export const makeWriter = Effect.fnUntraced(function*(
   const begin = Effect.gen(function*() {
     yield* q("BEGIN")
     inTx = true
-    if (mode === "replace" && !replaced) yield* q(`TRUNCATE ${target}`)
+    stageInTx = false
+    if (mode === "replace" && !replaced && !staged) yield* q(`TRUNCATE ${target}`)
     for (const p of pending) yield* writeBatchRows(p)
   })
   const commitTx = Effect.gen(function*() {
     yield* q("COMMIT")
     inTx = false
     pending = []
-    if (mode === "replace") replaced = true
+    if (mode === "replace" && !staged) replaced = true
   })
   const recover = (error: unknown) =>
     isConnectionLoss(error) ? disconnect : inTx ? q("ROLLBACK").pipe(
@@ -317,14 +384,142 @@ export const makeWriter = Effect.fnUntraced(function*(
       )
     )
 
-  const ensureCheckpointTable = q(
+  const retryingCtl = <A>(operation: string, effect: Effect.Effect<A, unknown>): Effect.Effect<A, ConnectorError> =>
+    effect.pipe(
+      Effect.tapError((error) => (isConnectionLoss(error) ? disconnectCtl : cq("ROLLBACK").pipe(Effect.ignore))),
+      Effect.retry({ schedule: Schedule.exponential(delay), times: attempts, while: isRetryable }),
+      Effect.mapError((e) => classify(CONNECTOR, operation)(e))
+    )
+
+  const CHECKPOINT_DDL =
     `CREATE TABLE IF NOT EXISTS ${cpTable} (workflow text NOT NULL, node text NOT NULL, checkpoint_id bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (workflow, node))`
-  )
+  const MARKS_DDL =
+    `CREATE TABLE IF NOT EXISTS ${marksTable} (workflow text NOT NULL, node text NOT NULL, epoch bigint NOT NULL, checkpoint_id bigint NOT NULL, shapes jsonb NOT NULL, PRIMARY KEY (workflow, node, epoch))`
+  const ensureCheckpointTable = q(CHECKPOINT_DDL)
   const lastCommitted = Effect.gen(function*() {
     yield* ensureCheckpointTable
     const r = yield* q(`SELECT checkpoint_id::text AS id FROM ${cpTable} WHERE workflow = $1 AND node = $2`, [workflow, nodeKey])
     return r.rows.length === 0 ? undefined : Number(r.rows[0].id)
   })
+
+  /**
+   * Removes the staged rows of `epochs` (inside the control transaction): a TRUNCATE when no
+   * other session uses the staging table and nothing else is staged, a DELETE otherwise.
+   */
+  const clearStaged = (epochs: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      yield* cq("SAVEPOINT df_lock")
+      const locked = yield* cq(`LOCK TABLE ${stageTable} IN ACCESS EXCLUSIVE MODE NOWAIT`).pipe(
+        Effect.as(true),
+        Effect.catchIf((e) => sqlState(e) === "55P03", () => Effect.succeed(false))
+      )
+      if (!locked) {
+        yield* cq("ROLLBACK TO SAVEPOINT df_lock")
+      }
+      yield* cq("RELEASE SAVEPOINT df_lock")
+      if (locked) {
+        const other = yield* cq(`SELECT EXISTS (SELECT 1 FROM ${stageTable} WHERE NOT ("__df_epoch" = ANY($1::bigint[]))) AS other`, [epochs])
+        if (other.rows[0].other !== true) return yield* cq(`TRUNCATE ${stageTable}`)
+      }
+      yield* cq(`DELETE FROM ${stageTable} WHERE "__df_epoch" = ANY($1::bigint[])`, [epochs])
+    })
+
+  /**
+   * Inside the control transaction: moves the staged rows of every mark `<= n` into the target
+   * (truncating it first in `replace` mode, once), deletes them and their marks, and records `n`
+   * as applied. Running it again finds nothing left to move.
+   */
+  const applyUpTo = (n: number) =>
+    Effect.gen(function*() {
+      const marks = yield* cq(
+        `SELECT epoch::text AS epoch, shapes FROM ${marksTable} WHERE workflow = $1 AND node = $2 AND checkpoint_id <= $3 ORDER BY epoch`,
+        [workflow, nodeKey, n]
+      )
+      if (mode === "replace" && !replaced) yield* cq(`TRUNCATE ${target}`)
+      if (marks.rows.length > 0) {
+        const epochs = marks.rows.map((r) => String(r.epoch))
+        // Shapes only grow within a run: the last mark lists all of them.
+        const kinds = marks.rows[marks.rows.length - 1].shapes as ReadonlyArray<ReadonlyArray<string>>
+        for (let i = 0; i < kinds.length; i++) {
+          const list = kinds[i].map((c) => pg.escapeIdentifier(c)).join(", ")
+          yield* cq(
+            `INSERT INTO ${target} ${list.length > 0 ? `(${list}) ` : ""}SELECT ${list} FROM ${stageTable} WHERE "__df_epoch" = ANY($1::bigint[]) AND "__df_shape" = $2`,
+            [epochs, i]
+          )
+        }
+        yield* clearStaged(epochs)
+        yield* cq(`DELETE FROM ${marksTable} WHERE workflow = $1 AND node = $2 AND checkpoint_id <= $3`, [workflow, nodeKey, n])
+      }
+      yield* cq(
+        `INSERT INTO ${cpTable} AS c (workflow, node, checkpoint_id) VALUES ($1, $2, $3) ON CONFLICT (workflow, node) DO UPDATE SET checkpoint_id = GREATEST(c.checkpoint_id, EXCLUDED.checkpoint_id), committed_at = now()`,
+        [workflow, nodeKey, n]
+      )
+    })
+
+  /** Drops the staging table at a normal end when nothing staged is left to apply. */
+  const dropStageIfDone = Effect.gen(function*() {
+    const left = yield* cq(`SELECT 1 FROM ${marksTable} WHERE workflow = $1 AND node = $2 LIMIT 1`, [workflow, nodeKey])
+    if (left.rows.length === 0) yield* cq(`DROP TABLE IF EXISTS ${stageTable}`)
+  })
+
+  const restoreStaged = (checkpointId: number | undefined) =>
+    retryingCtl(
+      "restore",
+      Effect.gen(function*() {
+        yield* cq("BEGIN")
+        yield* cq(CHECKPOINT_DDL)
+        yield* cq(MARKS_DDL)
+        if (checkpointId === undefined) {
+          // A run from the start: nothing staged or applied before counts.
+          yield* cq(`DELETE FROM ${cpTable} WHERE workflow = $1 AND node = $2`, [workflow, nodeKey])
+          replaced = false
+        } else {
+          const applied = yield* cq(`SELECT 1 FROM ${cpTable} WHERE workflow = $1 AND node = $2`, [workflow, nodeKey])
+          replaced = applied.rows.length > 0
+          // Pre-committed up to the completed checkpoint, but not applied before the crash.
+          yield* applyUpTo(checkpointId)
+        }
+        // Everything else staged belongs to checkpoints that never completed.
+        yield* cq(`DELETE FROM ${marksTable} WHERE workflow = $1 AND node = $2`, [workflow, nodeKey])
+        yield* cq(`DROP TABLE IF EXISTS ${stageTable}`)
+        yield* cq("COMMIT")
+        replaced = checkpointId !== undefined
+        staged = true
+        epoch = 1
+        shapes.length = 0
+        shapeIndex.clear()
+      })
+    )
+
+  const preCommitStaged = (checkpointId: number) => {
+    let first = true
+    return retryingTx(
+      "preCommit",
+      Effect.gen(function*() {
+        if (!first && !inTx) {
+          // The COMMIT may have reached the server before the connection was lost.
+          const r = yield* q(`SELECT 1 FROM ${marksTable} WHERE workflow = $1 AND node = $2 AND epoch = $3`, [workflow, nodeKey, epoch])
+          if (r.rows.length > 0) {
+            pending = []
+            epoch++
+            return
+          }
+        }
+        first = false
+        if (!inTx && pending.length === 0) return
+        if (!inTx) yield* begin
+        yield* q(`INSERT INTO ${marksTable} (workflow, node, epoch, checkpoint_id, shapes) VALUES ($1, $2, $3, $4, $5)`, [
+          workflow,
+          nodeKey,
+          epoch,
+          checkpointId,
+          JSON.stringify(shapes)
+        ])
+        yield* commitTx
+        epoch++
+      })
+    )
+  }
 
   return {
     writeBatch: (batch: Batch.Batch<Row>) =>
@@ -351,6 +546,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     preCommit: (checkpointId: number) =>
       Effect.suspend(() => {
         checkpointing = true
+        if (staged) return preCommitStaged(checkpointId)
         if (skipUntil !== undefined) {
           if (checkpointId >= skipUntil) skipUntil = undefined
           return Effect.void
@@ -374,8 +570,20 @@ export const makeWriter = Effect.fnUntraced(function*(
           })
         )
       }),
-    // The rows and the checkpoint id were committed together in `preCommit`; nothing is left.
-    commit: () => Effect.void,
+    // Staged: move what was pre-committed up to the completed checkpoint into the target. Otherwise
+    // the rows and the checkpoint id were committed together in `preCommit`; nothing is left.
+    commit: (checkpointId: number) =>
+      Effect.suspend(() =>
+        !staged ? Effect.void : retryingCtl(
+          "commit",
+          Effect.gen(function*() {
+            yield* cq("BEGIN")
+            yield* applyUpTo(checkpointId)
+            yield* cq("COMMIT")
+            replaced = true
+          })
+        )
+      ),
     restore: (checkpointId: number | undefined) =>
       Effect.suspend(() => {
         checkpointing = true
@@ -387,12 +595,13 @@ export const makeWriter = Effect.fnUntraced(function*(
               yield* q("ROLLBACK")
               inTx = false
             }
+            if (staging) return
             // `undefined`: a run from the start (first run, or --from-scratch); nothing is skipped.
             const committed = checkpointId === undefined ? undefined : yield* lastCommitted
             replaced = committed !== undefined
             skipUntil = committed !== undefined && committed > checkpointId! ? committed : undefined
           })
-        )
+        ).pipe(Effect.andThen(staging ? restoreStaged(checkpointId) : Effect.void))
       })
   }
 })

@@ -1,0 +1,126 @@
+/**
+ * Exactly-once into PostgreSQL with a real process: `dataflare run` loads a generated CSV into a
+ * table (`mode: insert`, checkpoints every 50 ms into a state directory) and is killed with
+ * SIGKILL twice mid-load — once as soon as a checkpoint file appears (the sink may not have
+ * applied it yet), once a few checkpoints later — then run again to completion. The table must
+ * hold every input row exactly once, and nothing staged may be left behind.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { open, readdir, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, type Scope } from "effect"
+import { bin, tempDir } from "../../cli/support.ts"
+import { sql, URL, withSchema } from "./support.ts"
+
+const ROWS = 300_000
+
+const generateCsv = (path: string): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const file = await open(path, "w")
+    try {
+      await file.write("id,name,amount\n")
+      for (let from = 1; from <= ROWS; from += 50_000) {
+        const lines: Array<string> = []
+        for (let i = from; i < from + 50_000 && i <= ROWS; i++) lines.push(`${i},"name ${i % 97}, ""q""",${(i % 1000) / 4}`)
+        await file.write(lines.join("\n") + "\n")
+      }
+    } finally {
+      await file.close()
+    }
+  })
+
+interface Running {
+  readonly child: ChildProcess
+  readonly ended: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }>
+}
+
+const start = (dir: string): Effect.Effect<Running, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: "1" },
+        stdio: ["ignore", "ignore", "pipe"]
+      })
+      let stderr = ""
+      child.stderr!.on("data", (data) => (stderr += String(data)))
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+        child.on("close", (code, signal) => resolve({ code, signal, stderr }))
+      )
+      return { child, ended: Effect.promise(() => done) }
+    }),
+    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
+  )
+
+const latestId = (dir: string): Effect.Effect<number> =>
+  Effect.promise(async () => {
+    let max = 0
+    for (const name of await readdir(join(dir, "state")).catch(() => [])) {
+      const m = /^chk-(\d+)\.json$/.exec(name)
+      if (m !== null) max = Math.max(max, Number(m[1]))
+    }
+    return max
+  })
+
+/** Waits for checkpoint `id` in the state directory, then SIGKILLs the run (which must still be running). */
+const killAt = (dir: string, running: Running, id: number) =>
+  Effect.gen(function*() {
+    while ((yield* latestId(dir)) < id) {
+      if (running.child.exitCode !== null) {
+        const ended = yield* running.ended
+        return yield* Effect.die(new Error(`the run ended before checkpoint ${id}: ${ended.stderr}`))
+      }
+      yield* Effect.sleep("5 millis")
+    }
+    running.child.kill("SIGKILL")
+    const ended = yield* running.ended
+    assert.strictEqual(ended.signal, "SIGKILL", "killed mid-run")
+    return yield* latestId(dir)
+  })
+
+describe("postgres sink: kill -9 of dataflare run mid-load", () => {
+  it.live("killed twice, the rerun leaves every input row in the table exactly once", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_kill_cli")
+      const dir = yield* tempDir
+      yield* sql(`CREATE TABLE ${schema}.t (id int, name text, amount numeric)`)
+      yield* generateCsv(join(dir, "in.csv"))
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "wf.yaml"),
+          [
+            "name: pg-kill",
+            "execution: { batch_size: 2000, checkpoint_interval: 50ms }",
+            "sources:",
+            "  input: { type: csv, config: { path: in.csv, columns: { id: integer, amount: number } } }",
+            "destinations:",
+            "  pg:",
+            "    type: postgres",
+            "    inputs: [input]",
+            `    config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.cp }`
+          ].join("\n")
+        )
+      )
+      const first = yield* killAt(dir, yield* start(dir), 1)
+      const second = yield* killAt(dir, yield* start(dir), first + 4)
+      const partial = yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.t`)
+      assert.isTrue(Number(partial[0].n) < ROWS, "the killed runs had not loaded everything")
+      assert.isTrue(second > first)
+      const last = yield* (yield* start(dir)).ended
+      assert.strictEqual(last.code, 0, last.stderr)
+      const [stats] = yield* sql<{ n: string; distinct: string; min: number; max: number; sum: number }>(
+        `SELECT count(*) AS n, count(DISTINCT id) AS distinct, min(id) AS min, max(id) AS max, sum(amount)::float8 AS sum FROM ${schema}.t`
+      )
+      assert.deepStrictEqual(stats, {
+        n: String(ROWS),
+        distinct: String(ROWS),
+        min: 1,
+        max: ROWS,
+        sum: Array.from({ length: ROWS }, (_, k) => ((k + 1) % 1000) * 25).reduce((a, b) => a + b, 0) / 100
+      })
+      assert.deepStrictEqual(yield* sql(`SELECT * FROM ${schema}.cp_staged`), [])
+      const tables = yield* sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])
+      assert.deepStrictEqual(tables.map((t) => t.name), ["cp", "cp_staged", "t"], "the staging table is dropped at the end")
+    }).pipe(Effect.scoped), 180_000)
+})
