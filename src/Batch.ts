@@ -70,7 +70,8 @@ export interface MakeOptions {
 
 /**
  * Wraps an array of records as a batch. The array is not copied: the caller hands over
- * ownership and must not mutate it afterwards.
+ * ownership and must not mutate it afterwards. `start`/`end` make a view over part of the array
+ * (default: all of it).
  *
  * @example
  * ```ts
@@ -79,11 +80,11 @@ export interface MakeOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const make = <A>(records: ReadonlyArray<A>, options?: MakeOptions): Batch<A> => ({
+export const make = <A>(records: ReadonlyArray<A>, options?: MakeOptions, start = 0, end = records.length): Batch<A> => ({
   _tag: "Batch",
   records,
-  start: 0,
-  end: records.length,
+  start,
+  end,
   origin: options?.origin,
   watermark: options?.watermark,
   readAt: options?.readAt ?? 0
@@ -128,7 +129,8 @@ export const slice = <A>(batch: Batch<A>, from: number, to: number = size(batch)
   const n = size(batch)
   const f = Math.max(0, Math.min(n, from))
   const t = Math.max(f, Math.min(n, to))
-  return { ...batch, start: batch.start + f, end: batch.start + t }
+  // built like `make` (not spread) so every batch has the same shape and batch reads stay monomorphic
+  return make(batch.records, batch, batch.start + f, batch.start + t)
 }
 
 /**
@@ -191,7 +193,7 @@ export const chunksOf = <A>(batch: Batch<A>, max: number): Array<Batch<A>> => {
   for (let i = 0; i < n; i += max) {
     const part = slice(batch, i, i + max)
     // Only the last part reaches the batch's end position; earlier parts must not claim it.
-    out.push(i + max >= n ? part : { ...part, origin: undefined })
+    out.push(i + max >= n ? part : make(part.records, { watermark: part.watermark, readAt: part.readAt }, part.start, part.end))
   }
   return out
 }

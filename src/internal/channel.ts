@@ -73,10 +73,14 @@ const settle = (channel: Channel, id: number): void => {
   }
 }
 
+/** Offers a message: synchronously when the queue has room, else suspends until it has. */
+const offer = (queue: Queue.Queue<Message, Cause.Done>, message: Message): Effect.Effect<void> =>
+  Queue.offerUnsafe(queue, message) ? Effect.void : Effect.asVoid(Queue.offer(queue, message))
+
 /** Sends a batch to a consumer: split by key hash, or whole to the least busy instance. */
 export const sendBatch = (target: Inbound, batch: Batch.Batch<unknown>): Effect.Effect<void> => {
   const n = target.channels.length
-  if (n === 1) return Effect.asVoid(Queue.offer(target.channels[0].queue, batch))
+  if (n === 1) return offer(target.channels[0].queue, batch)
   if (target.key === undefined) {
     // least filled channel, round robin among ties
     let best = target.next % n
@@ -90,7 +94,7 @@ export const sendBatch = (target: Inbound, batch: Batch.Batch<unknown>): Effect.
       }
     }
     target.next = best + 1
-    return Effect.asVoid(Queue.offer(target.channels[best].queue, batch))
+    return offer(target.channels[best].queue, batch)
   }
   const parts: Array<Array<unknown>> = Array.from({ length: n }, () => [])
   const key = target.key
@@ -98,7 +102,7 @@ export const sendBatch = (target: Inbound, batch: Batch.Batch<unknown>): Effect.
   for (let i = start; i < end; i++) parts[partitionOf(key(records[i]), n)].push(records[i])
   return Effect.forEach(
     parts,
-    (part, i) => (part.length === 0 ? Effect.void : Queue.offer(target.channels[i].queue, Batch.withRecords(batch, part))),
+    (part, i) => (part.length === 0 ? Effect.void : offer(target.channels[i].queue, Batch.withRecords(batch, part))),
     { discard: true }
   )
 }
@@ -156,34 +160,40 @@ export const receiver = (channel: Channel): Receiver => {
   let ended = 0
   // barriers that became aligned through an End, to hand out before anything else
   const ready: Array<Barrier> = []
+  const handle = (message: Message): Effect.Effect<Batch.Batch<unknown> | Barrier | undefined> => {
+    switch (message._tag) {
+      case "Batch":
+        return Effect.succeed(message)
+      case "Barrier": {
+        const count = (arrived.get(message.id) ?? 0) + 1
+        if (count + ended >= channel.producers) {
+          arrived.delete(message.id)
+          return Effect.succeed(message)
+        }
+        arrived.set(message.id, count)
+        return next
+      }
+      case "End": {
+        ended += 1
+        for (const [id, count] of [...arrived].sort((a, b) => a[0] - b[0])) {
+          if (count + ended >= channel.producers) {
+            arrived.delete(id)
+            ready.push({ _tag: "Barrier", id })
+          }
+        }
+        return next
+      }
+    }
+  }
   const next: Effect.Effect<Batch.Batch<unknown> | Barrier | undefined> = Effect.suspend(() => {
     if (ready.length > 0) return Effect.succeed(ready.shift())
     if (ended >= channel.producers) return Effect.succeed(undefined)
-    return Effect.flatMap(Queue.take(channel.queue), (message) => {
-      switch (message._tag) {
-        case "Batch":
-          return Effect.succeed(message)
-        case "Barrier": {
-          const count = (arrived.get(message.id) ?? 0) + 1
-          if (count + ended >= channel.producers) {
-            arrived.delete(message.id)
-            return Effect.succeed(message)
-          }
-          arrived.set(message.id, count)
-          return next
-        }
-        case "End": {
-          ended += 1
-          for (const [id, count] of [...arrived].sort((a, b) => a[0] - b[0])) {
-            if (count + ended >= channel.producers) {
-              arrived.delete(id)
-              ready.push({ _tag: "Barrier", id })
-            }
-          }
-          return next
-        }
-      }
-    }).pipe(Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined)))
+    // a message already queued is taken synchronously (no Effect per message on the hot path)
+    const taken = Queue.takeUnsafe(channel.queue)
+    if (taken !== undefined && Exit.isSuccess(taken)) return handle(taken.value)
+    return Effect.flatMap(Queue.take(channel.queue), handle).pipe(
+      Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined))
+    )
   })
   return { next }
 }

@@ -155,17 +155,21 @@ const runSource = (
     })
     const limit = source.capabilities.maxBatchSize ?? Number.POSITIVE_INFINITY
     const batcher = ctx.batchers?.get(task.id)
+    // the fiber's clock, read synchronously per batch (TestClock in tests)
+    const clock = yield* Clock.Clock
     // stamps a batch with its origin and read time (when the source did not) and hands it on
     const stamped = (batch: Batch.Batch<unknown>, readAt: number) => {
       counters.recordsOut += Batch.size(batch)
       counters.batchesOut += 1
-      const origin = batch.origin ?? { source: task.id, position: null }
-      return downstream.push(readAt === batch.readAt && origin === batch.origin ? batch : { ...batch, readAt, origin })
+      if (readAt === batch.readAt && batch.origin !== undefined) return downstream.push(batch)
+      return downstream.push(Batch.make(batch.records, {
+        origin: batch.origin ?? { source: task.id, position: null },
+        watermark: batch.watermark,
+        readAt
+      }, batch.start, batch.end))
     }
     const emit = (batch: Batch.Batch<unknown>): Effect.Effect<void, unknown> =>
-      batch.readAt === 0
-        ? Effect.flatMap(Clock.currentTimeMillis, (now) => stamped(batch, now))
-        : stamped(batch, batch.readAt)
+      stamped(batch, batch.readAt === 0 ? clock.currentTimeMillisUnsafe() : batch.readAt)
     // With adaptive batching, small reads are gathered up to the current size, for at most `linger`.
     let pending: Array<unknown> = []
     let pendingSince = 0
@@ -197,7 +201,7 @@ const runSource = (
         yield* emit(batch)
         continue
       }
-      const now = yield* Clock.currentTimeMillis
+      const now = clock.currentTimeMillisUnsafe()
       if (n > 0 && pending.length === 0 && n >= batcher.size()) {
         batcher.full = true
         yield* emit(batch)
@@ -420,6 +424,8 @@ const runSink = (
     })
     const max = sink.capabilities.maxBatchSize
     const input = receiver(channel)
+    const clock = yield* Clock.Clock
+    const batchers = ctx.batchers !== undefined && ctx.batchers.size > 0 ? ctx.batchers : undefined
     while (true) {
       const message = yield* input.next
       if (message === undefined) break
@@ -430,14 +436,14 @@ const runSink = (
       }
       counters.batchesIn += 1
       counters.recordsIn += Batch.size(message)
-      const parts = max !== undefined ? Batch.chunksOf(message, max) : [message]
-      for (const part of parts) {
-        const stats = yield* writer.writeBatch(part)
-        counters.recordsOut += stats.written
+      if (max === undefined || Batch.size(message) <= max) {
+        counters.recordsOut += (yield* writer.writeBatch(message)).written
+      } else {
+        for (const part of Batch.chunksOf(message, max)) counters.recordsOut += (yield* writer.writeBatch(part)).written
       }
-      const batcher = message.origin !== undefined ? ctx.batchers?.get(message.origin.source) : undefined
+      const batcher = batchers !== undefined && message.origin !== undefined ? batchers.get(message.origin.source) : undefined
       if (batcher !== undefined) {
-        const now = yield* Clock.currentTimeMillis
+        const now = clock.currentTimeMillisUnsafe()
         batcher.observe({ records: Batch.size(message), latencyMs: now - message.readAt, now, full: batcher.full })
       }
     }
