@@ -10,7 +10,7 @@
  * (aligned barriers, as in Flink's asynchronous barrier snapshots). The consumer never chooses
  * which producer to read, so alignment cannot deadlock.
  */
-import { Cause, Deferred, Effect, Exit, Queue } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import * as Batch from "../Batch.ts"
 import { partitionOf } from "./hash.ts"
 
@@ -32,7 +32,9 @@ const END: End = { _tag: "End" }
 
 /** One consumer instance's inbound channel. */
 export interface Channel {
-  readonly queue: Queue.Queue<Message, Cause.Done>
+  /** Queued messages: `buffer[head]` is the oldest. */
+  readonly buffer: Array<Message>
+  head: number
   readonly capacity: number
   /** Producer instances feeding this channel. */
   readonly producers: number
@@ -42,6 +44,10 @@ export interface Channel {
   ended: number
   /** Producers waiting for barrier `n` to be sent by every producer. */
   readonly aligned: Map<number, Deferred.Deferred<void>>
+  /** The consumer, waiting for a message. */
+  taker: Deferred.Deferred<void> | undefined
+  /** Producers waiting for room. */
+  readonly offerers: Array<Deferred.Deferred<void>>
 }
 
 /** A consumer task's channels (one per instance) and how batches are routed among them. */
@@ -53,14 +59,48 @@ export interface Inbound {
 }
 
 export const makeChannel = (capacity: number, producers: number): Effect.Effect<Channel> =>
-  Effect.map(Queue.bounded<Message, Cause.Done>(capacity), (queue) => ({
-    queue,
+  Effect.sync(() => ({
+    buffer: [],
+    head: 0,
     capacity,
     producers,
     sent: new Map(),
     ended: 0,
-    aligned: new Map()
+    aligned: new Map(),
+    taker: undefined,
+    offerers: []
   }))
+
+/** Messages queued on a channel. */
+export const sizeOf = (channel: Channel): number => channel.buffer.length - channel.head
+
+/**
+ * Takes the oldest message, or `undefined` when the channel is empty. Producers waiting for room
+ * are woken only once the channel has drained to half its capacity: they then refill several
+ * messages in one go, instead of a producer/consumer switch for every message.
+ */
+const takeNow = (channel: Channel): Message | undefined => {
+  if (channel.head >= channel.buffer.length) return undefined
+  const message = channel.buffer[channel.head]
+  channel.buffer[channel.head++] = END // drop the reference
+  if (channel.head === channel.buffer.length) {
+    channel.buffer.length = 0
+    channel.head = 0
+  }
+  if (channel.offerers.length > 0 && sizeOf(channel) <= channel.capacity >> 1) {
+    for (const waiter of channel.offerers.splice(0)) Deferred.doneUnsafe(waiter, Exit.void)
+  }
+  return message
+}
+
+/** Suspends until the channel has a message (or returns at once when it has one). */
+const awaitMessage = (channel: Channel): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (sizeOf(channel) > 0) return Effect.void
+    const waiter = Deferred.makeUnsafe<void>()
+    channel.taker = waiter
+    return Deferred.await(waiter)
+  })
 
 const settle = (channel: Channel, id: number): void => {
   if ((channel.sent.get(id) ?? 0) + channel.ended >= channel.producers) {
@@ -73,28 +113,43 @@ const settle = (channel: Channel, id: number): void => {
   }
 }
 
-/** Offers a message: synchronously when the queue has room, else suspends until it has. */
-const offer = (queue: Queue.Queue<Message, Cause.Done>, message: Message): Effect.Effect<void> =>
-  Queue.offerUnsafe(queue, message) ? Effect.void : Effect.asVoid(Queue.offer(queue, message))
+/**
+ * Offers a message: synchronously when the channel has room (waking the consumer if it waits),
+ * else suspends until the consumer has drained it to half its capacity, then tries again.
+ */
+const offer = (channel: Channel, message: Message): Effect.Effect<void> => {
+  if (sizeOf(channel) < channel.capacity) {
+    channel.buffer.push(message)
+    const taker = channel.taker
+    if (taker !== undefined) {
+      channel.taker = undefined
+      Deferred.doneUnsafe(taker, Exit.void)
+    }
+    return Effect.void
+  }
+  const waiter = Deferred.makeUnsafe<void>()
+  channel.offerers.push(waiter)
+  return Effect.andThen(Deferred.await(waiter), Effect.suspend(() => offer(channel, message)))
+}
 
 /** Sends a batch to a consumer: split by key hash, or whole to the least busy instance. */
 export const sendBatch = (target: Inbound, batch: Batch.Batch<unknown>): Effect.Effect<void> => {
   const n = target.channels.length
-  if (n === 1) return offer(target.channels[0].queue, batch)
+  if (n === 1) return offer(target.channels[0], batch)
   if (target.key === undefined) {
     // least filled channel, round robin among ties
     let best = target.next % n
-    let bestSize = Queue.sizeUnsafe(target.channels[best].queue)
+    let bestSize = sizeOf(target.channels[best])
     for (let k = 1; k < n && bestSize > 0; k++) {
       const i = (target.next + k) % n
-      const size = Queue.sizeUnsafe(target.channels[i].queue)
+      const size = sizeOf(target.channels[i])
       if (size < bestSize) {
         best = i
         bestSize = size
       }
     }
     target.next = best + 1
-    return offer(target.channels[best].queue, batch)
+    return offer(target.channels[best], batch)
   }
   const parts: Array<Array<unknown>> = Array.from({ length: n }, () => [])
   const key = target.key
@@ -102,7 +157,7 @@ export const sendBatch = (target: Inbound, batch: Batch.Batch<unknown>): Effect.
   for (let i = start; i < end; i++) parts[partitionOf(key(records[i]), n)].push(records[i])
   return Effect.forEach(
     parts,
-    (part, i) => (part.length === 0 ? Effect.void : offer(target.channels[i].queue, Batch.withRecords(batch, part))),
+    (part, i) => (part.length === 0 ? Effect.void : offer(target.channels[i], Batch.withRecords(batch, part))),
     { discard: true }
   )
 }
@@ -121,7 +176,7 @@ export const sendBarrier = (targets: ReadonlyArray<Inbound>, id: number): Effect
     const waits: Array<Deferred.Deferred<void>> = []
     for (const target of targets) {
       for (const channel of target.channels) {
-        yield* Queue.offer(channel.queue, barrier)
+        yield* offer(channel, barrier)
         channel.sent.set(id, (channel.sent.get(id) ?? 0) + 1)
         let waiter = channel.aligned.get(id)
         if (waiter === undefined) {
@@ -140,7 +195,7 @@ export const sendEnd = (targets: ReadonlyArray<Inbound>): Effect.Effect<void> =>
   Effect.forEach(targets, (target) =>
     Effect.forEach(target.channels, (channel) =>
       Effect.gen(function*() {
-        yield* Queue.offer(channel.queue, END)
+        yield* offer(channel, END)
         channel.ended += 1
         for (const id of [...channel.sent.keys()]) settle(channel, id)
         for (const id of [...channel.aligned.keys()]) settle(channel, id)
@@ -189,11 +244,9 @@ export const receiver = (channel: Channel): Receiver => {
     if (ready.length > 0) return Effect.succeed(ready.shift())
     if (ended >= channel.producers) return Effect.succeed(undefined)
     // a message already queued is taken synchronously (no Effect per message on the hot path)
-    const taken = Queue.takeUnsafe(channel.queue)
-    if (taken !== undefined && Exit.isSuccess(taken)) return handle(taken.value)
-    return Effect.flatMap(Queue.take(channel.queue), handle).pipe(
-      Effect.catchIf(Cause.isDone, () => Effect.succeed(undefined))
-    )
+    const message = takeNow(channel)
+    if (message !== undefined) return handle(message)
+    return Effect.andThen(awaitMessage(channel), next)
   })
   return { next }
 }

@@ -26,7 +26,8 @@ import {
   receiver,
   sendAll,
   sendBarrier,
-  sendEnd
+  sendEnd,
+  sizeOf
 } from "./channel.ts"
 import type { Coordinator } from "./coordinator.ts"
 import { decodeState, encodeState } from "./operatorState.ts"
@@ -518,7 +519,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
           const fill = new Map<string, readonly [number, number]>()
           for (const [id, q] of inbound) {
             let size = 0
-            for (const channel of q.channels) size += channel.queue.messages.length
+            for (const channel of q.channels) size += sizeOf(channel)
             fill.set(id, [size, capacity * q.channels.length])
           }
           return fill
