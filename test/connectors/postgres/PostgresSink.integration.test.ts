@@ -175,6 +175,40 @@ describe("PostgresSink", () => {
     }).pipe(Effect.scoped))
 
   for (const copy_format of ["text", "binary"] as const) {
+    for (const guarantee of ["exactly-once", "at-least-once"] as const) {
+      it.effect(`streamed COPY (${copy_format}, ${guarantee}): a rejected value anywhere in the transaction is isolated`, () =>
+        Effect.gen(function*() {
+          const schema = yield* withSchema("df_sink_stream_reject")
+          const table = `${schema}.t`
+          yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+          const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
+          yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+          const path = join(dir, "rejected.ndjson")
+          const base = { table, copy_format, guarantee, checkpoint_table: `${schema}.cp` }
+          const bad = { id: "x", name: "bad" }
+          const writes = (writer: Connector.SinkWriter<SinkRecord>) =>
+            Effect.gen(function*() {
+              yield* writer.restore!(undefined)
+              yield* write(writer, range(0, 100))
+              yield* write(writer, [...range(100, 150), bad, ...range(150, 200)])
+              yield* write(writer, range(200, 300))
+              yield* writer.preCommit!(1)
+              yield* writer.commit!(1)
+            })
+          const failing = yield* open({ ...base, workflow: "fail" })
+          const error = yield* Effect.flip(writes(failing))
+          assert.include(error.message, `"id":"x"`)
+          assert.deepStrictEqual(yield* rows(table), [])
+          const writer = yield* open({ ...base, workflow: "dlq", on_error: "dead_letter", dead_letter: { path } })
+          yield* writes(writer)
+          assert.deepStrictEqual(yield* rows(table), range(0, 300))
+          const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+          assert.deepStrictEqual(lines.map((l) => [l.record, l.sqlstate]), [[bad, copy_format === "text" ? "22P02" : "22P03"]])
+        }).pipe(Effect.scoped))
+    }
+  }
+
+  for (const copy_format of ["text", "binary"] as const) {
   it.effect(`exactly-once (staged, ${copy_format}): rows appear only when their checkpoint commits; a repeated commit changes nothing`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_stage")

@@ -1,12 +1,14 @@
 /**
- * COPY machinery for the `postgres` sink: encoding records as COPY text rows (by the target
- * column's type) and streaming them through `pg-copy-streams` on a `pg` client.
+ * COPY machinery for the `postgres` sink: how values are written as COPY text (by the target
+ * column's type), and streaming rows through `pg-copy-streams` on a `pg` client (the text rows
+ * themselves are encoded by `copyText.ts`, binary ones by `copyBinary.ts`).
  */
 import { pipeline } from "node:stream/promises"
 import type pg from "pg"
 import { from as copyFrom } from "pg-copy-streams"
 import type { Column } from "./catalog.ts"
 import { encodeBinaryRows, HEADER, TRAILER } from "./copyBinary.ts"
+import { encodeTextRows } from "./copyText.ts"
 
 /** How one column's values are written. */
 export type Encoding = "json" | "array" | "bytea" | "scalar"
@@ -82,47 +84,6 @@ export const encodeValue = (value: unknown, encoding: Encoding): string => {
   }
 }
 
-/**
- * COPY text of rows `[from, to)`; `staged` appends the upsert staging columns (`__df_op`,
- * `__df_seq`), `tag` the exactly-once staging columns (`__df_epoch`, `__df_shape`).
- */
-export const encodeRows = (
-  rows: ReadonlyArray<{ readonly [k: string]: unknown }>,
-  columns: ReadonlyArray<string>,
-  encodings: ReadonlyArray<Encoding>,
-  ops: ReadonlyArray<"u" | "d"> | undefined,
-  staged: boolean,
-  from = 0,
-  to = rows.length,
-  tag?: StageTag
-): string => {
-  const suffix = tag === undefined ? "" : `${columns.length > 0 ? "\t" : ""}${tag.epoch}\t${tag.shape}`
-  let out = ""
-  const n = columns.length
-  for (let r = from; r < to; r++) {
-    const row = rows[r]
-    for (let c = 0; c < n; c++) {
-      if (c > 0) out += "\t"
-      const v = row[columns[c]]
-      // Fast paths for the common scalar values; everything else goes through encodeValue.
-      if (encodings[c] === "scalar") {
-        if (typeof v === "string") {
-          out += NEEDS_ESCAPE.test(v) ? escapeCopy(v) : v
-          continue
-        }
-        if (typeof v === "number") {
-          out += v
-          continue
-        }
-      }
-      out += encodeValue(v, encodings[c])
-    }
-    if (staged) out += `${n > 0 ? "\t" : ""}${ops === undefined ? "u" : ops[r]}\t${r}`
-    out += suffix + "\n"
-  }
-  return out
-}
-
 /** The constant staging columns of an exactly-once write: the writer's epoch and the batch's column set. */
 export interface StageTag {
   readonly epoch: number
@@ -145,7 +106,7 @@ export interface CopyInput {
   readonly format: "text" | "binary"
 }
 
-const SLICE = 2000
+const SLICE = 8192
 
 /**
  * Streams rows into `statement` (`COPY ... FROM STDIN`, with `(FORMAT binary)` for binary) and
@@ -169,9 +130,60 @@ export const copyRows = async (client: pg.Client, statement: string, input: Copy
       return
     }
     for (let i = 0; i < rows.length; i += SLICE) {
-      yield Buffer.from(encodeRows(rows, columns, input.encodings, input.ops, input.staged, i, Math.min(rows.length, i + SLICE), input.tag))
+      yield encodeTextRows(rows, columns, input.encodings, input.ops, input.staged, i, Math.min(rows.length, i + SLICE), input.tag)
     }
   }
   await pipeline(chunks, stream)
   return Number(stream.rowCount ?? 0)
+}
+
+/**
+ * A COPY left open across batches: `write` sends a chunk and waits only while the socket is
+ * full (backpressure), so the client encodes the next batch while the server parses this one;
+ * `end` completes the COPY and resolves with its row count, or rejects with the server's error
+ * (a rejected row fails the whole COPY). Binary streams get the header first and the trailer at
+ * the end.
+ */
+export class CopyStream {
+  private error: unknown = undefined
+  private readonly stream: ReturnType<typeof copyFrom>
+  /** What the COPY writes (statement and constant columns): batches with another key need another COPY. */
+  readonly key: string
+  private readonly binary: boolean
+  constructor(client: pg.Client, statement: string, key: string, binary: boolean) {
+    this.key = key
+    this.binary = binary
+    this.stream = client.query(copyFrom(statement))
+    this.stream.on("error", (e) => {
+      this.error ??= e
+    })
+    if (binary) this.stream.write(HEADER)
+  }
+
+  write(chunk: Buffer): Promise<void> {
+    if (this.error !== undefined) return Promise.reject(this.error)
+    if (this.stream.write(chunk)) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        this.stream.off("error", onError)
+        resolve()
+      }
+      const onError = (e: unknown) => {
+        this.stream.off("drain", onDrain)
+        reject(e)
+      }
+      this.stream.once("drain", onDrain)
+      this.stream.once("error", onError)
+    })
+  }
+
+  end(): Promise<number> {
+    if (this.error !== undefined) return Promise.reject(this.error)
+    return new Promise<number>((resolve, reject) => {
+      this.stream.once("finish", () => resolve(Number(this.stream.rowCount ?? 0)))
+      this.stream.once("error", reject)
+      if (this.binary) this.stream.write(TRAILER)
+      this.stream.end()
+    })
+  }
 }

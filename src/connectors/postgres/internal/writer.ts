@@ -23,9 +23,13 @@ import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable, reasonOf, sqlState } from "../PostgresError.ts"
 import { type Column, COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
 import { pgConfig, quoteIdent, splitName } from "./client.ts"
-import { type CopyInput, copyRows, type Encoding, encodingOf, type StageTag, toJson } from "./copy.ts"
+import { type CopyInput, copyRows, CopyStream, type Encoding, encodingOf, type StageTag, toJson } from "./copy.ts"
+import { encodeBinaryRows } from "./copyBinary.ts"
+import { encodeTextRows } from "./copyText.ts"
 
 const CONNECTOR = "postgres"
+/** Rows per chunk written to a streamed COPY. */
+const STREAM_SLICE = 8192
 const STAGE = "df_stage"
 
 type Row = { readonly [k: string]: unknown }
@@ -107,6 +111,10 @@ export const makeWriter = Effect.fnUntraced(function*(
   let staged = false
   let epoch = 1
   let stageInTx = false
+  /** The COPY streaming this transaction's batches (`insert` / `replace` with checkpoints). */
+  let stream: CopyStream | undefined
+  /** A streamed COPY was rejected: until the transaction ends, one COPY per batch under a savepoint. */
+  let careful = false
   /** Column sets of staged batches (`__df_shape` indexes it), by their names joined with NUL. */
   const shapes: Array<ReadonlyArray<string>> = []
   const shapeIndex = new Map<string, number>()
@@ -137,6 +145,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     const c = client
     client = undefined
     inTx = false
+    stream = undefined
     if (c !== undefined) await c.end().catch(() => undefined)
   })
   const disconnectCtl = Effect.promise(async () => {
@@ -151,8 +160,19 @@ export const makeWriter = Effect.fnUntraced(function*(
       const c = ctl
       return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: lost(c) })
     })
+  /** Completes the open COPY stream, if any; fails with its error (a rejected row fails the whole COPY). */
+  const endCopy = Effect.suspend(() => {
+    const s = stream
+    const c = client
+    if (s === undefined || c === undefined) return Effect.void
+    stream = undefined
+    return Effect.tryPromise({ try: () => s.end(), catch: lost(c) })
+  })
   const q = (text: string, params?: ReadonlyArray<unknown>) =>
     Effect.gen(function*() {
+      // Nothing else runs on the session while a COPY is open. The paths that commit call
+      // `settle` first; here a failed COPY only leaves the transaction aborted (the query says so).
+      if (stream !== undefined) yield* Effect.ignore(endCopy)
       if (client === undefined) client = yield* connect
       const c = client
       return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: lost(c) })
@@ -234,6 +254,56 @@ export const makeWriter = Effect.fnUntraced(function*(
     return i
   }
 
+  /** The COPY of an `insert` / `replace` batch with these columns (creating the staging table first when staged). */
+  const insertCopy = (names: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
+      const options = config.copy_format === "binary" ? " (FORMAT binary)" : ""
+      if (!staged) return { statement: `COPY ${target} (${list}) FROM STDIN${options}`, tag: undefined }
+      if (!stageInTx) {
+        yield* q(
+          `CREATE TABLE IF NOT EXISTS ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`
+        )
+        stageInTx = true
+      }
+      const tag: StageTag = { epoch, shape: shapeOf(names) }
+      return { statement: `COPY ${stageTable} (${list}${list.length > 0 ? ", " : ""}"__df_epoch", "__df_shape") FROM STDIN${options}`, tag }
+    })
+
+  /**
+   * Streams a batch into the transaction's open COPY (opening one, or another when the batch's
+   * columns differ): no round trip per batch, and the server parses while the next batch is
+   * encoded. A rejected row surfaces later, when the COPY ends (see `settle`).
+   */
+  const streamRows = (p: Prepared, cols: ReadonlyArray<Column>) =>
+    Effect.gen(function*() {
+      const names = cols.map((c) => c.name)
+      const binary = config.copy_format === "binary"
+      const shape = staged ? shapeOf(names) : 0
+      const key = `${shape}\0${names.join("\0")}`
+      if (stream !== undefined && stream.key !== key) yield* endCopy
+      if (stream === undefined) {
+        const { statement } = yield* insertCopy(names)
+        stream = new CopyStream(client!, statement, key, binary)
+      }
+      const s = stream
+      const c = client!
+      const tag: StageTag | undefined = staged ? { epoch, shape } : undefined
+      const encodings: Array<Encoding> = cols.map(encodingOf)
+      const oids = cols.map((col) => col.oid)
+      for (let i = 0; i < p.images.length; i += STREAM_SLICE) {
+        const to = Math.min(p.images.length, i + STREAM_SLICE)
+        const chunk = yield* Effect.try({
+          try: () =>
+            binary
+              ? encodeBinaryRows(p.images, names, oids, undefined, false, i, to, tag)
+              : encodeTextRows(p.images, names, encodings, undefined, false, i, to, tag),
+          catch: (e) => e
+        })
+        yield* Effect.tryPromise({ try: () => s.write(chunk), catch: lost(c) })
+      }
+    })
+
   /** Writes prepared rows inside the open transaction (no savepoint handling). */
   const writeRaw = (p: Prepared, cols: ReadonlyArray<Column>) =>
     Effect.gen(function*() {
@@ -243,22 +313,9 @@ export const makeWriter = Effect.fnUntraced(function*(
       const format = config.copy_format ?? "text"
       const options = format === "binary" ? " (FORMAT binary)" : ""
       const input = { rows: p.images, columns: names, encodings, oids: cols.map((c) => c.oid), ops: p.ops, format }
-      if (staged) {
-        if (!stageInTx) {
-          yield* q(
-            `CREATE TABLE IF NOT EXISTS ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`
-          )
-          stageInTx = true
-        }
-        const tag: StageTag = { epoch, shape: shapeOf(names) }
-        return yield* copy(`COPY ${stageTable} (${list}${list.length > 0 ? ", " : ""}"__df_epoch", "__df_shape") FROM STDIN${options}`, {
-          ...input,
-          staged: false,
-          tag
-        })
-      }
       if (mode !== "upsert") {
-        return yield* copy(`COPY ${target} (${list}) FROM STDIN${options}`, { ...input, staged: false })
+        const { statement, tag } = yield* insertCopy(names)
+        return yield* copy(statement, { ...input, staged: false, tag })
       }
       yield* q(
         `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} ON COMMIT DELETE ROWS AS SELECT *, ''::text AS "__df_op", 0 AS "__df_seq" FROM ${target} WITH NO DATA`
@@ -348,14 +405,32 @@ export const makeWriter = Effect.fnUntraced(function*(
     yield* q("BEGIN")
     inTx = true
     stageInTx = false
+    stream = undefined
     if (mode === "replace" && !replaced && !staged) yield* q(`TRUNCATE ${target}`)
     for (const p of pending) yield* writeBatchRows(p)
   })
   const commitTx = Effect.gen(function*() {
     yield* q("COMMIT")
     inTx = false
+    careful = false
     pending = []
     if (mode === "replace" && !staged) replaced = true
+  })
+  /**
+   * Ends the open COPY before the transaction commits. If the server rejected a streamed row, the
+   * transaction is rolled back and its batches are written again one COPY each under a savepoint,
+   * where a rejected row is isolated by bisection (and fails the write or goes to the dead letters).
+   */
+  const settle = Effect.gen(function*() {
+    if (stream === undefined) return
+    const ok = yield* endCopy.pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+    if (!ok) yield* redoCarefully
+  })
+  const redoCarefully = Effect.gen(function*() {
+    yield* q("ROLLBACK")
+    inTx = false
+    careful = true
+    yield* begin
   })
   const recover = (error: unknown) =>
     isConnectionLoss(error) ? disconnect : inTx ? q("ROLLBACK").pipe(
@@ -508,6 +583,7 @@ export const makeWriter = Effect.fnUntraced(function*(
         first = false
         if (!inTx && pending.length === 0) return
         if (!inTx) yield* begin
+        yield* settle
         yield* q(`INSERT INTO ${marksTable} (workflow, node, epoch, checkpoint_id, shapes) VALUES ($1, $2, $3, $4, $5)`, [
           workflow,
           nodeKey,
@@ -535,6 +611,19 @@ export const makeWriter = Effect.fnUntraced(function*(
           Effect.gen(function*() {
             if (columns.length === 0) yield* createTable(p.images)
             if (!inTx) yield* begin
+            if (checkpointing && mode !== "upsert" && !careful && p.images.length > 0) {
+              const cols = batchColumns(p)
+              if (typeof cols === "string") return yield* configurationError(CONNECTOR, "write", cols)
+              const ok = yield* streamRows(p, cols).pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+              if (!ok) {
+                // This batch or an earlier one of the transaction has a rejected row.
+                yield* Effect.ignore(endCopy)
+                yield* redoCarefully
+                yield* writeBatchRows(p)
+              }
+              pending.push(p)
+              return { written: p.images.length }
+            }
             const written = yield* writeBatchRows(p)
             if (checkpointing) pending.push(p)
             else yield* commitTx
@@ -561,6 +650,7 @@ export const makeWriter = Effect.fnUntraced(function*(
             }
             first = false
             if (!inTx) yield* begin
+            yield* settle
             yield* ensureCheckpointTable
             yield* q(
               `INSERT INTO ${cpTable} (workflow, node, checkpoint_id) VALUES ($1, $2, $3) ON CONFLICT (workflow, node) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id, committed_at = now()`,
