@@ -117,7 +117,10 @@ const POW10 = [1, 10, 100, 1000, 10000]
  * exactly the digits `String(v)` prints in this range.
  */
 const writeNumber = (out: Out, v: number): void => {
-  if (Number.isSafeInteger(v)) return writeInt(out, v)
+  if (Number.isSafeInteger(v)) {
+    writeInt(out, v)
+    return
+  }
   if (v > -1e11 && v < 1e11) {
     for (let k = 1; k <= 4; k++) {
       const p = POW10[k]
