@@ -104,8 +104,8 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `guarantee`: `exactly-once` (default) or `at-least-once`. In `insert` / `replace` mode,
  *   exactly-once stages each checkpoint's rows in a table owned by the connector and moves them
  *   into the target when the checkpoint completes (a staged two-phase commit); at-least-once COPYs
- *   straight into the target (about half the server work) and may write rows again after a crash
- *   between a sink's commit and the checkpoint record. `upsert` is exactly-once either way.
+ *   straight into the target (about half the server work) and writes the rows committed after
+ *   the restored checkpoint again after a crash. `upsert` is exactly-once either way.
  * - `checkpoint_table` / `workflow`: where checkpoint ids (and, with `_staged` appended, the
  *   staged checkpoints) are stored (default `dataflare_checkpoints`, workflow `default`).
  * - `retry`: `{ attempts, delay }` for transient errors (default 5 attempts from 100ms, doubling).

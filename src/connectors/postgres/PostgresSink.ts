@@ -17,7 +17,7 @@
  *   target and records `id` as applied in `checkpoint_table`, in one transaction; `restore(id)`
  *   applies what a crash left staged up to `id` and drops the rest. `guarantee: at-least-once`
  *   COPYs straight into the target instead, committing the rows with the checkpoint id in
- *   `preCommit` (rows near a checkpoint can be written again after a crash between the two).
+ *   `preCommit`; a restore writes every record after the checkpoint again.
  *   `upsert` writes straight into the target and is exactly-once because it is idempotent.
  *   Without checkpoints (the writer used outside the runtime), every batch commits by itself.
  * - **Errors**: transient failures (connection loss, serialization failure, deadlock) roll back

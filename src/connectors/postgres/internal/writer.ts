@@ -28,6 +28,11 @@ import { encodeBinaryRows } from "./copyBinary.ts"
 import { encodeTextRows } from "./copyText.ts"
 
 const CONNECTOR = "postgres"
+/**
+ * Rows of streamed batches after which the open transaction commits early (without a checkpoint),
+ * so that the batches kept in memory for a replay stay bounded.
+ */
+const INTERMEDIATE_COMMIT_ROWS = 200_000
 /** Rows per chunk written to a streamed COPY. */
 const STREAM_SLICE = 8192
 const STAGE = "df_stage"
@@ -115,12 +120,15 @@ export const makeWriter = Effect.fnUntraced(function*(
   let stream: CopyStream | undefined
   /** A streamed COPY was rejected: until the transaction ends, one COPY per batch under a savepoint. */
   let careful = false
+  /** Rows of `pending` (kept for a replay of the open transaction). */
+  let pendingRows = 0
+  /** Staged rows of this epoch were committed by an intermediate commit (they still need their mark). */
+  let epochCommitted = false
   /** Column sets of staged batches (`__df_shape` indexes it), by their names joined with NUL. */
   const shapes: Array<ReadonlyArray<string>> = []
   const shapeIndex = new Map<string, number>()
   let checkpointing = false
   let pending: Array<Prepared> = []
-  let skipUntil: number | undefined
   let replaced = false
   let columns: ReadonlyArray<Column> = []
   let key: ReadonlyArray<string> = []
@@ -414,6 +422,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     inTx = false
     careful = false
     pending = []
+    pendingRows = 0
     if (mode === "replace" && !staged) replaced = true
   })
   /**
@@ -561,6 +570,7 @@ export const makeWriter = Effect.fnUntraced(function*(
         replaced = checkpointId !== undefined
         staged = true
         epoch = 1
+        epochCommitted = false
         shapes.length = 0
         shapeIndex.clear()
       })
@@ -576,12 +586,14 @@ export const makeWriter = Effect.fnUntraced(function*(
           const r = yield* q(`SELECT 1 FROM ${marksTable} WHERE workflow = $1 AND node = $2 AND epoch = $3`, [workflow, nodeKey, epoch])
           if (r.rows.length > 0) {
             pending = []
+            pendingRows = 0
             epoch++
+            epochCommitted = false
             return
           }
         }
         first = false
-        if (!inTx && pending.length === 0) return
+        if (!inTx && pending.length === 0 && !epochCommitted) return
         if (!inTx) yield* begin
         yield* settle
         yield* q(`INSERT INTO ${marksTable} (workflow, node, epoch, checkpoint_id, shapes) VALUES ($1, $2, $3, $4, $5)`, [
@@ -593,6 +605,7 @@ export const makeWriter = Effect.fnUntraced(function*(
         ])
         yield* commitTx
         epoch++
+        epochCommitted = false
       })
     )
   }
@@ -600,7 +613,6 @@ export const makeWriter = Effect.fnUntraced(function*(
   return {
     writeBatch: (batch: Batch.Batch<Row>) =>
       Effect.suspend(() => {
-        if (skipUntil !== undefined) return Effect.succeed({ written: 0 })
         const records = batch.start === 0 && batch.end === batch.records.length ? batch.records : batch.records.slice(batch.start, batch.end)
         const p = prepare(records)
         if (p.ops !== undefined && mode !== "upsert") {
@@ -622,6 +634,14 @@ export const makeWriter = Effect.fnUntraced(function*(
                 yield* writeBatchRows(p)
               }
               pending.push(p)
+              pendingRows += p.images.length
+              if (pendingRows >= INTERMEDIATE_COMMIT_ROWS) {
+                // Bound the rows kept for a replay: commit what is streamed so far. Staged, the
+                // rows stay invisible until the epoch's mark; at-least-once, they become visible.
+                yield* settle
+                yield* commitTx
+                if (staged) epochCommitted = true
+              }
               return { written: p.images.length }
             }
             const written = yield* writeBatchRows(p)
@@ -636,16 +656,13 @@ export const makeWriter = Effect.fnUntraced(function*(
       Effect.suspend(() => {
         checkpointing = true
         if (staged) return preCommitStaged(checkpointId)
-        if (skipUntil !== undefined) {
-          if (checkpointId >= skipUntil) skipUntil = undefined
-          return Effect.void
-        }
         let first = true
         return retryingTx(
           "preCommit",
           Effect.gen(function*() {
             if (!first && !inTx && (yield* lastCommitted) === checkpointId) {
               pending = []
+              pendingRows = 0
               return
             }
             first = false
@@ -678,6 +695,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       Effect.suspend(() => {
         checkpointing = true
         pending = []
+        pendingRows = 0
         return retryingTx(
           "restore",
           Effect.gen(function*() {
@@ -686,10 +704,11 @@ export const makeWriter = Effect.fnUntraced(function*(
               inTx = false
             }
             if (staging) return
-            // `undefined`: a run from the start (first run, or --from-scratch); nothing is skipped.
+            // Not staged: the replay writes every record after the checkpoint again (upsert
+            // overwrites; insert may duplicate what a later, never completed, checkpoint committed).
+            // A replace that committed before is not truncated again.
             const committed = checkpointId === undefined ? undefined : yield* lastCommitted
             replaced = committed !== undefined
-            skipUntil = committed !== undefined && committed > checkpointId! ? committed : undefined
           })
         ).pipe(Effect.andThen(staging ? restoreStaged(checkpointId) : Effect.void))
       })
