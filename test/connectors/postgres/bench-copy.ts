@@ -88,13 +88,19 @@ async function* csvBatches(): AsyncGenerator<Array<Row>> {
 }
 
 /** Writes the CSV's batches through the sink (one Effect per batch, none per row). */
-const loadThroughSink = (table: string, checkpointed: boolean, copy_format: "text" | "binary" = "text") =>
+const loadThroughSink = (
+  table: string,
+  checkpointed: boolean,
+  copy_format: "text" | "binary" = "text",
+  guarantee: "exactly-once" | "at-least-once" = "exactly-once"
+) =>
   Effect.gen(function*() {
     const decoded = decodeAll(PostgresSink.config, {
       connection_string: URL,
       table,
       checkpoint_table: `${SCHEMA}.checkpoints`,
-      copy_format
+      copy_format,
+      guarantee
     })
     if (!decoded.ok) return yield* Effect.die(new Error(JSON.stringify(decoded.issues)))
     const scope = yield* Scope.make()
@@ -107,7 +113,10 @@ const loadThroughSink = (table: string, checkpointed: boolean, copy_format: "tex
       yield* writer.writeBatch(Batch.make(next.value))
     }
     yield* writer.flush
-    if (checkpointed) yield* writer.preCommit!(1)
+    if (checkpointed) {
+      yield* writer.preCommit!(1)
+      yield* writer.commit!(1)
+    }
     yield* Scope.close(scope, Exit.void)
   })
 
@@ -120,23 +129,24 @@ const main = async () => {
   const cols = "(id int, name text, amount numeric(12,2), created_at timestamptz, active boolean)"
   await run(`CREATE SCHEMA ${SCHEMA}`)
   try {
-    for (const t of ["psql", "sink", "sink_cp", "sink_bin"]) await run(`CREATE TABLE ${SCHEMA}.${t} ${cols}`)
+    for (const t of ["psql", "sink", "sink_cp", "sink_alo", "sink_bin"]) await run(`CREATE TABLE ${SCHEMA}.${t} ${cols}`)
     console.log(`${ROWS} rows, ${(readFileSync(FILE).length / 1e6).toFixed(1)} MB CSV in /dev/shm`)
     await measure("psql \\copy", async () => {
       execFileSync("psql", [URL, "-qc", `\\copy ${SCHEMA}.psql FROM '${FILE}' CSV HEADER`])
     })
     await measure("DataFlare postgres sink (COPY)", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink`, false)))
     await measure("  same, exactly-once (1 checkpoint)", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink_cp`, true)))
+    await measure("  same, at-least-once (1 checkpoint)", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink_alo`, true, "text", "at-least-once")))
     await measure("  same, COPY binary", () => Effect.runPromise(loadThroughSink(`${SCHEMA}.sink_bin`, false, "binary")))
     const c = new pg.Client({ connectionString: URL })
     await c.connect()
     const counts = await c.query(
-      `SELECT (SELECT count(*) FROM ${SCHEMA}.psql) AS a, (SELECT count(*) FROM ${SCHEMA}.sink) AS b, (SELECT count(*) FROM ${SCHEMA}.sink_cp) AS c, (SELECT count(*) FROM ${SCHEMA}.sink_bin) AS e,
+      `SELECT (SELECT count(*) FROM ${SCHEMA}.psql) AS a, (SELECT count(*) FROM ${SCHEMA}.sink) AS b, (SELECT count(*) FROM ${SCHEMA}.sink_cp) AS c, (SELECT count(*) FROM ${SCHEMA}.sink_alo) AS f, (SELECT count(*) FROM ${SCHEMA}.sink_bin) AS e,
         (SELECT count(*) FROM (SELECT * FROM ${SCHEMA}.psql EXCEPT SELECT * FROM ${SCHEMA}.sink) d) AS diff,
         (SELECT count(*) FROM (SELECT * FROM ${SCHEMA}.psql EXCEPT SELECT * FROM ${SCHEMA}.sink_bin) d) AS diff_bin`
     )
     await c.end()
-    console.log("row counts (psql, sink, exactly-once, binary; rows differing: text, binary):", Object.values(counts.rows[0]).join(", "))
+    console.log("row counts (psql, sink, exactly-once, at-least-once, binary; rows differing: text, binary):", Object.values(counts.rows[0]).join(", "))
   } finally {
     await run(`DROP SCHEMA ${SCHEMA} CASCADE`)
     rmSync(FILE, { force: true })
