@@ -98,10 +98,12 @@ export const fusedChain = async (records: number, rounds: number): Promise<{ mar
       }
     }
   ]
-  // One unmeasured round of each first: the batches were just built (the first contender to run
-  // would pay for moving them to the old generation) and neither side's code is optimized yet.
-  for (const c of contenders) await c.run()
-  const results = await alternate(contenders, rounds)
+  // Unmeasured rounds of each first, at least 5 M records' worth: the batches were just built (the
+  // first contender to run would pay for moving them to the old generation), and neither side's
+  // code is optimized yet (with 1 M records, one round is too short for the JIT to finish).
+  for (let w = 0; w < Math.max(1, Math.ceil(5_000_000 / records)); w++) for (const c of contenders) await c.run()
+  // short inputs get more rounds (a 1 M-record round takes ~20 ms: one noisy moment decides a median of 3)
+  const results = await alternate(contenders, Math.max(rounds, Math.ceil(5_000_000 / records)))
   if (sink === 0) throw new Error("nothing reached the sink")
   return { markdown: table(`2. in-memory → fused filter + map → discard, ${records.toLocaleString("en")} records`, results), results }
 }
