@@ -11,6 +11,7 @@ import * as Overrides from "../../src/Overrides.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { loadavg } from "node:os"
+import { collectGarbage } from "../lib/gc.ts"
 import { median } from "../lib/stats.ts"
 
 interface Arrival {
@@ -107,7 +108,7 @@ const pct = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.
 /**
  * Measures the maximum rate, then runs adaptive and fixed batching alternately `rounds` times at
  * half that rate (each mode gets one short unmeasured warm-up run first, so neither pays for the
- * JIT) and reports the median of each percentile over the rounds, and every round's p99.
+ * JIT, and a full GC before every run, so none pays for the garbage of the one before) and reports the median of each percentile over the rounds, and every round's p99.
  */
 export const latency = async (records: number, rounds = 3): Promise<{ markdown: string }> => {
   const max = await Effect.runPromise(run({ rate: undefined, records, adaptive: false, fixedBatch: 5000 }))
@@ -123,7 +124,11 @@ export const latency = async (records: number, rounds = 3): Promise<{ markdown: 
   for (const adaptive of modes) await Effect.runPromise(run({ rate, records: Math.min(n, Math.ceil(rate / 2)), adaptive, fixedBatch: 5000 }))
   const results = new Map<boolean, Array<Float64Array>>(modes.map((m) => [m, []]))
   for (let r = 0; r < rounds; r++) {
-    for (const adaptive of modes) results.get(adaptive)!.push((await Effect.runPromise(run({ rate, records: n, adaptive, fixedBatch: 5000 }))).latencies)
+    for (const adaptive of modes) {
+      // a clean heap for each run: it should not pay for the garbage of the one before
+      collectGarbage()
+      results.get(adaptive)!.push((await Effect.runPromise(run({ rate, records: n, adaptive, fixedBatch: 5000 }))).latencies)
+    }
   }
   for (const adaptive of modes) {
     const runs = results.get(adaptive)!
