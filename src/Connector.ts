@@ -55,6 +55,25 @@ export interface OpenContext {
   readonly instance: number
   /** How many instances of the node run. */
   readonly parallelism: number
+  /**
+   * Sources: the stateless nodes right after the source that the planner fused into it (see
+   * {@link SourceCapabilities.fuses}), in order. The source runs them on every batch, rebuilt
+   * from their configs, returns only the records that come out of the last one, and reports the
+   * counts through {@link SourceReader.fusedCounts}.
+   */
+  readonly fused?: ReadonlyArray<FusedNode>
+}
+
+/**
+ * A stateless node fused into a source: its id, `type` and config as written (plain data).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FusedNode {
+  readonly node: string
+  readonly type: string
+  readonly config: unknown
 }
 
 /**
@@ -72,6 +91,14 @@ export interface SourceCapabilities {
   readonly preferredBatchSize?: number
   /** Largest batch the source will produce. */
   readonly maxBatchSize?: number
+  /**
+   * Built-in processor types (e.g. `filter`, `map`) this source can run itself, on its own worker
+   * threads, when its node runs with `parallelism > 1`: the planner then fuses the chain of such
+   * nodes that follows the source (configs given as data, no functions, no `key_by`/`ordered`)
+   * into it and passes it as {@link OpenContext.fused}, so only surviving records reach the
+   * main thread.
+   */
+  readonly fuses?: ReadonlyArray<string>
 }
 
 /**
@@ -114,6 +141,11 @@ export interface SourceReader<out A> {
   readonly seek: (position: Position) => Effect.Effect<void, ConnectorError>
   /** Everything up to `position` is safely processed: acknowledge it upstream. */
   readonly commit: (position: Position) => Effect.Effect<void, ConnectorError>
+  /**
+   * With {@link OpenContext.fused}: records that entered each fused node so far, then the records
+   * that came out of the last one (totals of this reader), for the per-node counts of a run.
+   */
+  readonly fusedCounts?: () => ReadonlyArray<number>
 }
 
 /**

@@ -131,11 +131,31 @@ const runSource = (
   batchSize: number,
   downstream: Downstream,
   counters: NodeCounters,
+  fusedCounters: ReadonlyArray<NodeCounters>,
   ctx: ExecuteContext
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
-    const reader = yield* source.open({ workflow: ctx.workflow, node: task.id, batchSize, instance, parallelism: task.parallelism })
+    const reader = yield* source.open({
+      workflow: ctx.workflow,
+      node: task.id,
+      batchSize,
+      instance,
+      parallelism: task.parallelism,
+      ...(task.fused.length > 0 ? { fused: task.fused } : {})
+    })
+    // Nodes fused into the source: their counts come from the reader (totals; add what is new).
+    const seenCounts: Array<number> = fusedCounters.map(() => 0).concat(0)
+    const updateFused = () => {
+      const totals = reader.fusedCounts?.()
+      if (totals === undefined || totals.length !== seenCounts.length) return
+      counters.recordsOut += totals[0] - seenCounts[0]
+      for (let k = 0; k < fusedCounters.length; k++) {
+        fusedCounters[k].recordsIn += totals[k] - seenCounts[k]
+        fusedCounters[k].recordsOut += totals[k + 1] - seenCounts[k + 1]
+      }
+      for (let k = 0; k < totals.length; k++) seenCounts[k] = totals[k]
+    }
     let injected = 0
     if (ctx.restored !== undefined) {
       const saved = ctx.restored.positions.find((p) => p.node === task.id && p.instance === instance)
@@ -160,7 +180,8 @@ const runSource = (
     const clock = yield* Clock.Clock
     // stamps a batch with its origin and read time (when the source did not) and hands it on
     const stamped = (batch: Batch.Batch<unknown>, readAt: number) => {
-      counters.recordsOut += Batch.size(batch)
+      if (fusedCounters.length === 0) counters.recordsOut += Batch.size(batch)
+      else fusedCounters[fusedCounters.length - 1].batchesOut += 1
       counters.batchesOut += 1
       if (readAt === batch.readAt && batch.origin !== undefined) return downstream.push(batch)
       return downstream.push(Batch.make(batch.records, {
@@ -192,6 +213,7 @@ const runSource = (
       }
       const want = batcher !== undefined ? batcher.size() - pending.length : batchSize
       const batch = yield* reader.readBatch(Math.max(1, Math.min(want, limit)))
+      if (fusedCounters.length > 0) updateFused()
       if (batch === undefined) break
       const n = Batch.size(batch)
       if (batcher === undefined) {
@@ -551,7 +573,16 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
                 toChannels(outputsOf(chain))
               )
             }
-            body = runSource(task, task.source, instance, plan.workflow.batchSize, downstream, counters.get(task.id)!, ctx)
+            body = runSource(
+              task,
+              task.source,
+              instance,
+              plan.workflow.batchSize,
+              downstream,
+              counters.get(task.id)!,
+              task.fused.map((f) => counters.get(f.node)!),
+              ctx
+            )
             break
           }
           case "Stateless": {

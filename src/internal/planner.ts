@@ -11,7 +11,7 @@
  */
 import type { Effect } from "effect"
 import type { Batch } from "../Batch.ts"
-import type { Guarantee } from "../Connector.ts"
+import type { FusedNode, Guarantee } from "../Connector.ts"
 import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
 import { type PreparedNode, type PreparedWorkflow, splitInput } from "./prepare.ts"
@@ -37,7 +37,12 @@ interface TaskBase {
 
 /** One task of the plan. */
 export type PlannedTask =
-  | (TaskBase & { readonly _tag: "Source"; readonly source: PreparedSource })
+  | (TaskBase & {
+    readonly _tag: "Source"
+    readonly source: PreparedSource
+    /** Stateless nodes the source runs itself (see `SourceCapabilities.fuses`), in order. */
+    readonly fused: ReadonlyArray<FusedNode>
+  })
   | (TaskBase & { readonly _tag: "Sink"; readonly sink: PreparedSink })
   | (TaskBase & {
     readonly _tag: "Batch"
@@ -68,6 +73,16 @@ export interface Plan {
 }
 
 const isStateless = (n: PreparedNode): boolean => n.kind === "processor" && n.processor._tag === "Stateless"
+
+/** Plain data (what can be rebuilt on another thread): no functions, no class instances. */
+const isPlainData = (value: unknown): boolean => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true
+  if (typeof value === "number") return Number.isFinite(value)
+  if (Array.isArray(value)) return value.every(isPlainData)
+  if (typeof value !== "object") return false
+  const proto = Object.getPrototypeOf(value)
+  return (proto === Object.prototype || proto === null) && Object.values(value).every(isPlainData)
+}
 
 /** A key extractor for `key_by` fields (dotted paths allowed). */
 export const keyExtractor = (keyBy: string | ReadonlyArray<string>): (record: unknown) => unknown => {
@@ -111,6 +126,42 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
       chains.set(n.node.id, [n.node.id])
     }
   }
+  // A source that runs on its own threads (parallelism > 1) and can run the processor types that
+  // follow it takes the longest prefix of its only consumer chain: only the records that survive
+  // that prefix leave its threads. What is left of the chain stays a task of its own.
+  const fusedInto = new Map<string, ReadonlyArray<FusedNode>>()
+  for (const n of workflow.nodes) {
+    if (n.kind !== "source" || n.parallelism <= 1) continue
+    const types = n.source.capabilities.fuses
+    const consumers = consumersOf(n.node.id)
+    if (types === undefined || consumers.length !== 1) continue
+    const headId = consumers[0]
+    const head = byId.get(headId)
+    if (
+      head === undefined || !isStateless(head) || headOf.get(headId) !== headId || head.node.inputs.length !== 1 ||
+      head.node.inputs[0] !== n.node.id || head.node.key_by !== undefined || head.node.ordered === true
+    ) continue
+    const chain = chains.get(headId)!
+    let k = 0
+    while (k < chain.length) {
+      const m = byId.get(chain[k])!.node
+      if (!types.includes(m.type) || !isPlainData(m.config ?? {})) break
+      k++
+    }
+    if (k === 0) continue
+    fusedInto.set(n.node.id, chain.slice(0, k).map((id) => {
+      const m = byId.get(id)!.node
+      return { node: id, type: m.type, config: m.config ?? {} }
+    }))
+    for (const id of chain.slice(0, k)) headOf.set(id, n.node.id)
+    chains.delete(headId)
+    chains.set(n.node.id, [n.node.id, ...chain.slice(0, k)])
+    if (k < chain.length) {
+      const rest = chain.slice(k)
+      for (const id of rest) headOf.set(id, rest[0])
+      chains.set(rest[0], rest)
+    }
+  }
   const taskIdOf = (node: string): string => headOf.get(node) ?? node
   const tasks: Array<PlannedTask> = []
   for (const n of workflow.nodes) {
@@ -133,7 +184,7 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     }
     switch (n.kind) {
       case "source":
-        tasks.push({ ...base, _tag: "Source", source: n.source })
+        tasks.push({ ...base, _tag: "Source", source: n.source, fused: fusedInto.get(id) ?? [] })
         break
       case "sink":
         tasks.push({ ...base, _tag: "Sink", sink: n.sink })

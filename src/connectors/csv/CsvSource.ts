@@ -22,6 +22,7 @@ import * as Connector from "../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 import { type BuildError, build, type Layout, makeLayout } from "./internal/columns.ts"
+import { openRange } from "./internal/parallel.ts"
 import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
@@ -80,7 +81,7 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, { readonly [column
     type: CONNECTOR,
     description: "Reads an RFC 4180 CSV file as records keyed by column name, with typed columns",
     config: CsvConfig,
-    capabilities: () => ({ seekable: true, unbounded: false }),
+    capabilities: () => ({ seekable: true, unbounded: false, fuses: ["filter", "map", "select", "rename"] }),
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),
@@ -116,9 +117,21 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, { readonly [column
           }
         }
         const layout: Layout = makeLayout(names, config.columns, config.required)
+        if (context.parallelism > 1) {
+          // Each instance reads one byte range of the file on a worker thread.
+          return yield* openRange({
+            path,
+            delimiter,
+            layout,
+            headerEnd: config.header !== false ? parser.offset() : 0,
+            node: context.node,
+            index: context.instance,
+            count: context.parallelism,
+            fused: context.fused ?? []
+          })
+        }
         const error: BuildError = { detail: "", column: 0, field: undefined }
-        // Only the first instance reads: a CSV file is not split between parallel instances.
-        let finished = context.instance > 0
+        let finished = false
         const position = (): FilePosition => ({ offset: parser.offset(), line: parser.line })
         const reader: Connector.SourceReader<{ readonly [column: string]: unknown }> = {
           readBatch: (max) =>
@@ -165,7 +178,7 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, { readonly [column
               }
               parser = new CsvParser(delimiter, target.offset, target.line)
               file.reposition(target.offset)
-              finished = context.instance > 0
+              finished = false
               return Effect.void
             }),
           commit: () => Effect.void

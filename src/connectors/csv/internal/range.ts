@@ -1,0 +1,388 @@
+/**
+ * Reading one byte range of a CSV file: what a worker thread of a parallel `csv` source does.
+ * No Effect here: this runs inside a worker thread, where loading less is starting sooner.
+ *
+ * The body of the file (after the header) is cut into `count` nominal ranges of equal size. The
+ * real start `S_i` of range `i > 0` is the byte after the first line feed at or after the nominal
+ * cut `b_i` that is preceded by an even number of quote characters (counted from the end of the
+ * header): in an RFC 4180 file, that line feed ends a record, and a line feed inside a quoted
+ * field is always preceded by an odd number. Each range's reader computes its own start (one scan
+ * of the bytes before its cut, with `indexOf`), publishes it in a shared array, and reads up to
+ * the start its successor published — waiting for it (`Atomics.wait`) only when it gets there.
+ *
+ * A quote inside an unquoted field (`ab"c`, accepted as data by the parser) upsets the count; a
+ * cut computed from a wrong count lies inside a quoted field, and the reader of the range before it
+ * then ends inside that quoted field: it fails with an error that names the line and says to read
+ * the file with `parallelism: 1`. The run fails; it never silently loses or duplicates a record.
+ */
+import { Buffer } from "node:buffer"
+import { closeSync, openSync, readSync } from "node:fs"
+import { StringDecoder } from "node:string_decoder"
+import { type BuildError, build, type Layout } from "./columns.ts"
+import { CsvParser, END, NEED_MORE } from "./parser.ts"
+
+/** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
+export interface FusedNode {
+  readonly node: string
+  readonly type: string
+  readonly config: unknown
+}
+
+/** What a range reader starts from (a worker thread's `workerData`). */
+export interface RangeInit {
+  readonly path: string
+  readonly delimiter: string
+  readonly layout: Layout
+  /** Byte offset of the first record (after the header). */
+  readonly headerEnd: number
+  /** File size when the source was opened. */
+  readonly size: number
+  readonly index: number
+  readonly count: number
+  /** `BigInt64Array` over this buffer: `count + 1` range starts; `-1` unknown, `-2` failed. */
+  readonly starts: SharedArrayBuffer
+  readonly chunkSize: number
+}
+
+/** The failure of a range reader, as data (it crosses the thread boundary). */
+export type RangeFailure =
+  | {
+    readonly _tag: "Record"
+    readonly detail: string
+    readonly line: number
+    readonly column: number
+    readonly field: string | undefined
+    readonly record: ReadonlyArray<string> | undefined
+  }
+  | { readonly _tag: "Io"; readonly operation: string; readonly code: string; readonly message: string }
+  | {
+    readonly _tag: "Step"
+    readonly node: string
+    readonly name: string
+    readonly message: string
+    readonly detail: string | undefined
+    readonly field: string | undefined
+    readonly record: unknown
+  }
+
+/** One answer of a range reader: records, and the position after them. */
+export interface RangeBatch {
+  readonly records: Array<unknown>
+  readonly offset: number
+  readonly line: number
+  /** True when the range is exhausted (no further read returns records). */
+  readonly done: boolean
+}
+
+/** Thrown by the reader (and caught at the worker boundary, which sends it as data). */
+export class RangeReadError extends Error {
+  readonly failure: RangeFailure
+  constructor(failure: RangeFailure) {
+    super(failure._tag === "Io" ? failure.message : failure.detail ?? "")
+    this.failure = failure
+  }
+}
+
+const UNKNOWN = -1n
+const FAILED = -2n
+
+/** The nominal cut `b_i` of range `i`. */
+export const nominalCut = (headerEnd: number, size: number, count: number, i: number): number =>
+  i <= 0 ? headerEnd : i >= count ? size : headerEnd + Math.floor(((size - headerEnd) * i) / count)
+
+const ioFailure = (operation: string, e: unknown): RangeReadError => {
+  const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : ""
+  return new RangeReadError({ _tag: "Io", operation, code, message: e instanceof Error ? e.message : String(e) })
+}
+
+const countByte = (bytes: Uint8Array, byte: number, from: number): number => {
+  let n = 0
+  let i = bytes.indexOf(byte, from)
+  while (i !== -1) {
+    n++
+    i = bytes.indexOf(byte, i + 1)
+  }
+  return n
+}
+
+/**
+ * Computes the start of range `i > 0` from the file: the offset after the first line feed at or
+ * after `cut - 1` with an even number of quotes in `[headerEnd, that line feed)`, and the 1-based
+ * line there. The end of the file when there is none.
+ */
+export const findStart = (
+  fd: number,
+  headerEnd: number,
+  cut: number,
+  size: number,
+  buffer: Buffer
+): { readonly offset: number; readonly line: number } => {
+  let lines = 0
+  let quotes = 0
+  let pos = 0
+  const stop = Math.max(cut - 1, headerEnd)
+  while (pos < stop) {
+    const n = readSync(fd, buffer, 0, Math.min(buffer.length, stop - pos), pos)
+    if (n === 0) break
+    const bytes = buffer.subarray(0, n)
+    lines += countByte(bytes, 10, 0)
+    if (pos + n > headerEnd) quotes += countByte(bytes, 34, Math.max(0, headerEnd - pos))
+    pos += n
+  }
+  while (pos < size) {
+    const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - pos), pos)
+    if (n === 0) break
+    for (let k = 0; k < n; k++) {
+      const c = buffer[k]
+      if (c === 34) quotes++
+      else if (c === 10) {
+        lines++
+        if ((quotes & 1) === 0) return { offset: pos + k + 1, line: lines + 1 }
+      }
+    }
+    pos += n
+  }
+  return { offset: size, line: lines + 1 }
+}
+
+/** How long a reader waits for the next range's reader to publish its start before finding it itself. */
+const PATIENCE_MS = 2000
+/** Below this many bytes before the cut, finding a start is cheaper than waiting for it. */
+const SMALL = 4 * 1024 * 1024
+
+/**
+ * The reader of one range, synchronous (a worker thread has nothing else to do). Call
+ * {@link RangeReader.start} once, then {@link RangeReader.read} until `done`.
+ */
+export class RangeReader {
+  private readonly fd: number
+  private readonly buffer: Buffer
+  private readonly starts: BigInt64Array
+  private readonly error: BuildError = { detail: "", column: 0, field: undefined }
+  private readonly fields: Array<string> = []
+  private parser: CsvParser
+  private decoder = new StringDecoder("utf8")
+  /** Next byte to read. */
+  private filePos = 0
+  /** End of the range, once known. */
+  private end = -1
+  private finished = false
+  private steps: ((records: Array<unknown>) => Array<unknown>) | undefined
+
+  readonly init: RangeInit
+  constructor(init: RangeInit) {
+    this.init = init
+    try {
+      this.fd = openSync(init.path, "r")
+    } catch (e) {
+      throw ioFailure("open", e)
+    }
+    this.buffer = Buffer.allocUnsafe(init.chunkSize)
+    this.starts = new BigInt64Array(init.starts)
+    this.parser = new CsvParser(init.delimiter, init.headerEnd, 1)
+  }
+
+  /** Finds and publishes where this range starts; returns that position. */
+  start(): { readonly offset: number; readonly line: number } {
+    const { index, count, headerEnd, size } = this.init
+    if (index + 1 >= count) this.end = size
+    let at: { readonly offset: number; readonly line: number }
+    if (index === 0) {
+      at = { offset: headerEnd, line: this.headerLines() }
+    } else {
+      try {
+        at = findStart(this.fd, headerEnd, nominalCut(headerEnd, size, count, index), size, this.buffer)
+      } catch (e) {
+        Atomics.store(this.starts, index, FAILED)
+        Atomics.notify(this.starts, index)
+        throw ioFailure("read", e)
+      }
+      Atomics.store(this.starts, index, BigInt(at.offset))
+      Atomics.notify(this.starts, index)
+    }
+    this.seek(at.offset, at.line)
+    return at
+  }
+
+  /** Runs `run` (a fused chain over a whole array) on each batch of built records. */
+  fuse(run: (records: Array<unknown>) => Array<unknown>): void {
+    this.steps = run
+  }
+
+  /** Continue at `offset` / `line` (inside this range). */
+  seek(offset: number, line: number): void {
+    this.parser = new CsvParser(this.init.delimiter, offset, line)
+    this.decoder = new StringDecoder("utf8")
+    this.filePos = offset
+    this.finished = false
+  }
+
+  /** Closes the file. */
+  close(): void {
+    closeSync(this.fd)
+  }
+
+  /**
+   * Reads up to `max` output records (after the fused steps; reading at most `16 × max` input
+   * records for one answer, so an answer never waits long when a filter drops nearly everything).
+   */
+  read(max: number): RangeBatch {
+    const out: Array<unknown> = []
+    if (this.finished) return { records: out, ...this.position(), done: true }
+    const parser = this.parser
+    const fields = this.fields
+    const { layout } = this.init
+    const budget = this.steps === undefined ? max : max * 16
+    let built: Array<unknown> = this.steps === undefined ? out : []
+    let read = 0
+    while (read < budget) {
+      const n = parser.next(fields)
+      if (n >= 0) {
+        const record = build(layout, fields, n, this.error)
+        if (record === undefined) {
+          throw new RangeReadError({
+            _tag: "Record",
+            detail: this.error.detail,
+            line: parser.recordLine,
+            column: this.error.column,
+            field: this.error.field,
+            record: fields.slice(0, n)
+          })
+        }
+        built.push(record)
+        read++
+        if (this.steps !== undefined && built.length >= max) {
+          this.runSteps(built, out)
+          built = []
+          if (out.length >= max) break
+        }
+      } else if (n === NEED_MORE) {
+        this.fill()
+      } else if (n === END) {
+        this.finished = true
+        break
+      } else {
+        const split = this.init.index + 1 < this.init.count && parser.errorMessage === "unterminated quoted field"
+        throw new RangeReadError({
+          _tag: "Record",
+          detail: split
+            ? `a quoted field runs past byte ${this.end}, where the file was split for parallel reading (is there a quote inside an unquoted field? RFC 4180 does not allow one); read this file with parallelism: 1`
+            : parser.errorMessage,
+          line: parser.errorLine,
+          column: parser.errorField,
+          field: undefined,
+          record: undefined
+        })
+      }
+    }
+    if (this.steps !== undefined && built.length > 0) this.runSteps(built, out)
+    return { records: out, ...this.position(), done: this.finished }
+  }
+
+  private runSteps(built: Array<unknown>, out: Array<unknown>): void {
+    const kept = this.steps!(built)
+    for (let i = 0; i < kept.length; i++) out.push(kept[i])
+  }
+
+  private position(): { readonly offset: number; readonly line: number } {
+    return { offset: this.parser.offset(), line: this.parser.line }
+  }
+
+  /** The line of the first record: 1 + the line feeds in the header. */
+  private headerLines(): number {
+    const { headerEnd } = this.init
+    let lines = 0
+    let pos = 0
+    while (pos < headerEnd) {
+      const n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, headerEnd - pos), pos)
+      if (n === 0) break
+      lines += countByte(this.buffer.subarray(0, n), 10, 0)
+      pos += n
+    }
+    return lines + 1
+  }
+
+  /**
+   * The start of the next range: published by its reader (normally long before this reader gets
+   * there); if it does not come (that reader is not running, e.g. one instance restored alone),
+   * found here the same way — the result is the same.
+   */
+  private nextStart(): number {
+    const { headerEnd, size, count } = this.init
+    const i = this.init.index + 1
+    const cut = nominalCut(headerEnd, size, count, i)
+    const deadline = performance.now() + (cut - headerEnd < SMALL ? 0 : PATIENCE_MS)
+    for (;;) {
+      const v = Atomics.load(this.starts, i)
+      if (v >= 0n) return Number(v)
+      const left = deadline - performance.now()
+      if (v === FAILED || left <= 0) break
+      Atomics.wait(this.starts, i, UNKNOWN, left)
+    }
+    let at: number
+    try {
+      at = findStart(this.fd, headerEnd, cut, size, this.buffer).offset
+    } catch (e) {
+      throw ioFailure("read", e)
+    }
+    Atomics.compareExchange(this.starts, i, UNKNOWN, BigInt(at))
+    Atomics.notify(this.starts, i)
+    return at
+  }
+
+  /** Pushes the next chunk of the range into the parser (or ends it). */
+  private fill(): void {
+    const { index, count, headerEnd, size } = this.init
+    if (this.end < 0) {
+      // Up to the nominal cut of the next range, its start is not needed (it lies at or after it).
+      const cut = nominalCut(headerEnd, size, count, index + 1)
+      if (this.filePos >= cut) this.end = this.nextStart()
+    }
+    const limit = this.end < 0 ? nominalCut(headerEnd, size, count, index + 1) : this.end
+    if (this.filePos >= limit) {
+      const rest = this.decoder.end()
+      if (rest.length > 0) this.parser.push(rest)
+      this.parser.end()
+      return
+    }
+    let n: number
+    try {
+      n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, limit - this.filePos), this.filePos)
+    } catch (e) {
+      throw ioFailure("read", e)
+    }
+    if (n === 0) {
+      // The file is shorter than when it was opened.
+      this.end = this.filePos
+      this.fill()
+      return
+    }
+    this.filePos += n
+    this.parser.push(this.decoder.write(this.buffer.subarray(0, n)))
+  }
+}
+
+/** What the main thread sends to a range worker. */
+export type RangeRequest =
+  | { readonly _tag: "Read"; readonly id: number; readonly max: number }
+  | { readonly _tag: "Seek"; readonly id: number; readonly offset: number; readonly line: number }
+
+/** What a range worker answers. `Start` comes first, unasked: where the range starts. */
+export type RangeReply =
+  | { readonly _tag: "Start"; readonly offset: number; readonly line: number }
+  | {
+    readonly _tag: "Batch"
+    readonly id: number
+    readonly records: Array<unknown>
+    readonly offset: number
+    readonly line: number
+    readonly done: boolean
+    /** Fused nodes: records in of each node, then records out of the last (totals so far). */
+    readonly counts: ReadonlyArray<number> | undefined
+  }
+  | { readonly _tag: "Failed"; readonly id: number; readonly failure: RangeFailure }
+
+/** A range worker's `workerData`. */
+export interface RangeWorkerData extends RangeInit {
+  readonly fused: ReadonlyArray<FusedNode>
+}

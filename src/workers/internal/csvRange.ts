@@ -1,0 +1,134 @@
+/**
+ * The program of a parallel `csv` source's worker thread (this file is the thread's entry point;
+ * nothing imports it). It reads one byte range of the file (see
+ * `src/connectors/csv/internal/range.ts`) and answers one request with one batch of records.
+ *
+ * When the planner fused stateless nodes into the source (`filter`, `map`, `select`, `rename`
+ * given as data in the config), the worker rebuilds them from their configs with the built-in
+ * processor definitions and runs them on every batch, so only the records that survive cross the
+ * thread boundary. Without fused nodes it loads no Effect module (faster to start).
+ *
+ * Messages are plain `postMessage` (structured clone, which keeps `Date` values); a failure is
+ * sent as data and repeated for every later request.
+ */
+import { isMainThread, parentPort, workerData } from "node:worker_threads"
+import type { Batch } from "../../Batch.ts"
+import {
+  type FusedNode,
+  type RangeFailure,
+  RangeReadError,
+  RangeReader,
+  type RangeReply,
+  type RangeRequest,
+  type RangeWorkerData
+} from "../../connectors/csv/internal/range.ts"
+
+interface Chain {
+  readonly run: (records: Array<unknown>) => Array<unknown>
+  readonly counts: () => ReadonlyArray<number>
+}
+
+/** Rebuilds the fused nodes with the built-in processor definitions. */
+const chainOf = async (nodes: ReadonlyArray<FusedNode>): Promise<Chain> => {
+  const [{ processorDefinitions }, { Schema }, { fuse }] = await Promise.all([
+    import("../../processors/index.ts"),
+    import("effect"),
+    import("../../Processor.ts")
+  ])
+  const steps = nodes.map((n) => {
+    const definition = processorDefinitions.find((d) => d.type === n.type)
+    if (definition === undefined) throw new Error(`no built-in processor '${n.type}' for node '${n.node}'`)
+    const made = definition.make(Schema.decodeUnknownSync(definition.config)(n.config), { node: n.node })
+    if (made._tag !== "Stateless") throw new Error(`node '${n.node}' (${n.type}) is not stateless here`)
+    return made.steps
+  })
+  const fused = fuse(steps.flat())
+  // node k spans steps [bounds[k], bounds[k + 1])
+  const bounds: Array<number> = [0]
+  for (const s of steps) bounds.push(bounds[bounds.length - 1] + s.length)
+  let failedNode = ""
+  const run = (records: Array<unknown>): Array<unknown> => {
+    const batch: Batch<unknown> = { _tag: "Batch", records, start: 0, end: records.length, origin: undefined, watermark: undefined, readAt: 0 }
+    try {
+      return fused.run(batch)
+    } catch (e) {
+      const k = fused.failedStep()
+      let i = 0
+      while (i < nodes.length - 1 && k >= bounds[i + 1]) i++
+      failedNode = nodes[i].node
+      throw e
+    }
+  }
+  return {
+    run: (records) => {
+      try {
+        return run(records)
+      } catch (e) {
+        const tagged = e !== null && typeof e === "object" && "_tag" in e && typeof e._tag === "string" ? e._tag : undefined
+        const own = (key: string): unknown => (e !== null && typeof e === "object" && key in e ? (e as { readonly [k: string]: unknown })[key] : undefined)
+        const detail = own("detail")
+        const field = own("field")
+        throw new RangeReadError({
+          _tag: "Step",
+          node: failedNode,
+          name: tagged ?? (e instanceof Error ? e.name : "Error"),
+          message: e instanceof Error ? e.message : String(e),
+          detail: typeof detail === "string" ? detail : undefined,
+          field: typeof field === "string" ? field : undefined,
+          record: own("record")
+        })
+      }
+    },
+    counts: () => bounds.map((b) => fused.reached[b])
+  }
+}
+
+const asFailure = (e: unknown): RangeFailure =>
+  e instanceof RangeReadError
+    ? e.failure
+    : { _tag: "Io", operation: "read", code: "", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }
+
+const serve = async (): Promise<void> => {
+  const port = parentPort
+  if (port === null) return
+  const data = workerData as RangeWorkerData
+  const send = (reply: RangeReply): void => port.postMessage(reply)
+  let failure: RangeFailure | undefined
+  let reader: RangeReader | undefined
+  let chain: Chain | undefined
+  // Publish this range's start before anything slow (the previous range's reader needs it).
+  try {
+    reader = new RangeReader(data)
+    send({ _tag: "Start", ...reader.start() })
+    if (data.fused.length > 0) {
+      chain = await chainOf(data.fused)
+      reader.fuse(chain.run)
+    }
+  } catch (e) {
+    failure = asFailure(e)
+    // The reader of the previous range may wait for this range's start: tell it there is none.
+    if (data.index > 0) {
+      const starts = new BigInt64Array(data.starts)
+      Atomics.compareExchange(starts, data.index, -1n, -2n)
+      Atomics.notify(starts, data.index)
+    }
+    send({ _tag: "Failed", id: 0, failure })
+  }
+  port.on("message", (request: RangeRequest) => {
+    if (failure === undefined && reader !== undefined) {
+      try {
+        if (request._tag === "Seek") {
+          reader.seek(request.offset, request.line)
+          return
+        }
+        const batch = reader.read(request.max)
+        return send({ _tag: "Batch", id: request.id, ...batch, counts: chain?.counts() })
+      } catch (e) {
+        failure = asFailure(e)
+      }
+    }
+    if (request._tag === "Read") send({ _tag: "Failed", id: request.id, failure: failure! })
+  })
+}
+
+if (!isMainThread) void serve()
