@@ -10,7 +10,6 @@ import * as Builtins from "../../src/Builtins.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
-import { collectGarbage } from "../lib/gc.ts"
 import { alternate, type Result, table } from "../lib/stats.ts"
 
 interface Row {
@@ -77,7 +76,6 @@ export const fusedChain = async (records: number, rounds: number): Promise<{ mar
     {
       name: "DataFlare runtime (fused filter+map)",
       run: async () => {
-        collectGarbage()
         const cpu = process.cpuUsage()
         const t = performance.now()
         await Effect.runPromise(Runtime.run(graph).pipe(Effect.provide(overrides), Effect.provide(Builtins.layer)))
@@ -88,7 +86,6 @@ export const fusedChain = async (records: number, rounds: number): Promise<{ mar
     {
       name: "plain loop over the same batches",
       run: async () => {
-        collectGarbage()
         const cpu = process.cpuUsage()
         const t = performance.now()
         for (const b of batches) {
