@@ -161,6 +161,8 @@ export class CsvParser {
     let i = this.pos
     let lines = 0
     let n = 0
+    let nextD = -1
+    let nextNl = -1
     for (;;) {
       // At the start of a field.
       if (i < len && text.charCodeAt(i) === QUOTE) {
@@ -209,20 +211,24 @@ export class CsvParser {
         }
         return this.fail(`unexpected character ${JSON.stringify(text[i])} after the closing quote`, n, lines)
       }
-      // Unquoted field: up to the delimiter or the end of the line.
-      let j = i
-      while (j < len) {
-        const c = text.charCodeAt(j)
-        if (c === delim || c === LF) break
-        j++
+      // Unquoted field: up to the delimiter or the end of the line (each found once with indexOf).
+      if (nextD < i) {
+        nextD = text.indexOf(this.delimiter, i)
+        if (nextD === -1) nextD = Number.MAX_SAFE_INTEGER
       }
+      if (nextNl < i) {
+        nextNl = text.indexOf("\n", i)
+        if (nextNl === -1) nextNl = Number.MAX_SAFE_INTEGER
+      }
+      let j = Math.min(nextD, nextNl)
       if (j >= len) {
         if (!eof) return NEED_MORE
+        j = len
         out[n++] = text.slice(i, j > i && text.charCodeAt(j - 1) === CR ? j - 1 : j)
         i = j
         break
       }
-      if (text.charCodeAt(j) === delim) {
+      if (j === nextD) {
         out[n++] = text.slice(i, j)
         i = j + 1
         continue
