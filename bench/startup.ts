@@ -12,6 +12,7 @@ import { loadavg } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { csvFile, scratchDir } from "./lib/generate.ts"
+import { csvFilterWorkflow } from "./scenarios/csvFilter.ts"
 import { machine, median, timeCommand } from "./lib/stats.ts"
 
 const { values } = parseArgs({
@@ -28,24 +29,7 @@ const dir = scratchDir()
 const workflow = join(dir, "startup-csv-filter.yaml")
 writeFileSync(
   workflow,
-  [
-    "name: bench-startup-csv-filter",
-    "execution: { batch_size: 2000, queue_capacity: 4 }",
-    "sources:",
-    "  input:",
-    "    type: csv",
-    `    config: { path: "${input}", columns: { id: integer, amount: number } }`,
-    "transformations:",
-    "  active:",
-    "    type: filter",
-    "    inputs: [input]",
-    "    config: { condition: \"status == 'active' && amount >= 500\" }",
-    "destinations:",
-    "  out:",
-    "    type: ndjson",
-    "    inputs: [active]",
-    `    config: { path: "${join(dir, "out-startup.ndjson")}" }`
-  ].join("\n")
+  csvFilterWorkflow(input, join(dir, "out-startup.ndjson"), 1, "bench-startup-csv-filter")
 )
 
 interface Case {

@@ -26,6 +26,28 @@ const hasMiller = (): boolean => {
   }
 }
 
+/** The scenario-1 workflow (CSV → filter → NDJSON) as YAML, shared with bench/startup.ts. */
+export const csvFilterWorkflow = (input: string, output: string, parallelism: number, name = "bench-csv-filter"): string =>
+  [
+    `name: ${name}`,
+    "execution: { batch_size: 2000, queue_capacity: 4 }",
+    "sources:",
+    "  input:",
+    "    type: csv",
+    `    parallelism: ${parallelism}`,
+    `    config: { path: "${input}", columns: { id: integer, amount: number } }`,
+    "transformations:",
+    "  active:",
+    "    type: filter",
+    "    inputs: [input]",
+    "    config: { condition: \"status == 'active' && amount >= 500\" }",
+    "destinations:",
+    "  out:",
+    "    type: ndjson",
+    "    inputs: [active]",
+    `    config: { path: "${output}" }`
+  ].join("\n")
+
 export const csvFilter = async (rows: number, width: Width, rounds: number): Promise<{ markdown: string; results: ReadonlyArray<Result> }> => {
   const input = csvFile(rows, width)
   const dir = scratchDir()
@@ -33,28 +55,8 @@ export const csvFilter = async (rows: number, width: Width, rounds: number): Pro
   const workflowSerial = join(dir, `csv-filter-${width}-serial.yaml`)
   const outDataflare = join(dir, `out-dataflare-${width}.ndjson`)
   const outSerial = join(dir, `out-dataflare-serial-${width}.ndjson`)
-  const yaml = (parallelism: number, output: string) =>
-    [
-      "name: bench-csv-filter",
-      "execution: { batch_size: 2000, queue_capacity: 4 }",
-      "sources:",
-      "  input:",
-      "    type: csv",
-      `    parallelism: ${parallelism}`,
-      `    config: { path: "${input}", columns: { id: integer, amount: number } }`,
-      "transformations:",
-      "  active:",
-      "    type: filter",
-      "    inputs: [input]",
-      "    config: { condition: \"status == 'active' && amount >= 500\" }",
-      "destinations:",
-      "  out:",
-      "    type: ndjson",
-      "    inputs: [active]",
-      `    config: { path: "${output}" }`
-    ].join("\n")
-  writeFileSync(workflow, yaml(2, outDataflare))
-  writeFileSync(workflowSerial, yaml(1, outSerial))
+  writeFileSync(workflow, csvFilterWorkflow(input, outDataflare, 2))
+  writeFileSync(workflowSerial, csvFilterWorkflow(input, outSerial, 1))
   const contenders: Array<Contender> = [
     {
       name: "DataFlare (CLI, source parallelism: 2)",
