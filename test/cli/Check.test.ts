@@ -4,13 +4,12 @@
  * port — without printing its password), 1 for an invalid workflow; and the secret masking.
  */
 import { mkdir, writeFile } from "node:fs/promises"
-import { createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { formatResult, maskSecrets } from "../../dsl/cli/commands/check.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
-import { cli, tempDir } from "./support.ts"
+import { cli, closedPort, silentServer, tempDir } from "./support.ts"
 
 const write = (path: string, text: string) => Effect.promise(() => writeFile(path, text))
 
@@ -43,45 +42,6 @@ destinations:
       connection_string: "${connection}"
       table: ${table}
 `
-
-/** A TCP server that accepts connections and never answers; closed (with its sockets) with the scope. */
-const silentServer = Effect.acquireRelease(
-  Effect.promise(() =>
-    new Promise<{ readonly port: number; readonly close: () => void }>((resolve, reject) => {
-      const sockets = new Set<Socket>()
-      const server = createServer((socket) => {
-        sockets.add(socket)
-        socket.on("error", () => {})
-      })
-      server.on("error", reject)
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resolve({
-          port,
-          close: () => {
-            for (const socket of sockets) socket.destroy()
-            server.close()
-          }
-        })
-      })
-    })
-  ),
-  (server) => Effect.sync(server.close)
-)
-
-/** A TCP port nothing listens on: bound by the OS, then closed again. */
-const closedPort = Effect.promise(() =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-)
 
 /** The connector lines: `ok    node (type, kind)  N ms` or `error node (type, kind): why`. */
 const lines = (stdout: string): ReadonlyArray<string> => stdout.split("\n").filter((l) => l !== "")

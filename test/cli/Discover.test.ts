@@ -4,50 +4,10 @@
  * `--bigint string` and `--name`; a missing table and an unreachable server exit 3 with a clear
  * message and never print the connection string's password.
  */
-import { createServer, type Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
-import { cli } from "./support.ts"
-
-/** A TCP server that accepts connections and never answers; closed (with its sockets) with the scope. */
-const silentServer = Effect.acquireRelease(
-  Effect.promise(() =>
-    new Promise<{ readonly port: number; readonly close: () => void }>((resolve, reject) => {
-      const sockets = new Set<Socket>()
-      const server = createServer((socket) => {
-        sockets.add(socket)
-        socket.on("error", () => {})
-      })
-      server.on("error", reject)
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address()
-        const port = typeof address === "object" && address !== null ? address.port : 0
-        resolve({
-          port,
-          close: () => {
-            for (const socket of sockets) socket.destroy()
-            server.close()
-          }
-        })
-      })
-    })
-  ),
-  (server) => Effect.sync(server.close)
-)
-
-/** A TCP port nothing listens on: bound by the OS, then closed again. */
-const closedPort = Effect.promise(() =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-)
+import { cli, closedPort, silentServer } from "./support.ts"
 
 describe("dataflare discover (process)", () => {
   it.live("a server that accepts connections but never answers: exit 3 after --timeout", () =>

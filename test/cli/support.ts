@@ -4,6 +4,7 @@
  */
 import { execFile } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
+import { createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Effect, type Scope } from "effect"
@@ -39,4 +40,43 @@ export const cli = (
 export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
   Effect.promise(() => mkdtemp(join(tmpdir(), "dataflare-cli-"))),
   (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+)
+
+/** A TCP server that accepts connections and never answers; closed (with its sockets) with the scope. */
+export const silentServer = Effect.acquireRelease(
+  Effect.promise(() =>
+    new Promise<{ readonly port: number; readonly close: () => void }>((resolve, reject) => {
+      const sockets = new Set<Socket>()
+      const server = createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => {})
+      })
+      server.on("error", reject)
+      server.listen(0, "127.0.0.1", () => {
+        const address = server.address()
+        const port = typeof address === "object" && address !== null ? address.port : 0
+        resolve({
+          port,
+          close: () => {
+            for (const socket of sockets) socket.destroy()
+            server.close()
+          }
+        })
+      })
+    })
+  ),
+  (server) => Effect.sync(server.close)
+)
+
+/** A TCP port nothing listens on: bound by the OS, then closed again. */
+export const closedPort = Effect.promise(() =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
 )
