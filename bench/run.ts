@@ -38,7 +38,7 @@ if (want(1)) {
 if (want(2)) log((await fusedChain(sizes.fused, sizes.rounds + 2)).markdown)
 if (want(3)) log((await csvToPostgres(sizes.pg, sizes.rounds)).markdown)
 if (want(4)) log((await latency(sizes.latency)).markdown)
-if (want(5)) log((await memory(sizes.memSmall, sizes.memLarge)).markdown)
+if (want(5)) log((await memory(sizes.memSmall, sizes.memLarge, sizes.rounds)).markdown)
 if (want(6)) log((await concurrency(sizes.workflows)).markdown)
 
 if (write) writeFileSync("bench/RESULTS.md", sections.join("\n"))
