@@ -344,11 +344,12 @@ export const run = (
       }))
       const exit = yield* Effect.exit(attempt)
       if (Exit.isSuccess(exit)) break
-      const failure = Cause.findErrorOption(exit.cause)
-      if (failure._tag === "None" || !(failure.value instanceof NodeError) || isPermanent(failure.value)) {
-        return yield* Effect.failCause(exit.cause)
+      const error = nodeErrorOf(exit.cause)
+      if (error === undefined) return yield* Effect.failCause(exit.cause)
+      if (isPermanent(error)) {
+        // the whole cause when the error is a failure in it (other tasks' failures stay visible)
+        return yield* (Cause.findErrorOption(exit.cause)._tag === "Some" ? Effect.failCause(exit.cause) : Effect.fail(error))
       }
-      const error = failure.value
       failureTimes.push(yield* Clock.currentTimeMillis)
       restarts += 1
       const delay = nextDelay(graph.execution.restart_strategy, restarts, failureTimes, yield* Random.next)
@@ -369,6 +370,19 @@ export const run = (
       batching: batchingMetrics()
     }
   })
+
+/**
+ * The NodeError a failed attempt ended with: its first failure, or else a defect that is a
+ * NodeError (a connector may only fail with connector errors, so one that must blame a fused
+ * node dies with it; several tasks failing at once can leave it as such in the cause).
+ * `undefined` when the attempt failed otherwise (interrupted, or a defect of another kind).
+ */
+const nodeErrorOf = (cause: Cause.Cause<unknown>): NodeError | undefined => {
+  const failure = Cause.findErrorOption(cause)
+  if (failure._tag === "Some") return failure.value instanceof NodeError ? failure.value : undefined
+  for (const reason of cause.reasons) if (reason._tag === "Die" && reason.defect instanceof NodeError) return reason.defect
+  return undefined
+}
 
 /** One adaptive batcher per source node when `execution.batching.adaptive` is on. */
 const makeBatchers = (graph: WorkflowGraph, plan: Plan): ReadonlyMap<string, AdaptiveBatcher.AdaptiveBatcher> => {
