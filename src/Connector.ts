@@ -121,6 +121,15 @@ export interface SinkCapabilities {
   readonly transactional: boolean
   readonly preferredBatchSize?: number
   readonly maxBatchSize?: number
+  /**
+   * The writer takes batches without waiting on I/O (it keeps them in memory, buffers them, or
+   * discards them), ideally through `writeBatchSync`. The runtime may then chain the sink into its
+   * producer (a source, with the stateless processors chained after it, of the same parallelism
+   * and with no other consumer): each batch is written in the producer's fiber, with no queue hop
+   * and no fiber switch. Leave it unset for a sink whose writes wait on a server or a disk: across
+   * a queue, its writes overlap the source's reads.
+   */
+  readonly inline?: boolean
 }
 
 /**
@@ -146,7 +155,25 @@ export interface SourceReader<out A> {
    * that came out of the last one (totals of this reader), for the per-node counts of a run.
    */
   readonly fusedCounts?: () => ReadonlyArray<number>
+  /**
+   * Optional synchronous fast path of `readBatch`, for readers that often have a batch at hand
+   * (in memory, or buffered ahead): the next batch, `undefined` when a bounded input is exhausted,
+   * or {@link Pending} when it cannot answer without waiting — the runtime then calls
+   * `readBatch`. It may throw only what `readBatch` may fail with. While it answers, the runtime
+   * runs no Effect per batch (it still yields to other fibers regularly).
+   */
+  readonly readBatchSync?: (max: number) => Batch<A> | undefined | typeof Pending
 }
+
+/**
+ * What a synchronous fast path ({@link SourceReader.readBatchSync},
+ * {@link SinkWriter.writeBatchSync}) returns when it cannot complete without waiting: the
+ * runtime then uses the Effect version for the same call.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const Pending: unique symbol = Symbol.for("dataflare/Connector/Pending")
 
 /**
  * Statistics of one `writeBatch`.
@@ -167,6 +194,13 @@ export interface WriteStats {
  */
 export interface SinkWriter<A> {
   writeBatch(batch: Batch<A>): Effect.Effect<WriteStats, ConnectorError | RecordError>
+  /**
+   * Optional synchronous fast path of `writeBatch`, for writers that can take a batch without
+   * waiting (they buffer it, or discard it): the statistics of the write, or {@link Pending} when
+   * it would have to wait — it must then have written nothing, and the runtime calls `writeBatch`
+   * with the same batch. It may throw only what `writeBatch` may fail with.
+   */
+  writeBatchSync?(batch: Batch<A>): WriteStats | typeof Pending
   /** Make everything written so far durable (called at end of input and before a checkpoint completes). */
   readonly flush: Effect.Effect<void, ConnectorError>
   /**

@@ -208,45 +208,57 @@ export const sendEnd = (targets: ReadonlyArray<Inbound>): Effect.Effect<void> =>
 export interface Receiver {
   /** Next message: a batch, an aligned barrier, or `undefined` when all producers ended. */
   readonly next: Effect.Effect<Batch.Batch<unknown> | Barrier | undefined>
+  /**
+   * The next message if one is ready now, without an Effect: a batch, an aligned barrier,
+   * `undefined` when all producers ended, or {@link EMPTY} when the consumer would have to wait
+   * (then `next` waits). Consumers drain what is queued with it and only suspend on `next`.
+   */
+  readonly poll: () => Batch.Batch<unknown> | Barrier | undefined | typeof EMPTY
 }
+
+/** What {@link Receiver.poll} returns when nothing is ready. */
+export const EMPTY: unique symbol = Symbol.for("dataflare/channel/empty")
 
 export const receiver = (channel: Channel): Receiver => {
   const arrived = new Map<number, number>()
   let ended = 0
   // barriers that became aligned through an End, to hand out before anything else
   const ready: Array<Barrier> = []
-  const handle = (message: Message): Effect.Effect<Batch.Batch<unknown> | Barrier | undefined> => {
-    switch (message._tag) {
-      case "Batch":
-        return Effect.succeed(message)
-      case "Barrier": {
-        const count = (arrived.get(message.id) ?? 0) + 1
-        if (count + ended >= channel.producers) {
-          arrived.delete(message.id)
-          return Effect.succeed(message)
-        }
-        arrived.set(message.id, count)
-        return next
-      }
-      case "End": {
-        ended += 1
-        for (const [id, count] of [...arrived].sort((a, b) => a[0] - b[0])) {
+  const poll = (): Batch.Batch<unknown> | Barrier | undefined | typeof EMPTY => {
+    while (true) {
+      if (ready.length > 0) return ready.shift()
+      if (ended >= channel.producers) return undefined
+      const message = takeNow(channel)
+      if (message === undefined) return EMPTY
+      switch (message._tag) {
+        case "Batch":
+          return message
+        case "Barrier": {
+          const count = (arrived.get(message.id) ?? 0) + 1
           if (count + ended >= channel.producers) {
-            arrived.delete(id)
-            ready.push({ _tag: "Barrier", id })
+            arrived.delete(message.id)
+            return message
           }
+          arrived.set(message.id, count)
+          break
         }
-        return next
+        case "End": {
+          ended += 1
+          for (const [id, count] of [...arrived].sort((a, b) => a[0] - b[0])) {
+            if (count + ended >= channel.producers) {
+              arrived.delete(id)
+              ready.push({ _tag: "Barrier", id })
+            }
+          }
+          break
+        }
       }
     }
   }
   const next: Effect.Effect<Batch.Batch<unknown> | Barrier | undefined> = Effect.suspend(() => {
-    if (ready.length > 0) return Effect.succeed(ready.shift())
-    if (ended >= channel.producers) return Effect.succeed(undefined)
-    // a message already queued is taken synchronously (no Effect per message on the hot path)
-    const message = takeNow(channel)
-    if (message !== undefined) return handle(message)
+    const message = poll()
+    if (message !== EMPTY) return Effect.succeed(message)
     return Effect.andThen(awaitMessage(channel), next)
   })
-  return { next }
+  return { next, poll }
 }

@@ -16,11 +16,13 @@ import { Cause, Clock, Deferred, Effect, Fiber, type Scope } from "effect"
 import type { AdaptiveBatcher } from "../AdaptiveBatcher.ts"
 import * as Batch from "../Batch.ts"
 import type { OperatorState, Restored } from "../Checkpoint.ts"
+import { Pending, type WriteStats } from "../Connector.ts"
 import { NodeError } from "../Errors.ts"
 import { fuse, type OperatorOutput } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
 import {
   type Channel,
+  EMPTY,
   type Inbound,
   makeChannel,
   receiver,
@@ -62,6 +64,9 @@ export interface ExecuteContext {
   readonly batchers?: ReadonlyMap<string, AdaptiveBatcher> | undefined
   readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined
 }
+
+/** A source whose reader answers synchronously yields to other fibers after this many batches. */
+const YIELD_EVERY = 64
 
 /** Turns any failure or defect of a task into a NodeError naming the node (interruption stays). */
 const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, NodeError, R> =>
@@ -129,13 +134,14 @@ const runSource = (
   source: PreparedSource,
   instance: number,
   batchSize: number,
-  downstream: Downstream,
+  makeDownstream: Effect.Effect<Downstream, unknown, Scope.Scope>,
   counters: NodeCounters,
   fusedCounters: ReadonlyArray<NodeCounters>,
   ctx: ExecuteContext
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
+    const downstream = yield* makeDownstream
     const reader = yield* source.open({
       workflow: ctx.workflow,
       node: task.id,
@@ -175,6 +181,8 @@ const runSource = (
       return p === undefined ? Effect.void : reader.commit(p)
     })
     const limit = source.capabilities.maxBatchSize ?? Number.POSITIVE_INFINITY
+    const readSync = reader.readBatchSync
+    let syncReads = 0
     const batcher = ctx.batchers?.get(task.id)
     // the fiber's clock, read synchronously per batch (TestClock in tests)
     const clock = yield* Clock.Clock
@@ -212,7 +220,18 @@ const runSource = (
         yield* downstream.barrier(requested)
       }
       const want = batcher !== undefined ? batcher.size() - pending.length : batchSize
-      const batch = yield* reader.readBatch(Math.max(1, Math.min(want, limit)))
+      const max = Math.max(1, Math.min(want, limit))
+      let got: Batch.Batch<unknown> | undefined | typeof Pending = Pending
+      if (readSync !== undefined) {
+        try {
+          got = readSync(max)
+        } catch (error) {
+          return yield* Effect.fail(error)
+        }
+        // a reader that keeps answering synchronously would never let other fibers run
+        if (got !== Pending && ++syncReads % YIELD_EVERY === 0) yield* Effect.yieldNow
+      }
+      const batch = got === Pending ? yield* reader.readBatch(max) : got
       if (fusedCounters.length > 0) updateFused()
       if (batch === undefined) break
       const n = Batch.size(batch)
@@ -221,7 +240,9 @@ const runSource = (
           yield* Effect.yieldNow
           continue
         }
-        yield* emit(batch)
+        // most pushes complete at once (room in the channel): no Effect to run then
+        const sent = emit(batch)
+        if (sent !== Effect.void) yield* sent
         continue
       }
       const now = clock.currentTimeMillisUnsafe()
@@ -330,7 +351,8 @@ const runTransform = (
     })
     const drainAll = Effect.whileLoop({ while: () => window.length > 0, body: () => drainOne, step: () => {} })
     while (true) {
-      const message = yield* input.next
+      const polled = input.poll()
+      const message = polled !== EMPTY ? polled : yield* input.next
       if (message === undefined) break
       if (message._tag === "Barrier") {
         yield* drainAll
@@ -400,7 +422,8 @@ const runStateful = (
         }
       })
     while (true) {
-      const message = yield* input.next
+      const polled = input.poll()
+      const message = polled !== EMPTY ? polled : yield* input.next
       if (message === undefined) break
       if (message._tag === "Barrier") {
         // the first checkpoint of a run, and every `fullEvery`-th, is a full snapshot
@@ -420,15 +443,20 @@ const runStateful = (
     yield* sendEnd(all)
   })
 
-const runSink = (
+/**
+ * A sink instance as a downstream: opens the writer (restoring it after a recovery), writes each
+ * batch (through the writer's synchronous fast path when it takes the batch at once),
+ * pre-commits and acknowledges barriers, and flushes at the end. Used by the sink's own task
+ * (fed by its channel) and by a producer that the sink is chained into.
+ */
+const openSink = (
   task: PlannedTask & { readonly _tag: "Sink" },
   sink: PreparedSink,
   instance: number,
   batchSize: number,
-  channel: Channel,
   counters: NodeCounters,
   ctx: ExecuteContext
-): Effect.Effect<void, unknown, Scope.Scope> =>
+): Effect.Effect<Downstream, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
     const writer = yield* sink.open({ workflow: ctx.workflow, node: task.id, batchSize, instance, parallelism: task.parallelism })
@@ -446,54 +474,116 @@ const runSink = (
       return writer.commit !== undefined ? writer.commit(id) : Effect.void
     })
     const max = sink.capabilities.maxBatchSize
-    const input = receiver(channel)
     const clock = yield* Clock.Clock
     const batchers = ctx.batchers !== undefined && ctx.batchers.size > 0 ? ctx.batchers : undefined
-    while (true) {
-      const message = yield* input.next
-      if (message === undefined) break
-      if (message._tag === "Barrier") {
-        yield* preCommit(message.id)
-        yield* coordinator.sinkAck(task.id, instance, message.id)
-        continue
+    // the writer's synchronous fast path when it has one and can take the batch now
+    const write = (batch: Batch.Batch<unknown>): WriteStats | Effect.Effect<WriteStats, unknown> => {
+      if (writer.writeBatchSync !== undefined) {
+        try {
+          const stats = writer.writeBatchSync(batch)
+          if (stats !== Pending) return stats
+        } catch (error) {
+          return Effect.fail(error)
+        }
       }
-      counters.batchesIn += 1
-      counters.recordsIn += Batch.size(message)
-      if (max === undefined || Batch.size(message) <= max) {
-        counters.recordsOut += (yield* writer.writeBatch(message)).written
-      } else {
-        for (const part of Batch.chunksOf(message, max)) counters.recordsOut += (yield* writer.writeBatch(part)).written
-      }
-      const batcher = batchers !== undefined && message.origin !== undefined ? batchers.get(message.origin.source) : undefined
+      return writer.writeBatch(batch)
+    }
+    const observe = (batch: Batch.Batch<unknown>) => {
+      const batcher = batchers !== undefined && batch.origin !== undefined ? batchers.get(batch.origin.source) : undefined
       if (batcher !== undefined) {
         const now = clock.currentTimeMillisUnsafe()
-        batcher.observe({ records: Batch.size(message), latencyMs: now - message.readAt, now, full: batcher.full })
+        batcher.observe({ records: Batch.size(batch), latencyMs: now - batch.readAt, now, full: batcher.full })
       }
     }
-    yield* writer.flush
-    yield* coordinator.sinkEnded(task.id, instance, preCommit)
-    // keep the writer open until the final checkpoint has committed it
-    yield* Deferred.await(coordinator.final)
+    const push = (batch: Batch.Batch<unknown>): Effect.Effect<void, unknown> => {
+      counters.batchesIn += 1
+      counters.recordsIn += Batch.size(batch)
+      if (max === undefined || Batch.size(batch) <= max) {
+        const stats = write(batch)
+        if (!Effect.isEffect(stats)) {
+          counters.recordsOut += stats.written
+          observe(batch)
+          return Effect.void
+        }
+        return Effect.map(stats, (s) => {
+          counters.recordsOut += s.written
+          observe(batch)
+        })
+      }
+      return Effect.gen(function*() {
+        for (const part of Batch.chunksOf(batch, max)) {
+          const stats = write(part)
+          counters.recordsOut += (Effect.isEffect(stats) ? yield* stats : stats).written
+        }
+        observe(batch)
+      })
+    }
+    return {
+      push,
+      barrier: (id) => Effect.andThen(preCommit(id), coordinator.sinkAck(task.id, instance, id)),
+      end: Effect.andThen(writer.flush, coordinator.sinkEnded(task.id, instance, preCommit))
+    }
   })
 
+const runSink = (
+  task: PlannedTask & { readonly _tag: "Sink" },
+  sink: PreparedSink,
+  instance: number,
+  batchSize: number,
+  channel: Channel,
+  counters: NodeCounters,
+  ctx: ExecuteContext
+): Effect.Effect<void, unknown, Scope.Scope> =>
+  Effect.gen(function*() {
+    const handler = yield* openSink(task, sink, instance, batchSize, counters, ctx)
+    const input = receiver(channel)
+    while (true) {
+      const polled = input.poll()
+      const message = polled !== EMPTY ? polled : yield* input.next
+      if (message === undefined) break
+      if (message._tag === "Barrier") {
+        yield* handler.barrier(message.id)
+        continue
+      }
+      const written = handler.push(message)
+      if (written !== Effect.void) yield* written
+    }
+    yield* handler.end
+    // keep the writer open until the final checkpoint has committed it
+    yield* Deferred.await(ctx.coordinator.final)
+  })
+
+/** A task that runs in its source's fiber instead of its own (see {@link chainedIntoSource}). */
+export type ChainedTask = PlannedTask & { readonly _tag: "Stateless" | "Sink" }
+
 /**
- * The stateless tasks that run in their source's fiber (operator chaining, as Flink chains a
- * source with the operators after it): a stateless task whose only input is a source with the
- * same parallelism, that is the source's only consumer, with no key and no order to keep. The
- * source instance `i` then runs chain instance `i`, and one queue hop per batch disappears.
- * Sinks are not chained: a sink's writes keep overlapping the source's reads.
+ * The tasks that run in their source's fiber (operator chaining, as Flink chains a source with
+ * the operators after it):
+ * - a stateless task whose only input is a source with the same parallelism, that is the
+ *   source's only consumer, with no key and no order to keep;
+ * - a sink whose writer declares `inline` (it takes batches without waiting on I/O), fed only by
+ *   such a source or such a chained stateless task, with the same parallelism and no key.
+ * Source instance `i` then runs chain instance `i`: a queue hop per batch disappears, and with
+ * the sink chained too, the whole pipeline runs in one fiber. Other sinks keep their own fiber,
+ * so that their writes overlap the source's reads.
  */
-export const chainedIntoSource = (plan: Plan): ReadonlyMap<string, PlannedTask & { readonly _tag: "Stateless" }> => {
+export const chainedIntoSource = (plan: Plan): ReadonlyMap<string, ChainedTask> => {
   const byId = new Map(plan.tasks.map((t) => [t.id, t]))
   const readers = new Map<string, number>()
   for (const t of plan.tasks) for (const i of t.inputs) readers.set(i.task, (readers.get(i.task) ?? 0) + 1)
-  const chained = new Map<string, PlannedTask & { readonly _tag: "Stateless" }>()
+  const chained = new Map<string, ChainedTask>()
+  const chainable = (t: PlannedTask): boolean => {
+    if (t.inputs.length !== 1 || t.key !== undefined || t.ordered) return false
+    const input = byId.get(t.inputs[0].task)
+    return input !== undefined && input.parallelism === t.parallelism && readers.get(input.id) === 1
+  }
   for (const t of plan.tasks) {
-    if (t._tag !== "Stateless" || t.inputs.length !== 1 || t.key !== undefined || t.ordered) continue
-    const source = byId.get(t.inputs[0].task)
-    if (source?._tag === "Source" && source.parallelism === t.parallelism && readers.get(source.id) === 1) {
-      chained.set(t.id, t)
-    }
+    if (t._tag === "Stateless" && chainable(t) && byId.get(t.inputs[0].task)?._tag === "Source") chained.set(t.id, t)
+  }
+  for (const t of plan.tasks) {
+    if (t._tag !== "Sink" || t.sink.capabilities.inline !== true || !chainable(t)) continue
+    const input = byId.get(t.inputs[0].task)!
+    if (input._tag === "Source" || chained.has(input.id)) chained.set(t.id, t)
   }
   return chained
 }
@@ -549,8 +639,13 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
       })
     }
     const fibers: Array<Effect.Effect<void, NodeError>> = []
-    // source task id → the stateless task chained after it
-    const chainOf = new Map([...chained.values()].map((t) => [t.inputs[0].task, t]))
+    // source task id → the stateless task chained after it; producer task id → the sink chained after it
+    const chainOf = new Map<string, PlannedTask & { readonly _tag: "Stateless" }>()
+    const sinkAfter = new Map<string, PlannedTask & { readonly _tag: "Sink" }>()
+    for (const t of chained.values()) {
+      if (t._tag === "Stateless") chainOf.set(t.inputs[0].task, t)
+      else sinkAfter.set(t.inputs[0].task, t)
+    }
     for (const task of plan.tasks) {
       if (chained.has(task.id)) continue // runs in its source's fiber
       const ports = outputsOf(task)
@@ -561,17 +656,19 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
         switch (task._tag) {
           case "Source": {
             const chain = chainOf.get(task.id)
-            let downstream: Downstream
-            if (chain === undefined) {
-              downstream = toChannels(ports)
-            } else {
+            const last = chain ?? task
+            const sink = sinkAfter.get(last.id)
+            // what the source (or its chain) hands batches to: the consumers' channels, or the
+            // chained sink, opened in the source task's scope
+            const tail: Effect.Effect<Downstream, unknown, Scope.Scope> = sink === undefined
+              ? Effect.succeed(toChannels(outputsOf(last)))
+              : openSink(sink, sink.sink, instance, plan.workflow.batchSize, counters.get(sink.id)!, ctx)
+            let downstream = tail
+            if (chain !== undefined) {
               const nodeCounters = chain.nodes.map((id) => counters.get(id)!)
-              downstream = chainStateless(
-                statelessProcess(chain, nodeCounters),
-                nodeCounters[0],
-                nodeCounters[nodeCounters.length - 1],
-                toChannels(outputsOf(chain))
-              )
+              const process = statelessProcess(chain, nodeCounters)
+              downstream = Effect.map(tail, (next) =>
+                chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
             }
             body = runSource(
               task,

@@ -63,7 +63,7 @@ export const clearCollected = (name?: string): void => {
     staged.clear()
   } else {
     lists.delete(name)
-    staged.delete(name)
+    for (const key of [...staged.keys()]) if (key.startsWith(`${name}#`)) staged.delete(key)
   }
 }
 
@@ -76,16 +76,19 @@ export const clearCollected = (name?: string): void => {
 export const makeWriter = (
   target: Array<unknown>,
   batches?: Array<ReadonlyArray<unknown>>
-): Connector.SinkWriter<unknown> => ({
-  writeBatch: (batch) =>
-    Effect.sync(() => {
-      const { records, start, end } = batch
-      for (let i = start; i < end; i++) target.push(records[i])
-      if (batches !== undefined) batches.push(Batch.toArray(batch))
-      return { written: end - start }
-    }),
-  flush: Effect.void
-})
+): Connector.SinkWriter<unknown> => {
+  const write = (batch: Batch.Batch<unknown>): Connector.WriteStats => {
+    const { records, start, end } = batch
+    for (let i = start; i < end; i++) target.push(records[i])
+    if (batches !== undefined) batches.push(Batch.toArray(batch))
+    return { written: end - start }
+  }
+  return {
+    writeBatch: (batch) => Effect.sync(() => write(batch)),
+    writeBatchSync: write,
+    flush: Effect.void
+  }
+}
 
 /** Writes staged per checkpoint, outliving writers (like a file would), per list name. */
 const staged = new Map<string, { pending: Array<unknown>; prepared: Array<{ readonly id: number; readonly records: ReadonlyArray<unknown> }> }>()
@@ -93,6 +96,8 @@ const staged = new Map<string, { pending: Array<unknown>; prepared: Array<{ read
 /**
  * An exactly-once writer over `target`: pending → pre-committed (per checkpoint) → appended to
  * `target` on commit; `restore(id)` publishes what was pre-committed up to `id` and drops the rest.
+ * `name` keys the staged writes (they outlive the writer, as a file would): give each writer
+ * instance its own.
  *
  * @category constructors
  * @since 0.1.0
@@ -108,13 +113,14 @@ export const makeExactlyOnceWriter = (name: string, target: Array<unknown>): Con
     for (const p of st.prepared) if (p.id <= upTo) target.push(...p.records)
     st.prepared = st.prepared.filter((p) => p.id > upTo)
   }
+  const write = (batch: Batch.Batch<unknown>): Connector.WriteStats => {
+    const { records, start, end } = batch
+    for (let i = start; i < end; i++) st.pending.push(records[i])
+    return { written: end - start }
+  }
   return {
-    writeBatch: (batch) =>
-      Effect.sync(() => {
-        const { records, start, end } = batch
-        for (let i = start; i < end; i++) st.pending.push(records[i])
-        return { written: end - start }
-      }),
+    writeBatch: (batch) => Effect.sync(() => write(batch)),
+    writeBatchSync: write,
     flush: Effect.void,
     preCommit: (id) =>
       Effect.sync(() => {
@@ -141,12 +147,18 @@ export const CollectSink: Connector.SinkDefinition<CollectConfig, unknown> = Con
   type: "collect",
   description: "Keeps the records in memory (for tests and examples)",
   config: CollectConfig,
-  capabilities: (config) => ({ guarantee: config.guarantee ?? "at-least-once", transactional: config.guarantee === "exactly-once" }),
+  // writes only append to an array: the sink can run in its producer's fiber
+  capabilities: (config) => ({
+    guarantee: config.guarantee ?? "at-least-once",
+    transactional: config.guarantee === "exactly-once",
+    inline: true
+  }),
   check: () => Effect.void,
-  open: (config) =>
+  open: (config, context) =>
     Effect.sync(() =>
       config.guarantee === "exactly-once"
-        ? makeExactlyOnceWriter(config.name ?? "default", list(config.name ?? "default"))
+        // each instance stages its own writes: one instance's restore must not drop another's
+        ? makeExactlyOnceWriter(`${config.name ?? "default"}#${context.instance}`, list(config.name ?? "default"))
         : makeWriter(list(config.name ?? "default"))
     )
 })

@@ -78,19 +78,20 @@ export const makeReader = <A>(
 ): Connector.SourceReader<A> => {
   const step = Math.max(1, context.parallelism)
   let next = context.instance
+  const take = (max: number, readAt: number): Batch.Batch<A> | undefined => {
+    if (next >= count) return undefined
+    const limit = batchSize === undefined ? max : Math.min(max, batchSize)
+    const records: Array<A> = []
+    while (records.length < limit && next < count) {
+      records.push(at(next))
+      next += step
+    }
+    return Batch.make(records, { origin: { source: context.node, position: next }, readAt })
+  }
   return {
-    readBatch: (max) =>
-      Effect.flatMap(Clock.currentTimeMillis, (readAt) =>
-        Effect.sync(() => {
-          if (next >= count) return undefined
-          const limit = batchSize === undefined ? max : Math.min(max, batchSize)
-          const records: Array<A> = []
-          while (records.length < limit && next < count) {
-            records.push(at(next))
-            next += step
-          }
-          return Batch.make(records, { origin: { source: context.node, position: next }, readAt })
-        })),
+    readBatch: (max) => Effect.flatMap(Clock.currentTimeMillis, (readAt) => Effect.sync(() => take(max, readAt))),
+    // the records are at hand: no Effect per batch (the runtime stamps the read time)
+    readBatchSync: (max) => take(max, 0),
     position: Effect.sync(() => next),
     seek: (position: Position) =>
       typeof position === "number" && Number.isSafeInteger(position) && position >= 0
