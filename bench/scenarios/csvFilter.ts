@@ -1,6 +1,7 @@
 /**
  * Scenario 1: CSV → filter → NDJSON through the CLI, vs Miller and vs a hand-written Node
- * stream pipeline doing the same work, on the same generated file.
+ * pipeline doing the same work (on one thread, and on two worker threads), on the same generated
+ * file.
  *
  * DataFlare runs the workflow a user would write for a big file on this machine: the source with
  * `parallelism: 2` (two worker threads, each parsing half of the file with the filter fused in;
@@ -78,6 +79,13 @@ export const csvFilter = async (rows: number, width: Width, rounds: number): Pro
         const t = timeCommand(NODE, [join("bench", "baselines", "node-csv-filter.ts"), input, join(dir, `out-node-${width}.ndjson`)])
         return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, records: rows }
       }
+    },
+    {
+      name: "hand-written Node pipeline, two worker threads",
+      run: async () => {
+        const t = timeCommand(NODE, [join("bench", "baselines", "node-csv-filter-2workers.ts"), input, join(dir, `out-node2-${width}.ndjson`)])
+        return { seconds: t.seconds, cpuSeconds: t.cpuSeconds, records: rows }
+      }
     }
   ]
   if (hasMiller()) {
@@ -92,7 +100,7 @@ export const csvFilter = async (rows: number, width: Width, rounds: number): Pro
   const results = await alternate(contenders, rounds)
   // the outputs must agree on the number of records
   const lines = (p: string) => (existsSync(p) ? execFileSync("wc", ["-l", p], { encoding: "utf8" }).trim().split(" ")[0] : "missing")
-  const check = `records written: DataFlare ${lines(outDataflare)} (parallelism 1: ${lines(outSerial)}), Node ${lines(join(dir, `out-node-${width}.ndjson`))}${
+  const check = `records written: DataFlare ${lines(outDataflare)} (parallelism 1: ${lines(outSerial)}), Node ${lines(join(dir, `out-node-${width}.ndjson`))} (two workers: ${lines(join(dir, `out-node2-${width}.ndjson`))})${
     hasMiller() ? `, Miller ${lines(join(dir, `out-mlr-${width}.ndjson`))}` : " (Miller not installed: apt-get install miller)"
   }; input ${(statSync(input).size / 1e6).toFixed(0)} MB`
   return { markdown: `${table(`1. CSV → filter → NDJSON, ${rows.toLocaleString("en")} ${width} rows`, results)}\n\n${check}`, results }
