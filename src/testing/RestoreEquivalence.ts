@@ -53,6 +53,11 @@ export type Failure =
 export interface Scenario {
   readonly checkpointEvery: number
   readonly failures: ReadonlyArray<Failure>
+  /**
+   * The sinks declare `inline`: where the plan allows, they run chained in their source's fiber
+   * instead of behind a queue (default false).
+   */
+  readonly inlineSinks?: boolean
 }
 
 /**
@@ -114,10 +119,10 @@ interface Store {
   pending: Array<unknown>
 }
 
-const exactlyOnceSink = (store: Store, failAt: () => boolean): PreparedSink => ({
+const exactlyOnceSink = (store: Store, failAt: () => boolean, inline: boolean): PreparedSink => ({
   _tag: "PreparedSink",
   type: "memory",
-  capabilities: { guarantee: "exactly-once", transactional: true },
+  capabilities: { guarantee: "exactly-once", transactional: true, inline },
   check: Effect.void,
   open: () =>
     Effect.succeed({
@@ -199,7 +204,7 @@ export const runScenario = (
     ) => {
       const overrides: { [node: string]: PreparedSource | PreparedSink } = {}
       for (const s of sources) overrides[s] = memorySource(inputs[s] ?? [], batchSize, clock, sourceFails(s))
-      for (const s of sinks) overrides[s] = exactlyOnceSink(stores.get(s)!, sinkFails(s))
+      for (const s of sinks) overrides[s] = exactlyOnceSink(stores.get(s)!, sinkFails(s), scenario.inlineSinks === true)
       return Runtime.run({ ...graph, execution }, {
         onRestart: () =>
           Effect.map(backend.latest(graph.name), (r) => {
@@ -301,7 +306,8 @@ export const scenarioArbitrary = (graph: WorkflowGraph): fc.Arbitrary<Scenario> 
   )
   return fc.record({
     checkpointEvery: fc.integer({ min: 1, max: 6 }),
-    failures: fc.array(failure, { maxLength: 3 })
+    failures: fc.array(failure, { maxLength: 3 }),
+    inlineSinks: fc.boolean()
   })
 }
 
