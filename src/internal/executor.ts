@@ -525,17 +525,14 @@ const openSink = (
     }
   })
 
+/** A sink task: feeds what arrives on its channel to the sink opened by `open` (see openSink). */
 const runSink = (
-  task: PlannedTask & { readonly _tag: "Sink" },
-  sink: PreparedSink,
-  instance: number,
-  batchSize: number,
+  open: Effect.Effect<Downstream, unknown, Scope.Scope>,
   channel: Channel,
-  counters: NodeCounters,
   ctx: ExecuteContext
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.gen(function*() {
-    const handler = yield* openSink(task, sink, instance, batchSize, counters, ctx)
+    const handler = yield* open
     const input = receiver(channel)
     while (true) {
       const polled = input.poll()
@@ -704,7 +701,11 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
             body = runStateful(task, instance, channels[instance], ports, counters.get(task.id)!, ctx)
             break
           case "Sink":
-            body = runSink(task, task.sink, instance, plan.workflow.batchSize, channels[instance], counters.get(task.id)!, ctx)
+            body = runSink(
+              openSink(task, task.sink, instance, plan.workflow.batchSize, counters.get(task.id)!, ctx),
+              channels[instance],
+              ctx
+            )
             break
         }
         // A task's resources live in its own scope, released when the task ends, on every path.
