@@ -42,6 +42,7 @@ import * as Processor from "../Processor.ts"
 import * as Pool from "./internal/pool.ts"
 import type { Mode } from "./internal/protocol.ts"
 import type { WorkerMapError } from "./WorkerMapError.ts"
+import { workerExecArgv } from "./internal/execArgv.ts"
 
 /**
  * The config of a `worker_map` node. `module`: a path (`./x.ts`, `/abs/x.js`) or a `file:` URL;
@@ -165,19 +166,11 @@ export const resolveConfig = (
   }
 }
 
-const execArgv = (): ReadonlyArray<string> => {
-  const features = process.features as { readonly typescript?: unknown }
-  // Node 22.18+ strips types by default; earlier 22.x releases need the flag.
-  return features.typescript === "strip" || features.typescript === "transform"
-    ? process.execArgv
-    : [...process.execArgv, "--experimental-strip-types"]
-}
-
 const poolOptions = (resolved: ResolvedConfig): Pool.PoolOptions => ({
   init: { url: resolved.url, export: resolved.export, mode: resolved.mode },
   size: resolved.workers,
   module: resolved.module,
-  execArgv: execArgv(),
+  execArgv: workerExecArgv(),
   maxHeapMb: resolved.maxHeapMb
 })
 

@@ -27,7 +27,8 @@ export interface PoolOptions {
   /** The module as configured (for error messages). */
   readonly module: string
   /** Node options of the threads (e.g. `--experimental-strip-types` on a Node that needs it). */
-  readonly execArgv: ReadonlyArray<string>
+  /** Flags for the threads; `undefined`: they inherit the process's (see execArgv.ts). */
+  readonly execArgv: ReadonlyArray<string> | undefined
   /** Old-generation heap limit of each thread, in MB (default: Node's). */
   readonly maxHeapMb: number | undefined
 }
@@ -126,7 +127,7 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
       const spawner = (): Thread => {
         const thread = new Thread(entry, {
           workerData: options.init,
-          execArgv: [...options.execArgv],
+          ...(options.execArgv === undefined ? {} : { execArgv: [...options.execArgv] }),
           ...(options.maxHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } })
         })
         slot.thread = thread

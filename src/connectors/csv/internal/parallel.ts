@@ -17,6 +17,7 @@ import { ConnectorError, NodeError, RecordError, RejectedError } from "../../../
 import { fileError } from "../../../internal/textFile.ts"
 import type { Layout } from "./columns.ts"
 import type { FusedNode, RangeFailure, RangeReply, RangeRequest, RangeWorkerData } from "./range.ts"
+import { workerExecArgv } from "../../../workers/internal/execArgv.ts"
 
 const CONNECTOR = "csv"
 
@@ -80,14 +81,6 @@ const acquireStarts = (key: string, count: number) =>
         if (entry !== undefined && --entry.users === 0) shared.delete(key)
       })
   )
-
-const execArgv = (): Array<string> => {
-  const features = process.features as { readonly typescript?: unknown }
-  // Node 22.18+ strips types by default; earlier 22.x releases need the flag.
-  return features.typescript === "strip" || features.typescript === "transform"
-    ? [...process.execArgv]
-    : [...process.execArgv, "--experimental-strip-types"]
-}
 
 const rejected = (operation: string, message: string) =>
   new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message }) })
@@ -159,7 +152,8 @@ export const openRange = (
     }
     const worker = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const w = new Worker(entry, { workerData: data, execArgv: execArgv() })
+        const argv = workerExecArgv()
+        const w = new Worker(entry, { workerData: data, ...(argv === undefined ? {} : { execArgv: argv }) })
         w.on("message", (reply: RangeReply) => {
           if (reply._tag === "Start") {
             start = { offset: reply.offset, line: reply.line }
