@@ -181,7 +181,6 @@ const runSource = (
       return p === undefined ? Effect.void : reader.commit(p)
     })
     const limit = source.capabilities.maxBatchSize ?? Number.POSITIVE_INFINITY
-    const readSync = reader.readBatchSync
     let syncReads = 0
     const batcher = ctx.batchers?.get(task.id)
     // the fiber's clock, read synchronously per batch (TestClock in tests)
@@ -222,9 +221,10 @@ const runSource = (
       const want = batcher !== undefined ? batcher.size() - pending.length : batchSize
       const max = Math.max(1, Math.min(want, limit))
       let got: Batch.Batch<unknown> | undefined | typeof Pending = Pending
-      if (readSync !== undefined) {
+      if (reader.readBatchSync !== undefined) {
         try {
-          got = readSync(max)
+          // called on the reader: one written as a class keeps its `this`
+          got = reader.readBatchSync(max)
         } catch (error) {
           return yield* Effect.fail(error)
         }
