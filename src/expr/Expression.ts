@@ -24,10 +24,8 @@
  * @since 0.1.0
  */
 import { RecordError } from "../Errors.ts"
-import { CompileFailure, type Compiled, compileNode } from "./internal/compiler.ts"
+import { makeCompiler } from "./internal/compile.ts"
 import { FUNCTION_NAMES, FUNCTIONS } from "./internal/functions.ts"
-import { type Node, parse } from "./internal/parser.ts"
-import { describe, ExprTypeError, T_BOOL } from "./internal/values.ts"
 
 /**
  * A compiled expression: `evaluate` maps a record to a value (`null`, boolean, number, string,
@@ -92,75 +90,8 @@ export const functions: ReadonlyArray<FunctionInfo> = FUNCTION_NAMES.map((name) 
   description: FUNCTIONS[name].description
 }))
 
-const toRecordError = (source: string, e: ExprTypeError, record: unknown): RecordError =>
-  new RecordError({ detail: `expression \`${source}\`: ${e.message} (column ${e.column})`, record })
-
-/** Wraps a closure that may throw an {@link ExprTypeError} so that it throws a `RecordError`. */
-const guarded = <A>(source: string, f: (record: unknown) => A): ((record: unknown) => A) => (record) => {
-  try {
-    return f(record)
-  } catch (e) {
-    if (e instanceof ExprTypeError) throw toRecordError(source, e, record)
-    throw e
-  }
-}
-
-/** The deepest nesting accepted: deeper trees could overflow the stack when evaluated. */
-const MAX_DEPTH = 200
-
-/** The depth of the tree, without recursion. */
-const depth = (root: Node): number => {
-  let max = 0
-  const stack: Array<readonly [Node, number]> = [[root, 1]]
-  while (stack.length > 0) {
-    const [node, d] = stack.pop()!
-    if (d > max) max = d
-    for (const child of children(node)) stack.push([child, d + 1])
-  }
-  return max
-}
-
-const children = (node: Node): ReadonlyArray<Node> => {
-  switch (node.kind) {
-    case "literal":
-    case "root":
-    case "field":
-      return []
-    case "member":
-      return [node.target]
-    case "index":
-      return [node.target, node.index]
-    case "list":
-      return node.items
-    case "unary":
-      return [node.operand]
-    case "binary":
-    case "in":
-      return [node.left, node.right]
-    case "call":
-      return node.args
-  }
-}
-
-const tooDeep: CompileError = { ok: false, message: `expression is nested too deeply (more than ${MAX_DEPTH} levels)`, column: 1 }
-
-const build = (text: string): Compiled | CompileError => {
-  let parsed: ReturnType<typeof parse>
-  try {
-    parsed = parse(text)
-  } catch (e) {
-    if (e instanceof RangeError) return tooDeep
-    throw e
-  }
-  if (!("ast" in parsed)) return { ok: false, message: parsed.message, column: parsed.column }
-  if (depth(parsed.ast) > MAX_DEPTH) return tooDeep
-  try {
-    return compileNode(parsed.ast)
-  } catch (e) {
-    if (e instanceof CompileFailure) return { ok: false, message: e.message, column: e.column }
-    throw e
-  }
-}
+/** The compiler of the facade: a run-time type error throws a `RecordError`. */
+const compiler = makeCompiler((detail, record) => new RecordError({ detail, record }))
 
 /**
  * Compiles an expression once. Returns the evaluator, or a {@link CompileError} with the column
@@ -174,11 +105,7 @@ const build = (text: string): Compiled | CompileError => {
  * @category constructors
  * @since 0.1.0
  */
-export const compile = (text: string): CompiledExpression | CompileError => {
-  const c = build(text)
-  if ("ok" in c) return c
-  return { ok: true, source: text, evaluate: c.throws ? guarded(text, c.ev) : c.ev }
-}
+export const compile: (text: string) => CompiledExpression | CompileError = compiler.compile
 
 /**
  * Compiles a condition: like {@link compile}, but the expression must be able to give a boolean
@@ -189,22 +116,7 @@ export const compile = (text: string): CompiledExpression | CompileError => {
  * @category constructors
  * @since 0.1.0
  */
-export const compilePredicate = (text: string): CompiledPredicate | CompileError => {
-  const c = build(text)
-  if ("ok" in c) return c
-  if ((c.t & T_BOOL) === 0) {
-    return { ok: false, message: "a condition must give true or false, but this expression never does", column: 1 }
-  }
-  const ev = c.ev
-  if (c.t === T_BOOL && !c.throws) return { ok: true, source: text, test: ev as (record: unknown) => boolean }
-  const test = (record: unknown): boolean => {
-    const v = ev(record)
-    if (v === true) return true
-    if (v === false || v === null) return false
-    throw new ExprTypeError(`a condition must give true or false, got ${describe(v)}`, 1)
-  }
-  return { ok: true, source: text, test: guarded(text, test) }
-}
+export const compilePredicate: (text: string) => CompiledPredicate | CompileError = compiler.compilePredicate
 
 /**
  * Renders a compile error as `message at column N`.

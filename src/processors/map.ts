@@ -15,7 +15,8 @@ import { RecordError } from "../Errors.ts"
 import * as Expression from "../expr/Expression.ts"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
-import { fn, setOwn } from "./internal/schema.ts"
+import { fn } from "./internal/schema.ts"
+import { fieldsStep } from "./internal/steps.ts"
 
 /**
  * The config Schema of `map`: exactly one of `fields` (name → expression) or `fn` (a function,
@@ -37,31 +38,11 @@ export const MapConfig = Schema.Struct({
  */
 export type MapConfig = typeof MapConfig.Type
 
-type Out = { [key: string]: unknown }
-
-/** One loop that copies the record once and sets every computed field. */
-const fieldsStep = (
-  names: ReadonlyArray<string>,
-  evs: ReadonlyArray<(record: unknown) => unknown>
-): ((record: unknown) => unknown) => {
-  const n = names.length
-  const set = names.includes("__proto__") ? setOwn : (out: Out, key: string, value: unknown) => {
-    out[key] = value
-  }
-  return (record) => {
-    const out: Out = { ...(record as object) }
-    let i = 0
-    try {
-      for (; i < n; i++) set(out, names[i], evs[i](record))
-    } catch (e) {
-      if (e instanceof RecordError) {
-        throw new RecordError({ detail: e.detail, field: names[i], ...(e.record !== undefined ? { record: e.record } : {}) })
-      }
-      throw e
-    }
-    return out
-  }
-}
+/** Names the field in a `RecordError` thrown while computing it. */
+const withField = (e: unknown, field: string): unknown =>
+  e instanceof RecordError
+    ? new RecordError({ detail: e.detail, field, ...(e.record !== undefined ? { record: e.record } : {}) })
+    : undefined
 
 /**
  * The `map` processor definition (YAML `type: map`).
@@ -88,7 +69,7 @@ export const MapDefinition: Processor.ProcessorDefinition<MapConfig> = Processor
       if (!compiled.ok) return Processor.configIssue(["fields", name], compiled.message, compiled.column)
       evs.push(compiled.evaluate)
     }
-    return Processor.stateless({ _tag: "map", f: fieldsStep(names, evs) })
+    return Processor.stateless({ _tag: "map", f: fieldsStep(names, evs, withField) })
   }
 })
 

@@ -11,7 +11,7 @@
 import { Schema } from "effect"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
-import { setOwn } from "./internal/schema.ts"
+import { renameStep } from "./internal/steps.ts"
 
 /**
  * The config Schema of `rename`: `fields` maps old names to new names.
@@ -30,32 +30,6 @@ export const RenameConfig = Schema.Struct({
  * @since 0.1.0
  */
 export type RenameConfig = typeof RenameConfig.Type
-
-type Rec = { readonly [key: string]: unknown }
-type Out = { [key: string]: unknown }
-
-const renameStep = (fields: { readonly [old: string]: string }): ((record: unknown) => unknown) => {
-  const renames = new globalThis.Map<string, string>(Object.entries(fields))
-  // new name → old name, to drop a field that a rename overwrites
-  const targets = new globalThis.Map<string, string>()
-  for (const [o, n] of renames) targets.set(n, o)
-  return (record) => {
-    const r = record as Rec
-    const out: Out = {}
-    for (const k in r) {
-      if (!Object.hasOwn(r, k)) continue
-      const to = renames.get(k)
-      if (to !== undefined) {
-        setOwn(out, to, r[k])
-        continue
-      }
-      const from = targets.get(k)
-      if (from !== undefined && Object.hasOwn(r, from)) continue
-      setOwn(out, k, r[k])
-    }
-    return out
-  }
-}
 
 /**
  * The `rename` processor definition (YAML `type: rename`).

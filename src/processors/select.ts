@@ -10,7 +10,7 @@
 import { Schema } from "effect"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
-import { setOwn } from "./internal/schema.ts"
+import { selectStep } from "./internal/steps.ts"
 
 /**
  * The config Schema of `select`: the field names to keep (at least one, no duplicates).
@@ -29,22 +29,6 @@ export const SelectConfig = Schema.Struct({
  * @since 0.1.0
  */
 export type SelectConfig = typeof SelectConfig.Type
-
-type Rec = { readonly [key: string]: unknown }
-type Out = { [key: string]: unknown }
-
-const selectStep = (fields: ReadonlyArray<string>): ((record: unknown) => unknown) => {
-  const n = fields.length
-  return (record) => {
-    const r = record as Rec
-    const out: Out = {}
-    for (let i = 0; i < n; i++) {
-      const k = fields[i]
-      if (Object.hasOwn(r, k)) setOwn(out, k, r[k])
-    }
-    return out
-  }
-}
 
 /**
  * The `select` processor definition (YAML `type: select`).

@@ -1,6 +1,5 @@
 /**
- * Pieces shared by the processors: function-valued config keys (DSL only), and setting a field
- * of a new record safely.
+ * Pieces shared by the processors: function-valued config keys (DSL only).
  */
 import { Schema } from "effect"
 
@@ -13,15 +12,3 @@ import { Schema } from "effect"
 export const fn = <F extends Function>(expected: string): Schema.declare<F> =>
   Schema.declare((u: unknown): u is F => typeof u === "function", { expected })
 
-/**
- * Sets an own field of a new record. A field named `__proto__` (JSON.parse makes such own keys,
- * and a YAML config may name one) is defined as a plain data property: a plain assignment would
- * replace the record's prototype instead.
- */
-export const setOwn = (out: { [key: string]: unknown }, key: string, value: unknown): void => {
-  if (key === "__proto__") {
-    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
-  } else {
-    out[key] = value
-  }
-}

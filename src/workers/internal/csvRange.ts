@@ -4,9 +4,10 @@
  * `src/connectors/csv/internal/range.ts`) and answers one request with one batch of records.
  *
  * When the planner fused stateless nodes into the source (`filter`, `map`, `select`, `rename`
- * given as data in the config), the worker rebuilds them from their configs with the built-in
- * processor definitions and runs them on every batch, so only the records that survive cross the
- * thread boundary. Without fused nodes it loads no Effect module (faster to start).
+ * given as data in the config), the worker rebuilds their steps from their configs with the same
+ * code as the processor definitions (`src/processors/internal/steps.ts`) and runs them on every
+ * batch, so only the records that survive cross the thread boundary. The thread loads no Effect
+ * module (it starts faster).
  *
  * Messages are plain `postMessage` (structured clone, which keeps `Date` values); a failure is
  * sent as data and repeated for every later request.
@@ -14,6 +15,8 @@
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
 import type { Batch } from "../../Batch.ts"
+import { fuse } from "../../Processor.ts"
+import { type FusedErrors, fusedSteps } from "../../processors/internal/steps.ts"
 import {
   type FusedNode,
   type RangeFailure,
@@ -29,20 +32,33 @@ interface Chain {
   readonly counts: () => ReadonlyArray<number>
 }
 
-/** Rebuilds the fused nodes with the built-in processor definitions. */
-const chainOf = async (nodes: ReadonlyArray<FusedNode>): Promise<Chain> => {
-  const [{ processorDefinitions }, { Schema }, { fuse }] = await Promise.all([
-    import("../../processors/index.ts"),
-    import("effect"),
-    import("../../Processor.ts")
-  ])
-  const steps = nodes.map((n) => {
-    const definition = processorDefinitions.find((d) => d.type === n.type)
-    if (definition === undefined) throw new Error(`no built-in processor '${n.type}' for node '${n.node}'`)
-    const made = definition.make(Schema.decodeUnknownSync(definition.config)(n.config), { node: n.node })
-    if (made._tag !== "Stateless") throw new Error(`node '${n.node}' (${n.type}) is not stateless here`)
-    return made.steps
-  })
+/**
+ * The error a fused step throws for a bad record: a plain `Error` with the fields of a
+ * `RecordError` (`_tag`, `detail`, `field`, `record`), which the main thread turns back into one.
+ * The thread loads no Effect, so it cannot make the real class.
+ */
+class StepRecordError extends Error {
+  readonly _tag = "RecordError"
+  readonly detail: string
+  readonly record: unknown
+  readonly field: string | undefined
+  constructor(detail: string, record: unknown, field?: string) {
+    super(detail)
+    this.name = "RecordError"
+    this.detail = detail
+    this.record = record
+    this.field = field
+  }
+}
+
+const errors: FusedErrors = {
+  typeError: (detail, record) => new StepRecordError(detail, record),
+  withField: (e, field) => (e instanceof StepRecordError ? new StepRecordError(e.detail, e.record, field) : undefined)
+}
+
+/** Rebuilds the fused nodes from their configs (see `src/processors/internal/steps.ts`). */
+const chainOf = (nodes: ReadonlyArray<FusedNode>): Chain => {
+  const steps = nodes.map((n) => fusedSteps(n.type, n.config, errors))
   const fused = fuse(steps.flat())
   // node k spans steps [bounds[k], bounds[k + 1])
   const bounds: Array<number> = [0]
@@ -90,9 +106,9 @@ const asFailure = (e: unknown): RangeFailure =>
     : { _tag: "Io", operation: "read", code: "", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }
 
 const serve = async (): Promise<void> => {
-  // Compiled code of what the thread loads (the expression language and Effect with fused nodes:
-  // about 0.3 s of compiling per thread here) is kept on disk, as the CLI does for itself
-  // (`NODE_DISABLE_COMPILE_CACHE=1` turns it off).
+  // Compiled code of what the thread loads (the reader, and the expression language with fused
+  // nodes) is kept on disk, as the CLI does for itself (`NODE_DISABLE_COMPILE_CACHE=1` turns it
+  // off).
   NodeModule.enableCompileCache?.()
   const port = parentPort
   if (port === null) return
@@ -106,7 +122,7 @@ const serve = async (): Promise<void> => {
     reader = new RangeReader(data)
     send({ _tag: "Start", ...reader.start() })
     if (data.fused.length > 0) {
-      chain = await chainOf(data.fused)
+      chain = chainOf(data.fused)
       reader.fuse(chain.run)
     }
   } catch (e) {

@@ -127,7 +127,7 @@ for (const [index, count] of [[0, 2], [1, 2], [2, 3]] as const) {
 }
 
 describe("csv source, parallel, in a workflow", () => {
-  const workflow = (input: string, output: string, parallelism: number, extra = "") =>
+  const workflow = (input: string, output: string, parallelism: number, extra = "", double = "n * 2") =>
     Yaml.parse(
       `
 name: par
@@ -145,7 +145,7 @@ transformations:
   shape:
     type: map
     inputs: [keep]
-    config: { fields: { id: "id", double: "n * 2" } }
+    config: { fields: { id: "id", double: "${double}" } }
   tail:
     type: filter
     inputs: [shape]
@@ -175,6 +175,30 @@ destinations:
       const counts = (s: Runtime.RunSummary) => s.nodes.map((n) => [n.id, n.recordsIn, n.recordsOut])
       assert.deepStrictEqual(counts(parallel), counts(serial))
       assert.deepStrictEqual(counts(serial).find((c) => c[0] === "keep"), ["keep", 700, 233])
+    }).pipe(Effect.provide(Builtins.layer))))
+
+  it.effect("a field's expression error in a fused map names the node and the field, as a serial run does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const input = join(dir, "in.csv")
+      writeFileSync(input, fileText)
+      const failure = (parallelism: number) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(Runtime.run(yield* workflow(input, join(dir, `m${parallelism}.ndjson`), parallelism, "", "upper(n)")))
+          assert.isTrue(Exit.isFailure(exit))
+          const error = Exit.isFailure(exit) ? exit2error(exit) : undefined
+          assert.instanceOf(error, NodeError)
+          assert.strictEqual((error as NodeError).node, "shape")
+          const cause = (error as NodeError).cause
+          assert.instanceOf(cause, RecordError)
+          return { field: (cause as RecordError).field, detail: (cause as RecordError).detail }
+        })
+      const parallel = yield* failure(2)
+      assert.strictEqual(parallel.field, "double")
+      assert.match(parallel.detail, /expression `upper\(n\)`: upper\(\) expects a string, got number/)
+      const serial = yield* failure(1)
+      assert.strictEqual(serial.field, parallel.field)
+      assert.match(serial.detail, /expression `upper\(n\)`: upper\(\) expects a string, got number/)
     }).pipe(Effect.provide(Builtins.layer))))
 
   it.effect("an expression error in a fused node names that node", () =>
