@@ -373,9 +373,12 @@ export const run = (
 
 /**
  * The NodeError a failed attempt ended with: its first failure, or else a defect that is a
- * NodeError (a connector may only fail with connector errors, so one that must blame a fused
- * node dies with it; several tasks failing at once can leave it as such in the cause).
- * `undefined` when the attempt failed otherwise (interrupted, or a defect of another kind).
+ * NodeError. Two ways a NodeError arrives as a defect: a connector may only fail with connector
+ * errors, so one that must blame a fused node dies with it; and when a second task fails while
+ * the first failure interrupts it (its own defect still in its cause), Effect's `forEach`
+ * combines the causes and, a defect being present, turns every failure into a defect
+ * (`causeElectDefects`). `undefined` when the attempt failed otherwise (interrupted, or a defect
+ * of another kind).
  */
 const nodeErrorOf = (cause: Cause.Cause<unknown>): NodeError | undefined => {
   const failure = Cause.findErrorOption(cause)
