@@ -81,6 +81,19 @@ describe("CsvParser", () => {
     assert.deepStrictEqual(parseEveryChunking('ab"c,d\n').records, [['ab"c', "d"]])
   })
 
+  it("counts line breaks in any of several quoted fields of one record", () => {
+    const input = 'a,b,c\n"x","y\ny",z\n"p\np","q","r\n\nr"\n"s",t,"u"\n1,2,3\n'
+    const parsed = parseEveryChunking(input)
+    assert.deepStrictEqual(parsed.records, [
+      ["a", "b", "c"],
+      ["x", "y\ny", "z"],
+      ["p\np", "q", "r\n\nr"],
+      ["s", "t", "u"],
+      ["1", "2", "3"]
+    ])
+    assert.deepStrictEqual(parsed.lines, [1, 2, 4, 8, 9])
+  })
+
   it("skips empty lines and counts them", () => {
     const parsed = parseEveryChunking("a\n\n\r\nb\n\n")
     assert.deepStrictEqual(parsed.records, [["a"], ["b"]])

@@ -183,7 +183,16 @@ export class CsvParser {
             continue
           }
           value += text.slice(start, q)
-          lines += countLines(text, i + 1, q)
+          // line breaks inside the quotes: none when the next line feed is past the closing quote
+          // (found once per record, not once per quoted field)
+          if (nextNl <= i) {
+            nextNl = text.indexOf("\n", i + 1)
+            if (nextNl === -1) nextNl = Number.MAX_SAFE_INTEGER
+          }
+          if (nextNl < q) {
+            lines += countLines(text, nextNl, q)
+            nextNl = -1
+          }
           i = q + 1
           break
         }
