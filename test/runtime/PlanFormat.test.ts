@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as Builtins from "../../src/Builtins.ts"
 import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -30,7 +31,7 @@ describe("PlanFormat", () => {
           "stage 0:",
           "  source: nums (numbers), parallelism 1",
           "stage 1:",
-          "  fused: even (keep_even) → plus (add), parallelism 1, reads nums, queue 4 batches",
+          "  fused: even (keep_even) → plus (add), parallelism 1, reads nums, runs in the fiber of nums (no queue)",
           "stage 2:",
           "  stateful: count (running_count), parallelism 2, keyed, reads plus, queue 4 batches per instance",
           "stage 3:",
@@ -41,6 +42,21 @@ describe("PlanFormat", () => {
         ].join("\n")
       )
     }).pipe(Effect.provide(Registry.layer([...definitions, RunningCount]))))
+
+  it.effect("text says which tasks run in their source's fiber: a chained stateless task and an inline sink", () =>
+    Effect.gen(function*() {
+      const inline = WorkflowGraph.make({
+        name: "inline",
+        nodes: [
+          { kind: "source", id: "src", type: "memory", config: { records: [{ id: 1 }] }, inputs: [] },
+          { kind: "processor", id: "f", type: "filter", config: { condition: "id > 0" }, inputs: ["src"] },
+          { kind: "sink", id: "out", type: "collect", config: {}, inputs: ["f"] }
+        ]
+      })
+      const text = PlanFormat.text(Runtime.plan(yield* Runtime.prepare(inline)))
+      assert.include(text, "  stateless: f (filter), parallelism 1, reads src, runs in the fiber of src (no queue)")
+      assert.include(text, "  sink: out (collect), parallelism 1, reads f, runs in the fiber of src (no queue), at-least-once")
+    }).pipe(Effect.provide(Builtins.layer)))
 
   it.effect("mermaid and dot name every task and edge, with side-output labels", () =>
     Effect.gen(function*() {
