@@ -65,8 +65,14 @@ export interface ExecuteContext {
   readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined
 }
 
-/** A source whose reader answers synchronously yields to other fibers after this many batches. */
+/**
+ * A source whose reader answers synchronously (and whose batches go on without waiting, e.g. to
+ * an inline sink) yields to other fibers after this many batches, or once this many milliseconds
+ * have passed since it last did, whichever comes first: timers, checkpoints and other workflows
+ * keep running beside a pipeline that never waits.
+ */
 const YIELD_EVERY = 64
+const YIELD_AFTER_MS = 10
 
 /** Turns any failure or defect of a task into a NodeError naming the node (interruption stays). */
 const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, NodeError, R> =>
@@ -185,6 +191,7 @@ const runSource = (
     const batcher = ctx.batchers?.get(task.id)
     // the fiber's clock, read synchronously per batch (TestClock in tests)
     const clock = yield* Clock.Clock
+    let lastYield = clock.currentTimeMillisUnsafe()
     // stamps a batch with its origin and read time (when the source did not) and hands it on
     const stamped = (batch: Batch.Batch<unknown>, readAt: number) => {
       if (fusedCounters.length === 0) counters.recordsOut += Batch.size(batch)
@@ -229,7 +236,14 @@ const runSource = (
           return yield* Effect.fail(error)
         }
         // a reader that keeps answering synchronously would never let other fibers run
-        if (got !== Pending && ++syncReads % YIELD_EVERY === 0) yield* Effect.yieldNow
+        if (got !== Pending) {
+          const now = clock.currentTimeMillisUnsafe()
+          if (++syncReads >= YIELD_EVERY || now - lastYield >= YIELD_AFTER_MS) {
+            syncReads = 0
+            lastYield = now
+            yield* Effect.yieldNow
+          }
+        }
       }
       const batch = got === Pending ? yield* reader.readBatch(max) : got
       if (fusedCounters.length > 0) updateFused()

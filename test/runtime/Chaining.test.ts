@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import * as Batch from "../../src/Batch.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Connector from "../../src/Connector.ts"
@@ -151,6 +151,39 @@ describe("synchronous fast paths", () => {
         assert.strictEqual(summary.nodes.find((n) => n.id === "out")?.recordsOut, 500)
       }))
   }
+
+  it.live("a pipeline that never waits (synchronous reads, an inline sink) still lets other fibers run", () =>
+    Effect.gen(function*() {
+      let ticks = 0
+      let ticksWhileRunning = 0
+      let read = 0
+      const many = Array.from({ length: 2_000 }, (_, b) => [{ id: b }])
+      const overrides = Overrides.layer({
+        src: {
+          _tag: "PreparedSource",
+          type: "sync_only",
+          capabilities: { seekable: false, unbounded: false },
+          check: Effect.void,
+          open: () =>
+            Effect.succeed({
+              readBatch: () => Effect.die("the synchronous path answers every read"),
+              readBatchSync: () => {
+                if (read > 0 && read < many.length) ticksWhileRunning = ticks
+                return read < many.length ? Batch.make(many[read++]) : undefined
+              },
+              position: Effect.sync(() => read),
+              seek: () => Effect.void,
+              commit: () => Effect.void
+            })
+        }
+      })
+      const ticker = yield* Effect.forkChild(Effect.forever(Effect.andThen(Effect.sync(() => ticks++), Effect.yieldNow)))
+      const summary = yield* Runtime.run(graph).pipe(Effect.provide(overrides), Effect.provide(builtins))
+      yield* Fiber.interrupt(ticker)
+      assert.strictEqual(summary.nodes.find((n) => n.id === "out")?.recordsOut, 2_000)
+      // the other fiber ran between the pipeline's batches, not only before and after the run
+      assert.isAbove(ticksWhileRunning, 10)
+    }))
 
   it.effect("a synchronous read that throws fails the run with an error naming the source", () =>
     Effect.gen(function*() {
