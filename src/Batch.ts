@@ -197,3 +197,113 @@ export const chunksOf = <A>(batch: Batch<A>, max: number): Array<Batch<A>> => {
   }
   return out
 }
+
+/**
+ * The records of a batch as the bytes they were read from, when a source can hand them on
+ * unparsed (see `SourceCapabilities.encodes`): a sink that understands the format may write the
+ * bytes as they are (the `postgres` sink sends CSV bytes to `COPY ... (FORMAT csv)`) instead of
+ * encoding the records again.
+ *
+ * `text/csv`: complete records in RFC 4180 form, in a subset where every reader agrees on the
+ * fields — records end with `\n`, no `\r` outside quotes, no empty line, quotes only around
+ * whole fields, no record starting with `\`; UTF-8.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface CsvEncoded {
+  readonly format: "text/csv"
+  readonly bytes: Uint8Array
+  /** The field delimiter (one byte). */
+  readonly delimiter: string
+  /** The column of each field, in file order. */
+  readonly columns: ReadonlyArray<string>
+  /** Per column: an empty field is `null` (typed columns) rather than `""` (string columns). */
+  readonly emptyIsNull: ReadonlyArray<boolean>
+  /** Where the bytes come from, for messages: file and 1-based line of the first record. */
+  readonly file: string
+  readonly line: number
+}
+
+/**
+ * An encoded form of a batch's records (see {@link CsvEncoded}).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Encoded = CsvEncoded
+
+/**
+ * A batch whose records are also available encoded; `records` decodes them on first access.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface EncodedBatch<out A> extends Batch<A> {
+  readonly encoded: Encoded
+}
+
+class LazyBatch<A> implements EncodedBatch<A> {
+  readonly _tag = "Batch"
+  readonly start = 0
+  readonly end: number
+  readonly origin: Origin | undefined
+  readonly watermark: number | undefined
+  readonly readAt: number
+  readonly encoded: Encoded
+  private decoded: ReadonlyArray<A> | undefined
+  private readonly decode: () => ReadonlyArray<A>
+  constructor(encoded: Encoded, count: number, decode: () => ReadonlyArray<A>, options: MakeOptions | undefined) {
+    this.encoded = encoded
+    this.end = count
+    this.decode = decode
+    this.origin = options?.origin
+    this.watermark = options?.watermark
+    this.readAt = options?.readAt ?? 0
+  }
+  get records(): ReadonlyArray<A> {
+    if (this.decoded === undefined) {
+      const records = this.decode()
+      if (records.length !== this.end) {
+        throw new Error(`encoded batch: decoding gave ${records.length} records, the source counted ${this.end}`)
+      }
+      this.decoded = records
+    }
+    return this.decoded
+  }
+}
+
+/**
+ * A batch of `count` records held in encoded form. `decode` parses the bytes into the records
+ * (exactly `count` of them) the first time `records` is read, and may throw the source's
+ * `RecordError` for a record that does not decode — read them through {@link decodeRecords} where
+ * that error should be a typed failure.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const encoded = <A>(encoded: Encoded, count: number, decode: () => ReadonlyArray<A>, options?: MakeOptions): EncodedBatch<A> =>
+  new LazyBatch(encoded, count, decode, options)
+
+/**
+ * The encoded form of a batch's records, if the batch carries one.
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const encodedOf = <A>(batch: Batch<A>): Encoded | undefined => batch instanceof LazyBatch ? batch.encoded : undefined
+
+/**
+ * The records of a batch, decoding an encoded batch: returns the records, or the error its
+ * decoder threw (the source's `RecordError` naming file, line and field).
+ *
+ * @category getters
+ * @since 0.2.0
+ */
+export const decodeRecords = <A>(batch: Batch<A>): ReadonlyArray<A> | { readonly error: unknown } => {
+  try {
+    return toArray(batch)
+  } catch (error) {
+    return { error }
+  }
+}

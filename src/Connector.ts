@@ -18,7 +18,7 @@
  * @since 0.1.0
  */
 import type { Effect, Schema, Scope } from "effect"
-import type { Batch, Position } from "./Batch.ts"
+import type { Batch, Encoded, Position } from "./Batch.ts"
 import type { ConnectorError, RecordError } from "./Errors.ts"
 
 /**
@@ -62,6 +62,14 @@ export interface OpenContext {
    * counts through {@link SourceReader.fusedCounts}.
    */
   readonly fused?: ReadonlyArray<FusedNode>
+  /**
+   * Sources: the encoded form the source's only consumer, a sink, writes as it is (one of
+   * {@link SourceCapabilities.encodes} that the sink {@link SinkCapabilities.accepts}). The source
+   * may then emit `Batch.encoded` batches: records counted but not parsed, parsed only if
+   * something reads them. It may still emit plain batches (records the format cannot carry
+   * faithfully).
+   */
+  readonly encoding?: Encoded["format"]
 }
 
 /**
@@ -99,6 +107,12 @@ export interface SourceCapabilities {
    * main thread.
    */
   readonly fuses?: ReadonlyArray<string>
+  /**
+   * Encoded forms the source can emit its records in (see {@link Encoded}) when its only
+   * consumer is a sink that accepts one of them, at parallelism 1: the planner then passes it as
+   * {@link OpenContext.encoding}.
+   */
+  readonly encodes?: ReadonlyArray<Encoded["format"]>
 }
 
 /**
@@ -130,6 +144,12 @@ export interface SinkCapabilities {
    * a queue, its writes overlap the source's reads.
    */
   readonly inline?: boolean
+  /**
+   * Encoded forms (see {@link Encoded}) the writer can write as they are. Such a writer
+   * checks every batch with `Batch.encodedOf` and must give the same result as for the decoded
+   * records (it may decode them, with `Batch.decodeRecords`, whenever it cannot use the bytes).
+   */
+  readonly accepts?: ReadonlyArray<Encoded["format"]>
 }
 
 /**

@@ -60,6 +60,9 @@ const describeTask = (plan: Plan, task: PlannedTask, chained: ReadonlyMap<string
         : `queue ${plan.workflow.queueCapacity} batches${task.parallelism > 1 ? " per instance" : ""}`
     )
   }
+  if (task._tag === "Source" && task.encoding !== undefined) {
+    parts.push(`hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`)
+  }
   if (task._tag === "Sink") parts.push(task.sink.capabilities.guarantee)
   return parts.join(", ")
 }

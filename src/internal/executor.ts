@@ -154,7 +154,8 @@ const runSource = (
       batchSize,
       instance,
       parallelism: task.parallelism,
-      ...(task.fused.length > 0 ? { fused: task.fused } : {})
+      ...(task.fused.length > 0 ? { fused: task.fused } : {}),
+      ...(task.encoding !== undefined ? { encoding: task.encoding } : {})
     })
     // Nodes fused into the source: their counts come from the reader (totals; add what is new).
     const seenCounts: Array<number> = fusedCounters.map(() => 0).concat(0)
@@ -262,6 +263,13 @@ const runSource = (
       const now = clock.currentTimeMillisUnsafe()
       if (n > 0 && pending.length === 0 && n >= batcher.size()) {
         batcher.full = true
+        yield* emit(batch)
+        continue
+      }
+      if (n > 0 && Batch.encodedOf(batch) !== undefined) {
+        // gathering would decode an encoded batch: send what is gathered, then the batch as it is
+        yield* flushPending
+        batcher.full = n >= batcher.size()
         yield* emit(batch)
         continue
       }

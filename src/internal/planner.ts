@@ -10,7 +10,7 @@
  * - Stages: tasks grouped by depth (longest path from a source), for `plan` output.
  */
 import type { Effect } from "effect"
-import type { Batch } from "../Batch.ts"
+import type { Batch, Encoded } from "../Batch.ts"
 import type { FusedNode, Guarantee } from "../Connector.ts"
 import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
@@ -42,6 +42,8 @@ export type PlannedTask =
     readonly source: PreparedSource
     /** Stateless nodes the source runs itself (see `SourceCapabilities.fuses`), in order. */
     readonly fused: ReadonlyArray<FusedNode>
+    /** The encoded form the source hands its only consumer, a sink that writes it as it is. */
+    readonly encoding: Encoded["format"] | undefined
   })
   | (TaskBase & { readonly _tag: "Sink"; readonly sink: PreparedSink })
   | (TaskBase & {
@@ -163,6 +165,22 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     }
   }
   const taskIdOf = (node: string): string => headOf.get(node) ?? node
+  // A source (parallelism 1) whose only consumer is a sink (reading its main output, not keyed:
+  // whole batches go to its instances) hands it batches in an encoded form both know, when there
+  // is one: the sink writes the bytes.
+  const encodingOf = (n: PreparedNode): Encoded["format"] | undefined => {
+    if (n.kind !== "source" || n.parallelism !== 1 || fusedInto.has(n.node.id)) return undefined
+    const formats = n.source.capabilities.encodes
+    const consumers = consumersOf(n.node.id)
+    if (formats === undefined || consumers.length !== 1) return undefined
+    const sink = byId.get(consumers[0])
+    if (
+      sink === undefined || sink.kind !== "sink" || sink.node.key_by !== undefined ||
+      sink.node.inputs.length !== 1 || sink.node.inputs[0] !== n.node.id
+    ) return undefined
+    const accepted = sink.sink.capabilities.accepts ?? []
+    return formats.find((f) => accepted.includes(f))
+  }
   const tasks: Array<PlannedTask> = []
   for (const n of workflow.nodes) {
     const id = n.node.id
@@ -184,7 +202,7 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     }
     switch (n.kind) {
       case "source":
-        tasks.push({ ...base, _tag: "Source", source: n.source, fused: fusedInto.get(id) ?? [] })
+        tasks.push({ ...base, _tag: "Source", source: n.source, fused: fusedInto.get(id) ?? [], encoding: encodingOf(n) })
         break
       case "sink":
         tasks.push({ ...base, _tag: "Sink", sink: n.sink })

@@ -19,41 +19,18 @@ import { access, constants } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
+import { ConnectorError, RejectedError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
-import { type BuildError, build, type Layout, makeLayout } from "./internal/columns.ts"
+import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
+import { openEncoded, parseRecords, plainStrings } from "./internal/encoded.ts"
+import { decodePosition, type FilePosition } from "./internal/position.ts"
 import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
 
-/**
- * A position of the `csv` (and `ndjson`) source: the byte offset and 1-based line of the next
- * unread record.
- *
- * @category models
- * @since 0.1.0
- */
-export interface FilePosition {
-  readonly offset: number
-  readonly line: number
-}
-
-/**
- * Reads a {@link FilePosition} back from a stored position.
- *
- * @category positions
- * @since 0.1.0
- */
-export const decodePosition = (position: unknown): FilePosition | undefined => {
-  if (typeof position !== "object" || position === null || Array.isArray(position)) return undefined
-  const { offset, line } = position as { readonly offset?: unknown; readonly line?: unknown }
-  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 &&
-      typeof line === "number" && Number.isSafeInteger(line) && line >= 1
-    ? { offset, line }
-    : undefined
-}
+export { decodePosition, type FilePosition } from "./internal/position.ts"
 
 const rejected = (operation: string, message: string) =>
   new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message }) })
@@ -70,18 +47,27 @@ const nextRecord = (parser: CsvParser, file: TextFile, fields: Array<string>) =>
     }
   })
 
+/** A record of the `csv` source. */
+type CsvRecord = { readonly [column: string]: unknown }
+
 /**
  * The `csv` source definition.
  *
  * @category definitions
  * @since 0.1.0
  */
-export const CsvSource: Connector.SourceDefinition<CsvConfig, { readonly [column: string]: unknown }> = Connector
+export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Connector
   .source({
     type: CONNECTOR,
     description: "Reads an RFC 4180 CSV file as records keyed by column name, with typed columns",
     config: CsvConfig,
-    capabilities: () => ({ seekable: true, unbounded: false, fuses: ["filter", "map", "select", "rename"] }),
+    capabilities: (config) => ({
+      seekable: true,
+      unbounded: false,
+      fuses: ["filter", "map", "select", "rename"],
+      // string fields only: the reader of the bytes reads the same values (typed fields are checked here)
+      ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
+    }),
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),
@@ -130,41 +116,24 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, { readonly [column
             fused: context.fused ?? []
           })
         }
-        const error: BuildError = { detail: "", column: 0, field: undefined }
+        if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128) {
+          return yield* openEncoded({
+            path,
+            delimiter,
+            layout,
+            offset: parser.offset(),
+            line: parser.line,
+            node: context.node
+          })
+        }
         let finished = false
         const position = (): FilePosition => ({ offset: parser.offset(), line: parser.line })
-        const reader: Connector.SourceReader<{ readonly [column: string]: unknown }> = {
+        const reader: Connector.SourceReader<CsvRecord> = {
           readBatch: (max) =>
             Effect.gen(function*() {
               if (finished) return undefined
-              const records: Array<{ readonly [column: string]: unknown }> = []
-              while (records.length < max) {
-                const n = parser.next(fields)
-                if (n >= 0) {
-                  const record = build(layout, fields, n, error)
-                  if (record === undefined) {
-                    return yield* new RecordError({
-                      detail: error.detail,
-                      location: { file: path, line: parser.recordLine, column: error.column },
-                      ...(error.field !== undefined ? { field: error.field } : {}),
-                      record: fields.slice(0, n)
-                    })
-                  }
-                  records.push(record)
-                } else if (n === NEED_MORE) {
-                  const chunk = yield* file.read
-                  if (chunk === undefined) parser.end()
-                  else parser.push(chunk)
-                } else if (n === END) {
-                  finished = true
-                  break
-                } else {
-                  return yield* new RecordError({
-                    detail: parser.errorMessage,
-                    location: { file: path, line: parser.errorLine, column: parser.errorField }
-                  })
-                }
-              }
+              const records: Array<CsvRecord> = []
+              finished = yield* parseRecords(parser, file.read, layout, path, max, records)
               if (records.length === 0) return undefined
               const readAt = yield* Clock.currentTimeMillis
               return Batch.make(records, { origin: { source: context.node, position: { ...position() } }, readAt })

@@ -70,7 +70,9 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
   capabilities: (config) => ({
     guarantee: config.mode === "upsert" || config.guarantee !== "at-least-once" ? "exactly-once" : "at-least-once",
     transactional: true,
-    preferredBatchSize: 10000
+    preferredBatchSize: 10000,
+    // CSV bytes go to COPY (FORMAT csv) as they are (insert / replace; upsert merges records)
+    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv"] })
   }),
   check: (config) =>
     Effect.scoped(

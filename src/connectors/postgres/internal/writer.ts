@@ -16,7 +16,7 @@ import { createHash } from "node:crypto"
 import { appendFile } from "node:fs/promises"
 import { Clock, Effect, Schedule, type Scope } from "effect"
 import pg from "pg"
-import type * as Batch from "../../../Batch.ts"
+import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
 import { ConnectionError, ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
 import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
@@ -44,6 +44,18 @@ interface Prepared {
   readonly images: ReadonlyArray<Row>
   readonly ops: ReadonlyArray<"u" | "d"> | undefined
 }
+
+/** A batch of CSV bytes written as they are (`COPY ... (FORMAT csv)`), with its batch to decode when a row is rejected. */
+interface Passed {
+  readonly csv: Batch.CsvEncoded
+  readonly batch: Batch.Batch<Row>
+}
+
+/** What the open transaction wrote, kept to write it again (replay, row isolation). */
+type Written = Prepared | Passed
+
+const isPassed = (w: Written): w is Passed => "csv" in w
+const sizeOf = (w: Written): number => (isPassed(w) ? Batch.size(w.batch) : w.images.length)
 
 const CHANGE_OPS = new Set(["insert", "update", "delete", "read"])
 
@@ -128,7 +140,7 @@ export const makeWriter = Effect.fnUntraced(function*(
   const shapes: Array<ReadonlyArray<string>> = []
   const shapeIndex = new Map<string, number>()
   let checkpointing = false
-  let pending: Array<Prepared> = []
+  let pending: Array<Written> = []
   let replaced = false
   let columns: ReadonlyArray<Column> = []
   let key: ReadonlyArray<string> = []
@@ -267,15 +279,27 @@ export const makeWriter = Effect.fnUntraced(function*(
     Effect.gen(function*() {
       const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
       const options = config.copy_format === "binary" ? " (FORMAT binary)" : ""
-      if (!staged) return { statement: `COPY ${target} (${list}) FROM STDIN${options}`, tag: undefined }
+      if (!staged) return { statement: `COPY ${target} (${list}) FROM STDIN${options}`, into: target, tag: undefined }
       if (!stageInTx) {
-        yield* q(
-          `CREATE TABLE IF NOT EXISTS ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`
-        )
+        const exists = yield* q(`SELECT to_regclass($1) IS NOT NULL AS e`, [stageTable])
+        if (exists.rows[0].e !== true) {
+          // The constant columns default to the transaction's settings: a COPY of CSV bytes (which
+          // cannot carry them) sets those instead. NOT NULL: a row without them fails loudly.
+          yield* q(
+            `CREATE TABLE ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`
+          )
+          yield* q(
+            `ALTER TABLE ${stageTable} ALTER COLUMN "__df_epoch" SET DEFAULT current_setting('dataflare.epoch')::bigint, ALTER COLUMN "__df_epoch" SET NOT NULL, ALTER COLUMN "__df_shape" SET DEFAULT current_setting('dataflare.shape')::int, ALTER COLUMN "__df_shape" SET NOT NULL`
+          )
+        }
         stageInTx = true
       }
       const tag: StageTag = { epoch, shape: shapeOf(names) }
-      return { statement: `COPY ${stageTable} (${list}${list.length > 0 ? ", " : ""}"__df_epoch", "__df_shape") FROM STDIN${options}`, tag }
+      return {
+        statement: `COPY ${stageTable} (${list}${list.length > 0 ? ", " : ""}"__df_epoch", "__df_shape") FROM STDIN${options}`,
+        into: stageTable,
+        tag
+      }
     })
 
   /**
@@ -310,6 +334,98 @@ export const makeWriter = Effect.fnUntraced(function*(
         })
         yield* Effect.tryPromise({ try: () => s.write(chunk), catch: lost(c) })
       }
+    })
+
+  /**
+   * The table columns of a CSV batch when its bytes can be written as they are: `insert` /
+   * `replace`, every CSV column is a column of the table and none is `json` / `jsonb` (a string
+   * field goes there as a JSON string, not parsed). `undefined`: write the decoded records.
+   */
+  const passColumns = (csv: Batch.CsvEncoded): ReadonlyArray<Column> | undefined => {
+    if (mode === "upsert" || columns.length === 0) return undefined
+    const out: Array<Column> = []
+    for (const name of csv.columns) {
+      const col = columns.find((c) => c.name === name)
+      if (col === undefined || encodingOf(col) === "json") return undefined
+      out.push(col)
+    }
+    return out
+  }
+
+  /**
+   * The COPY of CSV bytes: PostgreSQL's CSV reader with the batch's delimiter; an empty field is
+   * `""` in a string column (`FORCE_NOT_NULL`, as the csv source reads it) and NULL in a typed one
+   * (`FORCE_NULL`, quoted or not). Staged, the constant columns come from the settings (see
+   * `insertCopy`), set here for the transaction.
+   */
+  const passCopy = (csv: Batch.CsvEncoded) =>
+    Effect.gen(function*() {
+      const { into, tag } = yield* insertCopy([])
+      if (tag !== undefined) {
+        yield* q(`SELECT set_config('dataflare.epoch', $1, true), set_config('dataflare.shape', $2, true)`, [
+          String(tag.epoch),
+          String(shapeOf(csv.columns))
+        ])
+      }
+      const list = csv.columns.map((n) => pg.escapeIdentifier(n)).join(", ")
+      const notNull = csv.columns.filter((_, i) => !csv.emptyIsNull[i]).map((n) => pg.escapeIdentifier(n))
+      const isNull = csv.columns.filter((_, i) => csv.emptyIsNull[i]).map((n) => pg.escapeIdentifier(n))
+      const options = [
+        "FORMAT csv",
+        `DELIMITER '${csv.delimiter.replace(/'/g, "''")}'`,
+        ...(notNull.length > 0 ? [`FORCE_NOT_NULL (${notNull.join(", ")})`] : []),
+        ...(isNull.length > 0 ? [`FORCE_NULL (${isNull.join(", ")})`] : [])
+      ]
+      return `COPY ${into} (${list}) FROM STDIN (${options.join(", ")})`
+    })
+
+  const bytesOf = (csv: Batch.CsvEncoded): Buffer => Buffer.from(csv.bytes.buffer, csv.bytes.byteOffset, csv.bytes.byteLength)
+
+  /** Streams CSV bytes into the transaction's open COPY (see `streamRows`). */
+  const streamPassed = (w: Passed) =>
+    Effect.gen(function*() {
+      const shape = staged ? shapeOf(w.csv.columns) : 0
+      const key = `csv\0${shape}\0${w.csv.delimiter}\0${w.csv.columns.join("\0")}\0${w.csv.emptyIsNull.join(",")}`
+      if (stream !== undefined && stream.key !== key) yield* endCopy
+      if (stream === undefined) {
+        const statement = yield* passCopy(w.csv)
+        stream = new CopyStream(client!, statement, key, false)
+      }
+      const s = stream
+      const c = client!
+      yield* Effect.tryPromise({ try: () => s.write(bytesOf(w.csv)), catch: lost(c) })
+    })
+
+  /** The records of a passed batch, or the source's error for one that does not decode. */
+  const decoded = (w: Passed): Effect.Effect<Prepared, unknown> => {
+    const records = Batch.decodeRecords(w.batch)
+    return "error" in records ? Effect.fail(records.error) : Effect.succeed(prepare(records))
+  }
+
+  /**
+   * Writes CSV bytes with one COPY under a savepoint; when the server rejects them, writes the
+   * decoded records instead (row isolation, dead letters, the source's own record errors).
+   */
+  const writePassed = (w: Passed): Effect.Effect<number, unknown> =>
+    Effect.gen(function*() {
+      yield* q("SAVEPOINT df_part")
+      const statement = yield* passCopy(w.csv)
+      if (client === undefined) client = yield* connect
+      const c = client
+      const ok = yield* Effect.tryPromise({
+        try: () => {
+          const s = new CopyStream(c, statement, "", false)
+          return s.write(bytesOf(w.csv)).then(() => s.end())
+        },
+        catch: lost(c)
+      }).pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+      if (ok) {
+        yield* q("RELEASE SAVEPOINT df_part")
+        return Batch.size(w.batch)
+      }
+      yield* q("ROLLBACK TO SAVEPOINT df_part")
+      yield* q("RELEASE SAVEPOINT df_part")
+      return yield* writeBatchRows(yield* decoded(w))
     })
 
   /** Writes prepared rows inside the open transaction (no savepoint handling). */
@@ -415,7 +531,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     stageInTx = false
     stream = undefined
     if (mode === "replace" && !replaced && !staged) yield* q(`TRUNCATE ${target}`)
-    for (const p of pending) yield* writeBatchRows(p)
+    for (const w of pending) yield* (isPassed(w) ? writePassed(w) : writeBatchRows(w))
   })
   const commitTx = Effect.gen(function*() {
     yield* q("COMMIT")
@@ -610,10 +726,56 @@ export const makeWriter = Effect.fnUntraced(function*(
     )
   }
 
+  /**
+   * Writes a batch in the open transaction. With checkpoints (`insert` / `replace`), streamed into
+   * the transaction's COPY and kept for a replay; a rejected row makes the transaction be written
+   * again carefully (one COPY per batch under a savepoint). Without, one COPY under a savepoint.
+   */
+  const write = (w: Written) =>
+    Effect.gen(function*() {
+      if (!inTx) yield* begin
+      const n = sizeOf(w)
+      if (checkpointing && mode !== "upsert" && !careful && n > 0) {
+        let streamed: Effect.Effect<void, unknown>
+        if (isPassed(w)) streamed = streamPassed(w)
+        else {
+          const cols = batchColumns(w)
+          if (typeof cols === "string") return yield* configurationError(CONNECTOR, "write", cols)
+          streamed = streamRows(w, cols)
+        }
+        const ok = yield* streamed.pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+        if (!ok) {
+          // This batch or an earlier one of the transaction has a rejected row.
+          yield* Effect.ignore(endCopy)
+          yield* redoCarefully
+          yield* (isPassed(w) ? writePassed(w) : writeBatchRows(w))
+        }
+        pending.push(w)
+        pendingRows += n
+        if (pendingRows >= INTERMEDIATE_COMMIT_ROWS) {
+          // Bound the rows kept for a replay: commit what is streamed so far. Staged, the
+          // rows stay invisible until the epoch's mark; at-least-once, they become visible.
+          yield* settle
+          yield* commitTx
+          if (staged) epochCommitted = true
+        }
+        return { written: n }
+      }
+      const written = yield* (isPassed(w) ? writePassed(w) : writeBatchRows(w))
+      if (checkpointing) pending.push(w)
+      else yield* commitTx
+      return { written }
+    })
+
   return {
     writeBatch: (batch: Batch.Batch<Row>) =>
       Effect.suspend(() => {
-        const records = batch.start === 0 && batch.end === batch.records.length ? batch.records : batch.records.slice(batch.start, batch.end)
+        const csv = Batch.encodedOf(batch)
+        if (csv !== undefined && passColumns(csv) !== undefined) return retrying("write", write({ csv, batch }))
+        const records = Batch.decodeRecords(batch)
+        if ("error" in records) {
+          return records.error instanceof RecordError ? Effect.fail(records.error) : Effect.die(records.error)
+        }
         const p = prepare(records)
         if (p.ops !== undefined && mode !== "upsert") {
           return Effect.fail(configurationError(CONNECTOR, "write", "change records need mode: upsert"))
@@ -622,32 +784,7 @@ export const makeWriter = Effect.fnUntraced(function*(
           "write",
           Effect.gen(function*() {
             if (columns.length === 0) yield* createTable(p.images)
-            if (!inTx) yield* begin
-            if (checkpointing && mode !== "upsert" && !careful && p.images.length > 0) {
-              const cols = batchColumns(p)
-              if (typeof cols === "string") return yield* configurationError(CONNECTOR, "write", cols)
-              const ok = yield* streamRows(p, cols).pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
-              if (!ok) {
-                // This batch or an earlier one of the transaction has a rejected row.
-                yield* Effect.ignore(endCopy)
-                yield* redoCarefully
-                yield* writeBatchRows(p)
-              }
-              pending.push(p)
-              pendingRows += p.images.length
-              if (pendingRows >= INTERMEDIATE_COMMIT_ROWS) {
-                // Bound the rows kept for a replay: commit what is streamed so far. Staged, the
-                // rows stay invisible until the epoch's mark; at-least-once, they become visible.
-                yield* settle
-                yield* commitTx
-                if (staged) epochCommitted = true
-              }
-              return { written: p.images.length }
-            }
-            const written = yield* writeBatchRows(p)
-            if (checkpointing) pending.push(p)
-            else yield* commitTx
-            return { written }
+            return yield* write(p)
           })
         )
       }),

@@ -1,0 +1,258 @@
+/**
+ * The `csv` source reading for a sink that writes CSV bytes as they are (`OpenContext.encoding`
+ * `text/csv`): batches of complete records are found with {@link scanPlain} and handed on as
+ * `Batch.encoded` batches — counted, not parsed; the records are parsed only if something reads
+ * them. A stretch of the file outside the plain subset (see scan.ts) is parsed here, as the
+ * one-thread reader does, and handed on as ordinary records.
+ *
+ * Positions are the same `{ offset, line }` as the one-thread reader's: a checkpoint taken in
+ * one mode restores in the other.
+ */
+import { Buffer } from "node:buffer"
+import type { FileHandle } from "node:fs/promises"
+import { open } from "node:fs/promises"
+import { StringDecoder } from "node:string_decoder"
+import { Clock, Effect } from "effect"
+import * as Batch from "../../../Batch.ts"
+import type * as Connector from "../../../Connector.ts"
+import { ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
+import { CHUNK_SIZE, fileError } from "../../../internal/textFile.ts"
+import type { CsvConfig } from "../CsvConfig.ts"
+import { type BuildError, build, type Layout, STRING } from "./columns.ts"
+import { CsvParser, END, NEED_MORE } from "./parser.ts"
+import { decodePosition } from "./position.ts"
+import { type ScanResult, scanPlain } from "./scan.ts"
+
+const CONNECTOR = "csv"
+
+type CsvRecord = { readonly [column: string]: unknown }
+
+/**
+ * Whether every field of a `csv` config is a string (no typed or required column): then a reader
+ * of the bytes reads the same values as the source would.
+ */
+export const plainStrings = (config: CsvConfig): boolean =>
+  (config.required === undefined || config.required.length === 0) &&
+  Object.values(config.columns ?? {}).every((t) => t === "string")
+
+/**
+ * Parses up to `max - records.length` records into `records`, pulling text with `more` when the
+ * parser needs it. Returns true at the end of the input. A record that does not decode fails with
+ * a `RecordError` naming `path:line:field`.
+ */
+export const parseRecords = (
+  parser: CsvParser,
+  more: Effect.Effect<string | undefined, ConnectorError>,
+  layout: Layout,
+  path: string,
+  max: number,
+  records: Array<CsvRecord>
+): Effect.Effect<boolean, ConnectorError | RecordError> =>
+  Effect.gen(function*() {
+    const fields: Array<string> = []
+    const error: BuildError = { detail: "", column: 0, field: undefined }
+    while (records.length < max) {
+      const n = parser.next(fields)
+      if (n >= 0) {
+        const record = build(layout, fields, n, error)
+        if (record === undefined) return yield* recordError(path, parser.recordLine, error, fields.slice(0, n))
+        records.push(record)
+      } else if (n === NEED_MORE) {
+        const chunk = yield* more
+        if (chunk === undefined) parser.end()
+        else parser.push(chunk)
+      } else if (n === END) {
+        return true
+      } else {
+        return yield* new RecordError({
+          detail: parser.errorMessage,
+          location: { file: path, line: parser.errorLine, column: parser.errorField }
+        })
+      }
+    }
+    return false
+  })
+
+const recordError = (path: string, line: number, error: BuildError, record: ReadonlyArray<string>) =>
+  new RecordError({
+    detail: error.detail,
+    location: { file: path, line, column: error.column },
+    ...(error.field !== undefined ? { field: error.field } : {}),
+    record
+  })
+
+/**
+ * Parses complete records held as bytes (what an encoded batch holds) — synchronously, for
+ * `Batch.encoded`; throws the `RecordError` of a record that does not decode.
+ */
+const decodeBytes = (
+  bytes: Uint8Array,
+  delimiter: string,
+  layout: Layout,
+  path: string,
+  offset: number,
+  line: number
+): ReadonlyArray<CsvRecord> => {
+  const parser = new CsvParser(delimiter, offset, line)
+  parser.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
+  parser.end()
+  const fields: Array<string> = []
+  const error: BuildError = { detail: "", column: 0, field: undefined }
+  const records: Array<CsvRecord> = []
+  for (;;) {
+    const n = parser.next(fields)
+    if (n === END) return records
+    if (n < 0) {
+      throw new RecordError({ detail: parser.errorMessage, location: { file: path, line: parser.errorLine, column: parser.errorField } })
+    }
+    const record = build(layout, fields, n, error)
+    if (record === undefined) throw recordError(path, parser.recordLine, error, fields.slice(0, n))
+    records.push(record)
+  }
+}
+
+/** What {@link openEncoded} needs. */
+export interface EncodedOptions {
+  readonly path: string
+  readonly delimiter: string
+  readonly layout: Layout
+  /** Byte offset and line of the first record (after the header). */
+  readonly offset: number
+  readonly line: number
+  readonly node: string
+}
+
+/** Opens the encoded reader in the current scope (the file is closed with it). */
+export const openEncoded = (options: EncodedOptions) =>
+  Effect.gen(function*() {
+    const { path, delimiter, layout, node } = options
+    const handle: FileHandle = yield* Effect.acquireRelease(
+      Effect.tryPromise({ try: () => open(path, "r"), catch: (e) => fileError(CONNECTOR, "open", path, e) }),
+      (h) => Effect.promise(() => h.close()).pipe(Effect.ignore)
+    )
+    const delimCode = delimiter.charCodeAt(0)
+    const encoding: Omit<Batch.CsvEncoded, "bytes" | "line"> = {
+      format: "text/csv",
+      delimiter,
+      columns: [...layout.names],
+      emptyIsNull: layout.kinds.map((k) => k !== STRING),
+      file: path
+    }
+    /** Unconsumed bytes: `buf` starts at file offset `offset` (a record boundary). */
+    let buf: Buffer = Buffer.alloc(0)
+    let offset = options.offset
+    let line = options.line
+    let eof = false
+    const scan: ScanResult = { end: 0, records: 0, lines: 0, odd: false }
+
+    /** Appends the next chunk of the file to `buf`; returns the new bytes (empty at the end). */
+    const readMore = Effect.suspend(() => {
+      const chunk = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, buf.length))
+      return Effect.tryPromise({
+        try: () => handle.read(chunk, 0, chunk.length, offset + buf.length),
+        catch: (e) => fileError(CONNECTOR, "read", path, e)
+      }).pipe(Effect.map(({ bytesRead }) => {
+        if (bytesRead === 0) {
+          eof = true
+          return chunk.subarray(0, 0)
+        }
+        const fresh = chunk.subarray(0, bytesRead)
+        buf = buf.length === 0 ? fresh : Buffer.concat([buf, fresh])
+        return fresh
+      }))
+    })
+
+    const consume = (bytes: number, lines: number) => {
+      buf = buf.subarray(bytes)
+      offset += bytes
+      line += lines
+    }
+
+    /** Parses a batch (at most `max` records) starting at a record the scanner left to the parser. */
+    const parseBatch = (max: number) =>
+      Effect.gen(function*() {
+        const parser = new CsvParser(delimiter, offset, line)
+        const decoder = new StringDecoder("utf8")
+        parser.push(decoder.write(buf))
+        const start = offset
+        const records: Array<CsvRecord> = []
+        const more = Effect.map(readMore, (fresh) => {
+          if (fresh.length > 0) return decoder.write(fresh)
+          const rest = decoder.end()
+          return rest.length > 0 ? rest : undefined
+        })
+        yield* parseRecords(parser, more, layout, path, max, records)
+        consume(parser.offset() - start, parser.line - line)
+        return records
+      })
+
+    const origin = () => ({ source: node, position: { offset, line } })
+
+    /** A batch of parsed records (see `parseBatch`), or `undefined` at the end. */
+    const parsed = (max: number) =>
+      Effect.gen(function*() {
+        const records = yield* parseBatch(max)
+        if (records.length === 0) return undefined
+        const readAt = yield* Clock.currentTimeMillis
+        return Batch.make<CsvRecord>(records, { origin: origin(), readAt })
+      })
+
+    const reader: Connector.SourceReader<CsvRecord> = {
+      readBatch: (max) =>
+        Effect.gen(function*() {
+          let scanned = 0
+          let records = 0
+          let lines = 0
+          for (;;) {
+            if (offset === 0 && scanned === 0) {
+              // a byte order mark at the very start (a file without a header): the parser skips it
+              if (buf.length < 3 && !eof) {
+                yield* readMore
+                continue
+              }
+              if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return yield* parsed(max)
+            }
+            scanPlain(buf, scanned, buf.length, max - records, delimCode, eof, scan)
+            scanned = scan.end
+            records += scan.records
+            lines += scan.lines
+            if (records > 0 && (records >= max || scan.odd || eof)) break
+            // a stretch the plain subset does not cover, or bytes at the end that are not a
+            // complete record: the parser reads (or reports) them
+            if (scan.odd || eof) return buf.length === 0 ? undefined : yield* parsed(max)
+            yield* readMore
+          }
+          const bytes = buf.subarray(0, scanned)
+          const first = { offset, line }
+          consume(scanned, lines)
+          const readAt = yield* Clock.currentTimeMillis
+          return Batch.encoded<CsvRecord>(
+            { ...encoding, bytes, line: first.line },
+            records,
+            () => decodeBytes(bytes, delimiter, layout, path, first.offset, first.line),
+            { origin: origin(), readAt }
+          )
+        }),
+      position: Effect.sync(() => ({ offset, line })),
+      seek: (raw) =>
+        Effect.suspend(() => {
+          const target = decodePosition(raw)
+          if (target === undefined) {
+            return Effect.fail(
+              new ConnectorError({
+                connector: CONNECTOR,
+                operation: "seek",
+                reason: new RejectedError({ message: `not a csv position: ${JSON.stringify(raw)}` })
+              })
+            )
+          }
+          buf = Buffer.alloc(0)
+          offset = target.offset
+          line = target.line
+          eof = false
+          return Effect.void
+        }),
+      commit: () => Effect.void
+    }
+    return reader
+  })
