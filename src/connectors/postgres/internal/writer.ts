@@ -360,11 +360,11 @@ export const makeWriter = Effect.fnUntraced(function*(
    */
   const passCopy = (csv: Batch.CsvEncoded) =>
     Effect.gen(function*() {
-      const { into, tag } = yield* insertCopy([])
+      const { into, tag } = yield* insertCopy(csv.columns)
       if (tag !== undefined) {
         yield* q(`SELECT set_config('dataflare.epoch', $1, true), set_config('dataflare.shape', $2, true)`, [
           String(tag.epoch),
-          String(shapeOf(csv.columns))
+          String(tag.shape)
         ])
       }
       const list = csv.columns.map((n) => pg.escapeIdentifier(n)).join(", ")
