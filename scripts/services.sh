@@ -14,7 +14,7 @@ wait_for() { # name, command...
   log "$name did not answer in 60s"; return 1
 }
 
-# --- PostgreSQL (with wal_level=logical and replication allowed from 127.0.0.1, for CDC) ---
+# --- PostgreSQL (wal_level=logical and replication from 127.0.0.1 for CDC, prepared transactions) ---
 if command -v pg_ctlcluster >/dev/null 2>&1; then
   v=$(ls /etc/postgresql | sort -n | tail -1)
   if ! pg_isready -h 127.0.0.1 -q; then
@@ -28,9 +28,20 @@ if command -v pg_ctlcluster >/dev/null 2>&1; then
     echo "host replication all 127.0.0.1/32 trust" >> "$hba"
     psql -h 127.0.0.1 -U postgres -qc "select pg_reload_conf()" >/dev/null
   fi
+  # wal_level=logical for CDC; prepared transactions for the sink's two_phase: prepared
+  restart=""
   if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'show wal_level')" != logical ]; then
-    log "setting wal_level=logical (restart)"
+    log "setting wal_level=logical"
     psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET wal_level = logical"
+    restart=1
+  fi
+  if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'show max_prepared_transactions')" = 0 ]; then
+    log "setting max_prepared_transactions=20"
+    psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_prepared_transactions = 20"
+    restart=1
+  fi
+  if [ -n "$restart" ]; then
+    log "restarting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$v" main restart
     wait_for PostgreSQL pg_isready -h 127.0.0.1 -q
   fi

@@ -22,6 +22,9 @@ const has = (cmd: string) => {
   }
 }
 
+/** PostgreSQL's own two-phase commit is on (`max_prepared_transactions > 0`; scripts/services.sh sets it). */
+const preparedAvailable = () => Number(psql("postgres", "SHOW max_prepared_transactions").trim()) > 0
+
 export const csvToPostgres = async (rows: number, rounds: number): Promise<{ markdown: string; results: ReadonlyArray<Result> }> => {
   const input = csvFile(rows, "narrow")
   const dir = scratchDir()
@@ -36,12 +39,14 @@ export const csvToPostgres = async (rows: number, rounds: number): Promise<{ mar
   // the source parses and checks every record and the sink encodes it again (COPY text).
   // at-least-once COPYs straight into the table, as psql and pgloader do; exactly-once (the
   // default) stages the rows and moves them into the table when the final checkpoint completes,
-  // about twice the server's work.
+  // about twice the server's work; with two_phase: prepared it COPYs into the table in one
+  // transaction, prepared at the checkpoint and committed when it completes.
   interface Variant {
     readonly name: string
     readonly guarantee: "exactly-once" | "at-least-once"
     readonly typed: boolean
     readonly sinkParallelism: number
+    readonly prepared?: boolean
   }
   const workflow = (v: Variant, index: number) => {
     const path = join(dir, `csv-to-postgres-${index}.yaml`)
@@ -59,7 +64,7 @@ export const csvToPostgres = async (rows: number, rounds: number): Promise<{ mar
         "    type: postgres",
         "    inputs: [input]",
         ...(v.sinkParallelism > 1 ? [`    parallelism: ${v.sinkParallelism}`] : []),
-        `    config: { connection_string: "${URL}", table: orders, mode: insert, guarantee: ${v.guarantee} }`
+        `    config: { connection_string: "${URL}", table: orders, mode: insert, guarantee: ${v.guarantee}${v.prepared === true ? ", two_phase: prepared" : ""} }`
       ].join("\n")
     )
     return path
@@ -80,6 +85,9 @@ export const csvToPostgres = async (rows: number, rounds: number): Promise<{ mar
   const variants: ReadonlyArray<Variant> = [
     { name: "CSV bytes to COPY, at-least-once", guarantee: "at-least-once", typed: false, sinkParallelism: 1 },
     { name: "CSV bytes to COPY, exactly-once", guarantee: "exactly-once", typed: false, sinkParallelism: 1 },
+    ...(preparedAvailable()
+      ? [{ name: "CSV bytes to COPY, exactly-once, two_phase: prepared", guarantee: "exactly-once", typed: false, sinkParallelism: 1, prepared: true } as const]
+      : []),
     { name: "CSV bytes to COPY, at-least-once, sink parallelism 2", guarantee: "at-least-once", typed: false, sinkParallelism: 2 },
     { name: "typed records, at-least-once", guarantee: "at-least-once", typed: true, sinkParallelism: 1 },
     { name: "typed records, exactly-once", guarantee: "exactly-once", typed: true, sinkParallelism: 1 }

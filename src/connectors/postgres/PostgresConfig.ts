@@ -106,6 +106,12 @@ export type SourceConfig = typeof SourceConfig.Type
  *   into the target when the checkpoint completes (a staged two-phase commit); at-least-once COPYs
  *   straight into the target (about half the server work) and writes the rows committed after
  *   the restored checkpoint again after a crash. `upsert` is exactly-once either way.
+ * - `two_phase`: how `insert` / `replace` are exactly-once: `staged` (default; works on any
+ *   server) or `prepared`, PostgreSQL's own two-phase commit (`PREPARE TRANSACTION`; the server
+ *   needs `max_prepared_transactions > 0`): each checkpoint's rows go straight into the target in
+ *   one transaction, prepared at the checkpoint and committed when it completes — one write
+ *   instead of two, but a run that crashes leaves prepared transactions (holding their locks)
+ *   until it is resumed.
  * - `checkpoint_table` / `workflow`: where checkpoint ids (and, with `_staged` appended, the
  *   staged checkpoints) are stored (default `dataflare_checkpoints`, workflow `default`).
  * - `retry`: `{ attempts, delay }` for transient errors (default 5 attempts from 100ms, doubling).
@@ -122,6 +128,7 @@ export const SinkConfig = Schema.Struct({
   copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
   on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
   guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
+  two_phase: Schema.optionalKey(Schema.Literals(["staged", "prepared"])),
   dead_letter: Schema.optionalKey(Schema.Struct({ path: Schema.NonEmptyString })),
   checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),
   workflow: Schema.optionalKey(Schema.NonEmptyString),
@@ -132,6 +139,8 @@ export const SinkConfig = Schema.Struct({
   Schema.makeFilter((c) =>
     c.on_error === "dead_letter" && c.dead_letter === undefined
       ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
+      : c.two_phase !== undefined && (c.mode === "upsert" || c.guarantee === "at-least-once")
+      ? { path: ["two_phase"], issue: "two_phase applies to exactly-once insert and replace (upsert is idempotent; at-least-once commits at once)" }
       : undefined
   )
 )

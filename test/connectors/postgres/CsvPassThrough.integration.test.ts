@@ -28,6 +28,7 @@ interface Options {
   /** Parse records (a filter between source and sink) instead of passing the bytes through. */
   readonly parsed: boolean
   readonly guarantee?: "exactly-once" | "at-least-once"
+  readonly twoPhase?: "staged" | "prepared"
   readonly deadLetter?: string
   readonly batchSize?: number
   readonly columns?: string
@@ -46,7 +47,7 @@ const workflow = (o: Options): string =>
     "  pg:",
     "    type: postgres",
     `    inputs: [${o.parsed ? "all" : "input"}]`,
-    `    config: { connection_string: "${URL}", table: ${o.table}, guarantee: ${o.guarantee ?? "exactly-once"}${
+    `    config: { connection_string: "${URL}", table: ${o.table}, guarantee: ${o.guarantee ?? "exactly-once"}${o.twoPhase !== undefined ? `, two_phase: ${o.twoPhase}` : ""}${
       o.deadLetter !== undefined ? `, on_error: dead_letter, dead_letter: { path: "${o.deadLetter}" }` : ""
     } }`
   ].join("\n")
@@ -107,18 +108,19 @@ describe("csv → postgres, CSV bytes passed through", () => {
       assert.strictEqual(typed?._tag === "Source" ? typed.encoding : "?", undefined)
     }))
 
-  for (const guarantee of ["exactly-once", "at-least-once"] as const) {
-    it.effect(`the table equals the parsed run's, quotes, new lines, empty fields and odd stretches included (${guarantee})`, () =>
+  for (const [guarantee, twoPhase] of [["exactly-once", "staged"], ["exactly-once", "prepared"], ["at-least-once", undefined]] as const) {
+    it.effect(`the table equals the parsed run's, quotes, new lines, empty fields and odd stretches included (${guarantee}${twoPhase !== undefined ? `, ${twoPhase}` : ""})`, () =>
       Effect.gen(function*() {
         const schema = yield* withSchema("df_pass")
-        const csv = file(`tricky-${guarantee}.csv`, TRICKY)
+        const csv = file(`tricky-${guarantee}-${twoPhase}.csv`, TRICKY)
         for (const t of ["passed", "parsed"]) {
           yield* sql(`CREATE TABLE ${schema}.${t} (id text, name text, note text, amount numeric)`)
         }
         for (const batchSize of [1, 3, 1000]) {
           yield* sql(`TRUNCATE ${schema}.passed, ${schema}.parsed`)
-          const passed = yield* run({ table: `${schema}.passed`, csv, parsed: false, guarantee, batchSize })
-          yield* run({ table: `${schema}.parsed`, csv, parsed: true, guarantee, batchSize })
+          const tp = twoPhase !== undefined ? { twoPhase } : {}
+          const passed = yield* run({ table: `${schema}.passed`, csv, parsed: false, guarantee, batchSize, ...tp })
+          yield* run({ table: `${schema}.parsed`, csv, parsed: true, guarantee, batchSize, ...tp })
           const expected = yield* rows(`${schema}.parsed`)
           assert.strictEqual(expected.length, 10)
           assert.deepStrictEqual(yield* rows(`${schema}.passed`), expected, `batch size ${batchSize}`)

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { bin, tempDir } from "../../cli/support.ts"
+import { preparedPrefix } from "../../../src/connectors/postgres/internal/writer.ts"
 import { sql, URL, withSchema } from "./support.ts"
 
 const ROWS = 300_000
@@ -84,10 +85,12 @@ describe("postgres sink: kill -9 of dataflare run mid-load", () => {
   // typed columns: the source parses records and the sink encodes them; untyped: the source hands
   // the file's CSV bytes to the sink, which COPYs them as they are (FORMAT csv)
   // (the bytes load about 3x faster: checkpoints come more often so the run is still killed mid-load)
+  // and once with PostgreSQL's own two-phase commit (two_phase: prepared) instead of staging
   for (
-    const [how, columns, interval] of [
-      ["parsed records", ", columns: { id: integer, amount: number }", "50ms"],
-      ["CSV bytes passed through", "", "10ms"]
+    const [how, columns, interval, twoPhase] of [
+      ["parsed records", ", columns: { id: integer, amount: number }", "50ms", "staged"],
+      ["CSV bytes passed through", "", "10ms", "staged"],
+      ["CSV bytes passed through, two_phase: prepared", "", "10ms", "prepared"]
     ] as const
   ) {
   it.live(`killed twice, the rerun leaves every input row in the table exactly once (${how})`, () =>
@@ -108,7 +111,7 @@ describe("postgres sink: kill -9 of dataflare run mid-load", () => {
             "  pg:",
             "    type: postgres",
             "    inputs: [input]",
-            `    config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.cp }`
+            `    config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.cp, two_phase: ${twoPhase} }`
           ].join("\n")
         )
       )
@@ -129,9 +132,15 @@ describe("postgres sink: kill -9 of dataflare run mid-load", () => {
         max: ROWS,
         sum: Array.from({ length: ROWS }, (_, k) => ((k + 1) % 1000) * 25).reduce((a, b) => a + b, 0) / 100
       })
-      assert.deepStrictEqual(yield* sql(`SELECT * FROM ${schema}.cp_staged`), [])
       const tables = yield* sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])
-      assert.deepStrictEqual(tables.map((t) => t.name), ["cp", "cp_staged", "t"], "the staging table is dropped at the end")
+      if (twoPhase === "staged") {
+        assert.deepStrictEqual(yield* sql(`SELECT * FROM ${schema}.cp_staged`), [])
+        assert.deepStrictEqual(tables.map((t) => t.name), ["cp", "cp_staged", "t"], "the staging table is dropped at the end")
+      } else {
+        assert.deepStrictEqual(tables.map((t) => t.name), ["t"], "no staging, no checkpoint table")
+        const left = yield* sql(`SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)`, [preparedPrefix("pg-kill", "pg#0", `${schema}.t`)])
+        assert.deepStrictEqual(left, [], "the rerun committed or rolled back every prepared transaction")
+      }
     }).pipe(Effect.scoped), 180_000)
   }
 })

@@ -7,6 +7,8 @@ import { join } from "node:path"
 import * as Batch from "../../../src/Batch.ts"
 import type * as Connector from "../../../src/Connector.ts"
 import { PostgresSink, type SinkRecord } from "../../../src/connectors/postgres/PostgresSink.ts"
+import { preparedPrefix } from "../../../src/connectors/postgres/internal/writer.ts"
+import { decodeAll } from "../../../src/internal/decode.ts"
 import { context, decode, sql, URL, withSchema } from "./support.ts"
 
 const open = (raw: object, ctx = context("out")) =>
@@ -16,6 +18,10 @@ const write = (writer: Connector.SinkWriter<SinkRecord>, records: ReadonlyArray<
   writer.writeBatch(Batch.make(records))
 
 const rows = (table: string, order = "id") => sql(`SELECT * FROM ${table} ORDER BY ${order}`)
+
+/** Prepared transactions of the sink instance `out#0` of `workflow` left on the server (two_phase: prepared). */
+const preparedLeft = (workflow: string, table: string) =>
+  sql(`SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)`, [preparedPrefix(workflow, "out#0", table)])
 
 const range = (from: number, to: number, tag = "v") =>
   Array.from({ length: to - from }, (_, i) => ({ id: from + i, name: `${tag}${from + i}` }))
@@ -175,8 +181,8 @@ describe("PostgresSink", () => {
     }).pipe(Effect.scoped))
 
   for (const copy_format of ["text", "binary"] as const) {
-    for (const guarantee of ["exactly-once", "at-least-once"] as const) {
-      it.effect(`streamed COPY (${copy_format}, ${guarantee}): a rejected value anywhere in the transaction is isolated`, () =>
+    for (const [guarantee, two_phase] of [["exactly-once", "staged"], ["exactly-once", "prepared"], ["at-least-once", undefined]] as const) {
+      it.effect(`streamed COPY (${copy_format}, ${guarantee}${two_phase !== undefined ? `, ${two_phase}` : ""}): a rejected value anywhere in the transaction is isolated`, () =>
         Effect.gen(function*() {
           const schema = yield* withSchema("df_sink_stream_reject")
           const table = `${schema}.t`
@@ -184,7 +190,7 @@ describe("PostgresSink", () => {
           const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
           yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
           const path = join(dir, "rejected.ndjson")
-          const base = { table, copy_format, guarantee, checkpoint_table: `${schema}.cp` }
+          const base = { table, copy_format, guarantee, checkpoint_table: `${schema}.cp`, ...(two_phase !== undefined ? { two_phase } : {}) }
           const bad = { id: "x", name: "bad" }
           const writes = (writer: Connector.SinkWriter<SinkRecord>) =>
             Effect.gen(function*() {
@@ -244,12 +250,13 @@ describe("PostgresSink", () => {
     }).pipe(Effect.scoped))
   }
 
-  it.effect("exactly-once (staged): a crash after preCommit, before the checkpoint record, replays each row once", () =>
+  for (const two_phase of ["staged", "prepared"] as const) {
+  it.effect(`exactly-once (${two_phase}): a crash after preCommit, before the checkpoint record, replays each row once`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_window")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-      const config = { table, checkpoint_table: `${schema}.cp`, workflow: "window" }
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: `window-${schema}`, two_phase }
       const b = [range(0, 100), range(100, 200), range(200, 300), range(300, 400), range(400, 500)]
       const ids = (yield* rows(table)).map((r) => r.id)
       assert.deepStrictEqual(ids, [])
@@ -288,15 +295,20 @@ describe("PostgresSink", () => {
       yield* w3.commit!(3)
       const out = yield* rows(table)
       assert.deepStrictEqual(out, range(0, 500))
-      assert.deepStrictEqual(yield* sql(`SELECT checkpoint_id FROM ${schema}.cp`), [{ checkpoint_id: "3" }])
+      if (two_phase === "staged") assert.deepStrictEqual(yield* sql(`SELECT checkpoint_id FROM ${schema}.cp`), [{ checkpoint_id: "3" }])
+      else assert.deepStrictEqual(yield* preparedLeft(config.workflow, table), [], "every prepared transaction is committed or rolled back")
     }).pipe(Effect.scoped))
+  }
 
-  it.effect("exactly-once (staged): a long epoch commits early into the staging table, visible only with its checkpoint", () =>
+  for (const two_phase of ["staged", "prepared"] as const) {
+  // staged: the long epoch commits early into the staging table; prepared: it stays one open
+  // transaction, checked (and released from the replay buffer) one 200,000-row segment at a time
+  it.effect(`exactly-once (${two_phase}): a long epoch is visible only with its checkpoint`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_long")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-      const config = { table, checkpoint_table: `${schema}.cp`, workflow: "long" }
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: `long-${schema}`, two_phase }
       // 200,000 rows in one epoch: as many as are kept for a replay, so all of them are committed
       // early and the checkpoint's own transaction has no rows, only the mark.
       const s1 = yield* Scope.make()
@@ -315,14 +327,16 @@ describe("PostgresSink", () => {
       const [stats] = yield* sql<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)
       assert.deepStrictEqual(stats, { n: "200000", d: "200000" })
     }).pipe(Effect.scoped))
+  }
 
-  it.effect("exactly-once (staged), replace: the table is truncated by the first commit, not again after a restore", () =>
+  for (const two_phase of ["staged", "prepared"] as const) {
+  it.effect(`exactly-once (${two_phase}), replace: the table is emptied by the first commit, not again after a restore`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_replace")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
       yield* sql(`INSERT INTO ${table} SELECT g, 'old' FROM generate_series(1000, 1009) g`)
-      const config = { table, mode: "replace", checkpoint_table: `${schema}.cp`, workflow: "replace" }
+      const config = { table, mode: "replace", checkpoint_table: `${schema}.cp`, workflow: `replace-${schema}`, two_phase }
       const s1 = yield* Scope.make()
       const w1 = yield* Scope.provide(open(config), s1)
       yield* w1.restore!(undefined)
@@ -341,6 +355,7 @@ describe("PostgresSink", () => {
       yield* w2.commit!(2)
       assert.deepStrictEqual(yield* rows(table), range(0, 200))
     }).pipe(Effect.scoped))
+  }
 
   for (const mode of ["insert", "upsert"] as const) {
     it.effect(`${mode === "insert" ? "at-least-once" : "upsert"}: a replay whose barriers fall elsewhere loses nothing${mode === "upsert" ? " and writes nothing twice" : ""}`, () =>
@@ -380,25 +395,96 @@ describe("PostgresSink", () => {
       }).pipe(Effect.scoped))
   }
 
-  it.live("a lost connection is retried: the open transaction is replayed", () =>
+  for (const two_phase of ["staged", "prepared"] as const) {
+  it.live(`a lost connection is retried: the open transaction is replayed (${two_phase})`, () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_retry")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
-      const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, retry: { attempts: 3, delay: "10ms" } })
+      const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, workflow: `retry-${schema}`, retry: { attempts: 3, delay: "10ms" }, two_phase })
       yield* writer.restore!(undefined)
       yield* write(writer, range(0, 50))
-      // The writer's session holds locks on the staging table in this schema: end it.
-      const killed = yield* sql(
-        `SELECT DISTINCT pg_terminate_backend(l.pid) AS ok FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()`,
+      // The writer's session holds locks on the staging table (or the target) in this schema: end it.
+      const killed = yield* sql<{ pid: number; ok: boolean }>(
+        `SELECT l.pid, pg_terminate_backend(l.pid) AS ok FROM (SELECT DISTINCT l.pid FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()) l`,
         [schema]
       )
-      assert.strictEqual(killed.length, 1)
+      assert.deepStrictEqual(killed.map((k) => k.ok), [true], `one session ended: ${JSON.stringify(killed)}`)
       yield* write(writer, range(50, 100))
       yield* writer.preCommit!(1)
       yield* writer.commit!(1)
       assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), range(0, 100).map((r) => r.id))
     }).pipe(Effect.scoped))
+  }
+
+  it.effect("exactly-once (prepared): preCommit prepares the transaction, commit commits it, restore finishes what a crash left", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_prepared")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const workflow = `prepared-${schema}`
+      const config = { table, workflow, two_phase: "prepared" }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, range(0, 100))
+      yield* w1.preCommit!(1)
+      assert.deepStrictEqual((yield* preparedLeft(workflow, table)).map((r) => r.gid), [`${preparedPrefix(workflow, "out#0", table)}1`])
+      assert.strictEqual((yield* rows(table)).length, 0, "prepared rows are not visible")
+      yield* w1.commit!(1)
+      yield* w1.commit!(1)
+      assert.deepStrictEqual(yield* rows(table), range(0, 100))
+      assert.deepStrictEqual(yield* preparedLeft(workflow, table), [])
+      // two more checkpoints prepared, then a crash: the checkpoint record of 2 was written, not 3's
+      yield* write(w1, range(100, 200))
+      yield* w1.preCommit!(2)
+      yield* write(w1, range(200, 300))
+      yield* w1.preCommit!(3)
+      yield* Scope.close(s1, Exit.fail("crash"))
+      assert.strictEqual((yield* preparedLeft(workflow, table)).length, 2)
+      const w2 = yield* open(config)
+      yield* w2.restore!(2)
+      assert.deepStrictEqual(yield* rows(table), range(0, 200), "2 committed, 3 rolled back")
+      assert.deepStrictEqual(yield* preparedLeft(workflow, table), [])
+      // no checkpoint table: the prepared transactions are the record
+      const tables = yield* sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])
+      assert.deepStrictEqual(tables.map((t) => t.name), ["t"])
+    }).pipe(Effect.scoped))
+
+  it.live("exactly-once (prepared): a session lost after more rows than are kept for a replay fails the write, loses nothing silently", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_prepared_lost")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const config = { table, workflow: `lost-${schema}`, two_phase: "prepared", retry: { attempts: 2, delay: "10ms" } }
+      const writer = yield* open(config)
+      yield* writer.restore!(undefined)
+      // 200,000 rows: the first segment is checked and leaves the replay buffer
+      for (let i = 0; i < 200_000; i += 25_000) yield* write(writer, range(i, i + 25_000))
+      yield* sql(
+        `SELECT DISTINCT pg_terminate_backend(l.pid) AS ok FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()`,
+        [schema]
+      )
+      const error = yield* Effect.flip(write(writer, range(200_000, 200_100)))
+      assert.include(error.message, "cannot be written again here")
+      assert.strictEqual((yield* rows(table)).length, 0)
+      // the task restarts from the last checkpoint (none): everything is written again, once
+      const again = yield* open(config)
+      yield* again.restore!(undefined)
+      for (let i = 0; i < 200_100; i += 25_000) yield* write(again, range(i, Math.min(200_100, i + 25_000)))
+      yield* again.preCommit!(1)
+      yield* again.commit!(1)
+      const [stats] = yield* sql<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)
+      assert.deepStrictEqual(stats, { n: "200100", d: "200100" })
+    }).pipe(Effect.scoped))
+
+  it("two_phase applies only to exactly-once insert and replace", () => {
+    for (const raw of [{ guarantee: "at-least-once", two_phase: "prepared" }, { mode: "upsert", key: ["id"], two_phase: "staged" }]) {
+      const r = decodeAll(PostgresSink.config, { connection_string: URL, table: "t", ...raw })
+      assert.isFalse(r.ok)
+      if (!r.ok) assert.include(JSON.stringify(r.issues), "two_phase applies to exactly-once insert and replace")
+    }
+  })
 
   for (const variant of ["write", "window"] as const) {
     it.live(`exactly-once: a process killed ${variant === "write" ? "between a write and the next checkpoint" : "after preCommit, before its checkpoint completes"} writes nothing twice`, () =>

@@ -93,6 +93,14 @@ const inferType = (values: ReadonlyArray<unknown>): string => {
 }
 
 /** Opens the writer for one sink instance. */
+/** What names a sink instance's staging table and prepared transactions: a hash of workflow, node#instance and table. */
+const instanceHash = (workflow: string, nodeKey: string, table: string): string =>
+  createHash("sha256").update(`${workflow}\0${nodeKey}\0${table}`).digest("hex").slice(0, 20)
+
+/** The prefix of the global ids of a sink instance's prepared transactions (`two_phase: prepared`). */
+export const preparedPrefix = (workflow: string, nodeKey: string, table: string): string =>
+  `dataflare:${instanceHash(workflow, nodeKey, table)}:`
+
 export const makeWriter = Effect.fnUntraced(function*(
   config: SinkConfig,
   context: Connector.OpenContext
@@ -111,11 +119,18 @@ export const makeWriter = Effect.fnUntraced(function*(
   const attempts = config.retry?.attempts ?? 5
   const delay = durationMillis(config.retry?.delay ?? "100ms")
   // Exactly-once by staging (insert / replace): see the module comment.
-  const staging = mode !== "upsert" && config.guarantee !== "at-least-once"
+  // Exactly-once by PostgreSQL's own two-phase commit (`two_phase: prepared`): see `preparedCommit`.
+  const twoPhase = mode !== "upsert" && config.guarantee !== "at-least-once" && config.two_phase === "prepared"
+  const staging = mode !== "upsert" && config.guarantee !== "at-least-once" && !twoPhase
   const marksTable = quoteIdent(`${config.checkpoint_table ?? "dataflare_checkpoints"}_staged`)
-  const stageBase = `dataflare_stage_${
-    createHash("sha256").update(`${workflow}\0${nodeKey}\0${table}`).digest("hex").slice(0, 20)
-  }`
+  const stageBase = `dataflare_stage_${instanceHash(workflow, nodeKey, table)}`
+  /** Global ids of this instance's prepared transactions: the prefix, then the checkpoint id. */
+  const gidPrefix = preparedPrefix(workflow, nodeKey, table)
+  const gidOf = (checkpointId: number) => `${gidPrefix}${checkpointId}`
+  /** Checkpoints this writer prepared and has not committed yet. */
+  let prepared: Array<number> = []
+  /** Prepared mode: the open transaction's batches are all in `pending` (a lost session can be replayed). */
+  let replayable = true
   const stageTable = schemaName === undefined
     ? pg.escapeIdentifier(stageBase)
     : `${pg.escapeIdentifier(schemaName)}.${pg.escapeIdentifier(stageBase)}`
@@ -132,6 +147,8 @@ export const makeWriter = Effect.fnUntraced(function*(
   let stream: CopyStream | undefined
   /** A streamed COPY was rejected: until the transaction ends, one COPY per batch under a savepoint. */
   let careful = false
+  /** Prepared mode: a savepoint `df_segment` opens the transaction's current streamed segment. */
+  let segment = false
   /** Rows of `pending` (kept for a replay of the open transaction). */
   let pendingRows = 0
   /** Staged rows of this epoch were committed by an intermediate commit (they still need their mark). */
@@ -214,13 +231,24 @@ export const makeWriter = Effect.fnUntraced(function*(
     Effect.gen(function*() {
       // A normal end commits the tail; a failure or interruption leaves it to the rollback.
       // (Staged rows not pre-committed belong to no checkpoint: always rolled back.)
-      if (inTx) yield* q(exit._tag === "Success" && !staged ? "COMMIT" : "ROLLBACK").pipe(Effect.ignore)
+      // (Prepared mode: rows after the last prepared checkpoint likewise.)
+      if (inTx) yield* q(exit._tag === "Success" && !staged && !(twoPhase && checkpointing) ? "COMMIT" : "ROLLBACK").pipe(Effect.ignore)
       yield* disconnect
       if (staged && exit._tag === "Success") yield* dropStageIfDone.pipe(Effect.ignore)
       yield* disconnectCtl
     })
   )
   yield* loadColumns.pipe(Effect.mapError(classify(CONNECTOR, "open")))
+  if (twoPhase) {
+    const max = yield* q("SHOW max_prepared_transactions").pipe(Effect.mapError(classify(CONNECTOR, "open")))
+    if (Number(max.rows[0]?.max_prepared_transactions ?? 0) <= 0) {
+      return yield* configurationError(
+        CONNECTOR,
+        "open",
+        "two_phase: prepared needs max_prepared_transactions > 0 on the server (it is 0): set it in postgresql.conf and restart the server, or use two_phase: staged"
+      )
+    }
+  }
   if (columns.length === 0 && config.create_table !== true) {
     return yield* configurationError(CONNECTOR, "open", `table '${table}' does not exist (set create_table: true to create it)`)
   }
@@ -526,12 +554,31 @@ export const makeWriter = Effect.fnUntraced(function*(
     })
 
   const begin = Effect.gen(function*() {
+    if (!replayable) {
+      // Prepared mode: the lost transaction held more rows than are kept for a replay.
+      return yield* new ConnectorError({
+        connector: CONNECTOR,
+        operation: "write",
+        reason: new RejectedError({
+          message: `the open transaction (more than ${INTERMEDIATE_COMMIT_ROWS} rows since the last checkpoint) was lost and cannot be written again here; the task restarts from the last checkpoint (two_phase: prepared)`
+        })
+      })
+    }
     yield* q("BEGIN")
     inTx = true
+    segment = false
     stageInTx = false
     stream = undefined
-    if (mode === "replace" && !replaced && !staged) yield* q(`TRUNCATE ${target}`)
+    // (prepared: a DELETE, so that readers see the old rows, not wait on a TRUNCATE's lock,
+    // while the transaction stays open and prepared until its checkpoint completes)
+    if (mode === "replace" && !replaced && !staged) yield* q(twoPhase ? `DELETE FROM ${target}` : `TRUNCATE ${target}`)
     for (const w of pending) yield* (isPassed(w) ? writePassed(w) : writeBatchRows(w))
+    if (twoPhase && pending.length > 0) {
+      // replayed outside any segment: a second loss in this transaction cannot be replayed
+      pending = []
+      pendingRows = 0
+      replayable = false
+    }
   })
   const commitTx = Effect.gen(function*() {
     yield* q("COMMIT")
@@ -547,10 +594,36 @@ export const makeWriter = Effect.fnUntraced(function*(
    * where a rejected row is isolated by bisection (and fails the write or goes to the dead letters).
    */
   const settle = Effect.gen(function*() {
+    if (twoPhase) return yield* endSegment(false)
     if (stream === undefined) return
     const ok = yield* endCopy.pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
     if (!ok) yield* redoCarefully
   })
+  /**
+   * Prepared mode: ends the open segment — its COPY, then `RELEASE SAVEPOINT`. When a row was
+   * rejected (`failed`, or at the end of the COPY), the segment is rolled back to its savepoint and
+   * its batches are written again one COPY each under a savepoint of their own (row isolation).
+   * The segment's batches then leave `pending`: the transaction holds rows no longer kept for a
+   * replay, so a lost session now fails the task (it restarts from the last checkpoint).
+   */
+  const endSegment = (failed: boolean) =>
+    Effect.gen(function*() {
+      if (!segment) return
+      let ok = !failed
+      if (stream !== undefined) {
+        const ended = yield* endCopy.pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+        ok = ok && ended
+      }
+      if (!ok) {
+        yield* q("ROLLBACK TO SAVEPOINT df_segment")
+        for (const w of pending) yield* (isPassed(w) ? writePassed(w) : writeBatchRows(w))
+      }
+      yield* q("RELEASE SAVEPOINT df_segment")
+      segment = false
+      if (pending.length > 0) replayable = false
+      pending = []
+      pendingRows = 0
+    })
   const redoCarefully = Effect.gen(function*() {
     yield* q("ROLLBACK")
     inTx = false
@@ -692,6 +765,66 @@ export const makeWriter = Effect.fnUntraced(function*(
       })
     )
 
+  /**
+   * Prepared mode (`two_phase: prepared`): the rows since the last checkpoint are in one open
+   * transaction on the target; `preCommit(n)` prepares it as `dataflare:<hash>:n` (durable, not
+   * visible, the session free again); `commit(n)` commits every prepared id `<= n` on the control
+   * session; `restore(k)` commits the prepared ids `<= k` a crash left behind and rolls back the
+   * others. No row is written twice. Batches are written one COPY each under a savepoint (a
+   * rejected row is isolated without a replay), and the open transaction is replayed after a lost
+   * session only while it holds at most INTERMEDIATE_COMMIT_ROWS rows (beyond, the task fails and
+   * restarts from the last checkpoint).
+   */
+  const preCommitPrepared = (checkpointId: number) => {
+    let first = true
+    return retryingTx(
+      "preCommit",
+      Effect.gen(function*() {
+        if (!first && !inTx) {
+          // The PREPARE may have reached the server before the connection was lost.
+          const r = yield* q(`SELECT 1 FROM pg_prepared_xacts WHERE gid = $1`, [gidOf(checkpointId)])
+          if (r.rows.length > 0) {
+            afterPrepare(checkpointId)
+            return
+          }
+        }
+        first = false
+        if (!inTx) yield* begin
+        yield* settle
+        yield* q(`PREPARE TRANSACTION '${gidOf(checkpointId)}'`)
+        afterPrepare(checkpointId)
+      })
+    )
+  }
+  const afterPrepare = (checkpointId: number) => {
+    inTx = false
+    pending = []
+    pendingRows = 0
+    replayable = true
+    prepared.push(checkpointId)
+    if (mode === "replace") replaced = true
+  }
+  /** Commits (`commit`) or rolls back prepared transactions of this instance, on the control session. */
+  const finishPrepared = (ids: ReadonlyArray<number>, how: "COMMIT" | "ROLLBACK") =>
+    Effect.forEach(ids, (id) =>
+      cq(`${how} PREPARED '${gidOf(id)}'`).pipe(
+        // already finished (a retry after the statement reached the server)
+        Effect.catchIf((e) => sqlState(e) === "42704", () => Effect.void)
+      ), { discard: true })
+  const restorePrepared = (checkpointId: number | undefined) =>
+    retryingCtl(
+      "restore",
+      Effect.gen(function*() {
+        const left = yield* cq(`SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)`, [gidPrefix])
+        const ids = left.rows.map((r) => Number(String(r.gid).slice(gidPrefix.length))).filter((n) => Number.isSafeInteger(n))
+        yield* finishPrepared(ids.filter((n) => checkpointId !== undefined && n <= checkpointId), "COMMIT")
+        yield* finishPrepared(ids.filter((n) => checkpointId === undefined || n > checkpointId), "ROLLBACK")
+        prepared = []
+        replayable = true
+        replaced = checkpointId !== undefined
+      })
+    )
+
   const preCommitStaged = (checkpointId: number) => {
     let first = true
     return retryingTx(
@@ -736,6 +869,10 @@ export const makeWriter = Effect.fnUntraced(function*(
       if (!inTx) yield* begin
       const n = sizeOf(w)
       if (checkpointing && mode !== "upsert" && !careful && n > 0) {
+        if (twoPhase && !segment) {
+          yield* q("SAVEPOINT df_segment")
+          segment = true
+        }
         let streamed: Effect.Effect<void, unknown>
         if (isPassed(w)) streamed = streamPassed(w)
         else {
@@ -744,6 +881,12 @@ export const makeWriter = Effect.fnUntraced(function*(
           streamed = streamRows(w, cols)
         }
         const ok = yield* streamed.pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+        if (!ok && twoPhase) {
+          // a rejected row in this segment: write its batches again one by one
+          pending.push(w)
+          yield* endSegment(true)
+          return { written: n }
+        }
         if (!ok) {
           // This batch or an earlier one of the transaction has a rejected row.
           yield* Effect.ignore(endCopy)
@@ -752,7 +895,11 @@ export const makeWriter = Effect.fnUntraced(function*(
         }
         pending.push(w)
         pendingRows += n
-        if (pendingRows >= INTERMEDIATE_COMMIT_ROWS) {
+        if (pendingRows >= INTERMEDIATE_COMMIT_ROWS && twoPhase) {
+          // Bound the rows kept for a replay: the transaction stays open until the checkpoint,
+          // the segment ends (its rows checked) and a new one starts.
+          yield* endSegment(false)
+        } else if (pendingRows >= INTERMEDIATE_COMMIT_ROWS) {
           // Bound the rows kept for a replay: commit what is streamed so far. Staged, the
           // rows stay invisible until the epoch's mark; at-least-once, they become visible.
           yield* settle
@@ -793,6 +940,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       Effect.suspend(() => {
         checkpointing = true
         if (staged) return preCommitStaged(checkpointId)
+        if (twoPhase) return preCommitPrepared(checkpointId)
         let first = true
         return retryingTx(
           "preCommit",
@@ -818,7 +966,17 @@ export const makeWriter = Effect.fnUntraced(function*(
     // the rows and the checkpoint id were committed together in `preCommit`; nothing is left.
     commit: (checkpointId: number) =>
       Effect.suspend(() =>
-        !staged ? Effect.void : retryingCtl(
+        twoPhase
+          ? retryingCtl(
+            "commit",
+            Effect.suspend(() => {
+              const due = prepared.filter((n) => n <= checkpointId)
+              return finishPrepared(due, "COMMIT").pipe(Effect.andThen(Effect.sync(() => {
+                prepared = prepared.filter((n) => n > checkpointId)
+              })))
+            })
+          )
+          : !staged ? Effect.void : retryingCtl(
           "commit",
           Effect.gen(function*() {
             yield* cq("BEGIN")
@@ -840,14 +998,14 @@ export const makeWriter = Effect.fnUntraced(function*(
               yield* q("ROLLBACK")
               inTx = false
             }
-            if (staging) return
+            if (staging || twoPhase) return
             // Not staged: the replay writes every record after the checkpoint again (upsert
             // overwrites; insert may duplicate what a later, never completed, checkpoint committed).
             // A replace that committed before is not truncated again.
             const committed = checkpointId === undefined ? undefined : yield* lastCommitted
             replaced = committed !== undefined
           })
-        ).pipe(Effect.andThen(staging ? restoreStaged(checkpointId) : Effect.void))
+        ).pipe(Effect.andThen(staging ? restoreStaged(checkpointId) : twoPhase ? restorePrepared(checkpointId) : Effect.void))
       })
   }
 })
