@@ -25,7 +25,7 @@ export interface ScanResult {
   end: number
   /** Complete plain records found. */
   records: number
-  /** Line feeds in those records (their physical lines). */
+  /** The physical lines of those records (line feeds, and a last line without one at the end of the input). */
   lines: number
   /** Stopped at a record outside the plain subset (it starts at `end`). */
   odd: boolean
@@ -80,6 +80,7 @@ export const scanPlain = (
       if (lf === -1) {
         if (!eof) break
         p = to
+        lines++ // the last line, without a line feed, counts as the parser counts it
       } else {
         p = lf + 1
         lines++
@@ -111,7 +112,10 @@ export const scanPlain = (
         for (let k = buf.indexOf(LF, i + 1); k !== -1 && k < q; k = buf.indexOf(LF, k + 1)) recordLines++
         i = q + 1
         if (i === to) {
-          if (eof) complete = true
+          if (eof) {
+            recordLines++
+            complete = true
+          }
           break
         }
         const c = buf[i]
@@ -138,6 +142,7 @@ export const scanPlain = (
       if (j === to) {
         if (eof) {
           i = to
+          recordLines++
           complete = true
         }
         break
