@@ -24,13 +24,13 @@ import { CsvConfig } from "./CsvConfig.ts"
 import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
 import { openEncoded, parseRecords, plainStrings } from "./internal/encoded.ts"
-import { decodePosition, type FilePosition } from "./internal/position.ts"
+import { type FilePosition, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
 
-export { decodePosition, type FilePosition } from "./internal/position.ts"
+export { decodePosition, type FilePosition } from "../../internal/filePosition.ts"
 
 const rejected = (operation: string, message: string) =>
   new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message }) })
@@ -140,15 +140,10 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
             }),
           position: Effect.sync(() => ({ ...position() })),
           seek: (raw) =>
-            Effect.suspend(() => {
-              const target = decodePosition(raw)
-              if (target === undefined) {
-                return Effect.fail(rejected("seek", `not a csv position: ${JSON.stringify(raw)}`))
-              }
+            Effect.map(seekTarget(CONNECTOR, raw), (target) => {
               parser = new CsvParser(delimiter, target.offset, target.line)
               file.reposition(target.offset)
               finished = false
-              return Effect.void
             }),
           commit: () => Effect.void
         }

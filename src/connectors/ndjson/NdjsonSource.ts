@@ -12,21 +12,13 @@ import { access, constants } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
+import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
+import { seekTarget } from "../../internal/filePosition.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { NdjsonConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"
-
-const decodePosition = (position: unknown): { readonly offset: number; readonly line: number } | undefined => {
-  if (typeof position !== "object" || position === null || Array.isArray(position)) return undefined
-  const { offset, line } = position as { readonly offset?: unknown; readonly line?: unknown }
-  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 &&
-      typeof line === "number" && Number.isSafeInteger(line) && line >= 1
-    ? { offset, line }
-    : undefined
-}
 
 const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)
 
@@ -98,21 +90,10 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
           }),
         position: Effect.sync(position),
         seek: (raw) =>
-          Effect.suspend(() => {
-            const target = decodePosition(raw)
-            if (target === undefined) {
-              return Effect.fail(
-                new ConnectorError({
-                  connector: CONNECTOR,
-                  operation: "seek",
-                  reason: new RejectedError({ message: `not an ndjson position: ${JSON.stringify(raw)}` })
-                })
-              )
-            }
+          Effect.map(seekTarget(CONNECTOR, raw), (target) => {
             lines = new LineSplitter(target.offset, target.line)
             file.reposition(target.offset)
             finished = context.instance > 0
-            return Effect.void
           }),
         commit: () => Effect.void
       }

@@ -15,12 +15,12 @@ import { StringDecoder } from "node:string_decoder"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
-import { ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
+import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import { seekTarget } from "../../../internal/filePosition.ts"
 import { CHUNK_SIZE, fileError } from "../../../internal/textFile.ts"
 import type { CsvConfig } from "../CsvConfig.ts"
 import { type BuildError, build, type Layout, STRING } from "./columns.ts"
 import { CsvParser, END, NEED_MORE } from "./parser.ts"
-import { decodePosition } from "./position.ts"
 import { type ScanResult, scanPlain } from "./scan.ts"
 
 const CONNECTOR = "csv"
@@ -235,22 +235,11 @@ export const openEncoded = (options: EncodedOptions) =>
         }),
       position: Effect.sync(() => ({ offset, line })),
       seek: (raw) =>
-        Effect.suspend(() => {
-          const target = decodePosition(raw)
-          if (target === undefined) {
-            return Effect.fail(
-              new ConnectorError({
-                connector: CONNECTOR,
-                operation: "seek",
-                reason: new RejectedError({ message: `not a csv position: ${JSON.stringify(raw)}` })
-              })
-            )
-          }
+        Effect.map(seekTarget(CONNECTOR, raw), (target) => {
           buf = Buffer.alloc(0)
           offset = target.offset
           line = target.line
           eof = false
-          return Effect.void
         }),
       commit: () => Effect.void
     }
