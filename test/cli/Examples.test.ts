@@ -42,6 +42,7 @@ const orderRows = Array.from({ length: 200 }, (_, i) => ({
 
 const fixtures: Record<string, Fixture | ValidateOnly> = {
   "postgres-to-postgres.yaml": { validateOnly: "test/connectors/postgres/Workflow.integration.test.ts" },
+  "csv-to-postgres.yaml": { validateOnly: "test/connectors/postgres/CsvPassThrough.integration.test.ts" },
   "postgres-cdc.yaml": { validateOnly: "test/connectors/postgres (needs a server with wal_level = logical)" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "csv-to-ndjson.yaml": {

@@ -137,6 +137,38 @@ describe("csv → postgres, CSV bytes passed through", () => {
       }).pipe(Effect.scoped))
   }
 
+  for (const twoPhase of ["staged", "prepared"] as const) {
+    it.effect(`examples/csv-to-postgres.yaml loads the file, the rejected row goes to the dead letters (two_phase: ${twoPhase})`, () =>
+      Effect.gen(function*() {
+        const schema = yield* withSchema("df_pass_example")
+        const table = `${schema}.orders`
+        yield* sql(`CREATE TABLE ${table} (id int, customer text, status text, amount numeric, country text)`)
+        const rowsIn = Array.from({ length: 3000 }, (_, i) => `${i},"Customer ${i}, Ltd",${i % 4 === 0 ? "inactive" : "active"},${i === 1234 ? "n/a" : (i * 7) % 250},DE`)
+        const csv = file(`example-${twoPhase}.csv`, "id,customer,status,amount,country\n" + rowsIn.join("\n") + "\n")
+        const deadLetter = join(dir, `example-${twoPhase}.ndjson`)
+        const path = join(import.meta.dirname, "../../../examples/csv-to-postgres.yaml")
+        const env = {
+          ORDERS_CSV: csv,
+          PG_CONNECTION: URL,
+          TARGET_TABLE: table,
+          TWO_PHASE: twoPhase,
+          DEAD_LETTER: deadLetter,
+          CHECKPOINT_TABLE: `${schema}.checkpoints`
+        }
+        const graph = yield* parse(readFileSync(path, "utf8"), { file: path, env })
+        const prepared = yield* Runtime.prepare(graph).pipe(Effect.provide(layer()))
+        const source = Runtime.plan(prepared).tasks.find((t) => t._tag === "Source")
+        assert.strictEqual(source?._tag === "Source" ? source.encoding : undefined, "text/csv")
+        yield* Runtime.run(graph).pipe(Effect.provide(layer()))
+        const [stats] = yield* sql<{ n: string; sum: string }>(`SELECT count(*) AS n, sum(id)::text AS sum FROM ${table}`)
+        assert.deepStrictEqual(stats, { n: "2999", sum: String((2999 * 3000) / 2 - 1234) })
+        const customer = yield* sql<{ customer: string }>(`SELECT customer FROM ${table} WHERE id = 7`)
+        assert.deepStrictEqual(customer, [{ customer: "Customer 7, Ltd" }])
+        const letters = readFileSync(deadLetter, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { record: { id: string }; sqlstate: string })
+        assert.deepStrictEqual(letters.map((l) => [l.record.id, l.sqlstate]), [["1234", "22P02"]])
+      }).pipe(Effect.scoped))
+  }
+
   it.effect("a value the server rejects fails the run with the same record error as the parsed run", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_pass_bad")

@@ -214,6 +214,25 @@ describe("PostgresSink", () => {
     }
   }
 
+  it.effect("exactly-once (staged): a rejected row in the first batch of a transaction goes to the dead letters, the rest is loaded", () =>
+    Effect.gen(function*() {
+      // (the staging table used to be created under the savepoint the rejection rolled back)
+      const schema = yield* withSchema("df_sink_first_reject")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const path = join(dir, "rejected.ndjson")
+      const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, workflow: `first-${schema}`, on_error: "dead_letter", dead_letter: { path } })
+      yield* writer.restore!(undefined)
+      yield* write(writer, [...range(0, 10), { id: "x", name: "bad" }, ...range(10, 20)])
+      yield* write(writer, range(20, 30))
+      yield* writer.preCommit!(1)
+      yield* writer.commit!(1)
+      assert.deepStrictEqual(yield* rows(table), range(0, 30))
+      assert.strictEqual(readFileSync(path, "utf8").trim().split("\n").length, 1)
+    }).pipe(Effect.scoped))
+
   for (const copy_format of ["text", "binary"] as const) {
   it.effect(`exactly-once (staged, ${copy_format}): rows appear only when their checkpoint commits; a repeated commit changes nothing`, () =>
     Effect.gen(function*() {

@@ -302,26 +302,31 @@ export const makeWriter = Effect.fnUntraced(function*(
     return i
   }
 
-  /** The COPY of an `insert` / `replace` batch with these columns (creating the staging table first when staged). */
+  /**
+   * Creates the staging table if it does not exist. Run at the start of a staged transaction,
+   * before any savepoint: created under a savepoint that a rejected row then rolls back, the table
+   * would be gone while the writer believed it there.
+   */
+  const ensureStage = Effect.gen(function*() {
+    const exists = yield* q(`SELECT to_regclass($1) IS NOT NULL AS e`, [stageTable])
+    if (exists.rows[0].e !== true) {
+      // The constant columns default to the transaction's settings: a COPY of CSV bytes (which
+      // cannot carry them) sets those instead. NOT NULL: a row without them fails loudly.
+      yield* q(`CREATE TABLE ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`)
+      yield* q(
+        `ALTER TABLE ${stageTable} ALTER COLUMN "__df_epoch" SET DEFAULT current_setting('dataflare.epoch')::bigint, ALTER COLUMN "__df_epoch" SET NOT NULL, ALTER COLUMN "__df_shape" SET DEFAULT current_setting('dataflare.shape')::int, ALTER COLUMN "__df_shape" SET NOT NULL`
+      )
+    }
+    stageInTx = true
+  })
+
+  /** The COPY of an `insert` / `replace` batch with these columns (into the staging table when staged). */
   const insertCopy = (names: ReadonlyArray<string>) =>
     Effect.gen(function*() {
       const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
       const options = config.copy_format === "binary" ? " (FORMAT binary)" : ""
       if (!staged) return { statement: `COPY ${target} (${list}) FROM STDIN${options}`, into: target, tag: undefined }
-      if (!stageInTx) {
-        const exists = yield* q(`SELECT to_regclass($1) IS NOT NULL AS e`, [stageTable])
-        if (exists.rows[0].e !== true) {
-          // The constant columns default to the transaction's settings: a COPY of CSV bytes (which
-          // cannot carry them) sets those instead. NOT NULL: a row without them fails loudly.
-          yield* q(
-            `CREATE TABLE ${stageTable} AS SELECT *, 0::bigint AS "__df_epoch", 0::int AS "__df_shape" FROM ${target} WITH NO DATA`
-          )
-          yield* q(
-            `ALTER TABLE ${stageTable} ALTER COLUMN "__df_epoch" SET DEFAULT current_setting('dataflare.epoch')::bigint, ALTER COLUMN "__df_epoch" SET NOT NULL, ALTER COLUMN "__df_shape" SET DEFAULT current_setting('dataflare.shape')::int, ALTER COLUMN "__df_shape" SET NOT NULL`
-          )
-        }
-        stageInTx = true
-      }
+      if (!stageInTx) yield* ensureStage
       const tag: StageTag = { epoch, shape: shapeOf(names) }
       return {
         statement: `COPY ${stageTable} (${list}${list.length > 0 ? ", " : ""}"__df_epoch", "__df_shape") FROM STDIN${options}`,
@@ -572,6 +577,8 @@ export const makeWriter = Effect.fnUntraced(function*(
     // (prepared: a DELETE, so that readers see the old rows, not wait on a TRUNCATE's lock,
     // while the transaction stays open and prepared until its checkpoint completes)
     if (mode === "replace" && !replaced && !staged) yield* q(twoPhase ? `DELETE FROM ${target}` : `TRUNCATE ${target}`)
+    // the staging table exists before any savepoint of the transaction (see ensureStage)
+    if (staged && columns.length > 0) yield* ensureStage
     for (const w of pending) yield* (isPassed(w) ? writePassed(w) : writeBatchRows(w))
     if (twoPhase && pending.length > 0) {
       // replayed outside any segment: a second loss in this transaction cannot be replayed
