@@ -19,6 +19,11 @@
  *   COPYs straight into the target instead, committing the rows with the checkpoint id in
  *   `preCommit`; a restore writes every record after the checkpoint again.
  *   `upsert` writes straight into the target and is exactly-once because it is idempotent.
+ *   `two_phase: prepared` uses PostgreSQL's own `PREPARE TRANSACTION` instead of staging, where
+ *   the server allows it: each row written once.
+ * - **CSV bytes**: a `csv` source feeding this sink directly hands it the file's bytes (see
+ *   `SinkCapabilities.accepts`), which go to `COPY ... (FORMAT csv)` as they are; a batch the
+ *   server rejects is parsed and written as records.
  *   Without checkpoints (the writer used outside the runtime), every batch commits by itself.
  * - **Errors**: transient failures (connection loss, serialization failure, deadlock) roll back
  *   and replay the open transaction with exponential backoff; a row the server rejects (SQLSTATE

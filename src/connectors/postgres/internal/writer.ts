@@ -777,10 +777,11 @@ export const makeWriter = Effect.fnUntraced(function*(
    * transaction on the target; `preCommit(n)` prepares it as `dataflare:<hash>:n` (durable, not
    * visible, the session free again); `commit(n)` commits every prepared id `<= n` on the control
    * session; `restore(k)` commits the prepared ids `<= k` a crash left behind and rolls back the
-   * others. No row is written twice. Batches are written one COPY each under a savepoint (a
-   * rejected row is isolated without a replay), and the open transaction is replayed after a lost
-   * session only while it holds at most INTERMEDIATE_COMMIT_ROWS rows (beyond, the task fails and
-   * restarts from the last checkpoint).
+   * others. No row is written twice. The batches are streamed into the transaction's COPY in
+   * segments of up to INTERMEDIATE_COMMIT_ROWS rows, each under a savepoint (see `endSegment`: a
+   * rejected row rolls back only its segment); the open transaction is replayed after a lost
+   * session only while it is in its first segment (beyond, the write fails and the task restarts
+   * from the last checkpoint).
    */
   const preCommitPrepared = (checkpointId: number) => {
     let first = true
