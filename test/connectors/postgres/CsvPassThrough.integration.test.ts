@@ -32,6 +32,7 @@ interface Options {
   readonly deadLetter?: string
   readonly batchSize?: number
   readonly columns?: string
+  readonly sinkParallelism?: number
 }
 
 const workflow = (o: Options): string =>
@@ -47,6 +48,7 @@ const workflow = (o: Options): string =>
     "  pg:",
     "    type: postgres",
     `    inputs: [${o.parsed ? "all" : "input"}]`,
+    ...(o.sinkParallelism !== undefined ? [`    parallelism: ${o.sinkParallelism}`] : []),
     `    config: { connection_string: "${URL}", table: ${o.table}, guarantee: ${o.guarantee ?? "exactly-once"}${o.twoPhase !== undefined ? `, two_phase: ${o.twoPhase}` : ""}${
       o.deadLetter !== undefined ? `, on_error: dead_letter, dead_letter: { path: "${o.deadLetter}" }` : ""
     } }`
@@ -168,6 +170,21 @@ describe("csv → postgres, CSV bytes passed through", () => {
         assert.deepStrictEqual(letters.map((l) => [l.record.id, l.sqlstate]), [["1234", "22P02"]])
       }).pipe(Effect.scoped))
   }
+
+  it.effect("a sink of parallelism 2 takes whole encoded batches, each row once (exactly-once staged, per instance)", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_pass_p2")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text, note text, amount numeric)`)
+      const lines = Array.from({ length: 20_000 }, (_, i) => `${i},"n ${i}",x,${i % 100}`)
+      const csv = file("p2.csv", HEADER + lines.join("\n") + "\n")
+      const direct = yield* planText({ table, csv, parsed: false, sinkParallelism: 2 })
+      assert.strictEqual(direct?._tag === "Source" ? direct.encoding : "?", "text/csv")
+      const summary = yield* run({ table, csv, parsed: false, batchSize: 500, sinkParallelism: 2 })
+      const [stats] = yield* sql<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)
+      assert.deepStrictEqual(stats, { n: "20000", d: "20000" })
+      assert.strictEqual(summary.nodes.find((n) => n.id === "pg")?.recordsOut, 20_000)
+    }).pipe(Effect.scoped))
 
   it.effect("a value the server rejects fails the run with the same record error as the parsed run", () =>
     Effect.gen(function*() {
