@@ -370,20 +370,15 @@ export const makeWriter = Effect.fnUntraced(function*(
     })
 
   /**
-   * The table columns of a CSV batch when its bytes can be written as they are: `insert` /
-   * `replace`, every CSV column is a column of the table and none is `json` / `jsonb` (a string
-   * field goes there as a JSON string, not parsed). `undefined`: write the decoded records.
+   * Whether a CSV batch's bytes can be written as they are: `insert` / `replace`, every CSV column
+   * is a column of the table and none is `json` / `jsonb` (a string field goes there as a JSON
+   * string, not parsed). Otherwise the decoded records are written.
    */
-  const passColumns = (csv: Batch.CsvEncoded): ReadonlyArray<Column> | undefined => {
-    if (mode === "upsert" || columns.length === 0) return undefined
-    const out: Array<Column> = []
-    for (const name of csv.columns) {
+  const canPass = (csv: Batch.CsvEncoded): boolean =>
+    mode !== "upsert" && columns.length > 0 && csv.columns.every((name) => {
       const col = columns.find((c) => c.name === name)
-      if (col === undefined || encodingOf(col) === "json") return undefined
-      out.push(col)
-    }
-    return out
-  }
+      return col !== undefined && encodingOf(col) !== "json"
+    })
 
   /**
    * The COPY of CSV bytes: PostgreSQL's CSV reader with the batch's delimiter; an empty field is
@@ -773,6 +768,23 @@ export const makeWriter = Effect.fnUntraced(function*(
     )
 
   /**
+   * A `preCommit` retried after transient errors. When a retry finds the session lost (no open
+   * transaction), the commit may have reached the server before the connection went: `landed`
+   * checks that, and then `done` settles the writer's state instead of running `body` again.
+   */
+  const preCommitRetried = (landed: Effect.Effect<boolean, unknown>, done: () => void, body: Effect.Effect<void, unknown>) => {
+    let first = true
+    return retryingTx(
+      "preCommit",
+      Effect.gen(function*() {
+        if (!first && !inTx && (yield* landed)) return done()
+        first = false
+        yield* body
+      })
+    )
+  }
+
+  /**
    * Prepared mode (`two_phase: prepared`): the rows since the last checkpoint are in one open
    * transaction on the target; `preCommit(n)` prepares it as `dataflare:<hash>:n` (durable, not
    * visible, the session free again); `commit(n)` commits every prepared id `<= n` on the control
@@ -783,27 +795,18 @@ export const makeWriter = Effect.fnUntraced(function*(
    * session only while it is in its first segment (beyond, the write fails and the task restarts
    * from the last checkpoint).
    */
-  const preCommitPrepared = (checkpointId: number) => {
-    let first = true
-    return retryingTx(
-      "preCommit",
+  const preCommitPrepared = (checkpointId: number) =>
+    preCommitRetried(
+      // the PREPARE reached the server
+      Effect.map(q(`SELECT 1 FROM pg_prepared_xacts WHERE gid = $1`, [gidOf(checkpointId)]), (r) => r.rows.length > 0),
+      () => afterPrepare(checkpointId),
       Effect.gen(function*() {
-        if (!first && !inTx) {
-          // The PREPARE may have reached the server before the connection was lost.
-          const r = yield* q(`SELECT 1 FROM pg_prepared_xacts WHERE gid = $1`, [gidOf(checkpointId)])
-          if (r.rows.length > 0) {
-            afterPrepare(checkpointId)
-            return
-          }
-        }
-        first = false
         if (!inTx) yield* begin
         yield* settle
         yield* q(`PREPARE TRANSACTION '${gidOf(checkpointId)}'`)
         afterPrepare(checkpointId)
       })
     )
-  }
   const afterPrepare = (checkpointId: number) => {
     inTx = false
     pending = []
@@ -833,23 +836,20 @@ export const makeWriter = Effect.fnUntraced(function*(
       })
     )
 
-  const preCommitStaged = (checkpointId: number) => {
-    let first = true
-    return retryingTx(
-      "preCommit",
+  const preCommitStaged = (checkpointId: number) =>
+    preCommitRetried(
+      // the epoch's mark was committed
+      Effect.map(
+        q(`SELECT 1 FROM ${marksTable} WHERE workflow = $1 AND node = $2 AND epoch = $3`, [workflow, nodeKey, epoch]),
+        (r) => r.rows.length > 0
+      ),
+      () => {
+        pending = []
+        pendingRows = 0
+        epoch++
+        epochCommitted = false
+      },
       Effect.gen(function*() {
-        if (!first && !inTx) {
-          // The COMMIT may have reached the server before the connection was lost.
-          const r = yield* q(`SELECT 1 FROM ${marksTable} WHERE workflow = $1 AND node = $2 AND epoch = $3`, [workflow, nodeKey, epoch])
-          if (r.rows.length > 0) {
-            pending = []
-            pendingRows = 0
-            epoch++
-            epochCommitted = false
-            return
-          }
-        }
-        first = false
         if (!inTx && pending.length === 0 && !epochCommitted) return
         if (!inTx) yield* begin
         yield* settle
@@ -865,7 +865,6 @@ export const makeWriter = Effect.fnUntraced(function*(
         epochCommitted = false
       })
     )
-  }
 
   /**
    * Writes a batch in the open transaction. With checkpoints (`insert` / `replace`), streamed into
@@ -926,7 +925,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     writeBatch: (batch: Batch.Batch<Row>) =>
       Effect.suspend(() => {
         const csv = Batch.encodedOf(batch)
-        if (csv !== undefined && passColumns(csv) !== undefined) return retrying("write", write({ csv, batch }))
+        if (csv !== undefined && canPass(csv)) return retrying("write", write({ csv, batch }))
         const records = Batch.decodeRecords(batch)
         if ("error" in records) {
           return records.error instanceof RecordError ? Effect.fail(records.error) : Effect.die(records.error)
@@ -949,16 +948,14 @@ export const makeWriter = Effect.fnUntraced(function*(
         checkpointing = true
         if (staged) return preCommitStaged(checkpointId)
         if (twoPhase) return preCommitPrepared(checkpointId)
-        let first = true
-        return retryingTx(
-          "preCommit",
+        return preCommitRetried(
+          // the checkpoint id was committed with the rows
+          Effect.map(lastCommitted, (id) => id === checkpointId),
+          () => {
+            pending = []
+            pendingRows = 0
+          },
           Effect.gen(function*() {
-            if (!first && !inTx && (yield* lastCommitted) === checkpointId) {
-              pending = []
-              pendingRows = 0
-              return
-            }
-            first = false
             if (!inTx) yield* begin
             yield* settle
             yield* ensureCheckpointTable
