@@ -32,14 +32,17 @@ export const decodePosition = (position: unknown): FilePosition | undefined => {
     : undefined
 }
 
-/** The position a `seek` of `connector` goes to, or its error for a value that is not a file position. */
-export const seekTarget = (connector: string, raw: unknown): Effect.Effect<FilePosition, ConnectorError> => {
+/**
+ * The position a `seek` of `connector` goes to, or its error for a value that is not a file
+ * position (`what` names the expected position in the message, e.g. "a csv position").
+ */
+export const seekTarget = (connector: string, what: string, raw: unknown): Effect.Effect<FilePosition, ConnectorError> => {
   const target = decodePosition(raw)
   return target !== undefined ? Effect.succeed(target) : Effect.fail(
     new ConnectorError({
       connector,
       operation: "seek",
-      reason: new RejectedError({ message: `not a${connector === "ndjson" ? "n" : ""} ${connector} position: ${JSON.stringify(raw)}` })
+      reason: new RejectedError({ message: `not ${what}: ${JSON.stringify(raw)}` })
     })
   )
 }

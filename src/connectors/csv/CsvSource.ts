@@ -23,7 +23,8 @@ import { ConnectorError, RejectedError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
-import { openEncoded, parseRecords, plainStrings } from "./internal/encoded.ts"
+import { openEncoded, plainStrings } from "./internal/encoded.ts"
+import { type CsvRecord, parseRecords } from "./internal/records.ts"
 import { type FilePosition, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
@@ -46,9 +47,6 @@ const nextRecord = (parser: CsvParser, file: TextFile, fields: Array<string>) =>
       else parser.push(chunk)
     }
   })
-
-/** A record of the `csv` source. */
-type CsvRecord = { readonly [column: string]: unknown }
 
 /**
  * The `csv` source definition.
@@ -140,7 +138,7 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
             }),
           position: Effect.sync(() => ({ ...position() })),
           seek: (raw) =>
-            Effect.map(seekTarget(CONNECTOR, raw), (target) => {
+            Effect.map(seekTarget(CONNECTOR, "a csv position", raw), (target) => {
               parser = new CsvParser(delimiter, target.offset, target.line)
               file.reposition(target.offset)
               finished = false

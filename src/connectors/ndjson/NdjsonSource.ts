@@ -90,7 +90,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
           }),
         position: Effect.sync(position),
         seek: (raw) =>
-          Effect.map(seekTarget(CONNECTOR, raw), (target) => {
+          Effect.map(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
             lines = new LineSplitter(target.offset, target.line)
             file.reposition(target.offset)
             finished = context.instance > 0

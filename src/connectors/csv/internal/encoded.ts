@@ -15,17 +15,16 @@ import { StringDecoder } from "node:string_decoder"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
-import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import { RecordError } from "../../../Errors.ts"
 import { seekTarget } from "../../../internal/filePosition.ts"
 import { CHUNK_SIZE, fileError } from "../../../internal/textFile.ts"
 import type { CsvConfig } from "../CsvConfig.ts"
-import { type BuildError, build, type Layout, STRING } from "./columns.ts"
-import { CsvParser, END, NEED_MORE } from "./parser.ts"
+import { type Layout, STRING } from "./columns.ts"
+import { CsvParser } from "./parser.ts"
+import { type CsvRecord, parseBuffered, parseRecords } from "./records.ts"
 import { type ScanResult, scanPlain } from "./scan.ts"
 
 const CONNECTOR = "csv"
-
-type CsvRecord = { readonly [column: string]: unknown }
 
 /**
  * Whether every field of a `csv` config is a string (no typed or required column): then a reader
@@ -34,52 +33,6 @@ type CsvRecord = { readonly [column: string]: unknown }
 export const plainStrings = (config: CsvConfig): boolean =>
   (config.required === undefined || config.required.length === 0) &&
   Object.values(config.columns ?? {}).every((t) => t === "string")
-
-/**
- * Parses up to `max - records.length` records into `records`, pulling text with `more` when the
- * parser needs it. Returns true at the end of the input. A record that does not decode fails with
- * a `RecordError` naming `path:line:field`.
- */
-export const parseRecords = (
-  parser: CsvParser,
-  more: Effect.Effect<string | undefined, ConnectorError>,
-  layout: Layout,
-  path: string,
-  max: number,
-  records: Array<CsvRecord>
-): Effect.Effect<boolean, ConnectorError | RecordError> =>
-  Effect.gen(function*() {
-    const fields: Array<string> = []
-    const error: BuildError = { detail: "", column: 0, field: undefined }
-    while (records.length < max) {
-      const n = parser.next(fields)
-      if (n >= 0) {
-        const record = build(layout, fields, n, error)
-        if (record === undefined) return yield* recordError(path, parser.recordLine, error, fields.slice(0, n))
-        records.push(record)
-      } else if (n === NEED_MORE) {
-        const chunk = yield* more
-        if (chunk === undefined) parser.end()
-        else parser.push(chunk)
-      } else if (n === END) {
-        return true
-      } else {
-        return yield* new RecordError({
-          detail: parser.errorMessage,
-          location: { file: path, line: parser.errorLine, column: parser.errorField }
-        })
-      }
-    }
-    return false
-  })
-
-const recordError = (path: string, line: number, error: BuildError, record: ReadonlyArray<string>) =>
-  new RecordError({
-    detail: error.detail,
-    location: { file: path, line, column: error.column },
-    ...(error.field !== undefined ? { field: error.field } : {}),
-    record
-  })
 
 /**
  * Parses complete records held as bytes (what an encoded batch holds) — synchronously, for
@@ -96,19 +49,10 @@ const decodeBytes = (
   const parser = new CsvParser(delimiter, offset, line)
   parser.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
   parser.end()
-  const fields: Array<string> = []
-  const error: BuildError = { detail: "", column: 0, field: undefined }
   const records: Array<CsvRecord> = []
-  for (;;) {
-    const n = parser.next(fields)
-    if (n === END) return records
-    if (n < 0) {
-      throw new RecordError({ detail: parser.errorMessage, location: { file: path, line: parser.errorLine, column: parser.errorField } })
-    }
-    const record = build(layout, fields, n, error)
-    if (record === undefined) throw recordError(path, parser.recordLine, error, fields.slice(0, n))
-    records.push(record)
-  }
+  const r = parseBuffered(parser, layout, path, Number.POSITIVE_INFINITY, records)
+  if (r instanceof RecordError) throw r
+  return records
 }
 
 /** What {@link openEncoded} needs. */
@@ -145,20 +89,25 @@ export const openEncoded = (options: EncodedOptions) =>
     let eof = false
     const scan: ScanResult = { end: 0, records: 0, lines: 0, odd: false }
 
-    /** Appends the next chunk of the file to `buf`; returns the new bytes (empty at the end). */
+    /**
+     * Appends the next chunk of the file to `buf` (read into a new buffer after a copy of the
+     * unconsumed bytes: earlier batches keep views of the old one); returns the new bytes (empty at
+     * the end).
+     */
     const readMore = Effect.suspend(() => {
-      const chunk = Buffer.allocUnsafe(Math.max(CHUNK_SIZE, buf.length))
+      const kept = buf.length
+      const next = Buffer.allocUnsafe(kept + Math.max(CHUNK_SIZE, kept))
+      buf.copy(next, 0)
       return Effect.tryPromise({
-        try: () => handle.read(chunk, 0, chunk.length, offset + buf.length),
+        try: () => handle.read(next, kept, next.length - kept, offset + kept),
         catch: (e) => fileError(CONNECTOR, "read", path, e)
       }).pipe(Effect.map(({ bytesRead }) => {
         if (bytesRead === 0) {
           eof = true
-          return chunk.subarray(0, 0)
+          return next.subarray(0, 0)
         }
-        const fresh = chunk.subarray(0, bytesRead)
-        buf = buf.length === 0 ? fresh : Buffer.concat([buf, fresh])
-        return fresh
+        buf = next.subarray(0, kept + bytesRead)
+        return next.subarray(kept, kept + bytesRead)
       }))
     })
 
@@ -235,7 +184,7 @@ export const openEncoded = (options: EncodedOptions) =>
         }),
       position: Effect.sync(() => ({ offset, line })),
       seek: (raw) =>
-        Effect.map(seekTarget(CONNECTOR, raw), (target) => {
+        Effect.map(seekTarget(CONNECTOR, "a csv position", raw), (target) => {
           buf = Buffer.alloc(0)
           offset = target.offset
           line = target.line

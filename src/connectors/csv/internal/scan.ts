@@ -6,8 +6,8 @@
  * reader (in particular PostgreSQL's `COPY ... (FORMAT csv)`) sees the same records and fields:
  * records end with `\n`; a quote only opens a field (`"..."`, with `""` inside) and a closing
  * quote is followed by the delimiter, `\n` or the end of the input; no `\r` outside quotes; no
- * empty line; no record starting with `\` (PostgreSQL reads a line `\.` as the end of the data);
- * no byte order mark. It stops at the first record outside that subset (the caller parses that
+ * empty line; no record starting with `\` (PostgreSQL reads a line `\.` as the end of the data).
+ * (A byte order mark at the start of the file is the reader's business, not the scanner's.) It stops at the first record outside that subset (the caller parses that
  * part with `CsvParser`, which handles it, or reports it as a syntax error).
  *
  * A record with no quote is found with one `indexOf` for its line feed (the next quote and the
@@ -56,7 +56,7 @@ export const scanPlain = (
   if (nextCr >= to) nextCr = -1
   while (records < max && p < to) {
     const first = buf[p]
-    if (first === LF || first === CR || first === BACKSLASH || (p === 0 && first === 0xef)) {
+    if (first === LF || first === CR || first === BACKSLASH) {
       odd = true
       break
     }

@@ -1,0 +1,71 @@
+/**
+ * Turning the text a {@link CsvParser} holds into `csv` records: shared by the one-thread reader
+ * (which feeds the parser from the file) and the bytes reader (which parses batches it holds as
+ * bytes, or a stretch the byte scanner left to the parser).
+ */
+import { Effect } from "effect"
+import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import { type BuildError, build, type Layout } from "./columns.ts"
+import { type CsvParser, END, NEED_MORE } from "./parser.ts"
+
+/** A record of the `csv` source. */
+export type CsvRecord = { readonly [column: string]: unknown }
+
+/**
+ * Parses the records the parser can give from the text it holds into `records`, up to `max` of
+ * them. Returns `undefined` when `max` is reached, {@link NEED_MORE} when the parser needs more
+ * text, {@link END} at the end of the input, or the `RecordError` (naming `path:line:field`) of a
+ * record that does not decode or does not parse.
+ */
+export const parseBuffered = (
+  parser: CsvParser,
+  layout: Layout,
+  path: string,
+  max: number,
+  records: Array<CsvRecord>
+): typeof NEED_MORE | typeof END | RecordError | undefined => {
+  const fields: Array<string> = []
+  const error: BuildError = { detail: "", column: 0, field: undefined }
+  while (records.length < max) {
+    const n = parser.next(fields)
+    if (n === NEED_MORE || n === END) return n
+    if (n < 0) {
+      return new RecordError({ detail: parser.errorMessage, location: { file: path, line: parser.errorLine, column: parser.errorField } })
+    }
+    const record = build(layout, fields, n, error)
+    if (record === undefined) {
+      return new RecordError({
+        detail: error.detail,
+        location: { file: path, line: parser.recordLine, column: error.column },
+        ...(error.field !== undefined ? { field: error.field } : {}),
+        record: fields.slice(0, n)
+      })
+    }
+    records.push(record)
+  }
+  return undefined
+}
+
+/**
+ * Parses up to `max - records.length` records into `records`, pulling text with `more` when the
+ * parser needs it. Returns true at the end of the input.
+ */
+export const parseRecords = (
+  parser: CsvParser,
+  more: Effect.Effect<string | undefined, ConnectorError>,
+  layout: Layout,
+  path: string,
+  max: number,
+  records: Array<CsvRecord>
+): Effect.Effect<boolean, ConnectorError | RecordError> =>
+  Effect.gen(function*() {
+    for (;;) {
+      const r = parseBuffered(parser, layout, path, max, records)
+      if (r === undefined) return false
+      if (r === END) return true
+      if (r !== NEED_MORE) return yield* r
+      const chunk = yield* more
+      if (chunk === undefined) parser.end()
+      else parser.push(chunk)
+    }
+  })
