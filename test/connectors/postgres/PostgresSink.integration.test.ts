@@ -23,6 +23,12 @@ const rows = (table: string, order = "id") => sql(`SELECT * FROM ${table} ORDER 
 const preparedLeft = (workflow: string, table: string) =>
   sql(`SELECT gid FROM pg_prepared_xacts WHERE starts_with(gid, $1)`, [preparedPrefix(workflow, "out#0", table)])
 
+/** A dead-letter file path in a temp dir removed when the test's scope closes. */
+const deadLetterPath = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "df-dlq-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+).pipe(Effect.map((dir) => join(dir, "rejected.ndjson")))
+
 const range = (from: number, to: number, tag = "v") =>
   Array.from({ length: to - from }, (_, i) => ({ id: from + i, name: `${tag}${from + i}` }))
 
@@ -163,9 +169,7 @@ describe("PostgresSink", () => {
         assert.include(error.message, `"name":"bad"`)
       }
       assert.deepStrictEqual(yield* rows(table), [])
-      const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const path = join(dir, "rejected.ndjson")
+      const path = yield* deadLetterPath
       const writer = yield* open({ table, on_error: "dead_letter", dead_letter: { path } })
       const stats = yield* write(writer, input)
       assert.strictEqual(stats.written, 77)
@@ -187,9 +191,7 @@ describe("PostgresSink", () => {
           const schema = yield* withSchema("df_sink_stream_reject")
           const table = `${schema}.t`
           yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-          const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
-          yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-          const path = join(dir, "rejected.ndjson")
+          const path = yield* deadLetterPath
           const base = { table, copy_format, guarantee, checkpoint_table: `${schema}.cp`, ...(two_phase !== undefined ? { two_phase } : {}) }
           const bad = { id: "x", name: "bad" }
           const writes = (writer: Connector.SinkWriter<SinkRecord>) =>
@@ -220,9 +222,7 @@ describe("PostgresSink", () => {
       const schema = yield* withSchema("df_sink_first_reject")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-      const dir = mkdtempSync(join(tmpdir(), "df-dlq-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const path = join(dir, "rejected.ndjson")
+      const path = yield* deadLetterPath
       const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, workflow: `first-${schema}`, on_error: "dead_letter", dead_letter: { path } })
       yield* writer.restore!(undefined)
       yield* write(writer, [...range(0, 10), { id: "x", name: "bad" }, ...range(10, 20)])
