@@ -226,12 +226,33 @@ export interface CsvEncoded {
 }
 
 /**
- * An encoded form of a batch's records (see {@link CsvEncoded}).
+ * `application/x-postgres-copy`: rows in PostgreSQL's COPY text format (tab-separated fields,
+ * `\N` for NULL, backslash escapes, each row ending with `\n`, server encoding UTF-8), exactly as
+ * `COPY ... TO STDOUT` wrote them. A `postgres` sink whose table has the same columns (names and
+ * types) writes them with `COPY ... FROM STDIN` as they are, so every value arrives exact by
+ * construction.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface PostgresCopyEncoded {
+  readonly format: "application/x-postgres-copy"
+  readonly bytes: Uint8Array
+  /** The column of each field, in order. */
+  readonly columns: ReadonlyArray<string>
+  /** Each column's type as `format_type()` prints it (e.g. `numeric(10,2)`, `timestamp with time zone`). */
+  readonly types: ReadonlyArray<string>
+  /** Where the rows come from, for messages (a table or `query`). */
+  readonly relation: string
+}
+
+/**
+ * An encoded form of a batch's records (see {@link CsvEncoded}, {@link PostgresCopyEncoded}).
  *
  * @category models
  * @since 0.2.0
  */
-export type Encoded = CsvEncoded
+export type Encoded = CsvEncoded | PostgresCopyEncoded
 
 /**
  * A batch whose records are also available encoded; `records` decodes them on first access.

@@ -924,7 +924,8 @@ export const makeWriter = Effect.fnUntraced(function*(
   return {
     writeBatch: (batch: Batch.Batch<Row>) =>
       Effect.suspend(() => {
-        const csv = Batch.encodedOf(batch)
+        const encoded = Batch.encodedOf(batch)
+        const csv = encoded?.format === "text/csv" ? encoded : undefined
         if (csv !== undefined && canPass(csv)) return retrying("write", write({ csv, batch }))
         const records = Batch.decodeRecords(batch)
         if ("error" in records) {
