@@ -15,9 +15,12 @@ export interface Prepared {
   readonly ops: ReadonlyArray<"u" | "d"> | undefined
 }
 
-/** A batch of CSV bytes written as they are (`COPY ... (FORMAT csv)`), with its batch to decode when a row is rejected. */
+/**
+ * A batch of bytes written as they are — CSV (`COPY ... (FORMAT csv)`) or PostgreSQL COPY text
+ * (`COPY ... FROM STDIN`) — with its batch to decode when a row is rejected.
+ */
 export interface Passed {
-  readonly csv: Batch.CsvEncoded
+  readonly encoded: Batch.CsvEncoded | Batch.PostgresCopyEncoded
   readonly batch: Batch.Batch<Row>
 }
 
@@ -25,7 +28,7 @@ export interface Passed {
 export type Written = Prepared | Passed
 
 /** True for bytes passed through. */
-export const isPassed = (w: Written): w is Passed => "csv" in w
+export const isPassed = (w: Written): w is Passed => "encoded" in w
 
 /** Records of a written batch. */
 export const sizeOf = (w: Written): number => (isPassed(w) ? Batch.size(w.batch) : w.images.length)

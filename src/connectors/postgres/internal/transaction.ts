@@ -11,6 +11,7 @@ import { ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
 import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable } from "../PostgresError.ts"
 import type { Column } from "./catalog.ts"
+import { binaryExact } from "./copyBinary.ts"
 import { isRowRejection, type Isolation, writeIsolated } from "./isolate.ts"
 import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, sizeOf, type Written } from "./rows.ts"
 import type { Session } from "./session.ts"
@@ -120,10 +121,19 @@ export class WriteTx {
     return typeof cols === "string" ? Effect.fail(configurationError(CONNECTOR, "write", cols)) : Effect.succeed(cols)
   }
 
+  /**
+   * The COPY format of a batch with these columns: binary when asked and every column's type has
+   * a binary form the sink writes exactly, text otherwise.
+   */
+  formatOf(cols: ReadonlyArray<Column>): "text" | "binary" {
+    return this.target.format === "binary" && cols.every(binaryExact) ? "binary" : "text"
+  }
+
   /** Writes rows inside the open transaction (no savepoint): a COPY to `dest`, or the upsert merge. */
   private writeRaw(dest: Destination, p: Prepared, cols: ReadonlyArray<Column>): Effect.Effect<number, unknown> {
     const t = this.target
-    return t.mode === "upsert" ? mergeRows(this.session, t.quoted, t.key, p, cols, t.format) : copyOnce(this.session, dest, p, cols, t.format)
+    const format = this.formatOf(cols)
+    return t.mode === "upsert" ? mergeRows(this.session, t.quoted, t.key, p, cols, format) : copyOnce(this.session, dest, p, cols, format)
   }
 
   /** Writes a batch of rows under a savepoint; on a row rejection, isolates the rejected rows. */
@@ -172,7 +182,10 @@ export class WriteTx {
   stream(dest: Destination, w: Written): Effect.Effect<boolean, unknown> {
     return Effect.gen({ self: this }, function*() {
       if (isPassed(w)) yield* streamPassed(this.session, dest, w)
-      else yield* streamRows(this.session, dest, w, yield* this.columnsOf(w), this.target.format === "binary")
+      else {
+        const cols = yield* this.columnsOf(w)
+        yield* streamRows(this.session, dest, w, cols, this.formatOf(cols) === "binary")
+      }
     }).pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
   }
 
