@@ -214,7 +214,8 @@ describe("PostgresSink", () => {
       const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
       assert.deepStrictEqual(
         lines.map((l) => [l.record.id, l.sqlstate, String(l.error).split(":")[0]]),
-        [2, 3, 4, 2, 3, 4].map((id) => [id, "22P02", `column '${["iv", "j", "s"][id - 2]}'`])
+        // (binary: the run of record 4 has only int and text columns and goes as COPY binary)
+        [2, 3, 4, 2, 3, 4].map((id, i) => [id, i === 5 ? "22P03" : "22P02", `column '${["iv", "j", "s"][id - 2]}'`])
       )
     }).pipe(Effect.scoped))
 
