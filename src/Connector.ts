@@ -70,6 +70,14 @@ export interface OpenContext {
    * faithfully).
    */
   readonly encoding?: Encoded["format"]
+  /**
+   * Sinks: the user asked to start over (`dataflare run --from-scratch`, `RunOptions.fromScratch`),
+   * so a `restore(undefined)` means "forget what earlier runs committed", not "the state was
+   * lost". A sink that records its committed checkpoints in its destination refuses to restore a
+   * checkpoint older than what it committed (the rows after it would be written twice) unless
+   * this is set.
+   */
+  readonly fromScratch?: boolean
 }
 
 /**

@@ -340,7 +340,15 @@ export const run = (
               yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report)))
             }
           })
-        yield* execute(plan, { workflow: graph.name, coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart, batchers })
+        yield* execute(plan, {
+          workflow: graph.name,
+          coordinator,
+          restored,
+          fromScratch: options?.fromScratch === true,
+          fullEvery: FULL_SNAPSHOT_EVERY,
+          onStart,
+          batchers
+        })
       }))
       const exit = yield* Effect.exit(attempt)
       if (Exit.isSuccess(exit)) break

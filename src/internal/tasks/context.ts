@@ -31,6 +31,8 @@ export interface ExecuteContext {
   readonly workflow: string
   readonly coordinator: Coordinator
   readonly restored: Restored | undefined
+  /** The user asked to start over (`--from-scratch`): passed to sinks as `OpenContext.fromScratch`. */
+  readonly fromScratch?: boolean | undefined
   /** Every how many checkpoints an operator writes a full snapshot. */
   readonly fullEvery: number
   /** Adaptive batchers by source node, when `execution.batching.adaptive` is on. */

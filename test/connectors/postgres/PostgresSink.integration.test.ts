@@ -477,7 +477,7 @@ describe("PostgresSink", () => {
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
       const workflow = `prepared-${schema}`
-      const config = { table, workflow, two_phase: "prepared" }
+      const config = { table, workflow, two_phase: "prepared", checkpoint_table: `${schema}.cp` }
       const s1 = yield* Scope.make()
       const w1 = yield* Scope.provide(open(config), s1)
       yield* w1.restore!(undefined)
@@ -500,9 +500,10 @@ describe("PostgresSink", () => {
       yield* w2.restore!(2)
       assert.deepStrictEqual(yield* rows(table), range(0, 200), "2 committed, 3 rolled back")
       assert.deepStrictEqual(yield* preparedLeft(workflow, table), [])
-      // no checkpoint table: the prepared transactions are the record
+      // the checkpoint table records the newest committed checkpoint (no staging table)
       const tables = yield* sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])
-      assert.deepStrictEqual(tables.map((t) => t.name), ["t"])
+      assert.deepStrictEqual(tables.map((t) => t.name), ["cp", "t"])
+      assert.deepStrictEqual(yield* sql(`SELECT checkpoint_id FROM ${schema}.cp`), [{ checkpoint_id: "2" }])
     }).pipe(Effect.scoped))
 
   it.live("exactly-once (prepared): a session lost after more rows than are kept for a replay fails the write, loses nothing silently", () =>
@@ -510,7 +511,7 @@ describe("PostgresSink", () => {
       const schema = yield* withSchema("df_sink_prepared_lost")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-      const config = { table, workflow: `lost-${schema}`, two_phase: "prepared", retry: { attempts: 2, delay: "10ms" } }
+      const config = { table, workflow: `lost-${schema}`, checkpoint_table: `${schema}.cp`, two_phase: "prepared", retry: { attempts: 2, delay: "10ms" } }
       const writer = yield* open(config)
       yield* writer.restore!(undefined)
       // 200,000 rows: the first segment is checked and leaves the replay buffer

@@ -16,6 +16,7 @@ import pg from "pg"
 import { sqlState } from "../PostgresError.ts"
 import { quoteIdent } from "./client.ts"
 import type { StageTag } from "./copy.ts"
+import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
 import { checkpointDdl, marksDdl, stageDdl } from "./ddl.ts"
 import { directProtocol } from "./directProtocol.ts"
 import { type CommitProtocol, settle, type TxSteps, writeThrough } from "./protocol.ts"
@@ -189,9 +190,11 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
       ctl,
       "restore",
       Effect.gen(function*() {
+        yield* ensureTable(ctl, checkpointDdl(t.cpTable))
+        yield* ensureTable(ctl, marksDdl(marksName))
         yield* cq("BEGIN")
-        yield* cq(checkpointDdl(t.cpTable))
-        yield* cq(marksDdl(marksName))
+        // applied only once its checkpoint completed: a later one is a state older than the table
+        yield* refuseIfAhead(t, yield* committedCheckpoint(ctl, t), checkpointId, 0)
         if (checkpointId === undefined) {
           // A run from the start: nothing staged or applied before counts.
           yield* cq(`DELETE FROM ${t.cpTable} WHERE workflow = $1 AND node = $2`, [t.workflow, t.nodeKey])
