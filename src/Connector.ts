@@ -284,6 +284,11 @@ export interface SinkRestoreContext {
   readonly parallelism: number
   /** The checkpoint the run would resume from (`undefined`: none, the run starts from scratch). */
   readonly checkpoint: number | undefined
+  /**
+   * The user asked to start over (`--from-scratch`): with `checkpoint` undefined, what the sink
+   * committed in earlier runs is to be forgotten, not refused (see {@link OpenContext.fromScratch}).
+   */
+  readonly fromScratch?: boolean
 }
 
 /**

@@ -295,7 +295,7 @@ export const run = (
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
     const first = yield* backend.latest(graph.name)
-    yield* preflight(plan, first)
+    yield* preflight(plan, first, options?.fromScratch === true)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
       ? durationMillis(graph.execution.checkpoint_interval)

@@ -14,7 +14,7 @@ import { NodeError } from "../Errors.ts"
 import type { Plan } from "./planner.ts"
 
 /** Runs every check; fails with the first refusal (a connector failure is blamed on its node). */
-export const preflight = (plan: Plan, restored: Restored | undefined): Effect.Effect<void, RestoreError | NodeError> =>
+export const preflight = (plan: Plan, restored: Restored | undefined, fromScratch = false): Effect.Effect<void, RestoreError | NodeError> =>
   Effect.gen(function*() {
     const workflow = plan.workflow.graph.name
     const blame = (node: string) => <A>(effect: Effect.Effect<A, RestoreError | ConnectorError>) =>
@@ -55,7 +55,8 @@ export const preflight = (plan: Plan, restored: Restored | undefined): Effect.Ef
             node: task.id,
             instance,
             parallelism: task.parallelism,
-            checkpoint: restored?.id
+            checkpoint: restored?.id,
+            ...(fromScratch ? { fromScratch: true } : {})
           }).pipe(blame(task.id))
         }
       }

@@ -36,6 +36,7 @@ import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { COLUMNS_SQL } from "./internal/catalog.ts"
 import { pgSession, splitName } from "./internal/client.ts"
+import { checkAhead } from "./internal/checkpoints.ts"
 import { makeWriter } from "./internal/writer.ts"
 import { SinkConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
@@ -93,7 +94,10 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
         }
       })
     ),
-  open: (config, context) => makeWriter(config, context)
+  open: (config, context) => makeWriter(config, context),
+  // a run that would resume from a checkpoint older than the one the table holds is refused
+  // before anything opens (restore checks the same for a writer used outside a run)
+  checkRestore: (config, context) => checkAhead(config, context)
 })
 
 /**

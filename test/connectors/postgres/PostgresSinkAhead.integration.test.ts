@@ -61,6 +61,8 @@ describe("postgres sink: a state older than the table is refused", () => {
         for (const name of files.slice(-2)) yield* Effect.promise(() => writeFile(join(dir, "state", name), "{ damaged"))
         const fallback = yield* run()
         assert.notStrictEqual(fallback.status, 0, "refused")
+        // in the run's pre-flight phase, before any connector opens
+        assert.include(fallback.stderr, `node 'pg' cannot resume (checkpoint ${newest - 2})`)
         assert.include(fallback.stderr, `already holds the rows of checkpoint ${newest}`)
         assert.match(fallback.stderr, new RegExp(`would resume from checkpoint ${newest - 2}\\b`))
         assert.include(fallback.stderr, "--from-scratch")
@@ -70,6 +72,7 @@ describe("postgres sink: a state older than the table is refused", () => {
         yield* Effect.promise(() => rm(join(dir, "state"), { recursive: true, force: true }))
         const lost = yield* run()
         assert.notStrictEqual(lost.status, 0, "refused")
+        assert.include(lost.stderr, "node 'pg' cannot resume")
         assert.include(lost.stderr, `already holds the rows of checkpoint ${newest}`)
         assert.include(lost.stderr, "would resume from the start")
         assert.deepStrictEqual(yield* count(table), { n: String(ROWS), d: String(ROWS) }, "nothing written")

@@ -22,7 +22,7 @@ import { encodingOf } from "./copy.ts"
 import { createTableSql, inferType } from "./ddl.ts"
 import { directProtocol } from "./directProtocol.ts"
 import { checkPreparedTransactions, preparedProtocol } from "./preparedProtocol.ts"
-import type { CommitProtocol } from "./protocol.ts"
+import { type CommitProtocol, protocolOf } from "./protocol.ts"
 import { prepare, type Row } from "./rows.ts"
 import { Session } from "./session.ts"
 import { stagedProtocol } from "./stagedProtocol.ts"
@@ -30,13 +30,6 @@ import { CONNECTOR, type Target, WriteTx } from "./transaction.ts"
 
 export { preparedPrefix } from "./preparedProtocol.ts"
 
-/** The commit protocol of a config (see `protocol.ts`). */
-export const protocolOf = (config: SinkConfig): "direct" | "staged" | "prepared" =>
-  config.mode === "upsert" || config.guarantee === "at-least-once"
-    ? "direct"
-    : config.two_phase === "prepared"
-    ? "prepared"
-    : "staged"
 
 /** Opens the writer for one sink instance. */
 export const makeWriter = Effect.fnUntraced(function*(
