@@ -94,7 +94,7 @@ describe("PostgresSink", () => {
       yield* PostgresSink.check(decode(PostgresSink.config, { connection_string: URL, table }))
     }).pipe(Effect.scoped))
 
-  it.effect("upsert keeps the last row per key; replace truncates first; create_table", () =>
+  it.effect("upsert keeps the last row per key; replace truncates first; create_table from declared types; key: [nope]", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_ups")
       const table = `${schema}.t`
@@ -116,20 +116,49 @@ describe("PostgresSink", () => {
       yield* write(replace, range(100, 103))
       yield* write(replace, range(103, 104))
       assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), [100, 101, 102, 103])
+      // create_table: the declared types (never guessed from values), key as the primary key
       const created = `${schema}.created`
-      const create = yield* open({ table: created, create_table: true, mode: "upsert", key: ["id"] })
-      yield* write(create, [{ id: 1, score: 1.5, tags: ["x"], at: new Date(0) }, { id: 1, score: 2, tags: [], at: null }])
+      const create = yield* open({
+        table: created,
+        create_table: true,
+        mode: "upsert",
+        key: ["id"],
+        columns: { id: "bigint", score: "numeric(6,2)", tags: "text[]", at: "timestamp with time zone", amount: "numeric" }
+      })
+      yield* write(create, [{ id: 1, score: 1.5, tags: ["x"], at: "2024-01-02 03:04:05.123456+00" }, { id: 1, score: 2, tags: [], at: null }])
       const types = yield* sql<{ column_name: string; data_type: string }>(
         `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'created' ORDER BY ordinal_position`,
         [schema]
       )
       assert.deepStrictEqual(types.map((t) => `${t.column_name}:${t.data_type}`), [
         "id:bigint",
-        "score:double precision",
-        "tags:jsonb",
-        "at:timestamp with time zone"
+        "score:numeric",
+        "tags:ARRAY",
+        "at:timestamp with time zone",
+        "amount:numeric"
       ])
-      assert.deepStrictEqual(yield* rows(created), [{ id: "1", score: 2, tags: [], at: null }])
+      assert.deepStrictEqual(yield* sql(`SELECT id, score, tags, at FROM ${created}`), [{ id: "1", score: "2.00", tags: [], at: null }])
+      // without declared types (and no postgres source handing its types on), nothing is guessed
+      const unknown = yield* open({ table: `${schema}.guessed`, create_table: true })
+      const refused = yield* Effect.flip(write(unknown, [{ id: 1, amount: 1.5 }]))
+      assert.include(refused.message, "types of its columns are unknown: declare them")
+      assert.deepStrictEqual(yield* sql(`SELECT to_regclass($1) AS t`, [`${schema}.guessed`]), [{ t: null }], "no table created")
+      // a key column that does not exist is named
+      const nope = yield* Effect.flip(open({ table, mode: "upsert", key: ["nope"] }))
+      assert.include(nope.message, "key column 'nope' is not a column of table")
+      assert.include(nope.message, "(its columns: id, name)")
+      // columns without create_table, a key outside columns, a type that is not a type: config errors
+      for (
+        const [raw, issue] of [
+          [{ columns: { id: "int" } }, "set create_table: true"],
+          [{ create_table: true, columns: { id: "int" }, key: ["other"] }, "key column 'other' is not one of columns"],
+          [{ create_table: true, columns: { id: "int); DROP TABLE x; --" } }, "columns"]
+        ] as const
+      ) {
+        const r = decodeAll(PostgresSink.config, { connection_string: URL, table: "t", ...raw })
+        assert.isFalse(r.ok)
+        if (!r.ok) assert.include(JSON.stringify(r.issues), issue)
+      }
     }).pipe(Effect.scoped))
 
   for (const copy_format of ["text", "binary"] as const) {
