@@ -104,8 +104,11 @@ export type NodeState = typeof NodeState.Type
  * @since 0.1.0
  */
 export const CheckpointRecord = Schema.Struct({
-  /** Format version of this record. */
-  format: Schema.Literal(1),
+  /**
+   * Format version of this record: 2 since records carry a checksum (see the backends), 1 before
+   * (also key groups and node fingerprints are optional fields, absent in older records).
+   */
+  format: Schema.Literals([1, 2]),
   workflow: Schema.String,
   id: Schema.Number,
   /** Clock time (epoch ms) when the checkpoint was triggered and when it completed. */

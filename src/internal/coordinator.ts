@@ -133,7 +133,7 @@ export const makeCoordinator = (options: {
     Effect.gen(function*() {
       const completedAt = yield* Clock.currentTimeMillis
       const record: CheckpointRecord = {
-        format: 1,
+        format: 2,
         workflow: options.workflow,
         id,
         startedAt,

@@ -5,8 +5,9 @@
  */
 import { type Effect, Schema } from "effect"
 import { type CheckpointInfo, type CheckpointRecord, SourcePosition } from "../../Checkpoint.ts"
+import { seal } from "./checksum.ts"
 
-/** The JSON text of `record` and its {@link CheckpointInfo}. */
+/** The JSON text of `record`, sealed with its checksum (see checksum.ts), and its {@link CheckpointInfo}. */
 export const encodeRecord = (record: CheckpointRecord): { readonly json: string; readonly info: CheckpointInfo } => {
   const stateBytes: { [node: string]: number } = {}
   const operators: Array<string> = []
@@ -30,7 +31,7 @@ export const encodeRecord = (record: CheckpointRecord): { readonly json: string;
     positions: record.positions
   })
   const nodes = record.nodes === undefined ? "" : `,"nodes":${JSON.stringify(record.nodes)}`
-  const json = `${head.slice(0, -1)},"operators":[${operators.join(",")}],"final":${JSON.stringify(record.final)}${nodes}}`
+  const json = seal(`${head.slice(0, -1)},"operators":[${operators.join(",")}],"final":${JSON.stringify(record.final)}${nodes}}`)
   return {
     json,
     info: {
