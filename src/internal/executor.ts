@@ -16,7 +16,7 @@ import { Cause, Clock, Deferred, Effect, Fiber, type Scope } from "effect"
 import type { AdaptiveBatcher } from "../AdaptiveBatcher.ts"
 import * as Batch from "../Batch.ts"
 import type { OperatorState, Restored } from "../Checkpoint.ts"
-import { Pending, type WriteStats } from "../Connector.ts"
+import { Pending, type SourceLag, type WriteStats } from "../Connector.ts"
 import { NodeError } from "../Errors.ts"
 import { fuse, type OperatorOutput } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
@@ -44,6 +44,8 @@ export interface NodeCounters {
   recordsOut: number
   batchesIn: number
   batchesOut: number
+  /** Sources: how far the source is behind its input, as its reader last measured it. */
+  lag?: (() => SourceLag | undefined) | undefined
 }
 
 /** Live view of a running workflow, for progress reporting. */
@@ -157,6 +159,7 @@ const runSource = (
       ...(task.fused.length > 0 ? { fused: task.fused } : {}),
       ...(task.encoding !== undefined ? { encoding: task.encoding } : {})
     })
+    if (reader.lag !== undefined) counters.lag = reader.lag
     // Nodes fused into the source: their counts come from the reader (totals; add what is new).
     const seenCounts: Array<number> = fusedCounters.map(() => 0).concat(0)
     const updateFused = () => {
