@@ -3,7 +3,7 @@ import { Effect, Exit } from "effect"
 import pg from "pg"
 import * as PostgresBackend from "../../src/backends/PostgresBackend.ts"
 import { StateBackendError } from "../../src/StateBackend.ts"
-import { backendSuite } from "../../src/testing/backendSuite.ts"
+import { backendSuite } from "../../src/testing/vitest.ts"
 import { checkRewind, entriesOf, record, withWarnings } from "./support.ts"
 
 const URL = process.env.DATAFLARE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
