@@ -23,6 +23,10 @@
  *
  * A `<!-- postlude ... -->` comment right after the closing fence is appended after the code (to
  * close a function the prelude opened, for a block that shows `yield*` lines).
+ *
+ * A block preceded by `<!-- include examples/x.ts#name -->` shows the lines between
+ * `// #region name` and `// #endregion name` of that file, which the repository compiles (and a
+ * test runs): it is not compiled again, but must equal the region line for line.
  */
 import { execFile } from "node:child_process"
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -40,6 +44,8 @@ export interface Block {
   readonly code: ReadonlyArray<string>
   /** Lines appended after the code (closing what the prelude opened). */
   readonly postlude: ReadonlyArray<string>
+  /** A block that shows a region of a real file: `<!-- include path#region -->` before it. */
+  readonly include?: { readonly path: string; readonly region: string } | undefined
 }
 
 /** A compile error, placed in the Markdown. */
@@ -69,6 +75,7 @@ export const blocksOf = (doc: string, text: string): ReadonlyArray<Block> => {
     let end = i + 1
     while (end < lines.length && lines[end].trim() !== fence) end++
     const code = lines.slice(i + 1, end).map((l) => (l.startsWith(indent) ? l.slice(indent.length) : l))
+    const include = i > 0 ? /^<!-- include (\S+)#(\S+) -->$/.exec(lines[i - 1].trim()) : null
     // a prelude comment ending on the line right before the fence
     let prelude: Array<string> = []
     let preludeLine = 0
@@ -87,7 +94,15 @@ export const blocksOf = (doc: string, text: string): ReadonlyArray<Block> => {
       while (close < lines.length && lines[close].trim() !== "-->") close++
       postlude = lines.slice(end + 2, close)
     }
-    blocks.push({ doc, line: i + 2, prelude, preludeLine, code, postlude })
+    blocks.push({
+      doc,
+      line: i + 2,
+      prelude,
+      preludeLine,
+      code,
+      postlude,
+      include: include === null ? undefined : { path: include[1], region: include[2] }
+    })
     i = end
   }
   return blocks
@@ -105,6 +120,7 @@ const write = (root: string, dir: string, blocks: ReadonlyArray<Block>): Readonl
   mkdirSync(dir, { recursive: true })
   const files = new Map<string, Block>()
   for (const block of blocks) {
+    if (block.include !== undefined) continue
     const name = fileName(block)
     files.set(name, block)
     writeFileSync(join(dir, name), [...block.prelude, ...block.code, ...block.postlude, "export {}", ""].join("\n"))
@@ -125,9 +141,48 @@ const write = (root: string, dir: string, blocks: ReadonlyArray<Block>): Readonl
 const place = (block: Block, line: number): number =>
   line <= block.prelude.length ? block.preludeLine + line - 1 : block.line + line - 1 - block.prelude.length
 
-/** Compiles the blocks; resolves with the problems found (none: every block compiles). */
+/** The lines between `// #region name` and `// #endregion name` of a file, or why there are none. */
+const region = (root: string, path: string, name: string): ReadonlyArray<string> | string => {
+  let text: string
+  try {
+    text = readFileSync(join(root, path), "utf8")
+  } catch {
+    return `${path} does not exist`
+  }
+  const lines = text.split("\n")
+  const start = lines.findIndex((l) => l.trim() === `// #region ${name}`)
+  const end = lines.findIndex((l) => l.trim() === `// #endregion ${name}`)
+  return start < 0 || end < start ? `${path} has no region '${name}' (// #region ${name} ... // #endregion ${name})` : lines.slice(start + 1, end)
+}
+
+/** An included block that does not show its region as it is in the file. */
+const includeProblem = (root: string, block: Block): Problem | undefined => {
+  if (block.include === undefined) return undefined
+  const { path, region: name } = block.include
+  const expected = region(root, path, name)
+  if (typeof expected === "string") return { doc: block.doc, line: block.line - 2, column: 1, message: expected }
+  const shown = block.code
+  for (let i = 0; i < Math.max(shown.length, expected.length); i++) {
+    if (shown[i] !== expected[i]) {
+      return {
+        doc: block.doc,
+        line: block.line + Math.min(i, shown.length),
+        column: 1,
+        message: `the block differs from ${path}#${name} (its line ${i + 1}: ${JSON.stringify(expected[i] ?? "<end of region>")}); copy the region into the block`
+      }
+    }
+  }
+  return undefined
+}
+
+/**
+ * Compiles the blocks and compares included ones with their files; resolves with the problems
+ * found (none: every block is right).
+ */
 export const check = (root: string, dir: string = join(root, "tmp", `doc-blocks-${process.pid}`)): Promise<ReadonlyArray<Problem>> => {
-  const files = write(root, dir, extract(root))
+  const blocks = extract(root)
+  const included = blocks.flatMap((b) => includeProblem(root, b) ?? [])
+  const files = write(root, dir, blocks)
   return new Promise((done, fail) => {
     execFile(
       process.execPath,
@@ -148,7 +203,7 @@ export const check = (root: string, dir: string = join(root, "tmp", `doc-blocks-
             problems[problems.length - 1] = { ...last, message: `${last.message}\n${text}` }
           }
         }
-        done(problems)
+        done([...included, ...problems])
       }
     )
   })

@@ -93,6 +93,13 @@ const fixtures: Record<string, Fixture> = {
         })
       }
     }
+  },
+  "dsl-custom-connector.ts": {
+    args: ["25"],
+    check: (stdout) => {
+      const evens = Array.from({ length: 12 }, (_, i) => `n={"n":${2 * (i + 1)}}`)
+      assert.strictEqual(stdout, `${evens.join("\n")}\nworkflow dsl-custom-connector: 12 records printed\n`)
+    }
   }
 }
 
