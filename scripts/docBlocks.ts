@@ -179,8 +179,11 @@ const includeProblem = (root: string, block: Block): Problem | undefined => {
  * Compiles the blocks and compares included ones with their files; resolves with the problems
  * found (none: every block is right).
  */
-export const check = (root: string, dir: string = join(root, "tmp", `doc-blocks-${process.pid}`)): Promise<ReadonlyArray<Problem>> => {
-  const blocks = extract(root)
+export const check = (
+  root: string,
+  blocks: ReadonlyArray<Block> = extract(root),
+  dir: string = join(root, "tmp", `doc-blocks-${process.pid}-${Date.now()}`)
+): Promise<ReadonlyArray<Problem>> => {
   const included = blocks.flatMap((b) => includeProblem(root, b) ?? [])
   const files = write(root, dir, blocks)
   return new Promise((done, fail) => {
