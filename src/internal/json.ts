@@ -145,7 +145,8 @@ export const walkText = (
         else top.expectKey = true
       }
       i++
-    } else if (isNumberChar(c)) {
+    } else if ((c >= 48 && c <= 57) || c === 45) {
+      // a number starts with a digit or '-' (the 'e' of true and false is no number)
       let j = i + 1
       while (j < n && isNumberChar(text.charCodeAt(j))) j++
       const problem = onNumber(text.slice(i, j))

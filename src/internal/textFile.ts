@@ -36,6 +36,8 @@ export interface TextFile {
    * that is not text and what it is; `undefined` at the real end (and always with `replace`).
    */
   readonly invalid: () => { readonly offset: number; readonly detail: string } | undefined
+  /** Whether text read holds escaped bytes (`invalid_utf8: replace`; see utf8.ts). */
+  readonly escaped: () => boolean
 }
 
 /** Classifies a file system error. */
@@ -99,7 +101,8 @@ export const openTextFile = (
       invalid: () => {
         const at = decoder.invalidAt()
         return at < 0 ? undefined : { offset: decoderStart + at, detail: decoder.invalidDetail() }
-      }
+      },
+      escaped: () => decoder.escaped()
     }
     return textFile
   })

@@ -5,14 +5,20 @@
  * without a word: a Latin-1 file read as UTF-8 loses its accented letters and the run succeeds.
  * The strict decoder refuses instead: it hands on the text before the first invalid byte (or NUL
  * byte: a UTF-16 or binary file read as text) and records that byte's offset, so the reader can
- * name the record, line and field where the file stops being text. The lenient one is
- * `StringDecoder`, for a source configured with `invalid_utf8: replace`.
+ * name the record, line and field where the file stops being text.
+ *
+ * The lenient one (`invalid_utf8: replace`) must keep byte offsets exact: a reader counts the
+ * bytes of the text it consumed to know the file offset of the next record (its checkpoint
+ * position), and `StringDecoder`'s U+FFFD counts 3 bytes where it replaced 1 or 2 — a restore then
+ * seeks to the wrong byte. So each byte that is not UTF-8 is decoded as the lone surrogate
+ * U+DC80 + (byte − 0x80) (Python's "surrogateescape"), which valid text never holds alone;
+ * {@link utf8Length} counts such a character as the 1 byte it stands for, and {@link replaceEscapes}
+ * turns it into U+FFFD in the values a reader hands on.
  *
  * Cost: `isUtf8` (simdutf) and `indexOf(0)` per chunk, measured at about 1 % of decoding the
  * chunk; only a chunk that fails pays for finding the byte.
  */
 import { Buffer, isUtf8 } from "node:buffer"
-import { StringDecoder } from "node:string_decoder"
 
 /**
  * What a source does with bytes that are not UTF-8 text: `error` (the default) fails with a record
@@ -36,6 +42,8 @@ export interface ChunkDecoder {
   readonly invalidAt: () => number
   /** What the first invalid byte is (see {@link describeInvalid}), once `invalidAt` is set. */
   readonly invalidDetail: () => string
+  /** Whether some text returned holds escaped bytes (lenient decoding only; see the module comment). */
+  readonly escaped: () => boolean
 }
 
 const asBuffer = (bytes: Uint8Array): Buffer =>
@@ -58,18 +66,18 @@ const completeEnd = (bytes: Uint8Array): number => {
 }
 
 /**
- * Index of the first byte of `bytes` that is not part of a well-formed UTF-8 character (or is a
- * NUL byte); `bytes.length` when there is none.
+ * Index of the first byte of `bytes[from, ...)` that is not part of a well-formed UTF-8 character
+ * (or is a NUL byte, unless `nul`); `bytes.length` when there is none.
  *
  * @category decoding
  * @since 0.1.0
  */
-export const firstInvalid = (bytes: Uint8Array): number => {
+export const firstInvalid = (bytes: Uint8Array, from = 0, nul = false): number => {
   const n = bytes.length
-  let i = 0
+  let i = from
   while (i < n) {
     const b = bytes[i]
-    if (b === 0) return i
+    if (b === 0 && !nul) return i
     if (b < 0x80) {
       i++
       continue
@@ -121,6 +129,8 @@ class StrictDecoder implements ChunkDecoder {
 
   readonly invalidDetail = (): string => this.detail
 
+  readonly escaped = (): boolean => false
+
   private take(body: Buffer): string {
     if (isText(body)) {
       this.decoded += body.length
@@ -134,17 +144,78 @@ class StrictDecoder implements ChunkDecoder {
   }
 }
 
+/** Decodes bytes that are not UTF-8 as escapes (see the module comment); NUL is text here. */
+class EscapingDecoder implements ChunkDecoder {
+  private carry: Buffer | undefined
+  private any = false
+
+  readonly write = (bytes: Uint8Array): string => {
+    const data = this.carry === undefined ? asBuffer(bytes) : Buffer.concat([this.carry, bytes])
+    const cut = completeEnd(data)
+    this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined
+    return this.take(data.subarray(0, cut))
+  }
+
+  readonly end = (): string => {
+    if (this.carry === undefined) return ""
+    const rest = this.take(this.carry)
+    this.carry = undefined
+    return rest
+  }
+
+  readonly invalidAt = (): number => -1
+
+  readonly invalidDetail = (): string => ""
+
+  readonly escaped = (): boolean => this.any
+
+  private take(body: Buffer): string {
+    if (isUtf8(body)) return body.toString("utf8")
+    this.any = true
+    let out = ""
+    let i = 0
+    while (i < body.length) {
+      const bad = firstInvalid(body, i, true)
+      out += body.toString("utf8", i, bad)
+      if (bad < body.length) out += String.fromCharCode(0xdc00 + body[bad])
+      i = bad + 1
+    }
+    return out
+  }
+}
+
 /**
- * A streaming decoder for `mode`: strict for `error`, `StringDecoder` for `replace`.
+ * A streaming decoder for `mode`: strict for `error`, escaping for `replace`.
  *
  * @category decoding
  * @since 0.1.0
  */
-export const chunkDecoder = (mode: InvalidUtf8): ChunkDecoder => {
-  if (mode === "error") return new StrictDecoder()
-  const decoder = new StringDecoder("utf8")
-  return { write: (bytes) => decoder.write(bytes), end: () => decoder.end(), invalidAt: () => -1, invalidDetail: () => "" }
+export const chunkDecoder = (mode: InvalidUtf8): ChunkDecoder => (mode === "error" ? new StrictDecoder() : new EscapingDecoder())
+
+/** A byte that is not UTF-8, as the escaping decoder writes it: a low surrogate U+DC80–U+DCFF not after a high one. */
+const ESCAPE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g
+
+/**
+ * The number of file bytes `text` was decoded from: its UTF-8 length, with each escaped byte
+ * counted as one (`escaped`: the decoder has escaped bytes; otherwise the plain UTF-8 length).
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const utf8Length = (text: string, escaped: boolean): number => {
+  const bytes = Buffer.byteLength(text, "utf8")
+  if (!escaped) return bytes
+  // an escape is written as 3 bytes (EF BF BD) by byteLength, and stands for 1
+  return bytes - 2 * (text.match(ESCAPE)?.length ?? 0)
 }
+
+/**
+ * `text` with every escaped byte as U+FFFD, as a reader hands values on.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const replaceEscapes = (text: string): string => (text.length === 0 ? text : text.replace(ESCAPE, "\uFFFD"))
 
 /**
  * Describes the bytes at the start of `bytes` that are not text, for an error message:

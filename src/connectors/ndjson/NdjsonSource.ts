@@ -24,7 +24,7 @@ import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } fro
 import { seekTarget } from "../../internal/filePosition.ts"
 import { MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
-import { notTextMessage } from "../../internal/utf8.ts"
+import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
 import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"
@@ -76,6 +76,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               const status = lines.next()
               if (status === NEED_MORE) {
                 const chunk = yield* file.read
+                if (file.escaped()) lines.escaped = true
                 if (chunk !== undefined) lines.push(chunk)
                 else if (file.invalid() !== undefined) lines.stop()
                 else lines.end()
@@ -92,7 +93,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
                   location: { file: path, line: lines.line }
                 })
               }
-              const text = lines.value
+              const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
               if (status === NOT_TEXT) {
                 const at = walkText(text, json.maxDepth, () => undefined)
                 return yield* fail(notTextMessage(file.invalid()!), Buffer.byteLength(text, "utf8") + 1, at.field)

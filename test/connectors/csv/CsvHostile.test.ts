@@ -121,6 +121,19 @@ describe("csv source, hostile input", () => {
           assert.deepStrictEqual(records, [{ id: "1", name: "Jos\uFFFD" }, { id: "2", name: "ok" }], mode)
         }))))
 
+  it.effect("with invalid_utf8: replace, positions stay exact after invalid bytes (U+FFFD would count 3 bytes for 1)", () =>
+    withFile(Buffer.concat([Buffer.from("id,name\n1,"), Buffer.from([0xe9, 0xe9, 0xff]), Buffer.from("\n2,x\n3,y\n")]), (path) =>
+      Effect.scoped(Effect.gen(function*() {
+        const reader = yield* openSource("csv", { path, invalid_utf8: "replace" }, context)
+        const first = yield* drain(reader, 1, 1)
+        assert.deepStrictEqual(first.records, [{ id: "1", name: "\uFFFD\uFFFD\uFFFD" }])
+        const at = yield* reader.position
+        assert.deepStrictEqual(at, { offset: 8 + 2 + 3 + 1, line: 3 })
+        const again = yield* openSource("csv", { path, invalid_utf8: "replace" }, context)
+        yield* again.seek(at)
+        assert.deepStrictEqual((yield* drain(again)).records, [{ id: "2", name: "x" }, { id: "3", name: "y" }])
+      }))))
+
   it.effect("a UTF-16 file (NUL bytes) and a binary file are refused at their first line", () =>
     Effect.gen(function*() {
       yield* withFile(Buffer.from("id,name\n1,x\n", "utf16le"), (path) =>

@@ -65,6 +65,18 @@ describe("ndjson source, hostile input", () => {
         })
     ))
 
+  it.effect("with invalid_utf8: replace, positions stay exact after invalid bytes", () =>
+    withFile(Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe9, 0xff]), Buffer.from('"}\n{"a":"x"}\n{"a":"y"}\n')]), (path) =>
+      Effect.scoped(Effect.gen(function*() {
+        const reader = yield* openSource("ndjson", { path, invalid_utf8: "replace" })
+        assert.deepStrictEqual((yield* drain(reader, 1, 1)).records, [{ a: "\uFFFD\uFFFD" }])
+        const at = yield* reader.position
+        assert.deepStrictEqual(at, { offset: 6 + 2 + 3, line: 2 })
+        const again = yield* openSource("ndjson", { path, invalid_utf8: "replace" })
+        yield* again.seek(at)
+        assert.deepStrictEqual((yield* drain(again)).records, [{ a: "x" }, { a: "y" }])
+      }))))
+
   it.effect("a UTF-16 file is refused at line 1 (NUL bytes), not read as garbage", () =>
     withFile(Buffer.from('{"id":1}\n', "utf16le"), (path) =>
       Effect.gen(function*() {

@@ -151,7 +151,8 @@ export const openEncoded = (options: EncodedOptions) =>
           invalid: () => {
             const at = decoder.invalidAt()
             return at < 0 ? undefined : { offset: start + at, detail: decoder.invalidDetail() }
-          }
+          },
+          escaped: () => decoder.escaped()
         }
         yield* parseRecords(parser, input, layout, path, max, records)
         consume(parser.offset() - start, parser.line - line)

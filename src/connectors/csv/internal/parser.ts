@@ -29,6 +29,7 @@
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
+import { utf8Length } from "../../../internal/utf8.ts"
 import { RecordEnd } from "./recordEnd.ts"
 
 /** `next` needs more text: push a chunk (or call `end`) and call again. */
@@ -83,6 +84,8 @@ export class CsvParser {
   private readonly cheapLimit: number
   /** The largest record, in UTF-8 bytes without its line break. */
   readonly maxRecordBytes: number
+  /** The text holds bytes escaped by the lenient decoder (set by the reader; see utf8.ts): count them as 1 byte each. */
+  escaped = false
   /** 1-based line of the next unread record. */
   line = 1
   /** 1-based line where the record last returned by `next` starts. */
@@ -359,22 +362,37 @@ export class CsvParser {
     return TOO_LARGE
   }
 
-  /** Locates the end of the text inside the record at `pos` (line and 1-based field). */
+  /**
+   * Locates the end of the text inside the record at `pos` (line and 1-based field) — or the
+   * syntax error before it (a character after a closing quote), which a reader meets first.
+   */
   private notText(): number {
     const text = this.text
     const len = text.length
     let field = 1
     let lines = 0
     let quoted = false
+    let closed = false
     let fieldStart = true
     for (let i = this.pos; i < len; i++) {
       const c = text.charCodeAt(i)
       if (quoted) {
         if (c === QUOTE) {
           if (i + 1 < len && text.charCodeAt(i + 1) === QUOTE) i++
-          else quoted = false
+          else {
+            quoted = false
+            closed = true
+          }
         } else if (c === LF) lines++
         continue
+      }
+      if (closed) {
+        closed = false
+        const crlf = c === CR && (i + 1 >= len || text.charCodeAt(i + 1) === LF)
+        if (c !== this.delimCode && !crlf) {
+          this.recordLine = this.line
+          return this.fail(`unexpected character ${JSON.stringify(text[i])} after the closing quote`, field, lines)
+        }
       }
       if (fieldStart && c === QUOTE) {
         quoted = true
@@ -413,7 +431,7 @@ export class CsvParser {
   }
 
   private compact(): void {
-    this.baseBytes += Buffer.byteLength(this.text.slice(0, this.pos), "utf8")
+    this.baseBytes += utf8Length(this.text.slice(0, this.pos), this.escaped)
     this.text = this.text.slice(this.pos)
     this.pos = 0
     this.nextQuote = -1

@@ -20,6 +20,7 @@ import { closeSync, openSync, readSync } from "node:fs"
 import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
+import { unescapeFields } from "./records.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {
@@ -244,6 +245,7 @@ export class RangeReader {
     while (read < budget) {
       const n = parser.next(fields)
       if (n >= 0) {
+        if (parser.escaped) unescapeFields(fields, n)
         const record = build(layout, fields, n, this.error)
         if (record === undefined) {
           throw new RangeReadError({
@@ -347,6 +349,7 @@ export class RangeReader {
     const limit = this.end < 0 ? nominalCut(headerEnd, size, count, index + 1) : this.end
     if (this.filePos >= limit) {
       const rest = this.decoder.end()
+      if (this.decoder.escaped()) this.parser.escaped = true
       if (rest.length > 0) this.parser.push(rest)
       this.endText()
       return
@@ -365,6 +368,7 @@ export class RangeReader {
     }
     this.filePos += n
     this.parser.push(this.decoder.write(this.buffer.subarray(0, n)))
+    if (this.decoder.escaped()) this.parser.escaped = true
     if (this.decoder.invalidAt() >= 0) this.endText()
   }
 

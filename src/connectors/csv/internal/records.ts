@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { notTextMessage } from "../../../internal/utf8.ts"
+import { notTextMessage, replaceEscapes } from "../../../internal/utf8.ts"
 import { type CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
 
 /** A record of the `csv` source. */
@@ -30,6 +30,7 @@ export const parseBuffered = (
   while (records.length < max) {
     const n = parser.next(fields)
     if (n === NEED_MORE || n === END) return n
+    if (n > 0 && parser.escaped) unescapeFields(fields, n)
     if (n < 0) {
       const field = n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined
       return new RecordError({
@@ -52,18 +53,28 @@ export const parseBuffered = (
   return undefined
 }
 
+/** Turns escaped bytes into U+FFFD in the first `n` fields (`invalid_utf8: replace`). */
+export const unescapeFields = (fields: Array<string>, n: number): void => {
+  for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
+}
+
 /** Where a parser's text comes from (a `TextFile`, or the bytes reader's buffer). */
 export interface TextInput {
   /** The next text, or `undefined` when there is no more (at the end, or where the bytes stop being text). */
   readonly read: Effect.Effect<string | undefined, ConnectorError>
   /** Why there is no more text before the end of the input (see `TextFile.invalid`). */
   readonly invalid: () => { readonly offset: number; readonly detail: string } | undefined
+  /** Whether the text holds escaped bytes (`invalid_utf8: replace`; see utf8.ts). */
+  readonly escaped: () => boolean
 }
 
 /** Gives the parser the next text from `input`: a chunk, the end, or where the text stops. */
 export const feed = (parser: CsvParser, input: TextInput): Effect.Effect<void, ConnectorError> =>
   Effect.map(input.read, (chunk) => {
-    if (chunk !== undefined) return parser.push(chunk)
+    if (chunk !== undefined) {
+      if (input.escaped()) parser.escaped = true
+      return parser.push(chunk)
+    }
     const invalid = input.invalid()
     if (invalid === undefined) parser.end()
     else parser.stop(notTextMessage(invalid))

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
+import { utf8Length } from "../../../internal/utf8.ts"
 
 /** `next` needs more text. */
 export const NEED_MORE = 0
@@ -43,6 +44,8 @@ export class LineSplitter {
   private readonly cheapLimit: number
   /** The longest line, in UTF-8 bytes without its line break. */
   readonly maxLineBytes: number
+  /** The text holds bytes escaped by the lenient decoder (set by the reader; see utf8.ts): count them as 1 byte each. */
+  escaped = false
   /** 1-based line of the next unread line. */
   line: number
   /** The line last returned by `next` (without its line break). */
@@ -121,7 +124,7 @@ export class LineSplitter {
     else {
       // a line that spanned chunks (its `\r` may end the previous piece)
       let held = 0
-      for (const piece of this.pieces) held += Buffer.byteLength(piece, "utf8")
+      for (const piece of this.pieces) held += utf8Length(piece, this.escaped)
       let value = this.joined(text.slice(pos, end))
       if (nl === pos && value.charCodeAt(value.length - 1) === 13) value = value.slice(0, -1)
       this.value = value
@@ -157,7 +160,7 @@ export class LineSplitter {
 
   /** Drops the consumed text, counting its bytes in `baseBytes`. */
   private compact(): void {
-    this.baseBytes += Buffer.byteLength(this.text.slice(0, this.pos), "utf8")
+    this.baseBytes += utf8Length(this.text.slice(0, this.pos), this.escaped)
     this.text = this.text.slice(this.pos)
     this.pos = 0
   }
