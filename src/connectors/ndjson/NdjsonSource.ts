@@ -21,7 +21,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
-import { seekTarget } from "../../internal/filePosition.ts"
+import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
 import { MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
@@ -50,6 +50,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       try: () => access(config.path, constants.R_OK),
       catch: (e) => fileError(CONNECTOR, "check", config.path, e)
     }),
+  // the file's identity is kept with each position; a resume refuses a replaced file
+  identify: (config, position) => identify(CONNECTOR, config.path, position),
+  checkRestore: (config, context) => checkRestore(CONNECTOR, config.path, context),
   open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path
