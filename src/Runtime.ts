@@ -17,6 +17,7 @@
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
 import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
 import { type CheckpointInfo, RestoreError } from "./Checkpoint.ts"
+import type { SourceLag } from "./Connector.ts"
 import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
 import { type Coordinator, makeCoordinator, type StopMode } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
@@ -53,6 +54,8 @@ export interface NodeSummary {
   readonly recordsOut: number
   readonly batchesIn: number
   readonly batchesOut: number
+  /** Sources whose reader measures it: how far the source is behind its input (last measurement). */
+  readonly lag?: SourceLag | undefined
 }
 
 /**
@@ -248,15 +251,19 @@ export type {
 } from "./internal/planner.ts"
 
 const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<NodeSummary> =>
-  [...counters.values()].map((c) => ({
-    id: c.id,
-    kind: c.kind,
-    type: c.type,
-    recordsIn: c.recordsIn,
-    recordsOut: c.recordsOut,
-    batchesIn: c.batchesIn,
-    batchesOut: c.batchesOut
-  }))
+  [...counters.values()].map((c) => {
+    const lag = c.lag?.()
+    return {
+      id: c.id,
+      kind: c.kind,
+      type: c.type,
+      recordsIn: c.recordsIn,
+      recordsOut: c.recordsOut,
+      batchesIn: c.batchesIn,
+      batchesOut: c.batchesOut,
+      ...(lag !== undefined ? { lag } : {})
+    }
+  })
 
 /** Causes a restart cannot help with: the same definition or state would fail again. */
 const isPermanent = (error: NodeError | StateBackendError | RestoreError): boolean => {

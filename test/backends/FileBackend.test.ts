@@ -7,7 +7,7 @@ import { Effect, Exit } from "effect"
 import * as FileBackend from "../../src/backends/FileBackend.ts"
 import { info } from "../../src/Checkpoint.ts"
 import { RETAIN, StateBackendError } from "../../src/StateBackend.ts"
-import { backendSuite } from "../../src/testing/backendSuite.ts"
+import { backendSuite } from "../../src/testing/vitest.ts"
 import { checkRewind, entriesOf, record, tempDir, withWarnings } from "./support.ts"
 
 backendSuite("file backend (one directory per workflow under a root)", Effect.map(tempDir, (root) => FileBackend.make({ root })))

@@ -5,6 +5,7 @@
 import { Cause, Effect, type Scope } from "effect"
 import type { AdaptiveBatcher } from "../../AdaptiveBatcher.ts"
 import { type Restored, RestoreError } from "../../Checkpoint.ts"
+import type { SourceLag } from "../../Connector.ts"
 import { NodeError } from "../../Errors.ts"
 import { StateBackendError } from "../../StateBackend.ts"
 import type { Coordinator } from "../coordinator.ts"
@@ -18,6 +19,8 @@ export interface NodeCounters {
   recordsOut: number
   batchesIn: number
   batchesOut: number
+  /** Sources: how far the source is behind its input, as its reader last measured it. */
+  lag?: (() => SourceLag | undefined) | undefined
 }
 
 /** Live view of a running workflow, for progress reporting. */
