@@ -1,5 +1,5 @@
 /**
- * Scenario 7: PostgreSQL table → PostgreSQL table through the CLI (a `postgres` source whose only
+ * Scenario 8: PostgreSQL table → PostgreSQL table through the CLI (a `postgres` source whose only
  * consumer is a `postgres` sink, which hands it the COPY text as it is), vs the psql pipe
  * `psql -c "\copy src to stdout" | psql -c "\copy dst from stdin"`, on the same tables (the
  * target truncated before each run), contenders alternating. Also: exactly-once (staged, the
@@ -115,7 +115,7 @@ export const pgToPostgres = async (rows: number, rounds: number): Promise<{ mark
   psql("postgres", `DROP DATABASE IF EXISTS ${DB}`)
   const base = results[0]
   const lines = [
-    `### 7. PostgreSQL → PostgreSQL, ${rows.toLocaleString("en")} rows of six columns`,
+    `### 8. PostgreSQL → PostgreSQL, ${rows.toLocaleString("en")} rows of six columns`,
     "",
     "| contender | rows/s | wall s | client CPU s | ÷ psql pipe |",
     "|---|---:|---:|---:|---:|",

@@ -1,5 +1,5 @@
 /**
- * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch] [--drain]`:
+ * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch] [--drain] [--drop-state <node>]...`:
  * validates and runs a workflow to completion, then prints records in and out per node and the
  * rate. While it runs, stderr shows progress — records in and out with their rates, elapsed time,
  * the fullest queues (backpressure) and the lag of sources that measure it (CDC) — as one line
@@ -50,6 +50,13 @@ const drain = Flag.Boolean("drain").pipe(
     "On SIGINT/SIGTERM, end the inputs instead of checkpointing where the run is: windows fire, aggregates emit their totals, the run completes"
   ),
   Flag.withDefault(false)
+)
+
+const dropState = Flag.String("drop-state").pipe(
+  Flag.withDescription(
+    "Start this stateful node's state over while everything else resumes from the checkpoint (after changing it in a way its state cannot follow, or to forget a removed node's state); repeatable"
+  ),
+  Flag.atLeast(0)
 )
 
 const STOP_MESSAGE = "stopping: taking a checkpoint where the run is (a rerun resumes there; --drain finishes the inputs instead)"
@@ -127,8 +134,8 @@ const stateLayer = ({ FileBackend }: Engine, graph: WorkflowGraph, dir: string |
  */
 export const command = Command.make(
   "run",
-  { workflow: workflowArgument, quiet, stateDir, fromScratch, drain },
-  ({ drain, fromScratch, quiet, stateDir, workflow }) =>
+  { workflow: workflowArgument, quiet, stateDir, fromScratch, drain, dropState },
+  ({ drain, dropState, fromScratch, quiet, stateDir, workflow }) =>
     Effect.gen(function*() {
       const modules = yield* engine
       const graph = yield* load(workflow)
@@ -143,6 +150,7 @@ export const command = Command.make(
         stop: stopRequested,
         drain,
         fromScratch,
+        dropState,
         ...progress
       }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,

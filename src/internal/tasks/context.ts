@@ -37,6 +37,8 @@ export interface ExecuteContext {
   readonly restored: Restored | undefined
   /** Every how many checkpoints an operator writes a full snapshot. */
   readonly fullEvery: number
+  /** Key groups keyed state is split by (`Plan.keyGroups`). */
+  readonly keyGroups: number
   /** Adaptive batchers by source node, when `execution.batching.adaptive` is on. */
   readonly batchers?: ReadonlyMap<string, AdaptiveBatcher> | undefined
   readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined
