@@ -104,7 +104,9 @@ const SPECS: ReadonlyArray<Spec> = [
   { type: "timestamptz[]", sql: [`'{"2024-01-02 03:04:05.123456+00",infinity}'`], js: [["2024-01-02 03:04:05.123456+00", "infinity"]] },
   { type: "interval[]", sql: [`ARRAY['1 year 2 mons'::interval, '00:00:00.000001']`], js: [["1 year 2 mons", "00:00:00.000001"]] },
   { type: "date[]", sql: ["'{2024-02-29,-infinity}'"], js: [["2024-02-29", "-infinity"]] },
-  { type: "point[]", sql: [`ARRAY['(1,2)'::point]`], js: [["(1,2)"]] }
+  { type: "point[]", sql: [`ARRAY['(1,2)'::point]`], js: [["(1,2)"]] },
+  // box[] separates its elements with ';' (a box's text has commas)
+  { type: "box[]", sql: ["'{(1,1),(0,0);(2,2),(1,1)}'", "'{}'"], js: [["(1,1),(0,0)", "(2,2),(1,1)"], []] }
 ]
 
 const ROWS = 4 // three rows of values, then one of NULLs
