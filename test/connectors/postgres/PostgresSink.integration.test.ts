@@ -345,6 +345,31 @@ describe("PostgresSink", () => {
       assert.deepStrictEqual(yield* rows(table), range(0, 3))
     }).pipe(Effect.scoped))
 
+  it.effect("exactly-once (staged): a key staged twice fails the commit naming the row; the next run with dead letters sets it aside", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_staged_twice")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: `twice-${schema}` }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, [{ id: 7, name: "first" }, { id: 8, name: "x" }, { id: 7, name: "second" }])
+      yield* w1.preCommit!(1)
+      const error = yield* Effect.flip(w1.commit!(1))
+      assert.include(error.message, `unique constraint "t_pkey" (SQLSTATE 23505)`)
+      assert.include(error.message, `"name":"second"`)
+      assert.include(error.message, "on_error: dead_letter")
+      yield* Scope.close(s1, Exit.fail("failed"))
+      assert.deepStrictEqual(yield* rows(table), [], "nothing applied")
+      const path = yield* deadLetterPath
+      const w2 = yield* open({ ...config, on_error: "dead_letter", dead_letter: { path } })
+      yield* w2.restore!(1)
+      assert.deepStrictEqual(yield* rows(table), [{ id: 7, name: "first" }, { id: 8, name: "x" }])
+      const letters = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(letters.map((l) => [l.record, l.sqlstate]), [[{ id: 7, name: "second" }, "23505"]])
+    }).pipe(Effect.scoped))
+
   it.effect("exactly-once (staged): with dead letters, rows breaking unique, NOT NULL, CHECK and foreign keys are set aside, the rest is applied", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_staged_dlq")
