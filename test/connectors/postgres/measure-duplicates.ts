@@ -58,14 +58,19 @@ const main = async () => {
           `  pg: { type: postgres, inputs: [input], config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.cp, guarantee: at-least-once } }`
         ].join("\n")
       )
-      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], { cwd: dir, stdio: "ignore" })
+      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] })
+      let stderr = ""
+      child.stderr!.on("data", (d) => (stderr += String(d)))
+      const closed = new Promise((r) => child.on("close", r))
       // after the first checkpoint file, a random moment
       while (readdirSync(dir).includes("state") === false || readdirSync(join(dir, "state")).every((n) => !/^chk-/.test(n))) {
+        if (child.exitCode !== null) throw new Error(`the run ended before its first checkpoint: ${stderr}`)
         await new Promise((r) => setTimeout(r, 5))
       }
       await new Promise((r) => setTimeout(r, Math.random() * 1500))
+      if (child.exitCode !== null) throw new Error(`the run ended before it was killed (make the input larger): ${stderr}`)
       child.kill("SIGKILL")
-      await new Promise((r) => child.on("close", r))
+      await closed
       const atKill = Number((await query(`SELECT count(*) AS n FROM ${schema}.t`))[0].n)
       const atCheckpoint = lastCheckpointRows(dir)
       execFileSync(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], { cwd: dir })
