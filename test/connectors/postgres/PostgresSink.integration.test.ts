@@ -147,6 +147,8 @@ describe("PostgresSink", () => {
       const nope = yield* Effect.flip(open({ table, mode: "upsert", key: ["nope"] }))
       assert.include(nope.message, "key column 'nope' is not a column of table")
       assert.include(nope.message, "(its columns: id, name)")
+      const checked = yield* Effect.flip(PostgresSink.check(decode(PostgresSink.config, { connection_string: URL, table, mode: "upsert", key: ["nope"] })))
+      assert.include(checked.message, "key column 'nope' is not a column of table")
       // columns without create_table, a key outside columns, a type that is not a type: config errors
       for (
         const [raw, issue] of [
