@@ -18,6 +18,7 @@ import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import {
   SUPPORTED_API_VERSIONS,
   type OpenContext,
+  type Resources,
   type SinkCapabilities,
   type SinkDefinition,
   type SinkWriter,
@@ -39,6 +40,8 @@ export interface PreparedSource {
   readonly _tag: "PreparedSource"
   readonly type: string
   readonly capabilities: SourceCapabilities
+  /** What it reads and writes outside the workflow (absent: nothing declared, e.g. an override). */
+  readonly resources?: Resources
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SourceReader<unknown>, ConnectorError, Scope.Scope>
 }
@@ -53,6 +56,8 @@ export interface PreparedSink {
   readonly _tag: "PreparedSink"
   readonly type: string
   readonly capabilities: SinkCapabilities
+  /** What it writes (and reads) outside the workflow (absent: nothing declared, e.g. an override). */
+  readonly resources?: Resources
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SinkWriter<unknown>, ConnectorError, Scope.Scope>
 }
@@ -158,6 +163,7 @@ const entry = (definition: Definition): Entry => {
               _tag: "PreparedSource",
               type: def.type,
               capabilities: def.capabilities(config),
+              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
               check: Effect.suspend(() => def.check(config)),
               open: (context) => def.open(config, context)
             }
@@ -183,6 +189,7 @@ const entry = (definition: Definition): Entry => {
               _tag: "PreparedSink",
               type: def.type,
               capabilities: def.capabilities(config),
+              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
               check: Effect.suspend(() => def.check(config)),
               open: (context) => def.open(config, context)
             }

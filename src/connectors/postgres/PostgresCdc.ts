@@ -104,9 +104,6 @@ const makeReader = Effect.fnUntraced(function*(
   config: CdcConfig,
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SourceReader<ChangeRecord>, ConnectorError, Scope.Scope> {
-  if (context.parallelism > 1) {
-    return yield* configurationError(CONNECTOR, "open", "a replication slot is read by one instance: use parallelism 1")
-  }
   const fail = (operation: string) => classify(CONNECTOR, operation)
   const sql = yield* sqlSession(CONNECTOR, config.connection_string)
   const tables = config.tables ?? []
@@ -399,6 +396,8 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
   capabilities: (config) => ({
     seekable: true,
     unbounded: true,
+    // a replication slot is read by one session
+    maxParallelism: 1,
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
   }),
   check: (config) =>
