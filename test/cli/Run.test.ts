@@ -132,7 +132,7 @@ describe("dataflare run (process)", () => {
       assert.match(text.stdout, /\n {2}sink: out \(ndjson\), parallelism 1, reads large_active/)
       assert.strictEqual(mermaid.status, 0, mermaid.stderr)
       assert.match(mermaid.stdout, /^flowchart LR\n/)
-      assert.match(mermaid.stdout, /\n {2}n_orders --> n_large_active\n/)
+      assert.match(mermaid.stdout, /\n {2}n_orders --> n_large__active\n/)
     }))
 
   it.live("a registry-level definition error exits 1 with the YAML location", () =>
