@@ -10,7 +10,7 @@ import type { Processor } from "../Processor.ts"
 import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
 import type { SinkCapabilities, SourceCapabilities } from "../Connector.ts"
-import { decodeAll } from "./decode.ts"
+import { decodeAll, valueAt, withValue } from "./decode.ts"
 import { findCycle, topologicalOrder } from "./graphOrder.ts"
 import { type Collision, collisions, type Declared } from "./resources.ts"
 import { closest } from "./suggest.ts"
@@ -108,7 +108,10 @@ export const prepare = (
     // 0. The execution settings (a DSL graph's are not decoded before this; YAML's already are).
     const execution = decodeAll(WorkflowGraph.ExecutionSettings, graph.execution)
     if (!execution.ok) {
-      for (const issue of execution.issues) issues.push(issueAt(graph, undefined, ["execution", ...issue.path], issue.message))
+      for (const issue of execution.issues) {
+        const message = withValue(issue.message, valueAt(graph.execution, issue.path))
+        issues.push(issueAt(graph, undefined, ["execution", ...issue.path], message))
+      }
     }
     const settings: WorkflowGraph.ExecutionSettings = execution.ok ? execution.value : {}
 

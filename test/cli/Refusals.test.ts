@@ -210,4 +210,49 @@ destinations:
         ].join("\n")
       )
     }))
+
+  it.live("durations: one syntax everywhere, and intervals that must be positive are refused at 0 by validate", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const cdc = (heartbeat: string) => `
+sources:
+  cdc:
+    type: postgres-cdc
+    config: { connection_string: "postgres://nobody@127.0.0.1:1/none", publication: p1, slot: s1, heartbeat_interval: ${heartbeat} }
+destinations:
+  out: { type: ndjson, inputs: [cdc], config: { path: out.ndjson } }
+`
+      yield* write(
+        join(dir, "execution.yaml"),
+        `name: durations
+execution:
+  checkpoint_interval: 0s
+  restart_strategy: { type: failure-rate, max_failures: 3, interval: 0, delay: 1 minute }${cdc("30s")}`
+      )
+      // the connector's durations are the workflow's: 0 refused, "30 s" refused in both places, "1.5m" accepted
+      yield* write(join(dir, "connector.yaml"), `name: durations${cdc("0ms")}`)
+      yield* write(join(dir, "spaced.yaml"), `name: durations\nexecution: { checkpoint_interval: 30 s }${cdc("30 s")}`)
+      yield* write(join(dir, "valid.yaml"), `name: durations\nexecution: { checkpoint_interval: 1.5m }${cdc("250")}`)
+      const [execution, connector, spaced, valid] = yield* Effect.all([
+        cli(["validate", "execution.yaml"], { cwd: dir }),
+        cli(["validate", "connector.yaml"], { cwd: dir }),
+        cli(["validate", "spaced.yaml"], { cwd: dir }),
+        cli(["validate", "valid.yaml"], { cwd: dir })
+      ], { concurrency: 2 })
+      assert.strictEqual(
+        execution.stderr,
+        [
+          "execution.yaml:3:3 execution.checkpoint_interval: expected a duration greater than 0, got \"0s\"",
+          "execution.yaml:4:60 execution.restart_strategy.interval: expected a duration greater than 0, got 0",
+          "execution.yaml:4:73 execution.restart_strategy.delay: expected a duration such as 500ms, 30s, 5m or 1h, got \"1 minute\"",
+          "invalid: execution.yaml (3 problems)",
+          ""
+        ].join("\n")
+      )
+      assert.strictEqual(connector.status, 1)
+      assert.match(connector.stderr, /^connector\.yaml:5:99 sources\.cdc\.config\.heartbeat_interval: expected a duration greater than 0\n/)
+      assert.strictEqual(spaced.status, 1)
+      assert.match(spaced.stderr, /^spaced\.yaml:2:14 execution\.checkpoint_interval: expected a duration such as 500ms, 30s, 5m or 1h, got "30 s"\n/)
+      assert.strictEqual(valid.status, 0, valid.stderr)
+    }))
 })
