@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import type { Location } from "./Errors.ts"
+import type { DefinitionSite, Location } from "./Errors.ts"
 
 /** `500ms`, `30s`, `1.5m`, `1h`: a decimal number and a unit, nothing between or around them. */
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
@@ -203,6 +203,11 @@ export interface SourceMap {
   readonly locate: (node: string | undefined, path: ReadonlyArray<PropertyKey>) => Location | undefined
   /** How a node-relative path is written in the file, e.g. `sources.orders.config.path`. */
   readonly describe: (node: string | undefined, path: ReadonlyArray<PropertyKey>) => string
+  /**
+   * The location of the value at `path` (not its key), and with `column`, of the `column`-th
+   * (1-based) character inside a one-line string value: where an expression error is.
+   */
+  readonly locateValue?: (node: string | undefined, path: ReadonlyArray<PropertyKey>, column?: number) => Location | undefined
 }
 
 /**
@@ -271,4 +276,25 @@ export const describePath = (graph: WorkflowGraph, node: string | undefined, pat
   if (graph.sourceMap !== undefined) return graph.sourceMap.describe(node, path)
   const head = node === undefined ? [] : ["nodes", node]
   return [...head, ...path.map(String)].join(".")
+}
+
+/**
+ * The place of a node-relative key path in the workflow, for an error found at run time: the path
+ * as written and, for a workflow loaded from a file, its location — of the `column`-th character
+ * of the value when given (an expression's column), else of the key.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const siteOf = (
+  graph: WorkflowGraph,
+  node: string | undefined,
+  path: ReadonlyArray<PropertyKey>,
+  column?: number
+): DefinitionSite => {
+  const map = graph.sourceMap
+  const location = map === undefined
+    ? undefined
+    : (column !== undefined ? map.locateValue?.(node, path, column) : undefined) ?? map.locate(node, path)
+  return { path: describePath(graph, node, path), ...(location !== undefined ? { location } : {}) }
 }

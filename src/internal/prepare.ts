@@ -168,7 +168,12 @@ export const prepare = (
         )
         continue
       }
-      const result = entry.kind === "processor" ? entry.prepare(n.config ?? {}, { node: n.id }) : entry.prepare(n.config ?? {})
+      const result = entry.kind === "processor"
+        ? entry.prepare(n.config ?? {}, {
+          node: n.id,
+          site: (path, column) => WorkflowGraph.siteOf(graph, n.id, ["config", ...path], column)
+        })
+        : entry.prepare(n.config ?? {})
       if (!result.ok) {
         for (const issue of result.issues) {
           const column = "column" in issue && issue.column !== undefined ? ` (column ${issue.column} of the value)` : ""
