@@ -94,7 +94,6 @@ describe("messages of dataflare run (process)", () => {
       yield* write(join(dir, "wf.yaml"), failing("{ type: none }", "id == '0' || amount == id * 2"))
       const result = yield* cli(["run", "wf.yaml"], { cwd: dir })
       assert.strictEqual(result.status, 3)
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
       assert.notMatch(result.stderr, /[\u0000-\u0009\u000b-\u001f]/)
       assert.include(result.stderr, "cannot multiply string '\\x1b[2J\\x1b[31mred\\r' by number 2")
     }))
