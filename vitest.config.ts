@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "property-tests/**/*.test.ts"],
+    // the servers the tests need are up and PostgreSQL is configured, or the run stops at once
+    // saying what to run (test/setup/services.ts)
+    globalSetup: ["test/setup/services.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks"
