@@ -119,21 +119,21 @@ export const prepare = (
     const defaultParallelism = settings.parallelism ?? WorkflowGraph.defaults.parallelism
     const prepared = new Map<string, PreparedNode>()
     for (const n of graph.nodes) {
-      const explicit = n.parallelism !== undefined && Number.isInteger(n.parallelism) && n.parallelism >= 1
-      if (n.parallelism !== undefined && !explicit) {
+      const own = n.parallelism !== undefined && Number.isInteger(n.parallelism) && n.parallelism >= 1 ? n.parallelism : undefined
+      if (n.parallelism !== undefined && own === undefined) {
         issues.push(issueAt(graph, n.id, ["parallelism"], `expected a positive integer, got ${String(n.parallelism)}`))
       }
       /** The node's parallelism: its own, else the workflow's up to what the connector supports. */
       const parallelismOf = (capabilities: SourceCapabilities | SinkCapabilities | undefined): number => {
         const max = capabilities?.maxParallelism
         if (max === undefined) return n.parallelism ?? defaultParallelism
-        if (explicit && n.parallelism! > max) {
+        if (own !== undefined && own > max) {
           issues.push(
             issueAt(
               graph,
               n.id,
               ["parallelism"],
-              `the ${n.type} ${kindWord(n.kind)} runs at most ${max} ${max === 1 ? "instance" : "instances"}, got parallelism ${n.parallelism}; set parallelism: ${max} or remove it`
+              `the ${n.type} ${kindWord(n.kind)} runs at most ${max} ${max === 1 ? "instance" : "instances"}, got parallelism ${own}; set parallelism: ${max} or remove it`
             )
           )
         }
