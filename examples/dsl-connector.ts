@@ -14,18 +14,13 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Schema } from "effect"
-import { Memory, Pipeline, Spec, Workflow } from "../dsl/index.ts"
-import * as Batch from "../src/Batch.ts"
-import * as Builtins from "../src/Builtins.ts"
-import * as Connector from "../src/Connector.ts"
-import { ConnectorError, DefinitionError, formatIssue, RejectedError } from "../src/Errors.ts"
-import * as PlanFormat from "../src/PlanFormat.ts"
-import * as Registry from "../src/Registry.ts"
-import * as Runtime from "../src/Runtime.ts"
+import { Batch, Builtins, Connector, Errors, PlanFormat, Registry, Runtime } from "dataflare"
+import { Memory, Pipeline, Spec, Workflow } from "dataflare/dsl"
 
 const count = Math.min(Number(process.argv[2] ?? 1000), 100_000)
 
 /** The connector: a config Schema, what it can do, what it writes, and the writer. */
+// #region declarations
 const JsonlAppend = Connector.sink({
   type: "jsonl-append",
   description: "appends records to a file as JSON lines",
@@ -39,11 +34,16 @@ const JsonlAppend = Connector.sink({
         Effect.tryPromise({
           try: () => appendFile(config.path, Batch.toArray(batch).map((r) => JSON.stringify(r) + "\n").join("")),
           catch: (cause) =>
-            new ConnectorError({ connector: "jsonl-append", operation: "write", reason: new RejectedError({ message: String(cause), cause }) })
+            new Errors.ConnectorError({
+              connector: "jsonl-append",
+              operation: "write",
+              reason: new Errors.RejectedError({ message: String(cause), cause })
+            })
         }).pipe(Effect.as({ written: Batch.size(batch) })),
       flush: Effect.void
     })
 })
+// #endregion declarations
 
 const jsonl = (path: string) => Spec.sink<{ readonly id: number }>("jsonl-append", { path })
 
@@ -76,8 +76,8 @@ const program = Effect.gen(function*() {
     .sink("b", ["numbers"], jsonl(`${dir}/./twice.jsonl`))
     .build()
   const refused = yield* Effect.flip(Runtime.run(twice))
-  if (refused instanceof DefinitionError) {
-    for (const issue of refused.issues) yield* Console.log(`refused: ${formatIssue(issue).replaceAll(dir, "<dir>")}`)
+  if (refused instanceof Errors.DefinitionError) {
+    for (const issue of refused.issues) yield* Console.log(`refused: ${Errors.formatIssue(issue).replaceAll(dir, "<dir>")}`)
   }
   const exists = yield* Effect.promise(() => readFile(join(dir, "twice.jsonl"), "utf8").then(() => true, () => false))
   yield* Console.log(`twice.jsonl written: ${exists}`)

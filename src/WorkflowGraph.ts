@@ -130,6 +130,11 @@ export const ExecutionSettings = Schema.Struct({
   queue_capacity: Schema.optionalKey(PositiveInt),
   /** Default parallelism of nodes that do not set their own (default 1). */
   parallelism: Schema.optionalKey(PositiveInt),
+  /**
+   * Key groups keyed records and state are spread over (default 128): the most instances a keyed
+   * node can run. Stored with the state; a restore with another value is refused.
+   */
+  key_groups: Schema.optionalKey(PositiveInt),
   /** How often the coordinator starts a checkpoint (greater than 0). */
   checkpoint_interval: Schema.optionalKey(PositiveDuration),
   restart_strategy: Schema.optionalKey(RestartStrategy),
@@ -151,7 +156,8 @@ export type ExecutionSettings = typeof ExecutionSettings.Type
 export const defaults = {
   batch_size: 1000,
   queue_capacity: 4,
-  parallelism: 1
+  parallelism: 1,
+  key_groups: 128
 } as const
 
 /**

@@ -95,6 +95,6 @@ describe("messages of dataflare run (process)", () => {
       const result = yield* cli(["run", "wf.yaml"], { cwd: dir })
       assert.strictEqual(result.status, 3)
       assert.notMatch(result.stderr, /[\u0000-\u0009\u000b-\u001f]/)
-      assert.include(result.stderr, "cannot multiply string '\\x1b[2J\\x1b[31mred\\r' by number 2")
+      assert.include(result.stderr, "cannot multiply string '\\x1B[2J\\x1B[31mred\\r' by number 2")
     }))
 })

@@ -3,8 +3,7 @@
  * what went wrong (so the runtime neither prints it again nor adds a stack trace).
  */
 import { Console, Data, Effect, Runtime } from "effect"
-import { type DefinitionError, formatIssue } from "../../../src/Errors.ts"
-import { escapeControl } from "./text.ts"
+import { type DefinitionError, escapeControl, formatIssue } from "../../../src/Errors.ts"
 
 /** Process exit codes (documented in docs/cli.md). */
 export const ExitCode = {

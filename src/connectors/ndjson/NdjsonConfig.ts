@@ -4,6 +4,10 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { readFields } from "../../internal/readOptions.ts"
+
+/** The largest `max_depth`: deeper values overflow the stack of the steps that copy or write them. */
+const MAX_DEPTH_CEILING = 5000
 
 /**
  * The `ndjson` config: `path`, the file to read or write (one JSON object per line).
@@ -34,3 +38,40 @@ export type NdjsonConfig = typeof NdjsonConfig.Type
  * @since 0.1.0
  */
 export type NdjsonConfigInput = typeof NdjsonConfig.Encoded
+
+/**
+ * The `ndjson` source config: `path`, the reading limits shared by file sources
+ * (`max_record_bytes`, default 64 MiB; `invalid_utf8`, `error` or `replace`), `max_depth` (objects
+ * and arrays nested deeper fail; default 1000) and `big_integers` — how an integer beyond
+ * ±(2^53 − 1), which a JavaScript number would round, is read: `error` (default), `bigint` or
+ * `string` (its digits). See docs/limits.md.
+ *
+ * @example
+ * ```yaml
+ * config: { path: events.ndjson, big_integers: string }
+ * ```
+ * @category schemas
+ * @since 0.1.0
+ */
+export const NdjsonSourceConfig = Schema.Struct({
+  path: Schema.NonEmptyString,
+  ...readFields,
+  max_depth: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_DEPTH_CEILING))),
+  big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"]))
+})
+
+/**
+ * The decoded `ndjson` source config.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NdjsonSourceConfig = typeof NdjsonSourceConfig.Type
+
+/**
+ * The `ndjson` source config as written (what `Ndjson.source` takes).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NdjsonSourceConfigInput = typeof NdjsonSourceConfig.Encoded

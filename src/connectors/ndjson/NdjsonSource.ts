@@ -6,21 +6,33 @@
  * error. Position: `{ offset, line }`, the byte offset and 1-based line of the next unread line;
  * `seek` repositions the file there; `commit` does nothing.
  *
+ * Values are never changed silently (see `src/internal/json.ts`): an integer beyond ±(2^53 − 1)
+ * fails (or is read as a `bigint` or a string, `big_integers`), a number beyond the range of a
+ * double fails, a value nested deeper than `max_depth` fails, and so do a line longer than
+ * `max_record_bytes` and bytes that are not UTF-8 (unless `invalid_utf8: replace`) — each with
+ * `file:line:column` and the field.
+ *
  * @since 0.1.0
  */
+import { Buffer } from "node:buffer"
 import { access, constants } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
-import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
+import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
+import { MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
-import { NdjsonConfig } from "./NdjsonConfig.ts"
+import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
+import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"
 
 const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)
+
+/** Quoted in an error: the line, cut to a readable length. */
+const excerpt = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
 
 /**
  * The `ndjson` source definition.
@@ -28,10 +40,10 @@ const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt
  * @category definitions
  * @since 0.1.0
  */
-export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Connector.source({
+export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object> = Connector.source({
   type: CONNECTOR,
   description: "Reads a file of JSON objects, one per line",
-  config: NdjsonConfig,
+  config: NdjsonSourceConfig,
   // a file is read whole by one instance
   capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
   resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
@@ -46,11 +58,20 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
   open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path
-      const file = yield* openTextFile(CONNECTOR, path)
-      let lines = new LineSplitter()
+      const maxLineBytes = config.max_record_bytes ?? MAX_LINE_BYTES
+      const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
+      const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
+      let lines = new LineSplitter(0, 1, maxLineBytes)
       // Only the first instance reads: a file is not split between parallel instances.
       let finished = context.instance > 0
       const position = () => ({ offset: lines.offset(), line: lines.line })
+      const fail = (detail: string, column?: number, field?: string, record?: string) =>
+        new RecordError({
+          detail,
+          location: { file: path, line: lines.valueLine, ...(column !== undefined ? { column } : {}) },
+          ...(field !== undefined ? { field } : {}),
+          ...(record !== undefined ? { record: excerpt(record) } : {})
+        })
       const reader: Connector.SourceReader<object> = {
         readBatch: (max) =>
           Effect.gen(function*() {
@@ -60,32 +81,40 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
               const status = lines.next()
               if (status === NEED_MORE) {
                 const chunk = yield* file.read
-                if (chunk === undefined) lines.end()
-                else lines.push(chunk)
+                if (file.escaped()) lines.escaped = true
+                if (chunk !== undefined) lines.push(chunk)
+                else if (file.invalid() !== undefined) lines.stop()
+                else lines.end()
                 continue
               }
               if (status === END) {
                 finished = true
                 break
               }
-              const text = lines.value
-              if (isBlank(text)) continue
-              let value: unknown
-              try {
-                value = JSON.parse(text)
-              } catch (e) {
+              if (status === TOO_LARGE) {
                 return yield* new RecordError({
-                  detail: `invalid JSON: ${e instanceof Error ? e.message : String(e)}`,
-                  location: { file: path, line: lines.valueLine },
-                  record: text
+                  detail:
+                    `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`,
+                  location: { file: path, line: lines.line }
                 })
               }
+              const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
+              if (status === NOT_TEXT) {
+                const at = walkText(text, json.maxDepth, () => undefined)
+                return yield* fail(notTextMessage(file.invalid()!), Buffer.byteLength(text, "utf8") + 1, at.field)
+              }
+              if (isBlank(text)) continue
+              const parsed = parseJson(text, json)
+              if (parsed instanceof SyntaxError) return yield* fail(`invalid JSON: ${parsed.message}`, undefined, undefined, text)
+              if ("_tag" in parsed) return yield* fail(parsed.detail, parsed.column, parsed.field)
+              const value = parsed.value
               if (typeof value !== "object" || value === null || Array.isArray(value)) {
-                return yield* new RecordError({
-                  detail: `expected a JSON object, got ${Array.isArray(value) ? "an array" : JSON.stringify(value)}`,
-                  location: { file: path, line: lines.valueLine },
-                  record: text
-                })
+                return yield* fail(
+                  `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "string" ? excerpt(JSON.stringify(value)) : String(value)}`,
+                  undefined,
+                  undefined,
+                  text
+                )
               }
               records.push(value)
             }
@@ -96,7 +125,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
         position: Effect.sync(position),
         seek: (raw) =>
           Effect.map(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
-            lines = new LineSplitter(target.offset, target.line)
+            lines = new LineSplitter(target.offset, target.line, maxLineBytes)
             file.reposition(target.offset)
             finished = context.instance > 0
           }),
