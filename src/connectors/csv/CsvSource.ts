@@ -64,6 +64,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       // string fields only: the reader of the bytes reads the same values (typed fields are checked here)
       ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
     }),
+    resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),

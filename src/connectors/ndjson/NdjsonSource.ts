@@ -44,7 +44,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   type: CONNECTOR,
   description: "Reads a file of JSON objects, one per line",
   config: NdjsonSourceConfig,
-  capabilities: () => ({ seekable: true, unbounded: false }),
+  // a file is read whole by one instance
+  capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
+  resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(config.path, constants.R_OK),
