@@ -38,6 +38,7 @@ import { schemaText } from "./internal/discover.ts"
 import {
   advance,
   copyStatement,
+  fieldError,
   fromPosition,
   positionFields,
   type Range,
@@ -141,19 +142,6 @@ const computeRange = Effect.fnUntraced(function*(
   const range: Range = { lo: instance === 0 ? null : bounds[instance - 1], hi: instance === parallelism - 1 ? null : bounds[instance] }
   return range
 })
-
-/** A field that did not decode, as the record error naming table, column and row. */
-const fieldError = (plan: ReadPlan, e: FieldError, rowIndex: number): RecordError => {
-  const column = plan.columns[Math.max(0, e.column)]
-  const keyAt = plan.key.map((k) => plan.columns.findIndex((c) => c.name === k))
-  const row = keyAt.length > 0 && keyAt.every((i) => i >= 0 && i < e.fields.length)
-    ? `row (${plan.key.join(", ")})=(${keyAt.map((i) => e.fields[i] ?? "NULL").join(", ")})`
-    : `row ${rowIndex + 1}`
-  return new RecordError({
-    detail: `${plan.table !== undefined ? `table '${plan.table}'` : "query"}, ${row}, column '${column?.name ?? "?"}' (${column?.type ?? "?"}): ${e.message}`,
-    ...(column !== undefined ? { field: column.name } : {})
-  })
-}
 
 /**
  * Opens a reader (used by the definition's `open`).
