@@ -5,6 +5,8 @@
  * - the user's program (fixtures/consumer/program.ts: a custom connector, a user processor needing
  *   a service, `dataflare`, `dataflare/dsl`, `dataflare/testing`) compiles with `tsc` under
  *   `moduleResolution` `nodenext` and `bundler`, runs under plain `node`, and runs bundled;
+ * - worker threads (a parallel CSV source, `worker_map`: fixtures/consumer/threads.ts) start from
+ *   the compiled library;
  * - the installed `dataflare` binary runs a YAML workflow;
  * - wrong programs (fixtures/consumer/wrong/*.ts) fail to compile, each on the line marked
  *   `// error: <part of the message>` and for that reason only;
@@ -60,7 +62,15 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
       assert.deepStrictEqual(JSON.parse(result.stdout), expectedOutput)
     }))
 
-  it.effect("tsc (strict, moduleResolution bundler) compiles the user's program", () =>
+  it.effect("worker threads start from the compiled library: a parallel CSV source and worker_map", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* Consumer
+      yield* run(process.execPath, [tsc, "-p", "tsconfig.json", "--pretty", "false"], { cwd: dir })
+      const result = yield* run(process.execPath, ["out/threads.js"], { cwd: dir, env })
+      assert.deepStrictEqual(JSON.parse(result.stdout), { records: 1000, first: 2000, last: 3998, onThreads: true })
+    }))
+
+  it.effect("tsc (strict, moduleResolution bundler) compiles the user's programs", () =>
     Effect.gen(function*() {
       const { dir } = yield* Consumer
       yield* run(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--pretty", "false"], { cwd: dir })

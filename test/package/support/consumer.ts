@@ -86,11 +86,11 @@ const make = Effect.gen(function*() {
   const wrong = readdirSync(join(fixtures, "wrong")).map((file) => `wrong/${file}`)
   writeJson(join(dir, "tsconfig.json"), {
     compilerOptions: { ...strict, module: "nodenext", moduleResolution: "nodenext", outDir: "out" },
-    files: ["program.ts"]
+    files: ["program.ts", "threads.ts"]
   })
   writeJson(join(dir, "tsconfig.bundler.json"), {
     compilerOptions: { ...strict, module: "preserve", moduleResolution: "bundler", noEmit: true },
-    files: ["program.ts"]
+    files: ["program.ts", "threads.ts"]
   })
   writeJson(join(dir, "tsconfig.wrong.json"), {
     compilerOptions: { ...strict, module: "nodenext", moduleResolution: "nodenext", noEmit: true },
