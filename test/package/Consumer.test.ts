@@ -50,6 +50,13 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
       for (const file of ["dist/dataflare.mjs", "dist/cli.mjs", "dist/workers/runner.mjs", "dist/src/workers/internal/runner.js"]) {
         assert.include(paths, file)
       }
+      // the maps point at the sources shipped beside dist/
+      const { dir } = yield* Consumer
+      const map = JSON.parse(readFileSync(join(dir, "node_modules/dataflare/dist/dsl/index.d.ts.map"), "utf8")) as {
+        readonly sources: ReadonlyArray<string>
+      }
+      assert.deepStrictEqual(map.sources, ["../../dsl/index.ts"])
+      assert.include(paths, "dsl/index.ts")
       // Catches a build that packs something big by mistake (it is about 1 MB, see README "Install").
       assert.isBelow(packed.size, 3_000_000, `tarball of ${packed.size} bytes`)
     }))
