@@ -5,6 +5,7 @@
  * - the user's program (fixtures/consumer/program.ts: a custom connector, a user processor needing
  *   a service, `dataflare`, `dataflare/dsl`, `dataflare/testing`) compiles with `tsc` under
  *   `moduleResolution` `nodenext` and `bundler`, runs under plain `node`, and runs bundled;
+ *   DataFlare's declarations compile under those settings with `skipLibCheck: false` too;
  * - worker threads (a parallel CSV source, `worker_map`: fixtures/consumer/threads.ts) start from
  *   the compiled library;
  * - the installed `dataflare` binary runs a YAML workflow;
@@ -81,6 +82,12 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
     Effect.gen(function*() {
       const { dir } = yield* Consumer
       yield* run(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--pretty", "false"], { cwd: dir })
+    }))
+
+  it.effect("DataFlare's declarations compile under the user's strict settings (skipLibCheck: false)", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* Consumer
+      yield* run(process.execPath, [tsc, "-p", "tsconfig.libcheck.json", "--pretty", "false"], { cwd: dir })
     }))
 
   it.effect("a bundler (rolldown) bundles the user's program, and the bundle runs", () =>

@@ -97,6 +97,12 @@ const make = Effect.gen(function*() {
     compilerOptions: { ...strict, module: "preserve", moduleResolution: "bundler", noEmit: true },
     files: ["program.ts", "threads.ts"]
   })
+  // DataFlare's own declarations checked too (`skipLibCheck: false`; `dom` for the Web Crypto
+  // types Effect's declarations name)
+  writeJson(join(dir, "tsconfig.libcheck.json"), {
+    compilerOptions: { ...strict, lib: ["es2023", "dom"], skipLibCheck: false, module: "nodenext", moduleResolution: "nodenext", noEmit: true },
+    files: ["program.ts", "threads.ts"]
+  })
   writeJson(join(dir, "tsconfig.wrong.json"), {
     compilerOptions: { ...strict, module: "nodenext", moduleResolution: "nodenext", noEmit: true },
     files: wrong
