@@ -218,6 +218,16 @@ export const utf8Length = (text: string, escaped: boolean): number => {
 export const replaceEscapes = (text: string): string => (text.length === 0 ? text : text.replace(ESCAPE, "\uFFFD"))
 
 /**
+ * {@link replaceEscapes} on the first `n` fields of a record, in place.
+ *
+ * @category decoding
+ * @since 0.1.0
+ */
+export const replaceEscapesIn = (fields: Array<string>, n: number): void => {
+  for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
+}
+
+/**
  * Describes the bytes at the start of `bytes` that are not text, for an error message:
  * `byte 0xE9` or `a NUL byte`, with a hint at the likely cause.
  *

@@ -17,10 +17,9 @@
  */
 import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
-import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage } from "../../../internal/utf8.ts"
+import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, replaceEscapesIn } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
-import { unescapeFields } from "./records.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {
@@ -245,7 +244,8 @@ export class RangeReader {
     while (read < budget) {
       const n = parser.next(fields)
       if (n >= 0) {
-        if (parser.escaped) unescapeFields(fields, n)
+        // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
+        if (parser.escaped) replaceEscapesIn(fields, n)
         const record = build(layout, fields, n, this.error)
         if (record === undefined) {
           throw new RangeReadError({

@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { notTextMessage, replaceEscapes } from "../../../internal/utf8.ts"
+import { notTextMessage, replaceEscapesIn } from "../../../internal/utf8.ts"
 import type { DeadLetters, SetAside } from "../../../internal/deadLetters.ts"
 import { type CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
 
@@ -38,7 +38,7 @@ export const parseBuffered = (
       parser.skip()
       continue
     }
-    if (n > 0 && parser.escaped) unescapeFields(fields, n)
+    if (n > 0 && parser.escaped) replaceEscapesIn(fields, n)
     if (n < 0) {
       const field = n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined
       return new RecordError({
@@ -59,11 +59,6 @@ export const parseBuffered = (
     records.push(record)
   }
   return undefined
-}
-
-/** Turns escaped bytes into U+FFFD in the first `n` fields (`invalid_utf8: replace`). */
-export const unescapeFields = (fields: Array<string>, n: number): void => {
-  for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
 }
 
 /** Where a parser's text comes from (a `TextFile`, or the bytes reader's buffer). */
