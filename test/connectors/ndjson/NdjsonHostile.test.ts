@@ -139,6 +139,9 @@ describe("ndjson source, hostile input", () => {
         }
         const first = yield* Effect.scoped(Effect.flatMap(openSource("ndjson", { path }), (r) => drain(r, 1, 1)))
         assert.deepStrictEqual(first.records, [{ a: 1.5e300, b: -2e20, c: 1e21 }])
+        // too small: read as 0 by JSON.parse; zeros written as zeros still read
+        const small = yield* withFile(`{"z":0,"y":0.0,"w":0e-5,"note":"e-mail"}\n{"a":{"x":1e-400}}\n`, (p) => errorOf({ path: p }))
+        assert.include(small.message, ":2:11: field 'a.x': the number 1e-400 is too small for a double (it would read as 0)")
       })))
 
   it("the reading options are checked by the source's config Schema and refused by the sink's", () => {
