@@ -109,12 +109,6 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
         const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
           ? deadLetters(CONNECTOR, context.node, path, config.dead_letter)
           : undefined
-        if (context.parallelism > 1 && setAside !== undefined) {
-          return yield* rejected(
-            "open",
-            `${path}: oversize: dead_letter reads the file with parallelism: 1 (the range threads refuse records over max_record_bytes); set the source's parallelism to 1, or oversize: fail`
-          )
-        }
         if (context.parallelism > 1) {
           // Each instance reads one byte range of the file on a worker thread.
           return yield* openRange({
@@ -127,7 +121,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             count: context.parallelism,
             fused: context.fused ?? [],
             maxRecordBytes,
-            invalidUtf8
+            invalidUtf8,
+            deadLetters: setAside
           })
         }
         if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128) {
