@@ -16,16 +16,18 @@
  */
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
 import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
-import { type CheckpointInfo, RestoreError } from "./Checkpoint.ts"
-import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
+import type { CheckpointInfo, RestoreError } from "./Checkpoint.ts"
+import type { SourceLag } from "./Connector.ts"
+import { type DefinitionError, NodeError } from "./Errors.ts"
 import { type Coordinator, makeCoordinator, type StopMode } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
-import { nextDelay } from "./internal/restart.ts"
+import { failureOf, isPermanent, nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
+import { nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
-import { isRefusal, makeMemory, StateBackend, StateBackendError } from "./StateBackend.ts"
+import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
 import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
 export type {
@@ -52,6 +54,8 @@ export interface NodeSummary {
   readonly recordsOut: number
   readonly batchesIn: number
   readonly batchesOut: number
+  /** Sources whose reader measures it: how far the source is behind its input (last measurement). */
+  readonly lag?: SourceLag | undefined
 }
 
 /**
@@ -121,6 +125,13 @@ export interface RunOptions {
    * Default `false`.
    */
   readonly drain?: boolean | undefined
+  /**
+   * Stateful nodes whose saved state is discarded: they start empty while everything else
+   * resumes from the checkpoint (`--drop-state`). The way to resume after changing a stateful
+   * node in a way its state cannot follow, or to forget a removed node's state — records read
+   * before the checkpoint never reach those nodes.
+   */
+  readonly dropState?: ReadonlyArray<string> | undefined
   /** Called after every completed checkpoint. */
   readonly onCheckpoint?: ((info: CheckpointInfo) => Effect.Effect<void>) | undefined
   /** Called before every restart. */
@@ -240,25 +251,19 @@ export type {
 } from "./internal/planner.ts"
 
 const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<NodeSummary> =>
-  [...counters.values()].map((c) => ({
-    id: c.id,
-    kind: c.kind,
-    type: c.type,
-    recordsIn: c.recordsIn,
-    recordsOut: c.recordsOut,
-    batchesIn: c.batchesIn,
-    batchesOut: c.batchesOut
-  }))
-
-/** Causes a restart cannot help with: the same definition or state would fail again. */
-const isPermanent = (error: NodeError | StateBackendError | RestoreError): boolean => {
-  if (error instanceof StateBackendError) return isRefusal(error)
-  if (error instanceof RestoreError) return true
-  const cause = error.cause
-  if (cause instanceof StateVersionError) return true
-  if (cause instanceof ConnectorError && cause.reason._tag === "ConfigurationError") return true
-  return false
-}
+  [...counters.values()].map((c) => {
+    const lag = c.lag?.()
+    return {
+      id: c.id,
+      kind: c.kind,
+      type: c.type,
+      recordsIn: c.recordsIn,
+      recordsOut: c.recordsOut,
+      batchesIn: c.batchesIn,
+      batchesOut: c.batchesOut,
+      ...(lag !== undefined ? { lag } : {})
+    }
+  })
 
 /**
  * Runs a workflow to completion (bounded inputs) and returns what went through every node.
@@ -294,8 +299,8 @@ export const run = (
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* backend.latest(graph.name)
-    yield* preflight(plan, first)
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []))
+    const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
       ? durationMillis(graph.execution.checkpoint_interval)
@@ -345,13 +350,16 @@ export const run = (
     let restarts = 0
     let halted: number | undefined
     while (true) {
-      const restored = restarts === 0 ? first : yield* backend.latest(graph.name)
+      // after a restart: the latest checkpoint (the pre-flight's, nodes dropped, if no later one completed)
+      const latest = restarts === 0 ? first : yield* backend.latest(graph.name)
+      const restored = latest !== undefined && latest.id === first?.id ? first : latest
       const coordinator = makeCoordinator({
         workflow: graph.name,
         participants,
         backend,
         restoredId: restored?.id ?? 0,
         fullEvery: FULL_SNAPSHOT_EVERY,
+        nodes,
         onCheckpoint: options?.onCheckpoint
       })
       current = coordinator
@@ -372,7 +380,15 @@ export const run = (
               yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report)))
             }
           })
-        yield* execute(plan, { workflow: graph.name, coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart, batchers })
+        yield* execute(plan, {
+          workflow: graph.name,
+          coordinator,
+          restored,
+          fullEvery: FULL_SNAPSHOT_EVERY,
+          keyGroups: plan.keyGroups,
+          onStart,
+          batchers
+        })
       }))
       const exit = yield* Effect.exit(attempt)
       if (Exit.isSuccess(exit)) {
@@ -409,31 +425,6 @@ export const run = (
       ...(halted !== undefined ? { stopped: { checkpoint: halted } } : {})
     }
   }))
-
-/** What a failed attempt failed with: a NodeError (see {@link nodeErrorOf}) or a backend error. */
-const failureOf = (cause: Cause.Cause<unknown>): NodeError | StateBackendError | RestoreError | undefined => {
-  const failure = Cause.findErrorOption(cause)
-  if (failure._tag === "Some" && (failure.value instanceof StateBackendError || failure.value instanceof RestoreError)) {
-    return failure.value
-  }
-  return nodeErrorOf(cause)
-}
-
-/**
- * The NodeError a failed attempt ended with: its first failure, or else a defect that is a
- * NodeError. Two ways a NodeError arrives as a defect: a connector may only fail with connector
- * errors, so one that must blame a fused node dies with it; and when a second task fails while
- * the first failure interrupts it (its own defect still in its cause), Effect's `forEach`
- * combines the causes and, a defect being present, turns every failure into a defect
- * (`causeElectDefects`). `undefined` when the attempt failed otherwise (interrupted, or a defect
- * of another kind).
- */
-const nodeErrorOf = (cause: Cause.Cause<unknown>): NodeError | undefined => {
-  const failure = Cause.findErrorOption(cause)
-  if (failure._tag === "Some") return failure.value instanceof NodeError ? failure.value : undefined
-  for (const reason of cause.reasons) if (reason._tag === "Die" && reason.defect instanceof NodeError) return reason.defect
-  return undefined
-}
 
 /** One adaptive batcher per source node when `execution.batching.adaptive` is on. */
 const makeBatchers = (graph: WorkflowGraph, plan: Plan): ReadonlyMap<string, AdaptiveBatcher.AdaptiveBatcher> => {

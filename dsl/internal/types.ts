@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Effect } from "effect"
+import type { RestoreError } from "../../src/Checkpoint.ts"
 import type { ConnectorError, DefinitionError, NodeError, RecordError, StateVersionError } from "../../src/Errors.ts"
 import type { StateBackendError } from "../../src/StateBackend.ts"
 import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
@@ -192,9 +193,10 @@ export interface NodeFailure<E> extends NodeError {
 
 /**
  * Everything a DSL workflow's run can fail with: an invalid definition (found before anything
- * runs), a failed task (naming the node), or the state backend.
+ * runs), a restore refused before anything opens (what changed, the way out), a failed task
+ * (naming the node), or the state backend.
  *
  * @category errors
  * @since 0.1.0
  */
-export type RunError<E> = DefinitionError | NodeFailure<E> | StateBackendError
+export type RunError<E> = DefinitionError | RestoreError | NodeFailure<E> | StateBackendError

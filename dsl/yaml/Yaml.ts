@@ -12,7 +12,7 @@
  * ```ts
  * import { Effect } from "effect"
  * import { Builtins, Runtime } from "dataflare"
- * import * as Yaml from "./dsl/yaml/Yaml.ts"
+ * import { Yaml } from "dataflare/dsl"
  *
  * const program = Effect.gen(function*() {
  *   const graph = yield* Yaml.load("workflow.yaml")

@@ -218,12 +218,10 @@ export const utf8Length = (text: string, escaped: boolean): number => {
 export const replaceEscapes = (text: string): string => (text.length === 0 ? text : text.replace(ESCAPE, "\uFFFD"))
 
 /**
- * {@link replaceEscapes} on the first `n` fields of a record, in place.
- *
- * @category decoding
- * @since 0.1.0
+ * Turns escaped bytes into U+FFFD in the first `n` fields (`invalid_utf8: replace`). Here, not in
+ * the CSV reader's modules, because the CSV range threads load it too and must load no Effect.
  */
-export const replaceEscapesIn = (fields: Array<string>, n: number): void => {
+export const unescapeFields = (fields: Array<string>, n: number): void => {
   for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
 }
 

@@ -40,6 +40,7 @@ import { builtin, fromReducer, isReducer, OPS, type Reducer } from "./internal/a
 import { type AggregatePlan, makeOperator } from "./internal/aggregateOperator.ts"
 import { UNLIMITED } from "./internal/keyLimit.ts"
 import { aggregateStateSchema } from "./internal/windowState.ts"
+import { mergeClocks, paneGroupKey } from "./internal/windowState.ts"
 import { keyOf } from "./internal/windows.ts"
 
 export type { Reducer } from "./internal/aggregateOps.ts"
@@ -189,7 +190,21 @@ export const processor = (config: AggregateConfig): Processor.StatefulProcessor 
     ports: ["late"],
     stateSchema: aggregateStateSchema(p.accumulators.map((a) => a.codec)),
     stateVersion: 1,
-    make: () => makeOperator(p)
+    make: () => makeOperator(p),
+    keyOfEntry: paneGroupKey,
+    mergeEntries: mergeClocks,
+    // what the panes depend on (late handling, out-of-orderness and output format do not change them)
+    fingerprint: {
+      group_by: groupBy,
+      time_field: config.time_field ?? null,
+      window: p.window,
+      aggregates: Object.fromEntries(
+        p.names.map((name) => {
+          const spec = config.aggregates[name]
+          return [name, "op" in spec ? { op: spec.op, field: spec.field ?? null } : { reducer: "user" }]
+        })
+      )
+    }
   }
 }
 

@@ -34,6 +34,7 @@ import { DurationString, durationMillis } from "../WorkflowGraph.ts"
 import { type DedupePlan, makeOperator } from "./internal/dedupeOperator.ts"
 import { UNLIMITED } from "./internal/keyLimit.ts"
 import { dedupeStateSchema } from "./internal/windowState.ts"
+import { dedupeKey, mergeClocks } from "./internal/windowState.ts"
 import { keyOf } from "./internal/windows.ts"
 
 export type { DedupeOperator, DedupePlan } from "./internal/dedupeOperator.ts"
@@ -104,7 +105,10 @@ export const processor = (config: DedupeConfig): Processor.StatefulProcessor => 
     ports: ["late"],
     stateSchema: dedupeStateSchema,
     stateVersion: 1,
-    make: () => makeOperator(p)
+    make: () => makeOperator(p),
+    keyOfEntry: dedupeKey,
+    mergeEntries: mergeClocks,
+    fingerprint: { key: p.key, window: p.window ?? null }
   }
 }
 

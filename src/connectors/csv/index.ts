@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import * as Csv from "./connectors/csv/index.ts"
+ * import { Csv } from "dataflare/dsl"
  * const orders = Csv.source({ path: "orders.csv", columns: { id: "integer", amount: "number" }, required: ["id"] })
  * // SourceSpec<{ readonly id: number; readonly amount: number | null }>
  * ```

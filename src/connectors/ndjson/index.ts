@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import * as Ndjson from "./connectors/ndjson/index.ts"
+ * import { Ndjson } from "dataflare/dsl"
  * const events = Ndjson.source<{ readonly id: number; readonly kind: string }>({ path: "events.ndjson" })
  * const out = Ndjson.sink({ path: "out.ndjson" })
  * ```

@@ -218,6 +218,17 @@ describe("CsvParser", () => {
     }
   })
 
+  it("a last record without a line break, a quoted line break in it and an empty last field, is one record (whatever the chunking)", () => {
+    // the parser met the end of the text inside this record, waited for more, then parsed it again
+    // from its start with a delimiter position found past it (it returned the field `1,,"`)
+    for (const input of ['1,,"\n",', 'n,a,b,c\n0,,,\r\n1,,"\n",', 'a,b\n"x\ny",']) {
+      const whole = parseEveryChunking(input)
+      assert.strictEqual(whole.error, undefined)
+      assert.deepStrictEqual(whole.records[whole.records.length - 1].at(-1), "")
+    }
+    assert.deepStrictEqual(parse('1,,"\n",').records, [["1", "", "\n", ""]])
+  })
+
   it("reads back any table written as RFC 4180, whatever the chunking (property)", () => {
     const field = fc.stringMatching(/^[a-z;,"\r\n ü]{0,6}$/)
     const table = fc.array(fc.array(field, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 8 })

@@ -17,7 +17,7 @@
  */
 import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
-import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, replaceEscapesIn } from "../../../internal/utf8.ts"
+import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
 
@@ -258,7 +258,7 @@ export class RangeReader {
       const n = parser.next(fields)
       if (n >= 0) {
         // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
-        if (parser.escaped) replaceEscapesIn(fields, n)
+        if (parser.escaped) unescapeFields(fields, n)
         const record = build(layout, fields, n, this.error)
         if (record === undefined) {
           throw new RangeReadError({

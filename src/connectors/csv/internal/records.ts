@@ -6,8 +6,8 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { notTextMessage, replaceEscapesIn } from "../../../internal/utf8.ts"
 import type { DeadLetters, SetAside } from "../../../internal/deadLetters.ts"
+import { notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
 
 /** A record of the `csv` source. */
@@ -38,7 +38,7 @@ export const parseBuffered = (
       parser.skip()
       continue
     }
-    if (n > 0 && parser.escaped) replaceEscapesIn(fields, n)
+    if (n > 0 && parser.escaped) unescapeFields(fields, n)
     if (n < 0) {
       const field = n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined
       return new RecordError({
