@@ -20,7 +20,7 @@ import * as Registry from "../src/Registry.ts"
 import * as Runtime from "../src/Runtime.ts"
 import * as StateBackend from "../src/StateBackend.ts"
 import { query, URL } from "../test/connectors/postgres/support.ts"
-import { numRuns } from "./support/effectProperty.ts"
+import { numRuns, timeoutFor } from "./support/effectProperty.ts"
 
 const registry = Registry.layer([...csvDefinitions, ...pgDefinitions])
 const dir = mkdtempSync(join(tmpdir(), "df-prop-pass-"))
@@ -42,6 +42,8 @@ const encode = (value: string, delimiter: string, quote: boolean): string =>
   quote || value.includes(delimiter) || /[\n\r]/.test(value) || value.startsWith("\"")
     ? `"${value.replace(/"/g, "\"\"")}"`
     : value
+
+const runs = numRuns(60)
 
 describe("csv → postgres, bytes passed through", () => {
   it.effect("the table holds exactly the values written, whatever the file holds", () =>
@@ -95,7 +97,7 @@ describe("csv → postgres, bytes passed through", () => {
             }
           }
         ),
-        { numRuns: numRuns(60) }
+        { numRuns: runs }
       )
-    ), 120_000)
+    ), timeoutFor(runs, 1_000, 120_000))
 })

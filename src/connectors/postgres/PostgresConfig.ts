@@ -7,34 +7,28 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 const ConnectionString = Schema.RedactedFromValue(Schema.String, { label: "connection_string" })
 
 /**
- * A duration written `500ms`, `30s`, `5m`, `1h`, or a number of milliseconds.
+ * A duration greater than zero, written `500ms`, `30s`, `5m`, `1h`, or a number of milliseconds:
+ * the project's one duration Schema (`WorkflowGraph.PositiveDuration`).
  *
  * @category schemas
  * @since 0.1.0
  */
-export const DurationText = Schema.Union([
-  Schema.Number.check(Schema.isGreaterThan(0)),
-  Schema.String.check(Schema.isPattern(/^\d+(\.\d+)?(ms|s|m|h)$/))
-])
+export const DurationText = PositiveDuration
 
 /**
- * Milliseconds of a {@link DurationText}.
+ * Milliseconds of a {@link DurationText} (`WorkflowGraph.durationMillis`).
  *
  * @category getters
  * @since 0.1.0
  */
-export const durationMillis = (d: typeof DurationText.Type): number => {
-  if (typeof d === "number") return d
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d)!
-  const n = Number(m[1])
-  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n * 3_600_000
-}
+export const durationMillis: (d: typeof DurationText.Type) => number = millis
 
 /**
  * How `bigint` (int8) values reach records: as JavaScript `bigint` (exact, the default) or as

@@ -87,8 +87,12 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     transactional: true,
     preferredBatchSize: 10000,
     // CSV bytes go to COPY (FORMAT csv) as they are (insert / replace; upsert merges records)
-    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] })
+    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] }),
+    // replace: one instance truncates the table
+    ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
   }),
+  resources: (config) =>
+    config.dead_letter !== undefined ? { writes: [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] } : {},
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {

@@ -37,9 +37,6 @@ export const makeWriter = Effect.fnUntraced(function*(
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SinkWriter<Row>, ConnectorError, Scope.Scope> {
   const mode = config.mode ?? "insert"
-  if (mode === "replace" && context.parallelism > 1) {
-    return yield* configurationError(CONNECTOR, "open", "mode: replace needs parallelism 1 (one instance truncates the table)")
-  }
   const [schemaName, tableName] = splitName(config.table)
   const target: Target = {
     config,
