@@ -532,6 +532,33 @@ describe("PostgresSink", () => {
     }).pipe(Effect.scoped))
   }
 
+  it.effect("at-least-once: nothing commits before its checkpoint, so a crash leaves no row to write twice (it used to commit every 200,000 rows)", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_alo_long")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const config = { table, guarantee: "at-least-once", checkpoint_table: `${schema}.cp`, workflow: `alo-long-${schema}` }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, range(0, 1000))
+      yield* w1.preCommit!(1)
+      yield* w1.commit!(1)
+      // 250,000 rows after checkpoint 1 (more than a segment), then a crash
+      for (let i = 1000; i < 251_000; i += 25_000) yield* write(w1, range(i, i + 25_000))
+      assert.strictEqual((yield* rows(table)).length, 1000, "not visible before their checkpoint")
+      yield* Scope.close(s1, Exit.fail("crash"))
+      assert.strictEqual((yield* rows(table)).length, 1000)
+      // the rerun from checkpoint 1 writes them once
+      const w2 = yield* open(config)
+      yield* w2.restore!(1)
+      for (let i = 1000; i < 251_000; i += 25_000) yield* write(w2, range(i, i + 25_000))
+      yield* w2.preCommit!(2)
+      yield* w2.commit!(2)
+      const [stats] = yield* sql<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)
+      assert.deepStrictEqual(stats, { n: "251000", d: "251000" })
+    }).pipe(Effect.scoped))
+
   for (const two_phase of ["staged", "prepared"] as const) {
   it.effect(`exactly-once (${two_phase}), replace: the table is emptied by the first commit, not again after a restore`, () =>
     Effect.gen(function*() {
