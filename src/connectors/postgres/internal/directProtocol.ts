@@ -2,8 +2,7 @@
  * The `direct` commit protocol of `upsert`: each batch is merged into the target (one COPY and
  * merge under a savepoint) in one transaction per checkpoint, committed in `preCommit` together
  * with the checkpoint id (in `checkpoint_table`); exactly-once because a replayed row overwrites
- * itself. (`insert` / `replace` at-least-once use `atLeastOnceProtocol.ts`; the streamed path
- * here serves a writer that is given no `mode: upsert` only through that.)
+ * itself. (`insert` / `replace` at-least-once use `atLeastOnceProtocol.ts`.)
  */
 import { Effect } from "effect"
 import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
