@@ -71,6 +71,14 @@ export interface OpenContext {
    * faithfully).
    */
   readonly encoding?: Encoded["format"]
+  /**
+   * Sinks: the user asked to start over (`dataflare run --from-scratch`, `RunOptions.fromScratch`),
+   * so a `restore(undefined)` means "forget what earlier runs committed", not "the state was
+   * lost". A sink that records its committed checkpoints in its destination refuses to restore a
+   * checkpoint older than what it committed (the rows after it would be written twice) unless
+   * this is set.
+   */
+  readonly fromScratch?: boolean
 }
 
 /**
@@ -341,6 +349,11 @@ export interface SinkRestoreContext {
   readonly parallelism: number
   /** The checkpoint the run would resume from (`undefined`: none, the run starts from scratch). */
   readonly checkpoint: number | undefined
+  /**
+   * The user asked to start over (`--from-scratch`): with `checkpoint` undefined, what the sink
+   * committed in earlier runs is to be forgotten, not refused (see {@link OpenContext.fromScratch}).
+   */
+  readonly fromScratch?: boolean
 }
 
 /**

@@ -117,6 +117,38 @@ export const BatchingSettings = Schema.Struct({
 })
 
 /**
+ * Where a workflow's checkpoints are kept (`execution.state`), when it is run by `dataflare run`:
+ * - `{ backend: files, directory? }`: a state directory (default `.dataflare/<workflow-name>`);
+ * - `{ backend: postgres, connection_string, schema?, table_prefix? }`: a PostgreSQL table
+ *   (`<table_prefix>_checkpoints`, default `dataflare_checkpoints`, in `schema` or the connection's
+ *   `search_path`), shared by several processes. Write the connection string as `${VAR}` so that
+ *   no password sits in the file.
+ * `dataflare run --state-dir` / `--state` override it. A library run provides its backend as a
+ * Layer instead (see `StateBackend`).
+ *
+ * @category schemas
+ * @since 0.3.0
+ */
+export const StateSettings = Schema.Union([
+  Schema.Struct({
+    backend: Schema.Literal("files"),
+    directory: Schema.optionalKey(Schema.NonEmptyString)
+  }),
+  Schema.Struct({
+    backend: Schema.Literal("postgres"),
+    connection_string: Schema.NonEmptyString,
+    schema: Schema.optionalKey(Schema.NonEmptyString),
+    table_prefix: Schema.optionalKey(Schema.NonEmptyString)
+  })
+])
+
+/**
+ * @category models
+ * @since 0.3.0
+ */
+export type StateSettings = typeof StateSettings.Type
+
+/**
  * The `execution` section of a workflow. Every key is optional; {@link defaults} says what an
  * absent key means.
  *
@@ -138,7 +170,9 @@ export const ExecutionSettings = Schema.Struct({
   /** How often the coordinator starts a checkpoint (greater than 0). */
   checkpoint_interval: Schema.optionalKey(PositiveDuration),
   restart_strategy: Schema.optionalKey(RestartStrategy),
-  batching: Schema.optionalKey(BatchingSettings)
+  batching: Schema.optionalKey(BatchingSettings),
+  /** Where `dataflare run` keeps the checkpoints (see {@link StateSettings}). */
+  state: Schema.optionalKey(StateSettings)
 })
 
 /**
