@@ -72,9 +72,10 @@ export interface OpenContext {
    */
   readonly encoding?: Encoded["format"]
   /**
-   * Sinks: the user asked to start over (`dataflare run --from-scratch`, `RunOptions.fromScratch`),
-   * so a `restore(undefined)` means "forget what earlier runs committed", not "the state was
-   * lost". A sink that records its committed checkpoints in its destination refuses to restore a
+   * Sinks: the run starts over — the user asked (`dataflare run --from-scratch`,
+   * `RunOptions.fromScratch`), or no durable state backend is configured, so that every run starts
+   * from scratch by design — so a `restore(undefined)` means "forget what earlier runs committed",
+   * not "the state was lost". A sink that records its committed checkpoints in its destination refuses to restore a
    * checkpoint older than what it committed (the rows after it would be written twice) unless
    * this is set.
    */

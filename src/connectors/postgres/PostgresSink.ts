@@ -111,6 +111,11 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
         if (result.rows.length === 0 && config.create_table !== true) {
           return yield* configurationError("postgres", "check", `table '${config.table}' does not exist (set create_table: true to create it)`)
         }
+        const names = result.rows.map((r) => String(r.name))
+        const missing = result.rows.length === 0 ? undefined : config.key?.find((k) => !names.includes(k))
+        if (missing !== undefined) {
+          return yield* configurationError("postgres", "check", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
+        }
       })
     ),
   open: (config, context) => makeWriter(config, context),
