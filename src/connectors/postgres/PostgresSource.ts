@@ -40,6 +40,7 @@ import {
   copyStatement,
   fieldError,
   fromPosition,
+  ORDERED_READ_SQL,
   positionFields,
   type Range,
   type ReadPlan,
@@ -155,7 +156,14 @@ export const makeReader = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Connector.SourceReader<Row>, ConnectorError, Scope.Scope> {
   const fail = classify(CONNECTOR, "open")
   let client: pg.Client | undefined
-  const connect = Effect.tryPromise({ try: () => connectForReading(config.connection_string), catch: fail })
+  const connect = Effect.tryPromise({
+    try: async () => {
+      const c = await connectForReading(config.connection_string)
+      if (config.table !== undefined) await c.query(ORDERED_READ_SQL)
+      return c
+    },
+    catch: fail
+  })
   const disconnect = Effect.suspend(() => {
     const c = client
     client = undefined

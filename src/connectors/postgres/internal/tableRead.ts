@@ -46,6 +46,14 @@ export interface ReadState {
   range: Range
 }
 
+/**
+ * Run on a session that reads tables in key order: the planner would otherwise sort a large,
+ * physically unordered table whole (temporary files, and no first row until the sort is done)
+ * where the primary key's index gives the order as it streams. A sort is still used where no index
+ * gives the order (an incremental cursor column without one).
+ */
+export const ORDERED_READ_SQL = "SET enable_sort = off"
+
 const lit = (value: string, column: Column): string => `${pg.escapeLiteral(value)}::${column.type}`
 
 const col = (name: string): string => `t.${pg.escapeIdentifier(name)}`
