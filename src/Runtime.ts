@@ -299,7 +299,7 @@ export const run = (
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []))
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), options?.fromScratch === true)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
@@ -384,6 +384,7 @@ export const run = (
           workflow: graph.name,
           coordinator,
           restored,
+          fromScratch: options?.fromScratch === true,
           fullEvery: FULL_SNAPSHOT_EVERY,
           keyGroups: plan.keyGroups,
           onStart,
