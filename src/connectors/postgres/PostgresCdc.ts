@@ -56,7 +56,6 @@ import {
   TransactionAssembler,
   TupleDecoder
 } from "./internal/replication.ts"
-import { ORDERED_READ_SQL } from "./internal/tableRead.ts"
 import { resolveShapes, TYPES_SQL } from "./internal/types.ts"
 import type { TypeShape } from "./internal/values.ts"
 import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./PostgresConfig.ts"
@@ -283,7 +282,6 @@ const makeReader = Effect.fnUntraced(function*(
       const c = yield* Effect.tryPromise(async () => {
         const c = await connectForReading(config.connection_string)
         snapshotClient = c
-        await c.query(ORDERED_READ_SQL)
         return c
       })
       known = list
@@ -341,7 +339,6 @@ const makeReader = Effect.fnUntraced(function*(
       if (!/^[0-9A-F-]+$/i.test(name)) throw new Error(`unexpected snapshot name from the server`)
       const c = await connectForReading(config.connection_string)
       snapshotClient = c
-      await c.query(ORDERED_READ_SQL)
       await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
       await c.query(`SET TRANSACTION SNAPSHOT '${name}'`)
       return c

@@ -156,14 +156,7 @@ export const makeReader = Effect.fnUntraced(function*(
 ): Effect.fn.Return<Connector.SourceReader<Row>, ConnectorError, Scope.Scope> {
   const fail = classify(CONNECTOR, "open")
   let client: pg.Client | undefined
-  const connect = Effect.tryPromise({
-    try: async () => {
-      const c = await connectForReading(config.connection_string)
-      if (config.table !== undefined) await c.query(ORDERED_READ_SQL)
-      return c
-    },
-    catch: fail
-  })
+  const connect = Effect.tryPromise({ try: () => connectForReading(config.connection_string), catch: fail })
   const disconnect = Effect.suspend(() => {
     const c = client
     client = undefined
@@ -233,6 +226,8 @@ export const makeReader = Effect.fnUntraced(function*(
       return
     }
     if (client === undefined) client = yield* connect
+    // (after the catalog queries of `open`, which need their sorts)
+    if (plan.table !== undefined) yield* query(client, ORDERED_READ_SQL)
     copy = new CopyOut(client, statement)
     if (plan.key.length === 0 && state.offset > 0) {
       const c = copy
