@@ -40,6 +40,7 @@ import {
   copyStatement,
   fieldError,
   fromPosition,
+  ORDERED_READ_SQL,
   positionFields,
   type Range,
   type ReadPlan,
@@ -226,6 +227,8 @@ export const makeReader = Effect.fnUntraced(function*(
       return
     }
     if (client === undefined) client = yield* connect
+    // (after the catalog queries of `open`, which need their sorts)
+    if (plan.table !== undefined) yield* query(client, ORDERED_READ_SQL)
     copy = new CopyOut(client, statement)
     if (plan.key.length === 0 && state.offset > 0) {
       const c = copy
