@@ -24,6 +24,7 @@ import { nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
+import type { TypedGraph } from "./Spec.ts"
 import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
 import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
@@ -247,16 +248,20 @@ const isPermanent = (error: NodeError): boolean => {
  * checkpoint, seeks the sources and goes on. Without a backend, checkpoints still align and
  * commit in memory, so restarts within the run still resume from the last one.
  *
+ * The user code of a graph built with the typed DSL (processors, Effect streams and sinks,
+ * connectors that need a service) runs with the services of the fiber that runs the workflow:
+ * the DSL's graphs carry them in their type (`TypedGraph<Ids, E, R>`), so `run` requires `R`.
+ *
  * **Gotchas**: a workflow with an unbounded source (CDC, brokers) runs until stopped through
  * `options.stop` or interrupted.
  *
  * @category running
  * @since 0.1.0
  */
-export const run = (
-  graph: WorkflowGraph,
+export const run = <R = never>(
+  graph: TypedGraph<string, unknown, R>,
   options?: RunOptions
-): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError, Registry> =>
+): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError, Registry | R> =>
   Effect.gen(function*() {
     const prepared = yield* prepare(graph)
     const plan = makePlan(prepared)

@@ -7,8 +7,30 @@
  * `type` and `config` into a {@link WorkflowGraph} node unchanged, so the DSL and YAML produce
  * the same graph value. The phantom types exist only at compile time.
  *
+ * A spec also carries the error type `E` and the services `R` of the user code it runs (an
+ * Effect `Stream` as a source, an Effect `Sink` as a destination, a connector whose `open` needs
+ * a service): the DSL adds them to the workflow's types, so `Pipeline.run` fails with `E` and
+ * requires `R`. The node's Effects run with the services of the fiber that runs the workflow.
+ *
  * @since 0.1.0
  */
+import type { WorkflowGraph } from "./WorkflowGraph.ts"
+
+declare const TypedGraphId: unique symbol
+
+/**
+ * A workflow graph whose type remembers its node ids `Ids`, and the error type `E` and the
+ * services `R` of its user code (processors, Effect streams and sinks). The typed DSL builds
+ * them; `Runtime.run` requires `R`, and `Overrides.layer(graph, ...)` accepts only the ids in
+ * `Ids`. A plain {@link WorkflowGraph} (from YAML) has no phantom: `Runtime.run` then requires
+ * no services and overrides are checked at run time only. The phantom key is never set.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TypedGraph<out Ids extends string = string, out E = unknown, out R = unknown> extends WorkflowGraph {
+  readonly [TypedGraphId]?: { readonly _Ids: Ids; readonly _E: E; readonly _R: R }
+}
 
 /**
  * A source node spec producing records of type `A`.
@@ -16,12 +38,14 @@
  * @category models
  * @since 0.1.0
  */
-export interface SourceSpec<out A> {
+export interface SourceSpec<out A, out E = never, out R = never> {
   readonly _tag: "SourceSpec"
   readonly type: string
   readonly config: unknown
   /** Phantom: the record type. Never set at run time. */
   readonly _A?: (_: never) => A
+  /** Phantom: the error type and the services of the source's user code. Never set at run time. */
+  readonly _ER?: { readonly _E: E; readonly _R: R }
 }
 
 /**
@@ -30,12 +54,14 @@ export interface SourceSpec<out A> {
  * @category models
  * @since 0.1.0
  */
-export interface SinkSpec<in A> {
+export interface SinkSpec<in A, out E = never, out R = never> {
   readonly _tag: "SinkSpec"
   readonly type: string
   readonly config: unknown
   /** Phantom: the accepted record type. Never set at run time. */
   readonly _A?: (_: A) => void
+  /** Phantom: the error type and the services of the sink's user code. Never set at run time. */
+  readonly _ER?: { readonly _E: E; readonly _R: R }
 }
 
 /**
@@ -44,21 +70,27 @@ export interface SinkSpec<in A> {
  * @category models
  * @since 0.1.0
  */
-export interface ProcessorSpec<in I, out O> {
+export interface ProcessorSpec<in I, out O, out E = never, out R = never> {
   readonly _tag: "ProcessorSpec"
   readonly type: string
   readonly config: unknown
   /** Phantom: input and output record types. Never set at run time. */
   readonly _IO?: (_: I) => O
+  /** Phantom: the error type and the services of the processor's user code. Never set at run time. */
+  readonly _ER?: { readonly _E: E; readonly _R: R }
 }
 
 /**
- * A typed source spec.
+ * A typed source spec (`E` and `R`: what its user code may fail with and needs, default none).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const source = <A>(type: string, config: unknown): SourceSpec<A> => ({ _tag: "SourceSpec", type, config })
+export const source = <A, E = never, R = never>(type: string, config: unknown): SourceSpec<A, E, R> => ({
+  _tag: "SourceSpec",
+  type,
+  config
+})
 
 /**
  * A typed sink spec.
@@ -66,7 +98,11 @@ export const source = <A>(type: string, config: unknown): SourceSpec<A> => ({ _t
  * @category constructors
  * @since 0.1.0
  */
-export const sink = <A>(type: string, config: unknown): SinkSpec<A> => ({ _tag: "SinkSpec", type, config })
+export const sink = <A, E = never, R = never>(type: string, config: unknown): SinkSpec<A, E, R> => ({
+  _tag: "SinkSpec",
+  type,
+  config
+})
 
 /**
  * A typed processor spec.
@@ -74,7 +110,7 @@ export const sink = <A>(type: string, config: unknown): SinkSpec<A> => ({ _tag: 
  * @category constructors
  * @since 0.1.0
  */
-export const processor = <I, O>(type: string, config: unknown): ProcessorSpec<I, O> => ({
+export const processor = <I, O, E = never, R = never>(type: string, config: unknown): ProcessorSpec<I, O, E, R> => ({
   _tag: "ProcessorSpec",
   type,
   config

@@ -8,21 +8,9 @@
 import type { Effect } from "effect"
 import type { ConnectorError, DefinitionError, NodeError, RecordError, StateVersionError } from "../../src/Errors.ts"
 import type { StateBackendError } from "../../src/StateBackend.ts"
-import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
+export type { TypedGraph } from "../../src/Spec.ts"
 
 declare const CompileErrorId: unique symbol
-declare const TypedGraphId: unique symbol
-
-/**
- * A finished DSL workflow: a {@link WorkflowGraph} whose type remembers the node ids `Ids`, and the
- * error type `E` and requirements `R` of its user processors. The phantom key is never set.
- *
- * @category models
- * @since 0.1.0
- */
-export interface TypedGraph<out Ids extends string = string, out E = unknown, out R = unknown> extends WorkflowGraph {
-  readonly [TypedGraphId]?: { readonly _Ids: Ids; readonly _E: E; readonly _R: R }
-}
 
 /**
  * A type that no value has, carrying a message: a parameter of this type makes the compiler print

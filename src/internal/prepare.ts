@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import { DefinitionError, type DefinitionIssue } from "../Errors.ts"
-import { NodeOverrides } from "../Overrides.ts"
+import { NodeOverrides, unknownIds } from "../Overrides.ts"
 import type { Processor } from "../Processor.ts"
 import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
@@ -137,6 +137,16 @@ export const prepare = (
     for (const n of graph.nodes) {
       if (seen.has(n.id)) issues.push(issueAt(graph, n.id, [], `duplicate node id '${n.id}'`))
       seen.add(n.id)
+    }
+    // An override of an id the workflow does not have (a typo) would let the node's own connector run.
+    for (const id of unknownIds(graph, overrides)) {
+      const hint = closest(id, ids)
+      issues.push({
+        path: "overrides",
+        message: `an override names node '${id}', which the workflow '${graph.name}' does not have${
+          hint !== undefined ? ` (did you mean '${hint}'?)` : ""
+        }; its nodes: ${ids.join(", ")}`
+      })
     }
 
     // 1. Every node's type and config, through the registry (or an override).

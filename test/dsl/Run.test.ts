@@ -7,14 +7,14 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Schema } from "effect"
+import { Cause, Context, Effect, Exit, Schema } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Csv from "../../src/connectors/csv/index.ts"
 import * as Memory from "../../src/connectors/memory/index.ts"
 import * as Ndjson from "../../src/connectors/ndjson/index.ts"
-import { NodeError } from "../../src/Errors.ts"
+import { DefinitionError, NodeError } from "../../src/Errors.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import * as Testing from "../../src/testing/Testing.ts"
 
@@ -186,6 +186,29 @@ describe("DSL run", () => {
       // Overridden nodes keep their ids in the summary.
       assert.deepStrictEqual(summary.nodes.map((n) => n.id).sort(), ["active", "cents", "orders", "out"])
     }))
+
+  it.effect("an override naming no node of the workflow is refused before anything opens", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* write(join(dir, "orders.csv"), csvText(rows))
+      const production = Pipeline.from("orders", Csv.source({ path: join(dir, "orders.csv"), columns, required: ["id", "amount"] }))
+        .filter("active", "status == 'active'")
+        .to("out", Ndjson.sink({ path: join(dir, "out.ndjson") }))
+      const out = yield* Testing.collector()
+      // a typo in the untyped form (the typed form, Overrides.layer(production, ...), does not compile)
+      const exit = yield* Effect.exit(Pipeline.run(production).pipe(
+        Effect.provide(Overrides.layer({ orders: Testing.memorySource(rows), ot: out.sink })),
+        Effect.provide(Builtins.layer)
+      ))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      assert.instanceOf(error, DefinitionError)
+      assert.include((error as DefinitionError).message, "an override names node 'ot', which the workflow 'orders' does not have (did you mean 'out'?)")
+      // the production sink never opened: no output file
+      const written = yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8").then(() => true, () => false))
+      assert.isFalse(written)
+      assert.deepStrictEqual(yield* out.records, [])
+    }).pipe(Effect.scoped))
 
   it.effect("a pipeline of the memory source and the collect sink runs", () =>
     Effect.gen(function*() {
