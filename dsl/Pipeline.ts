@@ -22,13 +22,14 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Pipeable } from "effect"
+import type { Effect, Pipeable, Stream } from "effect"
 import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
+import { freshId, streamOf } from "./internal/toStream.ts"
 import type {
   Accepts,
   BatchFunction,
@@ -149,17 +150,29 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
     options?: NodeOptions<A>
   ): Builder<Ids | Id, B, E | E2, R | R2>
   /** A registered (third-party) processor, from its typed spec. */
-  via<const Id extends string, I, B>(
+  via<const Id extends string, I, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, Ids>,
-    spec: ProcessorSpec<I, B> & Accepts<"processor", Id, A, I>,
+    spec: ProcessorSpec<I, B, E2, R2> & Accepts<"processor", Id, A, I>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E, R>
+  ): Builder<Ids | Id, B, E | E2, R | R2>
+  /**
+   * A user's Effect Stream transformation, applied to the records of each batch on its own
+   * (node `{ type: "via", config: { fn } }`). For stateless transformations only: a stateful
+   * stream operator (`take`, `grouped`, a scan) restarts at every batch. Never fused with the
+   * steps around it (one stream run per batch): prefer `map`/`filter`/`flatMap` on hot paths.
+   * Its error type and services are added to the pipeline's.
+   */
+  via<const Id extends string, B, E2 = never, R2 = never>(
+    id: Id & FreshId<Id, Ids>,
+    fn: (records: Stream.Stream<A>) => Stream.Stream<B, E2, R2>,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, B, E | E2, R | R2>
   /** Ends the pipeline with a sink that must accept the records reaching it. */
-  to<const Id extends string, B>(
+  to<const Id extends string, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, Ids>,
-    sink: SinkSpec<B> & Accepts<"sink", Id, A, B>,
+    sink: SinkSpec<B, E2, R2> & Accepts<"sink", Id, A, B>,
     options?: NodeOptions<A>
-  ): Pipeline<Ids | Id, E, R>
+  ): Pipeline<Ids | Id, E | E2, R | R2>
 }
 
 /**
@@ -173,11 +186,11 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
  * @category constructors
  * @since 0.1.0
  */
-export const from = <const Id extends string, A>(
+export const from = <const Id extends string, A, E = never, R = never>(
   id: Id & FreshId<Id, never>,
-  source: SourceSpec<A>,
+  source: SourceSpec<A, E, R>,
   options?: SourceOptions
-): Builder<Id, A, never, never> => start(id, source, options) as unknown as Builder<Id, A, never, never>
+): Builder<Id, A, E, R> => start(id, source, options) as unknown as Builder<Id, A, E, R>
 
 /**
  * The workflow graph of a pipeline (a pipeline is one; this only forgets its type parameters).
@@ -199,6 +212,40 @@ export const run: <E, R>(
   pipeline: Pipeline<string, E, R>,
   options?: Runtime.RunOptions
 ) => Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> = runTyped
+
+/**
+ * Runs a pipeline that has no sink as a `Stream` of the records reaching its end: an Effect
+ * application consumes a pipeline as it would any stream (an HTTP response, a `Stream.run` into
+ * its own sink).
+ *
+ * - Pulling slowly slows the source: between the pipeline and the consumer is a queue of one
+ *   batch, and the runtime's channels are bounded, so the records in flight stay bounded.
+ * - When the consumer stops (it takes what it needs, fails, or is interrupted), the run is
+ *   interrupted and every connector is released.
+ * - Checkpoints, if configured (`execution.checkpoint_interval`, a `StateBackend`), still work:
+ *   the consumer acts as an at-least-once sink — a checkpoint completes once the consumer has
+ *   pulled every record before it; after a restore it may see the records since then again.
+ * - The run fails the stream with a {@link RunError}; the stream requires the pipeline's
+ *   services and the {@link Registry}.
+ *
+ * The records reach the stream through a sink node `to_stream` (or `to_stream_2`, ... when the
+ * pipeline has a node of that id), which summaries, progress and checkpoints name.
+ *
+ * @example
+ * ```ts
+ * const large = Pipeline.from("orders", Csv.source({ path, columns })).filter("large", "amount >= 100")
+ * const firstTen = Pipeline.toStream(large).pipe(Stream.take(10), Stream.runCollect)
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const toStream = <Ids extends string, A, E, R>(
+  pipeline: Builder<Ids, A, E, R>,
+  options?: Runtime.RunOptions
+): Stream.Stream<A, RunError<E>, R | Registry> => {
+  const builder = untyped(pipeline)
+  return streamOf<A, E, R>((sink) => builder.to(freshId("to_stream", builder.state.nodes.map((n) => n.id)), sink, undefined), options)
+}
 
 // -----------------------------------------------------------------------------
 // data-last combinators, for `pipe(Pipeline.from(...), Pipeline.filter(...), ...)`
@@ -323,15 +370,20 @@ export const process = <const Id extends string, A, B, E2, R2>(
   untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
 
 /**
- * Data-last `.via(id, spec)`.
+ * Data-last `.via(id, spec)`, or `.via(id, (records: Stream<A>) => Stream<B>)` (annotate the
+ * stream's record type: it is not known before the builder).
  *
  * @category combinators
  * @since 0.1.0
  */
-export const via = <const Id extends string, I, B>(id: Id, spec: ProcessorSpec<I, B>, options?: NodeOptions) =>
+export const via = <const Id extends string, I, B, E2 = never, R2 = never>(
+  id: Id,
+  spec: ProcessorSpec<I, B, E2, R2> | ((records: Stream.Stream<I>) => Stream.Stream<B, E2, R2>),
+  options?: NodeOptions
+) =>
 <Ids extends string, A, E, R>(
   self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I>
-): Builder<Ids | Id, B, E, R> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E, R>
+): Builder<Ids | Id, B, E | E2, R | R2> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
 
 /**
  * Data-last `.to(id, sink)`.
@@ -339,7 +391,7 @@ export const via = <const Id extends string, I, B>(id: Id, spec: ProcessorSpec<I
  * @category combinators
  * @since 0.1.0
  */
-export const to = <const Id extends string, B>(id: Id, sink: SinkSpec<B>, options?: NodeOptions) =>
+export const to = <const Id extends string, B, E2 = never, R2 = never>(id: Id, sink: SinkSpec<B, E2, R2>, options?: NodeOptions) =>
 <Ids extends string, A, E, R>(
   self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"sink", Id, A, B>
-): Pipeline<Ids | Id, E, R> => untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E, R>
+): Pipeline<Ids | Id, E | E2, R | R2> => untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E | E2, R | R2>

@@ -1,6 +1,6 @@
 /**
- * The built-in stateless processors: `filter`, `map`, `select`, `rename`, `flat_map` and
- * `process`, their config Schemas, and the typed spec constructors the DSL uses.
+ * The built-in stateless processors: `filter`, `map`, `select`, `rename`, `flat_map`,
+ * `process` and `via`, their config Schemas, and the typed spec constructors the DSL uses.
  *
  * Register them with `Registry.layer([...processorDefinitions, ...])`.
  *
@@ -13,6 +13,7 @@ import { MapDefinition } from "./map.ts"
 import { ProcessDefinition } from "./process.ts"
 import { RenameDefinition } from "./rename.ts"
 import { SelectDefinition } from "./select.ts"
+import { ViaDefinition } from "./via.ts"
 
 export { FilterConfig, FilterDefinition, filterSpec } from "./filter.ts"
 export { FlatMapConfig, FlatMapDefinition, flatMapSpec } from "./flatMap.ts"
@@ -20,6 +21,7 @@ export { MapConfig, MapDefinition, mapFieldsSpec, mapSpec } from "./map.ts"
 export { type BatchFunction, ProcessConfig, ProcessDefinition, processSpec } from "./process.ts"
 export { RenameConfig, RenameDefinition, type Renamed, renameSpec } from "./rename.ts"
 export { SelectConfig, SelectDefinition, selectSpec } from "./select.ts"
+export { type StreamFunction, ViaConfig, ViaDefinition } from "./via.ts"
 
 /**
  * Every built-in stateless processor definition.
@@ -33,5 +35,6 @@ export const processorDefinitions: ReadonlyArray<ProcessorDefinition<unknown>> =
   SelectDefinition,
   RenameDefinition,
   FlatMapDefinition,
-  ProcessDefinition
+  ProcessDefinition,
+  ViaDefinition
 ]
