@@ -10,7 +10,6 @@
  * ```
  * @since 0.1.0
  */
-import { chainedIntoSource } from "./internal/executor.ts"
 import type { Plan, PlannedTask } from "./Runtime.ts"
 
 const kindOf = (task: PlannedTask): string => {
@@ -35,14 +34,7 @@ const typeOf = (plan: Plan, node: string): string => plan.workflow.nodes.find((n
 const label = (plan: Plan, task: PlannedTask): string =>
   nodesOf(task).map((n) => `${n} (${typeOf(plan, n)})`).join(" → ")
 
-/** The source whose fiber runs a chained task (a chained sink may follow a chained stateless task). */
-const fiberOf = (plan: Plan, chained: ReadonlyMap<string, unknown>, task: PlannedTask): string => {
-  let id = task.inputs[0].task
-  while (chained.has(id)) id = plan.tasks.find((t) => t.id === id)!.inputs[0].task
-  return id
-}
-
-const describeTask = (plan: Plan, task: PlannedTask, chained: ReadonlyMap<string, unknown>): string => {
+const describeTask = (plan: Plan, task: PlannedTask): string => {
   const parts = [`${kindOf(task)}: ${label(plan, task)}`]
   parts.push(`parallelism ${task.parallelism}`)
   if (task.key !== undefined && task.parallelism > 1) parts.push("keyed")
@@ -55,8 +47,8 @@ const describeTask = (plan: Plan, task: PlannedTask, chained: ReadonlyMap<string
     }
     parts.push(`reads ${task.inputs.map((i) => (i.port === "main" ? producer(i.task) : `${i.task}.${i.port}`)).join(", ")}`)
     parts.push(
-      chained.has(task.id)
-        ? `runs in the fiber of ${fiberOf(plan, chained, task)} (no queue)`
+      task.runsIn !== undefined
+        ? `runs in the fiber of ${task.runsIn} (no queue)`
         : `queue ${plan.workflow.queueCapacity} batches${task.parallelism > 1 ? " per instance" : ""}`
     )
   }
@@ -75,14 +67,13 @@ const describeTask = (plan: Plan, task: PlannedTask, chained: ReadonlyMap<string
  */
 export const text = (plan: Plan): string => {
   const byId = new Map(plan.tasks.map((t) => [t.id, t]))
-  const chained = chainedIntoSource(plan)
   const lines: Array<string> = [
     `workflow ${plan.workflow.graph.name}: ${plan.workflow.nodes.length} nodes, ${plan.tasks.length} tasks, batch size ${plan.workflow.batchSize}`,
     `guarantee: ${plan.guarantee}`
   ]
   plan.stages.forEach((stage, i) => {
     lines.push(`stage ${i}:`)
-    for (const id of stage) lines.push(`  ${describeTask(plan, byId.get(id)!, chained)}`)
+    for (const id of stage) lines.push(`  ${describeTask(plan, byId.get(id)!)}`)
   })
   if (plan.chains.length > 0) {
     lines.push("fused chains (one task, one loop per batch):")

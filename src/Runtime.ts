@@ -19,7 +19,7 @@ import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
 import type { CheckpointInfo } from "./Checkpoint.ts"
 import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
 import { makeCoordinator } from "./internal/coordinator.ts"
-import { chainedIntoSource, execute, type Live, type NodeCounters } from "./internal/executor.ts"
+import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
 import { nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
@@ -398,8 +398,7 @@ const makeBatchers = (graph: WorkflowGraph, plan: Plan): ReadonlyMap<string, Ada
   if (settings?.adaptive !== true) return new Map()
   const batchSize = graph.execution.batch_size ?? 1000
   // batches that can be in flight: every channel full, plus one held by every task
-  const chained = chainedIntoSource(plan)
-  const tasks = plan.tasks.filter((t) => !chained.has(t.id))
+  const tasks = plan.tasks.filter((t) => t.runsIn === undefined)
   const channels = tasks.filter((t) => t.inputs.length > 0).length
   const inFlightBatches = channels * plan.workflow.queueCapacity + tasks.length
   const min = settings.min ?? Math.min(16, batchSize)

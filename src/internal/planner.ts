@@ -7,6 +7,7 @@
  * - Edges: every task input names the producing task and port (`main` or a side output such as
  *   `late`), and whether the consumer partitions by key (then each consumer instance has its own
  *   queue and producers route records by key hash).
+ * - Chaining: which tasks run in their source's fiber instead of their own (`runsIn`).
  * - Stages: tasks grouped by depth (longest path from a source), for `plan` output.
  */
 import type { Effect } from "effect"
@@ -33,6 +34,12 @@ interface TaskBase {
   readonly key: ((record: unknown) => unknown) | undefined
   /** Keep batch order across parallel instances. */
   readonly ordered: boolean
+  /**
+   * The source task whose fiber runs this task (operator chaining: no queue, no fiber of its
+   * own), or `undefined` when the task runs in fibers of its own. Decided once, by the planner
+   * (see {@link chainIntoSources}); the executor, the runtime and `plan` output read it.
+   */
+  readonly runsIn: string | undefined
 }
 
 /** One task of the plan. */
@@ -198,7 +205,8 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
       inputs,
       parallelism: n.parallelism,
       key: n.node.key_by !== undefined ? keyExtractor(n.node.key_by) : statefulKey,
-      ordered: n.node.ordered === true
+      ordered: n.node.ordered === true,
+      runsIn: undefined
     }
     switch (n.kind) {
       case "source":
@@ -227,6 +235,7 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
       }
     }
   }
+  chainIntoSources(tasks)
   const byTask = new Map(tasks.map((t) => [t.id, t]))
   // stages: depth = 1 + max depth of inputs
   const depth = new Map<string, number>()
@@ -248,5 +257,41 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     guarantee: sinks.every((t) => t._tag === "Sink" && t.sink.capabilities.guarantee === "exactly-once")
       ? "exactly-once"
       : "at-least-once"
+  }
+}
+
+/**
+ * Marks the tasks that run in their source's fiber (operator chaining, as Flink chains a source
+ * with the operators after it), replacing them in `tasks` with a copy whose `runsIn` names the
+ * source:
+ * - a stateless task whose only input is a source with the same parallelism, that is the
+ *   source's only consumer, with no key and no order to keep;
+ * - a sink whose writer declares `inline` (it takes batches without waiting on I/O), fed only by
+ *   such a source or such a chained stateless task, with the same parallelism and no key.
+ * Source instance `i` then runs chain instance `i`: a queue hop per batch disappears, and with
+ * the sink chained too, the whole pipeline runs in one fiber. Other sinks keep their own fiber,
+ * so that their writes overlap the source's reads.
+ */
+const chainIntoSources = (tasks: Array<PlannedTask>): void => {
+  const byId = new Map(tasks.map((t) => [t.id, t]))
+  const readers = new Map<string, number>()
+  for (const t of tasks) for (const i of t.inputs) readers.set(i.task, (readers.get(i.task) ?? 0) + 1)
+  const chainable = (t: PlannedTask): PlannedTask | undefined => {
+    if (t.inputs.length !== 1 || t.key !== undefined || t.ordered) return undefined
+    const input = byId.get(t.inputs[0].task)
+    return input !== undefined && input.parallelism === t.parallelism && readers.get(input.id) === 1 ? input : undefined
+  }
+  for (let k = 0; k < tasks.length; k++) {
+    const t = tasks[k]
+    const input = chainable(t)
+    if (input === undefined) continue
+    let source: string | undefined
+    if (t._tag === "Stateless" && input._tag === "Source") source = input.id
+    if (t._tag === "Sink" && t.sink.capabilities.inline === true) {
+      source = input._tag === "Source" ? input.id : input._tag === "Stateless" ? input.runsIn : undefined
+    }
+    if (source === undefined) continue
+    tasks[k] = { ...t, runsIn: source }
+    byId.set(t.id, tasks[k])
   }
 }

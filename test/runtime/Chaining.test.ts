@@ -5,7 +5,6 @@ import * as Builtins from "../../src/Builtins.ts"
 import * as Connector from "../../src/Connector.ts"
 import { clearCollected, collected } from "../../src/connectors/memory/CollectSink.ts"
 import { NodeError } from "../../src/Errors.ts"
-import { chainedIntoSource } from "../../src/internal/executor.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -23,7 +22,7 @@ describe("sink chaining", () => {
   it.effect("an inline sink runs in its source's fiber; other sinks, fan-out and a changed parallelism keep their queue", () =>
     Effect.gen(function*() {
       const chained = (nodes: ReadonlyArray<WorkflowGraph.Node>) =>
-        Effect.map(planOf(WorkflowGraph.make({ name: "chain", nodes })), (plan) => [...chainedIntoSource(plan).keys()].sort())
+        Effect.map(planOf(WorkflowGraph.make({ name: "chain", nodes })), (plan) => plan.tasks.filter((t) => t.runsIn !== undefined).map((t) => t.id).sort())
       const src = { kind: "source", id: "src", type: "memory", config: { records }, inputs: [] } as const
       const keep = { kind: "processor", id: "keep", type: "filter", config: { condition: "amount >= 50" }, inputs: ["src"] } as const
       // collect is inline: chained after the chained filter

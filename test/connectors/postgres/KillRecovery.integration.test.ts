@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { bin, tempDir } from "../../cli/support.ts"
-import { preparedPrefix } from "../../../src/connectors/postgres/internal/writer.ts"
+import { preparedPrefix } from "../../../src/connectors/postgres/internal/preparedProtocol.ts"
 import { sql, URL, withSchema } from "./support.ts"
 
 const ROWS = 300_000

@@ -7,7 +7,7 @@ import { join } from "node:path"
 import * as Batch from "../../../src/Batch.ts"
 import type * as Connector from "../../../src/Connector.ts"
 import { PostgresSink, type SinkRecord } from "../../../src/connectors/postgres/PostgresSink.ts"
-import { preparedPrefix } from "../../../src/connectors/postgres/internal/writer.ts"
+import { preparedPrefix } from "../../../src/connectors/postgres/internal/preparedProtocol.ts"
 import { decodeAll } from "../../../src/internal/decode.ts"
 import { context, decode, sql, URL, withSchema } from "./support.ts"
 

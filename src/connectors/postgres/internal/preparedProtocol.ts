@@ -1,0 +1,199 @@
+/**
+ * The `prepared` commit protocol (`two_phase: prepared`): exactly-once `insert` / `replace` with
+ * PostgreSQL's own two-phase commit. The rows since the last checkpoint are in one open
+ * transaction on the target; `preCommit(n)` prepares it as `dataflare:<hash>:n` (durable, not
+ * visible, the session free again); `commit(n)` commits every prepared id `<= n` on the control
+ * session; `restore(k)` commits the prepared ids `<= k` a crash left behind and rolls back the
+ * others. No row is written twice.
+ *
+ * The batches are streamed into the transaction's COPY in segments of up to
+ * INTERMEDIATE_COMMIT_ROWS rows, each under a savepoint (see `endSegment`: a rejected row rolls
+ * back only its segment); the open transaction is replayed after a lost session only while it is
+ * in its first segment (beyond, the write fails and the task restarts from the last checkpoint).
+ */
+import { Effect } from "effect"
+import { ConnectorError, RejectedError } from "../../../Errors.ts"
+import { classify, configurationError, sqlState } from "../PostgresError.ts"
+import type { CommitProtocol } from "./protocol.ts"
+import { sizeOf, type Written } from "./rows.ts"
+import { Session } from "./session.ts"
+import { instanceHash } from "./stagedProtocol.ts"
+import type { Destination } from "./stream.ts"
+import { CONNECTOR, INTERMEDIATE_COMMIT_ROWS, type WriteTx } from "./transaction.ts"
+
+/** The prefix of the global ids of a sink instance's prepared transactions. */
+export const preparedPrefix = (workflow: string, nodeKey: string, table: string): string =>
+  `dataflare:${instanceHash(workflow, nodeKey, table)}:`
+
+/** Refuses a server that cannot prepare transactions (`max_prepared_transactions = 0`). */
+export const checkPreparedTransactions = (tx: WriteTx) =>
+  Effect.gen(function*() {
+    const max = yield* tx.q("SHOW max_prepared_transactions").pipe(Effect.mapError(classify(CONNECTOR, "open")))
+    if (Number(max.rows[0]?.max_prepared_transactions ?? 0) <= 0) {
+      return yield* configurationError(
+        CONNECTOR,
+        "open",
+        "two_phase: prepared needs max_prepared_transactions > 0 on the server (it is 0): set it in postgresql.conf and restart the server, or use two_phase: staged"
+      )
+    }
+  })
+
+/** Opens the `prepared` protocol on the writer's transaction. */
+export const preparedProtocol = (tx: WriteTx): CommitProtocol => {
+  const t = tx.target
+  const ctl = new Session(t.config.connection_string)
+  const gidPrefix = preparedPrefix(t.workflow, t.nodeKey, t.table)
+  const gidOf = (checkpointId: number) => `${gidPrefix}${checkpointId}`
+  /** Checkpoints this writer prepared and has not committed yet. */
+  let prepared: Array<number> = []
+  /** The open transaction's batches are all in `pending` (a lost session can be replayed). */
+  let replayable = true
+  /** A savepoint `df_segment` opens the transaction's current streamed segment. */
+  let segment = false
+  /** The target was emptied by a committed or prepared transaction (`replace`). */
+  let replaced = false
+  const dest: Destination = { into: Effect.succeed(t.quoted), tag: () => undefined }
+
+  const begin = Effect.gen(function*() {
+    if (!replayable) {
+      // The lost transaction held more rows than are kept for a replay.
+      return yield* new ConnectorError({
+        connector: CONNECTOR,
+        operation: "write",
+        reason: new RejectedError({
+          message: `the open transaction (more than ${INTERMEDIATE_COMMIT_ROWS} rows since the last checkpoint) was lost and cannot be written again here; the task restarts from the last checkpoint (two_phase: prepared)`
+        })
+      })
+    }
+    yield* tx.beginTx
+    segment = false
+    // A DELETE, so that readers see the old rows, not wait on a TRUNCATE's lock, while the
+    // transaction stays open and prepared until its checkpoint completes.
+    if (t.mode === "replace" && !replaced) yield* tx.q(`DELETE FROM ${t.quoted}`)
+    yield* tx.replay(dest)
+    if (tx.pending.length > 0) {
+      // replayed outside any segment: a second loss in this transaction cannot be replayed
+      tx.clearPending()
+      replayable = false
+    }
+  })
+  const commitTx = Effect.gen(function*() {
+    yield* tx.commitTx
+    if (t.mode === "replace") replaced = true
+  })
+
+  /**
+   * Ends the open segment — its COPY, then `RELEASE SAVEPOINT`. When a row was rejected
+   * (`failed`, or at the end of the COPY), the segment is rolled back to its savepoint and its
+   * batches are written again one COPY each under a savepoint of their own (row isolation). The
+   * segment's batches then leave `pending`: the transaction holds rows no longer kept for a
+   * replay, so a lost session now fails the task (it restarts from the last checkpoint).
+   */
+  const endSegment = (failed: boolean) =>
+    Effect.gen(function*() {
+      if (!segment) return
+      let ok = !failed
+      if (tx.session.stream !== undefined) ok = (yield* tx.endStream) && ok
+      if (!ok) {
+        yield* tx.q("ROLLBACK TO SAVEPOINT df_segment")
+        for (const w of tx.pending) yield* tx.writeOne(dest, w)
+      }
+      yield* tx.q("RELEASE SAVEPOINT df_segment")
+      segment = false
+      if (tx.pending.length > 0) replayable = false
+      tx.clearPending()
+    })
+
+  const write = (w: Written) =>
+    Effect.gen(function*() {
+      if (!tx.session.inTx) yield* begin
+      const n = sizeOf(w)
+      if (tx.checkpointing && n > 0) {
+        if (!segment) {
+          yield* tx.q("SAVEPOINT df_segment")
+          segment = true
+        }
+        const ok = yield* tx.stream(dest, w)
+        tx.pending.push(w)
+        if (!ok) {
+          // a rejected row in this segment: write its batches again one by one
+          yield* endSegment(true)
+          return n
+        }
+        tx.pendingRows += n
+        // Bound the rows kept for a replay: the transaction stays open until the checkpoint,
+        // the segment ends (its rows checked) and a new one starts.
+        if (tx.pendingRows >= INTERMEDIATE_COMMIT_ROWS) yield* endSegment(false)
+        return n
+      }
+      const written = yield* tx.writeOne(dest, w)
+      if (tx.checkpointing) tx.pending.push(w)
+      else yield* commitTx
+      return written
+    })
+
+  const afterPrepare = (checkpointId: number) => {
+    tx.session.inTx = false
+    tx.clearPending()
+    replayable = true
+    prepared.push(checkpointId)
+    if (t.mode === "replace") replaced = true
+  }
+
+  /** Commits (`commit`) or rolls back prepared transactions of this instance, on the control session. */
+  const finishPrepared = (ids: ReadonlyArray<number>, how: "COMMIT" | "ROLLBACK") =>
+    Effect.forEach(ids, (id) =>
+      ctl.query(`${how} PREPARED '${gidOf(id)}'`).pipe(
+        // already finished (a retry after the statement reached the server)
+        Effect.catchIf((e) => sqlState(e) === "42704", () => Effect.void)
+      ), { discard: true })
+
+  return {
+    write,
+    flush: Effect.suspend(() => (tx.checkpointing || !tx.session.inTx ? Effect.void : tx.retryingTx("flush", commitTx))),
+    preCommit: (checkpointId) =>
+      tx.preCommitRetried(
+        // the PREPARE reached the server
+        Effect.map(tx.q(`SELECT 1 FROM pg_prepared_xacts WHERE gid = $1`, [gidOf(checkpointId)]), (r) => r.rows.length > 0),
+        () => afterPrepare(checkpointId),
+        Effect.gen(function*() {
+          if (!tx.session.inTx) yield* begin
+          yield* endSegment(false)
+          yield* tx.q(`PREPARE TRANSACTION '${gidOf(checkpointId)}'`)
+          afterPrepare(checkpointId)
+        })
+      ),
+    commit: (checkpointId) =>
+      tx.retryingOn(
+        ctl,
+        "commit",
+        Effect.suspend(() => {
+          const due = prepared.filter((n) => n <= checkpointId)
+          return finishPrepared(due, "COMMIT").pipe(Effect.andThen(Effect.sync(() => {
+            prepared = prepared.filter((n) => n > checkpointId)
+          })))
+        })
+      ),
+    restore: (checkpointId) =>
+      tx.retryingOn(
+        ctl,
+        "restore",
+        Effect.gen(function*() {
+          const left = yield* ctl.query(`SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)`, [gidPrefix])
+          const ids = left.rows.map((r) => Number(String(r.gid).slice(gidPrefix.length))).filter((n) => Number.isSafeInteger(n))
+          yield* finishPrepared(ids.filter((n) => checkpointId !== undefined && n <= checkpointId), "COMMIT")
+          yield* finishPrepared(ids.filter((n) => checkpointId === undefined || n > checkpointId), "ROLLBACK")
+          prepared = []
+          replayable = true
+          replaced = checkpointId !== undefined
+        })
+      ),
+    close: (success) =>
+      Effect.gen(function*() {
+        // Rows after the last prepared checkpoint belong to no checkpoint: rolled back.
+        if (tx.session.inTx) yield* tx.q(success && !tx.checkpointing ? "COMMIT" : "ROLLBACK").pipe(Effect.ignore)
+        yield* tx.session.disconnect
+        yield* ctl.disconnect
+      })
+  }
+}

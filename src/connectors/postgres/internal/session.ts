@@ -1,0 +1,139 @@
+/**
+ * A session of the `postgres` sink: one `pg` connection, opened on first use and opened again
+ * after it was lost, with whether a transaction is open on it and the COPY currently streaming
+ * into that transaction. Nothing else runs on a session while its COPY is open: a statement ends
+ * the COPY first.
+ *
+ * `pg` reports a dead connection with an error that has no SQLSTATE; the session remembers which
+ * client died and turns such an error into a `ConnectionError` (retryable, and `recover` drops
+ * the connection).
+ */
+import { Effect, type Redacted } from "effect"
+import pg from "pg"
+import { ConnectionError, ConnectorError } from "../../../Errors.ts"
+import { sqlState } from "../PostgresError.ts"
+import { pgConfig } from "./client.ts"
+import { type CopyInput, copyRows, CopyStream } from "./copy.ts"
+
+const CONNECTOR = "postgres"
+
+/** One connection of the sink, its transaction status and its open COPY. */
+export class Session {
+  private client: pg.Client | undefined = undefined
+  private readonly broken = new WeakSet<pg.Client>()
+  /** A transaction is open (`BEGIN` ran, no `COMMIT` / `ROLLBACK` since). */
+  inTx = false
+  /** The COPY streaming into the open transaction, if any. */
+  stream: CopyStream | undefined = undefined
+  private readonly connectionString: Redacted.Redacted<string>
+
+  constructor(connectionString: Redacted.Redacted<string>) {
+    this.connectionString = connectionString
+  }
+
+  /** An error of client `c`, as a `ConnectionError` when `c` died. */
+  lost(c: pg.Client): (e: unknown) => unknown {
+    return (e) =>
+      this.broken.has(c) && sqlState(e) === undefined
+        ? new ConnectorError({ connector: CONNECTOR, operation: "write", reason: new ConnectionError({ message: "connection lost", cause: e }) })
+        : e
+  }
+
+  /** The connected client (connecting if needed). */
+  readonly connected: Effect.Effect<pg.Client, unknown> = Effect.suspend(() => {
+    if (this.client !== undefined) return Effect.succeed(this.client)
+    return Effect.tryPromise({
+      try: async () => {
+        const c = new pg.Client(pgConfig(this.connectionString))
+        c.on("error", () => this.broken.add(c))
+        c.on("end", () => this.broken.add(c))
+        await c.connect()
+        return c
+      },
+      catch: (e) => e
+    }).pipe(Effect.tap((c) =>
+      Effect.sync(() => {
+        this.client = c
+      })
+    ))
+  })
+
+  /** Closes the connection (a transaction open on it is rolled back by the server). */
+  readonly disconnect: Effect.Effect<void> = Effect.promise(async () => {
+    const c = this.client
+    this.client = undefined
+    this.inTx = false
+    this.stream = undefined
+    if (c !== undefined) await c.end().catch(() => undefined)
+  })
+
+  /** Completes the open COPY, if any; fails with its error (a rejected row fails the whole COPY). */
+  readonly endCopy: Effect.Effect<void, unknown> = Effect.suspend(() => {
+    const s = this.stream
+    const c = this.client
+    if (s === undefined || c === undefined) return Effect.void
+    this.stream = undefined
+    return Effect.tryPromise({ try: () => s.end(), catch: this.lost(c) })
+  })
+
+  /**
+   * Runs a statement. An open COPY is ended first: the paths that commit end it themselves (and
+   * handle its rejection); here a failed COPY only leaves the transaction aborted, which the
+   * statement then reports.
+   */
+  query(text: string, params?: ReadonlyArray<unknown>): Effect.Effect<pg.QueryResult, unknown> {
+    return Effect.gen({ self: this }, function*() {
+      if (this.stream !== undefined) yield* Effect.ignore(this.endCopy)
+      const c = yield* this.connected
+      return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: this.lost(c) })
+    })
+  }
+
+  /** One complete COPY of `input` (see `copyRows`); resolves with the row count. */
+  copy(statement: string, input: CopyInput): Effect.Effect<number, unknown> {
+    return Effect.gen({ self: this }, function*() {
+      const c = yield* this.connected
+      return yield* Effect.tryPromise({ try: () => copyRows(c, statement, input), catch: this.lost(c) })
+    })
+  }
+
+  /** One complete COPY of raw COPY bytes (CSV or text rows written as they are). */
+  copyBytes(statement: string, bytes: Buffer): Effect.Effect<void, unknown> {
+    return Effect.gen({ self: this }, function*() {
+      const c = yield* this.connected
+      yield* Effect.tryPromise({
+        try: () => {
+          const s = new CopyStream(c, statement, "", false)
+          return s.write(bytes).then(() => s.end())
+        },
+        catch: this.lost(c)
+      })
+    })
+  }
+
+  /**
+   * Sends a chunk to the COPY open under `key`, first ending an open COPY with another key and
+   * opening one with `open()`'s statement when none is open. Waits only while the socket is full.
+   */
+  streamChunks<E, R>(
+    key: string,
+    binary: boolean,
+    open: Effect.Effect<string, E, R>,
+    chunks: Iterable<Effect.Effect<Buffer, unknown>>
+  ): Effect.Effect<void, unknown, R> {
+    return Effect.gen({ self: this }, function*() {
+      if (this.stream !== undefined && this.stream.key !== key) yield* this.endCopy
+      if (this.stream === undefined) {
+        const statement = yield* open
+        const c = yield* this.connected
+        this.stream = new CopyStream(c, statement, key, binary)
+      }
+      const s = this.stream
+      const c = yield* this.connected
+      for (const chunk of chunks) {
+        const buf = yield* chunk
+        yield* Effect.tryPromise({ try: () => s.write(buf), catch: this.lost(c) })
+      }
+    })
+  }
+}

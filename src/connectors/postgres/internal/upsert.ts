@@ -1,0 +1,51 @@
+/**
+ * The upsert merge of the `postgres` sink: a batch is COPYed into a temporary table (with each
+ * row's op and position), then one statement keeps the last row per key, deletes the keys whose
+ * last change is a delete and inserts the others with `ON CONFLICT (key) DO UPDATE`.
+ */
+import { Effect } from "effect"
+import pg from "pg"
+import type { Column } from "./catalog.ts"
+import type { CopyInput } from "./copy.ts"
+import { UPSERT_STAGE, upsertStageDdl } from "./ddl.ts"
+import type { Prepared } from "./rows.ts"
+import type { Session } from "./session.ts"
+import { encodingOf } from "./copy.ts"
+
+/** Merges the rows of `p` (with columns `cols`) into `target` by `key`; returns the rows merged. */
+export const mergeRows = (
+  session: Session,
+  target: string,
+  key: ReadonlyArray<string>,
+  p: Prepared,
+  cols: ReadonlyArray<Column>,
+  format: "text" | "binary"
+): Effect.Effect<number, unknown> =>
+  Effect.gen(function*() {
+    const names = cols.map((c) => c.name)
+    const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
+    const options = format === "binary" ? " (FORMAT binary)" : ""
+    yield* session.query(upsertStageDdl(target))
+    const input: CopyInput = {
+      rows: p.images,
+      columns: names,
+      encodings: cols.map(encodingOf),
+      oids: cols.map((c) => c.oid),
+      ops: p.ops,
+      format,
+      staged: true
+    }
+    yield* session.copy(`COPY ${UPSERT_STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN${options}`, input)
+    const keyList = key.map((k) => pg.escapeIdentifier(k)).join(", ")
+    const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
+    const updates = names.filter((n) => !key.includes(n)).map((n) => `${pg.escapeIdentifier(n)} = EXCLUDED.${pg.escapeIdentifier(n)}`)
+    const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING"
+    const deletes = p.ops?.includes("d") === true
+    yield* session.query(
+      `WITH last AS (SELECT DISTINCT ON (${keyList}) * FROM ${UPSERT_STAGE} ORDER BY ${keyList}, "__df_seq" DESC)` +
+        (deletes ? `, gone AS (DELETE FROM ${target} t USING last l WHERE l."__df_op" = 'd' AND ${match})` : "") +
+        ` INSERT INTO ${target} (${list}) SELECT ${list} FROM last WHERE "__df_op" = 'u' ON CONFLICT (${keyList}) ${conflict}`
+    )
+    yield* session.query(`TRUNCATE ${UPSERT_STAGE}`)
+    return p.images.length
+  })

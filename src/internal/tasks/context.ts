@@ -1,0 +1,52 @@
+/**
+ * What every task of a run shares: the coordinator, the state restored from, the live counters,
+ * and how a task's failure is blamed on its node.
+ */
+import { Cause, Effect, type Scope } from "effect"
+import type { AdaptiveBatcher } from "../../AdaptiveBatcher.ts"
+import type { Restored } from "../../Checkpoint.ts"
+import { NodeError } from "../../Errors.ts"
+import type { Coordinator } from "../coordinator.ts"
+
+/** Live counters of one node (summed over its instances). */
+export interface NodeCounters {
+  readonly id: string
+  readonly kind: "source" | "processor" | "sink"
+  readonly type: string
+  recordsIn: number
+  recordsOut: number
+  batchesIn: number
+  batchesOut: number
+}
+
+/** Live view of a running workflow, for progress reporting. */
+export interface Live {
+  readonly counters: ReadonlyMap<string, NodeCounters>
+  /** Fill of each task's channels: task id → [batches queued, capacity]. */
+  readonly queueFill: () => ReadonlyMap<string, readonly [number, number]>
+}
+
+/** What a run starts from and reports to. */
+export interface ExecuteContext {
+  readonly workflow: string
+  readonly coordinator: Coordinator
+  readonly restored: Restored | undefined
+  /** Every how many checkpoints an operator writes a full snapshot. */
+  readonly fullEvery: number
+  /** Adaptive batchers by source node, when `execution.batching.adaptive` is on. */
+  readonly batchers?: ReadonlyMap<string, AdaptiveBatcher> | undefined
+  readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined
+}
+
+/** The coordinator's key of one task instance. */
+export const keyOf = (node: string, instance: number): string => `${node}/${instance}`
+
+/** Turns any failure or defect of a task into a NodeError naming the node (interruption stays). */
+export const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, NodeError, R> =>
+  effect.pipe(
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+      const error = Cause.squash(cause)
+      return Effect.fail(error instanceof NodeError ? error : new NodeError({ node, cause: error }))
+    })
+  )

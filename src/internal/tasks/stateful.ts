@@ -1,0 +1,88 @@
+/**
+ * The stateful task: runs a stateful operator over its channel, snapshots its state at every
+ * aligned barrier (full every `fullEvery` checkpoints, incremental otherwise), restores it after
+ * a recovery, and emits what is still held once its input ends.
+ */
+import { Effect } from "effect"
+import * as Batch from "../../Batch.ts"
+import type { OperatorState } from "../../Checkpoint.ts"
+import type { OperatorOutput } from "../../Processor.ts"
+import { type Channel, EMPTY, receiver, sendAll, sendBarrier, sendEnd } from "../channel.ts"
+import { decodeState, encodeState } from "../operatorState.ts"
+import type { PlannedTask } from "../planner.ts"
+import { type ExecuteContext, keyOf, type NodeCounters } from "./context.ts"
+import { everyOutput, main, type Outputs } from "./downstream.ts"
+
+/** Runs one stateful operator instance until its input ends. */
+export const runStateful = (
+  task: PlannedTask & { readonly _tag: "Stateful" },
+  instance: number,
+  channel: Channel,
+  outputs: Outputs,
+  counters: NodeCounters,
+  ctx: ExecuteContext
+): Effect.Effect<void, unknown> =>
+  Effect.gen(function*() {
+    const processor = task.processor
+    const operator = processor.make({ node: task.id, instance })
+    let checkpoints = 0
+    if (ctx.restored !== undefined) {
+      const saved = ctx.restored.operators.get(keyOf(task.id, instance))
+      if (saved !== undefined) {
+        operator.state.restore(yield* decodeState(task.id, processor, saved))
+      }
+    }
+    const snapshot = (full: boolean): OperatorState => {
+      const changes = operator.state.takeChanges()
+      const upserts = full ? operator.state.snapshot() : changes.upserts
+      return {
+        node: task.id,
+        instance,
+        version: processor.stateVersion,
+        full,
+        upserts: encodeState(processor, upserts),
+        deletes: full ? [] : changes.deletes
+      }
+    }
+    const input = receiver(channel)
+    const all = everyOutput(outputs)
+    let last: Batch.Batch<unknown> = Batch.empty()
+    const emit = (output: OperatorOutput) =>
+      Effect.gen(function*() {
+        counters.recordsOut += output.records.length
+        if (output.records.length > 0) {
+          counters.batchesOut += 1
+          yield* sendAll(main(outputs), Batch.withRecords(last, output.records))
+        }
+        if (output.side !== undefined) {
+          for (const port of Object.keys(output.side)) {
+            const records = output.side[port]
+            const consumers = outputs.get(port)
+            if (records.length > 0 && consumers !== undefined) {
+              yield* sendAll(consumers, Batch.withRecords(last, records))
+            }
+          }
+        }
+      })
+    while (true) {
+      const polled = input.poll()
+      const message = polled !== EMPTY ? polled : yield* input.next
+      if (message === undefined) break
+      if (message._tag === "Barrier") {
+        // the first checkpoint of a run, and every `fullEvery`-th, is a full snapshot
+        const full = checkpoints % ctx.fullEvery === 0
+        checkpoints += 1
+        yield* ctx.coordinator.operatorState(message.id, snapshot(full))
+        yield* sendBarrier(all, message.id)
+        continue
+      }
+      last = message
+      counters.batchesIn += 1
+      counters.recordsIn += Batch.size(message)
+      yield* emit(operator.onBatch(message))
+    }
+    yield* emit(operator.onEnd())
+    yield* ctx.coordinator.operatorEnded(snapshot(true))
+    yield* sendEnd(all)
+  })
+
