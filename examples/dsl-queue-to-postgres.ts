@@ -11,7 +11,7 @@
  * It works in a schema of its own, dropped at the end.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Cause, Console, Effect, Queue, Stream } from "effect"
+import { type Cause, Console, Effect, Queue, Stream } from "effect"
 import pg from "pg"
 import { Pipeline, Spec, Streams } from "../dsl/index.ts"
 import * as Builtins from "../src/Builtins.ts"
