@@ -27,6 +27,7 @@ import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
@@ -97,13 +98,22 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
   /** Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones. */
   execution(settings: ExecutionSettings): Builder<Ids, A, E, R>
   /**
-   * Keeps the records for which `predicate` is true — a function, or an expression string
-   * (`"status == 'active'"`, the YAML `condition`). Node `{ type: "filter", config: { predicate } }`
-   * or `{ config: { condition } }`.
+   * Keeps the records for which `predicate` is true. Node
+   * `{ type: "filter", config: { predicate } }`.
    */
   filter<const Id extends string>(
     id: Id & FreshId<Id, Ids>,
-    predicate: ((record: A) => boolean) | string,
+    predicate: (record: A) => boolean,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, A, E, R>
+  /**
+   * Keeps the records for which the expression `condition` is true (`"status == 'active'"`, the
+   * YAML `condition`); a field it reads that the records do not have is a compile error. Node
+   * `{ type: "filter", config: { condition } }`.
+   */
+  filter<const Id extends string, const C extends string>(
+    id: Id & FreshId<Id, Ids>,
+    condition: C & ReadsKnownFields<`filter '${Id}'`, A, C>,
     options?: NodeOptions<A>
   ): Builder<Ids | Id, A, E, R>
   /** Replaces each record by `fn(record)`. Node `{ type: "map", config: { fn } }`. */
@@ -114,11 +124,12 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
   ): Builder<Ids | Id, B, E, R>
   /**
    * Sets fields to the values of expressions (`{ total: "amount * 2" }`, the YAML `fields`).
-   * Computed fields are typed `unknown`. Node `{ type: "map", config: { fields } }`.
+   * Computed fields are typed `unknown`; a field an expression reads that the records do not have
+   * is a compile error. Node `{ type: "map", config: { fields } }`.
    */
   mapFields<const Id extends string, const F extends { readonly [name: string]: string }>(
     id: Id & FreshId<Id, Ids>,
-    fields: F,
+    fields: F & FieldsReadKnown<`mapFields '${Id}'`, A, F>,
     options?: NodeOptions<A>
   ): Builder<Ids | Id, WithFields<A, F>, E, R>
   /** Keeps only the listed fields. Node `{ type: "select", config: { fields } }`. */
@@ -281,12 +292,14 @@ export const execution = (settings: ExecutionSettings) =>
  * @category combinators
  * @since 0.1.0
  */
-export const filter = <const Id extends string, A>(
+export const filter = <const Id extends string, A, const C extends string = never>(
   id: Id,
-  predicate: ((record: A) => boolean) | string,
+  predicate: ((record: A) => boolean) | C,
   options?: NodeOptions<A>
 ) =>
-<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, A, E, R> =>
+<Ids extends string, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & ReadsKnownFields<`filter '${Id}'`, A, C>
+): Builder<Ids | Id, A, E, R> =>
   untyped(self).filter(id, predicate, options) as unknown as Builder<Ids | Id, A, E, R>
 
 /**
@@ -310,7 +323,9 @@ export const mapFields = <const Id extends string, const F extends { readonly [n
   fields: F,
   options?: NodeOptions
 ) =>
-<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, WithFields<A, F>, E, R> =>
+<Ids extends string, A, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & FieldsReadKnown<`mapFields '${Id}'`, A, F>
+): Builder<Ids | Id, WithFields<A, F>, E, R> =>
   untyped(self).mapFields(id, fields, options) as unknown as Builder<Ids | Id, WithFields<A, F>, E, R>
 
 /**

@@ -27,6 +27,7 @@ import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
 import type {
@@ -157,11 +158,18 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     spec: SourceSpec<A, E2, R2>,
     options?: SourceOptions
   ): Builder<With<Nodes, Id, A>, Read, Sinks, E | E2, R | R2>
-  /** Keeps the records for which `predicate` (a function or an expression string) is true. */
+  /** Keeps the records for which `predicate` is true. */
   filter<const Id extends string, const In extends Inputs<Nodes>>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    predicate: ((record: InputOf<Nodes, In>) => boolean) | string,
+    predicate: (record: InputOf<Nodes, In>) => boolean,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
+  /** Keeps the records for which the expression is true; the fields it reads must exist. */
+  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    condition: C & ReadsKnownFields<`filter '${Id}'`, InputOf<Nodes, In>, C>,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
   /** Replaces each record by `fn(record)`: the way to reconcile a fan-in of different types. */
@@ -171,11 +179,11 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     fn: (record: InputOf<Nodes, In>) => B,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
-  /** Sets fields to the values of expressions; computed fields are `unknown`. */
+  /** Sets fields to the values of expressions (reading fields that exist); computed fields are `unknown`. */
   mapFields<const Id extends string, const In extends Inputs<Nodes>, const F extends { readonly [name: string]: string }>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    fields: F,
+    fields: F & FieldsReadKnown<`mapFields '${Id}'`, InputOf<Nodes, In>, F>,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | ReadBy<In>, Sinks, E, R>
   /** Keeps only the listed fields (fields every input has). */
