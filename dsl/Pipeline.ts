@@ -26,7 +26,7 @@ import type { Effect, Pipeable, Stream } from "effect"
 import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
-import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
 import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
@@ -34,6 +34,8 @@ import { freshId, streamOf } from "./internal/toStream.ts"
 import type {
   Accepts,
   BatchFunction,
+  DurationsChecked,
+  ExecutionSettings,
   FieldOf,
   FreshId,
   HasFields,
@@ -49,6 +51,20 @@ import type {
 } from "./internal/types.ts"
 
 export type {
+  /**
+   * A duration in settings: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Duration,
+  /**
+   * The `execution` settings of a DSL workflow, durations typed.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  ExecutionSettings,
   /**
    * Per-node settings (`parallelism`, `key_by`, `ordered`), the last argument of every step.
    *
@@ -95,8 +111,11 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
   named(name: string): Builder<Ids, A, E, R>
   /** Sets the workflow version. */
   version(version: string): Builder<Ids, A, E, R>
-  /** Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones. */
-  execution(settings: ExecutionSettings): Builder<Ids, A, E, R>
+  /**
+   * Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones.
+   * Durations are `500ms`, `30s`, `1.5m`, `1h` or milliseconds: another spelling does not compile.
+   */
+  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Ids, A, E, R>
   /**
    * Keeps the records for which `predicate` is true. Node
    * `{ type: "filter", config: { predicate } }`.
@@ -279,8 +298,8 @@ export const named = (name: string) => <Ids extends string, A, E, R>(self: Build
  * @category combinators
  * @since 0.1.0
  */
-export const execution = (settings: ExecutionSettings) =>
-<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> => self.execution(settings)
+export const execution = <const S extends ExecutionSettings>(settings: S & DurationsChecked<S>) =>
+<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> => untyped(self).execution(settings) as unknown as Builder<Ids, A, E, R>
 
 /**
  * Data-last `.filter(id, predicate)`: in a `pipe`, the record type comes from the builder.

@@ -26,7 +26,7 @@ import type { Effect, Pipeable, Stream } from "effect"
 import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
-import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
 import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
@@ -34,6 +34,8 @@ import type {
   Accepts,
   BatchFunction,
   CompileError,
+  DurationsChecked,
+  ExecutionSettings,
   FieldOf,
   FreshId,
   KnownFields,
@@ -150,8 +152,8 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
   named(name: string): Builder<Nodes, Read, Sinks, E, R>
   /** Sets the workflow version. */
   version(version: string): Builder<Nodes, Read, Sinks, E, R>
-  /** Sets execution settings, merged over earlier ones. */
-  execution(settings: ExecutionSettings): Builder<Nodes, Read, Sinks, E, R>
+  /** Sets execution settings, merged over earlier ones (durations: `500ms`, `30s`, `1.5m`, `1h`). */
+  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Nodes, Read, Sinks, E, R>
   /** Adds a source node (its spec's error type and services are added to the workflow's). */
   source<const Id extends string, A, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
@@ -265,9 +267,10 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
  * @category models
  * @since 0.1.0
  */
-export interface MakeOptions {
+export interface MakeOptions<S extends ExecutionSettings = ExecutionSettings> {
   readonly version?: string | undefined
-  readonly execution?: ExecutionSettings | undefined
+  /** Execution settings (durations: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds). */
+  readonly execution?: (S & DurationsChecked<S>) | undefined
 }
 
 /**
@@ -276,7 +279,7 @@ export interface MakeOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (name: string, options?: MakeOptions): Builder<{}, never, never, never, never> =>
+export const make = <const S extends ExecutionSettings = {}>(name: string, options?: MakeOptions<S>): Builder<{}, never, never, never, never> =>
   empty(name, options?.version, options?.execution ?? {}) as unknown as Builder<{}, never, never, never, never>
 
 /**
