@@ -20,7 +20,9 @@ import { Schema } from "effect"
 export const PositionJson = Schema.Unknown
 
 /**
- * The position of one source instance at a checkpoint barrier.
+ * The position of one source instance at a checkpoint barrier, and what the source's
+ * `identify` said about its input there (e.g. a file's size and a hash of the bytes before the
+ * position), so that a restore can check the position still applies.
  *
  * @category schemas
  * @since 0.1.0
@@ -28,7 +30,8 @@ export const PositionJson = Schema.Unknown
 export const SourcePosition = Schema.Struct({
   node: Schema.String,
   instance: Schema.Number,
-  position: PositionJson
+  position: PositionJson,
+  input: Schema.optional(Schema.Unknown)
 })
 
 /**
@@ -87,6 +90,32 @@ export const CheckpointRecord = Schema.Struct({
  * @since 0.1.0
  */
 export type CheckpointRecord = typeof CheckpointRecord.Type
+
+/**
+ * The pre-flight phase of a run refused the state it would restore: applying it would give a
+ * wrong result (an input file replaced under a saved position, a stateful node whose definition
+ * changed, a sink ahead of the checkpoint, ...). Nothing was opened or written. The message says
+ * what changed, where, and the way out (`remedy`, e.g. `--from-scratch`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class RestoreError extends Schema.TaggedError<RestoreError>()("RestoreError", {
+  /** The node whose state or input does not fit (absent: the workflow as a whole). */
+  node: Schema.optional(Schema.String),
+  /** The checkpoint that would have been restored. */
+  checkpoint: Schema.optional(Schema.Number),
+  /** What changed. */
+  reason: Schema.String,
+  /** How to proceed. */
+  remedy: Schema.String
+}) {
+  override get message(): string {
+    const at = this.checkpoint === undefined ? "" : ` (checkpoint ${this.checkpoint})`
+    const who = this.node === undefined ? "cannot resume" : `node '${this.node}' cannot resume`
+    return `${who}${at}: ${this.reason}; ${this.remedy}`
+  }
+}
 
 /**
  * Metadata of a checkpoint, for `dataflare checkpoints` and the API.

@@ -19,6 +19,7 @@
  */
 import type { Effect, Schema, Scope } from "effect"
 import type { Batch, Encoded, Position } from "./Batch.ts"
+import type { RestoreError } from "./Checkpoint.ts"
 import type { ConnectorError, RecordError } from "./Errors.ts"
 
 /**
@@ -241,6 +242,43 @@ export interface SinkWriter<A> {
 }
 
 /**
+ * What a source's `checkRestore` is told in a run's pre-flight phase: the position one instance
+ * would seek to, and what `identify` recorded about the input at that position.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SourceRestoreContext {
+  readonly workflow: string
+  readonly node: string
+  readonly instance: number
+  readonly parallelism: number
+  /** The checkpoint the run would resume from. */
+  readonly checkpoint: number
+  /** Whether that checkpoint is the final one of a run that completed. */
+  readonly final: boolean
+  /** The position the instance would seek to. */
+  readonly position: Position
+  /** What `identify` returned for that position (`undefined` when the source has no `identify`). */
+  readonly input: unknown
+}
+
+/**
+ * What a sink's `checkRestore` is told in a run's pre-flight phase.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SinkRestoreContext {
+  readonly workflow: string
+  readonly node: string
+  readonly instance: number
+  readonly parallelism: number
+  /** The checkpoint the run would resume from (`undefined`: none, the run starts from scratch). */
+  readonly checkpoint: number | undefined
+}
+
+/**
  * A source connector definition. `Config` is the decoded config; `A` the record type.
  *
  * @example
@@ -268,6 +306,20 @@ export interface SourceDefinition<Config, A> {
   capabilities(config: Config): SourceCapabilities
   check(config: Config): Effect.Effect<void, ConnectorError>
   open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope>
+  /**
+   * Optional: what a checkpoint keeps about the input beside a position (plain JSON), so that
+   * `checkRestore` can tell later whether the position still applies — e.g. a file's size and a
+   * hash of the bytes before the position. Called when a position is recorded (each checkpoint
+   * barrier and the end of input), with the position `reader.position` gave.
+   */
+  identify?(config: Config, position: Position): Effect.Effect<unknown, ConnectorError>
+  /**
+   * Optional pre-flight check, called before any connector of the run is opened, for every
+   * instance that would seek to a restored position: fail with a {@link RestoreError} (what
+   * changed, the way out) when the position no longer applies to the input (a file replaced or
+   * truncated, a table recreated). A refusal stops the run before any output is touched.
+   */
+  checkRestore?(config: Config, context: SourceRestoreContext): Effect.Effect<void, RestoreError | ConnectorError>
 }
 
 /**
@@ -287,6 +339,14 @@ export interface SinkDefinition<Config, A> {
   capabilities(config: Config): SinkCapabilities
   check(config: Config): Effect.Effect<void, ConnectorError>
   open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope>
+  /**
+   * Optional pre-flight check, called before any connector of the run is opened (so before
+   * `open` and `restore`), for every instance: fail with a {@link RestoreError} when the sink's
+   * own record says it is ahead of the checkpoint the run would restore (it committed a later
+   * one: restoring an older checkpoint would write those rows twice), naming both ids and the
+   * way out. A sink that can only tell once opened checks the same thing in `restore`.
+   */
+  checkRestore?(config: Config, context: SinkRestoreContext): Effect.Effect<void, RestoreError | ConnectorError>
 }
 
 /**

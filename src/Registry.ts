@@ -20,11 +20,15 @@ import {
   type OpenContext,
   type SinkCapabilities,
   type SinkDefinition,
+  type SinkRestoreContext,
   type SinkWriter,
   type SourceCapabilities,
   type SourceDefinition,
-  type SourceReader
+  type SourceReader,
+  type SourceRestoreContext
 } from "./Connector.ts"
+import type { Position } from "./Batch.ts"
+import type { RestoreError } from "./Checkpoint.ts"
 import type { ConnectorError } from "./Errors.ts"
 import { decodeAll, type PathIssue } from "./internal/decode.ts"
 import type { MakeContext, Processor, ProcessorDefinition } from "./Processor.ts"
@@ -41,6 +45,10 @@ export interface PreparedSource {
   readonly capabilities: SourceCapabilities
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SourceReader<unknown>, ConnectorError, Scope.Scope>
+  /** The definition's `identify` with the config applied (see `SourceDefinition.identify`). */
+  readonly identify?: ((position: Position) => Effect.Effect<unknown, ConnectorError>) | undefined
+  /** The definition's `checkRestore` with the config applied (see `SourceDefinition.checkRestore`). */
+  readonly checkRestore?: ((context: SourceRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
 }
 
 /**
@@ -55,6 +63,8 @@ export interface PreparedSink {
   readonly capabilities: SinkCapabilities
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SinkWriter<unknown>, ConnectorError, Scope.Scope>
+  /** The definition's `checkRestore` with the config applied (see `SinkDefinition.checkRestore`). */
+  readonly checkRestore?: ((context: SinkRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
 }
 
 /**
@@ -159,7 +169,11 @@ const entry = (definition: Definition): Entry => {
               type: def.type,
               capabilities: def.capabilities(config),
               check: Effect.suspend(() => def.check(config)),
-              open: (context) => def.open(config, context)
+              open: (context) => def.open(config, context),
+              ...(def.identify !== undefined ? { identify: (position: Position) => def.identify!(config, position) } : {}),
+              ...(def.checkRestore !== undefined
+                ? { checkRestore: (context: SourceRestoreContext) => def.checkRestore!(config, context) }
+                : {})
             }
           }
         }
@@ -184,7 +198,10 @@ const entry = (definition: Definition): Entry => {
               type: def.type,
               capabilities: def.capabilities(config),
               check: Effect.suspend(() => def.check(config)),
-              open: (context) => def.open(config, context)
+              open: (context) => def.open(config, context),
+              ...(def.checkRestore !== undefined
+                ? { checkRestore: (context: SinkRestoreContext) => def.checkRestore!(config, context) }
+                : {})
             }
           }
         }

@@ -16,16 +16,17 @@
  */
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
 import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
-import type { CheckpointInfo } from "./Checkpoint.ts"
+import { type CheckpointInfo, RestoreError } from "./Checkpoint.ts"
 import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
-import { makeCoordinator } from "./internal/coordinator.ts"
+import { type Coordinator, makeCoordinator, type StopMode } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
 import { nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
+import { preflight } from "./internal/preflight.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
 import type { TypedGraph } from "./Spec.ts"
-import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
+import { isRefusal, makeMemory, StateBackend, StateBackendError } from "./StateBackend.ts"
 import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
 export type {
@@ -69,6 +70,10 @@ export interface RunSummary {
   readonly nodes: ReadonlyArray<NodeSummary>
   /** Adaptive batching metrics per source node (empty when adaptive batching is off). */
   readonly batching: { readonly [source: string]: AdaptiveBatcher.Metrics }
+  /** The checkpoint the run resumed from, and whether it was the final one of a completed run. */
+  readonly resumedFrom?: { readonly checkpoint: number; readonly complete: boolean } | undefined
+  /** Set when a graceful stop halted the run: the checkpoint a rerun resumes from. */
+  readonly stopped?: { readonly checkpoint: number } | undefined
 }
 
 /**
@@ -100,10 +105,23 @@ export interface RunOptions {
   /** Ignore (and clear) any checkpoint of this workflow in the state backend. */
   readonly fromScratch?: boolean | undefined
   /**
-   * Graceful shutdown: when this Effect completes, sources stop reading, in-flight batches drain,
-   * a final checkpoint is taken and committed, and the run ends successfully.
+   * Graceful stop: when this Effect completes, the run takes a checkpoint of everything *as it
+   * is* — source positions, every operator's state (open windows stay open, whole-input
+   * aggregates keep their partial totals), sinks pre-committed and committed — and ends
+   * successfully with `stopped` set in the summary. Nothing is read after that checkpoint and no
+   * operator finishes (no window fires because of the stop), so a run resumed from it gives
+   * exactly the output of a run that was never stopped. With `drain`, a stop ends the inputs
+   * instead (see {@link RunOptions.drain}).
    */
   readonly stop?: Effect.Effect<void> | undefined
+  /**
+   * Make a stop (through `stop` or {@link RunHandle.stop}) a drain: sources stop reading and end
+   * as if their input were exhausted, operators emit everything they hold (windows fire,
+   * aggregates emit their totals), and the final checkpoint marks the run complete. Use it to end
+   * an unbounded run for good; a resume after a drain does not continue the windows it fired.
+   * Default `false`.
+   */
+  readonly drain?: boolean | undefined
   /** Called after every completed checkpoint. */
   readonly onCheckpoint?: ((info: CheckpointInfo) => Effect.Effect<void>) | undefined
   /** Called before every restart. */
@@ -121,8 +139,10 @@ export interface RunOptions {
 export interface RunHandle {
   /** Takes a checkpoint now and waits until it completes (false when every source has ended). */
   readonly checkpoint: Effect.Effect<boolean>
-  /** Graceful shutdown (as `RunOptions.stop`). */
+  /** Graceful stop (as `RunOptions.stop`: a checkpoint as it is, or a drain with `RunOptions.drain`). */
   readonly stop: Effect.Effect<void>
+  /** Drain whatever `RunOptions.drain` says: sources end, operators emit everything, the run completes. */
+  readonly drain: Effect.Effect<void>
 }
 
 /**
@@ -232,7 +252,9 @@ const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<No
   }))
 
 /** Causes a restart cannot help with: the same definition or state would fail again. */
-const isPermanent = (error: NodeError): boolean => {
+const isPermanent = (error: NodeError | StateBackendError | RestoreError): boolean => {
+  if (error instanceof StateBackendError) return isRefusal(error)
+  if (error instanceof RestoreError) return true
   const cause = error.cause
   if (cause instanceof StateVersionError) return true
   if (cause instanceof ConnectorError && cause.reason._tag === "ConfigurationError") return true
@@ -252,6 +274,12 @@ const isPermanent = (error: NodeError): boolean => {
  * connectors that need a service) runs with the services of the fiber that runs the workflow:
  * the DSL's graphs carry them in their type (`TypedGraph<Ids, E, R>`), so `run` requires `R`.
  *
+ * Before any connector opens (the pre-flight phase) the run takes the backend's single-writer
+ * lock of the workflow (a second instance fails with a `LockHeld` {@link StateBackendError}
+ * naming the holder) and checks that the state it would restore still applies: every refusal is
+ * a {@link RestoreError} saying what changed and the way out (see docs/checkpoints.md, "What is
+ * protected").
+ *
  * **Gotchas**: a workflow with an unbounded source (CDC, brokers) runs until stopped through
  * `options.stop` or interrupted.
  *
@@ -261,14 +289,18 @@ const isPermanent = (error: NodeError): boolean => {
 export const run = <R = never>(
   graph: TypedGraph<string, unknown, R>,
   options?: RunOptions
-): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError, Registry | R> =>
-  Effect.gen(function*() {
+): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry | R> =>
+  Effect.scoped(Effect.gen(function*() {
     const prepared = yield* prepare(graph)
     const plan = makePlan(prepared)
     const configured = Option.getOrUndefined(yield* Effect.serviceOption(StateBackend))
     // Without a configured backend, a run-local memory backend still lets restarts resume.
     const backend = configured ?? makeMemory()
+    // pre-flight: the lock first, then what decides whether the restored state applies
+    if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
+    const first = yield* backend.latest(graph.name)
+    yield* preflight(plan, first)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
       ? durationMillis(graph.execution.checkpoint_interval)
@@ -282,8 +314,14 @@ export const run = <R = never>(
     const batchingMetrics = () =>
       Object.fromEntries([...batchers].map(([id, b]) => [id, b.metrics()])) as { readonly [source: string]: AdaptiveBatcher.Metrics }
     let live: Live | undefined
-    let stopped = false
-    let current: { requestStop: () => void; trigger: Effect.Effect<Deferred.Deferred<void, unknown> | undefined, unknown> } | undefined
+    let stopped: StopMode | undefined
+    let current: Coordinator | undefined
+    const requestStop = (mode: StopMode) =>
+      Effect.sync(() => {
+        stopped ??= mode
+        current?.requestStop(stopped)
+      })
+    const stopMode: StopMode = options?.drain === true ? "drain" : "checkpoint"
     const report = Effect.gen(function*() {
       if (live === undefined || options?.onProgress === undefined) return
       const now = yield* Clock.currentTimeMillis
@@ -304,16 +342,15 @@ export const run = <R = never>(
           yield* Deferred.await(done)
           return true
         }).pipe(Effect.orDie, Effect.map((v) => v !== undefined)),
-        stop: Effect.sync(() => {
-          stopped = true
-          current?.requestStop()
-        })
+        stop: requestStop(stopMode),
+        drain: requestStop("drain")
       })
     }
     const failureTimes: Array<number> = []
     let restarts = 0
+    let halted: number | undefined
     while (true) {
-      const restored = yield* backend.latest(graph.name)
+      const restored = restarts === 0 ? first : yield* backend.latest(graph.name)
       const coordinator = makeCoordinator({
         workflow: graph.name,
         participants,
@@ -323,7 +360,7 @@ export const run = <R = never>(
         onCheckpoint: options?.onCheckpoint
       })
       current = coordinator
-      if (stopped) coordinator.requestStop()
+      if (stopped !== undefined) coordinator.requestStop(stopped)
       const attempt = Effect.scoped(Effect.gen(function*() {
         if (interval !== undefined) {
           yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
@@ -332,12 +369,7 @@ export const run = <R = never>(
             if (done !== undefined) yield* Deferred.await(done)
           })))
         }
-        if (options?.stop !== undefined) {
-          yield* Effect.forkScoped(Effect.andThen(options.stop, Effect.sync(() => {
-            stopped = true
-            coordinator.requestStop()
-          })))
-        }
+        if (options?.stop !== undefined) yield* Effect.forkScoped(Effect.andThen(options.stop, requestStop(stopMode)))
         const onStart = (l: Live) =>
           Effect.gen(function*() {
             live = l
@@ -348,8 +380,11 @@ export const run = <R = never>(
         yield* execute(plan, { workflow: graph.name, coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart, batchers })
       }))
       const exit = yield* Effect.exit(attempt)
-      if (Exit.isSuccess(exit)) break
-      const error = nodeErrorOf(exit.cause)
+      if (Exit.isSuccess(exit)) {
+        if (coordinator.halted()) halted = coordinator.lastCompleted()
+        break
+      }
+      const error = failureOf(exit.cause)
       if (error === undefined) return yield* Effect.failCause(exit.cause)
       if (isPermanent(error)) {
         // the whole cause when the error is a failure in it (other tasks' failures stay visible)
@@ -362,7 +397,9 @@ export const run = <R = never>(
       yield* Effect.logWarning(
         `workflow '${graph.name}': restart ${restarts} in ${delay} ms from checkpoint ${coordinator.lastCompleted()} after: ${error.message}`
       )
-      if (options?.onRestart !== undefined) yield* options.onRestart({ attempt: restarts, delayMs: delay, error })
+      if (options?.onRestart !== undefined && error instanceof NodeError) {
+        yield* options.onRestart({ attempt: restarts, delayMs: delay, error })
+      }
       yield* Effect.sleep(delay)
     }
     yield* report
@@ -372,9 +409,20 @@ export const run = <R = never>(
       durationMs: endedAt - startedAt,
       restarts,
       nodes: live === undefined ? [] : snapshot(live.counters),
-      batching: batchingMetrics()
+      batching: batchingMetrics(),
+      ...(first !== undefined ? { resumedFrom: { checkpoint: first.id, complete: first.final } } : {}),
+      ...(halted !== undefined ? { stopped: { checkpoint: halted } } : {})
     }
-  })
+  }))
+
+/** What a failed attempt failed with: a NodeError (see {@link nodeErrorOf}) or a backend error. */
+const failureOf = (cause: Cause.Cause<unknown>): NodeError | StateBackendError | RestoreError | undefined => {
+  const failure = Cause.findErrorOption(cause)
+  if (failure._tag === "Some" && (failure.value instanceof StateBackendError || failure.value instanceof RestoreError)) {
+    return failure.value
+  }
+  return nodeErrorOf(cause)
+}
 
 /**
  * The NodeError a failed attempt ended with: its first failure, or else a defect that is a

@@ -10,11 +10,17 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { type CheckpointInfo, type CheckpointRecord, info, type Restored, restoreFrom } from "./Checkpoint.ts"
 
 /**
- * A state backend failed to read or write.
+ * A state backend failed to read or write, or refused to. `reason` says which refusals a restart
+ * cannot help with:
+ * - `LockHeld`: another process writes this workflow's state (the message names it: pid and
+ *   host, or the PostgreSQL session);
+ * - `Fenced`: this process lost its writer lease (a newer writer took the state over), so it
+ *   must not write any more;
+ * - `Io` (or absent): the store failed (disk full, server gone): a restart may help.
  *
  * @category errors
  * @since 0.1.0
@@ -23,8 +29,17 @@ export class StateBackendError extends Schema.TaggedError<StateBackendError>()("
   backend: Schema.String,
   operation: Schema.String,
   message: Schema.String,
+  reason: Schema.optional(Schema.Literals(["LockHeld", "Fenced", "Io"])),
   cause: Schema.optional(Schema.Defect())
 }) {}
+
+/**
+ * Whether a backend error is a refusal that a restart cannot help with (`LockHeld`, `Fenced`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const isRefusal = (error: StateBackendError): boolean => error.reason === "LockHeld" || error.reason === "Fenced"
 
 /**
  * The backend interface.
@@ -42,6 +57,15 @@ export interface Backend {
   readonly list: (workflow: string, limit: number) => Effect.Effect<ReadonlyArray<CheckpointInfo>, StateBackendError>
   /** Forgets every checkpoint of a workflow (`--from-scratch`). */
   readonly clear: (workflow: string) => Effect.Effect<void, StateBackendError>
+  /**
+   * Takes the single-writer lease of a workflow's state for the life of the scope, or fails
+   * with a `LockHeld` {@link StateBackendError} naming the holder. The runtime takes it before it
+   * opens any connector, so a second instance of a running workflow is refused before it touches
+   * any output. While it is held, `write` and `clear` of that workflow by anyone else are refused
+   * (`Fenced` when this lease was taken over). A backend without `lock` gives no single-writer
+   * guarantee.
+   */
+  readonly lock?: ((workflow: string) => Effect.Effect<void, StateBackendError, Scope.Scope>) | undefined
 }
 
 /**
@@ -82,6 +106,7 @@ export const retained = (records: ReadonlyArray<CheckpointRecord>): ReadonlyArra
  */
 export const makeMemory = (): Backend => {
   const store = new Map<string, Array<CheckpointRecord>>()
+  const leases = new Set<string>()
   return {
     name: "memory",
     write: (record) =>
@@ -91,7 +116,25 @@ export const makeMemory = (): Backend => {
       }),
     latest: (workflow) => Effect.sync(() => restoreFrom(store.get(workflow) ?? [])),
     list: (workflow, limit) => Effect.sync(() => (store.get(workflow) ?? []).slice(-limit).reverse().map(info)),
-    clear: (workflow) => Effect.sync(() => void store.delete(workflow))
+    clear: (workflow) => Effect.sync(() => void store.delete(workflow)),
+    lock: (workflow) =>
+      Effect.acquireRelease(
+        Effect.suspend(() => {
+          if (leases.has(workflow)) {
+            return Effect.fail(
+              new StateBackendError({
+                backend: "memory",
+                operation: "lock",
+                reason: "LockHeld",
+                message: `workflow '${workflow}' is already running in this process with this memory backend`
+              })
+            )
+          }
+          leases.add(workflow)
+          return Effect.void
+        }),
+        () => Effect.sync(() => void leases.delete(workflow))
+      )
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Entry point of the `dataflare` executable (`bin/dataflare` runs this file with Node ≥ 22).
  *
- * The first SIGINT/SIGTERM asks a running workflow to stop gracefully (final checkpoint, exit 0);
+ * The first SIGINT/SIGTERM asks a running workflow to stop gracefully (a checkpoint where it is,
+ * or a drain with `--drain`; exit 0);
  * a second one, or one while nothing can stop gracefully, interrupts at once (exit 130).
  *
  * @since 0.1.0
@@ -15,8 +16,9 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
   let signalled = false
   const onSignal = () => {
     signalled = true
-    if (requestStop()) {
-      process.stderr.write("\nstopping: draining in-flight batches and taking a final checkpoint (signal again to abort)\n")
+    const message = requestStop()
+    if (message !== undefined) {
+      process.stderr.write(`\n${message} (signal again to abort)\n`)
     } else {
       fiber.interruptUnsafe(fiber.id)
     }

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Effect } from "effect"
+import type { RestoreError } from "../../src/Checkpoint.ts"
 import type { ConnectorError, DefinitionError, NodeError, RecordError, StateVersionError } from "../../src/Errors.ts"
 import type { StateBackendError } from "../../src/StateBackend.ts"
 import type { ExecutionSettings as GraphExecutionSettings } from "../../src/WorkflowGraph.ts"
@@ -181,12 +182,13 @@ export interface NodeFailure<E> extends NodeError {
 
 /**
  * Everything a DSL workflow's run can fail with: an invalid definition (found before anything
- * runs), a failed task (naming the node), or the state backend.
+ * runs), state that no longer applies to the workflow (refused before anything opens), a failed
+ * task (naming the node), or the state backend.
  *
  * @category errors
  * @since 0.1.0
  */
-export type RunError<E> = DefinitionError | NodeFailure<E> | StateBackendError
+export type RunError<E> = DefinitionError | RestoreError | NodeFailure<E> | StateBackendError
 
 /**
  * A duration unit of workflow settings: milliseconds, seconds, minutes, hours.

@@ -155,11 +155,33 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
         return yield* new StateBackendError({
           backend: "file",
           operation,
+          reason: "LockHeld",
           message: `the state directory ${directory} is being written by process ${holder.pid} on ${holder.host}; ` +
             `stop it, or remove ${path.join(directory, Files.LOCK_FILE)} if that process is gone`
         })
       }
       locked.add(directory)
+    })
+
+  /**
+   * Fails with `Fenced` unless the lock file of a directory this backend locked still names this
+   * process (someone removed it, and another process may have taken it).
+   */
+  const checkLease = (operation: string, directory: string) =>
+    Effect.gen(function*() {
+      if (!locked.has(directory)) return
+      const holder = yield* attempt(operation, `cannot read the lock of ${directory}`, () => Files.lockHolder(directory))
+      if (holder === undefined || !Files.isMe(holder)) {
+        locked.delete(directory)
+        return yield* new StateBackendError({
+          backend: "file",
+          operation,
+          reason: "Fenced",
+          message: `this process no longer holds the lock of the state directory ${directory} (${
+            holder === undefined ? "its lock file was removed" : `process ${holder.pid} on ${holder.host} holds it now`
+          }); it stops writing checkpoints there`
+        })
+      }
     })
 
   const attempt = <A>(operation: string, message: string, f: () => Promise<A>) =>
@@ -280,6 +302,7 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
             new StateBackendError({ backend: "file", operation: "write", message: `checkpoint ${record.id} is not JSON: ${String(cause)}`, cause })
         })
         yield* checkOwner("write", directory, record.workflow, true)
+        yield* checkLease("write", directory)
         yield* lockDirectory("write", directory)
         // Records after this id belong to a timeline abandoned by a restore: they go first (and
         // durably), so a crash can never leave them chained to the new record.
@@ -329,6 +352,7 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
         yield* checkOwner("clear", directory, workflow, false)
         const { names } = yield* recordIds("clear", directory)
         if (names.length === 0) return
+        yield* checkLease("clear", directory)
         yield* lockDirectory("clear", directory)
         const drop = names.filter((name) => Files.recordId(name) !== undefined || Files.isTemp(name) || name === INDEX_FILE)
         for (const name of drop) metas.delete(path.join(directory, name))
@@ -336,7 +360,33 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
           await Files.removeAll(directory, drop)
           if (sync && drop.length > 0) await Files.syncDirectory(directory)
         })
-      }))
+      })),
+    lock: (workflow) =>
+      Effect.acquireRelease(
+        lock.withPermit(Effect.gen(function*() {
+          const directory = dirOf(workflow)
+          const key = path.resolve(directory)
+          // the lock file tells processes apart; runs inside this process are told apart here
+          if (leases.has(key)) {
+            return yield* new StateBackendError({
+              backend: "file",
+              operation: "lock",
+              reason: "LockHeld",
+              message: `the state directory ${directory} is being written by another run in this process (${process.pid})`
+            })
+          }
+          yield* checkOwner("lock", directory, workflow, true)
+          yield* lockDirectory("lock", directory)
+          leases.add(key)
+          return { directory, key }
+        })),
+        ({ directory, key }) =>
+          lock.withPermit(Effect.suspend(() => {
+            leases.delete(key)
+            locked.delete(directory)
+            return Effect.promise(() => Files.releaseLock(directory).catch(() => undefined))
+          }))
+      ).pipe(Effect.asVoid)
   }
   const release = lock.withPermit(Effect.gen(function*() {
     for (const directory of locked) yield* Effect.promise(() => Files.releaseLock(directory).catch(() => undefined))
@@ -352,6 +402,9 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
  * @since 0.1.0
  */
 export const layer = (options?: Options): Layer.Layer<StateBackend> => Layer.effect(StateBackend, scoped(options))
+
+/** State directories (resolved) whose lease a run of this process holds, over every backend instance. */
+const leases = new Set<string>()
 
 const IndexSchema = Schema.Struct({
   format: Schema.Literal(1),

@@ -8,12 +8,21 @@
  * transaction, and records outside `StateBackend.retained` are pruned), so a crash leaves the
  * previous checkpoint in place. Writers of one workflow are serialized by an advisory lock.
  *
+ * Single writer: `lock` (taken by the runtime before any connector opens) holds a session
+ * advisory lock per workflow on a connection of its own for the whole run, and bumps the
+ * workflow's epoch in `<prefix>_writers (workflow, epoch, holder, since)`. Every `write` and
+ * `clear` checks, in its transaction, that the epoch is still the one this lease got: if the
+ * lock's session was lost and another process took the state over, the old writer is fenced off
+ * (`Fenced`) instead of writing beside the new one. A second process is refused (`LockHeld`) with
+ * the holder's pid, host and start time.
+ *
  * Records are `json`, not `jsonb`: they are stored verbatim and never queried inside, `json`
  * is cheaper to insert, and `jsonb` refuses strings JavaScript state may hold (`\u0000`, lone
  * surrogates).
  *
  * @since 0.1.0
  */
+import * as os from "node:os"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import pg from "pg"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
@@ -35,7 +44,7 @@ export interface Options {
   readonly schema?: string | undefined
   /** The table is `<prefix>_checkpoints` (default prefix `dataflare`). */
   readonly tablePrefix?: string | undefined
-  /** Pool size when the backend opens its own pool (default 2). */
+  /** Pool size when the backend opens its own pool (default 3: one is held by a run's writer lease). */
   readonly maxConnections?: number | undefined
 }
 
@@ -59,6 +68,13 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
       ? pg.escapeIdentifier(tableName)
       : `${pg.escapeIdentifier(options.schema)}.${pg.escapeIdentifier(tableName)}`
     const lockKey = `dataflare:${options.schema ?? ""}.${tableName}`
+    const writersName = `${options.tablePrefix ?? "dataflare"}_writers`
+    const writers = options.schema === undefined
+      ? pg.escapeIdentifier(writersName)
+      : `${pg.escapeIdentifier(options.schema)}.${pg.escapeIdentifier(writersName)}`
+    const leaseKey = `dataflare-writer:${options.schema ?? ""}.${tableName}`
+    /** workflow → the epoch of the lease this backend holds. */
+    const epochs = new Map<string, number>()
 
     const transaction = <A>(operation: string, body: (client: pg.PoolClient) => Promise<A>) =>
       Effect.tryPromise({
@@ -77,7 +93,9 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
           }
         },
         catch: (cause) =>
-          new StateBackendError({ backend: "postgres", operation, message: `${operation} on ${table} failed: ${errorText(cause)}`, cause })
+          cause instanceof Fenced
+            ? new StateBackendError({ backend: "postgres", operation, reason: "Fenced", message: cause.message })
+            : new StateBackendError({ backend: "postgres", operation, message: `${operation} on ${table} failed: ${errorText(cause)}`, cause })
       })
 
     yield* transaction("create table", async (client) => {
@@ -94,7 +112,34 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
           PRIMARY KEY (workflow, id)
         )`
       )
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${writers} (
+          workflow text PRIMARY KEY,
+          epoch bigint NOT NULL,
+          holder text NOT NULL,
+          since timestamptz NOT NULL
+        )`
+      )
     })
+
+    /** Throws a Fenced refusal unless this backend's lease of `workflow` (if any) is still current. */
+    const checkEpoch = async (client: pg.PoolClient, workflow: string): Promise<void> => {
+      const mine = epochs.get(workflow)
+      if (mine === undefined) return
+      const rows = await client.query<{ epoch: string; holder: string }>(
+        `SELECT epoch, holder FROM ${writers} WHERE workflow = $1 FOR UPDATE`,
+        [workflow]
+      )
+      const row = rows.rows[0]
+      if (row === undefined || Number(row.epoch) !== mine) {
+        epochs.delete(workflow)
+        throw new Fenced(
+          `this process lost its writer lease of workflow '${workflow}' in ${table}${
+            row === undefined ? "" : ` (${row.holder} took it over)`
+          }; it stops writing checkpoints`
+        )
+      }
+    }
 
     const backend: Backend = {
       name: "postgres",
@@ -113,6 +158,7 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
           })
           yield* transaction("write", async (client) => {
             await client.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [lockKey, record.workflow])
+            await checkEpoch(client, record.workflow)
             // later ids belong to a timeline abandoned by a restore
             await client.query(`DELETE FROM ${table} WHERE workflow = $1 AND id >= $2`, [record.workflow, record.id])
             await client.query(
@@ -148,8 +194,64 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
       clear: (workflow) =>
         transaction("clear", async (client) => {
           await client.query("SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))", [lockKey, workflow])
+          await checkEpoch(client, workflow)
           await client.query(`DELETE FROM ${table} WHERE workflow = $1`, [workflow])
-        })
+        }),
+      lock: (workflow) =>
+        Effect.acquireRelease(
+          Effect.tryPromise({
+            try: () => takeLease(workflow),
+            catch: (cause) =>
+              cause instanceof LockHeld
+                ? new StateBackendError({ backend: "postgres", operation: "lock", reason: "LockHeld", message: cause.message })
+                : new StateBackendError({ backend: "postgres", operation: "lock", message: `cannot lock workflow '${workflow}' in ${table}: ${errorText(cause)}`, cause })
+          }),
+          (client) => Effect.promise(() => dropLease(workflow, client))
+        ).pipe(Effect.asVoid)
+    }
+
+    /**
+     * Takes the session advisory lock of `workflow` on a connection kept for the lease, and a new
+     * epoch. Throws LockHeld naming the holder when another session has the lock.
+     */
+    const takeLease = async (workflow: string): Promise<pg.PoolClient> => {
+      const client = await pool.connect()
+      try {
+        const got = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok", [leaseKey, workflow])
+        if (got.rows[0]?.ok !== true) {
+          const holder = await client.query<{ holder: string; since: Date }>(`SELECT holder, since FROM ${writers} WHERE workflow = $1`, [workflow])
+          const row = holder.rows[0]
+          throw new LockHeld(
+            `workflow '${workflow}' is being run by ${row === undefined ? "another session" : `${row.holder} (since ${row.since.toISOString()})`} ` +
+              `with the state in ${table}; stop it first (a second writer is refused before anything is opened)`
+          )
+        }
+        const me = `process ${process.pid} on ${os.hostname()}`
+        const epoch = await client.query<{ epoch: string }>(
+          `INSERT INTO ${writers} (workflow, epoch, holder, since) VALUES ($1, 1, $2, now())
+           ON CONFLICT (workflow) DO UPDATE SET epoch = ${writers}.epoch + 1, holder = EXCLUDED.holder, since = EXCLUDED.since
+           RETURNING epoch`,
+          [workflow, me]
+        )
+        epochs.set(workflow, Number(epoch.rows[0].epoch))
+        // a server that goes away ends the session (and the lock); the next write is fenced off
+        client.on("error", () => {})
+        return client
+      } catch (error) {
+        client.release()
+        throw error
+      }
+    }
+
+    const dropLease = async (workflow: string, client: pg.PoolClient): Promise<void> => {
+      epochs.delete(workflow)
+      try {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", [leaseKey, workflow])
+        client.release()
+      } catch (error) {
+        // the session is gone (and its lock with it): do not hand the connection back
+        client.release(error instanceof Error ? error : true)
+      }
     }
 
     /** Finds and rebuilds the newest complete chain, reading records newest first in one snapshot. */
@@ -211,7 +313,7 @@ const openPool = (options: Options): Effect.Effect<pg.Pool, StateBackendError, S
         const pool = new pg.Pool({
           connectionString: typeof url === "string" ? url : Redacted.value(url),
           application_name: "dataflare-state",
-          max: options.maxConnections ?? 2
+          max: options.maxConnections ?? 3
         })
         // an idle client whose server goes away emits 'error'; the next query reports it
         pool.on("error", () => {})
@@ -223,6 +325,12 @@ const openPool = (options: Options): Effect.Effect<pg.Pool, StateBackendError, S
   )
 }
 
+
+/** Thrown inside a lease query when another session holds the lock. */
+class LockHeld extends Error {}
+
+/** Thrown inside a transaction when this process's lease was taken over. */
+class Fenced extends Error {}
 
 /** A driver error's message and SQLSTATE; never the connection string. */
 const errorText = (cause: unknown): string => {

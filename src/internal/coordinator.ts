@@ -7,11 +7,21 @@
  * report stands in — it completes the checkpoint: the record is written to the state backend,
  * then sources commit their positions and exactly-once sinks commit. One checkpoint is in flight
  * at a time. When every task has ended, the final checkpoint is completed the same way.
+ *
+ * A stop comes in two kinds:
+ * - `drain`: sources stop reading and end; operators then emit what they hold (windows fire,
+ *   whole-input aggregates emit their totals) and the final checkpoint marks the run complete.
+ * - `checkpoint` (the default of a graceful stop): no new periodic checkpoint starts; once the
+ *   one in flight (if any) has completed, a last checkpoint is taken, and every source stops
+ *   right after injecting its barrier, so nothing is read after it. Its record holds every
+ *   operator's state *as it is*; once it has completed the run is `halted`: tasks end without
+ *   `onEnd`, sinks without a final flush, and a resume continues exactly where it stopped.
  */
 import { Clock, Deferred, Effect, Exit } from "effect"
 import type { Position } from "../Batch.ts"
 import type { CheckpointRecord, OperatorState, SourcePosition } from "../Checkpoint.ts"
 import * as Checkpoint from "../Checkpoint.ts"
+import { NodeError } from "../Errors.ts"
 import type { Backend } from "../StateBackend.ts"
 
 type Key = string
@@ -33,15 +43,29 @@ export interface Participants {
   readonly sinks: ReadonlyArray<Key>
 }
 
+/** How a run stops before its inputs end (see the module doc). */
+export type StopMode = "drain" | "checkpoint"
+
 export interface Coordinator {
   /** The latest checkpoint id requested (sources inject it when they see it is newer). */
   readonly requested: () => number
-  readonly stopRequested: () => boolean
-  readonly requestStop: () => void
+  /** The stop asked for, if any. */
+  readonly stopMode: () => StopMode | undefined
+  /** Asks the run to stop (the first request decides how). */
+  readonly requestStop: (mode: StopMode) => void
+  /**
+   * With a `checkpoint` stop: the id of the stop checkpoint, once it has been requested (every
+   * source calls it; the first waits for the checkpoint in flight, then requests it). `undefined`
+   * when every source has already ended (the run completes as usual).
+   */
+  readonly stopAt: Effect.Effect<number | undefined, unknown>
+  /** True once a `checkpoint` stop's checkpoint has completed: tasks then end without finishing. */
+  readonly halted: () => boolean
   /** Requests a checkpoint (unless one is in flight or every source ended); returns its completion. */
   readonly trigger: Effect.Effect<Deferred.Deferred<void, unknown> | undefined, unknown>
-  readonly sourcePosition: (node: string, instance: number, id: number, position: Position) => Effect.Effect<void, unknown>
-  readonly sourceEnded: (node: string, instance: number, position: Position) => Effect.Effect<void, unknown>
+  /** A source instance's position at barrier `id`, with what its `identify` said about the input there. */
+  readonly sourcePosition: (node: string, instance: number, id: number, position: Position, input: unknown) => Effect.Effect<void, unknown>
+  readonly sourceEnded: (node: string, instance: number, position: Position, input: unknown) => Effect.Effect<void, unknown>
   readonly operatorState: (id: number, state: OperatorState) => Effect.Effect<void, unknown>
   readonly operatorEnded: (state: OperatorState) => Effect.Effect<void, unknown>
   readonly sinkAck: (node: string, instance: number, id: number) => Effect.Effect<void, unknown>
@@ -55,13 +79,19 @@ export interface Coordinator {
     instance: number,
     preCommit: ((id: number) => Effect.Effect<void, unknown>) | undefined
   ) => Effect.Effect<void, unknown>
-  /** Registers what to run when a checkpoint completes (commit positions, commit sinks). */
-  readonly onComplete: (f: (id: number, positions: ReadonlyMap<Key, Position>) => Effect.Effect<void, unknown>) => void
-  /** Completes when the final checkpoint is written and committed. */
+  /**
+   * Registers what to run when a checkpoint completes (commit positions, commit sinks). A failure
+   * of `f` is blamed on `node` (a NodeError naming it), whichever task completed the checkpoint.
+   */
+  readonly onComplete: (node: string, f: (id: number, positions: ReadonlyMap<Key, Position>) => Effect.Effect<void, unknown>) => void
+  /** Completes when the final checkpoint (or a `checkpoint` stop's checkpoint) is written and committed. */
   readonly final: Deferred.Deferred<number, unknown>
   /** The id of the last completed checkpoint (0 when none). */
   readonly lastCompleted: () => number
 }
+
+const sourcePosition = (node: string, instance: number, position: Position, input: unknown): SourcePosition =>
+  input === undefined ? { node, instance, position } : { node, instance, position, input }
 
 export const makeCoordinator = (options: {
   readonly workflow: string
@@ -75,7 +105,10 @@ export const makeCoordinator = (options: {
 }): Coordinator => {
   let requested = options.restoredId
   let completed = options.restoredId
-  let stop = false
+  let stop: StopMode | undefined
+  let stopCheckpoint: Deferred.Deferred<number | undefined, unknown> | undefined
+  let stopId: number | undefined
+  let halted = false
   let pending: Pending | undefined
   const { participants } = options
   const endedSources = new Map<Key, SourcePosition>()
@@ -129,6 +162,11 @@ export const makeCoordinator = (options: {
       Effect.exit,
       Effect.flatMap((exit) => {
         Deferred.doneUnsafe(p.done, Exit.isSuccess(exit) ? Exit.void : Exit.failCause(exit.cause))
+        if (Exit.isSuccess(exit) && p.id === stopId) {
+          halted = true
+          Deferred.doneUnsafe(final, Exit.succeed(p.id))
+          return Effect.void
+        }
         return Exit.isSuccess(exit) ? tryFinal : Effect.failCause(exit.cause)
       })
     )
@@ -148,13 +186,8 @@ export const makeCoordinator = (options: {
     })
   })
 
-  return {
-    requested: () => requested,
-    stopRequested: () => stop,
-    requestStop: () => {
-      stop = true
-    },
-    trigger: Effect.gen(function*() {
+  /** Starts checkpoint `requested + 1` (none in flight); `undefined` when every source has ended. */
+  const start = Effect.gen(function*() {
       if (pending !== undefined) return pending.done
       if (participants.sources.every((k) => endedSources.has(k))) return undefined
       const startedAt = yield* Clock.currentTimeMillis
@@ -174,15 +207,39 @@ export const makeCoordinator = (options: {
         p.acks.add(k)
       }
       return p.done
-    }),
-    sourcePosition: (node, instance, id, position) =>
+    })
+
+  const stopAt: Effect.Effect<number | undefined, unknown> = Effect.suspend(() => {
+    if (stopCheckpoint !== undefined) return Deferred.await(stopCheckpoint)
+    const decided = Deferred.makeUnsafe<number | undefined, unknown>()
+    stopCheckpoint = decided
+    return Effect.gen(function*() {
+      // a checkpoint in flight has barriers that sources already passed: let it complete first
+      while (pending !== undefined) yield* Deferred.await(pending.done)
+      const done = yield* start
+      stopId = done === undefined ? undefined : requested
+      return stopId
+    }).pipe(Effect.onExit((exit) => Effect.sync(() => Deferred.doneUnsafe(decided, exit))))
+  })
+
+  return {
+    requested: () => requested,
+    stopMode: () => stop,
+    requestStop: (mode) => {
+      if (stop === undefined) stop = mode
+    },
+    stopAt,
+    halted: () => halted,
+    // no periodic checkpoint starts once a stop is asked for (the stop takes its own)
+    trigger: Effect.suspend(() => (stop === undefined ? start : Effect.succeed(pending?.done))),
+    sourcePosition: (node, instance, id, position, input) =>
       Effect.suspend(() => {
-        if (pending?.id === id) pending.positions.set(key(node, instance), { node, instance, position })
+        if (pending?.id === id) pending.positions.set(key(node, instance), sourcePosition(node, instance, position, input))
         return tryComplete
       }),
-    sourceEnded: (node, instance, position) =>
+    sourceEnded: (node, instance, position, input) =>
       Effect.suspend(() => {
-        endedSources.set(key(node, instance), { node, instance, position })
+        endedSources.set(key(node, instance), sourcePosition(node, instance, position, input))
         return tryComplete
       }),
     operatorState: (id, state) =>
@@ -212,8 +269,9 @@ export const makeCoordinator = (options: {
         yield* tryComplete
         yield* tryFinal
       }),
-    onComplete: (f) => {
-      commits.push(f)
+    onComplete: (node, f) => {
+      commits.push((id, positions) =>
+        Effect.mapError(f(id, positions), (cause) => (cause instanceof NodeError ? cause : new NodeError({ node, cause }))))
     },
     final,
     lastCompleted: () => completed

@@ -15,9 +15,8 @@
  *   operators restore their state and sinks discard what was written after the checkpoint.
  */
 import { Effect, type Scope } from "effect"
-import type { NodeError } from "../Errors.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
-import { type ExecuteContext, failNode, type NodeCounters } from "./tasks/context.ts"
+import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
 import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.ts"
 import { openSink, runSink } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
@@ -44,8 +43,11 @@ const makeCounters = (plan: Plan): Map<string, NodeCounters> => {
   return counters
 }
 
-/** Runs a plan to completion. Fails with the first task failure (a NodeError naming the node). */
-export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, NodeError> =>
+/**
+ * Runs a plan to completion. Fails with the first task failure: a NodeError naming the node, or
+ * the state backend's own error.
+ */
+export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, TaskError> =>
   Effect.scoped(Effect.gen(function*() {
     const counters = makeCounters(plan)
     const counter = (node: string) => counters.get(node)!
@@ -71,7 +73,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, No
       return Effect.map(tail, (next) => chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
     }
 
-    const fibers: Array<Effect.Effect<void, NodeError>> = []
+    const fibers: Array<Effect.Effect<void, TaskError>> = []
     for (const task of plan.tasks) {
       if (task.runsIn !== undefined) continue // runs in its source's fiber
       const ports = wiring.outputsOf(task)

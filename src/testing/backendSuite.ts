@@ -5,8 +5,8 @@
  * contract the runtime relies on: a written checkpoint is restored exactly; incremental records
  * rebuild the same state as full snapshots (a fast-check property over random upserts and
  * deletes per operator with periodic full snapshots, compared with a model); `list` order, limit
- * and metadata; `clear`; restore stays correct while old records are pruned; two workflows never
- * see each other's state.
+ * and metadata; `clear`; restore stays correct while old records are pruned; `lock` (when the
+ * backend has it) admits one writer per workflow; two workflows never see each other's state.
  *
  * Every test uses workflow names of its own, so a backend over a shared store (a database) can be
  * given as one Layer; `backend` is built anew for every test in the test's scope.
@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Layer, type Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import fc from "fast-check"
 import { type CheckpointRecord, info, type OperatorState, type Restored, restoreFrom } from "../Checkpoint.ts"
 import { type Backend, RETAIN, StateBackend, StateBackendError } from "../StateBackend.ts"
@@ -181,6 +181,26 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         for (const id of lastRetain) assert.include(ids, id)
         // a backend may keep more, but not an unbounded history
         assert.isAtMost(ids.length, RETAIN + 7)
+      }))
+
+    it.live("lock: one writer per workflow; a second lock is refused (LockHeld) until the first is released", () =>
+      Effect.gen(function*() {
+        const b = yield* acquire
+        if (b.lock === undefined) return // a backend without `lock` gives no single-writer guarantee
+        const w = workflow("lock")
+        const first = yield* Scope.make()
+        yield* Scope.provide(b.lock(w), first)
+        const second = yield* Effect.exit(Effect.scoped(b.lock(w)))
+        assert.isTrue(
+          Exit.isFailure(second) &&
+            second.cause.reasons.some((r) => r._tag === "Fail" && r.error instanceof StateBackendError && r.error.reason === "LockHeld"),
+          "a second lock of a held workflow is refused"
+        )
+        // the holder writes as usual
+        yield* b.write(simpleRecord(w, 1, true, "held"))
+        yield* Scope.close(first, Exit.void)
+        yield* Effect.scoped(Effect.andThen(b.lock(w), b.write(simpleRecord(w, 2, true, "next"))))
+        assert.strictEqual((yield* b.latest(w))?.id, 2)
       }))
 
     it.live("two workflows never see each other's checkpoints", () =>

@@ -1,8 +1,16 @@
+import * as os from "node:os"
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import pg from "pg"
 import * as PostgresBackend from "../../src/backends/PostgresBackend.ts"
+import * as Batch from "../../src/Batch.ts"
+import * as Connector from "../../src/Connector.ts"
+import * as Registry from "../../src/Registry.ts"
+import * as Runtime from "../../src/Runtime.ts"
+import * as StateBackend from "../../src/StateBackend.ts"
 import { StateBackendError } from "../../src/StateBackend.ts"
+import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+import { Numbers } from "../runtime/support.ts"
 import { backendSuite } from "../../src/testing/backendSuite.ts"
 import { checkRewind, entriesOf, record, withWarnings } from "./support.ts"
 
@@ -84,5 +92,85 @@ describe("postgres backend", () => {
       assert.instanceOf(error, StateBackendError)
       assert.include(error?.message, "ECONNREFUSED")
       assert.notInclude(error?.message, "s3cret-pw")
+    }))
+})
+
+describe("postgres backend: one writer per workflow", () => {
+  /** numbers (slow) → a sink that counts its opens, on the PostgreSQL backend `backend`. */
+  const opened = new Map<string, number>()
+  const Probe = Connector.sink({
+    type: "probe",
+    description: "counts opens",
+    config: Schema.Struct({ name: Schema.String }),
+    capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+    check: () => Effect.void,
+    open: (config) =>
+      Effect.sync(() => {
+        opened.set(config.name, (opened.get(config.name) ?? 0) + 1)
+        return { writeBatch: (batch: Batch.Batch<unknown>) => Effect.succeed({ written: Batch.size(batch) }), flush: Effect.void }
+      })
+  })
+  const graph = (name: string, sink: string) =>
+    WorkflowGraph.make({
+      name,
+      execution: { batch_size: 10, checkpoint_interval: "10ms" },
+      nodes: [
+        { kind: "source", id: "nums", type: "numbers", config: { count: 1_000_000, delay_ms: 1 }, inputs: [] },
+        { kind: "sink", id: "out", type: "probe", config: { name: sink }, inputs: ["nums"] }
+      ]
+    })
+  const registry = Registry.layer([Numbers, Probe])
+
+  it.live("a second runtime of a running workflow is refused before it opens a connector, naming the holder", () =>
+    Effect.gen(function*() {
+      const name = `lock-${process.pid}-${Math.floor(Math.random() * 1e9)}`
+      const first = yield* PostgresBackend.make({ url: URL, schema })
+      const second = yield* PostgresBackend.make({ url: URL, schema })
+      let handle: Runtime.RunHandle | undefined
+      const running = yield* Effect.forkChild(
+        Runtime.run(graph(name, "first"), { onStart: (h) => Effect.sync(() => void (handle = h)) }).pipe(
+          Effect.provideService(StateBackend.StateBackend, first)
+        )
+      )
+      // wait for the first checkpoint: the first runtime holds the lease and writes
+      yield* Effect.sleep(20).pipe(Effect.repeat({ until: () => handle !== undefined }))
+      assert.isTrue(yield* handle!.checkpoint)
+      const refused = yield* Effect.flip(Runtime.run(graph(name, "second")).pipe(Effect.provideService(StateBackend.StateBackend, second)))
+      assert.instanceOf(refused, StateBackendError)
+      assert.strictEqual((refused as StateBackendError).reason, "LockHeld")
+      assert.include(refused.message, `process ${process.pid} on ${os.hostname()}`)
+      assert.isUndefined(opened.get("second"), "the refused run opened no connector")
+      yield* handle!.stop
+      const summary = yield* Fiber.join(running)
+      assert.isDefined(summary.stopped)
+      // released: the next run resumes
+      const next = yield* Runtime.run(graph(name, "third"), { stop: Effect.void }).pipe(Effect.provideService(StateBackend.StateBackend, second))
+      assert.strictEqual(next.resumedFrom?.checkpoint, summary.stopped?.checkpoint)
+    }).pipe(Effect.provide(registry)))
+
+  it.live("a writer whose lock session was lost is fenced off once another process takes the workflow over", () =>
+    Effect.gen(function*() {
+      const name = `fence-${process.pid}-${Math.floor(Math.random() * 1e9)}`
+      const first = yield* PostgresBackend.make({ url: URL, schema })
+      const second = yield* PostgresBackend.make({ url: URL, schema })
+      yield* first.lock!(name)
+      yield* first.write(record(name, 1, true, [["a", 1]]))
+      // the first lease's session dies (network, server restart): its advisory lock goes with it
+      const killed = yield* sql<{ ok: boolean }>(
+        `SELECT pg_terminate_backend(l.pid) AS ok FROM pg_locks l
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.classid::bigint = (hashtext($1)::bigint & 4294967295) AND l.objid::bigint = (hashtext($2)::bigint & 4294967295)`,
+        [`dataflare-writer:${schema}.dataflare_checkpoints`, name]
+      )
+      assert.deepStrictEqual(killed.map((k) => k.ok), [true])
+      // another process takes the workflow over (retried: the server ends the session asynchronously)
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* second.lock!(name).pipe(Effect.retry({ times: 50, schedule: Schedule.spaced("20 millis") }))
+        const fenced = yield* Effect.flip(first.write(record(name, 2, false, [["b", 2]])))
+        assert.strictEqual(fenced.reason, "Fenced")
+        assert.include(fenced.message, "lost its writer lease")
+        yield* second.write(record(name, 2, false, [["c", 3]]))
+        assert.deepStrictEqual(yield* entriesOf(second, name), [["a", 1], ["c", 3]])
+      }))
     }))
 })

@@ -56,7 +56,9 @@ interface Listed {
   readonly full: boolean
   readonly final: boolean
   readonly stateBytes: Record<string, number>
-  readonly positions: ReadonlyArray<{ readonly node: string; readonly instance: number; readonly position: { readonly offset: number; readonly line: number } }>
+  readonly positions: ReadonlyArray<
+    { readonly node: string; readonly instance: number; readonly position: { readonly offset: number; readonly line: number }; readonly input?: unknown }
+  >
 }
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
@@ -90,11 +92,13 @@ describe("dataflare checkpoints (process)", () => {
       assert.match(last.completedAt, ISO)
       assert.match(last.startedAt, ISO)
       assert.strictEqual(Date.parse(last.completedAt) - Date.parse(last.startedAt), last.durationMs)
-      assert.deepStrictEqual(last.positions, [{
+      assert.deepStrictEqual(last.positions.map(({ input: _, ...p }) => p), [{
         node: "orders",
         instance: 0,
         position: { offset: Buffer.byteLength(data), line: ROWS + 2 }
       }])
+      // the file's identity is kept with its position (size then, hashes of the bytes read)
+      assert.strictEqual((last.positions[0].input as { readonly size: number }).size, Buffer.byteLength(data))
       assert.deepStrictEqual(Object.keys(last.stateBytes), ["unique"], "only the dedupe node has state")
       assert.isTrue(listed.some((c) => (c.stateBytes.unique ?? 0) > 1000), "a checkpoint carries the 1,000 keys")
       assert.isTrue(listed.every((c) => !c.final || c.id === last.id), "only the newest is final")

@@ -40,7 +40,7 @@ describe("dataflare run: signals (process)", () => {
       const code = yield* Effect.promise(() => exited)
 
       assert.strictEqual(code, 0, stderr)
-      assert.match(stderr, /stopping: draining in-flight batches and taking a final checkpoint/)
+      assert.match(stderr, /stopping: taking a checkpoint where the run is/)
       const m = /\nout\s+sink\s+ndjson\s+([\d,]+)\s+([\d,]+)\n/.exec(stdout)
       assert.isNotNull(m, stdout)
       const written = Number(m![1].replaceAll(",", ""))

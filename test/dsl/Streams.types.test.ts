@@ -13,6 +13,7 @@ import * as Streams from "../../dsl/Streams.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Overrides from "../../src/Overrides.ts"
+import type { RestoreError } from "../../src/Checkpoint.ts"
 import type { DefinitionError, NodeError } from "../../src/Errors.ts"
 import type { Registry, RegistryError } from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -48,7 +49,7 @@ describe("Streams types", () => {
     >()
     // Runtime.run keeps the services too
     expectTypeOf(Runtime.run(done)).toEqualTypeOf<
-      Effect.Effect<Runtime.RunSummary, DefinitionError | NodeError | StateBackendError, Registry | Feed | Db>
+      Effect.Effect<Runtime.RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry | Feed | Db>
     >()
   })
 
@@ -136,7 +137,7 @@ describe("Streams types", () => {
       })
       // a graph without user services needs none
       const plain: WorkflowGraph = done
-      expectTypeOf(Runtime.run(plain)).toEqualTypeOf<Effect.Effect<Runtime.RunSummary, DefinitionError | NodeError | StateBackendError, Registry>>()
+      expectTypeOf(Runtime.run(plain)).toEqualTypeOf<Effect.Effect<Runtime.RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry>>()
       void checkRestoreEquivalence({ graph: plain, registry, inputs: {} })
     }
     expectTypeOf(compileOnly).toBeFunction()

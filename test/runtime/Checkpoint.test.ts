@@ -157,7 +157,35 @@ describe("checkpoints on demand", () => {
       yield* handle!.stop
       const summary = yield* Fiber.join(fiber)
       assert.isBelow(summary.nodes.find((n) => n.id === "nums")!.recordsOut, 100_000)
+      // a stop checkpoints where the run is: not the final checkpoint of a completed run
       const after = yield* backend.list("on-demand", 10)
+      assert.isFalse(after[0].final)
+      assert.deepStrictEqual(summary.stopped, { checkpoint: after[0].id })
+    }).pipe(Effect.provide(registry)))
+
+  it.live("RunHandle.drain ends the inputs: the final checkpoint marks the run complete", () =>
+    Effect.gen(function*() {
+      const backend = StateBackend.makeMemory()
+      let handle: Runtime.RunHandle | undefined
+      const g = WorkflowGraph.make({
+        name: "on-demand-drain",
+        execution: { batch_size: 10 },
+        nodes: [
+          { kind: "source", id: "nums", type: "numbers", config: { count: 100_000, delay_ms: 1 }, inputs: [] },
+          { kind: "sink", id: "out", type: "exactly_once_test", config: { name: "on-demand-drain" }, inputs: ["nums"] }
+        ]
+      })
+      const fiber = yield* Effect.forkChild(
+        Runtime.run(g, { onStart: (h) => Effect.sync(() => void (handle = h)) }).pipe(
+          Effect.provideService(StateBackend.StateBackend, backend)
+        )
+      )
+      yield* Effect.sleep(30)
+      yield* handle!.drain
+      const summary = yield* Fiber.join(fiber)
+      assert.isBelow(summary.nodes.find((n) => n.id === "nums")!.recordsOut, 100_000)
+      assert.isUndefined(summary.stopped)
+      const after = yield* backend.list("on-demand-drain", 10)
       assert.isTrue(after[0].final)
     }).pipe(Effect.provide(registry)))
 })

@@ -1,10 +1,13 @@
 /**
- * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch]`: validates and
- * runs a workflow to completion, then prints records in and out per node and the rate. While it
- * runs, stderr shows progress — records in and out with their rates, elapsed time and the
- * fullest queues (backpressure) — as one line rewritten in place on a terminal, or a plain line
- * every 10 s otherwise (`DATAFLARE_PROGRESS_INTERVAL_MS` changes it; `--quiet`: none). SIGINT or
- * SIGTERM stops it gracefully (final checkpoint, summary, exit 0).
+ * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch] [--drain]`:
+ * validates and runs a workflow to completion, then prints records in and out per node and the
+ * rate. While it runs, stderr shows progress — records in and out with their rates, elapsed time
+ * and the fullest queues (backpressure) — as one line rewritten in place on a terminal, or a
+ * plain line every 10 s otherwise (`DATAFLARE_PROGRESS_INTERVAL_MS` changes it; `--quiet`:
+ * none). SIGINT or SIGTERM stops it gracefully: a checkpoint of everything as it is (open windows
+ * and partial aggregates included), the summary, exit 0; the next run resumes there. With
+ * `--drain` a signal ends the inputs instead: windows fire, aggregates emit their totals, and the
+ * run completes.
  *
  * Checkpoints go to a state directory when `--state-dir` is given, or when the workflow sets
  * `execution.checkpoint_interval` (then `.dataflare/<workflow-name>` by default), so a rerun
@@ -19,8 +22,8 @@ import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
 import { type Engine, engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
-import { stopRequested } from "../internal/signals.ts"
-import { formatCount, formatDuration, rate, renderSummary } from "../internal/summary.ts"
+import { stopRequested, whileArmed } from "../internal/signals.ts"
+import { formatCount, formatDuration, rate, recordsRead, renderSummary } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
 const quiet = Flag.Boolean("quiet").pipe(
@@ -40,6 +43,16 @@ const fromScratch = Flag.Boolean("from-scratch").pipe(
   Flag.withDescription("Ignore and clear the workflow's checkpoints: read every source from the start"),
   Flag.withDefault(false)
 )
+
+const drain = Flag.Boolean("drain").pipe(
+  Flag.withDescription(
+    "On SIGINT/SIGTERM, end the inputs instead of checkpointing where the run is: windows fire, aggregates emit their totals, the run completes"
+  ),
+  Flag.withDefault(false)
+)
+
+const STOP_MESSAGE = "stopping: taking a checkpoint where the run is (a rerun resumes there; --drain finishes the inputs instead)"
+const DRAIN_MESSAGE = "stopping: draining — sources end, windows fire, and a final checkpoint completes the run"
 
 /**
  * A one-line progress report: elapsed time, records read and written with their rates over the
@@ -112,8 +125,8 @@ const stateLayer = ({ FileBackend }: Engine, graph: WorkflowGraph, dir: string |
  */
 export const command = Command.make(
   "run",
-  { workflow: workflowArgument, quiet, stateDir, fromScratch },
-  ({ fromScratch, quiet, stateDir, workflow }) =>
+  { workflow: workflowArgument, quiet, stateDir, fromScratch, drain },
+  ({ drain, fromScratch, quiet, stateDir, workflow }) =>
     Effect.gen(function*() {
       const modules = yield* engine
       const graph = yield* load(workflow)
@@ -126,23 +139,37 @@ export const command = Command.make(
         : { onProgress: logProgress(logInterval), progressInterval: logInterval }
       const summary = yield* modules.Runtime.run(graph, {
         stop: stopRequested,
+        drain,
         fromScratch,
         ...progress
       }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,
         Effect.provide(stateLayer(modules, graph, stateDir._tag === "Some" ? stateDir.value : undefined)),
         Effect.catchTag("NodeError", (error) => reportError(error.message, ExitCode.failed)),
-        Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state: ${error.message}`, ExitCode.failed))
+        Effect.catchTag("RestoreError", (error) => reportError(error.message, ExitCode.failed)),
+        Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state (${error.backend} backend): ${error.message}`, ExitCode.failed))
       )
-      if (!quiet) yield* Console.log(renderSummary(summary))
+      if (quiet) return
+      const resumed = summary.resumedFrom
+      if (resumed?.complete === true && recordsRead(summary) === 0 && summary.stopped === undefined) {
+        yield* Console.log(
+          `${summary.workflow}: already complete at checkpoint ${resumed.checkpoint}; nothing new to read (--from-scratch reads every input again)`
+        )
+        return
+      }
+      yield* Console.log(renderSummary(summary))
+      if (summary.stopped !== undefined) {
+        yield* Console.log(`${summary.workflow}: stopped at checkpoint ${summary.stopped.checkpoint}; run it again to resume from there`)
+      }
     }).pipe(
+      (effect) => whileArmed(drain ? DRAIN_MESSAGE : STOP_MESSAGE, effect),
       Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow)),
       provideRegistry
     )
 ).pipe(
   Command.withShortDescription("Run a workflow and print records in/out per node"),
   Command.withDescription(
-    "Run a workflow to completion and print records in/out per node. Exit code 0 on success, 1 when the workflow is invalid, 3 when the run fails. SIGINT/SIGTERM stops gracefully (a second signal aborts)."
+    "Run a workflow to completion and print records in/out per node. Exit code 0 on success, 1 when the workflow is invalid, 3 when the run fails or is refused (another instance running, changed inputs or definition). SIGINT/SIGTERM stops gracefully at a checkpoint a rerun resumes from (--drain: finish the inputs instead; a second signal aborts)."
   ),
   Command.withExamples([
     { command: "dataflare run examples/csv-to-ndjson.yaml", description: "Run a workflow and print its summary" },

@@ -1,26 +1,55 @@
 /**
- * Graceful stop on SIGINT/SIGTERM. A command that can stop cleanly (`run`) waits on
- * {@link stopRequested}; the first signal completes it (sources stop reading, in-flight batches
- * drain, a final checkpoint is taken). A signal when nothing is waiting — or a second signal —
- * interrupts the program at once (exit code 130).
+ * Graceful stop on SIGINT/SIGTERM. A command that can stop cleanly (`run`) arms the handler for
+ * its whole duration with {@link whileArmed} and waits on {@link stopRequested}; the first signal
+ * completes it (the run checkpoints where it is, or drains with `--drain`). A signal that arrives
+ * while the command is armed but no longer waits — the run has just completed and the summary is
+ * being printed — changes nothing: the command finishes and exits 0. A second signal, or one
+ * when no command is armed, interrupts the program at once (exit 130).
  */
 import { Effect } from "effect"
 
-let onStop: (() => void) | undefined
+let armed: string | undefined
+let signalled = false
+const waiters = new Set<() => void>()
 
-/** Completes when a stop is requested by a signal; only one waiter at a time. */
+/** Completes when a stop is requested by a signal (at once if one already was). */
 export const stopRequested: Effect.Effect<void> = Effect.callback<void>((resume) => {
-  onStop = () => resume(Effect.void)
+  if (signalled) {
+    resume(Effect.void)
+    return
+  }
+  const waiter = () => resume(Effect.void)
+  waiters.add(waiter)
   return Effect.sync(() => {
-    onStop = undefined
+    waiters.delete(waiter)
   })
 })
 
-/** Requests a graceful stop; `false` when nothing is waiting for one (interrupt instead). */
-export const requestStop = (): boolean => {
-  const stop = onStop
-  if (stop === undefined) return false
-  onStop = undefined
-  stop()
-  return true
+/**
+ * Runs `effect` with the stop handler armed: the first signal in that time is a graceful stop,
+ * announced on stderr with `message`.
+ */
+export const whileArmed = <A, E, R>(message: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      armed = message
+      signalled = false
+    }),
+    () => effect,
+    () =>
+      Effect.sync(() => {
+        armed = undefined
+      })
+  )
+
+/**
+ * Requests a graceful stop: the message to print, or `undefined` when nothing is armed or a stop
+ * was already requested (the caller then interrupts).
+ */
+export const requestStop = (): string | undefined => {
+  if (armed === undefined || signalled) return undefined
+  signalled = true
+  for (const waiter of [...waiters]) waiter()
+  waiters.clear()
+  return armed
 }

@@ -167,8 +167,15 @@ export const takeLock = async (directory: string, sync: boolean): Promise<Holder
 export const releaseLock = async (directory: string): Promise<void> => {
   const file = path.join(directory, LOCK_FILE)
   const holder = parseHolder(await readText(file))
-  if (holder?.pid === process.pid && holder.host === os.hostname()) await fs.rm(file, { force: true })
+  if (holder !== undefined && isMe(holder)) await fs.rm(file, { force: true })
 }
+
+/** Who holds the lock of `directory` now (`undefined`: nobody, or an unreadable lock file). */
+export const lockHolder = async (directory: string): Promise<Holder | undefined> =>
+  parseHolder(await readText(path.join(directory, LOCK_FILE)))
+
+/** Whether a holder is this process. */
+export const isMe = (holder: Holder): boolean => holder.pid === process.pid && holder.host === os.hostname()
 
 const parseHolder = (text: string | undefined): Holder | undefined => {
   if (text === undefined) return undefined

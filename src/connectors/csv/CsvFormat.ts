@@ -4,11 +4,14 @@
  *
  * A field is quoted only when it must be: when it holds the delimiter, a quote, CR or LF (or,
  * in a one-column file, when it is empty — an empty line would be skipped when reading). `null`
- * and `undefined` become an empty field, a `Date` its ISO-8601 text, a plain object or array its
- * JSON text, anything else `String(value)`.
+ * and `undefined` become an empty field, a number its shortest round-trip text (`-0`, `NaN`,
+ * `Infinity` kept), a `bigint` all its digits, a `Uint8Array` PostgreSQL's hex text (`\\x0aff`), a
+ * `Date` its ISO-8601 text, a plain object or array its JSON text (bigints and the numbers above
+ * written exactly, see `internal/jsonText.ts`), anything else `String(value)`.
  *
  * @since 0.1.0
  */
+import { byteaText, toJsonText } from "../../internal/jsonText.ts"
 
 /**
  * A field's text, quoted when needed.
@@ -23,6 +26,7 @@ export const formatField = (value: unknown, delimiter: string, single: boolean):
       text = value
       break
     case "number":
+      return value === 0 && 1 / value < 0 ? "-0" : String(value)
     case "boolean":
     case "bigint":
       return String(value)
@@ -30,7 +34,7 @@ export const formatField = (value: unknown, delimiter: string, single: boolean):
       return single ? '""' : ""
     case "object":
       if (value === null) return single ? '""' : ""
-      text = value instanceof Date ? value.toISOString() : JSON.stringify(value)
+      text = value instanceof Date ? value.toISOString() : value instanceof Uint8Array ? byteaText(value) : toJsonText(value)
       break
     default:
       text = String(value)

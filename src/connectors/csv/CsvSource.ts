@@ -25,7 +25,7 @@ import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
 import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, parseRecords } from "./internal/records.ts"
-import { type FilePosition, seekTarget } from "../../internal/filePosition.ts"
+import { checkRestore, type FilePosition, identify, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
@@ -71,6 +71,9 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
         try: () => access(config.path, constants.R_OK),
         catch: (e) => fileError(CONNECTOR, "check", config.path, e)
       }),
+    // the file's identity is kept with each position; a resume refuses a replaced file
+    identify: (config, position) => identify(CONNECTOR, config.path, position),
+    checkRestore: (config, context) => checkRestore(CONNECTOR, config.path, context),
     open: (config, context) =>
       Effect.gen(function*() {
         const path = config.path

@@ -1,8 +1,11 @@
 /**
- * The `ndjson` sink: writes one `JSON.stringify` line per record, one file write per batch.
+ * The `ndjson` sink: writes one JSON line per record, one file write per batch.
  *
- * The file is started afresh at the first write of a new run. A record that JSON cannot
- * represent (a `bigint`, a cycle) fails with a `RecordError`. `flush` fsyncs the file.
+ * The file is started afresh at the first write of a new run. Values `JSON.stringify` would
+ * refuse or change are written exactly (`internal/jsonText.ts`): a `bigint` as a JSON number with
+ * all its digits, `-0` as `-0`, `NaN`/`±Infinity` as the strings `"NaN"`, `"Infinity"`,
+ * `"-Infinity"`, a `Uint8Array` as PostgreSQL's hex text `"\\x..."`. A record with a cycle fails
+ * with a `RecordError`. `flush` fsyncs the file.
  * Guarantee: exactly-once — each checkpoint records the file's length in a journal next to it
  * (`.<name>.checkpoints`), and a restore truncates the file back to that length before the
  * records after the checkpoint are written again. One file: the node must run with
@@ -16,6 +19,7 @@ import { Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectorError, RecordError } from "../../Errors.ts"
+import { toJsonText } from "../../internal/jsonText.ts"
 import { openSinkFile } from "../../internal/sinkFile.ts"
 import { fileError } from "../../internal/textFile.ts"
 import { NdjsonConfig } from "./NdjsonConfig.ts"
@@ -23,8 +27,9 @@ import { NdjsonConfig } from "./NdjsonConfig.ts"
 const CONNECTOR = "ndjson"
 
 /**
- * Formats records `[start, end)` as NDJSON lines (each ending with `\n`); on a record JSON cannot
- * represent, returns the index of that record instead and the error in `failure`.
+ * Formats records `[start, end)` as NDJSON lines (each ending with `\n`; values written exactly,
+ * see the module doc); on a record JSON cannot represent (a cycle), returns the index of that
+ * record instead and the error in `failure`.
  *
  * @category formatting
  * @since 0.1.0
@@ -38,7 +43,7 @@ export const formatLines = (
   let out = ""
   let i = start
   try {
-    for (; i < end; i++) out += JSON.stringify(records[i]) + "\n"
+    for (; i < end; i++) out += toJsonText(records[i]) + "\n"
     return out
   } catch (e) {
     failure.error = e

@@ -14,7 +14,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
-import { seekTarget } from "../../internal/filePosition.ts"
+import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { NdjsonConfig } from "./NdjsonConfig.ts"
 
@@ -38,6 +38,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
       try: () => access(config.path, constants.R_OK),
       catch: (e) => fileError(CONNECTOR, "check", config.path, e)
     }),
+  // the file's identity is kept with each position; a resume refuses a replaced file
+  identify: (config, position) => identify(CONNECTOR, config.path, position),
+  checkRestore: (config, context) => checkRestore(CONNECTOR, config.path, context),
   open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path

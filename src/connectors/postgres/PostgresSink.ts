@@ -77,7 +77,7 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     transactional: true,
     preferredBatchSize: 10000,
     // CSV bytes go to COPY (FORMAT csv) as they are (insert / replace; upsert merges records)
-    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv"] })
+    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] })
   }),
   check: (config) =>
     Effect.scoped(

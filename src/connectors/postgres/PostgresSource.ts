@@ -1,41 +1,57 @@
 /**
- * The `postgres` source: a table or a query read through a server-side cursor, in batches.
+ * The `postgres` source: a table or a query read with `COPY (SELECT ...) TO STDOUT`, in batches.
  *
- * - **Snapshot** of a table: `DECLARE ... CURSOR` inside a `REPEATABLE READ READ ONLY`
- *   transaction, `FETCH FORWARD n` per batch, so memory stays flat whatever the table size. A
- *   table with a primary key is read in key order and its position is the last key, so `seek`
- *   resumes exactly; a query (or a table without a key) is positioned by row count.
+ * - **Snapshot** of a table: one COPY (one consistent snapshot), read block by block as the
+ *   runtime asks for batches, so memory stays flat whatever the table size (the server waits
+ *   while the socket is full). A table with a primary key is read in key order and its position
+ *   is the last row's key, so `seek` resumes exactly; a query (or a table without a key) is
+ *   positioned by row count.
  * - **Incremental** (`incremental: { column, initial_value }`): rows with
  *   `(column, key) > (last cursor, last key)` in that order, so rows sharing a cursor value are
- *   neither lost nor read twice. The position `{ cursor, key }` holds the server's text of the
- *   values (exact for timestamps with microseconds).
+ *   neither lost nor read twice; `initial_value` is exclusive. A NULL cursor sorts before every
+ *   value: read once, first, when there is no `initial_value`; never again.
  * - **Parallel**: with `parallelism: n`, instance `i` reads the `i`-th range of the primary key's
  *   first column (or `partition_column`); integer columns split `[min, max]` evenly, other types
  *   by percentiles. The range is kept in the position, so a restore reads the same range.
- *
- * Types are decoded by `@effect/sql-pg`: `int2`/`int4`/floats → number, `int8` → bigint (or
- * string with `bigint: string`), `numeric` → string, timestamps → `Date` (milliseconds), `date`
- * → string, `json`/`jsonb` → parsed value, arrays → arrays, `uuid` → string, `bytea` →
- * `Uint8Array`. {@link discover} prints the matching Schema.
+ * - **Values**: the session fixes its output settings so every type's text is canonical, and
+ *   each column is decoded from it exactly (`internal/values.ts`): booleans, `int2`/`int4`/`oid`
+ *   numbers, `int8` bigints (or digits with `bigint: string`), floats with NaN/±Infinity/-0,
+ *   `bytea` as `Uint8Array`, arrays as arrays; every other type (numeric, date/time types, json,
+ *   ...) as the server's text. {@link discover} prints the matching Schema.
+ * - **Encoded**: when its only consumer is a sink that writes COPY text as it is
+ *   (`OpenContext.encoding` `application/x-postgres-copy`), batches carry the COPY bytes and
+ *   decode their records only if something reads them; only the last row's key (and cursor)
+ *   fields are read, for the position.
  *
  * @since 0.1.0
  */
-import type { PgClient } from "@effect/sql-pg"
 import { Clock, Effect, Redacted, type Scope } from "effect"
-import type { Fragment } from "effect/sql/Statement"
+import type pg from "pg"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
-import type { ConnectorError } from "../../Errors.ts"
+import { type ConnectorError, RecordError } from "../../Errors.ts"
 import { type Column, COLUMNS_SQL, isInteger, primaryKey, toColumns } from "./internal/catalog.ts"
-import { splitName, sqlSession } from "./internal/client.ts"
+import { connectForReading, quoteIdent, splitName, sqlSession } from "./internal/client.ts"
+import { CopyOut, decodeRows, FieldError, lastRowFields, skipRows } from "./internal/copyOut.ts"
 import { schemaText } from "./internal/discover.ts"
+import {
+  advance,
+  copyStatement,
+  fromPosition,
+  positionFields,
+  type Range,
+  type ReadPlan,
+  type ReadState,
+  toPosition
+} from "./internal/tableRead.ts"
+import { resolveShapes, shapeOf, TYPES_SQL } from "./internal/types.ts"
+import { type Decoder, decoderOf, type TypeShape } from "./internal/values.ts"
 import { SourceConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
 
 const CONNECTOR = "postgres"
-const CURSOR_KEY = "__df_c"
-const KEY_PREFIX = "__df_k"
+const COPY_FORMAT = "application/x-postgres-copy"
 
 /**
  * A row read by the `postgres` source (its type comes from the table; see {@link discover}).
@@ -45,31 +61,44 @@ const KEY_PREFIX = "__df_k"
  */
 export type Row = { readonly [column: string]: unknown }
 
-type Range = { readonly lo: string | null; readonly hi: string | null } | "empty" | undefined
-
-interface Plan {
-  readonly sql: PgClient.PgClient
-  readonly table: string | undefined
-  readonly key: ReadonlyArray<string>
-  readonly cursorColumn: string | undefined
-  readonly partitionColumn: string | undefined
-}
-
-interface State {
-  offset: number
-  cursor: string | number | null
-  key: ReadonlyArray<string> | null
-  range: Range
-}
-
-const fetchColumns = (sql: PgClient.PgClient, table: string) => {
+const fetchColumns = (sql: { readonly unsafe: (q: string, p: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<{ readonly [k: string]: unknown }>, unknown> }, table: string) => {
   const [schema, name] = splitName(table)
-  return sql.unsafe<{ readonly [k: string]: unknown }>(COLUMNS_SQL, [name, schema ?? null]).pipe(Effect.map(toColumns))
+  return sql.unsafe(COLUMNS_SQL, [name, schema ?? null]).pipe(Effect.map(toColumns))
 }
+
+const query = (client: pg.Client, text: string, params?: ReadonlyArray<unknown>) =>
+  Effect.tryPromise({
+    try: async () => (await client.query(text, params as Array<unknown>)).rows as ReadonlyArray<{ readonly [k: string]: unknown }>,
+    catch: (e) => e
+  })
+
+/** The columns of a query's result (names, `format_type` types, OIDs), from its row description. */
+const queryColumns = (client: pg.Client, text: string) =>
+  Effect.gen(function*() {
+    const described = yield* Effect.tryPromise({
+      try: () => client.query(`SELECT * FROM (${text}) AS q LIMIT 0`),
+      catch: (e) => e
+    })
+    const fields = described.fields
+    const types = yield* query(
+      client,
+      "SELECT format_type(o, nullif(m, -1)) AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i",
+      [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier)]
+    )
+    return fields.map((f, i): Column => ({
+      name: f.name,
+      type: String(types[i].type),
+      typname: "",
+      element: null,
+      notNull: false,
+      pk: null,
+      oid: f.dataTypeID
+    }))
+  })
 
 /** Splits the partition column into `parallelism` ranges and returns this instance's. */
 const computeRange = Effect.fnUntraced(function*(
-  sql: PgClient.PgClient,
+  client: pg.Client,
   table: string,
   column: Column,
   instance: number,
@@ -77,94 +106,41 @@ const computeRange = Effect.fnUntraced(function*(
 ) {
   if (parallelism <= 1) return undefined
   const bounds: Array<string> = []
+  const c = quoteIdent(column.name)
   if (isInteger(column)) {
-    const rows = yield* sql<{ lo: string | null; hi: string | null }>`SELECT min(${sql(column.name)})::text AS lo, max(${
-      sql(column.name)
-    })::text AS hi FROM ${sql(table)}`
-    const { lo, hi } = rows[0]
+    const rows = yield* query(client, `SELECT min(${c})::text AS lo, max(${c})::text AS hi FROM ${quoteIdent(table)}`)
+    const lo = rows[0].lo as string | null
+    const hi = rows[0].hi as string | null
     if (lo === null || hi === null) return instance === 0 ? undefined : ("empty" as const)
     const min = BigInt(lo)
     const span = BigInt(hi) - min + 1n
     for (let i = 1; i < parallelism; i++) bounds.push(String(min + (span * BigInt(i)) / BigInt(parallelism)))
   } else {
     const fractions = Array.from({ length: parallelism - 1 }, (_, i) => (i + 1) / parallelism)
-    const rows = yield* sql<{ b: ReadonlyArray<string> | null }>`SELECT (percentile_disc(${fractions}::float8[]) WITHIN GROUP (ORDER BY ${
-      sql(column.name)
-    }))::text[] AS b FROM ${sql(table)}`
-    const b = rows[0].b
+    const rows = yield* query(
+      client,
+      `SELECT (percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY ${c}))::text[] AS b FROM ${quoteIdent(table)}`,
+      [fractions]
+    )
+    const b = rows[0].b as ReadonlyArray<string> | null
     if (b === null) return instance === 0 ? undefined : ("empty" as const)
     bounds.push(...b)
   }
-  return { lo: instance === 0 ? null : bounds[instance - 1], hi: instance === parallelism - 1 ? null : bounds[instance] }
+  const range: Range = { lo: instance === 0 ? null : bounds[instance - 1], hi: instance === parallelism - 1 ? null : bounds[instance] }
+  return range
 })
 
-const buildStatement = (plan: Plan, config: SourceConfig, state: State): Fragment | "empty" => {
-  const { sql } = plan
-  if (plan.table === undefined) return sql.literal(config.query!)
-  if (state.range === "empty") return "empty"
-  const t = sql("t")
-  const extra: Array<Fragment> = []
-  if (plan.cursorColumn !== undefined) extra.push(sql`${t}.${sql(plan.cursorColumn)}::text AS ${sql(CURSOR_KEY)}`)
-  for (let i = 0; i < plan.key.length; i++) extra.push(sql`${t}.${sql(plan.key[i])}::text AS ${sql(KEY_PREFIX + i)}`)
-  const where: Array<Fragment> = []
-  const range = state.range
-  if (range !== undefined && plan.partitionColumn !== undefined) {
-    const col = sql`${t}.${sql(plan.partitionColumn)}`
-    if (range.lo !== null) where.push(sql`${col} >= ${range.lo}`)
-    if (range.hi !== null) where.push(sql`(${col} < ${range.hi} OR ${range.lo === null ? sql`${col} IS NULL` : sql`false`})`)
-  }
-  const orderCols: Array<Fragment> = []
-  if (plan.cursorColumn !== undefined) orderCols.push(sql`${t}.${sql(plan.cursorColumn)}`)
-  for (const k of plan.key) orderCols.push(sql`${t}.${sql(k)}`)
-  if (plan.cursorColumn !== undefined) {
-    if (state.cursor !== null && state.key !== null) {
-      where.push(sql`(${sql.csv(orderCols)}) > (${sql.csv([state.cursor, ...state.key].map((v) => sql`${v}`))})`)
-    } else if (state.cursor !== null) {
-      where.push(sql`${t}.${sql(plan.cursorColumn)} > ${state.cursor}`)
-    }
-  } else if (state.key !== null && plan.key.length > 0) {
-    where.push(sql`(${sql.csv(orderCols)}) > (${sql.csv(state.key.map((v) => sql`${v}`))})`)
-  }
-  const select = extra.length > 0 ? sql`${t}.*, ${sql.csv(extra)}` : sql`${t}.*`
-  const filter = where.length > 0 ? sql`WHERE ${sql.and(where)}` : sql.literal("")
-  const order = orderCols.length > 0 ? sql`ORDER BY ${sql.csv(orderCols)}` : sql.literal("")
-  return sql`SELECT ${select} FROM ${sql(plan.table)} ${t} ${filter} ${order}`
-}
-
-const toPosition = (state: State, plan: Plan): Batch.Position => {
-  const range = state.range === undefined ? null : state.range === "empty" ? "empty" : [state.range.lo, state.range.hi]
-  if (plan.cursorColumn !== undefined) return { cursor: state.cursor, key: state.key, range }
-  if (plan.table !== undefined && plan.key.length > 0) return { key: state.key, range }
-  return { offset: state.offset, range }
-}
-
-const fromPosition = (
-  position: Batch.Position,
-  plan: Plan,
-  state: State,
-  initial: string | number | null
-): boolean => {
-  if (position === null || typeof position !== "object" || Array.isArray(position)) return false
-  const p = position as { readonly [k: string]: Batch.Position }
-  const range = p.range
-  state.range = range === "empty"
-    ? "empty"
-    : Array.isArray(range) && range.length === 2
-    ? { lo: range[0] === null ? null : String(range[0]), hi: range[1] === null ? null : String(range[1]) }
-    : state.range
-  const key = Array.isArray(p.key) ? p.key.map(String) : null
-  if (plan.cursorColumn !== undefined) {
-    state.cursor = typeof p.cursor === "string" || typeof p.cursor === "number" ? p.cursor : initial
-    state.key = key
-    return true
-  }
-  if (plan.table !== undefined && plan.key.length > 0) {
-    state.key = key
-    return true
-  }
-  if (typeof p.offset !== "number") return false
-  state.offset = p.offset
-  return true
+/** A field that did not decode, as the record error naming table, column and row. */
+const fieldError = (plan: ReadPlan, e: FieldError, rowIndex: number): RecordError => {
+  const column = plan.columns[Math.max(0, e.column)]
+  const keyAt = plan.key.map((k) => plan.columns.findIndex((c) => c.name === k))
+  const row = keyAt.length > 0 && keyAt.every((i) => i >= 0 && i < e.fields.length)
+    ? `row (${plan.key.join(", ")})=(${keyAt.map((i) => e.fields[i] ?? "NULL").join(", ")})`
+    : `row ${rowIndex + 1}`
+  return new RecordError({
+    detail: `${plan.table !== undefined ? `table '${plan.table}'` : "query"}, ${row}, column '${column?.name ?? "?"}' (${column?.type ?? "?"}): ${e.message}`,
+    ...(column !== undefined ? { field: column.name } : {})
+  })
 }
 
 /**
@@ -178,122 +154,143 @@ export const makeReader = Effect.fnUntraced(function*(
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SourceReader<Row>, ConnectorError, Scope.Scope> {
   const fail = classify(CONNECTOR, "open")
-  const sql = yield* sqlSession(CONNECTOR, config.connection_string)
+  let client: pg.Client | undefined
+  const connect = Effect.tryPromise({ try: () => connectForReading(config.connection_string), catch: fail })
+  const disconnect = Effect.suspend(() => {
+    const c = client
+    client = undefined
+    return c === undefined ? Effect.void : Effect.promise(() => c.end().catch(() => undefined))
+  })
+  yield* Effect.addFinalizer(() => disconnect)
+  client = yield* connect
+  const session = client
+  const run = { unsafe: (q: string, p: ReadonlyArray<unknown>) => query(session, q, p) }
+
+  let columns: ReadonlyArray<Column>
   let key: ReadonlyArray<string> = []
-  let partitionColumn: string | undefined
+  let partition: Column | undefined
   let range: Range
+  const inc = config.incremental
   if (config.table !== undefined) {
-    const columns = yield* fetchColumns(sql, config.table).pipe(Effect.mapError(fail))
+    columns = yield* fetchColumns(run, config.table).pipe(Effect.mapError(fail))
     if (columns.length === 0) return yield* configurationError(CONNECTOR, "open", `table '${config.table}' does not exist`)
     key = primaryKey(columns)
-    const inc = config.incremental
     if (inc !== undefined && !columns.some((c) => c.name === inc.column)) {
       return yield* configurationError(CONNECTOR, "open", `incremental column '${inc.column}' is not a column of '${config.table}'`)
     }
     if (inc !== undefined && key.length === 0) {
       return yield* configurationError(CONNECTOR, "open", `incremental mode needs a primary key on '${config.table}'`)
     }
-    partitionColumn = config.partition_column ?? key[0]
+    const partitionName = config.partition_column ?? key[0]
+    partition = columns.find((c) => c.name === partitionName)
+    if (config.partition_column !== undefined && partition === undefined) {
+      return yield* configurationError(CONNECTOR, "open", `partition_column '${config.partition_column}' is not a column of '${config.table}'`)
+    }
     if (context.parallelism > 1) {
-      const column = columns.find((c) => c.name === partitionColumn)
-      if (column === undefined) {
+      if (partition === undefined) {
         return yield* configurationError(CONNECTOR, "open", `parallelism ${context.parallelism} needs a primary key or a partition_column`)
       }
-      range = yield* computeRange(sql, config.table, column, context.instance, context.parallelism).pipe(Effect.mapError(fail))
+      range = yield* computeRange(session, config.table, partition, context.instance, context.parallelism).pipe(Effect.mapError(fail))
     }
-  } else if (context.parallelism > 1 && context.instance > 0) {
-    range = "empty"
+  } else {
+    columns = yield* queryColumns(session, config.query!).pipe(Effect.mapError(fail))
+    if (context.parallelism > 1 && context.instance > 0) range = "empty"
   }
-  const plan: Plan = { sql, table: config.table, key, cursorColumn: config.incremental?.column, partitionColumn }
-  const initial = config.incremental?.initial_value
-  const state: State = { offset: 0, cursor: initial ?? null, key: null, range }
-  const bigintAsString = config.bigint === "string"
+  const shapes = new Map<number, TypeShape>()
+  yield* Effect.tryPromise({
+    try: () => resolveShapes((oids) => session.query(TYPES_SQL, [oids]).then((r) => r.rows), columns.map((c) => c.oid), shapes),
+    catch: fail
+  })
+  const bigint = config.bigint ?? "bigint"
+  const decoders: ReadonlyArray<Decoder> = columns.map((c) => decoderOf(shapeOf(shapes, c.oid), bigint))
+  const names = columns.map((c) => c.name)
+  const plan: ReadPlan = {
+    table: config.table,
+    query: config.query,
+    columns,
+    key,
+    cursor: inc === undefined ? undefined : columns.find((c) => c.name === inc.column),
+    partition
+  }
+  const at = positionFields(plan)
+  const initial = inc?.initial_value === undefined ? null : String(inc.initial_value)
+  const state: ReadState = { offset: 0, cursor: initial, key: null, range }
   const batchSize = config.batch_size ?? context.batchSize
-  let open = false
+  const encoded: Omit<Batch.PostgresCopyEncoded, "bytes"> | undefined = context.encoding === COPY_FORMAT
+    ? { format: COPY_FORMAT, columns: names, types: columns.map((c) => c.type), relation: config.table ?? "query" }
+    : undefined
+  let copy: CopyOut | undefined
   let done = false
 
-  const closeCursor = Effect.suspend(() => {
-    if (!open) return Effect.void
-    open = false
-    return sql.unsafe("CLOSE df_cursor").pipe(Effect.andThen(sql.unsafe("COMMIT")), Effect.asVoid)
-  })
-  const openCursor = Effect.gen(function*() {
-    yield* closeCursor
-    if (plan.table === undefined && state.range === "empty") {
-      done = true
-      return
-    }
-    const statement = buildStatement(plan, config, state)
+  /** Starts the COPY from `state` (on a fresh session when one already ran). */
+  const start = Effect.gen(function*() {
+    const statement = copyStatement(plan, state)
     if (statement === "empty") {
       done = true
       return
     }
-    yield* sql.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    open = true
-    yield* sql`DECLARE df_cursor NO SCROLL CURSOR FOR ${statement}`
-    if (plan.table === undefined || plan.key.length === 0) {
-      if (state.offset > 0) yield* sql.unsafe(`MOVE FORWARD ${Math.trunc(state.offset)} FROM df_cursor`)
+    if (client === undefined) client = yield* connect
+    copy = new CopyOut(client, statement)
+    if (plan.key.length === 0 && state.offset > 0) {
+      const c = copy
+      yield* Effect.tryPromise({ try: () => skipRows(c, state.offset), catch: (e) => e })
     }
-    done = false
   })
-  yield* Effect.addFinalizer(() => closeCursor.pipe(Effect.ignore))
-  yield* openCursor.pipe(Effect.mapError(fail))
 
-  const readBatch = (max: number) =>
+  const decode = (bytes: Uint8Array, offset: number): ReadonlyArray<Row> => {
+    try {
+      return decodeRows(bytes, names, decoders)
+    } catch (e) {
+      if (e instanceof FieldError) throw fieldError(plan, e, offset + e.row)
+      throw e
+    }
+  }
+
+  const readBatch = (max: number): Effect.Effect<Batch.Batch<Row> | undefined, ConnectorError | RecordError> =>
     Effect.gen(function*() {
       if (done) return undefined
+      if (copy === undefined) yield* start
+      const c = copy
+      if (c === undefined) return undefined
       const n = Math.max(1, Math.trunc(Math.min(max, batchSize)))
-      const rows = (yield* sql.unsafe<{ [k: string]: unknown }>(`FETCH FORWARD ${n} FROM df_cursor`)) as Array<
-        { [k: string]: unknown }
-      >
-      if (rows.length === 0) {
+      const block = yield* Effect.tryPromise({ try: () => c.next(n), catch: (e) => e })
+      if (block === undefined) {
         done = true
-        yield* closeCursor
         return undefined
       }
-      const last = rows[rows.length - 1]
-      if (plan.cursorColumn !== undefined) state.cursor = last[CURSOR_KEY] as string
-      if (plan.key.length > 0) state.key = plan.key.map((_, i) => last[KEY_PREFIX + i] as string)
-      state.offset += rows.length
-      stripAndConvert(rows, plan.cursorColumn !== undefined, plan.key.length, bigintAsString)
+      const first = state.offset
+      advance(plan, state, at, block.rows, lastRowFields(block.bytes))
       const readAt = yield* Clock.currentTimeMillis
-      return Batch.make<Row>(rows, { origin: { source: context.node, position: toPosition(state, plan) }, readAt })
-    }).pipe(Effect.mapError(classify(CONNECTOR, "read")))
+      const options = { origin: { source: context.node, position: toPosition(plan, state) }, readAt }
+      if (encoded !== undefined) {
+        const bytes = block.bytes
+        return Batch.encoded<Row>({ ...encoded, bytes }, block.rows, () => decode(bytes, first), options)
+      }
+      const records = yield* Effect.try({
+        try: () => decode(block.bytes, first),
+        catch: (e) => e
+      })
+      return Batch.make<Row>(records, options)
+    }).pipe(Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
 
   return {
     readBatch,
-    position: Effect.sync(() => toPosition(state, plan)),
+    position: Effect.sync(() => toPosition(plan, state)),
     seek: (position) =>
-      Effect.suspend(() => {
-        if (!fromPosition(position, plan, state, initial ?? null)) {
-          return Effect.fail(configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(position)}`))
+      Effect.gen(function*() {
+        if (!fromPosition(position, plan, state, initial)) {
+          return yield* configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(position)}`)
         }
-        return openCursor.pipe(Effect.mapError(classify(CONNECTOR, "seek")))
+        done = false
+        if (copy !== undefined) {
+          // A COPY in flight cannot be stopped on its session: the next one runs on a new session.
+          copy = undefined
+          yield* disconnect
+        }
       }),
     commit: () => Effect.void
   }
 })
-
-/** Removes the helper columns (last added first, which keeps V8's fast object shape) and maps bigints. */
-const stripAndConvert = (
-  rows: Array<{ [k: string]: unknown }>,
-  hasCursor: boolean,
-  keyCount: number,
-  bigintAsString: boolean
-): void => {
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]
-    for (let i = keyCount - 1; i >= 0; i--) delete row[KEY_PREFIX + i]
-    if (hasCursor) delete row[CURSOR_KEY]
-    if (bigintAsString) {
-      for (const k in row) {
-        const v = row[k]
-        if (typeof v === "bigint") row[k] = v.toString()
-        else if (Array.isArray(v) && v.length > 0 && typeof v[0] === "bigint") row[k] = v.map(String)
-      }
-    }
-  }
-}
 
 /**
  * The `postgres` source definition.
@@ -320,6 +317,7 @@ export const PostgresSource = Connector.source<SourceConfig, Row>({
   capabilities: (config) => ({
     seekable: true,
     unbounded: false,
+    encodes: [COPY_FORMAT],
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
   }),
   check: (config) =>

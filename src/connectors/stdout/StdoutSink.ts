@@ -11,6 +11,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConnectionError, ConnectorError, type RecordError as RecordErrorType, RecordError } from "../../Errors.ts"
 import * as CsvFormat from "../csv/CsvFormat.ts"
+import { toJsonText } from "../../internal/jsonText.ts"
 
 /**
  * The `stdout` sink config: `format`, `ndjson` (default) or `csv`.
@@ -43,7 +44,7 @@ const formatNdjson = (batch: Batch.Batch<unknown>): string | RecordErrorType => 
   let out = ""
   let i = start
   try {
-    for (; i < end; i++) out += JSON.stringify(records[i]) + "\n"
+    for (; i < end; i++) out += toJsonText(records[i]) + "\n"
     return out
   } catch (e) {
     return new RecordError({

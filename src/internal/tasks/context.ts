@@ -4,8 +4,9 @@
  */
 import { Cause, Effect, type Scope } from "effect"
 import type { AdaptiveBatcher } from "../../AdaptiveBatcher.ts"
-import type { Restored } from "../../Checkpoint.ts"
+import { type Restored, RestoreError } from "../../Checkpoint.ts"
 import { NodeError } from "../../Errors.ts"
+import { StateBackendError } from "../../StateBackend.ts"
 import type { Coordinator } from "../coordinator.ts"
 
 /** Live counters of one node (summed over its instances). */
@@ -41,12 +42,23 @@ export interface ExecuteContext {
 /** The coordinator's key of one task instance. */
 export const keyOf = (node: string, instance: number): string => `${node}/${instance}`
 
-/** Turns any failure or defect of a task into a NodeError naming the node (interruption stays). */
-export const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, NodeError, R> =>
+/** What a task fails with. */
+export type TaskError = NodeError | StateBackendError | RestoreError
+
+/**
+ * Turns any failure or defect of a task into a NodeError naming the node (interruption stays).
+ * A state backend failure (it happens in whichever task completes a checkpoint) and a refused
+ * restore keep their own error: they are not the node's fault.
+ */
+export const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, TaskError, R> =>
   effect.pipe(
     Effect.catchCause((cause) => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
       const error = Cause.squash(cause)
-      return Effect.fail(error instanceof NodeError ? error : new NodeError({ node, cause: error }))
+      return Effect.fail(
+        error instanceof NodeError || error instanceof StateBackendError || error instanceof RestoreError
+          ? error
+          : new NodeError({ node, cause: error })
+      )
     })
   )

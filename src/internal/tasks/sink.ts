@@ -37,7 +37,7 @@ export const openSink = (
         if (writer.preCommit !== undefined) yield* writer.preCommit(id)
         preCommitted.add(id)
       })
-    coordinator.onComplete((id) => {
+    coordinator.onComplete(task.id, (id) => {
       if (!preCommitted.has(id)) return Effect.void
       preCommitted.delete(id)
       return writer.commit !== undefined ? writer.commit(id) : Effect.void
@@ -90,7 +90,10 @@ export const openSink = (
     return {
       push,
       barrier: (id) => Effect.andThen(preCommit(id), coordinator.sinkAck(task.id, instance, id)),
-      end: Effect.andThen(writer.flush, coordinator.sinkEnded(task.id, instance, preCommit))
+      // a run halted by a stop has committed everything in the stop checkpoint: nothing to finish
+      end: Effect.suspend(() =>
+        coordinator.halted() ? Effect.void : Effect.andThen(writer.flush, coordinator.sinkEnded(task.id, instance, preCommit))
+      )
     }
   })
 

@@ -5,6 +5,7 @@
  */
 import { Clock, Deferred, Effect, type Scope } from "effect"
 import * as Batch from "../../Batch.ts"
+import { RestoreError } from "../../Checkpoint.ts"
 import { Pending } from "../../Connector.ts"
 import type { PreparedSource } from "../../Registry.ts"
 import type { PlannedTask } from "../planner.ts"
@@ -19,6 +20,19 @@ import type { Downstream } from "./downstream.ts"
  */
 const YIELD_EVERY = 64
 const YIELD_AFTER_MS = 10
+
+/**
+ * How a source task waits after its `idle`-th empty read in a row (a streaming source with
+ * nothing to read now): it yields to other fibers for the first few, then sleeps 1, 2, 4 ms, at
+ * most {@link IDLE_MAX_MS}, until data comes again (then reads go back to full speed at once).
+ * A source that polls a remote system on every read may still wait inside `readBatch` itself
+ * (see docs/connectors/writing-a-connector.md).
+ */
+export const idleWait = (idle: number): Effect.Effect<void> =>
+  idle <= IDLE_YIELDS ? Effect.yieldNow : Effect.sleep(Math.min(IDLE_MAX_MS, 2 ** Math.min(8, idle - IDLE_YIELDS - 1)))
+
+const IDLE_YIELDS = 8
+const IDLE_MAX_MS = 5
 
 /** Runs one source instance until its input ends or a stop is requested. */
 export const runSource = (
@@ -55,21 +69,23 @@ export const runSource = (
       }
       for (let k = 0; k < totals.length; k++) seenCounts[k] = totals[k]
     }
+    const identify = (position: Batch.Position) => (source.identify === undefined ? Effect.undefined : source.identify(position))
     let injected = 0
     if (ctx.restored !== undefined) {
       const saved = ctx.restored.positions.find((p) => p.node === task.id && p.instance === instance)
       if (saved === undefined) {
-        return yield* Effect.fail(
-          new Error(
-            `checkpoint ${ctx.restored.id} has no position for source '${task.id}' instance ${instance} (was its parallelism changed?); run with --from-scratch to start over`
-          )
-        )
+        return yield* new RestoreError({
+          node: task.id,
+          checkpoint: ctx.restored.id,
+          reason: `the checkpoint has no position for instance ${instance} (was the source's parallelism changed?)`,
+          remedy: "run with --from-scratch to start over"
+        })
       }
       yield* reader.seek(saved.position as Batch.Position)
       injected = ctx.restored.id
     }
     const k = keyOf(task.id, instance)
-    coordinator.onComplete((_, positions) => {
+    coordinator.onComplete(task.id, (_, positions) => {
       const p = positions.get(k)
       return p === undefined ? Effect.void : reader.commit(p)
     })
@@ -104,13 +120,29 @@ export const runSource = (
       pendingLast = undefined
       return emit(batch)
     })
-    while (!coordinator.stopRequested()) {
-      const requested = coordinator.requested()
-      if (requested > injected) {
-        injected = requested
+    const inject = (id: number) =>
+      Effect.gen(function*() {
+        injected = id
         yield* flushPending
-        yield* coordinator.sourcePosition(task.id, instance, requested, yield* reader.position)
-        yield* downstream.barrier(requested)
+        const position = yield* reader.position
+        yield* coordinator.sourcePosition(task.id, instance, id, position, yield* identify(position))
+        yield* downstream.barrier(id)
+      })
+    // consecutive empty reads of a streaming source: the first few yield, then it backs off
+    let idle = 0
+    while (true) {
+      const requested = coordinator.requested()
+      if (requested > injected) yield* inject(requested)
+      const stop = coordinator.stopMode()
+      if (stop === "drain") break
+      if (stop === "checkpoint") {
+        const at = yield* coordinator.stopAt
+        if (at === undefined) break // every source had ended: the run completes as usual
+        if (at > injected) yield* inject(at)
+        // nothing is read after the stop barrier; once the checkpoint is complete, the run halts
+        yield* Deferred.await(coordinator.final)
+        yield* downstream.end
+        return
       }
       const want = batcher !== undefined ? batcher.size() - pending.length : batchSize
       const max = Math.max(1, Math.min(want, limit))
@@ -136,9 +168,15 @@ export const runSource = (
       if (fusedCounters.length > 0) updateFused()
       if (batch === undefined) break
       const n = Batch.size(batch)
+      if (n === 0) {
+        idle += 1
+        if (idle > 1) yield* idleWait(idle)
+      } else {
+        idle = 0
+      }
       if (batcher === undefined) {
         if (n === 0) {
-          yield* Effect.yieldNow
+          if (idle <= 1) yield* Effect.yieldNow
           continue
         }
         // most pushes complete at once (room in the channel): no Effect to run then
@@ -167,12 +205,11 @@ export const runSource = (
       if (pending.length >= batcher.size() || (pending.length > 0 && now - pendingSince >= batcher.settings.lingerMs)) {
         batcher.full = pending.length >= batcher.size()
         yield* flushPending
-      } else if (n === 0) {
-        yield* Effect.sleep(1)
       }
     }
     yield* flushPending
-    yield* coordinator.sourceEnded(task.id, instance, yield* reader.position)
+    const position = yield* reader.position
+    yield* coordinator.sourceEnded(task.id, instance, position, yield* identify(position))
     yield* downstream.end
     // keep the reader open until the final checkpoint has committed its position
     yield* Deferred.await(coordinator.final)

@@ -81,8 +81,11 @@ export const runStateful = (
       counters.recordsIn += Batch.size(message)
       yield* emit(operator.onBatch(message))
     }
-    yield* emit(operator.onEnd())
-    yield* ctx.coordinator.operatorEnded(snapshot(true))
+    // a run halted by a stop keeps what the operator holds in the stop checkpoint: no onEnd
+    if (!ctx.coordinator.halted()) {
+      yield* emit(operator.onEnd())
+      yield* ctx.coordinator.operatorEnded(snapshot(true))
+    }
     yield* sendEnd(all)
   })
 

@@ -61,6 +61,21 @@ describe("csv sink", () => {
       assert.deepStrictEqual(yield* readAll("csv", { path, columns }), records)
     })))
 
+  it.effect("writes bigints with all their digits, -0, NaN, Infinity and bytes exactly", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "exact.csv")
+      const records = [
+        { id: 9223372036854775807n, z: -0, nan: NaN, inf: -Infinity, b: new Uint8Array([0, 255]), a: [1n, -0, NaN] },
+        { id: -1n, z: 0, nan: 1.5, inf: Infinity, b: new Uint8Array([]), a: [] }
+      ]
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path }), (w) => writeAll(w, records)))
+      assert.strictEqual(
+        readFileSync(path, "utf8"),
+        'id,z,nan,inf,b,a\n9223372036854775807,-0,NaN,-Infinity,\\x00ff,"[1,-0,""NaN""]"\n-1,0,1.5,Infinity,\\x,[]\n'
+      )
+    })))
+
   it.effect("column order: `columns` when given (other fields are not written), else the first record's keys", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir

@@ -93,11 +93,33 @@ describe("ndjson", () => {
       assert.deepStrictEqual(at, { offset: Buffer.byteLength(firstThree), line: 4 })
     })))
 
+  it.effect("writes values JSON.stringify refuses or changes exactly: bigint digits, -0, NaN/Infinity, bytes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "exact.ndjson")
+      const rows = [
+        { id: 9223372036854775807n, neg: -9223372036854775808n, z: -0, nan: NaN, inf: Infinity, ninf: -Infinity },
+        { bytes: new Uint8Array([0, 255, 10]), arr: [1n, -0, null, [NaN]], nested: { at: new Date(0), big: 12345678901234567890n } },
+        { plain: 1.5, s: "x" }
+      ]
+      yield* Effect.scoped(Effect.flatMap(openSink("ndjson", { path }), (w) => writeAll(w, rows)))
+      assert.strictEqual(
+        readFileSync(path, "utf8"),
+        '{"id":9223372036854775807,"neg":-9223372036854775808,"z":-0,"nan":"NaN","inf":"Infinity","ninf":"-Infinity"}\n' +
+          '{"bytes":"\\\\x00ff0a","arr":[1,-0,null,["NaN"]],"nested":{"at":"1970-01-01T00:00:00.000Z","big":12345678901234567890}}\n' +
+          '{"plain":1.5,"s":"x"}\n'
+      )
+      // Each line is valid JSON, and the digits are all there for a reader that keeps them.
+      for (const line of readFileSync(path, "utf8").trim().split("\n")) JSON.parse(line)
+    })))
+
   it.effect("a record JSON cannot represent fails the write with a RecordError", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       const writer = yield* openSink("ndjson", { path: join(dir, "x.ndjson") })
-      const error = yield* failure(writer.writeBatch(Batch.make([{ ok: 1 }, { big: 10n }])))
+      const cycle: { [k: string]: unknown } = { big: 10n }
+      cycle.self = cycle
+      const error = yield* failure(writer.writeBatch(Batch.make([{ ok: 1 }, cycle])))
       assert.instanceOf(error, RecordError)
       assert.include(error.message, "cannot write the record as JSON")
     })))

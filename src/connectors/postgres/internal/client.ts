@@ -9,6 +9,7 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import pg from "pg"
 import type { ConnectorError } from "../../../Errors.ts"
 import { classify } from "../PostgresError.ts"
+import { OUTPUT_SETTINGS_SQL } from "./values.ts"
 
 /**
  * How long opening a connection may take: a server that accepts TCP but never answers must fail
@@ -67,3 +68,30 @@ export const splitName = (name: string): readonly [schema: string | undefined, t
 
 /** Quotes an identifier with `pg`'s escaping (`schema.table` quoted part by part, as `@effect/sql-pg` does). */
 export const quoteIdent = (name: string): string => name.split(".").map((part) => pg.escapeIdentifier(part)).join(".")
+
+/**
+ * Connects a `pg` client for reading values (see `values.ts`): the session's output settings are
+ * fixed so that every type's text output is canonical. The caller ends it.
+ */
+export const connectForReading = async (connectionString: Redacted.Redacted<string>): Promise<pg.Client> => {
+  const client = new pg.Client(pgConfig(connectionString))
+  client.on("error", () => {})
+  await client.connect()
+  try {
+    await client.query(OUTPUT_SETTINGS_SQL)
+  } catch (e) {
+    await client.end().catch(() => undefined)
+    throw e
+  }
+  return client
+}
+
+/** {@link connectForReading} as a scoped resource. */
+export const pgReadSession = (
+  connector: string,
+  connectionString: Redacted.Redacted<string>
+): Effect.Effect<pg.Client, ConnectorError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({ try: () => connectForReading(connectionString), catch: classify(connector, "connect") }),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )

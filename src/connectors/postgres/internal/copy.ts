@@ -23,64 +23,168 @@ export const encodingOf = (column: Column): Encoding =>
     ? "bytea"
     : "scalar"
 
+/**
+ * A value that cannot go into its column as it is (an object into a non-JSON column, a number
+ * JSON cannot hold, a string that is not valid UTF-16, ...): a data exception the sink treats as
+ * a row rejection (isolated, dead-lettered), with the column named. `code` is the SQLSTATE the
+ * server would give: `22P02` (invalid text representation) for COPY text, `22P03` (invalid
+ * binary representation) for COPY binary.
+ */
+export class ValueError extends Error {
+  readonly code: string
+  readonly column: string
+  constructor(column: string, message: string, code = "22P02") {
+    super(`column '${column}': ${message}`)
+    this.column = column
+    this.code = code
+  }
+}
+
 const NEEDS_ESCAPE = /[\\\n\r\t]/
 
 /** Escapes a value for the COPY text format. */
 const escapeCopy = (s: string): string =>
   NEEDS_ESCAPE.test(s) ? s.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t")) : s
 
-/** `JSON.stringify` that writes bigints as numbers (as strings beyond 2^53) and byte arrays as hex strings. */
-export const toJson = (value: unknown): string =>
-  JSON.stringify(value, (_, v: unknown) =>
-    typeof v === "bigint"
-      ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString())
-      : v instanceof Uint8Array
-      ? Buffer.from(v).toString("hex")
-      : v)
+/** A lone surrogate: a string UTF-8 cannot hold as it is. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
+/** True when `s` is valid UTF-16 (no lone surrogate), so that it has an exact UTF-8 form. */
+export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s)
+
+/** A number in shortest round-trip form, as PostgreSQL reads it back: `-0`, `NaN`, `Infinity`, `-Infinity` kept. */
+export const numberText = (v: number): string => (v === 0 && 1 / v < 0 ? "-0" : String(v))
+
+/** Hex of bytes in PostgreSQL's `bytea` hex form (`\x...`). */
 const hex = (bytes: Uint8Array): string => "\\x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 
-const scalarText = (v: unknown): string => {
-  switch (typeof v) {
+const isPlainObject = (v: unknown): v is { readonly [k: string]: unknown } => {
+  if (v === null || typeof v !== "object") return false
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * JSON text of a value going into a `json` / `jsonb` column (as a whole or nested): bigints as
+ * their digits, byte arrays as hex strings, dates as ISO strings; a number JSON cannot hold
+ * (`NaN`, `±Infinity`) or a value of another kind fails — unless `lenient` (for messages and
+ * dead letters), which writes those as strings. `undefined` fields are left out, as
+ * `JSON.stringify` does.
+ */
+export const toJson = (value: unknown, lenient = false): string => {
+  switch (typeof value) {
     case "string":
-      return v
+      return JSON.stringify(value)
     case "number":
+      if (!Number.isFinite(value)) {
+        if (lenient) return JSON.stringify(String(value))
+        throw new TypeError(`${value} has no JSON form`)
+      }
+      return numberText(value)
     case "bigint":
-      return String(v)
+      return value.toString()
     case "boolean":
-      return v ? "t" : "f"
+      return value ? "true" : "false"
+    case "object": {
+      if (value === null) return "null"
+      if (Array.isArray(value)) return "[" + value.map((e) => (e === undefined ? "null" : toJson(e, lenient))).join(",") + "]"
+      if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex"))
+      if (value instanceof Date) return JSON.stringify(value)
+      if (isPlainObject(value)) {
+        const parts: Array<string> = []
+        for (const k of Object.keys(value)) {
+          const v = value[k]
+          if (v !== undefined) parts.push(JSON.stringify(k) + ":" + toJson(v, lenient))
+        }
+        return "{" + parts.join(",") + "}"
+      }
+      if (lenient) return JSON.stringify(String(value))
+      throw new TypeError(`a ${value.constructor?.name ?? "object"} has no JSON form`)
+    }
     default:
-      if (v instanceof Date) return v.toISOString()
-      if (v instanceof Uint8Array) return hex(v)
-      return toJson(v)
+      if (lenient) return JSON.stringify(String(value))
+      throw new TypeError(`a ${typeof value} has no JSON form`)
   }
 }
 
-const arrayLiteral = (v: unknown): string => {
-  if (!Array.isArray(v)) return scalarText(v)
+/** What a value is, for messages. */
+const kindOf = (v: unknown): string =>
+  Array.isArray(v) ? "an array" : v instanceof Uint8Array ? "a byte array" : isPlainObject(v) ? "an object" : `a ${typeof v}`
+
+/** Text of a scalar value (the server parses it with the column's type), or `undefined` for a value no scalar column takes. */
+const scalarText = (v: unknown, column: string): string => {
+  switch (typeof v) {
+    case "string":
+      if (!isWellFormed(v)) throw new ValueError(column, "a string with a lone surrogate has no UTF-8 form")
+      return v
+    case "number":
+      return numberText(v)
+    case "bigint":
+      return v.toString()
+    case "boolean":
+      return v ? "t" : "f"
+    default:
+      if (v instanceof Date) {
+        if (Number.isNaN(v.getTime())) throw new ValueError(column, "an invalid Date")
+        return v.toISOString()
+      }
+      throw new ValueError(column, `${kindOf(v)} goes only into a ${v instanceof Uint8Array ? "bytea" : "json, jsonb or array"} column`)
+  }
+}
+
+/** An array element: quoted scalar text, `NULL`, a nested array, or an object's JSON text (json[] / jsonb[]). */
+const elementText = (e: unknown, column: string): string => {
+  if (e === null || e === undefined) return "NULL"
+  if (Array.isArray(e)) return arrayLiteral(e, column)
+  let text: string
+  if (e instanceof Uint8Array) text = hex(e)
+  else if (isPlainObject(e)) text = jsonOf(e, column)
+  else text = scalarText(e, column)
+  return `"${text.replace(/["\\]/g, "\\$&")}"`
+}
+
+const arrayLiteral = (v: ReadonlyArray<unknown>, column: string): string => {
   let out = "{"
   for (let i = 0; i < v.length; i++) {
     if (i > 0) out += ","
-    const e: unknown = v[i]
-    if (e === null || e === undefined) out += "NULL"
-    else if (Array.isArray(e)) out += arrayLiteral(e)
-    else out += `"${scalarText(e).replace(/["\\]/g, "\\$&")}"`
+    out += elementText(v[i], column)
   }
   return out + "}"
 }
 
-/** One value as COPY text (already escaped). */
-export const encodeValue = (value: unknown, encoding: Encoding): string => {
+const jsonOf = (value: unknown, column: string): string => {
+  let text: string
+  try {
+    text = toJson(value)
+  } catch (e) {
+    throw new ValueError(column, e instanceof Error ? e.message : String(e))
+  }
+  if (!isWellFormed(text)) throw new ValueError(column, "a string with a lone surrogate has no UTF-8 form")
+  return text
+}
+
+/**
+ * One value as COPY text (already escaped), by the column's encoding: strings verbatim (the
+ * server parses them with the column's type: JSON text into `json`, an array literal into an
+ * array column, `\x` hex into `bytea`), booleans `t` / `f`, numbers in shortest round-trip form,
+ * bigints as digits, dates as ISO UTC, byte arrays as `\x` hex (`bytea`), JavaScript arrays as
+ * array literals, objects and arrays into `json` / `jsonb` as JSON text. Throws a
+ * {@link ValueError} naming `column` for a value that cannot go into it.
+ */
+export const encodeValue = (value: unknown, encoding: Encoding, column: string): string => {
   if (value === null || value === undefined) return "\\N"
+  if (typeof value === "string") return escapeCopy(scalarText(value, column))
   switch (encoding) {
     case "json":
-      return escapeCopy(toJson(value))
+      return escapeCopy(jsonOf(value, column))
     case "array":
-      return escapeCopy(arrayLiteral(value))
+      if (!Array.isArray(value)) throw new ValueError(column, `${kindOf(value)} cannot go into an array column (a JavaScript array or an array literal string can)`)
+      return escapeCopy(arrayLiteral(value, column))
     case "bytea":
-      return escapeCopy(value instanceof Uint8Array ? hex(value) : String(value))
+      if (!(value instanceof Uint8Array)) throw new ValueError(column, `${kindOf(value)} cannot go into a bytea column (a Uint8Array or \\x hex text can)`)
+      return escapeCopy(hex(value))
     case "scalar":
-      return escapeCopy(scalarText(value))
+      return escapeCopy(scalarText(value, column))
   }
 }
 

@@ -1,49 +1,75 @@
 /**
- * COPY binary format for the `postgres` sink: values are encoded by the target column's type OID
- * with `@effect/sql-pg`'s binary codecs, after the usual JavaScript-side coercions (a number into
- * a `bigint` column, a string into a `timestamptz` column, ...). A value that cannot be encoded
+ * COPY binary format for the `postgres` sink, for the column types whose binary form the sink
+ * writes exactly ({@link binaryExact}: booleans, integers, floats, text types, `bytea`, `uuid`);
+ * a batch with a column of any other type is written as COPY text (the values are the same either
+ * way). Values are encoded by the column's type OID with `@effect/sql-pg`'s binary codecs, after
+ * the coercions COPY text would also accept (a numeric string into an integer or float column, a
+ * number into a text column, `\x` hex text into `bytea`, ...). A value that cannot be encoded
  * fails the row with SQLSTATE `22P03` (invalid binary representation), so it is isolated and
  * dead-lettered like a row the server rejects.
  */
 import { PgTypes } from "@effect/sql-pg"
 import { Result } from "effect"
+import type { Column } from "./catalog.ts"
+import { isWellFormed, numberText, ValueError } from "./copy.ts"
 
-const OID = { bool: 16, int8: 20, int2: 21, int4: 23, text: 25, oid: 26, float4: 700, float8: 701, bpchar: 1042, varchar: 1043, date: 1082, timestamp: 1114, timestamptz: 1184, numeric: 1700 } as const
+const OID = { bool: 16, bytea: 17, name: 19, int8: 20, int2: 21, int4: 23, text: 25, oid: 26, float4: 700, float8: 701, bpchar: 1042, varchar: 1043 } as const
 
-/** A value the binary codecs refused, as a data exception the sink treats as a row rejection. */
-export class BinaryEncodeError extends Error {
-  readonly code = "22P03"
-  readonly column: string
-  constructor(column: string, message: string) {
-    super(`column '${column}': ${message}`)
-    this.column = column
-  }
+const EXACT = new Set<number>(Object.values(OID))
+
+/** True for a column whose type the sink writes in COPY binary exactly. */
+export const binaryExact = (column: Column): boolean => EXACT.has(column.oid)
+
+const INTEGER = /^[+-]?\d+$/
+const FLOAT = /^[+-]?(\d+\.?\d*(e[+-]?\d+)?|\.\d+(e[+-]?\d+)?|nan|infinity|inf)$/i
+const HEX = /^\\x([0-9a-fA-F]{2})*$/
+
+const fail = (column: string, message: string): never => {
+  throw new ValueError(column, message, "22P03")
 }
 
-/** Brings common JavaScript shapes to what the codec of `oid` expects. */
-const coerce = (v: unknown, oid: number): unknown => {
+/** Brings a value to what the codec of `oid` expects, as COPY text would read its text. */
+const coerce = (v: unknown, oid: number, column: string): unknown => {
   switch (oid) {
     case OID.int2:
     case OID.int4:
     case OID.oid:
+      if (typeof v === "string") return INTEGER.test(v.trim()) ? Number(v) : fail(column, `'${v}' is not an integer`)
+      return typeof v === "bigint" ? Number(v) : v
     case OID.float4:
     case OID.float8:
-      return typeof v === "string" || typeof v === "bigint" ? Number(v) : v
+      if (typeof v === "string") {
+        const t = v.trim().toLowerCase()
+        if (!FLOAT.test(t)) return fail(column, `'${v}' is not a number`)
+        return t.endsWith("nan") ? Number.NaN : t.endsWith("inf") || t.endsWith("infinity") ? (t.startsWith("-") ? -Infinity : Infinity) : Number(t)
+      }
+      return typeof v === "bigint" ? Number(v) : v
     case OID.int8:
-      return typeof v === "number" && Number.isInteger(v) ? BigInt(v) : typeof v === "string" && /^-?\d+$/.test(v) ? BigInt(v) : v
-    case OID.numeric:
-      return typeof v === "number" || typeof v === "bigint" ? String(v) : v
+      if (typeof v === "number" && Number.isInteger(v)) return BigInt(v)
+      if (typeof v === "string") return INTEGER.test(v.trim()) ? BigInt(v.trim()) : fail(column, `'${v}' is not an integer`)
+      return v
     case OID.text:
     case OID.varchar:
     case OID.bpchar:
-      return typeof v === "string" ? v : typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" ? String(v) : v
-    case OID.timestamp:
-    case OID.timestamptz:
-      return typeof v === "string" ? new Date(v) : v
-    case OID.date:
-      return v instanceof Date ? v.toISOString().slice(0, 10) : v
+    case OID.name:
+      if (typeof v === "string") return isWellFormed(v) ? v : fail(column, "a string with a lone surrogate has no UTF-8 form")
+      if (typeof v === "number") return numberText(v)
+      if (typeof v === "bigint") return v.toString()
+      if (typeof v === "boolean") return v ? "t" : "f"
+      if (v instanceof Date) return v.toISOString()
+      return v
     case OID.bool:
-      return v === "t" || v === "true" ? true : v === "f" || v === "false" ? false : v
+      if (typeof v === "string") {
+        // boolin: a unique prefix of true / false / yes / no, on / off, 1 / 0, any case, trimmed
+        const t = v.trim().toLowerCase()
+        if (t.length > 0 && ("true".startsWith(t) || "yes".startsWith(t) || t === "on" || t === "1")) return true
+        if (t.length > 0 && ("false".startsWith(t) || "no".startsWith(t) || t === "off" || t === "of" || t === "0")) return false
+        return fail(column, `'${v}' is not a boolean`)
+      }
+      return v === 1 ? true : v === 0 ? false : v
+    case OID.bytea:
+      if (typeof v === "string") return HEX.test(v) ? Buffer.from(v.slice(2), "hex") : fail(column, "text into bytea must be \\x hex in COPY binary")
+      return v
     default:
       return v
   }
@@ -87,7 +113,7 @@ const textEncoder = new TextEncoder()
 
 /**
  * Tuples for rows `[from, to)`; `ops` appends the staging columns (`__df_op` text, `__df_seq`
- * int4). Throws {@link BinaryEncodeError} for a value the codecs refuse.
+ * int4). Throws a `ValueError` (SQLSTATE 22P03) for a value the codecs refuse.
  */
 export const encodeBinaryRows = (
   rows: ReadonlyArray<{ readonly [k: string]: unknown }>,
@@ -110,10 +136,12 @@ export const encodeBinaryRows = (
         w.int32(-1)
         continue
       }
-      const encoded = PgTypes.encode(coerce(v, oids[c]), oids[c])
-      if (Result.isFailure(encoded)) throw new BinaryEncodeError(columns[c], encoded.failure.message)
-      w.int32(encoded.success.length)
-      w.bytes(encoded.success)
+      const encoded = PgTypes.encode(coerce(v, oids[c], columns[c]), oids[c])
+      if (Result.isFailure(encoded)) fail(columns[c], encoded.failure.message)
+      else {
+        w.int32(encoded.success.length)
+        w.bytes(encoded.success)
+      }
     }
     if (staged) {
       const op = textEncoder.encode(ops === undefined ? "u" : ops[r])

@@ -2,9 +2,10 @@
  * COPY text format for the `postgres` sink, encoded straight into one Buffer per slice of rows:
  * strings are escaped and UTF-8 encoded byte by byte, integers and short decimals are written
  * digit by digit, and no per-row or per-value string is built for those common values (other values go through
- * `encodeValue`, which returns their escaped text).
+ * `encodeValue`, which returns their escaped text). A value that cannot go into its column throws
+ * a `ValueError` naming the column (the sink isolates the row).
  */
-import { type Encoding, encodeValue, type StageTag } from "./copy.ts"
+import { type Encoding, encodeValue, numberText, type StageTag, ValueError } from "./copy.ts"
 
 /** A growable byte buffer; `ensure(n)` makes room for `n` more bytes. */
 class Out {
@@ -28,15 +29,16 @@ const BACKSLASH = 92
 
 /**
  * Writes `s` as UTF-8; with `escaped`, backslash, newline, carriage return and tab become `\\`,
- * `\n`, `\r`, `\t` (COPY text). A lone surrogate becomes U+FFFD, as `Buffer.from` does.
+ * `\n`, `\r`, `\t` (COPY text). Returns `false`, having written part of `s`, at a lone
+ * surrogate (a string UTF-8 cannot hold: the caller fails the row rather than write U+FFFD).
  */
-const writeString = (out: Out, s: string, escaped: boolean): void => {
+const writeString = (out: Out, s: string, escaped: boolean): boolean => {
   const n = s.length
   out.ensure(n * 3)
   const buf = out.buf
   let pos = out.pos
   for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i)
+    const c = s.charCodeAt(i)
     if (c < 0x80) {
       if (escaped && (c === BACKSLASH || c === NL || c === CR || c === TAB)) {
         buf[pos++] = BACKSLASH
@@ -57,10 +59,8 @@ const writeString = (out: Out, s: string, escaped: boolean): void => {
         buf[pos++] = 0x80 | (cp & 0x3f)
         i++
       } else {
-        c = 0xfffd
-        buf[pos++] = 0xe0 | (c >> 12)
-        buf[pos++] = 0x80 | ((c >> 6) & 0x3f)
-        buf[pos++] = 0x80 | (c & 0x3f)
+        out.pos = pos
+        return false
       }
     } else {
       buf[pos++] = 0xe0 | (c >> 12)
@@ -69,6 +69,7 @@ const writeString = (out: Out, s: string, escaped: boolean): void => {
     }
   }
   out.pos = pos
+  return true
 }
 
 /** Writes a safe integer in decimal. */
@@ -117,6 +118,10 @@ const POW10 = [1, 10, 100, 1000, 10000]
  * exactly the digits `String(v)` prints in this range.
  */
 const writeNumber = (out: Out, v: number): void => {
+  if (v === 0 && 1 / v < 0) {
+    writeString(out, "-0", false)
+    return
+  }
   if (Number.isSafeInteger(v)) {
     writeInt(out, v)
     return
@@ -147,7 +152,7 @@ const writeNumber = (out: Out, v: number): void => {
       return
     }
   }
-  writeString(out, String(v), false)
+  writeString(out, numberText(v), false)
 }
 
 /** Bytes per row of the last slice encoded, to size the next buffer. */
@@ -185,11 +190,12 @@ export const encodeTextRows = (
         out.buf[out.pos++] = 78
         continue
       }
+      if (typeof v === "string") {
+        // verbatim in every kind of column: the server parses it with the column's type
+        if (!writeString(out, v, true)) throw new ValueError(columns[c], "a string with a lone surrogate has no UTF-8 form")
+        continue
+      }
       if (scalar[c]) {
-        if (typeof v === "string") {
-          writeString(out, v, true)
-          continue
-        }
         if (typeof v === "number") {
           writeNumber(out, v)
           continue
@@ -201,7 +207,7 @@ export const encodeTextRows = (
         }
       }
       // Already escaped text.
-      writeString(out, encodeValue(v, encodings[c]), false)
+      writeString(out, encodeValue(v, encodings[c], columns[c]), false)
     }
     if (staged) {
       if (n > 0) {

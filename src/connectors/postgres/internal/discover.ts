@@ -1,6 +1,7 @@
 /**
  * Prints an Effect Schema (and its TypeScript type) for a table's rows, matching the values the
- * `postgres` source produces through `@effect/sql-pg`'s decoders.
+ * `postgres` source produces (see `values.ts`): booleans, numbers, bigints and byte arrays for the
+ * types JavaScript holds exactly, the server's text for every other type.
  */
 import type { Column } from "./catalog.ts"
 
@@ -15,37 +16,31 @@ const scalar = (typname: string, bigint: "bigint" | "string"): string => {
     case "float4":
     case "float8":
       return "Schema.Number"
-    case "numeric":
-    case "money":
-      return "Schema.String /* numeric: exact decimal text */"
     case "bool":
       return "Schema.Boolean"
-    case "timestamp":
-    case "timestamptz":
-      return "Schema.Date"
+    case "bytea":
+      return "Schema.Uint8Array"
+    case "numeric":
+    case "money":
+      return "Schema.String /* exact decimal text */"
     case "date":
-      return "Schema.String /* date: YYYY-MM-DD */"
     case "time":
     case "timetz":
-      return "Schema.BigInt /* time: microseconds since midnight */"
+    case "timestamp":
+    case "timestamptz":
+    case "interval":
+      return `Schema.String /* ${typname}: the server's ISO text (microseconds, infinity) */`
     case "json":
     case "jsonb":
-      return "Schema.Unknown /* json */"
+      return `Schema.String /* ${typname}: the document's text */`
     case "uuid":
     case "text":
     case "varchar":
     case "bpchar":
     case "name":
-    case "citext":
-    case "inet":
-    case "cidr":
       return "Schema.String"
-    case "bytea":
-      return "Schema.Uint8Array"
-    case "interval":
-      return "Schema.Struct({ months: Schema.Number, days: Schema.Number, microseconds: Schema.BigInt })"
     default:
-      return `Schema.Unknown /* ${typname} */`
+      return `Schema.String /* ${typname}: the server's text */`
   }
 }
 

@@ -30,7 +30,7 @@ export interface Isolation {
 
 /** A rejected row as a `RecordError` naming the table, the reason (with its SQLSTATE) and the row. */
 export const rowError = (table: string, row: Row, error: unknown): RecordError => {
-  const text = toJson(row)
+  const text = toJson(row, true)
   return new RecordError({
     detail: `${table}: ${reasonOf(error).message}; row: ${text.length > 500 ? text.slice(0, 500) + "..." : text}`,
     record: row
@@ -42,7 +42,7 @@ export const deadLetter = (iso: Isolation, rows: ReadonlyArray<{ readonly row: R
   Effect.gen(function*() {
     const at = new Date(yield* Clock.currentTimeMillis).toISOString()
     const text = rows.map(({ error, row }) =>
-      toJson({ table: iso.table, node: iso.node, at, sqlstate: sqlState(error) ?? null, error: reasonOf(error).message, record: row })
+      toJson({ table: iso.table, node: iso.node, at, sqlstate: sqlState(error) ?? null, error: reasonOf(error).message, record: row }, true)
     ).join("\n") + "\n"
     const path = iso.deadLetterPath
     if (path === undefined) return

@@ -15,9 +15,12 @@ export interface Prepared {
   readonly ops: ReadonlyArray<"u" | "d"> | undefined
 }
 
-/** A batch of CSV bytes written as they are (`COPY ... (FORMAT csv)`), with its batch to decode when a row is rejected. */
+/**
+ * A batch of bytes written as they are — CSV (`COPY ... (FORMAT csv)`) or PostgreSQL COPY text
+ * (`COPY ... FROM STDIN`) — with its batch to decode when a row is rejected.
+ */
 export interface Passed {
-  readonly csv: Batch.CsvEncoded
+  readonly encoded: Batch.CsvEncoded | Batch.PostgresCopyEncoded
   readonly batch: Batch.Batch<Row>
 }
 
@@ -25,7 +28,7 @@ export interface Passed {
 export type Written = Prepared | Passed
 
 /** True for bytes passed through. */
-export const isPassed = (w: Written): w is Passed => "csv" in w
+export const isPassed = (w: Written): w is Passed => "encoded" in w
 
 /** Records of a written batch. */
 export const sizeOf = (w: Written): number => (isPassed(w) ? Batch.size(w.batch) : w.images.length)
@@ -61,8 +64,51 @@ export const decodePassed = (w: Passed): Prepared | { readonly error: unknown } 
 }
 
 /**
- * The columns a batch writes: every field of its (upsert) images, plus `key` in upsert mode; or
- * the message naming a field the table has no column for.
+ * Splits a batch into runs of consecutive records with the same fields, so that each record is
+ * written by one rule whatever the batching: a field that is absent (or `undefined`) leaves its
+ * column out of the record's write — the column's default on insert, unchanged on an upsert's
+ * update — and a field set to `null` writes NULL. Deletes (change records) need only the key and
+ * join the run they are in. Returns `[from, to)` pairs; a batch of one shape is one run.
+ */
+export const runsOf = (p: Prepared): ReadonlyArray<readonly [number, number]> => {
+  const runs: Array<readonly [number, number]> = []
+  let shape: ReadonlyArray<string> | undefined
+  let from = 0
+  for (let i = 0; i < p.images.length; i++) {
+    if (p.ops !== undefined && p.ops[i] !== "u") continue
+    const image = p.images[i]
+    if (shape === undefined) shape = fieldsOf(image)
+    else if (!hasFields(image, shape)) {
+      runs.push([from, i])
+      from = i
+      shape = fieldsOf(image)
+    }
+  }
+  runs.push([from, p.images.length])
+  return runs
+}
+
+/** The fields of a record that are present (not `undefined`). */
+export const fieldsOf = (image: Row): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (const k in image) if (image[k] !== undefined) out.push(k)
+  return out
+}
+
+/** True when the present fields of `image` are exactly `fields`. */
+const hasFields = (image: Row, fields: ReadonlyArray<string>): boolean => {
+  let n = 0
+  for (const k in image) {
+    if (image[k] === undefined) continue
+    if (fields[n] !== k && !fields.includes(k)) return false
+    n++
+  }
+  return n === fields.length
+}
+
+/**
+ * The columns a run of records (see {@link runsOf}) writes: the present fields of its (upsert)
+ * images, plus `key` in upsert mode; or the message naming a field the table has no column for.
  */
 export const batchColumns = (
   p: Prepared,
@@ -71,17 +117,13 @@ export const batchColumns = (
   upsert: boolean,
   table: string
 ): ReadonlyArray<Column> | string => {
-  const names = new Set<string>()
-  let shape: Row | undefined
+  let names: ReadonlyArray<string> = []
   for (let i = 0; i < p.images.length; i++) {
     if (p.ops !== undefined && p.ops[i] !== "u") continue
-    const image = p.images[i]
-    // Records of one type share their keys: only look at the keys of a record shaped differently.
-    if (shape !== undefined && sameKeys(shape, image)) continue
-    shape = image
-    for (const k in image) names.add(k)
+    names = fieldsOf(p.images[i])
+    break
   }
-  if (names.size === 0) for (const k of key) names.add(k)
+  if (names.length === 0) names = key
   const out: Array<Column> = []
   for (const n of names) {
     const col = columns.find((c) => c.name === n)
@@ -95,15 +137,4 @@ export const batchColumns = (
     }
   }
   return out
-}
-
-const sameKeys = (a: Row, b: Row): boolean => {
-  let n = 0
-  for (const k in b) {
-    if (!(k in a)) return false
-    n++
-  }
-  let m = 0
-  for (const _ in a) m++
-  return n === m
 }

@@ -17,6 +17,14 @@ import { type CopyInput, copyRows, CopyStream } from "./copy.ts"
 
 const CONNECTOR = "postgres"
 
+/**
+ * Fixed settings of every sink session, so that text is read the same way whatever the server's
+ * or the database's defaults: ISO dates, `postgres` interval input (`IntervalStyle` also decides
+ * how ambiguous interval text such as `-1 2:03:04` is read), UTC for text without an offset read
+ * into `timestamptz`.
+ */
+export const SESSION_OPTIONS = "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex"
+
 /** One connection of the sink, its transaction status and its open COPY. */
 export class Session {
   private client: pg.Client | undefined = undefined
@@ -44,7 +52,7 @@ export class Session {
     if (this.client !== undefined) return Effect.succeed(this.client)
     return Effect.tryPromise({
       try: async () => {
-        const c = new pg.Client(pgConfig(this.connectionString))
+        const c = new pg.Client({ ...pgConfig(this.connectionString), options: SESSION_OPTIONS })
         c.on("error", () => this.broken.add(c))
         c.on("end", () => this.broken.add(c))
         await c.connect()

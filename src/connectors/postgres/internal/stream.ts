@@ -3,7 +3,8 @@
  * of a batch, and streaming batches into the COPY left open across the batches of a transaction
  * (no round trip per batch, and the server parses one batch while the next is encoded; a rejected
  * row surfaces when the COPY ends). Records are encoded as COPY text or binary; batches of CSV
- * bytes go to `COPY ... (FORMAT csv)` as they are.
+ * bytes go to `COPY ... (FORMAT csv)` as they are, batches of PostgreSQL COPY text to `COPY ...
+ * FROM STDIN`.
  */
 import { Effect } from "effect"
 import pg from "pg"
@@ -54,22 +55,36 @@ export const csvStatement = (into: string, csv: Batch.CsvEncoded): string => {
   return `COPY ${into} (${list}) FROM STDIN (${options.join(", ")})`
 }
 
-/** The bytes of a CSV batch as a Buffer (no copy). */
-export const bytesOf = (csv: Batch.CsvEncoded): Buffer => Buffer.from(csv.bytes.buffer, csv.bytes.byteOffset, csv.bytes.byteLength)
+/** The COPY of PostgreSQL COPY text rows, as `COPY ... TO STDOUT` wrote them: the default text format. */
+export const copyTextStatement = (into: string, encoded: Batch.PostgresCopyEncoded): string =>
+  `COPY ${into} (${encoded.columns.map((n) => pg.escapeIdentifier(n)).join(", ")}) FROM STDIN`
 
-/** Prepares the destination of a CSV COPY and returns its statement (staged: the tag goes to the settings). */
-const openPassed = (session: Session, dest: Destination, csv: Batch.CsvEncoded) =>
+/** The bytes of an encoded batch as a Buffer (no copy). */
+export const bytesOf = (encoded: Batch.Encoded): Buffer =>
+  Buffer.from(encoded.bytes.buffer, encoded.bytes.byteOffset, encoded.bytes.byteLength)
+
+/**
+ * Prepares the destination of a COPY of passed bytes and returns its statement (staged: the tag
+ * goes to the transaction's settings, which the staging table's constant columns default to).
+ */
+const openPassed = (session: Session, dest: Destination, encoded: Passed["encoded"]) =>
   Effect.gen(function*() {
     const into = yield* dest.into
-    const tag = dest.tag(csv.columns)
+    const tag = dest.tag(encoded.columns)
     if (tag !== undefined) {
       yield* session.query(`SELECT set_config('dataflare.epoch', $1, true), set_config('dataflare.shape', $2, true)`, [
         String(tag.epoch),
         String(tag.shape)
       ])
     }
-    return csvStatement(into, csv)
+    return encoded.format === "text/csv" ? csvStatement(into, encoded) : copyTextStatement(into, encoded)
   })
+
+/** What tells COPYs of passed bytes apart: a batch with another key needs another COPY. */
+const passedKey = (encoded: Passed["encoded"], shape: number): string =>
+  encoded.format === "text/csv"
+    ? `csv\0${shape}\0${encoded.delimiter}\0${encoded.columns.join("\0")}\0${encoded.emptyIsNull.join(",")}`
+    : `pgcopy\0${shape}\0${encoded.columns.join("\0")}`
 
 const encodeChunk = (p: Prepared, cols: ReadonlyArray<Column>, binary: boolean, tag: StageTag | undefined, from: number, to: number) => {
   const names = cols.map((c) => c.name)
@@ -82,7 +97,7 @@ const encodeChunk = (p: Prepared, cols: ReadonlyArray<Column>, binary: boolean, 
 export const streamRows = (session: Session, dest: Destination, p: Prepared, cols: ReadonlyArray<Column>, binary: boolean) => {
   const names = cols.map((c) => c.name)
   const tag = dest.tag(names)
-  const key = `${tag?.shape ?? 0}\0${names.join("\0")}`
+  const key = `${binary ? "binary" : "text"}\0${tag?.shape ?? 0}\0${names.join("\0")}`
   const chunks: Array<Effect.Effect<Buffer, unknown>> = []
   for (let i = 0; i < p.images.length; i += STREAM_SLICE) {
     const to = Math.min(p.images.length, i + STREAM_SLICE)
@@ -91,11 +106,10 @@ export const streamRows = (session: Session, dest: Destination, p: Prepared, col
   return session.streamChunks(key, binary, Effect.map(dest.into, (into) => insertStatement(into, names, binary, tag)), chunks)
 }
 
-/** Streams CSV bytes into the session's open COPY (see {@link streamRows}). */
+/** Streams passed bytes into the session's open COPY (see {@link streamRows}). */
 export const streamPassed = (session: Session, dest: Destination, w: Passed) => {
-  const tag = dest.tag(w.csv.columns)
-  const key = `csv\0${tag?.shape ?? 0}\0${w.csv.delimiter}\0${w.csv.columns.join("\0")}\0${w.csv.emptyIsNull.join(",")}`
-  return session.streamChunks(key, false, openPassed(session, dest, w.csv), [Effect.succeed(bytesOf(w.csv))])
+  const key = passedKey(w.encoded, dest.tag(w.encoded.columns)?.shape ?? 0)
+  return session.streamChunks(key, false, openPassed(session, dest, w.encoded), [Effect.succeed(bytesOf(w.encoded))])
 }
 
 /** One complete COPY of a batch's rows; resolves with the row count. */
@@ -116,9 +130,9 @@ export const copyOnce = (session: Session, dest: Destination, p: Prepared, cols:
     })
   })
 
-/** One complete COPY of a CSV batch's bytes. */
+/** One complete COPY of a batch's passed bytes. */
 export const copyPassedOnce = (session: Session, dest: Destination, w: Passed) =>
   Effect.gen(function*() {
-    const statement = yield* openPassed(session, dest, w.csv)
-    yield* session.copyBytes(statement, bytesOf(w.csv))
+    const statement = yield* openPassed(session, dest, w.encoded)
+    yield* session.copyBytes(statement, bytesOf(w.encoded))
   })

@@ -11,8 +11,9 @@ import { ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
 import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable } from "../PostgresError.ts"
 import type { Column } from "./catalog.ts"
+import { binaryExact } from "./copyBinary.ts"
 import { isRowRejection, type Isolation, writeIsolated } from "./isolate.ts"
-import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, sizeOf, type Written } from "./rows.ts"
+import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, runsOf, sizeOf, slicePrepared, type Written } from "./rows.ts"
 import type { Session } from "./session.ts"
 import { copyOnce, copyPassedOnce, type Destination, streamPassed, streamRows } from "./stream.ts"
 import { mergeRows } from "./upsert.ts"
@@ -46,6 +47,12 @@ export interface Target {
   columns: ReadonlyArray<Column>
   /** The conflict columns of `upsert` (the primary key unless configured). */
   key: ReadonlyArray<string>
+}
+
+/** The runs of records with the same fields of a batch (the batch itself when it has one shape). */
+const partsOf = (p: Prepared): ReadonlyArray<Prepared> => {
+  const runs = runsOf(p)
+  return runs.length === 1 ? [p] : runs.map(([from, to]) => slicePrepared(p, from, to))
 }
 
 /** The open write transaction and what it wrote. */
@@ -120,18 +127,34 @@ export class WriteTx {
     return typeof cols === "string" ? Effect.fail(configurationError(CONNECTOR, "write", cols)) : Effect.succeed(cols)
   }
 
+  /**
+   * The COPY format of a batch with these columns: binary when asked and every column's type has
+   * a binary form the sink writes exactly, text otherwise.
+   */
+  formatOf(cols: ReadonlyArray<Column>): "text" | "binary" {
+    return this.target.format === "binary" && cols.every(binaryExact) ? "binary" : "text"
+  }
+
   /** Writes rows inside the open transaction (no savepoint): a COPY to `dest`, or the upsert merge. */
   private writeRaw(dest: Destination, p: Prepared, cols: ReadonlyArray<Column>): Effect.Effect<number, unknown> {
     const t = this.target
-    return t.mode === "upsert" ? mergeRows(this.session, t.quoted, t.key, p, cols, t.format) : copyOnce(this.session, dest, p, cols, t.format)
+    const format = this.formatOf(cols)
+    return t.mode === "upsert" ? mergeRows(this.session, t.quoted, t.key, p, cols, format) : copyOnce(this.session, dest, p, cols, format)
   }
 
-  /** Writes a batch of rows under a savepoint; on a row rejection, isolates the rejected rows. */
+  /**
+   * Writes a batch of rows, one run of records with the same fields at a time (see `runsOf`), each
+   * under a savepoint; on a row rejection, isolates the rejected rows.
+   */
   writeRows(dest: Destination, p: Prepared): Effect.Effect<number, unknown> {
     return Effect.gen({ self: this }, function*() {
-      if (p.images.length === 0) return 0
-      const cols = yield* this.columnsOf(p)
-      return yield* writeIsolated(this.isolation, p, (part) => this.writeRaw(dest, part, cols))
+      let written = 0
+      for (const run of partsOf(p)) {
+        if (run.images.length === 0) continue
+        const cols = yield* this.columnsOf(run)
+        written += yield* writeIsolated(this.isolation, run, (part) => this.writeRaw(dest, part, cols))
+      }
+      return written
     })
   }
 
@@ -171,8 +194,11 @@ export class WriteTx {
   /** Streams a batch into the open COPY; `false` when a row of the transaction's COPY was rejected. */
   stream(dest: Destination, w: Written): Effect.Effect<boolean, unknown> {
     return Effect.gen({ self: this }, function*() {
-      if (isPassed(w)) yield* streamPassed(this.session, dest, w)
-      else yield* streamRows(this.session, dest, w, yield* this.columnsOf(w), this.target.format === "binary")
+      if (isPassed(w)) return yield* streamPassed(this.session, dest, w)
+      for (const run of partsOf(w)) {
+        const cols = yield* this.columnsOf(run)
+        yield* streamRows(this.session, dest, run, cols, this.formatOf(cols) === "binary")
+      }
     }).pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
   }
 

@@ -1,7 +1,9 @@
 /**
- * The upsert merge of the `postgres` sink: a batch is COPYed into a temporary table (with each
- * row's op and position), then one statement keeps the last row per key, deletes the keys whose
- * last change is a delete and inserts the others with `ON CONFLICT (key) DO UPDATE`.
+ * The upsert merge of the `postgres` sink: a run of records with the same fields is COPYed into a
+ * temporary table (with each row's op and position); the keys deleted in the run are deleted,
+ * then the last row per key, when it is not a delete, is inserted with `ON CONFLICT (key) DO
+ * UPDATE` of the run's columns only (a column the records leave out keeps its value on update and
+ * takes its default on insert).
  */
 import { Effect } from "effect"
 import pg from "pg"
@@ -40,10 +42,16 @@ export const mergeRows = (
     const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
     const updates = names.filter((n) => !key.includes(n)).map((n) => `${pg.escapeIdentifier(n)} = EXCLUDED.${pg.escapeIdentifier(n)}`)
     const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(", ")}` : "DO NOTHING"
-    const deletes = p.ops?.includes("d") === true
+    if (p.ops?.includes("d") === true) {
+      // Every key deleted in the run is deleted first: a later upsert of the same key then
+      // inserts a new row (columns it leaves out take their defaults), as applying the changes
+      // one by one would.
+      yield* session.query(
+        `DELETE FROM ${target} t USING (SELECT DISTINCT ${keyList} FROM ${UPSERT_STAGE} WHERE "__df_op" = 'd') l WHERE ${match}`
+      )
+    }
     yield* session.query(
       `WITH last AS (SELECT DISTINCT ON (${keyList}) * FROM ${UPSERT_STAGE} ORDER BY ${keyList}, "__df_seq" DESC)` +
-        (deletes ? `, gone AS (DELETE FROM ${target} t USING last l WHERE l."__df_op" = 'd' AND ${match})` : "") +
         ` INSERT INTO ${target} (${list}) SELECT ${list} FROM last WHERE "__df_op" = 'u' ON CONFLICT (${keyList}) ${conflict}`
     )
     yield* session.query(`TRUNCATE ${UPSERT_STAGE}`)

@@ -2,7 +2,8 @@
  * The writer of the `postgres` sink: opens the target's description and the write transaction,
  * chooses the commit protocol once (`direct`, `staged` or `prepared`, see `protocol.ts`), and
  * turns batches into what the protocol writes: records into row images (change records into
- * upserts and deletes), CSV bytes passed through as they are when the table can take them.
+ * upserts and deletes), CSV or PostgreSQL COPY bytes passed through as they are when the table
+ * can take them.
  *
  * The parts: `session.ts` (a connection, its transaction and open COPY), `stream.ts` (COPY
  * statements and streaming), `isolate.ts` (row isolation, dead letters), `upsert.ts` (the merge),
@@ -91,23 +92,30 @@ export const makeWriter = Effect.fnUntraced(function*(
     })
 
   /**
-   * Whether a CSV batch's bytes can be written as they are: `insert` / `replace`, every CSV column
-   * is a column of the table and none is `json` / `jsonb` (a string field goes there as a JSON
-   * string, not parsed). Otherwise the decoded records are written.
+   * Whether a batch's bytes can be written as they are (`insert` / `replace` into an existing
+   * table; otherwise the decoded records are written):
+   * - CSV: every CSV column is a column of the table and none is `json` / `jsonb` (a string field
+   *   goes there as a JSON string, not parsed);
+   * - PostgreSQL COPY text: every column is a column of the table of the same type (as
+   *   `format_type` prints it), so the server reads each value as the source's server wrote it.
    */
-  const canPass = (csv: Batch.CsvEncoded): boolean =>
-    mode !== "upsert" && target.columns.length > 0 && csv.columns.every((name) => {
-      const col = target.columns.find((c) => c.name === name)
-      return col !== undefined && encodingOf(col) !== "json"
-    })
+  const canPass = (encoded: Batch.Encoded): boolean => {
+    if (mode === "upsert" || target.columns.length === 0) return false
+    if (encoded.format === "text/csv") {
+      return encoded.columns.every((name) => {
+        const col = target.columns.find((c) => c.name === name)
+        return col !== undefined && encodingOf(col) !== "json"
+      })
+    }
+    return encoded.columns.every((name, i) => target.columns.find((c) => c.name === name)?.type === encoded.types[i])
+  }
 
   return {
     writeBatch: (batch: Batch.Batch<Row>) =>
       Effect.suspend(() => {
         const encoded = Batch.encodedOf(batch)
-        const csv = encoded?.format === "text/csv" ? encoded : undefined
-        if (csv !== undefined && canPass(csv)) {
-          return tx.retrying("write", Effect.map(protocol.write({ csv, batch }), (written) => ({ written })))
+        if (encoded !== undefined && canPass(encoded)) {
+          return tx.retrying("write", Effect.map(protocol.write({ encoded, batch }), (written) => ({ written })))
         }
         const records = Batch.decodeRecords(batch)
         if ("error" in records) {

@@ -1,0 +1,145 @@
+/**
+ * The `postgres` source's reading plan: what one `COPY (SELECT ...) TO STDOUT` reads from a
+ * position, and the position after a block of rows.
+ *
+ * - A table with a primary key is read in key order; the position is the last row's key (the
+ *   server's text of each key column, read from the COPY row itself: no helper column is added,
+ *   so the COPY bytes are exactly the table's rows).
+ * - Incremental: `(cursor, key)` order, the position `{ cursor, key }`. A NULL cursor sorts before
+ *   every value: without `initial_value`, rows whose cursor is NULL are read first (in key order;
+ *   `{ cursor: null, key }` is a place among them), and once the position has a cursor value they
+ *   are behind it, never read again; with `initial_value` (exclusive) they are not read.
+ * - A query, or a table without a key, is positioned by row count (`{ offset }`).
+ * - With `parallelism: n`, an instance reads one range of the partition column; the range is
+ *   part of the position.
+ *
+ * Values reach SQL text (COPY takes no parameters) only through `pg`'s literal and identifier
+ * escaping, and are cast to their column's type.
+ */
+import pg from "pg"
+import type * as Batch from "../../../Batch.ts"
+import type { Column } from "./catalog.ts"
+import { quoteIdent } from "./client.ts"
+
+/** An instance's range of the partition column: `[lo, hi)` (`null`: open), or nothing to read. */
+export type Range = { readonly lo: string | null; readonly hi: string | null } | "empty" | undefined
+
+/** What the reader reads. */
+export interface ReadPlan {
+  /** The table (`schema.table` allowed), or undefined for a query. */
+  readonly table: string | undefined
+  readonly query: string | undefined
+  /** The columns as COPY writes them (the table's, or the query's). */
+  readonly columns: ReadonlyArray<Column>
+  readonly key: ReadonlyArray<string>
+  readonly cursor: Column | undefined
+  readonly partition: Column | undefined
+}
+
+/** Where the reader is. */
+export interface ReadState {
+  offset: number
+  cursor: string | null
+  key: ReadonlyArray<string> | null
+  range: Range
+}
+
+const lit = (value: string, column: Column): string => `${pg.escapeLiteral(value)}::${column.type}`
+
+const col = (name: string): string => `t.${pg.escapeIdentifier(name)}`
+
+const columnOf = (plan: ReadPlan, name: string): Column => plan.columns.find((c) => c.name === name)!
+
+/** The `COPY ... TO STDOUT` statement reading from `state`, or `"empty"` when there is nothing to read. */
+export const copyStatement = (plan: ReadPlan, state: ReadState): string | "empty" => {
+  if (plan.table === undefined) return `COPY (${plan.query!}) TO STDOUT`
+  if (state.range === "empty") return "empty"
+  const where: Array<string> = []
+  const range = state.range
+  if (range !== undefined && plan.partition !== undefined) {
+    const p = col(plan.partition.name)
+    if (range.lo !== null) where.push(`${p} >= ${lit(range.lo, plan.partition)}`)
+    if (range.hi !== null) where.push(`(${p} < ${lit(range.hi, plan.partition)}${range.lo === null ? ` OR ${p} IS NULL` : ""})`)
+  }
+  const keyCols = plan.key.map(col)
+  const keyLits = (key: ReadonlyArray<string>) => key.map((v, i) => lit(v, columnOf(plan, plan.key[i])))
+  const order: Array<string> = []
+  const cursor = plan.cursor
+  if (cursor !== undefined) {
+    const c = col(cursor.name)
+    if (state.cursor !== null && state.key !== null) {
+      where.push(`(${[c, ...keyCols].join(", ")}) > (${[lit(state.cursor, cursor), ...keyLits(state.key)].join(", ")})`)
+    } else if (state.cursor !== null) {
+      where.push(`${c} > ${lit(state.cursor, cursor)}`)
+    } else if (state.key !== null) {
+      // among the rows whose cursor is NULL (they sort first)
+      where.push(`(${c} IS NOT NULL OR (${keyCols.join(", ")}) > (${keyLits(state.key).join(", ")}))`)
+    }
+    order.push(cursor.notNull ? c : `${c} NULLS FIRST`)
+    order.push(...keyCols)
+  } else if (plan.key.length > 0) {
+    if (state.key !== null) where.push(`(${keyCols.join(", ")}) > (${keyLits(state.key).join(", ")})`)
+    order.push(...keyCols)
+  }
+  const filter = where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""
+  const orderBy = order.length > 0 ? ` ORDER BY ${order.join(", ")}` : ""
+  return `COPY (SELECT * FROM ${quoteIdent(plan.table)} t${filter}${orderBy}) TO STDOUT`
+}
+
+/** Indexes of the fields a position reads from a row: the cursor's, then the key's. */
+export const positionFields = (plan: ReadPlan): { readonly cursor: number; readonly key: ReadonlyArray<number> } => ({
+  cursor: plan.cursor === undefined ? -1 : plan.columns.indexOf(plan.cursor),
+  key: plan.key.map((k) => plan.columns.findIndex((c) => c.name === k))
+})
+
+/** Moves `state` past a block of `rows` rows whose last row has `fields`. */
+export const advance = (
+  plan: ReadPlan,
+  state: ReadState,
+  at: { readonly cursor: number; readonly key: ReadonlyArray<number> },
+  rows: number,
+  fields: ReadonlyArray<string | null>
+): void => {
+  state.offset += rows
+  if (at.cursor >= 0) state.cursor = fields[at.cursor]
+  if (at.key.length > 0 && plan.table !== undefined) state.key = at.key.map((i) => fields[i] ?? "")
+}
+
+/** The position of `state`. */
+export const toPosition = (plan: ReadPlan, state: ReadState): Batch.Position => {
+  const range = state.range === undefined ? null : state.range === "empty" ? "empty" : [state.range.lo, state.range.hi]
+  if (plan.cursor !== undefined) return { cursor: state.cursor, key: state.key, range }
+  if (plan.table !== undefined && plan.key.length > 0) return { key: state.key, range }
+  return { offset: state.offset, range }
+}
+
+/**
+ * Reads a position into `state`; false when it is not one of this plan's. A position without
+ * `cursor` in incremental mode starts from `initial`.
+ */
+export const fromPosition = (position: Batch.Position, plan: ReadPlan, state: ReadState, initial: string | null): boolean => {
+  if (position === null || typeof position !== "object" || Array.isArray(position)) return false
+  const p = position as { readonly [k: string]: Batch.Position }
+  const range = p.range
+  state.range = range === "empty"
+    ? "empty"
+    : Array.isArray(range) && range.length === 2
+    ? { lo: range[0] === null ? null : String(range[0]), hi: range[1] === null ? null : String(range[1]) }
+    : state.range
+  const key = Array.isArray(p.key) ? p.key.map(String) : null
+  if (plan.cursor !== undefined) {
+    if (!("cursor" in p)) return false
+    state.cursor = typeof p.cursor === "string" || typeof p.cursor === "number" ? String(p.cursor) : null
+    // A position written before NULL cursors were placed ({ cursor: null } with no key) starts over.
+    if (state.cursor === null && key === null) state.cursor = initial
+    state.key = key
+    return true
+  }
+  if (plan.table !== undefined && plan.key.length > 0) {
+    state.key = key
+    return true
+  }
+  if (typeof p.offset !== "number") return false
+  state.offset = p.offset
+  return true
+}

@@ -1,0 +1,191 @@
+/**
+ * Data safety outside the crash path (issue 12), from the CLI as a user meets it, with real
+ * `dataflare run` processes:
+ * - SIGTERM mid-run checkpoints every operator as it is; the rerun resumes, and the output of an
+ *   aggregate (without a window, or with one) equals an uninterrupted run's;
+ * - a second instance of a running workflow is refused before it opens anything, naming the
+ *   process that holds the state, and the first run's output is untouched;
+ * - a replaced input file is refused before anything is opened; an appended one resumes; a
+ *   rerun of a completed run says so.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schedule, type Scope } from "effect"
+import { bin, cli, tempDir } from "./support.ts"
+
+/** A running `dataflare` process, killed with the scope if it still runs. */
+const start = (dir: string, args: ReadonlyArray<string>): Effect.Effect<
+  { readonly child: ChildProcess; readonly exited: Promise<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }> },
+  never,
+  Scope.Scope
+> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(bin, [...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } })
+      let stdout = ""
+      let stderr = ""
+      child.stdout!.on("data", (chunk) => (stdout += String(chunk)))
+      child.stderr!.on("data", (chunk) => (stderr += String(chunk)))
+      const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+        child.on("exit", (code) => resolve({ code, stdout, stderr }))
+      )
+      return { child, exited }
+    }),
+    ({ child }) => Effect.sync(() => void child.kill("SIGKILL"))
+  )
+
+/** Waits until `check` holds (polled; bounded by a generous timeout for a loaded machine). */
+const until = (check: () => Promise<boolean>) =>
+  Effect.promise(() => check().catch(() => false)).pipe(
+    Effect.filterOrFail((ok) => ok),
+    Effect.retry(Schedule.spaced("20 millis")),
+    Effect.timeout("60 seconds"),
+    Effect.orDie
+  )
+
+const hasCheckpoint = (dir: string) => async () => (await readdir(dir)).some((f) => /^chk-\d+\.json$/.test(f))
+
+const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+
+/** A generator keyed into 8 groups, then an aggregate (`window` optional) into an ndjson file. */
+const aggregateWorkflow = (name: string, window: string) => `name: ${name}
+execution:
+  batch_size: 20
+  checkpoint_interval: 20ms
+sources:
+  numbers: { type: generator, config: { count: 200000 } }
+transformations:
+  keyed: { type: map, inputs: [numbers], config: { fields: { id: "id", g: "id % 8" } } }
+  totals:
+    type: aggregate
+    inputs: [keyed]
+    config:
+      group_by: [g]
+${window}      aggregates: { n: { op: count }, s: { op: sum, field: id } }
+destinations:
+  out: { type: ndjson, inputs: [totals], config: { path: out.ndjson } }
+`
+
+describe("dataflare run: graceful stop of stateful operators (process)", () => {
+  for (
+    const [what, window] of [
+      ["an aggregate without a window", ""],
+      ["a tumbling window", "      time_field: id\n      window: { type: tumbling, size: 25000 }\n      window_format: epoch_ms\n"]
+    ] as const
+  ) {
+    it.live(`SIGTERM mid-run, rerun: ${what} gives the output of an uninterrupted run`, () =>
+      Effect.gen(function*() {
+        const whole = yield* tempDir
+        const stopped = yield* tempDir
+        const yaml = aggregateWorkflow("stop-aggregate", window)
+        yield* Effect.promise(() => Promise.all([writeFile(join(whole, "wf.yaml"), yaml), writeFile(join(stopped, "wf.yaml"), yaml)]))
+        const full = yield* cli(["run", "wf.yaml", "--quiet"], { cwd: whole })
+        assert.strictEqual(full.status, 0, full.stderr)
+        const expected = lines(yield* Effect.promise(() => readFile(join(whole, "out.ndjson"), "utf8"))).sort()
+        assert.strictEqual(expected.length, window === "" ? 8 : 64)
+
+        const run = yield* start(stopped, ["run", "wf.yaml"])
+        yield* until(hasCheckpoint(join(stopped, ".dataflare", "stop-aggregate")))
+        run.child.kill("SIGTERM")
+        const first = yield* Effect.promise(() => run.exited)
+        assert.strictEqual(first.code, 0, first.stderr)
+        assert.match(first.stdout, /stopped at checkpoint \d+; run it again to resume from there/)
+        assert.match(first.stderr, /stopping: taking a checkpoint where the run is/)
+
+        const rerun = yield* cli(["run", "wf.yaml"], { cwd: stopped })
+        assert.strictEqual(rerun.status, 0, rerun.stderr)
+        const got = lines(yield* Effect.promise(() => readFile(join(stopped, "out.ndjson"), "utf8"))).sort()
+        assert.deepStrictEqual(got, expected)
+      }))
+  }
+})
+
+describe("dataflare run: one writer per state directory (process)", () => {
+  it.live("a second instance is refused before it opens anything; the first run's output is untouched", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "wf.yaml"),
+          `name: endless
+execution: { checkpoint_interval: 50ms }
+sources:
+  numbers: { type: generator, config: { count: 1000000000 } }
+destinations:
+  out: { type: ndjson, inputs: [numbers], config: { path: out.ndjson } }
+`
+        )
+      )
+      const first = yield* start(dir, ["run", "wf.yaml", "--state-dir", "state"])
+      yield* until(hasCheckpoint(join(dir, "state")))
+      const second = yield* cli(["run", "wf.yaml", "--state-dir", "state"], { cwd: dir })
+      assert.strictEqual(second.status, 3, second.stderr)
+      assert.include(second.stderr, `is being written by process ${first.child.pid}`)
+      assert.notMatch(second.stdout, /records/)
+      const size = (yield* Effect.promise(() => stat(join(dir, "out.ndjson")))).size
+      assert.isAbove(size, 0)
+
+      first.child.kill("SIGTERM")
+      const done = yield* Effect.promise(() => first.exited)
+      assert.strictEqual(done.code, 0, done.stderr)
+      const text = yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))
+      assert.notInclude(text, "\u0000")
+      const ids = lines(text).map((l) => (JSON.parse(l) as { readonly id: number }).id)
+      assert.isAbove(ids.length, 0)
+      assert.isTrue(ids.every((id, i) => id === i), "every record once, in order")
+    }))
+})
+
+describe("dataflare run: input identity (process)", () => {
+  const csvWorkflow = `name: daily
+execution: { checkpoint_interval: 1s }
+sources:
+  orders: { type: csv, config: { path: orders.csv } }
+destinations:
+  out: { type: ndjson, inputs: [orders], config: { path: out.ndjson } }
+`
+  const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${from + i},${(from + i) * 3}\n`).join("")
+
+  it.live("a completed rerun says so; an appended file resumes; a replaced or truncated one is refused before anything is written", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const file = join(dir, "orders.csv")
+      const out = join(dir, "out.ndjson")
+      yield* Effect.promise(() => Promise.all([writeFile(join(dir, "wf.yaml"), csvWorkflow), writeFile(file, "id,amount\n" + rows(0, 100))]))
+      const first = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(first.status, 0, first.stderr)
+      assert.strictEqual(lines(yield* Effect.promise(() => readFile(out, "utf8"))).length, 100)
+
+      const again = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(again.status, 0, again.stderr)
+      assert.match(again.stdout, /daily: already complete at checkpoint \d+; nothing new to read/)
+
+      yield* Effect.promise(() => appendFile(file, rows(100, 150)))
+      const appended = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(appended.status, 0, appended.stderr)
+      const after = lines(yield* Effect.promise(() => readFile(out, "utf8")))
+      assert.deepStrictEqual(after.map((l) => (JSON.parse(l) as { readonly id: string }).id), Array.from({ length: 150 }, (_, i) => String(i)))
+
+      // the next day's file at the same path, as large: refused, the output stays as it was
+      const before = yield* Effect.promise(() => readFile(out, "utf8"))
+      yield* Effect.promise(() => writeFile(file, "id,amount\n" + rows(1000, 1150)))
+      const replaced = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(replaced.status, 3, replaced.stderr)
+      assert.match(replaced.stderr, /node 'orders' cannot resume \(checkpoint \d+\): the input file orders\.csv was replaced or rewritten/)
+      assert.include(replaced.stderr, "--from-scratch")
+      assert.strictEqual(yield* Effect.promise(() => readFile(out, "utf8")), before)
+
+      // a smaller file
+      yield* Effect.promise(() => writeFile(file, "id,amount\n" + rows(0, 10)))
+      const truncated = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(truncated.status, 3, truncated.stderr)
+      assert.match(truncated.stderr, /the input file orders\.csv is \d+ bytes long, shorter than/)
+      assert.strictEqual(yield* Effect.promise(() => readFile(out, "utf8")), before)
+
+      const fresh = yield* cli(["run", "wf.yaml", "--from-scratch"], { cwd: dir })
+      assert.strictEqual(fresh.status, 0, fresh.stderr)
+      assert.strictEqual(lines(yield* Effect.promise(() => readFile(out, "utf8"))).length, 10)
+    }))
+})
