@@ -3,7 +3,9 @@
  *
  * Blank lines (empty or only whitespace) are skipped. A line that is not valid JSON, or whose
  * value is not an object, fails with a `RecordError` located at `file:line` that quotes the JSON
- * error. Position: `{ offset, line }`, the byte offset and 1-based line of the next unread line;
+ * error. With a `schema` (from the DSL's `Ndjson.source({ path, schema })`), each object is
+ * decoded by it as it is read; one it does not decode fails with a `RecordError` at `file:line`
+ * naming the field (fields the Schema does not declare are kept). Position: `{ offset, line }`, the byte offset and 1-based line of the next unread line;
  * `seek` repositions the file there; `commit` does nothing.
  *
  * @since 0.1.0
@@ -14,9 +16,10 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
+import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
-import { NdjsonConfig } from "./NdjsonConfig.ts"
+import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"
 
@@ -28,10 +31,10 @@ const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt
  * @category definitions
  * @since 0.1.0
  */
-export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Connector.source({
+export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object> = Connector.source({
   type: CONNECTOR,
   description: "Reads a file of JSON objects, one per line",
-  config: NdjsonConfig,
+  config: NdjsonSourceConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
   check: (config) =>
     Effect.tryPromise({
@@ -44,6 +47,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
   open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path
+      const decode = config.schema
       const file = yield* openTextFile(CONNECTOR, path)
       let lines = new LineSplitter()
       // Only the first instance reads: a file is not split between parallel instances.
@@ -85,7 +89,20 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonConfig, object> = Co
                   record: text
                 })
               }
-              records.push(value)
+              if (decode !== undefined) {
+                const decoded = decodeAll(decode, value, "ignore")
+                if (!decoded.ok) {
+                  const issue = decoded.issues[0]
+                  return yield* new RecordError({
+                    detail: issue.message,
+                    location: { file: path, line: lines.valueLine },
+                    ...(issue.path.length > 0 ? { field: issue.path.map(String).join(".") } : {}),
+                    record: text
+                  })
+                }
+                // the fields the Schema does not declare are kept as they were
+                records.push({ ...value, ...decoded.value })
+              } else records.push(value)
             }
             if (records.length === 0) return undefined
             const readAt = yield* Clock.currentTimeMillis
