@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Schema, Scope } from "effect"
+import type { Context, Effect, Schema, Scope } from "effect"
 import type { Batch, Encoded, Position } from "./Batch.ts"
 import type { RestoreError } from "./Checkpoint.ts"
 import type { ConnectorError, RecordError } from "./Errors.ts"
@@ -279,7 +279,11 @@ export interface SinkRestoreContext {
 }
 
 /**
- * A source connector definition. `Config` is the decoded config; `A` the record type.
+ * A source connector definition. `Config` is the decoded config; `A` the record type; `R` the
+ * services of the application its `open` and `check` need (default none): a client the app
+ * already has, a credentials provider. The run provides them from the context of whoever runs the
+ * workflow, after checking — before any connector opens — that each key listed in `services` is
+ * there; a typed spec (`Spec.source<A, never, R>(type, config)`) makes `Pipeline.run` require them.
  *
  * @example
  * ```ts
@@ -295,17 +299,19 @@ export interface SinkRestoreContext {
  * @category models
  * @since 0.1.0
  */
-export interface SourceDefinition<Config, A> {
+export interface SourceDefinition<Config, A, R = never> {
   readonly _tag: "SourceDefinition"
   readonly type: string
   readonly apiVersion: number
   readonly description: string
   readonly config: Schema.Decoder<Config>
+  /** The keys of the services `R` (checked to be provided before any connector of a run opens). */
+  readonly services?: ReadonlyArray<Context.Key<R, unknown>> | undefined
   // Methods (not function properties) so that a definition of any config type is a
-  // `SourceDefinition<unknown, unknown>` for the registry.
+  // `SourceDefinition<unknown, unknown, unknown>` for the registry.
   capabilities(config: Config): SourceCapabilities
-  check(config: Config): Effect.Effect<void, ConnectorError>
-  open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope>
+  check(config: Config): Effect.Effect<void, ConnectorError, R>
+  open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope | R>
   /**
    * Optional: what a checkpoint keeps about the input beside a position (plain JSON), so that
    * `checkRestore` can tell later whether the position still applies — e.g. a file's size and a
@@ -323,22 +329,26 @@ export interface SourceDefinition<Config, A> {
 }
 
 /**
- * A sink connector definition. `Config` is the decoded config; `A` the record type it accepts.
+ * A sink connector definition. `Config` is the decoded config; `A` the record type it accepts;
+ * `R` the services of the application its `open` and `check` need, listed by key in `services`
+ * (see {@link SourceDefinition}).
  *
  * @category models
  * @since 0.1.0
  */
-export interface SinkDefinition<Config, A> {
+export interface SinkDefinition<Config, A, R = never> {
   readonly _tag: "SinkDefinition"
   readonly type: string
   readonly apiVersion: number
   readonly description: string
   readonly config: Schema.Decoder<Config>
+  /** The keys of the services `R` (checked to be provided before any connector of a run opens). */
+  readonly services?: ReadonlyArray<Context.Key<R, unknown>> | undefined
   // Methods (not function properties) so that a definition of any config type is a
-  // `SinkDefinition<unknown, unknown>` for the registry.
+  // `SinkDefinition<unknown, unknown, unknown>` for the registry.
   capabilities(config: Config): SinkCapabilities
-  check(config: Config): Effect.Effect<void, ConnectorError>
-  open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope>
+  check(config: Config): Effect.Effect<void, ConnectorError, R>
+  open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope | R>
   /**
    * Optional pre-flight check, called before any connector of the run is opened (so before
    * `open` and `restore`), for every instance: fail with a {@link RestoreError} when the sink's
@@ -355,9 +365,9 @@ export interface SinkDefinition<Config, A> {
  * @category constructors
  * @since 0.1.0
  */
-export const source = <Config, A>(
-  definition: Omit<SourceDefinition<Config, A>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
-): SourceDefinition<Config, A> => ({ apiVersion: API_VERSION, ...definition, _tag: "SourceDefinition" })
+export const source = <Config, A, R = never>(
+  definition: Omit<SourceDefinition<Config, A, R>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
+): SourceDefinition<Config, A, R> => ({ apiVersion: API_VERSION, ...definition, _tag: "SourceDefinition" })
 
 /**
  * Defines a sink connector (fills in `_tag` and the current API version unless given).
@@ -365,6 +375,6 @@ export const source = <Config, A>(
  * @category constructors
  * @since 0.1.0
  */
-export const sink = <Config, A>(
-  definition: Omit<SinkDefinition<Config, A>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
-): SinkDefinition<Config, A> => ({ apiVersion: API_VERSION, ...definition, _tag: "SinkDefinition" })
+export const sink = <Config, A, R = never>(
+  definition: Omit<SinkDefinition<Config, A, R>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
+): SinkDefinition<Config, A, R> => ({ apiVersion: API_VERSION, ...definition, _tag: "SinkDefinition" })

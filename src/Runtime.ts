@@ -23,6 +23,7 @@ import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
 import { nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { preflight } from "./internal/preflight.ts"
+import { checkServices } from "./internal/services.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
 import type { TypedGraph } from "./Spec.ts"
@@ -292,6 +293,7 @@ export const run = <R = never>(
 ): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry | R> =>
   Effect.scoped(Effect.gen(function*() {
     const prepared = yield* prepare(graph)
+    yield* checkServices(prepared)
     const plan = makePlan(prepared)
     const configured = Option.getOrUndefined(yield* Effect.serviceOption(StateBackend))
     // Without a configured backend, a run-local memory backend still lets restarts resume.
