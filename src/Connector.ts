@@ -326,6 +326,13 @@ export interface SourceDefinition<Config, A, R = never> {
    * truncated, a table recreated). A refusal stops the run before any output is touched.
    */
   checkRestore?(config: Config, context: SourceRestoreContext): Effect.Effect<void, RestoreError | ConnectorError>
+  /**
+   * Optional: the field names of the records, when the config says exactly what they are (a CSV
+   * without a header row, with `columns`; records given in the config); `undefined` when it does
+   * not. `Runtime.prepare` then refuses an expression step downstream that reads another field (a
+   * misspelt field reads as null on every record: a filter would drop them all).
+   */
+  fields?(config: Config): ReadonlyArray<string> | undefined
 }
 
 /**

@@ -9,6 +9,7 @@ import { NodeOverrides, unknownIds } from "../Overrides.ts"
 import type { Processor } from "../Processor.ts"
 import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
+import { unknownFieldIssues } from "./fieldCheck.ts"
 import { closest } from "./suggest.ts"
 
 /** A node with everything needed to run it. */
@@ -260,6 +261,8 @@ export const prepare = (
       const text = cycle !== undefined ? [...cycle, cycle[0]].join(" -> ") : cyclic.join(", ")
       issues.push(issueAt(graph, at, ["inputs"], `the workflow has a cycle: ${text}`))
     }
+    // 3. Expression steps read fields their records have, where a source declares them.
+    issues.push(...unknownFieldIssues(graph, prepared))
     if (issues.length > 0) return yield* new DefinitionError({ issues })
     return {
       graph,

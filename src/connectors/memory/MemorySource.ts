@@ -119,6 +119,8 @@ export const MemorySource: Connector.SourceDefinition<MemoryConfig, object> = Co
   config: MemoryConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
   check: () => Effect.void,
+  // the records are in the config: their fields are every field any of them has
+  fields: (config) => (config.records.length === 0 ? undefined : [...new Set(config.records.flatMap((r) => Object.keys(r)))]),
   open: (config, context) =>
     Effect.sync(() => makeReader(config.records.length, (i) => config.records[i], context, config.batch_size))
 })
@@ -135,6 +137,7 @@ export const GeneratorSource: Connector.SourceDefinition<GeneratorConfig, object
   config: GeneratorConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
   check: () => Effect.void,
+  fields: (config) => (config.make !== undefined ? undefined : ["id", ...Object.keys(config.fields ?? {})]),
   open: (config, context) =>
     Effect.sync(() => {
       const make = config.make
