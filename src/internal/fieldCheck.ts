@@ -45,7 +45,7 @@ const fieldsOfNodes = (
     // a side output (`agg.late`), an unknown id or a cycle: not known
     if (node === undefined || visiting.has(id)) return undefined
     visiting.add(id)
-    let out: Fields = undefined
+    let out: Fields
     const p = prepared.get(id)
     if (node.kind === "source") {
       const declared = p?.kind === "source" ? p.source.fields : undefined
