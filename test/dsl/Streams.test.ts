@@ -357,3 +357,60 @@ describe(".via with a Stream transformation", () => {
       assert.deepStrictEqual(out, orders.filter((o) => o.amount % 2 === 0).map((o) => ({ id: o.id, cents: o.amount * 100 })))
     }))
 })
+
+describe("Streams: what cannot be done is refused", () => {
+  it.live("a plain stream is not restored past its start: the run fails naming the node and the way out", () =>
+    Effect.gen(function*() {
+      let failed = false
+      const pipeline = Pipeline.from("events", Streams.source(Stream.fromIterable(orders)))
+        .named("plain-stream-restore")
+        .execution({
+          batch_size: 10,
+          checkpoint_interval: "1ms",
+          restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1ms" }
+        })
+        .to("out", Streams.sink((records: ReadonlyArray<Order>) =>
+          // fails once, late enough for a checkpoint to have completed
+          records.some((o) => o.id >= 200) && !failed
+            ? Effect.andThen(Effect.sync(() => void (failed = true)), Effect.fail(new Flaky({ at: 200 })))
+            : Effect.sleep(1)
+        ))
+      const error = nodeError(yield* Effect.exit(Pipeline.run(pipeline).pipe(
+        Effect.provideService(StateBackend.StateBackend, StateBackend.makeMemory()),
+        Effect.provide(Builtins.layer)
+      )))
+      assert.strictEqual(error.node, "events")
+      assert.include(error.message, "is a plain Effect Stream: it cannot be replayed from record")
+      assert.include(error.message, "--from-scratch")
+    }))
+
+  it.effect("a stream source runs with parallelism 1", () =>
+    Effect.gen(function*() {
+      const pipeline = Pipeline.from("events", Streams.source(Stream.fromIterable(orders)), { parallelism: 2 })
+        .to("out", Streams.sink((_: ReadonlyArray<Order>) => Effect.void))
+      const exit = yield* Effect.exit(Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer)))
+      // refused naming the node and its parallelism (before anything opens, where the runtime
+      // knows connectors' maximum parallelism; else when the source opens)
+      assert.isTrue(Exit.isFailure(exit))
+      const message = Exit.isFailure(exit) ? String((Cause.squash(exit.cause) as Error).message) : ""
+      assert.include(message, "events")
+      assert.include(message, "parallelism")
+    }))
+
+  it.effect("a Sink that fails when its input ends fails the run", () =>
+    Effect.gen(function*() {
+      const failsAtEnd = Sink.fold(
+        () => 0,
+        () => true,
+        (n: number, _: Order) => Effect.succeed(n + 1)
+      ).pipe(Sink.mapEffect((n) => Effect.fail(new Flaky({ at: n }))))
+      const pipeline = Pipeline.from("events", Streams.source(Stream.fromIterable(orders))).to("out", Streams.sink(failsAtEnd))
+      const exit = yield* Effect.exit(Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer)))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      assert.instanceOf(error, NodeError)
+      assert.strictEqual((error as NodeError).node, "out")
+      assert.instanceOf((error as NodeError).cause, Flaky)
+      assert.strictEqual(((error as NodeError).cause as Flaky).at, orders.length)
+    }))
+})
