@@ -17,6 +17,18 @@
 import type { WorkflowGraph } from "./WorkflowGraph.ts"
 
 declare const TypedGraphId: unique symbol
+declare const CompileErrorId: unique symbol
+
+/**
+ * A type that no value has, carrying a message: a parameter of this type makes the compiler print
+ * the message (`... is not assignable to parameter of type 'CompileError<"duplicate node id 'f'">'`).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export interface CompileError<Message extends string> {
+  readonly [CompileErrorId]: Message
+}
 
 /**
  * A workflow graph whose type remembers its node ids `Ids`, and the error type `E` and the
@@ -31,6 +43,54 @@ declare const TypedGraphId: unique symbol
 export interface TypedGraph<out Ids extends string = string, out E = unknown, out R = unknown> extends WorkflowGraph {
   readonly [TypedGraphId]?: { readonly _Ids: Ids; readonly _E: E; readonly _R: R }
 }
+
+/**
+ * A duration unit of workflow settings: milliseconds, seconds, minutes, hours.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type DurationUnit = "ms" | "s" | "m" | "h"
+
+/**
+ * A duration as the runtime reads it: a number of milliseconds, or a decimal number followed by a
+ * unit, nothing between or around them (`500ms`, `30s`, `1.5m`, `1h`). `"10 seconds"` does not
+ * compile; {@link DurationsChecked} also refuses what this template lets through (`"5 s"`, `"-1s"`,
+ * `"1e3ms"`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Duration = number | `${number}${DurationUnit}`
+
+type Digit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9"
+type IsDigits<S extends string> = S extends `${Digit}${infer Rest}` ? (Rest extends "" ? true : IsDigits<Rest>) : false
+type IsDecimal<S extends string> = S extends `${infer Whole}.${infer Fraction}` ? (IsDigits<Whole> extends true ? IsDigits<Fraction> : false)
+  : IsDigits<S>
+type IsDuration<S extends string> = S extends `${infer N}ms` ? IsDecimal<N>
+  : S extends `${infer N}${"s" | "m" | "h"}` ? IsDecimal<N>
+  : false
+
+/** The keys whose values are durations, in execution settings and processor configs. */
+type DurationKey =
+  | "checkpoint_interval" | "delay" | "initial" | "max" | "interval" | "latency_target" | "linger"
+  | "size" | "slide" | "window" | "max_out_of_orderness"
+
+/**
+ * `unknown` where every duration written in settings `S` reads as the runtime reads it, a
+ * {@link CompileError} at each one that does not (nested settings included).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type DurationsChecked<S> = S extends object ? {
+    readonly [K in keyof S]: S[K] extends string ? (K extends DurationKey ? (string extends S[K] ? unknown
+          : IsDuration<S[K]> extends true ? unknown
+          : CompileError<`'${S[K]}' is not a duration: write a decimal number and ms, s, m or h (500ms, 30s, 1.5m, 1h)`>) : unknown)
+      : S[K] extends object ? DurationsChecked<S[K]>
+      : unknown
+  }
+  : unknown
 
 /**
  * A source node spec producing records of type `A`.

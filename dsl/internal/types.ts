@@ -9,21 +9,9 @@ import type { Effect } from "effect"
 import type { RestoreError } from "../../src/Checkpoint.ts"
 import type { ConnectorError, DefinitionError, NodeError, RecordError, StateVersionError } from "../../src/Errors.ts"
 import type { StateBackendError } from "../../src/StateBackend.ts"
+import type { CompileError, Duration } from "../../src/Spec.ts"
 import type { ExecutionSettings as GraphExecutionSettings } from "../../src/WorkflowGraph.ts"
-export type { TypedGraph } from "../../src/Spec.ts"
-
-declare const CompileErrorId: unique symbol
-
-/**
- * A type that no value has, carrying a message: a parameter of this type makes the compiler print
- * the message (`... is not assignable to parameter of type 'CompileError<"duplicate node id 'f'">'`).
- *
- * @category type-level
- * @since 0.1.0
- */
-export interface CompileError<Message extends string> {
-  readonly [CompileErrorId]: Message
-}
+export type { CompileError, Duration, DurationsChecked, DurationUnit, TypedGraph } from "../../src/Spec.ts"
 
 /**
  * Flattens an intersection into one object type, so hovers show the record's fields.
@@ -189,50 +177,6 @@ export interface NodeFailure<E> extends NodeError {
  * @since 0.1.0
  */
 export type RunError<E> = DefinitionError | RestoreError | NodeFailure<E> | StateBackendError
-
-/**
- * A duration unit of workflow settings: milliseconds, seconds, minutes, hours.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type DurationUnit = "ms" | "s" | "m" | "h"
-
-/**
- * A duration as the runtime reads it: a number of milliseconds, or a decimal number followed by a
- * unit, nothing between or around them (`500ms`, `30s`, `1.5m`, `1h`). `"10 seconds"` does not
- * compile; {@link DurationsChecked} also refuses what this template lets through (`"5 s"`, `"-1s"`,
- * `"1e3ms"`).
- *
- * @category models
- * @since 0.1.0
- */
-export type Duration = number | `${number}${DurationUnit}`
-
-type Digit = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9"
-type IsDigits<S extends string> = S extends `${Digit}${infer Rest}` ? (Rest extends "" ? true : IsDigits<Rest>) : false
-type IsDecimal<S extends string> = S extends `${infer Whole}.${infer Fraction}` ? (IsDigits<Whole> extends true ? IsDigits<Fraction> : false)
-  : IsDigits<S>
-type IsDuration<S extends string> = S extends `${infer N}ms` ? IsDecimal<N>
-  : S extends `${infer N}${"s" | "m" | "h"}` ? IsDecimal<N>
-  : false
-
-/**
- * `unknown` where every duration written in settings `S` reads as the runtime reads it, a
- * {@link CompileError} at each one that does not (nested settings included).
- *
- * @category type-level
- * @since 0.1.0
- */
-export type DurationsChecked<S> = S extends object ? {
-    readonly [K in keyof S]: K extends "type" ? unknown
-      : S[K] extends string ? (string extends S[K] ? unknown
-          : IsDuration<S[K]> extends true ? unknown
-          : CompileError<`'${S[K]}' is not a duration: write a decimal number and ms, s, m or h (500ms, 30s, 1.5m, 1h)`>)
-      : S[K] extends object ? DurationsChecked<S[K]>
-      : unknown
-  }
-  : unknown
 
 type WithDurations<T> = T extends object ? {
     readonly [K in keyof T]: [T[K]] extends [string | number] ? ([string | number] extends [T[K]] ? Duration : T[K]) : WithDurations<T[K]>

@@ -7,6 +7,7 @@ import { pipe } from "effect"
 import { describe, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
+import * as Stateful from "../../src/processors/stateful.ts"
 import * as Spec from "../../src/Spec.ts"
 
 const source = Spec.source<{ readonly id: number }>("memory", { records: [] })
@@ -35,5 +36,24 @@ describe("durations", () => {
     Workflow.make("w").execution({ batching: { linger: "-1ms" } })
     // @ts-expect-error: and data-last
     pipe(Pipeline.from("in", source), Pipeline.execution({ checkpoint_interval: "1 minute" }))
+  })
+
+  it("window sizes of the stateful specs too", () => {
+    interface Order {
+      readonly country: string
+      readonly at: number
+    }
+    Stateful.aggregateOf<Order>()({ time_field: "at", window: { type: "tumbling", size: "1m" }, aggregates: { n: { op: "count" } } })
+    Stateful.aggregateOf<Order>()({
+      time_field: "at",
+      // @ts-expect-error: CompileError<"'1 minute' is not a duration: ...">
+      window: { type: "sliding", size: "5m", slide: "1 minute" },
+      aggregates: { n: { op: "count" } }
+    })
+    // @ts-expect-error: '5 s' is not a duration
+    Stateful.aggregate({ time_field: "at", max_out_of_orderness: "5 s", aggregates: { n: { op: "count" } } })
+    Stateful.dedupe<Order>({ key: ["country"], window: "1h" })
+    // @ts-expect-error: 'an hour' is not a duration
+    Stateful.dedupe<Order>({ key: ["country"], window: "an hour" })
   })
 })
