@@ -22,6 +22,18 @@ const isRecordOfStrings = (u: unknown): u is { readonly [key: string]: string } 
 const configOf = (node: WorkflowGraph.Node): { readonly [key: string]: unknown } =>
   typeof node.config === "object" && node.config !== null ? node.config as { readonly [key: string]: unknown } : {}
 
+/** The union of the fields of a node's inputs (unknown when any input's are). */
+const inputFields = (node: WorkflowGraph.Node, of: (id: string) => Fields): Fields => {
+  if (node.inputs.length === 0) return undefined
+  const union = new Set<string>()
+  for (const input of node.inputs) {
+    const f = of(input)
+    if (f === undefined) return undefined
+    for (const name of f) union.add(name)
+  }
+  return union
+}
+
 /** The fields of the records each node emits, where known. */
 const fieldsOfNodes = (
   graph: WorkflowGraph.WorkflowGraph,
@@ -29,16 +41,6 @@ const fieldsOfNodes = (
 ): ((id: string) => Fields) => {
   const memo = new Map<string, Fields>()
   const visiting = new Set<string>()
-  const inputFields = (node: WorkflowGraph.Node, of: (id: string) => Fields): Fields => {
-    let union: Set<string> | undefined = new Set()
-    for (const input of node.inputs) {
-      const f = of(input)
-      if (f === undefined) return undefined
-      for (const name of f) union.add(name)
-    }
-    if (node.inputs.length === 0) union = undefined
-    return union
-  }
   const of = (id: string): Fields => {
     if (memo.has(id)) return memo.get(id)
     const node = WorkflowGraph.node(graph, id)
@@ -107,16 +109,8 @@ export const unknownFieldIssues = (
     if (node.kind !== "processor") continue
     const expressions = expressionsOf(node)
     if (expressions.length === 0) continue
-    let input: Set<string> | undefined = new Set()
-    for (const id of node.inputs) {
-      const f = fieldsOf(id)
-      if (f === undefined) {
-        input = undefined
-        break
-      }
-      for (const name of f) input.add(name)
-    }
-    if (input === undefined || node.inputs.length === 0) continue
+    const input = inputFields(node, fieldsOf)
+    if (input === undefined) continue
     const known = [...input]
     for (const { path, text } of expressions) {
       for (const read of fieldsRead(text) ?? []) {
