@@ -211,7 +211,7 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
  *
  * @example
  * ```ts
- * const p = Pipeline.from("in", Memory.source([{ id: 1 }])).named("ids").to("out", Stdout.sink({}))
+ * const p = Pipeline.from("in", Memory.source({ records: [{ id: 1 }] })).named("ids").to("out", Stdout.sink({}))
  * ```
  * @category constructors
  * @since 0.1.0

@@ -3,9 +3,11 @@
  * {@link Workflow} (a DAG: several sources, fan-out, fan-in, several sinks), and {@link Streams} (Effect
  * Streams and Sinks as sources and destinations). The builders build the same
  * `WorkflowGraph` value the YAML loader produces; the types carry node ids, record types, and the
- * user processors' error type and requirements. The connector modules (`Csv`, `Ndjson`, `Memory`,
- * `Stdout`) and the stateful processors (`Stateful.aggregateOf`, `Stateful.dedupe`) are re-exported
- * for their typed spec constructors (`Csv.source({ path, columns })`).
+ * user processors' error type and requirements. {@link Yaml} loads a YAML workflow into that value.
+ * The connector modules (`Csv`, `Ndjson`, `Memory`, `Postgres`, `Stdout`) and `Processors` (the
+ * stateless and stateful processors, `worker_map`) are the same modules `dataflare` exports,
+ * re-exported here for their typed spec constructors (`Csv.source({ path, columns })`,
+ * `Processors.aggregateOf<Order>()({ ... })`).
  *
  * @example
  * ```ts
@@ -32,8 +34,12 @@ export * as Memory from "../src/connectors/memory/index.ts"
 /** @since 0.1.0 */
 export * as Ndjson from "../src/connectors/ndjson/index.ts"
 /** @since 0.1.0 */
+export * as Postgres from "../src/connectors/postgres/index.ts"
+/** @since 0.1.0 */
+export * as Processors from "../src/processors/index.ts"
+/** @since 0.1.0 */
 export * as Stdout from "../src/connectors/stdout/index.ts"
 /** @since 0.1.0 */
-export * as Stateful from "../src/processors/stateful.ts"
+export * as Yaml from "./yaml/Yaml.ts"
 /** @since 0.1.0 */
 export type { CompileError, NodeFailure, NodeOptions, RunError, SourceOptions } from "./internal/types.ts"

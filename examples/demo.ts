@@ -14,8 +14,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
-import { Csv, Ndjson, Pipeline } from "../dsl/index.ts"
-import * as Builtins from "../src/Builtins.ts"
+import { Csv, Ndjson, Pipeline } from "dataflare/dsl"
+import { Builtins } from "dataflare"
 
 const args = process.argv.slice(2)
 const rows = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000)

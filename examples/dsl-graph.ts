@@ -17,8 +17,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
-import { Csv, Ndjson, Stateful, Workflow } from "../dsl/index.ts"
-import * as Builtins from "../src/Builtins.ts"
+import { Csv, Ndjson, Processors, Workflow } from "dataflare/dsl"
+import { Builtins } from "dataflare"
 
 const perSource = Math.min(Number(process.argv[2] ?? 500), 800)
 
@@ -76,7 +76,7 @@ const program = Effect.gen(function*() {
     .via(
       "hourly",
       ["orders"],
-      Stateful.aggregateOf<Order>()({
+      Processors.aggregateOf<Order>()({
         group_by: ["channel"],
         time_field: "at",
         window: { type: "tumbling", size: "1h" },

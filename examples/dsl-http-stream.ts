@@ -5,7 +5,7 @@
  * collected in memory first, a slow client slows the pipeline, and a client that goes away stops
  * the run (the CSV file is closed).
  *
- *   node_modules/.bin/node examples/dsl-http-stream.ts [record count]
+ *   node_modules/.bin/node --conditions=dataflare-source examples/dsl-http-stream.ts [record count]
  *
  * The example starts the server on a free port, calls the endpoint once as a client would,
  * prints what it received, and stops.
@@ -17,8 +17,8 @@ import { join } from "node:path"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Stream } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { Csv, Pipeline } from "../dsl/index.ts"
-import * as Builtins from "../src/Builtins.ts"
+import { Builtins } from "dataflare"
+import { Csv, Pipeline } from "dataflare/dsl"
 
 const count = Number(process.argv[2] ?? 10_000)
 

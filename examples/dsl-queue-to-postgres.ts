@@ -5,7 +5,7 @@
  * A full pipeline slows the app: the queue is bounded, and the source reads it no faster than
  * PostgreSQL takes the rows. The run ends when the app ends the queue.
  *
- *   node_modules/.bin/node examples/dsl-queue-to-postgres.ts [order count]
+ *   node_modules/.bin/node --conditions=dataflare-source examples/dsl-queue-to-postgres.ts [order count]
  *
  * It needs a PostgreSQL server: `DATAFLARE_PG_URL` (default postgres://postgres@127.0.0.1:5432/test).
  * It works in a schema of its own, dropped at the end.
@@ -13,8 +13,8 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { type Cause, Console, Effect, Queue, Stream } from "effect"
 import pg from "pg"
-import { Pipeline, Spec, Streams } from "../dsl/index.ts"
-import * as Builtins from "../src/Builtins.ts"
+import { Builtins } from "dataflare"
+import { Pipeline, Postgres, Streams } from "dataflare/dsl"
 
 const count = Number(process.argv[2] ?? 10_000)
 const url = process.env.DATAFLARE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -51,7 +51,7 @@ const program = Effect.gen(function*() {
     .map("cents", (o) => ({ id: o.id, customer: o.customer, amount_cents: Math.round(o.amount * 100) }))
     .to(
       "db",
-      Spec.sink<{ id: number; customer: string; amount_cents: number }>("postgres", {
+      Postgres.sink<{ id: number; customer: string; amount_cents: number }>({
         connection_string: url,
         table: `${schema}.orders`,
         create_table: true

@@ -13,8 +13,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
-import { Csv, Ndjson, Pipeline } from "../dsl/index.ts"
-import * as Builtins from "../src/Builtins.ts"
+import { Csv, Ndjson, Pipeline } from "dataflare/dsl"
+import { Builtins } from "dataflare"
 
 const count = Number(process.argv[2] ?? 10_000)
 

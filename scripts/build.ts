@@ -1,118 +1,51 @@
 /**
- * Builds the `dataflare` CLI into `dist/` (or `--outdir`):
+ * Builds what the `dataflare` package ships into `dist/` (or `--outdir`):
  *
- * - `dataflare.mjs`: the launcher `bin/dataflare` runs. It turns on Node's module compile cache
- *   (`module.enableCompileCache()`, in Node's default directory or `NODE_COMPILE_CACHE`; set
- *   `NODE_DISABLE_COMPILE_CACHE=1` to turn it off), then imports `cli.mjs`.
- * - `cli.mjs` and `chunks/*.mjs`: `dsl/cli/main.ts` and everything it imports, bundled; the
- *   modules the CLI loads on demand (the engine, the postgres connector) are chunks of their own.
- * - `workers/<name>.mjs`: every worker thread entry file the runtime starts (see below).
+ * - the library (`scripts/build/library.ts`): `src/` and `dsl/` compiled by `tsc` to one ES module
+ *   per file with `.d.ts`, declaration maps and source maps — what `package.json` `exports` name;
+ * - the CLI (`scripts/build/cli.ts`): `dataflare.mjs` (the package's `bin`), `cli.mjs`, `chunks/`,
+ *   `workers/` — one bundle, for its start-up time;
  * - `.built`: a stamp whose modification time is the time this build started; `bin/dataflare`
- *   runs the bundle only while no source file is newer than it.
+ *   (the checkout's launcher) runs the bundle only while no source file is newer than it.
  *
- * Loading hundreds of small ES modules (Effect, the runtime, the connectors) was most of the CLI's
- * start-up time; the bundle is a handful of files (see docs/cli.md, "Start-up time").
+ * The repository's own tests, examples and `bin/dataflare` run the TypeScript sources (the
+ * `dataflare-source` condition, see docs/architecture.md, "The package"); only the package needs
+ * the build. Why two builds and not one: docs/architecture.md.
  *
- * Worker entry files are found by their reference: `new URL("./file.ts", import.meta.url)`, with
- * a literal relative path, in any bundled module outside `node_modules`. Each referenced file is
- * bundled as an entry of its own (`workers/<file>.mjs`) and the reference is rewritten to the built
- * file, so the same source line works when running from the sources and from the bundle.
- *
- * Usage: `node scripts/build.ts [--outdir dir]`.
+ * Usage: `node scripts/build.ts [--outdir dir] [--only cli|library]`.
  */
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs"
-import { basename, dirname, relative, resolve } from "node:path"
+import { rmSync, utimesSync, writeFileSync } from "node:fs"
+import { relative, resolve } from "node:path"
 import { parseArgs } from "node:util"
-import { type Plugin, rolldown } from "rolldown"
+import { buildCli } from "./build/cli.ts"
+import { buildLibrary } from "./build/library.ts"
 
 const root = resolve(import.meta.dirname, "..")
 
-const { values } = parseArgs({ options: { outdir: { type: "string", default: "dist" } } })
+const { values } = parseArgs({
+  options: { outdir: { type: "string", default: "dist" }, only: { type: "string" } }
+})
 const outdir = resolve(process.cwd(), values.outdir)
-
-/** `new URL("./x.ts", import.meta.url)` with a literal relative path to a TypeScript file. */
-const workerReference = /new URL\(\s*(["'])(\.{1,2}\/[^"'\n]+\.ts)\1\s*,\s*import\.meta\.url\s*\)/g
-
-/** Bundles each referenced worker entry file and points its reference at the built file. */
-const workerEntries = (): Plugin => {
-  const names = new Map<string, string>()
-  const nameFor = (file: string): string => {
-    const known = names.get(file)
-    if (known !== undefined) return known
-    const taken = new Set(names.values())
-    const base = basename(file, ".ts")
-    let name = base
-    for (let i = 2; taken.has(name); i++) name = `${base}-${i}`
-    names.set(file, name)
-    return name
-  }
-  return {
-    name: "dataflare-worker-entries",
-    transform(code, id) {
-      if (id.includes("/node_modules/") || !id.endsWith(".ts") || !/import\.meta\.(url|dirname|filename)/.test(code)) {
-        return null
-      }
-      let changed = false
-      const out = code.replace(workerReference, (_match, _quote: string, path: string) => {
-        const file = resolve(dirname(id), path)
-        const ref = this.emitFile({ type: "chunk", id: file, fileName: `workers/${nameFor(file)}.mjs` })
-        changed = true
-        return `new URL(import.meta.ROLLUP_FILE_URL_${ref})`
-      })
-      // Any other use of the module's own location would point into dist/ once bundled, where the
-      // file it looks for is not: fail the build rather than the run.
-      const other = /import\.meta\.(url|dirname|filename)/.exec(out)
-      if (other !== null) {
-        const line = out.slice(0, other.index).split("\n").length
-        this.error(
-          `${relative(root, id)}:${line}: ${other[0]} is only supported as new URL("./file.ts", import.meta.url) naming a worker entry file (see scripts/build.ts)`
-        )
-      }
-      // Nothing moves across lines, so the incoming source map stays valid (`map: null`).
-      return changed ? { code: out, map: null } : null
-    }
-  }
+const only = values.only
+if (only !== undefined && only !== "cli" && only !== "library") {
+  console.error(`build: --only takes cli or library, got ${only}`)
+  process.exit(2)
 }
-
-/** The launcher: compile cache first, so that the bundle's own modules are cached too. */
-const launcher = `// Generated by scripts/build.ts: the entry bin/dataflare runs when dist/ is up to date.
-import module from "node:module"
-module.enableCompileCache?.()
-await import("./cli.mjs")
-`
 
 const started = new Date()
 rmSync(outdir, { recursive: true, force: true })
-const build = async () => {
-  const bundle = await rolldown({
-    input: { cli: resolve(root, "dsl/cli/main.ts") },
-    platform: "node",
-    plugins: [workerEntries()],
-    logLevel: "warn"
-  })
-  try {
-    return await bundle.write({
-      dir: outdir,
-      format: "esm",
-      entryFileNames: "[name].mjs",
-      chunkFileNames: "chunks/[name]-[hash].mjs",
-      sourcemap: true,
-      comments: false
-    })
-  } finally {
-    await bundle.close()
-  }
-}
-const { output } = await build().catch((error: unknown) => {
+try {
+  const cli = only === "library" ? [] : await buildCli(root, outdir)
+  const library = only === "cli" ? [] : await buildLibrary(root, outdir)
+  // bin/dataflare runs the bundle only while no source is newer than this stamp. It carries the
+  // time the build started, so a source saved while the build ran also counts as newer.
+  const stamp = resolve(outdir, ".built")
+  writeFileSync(stamp, `${started.toISOString()}\n`)
+  utimesSync(stamp, started, started)
+  const where = relative(process.cwd(), outdir) || "."
+  if (cli.length > 0) console.log(`built ${where}/: ${cli.join(", ")}`)
+  if (library.length > 0) console.log(`built ${where}/: the library, ${library.filter((f) => f.endsWith(".js")).length} modules with declarations`)
+} catch (error) {
   console.error(`build failed: ${error instanceof Error ? error.message : String(error)}`)
-  return process.exit(1)
-})
-mkdirSync(outdir, { recursive: true })
-writeFileSync(resolve(outdir, "dataflare.mjs"), launcher)
-// bin/dataflare runs the bundle only while no source is newer than this stamp. It carries the time
-// the build started, so a source saved while the build ran also counts as newer.
-const stamp = resolve(outdir, ".built")
-writeFileSync(stamp, `${started.toISOString()}\n`)
-utimesSync(stamp, started, started)
-const files = ["dataflare.mjs", ...output.filter((o) => o.type === "chunk").map((o) => o.fileName)]
-console.log(`built ${relative(process.cwd(), outdir) || "."}/: ${files.join(", ")}`)
+  process.exit(1)
+}

@@ -8,10 +8,8 @@
  */
 import type { Layer } from "effect"
 import { connectorDefinitions } from "./connectors/index.ts"
-import { processorDefinitions } from "./processors/index.ts"
-import { statefulDefinitions } from "./processors/stateful.ts"
+import { definitions as processorDefinitions } from "./processors/index.ts"
 import * as Registry from "./Registry.ts"
-import { definition as workerMap } from "./workers/WorkerMap.ts"
 
 /**
  * Every built-in definition: connectors (csv, ndjson, memory, generator, collect, stdout,
@@ -23,9 +21,7 @@ import { definition as workerMap } from "./workers/WorkerMap.ts"
  */
 export const definitions: ReadonlyArray<Registry.Definition> = [
   ...connectorDefinitions,
-  ...processorDefinitions,
-  ...statefulDefinitions,
-  workerMap
+  ...processorDefinitions
 ]
 
 /**

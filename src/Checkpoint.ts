@@ -54,7 +54,13 @@ export const OperatorState = Schema.Struct({
   version: Schema.Number,
   full: Schema.Boolean,
   upserts: Schema.Array(Schema.Tuple([Schema.String, Schema.Unknown])),
-  deletes: Schema.Array(Schema.String)
+  deletes: Schema.Array(Schema.String),
+  /**
+   * The key group of each upsert, in the same order (-1: an entry of the whole instance, such as
+   * its clock). Absent when the operator cannot tell (no `keyOfEntry`): its state then restores
+   * only at the same parallelism.
+   */
+  groups: Schema.optional(Schema.Array(Schema.Number))
 })
 
 /**
@@ -64,14 +70,45 @@ export const OperatorState = Schema.Struct({
 export type OperatorState = typeof OperatorState.Type
 
 /**
+ * What a checkpoint keeps about each stateful node besides its state: enough to tell, before a
+ * restore, whether the state still fits the node (see the runtime's pre-flight phase).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const NodeState = Schema.Struct({
+  node: Schema.String,
+  /** The processor type (`aggregate`, `dedupe`, ...). */
+  type: Schema.String,
+  /** The operator's `stateVersion`. */
+  version: Schema.Number,
+  /** What the state depends on (the processor's `fingerprint`, or its config): plain JSON. */
+  fingerprint: Schema.Unknown,
+  parallelism: Schema.Number,
+  /** The number of key groups the state is split by. */
+  keyGroups: Schema.Number,
+  /** Whether the state records a key group per entry (then any parallelism can restore it). */
+  byKeyGroup: Schema.Boolean
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type NodeState = typeof NodeState.Type
+
+/**
  * A completed checkpoint as stored by a state backend.
  *
  * @category schemas
  * @since 0.1.0
  */
 export const CheckpointRecord = Schema.Struct({
-  /** Format version of this record. */
-  format: Schema.Literal(1),
+  /**
+   * Format version of this record: 2 since records carry a checksum (see the backends), 1 before
+   * (also key groups and node fingerprints are optional fields, absent in older records).
+   */
+  format: Schema.Literals([1, 2]),
   workflow: Schema.String,
   id: Schema.Number,
   /** Clock time (epoch ms) when the checkpoint was triggered and when it completed. */
@@ -81,8 +118,10 @@ export const CheckpointRecord = Schema.Struct({
   full: Schema.Boolean,
   positions: Schema.Array(SourcePosition),
   operators: Schema.Array(OperatorState),
-  /** The checkpoint taken at the end of a bounded input (or at graceful shutdown). */
-  final: Schema.Boolean
+  /** The checkpoint taken at the end of a bounded input (or when a drain completes the run). */
+  final: Schema.Boolean,
+  /** The stateful nodes whose state this checkpoint holds (absent in records of older versions). */
+  nodes: Schema.optional(Schema.Array(NodeState))
 })
 
 /**
@@ -171,8 +210,25 @@ export interface Restored {
   readonly id: number
   readonly final: boolean
   readonly positions: ReadonlyArray<SourcePosition>
-  /** `${node}/${instance}` → version and entries (values encoded). */
-  readonly operators: ReadonlyMap<string, { readonly version: number; readonly entries: ReadonlyArray<readonly [string, unknown]> }>
+  /**
+   * `${node}/${instance}` → version and entries (values encoded), with the key group of each entry
+   * (`groups[i]` for `entries[i]`; -1 for an entry of the whole instance) when it was recorded.
+   */
+  readonly operators: ReadonlyMap<string, RestoredOperator>
+  /** What the checkpoint says about each stateful node (absent: written by an older version). */
+  readonly nodes?: ReadonlyArray<NodeState> | undefined
+}
+
+/**
+ * The restored state of one operator instance.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RestoredOperator {
+  readonly version: number
+  readonly entries: ReadonlyArray<readonly [string, unknown]>
+  readonly groups?: ReadonlyArray<number> | undefined
 }
 
 /**
@@ -191,14 +247,24 @@ export const restoreFrom = (chain: ReadonlyArray<CheckpointRecord>): Restored | 
       break
     }
   }
-  const operators = new Map<string, { version: number; entries: Map<string, unknown> }>()
+  const operators = new Map<string, { version: number; entries: Map<string, unknown>; groups: Map<string, number> | undefined }>()
   for (const record of chain.slice(base)) {
     for (const op of record.operators) {
       const key = `${op.node}/${op.instance}`
-      const current = op.full || !operators.has(key) ? { version: op.version, entries: new Map<string, unknown>() } : operators.get(key)!
+      const current = op.full || !operators.has(key)
+        ? { version: op.version, entries: new Map<string, unknown>(), groups: op.groups === undefined ? undefined : new Map<string, number>() }
+        : operators.get(key)!
       current.version = op.version
-      for (const k of op.deletes) current.entries.delete(k)
-      for (const [k, v] of op.upserts) current.entries.set(k, v)
+      // a record without groups makes the instance's groups unknown from then on
+      if (op.groups === undefined) current.groups = undefined
+      for (const k of op.deletes) {
+        current.entries.delete(k)
+        current.groups?.delete(k)
+      }
+      op.upserts.forEach(([k, v], i) => {
+        current.entries.set(k, v)
+        current.groups?.set(k, op.groups![i])
+      })
       operators.set(key, current)
     }
   }
@@ -207,6 +273,11 @@ export const restoreFrom = (chain: ReadonlyArray<CheckpointRecord>): Restored | 
     id: last.id,
     final: last.final,
     positions: last.positions,
-    operators: new Map([...operators].map(([k, v]) => [k, { version: v.version, entries: [...v.entries] }]))
+    operators: new Map([...operators].map(([k, v]) => {
+      const entries = [...v.entries]
+      const groups = v.groups
+      return [k, groups === undefined ? { version: v.version, entries } : { version: v.version, entries, groups: entries.map(([e]) => groups.get(e) ?? -1) }]
+    })),
+    ...(last.nodes !== undefined ? { nodes: last.nodes } : {})
   }
 }

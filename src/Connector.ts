@@ -172,6 +172,12 @@ export interface SourceReader<out A> {
   /** Everything up to `position` is safely processed: acknowledge it upstream. */
   readonly commit: (position: Position) => Effect.Effect<void, ConnectorError>
   /**
+   * How far the source is behind its input (e.g. a CDC slot's WAL bytes not yet confirmed), as
+   * last measured; `undefined` when not known yet. Shown by `dataflare run` and in the run's
+   * summary.
+   */
+  readonly lag?: () => SourceLag | undefined
+  /**
    * With {@link OpenContext.fused}: records that entered each fused node so far, then the records
    * that came out of the last one (totals of this reader), for the per-node counts of a run.
    */
@@ -184,6 +190,17 @@ export interface SourceReader<out A> {
    * runs no Effect per batch (it still yields to other fibers regularly).
    */
   readonly readBatchSync?: (max: number) => Batch<A> | undefined | typeof Pending
+}
+
+/**
+ * How far a source is behind its input ({@link SourceReader.lag}).
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface SourceLag {
+  readonly value: number
+  readonly unit: "bytes" | "records" | "ms"
 }
 
 /**

@@ -48,6 +48,34 @@ export const formatLocation = (loc: Location | undefined): string => {
   return parts.join(":")
 }
 
+const hex = (code: number, width: number): string => code.toString(16).toUpperCase().padStart(width, "0")
+
+const isControl = (c: number): boolean => (c < 32 && c !== 9) || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029
+
+/**
+ * Escapes the control characters of a message (`\n`, `\r`, `\x1B`, `\u2028`, ...; a tab stays),
+ * so that text taken from an input — a header, a YAML key, a value quoted in an error — cannot
+ * recolour a terminal, move its cursor or forge log lines. Applied by every error's `message`
+ * and by {@link formatIssue}; text without control characters is returned as it is.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const escapeControl = (text: string): string => {
+  let i = 0
+  while (i < text.length && !isControl(text.charCodeAt(i))) i++
+  if (i === text.length) return text
+  let out = text.slice(0, i)
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (!isControl(c)) out += text[i]
+    else if (c === 10) out += "\\n"
+    else if (c === 13) out += "\\r"
+    else out += c > 0xff ? `\\u${hex(c, 4)}` : `\\x${hex(c, 2)}`
+  }
+  return out
+}
+
 /**
  * One problem found in a workflow definition.
  *
@@ -67,8 +95,12 @@ export const DefinitionIssue = Schema.Struct({
  */
 export type DefinitionIssue = typeof DefinitionIssue.Type
 
+/** The longest message {@link formatIssue} prints whole (characters). */
+const MAX_MESSAGE = 500
+
 /**
- * Renders one issue as `file:line:col path: message`.
+ * Renders one issue as `file:line:col path: message` (control characters escaped, a message over
+ * 500 characters cut).
  *
  * @category formatting
  * @since 0.1.0
@@ -76,7 +108,11 @@ export type DefinitionIssue = typeof DefinitionIssue.Type
 export const formatIssue = (issue: DefinitionIssue): string => {
   const where = formatLocation(issue.location)
   const head = [where, issue.path].filter((s) => s.length > 0).join(" ")
-  return head.length > 0 ? `${head}: ${issue.message}` : issue.message
+  // a message quoting a value (an alias-expanded list, a huge string) is cut to a readable length
+  const message = issue.message.length > MAX_MESSAGE
+    ? `${issue.message.slice(0, MAX_MESSAGE)}… (${issue.message.length - MAX_MESSAGE} more characters)`
+    : issue.message
+  return escapeControl(head.length > 0 ? `${head}: ${message}` : message)
 }
 
 /**
@@ -220,7 +256,7 @@ export class ConnectorError extends Schema.TaggedError<ConnectorError>()("Connec
     return this.reason.isRetryable
   }
   override get message(): string {
-    return `${this.connector} ${this.operation}: ${this.reason.message}`
+    return escapeControl(`${this.connector} ${this.operation}: ${this.reason.message}`)
   }
 }
 
@@ -242,7 +278,7 @@ export class RecordError extends Schema.TaggedError<RecordError>()("RecordError"
   override get message(): string {
     const where = formatLocation(this.location)
     const field = this.field !== undefined ? `field '${this.field}': ` : ""
-    return `${where.length > 0 ? `${where}: ` : ""}${field}${this.detail}`
+    return escapeControl(`${where.length > 0 ? `${where}: ` : ""}${field}${this.detail}`)
   }
 }
 
@@ -262,7 +298,7 @@ export class NodeError extends Schema.TaggedError<NodeError>()("NodeError", {
       cause !== null && typeof cause === "object" && "message" in cause && typeof cause.message === "string"
         ? cause.message
         : String(cause)
-    return `node '${this.node}' failed: ${text}`
+    return escapeControl(`node '${this.node}' failed: ${text}`)
   }
 }
 

@@ -106,6 +106,26 @@ export interface StatefulProcessor {
    */
   readonly migrate?: ((fromVersion: number, encoded: unknown) => { readonly value: unknown } | undefined) | undefined
   readonly make: (context: { readonly node: string; readonly instance: number }) => Operator
+  /**
+   * The partitioning key of a state entry (in memory, not encoded): `{ key }` with the value `key`
+   * returns for the records that built it, or `undefined` for an entry that belongs to the whole
+   * instance (e.g. its event-time clock). With it, checkpoints record the key group of every
+   * entry, and the node's parallelism can change between runs: each instance is restored with
+   * the entries of the key groups it owns. Without it, a parallelism change is refused.
+   */
+  readonly keyOfEntry?: ((stateKey: string, value: unknown) => { readonly key: unknown } | undefined) | undefined
+  /**
+   * Combines the instance-wide entries (those `keyOfEntry` gives no key) of the instances whose
+   * key groups a restored instance takes over after a parallelism change (decoded values, one per
+   * old instance). Without it, such entries keep the first instance's value.
+   */
+  readonly mergeEntries?: ((stateKey: string, values: ReadonlyArray<unknown>) => unknown) | undefined
+  /**
+   * What the operator's state depends on, as plain JSON data (e.g. group fields, window, the
+   * aggregates): stored with each checkpoint and compared on restore, so a change the state cannot
+   * follow is refused, naming the fields that changed. Default: the node's whole config.
+   */
+  readonly fingerprint?: unknown
 }
 
 /**

@@ -17,11 +17,13 @@
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
 import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
 import { type CheckpointInfo, RestoreError } from "./Checkpoint.ts"
+import type { SourceLag } from "./Connector.ts"
 import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
 import { type Coordinator, makeCoordinator, type StopMode } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
 import { nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
+import { nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
 import { checkServices } from "./internal/services.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
@@ -54,6 +56,8 @@ export interface NodeSummary {
   readonly recordsOut: number
   readonly batchesIn: number
   readonly batchesOut: number
+  /** Sources whose reader measures it: how far the source is behind its input (last measurement). */
+  readonly lag?: SourceLag | undefined
 }
 
 /**
@@ -123,6 +127,13 @@ export interface RunOptions {
    * Default `false`.
    */
   readonly drain?: boolean | undefined
+  /**
+   * Stateful nodes whose saved state is discarded: they start empty while everything else
+   * resumes from the checkpoint (`--drop-state`). The way to resume after changing a stateful
+   * node in a way its state cannot follow, or to forget a removed node's state — records read
+   * before the checkpoint never reach those nodes.
+   */
+  readonly dropState?: ReadonlyArray<string> | undefined
   /** Called after every completed checkpoint. */
   readonly onCheckpoint?: ((info: CheckpointInfo) => Effect.Effect<void>) | undefined
   /** Called before every restart. */
@@ -242,15 +253,19 @@ export type {
 } from "./internal/planner.ts"
 
 const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<NodeSummary> =>
-  [...counters.values()].map((c) => ({
-    id: c.id,
-    kind: c.kind,
-    type: c.type,
-    recordsIn: c.recordsIn,
-    recordsOut: c.recordsOut,
-    batchesIn: c.batchesIn,
-    batchesOut: c.batchesOut
-  }))
+  [...counters.values()].map((c) => {
+    const lag = c.lag?.()
+    return {
+      id: c.id,
+      kind: c.kind,
+      type: c.type,
+      recordsIn: c.recordsIn,
+      recordsOut: c.recordsOut,
+      batchesIn: c.batchesIn,
+      batchesOut: c.batchesOut,
+      ...(lag !== undefined ? { lag } : {})
+    }
+  })
 
 /** Causes a restart cannot help with: the same definition or state would fail again. */
 const isPermanent = (error: NodeError | StateBackendError | RestoreError): boolean => {
@@ -301,8 +316,8 @@ export const run = <R = never>(
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* backend.latest(graph.name)
-    yield* preflight(plan, first)
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []))
+    const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
       ? durationMillis(graph.execution.checkpoint_interval)
@@ -352,13 +367,16 @@ export const run = <R = never>(
     let restarts = 0
     let halted: number | undefined
     while (true) {
-      const restored = restarts === 0 ? first : yield* backend.latest(graph.name)
+      // after a restart: the latest checkpoint (the pre-flight's, nodes dropped, if no later one completed)
+      const latest = restarts === 0 ? first : yield* backend.latest(graph.name)
+      const restored = latest !== undefined && latest.id === first?.id ? first : latest
       const coordinator = makeCoordinator({
         workflow: graph.name,
         participants,
         backend,
         restoredId: restored?.id ?? 0,
         fullEvery: FULL_SNAPSHOT_EVERY,
+        nodes,
         onCheckpoint: options?.onCheckpoint
       })
       current = coordinator
@@ -379,7 +397,15 @@ export const run = <R = never>(
               yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report)))
             }
           })
-        yield* execute(plan, { workflow: graph.name, coordinator, restored, fullEvery: FULL_SNAPSHOT_EVERY, onStart, batchers })
+        yield* execute(plan, {
+          workflow: graph.name,
+          coordinator,
+          restored,
+          fullEvery: FULL_SNAPSHOT_EVERY,
+          keyGroups: plan.keyGroups,
+          onStart,
+          batchers
+        })
       }))
       const exit = yield* Effect.exit(attempt)
       if (Exit.isSuccess(exit)) {

@@ -116,6 +116,11 @@ export const ExecutionSettings = Schema.Struct({
   queue_capacity: Schema.optionalKey(PositiveInt),
   /** Default parallelism of nodes that do not set their own (default 1). */
   parallelism: Schema.optionalKey(PositiveInt),
+  /**
+   * Key groups keyed records and state are spread over (default 128): the most instances a keyed
+   * node can run. Stored with the state; a restore with another value is refused.
+   */
+  key_groups: Schema.optionalKey(PositiveInt),
   checkpoint_interval: Schema.optionalKey(DurationString),
   restart_strategy: Schema.optionalKey(RestartStrategy),
   batching: Schema.optionalKey(BatchingSettings)
@@ -136,7 +141,8 @@ export type ExecutionSettings = typeof ExecutionSettings.Type
 export const defaults = {
   batch_size: 1000,
   queue_capacity: 4,
-  parallelism: 1
+  parallelism: 1,
+  key_groups: 128
 } as const
 
 /**

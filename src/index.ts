@@ -2,8 +2,11 @@
  * DataFlare: typed data integration pipelines on Effect.
  *
  * Every module is a namespace named after its central type: `Batch.slice(batch, 0, 10)`,
- * `Runtime.run(graph)`, `Registry.layer([...])`. The typed builder lives in `dataflare/dsl`,
- * in-memory connectors and property-test helpers in `dataflare/testing`.
+ * `Runtime.run(graph)`, `Registry.layer([...])`. Every built-in connector (`Csv`, `Ndjson`,
+ * `Memory`, `Postgres`, `Stdout`) and processor (`Processors`: stateless, stateful, `worker_map`)
+ * has its definitions and typed spec constructors here. The typed builder and the YAML loader live
+ * in `dataflare/dsl`; in-memory connectors, conformance suites and the restore-equivalence
+ * property in `dataflare/testing` (framework-free) and `dataflare/vitest`.
  *
  * @since 0.1.0
  */
@@ -19,17 +22,25 @@ export * as Checkpoint from "./Checkpoint.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
+export * as Csv from "./connectors/csv/index.ts"
+/** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Expression from "./expr/Expression.ts"
 /** @since 0.1.0 */
 export * as FileBackend from "./backends/FileBackend.ts"
 /** @since 0.1.0 */
+export * as Memory from "./connectors/memory/index.ts"
+/** @since 0.1.0 */
+export * as Ndjson from "./connectors/ndjson/index.ts"
+/** @since 0.1.0 */
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
+/** @since 0.1.0 */
+export * as Postgres from "./connectors/postgres/index.ts"
 /** @since 0.1.0 */
 export * as PostgresBackend from "./backends/PostgresBackend.ts"
 /** @since 0.1.0 */
@@ -46,6 +57,8 @@ export * as Spec from "./Spec.ts"
 export * as State from "./State.ts"
 /** @since 0.1.0 */
 export * as StateBackend from "./StateBackend.ts"
+/** @since 0.1.0 */
+export * as Stdout from "./connectors/stdout/index.ts"
 /** @since 0.1.0 */
 export * as WorkerMap from "./workers/WorkerMap.ts"
 /** @since 0.1.0 */

@@ -26,6 +26,14 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
   fiber.addObserver((exit) => {
     process.removeListener("SIGINT", onSignal)
     process.removeListener("SIGTERM", onSignal)
+    // the command is done and the process exits with its code: a late signal changes nothing
+    // (a second one while teardown hangs aborts)
+    let late = 0
+    const onLateSignal = () => {
+      if (++late > 1) process.exit(130)
+    }
+    process.on("SIGINT", onLateSignal)
+    process.on("SIGTERM", onLateSignal)
     teardown(exit, (code) => {
       if (signalled || code !== 0) process.exit(code)
     })

@@ -12,7 +12,7 @@
  * ```ts
  * import { Effect } from "effect"
  * import { Builtins, Runtime } from "dataflare"
- * import * as Yaml from "./dsl/yaml/Yaml.ts"
+ * import { Yaml } from "dataflare/dsl"
  *
  * const program = Effect.gen(function*() {
  *   const graph = yield* Yaml.load("workflow.yaml")
@@ -21,7 +21,8 @@
  * ```
  * @since 0.1.0
  */
-import { readFile } from "node:fs/promises"
+import { type Buffer, isUtf8 } from "node:buffer"
+import { readFile, stat } from "node:fs/promises"
 import { Effect } from "effect"
 import { DefinitionError } from "../../src/Errors.ts"
 import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
@@ -98,12 +99,41 @@ export const parse = (text: string, options: ParseOptions): Effect.Effect<Workfl
  */
 export const load = (path: string, options?: LoadOptions): Effect.Effect<WorkflowGraph, DefinitionError> =>
   Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
+    try: async () => {
+      const size = (await stat(path)).size
+      return size > MAX_WORKFLOW_BYTES ? size : await readFile(path)
+    },
     catch: (cause) =>
       new DefinitionError({
         issues: [{ path: "", message: `cannot read workflow file: ${readErrorText(cause)}`, location: { file: path } }]
       })
-  }).pipe(Effect.flatMap((text) => parse(text, { file: path, env: options?.env })))
+  }).pipe(Effect.flatMap((bytes) => {
+    if (typeof bytes === "number") {
+      return fail(path, { line: 1, column: 1 }, `the file has ${bytes} bytes; a workflow file has at most ${MAX_WORKFLOW_BYTES} (is this the workflow, or a data file?)`)
+    }
+    if (!isUtf8(bytes)) return fail(path, firstNotText(bytes), "the file is not UTF-8 text here (is it a YAML workflow, or a binary file?)")
+    return parse(bytes.toString("utf8"), { file: path, env: options?.env })
+  }))
+
+/** The largest workflow file read (bytes). */
+const MAX_WORKFLOW_BYTES = 4 * 1024 * 1024
+
+const fail = (file: string, at: { readonly line: number; readonly column: number }, message: string) =>
+  Effect.fail(new DefinitionError({ issues: [{ path: "", message, location: { file, ...at } }] }))
+
+/** The line (exact) and column (in characters) of the first bytes of `bytes` that are not UTF-8. */
+const firstNotText = (bytes: Buffer): { readonly line: number; readonly column: number } => {
+  let line = 1
+  let start = 0
+  for (;;) {
+    const end = bytes.indexOf(10, start)
+    const slice = bytes.subarray(start, end === -1 ? bytes.length : end)
+    if (!isUtf8(slice)) return { line, column: slice.toString("utf8").indexOf("\uFFFD") + 1 }
+    if (end === -1) return { line, column: 1 }
+    line++
+    start = end + 1
+  }
+}
 
 const readErrorText = (cause: unknown): string => {
   if (cause !== null && typeof cause === "object" && "code" in cause) {

@@ -6,8 +6,9 @@
  * checkpoint record, `chk-<zero-padded id>.json`. A record is written atomically: to a temp file in
  * the same directory, fsync'ed, renamed over its final name, and the directory fsync'ed — so a
  * crash at any moment leaves either the new record or none, and the previous checkpoint stays
- * usable. Reading tolerates damage: temp files are ignored, a record that does not decode is
- * skipped with a warning, and the newest chain whose every link is readable is restored.
+ * usable. Reading tolerates damage: temp files are ignored, a record whose checksum does not match
+ * (edited or damaged) or that does not decode is skipped with a warning, and the newest chain
+ * whose every link is intact is restored.
  *
  * @since 0.1.0
  */
@@ -15,7 +16,7 @@ import * as path from "node:path"
 import { Effect, Layer, Schema, type Scope, Semaphore } from "effect"
 import { type CheckpointInfo, info } from "../Checkpoint.ts"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
-import { decodeRecord, latestChain, type Meta, retainedIds, validId } from "./internal/chain.ts"
+import { latestChain, type Meta, readRecord, retainedIds, validId } from "./internal/chain.ts"
 import { encodeRecord, InfoSchema } from "./internal/encode.ts"
 import * as Files from "./internal/files.ts"
 
@@ -231,10 +232,8 @@ const makeWithRelease = (options: Options | undefined): { readonly backend: Back
         metas.set(file, { key, meta: undefined, info: undefined })
         return Effect.as(Effect.logWarning(`ignoring checkpoint file ${file}: ${reason}`), undefined)
       }
-      const json = parseJson(text)
-      if (!json.ok) return yield* damaged(`not JSON (${json.reason})`)
-      const decoded = decodeRecord(json.value)
-      if (!decoded.ok) return yield* damaged(`it does not decode as a checkpoint record (${decoded.reason})`)
+      const decoded = readRecord(text)
+      if (!decoded.ok) return yield* damaged(decoded.reason)
       const record = decoded.record
       if (record.id !== id) return yield* damaged(`it holds checkpoint ${record.id}`)
       if (record.workflow !== workflow) {

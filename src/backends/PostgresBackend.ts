@@ -26,7 +26,7 @@ import * as os from "node:os"
 import { Effect, Layer, Redacted, type Scope } from "effect"
 import pg from "pg"
 import { type Backend, StateBackend, StateBackendError } from "../StateBackend.ts"
-import { decodeRecord, latestChain, retainedIds, validId } from "./internal/chain.ts"
+import { latestChain, readRecord, retainedIds, validId } from "./internal/chain.ts"
 import { decodeInfo, encodeRecord } from "./internal/encode.ts"
 
 /**
@@ -279,10 +279,11 @@ export const make = (options: Options): Effect.Effect<Backend, StateBackendError
             const ids = yield* query<{ id: string }>(`SELECT id FROM ${table} WHERE workflow = $1`, [workflow])
             return yield* latestChain(ids.rows.map((r) => Number(r.id)), (id) =>
               Effect.gen(function*() {
-                const rows = yield* query<{ record: unknown }>(`SELECT record FROM ${table} WHERE workflow = $1 AND id = $2`, [workflow, id])
-                const decoded = decodeRecord(rows.rows[0]?.record)
+                // the stored text as written (json keeps it verbatim): its checksum is checked before parsing
+                const rows = yield* query<{ record: string }>(`SELECT record::text AS record FROM ${table} WHERE workflow = $1 AND id = $2`, [workflow, id])
+                const decoded = readRecord(rows.rows[0]?.record ?? "")
                 if (!decoded.ok) {
-                  yield* Effect.logWarning(`ignoring checkpoint ${id} of '${workflow}' in ${table}: it does not decode (${decoded.reason})`)
+                  yield* Effect.logWarning(`ignoring checkpoint ${id} of '${workflow}' in ${table}: ${decoded.reason}`)
                   return undefined
                 }
                 return decoded.record

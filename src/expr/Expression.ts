@@ -17,7 +17,7 @@
  *
  * @example
  * ```ts
- * import * as Expression from "./src/expr/Expression.ts"
+ * import { Expression } from "dataflare"
  * const compiled = Expression.compilePredicate("country in ['DE', 'FR'] and not deleted")
  * if (compiled.ok) records.filter(compiled.test)
  * ```

@@ -12,7 +12,7 @@
  */
 import { Deferred, Effect, Exit } from "effect"
 import * as Batch from "../Batch.ts"
-import { partitionOf } from "./hash.ts"
+import { instanceOfKey } from "./keyGroups.ts"
 
 /** A checkpoint barrier. */
 export interface Barrier {
@@ -53,8 +53,13 @@ export interface Channel {
 /** A consumer task's channels (one per instance) and how batches are routed among them. */
 export interface Inbound {
   readonly channels: ReadonlyArray<Channel>
-  /** Key routing: records of one key go to one instance. Absent: whole batches to the least busy. */
+  /**
+   * Key routing: records of one key go to the instance that owns the key's group (see
+   * keyGroups.ts). Absent: whole batches to the least busy.
+   */
   readonly key: ((record: unknown) => unknown) | undefined
+  /** The number of key groups keys are hashed to. */
+  readonly keyGroups: number
   next: number
 }
 
@@ -153,8 +158,9 @@ export const sendBatch = (target: Inbound, batch: Batch.Batch<unknown>): Effect.
   }
   const parts: Array<Array<unknown>> = Array.from({ length: n }, () => [])
   const key = target.key
+  const groups = target.keyGroups
   const { records, start, end } = batch
-  for (let i = start; i < end; i++) parts[partitionOf(key(records[i]), n)].push(records[i])
+  for (let i = start; i < end; i++) parts[instanceOfKey(key(records[i]), groups, n)].push(records[i])
   return Effect.forEach(
     parts,
     (part, i) => (part.length === 0 ? Effect.void : offer(target.channels[i], Batch.withRecords(batch, part))),

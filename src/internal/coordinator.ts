@@ -101,6 +101,8 @@ export const makeCoordinator = (options: {
   readonly restoredId: number
   /** Write a full snapshot every this many checkpoints (others are incremental). */
   readonly fullEvery: number
+  /** What every record keeps about the stateful nodes (see fingerprint.ts). */
+  readonly nodes: ReadonlyArray<Checkpoint.NodeState>
   readonly onCheckpoint?: ((info: Checkpoint.CheckpointInfo) => Effect.Effect<void>) | undefined
 }): Coordinator => {
   let requested = options.restoredId
@@ -131,7 +133,7 @@ export const makeCoordinator = (options: {
     Effect.gen(function*() {
       const completedAt = yield* Clock.currentTimeMillis
       const record: CheckpointRecord = {
-        format: 1,
+        format: 2,
         workflow: options.workflow,
         id,
         startedAt,
@@ -139,7 +141,8 @@ export const makeCoordinator = (options: {
         full: operators.every((o) => o.full),
         positions,
         operators,
-        final: isFinal
+        final: isFinal,
+        nodes: options.nodes
       }
       if (options.backend !== undefined) yield* options.backend.write(record)
       completed = id

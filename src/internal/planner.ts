@@ -15,6 +15,7 @@ import type { Batch, Encoded } from "../Batch.ts"
 import type { FusedNode, Guarantee } from "../Connector.ts"
 import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
+import { DEFAULT_KEY_GROUPS } from "./keyGroups.ts"
 import { type PreparedNode, type PreparedWorkflow, splitInput } from "./prepare.ts"
 
 /** Where a task reads from. */
@@ -79,6 +80,8 @@ export interface Plan {
   readonly stages: ReadonlyArray<ReadonlyArray<string>>
   /** The delivery guarantee of the whole workflow: the weakest of its sinks. */
   readonly guarantee: Guarantee
+  /** Key groups keyed records and state are spread over (`execution.key_groups`, see keyGroups.ts). */
+  readonly keyGroups: number
 }
 
 const isStateless = (n: PreparedNode): boolean => n.kind === "processor" && n.processor._tag === "Stateless"
@@ -254,6 +257,7 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     taskOf: (node) => byTask.get(taskIdOf(node))!,
     chains: [...chains.values()].filter((c) => c.length > 1),
     stages,
+    keyGroups: workflow.graph.execution.key_groups ?? DEFAULT_KEY_GROUPS,
     guarantee: sinks.every((t) => t._tag === "Sink" && t.sink.capabilities.guarantee === "exactly-once")
       ? "exactly-once"
       : "at-least-once"
@@ -295,3 +299,10 @@ const chainIntoSources = (tasks: Array<PlannedTask>): void => {
     byId.set(t.id, tasks[k])
   }
 }
+
+/**
+ * Whether a stateful task's state can be split by key group: its operator tells the key of each
+ * entry, and records reach instances by that same key (no `key_by` of another key on the node).
+ */
+export const byKeyGroup = (task: PlannedTask & { readonly _tag: "Stateful" }): boolean =>
+  task.processor.keyOfEntry !== undefined && task.key === task.processor.key

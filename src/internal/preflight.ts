@@ -2,6 +2,7 @@
  * The pre-flight phase of a run: after the state lock is taken and before any connector opens,
  * decide whether the state to restore still applies. Every refusal is a {@link RestoreError}
  * naming the node, what changed and the way out, raised before any output is touched:
+ * - a stateful node whose saved state does not fit it any more (fingerprint.ts);
  * - a source instance with no saved position (its parallelism changed);
  * - a source's `checkRestore` (e.g. a file replaced under its saved position);
  * - a sink's `checkRestore` (e.g. a sink that committed a later checkpoint than the one restored).
@@ -11,11 +12,20 @@ import type { Position } from "../Batch.ts"
 import { type Restored, RestoreError } from "../Checkpoint.ts"
 import type { ConnectorError } from "../Errors.ts"
 import { NodeError } from "../Errors.ts"
+import { checkNodes } from "./fingerprint.ts"
 import type { Plan } from "./planner.ts"
 
-/** Runs every check; fails with the first refusal (a connector failure is blamed on its node). */
-export const preflight = (plan: Plan, restored: Restored | undefined): Effect.Effect<void, RestoreError | NodeError> =>
+/**
+ * Runs every check; fails with the first refusal (a connector failure is blamed on its node).
+ * Returns the state to restore, without the state of the nodes in `drop`.
+ */
+export const preflight = (
+  plan: Plan,
+  found: Restored | undefined,
+  drop: ReadonlySet<string>
+): Effect.Effect<Restored | undefined, RestoreError | NodeError> =>
   Effect.gen(function*() {
+    const restored = yield* checkNodes(plan, found, drop)
     const workflow = plan.workflow.graph.name
     const blame = (node: string) => <A>(effect: Effect.Effect<A, RestoreError | ConnectorError>) =>
       Effect.mapError(effect, (error) => (error instanceof RestoreError ? error : new NodeError({ node, cause: error })))
@@ -60,4 +70,5 @@ export const preflight = (plan: Plan, restored: Restored | undefined): Effect.Ef
         }
       }
     }
+    return restored
   })

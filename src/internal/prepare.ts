@@ -261,6 +261,14 @@ export const prepare = (
       const text = cycle !== undefined ? [...cycle, cycle[0]].join(" -> ") : cyclic.join(", ")
       issues.push(issueAt(graph, at, ["inputs"], `the workflow has a cycle: ${text}`))
     }
+    // a keyed node runs at most one instance per key group
+    const keyGroups = graph.execution.key_groups ?? WorkflowGraph.defaults.key_groups
+    for (const p of prepared.values()) {
+      const keyed = p.node.key_by !== undefined || (p.kind === "processor" && p.processor._tag === "Stateful")
+      if (keyed && p.parallelism > keyGroups) {
+        issues.push(issueAt(graph, p.node.id, ["parallelism"], `a keyed node runs at most execution.key_groups (${keyGroups}) instances, got ${p.parallelism}`))
+      }
+    }
     // 3. Expression steps read fields their records have, where a source declares them.
     issues.push(...unknownFieldIssues(graph, prepared))
     if (issues.length > 0) return yield* new DefinitionError({ issues })

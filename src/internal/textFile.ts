@@ -3,14 +3,18 @@
  * multi-byte character split across chunks for the next one, and an explicit file position so a
  * reader can be repositioned. Never holds more than one chunk of bytes.
  *
+ * With `invalid_utf8: error` (see utf8.ts) the text ends before the first byte that is not UTF-8
+ * text: `read` then returns `undefined` as at the end of the file, and `invalid` says where and
+ * what the byte is, so the reader can tell the two apart and name the record.
+ *
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
 import type { FileHandle } from "node:fs/promises"
 import { open } from "node:fs/promises"
-import { StringDecoder } from "node:string_decoder"
 import { Effect } from "effect"
 import { ConfigurationError, ConnectionError, ConnectorError, RejectedError } from "../Errors.ts"
+import { chunkDecoder, type InvalidUtf8 } from "./utf8.ts"
 
 /**
  * Bytes read per chunk. Small enough that a decoded chunk (plus the partial line carried over)
@@ -27,6 +31,13 @@ export interface TextFile {
   readonly read: Effect.Effect<string | undefined, ConnectorError>
   /** Continue reading at a byte offset. */
   readonly reposition: (offset: number) => void
+  /**
+   * Why `read` returned `undefined` before the end of the file: the file offset of the first byte
+   * that is not text and what it is; `undefined` at the real end (and always with `replace`).
+   */
+  readonly invalid: () => { readonly offset: number; readonly detail: string } | undefined
+  /** Whether text read holds escaped bytes (`invalid_utf8: replace`; see utf8.ts). */
+  readonly escaped: () => boolean
 }
 
 /** Classifies a file system error. */
@@ -45,6 +56,7 @@ export const fileError = (connector: string, operation: string, path: string, ca
 export const openTextFile = (
   connector: string,
   path: string,
+  invalidUtf8: InvalidUtf8,
   chunkSize: number = CHUNK_SIZE
 ) =>
   Effect.gen(function*() {
@@ -53,7 +65,9 @@ export const openTextFile = (
       (h) => Effect.promise(() => h.close()).pipe(Effect.ignore)
     )
     const buffer = Buffer.allocUnsafe(chunkSize)
-    let decoder = new StringDecoder("utf8")
+    let decoder = chunkDecoder(invalidUtf8)
+    /** File offset of the first byte given to `decoder`. */
+    let decoderStart = 0
     let position = 0
     let done = false
     const read: Effect.Effect<string | undefined, ConnectorError> = Effect.suspend(() => {
@@ -68,7 +82,12 @@ export const openTextFile = (
           return rest.length > 0 ? rest : undefined
         }
         position += bytesRead
-        return decoder.write(buffer.subarray(0, bytesRead))
+        const text = decoder.write(buffer.subarray(0, bytesRead))
+        if (decoder.invalidAt() >= 0) {
+          done = true
+          return text.length > 0 ? text : undefined
+        }
+        return text
       }))
     })
     const textFile: TextFile = {
@@ -76,8 +95,14 @@ export const openTextFile = (
       reposition: (offset) => {
         position = offset
         done = false
-        decoder = new StringDecoder("utf8")
-      }
+        decoder = chunkDecoder(invalidUtf8)
+        decoderStart = offset
+      },
+      invalid: () => {
+        const at = decoder.invalidAt()
+        return at < 0 ? undefined : { offset: decoderStart + at, detail: decoder.invalidDetail() }
+      },
+      escaped: () => decoder.escaped()
     }
     return textFile
   })

@@ -38,7 +38,9 @@ import * as Processor from "../Processor.ts"
 import { DurationString, durationMillis } from "../WorkflowGraph.ts"
 import { builtin, fromReducer, isReducer, OPS, type Reducer } from "./internal/aggregateOps.ts"
 import { type AggregatePlan, makeOperator } from "./internal/aggregateOperator.ts"
+import { UNLIMITED } from "./internal/keyLimit.ts"
 import { aggregateStateSchema } from "./internal/windowState.ts"
+import { mergeClocks, paneGroupKey } from "./internal/windowState.ts"
 import { keyOf } from "./internal/windows.ts"
 
 export type { Reducer } from "./internal/aggregateOps.ts"
@@ -92,6 +94,7 @@ export const AggregateConfig = Schema.Struct({
   max_out_of_orderness: Schema.optionalKey(DurationString),
   late: Schema.optionalKey(Schema.Literals(["drop", "side_output"])),
   window_format: Schema.optionalKey(Schema.Literals(["iso", "epoch_ms"])),
+  max_keys: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   aggregates: Schema.Record(Schema.String, Schema.Union([OpSpec, ReducerSpec]))
 }).check(Schema.makeFilter(validate))
 
@@ -162,6 +165,7 @@ export const plan = (config: AggregateConfig): AggregatePlan => {
     maxOutOfOrderness: config.max_out_of_orderness === undefined ? 0 : durationMillis(config.max_out_of_orderness),
     late: config.late ?? "drop",
     windowFormat: config.window_format ?? "iso",
+    maxKeys: config.max_keys ?? UNLIMITED,
     names,
     accumulators: names.map((name) => {
       const spec = config.aggregates[name]
@@ -186,7 +190,21 @@ export const processor = (config: AggregateConfig): Processor.StatefulProcessor 
     ports: ["late"],
     stateSchema: aggregateStateSchema(p.accumulators.map((a) => a.codec)),
     stateVersion: 1,
-    make: () => makeOperator(p)
+    make: () => makeOperator(p),
+    keyOfEntry: paneGroupKey,
+    mergeEntries: mergeClocks,
+    // what the panes depend on (late handling, out-of-orderness and output format do not change them)
+    fingerprint: {
+      group_by: groupBy,
+      time_field: config.time_field ?? null,
+      window: p.window,
+      aggregates: Object.fromEntries(
+        p.names.map((name) => {
+          const spec = config.aggregates[name]
+          return [name, "op" in spec ? { op: spec.op, field: spec.field ?? null } : { reducer: "user" }]
+        })
+      )
+    }
   }
 }
 

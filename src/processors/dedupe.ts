@@ -3,7 +3,9 @@
  * time or within an event-time window.
  *
  * - Without `window`, every key ever seen is remembered: the state grows with the number of
- *   distinct keys (use it for bounded key spaces, or add a window).
+ *   distinct keys (use it for bounded key spaces, or add a window). `max_keys` caps the keys one
+ *   instance holds: the record that would add one more fails the run (nothing is evicted, which
+ *   would let a duplicate through); see docs/limits.md.
  * - With `window` (and `time_field`), a record is a duplicate when an earlier-arrived record of
  *   the same key was emitted at event time `t0` and this record's event time is before
  *   `t0 + window`; a record at or after `t0 + window` is emitted and starts a new window. Keys
@@ -30,7 +32,9 @@ import { Schema } from "effect"
 import * as Processor from "../Processor.ts"
 import { DurationString, durationMillis } from "../WorkflowGraph.ts"
 import { type DedupePlan, makeOperator } from "./internal/dedupeOperator.ts"
+import { UNLIMITED } from "./internal/keyLimit.ts"
 import { dedupeStateSchema } from "./internal/windowState.ts"
+import { dedupeKey, mergeClocks } from "./internal/windowState.ts"
 import { keyOf } from "./internal/windows.ts"
 
 export type { DedupeOperator, DedupePlan } from "./internal/dedupeOperator.ts"
@@ -46,7 +50,8 @@ export const DedupeConfig = Schema.Struct({
   time_field: Schema.optionalKey(Schema.NonEmptyString),
   window: Schema.optionalKey(DurationString),
   max_out_of_orderness: Schema.optionalKey(DurationString),
-  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"]))
+  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"])),
+  max_keys: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
 }).check(
   Schema.makeFilter((c) => {
     const issues: Array<Schema.FilterIssue> = []
@@ -82,7 +87,8 @@ export const plan = (config: DedupeConfig): DedupePlan => ({
     ? undefined
     : { size: durationMillis(config.window), timeField: config.time_field },
   maxOutOfOrderness: config.max_out_of_orderness === undefined ? 0 : durationMillis(config.max_out_of_orderness),
-  late: config.late ?? "drop"
+  late: config.late ?? "drop",
+  maxKeys: config.max_keys ?? UNLIMITED
 })
 
 /**
@@ -99,7 +105,10 @@ export const processor = (config: DedupeConfig): Processor.StatefulProcessor => 
     ports: ["late"],
     stateSchema: dedupeStateSchema,
     stateVersion: 1,
-    make: () => makeOperator(p)
+    make: () => makeOperator(p),
+    keyOfEntry: dedupeKey,
+    mergeEntries: mergeClocks,
+    fingerprint: { key: p.key, window: p.window ?? null }
   }
 }
 

@@ -15,6 +15,7 @@ import { Effect, Schema, Stream } from "effect"
 import * as Batch from "../Batch.ts"
 import { RecordError } from "../Errors.ts"
 import * as Processor from "../Processor.ts"
+import * as Spec from "../Spec.ts"
 import { fn } from "./internal/schema.ts"
 
 /**
@@ -68,3 +69,18 @@ export const ViaDefinition: Processor.ProcessorDefinition<ViaConfig> = Processor
     }
   }
 })
+
+/**
+ * A typed `via` spec: a Stream transformation applied to each batch (what `.via(id, fn)` of the
+ * DSL builders puts in the graph). Its error type and services are the spec's `E` and `R`.
+ *
+ * @example
+ * ```ts
+ * viaSpec((orders: Stream.Stream<Order>) => Stream.filter(orders, (o) => o.ok))
+ * ```
+ * @category specs
+ * @since 0.1.0
+ */
+export const viaSpec = <A, B, E = never, R = never>(
+  f: (records: Stream.Stream<A>) => Stream.Stream<B, E, R>
+): Spec.ProcessorSpec<A, B, E, R> => Spec.processor<A, B, E, R>("via", { fn: f })

@@ -39,6 +39,7 @@ import { isAbsolute, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as Batch from "../Batch.ts"
 import * as Processor from "../Processor.ts"
+import * as Spec from "../Spec.ts"
 import * as Pool from "./internal/pool.ts"
 import type { Mode } from "./internal/protocol.ts"
 import type { WorkerMapError } from "./WorkerMapError.ts"
@@ -273,3 +274,21 @@ export const definition: Processor.ProcessorDefinition<WorkerMapConfig> = Proces
     return resolved._tag === "ProcessorConfigIssue" ? resolved : processor(resolved)
   }
 })
+
+/**
+ * A typed DSL spec of the `worker_map` processor: `I` is the record type the exported function
+ * takes, `O` the type it returns (the compiler cannot see into the module, so say them).
+ *
+ * @example
+ * ```ts
+ * import { Processors } from "dataflare"
+ * const scored = Processors.workerMapSpec<{ readonly text: string }, { readonly text: string; readonly score: number }>({
+ *   module: "./score.js",
+ *   export: "score"
+ * })
+ * ```
+ * @category specs
+ * @since 0.1.0
+ */
+export const spec = <I, O>(config: typeof WorkerMapConfig.Encoded): Spec.ProcessorSpec<I, O> =>
+  Spec.processor<I, O>("worker_map", config)

@@ -7,7 +7,7 @@ import { Effect, Exit } from "effect"
 import * as FileBackend from "../../src/backends/FileBackend.ts"
 import { info } from "../../src/Checkpoint.ts"
 import { RETAIN, StateBackendError } from "../../src/StateBackend.ts"
-import { backendSuite } from "../../src/testing/backendSuite.ts"
+import { backendSuite } from "../../src/testing/vitest.ts"
 import { checkRewind, entriesOf, record, tempDir, withWarnings } from "./support.ts"
 
 backendSuite("file backend (one directory per workflow under a root)", Effect.map(tempDir, (root) => FileBackend.make({ root })))
@@ -19,6 +19,31 @@ const overwrite = (file: string, content: string) => Effect.promise(() => fs.wri
 const failureOf = <A>(exit: Exit.Exit<A, StateBackendError>) =>
   Exit.isFailure(exit) ? exit.cause.reasons.flatMap((r) => (r._tag === "Fail" ? [r.error] : []))[0] : undefined
 
+describe("file backend: checksums", () => {
+  it.live("an edited record (one offset changed) is detected and not followed: the older chain is restored, with a warning", () =>
+    Effect.gen(function*() {
+      const dir = path.join(yield* tempDir, "state")
+      const backend = FileBackend.make({ directory: dir })
+      const at = (id: number, offset: number) => ({ ...record(W, id, true, [["k", id]]), format: 2 as const, positions: [{ node: "src", instance: 0, position: { offset, line: id } }] })
+      yield* backend.write(at(1, 100))
+      yield* backend.write(at(2, 200))
+      const file = path.join(dir, "chk-000000000002.json")
+      const text = yield* Effect.promise(() => fs.readFile(file, "utf8"))
+      assert.include(text, `"offset":200`)
+      yield* overwrite(file, text.replace(`"offset":200`, `"offset":900`))
+      const { value: restored, warnings } = yield* withWarnings(FileBackend.make({ directory: dir }).latest(W))
+      assert.strictEqual(restored?.id, 1)
+      assert.deepStrictEqual(restored?.positions[0].position, { offset: 100, line: 1 })
+      assert.isTrue(warnings.some((w) => w.includes("chk-000000000002.json") && w.includes("checksum does not match")), warnings.join("\n"))
+      // a record of the checksummed format with its checksum removed is damaged too
+      const { checksum: _, ...bare } = JSON.parse(text)
+      yield* overwrite(file, JSON.stringify(bare))
+      const again = yield* withWarnings(FileBackend.make({ directory: dir }).latest(W))
+      assert.strictEqual(again.value?.id, 1)
+      assert.isTrue(again.warnings.some((w) => w.includes("it has no checksum")), again.warnings.join("\n"))
+    }))
+})
+
 describe("file backend: layout", () => {
   it.live("one zero-padded JSON file per record, and the owner's name, in the state directory", () =>
     Effect.gen(function*() {
@@ -27,8 +52,9 @@ describe("file backend: layout", () => {
       yield* backend.write(record(W, 1, true, [["a", 1]]))
       yield* backend.write(record(W, 2, false, [["b", 2]]))
       assert.deepStrictEqual(yield* files(dir), ["chk-000000000001.json", "chk-000000000002.json", "index.json", "workflow.json", "writer.lock"])
-      const stored = JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "chk-000000000002.json"), "utf8")))
+      const { checksum, ...stored } = JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "chk-000000000002.json"), "utf8")))
       assert.deepStrictEqual(stored, record(W, 2, false, [["b", 2]]))
+      assert.match(checksum, /^[0-9a-f]{64}$/)
       assert.deepStrictEqual(JSON.parse(yield* Effect.promise(() => fs.readFile(path.join(dir, "workflow.json"), "utf8"))), { format: 1, workflow: W })
       // missing parents are created too
       const nested = FileBackend.make({ directory: path.join(dir, "x", "y", "z") })

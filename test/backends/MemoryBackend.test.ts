@@ -1,4 +1,4 @@
 import * as StateBackend from "../../src/StateBackend.ts"
-import { backendSuite } from "../../src/testing/backendSuite.ts"
+import { backendSuite } from "../../src/testing/vitest.ts"
 
 backendSuite("memory backend", StateBackend.layerMemory)

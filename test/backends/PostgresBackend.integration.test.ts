@@ -9,9 +9,9 @@ import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as StateBackend from "../../src/StateBackend.ts"
 import { StateBackendError } from "../../src/StateBackend.ts"
+import { backendSuite } from "../../src/testing/vitest.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Numbers } from "../runtime/support.ts"
-import { backendSuite } from "../../src/testing/backendSuite.ts"
 import { checkRewind, entriesOf, record, withWarnings } from "./support.ts"
 
 const URL = process.env.DATAFLARE_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -172,5 +172,23 @@ describe("postgres backend: one writer per workflow", () => {
         yield* second.write(record(name, 2, false, [["c", 3]]))
         assert.deepStrictEqual(yield* entriesOf(second, name), [["a", 1], ["c", 3]])
       }))
+    }))
+})
+
+describe("postgres backend: checksums", () => {
+  it.live("a record edited in the table is detected and not followed: the older chain is restored, with a warning", () =>
+    Effect.gen(function*() {
+      const name = `checksum-${process.pid}-${Math.floor(Math.random() * 1e9)}`
+      const backend = yield* PostgresBackend.make({ url: URL, schema })
+      const at = (id: number, offset: number) => ({ ...record(name, id, true, [["k", id]]), format: 2 as const, positions: [{ node: "src", instance: 0, position: { offset } }] })
+      yield* backend.write(at(1, 100))
+      yield* backend.write(at(2, 200))
+      yield* sql(
+        `UPDATE ${pg.escapeIdentifier(schema)}.dataflare_checkpoints SET record = replace(record::text, '"offset":200', '"offset":900')::json WHERE workflow = $1 AND id = 2`,
+        [name]
+      )
+      const { value: restored, warnings } = yield* withWarnings(backend.latest(name))
+      assert.strictEqual(restored?.id, 1)
+      assert.isTrue(warnings.some((w) => w.includes("checkpoint 2") && w.includes("checksum does not match")), warnings.join("\n"))
     }))
 })

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { type CheckpointRecord, info } from "../../src/Checkpoint.ts"
 import { retainedIds } from "../../src/backends/internal/chain.ts"
+import { unseal } from "../../src/backends/internal/checksum.ts"
 import { encodeRecord } from "../../src/backends/internal/encode.ts"
 import { retained } from "../../src/StateBackend.ts"
 
@@ -33,7 +34,8 @@ describe("backend internals", () => {
     fc.assert(
       fc.property(recordArbitrary, (record) => {
         const encoded = encodeRecord(record)
-        assert.strictEqual(encoded.json, JSON.stringify(record))
+        // JSON.stringify's text, sealed with its checksum
+        assert.deepStrictEqual(unseal(encoded.json), { ok: true, json: JSON.stringify(record), sealed: true })
         assert.deepStrictEqual(encoded.info, info(record))
       }),
       { numRuns: 300 }

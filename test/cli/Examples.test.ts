@@ -45,6 +45,27 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   "csv-to-postgres.yaml": { validateOnly: "test/connectors/postgres/CsvPassThrough.integration.test.ts" },
   "postgres-cdc.yaml": { validateOnly: "test/connectors/postgres (needs a server with wal_level = logical)" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
+  "untrusted-input.yaml": {
+    env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),
+    files: {
+      "events.ndjson": [
+        '{"id":12345678901234567890,"kind":"a"}',
+        '{"id":12345678901234567891,"kind":"b"}',
+        '{"id":12345678901234567890,"kind":"a again"}',
+        '{"id":7,"kind":"c"}',
+        '{"id":7,"kind":"c again"}'
+      ].join("\n") + "\n"
+    },
+    check: (dir) =>
+      Effect.gen(function*() {
+        // the big ids are kept exactly (as their digits), and deduplicated as such
+        assert.deepStrictEqual(yield* readLines(join(dir, "unique.ndjson")), [
+          { id: "12345678901234567890", kind: "a" },
+          { id: "12345678901234567891", kind: "b" },
+          { id: 7, kind: "c" }
+        ])
+      })
+  },
   "csv-to-ndjson.yaml": {
     env: (dir) => ({ ORDERS_CSV: join(dir, "orders.csv"), OUT_NDJSON: join(dir, "out.ndjson") }),
     files: {

@@ -1,5 +1,7 @@
 /**
- * Every `examples/dsl-*.ts` runs as a real Node 22 process and prints what it should. An example
+ * Every `examples/dsl-*.ts` runs as a real Node 22 process and prints what it should. Examples
+ * import `dataflare` and `dataflare/dsl` as a user does; `--conditions=dataflare-source` resolves
+ * them to the sources (package.json `exports`) instead of the build. An example
  * without a fixture here fails the test, so a DSL example cannot be added without being executed.
  */
 import { execFile } from "node:child_process"
@@ -19,7 +21,7 @@ interface Result {
 
 const runExample = (file: string, args: ReadonlyArray<string>): Effect.Effect<Result> =>
   Effect.callback<Result>((resume) => {
-    execFile(node, [file, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(node, ["--conditions=dataflare-source", file, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 }, (error, stdout, stderr) => {
       const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1
       resume(Effect.succeed({ status, stdout: String(stdout), stderr: String(stderr) }))
     })
@@ -125,6 +127,13 @@ const fixtures: Record<string, Fixture> = {
           ...firstStore
         })
       }
+    }
+  },
+  "dsl-custom-connector.ts": {
+    args: ["25"],
+    check: (stdout) => {
+      const evens = Array.from({ length: 12 }, (_, i) => `n={"n":${2 * (i + 1)}}`)
+      assert.strictEqual(stdout, `${evens.join("\n")}\nworkflow dsl-custom-connector: 12 records printed\n`)
     }
   }
 }

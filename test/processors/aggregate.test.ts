@@ -13,7 +13,7 @@ import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
 import { decodeAll } from "../../src/internal/decode.ts"
 import * as Aggregate from "../../src/processors/aggregate.ts"
-import * as Stateful from "../../src/processors/stateful.ts"
+import * as Processors from "../../src/processors/index.ts"
 import type { Operator, StatefulProcessor } from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import type * as Spec from "../../src/Spec.ts"
@@ -321,7 +321,7 @@ describe("aggregate without a window", () => {
 
 describe("user reducers (DSL)", () => {
   it("reducers run beside built-in ops, and their state survives a checkpoint through their schema", () => {
-    const spec = Stateful.aggregate({
+    const spec = Processors.aggregate({
       group_by: ["g"],
       time_field: "t",
       window: { type: "tumbling", size: 10 },
@@ -329,7 +329,7 @@ describe("user reducers (DSL)", () => {
       aggregates: {
         n: { op: "count" },
         values: {
-          reducer: Stateful.reducer({
+          reducer: Processors.reducer({
             init: () => [] as ReadonlyArray<number>,
             add: (s, r) => [...s, (r as { v: number }).v],
             result: (s) => s.join(",")
@@ -672,8 +672,8 @@ describe("aggregate from the typed DSL", () => {
         { shop: "north", day: 2, amount: 5 }
       ]
       const pipeline = Pipeline.from("sales", Memory.source({ records: sales }))
-        .via("unique", Stateful.dedupe<Sale>({ key: ["shop", "day"] }))
-        .via("per_shop", Stateful.aggregateOf<Sale>()({ group_by: ["shop"], aggregates: { total: { op: "sum", field: "amount" }, days: { op: "count" } } }))
+        .via("unique", Processors.dedupe<Sale>({ key: ["shop", "day"] }))
+        .via("per_shop", Processors.aggregateOf<Sale>()({ group_by: ["shop"], aggregates: { total: { op: "sum", field: "amount" }, days: { op: "count" } } }))
         // r.shop is a string and r.total a number: this would not compile otherwise
         .map("line", (r) => ({ line: `${r.shop.toUpperCase()} ${r.total.toFixed(1)} over ${r.days} days` }))
         .to("out", Memory.sink({ name: "dsl-aggregate" }))
@@ -681,6 +681,6 @@ describe("aggregate from the typed DSL", () => {
       assert.deepStrictEqual(MemoryCollect.collected("dsl-aggregate"), [{ line: "NORTH 15.0 over 2 days" }, { line: "SOUTH 4.0 over 1 days" }])
       // a field that Sale does not have is a compile error
       // @ts-expect-error: 'price' is not a field of Sale
-      Stateful.aggregateOf<Sale>()({ aggregates: { p: { op: "max", field: "price" } } })
+      Processors.aggregateOf<Sale>()({ aggregates: { p: { op: "max", field: "price" } } })
     }))
 })

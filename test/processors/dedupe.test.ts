@@ -5,7 +5,7 @@ import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
 import { decodeAll } from "../../src/internal/decode.ts"
 import * as Dedupe from "../../src/processors/dedupe.ts"
-import * as Stateful from "../../src/processors/stateful.ts"
+import * as Processors from "../../src/processors/index.ts"
 import type { Operator, StatefulProcessor } from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -228,11 +228,11 @@ describe("dedupe config and runtime", () => {
     assert.deepStrictEqual(issues({ key: ["id"], time_field: "t", window: "5m", max_out_of_orderness: "10s", late: "drop" }), [])
   })
 
-  const registry = Registry.layer([Numbers, Collect, ...Stateful.statefulDefinitions])
+  const registry = Registry.layer([Numbers, Collect, ...Processors.statefulDefinitions])
 
   it.effect("keyed over 2 instances in a workflow built from the DSL spec: the first record of each key", () =>
     Effect.gen(function*() {
-      const spec = Stateful.dedupe<{ id: number; group: number }>({ key: ["group"] })
+      const spec = Processors.dedupe<{ id: number; group: number }>({ key: ["group"] })
       const graph = WorkflowGraph.make({
         name: "dedupe",
         execution: { batch_size: 5 },

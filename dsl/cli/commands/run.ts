@@ -1,8 +1,9 @@
 /**
- * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch] [--drain]`:
+ * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch] [--drain] [--drop-state <node>]...`:
  * validates and runs a workflow to completion, then prints records in and out per node and the
- * rate. While it runs, stderr shows progress — records in and out with their rates, elapsed time
- * and the fullest queues (backpressure) — as one line rewritten in place on a terminal, or a
+ * rate. While it runs, stderr shows progress — records in and out with their rates, elapsed time,
+ * the fullest queues (backpressure) and the lag of sources that measure it (CDC) — as one line
+ * rewritten in place on a terminal, or a
  * plain line every 10 s otherwise (`DATAFLARE_PROGRESS_INTERVAL_MS` changes it; `--quiet`:
  * none). SIGINT or SIGTERM stops it gracefully: a checkpoint of everything as it is (open windows
  * and partial aggregates included), the summary, exit 0; the next run resumes there. With
@@ -23,7 +24,7 @@ import { type Engine, engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { stopRequested, whileArmed } from "../internal/signals.ts"
-import { formatCount, formatDuration, rate, recordsRead, renderSummary } from "../internal/summary.ts"
+import { formatCount, formatDuration, formatLag, rate, recordsRead, renderSummary } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
 const quiet = Flag.Boolean("quiet").pipe(
@@ -51,6 +52,13 @@ const drain = Flag.Boolean("drain").pipe(
   Flag.withDefault(false)
 )
 
+const dropState = Flag.String("drop-state").pipe(
+  Flag.withDescription(
+    "Start this stateful node's state over while everything else resumes from the checkpoint (after changing it in a way its state cannot follow, or to forget a removed node's state); repeatable"
+  ),
+  Flag.atLeast(0)
+)
+
 const STOP_MESSAGE = "stopping: taking a checkpoint where the run is (a rerun resumes there; --drain finishes the inputs instead)"
 const DRAIN_MESSAGE = "stopping: draining — sources end, windows fire, and a final checkpoint completes the run"
 
@@ -74,9 +82,10 @@ const progressReporter = () => {
       .slice(0, 4)
       .map(([node, [size, capacity]]) => `${node} ${size}/${capacity}`)
     const show = (r: number) => (Number.isFinite(r) ? formatCount(r) : "-")
+    const lags = progress.nodes.flatMap((n) => (n.lag !== undefined ? [`${n.id} ${formatLag(n.lag)}`] : []))
     return `${formatDuration(progress.elapsedMs)}  in ${formatCount(read)} (${show(rateIn)}/s)  out ${formatCount(written)} (${
       show(rateOut)
-    }/s)  queues ${queues.length > 0 ? queues.join(", ") : "empty"}`
+    }/s)  queues ${queues.length > 0 ? queues.join(", ") : "empty"}${lags.length > 0 ? `  lag ${lags.join(", ")}` : ""}`
   }
 }
 
@@ -125,8 +134,8 @@ const stateLayer = ({ FileBackend }: Engine, graph: WorkflowGraph, dir: string |
  */
 export const command = Command.make(
   "run",
-  { workflow: workflowArgument, quiet, stateDir, fromScratch, drain },
-  ({ drain, fromScratch, quiet, stateDir, workflow }) =>
+  { workflow: workflowArgument, quiet, stateDir, fromScratch, drain, dropState },
+  ({ drain, dropState, fromScratch, quiet, stateDir, workflow }) =>
     Effect.gen(function*() {
       const modules = yield* engine
       const graph = yield* load(workflow)
@@ -141,6 +150,7 @@ export const command = Command.make(
         stop: stopRequested,
         drain,
         fromScratch,
+        dropState,
         ...progress
       }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,

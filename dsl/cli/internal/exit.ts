@@ -3,7 +3,7 @@
  * what went wrong (so the runtime neither prints it again nor adds a stack trace).
  */
 import { Console, Data, Effect, Runtime } from "effect"
-import { type DefinitionError, formatIssue } from "../../../src/Errors.ts"
+import { type DefinitionError, escapeControl, formatIssue } from "../../../src/Errors.ts"
 
 /** Process exit codes (documented in docs/cli.md). */
 export const ExitCode = {
@@ -48,4 +48,4 @@ export const reportDefinitionError = (error: DefinitionError, file: string): Eff
 
 /** Prints `error: <message>` to stderr and exits with `code`. */
 export const reportError = (message: string, code: number): Effect.Effect<never, CliExit> =>
-  Console.error(`error: ${message}`).pipe(Effect.andThen(Effect.fail(new CliExit({ code }))))
+  Console.error(`error: ${escapeControl(message)}`).pipe(Effect.andThen(Effect.fail(new CliExit({ code }))))

@@ -1,7 +1,9 @@
 /**
  * Rendering of a run's summary: a small aligned table of records in and out per node, then the
- * duration and the rate (records read by the sources per second).
+ * duration and the rate (records read by the sources per second), and the lag of sources that
+ * measure it (a CDC slot's WAL bytes not yet confirmed).
  */
+import type { SourceLag } from "../../../src/Connector.ts"
 import type { RunSummary } from "../../../src/Runtime.ts"
 
 const pad = (text: string, width: number, right: boolean): string =>
@@ -16,6 +18,14 @@ export const formatDuration = (ms: number): string => {
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`
   const s = Math.round(ms / 1000)
   return `${Math.floor(s / 60)} m ${String(s % 60).padStart(2, "0")} s`
+}
+
+/** A source's lag: `512 B`, `1.5 kB`, `3.2 MB` for bytes; a count or a duration otherwise. */
+export const formatLag = (lag: SourceLag): string => {
+  if (lag.unit === "ms") return formatDuration(lag.value)
+  if (lag.unit === "records") return `${formatCount(lag.value)} records`
+  const v = lag.value
+  return v < 1000 ? `${Math.round(v)} B` : v < 1e6 ? `${(v / 1e3).toFixed(1)} kB` : v < 1e9 ? `${(v / 1e6).toFixed(1)} MB` : `${(v / 1e9).toFixed(2)} GB`
 }
 
 /** Records read by the sources of a run. */
@@ -47,6 +57,7 @@ export const renderSummary = (summary: RunSummary): string => {
     `${summary.workflow}: ${formatCount(read)} records in ${formatDuration(summary.durationMs)} (${
       formatRate(rate(read, summary.durationMs))
     } records/s)${restarts(summary)}`,
+    ...summary.nodes.flatMap((n) => (n.lag !== undefined ? [`lag of ${n.id}: ${formatLag(n.lag)} behind its input`] : [])),
     ...Object.entries(summary.batching).map(([source, m]) =>
       `adaptive batching of ${source}: batch size ${formatCount(m.size)}, ${formatCount(m.rate)} records/s, latency ${
         formatDuration(m.latencyMs)

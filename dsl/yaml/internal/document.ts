@@ -58,10 +58,36 @@ export const findPair = (map: unknown, key: string): Pair | undefined => {
   return undefined
 }
 
-/** The plain JavaScript value of a node (aliases resolved); `undefined` for an absent node. */
+/** A value that could not be made into plain data (an alias bomb), with why. */
+export class Unreadable {
+  readonly message: string
+  constructor(message: string) {
+    this.message = message
+  }
+}
+
+/** At most this many aliases are expanded in one value (the `yaml` package's own guard). */
+const MAX_ALIASES = 1000
+
+/**
+ * The plain JavaScript value of a node (aliases resolved); `undefined` for an absent node; an
+ * {@link Unreadable} for a value whose aliases expand without bound (an alias bomb), which the
+ * `yaml` package refuses with a `ReferenceError`.
+ */
 export const toJS = (source: Source, node: unknown): unknown => {
   if (node === null || node === undefined) return undefined
-  if (isScalar(node) || isMap(node) || isSeq(node) || isAlias(node)) return node.toJS(source.doc, { maxAliasCount: 1000 })
+  if (isScalar(node) || isMap(node) || isSeq(node) || isAlias(node)) {
+    try {
+      return node.toJS(source.doc, { maxAliasCount: MAX_ALIASES })
+    } catch (e) {
+      if (e instanceof ReferenceError || e instanceof RangeError) {
+        return new Unreadable(
+          `this value expands its aliases (*name) more than ${MAX_ALIASES} times (a YAML alias bomb?): write the value out, or use fewer aliases`
+        )
+      }
+      throw e
+    }
+  }
   return node
 }
 

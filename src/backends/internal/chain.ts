@@ -10,6 +10,7 @@
 import { Effect, Schema } from "effect"
 import { CheckpointRecord, type Restored, restoreFrom } from "../../Checkpoint.ts"
 import { RETAIN } from "../../StateBackend.ts"
+import { SEALED_FORMAT, unseal } from "./checksum.ts"
 
 const decodeResult = Schema.decodeUnknownResult(CheckpointRecord)
 
@@ -17,6 +18,26 @@ const decodeResult = Schema.decodeUnknownResult(CheckpointRecord)
 export const decodeRecord = (value: unknown): { readonly ok: true; readonly record: CheckpointRecord } | { readonly ok: false; readonly reason: string } => {
   const result = decodeResult(value)
   return result._tag === "Success" ? { ok: true, record: result.success } : { ok: false, reason: result.failure.message.replace(/\s+/g, " ") }
+}
+
+/**
+ * Checks a stored record's checksum, parses and decodes it; or returns why it is damaged
+ * (checksum mismatch, a checksummed format without a checksum, not JSON, not a record).
+ */
+export const readRecord = (text: string): { readonly ok: true; readonly record: CheckpointRecord } | { readonly ok: false; readonly reason: string } => {
+  const unsealed = unseal(text)
+  if (!unsealed.ok) return unsealed
+  let value: unknown
+  try {
+    value = JSON.parse(unsealed.json)
+  } catch (error) {
+    return { ok: false, reason: `not JSON (${String(error)})` }
+  }
+  const decoded = decodeRecord(value)
+  if (decoded.ok && !unsealed.sealed && decoded.record.format >= SEALED_FORMAT) {
+    return { ok: false, reason: "it has no checksum (it was edited or damaged)" }
+  }
+  return decoded.ok ? decoded : { ok: false, reason: `it does not decode as a checkpoint record (${decoded.reason})` }
 }
 
 /** What pruning needs to know about a stored record. */

@@ -5,8 +5,9 @@
  */
 import { type Effect, Schema } from "effect"
 import { type CheckpointInfo, type CheckpointRecord, SourcePosition } from "../../Checkpoint.ts"
+import { seal } from "./checksum.ts"
 
-/** The JSON text of `record` and its {@link CheckpointInfo}. */
+/** The JSON text of `record`, sealed with its checksum (see checksum.ts), and its {@link CheckpointInfo}. */
 export const encodeRecord = (record: CheckpointRecord): { readonly json: string; readonly info: CheckpointInfo } => {
   const stateBytes: { [node: string]: number } = {}
   const operators: Array<string> = []
@@ -14,9 +15,10 @@ export const encodeRecord = (record: CheckpointRecord): { readonly json: string;
     const upserts = JSON.stringify(op.upserts)
     const deletes = JSON.stringify(op.deletes)
     stateBytes[op.node] = (stateBytes[op.node] ?? 0) + upserts.length + deletes.length
+    const groups = op.groups === undefined ? "" : `,"groups":${JSON.stringify(op.groups)}`
     operators.push(
       `{"node":${JSON.stringify(op.node)},"instance":${JSON.stringify(op.instance)},"version":${JSON.stringify(op.version)},` +
-        `"full":${JSON.stringify(op.full)},"upserts":${upserts},"deletes":${deletes}}`
+        `"full":${JSON.stringify(op.full)},"upserts":${upserts},"deletes":${deletes}${groups}}`
     )
   }
   const head = JSON.stringify({
@@ -28,7 +30,8 @@ export const encodeRecord = (record: CheckpointRecord): { readonly json: string;
     full: record.full,
     positions: record.positions
   })
-  const json = `${head.slice(0, -1)},"operators":[${operators.join(",")}],"final":${JSON.stringify(record.final)}}`
+  const nodes = record.nodes === undefined ? "" : `,"nodes":${JSON.stringify(record.nodes)}`
+  const json = seal(`${head.slice(0, -1)},"operators":[${operators.join(",")}],"final":${JSON.stringify(record.final)}${nodes}}`)
   return {
     json,
     info: {

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { readFields } from "../../internal/readOptions.ts"
 
 /**
  * The type of a column: how a field's text is decoded (source) — `string` is the default for
@@ -21,22 +22,7 @@ export const ColumnType = Schema.Literals(["string", "integer", "number", "boole
  */
 export type ColumnType = typeof ColumnType.Type
 
-/**
- * The `csv` config: `path`, `delimiter` (one character, default `,`), `header` (default
- * `true`), `columns` (column name → {@link ColumnType}, in file order) and `required` (columns
- * whose fields may not be empty: their values are never `null`).
- *
- * @example
- * ```yaml
- * config:
- *   path: orders.csv
- *   columns: { id: integer, amount: number, created_at: timestamp }
- *   required: [id]
- * ```
- * @category schemas
- * @since 0.1.0
- */
-export const CsvConfig = Schema.Struct({
+const fields = {
   path: Schema.NonEmptyString,
   delimiter: Schema.optionalKey(
     Schema.String.check(
@@ -48,15 +34,49 @@ export const CsvConfig = Schema.Struct({
   header: Schema.optionalKey(Schema.Boolean),
   columns: Schema.optionalKey(Schema.Record(Schema.String, ColumnType)),
   required: Schema.optionalKey(Schema.Array(Schema.String))
-}).check(
-  Schema.makeFilter((c) => {
+}
+
+const requiredListed = () =>
+  Schema.makeFilter((c: { readonly required?: ReadonlyArray<string>; readonly columns?: { readonly [name: string]: ColumnType } }) => {
     if (c.required === undefined) return true
     const missing = c.required.filter((name) => c.columns === undefined || !(name in c.columns))
     return missing.length === 0
       ? true
       : { path: ["required"], issue: `required column(s) ${missing.join(", ")} must be listed in columns` }
   })
-)
+
+/**
+ * The `csv` config shared by the source and the sink: `path`, `delimiter` (one character,
+ * default `,`), `header` (default `true`), `columns` (column name → {@link ColumnType}, in file
+ * order) and `required` (columns whose fields may not be empty: their values are never `null`).
+ *
+ * @example
+ * ```yaml
+ * config:
+ *   path: orders.csv
+ *   columns: { id: integer, amount: number, created_at: timestamp }
+ *   required: [id]
+ * ```
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CsvConfig = Schema.Struct(fields).check(requiredListed())
+
+/**
+ * The `csv` source config: {@link CsvConfig} and the reading limits shared by file sources
+ * (`max_record_bytes`, default 64 MiB; `invalid_utf8`, `error` or `replace`; see docs/limits.md).
+ *
+ * @example
+ * ```yaml
+ * config:
+ *   path: orders.csv
+ *   max_record_bytes: 1048576
+ *   invalid_utf8: replace
+ * ```
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CsvSourceConfig = Schema.Struct({ ...fields, ...readFields }).check(requiredListed())
 
 /**
  * The decoded `csv` config.
@@ -67,7 +87,23 @@ export const CsvConfig = Schema.Struct({
 export type CsvConfig = typeof CsvConfig.Type
 
 /**
- * The `csv` config as written (what `Csv.source` / `Csv.sink` take).
+ * The decoded `csv` source config.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type CsvSourceConfig = typeof CsvSourceConfig.Type
+
+/**
+ * The `csv` source config as written (what `Csv.source` takes).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type CsvSourceConfigInput = typeof CsvSourceConfig.Encoded
+
+/**
+ * The `csv` config as written (what `Csv.sink` takes).
  *
  * @category models
  * @since 0.1.0

@@ -20,13 +20,13 @@ import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConnectorError, RejectedError } from "../../Errors.ts"
-import { CsvConfig } from "./CsvConfig.ts"
+import { CsvSourceConfig } from "./CsvConfig.ts"
 import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
 import { openEncoded, plainStrings } from "./internal/encoded.ts"
-import { type CsvRecord, parseRecords } from "./internal/records.ts"
+import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
 import { checkRestore, type FilePosition, identify, seekTarget } from "../../internal/filePosition.ts"
-import { CsvParser, END, NEED_MORE } from "./internal/parser.ts"
+import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
@@ -42,9 +42,7 @@ const nextRecord = (parser: CsvParser, file: TextFile, fields: Array<string>) =>
     for (;;) {
       const n = parser.next(fields)
       if (n !== NEED_MORE) return n
-      const chunk = yield* file.read
-      if (chunk === undefined) parser.end()
-      else parser.push(chunk)
+      yield* feed(parser, file)
     }
   })
 
@@ -54,11 +52,11 @@ const nextRecord = (parser: CsvParser, file: TextFile, fields: Array<string>) =>
  * @category definitions
  * @since 0.1.0
  */
-export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Connector
+export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> = Connector
   .source({
     type: CONNECTOR,
     description: "Reads an RFC 4180 CSV file as records keyed by column name, with typed columns",
-    config: CsvConfig,
+    config: CsvSourceConfig,
     // without a header row, the columns are exactly the listed ones (with one, the header may have more)
     fields: (config) => (config.header === false && config.columns !== undefined ? Object.keys(config.columns) : undefined),
     capabilities: (config) => ({
@@ -80,15 +78,18 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
       Effect.gen(function*() {
         const path = config.path
         const delimiter = config.delimiter ?? ","
-        const file = yield* openTextFile(CONNECTOR, path)
+        const invalidUtf8 = config.invalid_utf8 ?? "error"
+        const maxRecordBytes = config.max_record_bytes ?? MAX_RECORD_BYTES
+        const file = yield* openTextFile(CONNECTOR, path, invalidUtf8)
         const fields: Array<string> = []
-        let parser = new CsvParser(delimiter)
+        let parser = new CsvParser(delimiter, 0, 1, maxRecordBytes)
         let names: ReadonlyArray<string> | undefined
         if (config.header !== false) {
           const n = yield* nextRecord(parser, file, fields)
           if (n === END) names = config.columns !== undefined ? Object.keys(config.columns) : []
           else if (n < 0) {
-            return yield* rejected("open", `${path}:${parser.errorLine}:${parser.errorField}: ${parser.errorMessage}`)
+            const at = parser.errorField > 0 ? `${parser.errorLine}:${parser.errorField}` : `${parser.errorLine}`
+            return yield* rejected("open", `${path}:${at}: the header: ${parser.errorMessage}`)
           } else names = fields.slice(0, n)
           const seen = new Set<string>()
           for (const name of names) {
@@ -116,7 +117,9 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
             node: context.node,
             index: context.instance,
             count: context.parallelism,
-            fused: context.fused ?? []
+            fused: context.fused ?? [],
+            maxRecordBytes,
+            invalidUtf8
           })
         }
         if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128) {
@@ -126,7 +129,9 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
             layout,
             offset: parser.offset(),
             line: parser.line,
-            node: context.node
+            node: context.node,
+            maxRecordBytes,
+            invalidUtf8
           })
         }
         let finished = false
@@ -136,7 +141,7 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
             Effect.gen(function*() {
               if (finished) return undefined
               const records: Array<CsvRecord> = []
-              finished = yield* parseRecords(parser, file.read, layout, path, max, records)
+              finished = yield* parseRecords(parser, file, layout, path, max, records)
               if (records.length === 0) return undefined
               const readAt = yield* Clock.currentTimeMillis
               return Batch.make(records, { origin: { source: context.node, position: { ...position() } }, readAt })
@@ -144,7 +149,7 @@ export const CsvSource: Connector.SourceDefinition<CsvConfig, CsvRecord> = Conne
           position: Effect.sync(() => ({ ...position() })),
           seek: (raw) =>
             Effect.map(seekTarget(CONNECTOR, "a csv position", raw), (target) => {
-              parser = new CsvParser(delimiter, target.offset, target.line)
+              parser = new CsvParser(delimiter, target.offset, target.line, maxRecordBytes)
               file.reposition(target.offset)
               finished = false
             }),

@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import * as Csv from "./connectors/csv/index.ts"
+ * import { Csv } from "dataflare/dsl"
  * const orders = Csv.source({ path: "orders.csv", columns: { id: "integer", amount: "number" }, required: ["id"] })
  * // SourceSpec<{ readonly id: number; readonly amount: number | null }>
  * ```
@@ -11,7 +11,7 @@
  */
 import type { Definition } from "../../Registry.ts"
 import * as Spec from "../../Spec.ts"
-import type { CsvConfigInput, Row, SinkRow } from "./CsvConfig.ts"
+import type { CsvConfigInput, CsvSourceConfigInput, Row, SinkRow } from "./CsvConfig.ts"
 import { CsvSink } from "./CsvSink.ts"
 import { CsvSource } from "./CsvSource.ts"
 
@@ -27,6 +27,14 @@ export * as CsvFormat from "./CsvFormat.ts"
  * @since 0.1.0
  */
 export { CsvConfig as config } from "./CsvConfig.ts"
+
+/**
+ * The config Schema of the `csv` source (the shared one and the reading limits).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export { CsvSourceConfig as sourceConfig } from "./CsvConfig.ts"
 
 /**
  * The `csv` source definition.
@@ -59,7 +67,7 @@ export const definitions: ReadonlyArray<Definition> = [CsvSource, CsvSink]
  * @category constructors
  * @since 0.1.0
  */
-export const source = <const C extends CsvConfigInput>(config: C): Spec.SourceSpec<Row<C>> =>
+export const source = <const C extends CsvSourceConfigInput>(config: C): Spec.SourceSpec<Row<C>> =>
   Spec.source<Row<C>>("csv", config)
 
 /**

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import * as Memory from "./connectors/memory/index.ts"
+ * import { Memory } from "dataflare/dsl"
  * const orders = Memory.source({ records: [{ id: 1, status: "active" }] })
  * const numbers = Memory.generator({ count: 1000, make: (i) => ({ id: i, even: i % 2 === 0 }) })
  * ```

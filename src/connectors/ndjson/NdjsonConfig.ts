@@ -4,6 +4,10 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { readFields } from "../../internal/readOptions.ts"
+
+/** The largest `max_depth`: deeper values overflow the stack of the steps that copy or write them. */
+const MAX_DEPTH_CEILING = 5000
 
 /**
  * The `ndjson` config: `path`, the file to read or write (one JSON object per line).
@@ -35,18 +39,29 @@ export type NdjsonConfig = typeof NdjsonConfig.Type
  */
 export type NdjsonConfigInput = typeof NdjsonConfig.Encoded
 
-const isDecoder = (u: unknown): u is Schema.Decoder<object> => Schema.isSchema(u)
-
 /**
- * The `ndjson` source config: {@link NdjsonConfig} and, from the DSL (`Ndjson.source({ path,
- * schema })`), the Schema each line is decoded with (a line it does not decode fails with a
+ * The `ndjson` source config: `path`, the reading limits shared by file sources
+ * (`max_record_bytes`, default 64 MiB; `invalid_utf8`, `error` or `replace`), `max_depth` (objects
+ * and arrays nested deeper fail; default 1000) and `big_integers` — how an integer beyond
+ * ±(2^53 − 1), which a JavaScript number would round, is read: `error` (default), `bigint` or
+ * `string` (its digits). See docs/limits.md. From the DSL (`Ndjson.source({ path, schema })`),
+ * `schema` is the Effect Schema each line is decoded with (a line it does not decode fails with a
  * `RecordError` naming `file:line` and the field; fields the Schema does not declare are kept).
  *
+ * @example
+ * ```yaml
+ * config: { path: events.ndjson, big_integers: string }
+ * ```
  * @category schemas
  * @since 0.1.0
  */
+const isDecoder = (u: unknown): u is Schema.Decoder<object> => Schema.isSchema(u)
+
 export const NdjsonSourceConfig = Schema.Struct({
-  ...NdjsonConfig.fields,
+  path: Schema.NonEmptyString,
+  ...readFields,
+  max_depth: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_DEPTH_CEILING))),
+  big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"])),
   schema: Schema.optionalKey(Schema.declare(isDecoder, { expected: "a Schema of the records (DSL only)" }))
 })
 
@@ -57,3 +72,11 @@ export const NdjsonSourceConfig = Schema.Struct({
  * @since 0.1.0
  */
 export type NdjsonSourceConfig = typeof NdjsonSourceConfig.Type
+
+/**
+ * The `ndjson` source config as written (what `Ndjson.source` takes).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type NdjsonSourceConfigInput = typeof NdjsonSourceConfig.Encoded

@@ -3,27 +3,39 @@
  *
  * Blank lines (empty or only whitespace) are skipped. A line that is not valid JSON, or whose
  * value is not an object, fails with a `RecordError` located at `file:line` that quotes the JSON
- * error. With a `schema` (from the DSL's `Ndjson.source({ path, schema })`), each object is
- * decoded by it as it is read; one it does not decode fails with a `RecordError` at `file:line`
- * naming the field (fields the Schema does not declare are kept). Position: `{ offset, line }`, the byte offset and 1-based line of the next unread line;
+ * error. Position: `{ offset, line }`, the byte offset and 1-based line of the next unread line;
  * `seek` repositions the file there; `commit` does nothing.
+ *
+ * Values are never changed silently (see `src/internal/json.ts`): an integer beyond ±(2^53 − 1)
+ * fails (or is read as a `bigint` or a string, `big_integers`), a number beyond the range of a
+ * double fails, a value nested deeper than `max_depth` fails, and so do a line longer than
+ * `max_record_bytes` and bytes that are not UTF-8 (unless `invalid_utf8: replace`) — each with
+ * `file:line:column` and the field. With a `schema` (from the DSL's `Ndjson.source({ path,
+ * schema })`), each object is decoded by it as it is read; one it does not decode fails with a
+ * `RecordError` at `file:line` naming the field (fields the Schema does not declare are kept).
  *
  * @since 0.1.0
  */
+import { Buffer } from "node:buffer"
 import { access, constants } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
-import { END, LineSplitter, NEED_MORE } from "./internal/lines.ts"
+import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
+import { MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
+import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
 import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"
 
 const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)
+
+/** Quoted in an error: the line, cut to a readable length. */
+const excerpt = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
 
 /**
  * The `ndjson` source definition.
@@ -48,11 +60,20 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
     Effect.gen(function*() {
       const path = config.path
       const decode = config.schema
-      const file = yield* openTextFile(CONNECTOR, path)
-      let lines = new LineSplitter()
+      const maxLineBytes = config.max_record_bytes ?? MAX_LINE_BYTES
+      const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
+      const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
+      let lines = new LineSplitter(0, 1, maxLineBytes)
       // Only the first instance reads: a file is not split between parallel instances.
       let finished = context.instance > 0
       const position = () => ({ offset: lines.offset(), line: lines.line })
+      const fail = (detail: string, column?: number, field?: string, record?: string) =>
+        new RecordError({
+          detail,
+          location: { file: path, line: lines.valueLine, ...(column !== undefined ? { column } : {}) },
+          ...(field !== undefined ? { field } : {}),
+          ...(record !== undefined ? { record: excerpt(record) } : {})
+        })
       const reader: Connector.SourceReader<object> = {
         readBatch: (max) =>
           Effect.gen(function*() {
@@ -62,43 +83,46 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               const status = lines.next()
               if (status === NEED_MORE) {
                 const chunk = yield* file.read
-                if (chunk === undefined) lines.end()
-                else lines.push(chunk)
+                if (file.escaped()) lines.escaped = true
+                if (chunk !== undefined) lines.push(chunk)
+                else if (file.invalid() !== undefined) lines.stop()
+                else lines.end()
                 continue
               }
               if (status === END) {
                 finished = true
                 break
               }
-              const text = lines.value
-              if (isBlank(text)) continue
-              let value: unknown
-              try {
-                value = JSON.parse(text)
-              } catch (e) {
+              if (status === TOO_LARGE) {
                 return yield* new RecordError({
-                  detail: `invalid JSON: ${e instanceof Error ? e.message : String(e)}`,
-                  location: { file: path, line: lines.valueLine },
-                  record: text
+                  detail:
+                    `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`,
+                  location: { file: path, line: lines.line }
                 })
               }
+              const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
+              if (status === NOT_TEXT) {
+                const at = walkText(text, json.maxDepth, () => undefined)
+                return yield* fail(notTextMessage(file.invalid()!), Buffer.byteLength(text, "utf8") + 1, at.field)
+              }
+              if (isBlank(text)) continue
+              const parsed = parseJson(text, json)
+              if (parsed instanceof SyntaxError) return yield* fail(`invalid JSON: ${parsed.message}`, undefined, undefined, text)
+              if ("_tag" in parsed) return yield* fail(parsed.detail, parsed.column, parsed.field)
+              const value = parsed.value
               if (typeof value !== "object" || value === null || Array.isArray(value)) {
-                return yield* new RecordError({
-                  detail: `expected a JSON object, got ${Array.isArray(value) ? "an array" : JSON.stringify(value)}`,
-                  location: { file: path, line: lines.valueLine },
-                  record: text
-                })
+                return yield* fail(
+                  `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "string" ? excerpt(JSON.stringify(value)) : String(value)}`,
+                  undefined,
+                  undefined,
+                  text
+                )
               }
               if (decode !== undefined) {
                 const decoded = decodeAll(decode, value, "ignore")
                 if (!decoded.ok) {
                   const issue = decoded.issues[0]
-                  return yield* new RecordError({
-                    detail: issue.message,
-                    location: { file: path, line: lines.valueLine },
-                    ...(issue.path.length > 0 ? { field: issue.path.map(String).join(".") } : {}),
-                    record: text
-                  })
+                  return yield* fail(issue.message, undefined, issue.path.length > 0 ? issue.path.map(String).join(".") : undefined, text)
                 }
                 // the fields the Schema does not declare are kept as they were
                 records.push({ ...value, ...decoded.value })
@@ -111,7 +135,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
         position: Effect.sync(position),
         seek: (raw) =>
           Effect.map(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
-            lines = new LineSplitter(target.offset, target.line)
+            lines = new LineSplitter(target.offset, target.line, maxLineBytes)
             file.reposition(target.offset)
             finished = context.instance > 0
           }),

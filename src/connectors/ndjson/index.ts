@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import * as Ndjson from "./connectors/ndjson/index.ts"
+ * import { Ndjson } from "dataflare/dsl"
  * const events = Ndjson.source<{ readonly id: number; readonly kind: string }>({ path: "events.ndjson" })
  * const out = Ndjson.sink({ path: "out.ndjson" })
  * ```
@@ -13,7 +13,7 @@
 import type { Schema } from "effect"
 import type { Definition } from "../../Registry.ts"
 import * as Spec from "../../Spec.ts"
-import type { NdjsonConfigInput } from "./NdjsonConfig.ts"
+import type { NdjsonConfigInput, NdjsonSourceConfigInput } from "./NdjsonConfig.ts"
 import { NdjsonSink } from "./NdjsonSink.ts"
 import { NdjsonSource } from "./NdjsonSource.ts"
 
@@ -27,6 +27,14 @@ export * as NdjsonConfig from "./NdjsonConfig.ts"
  * @since 0.1.0
  */
 export { NdjsonConfig as config } from "./NdjsonConfig.ts"
+
+/**
+ * The config Schema of the `ndjson` source (`path` and the reading limits).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export { NdjsonSourceConfig as sourceConfig } from "./NdjsonConfig.ts"
 
 /**
  * The `ndjson` source definition.
@@ -68,10 +76,9 @@ export const definitions: ReadonlyArray<Definition> = [NdjsonSource, NdjsonSink]
  * @since 0.1.0
  */
 export const source: {
-  <A extends object>(config: NdjsonConfigInput & { readonly schema: Schema.Decoder<A> }): Spec.SourceSpec<A>
-  <A extends object = { readonly [field: string]: unknown }>(config: NdjsonConfigInput): Spec.SourceSpec<A>
-} = (config: NdjsonConfigInput & { readonly schema?: Schema.Decoder<object> }): Spec.SourceSpec<object> =>
-  Spec.source<object>("ndjson", config)
+  <A extends object>(config: Omit<NdjsonSourceConfigInput, "schema"> & { readonly schema: Schema.Decoder<A> }): Spec.SourceSpec<A>
+  <A extends object = { readonly [field: string]: unknown }>(config: Omit<NdjsonSourceConfigInput, "schema">): Spec.SourceSpec<A>
+} = (config: NdjsonSourceConfigInput): Spec.SourceSpec<object> => Spec.source<object>("ndjson", config)
 
 /**
  * A typed `ndjson` sink spec: accepts any object.

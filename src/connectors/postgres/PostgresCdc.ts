@@ -1,37 +1,65 @@
 /**
- * The `postgres-cdc` source: logical replication with the `pgoutput` plugin, as typed change
- * records `{ op, table, before, after, lsn, commit_ts }`.
+ * The `postgres-cdc` source: logical replication with the `pgoutput` plugin, as change records
+ * `{ op, table, before, after, lsn, commit_ts }`.
  *
- * - **Publication and slot**: the publication is created when `create_publication: true` and
- *   it is missing; the slot is created (with `pgoutput`) when missing, on the replication
- *   connection itself, so `temporary_slot: true` works (the slot disappears with the connection).
+ * - **Publication and slot**: the publication is made to stream `tables` (created when missing,
+ *   set to `tables` when it differs, with `create_publication: true`; see
+ *   `internal/publication.ts`), and changes of tables outside `tables` are left out. The slot is
+ *   created (with `pgoutput`) when missing, on the replication connection itself, so
+ *   `temporary_slot: true` works (the slot disappears with the connection).
+ * - **Values** are decoded from the server's text exactly as the table source decodes them (the
+ *   walsender runs with the same fixed output settings): see docs/connectors/postgres.md, "Types".
  * - **Transactions** are kept whole within a batch (a batch holds one or more complete
  *   transactions; one larger than the requested size is returned whole). The position is the end
  *   LSN of the last transaction returned: `{ lsn }`.
  * - **Initial snapshot** (`snapshot: true`): the slot is created with an exported snapshot; the
- *   tables are read in that snapshot (as `op: "read"` records), then streaming starts at the
- *   slot's consistent point: no gap and no duplicate. A run restored from a position taken during
- *   the snapshot reads the snapshot again with a new slot (the exported snapshot does not
- *   survive its connection); a run without a position also starts with a fresh snapshot.
+ *   tables are read in that snapshot (as `op: "read"` records, each table with its own columns),
+ *   then streaming starts at the slot's consistent point: no gap and no duplicate. During the
+ *   snapshot the position is `{ phase: "snapshot", lsn, table, name, key }`: the consistent point,
+ *   the table being read and the last key read in it, and the slot is not confirmed past the
+ *   consistent point. **A run restored from such a position resumes the snapshot** after that key
+ *   (reading the rest as it is now) and then streams from the consistent point: every change made
+ *   since — including the deletion of a row already copied, and changes made while the workflow
+ *   was down — is replayed after the snapshot, so nothing deleted at the source stays behind (as
+ *   in DBLog / Debezium's incremental snapshots, the change log settles what a re-read saw). This
+ *   needs the slot to still be there (not `temporary_slot`). A run without a position starts with
+ *   a fresh snapshot and a new slot.
  * - **Acknowledgement**: the confirmed flush LSN goes to the server only in `commit(position)`,
  *   called after a checkpoint covering it completed; a restart resumes from the slot's confirmed
  *   position. Keepalives are answered, and when everything received has been committed the
  *   keepalive's LSN is confirmed, so an idle slot does not hold WAL. `heartbeat_interval` writes
- *   `pg_logical_emit_message` so a quiet database keeps moving, and updates the lag gauge.
- * - **Lag**: {@link replicationLag} reads `pg_current_wal_lsn() - confirmed_flush_lsn`; the gauge
- *   `dataflare_postgres_cdc_lag_bytes{slot}` is updated at every heartbeat.
+ *   `pg_logical_emit_message` this often, so a quiet database keeps moving.
+ * - **Lag**: `pg_current_wal_lsn() - confirmed_flush_lsn` of the slot, measured every
+ *   `heartbeat_interval` (every 10 s without one): the gauge
+ *   `dataflare_postgres_cdc_lag_bytes{slot}` and the reader's `lag` (shown by `dataflare run`);
+ *   {@link replicationLag} reads it on demand.
  *
  * @since 0.1.0
  */
-import type { PgClient } from "@effect/sql-pg"
 import { Clock, Effect, Metric, Redacted, Schedule, type Scope } from "effect"
+import type pg from "pg"
 import { LogicalReplicationService, type Pgoutput } from "pg-logical-replication"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
-import { ConnectionError, ConnectorError } from "../../Errors.ts"
-import { pgConfig, sqlSession } from "./internal/client.ts"
-import { type Change, lsnValue, maxLsn, normalizeLsn, type SlotCreated, SlotPlugin, type Transaction, TransactionAssembler } from "./internal/replication.ts"
+import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
+import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
+import { connectForReading, pgConfig, pgReadSession } from "./internal/client.ts"
+import { applyPublication, PublicationError, resolveTables } from "./internal/publication.ts"
+import {
+  type Change,
+  ChangeValueError,
+  lsnValue,
+  maxLsn,
+  normalizeLsn,
+  type SlotCreated,
+  SlotPlugin,
+  type Transaction,
+  TransactionAssembler,
+  TupleDecoder
+} from "./internal/replication.ts"
+import { resolveShapes, TYPES_SQL } from "./internal/types.ts"
+import type { TypeShape } from "./internal/values.ts"
 import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./PostgresConfig.ts"
 import { classify, configurationError, sqlState } from "./PostgresError.ts"
 
@@ -55,9 +83,14 @@ export const lagGauge = Metric.gauge("dataflare_postgres_cdc_lag_bytes", {
   description: "WAL bytes between the server's current LSN and the slot's confirmed flush LSN"
 })
 
-const lagOf = (sql: PgClient.PgClient, slot: string) =>
-  sql<{ lag: string | null }>`SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = ${slot}`
-    .pipe(Effect.map((rows) => (rows.length === 0 || rows[0].lag === null ? undefined : BigInt(rows[0].lag.split(".")[0]))))
+// A slot confirmed at a keepalive's LSN may be a few bytes past the current insert position: that is no lag.
+const LAG_SQL =
+  "SELECT greatest(pg_current_wal_lsn() - confirmed_flush_lsn, 0)::text AS lag FROM pg_replication_slots WHERE slot_name = $1"
+
+const lagOf = async (client: pg.Client, slot: string): Promise<bigint | undefined> => {
+  const rows = (await client.query(LAG_SQL, [slot])).rows as Array<{ lag: string | null }>
+  return rows.length === 0 || rows[0].lag === null ? undefined : BigInt(rows[0].lag.split(".")[0])
+}
 
 /**
  * The replication lag of `slot` in bytes, or `undefined` when the slot does not exist.
@@ -72,8 +105,8 @@ export const replicationLag = (
   Effect.scoped(
     Effect.gen(function*() {
       const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const sql = yield* sqlSession(CONNECTOR, url)
-      return yield* lagOf(sql, slot).pipe(Effect.mapError(classify(CONNECTOR, "lag")))
+      const client = yield* pgReadSession(CONNECTOR, url)
+      return yield* Effect.tryPromise({ try: () => lagOf(client, slot), catch: classify(CONNECTOR, "lag") })
     })
   )
 
@@ -87,17 +120,40 @@ export const dropSlot = (connectionString: Redacted.Redacted<string> | string, s
   Effect.scoped(
     Effect.gen(function*() {
       const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const sql = yield* sqlSession(CONNECTOR, url)
-      yield* sql`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${slot}`.pipe(
-        Effect.mapError(classify(CONNECTOR, "dropSlot"))
-      )
+      const client = yield* pgReadSession(CONNECTOR, url)
+      yield* Effect.tryPromise({
+        try: () => client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", [slot]),
+        catch: classify(CONNECTOR, "dropSlot")
+      })
     })
   )
 
-interface SnapshotState {
-  readonly lsn: string
-  table: number
-  open: boolean
+/** A snapshot position (`phase: "snapshot"`), or undefined for a streaming one. */
+const snapshotPosition = (p: Batch.Position): (SnapshotProgress & { readonly name: string | undefined }) | undefined => {
+  if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
+  const o = p as { readonly [k: string]: Batch.Position }
+  if (o.phase !== "snapshot" || typeof o.lsn !== "string") return undefined
+  return {
+    lsn: normalizeLsn(o.lsn),
+    table: typeof o.table === "number" ? o.table : 0,
+    key: Array.isArray(o.key) ? o.key.map(String) : null,
+    name: typeof o.name === "string" ? o.name : undefined
+  }
+}
+
+/** The LSN of a streaming position, if it is one. */
+const streamingLsn = (p: Batch.Position): string | undefined => {
+  if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
+  const o = p as { readonly [k: string]: Batch.Position }
+  return o.phase === undefined && typeof o.lsn === "string" ? normalizeLsn(o.lsn) : undefined
+}
+
+/** A failure of the source as the connector's error (a value that does not decode is a record error). */
+const failure = (operation: string) => (e: unknown): ConnectorError | RecordError => {
+  if (e instanceof ConnectorError || e instanceof RecordError) return e
+  if (e instanceof SnapshotValueError || e instanceof ChangeValueError) return new RecordError({ detail: e.message, field: e.column })
+  if (e instanceof PublicationError) return configurationError(CONNECTOR, operation, e.message)
+  return classify(CONNECTOR, operation)(e)
 }
 
 const makeReader = Effect.fnUntraced(function*(
@@ -107,21 +163,33 @@ const makeReader = Effect.fnUntraced(function*(
   if (context.parallelism > 1) {
     return yield* configurationError(CONNECTOR, "open", "a replication slot is read by one instance: use parallelism 1")
   }
-  const fail = (operation: string) => classify(CONNECTOR, operation)
-  const sql = yield* sqlSession(CONNECTOR, config.connection_string)
-  const tables = config.tables ?? []
+  // `client` looks at the slot and the publication; `meta` looks up types for the stream, writes
+  // heartbeats, measures lag; a snapshot is read on a session of its own (`snapshotClient`), ended
+  // with it (a COPY in flight cannot be stopped on its session).
+  const client = yield* pgReadSession(CONNECTOR, config.connection_string)
+  const meta = yield* pgReadSession(CONNECTOR, config.connection_string)
   const slot = config.slot
+  const bigint = config.bigint ?? "bigint"
   const batchSize = config.batch_size ?? context.batchSize
   const highWater = Math.max(batchSize * 4, 1000)
-  const lag = Metric.withAttributes(lagGauge, { slot })
-
-  if (config.create_publication === true) {
-    const exists = yield* sql`SELECT 1 FROM pg_publication WHERE pubname = ${config.publication}`.pipe(Effect.mapError(fail("open")))
-    if (exists.length === 0) {
-      const target = tables.length > 0 ? sql`FOR TABLE ${sql.csv(tables.map((t) => sql`${sql(t)}`))}` : sql`FOR ALL TABLES`
-      yield* sql`CREATE PUBLICATION ${sql(config.publication)} ${target}`.pipe(Effect.mapError(fail("open")))
-    }
+  const lagMetric = Metric.withAttributes(lagGauge, { slot })
+  const openFailure = (e: unknown): ConnectorError => {
+    const f = failure("open")(e)
+    return f instanceof ConnectorError ? f : configurationError(CONNECTOR, "open", f.message)
   }
+
+  const tables: ReadonlyArray<SnapshotTable> = yield* Effect.tryPromise({
+    try: async () => {
+      const resolved = await resolveTables(client, config.tables ?? [])
+      await applyPublication(client, config.publication, config.tables === undefined ? undefined : resolved, config.create_publication === true)
+      return resolved
+    },
+    catch: openFailure
+  })
+  const included = new Set(tables.map((t) => t.qualified))
+  const shapes = new Map<number, TypeShape>()
+  const resolveTypes = (oids: ReadonlyArray<number>) =>
+    resolveShapes((missing) => meta.query(TYPES_SQL, [missing]).then((r) => r.rows), oids, shapes)
 
   // Streaming state, shared with the replication callbacks.
   let service: LogicalReplicationService | undefined
@@ -132,9 +200,15 @@ const makeReader = Effect.fnUntraced(function*(
   let delivered: string | null = null
   let committed: string | null = null
   let requested: string | null = null
-  let snapshot: SnapshotState | undefined
+  let resume: (SnapshotProgress & { readonly name: string | undefined }) | undefined
+  let snapshot: SnapshotReader | undefined
+  let snapshotClient: pg.Client | undefined
   let started = false
-  const assembler = new TransactionAssembler(config.bigint === "string")
+  let lagBytes: number | undefined
+  const assembler = new TransactionAssembler(
+    new TupleDecoder(shapes, bigint),
+    config.tables === undefined ? undefined : (table) => included.has(table)
+  )
 
   const wake = () => {
     const w = waiters
@@ -146,12 +220,20 @@ const makeReader = Effect.fnUntraced(function*(
     (delivered === null || (committed !== null && lsnValue(delivered) <= lsnValue(committed)))
 
   const onData = async (_lsn: string, message: Pgoutput.Message) => {
-    const tx = assembler.push(message)
-    if (tx !== undefined && tx.changes.length > 0) {
-      ready.push(tx)
-      readyCount += tx.changes.length
-    } else if (tx !== undefined && idle()) {
-      delivered = committed = maxLsn(committed, tx.endLsn)
+    if (streamError !== undefined) return
+    try {
+      // A relation message comes before the rows that use it: its column types are known in time.
+      if (message.tag === "relation") await resolveTypes(message.columns.map((c) => c.typeOid))
+      const tx = assembler.push(message)
+      if (tx !== undefined && tx.changes.length > 0) {
+        ready.push(tx)
+        readyCount += tx.changes.length
+      } else if (tx !== undefined && idle()) {
+        delivered = committed = maxLsn(committed, tx.endLsn)
+      }
+    } catch (e) {
+      streamError ??= e
+      return
     }
     if (readyCount >= highWater) await new Promise<void>((resolve) => waiters.push(resolve))
   }
@@ -173,27 +255,61 @@ const makeReader = Effect.fnUntraced(function*(
     }
   }
 
+  const endSnapshot = Effect.suspend(() => {
+    snapshot = undefined
+    const c = snapshotClient
+    snapshotClient = undefined
+    return c === undefined ? Effect.void : Effect.promise(() => c.end().catch(() => undefined))
+  })
   const stop = Effect.promise(async () => {
     const s = service
     service = undefined
     wake()
     if (s !== undefined) await s.destroy().catch(() => undefined)
   })
-  yield* Effect.addFinalizer(() => stop)
+  yield* Effect.addFinalizer(() => Effect.andThen(stop, endSnapshot))
 
-  const slotInfo = sql<{ lsn: string | null; active: boolean }>`SELECT confirmed_flush_lsn::text AS lsn, active FROM pg_replication_slots WHERE slot_name = ${slot}`
+  const slotInfo = async () =>
+    (await client.query(`SELECT confirmed_flush_lsn::text AS lsn, temporary FROM pg_replication_slots WHERE slot_name = $1`, [slot]))
+      .rows as Array<{ lsn: string | null; temporary: boolean }>
 
-  /** Starts replication (and the snapshot, when asked) from `requested`. */
+  /** Starts replication from `requested` (or resumes the snapshot of `resume`, or takes a fresh one). */
   const start = Effect.gen(function*() {
     started = true
-    const existing = yield* slotInfo
-    const resume = requested !== null
-    const takeSnapshot = config.snapshot === true && !resume
-    if (resume && existing.length === 0) {
+    const existing = yield* Effect.promise(slotInfo)
+    const resuming = resume
+    if (resuming !== undefined) {
+      const where = `the snapshot interrupted in table ${resuming.table + 1} of ${tables.length} at consistent point ${resuming.lsn}`
+      if (existing.length === 0) {
+        return yield* configurationError(
+          CONNECTOR,
+          "start",
+          `replication slot '${slot}' does not exist (a temporary slot ends with its connection): cannot resume ${where}. ` +
+            `Empty the destination and run with --from-scratch`
+        )
+      }
+      if (existing[0].lsn !== null && lsnValue(existing[0].lsn) > lsnValue(resuming.lsn)) {
+        return yield* configurationError(
+          CONNECTOR,
+          "start",
+          `replication slot '${slot}' was confirmed to ${existing[0].lsn}, past the consistent point of ${where}: ` +
+            `changes since then would be lost. Empty the destination and run with --from-scratch`
+        )
+      }
+      if (resuming.name !== undefined && tables[resuming.table]?.qualified !== resuming.name) {
+        return yield* configurationError(
+          CONNECTOR,
+          "start",
+          `'tables' changed during ${where} (it was reading '${resuming.name}'): empty the destination and run with --from-scratch`
+        )
+      }
+    }
+    const takeSnapshot = resuming === undefined && config.snapshot === true && requested === null
+    if (resuming === undefined && requested !== null && existing.length === 0) {
       return yield* configurationError(CONNECTOR, "start", `replication slot '${slot}' does not exist: cannot resume at ${requested}`)
     }
     if (takeSnapshot && existing.length > 0) {
-      yield* sql`SELECT pg_drop_replication_slot(${slot})`
+      yield* Effect.tryPromise(() => client.query("SELECT pg_drop_replication_slot($1)", [slot]))
     }
     const create = takeSnapshot || existing.length === 0
     let created: (value: SlotCreated) => void = () => {}
@@ -224,7 +340,7 @@ const makeReader = Effect.fnUntraced(function*(
     s.on("data", onData)
     s.on("heartbeat", onKeepalive)
     s.on("error", (e: unknown) => (streamError ??= e))
-    const from = requested ?? existing[0]?.lsn ?? "0/0"
+    const from = resuming?.lsn ?? requested ?? existing[0]?.lsn ?? "0/0"
     void s.subscribe(plugin, slot, from).then(
       () => {
         // The server ended the stream (we did not stop it): the next read reports it.
@@ -235,7 +351,12 @@ const makeReader = Effect.fnUntraced(function*(
         created({ consistentPoint: "0/0", snapshotName: null })
       }
     )
-    if (create) {
+    if (resuming !== undefined) {
+      committed = delivered = resuming.lsn
+      const c = yield* Effect.tryPromise(() => connectForReading(config.connection_string))
+      snapshotClient = c
+      snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn: resuming.lsn, table: resuming.table, key: resuming.key })
+    } else if (create) {
       const info = yield* Effect.promise(() => createdPromise)
       if (streamError !== undefined) return yield* Effect.fail(streamError)
       committed = delivered = normalizeLsn(info.consistentPoint)
@@ -244,48 +365,25 @@ const makeReader = Effect.fnUntraced(function*(
         if (!/^[0-9A-F-]+$/i.test(name)) return yield* Effect.fail(new Error(`unexpected snapshot name from the server`))
         const lsn = committed
         // Streaming waits for the import; release it whatever happens, so the connection never hangs.
-        yield* Effect.gen(function*() {
-          yield* sql.unsafe("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-          yield* sql.unsafe(`SET TRANSACTION SNAPSHOT '${name}'`)
-          snapshot = { lsn, table: 0, open: false }
+        const c = yield* Effect.tryPromise(async () => {
+          const c = await connectForReading(config.connection_string)
+          snapshotClient = c
+          await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+          await c.query(`SET TRANSACTION SNAPSHOT '${name}'`)
+          return c
         }).pipe(Effect.ensuring(Effect.sync(imported)))
+        snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn, table: 0, key: null })
       }
     } else {
       committed = delivered = maxLsn(requested, existing[0].lsn)
     }
   })
 
-  /** The next snapshot batch, or undefined when the snapshot is complete. */
-  const snapshotBatch = (snap: SnapshotState, max: number) =>
-    Effect.gen(function*() {
-      while (snap.table < tables.length) {
-        const table = tables[snap.table]
-        if (!snap.open) {
-          yield* sql`DECLARE df_snapshot NO SCROLL CURSOR FOR SELECT * FROM ${sql(table)}`
-          snap.open = true
-        }
-        const rows = yield* sql.unsafe<{ [k: string]: unknown }>(`FETCH FORWARD ${Math.max(1, Math.trunc(max))} FROM df_snapshot`)
-        if (rows.length > 0) {
-          const name = table.includes(".") ? table : `public.${table}`
-          const out: Array<Change> = new Array(rows.length)
-          const asString = config.bigint === "string"
-          for (let i = 0; i < rows.length; i++) {
-            const row = rows[i] as { [k: string]: unknown }
-            if (asString) for (const k in row) if (typeof row[k] === "bigint") row[k] = String(row[k])
-            out[i] = { op: "read", table: name, before: null, after: row, lsn: snap.lsn, commit_ts: null }
-          }
-          return out
-        }
-        yield* sql.unsafe("CLOSE df_snapshot")
-        snap.open = false
-        snap.table++
-      }
-      yield* sql.unsafe("COMMIT")
-      return undefined
-    })
-
-  const position = (): Batch.Position =>
-    snapshot !== undefined ? { phase: "snapshot", lsn: snapshot.lsn, table: snapshot.table } : { lsn: delivered }
+  const position = (): Batch.Position => {
+    if (snapshot === undefined) return { lsn: delivered }
+    const p = snapshot.progress
+    return { phase: "snapshot", lsn: p.lsn, table: p.table, name: tables[p.table]?.qualified ?? null, key: p.key }
+  }
 
   const takeReady = (max: number): Array<Change> => {
     const out: Array<Change> = []
@@ -299,17 +397,19 @@ const makeReader = Effect.fnUntraced(function*(
     return out
   }
 
-  const readBatch = (max: number) =>
+  const readBatch = (max: number): Effect.Effect<Batch.Batch<ChangeRecord>, ConnectorError | RecordError> =>
     Effect.gen(function*() {
       if (!started) yield* start
       const readAt = yield* Clock.currentTimeMillis
-      if (snapshot !== undefined) {
-        const rows = yield* snapshotBatch(snapshot, Math.min(max, batchSize))
+      const snap = snapshot
+      if (snap !== undefined) {
+        const rows = yield* Effect.tryPromise({ try: () => snap.next(Math.max(1, Math.min(max, batchSize))), catch: (e) => e })
         if (rows !== undefined) return Batch.make<ChangeRecord>(rows, { origin: { source: context.node, position: position() }, readAt })
-        snapshot = undefined
+        yield* endSnapshot
       }
       if (streamError !== undefined) {
         const cause = streamError
+        if (cause instanceof ChangeValueError) return yield* Effect.fail(cause)
         // A server error keeps its SQLSTATE's reason; a dropped stream is a connection error.
         if (sqlState(cause) !== undefined) return yield* Effect.fail(classify(CONNECTOR, "read")(cause))
         return yield* new ConnectorError({
@@ -324,7 +424,7 @@ const makeReader = Effect.fnUntraced(function*(
         changes = takeReady(Math.min(max, batchSize))
       }
       return Batch.make<ChangeRecord>(changes, { origin: { source: context.node, position: position() }, readAt })
-    }).pipe(Effect.mapError(fail("read")))
+    }).pipe(Effect.mapError(failure("read")))
 
   // Standby status every 10 s, also while the stream is paused by backpressure (the server's
   // keepalive requests are then not read), so `wal_sender_timeout` does not end the stream.
@@ -332,41 +432,42 @@ const makeReader = Effect.fnUntraced(function*(
     if (service !== undefined && committed !== null) void service.acknowledge(committed)
   }).pipe(Effect.repeat(Schedule.spaced(10_000)), Effect.forkScoped)
 
-  if (config.heartbeat_interval !== undefined) {
-    // Its own session: the main one may hold the snapshot's read-only transaction.
-    const beatSql = yield* sqlSession(CONNECTOR, config.connection_string)
-    const beat = Effect.gen(function*() {
-      yield* beatSql`SELECT pg_logical_emit_message(false, 'dataflare_heartbeat', '')`
-      const bytes = yield* lagOf(beatSql, slot)
-      if (bytes !== undefined) yield* Metric.update(lag, Number(bytes))
-    }).pipe(Effect.ignore)
-    yield* beat.pipe(Effect.repeat(Schedule.spaced(durationMillis(config.heartbeat_interval))), Effect.forkScoped)
-  }
+  // Heartbeat (when asked) and lag, on `meta` (the main session may hold the snapshot's transaction).
+  const heartbeat = config.heartbeat_interval !== undefined
+  const beat = Effect.tryPromise(async () => {
+    // `::text`: a pg_lsn result is then plain text for any client.
+    if (heartbeat) await meta.query("SELECT pg_logical_emit_message(false, 'dataflare_heartbeat', '')::text")
+    return lagOf(meta, slot)
+  }).pipe(
+    Effect.flatMap((bytes) =>
+      bytes === undefined ? Effect.void : Effect.andThen(Effect.sync(() => (lagBytes = Number(bytes))), Metric.update(lagMetric, Number(bytes)))
+    ),
+    Effect.ignore
+  )
+  const every = heartbeat ? durationMillis(config.heartbeat_interval!) : 10_000
+  yield* beat.pipe(Effect.repeat(Schedule.spaced(every)), Effect.forkScoped)
 
   return {
     readBatch,
     position: Effect.sync(position),
+    lag: () => (lagBytes === undefined ? undefined : { value: lagBytes, unit: "bytes" as const }),
     seek: (p: Batch.Position) =>
       Effect.gen(function*() {
-        const lsn = p !== null && typeof p === "object" && !Array.isArray(p) && (p as { phase?: unknown }).phase === undefined
-          ? (p as { lsn?: unknown }).lsn
-          : undefined
-        requested = typeof lsn === "string" ? normalizeLsn(lsn) : null
+        resume = snapshotPosition(p)
+        requested = resume === undefined ? streamingLsn(p) ?? null : null
         if (started) {
           yield* stop
           ready.length = 0
           readyCount = 0
-          snapshot = undefined
+          yield* endSnapshot
           started = false
         }
       }),
     commit: (p: Batch.Position) =>
       Effect.sync(() => {
-        const lsn = p !== null && typeof p === "object" && !Array.isArray(p) && (p as { phase?: unknown }).phase === undefined
-          ? (p as { lsn?: unknown }).lsn
-          : undefined
-        if (typeof lsn !== "string") return
-        committed = maxLsn(committed, normalizeLsn(lsn))
+        const lsn = streamingLsn(p)
+        if (lsn === undefined) return
+        committed = maxLsn(committed, lsn)
         if (service !== undefined && committed !== null) void service.acknowledge(committed)
       })
   }
@@ -404,10 +505,14 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
-        const sql = yield* sqlSession(CONNECTOR, config.connection_string)
-        const rows = yield* sql<{ wal_level: string }>`SELECT current_setting('wal_level') AS wal_level`.pipe(Effect.mapError(classify(CONNECTOR, "check")))
-        if (rows[0].wal_level !== "logical") {
-          return yield* configurationError(CONNECTOR, "check", `wal_level is '${rows[0].wal_level}'; logical replication needs wal_level = logical`)
+        const client = yield* pgReadSession(CONNECTOR, config.connection_string)
+        const rows = yield* Effect.tryPromise({
+          try: () => client.query("SELECT current_setting('wal_level') AS wal_level"),
+          catch: classify(CONNECTOR, "check")
+        })
+        const level = String(rows.rows[0].wal_level)
+        if (level !== "logical") {
+          return yield* configurationError(CONNECTOR, "check", `wal_level is '${level}'; logical replication needs wal_level = logical`)
         }
       })
     ),

@@ -100,7 +100,8 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `create_table`: create the table from the first batch's fields when it does not exist.
  * - `copy_format`: `text` (default) or `binary`.
  * - `on_error`: `fail` (default) or `dead_letter`, which writes rejected rows with the reason to
- *   `dead_letter.path` as NDJSON and goes on.
+ *   `dead_letter.path` as NDJSON and goes on — until the file would exceed `dead_letter.max_bytes`
+ *   (default 1 GiB): then the write fails (so many rejects are no exception to set aside).
  * - `guarantee`: `exactly-once` (default) or `at-least-once`. In `insert` / `replace` mode,
  *   exactly-once stages each checkpoint's rows in a table owned by the connector and moves them
  *   into the target when the checkpoint completes (a staged two-phase commit); at-least-once COPYs
@@ -129,7 +130,10 @@ export const SinkConfig = Schema.Struct({
   on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
   guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
   two_phase: Schema.optionalKey(Schema.Literals(["staged", "prepared"])),
-  dead_letter: Schema.optionalKey(Schema.Struct({ path: Schema.NonEmptyString })),
+  dead_letter: Schema.optionalKey(Schema.Struct({
+    path: Schema.NonEmptyString,
+    max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  })),
   checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),
   workflow: Schema.optionalKey(Schema.NonEmptyString),
   retry: Schema.optionalKey(

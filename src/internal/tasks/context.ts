@@ -5,6 +5,7 @@
 import { Cause, Effect, type Scope } from "effect"
 import type { AdaptiveBatcher } from "../../AdaptiveBatcher.ts"
 import { type Restored, RestoreError } from "../../Checkpoint.ts"
+import type { SourceLag } from "../../Connector.ts"
 import { NodeError } from "../../Errors.ts"
 import { StateBackendError } from "../../StateBackend.ts"
 import type { Coordinator } from "../coordinator.ts"
@@ -18,6 +19,8 @@ export interface NodeCounters {
   recordsOut: number
   batchesIn: number
   batchesOut: number
+  /** Sources: how far the source is behind its input, as its reader last measured it. */
+  lag?: (() => SourceLag | undefined) | undefined
 }
 
 /** Live view of a running workflow, for progress reporting. */
@@ -34,6 +37,8 @@ export interface ExecuteContext {
   readonly restored: Restored | undefined
   /** Every how many checkpoints an operator writes a full snapshot. */
   readonly fullEvery: number
+  /** Key groups keyed state is split by (`Plan.keyGroups`). */
+  readonly keyGroups: number
   /** Adaptive batchers by source node, when `execution.batching.adaptive` is on. */
   readonly batchers?: ReadonlyMap<string, AdaptiveBatcher> | undefined
   readonly onStart?: ((live: Live) => Effect.Effect<void, never, Scope.Scope>) | undefined

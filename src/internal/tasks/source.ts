@@ -57,6 +57,7 @@ export const runSource = (
       ...(task.fused.length > 0 ? { fused: task.fused } : {}),
       ...(task.encoding !== undefined ? { encoding: task.encoding } : {})
     })
+    if (reader.lag !== undefined) counters.lag = reader.lag
     // Nodes fused into the source: their counts come from the reader (totals; add what is new).
     const seenCounts: Array<number> = fusedCounters.map(() => 0).concat(0)
     const updateFused = () => {

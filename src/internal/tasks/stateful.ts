@@ -8,9 +8,10 @@ import * as Batch from "../../Batch.ts"
 import type { OperatorState } from "../../Checkpoint.ts"
 import type { OperatorOutput } from "../../Processor.ts"
 import { type Channel, EMPTY, receiver, sendAll, sendBarrier, sendEnd } from "../channel.ts"
-import { decodeState, encodeState } from "../operatorState.ts"
-import type { PlannedTask } from "../planner.ts"
-import { type ExecuteContext, keyOf, type NodeCounters } from "./context.ts"
+import { keyGroupOf } from "../keyGroups.ts"
+import { decodeSaved, encodeState, savedStateOf } from "../operatorState.ts"
+import { byKeyGroup, type PlannedTask } from "../planner.ts"
+import type { ExecuteContext, NodeCounters } from "./context.ts"
 import { everyOutput, main, type Outputs } from "./downstream.ts"
 
 /** Runs one stateful operator instance until its input ends. */
@@ -27,15 +28,23 @@ export const runStateful = (
     const operator = processor.make({ node: task.id, instance })
     let checkpoints = 0
     if (ctx.restored !== undefined) {
-      const saved = ctx.restored.operators.get(keyOf(task.id, instance))
-      if (saved !== undefined) {
-        operator.state.restore(yield* decodeState(task.id, processor, saved))
-      }
+      const saved = savedStateOf(ctx.restored, task.id, instance, task.parallelism, ctx.keyGroups)
+      if (saved !== undefined) operator.state.restore(yield* decodeSaved(task.id, processor, saved))
+    }
+    // the key group of every entry, when the operator can tell (see keyGroups.ts)
+    const keyOfEntry = byKeyGroup(task) ? processor.keyOfEntry : undefined
+    const groupsOf = (entries: ReadonlyArray<readonly [string, unknown]>): ReadonlyArray<number> | undefined => {
+      if (keyOfEntry === undefined) return undefined
+      return entries.map(([k, v]) => {
+        const owner = keyOfEntry(k, v)
+        return owner === undefined ? -1 : keyGroupOf(owner.key, ctx.keyGroups)
+      })
     }
     const snapshot = (full: boolean): OperatorState => {
       const changes = operator.state.takeChanges()
       const upserts = full ? operator.state.snapshot() : changes.upserts
-      return {
+      const groups = groupsOf(upserts)
+      const state = {
         node: task.id,
         instance,
         version: processor.stateVersion,
@@ -43,6 +52,7 @@ export const runStateful = (
         upserts: encodeState(processor, upserts),
         deletes: full ? [] : changes.deletes
       }
+      return groups === undefined ? state : { ...state, groups }
     }
     const input = receiver(channel)
     const all = everyOutput(outputs)

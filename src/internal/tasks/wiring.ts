@@ -35,7 +35,7 @@ export const wire = (plan: Plan): Effect.Effect<Wiring> =>
       const producers = task.inputs.reduce((sum, input) => sum + instancesOf(byId.get(input.task)!), 0)
       const channels: Array<Channel> = []
       for (let i = 0; i < instancesOf(task); i++) channels.push(yield* makeChannel(capacity, producers))
-      const target: Inbound = { channels, key: channels.length > 1 ? task.key : undefined, next: 0 }
+      const target: Inbound = { channels, key: channels.length > 1 ? task.key : undefined, keyGroups: plan.keyGroups, next: 0 }
       inbound.set(task.id, target)
       for (const input of task.inputs) {
         const ports = outputs.get(input.task) ?? new Map<string, Array<Inbound>>()

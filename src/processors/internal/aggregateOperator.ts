@@ -10,6 +10,7 @@
 import type { Batch } from "../../Batch.ts"
 import type { Operator, OperatorOutput } from "../../Processor.ts"
 import type { Accumulator } from "./aggregateOps.ts"
+import { tooManyKeys } from "./keyLimit.ts"
 import { CLOCK_KEY, type Clock, clockFromState, clockToState, makeClock, type Pane, tracked } from "./windowState.ts"
 import {
   compareKeys,
@@ -37,6 +38,8 @@ export interface AggregatePlan {
   readonly windowFormat: "iso" | "epoch_ms"
   readonly names: ReadonlyArray<string>
   readonly accumulators: ReadonlyArray<Accumulator>
+  /** The most panes one instance holds (`max_keys`); `Infinity` without. */
+  readonly maxKeys: number
 }
 
 /**
@@ -78,8 +81,11 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
   const slide = fixed?.slide ?? 0
   const ooo = plan.maxOutOfOrderness
   const sideOutput = plan.late === "side_output"
+  const maxKeys = plan.maxKeys
 
   let clock: Clock = makeClock()
+  /** Panes held (open windows × groups, or groups of a global aggregate). */
+  let live = 0
   // open window starts, ascending, and the panes of each by group key; panes of a global aggregate
   let starts: Array<number> = []
   let byStart = new Map<number, Map<string, Pane>>()
@@ -109,12 +115,14 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     byStart = new Map()
     global = new Map()
     touched.length = 0
+    live = 0
     for (const [key, value] of state.entries()) {
       if (key === CLOCK_KEY) continue
       const pane = value as Pane
       pane.key = key
       pane.mark = -1
       index(pane)
+      live += 1
     }
   })
 
@@ -130,6 +138,8 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
   }
 
   const newPane = (start: number | null, gk: string, record: unknown): Pane => {
+    if (live >= maxKeys) throw tooManyKeys("aggregate", maxKeys, record)
+    live += 1
     // packed arrays (push, not `new Array(n)`): faster element access in the hot loop
     const group: Array<unknown> = []
     for (let i = 0; i < nGroup; i++) group.push(fieldOf(record, groupBy[i]) ?? null)
@@ -162,6 +172,7 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
       out.push(output(pane, windowStart, windowEnd))
       pane.mark = FIRED
       state.delete(pane.key)
+      live -= 1
     }
   }
 

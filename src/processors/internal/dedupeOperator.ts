@@ -12,6 +12,7 @@
 import type { Batch } from "../../Batch.ts"
 import type { Operator, OperatorOutput } from "../../Processor.ts"
 import { CLOCK_KEY, type Clock, clockFromState, clockToState, makeClock, tracked } from "./windowState.ts"
+import { tooManyKeys } from "./keyLimit.ts"
 import { eventTime, keyOf } from "./windows.ts"
 
 /**
@@ -26,6 +27,8 @@ export interface DedupePlan {
   readonly window: { readonly size: number; readonly timeField: string } | undefined
   readonly maxOutOfOrderness: number
   readonly late: "drop" | "side_output"
+  /** The most keys one instance holds (`max_keys`); {@link UNLIMITED} without. */
+  readonly maxKeys: number
 }
 
 /**
@@ -91,8 +94,11 @@ export const makeOperator = (plan: DedupePlan): DedupeOperator => {
   const window = plan.window
   const ooo = plan.maxOutOfOrderness
   const sideOutput = plan.late === "side_output"
+  const maxKeys = plan.maxKeys
   let clock: Clock = makeClock()
   let heap: Array<Eviction> = []
+  /** Keys held (the clock's entry not counted). */
+  const keys = (): number => state.size() - (state.has(CLOCK_KEY) ? 1 : 0)
 
   const state = tracked(() => {
     clock = clockFromState(state.get(CLOCK_KEY))
@@ -110,10 +116,19 @@ export const makeOperator = (plan: DedupePlan): DedupeOperator => {
       const record = records[i]
       const key = "k" + keyOf(record, fields)
       if (state.has(key)) continue
+      if (keys() >= maxKeys) throw tooManyKeys("dedupe", maxKeys, record)
       state.set(key, 0)
       out.push(record)
     }
     return { records: out }
+  }
+
+  /** Forgets the keys the watermark has passed (see the module comment). */
+  const evict = (): void => {
+    while (heap.length > 0 && heap[0].at <= clock.watermark) {
+      const e = pop(heap)
+      if (state.get(e.key) === e.until) state.delete(e.key)
+    }
   }
 
   const onBatchWindowed = (batch: Batch<unknown>): OperatorOutput => {
@@ -138,14 +153,16 @@ export const makeOperator = (plan: DedupePlan): DedupeOperator => {
       const key = "k" + keyOf(record, fields)
       const until = state.get(key) as number | undefined
       if (until !== undefined && t < until) continue
+      if (until === undefined && keys() >= maxKeys) {
+        // keys whose time is up may make room (they are otherwise evicted after the batch)
+        evict()
+        if (keys() >= maxKeys) throw tooManyKeys("dedupe", maxKeys, record)
+      }
       state.set(key, t + size)
       push(heap, { at: t + 2 * size, until: t + size, key })
       out.push(record)
     }
-    while (heap.length > 0 && heap[0].at <= clock.watermark) {
-      const e = pop(heap)
-      if (state.get(e.key) === e.until) state.delete(e.key)
-    }
+    evict()
     state.set(CLOCK_KEY, clockToState(clock))
     return late === undefined ? { records: out } : { records: out, side: { late } }
   }

@@ -175,3 +175,38 @@ export const tracked = (onRestore: () => void): State.KeyedState<unknown> => {
     }
   }
 }
+
+/**
+ * The partitioning key of an aggregate state entry: a pane's group key (what the aggregate's
+ * `key` gives its records), nothing for the clock.
+ *
+ * @category keys
+ * @since 0.1.0
+ */
+export const paneGroupKey = (stateKey: string, value: unknown): { readonly key: unknown } | undefined =>
+  stateKey === CLOCK_KEY || !isPane(value) ? undefined : { key: value.gk }
+
+/**
+ * The partitioning key of a dedupe state entry (its key after the `k` prefix), nothing for the clock.
+ *
+ * @category keys
+ * @since 0.1.0
+ */
+export const dedupeKey = (stateKey: string): { readonly key: unknown } | undefined =>
+  stateKey === CLOCK_KEY ? undefined : { key: stateKey.slice(1) }
+
+/**
+ * The clock of an instance that takes over the key groups of several instances after a
+ * parallelism change: the highest event time and watermark among them (so no window that one of
+ * them had fired opens again), and the largest late count (late counts after a rescale are a
+ * lower bound).
+ *
+ * @category codecs
+ * @since 0.1.0
+ */
+export const mergeClocks = (stateKey: string, values: ReadonlyArray<unknown>): unknown => {
+  if (stateKey !== CLOCK_KEY) return values[0]
+  const clocks = values.map(clockFromState)
+  const merged = clocks.reduce((a, b) => ({ max: Math.max(a.max, b.max), watermark: Math.max(a.watermark, b.watermark), late: Math.max(a.late, b.late) }), makeClock())
+  return clockToState(merged)
+}

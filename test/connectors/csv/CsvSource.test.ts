@@ -103,7 +103,7 @@ describe("csv source", () => {
           ["number", "Infinity", 'expected a number, got "Infinity"'],
           ["boolean", "yes", 'expected a boolean (true or false), got "yes"'],
           ["timestamp", "03/01/2024", 'expected an ISO-8601 timestamp, got "03/01/2024"'],
-          ["timestamp", "2024-13-45", 'expected an ISO-8601 timestamp, got "2024-13-45"'],
+          ["timestamp", "2024-13-45", 'no such date or time: "2024-13-45"'],
           ["json", "{oops", 'expected JSON, got "{oops"']
         ] as const
       ) {

@@ -15,7 +15,7 @@ import { NodeError, RecordError } from "../../../src/Errors.ts"
 import { plan } from "../../../src/internal/planner.ts"
 import { prepare } from "../../../src/internal/prepare.ts"
 import * as Runtime from "../../../src/Runtime.ts"
-import { sourceSuite } from "../../../src/testing/index.ts"
+import { sourceSuite } from "../../../src/testing/vitest.ts"
 import { drain, openSource, readAll, tempDir } from "./support.ts"
 
 const ctx = (instance: number, parallelism: number): OpenContext => ({ node: "in", batchSize: 1000, instance, parallelism })

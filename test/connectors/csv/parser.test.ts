@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
-import { CsvParser, END, NEED_MORE, SYNTAX_ERROR } from "../../../src/connectors/csv/internal/parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR, TOO_LARGE } from "../../../src/connectors/csv/internal/parser.ts"
 
 interface Parsed {
   readonly records: Array<Array<string>>
@@ -9,8 +9,8 @@ interface Parsed {
 }
 
 /** Parses `input`, pushing it in chunks of `chunk` characters (0: all at once). */
-const parse = (input: string, chunk = 0, delimiter = ","): Parsed => {
-  const parser = new CsvParser(delimiter)
+const parse = (input: string, chunk = 0, delimiter = ",", maxRecordBytes?: number): Parsed => {
+  const parser = new CsvParser(delimiter, 0, 1, maxRecordBytes)
   const records: Array<Array<string>> = []
   const lines: Array<number> = []
   const fields: Array<string> = []
@@ -29,17 +29,17 @@ const parse = (input: string, chunk = 0, delimiter = ","): Parsed => {
       }
     } else if (n === END) return { records, lines }
     else {
-      assert.strictEqual(n, SYNTAX_ERROR)
-      return { records, lines, error: `${parser.errorLine}:${parser.errorField}: ${parser.errorMessage}` }
+      assert.oneOf(n, [SYNTAX_ERROR, TOO_LARGE])
+      return { records, lines, error: `${parser.errorLine}:${parser.errorField}: ${n === TOO_LARGE ? "too large" : parser.errorMessage}` }
     }
   }
 }
 
 /** Parses with every chunk size from 1 to the input length and checks they all agree. */
-const parseEveryChunking = (input: string, delimiter = ","): Parsed => {
-  const whole = parse(input, 0, delimiter)
+const parseEveryChunking = (input: string, delimiter = ",", maxRecordBytes?: number): Parsed => {
+  const whole = parse(input, 0, delimiter, maxRecordBytes)
   for (let size = 1; size <= input.length; size++) {
-    assert.deepStrictEqual(parse(input, size, delimiter), whole, `chunk size ${size}`)
+    assert.deepStrictEqual(parse(input, size, delimiter, maxRecordBytes), whole, `chunk size ${size}`)
   }
   return whole
 }
@@ -153,6 +153,61 @@ describe("CsvParser", () => {
     assert.strictEqual(parser.next(fields), 2)
     assert.strictEqual(parser.offset(), 12)
     assert.strictEqual(parser.next(fields), END)
+  })
+
+  it("refuses a record over maxRecordBytes (in UTF-8 bytes, line break not counted), complete or not, at its line", () => {
+    assert.deepStrictEqual(parseEveryChunking("ab,cd\r\nabc,def\n", ",", 5), { records: [["ab", "cd"]], lines: [1], error: "2:0: too large" })
+    assert.deepStrictEqual(parseEveryChunking('a\n"é\né"\n', ",", 7).error, "2:0: too large")
+    assert.deepStrictEqual(parseEveryChunking('a\n"é\né"\n', ",", 8).records, [["a"], ["é\né"]])
+    // an unclosed quote: refused once the limit is held, without the rest of the input
+    const parser = new CsvParser(",", 0, 1, 100)
+    const fields: Array<string> = []
+    parser.push('id\n"open')
+    let pushed = 0
+    let n = parser.next(fields)
+    for (; n === 1 || n === NEED_MORE; n = parser.next(fields)) {
+      if (n === NEED_MORE) {
+        parser.push("x".repeat(10))
+        pushed += 10
+      }
+    }
+    assert.strictEqual(n, TOO_LARGE)
+    assert.isAtMost(pushed, 110)
+    assert.strictEqual(parser.errorLine, 2)
+  })
+
+  it("stop: returns the records before the point where the text stops, then NOT_TEXT at its line and field", () => {
+    for (const [input, line, field] of [["a,b\n1,2\n3,x", 3, 2], ['a,b\n1,"p\nq', 3, 2], ["a,b\n1,2\n", 3, 1], ["a,b\n1,2\r", 2, 2]] as const) {
+      for (let size = 1; size <= input.length; size++) {
+        const parser = new CsvParser(",")
+        const records: Array<Array<string>> = []
+        const fields: Array<string> = []
+        let at = 0
+        for (;;) {
+          const n = parser.next(fields)
+          if (n >= 0) records.push(fields.slice(0, n))
+          else if (n === NEED_MORE) {
+            if (at >= input.length) parser.stop("not text")
+            else parser.push(input.slice(at, (at += size)))
+          } else {
+            assert.strictEqual(n, NOT_TEXT, `${JSON.stringify(input)} in chunks of ${size}`)
+            break
+          }
+        }
+        assert.deepStrictEqual(records, [["a", "b"], ...(input.startsWith("a,b\n1,2\n") ? [["1", "2"]] : [])])
+        assert.deepStrictEqual([parser.errorLine, parser.errorField, parser.errorMessage], [line, field, "not text"])
+      }
+    }
+  })
+
+  it("a field of 100 chunks parses whole, once its end has come, for any delimiter position", () => {
+    const big = "x".repeat(100 * 64)
+    for (const input of [`a,${big}\nb,c\n`, `a,"${big}\n""${big}"\nb,c\n`, `"${big}",${big}\n`]) {
+      const whole = parse(input)
+      assert.deepStrictEqual(parse(input, 64), whole)
+      assert.deepStrictEqual(parse(input, 63), whole)
+      assert.strictEqual(whole.error, undefined)
+    }
   })
 
   it("reads back any table written as RFC 4180, whatever the chunking (property)", () => {

@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect } from "effect"
-import { sourceSuite } from "../../../src/testing/index.ts"
+import { sourceSuite } from "../../../src/testing/vitest.ts"
 import { openSource, tempDir } from "../csv/support.ts"
 
 const rows = Array.from({ length: 500 }, (_, i) => ({ id: i, text: i % 4 === 0 ? `multi\nline "q", ü🙂 ${i}` : `t${i}` }))

@@ -1,53 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import * as Batch from "../../../src/Batch.ts"
-import type * as Connector from "../../../src/Connector.ts"
-import { type ChangeRecord, dropSlot, PostgresCdc, replicationLag } from "../../../src/connectors/postgres/PostgresCdc.ts"
+import { replicationLag } from "../../../src/connectors/postgres/PostgresCdc.ts"
 import { PostgresSink } from "../../../src/connectors/postgres/PostgresSink.ts"
-import { context, decode, sql, URL, withSchema } from "./support.ts"
-
-const unique = () => `${process.pid}_${Math.floor(Math.random() * 1e9)}`
-
-/** A publication and slot name, dropped with the scope. */
-const names = Effect.acquireRelease(
-  Effect.sync(() => {
-    const id = unique()
-    return { publication: `df_pub_${id}`, slot: `df_slot_${id}` }
-  }),
-  ({ publication, slot }) =>
-    Effect.gen(function*() {
-      // The stream's connection may still be closing: retry until the slot is inactive.
-      for (let i = 0; i < 50; i++) {
-        const active = yield* sql(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [slot])
-        if (active.length === 0 || active[0].active === false) break
-        yield* Effect.sleep(100)
-      }
-      yield* dropSlot(URL, slot).pipe(Effect.ignore)
-      yield* sql(`DROP PUBLICATION IF EXISTS ${publication}`)
-    })
-)
-
-const openCdc = (raw: object) => PostgresCdc.open(decode(PostgresCdc.config, { connection_string: URL, ...raw }), context("cdc", 500))
-
-/** Reads until `done` holds for a record (or fails after `seconds`). */
-const readUntil = (
-  reader: Connector.SourceReader<ChangeRecord>,
-  done: (r: ChangeRecord) => boolean,
-  onBatch: (b: Batch.Batch<ChangeRecord>) => Effect.Effect<void, unknown> = () => Effect.void,
-  max = 500,
-  seconds = 20
-) =>
-  Effect.gen(function*() {
-    const seen: Array<ChangeRecord> = []
-    for (let i = 0; i < seconds * 20; i++) {
-      const batch = yield* reader.readBatch(max)
-      if (batch === undefined) break
-      yield* onBatch(batch)
-      for (const r of Batch.toArray(batch)) seen.push(r)
-      if (seen.some(done)) return seen
-    }
-    return yield* Effect.die(new Error(`condition not reached; ${seen.length} records read`))
-  })
+import { PostgresSource } from "../../../src/connectors/postgres/PostgresSource.ts"
+import { names, openCdc, readUntil } from "./cdcSupport.ts"
+import { context, decode, readAll, sql, URL, withSchema } from "./support.ts"
+import { createTypes, createTypeTable, insertRows } from "./typeTable.ts"
 
 describe("PostgresCdc", () => {
   it.live("replicates a snapshot and concurrent inserts/updates/deletes into a second table", () =>
@@ -90,13 +49,13 @@ describe("PostgresCdc", () => {
       assert.strictEqual(update.table, `${schema}.src`)
       assert.isNotNull(update.commit_ts)
       assert.isNumber((update.before as { id: number }).id)
-      // Streamed values have the table source's shapes (snapshot rows come from the table reader).
+      // Streamed values have the table source's representations (docs/connectors/postgres.md, "Types").
       const inserted = seen.find((r) => r.op === "update" && r.after?.big !== null)!.after!
       const read = seen.find((r) => r.op === "read")!.after!
       for (const row of [inserted, read]) {
         assert.strictEqual(typeof row.big, "bigint")
         assert.strictEqual(typeof row.amount, "string")
-        assert.instanceOf(row.at, Date)
+        assert.match(String(row.at), /^2024-01-0[1-3] \d\d:\d\d:00\+00$/)
         assert.isArray(row.tags)
       }
       const a = yield* sql(`SELECT * FROM ${schema}.src ORDER BY id`)
@@ -199,4 +158,75 @@ describe("PostgresCdc", () => {
       assert.isTrue(e.isRetryable)
       assert.strictEqual(e.reason._tag, "ConnectionError")
     }).pipe(Effect.scoped))
+
+  it.live("a tables list is applied to an existing publication: added tables streamed, removed ones no longer", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_pubset")
+      const { publication, slot } = yield* names
+      for (const t of ["a", "b", "c"]) yield* sql(`CREATE TABLE ${schema}.${t} (id int PRIMARY KEY)`)
+      yield* sql(`CREATE PUBLICATION ${publication} FOR TABLE ${schema}.a, ${schema}.b`)
+      // Without create_publication, a listed table the publication lacks is refused, naming it.
+      const refused = yield* Effect.flip(openCdc({ publication, slot, tables: [`${schema}.b`, `${schema}.c`] }))
+      assert.include(refused.message, `does not publish '${schema}.c'`)
+      assert.include(refused.message, "create_publication: true")
+      // With it, the publication follows the list.
+      const reader = yield* openCdc({ publication, create_publication: true, slot, tables: [`${schema}.b`, `${schema}.c`] })
+      const published = yield* sql(`SELECT tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`, [publication])
+      assert.deepStrictEqual(published.map((r) => r.tablename), ["b", "c"])
+      yield* reader.readBatch(10)
+      for (const t of ["a", "b", "c"]) yield* sql(`INSERT INTO ${schema}.${t} VALUES (1)`)
+      yield* sql(`INSERT INTO ${schema}.c VALUES (-1)`)
+      const seen = yield* readUntil(reader, (r) => r.after?.id === -1)
+      assert.deepStrictEqual(seen.map((r) => `${r.table}:${String(r.after?.id)}`), [`${schema}.b:1`, `${schema}.c:1`, `${schema}.c:-1`])
+    }).pipe(Effect.scoped))
+
+  it.live("the heartbeat runs and the lag is measured (the reader's lag, the gauge, the slot following the WAL)", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_lag")
+      const { publication, slot } = yield* names
+      yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY)`)
+      const reader = yield* openCdc({ publication, create_publication: true, slot, tables: [`${schema}.t`], heartbeat_interval: "100ms" })
+      yield* reader.readBatch(10)
+      let lag: { value: number; unit: string } | undefined
+      for (let i = 0; i < 100 && lag === undefined; i++) {
+        yield* reader.readBatch(10)
+        lag = reader.lag?.()
+        if (lag === undefined) yield* Effect.sleep(50)
+      }
+      assert.isDefined(lag, "the lag was never measured")
+      assert.strictEqual(lag!.unit, "bytes")
+      assert.isAtLeast(lag!.value, 0)
+      // (Measured after the heartbeat statement in one step: a heartbeat that fails, as it did when
+      // its pg_lsn result could not be decoded, leaves the lag unmeasured.) An idle slot follows the WAL.
+      const lsn1 = (yield* sql<{ l: string }>(`SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1`, [slot]))[0].l
+      let moved = false
+      for (let i = 0; i < 100 && !moved; i++) {
+        yield* reader.readBatch(10)
+        const r = yield* sql<{ ok: boolean }>(
+          `SELECT confirmed_flush_lsn > $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $2`,
+          [lsn1, slot]
+        )
+        moved = r[0]?.ok === true
+      }
+      assert.isTrue(moved, "heartbeats did not move the idle slot")
+      const gauge = yield* replicationLag(URL, slot)
+      assert.isDefined(gauge)
+    }).pipe(Effect.scoped))
+
+  it.live("streamed changes carry every built-in type exactly as the table source reads it", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_types")
+      const { publication, slot } = yield* names
+      yield* createTypes(schema)
+      yield* createTypeTable(schema, "t", false)
+      const reader = yield* openCdc({ publication, create_publication: true, slot, tables: [`${schema}.t`] })
+      yield* reader.readBatch(10)
+      yield* sql(insertRows(schema, "t"))
+      const seen = yield* readUntil(reader, (r) => r.after?.id === 4)
+      const expected = yield* readAll(
+        yield* PostgresSource.open(decode(PostgresSource.config, { connection_string: URL, table: `${schema}.t` }), context("t"))
+      )
+      assert.deepStrictEqual(seen.map((r) => r.after), expected)
+    }).pipe(Effect.scoped), 60_000)
 })
+

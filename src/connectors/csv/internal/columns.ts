@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { MAX_DEPTH, parseJson } from "../../../internal/json.ts"
 import type { ColumnType } from "../CsvConfig.ts"
 
 /** Type code of a `string` column. */
@@ -93,6 +94,12 @@ export const makeLayout = (
 const INVALID: unique symbol = Symbol("invalid")
 
 /**
+ * Why the last conversion returned {@link INVALID}, when there is more to say than "expected a
+ * number" (a number out of range, a date that does not exist): read once by `build`, then cleared.
+ */
+let reason = ""
+
+/**
  * Builds one record from `n` fields, or returns `undefined` and fills `error`.
  */
 export const build = (
@@ -135,7 +142,9 @@ export const build = (
     }
     const value = convert(kind, text)
     if (value === INVALID) {
-      error.detail = `expected ${expected[kind]}, got ${JSON.stringify(text.length > 60 ? text.slice(0, 60) + "…" : text)}`
+      const got = JSON.stringify(text.length > 60 ? text.slice(0, 60) + "…" : text)
+      error.detail = reason.length > 0 ? `${reason}: ${got}` : `expected ${expected[kind]}, got ${got}`
+      reason = ""
       error.column = i + 1
       error.field = names[i]
       return undefined
@@ -237,7 +246,16 @@ const numberSlow = (s: string): number | typeof INVALID => {
   }
   if (!digits) return INVALID
   const v = Number(s)
-  return Number.isNaN(v) ? INVALID : v
+  if (Number.isNaN(v)) return INVALID
+  if (!Number.isFinite(v)) {
+    reason = "the number is beyond the range of a double (about ±1.8e308)"
+    return INVALID
+  }
+  if (v === 0 && /[1-9]/.test(s.split(/[eE]/)[0])) {
+    reason = "the number is too small for a double (it would read as 0)"
+    return INVALID
+  }
+  return v
 }
 
 const boolean = (s: string): boolean | typeof INVALID => {
@@ -249,12 +267,43 @@ const boolean = (s: string): boolean | typeof INVALID => {
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57
 
+const twoDigits = (s: string, at: number): number => {
+  const a = s.charCodeAt(at)
+  const b = s.charCodeAt(at + 1)
+  return isDigit(a) && isDigit(b) ? (a - 48) * 10 + (b - 48) : -1
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * Whether the date (and the time, when there is one) written in `s` exists: `Date` rolls
+ * `2024-02-30` over to March 1 and `25:00` to the next day without a word.
+ */
+const exists = (s: string): boolean => {
+  const year = Number(s.slice(0, 4))
+  const month = twoDigits(s, 5)
+  const day = twoDigits(s, 8)
+  if (month < 1 || month > 12 || day < 1) return false
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  if (day > (month === 2 && leap ? 29 : DAYS[month - 1])) return false
+  if (s.length <= 10) return true
+  const hour = twoDigits(s, 11)
+  const minute = s.charCodeAt(13) === 58 ? twoDigits(s, 14) : 0
+  const second = s.charCodeAt(16) === 58 ? twoDigits(s, 17) : 0
+  // (a time that is not digits is left to `Date`, which refuses it)
+  return hour <= 23 && minute <= 59 && second <= 59
+}
+
 const timestamp = (s: string): Date | typeof INVALID => {
   // YYYY-MM-DD, then optionally a time; no offset means UTC.
   if (
     s.length < 10 || !isDigit(s.charCodeAt(0)) || !isDigit(s.charCodeAt(1)) || !isDigit(s.charCodeAt(2)) ||
     !isDigit(s.charCodeAt(3)) || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45
   ) return INVALID
+  if (!exists(s)) {
+    reason = "no such date or time"
+    return INVALID
+  }
   let text = s
   if (s.length > 10) {
     const sep = s.charCodeAt(10)
@@ -267,10 +316,14 @@ const timestamp = (s: string): Date | typeof INVALID => {
   return Number.isNaN(d.getTime()) ? INVALID : d
 }
 
+const JSON_OPTIONS = { maxDepth: MAX_DEPTH, bigIntegers: "error" } as const
+
 const json = (s: string): unknown => {
-  try {
-    return JSON.parse(s)
-  } catch {
+  const parsed = parseJson(s, JSON_OPTIONS)
+  if (parsed instanceof SyntaxError) return INVALID
+  if ("_tag" in parsed) {
+    reason = `${parsed.field !== undefined ? `at ${parsed.field}: ` : ""}${parsed.detail}`
     return INVALID
   }
+  return parsed.value
 }

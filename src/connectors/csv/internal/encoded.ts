@@ -7,21 +7,27 @@
  *
  * Positions are the same `{ offset, line }` as the one-thread reader's: a checkpoint taken in
  * one mode restores in the other.
+ *
+ * Bytes handed on are UTF-8 text (checked per batch with `isUtf8`, native): a stretch that is not
+ * is parsed, so it fails (or, with `invalid_utf8: replace`, is read with U+FFFD) exactly as with
+ * the one-thread reader. A record still incomplete after `max_record_bytes` bytes is parsed too,
+ * which refuses it. The buffer doubles when a record outgrows it, so a record spanning many chunks
+ * is scanned a bounded number of times (linear time).
  */
 import { Buffer } from "node:buffer"
 import type { FileHandle } from "node:fs/promises"
 import { open } from "node:fs/promises"
-import { StringDecoder } from "node:string_decoder"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
 import { RecordError } from "../../../Errors.ts"
 import { seekTarget } from "../../../internal/filePosition.ts"
 import { CHUNK_SIZE, fileError } from "../../../internal/textFile.ts"
-import type { CsvConfig } from "../CsvConfig.ts"
+import { chunkDecoder, type InvalidUtf8, isText } from "../../../internal/utf8.ts"
+import type { CsvSourceConfig } from "../CsvConfig.ts"
 import { type Layout, STRING } from "./columns.ts"
 import { CsvParser } from "./parser.ts"
-import { type CsvRecord, parseBuffered, parseRecords } from "./records.ts"
+import { type CsvRecord, parseBuffered, parseRecords, type TextInput } from "./records.ts"
 import { type ScanResult, scanPlain } from "./scan.ts"
 
 const CONNECTOR = "csv"
@@ -30,7 +36,7 @@ const CONNECTOR = "csv"
  * Whether every field of a `csv` config is a string (no typed or required column): then a reader
  * of the bytes reads the same values as the source would.
  */
-export const plainStrings = (config: CsvConfig): boolean =>
+export const plainStrings = (config: CsvSourceConfig): boolean =>
   (config.required === undefined || config.required.length === 0) &&
   Object.values(config.columns ?? {}).every((t) => t === "string")
 
@@ -46,7 +52,8 @@ const decodeBytes = (
   offset: number,
   line: number
 ): ReadonlyArray<CsvRecord> => {
-  const parser = new CsvParser(delimiter, offset, line)
+  // the bytes were checked to be text and their records to be within the size limit
+  const parser = new CsvParser(delimiter, offset, line, Number.MAX_SAFE_INTEGER)
   parser.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"))
   parser.end()
   const records: Array<CsvRecord> = []
@@ -64,12 +71,14 @@ export interface EncodedOptions {
   readonly offset: number
   readonly line: number
   readonly node: string
+  readonly maxRecordBytes: number
+  readonly invalidUtf8: InvalidUtf8
 }
 
 /** Opens the encoded reader in the current scope (the file is closed with it). */
 export const openEncoded = (options: EncodedOptions) =>
   Effect.gen(function*() {
-    const { path, delimiter, layout, node } = options
+    const { path, delimiter, layout, node, maxRecordBytes, invalidUtf8 } = options
     const handle: FileHandle = yield* Effect.acquireRelease(
       Effect.tryPromise({ try: () => open(path, "r"), catch: (e) => fileError(CONNECTOR, "open", path, e) }),
       (h) => Effect.promise(() => h.close()).pipe(Effect.ignore)
@@ -120,17 +129,32 @@ export const openEncoded = (options: EncodedOptions) =>
     /** Parses a batch (at most `max` records) starting at a record the scanner left to the parser. */
     const parseBatch = (max: number) =>
       Effect.gen(function*() {
-        const parser = new CsvParser(delimiter, offset, line)
-        const decoder = new StringDecoder("utf8")
-        parser.push(decoder.write(buf))
+        const parser = new CsvParser(delimiter, offset, line, maxRecordBytes)
+        const decoder = chunkDecoder(invalidUtf8)
         const start = offset
         const records: Array<CsvRecord> = []
-        const more = Effect.map(readMore, (fresh) => {
-          if (fresh.length > 0) return decoder.write(fresh)
-          const rest = decoder.end()
-          return rest.length > 0 ? rest : undefined
-        })
-        yield* parseRecords(parser, more, layout, path, max, records)
+        let fresh: Uint8Array | undefined = buf
+        const input: TextInput = {
+          read: Effect.gen(function*() {
+            for (;;) {
+              const bytes: Uint8Array = fresh ?? (yield* readMore)
+              fresh = undefined
+              if (decoder.invalidAt() >= 0) return undefined
+              if (bytes.length === 0) {
+                const rest = decoder.end()
+                return rest.length > 0 ? rest : undefined
+              }
+              const text = decoder.write(bytes)
+              if (text.length > 0 || decoder.invalidAt() >= 0) return text.length > 0 ? text : undefined
+            }
+          }),
+          invalid: () => {
+            const at = decoder.invalidAt()
+            return at < 0 ? undefined : { offset: start + at, detail: decoder.invalidDetail() }
+          },
+          escaped: () => decoder.escaped()
+        }
+        yield* parseRecords(parser, input, layout, path, max, records)
         consume(parser.offset() - start, parser.line - line)
         return records
       })
@@ -161,14 +185,21 @@ export const openEncoded = (options: EncodedOptions) =>
               }
               if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return yield* parsed(max)
             }
-            scanPlain(buf, scanned, buf.length, max - records, delimCode, eof, scan)
-            scanned = scan.end
-            records += scan.records
-            lines += scan.lines
-            if (records > 0 && (records >= max || scan.odd || eof)) break
+            const from = scanned
+            scanPlain(buf, scanned, buf.length, max - records, delimCode, eof, scan, maxRecordBytes)
+            // bytes that are not text, and records over the limit, are the parser's to report
+            // (it reads them exactly as the one-thread reader does)
+            const odd = scan.odd || (scan.end > from && !isText(buf.subarray(from, scan.end)))
+            if (!odd) {
+              scanned = scan.end
+              records += scan.records
+              lines += scan.lines
+            }
+            const oversized = buf.length - scanned > maxRecordBytes
+            if (records > 0 && (records >= max || odd || oversized || eof)) break
             // a stretch the plain subset does not cover, or bytes at the end that are not a
             // complete record: the parser reads (or reports) them
-            if (scan.odd || eof) return buf.length === 0 ? undefined : yield* parsed(max)
+            if (odd || oversized || eof) return buf.length === 0 ? undefined : yield* parsed(max)
             yield* readMore
           }
           const bytes = buf.subarray(0, scanned)

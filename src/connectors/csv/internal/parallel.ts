@@ -15,6 +15,7 @@ import * as Batch from "../../../Batch.ts"
 import type { SourceReader } from "../../../Connector.ts"
 import { ConnectorError, NodeError, RecordError, RejectedError } from "../../../Errors.ts"
 import { fileError } from "../../../internal/textFile.ts"
+import type { InvalidUtf8 } from "../../../internal/utf8.ts"
 import type { Layout } from "./columns.ts"
 import type { FusedNode, RangeFailure, RangeReply, RangeRequest, RangeWorkerData } from "./range.ts"
 import { workerExecArgv } from "../../../workers/internal/execArgv.ts"
@@ -57,6 +58,8 @@ export interface RangeOptions {
   readonly index: number
   readonly count: number
   readonly fused: ReadonlyArray<FusedNode>
+  readonly maxRecordBytes: number
+  readonly invalidUtf8: InvalidUtf8
 }
 
 /** Range starts shared by the instances of one split of one file (the values are the same for all). */
@@ -92,7 +95,7 @@ const toError = (path: string, failure: RangeFailure): Effect.Effect<never, Conn
       return Effect.fail(
         new RecordError({
           detail: failure.detail,
-          location: { file: path, line: failure.line, column: failure.column },
+          location: { file: path, line: failure.line, ...(failure.column > 0 ? { column: failure.column } : {}) },
           ...(failure.field !== undefined ? { field: failure.field } : {}),
           ...(failure.record !== undefined ? { record: failure.record } : {})
         })
@@ -136,7 +139,9 @@ export const openRange = (
       count,
       starts,
       chunkSize: CHUNK,
-      fused: options.fused
+      fused: options.fused,
+      maxRecordBytes: options.maxRecordBytes,
+      invalidUtf8: options.invalidUtf8
     }
     // Replies by request id; `fatal` once the thread failed or died.
     const arrived = new Map<number, RangeReply>()

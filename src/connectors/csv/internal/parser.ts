@@ -3,9 +3,17 @@
  *
  * Text is pushed in chunks ({@link CsvParser.push}); {@link CsvParser.next} fills a reused array
  * with the fields of the next record and returns how many there are, or a status code when it
- * needs more input, reached the end, or found a syntax error. A record split across chunks is
- * simply parsed again from its start once more text arrived, so chunk boundaries can fall
- * anywhere (inside a quoted field, between `\r` and `\n`, inside a doubled quote).
+ * needs more input, reached the end, found a syntax error or a record larger than the limit. A
+ * record split across chunks is parsed again from its start once more text arrived, so chunk
+ * boundaries can fall anywhere (inside a quoted field, between `\r` and `\n`, inside a doubled
+ * quote).
+ *
+ * Linear time on records of any size: chunks pushed while a record is incomplete are collected
+ * and scanned only for the record's end ({@link RecordEnd}, which carries the quote state from
+ * chunk to chunk); once it has come they are joined and the record parsed, once (parsing it again
+ * at every 64 KiB chunk made a 50 MB field cost 13.6 s). A record of more than `maxRecordBytes`
+ * UTF-8 bytes (without its line break) is reported with {@link TOO_LARGE} as soon as that many
+ * bytes of it are held, so memory stays bounded by the limit.
  *
  * Speed: a record whose physical line holds no quote character is split with `indexOf` on the
  * delimiter (the positions of the next quote and the next delimiter are cached, so each is
@@ -21,6 +29,8 @@
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
+import { utf8Length } from "../../../internal/utf8.ts"
+import { RecordEnd } from "./recordEnd.ts"
 
 /** `next` needs more text: push a chunk (or call `end`) and call again. */
 export const NEED_MORE = -1
@@ -28,6 +38,14 @@ export const NEED_MORE = -1
 export const END = -2
 /** `next`: a syntax error; see `errorMessage`, `errorLine` and `errorField`. */
 export const SYNTAX_ERROR = -3
+/** `next`: the record starting at `recordLine` is larger than `maxRecordBytes`. */
+export const TOO_LARGE = -4
+
+/** `next`: the input stops being text (see {@link CsvParser.stop}) inside the record at `errorLine`, field `errorField`. */
+export const NOT_TEXT = -5
+
+/** The default of `maxRecordBytes`: 64 MiB. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 const LF = 10
 const CR = 13
@@ -41,12 +59,33 @@ export class CsvParser {
   private text = ""
   private pos = 0
   private eof = false
+  /** Set by `stop`: why the text ends before the input does. */
+  private stopped: string | undefined
   /** Byte offset in the file of `text[0]`. */
   private baseBytes = 0
   private nextQuote = -1
   private nextDelim = -1
+  /** Chunks pushed after `text`, not yet joined to it (while a long record is incomplete). */
+  private chunks: Array<string> = []
+  private chunkChars = 0
+  /** Finds the end of the incomplete record in the chunks pushed. */
+  private readonly finder: RecordEnd
+  /** The incomplete record's end is in the collected chunks (or it is too large): parse it. */
+  private ready = false
+  /** Characters held of the incomplete record. */
+  private heldChars = 0
+  /** UTF-8 bytes held of the incomplete record, counted once it may exceed the limit (-1 before). */
+  private heldBytes = -1
+  /** Whether a byte order mark may still come (nothing of the file start consumed yet). */
+  private atFileStart: boolean
   private readonly delimiter: string
   private readonly delimCode: number
+  /** Records longer than this many characters may exceed `maxRecordBytes` (UTF-8 takes up to 3 bytes per character). */
+  private readonly cheapLimit: number
+  /** The largest record, in UTF-8 bytes without its line break. */
+  readonly maxRecordBytes: number
+  /** The text holds bytes escaped by the lenient decoder (set by the reader; see utf8.ts): count them as 1 byte each. */
+  escaped = false
   /** 1-based line of the next unread record. */
   line = 1
   /** 1-based line where the record last returned by `next` starts. */
@@ -56,26 +95,56 @@ export class CsvParser {
   /** 1-based index of the field where the syntax error is. */
   errorField = 0
 
-  constructor(delimiter: string, startOffset = 0, startLine = 1) {
+  constructor(delimiter: string, startOffset = 0, startLine = 1, maxRecordBytes = MAX_RECORD_BYTES) {
     this.delimiter = delimiter
     this.delimCode = delimiter.charCodeAt(0)
     this.baseBytes = startOffset
     this.line = startLine
+    this.atFileStart = startOffset === 0
+    this.maxRecordBytes = maxRecordBytes
+    this.cheapLimit = Math.floor(maxRecordBytes / 3)
+    this.finder = new RecordEnd(delimiter)
   }
 
   /** Appends decoded text. Drops the text already consumed. */
   push(chunk: string): void {
+    if (chunk.length === 0) return
+    if (this.chunkChars > 0 || this.pos < this.text.length) {
+      // an incomplete record: collect, and look for its end (see `next`)
+      this.chunks.push(chunk)
+      this.chunkChars += chunk.length
+      if (!this.ready) this.ready = this.finder.scan(chunk, 0)
+      this.heldChars += chunk.length
+      if (this.heldBytes >= 0) this.heldBytes += Buffer.byteLength(chunk, "utf8")
+      else if (this.heldChars > this.cheapLimit) {
+        this.heldBytes = Buffer.byteLength(this.text.slice(this.pos), "utf8")
+        for (const c of this.chunks) this.heldBytes += Buffer.byteLength(c, "utf8")
+      }
+      if (this.heldBytes > this.maxRecordBytes) this.ready = true
+      return
+    }
     if (this.pos > 0) this.compact()
-    const atFileStart = this.baseBytes === 0 && this.text.length === 0
-    this.text = this.text.length === 0 ? chunk : this.text + chunk
-    if (atFileStart && this.text.charCodeAt(0) === BOM) this.pos = 1
+    this.text = chunk
     this.nextQuote = -1
     this.nextDelim = -1
+    if (this.atFileStart) {
+      this.atFileStart = false
+      if (chunk.charCodeAt(0) === BOM) this.pos = 1
+    }
   }
 
   /** No more text will come. */
   end(): void {
     this.eof = true
+  }
+
+  /**
+   * The input goes on, but not as text (a byte that is not UTF-8): the records complete before
+   * that point are still returned, then {@link NOT_TEXT} for the one it interrupts, located at the
+   * line and field where the text stops. `detail` is the message.
+   */
+  stop(detail: string): void {
+    this.stopped = detail
   }
 
   /** Byte offset in the file of the next unread record. */
@@ -86,9 +155,14 @@ export class CsvParser {
 
   /**
    * Reads the next record into `out` and returns its number of fields, or {@link NEED_MORE},
-   * {@link END} or {@link SYNTAX_ERROR}.
+   * {@link END}, {@link SYNTAX_ERROR} or {@link TOO_LARGE} (`errorMessage` and `errorLine` say
+   * which; `errorField` is 0).
    */
   next(out: Array<string>): number {
+    if (this.chunkChars > 0) {
+      if (!this.eof && this.stopped === undefined && !this.ready) return NEED_MORE
+      this.join()
+    }
     const text = this.text
     const len = text.length
     let pos = this.pos
@@ -96,6 +170,7 @@ export class CsvParser {
     for (;;) {
       if (pos >= len) {
         this.pos = pos
+        if (this.stopped !== undefined) return this.notText()
         return this.eof ? END : NEED_MORE
       }
       const c = text.charCodeAt(pos)
@@ -106,7 +181,8 @@ export class CsvParser {
         if (pos + 1 >= len) {
           if (!this.eof) {
             this.pos = pos
-            return NEED_MORE
+            if (this.stopped !== undefined) return this.notText()
+            return this.incomplete()
           }
           pos++ // a lone CR at the very end
           continue
@@ -120,7 +196,7 @@ export class CsvParser {
     this.recordLine = this.line
     let nl = text.indexOf("\n", pos)
     if (nl === -1) {
-      if (!this.eof) return NEED_MORE
+      if (!this.eof) return this.incomplete()
       nl = len
     }
     if (this.nextQuote < pos) {
@@ -130,6 +206,7 @@ export class CsvParser {
     if (this.nextQuote < nl) return this.slow(out)
     // Fast path: one physical line without quotes.
     const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl
+    if (end - pos > this.cheapLimit && this.oversized(pos, end)) return this.tooLarge()
     const delimiter = this.delimiter
     let n = 0
     let start = pos
@@ -161,7 +238,6 @@ export class CsvParser {
     let i = this.pos
     let lines = 0
     let n = 0
-    let nextD = -1
     let nextNl = -1
     for (;;) {
       // At the start of a field.
@@ -172,10 +248,10 @@ export class CsvParser {
         for (;;) {
           const q = text.indexOf('"', j)
           if (q === -1) {
-            if (!eof) return NEED_MORE
+            if (!eof) return this.incomplete()
             return this.fail("unterminated quoted field", n + 1, 0)
           }
-          if (q + 1 >= len && !eof) return NEED_MORE
+          if (q + 1 >= len && !eof) return this.incomplete()
           if (q + 1 < len && text.charCodeAt(q + 1) === QUOTE) {
             value += text.slice(start, q + 1)
             j = q + 2
@@ -209,7 +285,7 @@ export class CsvParser {
         }
         if (c === CR) {
           if (i + 1 >= len) {
-            if (!eof) return NEED_MORE
+            if (!eof) return this.incomplete()
             i++
             break
           }
@@ -221,9 +297,12 @@ export class CsvParser {
         return this.fail(`unexpected character ${JSON.stringify(text[i])} after the closing quote`, n, lines)
       }
       // Unquoted field: up to the delimiter or the end of the line (each found once with indexOf).
+      // (the next delimiter is kept across records: a file without one is searched once, not once per record)
+      let nextD = this.nextDelim
       if (nextD < i) {
         nextD = text.indexOf(this.delimiter, i)
         if (nextD === -1) nextD = Number.MAX_SAFE_INTEGER
+        this.nextDelim = nextD
       }
       if (nextNl < i) {
         nextNl = text.indexOf("\n", i)
@@ -231,7 +310,7 @@ export class CsvParser {
       }
       let j = Math.min(nextD, nextNl)
       if (j >= len) {
-        if (!eof) return NEED_MORE
+        if (!eof) return this.incomplete()
         j = len
         out[n++] = text.slice(i, j > i && text.charCodeAt(j - 1) === CR ? j - 1 : j)
         i = j
@@ -247,10 +326,101 @@ export class CsvParser {
       i = j + 1
       break
     }
+    if (i - this.pos > this.cheapLimit && this.oversized(this.pos, i)) return this.tooLarge()
     this.pos = i
     this.line += lines + 1
-    this.nextDelim = -1
     return n
+  }
+
+  /**
+   * The record at `pos` is incomplete: refuse it when what is held of it is already over the
+   * limit; otherwise wait for its end, looking for it in each chunk pushed from now on.
+   */
+  private incomplete(): number {
+    if (this.stopped !== undefined) return this.notText()
+    // (a `\r` at the end may start the line break, which does not count)
+    const end = this.text.charCodeAt(this.text.length - 1) === CR ? this.text.length - 1 : this.text.length
+    const held = end - this.pos
+    if (held > this.cheapLimit && this.oversized(this.pos, end)) return this.tooLarge()
+    this.finder.start()
+    this.ready = this.finder.scan(this.text, this.pos)
+    this.heldChars = held
+    this.heldBytes = held > this.cheapLimit ? Buffer.byteLength(this.text.slice(this.pos), "utf8") : -1
+    return NEED_MORE
+  }
+
+  /** Whether `text[from, to)` takes more than `maxRecordBytes` bytes in UTF-8. */
+  private oversized(from: number, to: number): boolean {
+    return to - from > this.maxRecordBytes || Buffer.byteLength(this.text.slice(from, to), "utf8") > this.maxRecordBytes
+  }
+
+  private tooLarge(): number {
+    this.errorMessage =
+      `the record starting here is larger than max_record_bytes (${this.maxRecordBytes} bytes; an unclosed quote makes the rest of the file one field): raise max_record_bytes in the source's config to read it`
+    this.errorLine = this.recordLine
+    this.errorField = 0
+    return TOO_LARGE
+  }
+
+  /**
+   * Locates the end of the text inside the record at `pos` (line and 1-based field) — or the
+   * syntax error before it (a character after a closing quote), which a reader meets first.
+   */
+  private notText(): number {
+    const text = this.text
+    const len = text.length
+    let field = 1
+    let lines = 0
+    let quoted = false
+    let closed = false
+    let fieldStart = true
+    for (let i = this.pos; i < len; i++) {
+      const c = text.charCodeAt(i)
+      if (quoted) {
+        if (c === QUOTE) {
+          if (i + 1 < len && text.charCodeAt(i + 1) === QUOTE) i++
+          else {
+            quoted = false
+            closed = true
+          }
+        } else if (c === LF) lines++
+        continue
+      }
+      if (closed) {
+        closed = false
+        const crlf = c === CR && (i + 1 >= len || text.charCodeAt(i + 1) === LF)
+        if (c !== this.delimCode && !crlf) {
+          this.recordLine = this.line
+          return this.fail(`unexpected character ${JSON.stringify(text[i])} after the closing quote`, field, lines)
+        }
+      }
+      if (fieldStart && c === QUOTE) {
+        quoted = true
+        fieldStart = false
+      } else if (c === this.delimCode) {
+        field++
+        fieldStart = true
+      } else fieldStart = false
+    }
+    this.errorMessage = this.stopped ?? ""
+    this.errorLine = this.line + lines
+    this.errorField = field
+    return NOT_TEXT
+  }
+
+  /** Joins the collected chunks to the unread text. */
+  private join(): void {
+    if (this.pos > 0) this.compact()
+    this.text = this.text + (this.chunks.length === 1 ? this.chunks[0] : this.chunks.join(""))
+    this.chunks = []
+    this.chunkChars = 0
+    this.ready = false
+    this.nextQuote = -1
+    this.nextDelim = -1
+    if (this.atFileStart && this.text.length > 0) {
+      this.atFileStart = false
+      if (this.text.charCodeAt(0) === BOM) this.pos = 1
+    }
   }
 
   private fail(message: string, field: number, lines: number): number {
@@ -261,7 +431,7 @@ export class CsvParser {
   }
 
   private compact(): void {
-    this.baseBytes += Buffer.byteLength(this.text.slice(0, this.pos), "utf8")
+    this.baseBytes += utf8Length(this.text.slice(0, this.pos), this.escaped)
     this.text = this.text.slice(this.pos)
     this.pos = 0
     this.nextQuote = -1

@@ -17,9 +17,10 @@
  */
 import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
-import { StringDecoder } from "node:string_decoder"
+import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { CsvParser, END, NEED_MORE } from "./parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
+import { unescapeFields } from "./records.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {
@@ -42,6 +43,8 @@ export interface RangeInit {
   /** `BigInt64Array` over this buffer: `count + 1` range starts; `-1` unknown, `-2` failed. */
   readonly starts: SharedArrayBuffer
   readonly chunkSize: number
+  readonly maxRecordBytes: number
+  readonly invalidUtf8: InvalidUtf8
 }
 
 /** The failure of a range reader, as data (it crosses the thread boundary). */
@@ -161,7 +164,9 @@ export class RangeReader {
   private readonly error: BuildError = { detail: "", column: 0, field: undefined }
   private readonly fields: Array<string> = []
   private parser: CsvParser
-  private decoder = new StringDecoder("utf8")
+  private decoder: ChunkDecoder
+  /** File offset of the first byte given to `decoder`. */
+  private decoderStart = 0
   /** Next byte to read. */
   private filePos = 0
   /** End of the range, once known. */
@@ -179,7 +184,8 @@ export class RangeReader {
     }
     this.buffer = Buffer.allocUnsafe(init.chunkSize)
     this.starts = new BigInt64Array(init.starts)
-    this.parser = new CsvParser(init.delimiter, init.headerEnd, 1)
+    this.parser = new CsvParser(init.delimiter, init.headerEnd, 1, init.maxRecordBytes)
+    this.decoder = chunkDecoder(init.invalidUtf8)
   }
 
   /** Finds and publishes where this range starts; returns that position. */
@@ -211,8 +217,9 @@ export class RangeReader {
 
   /** Continue at `offset` / `line` (inside this range). */
   seek(offset: number, line: number): void {
-    this.parser = new CsvParser(this.init.delimiter, offset, line)
-    this.decoder = new StringDecoder("utf8")
+    this.parser = new CsvParser(this.init.delimiter, offset, line, this.init.maxRecordBytes)
+    this.decoder = chunkDecoder(this.init.invalidUtf8)
+    this.decoderStart = offset
     this.filePos = offset
     this.finished = false
   }
@@ -238,6 +245,7 @@ export class RangeReader {
     while (read < budget) {
       const n = parser.next(fields)
       if (n >= 0) {
+        if (parser.escaped) unescapeFields(fields, n)
         const record = build(layout, fields, n, this.error)
         if (record === undefined) {
           throw new RangeReadError({
@@ -270,7 +278,7 @@ export class RangeReader {
             : parser.errorMessage,
           line: parser.errorLine,
           column: parser.errorField,
-          field: undefined,
+          field: n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined,
           record: undefined
         })
       }
@@ -341,8 +349,9 @@ export class RangeReader {
     const limit = this.end < 0 ? nominalCut(headerEnd, size, count, index + 1) : this.end
     if (this.filePos >= limit) {
       const rest = this.decoder.end()
+      if (this.decoder.escaped()) this.parser.escaped = true
       if (rest.length > 0) this.parser.push(rest)
-      this.parser.end()
+      this.endText()
       return
     }
     let n: number
@@ -359,6 +368,15 @@ export class RangeReader {
     }
     this.filePos += n
     this.parser.push(this.decoder.write(this.buffer.subarray(0, n)))
+    if (this.decoder.escaped()) this.parser.escaped = true
+    if (this.decoder.invalidAt() >= 0) this.endText()
+  }
+
+  /** The text ends: at the end of the range, or where the bytes stop being text. */
+  private endText(): void {
+    const at = this.decoder.invalidAt()
+    if (at < 0) this.parser.end()
+    else this.parser.stop(notTextMessage({ offset: this.decoderStart + at, detail: this.decoder.invalidDetail() }))
   }
 }
 

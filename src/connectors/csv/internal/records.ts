@@ -6,7 +6,8 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { type CsvParser, END, NEED_MORE } from "./parser.ts"
+import { notTextMessage, replaceEscapes } from "../../../internal/utf8.ts"
+import { type CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
 
 /** A record of the `csv` source. */
 export type CsvRecord = { readonly [column: string]: unknown }
@@ -29,8 +30,14 @@ export const parseBuffered = (
   while (records.length < max) {
     const n = parser.next(fields)
     if (n === NEED_MORE || n === END) return n
+    if (n > 0 && parser.escaped) unescapeFields(fields, n)
     if (n < 0) {
-      return new RecordError({ detail: parser.errorMessage, location: { file: path, line: parser.errorLine, column: parser.errorField } })
+      const field = n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined
+      return new RecordError({
+        detail: parser.errorMessage,
+        location: { file: path, line: parser.errorLine, ...(parser.errorField > 0 ? { column: parser.errorField } : {}) },
+        ...(field !== undefined ? { field } : {})
+      })
     }
     const record = build(layout, fields, n, error)
     if (record === undefined) {
@@ -46,13 +53,40 @@ export const parseBuffered = (
   return undefined
 }
 
+/** Turns escaped bytes into U+FFFD in the first `n` fields (`invalid_utf8: replace`). */
+export const unescapeFields = (fields: Array<string>, n: number): void => {
+  for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
+}
+
+/** Where a parser's text comes from (a `TextFile`, or the bytes reader's buffer). */
+export interface TextInput {
+  /** The next text, or `undefined` when there is no more (at the end, or where the bytes stop being text). */
+  readonly read: Effect.Effect<string | undefined, ConnectorError>
+  /** Why there is no more text before the end of the input (see `TextFile.invalid`). */
+  readonly invalid: () => { readonly offset: number; readonly detail: string } | undefined
+  /** Whether the text holds escaped bytes (`invalid_utf8: replace`; see utf8.ts). */
+  readonly escaped: () => boolean
+}
+
+/** Gives the parser the next text from `input`: a chunk, the end, or where the text stops. */
+export const feed = (parser: CsvParser, input: TextInput): Effect.Effect<void, ConnectorError> =>
+  Effect.map(input.read, (chunk) => {
+    if (chunk !== undefined) {
+      if (input.escaped()) parser.escaped = true
+      return parser.push(chunk)
+    }
+    const invalid = input.invalid()
+    if (invalid === undefined) parser.end()
+    else parser.stop(notTextMessage(invalid))
+  })
+
 /**
- * Parses up to `max - records.length` records into `records`, pulling text with `more` when the
+ * Parses up to `max - records.length` records into `records`, pulling text from `input` when the
  * parser needs it. Returns true at the end of the input.
  */
 export const parseRecords = (
   parser: CsvParser,
-  more: Effect.Effect<string | undefined, ConnectorError>,
+  input: TextInput,
   layout: Layout,
   path: string,
   max: number,
@@ -64,8 +98,6 @@ export const parseRecords = (
       if (r === undefined) return false
       if (r === END) return true
       if (r !== NEED_MORE) return yield* r
-      const chunk = yield* more
-      if (chunk === undefined) parser.end()
-      else parser.push(chunk)
+      yield* feed(parser, input)
     }
   })

@@ -6,7 +6,8 @@
  * reader (in particular PostgreSQL's `COPY ... (FORMAT csv)`) sees the same records and fields:
  * records end with `\n`; a quote only opens a field (`"..."`, with `""` inside) and a closing
  * quote is followed by the delimiter, `\n` or the end of the input; no `\r` outside quotes; no
- * empty line; no record starting with `\` (PostgreSQL reads a line `\.` as the end of the data).
+ * empty line; no record starting with `\` (PostgreSQL reads a line `\.` as the end of the data);
+ * no record longer than `maxRecord` bytes (the parser refuses it, naming its line).
  * (A byte order mark at the start of the file is the reader's business, not the scanner's.) It stops at the first record outside that subset (the caller parses that
  * part with `CsvParser`, which handles it, or reports it as a syntax error).
  *
@@ -43,7 +44,8 @@ export const scanPlain = (
   max: number,
   delimiter: number,
   eof: boolean,
-  out: ScanResult
+  out: ScanResult,
+  maxRecord: number = Number.MAX_SAFE_INTEGER
 ): void => {
   let p = from
   let records = 0
@@ -74,6 +76,10 @@ export const scanPlain = (
     if (nextQuote === -1 || nextQuote >= lineEnd) {
       // no quote on this line: the record is the line
       if (nextCr !== -1 && nextCr < lineEnd) {
+        odd = true
+        break
+      }
+      if (lineEnd - p > maxRecord) {
         odd = true
         break
       }
@@ -159,6 +165,7 @@ export const scanPlain = (
         break
       }
     }
+    if (!odd && complete && i - p - (i < to || buf[i - 1] === LF ? 1 : 0) > maxRecord) odd = true
     if (odd) break
     if (!complete) {
       // incomplete at `to`; at the end of the input that is an unterminated quote: odd

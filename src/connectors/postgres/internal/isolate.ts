@@ -5,7 +5,8 @@
  * reason (`on_error: fail`) or goes, with the reason, to the dead-letter NDJSON file
  * (`on_error: dead_letter`) while the rest is written.
  */
-import { appendFile } from "node:fs/promises"
+import { Buffer } from "node:buffer"
+import { appendFile, stat } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import { RecordError } from "../../../Errors.ts"
 import { reasonOf, sqlState } from "../PostgresError.ts"
@@ -24,6 +25,8 @@ export interface Isolation {
   readonly node: string
   readonly onError: "fail" | "dead_letter"
   readonly deadLetterPath: string | undefined
+  /** The largest the dead-letter file may grow (`dead_letter.max_bytes`). */
+  readonly deadLetterMaxBytes: number
   /** A statement on the session of the open transaction (savepoints). */
   readonly query: (text: string) => Effect.Effect<unknown, unknown>
 }
@@ -37,7 +40,21 @@ export const rowError = (table: string, row: Row, error: unknown): RecordError =
   })
 }
 
-/** Appends rejected rows, with the reason and SQLSTATE, to the dead-letter file. */
+/** The default of `dead_letter.max_bytes`: 1 GiB. */
+export const DEAD_LETTER_MAX_BYTES = 1024 * 1024 * 1024
+
+/** The size of a file, 0 when it does not exist yet. */
+const sizeOf = (path: string) =>
+  Effect.tryPromise({
+    try: () => stat(path).then((s) => s.size, (e: unknown) => (e !== null && typeof e === "object" && "code" in e && e.code === "ENOENT" ? 0 : Promise.reject(e))),
+    catch: (e) => e
+  })
+
+/**
+ * Appends rejected rows, with the reason and SQLSTATE, to the dead-letter file; fails with a
+ * `RecordError` (naming the file, its limit and the first row) instead when the file would grow
+ * past `dead_letter.max_bytes` — an input rejected wholesale must not fill the disk quietly.
+ */
 export const deadLetter = (iso: Isolation, rows: ReadonlyArray<{ readonly row: Row; readonly error: unknown }>) =>
   Effect.gen(function*() {
     const at = new Date(yield* Clock.currentTimeMillis).toISOString()
@@ -46,6 +63,16 @@ export const deadLetter = (iso: Isolation, rows: ReadonlyArray<{ readonly row: R
     ).join("\n") + "\n"
     const path = iso.deadLetterPath
     if (path === undefined) return
+    const size = yield* sizeOf(path)
+    if (size + Buffer.byteLength(text, "utf8") > iso.deadLetterMaxBytes) {
+      const first = rows[0]
+      return yield* Effect.fail(
+        new RecordError({
+          detail: `${iso.table}: the dead-letter file ${path} would grow past dead_letter.max_bytes (${iso.deadLetterMaxBytes} bytes; it holds ${size}): so many rows are rejected that the input or the table is probably wrong; fix that, or raise dead_letter.max_bytes. First row not set aside: ${reasonOf(first.error).message}`,
+          record: first.row
+        })
+      )
+    }
     yield* Effect.tryPromise({ try: () => appendFile(path, text), catch: (e) => e })
   })
 

@@ -5,11 +5,16 @@
  * - a `pgoutput` plugin that creates the slot on the replication connection itself when asked
  *   (so a temporary slot lives on the streaming connection, and an exported snapshot can be
  *   imported before `START_REPLICATION` invalidates it);
- * - turning `pgoutput` messages into typed change records, grouped by transaction;
+ * - turning `pgoutput` messages into change records, grouped by transaction, with values decoded
+ *   from the server's text exactly as the table source decodes them (`values.ts`: the walsender
+ *   runs with the same fixed output settings, and the library's own `pg` type parsers are
+ *   replaced by the identity so the text reaches us untouched);
  * - LSN arithmetic.
  */
 import type pg from "pg"
 import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication"
+import { shapeOf } from "./types.ts"
+import { type Decoder, decoderOf, OUTPUT_SETTINGS_SQL, type TypeShape } from "./values.ts"
 
 /**
  * A change record (a type alias, not an interface, so it fits `{ [column: string]: unknown }`).
@@ -89,54 +94,73 @@ export class SlotPlugin extends PgoutputPlugin {
       from = row.consistent_point
       await create.onCreated({ consistentPoint: row.consistent_point, snapshotName: row.snapshot_name })
     }
+    // After the snapshot's import (a command on this connection would end the exported snapshot):
+    // the walsender formats values with these settings.
+    await client.query(OUTPUT_SETTINGS_SQL)
     return super.start(client, slotName, from)
+  }
+
+  /** Parses a message; a relation's columns keep their values' text (decoded later, by {@link TupleDecoder}). */
+  override parse(buffer: Buffer): Pgoutput.Message {
+    const message = super.parse(buffer)
+    if (message.tag === "relation") {
+      for (const column of message.columns) column.parser = keepText
+    }
+    return message
   }
 }
 
-const OID_INT8 = 20
-const OID_INT8_ARRAY = 1016
-const OID_DATE = 1082
-const OID_TIMESTAMP = 1114
+const keepText = (raw: string): string => raw
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, "0")
+/** A value of a change that does not decode: names the table and column. */
+export class ChangeValueError extends Error {
+  readonly table: string
+  readonly column: string
+  constructor(table: string, column: string, cause: unknown) {
+    super(`table '${table}', column '${column}': ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.table = table
+    this.column = column
+  }
+}
 
 /**
- * Converts a tuple parsed by `pg`'s text parsers to the values the table source produces
- * (`int8` → bigint or string, `date` → `YYYY-MM-DD`, `timestamp` → UTC fields), as a plain object.
+ * Decodes the text tuples of `pgoutput` by each column's type OID (resolved beforehand into
+ * `shapes`, see `types.ts`). An unchanged TOASTed value the server did not send is left out of
+ * the record (the column is absent, not NULL).
  */
-const convertTuple = (
-  tuple: { readonly [k: string]: unknown } | null,
-  relation: Pgoutput.MessageRelation,
-  bigintAsString: boolean
-): { [k: string]: unknown } | null => {
-  if (tuple === null) return null
-  const out: { [k: string]: unknown } = {}
-  for (const column of relation.columns) {
-    if (!(column.name in tuple)) continue
-    let v = tuple[column.name]
-    if (v !== null && v !== undefined) {
-      switch (column.typeOid) {
-        case OID_INT8:
-          v = bigintAsString ? String(v) : BigInt(v as string)
-          break
-        case OID_INT8_ARRAY:
-          if (Array.isArray(v)) v = v.map((e) => (e === null ? null : bigintAsString ? String(e) : BigInt(e as string)))
-          break
-        case OID_DATE:
-          if (v instanceof Date) v = `${pad(v.getFullYear(), 4)}-${pad(v.getMonth() + 1)}-${pad(v.getDate())}`
-          break
-        case OID_TIMESTAMP:
-          if (v instanceof Date) {
-            v = new Date(
-              Date.UTC(v.getFullYear(), v.getMonth(), v.getDate(), v.getHours(), v.getMinutes(), v.getSeconds(), v.getMilliseconds())
-            )
-          }
-          break
+export class TupleDecoder {
+  private readonly byRelation = new WeakMap<Pgoutput.MessageRelation, ReadonlyArray<Decoder>>()
+  private readonly shapes: ReadonlyMap<number, TypeShape>
+  private readonly bigint: "bigint" | "string"
+  constructor(shapes: ReadonlyMap<number, TypeShape>, bigint: "bigint" | "string") {
+    this.shapes = shapes
+    this.bigint = bigint
+  }
+  decode(tuple: { readonly [k: string]: unknown } | null, relation: Pgoutput.MessageRelation): { [k: string]: unknown } | null {
+    if (tuple === null) return null
+    let decoders = this.byRelation.get(relation)
+    if (decoders === undefined) {
+      decoders = relation.columns.map((c) => decoderOf(shapeOf(this.shapes, c.typeOid), this.bigint))
+      this.byRelation.set(relation, decoders)
+    }
+    const out: { [k: string]: unknown } = {}
+    const columns = relation.columns
+    for (let i = 0; i < columns.length; i++) {
+      const name = columns[i].name
+      const v = tuple[name]
+      if (v === undefined) continue
+      if (v === null || typeof v !== "string") {
+        out[name] = v
+        continue
+      }
+      try {
+        out[name] = decoders[i](v)
+      } catch (cause) {
+        throw new ChangeValueError(`${relation.schema}.${relation.name}`, name, cause)
       }
     }
-    out[column.name] = v
+    return out
   }
-  return out
 }
 
 const keyOf = (tuple: { readonly [k: string]: unknown }, relation: Pgoutput.MessageRelation) => {
@@ -145,14 +169,19 @@ const keyOf = (tuple: { readonly [k: string]: unknown }, relation: Pgoutput.Mess
   return out
 }
 
-/** Collects `pgoutput` messages into committed transactions. */
+/**
+ * Collects `pgoutput` messages into committed transactions, keeping the changes of the tables
+ * `include` accepts (all when it is undefined). Throws {@link ChangeValueError}.
+ */
 export class TransactionAssembler {
   private current: Array<Change> | null = null
   private lsn = ""
   private ts: Date | null = null
-  private readonly bigintAsString: boolean
-  constructor(bigintAsString: boolean) {
-    this.bigintAsString = bigintAsString
+  private readonly decoder: TupleDecoder
+  private readonly include: ((table: string) => boolean) | undefined
+  constructor(decoder: TupleDecoder, include?: (table: string) => boolean) {
+    this.decoder = decoder
+    this.include = include
   }
   /** True while a transaction is being received. */
   get open(): boolean {
@@ -160,6 +189,10 @@ export class TransactionAssembler {
   }
   /** Feeds one message; returns the transaction it completes, if any. */
   push(message: Pgoutput.Message): Transaction | undefined {
+    if (
+      this.include !== undefined && (message.tag === "insert" || message.tag === "update" || message.tag === "delete") &&
+      !this.include(`${message.relation.schema}.${message.relation.name}`)
+    ) return undefined
     switch (message.tag) {
       case "begin":
         this.current = []
@@ -171,18 +204,18 @@ export class TransactionAssembler {
           op: "insert",
           table: `${message.relation.schema}.${message.relation.name}`,
           before: null,
-          after: convertTuple(message.new, message.relation, this.bigintAsString),
+          after: this.decoder.decode(message.new, message.relation),
           lsn: this.lsn,
           commit_ts: this.ts
         })
         return undefined
       case "update": {
-        const after = convertTuple(message.new, message.relation, this.bigintAsString)
+        const after = this.decoder.decode(message.new, message.relation)
         const old = message.old ?? message.key
         this.current?.push({
           op: "update",
           table: `${message.relation.schema}.${message.relation.name}`,
-          before: old !== null ? convertTuple(old, message.relation, this.bigintAsString) : after && keyOf(after, message.relation),
+          before: old !== null ? this.decoder.decode(old, message.relation) : after && keyOf(after, message.relation),
           after,
           lsn: this.lsn,
           commit_ts: this.ts
@@ -193,7 +226,7 @@ export class TransactionAssembler {
         this.current?.push({
           op: "delete",
           table: `${message.relation.schema}.${message.relation.name}`,
-          before: convertTuple(message.old ?? message.key, message.relation, this.bigintAsString),
+          before: this.decoder.decode(message.old ?? message.key, message.relation),
           after: null,
           lsn: this.lsn,
           commit_ts: this.ts

@@ -12,7 +12,7 @@ import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable } from "../PostgresError.ts"
 import type { Column } from "./catalog.ts"
 import { binaryExact } from "./copyBinary.ts"
-import { isRowRejection, type Isolation, writeIsolated } from "./isolate.ts"
+import { DEAD_LETTER_MAX_BYTES, isRowRejection, type Isolation, writeIsolated } from "./isolate.ts"
 import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, runsOf, sizeOf, slicePrepared, type Written } from "./rows.ts"
 import type { Session } from "./session.ts"
 import { copyOnce, copyPassedOnce, type Destination, streamPassed, streamRows } from "./stream.ts"
@@ -80,6 +80,7 @@ export class WriteTx {
       node: target.context.node,
       onError: config.on_error ?? "fail",
       deadLetterPath: config.dead_letter?.path,
+      deadLetterMaxBytes: config.dead_letter?.max_bytes ?? DEAD_LETTER_MAX_BYTES,
       query: (text) => session.query(text)
     }
     this.attempts = config.retry?.attempts ?? 5

@@ -1,28 +1,35 @@
 /**
  * The conformance suite every state backend passes — the built-in ones and yours.
  *
- * `backendSuite(name, backend)` registers vitest tests (with `@effect/vitest`) that check the
- * contract the runtime relies on: a written checkpoint is restored exactly; incremental records
- * rebuild the same state as full snapshots (a fast-check property over random upserts and
+ * `BackendSuite.cases(backend)` returns the checks, free of any test framework
+ * ({@link SuiteCase}); `backendSuite` of `dataflare/vitest` registers them as vitest tests. They
+ * check the contract the runtime relies on: a written checkpoint is restored exactly; incremental
+ * records rebuild the same state as full snapshots (a fast-check property over random upserts and
  * deletes per operator with periodic full snapshots, compared with a model); `list` order, limit
  * and metadata; `clear`; restore stays correct while old records are pruned; `lock` (when the
  * backend has it) admits one writer per workflow; two workflows never see each other's state.
  *
- * Every test uses workflow names of its own, so a backend over a shared store (a database) can be
- * given as one Layer; `backend` is built anew for every test in the test's scope.
+ * Every case uses workflow names of its own, so a backend over a shared store (a database) can be
+ * given as one Layer; `backend` is built anew for every case in the case's scope.
  *
  * @example
  * ```ts
- * import { backendSuite } from "dataflare/testing"
- * backendSuite("RedisBackend", RedisBackend.layer({ url: "redis://127.0.0.1:6379" }))
+ * import { test } from "node:test"
+ * import { FileBackend } from "dataflare"
+ * import { BackendSuite, SuiteCase } from "dataflare/testing"
+ *
+ * for (const c of BackendSuite.cases(FileBackend.layer({ root: "/tmp/dataflare-suite" }))) {
+ *   test(c.name, { timeout: c.timeout }, () => SuiteCase.runPromise(c))
+ * }
  * ```
  * @since 0.1.0
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import fc from "fast-check"
+import assert from "node:assert/strict"
 import { type CheckpointRecord, info, type OperatorState, type Restored, restoreFrom } from "../Checkpoint.ts"
 import { type Backend, RETAIN, StateBackend, StateBackendError } from "../StateBackend.ts"
+import type { SuiteCase } from "./SuiteCase.ts"
 
 /**
  * The backend under test: a Layer providing {@link StateBackend}, or a scoped Effect making one.
@@ -33,12 +40,12 @@ import { type Backend, RETAIN, StateBackend, StateBackendError } from "../StateB
 export type BackendUnderTest<E = never> = Layer.Layer<StateBackend, E> | Effect.Effect<Backend, E, Scope.Scope>
 
 /**
- * Options of {@link backendSuite}.
+ * Options of {@link cases}.
  *
  * @category models
  * @since 0.1.0
  */
-export interface SuiteOptions {
+export interface Options {
   /**
    * `"many"` (default): one backend keeps any number of workflows apart. `"one"`: a backend
    * instance is bound to one workflow (like a file backend given a fixed `--state-dir`) and must
@@ -50,12 +57,12 @@ export interface SuiteOptions {
 }
 
 /**
- * Registers the conformance tests of a state backend under `describe(name)`.
+ * The state backend conformance checks, one {@link SuiteCase} each.
  *
  * @category suites
  * @since 0.1.0
  */
-export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, options?: SuiteOptions): void => {
+export const cases = <E>(backend: BackendUnderTest<E>, options?: Options): ReadonlyArray<SuiteCase> => {
   const acquire: Effect.Effect<Backend, E, Scope.Scope> = isLayer(backend)
     ? Effect.map(Layer.build(backend), (context) => Context.get(context, StateBackend))
     : backend
@@ -64,13 +71,16 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
   let counter = 0
   const run = Math.random().toString(36).slice(2, 8)
   const workflow = (label: string) => `suite-${label}-${process.pid}-${run}-${counter++}`
+  const check = (name: string, body: Effect.Effect<void, unknown, Scope.Scope>, timeout?: number): SuiteCase =>
+    timeout === undefined ? { name, run: Effect.scoped(body) } : { name, run: Effect.scoped(body), timeout }
 
-  describe(name, () => {
-    it.live("restores exactly what was written, and nothing for an unknown workflow", () =>
+  return [
+    check(
+      "restores exactly what was written, and nothing for an unknown workflow",
       Effect.gen(function*() {
         const b = yield* acquire
         const w = workflow("roundtrip")
-        assert.isUndefined(yield* b.latest(w))
+        assert.equal(yield* b.latest(w), undefined)
         const record = makeRecord(w, 1, {
           full: true,
           final: true,
@@ -91,38 +101,43 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         const restored = yield* b.latest(w)
         assert.deepStrictEqual(normalize(restored), normalize(restoreFrom([record])))
         assert.strictEqual(restored?.final, true)
-      }))
+      })
+    ),
 
-    it.live("incremental chains rebuild the same state as full snapshots (property)", () =>
+    check(
+      "incremental chains rebuild the same state as full snapshots (property)",
       Effect.promise(() =>
-          fc.assert(
-            fc.asyncProperty(historyArbitrary, (history) =>
-              Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-                // a fresh backend per case, so backends bound to one workflow run it too
-                const b = yield* acquire
-                const bFull = yield* acquire
-                const incremental = workflow("incr")
-                const snapshots = workflow("full")
-                const model = new Map<string, { version: number; entries: Map<string, unknown> }>()
-                let id = 0
-                for (const step of history) {
-                  id++
-                  applyStep(model, step)
-                  yield* b.write(recordOfStep(incremental, id, step, model))
-                  const restored = yield* b.latest(incremental)
-                  assert.deepStrictEqual(normalize(restored), normalize(expected(id, model)))
-                  yield* bFull.write(fullRecord(snapshots, id, model))
-                  assert.deepStrictEqual(normalize(yield* bFull.latest(snapshots)), normalize(restored))
-                }
-                yield* b.clear(incremental)
-                yield* bFull.clear(snapshots)
-              })))
-            ),
-            { numRuns: runs }
-          )
-        ), 600_000)
+        fc.assert(
+          fc.asyncProperty(historyArbitrary, (history) =>
+            Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+              // a fresh backend per case, so backends bound to one workflow run it too
+              const b = yield* acquire
+              const bFull = yield* acquire
+              const incremental = workflow("incr")
+              const snapshots = workflow("full")
+              const model = new Map<string, { version: number; entries: Map<string, unknown> }>()
+              let id = 0
+              for (const step of history) {
+                id++
+                applyStep(model, step)
+                yield* b.write(recordOfStep(incremental, id, step, model))
+                const restored = yield* b.latest(incremental)
+                assert.deepStrictEqual(normalize(restored), normalize(expected(id, model)))
+                yield* bFull.write(fullRecord(snapshots, id, model))
+                assert.deepStrictEqual(normalize(yield* bFull.latest(snapshots)), normalize(restored))
+              }
+              yield* b.clear(incremental)
+              yield* bFull.clear(snapshots)
+            })))
+          ),
+          { numRuns: runs }
+        )
+      ),
+      600_000
+    ),
 
-    it.live("lists metadata newest first, up to the limit", () =>
+    check(
+      "lists metadata newest first, up to the limit",
       Effect.gen(function*() {
         const b = yield* acquire
         const w = workflow("list")
@@ -144,27 +159,31 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         assert.deepStrictEqual(three.map((i) => i.id), [5, 4, 3])
         assert.deepStrictEqual([...three], [info(records[4]), info(records[3]), info(records[2])])
         assert.strictEqual(three[0].durationMs, 35)
-        assert.isTrue(three[0].final)
+        assert.ok(three[0].final)
         assert.deepStrictEqual((yield* b.list(w, 100)).map((i) => i.id), [5, 4, 3, 2, 1])
         assert.deepStrictEqual((yield* b.list(w, 1)).map((i) => i.id), [5])
-      }))
+      })
+    ),
 
-    it.live("clear forgets every checkpoint of the workflow, and the workflow starts over", () =>
+    check(
+      "clear forgets every checkpoint of the workflow, and the workflow starts over",
       Effect.gen(function*() {
         const b = yield* acquire
         const w = workflow("clear")
         for (let id = 1; id <= 3; id++) yield* b.write(simpleRecord(w, id, id === 1, `v${id}`))
         yield* b.clear(w)
-        assert.isUndefined(yield* b.latest(w))
+        assert.equal(yield* b.latest(w), undefined)
         assert.deepStrictEqual(yield* b.list(w, 10), [])
         yield* b.clear(w) // clearing nothing is fine
         yield* b.write(simpleRecord(w, 1, true, "again"))
         const restored = yield* b.latest(w)
         assert.strictEqual(restored?.id, 1)
         assert.deepStrictEqual(restored?.operators.get("op/0")?.entries, [["key", "again"]])
-      }))
+      })
+    ),
 
-    it.live(`pruning keeps the last ${RETAIN} records and restore correct`, () =>
+    check(
+      `pruning keeps the last ${RETAIN} records and restore correct`,
       Effect.gen(function*() {
         const b = yield* acquire
         const w = workflow("prune")
@@ -178,12 +197,14 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         }
         const ids = (yield* b.list(w, 1_000)).map((i) => i.id)
         const lastRetain = Array.from({ length: RETAIN }, (_, i) => total - i)
-        for (const id of lastRetain) assert.include(ids, id)
+        for (const id of lastRetain) assert.ok(ids.includes(id), `checkpoint ${id} is kept`)
         // a backend may keep more, but not an unbounded history
-        assert.isAtMost(ids.length, RETAIN + 7)
-      }))
+        assert.ok(ids.length <= RETAIN + 7, `at most ${RETAIN + 7} records kept, found ${ids.length}`)
+      })
+    ),
 
-    it.live("lock: one writer per workflow; a second lock is refused (LockHeld) until the first is released", () =>
+    check(
+      "lock: one writer per workflow; a second lock is refused (LockHeld) until the first is released",
       Effect.gen(function*() {
         const b = yield* acquire
         if (b.lock === undefined) return // a backend without `lock` gives no single-writer guarantee
@@ -191,7 +212,7 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         const first = yield* Scope.make()
         yield* Scope.provide(b.lock(w), first)
         const second = yield* Effect.exit(Effect.scoped(b.lock(w)))
-        assert.isTrue(
+        assert.ok(
           Exit.isFailure(second) &&
             second.cause.reasons.some((r) => r._tag === "Fail" && r.error instanceof StateBackendError && r.error.reason === "LockHeld"),
           "a second lock of a held workflow is refused"
@@ -201,9 +222,11 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         yield* Scope.close(first, Exit.void)
         yield* Effect.scoped(Effect.andThen(b.lock(w), b.write(simpleRecord(w, 2, true, "next"))))
         assert.strictEqual((yield* b.latest(w))?.id, 2)
-      }))
+      })
+    ),
 
-    it.live("two workflows never see each other's checkpoints", () =>
+    check(
+      "two workflows never see each other's checkpoints",
       Effect.gen(function*() {
         const b = yield* acquire
         const a = workflow("a")
@@ -211,7 +234,7 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         yield* b.write(simpleRecord(a, 1, true, "from-a"))
         if (!many) {
           const exit = yield* Effect.exit(b.write(simpleRecord(other, 1, true, "from-b")))
-          assert.isTrue(Exit.isFailure(exit) && exit.cause.reasons.some((r) => r._tag === "Fail" && r.error instanceof StateBackendError))
+          assert.ok(Exit.isFailure(exit) && exit.cause.reasons.some((r) => r._tag === "Fail" && r.error instanceof StateBackendError))
           assert.deepStrictEqual((yield* b.latest(a))?.operators.get("op/0")?.entries, [["key", "from-a"]])
           return
         }
@@ -226,8 +249,9 @@ export const backendSuite = <E>(name: string, backend: BackendUnderTest<E>, opti
         assert.deepStrictEqual((yield* b.list(other, 10)).map((i) => [i.workflow, i.id]), [[other, 3], [other, 2], [other, 1]])
         yield* b.clear(a)
         assert.strictEqual((yield* b.latest(other))?.id, 3)
-      }))
-  })
+      })
+    )
+  ]
 }
 
 /** One checkpoint's worth of changes: operations on operators `op` × instance, and whether it is full. */

@@ -1,27 +1,35 @@
 /**
  * The conformance suite every seekable, bounded source passes — the built-in ones and yours.
  *
- * `sourceSuite(name, makeSource)` registers vitest tests (with `@effect/vitest`) that check what
- * the runtime relies on when it checkpoints and restores a source: the records do not depend on
- * the batch size; every batch carries the reader's position after it; a new reader that seeks to
- * a position taken after any batch continues exactly there (what was read before plus what is
- * read after equals a full read); the end stays the end.
+ * `SourceSuite.cases(makeSource)` returns the checks, free of any test framework
+ * ({@link SuiteCase}); `sourceSuite` of `dataflare/vitest` registers them as vitest tests. They
+ * check what the runtime relies on when it checkpoints and restores a source: the records do not
+ * depend on the batch size; every batch carries the reader's position after it; a new reader that
+ * seeks to a position taken after any batch continues exactly there (what was read before plus
+ * what is read after equals a full read); the end stays the end.
  *
- * `makeSource` runs once per test in the test's scope (create files in a temp dir there); its
+ * `makeSource` runs once per case in the case's scope (create files in a temp dir there); its
  * `open` must open a new reader over the same input each time.
  *
  * @example
  * ```ts
- * import { sourceSuite } from "dataflare/testing"
- * sourceSuite("my source", Effect.succeed({ open: MySource.open(config, context) }))
+ * import { test } from "node:test"
+ * import { Effect } from "effect"
+ * import { SourceSuite, SuiteCase } from "dataflare/testing"
+ * import { openMySource } from "./MySource.js"
+ *
+ * for (const c of SourceSuite.cases(Effect.succeed({ open: openMySource() }))) {
+ *   test(c.name, () => SuiteCase.runPromise(c))
+ * }
  * ```
  * @since 0.1.0
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
+import assert from "node:assert/strict"
 import * as Batch from "../Batch.ts"
 import type { Position } from "../Batch.ts"
 import type { SourceReader } from "../Connector.ts"
+import type { SuiteCase } from "./SuiteCase.ts"
 
 /**
  * A source under test: how to open a new reader over the same input, and optionally the records
@@ -36,12 +44,12 @@ export interface SourceUnderTest<E = unknown> {
 }
 
 /**
- * Options of {@link sourceSuite}.
+ * Options of {@link cases}.
  *
  * @category models
  * @since 0.1.0
  */
-export interface SourceSuiteOptions {
+export interface Options {
   /** Batch sizes to read with (default `[1, 7, 1000]`). */
   readonly batchSizes?: ReadonlyArray<number>
   /** At most this many positions are tried as seek targets (default 25, spread evenly). */
@@ -55,7 +63,7 @@ const readAll = (reader: SourceReader<unknown>, max: number) =>
     for (;;) {
       const batch = yield* reader.readBatch(max)
       if (batch === undefined) break
-      assert.isAtMost(Batch.size(batch), max, "a batch holds at most `max` records")
+      assert.ok(Batch.size(batch) <= max, `a batch holds at most \`max\` records: ${Batch.size(batch)} > ${max}`)
       for (const r of Batch.toArray(batch)) records.push(r)
       const position = yield* reader.position
       assert.deepStrictEqual(batch.origin?.position, position, "a batch carries the position after it")
@@ -65,21 +73,21 @@ const readAll = (reader: SourceReader<unknown>, max: number) =>
   })
 
 /**
- * Registers the source conformance tests under `describe(name)`.
+ * The source conformance checks, one {@link SuiteCase} each.
  *
  * @category suites
  * @since 0.1.0
  */
-export const sourceSuite = <E, E2>(
-  name: string,
+export const cases = <E, E2>(
   makeSource: Effect.Effect<SourceUnderTest<E>, E2, Scope.Scope>,
-  options?: SourceSuiteOptions
-): void => {
+  options?: Options
+): ReadonlyArray<SuiteCase> => {
   const sizes = options?.batchSizes ?? [1, 7, 1000]
   const targets = options?.seekTargets ?? 25
-  describe(name, () => {
-    it.effect("reads the same records whatever the batch size", () =>
-      Effect.scoped(Effect.gen(function*() {
+  return [
+    {
+      name: "reads the same records whatever the batch size",
+      run: Effect.scoped(Effect.gen(function*() {
         const source = yield* makeSource
         let first: ReadonlyArray<unknown> | undefined
         for (const size of sizes) {
@@ -88,10 +96,11 @@ export const sourceSuite = <E, E2>(
           else assert.deepStrictEqual(records, first, `batch size ${size}`)
         }
         if (source.expected !== undefined) assert.deepStrictEqual(first, source.expected)
-      })))
-
-    it.effect("a new reader seeking to the position after any batch continues exactly there", () =>
-      Effect.scoped(Effect.gen(function*() {
+      }))
+    },
+    {
+      name: "a new reader seeking to the position after any batch continues exactly there",
+      run: Effect.scoped(Effect.gen(function*() {
         const source = yield* makeSource
         const size = sizes[Math.min(1, sizes.length - 1)]
         const full = yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, size)))
@@ -113,16 +122,18 @@ export const sourceSuite = <E, E2>(
             `seek to ${JSON.stringify(cut.position)} after ${cut.count} records`
           )
         }
-      })))
-
-    it.effect("the end stays the end", () =>
-      Effect.scoped(Effect.gen(function*() {
+      }))
+    },
+    {
+      name: "the end stays the end",
+      run: Effect.scoped(Effect.gen(function*() {
         const source = yield* makeSource
         const reader = yield* source.open
         yield* readAll(reader, 1000)
         const end = yield* reader.position
-        assert.isUndefined(yield* reader.readBatch(10))
+        assert.equal(yield* reader.readBatch(10), undefined)
         assert.deepStrictEqual(yield* reader.position, end)
-      })))
-  })
+      }))
+    }
+  ]
 }

@@ -1,0 +1,207 @@
+/**
+ * Reading JSON text from an input file (an `ndjson` line, a `csv` column of type `json`) without
+ * changing values silently or accepting what later steps cannot carry.
+ *
+ * `JSON.parse` reads `12345678901234567890` as `12345678901234567000` and `1e999` as `Infinity`
+ * (which a JSON writer then prints as `null`), and it reads a value nested 200,000 deep that every
+ * later step (`JSON.stringify`, `structuredClone`, a sink) fails on with a stack overflow. Here:
+ * - an integer written beyond ±(2^53 − 1) is an error naming its field and column, unless
+ *   `big_integers` is `bigint` (read as a `bigint`) or `string` (read as its digits);
+ * - a number beyond the range of a double is an error;
+ * - a value nested deeper than `max_depth` is an error.
+ *
+ * Cost: one walk over the parsed value (about a tenth of `JSON.parse` for a typical record); the
+ * text is read again, token by token, only when the walk finds a number that may have been changed
+ * (an integer beyond 2^53 or an infinity) or a value too deep.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * How integers beyond ±(2^53 − 1) are read: `error` (the default), `bigint`, or `string` (their
+ * digits, as written).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type BigIntegers = "error" | "bigint" | "string"
+
+/** The default of `max_depth`: objects and arrays nested this deep are read, deeper ones refused. */
+export const MAX_DEPTH = 1000
+
+/** How JSON text is read. */
+export interface JsonOptions {
+  readonly maxDepth: number
+  readonly bigIntegers: BigIntegers
+}
+
+/** Why a JSON text was refused: what, the 1-based column in the text, and the field (a path such as `a.b[2]`). */
+export interface JsonProblem {
+  readonly _tag: "JsonProblem"
+  readonly detail: string
+  readonly column: number
+  readonly field: string | undefined
+}
+
+const OK = 0
+const TOO_DEEP = 1
+const SUSPECT = 2
+
+/** Walks a parsed value: {@link TOO_DEEP}, {@link SUSPECT} (a number that may have been changed) or {@link OK}. */
+const check = (value: unknown, depth: number, maxDepth: number): number => {
+  if (typeof value === "number") {
+    return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER ? SUSPECT : OK
+  }
+  if (typeof value !== "object" || value === null) return OK
+  if (depth >= maxDepth) return TOO_DEEP
+  let found = OK
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const r = check(value[i], depth + 1, maxDepth)
+      if (r === TOO_DEEP) return r
+      if (r === SUSPECT) found = r
+    }
+    return found
+  }
+  const record = value as { readonly [key: string]: unknown }
+  for (const key in record) {
+    const r = check(record[key], depth + 1, maxDepth)
+    if (r === TOO_DEEP) return r
+    if (r === SUSPECT) found = r
+  }
+  return found
+}
+
+interface Frame {
+  readonly array: boolean
+  key: string | number
+  expectKey: boolean
+}
+
+const pathOf = (frames: ReadonlyArray<Frame>): string | undefined => {
+  let path = ""
+  for (const f of frames) {
+    if (f.array) path += `[${f.key}]`
+    else if (f.key !== "") path += path.length === 0 ? String(f.key) : `.${String(f.key)}`
+  }
+  return path.length > 0 ? path : undefined
+}
+
+const isNumberChar = (c: number): boolean => (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 101 || c === 69
+
+/**
+ * Walks JSON `text` token by token (it need not be complete: a prefix is walked to its end),
+ * calling `onNumber` with each number token and the path to it; stops at the first problem
+ * `onNumber` reports, or at nesting deeper than `maxDepth`. Returns the problem, or the path at the
+ * end of the text.
+ */
+export const walkText = (
+  text: string,
+  maxDepth: number,
+  onNumber: (token: string) => string | undefined
+): JsonProblem | { readonly _tag: "End"; readonly field: string | undefined } => {
+  const frames: Array<Frame> = []
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    const top = frames.length > 0 ? frames[frames.length - 1] : undefined
+    if (c === 34) {
+      let j = i + 1
+      while (j < n) {
+        const d = text.charCodeAt(j)
+        if (d === 92) j += 2
+        else if (d === 34) break
+        else j++
+      }
+      if (top !== undefined && !top.array && top.expectKey) {
+        let key: unknown
+        try {
+          key = JSON.parse(text.slice(i, Math.min(j, n) + 1))
+        } catch {
+          key = text.slice(i + 1, j)
+        }
+        top.key = String(key)
+        top.expectKey = false
+      }
+      i = j + 1
+    } else if (c === 123 || c === 91) {
+      if (frames.length >= maxDepth) {
+        return {
+          _tag: "JsonProblem",
+          detail: `the value is nested deeper than max_depth (${maxDepth} levels of objects and arrays)`,
+          column: i + 1,
+          field: pathOf(frames)
+        }
+      }
+      frames.push({ array: c === 91, key: c === 91 ? 0 : "", expectKey: c === 123 })
+      i++
+    } else if (c === 125 || c === 93) {
+      frames.pop()
+      i++
+    } else if (c === 44) {
+      if (top !== undefined) {
+        if (top.array) top.key = (top.key as number) + 1
+        else top.expectKey = true
+      }
+      i++
+    } else if ((c >= 48 && c <= 57) || c === 45) {
+      // a number starts with a digit or '-' (the 'e' of true and false is no number)
+      let j = i + 1
+      while (j < n && isNumberChar(text.charCodeAt(j))) j++
+      const problem = onNumber(text.slice(i, j))
+      if (problem !== undefined) return { _tag: "JsonProblem", detail: problem, column: i + 1, field: pathOf(frames) }
+      i = j
+    } else i++
+  }
+  return { _tag: "End", field: pathOf(frames) }
+}
+
+const isIntegerToken = (token: string): boolean => {
+  for (let k = 0; k < token.length; k++) {
+    const c = token.charCodeAt(k)
+    if (c === 46 || c === 101 || c === 69) return false
+  }
+  return true
+}
+
+/** Whether a number token is an integer that a double does not hold exactly (beyond ±(2^53 − 1)). */
+const isBigInteger = (token: string): boolean => isIntegerToken(token) && !Number.isSafeInteger(Number(token))
+
+const numberProblem = (bigIntegers: BigIntegers) => (token: string): string | undefined => {
+  const value = Number(token)
+  if (!Number.isFinite(value)) return `the number ${token} is beyond the range of a double (about ±1.8e308)`
+  if (bigIntegers === "error" && isBigInteger(token)) {
+    return `the integer ${token} is beyond ±(2^53 − 1) and would be read as ${value}; set big_integers: bigint or string to read it exactly`
+  }
+  return undefined
+}
+
+/** A reviver that reads big integers as `bigint`s or strings (with the source text of each value). */
+const reviver = (bigIntegers: BigIntegers) =>
+(_key: string, value: unknown, context?: { readonly source?: string }): unknown => {
+  if (typeof value !== "number" || context?.source === undefined || !isBigInteger(context.source)) return value
+  return bigIntegers === "bigint" ? BigInt(context.source) : context.source
+}
+
+/**
+ * Parses JSON text read from a file: the value, or the problem that refuses it (see the module
+ * comment), or the `SyntaxError` of text that is not JSON.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseJson = (text: string, options: JsonOptions): { readonly value: unknown } | JsonProblem | SyntaxError => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
+    return e instanceof SyntaxError ? e : new SyntaxError(String(e))
+  }
+  const found = check(value, 0, options.maxDepth)
+  if (found === OK) return { value }
+  const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers))
+  if (walked._tag === "JsonProblem") return walked
+  if (found === SUSPECT && options.bigIntegers !== "error") return { value: JSON.parse(text, reviver(options.bigIntegers)) }
+  return { value }
+}

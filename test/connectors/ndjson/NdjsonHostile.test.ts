@@ -1,0 +1,133 @@
+/**
+ * Hostile and extreme NDJSON input (issues 21 and 12 item 7): lines over `max_record_bytes`, a
+ * line spanning many chunks, bytes that are not UTF-8, values nested too deep to carry, integers a
+ * double would round and numbers beyond a double — each an error naming `file:line:column` and the
+ * field, or read exactly when the user asks for it.
+ */
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { RecordError } from "../../../src/Errors.ts"
+import { configIssues, drain, failure, openSource, readAll, tempDir } from "../csv/support.ts"
+
+const withFile = <A, E>(content: string | Buffer, f: (path: string) => Effect.Effect<A, E>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const path = join(yield* tempDir, "in.ndjson")
+    writeFileSync(path, content)
+    return yield* f(path)
+  }))
+
+/** The RecordError of reading the whole file with `config`. */
+const errorOf = (config: object) =>
+  Effect.gen(function*() {
+    const error = yield* failure(readAll("ndjson", config))
+    assert.instanceOf(error, RecordError, String(error))
+    return error as RecordError
+  })
+
+const lines = (from: number, n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: from + i })).join("\n")
+
+describe("ndjson source, hostile input", () => {
+  it.effect("a line spanning hundreds of chunks is read whole, and positions stay exact after it", () => {
+    const big = "ü".repeat(1 << 20) // 2 MiB of UTF-8 in 32 chunks
+    return withFile(`${lines(1, 10)}\n{"id":11,"text":"${big}"}\r\n${lines(12, 10)}\n`, (path) =>
+      Effect.scoped(Effect.gen(function*() {
+        const all = (yield* readAll("ndjson", { path })) as Array<{ readonly id: number; readonly text?: string }>
+        assert.strictEqual(all.length, 21)
+        assert.strictEqual(all[10].text, big)
+        const reader = yield* openSource("ndjson", { path })
+        yield* drain(reader, 11, 11)
+        const at = yield* reader.position
+        const again = yield* openSource("ndjson", { path })
+        yield* again.seek(at)
+        assert.deepStrictEqual((yield* drain(again)).records, all.slice(11))
+      })))
+  })
+
+  it.effect("a line over max_record_bytes fails with file:line, before it is held whole", () =>
+    withFile(`${lines(1, 50)}\n{"text":"${"x".repeat(10_000)}"}\n${lines(52, 50)}\n`, (path) =>
+      Effect.gen(function*() {
+        const error = yield* errorOf({ path, max_record_bytes: 4096 })
+        assert.include(error.message, `${path}:51: the line is longer than max_record_bytes (4096 bytes)`)
+        assert.strictEqual((yield* readAll("ndjson", { path, max_record_bytes: 20_000 })).length, 101)
+      })))
+
+  it.effect("bytes that are not UTF-8 fail with file:line:column and the field; invalid_utf8: replace reads U+FFFD", () =>
+    withFile(
+      Buffer.concat([Buffer.from(`${lines(1, 3)}\n{"id":4,"user":{"name":"Jos`), Buffer.from([0xe9]), Buffer.from(`"}}\n${lines(5, 3)}\n`)]),
+      (path) =>
+        Effect.gen(function*() {
+          const error = yield* errorOf({ path })
+          assert.include(error.message, `${path}:4:28: field 'user.name': the file is not UTF-8 text here: byte 0xE9`)
+          const records = (yield* readAll("ndjson", { path, invalid_utf8: "replace" })) as Array<{ readonly user?: { readonly name: string } }>
+          assert.strictEqual(records[3].user?.name, "Jos\uFFFD")
+        })
+    ))
+
+  it.effect("with invalid_utf8: replace, positions stay exact after invalid bytes", () =>
+    withFile(Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe9, 0xff]), Buffer.from('"}\n{"a":"x"}\n{"a":"y"}\n')]), (path) =>
+      Effect.scoped(Effect.gen(function*() {
+        const reader = yield* openSource("ndjson", { path, invalid_utf8: "replace" })
+        assert.deepStrictEqual((yield* drain(reader, 1, 1)).records, [{ a: "\uFFFD\uFFFD" }])
+        const at = yield* reader.position
+        assert.deepStrictEqual(at, { offset: 6 + 2 + 3, line: 2 })
+        const again = yield* openSource("ndjson", { path, invalid_utf8: "replace" })
+        yield* again.seek(at)
+        assert.deepStrictEqual((yield* drain(again)).records, [{ a: "x" }, { a: "y" }])
+      }))))
+
+  it.effect("a UTF-16 file is refused at line 1 (NUL bytes), not read as garbage", () =>
+    withFile(Buffer.from('{"id":1}\n', "utf16le"), (path) =>
+      Effect.gen(function*() {
+        const error = yield* errorOf({ path })
+        assert.include(error.message, `${path}:1:`)
+        assert.include(error.message, "NUL byte")
+      })))
+
+  it.effect("a value nested 200,000 deep is refused at the source, naming line, column and field", () =>
+    withFile(`${lines(1, 2)}\n{"a":{"b":${"[".repeat(200_000)}${"]".repeat(200_000)}}}\n`, (path) =>
+      Effect.gen(function*() {
+        const error = yield* errorOf({ path })
+        assert.include(error.message, `${path}:3:${10 + 998 + 1}: field 'a.b${"[0]".repeat(998)}': the value is nested deeper than max_depth (1000`)
+        assert.notInclude(error.message, "Maximum call stack")
+        // within the limit it reads
+        const ok = `{"a":${"[".repeat(50)}${"]".repeat(50)}}\n`
+        yield* withFile(ok, (p) => Effect.map(readAll("ndjson", { path: p, max_depth: 51 }), (r) => assert.strictEqual(r.length, 1)))
+        const deep = yield* withFile(ok, (p) => errorOf({ path: p, max_depth: 50 }))
+        assert.include(deep.message, "max_depth (50")
+      })))
+
+  it.effect("an integer beyond 2^53 is an error by default, or read exactly as a bigint or a string", () =>
+    withFile(`{"id":1,"big":9007199254740991}\n{"id":2,"n":{"big":[1,12345678901234567890]}}\n`, (path) =>
+      Effect.gen(function*() {
+        const error = yield* errorOf({ path })
+        assert.include(error.message, `${path}:2:23: field 'n.big[1]': the integer 12345678901234567890 is beyond ±(2^53 − 1) and would be read as 12345678901234567000`)
+        assert.deepStrictEqual(yield* readAll("ndjson", { path, big_integers: "bigint" }), [
+          { id: 1, big: 9007199254740991 },
+          { id: 2, n: { big: [1, 12345678901234567890n] } }
+        ])
+        assert.deepStrictEqual(yield* readAll("ndjson", { path, big_integers: "string" }), [
+          { id: 1, big: 9007199254740991 },
+          { id: 2, n: { big: [1, "12345678901234567890"] } }
+        ])
+      })))
+
+  it.effect("numbers beyond a double fail whatever big_integers says; large floats written as floats still read", () =>
+    withFile(`{"a":1.5e300,"b":-2e20,"c":1e21}\n{"x":[1e999]}\n`, (path) =>
+      Effect.gen(function*() {
+        for (const big_integers of ["error", "bigint", "string"]) {
+          const error = yield* errorOf({ path, big_integers })
+          assert.include(error.message, `${path}:2:7: field 'x[0]': the number 1e999 is beyond the range of a double`)
+        }
+        const first = yield* Effect.scoped(Effect.flatMap(openSource("ndjson", { path }), (r) => drain(r, 1, 1)))
+        assert.deepStrictEqual(first.records, [{ a: 1.5e300, b: -2e20, c: 1e21 }])
+      })))
+
+  it("the reading options are checked by the source's config Schema and refused by the sink's", () => {
+    assert.deepStrictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 10, big_integers: "bigint", max_record_bytes: 10, invalid_utf8: "replace" }), [])
+    assert.strictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 100_000 }).length, 1)
+    assert.strictEqual(configIssues("source", "ndjson", { path: "x", big_integers: "float" }).length, 1)
+    assert.strictEqual(configIssues("sink", "ndjson", { path: "x", max_depth: 10 }).length, 1)
+  })
+})
