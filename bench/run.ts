@@ -16,6 +16,7 @@ import { fusedChain } from "./scenarios/fusedChain.ts"
 import { hugeFields } from "./scenarios/hugeFields.ts"
 import { latency } from "./scenarios/latency.ts"
 import { memory } from "./scenarios/memory.ts"
+import { pgToPostgres } from "./scenarios/pgToPostgres.ts"
 import { streams } from "./scenarios/streams.ts"
 import { machine } from "./lib/stats.ts"
 
@@ -61,6 +62,7 @@ if (want(4)) log(inProcess ? (await latency(sizes.latency)).markdown : alone(4))
 if (want(5)) log((await memory(sizes.memSmall, sizes.memLarge, sizes.rounds)).markdown)
 if (want(6)) log((await concurrency(sizes.workflows)).markdown)
 if (want(7)) log((await hugeFields(sizes.hugeMb, sizes.rounds)).markdown)
-if (want(8)) log((await streams(sizes.streams, sizes.rounds + 2)).markdown)
+if (want(8)) log((await pgToPostgres(sizes.pg, sizes.rounds)).markdown)
+if (want(9)) log((await streams(sizes.streams, sizes.rounds + 2)).markdown)
 
 if (write) writeFileSync("bench/RESULTS.md", sections.join("\n"))

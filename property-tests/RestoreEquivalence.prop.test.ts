@@ -1,12 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import { statefulDefinitions } from "../src/processors/stateful.ts"
 import * as Registry from "../src/Registry.ts"
 import { checkRestoreEquivalence } from "../src/testing/RestoreEquivalence.ts"
 import * as WorkflowGraph from "../src/WorkflowGraph.ts"
 import { AddTo, Collect, KeepEven, Numbers, RunningCount } from "../test/runtime/support.ts"
 import { numRuns } from "./support/effectProperty.ts"
 
-const registry = Registry.layer([Numbers, Collect, KeepEven, AddTo, RunningCount])
+const registry = Registry.layer([Numbers, Collect, KeepEven, AddTo, RunningCount, ...statefulDefinitions])
 
 /** A stateless step: keep even ids, or add a constant to ids. */
 const stepArbitrary = fc.oneof(
@@ -16,15 +17,32 @@ const stepArbitrary = fc.oneof(
 
 interface Shape {
   readonly head: ReadonlyArray<{ type: string; config: unknown }>
-  readonly keyed: { readonly parallelism: number } | undefined
+  readonly keyed: { readonly parallelism: number; readonly type: keyof typeof keyedConfigs } | undefined
   readonly branches: ReadonlyArray<ReadonlyArray<{ type: string; config: unknown }>>
   readonly fanIn: boolean
 }
 
+/**
+ * The keyed stateful operators drawn: a custom one (its state restores only at the same
+ * parallelism), and the built-in aggregate and dedupe, whose state is split by key group — their
+ * parallelism is also drawn anew after each crash or graceful stop.
+ */
+const keyedConfigs = {
+  running_count: {},
+  aggregate: { group_by: ["group"], aggregates: { n: { op: "count" }, total: { op: "sum", field: "id" } } },
+  dedupe: { key: ["group"] }
+} as const
+
 /** Arbitrary pipelines: a stateless chain, an optional keyed stateful operator, then 1–3 branches that end in one sink (fan-in) or one sink each. */
 const shapeArbitrary: fc.Arbitrary<Shape> = fc.record({
   head: fc.array(stepArbitrary, { maxLength: 3 }),
-  keyed: fc.option(fc.record({ parallelism: fc.integer({ min: 1, max: 3 }) }), { nil: undefined }),
+  keyed: fc.option(
+    fc.record({
+      parallelism: fc.integer({ min: 1, max: 3 }),
+      type: fc.constantFrom<keyof typeof keyedConfigs>("running_count", "aggregate", "dedupe")
+    }),
+    { nil: undefined }
+  ),
   branches: fc.array(fc.array(stepArbitrary, { maxLength: 2 }), { minLength: 1, maxLength: 3 }),
   fanIn: fc.boolean()
 })
@@ -37,7 +55,14 @@ const toGraph = (shape: Shape): WorkflowGraph.WorkflowGraph => {
     last = `h${i}`
   })
   if (shape.keyed !== undefined) {
-    nodes.push({ kind: "processor", id: "keyed", type: "running_count", config: {}, inputs: [last], parallelism: shape.keyed.parallelism })
+    nodes.push({
+      kind: "processor",
+      id: "keyed",
+      type: shape.keyed.type,
+      config: keyedConfigs[shape.keyed.type],
+      inputs: [last],
+      parallelism: shape.keyed.parallelism
+    })
     last = "keyed"
   }
   const ends = shape.branches.map((branch, b) => {
@@ -66,7 +91,7 @@ const recordsArbitrary = fc.uniqueArray(fc.nat({ max: 10_000 }), { minLength: 10
 describe("checkpoint-restore equivalence", () => {
   it("for arbitrary pipelines, inputs, checkpoint intervals and failures, exactly-once sinks end equal to a run without failures", async () => {
     // each case draws a pipeline, then runs the library check on it with a few inputs and scenarios
-    const totals = { cases: 0, restarts: 0, restoredFromCheckpoint: 0 }
+    const totals = { cases: 0, restarts: 0, restoredFromCheckpoint: 0, stops: 0, rescaled: 0 }
     await fc.assert(
       fc.asyncProperty(shapeArbitrary, fc.integer(), async (shape, seed) => {
         const stats = await checkRestoreEquivalence({
@@ -74,11 +99,15 @@ describe("checkpoint-restore equivalence", () => {
           registry,
           inputs: { src: recordsArbitrary },
           numRuns: 4,
-          seed
+          seed,
+          // graceful stops are drawn with crashes; the parallelism of key-grouped state changes between them
+          rescalable: shape.keyed !== undefined && shape.keyed.type !== "running_count" ? ["keyed"] : []
         })
         totals.cases += stats.cases
         totals.restarts += stats.restarts
         totals.restoredFromCheckpoint += stats.restoredFromCheckpoint
+        totals.stops += stats.stops
+        totals.rescaled += stats.rescaled
       }),
       { numRuns: numRuns(75) }
     )
@@ -86,5 +115,7 @@ describe("checkpoint-restore equivalence", () => {
     // the property is only meaningful if failures really happened and restores used checkpoints
     assert.isAbove(totals.restarts, totals.cases / 4)
     assert.isAbove(totals.restoredFromCheckpoint, totals.cases / 10)
+    assert.isAbove(totals.stops, 0, "graceful stops were drawn and resumed from")
+    assert.isAbove(totals.rescaled, 0, "key-grouped state was restored at another parallelism")
   }, 600_000)
 })

@@ -16,12 +16,12 @@
  */
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
 import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
-import { type CheckpointInfo, RestoreError } from "./Checkpoint.ts"
+import type { CheckpointInfo, RestoreError } from "./Checkpoint.ts"
 import type { SourceLag } from "./Connector.ts"
-import { ConnectorError, type DefinitionError, NodeError, StateVersionError } from "./Errors.ts"
+import { type DefinitionError, NodeError } from "./Errors.ts"
 import { type Coordinator, makeCoordinator, type StopMode } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
-import { nextDelay } from "./internal/restart.ts"
+import { failureOf, isPermanent, nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
@@ -29,7 +29,7 @@ import { checkServices } from "./internal/services.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
 import type { TypedGraph } from "./Spec.ts"
-import { isRefusal, makeMemory, StateBackend, StateBackendError } from "./StateBackend.ts"
+import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
 import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
 export type {
@@ -267,16 +267,6 @@ const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<No
     }
   })
 
-/** Causes a restart cannot help with: the same definition or state would fail again. */
-const isPermanent = (error: NodeError | StateBackendError | RestoreError): boolean => {
-  if (error instanceof StateBackendError) return isRefusal(error)
-  if (error instanceof RestoreError) return true
-  const cause = error.cause
-  if (cause instanceof StateVersionError) return true
-  if (cause instanceof ConnectorError && cause.reason._tag === "ConfigurationError") return true
-  return false
-}
-
 /**
  * Runs a workflow to completion (bounded inputs) and returns what went through every node.
  *
@@ -442,31 +432,6 @@ export const run = <R = never>(
       ...(halted !== undefined ? { stopped: { checkpoint: halted } } : {})
     }
   }))
-
-/** What a failed attempt failed with: a NodeError (see {@link nodeErrorOf}) or a backend error. */
-const failureOf = (cause: Cause.Cause<unknown>): NodeError | StateBackendError | RestoreError | undefined => {
-  const failure = Cause.findErrorOption(cause)
-  if (failure._tag === "Some" && (failure.value instanceof StateBackendError || failure.value instanceof RestoreError)) {
-    return failure.value
-  }
-  return nodeErrorOf(cause)
-}
-
-/**
- * The NodeError a failed attempt ended with: its first failure, or else a defect that is a
- * NodeError. Two ways a NodeError arrives as a defect: a connector may only fail with connector
- * errors, so one that must blame a fused node dies with it; and when a second task fails while
- * the first failure interrupts it (its own defect still in its cause), Effect's `forEach`
- * combines the causes and, a defect being present, turns every failure into a defect
- * (`causeElectDefects`). `undefined` when the attempt failed otherwise (interrupted, or a defect
- * of another kind).
- */
-const nodeErrorOf = (cause: Cause.Cause<unknown>): NodeError | undefined => {
-  const failure = Cause.findErrorOption(cause)
-  if (failure._tag === "Some") return failure.value instanceof NodeError ? failure.value : undefined
-  for (const reason of cause.reasons) if (reason._tag === "Die" && reason.defect instanceof NodeError) return reason.defect
-  return undefined
-}
 
 /** One adaptive batcher per source node when `execution.batching.adaptive` is on. */
 const makeBatchers = (graph: WorkflowGraph, plan: Plan): ReadonlyMap<string, AdaptiveBatcher.AdaptiveBatcher> => {

@@ -1,5 +1,5 @@
 /**
- * Scenario 8: Effect Streams in and out. The same work — records → keep the active large ones →
+ * Scenario 9: Effect Streams in and out. The same work — records → keep the active large ones →
  * reshape → count — written four ways, run alternately in one process:
  * - the DataFlare runtime with an Effect `Stream` as its source and an Effect `Sink` as its
  *   destination (`Streams.source`, `Streams.sink`);
@@ -73,7 +73,7 @@ export const streams = async (records: number, rounds: number): Promise<{ markdo
   for (let w = 0; w < 2; w++) for (const c of contenders) await c.run()
   const results = await alternate(contenders, rounds)
   return {
-    markdown: table(`8. Effect Streams in and out: filter + map, ${records.toLocaleString("en")} records`, results),
+    markdown: table(`9. Effect Streams in and out: filter + map, ${records.toLocaleString("en")} records`, results),
     results
   }
 }

@@ -170,8 +170,8 @@ export interface NodeFailure<E> extends NodeError {
 
 /**
  * Everything a DSL workflow's run can fail with: an invalid definition (found before anything
- * runs), state that no longer applies to the workflow (refused before anything opens), a failed
- * task (naming the node), or the state backend.
+ * runs), a restore refused before anything opens (what changed, the way out), a failed task
+ * (naming the node), or the state backend.
  *
  * @category errors
  * @since 0.1.0

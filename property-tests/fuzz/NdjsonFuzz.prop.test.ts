@@ -37,7 +37,8 @@ const reference = (bytes: Uint8Array): Outcome => {
     const last = i === lines.length - 1
     if (last && truncated) return { error: `${i + 1}:not-text` }
     const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i]
-    if (line.trim().length === 0) continue
+    // blank: empty, or whitespace starting with a JSON whitespace (a lone U+FEFF inside the file is no blank line)
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)) continue
     let problem: string | undefined
     let value: unknown
     try {

@@ -159,7 +159,19 @@ export const checkRestore = (
     const now = yield* Effect.tryPromise({ try: () => measure(path, position.offset), catch: (e) => fileError(connector, "identify", path, e) })
     if (now.head !== saved.head) return yield* refuse(`was replaced or rewritten (its first ${saved.span} bytes differ from when checkpoint ${context.checkpoint} was taken)`)
     if (now.tail !== saved.tail) return yield* refuse(`was rewritten (the ${saved.span} bytes before the saved position differ from when checkpoint ${context.checkpoint} was taken)`)
+    // a file read in byte ranges split by its size: another size moves the ranges under the positions
+    if (isRangePosition(context.position) && now.size !== saved.size) {
+      return yield* new RestoreError({
+        node: context.node,
+        checkpoint: context.checkpoint,
+        reason: `the input file ${path} changed size (${saved.size} → ${now.size} bytes) since the checkpoint; it is read in ${context.parallelism} byte ranges split by its size, so a resume would read some records twice and skip others`,
+        remedy: "run with --from-scratch, or resume with the source at parallelism 1 before appending"
+      })
+    }
   })
+
+/** A position of a file read in parallel byte ranges (`{ offset, line, range }`). */
+const isRangePosition = (raw: unknown): boolean => typeof raw === "object" && raw !== null && "range" in raw
 
 const hasCode = (error: unknown, code: string): boolean =>
   typeof error === "object" && error !== null && "code" in error && error.code === code

@@ -218,6 +218,14 @@ export const utf8Length = (text: string, escaped: boolean): number => {
 export const replaceEscapes = (text: string): string => (text.length === 0 ? text : text.replace(ESCAPE, "\uFFFD"))
 
 /**
+ * Turns escaped bytes into U+FFFD in the first `n` fields (`invalid_utf8: replace`). Here, not in
+ * the CSV reader's modules, because the CSV range threads load it too and must load no Effect.
+ */
+export const unescapeFields = (fields: Array<string>, n: number): void => {
+  for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
+}
+
+/**
  * Describes the bytes at the start of `bytes` that are not text, for an error message:
  * `byte 0xE9` or `a NUL byte`, with a hint at the likely cause.
  *

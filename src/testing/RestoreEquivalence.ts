@@ -3,10 +3,12 @@
  *
  * `checkRestoreEquivalence` runs a workflow on arbitrary inputs twice: once without failures,
  * and once with arbitrary checkpoint intervals and arbitrary failure points (a source read
- * fails, a sink write fails mid-batch, or the whole process "crashes" — its in-memory state is
- * dropped and a new run restores from the state backend). The sinks' final content must be the
- * same: identical for exactly-once sinks (compared as multisets, since parallel instances may
- * interleave), identical after de-duplication by a key for at-least-once ones.
+ * fails, a sink write fails mid-batch, the whole process "crashes" — its in-memory state is
+ * dropped and a new run restores from the state backend — or the run is stopped gracefully and a
+ * new run resumes). Between such runs the parallelism of the `rescalable` nodes may change. The
+ * sinks' final content must be the same: identical for exactly-once sinks (compared as
+ * multisets, since parallel instances may interleave), identical after de-duplication by a key
+ * for at-least-once ones.
  *
  * Sources and sinks are replaced by in-memory ones through {@link Overrides}, so the workflow
  * value under test is the production one. Time is virtual ({@link TestClock}): checkpoint
@@ -44,6 +46,8 @@ export type Failure =
   | { readonly _tag: "SourceRead"; readonly node: string; readonly at: number }
   | { readonly _tag: "SinkWrite"; readonly node: string; readonly at: number }
   | { readonly _tag: "Crash"; readonly afterReads: number }
+  /** A graceful stop (a checkpoint as it is) once the sources have read `afterReads` times; a new run resumes. */
+  | { readonly _tag: "Stop"; readonly afterReads: number }
 
 /**
  * A failure scenario: checkpoint interval (virtual ms; every source read takes 1 ms) and failures.
@@ -59,6 +63,11 @@ export interface Scenario {
    * instead of behind a queue (default false).
    */
   readonly inlineSinks?: boolean
+  /**
+   * The parallelism of the `rescalable` nodes in the runs after each crash or stop, in order (the
+   * last one repeats; absent or empty: unchanged).
+   */
+  readonly parallelism?: ReadonlyArray<number>
 }
 
 /**
@@ -93,6 +102,11 @@ export interface Options<R = never> {
   readonly batchSize?: number
   readonly numRuns?: number
   readonly seed?: number
+  /**
+   * Stateful nodes whose parallelism scenarios may change between a crash or stop and the run that
+   * resumes (their state must be split by key group: see `StatefulProcessor.keyOfEntry`).
+   */
+  readonly rescalable?: ReadonlyArray<string>
 }
 
 /** An in-memory source over an array, seekable by index, that can fail once at a read. */
@@ -225,6 +239,10 @@ export interface ScenarioResult {
   readonly faulty: { readonly [sink: string]: ReadonlyArray<string> }
   readonly restarts: number
   readonly restoredFrom: ReadonlyArray<number>
+  /** Graceful stops that ended a run at a checkpoint (a new run resumed). */
+  readonly stops: number
+  /** Resumed runs whose rescalable nodes ran at another parallelism than the run before. */
+  readonly rescaled: number
 }
 
 /**
@@ -248,13 +266,22 @@ export const runScenario = <R = never>(
     const sources = graph.nodes.filter((n) => n.kind === "source").map((n) => n.id)
     const sinks = graph.nodes.filter((n) => n.kind === "sink").map((n) => n.id)
     const restoredFrom: Array<number> = []
+    const rescalable = new Set(options.rescalable ?? [])
+    /** The graph of the run after `interruptions` crashes or stops (with its rescaled nodes). */
+    const graphAfter = (interruptions: number): WorkflowGraph => {
+      const steps = scenario.parallelism ?? []
+      if (interruptions === 0 || steps.length === 0 || rescalable.size === 0) return graph
+      const parallelism = steps[Math.min(interruptions, steps.length) - 1]
+      return { ...graph, nodes: graph.nodes.map((n) => (rescalable.has(n.id) ? { ...n, parallelism } : n)) }
+    }
     const runOnce = (
       execution: WorkflowGraph["execution"],
       stores: ReadonlyMap<string, Store>,
       backend: StateBackend.Backend,
       clock: { reads: number },
       sourceFails: (node: string) => () => boolean,
-      sinkFails: (node: string) => () => boolean
+      sinkFails: (node: string) => () => boolean,
+      run: { readonly graph: WorkflowGraph; readonly stop?: Effect.Effect<void> } = { graph }
     ) => {
       const overrides: { [node: string]: PreparedSource | PreparedSink } = {}
       for (const s of sources) {
@@ -264,13 +291,14 @@ export const runScenario = <R = never>(
           : memorySource(inputs[s] ?? [], batchSize, clock, sourceFails(s))
       }
       for (const s of sinks) overrides[s] = exactlyOnceSink(stores.get(s)!, sinkFails(s), scenario.inlineSinks === true)
-      const run = Runtime.run({ ...graph, execution }, {
+      const running = Runtime.run({ ...run.graph, execution }, {
+        ...(run.stop !== undefined ? { stop: run.stop } : {}),
         onRestart: () =>
           Effect.map(backend.latest(graph.name), (r) => {
             restoredFrom.push(r?.id ?? 0)
           }).pipe(Effect.orDie)
       })
-      return (services === undefined ? run : Effect.provide(run, services)).pipe(
+      return (services === undefined ? running : Effect.provide(running, services)).pipe(
         Effect.provide(Overrides.layer(overrides)),
         Effect.provideService(StateBackend.StateBackend, backend),
         Effect.provide(options.registry)
@@ -326,28 +354,42 @@ export const runScenario = <R = never>(
       return () => checks.some((c) => c())
     }
     let restarts = 0
-    const crashes = scenario.failures.filter((f): f is Failure & { _tag: "Crash" } => f._tag === "Crash")
-    for (const crash of crashes) {
-      // a process crash: the run is interrupted after some reads, all in-memory state is lost,
-      // and a new run restores from the backend
-      const exit = yield* virtual(
-        Effect.raceFirst(
-          runOnce(execution, stores, backend, clock, sourceFails, sinkFails),
-          Effect.andThen(
-            Effect.repeat(Effect.sleep(1), { until: () => clock.reads >= crash.afterReads }),
-            Effect.fail("crash" as const)
+    const interruptions = scenario.failures.filter((f): f is Failure & { _tag: "Crash" | "Stop" } => f._tag === "Crash" || f._tag === "Stop")
+    let runs = 0
+    let stops = 0
+    let rescaled = 0
+    const parallelismOf = (g: WorkflowGraph) => JSON.stringify(g.nodes.filter((n) => rescalable.has(n.id)).map((n) => n.parallelism ?? 1))
+    for (const interruption of interruptions) {
+      const reached = Effect.repeat(Effect.sleep(1), { until: () => clock.reads >= interruption.afterReads })
+      const run = { graph: graphAfter(runs) }
+      if (runs > 0 && parallelismOf(run.graph) !== parallelismOf(graphAfter(runs - 1))) rescaled += 1
+      runs += 1
+      if (interruption._tag === "Stop") {
+        // a graceful stop: the run checkpoints where it is and ends; a new run resumes
+        const summary = yield* Effect.flatten(virtual(runOnce(execution, stores, backend, clock, sourceFails, sinkFails, { ...run, stop: reached })))
+        restarts += summary.restarts
+        if (summary.stopped === undefined) break
+        stops += 1
+      } else {
+        // a process crash: the run is interrupted after some reads, all in-memory state is lost,
+        // and a new run restores from the backend
+        const exit = yield* virtual(
+          Effect.raceFirst(
+            runOnce(execution, stores, backend, clock, sourceFails, sinkFails, run),
+            Effect.andThen(reached, Effect.fail("crash" as const))
           )
         )
-      )
-      if (Exit.isSuccess(exit)) break
+        if (Exit.isSuccess(exit)) break
+      }
       restarts += 1
       restoredFrom.push((yield* backend.latest(graph.name))?.id ?? 0)
     }
-    const summary = yield* Effect.flatten(virtual(runOnce(execution, stores, backend, clock, sourceFails, sinkFails)))
+    if (runs > 0 && parallelismOf(graphAfter(runs)) !== parallelismOf(graphAfter(runs - 1))) rescaled += 1
+    const summary = yield* Effect.flatten(virtual(runOnce(execution, stores, backend, clock, sourceFails, sinkFails, { graph: graphAfter(runs) })))
     restarts += summary.restarts
     const result = (s: ReadonlyMap<string, Store>) =>
       Object.fromEntries(sinks.map((k) => [k, canonical(s.get(k)!.committed, options.dedupeKey?.[k])]))
-    return { clean: result(cleanStores), faulty: result(stores), restarts, restoredFrom }
+    return { clean: result(cleanStores), faulty: result(stores), restarts, restoredFrom, stops, rescaled }
   })
 
 /**
@@ -356,18 +398,20 @@ export const runScenario = <R = never>(
  * @category arbitraries
  * @since 0.1.0
  */
-export const scenarioArbitrary = (graph: WorkflowGraph): fc.Arbitrary<Scenario> => {
+export const scenarioArbitrary = (graph: WorkflowGraph, rescalable: ReadonlyArray<string> = []): fc.Arbitrary<Scenario> => {
   const sources = graph.nodes.filter((n) => n.kind === "source").map((n) => n.id)
   const sinks = graph.nodes.filter((n) => n.kind === "sink").map((n) => n.id)
   const failure: fc.Arbitrary<Failure> = fc.oneof(
     fc.record({ _tag: fc.constant("SourceRead" as const), node: fc.constantFrom(...sources), at: fc.nat({ max: 20 }) }),
     fc.record({ _tag: fc.constant("SinkWrite" as const), node: fc.constantFrom(...sinks), at: fc.nat({ max: 20 }) }),
-    fc.record({ _tag: fc.constant("Crash" as const), afterReads: fc.integer({ min: 1, max: 25 }) })
+    fc.record({ _tag: fc.constant("Crash" as const), afterReads: fc.integer({ min: 1, max: 25 }) }),
+    fc.record({ _tag: fc.constant("Stop" as const), afterReads: fc.integer({ min: 1, max: 25 }) })
   )
   return fc.record({
     checkpointEvery: fc.integer({ min: 1, max: 6 }),
     failures: fc.array(failure, { maxLength: 3 }),
-    inlineSinks: fc.boolean()
+    inlineSinks: fc.boolean(),
+    parallelism: rescalable.length === 0 ? fc.constant([]) : fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 })
   })
 }
 
@@ -381,11 +425,13 @@ export const scenarioArbitrary = (graph: WorkflowGraph): fc.Arbitrary<Scenario> 
  */
 export const checkRestoreEquivalence = async <R = never>(options: Options<R> & NeedsServices<R>): Promise<Statistics> => {
   const inputs = fc.record(options.inputs as { [k: string]: fc.Arbitrary<ReadonlyArray<unknown>> })
-  const stats = { cases: 0, restarts: 0, restoredFromCheckpoint: 0 }
+  const stats = { cases: 0, restarts: 0, restoredFromCheckpoint: 0, stops: 0, rescaled: 0 }
   await fc.assert(
-    fc.asyncProperty(inputs, scenarioArbitrary(options.graph), async (input, scenario) => {
-      const { clean, faulty, restarts, restoredFrom } = await Effect.runPromise(runScenario(options, input, scenario))
+    fc.asyncProperty(inputs, scenarioArbitrary(options.graph, options.rescalable), async (input, scenario) => {
+      const { clean, faulty, rescaled, restarts, restoredFrom, stops } = await Effect.runPromise(runScenario(options, input, scenario))
       stats.cases += 1
+      stats.stops += stops
+      stats.rescaled += rescaled
       stats.restarts += restarts + restoredFrom.length - restarts
       stats.restoredFromCheckpoint += restoredFrom.filter((id) => id > 0).length
       for (const sink of Object.keys(clean)) {
@@ -427,6 +473,10 @@ export interface Statistics {
   readonly cases: number
   readonly restarts: number
   readonly restoredFromCheckpoint: number
+  /** Graceful stops a new run resumed from. */
+  readonly stops: number
+  /** Resumed runs at another parallelism of the rescalable nodes. */
+  readonly rescaled: number
 }
 
 const firstDifference = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => {

@@ -44,6 +44,7 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   "postgres-to-postgres.yaml": { validateOnly: "test/connectors/postgres/Workflow.integration.test.ts" },
   "csv-to-postgres.yaml": { validateOnly: "test/connectors/postgres/CsvPassThrough.integration.test.ts" },
   "postgres-cdc.yaml": { validateOnly: "test/connectors/postgres (needs a server with wal_level = logical)" },
+  "postgres-table-copy.yaml": { validateOnly: "test/connectors/postgres/Workflow.integration.test.ts" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),

@@ -3,6 +3,8 @@
  * `dataflare run` processes:
  * - SIGTERM mid-run checkpoints every operator as it is; the rerun resumes, and the output of an
  *   aggregate (without a window, or with one) equals an uninterrupted run's;
+ * - a stateful node changed in a way its state cannot follow is refused before anything is
+ *   written; a parallelism change resumes exactly (key groups);
  * - a second instance of a running workflow is refused before it opens anything, naming the
  *   process that holds the state, and the first run's output is untouched;
  * - a replaced input file is refused before anything is opened; an appended one resumes; a
@@ -100,6 +102,40 @@ describe("dataflare run: graceful stop of stateful operators (process)", () => {
         assert.deepStrictEqual(got, expected)
       }))
   }
+})
+
+describe("dataflare run: stateful nodes changed between runs (process)", () => {
+  const window = "      time_field: id\n      window: { type: tumbling, size: 25000 }\n      window_format: epoch_ms\n"
+  it.live("a changed window is refused before anything is written; a parallelism change resumes exactly", () =>
+    Effect.gen(function*() {
+      const whole = yield* tempDir
+      const dir = yield* tempDir
+      const yaml = aggregateWorkflow("rescale", window)
+      yield* Effect.promise(() => Promise.all([writeFile(join(whole, "wf.yaml"), yaml), writeFile(join(dir, "wf.yaml"), yaml)]))
+      const full = yield* cli(["run", "wf.yaml", "--quiet"], { cwd: whole })
+      assert.strictEqual(full.status, 0, full.stderr)
+      const expected = lines(yield* Effect.promise(() => readFile(join(whole, "out.ndjson"), "utf8"))).sort()
+
+      const run = yield* start(dir, ["run", "wf.yaml"])
+      yield* until(hasCheckpoint(join(dir, ".dataflare", "rescale")))
+      run.child.kill("SIGTERM")
+      const first = yield* Effect.promise(() => run.exited)
+      assert.strictEqual(first.code, 0, first.stderr)
+      const before = yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8").catch(() => ""))
+
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), yaml.replace("size: 25000", "size: 50000")))
+      const changed = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(changed.status, 3, changed.stderr)
+      assert.match(changed.stderr, /node 'totals' cannot resume \(checkpoint \d+\): its definition changed in a way its saved state cannot follow \(window: .*"size":25000.* → .*"size":50000/)
+      assert.include(changed.stderr, "--drop-state totals")
+      assert.strictEqual(yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8").catch(() => "")), before)
+
+      // the original window at parallelism 3: the key groups carry each key's windows over
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), yaml.replace("    type: aggregate\n", "    type: aggregate\n    parallelism: 3\n")))
+      const rescaled = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(rescaled.status, 0, rescaled.stderr)
+      assert.deepStrictEqual(lines(yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).sort(), expected)
+    }))
 })
 
 describe("dataflare run: one writer per state directory (process)", () => {

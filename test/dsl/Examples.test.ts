@@ -129,6 +129,23 @@ const fixtures: Record<string, Fixture> = {
       }
     }
   },
+  "dsl-stop-resume.ts": {
+    args: ["60000"],
+    check: (stdout) => {
+      const first = /first run: stopped at checkpoint (\d+) after (\d+) of 60000 events/.exec(stdout)
+      assert.isNotNull(first, stdout)
+      const read = Number(first![2])
+      assert.isAbove(read, 0)
+      assert.isBelow(read, 60000)
+      const second = /second run: resumed from checkpoint (\d+) with 3 instances, read (\d+) events/.exec(stdout)
+      assert.isNotNull(second, stdout)
+      assert.strictEqual(second![1], first![1])
+      assert.strictEqual(read + Number(second![2]), 60000)
+      // 50 sensors × 6 windows of 10 s
+      assert.match(stdout, /windows: 300; equal to an uninterrupted run: true/)
+      assert.match(stdout, /changed window: RestoreError: node 'per_sensor' cannot resume .*window: .*"size":10000.* → .*"size":20000/)
+    }
+  },
   "dsl-custom-connector.ts": {
     args: ["25"],
     check: (stdout) => {

@@ -4,7 +4,7 @@
  * through `Pipeline.run` / `Workflow.run` with the built-in registry.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Schema, Sink, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Schema, Sink, Stream } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Streams from "../../dsl/Streams.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
@@ -77,40 +77,52 @@ describe("Streams.source", () => {
   it.live("a resumable stream restarts from the last checkpoint after a failure: every record once", () =>
     Effect.gen(function*() {
       const starts: Array<number | undefined> = []
+      const checkpointed = yield* Deferred.make<void>()
       let failed = false
+      // the stream fails once at record 180, after a checkpoint has completed
       const source = Streams.source((from: number | undefined) => {
         starts.push(from)
         return Stream.range(from ?? 0, orders.length - 1).pipe(
           Stream.mapEffect((i) =>
             i === 180 && !failed
-              ? Effect.andThen(Effect.sync(() => void (failed = true)), Effect.fail(new Flaky({ at: i })))
+              ? Deferred.await(checkpointed).pipe(
+                Effect.andThen(Effect.sync(() => void (failed = true))),
+                Effect.andThen(Effect.fail(new Flaky({ at: i })))
+              )
               : Effect.succeed([orders[i], i + 1] as const)
           )
         )
       }, { position: Schema.Number })
+      let handle: Runtime.RunHandle | undefined
+      let written = 0
+      const collected: Array<Order> = []
       const pipeline = Pipeline.from("orders", source)
         .named("resumable-stream")
-        .execution({
-          batch_size: 10,
-          checkpoint_interval: "1ms",
-          restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1ms" }
-        })
-        .to("out", Streams.sink((_: ReadonlyArray<Order>) => Effect.void))
-      const collected = new Map<number, number>()
-      const out = yield* Testing.collector<Order>()
-      const summary = yield* Pipeline.run(pipeline).pipe(
-        Effect.provide(Overrides.layer(pipeline, { out: out.sink })),
+        .execution({ batch_size: 10, restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1ms" } })
+        .to("out", Streams.sink((records: ReadonlyArray<Order>) =>
+          Effect.gen(function*() {
+            collected.push(...records)
+            written += records.length
+            // a checkpoint once 100 records are written (in the background: it waits for this write)
+            if (written >= 100 && handle !== undefined && !(yield* Deferred.isDone(checkpointed)) && !failed) {
+              const h = handle
+              handle = undefined
+              yield* Effect.forkDetach(Effect.andThen(h.checkpoint, Deferred.succeed(checkpointed, undefined)))
+            }
+          })
+        ))
+      const summary = yield* Pipeline.run(pipeline, { onStart: (h) => Effect.sync(() => void (handle = h)) }).pipe(
         Effect.provideService(StateBackend.StateBackend, StateBackend.makeMemory()),
         Effect.provide(Builtins.layer)
       )
-      for (const o of yield* out.records) collected.set(o.id, (collected.get(o.id) ?? 0) + 1)
       assert.strictEqual(summary.restarts, 1)
-      // at-least-once sink: every record arrived, the ones after the last checkpoint maybe twice
-      assert.deepStrictEqual([...collected.keys()].sort((a, b) => a - b), orders.map((o) => o.id))
-      // the restart resumed from a checkpointed position, not from the start
+      // at-least-once sink: every record arrived, the ones after the checkpoint maybe twice
+      assert.deepStrictEqual([...new Set(collected.map((o) => o.id))].sort((a, b) => a - b), orders.map((o) => o.id))
+      // the restart resumed from the checkpointed position, not from the start
       assert.strictEqual(starts.length, 2)
       assert.strictEqual(starts[0], undefined)
-      assert.isAbove(starts[1] ?? 0, 0)
+      assert.isAtLeast(starts[1] ?? 0, 100)
+      assert.isAtMost(starts[1] ?? 0, 180)
     }))
 })
 
@@ -361,21 +373,33 @@ describe(".via with a Stream transformation", () => {
 describe("Streams: what cannot be done is refused", () => {
   it.live("a plain stream is not restored past its start: the run fails naming the node and the way out", () =>
     Effect.gen(function*() {
+      const checkpointed = yield* Deferred.make<void>()
+      let handle: Runtime.RunHandle | undefined
+      let written = 0
       let failed = false
-      const pipeline = Pipeline.from("events", Streams.source(Stream.fromIterable(orders)))
+      // record 150 waits until a checkpoint (taken once 100 records are written) has completed
+      const stream = Stream.fromIterable(orders).pipe(
+        Stream.mapEffect((o) => (o.id === 150 ? Effect.as(Deferred.await(checkpointed), o) : Effect.succeed(o)))
+      )
+      const pipeline = Pipeline.from("events", Streams.source(stream))
         .named("plain-stream-restore")
-        .execution({
-          batch_size: 10,
-          checkpoint_interval: "1ms",
-          restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1ms" }
-        })
+        .execution({ batch_size: 10, restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1ms" } })
         .to("out", Streams.sink((records: ReadonlyArray<Order>) =>
-          // fails once, late enough for a checkpoint to have completed
-          records.some((o) => o.id >= 200) && !failed
-            ? Effect.andThen(Effect.sync(() => void (failed = true)), Effect.fail(new Flaky({ at: 200 })))
-            : Effect.sleep(1)
+          Effect.gen(function*() {
+            written += records.length
+            if (written >= 100 && handle !== undefined) {
+              const h = handle
+              handle = undefined
+              yield* Effect.forkDetach(Effect.andThen(h.checkpoint, Deferred.succeed(checkpointed, undefined)))
+            }
+            // a failure after the checkpoint: the restart would have to resume the stream past record 100
+            if ((yield* Deferred.isDone(checkpointed)) && !failed) {
+              failed = true
+              return yield* new Flaky({ at: written })
+            }
+          })
         ))
-      const error = nodeError(yield* Effect.exit(Pipeline.run(pipeline).pipe(
+      const error = nodeError(yield* Effect.exit(Pipeline.run(pipeline, { onStart: (h) => Effect.sync(() => void (handle = h)) }).pipe(
         Effect.provideService(StateBackend.StateBackend, StateBackend.makeMemory()),
         Effect.provide(Builtins.layer)
       )))

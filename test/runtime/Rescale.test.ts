@@ -103,6 +103,16 @@ describe("rescaling keyed state", () => {
     }).pipe(Effect.provide(registry)))
 })
 
+describe("key groups bound a keyed node's parallelism", () => {
+  it.effect("a keyed node with more instances than execution.key_groups is a definition error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Runtime.prepare(graph("too-many", { parallelism: 5, keyGroups: 4 })))
+      assert.strictEqual(error._tag, "DefinitionError")
+      assert.include(error.message, "a keyed node runs at most execution.key_groups (4) instances, got 5")
+      yield* Runtime.prepare(graph("enough", { parallelism: 4, keyGroups: 4 }))
+    }).pipe(Effect.provide(registry)))
+})
+
 describe("fingerprints: changes the saved state cannot follow are refused", () => {
   /** A first run stopped with some state saved, then `changed` run on the same backend. */
   const refusal = (name: string, changed: WorkflowGraph.WorkflowGraph, first: WorkflowGraph.WorkflowGraph = graph(name)) =>

@@ -38,13 +38,13 @@
  */
 import { Clock, Effect, Metric, Redacted, Schedule, type Scope } from "effect"
 import type pg from "pg"
-import { LogicalReplicationService, type Pgoutput } from "pg-logical-replication"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
 import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
-import { connectForReading, pgConfig, pgReadSession } from "./internal/client.ts"
+import { ChangeStream } from "./internal/cdcStream.ts"
+import { connectForReading, pgReadSession } from "./internal/client.ts"
 import { applyPublication, PublicationError, resolveTables } from "./internal/publication.ts"
 import {
   type Change,
@@ -52,9 +52,6 @@ import {
   lsnValue,
   maxLsn,
   normalizeLsn,
-  type SlotCreated,
-  SlotPlugin,
-  type Transaction,
   TransactionAssembler,
   TupleDecoder
 } from "./internal/replication.ts"
@@ -191,69 +188,24 @@ const makeReader = Effect.fnUntraced(function*(
   const resolveTypes = (oids: ReadonlyArray<number>) =>
     resolveShapes((missing) => meta.query(TYPES_SQL, [missing]).then((r) => r.rows), oids, shapes)
 
-  // Streaming state, shared with the replication callbacks.
-  let service: LogicalReplicationService | undefined
-  let streamError: unknown
-  const ready: Array<Transaction> = []
-  let readyCount = 0
-  let waiters: Array<() => void> = []
-  let delivered: string | null = null
-  let committed: string | null = null
   let requested: string | null = null
   let resume: (SnapshotProgress & { readonly name: string | undefined }) | undefined
   let snapshot: SnapshotReader | undefined
   let snapshotClient: pg.Client | undefined
   let started = false
   let lagBytes: number | undefined
-  const assembler = new TransactionAssembler(
-    new TupleDecoder(shapes, bigint),
-    config.tables === undefined ? undefined : (table) => included.has(table)
-  )
-
-  const wake = () => {
-    const w = waiters
-    waiters = []
-    for (const f of w) f()
-  }
-  const idle = () =>
-    !assembler.open && ready.length === 0 && snapshot === undefined &&
-    (delivered === null || (committed !== null && lsnValue(delivered) <= lsnValue(committed)))
-
-  const onData = async (_lsn: string, message: Pgoutput.Message) => {
-    if (streamError !== undefined) return
-    try {
-      // A relation message comes before the rows that use it: its column types are known in time.
-      if (message.tag === "relation") await resolveTypes(message.columns.map((c) => c.typeOid))
-      const tx = assembler.push(message)
-      if (tx !== undefined && tx.changes.length > 0) {
-        ready.push(tx)
-        readyCount += tx.changes.length
-      } else if (tx !== undefined && idle()) {
-        delivered = committed = maxLsn(committed, tx.endLsn)
-      }
-    } catch (e) {
-      streamError ??= e
-      return
-    }
-    if (readyCount >= highWater) await new Promise<void>((resolve) => waiters.push(resolve))
-  }
-  // With flow control, data messages wait in the library's queue while keepalives are emitted at
-  // once: a keepalive may overtake changes not yet handled, so it only advances the confirmed LSN
-  // when that queue is empty (bracket access: the fields are private in its typings).
-  const drained = (s: LogicalReplicationService): boolean => {
-    const queue: unknown = s["_messageQueue"]
-    const processing: unknown = s["_processing"]
-    return Array.isArray(queue) && queue.length === 0 && processing !== true
-  }
-  const onKeepalive = (lsn: string, _ts: number, shouldRespond: boolean) => {
-    if (service === undefined) return
-    if (idle() && drained(service) && committed !== null && lsnValue(lsn) > lsnValue(committed)) {
-      delivered = committed = normalizeLsn(lsn)
-      void service.acknowledge(committed)
-    } else if (shouldRespond && committed !== null) {
-      void service.acknowledge(committed)
-    }
-  }
+  const stream = new ChangeStream({
+    connectionString: config.connection_string,
+    publication: config.publication,
+    slot,
+    highWater,
+    assembler: new TransactionAssembler(
+      new TupleDecoder(shapes, bigint),
+      config.tables === undefined ? undefined : (table) => included.has(table)
+    ),
+    resolveTypes,
+    busy: () => snapshot !== undefined
+  })
 
   const endSnapshot = Effect.suspend(() => {
     snapshot = undefined
@@ -261,17 +213,41 @@ const makeReader = Effect.fnUntraced(function*(
     snapshotClient = undefined
     return c === undefined ? Effect.void : Effect.promise(() => c.end().catch(() => undefined))
   })
-  const stop = Effect.promise(async () => {
-    const s = service
-    service = undefined
-    wake()
-    if (s !== undefined) await s.destroy().catch(() => undefined)
-  })
+  const stop = Effect.promise(() => stream.stop())
   yield* Effect.addFinalizer(() => Effect.andThen(stop, endSnapshot))
 
   const slotInfo = async () =>
     (await client.query(`SELECT confirmed_flush_lsn::text AS lsn, temporary FROM pg_replication_slots WHERE slot_name = $1`, [slot]))
       .rows as Array<{ lsn: string | null; temporary: boolean }>
+
+  /** Refuses to resume the snapshot of `resuming` when its slot cannot give the changes since its consistent point. */
+  const checkResume = (resuming: SnapshotProgress & { readonly name: string | undefined }, existing: Array<{ lsn: string | null }>) => {
+    const where = `the snapshot interrupted in table ${resuming.table + 1} of ${tables.length} at consistent point ${resuming.lsn}`
+    if (existing.length === 0) {
+      return configurationError(
+        CONNECTOR,
+        "start",
+        `replication slot '${slot}' does not exist (a temporary slot ends with its connection): cannot resume ${where}. ` +
+          `Empty the destination and run with --from-scratch`
+      )
+    }
+    if (existing[0].lsn !== null && lsnValue(existing[0].lsn) > lsnValue(resuming.lsn)) {
+      return configurationError(
+        CONNECTOR,
+        "start",
+        `replication slot '${slot}' was confirmed to ${existing[0].lsn}, past the consistent point of ${where}: ` +
+          `changes since then would be lost. Empty the destination and run with --from-scratch`
+      )
+    }
+    if (resuming.name !== undefined && tables[resuming.table]?.qualified !== resuming.name) {
+      return configurationError(
+        CONNECTOR,
+        "start",
+        `'tables' changed during ${where} (it was reading '${resuming.name}'): empty the destination and run with --from-scratch`
+      )
+    }
+    return undefined
+  }
 
   /** Starts replication from `requested` (or resumes the snapshot of `resume`, or takes a fresh one). */
   const start = Effect.gen(function*() {
@@ -279,122 +255,54 @@ const makeReader = Effect.fnUntraced(function*(
     const existing = yield* Effect.promise(slotInfo)
     const resuming = resume
     if (resuming !== undefined) {
-      const where = `the snapshot interrupted in table ${resuming.table + 1} of ${tables.length} at consistent point ${resuming.lsn}`
-      if (existing.length === 0) {
-        return yield* configurationError(
-          CONNECTOR,
-          "start",
-          `replication slot '${slot}' does not exist (a temporary slot ends with its connection): cannot resume ${where}. ` +
-            `Empty the destination and run with --from-scratch`
-        )
-      }
-      if (existing[0].lsn !== null && lsnValue(existing[0].lsn) > lsnValue(resuming.lsn)) {
-        return yield* configurationError(
-          CONNECTOR,
-          "start",
-          `replication slot '${slot}' was confirmed to ${existing[0].lsn}, past the consistent point of ${where}: ` +
-            `changes since then would be lost. Empty the destination and run with --from-scratch`
-        )
-      }
-      if (resuming.name !== undefined && tables[resuming.table]?.qualified !== resuming.name) {
-        return yield* configurationError(
-          CONNECTOR,
-          "start",
-          `'tables' changed during ${where} (it was reading '${resuming.name}'): empty the destination and run with --from-scratch`
-        )
-      }
-    }
-    const takeSnapshot = resuming === undefined && config.snapshot === true && requested === null
-    if (resuming === undefined && requested !== null && existing.length === 0) {
-      return yield* configurationError(CONNECTOR, "start", `replication slot '${slot}' does not exist: cannot resume at ${requested}`)
-    }
-    if (takeSnapshot && existing.length > 0) {
-      yield* Effect.tryPromise(() => client.query("SELECT pg_drop_replication_slot($1)", [slot]))
-    }
-    const create = takeSnapshot || existing.length === 0
-    let created: (value: SlotCreated) => void = () => {}
-    let imported: () => void = () => {}
-    const createdPromise = new Promise<SlotCreated>((resolve) => (created = resolve))
-    const importedPromise = new Promise<void>((resolve) => (imported = resolve))
-    const plugin = new SlotPlugin({
-      publication: config.publication,
-      ...(create
-        ? {
-          create: {
-            temporary: config.temporary_slot === true,
-            exportSnapshot: takeSnapshot,
-            onCreated: (c: SlotCreated) => {
-              created(c)
-              return takeSnapshot ? importedPromise : Promise.resolve()
-            }
-          }
-        }
-        : {})
-    })
-    streamError = undefined
-    const s = new LogicalReplicationService(pgConfig(config.connection_string), {
-      acknowledge: { auto: false, timeoutSeconds: 0 },
-      flowControl: { enabled: true }
-    })
-    service = s
-    s.on("data", onData)
-    s.on("heartbeat", onKeepalive)
-    s.on("error", (e: unknown) => (streamError ??= e))
-    const from = resuming?.lsn ?? requested ?? existing[0]?.lsn ?? "0/0"
-    void s.subscribe(plugin, slot, from).then(
-      () => {
-        // The server ended the stream (we did not stop it): the next read reports it.
-        if (service === s) streamError ??= new Error("the server ended the replication stream")
-      },
-      (e: unknown) => {
-        streamError ??= e
-        created({ consistentPoint: "0/0", snapshotName: null })
-      }
-    )
-    if (resuming !== undefined) {
-      committed = delivered = resuming.lsn
+      const refused = checkResume(resuming, existing)
+      if (refused !== undefined) return yield* refused
+      // The rest of the snapshot as it is now, then every change since the consistent point.
+      stream.committed = stream.delivered = resuming.lsn
+      yield* Effect.promise(() => stream.start(resuming.lsn, undefined))
       const c = yield* Effect.tryPromise(() => connectForReading(config.connection_string))
       snapshotClient = c
       snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn: resuming.lsn, table: resuming.table, key: resuming.key })
-    } else if (create) {
-      const info = yield* Effect.promise(() => createdPromise)
-      if (streamError !== undefined) return yield* Effect.fail(streamError)
-      committed = delivered = normalizeLsn(info.consistentPoint)
-      if (takeSnapshot) {
-        const name = info.snapshotName ?? ""
-        if (!/^[0-9A-F-]+$/i.test(name)) return yield* Effect.fail(new Error(`unexpected snapshot name from the server`))
-        const lsn = committed
-        // Streaming waits for the import; release it whatever happens, so the connection never hangs.
-        const c = yield* Effect.tryPromise(async () => {
-          const c = await connectForReading(config.connection_string)
-          snapshotClient = c
-          await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-          await c.query(`SET TRANSACTION SNAPSHOT '${name}'`)
-          return c
-        }).pipe(Effect.ensuring(Effect.sync(imported)))
-        snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn, table: 0, key: null })
-      }
-    } else {
-      committed = delivered = maxLsn(requested, existing[0].lsn)
+      return
     }
+    if (requested !== null && existing.length === 0) {
+      return yield* configurationError(CONNECTOR, "start", `replication slot '${slot}' does not exist: cannot resume at ${requested}`)
+    }
+    const takeSnapshot = config.snapshot === true && requested === null
+    if (takeSnapshot && existing.length > 0) {
+      yield* Effect.tryPromise(() => client.query("SELECT pg_drop_replication_slot($1)", [slot]))
+    }
+    if (!takeSnapshot && existing.length > 0) {
+      stream.committed = stream.delivered = maxLsn(requested, existing[0].lsn)
+      yield* Effect.promise(() => stream.start(requested ?? existing[0].lsn ?? "0/0", undefined))
+      return
+    }
+    let imported: () => void = () => {}
+    const importedPromise = new Promise<void>((resolve) => (imported = resolve))
+    const info = yield* Effect.promise(() =>
+      stream.start(requested ?? "0/0", { temporary: config.temporary_slot === true, exportSnapshot: takeSnapshot, imported: importedPromise })
+    )
+    if (stream.error !== undefined || info === undefined) return yield* Effect.fail(stream.error ?? new Error("the replication slot was not created"))
+    const lsn = normalizeLsn(info.consistentPoint)
+    stream.committed = stream.delivered = lsn
+    if (!takeSnapshot) return
+    const name = info.snapshotName ?? ""
+    // Streaming waits for the import; release it whatever happens, so the connection never hangs.
+    const c = yield* Effect.tryPromise(async () => {
+      if (!/^[0-9A-F-]+$/i.test(name)) throw new Error(`unexpected snapshot name from the server`)
+      const c = await connectForReading(config.connection_string)
+      snapshotClient = c
+      await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+      await c.query(`SET TRANSACTION SNAPSHOT '${name}'`)
+      return c
+    }).pipe(Effect.ensuring(Effect.sync(imported)))
+    snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn, table: 0, key: null })
   })
 
   const position = (): Batch.Position => {
-    if (snapshot === undefined) return { lsn: delivered }
+    if (snapshot === undefined) return { lsn: stream.delivered }
     const p = snapshot.progress
     return { phase: "snapshot", lsn: p.lsn, table: p.table, name: tables[p.table]?.qualified ?? null, key: p.key }
-  }
-
-  const takeReady = (max: number): Array<Change> => {
-    const out: Array<Change> = []
-    while (ready.length > 0 && (out.length === 0 || out.length + ready[0].changes.length <= max)) {
-      const tx = ready.shift()!
-      readyCount -= tx.changes.length
-      for (const c of tx.changes) out.push(c)
-      delivered = tx.endLsn
-    }
-    if (readyCount < highWater) wake()
-    return out
   }
 
   const readBatch = (max: number): Effect.Effect<Batch.Batch<ChangeRecord>, ConnectorError | RecordError> =>
@@ -407,8 +315,8 @@ const makeReader = Effect.fnUntraced(function*(
         if (rows !== undefined) return Batch.make<ChangeRecord>(rows, { origin: { source: context.node, position: position() }, readAt })
         yield* endSnapshot
       }
-      if (streamError !== undefined) {
-        const cause = streamError
+      if (stream.error !== undefined) {
+        const cause = stream.error
         if (cause instanceof ChangeValueError) return yield* Effect.fail(cause)
         // A server error keeps its SQLSTATE's reason; a dropped stream is a connection error.
         if (sqlState(cause) !== undefined) return yield* Effect.fail(classify(CONNECTOR, "read")(cause))
@@ -418,19 +326,17 @@ const makeReader = Effect.fnUntraced(function*(
           reason: new ConnectionError({ message: "the replication stream ended", cause })
         })
       }
-      let changes = takeReady(Math.min(max, batchSize))
+      let changes = stream.take(Math.min(max, batchSize))
       if (changes.length === 0) {
         yield* Effect.sleep(50)
-        changes = takeReady(Math.min(max, batchSize))
+        changes = stream.take(Math.min(max, batchSize))
       }
       return Batch.make<ChangeRecord>(changes, { origin: { source: context.node, position: position() }, readAt })
     }).pipe(Effect.mapError(failure("read")))
 
   // Standby status every 10 s, also while the stream is paused by backpressure (the server's
   // keepalive requests are then not read), so `wal_sender_timeout` does not end the stream.
-  yield* Effect.sync(() => {
-    if (service !== undefined && committed !== null) void service.acknowledge(committed)
-  }).pipe(Effect.repeat(Schedule.spaced(10_000)), Effect.forkScoped)
+  yield* Effect.sync(() => stream.standby()).pipe(Effect.repeat(Schedule.spaced(10_000)), Effect.forkScoped)
 
   // Heartbeat (when asked) and lag, on `meta` (the main session may hold the snapshot's transaction).
   const heartbeat = config.heartbeat_interval !== undefined
@@ -457,8 +363,6 @@ const makeReader = Effect.fnUntraced(function*(
         requested = resume === undefined ? streamingLsn(p) ?? null : null
         if (started) {
           yield* stop
-          ready.length = 0
-          readyCount = 0
           yield* endSnapshot
           started = false
         }
@@ -466,9 +370,7 @@ const makeReader = Effect.fnUntraced(function*(
     commit: (p: Batch.Position) =>
       Effect.sync(() => {
         const lsn = streamingLsn(p)
-        if (lsn === undefined) return
-        committed = maxLsn(committed, lsn)
-        if (service !== undefined && committed !== null) void service.acknowledge(committed)
+        if (lsn !== undefined) stream.commit(lsn)
       })
   }
 })

@@ -200,6 +200,14 @@ describe("CsvParser", () => {
     }
   })
 
+  it("a last record without a line break, with unquoted fields before a quoted one, parses the same when read again at the end", () => {
+    // (found by the fuzz suite: the next-delimiter cache of the first attempt was reused when the
+    // record was parsed again from its start, and the first field swallowed the second)
+    assert.deepStrictEqual(parseEveryChunking('a,b,c\n1,2,"x"').records, [["a", "b", "c"], ["1", "2", "x"]])
+    assert.deepStrictEqual(parse('1,2,"x"', 0).records, [["1", "2", "x"]])
+    assert.strictEqual(parse(',,"open\r\n', 0).error, "1:3: unterminated quoted field")
+  })
+
   it("a field of 100 chunks parses whole, once its end has come, for any delimiter position", () => {
     const big = "x".repeat(100 * 64)
     for (const input of [`a,${big}\nb,c\n`, `a,"${big}\n""${big}"\nb,c\n`, `"${big}",${big}\n`]) {
@@ -208,6 +216,17 @@ describe("CsvParser", () => {
       assert.deepStrictEqual(parse(input, 63), whole)
       assert.strictEqual(whole.error, undefined)
     }
+  })
+
+  it("a last record without a line break, a quoted line break in it and an empty last field, is one record (whatever the chunking)", () => {
+    // the parser met the end of the text inside this record, waited for more, then parsed it again
+    // from its start with a delimiter position found past it (it returned the field `1,,"`)
+    for (const input of ['1,,"\n",', 'n,a,b,c\n0,,,\r\n1,,"\n",', 'a,b\n"x\ny",']) {
+      const whole = parseEveryChunking(input)
+      assert.strictEqual(whole.error, undefined)
+      assert.deepStrictEqual(whole.records[whole.records.length - 1].at(-1), "")
+    }
+    assert.deepStrictEqual(parse('1,,"\n",').records, [["1", "", "\n", ""]])
   })
 
   it("reads back any table written as RFC 4180, whatever the chunking (property)", () => {

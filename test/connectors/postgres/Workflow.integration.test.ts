@@ -97,4 +97,31 @@ describe("postgres workflows", () => {
       assert.deepStrictEqual(yield* sql(replica), yield* sql(source))
       assert.strictEqual((yield* sql(replica)).length, 2049)
     }).pipe(Effect.scoped))
+
+  it.live("examples/postgres-table-copy.yaml: the COPY text goes through, every value exact", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_wf_copy")
+      yield* sql(`CREATE TABLE ${schema}.events (id bigint PRIMARY KEY, at timestamptz, payload jsonb, amount numeric, tags text[])`)
+      yield* sql(
+        `INSERT INTO ${schema}.events SELECT g, '2024-01-01'::timestamptz - g * interval '1 microsecond', jsonb_build_object('n', g, 'big', 12345678901234567890, 'd', 2.50), g / 7.0, ARRAY['t' || g, NULL] FROM generate_series(1, 25000) g`
+      )
+      yield* sql(`INSERT INTO ${schema}.events VALUES (0, 'infinity', 'null', 'NaN', '{}'), (-1, NULL, NULL, NULL, NULL)`)
+      yield* sql(`CREATE TABLE ${schema}.events_copy (LIKE ${schema}.events INCLUDING ALL)`)
+      const env = {
+        PG_CONNECTION: URL,
+        SOURCE_TABLE: `${schema}.events`,
+        TARGET_TABLE: `${schema}.events_copy`,
+        CHECKPOINT_TABLE: `${schema}.checkpoints`
+      }
+      const file = join(examples, "postgres-table-copy.yaml")
+      const graph = yield* parse(readFileSync(file, "utf8"), { file, env })
+      const layer = Layer.mergeAll(registry, Layer.succeed(StateBackend.StateBackend, StateBackend.makeMemory()))
+      const planned = Runtime.plan(yield* Runtime.prepare(graph).pipe(Effect.provide(layer))).tasks.find((t) => t.id === "events")
+      assert.strictEqual(planned?._tag === "Source" ? planned.encoding : undefined, "application/x-postgres-copy")
+      const summary = yield* Runtime.run(graph).pipe(Effect.provide(layer))
+      assert.strictEqual(summary.nodes.find((n) => n.id === "events_copy")?.recordsOut, 25002)
+      const digest = (table: string) =>
+        sql(`SELECT md5(string_agg(t::text, '|' ORDER BY id)) AS m, count(*)::int AS n FROM ${schema}.${table} t`)
+      assert.deepStrictEqual(yield* digest("events_copy"), yield* digest("events"))
+    }).pipe(Effect.scoped))
 })

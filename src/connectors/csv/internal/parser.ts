@@ -338,10 +338,15 @@ export class CsvParser {
    */
   private incomplete(): number {
     if (this.stopped !== undefined) return this.notText()
+    // the record is parsed again from its start: what was found past it no longer bounds a search from there
+    this.nextDelim = -1
+    this.nextQuote = -1
     // (a `\r` at the end may start the line break, which does not count)
     const end = this.text.charCodeAt(this.text.length - 1) === CR ? this.text.length - 1 : this.text.length
     const held = end - this.pos
     if (held > this.cheapLimit && this.oversized(this.pos, end)) return this.tooLarge()
+    // the record is parsed again from its start: a next delimiter found past it is no longer the next
+    this.nextDelim = -1
     this.finder.start()
     this.ready = this.finder.scan(this.text, this.pos)
     this.heldChars = held

@@ -17,10 +17,9 @@
  */
 import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
-import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage } from "../../../internal/utf8.ts"
+import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
-import { unescapeFields } from "./records.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {

@@ -6,7 +6,7 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { notTextMessage, replaceEscapes } from "../../../internal/utf8.ts"
+import { notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
 
 /** A record of the `csv` source. */
@@ -51,11 +51,6 @@ export const parseBuffered = (
     records.push(record)
   }
   return undefined
-}
-
-/** Turns escaped bytes into U+FFFD in the first `n` fields (`invalid_utf8: replace`). */
-export const unescapeFields = (fields: Array<string>, n: number): void => {
-  for (let i = 0; i < n; i++) fields[i] = replaceEscapes(fields[i])
 }
 
 /** Where a parser's text comes from (a `TextFile`, or the bytes reader's buffer). */

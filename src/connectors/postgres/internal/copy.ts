@@ -10,13 +10,18 @@ import type { Column } from "./catalog.ts"
 import { encodeBinaryRows, HEADER, TRAILER } from "./copyBinary.ts"
 import { encodeTextRows } from "./copyText.ts"
 
-/** How one column's values are written. */
-export type Encoding = "json" | "array" | "bytea" | "scalar"
+/**
+ * How one column's values are written. `array-semicolon`: an array of `box`, whose elements an
+ * array literal separates with `;` (its `pg_type.typdelim`; a `,` is inside every box).
+ */
+export type Encoding = "json" | "array" | "array-semicolon" | "bytea" | "scalar"
 
 /** The encoding of a column by its catalog type. */
 export const encodingOf = (column: Column): Encoding =>
   column.typname === "json" || column.typname === "jsonb"
     ? "json"
+    : column.element === "box"
+    ? "array-semicolon"
     : column.element !== null
     ? "array"
     : column.typname === "bytea"
@@ -133,9 +138,9 @@ const scalarText = (v: unknown, column: string): string => {
 }
 
 /** An array element: quoted scalar text, `NULL`, a nested array, or an object's JSON text (json[] / jsonb[]). */
-const elementText = (e: unknown, column: string): string => {
+const elementText = (e: unknown, column: string, delimiter: string): string => {
   if (e === null || e === undefined) return "NULL"
-  if (Array.isArray(e)) return arrayLiteral(e, column)
+  if (Array.isArray(e)) return arrayLiteral(e, column, delimiter)
   let text: string
   if (e instanceof Uint8Array) text = hex(e)
   else if (isPlainObject(e)) text = jsonOf(e, column)
@@ -143,11 +148,11 @@ const elementText = (e: unknown, column: string): string => {
   return `"${text.replace(/["\\]/g, "\\$&")}"`
 }
 
-const arrayLiteral = (v: ReadonlyArray<unknown>, column: string): string => {
+const arrayLiteral = (v: ReadonlyArray<unknown>, column: string, delimiter: string): string => {
   let out = "{"
   for (let i = 0; i < v.length; i++) {
-    if (i > 0) out += ","
-    out += elementText(v[i], column)
+    if (i > 0) out += delimiter
+    out += elementText(v[i], column, delimiter)
   }
   return out + "}"
 }
@@ -178,8 +183,9 @@ export const encodeValue = (value: unknown, encoding: Encoding, column: string):
     case "json":
       return escapeCopy(jsonOf(value, column))
     case "array":
+    case "array-semicolon":
       if (!Array.isArray(value)) throw new ValueError(column, `${kindOf(value)} cannot go into an array column (a JavaScript array or an array literal string can)`)
-      return escapeCopy(arrayLiteral(value, column))
+      return escapeCopy(arrayLiteral(value, column, encoding === "array" ? "," : ";"))
     case "bytea":
       if (!(value instanceof Uint8Array)) throw new ValueError(column, `${kindOf(value)} cannot go into a bytea column (a Uint8Array or \\x hex text can)`)
       return escapeCopy(hex(value))

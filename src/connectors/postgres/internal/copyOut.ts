@@ -194,7 +194,9 @@ export const splitFields = (line: string): Array<string | null> => {
 
 /**
  * The records of a block of rows: one object per row with a field per column, each decoded by
- * its column's decoder. Throws {@link FieldError} for a field that does not decode.
+ * its column's decoder. Throws {@link FieldError} for a field that does not decode or a row with
+ * the wrong number of fields. One pass over the block's text: fields are cut at tabs and only a
+ * field with a backslash in it is unescaped.
  */
 export const decodeRows = (
   bytes: Uint8Array,
@@ -204,33 +206,52 @@ export const decodeRows = (
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
   const out: Array<{ [column: string]: unknown }> = []
   const n = columns.length
-  let from = 0
-  while (from < text.length) {
-    let end = text.indexOf("\n", from)
-    if (end < 0) end = text.length
-    const line = text.slice(from, end)
-    from = end + 1
-    const fields = splitFields(line)
-    if (fields.length !== n) {
-      throw new FieldError(out.length, Math.min(fields.length, n) - 1, fields, `a row of ${fields.length} fields for ${n} columns`)
-    }
+  const len = text.length
+  let pos = 0
+  let backslash = text.indexOf("\\")
+  if (backslash < 0) backslash = len
+  while (pos < len) {
+    let end = text.indexOf("\n", pos)
+    if (end < 0) end = len
     const record: { [column: string]: unknown } = {}
-    for (let c = 0; c < n; c++) {
-      const f = fields[c]
-      if (f === null) {
-        record[columns[c]] = null
-        continue
+    let c = 0
+    for (; c < n; c++) {
+      let stop = c < n - 1 ? text.indexOf("\t", pos) : end
+      if (stop < 0 || stop > end) break
+      if (c === n - 1 && text.lastIndexOf("\t", end) >= pos) stop = -1
+      if (stop < 0) break
+      let raw = text.slice(pos, stop)
+      if (backslash < stop) {
+        if (raw === "\\N") {
+          record[columns[c]] = null
+          pos = stop + 1
+          backslash = text.indexOf("\\", pos)
+          if (backslash < 0) backslash = len
+          continue
+        }
+        raw = unescapeField(raw)
+        backslash = text.indexOf("\\", stop)
+        if (backslash < 0) backslash = len
       }
       try {
-        record[columns[c]] = decoders[c](f)
+        record[columns[c]] = decoders[c](raw)
       } catch (cause) {
-        throw new FieldError(out.length, c, fields, cause)
+        throw new FieldError(out.length, c, splitFields(text.slice(rowStart(text, end), end)), cause)
       }
+      pos = stop + 1
+    }
+    if (c !== n) {
+      const fields = splitFields(text.slice(rowStart(text, end), end))
+      throw new FieldError(out.length, Math.min(fields.length, n) - 1, fields, `a row of ${fields.length} fields for ${n} columns`)
     }
     out.push(record)
+    pos = end + 1
   }
   return out
 }
+
+/** Where the row ending at `end` starts. */
+const rowStart = (text: string, end: number): number => text.lastIndexOf("\n", end - 1) + 1
 
 /** The unescaped fields of the last row of a block (for a position: its key and cursor). */
 export const lastRowFields = (bytes: Uint8Array): Array<string | null> => {
