@@ -58,7 +58,7 @@ export interface WriteOptions<E, R> {
  *   (`undefined`: from the start). Checkpoints, restarts after a failure, graceful stops and
  *   `checkRestoreEquivalence` work with it.
  *
- * The stream runs ahead of the pipeline by at most one batch (a slow pipeline slows it), with
+ * The stream runs ahead of the pipeline by at most two of its chunks (a slow pipeline slows it), with
  * the services of the fiber that runs the workflow; its failure fails the node with the
  * stream's own error. The node runs with parallelism 1.
  *

@@ -40,7 +40,7 @@ const pipelineOf = (readings: ReadonlyArray<Reading>, chunk: number) =>
 
 const readingsArbitrary = fc.array(
   fc.record({ sensor: fc.constantFrom("a", "b", "c"), value: fc.integer({ min: -5, max: 100 }) }),
-  { minLength: 5, maxLength: 80 }
+  { minLength: 30, maxLength: 120 }
 )
 
 describe("resumable stream source", () => {

@@ -120,7 +120,12 @@ export const MemorySource: Connector.SourceDefinition<MemoryConfig, object> = Co
   capabilities: () => ({ seekable: true, unbounded: false }),
   check: () => Effect.void,
   // the records are in the config: their fields are every field any of them has
-  fields: (config) => (config.records.length === 0 ? undefined : [...new Set(config.records.flatMap((r) => Object.keys(r)))]),
+  fields: (config) => {
+    if (config.records.length === 0) return undefined
+    const names = new Set<string>()
+    for (const record of config.records) for (const name in record) names.add(name)
+    return [...names]
+  },
   open: (config, context) =>
     Effect.sync(() => makeReader(config.records.length, (i) => config.records[i], context, config.batch_size))
 })

@@ -13,12 +13,13 @@
  *
  * The stream runs in a fiber of the source's task (its services are those of the fiber that
  * runs the workflow: the DSL's types make its caller provide them), ahead of the pipeline by at
- * most one batch: a bounded buffer, so a slow pipeline slows the stream. A stream failure fails
+ * most two of its chunks: a bounded buffer, so a slow pipeline slows the stream. Whole chunks
+ * move between the fibers, and a resumable stream's position is encoded once per batch. A stream failure fails
  * the node with the stream's own error as the `NodeError`'s cause.
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Fiber, Pull, Queue, Schema, type Scope, Stream } from "effect"
+import { type Array as Arr, Cause, Effect, Exit, Fiber, Pull, Queue, Schema, type Scope, Stream } from "effect"
 import * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
@@ -77,18 +78,23 @@ const refuse = (operation: string, message: string, reason: "configuration" | "r
 
 /** What the reader needs to know of a form: how to start it, and how positions are written. */
 interface Form {
-  readonly start: (from: Position) => Effect.Effect<Stream.Stream<readonly [unknown, Position], unknown>, ConnectorError>
+  /** The stream from a saved position (refused when it cannot start there). */
+  readonly start: (from: Position) => Effect.Effect<Stream.Stream<unknown, unknown>, ConnectorError>
   /** The position before any record (a fresh start). */
   readonly initial: Position
-  readonly seekable: boolean
+  /** The record of a stream element (`undefined`: the element is the record). */
+  readonly record: ((element: unknown) => unknown) | undefined
+  /** The position after `taken` records read from `from`, the last being `last`. */
+  readonly after: (from: Position, taken: number, last: unknown) => Exit.Exit<Position, ConnectorError>
 }
 
 const plainForm = (stream: Stream.Stream<unknown, unknown>, node: string): Form => ({
   initial: 0,
-  seekable: false,
+  record: undefined,
+  after: (from, taken) => Exit.succeed((typeof from === "number" ? from : 0) + taken),
   start: (from) =>
     from === 0 || from === null
-      ? Effect.succeed(Stream.mapAccum(stream, () => 0, (n, a) => [n + 1, [[a, n + 1] as const]]))
+      ? Effect.succeed(stream)
       : Effect.fail(
         refuse(
           "seek",
@@ -106,7 +112,14 @@ const resumableForm = (from: Resumable, schema: Schema.Codec<unknown, unknown>, 
   const encode = Schema.encodeUnknownExit(json)
   return {
     initial: null,
-    seekable: true,
+    record: (element) => (element as readonly [unknown, unknown])[0],
+    // encoded once per batch, for the last record of it
+    after: (_, __, last) => {
+      const encoded = encode((last as readonly [unknown, unknown])[1])
+      return Exit.isSuccess(encoded)
+        ? Exit.succeed({ at: encoded.value as Position })
+        : Exit.fail(refuse("read", `source '${node}': the stream gave a position its Schema cannot encode: ${Cause.squash(encoded.cause)}`))
+    },
     start: (saved) =>
       Effect.gen(function*() {
         let start: unknown
@@ -123,64 +136,82 @@ const resumableForm = (from: Resumable, schema: Schema.Codec<unknown, unknown>, 
           }
           start = decoded.value
         }
-        return Stream.mapEffect(from(start), ([record, position]) => {
-          const encoded = encode(position)
-          return Exit.isSuccess(encoded)
-            ? Effect.succeed([record, { at: encoded.value as Position }] as const)
-            : Effect.fail(refuse("read", `source '${node}': the stream gave a position its Schema cannot encode: ${Cause.squash(encoded.cause)}`))
-        })
+        return from(start)
       })
   }
 }
 
+/** Chunks of the stream the reader may hold ahead of the pipeline. */
+const CHUNKS_AHEAD = 2
+
 /**
- * A reader over a form: the stream runs into a bounded queue in the task's scope; `readBatch`
- * takes what is there (waiting a little for the first record), and remembers the position of
- * the last record it handed on.
+ * A reader over a form: the stream's chunks run into a queue of {@link CHUNKS_AHEAD} in the task's
+ * scope; `readBatch` takes records from them (waiting a little for the first), and remembers the
+ * position after the last record it handed on.
  */
 const makeReader = (form: Form, context: Connector.OpenContext): Effect.Effect<Connector.SourceReader<unknown>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const capacity = Math.max(1, context.batchSize)
+    type Chunk = Arr.NonEmptyReadonlyArray<unknown>
     let from: Position = form.initial
     let position: Position = form.initial
-    let running: { readonly queue: Queue.Queue<readonly [unknown, Position], unknown>; readonly fiber: Fiber.Fiber<void> } | undefined
+    let taken = 0
+    let running: { readonly queue: Queue.Queue<Chunk, unknown>; readonly fiber: Fiber.Fiber<void> } | undefined
     let ended: Cause.Cause<unknown> | undefined
+    let chunk: Chunk | undefined
+    let index = 0
     const start = Effect.gen(function*() {
       const stream = yield* form.start(from)
-      const queue = yield* Queue.bounded<readonly [unknown, Position], unknown>(capacity)
-      const fiber = yield* Effect.forkIn(Stream.runIntoQueue(stream, queue), scope)
+      const queue = yield* Queue.bounded<Chunk, unknown>(CHUNKS_AHEAD)
+      const fiber = yield* Effect.forkIn(Stream.runIntoQueue(Stream.chunks(stream), queue), scope)
       running = { queue, fiber }
-      ended = undefined
       return queue
     })
     const stop = Effect.suspend(() => {
       const current = running
       running = undefined
       ended = undefined
+      chunk = undefined
+      index = 0
+      taken = 0
       return current === undefined ? Effect.void : Fiber.interrupt(current.fiber)
     })
-    const drain = (queue: Queue.Queue<readonly [unknown, Position], unknown>, max: number, records: Array<unknown>) => {
-      while (ended === undefined && records.length < max) {
-        const next = Queue.takeUnsafe(queue)
-        if (next === undefined) return
-        if (Exit.isFailure(next)) ended = next.cause
-        else {
-          records.push(next.value[0])
-          position = next.value[1]
+    /** Takes up to `max` records from the chunks at hand; the last element taken, if any. */
+    const drain = (queue: Queue.Queue<Chunk, unknown>, max: number, records: Array<unknown>): { last: unknown } | undefined => {
+      let last: { last: unknown } | undefined
+      while (records.length < max) {
+        if (chunk === undefined || index >= chunk.length) {
+          if (ended !== undefined) break
+          const next = Queue.takeUnsafe(queue)
+          if (next === undefined) break
+          if (Exit.isFailure(next)) {
+            ended = next.cause
+            break
+          }
+          chunk = next.value
+          index = 0
         }
+        const n = Math.min(max - records.length, chunk.length - index)
+        const record = form.record
+        if (record === undefined) for (let k = 0; k < n; k++) records.push(chunk[index + k])
+        else for (let k = 0; k < n; k++) records.push(record(chunk[index + k]))
+        last = { last: chunk[index + n - 1] }
+        index += n
+        taken += n
       }
+      return last
     }
     const readBatch = (max: number) =>
       Effect.gen(function*() {
         const queue = running?.queue ?? (yield* start)
         const records: Array<unknown> = []
-        drain(queue, max, records)
+        let last = drain(queue, max, records)
         if (records.length === 0 && ended === undefined) {
-          // nothing buffered: wait for the stream's next record, a little
+          // nothing at hand: wait for the stream's next chunk, a little
           yield* Effect.timeoutOption(Effect.exit(Queue.peek(queue)), IDLE_WAIT_MS)
-          drain(queue, max, records)
+          last = drain(queue, max, records)
         }
+        if (last !== undefined) position = yield* form.after(from, taken, last.last)
         if (records.length > 0) return Batch.make(records, { origin: { source: context.node, position } })
         if (ended === undefined) return Batch.empty<unknown>({ origin: { source: context.node, position } })
         if (Pull.isDoneCause(ended)) return undefined
