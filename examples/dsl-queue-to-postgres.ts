@@ -54,7 +54,10 @@ const program = Effect.gen(function*() {
       Postgres.sink<{ id: number; customer: string; amount_cents: number }>({
         connection_string: url,
         table: `${schema}.orders`,
-        create_table: true
+        create_table: true,
+        columns: { id: "integer", customer: "text", amount_cents: "bigint" },
+        // the sink's record of the checkpoints it committed, in the example's schema too
+        checkpoint_table: `${schema}.dataflare_checkpoints`
       })
     )
 

@@ -12,7 +12,9 @@
  * `dataflare-source` condition, see docs/architecture.md, "The package"); only the package needs
  * the build. Why two builds and not one: docs/architecture.md.
  *
- * Usage: `node scripts/build.ts [--outdir dir] [--only cli|library]`.
+ * Usage: `node scripts/build.ts [--outdir dir] [--only cli|library]`. The maps name the sources by
+ * paths relative to the output, so a build meant for `npm pack` goes to the checkout's own `dist/`
+ * (`npm pack` runs `prepare`, which builds there).
  */
 import { rmSync, utimesSync, writeFileSync } from "node:fs"
 import { relative, resolve } from "node:path"

@@ -71,6 +71,14 @@ export interface OpenContext {
    * faithfully).
    */
   readonly encoding?: Encoded["format"]
+  /**
+   * Sinks: the user asked to start over (`dataflare run --from-scratch`, `RunOptions.fromScratch`),
+   * so a `restore(undefined)` means "forget what earlier runs committed", not "the state was
+   * lost". A sink that records its committed checkpoints in its destination refuses to restore a
+   * checkpoint older than what it committed (the rows after it would be written twice) unless
+   * this is set.
+   */
+  readonly fromScratch?: boolean
 }
 
 /**
@@ -114,6 +122,12 @@ export interface SourceCapabilities {
    * {@link OpenContext.encoding}.
    */
   readonly encodes?: ReadonlyArray<Encoded["format"]>
+  /**
+   * The most instances of the node this source can run (e.g. 1 for a replication slot, a file
+   * read whole). Absent: no limit. `execution.parallelism` applies up to it; a node whose own
+   * `parallelism` is larger is refused when the workflow is prepared (`dataflare validate`).
+   */
+  readonly maxParallelism?: number
 }
 
 /**
@@ -151,6 +165,48 @@ export interface SinkCapabilities {
    * records (it may decode them, with `Batch.decodeRecords`, whenever it cannot use the bytes).
    */
   readonly accepts?: ReadonlyArray<Encoded["format"]>
+  /**
+   * The most instances of the node this sink can run (1 for a sink that writes one file, or that
+   * truncates its target once). Absent: no limit. `execution.parallelism` applies up to it; a
+   * node whose own `parallelism` is larger is refused when the workflow is prepared.
+   */
+  readonly maxParallelism?: number
+}
+
+/**
+ * Something outside the workflow that a connector reads or writes, as declared by a definition's
+ * `resources`. Before anything is opened, the runtime refuses a workflow in which two nodes write
+ * one resource, or one node writes what another reads (a sink truncating its own input).
+ *
+ * - `kind: "file"`: `name` is a path, resolved as the connector opens it (relative paths against
+ *   the current directory) and through symbolic links, so `./a.csv`, `a.csv` and a link to it are
+ *   one file (hard links too, once the file exists).
+ * - Any other kind (`"redis-stream"`, `"postgres-table"`, ...): `name` is compared as given, so
+ *   write it in one canonical form (and never with a secret in it: it appears in messages).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resource {
+  readonly kind: "file" | (string & {})
+  readonly name: string
+  /**
+   * Where the name is written in the node's config (e.g. `["dead_letter", "path"]`), so the
+   * refusal points at its file, line and column. Absent: the node itself.
+   */
+  readonly key?: ReadonlyArray<PropertyKey>
+}
+
+/**
+ * What a connector reads and writes outside the workflow (see {@link Resource}). A dead-letter
+ * file is written too.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resources {
+  readonly reads?: ReadonlyArray<Resource>
+  readonly writes?: ReadonlyArray<Resource>
 }
 
 /**
@@ -293,6 +349,11 @@ export interface SinkRestoreContext {
   readonly parallelism: number
   /** The checkpoint the run would resume from (`undefined`: none, the run starts from scratch). */
   readonly checkpoint: number | undefined
+  /**
+   * The user asked to start over (`--from-scratch`): with `checkpoint` undefined, what the sink
+   * committed in earlier runs is to be forgotten, not refused (see {@link OpenContext.fromScratch}).
+   */
+  readonly fromScratch?: boolean
 }
 
 /**
@@ -327,6 +388,8 @@ export interface SourceDefinition<Config, A, R = never> {
   // Methods (not function properties) so that a definition of any config type is a
   // `SourceDefinition<unknown, unknown, unknown>` for the registry.
   capabilities(config: Config): SourceCapabilities
+  /** The files and other resources the source reads (and writes, if any): see {@link Resources}. */
+  resources?(config: Config): Resources
   check(config: Config): Effect.Effect<void, ConnectorError, R>
   open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope | R>
   /**
@@ -371,6 +434,8 @@ export interface SinkDefinition<Config, A, R = never> {
   // Methods (not function properties) so that a definition of any config type is a
   // `SinkDefinition<unknown, unknown, unknown>` for the registry.
   capabilities(config: Config): SinkCapabilities
+  /** The files and other resources the sink writes (dead letters included): see {@link Resources}. */
+  resources?(config: Config): Resources
   check(config: Config): Effect.Effect<void, ConnectorError, R>
   open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope | R>
   /**

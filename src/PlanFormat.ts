@@ -82,7 +82,14 @@ export const text = (plan: Plan): string => {
   return lines.join("\n")
 }
 
-const safeId = (id: string): string => `n_${id.replace(/[^A-Za-z0-9_]/g, "_")}`
+/**
+ * A Mermaid / Graphviz identifier for a task id, distinct for distinct ids: letters and digits
+ * stay, `_` becomes `__` and any other character `_<hex code>_` (`a-b` → `n_a_2d_b`, `a_b` →
+ * `n_a__b`, `a.b` → `n_a_2e_b`). Read left to right, an `_` is followed either by `_` or by a
+ * hex code, so no two ids meet.
+ */
+const safeId = (id: string): string =>
+  `n_${id.replace(/[^A-Za-z0-9]/gu, (c) => (c === "_" ? "__" : `_${c.codePointAt(0)!.toString(16)}_`))}`
 
 /**
  * The plan as a Mermaid flowchart (render it in any Markdown viewer that supports Mermaid).

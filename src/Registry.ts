@@ -18,6 +18,7 @@ import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import {
   SUPPORTED_API_VERSIONS,
   type OpenContext,
+  type Resources,
   type SinkCapabilities,
   type SinkDefinition,
   type SinkRestoreContext,
@@ -44,6 +45,8 @@ export interface PreparedSource {
   readonly _tag: "PreparedSource"
   readonly type: string
   readonly capabilities: SourceCapabilities
+  /** What it reads and writes outside the workflow (absent: nothing declared, e.g. an override). */
+  readonly resources?: Resources
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SourceReader<unknown>, ConnectorError, Scope.Scope>
   /** The definition's `identify` with the config applied (see `SourceDefinition.identify`). */
@@ -66,6 +69,8 @@ export interface PreparedSink {
   readonly _tag: "PreparedSink"
   readonly type: string
   readonly capabilities: SinkCapabilities
+  /** What it writes (and reads) outside the workflow (absent: nothing declared, e.g. an override). */
+  readonly resources?: Resources
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SinkWriter<unknown>, ConnectorError, Scope.Scope>
   /** The definition's `checkRestore` with the config applied (see `SinkDefinition.checkRestore`). */
@@ -175,6 +180,7 @@ const entry = (definition: Definition): Entry => {
               _tag: "PreparedSource",
               type: def.type,
               capabilities: def.capabilities(config),
+              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
               check: withRunServices()(Effect.suspend(() => def.check(config))),
               open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
               ...(def.services !== undefined ? { services: def.services } : {}),
@@ -206,6 +212,7 @@ const entry = (definition: Definition): Entry => {
               _tag: "PreparedSink",
               type: def.type,
               capabilities: def.capabilities(config),
+              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
               check: withRunServices()(Effect.suspend(() => def.check(config))),
               open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
               ...(def.services !== undefined ? { services: def.services } : {}),

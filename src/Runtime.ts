@@ -306,7 +306,7 @@ export const run = <R = never>(
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []))
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), options?.fromScratch === true)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
@@ -391,6 +391,7 @@ export const run = <R = never>(
           workflow: graph.name,
           coordinator,
           restored,
+          fromScratch: options?.fromScratch === true,
           fullEvery: FULL_SNAPSHOT_EVERY,
           keyGroups: plan.keyGroups,
           onStart,

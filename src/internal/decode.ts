@@ -35,3 +35,24 @@ export const decodeAll = <A>(
   }
   return { ok: false, issues: [{ path: [], message: Cause.pretty(exit.cause) }] }
 }
+
+/** The value at a key path of a decoded input (`undefined` when the path leads nowhere). */
+export const valueAt = (value: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
+  let current = value
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") return undefined
+    current = (current as { readonly [key: PropertyKey]: unknown })[segment]
+  }
+  return current
+}
+
+/**
+ * A Schema message as definition errors write it: `expected ..., got <value>` (Schema messages
+ * read "Expected ..." and do not say what was found).
+ */
+export const withValue = (message: string, value: unknown): string => {
+  const text = message.length > 0 ? message[0].toLowerCase() + message.slice(1) : message
+  if (value === undefined || /\bgot\b/.test(text)) return text
+  return `${text}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`
+}
+

@@ -7,7 +7,7 @@
  * later step (`JSON.stringify`, `structuredClone`, a sink) fails on with a stack overflow. Here:
  * - an integer written beyond ±(2^53 − 1) is an error naming its field and column, unless
  *   `big_integers` is `bigint` (read as a `bigint`) or `string` (read as its digits);
- * - a number beyond the range of a double is an error;
+ * - a number beyond the range of a double is an error, and so is one so small it would read as 0;
  * - a value nested deeper than `max_depth` is an error.
  *
  * Cost: one walk over the parsed value (about a tenth of `JSON.parse` for a typical record); the
@@ -45,12 +45,15 @@ export interface JsonProblem {
 
 const OK = 0
 const TOO_DEEP = 1
+/** A number beyond ±(2^53 − 1) or infinite: it may have been changed. */
 const SUSPECT = 2
+/** A zero: it may be a number too small for a double (`1e-400`). */
+const ZERO = 4
 
-/** Walks a parsed value: {@link TOO_DEEP}, {@link SUSPECT} (a number that may have been changed) or {@link OK}. */
+/** Walks a parsed value: {@link TOO_DEEP}, or the flags {@link SUSPECT} and {@link ZERO} of its numbers. */
 const check = (value: unknown, depth: number, maxDepth: number): number => {
   if (typeof value === "number") {
-    return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER ? SUSPECT : OK
+    return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER ? SUSPECT : value === 0 ? ZERO : OK
   }
   if (typeof value !== "object" || value === null) return OK
   if (depth >= maxDepth) return TOO_DEEP
@@ -59,7 +62,7 @@ const check = (value: unknown, depth: number, maxDepth: number): number => {
     for (let i = 0; i < value.length; i++) {
       const r = check(value[i], depth + 1, maxDepth)
       if (r === TOO_DEEP) return r
-      if (r === SUSPECT) found = r
+      found |= r
     }
     return found
   }
@@ -67,7 +70,7 @@ const check = (value: unknown, depth: number, maxDepth: number): number => {
   for (const key in record) {
     const r = check(record[key], depth + 1, maxDepth)
     if (r === TOO_DEEP) return r
-    if (r === SUSPECT) found = r
+    found |= r
   }
   return found
 }
@@ -168,9 +171,20 @@ const isIntegerToken = (token: string): boolean => {
 /** Whether a number token is an integer that a double does not hold exactly (beyond ±(2^53 − 1)). */
 const isBigInteger = (token: string): boolean => isIntegerToken(token) && !Number.isSafeInteger(Number(token))
 
+/** Whether a number token has a digit other than 0 before its exponent (so it is not zero). */
+const nonZero = (token: string): boolean => {
+  for (let k = 0; k < token.length; k++) {
+    const c = token.charCodeAt(k)
+    if (c === 101 || c === 69) return false
+    if (c >= 49 && c <= 57) return true
+  }
+  return false
+}
+
 const numberProblem = (bigIntegers: BigIntegers) => (token: string): string | undefined => {
   const value = Number(token)
   if (!Number.isFinite(value)) return `the number ${token} is beyond the range of a double (about ±1.8e308)`
+  if (value === 0 && nonZero(token)) return `the number ${token} is too small for a double (it would read as 0)`
   if (bigIntegers === "error" && isBigInteger(token)) {
     return `the integer ${token} is beyond ±(2^53 − 1) and would be read as ${value}; set big_integers: bigint or string to read it exactly`
   }
@@ -199,7 +213,8 @@ export const parseJson = (text: string, options: JsonOptions): { readonly value:
     return e instanceof SyntaxError ? e : new SyntaxError(String(e))
   }
   const found = check(value, 0, options.maxDepth)
-  if (found === OK) return { value }
+  // (a zero is looked at only when the text has a negative exponent somewhere)
+  if (found === OK || (found === ZERO && !text.includes("e-") && !text.includes("E-"))) return { value }
   const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers))
   if (walked._tag === "JsonProblem") return walked
   if (found === SUSPECT && options.bigIntegers !== "error") return { value: JSON.parse(text, reviver(options.bigIntegers)) }

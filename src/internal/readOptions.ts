@@ -13,8 +13,11 @@ const MAX_RECORD_BYTES_CEILING = 256 * 1024 * 1024
  * `max_record_bytes`: the largest record (a CSV record, an NDJSON line) in bytes, without its line
  * break — default 64 MiB; a larger one fails with a record error naming `file:line` (an unclosed
  * quote otherwise turns the rest of a file into one field held in memory).
+ * `oversize`: `fail` (default) or `dead_letter` — a larger record is skipped (its text dropped as it
+ * is read, so it costs no memory) and its place (`file`, `line`, `offset`) and first characters
+ * are appended to `dead_letter.path` as NDJSON, up to `dead_letter.max_bytes` (default 1 GiB).
  * `invalid_utf8`: `error` (default: bytes that are not UTF-8 text, or a NUL byte, fail with a record
- * error naming `file:line:column` and the field) or `replace` (each invalid sequence reads as U+FFFD).
+ * error naming `file:line:column` and the field) or `replace` (each invalid byte reads as U+FFFD).
  *
  * @category schemas
  * @since 0.1.0
@@ -23,5 +26,26 @@ export const readFields = {
   max_record_bytes: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_RECORD_BYTES_CEILING))
   ),
+  oversize: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
+  dead_letter: Schema.optionalKey(Schema.Struct({
+    path: Schema.NonEmptyString,
+    max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  })),
   invalid_utf8: Schema.optionalKey(Schema.Literals(["error", "replace"]))
 }
+
+/**
+ * The check of {@link readFields}: `oversize: dead_letter` needs `dead_letter`, and `dead_letter`
+ * is only used by it.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const readChecks = () =>
+  Schema.makeFilter((c: { readonly oversize?: "fail" | "dead_letter"; readonly dead_letter?: { readonly path: string } }) =>
+    c.oversize === "dead_letter" && c.dead_letter === undefined
+      ? { path: ["dead_letter"], issue: "oversize: dead_letter needs dead_letter: { path }" }
+      : c.oversize !== "dead_letter" && c.dead_letter !== undefined
+      ? { path: ["dead_letter"], issue: "dead_letter is where oversize: dead_letter writes; set oversize: dead_letter, or remove dead_letter" }
+      : true
+  )

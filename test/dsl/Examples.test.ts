@@ -68,6 +68,22 @@ const fixtures: Record<string, Fixture> = {
       assert.include(stdout, `  db         sink      in ${rows} out ${rows}\n`)
     }
   },
+  "dsl-connector.ts": {
+    args: ["300"],
+    check: (stdout) => {
+      assert.strictEqual(
+        stdout,
+        [
+          "stateless: even (filter), parallelism 3",
+          "sink: out (jsonl-append), parallelism 1",
+          "ran: 300 records read, 150 lines in out.jsonl",
+          "refused: nodes.b.config.path: the file '<dir>/./twice.jsonl' is '<dir>/twice.jsonl', also written by destination 'a': two writers of one file lose each other's records; give each its own file",
+          "twice.jsonl written: false",
+          ""
+        ].join("\n")
+      )
+    }
+  },
   "dsl-quickstart.ts": {
     args: ["300"],
     check: (stdout) => {

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { readFields } from "../../internal/readOptions.ts"
+import { readChecks, readFields } from "../../internal/readOptions.ts"
 
 /**
  * The type of a column: how a field's text is decoded (source) — `string` is the default for
@@ -76,7 +76,7 @@ export const CsvConfig = Schema.Struct(fields).check(requiredListed())
  * @category schemas
  * @since 0.1.0
  */
-export const CsvSourceConfig = Schema.Struct({ ...fields, ...readFields }).check(requiredListed())
+export const CsvSourceConfig = Schema.Struct({ ...fields, ...readFields }).check(requiredListed(), readChecks())
 
 /**
  * The decoded `csv` config.

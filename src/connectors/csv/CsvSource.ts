@@ -27,6 +27,7 @@ import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
 import { checkRestore, type FilePosition, identify, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
+import { deadLetters } from "../../internal/deadLetters.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
@@ -66,6 +67,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       // string fields only: the reader of the bytes reads the same values (typed fields are checked here)
       ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
     }),
+    resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),
@@ -107,6 +109,9 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
           }
         }
         const layout: Layout = makeLayout(names, config.columns, config.required)
+        const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
+          ? deadLetters(CONNECTOR, context.node, path, config.dead_letter)
+          : undefined
         if (context.parallelism > 1) {
           // Each instance reads one byte range of the file on a worker thread.
           return yield* openRange({
@@ -119,7 +124,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             count: context.parallelism,
             fused: context.fused ?? [],
             maxRecordBytes,
-            invalidUtf8
+            invalidUtf8,
+            deadLetters: setAside
           })
         }
         if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128) {
@@ -131,7 +137,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             line: parser.line,
             node: context.node,
             maxRecordBytes,
-            invalidUtf8
+            invalidUtf8,
+            deadLetters: setAside
           })
         }
         let finished = false
@@ -141,7 +148,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             Effect.gen(function*() {
               if (finished) return undefined
               const records: Array<CsvRecord> = []
-              finished = yield* parseRecords(parser, file, layout, path, max, records)
+              finished = yield* parseRecords(parser, file, layout, path, max, records, setAside)
               if (records.length === 0) return undefined
               const readAt = yield* Clock.currentTimeMillis
               return Batch.make(records, { origin: { source: context.node, position: { ...position() } }, readAt })

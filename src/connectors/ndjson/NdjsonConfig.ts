@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { readFields } from "../../internal/readOptions.ts"
+import { readChecks, readFields } from "../../internal/readOptions.ts"
 
 /** The largest `max_depth`: deeper values overflow the stack of the steps that copy or write them. */
 const MAX_DEPTH_CEILING = 5000
@@ -63,7 +63,7 @@ export const NdjsonSourceConfig = Schema.Struct({
   max_depth: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_DEPTH_CEILING))),
   big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"])),
   schema: Schema.optionalKey(Schema.declare(isDecoder, { expected: "a Schema of the records (DSL only)" }))
-})
+}).check(readChecks())
 
 /**
  * The decoded `ndjson` source config.

@@ -25,6 +25,7 @@ import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
+import { deadLetters } from "../../internal/deadLetters.ts"
 import { MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
@@ -47,7 +48,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   type: CONNECTOR,
   description: "Reads a file of JSON objects, one per line",
   config: NdjsonSourceConfig,
-  capabilities: () => ({ seekable: true, unbounded: false }),
+  // a file is read whole by one instance
+  capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
+  resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(config.path, constants.R_OK),
@@ -64,6 +67,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
       let lines = new LineSplitter(0, 1, maxLineBytes)
+      const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
+        ? deadLetters(CONNECTOR, context.node, path, config.dead_letter)
+        : undefined
       // Only the first instance reads: a file is not split between parallel instances.
       let finished = context.instance > 0
       const position = () => ({ offset: lines.offset(), line: lines.line })
@@ -94,11 +100,12 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
                 break
               }
               if (status === TOO_LARGE) {
-                return yield* new RecordError({
-                  detail:
-                    `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`,
-                  location: { file: path, line: lines.line }
-                })
+                const detail = `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`
+                if (setAside === undefined) return yield* new RecordError({ detail, location: { file: path, line: lines.line } })
+                const entry = { line: lines.line, offset: lines.offset(), error: detail, head: lines.head(200) }
+                lines.skip()
+                yield* setAside([entry])
+                continue
               }
               const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
               if (status === NOT_TEXT) {

@@ -157,9 +157,6 @@ const makeReader = Effect.fnUntraced(function*(
   config: CdcConfig,
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SourceReader<ChangeRecord>, ConnectorError, Scope.Scope> {
-  if (context.parallelism > 1) {
-    return yield* configurationError(CONNECTOR, "open", "a replication slot is read by one instance: use parallelism 1")
-  }
   // `client` looks at the slot and the publication; `meta` looks up types for the stream, writes
   // heartbeats, measures lag; a snapshot is read on a session of its own (`snapshotClient`), ended
   // with it (a COPY in flight cannot be stopped on its session).
@@ -402,6 +399,8 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
   capabilities: (config) => ({
     seekable: true,
     unbounded: true,
+    // a replication slot is read by one session
+    maxParallelism: 1,
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
   }),
   check: (config) =>

@@ -5,7 +5,7 @@
  * reader, the reader that hands bytes on (`text/csv`) and the parallel range readers — which must
  * agree: the same records, or the same error naming `file:line:field`.
  */
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
@@ -93,6 +93,46 @@ describe("csv source, hostile input", () => {
   it.effect("a record over max_record_bytes fails with file:line in every mode, before it is held whole", () =>
     withFile(`id,text,n\n${filler(1, 200)}\n201,${"x".repeat(5000)},y\n${filler(202, 200)}\n`, (path) =>
       expectRecordError({ path, max_record_bytes: 4096 } as { path: string }, "202", "larger than max_record_bytes (4096 bytes")))
+
+  it.effect("oversize: dead_letter skips a record over the limit (in every mode), notes its place, and reads on", () =>
+    Effect.gen(function*() {
+      const big = "x".repeat(300_000) // five chunks
+      const text = `id,text,n\n${filler(1, 100)}\n101,"${big}\n${big}",y\n${filler(102, 100)}\n202,${big},z\n203,last,w\n`
+      yield* withFile(text, (path) =>
+        Effect.forEach(MODES, (mode) =>
+          Effect.gen(function*() {
+            const deadLetter = `${path}.${mode}.rejected.ndjson`
+            const config = { path, max_record_bytes: 4096, oversize: "dead_letter", dead_letter: { path: deadLetter } }
+            const records = (yield* read(mode, config)) as Array<{ readonly id: string }>
+            // (the range threads read two ranges; each keeps file order)
+            assert.deepStrictEqual(records.map((r) => r.id).sort(), [...Array.from({ length: 100 }, (_, i) => String(i + 1)), ...Array.from({ length: 100 }, (_, i) => String(i + 102)), "203"].sort(), mode)
+            const entries = readFileSync(deadLetter, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { line: number; offset: number; head: string; file: string })
+            assert.deepStrictEqual(entries.map((e) => e.line).sort(), [102, 204], mode)
+            const bytes = Buffer.from(text)
+            for (const e of entries) {
+              assert.strictEqual(e.file, path)
+              // the offset is the record's first byte in the file
+              assert.strictEqual(bytes.subarray(e.offset, e.offset + 4).toString(), e.line === 102 ? "101," : "202,")
+              assert.strictEqual(e.head.length, 200)
+            }
+          })))
+    }))
+
+  it.effect("a skipped record's end is found with its quotes: a line feed inside quotes does not end it; positions after it resume", () =>
+    withFile(`a,b\n1,"${"q".repeat(5000)}\n2,not a record"\n3,real\n`, (path) =>
+      Effect.scoped(Effect.gen(function*() {
+        const config = { path, max_record_bytes: 1000, oversize: "dead_letter", dead_letter: { path: `${path}.dlq` } }
+        const reader = yield* openSource("csv", config, context)
+        const all = yield* drain(reader)
+        assert.deepStrictEqual(all.records, [{ a: "3", b: "real" }])
+        assert.deepStrictEqual(yield* reader.position, { offset: Buffer.byteLength(`a,b\n1,"${"q".repeat(5000)}\n2,not a record"\n3,real\n`), line: 5 })
+      }))))
+
+  it("oversize: dead_letter needs a dead_letter path, and a dead_letter path needs it", () => {
+    assert.strictEqual(configIssues("source", "csv", { path: "x.csv", oversize: "dead_letter" }).length, 1)
+    assert.strictEqual(configIssues("source", "csv", { path: "x.csv", dead_letter: { path: "x" } }).length, 1)
+    assert.deepStrictEqual(configIssues("source", "csv", { path: "x.csv", oversize: "dead_letter", dead_letter: { path: "x" } }), [])
+  })
 
   it.effect("an unclosed quote makes the rest of the file one field: refused at the quote's line", () =>
     withFile(`id,text,n\n${filler(1, 100)}\n101,"oops,x\n${filler(102, 3000)}\n`, (path) =>

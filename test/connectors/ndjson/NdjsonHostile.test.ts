@@ -4,7 +4,7 @@
  * double would round and numbers beyond a double — each an error naming `file:line:column` and the
  * field, or read exactly when the user asks for it.
  */
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -52,6 +52,23 @@ describe("ndjson source, hostile input", () => {
         assert.include(error.message, `${path}:51: the line is longer than max_record_bytes (4096 bytes)`)
         assert.strictEqual((yield* readAll("ndjson", { path, max_record_bytes: 20_000 })).length, 101)
       })))
+
+  it.effect("oversize: dead_letter skips a line over the limit, notes its place, and reads on with exact positions", () =>
+    withFile(`${lines(1, 3)}\n{"text":"${"x".repeat(200_000)}"}\r\n${lines(5, 3)}\n{"last":"${"y".repeat(9000)}"}`, (path) =>
+      Effect.scoped(Effect.gen(function*() {
+        const deadLetter = `${path}.dlq`
+        const config = { path, max_record_bytes: 4096, oversize: "dead_letter", dead_letter: { path: deadLetter } }
+        const reader = yield* openSource("ndjson", config)
+        const first = yield* drain(reader, 4, 4)
+        assert.deepStrictEqual(first.records, [{ id: 1 }, { id: 2 }, { id: 3 }, { id: 5 }])
+        const at = yield* reader.position
+        const again = yield* openSource("ndjson", config)
+        yield* again.seek(at)
+        assert.deepStrictEqual((yield* drain(again)).records, [{ id: 6 }, { id: 7 }])
+        const entries = readFileSync(deadLetter, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { line: number; offset: number })
+        assert.deepStrictEqual(entries.map((e) => e.line), [4, 8])
+        assert.strictEqual(entries[0].offset, Buffer.byteLength(`${lines(1, 3)}\n`))
+      }))))
 
   it.effect("bytes that are not UTF-8 fail with file:line:column and the field; invalid_utf8: replace reads U+FFFD", () =>
     withFile(
@@ -122,6 +139,9 @@ describe("ndjson source, hostile input", () => {
         }
         const first = yield* Effect.scoped(Effect.flatMap(openSource("ndjson", { path }), (r) => drain(r, 1, 1)))
         assert.deepStrictEqual(first.records, [{ a: 1.5e300, b: -2e20, c: 1e21 }])
+        // too small: read as 0 by JSON.parse; zeros written as zeros still read
+        const small = yield* withFile(`{"z":0,"y":0.0,"w":0e-5,"note":"e-mail"}\n{"a":{"x":1e-400}}\n`, (p) => errorOf({ path: p }))
+        assert.include(small.message, ":2:11: field 'a.x': the number 1e-400 is too small for a double (it would read as 0)")
       })))
 
   it("the reading options are checked by the source's config Schema and refused by the sink's", () => {

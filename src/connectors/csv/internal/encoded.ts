@@ -23,6 +23,7 @@ import type * as Connector from "../../../Connector.ts"
 import { RecordError } from "../../../Errors.ts"
 import { seekTarget } from "../../../internal/filePosition.ts"
 import { CHUNK_SIZE, fileError } from "../../../internal/textFile.ts"
+import type { DeadLetters } from "../../../internal/deadLetters.ts"
 import { chunkDecoder, type InvalidUtf8, isText } from "../../../internal/utf8.ts"
 import type { CsvSourceConfig } from "../CsvConfig.ts"
 import { type Layout, STRING } from "./columns.ts"
@@ -73,6 +74,8 @@ export interface EncodedOptions {
   readonly node: string
   readonly maxRecordBytes: number
   readonly invalidUtf8: InvalidUtf8
+  /** Where records over `maxRecordBytes` go (`oversize: dead_letter`); they fail without. */
+  readonly deadLetters: DeadLetters | undefined
 }
 
 /** Opens the encoded reader in the current scope (the file is closed with it). */
@@ -126,19 +129,35 @@ export const openEncoded = (options: EncodedOptions) =>
       line += lines
     }
 
-    /** Parses a batch (at most `max` records) starting at a record the scanner left to the parser. */
+    /** Reads the next chunk at file offset `at` into a new buffer (empty at the end). */
+    const readAt = (at: number) =>
+      Effect.suspend(() => {
+        const chunk = Buffer.allocUnsafe(CHUNK_SIZE)
+        return Effect.tryPromise({
+          try: () => handle.read(chunk, 0, CHUNK_SIZE, at),
+          catch: (e) => fileError(CONNECTOR, "read", path, e)
+        }).pipe(Effect.map(({ bytesRead }) => chunk.subarray(0, bytesRead)))
+      })
+
+    /**
+     * Parses a batch (at most `max` records) starting at a record the scanner left to the parser.
+     * The bytes it reads are not kept (a record it skips may be larger than memory should hold):
+     * afterwards the reader goes on from the parser's position, reading again what it read ahead.
+     */
     const parseBatch = (max: number) =>
       Effect.gen(function*() {
         const parser = new CsvParser(delimiter, offset, line, maxRecordBytes)
         const decoder = chunkDecoder(invalidUtf8)
         const start = offset
         const records: Array<CsvRecord> = []
-        let fresh: Uint8Array | undefined = buf
+        let fresh: Uint8Array | undefined = buf.length > 0 ? buf : undefined
+        let next = offset + buf.length
         const input: TextInput = {
           read: Effect.gen(function*() {
             for (;;) {
-              const bytes: Uint8Array = fresh ?? (yield* readMore)
+              const bytes: Uint8Array = fresh ?? (yield* readAt(next))
               fresh = undefined
+              if (bytes !== buf) next += bytes.length
               if (decoder.invalidAt() >= 0) return undefined
               if (bytes.length === 0) {
                 const rest = decoder.end()
@@ -154,8 +173,11 @@ export const openEncoded = (options: EncodedOptions) =>
           },
           escaped: () => decoder.escaped()
         }
-        yield* parseRecords(parser, input, layout, path, max, records)
-        consume(parser.offset() - start, parser.line - line)
+        yield* parseRecords(parser, input, layout, path, max, records, options.deadLetters)
+        buf = Buffer.alloc(0)
+        offset = parser.offset()
+        line = parser.line
+        eof = false
         return records
       })
 

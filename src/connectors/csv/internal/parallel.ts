@@ -15,6 +15,7 @@ import * as Batch from "../../../Batch.ts"
 import type { SourceReader } from "../../../Connector.ts"
 import { ConnectorError, NodeError, RecordError, RejectedError } from "../../../Errors.ts"
 import { fileError } from "../../../internal/textFile.ts"
+import type { DeadLetters } from "../../../internal/deadLetters.ts"
 import type { InvalidUtf8 } from "../../../internal/utf8.ts"
 import type { Layout } from "./columns.ts"
 import type { FusedNode, RangeFailure, RangeReply, RangeRequest, RangeWorkerData } from "./range.ts"
@@ -60,6 +61,8 @@ export interface RangeOptions {
   readonly fused: ReadonlyArray<FusedNode>
   readonly maxRecordBytes: number
   readonly invalidUtf8: InvalidUtf8
+  /** Where records over `maxRecordBytes` go (`oversize: dead_letter`); they fail without. */
+  readonly deadLetters: DeadLetters | undefined
 }
 
 /** Range starts shared by the instances of one split of one file (the values are the same for all). */
@@ -141,7 +144,8 @@ export const openRange = (
       chunkSize: CHUNK,
       fused: options.fused,
       maxRecordBytes: options.maxRecordBytes,
-      invalidUtf8: options.invalidUtf8
+      invalidUtf8: options.invalidUtf8,
+      setAside: options.deadLetters !== undefined
     }
     // Replies by request id; `fatal` once the thread failed or died.
     const arrived = new Map<number, RangeReply>()
@@ -250,6 +254,7 @@ export const openRange = (
           if (reply === undefined) return yield* toError(path, fatal!)
           if (reply._tag === "Failed") return yield* toError(path, reply.failure)
           if (reply._tag !== "Batch") return yield* toError(path, { _tag: "Io", operation: "read", code: "", message: "unexpected reply" })
+          if (reply.setAside.length > 0 && options.deadLetters !== undefined) yield* options.deadLetters(reply.setAside)
           current = { offset: reply.offset, line: reply.line }
           if (reply.counts !== undefined) counts = reply.counts
           if (reply.done) {

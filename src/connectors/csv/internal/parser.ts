@@ -76,6 +76,11 @@ export class CsvParser {
   private heldChars = 0
   /** UTF-8 bytes held of the incomplete record, counted once it may exceed the limit (-1 before). */
   private heldBytes = -1
+  /** Dropping the record `skip` was called for, up to its end (see `skip`). */
+  private skipping = false
+  /** Bytes and line feeds dropped of that record so far (counted in `offset` and `line` once it ends). */
+  private skippedBytes = 0
+  private skippedLines = 0
   /** Whether a byte order mark may still come (nothing of the file start consumed yet). */
   private atFileStart: boolean
   private readonly delimiter: string
@@ -109,11 +114,15 @@ export class CsvParser {
   /** Appends decoded text. Drops the text already consumed. */
   push(chunk: string): void {
     if (chunk.length === 0) return
+    if (this.skipping) {
+      this.skipIn(chunk)
+      return
+    }
     if (this.chunkChars > 0 || this.pos < this.text.length) {
       // an incomplete record: collect, and look for its end (see `next`)
       this.chunks.push(chunk)
       this.chunkChars += chunk.length
-      if (!this.ready) this.ready = this.finder.scan(chunk, 0)
+      if (!this.ready) this.ready = this.finder.scan(chunk, 0) >= 0
       this.heldChars += chunk.length
       if (this.heldBytes >= 0) this.heldBytes += Buffer.byteLength(chunk, "utf8")
       else if (this.heldChars > this.cheapLimit) {
@@ -147,10 +156,69 @@ export class CsvParser {
     this.stopped = detail
   }
 
-  /** Byte offset in the file of the next unread record. */
+  /** The first `n` characters of the record at the read position (what is held of it). */
+  head(n: number): string {
+    return this.text.slice(this.pos, this.pos + n)
+  }
+
+  /** Byte offset in the file of the next unread record (while a record is skipped, its start). */
   offset(): number {
-    if (this.pos > 0) this.compact()
+    if (this.pos > 0 && !this.skipping) this.compact()
     return this.baseBytes
+  }
+
+  /**
+   * After {@link TOO_LARGE}: drops that record and goes on after it. What is held of it is
+   * dropped now; the text pushed next is scanned for its end (quotes followed from its start, as
+   * the parser would) and dropped up to it, so a skipped record costs no memory. Until its end has
+   * come, `offset` and `line` stay at its start.
+   */
+  skip(): void {
+    if (this.pos > 0) this.compact()
+    const pieces = [this.text, ...this.chunks]
+    this.text = ""
+    this.chunks = []
+    this.chunkChars = 0
+    this.ready = false
+    this.nextQuote = -1
+    this.nextDelim = -1
+    this.skipping = true
+    this.skippedBytes = 0
+    this.skippedLines = 0
+    this.finder.start()
+    for (let k = 0; k < pieces.length; k++) {
+      if (this.skipping) this.skipIn(pieces[k])
+      else if (pieces[k].length > 0) {
+        // after the skipped record: normal text again (joined at the next `next`)
+        this.chunks.push(pieces[k])
+        this.chunkChars += pieces[k].length
+        this.ready = true
+      }
+    }
+  }
+
+  /** Drops the text of the skipped record in `s`; the text after its end becomes the unread text. */
+  private skipIn(s: string): void {
+    let e = this.finder.scan(s, 0)
+    if (e >= 0 && s.charCodeAt(e) !== LF) {
+      // a syntax error inside the skipped record: it ends at the next line feed
+      this.finder.untilLineFeed()
+      e = this.finder.scan(s, e)
+    }
+    const dropped = e < 0 ? s : s.slice(0, e + 1)
+    this.skippedBytes += utf8Length(dropped, this.escaped)
+    this.skippedLines += countLines(dropped, 0, dropped.length)
+    if (e < 0) return
+    this.endSkip()
+    this.text = s.slice(e + 1)
+    this.pos = 0
+  }
+
+  /** The skipped record ended: count it. */
+  private endSkip(): void {
+    this.skipping = false
+    this.baseBytes += this.skippedBytes
+    this.line += this.skippedLines
   }
 
   /**
@@ -159,6 +227,14 @@ export class CsvParser {
    * which; `errorField` is 0).
    */
   next(out: Array<string>): number {
+    if (this.skipping) {
+      if (this.stopped !== undefined) return this.notText()
+      if (!this.eof) return NEED_MORE
+      // the skipped record ran to the end of the input (its last line counts, as a record's does)
+      this.skippedLines += 1
+      this.endSkip()
+      return END
+    }
     if (this.chunkChars > 0) {
       if (!this.eof && this.stopped === undefined && !this.ready) return NEED_MORE
       this.join()
@@ -345,10 +421,8 @@ export class CsvParser {
     const end = this.text.charCodeAt(this.text.length - 1) === CR ? this.text.length - 1 : this.text.length
     const held = end - this.pos
     if (held > this.cheapLimit && this.oversized(this.pos, end)) return this.tooLarge()
-    // the record is parsed again from its start: a next delimiter found past it is no longer the next
-    this.nextDelim = -1
     this.finder.start()
-    this.ready = this.finder.scan(this.text, this.pos)
+    this.ready = this.finder.scan(this.text, this.pos) >= 0
     this.heldChars = held
     this.heldBytes = held > this.cheapLimit ? Buffer.byteLength(this.text.slice(this.pos), "utf8") : -1
     return NEED_MORE

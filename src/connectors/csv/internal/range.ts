@@ -19,7 +19,7 @@ import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
 import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import { CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {
@@ -44,6 +44,8 @@ export interface RangeInit {
   readonly chunkSize: number
   readonly maxRecordBytes: number
   readonly invalidUtf8: InvalidUtf8
+  /** `oversize: dead_letter`: records over `maxRecordBytes` are skipped and reported with the batch. */
+  readonly setAside: boolean
 }
 
 /** The failure of a range reader, as data (it crosses the thread boundary). */
@@ -67,9 +69,19 @@ export type RangeFailure =
     readonly record: unknown
   }
 
+/** A record a range reader skipped (`oversize: dead_letter`); the main thread writes it down. */
+export interface RangeSetAside {
+  readonly line: number
+  readonly offset: number
+  readonly error: string
+  readonly head: string
+}
+
 /** One answer of a range reader: records, and the position after them. */
 export interface RangeBatch {
   readonly records: Array<unknown>
+  /** Records skipped for being too large, in file order (empty without `oversize: dead_letter`). */
+  readonly setAside: Array<RangeSetAside>
   readonly offset: number
   readonly line: number
   /** True when the range is exhausted (no further read returns records). */
@@ -234,7 +246,8 @@ export class RangeReader {
    */
   read(max: number): RangeBatch {
     const out: Array<unknown> = []
-    if (this.finished) return { records: out, ...this.position(), done: true }
+    const setAside: Array<RangeSetAside> = []
+    if (this.finished) return { records: out, setAside, ...this.position(), done: true }
     const parser = this.parser
     const fields = this.fields
     const { layout } = this.init
@@ -244,6 +257,7 @@ export class RangeReader {
     while (read < budget) {
       const n = parser.next(fields)
       if (n >= 0) {
+        // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
         if (parser.escaped) unescapeFields(fields, n)
         const record = build(layout, fields, n, this.error)
         if (record === undefined) {
@@ -265,6 +279,9 @@ export class RangeReader {
         }
       } else if (n === NEED_MORE) {
         this.fill()
+      } else if (n === TOO_LARGE && this.init.setAside) {
+        setAside.push({ line: parser.errorLine, offset: parser.offset(), error: parser.errorMessage, head: parser.head(200) })
+        parser.skip()
       } else if (n === END) {
         this.finished = true
         break
@@ -283,7 +300,7 @@ export class RangeReader {
       }
     }
     if (this.steps !== undefined && built.length > 0) this.runSteps(built, out)
-    return { records: out, ...this.position(), done: this.finished }
+    return { records: out, setAside, ...this.position(), done: this.finished }
   }
 
   private runSteps(built: Array<unknown>, out: Array<unknown>): void {
@@ -391,6 +408,7 @@ export type RangeReply =
     readonly _tag: "Batch"
     readonly id: number
     readonly records: Array<unknown>
+    readonly setAside: Array<RangeSetAside>
     readonly offset: number
     readonly line: number
     readonly done: boolean

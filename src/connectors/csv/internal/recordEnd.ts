@@ -23,6 +23,8 @@ const QUOTED = 2
 const AFTER_QUOTE = 3
 /** After a closing quote and a `\r`. */
 const AFTER_QUOTE_CR = 4
+/** Anything up to the next line feed (the rest of a record being skipped after a syntax error). */
+const UNTIL_LINE_FEED = 5
 
 /** The scanner's state for one incomplete record. */
 export class RecordEnd {
@@ -40,11 +42,17 @@ export class RecordEnd {
     this.state = FIELD_START
   }
 
+  /** From here the record ends at the next line feed, whatever comes before it. */
+  untilLineFeed(): void {
+    this.state = UNTIL_LINE_FEED
+  }
+
   /**
-   * Scans `s[from, s.length)`, the next text of the record. True when the record ends in it (or
-   * the parser has an error to report there); false when it goes on past `s`.
+   * Scans `s[from, s.length)`, the next text of the record: the index of the line feed that ends
+   * the record in it — or of the character where the parser has an error to report — or -1 when
+   * the record goes on past `s`.
    */
-  scan(s: string, from: number): boolean {
+  scan(s: string, from: number): number {
     const len = s.length
     let i = from
     // next delimiter / line feed at or after i (each searched for once per occurrence)
@@ -70,12 +78,12 @@ export class RecordEnd {
           if (nextD < nextNl) {
             this.state = FIELD_START
             i = nextD + 1
-          } else return nextNl < len
+          } else return nextNl < len ? nextNl : -1
           break
         }
         case QUOTED: {
           const q = s.indexOf('"', i)
-          if (q === -1) return false
+          if (q === -1) return -1
           this.state = AFTER_QUOTE
           i = q + 1
           break
@@ -91,14 +99,16 @@ export class RecordEnd {
           } else if (c === CR) {
             this.state = AFTER_QUOTE_CR
             i++
-          } else return true // the end (LF), or a syntax error for the parser to report
+          } else return i // the end (LF), or a syntax error for the parser to report
           break
         }
-        default:
+        case AFTER_QUOTE_CR:
           // after `"\r`: a line feed ends the record; anything else is the parser's error
-          return true
+          return i
+        default:
+          return s.indexOf("\n", i)
       }
     }
-    return false
+    return -1
   }
 }

@@ -6,8 +6,9 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
+import type { DeadLetters, SetAside } from "../../../internal/deadLetters.ts"
 import { notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
-import { type CsvParser, END, NEED_MORE, NOT_TEXT } from "./parser.ts"
+import { type CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
 
 /** A record of the `csv` source. */
 export type CsvRecord = { readonly [column: string]: unknown }
@@ -16,20 +17,27 @@ export type CsvRecord = { readonly [column: string]: unknown }
  * Parses the records the parser can give from the text it holds into `records`, up to `max` of
  * them. Returns `undefined` when `max` is reached, {@link NEED_MORE} when the parser needs more
  * text, {@link END} at the end of the input, or the `RecordError` (naming `path:line:field`) of a
- * record that does not decode or does not parse.
+ * record that does not decode or does not parse. With `setAside` (`oversize: dead_letter`), a
+ * record over `max_record_bytes` is skipped and its place added to it instead.
  */
 export const parseBuffered = (
   parser: CsvParser,
   layout: Layout,
   path: string,
   max: number,
-  records: Array<CsvRecord>
+  records: Array<CsvRecord>,
+  setAside?: Array<SetAside>
 ): typeof NEED_MORE | typeof END | RecordError | undefined => {
   const fields: Array<string> = []
   const error: BuildError = { detail: "", column: 0, field: undefined }
   while (records.length < max) {
     const n = parser.next(fields)
     if (n === NEED_MORE || n === END) return n
+    if (n === TOO_LARGE && setAside !== undefined) {
+      setAside.push({ line: parser.errorLine, offset: parser.offset(), error: parser.errorMessage, head: parser.head(200) })
+      parser.skip()
+      continue
+    }
     if (n > 0 && parser.escaped) unescapeFields(fields, n)
     if (n < 0) {
       const field = n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined
@@ -77,7 +85,9 @@ export const feed = (parser: CsvParser, input: TextInput): Effect.Effect<void, C
 
 /**
  * Parses up to `max - records.length` records into `records`, pulling text from `input` when the
- * parser needs it. Returns true at the end of the input.
+ * parser needs it. Returns true at the end of the input. With `deadLetters`, records over
+ * `max_record_bytes` are skipped and written there (before the records read with them are
+ * handed on).
  */
 export const parseRecords = (
   parser: CsvParser,
@@ -85,11 +95,14 @@ export const parseRecords = (
   layout: Layout,
   path: string,
   max: number,
-  records: Array<CsvRecord>
+  records: Array<CsvRecord>,
+  deadLetters?: DeadLetters
 ): Effect.Effect<boolean, ConnectorError | RecordError> =>
   Effect.gen(function*() {
+    const setAside: Array<SetAside> | undefined = deadLetters === undefined ? undefined : []
     for (;;) {
-      const r = parseBuffered(parser, layout, path, max, records)
+      const r = parseBuffered(parser, layout, path, max, records, setAside)
+      if (setAside !== undefined && setAside.length > 0) yield* deadLetters!(setAside.splice(0))
       if (r === undefined) return false
       if (r === END) return true
       if (r !== NEED_MORE) return yield* r

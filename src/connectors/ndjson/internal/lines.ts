@@ -41,6 +41,9 @@ export class LineSplitter {
   private pieces: Array<string> = []
   private pieceChars = 0
   private atFileStart: boolean
+  /** Dropping the line `skip` was called for, up to its end; the bytes dropped so far. */
+  private skipping = false
+  private skippedBytes = 0
   private readonly cheapLimit: number
   /** The longest line, in UTF-8 bytes without its line break. */
   readonly maxLineBytes: number
@@ -64,6 +67,12 @@ export class LineSplitter {
   /** Appends decoded text. */
   push(chunk: string): void {
     if (chunk.length === 0) return
+    if (this.skipping) {
+      this.text = chunk
+      this.pos = 0
+      this.skipIn()
+      return
+    }
     if (this.pos < this.text.length) {
       // the unread text starts a line whose end has not come: keep it aside (`baseBytes` stays
       // the offset of the line's start until the line is read)
@@ -92,10 +101,50 @@ export class LineSplitter {
     this.stopped = true
   }
 
-  /** Byte offset of the next unread line. */
+  /** Byte offset of the next unread line (while a line is skipped, its start). */
   offset(): number {
-    if (this.pos > 0 && this.pieces.length === 0) this.compact()
+    if (this.pos > 0 && this.pieces.length === 0 && !this.skipping) this.compact()
     return this.baseBytes
+  }
+
+  /** The first `n` characters of the line at the read position (what is held of it). */
+  head(n: number): string {
+    return this.pieces.length > 0 ? this.pieces[0].slice(0, n) : this.text.slice(this.pos, this.pos + n)
+  }
+
+  /**
+   * After {@link TOO_LARGE}: drops that line and goes on after it. What is held of it is dropped
+   * now, the text pushed next up to its line feed; until then `offset` and `line` stay at its start.
+   */
+  skip(): void {
+    if (this.pieces.length === 0) this.compact()
+    this.skippedBytes = 0
+    for (const piece of this.pieces) this.skippedBytes += utf8Length(piece, this.escaped)
+    this.pieces = []
+    this.pieceChars = 0
+    this.skipping = true
+    this.skipIn()
+  }
+
+  /** Drops the skipped line's text in `text` from `pos`; the text after its line feed is unread text. */
+  private skipIn(): void {
+    const nl = this.text.indexOf("\n", this.pos)
+    const end = nl === -1 ? this.text.length : nl + 1
+    this.skippedBytes += utf8Length(this.text.slice(this.pos, end), this.escaped)
+    if (nl === -1) {
+      this.text = ""
+      this.pos = 0
+      return
+    }
+    this.endSkip()
+    this.text = this.text.slice(end)
+    this.pos = 0
+  }
+
+  private endSkip(): void {
+    this.skipping = false
+    this.baseBytes += this.skippedBytes
+    this.line++
   }
 
   /**
@@ -103,6 +152,13 @@ export class LineSplitter {
    * {@link TOO_LARGE} or {@link NOT_TEXT}.
    */
   next(): number {
+    if (this.skipping) {
+      if (this.stopped) return this.notText("")
+      if (!this.eof) return NEED_MORE
+      // the skipped line was the last, without a line feed
+      this.endSkip()
+      return END
+    }
     const text = this.text
     const pos = this.pos
     const held = this.pieceChars

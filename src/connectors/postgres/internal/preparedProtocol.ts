@@ -14,6 +14,8 @@
 import { Effect } from "effect"
 import { ConnectorError, RejectedError } from "../../../Errors.ts"
 import { classify, configurationError, sqlState } from "../PostgresError.ts"
+import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
+import { checkpointDdl } from "./ddl.ts"
 import type { CommitProtocol } from "./protocol.ts"
 import { sizeOf, type Written } from "./rows.ts"
 import { Session } from "./session.ts"
@@ -140,13 +142,28 @@ export const preparedProtocol = (tx: WriteTx): CommitProtocol => {
     if (t.mode === "replace") replaced = true
   }
 
-  /** Commits (`commit`) or rolls back prepared transactions of this instance, on the control session. */
+  /**
+   * Commits (`commit`) or rolls back prepared transactions of this instance, on the control
+   * session; after commits, records the newest committed id in the checkpoint table (after the
+   * `COMMIT PREPARED`, not inside the prepared transaction: there its row lock would make the
+   * next checkpoint's transaction wait for the commit). A crash in between leaves the table one
+   * checkpoint behind, which only makes `refuseIfAhead` more lenient.
+   */
   const finishPrepared = (ids: ReadonlyArray<number>, how: "COMMIT" | "ROLLBACK") =>
-    Effect.forEach(ids, (id) =>
-      ctl.query(`${how} PREPARED '${gidOf(id)}'`).pipe(
-        // already finished (a retry after the statement reached the server)
-        Effect.catchIf((e) => sqlState(e) === "42704", () => Effect.void)
-      ), { discard: true })
+    Effect.gen(function*() {
+      for (const id of ids) {
+        yield* ctl.query(`${how} PREPARED '${gidOf(id)}'`).pipe(
+          // already finished (a retry after the statement reached the server)
+          Effect.catchIf((e) => sqlState(e) === "42704", () => Effect.void)
+        )
+      }
+      if (how === "COMMIT" && ids.length > 0) {
+        yield* ctl.query(
+          `INSERT INTO ${t.cpTable} AS c (workflow, node, checkpoint_id) VALUES ($1, $2, $3) ON CONFLICT (workflow, node) DO UPDATE SET checkpoint_id = GREATEST(c.checkpoint_id, EXCLUDED.checkpoint_id), committed_at = now()`,
+          [t.workflow, t.nodeKey, Math.max(...ids)]
+        )
+      }
+    })
 
   return {
     write,
@@ -179,10 +196,18 @@ export const preparedProtocol = (tx: WriteTx): CommitProtocol => {
         ctl,
         "restore",
         Effect.gen(function*() {
+          // committed only once its checkpoint completed: a later one is a state older than the table
+          yield* ensureTable(ctl, checkpointDdl(t.cpTable))
+          const committed = yield* committedCheckpoint(ctl, t)
+          yield* refuseIfAhead(t, committed, checkpointId, 0)
           const left = yield* ctl.query(`SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)`, [gidPrefix])
           const ids = left.rows.map((r) => Number(String(r.gid).slice(gidPrefix.length))).filter((n) => Number.isSafeInteger(n))
           yield* finishPrepared(ids.filter((n) => checkpointId !== undefined && n <= checkpointId), "COMMIT")
           yield* finishPrepared(ids.filter((n) => checkpointId === undefined || n > checkpointId), "ROLLBACK")
+          if (checkpointId === undefined && committed !== undefined) {
+            // a run from the start forgets what earlier runs committed
+            yield* ctl.query(`DELETE FROM ${t.cpTable} WHERE workflow = $1 AND node = $2`, [t.workflow, t.nodeKey])
+          }
           prepared = []
           replayable = true
           replaced = checkpointId !== undefined

@@ -12,9 +12,18 @@
  */
 import { Effect } from "effect"
 import type { ConnectorError } from "../../../Errors.ts"
+import type { SinkConfig } from "../PostgresConfig.ts"
 import { sizeOf, type Written } from "./rows.ts"
 import type { Destination } from "./stream.ts"
 import { INTERMEDIATE_COMMIT_ROWS, type WriteTx } from "./transaction.ts"
+
+/** The commit protocol of a config. */
+export const protocolOf = (config: SinkConfig): "direct" | "staged" | "prepared" =>
+  config.mode === "upsert" || config.guarantee === "at-least-once"
+    ? "direct"
+    : config.two_phase === "prepared"
+    ? "prepared"
+    : "staged"
 
 /** One commit protocol, driving the writer's transaction. */
 export interface CommitProtocol {
