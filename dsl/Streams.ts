@@ -60,7 +60,8 @@ export interface WriteOptions<E, R> {
  *
  * The stream runs ahead of the pipeline by at most two of its chunks (a slow pipeline slows it), with
  * the services of the fiber that runs the workflow; its failure fails the node with the
- * stream's own error. The node runs with parallelism 1.
+ * stream's own error. The node runs with parallelism 1 (an explicit `parallelism` above 1 is
+ * refused when the workflow is prepared).
  *
  * **Gotchas**: the stream is run again by every run of the workflow (and by every restart): a
  * stream over a `Queue` continues where the queue is, one over an array starts over.

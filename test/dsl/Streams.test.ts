@@ -11,7 +11,7 @@ import * as Workflow from "../../dsl/Workflow.ts"
 import * as Batch from "../../src/Batch.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Memory from "../../src/connectors/memory/index.ts"
-import { NodeError } from "../../src/Errors.ts"
+import { DefinitionError, NodeError } from "../../src/Errors.ts"
 import type { PreparedSink, PreparedSource } from "../../src/Registry.ts"
 import type * as Runtime from "../../src/Runtime.ts"
 import * as StateBackend from "../../src/StateBackend.ts"
@@ -408,17 +408,21 @@ describe("Streams: what cannot be done is refused", () => {
       assert.include(error.message, "--from-scratch")
     }))
 
-  it.effect("a stream source runs with parallelism 1", () =>
+  it.effect("a stream source runs with parallelism 1: an explicit 2 is refused before anything runs, the workflow's default does not apply", () =>
     Effect.gen(function*() {
-      const pipeline = Pipeline.from("events", Streams.source(Stream.fromIterable(orders)), { parallelism: 2 })
+      const explicit = Pipeline.from("events", Streams.source(Stream.fromIterable(orders)), { parallelism: 2 })
         .to("out", Streams.sink((_: ReadonlyArray<Order>) => Effect.void))
-      const exit = yield* Effect.exit(Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer)))
-      // refused naming the node and its parallelism (before anything opens, where the runtime
-      // knows connectors' maximum parallelism; else when the source opens)
-      assert.isTrue(Exit.isFailure(exit))
-      const message = Exit.isFailure(exit) ? String((Cause.squash(exit.cause) as Error).message) : ""
-      assert.include(message, "events")
-      assert.include(message, "parallelism")
+      const error = yield* Effect.flip(Pipeline.run(explicit).pipe(Effect.provide(Builtins.layer)))
+      assert.instanceOf(error, DefinitionError)
+      assert.include(error.message, "events")
+      assert.include(error.message, "parallelism")
+      // execution.parallelism: 2 applies to the other nodes only: every record once
+      const got: Array<Order> = []
+      const defaulted = Pipeline.from("events", Streams.source(Stream.fromIterable(orders)))
+        .execution({ parallelism: 2 })
+        .to("out", Streams.sink((records: ReadonlyArray<Order>) => Effect.sync(() => void got.push(...records))))
+      yield* Pipeline.run(defaulted).pipe(Effect.provide(Builtins.layer))
+      assert.deepStrictEqual([...got].sort((x, y) => x.id - y.id), orders)
     }))
 
   it.effect("a Sink that fails when its input ends fails the run", () =>

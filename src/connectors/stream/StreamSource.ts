@@ -244,17 +244,12 @@ export const StreamSource: Connector.SourceDefinition<StreamSourceConfig, unknow
   type: CONNECTOR,
   description: "Reads an Effect Stream (DSL only: Streams.source)",
   config: StreamSourceConfig,
-  capabilities: (config) => ({ seekable: "from" in config, unbounded: true }),
+  // one Stream: every instance would read all of it (the workflow's default parallelism does not
+  // apply; an explicit parallelism above 1 is refused when the workflow is prepared)
+  capabilities: (config) => ({ seekable: "from" in config, unbounded: true, maxParallelism: 1 }),
   check: () => Effect.void,
   open: (config, context) =>
-    context.parallelism > 1
-      // every instance would run the whole stream: each record would be read `parallelism` times
-      ? Effect.fail(refuse(
-        "open",
-        `source '${context.node}' reads one Effect Stream: it runs with parallelism 1 (got ${context.parallelism}); set { parallelism: 1 } on it`,
-        "configuration"
-      ))
-      : makeReader(
+    makeReader(
       "from" in config ? resumableForm(config.from, config.position, context.node) : plainForm(config.stream, context.node),
       context
     )
