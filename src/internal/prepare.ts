@@ -5,10 +5,11 @@
  */
 import { Effect } from "effect"
 import { DefinitionError, type DefinitionIssue } from "../Errors.ts"
-import { NodeOverrides } from "../Overrides.ts"
+import { NodeOverrides, unknownIds } from "../Overrides.ts"
 import type { Processor } from "../Processor.ts"
 import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
+import { unknownFieldIssues } from "./fieldCheck.ts"
 import type { SinkCapabilities, SourceCapabilities } from "../Connector.ts"
 import { decodeAll, valueAt, withValue } from "./decode.ts"
 import { findCycle, topologicalOrder } from "./graphOrder.ts"
@@ -103,6 +104,16 @@ export const prepare = (
           )
         )
       }
+    }
+    // An override of an id the workflow does not have (a typo) would let the node's own connector run.
+    for (const id of unknownIds(graph, overrides)) {
+      const hint = closest(id, ids)
+      issues.push({
+        path: "overrides",
+        message: `an override names node '${id}', which the workflow '${graph.name}' does not have${
+          hint !== undefined ? ` (did you mean '${hint}'?)` : ""
+        }; its nodes: ${ids.join(", ")}`
+      })
     }
 
     // 0. The execution settings (a DSL graph's are not decoded before this; YAML's already are).
@@ -257,6 +268,8 @@ export const prepare = (
     }
     // 3. Files and other resources: no two writers of one, no writer of what another node reads.
     issues.push(...yield* resourceIssues(graph, prepared))
+    // 3. Expression steps read fields their records have, where a source declares them.
+    issues.push(...unknownFieldIssues(graph, prepared))
     if (issues.length > 0) return yield* new DefinitionError({ issues })
     return {
       graph,
