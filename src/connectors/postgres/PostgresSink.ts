@@ -46,6 +46,7 @@ import * as Spec from "../../Spec.ts"
 import { COLUMNS_SQL } from "./internal/catalog.ts"
 import { pgSession, splitName } from "./internal/client.ts"
 import { checkAhead } from "./internal/checkpoints.ts"
+import { tableResource } from "./internal/resources.ts"
 import { makeWriter } from "./internal/writer.ts"
 import { SinkConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
@@ -91,8 +92,13 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     // replace: one instance truncates the table
     ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
   }),
-  resources: (config) =>
-    config.dead_letter !== undefined ? { writes: [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] } : {},
+  // the table (inserts and upserts add beside other writers; replace truncates it) and the dead letters
+  resources: (config) => ({
+    writes: [
+      ...tableResource(config.connection_string, config.table, ["table"], config.mode !== "replace"),
+      ...(config.dead_letter !== undefined ? [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] : [])
+    ]
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
