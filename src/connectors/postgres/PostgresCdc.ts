@@ -58,6 +58,7 @@ import {
 } from "./internal/replication.ts"
 import { resolveShapes, TYPES_SQL } from "./internal/types.ts"
 import type { TypeShape } from "./internal/values.ts"
+import { tableResource } from "./internal/resources.ts"
 import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./PostgresConfig.ts"
 import { classify, configurationError, sqlState } from "./PostgresError.ts"
 
@@ -456,6 +457,10 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
     // a replication slot is read by one session
     maxParallelism: 1,
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
+  }),
+  // every change of these tables is read, the workflow's own writes included: nothing is shared
+  resources: (config) => ({
+    reads: (config.tables ?? []).flatMap((table, i) => tableResource(config.connection_string, table, ["tables", i], false))
   }),
   check: (config) =>
     Effect.scoped(
