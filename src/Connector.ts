@@ -72,9 +72,10 @@ export interface OpenContext {
    */
   readonly encoding?: Encoded["format"]
   /**
-   * Sinks: the user asked to start over (`dataflare run --from-scratch`, `RunOptions.fromScratch`),
-   * so a `restore(undefined)` means "forget what earlier runs committed", not "the state was
-   * lost". A sink that records its committed checkpoints in its destination refuses to restore a
+   * Sinks: the run starts over — the user asked (`dataflare run --from-scratch`,
+   * `RunOptions.fromScratch`), or no durable state backend is configured, so that every run starts
+   * from scratch by design — so a `restore(undefined)` means "forget what earlier runs committed",
+   * not "the state was lost". A sink that records its committed checkpoints in its destination refuses to restore a
    * checkpoint older than what it committed (the rows after it would be written twice) unless
    * this is set.
    */
@@ -176,7 +177,8 @@ export interface SinkCapabilities {
 /**
  * Something outside the workflow that a connector reads or writes, as declared by a definition's
  * `resources`. Before anything is opened, the runtime refuses a workflow in which two nodes write
- * one resource, or one node writes what another reads (a sink truncating its own input).
+ * one resource, or one node writes what another reads (a sink truncating its own input), unless
+ * both declarations are `shared`.
  *
  * - `kind: "file"`: `name` is a path, resolved as the connector opens it (relative paths against
  *   the current directory) and through symbolic links, so `./a.csv`, `a.csv` and a link to it are
@@ -195,6 +197,14 @@ export interface Resource {
    * refusal points at its file, line and column. Absent: the node itself.
    */
   readonly key?: ReadonlyArray<PropertyKey>
+  /**
+   * The declaration tolerates other shared declarations of the same resource: a write that only
+   * adds its own records (rows inserted into a table, never a truncation), a read that writes
+   * beside it cannot disturb (a table read from a snapshot). A write collides with every other
+   * declaration of its resource unless both are shared: a file started afresh, a truncated
+   * table, a change stream (which would read the workflow's own writes) are not shared.
+   */
+  readonly shared?: boolean
 }
 
 /**

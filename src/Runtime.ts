@@ -306,7 +306,10 @@ export const run = <R = never>(
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), options?.fromScratch === true)
+    // The run starts over by request, or by design: without a configured backend every run starts
+    // from scratch (sinks that record their checkpoints are told, so they do not take it for lost state).
+    const startsOver = options?.fromScratch === true || configured === undefined
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), startsOver)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
@@ -391,7 +394,7 @@ export const run = <R = never>(
           workflow: graph.name,
           coordinator,
           restored,
-          fromScratch: options?.fromScratch === true,
+          fromScratch: startsOver,
           fullEvery: FULL_SNAPSHOT_EVERY,
           keyGroups: plan.keyGroups,
           onStart,

@@ -318,7 +318,8 @@ const collisionText = (graph: WorkflowGraph.WorkflowGraph, { at, other }: Collis
     line !== undefined ? ` (${WorkflowGraph.describePath(graph, other.node, where)}, line ${line})` : ""
   }`
   const is = other.resource.name === at.resource.name ? `${what} is` : `${what} is '${other.resource.name}',`
+  const harm = at.resource.kind === "file" ? "writing it would empty the input before it is read" : "the workflow would read what it writes"
   return other.access === "read"
-    ? `${is} read by ${by}: writing it would empty the input before it is read; write to another ${noun}`
+    ? `${is} read by ${by}: ${harm}; write to another ${noun}`
     : `${is} also written by ${by}: two writers of one ${noun} lose each other's records; give each its own ${noun}`
 }

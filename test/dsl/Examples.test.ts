@@ -162,6 +162,15 @@ const fixtures: Record<string, Fixture> = {
       assert.match(stdout, /changed window: RestoreError: node 'per_sensor' cannot resume .*window: .*"size":10000.* → .*"size":20000/)
     }
   },
+  "dsl-node-test.ts": {
+    args: [],
+    check: (stdout) => {
+      // node:test's TAP report: the pipeline test and the three source conformance cases
+      assert.include(stdout, "ok 1 - the squares of the odd numbers reach the sink\n")
+      assert.include(stdout, "ok 4 - Counter: the end stays the end\n")
+      assert.include(stdout, "\n# pass 4\n# fail 0\n")
+    }
+  },
   "dsl-custom-connector.ts": {
     args: ["25"],
     check: (stdout) => {
