@@ -360,6 +360,21 @@ describe("Pipeline.toStream", () => {
     }))
 })
 
+describe("Pipeline.overrides", () => {
+  it.effect("a pipeline consumed as a Stream runs with its connectors swapped, by checked ids", () =>
+    Effect.gen(function*() {
+      // in production, the orders come from the app's feed
+      const open = Pipeline.from("orders", Streams.source<Order>(Stream.die("the production feed, not in a test")))
+        .filter("large", (o) => o.amount >= 50)
+      const large = yield* Pipeline.toStream(open).pipe(
+        Stream.runCollect,
+        Effect.provide(Pipeline.overrides(open, { orders: Testing.memorySource(orders) })),
+        Effect.provide(Builtins.layer)
+      )
+      assert.deepStrictEqual(large, orders.filter((o) => o.amount >= 50))
+    }))
+})
+
 describe(".via with a Stream transformation", () => {
   it.effect("applies the transformation to every batch, keeping positions", () =>
     Effect.gen(function*() {

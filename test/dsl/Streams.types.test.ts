@@ -151,3 +151,14 @@ describe("Streams types", () => {
     Overrides.layer(done, { ordrs: Testing.memorySource([]) })
   })
 })
+
+describe("Pipeline.overrides", () => {
+  it("checks the keys against a pipeline being built or finished", async () => {
+    const open = Pipeline.from("orders", Streams.source(feed)).filter("large", (o) => o.amount > 10)
+    const out = await Effect.runPromise(Testing.collector())
+    Pipeline.overrides(open, { orders: Testing.memorySource([]) })
+    // @ts-expect-error: 'ordres' is not a node of the pipeline
+    Pipeline.overrides(open, { ordres: Testing.memorySource([]) })
+    Pipeline.overrides(open.to("out", Streams.sink(toDb)), { out: out.sink })
+  })
+})
