@@ -43,8 +43,9 @@ const readingsArbitrary = fc.array(
   { minLength: 30, maxLength: 120 }
 )
 
+const runs = numRuns(40)
+
 describe("resumable stream source", () => {
-  const runs = numRuns(40)
   it("restored after arbitrary failures and crashes, the sink ends equal to an uninterrupted run", async () => {
     const totals = { cases: 0, restarts: 0, restoredFromCheckpoint: 0 }
     await fc.assert(
@@ -67,5 +68,5 @@ describe("resumable stream source", () => {
     // meaningful only if failures happened and restores resumed the stream from checkpoints
     assert.isAbove(totals.restarts, totals.cases / 4)
     assert.isAbove(totals.restoredFromCheckpoint, totals.cases / 10)
-  }, timeoutFor(runs, 2_000, 600_000))
+  }, timeoutFor(runs, 4_000, 600_000))
 })
