@@ -1,0 +1,68 @@
+/**
+ * Helpers of the observability tests: start a workflow with `Observability.layer` on a free
+ * port, read its endpoints over real HTTP, and parse `/metrics` with an independent Prometheus
+ * text parser.
+ */
+import parsePrometheus, { type Family } from "parse-prometheus-text-format"
+import { Deferred, Effect, Fiber, Layer, Schedule } from "effect"
+import * as Observability from "../../src/Observability.ts"
+import type * as Registry from "../../src/Registry.ts"
+import * as Runtime from "../../src/Runtime.ts"
+import type * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+
+/** An HTTP GET: status and body text. */
+export const get = (url: string): Effect.Effect<{ readonly status: number; readonly body: string }> =>
+  Effect.promise(async () => {
+    const response = await fetch(url)
+    return { status: response.status, body: await response.text() }
+  })
+
+/** `/metrics` parsed by the independent parser. */
+export const scrape = (base: string): Effect.Effect<ReadonlyArray<Family>> =>
+  Effect.map(get(`${base}/metrics`), (r) => parsePrometheus(r.body))
+
+/** The value of the one sample of `name` whose labels include `labels` (throws when absent). */
+export const sampleOf = (families: ReadonlyArray<Family>, name: string, labels: { readonly [k: string]: string }): number => {
+  const family = families.find((f) => f.name === name)
+  if (family === undefined) throw new Error(`no metric ${name} in the scrape`)
+  const sample = family.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))
+  if (sample === undefined) throw new Error(`no sample of ${name} with ${JSON.stringify(labels)}`)
+  return Number(sample.value ?? sample.count)
+}
+
+/** Retries `check` every 20 ms until it succeeds (no timing assumption: the test's timeout bounds it). */
+export const eventually = <A, E, R>(check: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(check, Schedule.spaced("20 millis"))
+
+/**
+ * Runs `graph` with the observability layer on a free port of 127.0.0.1; `body` gets the base URL
+ * the run's handle and an Effect waiting for the run's end (the server keeps serving the ended
+ * run until `body` returns). The run is stopped (checkpoint) when `body` ends, unless it ended
+ * already.
+ */
+export const observed = <A, E, E2>(
+  graph: WorkflowGraph.WorkflowGraph,
+  registry: Layer.Layer<Registry.Registry, E2>,
+  body: (base: string, handle: Runtime.RunHandle, ended: Effect.Effect<Runtime.RunSummary, unknown>) => Effect.Effect<A, E>,
+  options?: Runtime.RunOptions
+) =>
+  Effect.gen(function*() {
+    const listening = yield* Deferred.make<string>()
+    const started = yield* Deferred.make<Runtime.RunHandle>()
+    const layer = Layer.merge(
+      registry,
+      Observability.layer({ port: 0, onListen: (url) => Deferred.succeed(listening, url).pipe(Effect.asVoid) })
+    )
+    return yield* Effect.gen(function*() {
+      const run = yield* Effect.forkChild(Runtime.run(graph, {
+        ...options,
+        onStart: (handle) => Deferred.succeed(started, handle).pipe(Effect.asVoid)
+      }))
+      const base = yield* Deferred.await(listening)
+      const handle = yield* Deferred.await(started)
+      const result = yield* body(base, handle, Fiber.join(run))
+      yield* handle.stop
+      const summary = yield* Fiber.join(run)
+      return { result, summary, base }
+    }).pipe(Effect.provide(layer))
+  })
