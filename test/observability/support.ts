@@ -3,12 +3,14 @@
  * port, read its endpoints over real HTTP, and parse `/metrics` with an independent Prometheus
  * text parser.
  */
+import { type ChildProcess, spawn } from "node:child_process"
 import parsePrometheus, { type Family } from "parse-prometheus-text-format"
-import { Deferred, Effect, Fiber, Layer, Schedule } from "effect"
+import { Deferred, Effect, Fiber, Layer, Schedule, type Scope } from "effect"
 import * as Observability from "../../src/Observability.ts"
 import type * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import type * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+import { bin } from "../cli/support.ts"
 
 /** An HTTP GET: status and body text. */
 export const get = (url: string): Effect.Effect<{ readonly status: number; readonly body: string }> =>
@@ -66,3 +68,43 @@ export const observed = <A, E, E2>(
       return { result, summary, base }
     }).pipe(Effect.provide(layer))
   })
+
+/** A paced generator: runs until stopped. */
+export const liveWorkflow = `name: live
+execution: { batch_size: 100, checkpoint_interval: "200ms" }
+sources:
+  gen: { type: generator, config: { count: 1000000000, rate: 5000 } }
+transformations:
+  keep: { type: filter, inputs: [gen], config: { condition: "id % 2 == 0" } }
+destinations:
+  out: { type: collect, inputs: [keep], config: {} }
+`
+
+/** A running `dataflare run`, with what it printed so far. */
+export interface Running {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<number | null>
+}
+
+/** Starts `dataflare <args>` in `dir`; killed with the scope if still running. */
+export const start = (dir: string, args: ReadonlyArray<string>, env?: Record<string, string>): Effect.Effect<Running, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const child = spawn(bin, [...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout?.on("data", (chunk) => (stdout += String(chunk)))
+    child.stderr?.on("data", (chunk) => (stderr += String(chunk)))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+    return { child, stdout: () => stdout, stderr: () => stderr, exited }
+  })
+
+/** The base URL the run logged once its server listened (JSON or text log line). */
+export const servedAt = (running: Running): Effect.Effect<string> =>
+  Effect.suspend(() => {
+    const match = /serving (http:\/\/[^/\s]+)\//.exec(running.stderr())
+    return match === null ? Effect.fail("not yet") : Effect.succeed(match[1])
+  }).pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.orDie)
+
