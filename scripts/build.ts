@@ -44,9 +44,10 @@ try {
   const stamp = resolve(outdir, ".built")
   writeFileSync(stamp, `${started.toISOString()}\n`)
   utimesSync(stamp, started, started)
+  // on stderr: `npm pack --json` runs this as `prepare` and its stdout must stay JSON
   const where = relative(process.cwd(), outdir) || "."
-  if (cli.length > 0) console.log(`built ${where}/: ${cli.join(", ")}`)
-  if (library.length > 0) console.log(`built ${where}/: the library, ${library.filter((f) => f.endsWith(".js")).length} modules with declarations`)
+  if (cli.length > 0) console.error(`built ${where}/: ${cli.join(", ")}`)
+  if (library.length > 0) console.error(`built ${where}/: the library, ${library.filter((f) => f.endsWith(".js")).length} modules with declarations`)
 } catch (error) {
   console.error(`build failed: ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)

@@ -114,21 +114,27 @@ export const mermaid = (plan: Plan): string => {
 }
 
 /**
+ * Text inside a dot string: a backslash is doubled (Graphviz reads `\n`, `\l` in a label as line
+ * breaks) and a double quote becomes a single one.
+ */
+const dotText = (text: string): string => text.replace(/\\/g, "\\\\").replace(/"/g, "'")
+
+/**
  * The plan as a Graphviz graph (`dot -Tsvg`).
  *
  * @category formatting
  * @since 0.1.0
  */
 export const dot = (plan: Plan): string => {
-  const lines = [`digraph "${plan.workflow.graph.name.replace(/"/g, "'")}" {`, "  rankdir=LR;"]
+  const lines = [`digraph "${dotText(plan.workflow.graph.name)}" {`, "  rankdir=LR;"]
   for (const task of plan.tasks) {
-    const text = `${label(plan, task)}${task.parallelism > 1 ? ` x${task.parallelism}` : ""}`.replace(/"/g, "'")
+    const text = dotText(`${label(plan, task)}${task.parallelism > 1 ? ` x${task.parallelism}` : ""}`)
     const shape = task._tag === "Source" ? "invhouse" : task._tag === "Sink" ? "house" : "box"
     lines.push(`  ${safeId(task.id)} [label="${text}", shape=${shape}];`)
   }
   for (const task of plan.tasks) {
     for (const input of task.inputs) {
-      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${input.port}"]`};`)
+      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${dotText(input.port)}"]`};`)
     }
   }
   lines.push("}")

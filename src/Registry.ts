@@ -32,6 +32,7 @@ import type { Position } from "./Batch.ts"
 import type { RestoreError } from "./Checkpoint.ts"
 import type { ConnectorError } from "./Errors.ts"
 import { decodeAll, type PathIssue } from "./internal/decode.ts"
+import { withRunServices } from "./internal/services.ts"
 import type { MakeContext, Processor, ProcessorDefinition } from "./Processor.ts"
 
 /**
@@ -52,6 +53,10 @@ export interface PreparedSource {
   readonly identify?: ((position: Position) => Effect.Effect<unknown, ConnectorError>) | undefined
   /** The definition's `checkRestore` with the config applied (see `SourceDefinition.checkRestore`). */
   readonly checkRestore?: ((context: SourceRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
+  /** The records' field names, when the config says exactly what they are (see `SourceDefinition.fields`). */
+  readonly fields?: ReadonlyArray<string> | undefined
+  /** The services of the application `open` and `check` need (checked before a run opens anything). */
+  readonly services?: ReadonlyArray<Context.Key<unknown, unknown>> | undefined
 }
 
 /**
@@ -70,6 +75,8 @@ export interface PreparedSink {
   readonly open: (context: OpenContext) => Effect.Effect<SinkWriter<unknown>, ConnectorError, Scope.Scope>
   /** The definition's `checkRestore` with the config applied (see `SinkDefinition.checkRestore`). */
   readonly checkRestore?: ((context: SinkRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
+  /** The services of the application `open` and `check` need (checked before a run opens anything). */
+  readonly services?: ReadonlyArray<Context.Key<unknown, unknown>> | undefined
 }
 
 /**
@@ -123,8 +130,8 @@ export type Entry =
  * @since 0.1.0
  */
 export type Definition =
-  | SourceDefinition<unknown, unknown>
-  | SinkDefinition<unknown, unknown>
+  | SourceDefinition<unknown, unknown, unknown>
+  | SinkDefinition<unknown, unknown, unknown>
   | ProcessorDefinition<unknown>
 
 /**
@@ -174,9 +181,11 @@ const entry = (definition: Definition): Entry => {
               type: def.type,
               capabilities: def.capabilities(config),
               ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
-              check: Effect.suspend(() => def.check(config)),
-              open: (context) => def.open(config, context),
+              check: withRunServices()(Effect.suspend(() => def.check(config))),
+              open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
+              ...(def.services !== undefined ? { services: def.services } : {}),
               ...(def.identify !== undefined ? { identify: (position: Position) => def.identify!(config, position) } : {}),
+              ...(def.fields !== undefined ? { fields: def.fields(config) } : {}),
               ...(def.checkRestore !== undefined
                 ? { checkRestore: (context: SourceRestoreContext) => def.checkRestore!(config, context) }
                 : {})
@@ -204,8 +213,9 @@ const entry = (definition: Definition): Entry => {
               type: def.type,
               capabilities: def.capabilities(config),
               ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
-              check: Effect.suspend(() => def.check(config)),
-              open: (context) => def.open(config, context),
+              check: withRunServices()(Effect.suspend(() => def.check(config))),
+              open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
+              ...(def.services !== undefined ? { services: def.services } : {}),
               ...(def.checkRestore !== undefined
                 ? { checkRestore: (context: SinkRestoreContext) => def.checkRestore!(config, context) }
                 : {})

@@ -34,8 +34,10 @@ import {
 } from "./internal/runState.ts"
 import { checkpointSpan } from "./internal/spans.ts"
 import { Monitor } from "./Monitor.ts"
+import { checkServices } from "./internal/services.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
+import type { TypedGraph } from "./Spec.ts"
 import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
 import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
@@ -297,6 +299,10 @@ const snapshot = (counters: ReadonlyMap<string, ReadonlyArray<NodeCounters>>): R
  * checkpoint, seeks the sources and goes on. Without a backend, checkpoints still align and
  * commit in memory, so restarts within the run still resume from the last one.
  *
+ * The user code of a graph built with the typed DSL (processors, Effect streams and sinks,
+ * connectors that need a service) runs with the services of the fiber that runs the workflow:
+ * the DSL's graphs carry them in their type (`TypedGraph<Ids, E, R>`), so `run` requires `R`.
+ *
  * Before any connector opens (the pre-flight phase) the run takes the backend's single-writer
  * lock of the workflow (a second instance fails with a `LockHeld` {@link StateBackendError}
  * naming the holder) and checks that the state it would restore still applies: every refusal is
@@ -309,12 +315,13 @@ const snapshot = (counters: ReadonlyMap<string, ReadonlyArray<NodeCounters>>): R
  * @category running
  * @since 0.1.0
  */
-export const run = (
-  graph: WorkflowGraph,
+export const run = <R = never>(
+  graph: TypedGraph<string, unknown, R>,
   options?: RunOptions
-): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry> =>
+): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry | R> =>
   Effect.scoped(Effect.gen(function*() {
     const prepared = yield* prepare(graph)
+    yield* checkServices(prepared)
     const plan = makePlan(prepared)
     const configured = Option.getOrUndefined(yield* Effect.serviceOption(StateBackend))
     // Without a configured backend, a run-local memory backend still lets restarts resume.
@@ -322,7 +329,10 @@ export const run = (
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), options?.fromScratch === true)
+    // The run starts over by request, or by design: without a configured backend every run starts
+    // from scratch (sinks that record their checkpoints are told, so they do not take it for lost state).
+    const startsOver = options?.fromScratch === true || configured === undefined
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), startsOver)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     // what a Monitor (metrics, health, dashboard) shows of this run, when one is provided
@@ -423,7 +433,7 @@ export const run = (
           workflow: graph.name,
           coordinator,
           restored,
-          fromScratch: options?.fromScratch === true,
+          fromScratch: startsOver,
           fullEvery: FULL_SNAPSHOT_EVERY,
           keyGroups: plan.keyGroups,
           onStart,

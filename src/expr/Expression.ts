@@ -26,6 +26,7 @@
 import { type DefinitionSite, RecordError } from "../Errors.ts"
 import { makeCompiler } from "./internal/compile.ts"
 import { FUNCTION_NAMES, FUNCTIONS } from "./internal/functions.ts"
+import { type FieldRead, fieldsRead as readFields } from "./internal/fields.ts"
 
 /**
  * A compiled expression: `evaluate` maps a record to a value (`null`, boolean, number, string,
@@ -146,3 +147,26 @@ export const compilePredicate = (text: string, options?: CompileOptions): Compil
  * @since 0.1.0
  */
 export const formatError = (error: CompileError): string => `${error.message} at column ${error.column}`
+
+/**
+ * The record fields an expression reads at its root, with the column where each is named
+ * (`address` for `address.city`, `first name` for `` `first name` `` and `$['first name']`);
+ * `undefined` when the text does not parse. What a check of an expression against the fields of
+ * the records it will see needs (`Runtime.prepare` does one where a source declares its fields).
+ *
+ * @example
+ * ```ts
+ * Expression.fieldsRead("amout >= 3 && lower(status) == 'x'") // [{ name: "amout", column: 1 }, { name: "status", column: 22 }]
+ * ```
+ * @category introspection
+ * @since 0.1.0
+ */
+export const fieldsRead: (text: string) => ReadonlyArray<FieldRead> | undefined = readFields
+
+/**
+ * A root field an expression reads (see {@link fieldsRead}).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type { FieldRead } from "./internal/fields.ts"

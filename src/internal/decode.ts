@@ -11,12 +11,16 @@ export interface PathIssue {
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
-/** Decodes `input`, reporting every issue (not just the first) and refusing unknown keys. */
+/**
+ * Decodes `input`, reporting every issue (not just the first) and refusing unknown keys (or, with
+ * `excess: "ignore"`, leaving them out of the value).
+ */
 export const decodeAll = <A>(
   schema: Schema.Decoder<A>,
-  input: unknown
+  input: unknown,
+  excess: "error" | "ignore" = "error"
 ): { readonly ok: true; readonly value: A } | { readonly ok: false; readonly issues: ReadonlyArray<PathIssue> } => {
-  const exit = Schema.decodeUnknownExit(schema, { errors: "all", onExcessProperty: "error" })(input)
+  const exit = Schema.decodeUnknownExit(schema, { errors: "all", onExcessProperty: excess })(input)
   if (Exit.isSuccess(exit)) return { ok: true, value: exit.value }
   const error = Cause.findErrorOption(exit.cause)
   if (error._tag === "Some" && Schema.isSchemaError(error.value)) {

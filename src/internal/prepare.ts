@@ -5,10 +5,11 @@
  */
 import { Effect } from "effect"
 import { DefinitionError, type DefinitionIssue } from "../Errors.ts"
-import { NodeOverrides } from "../Overrides.ts"
+import { NodeOverrides, unknownIds } from "../Overrides.ts"
 import type { Processor } from "../Processor.ts"
 import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
+import { unknownFieldIssues } from "./fieldCheck.ts"
 import type { SinkCapabilities, SourceCapabilities } from "../Connector.ts"
 import { decodeAll, valueAt, withValue } from "./decode.ts"
 import { findCycle, topologicalOrder } from "./graphOrder.ts"
@@ -103,6 +104,16 @@ export const prepare = (
           )
         )
       }
+    }
+    // An override of an id the workflow does not have (a typo) would let the node's own connector run.
+    for (const id of unknownIds(graph, overrides)) {
+      const hint = closest(id, ids)
+      issues.push({
+        path: "overrides",
+        message: `an override names node '${id}', which the workflow '${graph.name}' does not have${
+          hint !== undefined ? ` (did you mean '${hint}'?)` : ""
+        }; its nodes: ${ids.join(", ")}`
+      })
     }
 
     // 0. The execution settings (a DSL graph's are not decoded before this; YAML's already are).
@@ -257,6 +268,8 @@ export const prepare = (
     }
     // 3. Files and other resources: no two writers of one, no writer of what another node reads.
     issues.push(...yield* resourceIssues(graph, prepared))
+    // 3. Expression steps read fields their records have, where a source declares them.
+    issues.push(...unknownFieldIssues(graph, prepared))
     if (issues.length > 0) return yield* new DefinitionError({ issues })
     return {
       graph,
@@ -305,7 +318,8 @@ const collisionText = (graph: WorkflowGraph.WorkflowGraph, { at, other }: Collis
     line !== undefined ? ` (${WorkflowGraph.describePath(graph, other.node, where)}, line ${line})` : ""
   }`
   const is = other.resource.name === at.resource.name ? `${what} is` : `${what} is '${other.resource.name}',`
+  const harm = at.resource.kind === "file" ? "writing it would empty the input before it is read" : "the workflow would read what it writes"
   return other.access === "read"
-    ? `${is} read by ${by}: writing it would empty the input before it is read; write to another ${noun}`
+    ? `${is} read by ${by}: ${harm}; write to another ${noun}`
     : `${is} also written by ${by}: two writers of one ${noun} lose each other's records; give each its own ${noun}`
 }

@@ -54,9 +54,9 @@ export const identify = async (resource: Resource): Promise<string> => {
 }
 
 /**
- * The collisions among declarations (in declaration order): in each group of declarations of
- * one resource with a writer, every writer collides with the first reader, or, with no reader,
- * with the first writer. Readers alone never collide.
+ * The collisions among declarations (in declaration order): a write collides with the other
+ * declarations of its resource unless both are `shared` — reported against the first reader it
+ * cannot share with, else the first earlier writer. Reads alone never collide.
  */
 export const collisions = async (declared: ReadonlyArray<Declared>): Promise<ReadonlyArray<Collision>> => {
   const identities = await Promise.all(declared.map((d) => identify(d.resource)))
@@ -68,9 +68,13 @@ export const collisions = async (declared: ReadonlyArray<Declared>): Promise<Rea
   })
   const found: Array<Collision> = []
   for (const group of groups.values()) {
-    if (group.length < 2 || !group.some((d) => d.access === "write")) continue
-    const first = group.find((d) => d.access === "read") ?? group[0]
-    for (const d of group) if (d !== first && d.access === "write") found.push({ at: d, other: first })
+    group.forEach((w, i) => {
+      if (w.access !== "write") return
+      const clash = (d: Declared) => d !== w && !(w.resource.shared === true && d.resource.shared === true)
+      const other = group.find((d) => d.access === "read" && clash(d)) ??
+        group.slice(0, i).find((d) => d.access === "write" && clash(d))
+      if (other !== undefined) found.push({ at: w, other })
+    })
   }
   return found
 }

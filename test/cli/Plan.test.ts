@@ -15,8 +15,9 @@ transformations:
   a-b: { type: filter, inputs: [in], config: { condition: "n > 0" } }
   a_b: { type: filter, inputs: [in], config: { condition: "n > 1" } }
   a.b: { type: filter, inputs: [in], config: { condition: "n > 2" } }
+  'c\\nd': { type: filter, inputs: [in], config: { condition: "n > 3" } }
 destinations:
-  out: { type: collect, inputs: [a-b, a_b, a.b] }
+  out: { type: collect, inputs: [a-b, a_b, a.b, 'c\\nd'] }
 `
 
 /** The node ids declared by a Mermaid flowchart or a dot graph, by the label they carry. */
@@ -41,6 +42,8 @@ describe("dataflare plan --format mermaid|dot (process)", () => {
         ] as const
       ) {
         const ids = boxes(text, declared)
+        ids.delete("c\\nd")
+        ids.delete("c\\\\nd")
         assert.deepStrictEqual([...ids.keys()].sort(), ["a-b", "a.b", "a_b"])
         assert.strictEqual(new Set(ids.values()).size, 3, text)
         for (const id of ids.values()) {
@@ -48,5 +51,8 @@ describe("dataflare plan --format mermaid|dot (process)", () => {
           assert.include(text, edge(id, "n_out"))
         }
       }
+      // a backslash in an id is a backslash in the graph, not a line break (dot reads \\n as one)
+      assert.include(dot.stdout, `[label="c\\\\nd (filter)", shape=box];`)
+      assert.include(mermaid.stdout, `["c\\nd (filter)"]`)
     }))
 })

@@ -255,4 +255,49 @@ execution:
       assert.match(spaced.stderr, /^spaced\.yaml:2:14 execution\.checkpoint_interval: expected a duration such as 500ms, 30s, 5m or 1h, got "30 s"\n/)
       assert.strictEqual(valid.status, 0, valid.stderr)
     }))
+
+  it.live("PostgreSQL tables: a change stream of a table the workflow writes, or a truncated table it reads, is refused; inserts beside a snapshot are not", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const url = "postgres://app:secret@127.0.0.1:5432/shop"
+      const pg = (extra: string) => `{ connection_string: "${url}", ${extra} }`
+      yield* write(
+        join(dir, "refused.yaml"),
+        `name: tables
+sources:
+  changes: { type: postgres-cdc, config: ${pg("publication: p1, slot: s1, tables: [public.orders]")} }
+  snapshot: { type: postgres, config: ${pg("table: customers")} }
+destinations:
+  copy: { type: postgres, inputs: [changes], config: ${pg("table: Orders")} }
+  fresh: { type: postgres, inputs: [snapshot], config: ${pg("table: public.customers, mode: replace")} }
+`
+      )
+      yield* write(
+        join(dir, "accepted.yaml"),
+        `name: tables
+sources:
+  snapshot: { type: postgres, config: ${pg("table: customers")} }
+destinations:
+  back: { type: postgres, inputs: [snapshot], config: ${pg("table: public.customers, mode: upsert")} }
+  audit: { type: postgres, inputs: [snapshot], config: ${pg("table: customers")} }
+`
+      )
+      const [refused, accepted] = yield* Effect.all([
+        cli(["validate", "refused.yaml"], { cwd: dir }),
+        cli(["validate", "accepted.yaml"], { cwd: dir })
+      ], { concurrency: 2 })
+      assert.strictEqual(refused.status, 1)
+      assert.strictEqual(
+        refused.stderr,
+        [
+          "refused.yaml:6:120 destinations.copy.config.table: the postgres-table '127.0.0.1:5432/shop public.orders' is read by source 'changes' (sources.changes.config.tables[0], line 3): the workflow would read what it writes; write to another postgres-table",
+          "refused.yaml:7:122 destinations.fresh.config.table: the postgres-table '127.0.0.1:5432/shop public.customers' is read by source 'snapshot' (sources.snapshot.config.table, line 4): the workflow would read what it writes; write to another postgres-table",
+          "invalid: refused.yaml (2 problems)",
+          ""
+        ].join("\n")
+      )
+      assert.notInclude(refused.stderr, "secret")
+      assert.strictEqual(accepted.status, 0, accepted.stderr)
+    }))
 })
+

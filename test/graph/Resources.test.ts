@@ -79,7 +79,7 @@ describe("declared resources and parallelism (Runtime.prepare)", () => {
         ]
       })
       assert.deepStrictEqual(yield* problems(graph), [
-        "nodes.loop.config.queue: the queue 'orders' is read by source 'in': writing it would empty the input before it is read; write to another queue",
+        "nodes.loop.config.queue: the queue 'orders' is read by source 'in': the workflow would read what it writes; write to another queue",
         "nodes.b.config.queue: the queue 'out' is also written by destination 'a': two writers of one queue lose each other's records; give each its own queue"
       ])
     }))

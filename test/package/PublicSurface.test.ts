@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Sink, Stream } from "effect"
 import * as Dsl from "../../dsl/index.ts"
 import * as Dataflare from "../../src/index.ts"
 
@@ -37,6 +37,8 @@ const specs = {
   process: [Processors.processSpec((rs: ReadonlyArray<Row>) => Effect.succeed(rs))],
   aggregate: [Processors.aggregateOf<Row>()({ group_by: ["text"], aggregates: { total: { op: "sum", field: "amount" } } })],
   dedupe: [Processors.dedupe<Row>({ key: ["id"] })],
+  stream: [Dsl.Streams.source(Stream.make<Array<Row>>({ id: 1, amount: 2, text: "a" })), Dsl.Streams.sink(Sink.drain)],
+  via: [Processors.viaSpec((rows: Stream.Stream<Row>) => Stream.map(rows, (r) => r.id))],
   worker_map: [Processors.workerMapSpec<Row, Row>({ module: join(import.meta.dirname, "../workers/fixtures/transforms.ts"), export: "double" })]
 } as const
 

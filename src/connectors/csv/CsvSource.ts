@@ -58,6 +58,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
     type: CONNECTOR,
     description: "Reads an RFC 4180 CSV file as records keyed by column name, with typed columns",
     config: CsvSourceConfig,
+    // without a header row, the columns are exactly the listed ones (with one, the header may have more)
+    fields: (config) => (config.header === false && config.columns !== undefined ? Object.keys(config.columns) : undefined),
     capabilities: (config) => ({
       seekable: true,
       unbounded: false,

@@ -44,11 +44,16 @@ export const BigintMode = Schema.Literals(["bigint", "string"])
  *
  * - `table` or `query` (exactly one): what to read.
  * - `incremental: { column, initial_value }`: read rows whose `column` is greater than the last
- *   committed position (table only), in `(column, primary key)` order.
- * - `batch_size`: rows per `FETCH` from the server-side cursor (default: the runtime's batch size).
+ *   committed position (table only), in `(column, primary key)` order; `initial_value` is
+ *   exclusive. A NULL `column` sorts before every value: read once, first, when there is no
+ *   `initial_value`, never again.
+ * - `batch_size`: rows per batch (default: the runtime's batch size).
  * - `partition_column`: the column whose ranges split a snapshot across `parallelism` instances
  *   (default: the primary key's first column).
  * - `bigint`: `bigint` (default) or `string`.
+ *
+ * Values: see docs/connectors/postgres.md, "Types" (every type exact; dates, numerics and JSON
+ * as the server's text).
  *
  * @category schemas
  * @since 0.1.0
@@ -180,11 +185,14 @@ const ReplicationName = Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/
  * Config of the `postgres-cdc` source.
  *
  * - `publication`: the publication to stream (`create_publication: true` creates it for
- *   `tables`, or for all tables when `tables` is absent, if it does not exist).
+ *   `tables`, or for all tables when `tables` is absent, if it does not exist, and sets an
+ *   existing one's tables to `tables`).
  * - `slot`: the logical replication slot (created with the `pgoutput` plugin if missing).
- * - `tables`: the tables of the publication; also what the initial snapshot reads.
- * - `snapshot`: read the tables first, then stream from the slot's consistent point.
- * - `heartbeat_interval`: write a `pg_logical_emit_message` this often so quiet databases move.
+ * - `tables`: the tables streamed (others are left out); also what the initial snapshot reads.
+ * - `snapshot`: read the tables first, then stream from the slot's consistent point (a crash
+ *   during the snapshot resumes it; tables added later are read on the next run).
+ * - `heartbeat_interval`: write a `pg_logical_emit_message` this often so quiet databases move,
+ *   and measure the lag this often (every 10 s without it).
  * - `temporary_slot`: the slot is dropped when the connection ends.
  * - `batch_size`, `bigint`: as for the table source.
  *

@@ -46,6 +46,7 @@ import * as Spec from "../../Spec.ts"
 import { COLUMNS_SQL } from "./internal/catalog.ts"
 import { pgSession, splitName } from "./internal/client.ts"
 import { checkAhead } from "./internal/checkpoints.ts"
+import { tableResource } from "./internal/resources.ts"
 import { makeWriter } from "./internal/writer.ts"
 import { SinkConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
@@ -91,8 +92,13 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     // replace: one instance truncates the table
     ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
   }),
-  resources: (config) =>
-    config.dead_letter !== undefined ? { writes: [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] } : {},
+  // the table (inserts and upserts add beside other writers; replace truncates it) and the dead letters
+  resources: (config) => ({
+    writes: [
+      ...tableResource(config.connection_string, config.table, ["table"], config.mode !== "replace"),
+      ...(config.dead_letter !== undefined ? [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] : [])
+    ]
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
@@ -104,6 +110,11 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
         })
         if (result.rows.length === 0 && config.create_table !== true) {
           return yield* configurationError("postgres", "check", `table '${config.table}' does not exist (set create_table: true to create it)`)
+        }
+        const names = result.rows.map((r) => String(r.name))
+        const missing = result.rows.length === 0 ? undefined : config.key?.find((k) => !names.includes(k))
+        if (missing !== undefined) {
+          return yield* configurationError("postgres", "check", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
         }
       })
     ),

@@ -40,6 +40,7 @@ import {
   copyStatement,
   fieldError,
   fromPosition,
+  ORDERED_READ_SQL,
   positionFields,
   type Range,
   type ReadPlan,
@@ -48,6 +49,7 @@ import {
 } from "./internal/tableRead.ts"
 import { resolveShapes, shapeOf, TYPES_SQL } from "./internal/types.ts"
 import { type Decoder, decoderOf, type TypeShape } from "./internal/values.ts"
+import { tableResource } from "./internal/resources.ts"
 import { SourceConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
 
@@ -225,6 +227,8 @@ export const makeReader = Effect.fnUntraced(function*(
       return
     }
     if (client === undefined) client = yield* connect
+    // (after the catalog queries of `open`, which need their sorts)
+    if (plan.table !== undefined) yield* query(client, ORDERED_READ_SQL)
     copy = new CopyOut(client, statement)
     if (plan.key.length === 0 && state.offset > 0) {
       const c = copy
@@ -314,6 +318,13 @@ export const PostgresSource = Connector.source<SourceConfig, Row>({
     unbounded: false,
     encodes: [COPY_FORMAT],
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
+  }),
+  // a snapshot is not disturbed by rows added beside it (shared); an incremental read would read
+  // the workflow's own inserts on its next run (not shared)
+  resources: (config) => ({
+    reads: config.table === undefined
+      ? []
+      : tableResource(config.connection_string, config.table, ["table"], config.incremental === undefined)
   }),
   check: (config) =>
     Effect.scoped(

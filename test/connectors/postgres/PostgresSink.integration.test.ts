@@ -147,6 +147,8 @@ describe("PostgresSink", () => {
       const nope = yield* Effect.flip(open({ table, mode: "upsert", key: ["nope"] }))
       assert.include(nope.message, "key column 'nope' is not a column of table")
       assert.include(nope.message, "(its columns: id, name)")
+      const checked = yield* Effect.flip(PostgresSink.check(decode(PostgresSink.config, { connection_string: URL, table, mode: "upsert", key: ["nope"] })))
+      assert.include(checked.message, "key column 'nope' is not a column of table")
       // columns without create_table, a key outside columns, a type that is not a type: config errors
       for (
         const [raw, issue] of [
@@ -345,6 +347,31 @@ describe("PostgresSink", () => {
       assert.deepStrictEqual(yield* rows(table), range(0, 3))
     }).pipe(Effect.scoped))
 
+  it.effect("exactly-once (staged): a key staged twice fails the commit naming the row; the next run with dead letters sets it aside", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_staged_twice")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: `twice-${schema}` }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, [{ id: 7, name: "first" }, { id: 8, name: "x" }, { id: 7, name: "second" }])
+      yield* w1.preCommit!(1)
+      const error = yield* Effect.flip(w1.commit!(1))
+      assert.include(error.message, `unique constraint "t_pkey" (SQLSTATE 23505)`)
+      assert.include(error.message, `"name":"second"`)
+      assert.include(error.message, "on_error: dead_letter")
+      yield* Scope.close(s1, Exit.fail("failed"))
+      assert.deepStrictEqual(yield* rows(table), [], "nothing applied")
+      const path = yield* deadLetterPath
+      const w2 = yield* open({ ...config, on_error: "dead_letter", dead_letter: { path } })
+      yield* w2.restore!(1)
+      assert.deepStrictEqual(yield* rows(table), [{ id: 7, name: "first" }, { id: 8, name: "x" }])
+      const letters = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(letters.map((l) => [l.record, l.sqlstate]), [[{ id: 7, name: "second" }, "23505"]])
+    }).pipe(Effect.scoped))
+
   it.effect("exactly-once (staged): with dead letters, rows breaking unique, NOT NULL, CHECK and foreign keys are set aside, the rest is applied", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_staged_dlq")
@@ -504,6 +531,33 @@ describe("PostgresSink", () => {
       assert.deepStrictEqual(stats, { n: "200000", d: "200000" })
     }).pipe(Effect.scoped))
   }
+
+  it.effect("at-least-once: nothing commits before its checkpoint, so a crash leaves no row to write twice (it used to commit every 200,000 rows)", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_alo_long")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const config = { table, guarantee: "at-least-once", checkpoint_table: `${schema}.cp`, workflow: `alo-long-${schema}` }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, range(0, 1000))
+      yield* w1.preCommit!(1)
+      yield* w1.commit!(1)
+      // 250,000 rows after checkpoint 1 (more than a segment), then a crash
+      for (let i = 1000; i < 251_000; i += 25_000) yield* write(w1, range(i, i + 25_000))
+      assert.strictEqual((yield* rows(table)).length, 1000, "not visible before their checkpoint")
+      yield* Scope.close(s1, Exit.fail("crash"))
+      assert.strictEqual((yield* rows(table)).length, 1000)
+      // the rerun from checkpoint 1 writes them once
+      const w2 = yield* open(config)
+      yield* w2.restore!(1)
+      for (let i = 1000; i < 251_000; i += 25_000) yield* write(w2, range(i, i + 25_000))
+      yield* w2.preCommit!(2)
+      yield* w2.commit!(2)
+      const [stats] = yield* sql<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)
+      assert.deepStrictEqual(stats, { n: "251000", d: "251000" })
+    }).pipe(Effect.scoped))
 
   for (const two_phase of ["staged", "prepared"] as const) {
   it.effect(`exactly-once (${two_phase}), replace: the table is emptied by the first commit, not again after a restore`, () =>

@@ -86,4 +86,31 @@ describe("postgres sink: a state older than the table is refused", () => {
         assert.deepStrictEqual(left, [])
       }).pipe(Effect.scoped), 120_000)
   }
+
+  it.live("a workflow without durable state starts over by design: rerunning it is not refused", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_rerun")
+      const dir = yield* tempDir
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      yield* Effect.promise(() => writeFile(join(dir, "in.csv"), "id,name\n1,a\n2,b\n"))
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "wf.yaml"),
+          [
+            "name: pg-rerun",
+            "sources:",
+            "  input: { type: csv, config: { path: in.csv, columns: { id: integer } } }",
+            "destinations:",
+            `  pg: { type: postgres, inputs: [input], config: { connection_string: "${URL}", table: ${table}, checkpoint_table: ${schema}.cp } }`
+          ].join("\n")
+        )
+      )
+      // no checkpoint_interval, no --state-dir: checkpoints in memory, every run from the start
+      for (let run = 1; run <= 2; run++) {
+        const r = yield* cli(["run", "wf.yaml", "--quiet"], { cwd: dir })
+        assert.strictEqual(r.status, 0, r.stderr)
+        assert.deepStrictEqual(yield* count(table), { n: String(2 * run), d: "2" }, "appended again, as asked")
+      }
+    }).pipe(Effect.scoped), 60_000)
 })

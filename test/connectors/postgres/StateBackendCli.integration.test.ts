@@ -68,6 +68,39 @@ describe("the PostgreSQL state backend from YAML and the CLI", () => {
       assert.include(both.stderr, "give one")
     }).pipe(Effect.scoped), 120_000)
 
+  it.live("examples/csv-to-new-table.yaml: the table created with the declared types, the checkpoints in PostgreSQL", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const schema = yield* withSchema("df_state_example")
+      const csv = join(dir, "orders.csv")
+      yield* Effect.promise(() =>
+        writeFile(csv, "id,customer,amount,ordered_at\n1,Ann,120.50,2024-05-06 07:08:09.123456+00\n2,Bob,80,2024-05-07 00:00:00+00\n")
+      )
+      const env = {
+        DATAFLARE_STATE: URL,
+        STATE_SCHEMA: schema,
+        ORDERS_CSV: csv,
+        PG_CONNECTION: URL,
+        TARGET_TABLE: `${schema}.orders_loaded`,
+        CHECKPOINT_TABLE: `${schema}.cp`
+      }
+      const file = join(import.meta.dirname, "../../../examples/csv-to-new-table.yaml")
+      const r = yield* cli(["run", file, "--quiet"], { cwd: dir, env })
+      assert.strictEqual(r.status, 0, r.stderr)
+      assert.deepStrictEqual(yield* sql(`SELECT id::text, customer, amount::text, ordered_at::text FROM ${schema}.orders_loaded ORDER BY id`), [
+        { id: "1", customer: "Ann", amount: "120.50", ordered_at: "2024-05-06 07:08:09.123456+00" },
+        { id: "2", customer: "Bob", amount: "80.00", ordered_at: "2024-05-07 00:00:00+00" }
+      ])
+      const types = yield* sql<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 ORDER BY attnum`, [
+        `${schema}.orders_loaded`
+      ])
+      assert.deepStrictEqual(types.map((t) => t.t), ["bigint", "text", "numeric(12,2)", "timestamp with time zone"])
+      const [state] = yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.dataflare_state_checkpoints WHERE workflow = 'csv-to-new-table'`)
+      assert.isAbove(Number(state.n), 0)
+      const again = yield* cli(["run", file], { cwd: dir, env })
+      assert.include(again.stdout, "already complete at checkpoint")
+    }).pipe(Effect.scoped), 60_000)
+
   it.live("an execution.state that is not a backend is a definition error naming the key", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -1,9 +1,8 @@
 /**
- * The `direct` commit protocol: rows go straight into the target in one transaction per
- * checkpoint, committed in `preCommit` together with the checkpoint id (in `checkpoint_table`).
- * At-least-once for `insert` / `replace` (a restore writes every record after the checkpoint
- * again), exactly-once for `upsert` (idempotent). `replace` truncates the table in the first
- * transaction, not again after a restore that finds a committed checkpoint.
+ * The `direct` commit protocol of `upsert`: each batch is merged into the target (one COPY and
+ * merge under a savepoint) in one transaction per checkpoint, committed in `preCommit` together
+ * with the checkpoint id (in `checkpoint_table`); exactly-once because a replayed row overwrites
+ * itself. (`insert` / `replace` at-least-once use `atLeastOnceProtocol.ts`.)
  */
 import { Effect } from "effect"
 import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"

@@ -5,10 +5,11 @@
  * - the staging table gets the target's CHECK constraints and the NOT NULL of columns without a
  *   default, so those rows are refused by the COPY into it (and isolated as usual);
  * - at `preCommit`, the epoch's staged rows are checked against the target's unique keys (plain
- *   columns, no partial or expression index): a key already in the target, or staged twice in
- *   this run (the later rows), is a unique violation (SQLSTATE 23505).
- * What only the insert itself can tell (foreign keys, exclusion constraints, triggers, a row a
- * concurrent writer inserted meanwhile) is isolated when the checkpoint is applied.
+ *   columns, no partial or expression index): a key already in the target is a unique violation
+ *   (SQLSTATE 23505).
+ * What only the insert itself can tell (a key staged twice, foreign keys, exclusion constraints,
+ * triggers, a row a concurrent writer inserted meanwhile) is isolated when the checkpoint is
+ * applied.
  */
 import { Effect } from "effect"
 import pg from "pg"
@@ -73,30 +74,21 @@ export interface Refused {
 }
 
 /**
- * The rows of `epoch` in the staging table that would break a unique key of the target: the key
- * is already in the target (`againstTarget`), or an earlier staged row (of this epoch or an unapplied earlier one)
- * has it. Rows with a NULL in the key never conflict.
+ * The rows of `epoch` in the staging table whose key is already in the target (for each unique
+ * key; rows with a NULL in the key never conflict). One index probe per staged row; the row's
+ * JSON is built only for the rows found. Two staged rows with the same key are not looked for
+ * here (that would sort the whole epoch at every checkpoint): the insert finds them when the
+ * checkpoint is applied (see the staged protocol's `applyShape`).
  */
-export const uniqueConflicts = (
-  session: Session,
-  stageTable: string,
-  target: string,
-  keys: ReadonlyArray<UniqueKey>,
-  epoch: number,
-  /** false when the target is emptied before the rows go in (`replace`, first apply) */
-  againstTarget: boolean
-) =>
+export const uniqueConflicts = (session: Session, stageTable: string, target: string, keys: ReadonlyArray<UniqueKey>, epoch: number) =>
   Effect.gen(function*() {
     const out = new Map<string, Refused>()
     for (const key of keys) {
       const cols = key.columns.map((c) => pg.escapeIdentifier(c))
       const found = yield* session.query(
-        `SELECT x.at, x.rec, x.taken FROM (
-           SELECT s.ctid AS c, s.ctid::text AS at, s."__df_epoch" AS e, to_jsonb(s) - '__df_epoch' - '__df_shape' AS rec,
-             row_number() OVER (PARTITION BY ${cols.map((c) => `s.${c}`).join(", ")} ORDER BY s."__df_epoch", s.ctid) AS n,
-             ${againstTarget ? `EXISTS (SELECT 1 FROM ${target} t WHERE ${cols.map((c) => `t.${c} = s.${c}`).join(" AND ")})` : "false"} AS taken
-           FROM ${stageTable} s WHERE ${cols.map((c) => `s.${c} IS NOT NULL`).join(" AND ")}
-         ) x WHERE x.e = $1 AND (x.n > 1 OR x.taken) ORDER BY x.c`,
+        `SELECT s.ctid::text AS at, to_jsonb(s) - '__df_epoch' - '__df_shape' AS rec FROM ${stageTable} s
+         WHERE s."__df_epoch" = $1 AND EXISTS (SELECT 1 FROM ${target} t WHERE ${cols.map((c) => `t.${c} = s.${c}`).join(" AND ")})
+         ORDER BY s.ctid`,
         [epoch]
       )
       for (const r of found.rows) {
@@ -104,9 +96,7 @@ export const uniqueConflicts = (
         if (out.has(at)) continue
         const row = r.rec as Row
         const values = key.columns.map((c) => (row[c] === null ? "null" : typeof row[c] === "string" ? row[c] : JSON.stringify(row[c]))).join(", ")
-        const message = `duplicate key value violates unique constraint "${key.name}": Key (${key.columns.join(", ")})=(${values}) ${
-          r.taken === true ? "already exists" : "is written twice"
-        }`
+        const message = `duplicate key value violates unique constraint "${key.name}": Key (${key.columns.join(", ")})=(${values}) already exists`
         out.set(at, { at, row, error: new ConstraintViolation("23505", message) })
       }
     }

@@ -18,7 +18,8 @@ import { quoteIdent } from "./client.ts"
 import type { StageTag } from "./copy.ts"
 import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
 import { checkpointDdl, marksDdl, stageDdl } from "./ddl.ts"
-import { isRowRejection } from "./isolate.ts"
+import { RecordError } from "../../../Errors.ts"
+import { isRowRejection, rowError } from "./isolate.ts"
 import type { Row } from "./rows.ts"
 import { constrainStage, type UniqueKey, uniqueConflicts, uniqueKeys } from "./stageChecks.ts"
 import { directProtocol } from "./directProtocol.ts"
@@ -69,14 +70,15 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
   let keys: ReadonlyArray<UniqueKey> | undefined
 
   /**
-   * Before the epoch's mark: its staged rows that break a unique key of the target fail the
-   * write or go to the dead letters (and leave the staging table), as the other modes do.
+   * Before the epoch's mark: its staged rows whose key is already in the target fail the write or
+   * go to the dead letters (and leave the staging table), as the other modes do.
    */
   const checkUnique = Effect.gen(function*() {
-    if (!stageInTx) return
+    // (replace: the first apply empties the target before the rows go in)
+    if (!stageInTx || (t.mode === "replace" && !replaced)) return
     if (keys === undefined) keys = yield* uniqueKeys(tx.session, t.quoted)
     if (keys.length === 0) return
-    const refused = yield* uniqueConflicts(tx.session, stageTable, t.quoted, keys, epoch, !(t.mode === "replace" && !replaced))
+    const refused = yield* uniqueConflicts(tx.session, stageTable, t.quoted, keys, epoch)
     if (refused.length === 0) return
     yield* tx.reject(refused)
     yield* tx.q(`DELETE FROM ${stageTable} WHERE ctid = ANY($1::tid[])`, [refused.map((r) => r.at)])
@@ -84,11 +86,12 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
 
   /**
    * Inside the control transaction: inserts the rows of one shape of `epochs` into the target.
-   * When the server refuses one (a foreign key, an exclusion constraint, a trigger, a row a
-   * concurrent writer inserted: what the staging checks cannot see), the rows are inserted one by
-   * one under savepoints and the refused ones fail the commit, naming the row (`on_error: fail`;
-   * the checkpoint stays staged, so the next run applies it again — or `--from-scratch` drops it)
-   * or go to the dead letters.
+   * When the server refuses one (a key staged twice, a foreign key, an exclusion constraint, a
+   * trigger, a row a concurrent writer inserted: what the staging checks do not see), the rows
+   * are inserted one by one under savepoints and the refused ones go to the dead letters, or
+   * (`on_error: fail`) fail the commit naming the row: the checkpoint stays staged, and the next
+   * run applies it again (with `on_error: dead_letter` it sets the row aside) — or `--from-scratch`
+   * drops it.
    */
   const applyShape = (list: string, epochs: ReadonlyArray<string>, shape: number) =>
     Effect.gen(function*() {
@@ -118,6 +121,13 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
           if (t.config.on_error !== "dead_letter") break
         }
         yield* cq("RELEASE SAVEPOINT df_apply")
+      }
+      if (refused.length > 0 && t.config.on_error !== "dead_letter") {
+        const first = rowError(t.table, refused[0].row, refused[0].error)
+        return yield* new RecordError({
+          detail: `${first.detail}; found when its checkpoint was applied: it stays staged and the next run applies it again — run with on_error: dead_letter to set such rows aside, or --from-scratch to drop what is staged`,
+          record: refused[0].row
+        })
       }
       yield* tx.reject(refused)
     })

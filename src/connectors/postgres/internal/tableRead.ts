@@ -46,6 +46,18 @@ export interface ReadState {
   range: Range
 }
 
+/**
+ * Run right before a COPY that reads a table in key order: the planner would otherwise sort a
+ * large, physically unordered table whole (temporary files, and no first row until the sort is
+ * done) where the primary key's index gives the order as it streams. A sort is still used where no
+ * index gives the order (an incremental cursor column without one). Not for other statements:
+ * the catalog queries need their sorts (they took seconds without). {@link UNORDERED_SQL} undoes it.
+ */
+export const ORDERED_READ_SQL = "SET enable_sort = off"
+
+/** Undoes {@link ORDERED_READ_SQL}. */
+export const UNORDERED_SQL = "RESET enable_sort"
+
 const lit = (value: string, column: Column): string => `${pg.escapeLiteral(value)}::${column.type}`
 
 const col = (name: string): string => `t.${pg.escapeIdentifier(name)}`

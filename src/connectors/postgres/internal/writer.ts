@@ -20,6 +20,7 @@ import { COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
 import { quoteIdent, splitName } from "./client.ts"
 import { encodingOf } from "./copy.ts"
 import { createTableSql } from "./ddl.ts"
+import { atLeastOnceProtocol } from "./atLeastOnceProtocol.ts"
 import { directProtocol } from "./directProtocol.ts"
 import { checkPreparedTransactions, preparedProtocol } from "./preparedProtocol.ts"
 import { type CommitProtocol, protocolOf } from "./protocol.ts"
@@ -55,7 +56,13 @@ export const makeWriter = Effect.fnUntraced(function*(
   }
   const tx = new WriteTx(target, new Session(config.connection_string))
   const kind = protocolOf(config)
-  const protocol: CommitProtocol = kind === "staged" ? stagedProtocol(tx) : kind === "prepared" ? preparedProtocol(tx) : directProtocol(tx)
+  const protocol: CommitProtocol = kind === "staged"
+    ? stagedProtocol(tx)
+    : kind === "prepared"
+    ? preparedProtocol(tx)
+    : mode === "upsert"
+    ? directProtocol(tx)
+    : atLeastOnceProtocol(tx)
 
   const loadColumns = Effect.gen(function*() {
     const result = yield* tx.q(COLUMNS_SQL, [tableName, schemaName ?? null])
