@@ -4,6 +4,7 @@
  * text parser.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync } from "node:fs"
 import parsePrometheus, { type Family } from "parse-prometheus-text-format"
 import { Deferred, Effect, Fiber, Layer, Schedule, type Scope } from "effect"
 import * as Observability from "../../src/Observability.ts"
@@ -108,3 +109,15 @@ export const servedAt = (running: Running): Effect.Effect<string> =>
     return match === null ? Effect.fail("not yet") : Effect.succeed(match[1])
   }).pipe(Effect.retry(Schedule.spaced("50 millis")), Effect.orDie)
 
+
+/**
+ * Fails the test at once, with the command that installs it, when a tool it drives is missing
+ * (`.ci/run` installs both through scripts/services.sh).
+ */
+export const requireTool = (path: string, debianPackage: string): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const found = path.startsWith("/")
+      ? existsSync(path)
+      : (process.env.PATH ?? "").split(":").some((dir) => existsSync(`${dir}/${path}`))
+    if (!found) throw new Error(`${path} is not installed: run 'apt-get install -y ${debianPackage}' (as root; bash scripts/services.sh does it)`)
+  })
