@@ -6,10 +6,11 @@
  * - `GET /ping`: 200 while the process lives.
  * - `GET /ready`: 200 when every running workflow is ready, 503 otherwise; the JSON body says
  *   which node of which workflow it waits for and why.
- * - `GET /api/runs`: the runs as JSON (`RunSnapshot`), what the dashboard draws.
+ * - `GET /api/runs`: `{ now, runs }`: the server's clock and the runs as JSON (`RunSnapshot`), what
+ *   the dashboard draws.
  * - `GET /`: the dashboard (one self-contained HTML page: no CDN, no build step).
  */
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { Monitor } from "../../Monitor.ts"
@@ -40,6 +41,14 @@ export const routes: Layer.Layer<never, never, HttpRouter.HttpRouter | Monitor> 
         { status: r.ready ? 200 : 503, headers: noStore }
       ))
   )
-  yield* router.add("GET", "/api/runs", Effect.map(monitor.runs, (runs) => HttpServerResponse.jsonUnsafe({ runs }, { headers: noStore })))
+  yield* router.add(
+    "GET",
+    "/api/runs",
+    Effect.gen(function*() {
+      const runs = yield* monitor.runs
+      // the server's clock, so that ages shown by a browser elsewhere do not depend on its clock
+      return HttpServerResponse.jsonUnsafe({ now: yield* Clock.currentTimeMillis, runs }, { headers: noStore })
+    })
+  )
   yield* router.add("GET", "/", HttpServerResponse.text(DASHBOARD_HTML, { contentType: "text/html; charset=utf-8", headers: noStore }))
 }))
