@@ -48,3 +48,16 @@ if command -v pg_ctlcluster >/dev/null 2>&1; then
 else
   log "PostgreSQL is not installed here; the PostgreSQL tests will fail"
 fi
+
+# --- tools the observability tests drive: tmux (dataflare top) and Debian's chromium (the dashboard) ---
+missing=""
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing$missing"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  else
+    log "missing$missing: the observability tests will fail (as root: apt-get install -y$missing)"
+  fi
+fi

@@ -80,6 +80,12 @@ export interface OpenContext {
    * this is set.
    */
   readonly fromScratch?: boolean
+  /**
+   * Sources and sinks that set records aside (a dead-letter file): call it with how many entries
+   * were appended, each time some are, for the run's per-node dead-letter count (the
+   * `dataflare_dead_letters_total` metric, docs/observability.md). Absent outside a run.
+   */
+  readonly onDeadLetters?: (count: number) => void
 }
 
 /**

@@ -25,6 +25,15 @@ import { failureOf, isPermanent, nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
+import {
+  attemptEnded,
+  attemptStarted,
+  checkpointCompleted,
+  checkpointFailed,
+  makeRunState
+} from "./internal/runState.ts"
+import { checkpointSpan } from "./internal/spans.ts"
+import { Monitor } from "./Monitor.ts"
 import { checkServices } from "./internal/services.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
@@ -252,17 +261,31 @@ export type {
   PlannedTask
 } from "./internal/planner.ts"
 
-const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<NodeSummary> =>
-  [...counters.values()].map((c) => {
-    const lag = c.lag?.()
+/** Counts per node, summed over its instances (the lag: the largest an instance measured). */
+const snapshot = (counters: ReadonlyMap<string, ReadonlyArray<NodeCounters>>): ReadonlyArray<NodeSummary> =>
+  [...counters.values()].map((instances) => {
+    const c = instances[0]
+    let recordsIn = 0
+    let recordsOut = 0
+    let batchesIn = 0
+    let batchesOut = 0
+    let lag: SourceLag | undefined
+    for (const i of instances) {
+      recordsIn += i.recordsIn
+      recordsOut += i.recordsOut
+      batchesIn += i.batchesIn
+      batchesOut += i.batchesOut
+      const l = i.lag?.()
+      if (l !== undefined && (lag === undefined || l.value > lag.value)) lag = l
+    }
     return {
       id: c.id,
       kind: c.kind,
       type: c.type,
-      recordsIn: c.recordsIn,
-      recordsOut: c.recordsOut,
-      batchesIn: c.batchesIn,
-      batchesOut: c.batchesOut,
+      recordsIn,
+      recordsOut,
+      batchesIn,
+      batchesOut,
       ...(lag !== undefined ? { lag } : {})
     }
   })
@@ -312,6 +335,16 @@ export const run = <R = never>(
     const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), startsOver)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
+    // what a Monitor (metrics, health, dashboard) shows of this run, when one is provided
+    const observed = makeRunState(graph.name, plan, startedAt)
+    const monitor = Option.getOrUndefined(yield* Effect.serviceOption(Monitor))
+    if (monitor !== undefined) yield* monitor.register(observed)
+    yield* Effect.addFinalizer((exit) =>
+      Exit.isSuccess(exit) ? Effect.void : Effect.map(Clock.currentTimeMillis, (now) => {
+        observed.status = Cause.hasInterruptsOnly(exit.cause) ? "stopped" : "failed"
+        observed.endedAt = now
+      })
+    )
     const interval = graph.execution.checkpoint_interval !== undefined
       ? durationMillis(graph.execution.checkpoint_interval)
       : undefined
@@ -370,7 +403,12 @@ export const run = <R = never>(
         restoredId: restored?.id ?? 0,
         fullEvery: FULL_SNAPSHOT_EVERY,
         nodes,
-        onCheckpoint: options?.onCheckpoint
+        onCheckpoint: (info) =>
+          Effect.andThen(
+            Effect.sync(() => checkpointCompleted(observed, info)),
+            Effect.andThen(checkpointSpan(info), options?.onCheckpoint?.(info) ?? Effect.void)
+          ),
+        onCheckpointFailed: () => Effect.sync(() => checkpointFailed(observed))
       })
       current = coordinator
       if (stopped !== undefined) coordinator.requestStop(stopped)
@@ -386,6 +424,7 @@ export const run = <R = never>(
         const onStart = (l: Live) =>
           Effect.gen(function*() {
             live = l
+            attemptStarted(observed, l)
             if (options?.onProgress !== undefined) {
               yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.progressInterval ?? 1000), report)))
             }
@@ -402,6 +441,7 @@ export const run = <R = never>(
         })
       }))
       const exit = yield* Effect.exit(attempt)
+      attemptEnded(observed)
       if (Exit.isSuccess(exit)) {
         if (coordinator.halted()) halted = coordinator.lastCompleted()
         break
@@ -414,6 +454,8 @@ export const run = <R = never>(
       }
       failureTimes.push(yield* Clock.currentTimeMillis)
       restarts += 1
+      observed.restarts = restarts
+      observed.status = "restarting"
       const delay = nextDelay(graph.execution.restart_strategy, restarts, failureTimes, yield* Random.next)
       if (delay === undefined) return yield* Effect.fail(error)
       yield* Effect.logWarning(
@@ -426,6 +468,8 @@ export const run = <R = never>(
     }
     yield* report
     const endedAt = yield* Clock.currentTimeMillis
+    observed.status = halted !== undefined ? "stopped" : "completed"
+    observed.endedAt = endedAt
     return {
       workflow: graph.name,
       durationMs: endedAt - startedAt,

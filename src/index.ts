@@ -31,8 +31,12 @@ export * as Expression from "./expr/Expression.ts"
 export * as FileBackend from "./backends/FileBackend.ts"
 /** @since 0.1.0 */
 export * as Memory from "./connectors/memory/index.ts"
+/** @since 0.2.0 */
+export * as Monitor from "./Monitor.ts"
 /** @since 0.1.0 */
 export * as Ndjson from "./connectors/ndjson/index.ts"
+/** @since 0.2.0 */
+export * as Observability from "./Observability.ts"
 /** @since 0.1.0 */
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */

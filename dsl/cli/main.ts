@@ -11,7 +11,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Runtime } from "effect"
 import { main, teardown } from "./Cli.ts"
 import * as CliLog from "./internal/log.ts"
-import { requestStop } from "./internal/signals.ts"
+import { announceStop, requestStop } from "./internal/signals.ts"
 
 const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
   let signalled = false
@@ -19,7 +19,7 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
     signalled = true
     const message = requestStop()
     if (message !== undefined) {
-      process.stderr.write(`\n${message} (signal again to abort)\n`)
+      announceStop(message)
     } else {
       fiber.interruptUnsafe(fiber.id)
     }

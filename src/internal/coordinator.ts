@@ -17,7 +17,7 @@
  *   operator's state *as it is*; once it has completed the run is `halted`: tasks end without
  *   `onEnd`, sinks without a final flush, and a resume continues exactly where it stopped.
  */
-import { Clock, Deferred, Effect, Exit } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit } from "effect"
 import type { Position } from "../Batch.ts"
 import type { CheckpointRecord, OperatorState, SourcePosition } from "../Checkpoint.ts"
 import * as Checkpoint from "../Checkpoint.ts"
@@ -104,6 +104,8 @@ export const makeCoordinator = (options: {
   /** What every record keeps about the stateful nodes (see fingerprint.ts). */
   readonly nodes: ReadonlyArray<Checkpoint.NodeState>
   readonly onCheckpoint?: ((info: Checkpoint.CheckpointInfo) => Effect.Effect<void>) | undefined
+  /** Told when checkpoint `id` fails (its record not written, or a commit failed). */
+  readonly onCheckpointFailed?: ((id: number) => Effect.Effect<void>) | undefined
 }): Coordinator => {
   let requested = options.restoredId
   let completed = options.restoredId
@@ -118,6 +120,8 @@ export const makeCoordinator = (options: {
   const endedSinks = new Map<Key, ((id: number) => Effect.Effect<void, unknown>) | undefined>()
   const commits: Array<(id: number, positions: ReadonlyMap<Key, Position>) => Effect.Effect<void, unknown>> = []
   const final = Deferred.makeUnsafe<number, unknown>()
+  const failed = (id: number, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+    options.onCheckpointFailed === undefined || Cause.hasInterruptsOnly(cause) ? Effect.void : options.onCheckpointFailed(id)
   const allEnded = () =>
     participants.sources.every((k) => endedSources.has(k)) &&
     participants.operators.every((k) => endedOperators.has(k)) &&
@@ -162,6 +166,7 @@ export const makeCoordinator = (options: {
     const positions = participants.sources.map((k) => p.positions.get(k) ?? endedSources.get(k)!)
     const operators = participants.operators.map((k) => p.operators.get(k) ?? endedOperators.get(k)!)
     return complete(p.id, p.startedAt, positions, operators, false).pipe(
+      Effect.tapCause((cause) => failed(p.id, cause)),
       Effect.exit,
       Effect.flatMap((exit) => {
         Deferred.doneUnsafe(p.done, Exit.isSuccess(exit) ? Exit.void : Exit.failCause(exit.cause))
@@ -184,7 +189,9 @@ export const makeCoordinator = (options: {
       for (const preCommit of endedSinks.values()) if (preCommit !== undefined) yield* preCommit(id)
       const positions = participants.sources.map((k) => endedSources.get(k)!)
       const operators = participants.operators.map((k) => endedOperators.get(k)!)
-      const exit = yield* Effect.exit(complete(id, startedAt, positions, operators, true))
+      const exit = yield* Effect.exit(
+        complete(id, startedAt, positions, operators, true).pipe(Effect.tapCause((cause) => failed(id, cause)))
+      )
       Deferred.doneUnsafe(final, Exit.isSuccess(exit) ? Exit.succeed(id) : Exit.failCause(exit.cause))
     })
   })

@@ -31,7 +31,9 @@ export const deadLetters = (
   connector: string,
   node: string,
   file: string,
-  config: { readonly path: string; readonly max_bytes?: number }
+  config: { readonly path: string; readonly max_bytes?: number },
+  /** Told how many entries were appended (`OpenContext.onDeadLetters`). */
+  report?: ((count: number) => void) | undefined
 ): DeadLetters => {
   const max = config.max_bytes ?? DEAD_LETTER_MAX_BYTES
   return (entries) =>
@@ -52,5 +54,6 @@ export const deadLetters = (
         })
       }
       yield* Effect.tryPromise({ try: () => appendFile(config.path, text), catch: (e) => fileError(connector, "dead_letter", config.path, e) })
+      report?.(entries.length)
     })
 }

@@ -15,6 +15,7 @@
  *   operators restore their state and sinks discard what was written after the checkpoint.
  */
 import { Effect, type Scope } from "effect"
+import { makeLatency } from "./latency.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
 import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
 import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.ts"
@@ -26,19 +27,35 @@ import { instancesOf, wire } from "./tasks/wiring.ts"
 
 export type { ExecuteContext, Live, NodeCounters } from "./tasks/context.ts"
 
-/** One zeroed counter per node of the plan. */
-const makeCounters = (plan: Plan): Map<string, NodeCounters> => {
-  const counters = new Map<string, NodeCounters>()
+/** Zeroed counters for every instance of every node of the plan (index = instance). */
+const makeCounters = (plan: Plan): Map<string, ReadonlyArray<NodeCounters>> => {
+  const instances = new Map<string, number>()
+  for (const t of plan.tasks) {
+    const n = instancesOf(t)
+    if (t._tag === "Stateless") for (const node of t.nodes) instances.set(node, n)
+    else instances.set(t.id, n)
+    if (t._tag === "Source") for (const f of t.fused) instances.set(f.node, n)
+  }
+  const counters = new Map<string, ReadonlyArray<NodeCounters>>()
   for (const n of plan.workflow.nodes) {
-    counters.set(n.node.id, {
-      id: n.node.id,
-      kind: n.kind,
-      type: n.node.type,
-      recordsIn: 0,
-      recordsOut: 0,
-      batchesIn: 0,
-      batchesOut: 0
-    })
+    counters.set(
+      n.node.id,
+      Array.from({ length: instances.get(n.node.id) ?? 1 }, (_, instance) => ({
+        id: n.node.id,
+        kind: n.kind,
+        type: n.node.type,
+        instance,
+        recordsIn: 0,
+        recordsOut: 0,
+        batchesIn: 0,
+        batchesOut: 0,
+        errors: 0,
+        deadLetters: 0,
+        // a processor has no connector to open
+        open: n.kind === "processor",
+        ...(n.kind === "sink" ? { latency: makeLatency() } : {})
+      }))
+    )
   }
   return counters
 }
@@ -50,9 +67,13 @@ const makeCounters = (plan: Plan): Map<string, NodeCounters> => {
 export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, TaskError> =>
   Effect.scoped(Effect.gen(function*() {
     const counters = makeCounters(plan)
-    const counter = (node: string) => counters.get(node)!
+    // an instance past the node's own count (a chain run by more source instances) counts as its last
+    const counter = (node: string, instance: number) => {
+      const all = counters.get(node)!
+      return all[Math.min(instance, all.length - 1)]
+    }
     const wiring = yield* wire(plan)
-    if (ctx.onStart !== undefined) yield* ctx.onStart({ counters, queueFill: wiring.queueFill })
+    if (ctx.onStart !== undefined) yield* ctx.onStart({ counters, queueFill: wiring.queueFill, channelFill: wiring.channelFill })
     const batchSize = plan.workflow.batchSize
     // producer task id → the task chained after it (a stateless task after a source, a sink after either)
     const chainedAfter = new Map<string, PlannedTask>()
@@ -65,10 +86,10 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
       const last = stateless ?? source
       const sink = chainedAfter.get(last.id)
       const tail: Effect.Effect<Downstream, unknown, Scope.Scope> = sink?._tag === "Sink"
-        ? openSink(sink, sink.sink, instance, batchSize, counter(sink.id), ctx)
+        ? openSink(sink, sink.sink, instance, batchSize, counter(sink.id, instance), ctx)
         : Effect.succeed(toChannels(wiring.outputsOf(last)))
       if (stateless === undefined) return tail
-      const nodeCounters = stateless.nodes.map(counter)
+      const nodeCounters = stateless.nodes.map((node) => counter(node, instance))
       const process = statelessProcess(stateless, nodeCounters)
       return Effect.map(tail, (next) => chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
     }
@@ -89,13 +110,13 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
               instance,
               batchSize,
               sourceDownstream(task, instance),
-              counter(task.id),
-              task.fused.map((f) => counter(f.node)),
+              counter(task.id, instance),
+              task.fused.map((f) => counter(f.node, instance)),
               ctx
             )
             break
           case "Stateless": {
-            const nodeCounters = task.nodes.map(counter)
+            const nodeCounters = task.nodes.map((node) => counter(node, instance))
             const process = statelessEffect(statelessProcess(task, nodeCounters))
             const first = nodeCounters[0]
             const last = nodeCounters[nodeCounters.length - 1]
@@ -103,17 +124,27 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             break
           }
           case "Batch":
-            body = runTransform(task.process, channels[instance], ports, counter(task.id), counter(task.id), true, ordered)
+            body = runTransform(task.process, channels[instance], ports, counter(task.id, instance), counter(task.id, instance), true, ordered)
             break
           case "Stateful":
-            body = runStateful(task, instance, channels[instance], ports, counter(task.id), ctx)
+            body = runStateful(task, instance, channels[instance], ports, counter(task.id, instance), ctx)
             break
           case "Sink":
-            body = runSink(openSink(task, task.sink, instance, batchSize, counter(task.id), ctx), channels[instance], ctx)
+            body = runSink(openSink(task, task.sink, instance, batchSize, counter(task.id, instance), ctx), channels[instance], ctx)
             break
         }
         // A task's resources live in its own scope, released when the task ends, on every path.
-        fibers.push(Effect.scoped(body).pipe(failNode(task.id)))
+        // A failure is counted on the instance of the node it names (a fused step names its own).
+        const i = instance
+        fibers.push(Effect.scoped(body).pipe(
+          failNode(task.id),
+          Effect.tapError((error) =>
+            Effect.sync(() => {
+              const node = error._tag === "NodeError" && counters.has(error.node) ? error.node : task.id
+              counter(node, i).errors += 1
+            })
+          )
+        ))
       }
     }
     yield* Effect.forEach(fibers, (f) => f, { concurrency: "unbounded", discard: true })

@@ -84,6 +84,19 @@ const fixtures: Record<string, Fixture> = {
       )
     }
   },
+  "dsl-observability.ts": {
+    args: ["1000"],
+    check: (stdout) => {
+      assert.match(stdout, /^serving http:\/\/127\.0\.0\.1:\d+\/ \(dashboard\)/m)
+      assert.include(stdout, 'while it runs, GET /ready: 200 {"status":"ready"}\n')
+      assert.include(stdout, "observed: done, 500 records written\n")
+      // the metrics, read over HTTP after the run: every record counted on every node
+      assert.include(stdout, 'dataflare_records_out_total{workflow="observed",node="orders",type="generator",instance="0"} 1000\n')
+      assert.include(stdout, 'dataflare_records_in_total{workflow="observed",node="even",type="filter",instance="0"} 1000\n')
+      assert.include(stdout, 'dataflare_records_out_total{workflow="observed",node="out",type="collect",instance="0"} 500\n')
+      assert.match(stdout, /after it, GET \/ready: 503 .*no workflow is running/)
+    }
+  },
   "dsl-quickstart.ts": {
     args: ["300"],
     check: (stdout) => {
@@ -195,5 +208,5 @@ describe("DSL examples", () => {
         assert.strictEqual(result.status, 0, name)
         fixture.check(result.stdout)
       }
-    }))
+    }), { timeout: 240_000 }) // every example one after the other: about a minute on a quiet machine
 })

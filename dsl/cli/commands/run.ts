@@ -1,5 +1,5 @@
 /**
- * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir> | --state <postgres-url>] [--from-scratch] [--drain] [--drop-state <node>]...`:
+ * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir> | --state <postgres-url>] [--from-scratch] [--drain] [--drop-state <node>]... [--http host:port] [--log-format text|json]`:
  * validates and runs a workflow to completion, then prints records in and out per node and the
  * rate. While it runs, stderr shows progress — records in and out with their rates, elapsed time,
  * the fullest queues (backpressure) and the lag of sources that measure it (CDC) — as one line
@@ -9,6 +9,10 @@
  * and partial aggregates included), the summary, exit 0; the next run resumes there. With
  * `--drain` a signal ends the inputs instead: windows fire, aggregates emit their totals, and the
  * run completes.
+ *
+ * With `--http host:port` the run serves `/metrics`, `/ping`, `/ready` and the dashboard `/`
+ * (see docs/observability.md); `--log-format json` makes every stderr line a JSON object; OTLP
+ * traces go to `OTEL_EXPORTER_OTLP_ENDPOINT` when it is set.
  *
  * Checkpoints go to PostgreSQL with `--state postgres://...`, to a state directory with
  * `--state-dir`, else where `execution.state` says, else to a state directory when the workflow
@@ -24,6 +28,8 @@ import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
 import { type Engine, engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
+import * as CliLog from "../internal/log.ts"
+import { http, jsonProgress, logFormat, observabilityLayer } from "../internal/observe.ts"
 import { stopRequested, whileArmed } from "../internal/signals.ts"
 import { formatCount, formatDuration, formatLag, rate, recordsRead, renderSummary } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
@@ -153,8 +159,8 @@ const stateLayer = ({ FileBackend, PostgresBackend }: Engine, graph: WorkflowGra
  */
 export const command = Command.make(
   "run",
-  { workflow: workflowArgument, quiet, stateDir, state, fromScratch, drain, dropState },
-  ({ drain, dropState, fromScratch, quiet, state, stateDir, workflow }) =>
+  { workflow: workflowArgument, quiet, stateDir, state, fromScratch, drain, dropState, http, logFormat },
+  ({ drain, dropState, fromScratch, http, logFormat, quiet, state, stateDir, workflow }) =>
     Effect.gen(function*() {
       const modules = yield* engine
       const graph = yield* load(workflow)
@@ -164,10 +170,13 @@ export const command = Command.make(
       if (state._tag === "Some" && !/^postgres(ql)?:\/\//.test(state.value)) {
         return yield* reportError("--state takes a PostgreSQL connection string (postgres://user@host:port/database); a directory goes to --state-dir", ExitCode.invalid)
       }
-      const live = !quiet && process.stderr.isTTY === true
+      const observability = yield* observabilityLayer(modules, http)
+      const live = !quiet && process.stderr.isTTY === true && logFormat === "text"
       const logInterval = Number(process.env.DATAFLARE_PROGRESS_INTERVAL_MS ?? 10_000)
       const progress = quiet
         ? {}
+        : logFormat === "json"
+        ? { onProgress: jsonProgress(logInterval), progressInterval: logInterval }
         : live
         ? { onProgress: terminalProgress(), progressInterval: 500 }
         : { onProgress: logProgress(logInterval), progressInterval: logInterval }
@@ -182,6 +191,8 @@ export const command = Command.make(
         Effect.provide(
           stateLayer(modules, graph, stateDir._tag === "Some" ? stateDir.value : undefined, state._tag === "Some" ? state.value : undefined)
         ),
+        Effect.provide(observability),
+        Effect.catchTag("ObservabilityError", (error) => reportError(`cannot serve observability: ${error.message}`, ExitCode.failed)),
         Effect.catchTag("NodeError", (error) => reportError(error.message, ExitCode.failed)),
         Effect.catchTag("RestoreError", (error) => reportError(error.message, ExitCode.failed)),
         Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state (${error.backend} backend): ${error.message}`, ExitCode.failed))
@@ -199,9 +210,15 @@ export const command = Command.make(
         yield* Console.log(`${summary.workflow}: stopped at checkpoint ${summary.stopped.checkpoint}; run it again to resume from there`)
       }
     }).pipe(
-      (effect) => whileArmed(drain ? DRAIN_MESSAGE : STOP_MESSAGE, effect),
+      (effect) =>
+        whileArmed(
+          drain ? DRAIN_MESSAGE : STOP_MESSAGE,
+          effect,
+          logFormat === "json" ? (message) => CliLog.writeJson(new Date(), "warning", message) : undefined
+        ),
       Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow)),
-      provideRegistry
+      provideRegistry,
+      Effect.provide(CliLog.layerFor(logFormat))
     )
 ).pipe(
   Command.withShortDescription("Run a workflow and print records in/out per node"),
@@ -211,6 +228,7 @@ export const command = Command.make(
   Command.withExamples([
     { command: "dataflare run examples/csv-to-ndjson.yaml", description: "Run a workflow and print its summary" },
     { command: "dataflare run pipeline.yaml --quiet", description: "Run without output unless it fails" },
-    { command: "dataflare run cdc.yaml --state-dir /var/lib/dataflare/cdc", description: "Resume from the last checkpoint in a state directory" }
+    { command: "dataflare run cdc.yaml --state-dir /var/lib/dataflare/cdc", description: "Resume from the last checkpoint in a state directory" },
+    { command: "dataflare run cdc.yaml --http 127.0.0.1:4195 --log-format json", description: "Serve metrics, health checks and the dashboard; log JSON lines" }
   ])
 )

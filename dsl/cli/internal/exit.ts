@@ -4,6 +4,7 @@
  */
 import { Console, Data, Effect, Runtime } from "effect"
 import { type DefinitionError, escapeControl, formatIssue } from "../../../src/Errors.ts"
+import { printError } from "./log.ts"
 
 /** Process exit codes (documented in docs/cli.md). */
 export const ExitCode = {
@@ -46,6 +47,9 @@ export const reportDefinitionError = (error: DefinitionError, file: string): Eff
     return yield* new CliExit({ code: ExitCode.invalid })
   })
 
-/** Prints `error: <message>` (control characters escaped) to stderr and exits with `code`. */
+/**
+ * Prints `error: <message>` (control characters escaped) to stderr, or a JSON line with
+ * `--log-format json`, and exits with `code`.
+ */
 export const reportError = (message: string, code: number): Effect.Effect<never, CliExit> =>
-  Console.error(`error: ${escapeControl(message)}`).pipe(Effect.andThen(Effect.fail(new CliExit({ code }))))
+  printError(message).pipe(Effect.andThen(Effect.fail(new CliExit({ code }))))

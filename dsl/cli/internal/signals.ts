@@ -10,6 +10,11 @@ import { Effect } from "effect"
 
 let armed: string | undefined
 let signalled = false
+/** How the stop message is printed (see {@link announceStop}). */
+const textAnnouncer = (message: string): void => {
+  process.stderr.write(`\n${message} (signal again to abort)\n`)
+}
+let announcer: (message: string) => void = textAnnouncer
 const waiters = new Set<() => void>()
 
 /** Completes when a stop is requested by a signal (at once if one already was). */
@@ -29,18 +34,27 @@ export const stopRequested: Effect.Effect<void> = Effect.callback<void>((resume)
  * Runs `effect` with the stop handler armed: the first signal in that time is a graceful stop,
  * announced on stderr with `message`.
  */
-export const whileArmed = <A, E, R>(message: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const whileArmed = <A, E, R>(
+  message: string,
+  effect: Effect.Effect<A, E, R>,
+  announce: (message: string) => void = textAnnouncer
+): Effect.Effect<A, E, R> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
       armed = message
       signalled = false
+      announcer = announce
     }),
     () => effect,
     () =>
       Effect.sync(() => {
         armed = undefined
+        announcer = textAnnouncer
       })
   )
+
+/** Prints the stop message on stderr as the armed command asked (text, or a JSON log line). */
+export const announceStop = (message: string): void => announcer(message)
 
 /**
  * Requests a graceful stop: the message to print, or `undefined` when nothing is armed or a stop

@@ -110,7 +110,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
         }
         const layout: Layout = makeLayout(names, config.columns, config.required)
         const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
-          ? deadLetters(CONNECTOR, context.node, path, config.dead_letter)
+          ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
           : undefined
         if (context.parallelism > 1) {
           // Each instance reads one byte range of the file on a worker thread.

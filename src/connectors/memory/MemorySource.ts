@@ -55,7 +55,12 @@ export const GeneratorConfig = Schema.Struct({
   make: Schema.optionalKey(
     Schema.declare((u: unknown): u is Make => typeof u === "function", { expected: "a function (index) => record" })
   ),
-  batch_size: Schema.optionalKey(PositiveInt)
+  batch_size: Schema.optionalKey(PositiveInt),
+  /**
+   * Records per second, all instances together (absent: as fast as the pipeline takes them). A
+   * paced generator stands in for a live source in demos and tests of monitoring.
+   */
+  rate: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0)))
 })
 
 /**
@@ -148,6 +153,33 @@ export const GeneratorSource: Connector.SourceDefinition<GeneratorConfig, object
       const make = config.make
       const fields = config.fields ?? {}
       const at = make !== undefined ? make : (i: number): object => ({ id: i, ...fields })
-      return makeReader(config.count, at, context, config.batch_size)
+      const reader = makeReader(config.count, at, context, config.batch_size)
+      return config.rate === undefined ? reader : paced(reader, config.rate / Math.max(1, context.parallelism))
     })
 })
+
+/**
+ * A reader that hands out at most `rate` records per second: each read waits until the records
+ * it has returned so far are due, then returns at most what is due by then (at least one).
+ */
+const paced = <A>(reader: Connector.SourceReader<A>, rate: number): Connector.SourceReader<A> => {
+  let startedAt: number | undefined
+  let emitted = 0
+  return {
+    readBatch: (max) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        startedAt ??= now
+        const dueAt = startedAt + (emitted * 1000) / rate
+        if (dueAt > now) yield* Effect.sleep(dueAt - now)
+        const elapsed = (yield* Clock.currentTimeMillis) - startedAt
+        const due = Math.max(1, Math.min(max, Math.floor((elapsed * rate) / 1000) - emitted))
+        const batch = yield* reader.readBatch(due)
+        if (batch !== undefined) emitted += Batch.size(batch)
+        return batch
+      }),
+    position: reader.position,
+    seek: reader.seek,
+    commit: reader.commit
+  }
+}

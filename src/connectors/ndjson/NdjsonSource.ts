@@ -68,7 +68,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
       let lines = new LineSplitter(0, 1, maxLineBytes)
       const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
-        ? deadLetters(CONNECTOR, context.node, path, config.dead_letter)
+        ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
         : undefined
       // Only the first instance reads: a file is not split between parallel instances.
       let finished = context.instance > 0

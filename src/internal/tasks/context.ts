@@ -9,25 +9,41 @@ import type { SourceLag } from "../../Connector.ts"
 import { NodeError } from "../../Errors.ts"
 import { StateBackendError } from "../../StateBackend.ts"
 import type { Coordinator } from "../coordinator.ts"
+import type { Latency } from "../latency.ts"
 
-/** Live counters of one node (summed over its instances). */
+/**
+ * Live counters of one node instance: plain fields the task's loop increments (no Effect, no
+ * allocation), read by progress reports and, at scrape time, by metrics.
+ */
 export interface NodeCounters {
   readonly id: string
   readonly kind: "source" | "processor" | "sink"
   readonly type: string
+  readonly instance: number
   recordsIn: number
   recordsOut: number
   batchesIn: number
   batchesOut: number
+  /** Failures of this instance's task (each one fails the attempt). */
+  errors: number
+  /** Sources and sinks: the connector is open (set once `open` and a sink's `restore` are done). */
+  open: boolean
   /** Sources: how far the source is behind its input, as its reader last measured it. */
   lag?: (() => SourceLag | undefined) | undefined
+  /** Entries the connector appended to its dead-letter output (`OpenContext.onDeadLetters`). */
+  deadLetters: number
+  /** Sinks: how long after the read each batch was written (see latency.ts). */
+  readonly latency?: Latency | undefined
 }
 
-/** Live view of a running workflow, for progress reporting. */
+/** Live view of a running workflow, for progress reporting and metrics. */
 export interface Live {
-  readonly counters: ReadonlyMap<string, NodeCounters>
+  /** node id → its instances' counters (index = instance). */
+  readonly counters: ReadonlyMap<string, ReadonlyArray<NodeCounters>>
   /** Fill of each task's channels: task id → [batches queued, capacity]. */
   readonly queueFill: () => ReadonlyMap<string, readonly [number, number]>
+  /** Fill of every channel: task id → [batches queued, capacity] per consumer instance. */
+  readonly channelFill: () => ReadonlyMap<string, ReadonlyArray<readonly [number, number]>>
 }
 
 /** What a run starts from and reports to. */
@@ -69,3 +85,11 @@ export const failNode = (node: string) => <A, E, R>(effect: Effect.Effect<A, E, 
       )
     })
   )
+
+/** The attributes of a task's spans: workflow, node, connector type and instance. */
+export const spanAttributes = (ctx: ExecuteContext, counters: NodeCounters): Record<string, unknown> => ({
+  workflow: ctx.workflow,
+  node: counters.id,
+  type: counters.type,
+  instance: counters.instance
+})

@@ -9,7 +9,9 @@ import { Pending, type WriteStats } from "../../Connector.ts"
 import type { PreparedSink } from "../../Registry.ts"
 import { type Channel, EMPTY, receiver } from "../channel.ts"
 import type { PlannedTask } from "../planner.ts"
-import type { ExecuteContext, NodeCounters } from "./context.ts"
+import { type ExecuteContext, type NodeCounters, spanAttributes } from "./context.ts"
+import { recordLatency } from "../latency.ts"
+import { batchSpans } from "../spans.ts"
 import type { Downstream } from "./downstream.ts"
 
 /**
@@ -28,15 +30,22 @@ export const openSink = (
 ): Effect.Effect<Downstream, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
-    const writer = yield* sink.open({
-      workflow: ctx.workflow,
-      node: task.id,
-      batchSize,
-      instance,
-      parallelism: task.parallelism,
-      ...(ctx.fromScratch === true ? { fromScratch: true } : {})
-    })
-    if (writer.restore !== undefined) yield* writer.restore(ctx.restored?.id)
+    const attributes = spanAttributes(ctx, counters)
+    const writer = yield* Effect.gen(function*() {
+      const writer = yield* sink.open({
+        workflow: ctx.workflow,
+        node: task.id,
+        batchSize,
+        instance,
+        parallelism: task.parallelism,
+        ...(ctx.fromScratch === true ? { fromScratch: true } : {}),
+        onDeadLetters: (n) => {
+          counters.deadLetters += n
+        }
+      })
+      if (writer.restore !== undefined) yield* writer.restore(ctx.restored?.id)
+      return writer
+    }).pipe(Effect.withSpan("dataflare.sink.open", { attributes }))
     const preCommitted = new Set<number>()
     const preCommit = (id: number) =>
       Effect.gen(function*() {
@@ -47,10 +56,14 @@ export const openSink = (
     coordinator.onComplete(task.id, (id) => {
       if (!preCommitted.has(id)) return Effect.void
       preCommitted.delete(id)
-      return writer.commit !== undefined ? writer.commit(id) : Effect.void
+      return writer.commit !== undefined
+        ? writer.commit(id).pipe(Effect.withSpan("dataflare.sink.commit", { attributes: { ...attributes, checkpoint: id } }))
+        : Effect.void
     })
+    counters.open = true
     const max = sink.capabilities.maxBatchSize
     const clock = yield* Clock.Clock
+    const tracer = yield* Effect.tracer
     const batchers = ctx.batchers !== undefined && ctx.batchers.size > 0 ? ctx.batchers : undefined
     // the writer's synchronous fast path when it has one and can take the batch now
     const write = (batch: Batch.Batch<unknown>): WriteStats | Effect.Effect<WriteStats, unknown> => {
@@ -64,12 +77,16 @@ export const openSink = (
       }
       return writer.writeBatch(batch)
     }
+    const latency = counters.latency
+    const sampler = batchSpans(tracer, attributes)
+    // after a batch is written: its latency since the read, for the histogram, the batcher and a sampled span
     const observe = (batch: Batch.Batch<unknown>) => {
+      if (batch.readAt === 0) return
+      const now = clock.currentTimeMillisUnsafe()
+      if (latency !== undefined) recordLatency(latency, now - batch.readAt)
+      sampler(batch, now)
       const batcher = batchers !== undefined && batch.origin !== undefined ? batchers.get(batch.origin.source) : undefined
-      if (batcher !== undefined) {
-        const now = clock.currentTimeMillisUnsafe()
-        batcher.observe({ records: Batch.size(batch), latencyMs: now - batch.readAt, now, full: batcher.full })
-      }
+      if (batcher !== undefined) batcher.observe({ records: Batch.size(batch), latencyMs: now - batch.readAt, now, full: batcher.full })
     }
     const push = (batch: Batch.Batch<unknown>): Effect.Effect<void, unknown> => {
       counters.batchesIn += 1

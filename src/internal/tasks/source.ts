@@ -9,7 +9,7 @@ import { RestoreError } from "../../Checkpoint.ts"
 import { Pending } from "../../Connector.ts"
 import type { PreparedSource } from "../../Registry.ts"
 import type { PlannedTask } from "../planner.ts"
-import { type ExecuteContext, keyOf, type NodeCounters } from "./context.ts"
+import { type ExecuteContext, keyOf, type NodeCounters, spanAttributes } from "./context.ts"
 import type { Downstream } from "./downstream.ts"
 
 /**
@@ -55,8 +55,11 @@ export const runSource = (
       instance,
       parallelism: task.parallelism,
       ...(task.fused.length > 0 ? { fused: task.fused } : {}),
-      ...(task.encoding !== undefined ? { encoding: task.encoding } : {})
-    })
+      ...(task.encoding !== undefined ? { encoding: task.encoding } : {}),
+      onDeadLetters: (n) => {
+        counters.deadLetters += n
+      }
+    }).pipe(Effect.withSpan("dataflare.source.open", { attributes: spanAttributes(ctx, counters) }))
     if (reader.lag !== undefined) counters.lag = reader.lag
     // Nodes fused into the source: their counts come from the reader (totals; add what is new).
     const seenCounts: Array<number> = fusedCounters.map(() => 0).concat(0)
@@ -86,10 +89,13 @@ export const runSource = (
       injected = ctx.restored.id
     }
     const k = keyOf(task.id, instance)
-    coordinator.onComplete(task.id, (_, positions) => {
+    coordinator.onComplete(task.id, (id, positions) => {
       const p = positions.get(k)
-      return p === undefined ? Effect.void : reader.commit(p)
+      return p === undefined
+        ? Effect.void
+        : reader.commit(p).pipe(Effect.withSpan("dataflare.source.commit", { attributes: { ...spanAttributes(ctx, counters), checkpoint: id } }))
     })
+    counters.open = true
     const limit = source.capabilities.maxBatchSize ?? Number.POSITIVE_INFINITY
     let syncReads = 0
     const batcher = ctx.batchers?.get(task.id)

@@ -17,6 +17,8 @@ export interface Wiring {
   readonly outputsOf: (task: PlannedTask) => Outputs
   /** Fill of each task's channels: task id → [batches queued, capacity]. */
   readonly queueFill: () => ReadonlyMap<string, readonly [number, number]>
+  /** Fill of every channel: task id → [batches queued, capacity] per consumer instance. */
+  readonly channelFill: () => ReadonlyMap<string, ReadonlyArray<readonly [number, number]>>
 }
 
 /** Instances of a task: an ordered task reading a channel runs as one fiber (it orders itself). */
@@ -53,6 +55,11 @@ export const wire = (plan: Plan): Effect.Effect<Wiring> =>
           for (const channel of q.channels) size += sizeOf(channel)
           fill.set(id, [size, capacity * q.channels.length])
         }
+        return fill
+      },
+      channelFill: () => {
+        const fill = new Map<string, ReadonlyArray<readonly [number, number]>>()
+        for (const [id, q] of inbound) fill.set(id, q.channels.map((channel) => [sizeOf(channel), capacity] as const))
         return fill
       }
     }

@@ -27,6 +27,21 @@ describe("memory source", () => {
       assert.strictEqual(error.message, 'memory seek: not a record index: "x"')
     })))
 
+  it.effect("a generator with rate hands out no more records than are due (TestClock)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const reader = yield* openSource("generator", { count: 1000, rate: 100 })
+      // at the start one record is due
+      assert.strictEqual((yield* reader.readBatch(50))?.records.length, 1)
+      // the next read waits until the record after it is due (10 ms at 100/s)
+      const next = yield* Effect.forkChild(reader.readBatch(50))
+      yield* TestClock.adjust("5 millis")
+      assert.isUndefined(next.pollUnsafe())
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual((yield* Fiber.join(next))?.records.length, 1)
+      // 1.005 s after the start 100 records were due, 2 of them read: a read takes the 98 others
+      assert.strictEqual((yield* reader.readBatch(500))?.records.length, 98)
+    })))
+
   it.effect("parallel instances read disjoint strides", () =>
     Effect.scoped(Effect.gen(function*() {
       const records = Array.from({ length: 7 }, (_, i) => ({ id: i }))

@@ -27,6 +27,8 @@ export interface Isolation {
   readonly deadLetterPath: string | undefined
   /** The largest the dead-letter file may grow (`dead_letter.max_bytes`). */
   readonly deadLetterMaxBytes: number
+  /** Told how many rows were appended to the dead-letter file (`OpenContext.onDeadLetters`). */
+  readonly onDeadLetters?: ((count: number) => void) | undefined
   /** A statement on the session of the open transaction (savepoints). */
   readonly query: (text: string) => Effect.Effect<unknown, unknown>
 }
@@ -74,6 +76,7 @@ export const deadLetter = (iso: Isolation, rows: ReadonlyArray<{ readonly row: R
       )
     }
     yield* Effect.tryPromise({ try: () => appendFile(path, text), catch: (e) => e })
+    iso.onDeadLetters?.(rows.length)
   })
 
 /**

@@ -81,6 +81,7 @@ export class WriteTx {
       onError: config.on_error ?? "fail",
       deadLetterPath: config.dead_letter?.path,
       deadLetterMaxBytes: config.dead_letter?.max_bytes ?? DEAD_LETTER_MAX_BYTES,
+      onDeadLetters: target.context.onDeadLetters,
       query: (text) => session.query(text)
     }
     this.attempts = config.retry?.attempts ?? 5
