@@ -11,7 +11,7 @@ import * as Streams from "../dsl/Streams.ts"
 import * as Builtins from "../src/Builtins.ts"
 import * as Memory from "../src/connectors/memory/index.ts"
 import { checkRestoreEquivalence } from "../src/testing/RestoreEquivalence.ts"
-import { numRuns } from "./support/effectProperty.ts"
+import { numRuns, timeoutFor } from "./support/effectProperty.ts"
 
 interface Reading {
   readonly sensor: string
@@ -43,6 +43,8 @@ const readingsArbitrary = fc.array(
   { minLength: 30, maxLength: 120 }
 )
 
+const runs = numRuns(40)
+
 describe("resumable stream source", () => {
   it("restored after arbitrary failures and crashes, the sink ends equal to an uninterrupted run", async () => {
     const totals = { cases: 0, restarts: 0, restoredFromCheckpoint: 0 }
@@ -60,11 +62,11 @@ describe("resumable stream source", () => {
         totals.restarts += stats.restarts
         totals.restoredFromCheckpoint += stats.restoredFromCheckpoint
       }),
-      { numRuns: numRuns(40) }
+      { numRuns: runs }
     )
     console.log(`stream source restore equivalence: ${JSON.stringify(totals)}`)
     // meaningful only if failures happened and restores resumed the stream from checkpoints
     assert.isAbove(totals.restarts, totals.cases / 4)
     assert.isAbove(totals.restoredFromCheckpoint, totals.cases / 10)
-  }, 600_000)
+  }, timeoutFor(runs, 4_000, 600_000))
 })
