@@ -235,7 +235,14 @@ export const parseJson = (text: string, options: JsonOptions): unknown => {
   } catch (e) {
     return new JsonRefusal(e instanceof SyntaxError ? e : new SyntaxError(String(e)))
   }
-  const found = check(value, 0, options.maxDepth)
+  let found: number
+  try {
+    found = check(value, 0, options.maxDepth)
+  } catch (e) {
+    // a stack already deep where this runs: too deep to carry further either
+    if (!(e instanceof RangeError)) throw e
+    return new JsonRefusal({ _tag: "JsonProblem", detail: "the value is nested too deeply to read here", column: 1, field: undefined })
+  }
   if (found === OK || (found === ZERO && !negativeExponent(text))) return value
   const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers))
   if (walked._tag === "JsonProblem") return new JsonRefusal(walked)
