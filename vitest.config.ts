@@ -7,6 +7,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["dataflare-source", ...defaultServerConditions] } },
   test: {
     include: ["test/**/*.test.ts", "property-tests/**/*.test.ts"],
+    // the servers the tests need are up and PostgreSQL is configured, or the run stops at once
+    // saying what to run (test/setup/services.ts)
+    globalSetup: ["test/setup/services.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks"

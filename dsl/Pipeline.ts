@@ -22,16 +22,20 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Pipeable } from "effect"
+import type { Effect, Pipeable, Stream } from "effect"
 import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
-import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
+import { freshId, streamOf } from "./internal/toStream.ts"
 import type {
   Accepts,
   BatchFunction,
+  DurationsChecked,
+  ExecutionSettings,
   FieldOf,
   FreshId,
   HasFields,
@@ -47,6 +51,20 @@ import type {
 } from "./internal/types.ts"
 
 export type {
+  /**
+   * A duration in settings: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Duration,
+  /**
+   * The `execution` settings of a DSL workflow, durations typed.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  ExecutionSettings,
   /**
    * Per-node settings (`parallelism`, `key_by`, `ordered`), the last argument of every step.
    *
@@ -93,16 +111,28 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
   named(name: string): Builder<Ids, A, E, R>
   /** Sets the workflow version. */
   version(version: string): Builder<Ids, A, E, R>
-  /** Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones. */
-  execution(settings: ExecutionSettings): Builder<Ids, A, E, R>
   /**
-   * Keeps the records for which `predicate` is true — a function, or an expression string
-   * (`"status == 'active'"`, the YAML `condition`). Node `{ type: "filter", config: { predicate } }`
-   * or `{ config: { condition } }`.
+   * Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones.
+   * Durations are `500ms`, `30s`, `1.5m`, `1h` or milliseconds: another spelling does not compile.
+   */
+  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Ids, A, E, R>
+  /**
+   * Keeps the records for which `predicate` is true. Node
+   * `{ type: "filter", config: { predicate } }`.
    */
   filter<const Id extends string>(
     id: Id & FreshId<Id, Ids>,
-    predicate: ((record: A) => boolean) | string,
+    predicate: (record: A) => boolean,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, A, E, R>
+  /**
+   * Keeps the records for which the expression `condition` is true (`"status == 'active'"`, the
+   * YAML `condition`); a field it reads that the records do not have is a compile error. Node
+   * `{ type: "filter", config: { condition } }`.
+   */
+  filter<const Id extends string, const C extends string>(
+    id: Id & FreshId<Id, Ids>,
+    condition: C & ReadsKnownFields<`filter '${Id}'`, A, C>,
     options?: NodeOptions<A>
   ): Builder<Ids | Id, A, E, R>
   /** Replaces each record by `fn(record)`. Node `{ type: "map", config: { fn } }`. */
@@ -113,11 +143,12 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
   ): Builder<Ids | Id, B, E, R>
   /**
    * Sets fields to the values of expressions (`{ total: "amount * 2" }`, the YAML `fields`).
-   * Computed fields are typed `unknown`. Node `{ type: "map", config: { fields } }`.
+   * Computed fields are typed `unknown`; a field an expression reads that the records do not have
+   * is a compile error. Node `{ type: "map", config: { fields } }`.
    */
   mapFields<const Id extends string, const F extends { readonly [name: string]: string }>(
     id: Id & FreshId<Id, Ids>,
-    fields: F,
+    fields: F & FieldsReadKnown<`mapFields '${Id}'`, A, F>,
     options?: NodeOptions<A>
   ): Builder<Ids | Id, WithFields<A, F>, E, R>
   /** Keeps only the listed fields. Node `{ type: "select", config: { fields } }`. */
@@ -149,17 +180,29 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
     options?: NodeOptions<A>
   ): Builder<Ids | Id, B, E | E2, R | R2>
   /** A registered (third-party) processor, from its typed spec. */
-  via<const Id extends string, I, B>(
+  via<const Id extends string, I, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, Ids>,
-    spec: ProcessorSpec<I, B> & Accepts<"processor", Id, A, I>,
+    spec: ProcessorSpec<I, B, E2, R2> & Accepts<"processor", Id, A, I>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E, R>
+  ): Builder<Ids | Id, B, E | E2, R | R2>
+  /**
+   * A user's Effect Stream transformation, applied to the records of each batch on its own
+   * (node `{ type: "via", config: { fn } }`). For stateless transformations only: a stateful
+   * stream operator (`take`, `grouped`, a scan) restarts at every batch. Never fused with the
+   * steps around it (one stream run per batch): prefer `map`/`filter`/`flatMap` on hot paths.
+   * Its error type and services are added to the pipeline's.
+   */
+  via<const Id extends string, B, E2 = never, R2 = never>(
+    id: Id & FreshId<Id, Ids>,
+    fn: (records: Stream.Stream<A>) => Stream.Stream<B, E2, R2>,
+    options?: NodeOptions<A>
+  ): Builder<Ids | Id, B, E | E2, R | R2>
   /** Ends the pipeline with a sink that must accept the records reaching it. */
-  to<const Id extends string, B>(
+  to<const Id extends string, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, Ids>,
-    sink: SinkSpec<B> & Accepts<"sink", Id, A, B>,
+    sink: SinkSpec<B, E2, R2> & Accepts<"sink", Id, A, B>,
     options?: NodeOptions<A>
-  ): Pipeline<Ids | Id, E, R>
+  ): Pipeline<Ids | Id, E | E2, R | R2>
 }
 
 /**
@@ -173,11 +216,11 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
  * @category constructors
  * @since 0.1.0
  */
-export const from = <const Id extends string, A>(
+export const from = <const Id extends string, A, E = never, R = never>(
   id: Id & FreshId<Id, never>,
-  source: SourceSpec<A>,
+  source: SourceSpec<A, E, R>,
   options?: SourceOptions
-): Builder<Id, A, never, never> => start(id, source, options) as unknown as Builder<Id, A, never, never>
+): Builder<Id, A, E, R> => start(id, source, options) as unknown as Builder<Id, A, E, R>
 
 /**
  * The workflow graph of a pipeline (a pipeline is one; this only forgets its type parameters).
@@ -200,6 +243,40 @@ export const run: <E, R>(
   options?: Runtime.RunOptions
 ) => Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> = runTyped
 
+/**
+ * Runs a pipeline that has no sink as a `Stream` of the records reaching its end: an Effect
+ * application consumes a pipeline as it would any stream (an HTTP response, a `Stream.run` into
+ * its own sink).
+ *
+ * - Pulling slowly slows the source: between the pipeline and the consumer is a queue of one
+ *   batch, and the runtime's channels are bounded, so the records in flight stay bounded.
+ * - When the consumer stops (it takes what it needs, fails, or is interrupted), the run is
+ *   interrupted and every connector is released.
+ * - Checkpoints, if configured (`execution.checkpoint_interval`, a `StateBackend`), still work:
+ *   the consumer acts as an at-least-once sink — a checkpoint completes once the consumer has
+ *   pulled every record before it; after a restore it may see the records since then again.
+ * - The run fails the stream with a {@link RunError}; the stream requires the pipeline's
+ *   services and the {@link Registry}.
+ *
+ * The records reach the stream through a sink node `to_stream` (or `to_stream_2`, ... when the
+ * pipeline has a node of that id), which summaries, progress and checkpoints name.
+ *
+ * @example
+ * ```ts
+ * const large = Pipeline.from("orders", Csv.source({ path, columns })).filter("large", "amount >= 100")
+ * const firstTen = Pipeline.toStream(large).pipe(Stream.take(10), Stream.runCollect)
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const toStream = <Ids extends string, A, E, R>(
+  pipeline: Builder<Ids, A, E, R>,
+  options?: Runtime.RunOptions
+): Stream.Stream<A, RunError<E>, R | Registry> => {
+  const builder = untyped(pipeline)
+  return streamOf<A, E, R>((sink) => builder.to(freshId("to_stream", builder.state.nodes.map((n) => n.id)), sink, undefined), options)
+}
+
 // -----------------------------------------------------------------------------
 // data-last combinators, for `pipe(Pipeline.from(...), Pipeline.filter(...), ...)`
 // -----------------------------------------------------------------------------
@@ -221,8 +298,8 @@ export const named = (name: string) => <Ids extends string, A, E, R>(self: Build
  * @category combinators
  * @since 0.1.0
  */
-export const execution = (settings: ExecutionSettings) =>
-<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> => self.execution(settings)
+export const execution = <const S extends ExecutionSettings>(settings: S & DurationsChecked<S>) =>
+<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> => untyped(self).execution(settings) as unknown as Builder<Ids, A, E, R>
 
 /**
  * Data-last `.filter(id, predicate)`: in a `pipe`, the record type comes from the builder.
@@ -234,12 +311,14 @@ export const execution = (settings: ExecutionSettings) =>
  * @category combinators
  * @since 0.1.0
  */
-export const filter = <const Id extends string, A>(
+export const filter = <const Id extends string, A, const C extends string = never>(
   id: Id,
-  predicate: ((record: A) => boolean) | string,
+  predicate: ((record: A) => boolean) | C,
   options?: NodeOptions<A>
 ) =>
-<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, A, E, R> =>
+<Ids extends string, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & ReadsKnownFields<`filter '${Id}'`, A, C>
+): Builder<Ids | Id, A, E, R> =>
   untyped(self).filter(id, predicate, options) as unknown as Builder<Ids | Id, A, E, R>
 
 /**
@@ -263,7 +342,9 @@ export const mapFields = <const Id extends string, const F extends { readonly [n
   fields: F,
   options?: NodeOptions
 ) =>
-<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, WithFields<A, F>, E, R> =>
+<Ids extends string, A, E, R>(
+  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & FieldsReadKnown<`mapFields '${Id}'`, A, F>
+): Builder<Ids | Id, WithFields<A, F>, E, R> =>
   untyped(self).mapFields(id, fields, options) as unknown as Builder<Ids | Id, WithFields<A, F>, E, R>
 
 /**
@@ -323,15 +404,20 @@ export const process = <const Id extends string, A, B, E2, R2>(
   untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
 
 /**
- * Data-last `.via(id, spec)`.
+ * Data-last `.via(id, spec)`, or `.via(id, (records: Stream<A>) => Stream<B>)` (annotate the
+ * stream's record type: it is not known before the builder).
  *
  * @category combinators
  * @since 0.1.0
  */
-export const via = <const Id extends string, I, B>(id: Id, spec: ProcessorSpec<I, B>, options?: NodeOptions) =>
+export const via = <const Id extends string, I, B, E2 = never, R2 = never>(
+  id: Id,
+  spec: ProcessorSpec<I, B, E2, R2> | ((records: Stream.Stream<I>) => Stream.Stream<B, E2, R2>),
+  options?: NodeOptions
+) =>
 <Ids extends string, A, E, R>(
   self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I>
-): Builder<Ids | Id, B, E, R> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E, R>
+): Builder<Ids | Id, B, E | E2, R | R2> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
 
 /**
  * Data-last `.to(id, sink)`.
@@ -339,7 +425,7 @@ export const via = <const Id extends string, I, B>(id: Id, spec: ProcessorSpec<I
  * @category combinators
  * @since 0.1.0
  */
-export const to = <const Id extends string, B>(id: Id, sink: SinkSpec<B>, options?: NodeOptions) =>
+export const to = <const Id extends string, B, E2 = never, R2 = never>(id: Id, sink: SinkSpec<B, E2, R2>, options?: NodeOptions) =>
 <Ids extends string, A, E, R>(
   self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"sink", Id, A, B>
-): Pipeline<Ids | Id, E, R> => untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E, R>
+): Pipeline<Ids | Id, E | E2, R | R2> => untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E | E2, R | R2>

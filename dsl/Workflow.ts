@@ -22,16 +22,20 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Pipeable } from "effect"
+import type { Effect, Pipeable, Stream } from "effect"
 import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
-import type { ExecutionSettings, WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { runTyped } from "./internal/run.ts"
+import { freshId, streamOf } from "./internal/toStream.ts"
 import type {
   Accepts,
   BatchFunction,
   CompileError,
+  DurationsChecked,
+  ExecutionSettings,
   FieldOf,
   FreshId,
   KnownFields,
@@ -45,7 +49,7 @@ import type {
   TypedGraph,
   WithFields
 } from "./internal/types.ts"
-import { empty } from "./internal/workflow.ts"
+import { empty, type WorkflowBuilder } from "./internal/workflow.ts"
 
 export type {
   /**
@@ -148,19 +152,26 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
   named(name: string): Builder<Nodes, Read, Sinks, E, R>
   /** Sets the workflow version. */
   version(version: string): Builder<Nodes, Read, Sinks, E, R>
-  /** Sets execution settings, merged over earlier ones. */
-  execution(settings: ExecutionSettings): Builder<Nodes, Read, Sinks, E, R>
-  /** Adds a source node. */
-  source<const Id extends string, A>(
+  /** Sets execution settings, merged over earlier ones (durations: `500ms`, `30s`, `1.5m`, `1h`). */
+  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Nodes, Read, Sinks, E, R>
+  /** Adds a source node (its spec's error type and services are added to the workflow's). */
+  source<const Id extends string, A, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    spec: SourceSpec<A>,
+    spec: SourceSpec<A, E2, R2>,
     options?: SourceOptions
-  ): Builder<With<Nodes, Id, A>, Read, Sinks, E, R>
-  /** Keeps the records for which `predicate` (a function or an expression string) is true. */
+  ): Builder<With<Nodes, Id, A>, Read, Sinks, E | E2, R | R2>
+  /** Keeps the records for which `predicate` is true. */
   filter<const Id extends string, const In extends Inputs<Nodes>>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    predicate: ((record: InputOf<Nodes, In>) => boolean) | string,
+    predicate: (record: InputOf<Nodes, In>) => boolean,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
+  /** Keeps the records for which the expression is true; the fields it reads must exist. */
+  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    condition: C & ReadsKnownFields<`filter '${Id}'`, InputOf<Nodes, In>, C>,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
   /** Replaces each record by `fn(record)`: the way to reconcile a fan-in of different types. */
@@ -170,11 +181,11 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     fn: (record: InputOf<Nodes, In>) => B,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
-  /** Sets fields to the values of expressions; computed fields are `unknown`. */
+  /** Sets fields to the values of expressions (reading fields that exist); computed fields are `unknown`. */
   mapFields<const Id extends string, const In extends Inputs<Nodes>, const F extends { readonly [name: string]: string }>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    fields: F,
+    fields: F & FieldsReadKnown<`mapFields '${Id}'`, InputOf<Nodes, In>, F>,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | ReadBy<In>, Sinks, E, R>
   /** Keeps only the listed fields (fields every input has). */
@@ -210,19 +221,29 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
   /** A registered (third-party) processor that must accept its inputs' records. */
-  via<const Id extends string, const In extends Inputs<Nodes>, I, B>(
+  via<const Id extends string, const In extends Inputs<Nodes>, I, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    spec: ProcessorSpec<I, B> & Accepts<"processor", Id, InputOf<Nodes, In>, I>,
+    spec: ProcessorSpec<I, B, E2, R2> & Accepts<"processor", Id, InputOf<Nodes, In>, I>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
+  /**
+   * A user's Effect Stream transformation, applied to the records of each batch on its own:
+   * stateless transformations only, never fused (see `Pipeline.Builder.via`).
+   */
+  via<const Id extends string, const In extends Inputs<Nodes>, B, E2 = never, R2 = never>(
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
+    inputs: In,
+    fn: (records: Stream.Stream<InputOf<Nodes, In>>) => Stream.Stream<B, E2, R2>,
+    options?: NodeOptions<InputOf<Nodes, In>>
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
   /** Adds a sink that must accept the records of every input. */
-  sink<const Id extends string, const In extends Inputs<Nodes>, B>(
+  sink<const Id extends string, const In extends Inputs<Nodes>, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    spec: SinkSpec<B> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
+    spec: SinkSpec<B, E2, R2> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E, R>
+  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | E2, R | R2>
   /**
    * Declares the side output `port` of a processor node (e.g. the `late` records of an
    * `aggregate`), so later nodes can read it as input `"<node>.<port>"`. Adds no graph node; the
@@ -246,9 +267,10 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
  * @category models
  * @since 0.1.0
  */
-export interface MakeOptions {
+export interface MakeOptions<S extends ExecutionSettings = ExecutionSettings> {
   readonly version?: string | undefined
-  readonly execution?: ExecutionSettings | undefined
+  /** Execution settings (durations: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds). */
+  readonly execution?: (S & DurationsChecked<S>) | undefined
 }
 
 /**
@@ -257,7 +279,7 @@ export interface MakeOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const make = (name: string, options?: MakeOptions): Builder<{}, never, never, never, never> =>
+export const make = <const S extends ExecutionSettings = {}>(name: string, options?: MakeOptions<S>): Builder<{}, never, never, never, never> =>
   empty(name, options?.version, options?.execution ?? {}) as unknown as Builder<{}, never, never, never, never>
 
 /**
@@ -275,6 +297,44 @@ export const records = <A>(): Records<A> => ({})
  * @since 0.1.0
  */
 export const toGraph = (workflow: Workflow<string, unknown, unknown>): WorkflowGraph => workflow
+
+/**
+ * Why a workflow's node cannot be streamed yet (see {@link toStream}): every other node must be
+ * read by some node or sink.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type StreamCheck<Nodes, Read extends string> = [Exclude<keyof Nodes, Read>] extends [never] ? unknown
+  : CompileError<`node '${Exclude<keyof Nodes, Read> & string}' is not read by any node or sink`>
+
+/**
+ * Runs a workflow (not built: no `build()`) as a `Stream` of the output records of its node
+ * `node`, as `Pipeline.toStream` does for a pipeline: bounded in memory (a slow consumer slows the
+ * sources), interrupted with every connector released when the consumer stops, checkpoints with
+ * the consumer as an at-least-once sink. The workflow may have sinks of its own; every node other
+ * than `node` must be read (a compile error otherwise). The stream fails with a {@link RunError}
+ * and requires the workflow's services and the {@link Registry}.
+ *
+ * @example
+ * ```ts
+ * const w = Workflow.make("shop").source("web", web).source("store", store).map("orders", ["web", "store"], toOrder)
+ * const orders = Workflow.toStream(w, "orders")
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const toStream = <Nodes, Read extends string, Sinks extends string, E, R, const Id extends Readable<Nodes>>(
+  workflow: Builder<Nodes, Read, Sinks, E, R> & StreamCheck<Nodes, Read | Id>,
+  node: Id,
+  options?: Runtime.RunOptions
+): Stream.Stream<Nodes[Id], RunError<E>, R | Registry> => {
+  const builder = workflow as unknown as WorkflowBuilder
+  return streamOf<Nodes[Id], E, R>(
+    (sink) => builder.sink(freshId("to_stream", builder.state.nodes.map((n) => n.id)), [node], sink).build(),
+    options
+  )
+}
 
 /**
  * Runs a built workflow with `Runtime.run`, keeping its user processors' error type (in a failed

@@ -1,6 +1,7 @@
 /**
  * The typed DSL: {@link Pipeline} (linear: one source, a chain of steps, one sink) and
- * {@link Workflow} (a DAG: several sources, fan-out, fan-in, several sinks). Both build the same
+ * {@link Workflow} (a DAG: several sources, fan-out, fan-in, several sinks), and {@link Streams} (Effect
+ * Streams and Sinks as sources and destinations). The builders build the same
  * `WorkflowGraph` value the YAML loader produces; the types carry node ids, record types, and the
  * user processors' error type and requirements. {@link Yaml} loads a YAML workflow into that value.
  * The connector modules (`Csv`, `Ndjson`, `Memory`, `Postgres`, `Stdout`) and `Processors` (the
@@ -22,6 +23,8 @@
 export * as Pipeline from "./Pipeline.ts"
 /** @since 0.1.0 */
 export * as Workflow from "./Workflow.ts"
+/** @since 0.1.0 */
+export * as Streams from "./Streams.ts"
 /** @since 0.1.0 */
 export * as Spec from "../src/Spec.ts"
 /** @since 0.1.0 */

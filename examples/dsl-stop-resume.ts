@@ -13,11 +13,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Fiber } from "effect"
-import { collected } from "../src/connectors/memory/CollectSink.ts"
-import * as Builtins from "../src/Builtins.ts"
-import * as FileBackend from "../src/backends/FileBackend.ts"
-import * as Runtime from "../src/Runtime.ts"
-import * as WorkflowGraph from "../src/WorkflowGraph.ts"
+import { Builtins, FileBackend, Memory, Runtime, WorkflowGraph } from "dataflare"
 
 const count = Number(process.argv[2] ?? 100_000)
 
@@ -57,7 +53,7 @@ const program = Effect.gen(function*() {
 
   // 1. The reference: one uninterrupted run.
   yield* Runtime.run(workflow("reference", 1))
-  const expected = sorted(collected("reference"))
+  const expected = sorted(Memory.collected("reference"))
 
   // 2. One instance, stopped right after its first checkpoint: the windows stay open.
   const first = yield* Effect.gen(function*() {
@@ -74,7 +70,7 @@ const program = Effect.gen(function*() {
   // 3. Three instances resume where it stopped.
   const second = yield* Runtime.run(workflow("resumed", 3)).pipe(Effect.provide(state))
   yield* Console.log(`second run: resumed from checkpoint ${second.resumedFrom?.checkpoint} with 3 instances, read ${second.nodes[0].recordsOut} events`)
-  const got = sorted(collected("resumed"))
+  const got = sorted(Memory.collected("resumed"))
   yield* Console.log(`windows: ${got.length}; equal to an uninterrupted run: ${JSON.stringify(got) === JSON.stringify(expected)}`)
 
   // 4. Another window size: the saved windows cannot follow, so the run is refused before it opens anything.

@@ -1,13 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import * as OffsetTracker from "../src/OffsetTracker.ts"
-import { numRuns } from "./support/effectProperty.ts"
+import { numRuns, timeoutFor } from "./support/effectProperty.ts"
 
 /**
  * Model: read offsets in increasing order (with gaps), acknowledge them in an arbitrary order,
  * interleaved with reads. After every step, the committable offset must be exactly the highest
  * offset whose every predecessor (and itself) is acknowledged — never beyond an unacknowledged one.
  */
+const runs = numRuns(300)
+
 describe("OffsetTracker", () => {
   it("commits only below the lowest unacknowledged offset, under arbitrary ack orders and a cap", () => {
     fc.assert(
@@ -47,9 +49,9 @@ describe("OffsetTracker", () => {
           }
         }
       ),
-      { numRuns: numRuns(300) }
+      { numRuns: runs }
     )
-  })
+  }, timeoutFor(runs, 100, 60_000))
 
   it("ignores unknown and repeated acknowledgements", () => {
     const t = OffsetTracker.make({ maxInFlight: 10 })

@@ -5,7 +5,7 @@ import * as Registry from "../src/Registry.ts"
 import { checkRestoreEquivalence } from "../src/testing/RestoreEquivalence.ts"
 import * as WorkflowGraph from "../src/WorkflowGraph.ts"
 import { AddTo, Collect, KeepEven, Numbers, RunningCount } from "../test/runtime/support.ts"
-import { numRuns } from "./support/effectProperty.ts"
+import { numRuns, timeoutFor } from "./support/effectProperty.ts"
 
 const registry = Registry.layer([Numbers, Collect, KeepEven, AddTo, RunningCount, ...statefulDefinitions])
 
@@ -88,6 +88,8 @@ const recordsArbitrary = fc.uniqueArray(fc.nat({ max: 10_000 }), { minLength: 10
   fc.tuple(...ids.map(() => fc.integer({ min: 0, max: 3 }))).map((groups) => ids.map((id, i) => ({ id, group: groups[i] })))
 )
 
+const runs = numRuns(75)
+
 describe("checkpoint-restore equivalence", () => {
   it("for arbitrary pipelines, inputs, checkpoint intervals and failures, exactly-once sinks end equal to a run without failures", async () => {
     // each case draws a pipeline, then runs the library check on it with a few inputs and scenarios
@@ -109,7 +111,7 @@ describe("checkpoint-restore equivalence", () => {
         totals.stops += stats.stops
         totals.rescaled += stats.rescaled
       }),
-      { numRuns: numRuns(75) }
+      { numRuns: runs }
     )
     console.log(`restore equivalence: ${JSON.stringify(totals)}`)
     // the property is only meaningful if failures really happened and restores used checkpoints
@@ -117,5 +119,5 @@ describe("checkpoint-restore equivalence", () => {
     assert.isAbove(totals.restoredFromCheckpoint, totals.cases / 10)
     assert.isAbove(totals.stops, 0, "graceful stops were drawn and resumed from")
     assert.isAbove(totals.rescaled, 0, "key-grouped state was restored at another parallelism")
-  }, 600_000)
+  }, timeoutFor(runs, 4_000, 600_000))
 })

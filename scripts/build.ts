@@ -12,7 +12,9 @@
  * `dataflare-source` condition, see docs/architecture.md, "The package"); only the package needs
  * the build. Why two builds and not one: docs/architecture.md.
  *
- * Usage: `node scripts/build.ts [--outdir dir] [--only cli|library]`.
+ * Usage: `node scripts/build.ts [--outdir dir] [--only cli|library]`. The maps name the sources by
+ * paths relative to the output, so a build meant for `npm pack` goes to the checkout's own `dist/`
+ * (`npm pack` runs `prepare`, which builds there).
  */
 import { rmSync, utimesSync, writeFileSync } from "node:fs"
 import { relative, resolve } from "node:path"
@@ -42,9 +44,10 @@ try {
   const stamp = resolve(outdir, ".built")
   writeFileSync(stamp, `${started.toISOString()}\n`)
   utimesSync(stamp, started, started)
+  // on stderr: `npm pack --json` runs this as `prepare` and its stdout must stay JSON
   const where = relative(process.cwd(), outdir) || "."
-  if (cli.length > 0) console.log(`built ${where}/: ${cli.join(", ")}`)
-  if (library.length > 0) console.log(`built ${where}/: the library, ${library.filter((f) => f.endsWith(".js")).length} modules with declarations`)
+  if (cli.length > 0) console.error(`built ${where}/: ${cli.join(", ")}`)
+  if (library.length > 0) console.error(`built ${where}/: the library, ${library.filter((f) => f.endsWith(".js")).length} modules with declarations`)
 } catch (error) {
   console.error(`build failed: ${error instanceof Error ? error.message : String(error)}`)
   process.exit(1)

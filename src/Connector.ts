@@ -17,7 +17,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Schema, Scope } from "effect"
+import type { Context, Effect, Schema, Scope } from "effect"
 import type { Batch, Encoded, Position } from "./Batch.ts"
 import type { RestoreError } from "./Checkpoint.ts"
 import type { ConnectorError, RecordError } from "./Errors.ts"
@@ -71,6 +71,15 @@ export interface OpenContext {
    * faithfully).
    */
   readonly encoding?: Encoded["format"]
+  /**
+   * Sinks: the run starts over — the user asked (`dataflare run --from-scratch`,
+   * `RunOptions.fromScratch`), or no durable state backend is configured, so that every run starts
+   * from scratch by design — so a `restore(undefined)` means "forget what earlier runs committed",
+   * not "the state was lost". A sink that records its committed checkpoints in its destination refuses to restore a
+   * checkpoint older than what it committed (the rows after it would be written twice) unless
+   * this is set.
+   */
+  readonly fromScratch?: boolean
 }
 
 /**
@@ -114,6 +123,12 @@ export interface SourceCapabilities {
    * {@link OpenContext.encoding}.
    */
   readonly encodes?: ReadonlyArray<Encoded["format"]>
+  /**
+   * The most instances of the node this source can run (e.g. 1 for a replication slot, a file
+   * read whole). Absent: no limit. `execution.parallelism` applies up to it; a node whose own
+   * `parallelism` is larger is refused when the workflow is prepared (`dataflare validate`).
+   */
+  readonly maxParallelism?: number
 }
 
 /**
@@ -151,6 +166,57 @@ export interface SinkCapabilities {
    * records (it may decode them, with `Batch.decodeRecords`, whenever it cannot use the bytes).
    */
   readonly accepts?: ReadonlyArray<Encoded["format"]>
+  /**
+   * The most instances of the node this sink can run (1 for a sink that writes one file, or that
+   * truncates its target once). Absent: no limit. `execution.parallelism` applies up to it; a
+   * node whose own `parallelism` is larger is refused when the workflow is prepared.
+   */
+  readonly maxParallelism?: number
+}
+
+/**
+ * Something outside the workflow that a connector reads or writes, as declared by a definition's
+ * `resources`. Before anything is opened, the runtime refuses a workflow in which two nodes write
+ * one resource, or one node writes what another reads (a sink truncating its own input), unless
+ * both declarations are `shared`.
+ *
+ * - `kind: "file"`: `name` is a path, resolved as the connector opens it (relative paths against
+ *   the current directory) and through symbolic links, so `./a.csv`, `a.csv` and a link to it are
+ *   one file (hard links too, once the file exists).
+ * - Any other kind (`"redis-stream"`, `"postgres-table"`, ...): `name` is compared as given, so
+ *   write it in one canonical form (and never with a secret in it: it appears in messages).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resource {
+  readonly kind: "file" | (string & {})
+  readonly name: string
+  /**
+   * Where the name is written in the node's config (e.g. `["dead_letter", "path"]`), so the
+   * refusal points at its file, line and column. Absent: the node itself.
+   */
+  readonly key?: ReadonlyArray<PropertyKey>
+  /**
+   * The declaration tolerates other shared declarations of the same resource: a write that only
+   * adds its own records (rows inserted into a table, never a truncation), a read that writes
+   * beside it cannot disturb (a table read from a snapshot). A write collides with every other
+   * declaration of its resource unless both are shared: a file started afresh, a truncated
+   * table, a change stream (which would read the workflow's own writes) are not shared.
+   */
+  readonly shared?: boolean
+}
+
+/**
+ * What a connector reads and writes outside the workflow (see {@link Resource}). A dead-letter
+ * file is written too.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resources {
+  readonly reads?: ReadonlyArray<Resource>
+  readonly writes?: ReadonlyArray<Resource>
 }
 
 /**
@@ -293,10 +359,19 @@ export interface SinkRestoreContext {
   readonly parallelism: number
   /** The checkpoint the run would resume from (`undefined`: none, the run starts from scratch). */
   readonly checkpoint: number | undefined
+  /**
+   * The user asked to start over (`--from-scratch`): with `checkpoint` undefined, what the sink
+   * committed in earlier runs is to be forgotten, not refused (see {@link OpenContext.fromScratch}).
+   */
+  readonly fromScratch?: boolean
 }
 
 /**
- * A source connector definition. `Config` is the decoded config; `A` the record type.
+ * A source connector definition. `Config` is the decoded config; `A` the record type; `R` the
+ * services of the application its `open` and `check` need (default none): a client the app
+ * already has, a credentials provider. The run provides them from the context of whoever runs the
+ * workflow, after checking — before any connector opens — that each key listed in `services` is
+ * there; a typed spec (`Spec.source<A, never, R>(type, config)`) makes `Pipeline.run` require them.
  *
  * @example
  * ```ts
@@ -312,17 +387,21 @@ export interface SinkRestoreContext {
  * @category models
  * @since 0.1.0
  */
-export interface SourceDefinition<Config, A> {
+export interface SourceDefinition<Config, A, R = never> {
   readonly _tag: "SourceDefinition"
   readonly type: string
   readonly apiVersion: number
   readonly description: string
   readonly config: Schema.Decoder<Config>
+  /** The keys of the services `R` (checked to be provided before any connector of a run opens). */
+  readonly services?: ReadonlyArray<Context.Key<R, unknown>> | undefined
   // Methods (not function properties) so that a definition of any config type is a
-  // `SourceDefinition<unknown, unknown>` for the registry.
+  // `SourceDefinition<unknown, unknown, unknown>` for the registry.
   capabilities(config: Config): SourceCapabilities
-  check(config: Config): Effect.Effect<void, ConnectorError>
-  open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope>
+  /** The files and other resources the source reads (and writes, if any): see {@link Resources}. */
+  resources?(config: Config): Resources
+  check(config: Config): Effect.Effect<void, ConnectorError, R>
+  open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope | R>
   /**
    * Optional: what a checkpoint keeps about the input beside a position (plain JSON), so that
    * `checkRestore` can tell later whether the position still applies — e.g. a file's size and a
@@ -337,25 +416,38 @@ export interface SourceDefinition<Config, A> {
    * truncated, a table recreated). A refusal stops the run before any output is touched.
    */
   checkRestore?(config: Config, context: SourceRestoreContext): Effect.Effect<void, RestoreError | ConnectorError>
+  /**
+   * Optional: the field names of the records, when the config says exactly what they are (a CSV
+   * without a header row, with `columns`; records given in the config); `undefined` when it does
+   * not. `Runtime.prepare` then refuses an expression step downstream that reads another field (a
+   * misspelt field reads as null on every record: a filter would drop them all).
+   */
+  fields?(config: Config): ReadonlyArray<string> | undefined
 }
 
 /**
- * A sink connector definition. `Config` is the decoded config; `A` the record type it accepts.
+ * A sink connector definition. `Config` is the decoded config; `A` the record type it accepts;
+ * `R` the services of the application its `open` and `check` need, listed by key in `services`
+ * (see {@link SourceDefinition}).
  *
  * @category models
  * @since 0.1.0
  */
-export interface SinkDefinition<Config, A> {
+export interface SinkDefinition<Config, A, R = never> {
   readonly _tag: "SinkDefinition"
   readonly type: string
   readonly apiVersion: number
   readonly description: string
   readonly config: Schema.Decoder<Config>
+  /** The keys of the services `R` (checked to be provided before any connector of a run opens). */
+  readonly services?: ReadonlyArray<Context.Key<R, unknown>> | undefined
   // Methods (not function properties) so that a definition of any config type is a
-  // `SinkDefinition<unknown, unknown>` for the registry.
+  // `SinkDefinition<unknown, unknown, unknown>` for the registry.
   capabilities(config: Config): SinkCapabilities
-  check(config: Config): Effect.Effect<void, ConnectorError>
-  open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope>
+  /** The files and other resources the sink writes (dead letters included): see {@link Resources}. */
+  resources?(config: Config): Resources
+  check(config: Config): Effect.Effect<void, ConnectorError, R>
+  open(config: Config, context: OpenContext): Effect.Effect<SinkWriter<A>, ConnectorError, Scope.Scope | R>
   /**
    * Optional pre-flight check, called before any connector of the run is opened (so before
    * `open` and `restore`), for every instance: fail with a {@link RestoreError} when the sink's
@@ -372,9 +464,9 @@ export interface SinkDefinition<Config, A> {
  * @category constructors
  * @since 0.1.0
  */
-export const source = <Config, A>(
-  definition: Omit<SourceDefinition<Config, A>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
-): SourceDefinition<Config, A> => ({ apiVersion: API_VERSION, ...definition, _tag: "SourceDefinition" })
+export const source = <Config, A, R = never>(
+  definition: Omit<SourceDefinition<Config, A, R>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
+): SourceDefinition<Config, A, R> => ({ apiVersion: API_VERSION, ...definition, _tag: "SourceDefinition" })
 
 /**
  * Defines a sink connector (fills in `_tag` and the current API version unless given).
@@ -382,6 +474,6 @@ export const source = <Config, A>(
  * @category constructors
  * @since 0.1.0
  */
-export const sink = <Config, A>(
-  definition: Omit<SinkDefinition<Config, A>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
-): SinkDefinition<Config, A> => ({ apiVersion: API_VERSION, ...definition, _tag: "SinkDefinition" })
+export const sink = <Config, A, R = never>(
+  definition: Omit<SinkDefinition<Config, A, R>, "_tag" | "apiVersion"> & { readonly apiVersion?: number }
+): SinkDefinition<Config, A, R> => ({ apiVersion: API_VERSION, ...definition, _tag: "SinkDefinition" })

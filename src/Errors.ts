@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { WithPlace } from "./internal/recordPlace.ts"
 
 /**
  * Where something is in a definition file or an input file. Every field is optional: a DSL
@@ -75,6 +76,46 @@ export const escapeControl = (text: string): string => {
   }
   return out
 }
+
+/**
+ * A place in a workflow definition: the key path as the workflow writes it
+ * (`transformations.large.config.condition`, or `nodes.large.config.condition` for a graph built
+ * in code) and, for a workflow loaded from a file, where it is (`orders.yaml:14:7`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const DefinitionSite = Schema.Struct({
+  path: Schema.String,
+  location: Schema.optional(Location)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type DefinitionSite = typeof DefinitionSite.Type
+
+/**
+ * Where a record is in the stream a node read: its index in its batch (0-based) and the batch's
+ * size, and, when the batch came from a source, the source node and the source position after
+ * the batch's last record (for a file: the byte offset and line after it).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export const RecordPlace = Schema.Struct({
+  index: Schema.Number,
+  size: Schema.Number,
+  source: Schema.optional(Schema.String),
+  position: Schema.optional(Schema.Unknown)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type RecordPlace = typeof RecordPlace.Type
 
 /**
  * One problem found in a workflow definition.
@@ -262,8 +303,10 @@ export class ConnectorError extends Schema.TaggedError<ConnectorError>()("Connec
 
 /**
  * One record could not be decoded or processed. `location` names the place in the input (file,
- * line, column), `field` the field at fault, and `position` the source position, so the record
- * can be found again or routed to a dead-letter output.
+ * line, column), `field` the field at fault, and `record` the record, so it can be found again or
+ * routed to a dead-letter output. An error of the workflow's own code on a record (an expression
+ * that fails at run time) also names the expression's place in the workflow (`definition`) and
+ * where the record was in the node's input (`place`).
  *
  * @category errors
  * @since 0.1.0
@@ -273,13 +316,54 @@ export class RecordError extends Schema.TaggedError<RecordError>()("RecordError"
   detail: Schema.String,
   location: Schema.optional(Location),
   field: Schema.optional(Schema.String),
-  record: Schema.optional(Schema.Unknown)
+  record: Schema.optional(Schema.Unknown),
+  /** The place in the workflow definition that failed on the record (an expression). */
+  definition: Schema.optional(DefinitionSite),
+  /** Where the record was in the node's input. */
+  place: Schema.optional(RecordPlace)
 }) {
-  override get message(): string {
-    const where = formatLocation(this.location)
-    const field = this.field !== undefined ? `field '${this.field}': ` : ""
-    return escapeControl(`${where.length > 0 ? `${where}: ` : ""}${field}${this.detail}`)
+  /** A copy carrying the record's place in its input (kept when it has one already). */
+  [WithPlace](place: RecordPlace): RecordError {
+    if (this.place !== undefined) return this
+    return new RecordError({ ...this.fields(), place })
   }
+  /** The fields of this error, for a copy with one changed. */
+  fields(): ConstructorParameters<typeof RecordError>[0] {
+    return {
+      detail: this.detail,
+      ...(this.location !== undefined ? { location: this.location } : {}),
+      ...(this.field !== undefined ? { field: this.field } : {}),
+      ...(this.record !== undefined ? { record: this.record } : {}),
+      ...(this.definition !== undefined ? { definition: this.definition } : {}),
+      ...(this.place !== undefined ? { place: this.place } : {})
+    }
+  }
+  override get message(): string {
+    const site = this.definition === undefined
+      ? formatLocation(this.location)
+      : [formatLocation(this.definition.location), this.definition.path].filter((s) => s.length > 0).join(" ")
+    const field = this.field !== undefined ? `field '${this.field}': ` : ""
+    const place = this.place === undefined ? "" : `; ${describePlace(this.place)}`
+    const record = this.definition !== undefined && this.record !== undefined ? `: ${preview(this.record)}` : ""
+    return escapeControl(`${site.length > 0 ? `${site}: ` : ""}${field}${this.detail}${place}${record}`)
+  }
+}
+
+const describePlace = (place: RecordPlace): string => {
+  const from = place.source !== undefined ? ` from '${place.source}'` : ""
+  const upTo = place.position !== undefined ? ` (read up to position ${preview(place.position)})` : ""
+  return `record ${place.index + 1} of ${place.size} of a batch${from}${upTo}`
+}
+
+/** A value as one line of JSON, cut after 200 characters. */
+const preview = (value: unknown): string => {
+  let text: string
+  try {
+    text = JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)) ?? String(value)
+  } catch {
+    text = String(value)
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }
 
 /**
@@ -316,6 +400,10 @@ export class StateVersionError extends Schema.TaggedError<StateVersionError>()("
   detail: Schema.String
 }) {
   override get message(): string {
-    return `node '${this.node}': checkpoint state has version ${this.found}, the operator expects ${this.expected}: ${this.detail}; add a migration or run with --from-scratch`
+    // same version: the state has the operator's format but not its shape (the node's config
+    // changed since the checkpoint, or the state was damaged); no migration can help
+    return this.found === this.expected
+      ? `node '${this.node}': checkpoint state (version ${this.found}) does not match what the operator keeps: ${this.detail}; was the node's config changed since the checkpoint? run with --from-scratch to start over`
+      : `node '${this.node}': checkpoint state has version ${this.found}, the operator expects ${this.expected}: ${this.detail}; add a migration or run with --from-scratch`
   }
 }

@@ -82,7 +82,14 @@ export const text = (plan: Plan): string => {
   return lines.join("\n")
 }
 
-const safeId = (id: string): string => `n_${id.replace(/[^A-Za-z0-9_]/g, "_")}`
+/**
+ * A Mermaid / Graphviz identifier for a task id, distinct for distinct ids: letters and digits
+ * stay, `_` becomes `__` and any other character `_<hex code>_` (`a-b` → `n_a_2d_b`, `a_b` →
+ * `n_a__b`, `a.b` → `n_a_2e_b`). Read left to right, an `_` is followed either by `_` or by a
+ * hex code, so no two ids meet.
+ */
+const safeId = (id: string): string =>
+  `n_${id.replace(/[^A-Za-z0-9]/gu, (c) => (c === "_" ? "__" : `_${c.codePointAt(0)!.toString(16)}_`))}`
 
 /**
  * The plan as a Mermaid flowchart (render it in any Markdown viewer that supports Mermaid).
@@ -107,21 +114,27 @@ export const mermaid = (plan: Plan): string => {
 }
 
 /**
+ * Text inside a dot string: a backslash is doubled (Graphviz reads `\n`, `\l` in a label as line
+ * breaks) and a double quote becomes a single one.
+ */
+const dotText = (text: string): string => text.replace(/\\/g, "\\\\").replace(/"/g, "'")
+
+/**
  * The plan as a Graphviz graph (`dot -Tsvg`).
  *
  * @category formatting
  * @since 0.1.0
  */
 export const dot = (plan: Plan): string => {
-  const lines = [`digraph "${plan.workflow.graph.name.replace(/"/g, "'")}" {`, "  rankdir=LR;"]
+  const lines = [`digraph "${dotText(plan.workflow.graph.name)}" {`, "  rankdir=LR;"]
   for (const task of plan.tasks) {
-    const text = `${label(plan, task)}${task.parallelism > 1 ? ` x${task.parallelism}` : ""}`.replace(/"/g, "'")
+    const text = dotText(`${label(plan, task)}${task.parallelism > 1 ? ` x${task.parallelism}` : ""}`)
     const shape = task._tag === "Source" ? "invhouse" : task._tag === "Sink" ? "house" : "box"
     lines.push(`  ${safeId(task.id)} [label="${text}", shape=${shape}];`)
   }
   for (const task of plan.tasks) {
     for (const input of task.inputs) {
-      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${input.port}"]`};`)
+      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${dotText(input.port)}"]`};`)
     }
   }
   lines.push("}")

@@ -19,7 +19,8 @@
  */
 import type { Effect, Schema } from "effect"
 import type { Batch } from "./Batch.ts"
-import type { RecordError } from "./Errors.ts"
+import type { DefinitionSite, RecordError } from "./Errors.ts"
+import { placed } from "./internal/recordPlace.ts"
 import type { KeyedState } from "./State.ts"
 
 /**
@@ -144,6 +145,13 @@ export type Processor = StatelessProcessor | BatchProcessor | StatefulProcessor
  */
 export interface MakeContext {
   readonly node: string
+  /**
+   * Where a key of the node's config (`["condition"]`) is written in the workflow, at the
+   * 1-based `column` inside its value when given: a processor that can fail on a record because
+   * of its config (an expression) puts it in the `RecordError` (`definition`), so the error names
+   * the file, line and column. Absent when the processor is made outside a workflow.
+   */
+  readonly site?: (path: ReadonlyArray<PropertyKey>, column?: number) => DefinitionSite
 }
 
 /**
@@ -264,7 +272,12 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
           const { records, start, end } = batch
           const out: Array<unknown> = []
           failed = 0
-          for (let i = start; i < end; i++) if (f(records[i])) out.push(records[i])
+          let i = start
+          try {
+            for (; i < end; i++) if (f(records[i])) out.push(records[i])
+          } catch (e) {
+            throw placed(e, batch, i)
+          }
           failed = -1
           reached[0] += end - start
           reached[1] += out.length
@@ -281,7 +294,12 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
           const { records, start, end } = batch
           const out: Array<unknown> = new Array(end - start)
           failed = 0
-          for (let i = start; i < end; i++) out[i - start] = f(records[i])
+          let i = start
+          try {
+            for (; i < end; i++) out[i - start] = f(records[i])
+          } catch (e) {
+            throw placed(e, batch, i)
+          }
           failed = -1
           reached[0] += end - start
           reached[1] += end - start
@@ -299,8 +317,9 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
           const { records, start, end } = batch
           const out: Array<unknown> = []
           let k = 0
+          let i = start
           try {
-            for (let i = start; i < end; i++) {
+            for (; i < end; i++) {
               k = 0
               const r = records[i]
               if (f(r)) {
@@ -310,7 +329,7 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
             }
           } catch (e) {
             failed = k
-            throw e
+            throw placed(e, batch, i)
           }
           reached[0] += end - start
           reached[1] += out.length
@@ -331,8 +350,9 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
         const out: Array<unknown> = []
         dropped.fill(0)
         let k = 0
+        let i = start
         try {
-          outer: for (let i = start; i < end; i++) {
+          outer: for (; i < end; i++) {
             let r = records[i]
             for (k = 0; k < n; k++) {
               if (kinds[k] === 0) {
@@ -348,7 +368,7 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
           }
         } catch (e) {
           failed = k
-          throw e
+          throw placed(e, batch, i)
         }
         let alive = end - start
         for (let j = 0; j < n; j++) {
@@ -387,11 +407,12 @@ export const fuse = (steps: ReadonlyArray<Step>): Fused => {
     run: (batch) => {
       const { records, start, end } = batch
       const out: Array<unknown> = []
+      let i = start
       try {
-        for (let i = start; i < end; i++) go(records[i], 0, out)
+        for (; i < end; i++) go(records[i], 0, out)
       } catch (e) {
         failed = current
-        throw e
+        throw placed(e, batch, i)
       }
       return out
     }

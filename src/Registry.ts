@@ -18,6 +18,7 @@ import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import {
   SUPPORTED_API_VERSIONS,
   type OpenContext,
+  type Resources,
   type SinkCapabilities,
   type SinkDefinition,
   type SinkRestoreContext,
@@ -31,6 +32,7 @@ import type { Position } from "./Batch.ts"
 import type { RestoreError } from "./Checkpoint.ts"
 import type { ConnectorError } from "./Errors.ts"
 import { decodeAll, type PathIssue } from "./internal/decode.ts"
+import { withRunServices } from "./internal/services.ts"
 import type { MakeContext, Processor, ProcessorDefinition } from "./Processor.ts"
 
 /**
@@ -43,12 +45,18 @@ export interface PreparedSource {
   readonly _tag: "PreparedSource"
   readonly type: string
   readonly capabilities: SourceCapabilities
+  /** What it reads and writes outside the workflow (absent: nothing declared, e.g. an override). */
+  readonly resources?: Resources
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SourceReader<unknown>, ConnectorError, Scope.Scope>
   /** The definition's `identify` with the config applied (see `SourceDefinition.identify`). */
   readonly identify?: ((position: Position) => Effect.Effect<unknown, ConnectorError>) | undefined
   /** The definition's `checkRestore` with the config applied (see `SourceDefinition.checkRestore`). */
   readonly checkRestore?: ((context: SourceRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
+  /** The records' field names, when the config says exactly what they are (see `SourceDefinition.fields`). */
+  readonly fields?: ReadonlyArray<string> | undefined
+  /** The services of the application `open` and `check` need (checked before a run opens anything). */
+  readonly services?: ReadonlyArray<Context.Key<unknown, unknown>> | undefined
 }
 
 /**
@@ -61,10 +69,14 @@ export interface PreparedSink {
   readonly _tag: "PreparedSink"
   readonly type: string
   readonly capabilities: SinkCapabilities
+  /** What it writes (and reads) outside the workflow (absent: nothing declared, e.g. an override). */
+  readonly resources?: Resources
   readonly check: Effect.Effect<void, ConnectorError>
   readonly open: (context: OpenContext) => Effect.Effect<SinkWriter<unknown>, ConnectorError, Scope.Scope>
   /** The definition's `checkRestore` with the config applied (see `SinkDefinition.checkRestore`). */
   readonly checkRestore?: ((context: SinkRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
+  /** The services of the application `open` and `check` need (checked before a run opens anything). */
+  readonly services?: ReadonlyArray<Context.Key<unknown, unknown>> | undefined
 }
 
 /**
@@ -118,8 +130,8 @@ export type Entry =
  * @since 0.1.0
  */
 export type Definition =
-  | SourceDefinition<unknown, unknown>
-  | SinkDefinition<unknown, unknown>
+  | SourceDefinition<unknown, unknown, unknown>
+  | SinkDefinition<unknown, unknown, unknown>
   | ProcessorDefinition<unknown>
 
 /**
@@ -168,9 +180,12 @@ const entry = (definition: Definition): Entry => {
               _tag: "PreparedSource",
               type: def.type,
               capabilities: def.capabilities(config),
-              check: Effect.suspend(() => def.check(config)),
-              open: (context) => def.open(config, context),
+              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
+              check: withRunServices()(Effect.suspend(() => def.check(config))),
+              open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
+              ...(def.services !== undefined ? { services: def.services } : {}),
               ...(def.identify !== undefined ? { identify: (position: Position) => def.identify!(config, position) } : {}),
+              ...(def.fields !== undefined ? { fields: def.fields(config) } : {}),
               ...(def.checkRestore !== undefined
                 ? { checkRestore: (context: SourceRestoreContext) => def.checkRestore!(config, context) }
                 : {})
@@ -197,8 +212,10 @@ const entry = (definition: Definition): Entry => {
               _tag: "PreparedSink",
               type: def.type,
               capabilities: def.capabilities(config),
-              check: Effect.suspend(() => def.check(config)),
-              open: (context) => def.open(config, context),
+              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
+              check: withRunServices()(Effect.suspend(() => def.check(config))),
+              open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
+              ...(def.services !== undefined ? { services: def.services } : {}),
               ...(def.checkRestore !== undefined
                 ? { checkRestore: (context: SinkRestoreContext) => def.checkRestore!(config, context) }
                 : {})

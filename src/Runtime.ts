@@ -25,8 +25,10 @@ import { failureOf, isPermanent, nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
+import { checkServices } from "./internal/services.ts"
 import { type PreparedWorkflow, prepare as prepareGraph } from "./internal/prepare.ts"
 import type { Registry } from "./Registry.ts"
+import type { TypedGraph } from "./Spec.ts"
 import { makeMemory, StateBackend, type StateBackendError } from "./StateBackend.ts"
 import { durationMillis, type WorkflowGraph } from "./WorkflowGraph.ts"
 
@@ -274,6 +276,10 @@ const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<No
  * checkpoint, seeks the sources and goes on. Without a backend, checkpoints still align and
  * commit in memory, so restarts within the run still resume from the last one.
  *
+ * The user code of a graph built with the typed DSL (processors, Effect streams and sinks,
+ * connectors that need a service) runs with the services of the fiber that runs the workflow:
+ * the DSL's graphs carry them in their type (`TypedGraph<Ids, E, R>`), so `run` requires `R`.
+ *
  * Before any connector opens (the pre-flight phase) the run takes the backend's single-writer
  * lock of the workflow (a second instance fails with a `LockHeld` {@link StateBackendError}
  * naming the holder) and checks that the state it would restore still applies: every refusal is
@@ -286,12 +292,13 @@ const snapshot = (counters: ReadonlyMap<string, NodeCounters>): ReadonlyArray<No
  * @category running
  * @since 0.1.0
  */
-export const run = (
-  graph: WorkflowGraph,
+export const run = <R = never>(
+  graph: TypedGraph<string, unknown, R>,
   options?: RunOptions
-): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry> =>
+): Effect.Effect<RunSummary, DefinitionError | NodeError | StateBackendError | RestoreError, Registry | R> =>
   Effect.scoped(Effect.gen(function*() {
     const prepared = yield* prepare(graph)
+    yield* checkServices(prepared)
     const plan = makePlan(prepared)
     const configured = Option.getOrUndefined(yield* Effect.serviceOption(StateBackend))
     // Without a configured backend, a run-local memory backend still lets restarts resume.
@@ -299,7 +306,10 @@ export const run = (
     // pre-flight: the lock first, then what decides whether the restored state applies
     if (backend.lock !== undefined) yield* backend.lock(graph.name)
     if (options?.fromScratch === true) yield* backend.clear(graph.name)
-    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []))
+    // The run starts over by request, or by design: without a configured backend every run starts
+    // from scratch (sinks that record their checkpoints are told, so they do not take it for lost state).
+    const startsOver = options?.fromScratch === true || configured === undefined
+    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), startsOver)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     const interval = graph.execution.checkpoint_interval !== undefined
@@ -384,6 +394,7 @@ export const run = (
           workflow: graph.name,
           coordinator,
           restored,
+          fromScratch: startsOver,
           fullEvery: FULL_SNAPSHOT_EVERY,
           keyGroups: plan.keyGroups,
           onStart,

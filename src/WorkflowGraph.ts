@@ -11,33 +11,37 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import type { Location } from "./Errors.ts"
+import type { DefinitionSite, Location } from "./Errors.ts"
+
+/** `500ms`, `30s`, `1.5m`, `1h`: a decimal number and a unit, nothing between or around them. */
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
 
 /**
- * A duration as written in a workflow: `500ms`, `30s`, `5m`, `1h` (or a number of milliseconds).
+ * A duration as written in a workflow: `500ms`, `30s`, `5m`, `1h` (a decimal number and one of
+ * the units `ms`, `s`, `m`, `h`), or a finite number of milliseconds. The one duration Schema of
+ * DataFlare: execution settings, processor windows and connector configs all use it (or
+ * {@link PositiveDuration}), so one spelling is accepted everywhere and `"10 seconds"` is refused
+ * everywhere, when the workflow is prepared (`dataflare validate`), never at run time.
  *
  * @category schemas
  * @since 0.1.0
  */
 export const DurationString = Schema.Union([
-  Schema.String.check(
-    Schema.isPattern(/^\s*\d+(\.\d+)?\s*(ms|s|m|h)\s*$/, {
-      message: "expected a duration such as 500ms, 30s, 5m or 1h"
-    })
-  ),
-  Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
+  Schema.String.check(Schema.isPattern(DURATION, { message: "expected a duration such as 500ms, 30s, 5m or 1h" })),
+  Schema.Number.check(Schema.isFinite(), Schema.isGreaterThanOrEqualTo(0))
 ])
 
 /**
- * Milliseconds of a duration accepted by {@link DurationString}.
+ * Milliseconds of a duration accepted by {@link DurationString}. A text it does not accept (only
+ * possible for a value that skipped the Schema) is `NaN`.
  *
  * @category utils
  * @since 0.1.0
  */
 export const durationMillis = (d: string | number): number => {
   if (typeof d === "number") return d
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(d)
-  if (m === null) throw new Error(`invalid duration: ${d}`)
+  const m = DURATION.exec(d)
+  if (m === null) return Number.NaN
   const n = Number(m[1])
   switch (m[2]) {
     case "ms":
@@ -50,6 +54,16 @@ export const durationMillis = (d: string | number): number => {
       return n * 3_600_000
   }
 }
+
+/**
+ * A {@link DurationString} greater than zero (a polling or heartbeat interval, a window size).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const PositiveDuration = DurationString.check(
+  Schema.makeFilter((d) => durationMillis(d) > 0 || "expected a duration greater than 0")
+)
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -77,7 +91,7 @@ export const RestartStrategy = Schema.Union([
   Schema.Struct({
     type: Schema.Literal("failure-rate"),
     max_failures: PositiveInt,
-    interval: DurationString,
+    interval: PositiveDuration,
     delay: Schema.optionalKey(DurationString)
   })
 ])
@@ -98,9 +112,41 @@ export const BatchingSettings = Schema.Struct({
   adaptive: Schema.optionalKey(Schema.Boolean),
   min: Schema.optionalKey(PositiveInt),
   max: Schema.optionalKey(PositiveInt),
-  latency_target: Schema.optionalKey(DurationString),
+  latency_target: Schema.optionalKey(PositiveDuration),
   linger: Schema.optionalKey(DurationString)
 })
+
+/**
+ * Where a workflow's checkpoints are kept (`execution.state`), when it is run by `dataflare run`:
+ * - `{ backend: files, directory? }`: a state directory (default `.dataflare/<workflow-name>`);
+ * - `{ backend: postgres, connection_string, schema?, table_prefix? }`: a PostgreSQL table
+ *   (`<table_prefix>_checkpoints`, default `dataflare_checkpoints`, in `schema` or the connection's
+ *   `search_path`), shared by several processes. Write the connection string as `${VAR}` so that
+ *   no password sits in the file.
+ * `dataflare run --state-dir` / `--state` override it. A library run provides its backend as a
+ * Layer instead (see `StateBackend`).
+ *
+ * @category schemas
+ * @since 0.3.0
+ */
+export const StateSettings = Schema.Union([
+  Schema.Struct({
+    backend: Schema.Literal("files"),
+    directory: Schema.optionalKey(Schema.NonEmptyString)
+  }),
+  Schema.Struct({
+    backend: Schema.Literal("postgres"),
+    connection_string: Schema.NonEmptyString,
+    schema: Schema.optionalKey(Schema.NonEmptyString),
+    table_prefix: Schema.optionalKey(Schema.NonEmptyString)
+  })
+])
+
+/**
+ * @category models
+ * @since 0.3.0
+ */
+export type StateSettings = typeof StateSettings.Type
 
 /**
  * The `execution` section of a workflow. Every key is optional; {@link defaults} says what an
@@ -121,9 +167,12 @@ export const ExecutionSettings = Schema.Struct({
    * node can run. Stored with the state; a restore with another value is refused.
    */
   key_groups: Schema.optionalKey(PositiveInt),
-  checkpoint_interval: Schema.optionalKey(DurationString),
+  /** How often the coordinator starts a checkpoint (greater than 0). */
+  checkpoint_interval: Schema.optionalKey(PositiveDuration),
   restart_strategy: Schema.optionalKey(RestartStrategy),
-  batching: Schema.optionalKey(BatchingSettings)
+  batching: Schema.optionalKey(BatchingSettings),
+  /** Where `dataflare run` keeps the checkpoints (see {@link StateSettings}). */
+  state: Schema.optionalKey(StateSettings)
 })
 
 /**
@@ -194,6 +243,11 @@ export interface SourceMap {
   readonly locate: (node: string | undefined, path: ReadonlyArray<PropertyKey>) => Location | undefined
   /** How a node-relative path is written in the file, e.g. `sources.orders.config.path`. */
   readonly describe: (node: string | undefined, path: ReadonlyArray<PropertyKey>) => string
+  /**
+   * The location of the value at `path` (not its key), and with `column`, of the `column`-th
+   * (1-based) character inside a one-line string value: where an expression error is.
+   */
+  readonly locateValue?: (node: string | undefined, path: ReadonlyArray<PropertyKey>, column?: number) => Location | undefined
 }
 
 /**
@@ -262,4 +316,25 @@ export const describePath = (graph: WorkflowGraph, node: string | undefined, pat
   if (graph.sourceMap !== undefined) return graph.sourceMap.describe(node, path)
   const head = node === undefined ? [] : ["nodes", node]
   return [...head, ...path.map(String)].join(".")
+}
+
+/**
+ * The place of a node-relative key path in the workflow, for an error found at run time: the path
+ * as written and, for a workflow loaded from a file, its location — of the `column`-th character
+ * of the value when given (an expression's column), else of the key.
+ *
+ * @category utils
+ * @since 0.1.0
+ */
+export const siteOf = (
+  graph: WorkflowGraph,
+  node: string | undefined,
+  path: ReadonlyArray<PropertyKey>,
+  column?: number
+): DefinitionSite => {
+  const map = graph.sourceMap
+  const location = map === undefined
+    ? undefined
+    : (column !== undefined ? map.locateValue?.(node, path, column) : undefined) ?? map.locate(node, path)
+  return { path: describePath(graph, node, path), ...(location !== undefined ? { location } : {}) }
 }

@@ -10,6 +10,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Runtime } from "effect"
 import { main, teardown } from "./Cli.ts"
+import * as CliLog from "./internal/log.ts"
 import { requestStop } from "./internal/signals.ts"
 
 const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
@@ -42,4 +43,4 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
   process.on("SIGTERM", onSignal)
 })
 
-runMain(main.pipe(Effect.provide(NodeServices.layer)), { teardown })
+runMain(main.pipe(Effect.provide([NodeServices.layer, CliLog.layer])), { teardown })

@@ -3,7 +3,7 @@
  * {@link WorkflowGraph} from the declared nodes. The processor configs here are the contract with
  * the built-in processors (`src/processors`): `filter { predicate } | { condition }`,
  * `map { fn } | { fields }`, `select { fields }`, `rename { fields }`, `flat_map { fn }`,
- * `process { fn }`.
+ * `process { fn }`, `via { fn }`.
  *
  * @since 0.1.0
  */
@@ -60,6 +60,8 @@ export const flatMapSpec = (fn: (record: never) => Iterable<unknown>): TypeAndCo
 })
 
 export const processSpec = (fn: (records: never) => unknown): TypeAndConfig => ({ type: "process", config: { fn } })
+
+export const viaSpec = (fn: (records: never) => unknown): TypeAndConfig => ({ type: "via", config: { fn } })
 
 /** A graph node; optional keys are present only when set (as the YAML loader writes them). */
 export const makeNode = (

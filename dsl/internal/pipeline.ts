@@ -19,7 +19,8 @@ import {
   selectSpec,
   type State,
   toGraph,
-  type TypeAndConfig
+  type TypeAndConfig,
+  viaSpec
 } from "./nodes.ts"
 
 /** The untyped builder. */
@@ -84,18 +85,18 @@ export class PipelineBuilder {
     return this.step(id, processSpec(fn), options)
   }
 
-  via(id: string, spec: ProcessorSpec<never, unknown>, options?: RawOptions): PipelineBuilder {
-    return this.step(id, spec, options)
+  via(id: string, spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown), options?: RawOptions): PipelineBuilder {
+    return this.step(id, typeof spec === "function" ? viaSpec(spec) : spec, options)
   }
 
-  to(id: string, sink: SinkSpec<never>, options?: RawOptions): WorkflowGraph {
+  to(id: string, sink: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowGraph {
     const node = makeNode("sink", id, sink, [this.last], options)
     return toGraph({ ...this.state, nodes: [...this.state.nodes, node] })
   }
 }
 
 /** A builder reading from one source. */
-export const start = (id: string, source: SourceSpec<unknown>, options: RawOptions | undefined): PipelineBuilder =>
+export const start = (id: string, source: SourceSpec<unknown, unknown, unknown>, options: RawOptions | undefined): PipelineBuilder =>
   new PipelineBuilder(
     {
       name: id,

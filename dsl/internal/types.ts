@@ -9,32 +9,9 @@ import type { Effect } from "effect"
 import type { RestoreError } from "../../src/Checkpoint.ts"
 import type { ConnectorError, DefinitionError, NodeError, RecordError, StateVersionError } from "../../src/Errors.ts"
 import type { StateBackendError } from "../../src/StateBackend.ts"
-import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
-
-declare const CompileErrorId: unique symbol
-declare const TypedGraphId: unique symbol
-
-/**
- * A finished DSL workflow: a {@link WorkflowGraph} whose type remembers the node ids `Ids`, and the
- * error type `E` and requirements `R` of its user processors. The phantom key is never set.
- *
- * @category models
- * @since 0.1.0
- */
-export interface TypedGraph<out Ids extends string = string, out E = unknown, out R = unknown> extends WorkflowGraph {
-  readonly [TypedGraphId]?: { readonly _Ids: Ids; readonly _E: E; readonly _R: R }
-}
-
-/**
- * A type that no value has, carrying a message: a parameter of this type makes the compiler print
- * the message (`... is not assignable to parameter of type 'CompileError<"duplicate node id 'f'">'`).
- *
- * @category type-level
- * @since 0.1.0
- */
-export interface CompileError<Message extends string> {
-  readonly [CompileErrorId]: Message
-}
+import type { CompileError, Duration } from "../../src/Spec.ts"
+import type { ExecutionSettings as GraphExecutionSettings } from "../../src/WorkflowGraph.ts"
+export type { CompileError, Duration, DurationsChecked, DurationUnit, TypedGraph } from "../../src/Spec.ts"
 
 /**
  * Flattens an intersection into one object type, so hovers show the record's fields.
@@ -200,3 +177,18 @@ export interface NodeFailure<E> extends NodeError {
  * @since 0.1.0
  */
 export type RunError<E> = DefinitionError | RestoreError | NodeFailure<E> | StateBackendError
+
+type WithDurations<T> = T extends object ? {
+    readonly [K in keyof T]: [T[K]] extends [string | number] ? ([string | number] extends [T[K]] ? Duration : T[K]) : WithDurations<T[K]>
+  }
+  : T
+
+/**
+ * The `execution` settings of a DSL workflow: {@link ExecutionSettings} with its durations typed
+ * as {@link Duration} (`checkpoint_interval`, restart delays, batching `linger` and
+ * `latency_target`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ExecutionSettings = WithDurations<GraphExecutionSettings>

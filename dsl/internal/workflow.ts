@@ -18,7 +18,8 @@ import {
   selectSpec,
   type State,
   toGraph,
-  type TypeAndConfig
+  type TypeAndConfig,
+  viaSpec
 } from "./nodes.ts"
 
 type Inputs = ReadonlyArray<string>
@@ -53,7 +54,7 @@ export class WorkflowBuilder {
     return new WorkflowBuilder({ ...this.state, nodes: [...this.state.nodes, makeNode(kind, id, spec, inputs, options)] })
   }
 
-  source(id: string, spec: SourceSpec<unknown>, options?: RawOptions): WorkflowBuilder {
+  source(id: string, spec: SourceSpec<unknown, unknown, unknown>, options?: RawOptions): WorkflowBuilder {
     return this.add("source", id, spec, [], options)
   }
 
@@ -85,11 +86,16 @@ export class WorkflowBuilder {
     return this.add("processor", id, processSpec(fn), inputs, options)
   }
 
-  via(id: string, inputs: Inputs, spec: ProcessorSpec<never, unknown>, options?: RawOptions): WorkflowBuilder {
-    return this.add("processor", id, spec, inputs, options)
+  via(
+    id: string,
+    inputs: Inputs,
+    spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown),
+    options?: RawOptions
+  ): WorkflowBuilder {
+    return this.add("processor", id, typeof spec === "function" ? viaSpec(spec) : spec, inputs, options)
   }
 
-  sink(id: string, inputs: Inputs, spec: SinkSpec<never>, options?: RawOptions): WorkflowBuilder {
+  sink(id: string, inputs: Inputs, spec: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowBuilder {
     return this.add("sink", id, spec, inputs, options)
   }
 

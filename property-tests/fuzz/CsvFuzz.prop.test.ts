@@ -20,7 +20,7 @@ import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR } from "../../src/con
 import { RecordError } from "../../src/Errors.ts"
 import { chunkDecoder } from "../../src/internal/utf8.ts"
 import { context, openSource, tempDir } from "../../test/connectors/csv/support.ts"
-import { numRuns } from "../support/effectProperty.ts"
+import { numRuns, timeoutFor } from "../support/effectProperty.ts"
 import { type CsvReading, decodeUtf8, parseCsv } from "./reference.ts"
 
 const CORPUS = join(import.meta.dirname, "../../test/fuzz/corpus/csv")
@@ -144,7 +144,7 @@ describe("CSV fuzz", () => {
         checkParser(bytes, delimiter, sizes, Buffer.from(bytes).toString("hex"))),
       { numRuns: numRuns(2000) }
     )
-  })
+  }, timeoutFor(numRuns(2000), 50, 60_000))
 
   it.effect("the one-thread source reads what the reference reads; the bytes path and the range readers agree with it", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -171,5 +171,5 @@ describe("CSV fuzz", () => {
       for (const [, bytes] of corpus()) yield* check(bytes, true)
       const samples = fc.sample(bytesArb, { numRuns: numRuns(300), seed: Number(process.env.DATAFLARE_FUZZ_SEED ?? 21) })
       for (let i = 0; i < samples.length; i++) yield* check(samples[i], i % 10 === 0)
-    })), { timeout: 600_000 })
+    })), { timeout: timeoutFor(numRuns(300), 5_000, 600_000) })
 })

@@ -13,7 +13,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { RecordError } from "../../src/Errors.ts"
 import * as Expression from "../../src/expr/Expression.ts"
-import { numRuns } from "../support/effectProperty.ts"
+import { numRuns, timeoutFor } from "../support/effectProperty.ts"
 
 const CORPUS = join(import.meta.dirname, "../../test/fuzz/corpus/expr/expressions.txt")
 
@@ -85,5 +85,5 @@ describe("expression fuzz", () => {
       }),
       { numRuns: numRuns(3000) }
     )
-  })
+  }, timeoutFor(numRuns(3000), 50, 60_000))
 })

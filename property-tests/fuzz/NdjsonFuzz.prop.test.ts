@@ -16,7 +16,7 @@ import { END, LineSplitter, LINE, NEED_MORE } from "../../src/connectors/ndjson/
 import { RecordError } from "../../src/Errors.ts"
 import { chunkDecoder, replaceEscapes } from "../../src/internal/utf8.ts"
 import { readAll, tempDir } from "../../test/connectors/csv/support.ts"
-import { numRuns } from "../support/effectProperty.ts"
+import { numRuns, timeoutFor } from "../support/effectProperty.ts"
 import { decodeLenient, decodeUtf8 } from "./reference.ts"
 
 const CORPUS = join(import.meta.dirname, "../../test/fuzz/corpus/ndjson")
@@ -163,7 +163,7 @@ describe("NDJSON fuzz", () => {
       }),
       { numRuns: numRuns(2000) }
     )
-  })
+  }, timeoutFor(numRuns(2000), 50, 60_000))
 
   it.effect("the source reads what the reference reads: the same records, or the same failure at the same line", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -177,5 +177,5 @@ describe("NDJSON fuzz", () => {
         })
       for (const [, bytes] of corpus()) yield* check(bytes)
       for (const bytes of fc.sample(fileArb, { numRuns: numRuns(500), seed: Number(process.env.DATAFLARE_FUZZ_SEED ?? 21) })) yield* check(bytes)
-    })), { timeout: 600_000 })
+    })), { timeout: timeoutFor(numRuns(500), 500, 600_000) })
 })

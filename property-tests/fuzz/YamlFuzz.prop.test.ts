@@ -16,7 +16,7 @@ import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import { DefinitionError } from "../../src/Errors.ts"
 import * as Runtime from "../../src/Runtime.ts"
-import { numRuns } from "../support/effectProperty.ts"
+import { numRuns, timeoutFor } from "../support/effectProperty.ts"
 
 const EXAMPLES = join(import.meta.dirname, "../../examples")
 const examples = readdirSync(EXAMPLES)
@@ -97,7 +97,7 @@ describe("YAML fuzz", () => {
         const problem = yield* check(text)
         assert.isUndefined(problem, `${problem}\n--- text ---\n${text}`)
       }
-    }), { timeout: 600_000 })
+    }), { timeout: timeoutFor(numRuns(400), 500, 600_000) })
 
   it.effect("random documents load, or fail with located definition errors only", () =>
     Effect.gen(function*() {
@@ -123,5 +123,5 @@ describe("YAML fuzz", () => {
         const problem = yield* check(text)
         assert.isUndefined(problem, `${problem}\n--- text ---\n${text}`)
       }
-    }), { timeout: 600_000 })
+    }), { timeout: timeoutFor(numRuns(400), 500, 600_000) })
 })

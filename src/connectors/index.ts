@@ -1,5 +1,5 @@
 /**
- * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`,
+ * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
  * `postgres` and `postgres-cdc`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
@@ -11,6 +11,7 @@ import { definitions as memory } from "./memory/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
 import { definitions as stdout } from "./stdout/index.ts"
+import { definitions as stream } from "./stream/index.ts"
 
 /**
  * Every built-in connector definition (files, in-memory, console, PostgreSQL).
@@ -23,5 +24,6 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...ndjson,
   ...memory,
   ...stdout,
-  ...postgres
+  ...postgres,
+  ...stream
 ]

@@ -23,9 +23,10 @@
  * ```
  * @since 0.1.0
  */
-import { RecordError } from "../Errors.ts"
+import { type DefinitionSite, RecordError } from "../Errors.ts"
 import { makeCompiler } from "./internal/compile.ts"
 import { FUNCTION_NAMES, FUNCTIONS } from "./internal/functions.ts"
+import { type FieldRead, fieldsRead as readFields } from "./internal/fields.ts"
 
 /**
  * A compiled expression: `evaluate` maps a record to a value (`null`, boolean, number, string,
@@ -90,8 +91,27 @@ export const functions: ReadonlyArray<FunctionInfo> = FUNCTION_NAMES.map((name) 
   description: FUNCTIONS[name].description
 }))
 
+/**
+ * Options of {@link compile} and {@link compilePredicate}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CompileOptions {
+  /**
+   * Where the expression is written, at a 1-based column inside it (see `MakeContext.site`): a
+   * run-time type error's `RecordError` then names that place (`definition`), so the message
+   * reads `orders.yaml:14:22 transformations.large.config.condition: ...`.
+   */
+  readonly site?: ((column: number) => DefinitionSite) | undefined
+}
+
 /** The compiler of the facade: a run-time type error throws a `RecordError`. */
 const compiler = makeCompiler((detail, record) => new RecordError({ detail, record }))
+
+/** A compiler whose `RecordError`s name where the expression is written. */
+const compilerAt = (site: (column: number) => DefinitionSite) =>
+  makeCompiler((detail, record, column) => new RecordError({ detail, record, definition: site(column) }))
 
 /**
  * Compiles an expression once. Returns the evaluator, or a {@link CompileError} with the column
@@ -105,7 +125,8 @@ const compiler = makeCompiler((detail, record) => new RecordError({ detail, reco
  * @category constructors
  * @since 0.1.0
  */
-export const compile: (text: string) => CompiledExpression | CompileError = compiler.compile
+export const compile = (text: string, options?: CompileOptions): CompiledExpression | CompileError =>
+  options?.site !== undefined ? compilerAt(options.site).compile(text) : compiler.compile(text)
 
 /**
  * Compiles a condition: like {@link compile}, but the expression must be able to give a boolean
@@ -116,7 +137,8 @@ export const compile: (text: string) => CompiledExpression | CompileError = comp
  * @category constructors
  * @since 0.1.0
  */
-export const compilePredicate: (text: string) => CompiledPredicate | CompileError = compiler.compilePredicate
+export const compilePredicate = (text: string, options?: CompileOptions): CompiledPredicate | CompileError =>
+  options?.site !== undefined ? compilerAt(options.site).compilePredicate(text) : compiler.compilePredicate(text)
 
 /**
  * Renders a compile error as `message at column N`.
@@ -125,3 +147,26 @@ export const compilePredicate: (text: string) => CompiledPredicate | CompileErro
  * @since 0.1.0
  */
 export const formatError = (error: CompileError): string => `${error.message} at column ${error.column}`
+
+/**
+ * The record fields an expression reads at its root, with the column where each is named
+ * (`address` for `address.city`, `first name` for `` `first name` `` and `$['first name']`);
+ * `undefined` when the text does not parse. What a check of an expression against the fields of
+ * the records it will see needs (`Runtime.prepare` does one where a source declares its fields).
+ *
+ * @example
+ * ```ts
+ * Expression.fieldsRead("amout >= 3 && lower(status) == 'x'") // [{ name: "amout", column: 1 }, { name: "status", column: 22 }]
+ * ```
+ * @category introspection
+ * @since 0.1.0
+ */
+export const fieldsRead: (text: string) => ReadonlyArray<FieldRead> | undefined = readFields
+
+/**
+ * A root field an expression reads (see {@link fieldsRead}).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type { FieldRead } from "./internal/fields.ts"

@@ -101,7 +101,8 @@ export const checkNodes = (
         if (changed.length > 0) {
           return yield* refuse(task.id, `its definition changed in a way its saved state cannot follow (${changed.join("; ")})`)
         }
-        if (before.keyGroups !== current.keyGroups && (before.byKeyGroup || current.parallelism > 1)) {
+        // one instance before and after holds every key whatever the groups; otherwise keys would move
+        if (before.keyGroups !== current.keyGroups && (before.parallelism > 1 || current.parallelism > 1)) {
           return yield* refuse(
             task.id,
             `execution.key_groups changed from ${before.keyGroups} to ${current.keyGroups}; the saved state is split by ${before.keyGroups} key groups`,

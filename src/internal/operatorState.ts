@@ -6,6 +6,7 @@ import { Effect, Schema } from "effect"
 import type { Restored, RestoredOperator } from "../Checkpoint.ts"
 import { StateVersionError } from "../Errors.ts"
 import type { StatefulProcessor } from "../Processor.ts"
+import { decodeAll } from "./decode.ts"
 import { groupRange, overlaps } from "./keyGroups.ts"
 
 /** Encodes state values with the operator's Schema (to JSON-safe values). */
@@ -62,13 +63,20 @@ export const decodeState = (
           node,
           found: saved.version,
           expected: processor.stateVersion,
-          detail: `state for key '${k}' does not decode: ${String(exit.cause)}`
+          detail: `state for key '${k}' does not decode (${decodeIssues(processor, v)})`
         })
       }
       out.push([k, exit.value])
     }
     return out
   })
+
+/** What is wrong with a saved state value, as `path: message` parts (`total: Missing key`). */
+const decodeIssues = (processor: StatefulProcessor, value: unknown): string => {
+  const decoded = decodeAll(processor.stateSchema, value)
+  if (decoded.ok) return "it decodes on its own"
+  return decoded.issues.map((i) => (i.path.length > 0 ? `${i.path.map(String).join(".")}: ${i.message}` : i.message)).join("; ")
+}
 
 /**
  * The saved state of operator instance `instance` of `parallelism` of `node`: the entries of that

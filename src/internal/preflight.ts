@@ -17,12 +17,14 @@ import type { Plan } from "./planner.ts"
 
 /**
  * Runs every check; fails with the first refusal (a connector failure is blamed on its node).
- * Returns the state to restore, without the state of the nodes in `drop`.
+ * Returns the state to restore, without the state of the nodes in `drop`. `fromScratch`: the
+ * user asked to start over (sinks are told, see `SinkRestoreContext.fromScratch`).
  */
 export const preflight = (
   plan: Plan,
   found: Restored | undefined,
-  drop: ReadonlySet<string>
+  drop: ReadonlySet<string>,
+  fromScratch = false
 ): Effect.Effect<Restored | undefined, RestoreError | NodeError> =>
   Effect.gen(function*() {
     const restored = yield* checkNodes(plan, found, drop)
@@ -65,7 +67,8 @@ export const preflight = (
             node: task.id,
             instance,
             parallelism: task.parallelism,
-            checkpoint: restored?.id
+            checkpoint: restored?.id,
+            ...(fromScratch ? { fromScratch: true } : {})
           }).pipe(blame(task.id))
         }
       }

@@ -5,10 +5,15 @@
  */
 import { Effect } from "effect"
 import { DefinitionError, type DefinitionIssue } from "../Errors.ts"
-import { NodeOverrides } from "../Overrides.ts"
+import { NodeOverrides, unknownIds } from "../Overrides.ts"
 import type { Processor } from "../Processor.ts"
 import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Registry.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
+import { unknownFieldIssues } from "./fieldCheck.ts"
+import type { SinkCapabilities, SourceCapabilities } from "../Connector.ts"
+import { decodeAll, valueAt, withValue } from "./decode.ts"
+import { findCycle, topologicalOrder } from "./graphOrder.ts"
+import { type Collision, collisions, type Declared } from "./resources.ts"
 import { closest } from "./suggest.ts"
 
 /** A node with everything needed to run it. */
@@ -49,58 +54,6 @@ const issueAt = (
 const kindWord = (kind: WorkflowGraph.NodeKind): string =>
   kind === "source" ? "source" : kind === "sink" ? "destination" : "transformation"
 
-/** Kahn's algorithm over resolved input node ids; returns the order, or the nodes left on cycles. */
-const topologicalOrder = (
-  graph: WorkflowGraph.WorkflowGraph,
-  inputsOf: (node: WorkflowGraph.Node) => ReadonlyArray<string>
-): { readonly order: ReadonlyArray<string>; readonly cyclic: ReadonlyArray<string> } => {
-  const ids = new Set(graph.nodes.map((n) => n.id))
-  const indegree = new Map<string, number>()
-  const out = new Map<string, Array<string>>()
-  for (const n of graph.nodes) {
-    const inputs = inputsOf(n).filter((i) => ids.has(i))
-    indegree.set(n.id, inputs.length)
-    for (const i of inputs) out.set(i, [...(out.get(i) ?? []), n.id])
-  }
-  const ready = graph.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id)
-  const order: Array<string> = []
-  while (ready.length > 0) {
-    const id = ready.shift()!
-    order.push(id)
-    for (const next of out.get(id) ?? []) {
-      const d = indegree.get(next)! - 1
-      indegree.set(next, d)
-      if (d === 0) ready.push(next)
-    }
-  }
-  const cyclic = graph.nodes.filter((n) => !order.includes(n.id)).map((n) => n.id)
-  return { order, cyclic }
-}
-
-/** Follows input edges among `candidates` to find one cycle; returns its nodes in flow order. */
-const findCycle = (
-  graph: WorkflowGraph.WorkflowGraph,
-  inputsOf: (node: WorkflowGraph.Node) => ReadonlyArray<string>,
-  candidates: ReadonlyArray<string>
-): ReadonlyArray<string> | undefined => {
-  const set = new Set(candidates)
-  for (const start of candidates) {
-    const path: Array<string> = [start]
-    let current = start
-    for (let guard = 0; guard <= candidates.length; guard++) {
-      const node = WorkflowGraph.node(graph, current)!
-      const next = inputsOf(node).find((i) => set.has(i))
-      if (next === undefined) break
-      const seen = path.indexOf(next)
-      // path follows inputs (upstream); reversed, it is the direction records flow
-      if (seen >= 0) return path.slice(seen).reverse()
-      path.push(next)
-      current = next
-    }
-  }
-  return undefined
-}
-
 /**
  * Splits an input reference into node and port: `agg.late` reads the side output `late` of
  * node `agg` when `agg` declares that port; anything else names a node's main output (node ids
@@ -137,22 +90,72 @@ export const prepare = (
     for (const n of graph.nodes) {
       if (seen.has(n.id)) issues.push(issueAt(graph, n.id, [], `duplicate node id '${n.id}'`))
       seen.add(n.id)
+      const dot = n.id.lastIndexOf(".")
+      if (dot > 0 && ids.includes(n.id.slice(0, dot))) {
+        const owner = n.id.slice(0, dot)
+        issues.push(
+          issueAt(
+            graph,
+            n.id,
+            [],
+            `node id '${n.id}' reads as the side output '${n.id.slice(dot + 1)}' of node '${owner}', so an input naming it is ambiguous; rename the node (e.g. '${
+              n.id.replace(/\./g, "_")
+            }')`
+          )
+        )
+      }
+    }
+    // An override of an id the workflow does not have (a typo) would let the node's own connector run.
+    for (const id of unknownIds(graph, overrides)) {
+      const hint = closest(id, ids)
+      issues.push({
+        path: "overrides",
+        message: `an override names node '${id}', which the workflow '${graph.name}' does not have${
+          hint !== undefined ? ` (did you mean '${hint}'?)` : ""
+        }; its nodes: ${ids.join(", ")}`
+      })
     }
 
+    // 0. The execution settings (a DSL graph's are not decoded before this; YAML's already are).
+    const execution = decodeAll(WorkflowGraph.ExecutionSettings, graph.execution)
+    if (!execution.ok) {
+      for (const issue of execution.issues) {
+        const message = withValue(issue.message, valueAt(graph.execution, issue.path))
+        issues.push(issueAt(graph, undefined, ["execution", ...issue.path], message))
+      }
+    }
+    const settings: WorkflowGraph.ExecutionSettings = execution.ok ? execution.value : {}
+
     // 1. Every node's type and config, through the registry (or an override).
-    const defaultParallelism = graph.execution.parallelism ?? WorkflowGraph.defaults.parallelism
+    const defaultParallelism = settings.parallelism ?? WorkflowGraph.defaults.parallelism
     const prepared = new Map<string, PreparedNode>()
     for (const n of graph.nodes) {
-      const parallelism = n.parallelism ?? defaultParallelism
-      if (n.parallelism !== undefined && (!Number.isInteger(n.parallelism) || n.parallelism < 1)) {
+      const own = n.parallelism !== undefined && Number.isInteger(n.parallelism) && n.parallelism >= 1 ? n.parallelism : undefined
+      if (n.parallelism !== undefined && own === undefined) {
         issues.push(issueAt(graph, n.id, ["parallelism"], `expected a positive integer, got ${String(n.parallelism)}`))
+      }
+      /** The node's parallelism: its own, else the workflow's up to what the connector supports. */
+      const parallelismOf = (capabilities: SourceCapabilities | SinkCapabilities | undefined): number => {
+        const max = capabilities?.maxParallelism
+        if (max === undefined) return n.parallelism ?? defaultParallelism
+        if (own !== undefined && own > max) {
+          issues.push(
+            issueAt(
+              graph,
+              n.id,
+              ["parallelism"],
+              `the ${n.type} ${kindWord(n.kind)} runs at most ${max} ${max === 1 ? "instance" : "instances"}, got parallelism ${own}; set parallelism: ${max} or remove it`
+            )
+          )
+        }
+        return Math.min(n.parallelism ?? defaultParallelism, max)
       }
       const override = overrides.get(n.id)
       if (override !== undefined) {
         if (n.kind === "source" && override._tag === "PreparedSource") {
-          prepared.set(n.id, { kind: "source", node: n, parallelism, source: override })
+          prepared.set(n.id, { kind: "source", node: n, parallelism: parallelismOf(override.capabilities), source: override })
         } else if (n.kind === "sink" && override._tag === "PreparedSink") {
-          prepared.set(n.id, { kind: "sink", node: n, parallelism, sink: override })
+          prepared.set(n.id, { kind: "sink", node: n, parallelism: parallelismOf(override.capabilities), sink: override })
         } else {
           issues.push(
             issueAt(graph, n.id, [], `override for '${n.id}' is a ${override._tag}, but the node is a ${kindWord(n.kind)}`)
@@ -176,7 +179,12 @@ export const prepare = (
         )
         continue
       }
-      const result = entry.kind === "processor" ? entry.prepare(n.config ?? {}, { node: n.id }) : entry.prepare(n.config ?? {})
+      const result = entry.kind === "processor"
+        ? entry.prepare(n.config ?? {}, {
+          node: n.id,
+          site: (path, column) => WorkflowGraph.siteOf(graph, n.id, ["config", ...path], column)
+        })
+        : entry.prepare(n.config ?? {})
       if (!result.ok) {
         for (const issue of result.issues) {
           const column = "column" in issue && issue.column !== undefined ? ` (column ${issue.column} of the value)` : ""
@@ -187,13 +195,13 @@ export const prepare = (
       const value = result.value
       switch (value._tag) {
         case "PreparedSource":
-          prepared.set(n.id, { kind: "source", node: n, parallelism, source: value })
+          prepared.set(n.id, { kind: "source", node: n, parallelism: parallelismOf(value.capabilities), source: value })
           break
         case "PreparedSink":
-          prepared.set(n.id, { kind: "sink", node: n, parallelism, sink: value })
+          prepared.set(n.id, { kind: "sink", node: n, parallelism: parallelismOf(value.capabilities), sink: value })
           break
         default:
-          prepared.set(n.id, { kind: "processor", node: n, parallelism, processor: value })
+          prepared.set(n.id, { kind: "processor", node: n, parallelism: parallelismOf(undefined), processor: value })
       }
     }
 
@@ -251,19 +259,67 @@ export const prepare = (
       issues.push(issueAt(graph, at, ["inputs"], `the workflow has a cycle: ${text}`))
     }
     // a keyed node runs at most one instance per key group
-    const keyGroups = graph.execution.key_groups ?? WorkflowGraph.defaults.key_groups
+    const keyGroups = settings.key_groups ?? WorkflowGraph.defaults.key_groups
     for (const p of prepared.values()) {
       const keyed = p.node.key_by !== undefined || (p.kind === "processor" && p.processor._tag === "Stateful")
       if (keyed && p.parallelism > keyGroups) {
         issues.push(issueAt(graph, p.node.id, ["parallelism"], `a keyed node runs at most execution.key_groups (${keyGroups}) instances, got ${p.parallelism}`))
       }
     }
+    // 3. Files and other resources: no two writers of one, no writer of what another node reads.
+    issues.push(...yield* resourceIssues(graph, prepared))
+    // 3. Expression steps read fields their records have, where a source declares them.
+    issues.push(...unknownFieldIssues(graph, prepared))
     if (issues.length > 0) return yield* new DefinitionError({ issues })
     return {
       graph,
       nodes: order.map((id) => prepared.get(id)!),
       consumers,
-      batchSize: graph.execution.batch_size ?? WorkflowGraph.defaults.batch_size,
-      queueCapacity: graph.execution.queue_capacity ?? WorkflowGraph.defaults.queue_capacity
+      batchSize: settings.batch_size ?? WorkflowGraph.defaults.batch_size,
+      queueCapacity: settings.queue_capacity ?? WorkflowGraph.defaults.queue_capacity
     }
   })
+
+const declaredBy = (node: PreparedNode): ReadonlyArray<Declared> => {
+  const resources = node.kind === "source" ? node.source.resources : node.kind === "sink" ? node.sink.resources : undefined
+  if (resources === undefined) return []
+  return [
+    ...(resources.reads ?? []).map((resource) => ({ node: node.node.id, access: "read" as const, resource })),
+    ...(resources.writes ?? []).map((resource) => ({ node: node.node.id, access: "write" as const, resource }))
+  ]
+}
+
+/** Issues for every collision among the resources the prepared nodes declare, at the writer. */
+const resourceIssues = (
+  graph: WorkflowGraph.WorkflowGraph,
+  prepared: ReadonlyMap<string, PreparedNode>
+): Effect.Effect<ReadonlyArray<DefinitionIssue>> =>
+  Effect.gen(function*() {
+    const declared: Array<Declared> = []
+    // the workflow file itself is read: a sink must not overwrite it
+    if (graph.sourceMap !== undefined) declared.push({ node: undefined, access: "read", resource: { kind: "file", name: graph.sourceMap.file } })
+    for (const n of graph.nodes) {
+      const p = prepared.get(n.id)
+      if (p !== undefined) declared.push(...declaredBy(p))
+    }
+    if (!declared.some((d) => d.access === "write")) return []
+    const found = yield* Effect.promise(() => collisions(declared))
+    return found.map((c) => issueAt(graph, c.at.node, c.at.resource.key !== undefined ? ["config", ...c.at.resource.key] : [], collisionText(graph, c)))
+  })
+
+const collisionText = (graph: WorkflowGraph.WorkflowGraph, { at, other }: Collision): string => {
+  const noun = at.resource.kind === "file" ? "file" : at.resource.kind
+  const what = `the ${noun} '${at.resource.name}'`
+  if (other.node === undefined) return `${what} is the workflow file itself; write to another file`
+  const otherNode = WorkflowGraph.node(graph, other.node)
+  const where = other.resource.key !== undefined ? ["config", ...other.resource.key] : []
+  const line = graph.sourceMap?.locate(other.node, where)?.line
+  const by = `${otherNode === undefined ? "node" : kindWord(otherNode.kind)} '${other.node}'${
+    line !== undefined ? ` (${WorkflowGraph.describePath(graph, other.node, where)}, line ${line})` : ""
+  }`
+  const is = other.resource.name === at.resource.name ? `${what} is` : `${what} is '${other.resource.name}',`
+  const harm = at.resource.kind === "file" ? "writing it would empty the input before it is read" : "the workflow would read what it writes"
+  return other.access === "read"
+    ? `${is} read by ${by}: ${harm}; write to another ${noun}`
+    : `${is} also written by ${by}: two writers of one ${noun} lose each other's records; give each its own ${noun}`
+}

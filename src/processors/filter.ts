@@ -47,7 +47,7 @@ export const FilterDefinition: Processor.ProcessorDefinition<FilterConfig> = Pro
   type: "filter",
   description: "keeps the records for which `condition` (an expression) or `predicate` (a function) is true",
   config: FilterConfig,
-  make: (config) => {
+  make: (config, context) => {
     if (config.condition !== undefined && config.predicate !== undefined) {
       return Processor.configIssue(["predicate"], "give either 'condition' or 'predicate', not both")
     }
@@ -55,7 +55,10 @@ export const FilterDefinition: Processor.ProcessorDefinition<FilterConfig> = Pro
     if (config.condition === undefined) {
       return Processor.configIssue(["condition"], "missing 'condition' (an expression such as \"status == 'active'\")")
     }
-    const compiled = Expression.compilePredicate(config.condition)
+    const site = context.site
+    const compiled = Expression.compilePredicate(config.condition, {
+      site: site === undefined ? undefined : (column) => site(["condition"], column)
+    })
     if (!compiled.ok) return Processor.configIssue(["condition"], compiled.message, compiled.column)
     return Processor.stateless({ _tag: "filter", f: compiled.test })
   }

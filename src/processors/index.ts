@@ -1,6 +1,6 @@
 /**
  * Every built-in processor, in one place: the stateless ones (`filter`, `map`, `select`,
- * `rename`, `flat_map`, `process`), the stateful ones (`aggregate`, `dedupe`, keyed and windowed,
+ * `rename`, `flat_map`, `process`, `via`), the stateful ones (`aggregate`, `dedupe`, keyed and windowed,
  * whose state is checkpointed) and `worker_map` (a function on worker threads) — their
  * definitions, config Schemas and the typed spec constructors the DSL takes with `.via(id, spec)`.
  *
@@ -28,6 +28,7 @@ import { ProcessDefinition } from "./process.ts"
 import { RenameDefinition } from "./rename.ts"
 import { SelectDefinition } from "./select.ts"
 import { statefulDefinitions } from "./stateful.ts"
+import { ViaDefinition } from "./via.ts"
 
 export { FilterConfig, FilterDefinition, filterSpec } from "./filter.ts"
 export { FlatMapConfig, FlatMapDefinition, flatMapSpec } from "./flatMap.ts"
@@ -35,6 +36,7 @@ export { MapConfig, MapDefinition, mapFieldsSpec, mapSpec } from "./map.ts"
 export { type BatchFunction, ProcessConfig, ProcessDefinition, processSpec } from "./process.ts"
 export { RenameConfig, RenameDefinition, type Renamed, renameSpec } from "./rename.ts"
 export { SelectConfig, SelectDefinition, selectSpec } from "./select.ts"
+export { type StreamFunction, ViaConfig, ViaDefinition, viaSpec } from "./via.ts"
 export { AggregateConfig, Aggregate as AggregateDefinition } from "./aggregate.ts"
 export { DedupeConfig, Dedupe as DedupeDefinition } from "./dedupe.ts"
 export {
@@ -66,7 +68,8 @@ export const processorDefinitions: ReadonlyArray<ProcessorDefinition<unknown>> =
   SelectDefinition,
   RenameDefinition,
   FlatMapDefinition,
-  ProcessDefinition
+  ProcessDefinition,
+  ViaDefinition
 ]
 
 /**

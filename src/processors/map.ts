@@ -39,10 +39,7 @@ export const MapConfig = Schema.Struct({
 export type MapConfig = typeof MapConfig.Type
 
 /** Names the field in a `RecordError` thrown while computing it. */
-const withField = (e: unknown, field: string): unknown =>
-  e instanceof RecordError
-    ? new RecordError({ detail: e.detail, field, ...(e.record !== undefined ? { record: e.record } : {}) })
-    : undefined
+const withField = (e: unknown, field: string): unknown => e instanceof RecordError ? new RecordError({ ...e.fields(), field }) : undefined
 
 /**
  * The `map` processor definition (YAML `type: map`).
@@ -54,7 +51,7 @@ export const MapDefinition: Processor.ProcessorDefinition<MapConfig> = Processor
   type: "map",
   description: "sets fields from expressions (`fields`: name → expression), keeping the other fields",
   config: MapConfig,
-  make: (config) => {
+  make: (config, context) => {
     if (config.fields !== undefined && config.fn !== undefined) {
       return Processor.configIssue(["fn"], "give either 'fields' or 'fn', not both")
     }
@@ -65,7 +62,10 @@ export const MapDefinition: Processor.ProcessorDefinition<MapConfig> = Processor
     const names = Object.keys(config.fields)
     const evs: Array<(record: unknown) => unknown> = []
     for (const name of names) {
-      const compiled = Expression.compile(config.fields[name])
+      const site = context.site
+      const compiled = Expression.compile(config.fields[name], {
+        site: site === undefined ? undefined : (column) => site(["fields", name], column)
+      })
       if (!compiled.ok) return Processor.configIssue(["fields", name], compiled.message, compiled.column)
       evs.push(compiled.evaluate)
     }

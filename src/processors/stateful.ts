@@ -110,9 +110,9 @@ export interface AggregateSpecConfig {
   readonly group_by?: ReadonlyArray<string>
   readonly time_field?: string
   readonly window?:
-    | { readonly type: "tumbling"; readonly size: string | number }
-    | { readonly type: "sliding"; readonly size: string | number; readonly slide: string | number }
-  readonly max_out_of_orderness?: string | number
+    | { readonly type: "tumbling"; readonly size: Spec.Duration }
+    | { readonly type: "sliding"; readonly size: Spec.Duration; readonly slide: Spec.Duration }
+  readonly max_out_of_orderness?: Spec.Duration
   readonly late?: "drop" | "side_output"
   readonly window_format?: "iso" | "epoch_ms"
   readonly aggregates: { readonly [name: string]: AggregateField }
@@ -150,7 +150,7 @@ export type AggregateRow<C extends AggregateSpecConfig> =
  * @since 0.1.0
  */
 export const aggregate = <I = unknown, const C extends AggregateSpecConfig = AggregateSpecConfig>(
-  config: C
+  config: C & Spec.DurationsChecked<C>
 ): Spec.ProcessorSpec<I, AggregateRow<C>> => Spec.processor<I, AggregateRow<C>>("aggregate", config)
 
 type Field<I> = keyof I & string
@@ -195,7 +195,7 @@ export type AggregateRowOf<I, C extends AggregateSpecConfig> =
  * @since 0.1.0
  */
 export const aggregateOf = <I>() =>
-<const C extends AggregateSpecConfigOf<I>>(config: C): Spec.ProcessorSpec<I, AggregateRowOf<I, C>> =>
+<const C extends AggregateSpecConfigOf<I>>(config: C & Spec.DurationsChecked<C>): Spec.ProcessorSpec<I, AggregateRowOf<I, C>> =>
   Spec.processor<I, AggregateRowOf<I, C>>("aggregate", config)
 
 /**
@@ -207,8 +207,8 @@ export const aggregateOf = <I>() =>
 export interface DedupeSpecConfig {
   readonly key: ReadonlyArray<string>
   readonly time_field?: string
-  readonly window?: string | number
-  readonly max_out_of_orderness?: string | number
+  readonly window?: Spec.Duration
+  readonly max_out_of_orderness?: Spec.Duration
   readonly late?: "drop" | "side_output"
 }
 
@@ -218,5 +218,7 @@ export interface DedupeSpecConfig {
  * @category constructors
  * @since 0.1.0
  */
-export const dedupe = <A>(config: DedupeSpecConfig & { readonly key: ReadonlyArray<keyof A & string> }): Spec.ProcessorSpec<A, A> =>
+export const dedupe = <A, const C extends DedupeSpecConfig & { readonly key: ReadonlyArray<keyof A & string> } = DedupeSpecConfig & { readonly key: ReadonlyArray<keyof A & string> }>(
+  config: C & Spec.DurationsChecked<C>
+): Spec.ProcessorSpec<A, A> =>
   Spec.processor<A, A>("dedupe", config)

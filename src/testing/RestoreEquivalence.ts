@@ -30,8 +30,9 @@ import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import * as Batch from "../Batch.ts"
 import * as Overrides from "../Overrides.ts"
-import type { PreparedSink, PreparedSource, Registry } from "../Registry.ts"
+import { type PreparedSink, type PreparedSource, Registry } from "../Registry.ts"
 import * as Runtime from "../Runtime.ts"
+import type { TypedGraph } from "../Spec.ts"
 import * as StateBackend from "../StateBackend.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
 
@@ -75,12 +76,26 @@ export interface Scenario {
  * @category models
  * @since 0.1.0
  */
-export interface Options {
-  readonly graph: WorkflowGraph
+export interface Options<R = never> {
+  /** The workflow; a graph of the typed DSL brings the services `R` its user code needs. */
+  readonly graph: TypedGraph<string, unknown, R>
   /** A Layer providing the registry that knows the workflow's processors. */
   readonly registry: Layer.Layer<Registry, unknown>
+  /**
+   * A Layer of the services the workflow's user code needs (`R`): required when the graph's type
+   * says it needs some (a graph of the typed DSL whose processors use a service).
+   */
+  readonly services?: Layer.Layer<R, unknown> | undefined
   /** For each source node: an arbitrary of its records. */
   readonly inputs: { readonly [source: string]: fc.Arbitrary<ReadonlyArray<unknown>> }
+  /**
+   * Source nodes that read through their own connector (prepared from the registry) instead of
+   * an in-memory one: a resumable Effect stream, a connector under test. Each read is counted
+   * and can fail, as an in-memory source's can; the connector must be able to seek back to a
+   * checkpointed position, and read the same records every time (its input is its own, not
+   * drawn from `inputs`).
+   */
+  readonly keep?: ReadonlyArray<string> | undefined
   /** Sinks compared after de-duplication by this key (at-least-once sinks); others exactly. */
   readonly dedupeKey?: { readonly [sink: string]: (record: unknown) => string }
   /** Records a source returns per read (default 3, so checkpoints fall between many batches). */
@@ -125,6 +140,42 @@ const memorySource = (records: ReadonlyArray<unknown>, batchSize: number, clock:
       }
     })
 })
+
+/** A kept source: its own connector, each read taking one virtual millisecond and able to fail once. */
+const countedSource = (inner: PreparedSource, batchSize: number, clock: { reads: number }, failAt: () => boolean): PreparedSource => ({
+  ...inner,
+  open: (context) =>
+    Effect.map(inner.open(context), (reader) => ({
+      readBatch: (max: number) =>
+        Effect.gen(function*() {
+          yield* Effect.sleep(1)
+          clock.reads += 1
+          if (failAt()) return yield* Effect.die(new Error("injected source failure"))
+          return yield* reader.readBatch(Math.min(max, batchSize))
+        }),
+      position: reader.position,
+      seek: reader.seek,
+      commit: reader.commit
+    }))
+})
+
+/** The prepared connectors of the kept source nodes, from the registry. */
+const keptSources = (graph: WorkflowGraph, keep: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const registry = yield* Registry
+    const prepared = new Map<string, PreparedSource>()
+    for (const id of keep) {
+      const node = graph.nodes.find((n) => n.id === id && n.kind === "source")
+      const entry = node === undefined ? undefined : registry.find("source", node.type)
+      if (node === undefined || entry === undefined || entry.kind !== "source") {
+        return yield* Effect.fail(new Error(`keep: '${id}' is not a source node of a type the registry knows`))
+      }
+      const result = entry.prepare(node.config ?? {})
+      if (!result.ok) return yield* Effect.fail(new Error(`keep: source '${id}' has an invalid config: ${JSON.stringify(result.issues)}`))
+      prepared.set(id, result.value)
+    }
+    return prepared
+  })
 
 /** The content of an exactly-once in-memory sink; it outlives runs, like a file would. */
 interface Store {
@@ -201,14 +252,17 @@ export interface ScenarioResult {
  * @category running
  * @since 0.1.0
  */
-export const runScenario = (
-  options: Options,
+export const runScenario = <R = never>(
+  options: Options<R> & NeedsServices<R>,
   inputs: { readonly [source: string]: ReadonlyArray<unknown> },
   scenario: Scenario
 ): Effect.Effect<ScenarioResult, unknown> =>
   Effect.gen(function*() {
-    const graph = options.graph
+    // the services are provided below, so the run itself needs none
+    const graph: WorkflowGraph = options.graph
+    const services = options.services
     const batchSize = options.batchSize ?? 3
+    const kept = yield* Effect.provide(keptSources(graph, options.keep ?? []), options.registry)
     const sources = graph.nodes.filter((n) => n.kind === "source").map((n) => n.id)
     const sinks = graph.nodes.filter((n) => n.kind === "sink").map((n) => n.id)
     const restoredFrom: Array<number> = []
@@ -230,15 +284,21 @@ export const runScenario = (
       run: { readonly graph: WorkflowGraph; readonly stop?: Effect.Effect<void> } = { graph }
     ) => {
       const overrides: { [node: string]: PreparedSource | PreparedSink } = {}
-      for (const s of sources) overrides[s] = memorySource(inputs[s] ?? [], batchSize, clock, sourceFails(s))
+      for (const s of sources) {
+        const own = kept.get(s)
+        overrides[s] = own !== undefined
+          ? countedSource(own, batchSize, clock, sourceFails(s))
+          : memorySource(inputs[s] ?? [], batchSize, clock, sourceFails(s))
+      }
       for (const s of sinks) overrides[s] = exactlyOnceSink(stores.get(s)!, sinkFails(s), scenario.inlineSinks === true)
-      return Runtime.run({ ...run.graph, execution }, {
+      const running = Runtime.run({ ...run.graph, execution }, {
         ...(run.stop !== undefined ? { stop: run.stop } : {}),
         onRestart: () =>
           Effect.map(backend.latest(graph.name), (r) => {
             restoredFrom.push(r?.id ?? 0)
           }).pipe(Effect.orDie)
-      }).pipe(
+      })
+      return (services === undefined ? running : Effect.provide(running, services)).pipe(
         Effect.provide(Overrides.layer(overrides)),
         Effect.provideService(StateBackend.StateBackend, backend),
         Effect.provide(options.registry)
@@ -363,7 +423,7 @@ export const scenarioArbitrary = (graph: WorkflowGraph, rescalable: ReadonlyArra
  * @category running
  * @since 0.1.0
  */
-export const checkRestoreEquivalence = async (options: Options): Promise<Statistics> => {
+export const checkRestoreEquivalence = async <R = never>(options: Options<R> & NeedsServices<R>): Promise<Statistics> => {
   const inputs = fc.record(options.inputs as { [k: string]: fc.Arbitrary<ReadonlyArray<unknown>> })
   const stats = { cases: 0, restarts: 0, restoredFromCheckpoint: 0, stops: 0, rescaled: 0 }
   await fc.assert(
@@ -393,6 +453,14 @@ export const checkRestoreEquivalence = async (options: Options): Promise<Statist
   )
   return stats
 }
+
+/**
+ * Requires {@link Options.services} when the graph's user code needs services (`R`).
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type NeedsServices<R> = [R] extends [never] ? unknown : { readonly services: Layer.Layer<R, unknown> }
 
 /**
  * What a check exercised (the last, passing run of the property): cases, restarts (including

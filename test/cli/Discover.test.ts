@@ -34,7 +34,7 @@ describe("dataflare discover (process)", () => {
       assert.match(out, /^ {2}sku: Schema\.String, \/\/ text$/m)
       assert.match(out, /^ {2}qty: Schema\.NullOr\(Schema\.Int\), \/\/ integer$/m)
       assert.match(out, /^ {2}price: Schema\.NullOr\(Schema\.String.*\/\/ numeric$/m)
-      assert.match(out, /^ {2}tags: Schema\.NullOr\(Schema\.Array\(Schema\.String\)\), \/\/ text\[\]$/m)
+      assert.match(out, /^ {2}tags: Schema\.NullOr\(Schema\.Array\(Schema\.String\)\), \/\/ text\[\] \(more dimensions nest arrays/m)
       // timestamps are the server's text (microseconds and infinity kept)
       assert.match(out, /^ {2}shipped_at: Schema\.NullOr\(Schema\.String \/\* timestamptz: .*\*\/\), \/\/ timestamp with time zone$/m)
       assert.include(out, "export type LineItems = typeof LineItems.Type")

@@ -45,6 +45,10 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   "csv-to-postgres.yaml": { validateOnly: "test/connectors/postgres/CsvPassThrough.integration.test.ts" },
   "postgres-cdc.yaml": { validateOnly: "test/connectors/postgres (needs a server with wal_level = logical)" },
   "postgres-table-copy.yaml": { validateOnly: "test/connectors/postgres/Workflow.integration.test.ts" },
+  "csv-to-new-table.yaml": {
+    validateOnly: "test/connectors/postgres/StateBackendCli.integration.test.ts",
+    env: { DATAFLARE_STATE: "postgres://postgres@127.0.0.1:5432/test" }
+  },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),

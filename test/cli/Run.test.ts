@@ -121,17 +121,18 @@ describe("dataflare run (process)", () => {
   it.live("plan prints the tasks, fused chains and guarantee, as text or Mermaid", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      yield* write(join(dir, "wf.yaml"), workflow.replace("      path: out.ndjson", "      path: out.ndjson\n    parallelism: 2"))
+      yield* write(join(dir, "wf.yaml"), workflow.replace("    inputs: [orders]\n", "    inputs: [orders]\n    parallelism: 2\n"))
       const [text, mermaid] = yield* Effect.all([
         cli(["plan", "wf.yaml"], { cwd: dir }),
         cli(["plan", "wf.yaml", "--format", "mermaid"], { cwd: dir })
       ], { concurrency: 2 })
       assert.strictEqual(text.status, 0, text.stderr)
       assert.match(text.stdout, /^workflow filter-orders: 3 nodes, 3 tasks, batch size 256\n/)
-      assert.match(text.stdout, /\n {2}sink: out \(ndjson\), parallelism 2, reads large_active/)
+      assert.match(text.stdout, /\n {2}stateless: large_active \(filter\), parallelism 2, reads orders/)
+      assert.match(text.stdout, /\n {2}sink: out \(ndjson\), parallelism 1, reads large_active/)
       assert.strictEqual(mermaid.status, 0, mermaid.stderr)
       assert.match(mermaid.stdout, /^flowchart LR\n/)
-      assert.match(mermaid.stdout, /\n {2}n_orders --> n_large_active\n/)
+      assert.match(mermaid.stdout, /\n {2}n_orders --> n_large__active\n/)
     }))
 
   it.live("a registry-level definition error exits 1 with the YAML location", () =>

@@ -33,6 +33,57 @@ interface Fixture {
 }
 
 const fixtures: Record<string, Fixture> = {
+  "dsl-http-stream.ts": {
+    args: ["2000"],
+    check: (stdout) => {
+      // The example's orders, filtered independently: active (id not a multiple of 5), amount >= 400.
+      const expected: Array<unknown> = []
+      for (let i = 1; i <= 2000; i++) {
+        const amount = (i * 37) % 500
+        if (i % 5 !== 0 && amount >= 400) expected.push({ id: i, customer: `customer ${i % 97}`, amount })
+      }
+      assert.isAbove(expected.length, 100)
+      assert.include(stdout, "GET /large-orders?min=400: 200 application/x-ndjson\n")
+      assert.include(stdout, `${expected.length} records streamed\n`)
+      const first = /first record: (.*)\n/.exec(stdout)
+      assert.isNotNull(first)
+      if (first !== null) assert.deepStrictEqual(JSON.parse(first[1]), expected[0])
+    }
+  },
+  "dsl-queue-to-postgres.ts": {
+    args: ["3000"],
+    check: (stdout) => {
+      // The app's orders, filtered and converted independently: amount (i % 200) / 4, none when i % 10 == 0.
+      let rows = 0
+      let cents = 0
+      for (let i = 1; i <= 3000; i++) {
+        const amount = i % 10 === 0 ? 0 : (i % 200) / 4
+        if (amount > 0) {
+          rows++
+          cents += Math.round(amount * 100)
+        }
+      }
+      assert.match(stdout, new RegExp(`workflow queue-to-postgres: 3000 orders offered, ${rows} rows in queue_example_\\d+\\.orders\n`))
+      assert.include(stdout, `total: ${cents} cents\n`)
+      assert.include(stdout, `  db         sink      in ${rows} out ${rows}\n`)
+    }
+  },
+  "dsl-connector.ts": {
+    args: ["300"],
+    check: (stdout) => {
+      assert.strictEqual(
+        stdout,
+        [
+          "stateless: even (filter), parallelism 3",
+          "sink: out (jsonl-append), parallelism 1",
+          "ran: 300 records read, 150 lines in out.jsonl",
+          "refused: nodes.b.config.path: the file '<dir>/./twice.jsonl' is '<dir>/twice.jsonl', also written by destination 'a': two writers of one file lose each other's records; give each its own file",
+          "twice.jsonl written: false",
+          ""
+        ].join("\n")
+      )
+    }
+  },
   "dsl-quickstart.ts": {
     args: ["300"],
     check: (stdout) => {
@@ -109,6 +160,15 @@ const fixtures: Record<string, Fixture> = {
       // 50 sensors × 6 windows of 10 s
       assert.match(stdout, /windows: 300; equal to an uninterrupted run: true/)
       assert.match(stdout, /changed window: RestoreError: node 'per_sensor' cannot resume .*window: .*"size":10000.* → .*"size":20000/)
+    }
+  },
+  "dsl-node-test.ts": {
+    args: [],
+    check: (stdout) => {
+      // node:test's TAP report: the pipeline test and the three source conformance cases
+      assert.include(stdout, "ok 1 - the squares of the odd numbers reach the sink\n")
+      assert.include(stdout, "ok 4 - Counter: the end stays the end\n")
+      assert.include(stdout, "\n# pass 4\n# fail 0\n")
     }
   },
   "dsl-custom-connector.ts": {

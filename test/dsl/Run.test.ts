@@ -7,16 +7,17 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Schema } from "effect"
+import { Cause, Context, Effect, Exit, Schema } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Csv from "../../src/connectors/csv/index.ts"
 import * as Memory from "../../src/connectors/memory/index.ts"
 import * as Ndjson from "../../src/connectors/ndjson/index.ts"
-import { NodeError } from "../../src/Errors.ts"
+import { DefinitionError, formatIssue, NodeError } from "../../src/Errors.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import * as Testing from "../../src/testing/Testing.ts"
+import type * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
 const tempDir = Effect.acquireRelease(
   Effect.promise(() => mkdtemp(join(tmpdir(), "dataflare-dsl-"))),
@@ -187,6 +188,29 @@ describe("DSL run", () => {
       assert.deepStrictEqual(summary.nodes.map((n) => n.id).sort(), ["active", "cents", "orders", "out"])
     }))
 
+  it.effect("an override naming no node of the workflow is refused before anything opens", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* write(join(dir, "orders.csv"), csvText(rows))
+      const production = Pipeline.from("orders", Csv.source({ path: join(dir, "orders.csv"), columns, required: ["id", "amount"] }))
+        .filter("active", "status == 'active'")
+        .to("out", Ndjson.sink({ path: join(dir, "out.ndjson") }))
+      const out = yield* Testing.collector()
+      // a typo in the untyped form (the typed form, Overrides.layer(production, ...), does not compile)
+      const exit = yield* Effect.exit(Pipeline.run(production).pipe(
+        Effect.provide(Overrides.layer({ orders: Testing.memorySource(rows), ot: out.sink })),
+        Effect.provide(Builtins.layer)
+      ))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      assert.instanceOf(error, DefinitionError)
+      assert.include((error as DefinitionError).message, "an override names node 'ot', which the workflow 'orders' does not have (did you mean 'out'?)")
+      // the production sink never opened: no output file
+      const written = yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8").then(() => true, () => false))
+      assert.isFalse(written)
+      assert.deepStrictEqual(yield* out.records, [])
+    }).pipe(Effect.scoped))
+
   it.effect("a pipeline of the memory source and the collect sink runs", () =>
     Effect.gen(function*() {
       Memory.clearCollected("dsl-memory")
@@ -199,5 +223,43 @@ describe("DSL run", () => {
         Memory.collected("dsl-memory"),
         rows.filter((r) => r.amount % 2 === 0).flatMap((r) => [{ id: r.id, part: 1 }, { id: r.id, part: 2 }])
       )
+    }))
+
+  it.effect("a DSL pipeline's execution settings are checked before anything runs: durations in words, a bad restart delay, batch_size 0", () =>
+    Effect.gen(function*() {
+      Memory.clearCollected("dsl-settings")
+      // settings that bypass the DSL's types (their durations are typed: "10 seconds" does not
+      // compile in .execution), e.g. read from a file at run time: the run checks them
+      const make = (execution: WorkflowGraph.ExecutionSettings) => ({
+        ...Pipeline.from("in", Memory.source({ records: rows }))
+          .filter("active", (r) => r.status === "active")
+          .to("out", Memory.sink({ name: "dsl-settings" })),
+        execution
+      })
+      const p = make({
+        batch_size: 0,
+        checkpoint_interval: "10 seconds",
+        restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1 second" },
+        batching: { adaptive: true, linger: -5 }
+      })
+      const error = yield* Effect.flip(Pipeline.run(p).pipe(Effect.provide(Builtins.layer)))
+      assert.instanceOf(error, DefinitionError)
+      assert.deepStrictEqual(error.issues.map(formatIssue), [
+        "execution.batch_size: expected a value greater than 0, got 0",
+        "execution.checkpoint_interval: expected a duration such as 500ms, 30s, 5m or 1h, got \"10 seconds\"",
+        "execution.restart_strategy.delay: expected a duration such as 500ms, 30s, 5m or 1h, got \"1 second\"",
+        "execution.batching.linger: expected a value greater than or equal to 0, got -5"
+      ])
+      // refused before any connector opened: the sink never saw the run
+      assert.deepStrictEqual(Memory.collected("dsl-settings"), [])
+      // the same settings, written right, run
+      const fixed = make({
+        batch_size: 100,
+        checkpoint_interval: "10s",
+        restart_strategy: { type: "fixed-delay", attempts: 3, delay: "1s" },
+        batching: { adaptive: true, linger: 5 }
+      })
+      yield* Pipeline.run(fixed).pipe(Effect.provide(Builtins.layer))
+      assert.strictEqual(Memory.collected("dsl-settings").length, rows.filter((r) => r.status === "active").length)
     }))
 })

@@ -150,9 +150,9 @@ describe("graph workflow (examples/graph-orders.yaml)", () => {
       assert.strictEqual(plan.status, 0, plan.stderr)
       assert.include(plan.stdout, "fused: eu (filter) → eu_rows (map), parallelism 2, reads orders, queue 4 batches per instance")
       assert.strictEqual(mermaid.status, 0, mermaid.stderr)
-      assert.include(mermaid.stdout, "n_hourly -- late --> n_late_rows")
+      assert.include(mermaid.stdout, "n_hourly -- late --> n_late__rows")
       assert.strictEqual(dot.status, 0, dot.stderr)
-      assert.include(dot.stdout, `n_hourly -> n_late_rows [label="late"];`)
+      assert.include(dot.stdout, `n_hourly -> n_late__rows [label="late"];`)
     }))
 
   it.effect("Runtime.plan: stages, fused chains, parallelism and keys", () =>

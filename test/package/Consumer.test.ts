@@ -5,6 +5,9 @@
  * - the user's program (fixtures/consumer/program.ts: a custom connector, a user processor needing
  *   a service, `dataflare`, `dataflare/dsl`, `dataflare/testing`) compiles with `tsc` under
  *   `moduleResolution` `nodenext` and `bundler`, runs under plain `node`, and runs bundled;
+ *   DataFlare's declarations compile under those settings with `skipLibCheck: false` too;
+ * - worker threads (a parallel CSV source, `worker_map`: fixtures/consumer/threads.ts) start from
+ *   the compiled library;
  * - the installed `dataflare` binary runs a YAML workflow;
  * - wrong programs (fixtures/consumer/wrong/*.ts) fail to compile, each on the line marked
  *   `// error: <part of the message>` and for that reason only;
@@ -48,7 +51,14 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
       for (const file of ["dist/dataflare.mjs", "dist/cli.mjs", "dist/workers/runner.mjs", "dist/src/workers/internal/runner.js"]) {
         assert.include(paths, file)
       }
-      // Catches a build that packs something big by mistake (it is about 1 MB, see README "Install").
+      // the maps point at the sources shipped beside dist/
+      const { dir } = yield* Consumer
+      const map = JSON.parse(readFileSync(join(dir, "node_modules/dataflare/dist/dsl/index.d.ts.map"), "utf8")) as {
+        readonly sources: ReadonlyArray<string>
+      }
+      assert.deepStrictEqual(map.sources, ["../../dsl/index.ts"])
+      assert.include(paths, "dsl/index.ts")
+      // Catches a build that packs something big by mistake (it is about 1.2 MB, see README "Install").
       assert.isBelow(packed.size, 3_000_000, `tarball of ${packed.size} bytes`)
     }))
 
@@ -60,10 +70,24 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
       assert.deepStrictEqual(JSON.parse(result.stdout), expectedOutput)
     }))
 
-  it.effect("tsc (strict, moduleResolution bundler) compiles the user's program", () =>
+  it.effect("worker threads start from the compiled library: a parallel CSV source and worker_map", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* Consumer
+      yield* run(process.execPath, [tsc, "-p", "tsconfig.json", "--pretty", "false"], { cwd: dir })
+      const result = yield* run(process.execPath, ["out/threads.js"], { cwd: dir, env })
+      assert.deepStrictEqual(JSON.parse(result.stdout), { records: 1000, first: 2000, last: 3998, onThreads: true })
+    }))
+
+  it.effect("tsc (strict, moduleResolution bundler) compiles the user's programs", () =>
     Effect.gen(function*() {
       const { dir } = yield* Consumer
       yield* run(process.execPath, [tsc, "-p", "tsconfig.bundler.json", "--pretty", "false"], { cwd: dir })
+    }))
+
+  it.effect("DataFlare's declarations compile under the user's strict settings (skipLibCheck: false)", () =>
+    Effect.gen(function*() {
+      const { dir } = yield* Consumer
+      yield* run(process.execPath, [tsc, "-p", "tsconfig.libcheck.json", "--pretty", "false"], { cwd: dir })
     }))
 
   it.effect("a bundler (rolldown) bundles the user's program, and the bundle runs", () =>

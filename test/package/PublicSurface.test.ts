@@ -5,9 +5,10 @@
  * every spec's config — so a built-in definition added without a spec constructor, or a spec
  * whose `type` or config the registry does not take, fails here.
  */
-import { join } from "node:path"
+import { readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Sink, Stream } from "effect"
 import * as Dsl from "../../dsl/index.ts"
 import * as Dataflare from "../../src/index.ts"
 
@@ -36,6 +37,8 @@ const specs = {
   process: [Processors.processSpec((rs: ReadonlyArray<Row>) => Effect.succeed(rs))],
   aggregate: [Processors.aggregateOf<Row>()({ group_by: ["text"], aggregates: { total: { op: "sum", field: "amount" } } })],
   dedupe: [Processors.dedupe<Row>({ key: ["id"] })],
+  stream: [Dsl.Streams.source(Stream.make<Array<Row>>({ id: 1, amount: 2, text: "a" })), Dsl.Streams.sink(Sink.drain)],
+  via: [Processors.viaSpec((rows: Stream.Stream<Row>) => Stream.map(rows, (r) => r.id))],
   worker_map: [Processors.workerMapSpec<Row, Row>({ module: join(import.meta.dirname, "../workers/fixtures/transforms.ts"), export: "double" })]
 } as const
 
@@ -76,5 +79,19 @@ describe("the public surface", () => {
     assert.isFunction(Postgres.PostgresCdc.replicationLag)
     assert.deepStrictEqual(Postgres.definitions.map((d) => d.type).sort(), ["postgres", "postgres", "postgres-cdc"])
     assert.isTrue(Schema.isSchema(Postgres.PostgresConfig.SourceConfig))
+  })
+
+  it("examples import DataFlare as a user does: dataflare, dataflare/dsl, ..., never the repository's src/ or dsl/", () => {
+    const root = join(import.meta.dirname, "../..")
+    const files = (dir: string): Array<string> =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : /\.(ts|mts|js|mjs)$/.test(e.name) ? [join(dir, e.name)] : []
+      )
+    const offenders = files(join(root, "examples")).flatMap((file) =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .flatMap((line, i) => /\bfrom\s+["'](\.\.?\/)+(src|dsl)\//.test(line) ? [`${relative(root, file)}:${i + 1}: ${line.trim()}`] : [])
+    )
+    assert.deepStrictEqual(offenders, [])
   })
 })

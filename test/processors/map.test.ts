@@ -50,7 +50,7 @@ describe("map", () => {
     } catch (e) {
       assert.instanceOf(e, RecordError)
       assert.strictEqual((e as RecordError).field, "bad")
-      assert.strictEqual((e as RecordError).message, "field 'bad': expression `first * 2`: cannot multiply string 'Ann' by number 2 (column 7)")
+      assert.strictEqual((e as RecordError).message, "field 'bad': expression `first * 2`: cannot multiply string 'Ann' by number 2 (column 7); record 1 of 1 of a batch")
     }
   })
   it("a field whose expression does not compile is a config issue at fields.<name> with its column", () => {

@@ -18,7 +18,7 @@ describe("processors in the registry", () => {
   it.effect("registers every stateless processor", () =>
     Effect.gen(function*() {
       const registry = yield* Registry.make(processorDefinitions)
-      assert.deepStrictEqual(Registry.typesOf(registry, "processor"), ["filter", "flat_map", "map", "process", "rename", "select"])
+      assert.deepStrictEqual(Registry.typesOf(registry, "processor"), ["filter", "flat_map", "map", "process", "rename", "select", "via"])
     }))
   it.effect("a valid YAML-shaped config prepares to a stateless processor that works", () =>
     Effect.gen(function*() {

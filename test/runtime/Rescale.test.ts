@@ -158,10 +158,15 @@ describe("fingerprints: changes the saved state cannot follow are refused", () =
       assert.include(error.message, "--drop-state agg")
     }).pipe(Effect.provide(registry)))
 
-  it.live("execution.key_groups changed", () =>
+  it.live("execution.key_groups changed (with more than one instance)", () =>
     Effect.gen(function*() {
-      const { error } = yield* refusal("fp-groups", graph("fp-groups", { keyGroups: 64 }))
+      const { error } = yield* refusal("fp-groups", graph("fp-groups", { keyGroups: 64, parallelism: 2 }))
       assert.include(error.message, "execution.key_groups changed from 128 to 64")
+      // one instance before and after: every key stays where it is, the run resumes
+      const backend = StateBackend.makeMemory()
+      yield* Runtime.run(graph("fp-groups-one"), { stop: Effect.sleep(40) }).pipe(Effect.provideService(StateBackend.StateBackend, backend))
+      const resumed = yield* Runtime.run(graph("fp-groups-one", { keyGroups: 64 })).pipe(Effect.provideService(StateBackend.StateBackend, backend))
+      assert.isDefined(resumed.resumedFrom)
     }).pipe(Effect.provide(registry)))
 
   it.live("the parallelism of an operator that cannot tell its entries' keys", () =>

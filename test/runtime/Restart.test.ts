@@ -98,7 +98,10 @@ describe("state versions", () => {
       assert.include(unknown.message, "does not handle this version")
       // same version, but the value does not decode: refused, never misread
       const bad = yield* Effect.flip(decodeState("agg", processor(1), saved))
-      assert.include(bad.message, "state for key 'a' does not decode")
+      assert.strictEqual(
+        bad.message,
+        "node 'agg': checkpoint state (version 1) does not match what the operator keeps: state for key 'a' does not decode (sum: Expected no excess property; total: Missing key); was the node's config changed since the checkpoint? run with --from-scratch to start over"
+      )
     }))
 
   it.effect("a run restoring state it cannot read fails at once, without restarting", () =>

@@ -445,7 +445,7 @@ destinations:
       assert.deepStrictEqual(issues, [
         "wf.yaml:3:3 execution.batch_size: expected a value greater than 0, got -1",
         "wf.yaml:4:3 execution.checkpoint_interval: expected a duration such as 500ms, 30s, 5m or 1h, got \"5 parsecs\"",
-        "wf.yaml:5:3 execution.queue_capacty: unknown key 'queue_capacty' in 'execution' (did you mean 'queue_capacity'?); valid keys: batch_size, queue_capacity, parallelism, key_groups, checkpoint_interval, restart_strategy, batching",
+        "wf.yaml:5:3 execution.queue_capacty: unknown key 'queue_capacty' in 'execution' (did you mean 'queue_capacity'?); valid keys: batch_size, queue_capacity, parallelism, key_groups, checkpoint_interval, restart_strategy, batching, state",
         "wf.yaml:8:5 execution.attempts: expected a value greater than 0, got 0",
         "wf.yaml:10:15 execution.batching.linger: expected a duration such as 500ms, 30s, 5m or 1h, got \"soon\""
       ].map((s) => s.replace("execution.attempts", "execution.restart_strategy.attempts")))

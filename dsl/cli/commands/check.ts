@@ -17,6 +17,7 @@ import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.t
 import { provideRegistry } from "../internal/registry.ts"
 import { formatDuration } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
+import { escapeControl } from "../internal/text.ts"
 
 const timeout = Flag.Int("timeout").pipe(
   Flag.filter((ms) => ms > 0, (ms) => `--timeout must be a positive number of milliseconds, got ${ms}`),
@@ -92,7 +93,7 @@ export const command = Command.make(
         timeout + GRACE_MS,
         reportError(`the connection checks did not finish within ${timeout + GRACE_MS} ms (a connector did not give up at --timeout)`, ExitCode.failed)
       )
-      for (const result of results) yield* Console.log(formatResult(result))
+      for (const result of results) yield* Console.log(escapeControl(formatResult(result)))
       const failed = results.filter((r) => !r.ok).length
       if (failed > 0) {
         return yield* reportError(

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect } from "effect"
+import { Console, Effect, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { CheckpointInfo, SourcePosition } from "../../../src/Checkpoint.ts"
 import { engine } from "../internal/engine.ts"
@@ -99,12 +99,20 @@ export const command = Command.make(
   { workflow: workflowArgument, stateDir, limit, format },
   ({ format, limit, stateDir, workflow }) =>
     Effect.gen(function*() {
-      const { FileBackend } = yield* engine
+      const { FileBackend, PostgresBackend } = yield* engine
       const graph = yield* load(workflow)
-      const directory = stateDir._tag === "Some" ? stateDir.value : FileBackend.directoryFor(graph.name)
-      const checkpoints = yield* Effect.scoped(
-        Effect.flatMap(FileBackend.scoped({ directory }), (backend) => backend.list(graph.name, limit))
-      ).pipe(
+      const configured = stateDir._tag === "Some" ? undefined : graph.execution.state
+      const directory = stateDir._tag === "Some"
+        ? stateDir.value
+        : configured?.backend === "files" && configured.directory !== undefined
+        ? configured.directory
+        : FileBackend.directoryFor(graph.name)
+      // execution.state: { backend: postgres } lists the PostgreSQL table (see docs/state.md)
+      const where = configured?.backend === "postgres" ? `the PostgreSQL state backend` : directory
+      const open = configured?.backend === "postgres"
+        ? PostgresBackend.make({ url: Redacted.make(configured.connection_string), schema: configured.schema, tablePrefix: configured.table_prefix })
+        : FileBackend.scoped({ directory })
+      const checkpoints = yield* Effect.scoped(Effect.flatMap(open, (backend) => backend.list(graph.name, limit))).pipe(
         Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state: ${error.message}`, ExitCode.failed))
       )
       if (format === "json") {
@@ -112,11 +120,11 @@ export const command = Command.make(
         return
       }
       if (checkpoints.length === 0) {
-        yield* Console.log(`no checkpoints in ${directory}`)
+        yield* Console.log(`no checkpoints in ${where}`)
         return
       }
       yield* Console.log(
-        `${graph.name}: ${formatCount(checkpoints.length)} ${checkpoints.length === 1 ? "checkpoint" : "checkpoints"} in ${directory}, newest first`
+        `${graph.name}: ${formatCount(checkpoints.length)} ${checkpoints.length === 1 ? "checkpoint" : "checkpoints"} in ${where}, newest first`
       )
       for (const c of checkpoints) yield* Console.log(formatText(c))
     }).pipe(Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow)))

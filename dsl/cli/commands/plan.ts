@@ -10,6 +10,7 @@ import { Command, Flag } from "effect/cli"
 import { engine } from "../internal/engine.ts"
 import { reportDefinitionError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
+import { escapeLines } from "../internal/text.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
 const format = Flag.Literals("format", ["text", "mermaid", "dot"]).pipe(
@@ -33,7 +34,7 @@ export const command = Command.make(
       const graph = yield* load(workflow)
       const plan = Runtime.plan(yield* Runtime.prepare(graph))
       yield* Console.log(
-        format === "mermaid" ? PlanFormat.mermaid(plan) : format === "dot" ? PlanFormat.dot(plan) : PlanFormat.text(plan)
+        escapeLines(format === "mermaid" ? PlanFormat.mermaid(plan) : format === "dot" ? PlanFormat.dot(plan) : PlanFormat.text(plan))
       )
     }).pipe(
       Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow)),

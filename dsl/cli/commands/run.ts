@@ -1,5 +1,5 @@
 /**
- * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir>] [--from-scratch] [--drain] [--drop-state <node>]...`:
+ * `dataflare run <workflow.yaml> [--quiet] [--state-dir <dir> | --state <postgres-url>] [--from-scratch] [--drain] [--drop-state <node>]...`:
  * validates and runs a workflow to completion, then prints records in and out per node and the
  * rate. While it runs, stderr shows progress — records in and out with their rates, elapsed time,
  * the fullest queues (backpressure) and the lag of sources that measure it (CDC) — as one line
@@ -10,13 +10,14 @@
  * `--drain` a signal ends the inputs instead: windows fire, aggregates emit their totals, and the
  * run completes.
  *
- * Checkpoints go to a state directory when `--state-dir` is given, or when the workflow sets
- * `execution.checkpoint_interval` (then `.dataflare/<workflow-name>` by default), so a rerun
- * resumes from the last checkpoint; otherwise they stay in memory for the run.
+ * Checkpoints go to PostgreSQL with `--state postgres://...`, to a state directory with
+ * `--state-dir`, else where `execution.state` says, else to a state directory when the workflow
+ * sets `execution.checkpoint_interval` (`.dataflare/<workflow-name>`), so a rerun resumes from the
+ * last checkpoint; otherwise they stay in memory for the run.
  *
  * @since 0.1.0
  */
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import type * as Runtime from "../../../src/Runtime.ts"
 import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
@@ -36,6 +37,13 @@ const quiet = Flag.Boolean("quiet").pipe(
 const stateDir = Flag.String("state-dir").pipe(
   Flag.withDescription(
     "Keep checkpoints in this directory and resume from its latest one (default with checkpoint_interval: .dataflare/<workflow-name>)"
+  ),
+  Flag.optional
+)
+
+const state = Flag.String("state").pipe(
+  Flag.withDescription(
+    "Keep checkpoints in PostgreSQL (postgres://user@host/db), shared by several processes; overrides execution.state (see docs/state.md)"
   ),
   Flag.optional
 )
@@ -118,13 +126,24 @@ const clearProgress = Effect.sync(() => {
   process.stderr.write("\r\x1b[K")
 })
 
-/** The durable state backend to run with, if any (see the module doc). */
-const stateLayer = ({ FileBackend }: Engine, graph: WorkflowGraph, dir: string | undefined) =>
-  dir !== undefined
-    ? FileBackend.layer({ directory: dir })
-    : graph.execution.checkpoint_interval !== undefined
-    ? FileBackend.layer()
-    : Layer.empty
+/**
+ * The durable state backend to run with, if any (see the module doc): `--state` (PostgreSQL) or
+ * `--state-dir`, else `execution.state`, else a state directory when the workflow checkpoints.
+ */
+const stateLayer = ({ FileBackend, PostgresBackend }: Engine, graph: WorkflowGraph, dir: string | undefined, url: string | undefined) => {
+  if (url !== undefined) return PostgresBackend.layer({ url: Redacted.make(url) })
+  if (dir !== undefined) return FileBackend.layer({ directory: dir })
+  const configured = graph.execution.state
+  if (configured?.backend === "postgres") {
+    return PostgresBackend.layer({
+      url: Redacted.make(configured.connection_string),
+      schema: configured.schema,
+      tablePrefix: configured.table_prefix
+    })
+  }
+  if (configured?.backend === "files") return FileBackend.layer(configured.directory !== undefined ? { directory: configured.directory } : {})
+  return graph.execution.checkpoint_interval !== undefined ? FileBackend.layer() : Layer.empty
+}
 
 /**
  * The `run` command.
@@ -134,11 +153,17 @@ const stateLayer = ({ FileBackend }: Engine, graph: WorkflowGraph, dir: string |
  */
 export const command = Command.make(
   "run",
-  { workflow: workflowArgument, quiet, stateDir, fromScratch, drain, dropState },
-  ({ drain, dropState, fromScratch, quiet, stateDir, workflow }) =>
+  { workflow: workflowArgument, quiet, stateDir, state, fromScratch, drain, dropState },
+  ({ drain, dropState, fromScratch, quiet, state, stateDir, workflow }) =>
     Effect.gen(function*() {
       const modules = yield* engine
       const graph = yield* load(workflow)
+      if (state._tag === "Some" && stateDir._tag === "Some") {
+        return yield* reportError("--state and --state-dir both say where the checkpoints go: give one", ExitCode.invalid)
+      }
+      if (state._tag === "Some" && !/^postgres(ql)?:\/\//.test(state.value)) {
+        return yield* reportError("--state takes a PostgreSQL connection string (postgres://user@host:port/database); a directory goes to --state-dir", ExitCode.invalid)
+      }
       const live = !quiet && process.stderr.isTTY === true
       const logInterval = Number(process.env.DATAFLARE_PROGRESS_INTERVAL_MS ?? 10_000)
       const progress = quiet
@@ -154,7 +179,9 @@ export const command = Command.make(
         ...progress
       }).pipe(
         live ? Effect.ensuring(clearProgress) : (effect) => effect,
-        Effect.provide(stateLayer(modules, graph, stateDir._tag === "Some" ? stateDir.value : undefined)),
+        Effect.provide(
+          stateLayer(modules, graph, stateDir._tag === "Some" ? stateDir.value : undefined, state._tag === "Some" ? state.value : undefined)
+        ),
         Effect.catchTag("NodeError", (error) => reportError(error.message, ExitCode.failed)),
         Effect.catchTag("RestoreError", (error) => reportError(error.message, ExitCode.failed)),
         Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state (${error.backend} backend): ${error.message}`, ExitCode.failed))

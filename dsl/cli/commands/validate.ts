@@ -10,6 +10,7 @@ import { Command } from "effect/cli"
 import { engine } from "../internal/engine.ts"
 import { reportDefinitionError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
+import { escapeControl } from "../internal/text.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
 /**
@@ -27,7 +28,7 @@ export const command = Command.make(
       const graph = yield* load(workflow)
       yield* Runtime.prepare(graph)
       const n = graph.nodes.length
-      yield* Console.log(`ok: ${workflow} (${n} ${n === 1 ? "node" : "nodes"})`)
+      yield* Console.log(`ok: ${escapeControl(workflow)} (${n} ${n === 1 ? "node" : "nodes"})`)
     }).pipe(
       Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow)),
       provideRegistry

@@ -40,12 +40,12 @@ export const reportDefinitionError = (error: DefinitionError, file: string): Eff
         (a.issue.location?.column ?? 0) - (b.issue.location?.column ?? 0) ||
         a.i - b.i
       )
-    for (const { issue } of issues) yield* Console.error(formatIssue(issue))
+    for (const { issue } of issues) yield* Console.error(escapeControl(formatIssue(issue)))
     const n = error.issues.length
-    yield* Console.error(`invalid: ${file} (${n} ${n === 1 ? "problem" : "problems"})`)
+    yield* Console.error(`invalid: ${escapeControl(file)} (${n} ${n === 1 ? "problem" : "problems"})`)
     return yield* new CliExit({ code: ExitCode.invalid })
   })
 
-/** Prints `error: <message>` to stderr and exits with `code`. */
+/** Prints `error: <message>` (control characters escaped) to stderr and exits with `code`. */
 export const reportError = (message: string, code: number): Effect.Effect<never, CliExit> =>
   Console.error(`error: ${escapeControl(message)}`).pipe(Effect.andThen(Effect.fail(new CliExit({ code }))))

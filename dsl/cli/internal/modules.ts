@@ -1,5 +1,6 @@
 /** The modules the commands load lazily (see `engine.ts`). */
 export * as FileBackend from "../../../src/backends/FileBackend.ts"
+export * as PostgresBackend from "../../../src/backends/PostgresBackend.ts"
 export * as Builtins from "../../../src/Builtins.ts"
 export * as Runtime from "../../../src/Runtime.ts"
 export * as Yaml from "../../yaml/Yaml.ts"

@@ -5,6 +5,7 @@
  */
 import type { SourceLag } from "../../../src/Connector.ts"
 import type { RunSummary } from "../../../src/Runtime.ts"
+import { escapeControl } from "./text.ts"
 
 const pad = (text: string, width: number, right: boolean): string =>
   right ? text.padStart(width, " ") : text.padEnd(width, " ")
@@ -45,7 +46,7 @@ const restarts = (summary: RunSummary): string =>
 /** The table and the closing line printed by `dataflare run`. */
 export const renderSummary = (summary: RunSummary): string => {
   const header = ["node", "kind", "type", "records in", "records out"]
-  const rows = summary.nodes.map((n) => [n.id, n.kind, n.type, formatCount(n.recordsIn), formatCount(n.recordsOut)])
+  const rows = summary.nodes.map((n) => [escapeControl(n.id), n.kind, escapeControl(n.type), formatCount(n.recordsIn), formatCount(n.recordsOut)])
   const right = [false, false, false, true, true]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i], right[i])).join("  ").trimEnd()
@@ -54,7 +55,7 @@ export const renderSummary = (summary: RunSummary): string => {
     line(header),
     ...rows.map(line),
     "",
-    `${summary.workflow}: ${formatCount(read)} records in ${formatDuration(summary.durationMs)} (${
+    `${escapeControl(summary.workflow)}: ${formatCount(read)} records in ${formatDuration(summary.durationMs)} (${
       formatRate(rate(read, summary.durationMs))
     } records/s)${restarts(summary)}`,
     ...summary.nodes.flatMap((n) => (n.lag !== undefined ? [`lag of ${n.id}: ${formatLag(n.lag)} behind its input`] : [])),

@@ -148,12 +148,23 @@ export type Row<C> = C extends { readonly columns: infer Columns extends { reado
   : { readonly [column: string]: string }
 
 /**
- * The record type a `csv` sink with config `C` accepts: records with every column of
- * `columns` (of any value type), or any object without `columns`.
+ * The value a `csv` sink writes into a column of type `T` (and a `csv` source with the same
+ * `columns` reads back): the column's value type, or `null` (an empty field). A `timestamp` column
+ * also takes an ISO 8601 string.
+ *
+ * @category type-level
+ * @since 0.1.0
+ */
+export type SinkValue<T> = (T extends "timestamp" ? Date | string : ColumnValue<T>) | null
+
+/**
+ * The record type a `csv` sink with config `C` accepts: records with every column of `columns`,
+ * each of a value its column's type reads back ({@link SinkValue}: an `integer` column takes a
+ * `number`, not a `string`), or any object without `columns`.
  *
  * @category type-level
  * @since 0.1.0
  */
 export type SinkRow<C> = C extends { readonly columns: infer Columns extends { readonly [k: string]: ColumnType } }
-  ? { readonly [K in keyof Columns]: unknown }
+  ? { readonly [K in keyof Columns]: SinkValue<Columns[K]> }
   : object

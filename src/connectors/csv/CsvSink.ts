@@ -9,7 +9,8 @@
  * `flush` fsyncs the file. Guarantee: exactly-once — each checkpoint records the file's length
  * in a journal next to it (`.<name>.checkpoints`), and a restore truncates the file back to the
  * length of the restored checkpoint before the records after it are written again. One file:
- * the node must run with `parallelism: 1`.
+ * the sink declares `maxParallelism: 1` (the workflow's default parallelism does not apply to it;
+ * an explicit larger one is refused by `validate`).
  *
  * @since 0.1.0
  */
@@ -18,7 +19,7 @@ import { dirname } from "node:path"
 import { Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConfigurationError, ConnectorError, type RecordError } from "../../Errors.ts"
+import type { ConnectorError, RecordError } from "../../Errors.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 import * as CsvFormat from "./CsvFormat.ts"
 import { openSinkFile } from "../../internal/sinkFile.ts"
@@ -36,22 +37,17 @@ export const CsvSink: Connector.SinkDefinition<CsvConfig, unknown> = Connector.s
   type: CONNECTOR,
   description: "Writes records as RFC 4180 CSV lines, with a header row",
   config: CsvConfig,
-  capabilities: () => ({ guarantee: "exactly-once", transactional: false }),
+  // one file, written by one instance
+  capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1 }),
+  resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(dirname(config.path), constants.W_OK),
       catch: (e) => fileError(CONNECTOR, "check", dirname(config.path), e)
     }),
-  open: (config, context) =>
+  open: (config) =>
     Effect.gen(function*() {
       const path = config.path
-      if (context.parallelism > 1) {
-        return yield* new ConnectorError({
-          connector: CONNECTOR,
-          operation: "open",
-          reason: new ConfigurationError({ message: `${path}: a csv sink writes one file; set parallelism: 1 on this node` })
-        })
-      }
       const delimiter = config.delimiter ?? ","
       const header = config.header !== false
       const file = yield* openSinkFile(CONNECTOR, path)

@@ -58,6 +58,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
     type: CONNECTOR,
     description: "Reads an RFC 4180 CSV file as records keyed by column name, with typed columns",
     config: CsvSourceConfig,
+    // without a header row, the columns are exactly the listed ones (with one, the header may have more)
+    fields: (config) => (config.header === false && config.columns !== undefined ? Object.keys(config.columns) : undefined),
     capabilities: (config) => ({
       seekable: true,
       unbounded: false,
@@ -65,6 +67,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       // string fields only: the reader of the bytes reads the same values (typed fields are checked here)
       ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
     }),
+    resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),

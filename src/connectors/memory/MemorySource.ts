@@ -119,6 +119,13 @@ export const MemorySource: Connector.SourceDefinition<MemoryConfig, object> = Co
   config: MemoryConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
   check: () => Effect.void,
+  // the records are in the config: their fields are every field any of them has
+  fields: (config) => {
+    if (config.records.length === 0) return undefined
+    const names = new Set<string>()
+    for (const record of config.records) for (const name in record) names.add(name)
+    return [...names]
+  },
   open: (config, context) =>
     Effect.sync(() => makeReader(config.records.length, (i) => config.records[i], context, config.batch_size))
 })
@@ -135,6 +142,7 @@ export const GeneratorSource: Connector.SourceDefinition<GeneratorConfig, object
   config: GeneratorConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
   check: () => Effect.void,
+  fields: (config) => (config.make !== undefined ? undefined : ["id", ...Object.keys(config.fields ?? {})]),
   open: (config, context) =>
     Effect.sync(() => {
       const make = config.make

@@ -13,7 +13,7 @@
  */
 import type { Definition } from "../../Registry.ts"
 import * as Spec from "../../Spec.ts"
-import { CollectSink, type CollectConfig } from "./CollectSink.ts"
+import { clearCollected, CollectSink, type CollectConfig, collected } from "./CollectSink.ts"
 import { GeneratorSource, MemorySource } from "./MemorySource.ts"
 
 /** @since 0.1.0 */
@@ -104,10 +104,51 @@ export const generator = <
 >(config: C): Spec.SourceSpec<GeneratorRow<C>> => Spec.source<GeneratorRow<C>>("generator", config)
 
 /**
- * A typed `collect` sink spec: accepts any record.
+ * A typed `collect` sink spec: accepts records of type `A` (default: any record), so a pipeline
+ * whose records are not `A` does not compile. Read what it got with {@link collected}, or use
+ * {@link list} to get the sink and a typed read of its records together.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const sink = (config: typeof CollectConfig.Encoded = {}): Spec.SinkSpec<unknown> =>
-  Spec.sink<unknown>("collect", config)
+export const sink = <A = unknown>(config: typeof CollectConfig.Encoded = {}): Spec.SinkSpec<A> =>
+  Spec.sink<A>("collect", config)
+
+/**
+ * A named in-memory list of records of type `A`: the `collect` sink spec that appends to it and
+ * the records it holds, with one type.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface List<A> {
+  readonly name: string
+  /** The `collect` sink appending to the list (`guarantee` as in {@link CollectConfig}). */
+  readonly sink: (options?: { readonly guarantee?: "at-least-once" | "exactly-once" }) => Spec.SinkSpec<A>
+  /** The records collected so far (a copy). */
+  readonly records: () => ReadonlyArray<A>
+  /** Empties the list. */
+  readonly clear: () => void
+}
+
+/**
+ * A typed list named `name`: `Pipeline.from(...).to("out", orders.sink())`, then
+ * `orders.records()` is a `ReadonlyArray<A>`. The sink accepts only records of type `A`, so what
+ * the list holds is typed by the pipelines that write to it (give each type its own name).
+ *
+ * @example
+ * ```ts
+ * const large = Memory.list<{ id: number; amount: number }>("large")
+ * yield* Pipeline.run(Pipeline.from("in", source).filter("large", "amount > 100").to("out", large.sink()))
+ * large.records() // ReadonlyArray<{ id: number; amount: number }>
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const list = <A>(name: string): List<A> => ({
+  name,
+  sink: (options) => sink<A>({ name, ...(options?.guarantee !== undefined ? { guarantee: options.guarantee } : {}) }),
+  // only sinks of type A write to this list (the spec's type says so)
+  records: () => collected(name) as ReadonlyArray<A>,
+  clear: () => clearCollected(name)
+})

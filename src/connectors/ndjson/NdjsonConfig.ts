@@ -48,7 +48,9 @@ export type NdjsonConfigInput = typeof NdjsonConfig.Encoded
  * (`max_record_bytes`, default 64 MiB; `invalid_utf8`, `error` or `replace`), `max_depth` (objects
  * and arrays nested deeper fail; default 1000) and `big_integers` — how an integer beyond
  * ±(2^53 − 1), which a JavaScript number would round, is read: `error` (default), `bigint` or
- * `string` (its digits). See docs/limits.md.
+ * `string` (its digits). See docs/limits.md. From the DSL (`Ndjson.source({ path, schema })`),
+ * `schema` is the Effect Schema each line is decoded with (a line it does not decode fails with a
+ * `RecordError` naming `file:line` and the field; fields the Schema does not declare are kept).
  *
  * @example
  * ```yaml
@@ -57,11 +59,14 @@ export type NdjsonConfigInput = typeof NdjsonConfig.Encoded
  * @category schemas
  * @since 0.1.0
  */
+const isDecoder = (u: unknown): u is Schema.Decoder<object> => Schema.isSchema(u)
+
 export const NdjsonSourceConfig = Schema.Struct({
   path: Schema.NonEmptyString,
   ...readFields,
   max_depth: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_DEPTH_CEILING))),
-  big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"]))
+  big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"])),
+  schema: Schema.optionalKey(Schema.declare(isDecoder, { expected: "a Schema of the records (DSL only)" }))
 }).check(readChecks())
 
 /**

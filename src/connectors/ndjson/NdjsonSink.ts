@@ -8,8 +8,9 @@
  * with a `RecordError`. `flush` fsyncs the file.
  * Guarantee: exactly-once — each checkpoint records the file's length in a journal next to it
  * (`.<name>.checkpoints`), and a restore truncates the file back to that length before the
- * records after the checkpoint are written again. One file: the node must run with
- * `parallelism: 1`.
+ * records after the checkpoint are written again. One file: the sink declares
+ * `maxParallelism: 1`, so the workflow's default parallelism does not apply to it and an explicit
+ * larger one is refused by `validate`.
  *
  * @since 0.1.0
  */
@@ -18,7 +19,7 @@ import { dirname } from "node:path"
 import { Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConfigurationError, ConnectorError, RecordError } from "../../Errors.ts"
+import { type ConnectorError, RecordError } from "../../Errors.ts"
 import { toJsonText } from "../../internal/jsonText.ts"
 import { openSinkFile } from "../../internal/sinkFile.ts"
 import { fileError } from "../../internal/textFile.ts"
@@ -61,22 +62,17 @@ export const NdjsonSink: Connector.SinkDefinition<NdjsonConfig, unknown> = Conne
   type: CONNECTOR,
   description: "Writes records as JSON, one object per line",
   config: NdjsonConfig,
-  capabilities: () => ({ guarantee: "exactly-once", transactional: false }),
+  // one file, written by one instance
+  capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1 }),
+  resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(dirname(config.path), constants.W_OK),
       catch: (e) => fileError(CONNECTOR, "check", dirname(config.path), e)
     }),
-  open: (config, context) =>
+  open: (config) =>
     Effect.gen(function*() {
       const path = config.path
-      if (context.parallelism > 1) {
-        return yield* new ConnectorError({
-          connector: CONNECTOR,
-          operation: "open",
-          reason: new ConfigurationError({ message: `${path}: an ndjson sink writes one file; set parallelism: 1 on this node` })
-        })
-      }
       const file = yield* openSinkFile(CONNECTOR, path)
       const start = Effect.suspend(() => file.started() ? Effect.void : Effect.asVoid(file.restore(undefined)))
       const flush = Effect.andThen(start, file.sync)

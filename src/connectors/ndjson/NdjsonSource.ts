@@ -10,7 +10,9 @@
  * fails (or is read as a `bigint` or a string, `big_integers`), a number beyond the range of a
  * double fails, a value nested deeper than `max_depth` fails, and so do a line longer than
  * `max_record_bytes` and bytes that are not UTF-8 (unless `invalid_utf8: replace`) — each with
- * `file:line:column` and the field.
+ * `file:line:column` and the field. With a `schema` (from the DSL's `Ndjson.source({ path,
+ * schema })`), each object is decoded by it as it is read; one it does not decode fails with a
+ * `RecordError` at `file:line` naming the field (fields the Schema does not declare are kept).
  *
  * @since 0.1.0
  */
@@ -21,6 +23,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
+import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
 import { deadLetters } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
@@ -45,7 +48,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   type: CONNECTOR,
   description: "Reads a file of JSON objects, one per line",
   config: NdjsonSourceConfig,
-  capabilities: () => ({ seekable: true, unbounded: false }),
+  // a file is read whole by one instance
+  capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
+  resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(config.path, constants.R_OK),
@@ -57,6 +62,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path
+      const decode = config.schema
       const maxLineBytes = config.max_record_bytes ?? MAX_LINE_BYTES
       const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
@@ -121,7 +127,15 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
                   text
                 )
               }
-              records.push(value)
+              if (decode !== undefined) {
+                const decoded = decodeAll(decode, value, "ignore")
+                if (!decoded.ok) {
+                  const issue = decoded.issues[0]
+                  return yield* fail(issue.message, undefined, issue.path.length > 0 ? issue.path.map(String).join(".") : undefined, text)
+                }
+                // the fields the Schema does not declare are kept as they were
+                records.push({ ...value, ...decoded.value })
+              } else records.push(value)
             }
             if (records.length === 0) return undefined
             const readAt = yield* Clock.currentTimeMillis

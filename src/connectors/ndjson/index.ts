@@ -10,6 +10,7 @@
  * ```
  * @since 0.1.0
  */
+import type { Schema } from "effect"
 import type { Definition } from "../../Registry.ts"
 import * as Spec from "../../Spec.ts"
 import type { NdjsonConfigInput, NdjsonSourceConfigInput } from "./NdjsonConfig.ts"
@@ -60,15 +61,24 @@ export const sinkDefinition = NdjsonSink
 export const definitions: ReadonlyArray<Definition> = [NdjsonSource, NdjsonSink]
 
 /**
- * A typed `ndjson` source spec. A JSON file carries no types: `A` is what you declare the lines
- * to be (checked only to be objects at run time); it defaults to an object of unknown fields.
+ * A typed `ndjson` source spec. With `schema`, each line is decoded by the Schema as it is read
+ * (at the edge): the record type is the Schema's, and a line it does not decode fails the run
+ * with a `RecordError` naming `file:line` and the field (fields the Schema does not declare are
+ * kept). Without, `A` is what you declare the lines to be (checked only to be objects at run
+ * time); it defaults to an object of unknown fields.
  *
+ * @example
+ * ```ts
+ * const Order = Schema.Struct({ id: Schema.Int, amount: Schema.Number, placed: Schema.DateFromString })
+ * Ndjson.source({ path: "orders.ndjson", schema: Order })   // SourceSpec<{ id: number; amount: number; placed: Date }>
+ * ```
  * @category constructors
  * @since 0.1.0
  */
-export const source = <A extends object = { readonly [field: string]: unknown }>(
-  config: NdjsonSourceConfigInput
-): Spec.SourceSpec<A> => Spec.source<A>("ndjson", config)
+export const source: {
+  <A extends object>(config: Omit<NdjsonSourceConfigInput, "schema"> & { readonly schema: Schema.Decoder<A> }): Spec.SourceSpec<A>
+  <A extends object = { readonly [field: string]: unknown }>(config: Omit<NdjsonSourceConfigInput, "schema">): Spec.SourceSpec<A>
+} = (config: NdjsonSourceConfigInput): Spec.SourceSpec<object> => Spec.source<object>("ndjson", config)
 
 /**
  * A typed `ndjson` sink spec: accepts any object.

@@ -15,15 +15,16 @@
  * - **Initial snapshot** (`snapshot: true`): the slot is created with an exported snapshot; the
  *   tables are read in that snapshot (as `op: "read"` records, each table with its own columns),
  *   then streaming starts at the slot's consistent point: no gap and no duplicate. During the
- *   snapshot the position is `{ phase: "snapshot", lsn, table, name, key }`: the consistent point,
- *   the table being read and the last key read in it, and the slot is not confirmed past the
- *   consistent point. **A run restored from such a position resumes the snapshot** after that key
+ *   snapshot the position is `{ phase: "snapshot", lsn, tables, table, name, key }`: the
+ *   consistent point, the snapshot's tables, the table being read and the last key read in it,
+ *   and the slot is not confirmed past the consistent point. **A run restored from such a position resumes the snapshot** after that key
  *   (reading the rest as it is now) and then streams from the consistent point: every change made
  *   since — including the deletion of a row already copied, and changes made while the workflow
  *   was down — is replayed after the snapshot, so nothing deleted at the source stays behind (as
  *   in DBLog / Debezium's incremental snapshots, the change log settles what a re-read saw). This
  *   needs the slot to still be there (not `temporary_slot`). A run without a position starts with
- *   a fresh snapshot and a new slot.
+ *   a fresh snapshot and a new slot. With `snapshot: true`, streaming positions list the tables
+ *   read (`{ lsn, tables }`), and a restored run first reads the rows of tables added since.
  * - **Acknowledgement**: the confirmed flush LSN goes to the server only in `commit(position)`,
  *   called after a checkpoint covering it completed; a restart resumes from the slot's confirmed
  *   position. Keepalives are answered, and when everything received has been committed the
@@ -57,6 +58,7 @@ import {
 } from "./internal/replication.ts"
 import { resolveShapes, TYPES_SQL } from "./internal/types.ts"
 import type { TypeShape } from "./internal/values.ts"
+import { tableResource } from "./internal/resources.ts"
 import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./PostgresConfig.ts"
 import { classify, configurationError, sqlState } from "./PostgresError.ts"
 
@@ -125,24 +127,34 @@ export const dropSlot = (connectionString: Redacted.Redacted<string> | string, s
     })
   )
 
+/** A saved snapshot position: where the snapshot was, in which list of tables (absent in positions of earlier versions). */
+interface SavedSnapshot extends SnapshotProgress {
+  readonly tables: ReadonlyArray<string> | undefined
+  readonly name: string | undefined
+}
+
+const names = (v: Batch.Position | undefined): ReadonlyArray<string> | undefined =>
+  Array.isArray(v) && v.every((t) => typeof t === "string") ? (v as ReadonlyArray<string>) : undefined
+
 /** A snapshot position (`phase: "snapshot"`), or undefined for a streaming one. */
-const snapshotPosition = (p: Batch.Position): (SnapshotProgress & { readonly name: string | undefined }) | undefined => {
+const snapshotPosition = (p: Batch.Position): SavedSnapshot | undefined => {
   if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
   const o = p as { readonly [k: string]: Batch.Position }
   if (o.phase !== "snapshot" || typeof o.lsn !== "string") return undefined
   return {
     lsn: normalizeLsn(o.lsn),
+    tables: names(o.tables),
     table: typeof o.table === "number" ? o.table : 0,
     key: Array.isArray(o.key) ? o.key.map(String) : null,
     name: typeof o.name === "string" ? o.name : undefined
   }
 }
 
-/** The LSN of a streaming position, if it is one. */
-const streamingLsn = (p: Batch.Position): string | undefined => {
+/** A streaming position: its LSN and, with `snapshot: true`, the tables whose rows have been read. */
+const streamingPosition = (p: Batch.Position): { readonly lsn: string; readonly tables: ReadonlyArray<string> | undefined } | undefined => {
   if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
   const o = p as { readonly [k: string]: Batch.Position }
-  return o.phase === undefined && typeof o.lsn === "string" ? normalizeLsn(o.lsn) : undefined
+  return o.phase === undefined && typeof o.lsn === "string" ? { lsn: normalizeLsn(o.lsn), tables: names(o.tables) } : undefined
 }
 
 /** A failure of the source as the connector's error (a value that does not decode is a record error). */
@@ -157,9 +169,6 @@ const makeReader = Effect.fnUntraced(function*(
   config: CdcConfig,
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SourceReader<ChangeRecord>, ConnectorError, Scope.Scope> {
-  if (context.parallelism > 1) {
-    return yield* configurationError(CONNECTOR, "open", "a replication slot is read by one instance: use parallelism 1")
-  }
   // `client` looks at the slot and the publication; `meta` looks up types for the stream, writes
   // heartbeats, measures lag; a snapshot is read on a session of its own (`snapshotClient`), ended
   // with it (a COPY in flight cannot be stopped on its session).
@@ -189,7 +198,11 @@ const makeReader = Effect.fnUntraced(function*(
     resolveShapes((missing) => meta.query(TYPES_SQL, [missing]).then((r) => r.rows), oids, shapes)
 
   let requested: string | null = null
-  let resume: (SnapshotProgress & { readonly name: string | undefined }) | undefined
+  /** With `snapshot: true`: the tables whose rows had been read at the requested position. */
+  let requestedTables: ReadonlyArray<string> | undefined
+  let resume: SavedSnapshot | undefined
+  /** The snapshot's list of tables (read, being read, to read), kept in positions. */
+  let known: ReadonlyArray<SnapshotTable> = tables
   let snapshot: SnapshotReader | undefined
   let snapshotClient: pg.Client | undefined
   let started = false
@@ -221,8 +234,10 @@ const makeReader = Effect.fnUntraced(function*(
       .rows as Array<{ lsn: string | null; temporary: boolean }>
 
   /** Refuses to resume the snapshot of `resuming` when its slot cannot give the changes since its consistent point. */
-  const checkResume = (resuming: SnapshotProgress & { readonly name: string | undefined }, existing: Array<{ lsn: string | null }>) => {
-    const where = `the snapshot interrupted in table ${resuming.table + 1} of ${tables.length} at consistent point ${resuming.lsn}`
+  const checkResume = (resuming: SavedSnapshot, existing: Array<{ lsn: string | null }>) => {
+    const where = `the snapshot interrupted in table ${resuming.table + 1} of ${resuming.tables?.length ?? tables.length} (${
+      resuming.name ?? "?"
+    }) at consistent point ${resuming.lsn}`
     if (existing.length === 0) {
       return configurationError(
         CONNECTOR,
@@ -239,15 +254,40 @@ const makeReader = Effect.fnUntraced(function*(
           `changes since then would be lost. Empty the destination and run with --from-scratch`
       )
     }
-    if (resuming.name !== undefined && tables[resuming.table]?.qualified !== resuming.name) {
-      return configurationError(
-        CONNECTOR,
-        "start",
-        `'tables' changed during ${where} (it was reading '${resuming.name}'): empty the destination and run with --from-scratch`
-      )
-    }
     return undefined
   }
+
+  const configured = new Map(tables.map((t) => [t.qualified, t]))
+  const entry = (name: string): SnapshotTable => configured.get(name) ?? { name, qualified: name }
+
+  /**
+   * The list to resume a snapshot with: the saved list (the configured tables for a position
+   * without one) from where it was, tables no longer configured left out, configured tables it
+   * did not have appended (read last). The saved key applies only if its table is still next.
+   */
+  const resumeList = (saved: SavedSnapshot): { readonly list: ReadonlyArray<SnapshotTable>; readonly progress: SnapshotProgress } => {
+    const savedNames = saved.tables ?? tables.map((t) => t.qualified)
+    const done = savedNames.slice(0, saved.table).map(entry)
+    const rest = savedNames.slice(saved.table).filter((n) => configured.has(n)).map(entry)
+    const added = tables.filter((t) => !savedNames.includes(t.qualified))
+    const current = saved.name ?? savedNames[saved.table]
+    return {
+      list: [...done, ...rest, ...added],
+      progress: { lsn: saved.lsn, table: done.length, key: rest[0] !== undefined && rest[0].qualified === current ? saved.key : null }
+    }
+  }
+
+  /** Reads `list` from `progress` on a session of its own (no exported snapshot: the tables as they are now). */
+  const readNow = (list: ReadonlyArray<SnapshotTable>, progress: SnapshotProgress) =>
+    Effect.gen(function*() {
+      const c = yield* Effect.tryPromise(async () => {
+        const c = await connectForReading(config.connection_string)
+        snapshotClient = c
+        return c
+      })
+      known = list
+      snapshot = new SnapshotReader(c, list, shapes, bigint, progress)
+    })
 
   /** Starts replication from `requested` (or resumes the snapshot of `resume`, or takes a fresh one). */
   const start = Effect.gen(function*() {
@@ -260,9 +300,8 @@ const makeReader = Effect.fnUntraced(function*(
       // The rest of the snapshot as it is now, then every change since the consistent point.
       stream.committed = stream.delivered = resuming.lsn
       yield* Effect.promise(() => stream.start(resuming.lsn, undefined))
-      const c = yield* Effect.tryPromise(() => connectForReading(config.connection_string))
-      snapshotClient = c
-      snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn: resuming.lsn, table: resuming.table, key: resuming.key })
+      const { list, progress } = resumeList(resuming)
+      yield* readNow(list, progress)
       return
     }
     if (requested !== null && existing.length === 0) {
@@ -273,8 +312,17 @@ const makeReader = Effect.fnUntraced(function*(
       yield* Effect.tryPromise(() => client.query("SELECT pg_drop_replication_slot($1)", [slot]))
     }
     if (!takeSnapshot && existing.length > 0) {
-      stream.committed = stream.delivered = maxLsn(requested, existing[0].lsn)
+      const from = maxLsn(requested, existing[0].lsn)
+      stream.committed = stream.delivered = from
       yield* Effect.promise(() => stream.start(requested ?? existing[0].lsn ?? "0/0", undefined))
+      // Tables added to `tables` since the position: their rows as they are now, then the stream
+      // (which has their changes since they joined the publication, at open).
+      const read = requestedTables
+      if (config.snapshot === true && read !== undefined && from !== null) {
+        const added = tables.filter((t) => !read.includes(t.qualified))
+        known = [...read.map(entry), ...added]
+        if (added.length > 0) yield* readNow(known, { lsn: from, table: read.length, key: null })
+      }
       return
     }
     let imported: () => void = () => {}
@@ -296,13 +344,15 @@ const makeReader = Effect.fnUntraced(function*(
       await c.query(`SET TRANSACTION SNAPSHOT '${name}'`)
       return c
     }).pipe(Effect.ensuring(Effect.sync(imported)))
+    known = tables
     snapshot = new SnapshotReader(c, tables, shapes, bigint, { lsn, table: 0, key: null })
   })
 
   const position = (): Batch.Position => {
-    if (snapshot === undefined) return { lsn: stream.delivered }
+    const list = known.map((t) => t.qualified)
+    if (snapshot === undefined) return config.snapshot === true ? { lsn: stream.delivered, tables: list } : { lsn: stream.delivered }
     const p = snapshot.progress
-    return { phase: "snapshot", lsn: p.lsn, table: p.table, name: tables[p.table]?.qualified ?? null, key: p.key }
+    return { phase: "snapshot", lsn: p.lsn, tables: list, table: p.table, name: list[p.table] ?? null, key: p.key }
   }
 
   const readBatch = (max: number): Effect.Effect<Batch.Batch<ChangeRecord>, ConnectorError | RecordError> =>
@@ -360,7 +410,9 @@ const makeReader = Effect.fnUntraced(function*(
     seek: (p: Batch.Position) =>
       Effect.gen(function*() {
         resume = snapshotPosition(p)
-        requested = resume === undefined ? streamingLsn(p) ?? null : null
+        const streaming = resume === undefined ? streamingPosition(p) : undefined
+        requested = streaming?.lsn ?? null
+        requestedTables = streaming?.tables
         if (started) {
           yield* stop
           yield* endSnapshot
@@ -369,8 +421,8 @@ const makeReader = Effect.fnUntraced(function*(
       }),
     commit: (p: Batch.Position) =>
       Effect.sync(() => {
-        const lsn = streamingLsn(p)
-        if (lsn !== undefined) stream.commit(lsn)
+        const streaming = streamingPosition(p)
+        if (streaming !== undefined) stream.commit(streaming.lsn)
       })
   }
 })
@@ -402,7 +454,13 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
   capabilities: (config) => ({
     seekable: true,
     unbounded: true,
+    // a replication slot is read by one session
+    maxParallelism: 1,
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
+  }),
+  // every change of these tables is read, the workflow's own writes included: nothing is shared
+  resources: (config) => ({
+    reads: (config.tables ?? []).flatMap((table, i) => tableResource(config.connection_string, table, ["tables", i], false))
   }),
   check: (config) =>
     Effect.scoped(

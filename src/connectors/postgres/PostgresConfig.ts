@@ -7,34 +7,28 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 const ConnectionString = Schema.RedactedFromValue(Schema.String, { label: "connection_string" })
 
 /**
- * A duration written `500ms`, `30s`, `5m`, `1h`, or a number of milliseconds.
+ * A duration greater than zero, written `500ms`, `30s`, `5m`, `1h`, or a number of milliseconds:
+ * the project's one duration Schema (`WorkflowGraph.PositiveDuration`).
  *
  * @category schemas
  * @since 0.1.0
  */
-export const DurationText = Schema.Union([
-  Schema.Number.check(Schema.isGreaterThan(0)),
-  Schema.String.check(Schema.isPattern(/^\d+(\.\d+)?(ms|s|m|h)$/))
-])
+export const DurationText = PositiveDuration
 
 /**
- * Milliseconds of a {@link DurationText}.
+ * Milliseconds of a {@link DurationText} (`WorkflowGraph.durationMillis`).
  *
  * @category getters
  * @since 0.1.0
  */
-export const durationMillis = (d: typeof DurationText.Type): number => {
-  if (typeof d === "number") return d
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d)!
-  const n = Number(m[1])
-  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n * 3_600_000
-}
+export const durationMillis: (d: typeof DurationText.Type) => number = millis
 
 /**
  * How `bigint` (int8) values reach records: as JavaScript `bigint` (exact, the default) or as
@@ -50,11 +44,16 @@ export const BigintMode = Schema.Literals(["bigint", "string"])
  *
  * - `table` or `query` (exactly one): what to read.
  * - `incremental: { column, initial_value }`: read rows whose `column` is greater than the last
- *   committed position (table only), in `(column, primary key)` order.
- * - `batch_size`: rows per `FETCH` from the server-side cursor (default: the runtime's batch size).
+ *   committed position (table only), in `(column, primary key)` order; `initial_value` is
+ *   exclusive. A NULL `column` sorts before every value: read once, first, when there is no
+ *   `initial_value`, never again.
+ * - `batch_size`: rows per batch (default: the runtime's batch size).
  * - `partition_column`: the column whose ranges split a snapshot across `parallelism` instances
  *   (default: the primary key's first column).
  * - `bigint`: `bigint` (default) or `string`.
+ *
+ * Values: see docs/connectors/postgres.md, "Types" (every type exact; dates, numerics and JSON
+ * as the server's text).
  *
  * @category schemas
  * @since 0.1.0
@@ -92,12 +91,30 @@ export const SourceConfig = Schema.Struct({
 export type SourceConfig = typeof SourceConfig.Type
 
 /**
+ * A column type as SQL spells it (`bigint`, `numeric(12,2)`, `timestamp with time zone`,
+ * `text[]`, `myschema.mood`): words, an optional schema, an optional type modifier, array
+ * brackets. Spliced into `CREATE TABLE`, so nothing else is accepted.
+ *
+ * @category schemas
+ * @since 0.3.0
+ */
+export const SqlType = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*( ?\( *\d+( *, *-?\d+)? *\))?( [A-Za-z_][A-Za-z0-9_]*)*(\[\d*\])*$/)
+)
+
+/**
  * Config of the `postgres` sink.
  *
  * - `table`: the target (`schema.table` allowed).
  * - `mode`: `insert` (default), `upsert` (by `key`), or `replace` (truncate, then insert).
  * - `key`: the conflict columns of `upsert` (default: the table's primary key).
- * - `create_table`: create the table from the first batch's fields when it does not exist.
+ * - `create_table`: create the table when it does not exist, from the column types declared in
+ *   `columns`, or — without `columns` — from the types a `postgres` source hands on with its rows
+ *   (a table-to-table copy); the types are never guessed from values: without either, the first
+ *   write is refused and no table is created.
+ * - `columns`: with `create_table`, the table's columns and their SQL types in order
+ *   (`{ id: bigint, amount: "numeric(12,2)", at: timestamptz, tags: "text[]" }`); `key` becomes
+ *   its primary key.
  * - `copy_format`: `text` (default) or `binary`.
  * - `on_error`: `fail` (default) or `dead_letter`, which writes rejected rows with the reason to
  *   `dead_letter.path` as NDJSON and goes on — until the file would exceed `dead_letter.max_bytes`
@@ -126,6 +143,7 @@ export const SinkConfig = Schema.Struct({
   mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
   key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString)),
   create_table: Schema.optionalKey(Schema.Boolean),
+  columns: Schema.optionalKey(Schema.Record(Schema.NonEmptyString, SqlType)),
   copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
   on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
   guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
@@ -140,13 +158,18 @@ export const SinkConfig = Schema.Struct({
     Schema.Struct({ attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))), delay: Schema.optionalKey(DurationText) })
   )
 }).check(
-  Schema.makeFilter((c) =>
-    c.on_error === "dead_letter" && c.dead_letter === undefined
+  Schema.makeFilter((c) => {
+    const outside = c.columns === undefined ? undefined : c.key?.find((k) => !Object.hasOwn(c.columns ?? {}, k))
+    return c.on_error === "dead_letter" && c.dead_letter === undefined
       ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
       : c.two_phase !== undefined && (c.mode === "upsert" || c.guarantee === "at-least-once")
       ? { path: ["two_phase"], issue: "two_phase applies to exactly-once insert and replace (upsert is idempotent; at-least-once commits at once)" }
+      : c.columns !== undefined && c.create_table !== true
+      ? { path: ["columns"], issue: "columns declares the types of a table create_table creates: set create_table: true" }
+      : outside !== undefined
+      ? { path: ["key"], issue: `key column '${outside}' is not one of columns` }
       : undefined
-  )
+  })
 )
 
 /**
@@ -162,11 +185,14 @@ const ReplicationName = Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/
  * Config of the `postgres-cdc` source.
  *
  * - `publication`: the publication to stream (`create_publication: true` creates it for
- *   `tables`, or for all tables when `tables` is absent, if it does not exist).
+ *   `tables`, or for all tables when `tables` is absent, if it does not exist, and sets an
+ *   existing one's tables to `tables`).
  * - `slot`: the logical replication slot (created with the `pgoutput` plugin if missing).
- * - `tables`: the tables of the publication; also what the initial snapshot reads.
- * - `snapshot`: read the tables first, then stream from the slot's consistent point.
- * - `heartbeat_interval`: write a `pg_logical_emit_message` this often so quiet databases move.
+ * - `tables`: the tables streamed (others are left out); also what the initial snapshot reads.
+ * - `snapshot`: read the tables first, then stream from the slot's consistent point (a crash
+ *   during the snapshot resumes it; tables added later are read on the next run).
+ * - `heartbeat_interval`: write a `pg_logical_emit_message` this often so quiet databases move,
+ *   and measure the lag this often (every 10 s without it).
  * - `temporary_slot`: the slot is dropped when the connection ends.
  * - `batch_size`, `bigint`: as for the table source.
  *

@@ -6,8 +6,13 @@
  * - **COPY** (text format) streams each batch through `pg-copy-streams` on a `pg` session:
  *   `@effect/sql-pg` speaks the extended query protocol but not the COPY sub-protocol, and the
  *   COPY, the merge and the checkpoint row must share one session and one transaction.
- * - **upsert** COPYs into a temporary staging table, keeps the last row per `key`, then runs one
- *   `INSERT ... ON CONFLICT (key) DO UPDATE` (deletes of change records in the same statement).
+ * - **upsert** COPYs a run of records with the same fields into a temporary table, deletes the
+ *   keys deleted in the run (change records), then keeps the last row per `key` and runs one
+ *   `INSERT ... ON CONFLICT (key) DO UPDATE` of the run's columns: a field a record leaves out
+ *   keeps its column (insert: the default), whatever the batching.
+ * - **Values**: every value of the PostgreSQL JavaScript representation (strings for numerics,
+ *   timestamps, intervals, JSON, ...) arrives exact; a value that cannot go into its column is a
+ *   row error naming it.
  * - **replace** truncates the table in the first transaction (not again after a restore).
  * - **Exactly-once** (`insert` / `replace`, the default `guarantee`): a staged two-phase commit,
  *   since PostgreSQL's `PREPARE TRANSACTION` is off by default (`max_prepared_transactions = 0`).
@@ -21,9 +26,13 @@
  *   `upsert` writes straight into the target and is exactly-once because it is idempotent.
  *   `two_phase: prepared` uses PostgreSQL's own `PREPARE TRANSACTION` instead of staging, where
  *   the server allows it: each row written once.
- * - **CSV bytes**: a `csv` source feeding this sink directly hands it the file's bytes (see
- *   `SinkCapabilities.accepts`), which go to `COPY ... (FORMAT csv)` as they are; a batch the
- *   server rejects is parsed and written as records.
+ * - **Bytes passed through**: a `csv` source feeding this sink directly hands it the file's bytes
+ *   (see `SinkCapabilities.accepts`), which go to `COPY ... (FORMAT csv)` as they are; a `postgres`
+ *   source hands it COPY text, which goes to `COPY ... FROM STDIN` as it is when the columns'
+ *   names and types match; a batch the server rejects is decoded and written as records.
+ * - **A state older than the table** (`checkRestore`, and `restore`): a run that would resume from
+ *   a checkpoint older than the one the checkpoint table says was committed is refused, unless
+ *   the user asked to start over.
  *   Without checkpoints (the writer used outside the runtime), every batch commits by itself.
  * - **Errors**: transient failures (connection loss, serialization failure, deadlock) roll back
  *   and replay the open transaction with exponential backoff; a row the server rejects (SQLSTATE
@@ -36,6 +45,8 @@ import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { COLUMNS_SQL } from "./internal/catalog.ts"
 import { pgSession, splitName } from "./internal/client.ts"
+import { checkAhead } from "./internal/checkpoints.ts"
+import { tableResource } from "./internal/resources.ts"
 import { makeWriter } from "./internal/writer.ts"
 import { SinkConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
@@ -77,7 +88,16 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
     transactional: true,
     preferredBatchSize: 10000,
     // CSV bytes go to COPY (FORMAT csv) as they are (insert / replace; upsert merges records)
-    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] })
+    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] }),
+    // replace: one instance truncates the table
+    ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
+  }),
+  // the table (inserts and upserts add beside other writers; replace truncates it) and the dead letters
+  resources: (config) => ({
+    writes: [
+      ...tableResource(config.connection_string, config.table, ["table"], config.mode !== "replace"),
+      ...(config.dead_letter !== undefined ? [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] : [])
+    ]
   }),
   check: (config) =>
     Effect.scoped(
@@ -91,9 +111,17 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
         if (result.rows.length === 0 && config.create_table !== true) {
           return yield* configurationError("postgres", "check", `table '${config.table}' does not exist (set create_table: true to create it)`)
         }
+        const names = result.rows.map((r) => String(r.name))
+        const missing = result.rows.length === 0 ? undefined : config.key?.find((k) => !names.includes(k))
+        if (missing !== undefined) {
+          return yield* configurationError("postgres", "check", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
+        }
       })
     ),
-  open: (config, context) => makeWriter(config, context)
+  open: (config, context) => makeWriter(config, context),
+  // a run that would resume from a checkpoint older than the one the table holds is refused
+  // before anything opens (restore checks the same for a writer used outside a run)
+  checkRestore: (config, context) => checkAhead(config, context)
 })
 
 /**

@@ -32,13 +32,15 @@ import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import { type Column, COLUMNS_SQL, isInteger, primaryKey, toColumns } from "./internal/catalog.ts"
-import { connectForReading, quoteIdent, splitName, sqlSession } from "./internal/client.ts"
+import { connectForReading, pgReadSession, quoteIdent, splitName } from "./internal/client.ts"
 import { CopyOut, decodeRows, FieldError, lastRowFields, skipRows } from "./internal/copyOut.ts"
 import { schemaText } from "./internal/discover.ts"
 import {
   advance,
   copyStatement,
+  fieldError,
   fromPosition,
+  ORDERED_READ_SQL,
   positionFields,
   type Range,
   type ReadPlan,
@@ -47,6 +49,7 @@ import {
 } from "./internal/tableRead.ts"
 import { resolveShapes, shapeOf, TYPES_SQL } from "./internal/types.ts"
 import { type Decoder, decoderOf, type TypeShape } from "./internal/values.ts"
+import { tableResource } from "./internal/resources.ts"
 import { SourceConfig } from "./PostgresConfig.ts"
 import { classify, configurationError } from "./PostgresError.ts"
 
@@ -61,14 +64,26 @@ const COPY_FORMAT = "application/x-postgres-copy"
  */
 export type Row = { readonly [column: string]: unknown }
 
-const fetchColumns = (sql: { readonly unsafe: (q: string, p: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<{ readonly [k: string]: unknown }>, unknown> }, table: string) => {
-  const [schema, name] = splitName(table)
-  return sql.unsafe(COLUMNS_SQL, [name, schema ?? null]).pipe(Effect.map(toColumns))
-}
-
 const query = (client: pg.Client, text: string, params?: ReadonlyArray<unknown>) =>
   Effect.tryPromise({
     try: async () => (await client.query(text, params as Array<unknown>)).rows as ReadonlyArray<{ readonly [k: string]: unknown }>,
+    catch: (e) => e
+  })
+
+/** The columns of `table` (`schema.table` or a name in the search path); empty when it does not exist. */
+const columnsOf = (client: pg.Client, table: string) => {
+  const [schema, name] = splitName(table)
+  return query(client, COLUMNS_SQL, [name, schema ?? null]).pipe(Effect.map(toColumns))
+}
+
+/** The shapes of the columns' types (domains resolved, arrays with their element), for decoders and `discover`. */
+const shapesOf = (client: pg.Client, columns: ReadonlyArray<Column>) =>
+  Effect.tryPromise({
+    try: async () => {
+      const shapes = new Map<number, TypeShape>()
+      await resolveShapes((oids) => client.query(TYPES_SQL, [oids]).then((r) => r.rows), columns.map((c) => c.oid), shapes)
+      return shapes
+    },
     catch: (e) => e
   })
 
@@ -130,19 +145,6 @@ const computeRange = Effect.fnUntraced(function*(
   return range
 })
 
-/** A field that did not decode, as the record error naming table, column and row. */
-const fieldError = (plan: ReadPlan, e: FieldError, rowIndex: number): RecordError => {
-  const column = plan.columns[Math.max(0, e.column)]
-  const keyAt = plan.key.map((k) => plan.columns.findIndex((c) => c.name === k))
-  const row = keyAt.length > 0 && keyAt.every((i) => i >= 0 && i < e.fields.length)
-    ? `row (${plan.key.join(", ")})=(${keyAt.map((i) => e.fields[i] ?? "NULL").join(", ")})`
-    : `row ${rowIndex + 1}`
-  return new RecordError({
-    detail: `${plan.table !== undefined ? `table '${plan.table}'` : "query"}, ${row}, column '${column?.name ?? "?"}' (${column?.type ?? "?"}): ${e.message}`,
-    ...(column !== undefined ? { field: column.name } : {})
-  })
-}
-
 /**
  * Opens a reader (used by the definition's `open`).
  *
@@ -164,7 +166,6 @@ export const makeReader = Effect.fnUntraced(function*(
   yield* Effect.addFinalizer(() => disconnect)
   client = yield* connect
   const session = client
-  const run = { unsafe: (q: string, p: ReadonlyArray<unknown>) => query(session, q, p) }
 
   let columns: ReadonlyArray<Column>
   let key: ReadonlyArray<string> = []
@@ -172,7 +173,7 @@ export const makeReader = Effect.fnUntraced(function*(
   let range: Range
   const inc = config.incremental
   if (config.table !== undefined) {
-    columns = yield* fetchColumns(run, config.table).pipe(Effect.mapError(fail))
+    columns = yield* columnsOf(session, config.table).pipe(Effect.mapError(fail))
     if (columns.length === 0) return yield* configurationError(CONNECTOR, "open", `table '${config.table}' does not exist`)
     key = primaryKey(columns)
     if (inc !== undefined && !columns.some((c) => c.name === inc.column)) {
@@ -196,11 +197,7 @@ export const makeReader = Effect.fnUntraced(function*(
     columns = yield* queryColumns(session, config.query!).pipe(Effect.mapError(fail))
     if (context.parallelism > 1 && context.instance > 0) range = "empty"
   }
-  const shapes = new Map<number, TypeShape>()
-  yield* Effect.tryPromise({
-    try: () => resolveShapes((oids) => session.query(TYPES_SQL, [oids]).then((r) => r.rows), columns.map((c) => c.oid), shapes),
-    catch: fail
-  })
+  const shapes = yield* shapesOf(session, columns).pipe(Effect.mapError(fail))
   const bigint = config.bigint ?? "bigint"
   const decoders: ReadonlyArray<Decoder> = columns.map((c) => decoderOf(shapeOf(shapes, c.oid), bigint))
   const names = columns.map((c) => c.name)
@@ -230,6 +227,8 @@ export const makeReader = Effect.fnUntraced(function*(
       return
     }
     if (client === undefined) client = yield* connect
+    // (after the catalog queries of `open`, which need their sorts)
+    if (plan.table !== undefined) yield* query(client, ORDERED_READ_SQL)
     copy = new CopyOut(client, statement)
     if (plan.key.length === 0 && state.offset > 0) {
       const c = copy
@@ -312,7 +311,7 @@ export const makeReader = Effect.fnUntraced(function*(
  */
 export const PostgresSource = Connector.source<SourceConfig, Row>({
   type: CONNECTOR,
-  description: "Reads a PostgreSQL table or query with a server-side cursor (snapshot, incremental, partitioned)",
+  description: "Reads a PostgreSQL table or query with COPY, every type exact (snapshot, incremental, partitioned)",
   config: SourceConfig,
   capabilities: (config) => ({
     seekable: true,
@@ -320,15 +319,22 @@ export const PostgresSource = Connector.source<SourceConfig, Row>({
     encodes: [COPY_FORMAT],
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
   }),
+  // a snapshot is not disturbed by rows added beside it (shared); an incremental read would read
+  // the workflow's own inserts on its next run (not shared)
+  resources: (config) => ({
+    reads: config.table === undefined
+      ? []
+      : tableResource(config.connection_string, config.table, ["table"], config.incremental === undefined)
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
-        const sql = yield* sqlSession(CONNECTOR, config.connection_string)
+        const client = yield* pgReadSession(CONNECTOR, config.connection_string)
         if (config.table !== undefined) {
-          const columns = yield* fetchColumns(sql, config.table).pipe(Effect.mapError(classify(CONNECTOR, "check")))
+          const columns = yield* columnsOf(client, config.table).pipe(Effect.mapError(classify(CONNECTOR, "check")))
           if (columns.length === 0) return yield* configurationError(CONNECTOR, "check", `table '${config.table}' does not exist`)
         } else {
-          yield* sql`SELECT 1`.pipe(Effect.mapError(classify(CONNECTOR, "check")))
+          yield* query(client, "SELECT 1").pipe(Effect.mapError(classify(CONNECTOR, "check")))
         }
       })
     ),
@@ -367,10 +373,11 @@ export const discover = (
   Effect.scoped(
     Effect.gen(function*() {
       const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const sql = yield* sqlSession(CONNECTOR, url)
-      const columns = yield* fetchColumns(sql, table).pipe(Effect.mapError(classify(CONNECTOR, "discover")))
+      const client = yield* pgReadSession(CONNECTOR, url)
+      const columns = yield* columnsOf(client, table).pipe(Effect.mapError(classify(CONNECTOR, "discover")))
       if (columns.length === 0) return yield* configurationError(CONNECTOR, "discover", `table '${table}' does not exist`)
-      return schemaText(table, columns, options?.bigint ?? "bigint", options?.name)
+      const shapes = yield* shapesOf(client, columns).pipe(Effect.mapError(classify(CONNECTOR, "discover")))
+      return schemaText(table, columns.map((c) => ({ column: c, shape: shapeOf(shapes, c.oid) })), options?.bigint ?? "bigint", options?.name)
     })
   )
 

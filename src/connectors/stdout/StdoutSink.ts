@@ -110,7 +110,8 @@ export const StdoutSink: Connector.SinkDefinition<StdoutConfig, unknown> = Conne
   type: "stdout",
   description: "Writes records to standard output as NDJSON (default) or CSV",
   config: StdoutConfig,
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  // one stream: instances would interleave their lines (and each write its own CSV header)
+  capabilities: () => ({ guarantee: "at-least-once", transactional: false, maxParallelism: 1 }),
   check: () => Effect.void,
   open: (config) => Effect.sync(() => makeWriter(config.format ?? "ndjson", process.stdout))
 })

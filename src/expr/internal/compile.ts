@@ -9,8 +9,11 @@ import { CompileFailure, type Compiled, compileNode } from "./compiler.ts"
 import { type Node, parse } from "./parser.ts"
 import { describe, ExprTypeError, T_BOOL } from "./values.ts"
 
-/** Makes the error a run-time type error throws: its message (`detail`) and the record. */
-export type TypeErrorFactory = (detail: string, record: unknown) => unknown
+/**
+ * Makes the error a run-time type error throws: its message (`detail`), the record, and the
+ * 1-based column of the failing part inside the expression.
+ */
+export type TypeErrorFactory = (detail: string, record: unknown, column: number) => unknown
 
 /** The deepest nesting accepted: deeper trees could overflow the stack when evaluated. */
 const MAX_DEPTH = 200
@@ -76,7 +79,7 @@ export const makeCompiler = (toError: TypeErrorFactory) => {
     try {
       return f(record)
     } catch (e) {
-      if (e instanceof ExprTypeError) throw toError(`expression \`${source}\`: ${e.message} (column ${e.column})`, record)
+      if (e instanceof ExprTypeError) throw toError(`expression \`${source}\`: ${e.message} (column ${e.column})`, record, e.column)
       throw e
     }
   }

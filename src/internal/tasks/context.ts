@@ -35,6 +35,8 @@ export interface ExecuteContext {
   readonly workflow: string
   readonly coordinator: Coordinator
   readonly restored: Restored | undefined
+  /** The user asked to start over (`--from-scratch`): passed to sinks as `OpenContext.fromScratch`. */
+  readonly fromScratch?: boolean | undefined
   /** Every how many checkpoints an operator writes a full snapshot. */
   readonly fullEvery: number
   /** Key groups keyed state is split by (`Plan.keyGroups`). */

@@ -28,7 +28,14 @@ export const openSink = (
 ): Effect.Effect<Downstream, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const { coordinator } = ctx
-    const writer = yield* sink.open({ workflow: ctx.workflow, node: task.id, batchSize, instance, parallelism: task.parallelism })
+    const writer = yield* sink.open({
+      workflow: ctx.workflow,
+      node: task.id,
+      batchSize,
+      instance,
+      parallelism: task.parallelism,
+      ...(ctx.fromScratch === true ? { fromScratch: true } : {})
+    })
     if (writer.restore !== undefined) yield* writer.restore(ctx.restored?.id)
     const preCommitted = new Set<number>()
     const preCommit = (id: number) =>

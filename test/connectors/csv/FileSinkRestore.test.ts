@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import { journalPath } from "../../../src/internal/sinkFile.ts"
-import { context, failure, openSink, tempDir } from "./support.ts"
+import { failure, openSink, prepare, tempDir } from "./support.ts"
 
 const cases = [
   {
@@ -92,12 +92,13 @@ describe("file sinks and checkpoints (exactly-once)", () => {
         assert.include(error.message, "--from-scratch")
       })))
 
-    it.effect(`${type}: refuses parallelism > 1 (one file)`, () =>
-      Effect.scoped(Effect.gen(function*() {
-        const dir = yield* tempDir
-        const error = yield* failure(openSink(type, { path: join(dir, file) }, { ...context, parallelism: 2 }))
-        assert.include(error.message, "set parallelism: 1 on this node")
-      })))
+    it(`${type}: declares one instance and the file it writes (validate refuses more, and a second writer)`, () => {
+      const sink = prepare("sink", type, { path: file })
+      assert.strictEqual(sink._tag, "PreparedSink")
+      if (sink._tag !== "PreparedSink") return
+      assert.strictEqual(sink.capabilities.maxParallelism, 1)
+      assert.deepStrictEqual(sink.resources, { writes: [{ kind: "file", name: file, key: ["path"] }] })
+    })
   }
 
   it.effect("csv: the columns taken from the first record survive a restore (no second header)", () =>

@@ -2,7 +2,9 @@
  * Reading COPY text (no server): field splitting, escapes, NULLs, wrong field counts, array text.
  */
 import { assert, describe, it } from "@effect/vitest"
+import type { Column } from "../../../src/connectors/postgres/internal/catalog.ts"
 import { decodeRows, FieldError, lastRowFields, unescapeField } from "../../../src/connectors/postgres/internal/copyOut.ts"
+import { fieldError } from "../../../src/connectors/postgres/internal/tableRead.ts"
 import { decoderOf, OID, parseArray } from "../../../src/connectors/postgres/internal/values.ts"
 
 const text: (s: string) => unknown = (s) => s
@@ -45,5 +47,24 @@ describe("COPY text", () => {
     assert.deepStrictEqual(parseArray("{}", 44, int, "int4[]"), [])
     assert.strictEqual(parseArray("[0:1]={1,2}", 44, int, "int4[]"), "[0:1]={1,2}")
     assert.throws(() => parseArray("{1,2", 44, int, "int4[]"))
+  })
+
+  it("a value that does not decode is a RecordError naming table, row key and column", () => {
+    const col = (name: string, type: string, pk: number | null): Column => ({ name, type, typname: "", element: null, notNull: false, pk, oid: 0 })
+    const columns = [col("k1", "text", 1), col("n", "integer", null), col("k2", "integer", 2)]
+    let error: unknown
+    try {
+      decodeRows(Buffer.from("a\t1\t1\nb\tx\t2\n"), ["k1", "n", "k2"], [text, int, int])
+    } catch (e) {
+      error = e
+    }
+    assert.instanceOf(error, FieldError)
+    const plan = { table: "crm.t", query: undefined, columns, key: ["k1", "k2"], cursor: undefined, partition: undefined }
+    const record = fieldError(plan, error as FieldError, 41)
+    assert.strictEqual(record._tag, "RecordError")
+    assert.strictEqual(record.field, "n")
+    assert.strictEqual(record.message, `field 'n': table 'crm.t', row (k1, k2)=(b, 2), column 'n' (integer): cannot read "x" as integer`)
+    const query = fieldError({ ...plan, table: undefined, key: [] }, error as FieldError, 41)
+    assert.include(query.message, "query, row 42, column 'n'")
   })
 })

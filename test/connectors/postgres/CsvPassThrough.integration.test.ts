@@ -49,7 +49,8 @@ const workflow = (o: Options): string =>
     "    type: postgres",
     `    inputs: [${o.parsed ? "all" : "input"}]`,
     ...(o.sinkParallelism !== undefined ? [`    parallelism: ${o.sinkParallelism}`] : []),
-    `    config: { connection_string: "${URL}", table: ${o.table}, guarantee: ${o.guarantee ?? "exactly-once"}${o.twoPhase !== undefined ? `, two_phase: ${o.twoPhase}` : ""}${
+    // a checkpoint table per target: every run here is workflow 'csv-pass-through', node 'pg'
+    `    config: { connection_string: "${URL}", table: ${o.table}, checkpoint_table: ${o.table}_cp, guarantee: ${o.guarantee ?? "exactly-once"}${o.twoPhase !== undefined ? `, two_phase: ${o.twoPhase}` : ""}${
       o.deadLetter !== undefined ? `, on_error: dead_letter, dead_letter: { path: "${o.deadLetter}" }` : ""
     } }`
   ].join("\n")
@@ -61,7 +62,8 @@ const graphOf = (o: Options) => parse(workflow(o), { file: "wf.yaml" })
 const run = (o: Options) =>
   Effect.gen(function*() {
     const graph = yield* graphOf(o)
-    return yield* Runtime.run(graph).pipe(Effect.provide(layer()))
+    // each run starts over on a truncated table (the sink refuses a state older than its table otherwise)
+    return yield* Runtime.run(graph, { fromScratch: true }).pipe(Effect.provide(layer()))
   })
 
 /** The text of `dataflare plan` for the workflow. */

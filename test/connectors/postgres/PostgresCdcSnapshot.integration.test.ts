@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import * as Batch from "../../../src/Batch.ts"
+import { lsnValue } from "../../../src/connectors/postgres/internal/replication.ts"
 import type { ChangeRecord } from "../../../src/connectors/postgres/PostgresCdc.ts"
 import { PostgresSink } from "../../../src/connectors/postgres/PostgresSink.ts"
 import { PostgresSource } from "../../../src/connectors/postgres/PostgresSource.ts"
@@ -47,7 +48,7 @@ describe("PostgresCdc snapshot", () => {
         assert.deepStrictEqual(got, expected, t)
       }
       assert.deepStrictEqual(Object.keys(snapshot.find((r) => r.table === `${schema}.b`)!.after!), ["k", "n", "at", "flags"])
-      assert.deepStrictEqual(positions[3], { phase: "snapshot", lsn: snapshot[0].lsn, table: 1, name: `${schema}.b`, key: ["k004"] })
+      assert.deepStrictEqual(positions[3], { phase: "snapshot", lsn: snapshot[0].lsn, tables, table: 1, name: `${schema}.b`, key: ["k004"] })
       // Then the stream, each table with its columns too.
       yield* sql(`INSERT INTO ${schema}.c VALUES (-1, 1, 2, '{"x": 1e400}', NULL)`)
       yield* sql(`INSERT INTO ${schema}.b VALUES ('new', 1.500, 'infinity', '{t}')`)
@@ -138,4 +139,58 @@ describe("PostgresCdc snapshot", () => {
       assert.include(error.message, `replication slot '${slot}' does not exist`)
       assert.include(error.message, "--from-scratch")
     }).pipe(Effect.scoped))
+
+  it.live("a table added to tables (snapshot: true) is read on the next run, then streamed; a removed one no longer", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_cdc_added")
+      const { publication, slot } = yield* names
+      for (const t of ["a", "b", "c"]) {
+        yield* sql(`CREATE TABLE ${schema}.${t} (id int PRIMARY KEY, v text)`)
+        yield* sql(`INSERT INTO ${schema}.${t} SELECT g, '${t}' || g FROM generate_series(1, 5) g`)
+      }
+      const base = { publication, create_publication: true, slot, snapshot: true }
+      // First run: a and b, snapshot then streaming; its last position is kept.
+      const run1 = yield* Scope.make()
+      const saved = yield* Effect.gen(function*() {
+        const reader = yield* openCdc({ ...base, tables: [`${schema}.a`, `${schema}.b`] })
+        const read = yield* readUntil(reader, (r) => r.table === `${schema}.b` && r.after?.id === 5)
+        assert.strictEqual(read.length, 10)
+        const batch = yield* reader.readBatch(10)
+        assert.strictEqual(Batch.size(batch!), 0)
+        const position = yield* reader.position
+        yield* reader.commit(position)
+        return position
+      }).pipe(Scope.provide(run1))
+      yield* Scope.close(run1, Exit.void)
+      assert.deepStrictEqual((saved as { tables?: unknown }).tables, [`${schema}.a`, `${schema}.b`])
+      // Meanwhile: changes to a, b and c.
+      yield* sql(`INSERT INTO ${schema}.a VALUES (6, 'a6')`)
+      yield* sql(`INSERT INTO ${schema}.c VALUES (6, 'c6')`)
+      yield* sql(`UPDATE ${schema}.b SET v = 'changed' WHERE id = 1`)
+      // Second run: c added, b removed. c's rows are read (as they are now), then the stream goes on.
+      const reader = yield* openCdc({ ...base, tables: [`${schema}.a`, `${schema}.c`] })
+      yield* reader.seek(saved)
+      const first = yield* reader.readBatch(100)
+      assert.deepStrictEqual(Batch.toArray(first!).map((r) => `${r.op} ${r.table} ${String(r.after?.id)}`), [1, 2, 3, 4, 5, 6].map((i) => `read ${schema}.c ${i}`))
+      const during = yield* reader.position
+      // the consistent point: where the stream goes on after the added table (at least the saved position)
+      const { lsn, ...rest } = during as { lsn: string }
+      assert.isTrue(lsnValue(lsn) >= lsnValue((saved as { lsn: string }).lsn))
+      assert.deepStrictEqual(rest, {
+        phase: "snapshot",
+        tables: [`${schema}.a`, `${schema}.b`, `${schema}.c`],
+        table: 2,
+        name: `${schema}.c`,
+        key: ["6"]
+      })
+      yield* sql(`INSERT INTO ${schema}.c VALUES (7, 'c7')`)
+      const streamed = yield* readUntil(reader, (r) => r.table === `${schema}.c` && r.after?.id === 7)
+      // a's insert made while it was down arrives; b (removed) does not; c's new row is streamed.
+      const ops = streamed.map((r) => `${r.op} ${r.table} ${String(r.after?.id)}`)
+      assert.include(ops, `insert ${schema}.a 6`)
+      assert.include(ops, `insert ${schema}.c 7`)
+      assert.isFalse(ops.some((o) => o.includes(`${schema}.b`)), ops.join(", "))
+      const after = yield* reader.position
+      assert.deepStrictEqual((after as { tables?: unknown }).tables, [`${schema}.a`, `${schema}.b`, `${schema}.c`])
+    }).pipe(Effect.scoped), 60_000)
 })

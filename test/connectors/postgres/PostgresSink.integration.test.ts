@@ -94,7 +94,7 @@ describe("PostgresSink", () => {
       yield* PostgresSink.check(decode(PostgresSink.config, { connection_string: URL, table }))
     }).pipe(Effect.scoped))
 
-  it.effect("upsert keeps the last row per key; replace truncates first; create_table", () =>
+  it.effect("upsert keeps the last row per key; replace truncates first; create_table from declared types; key: [nope]", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("df_sink_ups")
       const table = `${schema}.t`
@@ -116,20 +116,51 @@ describe("PostgresSink", () => {
       yield* write(replace, range(100, 103))
       yield* write(replace, range(103, 104))
       assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), [100, 101, 102, 103])
+      // create_table: the declared types (never guessed from values), key as the primary key
       const created = `${schema}.created`
-      const create = yield* open({ table: created, create_table: true, mode: "upsert", key: ["id"] })
-      yield* write(create, [{ id: 1, score: 1.5, tags: ["x"], at: new Date(0) }, { id: 1, score: 2, tags: [], at: null }])
+      const create = yield* open({
+        table: created,
+        create_table: true,
+        mode: "upsert",
+        key: ["id"],
+        columns: { id: "bigint", score: "numeric(6,2)", tags: "text[]", at: "timestamp with time zone", amount: "numeric" }
+      })
+      yield* write(create, [{ id: 1, score: 1.5, tags: ["x"], at: "2024-01-02 03:04:05.123456+00" }, { id: 1, score: 2, tags: [], at: null }])
       const types = yield* sql<{ column_name: string; data_type: string }>(
         `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'created' ORDER BY ordinal_position`,
         [schema]
       )
       assert.deepStrictEqual(types.map((t) => `${t.column_name}:${t.data_type}`), [
         "id:bigint",
-        "score:double precision",
-        "tags:jsonb",
-        "at:timestamp with time zone"
+        "score:numeric",
+        "tags:ARRAY",
+        "at:timestamp with time zone",
+        "amount:numeric"
       ])
-      assert.deepStrictEqual(yield* rows(created), [{ id: "1", score: 2, tags: [], at: null }])
+      assert.deepStrictEqual(yield* sql(`SELECT id, score, tags, at FROM ${created}`), [{ id: "1", score: "2.00", tags: [], at: null }])
+      // without declared types (and no postgres source handing its types on), nothing is guessed
+      const unknown = yield* open({ table: `${schema}.guessed`, create_table: true })
+      const refused = yield* Effect.flip(write(unknown, [{ id: 1, amount: 1.5 }]))
+      assert.include(refused.message, "types of its columns are unknown: declare them")
+      assert.deepStrictEqual(yield* sql(`SELECT to_regclass($1) AS t`, [`${schema}.guessed`]), [{ t: null }], "no table created")
+      // a key column that does not exist is named
+      const nope = yield* Effect.flip(open({ table, mode: "upsert", key: ["nope"] }))
+      assert.include(nope.message, "key column 'nope' is not a column of table")
+      assert.include(nope.message, "(its columns: id, name)")
+      const checked = yield* Effect.flip(PostgresSink.check(decode(PostgresSink.config, { connection_string: URL, table, mode: "upsert", key: ["nope"] })))
+      assert.include(checked.message, "key column 'nope' is not a column of table")
+      // columns without create_table, a key outside columns, a type that is not a type: config errors
+      for (
+        const [raw, issue] of [
+          [{ columns: { id: "int" } }, "set create_table: true"],
+          [{ create_table: true, columns: { id: "int" }, key: ["other"] }, "key column 'other' is not one of columns"],
+          [{ create_table: true, columns: { id: "int); DROP TABLE x; --" } }, "columns"]
+        ] as const
+      ) {
+        const r = decodeAll(PostgresSink.config, { connection_string: URL, table: "t", ...raw })
+        assert.isFalse(r.ok)
+        if (!r.ok) assert.include(JSON.stringify(r.issues), issue)
+      }
     }).pipe(Effect.scoped))
 
   for (const copy_format of ["text", "binary"] as const) {
@@ -268,6 +299,124 @@ describe("PostgresSink", () => {
       assert.strictEqual(readFileSync(path, "utf8").trim().split("\n").length, 1)
     }).pipe(Effect.scoped))
 
+  it.effect("exactly-once (staged): a unique violation is found before the checkpoint completes, names the row and SQLSTATE; the next run and --from-scratch recover", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_staged_unique")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      yield* sql(`INSERT INTO ${table} VALUES (5, 'old')`)
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: `unique-${schema}` }
+      const stageTables = sql(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'dataflare_stage%'`, [schema])
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, [...range(0, 5), ...range(6, 10)])
+      yield* w1.preCommit!(1)
+      yield* w1.commit!(1)
+      yield* write(w1, [{ id: 20, name: "fine" }, { id: 5, name: "dup" }, { id: 21, name: "fine" }])
+      // (it used to pass here and fail in commit, after the checkpoint completed: blamed on no row,
+      // the staging table left behind, and every later restore failing on it)
+      const error = yield* Effect.flip(w1.preCommit!(2))
+      assert.include(error.message, "23505")
+      assert.include(error.message, `Key (id)=(5) already exists`)
+      assert.include(error.message, `"id":5`)
+      yield* Scope.close(s1, Exit.fail("failed"))
+      assert.deepStrictEqual(yield* stageTables, [], "no staging table left")
+      assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+      // The next run restores checkpoint 1 and meets the same row again: the same clear error.
+      const s2 = yield* Scope.make()
+      const w2 = yield* Scope.provide(open(config), s2)
+      yield* w2.restore!(1)
+      yield* write(w2, [{ id: 20, name: "fine" }, { id: 5, name: "dup" }, { id: 21, name: "fine" }])
+      assert.include((yield* Effect.flip(w2.preCommit!(2))).message, "Key (id)=(5) already exists")
+      yield* Scope.close(s2, Exit.fail("failed"))
+      // The conflict resolved (the old row deleted), the next run goes through.
+      yield* sql(`DELETE FROM ${table} WHERE id = 5`)
+      const w3 = yield* open(config)
+      yield* w3.restore!(1)
+      yield* write(w3, [{ id: 20, name: "fine" }, { id: 5, name: "dup" }, { id: 21, name: "fine" }])
+      yield* w3.preCommit!(2)
+      yield* w3.commit!(2)
+      assert.deepStrictEqual((yield* rows(table)).map((r) => r.id), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 20, 21])
+      // --from-scratch (mode replace here): the table is loaded again from the start.
+      const fresh = yield* open({ ...config, mode: "replace" }, { ...context("out"), fromScratch: true })
+      yield* fresh.restore!(undefined)
+      yield* write(fresh, range(0, 3))
+      yield* fresh.preCommit!(1)
+      yield* fresh.commit!(1)
+      assert.deepStrictEqual(yield* rows(table), range(0, 3))
+    }).pipe(Effect.scoped))
+
+  it.effect("exactly-once (staged): a key staged twice fails the commit naming the row; the next run with dead letters sets it aside", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_staged_twice")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const config = { table, checkpoint_table: `${schema}.cp`, workflow: `twice-${schema}` }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, [{ id: 7, name: "first" }, { id: 8, name: "x" }, { id: 7, name: "second" }])
+      yield* w1.preCommit!(1)
+      const error = yield* Effect.flip(w1.commit!(1))
+      assert.include(error.message, `unique constraint "t_pkey" (SQLSTATE 23505)`)
+      assert.include(error.message, `"name":"second"`)
+      assert.include(error.message, "on_error: dead_letter")
+      yield* Scope.close(s1, Exit.fail("failed"))
+      assert.deepStrictEqual(yield* rows(table), [], "nothing applied")
+      const path = yield* deadLetterPath
+      const w2 = yield* open({ ...config, on_error: "dead_letter", dead_letter: { path } })
+      yield* w2.restore!(1)
+      assert.deepStrictEqual(yield* rows(table), [{ id: 7, name: "first" }, { id: 8, name: "x" }])
+      const letters = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(letters.map((l) => [l.record, l.sqlstate]), [[{ id: 7, name: "second" }, "23505"]])
+    }).pipe(Effect.scoped))
+
+  it.effect("exactly-once (staged): with dead letters, rows breaking unique, NOT NULL, CHECK and foreign keys are set aside, the rest is applied", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_staged_dlq")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${schema}.parent (id int PRIMARY KEY)`)
+      yield* sql(`INSERT INTO ${schema}.parent VALUES (1)`)
+      yield* sql(
+        `CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL CHECK (name <> 'bad'), parent int REFERENCES ${schema}.parent, note text NOT NULL DEFAULT 'n')`
+      )
+      yield* sql(`INSERT INTO ${table} (id, name) VALUES (5, 'old')`)
+      const path = yield* deadLetterPath
+      const scope = yield* Scope.make()
+      const writer = yield* Scope.provide(
+        open({ table, checkpoint_table: `${schema}.cp`, workflow: `dlq-${schema}`, on_error: "dead_letter", dead_letter: { path } }),
+        scope
+      )
+      yield* writer.restore!(undefined)
+      yield* write(writer, [
+        { id: 1, name: "a", parent: 1 },
+        { id: 5, name: "dup of the table's" },
+        { id: 10, name: "first" },
+        { id: 10, name: "second" },
+        { id: 11, name: null },
+        { id: 12, name: "bad" },
+        { id: 13, name: "orphan", parent: 99 },
+        { id: 14, name: "b" }
+      ])
+      yield* writer.preCommit!(1)
+      yield* writer.commit!(1)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual((yield* sql(`SELECT id, name FROM ${table} ORDER BY id`)), [
+        { id: 1, name: "a" },
+        { id: 5, name: "old" },
+        { id: 10, name: "first" },
+        { id: 14, name: "b" }
+      ])
+      const letters = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(
+        letters.map((l) => [l.record.id, l.record.name, l.sqlstate]).sort((a, b) => a[0] - b[0] || String(a[1]).localeCompare(String(b[1]))),
+        [[5, "dup of the table's", "23505"], [10, "second", "23505"], [11, null, "23502"], [12, "bad", "23514"], [13, "orphan", "23503"]]
+      )
+      const left = yield* sql(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'dataflare_stage%'`, [schema])
+      assert.deepStrictEqual(left, [])
+    }).pipe(Effect.scoped))
+
   for (const copy_format of ["text", "binary"] as const) {
   it.effect(`exactly-once (staged, ${copy_format}): rows appear only when their checkpoint commits; a repeated commit changes nothing`, () =>
     Effect.gen(function*() {
@@ -383,6 +532,33 @@ describe("PostgresSink", () => {
     }).pipe(Effect.scoped))
   }
 
+  it.effect("at-least-once: nothing commits before its checkpoint, so a crash leaves no row to write twice (it used to commit every 200,000 rows)", () =>
+    Effect.gen(function*() {
+      const schema = yield* withSchema("df_sink_alo_long")
+      const table = `${schema}.t`
+      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const config = { table, guarantee: "at-least-once", checkpoint_table: `${schema}.cp`, workflow: `alo-long-${schema}` }
+      const s1 = yield* Scope.make()
+      const w1 = yield* Scope.provide(open(config), s1)
+      yield* w1.restore!(undefined)
+      yield* write(w1, range(0, 1000))
+      yield* w1.preCommit!(1)
+      yield* w1.commit!(1)
+      // 250,000 rows after checkpoint 1 (more than a segment), then a crash
+      for (let i = 1000; i < 251_000; i += 25_000) yield* write(w1, range(i, i + 25_000))
+      assert.strictEqual((yield* rows(table)).length, 1000, "not visible before their checkpoint")
+      yield* Scope.close(s1, Exit.fail("crash"))
+      assert.strictEqual((yield* rows(table)).length, 1000)
+      // the rerun from checkpoint 1 writes them once
+      const w2 = yield* open(config)
+      yield* w2.restore!(1)
+      for (let i = 1000; i < 251_000; i += 25_000) yield* write(w2, range(i, i + 25_000))
+      yield* w2.preCommit!(2)
+      yield* w2.commit!(2)
+      const [stats] = yield* sql<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM ${table}`)
+      assert.deepStrictEqual(stats, { n: "251000", d: "251000" })
+    }).pipe(Effect.scoped))
+
   for (const two_phase of ["staged", "prepared"] as const) {
   it.effect(`exactly-once (${two_phase}), replace: the table is emptied by the first commit, not again after a restore`, () =>
     Effect.gen(function*() {
@@ -477,7 +653,7 @@ describe("PostgresSink", () => {
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
       const workflow = `prepared-${schema}`
-      const config = { table, workflow, two_phase: "prepared" }
+      const config = { table, workflow, two_phase: "prepared", checkpoint_table: `${schema}.cp` }
       const s1 = yield* Scope.make()
       const w1 = yield* Scope.provide(open(config), s1)
       yield* w1.restore!(undefined)
@@ -500,9 +676,10 @@ describe("PostgresSink", () => {
       yield* w2.restore!(2)
       assert.deepStrictEqual(yield* rows(table), range(0, 200), "2 committed, 3 rolled back")
       assert.deepStrictEqual(yield* preparedLeft(workflow, table), [])
-      // no checkpoint table: the prepared transactions are the record
+      // the checkpoint table records the newest committed checkpoint (no staging table)
       const tables = yield* sql<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 ORDER BY 1`, [schema])
-      assert.deepStrictEqual(tables.map((t) => t.name), ["t"])
+      assert.deepStrictEqual(tables.map((t) => t.name), ["cp", "t"])
+      assert.deepStrictEqual(yield* sql(`SELECT checkpoint_id FROM ${schema}.cp`), [{ checkpoint_id: "2" }])
     }).pipe(Effect.scoped))
 
   it.live("exactly-once (prepared): a session lost after more rows than are kept for a replay fails the write, loses nothing silently", () =>
@@ -510,7 +687,7 @@ describe("PostgresSink", () => {
       const schema = yield* withSchema("df_sink_prepared_lost")
       const table = `${schema}.t`
       yield* sql(`CREATE TABLE ${table} (id int, name text)`)
-      const config = { table, workflow: `lost-${schema}`, two_phase: "prepared", retry: { attempts: 2, delay: "10ms" } }
+      const config = { table, workflow: `lost-${schema}`, checkpoint_table: `${schema}.cp`, two_phase: "prepared", retry: { attempts: 2, delay: "10ms" } }
       const writer = yield* open(config)
       yield* writer.restore!(undefined)
       // 200,000 rows: the first segment is checked and leaves the replay buffer

@@ -104,7 +104,9 @@ const SPECS: ReadonlyArray<Spec> = [
   { type: "timestamptz[]", sql: [`'{"2024-01-02 03:04:05.123456+00",infinity}'`], js: [["2024-01-02 03:04:05.123456+00", "infinity"]] },
   { type: "interval[]", sql: [`ARRAY['1 year 2 mons'::interval, '00:00:00.000001']`], js: [["1 year 2 mons", "00:00:00.000001"]] },
   { type: "date[]", sql: ["'{2024-02-29,-infinity}'"], js: [["2024-02-29", "-infinity"]] },
-  { type: "point[]", sql: [`ARRAY['(1,2)'::point]`], js: [["(1,2)"]] }
+  { type: "point[]", sql: [`ARRAY['(1,2)'::point]`], js: [["(1,2)"]] },
+  // box[] separates its elements with ';' (a box's text has commas)
+  { type: "box[]", sql: ["'{(1,1),(0,0);(2,2),(1,1)}'", "'{}'"], js: [["(1,1),(0,0)", "(2,2),(1,1)"], []] }
 ]
 
 const ROWS = 4 // three rows of values, then one of NULLs
@@ -196,7 +198,7 @@ const VARIANTS: ReadonlyArray<Variant> = [
 const label = (v: Variant) => `${v.mode}, ${v.guarantee}${v.two_phase !== undefined ? ` (${v.two_phase})` : ""}, ${v.copy_format}`
 
 /** Writes `batches` through a sink of `variant` into `table`, with one checkpoint in between and one at the end. */
-const load = (schema: string, table: string, variant: Variant, batches: ReadonlyArray<Batch.Batch<SinkRecord>>) =>
+const load = (schema: string, table: string, variant: Variant, batches: ReadonlyArray<Batch.Batch<SinkRecord>>, extra: object = {}) =>
   Effect.gen(function*() {
     const config = decode(PostgresSink.config, {
       connection_string: URL,
@@ -207,7 +209,8 @@ const load = (schema: string, table: string, variant: Variant, batches: Readonly
       checkpoint_table: `${schema}.cp`,
       workflow: `types-${table}`,
       ...(variant.two_phase !== undefined ? { two_phase: variant.two_phase } : {}),
-      ...(variant.mode === "upsert" ? { key: ["id"] } : {})
+      ...(variant.mode === "upsert" ? { key: ["id"] } : {}),
+      ...extra
     })
     const writer: Connector.SinkWriter<SinkRecord> = yield* PostgresSink.open(config, context("out"))
     yield* writer.restore!(undefined)
@@ -293,5 +296,14 @@ describe("PostgresSink: every value exact", () => {
       yield* load(schema, "other", VARIANTS[0], [encoded()])
       yield* check(schema, "other", SPECS.length)
       assert.strictEqual(decoded, 1)
+      // create_table: the table is created with the source's column types, then the bytes go as they are
+      yield* load(schema, "created", VARIANTS[0], [encoded()], { create_table: true })
+      yield* check(schema, "created", SPECS.length)
+      assert.strictEqual(decoded, 1)
+      const types = yield* sql<{ a: string; b: string }>(
+        `SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FILTER (WHERE attrelid = $1::regclass) AS a, string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FILTER (WHERE attrelid = $2::regclass) AS b FROM pg_attribute WHERE attrelid IN ($1::regclass, $2::regclass) AND attnum > 0 AND NOT attisdropped`,
+        [`${schema}.ref`, `${schema}.created`]
+      )
+      assert.strictEqual(types[0].b, types[0].a)
     }).pipe(Effect.scoped), 60_000)
 })

@@ -13,7 +13,7 @@ import pg from "pg"
 import * as Batch from "../../../src/Batch.ts"
 import { connectForReading } from "../../../src/connectors/postgres/internal/client.ts"
 import { definitions } from "../../../src/connectors/postgres/index.ts"
-import { PostgresSource } from "../../../src/connectors/postgres/PostgresSource.ts"
+import { discover, PostgresSource } from "../../../src/connectors/postgres/PostgresSource.ts"
 import { MapDefinition } from "../../../src/processors/map.ts"
 import type { Definition } from "../../../src/Registry.ts"
 import * as Registry from "../../../src/Registry.ts"
@@ -123,6 +123,14 @@ describe("PostgreSQL type fidelity", () => {
       assert.deepStrictEqual(r1.c_jsonb_arr, ['{"a": 1}', null, "2.50"])
       assert.deepStrictEqual(r1.c_tstz_arr, ["infinity", "2024-01-01 00:00:00.000001+00"])
       for (const [name] of COLUMNS) assert.strictEqual(r4[name], null, name)
+
+      // discover prints what the source gives: a domain as its base type, arrays, text with a note
+      const printed = yield* discover(URL, `${schema}.t`)
+      assert.include(printed, "  c_domain: Schema.NullOr(Schema.Int), //")
+      assert.include(printed, "  c_int8_arr: Schema.NullOr(Schema.Array(Schema.BigInt)), // bigint[] (more dimensions nest arrays")
+      assert.include(printed, "  c_jsonb: Schema.NullOr(Schema.String /* jsonb: the document's text */), // jsonb")
+      assert.include(printed, "  c_bytea: Schema.NullOr(Schema.Uint8Array), // bytea")
+      assert.include(printed, "  c_macaddr: Schema.NullOr(Schema.String /* macaddr: the server's text */), // macaddr")
 
       // bigint: string gives the digits
       const asString = yield* readAll(yield* open({ table: `${schema}.t`, bigint: "string" }))

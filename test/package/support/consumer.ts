@@ -2,15 +2,15 @@
  * A user's project with `dataflare` installed from its tarball, built once for the tests of
  * test/package/Consumer.test.ts:
  *
- * 1. the package is built into a staging copy (`scripts/build.ts --outdir`; the checkout's own
- *    `dist/` is left alone, other tests run its CLI) and packed there with `npm pack`, which
+ * 1. the package is built in a staging copy of the checkout (`scripts/build.ts`; the checkout's
+ *    own `dist/` is left alone, other tests run its CLI) and packed there with `npm pack`, which
  *    applies `files` from package.json as a publish would;
  * 2. a temporary project gets its own package.json (`dataflare` and `effect` as dependencies) and
  *    the fixture files (test/package/fixtures/consumer), and `npm install --offline` installs the
  *    tarball and every package it needs from tarballs of this repository's node_modules
  *    (localDependencies.ts) — no registry is reached.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Context, Effect, Layer } from "effect"
@@ -57,10 +57,15 @@ const make = Effect.gen(function*() {
     (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
   )
 
-  // 1. build and pack a staging copy
+  // 1. build and pack a staging copy of the checkout (its node_modules linked), so that paths in
+  //    the maps are relative as in a checkout's own build
   const stage = join(base, "stage")
-  yield* run(process.execPath, [join(root, "scripts/build.ts"), "--outdir", join(stage, "dist")], { cwd: root })
-  for (const entry of ["package.json", "README.md", "src", "dsl"]) cpSync(join(root, entry), join(stage, entry), { recursive: true })
+  mkdirSync(stage)
+  for (const entry of ["package.json", "README.md", "tsconfig.json", "tsconfig.build.json", "src", "dsl", "scripts"]) {
+    cpSync(join(root, entry), join(stage, entry), { recursive: true })
+  }
+  symlinkSync(join(root, "node_modules"), join(stage, "node_modules"))
+  yield* run(process.execPath, [join(stage, "scripts/build.ts")], { cwd: stage })
   const pack = yield* npm(["pack", "--ignore-scripts", "--json", "--pack-destination", base], stage)
   const [packed] = JSON.parse(pack.stdout) as ReadonlyArray<Packed>
 
@@ -86,11 +91,17 @@ const make = Effect.gen(function*() {
   const wrong = readdirSync(join(fixtures, "wrong")).map((file) => `wrong/${file}`)
   writeJson(join(dir, "tsconfig.json"), {
     compilerOptions: { ...strict, module: "nodenext", moduleResolution: "nodenext", outDir: "out" },
-    files: ["program.ts"]
+    files: ["program.ts", "threads.ts"]
   })
   writeJson(join(dir, "tsconfig.bundler.json"), {
     compilerOptions: { ...strict, module: "preserve", moduleResolution: "bundler", noEmit: true },
-    files: ["program.ts"]
+    files: ["program.ts", "threads.ts"]
+  })
+  // DataFlare's own declarations checked too (`skipLibCheck: false`; `dom` for the Web Crypto
+  // types Effect's declarations name)
+  writeJson(join(dir, "tsconfig.libcheck.json"), {
+    compilerOptions: { ...strict, lib: ["es2023", "dom"], skipLibCheck: false, module: "nodenext", moduleResolution: "nodenext", noEmit: true },
+    files: ["program.ts", "threads.ts"]
   })
   writeJson(join(dir, "tsconfig.wrong.json"), {
     compilerOptions: { ...strict, module: "nodenext", moduleResolution: "nodenext", noEmit: true },

@@ -7,7 +7,10 @@
  * The set is the closure of `dataflare`'s `dependencies` and required `peerDependencies` over
  * each package's own `dependencies` and required peers, each found where Node would find it from
  * the package requiring it. Each becomes `<dir>/<name>.tgz` (`package/` prefix, as `npm pack`
- * writes, without the package's own `node_modules`).
+ * writes), without the package's own `node_modules`, and without what neither `node` nor `tsc`
+ * reads (source maps, and the TypeScript sources Effect's packages ship beside `dist/` for their
+ * declaration maps): Effect's tarball shrinks from 61 MB to 28 MB unpacked, the slowest part of
+ * the consumer test's install.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -68,6 +71,7 @@ export const closure = (root: string): ReadonlyArray<LocalPackage> => {
 export const tarballs = (packages: ReadonlyArray<LocalPackage>, out: string): ReadonlyMap<string, string> =>
   new Map(packages.map((p) => {
     const file = join(out, `${p.name.replace("/", "+")}.tgz`)
+    const sourcesBesideDist = p.name === "effect" || p.name.startsWith("@effect/")
     execFileSync("tar", [
       "--create",
       "--use-compress-program=gzip -1",
@@ -76,6 +80,8 @@ export const tarballs = (packages: ReadonlyArray<LocalPackage>, out: string): Re
       "-C",
       p.dir,
       "--exclude=./node_modules",
+      "--exclude=*.map",
+      ...(sourcesBesideDist ? ["--exclude=./src"] : []),
       "--transform",
       "s,^\\.,package,",
       "."

@@ -17,11 +17,13 @@ export interface Column {
   readonly pk: number | null
   /** The type's OID. */
   readonly oid: number
+  /** Arrays: the element type's delimiter in array literals (`,`; `;` for `box`). */
+  readonly delimiter?: string
 }
 
 /** Columns of `$2.$1` (or of `$1` in the current schema) in table order. */
 export const COLUMNS_SQL = `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typname AS typname, a.atttypid::int AS oid,
-  et.typname AS element, a.attnotnull AS not_null,
+  et.typname AS element, et.typdelim AS delimiter, a.attnotnull AS not_null,
   (SELECT k.ord::int FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
     WHERE i.indrelid = c.oid AND i.indisprimary AND k.attnum = a.attnum) AS pk
 FROM pg_attribute a
@@ -41,7 +43,8 @@ export const toColumns = (rows: ReadonlyArray<{ readonly [k: string]: unknown }>
     element: r.element === null || r.element === undefined ? null : String(r.element),
     notNull: r.not_null === true,
     pk: r.pk === null || r.pk === undefined ? null : Number(r.pk),
-    oid: Number(r.oid)
+    oid: Number(r.oid),
+    ...(typeof r.delimiter === "string" ? { delimiter: r.delimiter } : {})
   }))
 
 /** The primary key columns in key order. */

@@ -13,7 +13,7 @@ import type pg from "pg"
 import { type Column, COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
 import { CopyOut, decodeRows, FieldError, lastRowFields } from "./copyOut.ts"
 import type { Change } from "./replication.ts"
-import { copyStatement, type ReadPlan } from "./tableRead.ts"
+import { copyStatement, ORDERED_READ_SQL, type ReadPlan, UNORDERED_SQL } from "./tableRead.ts"
 import { resolveShapes, shapeOf, TYPES_SQL } from "./types.ts"
 import { type Decoder, decoderOf, type TypeShape } from "./values.ts"
 
@@ -84,6 +84,8 @@ export class SnapshotReader {
     const plan: ReadPlan = { table: table.name, query: undefined, columns, key, cursor: undefined, partition: undefined }
     const from = key.length > 0 ? this.progress.key : null
     const statement = copyStatement(plan, { offset: 0, cursor: null, key: from, range: undefined })
+    // (the catalog queries above need their sorts; the COPY should stream in the index's order)
+    await this.client.query(ORDERED_READ_SQL)
     return {
       plan,
       names: columns.map((c) => c.name),
@@ -103,6 +105,7 @@ export class SnapshotReader {
       const block = await current.copy.next(max)
       if (block === undefined) {
         this.current = undefined
+        await this.client.query(UNORDERED_SQL)
         p.table++
         p.key = null
         continue

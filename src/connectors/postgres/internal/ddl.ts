@@ -30,24 +30,6 @@ export const UPSERT_STAGE = "df_stage"
 export const upsertStageDdl = (target: string): string =>
   `CREATE TEMP TABLE IF NOT EXISTS ${UPSERT_STAGE} ON COMMIT DELETE ROWS AS SELECT *, ''::text AS "__df_op", 0 AS "__df_seq" FROM ${target} WITH NO DATA`
 
-/** A column type guessed from the values of one field (`create_table`). */
-export const inferType = (values: ReadonlyArray<unknown>): string => {
-  let seen: unknown
-  let integral = true
-  for (const v of values) {
-    if (v === null || v === undefined) continue
-    if (seen === undefined) seen = v
-    if (typeof v === "number" && !Number.isInteger(v)) integral = false
-  }
-  if (seen === undefined || typeof seen === "string") return "text"
-  if (typeof seen === "number") return integral ? "bigint" : "double precision"
-  if (typeof seen === "bigint") return "bigint"
-  if (typeof seen === "boolean") return "boolean"
-  if (seen instanceof Date) return "timestamptz"
-  if (seen instanceof Uint8Array) return "bytea"
-  return "jsonb"
-}
-
 /** `CREATE TABLE IF NOT EXISTS` of the target from its columns' definitions and key. */
 export const createTableSql = (
   target: string,

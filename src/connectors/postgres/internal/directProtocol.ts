@@ -1,24 +1,19 @@
 /**
- * The `direct` commit protocol: rows go straight into the target in one transaction per
- * checkpoint, committed in `preCommit` together with the checkpoint id (in `checkpoint_table`).
- * At-least-once for `insert` / `replace` (a restore writes every record after the checkpoint
- * again), exactly-once for `upsert` (idempotent). `replace` truncates the table in the first
- * transaction, not again after a restore that finds a committed checkpoint.
+ * The `direct` commit protocol of `upsert`: each batch is merged into the target (one COPY and
+ * merge under a savepoint) in one transaction per checkpoint, committed in `preCommit` together
+ * with the checkpoint id (in `checkpoint_table`); exactly-once because a replayed row overwrites
+ * itself. (`insert` / `replace` at-least-once use `atLeastOnceProtocol.ts`.)
  */
 import { Effect } from "effect"
+import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
 import { checkpointDdl } from "./ddl.ts"
 import { type CommitProtocol, settle, type TxSteps, writeThrough } from "./protocol.ts"
 import type { Destination } from "./stream.ts"
 import type { WriteTx } from "./transaction.ts"
 
-/** The last checkpoint id committed by this instance, read on `session`'s transaction. */
-export const lastCommitted = (tx: WriteTx) =>
-  Effect.gen(function*() {
-    const t = tx.target
-    yield* tx.q(checkpointDdl(t.cpTable))
-    const r = yield* tx.q(`SELECT checkpoint_id::text AS id FROM ${t.cpTable} WHERE workflow = $1 AND node = $2`, [t.workflow, t.nodeKey])
-    return r.rows.length === 0 ? undefined : Number(r.rows[0].id)
-  })
+/** The last checkpoint id committed by this instance. */
+const lastCommitted = (tx: WriteTx) =>
+  Effect.andThen(ensureTable(tx.session, checkpointDdl(tx.target.cpTable)), committedCheckpoint(tx.session, tx.target))
 
 /** Opens the `direct` protocol on the writer's transaction. */
 export const directProtocol = (tx: WriteTx): CommitProtocol => {
@@ -71,8 +66,15 @@ export const directProtocol = (tx: WriteTx): CommitProtocol => {
           // The replay writes every record after the checkpoint again (upsert overwrites; insert
           // may duplicate what a later, never completed, checkpoint committed). A replace that
           // committed before is not truncated again.
-          const committed = checkpointId === undefined ? undefined : yield* lastCommitted(tx)
-          replaced = committed !== undefined
+          const committed = yield* lastCommitted(tx)
+          // The rows of checkpoint k + 1 commit before k + 1 completes (one checkpoint is in
+          // flight at a time): more is a state older than the table. An upsert replays harmlessly.
+          if (t.mode !== "upsert") yield* refuseIfAhead(t, committed, checkpointId, 1)
+          if (checkpointId === undefined && committed !== undefined) {
+            // a run from the start forgets what earlier runs committed
+            yield* tx.q(`DELETE FROM ${t.cpTable} WHERE workflow = $1 AND node = $2`, [t.workflow, t.nodeKey])
+          }
+          replaced = checkpointId !== undefined && committed !== undefined
         })
       ),
     close: (success) =>

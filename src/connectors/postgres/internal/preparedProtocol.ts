@@ -6,20 +6,17 @@
  * session; `restore(k)` commits the prepared ids `<= k` a crash left behind and rolls back the
  * others. No row is written twice.
  *
- * The batches are streamed into the transaction's COPY in segments of up to
- * INTERMEDIATE_COMMIT_ROWS rows, each under a savepoint (see `endSegment`: a rejected row rolls
- * back only its segment); the open transaction is replayed after a lost session only while it is
- * in its first segment (beyond, the write fails and the task restarts from the last checkpoint).
+ * The batches are streamed into the transaction's COPY in segments (see `segments.ts`).
  */
 import { Effect } from "effect"
-import { ConnectorError, RejectedError } from "../../../Errors.ts"
 import { classify, configurationError, sqlState } from "../PostgresError.ts"
+import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
+import { checkpointDdl } from "./ddl.ts"
 import type { CommitProtocol } from "./protocol.ts"
-import { sizeOf, type Written } from "./rows.ts"
+import { Segments } from "./segments.ts"
 import { Session } from "./session.ts"
 import { instanceHash } from "./stagedProtocol.ts"
-import type { Destination } from "./stream.ts"
-import { CONNECTOR, INTERMEDIATE_COMMIT_ROWS, type WriteTx } from "./transaction.ts"
+import { CONNECTOR, type WriteTx } from "./transaction.ts"
 
 /** The prefix of the global ids of a sink instance's prepared transactions. */
 export const preparedPrefix = (workflow: string, nodeKey: string, table: string): string =>
@@ -46,119 +43,49 @@ export const preparedProtocol = (tx: WriteTx): CommitProtocol => {
   const gidOf = (checkpointId: number) => `${gidPrefix}${checkpointId}`
   /** Checkpoints this writer prepared and has not committed yet. */
   let prepared: Array<number> = []
-  /** The open transaction's batches are all in `pending` (a lost session can be replayed). */
-  let replayable = true
-  /** A savepoint `df_segment` opens the transaction's current streamed segment. */
-  let segment = false
-  /** The target was emptied by a committed or prepared transaction (`replace`). */
-  let replaced = false
-  const dest: Destination = { into: Effect.succeed(t.quoted), tag: () => undefined }
-
-  const begin = Effect.gen(function*() {
-    if (!replayable) {
-      // The lost transaction held more rows than are kept for a replay.
-      return yield* new ConnectorError({
-        connector: CONNECTOR,
-        operation: "write",
-        reason: new RejectedError({
-          message: `the open transaction (more than ${INTERMEDIATE_COMMIT_ROWS} rows since the last checkpoint) was lost and cannot be written again here; the task restarts from the last checkpoint (two_phase: prepared)`
-        })
-      })
-    }
-    yield* tx.beginTx
-    segment = false
-    // A DELETE, so that readers see the old rows, not wait on a TRUNCATE's lock, while the
-    // transaction stays open and prepared until its checkpoint completes.
-    if (t.mode === "replace" && !replaced) yield* tx.q(`DELETE FROM ${t.quoted}`)
-    yield* tx.replay(dest)
-    if (tx.pending.length > 0) {
-      // replayed outside any segment: a second loss in this transaction cannot be replayed
-      tx.clearPending()
-      replayable = false
-    }
-  })
-  const commitTx = Effect.gen(function*() {
-    yield* tx.commitTx
-    if (t.mode === "replace") replaced = true
-  })
-
-  /**
-   * Ends the open segment — its COPY, then `RELEASE SAVEPOINT`. When a row was rejected
-   * (`failed`, or at the end of the COPY), the segment is rolled back to its savepoint and its
-   * batches are written again one COPY each under a savepoint of their own (row isolation). The
-   * segment's batches then leave `pending`: the transaction holds rows no longer kept for a
-   * replay, so a lost session now fails the task (it restarts from the last checkpoint).
-   */
-  const endSegment = (failed: boolean) =>
-    Effect.gen(function*() {
-      if (!segment) return
-      let ok = !failed
-      if (tx.session.stream !== undefined) ok = (yield* tx.endStream) && ok
-      if (!ok) {
-        yield* tx.q("ROLLBACK TO SAVEPOINT df_segment")
-        for (const w of tx.pending) yield* tx.writeOne(dest, w)
-      }
-      yield* tx.q("RELEASE SAVEPOINT df_segment")
-      segment = false
-      if (tx.pending.length > 0) replayable = false
-      tx.clearPending()
-    })
-
-  const write = (w: Written) =>
-    Effect.gen(function*() {
-      if (!tx.session.inTx) yield* begin
-      const n = sizeOf(w)
-      if (tx.checkpointing && n > 0) {
-        if (!segment) {
-          yield* tx.q("SAVEPOINT df_segment")
-          segment = true
-        }
-        const ok = yield* tx.stream(dest, w)
-        tx.pending.push(w)
-        if (!ok) {
-          // a rejected row in this segment: write its batches again one by one
-          yield* endSegment(true)
-          return n
-        }
-        tx.pendingRows += n
-        // Bound the rows kept for a replay: the transaction stays open until the checkpoint,
-        // the segment ends (its rows checked) and a new one starts.
-        if (tx.pendingRows >= INTERMEDIATE_COMMIT_ROWS) yield* endSegment(false)
-        return n
-      }
-      const written = yield* tx.writeOne(dest, w)
-      if (tx.checkpointing) tx.pending.push(w)
-      else yield* commitTx
-      return written
-    })
+  // A DELETE empties the target in `replace` mode, so that readers see the old rows, not wait on
+  // a TRUNCATE's lock, while the transaction stays open and prepared until its checkpoint completes.
+  const segments = new Segments(tx, "DELETE", "two_phase: prepared")
 
   const afterPrepare = (checkpointId: number) => {
-    tx.session.inTx = false
-    tx.clearPending()
-    replayable = true
+    segments.finished()
     prepared.push(checkpointId)
-    if (t.mode === "replace") replaced = true
   }
 
-  /** Commits (`commit`) or rolls back prepared transactions of this instance, on the control session. */
+  /**
+   * Commits (`commit`) or rolls back prepared transactions of this instance, on the control
+   * session; after commits, records the newest committed id in the checkpoint table (after the
+   * `COMMIT PREPARED`, not inside the prepared transaction: there its row lock would make the
+   * next checkpoint's transaction wait for the commit). A crash in between leaves the table one
+   * checkpoint behind, which only makes `refuseIfAhead` more lenient.
+   */
   const finishPrepared = (ids: ReadonlyArray<number>, how: "COMMIT" | "ROLLBACK") =>
-    Effect.forEach(ids, (id) =>
-      ctl.query(`${how} PREPARED '${gidOf(id)}'`).pipe(
-        // already finished (a retry after the statement reached the server)
-        Effect.catchIf((e) => sqlState(e) === "42704", () => Effect.void)
-      ), { discard: true })
+    Effect.gen(function*() {
+      for (const id of ids) {
+        yield* ctl.query(`${how} PREPARED '${gidOf(id)}'`).pipe(
+          // already finished (a retry after the statement reached the server)
+          Effect.catchIf((e) => sqlState(e) === "42704", () => Effect.void)
+        )
+      }
+      if (how === "COMMIT" && ids.length > 0) {
+        yield* ctl.query(
+          `INSERT INTO ${t.cpTable} AS c (workflow, node, checkpoint_id) VALUES ($1, $2, $3) ON CONFLICT (workflow, node) DO UPDATE SET checkpoint_id = GREATEST(c.checkpoint_id, EXCLUDED.checkpoint_id), committed_at = now()`,
+          [t.workflow, t.nodeKey, Math.max(...ids)]
+        )
+      }
+    })
 
   return {
-    write,
-    flush: Effect.suspend(() => (tx.checkpointing || !tx.session.inTx ? Effect.void : tx.retryingTx("flush", commitTx))),
+    write: (w) => segments.write(w),
+    flush: Effect.suspend(() => (tx.checkpointing || !tx.session.inTx ? Effect.void : tx.retryingTx("flush", segments.commitTx))),
     preCommit: (checkpointId) =>
       tx.preCommitRetried(
         // the PREPARE reached the server
         Effect.map(tx.q(`SELECT 1 FROM pg_prepared_xacts WHERE gid = $1`, [gidOf(checkpointId)]), (r) => r.rows.length > 0),
         () => afterPrepare(checkpointId),
         Effect.gen(function*() {
-          if (!tx.session.inTx) yield* begin
-          yield* endSegment(false)
+          if (!tx.session.inTx) yield* segments.begin
+          yield* segments.endSegment(false)
           yield* tx.q(`PREPARE TRANSACTION '${gidOf(checkpointId)}'`)
           afterPrepare(checkpointId)
         })
@@ -179,13 +106,21 @@ export const preparedProtocol = (tx: WriteTx): CommitProtocol => {
         ctl,
         "restore",
         Effect.gen(function*() {
+          // committed only once its checkpoint completed: a later one is a state older than the table
+          yield* ensureTable(ctl, checkpointDdl(t.cpTable))
+          const committed = yield* committedCheckpoint(ctl, t)
+          yield* refuseIfAhead(t, committed, checkpointId, 0)
           const left = yield* ctl.query(`SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1)`, [gidPrefix])
           const ids = left.rows.map((r) => Number(String(r.gid).slice(gidPrefix.length))).filter((n) => Number.isSafeInteger(n))
           yield* finishPrepared(ids.filter((n) => checkpointId !== undefined && n <= checkpointId), "COMMIT")
           yield* finishPrepared(ids.filter((n) => checkpointId === undefined || n > checkpointId), "ROLLBACK")
+          if (checkpointId === undefined && committed !== undefined) {
+            // a run from the start forgets what earlier runs committed
+            yield* ctl.query(`DELETE FROM ${t.cpTable} WHERE workflow = $1 AND node = $2`, [t.workflow, t.nodeKey])
+          }
           prepared = []
-          replayable = true
-          replaced = checkpointId !== undefined
+          segments.replayable = true
+          segments.replaced = checkpointId !== undefined
         })
       ),
     close: (success) =>

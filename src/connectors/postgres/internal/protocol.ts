@@ -2,19 +2,31 @@
  * The commit protocols of the `postgres` sink: how the rows written between two checkpoints
  * become durable and visible. One is chosen when the writer opens:
  *
- * - `direct` (`directProtocol.ts`): rows go straight into the target and commit with the
- *   checkpoint id in `preCommit` — at-least-once for `insert` / `replace`, exactly-once for
- *   `upsert` (idempotent);
+ * - `direct` (`directProtocol.ts`, `upsert`): each batch merged into the target, committed with the
+ *   checkpoint id in `preCommit` — exactly-once by idempotence;
+ * - at-least-once `insert` / `replace` (`atLeastOnceProtocol.ts`): one transaction on the target
+ *   per checkpoint, streamed in segments (`segments.ts`), committed with the checkpoint id;
  * - `staged` (`stagedProtocol.ts`): exactly-once by a staged two-phase commit (the default);
- * - `prepared` (`preparedProtocol.ts`): exactly-once by PostgreSQL's `PREPARE TRANSACTION`.
+ * - `prepared` (`preparedProtocol.ts`): exactly-once by PostgreSQL's `PREPARE TRANSACTION`, on the
+ *   same segmented transaction as at-least-once.
  *
- * This module has their common interface and the write path that `direct` and `staged` share.
+ * This module has their common interface and the write path that `direct` and `staged` share
+ * (`protocolOf` names the family: `direct` covers both at-least-once protocols).
  */
 import { Effect } from "effect"
 import type { ConnectorError } from "../../../Errors.ts"
+import type { SinkConfig } from "../PostgresConfig.ts"
 import { sizeOf, type Written } from "./rows.ts"
 import type { Destination } from "./stream.ts"
 import { INTERMEDIATE_COMMIT_ROWS, type WriteTx } from "./transaction.ts"
+
+/** The commit protocol of a config. */
+export const protocolOf = (config: SinkConfig): "direct" | "staged" | "prepared" =>
+  config.mode === "upsert" || config.guarantee === "at-least-once"
+    ? "direct"
+    : config.two_phase === "prepared"
+    ? "prepared"
+    : "staged"
 
 /** One commit protocol, driving the writer's transaction. */
 export interface CommitProtocol {

@@ -16,7 +16,12 @@ import pg from "pg"
 import { sqlState } from "../PostgresError.ts"
 import { quoteIdent } from "./client.ts"
 import type { StageTag } from "./copy.ts"
+import { committedCheckpoint, ensureTable, refuseIfAhead } from "./checkpoints.ts"
 import { checkpointDdl, marksDdl, stageDdl } from "./ddl.ts"
+import { RecordError } from "../../../Errors.ts"
+import { isRowRejection, rowError } from "./isolate.ts"
+import type { Row } from "./rows.ts"
+import { constrainStage, type UniqueKey, uniqueConflicts, uniqueKeys } from "./stageChecks.ts"
 import { directProtocol } from "./directProtocol.ts"
 import { type CommitProtocol, settle, type TxSteps, writeThrough } from "./protocol.ts"
 import { Session } from "./session.ts"
@@ -61,6 +66,72 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
     return i
   }
 
+  /** The target's unique keys, checked at `preCommit` (read once). */
+  let keys: ReadonlyArray<UniqueKey> | undefined
+
+  /**
+   * Before the epoch's mark: its staged rows whose key is already in the target fail the write or
+   * go to the dead letters (and leave the staging table), as the other modes do.
+   */
+  const checkUnique = Effect.gen(function*() {
+    // (replace: the first apply empties the target before the rows go in)
+    if (!stageInTx || (t.mode === "replace" && !replaced)) return
+    if (keys === undefined) keys = yield* uniqueKeys(tx.session, t.quoted)
+    if (keys.length === 0) return
+    const refused = yield* uniqueConflicts(tx.session, stageTable, t.quoted, keys, epoch)
+    if (refused.length === 0) return
+    yield* tx.reject(refused)
+    yield* tx.q(`DELETE FROM ${stageTable} WHERE ctid = ANY($1::tid[])`, [refused.map((r) => r.at)])
+  })
+
+  /**
+   * Inside the control transaction: inserts the rows of one shape of `epochs` into the target.
+   * When the server refuses one (a key staged twice, a foreign key, an exclusion constraint, a
+   * trigger, a row a concurrent writer inserted: what the staging checks do not see), the rows
+   * are inserted one by one under savepoints and the refused ones go to the dead letters, or
+   * (`on_error: fail`) fail the commit naming the row: the checkpoint stays staged, and the next
+   * run applies it again (with `on_error: dead_letter` it sets the row aside) — or `--from-scratch`
+   * drops it.
+   */
+  const applyShape = (list: string, epochs: ReadonlyArray<string>, shape: number) =>
+    Effect.gen(function*() {
+      const insert = `INSERT INTO ${t.quoted} ${list.length > 0 ? `(${list}) ` : ""}SELECT ${list} FROM ${stageTable}`
+      yield* cq("SAVEPOINT df_apply")
+      const ok = yield* cq(`${insert} WHERE "__df_epoch" = ANY($1::bigint[]) AND "__df_shape" = $2`, [epochs, shape]).pipe(
+        Effect.as(true),
+        Effect.catchIf(isRowRejection, () => Effect.succeed(false))
+      )
+      if (ok) return yield* cq("RELEASE SAVEPOINT df_apply")
+      yield* cq("ROLLBACK TO SAVEPOINT df_apply")
+      yield* cq("RELEASE SAVEPOINT df_apply")
+      const rows = yield* cq(
+        `SELECT ctid::text AS at, to_jsonb(s) - '__df_epoch' - '__df_shape' AS rec FROM ${stageTable} s WHERE "__df_epoch" = ANY($1::bigint[]) AND "__df_shape" = $2 ORDER BY ctid`,
+        [epochs, shape]
+      )
+      const refused: Array<{ row: Row; error: unknown }> = []
+      for (const r of rows.rows) {
+        yield* cq("SAVEPOINT df_apply")
+        const error = yield* cq(`${insert} WHERE ctid = $1::tid`, [r.at]).pipe(
+          Effect.as(undefined),
+          Effect.catchIf(isRowRejection, (e) => Effect.succeed(e))
+        )
+        if (error !== undefined) {
+          yield* cq("ROLLBACK TO SAVEPOINT df_apply")
+          refused.push({ row: r.rec as Row, error })
+          if (t.config.on_error !== "dead_letter") break
+        }
+        yield* cq("RELEASE SAVEPOINT df_apply")
+      }
+      if (refused.length > 0 && t.config.on_error !== "dead_letter") {
+        const first = rowError(t.table, refused[0].row, refused[0].error)
+        return yield* new RecordError({
+          detail: `${first.detail}; found when its checkpoint was applied: it stays staged and the next run applies it again — run with on_error: dead_letter to set such rows aside, or --from-scratch to drop what is staged`,
+          record: refused[0].row
+        })
+      }
+      yield* tx.reject(refused)
+    })
+
   /** A statement on the control session. */
   const cq = (text: string, params?: ReadonlyArray<unknown>) => ctl.query(text, params)
 
@@ -71,7 +142,10 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
    */
   const ensureStage = Effect.gen(function*() {
     const exists = yield* tx.q(`SELECT to_regclass($1) IS NOT NULL AS e`, [stageTable])
-    if (exists.rows[0].e !== true) for (const statement of stageDdl(stageTable, t.quoted)) yield* tx.q(statement)
+    if (exists.rows[0].e !== true) {
+      for (const statement of stageDdl(stageTable, t.quoted)) yield* tx.q(statement)
+      yield* constrainStage(tx.session, stageTable, t.quoted)
+    }
     stageInTx = true
   })
 
@@ -133,13 +207,7 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
         const epochs = marks.rows.map((r) => String(r.epoch))
         // Shapes only grow within a run: the last mark lists all of them.
         const kinds = marks.rows[marks.rows.length - 1].shapes as ReadonlyArray<ReadonlyArray<string>>
-        for (let i = 0; i < kinds.length; i++) {
-          const list = kinds[i].map((c) => pg.escapeIdentifier(c)).join(", ")
-          yield* cq(
-            `INSERT INTO ${t.quoted} ${list.length > 0 ? `(${list}) ` : ""}SELECT ${list} FROM ${stageTable} WHERE "__df_epoch" = ANY($1::bigint[]) AND "__df_shape" = $2`,
-            [epochs, i]
-          )
-        }
+        for (let i = 0; i < kinds.length; i++) yield* applyShape(kinds[i].map((c) => pg.escapeIdentifier(c)).join(", "), epochs, i)
         yield* clearStaged(epochs)
         yield* cq(`DELETE FROM ${marksName} WHERE workflow = $1 AND node = $2 AND checkpoint_id <= $3`, [t.workflow, t.nodeKey, n])
       }
@@ -171,6 +239,7 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
         if (!tx.session.inTx && tx.pending.length === 0 && !epochCommitted) return
         if (!tx.session.inTx) yield* steps.begin
         yield* settle(tx, steps)
+        yield* checkUnique
         yield* tx.q(`INSERT INTO ${marksName} (workflow, node, epoch, checkpoint_id, shapes) VALUES ($1, $2, $3, $4, $5)`, [
           t.workflow,
           t.nodeKey,
@@ -189,9 +258,11 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
       ctl,
       "restore",
       Effect.gen(function*() {
+        yield* ensureTable(ctl, checkpointDdl(t.cpTable))
+        yield* ensureTable(ctl, marksDdl(marksName))
         yield* cq("BEGIN")
-        yield* cq(checkpointDdl(t.cpTable))
-        yield* cq(marksDdl(marksName))
+        // applied only once its checkpoint completed: a later one is a state older than the table
+        yield* refuseIfAhead(t, yield* committedCheckpoint(ctl, t), checkpointId, 0)
         if (checkpointId === undefined) {
           // A run from the start: nothing staged or applied before counts.
           yield* cq(`DELETE FROM ${t.cpTable} WHERE workflow = $1 AND node = $2`, [t.workflow, t.nodeKey])
@@ -238,7 +309,8 @@ export const stagedProtocol = (tx: WriteTx): CommitProtocol => {
         else {
           if (tx.session.inTx) yield* tx.q("ROLLBACK").pipe(Effect.ignore)
           yield* tx.session.disconnect
-          if (success) yield* dropStageIfDone.pipe(Effect.ignore)
+          // (after a failure too: staged rows without a mark belong to no checkpoint)
+          yield* dropStageIfDone.pipe(Effect.ignore)
         }
         yield* ctl.disconnect
       })

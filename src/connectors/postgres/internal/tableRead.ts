@@ -18,8 +18,10 @@
  */
 import pg from "pg"
 import type * as Batch from "../../../Batch.ts"
+import { RecordError } from "../../../Errors.ts"
 import type { Column } from "./catalog.ts"
 import { quoteIdent } from "./client.ts"
+import type { FieldError } from "./copyOut.ts"
 
 /** An instance's range of the partition column: `[lo, hi)` (`null`: open), or nothing to read. */
 export type Range = { readonly lo: string | null; readonly hi: string | null } | "empty" | undefined
@@ -43,6 +45,18 @@ export interface ReadState {
   key: ReadonlyArray<string> | null
   range: Range
 }
+
+/**
+ * Run right before a COPY that reads a table in key order: the planner would otherwise sort a
+ * large, physically unordered table whole (temporary files, and no first row until the sort is
+ * done) where the primary key's index gives the order as it streams. A sort is still used where no
+ * index gives the order (an incremental cursor column without one). Not for other statements:
+ * the catalog queries need their sorts (they took seconds without). {@link UNORDERED_SQL} undoes it.
+ */
+export const ORDERED_READ_SQL = "SET enable_sort = off"
+
+/** Undoes {@link ORDERED_READ_SQL}. */
+export const UNORDERED_SQL = "RESET enable_sort"
 
 const lit = (value: string, column: Column): string => `${pg.escapeLiteral(value)}::${column.type}`
 
@@ -142,4 +156,22 @@ export const fromPosition = (position: Batch.Position, plan: ReadPlan, state: Re
   if (typeof p.offset !== "number") return false
   state.offset = p.offset
   return true
+}
+
+/**
+ * A field that did not decode, as the record error naming the table (or query), the row (its key,
+ * or its number in the read) and the column with its type.
+ */
+export const fieldError = (plan: ReadPlan, e: FieldError, rowIndex: number): RecordError => {
+  const column = plan.columns[Math.max(0, e.column)]
+  const keyAt = plan.key.map((k) => plan.columns.findIndex((c) => c.name === k))
+  const row = keyAt.length > 0 && keyAt.every((i) => i >= 0 && i < e.fields.length)
+    ? `row (${plan.key.join(", ")})=(${keyAt.map((i) => e.fields[i] ?? "NULL").join(", ")})`
+    : `row ${rowIndex + 1}`
+  return new RecordError({
+    detail: `${plan.table !== undefined ? `table '${plan.table}'` : "query"}, ${row}, column '${column?.name ?? "?"}' (${
+      column?.type ?? "?"
+    }): ${e.message}`,
+    ...(column !== undefined ? { field: column.name } : {})
+  })
 }

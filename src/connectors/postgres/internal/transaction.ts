@@ -12,8 +12,8 @@ import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable } from "../PostgresError.ts"
 import type { Column } from "./catalog.ts"
 import { binaryExact } from "./copyBinary.ts"
-import { DEAD_LETTER_MAX_BYTES, isRowRejection, type Isolation, writeIsolated } from "./isolate.ts"
-import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, runsOf, sizeOf, slicePrepared, type Written } from "./rows.ts"
+import { DEAD_LETTER_MAX_BYTES, deadLetter, isRowRejection, type Isolation, rowError, writeIsolated } from "./isolate.ts"
+import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, type Row, runsOf, sizeOf, slicePrepared, type Written } from "./rows.ts"
 import type { Session } from "./session.ts"
 import { copyOnce, copyPassedOnce, type Destination, streamPassed, streamRows } from "./stream.ts"
 import { mergeRows } from "./upsert.ts"
@@ -180,6 +180,16 @@ export class WriteTx {
       if ("error" in decoded) return yield* Effect.fail(decoded.error)
       return yield* this.writeRows(dest, decoded)
     })
+  }
+
+  /**
+   * Rows a check found the target would refuse: fails the write with a `RecordError` naming the
+   * first (`on_error: fail`), or sends them to the dead letters. The caller removes them.
+   */
+  reject(rows: ReadonlyArray<{ readonly row: Row; readonly error: unknown }>): Effect.Effect<void, unknown> {
+    if (rows.length === 0) return Effect.void
+    if (this.isolation.onError === "fail") return Effect.fail(rowError(this.target.table, rows[0].row, rows[0].error))
+    return deadLetter(this.isolation, rows)
   }
 
   /** Writes a batch carefully: one COPY under a savepoint, rejected rows isolated. */

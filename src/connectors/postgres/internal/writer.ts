@@ -19,10 +19,11 @@ import { classify, configurationError } from "../PostgresError.ts"
 import { COLUMNS_SQL, primaryKey, toColumns } from "./catalog.ts"
 import { quoteIdent, splitName } from "./client.ts"
 import { encodingOf } from "./copy.ts"
-import { createTableSql, inferType } from "./ddl.ts"
+import { createTableSql } from "./ddl.ts"
+import { atLeastOnceProtocol } from "./atLeastOnceProtocol.ts"
 import { directProtocol } from "./directProtocol.ts"
 import { checkPreparedTransactions, preparedProtocol } from "./preparedProtocol.ts"
-import type { CommitProtocol } from "./protocol.ts"
+import { type CommitProtocol, protocolOf } from "./protocol.ts"
 import { prepare, type Row } from "./rows.ts"
 import { Session } from "./session.ts"
 import { stagedProtocol } from "./stagedProtocol.ts"
@@ -30,13 +31,6 @@ import { CONNECTOR, type Target, WriteTx } from "./transaction.ts"
 
 export { preparedPrefix } from "./preparedProtocol.ts"
 
-/** The commit protocol of a config (see `protocol.ts`). */
-export const protocolOf = (config: SinkConfig): "direct" | "staged" | "prepared" =>
-  config.mode === "upsert" || config.guarantee === "at-least-once"
-    ? "direct"
-    : config.two_phase === "prepared"
-    ? "prepared"
-    : "staged"
 
 /** Opens the writer for one sink instance. */
 export const makeWriter = Effect.fnUntraced(function*(
@@ -44,9 +38,6 @@ export const makeWriter = Effect.fnUntraced(function*(
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SinkWriter<Row>, ConnectorError, Scope.Scope> {
   const mode = config.mode ?? "insert"
-  if (mode === "replace" && context.parallelism > 1) {
-    return yield* configurationError(CONNECTOR, "open", "mode: replace needs parallelism 1 (one instance truncates the table)")
-  }
   const [schemaName, tableName] = splitName(config.table)
   const target: Target = {
     config,
@@ -65,7 +56,13 @@ export const makeWriter = Effect.fnUntraced(function*(
   }
   const tx = new WriteTx(target, new Session(config.connection_string))
   const kind = protocolOf(config)
-  const protocol: CommitProtocol = kind === "staged" ? stagedProtocol(tx) : kind === "prepared" ? preparedProtocol(tx) : directProtocol(tx)
+  const protocol: CommitProtocol = kind === "staged"
+    ? stagedProtocol(tx)
+    : kind === "prepared"
+    ? preparedProtocol(tx)
+    : mode === "upsert"
+    ? directProtocol(tx)
+    : atLeastOnceProtocol(tx)
 
   const loadColumns = Effect.gen(function*() {
     const result = yield* tx.q(COLUMNS_SQL, [tableName, schemaName ?? null])
@@ -79,16 +76,41 @@ export const makeWriter = Effect.fnUntraced(function*(
   if (target.columns.length === 0 && config.create_table !== true) {
     return yield* configurationError(CONNECTOR, "open", `table '${config.table}' does not exist (set create_table: true to create it)`)
   }
+
+  /** Creates the table from its columns and their types (never guessed from values), with `key` as its primary key. */
+  const createTable = (columns: ReadonlyArray<{ readonly name: string; readonly type: string }>) =>
+    Effect.gen(function*() {
+      yield* tx.q(createTableSql(target.quoted, columns, config.key ?? []))
+      yield* loadColumns
+    })
+  if (target.columns.length === 0 && config.columns !== undefined) {
+    const declared = Object.entries(config.columns).map(([name, type]) => ({ name, type }))
+    yield* createTable(declared).pipe(Effect.mapError(classify(CONNECTOR, "open")))
+  }
+  if (target.columns.length > 0) {
+    const missing = target.key.find((k) => !target.columns.some((c) => c.name === k))
+    if (missing !== undefined) {
+      return yield* configurationError(
+        CONNECTOR,
+        "open",
+        `key column '${missing}' is not a column of table '${config.table}' (its columns: ${target.columns.map((c) => c.name).join(", ")})`
+      )
+    }
+  }
   if (mode === "upsert" && target.columns.length > 0 && target.key.length === 0) {
     return yield* configurationError(CONNECTOR, "open", `mode: upsert needs 'key' or a primary key on '${config.table}'`)
   }
-
-  const createTable = (images: ReadonlyArray<Row>) =>
+  /** `create_table` without `columns`: the types come with the first batch of a postgres source, or the write is refused. */
+  const createFromBatch = (encoded: Batch.Encoded | undefined) =>
     Effect.gen(function*() {
-      const names = Object.keys(images[0] ?? {})
-      const columns = names.map((name) => ({ name, type: inferType(images.map((r) => r[name])) }))
-      yield* tx.q(createTableSql(target.quoted, columns, config.key ?? []))
-      yield* loadColumns
+      if (encoded?.format === "application/x-postgres-copy") {
+        return yield* createTable(encoded.columns.map((name, i) => ({ name, type: encoded.types[i] })))
+      }
+      return yield* configurationError(
+        CONNECTOR,
+        "write",
+        `table '${config.table}' does not exist and the types of its columns are unknown: declare them in the sink's config (columns: { name: type, ... }); create_table does not guess types from values`
+      )
     })
 
   /**
@@ -110,10 +132,12 @@ export const makeWriter = Effect.fnUntraced(function*(
     return encoded.columns.every((name, i) => target.columns.find((c) => c.name === name)?.type === encoded.types[i])
   }
 
-  return {
-    writeBatch: (batch: Batch.Batch<Row>) =>
+  const writeBatch = (batch: Batch.Batch<Row>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
       Effect.suspend(() => {
         const encoded = Batch.encodedOf(batch)
+        if (target.columns.length === 0) {
+          return tx.retrying("write", Effect.andThen(createFromBatch(encoded), writeBatch(batch)))
+        }
         if (encoded !== undefined && canPass(encoded)) {
           return tx.retrying("write", Effect.map(protocol.write({ encoded, batch }), (written) => ({ written })))
         }
@@ -125,14 +149,11 @@ export const makeWriter = Effect.fnUntraced(function*(
         if (p.ops !== undefined && mode !== "upsert") {
           return Effect.fail(configurationError(CONNECTOR, "write", "change records need mode: upsert"))
         }
-        return tx.retrying(
-          "write",
-          Effect.gen(function*() {
-            if (target.columns.length === 0) yield* createTable(p.images)
-            return { written: yield* protocol.write(p) }
-          })
-        )
-      }),
+        return tx.retrying("write", Effect.map(protocol.write(p), (written) => ({ written })))
+      })
+
+  return {
+    writeBatch,
     flush: protocol.flush,
     preCommit: (checkpointId: number) =>
       Effect.suspend(() => {
