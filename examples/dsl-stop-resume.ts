@@ -23,7 +23,8 @@ const workflow = (name: string, parallelism: number, windowSize = "10s") =>
     name: "sensors",
     execution: { batch_size: 100, checkpoint_interval: "50ms" },
     nodes: [
-      { kind: "source", id: "events", type: "generator", config: { count, make: (i: number) => ({ sensor: `s${i % 50}`, at: i }) }, inputs: [] },
+      // generated at 30,000 events/s, so that the stop lands mid-stream even on a busy machine
+      { kind: "source", id: "events", type: "generator", config: { count, rate: 30_000, make: (i: number) => ({ sensor: `s${i % 50}`, at: i }) }, inputs: [] },
       {
         kind: "processor",
         id: "per_sensor",
