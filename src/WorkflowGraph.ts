@@ -120,7 +120,7 @@ export const BatchingSettings = Schema.Struct({
  * Where a workflow's checkpoints are kept (`execution.state`), when it is run by `dataflare run`:
  * - `{ backend: files, directory? }`: a state directory (default `.dataflare/<workflow-name>`);
  * - `{ backend: postgres, connection_string, schema?, table_prefix? }`: a PostgreSQL table
- *   (`<table_prefix>_checkpoints`, default `dataflare_checkpoints`, in `schema` or the connection's
+ *   (`<table_prefix>_checkpoints`, default `dataflare_state_checkpoints`, in `schema` or the connection's
  *   `search_path`), shared by several processes. Write the connection string as `${VAR}` so that
  *   no password sits in the file.
  * `dataflare run --state-dir` / `--state` override it. A library run provides its backend as a

@@ -42,11 +42,21 @@ export interface Options {
   readonly pool?: pg.Pool | undefined
   /** The schema of the table (created if missing); default: the connection's `search_path`. */
   readonly schema?: string | undefined
-  /** The table is `<prefix>_checkpoints` (default prefix `dataflare`). */
+  /** The table is `<prefix>_checkpoints` (default prefix `dataflare_state`). */
   readonly tablePrefix?: string | undefined
   /** Pool size when the backend opens its own pool (default 3: one is held by a run's writer lease). */
   readonly maxConnections?: number | undefined
 }
+
+/**
+ * The default table prefix: the tables are `dataflare_state_checkpoints` and
+ * `dataflare_state_writers`. Not `dataflare`: `dataflare_checkpoints` is the `postgres` sink's
+ * default checkpoint table, with other columns, and both often live in one database.
+ *
+ * @category constants
+ * @since 0.3.0
+ */
+export const DEFAULT_PREFIX = "dataflare_state"
 
 /**
  * A PostgreSQL backend, its pool closed with the scope. The table (and schema) are created if
@@ -63,12 +73,12 @@ export interface Options {
 export const make = (options: Options): Effect.Effect<Backend, StateBackendError, Scope.Scope> =>
   Effect.gen(function*() {
     const pool = options.pool ?? (yield* openPool(options))
-    const tableName = `${options.tablePrefix ?? "dataflare"}_checkpoints`
+    const tableName = `${options.tablePrefix ?? DEFAULT_PREFIX}_checkpoints`
     const table = options.schema === undefined
       ? pg.escapeIdentifier(tableName)
       : `${pg.escapeIdentifier(options.schema)}.${pg.escapeIdentifier(tableName)}`
     const lockKey = `dataflare:${options.schema ?? ""}.${tableName}`
-    const writersName = `${options.tablePrefix ?? "dataflare"}_writers`
+    const writersName = `${options.tablePrefix ?? DEFAULT_PREFIX}_writers`
     const writers = options.schema === undefined
       ? pg.escapeIdentifier(writersName)
       : `${pg.escapeIdentifier(options.schema)}.${pg.escapeIdentifier(writersName)}`

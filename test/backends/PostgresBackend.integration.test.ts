@@ -81,7 +81,7 @@ describe("postgres backend", () => {
     Effect.gen(function*() {
       const backend = yield* PostgresBackend.make({ url: URL, schema })
       const { warnings } = yield* withWarnings(checkRewind(backend, "rewind", (id) =>
-        Effect.asVoid(sql(`UPDATE ${pg.escapeIdentifier(schema)}.dataflare_checkpoints SET record = '{"format":2}' WHERE workflow = 'rewind' AND id = $1`, [id]))))
+        Effect.asVoid(sql(`UPDATE ${pg.escapeIdentifier(schema)}.dataflare_state_checkpoints SET record = '{"format":2}' WHERE workflow = 'rewind' AND id = $1`, [id]))))
       assert.isTrue(warnings.some((w) => w.includes("ignoring checkpoint 3 of 'rewind'")), warnings.join("\n"))
     }))
 
@@ -160,7 +160,7 @@ describe("postgres backend: one writer per workflow", () => {
         `SELECT pg_terminate_backend(l.pid) AS ok FROM pg_locks l
          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
            AND l.classid::bigint = (hashtext($1)::bigint & 4294967295) AND l.objid::bigint = (hashtext($2)::bigint & 4294967295)`,
-        [`dataflare-writer:${schema}.dataflare_checkpoints`, name]
+        [`dataflare-writer:${schema}.dataflare_state_checkpoints`, name]
       )
       assert.deepStrictEqual(killed.map((k) => k.ok), [true])
       // another process takes the workflow over (retried: the server ends the session asynchronously)
@@ -184,7 +184,7 @@ describe("postgres backend: checksums", () => {
       yield* backend.write(at(1, 100))
       yield* backend.write(at(2, 200))
       yield* sql(
-        `UPDATE ${pg.escapeIdentifier(schema)}.dataflare_checkpoints SET record = replace(record::text, '"offset":200', '"offset":900')::json WHERE workflow = $1 AND id = 2`,
+        `UPDATE ${pg.escapeIdentifier(schema)}.dataflare_state_checkpoints SET record = replace(record::text, '"offset":200', '"offset":900')::json WHERE workflow = $1 AND id = 2`,
         [name]
       )
       const { value: restored, warnings } = yield* withWarnings(backend.latest(name))

@@ -22,7 +22,7 @@ const workflow = (state: string) =>
   ].join("\n")
 
 const stored = (schema: string) =>
-  sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.dataflare_checkpoints WHERE workflow = 'pg-state'`).pipe(Effect.map((r) => Number(r[0].n)))
+  sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.dataflare_state_checkpoints WHERE workflow = 'pg-state'`).pipe(Effect.map((r) => Number(r[0].n)))
 
 describe("the PostgreSQL state backend from YAML and the CLI", () => {
   it.live("execution.state and --state keep the checkpoints in PostgreSQL; a rerun resumes from them", () =>
