@@ -11,6 +11,7 @@ import type { Pair } from "yaml"
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml"
 import type { DefinitionIssue, Location } from "../../../src/Errors.ts"
 import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
+import { MAX_NESTING, refuseText, tooDeep } from "./guard.ts"
 import { deref, describeValue, findPair, formatPath, keyText, locationAt, locationOf, type Source, toJS, Unreadable } from "./document.ts"
 import { type Env, substituteDocument } from "./env.ts"
 import { closest, decodeAll } from "./schema.ts"
@@ -43,12 +44,6 @@ const unknownKey = (key: string, valid: ReadonlyArray<string>, where: string): s
 }
 
 const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v > 0
-
-/** The largest workflow text (characters): a workflow is a page of YAML, not a data file. */
-export const MAX_WORKFLOW_CHARS = 4 * 1024 * 1024
-
-/** Mappings and lists nested deeper than this are refused (a workflow needs a handful of levels). */
-export const MAX_NESTING = 64
 
 /** Loads a workflow from YAML text. `file` names the text in locations. */
 export const load = (text: string, file: string, env: Env): Loaded => {
@@ -355,50 +350,4 @@ const decodeNode = (
     ...(keyBy !== undefined ? { key_by: keyBy } : {}),
     ...(ordered !== undefined ? { ordered } : {})
   }
-}
-
-/** The issue of a text that is no workflow: too large, or not text (NUL and other C0 control characters YAML does not allow). */
-const refuseText = (text: string, file: string): DefinitionIssue | undefined => {
-  if (text.length > MAX_WORKFLOW_CHARS) {
-    return {
-      path: "",
-      message: `the file holds ${text.length} characters; a workflow file holds at most ${MAX_WORKFLOW_CHARS} (is this the workflow, or a data file?)`,
-      location: { file, line: 1, column: 1 }
-    }
-  }
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 32 && c !== 9 && c !== 10 && c !== 13) {
-      let line = 1
-      let start = 0
-      for (let k = text.indexOf("\n"); k !== -1 && k < i; k = text.indexOf("\n", k + 1)) {
-        line++
-        start = k + 1
-      }
-      return {
-        path: "",
-        message: `the file holds control character U+${c.toString(16).toUpperCase().padStart(4, "0")} here, which YAML does not allow (is it a YAML workflow, or a binary file?)`,
-        location: { file, line, column: i - start + 1 }
-      }
-    }
-  }
-  return undefined
-}
-
-/** The first node nested more than {@link MAX_NESTING} levels deep (walked without recursion). */
-const tooDeep = (root: unknown): unknown => {
-  const stack: Array<{ readonly node: unknown; readonly depth: number }> = [{ node: root, depth: 0 }]
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!
-    if (!isMap(node) && !isSeq(node)) continue
-    if (depth >= MAX_NESTING) return node
-    for (const item of node.items) {
-      if (isMap(node)) {
-        const pair = item as Pair
-        stack.push({ node: pair.value, depth: depth + 1 })
-        stack.push({ node: pair.key, depth: depth + 1 })
-      } else stack.push({ node: item, depth: depth + 1 })
-    }
-  }
-  return undefined
 }

@@ -30,7 +30,7 @@
  */
 import { Buffer } from "node:buffer"
 import { utf8Length } from "../../../internal/utf8.ts"
-import { RecordEnd } from "./recordEnd.ts"
+import { RecordEnd, whereTextStops } from "./recordEnd.ts"
 
 /** `next` needs more text: push a chunk (or call `end`) and call again. */
 export const NEED_MORE = -1
@@ -446,44 +446,11 @@ export class CsvParser {
    * syntax error before it (a character after a closing quote), which a reader meets first.
    */
   private notText(): number {
-    const text = this.text
-    const len = text.length
-    let field = 1
-    let lines = 0
-    let quoted = false
-    let closed = false
-    let fieldStart = true
-    for (let i = this.pos; i < len; i++) {
-      const c = text.charCodeAt(i)
-      if (quoted) {
-        if (c === QUOTE) {
-          if (i + 1 < len && text.charCodeAt(i + 1) === QUOTE) i++
-          else {
-            quoted = false
-            closed = true
-          }
-        } else if (c === LF) lines++
-        continue
-      }
-      if (closed) {
-        closed = false
-        const crlf = c === CR && (i + 1 >= len || text.charCodeAt(i + 1) === LF)
-        if (c !== this.delimCode && !crlf) {
-          this.recordLine = this.line
-          return this.fail(`unexpected character ${JSON.stringify(text[i])} after the closing quote`, field, lines)
-        }
-      }
-      if (fieldStart && c === QUOTE) {
-        quoted = true
-        fieldStart = false
-      } else if (c === this.delimCode) {
-        field++
-        fieldStart = true
-      } else fieldStart = false
-    }
+    const at = whereTextStops(this.text, this.pos, this.delimCode)
+    if (at.error !== undefined) return this.fail(at.error, at.field, at.lines)
     this.errorMessage = this.stopped ?? ""
-    this.errorLine = this.line + lines
-    this.errorField = field
+    this.errorLine = this.line + at.lines
+    this.errorField = at.field
     return NOT_TEXT
   }
 

@@ -1,6 +1,9 @@
 /**
- * Finding where a CSV record that spans chunks ends, one chunk at a time, without holding or
- * re-reading the chunks before: the quote state at the end of each chunk is carried to the next.
+ * The structure of a CSV record whose text is not all there yet.
+ *
+ * {@link RecordEnd}: finding where a record that spans chunks ends, one chunk at a time, without
+ * holding or re-reading the chunks before: the quote state at the end of each chunk is carried
+ * to the next.
  * {@link CsvParser} uses it while a record is incomplete, and parses the record (once) only when
  * this says its end has arrived — so a 50 MB field costs one scan here, one join and one parse,
  * instead of a parse from the record's start at every 64 KiB chunk.
@@ -10,6 +13,7 @@
  * report a syntax error (a character after a closing quote), so the parser gets to say so.
  */
 
+const LF = 10
 const CR = 13
 const QUOTE = 34
 
@@ -111,4 +115,55 @@ export class RecordEnd {
     }
     return -1
   }
+}
+
+/** Where the text of an incomplete record stops (see {@link whereTextStops}). */
+export interface TextStop {
+  /** Line feeds inside the record before that point. */
+  readonly lines: number
+  /** 1-based field where the text stops (or where `error` is). */
+  readonly field: number
+  /** A syntax error met before that point (a character after a closing quote), which a reader reports first. */
+  readonly error: string | undefined
+}
+
+/**
+ * Walks `text[from, ...)`, the start of a record whose text stops at the end of `text` (the bytes
+ * after it are not text): the line feeds and the field there, or the syntax error before it.
+ */
+export const whereTextStops = (text: string, from: number, delimCode: number): TextStop => {
+  const len = text.length
+  let field = 1
+  let lines = 0
+  let quoted = false
+  let closed = false
+  let fieldStart = true
+  for (let i = from; i < len; i++) {
+    const c = text.charCodeAt(i)
+    if (quoted) {
+      if (c === QUOTE) {
+        if (i + 1 < len && text.charCodeAt(i + 1) === QUOTE) i++
+        else {
+          quoted = false
+          closed = true
+        }
+      } else if (c === LF) lines++
+      continue
+    }
+    if (closed) {
+      closed = false
+      const crlf = c === CR && (i + 1 >= len || text.charCodeAt(i + 1) === LF)
+      if (c !== delimCode && !crlf) {
+        return { lines, field, error: `unexpected character ${JSON.stringify(text[i])} after the closing quote` }
+      }
+    }
+    if (fieldStart && c === QUOTE) {
+      quoted = true
+      fieldStart = false
+    } else if (c === delimCode) {
+      field++
+      fieldStart = true
+    } else fieldStart = false
+  }
+  return { lines, field, error: undefined }
 }
