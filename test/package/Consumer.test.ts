@@ -9,10 +9,11 @@
  * - worker threads (a parallel CSV source, `worker_map`: fixtures/consumer/threads.ts) start from
  *   the compiled library;
  * - the installed `dataflare` binary runs a YAML workflow;
- * - wrong programs (fixtures/consumer/wrong/*.ts: a misspelled field, a select of a missing
- *   field, a duplicate node id, a sink that does not accept the records, an override of an unknown
- *   node, a service missing for `Pipeline.run` and for `Runtime.run`) fail to compile, each on
- *   the line marked `// error: <part of the message>` and for that reason only;
+ * - wrong programs (fixtures/consumer/wrong/*.ts: misspelled fields in a step and in an
+ *   expression, a select of a missing field, a duplicate node id, a sink that does not accept the
+ *   records, an override of an unknown node, a bad duration, a service missing for `Pipeline.run`,
+ *   for `Runtime.run` and for a stream source) fail to compile, each on the line marked
+ *   `// error: <part of the message>` and for that reason only;
  * - `dataflare/testing` loads with no test framework installed, and internal modules are
  *   unreachable.
  */
@@ -60,7 +61,7 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
       }
       assert.deepStrictEqual(map.sources, ["../../dsl/index.ts"])
       assert.include(paths, "dsl/index.ts")
-      // Catches a build that packs something big by mistake (it is about 1.2 MB, see README "Install").
+      // Catches a build that packs something big by mistake (it is about 1.4 MB, see README "Install").
       assert.isBelow(packed.size, 3_000_000, `tarball of ${packed.size} bytes`)
     }))
 
