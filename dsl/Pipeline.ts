@@ -22,7 +22,8 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Pipeable, Stream } from "effect"
+import type { Effect, Layer, Pipeable, Stream } from "effect"
+import * as Overrides from "../src/Overrides.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
@@ -276,6 +277,23 @@ export const toStream = <Ids extends string, A, E, R>(
   const builder = untyped(pipeline)
   return streamOf<A, E, R>((sink) => builder.to(freshId("to_stream", builder.state.nodes.map((n) => n.id)), sink, undefined), options)
 }
+
+/**
+ * A Layer overriding connectors of a pipeline by node id, checked against its ids at compile time
+ * — for a pipeline being built (run with {@link toStream}) as well as a finished one
+ * (`Overrides.layer(pipeline, …)` does the same for a finished one).
+ *
+ * @example
+ * ```ts
+ * Pipeline.toStream(open).pipe(Stream.runCollect, Effect.provide(Pipeline.overrides(open, { orders: Testing.memorySource(rows) })))
+ * ```
+ * @category testing
+ * @since 0.1.0
+ */
+export const overrides = <Ids extends string>(
+  _pipeline: Builder<Ids, unknown, unknown, unknown> | Pipeline<Ids, unknown, unknown>,
+  nodes: Overrides.For<Ids>
+): Layer.Layer<never> => Overrides.layer(nodes)
 
 // -----------------------------------------------------------------------------
 // data-last combinators, for `pipe(Pipeline.from(...), Pipeline.filter(...), ...)`

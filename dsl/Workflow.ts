@@ -22,7 +22,8 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Pipeable, Stream } from "effect"
+import type { Effect, Layer, Pipeable, Stream } from "effect"
+import * as Overrides from "../src/Overrides.ts"
 import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
@@ -335,6 +336,21 @@ export const toStream = <Nodes, Read extends string, Sinks extends string, E, R,
     options
   )
 }
+
+/**
+ * A Layer overriding connectors of a workflow by node id, checked against its ids at compile time
+ * — for a workflow being built (run with {@link toStream}) as well as a built one.
+ *
+ * @category testing
+ * @since 0.1.0
+ */
+export const overrides: {
+  <Nodes, Read extends string, Sinks extends string, E, R>(
+    workflow: Builder<Nodes, Read, Sinks, E, R>,
+    nodes: Overrides.For<keyof Nodes & string | Sinks>
+  ): Layer.Layer<never>
+  <Ids extends string>(workflow: Workflow<Ids, unknown, unknown>, nodes: Overrides.For<Ids>): Layer.Layer<never>
+} = (_workflow: unknown, nodes: Overrides.For<string>): Layer.Layer<never> => Overrides.layer(nodes)
 
 /**
  * Runs a built workflow with `Runtime.run`, keeping its user processors' error type (in a failed

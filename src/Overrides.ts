@@ -63,11 +63,11 @@ export type For<Ids extends string> = { readonly [K in Ids]?: PreparedSource | P
  */
 export const layer: {
   <Ids extends string>(graph: TypedGraph<Ids, unknown, unknown>, overrides: For<Ids>): Layer.Layer<never>
-  (overrides: { readonly [node: string]: PreparedSource | PreparedSink }): Layer.Layer<never>
+  (overrides: { readonly [node: string]: PreparedSource | PreparedSink | undefined }): Layer.Layer<never>
 } = (
   ...args:
     | readonly [WorkflowGraph, { readonly [node: string]: PreparedSource | PreparedSink | undefined }]
-    | readonly [{ readonly [node: string]: PreparedSource | PreparedSink }]
+    | readonly [{ readonly [node: string]: PreparedSource | PreparedSink | undefined }]
 ): Layer.Layer<never> => {
   const overrides = args.length === 2 ? args[1] : args[0]
   const entries: Array<readonly [string, PreparedSource | PreparedSink]> = []

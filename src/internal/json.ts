@@ -199,24 +199,53 @@ const reviver = (bigIntegers: BigIntegers) =>
 }
 
 /**
- * Parses JSON text read from a file: the value, or the problem that refuses it (see the module
- * comment), or the `SyntaxError` of text that is not JSON.
+ * Why {@link parseJson} refused a text: the problem (see the module comment), or the
+ * `SyntaxError` of text that is not JSON. (A parsed JSON value is never an instance of a class,
+ * so `instanceof JsonRefusal` tells the two results apart without wrapping every value.)
  *
  * @category parsing
  * @since 0.1.0
  */
-export const parseJson = (text: string, options: JsonOptions): { readonly value: unknown } | JsonProblem | SyntaxError => {
+export class JsonRefusal {
+  readonly reason: JsonProblem | SyntaxError
+  constructor(reason: JsonProblem | SyntaxError) {
+    this.reason = reason
+  }
+}
+
+/** Whether `text` has a negative exponent (`e-`, `E-`): only then can a zero be a number too small. */
+const negativeExponent = (text: string): boolean => {
+  for (let i = text.indexOf("-"); i > 0; i = text.indexOf("-", i + 1)) {
+    const c = text.charCodeAt(i - 1)
+    if (c === 101 || c === 69) return true
+  }
+  return false
+}
+
+/**
+ * Parses JSON text read from a file: the value, or a {@link JsonRefusal}.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseJson = (text: string, options: JsonOptions): unknown => {
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (e) {
-    return e instanceof SyntaxError ? e : new SyntaxError(String(e))
+    return new JsonRefusal(e instanceof SyntaxError ? e : new SyntaxError(String(e)))
   }
-  const found = check(value, 0, options.maxDepth)
-  // (a zero is looked at only when the text has a negative exponent somewhere)
-  if (found === OK || (found === ZERO && !text.includes("e-") && !text.includes("E-"))) return { value }
+  let found: number
+  try {
+    found = check(value, 0, options.maxDepth)
+  } catch (e) {
+    // a stack already deep where this runs: too deep to carry further either
+    if (!(e instanceof RangeError)) throw e
+    return new JsonRefusal({ _tag: "JsonProblem", detail: "the value is nested too deeply to read here", column: 1, field: undefined })
+  }
+  if (found === OK || (found === ZERO && !negativeExponent(text))) return value
   const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers))
-  if (walked._tag === "JsonProblem") return walked
-  if (found === SUSPECT && options.bigIntegers !== "error") return { value: JSON.parse(text, reviver(options.bigIntegers)) }
-  return { value }
+  if (walked._tag === "JsonProblem") return new JsonRefusal(walked)
+  if (found === SUSPECT && options.bigIntegers !== "error") return JSON.parse(text, reviver(options.bigIntegers))
+  return value
 }

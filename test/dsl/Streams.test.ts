@@ -8,12 +8,13 @@ import { Cause, Context, Deferred, Effect, Exit, Schema, Sink, Stream } from "ef
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Streams from "../../dsl/Streams.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
+import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Batch from "../../src/Batch.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Memory from "../../src/connectors/memory/index.ts"
 import { DefinitionError, NodeError } from "../../src/Errors.ts"
 import type { PreparedSink, PreparedSource } from "../../src/Registry.ts"
-import type * as Runtime from "../../src/Runtime.ts"
+import * as Runtime from "../../src/Runtime.ts"
 import * as StateBackend from "../../src/StateBackend.ts"
 import * as Testing from "../../src/testing/Testing.ts"
 import * as Overrides from "../../src/Overrides.ts"
@@ -359,6 +360,21 @@ describe("Pipeline.toStream", () => {
     }))
 })
 
+describe("Pipeline.overrides", () => {
+  it.effect("a pipeline consumed as a Stream runs with its connectors swapped, by checked ids", () =>
+    Effect.gen(function*() {
+      // in production, the orders come from the app's feed
+      const open = Pipeline.from("orders", Streams.source<Order>(Stream.die("the production feed, not in a test")))
+        .filter("large", (o) => o.amount >= 50)
+      const large = yield* Pipeline.toStream(open).pipe(
+        Stream.runCollect,
+        Effect.provide(Pipeline.overrides(open, { orders: Testing.memorySource(orders) })),
+        Effect.provide(Builtins.layer)
+      )
+      assert.deepStrictEqual(large, orders.filter((o) => o.amount >= 50))
+    }))
+})
+
 describe(".via with a Stream transformation", () => {
   it.effect("applies the transformation to every batch, keeping positions", () =>
     Effect.gen(function*() {
@@ -440,5 +456,23 @@ describe("Streams: what cannot be done is refused", () => {
       assert.strictEqual((error as NodeError).node, "out")
       assert.instanceOf((error as NodeError).cause, Flaky)
       assert.strictEqual(((error as NodeError).cause as Flaky).at, orders.length)
+    }))
+})
+
+describe("the stream connectors from YAML", () => {
+  it.effect("a YAML workflow cannot write a stream source or sink: one message each, saying how they are made", () =>
+    Effect.gen(function*() {
+      const text = `name: y
+sources:
+  s: { type: stream, config: {} }
+destinations:
+  o: { type: stream, inputs: [s], config: { flush: 1 } }
+`
+      const error = yield* Effect.flip(Yaml.parse(text, { file: "y.yaml", env: {} }).pipe(Effect.flatMap(Runtime.prepare), Effect.provide(Builtins.layer)))
+      assert.instanceOf(error, DefinitionError)
+      assert.deepStrictEqual(error.issues.map((i) => `${i.path}: ${i.message}`), [
+        "sources.s.config: a stream source is made by Streams.source of dataflare/dsl: `stream` (an Effect Stream), or `from` with `position`; YAML cannot write one",
+        "destinations.o.config.flush: Expected an Effect"
+      ])
     }))
 })

@@ -151,3 +151,27 @@ describe("Streams types", () => {
     Overrides.layer(done, { ordrs: Testing.memorySource([]) })
   })
 })
+
+describe("Pipeline.overrides", () => {
+  it("checks the keys against a pipeline being built or finished", async () => {
+    const open = Pipeline.from("orders", Streams.source(feed)).filter("large", (o) => o.amount > 10)
+    const out = await Effect.runPromise(Testing.collector())
+    Pipeline.overrides(open, { orders: Testing.memorySource([]) })
+    // @ts-expect-error: 'ordres' is not a node of the pipeline
+    Pipeline.overrides(open, { ordres: Testing.memorySource([]) })
+    Pipeline.overrides(open.to("out", Streams.sink(toDb)), { out: out.sink })
+  })
+})
+
+describe("Workflow.overrides", () => {
+  it("checks the keys against a workflow being built", async () => {
+    const w = Workflow.make("shop").source("web", Streams.source(feed)).map("ids", ["web"], (o) => o.id)
+    Workflow.overrides(w, { web: Testing.memorySource([]) })
+    // @ts-expect-error: 'wbe' is not a node of the workflow
+    Workflow.overrides(w, { wbe: Testing.memorySource([]) })
+    const built = w.sink("out", ["ids"], Streams.sink((_: ReadonlyArray<number>) => Effect.void)).build()
+    Workflow.overrides(built, { out: Testing.memorySource([]) })
+    // @ts-expect-error: 'ot' is not a node of the built workflow
+    Workflow.overrides(built, { ot: Testing.memorySource([]) })
+  })
+})

@@ -9,8 +9,10 @@
  * - worker threads (a parallel CSV source, `worker_map`: fixtures/consumer/threads.ts) start from
  *   the compiled library;
  * - the installed `dataflare` binary runs a YAML workflow;
- * - wrong programs (fixtures/consumer/wrong/*.ts) fail to compile, each on the line marked
- *   `// error: <part of the message>` and for that reason only;
+ * - wrong programs (fixtures/consumer/wrong/*.ts: a misspelled field, a select of a missing
+ *   field, a duplicate node id, a sink that does not accept the records, an override of an unknown
+ *   node, a service missing for `Pipeline.run` and for `Runtime.run`) fail to compile, each on
+ *   the line marked `// error: <part of the message>` and for that reason only;
  * - `dataflare/testing` loads with no test framework installed, and internal modules are
  *   unreachable.
  */
@@ -131,7 +133,7 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
         else if (line.trim() !== "") assert.fail(`unexpected compiler output: ${line}`)
       }
       const files = readdirSync(join(dir, "wrong"))
-      assert.isAtLeast(files.length, 5)
+      assert.isAtLeast(files.length, 7)
       for (const file of files) {
         const lines = readFileSync(join(dir, "wrong", file), "utf8").split("\n")
         const marked = lines.flatMap((text, i) => {

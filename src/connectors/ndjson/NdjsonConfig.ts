@@ -6,8 +6,12 @@
 import { Schema } from "effect"
 import { readChecks, readFields } from "../../internal/readOptions.ts"
 
-/** The largest `max_depth`: deeper values overflow the stack of the steps that copy or write them. */
-const MAX_DEPTH_CEILING = 5000
+/**
+ * The largest `max_depth`: deeper values overflow the stack of the steps that copy or write them
+ * (measured on Node 22: `structuredClone`, which carries records to worker threads, fails between
+ * 3,000 and 4,000 levels; `JSON.stringify` near 5,000).
+ */
+const MAX_DEPTH_CEILING = 2000
 
 /**
  * The `ndjson` config: `path`, the file to read or write (one JSON object per line).

@@ -26,7 +26,7 @@ import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } fro
 import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
 import { deadLetters } from "../../internal/deadLetters.ts"
-import { MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
+import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
 import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
@@ -113,10 +113,12 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
                 return yield* fail(notTextMessage(file.invalid()!), Buffer.byteLength(text, "utf8") + 1, at.field)
               }
               if (isBlank(text)) continue
-              const parsed = parseJson(text, json)
-              if (parsed instanceof SyntaxError) return yield* fail(`invalid JSON: ${parsed.message}`, undefined, undefined, text)
-              if ("_tag" in parsed) return yield* fail(parsed.detail, parsed.column, parsed.field)
-              const value = parsed.value
+              const value = parseJson(text, json)
+              if (value instanceof JsonRefusal) {
+                const why = value.reason
+                if (why instanceof SyntaxError) return yield* fail(`invalid JSON: ${why.message}`, undefined, undefined, text)
+                return yield* fail(why.detail, why.column, why.field)
+              }
               if (typeof value !== "object" || value === null || Array.isArray(value)) {
                 return yield* fail(
                   `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "string" ? excerpt(JSON.stringify(value)) : String(value)}`,

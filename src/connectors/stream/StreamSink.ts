@@ -22,7 +22,7 @@
 import { Array as Arr, Cause, Deferred, Effect, Exit, Fiber, type Pull, Queue, Schema, type Scope, Sink } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConnectorError, RejectedError } from "../../Errors.ts"
+import { ConfigurationError, ConnectorError, RejectedError } from "../../Errors.ts"
 
 const CONNECTOR = "stream"
 
@@ -45,19 +45,21 @@ const isSink = (u: unknown): u is Sink.Sink<unknown, unknown, unknown, unknown> 
  * @category schemas
  * @since 0.1.0
  */
-export const StreamSinkConfig = Schema.Union([
-  Schema.Struct({
-    sink: Schema.declare(isSink, { expected: "an Effect Sink" })
-  }),
-  Schema.Struct({
-    write: Schema.declare((u: unknown): u is Write => typeof u === "function", {
-      expected: "a function (records) => Effect"
-    }),
-    flush: Schema.optionalKey(Schema.declare((u: unknown): u is Effect.Effect<unknown, unknown> => Effect.isEffect(u), {
-      expected: "an Effect"
-    }))
-  })
-])
+export const StreamSinkConfig = Schema.Struct({
+  sink: Schema.optionalKey(Schema.declare(isSink, { expected: "an Effect Sink (made by Streams.sink of dataflare/dsl)" })),
+  write: Schema.optionalKey(Schema.declare((u: unknown): u is Write => typeof u === "function", {
+    expected: "a function (records) => Effect (made by Streams.sink of dataflare/dsl)"
+  })),
+  flush: Schema.optionalKey(Schema.declare((u: unknown): u is Effect.Effect<unknown, unknown> => Effect.isEffect(u), {
+    expected: "an Effect"
+  }))
+}).check(
+  Schema.makeFilter((c) =>
+    (c.sink !== undefined) !== (c.write !== undefined) && (c.flush === undefined || c.write !== undefined)
+      ? true
+      : "a stream sink is made by Streams.sink of dataflare/dsl: `sink` (an Effect Sink), or `write` (and `flush`); YAML cannot write one"
+  )
+)
 
 /**
  * @category models
@@ -164,5 +166,17 @@ export const StreamSink: Connector.SinkDefinition<StreamSinkConfig, unknown> = C
   config: StreamSinkConfig,
   capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
   check: () => Effect.void,
-  open: (config, context) => ("sink" in config ? runSink(config.sink, context) : Effect.succeed(writeFunction(config.write, config.flush)))
+  open: (config, context) =>
+    config.sink !== undefined
+      ? runSink(config.sink, context)
+      : config.write !== undefined
+      ? Effect.succeed(writeFunction(config.write, config.flush))
+      // (the config Schema refuses a config with neither)
+      : Effect.fail(
+        new ConnectorError({
+          connector: CONNECTOR,
+          operation: "open",
+          reason: new ConfigurationError({ message: `sink '${context.node}' has no Sink or write function: make it with Streams.sink` })
+        })
+      )
 })

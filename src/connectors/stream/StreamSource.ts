@@ -48,17 +48,19 @@ const isCodec = (u: unknown): u is Schema.Codec<unknown, unknown> => Schema.isSc
  * @category schemas
  * @since 0.1.0
  */
-export const StreamSourceConfig = Schema.Union([
-  Schema.Struct({
-    stream: Schema.declare(isStream, { expected: "an Effect Stream" })
-  }),
-  Schema.Struct({
-    from: Schema.declare((u: unknown): u is Resumable => typeof u === "function", {
-      expected: "a function (from) => Stream of [record, position]"
-    }),
-    position: Schema.declare(isCodec, { expected: "the Schema of the stream's positions" })
-  })
-])
+export const StreamSourceConfig = Schema.Struct({
+  stream: Schema.optionalKey(Schema.declare(isStream, { expected: "an Effect Stream (made by Streams.source of dataflare/dsl)" })),
+  from: Schema.optionalKey(Schema.declare((u: unknown): u is Resumable => typeof u === "function", {
+    expected: "a function (from) => Stream of [record, position] (made by Streams.source of dataflare/dsl)"
+  })),
+  position: Schema.optionalKey(Schema.declare(isCodec, { expected: "the Schema of the stream's positions" }))
+}).check(
+  Schema.makeFilter((c) =>
+    (c.stream !== undefined) !== (c.from !== undefined) && (c.from === undefined || c.position !== undefined)
+      ? true
+      : "a stream source is made by Streams.source of dataflare/dsl: `stream` (an Effect Stream), or `from` with `position`; YAML cannot write one"
+  )
+)
 
 /**
  * @category models
@@ -246,11 +248,17 @@ export const StreamSource: Connector.SourceDefinition<StreamSourceConfig, unknow
   config: StreamSourceConfig,
   // one Stream: every instance would read all of it (the workflow's default parallelism does not
   // apply; an explicit parallelism above 1 is refused when the workflow is prepared)
-  capabilities: (config) => ({ seekable: "from" in config, unbounded: true, maxParallelism: 1 }),
+  capabilities: (config) => ({ seekable: config.from !== undefined, unbounded: true, maxParallelism: 1 }),
   check: () => Effect.void,
-  open: (config, context) =>
-    makeReader(
-      "from" in config ? resumableForm(config.from, config.position, context.node) : plainForm(config.stream, context.node),
-      context
-    )
+  open: (config, context) => {
+    const form = config.from !== undefined && config.position !== undefined
+      ? resumableForm(config.from, config.position, context.node)
+      : config.stream !== undefined
+      ? plainForm(config.stream, context.node)
+      : undefined
+    // (the config Schema refuses a config with neither)
+    return form === undefined
+      ? Effect.fail(refuse("open", `source '${context.node}' has no stream: make it with Streams.source`, "configuration"))
+      : makeReader(form, context)
+  }
 })

@@ -113,6 +113,10 @@ describe("ndjson source, hostile input", () => {
         yield* withFile(ok, (p) => Effect.map(readAll("ndjson", { path: p, max_depth: 51 }), (r) => assert.strictEqual(r.length, 1)))
         const deep = yield* withFile(ok, (p) => errorOf({ path: p, max_depth: 50 }))
         assert.include(deep.message, "max_depth (50")
+        // the largest max_depth reads values every later step can still copy and write
+        const deepest = `{"a":${"[".repeat(1999)}${"]".repeat(1999)}}\n`
+        const read = yield* withFile(deepest, (p) => readAll("ndjson", { path: p, max_depth: 2000 }))
+        assert.strictEqual(JSON.stringify(structuredClone(read[0])).length, deepest.length - 1)
       })))
 
   it.effect("an integer beyond 2^53 is an error by default, or read exactly as a bigint or a string", () =>
@@ -146,7 +150,8 @@ describe("ndjson source, hostile input", () => {
 
   it("the reading options are checked by the source's config Schema and refused by the sink's", () => {
     assert.deepStrictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 10, big_integers: "bigint", max_record_bytes: 10, invalid_utf8: "replace" }), [])
-    assert.strictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 100_000 }).length, 1)
+    assert.strictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 2001 }).length, 1)
+    assert.deepStrictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 2000 }), [])
     assert.strictEqual(configIssues("source", "ndjson", { path: "x", big_integers: "float" }).length, 1)
     assert.strictEqual(configIssues("sink", "ndjson", { path: "x", max_depth: 10 }).length, 1)
   })

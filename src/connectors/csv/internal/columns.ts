@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { MAX_DEPTH, parseJson } from "../../../internal/json.ts"
+import { JsonRefusal, MAX_DEPTH, parseJson } from "../../../internal/json.ts"
 import type { ColumnType } from "../CsvConfig.ts"
 
 /** Type code of a `string` column. */
@@ -319,11 +319,10 @@ const timestamp = (s: string): Date | typeof INVALID => {
 const JSON_OPTIONS = { maxDepth: MAX_DEPTH, bigIntegers: "error" } as const
 
 const json = (s: string): unknown => {
-  const parsed = parseJson(s, JSON_OPTIONS)
-  if (parsed instanceof SyntaxError) return INVALID
-  if ("_tag" in parsed) {
-    reason = `${parsed.field !== undefined ? `at ${parsed.field}: ` : ""}${parsed.detail}`
-    return INVALID
-  }
-  return parsed.value
+  const value = parseJson(s, JSON_OPTIONS)
+  if (!(value instanceof JsonRefusal)) return value
+  const why = value.reason
+  if (why instanceof SyntaxError) return INVALID
+  reason = `${why.field !== undefined ? `at ${why.field}: ` : ""}${why.detail}`
+  return INVALID
 }
