@@ -33,9 +33,12 @@ export const sampleOf = (families: ReadonlyArray<Family>, name: string, labels: 
   return Number(sample.value ?? sample.count)
 }
 
-/** Retries `check` every 20 ms until it succeeds (no timing assumption: the test's timeout bounds it). */
-export const eventually = <A, E, R>(check: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(check, Schedule.spaced("20 millis"))
+/**
+ * Retries `check` every 20 ms until it succeeds, a throw (a series not there yet) included; no
+ * timing assumption: the test's timeout bounds it.
+ */
+export const eventually = <A, E, R>(check: Effect.Effect<A, E, R>): Effect.Effect<A, unknown, R> =>
+  Effect.retry(Effect.catchDefect(check, (defect) => Effect.fail(defect)), Schedule.spaced("20 millis"))
 
 /**
  * Runs `graph` with the observability layer on a free port of 127.0.0.1; `body` gets the base URL
