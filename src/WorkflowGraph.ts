@@ -14,7 +14,7 @@ import { Schema } from "effect"
 import type { DefinitionSite, Location } from "./Errors.ts"
 
 /** `500ms`, `30s`, `1.5m`, `1h`: a decimal number and a unit, nothing between or around them. */
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/u
 
 /**
  * A duration as written in a workflow: `500ms`, `30s`, `5m`, `1h` (a decimal number and one of

@@ -16,6 +16,7 @@ import * as Checkpoints from "./commands/checkpoints.ts"
 import * as Discover from "./commands/discover.ts"
 import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
+import * as Schema from "./commands/schema.ts"
 import * as Top from "./commands/top.ts"
 import * as Validate from "./commands/validate.ts"
 import { CliExit, ExitCode } from "./internal/exit.ts"
@@ -33,7 +34,8 @@ export const commands = [
   Check.command,
   Checkpoints.command,
   Discover.command,
-  Top.command
+  Top.command,
+  Schema.command
 ] as const
 
 /**

@@ -23,10 +23,12 @@
  */
 import { type Buffer, isUtf8 } from "node:buffer"
 import { readFile, stat } from "node:fs/promises"
-import { Effect } from "effect"
+import { Effect, type JsonSchema } from "effect"
 import { DefinitionError } from "../../src/Errors.ts"
+import type { Registry } from "../../src/Registry.ts"
 import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
 import type { Env } from "./internal/env.ts"
+import { workflowJsonSchema } from "./internal/jsonSchema.ts"
 import { load as loadText } from "./internal/loader.ts"
 
 export type {
@@ -148,3 +150,30 @@ const readErrorText = (cause: unknown): string => {
   }
   return cause instanceof Error ? cause.message : String(cause)
 }
+
+/**
+ * The JSON Schema (draft 2020-12) of a workflow file whose node types are those of `registry`:
+ * the file's keys, `execution`, and every registered type's `config` (chosen by the node's
+ * `type`), generated from the Schemas that decode them, with their descriptions and defaults.
+ * Editors use it to complete and check YAML (`# yaml-language-server: $schema=<path>`);
+ * `dataflare schema` prints it for the built-in registry.
+ *
+ * **Gotchas**: JSON Schema cannot say everything `Runtime.prepare` checks (node ids unique across
+ * sections, inputs naming existing nodes, cycles, custom config checks, expressions): a file the
+ * schema accepts may still be refused by `dataflare validate`, never the other way round. Keys
+ * only the DSL can give (functions, Streams) and types configured only by them are left out.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Builtins, Registry } from "dataflare"
+ * import { Yaml } from "dataflare/dsl"
+ *
+ * const schema = Effect.gen(function*() {
+ *   return Yaml.jsonSchema(yield* Registry.Registry)
+ * }).pipe(Effect.provide(Builtins.layer))
+ * ```
+ * @category schemas
+ * @since 0.4.0
+ */
+export const jsonSchema = (registry: Registry["Service"]): JsonSchema.JsonSchema => workflowJsonSchema(registry.entries)

@@ -99,7 +99,7 @@ export type SourceConfig = typeof SourceConfig.Type
  * @since 0.3.0
  */
 export const SqlType = Schema.String.check(
-  Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*( ?\( *\d+( *, *-?\d+)? *\))?( [A-Za-z_][A-Za-z0-9_]*)*(\[\d*\])*$/)
+  Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?( [A-Za-z_][A-Za-z0-9_]*)*( ?\( *\d+( *, *-?\d+)? *\))?( [A-Za-z_][A-Za-z0-9_]*)*(\[\d*\])*$/u)
 )
 
 /**
@@ -179,7 +179,7 @@ export const SinkConfig = Schema.Struct({
 export type SinkConfig = typeof SinkConfig.Type
 
 // Replication commands take no parameters: the names are restricted so they can be spelled safely.
-const ReplicationName = Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/))
+const ReplicationName = Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/u))
 
 /**
  * Config of the `postgres-cdc` source.
