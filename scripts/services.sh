@@ -49,6 +49,24 @@ else
   log "PostgreSQL is not installed here; the PostgreSQL tests will fail"
 fi
 
+# --- the brokers and MariaDB the connector tests use (start each when it does not answer) ---
+as_root_start() { # name, readiness command (quoted), start command...
+  local name=$1 check=$2; shift 2
+  if bash -c "$check" >/dev/null 2>&1; then return 0; fi
+  if ! command -v "$1" >/dev/null 2>&1; then log "$name is not installed here; its tests will fail"; return 0; fi
+  log "starting $name"
+  "$@" >/dev/null 2>&1 || true
+  wait_for "$name" bash -c "$check"
+}
+as_root_start MariaDB "mariadb-admin ping" \
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+as_root_start Redis "redis-cli -h 127.0.0.1 ping | grep -q PONG" \
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+as_root_start RabbitMQ "(exec 3<>/dev/tcp/127.0.0.1/5672)" rabbitmq-server -detached
+as_root_start Mosquitto "(exec 3<>/dev/tcp/127.0.0.1/1883)" mosquitto -d -c /etc/mosquitto/mosquitto.conf
+as_root_start NATS "(exec 3<>/dev/tcp/127.0.0.1/4222)" \
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+
 # --- tools the observability tests drive: tmux (dataflare top) and Debian's chromium (the dashboard) ---
 missing=""
 command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
