@@ -1,7 +1,8 @@
 /**
  * The package as a user gets it: `npm pack`, installed into a fresh project with a strict
  * tsconfig (support/consumer.ts), then
- * - the tarball holds only what a user needs;
+ * - the tarball holds only what a user needs, and npm installs its dependencies as the repository
+ *   has them (a nested copy of another version included);
  * - the user's program (fixtures/consumer/program.ts: a custom connector, a user processor needing
  *   a service, `dataflare`, `dataflare/dsl`, `dataflare/testing`) compiles with `tsc` under
  *   `moduleResolution` `nodenext` and `bundler`, runs under plain `node`, and runs bundled;
@@ -24,6 +25,7 @@ import { Effect } from "effect"
 import { rolldown } from "rolldown"
 import { exec, run } from "./support/commands.ts"
 import { Consumer, layer as consumerLayer, root } from "./support/consumer.ts"
+import { locate } from "./support/localDependencies.ts"
 
 const tsc = join(root, "node_modules/typescript/bin/tsc")
 
@@ -63,6 +65,19 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
       assert.include(paths, "dsl/index.ts")
       // Catches a build that packs something big by mistake (it is about 1.4 MB, see README "Install").
       assert.isBelow(packed.size, 3_000_000, `tarball of ${packed.size} bytes`)
+    }))
+
+  it.effect("npm installs every dependency at the version the repository runs, nested copies of another version too", () =>
+    Effect.gen(function*() {
+      const { dependencies, dir } = yield* Consumer
+      // e.g. mysql2 needs its own iconv-lite beside the hoisted one another client pins
+      assert.isTrue(dependencies.some((p) => p.within.length > 0), "no dependency has a nested copy: this test checks nothing of them")
+      for (const p of dependencies) {
+        const from = join(dir, "node_modules", ...p.within.flatMap((name, i) => (i === 0 ? [name] : ["node_modules", name])))
+        const found = locate(dir, p.name, from)
+        const { version } = JSON.parse(readFileSync(join(found, "package.json"), "utf8")) as { readonly version: string }
+        assert.strictEqual(version, p.version, `${[...p.within, p.name].join(" > ")}`)
+      }
     }))
 
   it.effect("tsc (strict, nodenext) compiles the user's program, and plain node runs the output", () =>

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { run } from "./commands.ts"
-import { closure, tarballs } from "./localDependencies.ts"
+import { closure, type LocalPackage, overrides, tarballs } from "./localDependencies.ts"
 
 export const root = resolve(import.meta.dirname, "../../..")
 export const fixtures = join(root, "test/package/fixtures/consumer")
@@ -34,6 +34,8 @@ export class Consumer extends Context.Service<Consumer, {
   readonly dir: string
   /** The tarball as packed. */
   readonly packed: Packed
+  /** The packages installed beside it, as the repository's node_modules has them. */
+  readonly dependencies: ReadonlyArray<LocalPackage>
 }>()("test/package/Consumer") {}
 
 /** The compiler options every consumer tsconfig shares: a common strict setup. */
@@ -75,15 +77,14 @@ const make = Effect.gen(function*() {
   const local = tarballs(closure(root), deps)
   const dir = join(base, "consumer")
   mkdirSync(dir)
-  const effect = local.get("effect")
+  const effect = [...local].find(([p]) => p.name === "effect" && p.within.length === 0)?.[1]
   if (effect === undefined) return yield* Effect.die(new Error("effect is not among dataflare's peer dependencies"))
-  const overrides = Object.fromEntries([...local].map(([name, file]) => [name, `file:${file}`]))
   writeJson(join(dir, "package.json"), {
     name: "consumer",
     private: true,
     type: "module",
     dependencies: { dataflare: `file:${join(base, packed.filename)}`, effect: `file:${effect}` },
-    overrides
+    overrides: overrides(local)
   })
   yield* npm(["install", "--offline", "--ignore-scripts"], dir)
 
@@ -107,7 +108,7 @@ const make = Effect.gen(function*() {
     compilerOptions: { ...strict, module: "nodenext", moduleResolution: "nodenext", noEmit: true },
     files: wrong
   })
-  return { dir, packed }
+  return { dir, packed, dependencies: [...local.keys()] }
 })
 
 /** Builds the consumer project once for all the tests that use the layer. */
