@@ -9,6 +9,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
+import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 import { RecordError } from "../../src/Errors.ts"
 import * as Expression from "../../src/expr/Expression.ts"
 
@@ -233,11 +234,11 @@ describe("Expression against a reference interpreter", () => {
           }
         }
       }),
-      { numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 500) }
+      { numRuns: numRuns(500) }
     )
     // most generated expressions compile, and both values and errors occur: the property is not vacuous
     assert.isAbove(compiled, total)
     assert.isAbove(values, 3 * errors)
     assert.isAbove(errors, 0)
-  })
+  }, timeoutFor(numRuns(500), 50, 60_000))
 })

@@ -21,6 +21,7 @@ import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
+import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -460,9 +461,9 @@ describe("aggregate state and checkpoints", () => {
         assert.deepStrictEqual(got, expected)
         assert.deepStrictEqual(runWithRestore(p, batches, splitSeed % (batches.length + 1)), expected)
       }),
-      { numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 300) }
+      { numRuns: numRuns(300) }
     )
-  })
+  }, timeoutFor(numRuns(300), 20, 60_000))
 })
 
 describe("aggregate config", () => {
@@ -565,9 +566,9 @@ describe("aggregate in a running workflow", () => {
     })
     const records = fc.array(fc.record({ id: fc.integer({ min: 0, max: 300 }), group: fc.integer({ min: 0, max: 3 }) }), { minLength: 5, maxLength: 60 })
       .map((rs) => rs.sort((a, b) => a.id - b.id).map((r, i) => ({ ...r, id: r.id + (i % 4 === 0 ? -10 : 0) })))
-    const stats = await checkRestoreEquivalence({ graph, registry, inputs: { src: records }, numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 40) })
+    const stats = await checkRestoreEquivalence({ graph, registry, inputs: { src: records }, numRuns: numRuns(40) })
     assert.isAbove(stats.restoredFromCheckpoint, 0)
-  }, 120_000)
+  }, timeoutFor(numRuns(40), 200, 120_000))
 })
 
 describe("aggregate and dedupe from a YAML workflow", () => {

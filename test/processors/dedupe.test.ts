@@ -12,6 +12,7 @@ import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
+import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 const make = (config: unknown): StatefulProcessor => Dedupe.processor(Schema.decodeUnknownSync(Dedupe.DedupeConfig)(config))
 
@@ -198,9 +199,9 @@ describe("dedupe state and checkpoints", () => {
         assert.deepStrictEqual(run(p, input, batchSize), expected)
         assert.deepStrictEqual(runWithRestore(p, batches, splitSeed % (batches.length + 1)), expected)
       }),
-      { numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 300) }
+      { numRuns: numRuns(300) }
     )
-  })
+  }, timeoutFor(numRuns(300), 10, 60_000))
 
   it("the state encodes to JSON and back unchanged; other values do not decode", () => {
     const p = make({ key: ["id"], time_field: "t", window: 10 })
@@ -267,7 +268,7 @@ describe("dedupe config and runtime", () => {
     })
     const records = fc.array(fc.record({ id: fc.integer({ min: 0, max: 200 }), group: fc.integer({ min: 0, max: 3 }) }), { minLength: 5, maxLength: 60 })
       .map((rs) => rs.sort((a, b) => a.id - b.id).map((r, i) => ({ ...r, id: r.id - (i % 5 === 0 ? 12 : 0) })))
-    const stats = await checkRestoreEquivalence({ graph, registry, inputs: { src: records }, numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 40) })
+    const stats = await checkRestoreEquivalence({ graph, registry, inputs: { src: records }, numRuns: numRuns(40) })
     assert.isAbove(stats.restoredFromCheckpoint, 0)
-  }, 120_000)
+  }, timeoutFor(numRuns(40), 100, 120_000))
 })

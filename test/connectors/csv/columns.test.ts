@@ -4,10 +4,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import { numRuns, timeoutFor } from "../../../property-tests/support/effectProperty.ts"
 import { type BuildError, build, makeLayout } from "../../../src/connectors/csv/internal/columns.ts"
 
 const error: BuildError = { detail: "", column: 0, field: undefined }
-const runs = Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 500)
+const runs = numRuns(500)
 
 describe("csv columns", () => {
   it("a number column decodes every decimal exactly as Number() does", () => {
@@ -33,7 +34,7 @@ describe("csv columns", () => {
       if (Number.isNaN(expected) || !/[0-9]/.test(text)) assert.isUndefined(record, text)
       else assert.isTrue(Object.is(record?.n, expected), text)
     }
-  })
+  }, timeoutFor(runs * 10, 2, 60_000))
 
   it("records keep the column order and a __proto__ column is an own field", () => {
     const layout = makeLayout(["b", "a", "__proto__"], undefined, undefined)

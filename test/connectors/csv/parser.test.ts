@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
+import { numRuns, timeoutFor } from "../../../property-tests/support/effectProperty.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR, TOO_LARGE } from "../../../src/connectors/csv/internal/parser.ts"
 
 interface Parsed {
@@ -240,7 +241,7 @@ describe("CsvParser", () => {
         const text = rows.map((r) => r.map(encode).join(delimiter)).join(crlf ? "\r\n" : "\n")
         assert.deepStrictEqual(parse(text, chunk, delimiter).records, rows)
       }),
-      { numRuns: Number(process.env.DATAFLARE_PROPERTY_RUNS ?? 500) }
+      { numRuns: numRuns(500) }
     )
-  })
+  }, timeoutFor(numRuns(500), 10, 60_000))
 })
