@@ -1,6 +1,8 @@
 /**
  * Graceful stop: SIGINT to a running `dataflare run` drains, checkpoints, prints the summary and
- * exits 0, and the records written are exactly those the summary counts.
+ * exits 0, and the records written are exactly those the summary counts. A SIGTERM that arrives
+ * in the last milliseconds of a run that completed (its summary being printed, the process about
+ * to exit) changes nothing: exit 0, every record written (issue 12, item 10).
  */
 import { spawn } from "node:child_process"
 import { readdir, readFile, stat, writeFile } from "node:fs/promises"
@@ -51,5 +53,47 @@ describe("dataflare run: signals (process)", () => {
       assert.deepStrictEqual(JSON.parse(lines[lines.length - 1]), { id: written - 1 })
       const files = yield* Effect.promise(() => readdir(join(dir, "state")))
       assert.isTrue(files.some((f) => /^chk-\d+\.json$/.test(f)), files.join(", "))
+    }))
+
+  it.live("a SIGTERM while a completed run prints its summary and exits changes nothing: exit 0, every record written", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "wf.yaml"),
+          `name: small
+sources:
+  numbers: { type: generator, config: { count: 2000 } }
+destinations:
+  out: { type: ndjson, inputs: [numbers], config: { path: out.ndjson } }
+`
+        )
+      )
+      let landed = 0
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--from-scratch"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+        let stdout = ""
+        let stderr = ""
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+          child.on("exit", (code, signal) => resolve({ code, signal }))
+        )
+        // the first output is the summary: the run has completed; signal at once, once
+        child.stdout.on("data", (chunk) => {
+          if (stdout === "" && child.exitCode === null && child.signalCode === null) {
+            landed += 1
+            child.kill("SIGTERM")
+          }
+          stdout += String(chunk)
+        })
+        child.stderr.on("data", (chunk) => (stderr += String(chunk)))
+        yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+        const { code, signal } = yield* Effect.promise(() => exited)
+        assert.deepStrictEqual({ code, signal }, { code: 0, signal: null }, stderr)
+        assert.match(stdout, /small: 2,000 records in/)
+        const lines = (yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).split("\n").filter((l) => l.length > 0)
+        assert.strictEqual(lines.length, 2000)
+      }
+      // the signal reached a live process at least once (else this test checked nothing)
+      assert.isAbove(landed, 0)
     }))
 })
