@@ -3,6 +3,8 @@
  * `dataflare run` processes:
  * - SIGTERM mid-run checkpoints every operator as it is; the rerun resumes, and the output of an
  *   aggregate (without a window, or with one) equals an uninterrupted run's;
+ * - with `--drain`, SIGTERM ends the inputs instead: the aggregate emits its totals, the run
+ *   completes, and a rerun continues after what was read (nothing lost, nothing counted twice);
  * - a stateful node changed in a way its state cannot follow is refused before anything is
  *   written; a parallelism change resumes exactly (key groups);
  * - a second instance of a running workflow is refused before it opens anything, naming the
@@ -102,6 +104,49 @@ describe("dataflare run: graceful stop of stateful operators (process)", () => {
         assert.deepStrictEqual(got, expected)
       }))
   }
+})
+
+describe("dataflare run --drain (process)", () => {
+  it.live("SIGTERM drains: the aggregate emits its totals and the run completes; a rerun continues after what was read", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const state = join(dir, ".dataflare", "drain")
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), aggregateWorkflow("drain", "").replace("count: 200000", "count: 1000000000")))
+      const checkpoints = () => readdir(state).then((fs) => fs.filter((f) => /^chk-\d+\.json$/.test(f)).sort(), () => [] as Array<string>)
+      /** Runs with --drain until a checkpoint newer than `after` exists, then sends SIGTERM; the records read. */
+      const drainOnce = (after: string | undefined) =>
+        Effect.gen(function*() {
+          const run = yield* start(dir, ["run", "wf.yaml", "--drain"])
+          yield* until(async () => ((await checkpoints()).at(-1) ?? "") > (after ?? ""))
+          run.child.kill("SIGTERM")
+          const done = yield* Effect.promise(() => run.exited)
+          assert.strictEqual(done.code, 0, done.stderr)
+          assert.match(done.stderr, /stopping: draining/)
+          assert.notMatch(done.stdout, /stopped at checkpoint/)
+          const read = /\nnumbers\s+source\s+generator\s+0\s+([\d,]+)\n/.exec(done.stdout)
+          assert.isNotNull(read, done.stdout)
+          return Number(read![1].replaceAll(",", ""))
+        })
+      const totals = () =>
+        Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8")).pipe(
+          Effect.map((text) => lines(text).map((l) => JSON.parse(l) as { readonly g: number; readonly n: number; readonly s: number }))
+        )
+      /** The sums of `count` and `sum(id)` over rows: ids 0..n-1 each counted once give n and n(n-1)/2. */
+      const sums = (rows: ReadonlyArray<{ readonly n: number; readonly s: number }>) =>
+        rows.reduce((acc, r) => ({ n: acc.n + r.n, s: acc.s + r.s }), { n: 0, s: 0 })
+
+      const first = yield* drainOnce(undefined)
+      const drained = yield* totals()
+      // every group's total was emitted because of the drain: all 8, covering each record read once
+      assert.deepStrictEqual(drained.map((r) => r.g).sort(), [0, 1, 2, 3, 4, 5, 6, 7])
+      assert.deepStrictEqual(sums(drained), { n: first, s: (first * (first - 1)) / 2 })
+
+      const second = yield* drainOnce((yield* Effect.promise(checkpoints)).at(-1))
+      const all = yield* totals()
+      assert.strictEqual(all.length, 16)
+      const total = first + second
+      assert.deepStrictEqual(sums(all), { n: total, s: (total * (total - 1)) / 2 })
+    }))
 })
 
 describe("dataflare run: stateful nodes changed between runs (process)", () => {
