@@ -1,14 +1,16 @@
 /**
  * The PostgreSQL state backend chosen from YAML (`execution.state: { backend: postgres, ... }`)
  * and from the CLI (`dataflare run --state postgres://...`): checkpoints go to the table, a rerun
- * resumes from them, `dataflare checkpoints` lists them, nothing is written to a state directory.
+ * resumes from them, `dataflare checkpoints` lists them, nothing is written to a state directory;
+ * a second process running the same workflow on it is refused before it opens anything.
  */
+import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { writeFile } from "node:fs/promises"
+import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { cli, tempDir } from "../../cli/support.ts"
+import { Effect, Schedule } from "effect"
+import { bin, cli, tempDir } from "../../cli/support.ts"
 import { sql, URL, withSchema } from "./support.ts"
 
 const workflow = (state: string) =>
@@ -110,4 +112,53 @@ describe("the PostgreSQL state backend from YAML and the CLI", () => {
       assert.strictEqual(r.status, 1)
       assert.include(r.stderr, "execution.state")
     }).pipe(Effect.scoped))
+
+  it.live("a second process of a running workflow is refused before it opens anything; the first one's output is untouched", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const schema = yield* withSchema("df_state_lock")
+      const url = `${URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "wf.yaml"),
+          [
+            "name: pg-lock",
+            "execution: { batch_size: 100, checkpoint_interval: 20ms }",
+            "sources:",
+            "  numbers: { type: generator, config: { count: 1000000000 } }",
+            "destinations:",
+            "  out: { type: ndjson, inputs: [numbers], config: { path: out.ndjson } }"
+          ].join("\n")
+        )
+      )
+      const first = yield* Effect.acquireRelease(
+        Effect.sync(() => spawn(bin, ["run", "wf.yaml", "--state", url], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })),
+        (child) => Effect.sync(() => void child.kill("SIGKILL"))
+      )
+      let stderr = ""
+      first.stderr.on("data", (chunk) => (stderr += String(chunk)))
+      first.stdout.resume()
+      const exited = new Promise<number | null>((resolve) => first.on("exit", (code) => resolve(code)))
+      // the first process holds the workflow once it has written a checkpoint
+      yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.dataflare_state_checkpoints WHERE workflow = 'pg-lock'`).pipe(
+        Effect.map((r) => Number(r[0].n)),
+        Effect.catchDefect(() => Effect.succeed(0)),
+        Effect.filterOrFail((n) => n > 0),
+        Effect.retry(Schedule.spaced("50 millis")),
+        Effect.timeout("60 seconds"),
+        Effect.orDie
+      )
+      const second = yield* cli(["run", "wf.yaml", "--state", url, "--from-scratch"], { cwd: dir })
+      assert.strictEqual(second.status, 3, second.stderr)
+      assert.include(second.stderr, `workflow 'pg-lock' is being run by process ${first.pid}`)
+      assert.notInclude(second.stderr, "postgres://", "the connection string is not printed")
+      assert.strictEqual(second.stdout, "")
+
+      first.kill("SIGTERM")
+      assert.strictEqual(yield* Effect.promise(() => exited), 0, stderr)
+      const ids = (yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).split("\n").filter((l) => l.length > 0)
+        .map((l) => (JSON.parse(l) as { readonly id: number }).id)
+      assert.isAbove(ids.length, 0)
+      assert.isTrue(ids.every((id, i) => id === i), "every record once, in order: the refused run truncated nothing")
+    }).pipe(Effect.scoped), 120_000)
 })
