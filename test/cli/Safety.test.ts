@@ -10,7 +10,9 @@
  * - a second instance of a running workflow is refused before it opens anything, naming the
  *   process that holds the state, and the first run's output is untouched;
  * - a replaced input file is refused before anything is opened; an appended one resumes; a
- *   rerun of a completed run says so.
+ *   rerun of a completed run says so;
+ * - a checkpoint file whose offset was edited is detected by its checksum and not followed: the
+ *   older checkpoint is restored, with a warning, and the output holds every record once.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { appendFile, readdir, readFile, stat, writeFile } from "node:fs/promises"
@@ -268,5 +270,43 @@ destinations:
       const fresh = yield* cli(["run", "wf.yaml", "--from-scratch"], { cwd: dir })
       assert.strictEqual(fresh.status, 0, fresh.stderr)
       assert.strictEqual(lines(yield* Effect.promise(() => readFile(out, "utf8"))).length, 10)
+    }))
+})
+
+describe("dataflare run: checkpoint checksums (process)", () => {
+  it.live("an edited offset in the newest checkpoint file is detected and not followed: a warning, the older checkpoint, every record once", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const rows = Array.from({ length: 3000 }, (_, i) => `${i},${i % 7}`)
+      yield* Effect.promise(() => writeFile(join(dir, "in.csv"), `id,amount\n${rows.join("\n")}\n`))
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "wf.yaml"),
+          `name: checksums
+execution: { batch_size: 100, checkpoint_interval: 1ms }
+sources:
+  orders: { type: csv, config: { path: in.csv } }
+destinations:
+  out: { type: ndjson, inputs: [orders], config: { path: out.ndjson } }
+`
+        )
+      )
+      const first = yield* cli(["run", "wf.yaml", "--state-dir", "state", "-q"], { cwd: dir })
+      assert.strictEqual(first.status, 0, first.stderr)
+      const names = (yield* Effect.promise(() => readdir(join(dir, "state")))).filter((n) => /^chk-\d+\.json$/.test(n)).sort()
+      assert.isAbove(names.length, 1, "an older checkpoint to fall back to")
+      const newest = join(dir, "state", names.at(-1)!)
+      // the offset moved back to line 1,501 (still valid JSON, every other field as written)
+      const text = yield* Effect.promise(() => readFile(newest, "utf8"))
+      const offset = `${rows.slice(0, 1500).join("\n").length + "id,amount\n".length + 1}`
+      const edited = text.replace(/"position":\{"offset":\d+,"line":\d+\}/, `"position":{"offset":${offset},"line":1502}`)
+      assert.notStrictEqual(edited, text)
+      yield* Effect.promise(() => writeFile(newest, edited))
+
+      const rerun = yield* cli(["run", "wf.yaml", "--state-dir", "state"], { cwd: dir })
+      assert.strictEqual(rerun.status, 0, rerun.stderr)
+      assert.include(rerun.stderr, `ignoring checkpoint file state/${names.at(-1)}: its checksum does not match its content (it was edited or damaged)`)
+      const ids = lines(yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).map((l) => (JSON.parse(l) as { readonly id: string }).id)
+      assert.deepStrictEqual(ids, Array.from({ length: 3000 }, (_, i) => String(i)))
     }))
 })
