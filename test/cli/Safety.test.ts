@@ -6,7 +6,8 @@
  * - with `--drain`, SIGTERM ends the inputs instead: the aggregate emits its totals, the run
  *   completes, and a rerun continues after what was read (nothing lost, nothing counted twice);
  * - a stateful node changed in a way its state cannot follow is refused before anything is
- *   written; a parallelism change resumes exactly (key groups);
+ *   written; a parallelism change resumes exactly (key groups); `--drop-state` starts that node
+ *   over while the source resumes;
  * - a second instance of a running workflow is refused before it opens anything, naming the
  *   process that holds the state, and the first run's output is untouched;
  * - a replaced input file is refused before anything is opened; an appended one resumes; a
@@ -182,6 +183,40 @@ describe("dataflare run: stateful nodes changed between runs (process)", () => {
       const rescaled = yield* cli(["run", "wf.yaml"], { cwd: dir })
       assert.strictEqual(rescaled.status, 0, rescaled.stderr)
       assert.deepStrictEqual(lines(yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).sort(), expected)
+    }))
+})
+
+describe("dataflare run --drop-state (process)", () => {
+  it.live("a node whose change its state cannot follow starts over with --drop-state while the source resumes", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const yaml = aggregateWorkflow("drop-state", "")
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), yaml))
+      const run = yield* start(dir, ["run", "wf.yaml"])
+      yield* until(hasCheckpoint(join(dir, ".dataflare", "drop-state")))
+      run.child.kill("SIGTERM")
+      const first = yield* Effect.promise(() => run.exited)
+      assert.strictEqual(first.code, 0, first.stderr)
+      assert.match(first.stdout, /stopped at checkpoint/)
+
+      // another operation: the saved totals cannot become the new ones
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), yaml.replace("s: { op: sum, field: id }", "s: { op: max, field: id }")))
+      const refused = yield* cli(["run", "wf.yaml"], { cwd: dir })
+      assert.strictEqual(refused.status, 3, refused.stderr)
+      assert.include(refused.stderr, "--drop-state totals")
+      const dropped = yield* cli(["run", "wf.yaml", "--drop-state", "totals"], { cwd: dir })
+      assert.strictEqual(dropped.status, 0, dropped.stderr)
+      const read = /\nnumbers\s+source\s+generator\s+0\s+([\d,]+)\n/.exec(dropped.stdout)
+      assert.isNotNull(read, dropped.stdout)
+      const resumedCount = Number(read![1].replaceAll(",", ""))
+      // the source resumed after the checkpoint (not from the start) ...
+      assert.isBelow(resumedCount, 200_000)
+      const rows = lines(yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8")))
+        .map((l) => JSON.parse(l) as { readonly g: number; readonly n: number; readonly s: number })
+      // ... and the aggregate started empty: its totals count exactly what this run read, up to the last id
+      assert.deepStrictEqual(rows.map((r) => r.g).sort(), [0, 1, 2, 3, 4, 5, 6, 7])
+      assert.strictEqual(rows.reduce((n, r) => n + r.n, 0), resumedCount)
+      assert.strictEqual(Math.max(...rows.map((r) => r.s)), 199_999)
     }))
 })
 
