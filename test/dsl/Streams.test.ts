@@ -4,7 +4,7 @@
  * through `Pipeline.run` / `Workflow.run` with the built-in registry.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Deferred, Effect, Exit, Schema, Sink, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Schema, Sink, Stream } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Streams from "../../dsl/Streams.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
@@ -314,6 +314,30 @@ describe("Pipeline.toStream", () => {
       assert.strictEqual(first.length, 25)
       assert.deepStrictEqual([web.opened, web.closed, store.opened, store.closed], [1, 1, 1, 1])
       assert.deepStrictEqual([auditOpened, auditClosed], [1, 1])
+    }))
+
+  it.live("interrupting the consumer's fiber stops the run: every connector is closed", () =>
+    Effect.gen(function*() {
+      const state = { read: 0, opened: 0, closed: 0 }
+      let pulled = 0
+      const open = Pipeline.from("src", Memory.source({ records: [] as Array<{ id: number; amount: number }> }))
+        .execution({ batch_size: 8 })
+        .filter("all", (r) => r.id >= 0)
+      const consumer = yield* Effect.forkChild(
+        Pipeline.toStream(open).pipe(
+          Stream.runForEach(() => Effect.sync(() => void (pulled += 1))),
+          Effect.provide(Overrides.layer({ src: countingSource(state) })),
+          Effect.provide(Builtins.layer)
+        )
+      )
+      // the endless source is being read and the consumer pulls
+      yield* Effect.sleep(5).pipe(Effect.repeat({ until: () => pulled >= 100 }))
+      yield* Fiber.interrupt(consumer)
+      assert.deepStrictEqual([state.opened, state.closed], [1, 1])
+      // nothing reads any more once the interruption has completed
+      const read = state.read
+      yield* Effect.sleep(50)
+      assert.strictEqual(state.read, read)
     }))
 
   it.live("checkpoints work: the consumer is an at-least-once sink, a new run resumes after what it pulled", () =>
