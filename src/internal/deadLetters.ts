@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer"
 import { appendFile, stat } from "node:fs/promises"
 import { Effect } from "effect"
+import type { Resources } from "../Connector.ts"
 import { ConnectorError, RejectedError } from "../Errors.ts"
 import { fileError } from "./textFile.ts"
 
@@ -22,6 +23,18 @@ export interface SetAside {
   readonly error: string
   readonly head: string
 }
+
+/**
+ * What a file source declares (see `Connector.Resources`): it reads its file and, with a
+ * dead-letter file, writes that one too — so a sink writing the same file, another node's dead
+ * letters there, or a dead-letter file that is some node's input is refused before anything runs.
+ */
+export const fileSourceResources = (
+  config: { readonly path: string; readonly dead_letter?: { readonly path: string } }
+): Resources => ({
+  reads: [{ kind: "file", name: config.path, key: ["path"] }],
+  ...(config.dead_letter !== undefined ? { writes: [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] } : {})
+})
 
 /** Appends entries to the dead-letter file; fails once it would grow past the limit. */
 export type DeadLetters = (entries: ReadonlyArray<SetAside>) => Effect.Effect<void, ConnectorError>

@@ -116,6 +116,36 @@ destinations:
       )
     }))
 
+  it.live("a file source's dead-letter file counts as written: on a sink's path, or on its own input, it is refused by validate and run", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* write(join(dir, "in.csv"), ORDERS)
+      yield* write(join(dir, "events.ndjson"), '{"id":1}\n')
+      yield* write(
+        join(dir, "wf.yaml"),
+        `name: source-dead-letters
+sources:
+  orders: { type: csv, config: { path: in.csv, oversize: dead_letter, dead_letter: { path: skipped.ndjson } } }
+  events: { type: ndjson, config: { path: events.ndjson, oversize: dead_letter, dead_letter: { path: ./events.ndjson } } }
+destinations:
+  out: { type: ndjson, inputs: [orders, events], config: { path: skipped.ndjson } }
+`
+      )
+      const [validate, run] = yield* Effect.all([cli(["validate", "wf.yaml"], { cwd: dir }), cli(["run", "wf.yaml"], { cwd: dir })], { concurrency: 2 })
+      const expected = [
+        "wf.yaml:4:96 sources.events.config.dead_letter.path: the file './events.ndjson' is 'events.ndjson', read by source 'events' (sources.events.config.path, line 4): writing it would empty the input before it is read; write to another file",
+        "wf.yaml:6:60 destinations.out.config.path: the file 'skipped.ndjson' is also written by source 'orders' (sources.orders.config.dead_letter.path, line 3): two writers of one file lose each other's records; give each its own file",
+        "invalid: wf.yaml (2 problems)",
+        ""
+      ].join("\n")
+      for (const result of [validate, run]) {
+        assert.strictEqual(result.status, 1)
+        assert.strictEqual(result.stderr, expected)
+      }
+      assert.isFalse(yield* exists(join(dir, "skipped.ndjson")), "nothing was opened")
+      assert.strictEqual(yield* read(join(dir, "events.ndjson")), '{"id":1}\n')
+    }))
+
   it.live("execution.parallelism applies to a single-file sink up to 1: validate is ok and the run writes every record", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -27,7 +27,7 @@ import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
 import { checkRestore, type FilePosition, identify, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
-import { deadLetters } from "../../internal/deadLetters.ts"
+import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
@@ -67,7 +67,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       // string fields only: the reader of the bytes reads the same values (typed fields are checked here)
       ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
     }),
-    resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
+    resources: (config) => fileSourceResources(config),
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),

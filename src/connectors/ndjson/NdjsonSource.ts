@@ -25,7 +25,7 @@ import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
-import { deadLetters } from "../../internal/deadLetters.ts"
+import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
@@ -50,7 +50,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   config: NdjsonSourceConfig,
   // a file is read whole by one instance
   capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
-  resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
+  resources: (config) => fileSourceResources(config),
   check: (config) =>
     Effect.tryPromise({
       try: () => access(config.path, constants.R_OK),
