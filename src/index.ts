@@ -25,6 +25,8 @@ export * as Codecs from "./connectors/kit/codecs/index.ts"
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
 export * as Csv from "./connectors/csv/index.ts"
+/** @since 0.4.0 */
+export * as DeadLetter from "./connectors/kit/DeadLetter.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
@@ -57,8 +59,12 @@ export * as Processor from "./Processor.ts"
 export * as Processors from "./processors/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
+/** @since 0.4.0 */
+export * as Retry from "./connectors/kit/Retry.ts"
 /** @since 0.1.0 */
 export * as Runtime from "./Runtime.ts"
+/** @since 0.4.0 */
+export * as SinkKit from "./connectors/kit/SinkKit.ts"
 /** @since 0.1.0 */
 export * as Spec from "./Spec.ts"
 /** @since 0.1.0 */
