@@ -49,6 +49,8 @@ export * as OffsetTracker from "./OffsetTracker.ts"
 export * as Overrides from "./Overrides.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
+/** @since 0.4.0 */
+export * as Positions from "./connectors/kit/Positions.ts"
 /** @since 0.1.0 */
 export * as Postgres from "./connectors/postgres/index.ts"
 /** @since 0.1.0 */
