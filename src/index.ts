@@ -20,6 +20,8 @@ export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
 /** @since 0.4.0 */
+export * as Clients from "./connectors/kit/Clients.ts"
+/** @since 0.4.0 */
 export * as Codecs from "./connectors/kit/codecs/index.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
