@@ -7,12 +7,14 @@ import type { SourceReader } from "../../../src/Connector.ts"
 export const URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 export const url = Redacted.make(URL)
 
-export type Client = ReturnType<typeof createClient>
+const make = () => createClient({ url: URL })
+
+export type Client = ReturnType<typeof make>
 
 /** A connected client, closed with the scope. */
 export const client: Effect.Effect<Client, never, Scope.Scope> = Effect.acquireRelease(
   Effect.promise(async () => {
-    const c = createClient({ url: URL })
+    const c = make()
     c.on("error", () => {})
     await c.connect()
     return c
