@@ -37,6 +37,8 @@ export * as Ndjson from "../src/connectors/ndjson/index.ts"
 export * as Postgres from "../src/connectors/postgres/index.ts"
 /** @since 0.1.0 */
 export * as Processors from "../src/processors/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "../src/connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Stdout from "../src/connectors/stdout/index.ts"
 /** @since 0.1.0 */

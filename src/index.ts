@@ -51,6 +51,8 @@ export * as PostgresBackend from "./backends/PostgresBackend.ts"
 export * as Processor from "./Processor.ts"
 /** @since 0.1.0 */
 export * as Processors from "./processors/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "./connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
 /** @since 0.1.0 */

@@ -12,17 +12,19 @@ import { assert } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { bin } from "../../cli/support.ts"
 
-interface Running {
+/** A running `dataflare run`. */
+export interface Running {
   readonly child: ChildProcess
   readonly ended: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }>
 }
 
-const start = (dir: string): Effect.Effect<Running, never, Scope.Scope> =>
+/** `dataflare run <file> --state-dir state --quiet` in `dir`, SIGKILLed with the scope if still running. */
+export const start = (dir: string, file = "wf.yaml", env: { readonly [k: string]: string } = {}): Effect.Effect<Running, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], {
+      const child = spawn(bin, ["run", file, "--state-dir", "state", "--quiet"], {
         cwd: dir,
-        env: { ...process.env, NO_COLOR: "1" },
+        env: { ...process.env, NO_COLOR: "1", ...env },
         stdio: ["ignore", "ignore", "pipe"]
       })
       let stderr = ""
