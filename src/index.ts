@@ -41,6 +41,8 @@ export * as Observability from "./Observability.ts"
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
+/** @since 0.4.0 */
+export * as Nats from "./connectors/nats/index.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
 /** @since 0.1.0 */
