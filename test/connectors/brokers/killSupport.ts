@@ -67,12 +67,19 @@ export const outputLines = (path: string): Effect.Effect<ReadonlyArray<string>> 
   Effect.promise(() => readFile(path, "utf8").then((t) => t.split("\n").filter((l) => l.length > 0), () => []))
 
 /**
- * Writes `wf.yaml` (`source` is the YAML of the source node's `type` and `config`, the sink is
- * `ndjson` to `out.ndjson`), kills two runs with SIGKILL, then runs until `expected` lines are in
- * the file and stops gracefully. Returns the lines.
+ * Writes `wf.yaml` (`source` is the YAML of the source node's `type` and `config`; the sink is
+ * `ndjson` to `out.ndjson` unless `destination` gives another, with `count` saying how many
+ * records it holds), kills two runs with SIGKILL, then runs until `expected` records are out and
+ * stops gracefully. Returns how many were out after the killed runs, and the file's lines.
  */
-export const killTwiceAndResume = (dir: string, source: ReadonlyArray<string>, expected: number) =>
+export const killTwiceAndResume = (
+  dir: string,
+  source: ReadonlyArray<string>,
+  expected: number,
+  destination?: { readonly yaml: ReadonlyArray<string>; readonly count: Effect.Effect<number> }
+) =>
   Effect.gen(function*() {
+    const count = destination?.count ?? Effect.map(outputLines(join(dir, "out.ndjson")), (l) => l.length)
     yield* Effect.promise(() =>
       writeFile(
         join(dir, "wf.yaml"),
@@ -83,18 +90,18 @@ export const killTwiceAndResume = (dir: string, source: ReadonlyArray<string>, e
           "  input:",
           ...source.map((l) => `    ${l}`),
           "destinations:",
-          "  out: { type: ndjson, inputs: [input], config: { path: out.ndjson } }"
+          "  out:",
+          "    inputs: [input]",
+          ...(destination?.yaml ?? ["type: ndjson", "config: { path: out.ndjson }"]).map((l) => `    ${l}`)
         ].join("\n")
       )
     )
     const first = yield* killAt(dir, yield* start(dir), 1)
     const second = yield* killAt(dir, yield* start(dir), first + 3)
     assert.isTrue(second > first)
-    const partial = yield* outputLines(join(dir, "out.ndjson"))
+    const partial = yield* count
     const last = yield* start(dir)
-    for (;;) {
-      const lines = yield* outputLines(join(dir, "out.ndjson"))
-      if (lines.length >= expected) break
+    while ((yield* count) < expected) {
       if (last.child.exitCode !== null) {
         const ended = yield* last.ended
         return yield* Effect.die(new Error(`the last run ended early: ${ended.stderr}`))
@@ -106,5 +113,5 @@ export const killTwiceAndResume = (dir: string, source: ReadonlyArray<string>, e
     last.child.kill("SIGTERM")
     const ended = yield* last.ended
     assert.strictEqual(ended.code, 0, ended.stderr)
-    return { partial: partial.length, lines: yield* outputLines(join(dir, "out.ndjson")) }
+    return { partial, lines: yield* outputLines(join(dir, "out.ndjson")) }
   })
