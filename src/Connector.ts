@@ -156,6 +156,11 @@ export type Guarantee = "exactly-once" | "at-least-once"
  */
 export interface SinkCapabilities {
   readonly guarantee: Guarantee
+  /**
+   * What the guarantee depends on, shown beside it by `dataflare plan` (e.g. `within the
+   * stream's duplicate window` for a sink whose server de-duplicates replays for a while).
+   */
+  readonly guaranteeNote?: string
   /** The sink writes a batch atomically. */
   readonly transactional: boolean
   readonly preferredBatchSize?: number
