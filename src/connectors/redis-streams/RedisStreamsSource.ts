@@ -61,8 +61,8 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
     unbounded: true,
     preferredBatchSize: config.batch_size ?? 1000
   }),
-  // the group's entries are read and acknowledged by this node alone
-  resources: (config) => ({ reads: [{ kind: "redis-stream", name: `${config.stream}#${config.group}`, key: ["stream"] }] }),
+  // not shared: a sink appending to the stream this node reads would feed the workflow its own output
+  resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }] }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
