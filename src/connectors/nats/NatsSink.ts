@@ -3,18 +3,21 @@
  * acknowledgement of every message of a batch before the batch counts as written.
  *
  * **Exactly-once within the stream's duplicate window.** Every message carries a `Nats-Msg-Id`
- * derived from the record's checkpoint position: `<workflow>/<node>/<instance>:<lineage>:<c>:<k>:<h>`
- * — `c` the last checkpoint before the record, `k` its index among the records written since,
- * `h` a hash of its payload, `lineage` a random tag of the run history (a run from scratch starts
- * a new one; a restored run finds it on the last message it published). After a restore from
- * checkpoint `c`, the replayed records get the ids they had, and JetStream drops them as
- * duplicates — as long as the replay comes within the stream's `duplicate_window` (2 minutes by
- * default) of the first publish. Later, or if the records reach the sink in another order (a
- * non-deterministic merge upstream), they are published again: at-least-once, never lost (the
- * payload hash keeps a different record from taking another's id). `dataflare plan` says so.
+ * derived from the record's checkpoint position: `<workflow>/<node>/<instance>:<lineage>:<k>:<h>`
+ * — `k` the record's index among everything the sink instance wrote since its lineage began, `h`
+ * a hash of its payload, `lineage` a random tag of the run history (a run from scratch starts a
+ * new one). When checkpoint `c` reaches the sink (`preCommit`), the sink records `k` at `c` and its
+ * lineage in a small state stream of its own (`DATAFLARE_SINK_STATE`, one subject per sink
+ * instance, the last message kept); a run restored from `c` continues at that `k`, so the records
+ * it replays get the ids they had, and JetStream drops them as duplicates — as long as the replay
+ * comes within the target stream's `duplicate_window` (2 minutes by default) of the first publish.
+ * Later, or if the records reach the sink in another order (a non-deterministic merge upstream),
+ * they are published again: at-least-once, never lost (the payload hash keeps a different record
+ * from taking another's id). `dataflare plan` says so.
  *
  * @since 0.4.0
  */
+import type { JetStreamManager } from "@nats-io/jetstream"
 import { Effect } from "effect"
 import type { Batch } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
@@ -26,14 +29,47 @@ import { SinkConfig } from "./NatsConfig.ts"
 
 const CONNECTOR = "nats"
 
-/** The lineage and checkpoint of the last message this sink instance published, from its id. */
-const parseId = (id: string | undefined, prefix: string): { readonly lineage: string; readonly checkpoint: number } | undefined => {
-  if (id === undefined || !id.startsWith(prefix + ":")) return undefined
-  const [lineage, checkpoint] = id.slice(prefix.length + 1).split(":")
-  return lineage === undefined || checkpoint === undefined ? undefined : { lineage, checkpoint: Number(checkpoint) }
+/** The stream the sinks keep their lineage and per-checkpoint indexes in. */
+export const STATE_STREAM = "DATAFLARE_SINK_STATE"
+const STATE_PREFIX = "dataflare.sink"
+/** Checkpoints remembered per sink instance (a restore goes to the last completed one). */
+const REMEMBERED = 16
+
+/** What a sink instance records at each checkpoint. */
+interface SinkState {
+  readonly lineage: string
+  /** `[checkpoint, index of the next record]`, oldest first. */
+  readonly marks: ReadonlyArray<readonly [number, number]>
+}
+
+/** A subject token for a name (NATS tokens cannot hold `.`, `*`, `>` or spaces). */
+const token = (name: string): string => {
+  const safe = name.replace(/[^A-Za-z0-9_-]/g, "_")
+  return safe === name ? name : `${safe}_${hashKey(name).toString(36)}`
 }
 
 const randomLineage = () => Math.random().toString(36).slice(2, 10)
+
+const parseState = (data: Uint8Array | undefined): SinkState | undefined => {
+  if (data === undefined) return undefined
+  try {
+    const o = JSON.parse(new TextDecoder().decode(data)) as { lineage?: unknown; marks?: unknown }
+    if (typeof o.lineage !== "string" || !Array.isArray(o.marks)) return undefined
+    const marks = o.marks.filter((m): m is [number, number] => Array.isArray(m) && typeof m[0] === "number" && typeof m[1] === "number")
+    return { lineage: o.lineage, marks }
+  } catch {
+    return undefined
+  }
+}
+
+const ensureStateStream = async (jsm: JetStreamManager): Promise<void> => {
+  const exists = await jsm.streams.info(STATE_STREAM).then(() => true, () => false)
+  if (exists) return
+  await jsm.streams.add({ name: STATE_STREAM, subjects: [`${STATE_PREFIX}.>`], max_msgs_per_subject: 1 }).catch(async (e: unknown) => {
+    // created by another sink meanwhile
+    if (!(await jsm.streams.info(STATE_STREAM).then(() => true, () => false))) throw e
+  })
+}
 
 /**
  * The `nats` sink definition.
@@ -73,18 +109,26 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
   open: (config, context) =>
     Effect.gen(function*() {
       const s = yield* session(CONNECTOR, config)
-      const stream = yield* Effect.tryPromise({ try: () => s.jsm.streams.find(config.subject), catch: classify(CONNECTOR, "open") })
+      yield* Effect.tryPromise({
+        try: async () => {
+          await s.jsm.streams.find(config.subject)
+          await ensureStateStream(s.jsm)
+        },
+        catch: classify(CONNECTOR, "open")
+      })
       const codec = config.codec ?? "json"
-      const prefix = `${context.workflow ?? "dataflare"}/${context.node}/${context.instance}`
+      const workflow = context.workflow ?? "dataflare"
+      const prefix = `${workflow}/${context.node}/${context.instance}`
+      const stateSubject = `${STATE_PREFIX}.${token(workflow)}.${token(context.node)}.${context.instance}.${token(config.subject)}`
       let lineage = randomLineage()
-      let checkpoint = 0
+      let marks: Array<readonly [number, number]> = []
       let index = 0
       let duplicates = 0
 
-      const lastOwn = Effect.tryPromise({
+      const loadState = Effect.tryPromise({
         try: async () => {
-          const last = await s.jsm.streams.getMessage(stream, { last_by_subj: config.subject }).catch(() => null)
-          return parseId(last?.header?.get("Nats-Msg-Id"), prefix)
+          const last = await s.jsm.streams.getMessage(STATE_STREAM, { last_by_subj: stateSubject }).catch(() => null)
+          return parseState(last?.data)
         },
         catch: classify(CONNECTOR, "restore")
       })
@@ -96,10 +140,12 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
             try: async () => {
               const sent: Array<Promise<{ readonly duplicate: boolean }>> = []
               const { records, start, end } = batch
+              // ids are taken before the first publish: a failed batch is not written again here
+              let k = index
+              index += end - start
               for (let i = start; i < end; i++) {
                 const text = encodeText(codec, records[i])
-                const msgID = `${prefix}:${lineage}:${checkpoint}:${index++}:${hashKey(text).toString(36)}`
-                sent.push(s.js.publish(config.subject, bytes(text), { msgID }))
+                sent.push(s.js.publish(config.subject, bytes(text), { msgID: `${prefix}:${lineage}:${k++}:${hashKey(text).toString(36)}` }))
               }
               for (const ack of await Promise.all(sent)) if (ack.duplicate) duplicates++
               return { written: end - start }
@@ -109,17 +155,28 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
         flush: Effect.void,
         restore: (id) =>
           Effect.gen(function*() {
-            const last = context.fromScratch === true ? undefined : yield* lastOwn
-            // the lineage continues when this instance's last message belongs to it: restored
-            // from a checkpoint, or (no checkpoint yet) a run that died before its first one
-            lineage = last !== undefined && (id !== undefined || last.checkpoint === 0) ? last.lineage : randomLineage()
-            checkpoint = id ?? 0
-            index = 0
+            const state = context.fromScratch === true ? undefined : yield* loadState
+            const mark = id === undefined ? undefined : state?.marks.find((m) => m[0] === id)
+            if (state !== undefined && (id === undefined || mark !== undefined)) {
+              // the lineage goes on: the replay after checkpoint `id` (or from the start) gets the ids it had
+              lineage = state.lineage
+              marks = state.marks.filter((m) => id !== undefined && m[0] <= id)
+              index = mark?.[1] ?? 0
+            } else {
+              // from scratch, or nothing recorded at this checkpoint: new ids (a replay is published again)
+              lineage = randomLineage()
+              marks = []
+              index = 0
+            }
           }),
         preCommit: (id) =>
-          Effect.sync(() => {
-            checkpoint = id
-            index = 0
+          Effect.gen(function*() {
+            marks = [...marks.filter((m) => m[0] < id), [id, index] as const].slice(-REMEMBERED)
+            const state: SinkState = { lineage, marks }
+            yield* Effect.tryPromise({
+              try: () => s.js.publish(stateSubject, JSON.stringify(state)),
+              catch: classify(CONNECTOR, "checkpoint")
+            })
           }),
         commit: () => Effect.void
       }

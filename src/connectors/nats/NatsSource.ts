@@ -18,17 +18,27 @@
  * @since 0.4.0
  */
 import { AckPolicy, type Consumer, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream"
-import { Effect, Fiber, type Scope } from "effect"
+import { Effect, Fiber, Schema, type Scope } from "effect"
 import type { Position } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Positions from "../kit/Positions.ts"
 import { classify, type Session, session } from "./internal/client.ts"
-import { decodePayload, type NatsRecord } from "./internal/codec.ts"
+import { decoder, type NatsRecord } from "./internal/codec.ts"
 import { durationMillis, SourceConfig } from "./NatsConfig.ts"
 
 const CONNECTOR = "nats"
+
+/**
+ * The position of the `nats` source: `{ seq }`, the stream sequence of the last message read
+ * (`null` before any).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const SequencePosition = Schema.NullOr(Schema.Struct({ seq: Positions.Offset }))
 
 /**
  * A record of the `nats` source: the JSON object of the payload (`codec: json`), or
@@ -84,7 +94,7 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   const scope = yield* Effect.scope
   const count = config.batch_size ?? 1000
   const maxInFlight = config.max_in_flight ?? 100_000
-  const codec = config.codec ?? "json"
+  const decode = decoder(config.codec ?? "json")
   let restored: number | undefined
   let high = 0
   let fiber: Fiber.Fiber<void, never> | undefined
@@ -118,7 +128,7 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
       // redelivered after ack_wait: read already in this run, waiting for its checkpoint
       if (m.seq <= high) continue
       high = m.seq
-      const record = decodePayload(codec, m.data, m.subject, `message ${m.seq} of stream '${config.stream}' (subject ${m.subject})`)
+      const record = decode(m.data, m.subject, `${m.seq} of stream '${config.stream}' (subject ${m.subject})`)
       if (record instanceof Error) {
         buffer.fail(record)
         return
@@ -167,7 +177,14 @@ export const NatsSource = Connector.source<SourceConfig, NatsRecord>({
   type: CONNECTOR,
   description: "Reads a NATS JetStream stream through a durable pull consumer; acknowledges after the checkpoint covering the messages",
   config: SourceConfig,
-  capabilities: (config) => ({ seekable: true, unbounded: true, maxParallelism: 1, preferredBatchSize: config.batch_size ?? 1000 }),
+  capabilities: (config) => ({
+    seekable: true,
+    unbounded: true,
+    maxParallelism: 1,
+    maxParallelismReason: "the node owns one durable consumer, recreated at the restored position when it opens",
+    preferredBatchSize: config.batch_size ?? 1000
+  }),
+  position: () => SequencePosition,
   resources: (config) => ({ reads: [{ kind: "nats-consumer", name: `${config.stream}/${config.consumer}`, key: ["consumer"] }] }),
   check: (config) =>
     Effect.scoped(

@@ -15,7 +15,7 @@
  *
  * @since 0.4.0
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { session, classify, send } from "./internal/client.ts"
@@ -24,6 +24,18 @@ import * as GroupReader from "./internal/groupReader.ts"
 import { durationMillis, SourceConfig } from "./RedisStreamsConfig.ts"
 
 const CONNECTOR = "redis-streams"
+
+const EntryId = Schema.String.check(Schema.isPattern(/^\d{1,20}-\d{1,20}$/u))
+
+/**
+ * The position of the `redis-streams` source: `id`, the highest entry id read through the
+ * consumer (`null` before any), and `claimed`, the ids of entries claimed from dead consumers that
+ * are read and not yet acknowledged.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const StreamPosition = Schema.Struct({ id: Schema.NullOr(EntryId), claimed: Schema.Array(EntryId) })
 
 /**
  * A record of the `redis-streams` source: the entry's fields (`codec: fields`), or its JSON
@@ -61,8 +73,9 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
     unbounded: true,
     preferredBatchSize: config.batch_size ?? 1000
   }),
-  // the group's entries are read and acknowledged by this node alone
-  resources: (config) => ({ reads: [{ kind: "redis-stream", name: `${config.stream}#${config.group}`, key: ["stream"] }] }),
+  position: () => StreamPosition,
+  // not shared: a sink appending to the stream this node reads would feed the workflow its own output
+  resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }] }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {

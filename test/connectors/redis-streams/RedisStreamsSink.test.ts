@@ -1,9 +1,12 @@
 /** The `redis-streams` sink against the local Redis: fields or one JSON field, MAXLEN, a run from YAML. */
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import { SinkConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSink } from "../../../src/connectors/redis-streams/RedisStreamsSink.ts"
+import { cli, tempDir } from "../../cli/support.ts"
 import { client, stream, URL } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
@@ -48,4 +51,26 @@ describe("redis-streams sink", () => {
       assert.strictEqual(error.reason._tag, "ConnectionError")
       assert.notInclude(error.message, "pw-secret")
     }), 30_000)
+})
+
+describe("redis-streams resources", () => {
+  it.live("a workflow appending to the stream it reads is refused before anything opens", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.promise(() =>
+        writeFile(
+          join(dir, "loop.yaml"),
+          [
+            "name: loop",
+            "sources:",
+            `  src: { type: redis-streams, config: { url: "${URL}", stream: same, group: g, consumer: c } }`,
+            "destinations:",
+            `  dst: { type: redis-streams, inputs: [src], config: { url: "${URL}", stream: same } }`
+          ].join("\n")
+        )
+      )
+      const result = yield* cli(["validate", "loop.yaml"], { cwd: dir })
+      assert.notStrictEqual(result.status, 0)
+      assert.include(result.stderr, "same")
+    }).pipe(Effect.scoped), 60_000)
 })

@@ -1,14 +1,16 @@
 /**
- * Stream entries <-> records, for the two codecs of the `redis-streams` connectors (kept apart
- * from the transport so the kit's codecs can replace it): `fields` (a flat map of fields) and
- * `json` (one field holding the record as JSON).
+ * Stream entries <-> records, for the two codecs of the `redis-streams` connectors: `fields` (a
+ * flat map of fields) and `json` (one field holding the record as JSON, through the kit's JSON
+ * codec).
  */
 import { RecordError } from "../../../Errors.ts"
-import { toJsonText } from "../../../internal/jsonText.ts"
+import * as Codecs from "../../kit/codecs/index.ts"
 import type { Entry } from "./client.ts"
 
 /** A record read by the source: the entry's fields, or the JSON value of its field. */
 export type StreamRecord = { readonly [field: string]: unknown }
+
+const json = Codecs.json()
 
 /** How entries decode. */
 export interface DecodeOptions {
@@ -35,15 +37,8 @@ export const decodeEntry = (entry: Entry, fields: ReadonlyArray<string>, options
   }
   const where = `entry ${entry.id} of stream '${options.stream}'`
   if (raw === undefined) return new RecordError({ detail: `${where} has no field '${options.field}' (codec: json)`, field: options.field })
-  let value: unknown
-  try {
-    value = JSON.parse(raw)
-  } catch (e) {
-    return new RecordError({
-      detail: `${where}: field '${options.field}' is not JSON (${e instanceof Error ? e.message : String(e)}): ${raw.slice(0, 80)}`,
-      field: options.field
-    })
-  }
+  const value = json.decode(raw, { id: `${entry.id} of stream '${options.stream}'` })
+  if (Codecs.isDecodeError(value)) return new RecordError({ ...value.toRecordError().fields(), field: options.field })
   const record: { [field: string]: unknown } = value !== null && typeof value === "object" && !Array.isArray(value)
     ? (value as { [field: string]: unknown })
     : { [options.field]: value }
@@ -51,7 +46,7 @@ export const decodeEntry = (entry: Entry, fields: ReadonlyArray<string>, options
   return record
 }
 
-const valueText = (v: unknown): string => (typeof v === "string" ? v : toJsonText(v) ?? "null")
+const valueText = (v: unknown): string => (typeof v === "string" ? v : Codecs.jsonText(v) ?? "null")
 
 /** The `XADD` field arguments of a record. */
 export const encodeRecord = (record: unknown, codec: "fields" | "json", field: string, into: Array<string>): void => {
