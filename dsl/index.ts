@@ -35,6 +35,8 @@ export * as Memory from "../src/connectors/memory/index.ts"
 export * as Ndjson from "../src/connectors/ndjson/index.ts"
 /** @since 0.1.0 */
 export * as Postgres from "../src/connectors/postgres/index.ts"
+/** @since 0.4.0 */
+export * as Rabbitmq from "../src/connectors/rabbitmq/index.ts"
 /** @since 0.1.0 */
 export * as Processors from "../src/processors/index.ts"
 /** @since 0.1.0 */

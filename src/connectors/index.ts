@@ -1,6 +1,6 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres` and `postgres-cdc`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `rabbitmq` and `mqtt`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
@@ -10,6 +10,7 @@ import { definitions as csv } from "./csv/index.ts"
 import { definitions as memory } from "./memory/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
+import { definitions as rabbitmq } from "./rabbitmq/index.ts"
 import { definitions as stdout } from "./stdout/index.ts"
 import { definitions as stream } from "./stream/index.ts"
 
@@ -25,5 +26,6 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...memory,
   ...stdout,
   ...postgres,
-  ...stream
+  ...stream,
+  ...rabbitmq
 ]
