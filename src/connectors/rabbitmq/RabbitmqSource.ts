@@ -94,6 +94,12 @@ const openReader = Effect.fnUntraced(function*(
     try: async () => {
       await channel.checkQueue(config.queue)
       await channel.prefetch(prefetch)
+    },
+    catch: classify("open", broker)
+  })
+  // consuming starts with the first read, after a restore's `seek`: the redeliveries come at once
+  const consume = Effect.tryPromise({
+    try: async () => {
       await channel.consume(config.queue, (m) => {
         if (m === null) return lost("the broker cancelled the consumer (was the queue deleted?)")
         if (failed) return
@@ -119,7 +125,14 @@ const openReader = Effect.fnUntraced(function*(
     catch: classify("open", broker)
   })
   yield* Effect.addFinalizer(() => Effect.promise(() => channel.close().catch(() => undefined)))
-  return buffer.reader
+  let started = false
+  const reader = buffer.reader
+  return {
+    ...reader,
+    readBatch: (max: number) =>
+      started ? reader.readBatch(max) : Effect.andThen(Effect.tap(consume, () => Effect.sync(() => (started = true))), reader.readBatch(max)),
+    readBatchSync: (max: number) => (started ? reader.readBatchSync!(max) : Connector.Pending)
+  }
 })
 
 /**
