@@ -19,6 +19,8 @@ export * as Batch from "./Batch.ts"
 export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.4.0 */
+export * as Codecs from "./connectors/kit/codecs/index.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
@@ -29,6 +31,8 @@ export * as Errors from "./Errors.ts"
 export * as Expression from "./expr/Expression.ts"
 /** @since 0.1.0 */
 export * as FileBackend from "./backends/FileBackend.ts"
+/** @since 0.4.0 */
+export * as FileSink from "./connectors/kit/FileSink.ts"
 /** @since 0.1.0 */
 export * as Memory from "./connectors/memory/index.ts"
 /** @since 0.2.0 */
