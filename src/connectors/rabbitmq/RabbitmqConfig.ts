@@ -22,9 +22,11 @@ export const Url = Schema.RedactedFromValue(
 )
 
 /**
- * How a message body becomes a record and back: `json` (one JSON object per message, the
- * default), `string` (`{ value }` with the body as UTF-8 text) or `bytes` (`{ value }` with the
- * body as a `Uint8Array`).
+ * How a message body becomes a record and back, with the kit's codecs (`kit/codecs`): `json` (one
+ * JSON value per message, the default), `string` (the body as UTF-8 text) or `bytes` (the body as
+ * a `Uint8Array`). One message is one record: the codecs of several records per payload (`ndjson`,
+ * `csv`) are not offered, since a checkpoint between two records of one message could not be
+ * acknowledged.
  *
  * @category schemas
  * @since 0.4.0
@@ -67,7 +69,7 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `exchange`: the exchange to publish to (`""`: the default exchange, which routes by queue
  *   name). It must exist.
  * - `routing_key`: the routing key of every message, or `{ field }`: the record's field holding it.
- * - `codec`: see {@link Codec} (`string` and `bytes` publish the record's `value`).
+ * - `codec`: see {@link Codec} (`string` publishes records that are strings, `bytes` byte arrays).
  * - `persistent`: publish with delivery mode 2 (default true): the broker writes the messages of
  *   durable queues to disk before confirming them.
  * - `connect_timeout`: how long connecting may take (default `10s`).

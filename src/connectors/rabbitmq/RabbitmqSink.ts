@@ -22,8 +22,8 @@ import * as Connector from "../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
+import * as Codecs from "../kit/codecs/index.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
-import { encodeBody } from "./internal/payload.ts"
 import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./RabbitmqConfig.ts"
 
 const routingKeyOf = (config: SinkConfig) => {
@@ -41,7 +41,7 @@ const openWriter = Effect.fnUntraced(function*(
   config: SinkConfig
 ): Effect.fn.Return<Connector.SinkWriter<unknown>, ConnectorError, Scope.Scope> {
   const broker = brokerOf(config.url)
-  const codec = config.codec ?? "json"
+  const codec = Codecs.byName(config.codec ?? "json")
   const persistent = config.persistent ?? true
   const routingKey = routingKeyOf(config)
   const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
@@ -66,12 +66,13 @@ const openWriter = Effect.fnUntraced(function*(
       for (const record of records) {
         const key = routingKey(record)
         if (key instanceof RecordError) return yield* key
-        const body = encodeBody(codec, record)
-        if (body instanceof RecordError) return yield* body
+        const payload = codec.encode(record)
+        if (Codecs.isEncodeError(payload)) return yield* payload.toRecordError()
+        const body = Codecs.toBytes(payload)
         bytes += body.byteLength
         const ok = channel.publish(config.exchange, key, Buffer.from(body.buffer, body.byteOffset, body.byteLength), {
           persistent,
-          contentType: codec === "json" ? "application/json" : codec === "string" ? "text/plain" : "application/octet-stream"
+          contentType: codec.contentType
         })
         if (!ok) yield* Effect.promise(drained)
         const during = failed()

@@ -14,7 +14,7 @@
  *   (`kit/redelivery.ts`) and dropped, so an exactly-once sink receives every message once.
  *   Not recognized: a redelivery to another consumer of the queue. Hence `maxParallelism: 1`,
  *   and the queue should have no other consumer (see docs/connectors/rabbitmq.md).
- * - **Records**: the body through `codec`; a body that does not decode fails the run naming the
+ * - **Records**: the body through `codec` (the kit's `json`, `string` or `bytes`); a body that does not decode fails the run naming the
  *   message (delivery number, message id, queue) before anything after it is handed on, and the
  *   message stays unacknowledged (it is redelivered on the next run).
  *
@@ -27,9 +27,9 @@ import { ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Codecs from "../kit/codecs/index.ts"
 import { decodePosition, digest, RedeliveryWindow } from "../kit/redelivery.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
-import { decodeBody } from "./internal/payload.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./RabbitmqConfig.ts"
 
 /** The default of `prefetch`. */
@@ -49,10 +49,10 @@ const identity = (m: amqp.ConsumeMessage): string => {
 const openReader = Effect.fnUntraced(function*(
   config: SourceConfig,
   context: Connector.OpenContext
-): Effect.fn.Return<Connector.SourceReader<object>, ConnectorError, Scope.Scope> {
+): Effect.fn.Return<Connector.SourceReader<unknown>, ConnectorError, Scope.Scope> {
   const broker = brokerOf(config.url)
   const prefetch = config.prefetch ?? DEFAULT_PREFETCH
-  const codec = config.codec ?? "json"
+  const codec = Codecs.byName(config.codec ?? "json")
   const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
   const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("open", broker) })
   const window = new RedeliveryWindow()
@@ -60,7 +60,7 @@ const openReader = Effect.fnUntraced(function*(
   // after a failure nothing more is handed on: what follows stays unacknowledged, for the next run
   let failed = false
 
-  const buffer = BufferedSource.make<object, Handle>({
+  const buffer = BufferedSource.make<unknown, Handle>({
     node: context.node,
     // the broker holds back what is past `prefetch`: the buffer never needs to pause it
     capacity: prefetch + 1,
@@ -115,10 +115,10 @@ const openReader = Effect.fnUntraced(function*(
           return
         }
         const id = identity(m)
-        const record = decodeBody(codec, m.content, `message ${delivered}${id === "" ? "" : ` (message id ${JSON.stringify(id)})`} of queue ${config.queue}`)
-        if (record instanceof Error) {
+        const record = codec.decode(m.content, { id: `${delivered}${id === "" ? "" : ` (message id ${JSON.stringify(id)})`} of queue ${config.queue}` })
+        if (Codecs.isDecodeError(record)) {
           failed = true
-          buffer.fail(record)
+          buffer.fail(record.toRecordError())
         } else buffer.offer(record, { seq, message: m })
       }, { noAck: false })
     },
@@ -148,7 +148,7 @@ const openReader = Effect.fnUntraced(function*(
  * @category definitions
  * @since 0.4.0
  */
-export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, object> = Connector.source({
+export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> = Connector.source({
   type: CONNECTOR,
   description: "Consumes a RabbitMQ queue, acknowledging messages after the checkpoint covering them",
   config: SourceConfigSchema,
@@ -178,5 +178,5 @@ export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, object> = 
  * @category specs
  * @since 0.4.0
  */
-export const spec = <A extends object = object>(config: typeof SourceConfigSchema.Encoded): Spec.SourceSpec<A> =>
+export const spec = <A = unknown>(config: typeof SourceConfigSchema.Encoded): Spec.SourceSpec<A> =>
   Spec.source<A>(CONNECTOR, config)

@@ -46,7 +46,7 @@ export const definitions: ReadonlyArray<Definition> = [RabbitmqSource, RabbitmqS
  * @category specs
  * @since 0.4.0
  */
-export const source: <A extends object = object>(config: typeof SourceConfig.Encoded) => Spec.SourceSpec<A> = sourceSpec
+export const source: <A = unknown>(config: typeof SourceConfig.Encoded) => Spec.SourceSpec<A> = sourceSpec
 
 /**
  * A typed DSL spec of the `rabbitmq` sink.
