@@ -37,6 +37,8 @@ export * as FileSink from "./connectors/kit/FileSink.ts"
 export * as Memory from "./connectors/memory/index.ts"
 /** @since 0.2.0 */
 export * as Monitor from "./Monitor.ts"
+/** @since 0.4.0 */
+export * as Mqtt from "./connectors/mqtt/index.ts"
 /** @since 0.1.0 */
 export * as Ndjson from "./connectors/ndjson/index.ts"
 /** @since 0.2.0 */

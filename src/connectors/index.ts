@@ -8,6 +8,7 @@
 import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
 import { definitions as memory } from "./memory/index.ts"
+import { definitions as mqtt } from "./mqtt/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
 import { definitions as rabbitmq } from "./rabbitmq/index.ts"
@@ -27,5 +28,6 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...stdout,
   ...postgres,
   ...stream,
-  ...rabbitmq
+  ...rabbitmq,
+  ...mqtt
 ]
