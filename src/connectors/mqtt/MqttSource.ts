@@ -71,22 +71,29 @@ const openReader = Effect.fnUntraced(function*(
   let acks: HeldAcks | undefined
   let delivered = 0
   let failed = false
+  /** Round trips confirming released acknowledgements, awaited (a while) before the client ends. */
+  const trips = new Set<Promise<void>>()
 
   const buffer = BufferedSource.make<unknown, Handle>({
     node: context.node,
     capacity: (config.receive_maximum ?? DEFAULT_RECEIVE_MAXIMUM) + 1,
+    // a broker that sends past receive_maximum (Mosquitto 2.0 does, resending a session's queue
+    // after a reconnect) is held back by TCP: the socket is not read while the buffer is full
+    pause: () => void client?.stream.pause(),
+    resume: () => void client?.stream.resume(),
     advance: (handles) => window.position(handles[handles.length - 1].seq),
     acknowledge: (handles) =>
-      Effect.tryPromise({
-        try: async () => {
-          const round = window.acknowledged(handles.map((h) => h.seq))
-          if (acks === undefined) return
-          for (const h of handles) if (h.packetId !== undefined) acks.release(h.packetId)
-          // the broker handles a connection's packets in order: once this is answered, it has the acks
-          await acks.roundTrip()
-          window.confirm(round)
-        },
-        catch: classify("acknowledge", broker)
+      Effect.sync(() => {
+        const round = window.acknowledged(handles.map((h) => h.seq))
+        const held = acks
+        if (held === undefined) return
+        for (const h of handles) if (h.packetId !== undefined) held.release(h.packetId)
+        // the broker handles a connection's packets in order: once this is answered, it has the
+        // acknowledgements. Not awaited: the answer may queue behind messages the paused socket
+        // holds back; the digests stay in positions until then (a lost connection fails the run).
+        const trip = held.roundTrip().then(() => window.confirm(round), () => undefined)
+        trips.add(trip)
+        void trip.finally(() => trips.delete(trip))
       }),
     seek: (p) =>
       Effect.sync(() => {
@@ -130,6 +137,15 @@ const openReader = Effect.fnUntraced(function*(
       c.on("close", () => lost("the connection was closed"))
     }, true)
     client = connected.client
+    // before the client ends (at once, dropping held acknowledgements): let the released ones
+    // reach the broker, reading the socket again if it was paused (what comes then is not handed on)
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() => {
+        failed = true
+        connected.client.stream.resume()
+        return Promise.race([Promise.all([...trips]), new Promise((resolve) => setTimeout(resolve, 5000))])
+      })
+    )
     if (restored && !connected.sessionPresent && qos > 0) {
       return yield* new ConnectorError({
         connector: CONNECTOR,
