@@ -4,8 +4,9 @@
  * - **Acknowledged before the checkpoint.** Writes do not wait for the broker; `flush`, which runs
  *   at every checkpoint barrier before the sink acknowledges it, waits until the broker
  *   acknowledged every message published so far (PUBACK with QoS 1, PUBCOMP with QoS 2). At most
- *   10,000 messages wait for their acknowledgement: then `writeBatch` waits too (memory stays
- *   bounded with a slow broker).
+ *   the broker's Receive Maximum (and never more than 10,000) messages wait for their
+ *   acknowledgement: then `writeBatch` waits for the oldest (memory stays bounded with a slow
+ *   broker, and the broker is never sent more than it takes).
  * - **Guarantee: at-least-once** with QoS 1 and 2: after a crash the records written since the
  *   last completed checkpoint are published again (QoS 2 is exactly-once per publish, not across
  *   a replay). With QoS 0 nothing is acknowledged: **at most once**.
@@ -54,7 +55,7 @@ const openWriter = Effect.fnUntraced(function*(
   const topic = topicOf(config)
   let failure: ConnectorError | undefined
   const failed = (): ConnectorError | undefined => failure
-  const { client } = yield* connect(
+  const { client, receiveMaximum } = yield* connect(
     config.url,
     { clientId: config.client_id ?? `dataflare-${randomUUID().slice(0, 12)}`, clean: true },
     timeoutOf(config),
@@ -64,7 +65,13 @@ const openWriter = Effect.fnUntraced(function*(
     },
     false
   )
+  // never more unacknowledged than the broker takes (it refuses the excess: "quota exceeded")
+  const limit = qos === 0 ? MAX_UNACKNOWLEDGED : Math.min(MAX_UNACKNOWLEDGED, receiveMaximum)
   let pending: Array<Promise<void>> = []
+  const oldest = Effect.suspend(() => {
+    const first = pending.shift()
+    return first === undefined ? Effect.void : Effect.tryPromise({ try: () => first, catch: (e) => failed() ?? classify("publish", broker)(e) })
+  })
   const settle = Effect.suspend(() => {
     const all = pending
     pending = []
@@ -85,7 +92,7 @@ const openWriter = Effect.fnUntraced(function*(
         const body = Buffer.from(Codecs.toBytes(payload))
         bytes += body.byteLength
         pending.push(new Promise<void>((resolve, reject) => client.publish(to, body, { qos, retain }, (e) => (e ? reject(e) : resolve()))))
-        if (pending.length >= MAX_UNACKNOWLEDGED) yield* settle
+        while (pending.length >= limit) yield* oldest
       }
       return { written: records.length, bytes }
     })

@@ -52,6 +52,8 @@ export const classify = (operation: string, broker: string) => (e: unknown): Con
 export interface Connected {
   readonly client: mqtt.MqttClient
   readonly sessionPresent: boolean
+  /** How many QoS 1/2 messages the broker takes unacknowledged from this client (its Receive Maximum). */
+  readonly receiveMaximum: number
 }
 
 /**
@@ -89,7 +91,7 @@ export const connect = (
         clearTimeout(timer)
         if (settled) return
         settled = true
-        resume(Effect.succeed({ client, sessionPresent: connack.sessionPresent }))
+        resume(Effect.succeed({ client, sessionPresent: connack.sessionPresent, receiveMaximum: connack.properties?.receiveMaximum ?? 65535 }))
       })
       client.once("error", (e) => {
         clearTimeout(timer)
