@@ -135,7 +135,35 @@ export interface SourceCapabilities {
    * `parallelism` is larger is refused when the workflow is prepared (`dataflare validate`).
    */
   readonly maxParallelism?: number
+  /**
+   * What the source delivers after a restore, when it is not simply exactly-once (a seekable
+   * source re-reads exactly what the checkpoint did not cover): a broker that redelivers, a
+   * subscription that cannot replay. `dataflare plan` shows it on the source's line, and the
+   * workflow's guarantee is the weakest of its sources and sinks.
+   */
+  readonly delivery?: SourceDelivery
 }
+
+/**
+ * A source's delivery after a restore ({@link SourceCapabilities.delivery}): the guarantee, and
+ * how it is achieved or what it does not cover, in one line for `plan`.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface SourceDelivery {
+  readonly guarantee: DeliveryGuarantee
+  readonly detail: string
+}
+
+/**
+ * A delivery guarantee of a source or a whole workflow: a sink's {@link Guarantee}, or
+ * `at-most-once` (what was read and not yet checkpointed can be lost, e.g. MQTT QoS 0).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type DeliveryGuarantee = Guarantee | "at-most-once"
 
 /**
  * The delivery guarantee a sink gives after a restore from a checkpoint.

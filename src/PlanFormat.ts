@@ -1,7 +1,7 @@
 /**
  * Renders an execution plan for people: as text (stages, tasks, fused chains, parallelism, queue
- * capacities — or, for a task chained into its source's fiber, that it has none — the workflow's
- * delivery guarantee), or as a Mermaid or Graphviz (dot) graph.
+ * capacities — or, for a task chained into its source's fiber, that it has none — a source's and a
+ * sink's delivery, the workflow's guarantee), or as a Mermaid or Graphviz (dot) graph.
  *
  * @example
  * ```ts
@@ -56,6 +56,8 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
     parts.push(`hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`)
   }
   if (task._tag === "Sink") parts.push(task.sink.capabilities.guarantee)
+  const delivery = task._tag === "Source" ? task.source.capabilities.delivery : undefined
+  if (delivery !== undefined) parts.push(`${delivery.guarantee}: ${delivery.detail}`)
   return parts.join(", ")
 }
 

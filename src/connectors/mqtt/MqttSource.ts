@@ -203,11 +203,17 @@ export const MqttSource: Connector.SourceDefinition<SourceConfig, unknown> = Con
   type: CONNECTOR,
   description: "Subscribes to an MQTT 5 topic on a persistent session, acknowledging after checkpoints",
   config: SourceConfigSchema,
-  capabilities: () => ({
+  capabilities: (config) => ({
     seekable: true,
     unbounded: true,
     // one session per client id
-    maxParallelism: 1
+    maxParallelism: 1,
+    delivery: (config.qos ?? 1) === 0
+      ? { guarantee: "at-most-once", detail: "QoS 0: the broker sends each message once and never again; what was read after the last checkpoint is lost in a crash" }
+      : {
+        guarantee: "exactly-once",
+        detail: `QoS ${config.qos ?? 1} on a persistent session, acknowledged after the checkpoint; DUP redeliveries the checkpoint covers are dropped (by digest of topic and payload), provided the session outlives an outage (session_expiry) and the broker keeps what is queued`
+      }
   }),
   resources: (config) => ({ reads: [{ kind: "mqtt-session", name: `${brokerOf(config.url)} ${config.client_id}`, key: ["client_id"] }] }),
   check: (config) =>

@@ -156,7 +156,12 @@ export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> =
     seekable: true,
     unbounded: true,
     // redeliveries are recognized by the consumer that had the message
-    maxParallelism: 1
+    maxParallelism: 1,
+    delivery: {
+      guarantee: "exactly-once",
+      detail:
+        "acknowledged after the checkpoint; redeliveries the checkpoint covers are dropped (by digest of body, routing key and message id), provided the workflow is the queue's only consumer"
+    }
   }),
   resources: (config) => ({ reads: [{ kind: "rabbitmq-queue", name: `${brokerOf(config.url)} ${config.queue}`, key: ["queue"] }] }),
   check: (config) =>

@@ -70,8 +70,9 @@ export const connect = (
   force: boolean
 ): Effect.Effect<Connected, ConnectorError, Scope.Scope> => {
   const broker = brokerOf(url)
+  // interruptible (a caller's timeout, e.g. `dataflare check --timeout`, ends the attempt at once)
   return Effect.acquireRelease(
-    Effect.callback<Connected, ConnectorError>((resume) => {
+    Effect.interruptible(Effect.callback<Connected, ConnectorError>((resume) => {
       const client = mqtt.connect(Redacted.value(url), {
         protocolVersion: 5,
         reconnectPeriod: 0,
@@ -105,7 +106,7 @@ export const connect = (
         clearTimeout(timer)
         client.end(true)
       })
-    }),
+    })),
     ({ client }) => Effect.promise(() => client.endAsync(force).catch(() => undefined))
   )
 }

@@ -70,8 +70,10 @@ export const connection = (
   timeoutMs: number
 ): Effect.Effect<amqp.ChannelModel, ConnectorError, Scope.Scope> => {
   const broker = brokerOf(url)
+  // interruptible (a caller's timeout, e.g. `dataflare check --timeout`, ends the attempt at
+  // once): a connection that opens after all is closed by the abort listener
   return Effect.acquireRelease(
-    Effect.tryPromise({
+    Effect.interruptible(Effect.tryPromise({
       try: (signal) => {
         const connecting = amqp.connect(Redacted.value(url), { timeout: timeoutMs })
         signal.addEventListener("abort", () => void connecting.then((c) => c.close()).catch(() => undefined))
@@ -92,7 +94,7 @@ export const connection = (
       }),
       // a connection error after the handshake is seen by the channels' users
       Effect.tap((c) => Effect.sync(() => c.on("error", () => undefined)))
-    ),
+    )),
     (c) => Effect.promise(() => c.close().catch(() => undefined))
   )
 }
