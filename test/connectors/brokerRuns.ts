@@ -56,13 +56,19 @@ const alive = (running: Running, what: string) =>
     }
   })
 
-/** Waits for checkpoint `id` (at least), then SIGKILLs the run; returns the newest checkpoint then. */
-export const killAt = (dir: string, running: Running, id: number): Effect.Effect<number> =>
+/** Waits until checkpoint `id` (at least) exists while the run goes on. */
+export const waitCheckpoint = (dir: string, running: Running, id: number): Effect.Effect<void> =>
   Effect.gen(function*() {
     while ((yield* latestCheckpoint(dir)) < id) {
       yield* alive(running, `checkpoint ${id}`)
       yield* Effect.sleep("10 millis")
     }
+  })
+
+/** Waits for checkpoint `id` (at least), then SIGKILLs the run; returns the newest checkpoint then. */
+export const killAt = (dir: string, running: Running, id: number): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    yield* waitCheckpoint(dir, running, id)
     running.child.kill("SIGKILL")
     const ended = yield* running.ended
     assert.strictEqual(ended.signal, "SIGKILL", "killed mid-run")
@@ -73,10 +79,23 @@ export const killAt = (dir: string, running: Running, id: number): Effect.Effect
 export const linesOf = (dir: string, file: string): Effect.Effect<Array<string>> =>
   Effect.promise(() => readFile(join(dir, file), "utf8").catch(() => "")).pipe(Effect.map((t) => t.split("\n").filter((l) => l.length > 0)))
 
-/** Waits until `dir/file` holds at least `n` lines, then stops the run with SIGINT; returns how it ended. */
-export const stopAfter = (dir: string, running: Running, file: string, n: number) =>
+/**
+ * Waits until `dir/file` holds at least `n` lines, then stops the run with SIGINT; returns how it
+ * ended. Dies when the file stops growing for `stall` (saying how many lines it holds).
+ */
+export const stopAfter = (dir: string, running: Running, file: string, n: number, stall = 60_000) =>
   Effect.gen(function*() {
-    while ((yield* linesOf(dir, file)).length < n) {
+    let seen = -1
+    let since = Date.now()
+    for (;;) {
+      const count = (yield* linesOf(dir, file)).length
+      if (count >= n) break
+      if (count !== seen) {
+        seen = count
+        since = Date.now()
+      } else if (Date.now() - since > stall) {
+        return yield* Effect.die(new Error(`${file} stopped growing at ${count} of ${n} lines`))
+      }
       yield* alive(running, `${n} lines in ${file}`)
       yield* Effect.sleep("50 millis")
     }

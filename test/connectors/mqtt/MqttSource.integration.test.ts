@@ -92,6 +92,9 @@ describe("mqtt source", () => {
           return got
         }))
         assert.deepStrictEqual(after, records(26, 45))
+        // the dropped redeliveries were acknowledged too: nothing comes again
+        const none = yield* Effect.scoped(Effect.flatMap(MqttSource.open(config, ctx), (r) => readN(r, 1, 10)))
+        assert.deepStrictEqual(none, [])
       }).pipe(Effect.scoped))
   }
 

@@ -29,6 +29,8 @@ export class HeldAcks {
   /** Receives QoS 2 messages as they arrive. */
   onQos2: OnMessage = () => undefined
   private readonly held = new Map<number, "puback" | "pubrec">()
+  /** Released before mqtt.js got to acknowledge them (from within the message event): sent as it does. */
+  private readonly early = new Set<number>()
   private readonly send: SendPacket
   private readonly probe = `dataflare/ack-probe/${randomUUID()}`
   private readonly client: mqtt.MqttClient
@@ -38,7 +40,7 @@ export class HeldAcks {
     const original = (client["_sendPacket"] as SendPacket).bind(client)
     this.send = original
     client["_sendPacket"] = ((packet: AckPacket, cb?: (error?: unknown) => void) => {
-      if ((packet.cmd === "puback" || packet.cmd === "pubrec") && packet.messageId !== undefined) {
+      if ((packet.cmd === "puback" || packet.cmd === "pubrec") && packet.messageId !== undefined && !this.early.delete(packet.messageId)) {
         this.held.set(packet.messageId, packet.cmd)
         cb?.()
         return
@@ -51,10 +53,16 @@ export class HeldAcks {
     }
   }
 
-  /** Sends the acknowledgement of the message with packet id `id` (nothing for one not held). */
+  /**
+   * Sends the acknowledgement of the message with packet id `id`; called while mqtt.js is still
+   * handling the message (its acknowledgement not yet taken), lets it through when it comes.
+   */
   release(id: number): void {
     const cmd = this.held.get(id)
-    if (cmd === undefined) return
+    if (cmd === undefined) {
+      this.early.add(id)
+      return
+    }
     this.held.delete(id)
     this.send({ cmd, messageId: id })
   }
