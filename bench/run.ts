@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { nats, redisStreams } from "./scenarios/brokers.ts"
 import { concurrency } from "./scenarios/concurrency.ts"
 import { csvFilter } from "./scenarios/csvFilter.ts"
 import { csvToPostgres } from "./scenarios/csvToPostgres.ts"
@@ -28,8 +29,8 @@ const only = onlyArg === undefined ? undefined : new Set((onlyArg.split("=")[1] 
 const want = (n: number) => only === undefined || only.has(n)
 
 const sizes = quick
-  ? { csv: 100_000, csvLarge: 0, wide: 50_000, fused: 1_000_000, pg: 50_000, latency: 100_000, memSmall: 100_000, memLarge: 500_000, workflows: 1_000, hugeMb: 20, streams: 200_000, rounds: 1 }
-  : { csv: 2_000_000, csvLarge: 10_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, hugeMb: 50, streams: 2_000_000, rounds: 3 }
+  ? { csv: 100_000, csvLarge: 0, wide: 50_000, fused: 1_000_000, pg: 50_000, latency: 100_000, memSmall: 100_000, memLarge: 500_000, workflows: 1_000, hugeMb: 20, streams: 200_000, brokers: 100_000, rounds: 1 }
+  : { csv: 2_000_000, csvLarge: 10_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, hugeMb: 50, streams: 2_000_000, brokers: 1_000_000, rounds: 3 }
 
 const sections: Array<string> = [`# DataFlare benchmarks${quick ? " (quick)" : ""}`, "", `Machine: ${machine()}`, ""]
 // --bare: print only the scenarios' markdown (a child run of `alone`, below)
@@ -64,5 +65,11 @@ if (want(6)) log((await concurrency(sizes.workflows)).markdown)
 if (want(7)) log((await hugeFields(sizes.hugeMb, sizes.rounds)).markdown)
 if (want(8)) log((await pgToPostgres(sizes.pg, sizes.rounds)).markdown)
 if (want(9)) log((await streams(sizes.streams, sizes.rounds + 2)).markdown)
+// BROKER_BENCH_MESSAGES overrides the message count (e.g. 50000 for a quick look)
+if (want(10)) {
+  const messages = Number(process.env.BROKER_BENCH_MESSAGES ?? sizes.brokers)
+  log((await redisStreams(messages, sizes.rounds)).markdown)
+  log((await nats(messages, sizes.rounds)).markdown)
+}
 
 if (write) writeFileSync("bench/RESULTS.md", sections.join("\n"))

@@ -33,6 +33,8 @@ export * as Csv from "../src/connectors/csv/index.ts"
 export * as Memory from "../src/connectors/memory/index.ts"
 /** @since 0.4.0 */
 export * as Mqtt from "../src/connectors/mqtt/index.ts"
+/** @since 0.4.0 */
+export * as Nats from "../src/connectors/nats/index.ts"
 /** @since 0.1.0 */
 export * as Ndjson from "../src/connectors/ndjson/index.ts"
 /** @since 0.1.0 */
@@ -41,6 +43,8 @@ export * as Postgres from "../src/connectors/postgres/index.ts"
 export * as Rabbitmq from "../src/connectors/rabbitmq/index.ts"
 /** @since 0.1.0 */
 export * as Processors from "../src/processors/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "../src/connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Stdout from "../src/connectors/stdout/index.ts"
 /** @since 0.1.0 */

@@ -20,11 +20,15 @@ export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
 /** @since 0.4.0 */
+export * as Clients from "./connectors/kit/Clients.ts"
+/** @since 0.4.0 */
 export * as Codecs from "./connectors/kit/codecs/index.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
 export * as Csv from "./connectors/csv/index.ts"
+/** @since 0.4.0 */
+export * as DeadLetter from "./connectors/kit/DeadLetter.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
@@ -47,8 +51,12 @@ export * as Observability from "./Observability.ts"
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
+/** @since 0.4.0 */
+export * as Nats from "./connectors/nats/index.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
+/** @since 0.4.0 */
+export * as Positions from "./connectors/kit/Positions.ts"
 /** @since 0.1.0 */
 export * as Postgres from "./connectors/postgres/index.ts"
 /** @since 0.1.0 */
@@ -59,10 +67,16 @@ export * as Processor from "./Processor.ts"
 export * as Processors from "./processors/index.ts"
 /** @since 0.4.0 */
 export * as Rabbitmq from "./connectors/rabbitmq/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "./connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
+/** @since 0.4.0 */
+export * as Retry from "./connectors/kit/Retry.ts"
 /** @since 0.1.0 */
 export * as Runtime from "./Runtime.ts"
+/** @since 0.4.0 */
+export * as SinkKit from "./connectors/kit/SinkKit.ts"
 /** @since 0.1.0 */
 export * as Spec from "./Spec.ts"
 /** @since 0.1.0 */
