@@ -87,3 +87,23 @@ export const drain = (queue: string): Effect.Effect<Array<string>, never, Scope.
       return out
     })
   })
+
+/** Every message now in `queue`, as text, left in the queue (taken unacknowledged, then requeued in order). */
+export const browse = (queue: string): Effect.Effect<Array<string>> =>
+  Effect.promise(async () => {
+    const c = await amqp.connect(URL)
+    try {
+      const ch = await c.createChannel()
+      const out: Array<string> = []
+      for (;;) {
+        const m = await ch.get(queue, { noAck: false })
+        if (m === false) break
+        out.push(m.content.toString("utf8"))
+      }
+      // closing the channel requeues what it took, in its original order
+      await ch.close()
+      return out
+    } finally {
+      await c.close().catch(() => undefined)
+    }
+  })
