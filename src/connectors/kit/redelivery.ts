@@ -19,6 +19,8 @@
  * @since 0.4.0
  */
 import { createHash, randomUUID } from "node:crypto"
+import { Schema } from "effect"
+import { Offset } from "./Positions.ts"
 
 /**
  * The most digests of a restored position that are carried on, unmatched, into later positions.
@@ -31,9 +33,20 @@ export const MAX_CARRIED = 100_000
 /**
  * The position of a source using a {@link RedeliveryWindow}: the connection it was taken on, the
  * number of messages delivered on it up to the batch, and the digests of the covered messages
- * the broker may still deliver again.
+ * the broker may still deliver again. The source's position Schema (`position(config)` of its
+ * definition): the runtime refuses a stored position that is not one before anything opens.
  *
- * @category models
+ * @category schemas
+ * @since 0.4.0
+ */
+export const RedeliveryPosition = Schema.Struct({
+  session: Schema.String,
+  delivered: Offset,
+  redeliverable: Schema.Array(Schema.String)
+})
+
+/**
+ * @category schemas
  * @since 0.4.0
  */
 export type RedeliveryPosition = {
@@ -56,20 +69,6 @@ export const digest = (parts: ReadonlyArray<string | Uint8Array>): string => {
     hash.update("\u0000")
   }
   return hash.digest("base64url").slice(0, 16)
-}
-
-/**
- * Reads a stored position: `undefined` for anything that is not one.
- *
- * @category decoding
- * @since 0.4.0
- */
-export const decodePosition = (value: unknown): RedeliveryPosition | undefined => {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined
-  const o = value as { readonly [k: string]: unknown }
-  if (typeof o.session !== "string" || typeof o.delivered !== "number" || !Array.isArray(o.redeliverable)) return undefined
-  if (!o.redeliverable.every((d) => typeof d === "string")) return undefined
-  return { session: o.session, delivered: o.delivered, redeliverable: o.redeliverable as ReadonlyArray<string> }
 }
 
 interface Entry {

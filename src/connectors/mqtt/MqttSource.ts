@@ -31,10 +31,13 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
-import { decodePosition, digest, RedeliveryWindow } from "../kit/redelivery.ts"
+import * as Positions from "../kit/Positions.ts"
+import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { HeldAcks } from "./internal/acks.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connect } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./MqttConfig.ts"
+
+const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
 
 /** The defaults of `receive_maximum` and `session_expiry` (seconds). */
 const DEFAULT_RECEIVE_MAXIMUM = 1000
@@ -96,9 +99,8 @@ const openReader = Effect.fnUntraced(function*(
         void trip.finally(() => trips.delete(trip))
       }),
     seek: (p) =>
-      Effect.sync(() => {
-        const position = decodePosition(p)
-        if (position !== undefined) window.restore(position)
+      Effect.map(decodePosition(p), (position) => {
+        window.restore(position)
         restored = true
       }),
     initial: window.position(0)
@@ -223,6 +225,7 @@ export const MqttSource: Connector.SourceDefinition<SourceConfig, unknown> = Con
         connect(config.url, { clientId: `dataflare-check-${randomUUID().slice(0, 8)}`, clean: true }, timeoutOf(config), (c) => c.on("error", () => undefined), false)
       )
     ),
+  position: () => RedeliveryPosition,
   open: (config, context) => openReader(config, context)
 })
 

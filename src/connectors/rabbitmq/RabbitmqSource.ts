@@ -28,9 +28,12 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
-import { decodePosition, digest, RedeliveryWindow } from "../kit/redelivery.ts"
+import * as Positions from "../kit/Positions.ts"
+import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./RabbitmqConfig.ts"
+
+const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
 
 /** The default of `prefetch`. */
 const DEFAULT_PREFETCH = 1000
@@ -76,11 +79,7 @@ const openReader = Effect.fnUntraced(function*(
         },
         catch: classify("acknowledge", broker)
       }),
-    seek: (p) =>
-      Effect.sync(() => {
-        const restored = decodePosition(p)
-        if (restored !== undefined) window.restore(restored)
-      }),
+    seek: (p) => Effect.map(decodePosition(p), (restored) => window.restore(restored)),
     initial: window.position(0)
   })
 
@@ -174,6 +173,7 @@ export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> =
         yield* Effect.tryPromise({ try: () => channel.checkQueue(config.queue), catch: classify("check", broker) })
       })
     ),
+  position: () => RedeliveryPosition,
   open: (config, context) => openReader(config, context)
 })
 
