@@ -136,9 +136,37 @@ export interface SourceCapabilities {
    * is the one place a connector limits its parallelism: `open` never sees an instance beyond it.
    */
   readonly maxParallelism?: number
+  /**
+   * What the source delivers after a restore, when it is not simply exactly-once (a seekable
+   * source re-reads exactly what the checkpoint did not cover): a broker that redelivers, a
+   * subscription that cannot replay. `dataflare plan` shows it on the source's line, and the
+   * workflow's guarantee is the weakest of its sources and sinks.
+   */
+  readonly delivery?: SourceDelivery
   /** Why {@link maxParallelism} (shown in the refusal, e.g. "a query is read whole by one instance"). */
   readonly maxParallelismReason?: string
 }
+
+/**
+ * A source's delivery after a restore ({@link SourceCapabilities.delivery}): the guarantee, and
+ * how it is achieved or what it does not cover, in one line for `plan`.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface SourceDelivery {
+  readonly guarantee: DeliveryGuarantee
+  readonly detail: string
+}
+
+/**
+ * A delivery guarantee of a source or a whole workflow: a sink's {@link Guarantee}, or
+ * `at-most-once` (what was read and not yet checkpointed can be lost, e.g. MQTT QoS 0).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type DeliveryGuarantee = Guarantee | "at-most-once"
 
 /**
  * The delivery guarantee a sink gives after a restore from a checkpoint.

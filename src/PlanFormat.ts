@@ -1,7 +1,7 @@
 /**
  * Renders an execution plan for people: as text (stages, tasks, fused chains, parallelism, queue
- * capacities — or, for a task chained into its source's fiber, that it has none — the workflow's
- * delivery guarantee), or as a Mermaid or Graphviz (dot) graph.
+ * capacities — or, for a task chained into its source's fiber, that it has none — a source's and a
+ * sink's delivery, the workflow's guarantee), or as a Mermaid or Graphviz (dot) graph.
  *
  * @example
  * ```ts
@@ -59,6 +59,8 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
     const { guarantee, guaranteeNote } = task.sink.capabilities
     parts.push(guaranteeNote === undefined ? guarantee : `${guarantee} (${guaranteeNote})`)
   }
+  const delivery = task._tag === "Source" ? task.source.capabilities.delivery : undefined
+  if (delivery !== undefined) parts.push(`${delivery.guarantee}: ${delivery.detail}`)
   return parts.join(", ")
 }
 

@@ -3,7 +3,7 @@
  *
  * Every module is a namespace named after its central type: `Batch.slice(batch, 0, 10)`,
  * `Runtime.run(graph)`, `Registry.layer([...])`. Every built-in connector (`Csv`, `Ndjson`,
- * `Memory`, `Postgres`, `Stdout`) and processor (`Processors`: stateless, stateful, `worker_map`)
+ * `Memory`, `Postgres`, `Rabbitmq`, `Mqtt`, `Stdout`) and processor (`Processors`: stateless, stateful, `worker_map`)
  * has its definitions and typed spec constructors here. The typed builder and the YAML loader live
  * in `dataflare/dsl`; in-memory connectors, conformance suites and the restore-equivalence
  * property in `dataflare/testing` (framework-free) and `dataflare/vitest`.
@@ -41,6 +41,8 @@ export * as FileSink from "./connectors/kit/FileSink.ts"
 export * as Memory from "./connectors/memory/index.ts"
 /** @since 0.2.0 */
 export * as Monitor from "./Monitor.ts"
+/** @since 0.4.0 */
+export * as Mqtt from "./connectors/mqtt/index.ts"
 /** @since 0.1.0 */
 export * as Ndjson from "./connectors/ndjson/index.ts"
 /** @since 0.2.0 */
@@ -63,6 +65,8 @@ export * as PostgresBackend from "./backends/PostgresBackend.ts"
 export * as Processor from "./Processor.ts"
 /** @since 0.1.0 */
 export * as Processors from "./processors/index.ts"
+/** @since 0.4.0 */
+export * as Rabbitmq from "./connectors/rabbitmq/index.ts"
 /** @since 0.4.0 */
 export * as RedisStreams from "./connectors/redis-streams/index.ts"
 /** @since 0.1.0 */

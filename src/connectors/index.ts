@@ -1,6 +1,6 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres`, `postgres-cdc`, `redis-streams` and `nats`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `redis-streams`, `nats`, `rabbitmq` and `mqtt`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
@@ -8,9 +8,11 @@
 import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
 import { definitions as memory } from "./memory/index.ts"
+import { definitions as mqtt } from "./mqtt/index.ts"
 import { definitions as nats } from "./nats/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
+import { definitions as rabbitmq } from "./rabbitmq/index.ts"
 import { definitions as redisStreams } from "./redis-streams/index.ts"
 import { definitions as stdout } from "./stdout/index.ts"
 import { definitions as stream } from "./stream/index.ts"
@@ -29,5 +31,7 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...postgres,
   ...redisStreams,
   ...nats,
-  ...stream
+  ...stream,
+  ...rabbitmq,
+  ...mqtt
 ]

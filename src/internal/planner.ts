@@ -12,7 +12,7 @@
  */
 import type { Effect } from "effect"
 import type { Batch, Encoded } from "../Batch.ts"
-import type { FusedNode, Guarantee } from "../Connector.ts"
+import type { DeliveryGuarantee, FusedNode } from "../Connector.ts"
 import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
 import { DEFAULT_KEY_GROUPS } from "./keyGroups.ts"
@@ -78,8 +78,8 @@ export interface Plan {
   readonly chains: ReadonlyArray<ReadonlyArray<string>>
   /** Task ids by stage (depth from the sources). */
   readonly stages: ReadonlyArray<ReadonlyArray<string>>
-  /** The delivery guarantee of the whole workflow: the weakest of its sinks. */
-  readonly guarantee: Guarantee
+  /** The delivery guarantee of the whole workflow: the weakest of its sinks and sources. */
+  readonly guarantee: DeliveryGuarantee
   /** Key groups keyed records and state are spread over (`execution.key_groups`, see keyGroups.ts). */
   readonly keyGroups: number
 }
@@ -258,11 +258,18 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     chains: [...chains.values()].filter((c) => c.length > 1),
     stages,
     keyGroups: workflow.graph.execution.key_groups ?? DEFAULT_KEY_GROUPS,
-    guarantee: sinks.every((t) => t._tag === "Sink" && t.sink.capabilities.guarantee === "exactly-once")
-      ? "exactly-once"
-      : "at-least-once"
+    guarantee: weakest([
+      ...sinks.map((t) => (t._tag === "Sink" ? t.sink.capabilities.guarantee : "exactly-once")),
+      ...tasks.map((t) => (t._tag === "Source" ? t.source.capabilities.delivery?.guarantee ?? "exactly-once" : "exactly-once"))
+    ])
   }
 }
+
+const STRENGTH: Record<DeliveryGuarantee, number> = { "at-most-once": 0, "at-least-once": 1, "exactly-once": 2 }
+
+/** The weakest of some guarantees (exactly-once for none). */
+const weakest = (guarantees: ReadonlyArray<DeliveryGuarantee>): DeliveryGuarantee =>
+  guarantees.reduce<DeliveryGuarantee>((a, b) => (STRENGTH[b] < STRENGTH[a] ? b : a), "exactly-once")
 
 /**
  * Marks the tasks that run in their source's fiber (operator chaining, as Flink chains a source

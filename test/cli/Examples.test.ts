@@ -49,6 +49,14 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/postgres/StateBackendCli.integration.test.ts",
     env: { DATAFLARE_STATE: "postgres://postgres@127.0.0.1:5432/test" }
   },
+  "rabbitmq-orders.yaml": {
+    validateOnly: "test/connectors/rabbitmq/Example.integration.test.ts",
+    env: { RABBITMQ_URL: "amqp://guest:guest@127.0.0.1:5672", MQTT_URL: "mqtt://127.0.0.1:1883" }
+  },
+  "mqtt-alerts.yaml": {
+    validateOnly: "test/connectors/mqtt/Example.integration.test.ts",
+    env: { RABBITMQ_URL: "amqp://guest:guest@127.0.0.1:5672", MQTT_URL: "mqtt://127.0.0.1:1883" }
+  },
   "nats-filter.yaml": { validateOnly: "test/connectors/nats/Example.integration.test.ts" },
   "redis-streams-filter.yaml": { validateOnly: "test/connectors/redis-streams/Example.integration.test.ts" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },

@@ -1,0 +1,112 @@
+/**
+ * An mqtt.js client (MQTT 5) as a scoped resource, and its failures as `ConnectorError`s.
+ * Messages name the broker by host and port only: the URL's user and password never appear. The
+ * client does not reconnect by itself (`reconnectPeriod: 0`): a lost connection fails the run,
+ * whose restart strategy restores the last checkpoint (a silent reconnect would break the
+ * acknowledge-after-checkpoint bookkeeping).
+ */
+import { Effect, Redacted, type Scope } from "effect"
+import mqtt from "mqtt"
+import { ConfigurationError, ConnectionError, ConnectorError, type ConnectorErrorReason, RejectedError, TimeoutError } from "../../../Errors.ts"
+
+/** The connector's name in errors. */
+export const CONNECTOR = "mqtt"
+
+/** The default of `connect_timeout`. */
+export const CONNECT_TIMEOUT_MS = 10_000
+
+/** `host:port` of an MQTT URL, for messages (never the user or password). */
+export const brokerOf = (url: Redacted.Redacted<string>): string => {
+  try {
+    const u = new URL(Redacted.value(url))
+    const port = u.port || (u.protocol === "mqtts:" || u.protocol === "ssl:" ? "8883" : u.protocol === "wss:" ? "443" : u.protocol === "ws:" ? "80" : "1883")
+    return `${u.hostname}:${port}`
+  } catch {
+    return "the broker"
+  }
+}
+
+const field = (u: unknown, key: string): unknown =>
+  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+
+/** MQTT 5 reason codes that say the config is wrong (bad client id, credentials, authorization, topic). */
+const CONFIGURATION_CODES = new Set([133, 134, 135, 140, 143, 144, 149, 151, 153, 154])
+
+/** An mqtt.js failure as the connector's error (reason codes decide; text is only quoted). */
+export const classify = (operation: string, broker: string) => (e: unknown): ConnectorError => {
+  if (e instanceof ConnectorError) return e
+  const code = field(e, "code")
+  const m = field(e, "message")
+  const text = (typeof m === "string" ? m : String(e)).replace(/\/\/[^/@\s]*@/gu, "//")
+  const message = `${text} (${broker})`
+  let reason: ConnectorErrorReason
+  if (code === 134 || code === 135) reason = new ConfigurationError({ message: `not authorized: check the user and password of url (${broker})` })
+  else if (typeof code === "number" && CONFIGURATION_CODES.has(code)) reason = new ConfigurationError({ message })
+  else if (typeof code === "number" && code >= 128) reason = new RejectedError({ message })
+  else if (code === "ETIMEDOUT") reason = new TimeoutError({ message })
+  else reason = new ConnectionError({ message })
+  return new ConnectorError({ connector: CONNECTOR, operation, reason })
+}
+
+/** A connected client and what the broker said when it accepted the connection. */
+export interface Connected {
+  readonly client: mqtt.MqttClient
+  readonly sessionPresent: boolean
+  /** How many QoS 1/2 messages the broker takes unacknowledged from this client (its Receive Maximum). */
+  readonly receiveMaximum: number
+}
+
+/**
+ * A connected client, ended with the scope (`force`: at once, without sending what is pending —
+ * for a source, whose unsent acknowledgements must stay unsent). `prepare` runs on the client
+ * before any packet from the broker is handled (attach listeners there). Connecting is bounded by
+ * `timeoutMs`.
+ */
+export const connect = (
+  url: Redacted.Redacted<string>,
+  options: mqtt.IClientOptions,
+  timeoutMs: number,
+  prepare: (client: mqtt.MqttClient) => void,
+  force: boolean
+): Effect.Effect<Connected, ConnectorError, Scope.Scope> => {
+  const broker = brokerOf(url)
+  // interruptible (a caller's timeout, e.g. `dataflare check --timeout`, ends the attempt at once)
+  return Effect.acquireRelease(
+    Effect.interruptible(Effect.callback<Connected, ConnectorError>((resume) => {
+      const client = mqtt.connect(Redacted.value(url), {
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        connectTimeout: timeoutMs,
+        ...options
+      })
+      prepare(client)
+      let settled = false
+      const fail = (e: unknown) => {
+        if (settled) return
+        settled = true
+        client.end(true)
+        resume(Effect.fail(classify("connect", broker)(e)))
+      }
+      const timer = setTimeout(() => fail(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" })), timeoutMs)
+      client.once("connect", (connack) => {
+        clearTimeout(timer)
+        if (settled) return
+        settled = true
+        resume(Effect.succeed({ client, sessionPresent: connack.sessionPresent, receiveMaximum: connack.properties?.receiveMaximum ?? 65535 }))
+      })
+      client.once("error", (e) => {
+        clearTimeout(timer)
+        fail(e)
+      })
+      client.once("close", () => {
+        clearTimeout(timer)
+        fail(new Error("the broker closed the connection"))
+      })
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        client.end(true)
+      })
+    })),
+    ({ client }) => Effect.promise(() => client.endAsync(force).catch(() => undefined))
+  )
+}

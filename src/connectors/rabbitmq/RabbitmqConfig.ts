@@ -1,0 +1,93 @@
+/**
+ * The config Schemas of the RabbitMQ connectors (`type: rabbitmq`, source and sink). `url`
+ * decodes to a `Redacted` value: write it as `"${RABBITMQ_URL}"` so the password comes from the
+ * environment; it is never printed (errors name the host and port only).
+ *
+ * @since 0.4.0
+ */
+import { Schema } from "effect"
+import { PositiveDuration } from "../../WorkflowGraph.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/**
+ * An `amqp://` or `amqps://` URL (with user and password), kept `Redacted`.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const Url = Schema.RedactedFromValue(
+  Schema.String.check(Schema.isPattern(/^amqps?:\/\//u, { message: "expected an amqp:// or amqps:// URL" })),
+  { label: "url" }
+)
+
+/**
+ * How a message body becomes a record and back, with the kit's codecs (`kit/codecs`): `json` (one
+ * JSON value per message, the default), `string` (the body as UTF-8 text) or `bytes` (the body as
+ * a `Uint8Array`). One message is one record: the codecs of several records per payload (`ndjson`,
+ * `csv`) are not offered, since a checkpoint between two records of one message could not be
+ * acknowledged.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const Codec = Schema.Literals(["json", "string", "bytes"])
+
+/**
+ * Config of the `rabbitmq` source.
+ *
+ * - `url`: the broker (`amqp://user:password@host:5672/vhost`).
+ * - `queue`: the queue to consume; it must exist (`dataflare check` says so when it does not).
+ * - `prefetch`: the most messages delivered and not yet acknowledged (default 1000). Messages are
+ *   acknowledged only when the checkpoint covering them completes, so this bounds both the
+ *   source's memory and how many messages one checkpoint interval can read: give it at least
+ *   the expected rate × `checkpoint_interval`.
+ * - `codec`: see {@link Codec}.
+ * - `connect_timeout`: how long connecting may take (default `10s`).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const SourceConfig = Schema.Struct({
+  url: Url,
+  queue: Schema.NonEmptyString,
+  prefetch: Schema.optionalKey(PositiveInt.check(Schema.isLessThanOrEqualTo(65535))),
+  codec: Schema.optionalKey(Codec),
+  connect_timeout: Schema.optionalKey(PositiveDuration)
+})
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type SourceConfig = typeof SourceConfig.Type
+
+/**
+ * Config of the `rabbitmq` sink.
+ *
+ * - `url`: the broker.
+ * - `exchange`: the exchange to publish to (`""`: the default exchange, which routes by queue
+ *   name). It must exist.
+ * - `routing_key`: the routing key of every message, or `{ field }`: the record's field holding it.
+ * - `codec`: see {@link Codec} (`string` publishes records that are strings, `bytes` byte arrays).
+ * - `persistent`: publish with delivery mode 2 (default true): the broker writes the messages of
+ *   durable queues to disk before confirming them.
+ * - `connect_timeout`: how long connecting may take (default `10s`).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const SinkConfig = Schema.Struct({
+  url: Url,
+  exchange: Schema.String,
+  routing_key: Schema.Union([Schema.String, Schema.Struct({ field: Schema.NonEmptyString })]),
+  codec: Schema.optionalKey(Codec),
+  persistent: Schema.optionalKey(Schema.Boolean),
+  connect_timeout: Schema.optionalKey(PositiveDuration)
+})
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type SinkConfig = typeof SinkConfig.Type

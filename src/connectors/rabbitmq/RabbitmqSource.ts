@@ -1,0 +1,187 @@
+/**
+ * The `rabbitmq` source: consumes a queue with manual acknowledgements, through the kit's
+ * buffered source.
+ *
+ * - **Acknowledgement after the checkpoint.** A message is acknowledged (`basic.ack`, `multiple`)
+ *   only when the checkpoint covering it completed. `prefetch` bounds the messages delivered and
+ *   not acknowledged: when it is reached the broker stops delivering, the source returns empty
+ *   batches, the checkpoint under way completes (it waits for nothing the broker holds back) and
+ *   its acknowledgements open the window again — no deadlock, and memory bounded by `prefetch`.
+ * - **Restart.** Delivery tags belong to a channel: a restart cannot seek, the broker redelivers
+ *   every message not acknowledged (flagged `redelivered`). Those the restored checkpoint covers
+ *   — acknowledged too late, the crash came between the checkpoint and the broker processing the
+ *   acknowledgement — are recognized by their digests kept in the position
+ *   (`kit/redelivery.ts`) and dropped, so an exactly-once sink receives every message once.
+ *   Not recognized: a redelivery to another consumer of the queue. Hence `maxParallelism: 1`,
+ *   and the queue should have no other consumer (see docs/connectors/rabbitmq.md).
+ * - **Records**: the body through `codec` (the kit's `json`, `string` or `bytes`); a body that does not decode fails the run naming the
+ *   message (delivery number, message id, queue) before anything after it is handed on, and the
+ *   message stays unacknowledged (it is redelivered on the next run).
+ *
+ * @since 0.4.0
+ */
+import type amqp from "amqplib"
+import { Effect, type Scope } from "effect"
+import * as Connector from "../../Connector.ts"
+import { ConnectionError, ConnectorError } from "../../Errors.ts"
+import * as Spec from "../../Spec.ts"
+import { durationMillis } from "../../WorkflowGraph.ts"
+import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Codecs from "../kit/codecs/index.ts"
+import * as Positions from "../kit/Positions.ts"
+import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
+import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
+import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./RabbitmqConfig.ts"
+
+const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
+
+/** The default of `prefetch`. */
+const DEFAULT_PREFETCH = 1000
+
+/** What acknowledging a message takes: its number in the window and the amqplib message. */
+interface Handle {
+  readonly seq: number
+  readonly message: amqp.ConsumeMessage
+}
+
+const identity = (m: amqp.ConsumeMessage): string => {
+  const id = m.properties.messageId
+  return typeof id === "string" ? id : id === undefined || id === null ? "" : String(id)
+}
+
+const openReader = Effect.fnUntraced(function*(
+  config: SourceConfig,
+  context: Connector.OpenContext
+): Effect.fn.Return<Connector.SourceReader<unknown>, ConnectorError, Scope.Scope> {
+  const broker = brokerOf(config.url)
+  const prefetch = config.prefetch ?? DEFAULT_PREFETCH
+  const codec = Codecs.byName(config.codec ?? "json")
+  const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
+  const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("open", broker) })
+  const window = new RedeliveryWindow()
+  let delivered = 0
+  // after a failure nothing more is handed on: what follows stays unacknowledged, for the next run
+  let failed = false
+
+  const buffer = BufferedSource.make<unknown, Handle>({
+    node: context.node,
+    // the broker holds back what is past `prefetch`: the buffer never needs to pause it
+    capacity: prefetch + 1,
+    advance: (handles) => window.position(handles[handles.length - 1].seq),
+    acknowledge: (handles) =>
+      Effect.tryPromise({
+        try: async () => {
+          const round = window.acknowledged(handles.map((h) => h.seq))
+          channel.ack(handles[handles.length - 1].message, true)
+          // channel requests are answered in order: once this one is, the broker has processed the acks
+          await channel.checkQueue(config.queue)
+          window.confirm(round)
+        },
+        catch: classify("acknowledge", broker)
+      }),
+    seek: (p) => Effect.map(decodePosition(p), (restored) => window.restore(restored)),
+    initial: window.position(0)
+  })
+
+  const lost = (message: string) =>
+    buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message: `${message} (${broker}, queue ${config.queue})` }) }))
+  channel.on("error", (e: unknown) => buffer.fail(classify("read", broker)(e)))
+  channel.on("close", () => lost("the channel was closed"))
+  conn.on("close", () => lost("the connection was closed"))
+
+  yield* Effect.tryPromise({
+    try: async () => {
+      await channel.checkQueue(config.queue)
+      await channel.prefetch(prefetch)
+    },
+    catch: classify("open", broker)
+  })
+  // consuming starts with the first read, after a restore's `seek`: the redeliveries come at once
+  const consume = Effect.tryPromise({
+    try: async () => {
+      await channel.consume(config.queue, (m) => {
+        if (m === null) return lost("the broker cancelled the consumer (was the queue deleted?)")
+        if (failed) return
+        delivered++
+        const { seq, duplicate } = window.deliver(
+          digest([m.content, m.fields.exchange, m.fields.routingKey, identity(m)]),
+          m.fields.redelivered
+        )
+        if (duplicate) {
+          // the restored checkpoint holds it: acknowledge, hand nothing on
+          window.acknowledged([seq])
+          channel.ack(m)
+          return
+        }
+        const id = identity(m)
+        const record = codec.decode(m.content, { id: `${delivered}${id === "" ? "" : ` (message id ${JSON.stringify(id)})`} of queue ${config.queue}` })
+        if (Codecs.isDecodeError(record)) {
+          failed = true
+          buffer.fail(record.toRecordError())
+        } else buffer.offer(record, { seq, message: m })
+      }, { noAck: false })
+    },
+    catch: classify("open", broker)
+  })
+  yield* Effect.addFinalizer(() => Effect.promise(() => channel.close().catch(() => undefined)))
+  let started = false
+  const reader = buffer.reader
+  return {
+    ...reader,
+    readBatch: (max: number) =>
+      started ? reader.readBatch(max) : Effect.andThen(Effect.tap(consume, () => Effect.sync(() => (started = true))), reader.readBatch(max)),
+    readBatchSync: (max: number) => (started ? reader.readBatchSync!(max) : Connector.Pending)
+  }
+})
+
+/**
+ * The `rabbitmq` source definition.
+ *
+ * @example
+ * ```yaml
+ * sources:
+ *   orders:
+ *     type: rabbitmq
+ *     config: { url: "${RABBITMQ_URL}", queue: orders, prefetch: 5000 }
+ * ```
+ * @category definitions
+ * @since 0.4.0
+ */
+export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> = Connector.source({
+  type: CONNECTOR,
+  description: "Consumes a RabbitMQ queue, acknowledging messages after the checkpoint covering them",
+  config: SourceConfigSchema,
+  capabilities: () => ({
+    seekable: true,
+    unbounded: true,
+    // redeliveries are recognized by the consumer that had the message
+    maxParallelism: 1,
+    delivery: {
+      guarantee: "exactly-once",
+      detail:
+        "acknowledged after the checkpoint; redeliveries the checkpoint covers are dropped (by digest of body, routing key and message id), provided the workflow is the queue's only consumer"
+    }
+  }),
+  resources: (config) => ({ reads: [{ kind: "rabbitmq-queue", name: `${brokerOf(config.url)} ${config.queue}`, key: ["queue"] }] }),
+  check: (config) =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const broker = brokerOf(config.url)
+        const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
+        const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("check", broker) })
+        channel.on("error", () => undefined)
+        yield* Effect.tryPromise({ try: () => channel.checkQueue(config.queue), catch: classify("check", broker) })
+      })
+    ),
+  position: () => RedeliveryPosition,
+  open: (config, context) => openReader(config, context)
+})
+
+/**
+ * A typed DSL spec of the `rabbitmq` source: `A` is the type of the messages' JSON bodies.
+ *
+ * @category specs
+ * @since 0.4.0
+ */
+export const spec = <A = unknown>(config: typeof SourceConfigSchema.Encoded): Spec.SourceSpec<A> =>
+  Spec.source<A>(CONNECTOR, config)
