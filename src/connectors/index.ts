@@ -1,6 +1,6 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres` and `postgres-cdc`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `mysql` and `mysql-cdc`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
@@ -8,13 +8,14 @@
 import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
 import { definitions as memory } from "./memory/index.ts"
+import { definitions as mysql } from "./mysql/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
 import { definitions as stdout } from "./stdout/index.ts"
 import { definitions as stream } from "./stream/index.ts"
 
 /**
- * Every built-in connector definition (files, in-memory, console, PostgreSQL).
+ * Every built-in connector definition (files, in-memory, console, PostgreSQL, MySQL/MariaDB).
  *
  * @category definitions
  * @since 0.1.0
@@ -25,5 +26,6 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...memory,
   ...stdout,
   ...postgres,
+  ...mysql,
   ...stream
 ]
