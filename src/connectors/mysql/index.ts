@@ -5,6 +5,7 @@
  * @since 0.4.0
  */
 import type { Definition } from "../../Registry.ts"
+import { MysqlSink } from "./MysqlSink.ts"
 import { MysqlSource } from "./MysqlSource.ts"
 
 /**
@@ -18,6 +19,10 @@ export * as MysqlError from "./MysqlError.ts"
 /**
  * @since 0.4.0
  */
+export * as MysqlSink from "./MysqlSink.ts"
+/**
+ * @since 0.4.0
+ */
 export * as MysqlSource from "./MysqlSource.ts"
 
 /**
@@ -26,4 +31,4 @@ export * as MysqlSource from "./MysqlSource.ts"
  * @category definitions
  * @since 0.4.0
  */
-export const definitions: ReadonlyArray<Definition> = [MysqlSource]
+export const definitions: ReadonlyArray<Definition> = [MysqlSource, MysqlSink]

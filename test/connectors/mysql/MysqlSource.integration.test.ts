@@ -20,7 +20,7 @@ const TYPES_DDL = `CREATE TABLE t (
 )`
 
 describe("MysqlSource", () => {
-  it.effect("reads every common type exactly", () =>
+  it.live("reads every common type exactly", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_types")
       yield* sql(
@@ -65,7 +65,7 @@ describe("MysqlSource", () => {
       assert.strictEqual(asString[0].ubig, "18446744073709551615")
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("a zero date fails naming its column and row, or reads as null with zero_dates: null", () =>
+  it.live("a zero date fails naming its column and row, or reads as null with zero_dates: null", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_zero")
       yield* sql(url, "CREATE TABLE z (id INT PRIMARY KEY, d DATETIME)", "SET sql_mode = ''", "INSERT INTO z VALUES (1, '2024-01-01 00:00:00'), (7, '0000-00-00 00:00:00')")
@@ -78,7 +78,7 @@ describe("MysqlSource", () => {
       assert.deepStrictEqual(rows.map((r) => r.d), ["2024-01-01 00:00:00", null])
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("incremental: rows sharing a cursor value are neither lost nor read twice; initial_value is exclusive", () =>
+  it.live("incremental: rows sharing a cursor value are neither lost nor read twice; initial_value is exclusive", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_inc")
       yield* sql(
@@ -102,7 +102,7 @@ describe("MysqlSource", () => {
       assert.deepStrictEqual((yield* readAll(third)).map((r) => r.id), [10n, 11n])
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("incremental with a nullable cursor: NULLs are read once, first, and never again", () =>
+  it.live("incremental with a nullable cursor: NULLs are read once, first, and never again", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_incnull")
       yield* sql(url, "CREATE TABLE e (id INT PRIMARY KEY, v BIGINT NULL)", "INSERT INTO e VALUES (1,NULL),(2,9007199254740993),(3,NULL),(4,NULL),(5,9007199254740992)")
@@ -123,7 +123,7 @@ describe("MysqlSource", () => {
       assert.deepStrictEqual((yield* readAll(again)).map((r) => r.id), [7])
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("partitioned read: instances read disjoint ranges that cover the table", () =>
+  it.live("partitioned read: instances read disjoint ranges that cover the table", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_part")
       yield* sql(url, "CREATE TABLE p (id BIGINT PRIMARY KEY, v VARCHAR(10))")
@@ -138,7 +138,7 @@ describe("MysqlSource", () => {
       assert.strictEqual(new Set(ids).size, 1000)
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("a query is read whole, positioned by row count", () =>
+  it.live("a query is read whole, positioned by row count", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_query")
       yield* sql(url, "CREATE TABLE q (id INT PRIMARY KEY, amount DECIMAL(10,2))", "INSERT INTO q VALUES (1, 1.10), (2, 2.20), (3, 3.30)")
@@ -150,7 +150,7 @@ describe("MysqlSource", () => {
       assert.deepStrictEqual(yield* readAll(resumed), [{ id: 3, twice: "6.60" }])
     }).pipe(Effect.scoped), 60_000)
 
-  it.effect("check refuses a missing table; an unreachable server fails within bounded time", () =>
+  it.live("check refuses a missing table; an unreachable server fails within bounded time", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_check")
       const missing = yield* Effect.exit(MysqlSource.check(decode(MysqlSource.config, { connection_string: url, table: "nope" })))
