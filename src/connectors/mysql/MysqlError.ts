@@ -72,7 +72,7 @@ export const isConnectionLoss = (error: unknown): boolean => {
   if (error instanceof ConnectorError) return error.reason._tag === "ConnectionError"
   const { code, errno, sqlState } = errorCodes(error)
   return (code !== undefined && SOCKET_CODES.has(code)) || (errno !== undefined && CONNECTION_ERRNO.has(errno)) ||
-    (sqlState !== undefined && sqlState.startsWith("08")) || field(error, "fatal") === true
+    sqlState?.startsWith("08") === true || field(error, "fatal") === true
 }
 
 /**

@@ -5,9 +5,14 @@
  * @since 0.4.0
  */
 import type { Definition } from "../../Registry.ts"
+import { MysqlCdc } from "./MysqlCdc.ts"
 import { MysqlSink } from "./MysqlSink.ts"
 import { MysqlSource } from "./MysqlSource.ts"
 
+/**
+ * @since 0.4.0
+ */
+export * as MysqlCdc from "./MysqlCdc.ts"
 /**
  * @since 0.4.0
  */
@@ -31,4 +36,4 @@ export * as MysqlSource from "./MysqlSource.ts"
  * @category definitions
  * @since 0.4.0
  */
-export const definitions: ReadonlyArray<Definition> = [MysqlSource, MysqlSink]
+export const definitions: ReadonlyArray<Definition> = [MysqlSource, MysqlSink, MysqlCdc]
