@@ -49,6 +49,8 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/postgres/StateBackendCli.integration.test.ts",
     env: { DATAFLARE_STATE: "postgres://postgres@127.0.0.1:5432/test" }
   },
+  "mysql-table-copy.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts" },
+  "mysql-cdc.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts (needs a binlog-enabled server)" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),
