@@ -55,7 +55,10 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
   if (task._tag === "Source" && task.encoding !== undefined) {
     parts.push(`hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`)
   }
-  if (task._tag === "Sink") parts.push(task.sink.capabilities.guarantee)
+  if (task._tag === "Sink") {
+    const { guarantee, guaranteeNote } = task.sink.capabilities
+    parts.push(guaranteeNote === undefined ? guarantee : `${guarantee} (${guaranteeNote})`)
+  }
   return parts.join(", ")
 }
 

@@ -19,16 +19,24 @@ export * as Batch from "./Batch.ts"
 export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.4.0 */
+export * as Clients from "./connectors/kit/Clients.ts"
+/** @since 0.4.0 */
+export * as Codecs from "./connectors/kit/codecs/index.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
 export * as Csv from "./connectors/csv/index.ts"
+/** @since 0.4.0 */
+export * as DeadLetter from "./connectors/kit/DeadLetter.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Expression from "./expr/Expression.ts"
 /** @since 0.1.0 */
 export * as FileBackend from "./backends/FileBackend.ts"
+/** @since 0.4.0 */
+export * as FileSink from "./connectors/kit/FileSink.ts"
 /** @since 0.1.0 */
 export * as Memory from "./connectors/memory/index.ts"
 /** @since 0.2.0 */
@@ -41,10 +49,14 @@ export * as Observability from "./Observability.ts"
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
+/** @since 0.4.0 */
+export * as Nats from "./connectors/nats/index.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
 /** @since 0.4.0 */
 export * as Mysql from "./connectors/mysql/index.ts"
+/** @since 0.4.0 */
+export * as Positions from "./connectors/kit/Positions.ts"
 /** @since 0.1.0 */
 export * as Postgres from "./connectors/postgres/index.ts"
 /** @since 0.1.0 */
@@ -53,10 +65,16 @@ export * as PostgresBackend from "./backends/PostgresBackend.ts"
 export * as Processor from "./Processor.ts"
 /** @since 0.1.0 */
 export * as Processors from "./processors/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "./connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
+/** @since 0.4.0 */
+export * as Retry from "./connectors/kit/Retry.ts"
 /** @since 0.1.0 */
 export * as Runtime from "./Runtime.ts"
+/** @since 0.4.0 */
+export * as SinkKit from "./connectors/kit/SinkKit.ts"
 /** @since 0.1.0 */
 export * as Spec from "./Spec.ts"
 /** @since 0.1.0 */

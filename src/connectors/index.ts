@@ -1,6 +1,7 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres`, `postgres-cdc`, `mysql` and `mysql-cdc`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `redis-streams`, `nats`, `mysql` and `mysql-cdc`. Register them with
+ * `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
@@ -9,8 +10,10 @@ import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
 import { definitions as memory } from "./memory/index.ts"
 import { definitions as mysql } from "./mysql/index.ts"
+import { definitions as nats } from "./nats/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
+import { definitions as redisStreams } from "./redis-streams/index.ts"
 import { definitions as stdout } from "./stdout/index.ts"
 import { definitions as stream } from "./stream/index.ts"
 
@@ -27,5 +30,7 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...stdout,
   ...postgres,
   ...mysql,
+  ...redisStreams,
+  ...nats,
   ...stream
 ]

@@ -51,6 +51,8 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   },
   "mysql-table-copy.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts" },
   "mysql-cdc.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts (needs a binlog-enabled server)" },
+  "nats-filter.yaml": { validateOnly: "test/connectors/nats/Example.integration.test.ts" },
+  "redis-streams-filter.yaml": { validateOnly: "test/connectors/redis-streams/Example.integration.test.ts" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),
