@@ -23,7 +23,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
-import { type BinlogPosition, BinlogStream, type ChangeRecord as Change, fromPosition, toPosition } from "./internal/binlog.ts"
+import { type BinlogPosition, BinlogPositionSchema, BinlogStream, type ChangeRecord as Change, fromPosition, toPosition } from "./internal/binlog.ts"
 import { databaseOf, run, session, splitName, tableResourceName } from "./internal/client.ts"
 import { ValueError } from "./internal/values.ts"
 import { CdcConfig } from "./MysqlConfig.ts"
@@ -184,8 +184,10 @@ export const MysqlCdc = Connector.source<CdcConfig, ChangeRecord>({
     seekable: true,
     unbounded: true,
     maxParallelism: 1,
+    maxParallelismReason: "one binlog stream is read by one instance",
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
   }),
+  position: () => BinlogPositionSchema,
   // a change stream reads what is written to its tables: never shared with a writer of them
   resources: (config) => ({
     reads: config.tables.flatMap((t, i) => {

@@ -7,6 +7,8 @@
  * @since 0.4.0
  */
 import { Schema } from "effect"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -108,7 +110,11 @@ export type SourceConfig = typeof SourceConfig.Type
  *   when it completes; `upsert` is exactly-once either way (idempotent).
  * - `checkpoint_table` / `workflow`: where the committed checkpoint ids are kept (default
  *   `dataflare_checkpoints`, workflow: the workflow's name).
- * - `retry`: `{ attempts, delay_ms }` for transient errors (default 5 attempts from 100 ms, doubling).
+ * - `on_error`: `fail` (default: a refused row fails the run, named) or `dead_letter`: refused rows
+ *   are written with the reason to `dead_letter.path` (NDJSON, bounded by `dead_letter.max_bytes`)
+ *   and the others go on (the kit's `DeadLetter`).
+ * - `retry`: `{ attempts, delay, max_delay }` for transient errors (the kit's `Retry`: 5 retries
+ *   from 100ms, doubling, with jitter).
  *
  * @category schemas
  * @since 0.4.0
@@ -122,13 +128,9 @@ export const SinkConfig = Schema.Struct({
   guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
   checkpoint_table: Schema.optionalKey(TableName),
   workflow: Schema.optionalKey(Schema.NonEmptyString),
-  retry: Schema.optionalKey(
-    Schema.Struct({
-      attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-      delay_ms: Schema.optionalKey(PositiveInt)
-    })
-  )
-})
+  ...Retry.RetryFields,
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

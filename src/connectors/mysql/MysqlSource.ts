@@ -35,6 +35,7 @@ import {
   type ReadPlan,
   type ReadState,
   selectFrom,
+  TablePosition,
   toPosition
 } from "./internal/tableRead.ts"
 import { type Converter, converterOf, hasGeometry, ValueError } from "./internal/values.ts"
@@ -268,9 +269,9 @@ export const MysqlSource = Connector.source<SourceConfig, Row>({
     seekable: true,
     unbounded: false,
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {}),
-    // a query is read whole by one instance
-    ...(config.table === undefined ? { maxParallelism: 1 } : {})
+    ...(config.table === undefined ? { maxParallelism: 1, maxParallelismReason: "a query is read whole by one instance" } : {})
   }),
+  position: () => TablePosition,
   // a snapshot is not disturbed by rows added beside it (shared); an incremental read would read
   // the workflow's own inserts on its next run (not shared)
   resources: (config) => {

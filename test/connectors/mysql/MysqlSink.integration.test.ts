@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as Batch from "../../../src/Batch.ts"
 import { MysqlSink } from "../../../src/connectors/mysql/MysqlSink.ts"
 import { MysqlSource } from "../../../src/connectors/mysql/MysqlSource.ts"
@@ -182,6 +185,29 @@ describe("MysqlSink", () => {
       const unknown = yield* Effect.flip(write(w, [{ id: 5, n: 1, nope: 2 }]))
       assert.include(unknown.message, "field 'nope' is not a column")
       assert.deepStrictEqual(yield* ids(url), [])
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("on_error: dead_letter sets refused rows aside (with the reason) and writes the others once", () =>
+    Effect.gen(function*() {
+      const url = yield* withDatabase("df_my_sink_dl")
+      const dir = yield* Effect.promise(() => mkdtemp(join(tmpdir(), "df-my-dl-")))
+      yield* sql(url, "CREATE TABLE t (id INT PRIMARY KEY, n TINYINT NOT NULL)", "INSERT INTO t VALUES (7, 7)")
+      const path = join(dir, "rejected.ndjson")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const w = yield* sink(url, { table: "t", workflow: "dl", on_error: "dead_letter", dead_letter: { path } })
+        yield* w.restore!(undefined)
+        const records = Array.from({ length: 100 }, (_, i) => ({ id: i, n: i === 13 ? 1000 : i % 100 }))
+        const stats = yield* write(w, records)
+        assert.strictEqual(stats.written, 98)
+        yield* w.preCommit!(1)
+        yield* w.commit!(1)
+      }))
+      assert.deepStrictEqual(yield* ids(url), Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 13))
+      const letters = (yield* Effect.promise(() => readFile(path, "utf8"))).trim().split("\n").map((l) => JSON.parse(l))
+      assert.deepStrictEqual(letters.map((l) => l.record.id), [7, 13])
+      assert.include(letters[0].error, "Duplicate entry")
+      assert.include(letters[1].error, "Out of range")
+      yield* Effect.promise(() => rm(dir, { recursive: true, force: true }))
     }).pipe(Effect.scoped), 60_000)
 
   it.live("check refuses a missing table and a bad key; an unreachable server fails within bounded time", () =>

@@ -18,7 +18,9 @@
  */
 import type ZongJiType from "@vlasky/zongji"
 import type { AnyBinlogEvent, RowsEvent, TableMapEntry } from "@vlasky/zongji"
+import { Schema } from "effect"
 import type { Position } from "../../../Batch.ts"
+import { Offset } from "../../kit/Positions.ts"
 import type { Credentials } from "./client.ts"
 import { connectionOptions } from "./client.ts"
 import { isZeroDate, ValueError } from "./values.ts"
@@ -29,6 +31,9 @@ export interface BinlogPosition {
   readonly pos: number
   readonly skip: number
 }
+
+/** The Schema of the source's positions (declared by the definition, decoded before `seek`). */
+export const BinlogPositionSchema = Schema.Struct({ file: Schema.NonEmptyString, pos: Offset, skip: Offset })
 
 /** The position as plain data. */
 export const toPosition = (p: BinlogPosition): Position => ({ file: p.file, pos: p.pos, skip: p.skip })

@@ -161,6 +161,3 @@ export const statements = (records: ReadonlyArray<Row>, shape: Shape): Array<Sta
   }
   return out
 }
-
-/** The statement of one record of `s` (to find which record the server refused). */
-export const single = (records: ReadonlyArray<Row>, index: number, shape: Shape): Statement => statements([records[index]], shape)[0]

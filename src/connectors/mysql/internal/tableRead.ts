@@ -16,7 +16,9 @@
  * bytes in hex); they go back to the server typed after the column, so comparisons are exact
  * (integers as integers, decimals cast to the column's type, never through a double).
  */
+import { Schema } from "effect"
 import type { Position } from "../../../Batch.ts"
+import { Offset } from "../../kit/Positions.ts"
 import { type Column, isInteger } from "./catalog.ts"
 import { quoteColumn, quoteIdent } from "./client.ts"
 
@@ -40,6 +42,14 @@ export interface ReadState {
   key: ReadonlyArray<string | null> | null
   range: Range
 }
+
+/** The Schema of the source's positions (declared by the definition, decoded before `seek`). */
+export const TablePosition = Schema.Struct({
+  offset: Offset,
+  cursor: Schema.NullOr(Schema.String),
+  key: Schema.NullOr(Schema.Array(Schema.NullOr(Schema.String))),
+  range: Schema.NullOr(Schema.Union([Schema.Literal("empty"), Schema.Struct({ lo: Schema.NullOr(Schema.String), hi: Schema.NullOr(Schema.String) })]))
+})
 
 /** A value of a record as position text. */
 export const positionText = (v: unknown): string | null =>

@@ -21,21 +21,27 @@
  * - **Without checkpoints** (the writer used outside a run: `restore` never called) every batch
  *   commits by itself.
  * - **Rejected rows**: when the server refuses a statement (a value that does not fit, a
- *   duplicate key), its rows are written one by one to find the first refused one, and the write
- *   fails with a `RecordError` naming it, its key and the server's reason.
+ *   duplicate key; the statement is rolled back by itself, the transaction goes on), its rows are
+ *   written again in halves down to single rows (the kit's `bisect`) to isolate the refused ones:
+ *   `on_error: fail` fails the write with a `RecordError` naming the first, its key and the
+ *   server's reason; `on_error: dead_letter` sets them aside in the dead-letter file and writes
+ *   the others once. Retries use the kit's `Retry` (backoff with jitter).
  */
-import { Duration, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import type mysql from "mysql2"
 import { createHash, randomBytes } from "node:crypto"
 import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import * as DeadLetter from "../../kit/DeadLetter.ts"
+import * as Retry from "../../kit/Retry.ts"
+import { bisect } from "../../kit/SinkKit.ts"
 import type { SinkConfig } from "../MysqlConfig.ts"
 import { classify, configurationError, errorCodes, isRowRejection, reasonOf } from "../MysqlError.ts"
 import { tableInfo } from "./catalog.ts"
 import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
 import { close, connect, quoteIdent, run } from "./client.ts"
-import { isChange, RecordMismatch, type Row, type Shape, single, type Statement, statements, UnwritableValue } from "./statements.ts"
+import { isChange, RecordMismatch, type Row, type Shape, type Statement, statements, UnwritableValue } from "./statements.ts"
 
 const CONNECTOR = "mysql"
 
@@ -69,8 +75,18 @@ export const makeWriter = Effect.fnUntraced(function*(
   const cp = quoteIdent(cpTable)
   const workflow = config.workflow ?? context.workflow ?? "default"
   const node = `${context.node}#${context.instance}`
-  const attempts = config.retry?.attempts ?? 5
-  const baseDelay = config.retry?.delay_ms ?? 100
+  const policy = Retry.policy(config.retry)
+  const onError = config.on_error ?? "fail"
+  const deadLetters = config.dead_letter === undefined
+    ? undefined
+    : DeadLetter.writer({
+      connector: CONNECTOR,
+      node: context.node,
+      config: config.dead_letter,
+      context: { table: config.table },
+      describe: `table '${config.table}'`,
+      report: context.onDeadLetters
+    })
   const openFail = classify(CONNECTOR, "open")
 
   let ctrl: mysql.Connection | undefined
@@ -140,41 +156,57 @@ export const makeWriter = Effect.fnUntraced(function*(
     for (const s of pending) await run(tx, s.sql)
   }
 
-  /** Runs statements; a refused one is run again row by row to name the refused row. */
-  const exec = async (conn: mysql.Connection, stmts: ReadonlyArray<Statement>, records: ReadonlyArray<Row>) => {
-    for (const s of stmts) {
-      try {
-        await run(conn, s.sql)
-      } catch (e) {
-        if (!isRowRejection(e)) throw e
-        for (const i of s.records) {
-          try {
-            await run(conn, single(records, i, shape).sql)
-          } catch (e2) {
-            if (isRowRejection(e2)) throw new RowRejected(i, e2)
-            throw e2
-          }
-        }
-        throw new RowRejected(s.records[0], e)
-      }
-    }
-  }
-
-  /** `attempt` with retries of transient failures (`reset` between attempts), backoff doubling. */
-  const retrying = <A>(operation: string, attempt: () => Promise<A>, reset: () => Promise<void>): Effect.Effect<A, unknown> => {
-    const go = (n: number): Effect.Effect<A, unknown> =>
-      Effect.tryPromise({ try: attempt, catch: (e) => e }).pipe(
-        Effect.catch((e) =>
-          e instanceof RowRejected || (!(e instanceof StillAttached) && !reasonOf(e).isRetryable) || n >= attempts
-            ? Effect.fail(e instanceof RowRejected ? e : classify(CONNECTOR, operation)(e))
-            : Effect.promise(reset).pipe(
-              Effect.andThen(Effect.sleep(Duration.millis(baseDelay * 2 ** n))),
-              Effect.andThen(go(n + 1))
-            )
+  /**
+   * Runs statements; a refused one is written again in halves down to single rows to isolate the
+   * refused rows (`bisect`). Returns the statements that ran (kept for a replay) and the refused
+   * records (indexes in `records`); with `on_error: fail`, it stops at the first.
+   */
+  const exec = (conn: mysql.Connection, stmts: ReadonlyArray<Statement>, records: ReadonlyArray<Row>) =>
+    Effect.gen(function*() {
+      const executed: Array<Statement> = []
+      const rejected: Array<{ readonly index: number; readonly error: unknown }> = []
+      for (const s of stmts) {
+        const ok = yield* Effect.tryPromise({ try: () => run(conn, s.sql), catch: (e) => e }).pipe(
+          Effect.as(true),
+          Effect.catchIf(isRowRejection, () => Effect.succeed(false))
         )
-      )
-    return go(0)
-  }
+        if (ok) {
+          executed.push(s)
+          continue
+        }
+        const sub = s.records
+        const result = yield* bisect({
+          size: sub.length,
+          attempt: (from, to) =>
+            Effect.suspend(() => {
+              const part = statements(sub.slice(from, to).map((i) => records[i]), shape)
+              return Effect.tryPromise({
+                try: async () => {
+                  for (const p of part) await run(conn, p.sql)
+                },
+                catch: (e) => e
+              }).pipe(Effect.tap(() => Effect.sync(() => executed.push(...part))), Effect.as(to - from))
+            }),
+          isRejection: isRowRejection,
+          stopAtFirst: onError === "fail"
+        })
+        for (const r of result.rejected) rejected.push({ index: sub[r.index], error: r.error })
+        if (onError === "fail" && rejected.length > 0) break
+      }
+      return { executed, rejected }
+    })
+
+  /** Retries `effect` while it fails transiently; `reset` between attempts (the kit's `Retry`). */
+  const retrying = <A>(effect: Effect.Effect<A, unknown>, reset: () => Promise<void>): Effect.Effect<A, unknown> =>
+    Retry.retrying(effect, {
+      policy,
+      classify: (e) =>
+        e instanceof StillAttached || (!(e instanceof RowRejected) && !(e instanceof RecordError) && reasonOf(e).isRetryable) ? "retry" : "fail",
+      recover: () => Effect.promise(reset)
+    })
+
+  /** A promise as an Effect failing with what it throws. */
+  const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, unknown> => Effect.tryPromise({ try: f, catch: (e) => e })
 
   const recordError = (batch: Batch.Batch<Row>, records: ReadonlyArray<Row>, e: unknown): RecordError | ConnectorError => {
     if (e instanceof RowRejected || e instanceof RecordMismatch || e instanceof UnwritableValue) {
@@ -200,7 +232,7 @@ export const makeWriter = Effect.fnUntraced(function*(
           : {})
       })
     }
-    return e instanceof Error && "_tag" in e ? (e as ConnectorError) : classify(CONNECTOR, "write")(e)
+    return e instanceof RecordError ? e : classify(CONNECTOR, "write")(e)
   }
 
   const writeBatch = (batch: Batch.Batch<Row>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
@@ -218,18 +250,27 @@ export const makeWriter = Effect.fnUntraced(function*(
       } catch (e) {
         return Effect.fail(recordError(batch, records, e))
       }
-      return retrying("write", async () => {
-        if (!inTx) await begin()
-        await exec(tx!, stmts, records)
-        if (checkpointing) {
-          pending.push(...stmts)
-        } else {
-          await run(tx!, "COMMIT")
-          inTx = false
-          if (mode === "replace") replaced = true
-        }
-        return { written: records.length }
-      }, drop).pipe(Effect.mapError((e) => recordError(batch, records, e)))
+      return retrying(
+        Effect.gen(function*() {
+          if (!inTx) yield* attempt(begin)
+          const { executed, rejected } = yield* exec(tx!, stmts, records)
+          if (rejected.length > 0 && (onError === "fail" || deadLetters === undefined)) {
+            return yield* Effect.fail(new RowRejected(rejected[0].index, rejected[0].error))
+          }
+          if (checkpointing) {
+            pending.push(...executed)
+          } else {
+            yield* attempt(() => run(tx!, "COMMIT"))
+            inTx = false
+            if (mode === "replace") replaced = true
+          }
+          if (rejected.length > 0 && deadLetters !== undefined) {
+            yield* deadLetters(rejected.map((r) => ({ record: records[r.index], error: reasonOf(r.error).message })))
+          }
+          return { written: records.length - rejected.length }
+        }),
+        drop
+      ).pipe(Effect.mapError((e) => recordError(batch, records, e)))
     })
 
   const upsertCheckpoint = (id: number) =>
@@ -251,7 +292,7 @@ export const makeWriter = Effect.fnUntraced(function*(
   let retried = false
 
   const preCommit = (id: number): Effect.Effect<void, ConnectorError> =>
-    retrying("preCommit", async () => {
+    retrying(attempt(async () => {
       checkpointing = true
       if (preparing !== undefined) {
         const p = preparing
@@ -296,13 +337,13 @@ export const makeWriter = Effect.fnUntraced(function*(
       }
       pending = []
       if (mode === "replace") replaced = true
-    }, async () => {
+    }), async () => {
       retried = true
       await drop()
     }).pipe(Effect.mapError(classify(CONNECTOR, "preCommit")))
 
   const commit = (id: number): Effect.Effect<void, ConnectorError> =>
-    retrying("commit", async () => {
+    retrying(attempt(async () => {
       while (prepared.length > 0 && prepared[0].id <= id) {
         const p = prepared[0]
         const c = await control()
@@ -318,14 +359,14 @@ export const makeWriter = Effect.fnUntraced(function*(
         await run(c, `DELETE FROM ${xaTable} WHERE gtrid = ?`, [p.gtrid])
         prepared.shift()
       }
-    }, async () => {
+    }), async () => {
       const c = ctrl
       ctrl = undefined
       c?.destroy()
     }).pipe(Effect.mapError(classify(CONNECTOR, "commit")))
 
   const restore = (id: number | undefined): Effect.Effect<void, ConnectorError> =>
-    retrying("restore", async () => {
+    retrying(attempt(async () => {
       checkpointing = true
       await drop()
       pending = []
@@ -355,7 +396,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       if (id === undefined && committed !== undefined) await run(c, `DELETE FROM ${cp} WHERE workflow = ? AND node = ?`, [workflow, node])
       // a replace that committed before is not emptied again
       replaced = id !== undefined && committed !== undefined
-    }, async () => {
+    }), async () => {
       const c = ctrl
       ctrl = undefined
       c?.destroy()
