@@ -40,7 +40,7 @@ import type { SinkConfig } from "../MysqlConfig.ts"
 import { classify, configurationError, errorCodes, isRowRejection, reasonOf } from "../MysqlError.ts"
 import { tableInfo } from "./catalog.ts"
 import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
-import { close, connect, quoteIdent, run } from "./client.ts"
+import { close, connect, databaseOf, quoteIdent, run } from "./client.ts"
 import { isChange, RecordMismatch, type Row, type Shape, type Statement, statements, UnwritableValue } from "./statements.ts"
 
 const CONNECTOR = "mysql"
@@ -118,7 +118,9 @@ export const makeWriter = Effect.fnUntraced(function*(
   for (const ddl of checkpointDdl(cpTable)) yield* Effect.tryPromise({ try: () => run(c0, ddl), catch: openFail })
 
   const shape: Shape = { table: quoteIdent(config.table), columns: new Set(names), key, upsert: mode === "upsert" }
-  const prefix = `df-${createHash("sha256").update(`${workflow}\u0000${node}\u0000${config.table}`).digest("hex").slice(0, 16)}-`
+  // XA ids are server-wide: the prefix names the instance and its table with the table's database
+  const qualified = config.table.includes(".") ? config.table : `${databaseOf(config) ?? ""}.${config.table}`
+  const prefix = `df-${createHash("sha256").update(`${workflow}\u0000${node}\u0000${qualified}`).digest("hex").slice(0, 16)}-`
   const nonce = randomBytes(4).toString("hex")
   let seq = 0
 
