@@ -56,7 +56,8 @@ export const errorCodes = (error: unknown): { readonly errno?: number; readonly 
   const sqlState = field(error, "sqlState")
   const code = field(error, "code")
   return {
-    ...(typeof errno === "number" ? { errno } : {}),
+    // (socket errors carry the system's negative errno: not a server error number)
+    ...(typeof errno === "number" && errno > 0 ? { errno } : {}),
     ...(typeof sqlState === "string" && sqlState.length > 0 ? { sqlState } : {}),
     ...(typeof code === "string" ? { code } : {})
   }

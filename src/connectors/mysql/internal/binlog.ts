@@ -12,6 +12,12 @@
  * **Backpressure**: past `highWater` buffered changes the binlog socket is paused (the server
  * waits); it resumes below half.
  *
+ * Not the kit's `BufferedSource`: there a position moves only with records (it is computed from
+ * the handles of a batch) and is acknowledged upstream; here the position also moves *without*
+ * records — past each commit, past transactions of other tables, at a binlog rotation — so an
+ * idle or filtered stream does not pin an old binlog file a restore would need, and nothing is
+ * acknowledged (the binlog is the log). The buffer holds position marks beside records for that.
+ *
  * **Values**: as the `mysql` source's (`values.ts`): zongji decodes with the same session options
  * (dates as text in UTC, DECIMAL and BIGINT as text, JSON as text); BIGINT becomes a `bigint`,
  * bytes `Uint8Array`, a zero date fails or is `null`.
