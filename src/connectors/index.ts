@@ -1,6 +1,7 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres`, `postgres-cdc`, `redis-streams`, `nats`, `rabbitmq` and `mqtt`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `mysql`, `mysql-cdc`, `redis-streams`, `nats`, `rabbitmq` and `mqtt`.
+ * Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
@@ -9,6 +10,7 @@ import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
 import { definitions as memory } from "./memory/index.ts"
 import { definitions as mqtt } from "./mqtt/index.ts"
+import { definitions as mysql } from "./mysql/index.ts"
 import { definitions as nats } from "./nats/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
@@ -18,7 +20,7 @@ import { definitions as stdout } from "./stdout/index.ts"
 import { definitions as stream } from "./stream/index.ts"
 
 /**
- * Every built-in connector definition (files, in-memory, console, PostgreSQL).
+ * Every built-in connector definition (files, in-memory, console, PostgreSQL, MySQL/MariaDB).
  *
  * @category definitions
  * @since 0.1.0
@@ -29,6 +31,7 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...memory,
   ...stdout,
   ...postgres,
+  ...mysql,
   ...redisStreams,
   ...nats,
   ...stream,

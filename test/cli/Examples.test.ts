@@ -57,6 +57,8 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/mqtt/Example.integration.test.ts",
     env: { RABBITMQ_URL: "amqp://guest:guest@127.0.0.1:5672", MQTT_URL: "mqtt://127.0.0.1:1883" }
   },
+  "mysql-table-copy.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts" },
+  "mysql-cdc.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts (needs a binlog-enabled server)" },
   "nats-filter.yaml": { validateOnly: "test/connectors/nats/Example.integration.test.ts" },
   "redis-streams-filter.yaml": { validateOnly: "test/connectors/redis-streams/Example.integration.test.ts" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },

@@ -1,0 +1,170 @@
+/**
+ * The config Schemas of the MySQL/MariaDB connectors: `type: mysql` (source and sink) and
+ * `type: mysql-cdc`. Keys keep their YAML spelling (snake_case). `connection_string`
+ * (`mysql://user[:password]@host[:port]/database`) and `password` decode to `Redacted` values and
+ * are never printed; write the password as `${MYSQL_PASSWORD}` to take it from the environment.
+ *
+ * @since 0.4.0
+ */
+import { Schema } from "effect"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+const ConnectionString = Schema.RedactedFromValue(
+  Schema.String.check(Schema.isPattern(/^(mysql|mariadb):\/\/[^/]*(\/[^/?#]*)?([?#].*)?$/u)),
+  { label: "connection_string" }
+)
+const Password = Schema.RedactedFromValue(Schema.String, { label: "password" })
+
+/**
+ * A table name: `table` or `database.table`, letters, digits, `_` and `$` (spliced into SQL quoted
+ * with backticks).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const TableName = Schema.String.check(Schema.isPattern(/^[A-Za-z0-9_$]{1,64}(\.[A-Za-z0-9_$]{1,64})?$/u))
+
+/**
+ * How `BIGINT` values reach records: as JavaScript `bigint` (exact, the default) or as decimal
+ * strings (JSON-friendly).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const BigintMode = Schema.Literals(["bigint", "string"])
+
+/**
+ * What a zero date (`0000-00-00`, or a date with a zero month or day, which MySQL accepts when
+ * `NO_ZERO_DATE` / `NO_ZERO_IN_DATE` are off) becomes: `fail` (default: a record error naming
+ * the column and the row) or `null`.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const ZeroDates = Schema.Literals(["fail", "null"])
+
+/**
+ * Config of the `mysql` source.
+ *
+ * - `connection_string`, `password` (optional; overrides the URL's).
+ * - `table` or `query` (exactly one): what to read.
+ * - `incremental: { column, initial_value }`: rows whose `column` is greater than the last
+ *   position (table only), in `(column, primary key)` order; `initial_value` is exclusive. A NULL
+ *   `column` sorts before every value: read once, first, when there is no `initial_value`, never
+ *   again.
+ * - `partition_column`: the integer column whose ranges split the read across `parallelism`
+ *   instances (default: the primary key's first column).
+ * - `batch_size`, `bigint` (`bigint` | `string`), `zero_dates` (`fail` | `null`).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const SourceConfig = Schema.Struct({
+  connection_string: ConnectionString,
+  password: Schema.optionalKey(Password),
+  table: Schema.optionalKey(TableName),
+  query: Schema.optionalKey(Schema.NonEmptyString),
+  incremental: Schema.optionalKey(
+    Schema.Struct({
+      column: Schema.NonEmptyString,
+      initial_value: Schema.optionalKey(Schema.Union([Schema.String, Schema.Number]))
+    })
+  ),
+  batch_size: Schema.optionalKey(PositiveInt),
+  partition_column: Schema.optionalKey(Schema.NonEmptyString),
+  bigint: Schema.optionalKey(BigintMode),
+  zero_dates: Schema.optionalKey(ZeroDates)
+}).check(
+  Schema.makeFilter((c) => {
+    if ((c.table === undefined) === (c.query === undefined)) return "exactly one of 'table' or 'query' must be set"
+    if (c.incremental !== undefined && c.table === undefined) {
+      return { path: ["incremental"], issue: "incremental mode needs 'table' (its primary key breaks cursor ties)" }
+    }
+    if (c.partition_column !== undefined && c.table === undefined) {
+      return { path: ["partition_column"], issue: "partitioning needs 'table'" }
+    }
+    return undefined
+  })
+)
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type SourceConfig = typeof SourceConfig.Type
+
+/**
+ * Config of the `mysql` sink.
+ *
+ * - `connection_string`, `password`, `table` (`database.table` allowed; the table must exist).
+ * - `mode`: `insert` (default), `upsert` (`INSERT ... ON DUPLICATE KEY UPDATE` of the record's
+ *   fields, by the table's primary or unique key) or `replace` (the table is emptied once, in the
+ *   first transaction, then rows are inserted).
+ * - `key`: the columns identifying a row for `upsert` and for deletes of change records (default:
+ *   the primary key). It must be the primary key or a unique key of the table.
+ * - `guarantee`: `exactly-once` (default) or `at-least-once`. Exactly-once `insert` / `replace`
+ *   commit each checkpoint's rows with an XA transaction prepared at the checkpoint and committed
+ *   when it completes; `upsert` is exactly-once either way (idempotent).
+ * - `checkpoint_table` / `workflow`: where the committed checkpoint ids are kept (default
+ *   `dataflare_checkpoints`, workflow: the workflow's name).
+ * - `on_error`: `fail` (default: a refused row fails the run, named) or `dead_letter`: refused rows
+ *   are written with the reason to `dead_letter.path` (NDJSON, bounded by `dead_letter.max_bytes`)
+ *   and the others go on (the kit's `DeadLetter`).
+ * - `retry`: `{ attempts, delay, max_delay }` for transient errors (the kit's `Retry`: 5 retries
+ *   from 100ms, doubling, with jitter).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const SinkConfig = Schema.Struct({
+  connection_string: ConnectionString,
+  password: Schema.optionalKey(Password),
+  table: TableName,
+  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
+  key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString)),
+  guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
+  checkpoint_table: Schema.optionalKey(TableName),
+  workflow: Schema.optionalKey(Schema.NonEmptyString),
+  ...Retry.RetryFields,
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type SinkConfig = typeof SinkConfig.Type
+
+/**
+ * Config of the `mysql-cdc` source (the server must write its binlog in `ROW` format).
+ *
+ * - `connection_string`, `password`: a user with `REPLICATION SLAVE` and `REPLICATION CLIENT`
+ *   (and `SELECT` on the tables, for their column names).
+ * - `tables`: the tables streamed, as `database.table` (or `table` in the connection's database).
+ * - `server_id`: the replica id this reader announces (unique among the server's replicas).
+ * - `start`: where a first run starts: `end` (default: changes made from now on) or `beginning`
+ *   (the oldest binlog the server still has).
+ * - `batch_size`, `bigint`, `zero_dates`: as for the table source.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const CdcConfig = Schema.Struct({
+  connection_string: ConnectionString,
+  password: Schema.optionalKey(Password),
+  tables: Schema.NonEmptyArray(TableName),
+  server_id: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4294967295 })),
+  start: Schema.optionalKey(Schema.Literals(["end", "beginning"])),
+  batch_size: Schema.optionalKey(PositiveInt),
+  bigint: Schema.optionalKey(BigintMode),
+  zero_dates: Schema.optionalKey(ZeroDates)
+})
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type CdcConfig = typeof CdcConfig.Type

@@ -1,0 +1,280 @@
+/**
+ * The binlog stream of the `mysql-cdc` source: one `@vlasky/zongji` reader (loaded on first use,
+ * so the CLI does not pay for it at start-up), its row changes turned into change records and
+ * buffered with the position after each.
+ *
+ * **Positions** are `{ file, pos, skip }`: start the binlog dump at `file:pos` and skip the first
+ * `skip` changes (of the configured tables). `file:pos` is zongji's resume point, which never
+ * moves inside a transaction (from its first table map to its commit), so `skip` counts the
+ * changes of that transaction already handed out; at a commit the position moves past it with
+ * `skip: 0`. A resume is exact: nothing lost, nothing handed out twice.
+ *
+ * **Backpressure**: past `highWater` buffered changes the binlog socket is paused (the server
+ * waits); it resumes below half.
+ *
+ * Not the kit's `BufferedSource`: there a position moves only with records (it is computed from
+ * the handles of a batch) and is acknowledged upstream; here the position also moves *without*
+ * records — past each commit, past transactions of other tables, at a binlog rotation — so an
+ * idle or filtered stream does not pin an old binlog file a restore would need, and nothing is
+ * acknowledged (the binlog is the log). The buffer holds position marks beside records for that.
+ *
+ * **Values**: as the `mysql` source's (`values.ts`): zongji decodes with the same session options
+ * (dates as text in UTC, DECIMAL and BIGINT as text, JSON as text); BIGINT becomes a `bigint`,
+ * bytes `Uint8Array`, a zero date fails or is `null`.
+ */
+import type ZongJiType from "@vlasky/zongji"
+import type { AnyBinlogEvent, RowsEvent, TableMapEntry } from "@vlasky/zongji"
+import { Schema } from "effect"
+import type { Position } from "../../../Batch.ts"
+import { Offset } from "../../kit/Positions.ts"
+import type { Credentials } from "./client.ts"
+import { connectionOptions } from "./client.ts"
+import { isZeroDate, ValueError } from "./values.ts"
+
+/** A binlog position (see the module doc). */
+export interface BinlogPosition {
+  readonly file: string
+  readonly pos: number
+  readonly skip: number
+}
+
+/** The Schema of the source's positions (declared by the definition, decoded before `seek`). */
+export const BinlogPositionSchema = Schema.Struct({ file: Schema.NonEmptyString, pos: Offset, skip: Offset })
+
+/** The position as plain data. */
+export const toPosition = (p: BinlogPosition): Position => ({ file: p.file, pos: p.pos, skip: p.skip })
+
+/** A position of this source, or `undefined`. */
+export const fromPosition = (p: Position): BinlogPosition | undefined => {
+  if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
+  const o = p as { readonly [k: string]: Position }
+  return typeof o.file === "string" && typeof o.pos === "number" && typeof o.skip === "number" && o.pos >= 0 && o.skip >= 0
+    ? { file: o.file, pos: o.pos, skip: o.skip }
+    : undefined
+}
+
+/**
+ * A change record of `mysql-cdc`: `op`, the table as `database.table`, the row before (update,
+ * delete) and after (insert, update), and the event's time (ms since the epoch, second precision).
+ */
+export interface ChangeRecord {
+  readonly op: "insert" | "update" | "delete"
+  readonly table: string
+  readonly before: { readonly [column: string]: unknown } | null
+  readonly after: { readonly [column: string]: unknown } | null
+  readonly timestamp: number
+}
+
+/** What the stream needs. */
+export interface StreamOptions {
+  readonly credentials: Credentials
+  readonly serverId: number
+  /** `database -> tables` to stream. */
+  readonly tables: { readonly [database: string]: Array<string> }
+  readonly start: BinlogPosition
+  readonly highWater: number
+  readonly bigint: "bigint" | "string"
+  readonly zeroDates: "fail" | "null"
+}
+
+const LONGLONG = 8
+const DATE_TYPES = new Set([7, 10, 12, 14, 17, 18])
+
+type Converter = (v: unknown) => unknown
+
+const convertersOf = (entry: TableMapEntry, options: StreamOptions): ReadonlyMap<string, Converter> => {
+  const out = new Map<string, Converter>()
+  for (const c of entry.columns ?? []) {
+    const name = c.name
+    if (c.type === LONGLONG && options.bigint === "bigint") {
+      out.set(name, (v) => (typeof v === "string" || typeof v === "number" ? BigInt(v) : v))
+    } else if (DATE_TYPES.has(c.type)) {
+      out.set(name, (v) => {
+        if (typeof v !== "string" || !isZeroDate(v)) return v
+        if (options.zeroDates === "null") return null
+        throw new ValueError(name, `column '${name}' of ${entry.parentSchema}.${entry.tableName} holds the zero date '${v}', which is no date (set zero_dates: null to read it as null)`)
+      })
+    }
+  }
+  return out
+}
+
+const convertRow = (row: { readonly [k: string]: unknown }, converters: ReadonlyMap<string, Converter>) => {
+  const out: { [k: string]: unknown } = {}
+  for (const k in row) {
+    const v = row[k]
+    const c = converters.get(k)
+    out[k] = c !== undefined ? c(v) : Buffer.isBuffer(v) ? new Uint8Array(v) : v
+  }
+  return out
+}
+
+interface Item {
+  readonly record: ChangeRecord | undefined
+  readonly position: BinlogPosition
+}
+
+/** The binlog stream (see the module doc). */
+export class BinlogStream {
+  error: unknown = undefined
+  private zongji: ZongJiType | undefined = undefined
+  private items: Array<Item> = []
+  private head = 0
+  private paused = false
+  private wake: (() => void) | undefined = undefined
+  /** The resume point of the transaction being read, and the changes of it seen so far. */
+  private base: { file: string; pos: number } | undefined = undefined
+  private count = 0
+  private toSkip: number
+  private readonly converters = new Map<number, ReadonlyMap<string, Converter>>()
+  private readonly options: StreamOptions
+
+  constructor(options: StreamOptions) {
+    this.options = options
+    this.toSkip = options.start.skip
+  }
+
+  /** Loads zongji and starts the dump at the start position. */
+  async start(): Promise<void> {
+    const { default: ZongJi } = await import("@vlasky/zongji")
+    const z = new ZongJi(connectionOptions(this.options.credentials))
+    this.zongji = z
+    this.base = { file: this.options.start.file, pos: this.options.start.pos }
+    z.on("error", (e: unknown) => {
+      if (this.error === undefined) this.error = e
+      this.notify()
+    })
+    z.on("binlog", (event: AnyBinlogEvent) => this.onEvent(z, event))
+    z.start({
+      serverId: this.options.serverId,
+      filename: this.options.start.file,
+      position: this.options.start.pos,
+      includeEvents: ["tablemap", "writerows", "updaterows", "deleterows", "xid", "query", "rotate", "mariadbgtid", "gtid"],
+      includeSchema: this.options.tables
+    })
+  }
+
+  private onEvent(z: ZongJiType, event: AnyBinlogEvent): void {
+    if (this.error !== undefined) return
+    try {
+      const file = z.options.filename ?? this.base?.file ?? ""
+      const pos = z.options.position ?? 0
+      if (this.base === undefined || this.base.file !== file || this.base.pos !== pos) {
+        this.base = { file, pos }
+        this.count = 0
+        // only the start's own transaction is skipped into
+        this.toSkip = file === this.options.start.file && pos === this.options.start.pos ? this.toSkip : 0
+        this.push(undefined)
+      }
+      const name = event.getEventName()
+      if (name !== "writerows" && name !== "updaterows" && name !== "deleterows") return
+      const rows = event as RowsEvent & { readonly rows: ReadonlyArray<unknown> }
+      const entry = rows.tableMap[rows.tableId]
+      if (entry === undefined) return
+      let converters = this.converters.get(rows.tableId)
+      if (converters === undefined) {
+        converters = convertersOf(entry, this.options)
+        this.converters.set(rows.tableId, converters)
+      }
+      const table = `${entry.parentSchema}.${entry.tableName}`
+      const timestamp = event.timestamp
+      for (const r of rows.rows) {
+        this.count++
+        if (this.toSkip > 0) {
+          this.toSkip--
+          continue
+        }
+        const row = r as { readonly [k: string]: unknown }
+        const record: ChangeRecord = name === "writerows"
+          ? { op: "insert", table, before: null, after: convertRow(row, converters), timestamp }
+          : name === "deleterows"
+          ? { op: "delete", table, before: convertRow(row, converters), after: null, timestamp }
+          : {
+            op: "update",
+            table,
+            before: convertRow(row.before as { readonly [k: string]: unknown }, converters),
+            after: convertRow(row.after as { readonly [k: string]: unknown }, converters),
+            timestamp
+          }
+        this.push(record)
+      }
+    } catch (e) {
+      this.error = e
+      this.notify()
+    }
+  }
+
+  private push(record: ChangeRecord | undefined): void {
+    const base = this.base!
+    this.items.push({ record, position: { file: base.file, pos: base.pos, skip: this.count } })
+    if (!this.paused && this.items.length - this.head >= this.options.highWater) {
+      this.paused = true
+      this.connection()?.pause()
+    }
+    this.notify()
+  }
+
+  private connection(): { pause(): void; resume(): void } | undefined {
+    return (this.zongji as unknown as { readonly connection?: { pause(): void; resume(): void } } | undefined)?.connection
+  }
+
+  private notify(): void {
+    const w = this.wake
+    this.wake = undefined
+    w?.()
+  }
+
+  /** Waits until something is buffered, an error happened, or `ms` passed. */
+  async waitFor(ms: number): Promise<void> {
+    if (this.items.length > this.head || this.error !== undefined) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined
+        resolve()
+      }, ms)
+      this.wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  /** Up to `max` change records and the position after the last item taken (`undefined`: nothing buffered). */
+  take(max: number): { readonly records: ReadonlyArray<ChangeRecord>; readonly position: BinlogPosition } | undefined {
+    if (this.items.length === this.head) return undefined
+    const records: Array<ChangeRecord> = []
+    let position = this.items[this.head].position
+    while (this.head < this.items.length && records.length < max) {
+      const item = this.items[this.head++]
+      position = item.position
+      if (item.record !== undefined) records.push(item.record)
+    }
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head > 65536) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    if (this.paused && this.items.length - this.head < this.options.highWater / 2) {
+      this.paused = false
+      this.connection()?.resume()
+    }
+    return { records, position }
+  }
+
+  /** Stops the dump. */
+  stop(): Promise<void> {
+    const z = this.zongji
+    this.zongji = undefined
+    if (z === undefined) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2000)
+      z.once("stopped", () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      z.stop()
+    })
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * The writer of the `mysql` sink. One protocol, two commit steps:
+ *
+ * - **Transactions**: the rows written between two checkpoints go into one transaction on a
+ *   write session (`READ COMMITTED`, so a `replace`'s delete does not lock the gaps later rows go
+ *   into), together with the instance's row in the checkpoint table. A transient failure
+ *   (connection lost, deadlock, lock wait timeout) rolls it back and writes it again — the
+ *   statements since the last checkpoint are kept for that — after a backoff.
+ * - **Exactly-once** (`insert` / `replace`): the transaction is an XA transaction. `preCommit(n)`
+ *   records which XA transaction holds checkpoint `n` (in `<checkpoint_table>_xa`), then
+ *   `XA PREPARE`s it and detaches it (the server keeps a prepared XA transaction across
+ *   disconnects and restarts); `commit(n)` — the checkpoint record is written — runs
+ *   `XA COMMIT`. `restore(n)` commits what a crash left prepared up to `n` and rolls back the
+ *   rest. Each row is written once; a run that crashes leaves its last prepared transaction
+ *   (and its locks) until it is resumed.
+ * - **At-least-once** (`guarantee: at-least-once`) and **upsert**: `preCommit(n)` commits. After a
+ *   crash, the rows of a checkpoint pre-committed but never completed are written again (an upsert
+ *   overwrites them: exactly-once by idempotence).
+ * - **Refusal**: a restore from a checkpoint older than the one the checkpoint table holds is
+ *   refused (`checkRestore` before the run, and here), unless the run starts from scratch.
+ * - **Without checkpoints** (the writer used outside a run: `restore` never called) every batch
+ *   commits by itself.
+ * - **Rejected rows**: when the server refuses a statement (a value that does not fit, a
+ *   duplicate key; the statement is rolled back by itself, the transaction goes on), its rows are
+ *   written again in halves down to single rows (the kit's `bisect`) to isolate the refused ones:
+ *   `on_error: fail` fails the write with a `RecordError` naming the first, its key and the
+ *   server's reason; `on_error: dead_letter` sets them aside in the dead-letter file and writes
+ *   the others once. Retries use the kit's `Retry` (backoff with jitter).
+ */
+import { Effect, type Scope } from "effect"
+import type mysql from "mysql2"
+import { createHash, randomBytes } from "node:crypto"
+import * as Batch from "../../../Batch.ts"
+import type * as Connector from "../../../Connector.ts"
+import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import * as DeadLetter from "../../kit/DeadLetter.ts"
+import * as Retry from "../../kit/Retry.ts"
+import { bisect } from "../../kit/SinkKit.ts"
+import type { SinkConfig } from "../MysqlConfig.ts"
+import { classify, configurationError, errorCodes, isRowRejection, reasonOf } from "../MysqlError.ts"
+import { tableInfo } from "./catalog.ts"
+import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
+import { close, connect, databaseOf, quoteIdent, run } from "./client.ts"
+import { isChange, RecordMismatch, type Row, type Shape, type Statement, statements, UnwritableValue } from "./statements.ts"
+
+const CONNECTOR = "mysql"
+
+/** A row the server refused, found among a refused statement's rows. */
+class RowRejected extends Error {
+  readonly index: number
+  readonly error: unknown
+  constructor(index: number, error: unknown) {
+    super("row rejected")
+    this.index = index
+    this.error = error
+  }
+}
+
+/** An XA transaction the server does not list yet: its session's quit is still being processed. */
+class StillAttached extends Error {
+  constructor(gtrid: string) {
+    super(`XA transaction ${gtrid} is not yet released by the session that prepared it`)
+  }
+}
+
+/** Opens the writer of one sink instance. */
+export const makeWriter = Effect.fnUntraced(function*(
+  config: SinkConfig,
+  context: Connector.OpenContext
+): Effect.fn.Return<Connector.SinkWriter<Row>, ConnectorError, Scope.Scope> {
+  const mode = config.mode ?? "insert"
+  const xa = mode !== "upsert" && config.guarantee !== "at-least-once"
+  const cpTable = checkpointTableOf(config)
+  const xaTable = quoteIdent(`${cpTable}_xa`)
+  const cp = quoteIdent(cpTable)
+  const workflow = config.workflow ?? context.workflow ?? "default"
+  const node = `${context.node}#${context.instance}`
+  const policy = Retry.policy(config.retry)
+  const onError = config.on_error ?? "fail"
+  const deadLetters = config.dead_letter === undefined
+    ? undefined
+    : DeadLetter.writer({
+      connector: CONNECTOR,
+      node: context.node,
+      config: config.dead_letter,
+      context: { table: config.table },
+      describe: `table '${config.table}'`,
+      report: context.onDeadLetters
+    })
+  const openFail = classify(CONNECTOR, "open")
+
+  let ctrl: mysql.Connection | undefined
+  const control = async (): Promise<mysql.Connection> => {
+    if (ctrl === undefined) ctrl = await connect(config)
+    return ctrl
+  }
+  yield* Effect.addFinalizer(() => Effect.promise(() => (ctrl === undefined ? Promise.resolve() : close(ctrl))))
+  const c0 = yield* Effect.tryPromise({ try: control, catch: openFail })
+  const info = yield* Effect.tryPromise({ try: () => tableInfo(c0, config.table), catch: openFail })
+  if (info.columns.length === 0) return yield* configurationError(CONNECTOR, "open", `table '${config.table}' does not exist`)
+  const names = info.columns.map((c) => c.name)
+  const key = config.key ?? info.primaryKey
+  const missing = key.find((k) => !names.includes(k))
+  if (missing !== undefined) {
+    return yield* configurationError(CONNECTOR, "open", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
+  }
+  if (mode === "upsert") {
+    if (key.length === 0) return yield* configurationError(CONNECTOR, "open", `mode: upsert needs 'key' or a primary key on '${config.table}'`)
+    const sorted = [...key].sort().join(",")
+    if (!info.uniqueKeys.some((u) => [...u].sort().join(",") === sorted)) {
+      return yield* configurationError(
+        CONNECTOR,
+        "open",
+        `mode: upsert needs key (${key.join(", ")}) to be the primary key or a unique key of '${config.table}' (MySQL matches rows by unique keys)`
+      )
+    }
+  }
+  for (const ddl of checkpointDdl(cpTable)) yield* Effect.tryPromise({ try: () => run(c0, ddl), catch: openFail })
+
+  const shape: Shape = { table: quoteIdent(config.table), columns: new Set(names), key, upsert: mode === "upsert" }
+  // XA ids are server-wide: the prefix names the instance and its table with the table's database
+  const qualified = config.table.includes(".") ? config.table : `${databaseOf(config) ?? ""}.${config.table}`
+  const prefix = `df-${createHash("sha256").update(`${workflow}\u0000${node}\u0000${qualified}`).digest("hex").slice(0, 16)}-`
+  const nonce = randomBytes(4).toString("hex")
+  let seq = 0
+
+  let tx: mysql.Connection | undefined
+  let gtrid: string | undefined
+  let inTx = false
+  let checkpointing = false
+  let replaced = false
+  let pending: Array<Statement> = []
+  let prepared: Array<{ readonly id: number; readonly gtrid: string }> = []
+
+  /** Drops the write session (an open transaction is rolled back; a prepared one stays). */
+  const drop = async () => {
+    const c = tx
+    tx = undefined
+    inTx = false
+    gtrid = undefined
+    if (c !== undefined) c.destroy()
+  }
+  yield* Effect.addFinalizer(() => Effect.promise(drop))
+
+  const begin = async () => {
+    if (tx === undefined) {
+      tx = await connect(config)
+      await run(tx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    }
+    if (xa && checkpointing) {
+      gtrid = `${prefix}${nonce}-${seq++}`
+      await run(tx, `XA START '${gtrid}'`)
+    } else {
+      await run(tx, "START TRANSACTION")
+    }
+    inTx = true
+    if (mode === "replace" && !replaced) await run(tx, `DELETE FROM ${shape.table}`)
+    for (const s of pending) await run(tx, s.sql)
+  }
+
+  /**
+   * Runs statements; a refused one is written again in halves down to single rows to isolate the
+   * refused rows (`bisect`). Returns the statements that ran (kept for a replay) and the refused
+   * records (indexes in `records`); with `on_error: fail`, it stops at the first.
+   */
+  const exec = (conn: mysql.Connection, stmts: ReadonlyArray<Statement>, records: ReadonlyArray<Row>) =>
+    Effect.gen(function*() {
+      const executed: Array<Statement> = []
+      const rejected: Array<{ readonly index: number; readonly error: unknown }> = []
+      for (const s of stmts) {
+        const ok = yield* Effect.tryPromise({ try: () => run(conn, s.sql), catch: (e) => e }).pipe(
+          Effect.as(true),
+          Effect.catchIf(isRowRejection, () => Effect.succeed(false))
+        )
+        if (ok) {
+          executed.push(s)
+          continue
+        }
+        const sub = s.records
+        const result = yield* bisect({
+          size: sub.length,
+          attempt: (from, to) =>
+            Effect.suspend(() => {
+              const part = statements(sub.slice(from, to).map((i) => records[i]), shape)
+              return Effect.tryPromise({
+                try: async () => {
+                  for (const p of part) await run(conn, p.sql)
+                },
+                catch: (e) => e
+              }).pipe(Effect.tap(() => Effect.sync(() => executed.push(...part))), Effect.as(to - from))
+            }),
+          isRejection: isRowRejection,
+          stopAtFirst: onError === "fail"
+        })
+        for (const r of result.rejected) rejected.push({ index: sub[r.index], error: r.error })
+        if (onError === "fail" && rejected.length > 0) break
+      }
+      return { executed, rejected }
+    })
+
+  /** Retries `effect` while it fails transiently; `reset` between attempts (the kit's `Retry`). */
+  const retrying = <A>(effect: Effect.Effect<A, unknown>, reset: () => Promise<void>): Effect.Effect<A, unknown> =>
+    Retry.retrying(effect, {
+      policy,
+      classify: (e) =>
+        e instanceof StillAttached || (!(e instanceof RowRejected) && !(e instanceof RecordError) && reasonOf(e).isRetryable) ? "retry" : "fail",
+      recover: () => Effect.promise(reset)
+    })
+
+  /** A promise as an Effect failing with what it throws. */
+  const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, unknown> => Effect.tryPromise({ try: f, catch: (e) => e })
+
+  const recordError = (batch: Batch.Batch<Row>, records: ReadonlyArray<Row>, e: unknown): RecordError | ConnectorError => {
+    if (e instanceof RowRejected || e instanceof RecordMismatch || e instanceof UnwritableValue) {
+      const index = e instanceof UnwritableValue ? -1 : e.index
+      const record = index >= 0 ? records[index] : undefined
+      const keyText = record === undefined || key.length === 0
+        ? ""
+        : ` (key ${key.map((k) => `${k}=${String((isChange(record) ? ((record.after ?? record.before) as Row) : record)?.[k])}`).join(", ")})`
+      const reason = e instanceof RowRejected ? reasonOf(e.error).message : e.message
+      return new RecordError({
+        detail: `table '${config.table}'${index >= 0 ? `, record ${index + 1} of the batch` : ""}${keyText}: ${reason}`,
+        ...(e instanceof RecordMismatch && e.field !== undefined ? { field: e.field } : {}),
+        ...(e instanceof UnwritableValue ? { field: e.field } : {}),
+        ...(record !== undefined ? { record } : {}),
+        ...(index >= 0
+          ? {
+            place: {
+              index,
+              size: records.length,
+              ...(batch.origin !== undefined ? { source: batch.origin.source, position: batch.origin.position } : {})
+            }
+          }
+          : {})
+      })
+    }
+    return e instanceof RecordError ? e : classify(CONNECTOR, "write")(e)
+  }
+
+  const writeBatch = (batch: Batch.Batch<Row>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
+    Effect.suspend(() => {
+      const decoded = Batch.decodeRecords(batch)
+      if ("error" in decoded) return decoded.error instanceof RecordError ? Effect.fail(decoded.error) : Effect.die(decoded.error)
+      const records = decoded
+      if (records.length === 0) return Effect.succeed({ written: 0 })
+      if (mode !== "upsert" && records.some(isChange)) {
+        return Effect.fail(configurationError(CONNECTOR, "write", "change records need mode: upsert"))
+      }
+      let stmts: Array<Statement>
+      try {
+        stmts = statements(records, shape)
+      } catch (e) {
+        return Effect.fail(recordError(batch, records, e))
+      }
+      return retrying(
+        Effect.gen(function*() {
+          if (!inTx) yield* attempt(begin)
+          const { executed, rejected } = yield* exec(tx!, stmts, records)
+          if (rejected.length > 0 && (onError === "fail" || deadLetters === undefined)) {
+            return yield* Effect.fail(new RowRejected(rejected[0].index, rejected[0].error))
+          }
+          if (checkpointing) {
+            pending.push(...executed)
+          } else {
+            yield* attempt(() => run(tx!, "COMMIT"))
+            inTx = false
+            if (mode === "replace") replaced = true
+          }
+          if (rejected.length > 0 && deadLetters !== undefined) {
+            yield* deadLetters(rejected.map((r) => ({ record: records[r.index], error: reasonOf(r.error).message })))
+          }
+          return { written: records.length - rejected.length }
+        }),
+        drop
+      ).pipe(Effect.mapError((e) => recordError(batch, records, e)))
+    })
+
+  const upsertCheckpoint = (id: number) =>
+    run(
+      tx!,
+      `INSERT INTO ${cp} (workflow, node, checkpoint_id) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE checkpoint_id = VALUES(checkpoint_id), committed_at = CURRENT_TIMESTAMP(6)`,
+      [workflow, node, id]
+    )
+
+  /** The prepared XA transactions of this instance (any run). */
+  const recover = async (): Promise<ReadonlyArray<string>> => {
+    const rows = await run<Array<{ data: unknown }>>(await control(), "XA RECOVER")
+    return rows.map((r) => (Buffer.isBuffer(r.data) ? r.data.toString("latin1") : String(r.data))).filter((g) => g.startsWith(prefix))
+  }
+
+  /** A gtrid being prepared: if the session is lost around `XA PREPARE`, the retry looks whether it happened. */
+  let preparing: { readonly id: number; readonly gtrid: string } | undefined
+  /** preCommit failed once since it began: a retry first looks whether its COMMIT happened. */
+  let retried = false
+
+  const preCommit = (id: number): Effect.Effect<void, ConnectorError> =>
+    retrying(attempt(async () => {
+      checkpointing = true
+      if (preparing !== undefined) {
+        const p = preparing
+        preparing = undefined
+        if ((await recover()).includes(p.gtrid)) {
+          prepared.push(p)
+          pending = []
+          if (mode === "replace") replaced = true
+          return
+        }
+      }
+      if (!xa && retried) {
+        // a COMMIT whose answer was lost may have happened: then the checkpoint id says so
+        retried = false
+        const committed = await committedCheckpoint(await control(), cpTable, workflow, node)
+        if (committed === id) {
+          pending = []
+          if (mode === "replace") replaced = true
+          return
+        }
+      }
+      if (!inTx) await begin()
+      await upsertCheckpoint(id)
+      if (xa) {
+        const g = gtrid!
+        await run(await control(), `INSERT INTO ${xaTable} (gtrid, workflow, node, checkpoint_id) VALUES (?, ?, ?, ?)`, [g, workflow, node, id])
+        preparing = { id, gtrid: g }
+        await run(tx!, `XA END '${g}'`)
+        await run(tx!, `XA PREPARE '${g}'`)
+        preparing = undefined
+        prepared.push({ id, gtrid: g })
+        // detach the prepared transaction (a clean quit, so the server has released it before
+        // anything commits it): the next one starts on a new session
+        const c = tx!
+        tx = undefined
+        inTx = false
+        gtrid = undefined
+        await close(c)
+      } else {
+        await run(tx!, "COMMIT")
+        inTx = false
+      }
+      pending = []
+      if (mode === "replace") replaced = true
+    }), async () => {
+      retried = true
+      await drop()
+    }).pipe(Effect.mapError(classify(CONNECTOR, "preCommit")))
+
+  const commit = (id: number): Effect.Effect<void, ConnectorError> =>
+    retrying(attempt(async () => {
+      while (prepared.length > 0 && prepared[0].id <= id) {
+        const p = prepared[0]
+        const c = await control()
+        try {
+          await run(c, `XA COMMIT '${p.gtrid}'`)
+        } catch (e) {
+          // XAER_NOTA: a retried commit that had happened (the checkpoint row says so)
+          if (errorCodes(e).errno !== 1397) throw e
+          const committed = await committedCheckpoint(c, cpTable, workflow, node)
+          // still attached to the session that prepared it (its quit not yet processed): again
+          if (committed === undefined || committed < p.id) throw new StillAttached(p.gtrid)
+        }
+        await run(c, `DELETE FROM ${xaTable} WHERE gtrid = ?`, [p.gtrid])
+        prepared.shift()
+      }
+    }), async () => {
+      const c = ctrl
+      ctrl = undefined
+      c?.destroy()
+    }).pipe(Effect.mapError(classify(CONNECTOR, "commit")))
+
+  const restore = (id: number | undefined): Effect.Effect<void, ConnectorError> =>
+    retrying(attempt(async () => {
+      checkpointing = true
+      await drop()
+      pending = []
+      prepared = []
+      const c = await control()
+      const mapping = new Map(
+        (await run<Array<{ gtrid: string; id: string }>>(c, `SELECT gtrid, CAST(checkpoint_id AS CHAR) AS id FROM ${xaTable} WHERE workflow = ? AND node = ?`, [workflow, node]))
+          .map((r) => [r.gtrid, Number(r.id)])
+      )
+      for (const g of await recover()) {
+        const held = mapping.get(g)
+        await run(c, held !== undefined && id !== undefined && held <= id ? `XA COMMIT '${g}'` : `XA ROLLBACK '${g}'`)
+      }
+      await run(c, `DELETE FROM ${xaTable} WHERE workflow = ? AND node = ?`, [workflow, node])
+      const committed = await committedCheckpoint(c, cpTable, workflow, node)
+      if (mode !== "upsert") {
+        const ahead = aheadOf(
+          { table: config.table, workflow, node, checkpointTable: cpTable },
+          committed,
+          id,
+          slackOf(config),
+          context.fromScratch === true
+        )
+        if (ahead !== undefined) throw configurationError(CONNECTOR, "restore", `${ahead.reason}. ${ahead.remedy}`)
+      }
+      // a run from the start forgets what earlier runs committed
+      if (id === undefined && committed !== undefined) await run(c, `DELETE FROM ${cp} WHERE workflow = ? AND node = ?`, [workflow, node])
+      // a replace that committed before is not emptied again
+      replaced = id !== undefined && committed !== undefined
+    }), async () => {
+      const c = ctrl
+      ctrl = undefined
+      c?.destroy()
+    }).pipe(Effect.mapError(classify(CONNECTOR, "restore")))
+
+  return {
+    writeBatch,
+    flush: Effect.void,
+    preCommit,
+    commit,
+    restore
+  }
+})

@@ -1,0 +1,94 @@
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { Position } from "../../../src/Batch.ts"
+import type * as Connector from "../../../src/Connector.ts"
+import { type ChangeRecord, MysqlCdc } from "../../../src/connectors/mysql/MysqlCdc.ts"
+import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
+import { context, decode, SERVER, sql } from "./support.ts"
+
+let server: BinlogServer
+beforeAll(async () => {
+  server = await startBinlogServer(11)
+}, 120_000)
+afterAll(async () => {
+  await server?.stop()
+}, 60_000)
+
+const open = (raw: object) => MysqlCdc.open(decode(MysqlCdc.config, { connection_string: `${server.url}/d`, server_id: 901, ...raw }), context("cdc"))
+
+/** Reads until `n` records arrived; the records and the position after each batch. */
+const readN = (reader: Connector.SourceReader<ChangeRecord>, n: number, max = 1000) =>
+  Effect.gen(function*() {
+    const records: Array<ChangeRecord> = []
+    const cuts: Array<{ readonly count: number; readonly position: Position }> = []
+    for (let spins = 0; records.length < n; spins++) {
+      if (spins > 600) throw new Error(`only ${records.length} of ${n} changes arrived`)
+      const batch = yield* reader.readBatch(max)
+      for (let i = batch!.start; i < batch!.end; i++) records.push(batch!.records[i])
+      const position = yield* reader.position
+      assert.deepStrictEqual(batch!.origin?.position, position)
+      if (batch!.end > batch!.start) cuts.push({ count: records.length, position })
+    }
+    return { records, cuts }
+  })
+
+describe("MysqlCdc", () => {
+  it.live("streams inserts, updates and deletes with before and after images, values exact", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.a (id BIGINT PRIMARY KEY, amount DECIMAL(20,4), b VARBINARY(4), at DATETIME(6), j JSON)", "CREATE TABLE d.other (id INT)")
+      const reader = yield* open({ tables: ["a"] })
+      yield* reader.readBatch(10)
+      yield* sql(
+        server.url,
+        "INSERT INTO d.a VALUES (9007199254740993, 12345678901234.5678, x'00ff', '2024-02-29 23:59:59.999999', '{\"n\": 12345678901234567890}')",
+        "INSERT INTO d.other VALUES (1)",
+        "UPDATE d.a SET amount = 0.0001 WHERE id = 9007199254740993",
+        "DELETE FROM d.a"
+      )
+      const { records } = yield* readN(reader, 3)
+      const row = { id: 9007199254740993n, amount: "12345678901234.5678", b: new Uint8Array([0, 255]), at: "2024-02-29 23:59:59.999999", j: '{"n": 12345678901234567890}' }
+      assert.deepStrictEqual(records.map((r) => ({ ...r, timestamp: 0 })), [
+        { op: "insert", table: "d.a", before: null, after: row, timestamp: 0 },
+        { op: "update", table: "d.a", before: row, after: { ...row, amount: "0.0001" }, timestamp: 0 },
+        { op: "delete", table: "d.a", before: { ...row, amount: "0.0001" }, after: null, timestamp: 0 }
+      ])
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("a reader seeking to the position after any batch continues exactly there, inside transactions too", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.r (id INT PRIMARY KEY, v VARCHAR(10))")
+      const first = yield* open({ tables: ["d.r"] })
+      yield* first.readBatch(1)
+      const start = yield* first.position
+      // 3 transactions: 10 rows in one statement, 5 single-row statements in one, 4 more in another
+      yield* sql(server.url, `INSERT INTO d.r VALUES ${Array.from({ length: 10 }, (_, i) => `(${i}, 'a')`).join(",")}`)
+      yield* sql(server.url, "START TRANSACTION", ...Array.from({ length: 5 }, (_, i) => `INSERT INTO d.r VALUES (${100 + i}, 'b')`), "COMMIT")
+      yield* sql(server.url, "UPDATE d.r SET v = 'c' WHERE id < 4")
+      const total = 19
+      const full = yield* readN(first, total, 3)
+      assert.strictEqual(full.records.length, total)
+      for (const cut of [{ count: 0, position: start }, ...full.cuts]) {
+        const rest = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* open({ tables: ["d.r"] })
+          yield* reader.seek(cut.position)
+          return (yield* readN(reader, total - cut.count, 4)).records
+        }))
+        assert.deepStrictEqual([...full.records.slice(0, cut.count), ...rest], full.records, `seek to ${JSON.stringify(cut.position)}`)
+      }
+    }).pipe(Effect.scoped), 180_000)
+
+  it.live("check refuses a server without a ROW binlog and a missing table; an unreachable server fails within bounded time", () =>
+    Effect.gen(function*() {
+      const check = (raw: object) => Effect.flip(MysqlCdc.check(decode(MysqlCdc.config, { server_id: 5, ...raw })))
+      const off = yield* check({ connection_string: `${SERVER}/test`, tables: ["t"] })
+      assert.include(off.message, "binary log is off")
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d")
+      const missing = yield* check({ connection_string: `${server.url}/d`, tables: ["nope"] })
+      assert.include(missing.message, "table 'd.nope' does not exist")
+      const down = yield* check({ connection_string: "mysql://repl:secretpw@127.0.0.1:1/d", tables: ["t"] })
+      assert.strictEqual(down.reason._tag, "ConnectionError")
+      assert.notInclude(down.message, "secretpw")
+      assert.throws(() => decode(MysqlCdc.config, { connection_string: `${server.url}/d`, tables: [] , server_id: 1 }))
+      assert.throws(() => decode(MysqlCdc.config, { connection_string: `${server.url}/d`, tables: ["t"], server_id: 0 }))
+    }), 60_000)
+})
