@@ -1,12 +1,13 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres` and `postgres-cdc`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc` and `elasticsearch`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
  */
 import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
+import { definitions as elasticsearch } from "./elasticsearch/index.ts"
 import { definitions as memory } from "./memory/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
@@ -25,5 +26,6 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...memory,
   ...stdout,
   ...postgres,
-  ...stream
+  ...stream,
+  ...elasticsearch
 ]
