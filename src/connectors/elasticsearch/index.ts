@@ -16,8 +16,9 @@
  */
 import type { Definition } from "../../Registry.ts"
 import type * as Spec from "../../Spec.ts"
-import type { SinkConfig } from "./ElasticsearchConfig.ts"
+import type { SinkConfig, SourceConfig } from "./ElasticsearchConfig.ts"
 import { ElasticsearchSink, spec as sinkSpec } from "./ElasticsearchSink.ts"
+import { type Document, ElasticsearchSource, spec as sourceSpec } from "./ElasticsearchSource.ts"
 
 /**
  * @since 0.4.0
@@ -31,6 +32,10 @@ export * as ElasticsearchError from "./ElasticsearchError.ts"
  * @since 0.4.0
  */
 export * as ElasticsearchSink from "./ElasticsearchSink.ts"
+/**
+ * @since 0.4.0
+ */
+export * as ElasticsearchSource from "./ElasticsearchSource.ts"
 
 /**
  * The Elasticsearch connector definitions, for `Registry.layer`.
@@ -38,7 +43,7 @@ export * as ElasticsearchSink from "./ElasticsearchSink.ts"
  * @category definitions
  * @since 0.4.0
  */
-export const definitions: ReadonlyArray<Definition> = [ElasticsearchSink]
+export const definitions: ReadonlyArray<Definition> = [ElasticsearchSource, ElasticsearchSink]
 
 /**
  * A typed DSL spec of the `elasticsearch` sink accepting records of type `A`.
@@ -47,3 +52,11 @@ export const definitions: ReadonlyArray<Definition> = [ElasticsearchSink]
  * @since 0.4.0
  */
 export const sink: <A = unknown>(config: typeof SinkConfig.Encoded) => Spec.SinkSpec<A> = sinkSpec
+
+/**
+ * A typed DSL spec of the `elasticsearch` source: `A` is the documents' type.
+ *
+ * @category specs
+ * @since 0.4.0
+ */
+export const source: <A extends Document = Document>(config: typeof SourceConfig.Encoded) => Spec.SourceSpec<A> = sourceSpec
