@@ -153,6 +153,11 @@ export type Guarantee = "exactly-once" | "at-least-once"
  */
 export interface SinkCapabilities {
   readonly guarantee: Guarantee
+  /**
+   * How the guarantee is kept, in a few words, when it is not the sink's own transactions (e.g.
+   * `"idempotent writes keyed by id_field"`): `dataflare plan` shows it beside the guarantee.
+   */
+  readonly guaranteeBy?: string
   /** The sink writes a batch atomically. */
   readonly transactional: boolean
   readonly preferredBatchSize?: number

@@ -55,7 +55,10 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
   if (task._tag === "Source" && task.encoding !== undefined) {
     parts.push(`hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`)
   }
-  if (task._tag === "Sink") parts.push(task.sink.capabilities.guarantee)
+  if (task._tag === "Sink") {
+    const by = task.sink.capabilities.guaranteeBy
+    parts.push(by === undefined ? task.sink.capabilities.guarantee : `${task.sink.capabilities.guarantee} (${by})`)
+  }
   return parts.join(", ")
 }
 

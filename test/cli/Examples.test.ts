@@ -49,6 +49,10 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/postgres/StateBackendCli.integration.test.ts",
     env: { DATAFLARE_STATE: "postgres://postgres@127.0.0.1:5432/test" }
   },
+  "ndjson-to-elasticsearch.yaml": {
+    validateOnly: "test/connectors/elasticsearch/Example.test.ts (run against the HTTP fake)",
+    env: { ES_API_KEY: "example-key" }
+  },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),

@@ -87,7 +87,9 @@ export const ElasticsearchSink: Connector.SinkDefinition<SinkConfig, unknown> = 
   description: "Writes documents to an Elasticsearch index with the Bulk API (exactly-once by id with id_field)",
   config: SinkConfig,
   capabilities: (config) => ({
-    guarantee: isIdempotent(config) ? "exactly-once" : "at-least-once",
+    ...(isIdempotent(config)
+      ? { guarantee: "exactly-once", guaranteeBy: "idempotent writes keyed by id_field" }
+      : { guarantee: "at-least-once" }),
     transactional: false,
     preferredBatchSize: config.batch_size ?? 1000
   }),
