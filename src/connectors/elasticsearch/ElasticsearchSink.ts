@@ -24,12 +24,13 @@
  */
 import { Effect } from "effect"
 import * as Connector from "../../Connector.ts"
+import { backoff } from "../../internal/itemWrites.ts"
+import { deadLetterFile } from "../../internal/rejections.ts"
 import * as Spec from "../../Spec.ts"
 import { SinkConfig } from "./ElasticsearchConfig.ts"
 import { classify } from "./ElasticsearchError.ts"
 import { acquireClient, type ClientOverrides, nodeName } from "./internal/client.ts"
-import { deadLetterFile } from "./internal/deadLetters.ts"
-import { backoff, makeWriter } from "./internal/writer.ts"
+import { makeWriter } from "./internal/writer.ts"
 
 /**
  * Whether the sink is exactly-once for a config: writes keyed by `id_field` that a replay
@@ -50,15 +51,14 @@ export const openWith = (overrides: ClientOverrides | undefined) => (config: Sin
   Effect.gen(function*() {
     const client = yield* acquireClient(config, overrides)
     return makeWriter(config, {
-      node: context.node,
       transport: {
         bulk: (lines) => client.bulk({ operations: [...lines] }),
         refresh: () => client.indices.refresh({ index: config.index })
       },
       setAside: config.on_error === "dead_letter" && config.dead_letter !== undefined
-        ? deadLetterFile(context.node, config.index, config.dead_letter, context.onDeadLetters)
+        ? deadLetterFile("elasticsearch", context.node, { index: config.index }, config.dead_letter, context.onDeadLetters)
         : undefined,
-      backoff: backoff(config)
+      backoff: backoff(config.retry)
     })
   })
 

@@ -5,20 +5,15 @@
  * 5xx, `es_rejected_execution_exception`), or rejected for good (a mapping error, a 400, a
  * `create` of an existing id).
  *
- * Order: two items with the same `_id` in one batch are written in separate rounds, in batch
- * order (round k holds the k-th occurrence of each id), so that neither concurrent requests nor a
- * retry of an earlier version can let it overwrite a later one.
+ * The retry loop and the order of items with the same `_id` are `internal/itemWrites.ts`'s.
  */
 import { Buffer } from "node:buffer"
+import { type Item, type Outcome, WRITTEN } from "../../../internal/itemWrites.ts"
 import { toJsonText } from "../../../internal/jsonText.ts"
 import type { BulkOp } from "../ElasticsearchConfig.ts"
 
-/** One record as a bulk item. */
-export interface BulkItem {
-  /** Index of the record in the batch written. */
-  readonly index: number
-  /** The document id (`id_field`), when there is one. */
-  readonly id: string | undefined
+/** One record as a bulk item (its key: the document id, `id_field`, when there is one). */
+export interface BulkItem extends Item {
   /** The action line and the source line (none for `delete`), newline-free JSON. */
   readonly lines: ReadonlyArray<string>
   /** Bytes of the lines in the request body, newlines included. */
@@ -84,30 +79,11 @@ export const toItem = (record: unknown, index: number, options: BulkOptions): Bu
   const lines = options.op === "delete" ? [action] : [action, source]
   let bytes = 0
   for (const line of lines) bytes += Buffer.byteLength(line, "utf8") + 1
-  return { index, id, lines, bytes }
+  return { index, key: id, lines, bytes }
 }
 
 /** Whether `toItem` gave an item. */
 export const isItem = (u: BulkItem | BadRecord): u is BulkItem => "lines" in u
-
-/**
- * Splits items into rounds: round k holds the k-th item of each id (items without an id all go
- * to the first round), each round in batch order.
- */
-export const rounds = (items: ReadonlyArray<BulkItem>): Array<Array<BulkItem>> => {
-  const seen = new Map<string, number>()
-  const out: Array<Array<BulkItem>> = []
-  for (const item of items) {
-    let round = 0
-    if (item.id !== undefined) {
-      round = seen.get(item.id) ?? 0
-      seen.set(item.id, round + 1)
-    }
-    while (out.length <= round) out.push([])
-    out[round].push(item)
-  }
-  return out
-}
 
 /**
  * Cuts items into requests of at most `maxCount` items and `maxBytes` body bytes (an item larger
@@ -137,19 +113,11 @@ export const body = (items: ReadonlyArray<BulkItem>): Array<string> => {
   return lines
 }
 
-/** What became of one item of a bulk request. */
-export type ItemOutcome =
-  | { readonly _tag: "Written" }
-  | { readonly _tag: "Retry"; readonly status: number; readonly reason: string }
-  | { readonly _tag: "Rejected"; readonly status: number; readonly type: string; readonly reason: string }
-
-const WRITTEN: ItemOutcome = { _tag: "Written" }
-
 /** Error types that say the node was too busy, whatever the status. */
 const RETRYABLE_TYPES = new Set(["es_rejected_execution_exception", "circuit_breaking_exception", "unavailable_shards_exception"])
 
 /** One item of a bulk response: `{ <op>: { status, error? } }`. */
-export const classifyItem = (op: BulkOp, item: unknown): ItemOutcome => {
+export const classifyItem = (op: BulkOp, item: unknown): Outcome => {
   const result = field(item, op) ?? (item !== null && typeof item === "object" ? Object.values(item)[0] : undefined)
   const status = field(result, "status")
   const error = field(result, "error")
@@ -162,21 +130,21 @@ export const classifyItem = (op: BulkOp, item: unknown): ItemOutcome => {
   const cause = field(error, "caused_by")
   const causeText = typeof field(cause, "reason") === "string" ? `: ${String(field(cause, "reason"))}` : ""
   const reason = `${type}${typeof reasonText === "string" ? `: ${reasonText}` : ""}${causeText}`
-  if (code === 429 || code >= 500 || code === 0 || RETRYABLE_TYPES.has(type)) return { _tag: "Retry", status: code, reason }
-  return { _tag: "Rejected", status: code, type, reason }
+  if (code === 429 || code >= 500 || code === 0 || RETRYABLE_TYPES.has(type)) return { _tag: "Retry", reason: `${code} ${reason}` }
+  return { _tag: "Rejected", status: code, reason }
 }
 
 /**
  * The outcomes of a request's items from the bulk response's `items`; a response with fewer
  * items than were sent leaves the missing ones to be retried.
  */
-export const outcomes = (op: BulkOp, sent: number, items: ReadonlyArray<unknown> | undefined): Array<ItemOutcome> => {
-  const out: Array<ItemOutcome> = []
+export const outcomes = (op: BulkOp, sent: number, items: ReadonlyArray<unknown> | undefined): Array<Outcome> => {
+  const out: Array<Outcome> = []
   for (let i = 0; i < sent; i++) {
     out.push(
       items !== undefined && i < items.length
         ? classifyItem(op, items[i])
-        : { _tag: "Retry", status: 0, reason: "the bulk response did not report this item" }
+        : { _tag: "Retry", reason: "the bulk response did not report this item" }
     )
   }
   return out
