@@ -1,6 +1,6 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres`, `postgres-cdc` and `elasticsearch`. Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `elasticsearch` and `mongodb`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
@@ -9,6 +9,7 @@ import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
 import { definitions as elasticsearch } from "./elasticsearch/index.ts"
 import { definitions as memory } from "./memory/index.ts"
+import { definitions as mongodb } from "./mongodb/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
 import { definitions as stdout } from "./stdout/index.ts"
@@ -27,5 +28,6 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...stdout,
   ...postgres,
   ...stream,
-  ...elasticsearch
+  ...elasticsearch,
+  ...mongodb
 ]
