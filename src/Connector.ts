@@ -132,9 +132,12 @@ export interface SourceCapabilities {
   /**
    * The most instances of the node this source can run (e.g. 1 for a replication slot, a file
    * read whole). Absent: no limit. `execution.parallelism` applies up to it; a node whose own
-   * `parallelism` is larger is refused when the workflow is prepared (`dataflare validate`).
+   * `parallelism` is larger is refused when the workflow is prepared (`dataflare validate`). This
+   * is the one place a connector limits its parallelism: `open` never sees an instance beyond it.
    */
   readonly maxParallelism?: number
+  /** Why {@link maxParallelism} (shown in the refusal, e.g. "a query is read whole by one instance"). */
+  readonly maxParallelismReason?: string
 }
 
 /**
@@ -183,6 +186,8 @@ export interface SinkCapabilities {
    * node whose own `parallelism` is larger is refused when the workflow is prepared.
    */
   readonly maxParallelism?: number
+  /** Why {@link maxParallelism} (shown in the refusal). */
+  readonly maxParallelismReason?: string
 }
 
 /**
@@ -413,6 +418,15 @@ export interface SourceDefinition<Config, A, R = never> {
   resources?(config: Config): Resources
   check(config: Config): Effect.Effect<void, ConnectorError, R>
   open(config: Config, context: OpenContext): Effect.Effect<SourceReader<A>, ConnectorError, Scope.Scope | R>
+  /**
+   * Optional: the Schema of this source's positions (what `reader.position` gives, as a checkpoint
+   * stores it). The runtime decodes every stored position with it before any connector opens — a
+   * position that does not decode refuses the resume with a `RestoreError` naming the node, the
+   * instance and the checkpoint — and `seek` is given the decoded value. Build it from the kit's
+   * pieces (`Positions.Offset`, `Positions.FileOffset`) and decode in `seek` with the same Schema
+   * (`Positions.decoder`), for a reader used outside a run.
+   */
+  position?(config: Config): Schema.Decoder<unknown>
   /**
    * Optional: what a checkpoint keeps about the input beside a position (plain JSON), so that
    * `checkRestore` can tell later whether the position still applies — e.g. a file's size and a

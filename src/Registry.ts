@@ -53,6 +53,8 @@ export interface PreparedSource {
   readonly identify?: ((position: Position) => Effect.Effect<unknown, ConnectorError>) | undefined
   /** The definition's `checkRestore` with the config applied (see `SourceDefinition.checkRestore`). */
   readonly checkRestore?: ((context: SourceRestoreContext) => Effect.Effect<void, RestoreError | ConnectorError>) | undefined
+  /** The Schema of the source's positions, for its config (see `SourceDefinition.position`). */
+  readonly position?: Schema.Decoder<unknown> | undefined
   /** The records' field names, when the config says exactly what they are (see `SourceDefinition.fields`). */
   readonly fields?: ReadonlyArray<string> | undefined
   /** The services of the application `open` and `check` need (checked before a run opens anything). */
@@ -185,6 +187,7 @@ const entry = (definition: Definition): Entry => {
               open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
               ...(def.services !== undefined ? { services: def.services } : {}),
               ...(def.identify !== undefined ? { identify: (position: Position) => def.identify!(config, position) } : {}),
+              ...(def.position !== undefined ? { position: def.position(config) } : {}),
               ...(def.fields !== undefined ? { fields: def.fields(config) } : {}),
               ...(def.checkRestore !== undefined
                 ? { checkRestore: (context: SourceRestoreContext) => def.checkRestore!(config, context) }

@@ -19,16 +19,22 @@ export * as Batch from "./Batch.ts"
 export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.4.0 */
+export * as Codecs from "./connectors/kit/codecs/index.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */
 export * as Csv from "./connectors/csv/index.ts"
+/** @since 0.4.0 */
+export * as DeadLetter from "./connectors/kit/DeadLetter.ts"
 /** @since 0.1.0 */
 export * as Errors from "./Errors.ts"
 /** @since 0.1.0 */
 export * as Expression from "./expr/Expression.ts"
 /** @since 0.1.0 */
 export * as FileBackend from "./backends/FileBackend.ts"
+/** @since 0.4.0 */
+export * as FileSink from "./connectors/kit/FileSink.ts"
 /** @since 0.1.0 */
 export * as Memory from "./connectors/memory/index.ts"
 /** @since 0.2.0 */
@@ -47,6 +53,8 @@ export * as PlanFormat from "./PlanFormat.ts"
 export * as Elasticsearch from "./connectors/elasticsearch/index.ts"
 /** @since 0.4.0 */
 export * as Mongodb from "./connectors/mongodb/index.ts"
+/** @since 0.4.0 */
+export * as Positions from "./connectors/kit/Positions.ts"
 /** @since 0.1.0 */
 export * as Postgres from "./connectors/postgres/index.ts"
 /** @since 0.1.0 */
@@ -57,8 +65,12 @@ export * as Processor from "./Processor.ts"
 export * as Processors from "./processors/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
+/** @since 0.4.0 */
+export * as Retry from "./connectors/kit/Retry.ts"
 /** @since 0.1.0 */
 export * as Runtime from "./Runtime.ts"
+/** @since 0.4.0 */
+export * as SinkKit from "./connectors/kit/SinkKit.ts"
 /** @since 0.1.0 */
 export * as Spec from "./Spec.ts"
 /** @since 0.1.0 */

@@ -6,14 +6,12 @@
  * sink's dead letters). The file never grows past `max_bytes`: an input whose records are set
  * aside wholesale fails the run instead of filling the disk.
  */
-import { Buffer } from "node:buffer"
-import { appendFile, stat } from "node:fs/promises"
 import { Effect } from "effect"
+import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { ConnectorError, RejectedError } from "../Errors.ts"
-import { fileError } from "./textFile.ts"
 
 /** The default of `dead_letter.max_bytes`: 1 GiB. */
-export const DEAD_LETTER_MAX_BYTES = 1024 * 1024 * 1024
+export const DEAD_LETTER_MAX_BYTES = DeadLetter.DEAD_LETTER_MAX_BYTES
 
 /** A record set aside. */
 export interface SetAside {
@@ -26,7 +24,7 @@ export interface SetAside {
 /** Appends entries to the dead-letter file; fails once it would grow past the limit. */
 export type DeadLetters = (entries: ReadonlyArray<SetAside>) => Effect.Effect<void, ConnectorError>
 
-/** The dead-letter writer of a source reading `file` for `node`. */
+/** The dead-letter writer of a source reading `file` for `node` (the kit's `DeadLetter.appendText`). */
 export const deadLetters = (
   connector: string,
   node: string,
@@ -40,20 +38,16 @@ export const deadLetters = (
     Effect.gen(function*() {
       if (entries.length === 0) return
       const text = entries.map((e) => JSON.stringify({ node, file, line: e.line, offset: e.offset, error: e.error, head: e.head }) + "\n").join("")
-      const size = yield* Effect.tryPromise({
-        try: () => stat(config.path).then((s) => s.size, (e: unknown) => (e !== null && typeof e === "object" && "code" in e && e.code === "ENOENT" ? 0 : Promise.reject(e))),
-        catch: (e) => fileError(connector, "dead_letter", config.path, e)
-      })
-      if (size + Buffer.byteLength(text, "utf8") > max) {
+      const overflow = yield* DeadLetter.appendText(connector, config.path, max, text)
+      if (overflow !== undefined) {
         return yield* new ConnectorError({
           connector,
           operation: "dead_letter",
           reason: new RejectedError({
-            message: `the dead-letter file ${config.path} would grow past dead_letter.max_bytes (${max} bytes; it holds ${size}) with the record at ${file}:${entries[0].line}: so many records are set aside that the input is probably not what the workflow expects; fix it, or raise dead_letter.max_bytes`
+            message: `${DeadLetter.overflowText(overflow)} with the record at ${file}:${entries[0].line}: so many records are set aside that the input is probably not what the workflow expects; fix it, or raise dead_letter.max_bytes`
           })
         })
       }
-      yield* Effect.tryPromise({ try: () => appendFile(config.path, text), catch: (e) => fileError(connector, "dead_letter", config.path, e) })
       report?.(entries.length)
     })
 }

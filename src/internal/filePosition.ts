@@ -5,10 +5,11 @@
  */
 import { createHash } from "node:crypto"
 import { open, stat } from "node:fs/promises"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { RestoreError } from "../Checkpoint.ts"
 import type { SourceRestoreContext } from "../Connector.ts"
-import { ConnectorError, RejectedError } from "../Errors.ts"
+import * as Positions from "../connectors/kit/Positions.ts"
+import type { ConnectorError } from "../Errors.ts"
 import { fileError } from "./textFile.ts"
 
 /**
@@ -24,34 +25,36 @@ export interface FilePosition {
 }
 
 /**
- * Reads a {@link FilePosition} back from a stored position (`undefined` when it is not one).
+ * Reads a {@link FilePosition} back from a stored position (`undefined` when it is not one): the
+ * kit's `Positions.FileOffset` Schema.
  *
  * @category positions
  * @since 0.1.0
  */
 export const decodePosition = (position: unknown): FilePosition | undefined => {
-  if (typeof position !== "object" || position === null || Array.isArray(position)) return undefined
-  const { offset, line } = position as { readonly offset?: unknown; readonly line?: unknown }
-  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 &&
-      typeof line === "number" && Number.isSafeInteger(line) && line >= 1
-    ? { offset, line }
-    : undefined
+  const result = Positions.decode(Positions.FileOffset, position)
+  return result.ok ? result.value : undefined
 }
+
+/**
+ * The position Schema of a file source (`SourceDefinition.position`): a {@link FilePosition},
+ * with the byte range of the instance when the source reads the file in parallel.
+ *
+ * @category positions
+ * @since 0.4.0
+ */
+export const FilePositionSchema = Schema.Struct({
+  offset: Positions.Offset,
+  line: Positions.Line,
+  range: Schema.optionalKey(Schema.Struct({ index: Positions.Offset, count: Positions.Line }))
+})
 
 /**
  * The position a `seek` of `connector` goes to, or its error for a value that is not a file
  * position (`what` names the expected position in the message, e.g. "a csv position").
  */
-export const seekTarget = (connector: string, what: string, raw: unknown): Effect.Effect<FilePosition, ConnectorError> => {
-  const target = decodePosition(raw)
-  return target !== undefined ? Effect.succeed(target) : Effect.fail(
-    new ConnectorError({
-      connector,
-      operation: "seek",
-      reason: new RejectedError({ message: `not ${what}: ${JSON.stringify(raw)}` })
-    })
-  )
-}
+export const seekTarget = (connector: string, what: string, raw: unknown): Effect.Effect<FilePosition, ConnectorError> =>
+  Effect.map(Positions.decoder(connector, Positions.FileOffset, what)(raw), ({ line, offset }) => ({ offset, line }))
 
 /**
  * What a checkpoint keeps about a file beside a position in it: its size and inode then, and

@@ -246,6 +246,6 @@ export const parseJson = (text: string, options: JsonOptions): unknown => {
   if (found === OK || (found === ZERO && !negativeExponent(text))) return value
   const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers))
   if (walked._tag === "JsonProblem") return new JsonRefusal(walked)
-  if (found === SUSPECT && options.bigIntegers !== "error") return JSON.parse(text, reviver(options.bigIntegers))
+  if ((found & SUSPECT) !== 0 && options.bigIntegers !== "error") return JSON.parse(text, reviver(options.bigIntegers))
   return value
 }

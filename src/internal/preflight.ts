@@ -3,12 +3,13 @@
  * decide whether the state to restore still applies. Every refusal is a {@link RestoreError}
  * naming the node, what changed and the way out, raised before any output is touched:
  * - a stateful node whose saved state does not fit it any more (fingerprint.ts);
- * - a source instance with no saved position (its parallelism changed);
+ * - a source instance with no saved position (its parallelism changed), or one that its declared
+ *   position Schema does not decode (`SourceDefinition.position`);
  * - a source's `checkRestore` (e.g. a file replaced under its saved position);
  * - a sink's `checkRestore` (e.g. a sink that committed a later checkpoint than the one restored).
  */
 import { Effect } from "effect"
-import type { Position } from "../Batch.ts"
+import { decodeStored } from "../connectors/kit/Positions.ts"
 import { type Restored, RestoreError } from "../Checkpoint.ts"
 import type { ConnectorError } from "../Errors.ts"
 import { NodeError } from "../Errors.ts"
@@ -46,6 +47,8 @@ export const preflight = (
               remedy: "run with --from-scratch to read every source from the start (or restore the earlier definition)"
             })
           }
+          // the stored position must be one of the source's (its declared Schema), before anything opens
+          const position = yield* decodeStored(task.source.position, { node: task.id, instance, checkpoint: restored.id }, saved.position)
           const check = task.source.checkRestore
           if (check === undefined) continue
           yield* check({
@@ -55,7 +58,7 @@ export const preflight = (
             parallelism: task.parallelism,
             checkpoint: restored.id,
             final: restored.final,
-            position: saved.position as Position,
+            position,
             input: saved.input
           }).pipe(blame(task.id))
         }

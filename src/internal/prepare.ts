@@ -144,7 +144,9 @@ export const prepare = (
               graph,
               n.id,
               ["parallelism"],
-              `the ${n.type} ${kindWord(n.kind)} runs at most ${max} ${max === 1 ? "instance" : "instances"}, got parallelism ${own}; set parallelism: ${max} or remove it`
+              `the ${n.type} ${kindWord(n.kind)} runs at most ${max} ${max === 1 ? "instance" : "instances"}${
+                capabilities?.maxParallelismReason !== undefined ? ` (${capabilities.maxParallelismReason})` : ""
+              }, got parallelism ${own}; set parallelism: ${max} or remove it`
             )
           )
         }

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 
 /** The largest `max_record_bytes` (a JavaScript string holds about 512 MiB of text). */
 const MAX_RECORD_BYTES_CEILING = 256 * 1024 * 1024
@@ -26,11 +27,8 @@ export const readFields = {
   max_record_bytes: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_RECORD_BYTES_CEILING))
   ),
-  oversize: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
-  dead_letter: Schema.optionalKey(Schema.Struct({
-    path: Schema.NonEmptyString,
-    max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
-  })),
+  oversize: Schema.optionalKey(DeadLetter.OnError),
+  dead_letter: Schema.optionalKey(DeadLetter.DeadLetterConfig),
   invalid_utf8: Schema.optionalKey(Schema.Literals(["error", "replace"]))
 }
 

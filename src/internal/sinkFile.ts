@@ -30,7 +30,8 @@ export interface SinkFile {
   readonly length: () => number
   /** True once the file was restored or started afresh. */
   readonly started: () => boolean
-  readonly write: (text: string) => Effect.Effect<number, ConnectorError>
+  /** Appends text (as UTF-8) or bytes; returns the bytes written. */
+  readonly write: (text: string | Uint8Array) => Effect.Effect<number, ConnectorError>
   readonly sync: Effect.Effect<void, ConnectorError>
   /** Returns the `meta` recorded with checkpoint `id` (undefined for a fresh start). */
   readonly restore: (id: number | undefined) => Effect.Effect<unknown, ConnectorError>
@@ -99,7 +100,7 @@ export const openSinkFile = (connector: string, path: string) =>
       started: () => started,
       write: (text) =>
         Effect.suspend(() => {
-          const bytes = Buffer.from(text, "utf8")
+          const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text
           const at = length
           length += bytes.length
           return io("write", () => writeFully(rw, bytes, at)).pipe(Effect.as(bytes.length))

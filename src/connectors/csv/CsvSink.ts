@@ -14,21 +14,15 @@
  *
  * @since 0.1.0
  */
-import { access, constants } from "node:fs/promises"
-import { dirname } from "node:path"
-import { Effect } from "effect"
-import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import type { ConnectorError, RecordError } from "../../Errors.ts"
+import { csv } from "../kit/codecs/csv.ts"
+import * as FileSink from "../kit/FileSink.ts"
 import { CsvConfig } from "./CsvConfig.ts"
-import * as CsvFormat from "./CsvFormat.ts"
-import { openSinkFile } from "../../internal/sinkFile.ts"
-import { fileError } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
 
 /**
- * The `csv` sink definition.
+ * The `csv` sink definition: a file sink of the kit with the `csv` codec.
  *
  * @category definitions
  * @since 0.1.0
@@ -40,52 +34,15 @@ export const CsvSink: Connector.SinkDefinition<CsvConfig, unknown> = Connector.s
   // one file, written by one instance
   capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1 }),
   resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }] }),
-  check: (config) =>
-    Effect.tryPromise({
-      try: () => access(dirname(config.path), constants.W_OK),
-      catch: (e) => fileError(CONNECTOR, "check", dirname(config.path), e)
-    }),
+  check: (config) => FileSink.check(CONNECTOR, config.path),
   open: (config) =>
-    Effect.gen(function*() {
-      const path = config.path
-      const delimiter = config.delimiter ?? ","
-      const header = config.header !== false
-      const file = yield* openSinkFile(CONNECTOR, path)
-      let columns: ReadonlyArray<string> | undefined = config.columns !== undefined
-        ? Object.keys(config.columns)
-        : undefined
-      const start = Effect.suspend(() => file.started() ? Effect.void : Effect.asVoid(file.restore(undefined)))
-      const headerIfEmpty = Effect.suspend(() =>
-        header && columns !== undefined && file.length() === 0
-          ? Effect.asVoid(file.write(CsvFormat.formatHeader(columns, delimiter)))
-          : Effect.void
-      )
-      const flush = Effect.andThen(Effect.andThen(start, headerIfEmpty), file.sync)
-      const writer: Connector.SinkWriter<unknown> = {
-        writeBatch: (batch) =>
-          Effect.andThen(
-            start,
-            Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
-              const size = Batch.size(batch)
-              if (size === 0) return Effect.succeed({ written: 0 })
-              if (columns === undefined) {
-                const first = Batch.get(batch, 0)
-                columns = typeof first === "object" && first !== null ? Object.keys(first) : []
-              }
-              const text = (header && file.length() === 0 ? CsvFormat.formatHeader(columns, delimiter) : "") +
-                CsvFormat.formatRows(batch.records, batch.start, batch.end, columns, delimiter)
-              return Effect.map(file.write(text), (bytes) => ({ written: size, bytes }))
-            })
-          ),
-        flush,
-        preCommit: (id) => Effect.andThen(flush, Effect.suspend(() => file.preCommit(id, { columns: columns ?? null }))),
-        restore: (id) =>
-          Effect.map(file.restore(id), (meta) => {
-            if (id === undefined || typeof meta !== "object" || meta === null) return
-            const saved = (meta as { readonly columns?: unknown }).columns
-            if (Array.isArray(saved)) columns = saved.map(String)
-          })
-      }
-      return writer
+    FileSink.open({
+      connector: CONNECTOR,
+      path: config.path,
+      codec: csv({
+        delimiter: config.delimiter ?? ",",
+        ...(config.columns !== undefined ? { columns: Object.keys(config.columns) } : {})
+      }),
+      header: config.header !== false
     })
 })

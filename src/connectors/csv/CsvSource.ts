@@ -25,7 +25,7 @@ import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
 import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
-import { checkRestore, type FilePosition, identify, seekTarget } from "../../internal/filePosition.ts"
+import { checkRestore, type FilePosition, FilePositionSchema, identify, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
 import { deadLetters } from "../../internal/deadLetters.ts"
 import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
@@ -68,6 +68,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
     }),
     resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
+    // a byte offset and line (with the instance's byte range when read in parallel)
+    position: () => FilePositionSchema,
     check: (config) =>
       Effect.tryPromise({
         try: () => access(config.path, constants.R_OK),

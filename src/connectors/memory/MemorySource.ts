@@ -12,9 +12,12 @@ import { Clock, Effect, Schema } from "effect"
 import * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConnectorError, RejectedError } from "../../Errors.ts"
+import * as Positions from "../kit/Positions.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/** A position of the memory sources: the index of the next record. */
+const decodeIndex = Positions.decoder("memory", Positions.Offset, "a record index")
 
 /**
  * The `memory` source config: `records` (an array of objects) and an optional `batch_size` that
@@ -99,15 +102,9 @@ export const makeReader = <A>(
     readBatchSync: (max) => take(max, 0),
     position: Effect.sync(() => next),
     seek: (position: Position) =>
-      typeof position === "number" && Number.isSafeInteger(position) && position >= 0
-        ? Effect.sync(() => void (next = position))
-        : Effect.fail(
-          new ConnectorError({
-            connector: "memory",
-            operation: "seek",
-            reason: new RejectedError({ message: `not a record index: ${JSON.stringify(position)}` })
-          })
-        ),
+      Effect.map(decodeIndex(position), (index) => {
+        next = index
+      }),
     commit: () => Effect.void
   }
 }
@@ -123,6 +120,7 @@ export const MemorySource: Connector.SourceDefinition<MemoryConfig, object> = Co
   description: "Reads the records given in its config (for tests and examples)",
   config: MemoryConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
+  position: () => Positions.Offset,
   check: () => Effect.void,
   // the records are in the config: their fields are every field any of them has
   fields: (config) => {
@@ -146,6 +144,7 @@ export const GeneratorSource: Connector.SourceDefinition<GeneratorConfig, object
   description: "Generates `count` records { id: i, ...fields } (or make(i) from the DSL)",
   config: GeneratorConfig,
   capabilities: () => ({ seekable: true, unbounded: false }),
+  position: () => Positions.Offset,
   check: () => Effect.void,
   fields: (config) => (config.make !== undefined ? undefined : ["id", ...Object.keys(config.fields ?? {})]),
   open: (config, context) =>

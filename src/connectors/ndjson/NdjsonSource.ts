@@ -25,6 +25,7 @@ import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { decodeAll } from "../../internal/decode.ts"
 import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
+import * as Positions from "../kit/Positions.ts"
 import { deadLetters } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
@@ -50,6 +51,8 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   config: NdjsonSourceConfig,
   // a file is read whole by one instance
   capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
+  // a byte offset and line
+  position: () => Positions.FileOffset,
   resources: (config) => ({ reads: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) =>
     Effect.tryPromise({
@@ -70,8 +73,8 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
         ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
         : undefined
-      // Only the first instance reads: a file is not split between parallel instances.
-      let finished = context.instance > 0
+      // one instance (maxParallelism: 1, refused or capped when the workflow is prepared)
+      let finished = false
       const position = () => ({ offset: lines.offset(), line: lines.line })
       const fail = (detail: string, column?: number, field?: string, record?: string) =>
         new RecordError({
@@ -146,7 +149,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
           Effect.map(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
             lines = new LineSplitter(target.offset, target.line, maxLineBytes)
             file.reposition(target.offset)
-            finished = context.instance > 0
+            finished = false
           }),
         commit: () => Effect.void
       }

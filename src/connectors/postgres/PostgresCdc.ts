@@ -37,12 +37,13 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Metric, Redacted, Schedule, type Scope } from "effect"
+import { Clock, Effect, Metric, Redacted, Schedule, Schema, type Scope } from "effect"
 import type pg from "pg"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
+import * as Positions from "../kit/Positions.ts"
 import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
 import { ChangeStream } from "./internal/cdcStream.ts"
 import { connectForReading, pgReadSession } from "./internal/client.ts"
@@ -133,29 +134,34 @@ interface SavedSnapshot extends SnapshotProgress {
   readonly name: string | undefined
 }
 
-const names = (v: Batch.Position | undefined): ReadonlyArray<string> | undefined =>
-  Array.isArray(v) && v.every((t) => typeof t === "string") ? (v as ReadonlyArray<string>) : undefined
+const Lsn = Schema.String.check(Schema.isPattern(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/u))
+
+/**
+ * The positions of the `postgres-cdc` source (its `SourceDefinition.position`): during a snapshot
+ * `{ phase: "snapshot", lsn, tables, table, name, key }`, then `{ lsn, tables? }` (streaming).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const CdcPosition = Schema.Union([
+  Schema.Struct({
+    phase: Schema.Literal("snapshot"),
+    lsn: Lsn,
+    tables: Schema.optionalKey(Schema.Array(Schema.String)),
+    table: Schema.optionalKey(Positions.Offset),
+    name: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    key: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number]))))
+  }),
+  Schema.Struct({ lsn: Lsn, tables: Schema.optionalKey(Schema.Array(Schema.String)) })
+])
+
+const decodePosition = Positions.decoder(CONNECTOR, CdcPosition)
 
 /** A snapshot position (`phase: "snapshot"`), or undefined for a streaming one. */
-const snapshotPosition = (p: Batch.Position): SavedSnapshot | undefined => {
-  if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
-  const o = p as { readonly [k: string]: Batch.Position }
-  if (o.phase !== "snapshot" || typeof o.lsn !== "string") return undefined
-  return {
-    lsn: normalizeLsn(o.lsn),
-    tables: names(o.tables),
-    table: typeof o.table === "number" ? o.table : 0,
-    key: Array.isArray(o.key) ? o.key.map(String) : null,
-    name: typeof o.name === "string" ? o.name : undefined
-  }
-}
-
-/** A streaming position: its LSN and, with `snapshot: true`, the tables whose rows have been read. */
-const streamingPosition = (p: Batch.Position): { readonly lsn: string; readonly tables: ReadonlyArray<string> | undefined } | undefined => {
-  if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
-  const o = p as { readonly [k: string]: Batch.Position }
-  return o.phase === undefined && typeof o.lsn === "string" ? { lsn: normalizeLsn(o.lsn), tables: names(o.tables) } : undefined
-}
+const snapshotPosition = (p: typeof CdcPosition.Type): SavedSnapshot | undefined =>
+  "phase" in p
+    ? { lsn: normalizeLsn(p.lsn), tables: p.tables, table: p.table ?? 0, key: p.key === undefined || p.key === null ? null : p.key.map(String), name: p.name ?? undefined }
+    : undefined
 
 /** A failure of the source as the connector's error (a value that does not decode is a record error). */
 const failure = (operation: string) => (e: unknown): ConnectorError | RecordError => {
@@ -407,22 +413,21 @@ const makeReader = Effect.fnUntraced(function*(
     readBatch,
     position: Effect.sync(position),
     lag: () => (lagBytes === undefined ? undefined : { value: lagBytes, unit: "bytes" as const }),
-    seek: (p: Batch.Position) =>
+    seek: (raw: Batch.Position) =>
       Effect.gen(function*() {
+        const p = yield* decodePosition(raw)
         resume = snapshotPosition(p)
-        const streaming = resume === undefined ? streamingPosition(p) : undefined
-        requested = streaming?.lsn ?? null
-        requestedTables = streaming?.tables
+        requested = resume === undefined ? normalizeLsn(p.lsn) : null
+        requestedTables = resume === undefined ? p.tables : undefined
         if (started) {
           yield* stop
           yield* endSnapshot
           started = false
         }
       }),
-    commit: (p: Batch.Position) =>
-      Effect.sync(() => {
-        const streaming = streamingPosition(p)
-        if (streaming !== undefined) stream.commit(streaming.lsn)
+    commit: (raw: Batch.Position) =>
+      Effect.map(decodePosition(raw), (p) => {
+        if (!("phase" in p)) stream.commit(normalizeLsn(p.lsn))
       })
   }
 })
@@ -456,8 +461,10 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
     unbounded: true,
     // a replication slot is read by one session
     maxParallelism: 1,
+    maxParallelismReason: "a replication slot is read by one session",
     ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
   }),
+  position: () => CdcPosition,
   // every change of these tables is read, the workflow's own writes included: nothing is shared
   resources: (config) => ({
     reads: (config.tables ?? []).flatMap((table, i) => tableResource(config.connection_string, table, ["tables", i], false))

@@ -8,6 +8,8 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -132,7 +134,8 @@ export const SqlType = Schema.String.check(
  *   until it is resumed.
  * - `checkpoint_table` / `workflow`: where checkpoint ids (and, with `_staged` appended, the
  *   staged checkpoints) are stored (default `dataflare_checkpoints`, workflow `default`).
- * - `retry`: `{ attempts, delay }` for transient errors (default 5 attempts from 100ms, doubling).
+ * - `retry`: `{ attempts, delay, max_delay }` for transient errors (default 5 attempts from 100ms,
+ *   doubling up to 30s, with jitter: the connector kit's `Retry`).
  *
  * @category schemas
  * @since 0.1.0
@@ -145,30 +148,22 @@ export const SinkConfig = Schema.Struct({
   create_table: Schema.optionalKey(Schema.Boolean),
   columns: Schema.optionalKey(Schema.Record(Schema.NonEmptyString, SqlType)),
   copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
-  on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
   guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
   two_phase: Schema.optionalKey(Schema.Literals(["staged", "prepared"])),
-  dead_letter: Schema.optionalKey(Schema.Struct({
-    path: Schema.NonEmptyString,
-    max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
-  })),
+  ...DeadLetter.ErrorHandlingFields,
   checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),
   workflow: Schema.optionalKey(Schema.NonEmptyString),
-  retry: Schema.optionalKey(
-    Schema.Struct({ attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))), delay: Schema.optionalKey(DurationText) })
-  )
+  ...Retry.RetryFields
 }).check(
   Schema.makeFilter((c) => {
     const outside = c.columns === undefined ? undefined : c.key?.find((k) => !Object.hasOwn(c.columns ?? {}, k))
-    return c.on_error === "dead_letter" && c.dead_letter === undefined
-      ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
-      : c.two_phase !== undefined && (c.mode === "upsert" || c.guarantee === "at-least-once")
+    return DeadLetter.checkErrorHandling(c) ?? (c.two_phase !== undefined && (c.mode === "upsert" || c.guarantee === "at-least-once")
       ? { path: ["two_phase"], issue: "two_phase applies to exactly-once insert and replace (upsert is idempotent; at-least-once commits at once)" }
       : c.columns !== undefined && c.create_table !== true
       ? { path: ["columns"], issue: "columns declares the types of a table create_table creates: set create_table: true" }
       : outside !== undefined
       ? { path: ["key"], issue: `key column '${outside}' is not one of columns` }
-      : undefined
+      : undefined)
   })
 )
 

@@ -39,12 +39,14 @@ import {
   advance,
   copyStatement,
   fieldError,
+  decodePosition,
   fromPosition,
   ORDERED_READ_SQL,
   positionFields,
   type Range,
   type ReadPlan,
   type ReadState,
+  TablePosition,
   toPosition
 } from "./internal/tableRead.ts"
 import { resolveShapes, shapeOf, TYPES_SQL } from "./internal/types.ts"
@@ -194,8 +196,8 @@ export const makeReader = Effect.fnUntraced(function*(
       range = yield* computeRange(session, config.table, partition, context.instance, context.parallelism).pipe(Effect.mapError(fail))
     }
   } else {
+    // one instance (maxParallelism: 1, refused or capped when the workflow is prepared)
     columns = yield* queryColumns(session, config.query!).pipe(Effect.mapError(fail))
-    if (context.parallelism > 1 && context.instance > 0) range = "empty"
   }
   const shapes = yield* shapesOf(session, columns).pipe(Effect.mapError(fail))
   const bigint = config.bigint ?? "bigint"
@@ -277,7 +279,8 @@ export const makeReader = Effect.fnUntraced(function*(
     position: Effect.sync(() => toPosition(plan, state)),
     seek: (position) =>
       Effect.gen(function*() {
-        if (!fromPosition(position, plan, state, initial)) {
+        const decoded = yield* decodePosition(position)
+        if (!fromPosition(decoded, plan, state, initial)) {
           return yield* configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(position)}`)
         }
         done = false
@@ -317,8 +320,11 @@ export const PostgresSource = Connector.source<SourceConfig, Row>({
     seekable: true,
     unbounded: false,
     encodes: [COPY_FORMAT],
-    ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
+    ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {}),
+    // a query has no key to split it by
+    ...(config.query !== undefined ? { maxParallelism: 1, maxParallelismReason: "a query is read whole by one instance; read a table to split it" } : {})
   }),
+  position: () => TablePosition,
   // a snapshot is not disturbed by rows added beside it (shared); an incremental read would read
   // the workflow's own inserts on its next run (not shared)
   resources: (config) => ({

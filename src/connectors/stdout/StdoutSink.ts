@@ -9,9 +9,10 @@
 import { Effect, Schema } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { ConnectionError, ConnectorError, type RecordError as RecordErrorType, RecordError } from "../../Errors.ts"
-import * as CsvFormat from "../csv/CsvFormat.ts"
-import { toJsonText } from "../../internal/jsonText.ts"
+import { ConnectionError, ConnectorError, type RecordError } from "../../Errors.ts"
+import { EncodeError } from "../kit/codecs/Codec.ts"
+import { csv } from "../kit/codecs/csv.ts"
+import { ndjson } from "../kit/codecs/json.ts"
 
 /**
  * The `stdout` sink config: `format`, `ndjson` (default) or `csv`.
@@ -39,21 +40,6 @@ export interface Output {
   write(chunk: string, callback: (error?: Error | null) => void): boolean
 }
 
-const formatNdjson = (batch: Batch.Batch<unknown>): string | RecordErrorType => {
-  const { records, start, end } = batch
-  let out = ""
-  let i = start
-  try {
-    for (; i < end; i++) out += toJsonText(records[i]) + "\n"
-    return out
-  } catch (e) {
-    return new RecordError({
-      detail: `cannot write the record as JSON: ${e instanceof Error ? e.message : String(e)}`,
-      record: records[i]
-    })
-  }
-}
-
 /**
  * A writer of the given format to `output`.
  *
@@ -61,7 +47,8 @@ const formatNdjson = (batch: Batch.Batch<unknown>): string | RecordErrorType => 
  * @since 0.1.0
  */
 export const makeWriter = (format: "ndjson" | "csv", output: Output): Connector.SinkWriter<unknown> => {
-  let columns: ReadonlyArray<string> | undefined
+  const csvCodec = format === "csv" ? csv() : undefined
+  const lines = ndjson()
   const write = (text: string) =>
     Effect.callback<void, ConnectorError>((resume) => {
       output.write(text, (error) =>
@@ -81,18 +68,14 @@ export const makeWriter = (format: "ndjson" | "csv", output: Output): Connector.
         const size = Batch.size(batch)
         if (size === 0) return Effect.succeed({ written: 0 })
         let text: string
-        if (format === "csv") {
-          text = ""
-          if (columns === undefined) {
-            const first = Batch.get(batch, 0)
-            columns = typeof first === "object" && first !== null ? Object.keys(first) : []
-            text = CsvFormat.formatHeader(columns, ",")
-          }
-          text += CsvFormat.formatRows(batch.records, batch.start, batch.end, columns, ",")
+        if (csvCodec !== undefined) {
+          const fresh = csvCodec.columns() === undefined
+          csvCodec.columnsFrom(Batch.get(batch, 0))
+          text = (fresh ? csvCodec.header() : "") + String(csvCodec.encodeBatch(batch.records, batch.start, batch.end))
         } else {
-          const formatted = formatNdjson(batch)
-          if (typeof formatted !== "string") return Effect.fail(formatted)
-          text = formatted
+          const formatted = lines.encodeBatch(batch.records, batch.start, batch.end)
+          if (formatted instanceof EncodeError) return Effect.fail(formatted.toRecordError())
+          text = String(formatted)
         }
         return Effect.as(write(text), { written: size })
       }),

@@ -7,6 +7,7 @@ import { Clock, Deferred, Effect, type Scope } from "effect"
 import * as Batch from "../../Batch.ts"
 import { RestoreError } from "../../Checkpoint.ts"
 import { Pending } from "../../Connector.ts"
+import { decodeStored } from "../../connectors/kit/Positions.ts"
 import type { PreparedSource } from "../../Registry.ts"
 import type { PlannedTask } from "../planner.ts"
 import { type ExecuteContext, keyOf, type NodeCounters, spanAttributes } from "./context.ts"
@@ -85,7 +86,7 @@ export const runSource = (
           remedy: "run with --from-scratch to start over"
         })
       }
-      yield* reader.seek(saved.position as Batch.Position)
+      yield* reader.seek(yield* decodeStored(source.position, { node: task.id, instance, checkpoint: ctx.restored.id }, saved.position))
       injected = ctx.restored.id
     }
     const k = keyOf(task.id, instance)

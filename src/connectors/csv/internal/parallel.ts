@@ -14,7 +14,9 @@ import { Clock, Effect, type Scope } from "effect"
 import * as Batch from "../../../Batch.ts"
 import type { SourceReader } from "../../../Connector.ts"
 import { ConnectorError, NodeError, RecordError, RejectedError } from "../../../Errors.ts"
+import { FilePositionSchema } from "../../../internal/filePosition.ts"
 import { fileError } from "../../../internal/textFile.ts"
+import * as Positions from "../../kit/Positions.ts"
 import type { DeadLetters } from "../../../internal/deadLetters.ts"
 import type { InvalidUtf8 } from "../../../internal/utf8.ts"
 import type { Layout } from "./columns.ts"
@@ -38,14 +40,8 @@ export interface RangePosition {
 
 /** Reads a {@link RangePosition} back; `undefined` when it is not one. */
 export const decodeRangePosition = (raw: unknown): RangePosition | undefined => {
-  if (typeof raw !== "object" || raw === null) return undefined
-  const { offset, line, range } = raw as { readonly offset?: unknown; readonly line?: unknown; readonly range?: unknown }
-  if (typeof range !== "object" || range === null) return undefined
-  const { index, count } = range as { readonly index?: unknown; readonly count?: unknown }
-  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && typeof line === "number" &&
-      Number.isSafeInteger(line) && line >= 1 && typeof index === "number" && typeof count === "number"
-    ? { offset, line, range: { index, count } }
-    : undefined
+  const result = Positions.decode(FilePositionSchema, raw)
+  return result.ok && result.value.range !== undefined ? { offset: result.value.offset, line: result.value.line, range: result.value.range } : undefined
 }
 
 /** Options of {@link openRange}. */

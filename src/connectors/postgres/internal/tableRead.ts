@@ -16,10 +16,12 @@
  * Values reach SQL text (COPY takes no parameters) only through `pg`'s literal and identifier
  * escaping, and are cast to their column's type.
  */
+import { Schema } from "effect"
 import pg from "pg"
 import type * as Batch from "../../../Batch.ts"
 import { RecordError } from "../../../Errors.ts"
 import type { Column } from "./catalog.ts"
+import * as Positions from "../../kit/Positions.ts"
 import { quoteIdent } from "./client.ts"
 import type { FieldError } from "./copyOut.ts"
 
@@ -127,24 +129,44 @@ export const toPosition = (plan: ReadPlan, state: ReadState): Batch.Position => 
   return { offset: state.offset, range }
 }
 
+const Bound = Schema.NullOr(Schema.Union([Schema.String, Schema.Number]))
+
 /**
- * Reads a position into `state`; false when it is not one of this plan's. A position without
- * `cursor` in incremental mode starts from `initial`.
+ * The positions of the `postgres` source (its `SourceDefinition.position`): where a snapshot or an
+ * incremental read is — `{ cursor, key, range }` (incremental), `{ key, range }` (a table with a
+ * primary key), `{ offset, range }` (rows counted) — with the instance's range of the partition
+ * column (`"empty"`, `[lo, hi]`, or `null`).
  */
-export const fromPosition = (position: Batch.Position, plan: ReadPlan, state: ReadState, initial: string | null): boolean => {
-  if (position === null || typeof position !== "object" || Array.isArray(position)) return false
-  const p = position as { readonly [k: string]: Batch.Position }
+export const TablePosition = Schema.Struct({
+  cursor: Schema.optionalKey(Bound),
+  key: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number])))),
+  offset: Schema.optionalKey(Positions.Offset),
+  range: Schema.optionalKey(Schema.Union([Schema.Literal("empty"), Schema.Tuple([Bound, Bound]), Schema.Null]))
+})
+
+/** A decoded {@link TablePosition}. */
+export type TablePosition = typeof TablePosition.Type
+
+/** Decodes a position given to `seek` with {@link TablePosition}. */
+export const decodePosition = Positions.decoder("postgres", TablePosition)
+
+/**
+ * Reads a decoded position into `state`; false when it is not one of this plan's (a key position
+ * for a query, an offset for a table with a key). A position without `cursor` in incremental mode
+ * is refused; one with a NULL cursor and no key (written before NULL cursors were placed) starts
+ * from `initial`.
+ */
+export const fromPosition = (p: TablePosition, plan: ReadPlan, state: ReadState, initial: string | null): boolean => {
   const range = p.range
   state.range = range === "empty"
     ? "empty"
-    : Array.isArray(range) && range.length === 2
+    : Array.isArray(range)
     ? { lo: range[0] === null ? null : String(range[0]), hi: range[1] === null ? null : String(range[1]) }
     : state.range
-  const key = Array.isArray(p.key) ? p.key.map(String) : null
+  const key = p.key === undefined || p.key === null ? null : p.key.map(String)
   if (plan.cursor !== undefined) {
     if (!("cursor" in p)) return false
-    state.cursor = typeof p.cursor === "string" || typeof p.cursor === "number" ? String(p.cursor) : null
-    // A position written before NULL cursors were placed ({ cursor: null } with no key) starts over.
+    state.cursor = p.cursor === undefined || p.cursor === null ? null : String(p.cursor)
     if (state.cursor === null && key === null) state.cursor = initial
     state.key = key
     return true
@@ -153,7 +175,7 @@ export const fromPosition = (position: Batch.Position, plan: ReadPlan, state: Re
     state.key = key
     return true
   }
-  if (typeof p.offset !== "number") return false
+  if (p.offset === undefined) return false
   state.offset = p.offset
   return true
 }

@@ -5,14 +5,15 @@
  * writing a batch — streamed into the transaction's open COPY, or one COPY under a savepoint with
  * row isolation ("carefully"). Retries of transient failures live here too.
  */
-import { Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import type * as Connector from "../../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../../Errors.ts"
-import { durationMillis, type SinkConfig } from "../PostgresConfig.ts"
+import * as Retry from "../../kit/Retry.ts"
+import type { SinkConfig } from "../PostgresConfig.ts"
 import { classify, configurationError, isConnectionLoss, isRetryable } from "../PostgresError.ts"
 import type { Column } from "./catalog.ts"
 import { binaryExact } from "./copyBinary.ts"
-import { DEAD_LETTER_MAX_BYTES, deadLetter, isRowRejection, type Isolation, rowError, writeIsolated } from "./isolate.ts"
+import { deadLetter, deadLetterWriter, isRowRejection, type Isolation, rowError, writeIsolated } from "./isolate.ts"
 import { batchColumns, decodePassed, isPassed, type Passed, type Prepared, type Row, runsOf, sizeOf, slicePrepared, type Written } from "./rows.ts"
 import type { Session } from "./session.ts"
 import { copyOnce, copyPassedOnce, type Destination, streamPassed, streamRows } from "./stream.ts"
@@ -49,6 +50,9 @@ export interface Target {
   key: ReadonlyArray<string>
 }
 
+/** What an error means for a retry: the server's transient errors are retried, a row's error never. */
+const retryClass = (e: unknown): Retry.Classification => (!(e instanceof RecordError) && isRetryable(e) ? "retry" : "fail")
+
 /** The runs of records with the same fields of a batch (the batch itself when it has one shape). */
 const partsOf = (p: Prepared): ReadonlyArray<Prepared> => {
   const runs = runsOf(p)
@@ -68,8 +72,7 @@ export class WriteTx {
   /** Checkpoints drive commits (`restore` or `preCommit` was called); otherwise each batch commits by itself. */
   checkpointing = false
   private readonly isolation: Isolation
-  private readonly attempts: number
-  private readonly delay: number
+  private readonly policy: Retry.Policy
 
   constructor(target: Target, session: Session) {
     this.target = target
@@ -79,13 +82,12 @@ export class WriteTx {
       table: target.table,
       node: target.context.node,
       onError: config.on_error ?? "fail",
-      deadLetterPath: config.dead_letter?.path,
-      deadLetterMaxBytes: config.dead_letter?.max_bytes ?? DEAD_LETTER_MAX_BYTES,
+      deadLetter: config.dead_letter,
       onDeadLetters: target.context.onDeadLetters,
       query: (text) => session.query(text)
     }
-    this.attempts = config.retry?.attempts ?? 5
-    this.delay = durationMillis(config.retry?.delay ?? "100ms")
+    this.isolation.letters = deadLetterWriter(this.isolation)
+    this.policy = Retry.policy(config.retry)
   }
 
   /** A statement on the write session. */
@@ -229,15 +231,12 @@ export class WriteTx {
     })))
   }
 
-  /** Retries `effect` after transient errors (exponential backoff), rolling back in between. */
+  /**
+   * Retries `effect` after transient errors (the kit's `Retry`: exponential backoff with jitter),
+   * rolling back in between.
+   */
   retrying<A>(operation: string, effect: Effect.Effect<A, unknown>): Effect.Effect<A, ConnectorError | RecordError> {
-    return effect.pipe(
-      Effect.tapError((e) => this.recover(e)),
-      Effect.retry({
-        schedule: Schedule.exponential(this.delay),
-        times: this.attempts,
-        while: (e: unknown) => !(e instanceof RecordError) && isRetryable(e)
-      }),
+    return Retry.retrying(effect, { policy: this.policy, classify: retryClass, recover: (e) => this.recover(e) }).pipe(
       Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, operation)(e)))
     )
   }
@@ -255,11 +254,11 @@ export class WriteTx {
 
   /** {@link retrying} on another session (the control session of `commit` / `restore`). */
   retryingOn<A>(session: Session, operation: string, effect: Effect.Effect<A, unknown>): Effect.Effect<A, ConnectorError> {
-    return effect.pipe(
-      Effect.tapError((error) => (isConnectionLoss(error) ? session.disconnect : session.query("ROLLBACK").pipe(Effect.ignore))),
-      Effect.retry({ schedule: Schedule.exponential(this.delay), times: this.attempts, while: isRetryable }),
-      Effect.mapError((e) => classify(CONNECTOR, operation)(e))
-    )
+    return Retry.retrying(effect, {
+      policy: this.policy,
+      classify: retryClass,
+      recover: (error) => (isConnectionLoss(error) ? session.disconnect : session.query("ROLLBACK").pipe(Effect.ignore))
+    }).pipe(Effect.mapError((e) => classify(CONNECTOR, operation)(e)))
   }
 
   /**

@@ -1,0 +1,214 @@
+/**
+ * Dead letters: records set aside instead of failing the run (`on_error: dead_letter`), one NDJSON
+ * line per record in `dead_letter.path` — the same config and the same envelope for every
+ * connector.
+ *
+ * Config ({@link ErrorHandlingFields}, spread into a connector's config Schema, checked by
+ * {@link checkErrorHandling}): `on_error: fail | dead_letter` (default `fail`: the first rejected
+ * record fails the run, named) and `dead_letter: { path, max_bytes }`. The file never grows past
+ * `max_bytes` (default 1 GiB): an input rejected wholesale fails the run instead of filling the
+ * disk quietly.
+ *
+ * The envelope: `{ ...context, node, at, ...fields, error, record }` — `context` names the
+ * destination (`table`, `stream`, `subject`), `at` is the time (ISO-8601, from `Clock`), `fields`
+ * what the destination said about the record (`sqlstate`), `error` why, `record` the record
+ * (values written exactly, bytes as `"\\x..."`). Entries are appended before the batch after them
+ * is acknowledged, so after a restore an entry may be written again (at-least-once).
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { DeadLetter } from "dataflare"
+ *
+ * const Config = Schema.Struct({ url: Schema.String, ...DeadLetter.ErrorHandlingFields })
+ *   .check(Schema.makeFilter(DeadLetter.checkErrorHandling))
+ * ```
+ * @since 0.4.0
+ */
+import { Buffer } from "node:buffer"
+import { appendFile, stat } from "node:fs/promises"
+import { Clock, Effect, Schema } from "effect"
+import type { Resource } from "../../Connector.ts"
+import { type ConnectorError, RecordError } from "../../Errors.ts"
+import { fileError } from "../../internal/textFile.ts"
+import { jsonText } from "./codecs/json.ts"
+
+/**
+ * The default of `dead_letter.max_bytes`: 1 GiB.
+ *
+ * @category constants
+ * @since 0.4.0
+ */
+export const DEAD_LETTER_MAX_BYTES = 1024 * 1024 * 1024
+
+/**
+ * `dead_letter: { path, max_bytes }`.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const DeadLetterConfig = Schema.Struct({
+  path: Schema.NonEmptyString,
+  max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+})
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type DeadLetterConfig = typeof DeadLetterConfig.Type
+
+/**
+ * `on_error: fail | dead_letter`.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const OnError = Schema.Literals(["fail", "dead_letter"])
+
+/**
+ * The config fields to spread into a connector's config Schema: `on_error` and `dead_letter`.
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const ErrorHandlingFields = {
+  on_error: Schema.optionalKey(OnError),
+  dead_letter: Schema.optionalKey(DeadLetterConfig)
+} as const
+
+/**
+ * The decoded `on_error` / `dead_letter` of a config.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface ErrorHandling {
+  readonly on_error?: "fail" | "dead_letter" | undefined
+  readonly dead_letter?: DeadLetterConfig | undefined
+}
+
+/**
+ * The filter refusing `on_error: dead_letter` without `dead_letter: { path }` (for
+ * `Schema.makeFilter`, or called from a connector's own filter).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const checkErrorHandling = (c: ErrorHandling): { readonly path: ReadonlyArray<string>; readonly issue: string } | undefined =>
+  c.on_error === "dead_letter" && c.dead_letter === undefined
+    ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
+    : undefined
+
+/**
+ * The dead-letter file as a resource the connector writes (for its definition's `resources`).
+ *
+ * @category resources
+ * @since 0.4.0
+ */
+export const resources = (c: ErrorHandling): ReadonlyArray<Resource> =>
+  c.dead_letter !== undefined ? [{ kind: "file", name: c.dead_letter.path, key: ["dead_letter", "path"] }] : []
+
+/**
+ * The file would grow past `max_bytes`: the text of the refusal (what to do) — each connector
+ * fails with it in its own error.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface Overflow {
+  readonly _tag: "Overflow"
+  readonly path: string
+  readonly max: number
+  readonly size: number
+}
+
+/**
+ * Appends NDJSON `text` to the dead-letter file unless the file would grow past `max` bytes:
+ * then nothing is appended and the {@link Overflow} is returned.
+ *
+ * @category writing
+ * @since 0.4.0
+ */
+export const appendText = (connector: string, path: string, max: number, text: string): Effect.Effect<Overflow | undefined, ConnectorError> =>
+  Effect.gen(function*() {
+    const size = yield* Effect.tryPromise({
+      try: () =>
+        stat(path).then((s) => s.size, (e: unknown) => (e !== null && typeof e === "object" && "code" in e && e.code === "ENOENT" ? 0 : Promise.reject(e))),
+      catch: (e) => fileError(connector, "dead_letter", path, e)
+    })
+    if (size + Buffer.byteLength(text, "utf8") > max) return { _tag: "Overflow", path, max, size } as const
+    yield* Effect.tryPromise({ try: () => appendFile(path, text), catch: (e) => fileError(connector, "dead_letter", path, e) })
+    return undefined
+  })
+
+/**
+ * The sentence of an {@link Overflow}, naming the file, its limit and what it holds.
+ *
+ * @category writing
+ * @since 0.4.0
+ */
+export const overflowText = (o: Overflow): string =>
+  `the dead-letter file ${o.path} would grow past dead_letter.max_bytes (${o.max} bytes; it holds ${o.size})`
+
+/**
+ * A record set aside: the record, why (`error`), and what the destination said about it
+ * (`fields`, e.g. `{ sqlstate }`).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface Letter {
+  readonly record: unknown
+  readonly error: string
+  readonly fields?: { readonly [key: string]: unknown }
+}
+
+/**
+ * Appends letters to the file; on an overflow, appends nothing and fails with a `RecordError`
+ * naming the file, its limit and the first letter (its record and reason) — see {@link writer}.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export type Writer = (letters: ReadonlyArray<Letter>) => Effect.Effect<void, ConnectorError | RecordError>
+
+/**
+ * The dead-letter writer of a node: envelopes as the module doc says, `context` first; `report`
+ * told how many were appended (`OpenContext.onDeadLetters`).
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const writer = (options: {
+  readonly connector: string
+  readonly node: string
+  readonly config: DeadLetterConfig
+  readonly context?: { readonly [key: string]: unknown }
+  /** What the overflow refusal starts with (default: the connector's name; e.g. the table). */
+  readonly describe?: string
+  readonly report?: ((count: number) => void) | undefined
+}): Writer => {
+  const max = options.config.max_bytes ?? DEAD_LETTER_MAX_BYTES
+  return (letters) =>
+    Effect.gen(function*() {
+      if (letters.length === 0) return
+      const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+      let text = ""
+      for (const l of letters) {
+        text += jsonText({ ...options.context, node: options.node, at, ...l.fields, error: l.error, record: l.record }) + "\n"
+      }
+      const overflow = yield* appendText(options.connector, options.config.path, max, text)
+      if (overflow !== undefined) {
+        return yield* new RecordError({
+          detail: `${options.describe ?? options.connector}: ${
+            overflowText(overflow)
+          }: so many records are rejected that the input or the destination is probably wrong; fix that, or raise dead_letter.max_bytes. First record not set aside: ${
+            letters[0].error
+          }`,
+          record: letters[0].record
+        })
+      }
+      options.report?.(letters.length)
+    })
+}

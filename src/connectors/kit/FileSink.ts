@@ -1,0 +1,104 @@
+/**
+ * A file sink built from parts: an exactly-once output file (`internal/sinkFile.ts`: appends at a
+ * tracked length, a checkpoint journal beside it, truncation back to a checkpoint on restore)
+ * and a {@link Codec} formatting each batch. The `ndjson` and `csv` sinks are this with their
+ * codec; a new file format is a codec.
+ *
+ * The file is started afresh at the first write of a new run. A codec that writes a header (the
+ * `csv` codec, with `header`) writes it first in an empty file — also for a run that writes no
+ * record, at `flush` — and its columns are kept with each checkpoint, so a restored run writes
+ * the same columns. A record the codec cannot write fails with a `RecordError` naming the file.
+ * `flush` fsyncs the file.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Codecs, Connector, FileSink } from "dataflare"
+ *
+ * const open = (path: string) => FileSink.open({ connector: "lines", path, codec: Codecs.ndjson() })
+ * ```
+ * @since 0.4.0
+ */
+import { access, constants } from "node:fs/promises"
+import { dirname } from "node:path"
+import { Effect, type Scope } from "effect"
+import * as Batch from "../../Batch.ts"
+import type * as Connector from "../../Connector.ts"
+import type { ConnectorError, RecordError } from "../../Errors.ts"
+import { openSinkFile } from "../../internal/sinkFile.ts"
+import { fileError } from "../../internal/textFile.ts"
+import { type Codec, EncodeError } from "./codecs/Codec.ts"
+import type { CsvCodec } from "./codecs/csv.ts"
+
+/**
+ * What {@link open} needs: the connector's name (for errors), the path, the codec, and whether a
+ * codec with a header (`csv`) writes it.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface FileSinkOptions {
+  readonly connector: string
+  readonly path: string
+  readonly codec: Codec<unknown> | CsvCodec
+  /** Write the codec's header line first in an empty file (default true; `csv` only). */
+  readonly header?: boolean
+}
+
+const isCsv = (codec: Codec<unknown> | CsvCodec): codec is CsvCodec => "header" in codec && typeof codec.header === "function"
+
+/**
+ * `check` of a file sink: the directory of `path` exists and is writable.
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const check = (connector: string, path: string): Effect.Effect<void, ConnectorError> =>
+  Effect.tryPromise({
+    try: () => access(dirname(path), constants.W_OK),
+    catch: (e) => fileError(connector, "check", dirname(path), e)
+  })
+
+/**
+ * Opens the file in the current scope and returns an exactly-once writer (`preCommit`, `restore`).
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWriter<unknown>, ConnectorError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { codec, path } = options
+    const csv = isCsv(codec) ? codec : undefined
+    const header = csv !== undefined && options.header !== false
+    const file = yield* openSinkFile(options.connector, path)
+    const start = Effect.suspend(() => (file.started() ? Effect.void : Effect.asVoid(file.restore(undefined))))
+    const headerIfEmpty = Effect.suspend(() =>
+      header && csv?.columns() !== undefined && file.length() === 0 ? Effect.asVoid(file.write(csv.header())) : Effect.void
+    )
+    const flush = Effect.andThen(Effect.andThen(start, headerIfEmpty), file.sync)
+    const writer: Connector.SinkWriter<unknown> = {
+      writeBatch: (batch) =>
+        Effect.andThen(
+          start,
+          Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
+            const size = Batch.size(batch)
+            if (size === 0) return Effect.succeed({ written: 0 })
+            if (csv !== undefined) csv.columnsFrom(Batch.get(batch, 0))
+            const text = codec.encodeBatch(batch.records, batch.start, batch.end)
+            if (text instanceof EncodeError) return Effect.fail(text.toRecordError({ file: path }))
+            const out = header && file.length() === 0 && csv !== undefined ? csv.header() + String(text) : text
+            return Effect.map(file.write(out), (bytes) => ({ written: size, bytes }))
+          })
+        ),
+      flush,
+      preCommit: (id) =>
+        Effect.andThen(flush, Effect.suspend(() => file.preCommit(id, csv !== undefined ? { columns: csv.columns() ?? null } : undefined))),
+      restore: (id) =>
+        Effect.map(file.restore(id), (meta) => {
+          if (id === undefined || csv === undefined || typeof meta !== "object" || meta === null) return
+          const saved = (meta as { readonly columns?: unknown }).columns
+          if (Array.isArray(saved)) csv.useColumns(saved.map(String))
+        })
+    }
+    return writer
+  })

@@ -1,0 +1,115 @@
+/**
+ * The `csv` codec: records as RFC 4180 lines with the `csv` connector's formatting
+ * (`csv/CsvFormat.ts`) and parser (`csv/internal/parser.ts`, typed columns as the `csv` source
+ * reads them) — one CSV implementation for the file connector, standard output and brokers.
+ *
+ * Writing: the columns are the `columns` given, else the keys of the first record encoded (fields
+ * of later records not among them are left out; a missing field is written empty); `header()` is
+ * the header line. Reading: a payload's lines are records of the columns given (typed when
+ * `columns` maps names to types), `c1..cN` without them; a line that does not parse or decode is
+ * a {@link DecodeError} naming its line and field.
+ *
+ * @since 0.4.0
+ */
+import { type BuildError, build, makeLayout } from "../../csv/internal/columns.ts"
+import { CsvParser, END, NEED_MORE } from "../../csv/internal/parser.ts"
+import type { ColumnType } from "../../csv/CsvConfig.ts"
+import * as CsvFormat from "../../csv/CsvFormat.ts"
+import { type Codec, DecodeError, decodeError, type Origin, type Payload, toText } from "./Codec.ts"
+
+/**
+ * Options of the `csv` codec: `delimiter` (default `,`) and `columns` — names in order, or names
+ * with their types (`{ id: integer, at: timestamp }`, as the `csv` source's `columns`).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface CsvCodecOptions {
+  readonly delimiter?: string
+  readonly columns?: ReadonlyArray<string> | { readonly [name: string]: ColumnType }
+}
+
+/**
+ * The `csv` codec, with the columns it writes (fixed by the first record encoded unless given)
+ * and its header line.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface CsvCodec extends Codec<unknown> {
+  /** The columns written, `undefined` until given or taken from the first record. */
+  readonly columns: () => ReadonlyArray<string> | undefined
+  /** Sets the columns written (e.g. as a checkpoint recorded them). */
+  readonly useColumns: (columns: ReadonlyArray<string>) => void
+  /** Takes the columns from `record` (its keys) unless they are set; returns them. */
+  readonly columnsFrom: (record: unknown) => ReadonlyArray<string>
+  /** The header line (with its line break) of the columns. */
+  readonly header: () => string
+}
+
+/**
+ * The `csv` codec.
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const csv = (options?: CsvCodecOptions): CsvCodec => {
+  const delimiter = options?.delimiter ?? ","
+  const given = options?.columns
+  const typed = given !== undefined && !Array.isArray(given) ? (given as { readonly [name: string]: ColumnType }) : undefined
+  let columns: ReadonlyArray<string> | undefined = given === undefined ? undefined : Array.isArray(given) ? [...given] : Object.keys(given)
+  const columnsFrom = (record: unknown): ReadonlyArray<string> => {
+    if (columns === undefined) columns = typeof record === "object" && record !== null ? Object.keys(record) : []
+    return columns
+  }
+  const encodeBatch = (records: ReadonlyArray<unknown>, start: number, end: number): string => {
+    if (end <= start) return ""
+    return CsvFormat.formatRows(records, start, end, columnsFrom(records[start]), delimiter)
+  }
+  const decodeAll = (payload: Payload, origin?: Origin): ReadonlyArray<unknown> | DecodeError => {
+    const text = toText(payload)
+    if (text === undefined) return decodeError("csv", "the payload is not valid UTF-8", payload, origin)
+    const layout = makeLayout(typed === undefined ? columns : undefined, typed, undefined)
+    const startLine = origin?.location?.line ?? 1
+    const parser = new CsvParser(delimiter, 0, startLine)
+    parser.push(text)
+    parser.end()
+    const fields: Array<string> = []
+    const error: BuildError = { detail: "", column: 0, field: undefined }
+    const out: Array<unknown> = []
+    for (;;) {
+      const n = parser.next(fields)
+      if (n === END || n === NEED_MORE) return out
+      if (n < 0) {
+        return decodeError("csv", parser.errorMessage, payload, origin, { location: { ...origin?.location, line: parser.errorLine } })
+      }
+      const record = build(layout, fields, n, error)
+      if (record === undefined) {
+        return decodeError("csv", error.detail, payload, origin, {
+          location: { ...origin?.location, line: parser.recordLine, column: error.column },
+          field: error.field
+        })
+      }
+      out.push(record)
+    }
+  }
+  return {
+    name: "csv",
+    contentType: "text/csv",
+    columns: () => columns,
+    useColumns: (c) => {
+      columns = [...c]
+    },
+    columnsFrom,
+    header: () => CsvFormat.formatHeader(columns ?? [], delimiter),
+    encode: (record) => encodeBatch([record], 0, 1),
+    encodeBatch,
+    decode: (payload, origin) => {
+      const all = decodeAll(payload, origin)
+      if (all instanceof DecodeError) return all
+      if (all.length !== 1) return decodeError("csv", `expected one record, found ${all.length}`, payload, origin)
+      return all[0]
+    },
+    decodeAll
+  }
+}
