@@ -8,6 +8,8 @@
  */
 import { Schema } from "effect"
 import { PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -65,8 +67,8 @@ export type BulkOp = typeof BulkOp.Type
  * - `concurrency`: bulk requests in flight at once (default 2).
  * - `retry`: `{ attempts, delay, max_delay }` for retryable failures (429, 5xx,
  *   `es_rejected_execution_exception`, connection loss): the failed items only are sent again,
- *   after a delay doubling from `delay` up to `max_delay`, with jitter (default 8 attempts from
- *   200ms up to 30s).
+ *   after a delay doubling from `delay` up to `max_delay`, with jitter (the kit's `retry`:
+ *   default 5 retries from 100ms up to 30s).
  * - `on_error`: `fail` (default: a rejected document fails the run, naming it) or `dead_letter`
  *   (rejected documents go, with the item's status and reason, to `dead_letter.path` as NDJSON).
  * - `refresh`: refresh the index after each checkpoint (default false).
@@ -83,25 +85,15 @@ export const SinkConfig = Schema.Struct({
   batch_size: Schema.optionalKey(PositiveInt),
   max_bytes: Schema.optionalKey(PositiveInt),
   concurrency: Schema.optionalKey(PositiveInt),
-  retry: Schema.optionalKey(Schema.Struct({
-    attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-    delay: Schema.optionalKey(PositiveDuration),
-    max_delay: Schema.optionalKey(PositiveDuration)
-  })),
-  on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
-  dead_letter: Schema.optionalKey(Schema.Struct({
-    path: Schema.NonEmptyString,
-    max_bytes: Schema.optionalKey(PositiveInt)
-  })),
+  ...Retry.RetryFields,
+  ...DeadLetter.ErrorHandlingFields,
   refresh: Schema.optionalKey(Schema.Boolean)
 }).check(
   Schema.makeFilter((c) =>
     authIssue(c) ??
       ((c.op === "update" || c.op === "delete") && c.id_field === undefined
         ? { path: ["id_field"], issue: `op: ${c.op} needs id_field (the documents are found by id)` }
-        : c.on_error === "dead_letter" && c.dead_letter === undefined
-        ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
-        : undefined)
+        : DeadLetter.checkErrorHandling(c))
   )
 )
 

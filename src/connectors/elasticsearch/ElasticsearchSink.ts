@@ -24,9 +24,8 @@
  */
 import { Effect } from "effect"
 import * as Connector from "../../Connector.ts"
-import { backoff } from "../../internal/itemWrites.ts"
-import { deadLetterFile } from "../../internal/rejections.ts"
 import * as Spec from "../../Spec.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import { SinkConfig } from "./ElasticsearchConfig.ts"
 import { classify } from "./ElasticsearchError.ts"
 import { acquireClient, type ClientOverrides, nodeName } from "./internal/client.ts"
@@ -55,10 +54,7 @@ export const openWith = (overrides: ClientOverrides | undefined) => (config: Sin
         bulk: (lines) => client.bulk({ operations: [...lines] }),
         refresh: () => client.indices.refresh({ index: config.index })
       },
-      setAside: config.on_error === "dead_letter" && config.dead_letter !== undefined
-        ? deadLetterFile("elasticsearch", context.node, { index: config.index }, config.dead_letter, context.onDeadLetters)
-        : undefined,
-      backoff: backoff(config.retry)
+      context
     })
   })
 
@@ -97,7 +93,7 @@ export const ElasticsearchSink: Connector.SinkDefinition<SinkConfig, unknown> = 
     writes: [
       // documents with ids only add or overwrite their own: other writers of the index are fine
       { kind: "elasticsearch-index", name: `${nodeName(config)} ${config.index}`, key: ["index"], shared: true },
-      ...(config.dead_letter !== undefined ? [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] : [])
+      ...DeadLetter.resources(config)
     ]
   }),
   check: (config) =>

@@ -7,6 +7,8 @@
  */
 import { Schema } from "effect"
 import { PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -42,8 +44,8 @@ export const WriteConcern = Schema.Struct({
  * - `write_concern`: `{ w, j, wtimeout }` (default: the server's).
  * - `batch_size`: operations per `bulkWrite` (default 1000).
  * - `retry`: `{ attempts, delay, max_delay }` for transient failures (a `RetryableWriteError`, a
- *   lost connection, a primary stepping down, a write concern not met in time), default 8
- *   attempts from 200ms up to 30s.
+ *   lost connection, a primary stepping down, a write concern not met in time): the kit's
+ *   `retry`, default 5 retries from 100ms up to 30s.
  * - `on_error`: `fail` (default: a write error fails the run naming the document) or
  *   `dead_letter` (to `dead_letter.path` as NDJSON, with the server's code and message).
  *
@@ -59,25 +61,15 @@ export const SinkConfig = Schema.Struct({
   id_key: Schema.optionalKey(Schema.Literals(["_id", "field"])),
   write_concern: Schema.optionalKey(WriteConcern),
   batch_size: Schema.optionalKey(PositiveInt),
-  retry: Schema.optionalKey(Schema.Struct({
-    attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-    delay: Schema.optionalKey(PositiveDuration),
-    max_delay: Schema.optionalKey(PositiveDuration)
-  })),
-  on_error: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
-  dead_letter: Schema.optionalKey(Schema.Struct({
-    path: Schema.NonEmptyString,
-    max_bytes: Schema.optionalKey(PositiveInt)
-  }))
+  ...Retry.RetryFields,
+  ...DeadLetter.ErrorHandlingFields
 }).check(
   Schema.makeFilter((c) =>
     (c.mode === "upsert" || c.mode === "replace") && c.id_field === undefined
       ? { path: ["id_field"], issue: `mode: ${c.mode} needs id_field (the documents are matched by it)` }
       : c.id_key !== undefined && c.id_field === undefined
       ? { path: ["id_key"], issue: "id_key applies to id_field: set id_field" }
-      : c.on_error === "dead_letter" && c.dead_letter === undefined
-      ? { path: ["dead_letter"], issue: "on_error: dead_letter needs dead_letter: { path }" }
-      : undefined
+      : DeadLetter.checkErrorHandling(c)
   )
 )
 

@@ -22,12 +22,13 @@
  * @since 0.4.0
  */
 import { Effect } from "effect"
-import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import type { ConnectorError, RecordError } from "../../Errors.ts"
-import { backoff, type Outcome, RETRY_DEFAULTS, WRITTEN, writeItems } from "../../internal/itemWrites.ts"
-import { deadLetterFile, type Rejection, rejectionError } from "../../internal/rejections.ts"
+import type { ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import { type Outcome, WRITTEN, writeItems } from "../kit/internal/itemWrites.ts"
+import * as Retry from "../kit/Retry.ts"
+import * as SinkKit from "../kit/SinkKit.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import { SinkConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
@@ -82,7 +83,7 @@ export const make = (connect: Connect): Connector.SinkDefinition<SinkConfig, unk
     resources: (config) => ({
       writes: [
         { ...collectionResource(config), key: ["collection"], shared: true },
-        ...(config.dead_letter !== undefined ? [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] : [])
+        ...DeadLetter.resources(config)
       ]
     }),
     check: (config) =>
@@ -96,10 +97,8 @@ export const make = (connect: Connect): Connector.SinkDefinition<SinkConfig, unk
         const collection = client.db(config.database).collection(config.collection)
         const options = { ordered: false as const, ...writeConcern(config) }
         const batchSize = config.batch_size ?? DEFAULT_BATCH
-        const setAside = config.on_error === "dead_letter" && config.dead_letter !== undefined
-          ? deadLetterFile("mongodb", context.node, { collection: `${config.database}.${config.collection}` }, config.dead_letter, context.onDeadLetters)
-          : undefined
-        const wait = backoff(config.retry)
+        const policy = Retry.policy(config.retry)
+        const where = `${config.database}.${config.collection}`
 
         /** One bulkWrite of at most `batch_size` operations; the outcome of each. */
         const bulk = (ops: ReadonlyArray<Operation>): Effect.Effect<ReadonlyArray<Outcome>, ConnectorError> =>
@@ -117,40 +116,43 @@ export const make = (connect: Connect): Connector.SinkDefinition<SinkConfig, unk
             return out
           })
 
-        const writeBatch = (batch: Batch.Batch<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
+        /** Writes records: all of them, or all but the rejected ones (`RecordsRejected`). */
+        const writeRecords = (records: ReadonlyArray<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | SinkKit.RecordsRejected> =>
           Effect.gen(function*() {
-            const size = Batch.size(batch)
-            if (size === 0) return { written: 0 }
             const ops: Array<Operation> = []
-            const rejected: Array<Rejection> = []
-            for (let i = 0; i < size; i++) {
-              const built = toOperation(Batch.get(batch, i), i, config)
+            const rejected: Array<{ readonly index: number; readonly reason: string; readonly fields: { readonly [key: string]: unknown } }> = []
+            for (let i = 0; i < records.length; i++) {
+              const built = toOperation(records[i], i, config)
               if (isOperation(built)) ops.push(built)
-              else rejected.push({ index: i, record: Batch.get(batch, i), id: undefined, status: "refused before sending", reason: built.reason })
+              else rejected.push({ index: i, reason: `mongodb record ${i + 1} of the batch was refused before sending: ${built.reason}`, fields: { collection: where } })
             }
             const refused = yield* writeItems(ops, {
               connector: "mongodb",
               operation: "bulkWrite",
               send,
-              attempts: config.retry?.attempts ?? RETRY_DEFAULTS.attempts,
-              backoff: wait,
+              policy,
               describe: (o) => describe(o.id, o.index)
             })
-            for (const r of refused) rejected.push({ index: r.item.index, record: Batch.get(batch, r.item.index), id: r.item.id, status: r.status, reason: r.reason })
-            if (rejected.length > 0) {
-              rejected.sort((a, b) => a.index - b.index)
-              if (setAside === undefined) {
-                return yield* rejectionError(rejected, {
-                  what: (r) => `mongodb ${describe(r.id, r.index)} for ${config.database}.${config.collection}`,
-                  field: config.id_field
-                })
-              }
-              yield* setAside(rejected, batch)
+            for (const r of refused) {
+              rejected.push({
+                index: r.item.index,
+                reason: `mongodb ${describe(r.item.id, r.item.index)} for ${where} was rejected (${r.status}): ${r.reason}`,
+                fields: { collection: where, ...(r.item.id !== undefined ? { id: r.item.id } : {}), status: r.status, reason: r.reason }
+              })
             }
-            return { written: size - rejected.length }
+            if (rejected.length > 0) {
+              return yield* new SinkKit.RecordsRejected({ written: records.length - rejected.length, rejected: rejected.sort((a, b) => a.index - b.index) })
+            }
+            return { written: records.length }
           })
-        const writer: Connector.SinkWriter<unknown> = { writeBatch, flush: Effect.void }
-        return writer
+        return SinkKit.make({
+          connector: "mongodb",
+          context,
+          config,
+          writeBatch: writeRecords,
+          // writeRecords retried what can be retried, operation by operation: what is left fails the run
+          classify: () => "fail"
+        })
       })
   })
 

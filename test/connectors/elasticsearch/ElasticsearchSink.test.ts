@@ -125,13 +125,14 @@ describe("elasticsearch sink (HTTP fake)", () => {
       assert.deepStrictEqual(letters.map((l) => l.id), ["7", "14"])
       assert.strictEqual(counted, 2)
       const [letter] = letters
+      // the kit's envelope: { ...context, node, at, ...fields, error, record }
       assert.strictEqual(letter.node, "search")
-      assert.strictEqual(letter.error, "RejectedError")
+      assert.strictEqual(letter.index, "orders")
       assert.strictEqual(letter.status, 400)
       assert.include(String(letter.reason), "failed to parse field [amount]")
+      assert.include(String(letter.error), "document '7' for index 'orders' was rejected (status 400)")
       assert.deepStrictEqual(letter.record, records[6])
-      assert.strictEqual(letter.position, 20)
-      assert.isString(letter.time)
+      assert.isString(letter.at)
       assert.strictEqual(fake.indices.get("orders")!.size, 18)
       assert.strictEqual(fake.writes.length, 18, "each good document written once")
     })))

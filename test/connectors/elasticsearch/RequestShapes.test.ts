@@ -12,7 +12,7 @@ import { SinkConfig } from "../../../src/connectors/elasticsearch/ElasticsearchC
 import { reasonOf, redactUrls } from "../../../src/connectors/elasticsearch/ElasticsearchError.ts"
 import { openWith } from "../../../src/connectors/elasticsearch/ElasticsearchSink.ts"
 import { classifyItem, isItem, requests, toItem } from "../../../src/connectors/elasticsearch/internal/bulk.ts"
-import { rounds } from "../../../src/internal/itemWrites.ts"
+import { rounds } from "../../../src/connectors/kit/internal/itemWrites.ts"
 import { type ClientOverrides, clientOptions } from "../../../src/connectors/elasticsearch/internal/client.ts"
 import { prepare } from "../csv/support.ts"
 

@@ -8,7 +8,7 @@
  * The retry loop and the order of items with the same `_id` are `internal/itemWrites.ts`'s.
  */
 import { Buffer } from "node:buffer"
-import { type Item, type Outcome, WRITTEN } from "../../../internal/itemWrites.ts"
+import { type Item, type Outcome, WRITTEN } from "../../kit/internal/itemWrites.ts"
 import { toJsonText } from "../../../internal/jsonText.ts"
 import type { BulkOp } from "../ElasticsearchConfig.ts"
 

@@ -1,18 +1,19 @@
 /**
  * The writer of the `elasticsearch` sink: one `writeBatch` sends the batch as bulk requests
  * (bounded by `batch_size` and `max_bytes`, `concurrency` at once), sends the items a response
- * reports as retryable again — those only — after a backoff with jitter (`internal/itemWrites.ts`),
- * and returns only when every item is written or rejected for good; rejected items fail the batch
- * with a `RecordError` naming the document, or go to the dead letters. Since the runtime
+ * reports as retryable again — those only — after a backoff with jitter (`kit/internal/itemWrites.ts`),
+ * and returns only when every item is written or rejected for good; `SinkKit` fails the batch on
+ * a rejected item with a `RecordError` naming the document, or sets it aside in the dead letters
+ * (`RecordsRejected`). Since the runtime
  * acknowledges a checkpoint barrier only after the batches before it were written, a checkpoint
  * completes only when every item of its batches is acknowledged or dead-lettered.
  */
 import { Effect } from "effect"
-import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
-import type { ConnectorError, RecordError } from "../../../Errors.ts"
-import { type Backoff, type Outcome, RETRY_DEFAULTS, writeItems } from "../../../internal/itemWrites.ts"
-import { type Rejection, rejectionError, type SetAside } from "../../../internal/rejections.ts"
+import type { ConnectorError } from "../../../Errors.ts"
+import { type Backoff, type Outcome, writeItems } from "../../kit/internal/itemWrites.ts"
+import * as Retry from "../../kit/Retry.ts"
+import * as SinkKit from "../../kit/SinkKit.ts"
 import type { BulkOp, SinkConfig } from "../ElasticsearchConfig.ts"
 import { classify } from "../ElasticsearchError.ts"
 import { body, type BulkItem, isItem, outcomes, requests, toItem } from "./bulk.ts"
@@ -29,9 +30,9 @@ export const DEFAULTS = { batchSize: 1000, maxBytes: 5 * 1024 * 1024, concurrenc
 /** Options of {@link makeWriter} besides the config. */
 export interface WriterOptions {
   readonly transport: BulkTransport
-  /** Where rejected documents go with `on_error: dead_letter`. */
-  readonly setAside: SetAside | undefined
-  readonly backoff: Backoff
+  readonly context: Connector.OpenContext
+  /** The waits between retries (default: the `retry` policy's). */
+  readonly backoff?: Backoff
 }
 
 const describe = (item: { readonly key: string | undefined; readonly index: number }): string =>
@@ -63,46 +64,51 @@ export const makeWriter = (config: SinkConfig, options: WriterOptions): Connecto
       (results) => results.flat()
     )
 
-  const writeBatch = (batch: Batch.Batch<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
+  const policy = Retry.policy(config.retry)
+
+  /** Writes records: all of them, or all but the rejected ones (`RecordsRejected`). */
+  const writeRecords = (records: ReadonlyArray<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | SinkKit.RecordsRejected> =>
     Effect.gen(function*() {
-      const size = Batch.size(batch)
-      if (size === 0) return { written: 0 }
       const items: Array<BulkItem> = []
-      const rejected: Array<Rejection> = []
+      const rejected: Array<{ readonly index: number; readonly reason: string; readonly fields: { readonly [key: string]: unknown } }> = []
       let bytes = 0
-      for (let i = 0; i < size; i++) {
-        const built = toItem(Batch.get(batch, i), i, bulkOptions)
+      for (let i = 0; i < records.length; i++) {
+        const built = toItem(records[i], i, bulkOptions)
         if (isItem(built)) {
           items.push(built)
           bytes += built.bytes
-        } else rejected.push({ index: i, record: Batch.get(batch, i), id: undefined, status: "refused before sending", reason: built.reason })
+        } else rejected.push({ index: i, reason: `elasticsearch record ${i + 1} of the batch was refused before sending: ${built.reason}`, fields: { index: config.index } })
       }
       const refused = yield* writeItems(items, {
         connector: "elasticsearch",
         operation: "bulk",
         send,
-        attempts: config.retry?.attempts ?? RETRY_DEFAULTS.attempts,
-        backoff: options.backoff,
+        policy,
+        ...(options.backoff !== undefined ? { backoff: options.backoff } : {}),
         describe
       })
-      for (const r of refused) rejected.push({ index: r.item.index, record: Batch.get(batch, r.item.index), id: r.item.key, status: r.status, reason: r.reason })
-      if (rejected.length > 0) {
-        rejected.sort((a, b) => a.index - b.index)
-        if (options.setAside === undefined) {
-          return yield* rejectionError(rejected, {
-            what: (r) => `elasticsearch ${describe({ key: typeof r.id === "string" ? r.id : undefined, index: r.index })} for index '${config.index}'`,
-            field: config.id_field
-          })
-        }
-        yield* options.setAside(rejected, batch)
+      for (const r of refused) {
+        rejected.push({
+          index: r.item.index,
+          reason: `elasticsearch ${describe(r.item)} for index '${config.index}' was rejected (status ${r.status}): ${r.reason}`,
+          fields: { index: config.index, ...(r.item.key !== undefined ? { id: r.item.key } : {}), status: r.status, reason: r.reason }
+        })
       }
-      return { written: size - rejected.length, bytes }
+      if (rejected.length > 0) {
+        return yield* new SinkKit.RecordsRejected({ written: records.length - rejected.length, rejected: rejected.sort((a, b) => a.index - b.index) })
+      }
+      return { written: records.length, bytes }
     })
 
-  return {
-    writeBatch,
+  return SinkKit.make({
+    connector: "elasticsearch",
+    context: options.context,
+    config,
+    writeBatch: writeRecords,
+    // writeRecords retried what can be retried, item by item: what is left fails the run
+    classify: () => "fail",
     flush: config.refresh === true
       ? Effect.asVoid(Effect.tryPromise({ try: () => transport.refresh(), catch: classify("refresh") }))
       : Effect.void
-  }
+  })
 }

@@ -5,7 +5,7 @@
  * (written, transient: sent again, rejected: a duplicate key, a validation failure).
  */
 import { type AnyBulkWriteOperation, BSON, type Document } from "mongodb"
-import { type Item, type Outcome, WRITTEN } from "../../../internal/itemWrites.ts"
+import { type Item, type Outcome, WRITTEN } from "../../kit/internal/itemWrites.ts"
 import type { SinkConfig } from "../MongodbConfig.ts"
 import { isTransientWriteError, reasonOf } from "../MongodbError.ts"
 

@@ -1,18 +1,20 @@
 /**
  * Writes whose response reports each item (Elasticsearch's `_bulk`, MongoDB's unordered
  * `bulkWrite`): send the items, read each one's outcome, send again the retryable ones — those
- * only — after a backoff with jitter, until every item is written or rejected for good; return the
- * rejections. Where a sink whose server answers for the batch as a whole isolates bad records by
- * bisection, a sink that is told item by item needs no bisection, only this loop.
+ * only — after the backoff of the `retry` policy (`Retry.policy`: exponential, with jitter), until
+ * every item is written or rejected for good; return the rejections, which the sink hands to
+ * `SinkKit` as `RecordsRejected` (dead letters or a `RecordError`). Where a sink whose server
+ * answers for the batch as a whole isolates bad records by bisection, a sink that is told item by
+ * item needs no bisection, only this loop.
  *
  * Order: items with the same key (a document id) go in separate rounds, in batch order (round k
  * holds the k-th item of each key), and a round is complete — retries included — before the next
  * starts: neither concurrent requests, nor a server that applies an unordered bulk in any order,
  * nor the retry of an earlier version can let it overwrite a later one.
  */
-import { Effect } from "effect"
-import { ConnectorError, TransientError } from "../Errors.ts"
-import { durationMillis } from "../WorkflowGraph.ts"
+import { Effect, Random } from "effect"
+import { ConnectorError, TransientError } from "../../../Errors.ts"
+import type * as Retry from "../Retry.ts"
 
 /** An item to write: where its record is in the batch, and its key (`undefined`: none). */
 export interface Item {
@@ -39,22 +41,10 @@ export interface Rejected<I extends Item> {
 /** Waits before retry `attempt` (1-based). */
 export type Backoff = (attempt: number) => Effect.Effect<void>
 
-/** A `retry: { attempts, delay, max_delay }` config block. */
-export interface RetryConfig {
-  readonly attempts?: number
-  readonly delay?: string | number
-  readonly max_delay?: string | number
-}
-
-/** The defaults of a {@link RetryConfig}: 8 attempts, from 200ms up to 30s. */
-export const RETRY_DEFAULTS = { attempts: 8, delay: 200, maxDelay: 30_000 } as const
-
-/** Exponential backoff from `delay`, doubling up to `max_delay`, each wait between half and all of it (jitter). */
-export const backoff = (config: RetryConfig | undefined, random: () => number = Math.random): Backoff => {
-  const base = config?.delay !== undefined ? durationMillis(config.delay) : RETRY_DEFAULTS.delay
-  const max = config?.max_delay !== undefined ? durationMillis(config.max_delay) : RETRY_DEFAULTS.maxDelay
-  return (attempt) => Effect.sleep(Math.round(Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + random() / 2)))
-}
+/** The wait before retry `attempt` of a policy: `delay` doubling up to `max_delay`, between half and all of it. */
+export const backoffOf = (policy: Retry.Policy): Backoff => (attempt) =>
+  Effect.flatMap(Random.next, (r) =>
+    Effect.sleep(Math.round(Math.min(policy.maxDelayMillis, policy.delayMillis * 2 ** (attempt - 1)) * (0.5 + r / 2))))
 
 /** Splits items into rounds: round k holds the k-th item of each key (keyless items: the first), in order. */
 export const rounds = <I extends Item>(items: ReadonlyArray<I>): Array<Array<I>> => {
@@ -78,9 +68,10 @@ export interface WriteItemsOptions<I extends Item> {
   readonly operation: string
   /** Sends items; the outcomes in the same order (a failure of the whole call fails the write). */
   readonly send: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Outcome>, ConnectorError>
-  /** Retries after the first attempt. */
-  readonly attempts: number
-  readonly backoff: Backoff
+  /** Retries after the first attempt, and the waits between them. */
+  readonly policy: Retry.Policy
+  /** Default: {@link backoffOf} the policy. */
+  readonly backoff?: Backoff
   /** How an item is named in a message (`document '42'`). */
   readonly describe: (item: I) => string
   /** The config key to raise when retries run out (e.g. `retry.attempts`). */
@@ -94,22 +85,24 @@ export const writeItems = <I extends Item>(
 ): Effect.Effect<Array<Rejected<I>>, ConnectorError> =>
   Effect.gen(function*() {
     const rejected: Array<Rejected<I>> = []
+    const attempts = options.policy.attempts
+    const wait = options.backoff ?? backoffOf(options.policy)
     for (const round of rounds(items)) {
       let pending: ReadonlyArray<I> = round
       let last = new Map<I, string>()
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 0) {
-          if (attempt > options.attempts) {
+          if (attempt > attempts) {
             const first = pending[0]
             return yield* new ConnectorError({
               connector: options.connector,
               operation: options.operation,
               reason: new TransientError({
-                message: `${pending.length} item(s) still not accepted after ${options.attempts} retries (first: ${options.describe(first)}: ${last.get(first) ?? "?"}); ${options.remedy ?? "raise retry.attempts or retry.max_delay"} if the server is busy`
+                message: `${pending.length} item(s) still not accepted after ${attempts} retries (first: ${options.describe(first)}: ${last.get(first) ?? "?"}); ${options.remedy ?? "raise retry.attempts or retry.max_delay"} if the server is busy`
               })
             })
           }
-          yield* options.backoff(attempt)
+          yield* wait(attempt)
         }
         const outcomes = yield* options.send(pending)
         const next: Array<I> = []
