@@ -94,7 +94,8 @@ export const fakeMongo = (options: FakeOptions = {}): FakeMongo => {
       if (failed !== undefined) return Promise.reject(failed)
       const docs = coll(ns)
       const writeErrors: Array<{ index: number; code: number; errmsg: string }> = []
-      operations.forEach((raw, index) => {
+      for (let index = 0; index < operations.length; index++) {
+        const raw = operations[index]
         const op = raw as Document
         const kind = Object.keys(op)[0]
         const spec = op[kind] as Document
@@ -104,25 +105,32 @@ export const fakeMongo = (options: FakeOptions = {}): FakeMongo => {
         const attempt = attempts.get(attemptKey) ?? 0
         attempts.set(attemptKey, attempt + 1)
         const forced = options.decide?.(op, attempt)
-        if (forced !== undefined) return void writeErrors.push({ index, ...forced })
+        if (forced !== undefined) {
+          writeErrors.push({ index, ...forced })
+          continue
+        }
         const find = (f: Document) => [...docs.values()].find((d) => matches(f, d))
         let next: Document
         if (kind === "insertOne") {
           next = { ...spec.document }
           if (next._id === undefined) next = { _id: new ObjectId(), ...next }
           if (docs.has(key(next._id))) {
-            return void writeErrors.push({ index, code: 11000, errmsg: `E11000 duplicate key error collection: ${ns} index: _id_ dup key: { _id: ${key(next._id)} }` })
+            writeErrors.push({ index, code: 11000, errmsg: `E11000 duplicate key error collection: ${ns} index: _id_ dup key: { _id: ${key(next._id)} }` })
+            continue
           }
         } else {
           const existing = find(filter!)
           const base: Document = existing ?? { _id: filter!._id ?? new ObjectId(), ...(filter!._id === undefined ? filter : {}) }
           next = kind === "updateOne" ? { ...base, ...spec.update.$set } : { _id: base._id, ...(filter!._id === undefined ? filter : {}), ...spec.replacement }
         }
-        if (options.invalid?.(next) === true) return void writeErrors.push({ index, code: 121, errmsg: "Document failed validation" })
+        if (options.invalid?.(next) === true) {
+          writeErrors.push({ index, code: 121, errmsg: "Document failed validation" })
+          continue
+        }
         docs.set(key(next._id), next)
         writes.push({ op: kind, id: key(next._id) })
         emit(ns, { operationType: kind === "insertOne" ? "insert" : kind === "updateOne" ? "update" : "replace", documentKey: { _id: next._id }, fullDocument: next, wallTime: new Date() })
-      })
+      }
       if (writeErrors.length > 0) {
         return Promise.reject(Object.assign(new Error(writeErrors[0].errmsg), { name: "MongoBulkWriteError", code: writeErrors[0].code, writeErrors, result: {} }))
       }
