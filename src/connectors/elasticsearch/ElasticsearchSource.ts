@@ -18,11 +18,12 @@
  * @since 0.4.0
  */
 import type { Client } from "@elastic/elasticsearch"
-import { Clock, Effect, Ref } from "effect"
+import { Clock, Effect, Ref, Schema } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./ElasticsearchConfig.ts"
 import { classify, statusOf } from "./ElasticsearchError.ts"
 import { acquireClient, type ClientOverrides, nodeName } from "./internal/client.ts"
@@ -36,38 +37,31 @@ import { durationMillis } from "../../WorkflowGraph.ts"
  */
 export type Document = { readonly [field: string]: unknown }
 
-/**
- * The source's position: the point in time read in and the sort values of the last document
- * read (`null` before the first).
- *
- * @category models
- * @since 0.4.0
- */
-export interface SourcePosition {
-  readonly pit: string | null
-  readonly after: ReadonlyArray<string | number | boolean | null> | null
-  /** The read is complete (its point in time closed). */
-  readonly end?: true
-}
-
 type SortValue = string | number | boolean | null
 
 const isSortValue = (u: unknown): u is SortValue => u === null || ["string", "number", "boolean"].includes(typeof u)
 
 /**
- * Reads a position written by the source; `undefined` for anything else.
+ * The Schema of the source's positions: the point in time read in, the sort values of the last
+ * document read (`null` before the first), and `end: true` once the read is complete. The runtime
+ * decodes a stored position with it before anything opens.
  *
- * @category constructors
+ * @category schemas
  * @since 0.4.0
  */
-export const decodePosition = (u: unknown): SourcePosition | undefined => {
-  if (u === null || typeof u !== "object" || Array.isArray(u)) return undefined
-  const { after, end, pit } = u as { readonly pit?: unknown; readonly after?: unknown; readonly end?: unknown }
-  if (pit !== null && typeof pit !== "string") return undefined
-  if (after !== null && !(Array.isArray(after) && after.every(isSortValue))) return undefined
-  if (end !== undefined && end !== true) return undefined
-  return { pit, after: after as SourcePosition["after"], ...(end === true ? { end } : {}) }
-}
+export const SourcePosition = Schema.Struct({
+  pit: Schema.NullOr(Schema.String),
+  after: Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number, Schema.Boolean, Schema.Null]))),
+  end: Schema.optionalKey(Schema.Literal(true))
+})
+
+/**
+ * @category schemas
+ * @since 0.4.0
+ */
+export type SourcePosition = typeof SourcePosition.Type
+
+const decodePosition = Positions.decoder("elasticsearch", SourcePosition, "a position of the elasticsearch source")
 
 const KEEP_ALIVE_DEFAULT = "10m"
 
@@ -184,8 +178,7 @@ export const openWith = (overrides: ClientOverrides | undefined) => (config: Sou
       })),
       seek: (position) =>
         Effect.gen(function*() {
-          const p = decodePosition(position)
-          if (p === undefined) return yield* failure("seek", `not a position of the elasticsearch source: ${JSON.stringify(position)}`)
+          const p = yield* decodePosition(position)
           if (p.after !== null && userSort !== undefined && p.after.length !== userSort.length) {
             return yield* failure("seek", `the position holds ${p.after.length} sort values, 'sort' has ${userSort.length} fields: was 'sort' changed since the checkpoint? run with --from-scratch`)
           }
@@ -220,6 +213,7 @@ export const ElasticsearchSource: Connector.SourceDefinition<SourceConfig, Docum
   description: "Reads an Elasticsearch index in a point in time with search_after (position: the last sort values)",
   config: SourceConfig,
   // one point in time, read page after page
+  position: () => SourcePosition,
   capabilities: (config) => ({ seekable: true, unbounded: false, preferredBatchSize: config.batch_size ?? 1000, maxBatchSize: 10_000, maxParallelism: 1 }),
   resources: (config) => ({ reads: [{ kind: "elasticsearch-index", name: `${nodeName(config)} ${config.index}`, key: ["index"], shared: true }] }),
   check: (config) =>

@@ -19,11 +19,12 @@
  * @since 0.4.0
  */
 import { BSON, type Document } from "mongodb"
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Schema } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
 import { acquireClient, collectionResource } from "./internal/client.ts"
@@ -47,14 +48,39 @@ export type Change = {
   readonly time?: string
 }
 
+/**
+ * The Schema of `mode: scan` positions: the last `_id` read, as canonical Extended JSON (`null`
+ * before the first).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const ScanPosition = Schema.Struct({ last_id: Schema.Unknown })
+
+/**
+ * The Schema of `mode: change_stream` positions: the resume token after the last change read, as
+ * canonical Extended JSON (`null` before the stream answered).
+ *
+ * @category schemas
+ * @since 0.4.0
+ */
+export const ChangeStreamPosition = Schema.Struct({ resume_token: Schema.Unknown })
+
+const decodeScan = Positions.decoder("mongodb", ScanPosition, "a position of the mongodb scan")
+const decodeChangeStream = Positions.decoder("mongodb", ChangeStreamPosition, "a position of the mongodb change stream")
+
 const failure = (operation: string, message: string) =>
   new ConnectorError({ connector: "mongodb", operation, reason: new ConfigurationError({ message }) })
 
 /** A BSON value as JSON for a position (canonical Extended JSON). */
 const toPosition = (value: unknown): Batch.Position => BSON.EJSON.serialize(value as Document, { relaxed: false }) as Batch.Position
 
-/** A position's value back as BSON. */
-const fromPosition = (value: unknown): unknown => BSON.EJSON.deserialize(value as Document, { relaxed: false })
+/**
+ * A position's value back as BSON: numbers as JavaScript numbers (a 64-bit integer beyond 2^53 as
+ * a `Long`), which MongoDB compares by value across numeric types; ObjectIds, dates, ... as
+ * themselves.
+ */
+const fromPosition = (value: unknown): unknown => BSON.EJSON.deserialize(value as Document, { relaxed: true })
 
 const scanReader = (collection: CollectionPort, config: SourceConfig, context: Connector.OpenContext) => {
   let last: { readonly id: unknown } | undefined
@@ -82,8 +108,7 @@ const scanReader = (collection: CollectionPort, config: SourceConfig, context: C
     position: Effect.sync(position),
     seek: (p) =>
       Effect.gen(function*() {
-        const saved = p !== null && typeof p === "object" && !Array.isArray(p) && "last_id" in p ? p.last_id : undefined
-        if (saved === undefined) return yield* failure("seek", `not a position of the mongodb scan: ${JSON.stringify(p)}`)
+        const saved = (yield* decodeScan(p)).last_id
         last = saved === null ? undefined : { id: yield* Effect.try({ try: () => fromPosition(saved), catch: () => failure("seek", `not an Extended JSON _id: ${JSON.stringify(saved)}`) }) }
         done = false
       }),
@@ -151,8 +176,7 @@ const changeStreamReader = (collection: CollectionPort, config: SourceConfig, co
       position: Effect.sync(position),
       seek: (p) =>
         Effect.gen(function*() {
-          const saved = p !== null && typeof p === "object" && !Array.isArray(p) && "resume_token" in p ? p.resume_token : undefined
-          if (saved === undefined) return yield* failure("seek", `not a position of the mongodb change stream: ${JSON.stringify(p)}`)
+          const saved = (yield* decodeChangeStream(p)).resume_token
           yield* close
           token = saved === null ? undefined : fromPosition(saved)
         }),
@@ -174,6 +198,7 @@ export const make = (connect: Connect): Connector.SourceDefinition<SourceConfig,
     type: "mongodb",
     description: "Reads a MongoDB collection in _id order, or its change stream (resume tokens as positions)",
     config: SourceConfig,
+    position: (config) => (config.mode === "change_stream" ? ChangeStreamPosition : ScanPosition),
     capabilities: (config) => ({
       seekable: true,
       unbounded: config.mode === "change_stream",
