@@ -53,6 +53,10 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/elasticsearch/Example.test.ts (run against the HTTP fake)",
     env: { ES_API_KEY: "example-key" }
   },
+  "ndjson-to-mongodb.yaml": {
+    validateOnly: "test/connectors/mongodb/Example.test.ts (run against the MongoClient-shaped fake)",
+    env: { MONGODB_URL: "mongodb://localhost:27017" }
+  },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),

@@ -30,6 +30,7 @@ describe("examples/ndjson-to-elasticsearch.yaml (HTTP fake)", () => {
       assert.include(plan.stdout, "exactly-once (idempotent writes keyed by id_field)")
       const run = yield* cli(["run", example, "--state-dir", "state"], { cwd: dir, env })
       assert.strictEqual(run.status, 0, run.stderr)
+      assert.include(run.stdout, "dead letters of search: 1 records set aside", "the summary counts them")
       for (const out of [plan.stdout, plan.stderr, run.stdout, run.stderr]) assert.notInclude(out, "c2VjcmV0")
       const index = fake.indices.get("orders")!
       assert.strictEqual(index.size, 39)
