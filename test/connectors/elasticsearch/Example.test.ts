@@ -27,7 +27,7 @@ describe("examples/ndjson-to-elasticsearch.yaml (HTTP fake)", () => {
       const env = { ES_URL: fake.url, ES_API_KEY: "c2VjcmV0LWV4YW1wbGUta2V5" }
       const plan = yield* cli(["plan", example], { cwd: dir, env })
       assert.strictEqual(plan.status, 0, plan.stderr)
-      assert.include(plan.stdout, "exactly-once (idempotent writes keyed by id_field)")
+      assert.include(plan.stdout, "dead letters → rejected.ndjson, exactly-once (idempotent writes keyed by id_field)")
       const run = yield* cli(["run", example, "--state-dir", "state"], { cwd: dir, env })
       assert.strictEqual(run.status, 0, run.stderr)
       assert.include(run.stdout, "dead letters of search: 1 records set aside", "the summary counts them")

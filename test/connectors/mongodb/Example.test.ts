@@ -41,7 +41,7 @@ describe("examples/ndjson-to-mongodb.yaml (MongoClient-shaped fake)", () => {
         }),
         registry
       )
-      assert.include(PlanFormat.text(plan), "exactly-once (idempotent upsert keyed by id_field)")
+      assert.include(PlanFormat.text(plan), `dead letters → ${join(dir, "rejected.ndjson")}, exactly-once (idempotent upsert keyed by id_field)`)
       assert.strictEqual(summary.nodes.find((n) => n.id === "store")?.deadLetters, 1)
       const stored = fake.documents("shop.orders")
       assert.strictEqual(stored.length, 29)
