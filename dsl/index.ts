@@ -4,7 +4,8 @@
  * Streams and Sinks as sources and destinations). The builders build the same
  * `WorkflowGraph` value the YAML loader produces; the types carry node ids, record types, and the
  * user processors' error type and requirements. {@link Yaml} loads a YAML workflow into that value.
- * The connector modules (`Csv`, `Ndjson`, `Memory`, `Postgres`, `Mysql`, `RedisStreams`, `Nats`, `Rabbitmq`, `Mqtt`, `Stdout`) and `Processors` (the
+ * The connector modules (`Csv`, `Ndjson`, `Memory`, `Postgres`, `Mysql`, `RedisStreams`, `Nats`, `Rabbitmq`, `Mqtt`,
+ * `Elasticsearch`, `Mongodb`, `Stdout`) and `Processors` (the
  * stateless and stateful processors, `worker_map`) are the same modules `dataflare` exports,
  * re-exported here for their typed spec constructors (`Csv.source({ path, columns })`,
  * `Processors.aggregateOf<Order>()({ ... })`).
@@ -39,6 +40,10 @@ export * as Nats from "../src/connectors/nats/index.ts"
 export * as Ndjson from "../src/connectors/ndjson/index.ts"
 /** @since 0.4.0 */
 export * as Mysql from "../src/connectors/mysql/index.ts"
+/** @since 0.4.0 */
+export * as Elasticsearch from "../src/connectors/elasticsearch/index.ts"
+/** @since 0.4.0 */
+export * as Mongodb from "../src/connectors/mongodb/index.ts"
 /** @since 0.1.0 */
 export * as Postgres from "../src/connectors/postgres/index.ts"
 /** @since 0.4.0 */

@@ -185,8 +185,9 @@ export type Guarantee = "exactly-once" | "at-least-once"
 export interface SinkCapabilities {
   readonly guarantee: Guarantee
   /**
-   * What the guarantee depends on, shown beside it by `dataflare plan` (e.g. `within the
-   * stream's duplicate window` for a sink whose server de-duplicates replays for a while).
+   * What the guarantee depends on or how it is kept when not by the sink's own transactions,
+   * shown beside it by `dataflare plan` (e.g. `within the stream's duplicate window` for a sink
+   * whose server de-duplicates replays for a while, `idempotent writes keyed by id_field`).
    */
   readonly guaranteeNote?: string
   /** The sink writes a batch atomically. */

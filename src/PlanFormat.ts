@@ -1,7 +1,8 @@
 /**
  * Renders an execution plan for people: as text (stages, tasks, fused chains, parallelism, queue
  * capacities — or, for a task chained into its source's fiber, that it has none — a source's and a
- * sink's delivery, the workflow's guarantee), or as a Mermaid or Graphviz (dot) graph.
+ * sink's delivery, where a node's dead letters go, the workflow's guarantee), or as a Mermaid or
+ * Graphviz (dot) graph.
  *
  * @example
  * ```ts
@@ -34,6 +35,21 @@ const typeOf = (plan: Plan, node: string): string => plan.workflow.nodes.find((n
 const label = (plan: Plan, task: PlannedTask): string =>
   nodesOf(task).map((n) => `${n} (${typeOf(plan, n)})`).join(" → ")
 
+const field = (u: unknown, key: string): unknown =>
+  u !== null && typeof u === "object" && !Array.isArray(u) ? (u as { readonly [k: string]: unknown })[key] : undefined
+
+/**
+ * Where a node sets records aside, when it does: the `dead_letter.path` of a config that sends
+ * records there (`on_error: dead_letter`, or a file source's `oversize: dead_letter`) — the
+ * kit's one config shape for dead letters.
+ */
+const deadLetterPath = (plan: Plan, node: string): string | undefined => {
+  const config = plan.workflow.nodes.find((n) => n.node.id === node)?.node.config
+  const path = field(field(config, "dead_letter"), "path")
+  const on = field(config, "on_error") === "dead_letter" || field(config, "oversize") === "dead_letter"
+  return on && typeof path === "string" ? path : undefined
+}
+
 const describeTask = (plan: Plan, task: PlannedTask): string => {
   const parts = [`${kindOf(task)}: ${label(plan, task)}`]
   parts.push(`parallelism ${task.parallelism}`)
@@ -55,6 +71,11 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
   if (task._tag === "Source" && task.encoding !== undefined) {
     parts.push(`hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`)
   }
+  const letters = nodesOf(task).flatMap((n) => {
+    const path = deadLetterPath(plan, n)
+    return path === undefined ? [] : [nodesOf(task).length > 1 ? `dead letters of ${n} → ${path}` : `dead letters → ${path}`]
+  })
+  parts.push(...letters)
   if (task._tag === "Sink") {
     const { guarantee, guaranteeNote } = task.sink.capabilities
     parts.push(guaranteeNote === undefined ? guarantee : `${guarantee} (${guaranteeNote})`)

@@ -67,6 +67,8 @@ export interface NodeSummary {
   readonly batchesOut: number
   /** Sources whose reader measures it: how far the source is behind its input (last measurement). */
   readonly lag?: SourceLag | undefined
+  /** Records the node set aside in its dead letters during the run (absent: none). */
+  readonly deadLetters?: number | undefined
 }
 
 /**
@@ -270,7 +272,9 @@ const snapshot = (counters: ReadonlyMap<string, ReadonlyArray<NodeCounters>>): R
     let batchesIn = 0
     let batchesOut = 0
     let lag: SourceLag | undefined
+    let deadLetters = 0
     for (const i of instances) {
+      deadLetters += i.deadLetters
       recordsIn += i.recordsIn
       recordsOut += i.recordsOut
       batchesIn += i.batchesIn
@@ -286,7 +290,8 @@ const snapshot = (counters: ReadonlyMap<string, ReadonlyArray<NodeCounters>>): R
       recordsOut,
       batchesIn,
       batchesOut,
-      ...(lag !== undefined ? { lag } : {})
+      ...(lag !== undefined ? { lag } : {}),
+      ...(deadLetters > 0 ? { deadLetters } : {})
     }
   })
 

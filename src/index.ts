@@ -3,7 +3,8 @@
  *
  * Every module is a namespace named after its central type: `Batch.slice(batch, 0, 10)`,
  * `Runtime.run(graph)`, `Registry.layer([...])`. Every built-in connector (`Csv`, `Ndjson`,
- * `Memory`, `Postgres`, `Mysql`, `RedisStreams`, `Nats`, `Rabbitmq`, `Mqtt`, `Stdout`) and processor (`Processors`: stateless, stateful, `worker_map`)
+ * `Memory`, `Postgres`, `Mysql`, `RedisStreams`, `Nats`, `Rabbitmq`, `Mqtt`, `Elasticsearch`, `Mongodb`,
+ * `Stdout`) and processor (`Processors`: stateless, stateful, `worker_map`)
  * has its definitions and typed spec constructors here. The typed builder and the YAML loader live
  * in `dataflare/dsl`; in-memory connectors, conformance suites and the restore-equivalence
  * property in `dataflare/testing` (framework-free) and `dataflare/vitest`.
@@ -57,6 +58,10 @@ export * as Nats from "./connectors/nats/index.ts"
 export * as PlanFormat from "./PlanFormat.ts"
 /** @since 0.4.0 */
 export * as Mysql from "./connectors/mysql/index.ts"
+/** @since 0.4.0 */
+export * as Elasticsearch from "./connectors/elasticsearch/index.ts"
+/** @since 0.4.0 */
+export * as Mongodb from "./connectors/mongodb/index.ts"
 /** @since 0.4.0 */
 export * as Positions from "./connectors/kit/Positions.ts"
 /** @since 0.1.0 */

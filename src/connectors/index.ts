@@ -1,17 +1,19 @@
 /**
  * The built-in connectors: `csv`, `ndjson`, `memory`, `generator`, `collect`, `stdout`, `stream`,
- * `postgres`, `postgres-cdc`, `mysql`, `mysql-cdc`, `redis-streams`, `nats`, `rabbitmq` and `mqtt`.
- * Register them with `Registry.layer(connectorDefinitions)`;
+ * `postgres`, `postgres-cdc`, `mysql`, `mysql-cdc`, `redis-streams`, `nats`, `rabbitmq`, `mqtt`,
+ * `elasticsearch` and `mongodb`. Register them with `Registry.layer(connectorDefinitions)`;
  * processors are registered separately.
  *
  * @since 0.1.0
  */
 import type { Definition } from "../Registry.ts"
 import { definitions as csv } from "./csv/index.ts"
+import { definitions as elasticsearch } from "./elasticsearch/index.ts"
 import { definitions as memory } from "./memory/index.ts"
 import { definitions as mqtt } from "./mqtt/index.ts"
 import { definitions as mysql } from "./mysql/index.ts"
 import { definitions as nats } from "./nats/index.ts"
+import { definitions as mongodb } from "./mongodb/index.ts"
 import { definitions as ndjson } from "./ndjson/index.ts"
 import { definitions as postgres } from "./postgres/index.ts"
 import { definitions as rabbitmq } from "./rabbitmq/index.ts"
@@ -36,5 +38,7 @@ export const connectorDefinitions: ReadonlyArray<Definition> = [
   ...nats,
   ...stream,
   ...rabbitmq,
-  ...mqtt
+  ...mqtt,
+  ...elasticsearch,
+  ...mongodb
 ]

@@ -61,6 +61,14 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   "mysql-cdc.yaml": { validateOnly: "test/connectors/mysql/Examples.integration.test.ts (needs a binlog-enabled server)" },
   "nats-filter.yaml": { validateOnly: "test/connectors/nats/Example.integration.test.ts" },
   "redis-streams-filter.yaml": { validateOnly: "test/connectors/redis-streams/Example.integration.test.ts" },
+  "ndjson-to-elasticsearch.yaml": {
+    validateOnly: "test/connectors/elasticsearch/Example.test.ts (run against the HTTP fake)",
+    env: { ES_API_KEY: "example-key" }
+  },
+  "ndjson-to-mongodb.yaml": {
+    validateOnly: "test/connectors/mongodb/Example.test.ts (run against the MongoClient-shaped fake)",
+    env: { MONGODB_URL: "mongodb://localhost:27017" }
+  },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),

@@ -59,6 +59,9 @@ export const renderSummary = (summary: RunSummary): string => {
       formatRate(rate(read, summary.durationMs))
     } records/s)${restarts(summary)}`,
     ...summary.nodes.flatMap((n) => (n.lag !== undefined ? [`lag of ${n.id}: ${formatLag(n.lag)} behind its input`] : [])),
+    ...summary.nodes.flatMap((n) =>
+      n.deadLetters !== undefined && n.deadLetters > 0 ? [`dead letters of ${escapeControl(n.id)}: ${formatCount(n.deadLetters)} records set aside`] : []
+    ),
     ...Object.entries(summary.batching).map(([source, m]) =>
       `adaptive batching of ${source}: batch size ${formatCount(m.size)}, ${formatCount(m.rate)} records/s, latency ${
         formatDuration(m.latencyMs)

@@ -1,0 +1,46 @@
+/**
+ * The `@elastic/elasticsearch` client of a node, opened in the task's scope and closed with it.
+ * Credentials stay `Redacted` until the client gets them. The client's own retries are off
+ * (`maxRetries: 0`): the sink retries the failed items of a bulk response itself, and any other
+ * request fails at once with a classified error.
+ */
+import { Client, type ClientOptions } from "@elastic/elasticsearch"
+import { Effect, Redacted, type Scope } from "effect"
+import { durationMillis } from "../../../WorkflowGraph.ts"
+import type { Connection } from "../ElasticsearchConfig.ts"
+
+type ConnectionFields = {
+  readonly [K in keyof typeof Connection]?: (typeof Connection)[K] extends { readonly Type: infer T } ? T : never
+}
+
+/** The connection part of a config (`node`, credentials, `request_timeout`). */
+export type ConnectionConfig = ConnectionFields & { readonly node: string | ReadonlyArray<string> }
+
+/** Overrides of the client's options for tests (e.g. `@elastic/elasticsearch-mock`'s connection). */
+export type ClientOverrides = Pick<ClientOptions, "Connection">
+
+/** The client options of a config. */
+export const clientOptions = (config: ConnectionConfig, overrides?: ClientOverrides): ClientOptions => ({
+  node: typeof config.node === "string" ? config.node : [...config.node],
+  maxRetries: 0,
+  requestTimeout: config.request_timeout === undefined ? 30_000 : durationMillis(config.request_timeout),
+  ...(config.api_key !== undefined
+    ? { auth: { apiKey: Redacted.value(config.api_key) } }
+    : config.username !== undefined && config.password !== undefined
+    ? { auth: { username: config.username, password: Redacted.value(config.password) } }
+    : {}),
+  ...overrides
+})
+
+/** A client for a config, closed when the scope closes. */
+export const acquireClient = (config: ConnectionConfig, overrides?: ClientOverrides): Effect.Effect<Client, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Client(clientOptions(config, overrides))),
+    (client) => Effect.promise(() => client.close().catch(() => undefined))
+  )
+
+/** The node URLs of a config without user information, for messages and resources. */
+export const nodeName = (config: { readonly node: string | ReadonlyArray<string> }): string =>
+  (typeof config.node === "string" ? [config.node] : config.node)
+    .map((n) => n.replace(/(\/\/)[^/@]+@/u, "$1"))
+    .join(",")
