@@ -14,6 +14,7 @@ import packageJson from "../../package.json" with { type: "json" }
 import * as Check from "./commands/check.ts"
 import * as Checkpoints from "./commands/checkpoints.ts"
 import * as Discover from "./commands/discover.ts"
+import * as List from "./commands/list.ts"
 import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
 import * as Schema from "./commands/schema.ts"
@@ -35,7 +36,8 @@ export const commands = [
   Checkpoints.command,
   Discover.command,
   Top.command,
-  Schema.command
+  Schema.command,
+  List.command
 ] as const
 
 /**

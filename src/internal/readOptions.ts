@@ -24,14 +24,26 @@ const MAX_RECORD_BYTES_CEILING = 256 * 1024 * 1024
  */
 export const readFields = {
   max_record_bytes: Schema.optionalKey(
-    Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_RECORD_BYTES_CEILING))
+    Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_RECORD_BYTES_CEILING)).annotate({
+      description: "The largest record (a CSV record, an NDJSON line) in bytes, line break excluded; a larger one is handled as `oversize` says",
+      default: 64 * 1024 * 1024
+    })
   ),
-  oversize: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"])),
-  dead_letter: Schema.optionalKey(Schema.Struct({
-    path: Schema.NonEmptyString,
-    max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  oversize: Schema.optionalKey(Schema.Literals(["fail", "dead_letter"]).annotate({
+    description: "What a record larger than max_record_bytes does: fail the run naming file:line, or go to dead_letter.path",
+    default: "fail"
   })),
-  invalid_utf8: Schema.optionalKey(Schema.Literals(["error", "replace"]))
+  dead_letter: Schema.optionalKey(Schema.Struct({
+    path: Schema.NonEmptyString.annotate({ description: "NDJSON file where the place and first characters of each oversize record are appended" }),
+    max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+      description: "The most bytes the dead-letter file may grow to; beyond, the run fails",
+      default: 1024 * 1024 * 1024
+    }))
+  }).annotate({ description: "Where oversize: dead_letter writes the records it skips" })),
+  invalid_utf8: Schema.optionalKey(Schema.Literals(["error", "replace"]).annotate({
+    description: "Bytes that are not UTF-8 text (or a NUL byte): error naming file:line:column, or replace each with U+FFFD",
+    default: "error"
+  }))
 }
 
 /**
