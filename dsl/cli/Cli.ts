@@ -18,6 +18,7 @@ import * as List from "./commands/list.ts"
 import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
 import * as Schema from "./commands/schema.ts"
+import * as Test from "./commands/test.ts"
 import * as Top from "./commands/top.ts"
 import * as Validate from "./commands/validate.ts"
 import { CliExit, ExitCode } from "./internal/exit.ts"
@@ -37,7 +38,8 @@ export const commands = [
   Discover.command,
   Top.command,
   Schema.command,
-  List.command
+  List.command,
+  Test.command
 ] as const
 
 /**

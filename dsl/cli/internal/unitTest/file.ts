@@ -1,0 +1,160 @@
+/**
+ * The tests file of `dataflare test`: parsed with positions, so every problem names the tests
+ * file's `file:line:column` and the key at fault (`tests[1].expect.out[0]`).
+ *
+ * ```yaml
+ * tests:
+ *   - name: keeps the large orders
+ *     inputs:                 # node id → records: a source's records, or records fed to a processor
+ *       orders:
+ *         - { id: 1, amount: 250 }
+ *     expect:                 # node id (or node.port) → the records it must output (a sink: write)
+ *       out:
+ *         - { id: 1, amount: 250 }
+ *     ordered: false          # optional: compare as a multiset (default: in order)
+ * ```
+ */
+import { LineCounter, parseDocument } from "yaml"
+import { isMap, isScalar, isSeq, type Node as YamlNode } from "yaml"
+import type { DefinitionIssue, Location } from "../../../../src/Errors.ts"
+import { findPair, formatPath, keyText, locationOf, type Source, toJS, Unreadable } from "../../../yaml/internal/document.ts"
+
+/** Records for one node of a test, with where the tests file gives them. */
+export interface NodeRecords {
+  readonly node: string
+  readonly records: ReadonlyArray<unknown>
+  /** Dotted path in the tests file (`tests[0].inputs.orders`). */
+  readonly path: string
+  readonly location: Location | undefined
+}
+
+/** One test case. */
+export interface TestCase {
+  readonly name: string
+  readonly index: number
+  readonly location: Location | undefined
+  readonly path: string
+  readonly inputs: ReadonlyArray<NodeRecords>
+  readonly expect: ReadonlyArray<NodeRecords>
+  /** Compare records in order (default) or as a multiset. */
+  readonly ordered: boolean
+}
+
+/** The parsed tests file, or every problem found in it. */
+export type Parsed =
+  | { readonly ok: true; readonly cases: ReadonlyArray<TestCase> }
+  | { readonly ok: false; readonly issues: ReadonlyArray<DefinitionIssue> }
+
+const CASE_KEYS = ["name", "inputs", "expect", "ordered"] as const
+
+/** Parses a tests file's text (`file` is the name used in locations). */
+export const parseTests = (text: string, file: string): Parsed => {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const source: Source = { file, text, doc, lines }
+  const issues: Array<DefinitionIssue> = []
+  const issue = (path: ReadonlyArray<PropertyKey>, node: unknown, message: string) => {
+    const location = locationOf(source, node) ?? { file, line: 1, column: 1 }
+    issues.push({ path: formatPath(path), message, location })
+  }
+  for (const error of doc.errors) {
+    const { line, col } = lines.linePos(error.pos[0])
+    issues.push({ path: "", message: `YAML: ${error.message.split("\n")[0]}`, location: { file, line, column: col } })
+  }
+  if (issues.length > 0) return { ok: false, issues }
+  const root = doc.contents
+  if (!isMap(root)) {
+    issue([], root, "a tests file is a mapping with a 'tests' list")
+    return { ok: false, issues }
+  }
+  for (const pair of root.items) {
+    if (keyText(pair) !== "tests") issue([keyText(pair) ?? "?"], pair.key, "unknown key (a tests file has only 'tests')")
+  }
+  const tests = findPair(root, "tests")?.value
+  if (!isSeq(tests) || tests.items.length === 0) {
+    issue(["tests"], tests ?? root, "expected a non-empty list of tests")
+    return { ok: false, issues }
+  }
+  const cases: Array<TestCase> = []
+  const names = new Map<string, number>()
+  for (const [index, item] of tests.items.entries()) {
+    const at: ReadonlyArray<PropertyKey> = ["tests", index]
+    if (!isMap(item)) {
+      issue(at, item, "expected a mapping with name, inputs and expect")
+      continue
+    }
+    for (const pair of item.items) {
+      const key = keyText(pair)
+      if (key === undefined || !(CASE_KEYS as ReadonlyArray<string>).includes(key)) {
+        issue([...at, key ?? "?"], pair.key, `unknown key (a test has ${CASE_KEYS.join(", ")})`)
+      }
+    }
+    const nameNode = findPair(item, "name")?.value
+    const name = isScalar(nameNode) && typeof nameNode.value === "string" && nameNode.value.trim() !== "" ? nameNode.value : undefined
+    if (name === undefined) issue([...at, "name"], nameNode ?? item, "expected the test's name (a non-empty string)")
+    else if (names.has(name)) issue([...at, "name"], nameNode, `a second test named '${name}' (test ${names.get(name)} has it)`)
+    else names.set(name, index + 1)
+    const orderedNode = findPair(item, "ordered")?.value
+    let ordered = true
+    if (orderedNode !== undefined) {
+      if (isScalar(orderedNode) && typeof orderedNode.value === "boolean") ordered = orderedNode.value
+      else issue([...at, "ordered"], orderedNode, "expected true or false")
+    }
+    const inputs = nodeRecords(source, item, [...at, "inputs"], issue, false)
+    const expect = nodeRecords(source, item, [...at, "expect"], issue, true)
+    if (name !== undefined && inputs !== undefined && expect !== undefined) {
+      cases.push({ name, index, location: locationOf(source, item), path: formatPath(at), inputs, expect, ordered })
+    }
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, cases }
+}
+
+/** `inputs` or `expect` of a test: node id → list of records (mappings). */
+const nodeRecords = (
+  source: Source,
+  item: YamlNode,
+  at: ReadonlyArray<PropertyKey>,
+  issue: (path: ReadonlyArray<PropertyKey>, node: unknown, message: string) => void,
+  required: boolean
+): ReadonlyArray<NodeRecords> | undefined => {
+  const key = String(at[at.length - 1])
+  const value = findPair(item, key)?.value
+  if (value === undefined || (isScalar(value) && value.value === null)) {
+    if (required) issue(at, item, `expected '${key}': node id → the records it must output`)
+    return required ? undefined : []
+  }
+  if (!isMap(value) || value.items.length === 0) {
+    issue(at, value, `expected a mapping of node id → list of records`)
+    return undefined
+  }
+  const out: Array<NodeRecords> = []
+  let ok = true
+  for (const pair of value.items) {
+    const node = keyText(pair)
+    const path = [...at, node ?? "?"]
+    if (node === undefined || node === "") {
+      issue(path, pair.key, "expected a node id")
+      ok = false
+      continue
+    }
+    const list = pair.value
+    if (!isSeq(list)) {
+      issue(path, list ?? pair.key, "expected a list of records (write [] for none)")
+      ok = false
+      continue
+    }
+    const records: Array<unknown> = []
+    list.items.forEach((recordNode, i) => {
+      const record = toJS(source, recordNode)
+      if (record instanceof Unreadable) {
+        issue([...path, i], recordNode, record.message)
+        ok = false
+      } else if (record === null || typeof record !== "object" || Array.isArray(record)) {
+        issue([...path, i], recordNode, "expected a record (a mapping of field → value)")
+        ok = false
+      } else records.push(record)
+    })
+    out.push({ node, records, path: formatPath(path), location: locationOf(source, pair.key) })
+  }
+  return ok ? out : undefined
+}
