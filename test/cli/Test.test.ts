@@ -56,6 +56,13 @@ describe("dataflare test", () => {
       assert.strictEqual(result.stderr, "")
     }), 120_000)
 
+  it.live("the graph example's tests pass: fan-in, a keyed windowed aggregate on two instances and its late side output", () =>
+    Effect.gen(function*() {
+      const result = yield* cli(["test", resolve(import.meta.dirname, "../../examples/graph-orders.yaml")])
+      assert.strictEqual(result.status, 0, result.stdout + result.stderr)
+      assert.match(result.stdout, /\n3 tests: 3 passed, 0 failed\n$/)
+    }), 120_000)
+
   it.live("a failing test prints the diff and exits 1; no real input is read and no destination written", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
