@@ -156,11 +156,14 @@ describe("dataflare test", () => {
     expect: { out: [] }
 `
       )
-      const [shape, ids, missing, invalid] = yield* Effect.all([
+      yield* write(join(dir, "syntax.yaml"), "tests: [\n")
+      const [shape, ids, missing, invalid, syntax, directory] = yield* Effect.all([
         cli(["test", "wf.yaml", "--tests", "shape.yaml"], { cwd: dir }),
         cli(["test", "wf.yaml", "-t", "ids.yaml"], { cwd: dir }),
         cli(["test", "wf.yaml"], { cwd: dir }),
-        cli(["test", "shape.yaml", "--tests", "ids.yaml"], { cwd: dir })
+        cli(["test", "shape.yaml", "--tests", "ids.yaml"], { cwd: dir }),
+        cli(["test", "wf.yaml", "-t", "syntax.yaml"], { cwd: dir }),
+        cli(["test", "wf.yaml", "-t", "."], { cwd: dir })
       ], { concurrency: 2 })
       assert.strictEqual(shape.status, 1)
       assert.strictEqual(shape.stdout, "")
@@ -191,6 +194,10 @@ describe("dataflare test", () => {
       assert.match(missing.stderr, /^error: no tests file wf\.test\.yaml: write the tests beside the workflow/)
       assert.strictEqual(invalid.status, 1, "a tests file given as the workflow is an invalid workflow")
       assert.match(invalid.stderr, /^shape\.yaml:1:1 tests: unknown key/m)
+      assert.strictEqual(syntax.status, 1)
+      assert.match(syntax.stderr, /^syntax\.yaml:2:1: YAML: .*\ninvalid: syntax\.yaml \(1 problem\)\n$/)
+      assert.strictEqual(directory.status, 1)
+      assert.strictEqual(directory.stderr, "error: cannot read the tests file .: is a directory\n")
     }), 120_000)
 
   it("the tests file beside a workflow, and the diff of records", () => {

@@ -32,15 +32,17 @@ export const defaultTestsFile = (workflow: string): string => {
   return match === null ? `${workflow}.test.yaml` : `${workflow.slice(0, match.index)}.test${match[0]}`
 }
 
+const READ_ERRORS: { readonly [code: string]: string } = { EACCES: "permission denied", EISDIR: "is a directory" }
+
 /** Reads and parses the tests file; a missing or invalid one is reported (exit code 1). */
 const readTests = (file: string): Effect.Effect<ReadonlyArray<TestCase>, CliExit> =>
-  Effect.tryPromise(() => readFile(file, "utf8")).pipe(
+  Effect.tryPromise({ try: () => readFile(file, "utf8"), catch: (cause) => cause }).pipe(
     Effect.catch((cause) => {
-      const code = cause.cause !== null && typeof cause.cause === "object" && "code" in cause.cause ? cause.cause.code : undefined
+      const code = cause !== null && typeof cause === "object" && "code" in cause ? cause.code : undefined
       return reportError(
         code === "ENOENT"
           ? `no tests file ${file}: write the tests beside the workflow (see docs/cli.md, 'dataflare test'), or name the file with --tests`
-          : `cannot read the tests file ${file}: ${cause.message}`,
+          : `cannot read the tests file ${file}: ${READ_ERRORS[String(code)] ?? (cause instanceof Error ? cause.message : String(cause))}`,
         ExitCode.invalid
       )
     }),
