@@ -76,11 +76,12 @@ describe("dataflare test", () => {
       orders: [{ id: 1, amount: 100 }, { id: 2, amount: 5 }, { id: 3, amount: 300 }, { id: 4, amount: 200 }, { id: 5, amount: 150 }]
     expect:
       out: [{ id: 5, amount: 300 }, { id: 1, amount: 200 }, { id: 4, amount: 400 }, { id: 3, amount: 600 }]
-  - name: the map alone, fed directly
+  - name: the map alone, fed directly, compared on the fields named
+    match: subset
     inputs:
       doubled: [{ id: 7, amount: 1.5, note: kept }]
     expect:
-      doubled: [{ note: kept, amount: 3, id: 7 }]
+      doubled: [{ amount: 3, id: 7 }]
   - name: wrong on purpose
     inputs:
       large: [{ id: 1, amount: 100 }, { id: 2, amount: 99 }, { id: 3, amount: 7 }, { id: 4, amount: 120 }]
@@ -99,11 +100,11 @@ describe("dataflare test", () => {
       assert.strictEqual(result.status, 1, result.stderr)
       const out = result.stdout
       assert.match(out, /^PASS {2}passes, in any order {2}\(wf\.test\.yaml:2:5\)\n/)
-      assert.match(out, /\nPASS {2}the map alone, fed directly {2}\(wf\.test\.yaml:8:5\)\n/)
+      assert.match(out, /\nPASS {2}the map alone, fed directly, compared on the fields named {2}\(wf\.test\.yaml:8:5\)\n/)
       assert.include(
         out,
         [
-          "FAIL  wrong on purpose  (wf.test.yaml:13:5)",
+          "FAIL  wrong on purpose  (wf.test.yaml:14:5)",
           "      out: 3 records expected, 2 received (- expected, + received)",
           '          {"amount":200,"id":1}',
           '        - {"amount":198,"id":2}',
@@ -114,7 +115,7 @@ describe("dataflare test", () => {
       assert.notInclude(out, "large: ", "the filter's own output matched")
       assert.match(
         out,
-        /\nFAIL {2}a record the expression cannot compute {2}\(wf\.test\.yaml:19:5\)\n {6}the run failed: node 'large' failed: wf\.yaml:11:34 transformations\.large\.config\.condition: .*cannot compare string 'lots'/
+        /\nFAIL {2}a record the expression cannot compute {2}\(wf\.test\.yaml:20:5\)\n {6}the run failed: node 'large' failed: wf\.yaml:11:34 transformations\.large\.config\.condition: .*cannot compare string 'lots'/
       )
       assert.match(out, /\n4 tests: 2 passed, 2 failed\n$/)
       assert.strictEqual(result.stderr, "error: 2 of 4 tests in wf.test.yaml failed\n")
@@ -171,7 +172,7 @@ describe("dataflare test", () => {
         shape.stderr,
         [
           "shape.yaml:4:14 tests[0].expect.out[0]: expected a record (a mapping of field → value)",
-          "shape.yaml:5:5 tests[0].extra: unknown key (a test has name, inputs, expect, ordered)",
+          "shape.yaml:5:5 tests[0].extra: unknown key (a test has name, inputs, expect, ordered, match)",
           "shape.yaml:6:11 tests[1].name: a second test named 'a' (test 1 has it)",
           "invalid: shape.yaml (3 problems)",
           ""
@@ -210,6 +211,17 @@ describe("dataflare test", () => {
     assert.isFalse(compare([{ id: 1 }, { id: 2 }], [{ id: 2 }, { id: 1 }], true).equal)
     assert.isTrue(compare([{ id: 1 }, { id: 2 }], [{ id: 2 }, { id: 1 }], false).equal)
     assert.isFalse(compare([{ id: 1 }], [{ id: 1 }, { id: 1 }], false).equal, "a multiset counts duplicates")
+    // subset: only the fields the expected record names
+    assert.isTrue(compare([{ id: 1 }, { id: 2 }], [{ id: 1, at: at }, { id: 2, at: at }], true, "subset").equal)
+    assert.isFalse(compare([{ id: 1, x: null }], [{ id: 1 }], true, "subset").equal, "a named field must be there")
+    assert.isFalse(compare([{ id: 1 }], [{ id: 1 }, { id: 2 }], true, "subset").equal, "every received record is expected")
+    // in any order, a general expected record must not take the only match of a specific one
+    assert.isTrue(compare([{ a: 1 }, { a: 1, b: 2 }], [{ a: 1, b: 2 }, { a: 1, b: 3 }], false, "subset").equal)
+    assert.deepStrictEqual(compare([{ a: 1, b: 2 }, { a: 2 }], [{ a: 1, b: 3 }, { a: 2, c: 1 }], false, "subset").diff, [
+      { op: "-", text: '{"a":1,"b":2}' },
+      { op: "+", text: '{"a":1,"b":3}' },
+      { op: " ", text: '{"a":2}' }
+    ])
     const expected = Array.from({ length: 20 }, (_, i) => ({ id: i }))
     const received = expected.map((r) => (r.id === 10 ? { id: 10, extra: true } : r))
     assert.deepStrictEqual(renderDiff(compare(expected, received, true).diff, ""), [

@@ -53,18 +53,84 @@ export interface Comparison {
 const MAX_LCS = 4000
 
 /**
- * Compares expected and received records, in order (`ordered`) or as multisets (both sides
- * sorted first). The diff is a longest-common-subsequence line diff.
+ * How a received record matches an expected one: `exact` (every field, no other) or `subset`
+ * (the fields the expected record names, with those values; other fields are not compared — a
+ * generated id, a processing time).
  */
-export const compare = (expected: ReadonlyArray<unknown>, received: ReadonlyArray<unknown>, ordered: boolean): Comparison => {
-  let a = expected.map(canonical)
-  let b = received.map(canonical)
-  if (!ordered) {
-    a = [...a].sort()
-    b = [...b].sort()
+export type Match = "exact" | "subset"
+
+/** The received record cut to the top-level fields `like` names (a non-record is kept whole). */
+const project = (record: unknown, like: unknown): unknown => {
+  if (record === null || typeof record !== "object" || like === null || typeof like !== "object") return record
+  const out: { [key: string]: unknown } = {}
+  for (const key of Object.keys(like)) if (key in record) out[key] = (record as { readonly [key: string]: unknown })[key]
+  return out
+}
+
+/**
+ * Compares expected and received records, in order (`ordered`) or as multisets, each pair as
+ * `match` says. In order, the diff is a longest-common-subsequence line diff (with `subset`, the
+ * received record at each position is cut to the fields of the expected one at that position);
+ * in any order, each expected record takes the first received record that matches it, and the
+ * diff lists the matched (` `), the missing (`-`) and the unexpected (`+`) records, sorted.
+ */
+export const compare = (
+  expected: ReadonlyArray<unknown>,
+  received: ReadonlyArray<unknown>,
+  ordered: boolean,
+  match: Match = "exact"
+): Comparison => {
+  const a = expected.map(canonical)
+  if (ordered) {
+    const b = received.map((r, i) => canonical(match === "subset" && i < expected.length ? project(r, expected[i]) : r))
+    const equal = a.length === b.length && a.every((line, i) => line === b[i])
+    return { equal, diff: equal ? [] : lineDiff(a, b) }
   }
-  const equal = a.length === b.length && a.every((line, i) => line === b[i])
-  return { equal, diff: equal ? [] : lineDiff(a, b) }
+  const b = received.map(canonical)
+  const pairedWith = match === "exact"
+    ? pairEqual(a, b)
+    : maximumMatching(expected.map((e, k) => b.flatMap((_, j) => (canonical(project(received[j], e)) === a[k] ? [j] : []))), b.length)
+  const lines: Array<DiffLine> = a.map((text, k) => ({ op: pairedWith[k] === -1 ? "-" : " ", text }))
+  const taken = new Set(pairedWith)
+  for (const [j, text] of b.entries()) if (!taken.has(j)) lines.push({ op: "+", text })
+  const equal = lines.every((l) => l.op === " ")
+  return { equal, diff: equal ? [] : lines.sort((x, y) => (x.text < y.text ? -1 : x.text > y.text ? 1 : 0)) }
+}
+
+/** Each expected line paired with an equal received line not yet taken (or -1). */
+const pairEqual = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): ReadonlyArray<number> => {
+  const free = new Map<string, Array<number>>()
+  for (let j = b.length - 1; j >= 0; j--) {
+    const list = free.get(b[j])
+    if (list === undefined) free.set(b[j], [j])
+    else list.push(j)
+  }
+  return a.map((text) => free.get(text)?.pop() ?? -1)
+}
+
+/**
+ * A maximum matching of expected records to received ones (augmenting paths): with `subset`, a
+ * record naming fewer fields matches more received ones, and taking the first that fits could
+ * leave a more specific expected record without its only match. Returns, per expected record,
+ * the received index it is paired with, or -1.
+ */
+const maximumMatching = (candidates: ReadonlyArray<ReadonlyArray<number>>, receivedCount: number): ReadonlyArray<number> => {
+  const owner = new Int32Array(receivedCount).fill(-1)
+  const augment = (k: number, seen: Uint8Array): boolean => {
+    for (const j of candidates[k]) {
+      if (seen[j] === 1) continue
+      seen[j] = 1
+      if (owner[j] === -1 || augment(owner[j], seen)) {
+        owner[j] = k
+        return true
+      }
+    }
+    return false
+  }
+  for (let k = 0; k < candidates.length; k++) augment(k, new Uint8Array(receivedCount))
+  const paired = new Array<number>(candidates.length).fill(-1)
+  for (let j = 0; j < receivedCount; j++) if (owner[j] !== -1) paired[owner[j]] = j
+  return paired
 }
 
 const lineDiff = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): ReadonlyArray<DiffLine> => {

@@ -12,11 +12,13 @@
  *       out:
  *         - { id: 1, amount: 250 }
  *     ordered: false          # optional: compare as a multiset (default: in order)
+ *     match: subset           # optional: compare only the fields each expected record names
  * ```
  */
 import { LineCounter, parseDocument } from "yaml"
 import { isMap, isScalar, isSeq, type Node as YamlNode } from "yaml"
 import type { DefinitionIssue, Location } from "../../../../src/Errors.ts"
+import type { Match } from "./compare.ts"
 import { findPair, formatPath, keyText, locationOf, type Source, toJS, Unreadable } from "../../../yaml/internal/document.ts"
 
 /** Records for one node of a test, with where the tests file gives them. */
@@ -38,6 +40,8 @@ export interface TestCase {
   readonly expect: ReadonlyArray<NodeRecords>
   /** Compare records in order (default) or as a multiset. */
   readonly ordered: boolean
+  /** Compare every field (default) or only those each expected record names. */
+  readonly match: Match
 }
 
 /** The parsed tests file, or every problem found in it. */
@@ -45,7 +49,7 @@ export type Parsed =
   | { readonly ok: true; readonly cases: ReadonlyArray<TestCase> }
   | { readonly ok: false; readonly issues: ReadonlyArray<DefinitionIssue> }
 
-const CASE_KEYS = ["name", "inputs", "expect", "ordered"] as const
+const CASE_KEYS = ["name", "inputs", "expect", "ordered", "match"] as const
 
 /** Parses a tests file's text (`file` is the name used in locations). */
 export const parseTests = (text: string, file: string): Parsed => {
@@ -100,10 +104,16 @@ export const parseTests = (text: string, file: string): Parsed => {
       if (isScalar(orderedNode) && typeof orderedNode.value === "boolean") ordered = orderedNode.value
       else issue([...at, "ordered"], orderedNode, "expected true or false")
     }
+    const matchNode = findPair(item, "match")?.value
+    let match: Match = "exact"
+    if (matchNode !== undefined) {
+      if (isScalar(matchNode) && (matchNode.value === "exact" || matchNode.value === "subset")) match = matchNode.value
+      else issue([...at, "match"], matchNode, "expected exact (every field) or subset (the fields each expected record names)")
+    }
     const inputs = nodeRecords(source, item, [...at, "inputs"], issue, false)
     const expect = nodeRecords(source, item, [...at, "expect"], issue, true)
     if (name !== undefined && inputs !== undefined && expect !== undefined) {
-      cases.push({ name, index, location: locationOf(source, item), path: formatPath(at), inputs, expect, ordered })
+      cases.push({ name, index, location: locationOf(source, item), path: formatPath(at), inputs, expect, ordered, match })
     }
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, cases }

@@ -82,10 +82,11 @@ const runCase = (test: TestCase, plan: Harness, timeout: number): Effect.Effect<
     for (const [k, entry] of test.expect.entries()) {
       const collector = collectors.get(plan.collectedBy[k]) as Testing.Collector
       const received = yield* collector.records
-      const result = compare(entry.records, received, test.ordered)
+      const result = compare(entry.records, received, test.ordered, test.match)
       if (result.equal) continue
       const counts = `${entry.records.length} ${entry.records.length === 1 ? "record" : "records"} expected, ${received.length} received`
-      details.push(`${entry.node}: ${counts}${test.ordered ? "" : " (in any order)"} (- expected, + received)`)
+      const how = [test.ordered ? "" : "in any order", test.match === "subset" ? "named fields only" : ""].filter((w) => w !== "").join(", ")
+      details.push(`${entry.node}: ${counts}${how === "" ? "" : ` (${how})`} (- expected, + received)`)
       details.push(...renderDiff(result.diff, "  "))
     }
     return { test, passed: details.length === 0, details }
