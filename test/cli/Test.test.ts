@@ -51,8 +51,8 @@ describe("dataflare test", () => {
       const result = yield* cli(["test", example])
       assert.strictEqual(result.status, 0, result.stderr)
       const lines = result.stdout.trimEnd().split("\n")
-      assert.deepStrictEqual(lines.map((l) => l.split("  ")[0]), ["PASS", "PASS", "PASS", "3 tests: 3 passed, 0 failed"])
-      assert.match(lines[0], /^PASS {2}keeps the large active orders, reshaped {2}\(.*examples\/csv-to-ndjson\.test\.yaml:10:5\)$/)
+      assert.deepStrictEqual(lines.map((l) => l.split("  ")[0]), ["PASS", "PASS", "PASS", "PASS", "4 tests: 4 passed, 0 failed"])
+      assert.match(lines[0], /^PASS {2}keeps the large active orders, reshaped {2}\(.*examples\/csv-to-ndjson\.test\.yaml:11:5\)$/)
       assert.strictEqual(result.stderr, "")
     }), 120_000)
 
@@ -94,6 +94,14 @@ describe("dataflare test", () => {
     expect:
       everything: [{ id: 1, amount: "lots" }]
       out: []
+  - name: the same record, expected to fail there
+    inputs:
+      orders: [{ id: 1, amount: "lots" }]
+    expect_error: { node: large, message: "cannot compare string 'lots'" }
+  - name: expected to fail, and it does not
+    inputs:
+      orders: [{ id: 1, amount: 5 }]
+    expect_error: { node: large }
 `
       )
       const result = yield* cli(["test", "wf.yaml"], { cwd: dir })
@@ -117,8 +125,10 @@ describe("dataflare test", () => {
         out,
         /\nFAIL {2}a record the expression cannot compute {2}\(wf\.test\.yaml:20:5\)\n {6}the run failed: node 'large' failed: wf\.yaml:11:34 transformations\.large\.config\.condition: .*cannot compare string 'lots'/
       )
-      assert.match(out, /\n4 tests: 2 passed, 2 failed\n$/)
-      assert.strictEqual(result.stderr, "error: 2 of 4 tests in wf.test.yaml failed\n")
+      assert.match(out, /\nPASS {2}the same record, expected to fail there {2}\(wf\.test\.yaml:26:5\)\n/)
+      assert.match(out, /\nFAIL {2}expected to fail, and it does not {2}\(wf\.test\.yaml:30:5\)\n {6}expected node 'large' to fail; the run completed\n/)
+      assert.match(out, /\n6 tests: 3 passed, 3 failed\n$/)
+      assert.strictEqual(result.stderr, "error: 3 of 6 tests in wf.test.yaml failed\n")
       for (const file of ["out.ndjson", "everything.csv"]) assert.isFalse(existsSync(join(dir, file)), `${file} was not written`)
     }), 120_000)
 
@@ -172,7 +182,7 @@ describe("dataflare test", () => {
         shape.stderr,
         [
           "shape.yaml:4:14 tests[0].expect.out[0]: expected a record (a mapping of field → value)",
-          "shape.yaml:5:5 tests[0].extra: unknown key (a test has name, inputs, expect, ordered, match)",
+          "shape.yaml:5:5 tests[0].extra: unknown key (a test has name, inputs, expect, expect_error, ordered, match)",
           "shape.yaml:6:11 tests[1].name: a second test named 'a' (test 1 has it)",
           "invalid: shape.yaml (3 problems)",
           ""

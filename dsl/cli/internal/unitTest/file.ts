@@ -13,6 +13,9 @@
  *         - { id: 1, amount: 250 }
  *     ordered: false          # optional: compare as a multiset (default: in order)
  *     match: subset           # optional: compare only the fields each expected record names
+ *   - name: a string amount is refused
+ *     inputs: { orders: [{ id: 1, amount: lots }] }
+ *     expect_error: { node: large, message: cannot compare }   # the run must fail there, so
  * ```
  */
 import { LineCounter, parseDocument } from "yaml"
@@ -30,6 +33,14 @@ export interface NodeRecords {
   readonly location: Location | undefined
 }
 
+/** A failure a test expects instead of records: in `node`, its message containing `message`. */
+export interface ExpectedError {
+  readonly node: string
+  readonly message?: string
+  readonly path: string
+  readonly location: Location | undefined
+}
+
 /** One test case. */
 export interface TestCase {
   readonly name: string
@@ -38,6 +49,8 @@ export interface TestCase {
   readonly path: string
   readonly inputs: ReadonlyArray<NodeRecords>
   readonly expect: ReadonlyArray<NodeRecords>
+  /** The run must fail in this node (then `expect` is empty). */
+  readonly expectError?: ExpectedError
   /** Compare records in order (default) or as a multiset. */
   readonly ordered: boolean
   /** Compare every field (default) or only those each expected record names. */
@@ -49,7 +62,7 @@ export type Parsed =
   | { readonly ok: true; readonly cases: ReadonlyArray<TestCase> }
   | { readonly ok: false; readonly issues: ReadonlyArray<DefinitionIssue> }
 
-const CASE_KEYS = ["name", "inputs", "expect", "ordered", "match"] as const
+const CASE_KEYS = ["name", "inputs", "expect", "expect_error", "ordered", "match"] as const
 
 /** Parses a tests file's text (`file` is the name used in locations). */
 export const parseTests = (text: string, file: string): Parsed => {
@@ -111,12 +124,55 @@ export const parseTests = (text: string, file: string): Parsed => {
       else issue([...at, "match"], matchNode, "expected exact (every field) or subset (the fields each expected record names)")
     }
     const inputs = nodeRecords(source, item, [...at, "inputs"], issue, false)
-    const expect = nodeRecords(source, item, [...at, "expect"], issue, true)
-    if (name !== undefined && inputs !== undefined && expect !== undefined) {
-      cases.push({ name, index, location: locationOf(source, item), path: formatPath(at), inputs, expect, ordered, match })
+    const errorPair = findPair(item, "expect_error")
+    const expectError = errorPair === undefined ? undefined : expectedError(source, errorPair.value, [...at, "expect_error"], issue)
+    if (errorPair !== undefined && findPair(item, "expect") !== undefined) {
+      issue([...at, "expect_error"], errorPair.key, "a test expects records (expect) or a failure (expect_error), not both")
+    }
+    const expect = errorPair === undefined ? nodeRecords(source, item, [...at, "expect"], issue, true) : []
+    if (name !== undefined && inputs !== undefined && expect !== undefined && (errorPair === undefined || expectError !== undefined)) {
+      const base = { name, index, location: locationOf(source, item), path: formatPath(at), inputs, expect, ordered, match }
+      cases.push(expectError === undefined ? base : { ...base, expectError })
     }
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, cases }
+}
+
+/** `expect_error: { node, message? }`. */
+const expectedError = (
+  source: Source,
+  value: unknown,
+  at: ReadonlyArray<PropertyKey>,
+  issue: (path: ReadonlyArray<PropertyKey>, node: unknown, message: string) => void
+): ExpectedError | undefined => {
+  const text = (key: string): string | undefined => {
+    const v = findPair(value, key)?.value
+    return isScalar(v) && typeof v.value === "string" && v.value !== "" ? v.value : undefined
+  }
+  if (!isMap(value)) {
+    issue(at, value, "expected { node, message? }: the node whose failure the test expects, and text its message contains")
+    return undefined
+  }
+  let ok = true
+  for (const pair of value.items) {
+    const key = keyText(pair)
+    if (key !== "node" && key !== "message") {
+      issue([...at, key ?? "?"], pair.key, "unknown key (expect_error has node and message)")
+      ok = false
+    }
+  }
+  const node = text("node")
+  if (node === undefined) {
+    issue([...at, "node"], findPair(value, "node")?.value ?? value, "expected the id of the node that must fail")
+    return undefined
+  }
+  const message = text("message")
+  if (findPair(value, "message") !== undefined && message === undefined) {
+    issue([...at, "message"], findPair(value, "message")?.value, "expected text the failure's message contains")
+    ok = false
+  }
+  const base = { node, path: formatPath(at), location: locationOf(source, value) }
+  return ok ? (message === undefined ? base : { ...base, message }) : undefined
 }
 
 /** `inputs` or `expect` of a test: node id → list of records (mappings). */

@@ -61,7 +61,11 @@ export const harness = (
       issues.push(issueAt(entry, `'${entry.node}' is a destination: give records to a source or a transformation`))
     } else fed.set(entry.node, entry)
   }
-  for (const entry of test.expect) {
+  // the nodes whose output is checked: the expected records', and the node expected to fail
+  const targets: ReadonlyArray<NodeRecords> = test.expectError === undefined
+    ? test.expect
+    : [...test.expect, { ...test.expectError, records: [] }]
+  for (const entry of targets) {
     if (baseNode(byId, entry.node) === undefined) {
       issues.push(issueAt(entry, `no node '${entry.node}' in the workflow (nodes: ${known()})`))
     }
@@ -81,7 +85,7 @@ export const harness = (
       if (base !== undefined) visit(base.id)
     }
   }
-  for (const entry of test.expect) visit((baseNode(byId, entry.node) as Node).id)
+  for (const entry of targets) visit((baseNode(byId, entry.node) as Node).id)
 
   for (const entry of test.inputs) {
     if (!reached.has(entry.node)) {
@@ -126,7 +130,7 @@ export const harness = (
     } else nodes.push(node)
   }
   const collectedBy: Array<string> = []
-  for (const entry of test.expect) {
+  for (const entry of targets) {
     const node = baseNode(byId, entry.node) as Node
     if (node.kind === "sink") {
       collect.add(node.id)

@@ -5,8 +5,8 @@
  * the records that differ. Loaded on first use (it brings the YAML parser and the runtime).
  */
 import { readFile } from "node:fs/promises"
-import { Cause, Console, Effect, Exit } from "effect"
-import { DefinitionError, type DefinitionIssue, escapeControl, formatLocation } from "../../../../src/Errors.ts"
+import { Cause, Console, Effect, Exit, Predicate } from "effect"
+import { DefinitionError, type DefinitionIssue, escapeControl, formatLocation, type NodeError } from "../../../../src/Errors.ts"
 import * as Overrides from "../../../../src/Overrides.ts"
 import type { PreparedSink, PreparedSource, Registry } from "../../../../src/Registry.ts"
 import * as Runtime from "../../../../src/Runtime.ts"
@@ -15,7 +15,7 @@ import type { WorkflowGraph } from "../../../../src/WorkflowGraph.ts"
 import { type CliExit, ExitCode, reportDefinitionError, reportError } from "../exit.ts"
 import { load } from "../workflow.ts"
 import { compare, renderDiff } from "./compare.ts"
-import { parseTests, type TestCase } from "./file.ts"
+import { type ExpectedError, parseTests, type TestCase } from "./file.ts"
 import { type Harness, harness } from "./harness.ts"
 
 /** How a case ended. */
@@ -58,6 +58,20 @@ const describeFailure = (cause: Cause.Cause<unknown>): string => {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** Whether a run failed as `expected` says: in its node, with its text in the message. */
+const failedAsExpected = (
+  expected: ExpectedError,
+  exit: Exit.Exit<unknown, unknown>
+): { readonly passed: boolean; readonly details: ReadonlyArray<string> } => {
+  const wanted = `node '${expected.node}' to fail${expected.message === undefined ? "" : ` with '${expected.message}'`}`
+  if (Exit.isSuccess(exit)) return { passed: false, details: [`expected ${wanted}; the run completed`] }
+  const error = Cause.squash(exit.cause)
+  const message = describeFailure(exit.cause)
+  const inNode = Predicate.isTagged(error, "NodeError") && (error as NodeError).node === expected.node
+  const passed = inNode && (expected.message === undefined || message.includes(expected.message))
+  return { passed, details: passed ? [] : [`expected ${wanted}; the run failed: ${message}`] }
+}
+
 /** Runs one case's graph and compares what its collectors received with what it expects. */
 const runCase = (test: TestCase, plan: Harness, timeout: number): Effect.Effect<CaseResult, never, Registry> =>
   Effect.gen(function*() {
@@ -74,10 +88,11 @@ const runCase = (test: TestCase, plan: Harness, timeout: number): Effect.Effect<
       Effect.timeoutOption(timeout),
       Effect.exit
     )
-    if (Exit.isFailure(exit)) return { test, passed: false, details: [`the run failed: ${describeFailure(exit.cause)}`] }
-    if (exit.value._tag === "None") {
+    if (Exit.isSuccess(exit) && exit.value._tag === "None") {
       return { test, passed: false, details: [`the run did not finish within ${timeout} ms (--timeout)`] }
     }
+    if (test.expectError !== undefined) return { test, ...failedAsExpected(test.expectError, exit) }
+    if (Exit.isFailure(exit)) return { test, passed: false, details: [`the run failed: ${describeFailure(exit.cause)}`] }
     const details: Array<string> = []
     for (const [k, entry] of test.expect.entries()) {
       const collector = collectors.get(plan.collectedBy[k]) as Testing.Collector
