@@ -2,7 +2,7 @@
  * `dataflare test <workflow.yaml> [--tests <file>] [--timeout <ms>]`: config unit tests written
  * beside a workflow (`orders.yaml` → `orders.test.yaml`), as `rpk connect test` runs them. Each
  * test gives records to sources or transformations and the records transformations or
- * destinations must output; it runs the part of the workflow between them with in-memory
+ * destinations must output (or the node whose failure it expects: `expect_error`); it runs the part of the workflow between them with in-memory
  * connectors swapped in — no real input is read, no real destination written — and a failing
  * test prints a diff. Exit code 0 when every test passes, 1 when one fails or the workflow or
  * the tests file is invalid (each problem at its `file:line:column`).

@@ -15,7 +15,7 @@
  *     match: subset           # optional: compare only the fields each expected record names
  *   - name: a string amount is refused
  *     inputs: { orders: [{ id: 1, amount: lots }] }
- *     expect_error: { node: large, message: cannot compare }   # the run must fail there, so
+ *     expect_error: { node: large, message: cannot compare }   # the run must fail there
  * ```
  */
 import { LineCounter, parseDocument } from "yaml"
