@@ -211,6 +211,25 @@ describe("dataflare test", () => {
       assert.strictEqual(directory.stderr, "error: cannot read the tests file .: is a directory\n")
     }), 120_000)
 
+  it.live("env in the tests file gives the workflow's ${VAR} references their values", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const wf = "name: env\nsources:\n  in: { type: ndjson, config: { path: \"${IN_DIR}/in.ndjson\" } }\n" +
+        "destinations:\n  out: { type: stdout, inputs: [in], config: { format: \"${FORMAT}\" } }\n"
+      yield* write(join(dir, "wf.yaml"), wf)
+      const tests = "tests:\n  - name: passes through\n    inputs: { in: [{ a: 1 }] }\n    expect: { out: [{ a: 1 }] }\n"
+      yield* write(join(dir, "with.yaml"), `env:\n  IN_DIR: /nonexistent\n  FORMAT: csv\n${tests}`)
+      yield* write(join(dir, "without.yaml"), tests)
+      const [withEnv, without] = yield* Effect.all([
+        cli(["test", "wf.yaml", "-t", "with.yaml"], { cwd: dir, env: { FORMAT: "xml" } }),
+        cli(["test", "wf.yaml", "-t", "without.yaml"], { cwd: dir })
+      ], { concurrency: 2 })
+      assert.strictEqual(withEnv.status, 0, withEnv.stdout + withEnv.stderr)
+      assert.match(withEnv.stdout, /^PASS {2}passes through/)
+      assert.strictEqual(without.status, 1)
+      assert.match(without.stderr, /^wf\.yaml:3:\d+ sources\.in\.config\.path: environment variable IN_DIR is not set/)
+    }), 120_000)
+
   it("the tests file beside a workflow, and the diff of records", () => {
     assert.strictEqual(defaultTestsFile("pipelines/orders.yaml"), "pipelines/orders.test.yaml")
     assert.strictEqual(defaultTestsFile("orders.YML"), "orders.test.YML")

@@ -3,6 +3,8 @@
  * file's `file:line:column` and the key at fault (`tests[1].expect.out[0]`).
  *
  * ```yaml
+ * env:                        # optional: variables the workflow's ${VAR} references read (these win)
+ *   DATABASE_URL: postgres://unused
  * tests:
  *   - name: keeps the large orders
  *     inputs:                 # node id → records: a source's records, or records fed to a processor
@@ -59,7 +61,7 @@ export interface TestCase {
 
 /** The parsed tests file, or every problem found in it. */
 export type Parsed =
-  | { readonly ok: true; readonly cases: ReadonlyArray<TestCase> }
+  | { readonly ok: true; readonly cases: ReadonlyArray<TestCase>; readonly env: { readonly [name: string]: string } }
   | { readonly ok: false; readonly issues: ReadonlyArray<DefinitionIssue> }
 
 const CASE_KEYS = ["name", "inputs", "expect", "expect_error", "ordered", "match"] as const
@@ -85,7 +87,22 @@ export const parseTests = (text: string, file: string): Parsed => {
     return { ok: false, issues }
   }
   for (const pair of root.items) {
-    if (keyText(pair) !== "tests") issue([keyText(pair) ?? "?"], pair.key, "unknown key (a tests file has only 'tests')")
+    const key = keyText(pair)
+    if (key !== "tests" && key !== "env") issue([key ?? "?"], pair.key, "unknown key (a tests file has 'tests' and 'env')")
+  }
+  const env: { [name: string]: string } = {}
+  const envNode = findPair(root, "env")?.value
+  if (envNode !== undefined && !(isScalar(envNode) && envNode.value === null)) {
+    if (!isMap(envNode)) issue(["env"], envNode, "expected a mapping of variable name → value")
+    else {
+      for (const pair of envNode.items) {
+        const name = keyText(pair)
+        const value = pair.value
+        if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) issue(["env", name ?? "?"], pair.key, "expected a variable name")
+        else if (isScalar(value) && ["string", "number", "boolean"].includes(typeof value.value)) env[name] = String(value.value)
+        else issue(["env", name], value ?? pair.key, "expected a string, number or boolean")
+      }
+    }
   }
   const tests = findPair(root, "tests")?.value
   if (!isSeq(tests) || tests.items.length === 0) {
@@ -135,7 +152,7 @@ export const parseTests = (text: string, file: string): Parsed => {
       cases.push(expectError === undefined ? base : { ...base, expectError })
     }
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, cases }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, cases, env }
 }
 
 /** `expect_error: { node, message? }`. */

@@ -13,9 +13,9 @@ import * as Runtime from "../../../../src/Runtime.ts"
 import * as Testing from "../../../../src/testing/Testing.ts"
 import type { WorkflowGraph } from "../../../../src/WorkflowGraph.ts"
 import { type CliExit, ExitCode, reportDefinitionError, reportError } from "../exit.ts"
-import { load } from "../workflow.ts"
+import * as Yaml from "../../../yaml/Yaml.ts"
 import { compare, renderDiff } from "./compare.ts"
-import { type ExpectedError, parseTests, type TestCase } from "./file.ts"
+import { type ExpectedError, type Parsed, parseTests, type TestCase } from "./file.ts"
 import { type Harness, harness } from "./harness.ts"
 
 /** How a case ended. */
@@ -35,7 +35,7 @@ export const defaultTestsFile = (workflow: string): string => {
 const READ_ERRORS: { readonly [code: string]: string } = { EACCES: "permission denied", EISDIR: "is a directory" }
 
 /** Reads and parses the tests file; a missing or invalid one is reported (exit code 1). */
-const readTests = (file: string): Effect.Effect<ReadonlyArray<TestCase>, CliExit> =>
+const readTests = (file: string): Effect.Effect<Extract<Parsed, { readonly ok: true }>, CliExit> =>
   Effect.tryPromise({ try: () => readFile(file, "utf8"), catch: (cause) => cause }).pipe(
     Effect.catch((cause) => {
       const code = cause !== null && typeof cause === "object" && "code" in cause ? cause.code : undefined
@@ -48,7 +48,7 @@ const readTests = (file: string): Effect.Effect<ReadonlyArray<TestCase>, CliExit
     }),
     Effect.flatMap((text) => {
       const parsed = parseTests(text, file)
-      return parsed.ok ? Effect.succeed(parsed.cases) : reportDefinitionError(new DefinitionError({ issues: parsed.issues }), file)
+      return parsed.ok ? Effect.succeed(parsed) : reportDefinitionError(new DefinitionError({ issues: parsed.issues }), file)
     })
   )
 
@@ -133,11 +133,11 @@ export const runTests = (
   timeout: number
 ): Effect.Effect<void, CliExit, Registry> =>
   Effect.gen(function*() {
-    const graph = yield* load(workflow).pipe(
+    const { cases, env } = yield* readTests(testsFile)
+    const graph = yield* Yaml.load(workflow, { env: { ...process.env, ...env } }).pipe(
       Effect.tap(Runtime.prepare),
       Effect.catchTag("DefinitionError", (error) => reportDefinitionError(error, workflow))
     )
-    const cases = yield* readTests(testsFile)
     const planned = planAll(graph, cases)
     if (!planned.ok) return yield* reportDefinitionError(new DefinitionError({ issues: planned.issues }), testsFile)
     let failed = 0
