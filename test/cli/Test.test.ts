@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflow texts contain ${VAR} references
 /**
  * `dataflare test`: config unit tests beside a workflow, run through the real CLI process —
  * passing and failing cases (the diff), a failing run, problems of the tests file at their
