@@ -59,13 +59,13 @@ describe("dataflare list", () => {
         name: "header",
         type: "boolean",
         required: false,
-        default: "true",
+        default: true,
         description: "The first line names the columns (source); write such a line (sink)"
       })
-      assert.include(csv.keys.find((k) => k.name === "oversize"), { type: "fail | dead_letter", default: '"fail"' })
+      assert.include(csv.keys.find((k) => k.name === "oversize"), { type: "fail | dead_letter", default: "fail" })
       assert.include(csv.keys.find((k) => k.name === "dead_letter.path"), { required: true })
       const pg = find(infos, "sink", "postgres")
-      assert.include(pg.keys.find((k) => k.name === "retry.delay"), { type: "duration", default: '"100ms"' })
+      assert.include(pg.keys.find((k) => k.name === "retry.delay"), { type: "duration", default: "100ms" })
       assert.isTrue(find(infos, "processor", "process").dslOnly)
     }))
 

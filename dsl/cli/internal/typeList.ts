@@ -15,8 +15,8 @@ export interface KeyInfo {
   /** A short type: `string`, `integer`, `duration`, `fail | dead_letter`, `list of string`, ... */
   readonly type: string
   readonly required: boolean
-  /** The default as JSON text, when the config Schema documents one. */
-  readonly default?: string
+  /** The default, when the config Schema documents one. */
+  readonly default?: unknown
   readonly description?: string
 }
 
@@ -83,7 +83,7 @@ export const render = (infos: ReadonlyArray<TypeInfo>): string => {
     if (info.keys.length === 0) return `${head}\n  (no config keys)`
     const rows = info.keys.map((k) => [
       k.name,
-      k.required ? `${k.type}, required` : k.default === undefined ? k.type : `${k.type}, default ${k.default}`,
+      k.required ? `${k.type}, required` : k.default === undefined ? k.type : `${k.type}, default ${JSON.stringify(k.default)}`,
       k.description ?? ""
     ])
     const widths = [0, 1].map((c) => Math.min(44, Math.max(...rows.map((r) => r[c].length))))
@@ -192,7 +192,7 @@ const keysOf = (
       name: prefix + name,
       type: typeText(property, definitions),
       required: required.has(name),
-      ...(property.default === undefined ? {} : { default: JSON.stringify(property.default) }),
+      ...(property.default === undefined ? {} : { default: property.default }),
       ...(description === undefined ? {} : { description })
     })
     if (property.type === "object" && isObject(property.properties)) out.push(...keysOf(property, `${prefix}${name}.`, definitions))
