@@ -109,11 +109,19 @@ export type RestartStrategy = typeof RestartStrategy.Type
  * @since 0.1.0
  */
 export const BatchingSettings = Schema.Struct({
-  adaptive: Schema.optionalKey(Schema.Boolean),
-  min: Schema.optionalKey(PositiveInt),
-  max: Schema.optionalKey(PositiveInt),
-  latency_target: Schema.optionalKey(PositiveDuration),
-  linger: Schema.optionalKey(DurationString)
+  adaptive: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "Move each source's batch size between min and max to keep the latency under latency_target" })
+  ),
+  min: Schema.optionalKey(PositiveInt.annotate({ description: "The smallest batch size (default: 16, or batch_size if smaller)" })),
+  max: Schema.optionalKey(PositiveInt.annotate({ description: "The largest batch size (default: 10000, or batch_size if larger)" })),
+  latency_target: Schema.optionalKey(PositiveDuration).annotateKey({
+    description: "The read-to-written latency the batch size is adjusted for",
+    default: "20ms"
+  }),
+  linger: Schema.optionalKey(DurationString).annotateKey({
+    description: "How long a partial batch waits for more records",
+    default: "5ms"
+  })
 })
 
 /**
@@ -157,22 +165,33 @@ export type StateSettings = typeof StateSettings.Type
  */
 export const ExecutionSettings = Schema.Struct({
   /** Records per batch a source is asked for (default 1000). */
-  batch_size: Schema.optionalKey(PositiveInt),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Records per batch a source is asked for", default: 1000 })),
   /** Batches a queue between two tasks holds before the upstream task waits (default 4). */
-  queue_capacity: Schema.optionalKey(PositiveInt),
+  queue_capacity: Schema.optionalKey(
+    PositiveInt.annotate({ description: "Batches a queue between two tasks holds before the upstream task waits", default: 4 })
+  ),
   /** Default parallelism of nodes that do not set their own (default 1). */
-  parallelism: Schema.optionalKey(PositiveInt),
+  parallelism: Schema.optionalKey(PositiveInt.annotate({ description: "Parallelism of nodes that do not set their own", default: 1 })),
   /**
    * Key groups keyed records and state are spread over (default 128): the most instances a keyed
    * node can run. Stored with the state; a restore with another value is refused.
    */
-  key_groups: Schema.optionalKey(PositiveInt),
+  key_groups: Schema.optionalKey(PositiveInt.annotate({
+    description: "Key groups keyed records and state are spread over: the most instances a keyed node can run (stored with the state)",
+    default: 128
+  })),
   /** How often the coordinator starts a checkpoint (greater than 0). */
-  checkpoint_interval: Schema.optionalKey(PositiveDuration),
-  restart_strategy: Schema.optionalKey(RestartStrategy),
-  batching: Schema.optionalKey(BatchingSettings),
+  checkpoint_interval: Schema.optionalKey(PositiveDuration).annotateKey({
+    description: "How often a checkpoint starts; set, dataflare run keeps them in .dataflare/<workflow-name> and a rerun resumes"
+  }),
+  restart_strategy: Schema.optionalKey(RestartStrategy).annotateKey({
+    description: "What a failure does: none (default: the run fails), fixed-delay, exponential-backoff or failure-rate, from the last checkpoint"
+  }),
+  batching: Schema.optionalKey(BatchingSettings).annotateKey({ description: "Adaptive batch sizes (see docs/runtime.md)" }),
   /** Where `dataflare run` keeps the checkpoints (see {@link StateSettings}). */
-  state: Schema.optionalKey(StateSettings)
+  state: Schema.optionalKey(StateSettings).annotateKey({
+    description: "Where dataflare run keeps checkpoints: { backend: files, directory? } or { backend: postgres, connection_string, ... }"
+  })
 })
 
 /**

@@ -14,9 +14,11 @@ import packageJson from "../../package.json" with { type: "json" }
 import * as Check from "./commands/check.ts"
 import * as Checkpoints from "./commands/checkpoints.ts"
 import * as Discover from "./commands/discover.ts"
+import * as List from "./commands/list.ts"
 import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
 import * as Schema from "./commands/schema.ts"
+import * as Test from "./commands/test.ts"
 import * as Top from "./commands/top.ts"
 import * as Validate from "./commands/validate.ts"
 import { CliExit, ExitCode } from "./internal/exit.ts"
@@ -35,7 +37,9 @@ export const commands = [
   Checkpoints.command,
   Discover.command,
   Top.command,
-  Schema.command
+  Schema.command,
+  List.command,
+  Test.command
 ] as const
 
 /**

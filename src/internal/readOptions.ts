@@ -25,11 +25,20 @@ const MAX_RECORD_BYTES_CEILING = 256 * 1024 * 1024
  */
 export const readFields = {
   max_record_bytes: Schema.optionalKey(
-    Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_RECORD_BYTES_CEILING))
+    Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_RECORD_BYTES_CEILING)).annotate({
+      description: "The largest record (a CSV record, an NDJSON line) in bytes, line break excluded; a larger one is handled as `oversize` says",
+      default: 64 * 1024 * 1024
+    })
   ),
-  oversize: Schema.optionalKey(DeadLetter.OnError),
+  oversize: Schema.optionalKey(DeadLetter.OnError.annotate({
+    description: "What a record larger than max_record_bytes does: fail the run naming file:line, or go to dead_letter.path",
+    default: "fail"
+  })),
   dead_letter: Schema.optionalKey(DeadLetter.DeadLetterConfig),
-  invalid_utf8: Schema.optionalKey(Schema.Literals(["error", "replace"]))
+  invalid_utf8: Schema.optionalKey(Schema.Literals(["error", "replace"]).annotate({
+    description: "Bytes that are not UTF-8 text (or a NUL byte): error naming file:line:column, or replace each with U+FFFD",
+    default: "error"
+  }))
 }
 
 /**

@@ -56,8 +56,12 @@ const NonEmpty = Schema.NonEmptyString
  * @since 0.1.0
  */
 export const WindowConfig = Schema.Union([
-  Schema.Struct({ type: Schema.Literal("tumbling"), size: DurationString }),
-  Schema.Struct({ type: Schema.Literal("sliding"), size: DurationString, slide: DurationString })
+  Schema.Struct({ type: Schema.Literal("tumbling"), size: DurationString.annotate({ description: "The window's length" }) }),
+  Schema.Struct({
+    type: Schema.Literal("sliding"),
+    size: DurationString.annotate({ description: "The window's length" }),
+    slide: DurationString.annotate({ description: "How often a window starts (at most size)" })
+  })
 ])
 
 /**
@@ -67,7 +71,10 @@ export const WindowConfig = Schema.Union([
  * @category schemas
  * @since 0.1.0
  */
-export const OpSpec = Schema.Struct({ op: Schema.Literals(OPS), field: Schema.optionalKey(NonEmpty) })
+export const OpSpec = Schema.Struct({
+  op: Schema.Literals(OPS).annotate({ description: "The operation" }),
+  field: Schema.optionalKey(NonEmpty.annotate({ description: "The input field (not needed by count)" }))
+})
 
 /**
  * One output field computed by a user reducer (DSL only: it holds functions).
@@ -88,14 +95,29 @@ export const ReducerSpec = Schema.Struct({
  * @since 0.1.0
  */
 export const AggregateConfig = Schema.Struct({
-  group_by: Schema.optionalKey(Schema.Array(NonEmpty)),
-  time_field: Schema.optionalKey(NonEmpty),
-  window: Schema.optionalKey(WindowConfig),
-  max_out_of_orderness: Schema.optionalKey(DurationString),
-  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"])),
-  window_format: Schema.optionalKey(Schema.Literals(["iso", "epoch_ms"])),
-  max_keys: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
-  aggregates: Schema.Record(Schema.String, Schema.Union([OpSpec, ReducerSpec]))
+  group_by: Schema.optionalKey(
+    Schema.Array(NonEmpty).annotate({ description: "The fields that form a group (absent or []: one group); also the partitioning key" })
+  ),
+  time_field: Schema.optionalKey(NonEmpty.annotate({ description: "The event-time field; required with window" })),
+  window: Schema.optionalKey(WindowConfig).annotateKey({ description: "tumbling { size } or sliding { size, slide }; absent: the whole input" }),
+  max_out_of_orderness: Schema.optionalKey(DurationString).annotateKey({
+    description: "How far behind the largest event time seen a record may come and still count (only with window)",
+    default: 0
+  }),
+  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"]).annotate({
+    description: "A record behind the watermark (only with window): dropped, or sent to the node's late side output",
+    default: "drop"
+  })),
+  window_format: Schema.optionalKey(Schema.Literals(["iso", "epoch_ms"]).annotate({
+    description: "How window bounds are written: ISO text or epoch milliseconds",
+    default: "iso"
+  })),
+  max_keys: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+    description: "The most panes (open windows × groups) an instance holds; one more fails the run (absent: no limit)"
+  })),
+  aggregates: Schema.Record(Schema.String, Schema.Union([OpSpec, ReducerSpec])).annotate({
+    description: "Output field → { op, field }"
+  })
 }).check(Schema.makeFilter(validate))
 
 /**

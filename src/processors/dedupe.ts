@@ -46,12 +46,24 @@ export type { DedupeOperator, DedupePlan } from "./internal/dedupeOperator.ts"
  * @since 0.1.0
  */
 export const DedupeConfig = Schema.Struct({
-  key: Schema.Array(Schema.NonEmptyString).check(Schema.isMinLength(1)),
-  time_field: Schema.optionalKey(Schema.NonEmptyString),
-  window: Schema.optionalKey(DurationString),
-  max_out_of_orderness: Schema.optionalKey(DurationString),
-  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"])),
-  max_keys: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  key: Schema.Array(Schema.NonEmptyString).check(Schema.isMinLength(1)).annotate({
+    description: "The fields whose values identify a record; a repeated key is dropped"
+  }),
+  time_field: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The event-time field; required with window" })),
+  window: Schema.optionalKey(DurationString).annotateKey({
+    description: "Drop repeats only within this much event time (absent: over all time)"
+  }),
+  max_out_of_orderness: Schema.optionalKey(DurationString).annotateKey({
+    description: "How far behind the largest event time seen a record may come and still count (only with window)",
+    default: 0
+  }),
+  late: Schema.optionalKey(Schema.Literals(["drop", "side_output"]).annotate({
+    description: "A record behind the watermark (only with window): dropped, or sent to the node's late side output",
+    default: "drop"
+  })),
+  max_keys: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+    description: "The most keys an instance holds; one more fails the run (absent: no limit)"
+  }))
 }).check(
   Schema.makeFilter((c) => {
     const issues: Array<Schema.FilterIssue> = []

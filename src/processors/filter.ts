@@ -24,9 +24,11 @@ import { fn } from "./internal/schema.ts"
  * @since 0.1.0
  */
 export const FilterConfig = Schema.Struct({
-  condition: Schema.optionalKey(Schema.String),
+  condition: Schema.optionalKey(Schema.String.annotate({ description: "An expression; the records for which it is true are kept" })),
   predicate: Schema.optionalKey(fn<(record: unknown) => boolean>("a function (record) => boolean")),
-  vectorized: Schema.optionalKey(Schema.Boolean)
+  vectorized: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "Accepted for compatibility; no effect (evaluation is always one loop per batch)" })
+  )
 })
 
 /**

@@ -26,7 +26,9 @@ import { fieldsStep } from "./internal/steps.ts"
  * @since 0.1.0
  */
 export const MapConfig = Schema.Struct({
-  fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  fields: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.String).annotate({ description: "Field name → expression; other fields are kept" })
+  ),
   fn: Schema.optionalKey(fn<(record: unknown) => unknown>("a function (record) => record"))
 })
 

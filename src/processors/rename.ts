@@ -20,7 +20,7 @@ import { renameStep } from "./internal/steps.ts"
  * @since 0.1.0
  */
 export const RenameConfig = Schema.Struct({
-  fields: Schema.Record(Schema.String, Schema.String)
+  fields: Schema.Record(Schema.String, Schema.String).annotate({ description: "Old name → new name; other fields are kept" })
 })
 
 /**

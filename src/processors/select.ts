@@ -19,7 +19,7 @@ import { selectStep } from "./internal/steps.ts"
  * @since 0.1.0
  */
 export const SelectConfig = Schema.Struct({
-  fields: Schema.Array(Schema.String)
+  fields: Schema.Array(Schema.String).annotate({ description: "The fields to keep, in this order; the others are dropped" })
 })
 
 /**

@@ -57,11 +57,18 @@ import { workerExecArgv } from "./internal/execArgv.ts"
  * @since 0.1.0
  */
 export const WorkerMapConfig = Schema.Struct({
-  module: Schema.String,
-  export: Schema.optionalKey(Schema.String),
-  mode: Schema.optionalKey(Schema.Literals(["record", "batch"])),
-  workers: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
-  max_heap_mb: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
+  module: Schema.String.annotate({ description: "The module holding the function: a path (./x.ts, /abs/x.js) or a file: URL" }),
+  export: Schema.optionalKey(Schema.String.annotate({ description: "The export to call", default: "default" })),
+  mode: Schema.optionalKey(Schema.Literals(["record", "batch"]).annotate({
+    description: "The function takes one record, or a batch of records",
+    default: "record"
+  })),
+  workers: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+    description: "The most threads for the node (default: the machine's available parallelism)"
+  })),
+  max_heap_mb: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+    description: "Each thread's old-generation heap limit in MB (default: Node's)"
+  }))
 })
 
 /**

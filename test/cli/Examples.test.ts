@@ -109,7 +109,7 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   }
 }
 
-const names = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml")).sort()
+const names = readdirSync(examplesDir).filter((f) => f.endsWith(".yaml") && !f.endsWith(".test.yaml")).sort() // *.test.yaml: tests of `dataflare test` (test/cli/Test.test.ts)
 
 describe("examples", () => {
   it("every examples/*.yaml has a fixture", () => {

@@ -104,7 +104,7 @@ export const fileConfigJsonSchema = (config: Schema.Top, prefix: string): Config
   if (ast === undefined) return undefined
   const document = Schema.toJsonSchemaDocument(Schema.make(ast), { onExcessProperty: "error" })
   const rewrite = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema =>
-    withoutNonFiniteStrings(mapSchema(schema, (node) =>
+    withoutNonFiniteStrings(mapSchema(liftKeyAnnotations(schema), (node) =>
       typeof node.$ref === "string" && node.$ref.startsWith("#/$defs/")
         ? { ...node, $ref: `#/$defs/${prefix}${node.$ref.slice("#/$defs/".length)}` }
         : node))
@@ -119,6 +119,25 @@ export const fileConfigJsonSchema = (config: Schema.Top, prefix: string): Config
 /** Whether a config of this Schema may be left out (it decodes `{}`). */
 export const acceptsEmpty = (config: Schema.Top): boolean =>
   Exit.isSuccess(Schema.decodeUnknownExit(config as Schema.Decoder<unknown>, { onExcessProperty: "error" })({}))
+
+/**
+ * Effect writes a key's annotations (`Schema.optionalKey(S).annotateKey({ description })`) as
+ * `allOf: [{ description }]` beside the key's schema; editors show a description where it is
+ * the key's own keyword, so annotation-only members of `allOf` are moved up (unless the node has
+ * that keyword already).
+ */
+const liftKeyAnnotations = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema =>
+  mapSchema(schema, (node) => {
+    if (!Array.isArray(node.allOf)) return node
+    const members = node.allOf as ReadonlyArray<unknown>
+    const lifted = members.filter((m): m is JsonSchema.JsonSchema =>
+      isSchemaObject(m) && Object.keys(m).every((k) => (ANNOTATIONS as ReadonlyArray<string>).includes(k) && !(k in node))
+    )
+    if (lifted.length === 0) return node
+    const { allOf: _, ...rest } = node
+    const kept = members.filter((m) => !lifted.includes(m as JsonSchema.JsonSchema))
+    return Object.assign({}, rest, ...lifted, kept.length > 0 ? { allOf: kept } : {})
+  })
 
 const isNonFiniteStrings = (s: unknown): boolean => {
   if (typeof s !== "object" || s === null || Array.isArray(s)) return false

@@ -23,17 +23,23 @@ export const ColumnType = Schema.Literals(["string", "integer", "number", "boole
 export type ColumnType = typeof ColumnType.Type
 
 const fields = {
-  path: Schema.NonEmptyString,
+  path: Schema.NonEmptyString.annotate({ description: "The CSV file to read or write (relative to the current directory)" }),
   delimiter: Schema.optionalKey(
     Schema.String.check(
       Schema.makeFilter((s) =>
         s.length === 1 && s !== '"' && s !== "\n" && s !== "\r" ? true : "expected one character other than a quote or a line break"
       )
     )
+  ).annotateKey({ description: "The one character between fields", default: "," }),
+  header: Schema.optionalKey(Schema.Boolean.annotate({ description: "The first line names the columns (source); write such a line (sink)", default: true })),
+  columns: Schema.optionalKey(
+    Schema.Record(Schema.String, ColumnType).annotate({
+      description: "Column name → type (string, integer, number, boolean, timestamp, json), in file order; columns not listed are strings"
+    })
   ),
-  header: Schema.optionalKey(Schema.Boolean),
-  columns: Schema.optionalKey(Schema.Record(Schema.String, ColumnType)),
-  required: Schema.optionalKey(Schema.Array(Schema.String))
+  required: Schema.optionalKey(
+    Schema.Array(Schema.String).annotate({ description: "Columns whose fields may not be empty (never null); each must be listed in columns" })
+  )
 }
 
 const requiredListed = () =>

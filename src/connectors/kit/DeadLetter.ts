@@ -48,9 +48,12 @@ export const DEAD_LETTER_MAX_BYTES = 1024 * 1024 * 1024
  * @since 0.4.0
  */
 export const DeadLetterConfig = Schema.Struct({
-  path: Schema.NonEmptyString,
-  max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)))
-})
+  path: Schema.NonEmptyString.annotate({ description: "NDJSON file where each record set aside is appended with its reason" }),
+  max_bytes: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
+    description: "The most bytes the dead-letter file may grow to; beyond, the run fails",
+    default: 1024 * 1024 * 1024
+  }))
+}).annotate({ description: "Where on_error: dead_letter (or oversize: dead_letter) writes the records it sets aside" })
 
 /**
  * @category schemas
@@ -64,7 +67,10 @@ export type DeadLetterConfig = typeof DeadLetterConfig.Type
  * @category schemas
  * @since 0.4.0
  */
-export const OnError = Schema.Literals(["fail", "dead_letter"])
+export const OnError = Schema.Literals(["fail", "dead_letter"]).annotate({
+  description: "A record that cannot be handled fails the run naming it, or goes with its reason to dead_letter.path",
+  default: "fail"
+})
 
 /**
  * The config fields to spread into a connector's config Schema: `on_error` and `dead_letter`.

@@ -76,10 +76,12 @@ export const classify = (error: unknown): Classification =>
  * @since 0.4.0
  */
 export const RetryConfig = Schema.Struct({
-  attempts: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  delay: Schema.optionalKey(PositiveDuration),
-  max_delay: Schema.optionalKey(PositiveDuration)
-})
+  attempts: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "Retries of a transient error after the first try", default: 5 })
+  ),
+  delay: Schema.optionalKey(PositiveDuration).annotateKey({ description: "The first retry's delay, doubling after each", default: "100ms" }),
+  max_delay: Schema.optionalKey(PositiveDuration).annotateKey({ description: "The longest delay between retries", default: "30s" })
+}).annotate({ description: "Retries of transient errors, with exponential backoff and jitter" })
 
 /**
  * @category schemas

@@ -22,8 +22,11 @@ import * as Connector from "../../Connector.ts"
  * @since 0.1.0
  */
 export const CollectConfig = Schema.Struct({
-  name: Schema.optionalKey(Schema.NonEmptyString),
-  guarantee: Schema.optionalKey(Schema.Literals(["at-least-once", "exactly-once"]))
+  name: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The in-memory list the records go to", default: "default" })),
+  guarantee: Schema.optionalKey(Schema.Literals(["at-least-once", "exactly-once"]).annotate({
+    description: "exactly-once: writes become visible when their checkpoint completes; at-least-once: at once (a replay appends again)",
+    default: "at-least-once"
+  }))
 })
 
 /**

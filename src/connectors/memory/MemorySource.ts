@@ -27,8 +27,10 @@ const decodeIndex = Positions.decoder("memory", Positions.Offset, "a record inde
  * @since 0.1.0
  */
 export const MemoryConfig = Schema.Struct({
-  records: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)),
-  batch_size: Schema.optionalKey(PositiveInt)
+  records: Schema.Array(Schema.Record(Schema.String, Schema.Unknown)).annotate({ description: "The records to read, in order" }),
+  batch_size: Schema.optionalKey(
+    PositiveInt.annotate({ description: "The most records per batch (to test small batches; default: execution.batch_size)" })
+  )
 })
 
 /**
@@ -53,17 +55,23 @@ export type Make = (index: number) => object
  * @since 0.1.0
  */
 export const GeneratorConfig = Schema.Struct({
-  count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
-  fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  count: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "How many records to generate" }),
+  fields: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.Unknown).annotate({ description: "Constant fields added to every record { id: i }" })
+  ),
   make: Schema.optionalKey(
     Schema.declare((u: unknown): u is Make => typeof u === "function", { expected: "a function (index) => record" })
   ),
-  batch_size: Schema.optionalKey(PositiveInt),
+  batch_size: Schema.optionalKey(
+    PositiveInt.annotate({ description: "The most records per batch (default: execution.batch_size)" })
+  ),
   /**
    * Records per second, all instances together (absent: as fast as the pipeline takes them). A
    * paced generator stands in for a live source in demos and tests of monitoring.
    */
-  rate: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0)))
+  rate: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0))).annotateKey({
+    description: "Records per second, all instances together (absent: as fast as the pipeline takes them)"
+  })
 })
 
 /**

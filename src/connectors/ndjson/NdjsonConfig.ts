@@ -24,7 +24,7 @@ const MAX_DEPTH_CEILING = 2000
  * @since 0.1.0
  */
 export const NdjsonConfig = Schema.Struct({
-  path: Schema.NonEmptyString
+  path: Schema.NonEmptyString.annotate({ description: "The NDJSON file to write (relative to the current directory)" })
 })
 
 /**
@@ -62,10 +62,18 @@ export type NdjsonConfigInput = typeof NdjsonConfig.Encoded
 const isDecoder = (u: unknown): u is Schema.Decoder<object> => Schema.isSchema(u)
 
 export const NdjsonSourceConfig = Schema.Struct({
-  path: Schema.NonEmptyString,
+  path: Schema.NonEmptyString.annotate({ description: "The NDJSON file to read (relative to the current directory)" }),
   ...readFields,
-  max_depth: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_DEPTH_CEILING))),
-  big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"])),
+  max_depth: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(MAX_DEPTH_CEILING)).annotate({
+      description: "Objects and arrays nested deeper than this fail the record",
+      default: 1000
+    })
+  ),
+  big_integers: Schema.optionalKey(Schema.Literals(["error", "bigint", "string"]).annotate({
+    description: "An integer beyond ±(2^53 − 1), which a number would round: error, read as a bigint, or as a string of its digits",
+    default: "error"
+  })),
   schema: Schema.optionalKey(Schema.declare(isDecoder, { expected: "a Schema of the records (DSL only)" }))
 }).check(readChecks())
 

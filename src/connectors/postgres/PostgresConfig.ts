@@ -13,7 +13,10 @@ import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
-const ConnectionString = Schema.RedactedFromValue(Schema.String, { label: "connection_string" })
+const ConnectionString = Schema.RedactedFromValue(
+  Schema.String.annotate({ description: "postgres://user:password@host:5432/db (kept redacted: never printed)" }),
+  { label: "connection_string" }
+)
 
 /**
  * A duration greater than zero, written `500ms`, `30s`, `5m`, `1h`, or a number of milliseconds:
@@ -62,17 +65,23 @@ export const BigintMode = Schema.Literals(["bigint", "string"])
  */
 export const SourceConfig = Schema.Struct({
   connection_string: ConnectionString,
-  table: Schema.optionalKey(Schema.NonEmptyString),
-  query: Schema.optionalKey(Schema.NonEmptyString),
+  table: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The table to read (schema.table allowed); exactly one of table or query" })),
+  query: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "A SELECT to read instead of a table; exactly one of table or query" })),
   incremental: Schema.optionalKey(
     Schema.Struct({
-      column: Schema.NonEmptyString,
-      initial_value: Schema.optionalKey(Schema.Union([Schema.String, Schema.Number]))
+      column: Schema.NonEmptyString.annotate({ description: "The column whose values grow: rows above the last committed one are read" }),
+      initial_value: Schema.optionalKey(
+        Schema.Union([Schema.String, Schema.Number]).annotate({ description: "Read rows whose column is greater than this (exclusive)" })
+      )
+    }).annotate({ description: "Read only rows newer than the last committed position (table only)" })
+  ),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Rows per batch (default: execution.batch_size)" })),
+  partition_column: Schema.optionalKey(
+    Schema.NonEmptyString.annotate({
+      description: "The column whose ranges split a snapshot across parallelism instances (default: the primary key's first column)"
     })
   ),
-  batch_size: Schema.optionalKey(PositiveInt),
-  partition_column: Schema.optionalKey(Schema.NonEmptyString),
-  bigint: Schema.optionalKey(BigintMode)
+  bigint: Schema.optionalKey(BigintMode.annotate({ description: "How int8 values are read: as bigint, or as a string of digits", default: "bigint" }))
 }).check(
   Schema.makeFilter((c) => {
     if ((c.table === undefined) === (c.query === undefined)) return "exactly one of 'table' or 'query' must be set"
@@ -142,17 +151,38 @@ export const SqlType = Schema.String.check(
  */
 export const SinkConfig = Schema.Struct({
   connection_string: ConnectionString,
-  table: Schema.NonEmptyString,
-  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
-  key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString)),
-  create_table: Schema.optionalKey(Schema.Boolean),
-  columns: Schema.optionalKey(Schema.Record(Schema.NonEmptyString, SqlType)),
-  copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"])),
-  guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
-  two_phase: Schema.optionalKey(Schema.Literals(["staged", "prepared"])),
+  table: Schema.NonEmptyString.annotate({ description: "The target table (schema.table allowed)" }),
+  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"]).annotate({
+    description: "insert; upsert by key; replace: truncate, then insert",
+    default: "insert"
+  })),
+  key: Schema.optionalKey(
+    Schema.NonEmptyArray(Schema.NonEmptyString).annotate({ description: "The conflict columns of upsert (default: the table's primary key)" })
+  ),
+  create_table: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "Create the table when missing, from columns or from the types a postgres source hands on",
+    default: false
+  })),
+  columns: Schema.optionalKey(
+    Schema.Record(Schema.NonEmptyString, SqlType).annotate({ description: "With create_table: column name → SQL type, in order" })
+  ),
+  copy_format: Schema.optionalKey(Schema.Literals(["text", "binary"]).annotate({ description: "The COPY format used to write", default: "text" })),
+  guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"]).annotate({
+    description: "exactly-once commits rows with their checkpoint; at-least-once writes straight in (rows may be written again after a crash)",
+    default: "exactly-once"
+  })),
+  two_phase: Schema.optionalKey(Schema.Literals(["staged", "prepared"]).annotate({
+    description: "How exactly-once insert/replace commit: a staging table, or PostgreSQL's PREPARE TRANSACTION",
+    default: "staged"
+  })),
   ...DeadLetter.ErrorHandlingFields,
-  checkpoint_table: Schema.optionalKey(Schema.NonEmptyString),
-  workflow: Schema.optionalKey(Schema.NonEmptyString),
+  checkpoint_table: Schema.optionalKey(Schema.NonEmptyString.annotate({
+    description: "Where applied checkpoint ids are stored (staged checkpoints in <checkpoint_table>_staged)",
+    default: "dataflare_checkpoints"
+  })),
+  workflow: Schema.optionalKey(
+    Schema.NonEmptyString.annotate({ description: "The workflow name stored with the checkpoint ids (default: the workflow's name)" })
+  ),
   ...Retry.RetryFields
 }).check(
   Schema.makeFilter((c) => {
@@ -196,15 +226,25 @@ const ReplicationName = Schema.String.check(Schema.isPattern(/^[a-z0-9_]{1,63}$/
  */
 export const CdcConfig = Schema.Struct({
   connection_string: ConnectionString,
-  publication: ReplicationName,
-  slot: ReplicationName,
-  tables: Schema.optionalKey(Schema.Array(Schema.NonEmptyString)),
-  create_publication: Schema.optionalKey(Schema.Boolean),
-  snapshot: Schema.optionalKey(Schema.Boolean),
-  heartbeat_interval: Schema.optionalKey(DurationText),
-  temporary_slot: Schema.optionalKey(Schema.Boolean),
-  batch_size: Schema.optionalKey(PositiveInt),
-  bigint: Schema.optionalKey(BigintMode)
+  publication: ReplicationName.annotate({ description: "The publication to stream (lowercase letters, digits, _)" }),
+  slot: ReplicationName.annotate({ description: "The logical replication slot, created with pgoutput when missing" }),
+  tables: Schema.optionalKey(
+    Schema.Array(Schema.NonEmptyString).annotate({ description: "The tables streamed (others left out); what the snapshot reads" })
+  ),
+  create_publication: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "Create the publication for tables (or all tables) if missing, and set an existing one's tables",
+    default: false
+  })),
+  snapshot: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "Read the tables first, then stream from the slot's consistent point",
+    default: false
+  })),
+  heartbeat_interval: Schema.optionalKey(DurationText).annotateKey({
+    description: "Emit a logical message this often so a quiet database moves, and measure the lag (every 10 s without it)"
+  }),
+  temporary_slot: Schema.optionalKey(Schema.Boolean.annotate({ description: "Drop the slot when the connection ends", default: false })),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Changes per batch (default: execution.batch_size)" })),
+  bigint: Schema.optionalKey(BigintMode.annotate({ description: "How int8 values are read: as bigint, or as a string of digits", default: "bigint" }))
 }).check(
   Schema.makeFilter((c) =>
     c.snapshot === true && (c.tables === undefined || c.tables.length === 0)

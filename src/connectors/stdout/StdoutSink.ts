@@ -21,7 +21,10 @@ import { ndjson } from "../kit/codecs/json.ts"
  * @since 0.1.0
  */
 export const StdoutConfig = Schema.Struct({
-  format: Schema.optionalKey(Schema.Literals(["ndjson", "csv"]))
+  format: Schema.optionalKey(Schema.Literals(["ndjson", "csv"]).annotate({
+    description: "ndjson: one JSON object a line; csv: a header from the first record's keys, then its lines",
+    default: "ndjson"
+  }))
 })
 
 /**
