@@ -34,9 +34,13 @@ const typeOf = (plan: Plan, node: string): string => plan.workflow.nodes.find((n
 const label = (plan: Plan, task: PlannedTask): string =>
   nodesOf(task).map((n) => `${n} (${typeOf(plan, n)})`).join(" → ")
 
+/** A source whose instances `execution.parallelism: auto` chose. */
+const chosenByAuto = (plan: Plan, task: PlannedTask): boolean =>
+  task._tag === "Source" && plan.workflow.nodes.some((n) => n.node.id === task.id && n.kind === "source" && n.auto === true)
+
 const describeTask = (plan: Plan, task: PlannedTask): string => {
   const parts = [`${kindOf(task)}: ${label(plan, task)}`]
-  parts.push(`parallelism ${task.parallelism}`)
+  parts.push(`parallelism ${task.parallelism}${chosenByAuto(plan, task) ? " (auto)" : ""}`)
   if (task.key !== undefined && task.parallelism > 1) parts.push("keyed")
   if (task.ordered && task.parallelism > 1) parts.push("ordered")
   if (task.inputs.length > 0) {
