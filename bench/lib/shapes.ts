@@ -94,7 +94,7 @@ export const ndjsonShape = (rows: number, width: Width, seed: number): string =>
   return writeFile(path, "", rows, (i) => {
     const row = rowAt(next, i, width, false)
     const o: Record<string, string | number | boolean> = {}
-    names.forEach((n, k) => (o[n] = row.values[k]))
+    for (let k = 0; k < names.length; k++) o[names[k]] = row.values[k]
     return `${JSON.stringify(o)}\n`
   })
 }

@@ -41,8 +41,7 @@ export const startupCost = async (rounds: number): Promise<{ markdown: string; c
       run.push(t.seconds)
       runCpu.push(t.cpuSeconds)
     }
-    if (r % 2 === 0) (a(), b())
-    else (b(), a())
+    for (const step of r % 2 === 0 ? [a, b] : [b, a]) step()
   }
   const cost = median(run) - median(node)
   return {

@@ -134,7 +134,16 @@ export const prepare = (
     }
     const settings: WorkflowGraph.ExecutionSettings = execution.ok ? execution.value : {}
 
-    // 1. Every node's type and config, through the registry (or an override).
+    // 1. Every node's type and config, through the registry (or an override). Types registered
+    // lazily load here, so a workflow loads the modules (and client libraries) of its own types only.
+    if (registry.load !== undefined) {
+      for (const n of graph.nodes) {
+        if (overrides.has(n.id)) continue
+        yield* registry.load(n.kind, n.type).pipe(
+          Effect.catch((error) => Effect.sync(() => issues.push(issueAt(graph, n.id, ["type"], error.message))))
+        )
+      }
+    }
     const workflowParallelism = settings.parallelism ?? WorkflowGraph.defaults.parallelism
     // `auto` runs nodes once; sources that can split are given theirs once the edges are known (below)
     const defaultParallelism = workflowParallelism === "auto" ? 1 : workflowParallelism
