@@ -23,14 +23,11 @@
 import { execFileSync } from "node:child_process"
 import { existsSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { dataflare } from "../lib/cli.ts"
 import { scratchDir } from "../lib/generate.ts"
 import { columnsOf, csvShape, type Kept, ndjsonShape, type Predicate, predicates, typedColumns, type Width } from "../lib/shapes.ts"
 import { median, timeCommand } from "../lib/stats.ts"
 
-const CLI = join(process.cwd(), "bin", "dataflare")
-/** `BENCH_CLI=/path/to/dataflare.mjs`: measure that build (a copy of dist/) instead of the checkout's. */
-const cli = (args: ReadonlyArray<string>): [string, ReadonlyArray<string>] =>
-  process.env.BENCH_CLI !== undefined ? [process.execPath, ["--no-warnings", process.env.BENCH_CLI, ...args]] : [CLI, args]
 
 /** One way of doing a shape's job, run once on an input. */
 interface Way {
@@ -80,7 +77,7 @@ const dataflareWay = (name: string, yaml: (input: string, output: string) => str
   run: (input, output) => {
     const file = join(scratchDir(), `matrix-${name}.yaml`)
     writeFileSync(file, yaml(input, output))
-    return timeCommand(...cli(["run", file, "--quiet"])).seconds
+    return timeCommand(...dataflare(["run", file, "--quiet"])).seconds
   }
 })
 

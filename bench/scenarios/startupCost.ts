@@ -6,13 +6,10 @@
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { dataflare } from "../lib/cli.ts"
 import { scratchDir } from "../lib/generate.ts"
 import { median, timeCommand } from "../lib/stats.ts"
 
-const CLI = join(process.cwd(), "bin", "dataflare")
-/** `BENCH_CLI=/path/to/dataflare.mjs`: measure that build (a copy of dist/) instead of the checkout's. */
-const cli = (args: ReadonlyArray<string>): [string, ReadonlyArray<string>] =>
-  process.env.BENCH_CLI !== undefined ? [process.execPath, ["--no-warnings", process.env.BENCH_CLI, ...args]] : [CLI, args]
 
 export const startupCost = async (rounds: number): Promise<{ markdown: string; costSeconds: number }> => {
   const dir = scratchDir()
@@ -37,7 +34,7 @@ export const startupCost = async (rounds: number): Promise<{ markdown: string; c
   for (let r = 0; r < rounds; r++) {
     const a = () => node.push(timeCommand(process.execPath, ["-e", ""]).seconds)
     const b = () => {
-      const t = timeCommand(...cli(["run", workflow, "--quiet"]))
+      const t = timeCommand(...dataflare(["run", workflow, "--quiet"]))
       run.push(t.seconds)
       runCpu.push(t.cpuSeconds)
     }
