@@ -4,7 +4,9 @@
  * Every scenario runs DataFlare and its peers alternately in one invocation and prints median
  * records/s and ratios. `--write` stores the report in bench/RESULTS.md. `--only 1,3` picks
  * scenarios; scenarios 2 and 4 run in a process of their own unless they are the only one.
- * Inputs are generated (deterministic seed) into /dev/shm/dataflare-bench.
+ * Inputs are generated (deterministic seed) into /dev/shm/dataflare-bench. Scenario 10 (the matrix
+ * at default settings) takes `BENCH_ROWS` for its size (`BENCH_ROWS=100000 npm run bench -- --only
+ * 10 --quick` runs in about a minute); scenario 11 is the start-up cost of a run.
  */
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
@@ -19,6 +21,8 @@ import { latency } from "./scenarios/latency.ts"
 import { memory } from "./scenarios/memory.ts"
 import { pgToPostgres } from "./scenarios/pgToPostgres.ts"
 import { streams } from "./scenarios/streams.ts"
+import { matrix } from "./scenarios/matrix.ts"
+import { startupCost } from "./scenarios/startupCost.ts"
 import { machine } from "./lib/stats.ts"
 
 const args = process.argv.slice(2)
@@ -28,9 +32,11 @@ const onlyArg = args.find((a) => a.startsWith("--only"))
 const only = onlyArg === undefined ? undefined : new Set((onlyArg.split("=")[1] ?? args[args.indexOf(onlyArg) + 1] ?? "").split(",").map(Number))
 const want = (n: number) => only === undefined || only.has(n)
 
+// BENCH_ROWS sets the matrix's row count (scenario 10): e.g. BENCH_ROWS=100000 for a run of a minute or two
+const benchRows = process.env.BENCH_ROWS !== undefined ? Number(process.env.BENCH_ROWS) : undefined
 const sizes = quick
-  ? { csv: 100_000, csvLarge: 0, wide: 50_000, fused: 1_000_000, pg: 50_000, latency: 100_000, memSmall: 100_000, memLarge: 500_000, workflows: 1_000, hugeMb: 20, streams: 200_000, brokers: 100_000, rounds: 1 }
-  : { csv: 2_000_000, csvLarge: 10_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, hugeMb: 50, streams: 2_000_000, brokers: 1_000_000, rounds: 3 }
+  ? { matrix: benchRows ?? 100_000, matrixLarge: 0, csv: 100_000, csvLarge: 0, wide: 50_000, fused: 1_000_000, pg: 50_000, latency: 100_000, memSmall: 100_000, memLarge: 500_000, workflows: 1_000, hugeMb: 20, streams: 200_000, brokers: 100_000, rounds: 1 }
+  : { matrix: benchRows ?? 1_000_000, matrixLarge: benchRows === undefined ? 10_000_000 : 0, csv: 2_000_000, csvLarge: 10_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, hugeMb: 50, streams: 2_000_000, brokers: 1_000_000, rounds: 3 }
 
 const sections: Array<string> = [`# DataFlare benchmarks${quick ? " (quick)" : ""}`, "", `Machine: ${machine()}`, ""]
 // --bare: print only the scenarios' markdown (a child run of `alone`, below)
@@ -65,8 +71,10 @@ if (want(6)) log((await concurrency(sizes.workflows)).markdown)
 if (want(7)) log((await hugeFields(sizes.hugeMb, sizes.rounds)).markdown)
 if (want(8)) log((await pgToPostgres(sizes.pg, sizes.rounds)).markdown)
 if (want(9)) log((await streams(sizes.streams, sizes.rounds + 2)).markdown)
+if (want(10)) log((await matrix(sizes.matrix, sizes.matrixLarge, sizes.rounds)).markdown)
+if (want(11)) log((await startupCost(sizes.rounds * 5)).markdown)
 // BROKER_BENCH_MESSAGES overrides the message count (e.g. 50000 for a quick look)
-if (want(10)) {
+if (want(12)) {
   const messages = Number(process.env.BROKER_BENCH_MESSAGES ?? sizes.brokers)
   log((await redisStreams(messages, sizes.rounds)).markdown)
   log((await nats(messages, sizes.rounds)).markdown)

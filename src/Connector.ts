@@ -145,6 +145,14 @@ export interface SourceCapabilities {
   readonly delivery?: SourceDelivery
   /** Why {@link maxParallelism} (shown in the refusal, e.g. "a query is read whole by one instance"). */
   readonly maxParallelismReason?: string
+  /**
+   * With `execution.parallelism: auto` (the default) and no `parallelism` of the node's own: how
+   * many instances to run given the cores available (`os.availableParallelism()`), e.g. one per
+   * core for a file large enough that each instance's share pays for its thread, else 1. Called
+   * once, when the workflow is prepared; it must not fail (answer 1 when unsure). Absent: 1. A run
+   * resuming from a checkpoint keeps the number of instances the checkpoint was taken with.
+   */
+  readonly autoParallelism?: (cores: number) => number
 }
 
 /**

@@ -50,9 +50,13 @@ const deadLetterPath = (plan: Plan, node: string): string | undefined => {
   return on && typeof path === "string" ? path : undefined
 }
 
+/** A source whose instances `execution.parallelism: auto` chose. */
+const chosenByAuto = (plan: Plan, task: PlannedTask): boolean =>
+  task._tag === "Source" && plan.workflow.nodes.some((n) => n.node.id === task.id && n.kind === "source" && n.auto === true)
+
 const describeTask = (plan: Plan, task: PlannedTask): string => {
   const parts = [`${kindOf(task)}: ${label(plan, task)}`]
-  parts.push(`parallelism ${task.parallelism}`)
+  parts.push(`parallelism ${task.parallelism}${chosenByAuto(plan, task) ? " (auto)" : ""}`)
   if (task.key !== undefined && task.parallelism > 1) parts.push("keyed")
   if (task.ordered && task.parallelism > 1) parts.push("ordered")
   if (task.inputs.length > 0) {

@@ -137,6 +137,38 @@ export type Definition =
   | ProcessorDefinition<unknown>
 
 /**
+ * A definition the registry loads when a workflow first uses its type (see {@link lazy}): the
+ * registry knows its role, type and description; its module (and the client library it brings,
+ * e.g. a database driver) loads only then.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface LazyDefinition {
+  readonly _tag: "LazyDefinition"
+  readonly kind: Entry["kind"]
+  readonly type: string
+  readonly description: string
+  /** Loads the definition (e.g. `() => import("./connector.ts").then((m) => m.sourceDefinition)`). */
+  readonly load: () => Promise<Definition>
+}
+
+/**
+ * A definition loaded on first use: `Registry.lazy("source", "mongodb", "Reads a collection", () =>
+ * import("./mongodb/index.ts").then((m) => m.sourceDefinition))`. The loaded definition must have
+ * the same role and type. Workflows that do not use the type never load its module.
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const lazy = (
+  kind: Entry["kind"],
+  type: string,
+  description: string,
+  load: () => Promise<Definition>
+): LazyDefinition => ({ _tag: "LazyDefinition", kind, type, description, load })
+
+/**
  * A definition declares an API version this build cannot run, or a type is registered twice for
  * the same role.
  *
@@ -157,8 +189,19 @@ export class RegistryError extends Schema.TaggedError<RegistryError>()("Registry
 export class Registry extends Context.Service<
   Registry,
   {
+    /** The loaded entries (a lazy definition's once it is loaded). */
     readonly entries: ReadonlyArray<Entry>
+    /** A loaded entry (see `load` for lazy definitions). */
     readonly find: (kind: Entry["kind"], type: string) => Entry | undefined
+    /** Every registered type, lazy ones included, with its description. */
+    readonly catalog?: ReadonlyArray<{ readonly kind: Entry["kind"]; readonly type: string; readonly description: string }>
+    /**
+     * Loads a lazy definition of this role and type, once (nothing for a loaded or an unknown
+     * type); `find` returns it afterwards.
+     */
+    readonly load?: (kind: Entry["kind"], type: string) => Effect.Effect<void, RegistryError>
+    /** Loads every lazy definition (e.g. to print the config Schemas of every type). */
+    readonly loadAll?: Effect.Effect<void, RegistryError>
   }
 >()("dataflare/Registry") {}
 
@@ -252,35 +295,86 @@ const entry = (definition: Definition): Entry => {
   }
 }
 
+/** A definition's entry, once its API version is checked. */
+const checked = (definition: Definition): Effect.Effect<Entry, RegistryError> =>
+  SUPPORTED_API_VERSIONS.includes(definition.apiVersion)
+    ? Effect.succeed(entry(definition))
+    : Effect.fail(
+      new RegistryError({
+        type: definition.type,
+        message: `connector API version ${definition.apiVersion} is not supported by this DataFlare (supported: ${
+          SUPPORTED_API_VERSIONS.join(", ")
+        })`
+      })
+    )
+
 /**
- * Builds a registry from definitions, checking API versions and duplicates.
+ * Builds a registry from definitions, checking API versions and duplicates. A
+ * {@link LazyDefinition} is checked when it loads.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = (definitions: ReadonlyArray<Definition>): Effect.Effect<Registry["Service"], RegistryError> =>
+export const make = (definitions: ReadonlyArray<Definition | LazyDefinition>): Effect.Effect<Registry["Service"], RegistryError> =>
   Effect.gen(function*() {
     const entries: Array<Entry> = []
     const byKey = new Map<string, Entry>()
+    const pending = new Map<string, LazyDefinition>()
+    const order = new Map<string, number>()
+    const catalog: Array<{ readonly kind: Entry["kind"]; readonly type: string; readonly description: string }> = []
     for (const definition of definitions) {
-      if (!SUPPORTED_API_VERSIONS.includes(definition.apiVersion)) {
-        return yield* new RegistryError({
-          type: definition.type,
-          message: `connector API version ${definition.apiVersion} is not supported by this DataFlare (supported: ${
-            SUPPORTED_API_VERSIONS.join(", ")
-          })`
-        })
+      const kind = definition._tag === "LazyDefinition" ? definition.kind : entryKind(definition)
+      const key = `${kind}:${definition.type}`
+      if (byKey.has(key) || pending.has(key)) {
+        return yield* new RegistryError({ type: definition.type, message: `${kind} type '${definition.type}' is registered twice` })
       }
-      const e = entry(definition)
-      const key = `${e.kind}:${e.type}`
-      if (byKey.has(key)) {
-        return yield* new RegistryError({ type: e.type, message: `${e.kind} type '${e.type}' is registered twice` })
+      order.set(key, catalog.length)
+      catalog.push({ kind, type: definition.type, description: definition.description })
+      if (definition._tag === "LazyDefinition") {
+        pending.set(key, definition)
+        continue
       }
+      const e = yield* checked(definition)
       byKey.set(key, e)
       entries.push(e)
     }
-    return Registry.of({ entries, find: (kind, type) => byKey.get(`${kind}:${type}`) })
+    const load = (kind: Entry["kind"], type: string): Effect.Effect<void, RegistryError> =>
+      Effect.suspend(() => {
+        const key = `${kind}:${type}`
+        const lazyDefinition = pending.get(key)
+        if (lazyDefinition === undefined) return Effect.void
+        return Effect.tryPromise({
+          try: () => lazyDefinition.load(),
+          catch: (e) => new RegistryError({ type, message: `the ${kind} type '${type}' could not be loaded: ${e instanceof Error ? e.message : String(e)}` })
+        }).pipe(
+          Effect.flatMap((definition) =>
+            entryKind(definition) !== kind || definition.type !== type
+              ? Effect.fail(new RegistryError({ type, message: `the lazy ${kind} type '${type}' loaded a ${entryKind(definition)} of type '${definition.type}'` }))
+              : checked(definition)
+          ),
+          Effect.flatMap((e) =>
+            Effect.sync(() => {
+              // two loads of one type at once: the first one to finish registers it
+              if (!pending.delete(key)) return
+              byKey.set(key, e)
+              entries.push(e)
+              // in the order of registration, as if it had never been lazy
+              entries.sort((a, b) => order.get(`${a.kind}:${a.type}`)! - order.get(`${b.kind}:${b.type}`)!)
+            })
+          )
+        )
+      })
+    return Registry.of({
+      entries,
+      find: (kind, type) => byKey.get(`${kind}:${type}`),
+      catalog,
+      load,
+      loadAll: Effect.suspend(() => Effect.forEach([...pending.values()], (d) => load(d.kind, d.type), { discard: true }))
+    })
   })
+
+const entryKind = (definition: Definition): Entry["kind"] =>
+  definition._tag === "SourceDefinition" ? "source" : definition._tag === "SinkDefinition" ? "sink" : "processor"
 
 /**
  * A Layer providing a registry of the given definitions.
@@ -288,7 +382,7 @@ export const make = (definitions: ReadonlyArray<Definition>): Effect.Effect<Regi
  * @category layers
  * @since 0.1.0
  */
-export const layer = (definitions: ReadonlyArray<Definition>): Layer.Layer<Registry, RegistryError> =>
+export const layer = (definitions: ReadonlyArray<Definition | LazyDefinition>): Layer.Layer<Registry, RegistryError> =>
   Layer.effect(Registry, make(definitions))
 
 /**
@@ -298,4 +392,4 @@ export const layer = (definitions: ReadonlyArray<Definition>): Layer.Layer<Regis
  * @since 0.1.0
  */
 export const typesOf = (registry: Registry["Service"], kind: Entry["kind"]): ReadonlyArray<string> =>
-  registry.entries.filter((e) => e.kind === kind).map((e) => e.type).sort()
+  (registry.catalog ?? registry.entries).filter((e) => e.kind === kind).map((e) => e.type).sort()

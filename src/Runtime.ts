@@ -25,6 +25,7 @@ import { failureOf, isPermanent, nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
 import { nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
+import { keepRestoredInstances } from "./internal/autoParallelism.ts"
 import {
   attemptEnded,
   attemptStarted,
@@ -327,7 +328,6 @@ export const run = <R = never>(
   Effect.scoped(Effect.gen(function*() {
     const prepared = yield* prepare(graph)
     yield* checkServices(prepared)
-    const plan = makePlan(prepared)
     const configured = Option.getOrUndefined(yield* Effect.serviceOption(StateBackend))
     // Without a configured backend, a run-local memory backend still lets restarts resume.
     const backend = configured ?? makeMemory()
@@ -337,7 +337,10 @@ export const run = <R = never>(
     // The run starts over by request, or by design: without a configured backend every run starts
     // from scratch (sinks that record their checkpoints are told, so they do not take it for lost state).
     const startsOver = options?.fromScratch === true || configured === undefined
-    const first = yield* preflight(plan, yield* backend.latest(graph.name), new Set(options?.dropState ?? []), startsOver)
+    const found = yield* backend.latest(graph.name)
+    // sources whose instances `auto` chose keep those of the checkpoint being restored
+    const plan = makePlan(keepRestoredInstances(prepared, found))
+    const first = yield* preflight(plan, found, new Set(options?.dropState ?? []), startsOver)
     const nodes = nodeStates(plan)
     const startedAt = yield* Clock.currentTimeMillis
     // what a Monitor (metrics, health, dashboard) shows of this run, when one is provided

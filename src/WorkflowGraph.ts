@@ -170,8 +170,16 @@ export const ExecutionSettings = Schema.Struct({
   queue_capacity: Schema.optionalKey(
     PositiveInt.annotate({ description: "Batches a queue between two tasks holds before the upstream task waits", default: 4 })
   ),
-  /** Default parallelism of nodes that do not set their own (default 1). */
-  parallelism: Schema.optionalKey(PositiveInt.annotate({ description: "Parallelism of nodes that do not set their own", default: 1 })),
+  /**
+   * Parallelism of nodes that do not set their own (default `auto`): a number applies to every
+   * node (up to what its connector runs); `auto` runs a source that can split its input (a large
+   * file read in byte ranges) on the machine's cores and every other node once (see
+   * docs/runtime.md, "Parallelism").
+   */
+  parallelism: Schema.optionalKey(Schema.Union([PositiveInt, Schema.Literal("auto")]).annotate({
+    description: "Parallelism of nodes that do not set their own: a number, or auto (a splittable source on the machine's cores, every other node once)",
+    default: "auto"
+  })),
   /**
    * Key groups keyed records and state are spread over (default 128): the most instances a keyed
    * node can run. Stored with the state; a restore with another value is refused.
@@ -209,7 +217,7 @@ export type ExecutionSettings = typeof ExecutionSettings.Type
 export const defaults = {
   batch_size: 1000,
   queue_capacity: 4,
-  parallelism: 1,
+  parallelism: "auto",
   key_groups: 128
 } as const
 

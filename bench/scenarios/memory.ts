@@ -1,6 +1,7 @@
 /**
- * Scenario 5: memory. Peak RSS of the same CLI pipeline (CSV → filter → NDJSON) on a small and a
- * large input: it must stay flat. Each size runs `rounds` times, alternating, and the median peak
+ * Scenario 5: memory. Peak RSS of the same CLI pipeline (CSV → filter → NDJSON, default settings:
+ * `parallelism: auto` reads these files in byte ranges on the cores) on a small and a large input:
+ * it must stay flat. Each size runs `rounds` times, alternating, and the median peak
  * counts: how high RSS climbs depends on when V8's old-generation collections fall in the run
  * (garbage promoted by young collections piles up to the heap's current limit, then a major
  * collection frees it), so one run's peak varies by tens of MB.
@@ -8,10 +9,10 @@
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { dataflare } from "../lib/cli.ts"
 import { csvFile, scratchDir } from "../lib/generate.ts"
 import { median } from "../lib/stats.ts"
 
-const CLI = join(process.cwd(), "bin", "dataflare")
 
 /** Runs the pipeline once under GNU time; returns its peak RSS and wall time. */
 const measure = (rows: number): { readonly mb: number; readonly seconds: number } => {
@@ -31,7 +32,8 @@ const measure = (rows: number): { readonly mb: number; readonly seconds: number 
   )
   const t = performance.now()
   // GNU time writes the peak resident set size (KiB) to stderr; the run's own output is discarded
-  const out = execFileSync("sh", ["-c", `/usr/bin/time -f PEAK_RSS_KB=%M '${CLI}' run '${workflow}' --quiet 2>&1 >/dev/null | tail -1`], {
+  const [command, args] = dataflare(["run", workflow, "--quiet"])
+  const out = execFileSync("sh", ["-c", `/usr/bin/time -f PEAK_RSS_KB=%M ${[command, ...args].map((a) => `'${a}'`).join(" ")} 2>&1 >/dev/null | tail -1`], {
     encoding: "utf8"
   })
   const seconds = (performance.now() - t) / 1000

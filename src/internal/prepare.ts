@@ -11,6 +11,7 @@ import { type PreparedSink, type PreparedSource, Registry, typesOf } from "../Re
 import * as WorkflowGraph from "../WorkflowGraph.ts"
 import { unknownFieldIssues } from "./fieldCheck.ts"
 import type { SinkCapabilities, SourceCapabilities } from "../Connector.ts"
+import { autoCores, autoSourceInstances } from "./autoParallelism.ts"
 import { decodeAll, valueAt, withValue } from "./decode.ts"
 import { findCycle, topologicalOrder } from "./graphOrder.ts"
 import { type Collision, collisions, type Declared } from "./resources.ts"
@@ -18,7 +19,14 @@ import { closest } from "./suggest.ts"
 
 /** A node with everything needed to run it. */
 export type PreparedNode =
-  | { readonly kind: "source"; readonly node: WorkflowGraph.Node; readonly parallelism: number; readonly source: PreparedSource }
+  | {
+    readonly kind: "source"
+    readonly node: WorkflowGraph.Node
+    readonly parallelism: number
+    readonly source: PreparedSource
+    /** `parallelism` is what `execution.parallelism: auto` chose (see autoParallelism.ts). */
+    readonly auto?: true
+  }
   | { readonly kind: "sink"; readonly node: WorkflowGraph.Node; readonly parallelism: number; readonly sink: PreparedSink }
   | {
     readonly kind: "processor"
@@ -126,8 +134,19 @@ export const prepare = (
     }
     const settings: WorkflowGraph.ExecutionSettings = execution.ok ? execution.value : {}
 
-    // 1. Every node's type and config, through the registry (or an override).
-    const defaultParallelism = settings.parallelism ?? WorkflowGraph.defaults.parallelism
+    // 1. Every node's type and config, through the registry (or an override). Types registered
+    // lazily load here, so a workflow loads the modules (and client libraries) of its own types only.
+    if (registry.load !== undefined) {
+      for (const n of graph.nodes) {
+        if (overrides.has(n.id)) continue
+        yield* registry.load(n.kind, n.type).pipe(
+          Effect.catch((error) => Effect.sync(() => issues.push(issueAt(graph, n.id, ["type"], error.message))))
+        )
+      }
+    }
+    const workflowParallelism = settings.parallelism ?? WorkflowGraph.defaults.parallelism
+    // `auto` runs nodes once; sources that can split are given theirs once the edges are known (below)
+    const defaultParallelism = workflowParallelism === "auto" ? 1 : workflowParallelism
     const prepared = new Map<string, PreparedNode>()
     for (const n of graph.nodes) {
       const own = n.parallelism !== undefined && Number.isInteger(n.parallelism) && n.parallelism >= 1 ? n.parallelism : undefined
@@ -259,6 +278,15 @@ export const prepare = (
       const at = cycle?.[0] ?? cyclic[0]
       const text = cycle !== undefined ? [...cycle, cycle[0]].join(" -> ") : cyclic.join(", ")
       issues.push(issueAt(graph, at, ["inputs"], `the workflow has a cycle: ${text}`))
+    }
+    // `auto`: a source of no parallelism of its own that can split its input runs on the cores
+    if (workflowParallelism === "auto") {
+      const cores = autoCores()
+      for (const [id, p] of prepared) {
+        if (p.kind !== "source" || p.node.parallelism !== undefined || p.source.capabilities.autoParallelism === undefined) continue
+        const readers = (consumers.get(id) ?? []).flatMap((c) => prepared.get(c) ?? [])
+        prepared.set(id, { ...p, parallelism: autoSourceInstances(p.source.capabilities, readers, id, cores), auto: true })
+      }
     }
     // a keyed node runs at most one instance per key group
     const keyGroups = settings.key_groups ?? WorkflowGraph.defaults.key_groups

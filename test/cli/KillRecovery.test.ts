@@ -18,8 +18,11 @@ import { bin, cli, tempDir } from "./support.ts"
 /** Rows of the generated CSV (~30 MB): a run takes seconds, ~10 checkpoints or more, so a kill lands mid-run; the whole file stays under ~60 s on a loaded machine. */
 const ROWS = 800_000
 
+// parallelism 1: the byte-for-byte comparison needs file order (a file this size would otherwise be
+// read in byte ranges by the default auto, whose batches interleave; see docs/runtime.md)
 const workflow = `name: kill-recovery
 execution:
+  parallelism: 1
   batch_size: 1000
   checkpoint_interval: 100ms
 sources:

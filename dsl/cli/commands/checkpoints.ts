@@ -99,7 +99,7 @@ export const command = Command.make(
   { workflow: workflowArgument, stateDir, limit, format },
   ({ format, limit, stateDir, workflow }) =>
     Effect.gen(function*() {
-      const { FileBackend, PostgresBackend } = yield* engine
+      const { FileBackend, postgresBackend } = yield* engine
       const graph = yield* load(workflow)
       const configured = stateDir._tag === "Some" ? undefined : graph.execution.state
       const directory = stateDir._tag === "Some"
@@ -110,7 +110,8 @@ export const command = Command.make(
       // execution.state: { backend: postgres } lists the PostgreSQL table (see docs/state.md)
       const where = configured?.backend === "postgres" ? `the PostgreSQL state backend` : directory
       const open = configured?.backend === "postgres"
-        ? PostgresBackend.make({ url: Redacted.make(configured.connection_string), schema: configured.schema, tablePrefix: configured.table_prefix })
+        ? Effect.flatMap(Effect.promise(postgresBackend), (PostgresBackend) =>
+          PostgresBackend.make({ url: Redacted.make(configured.connection_string), schema: configured.schema, tablePrefix: configured.table_prefix }))
         : FileBackend.scoped({ directory })
       const checkpoints = yield* Effect.scoped(Effect.flatMap(open, (backend) => backend.list(graph.name, limit))).pipe(
         Effect.catchTag("StateBackendError", (error) => reportError(`checkpoint state: ${error.message}`, ExitCode.failed))

@@ -136,12 +136,15 @@ const clearProgress = Effect.sync(() => {
  * The durable state backend to run with, if any (see the module doc): `--state` (PostgreSQL) or
  * `--state-dir`, else `execution.state`, else a state directory when the workflow checkpoints.
  */
-const stateLayer = ({ FileBackend, PostgresBackend }: Engine, graph: WorkflowGraph, dir: string | undefined, url: string | undefined) => {
-  if (url !== undefined) return PostgresBackend.layer({ url: Redacted.make(url) })
+const stateLayer = ({ FileBackend, postgresBackend }: Engine, graph: WorkflowGraph, dir: string | undefined, url: string | undefined) => {
+  // the PostgreSQL backend (and its driver) loads only when the run uses it
+  const postgres = (options: Parameters<PostgresBackendModule["layer"]>[0]) =>
+    Layer.unwrap(Effect.map(Effect.promise(postgresBackend), (m) => m.layer(options)))
+  if (url !== undefined) return postgres({ url: Redacted.make(url) })
   if (dir !== undefined) return FileBackend.layer({ directory: dir })
   const configured = graph.execution.state
   if (configured?.backend === "postgres") {
-    return PostgresBackend.layer({
+    return postgres({
       url: Redacted.make(configured.connection_string),
       schema: configured.schema,
       tablePrefix: configured.table_prefix
@@ -150,6 +153,8 @@ const stateLayer = ({ FileBackend, PostgresBackend }: Engine, graph: WorkflowGra
   if (configured?.backend === "files") return FileBackend.layer(configured.directory !== undefined ? { directory: configured.directory } : {})
   return graph.execution.checkpoint_interval !== undefined ? FileBackend.layer() : Layer.empty
 }
+
+type PostgresBackendModule = typeof import("../../../src/backends/PostgresBackend.ts")
 
 /**
  * The `run` command.

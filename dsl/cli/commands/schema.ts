@@ -21,7 +21,11 @@ import { provideRegistry } from "../internal/registry.ts"
  */
 export const text: Effect.Effect<string, never, Registry> = Effect.gen(function*() {
   const { Yaml } = yield* engine
-  return `${JSON.stringify(Yaml.jsonSchema(yield* Registry), null, 2)}\n`
+  const registry = yield* Registry
+  // every type's config Schema: the lazily registered ones load here (a build that cannot load a
+  // built-in connector is broken, not a user's mistake)
+  if (registry.loadAll !== undefined) yield* Effect.orDie(registry.loadAll)
+  return `${JSON.stringify(Yaml.jsonSchema(registry), null, 2)}\n`
 })
 
 /**

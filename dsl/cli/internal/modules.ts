@@ -1,9 +1,18 @@
-/** The modules the commands load lazily (see `engine.ts`). */
+/**
+ * The modules the commands load lazily (see `engine.ts`). Not the PostgreSQL connectors or state
+ * backend: they load when a workflow uses them (`lazyConnectorDefinitions`, {@link postgresBackend}); nor observability (`node:http` alone costs
+ * start-up time), loaded with `--http` or OTLP settings ({@link observability}).
+ */
 export * as FileBackend from "../../../src/backends/FileBackend.ts"
-export * as PostgresBackend from "../../../src/backends/PostgresBackend.ts"
-export * as Builtins from "../../../src/Builtins.ts"
+export { lazyConnectorDefinitions } from "../../../src/connectors/lazy.ts"
+export { definitions as processorDefinitions } from "../../../src/processors/index.ts"
 export * as Runtime from "../../../src/Runtime.ts"
 export * as Yaml from "../../yaml/Yaml.ts"
 export * as PlanFormat from "../../../src/PlanFormat.ts"
-export * as Observability from "../../../src/Observability.ts"
 export { typeSchemas } from "../../yaml/internal/jsonSchema.ts"
+
+/** The PostgreSQL state backend, loaded when a run or a command uses it. */
+export const postgresBackend = () => import("../../../src/backends/PostgresBackend.ts")
+
+/** Metrics, health checks, the dashboard and OTLP tracing (an HTTP server and client), loaded when a run asks for them. */
+export const observability = () => import("../../../src/Observability.ts")

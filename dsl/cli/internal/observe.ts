@@ -3,7 +3,7 @@
  * the dashboard, see `Observability.layer`), `--log-format text|json`, and OTLP traces when
  * `OTEL_EXPORTER_OTLP_ENDPOINT` is set (with or without `--http`).
  */
-import { Effect, type Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { Flag } from "effect/cli"
 import type * as Monitor from "../../../src/Monitor.ts"
 import type { ObservabilityError } from "../../../src/Observability.ts"
@@ -37,15 +37,25 @@ export const parseAddress = (value: string): { readonly host: string; readonly p
 }
 
 /**
+ * Whether the environment names an OTLP endpoint (then `Observability.layerTracing` decides the
+ * rest: `OTEL_SDK_DISABLED`, `OTEL_TRACES_EXPORTER`, a malformed URL); without one it traces nothing.
+ */
+const tracingConfigured = (env: NodeJS.ProcessEnv): boolean =>
+  [env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, env.OTEL_EXPORTER_OTLP_ENDPOINT].some((v) => v !== undefined && v.trim() !== "")
+
+/**
  * The layer `Runtime.run` runs in: with `--http`, the whole observability layer (its `Monitor`
  * registers the run; the server's address is logged once it listens); without, OTLP tracing
  * from the environment only. A malformed address is a usage error.
  */
 export const observabilityLayer = (
-  { Observability }: Engine,
+  { observability }: Engine,
   address: Option.Option<string>
 ): Effect.Effect<Layer.Layer<never, ObservabilityError> | Layer.Layer<Monitor.Monitor, ObservabilityError>, CliExit> =>
   Effect.gen(function*() {
+    // the module (an HTTP server and client) loads only when something uses it
+    if (Option.isNone(address) && !tracingConfigured(process.env)) return Layer.empty
+    const Observability = yield* Effect.promise(observability)
     if (Option.isNone(address)) return Observability.layerTracing
     const parsed = parseAddress(address.value)
     if (parsed === undefined) {

@@ -1,13 +1,15 @@
 /**
- * The connector registry the CLI runs workflows with: every built-in connector and processor.
+ * The connector registry the CLI runs workflows with: every built-in connector and processor, the
+ * PostgreSQL connectors registered lazily (see src/connectors/lazy.ts).
  * A registry that cannot be built (an API version mismatch) is an internal error (exit code 4).
  */
 import { Effect, Layer } from "effect"
-import { type Registry, RegistryError } from "../../../src/Registry.ts"
+import { layer, type Registry, RegistryError } from "../../../src/Registry.ts"
 import { engine } from "./engine.ts"
 import { type CliExit, ExitCode, reportError } from "./exit.ts"
 
-const builtins = Layer.unwrap(Effect.map(engine, (modules) => modules.Builtins.layer))
+// every built-in type; the PostgreSQL connectors' modules (and the driver) load when a workflow uses them
+const builtins = Layer.unwrap(Effect.map(engine, (modules) => layer([...modules.lazyConnectorDefinitions, ...modules.processorDefinitions])))
 
 /** Provides the built-in registry to a command's effect. */
 export const provideRegistry = <A, E>(effect: Effect.Effect<A, E, Registry>): Effect.Effect<A, E | CliExit> =>

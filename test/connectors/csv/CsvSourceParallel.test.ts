@@ -2,7 +2,7 @@
  * The parallel `csv` source (`parallelism > 1`): each instance reads one byte range of the file on
  * a worker thread. Together the ranges hold exactly the records of a serial read, in file order
  * within each range, wherever the cuts fall (inside quoted fields with line breaks, too); errors
- * name the file and the absolute line; a stray quote that misleads the split fails the read.
+ * name the file and the absolute line; a stray quote stops the split (the file is still read right).
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -95,20 +95,34 @@ describe("csv source, parallel", () => {
       }))
   })
 
-  it.effect("a quote inside an unquoted field that misleads the split fails the read (never a wrong result)", () => {
-    const lines = ["1,x\"y", ...Array.from({ length: 200 }, (_, i) => `${i + 2},plain`), '300,"p\nq"', "301,z"]
-    return withFile(`a,b\n${lines.join("\n")}\n`, (path) =>
-      Effect.gen(function*() {
-        // serially the stray quote is data
-        assert.strictEqual((yield* readAll("csv", { path })).length, 203)
-        const first = yield* Effect.exit(Effect.scoped(Effect.flatMap(openSource("csv", { path }, ctx(0, 2)), (r) => drain(r))))
-        assert.isTrue(Exit.isFailure(first))
-        const error = Exit.isFailure(first) ? exit2error(first) : undefined
-        assert.instanceOf(error, RecordError)
-        assert.include((error as RecordError).message, `${path}:`)
-        assert.include((error as RecordError).message, "parallelism: 1")
-      }))
+  it.effect("a quote where RFC 4180 puts none (inside an unquoted field) stops the split there: the ranges still hold the serial read", () => {
+    const plain = (from: number, n: number) => Array.from({ length: n }, (_, i) => `${from + i},plain`)
+    const files = [
+      // a stray quote in the first range: the second reads nothing, the first the whole file
+      ["1,x\"y", ...plain(2, 200), '300,"p\nq"', "301,z"],
+      // a stray quote a third into the file: the ranges before it split, those after it are empty
+      [...plain(1, 100), "101,a\"b", ...plain(102, 200), '400,"p\nq"', "401,z"]
+    ]
+    return Effect.forEach(files, (lines) =>
+      withFile(`a,b\n${lines.join("\n")}\n`, (path) =>
+        Effect.gen(function*() {
+          const serial = yield* readAll("csv", { path })
+          assert.strictEqual(serial.length, lines.length)
+          for (const count of [2, 3, 5]) {
+            const ranges = yield* readRanges({ path }, count)
+            assert.deepStrictEqual(ranges.flat(), serial, `${count} ranges`)
+            assert.deepStrictEqual(ranges[count - 1], [], "the last range is empty: the split stopped before the stray quote")
+          }
+        })), { discard: true })
   })
+
+  it.effect("a split whose quotes all stand where RFC 4180 puts them is not stopped by escaped quotes or CRLF", () =>
+    withFile(fileText, (path) =>
+      Effect.gen(function*() {
+        const ranges = yield* readRanges(config(path), 3)
+        assert.deepStrictEqual(ranges.flat(), expected)
+        assert.isTrue(ranges.every((r) => r.length > 0), "every range reads a share")
+      })))
 })
 
 const exit2error = (exit: Exit.Failure<unknown, unknown>): unknown => exit.cause.reasons.find((r) => r._tag === "Fail")?.error

@@ -28,6 +28,13 @@ const CONNECTOR = "csv"
 /** The worker thread's program, located like `worker_map`'s (next to it, relative to this module). */
 const entry = new URL("../../../workers/internal/csvRange.ts", import.meta.url)
 
+/**
+ * The young generation of a range thread, in MB. Its garbage is one batch's records at a time; V8's
+ * default lets the young generation grow with the run (tens of MB per thread, RSS growing with
+ * the input's size).
+ */
+const RANGE_YOUNG_MB = 8
+
 /** Bytes a worker reads at a time: as `CHUNK_SIZE` of textFile.ts, under V8's large-object size. */
 const CHUNK = 64 * 1024
 
@@ -158,7 +165,7 @@ export const openRange = (
     const worker = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const argv = workerExecArgv()
-        const w = new Worker(entry, { workerData: data, ...(argv === undefined ? {} : { execArgv: argv }) })
+        const w = new Worker(entry, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: RANGE_YOUNG_MB }, ...(argv === undefined ? {} : { execArgv: argv }) })
         w.on("message", (reply: RangeReply) => {
           if (reply._tag === "Start") {
             start = { offset: reply.offset, line: reply.line }

@@ -10,10 +10,13 @@
  * of the bytes before its cut, with `indexOf`), publishes it in a shared array, and reads up to
  * the start its successor published — waiting for it (`Atomics.wait`) only when it gets there.
  *
- * A quote inside an unquoted field (`ab"c`, accepted as data by the parser) upsets the count; a
- * cut computed from a wrong count lies inside a quoted field, and the reader of the range before it
- * then ends inside that quoted field: it fails with an error that names the line and says to read
- * the file with `parallelism: 1`. The run fails; it never silently loses or duplicates a record.
+ * A quote inside an unquoted field (`ab"c`, accepted as data by the parser) would upset the count:
+ * the scan checks that every quote before the start stands where RFC 4180 puts one, and when one
+ * does not, the range starts at the end of the file (it is empty) and the range before it reads
+ * on to the end (see {@link findStart}). Should a start still lie inside a quoted field, the
+ * reader of the range before it ends inside that field and fails with an error that names the
+ * line and says to read the file with `parallelism: 1`: it never silently loses or duplicates a
+ * record.
  */
 import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
@@ -119,42 +122,123 @@ const countByte = (bytes: Uint8Array, byte: number, from: number): number => {
   return n
 }
 
+const LF = 10
+const CR = 13
+const QUOTE = 34
+
+/**
+ * Follows the quotes of a file's body in order and says whether each stands where RFC 4180 puts
+ * one: an opening quote at the start of a field (after the delimiter, a line break, or the quote
+ * that closed an escaped pair), a closing quote before the delimiter, a line break, the end or a
+ * second quote (the pair `""`). While every quote does, an odd count at a line feed means it lies
+ * inside a quoted field, as the parser reads it. `delimiter` is the delimiter's byte (-1 when it
+ * is not one byte: then any quote counts as irregular).
+ */
+class QuoteCheck {
+  odd = false
+  irregular = false
+  /** The byte before the next chunk (a line feed stands for the start of the body). */
+  private prev = LF
+  /** The last chunk ended with a closing quote: the next chunk's first byte must fit it. */
+  private closing = false
+  private readonly delimiter: number
+  constructor(delimiter: number) {
+    this.delimiter = delimiter
+  }
+
+  /** A chunk starts at `bytes[from]`. */
+  enter(bytes: Uint8Array, from: number, to: number): void {
+    if (this.closing && from < to) {
+      this.closing = false
+      if (!this.fitsClose(bytes[from])) this.irregular = true
+    }
+  }
+
+  /** The quote at `bytes[q]` of the chunk `[from, to)`. */
+  quote(bytes: Uint8Array, q: number, from: number, to: number): void {
+    if (this.delimiter < 0) this.irregular = true
+    else if (!this.odd) {
+      const before = q > from ? bytes[q - 1] : this.prev
+      if (before !== LF && before !== CR && before !== QUOTE && before !== this.delimiter) this.irregular = true
+    } else if (q + 1 < to) {
+      if (!this.fitsClose(bytes[q + 1])) this.irregular = true
+    } else this.closing = true
+    this.odd = !this.odd
+  }
+
+  /** A chunk ends at `bytes[to - 1]`. */
+  leave(bytes: Uint8Array, to: number): void {
+    if (to > 0) this.prev = bytes[to - 1]
+  }
+
+  /** Every quote of the chunk `[from, to)`. */
+  scan(bytes: Uint8Array, from: number, to: number): void {
+    this.enter(bytes, from, to)
+    for (let q = bytes.indexOf(QUOTE, from); q !== -1 && q < to; q = bytes.indexOf(QUOTE, q + 1)) this.quote(bytes, q, from, to)
+    this.leave(bytes, to)
+  }
+
+  private fitsClose(after: number): boolean {
+    return after === this.delimiter || after === LF || after === CR || after === QUOTE
+  }
+}
+
+/** The byte `auto`'s quote check compares with: the delimiter's, or -1 when it is not one byte. */
+export const delimiterByte = (delimiter: string): number => (delimiter.length === 1 && delimiter.charCodeAt(0) < 128 ? delimiter.charCodeAt(0) : -1)
+
 /**
  * Computes the start of range `i > 0` from the file: the offset after the first line feed at or
  * after `cut - 1` with an even number of quotes in `[headerEnd, that line feed)`, and the 1-based
- * line there. The end of the file when there is none.
+ * line there. The end of the file when there is none — and when a quote before that line feed
+ * stands where RFC 4180 puts none (`ab"c`, which the parser reads as data): the count then says
+ * nothing, so the range before this one reads on to the end of the file (with its own start
+ * checked the same way, it starts at a record) and this one and those after it are empty. A file
+ * with such quotes is read right, with fewer threads.
  */
 export const findStart = (
   fd: number,
   headerEnd: number,
   cut: number,
   size: number,
-  buffer: Buffer
+  buffer: Buffer,
+  delimiter: number
 ): { readonly offset: number; readonly line: number } => {
   let lines = 0
-  let quotes = 0
   let pos = 0
+  const quotes = new QuoteCheck(delimiter)
   const stop = Math.max(cut - 1, headerEnd)
-  while (pos < stop) {
+  while (pos < stop && !quotes.irregular) {
     const n = readSync(fd, buffer, 0, Math.min(buffer.length, stop - pos), pos)
     if (n === 0) break
     const bytes = buffer.subarray(0, n)
-    lines += countByte(bytes, 10, 0)
-    if (pos + n > headerEnd) quotes += countByte(bytes, 34, Math.max(0, headerEnd - pos))
+    lines += countByte(bytes, LF, 0)
+    if (pos + n > headerEnd) quotes.scan(bytes, Math.max(0, headerEnd - pos), n)
     pos += n
   }
-  while (pos < size) {
+  while (pos < size && !quotes.irregular) {
     const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - pos), pos)
     if (n === 0) break
+    quotes.enter(buffer, 0, n)
     for (let k = 0; k < n; k++) {
       const c = buffer[k]
-      if (c === 34) quotes++
-      else if (c === 10) {
+      if (c === QUOTE) quotes.quote(buffer, k, 0, n)
+      else if (c === LF) {
         lines++
-        if ((quotes & 1) === 0) return { offset: pos + k + 1, line: lines + 1 }
+        if (!quotes.odd && !quotes.irregular) return { offset: pos + k + 1, line: lines + 1 }
       }
     }
+    quotes.leave(buffer, n)
     pos += n
+  }
+  if (quotes.irregular) {
+    // this range and the ones after it are empty: count the lines up to the end
+    lines = 0
+    for (let at = 0; at < size;) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - at), at)
+      if (n === 0) break
+      lines += countByte(buffer.subarray(0, n), LF, 0)
+      at += n
+    }
   }
   return { offset: size, line: lines + 1 }
 }
@@ -208,7 +292,7 @@ export class RangeReader {
       at = { offset: headerEnd, line: this.headerLines() }
     } else {
       try {
-        at = findStart(this.fd, headerEnd, nominalCut(headerEnd, size, count, index), size, this.buffer)
+        at = findStart(this.fd, headerEnd, nominalCut(headerEnd, size, count, index), size, this.buffer, delimiterByte(this.init.delimiter))
       } catch (e) {
         Atomics.store(this.starts, index, FAILED)
         Atomics.notify(this.starts, index)
@@ -345,7 +429,7 @@ export class RangeReader {
     }
     let at: number
     try {
-      at = findStart(this.fd, headerEnd, cut, size, this.buffer).offset
+      at = findStart(this.fd, headerEnd, cut, size, this.buffer, delimiterByte(this.init.delimiter)).offset
     } catch (e) {
       throw ioFailure("read", e)
     }
