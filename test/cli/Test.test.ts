@@ -231,6 +231,42 @@ describe("dataflare test", () => {
       assert.match(without.stderr, /^wf\.yaml:3:\d+ sources\.in\.config\.path: environment variable IN_DIR is not set/)
     }), 120_000)
 
+  it.live("!!timestamp gives a Date, as a csv timestamp column reads it (UTC without an offset); one that does not exist is refused", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* write(
+        join(dir, "wf.yaml"),
+        "name: ts\nsources:\n  in: { type: csv, config: { path: in.csv, columns: { at: timestamp } } }\n" +
+          "transformations:\n  later:\n    type: filter\n    inputs: [in]\n    config: { condition: \"to_string(at) > '2024-03-01T10:00:00Z'\" }\n" +
+          "destinations:\n  out: { type: ndjson, inputs: [later], config: { path: out.ndjson } }\n"
+      )
+      yield* write(
+        join(dir, "wf.test.yaml"),
+        `tests:
+  - name: dates
+    inputs:
+      in:
+        - { id: 1, at: !!timestamp 2024-03-01 10:20, text: 2024-03-01 }
+        - { id: 2, at: !!timestamp 2024-03-01T09:59:59Z }
+        - { id: 3, at: !!timestamp 2024-03-01T12:00:00+02:00 }
+    expect:
+      later:
+        - { id: 1, at: "2024-03-01T10:20:00.000Z", text: "2024-03-01" }
+`
+      )
+      yield* write(join(dir, "bad.yaml"), "tests:\n  - name: x\n    inputs: { in: [{ at: !!timestamp 2024-02-30 }] }\n    expect: { out: [] }\n")
+      const [good, bad] = yield* Effect.all([
+        cli(["test", "wf.yaml"], { cwd: dir, env: { TZ: "America/New_York" } }),
+        cli(["test", "wf.yaml", "-t", "bad.yaml"], { cwd: dir })
+      ], { concurrency: 2 })
+      assert.strictEqual(good.status, 0, good.stdout + good.stderr)
+      assert.strictEqual(bad.status, 1)
+      assert.strictEqual(
+        bad.stderr,
+        'bad.yaml:3:26: YAML: !!timestamp "2024-02-30": expected an ISO-8601 date or time (2024-03-01, 2024-03-01T10:20:30Z)\ninvalid: bad.yaml (1 problem)\n'
+      )
+    }), 120_000)
+
   it("the tests file beside a workflow, and the diff of records", () => {
     assert.strictEqual(defaultTestsFile("pipelines/orders.yaml"), "pipelines/orders.test.yaml")
     assert.strictEqual(defaultTestsFile("orders.YML"), "orders.test.YML")

@@ -20,7 +20,7 @@
  *     expect_error: { node: large, message: cannot compare }   # the run must fail there
  * ```
  */
-import { LineCounter, parseDocument } from "yaml"
+import { LineCounter, parseDocument, type ScalarTag } from "yaml"
 import { isMap, isScalar, isSeq, type Node as YamlNode } from "yaml"
 import type { DefinitionIssue, Location } from "../../../../src/Errors.ts"
 import type { Match } from "./compare.ts"
@@ -66,10 +66,36 @@ export type Parsed =
 
 const CASE_KEYS = ["name", "inputs", "expect", "expect_error", "ordered", "match"] as const
 
+/**
+ * `!!timestamp 2024-03-01T10:20:30Z`: a `Date`, as a csv `timestamp` column or a database
+ * source gives one (explicit only: an unquoted date without the tag stays a string, as in the
+ * workflow file). Without an offset it is UTC; a date or time that does not exist is an error
+ * at its place.
+ */
+const timestampTag: ScalarTag = {
+  tag: "tag:yaml.org,2002:timestamp",
+  identify: (value) => value instanceof Date,
+  resolve: (value, onError) => {
+    const text = value.trim()
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?$/.exec(text)
+    // a day or time that does not exist is refused (Date would roll 2024-02-30 over to March 1)
+    const exists = m !== null && new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).getUTCDate() === Number(m[3]) &&
+      Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[4] ?? 0) < 24 && Number(m[5] ?? 0) < 60 && Number(m[6] ?? 0) < 60
+    // without an offset a time is UTC (as the csv source reads it), not the machine's local time
+    const utc = m !== null && m[4] !== undefined && !/([Zz]|[+-]\d{2}:?\d{2})$/.test(text) ? "Z" : ""
+    const date = exists ? new Date(text.replace(" ", "T") + utc) : undefined
+    if (date === undefined || Number.isNaN(date.getTime())) {
+      onError(`!!timestamp ${JSON.stringify(value)}: expected an ISO-8601 date or time (2024-03-01, 2024-03-01T10:20:30Z)`)
+      return value
+    }
+    return date
+  }
+}
+
 /** Parses a tests file's text (`file` is the name used in locations). */
 export const parseTests = (text: string, file: string): Parsed => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, customTags: [timestampTag] })
   const source: Source = { file, text, doc, lines }
   const issues: Array<DefinitionIssue> = []
   const issue = (path: ReadonlyArray<PropertyKey>, node: unknown, message: string) => {
