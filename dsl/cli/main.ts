@@ -3,7 +3,8 @@
  *
  * The first SIGINT/SIGTERM asks a running workflow to stop gracefully (a checkpoint where it is,
  * or a drain with `--drain`; exit 0);
- * a second one, or one while nothing can stop gracefully, interrupts at once (exit 130).
+ * a second one, or one while nothing can stop gracefully, interrupts at once (exit 130). A signal
+ * after the command is done changes nothing: the process exits with the command's code.
  *
  * @since 0.1.0
  */
@@ -14,9 +15,7 @@ import * as CliLog from "./internal/log.ts"
 import { announceStop, requestStop } from "./internal/signals.ts"
 
 const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
-  let signalled = false
   const onSignal = () => {
-    signalled = true
     const message = requestStop()
     if (message !== undefined) {
       announceStop(message)
@@ -35,8 +34,17 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
     }
     process.on("SIGINT", onLateSignal)
     process.on("SIGTERM", onLateSignal)
+    // Exit explicitly, also with 0, once stdout and stderr have taken everything written: a process
+    // left to end by itself closes its signal handlers while it tears down, and a SIGTERM in those
+    // milliseconds kills it (a completed run "killed by SIGTERM"; a third of the tries when the
+    // signal follows the summary). process.exit keeps the handlers to the end.
     teardown(exit, (code) => {
-      if (signalled || code !== 0) process.exit(code)
+      let pending = 2
+      const flushed = () => {
+        if (--pending === 0) process.exit(code)
+      }
+      process.stdout.write("", flushed)
+      process.stderr.write("", flushed)
     })
   })
   process.on("SIGINT", onSignal)

@@ -341,6 +341,7 @@ destinations:
       const rerun = yield* cli(["run", "wf.yaml", "--state-dir", "state"], { cwd: dir })
       assert.strictEqual(rerun.status, 0, rerun.stderr)
       assert.include(rerun.stderr, `ignoring checkpoint file state/${names.at(-1)}: its checksum does not match its content (it was edited or damaged)`)
+      assert.notMatch(rerun.stdout, /warning|ignoring/, "warnings go to stderr only")
       const ids = lines(yield* Effect.promise(() => readFile(join(dir, "out.ndjson"), "utf8"))).map((l) => (JSON.parse(l) as { readonly id: string }).id)
       assert.deepStrictEqual(ids, Array.from({ length: 3000 }, (_, i) => String(i)))
     }))

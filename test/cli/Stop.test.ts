@@ -70,7 +70,8 @@ destinations:
         )
       )
       let landed = 0
-      for (let attempt = 0; attempt < 4; attempt++) {
+      // the window is a few milliseconds of the process's end: a third of the tries hit it before the fix
+      for (let attempt = 0; attempt < 12; attempt++) {
         const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--from-scratch"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
         let stdout = ""
         let stderr = ""
