@@ -99,6 +99,12 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   let high = 0
   let fiber: Fiber.Fiber<void, never> | undefined
   let messages: ConsumerMessages | undefined
+  /** Counts the reader's own stops of the message iterator (seek, close): a pump of an earlier one offers nothing more. */
+  let generation = 0
+  const stop = () => {
+    generation++
+    messages?.stop()
+  }
 
   const buffer: BufferedSource.BufferedSource<NatsRecord, JsMsg> = BufferedSource.make<NatsRecord, JsMsg>({
     node: context.node,
@@ -121,10 +127,31 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   })
 
   const pump = async () => {
+    const mine = generation
     const consumer = await prepareConsumer(s, config, restored, maxInFlight)
-    const iterator = await consumer.consume({ max_messages: count })
+    const iterator = await consumer.consume({ max_messages: count, abort_on_missing_resource: true })
+    if (mine !== generation) {
+      iterator.stop()
+      return
+    }
     messages = iterator
+    // a consumer or stream deleted under the reader is reported here, not by the messages
+    void (async () => {
+      for await (const status of iterator.status()) {
+        if (mine !== generation) return
+        if (status.type === "consumer_deleted" || status.type === "consumer_not_found" || status.type === "stream_not_found") {
+          buffer.fail(new ConnectorError({
+            connector: CONNECTOR,
+            operation: "read",
+            reason: new ConfigurationError({ message: `${status.type.replaceAll("_", " ")}: consumer '${config.consumer}' of stream '${config.stream}'` })
+          }))
+          stop()
+          return
+        }
+      }
+    })()
     for await (const m of iterator) {
+      if (mine !== generation) return
       // redelivered after ack_wait: read already in this run, waiting for its checkpoint
       if (m.seq <= high) continue
       high = m.seq
@@ -136,16 +163,19 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
       buffer.offer(record, m)
       if (buffer.paused()) await Effect.runPromise(buffer.room)
     }
-    if (!s.nc.isClosed()) return
-    buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message: "the connection to the NATS server closed" }) }))
+    if (mine !== generation) return
+    const message = s.nc.isClosed()
+      ? "the connection to the NATS server closed"
+      : `the messages of consumer '${config.consumer}' of stream '${config.stream}' stopped coming (was the consumer or the stream deleted?)`
+    buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message }) }))
   }
 
   const run = Effect.tryPromise({ try: pump, catch: classify(CONNECTOR, "read") }).pipe(
     Effect.catch((e: ConnectorError) => Effect.sync(() => buffer.fail(e))),
-    Effect.onInterrupt(() => Effect.sync(() => messages?.stop()))
+    Effect.onInterrupt(() => Effect.sync(stop))
   )
   const startIfIdle = Effect.suspend(() => (fiber !== undefined ? Effect.void : Effect.map(Effect.forkIn(run, scope), (f) => void (fiber = f))))
-  yield* Effect.addFinalizer(() => Effect.sync(() => messages?.stop()))
+  yield* Effect.addFinalizer(() => Effect.sync(stop))
 
   const reader = buffer.reader
   const syncRead = reader.readBatchSync!

@@ -139,3 +139,19 @@ describe("nats source", () => {
       assert.ok(Date.now() - started < 30_000)
     }), 60_000)
 })
+
+describe("nats source, the consumer deleted under it", () => {
+  it.live("fails the read instead of waiting forever", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "deleted")
+      yield* fill(n, name, 5)
+      const reader = yield* open({ stream: name })
+      yield* readN(reader, 5)
+      yield* Effect.promise(() => n.jsm.consumers.delete(name, "c"))
+      const error = yield* Effect.flip(Effect.gen(function*() {
+        for (;;) yield* reader.readBatch(10)
+      }))
+      assert.strictEqual(error._tag, "ConnectorError")
+    })), 120_000)
+})
