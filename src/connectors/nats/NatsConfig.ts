@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -67,7 +68,9 @@ export type SourceConfig = typeof SourceConfig.Type
  * Config of the `nats` sink: publishes to `subject` (a JetStream stream must capture it) and
  * waits for the server's acknowledgement of every message; each message carries a `Nats-Msg-Id`
  * derived from its place after the last checkpoint, so the server drops what a replay after a
- * restore publishes again (within the stream's `duplicate_window`).
+ * restore publishes again (within the stream's `duplicate_window`). `retry`: `{ attempts, delay,
+ * max_delay }` for a batch whose publish failed on a lost connection or a timeout (the kit's
+ * retries; the messages keep their ids, so what was published before the failure is dropped).
  *
  * @category schemas
  * @since 0.4.0
@@ -75,7 +78,8 @@ export type SourceConfig = typeof SourceConfig.Type
 export const SinkConfig = Schema.Struct({
   ...Connection,
   subject: Schema.NonEmptyString,
-  codec: Schema.optionalKey(Codec)
+  codec: Schema.optionalKey(Codec),
+  ...Retry.RetryFields
 })
 
 /**

@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -70,6 +71,8 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `maxlen`: trim the stream to about this many entries as it is written (`XADD MAXLEN ~`).
  * - `codec`: `fields` (default: each top-level key a field; strings as they are, other values
  *   as JSON) or `json` (the whole record as JSON in `field`, default `data`).
+ * - `retry`: `{ attempts, delay, max_delay }` for a batch whose write failed on a lost connection
+ *   or a busy server (the kit's retries; a new connection is made before each).
  *
  * @category schemas
  * @since 0.4.0
@@ -79,7 +82,8 @@ export const SinkConfig = Schema.Struct({
   stream: Schema.NonEmptyString,
   maxlen: Schema.optionalKey(PositiveInt),
   codec: Schema.optionalKey(Codec),
-  field: Schema.optionalKey(Schema.NonEmptyString)
+  field: Schema.optionalKey(Schema.NonEmptyString),
+  ...Retry.RetryFields
 })
 
 /**
