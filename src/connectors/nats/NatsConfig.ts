@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -41,6 +42,9 @@ const Connection = {
  * - `codec`: `json` (default) or `string`.
  * - `buffer_size`: messages read ahead (default 10 × `batch_size`); `max_in_flight`: read and not
  *   acknowledged (default 100,000; the consumer's `max_ack_pending`).
+ * - `on_error`: `fail` (default: a payload that does not decode fails the run, naming the
+ *   message) or `dead_letter` (it is appended to `dead_letter.path` with its sequence and the
+ *   reason, and acknowledged with the messages after it).
  *
  * @category schemas
  * @since 0.4.0
@@ -55,8 +59,9 @@ export const SourceConfig = Schema.Struct({
   ack_wait: Schema.optionalKey(PositiveDuration),
   codec: Schema.optionalKey(Codec),
   buffer_size: Schema.optionalKey(PositiveInt),
-  max_in_flight: Schema.optionalKey(PositiveInt)
-})
+  max_in_flight: Schema.optionalKey(PositiveInt),
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

@@ -24,6 +24,8 @@ import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Codecs from "../kit/codecs/index.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as Positions from "../kit/Positions.ts"
 import { classify, type Session, session } from "./internal/client.ts"
 import { decoder, type NatsRecord } from "./internal/codec.ts"
@@ -95,6 +97,9 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   const count = config.batch_size ?? 1000
   const maxInFlight = config.max_in_flight ?? 100_000
   const decode = decoder(config.codec ?? "json")
+  const letters = config.on_error === "dead_letter" && config.dead_letter !== undefined
+    ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
+    : undefined
   let restored: number | undefined
   let high = 0
   let fiber: Fiber.Fiber<void, never> | undefined
@@ -157,8 +162,18 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
       high = m.seq
       const record = decode(m.data, m.subject, `${m.seq} of stream '${config.stream}' (subject ${m.subject})`)
       if (record instanceof Error) {
-        buffer.fail(record)
-        return
+        if (letters === undefined) {
+          buffer.fail(record)
+          return
+        }
+        // set aside; acknowledged with the messages after it (cumulative acknowledgement)
+        const head = Codecs.toText(m.data)?.slice(0, 200) ?? "(not UTF-8)"
+        const written = await Effect.runPromise(Effect.result(letters([{ record: head, error: record.message, fields: { stream: config.stream, seq: m.seq, subject: m.subject } }])))
+        if (written._tag === "Failure") {
+          buffer.fail(written.failure)
+          return
+        }
+        continue
       }
       buffer.offer(record, m)
       if (buffer.paused()) await Effect.runPromise(buffer.room)
@@ -215,7 +230,10 @@ export const NatsSource = Connector.source<SourceConfig, NatsRecord>({
     preferredBatchSize: config.batch_size ?? 1000
   }),
   position: () => SequencePosition,
-  resources: (config) => ({ reads: [{ kind: "nats-consumer", name: `${config.stream}/${config.consumer}`, key: ["consumer"] }] }),
+  resources: (config) => ({
+    reads: [{ kind: "nats-consumer", name: `${config.stream}/${config.consumer}`, key: ["consumer"] }],
+    writes: DeadLetter.resources(config)
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {

@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
@@ -38,6 +39,9 @@ export const Codec = Schema.Literals(["fields", "json"])
  * - `buffer_size`: entries read ahead before reading pauses (default 10 × `batch_size`).
  * - `max_in_flight`: entries read and not yet acknowledged after a checkpoint before reading
  *   pauses until a checkpoint completes (default 1,000,000).
+ * - `on_error`: `fail` (default: an entry that does not decode fails the run, naming it) or
+ *   `dead_letter` (it is appended to `dead_letter.path` with its id and the reason, and
+ *   acknowledged with the next commit).
  *
  * @category schemas
  * @since 0.4.0
@@ -55,8 +59,9 @@ export const SourceConfig = Schema.Struct({
   field: Schema.optionalKey(Schema.NonEmptyString),
   id_field: Schema.optionalKey(Schema.NonEmptyString),
   buffer_size: Schema.optionalKey(PositiveInt),
-  max_in_flight: Schema.optionalKey(PositiveInt)
-})
+  max_in_flight: Schema.optionalKey(PositiveInt),
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas
