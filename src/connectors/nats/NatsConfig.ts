@@ -7,6 +7,8 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -40,6 +42,9 @@ const Connection = {
  * - `codec`: `json` (default) or `string`.
  * - `buffer_size`: messages read ahead (default 10 × `batch_size`); `max_in_flight`: read and not
  *   acknowledged (default 100,000; the consumer's `max_ack_pending`).
+ * - `on_error`: `fail` (default: a payload that does not decode fails the run, naming the
+ *   message) or `dead_letter` (it is appended to `dead_letter.path` with its sequence and the
+ *   reason, and acknowledged with the messages after it).
  *
  * @category schemas
  * @since 0.4.0
@@ -54,8 +59,9 @@ export const SourceConfig = Schema.Struct({
   ack_wait: Schema.optionalKey(PositiveDuration),
   codec: Schema.optionalKey(Codec),
   buffer_size: Schema.optionalKey(PositiveInt),
-  max_in_flight: Schema.optionalKey(PositiveInt)
-})
+  max_in_flight: Schema.optionalKey(PositiveInt),
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas
@@ -67,7 +73,9 @@ export type SourceConfig = typeof SourceConfig.Type
  * Config of the `nats` sink: publishes to `subject` (a JetStream stream must capture it) and
  * waits for the server's acknowledgement of every message; each message carries a `Nats-Msg-Id`
  * derived from its place after the last checkpoint, so the server drops what a replay after a
- * restore publishes again (within the stream's `duplicate_window`).
+ * restore publishes again (within the stream's `duplicate_window`). `retry`: `{ attempts, delay,
+ * max_delay }` for a batch whose publish failed on a lost connection or a timeout (the kit's
+ * retries; the messages keep their ids, so what was published before the failure is dropped).
  *
  * @category schemas
  * @since 0.4.0
@@ -75,7 +83,8 @@ export type SourceConfig = typeof SourceConfig.Type
 export const SinkConfig = Schema.Struct({
   ...Connection,
   subject: Schema.NonEmptyString,
-  codec: Schema.optionalKey(Codec)
+  codec: Schema.optionalKey(Codec),
+  ...Retry.RetryFields
 })
 
 /**

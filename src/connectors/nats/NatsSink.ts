@@ -23,6 +23,7 @@ import type { Batch } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { hashKey } from "../../internal/hash.ts"
 import * as Spec from "../../Spec.ts"
+import * as Retry from "../kit/Retry.ts"
 import { classify, session } from "./internal/client.ts"
 import { bytes, encodeText } from "./internal/codec.ts"
 import { SinkConfig } from "./NatsConfig.ts"
@@ -124,6 +125,7 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
       let marks: Array<readonly [number, number]> = []
       let index = 0
       let duplicates = 0
+      const policy = Retry.policy(config.retry)
 
       const loadState = Effect.tryPromise({
         try: async () => {
@@ -136,21 +138,25 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
       const writer: Connector.SinkWriter<unknown> & { readonly duplicates: () => number } = {
         duplicates: () => duplicates,
         writeBatch: (batch: Batch<unknown>) =>
-          Effect.tryPromise({
-            try: async () => {
-              const sent: Array<Promise<{ readonly duplicate: boolean }>> = []
-              const { records, start, end } = batch
-              // ids are taken before the first publish: a failed batch is not written again here
-              let k = index
-              index += end - start
-              for (let i = start; i < end; i++) {
-                const text = encodeText(codec, records[i])
-                sent.push(s.js.publish(config.subject, bytes(text), { msgID: `${prefix}:${lineage}:${k++}:${hashKey(text).toString(36)}` }))
-              }
-              for (const ack of await Promise.all(sent)) if (ack.duplicate) duplicates++
-              return { written: end - start }
-            },
-            catch: classify(CONNECTOR, "write")
+          Effect.suspend(() => {
+            const { records, start, end } = batch
+            // ids are taken once: a retried batch publishes the same ids, and what reached the
+            // stream before the failure is dropped as a duplicate
+            const payloads: Array<Uint8Array> = []
+            const ids: Array<string> = []
+            for (let i = start; i < end; i++) {
+              const text = encodeText(codec, records[i])
+              payloads.push(bytes(text))
+              ids.push(`${prefix}:${lineage}:${index++}:${hashKey(text).toString(36)}`)
+            }
+            const publish = Effect.tryPromise({
+              try: async () => {
+                const acks = await Promise.all(payloads.map((p, i) => s.js.publish(config.subject, p, { msgID: ids[i] })))
+                for (const ack of acks) if (ack.duplicate) duplicates++
+              },
+              catch: classify(CONNECTOR, "write")
+            })
+            return Retry.retrying(publish, { policy }).pipe(Effect.as({ written: end - start }))
           }),
         flush: Effect.void,
         restore: (id) =>

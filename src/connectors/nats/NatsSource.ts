@@ -24,6 +24,8 @@ import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Codecs from "../kit/codecs/index.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as Positions from "../kit/Positions.ts"
 import { classify, type Session, session } from "./internal/client.ts"
 import { decoder, type NatsRecord } from "./internal/codec.ts"
@@ -95,10 +97,19 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   const count = config.batch_size ?? 1000
   const maxInFlight = config.max_in_flight ?? 100_000
   const decode = decoder(config.codec ?? "json")
+  const letters = config.on_error === "dead_letter" && config.dead_letter !== undefined
+    ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
+    : undefined
   let restored: number | undefined
   let high = 0
   let fiber: Fiber.Fiber<void, never> | undefined
   let messages: ConsumerMessages | undefined
+  /** Counts the reader's own stops of the message iterator (seek, close): a pump of an earlier one offers nothing more. */
+  let generation = 0
+  const stop = () => {
+    generation++
+    messages?.stop()
+  }
 
   const buffer: BufferedSource.BufferedSource<NatsRecord, JsMsg> = BufferedSource.make<NatsRecord, JsMsg>({
     node: context.node,
@@ -121,31 +132,65 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   })
 
   const pump = async () => {
+    const mine = generation
     const consumer = await prepareConsumer(s, config, restored, maxInFlight)
-    const iterator = await consumer.consume({ max_messages: count })
+    const iterator = await consumer.consume({ max_messages: count, abort_on_missing_resource: true })
+    if (mine !== generation) {
+      iterator.stop()
+      return
+    }
     messages = iterator
+    // a consumer or stream deleted under the reader is reported here, not by the messages
+    void (async () => {
+      for await (const status of iterator.status()) {
+        if (mine !== generation) return
+        if (status.type === "consumer_deleted" || status.type === "consumer_not_found" || status.type === "stream_not_found") {
+          buffer.fail(new ConnectorError({
+            connector: CONNECTOR,
+            operation: "read",
+            reason: new ConfigurationError({ message: `${status.type.replaceAll("_", " ")}: consumer '${config.consumer}' of stream '${config.stream}'` })
+          }))
+          stop()
+          return
+        }
+      }
+    })()
     for await (const m of iterator) {
+      if (mine !== generation) return
       // redelivered after ack_wait: read already in this run, waiting for its checkpoint
       if (m.seq <= high) continue
       high = m.seq
       const record = decode(m.data, m.subject, `${m.seq} of stream '${config.stream}' (subject ${m.subject})`)
       if (record instanceof Error) {
-        buffer.fail(record)
-        return
+        if (letters === undefined) {
+          buffer.fail(record)
+          return
+        }
+        // set aside; acknowledged with the messages after it (cumulative acknowledgement)
+        const head = Codecs.toText(m.data)?.slice(0, 200) ?? "(not UTF-8)"
+        const written = await Effect.runPromise(Effect.result(letters([{ record: head, error: record.message, fields: { stream: config.stream, seq: m.seq, subject: m.subject } }])))
+        if (written._tag === "Failure") {
+          buffer.fail(written.failure)
+          return
+        }
+        continue
       }
       buffer.offer(record, m)
       if (buffer.paused()) await Effect.runPromise(buffer.room)
     }
-    if (!s.nc.isClosed()) return
-    buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message: "the connection to the NATS server closed" }) }))
+    if (mine !== generation) return
+    const message = s.nc.isClosed()
+      ? "the connection to the NATS server closed"
+      : `the messages of consumer '${config.consumer}' of stream '${config.stream}' stopped coming (was the consumer or the stream deleted?)`
+    buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message }) }))
   }
 
   const run = Effect.tryPromise({ try: pump, catch: classify(CONNECTOR, "read") }).pipe(
     Effect.catch((e: ConnectorError) => Effect.sync(() => buffer.fail(e))),
-    Effect.onInterrupt(() => Effect.sync(() => messages?.stop()))
+    Effect.onInterrupt(() => Effect.sync(stop))
   )
   const startIfIdle = Effect.suspend(() => (fiber !== undefined ? Effect.void : Effect.map(Effect.forkIn(run, scope), (f) => void (fiber = f))))
-  yield* Effect.addFinalizer(() => Effect.sync(() => messages?.stop()))
+  yield* Effect.addFinalizer(() => Effect.sync(stop))
 
   const reader = buffer.reader
   const syncRead = reader.readBatchSync!
@@ -185,7 +230,10 @@ export const NatsSource = Connector.source<SourceConfig, NatsRecord>({
     preferredBatchSize: config.batch_size ?? 1000
   }),
   position: () => SequencePosition,
-  resources: (config) => ({ reads: [{ kind: "nats-consumer", name: `${config.stream}/${config.consumer}`, key: ["consumer"] }] }),
+  resources: (config) => ({
+    reads: [{ kind: "nats-consumer", name: `${config.stream}/${config.consumer}`, key: ["consumer"] }],
+    writes: DeadLetter.resources(config)
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {

@@ -7,6 +7,8 @@
  */
 import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -37,6 +39,9 @@ export const Codec = Schema.Literals(["fields", "json"])
  * - `buffer_size`: entries read ahead before reading pauses (default 10 × `batch_size`).
  * - `max_in_flight`: entries read and not yet acknowledged after a checkpoint before reading
  *   pauses until a checkpoint completes (default 1,000,000).
+ * - `on_error`: `fail` (default: an entry that does not decode fails the run, naming it) or
+ *   `dead_letter` (it is appended to `dead_letter.path` with its id and the reason, and
+ *   acknowledged with the next commit).
  *
  * @category schemas
  * @since 0.4.0
@@ -54,8 +59,9 @@ export const SourceConfig = Schema.Struct({
   field: Schema.optionalKey(Schema.NonEmptyString),
   id_field: Schema.optionalKey(Schema.NonEmptyString),
   buffer_size: Schema.optionalKey(PositiveInt),
-  max_in_flight: Schema.optionalKey(PositiveInt)
-})
+  max_in_flight: Schema.optionalKey(PositiveInt),
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas
@@ -70,6 +76,8 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `maxlen`: trim the stream to about this many entries as it is written (`XADD MAXLEN ~`).
  * - `codec`: `fields` (default: each top-level key a field; strings as they are, other values
  *   as JSON) or `json` (the whole record as JSON in `field`, default `data`).
+ * - `retry`: `{ attempts, delay, max_delay }` for a batch whose write failed on a lost connection
+ *   or a busy server (the kit's retries; a new connection is made before each).
  *
  * @category schemas
  * @since 0.4.0
@@ -79,7 +87,8 @@ export const SinkConfig = Schema.Struct({
   stream: Schema.NonEmptyString,
   maxlen: Schema.optionalKey(PositiveInt),
   codec: Schema.optionalKey(Codec),
-  field: Schema.optionalKey(Schema.NonEmptyString)
+  field: Schema.optionalKey(Schema.NonEmptyString),
+  ...Retry.RetryFields
 })
 
 /**

@@ -3,8 +3,9 @@
  * connection, optionally trimming the stream to about `maxlen` entries (`MAXLEN ~`).
  *
  * **Guarantee: at-least-once.** Entry ids are assigned by the server, so entries written after
- * the last completed checkpoint are written again after a restore; de-duplicate downstream by a
- * key of the record (the source's `id_field` carries a source entry id along).
+ * the last completed checkpoint are written again after a restore (and a batch retried after a
+ * lost connection may repeat what reached the server before); de-duplicate downstream by a key of
+ * the record (the source's `id_field` carries a source entry id along).
  *
  * @since 0.4.0
  */
@@ -12,7 +13,9 @@ import { Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
-import { classify, send, session } from "./internal/client.ts"
+import type { ConnectorError } from "../../Errors.ts"
+import * as Retry from "../kit/Retry.ts"
+import { classify, close, connect, send, session } from "./internal/client.ts"
 import { encodeRecord } from "./internal/codec.ts"
 import { SinkConfig } from "./RedisStreamsConfig.ts"
 
@@ -53,30 +56,40 @@ export const RedisStreamsSink = Connector.sink<SinkConfig, unknown>({
         }
       })
     ),
-  open: (config) =>
+  open: (config, context) =>
     Effect.gen(function*() {
-      const client = yield* session(CONNECTOR, config.url)
+      const name = `dataflare:${context.workflow ?? ""}:${context.node}:${context.instance}`
+      let client = yield* session(CONNECTOR, config.url, name)
+      // the connection of the last attempt is the one closed with the scope
+      yield* Effect.addFinalizer(() => Effect.sync(() => close(client)))
       const head: ReadonlyArray<string> = config.maxlen === undefined
         ? ["XADD", config.stream, "*"]
         : ["XADD", config.stream, "MAXLEN", "~", String(config.maxlen), "*"]
       const codec = config.codec ?? "fields"
       const field = config.field ?? "data"
+      const policy = Retry.policy(config.retry)
+      // a lost connection is not reconnected by the client: the next attempt gets a new one
+      const reconnect = (error: ConnectorError) =>
+        error.reason._tag !== "ConnectionError" ? Effect.void : Effect.promise(async () => {
+          close(client)
+          client = await connect(config.url, name).catch(() => client)
+        })
       const writer: Connector.SinkWriter<unknown> = {
         writeBatch: (batch) =>
-          Effect.tryPromise({
-            try: async () => {
-              const sent: Array<Promise<unknown>> = []
-              const { records, start, end } = batch
-              // commands issued in one tick go out as one pipeline
-              for (let i = start; i < end; i++) {
-                const args = [...head]
-                encodeRecord(records[i], codec, field, args)
-                sent.push(client.sendCommand(args))
-              }
-              await Promise.all(sent)
-              return { written: Batch.size(batch) }
-            },
-            catch: classify(CONNECTOR, "write")
+          Effect.suspend(() => {
+            const { records, start, end } = batch
+            const commands: Array<Array<string>> = []
+            for (let i = start; i < end; i++) {
+              const args = [...head]
+              encodeRecord(records[i], codec, field, args)
+              commands.push(args)
+            }
+            // commands issued in one tick go out as one pipeline
+            const write = Effect.tryPromise({
+              try: () => Promise.all(commands.map((args) => client.sendCommand(args))),
+              catch: classify(CONNECTOR, "write")
+            })
+            return Retry.retrying(write, { policy, recover: reconnect }).pipe(Effect.as({ written: Batch.size(batch) }))
           }),
         flush: Effect.void
       }

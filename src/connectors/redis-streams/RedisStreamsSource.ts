@@ -18,6 +18,7 @@
 import { Effect, Schema } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import { session, classify, send } from "./internal/client.ts"
 import type { StreamRecord } from "./internal/codec.ts"
 import * as GroupReader from "./internal/groupReader.ts"
@@ -75,7 +76,7 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
   }),
   position: () => StreamPosition,
   // not shared: a sink appending to the stream this node reads would feed the workflow its own output
-  resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }] }),
+  resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }], writes: DeadLetter.resources(config) }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
@@ -104,7 +105,10 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
         maxInFlight: config.max_in_flight ?? 1_000_000,
         decode: { codec: config.codec ?? "fields", field: config.field ?? "data", idField: config.id_field, stream: config.stream },
         reads,
-        control
+        control,
+        deadLetters: config.on_error === "dead_letter" && config.dead_letter !== undefined
+          ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
+          : undefined
       })
       return buffered.reader
     })

@@ -3,6 +3,9 @@
  * acknowledgement only after a checkpoint, exact resume from a checkpoint, bounded read-ahead,
  * malformed payloads, an unreachable server.
  */
+import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Batch from "../../../src/Batch.ts"
@@ -114,6 +117,25 @@ describe("nats source", () => {
       assert.match(error.message, /not json/i)
     })), 60_000)
 
+  it.live("with on_error: dead_letter, a payload that is not JSON is set aside with its sequence and acknowledged with the messages after it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "deadletter")
+      const dir = yield* Effect.acquireRelease(
+        Effect.promise(() => mkdtemp(join(tmpdir(), "df-nats-dl-"))),
+        (d) => Effect.promise(() => rm(d, { recursive: true, force: true }))
+      )
+      const path = join(dir, "dead.ndjson")
+      const seqs = yield* fill(n, name, 4, 1, (i) => (i === 2 ? "{oops" : JSON.stringify({ n: i })))
+      const reader = yield* open({ stream: name, on_error: "dead_letter", dead_letter: { path } })
+      const got = yield* readN(reader, 3)
+      assert.deepStrictEqual(numbers(got.records), [1, 3, 4])
+      const letters = (yield* Effect.promise(() => readFile(path, "utf8"))).trim().split("\n").map((l) => JSON.parse(l) as { seq: number; stream: string; record: string })
+      assert.deepStrictEqual(letters.map((l) => [l.seq, l.stream, l.record]), [[seqs[1], name, "{oops"]])
+      yield* reader.commit(got.position)
+      assert.strictEqual(yield* ackFloor(n, name, "c"), seqs[3])
+    })), 60_000)
+
   it.live("a missing stream fails check with a configuration error", () =>
     Effect.gen(function*() {
       const config = yield* Schema.decodeUnknownEffect(SourceConfig)({ servers: SERVERS, stream: "DFTEST_NO_SUCH_STREAM", consumer: "c" })
@@ -138,4 +160,20 @@ describe("nats source", () => {
       assert.strictEqual(opened._tag, "ConnectorError")
       assert.ok(Date.now() - started < 30_000)
     }), 60_000)
+})
+
+describe("nats source, the consumer deleted under it", () => {
+  it.live("fails the read instead of waiting forever", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "deleted")
+      yield* fill(n, name, 5)
+      const reader = yield* open({ stream: name })
+      yield* readN(reader, 5)
+      yield* Effect.promise(() => n.jsm.consumers.delete(name, "c"))
+      const error = yield* Effect.flip(Effect.gen(function*() {
+        for (;;) yield* reader.readBatch(10)
+      }))
+      assert.strictEqual(error._tag, "ConnectorError")
+    })), 120_000)
 })

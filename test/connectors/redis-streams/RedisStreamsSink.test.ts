@@ -9,9 +9,9 @@ import { RedisStreamsSink } from "../../../src/connectors/redis-streams/RedisStr
 import { cli, tempDir } from "../../cli/support.ts"
 import { client, stream, URL } from "./support.ts"
 
-const open = (config: { readonly [k: string]: unknown }) =>
+const open = (config: { readonly [k: string]: unknown }, node = "out") =>
   Effect.flatMap(Schema.decodeUnknownEffect(SinkConfig)({ url: URL, ...config }), (decoded) =>
-    RedisStreamsSink.open(decoded, { node: "out", batchSize: 1000, instance: 0, parallelism: 1 }))
+    RedisStreamsSink.open(decoded, { node, batchSize: 1000, instance: 0, parallelism: 1 }))
 
 const entries = (c: { sendCommand: (args: Array<string>) => Promise<unknown> }, name: string) =>
   Effect.promise(async () => ((await c.sendCommand(["XRANGE", name, "-", "+"])) as Array<[string, Array<string>]>).map((e) => e[1]))
@@ -42,6 +42,23 @@ describe("redis-streams sink", () => {
       // MAXLEN ~ trims whole macro nodes: about 100 entries remain, the newest ones
       assert.isTrue(all.length >= 100 && all.length < 1000, `${all.length} entries left`)
       assert.deepStrictEqual(all[all.length - 1], ["payload", JSON.stringify({ n: 999, nested: { ok: true } })])
+    })), 30_000)
+
+  it.live("a batch whose connection was lost is written again on a new connection (retry)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("sink-retry")
+      const node = `retry-${Math.random().toString(36).slice(2, 10)}`
+      const writer = yield* open({ stream: name, retry: { attempts: 3, delay: "50ms" } }, node)
+      yield* writer.writeBatch(Batch.make([{ n: 1 }]))
+      // the server drops the sink's connection (found by its client name)
+      const list = String(yield* Effect.promise(() => c.sendCommand(["CLIENT", "LIST"])))
+      const line = list.split("\n").find((l) => l.includes(`name=dataflare::${node}:0`))
+      assert.isDefined(line, "the sink's connection is named")
+      const id = /\bid=(\d+)/.exec(line!)![1]
+      yield* Effect.promise(() => c.sendCommand(["CLIENT", "KILL", "ID", id]))
+      yield* writer.writeBatch(Batch.make([{ n: 2 }, { n: 3 }]))
+      assert.deepStrictEqual(yield* entries(c, name), [["n", "1"], ["n", "2"], ["n", "3"]])
     })), 30_000)
 
   it.live("an unreachable server fails check within a bounded time", () =>

@@ -4,6 +4,9 @@
  * entries claimed, bounded read-ahead with a slow pipeline, malformed entries, an unreachable
  * server.
  */
+import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Batch from "../../../src/Batch.ts"
@@ -144,6 +147,35 @@ describe("redis-streams source", () => {
       assert.include(error.message, ids[1])
       assert.match(error.message, /not json/i)
     })), 60_000)
+
+  it.live("with on_error: dead_letter, an entry that is not JSON is set aside with its id and acknowledged with the next commit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("deadletter")
+      const dir = yield* Effect.acquireRelease(
+        Effect.promise(() => mkdtemp(join(tmpdir(), "df-redis-dl-"))),
+        (d) => Effect.promise(() => rm(d, { recursive: true, force: true }))
+      )
+      const path = join(dir, "dead.ndjson")
+      const ids = yield* fill(c, name, 4, 1, (i) => ["data", i === 2 ? "{not json" : JSON.stringify({ n: String(i) })])
+      const reader = yield* open({ stream: name, codec: "json", on_error: "dead_letter", dead_letter: { path } })
+      const got = yield* readN(reader, 3)
+      assert.deepStrictEqual(numbers(got.records), [1, 3, 4])
+      const letters = (yield* Effect.promise(() => readFile(path, "utf8"))).trim().split("\n").map((l) => JSON.parse(l) as { id: string; stream: string; error: string; record: { data: string } })
+      assert.strictEqual(letters.length, 1)
+      assert.strictEqual(letters[0].id, ids[1])
+      assert.strictEqual(letters[0].stream, name)
+      assert.deepStrictEqual(letters[0].record, { data: "{not json" })
+      assert.match(letters[0].error, /not json/i)
+      yield* reader.commit(got.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 0, "the set-aside entry is acknowledged too")
+    })), 60_000)
+
+  it.live("on_error: dead_letter without dead_letter.path is refused by the config", () =>
+    Effect.gen(function*() {
+      const refused = yield* Effect.flip(Schema.decodeUnknownEffect(SourceConfig)({ url: URL, stream: "s", group: "g", consumer: "c", on_error: "dead_letter" }))
+      assert.include(String(refused), "dead_letter")
+    }), 30_000)
 
   it.live("an unreachable server fails check and open within a bounded time, without the password", () =>
     Effect.gen(function*() {

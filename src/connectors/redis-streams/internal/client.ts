@@ -12,10 +12,11 @@ import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, Tim
 /** How long connecting may take before `check` or `open` fails. */
 export const CONNECT_TIMEOUT_MS = 5_000
 
-const create = (url: Redacted.Redacted<string>) =>
+const create = (url: Redacted.Redacted<string>, name = "dataflare") =>
   createClient({
     url: Redacted.value(url),
     RESP: 2,
+    name,
     socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false }
   })
 
@@ -53,9 +54,9 @@ export const classify = (connector: string, operation: string) => (error: unknow
   return new ConnectorError({ connector, operation, reason: new RejectedError(props) })
 }
 
-/** Connects a client (no reconnection; connect bounded by {@link CONNECT_TIMEOUT_MS}). */
-export const connect = async (url: Redacted.Redacted<string>): Promise<RedisClient> => {
-  const client = create(url)
+/** Connects a client (no reconnection; connect bounded by {@link CONNECT_TIMEOUT_MS}), named `name` (`CLIENT LIST`). */
+export const connect = async (url: Redacted.Redacted<string>, name?: string): Promise<RedisClient> => {
+  const client = create(url, name)
   // errors reach the pending command; without a listener the client would throw them
   client.on("error", () => {})
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -80,11 +81,20 @@ export const connect = async (url: Redacted.Redacted<string>): Promise<RedisClie
 }
 
 /** A connected client, closed with the scope. */
-export const session = (connector: string, url: Redacted.Redacted<string>): Effect.Effect<RedisClient, ConnectorError, Scope.Scope> =>
+export const session = (connector: string, url: Redacted.Redacted<string>, name?: string): Effect.Effect<RedisClient, ConnectorError, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.tryPromise({ try: () => connect(url), catch: classify(connector, "connect") }),
-    (client) => Effect.sync(() => client.destroy())
+    Effect.tryPromise({ try: () => connect(url, name), catch: classify(connector, "connect") }),
+    (client) => Effect.sync(() => close(client))
   )
+
+/** Closes a client at once; one closed already is left as it is. */
+export const close = (client: RedisClient): void => {
+  try {
+    client.destroy()
+  } catch {
+    // closed already
+  }
+}
 
 /** Sends a raw command. */
 export const send = (client: RedisClient, args: ReadonlyArray<string>): Promise<Reply> => client.sendCommand([...args])

@@ -21,7 +21,8 @@ import { Clock, Effect, Fiber, type Scope } from "effect"
 import type { Position } from "../../../Batch.ts"
 import { Pending } from "../../../Connector.ts"
 import * as BufferedSource from "../../kit/bufferedSource.ts"
-import { ConnectorError } from "../../../Errors.ts"
+import type * as DeadLetter from "../../kit/DeadLetter.ts"
+import { ConnectorError, RecordError } from "../../../Errors.ts"
 import { classify, compareIds, consumersOf, type Entry, entriesOf, isBusyGroup, pendingIds, readReplyEntries, type RedisClient, send } from "./client.ts"
 import { decodeEntry, type DecodeOptions, type StreamRecord } from "./codec.ts"
 
@@ -43,6 +44,8 @@ export interface GroupReaderOptions {
   readonly bufferSize: number
   readonly maxInFlight: number
   readonly decode: DecodeOptions
+  /** Where entries that do not decode go (`on_error: dead_letter`); absent: they fail the read. */
+  readonly deadLetters?: DeadLetter.Writer | undefined
   /** The connection blocking reads run on. */
   readonly reads: RedisClient
   /** The connection of acknowledgements, claims and group commands. */
@@ -130,22 +133,34 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
 
   const position = (): Position => ({ id: high, claimed: [...claimedOpen] })
 
-  /** Offers decoded entries; a deleted entry is acknowledged with the next commit; an undecodable one fails the source. */
-  const deliver = (entries: ReadonlyArray<Entry>, claimed: boolean): boolean => {
-    for (const e of entries) {
-      if (e.fields === undefined) {
+  /**
+   * Offers decoded entries, in order; a deleted entry is acknowledged with the next commit. An
+   * entry that does not decode fails the source (`false`), or (dead letters) is set aside before
+   * the entries after it are offered, and acknowledged with the next commit.
+   */
+  const deliver = (entries: ReadonlyArray<Entry>, claimed: boolean): Effect.Effect<boolean, ConnectorError | RecordError> =>
+    Effect.gen(function*() {
+      for (const e of entries) {
+        if (e.fields === undefined) {
+          covered.push(e.id)
+          continue
+        }
+        const record = decodeEntry(e, e.fields, options.decode)
+        if (!(record instanceof Error)) {
+          buffer.offer(record, { id: e.id, claimed })
+          continue
+        }
+        if (options.deadLetters === undefined) {
+          buffer.fail(record)
+          return false
+        }
+        const fields: { [k: string]: string } = {}
+        for (let i = 0; i + 1 < e.fields.length; i += 2) fields[e.fields[i]] = e.fields[i + 1]
+        yield* options.deadLetters([{ record: fields, error: record.message, fields: { stream, id: e.id } }])
         covered.push(e.id)
-        continue
       }
-      const record = decodeEntry(e, e.fields, options.decode)
-      if (record instanceof Error) {
-        buffer.fail(record)
-        return false
-      }
-      buffer.offer(record, { id: e.id, claimed })
-    }
-    return true
-  }
+      return true
+    })
 
   const call = (client: RedisClient, operation: string, args: ReadonlyArray<string>) =>
     Effect.tryPromise({ try: () => send(client, args), catch: classify(CONNECTOR, operation) })
@@ -170,7 +185,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
           if (skip(e.id)) covered.push(e.id)
           else fresh.push(e)
         }
-        if (!deliver(fresh, claimed)) return false
+        if (!(yield* deliver(fresh, claimed))) return false
       }
     })
 
@@ -188,7 +203,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         if (ids.length === 0) break
         // min-idle: an entry another consumer claimed meanwhile is left to it
         const entries = entriesOf(yield* call(control, "reclaim", ["XCLAIM", stream, group, claimer, String(options.claimIdleMs), ...ids]))
-        if (!deliver(entries, true)) return false
+        if (!(yield* deliver(entries, true))) return false
         if (entries.length < ids.length) break
       }
     }
@@ -223,10 +238,10 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
       const reply = yield* call(reads, "read", [
         "XREADGROUP", "GROUP", group, consumer, "COUNT", String(options.count), "BLOCK", String(options.blockMs), "STREAMS", stream, ">"
       ])
-      if (!deliver(readReplyEntries(reply), false)) return
+      if (!(yield* deliver(readReplyEntries(reply), false))) return
     }
   }).pipe(
-    Effect.catch((e: unknown) => Effect.sync(() => buffer.fail(e instanceof ConnectorError ? e : classify(CONNECTOR, "read")(e))))
+    Effect.catch((e: unknown) => Effect.sync(() => buffer.fail(e instanceof ConnectorError || e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
   )
 
   const startIfIdle = Effect.suspend(() => (fiber !== undefined ? Effect.void : Effect.map(Effect.forkIn(run, scope), (f) => void (fiber = f))))
