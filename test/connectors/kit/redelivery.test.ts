@@ -59,7 +59,7 @@ describe("RedeliveryWindow", () => {
     w.deliver(d("p"), true)
     w.deliver(d("new"), false)
     // the dropped "p" stays until its acknowledgement is confirmed; "q" is still awaited
-    expect(w.position(2).redeliverable.sort()).toEqual([d("p"), d("new"), d("q")].sort())
+    expect([...w.position(2).redeliverable].sort()).toEqual([d("p"), d("new"), d("q")].sort())
     w.confirm(w.acknowledged([1, 2]))
     expect(w.position(2).redeliverable).toEqual([d("q")])
     expect(w.deliver(d("q"), true).duplicate).toBe(true)
