@@ -54,6 +54,23 @@ describe("MysqlCdc", () => {
       ])
     }).pipe(Effect.scoped), 120_000)
 
+  it.live("bigint: string gives BIGINT digits; a zero date fails naming the column, or is null with zero_dates: null", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.z (id BIGINT PRIMARY KEY, at DATETIME)")
+      const strict = yield* open({ tables: ["z"], bigint: "string" })
+      const lenient = yield* open({ tables: ["z"], zero_dates: "null", server_id: 902 })
+      yield* strict.readBatch(10)
+      yield* lenient.readBatch(10)
+      yield* sql(server.url, "INSERT INTO d.z VALUES (18014398509481985, '2024-01-01 00:00:00')", "SET sql_mode = ''", "INSERT INTO d.z VALUES (2, '0000-00-00 00:00:00')")
+      const first = yield* readN(strict, 1)
+      assert.strictEqual(first.records[0].after?.id, "18014398509481985")
+      let failure: unknown
+      for (let i = 0; i < 100 && failure === undefined; i++) failure = yield* Effect.flip(strict.readBatch(10)).pipe(Effect.orElseSucceed(() => undefined))
+      assert.include(String((failure as { message?: string }).message), "column 'at' of d.z holds the zero date")
+      const both = yield* readN(lenient, 2)
+      assert.deepStrictEqual(both.records.map((r) => r.after), [{ id: 18014398509481985n, at: "2024-01-01 00:00:00" }, { id: 2n, at: null }])
+    }).pipe(Effect.scoped), 120_000)
+
   it.live("a reader seeking to the position after any batch continues exactly there, inside transactions too", () =>
     Effect.gen(function*() {
       yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.r (id INT PRIMARY KEY, v VARCHAR(10))")
