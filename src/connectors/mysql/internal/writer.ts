@@ -142,6 +142,13 @@ export const makeWriter = Effect.fnUntraced(function*(
   }
   yield* Effect.addFinalizer(() => Effect.promise(drop))
 
+  /** Drops the control session (a lost one is opened again by the next `control()`). */
+  const dropControl = () => {
+    const c = ctrl
+    ctrl = undefined
+    c?.destroy()
+  }
+
   const begin = async () => {
     if (tx === undefined) {
       tx = await connect(config)
@@ -342,6 +349,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     }), async () => {
       retried = true
       await drop()
+      dropControl()
     }).pipe(Effect.mapError(classify(CONNECTOR, "preCommit")))
 
   const commit = (id: number): Effect.Effect<void, ConnectorError> =>
@@ -361,11 +369,7 @@ export const makeWriter = Effect.fnUntraced(function*(
         await run(c, `DELETE FROM ${xaTable} WHERE gtrid = ?`, [p.gtrid])
         prepared.shift()
       }
-    }), async () => {
-      const c = ctrl
-      ctrl = undefined
-      c?.destroy()
-    }).pipe(Effect.mapError(classify(CONNECTOR, "commit")))
+    }), async () => dropControl()).pipe(Effect.mapError(classify(CONNECTOR, "commit")))
 
   const restore = (id: number | undefined): Effect.Effect<void, ConnectorError> =>
     retrying(attempt(async () => {
@@ -399,9 +403,8 @@ export const makeWriter = Effect.fnUntraced(function*(
       // a replace that committed before is not emptied again
       replaced = id !== undefined && committed !== undefined
     }), async () => {
-      const c = ctrl
-      ctrl = undefined
-      c?.destroy()
+      await drop()
+      dropControl()
     }).pipe(Effect.mapError(classify(CONNECTOR, "restore")))
 
   return {
