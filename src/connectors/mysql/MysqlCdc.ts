@@ -13,6 +13,8 @@
  *   user needs `REPLICATION SLAVE`, `REPLICATION CLIENT` and `SELECT` on the tables.
  * - **Values**: as the `mysql` source's (`BIGINT` as `bigint`, `DECIMAL` / dates / JSON as text,
  *   bytes as `Uint8Array`; zero dates fail or are `null`).
+ * - **Lag**: the binlog bytes between the reader's position and the end of the server's binlog
+ *   (`SHOW BINARY LOGS`), measured at the first read and every 10 s, shown by `dataflare run`.
  * - zongji is imported when the source opens, so the CLI does not load it otherwise.
  *
  * @since 0.4.0
@@ -90,6 +92,24 @@ const startPosition = (conn: mysql.Connection, start: "end" | "beginning") =>
     catch: classify(CONNECTOR, "open")
   })
 
+/** How often the lag is measured. */
+const LAG_INTERVAL_MS = 10_000
+
+/** Binlog bytes from `position` to the end of the server's binlog. */
+const lagBytes = (conn: mysql.Connection, position: BinlogPosition) =>
+  Effect.tryPromise({
+    try: async () => {
+      const logs = await run<Array<{ Log_name: string; File_size: string | number }>>(conn, "SHOW BINARY LOGS")
+      let bytes = 0
+      for (const l of logs) {
+        if (l.Log_name === position.file) bytes += Math.max(0, Number(l.File_size) - position.pos)
+        else if (l.Log_name > position.file) bytes += Number(l.File_size)
+      }
+      return bytes
+    },
+    catch: (e) => e
+  })
+
 /**
  * Opens a reader (used by the definition's `open`).
  *
@@ -107,6 +127,8 @@ export const makeReader = Effect.fnUntraced(function*(
   let position = yield* startPosition(conn, config.start ?? "end")
   const batchSize = config.batch_size ?? context.batchSize
   let stream: BinlogStream | undefined
+  let lag: Connector.SourceLag | undefined
+  let lagAt = Number.NEGATIVE_INFINITY
   const stop = Effect.suspend(() => {
     const s = stream
     stream = undefined
@@ -131,22 +153,30 @@ export const makeReader = Effect.fnUntraced(function*(
       }
       const s = stream
       yield* Effect.promise(() => s.waitFor(200))
-      if (s.error !== undefined) {
+      const taken = s.take(Math.max(1, Math.min(max, batchSize)))
+      if (taken !== undefined) position = taken.position
+      // a failure is reported once what was buffered before it is handed out
+      else if (s.error !== undefined) {
         const e = s.error
         if (e instanceof ValueError) {
           return yield* new RecordError({ detail: `binlog at ${position.file}:${position.pos}: ${e.message}`, field: e.column })
         }
         return yield* Effect.fail(e)
       }
-      const taken = s.take(Math.max(1, Math.min(max, batchSize)))
-      if (taken !== undefined) position = taken.position
       const readAt = yield* Clock.currentTimeMillis
+      if (readAt - lagAt >= LAG_INTERVAL_MS) {
+        lagAt = readAt
+        // a failed measurement keeps the last one (the read goes on)
+        const bytes = yield* Effect.option(lagBytes(conn, position))
+        if (bytes._tag === "Some") lag = { value: bytes.value, unit: "bytes" }
+      }
       return Batch.make<ChangeRecord>(taken?.records ?? [], { origin: { source: context.node, position: toPosition(position) }, readAt })
     }).pipe(Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
 
   return {
     readBatch,
     position: Effect.sync(() => toPosition(position)),
+    lag: () => lag,
     seek: (p) =>
       Effect.gen(function*() {
         const decoded = fromPosition(p)

@@ -71,6 +71,19 @@ describe("MysqlCdc", () => {
       assert.deepStrictEqual(both.records.map((r) => r.after), [{ id: 18014398509481985n, at: "2024-01-01 00:00:00" }, { id: 2n, at: null }])
     }).pipe(Effect.scoped), 120_000)
 
+  it.live("lag: the binlog bytes not read yet, measured at the first read", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.l (id INT PRIMARY KEY, v VARCHAR(100))")
+      const reader = yield* open({ tables: ["l"], server_id: 903 })
+      assert.strictEqual(reader.lag?.(), undefined, "not measured before the first read")
+      yield* sql(server.url, `INSERT INTO d.l VALUES ${Array.from({ length: 2000 }, (_, i) => `(${i}, '${"x".repeat(90)}')`).join(",")}`)
+      yield* reader.readBatch(1)
+      const lag = reader.lag?.()
+      assert.strictEqual(lag?.unit, "bytes")
+      // the whole insert (2000 rows of about 100 bytes) is ahead of the position of a first read
+      assert.isAbove(lag?.value ?? 0, 150_000)
+    }).pipe(Effect.scoped), 60_000)
+
   it.live("a reader seeking to the position after any batch continues exactly there, inside transactions too", () =>
     Effect.gen(function*() {
       yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.r (id INT PRIMARY KEY, v VARCHAR(10))")
