@@ -246,6 +246,8 @@ describe("MysqlSink", () => {
       const check = (raw: object) => Effect.flip(MysqlSink.check(decode(MysqlSink.config, { connection_string: url, ...raw })))
       assert.include((yield* check({ table: "nope" })).message, "table 'nope' does not exist")
       assert.include((yield* check({ table: "t", key: ["zz"] })).message, "key column 'zz' is not a column")
+      yield* sql(url, "CREATE TABLE nk (id INT, v INT)")
+      assert.include((yield* check({ table: "nk", mode: "upsert", key: ["id"] })).message, "to be the primary key or a unique key")
       const down = yield* Effect.flip(MysqlSink.check(decode(MysqlSink.config, { connection_string: "mysql://u:pw123@127.0.0.1:1/x", table: "t" })))
       assert.strictEqual(down.reason._tag, "ConnectionError")
       assert.notInclude(down.message, "pw123")
