@@ -108,6 +108,18 @@ const checkpoint = (writer: SinkWriter<unknown>, id: number, complete = true) =>
     if (complete && writer.commit !== undefined) yield* writer.commit(id)
   })
 
+/** Opens a writer in a scope of its own, restores it to `restoreTo` (a fresh start: `undefined`), runs `body`. */
+const withWriter = <E, E2>(
+  sink: SinkUnderTest<E>,
+  restoreTo: number | undefined,
+  body: (writer: SinkWriter<unknown>) => Effect.Effect<void, E2>
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const writer = yield* sink.open
+    if (writer.restore !== undefined) yield* writer.restore(restoreTo)
+    yield* body(writer)
+  }))
+
 /** Counts of keys, to compare destinations as multisets. */
 const counts = (records: ReadonlyArray<unknown>, key: (r: unknown) => string): Map<string, number> => {
   const m = new Map<string, number>()
@@ -144,12 +156,7 @@ export const cases = <E, E2>(
       name: "writes every record once",
       run: Effect.scoped(Effect.gen(function*() {
         const sink = yield* makeSink
-        yield* Effect.scoped(Effect.gen(function*() {
-          const writer = yield* sink.open
-          if (writer.restore !== undefined) yield* writer.restore(undefined)
-          yield* writeAll(writer, records, 37)
-          yield* checkpoint(writer, 1)
-        }))
+        yield* withWriter(sink, undefined, (writer) => Effect.andThen(writeAll(writer, records, 37), checkpoint(writer, 1)))
         assertHolds(yield* sink.read, records, key, false, "after a full write")
       }))
     },
@@ -157,17 +164,8 @@ export const cases = <E, E2>(
       name: "a writer restored to the last committed checkpoint keeps exactly what it covers",
       run: Effect.scoped(Effect.gen(function*() {
         const sink = yield* makeSink
-        yield* Effect.scoped(Effect.gen(function*() {
-          const writer = yield* sink.open
-          if (writer.restore !== undefined) yield* writer.restore(undefined)
-          yield* writeAll(writer, records.slice(0, half), 50)
-          yield* checkpoint(writer, 1)
-        }))
-        yield* Effect.scoped(Effect.gen(function*() {
-          const writer = yield* sink.open
-          if (writer.restore !== undefined) yield* writer.restore(1)
-          yield* writer.flush
-        }))
+        yield* withWriter(sink, undefined, (writer) => Effect.andThen(writeAll(writer, records.slice(0, half), 50), checkpoint(writer, 1)))
+        yield* withWriter(sink, 1, (writer) => writer.flush)
         assertHolds(yield* sink.read, records.slice(0, half), key, false, "after a restore to checkpoint 1")
       }))
     },
@@ -177,22 +175,16 @@ export const cases = <E, E2>(
         const sink = yield* makeSink
         const atLeast = sink.guarantee === "at-least-once"
         // the first run: checkpoint 1 completes, then more is written and pre-committed as 2, never completed
-        yield* Effect.scoped(Effect.gen(function*() {
-          const writer = yield* sink.open
-          if (writer.restore !== undefined) yield* writer.restore(undefined)
-          yield* writeAll(writer, records.slice(0, half), 50)
-          yield* checkpoint(writer, 1)
-          yield* writeAll(writer, records.slice(half, half + 100), 50)
-          yield* checkpoint(writer, 2, false)
-          yield* writeAll(writer, records.slice(half + 100), 50)
-        }))
+        yield* withWriter(sink, undefined, (writer) =>
+          Effect.gen(function*() {
+            yield* writeAll(writer, records.slice(0, half), 50)
+            yield* checkpoint(writer, 1)
+            yield* writeAll(writer, records.slice(half, half + 100), 50)
+            yield* checkpoint(writer, 2, false)
+            yield* writeAll(writer, records.slice(half + 100), 50)
+          }))
         // the restored run writes everything after checkpoint 1 again
-        yield* Effect.scoped(Effect.gen(function*() {
-          const writer = yield* sink.open
-          if (writer.restore !== undefined) yield* writer.restore(1)
-          yield* writeAll(writer, records.slice(half), 50)
-          yield* checkpoint(writer, 2)
-        }))
+        yield* withWriter(sink, 1, (writer) => Effect.andThen(writeAll(writer, records.slice(half), 50), checkpoint(writer, 2)))
         assertHolds(yield* sink.read, records, key, atLeast, `after a restart from checkpoint 1 (${sink.guarantee})`)
       }))
     }

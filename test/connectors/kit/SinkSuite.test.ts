@@ -32,44 +32,35 @@ const decode = <A>(schema: Schema.Decoder<A>, value: unknown): A => Schema.decod
 
 const definition = (d: unknown) => d as Connector.SinkDefinition<unknown, unknown, unknown>
 
-sinkSuite(
-  "ndjson sink",
+/** The suite of a file sink: a new file per case, read back with `codec` (after the header line, with `header`). */
+const fileSink = (sink: typeof Csv.sinkDefinition, name: string, codec: Codecs.Codec, badConfigs: (path: string) => ReadonlyArray<unknown>, header = false) =>
   Effect.map(tempDir, (dir) => {
-    const path = join(dir, "out.ndjson")
+    const path = join(dir, name)
     const config = { path }
     return {
-      open: Ndjson.sinkDefinition.open(decode(Ndjson.sinkDefinition.config, config), context),
+      open: sink.open(decode(sink.config, config), context),
       read: Effect.map(fileText(path), (text) => {
-        const all = Codecs.ndjson().decodeAll(text)
+        const all = codec.decodeAll(header ? text.slice(text.indexOf("\n") + 1) : text)
         if (Codecs.isDecodeError(all)) throw all
         return all
       }),
       guarantee: "exactly-once" as const,
-      workflow: { definition: definition(Ndjson.sinkDefinition), config, badConfigs: [{}, { path: "" }, { path: 42 }] }
+      workflow: { definition: definition(sink), config, badConfigs: badConfigs(path) }
     }
   })
-)
 
-const csvColumns = { id: "integer", name: "string" } as const
+sinkSuite("ndjson sink", fileSink(Ndjson.sinkDefinition, "out.ndjson", Codecs.ndjson(), () => [{}, { path: "" }, { path: 42 }]))
 
+// the header, then the records: read back with the csv codec (typed as written)
 sinkSuite(
   "csv sink",
-  Effect.map(tempDir, (dir) => {
-    const path = join(dir, "out.csv")
-    const config = { path }
-    return {
-      open: Csv.sinkDefinition.open(decode(Csv.sinkDefinition.config, config), context),
-      // the header, then the records: read back with the csv codec (typed as written)
-      read: Effect.map(fileText(path), (text) => {
-        const body = text.slice(text.indexOf("\n") + 1)
-        const all = Codecs.csv({ columns: csvColumns }).decodeAll(body)
-        if (Codecs.isDecodeError(all)) throw all
-        return all
-      }),
-      guarantee: "exactly-once" as const,
-      workflow: { definition: definition(Csv.sinkDefinition), config, badConfigs: [{ path, delimiter: ",," }, { path, header: "yes" }, {}] }
-    }
-  })
+  fileSink(
+    Csv.sinkDefinition,
+    "out.csv",
+    Codecs.csv({ columns: { id: "integer", name: "string" } }),
+    (path) => [{ path, delimiter: ",," }, { path, header: "yes" }, {}],
+    true
+  )
 )
 
 for (const guarantee of ["at-least-once", "exactly-once"] as const) {
