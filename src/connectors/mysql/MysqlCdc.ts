@@ -8,11 +8,15 @@
  *   the server, whose `binlog_expire_logs_seconds` / `expire_logs_days` must keep the files a
  *   restore needs.
  * - **First run**: `start: end` (default) begins at the server's current position when the
- *   source opens; `start: beginning` at the oldest binlog the server has.
+ *   source opens; `start: beginning` at the oldest binlog the server has; `snapshot: true` reads
+ *   the tables first (`op: read` records, `internal/cdcSnapshot.ts`) and streams from the
+ *   snapshot's binlog position.
  * - **Server**: `log_bin` on and `binlog_format = ROW` are checked when the source opens; the
  *   user needs `REPLICATION SLAVE`, `REPLICATION CLIENT` and `SELECT` on the tables.
  * - **Values**: as the `mysql` source's (`BIGINT` as `bigint`, `DECIMAL` / dates / JSON as text,
  *   bytes as `Uint8Array`; zero dates fail or are `null`).
+ * - **Lag**: the binlog bytes between the reader's position and the end of the server's binlog
+ *   (`SHOW BINARY LOGS`), measured at the first read and every 10 s, shown by `dataflare run`.
  * - zongji is imported when the source opens, so the CLI does not load it otherwise.
  *
  * @since 0.4.0
@@ -23,7 +27,8 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
-import { type BinlogPosition, BinlogPositionSchema, BinlogStream, type ChangeRecord as Change, fromPosition, toPosition } from "./internal/binlog.ts"
+import { type BinlogPosition, BinlogPositionSchema, BinlogStream, type SnapshotState, type ChangeRecord as Change, fromPosition, toPosition } from "./internal/binlog.ts"
+import { SnapshotReader } from "./internal/cdcSnapshot.ts"
 import { databaseOf, run, session, splitName, tableResourceName } from "./internal/client.ts"
 import { ValueError } from "./internal/values.ts"
 import { CdcConfig } from "./MysqlConfig.ts"
@@ -90,6 +95,24 @@ const startPosition = (conn: mysql.Connection, start: "end" | "beginning") =>
     catch: classify(CONNECTOR, "open")
   })
 
+/** How often the lag is measured. */
+const LAG_INTERVAL_MS = 10_000
+
+/** Binlog bytes from `position` to the end of the server's binlog. */
+const lagBytes = (conn: mysql.Connection, position: BinlogPosition) =>
+  Effect.tryPromise({
+    try: async () => {
+      const logs = await run<Array<{ Log_name: string; File_size: string | number }>>(conn, "SHOW BINARY LOGS")
+      let bytes = 0
+      for (const l of logs) {
+        if (l.Log_name === position.file) bytes += Math.max(0, Number(l.File_size) - position.pos)
+        else if (l.Log_name > position.file) bytes += Number(l.File_size)
+      }
+      return bytes
+    },
+    catch: (e) => e
+  })
+
 /**
  * Opens a reader (used by the definition's `open`).
  *
@@ -104,9 +127,24 @@ export const makeReader = Effect.fnUntraced(function*(
   if (typeof tables === "string") return yield* configurationError(CONNECTOR, "open", tables)
   const conn = yield* session(CONNECTOR, "open", config)
   yield* checkServer(conn, "open")
-  let position = yield* startPosition(conn, config.start ?? "end")
+  const started = yield* startPosition(conn, config.start ?? "end")
+  let position: BinlogPosition = config.snapshot === true ? { ...started, snapshot: { table: 0, key: null } } : started
   const batchSize = config.batch_size ?? context.batchSize
+  const options = { bigint: config.bigint ?? "bigint", zeroDates: config.zero_dates ?? "fail" } as const
+  // the snapshot's order of tables, qualified
+  const snapshotTables = Object.entries(tables).flatMap(([db, names]) => names.map((n) => `${db}.${n}`))
+  /** A first run's snapshot: the stream starts at its binlog position (a resumed one keeps the first's). */
+  let freshSnapshot = config.snapshot === true
+  let snapshot: SnapshotReader | undefined
+  const endSnapshot = Effect.suspend(() => {
+    const s = snapshot
+    snapshot = undefined
+    return s === undefined ? Effect.void : Effect.promise(() => s.close())
+  })
+  yield* Effect.addFinalizer(() => endSnapshot)
   let stream: BinlogStream | undefined
+  let lag: Connector.SourceLag | undefined
+  let lagAt = Number.NEGATIVE_INFINITY
   const stop = Effect.suspend(() => {
     const s = stream
     stream = undefined
@@ -114,8 +152,32 @@ export const makeReader = Effect.fnUntraced(function*(
   })
   yield* Effect.addFinalizer(() => stop)
 
+  /** The next rows of the snapshot in progress (`position.snapshot`). */
+  const readSnapshot = (state: SnapshotState, max: number) =>
+    Effect.gen(function*() {
+      if (snapshot === undefined) {
+        const s = new SnapshotReader(config, snapshotTables, options, Math.max(1000, batchSize * 2))
+        snapshot = s
+        const at = yield* Effect.tryPromise({ try: () => s.begin(), catch: (e) => e })
+        if (freshSnapshot) position = { file: at.file, pos: at.pos, skip: 0, snapshot: state }
+        freshSnapshot = false
+      }
+      const s = snapshot
+      const now = yield* Clock.currentTimeMillis
+      const next = yield* Effect.tryPromise({ try: () => s.next(state, max, now), catch: (e) => e })
+      position = { file: position.file, pos: position.pos, skip: position.skip, ...(next.state !== undefined ? { snapshot: next.state } : {}) }
+      if (next.state === undefined) yield* endSnapshot
+      return Batch.make<ChangeRecord>(next.records, { origin: { source: context.node, position: toPosition(position) }, readAt: now })
+    })
+
   const readBatch = (max: number): Effect.Effect<Batch.Batch<ChangeRecord>, ConnectorError | RecordError> =>
     Effect.gen(function*() {
+      const inSnapshot = position.snapshot
+      if (inSnapshot !== undefined) {
+        return yield* readSnapshot(inSnapshot, Math.max(1, Math.min(max, batchSize))).pipe(
+          Effect.catchIf((e) => e instanceof ValueError, (e) => Effect.fail(new RecordError({ detail: `snapshot: ${(e as ValueError).message}`, field: (e as ValueError).column })))
+        )
+      }
       if (stream === undefined) {
         const s = new BinlogStream({
           credentials: config,
@@ -131,27 +193,37 @@ export const makeReader = Effect.fnUntraced(function*(
       }
       const s = stream
       yield* Effect.promise(() => s.waitFor(200))
-      if (s.error !== undefined) {
+      const taken = s.take(Math.max(1, Math.min(max, batchSize)))
+      if (taken !== undefined) position = taken.position
+      // a failure is reported once what was buffered before it is handed out
+      else if (s.error !== undefined) {
         const e = s.error
         if (e instanceof ValueError) {
           return yield* new RecordError({ detail: `binlog at ${position.file}:${position.pos}: ${e.message}`, field: e.column })
         }
         return yield* Effect.fail(e)
       }
-      const taken = s.take(Math.max(1, Math.min(max, batchSize)))
-      if (taken !== undefined) position = taken.position
       const readAt = yield* Clock.currentTimeMillis
+      if (readAt - lagAt >= LAG_INTERVAL_MS) {
+        lagAt = readAt
+        // a failed measurement keeps the last one (the read goes on)
+        const bytes = yield* Effect.option(lagBytes(conn, position))
+        if (bytes._tag === "Some") lag = { value: bytes.value, unit: "bytes" }
+      }
       return Batch.make<ChangeRecord>(taken?.records ?? [], { origin: { source: context.node, position: toPosition(position) }, readAt })
     }).pipe(Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
 
   return {
     readBatch,
     position: Effect.sync(() => toPosition(position)),
+    lag: () => lag,
     seek: (p) =>
       Effect.gen(function*() {
         const decoded = fromPosition(p)
         if (decoded === undefined) return yield* configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(p)}`)
         yield* stop
+        yield* endSnapshot
+        freshSnapshot = false
         position = decoded
       }),
     // the binlog is the log: nothing to acknowledge

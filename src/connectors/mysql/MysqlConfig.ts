@@ -147,6 +147,9 @@ export type SinkConfig = typeof SinkConfig.Type
  * - `server_id`: the replica id this reader announces (unique among the server's replicas).
  * - `start`: where a first run starts: `end` (default: changes made from now on) or `beginning`
  *   (the oldest binlog the server still has).
+ * - `snapshot`: on a first run, read every row of `tables` first (as `op: read` records, in
+ *   one consistent snapshot; each table needs a primary key), then stream the binlog from the
+ *   position of that snapshot (MariaDB).
  * - `batch_size`, `bigint`, `zero_dates`: as for the table source.
  *
  * @category schemas
@@ -158,10 +161,17 @@ export const CdcConfig = Schema.Struct({
   tables: Schema.NonEmptyArray(TableName),
   server_id: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4294967295 })),
   start: Schema.optionalKey(Schema.Literals(["end", "beginning"])),
+  snapshot: Schema.optionalKey(Schema.Boolean),
   batch_size: Schema.optionalKey(PositiveInt),
   bigint: Schema.optionalKey(BigintMode),
   zero_dates: Schema.optionalKey(ZeroDates)
-})
+}).check(
+  Schema.makeFilter((c) =>
+    c.snapshot === true && c.start === "beginning"
+      ? { path: ["start"], issue: "snapshot: true reads the tables as they are, then streams from that point: start does not apply" }
+      : undefined
+  )
+)
 
 /**
  * @category schemas

@@ -89,8 +89,17 @@ export const MysqlSink = Connector.sink<SinkConfig, SinkRecord>({
         if (missing !== undefined) {
           return yield* configurationError(CONNECTOR, "check", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
         }
-        if (config.mode === "upsert" && config.key === undefined && info.primaryKey.length === 0) {
-          return yield* configurationError(CONNECTOR, "check", `mode: upsert needs 'key' or a primary key on '${config.table}'`)
+        if (config.mode === "upsert") {
+          const key = config.key ?? info.primaryKey
+          if (key.length === 0) return yield* configurationError(CONNECTOR, "check", `mode: upsert needs 'key' or a primary key on '${config.table}'`)
+          const sorted = [...key].sort().join(",")
+          if (!info.uniqueKeys.some((u) => [...u].sort().join(",") === sorted)) {
+            return yield* configurationError(
+              CONNECTOR,
+              "check",
+              `mode: upsert needs key (${key.join(", ")}) to be the primary key or a unique key of '${config.table}' (MySQL matches rows by unique keys)`
+            )
+          }
         }
       })
     ),

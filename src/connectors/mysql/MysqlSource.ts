@@ -176,7 +176,13 @@ export const makeReader = Effect.fnUntraced(function*(
       },
       catch: (e) => e
     })
-    stream = new RowStream(c, statement.sql, statement.values, Math.max(1000, batchSize * 2), geometry)
+    const rows = new RowStream(c, statement.sql, statement.values, Math.max(1000, batchSize * 2), geometry)
+    stream = rows
+    for (let left = statement.skip; left > 0;) {
+      const skipped = yield* Effect.tryPromise({ try: () => rows.next(Math.min(left, 10_000)), catch: (e) => e })
+      if (skipped === undefined) break
+      left -= skipped.length
+    }
   })
 
   const toRecords = (rows: ReadonlyArray<ReadonlyArray<unknown>>, first: number): ReadonlyArray<Row> => {

@@ -54,6 +54,72 @@ describe("MysqlCdc", () => {
       ])
     }).pipe(Effect.scoped), 120_000)
 
+  it.live("bigint: string gives BIGINT digits; a zero date fails naming the column, or is null with zero_dates: null", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.z (id BIGINT PRIMARY KEY, at DATETIME)")
+      const strict = yield* open({ tables: ["z"], bigint: "string" })
+      const lenient = yield* open({ tables: ["z"], zero_dates: "null", server_id: 902 })
+      yield* strict.readBatch(10)
+      yield* lenient.readBatch(10)
+      yield* sql(server.url, "INSERT INTO d.z VALUES (18014398509481985, '2024-01-01 00:00:00')", "SET sql_mode = ''", "INSERT INTO d.z VALUES (2, '0000-00-00 00:00:00')")
+      const first = yield* readN(strict, 1)
+      assert.strictEqual(first.records[0].after?.id, "18014398509481985")
+      let failure: unknown
+      for (let i = 0; i < 100 && failure === undefined; i++) failure = yield* Effect.flip(strict.readBatch(10)).pipe(Effect.orElseSucceed(() => undefined))
+      assert.include(String((failure as { message?: string }).message), "column 'at' of d.z holds the zero date")
+      const both = yield* readN(lenient, 2)
+      assert.deepStrictEqual(both.records.map((r) => r.after), [{ id: 18014398509481985n, at: "2024-01-01 00:00:00" }, { id: 2n, at: null }])
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("lag: the binlog bytes not read yet, measured at the first read", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.l (id INT PRIMARY KEY, v VARCHAR(100))")
+      const reader = yield* open({ tables: ["l"], server_id: 903 })
+      assert.strictEqual(reader.lag?.(), undefined, "not measured before the first read")
+      yield* sql(server.url, `INSERT INTO d.l VALUES ${Array.from({ length: 2000 }, (_, i) => `(${i}, '${"x".repeat(90)}')`).join(",")}`)
+      yield* reader.readBatch(1)
+      const lag = reader.lag?.()
+      assert.strictEqual(lag?.unit, "bytes")
+      // the whole insert (2000 rows of about 100 bytes) is ahead of the position of a first read
+      assert.isAbove(lag?.value ?? 0, 150_000)
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("snapshot: the tables' rows first (op read), then the changes from the snapshot's binlog position; a resume mid-snapshot loses nothing", () =>
+    Effect.gen(function*() {
+      yield* sql(
+        server.url,
+        "CREATE DATABASE IF NOT EXISTS s",
+        "CREATE TABLE s.a (id INT PRIMARY KEY, v VARCHAR(10))",
+        "CREATE TABLE s.b (k VARCHAR(10), n INT, PRIMARY KEY (k, n))",
+        `INSERT INTO s.a VALUES ${Array.from({ length: 25 }, (_, i) => `(${i}, 'a${i}')`).join(",")}`,
+        "INSERT INTO s.b VALUES ('x', 1), ('x', 2), ('y', 1)"
+      )
+      const config = { connection_string: `${server.url}/s`, tables: ["a", "b"], snapshot: true }
+      const first = yield* MysqlCdc.open(decode(MysqlCdc.config, { ...config, server_id: 911 }), context("cdc"))
+      const head = (yield* first.readBatch(10))!.records
+      assert.deepStrictEqual(head.map((r) => [r.op, r.table, r.after?.id]), Array.from({ length: 10 }, (_, i) => ["read", "s.a", i]))
+      const mid = yield* first.position
+      assert.deepStrictEqual((mid as { snapshot: unknown }).snapshot, { table: 0, key: ["9"] })
+      // changes after the snapshot began: streamed after it
+      yield* sql(server.url, "UPDATE s.a SET v = 'new' WHERE id = 3", "DELETE FROM s.a WHERE id = 20", "INSERT INTO s.b VALUES ('z', 9)")
+      const rest = (yield* readN(first, 15 + 3 + 3)).records
+      assert.deepStrictEqual(rest.slice(0, 18).map((r) => [r.op, r.table]), [
+        ...Array.from({ length: 15 }, () => ["read", "s.a"]),
+        ["read", "s.b"],
+        ["read", "s.b"],
+        ["read", "s.b"]
+      ])
+      assert.deepStrictEqual(rest.slice(18).map((r) => [r.op, r.table]), [["update", "s.a"], ["delete", "s.a"], ["insert", "s.b"]])
+      // a resume from the middle of the snapshot: the rest of the snapshot (as it is now), then
+      // every change since the first snapshot's position, so an upsert destination ends right
+      const resumed = yield* MysqlCdc.open(decode(MysqlCdc.config, { ...config, server_id: 912 }), context("cdc"))
+      yield* resumed.seek(mid)
+      const again = (yield* readN(resumed, 14 + 4 + 3)).records
+      assert.deepStrictEqual(again.slice(0, 14).map((r) => r.after?.id), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23, 24])
+      assert.deepStrictEqual(again.slice(18).map((r) => r.op), ["update", "delete", "insert"])
+      assert.throws(() => decode(MysqlCdc.config, { ...config, server_id: 1, start: "beginning" }))
+    }).pipe(Effect.scoped), 120_000)
+
   it.live("a reader seeking to the position after any batch continues exactly there, inside transactions too", () =>
     Effect.gen(function*() {
       yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.r (id INT PRIMARY KEY, v VARCHAR(10))")

@@ -69,6 +69,35 @@ describe("MysqlSink", () => {
       assert.isTrue(Exit.isSuccess(fine))
     }).pipe(Effect.scoped), 60_000)
 
+  it.live("sessions killed by the server mid-checkpoint: the transaction is written again, each row once", () =>
+    Effect.gen(function*() {
+      const url = yield* withDatabase("df_my_sink_kill")
+      const db = url.slice(url.lastIndexOf("/") + 1)
+      yield* sql(url, "CREATE TABLE t (id INT NOT NULL, name VARCHAR(20))")
+      /** Kills every session on the test database but the one asking. */
+      const killSessions = Effect.gen(function*() {
+        const ids = yield* sql(url, ["SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", [db]])
+        for (const r of ids) yield* sql(url, `KILL CONNECTION ${Number(r.id)}`).pipe(Effect.ignore)
+        return ids.length
+      })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const w = yield* sink(url, { table: "t", workflow: "k", retry: { attempts: 5, delay: "10ms" } })
+        yield* w.restore!(undefined)
+        yield* write(w, [{ id: 1, name: "a" }, { id: 2, name: "b" }])
+        assert.isAtLeast(yield* killSessions, 2, "the write and control sessions were killed")
+        // the open transaction was lost: it is begun again and batch 1 written again before batch 2
+        yield* write(w, [{ id: 3, name: "c" }])
+        yield* killSessions
+        yield* w.preCommit!(1)
+        yield* killSessions
+        yield* w.commit!(1)
+        yield* write(w, [{ id: 4, name: "d" }])
+        yield* w.preCommit!(2)
+        yield* w.commit!(2)
+      }))
+      assert.deepStrictEqual(yield* ids(url), [1, 2, 3, 4])
+    }).pipe(Effect.scoped), 60_000)
+
   it.live("upsert applies each record's own fields, whatever the batching, and change records (deletes by key)", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_sink_up")
@@ -217,6 +246,8 @@ describe("MysqlSink", () => {
       const check = (raw: object) => Effect.flip(MysqlSink.check(decode(MysqlSink.config, { connection_string: url, ...raw })))
       assert.include((yield* check({ table: "nope" })).message, "table 'nope' does not exist")
       assert.include((yield* check({ table: "t", key: ["zz"] })).message, "key column 'zz' is not a column")
+      yield* sql(url, "CREATE TABLE nk (id INT, v INT)")
+      assert.include((yield* check({ table: "nk", mode: "upsert", key: ["id"] })).message, "to be the primary key or a unique key")
       const down = yield* Effect.flip(MysqlSink.check(decode(MysqlSink.config, { connection_string: "mysql://u:pw123@127.0.0.1:1/x", table: "t" })))
       assert.strictEqual(down.reason._tag, "ConnectionError")
       assert.notInclude(down.message, "pw123")

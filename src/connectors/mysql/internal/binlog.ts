@@ -31,34 +31,58 @@ import type { Credentials } from "./client.ts"
 import { connectionOptions } from "./client.ts"
 import { isZeroDate, ValueError } from "./values.ts"
 
-/** A binlog position (see the module doc). */
+/** Where an initial snapshot is: the table (index in the configured list) and the last key read in it. */
+export interface SnapshotState {
+  readonly table: number
+  readonly key: ReadonlyArray<string | null> | null
+}
+
+/** A binlog position (see the module doc); `snapshot` while the initial snapshot is being read. */
 export interface BinlogPosition {
   readonly file: string
   readonly pos: number
   readonly skip: number
+  readonly snapshot?: SnapshotState | undefined
 }
 
 /** The Schema of the source's positions (declared by the definition, decoded before `seek`). */
-export const BinlogPositionSchema = Schema.Struct({ file: Schema.NonEmptyString, pos: Offset, skip: Offset })
+export const BinlogPositionSchema = Schema.Struct({
+  file: Schema.NonEmptyString,
+  pos: Offset,
+  skip: Offset,
+  snapshot: Schema.optionalKey(Schema.Struct({ table: Offset, key: Schema.NullOr(Schema.Array(Schema.NullOr(Schema.String))) }))
+})
 
 /** The position as plain data. */
-export const toPosition = (p: BinlogPosition): Position => ({ file: p.file, pos: p.pos, skip: p.skip })
+export const toPosition = (p: BinlogPosition): Position => ({
+  file: p.file,
+  pos: p.pos,
+  skip: p.skip,
+  ...(p.snapshot !== undefined ? { snapshot: { table: p.snapshot.table, key: p.snapshot.key === null ? null : [...p.snapshot.key] } } : {})
+})
 
 /** A position of this source, or `undefined`. */
 export const fromPosition = (p: Position): BinlogPosition | undefined => {
   if (p === null || typeof p !== "object" || Array.isArray(p)) return undefined
   const o = p as { readonly [k: string]: Position }
-  return typeof o.file === "string" && typeof o.pos === "number" && typeof o.skip === "number" && o.pos >= 0 && o.skip >= 0
-    ? { file: o.file, pos: o.pos, skip: o.skip }
+  if (!(typeof o.file === "string" && typeof o.pos === "number" && typeof o.skip === "number" && o.pos >= 0 && o.skip >= 0)) return undefined
+  const snap = o.snapshot
+  if (snap === undefined) return { file: o.file, pos: o.pos, skip: o.skip }
+  if (snap === null || typeof snap !== "object" || Array.isArray(snap)) return undefined
+  const { key, table } = snap as { readonly [k: string]: Position }
+  const isKey = key === null || (Array.isArray(key) && key.every((k) => k === null || typeof k === "string"))
+  return typeof table === "number" && table >= 0 && isKey
+    ? { file: o.file, pos: o.pos, skip: o.skip, snapshot: { table, key: key as ReadonlyArray<string | null> | null } }
     : undefined
 }
 
 /**
- * A change record of `mysql-cdc`: `op`, the table as `database.table`, the row before (update,
- * delete) and after (insert, update), and the event's time (ms since the epoch, second precision).
+ * A change record of `mysql-cdc`: `op` (`read` for a row of the initial snapshot), the table as
+ * `database.table`, the row before (update, delete) and after (read, insert, update), and the
+ * event's time (ms since the epoch, second precision; a snapshot row: when it was read).
  */
 export interface ChangeRecord {
-  readonly op: "insert" | "update" | "delete"
+  readonly op: "read" | "insert" | "update" | "delete"
   readonly table: string
   readonly before: { readonly [column: string]: unknown } | null
   readonly after: { readonly [column: string]: unknown } | null

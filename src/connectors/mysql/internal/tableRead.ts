@@ -8,8 +8,10 @@
  *   and `key > K`. NULL cursors sort first: read once, before every value, when there is no
  *   `initial_value` (the position then says `cursor: null` with the last key read among them);
  *   `initial_value` is exclusive.
- * - A query, or a table without a key, is positioned by row count (`offset`): a resume skips that
- *   many rows, so the query must return its rows in a stable order (give it an `ORDER BY`).
+ * - A query, or a table without a key, is positioned by row count (`offset`): a resume runs it
+ *   again and skips that many rows as they arrive, so the query must return its rows in a stable
+ *   order (give it an `ORDER BY`); it runs as written (not wrapped in a derived table, whose
+ *   `ORDER BY` the server may drop).
  * - A partitioned read keeps its range `[lo, hi)` of the partition column in the position.
  *
  * Values in positions are the server's text (`"9007199254740993"`, `"2024-01-01 00:00:00.5"`,
@@ -85,13 +87,19 @@ const keyAfter = (plan: ReadPlan, key: ReadonlyArray<string | null>, values: Arr
     : `(${cols.map((c) => quoteColumn(c.name)).join(", ")}) > (${ps.map((p) => p.sql).join(", ")})`
 }
 
-/** The `SELECT` continuing the read from `state`, or `empty` when the instance has nothing to read. */
-export const selectFrom = (plan: ReadPlan, state: ReadState): { readonly sql: string; readonly values: ReadonlyArray<unknown> } | "empty" => {
+/**
+ * The `SELECT` continuing the read from `state` and how many of its rows to skip first (a query
+ * or a keyless table, positioned by row count), or `empty` when the instance has nothing to read.
+ */
+export const selectFrom = (
+  plan: ReadPlan,
+  state: ReadState
+): { readonly sql: string; readonly values: ReadonlyArray<unknown>; readonly skip: number } | "empty" => {
   if (state.range === "empty") return "empty"
   const values: Array<unknown> = []
   if (plan.table === undefined) {
-    const sql = `SELECT * FROM (${plan.query}) AS dataflare_q` + (state.offset > 0 ? ` LIMIT ${state.offset}, 18446744073709551615` : "")
-    return { sql, values }
+    // run as written (a derived table may drop its ORDER BY); a resume skips `offset` rows client-side
+    return { sql: plan.query!, values, skip: state.offset }
   }
   const where: Array<string> = []
   const range = state.range
@@ -128,9 +136,8 @@ export const selectFrom = (plan: ReadPlan, state: ReadState): { readonly sql: st
   const order = [...(cursor !== undefined ? [cursor.name] : []), ...plan.key].map(quoteColumn)
   const sql = `SELECT ${plan.columns.map((c) => quoteColumn(c.name)).join(", ")} FROM ${quoteIdent(plan.table)}` +
     (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-    (order.length > 0 ? ` ORDER BY ${order.join(", ")}` : "") +
-    (plan.key.length === 0 && state.offset > 0 ? ` LIMIT ${state.offset}, 18446744073709551615` : "")
-  return { sql, values }
+    (order.length > 0 ? ` ORDER BY ${order.join(", ")}` : "")
+  return { sql, values, skip: plan.key.length === 0 ? state.offset : 0 }
 }
 
 /** The indexes of the key and cursor columns in the result. */

@@ -25,7 +25,10 @@
  *   written again in halves down to single rows (the kit's `bisect`) to isolate the refused ones:
  *   `on_error: fail` fails the write with a `RecordError` naming the first, its key and the
  *   server's reason; `on_error: dead_letter` sets them aside in the dead-letter file and writes
- *   the others once. Retries use the kit's `Retry` (backoff with jitter).
+ *   the others once (`isolate.ts`). Retries use the kit's `Retry` (backoff with jitter).
+ *
+ * The parts: `statements.ts` (records into SQL), `isolate.ts` (refused rows), `checkpoints.ts`
+ * (the checkpoint table, the refusal of an older state), `client.ts` (sessions).
  */
 import { Effect, type Scope } from "effect"
 import type mysql from "mysql2"
@@ -35,26 +38,15 @@ import type * as Connector from "../../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import * as DeadLetter from "../../kit/DeadLetter.ts"
 import * as Retry from "../../kit/Retry.ts"
-import { bisect } from "../../kit/SinkKit.ts"
 import type { SinkConfig } from "../MysqlConfig.ts"
-import { classify, configurationError, errorCodes, isRowRejection, reasonOf } from "../MysqlError.ts"
+import { classify, configurationError, errorCodes, reasonOf } from "../MysqlError.ts"
 import { tableInfo } from "./catalog.ts"
 import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
 import { close, connect, databaseOf, quoteIdent, run } from "./client.ts"
-import { isChange, RecordMismatch, type Row, type Shape, type Statement, statements, UnwritableValue } from "./statements.ts"
+import { execIsolating, RowRejected, toRecordError } from "./isolate.ts"
+import { isChange, type Row, type Shape, type Statement, statements } from "./statements.ts"
 
 const CONNECTOR = "mysql"
-
-/** A row the server refused, found among a refused statement's rows. */
-class RowRejected extends Error {
-  readonly index: number
-  readonly error: unknown
-  constructor(index: number, error: unknown) {
-    super("row rejected")
-    this.index = index
-    this.error = error
-  }
-}
 
 /** An XA transaction the server does not list yet: its session's quit is still being processed. */
 class StillAttached extends Error {
@@ -142,6 +134,13 @@ export const makeWriter = Effect.fnUntraced(function*(
   }
   yield* Effect.addFinalizer(() => Effect.promise(drop))
 
+  /** Drops the control session (a lost one is opened again by the next `control()`). */
+  const dropControl = () => {
+    const c = ctrl
+    ctrl = undefined
+    c?.destroy()
+  }
+
   const begin = async () => {
     if (tx === undefined) {
       tx = await connect(config)
@@ -158,46 +157,6 @@ export const makeWriter = Effect.fnUntraced(function*(
     for (const s of pending) await run(tx, s.sql)
   }
 
-  /**
-   * Runs statements; a refused one is written again in halves down to single rows to isolate the
-   * refused rows (`bisect`). Returns the statements that ran (kept for a replay) and the refused
-   * records (indexes in `records`); with `on_error: fail`, it stops at the first.
-   */
-  const exec = (conn: mysql.Connection, stmts: ReadonlyArray<Statement>, records: ReadonlyArray<Row>) =>
-    Effect.gen(function*() {
-      const executed: Array<Statement> = []
-      const rejected: Array<{ readonly index: number; readonly error: unknown }> = []
-      for (const s of stmts) {
-        const ok = yield* Effect.tryPromise({ try: () => run(conn, s.sql), catch: (e) => e }).pipe(
-          Effect.as(true),
-          Effect.catchIf(isRowRejection, () => Effect.succeed(false))
-        )
-        if (ok) {
-          executed.push(s)
-          continue
-        }
-        const sub = s.records
-        const result = yield* bisect({
-          size: sub.length,
-          attempt: (from, to) =>
-            Effect.suspend(() => {
-              const part = statements(sub.slice(from, to).map((i) => records[i]), shape)
-              return Effect.tryPromise({
-                try: async () => {
-                  for (const p of part) await run(conn, p.sql)
-                },
-                catch: (e) => e
-              }).pipe(Effect.tap(() => Effect.sync(() => executed.push(...part))), Effect.as(to - from))
-            }),
-          isRejection: isRowRejection,
-          stopAtFirst: onError === "fail"
-        })
-        for (const r of result.rejected) rejected.push({ index: sub[r.index], error: r.error })
-        if (onError === "fail" && rejected.length > 0) break
-      }
-      return { executed, rejected }
-    })
-
   /** Retries `effect` while it fails transiently; `reset` between attempts (the kit's `Retry`). */
   const retrying = <A>(effect: Effect.Effect<A, unknown>, reset: () => Promise<void>): Effect.Effect<A, unknown> =>
     Retry.retrying(effect, {
@@ -210,32 +169,8 @@ export const makeWriter = Effect.fnUntraced(function*(
   /** A promise as an Effect failing with what it throws. */
   const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, unknown> => Effect.tryPromise({ try: f, catch: (e) => e })
 
-  const recordError = (batch: Batch.Batch<Row>, records: ReadonlyArray<Row>, e: unknown): RecordError | ConnectorError => {
-    if (e instanceof RowRejected || e instanceof RecordMismatch || e instanceof UnwritableValue) {
-      const index = e instanceof UnwritableValue ? -1 : e.index
-      const record = index >= 0 ? records[index] : undefined
-      const keyText = record === undefined || key.length === 0
-        ? ""
-        : ` (key ${key.map((k) => `${k}=${String((isChange(record) ? ((record.after ?? record.before) as Row) : record)?.[k])}`).join(", ")})`
-      const reason = e instanceof RowRejected ? reasonOf(e.error).message : e.message
-      return new RecordError({
-        detail: `table '${config.table}'${index >= 0 ? `, record ${index + 1} of the batch` : ""}${keyText}: ${reason}`,
-        ...(e instanceof RecordMismatch && e.field !== undefined ? { field: e.field } : {}),
-        ...(e instanceof UnwritableValue ? { field: e.field } : {}),
-        ...(record !== undefined ? { record } : {}),
-        ...(index >= 0
-          ? {
-            place: {
-              index,
-              size: records.length,
-              ...(batch.origin !== undefined ? { source: batch.origin.source, position: batch.origin.position } : {})
-            }
-          }
-          : {})
-      })
-    }
-    return e instanceof RecordError ? e : classify(CONNECTOR, "write")(e)
-  }
+  const recordError = (batch: Batch.Batch<Row>, records: ReadonlyArray<Row>, e: unknown): RecordError | ConnectorError =>
+    toRecordError(config.table, key, batch, records, e) ?? (e instanceof RecordError ? e : classify(CONNECTOR, "write")(e))
 
   const writeBatch = (batch: Batch.Batch<Row>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
     Effect.suspend(() => {
@@ -255,7 +190,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       return retrying(
         Effect.gen(function*() {
           if (!inTx) yield* attempt(begin)
-          const { executed, rejected } = yield* exec(tx!, stmts, records)
+          const { executed, rejected } = yield* execIsolating(tx!, stmts, records, shape, onError === "fail")
           if (rejected.length > 0 && (onError === "fail" || deadLetters === undefined)) {
             return yield* Effect.fail(new RowRejected(rejected[0].index, rejected[0].error))
           }
@@ -342,6 +277,7 @@ export const makeWriter = Effect.fnUntraced(function*(
     }), async () => {
       retried = true
       await drop()
+      dropControl()
     }).pipe(Effect.mapError(classify(CONNECTOR, "preCommit")))
 
   const commit = (id: number): Effect.Effect<void, ConnectorError> =>
@@ -361,11 +297,7 @@ export const makeWriter = Effect.fnUntraced(function*(
         await run(c, `DELETE FROM ${xaTable} WHERE gtrid = ?`, [p.gtrid])
         prepared.shift()
       }
-    }), async () => {
-      const c = ctrl
-      ctrl = undefined
-      c?.destroy()
-    }).pipe(Effect.mapError(classify(CONNECTOR, "commit")))
+    }), async () => dropControl()).pipe(Effect.mapError(classify(CONNECTOR, "commit")))
 
   const restore = (id: number | undefined): Effect.Effect<void, ConnectorError> =>
     retrying(attempt(async () => {
@@ -399,9 +331,8 @@ export const makeWriter = Effect.fnUntraced(function*(
       // a replace that committed before is not emptied again
       replaced = id !== undefined && committed !== undefined
     }), async () => {
-      const c = ctrl
-      ctrl = undefined
-      c?.destroy()
+      await drop()
+      dropControl()
     }).pipe(Effect.mapError(classify(CONNECTOR, "restore")))
 
   return {
