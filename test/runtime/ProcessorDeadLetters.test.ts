@@ -9,7 +9,9 @@ import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
+import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
+import * as Ndjson from "../../src/connectors/ndjson/index.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
@@ -116,4 +118,24 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
       const refused = yield* Effect.flip(Effect.provide(Runtime.prepare(graph), Builtins.layer))
       assert.include(refused.message, "on_error: dead_letter applies to record-by-record processors")
     }))
+
+  it.live("in the DSL: a step's options take on_error and dead_letter; a user function's throw is set aside with its tag", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      input(dir)
+      const letters = join(dir, "priced.dead.ndjson")
+      class PriceError extends Error {
+        override readonly name = "PriceError"
+      }
+      const pipeline = Pipeline.from("input", Ndjson.source({ path: join(dir, "in.ndjson") }))
+        .map("priced", (r) => {
+          if (typeof r.amount !== "number") throw new PriceError(`no price for ${String(r.amount)}`)
+          return { id: r.id, price: r.amount * 1.19 }
+        }, { on_error: "dead_letter", dead_letter: { path: letters } })
+        .to("out", Ndjson.sink({ path: join(dir, "out.ndjson") }))
+      const summary = yield* Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer))
+      assert.deepStrictEqual(lines(join(dir, "out.ndjson")).map((r) => r.id), [1, 3, 4, 6])
+      assert.deepStrictEqual(lines(letters).map((e) => [(e.record as { id: number }).id, e.tag, e.error]), [[2, "PriceError", "no price for lots"], [5, "PriceError", "no price for null"]])
+      assert.strictEqual(summary.nodes.find((n) => n.id === "priced")?.deadLetters, 2)
+    })))
 })
