@@ -31,6 +31,8 @@ export * as Spec from "../src/Spec.ts"
 export * as Csv from "../src/connectors/csv/index.ts"
 /** @since 0.1.0 */
 export * as Memory from "../src/connectors/memory/index.ts"
+/** @since 0.4.0 */
+export * as Nats from "../src/connectors/nats/index.ts"
 /** @since 0.1.0 */
 export * as Ndjson from "../src/connectors/ndjson/index.ts"
 /** @since 0.4.0 */
@@ -41,6 +43,8 @@ export * as Mongodb from "../src/connectors/mongodb/index.ts"
 export * as Postgres from "../src/connectors/postgres/index.ts"
 /** @since 0.1.0 */
 export * as Processors from "../src/processors/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "../src/connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Stdout from "../src/connectors/stdout/index.ts"
 /** @since 0.1.0 */

@@ -157,10 +157,11 @@ export type Guarantee = "exactly-once" | "at-least-once"
 export interface SinkCapabilities {
   readonly guarantee: Guarantee
   /**
-   * How the guarantee is kept, in a few words, when it is not the sink's own transactions (e.g.
-   * `"idempotent writes keyed by id_field"`): `dataflare plan` shows it beside the guarantee.
+   * What the guarantee depends on or how it is kept when not by the sink's own transactions,
+   * shown beside it by `dataflare plan` (e.g. `within the stream's duplicate window` for a sink
+   * whose server de-duplicates replays for a while, `idempotent writes keyed by id_field`).
    */
-  readonly guaranteeBy?: string
+  readonly guaranteeNote?: string
   /** The sink writes a batch atomically. */
   readonly transactional: boolean
   readonly preferredBatchSize?: number

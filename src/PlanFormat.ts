@@ -80,8 +80,8 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
   })
   parts.push(...letters)
   if (task._tag === "Sink") {
-    const by = task.sink.capabilities.guaranteeBy
-    parts.push(by === undefined ? task.sink.capabilities.guarantee : `${task.sink.capabilities.guarantee} (${by})`)
+    const { guarantee, guaranteeNote } = task.sink.capabilities
+    parts.push(guaranteeNote === undefined ? guarantee : `${guarantee} (${guaranteeNote})`)
   }
   return parts.join(", ")
 }

@@ -20,6 +20,8 @@ export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
 /** @since 0.4.0 */
+export * as Clients from "./connectors/kit/Clients.ts"
+/** @since 0.4.0 */
 export * as Codecs from "./connectors/kit/codecs/index.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
@@ -47,6 +49,8 @@ export * as Observability from "./Observability.ts"
 export * as OffsetTracker from "./OffsetTracker.ts"
 /** @since 0.1.0 */
 export * as Overrides from "./Overrides.ts"
+/** @since 0.4.0 */
+export * as Nats from "./connectors/nats/index.ts"
 /** @since 0.1.0 */
 export * as PlanFormat from "./PlanFormat.ts"
 /** @since 0.4.0 */
@@ -63,6 +67,8 @@ export * as PostgresBackend from "./backends/PostgresBackend.ts"
 export * as Processor from "./Processor.ts"
 /** @since 0.1.0 */
 export * as Processors from "./processors/index.ts"
+/** @since 0.4.0 */
+export * as RedisStreams from "./connectors/redis-streams/index.ts"
 /** @since 0.1.0 */
 export * as Registry from "./Registry.ts"
 /** @since 0.4.0 */

@@ -5,14 +5,17 @@
  * runs the source conformance suite on `Counter`.
  */
 // #region source
-import { Batch, Connector, Spec } from "dataflare"
+import { Batch, Connector, Positions, Spec } from "dataflare"
 import { Effect, Schema } from "effect"
+
+const seekTo = Positions.decoder("counter", Schema.Int) // a position: the next number to read
 
 export const Counter = Connector.source({
   type: "counter", // the YAML `type`
   description: "counts from `from` to `to`",
   config: Schema.Struct({ from: Schema.Int, to: Schema.Int }), // one Schema: YAML, DSL and errors
   capabilities: () => ({ seekable: true, unbounded: false }),
+  position: () => Schema.Int, // the runtime decodes a stored position with it before `seek`
   check: () => Effect.void, // `dataflare check`: a connection test
   open: (config, context) => // runs in the task's Scope
     Effect.sync(() => {
@@ -27,7 +30,7 @@ export const Counter = Connector.source({
             return Batch.make(records, { origin: { source: context.node, position: next } })
           }),
         position: Effect.sync(() => next), // any JSON value
-        seek: (position: unknown) => Effect.sync(() => void (next = Number(position))),
+        seek: (position: unknown) => Effect.map(seekTo(position), (n) => void (next = n)),
         commit: () => Effect.void // acknowledge upstream (brokers, CDC slots)
       }
     })

@@ -17,6 +17,7 @@
 import { describe, it } from "@effect/vitest"
 import type { Effect, Scope } from "effect"
 import * as BackendSuite from "./BackendSuite.ts"
+import * as SinkSuite from "./SinkSuite.ts"
 import * as SourceSuite from "./SourceSuite.ts"
 import type { SuiteCase } from "./SuiteCase.ts"
 
@@ -58,3 +59,23 @@ export const backendSuite = <E>(
   backend: BackendSuite.BackendUnderTest<E>,
   options?: BackendSuite.Options
 ): void => register(name, BackendSuite.cases(backend, options))
+
+/**
+ * Registers the sink conformance tests ({@link SinkSuite.cases}) under `describe(name)`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { sinkSuite } from "dataflare/vitest"
+ * import { openMySink, readMyDestination } from "./MySink.js"
+ *
+ * sinkSuite("my sink", Effect.succeed({ open: openMySink(), read: readMyDestination, guarantee: "exactly-once" as const }))
+ * ```
+ * @category suites
+ * @since 0.4.0
+ */
+export const sinkSuite = <E, E2>(
+  name: string,
+  makeSink: Effect.Effect<SinkSuite.SinkUnderTest<E>, E2, Scope.Scope>,
+  options?: SinkSuite.Options
+): void => register(name, SinkSuite.cases(makeSink, options))

@@ -12,7 +12,7 @@ import { Effect, Schema, Sink, Stream } from "effect"
 import * as Dsl from "../../dsl/index.ts"
 import * as Dataflare from "../../src/index.ts"
 
-const { Builtins, Csv, Memory, Ndjson, Postgres, Processors, Registry, Stdout } = Dataflare
+const { Builtins, Csv, Memory, Nats, Ndjson, Postgres, Processors, RedisStreams, Registry, Stdout } = Dataflare
 
 type Row = { readonly id: number; readonly amount: number; readonly text: string }
 
@@ -27,6 +27,14 @@ const specs = {
   postgres: [
     Postgres.source<Row>({ connection_string: "postgres://127.0.0.1/db", table: "t" }),
     Postgres.sink<Row>({ connection_string: "postgres://127.0.0.1/db", table: "t" })
+  ],
+  "redis-streams": [
+    RedisStreams.source<{ readonly n: string }>({ url: "redis://127.0.0.1:6379", stream: "s", group: "g", consumer: "c" }),
+    RedisStreams.sink<Row>({ url: "redis://127.0.0.1:6379", stream: "s", codec: "json" })
+  ],
+  nats: [
+    Nats.source<{ readonly n: number }>({ servers: "127.0.0.1:4222", stream: "S", consumer: "c" }),
+    Nats.sink<Row>({ servers: ["127.0.0.1:4222"], subject: "s.out", codec: "json" })
   ],
   "postgres-cdc": [Postgres.cdc({ connection_string: "postgres://127.0.0.1/db", slot: "s", publication: "p" })],
   filter: [Processors.filterSpec<Row>((r) => r.amount > 0), Processors.filterSpec<Row>("amount > 0")],
@@ -69,6 +77,8 @@ describe("the public surface", () => {
     assert.strictEqual(Dsl.Memory, Dataflare.Memory)
     assert.strictEqual(Dsl.Ndjson, Dataflare.Ndjson)
     assert.strictEqual(Dsl.Postgres, Dataflare.Postgres)
+    assert.strictEqual(Dsl.RedisStreams, Dataflare.RedisStreams)
+    assert.strictEqual(Dsl.Nats, Dataflare.Nats)
     assert.strictEqual(Dsl.Processors, Dataflare.Processors)
     assert.strictEqual(Dsl.Spec, Dataflare.Spec)
     assert.strictEqual(Dsl.Stdout, Dataflare.Stdout)

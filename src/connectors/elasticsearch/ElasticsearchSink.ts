@@ -84,7 +84,7 @@ export const ElasticsearchSink: Connector.SinkDefinition<SinkConfig, unknown> = 
   config: SinkConfig,
   capabilities: (config) => ({
     ...(isIdempotent(config)
-      ? { guarantee: "exactly-once", guaranteeBy: "idempotent writes keyed by id_field" }
+      ? { guarantee: "exactly-once", guaranteeNote: "idempotent writes keyed by id_field" }
       : { guarantee: "at-least-once" }),
     transactional: false,
     preferredBatchSize: config.batch_size ?? 1000

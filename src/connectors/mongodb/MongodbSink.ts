@@ -75,7 +75,7 @@ export const make = (connect: Connect): Connector.SinkDefinition<SinkConfig, unk
     config: SinkConfig,
     capabilities: (config) => ({
       ...(isIdempotent(config)
-        ? { guarantee: "exactly-once", guaranteeBy: `idempotent ${config.mode} keyed by id_field` }
+        ? { guarantee: "exactly-once", guaranteeNote: `idempotent ${config.mode} keyed by id_field` }
         : { guarantee: "at-least-once" }),
       transactional: false,
       preferredBatchSize: config.batch_size ?? DEFAULT_BATCH

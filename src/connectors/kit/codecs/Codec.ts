@@ -204,5 +204,25 @@ export const decodeError = (
   })
 }
 
+/**
+ * The `decode` of a codec whose payloads may hold several records (NDJSON, CSV): the one record
+ * `decodeAll` finds, or a {@link DecodeError} when it finds another number of them (`unit`: what a
+ * record is called in the message, "line" or "record").
+ *
+ * @category constructors
+ * @since 0.4.0
+ */
+export const singleOf = <A>(
+  codec: string,
+  unit: string,
+  decodeAll: (payload: Payload, origin?: Origin) => ReadonlyArray<A> | DecodeError
+) =>
+(payload: Payload, origin?: Origin): A | DecodeError => {
+  const all = decodeAll(payload, origin)
+  if (all instanceof DecodeError) return all
+  if (all.length !== 1) return decodeError(codec, `expected one ${unit}, found ${all.length}`, payload, origin)
+  return all[0]
+}
+
 /** The message of a thrown value. */
 export const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))

@@ -15,7 +15,7 @@ import { type BuildError, build, makeLayout } from "../../csv/internal/columns.t
 import { CsvParser, END, NEED_MORE } from "../../csv/internal/parser.ts"
 import type { ColumnType } from "../../csv/CsvConfig.ts"
 import * as CsvFormat from "../../csv/CsvFormat.ts"
-import { type Codec, DecodeError, decodeError, type Origin, type Payload, toText } from "./Codec.ts"
+import { type Codec, type DecodeError, decodeError, type Origin, type Payload, singleOf, toText } from "./Codec.ts"
 
 /**
  * Options of the `csv` codec: `delimiter` (default `,`) and `columns` — names in order, or names
@@ -104,12 +104,7 @@ export const csv = (options?: CsvCodecOptions): CsvCodec => {
     header: () => CsvFormat.formatHeader(columns ?? [], delimiter),
     encode: (record) => encodeBatch([record], 0, 1),
     encodeBatch,
-    decode: (payload, origin) => {
-      const all = decodeAll(payload, origin)
-      if (all instanceof DecodeError) return all
-      if (all.length !== 1) return decodeError("csv", `expected one record, found ${all.length}`, payload, origin)
-      return all[0]
-    },
+    decode: singleOf("csv", "record", decodeAll),
     decodeAll
   }
 }

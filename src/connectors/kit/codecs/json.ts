@@ -12,7 +12,7 @@
  */
 import { type BigIntegers, JsonRefusal, MAX_DEPTH, parseJson } from "../../../internal/json.ts"
 import { toJsonText } from "../../../internal/jsonText.ts"
-import { type Codec, DecodeError, decodeError, EncodeError, type Origin, type Payload, reasonOf, toText } from "./Codec.ts"
+import { type Codec, DecodeError, decodeError, EncodeError, type Origin, type Payload, reasonOf, singleOf, toText } from "./Codec.ts"
 
 /**
  * How JSON is read: `max_depth` and `big_integers` (as the `ndjson` source's config spells them).
@@ -146,12 +146,7 @@ export const ndjson = (options?: JsonCodecOptions): Codec<unknown> => {
       return typeof text === "string" ? text + "\n" : text
     },
     encodeBatch: (records, start, end) => formatLines(records, start, end),
-    decode: (payload, origin) => {
-      const all = decodeAll(payload, origin)
-      if (all instanceof DecodeError) return all
-      if (all.length !== 1) return decodeError("ndjson", `expected one line, found ${all.length}`, payload, origin)
-      return all[0]
-    },
+    decode: singleOf("ndjson", "line", decodeAll),
     decodeAll
   }
 }

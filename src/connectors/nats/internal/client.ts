@@ -1,0 +1,82 @@
+/**
+ * NATS connections for the `nats` connectors: connected with a bounded timeout, a few reconnect
+ * attempts (then the connection closes and the read or write fails), released with the task's
+ * scope; errors classified once. Credentials stay `Redacted` until the client gets them.
+ */
+import { jetstream, type JetStreamClient, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
+import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node"
+import { Effect, Redacted, type Scope } from "effect"
+import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, TimeoutError } from "../../../Errors.ts"
+
+/** How long connecting may take before `check` or `open` fails. */
+export const CONNECT_TIMEOUT_MS = 5_000
+
+/** What connecting needs (the connection keys of both configs). */
+export interface ConnectionConfig {
+  readonly servers: string | ReadonlyArray<string>
+  readonly user?: string
+  readonly password?: Redacted.Redacted<string>
+  readonly token?: Redacted.Redacted<string>
+}
+
+/** A connection with its JetStream client and manager. */
+export interface Session {
+  readonly nc: NatsConnection
+  readonly js: JetStreamClient
+  readonly jsm: JetStreamManager
+}
+
+const field = (u: unknown, key: string): unknown =>
+  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+
+/** A client or server error as the connector's error. */
+export const classify = (connector: string, operation: string) => (error: unknown): ConnectorError => {
+  if (error instanceof ConnectorError) return error
+  const text = field(error, "message")
+  const message = typeof text === "string" ? text : String(error)
+  const props = { message, cause: error }
+  const name = field(error, "name")
+  const api = field(error, "api_error") ?? field(error, "apiError")
+  const status = field(api, "code")
+  if (name === "TimeoutError" || name === "RequestError" && /timeout/i.test(message)) {
+    return new ConnectorError({ connector, operation, reason: new TimeoutError(props) })
+  }
+  if (name === "ConnectionError" || name === "ClosedConnectionError" || name === "NoRespondersError" || field(error, "code") === "ECONNREFUSED") {
+    return new ConnectorError({ connector, operation, reason: new ConnectionError(props) })
+  }
+  if (name === "PermissionViolationError" || name === "AuthorizationError" || status === 404 || /not found|authorization/i.test(message)) {
+    return new ConnectorError({ connector, operation, reason: new ConfigurationError(props) })
+  }
+  return new ConnectorError({ connector, operation, reason: new RejectedError(props) })
+}
+
+/** Connects (bounded by {@link CONNECT_TIMEOUT_MS}; 5 reconnect attempts a second apart during a run). */
+export const connect = async (config: ConnectionConfig): Promise<NatsConnection> =>
+  natsConnect({
+    servers: typeof config.servers === "string" ? config.servers : [...config.servers],
+    name: "dataflare",
+    timeout: CONNECT_TIMEOUT_MS,
+    maxReconnectAttempts: 5,
+    reconnectTimeWait: 1000,
+    ...(config.user !== undefined ? { user: config.user } : {}),
+    ...(config.password !== undefined ? { pass: Redacted.value(config.password) } : {}),
+    ...(config.token !== undefined ? { token: Redacted.value(config.token) } : {})
+  })
+
+/** A connected session, closed with the scope. */
+export const session = (connector: string, config: ConnectionConfig): Effect.Effect<Session, ConnectorError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const nc = await connect(config)
+        try {
+          return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) }
+        } catch (e) {
+          await nc.close().catch(() => undefined)
+          throw e
+        }
+      },
+      catch: classify(connector, "connect")
+    }),
+    (s) => Effect.promise(() => s.nc.close().catch(() => undefined))
+  )

@@ -1,0 +1,165 @@
+/**
+ * Redis connections for the `redis-streams` connectors: connected with a bounded timeout and no
+ * automatic reconnection (a lost server fails the read or write, and the run's restart strategy
+ * decides), released with the task's scope; errors classified once; replies of the stream
+ * commands parsed whatever protocol (RESP2 arrays or RESP3 maps) the client negotiated. The URL
+ * stays `Redacted` until the client gets it and never appears in a message.
+ */
+import { Effect, Redacted, type Scope } from "effect"
+import { createClient } from "redis"
+import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, TimeoutError, TransientError } from "../../../Errors.ts"
+
+/** How long connecting may take before `check` or `open` fails. */
+export const CONNECT_TIMEOUT_MS = 5_000
+
+const create = (url: Redacted.Redacted<string>) =>
+  createClient({
+    url: Redacted.value(url),
+    RESP: 2,
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: false }
+  })
+
+/** A connected client. */
+export type RedisClient = ReturnType<typeof create>
+
+/** A raw reply. */
+export type Reply = unknown
+
+const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"])
+
+const field = (u: unknown, key: string): unknown =>
+  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+
+/** A client or server error as the connector's error: connection losses retryable, server refusals not. */
+export const classify = (connector: string, operation: string) => (error: unknown): ConnectorError => {
+  if (error instanceof ConnectorError) return error
+  const code = field(error, "code")
+  const text = field(error, "message")
+  const message = typeof text === "string" ? text : String(error)
+  const props = { message, cause: error }
+  const name = field(error, "name")
+  if ((typeof code === "string" && SOCKET_CODES.has(code)) || name === "SocketClosedUnexpectedlyError" || name === "ClientClosedError") {
+    return new ConnectorError({ connector, operation, reason: new ConnectionError(props) })
+  }
+  if (name === "ConnectionTimeoutError" || name === "TimeoutError") return new ConnectorError({ connector, operation, reason: new TimeoutError(props) })
+  if (/^(NOAUTH|WRONGPASS|NOPERM|WRONGTYPE|NOGROUP)/.test(message)) {
+    return new ConnectorError({ connector, operation, reason: new ConfigurationError(props) })
+  }
+  if (/^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)/.test(message)) return new ConnectorError({ connector, operation, reason: new TransientError(props) })
+  if (name === "Error" && typeof code !== "string" && !message.startsWith("ERR")) {
+    // errors of the client itself (e.g. "The client is closed")
+    return new ConnectorError({ connector, operation, reason: new ConnectionError(props) })
+  }
+  return new ConnectorError({ connector, operation, reason: new RejectedError(props) })
+}
+
+/** Connects a client (no reconnection; connect bounded by {@link CONNECT_TIMEOUT_MS}). */
+export const connect = async (url: Redacted.Redacted<string>): Promise<RedisClient> => {
+  const client = create(url)
+  // errors reach the pending command; without a listener the client would throw them
+  client.on("error", () => {})
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const e = new Error(`no answer from the server within ${CONNECT_TIMEOUT_MS} ms`)
+          e.name = "ConnectionTimeoutError"
+          reject(e)
+        }, CONNECT_TIMEOUT_MS)
+      })
+    ])
+  } catch (e) {
+    client.destroy()
+    throw e
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+  return client
+}
+
+/** A connected client, closed with the scope. */
+export const session = (connector: string, url: Redacted.Redacted<string>): Effect.Effect<RedisClient, ConnectorError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({ try: () => connect(url), catch: classify(connector, "connect") }),
+    (client) => Effect.sync(() => client.destroy())
+  )
+
+/** Sends a raw command. */
+export const send = (client: RedisClient, args: ReadonlyArray<string>): Promise<Reply> => client.sendCommand([...args])
+
+/** A stream entry: its id and its fields as `[name, value, name, value, ...]` (`undefined`: deleted since delivery). */
+export interface Entry {
+  readonly id: string
+  readonly fields: ReadonlyArray<string> | undefined
+}
+
+const text = (v: unknown): string => (typeof v === "string" ? v : v instanceof Uint8Array ? Buffer.from(v).toString("utf8") : String(v))
+
+/** Entries of an `XRANGE` / `XCLAIM` reply. */
+export const entriesOf = (reply: Reply): Array<Entry> => {
+  if (!Array.isArray(reply)) return []
+  const out: Array<Entry> = []
+  for (const e of reply) {
+    if (!Array.isArray(e)) continue
+    const fields = e[1]
+    out.push({ id: text(e[0]), fields: Array.isArray(fields) ? fields.map(text) : undefined })
+  }
+  return out
+}
+
+/** Entries of the one stream of an `XREADGROUP` reply (`null` when none). */
+export const readReplyEntries = (reply: Reply): Array<Entry> => {
+  if (reply === null || reply === undefined) return []
+  if (Array.isArray(reply)) return reply.length === 0 ? [] : entriesOf((reply[0] as ReadonlyArray<unknown>)[1])
+  const values = Object.values(reply as object)
+  return values.length === 0 ? [] : entriesOf(values[0])
+}
+
+/** A reply of flat `[key, value, ...]` pairs or a map, as an object. */
+const record = (reply: unknown): { readonly [k: string]: unknown } => {
+  if (Array.isArray(reply)) {
+    const o: { [k: string]: unknown } = {}
+    for (let i = 0; i + 1 < reply.length; i += 2) o[text(reply[i])] = reply[i + 1]
+    return o
+  }
+  return reply !== null && typeof reply === "object" ? (reply as { readonly [k: string]: unknown }) : {}
+}
+
+/** A consumer of a group (`XINFO CONSUMERS`). */
+export interface ConsumerInfo {
+  readonly name: string
+  readonly pending: number
+  /** Milliseconds since the consumer last read or claimed. */
+  readonly idle: number
+}
+
+/** The consumers of an `XINFO CONSUMERS` reply. */
+export const consumersOf = (reply: Reply): Array<ConsumerInfo> =>
+  (Array.isArray(reply) ? reply : []).map((c) => {
+    const o = record(c)
+    return { name: text(o.name), pending: Number(o.pending), idle: Number(o.idle) }
+  })
+
+/** The entry ids of an extended `XPENDING` reply. */
+export const pendingIds = (reply: Reply): Array<string> =>
+  (Array.isArray(reply) ? reply : []).map((p) => text(Array.isArray(p) ? p[0] : record(p).id))
+
+/** Compares two unsigned decimal numbers without leading zeros, exactly (ids go up to 2^64). */
+const compareDecimal = (a: string, b: string): number =>
+  a.length !== b.length ? (a.length < b.length ? -1 : 1) : a === b ? 0 : a < b ? -1 : 1
+
+/** Compares two stream entry ids `ms-seq` (`-1`, `0`, `1`). */
+export const compareIds = (a: string, b: string): number => {
+  const da = a.indexOf("-")
+  const db = b.indexOf("-")
+  const ms = compareDecimal(da < 0 ? a : a.slice(0, da), db < 0 ? b : b.slice(0, db))
+  return ms !== 0 ? ms : compareDecimal(da < 0 ? "0" : a.slice(da + 1), db < 0 ? "0" : b.slice(db + 1))
+}
+
+/** True when a reply error says the group exists already. */
+export const isBusyGroup = (e: unknown): boolean => {
+  const m = field(e, "message")
+  return typeof m === "string" && m.startsWith("BUSYGROUP")
+}

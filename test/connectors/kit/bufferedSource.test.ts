@@ -1,0 +1,181 @@
+import { Effect, Fiber } from "effect"
+import { describe, expect, it } from "vitest"
+import * as Batch from "../../../src/Batch.ts"
+import type { Position } from "../../../src/Batch.ts"
+import { Pending } from "../../../src/Connector.ts"
+import * as BufferedSource from "../../../src/connectors/kit/bufferedSource.ts"
+import { ConnectorError, RecordError, TransientError } from "../../../src/Errors.ts"
+
+/** A buffered source over numbered records whose handles are the numbers; acknowledged ones are collected. */
+const setup = (options: { capacity: number; maxInFlight?: number; lingerMs?: number }) => {
+  const acked: Array<number> = []
+  const events: Array<string> = []
+  const source = BufferedSource.make<{ n: number }, number>({
+    node: "numbers",
+    capacity: options.capacity,
+    ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
+    lingerMs: options.lingerMs ?? 50,
+    pause: () => events.push("pause"),
+    resume: () => events.push("resume"),
+    advance: (handles) => ({ last: handles[handles.length - 1] }),
+    acknowledge: (handles) => Effect.sync(() => acked.push(...handles)),
+    seek: () => Effect.void,
+    initial: null
+  })
+  return { source, acked, events }
+}
+
+const numbersOf = (batch: Batch.Batch<{ n: number }> | undefined) => Batch.toArray(batch!).map((r) => r.n)
+
+describe("BufferedSource", () => {
+  it("pauses the client at capacity and resumes it once drained to the low-water mark", async () => {
+    const { source, events } = setup({ capacity: 10 })
+    for (let i = 1; i <= 9; i++) source.offer({ n: i }, i)
+    expect(source.paused()).toBe(false)
+    source.offer({ n: 10 }, 10)
+    expect(source.paused()).toBe(true)
+    expect(events).toEqual(["pause"])
+    // a client that delivers what it had in flight after `pause` is still taken, not dropped
+    source.offer({ n: 11 }, 11)
+    const first = await Effect.runPromise(source.reader.readBatch(3))
+    expect(numbersOf(first)).toEqual([1, 2, 3])
+    expect(source.paused()).toBe(true)
+    const second = await Effect.runPromise(source.reader.readBatch(3))
+    expect(numbersOf(second)).toEqual([4, 5, 6])
+    expect(source.paused()).toBe(false)
+    expect(events).toEqual(["pause", "resume"])
+  })
+
+  it("keeps memory bounded when the pipeline is slower than the client: a producer waiting on `room` never overfills", async () => {
+    const { source } = setup({ capacity: 100, maxInFlight: 1_000_000 })
+    let produced = 0
+    let maxBuffered = 0
+    // a background poller as a connector would run it: wait for room, then deliver a fetch of 30
+    const producer = Effect.gen(function*() {
+      while (produced < 5_000) {
+        yield* source.room
+        for (let i = 0; i < 30; i++) source.offer({ n: ++produced }, produced)
+        maxBuffered = Math.max(maxBuffered, source.buffered())
+        yield* Effect.yieldNow
+      }
+      source.end()
+    })
+    const consumer = Effect.gen(function*() {
+      const seen: Array<number> = []
+      for (;;) {
+        const batch = yield* source.reader.readBatch(7)
+        if (batch === undefined) return seen
+        Batch.forEach(batch, (r) => seen.push(r.n))
+        // a slow pipeline
+        yield* Effect.sleep(0)
+      }
+    })
+    const seen = await Effect.runPromise(
+      Effect.gen(function*() {
+        const p = yield* Effect.forkChild(producer)
+        const s = yield* consumer
+        yield* Fiber.join(p)
+        return s
+      })
+    )
+    expect(seen.length).toBe(produced)
+    expect(seen).toEqual(Array.from({ length: produced }, (_, i) => i + 1))
+    // at most capacity plus one fetch delivered after the pause
+    expect(maxBuffered).toBeLessThan(100 + 30)
+  })
+
+  it("acknowledges only what a completed checkpoint covers, in read order", async () => {
+    const { source, acked } = setup({ capacity: 100 })
+    for (let i = 1; i <= 10; i++) source.offer({ n: i }, i)
+    const b1 = await Effect.runPromise(source.reader.readBatch(4))
+    const p1 = await Effect.runPromise(source.reader.position)
+    expect(b1?.origin?.position).toEqual(p1)
+    const b2 = await Effect.runPromise(source.reader.readBatch(4))
+    const p2 = b2!.origin!.position
+    await Effect.runPromise(source.reader.readBatch(4))
+    // nothing is acknowledged by reading
+    expect(acked).toEqual([])
+    expect(source.inFlight()).toBe(10)
+    // the checkpoint with p2 completes first; a later commit of the older p1 is a no-op
+    await Effect.runPromise(source.reader.commit(p2))
+    expect(acked).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    await Effect.runPromise(source.reader.commit(p1))
+    expect(acked).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(source.inFlight()).toBe(2)
+    // a position this reader never produced (a restored one) acknowledges nothing
+    await Effect.runPromise(source.reader.commit({ last: 99 } as Position))
+    expect(acked).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+  })
+
+  it("out-of-order completion: a commit of an earlier position after a later one acknowledges each record once, in order", async () => {
+    const { source, acked } = setup({ capacity: 100 })
+    const positions: Array<Position> = []
+    for (let i = 1; i <= 12; i++) source.offer({ n: i }, i)
+    for (let k = 0; k < 4; k++) positions.push((await Effect.runPromise(source.reader.readBatch(3)))!.origin!.position)
+    await Effect.runPromise(source.reader.commit(positions[1]))
+    await Effect.runPromise(source.reader.commit(positions[0]))
+    await Effect.runPromise(source.reader.commit(positions[3]))
+    await Effect.runPromise(source.reader.commit(positions[2]))
+    expect(acked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+  })
+
+  it("stops reading at maxInFlight until a checkpoint completes", async () => {
+    const { source, acked } = setup({ capacity: 100, maxInFlight: 5, lingerMs: 20 })
+    for (let i = 1; i <= 8; i++) source.offer({ n: i }, i)
+    const b = await Effect.runPromise(source.reader.readBatch(100))
+    expect(numbersOf(b)).toEqual([1, 2, 3, 4, 5])
+    const none = await Effect.runPromise(source.reader.readBatch(100))
+    expect(Batch.size(none!)).toBe(0)
+    expect(none!.origin?.position).toEqual(b!.origin!.position)
+    expect(source.reader.readBatchSync!(100)).toBe(Pending)
+    await Effect.runPromise(source.reader.commit(b!.origin!.position))
+    expect(acked).toEqual([1, 2, 3, 4, 5])
+    expect(numbersOf(await Effect.runPromise(source.reader.readBatch(100)))).toEqual([6, 7, 8])
+  })
+
+  it("readBatch waits for the next offer instead of polling, and returns an empty batch after the linger time", async () => {
+    const { source } = setup({ capacity: 10, lingerMs: 60_000 })
+    const result = await Effect.runPromise(
+      Effect.gen(function*() {
+        const reading = yield* Effect.forkChild(source.reader.readBatch(5))
+        yield* Effect.sleep(10)
+        source.offer({ n: 1 }, 1)
+        return yield* Fiber.join(reading)
+      })
+    )
+    expect(numbersOf(result)).toEqual([1])
+    const quick = setup({ capacity: 10, lingerMs: 10 })
+    const empty = await Effect.runPromise(quick.source.reader.readBatch(5))
+    expect(empty !== undefined && Batch.isEmpty(empty)).toBe(true)
+  })
+
+  it("delivers the records buffered before a failure, then fails; ends after the last record", async () => {
+    const { source } = setup({ capacity: 10 })
+    source.offer({ n: 1 }, 1)
+    source.fail(new RecordError({ detail: "message 1-2 is not JSON" }))
+    expect(numbersOf(await Effect.runPromise(source.reader.readBatch(5)))).toEqual([1])
+    const failed = await Effect.runPromise(Effect.flip(source.reader.readBatch(5)))
+    expect(failed.message).toContain("message 1-2")
+
+    const other = setup({ capacity: 10 })
+    other.source.offer({ n: 1 }, 1)
+    other.source.end()
+    expect(numbersOf(await Effect.runPromise(other.source.reader.readBatch(5)))).toEqual([1])
+    expect(await Effect.runPromise(other.source.reader.readBatch(5))).toBeUndefined()
+    const broken = setup({ capacity: 10 })
+    broken.source.fail(new ConnectorError({ connector: "x", operation: "read", reason: new TransientError({ message: "gone" }) }))
+    expect(() => broken.source.reader.readBatchSync!(5)).toThrow(/gone/)
+  })
+
+  it("seek empties the buffer and forgets what was in flight (the broker redelivers it)", async () => {
+    const { source, acked } = setup({ capacity: 10 })
+    for (let i = 1; i <= 4; i++) source.offer({ n: i }, i)
+    const b = await Effect.runPromise(source.reader.readBatch(2))
+    await Effect.runPromise(source.reader.seek({ last: 0 }))
+    expect(source.buffered()).toBe(0)
+    expect(source.inFlight()).toBe(0)
+    expect(await Effect.runPromise(source.reader.position)).toEqual({ last: 0 })
+    await Effect.runPromise(source.reader.commit(b!.origin!.position))
+    expect(acked).toEqual([])
+  })
+})

@@ -1,0 +1,141 @@
+/**
+ * The `nats` source against the local NATS server (JetStream): the conformance suite,
+ * acknowledgement only after a checkpoint, exact resume from a checkpoint, bounded read-ahead,
+ * malformed payloads, an unreachable server.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as Batch from "../../../src/Batch.ts"
+import type { Position } from "../../../src/Batch.ts"
+import type { SourceReader } from "../../../src/Connector.ts"
+import { SourceConfig } from "../../../src/connectors/nats/NatsConfig.ts"
+import { NatsSource } from "../../../src/connectors/nats/NatsSource.ts"
+import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { ackFloor, fill, nats, SERVERS, stream, untilSeq } from "./support.ts"
+
+const open = (config: { readonly [k: string]: unknown }) =>
+  Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ servers: SERVERS, consumer: "c", ...config }), (decoded) =>
+    NatsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
+
+const readN = (reader: SourceReader<unknown>, n: number, max = 100) =>
+  Effect.gen(function*() {
+    const records: Array<unknown> = []
+    let position: Position = null
+    while (records.length < n) {
+      const batch = yield* reader.readBatch(Math.min(max, n - records.length))
+      if (batch === undefined) break
+      Batch.forEach(batch, (r) => records.push(r))
+      position = batch.origin!.position
+    }
+    return { records, position }
+  })
+
+const numbers = (records: ReadonlyArray<unknown>) => records.map((r) => (r as { n: number }).n)
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+sourceSuite(
+  "nats source conformance",
+  Effect.gen(function*() {
+    const n = yield* nats
+    const name = yield* stream(n, "suite")
+    const seqs = yield* fill(n, name, 120)
+    return {
+      open: Effect.map(open({ stream: name, batch_size: 10 }), (r) => untilSeq(r, seqs[seqs.length - 1])),
+      expected: range(1, 120).map((i) => ({ n: i }))
+    }
+  }),
+  { batchSizes: [1, 7, 1000], seekTargets: 10 }
+)
+
+describe("nats source", () => {
+  it.live("acknowledges only when a checkpoint covering the messages completes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "ack")
+      yield* fill(n, name, 50)
+      const reader = yield* open({ stream: name })
+      const first = yield* readN(reader, 20, 20)
+      const second = yield* readN(reader, 30, 30)
+      assert.deepStrictEqual(numbers([...first.records, ...second.records]), range(1, 50))
+      assert.strictEqual(yield* ackFloor(n, name, "c"), 0, "nothing acknowledged by reading")
+      yield* reader.commit(first.position)
+      assert.strictEqual(yield* ackFloor(n, name, "c"), 20)
+      yield* reader.commit(second.position)
+      assert.strictEqual(yield* ackFloor(n, name, "c"), 50)
+    })), 60_000)
+
+  it.live("a restored reader starts right after the checkpoint's message, whatever was acknowledged", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "resume")
+      yield* fill(n, name, 100)
+      const checkpoint = yield* Effect.scoped(Effect.gen(function*() {
+        const reader = yield* open({ stream: name })
+        const a = yield* readN(reader, 40, 40)
+        yield* readN(reader, 20, 20)
+        return a.position
+      }))
+      yield* fill(n, name, 10, 101)
+      const reader = yield* open({ stream: name })
+      yield* reader.seek(checkpoint)
+      const rest = yield* readN(reader, 70)
+      assert.deepStrictEqual(numbers(rest.records), range(41, 110))
+      yield* reader.commit(rest.position)
+      assert.strictEqual(yield* ackFloor(n, name, "c"), 110)
+      // a reader opened without a position goes on after what was acknowledged
+      yield* fill(n, name, 5, 111)
+      const next = yield* open({ stream: name })
+      assert.deepStrictEqual(numbers((yield* readN(next, 5)).records), range(111, 115))
+    })), 60_000)
+
+  it.live("reads ahead a bounded number of messages when the pipeline does not keep up", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "backpressure")
+      yield* fill(n, name, 20_000)
+      const reader = yield* open({ stream: name, batch_size: 50, buffer_size: 200 })
+      yield* readN(reader, 10, 10)
+      yield* Effect.sleep(1500)
+      const info = yield* Effect.promise(() => n.jsm.consumers.info(name, "c"))
+      assert.ok(info.delivered.stream_seq <= 10 + 200 + 3 * 50, `delivered ${info.delivered.stream_seq} messages`)
+      const rest = yield* readN(reader, 19_990, 1000)
+      assert.deepStrictEqual(numbers(rest.records), range(11, 20_000))
+    })), 120_000)
+
+  it.live("a payload that is not JSON fails the read naming the message", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "malformed")
+      const seqs = yield* fill(n, name, 3, 1, (i) => (i === 2 ? "{oops" : JSON.stringify({ n: i })))
+      const reader = yield* open({ stream: name })
+      assert.deepStrictEqual(numbers((yield* readN(reader, 1)).records), [1])
+      const error = yield* Effect.flip(readN(reader, 2))
+      assert.include(error.message, `message ${seqs[1]} of stream '${name}'`)
+      assert.include(error.message, "not JSON")
+    })), 60_000)
+
+  it.live("a missing stream fails check with a configuration error", () =>
+    Effect.gen(function*() {
+      const config = yield* Schema.decodeUnknownEffect(SourceConfig)({ servers: SERVERS, stream: "DFTEST_NO_SUCH_STREAM", consumer: "c" })
+      const error = yield* Effect.flip(NatsSource.check(config))
+      assert.strictEqual(error.reason._tag, "ConfigurationError")
+    }), 60_000)
+
+  it.live("an unreachable server fails check and open within a bounded time, without the password", () =>
+    Effect.gen(function*() {
+      const config = yield* Schema.decodeUnknownEffect(SourceConfig)({
+        servers: "127.0.0.1:1",
+        user: "u",
+        password: "s3cret-pw",
+        stream: "S",
+        consumer: "c"
+      })
+      const started = Date.now()
+      const checked = yield* Effect.flip(NatsSource.check(config))
+      assert.strictEqual(checked.reason._tag, "ConnectionError")
+      assert.notInclude(checked.message, "s3cret")
+      const opened = yield* Effect.flip(Effect.scoped(NatsSource.open(config, { node: "n", batchSize: 10, instance: 0, parallelism: 1 })))
+      assert.strictEqual(opened._tag, "ConnectorError")
+      assert.ok(Date.now() - started < 30_000)
+    }), 60_000)
+})

@@ -1,0 +1,166 @@
+/**
+ * The `redis-streams` source against the local Redis: the conformance suite, acknowledgement only
+ * after a checkpoint, resume after a crash between a checkpoint and its XACK, dead consumers'
+ * entries claimed, bounded read-ahead with a slow pipeline, malformed entries, an unreachable
+ * server.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as Batch from "../../../src/Batch.ts"
+import type { Position } from "../../../src/Batch.ts"
+import type { SourceReader } from "../../../src/Connector.ts"
+import { SourceConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
+import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
+import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { client, fill, pendingCount, stream, untilLast, URL } from "./support.ts"
+
+const open = (config: { readonly [k: string]: unknown }) =>
+  Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ url: URL, group: "g", consumer: "c", ...config }), (decoded) =>
+    RedisStreamsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
+
+/** Reads until `n` records came (empty batches are waited through). */
+const readN = (reader: SourceReader<unknown>, n: number, max = 100) =>
+  Effect.gen(function*() {
+    const records: Array<unknown> = []
+    let position: Position = null
+    while (records.length < n) {
+      const batch = yield* reader.readBatch(Math.min(max, n - records.length))
+      if (batch === undefined) break
+      Batch.forEach(batch, (r) => records.push(r))
+      position = batch.origin!.position
+    }
+    return { records, position }
+  })
+
+const numbers = (records: ReadonlyArray<unknown>) => records.map((r) => Number((r as { n: string }).n))
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+sourceSuite(
+  "redis-streams source conformance",
+  Effect.gen(function*() {
+    const c = yield* client
+    const name = yield* stream("suite")
+    const ids = yield* fill(c, name, 120)
+    const last = ids[ids.length - 1]
+    return {
+      open: Effect.map(open({ stream: name, batch_size: 10 }), (r) => untilLast(r, last)),
+      expected: range(1, 120).map((n) => ({ n: String(n) }))
+    }
+  }),
+  { batchSizes: [1, 7, 1000], seekTargets: 10 }
+)
+
+describe("redis-streams source", () => {
+  it.live("acknowledges entries (XACK) only when a checkpoint covering them completes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("ack")
+      yield* fill(c, name, 50)
+      const reader = yield* open({ stream: name })
+      const first = yield* readN(reader, 20, 20)
+      const second = yield* readN(reader, 30, 30)
+      assert.deepStrictEqual(numbers([...first.records, ...second.records]), range(1, 50))
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 50, "nothing acknowledged by reading")
+      yield* reader.commit(first.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 30)
+      yield* reader.commit(second.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 0)
+    })), 60_000)
+
+  it.live("after a crash between a checkpoint and its XACK, resumes exactly after the checkpoint", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("resume")
+      yield* fill(c, name, 100)
+      // the first run reads 60, checkpoints after 40 and dies before acknowledging anything
+      const checkpoint = yield* Effect.scoped(Effect.gen(function*() {
+        const reader = yield* open({ stream: name })
+        const a = yield* readN(reader, 40, 40)
+        yield* readN(reader, 20, 20)
+        return a.position
+      }))
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 100, "read ahead, nothing acknowledged")
+      yield* fill(c, name, 10, 101)
+      const reader = yield* open({ stream: name })
+      yield* reader.seek(checkpoint)
+      const rest = yield* readN(reader, 70)
+      assert.deepStrictEqual(numbers(rest.records), range(41, 110))
+      // the next checkpoint acknowledges what the restored one covered, too
+      yield* reader.commit(rest.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 0)
+    })), 60_000)
+
+  it.live("claims the pending entries of a dead consumer, and a restore neither repeats nor loses them", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("claim")
+      yield* fill(c, name, 30)
+      yield* Effect.promise(() => c.sendCommand(["XGROUP", "CREATE", name, "g", "0"]))
+      // a consumer that read 10 entries and died
+      yield* Effect.promise(() => c.sendCommand(["XREADGROUP", "GROUP", "g", "dead", "COUNT", "10", "STREAMS", name, ">"]))
+      yield* Effect.sleep(400)
+      const checkpoint = yield* Effect.scoped(Effect.gen(function*() {
+        const reader = yield* open({ stream: name, claim_idle: "300ms" })
+        const got = yield* readN(reader, 30)
+        assert.deepStrictEqual(numbers(got.records).sort((a, b) => a - b), range(1, 30))
+        const p = got.position as { id: string; claimed: ReadonlyArray<string> }
+        assert.strictEqual(p.claimed.length, 10, "the claimed entries are listed until acknowledged")
+        return got.position
+      }))
+      yield* fill(c, name, 5, 31)
+      const reader = yield* open({ stream: name, claim_idle: "300ms" })
+      yield* reader.seek(checkpoint)
+      const rest = yield* readN(reader, 5)
+      assert.deepStrictEqual(numbers(rest.records), range(31, 35))
+      yield* reader.commit(rest.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 0)
+    })), 60_000)
+
+  it.live("reads ahead at most buffer_size entries when the pipeline does not keep up", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("backpressure")
+      yield* fill(c, name, 20_000)
+      const reader = yield* open({ stream: name, batch_size: 50, buffer_size: 200 })
+      const first = yield* readN(reader, 10, 10)
+      assert.strictEqual(first.records.length, 10)
+      // a slow pipeline: nothing more is read for a while
+      yield* Effect.sleep(1500)
+      const delivered = yield* pendingCount(c, name, "g")
+      assert.ok(delivered <= 10 + 200 + 50, `read ahead ${delivered} entries`)
+      const rest = yield* readN(reader, 19_990, 1000)
+      assert.deepStrictEqual(numbers(rest.records), range(11, 20_000))
+    })), 120_000)
+
+  it.live("an entry that is not JSON (codec: json) fails the read naming the entry id", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("malformed")
+      const ids = yield* fill(c, name, 3, 1, (i) => ["data", i === 2 ? "{not json" : JSON.stringify({ n: String(i) })])
+      const reader = yield* open({ stream: name, codec: "json" })
+      const good = yield* readN(reader, 1)
+      assert.deepStrictEqual(good.records, [{ n: "1" }])
+      const error = yield* Effect.flip(readN(reader, 2))
+      assert.include(error.message, ids[1])
+      assert.include(error.message, "not JSON")
+    })), 60_000)
+
+  it.live("an unreachable server fails check and open within a bounded time, without the password", () =>
+    Effect.gen(function*() {
+      const config = yield* Schema.decodeUnknownEffect(SourceConfig)({
+        url: "redis://user:s3cret@127.0.0.1:1",
+        stream: "s",
+        group: "g",
+        consumer: "c"
+      })
+      const started = Date.now()
+      const checked = yield* Effect.flip(RedisStreamsSource.check(config))
+      assert.strictEqual(checked._tag, "ConnectorError")
+      assert.strictEqual(checked.reason._tag, "ConnectionError")
+      assert.notInclude(checked.message, "s3cret")
+      const opened = yield* Effect.flip(Effect.scoped(RedisStreamsSource.open(config, { node: "n", batchSize: 10, instance: 0, parallelism: 1 })))
+      assert.strictEqual(opened._tag, "ConnectorError")
+      assert.notInclude(opened.message, "s3cret")
+      assert.ok(Date.now() - started < 30_000)
+    }), 60_000)
+})

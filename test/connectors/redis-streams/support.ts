@@ -1,0 +1,70 @@
+/** Helpers of the redis-streams tests: the local server, a stream of its own per test, removed afterwards. */
+import { Effect, Redacted, type Scope } from "effect"
+import { createClient } from "redis"
+import type { Position } from "../../../src/Batch.ts"
+import type { SourceReader } from "../../../src/Connector.ts"
+
+export const URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
+export const url = Redacted.make(URL)
+
+const make = () => createClient({ url: URL })
+
+export type Client = ReturnType<typeof make>
+
+/** A connected client, closed with the scope. */
+export const client: Effect.Effect<Client, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const c = make()
+    c.on("error", () => {})
+    await c.connect()
+    return c
+  }),
+  (c) => Effect.promise(() => c.quit().then(() => undefined, () => undefined))
+)
+
+/** A fresh stream name, deleted with the scope. */
+export const stream = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const c = yield* client
+    const name = `dataflare-test-${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+    yield* Effect.addFinalizer(() => Effect.promise(() => c.del(name).then(() => undefined, () => undefined)))
+    return name
+  })
+
+/** Appends `n` entries `{ n: "<i>" }` (i from `from`), pipelined; their ids in order. */
+export const fill = (c: Client, name: string, n: number, from = 1, field?: (i: number) => ReadonlyArray<string>) =>
+  Effect.promise(async () => {
+    const ids: Array<string> = []
+    for (let start = 0; start < n; start += 5000) {
+      const sent: Array<Promise<unknown>> = []
+      for (let i = start; i < Math.min(n, start + 5000); i++) {
+        sent.push(c.sendCommand(["XADD", name, "*", ...(field?.(from + i) ?? ["n", String(from + i)])]))
+      }
+      for (const id of await Promise.all(sent)) ids.push(String(id))
+    }
+    return ids
+  })
+
+/** Pending entries of a group (`XPENDING` summary count). */
+export const pendingCount = (c: Client, name: string, group: string) =>
+  Effect.promise(async () => {
+    const reply = (await c.sendCommand(["XPENDING", name, group])) as ReadonlyArray<unknown>
+    return Number(reply[0])
+  })
+
+/**
+ * A streaming reader made bounded for the source conformance suite: it ends once its position's
+ * `id` is `last` (everything the stream holds was read) and nothing claimed is open.
+ */
+export const untilLast = <A>(reader: SourceReader<A>, last: string): SourceReader<A> => {
+  const done = (p: Position) => {
+    const o = p as { readonly id?: unknown; readonly claimed?: ReadonlyArray<unknown> }
+    return o !== null && typeof o === "object" && o.id === last
+  }
+  return {
+    readBatch: (max) => Effect.flatMap(reader.position, (p) => (done(p) ? Effect.succeed(undefined) : reader.readBatch(max))),
+    position: reader.position,
+    seek: reader.seek,
+    commit: reader.commit
+  }
+}
