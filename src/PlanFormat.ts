@@ -39,12 +39,16 @@ const field = (u: unknown, key: string): unknown =>
   u !== null && typeof u === "object" && !Array.isArray(u) ? (u as { readonly [k: string]: unknown })[key] : undefined
 
 /**
- * Where a node sets records aside, when it does: the `dead_letter.path` of a config that sends
- * records there (`on_error: dead_letter`, or a file source's `oversize: dead_letter`) — the
- * kit's one config shape for dead letters.
+ * Where a node sets records aside, when it does: a processor's `dead_letter.path` with
+ * `on_error: dead_letter`, or the `dead_letter.path` of a connector config that sends records
+ * there (`on_error: dead_letter`, or a file source's `oversize: dead_letter`) — the kit's one
+ * config shape for dead letters.
  */
 const deadLetterPath = (plan: Plan, node: string): string | undefined => {
-  const config = plan.workflow.nodes.find((n) => n.node.id === node)?.node.config
+  const graphNode = plan.workflow.nodes.find((n) => n.node.id === node)?.node
+  // a processor's own (node-level) dead letters
+  if (graphNode?.on_error === "dead_letter" && graphNode.dead_letter !== undefined) return graphNode.dead_letter.path
+  const config = graphNode?.config
   const path = field(field(config, "dead_letter"), "path")
   const on = field(config, "on_error") === "dead_letter" || field(config, "oversize") === "dead_letter"
   return on && typeof path === "string" ? path : undefined

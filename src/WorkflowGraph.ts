@@ -254,6 +254,14 @@ export interface Node {
   readonly key_by?: string | ReadonlyArray<string>
   /** With `parallelism > 1`: emit batches in input order (default: as soon as ready). */
   readonly ordered?: boolean
+  /**
+   * Processors: what a record the node fails on does — `fail` (default) fails the run naming it,
+   * `dead_letter` sets it aside in {@link Node.dead_letter} and goes on. (Sources and sinks read
+   * their own `on_error` in their config.)
+   */
+  readonly on_error?: "fail" | "dead_letter"
+  /** Processors with `on_error: dead_letter`: the NDJSON file the records go to (at most `max_bytes`, default 1 GiB). */
+  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number }
 }
 
 /**

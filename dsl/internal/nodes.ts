@@ -21,6 +21,8 @@ export interface RawOptions {
   readonly parallelism?: number | undefined
   readonly key_by?: string | ReadonlyArray<string> | undefined
   readonly ordered?: boolean | undefined
+  readonly on_error?: "fail" | "dead_letter" | undefined
+  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | undefined
 }
 
 /** What the builders accumulate: everything of the graph, nodes in declaration order. */
@@ -80,7 +82,11 @@ export const makeNode = (
   ...(options?.key_by !== undefined
     ? { key_by: typeof options.key_by === "string" ? options.key_by : [...options.key_by] }
     : {}),
-  ...(options?.ordered !== undefined ? { ordered: options.ordered } : {})
+  ...(options?.ordered !== undefined ? { ordered: options.ordered } : {}),
+  ...(options?.on_error !== undefined ? { on_error: options.on_error } : {}),
+  ...(options?.dead_letter !== undefined
+    ? { dead_letter: { path: options.dead_letter.path, ...(options.dead_letter.max_bytes !== undefined ? { max_bytes: options.dead_letter.max_bytes } : {}) } }
+    : {})
 })
 
 const ORDER: { readonly [K in NodeKind]: number } = { source: 0, processor: 1, sink: 2 }

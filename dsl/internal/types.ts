@@ -134,6 +134,14 @@ export interface NodeOptions<A = { readonly [field: string]: unknown }> {
   readonly key_by?: FieldOf<A> | ReadonlyArray<FieldOf<A>> | undefined
   /** With `parallelism > 1`: emit batches in input order. */
   readonly ordered?: boolean | undefined
+  /**
+   * What a record the step fails on does: `fail` (default) fails the run naming it;
+   * `dead_letter` sets it aside in `dead_letter.path` and goes on (record-by-record steps:
+   * filter, map, flat_map, select, rename).
+   */
+  readonly on_error?: "fail" | "dead_letter" | undefined
+  /** With `on_error: "dead_letter"`: the NDJSON file the records go to (at most `max_bytes`, default 1 GiB). */
+  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | undefined
 }
 
 /**

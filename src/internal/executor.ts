@@ -15,6 +15,7 @@
  *   operators restore their state and sinks discard what was written after the checkpoint.
  */
 import { Effect, type Scope } from "effect"
+import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { makeLatency } from "./latency.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
 import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
@@ -22,7 +23,7 @@ import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.
 import { openSink, runSink } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
 import { runStateful } from "./tasks/stateful.ts"
-import { runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
+import { type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
 import { instancesOf, wire } from "./tasks/wiring.ts"
 
 export type { ExecuteContext, Live, NodeCounters } from "./tasks/context.ts"
@@ -79,6 +80,19 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
     const chainedAfter = new Map<string, PlannedTask>()
     for (const t of plan.tasks) if (t.runsIn !== undefined) chainedAfter.set(t.inputs[0].task, t)
 
+    /** The dead-letter writers of processor nodes with `on_error: dead_letter`, counted per instance. */
+    const letterWriters = (nodes: ReadonlyArray<string>, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
+      let writers: Map<string, LetterWriter> | undefined
+      for (const id of nodes) {
+        const node = plan.workflow.nodes.find((n) => n.node.id === id)?.node
+        if (node?.on_error !== "dead_letter" || node.dead_letter === undefined) continue
+        const counters = counter(id, instance)
+        writers ??= new Map()
+        writers.set(id, DeadLetter.writer({ connector: node.type, node: id, config: node.dead_letter, report: (n) => (counters.deadLetters += n) }))
+      }
+      return writers
+    }
+
     /** What source instance `instance` hands its batches to: its consumers' channels, or its chain. */
     const sourceDownstream = (source: PlannedTask, instance: number): Effect.Effect<Downstream, unknown, Scope.Scope> => {
       const chain = chainedAfter.get(source.id)
@@ -90,7 +104,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
         : Effect.succeed(toChannels(wiring.outputsOf(last)))
       if (stateless === undefined) return tail
       const nodeCounters = stateless.nodes.map((node) => counter(node, instance))
-      const process = statelessProcess(stateless, nodeCounters)
+      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless.nodes, instance))
       return Effect.map(tail, (next) => chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
     }
 
@@ -117,7 +131,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             break
           case "Stateless": {
             const nodeCounters = task.nodes.map((node) => counter(node, instance))
-            const process = statelessEffect(statelessProcess(task, nodeCounters))
+            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task.nodes, instance)))
             const first = nodeCounters[0]
             const last = nodeCounters[nodeCounters.length - 1]
             body = runTransform(process, channels[instance], ports, first, last, false, ordered)

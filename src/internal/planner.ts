@@ -157,7 +157,8 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     let k = 0
     while (k < chain.length) {
       const m = byId.get(chain[k])!.node
-      if (!types.includes(m.type) || !isPlainData(m.config ?? {})) break
+      // a node that sets records aside writes its dead letters from the main thread
+      if (!types.includes(m.type) || !isPlainData(m.config ?? {}) || m.on_error === "dead_letter") break
       k++
     }
     if (k === 0) continue

@@ -296,6 +296,21 @@ export const prepare = (
         issues.push(issueAt(graph, p.node.id, ["parallelism"], `a keyed node runs at most execution.key_groups (${keyGroups}) instances, got ${p.parallelism}`))
       }
     }
+    // dead letters of processors: set aside by the record loop of stateless processors
+    for (const p of prepared.values()) {
+      if (p.node.on_error === "dead_letter" && p.node.dead_letter === undefined) {
+        issues.push(issueAt(graph, p.node.id, ["on_error"], "on_error: dead_letter needs dead_letter: { path }"))
+      } else if (p.node.on_error === "dead_letter" && (p.kind !== "processor" || p.processor._tag !== "Stateless")) {
+        issues.push(issueAt(
+          graph,
+          p.node.id,
+          ["on_error"],
+          p.kind === "processor"
+            ? `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map); '${p.node.type}' fails the run on a bad record`
+            : `the on_error of a ${p.kind} goes in its config`
+        ))
+      }
+    }
     // 3. Files and other resources: no two writers of one, no writer of what another node reads.
     issues.push(...yield* resourceIssues(graph, prepared))
     // 3. Expression steps read fields their records have, where a source declares them.
@@ -312,7 +327,13 @@ export const prepare = (
 
 const declaredBy = (node: PreparedNode): ReadonlyArray<Declared> => {
   const resources = node.kind === "source" ? node.source.resources : node.kind === "sink" ? node.sink.resources : undefined
-  if (resources === undefined) return []
+  if (resources === undefined) {
+    // a processor's dead-letter file is written too
+    const letters = node.node.on_error === "dead_letter" ? node.node.dead_letter : undefined
+    return letters === undefined
+      ? []
+      : [{ node: node.node.id, access: "write" as const, resource: { kind: "file", name: letters.path } }]
+  }
   return [
     ...(resources.reads ?? []).map((resource) => ({ node: node.node.id, access: "read" as const, resource })),
     ...(resources.writes ?? []).map((resource) => ({ node: node.node.id, access: "write" as const, resource }))

@@ -19,7 +19,7 @@ import type { JsonSchema } from "effect"
 import type { Entry } from "../../../src/Registry.ts"
 import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
 import { acceptsEmpty, allowEnvReferences, ENV_REFERENCE, envReferenceSchema, fileConfigJsonSchema } from "./configJsonSchema.ts"
-import { NODE_KEYS, TOP_LEVEL_KEYS } from "./loader.ts"
+import { NODE_KEYS, PROCESSOR_KEYS, TOP_LEVEL_KEYS } from "./loader.ts"
 
 /** The dialect's meta-schema URI. */
 export const DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -50,7 +50,18 @@ const NODE_KEY_SCHEMAS: { readonly [key in (typeof NODE_KEYS)[number]]: JsonSche
       { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 }
     ]
   },
-  ordered: { description: "With parallelism > 1: emit batches in input order", type: "boolean" }
+  ordered: { description: "With parallelism > 1: emit batches in input order", type: "boolean" },
+  on_error: {
+    description: "What a record the transformation fails on does: fail the run (default) or go to dead_letter",
+    enum: ["fail", "dead_letter"]
+  },
+  dead_letter: {
+    description: "With on_error: dead_letter: the NDJSON file records are set aside in",
+    type: "object",
+    properties: { path: { type: "string", minLength: 1 }, max_bytes: { type: "integer", minimum: 1 } },
+    required: ["path"],
+    additionalProperties: false
+  }
 }
 
 const TOP_LEVEL_SCHEMAS: { readonly [key in (typeof TOP_LEVEL_KEYS)[number]]: JsonSchema.JsonSchema } = {
@@ -117,7 +128,7 @@ export const workflowJsonSchema = (entries: ReadonlyArray<Entry>): JsonSchema.Js
   $defs.execution = { anyOf: [{ type: "null" }, allowEnvReferences(execution?.schema ?? { type: "object" })] }
   for (const { kind, word } of SECTIONS) {
     const ofKind = types.filter((t) => t.kind === kind && t.config !== undefined).sort((a, b) => a.type.localeCompare(b.type))
-    const keys = NODE_KEYS.filter((k) => kind !== "source" || k !== "inputs")
+    const keys = NODE_KEYS.filter((k) => (kind !== "source" || k !== "inputs") && (kind === "processor" || !PROCESSOR_KEYS.includes(k)))
     const properties: { [key: string]: JsonSchema.JsonSchema } = {}
     for (const key of keys) properties[key] = NODE_KEY_SCHEMAS[key]
     properties.type = ofKind.length === 0

@@ -21,7 +21,10 @@ import { make as makeSourceMap, type NodeEntry } from "./sourceMap.ts"
 export const TOP_LEVEL_KEYS = ["name", "version", "execution", "sources", "transformations", "destinations"] as const
 
 /** The keys a node may have. */
-export const NODE_KEYS = ["type", "inputs", "parallelism", "config", "key_by", "ordered"] as const
+export const NODE_KEYS = ["type", "inputs", "parallelism", "config", "key_by", "ordered", "on_error", "dead_letter"] as const
+
+/** Node keys of transformations only (a connector's `on_error` / `dead_letter` go in its config). */
+export const PROCESSOR_KEYS: ReadonlyArray<string> = ["on_error", "dead_letter"]
 
 const SECTIONS: ReadonlyArray<readonly [string, WorkflowGraph.NodeKind]> = [
   ["sources", "source"],
@@ -266,7 +269,7 @@ const decodeNode = (
 ): WorkflowGraph.Node | undefined => {
   const value = deref(source, pair.value)
   const kindWord = kind === "source" ? "source" : kind === "sink" ? "destination" : "transformation"
-  const keys = kind === "source" ? NODE_KEYS.filter((k) => k !== "inputs") : NODE_KEYS
+  const keys = NODE_KEYS.filter((k) => (kind !== "source" || k !== "inputs") && (kind === "processor" || !PROCESSOR_KEYS.includes(k)))
   if (!isMap(value)) {
     report(id, [], `expected a mapping with ${keys.join(", ")}; got ${describeValue(value)}`)
     return undefined
@@ -279,7 +282,9 @@ const decodeNode = (
   for (const p of value.items) {
     const key = keyText(p) ?? "?"
     if (kind === "source" && key === "inputs") fail(["inputs"], "a source has no inputs")
-    else if (!(NODE_KEYS as ReadonlyArray<string>).includes(key)) fail([key], unknownKey(key, keys, `in ${kindWord} '${id}'`))
+    else if (kind !== "processor" && PROCESSOR_KEYS.includes(key)) {
+      fail([key], `the ${key} of a ${kindWord} goes in its config (config.${key}), where its connector reads it`)
+    } else if (!(NODE_KEYS as ReadonlyArray<string>).includes(key)) fail([key], unknownKey(key, keys, `in ${kindWord} '${id}'`))
   }
   const get = (key: string): unknown => {
     const p = findPair(value, key)
@@ -337,6 +342,27 @@ const decodeNode = (
     else fail(["ordered"], `expected true or false, got ${describeValue(orderedNode)}`)
   }
 
+  let onError: "fail" | "dead_letter" | undefined
+  const onErrorNode = get("on_error")
+  if (onErrorNode !== undefined) {
+    const v = isScalar(onErrorNode) ? onErrorNode.value : undefined
+    if (v === "fail" || v === "dead_letter") onError = v
+    else fail(["on_error"], `expected fail or dead_letter, got ${describeValue(onErrorNode)}`)
+  }
+  let deadLetter: { readonly path: string; readonly max_bytes?: number } | undefined
+  const deadLetterNode = get("dead_letter")
+  if (deadLetterNode !== undefined) {
+    const v = toJS(source, deadLetterNode)
+    const path = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { readonly path?: unknown }).path : undefined
+    const max = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { readonly max_bytes?: unknown }).max_bytes : undefined
+    const extra = v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v).filter((k) => k !== "path" && k !== "max_bytes") : []
+    if (typeof path !== "string" || path.length === 0) fail(["dead_letter"], `expected { path, max_bytes? } with a file path, got ${describeValue(deadLetterNode)}`)
+    else if (max !== undefined && !isPositiveInt(max)) fail(["dead_letter", "max_bytes"], `expected a positive integer, got ${JSON.stringify(max)}`)
+    else if (extra.length > 0) fail(["dead_letter", extra[0]], `unknown key '${extra[0]}' (dead_letter has path and max_bytes)`)
+    else deadLetter = { path, ...(typeof max === "number" ? { max_bytes: max } : {}) }
+  }
+  if (onError === "dead_letter" && deadLetterNode === undefined) fail(["on_error"], "on_error: dead_letter needs dead_letter: { path }")
+
   const config = toJS(source, get("config")) ?? {}
   if (config instanceof Unreadable) fail(["config"], config.message)
   if (!ok) return undefined
@@ -348,6 +374,8 @@ const decodeNode = (
     inputs,
     ...(parallelism !== undefined ? { parallelism } : {}),
     ...(keyBy !== undefined ? { key_by: keyBy } : {}),
-    ...(ordered !== undefined ? { ordered } : {})
+    ...(ordered !== undefined ? { ordered } : {}),
+    ...(onError !== undefined ? { on_error: onError } : {}),
+    ...(deadLetter !== undefined ? { dead_letter: deadLetter } : {})
   }
 }

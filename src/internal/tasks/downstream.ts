@@ -51,9 +51,10 @@ export const chainStateless = (
     first.batchesIn += 1
     const records = process(batch)
     if (records instanceof NodeError) return Effect.fail(records)
-    if (records.length === 0) return Effect.void
+    const letters = process.letters?.()
+    if (records.length === 0) return letters ?? Effect.void
     last.batchesOut += 1
-    return next.push(Batch.withRecords(batch, records))
+    return letters === undefined ? next.push(Batch.withRecords(batch, records)) : Effect.andThen(letters, next.push(Batch.withRecords(batch, records)))
   },
   barrier: next.barrier,
   end: next.end

@@ -4,15 +4,92 @@
  */
 import { Effect, Fiber } from "effect"
 import * as Batch from "../../Batch.ts"
+import type * as DeadLetter from "../../connectors/kit/DeadLetter.ts"
 import { NodeError } from "../../Errors.ts"
-import { fuse } from "../../Processor.ts"
+import { fuse, type Step } from "../../Processor.ts"
 import { type Channel, EMPTY, receiver, sendAll, sendBarrier, sendEnd } from "../channel.ts"
 import type { PlannedTask } from "../planner.ts"
 import type { NodeCounters } from "./context.ts"
 import { everyOutput, main, type Outputs } from "./downstream.ts"
 
-/** The per-batch function of a stateless task: the output records, or the error naming the node. */
-export type StatelessProcess = (batch: Batch.Batch<unknown>) => ReadonlyArray<unknown> | NodeError
+/**
+ * The per-batch function of a stateless task: the output records, or the error naming the node.
+ * With nodes that set records aside (`on_error: dead_letter`), `letters()` gives the Effect that
+ * appends what the last batch set aside to their dead-letter files (`undefined`: nothing), to run
+ * before the batch's records go on.
+ */
+export interface StatelessProcess {
+  (batch: Batch.Batch<unknown>): ReadonlyArray<unknown> | NodeError
+  readonly letters?: (() => Effect.Effect<void, unknown> | undefined) | undefined
+}
+
+/** The dead-letter writer of a processor node with `on_error: dead_letter`. */
+export type LetterWriter = DeadLetter.Writer
+
+/** The tag of what a step threw (a tagged error's `_tag`, an Error's name). */
+const tagOf = (e: unknown): string => {
+  const tag = e !== null && typeof e === "object" && "_tag" in e ? e._tag : undefined
+  return typeof tag === "string" ? tag : e instanceof Error ? e.name : typeof e
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** What a step threw on a record, held until the batch is done. */
+interface Held {
+  readonly record: unknown
+  readonly error: unknown
+}
+
+/**
+ * A step that sets aside the records it throws on (into `held`) instead of failing: a filter
+ * drops them, a map or flat_map emits nothing for them.
+ */
+const guarded = (step: Step, held: Array<Held>): Step => {
+  switch (step._tag) {
+    case "filter": {
+      const f = step.f
+      return {
+        _tag: "filter",
+        f: (r) => {
+          try {
+            return f(r)
+          } catch (error) {
+            held.push({ record: r, error })
+            return false
+          }
+        }
+      }
+    }
+    case "map": {
+      const f = step.f
+      return {
+        _tag: "flatMap",
+        f: (r) => {
+          try {
+            return [f(r)]
+          } catch (error) {
+            held.push({ record: r, error })
+            return []
+          }
+        }
+      }
+    }
+    case "flatMap": {
+      const f = step.f
+      return {
+        _tag: "flatMap",
+        f: (r) => {
+          try {
+            return Array.from(f(r))
+          } catch (error) {
+            held.push({ record: r, error })
+            return []
+          }
+        }
+      }
+    }
+  }
+}
 
 /**
  * The per-batch function of a (possibly fused) stateless task. Per-node record counts come from
@@ -21,9 +98,17 @@ export type StatelessProcess = (batch: Batch.Batch<unknown>) => ReadonlyArray<un
  */
 export const statelessProcess = (
   task: PlannedTask & { readonly _tag: "Stateless" },
-  counters: ReadonlyArray<NodeCounters>
+  counters: ReadonlyArray<NodeCounters>,
+  /** The dead-letter writers of the task's nodes that set records aside (by node id). */
+  writers?: ReadonlyMap<string, LetterWriter>
 ): StatelessProcess => {
-  const fused = fuse(task.steps.flat())
+  // nodes with dead letters: their steps hold what they throw on, per node
+  const held = task.nodes.map((node) => (writers?.has(node) === true ? [] as Array<Held> : undefined))
+  const steps = task.steps.flatMap((nodeSteps, i) => {
+    const h = held[i]
+    return h === undefined ? nodeSteps : nodeSteps.map((step) => guarded(step, h))
+  })
+  const fused = fuse(steps)
   // node i spans steps [bounds[i], bounds[i + 1])
   const bounds: Array<number> = [0]
   for (const s of task.steps) bounds.push(bounds[bounds.length - 1] + s.length)
@@ -41,7 +126,9 @@ export const statelessProcess = (
     }
     seen.set(reached)
   }
-  return (batch) => {
+  let lastBatch: Batch.Batch<unknown> | undefined
+  const process = (batch: Batch.Batch<unknown>): ReadonlyArray<unknown> | NodeError => {
+    lastBatch = batch
     try {
       const records = fused.run(batch)
       update()
@@ -50,13 +137,34 @@ export const statelessProcess = (
       return new NodeError({ node: nodeOfStep(fused.failedStep()), cause })
     }
   }
+  if (writers === undefined || writers.size === 0) return process
+  const letters = (): Effect.Effect<void, unknown> | undefined => {
+    let effect: Effect.Effect<void, unknown> | undefined
+    const origin = lastBatch?.origin
+    for (let i = 0; i < task.nodes.length; i++) {
+      const h = held[i]
+      const write = writers.get(task.nodes[i])
+      if (h === undefined || h.length === 0 || write === undefined) continue
+      const entries = h.splice(0).map((x) => ({
+        record: x.record,
+        error: messageOf(x.error),
+        fields: { tag: tagOf(x.error), ...(origin !== undefined ? { source: origin.source, position: origin.position } : {}) }
+      }))
+      const one = write(entries)
+      effect = effect === undefined ? one : Effect.andThen(effect, one)
+    }
+    return effect
+  }
+  return Object.assign(process, { letters })
 }
 
 /** A stateless process as an Effect per batch (for a task that reads a channel). */
-export const statelessEffect = (process: StatelessProcess) => (batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, NodeError> =>
+export const statelessEffect = (process: StatelessProcess) => (batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, unknown> =>
   Effect.suspend(() => {
     const records = process(batch)
-    return records instanceof NodeError ? Effect.fail(records) : Effect.succeed(records)
+    if (records instanceof NodeError) return Effect.fail(records)
+    const letters = process.letters?.()
+    return letters === undefined ? Effect.succeed(records) : Effect.as(letters, records)
   })
 
 /**
