@@ -73,11 +73,14 @@ if (want(8)) log((await pgToPostgres(sizes.pg, sizes.rounds)).markdown)
 if (want(9)) log((await streams(sizes.streams, sizes.rounds + 2)).markdown)
 if (want(10)) log((await matrix(sizes.matrix, sizes.matrixLarge, sizes.rounds)).markdown)
 if (want(11)) log((await startupCost(sizes.rounds * 5)).markdown)
-// BROKER_BENCH_MESSAGES overrides the message count (e.g. 50000 for a quick look)
+// BROKER_BENCH_MESSAGES overrides the message count (e.g. 50000 for a quick look),
+// BROKER_BENCH_ROUNDS the rounds, BROKER_BENCH_ONLY=redis|nats runs one of the two
 if (want(12)) {
   const messages = Number(process.env.BROKER_BENCH_MESSAGES ?? sizes.brokers)
-  log((await redisStreams(messages, sizes.rounds)).markdown)
-  log((await nats(messages, sizes.rounds)).markdown)
+  const rounds = Number(process.env.BROKER_BENCH_ROUNDS ?? sizes.rounds)
+  const only = process.env.BROKER_BENCH_ONLY
+  if (only !== "nats") log((await redisStreams(messages, rounds)).markdown)
+  if (only !== "redis") log((await nats(messages, rounds)).markdown)
 }
 
 if (write) writeFileSync("bench/RESULTS.md", sections.join("\n"))

@@ -2,7 +2,7 @@
 import { resolve } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { tempDir } from "../../cli/support.ts"
+import { cli, tempDir } from "../../cli/support.ts"
 import { start } from "../brokers/killSupport.ts"
 import { ackFloor, nats, payloads, stream } from "./support.ts"
 
@@ -29,5 +29,15 @@ describe("examples/nats-filter.yaml", () => {
       assert.strictEqual(ended.code, 0, ended.stderr)
       assert.deepStrictEqual((yield* large).map((r) => r.id), expected)
       assert.strictEqual(yield* ackFloor(n, name, "dataflare-orders"), amounts.length)
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("against an unreachable server, check and run fail at once with a clear error", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const command of ["check", "run"]) {
+        const result = yield* cli([command, example], { cwd: dir, env: { NATS_SERVERS: "127.0.0.1:1" } })
+        assert.notStrictEqual(result.status, 0, command)
+        assert.include(result.stderr + result.stdout, "connection refused")
+      }
     }).pipe(Effect.scoped), 120_000)
 })

@@ -2,7 +2,7 @@
 import { resolve } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { tempDir } from "../../cli/support.ts"
+import { cli, tempDir } from "../../cli/support.ts"
 import { start } from "../brokers/killSupport.ts"
 import { client, pendingCount, stream } from "./support.ts"
 
@@ -32,5 +32,16 @@ describe("examples/redis-streams-filter.yaml", () => {
       assert.deepStrictEqual(got.map((r) => r.id), expected)
       assert.match(got[0].entry_id, /^\d+-\d+$/)
       assert.strictEqual(yield* pendingCount(c, source, "dataflare"), 0)
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("against an unreachable server, check and run fail at once with a clear error", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const command of ["check", "run"]) {
+        const result = yield* cli([command, example], { cwd: dir, env: { REDIS_URL: "redis://user:pw-s3cret@127.0.0.1:1" } })
+        assert.notStrictEqual(result.status, 0, command)
+        assert.include(result.stderr + result.stdout, "ECONNREFUSED")
+        assert.notInclude(result.stderr + result.stdout, "pw-s3cret")
+      }
     }).pipe(Effect.scoped), 120_000)
 })

@@ -117,6 +117,10 @@ describe("redis-streams source", () => {
       assert.deepStrictEqual(numbers(rest.records), range(31, 35))
       yield* reader.commit(rest.position)
       assert.strictEqual(yield* pendingCount(c, name, "g"), 0)
+      // acknowledged, the claimed entries of the restored position are no longer listed
+      yield* fill(c, name, 1, 36)
+      const last = yield* readN(reader, 1)
+      assert.deepStrictEqual((last.position as { claimed: ReadonlyArray<string> }).claimed, [])
     })), 60_000)
 
   it.live("reads ahead at most buffer_size entries when the pipeline does not keep up", () =>

@@ -110,12 +110,15 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
     },
     acknowledge: (handles) =>
       Effect.suspend(() => {
-        const ids = covered.length === 0 ? handles.map((h) => h.id) : [...covered, ...handles.map((h) => h.id)]
+        const skipped = covered
+        const ids = skipped.length === 0 ? handles.map((h) => h.id) : [...skipped, ...handles.map((h) => h.id)]
         covered = []
         return Effect.andThen(
           ack(ids),
           Effect.sync(() => {
             for (const h of handles) if (h.claimed) claimedOpen.delete(h.id)
+            // claimed entries the restored position listed are acknowledged now: positions stop listing them
+            for (const id of skipped) claimedOpen.delete(id)
           })
         )
       }),
