@@ -120,7 +120,7 @@ describe("MysqlCdc", () => {
       assert.throws(() => decode(MysqlCdc.config, { ...config, server_id: 1, start: "beginning" }))
     }).pipe(Effect.scoped), 120_000)
 
-  it.live("a reader seeking to the position after any batch continues exactly there, inside transactions too", () =>
+  it.live("a reader seeking to the position after any batch continues exactly there, inside transactions and across a binlog rotation", () =>
     Effect.gen(function*() {
       yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.r (id INT PRIMARY KEY, v VARCHAR(10))")
       const first = yield* open({ tables: ["d.r"] })
@@ -129,10 +129,14 @@ describe("MysqlCdc", () => {
       // 3 transactions: 10 rows in one statement, 5 single-row statements in one, 4 more in another
       yield* sql(server.url, `INSERT INTO d.r VALUES ${Array.from({ length: 10 }, (_, i) => `(${i}, 'a')`).join(",")}`)
       yield* sql(server.url, "START TRANSACTION", ...Array.from({ length: 5 }, (_, i) => `INSERT INTO d.r VALUES (${100 + i}, 'b')`), "COMMIT")
+      // a new binlog file between transactions: positions name the file they are in
+      yield* sql(server.url, "FLUSH BINARY LOGS")
       yield* sql(server.url, "UPDATE d.r SET v = 'c' WHERE id < 4")
       const total = 19
       const full = yield* readN(first, total, 3)
       assert.strictEqual(full.records.length, total)
+      const files = new Set(full.cuts.map((c) => (c.position as { file: string }).file))
+      assert.strictEqual(files.size, 2, "the positions span the rotation")
       for (const cut of [{ count: 0, position: start }, ...full.cuts]) {
         const rest = yield* Effect.scoped(Effect.gen(function*() {
           const reader = yield* open({ tables: ["d.r"] })
