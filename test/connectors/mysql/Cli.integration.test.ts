@@ -55,6 +55,25 @@ describe("mysql connectors in the CLI", () => {
       assert.notInclude(run.stdout + run.stderr, "topsecret")
     }).pipe(Effect.scoped), 60_000)
 
+  it.live("validate refuses a change stream of a table the workflow writes, and a replace of a table it reads", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* workflow(dir, [
+        "name: loop",
+        "sources:",
+        "  changes: { type: mysql-cdc, config: { connection_string: \"mysql://repl@db:3306/shop\", tables: [orders], server_id: 9 } }",
+        "  snap: { type: mysql, config: { connection_string: \"mysql://etl@db/shop\", table: customers } }",
+        "destinations:",
+        "  back: { type: mysql, inputs: [changes], config: { connection_string: \"mysql://etl@DB:3306/shop\", table: shop.orders, mode: upsert } }",
+        "  wipe: { type: mysql, inputs: [snap], config: { connection_string: \"mysql://etl@db:3306/shop\", table: customers, mode: replace } }"
+      ])
+      const result = yield* cli(["validate", "wf.yaml"], { cwd: dir })
+      assert.notStrictEqual(result.status, 0)
+      const text = result.stdout + result.stderr
+      assert.include(text, "db:3306 shop.orders")
+      assert.include(text, "db:3306 shop.customers")
+    }).pipe(Effect.scoped), 60_000)
+
   it.live("validate refuses a bad config where it is written", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

@@ -2,7 +2,9 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Position } from "../../../src/Batch.ts"
 import type * as Connector from "../../../src/Connector.ts"
+import * as Batch from "../../../src/Batch.ts"
 import { type ChangeRecord, MysqlCdc } from "../../../src/connectors/mysql/MysqlCdc.ts"
+import { MysqlSink } from "../../../src/connectors/mysql/MysqlSink.ts"
 import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
 import { context, decode, SERVER, sql } from "./support.ts"
 
@@ -120,7 +122,7 @@ describe("MysqlCdc", () => {
       assert.throws(() => decode(MysqlCdc.config, { ...config, server_id: 1, start: "beginning" }))
     }).pipe(Effect.scoped), 120_000)
 
-  it.live("a reader seeking to the position after any batch continues exactly there, inside transactions too", () =>
+  it.live("a reader seeking to the position after any batch continues exactly there, inside transactions and across a binlog rotation", () =>
     Effect.gen(function*() {
       yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS d", "CREATE TABLE d.r (id INT PRIMARY KEY, v VARCHAR(10))")
       const first = yield* open({ tables: ["d.r"] })
@@ -129,10 +131,14 @@ describe("MysqlCdc", () => {
       // 3 transactions: 10 rows in one statement, 5 single-row statements in one, 4 more in another
       yield* sql(server.url, `INSERT INTO d.r VALUES ${Array.from({ length: 10 }, (_, i) => `(${i}, 'a')`).join(",")}`)
       yield* sql(server.url, "START TRANSACTION", ...Array.from({ length: 5 }, (_, i) => `INSERT INTO d.r VALUES (${100 + i}, 'b')`), "COMMIT")
+      // a new binlog file between transactions: positions name the file they are in
+      yield* sql(server.url, "FLUSH BINARY LOGS")
       yield* sql(server.url, "UPDATE d.r SET v = 'c' WHERE id < 4")
       const total = 19
       const full = yield* readN(first, total, 3)
       assert.strictEqual(full.records.length, total)
+      const files = new Set(full.cuts.map((c) => (c.position as { file: string }).file))
+      assert.strictEqual(files.size, 2, "the positions span the rotation")
       for (const cut of [{ count: 0, position: start }, ...full.cuts]) {
         const rest = yield* Effect.scoped(Effect.gen(function*() {
           const reader = yield* open({ tables: ["d.r"] })
@@ -142,6 +148,31 @@ describe("MysqlCdc", () => {
         assert.deepStrictEqual([...full.records.slice(0, cut.count), ...rest], full.records, `seek to ${JSON.stringify(cut.position)}`)
       }
     }).pipe(Effect.scoped), 180_000)
+
+  it.live("the mysql sink's XA protocol on a server writing its binlog: after a crash each row is in the table once, nothing left prepared", () =>
+    Effect.gen(function*() {
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS x", "CREATE TABLE x.t (id INT PRIMARY KEY)")
+      const sinkConfig = decode(MysqlSink.config, { connection_string: `${server.url}/x`, table: "t", workflow: "xa" })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const w = yield* MysqlSink.open(sinkConfig, context("out"))
+        yield* w.restore!(undefined)
+        yield* w.writeBatch(Batch.make([{ id: 1 }, { id: 2 }]))
+        yield* w.preCommit!(1)
+        yield* w.commit!(1)
+        yield* w.writeBatch(Batch.make([{ id: 3 }]))
+        yield* w.preCommit!(2)
+        // crash: checkpoint 2 prepared, never recorded
+      }))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const w = yield* MysqlSink.open(sinkConfig, context("out"))
+        yield* w.restore!(1)
+        yield* w.writeBatch(Batch.make([{ id: 3 }]))
+        yield* w.preCommit!(2)
+        yield* w.commit!(2)
+      }))
+      assert.deepStrictEqual(yield* sql(server.url, "SELECT id FROM x.t ORDER BY id"), [{ id: 1 }, { id: 2 }, { id: 3 }])
+      assert.deepStrictEqual((yield* sql(server.url, "XA RECOVER")).length, 0)
+    }).pipe(Effect.scoped), 60_000)
 
   it.live("check refuses a server without a ROW binlog and a missing table; an unreachable server fails within bounded time", () =>
     Effect.gen(function*() {

@@ -8,9 +8,10 @@
  *   statements since the last checkpoint are kept for that — after a backoff.
  * - **Exactly-once** (`insert` / `replace`): the transaction is an XA transaction. `preCommit(n)`
  *   records which XA transaction holds checkpoint `n` (in `<checkpoint_table>_xa`), then
- *   `XA PREPARE`s it and detaches it (the server keeps a prepared XA transaction across
- *   disconnects and restarts); `commit(n)` — the checkpoint record is written — runs
- *   `XA COMMIT`. `restore(n)` commits what a crash left prepared up to `n` and rolls back the
+ *   `XA PREPARE`s it; the next transaction starts on a new session. `commit(n)` — the checkpoint
+ *   record is written — runs `XA COMMIT` on the session that prepared it (the server keeps a
+ *   prepared XA transaction across disconnects and restarts: if that session was lost, or after a
+ *   crash, another session commits it). `restore(n)` commits what a crash left prepared up to `n` and rolls back the
  *   rest. Each row is written once; a run that crashes leaves its last prepared transaction
  *   (and its locks) until it is resumed.
  * - **At-least-once** (`guarantee: at-least-once`) and **upsert**: `preCommit(n)` commits. After a
@@ -39,7 +40,7 @@ import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import * as DeadLetter from "../../kit/DeadLetter.ts"
 import * as Retry from "../../kit/Retry.ts"
 import type { SinkConfig } from "../MysqlConfig.ts"
-import { classify, configurationError, errorCodes, reasonOf } from "../MysqlError.ts"
+import { classify, configurationError, errorCodes, isConnectionLoss, reasonOf } from "../MysqlError.ts"
 import { tableInfo } from "./catalog.ts"
 import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
 import { close, connect, databaseOf, quoteIdent, run } from "./client.ts"
@@ -122,7 +123,33 @@ export const makeWriter = Effect.fnUntraced(function*(
   let checkpointing = false
   let replaced = false
   let pending: Array<Statement> = []
-  let prepared: Array<{ readonly id: number; readonly gtrid: string }> = []
+  /** Prepared XA transactions not yet committed, with the session that prepared each (while it lives). */
+  let prepared: Array<{ readonly id: number; readonly gtrid: string; conn?: mysql.Connection | undefined }> = []
+  /**
+   * Ends the sessions of prepared transactions (they stay prepared, for the next restore), and
+   * waits until the server has let them go: a restore in this process (a task restarted) must
+   * not commit a transaction the server is still detaching.
+   */
+  const detachPrepared = async () => {
+    for (const p of prepared) {
+      const c = p.conn
+      p.conn = undefined
+      if (c === undefined) continue
+      const id = c.threadId
+      await close(c)
+      // (a lost control session only means not waiting)
+      if (id !== null) await gone(id).catch(() => undefined)
+    }
+  }
+  /** Waits (at most 10 s) until the server lists no session `id`. */
+  const gone = async (id: number) => {
+    for (let i = 0; i < 500; i++) {
+      const rows = await run<Array<{ n: number | string }>>(await control(), "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?", [id])
+      if (Number(rows[0].n) === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  yield* Effect.addFinalizer(() => Effect.promise(detachPrepared))
 
   /** Drops the write session (an open transaction is rolled back; a prepared one stays). */
   const drop = async () => {
@@ -260,14 +287,13 @@ export const makeWriter = Effect.fnUntraced(function*(
         await run(tx!, `XA END '${g}'`)
         await run(tx!, `XA PREPARE '${g}'`)
         preparing = undefined
-        prepared.push({ id, gtrid: g })
-        // detach the prepared transaction (a clean quit, so the server has released it before
-        // anything commits it): the next one starts on a new session
-        const c = tx!
+        // the session that prepared it commits it (a prepared transaction committed from another
+        // session while its own is still disconnecting can hang the server's XA COMMIT): it is
+        // kept aside, and the next transaction starts on a new session
+        prepared.push({ id, gtrid: g, conn: tx! })
         tx = undefined
         inTx = false
         gtrid = undefined
-        await close(c)
       } else {
         await run(tx!, "COMMIT")
         inTx = false
@@ -284,6 +310,21 @@ export const makeWriter = Effect.fnUntraced(function*(
     retrying(attempt(async () => {
       while (prepared.length > 0 && prepared[0].id <= id) {
         const p = prepared[0]
+        const own = p.conn
+        if (own !== undefined) {
+          p.conn = undefined
+          try {
+            await run(own, `XA COMMIT '${p.gtrid}'`)
+            await run(await control(), `DELETE FROM ${xaTable} WHERE gtrid = ?`, [p.gtrid])
+            prepared.shift()
+            continue
+          } catch (e) {
+            // its session was lost: the server keeps the transaction prepared; commit it below
+            if (!isConnectionLoss(e)) throw e
+          } finally {
+            void close(own)
+          }
+        }
         const c = await control()
         try {
           await run(c, `XA COMMIT '${p.gtrid}'`)
@@ -304,6 +345,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       checkpointing = true
       await drop()
       pending = []
+      await detachPrepared()
       prepared = []
       const c = await control()
       const mapping = new Map(
