@@ -28,7 +28,7 @@ import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import { SinkConfig } from "./ElasticsearchConfig.ts"
 import { classify } from "./ElasticsearchError.ts"
-import { acquireClient, type ClientOverrides, nodeName } from "./internal/client.ts"
+import { acquireClient, type ClientOverrides, nodeName, sharedClient } from "./internal/client.ts"
 import { makeWriter } from "./internal/writer.ts"
 
 /**
@@ -48,7 +48,7 @@ export const isIdempotent = (config: SinkConfig): boolean => config.id_field !==
  */
 export const openWith = (overrides: ClientOverrides | undefined) => (config: SinkConfig, context: Connector.OpenContext) =>
   Effect.gen(function*() {
-    const client = yield* acquireClient(config, overrides)
+    const client = yield* sharedClient(config, overrides)
     return makeWriter(config, {
       transport: {
         bulk: (lines) => client.bulk({ operations: [...lines] }),

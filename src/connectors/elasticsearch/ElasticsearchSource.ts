@@ -26,7 +26,7 @@ import * as Spec from "../../Spec.ts"
 import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./ElasticsearchConfig.ts"
 import { classify, statusOf } from "./ElasticsearchError.ts"
-import { acquireClient, type ClientOverrides, nodeName } from "./internal/client.ts"
+import { acquireClient, type ClientOverrides, nodeName, sharedClient } from "./internal/client.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 
 /**
@@ -80,7 +80,7 @@ const failure = (operation: string, message: string) =>
  */
 export const openWith = (overrides: ClientOverrides | undefined) => (config: SourceConfig, context: Connector.OpenContext) =>
   Effect.gen(function*() {
-    const client: Client = yield* acquireClient(config, overrides)
+    const client: Client = yield* sharedClient(config, overrides)
     const userSort = config.sort
     const sort = userSort === undefined
       ? [{ _shard_doc: { order: "asc" as const } }]

@@ -33,7 +33,7 @@ import { durationMillis } from "../../WorkflowGraph.ts"
 import { SinkConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
 import { isOperation, type Operation, outcomesOfError, toOperation } from "./internal/operations.ts"
-import { acquireClient, collectionResource } from "./internal/client.ts"
+import { acquireClient, collectionResource, sharedClient } from "./internal/client.ts"
 import { type Connect, connectDriver } from "./internal/port.ts"
 
 const DEFAULT_BATCH = 1000
@@ -93,7 +93,7 @@ export const make = (connect: Connect): Connector.SinkDefinition<SinkConfig, unk
       })),
     open: (config, context) =>
       Effect.gen(function*() {
-        const client = yield* acquireClient(connect, config.url)
+        const client = yield* sharedClient(connect, config.url)
         const collection = client.db(config.database).collection(config.collection)
         const options = { ordered: false as const, ...writeConcern(config) }
         const batchSize = config.batch_size ?? DEFAULT_BATCH

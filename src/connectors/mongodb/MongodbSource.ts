@@ -27,7 +27,7 @@ import * as Spec from "../../Spec.ts"
 import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
-import { acquireClient, collectionResource } from "./internal/client.ts"
+import { acquireClient, collectionResource, sharedClient } from "./internal/client.ts"
 import { type ChangeStreamPort, type CollectionPort, type Connect, connectDriver } from "./internal/port.ts"
 
 /**
@@ -216,7 +216,7 @@ export const make = (connect: Connect): Connector.SourceDefinition<SourceConfig,
       })),
     open: (config, context) =>
       Effect.gen(function*() {
-        const client = yield* acquireClient(connect, config.url)
+        const client = yield* sharedClient(connect, config.url)
         const collection = client.db(config.database).collection(config.collection)
         return config.mode === "change_stream"
           ? yield* changeStreamReader(collection, config, context)

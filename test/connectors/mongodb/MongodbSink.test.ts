@@ -151,4 +151,17 @@ describe("mongodb sink (MongoClient-shaped fake)", () => {
       assert.strictEqual((refused as ConnectorError).reason._tag, "ConnectionError")
       assert.notInclude(refused.message, "s3cret")
     })))
+
+  it.live("nodes on one URL share one client (the kit's Clients pool), closed with the last", () =>
+    Effect.gen(function*() {
+      const fake = fakeMongo()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const a = yield* openSink(fake, { mode: "upsert", id_field: "order_id" })
+        const b = yield* openSink(fake, { mode: "replace", id_field: "order_id", collection: "other" })
+        yield* writeAll(a, orders(2))
+        yield* writeAll(b, orders(2))
+        assert.strictEqual(fake.open(), 1, "one connection for both nodes")
+      }))
+      assert.strictEqual(fake.open(), 0, "closed when the last node's scope closed")
+    }))
 })

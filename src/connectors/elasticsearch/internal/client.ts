@@ -7,6 +7,7 @@
 import { Client, type ClientOptions } from "@elastic/elasticsearch"
 import { Effect, Redacted, type Scope } from "effect"
 import { durationMillis } from "../../../WorkflowGraph.ts"
+import * as Clients from "../../kit/Clients.ts"
 import type { Connection } from "../ElasticsearchConfig.ts"
 
 type ConnectionFields = {
@@ -44,3 +45,22 @@ export const nodeName = (config: { readonly node: string | ReadonlyArray<string>
   (typeof config.node === "string" ? [config.node] : config.node)
     .map((n) => n.replace(/(\/\/)[^/@]+@/u, "$1"))
     .join(",")
+
+/** The nodes' shared clients: one per cluster and credentials (the kit's `Clients` pool). */
+const pool = Clients.pool({
+  key: (config: ConnectionConfig) =>
+    Clients.key(
+      `${nodeName(config)} ${config.username ?? ""} ${config.request_timeout ?? ""}`,
+      config.api_key,
+      config.password,
+      typeof config.node === "string" ? config.node : config.node.join(",")
+    ),
+  open: (config: ConnectionConfig) => acquireClient(config)
+})
+
+/**
+ * The client of a config's cluster and credentials, shared by the nodes that use them (opened by
+ * the first, closed with the last); with `overrides` (tests), a client of its own.
+ */
+export const sharedClient = (config: ConnectionConfig, overrides?: ClientOverrides): Effect.Effect<Client, never, Scope.Scope> =>
+  overrides === undefined ? pool.get(config) : acquireClient(config, overrides)

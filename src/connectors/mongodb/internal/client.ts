@@ -4,8 +4,25 @@
  */
 import { Effect, Redacted, type Scope } from "effect"
 import type { ConnectorError } from "../../../Errors.ts"
+import * as Clients from "../../kit/Clients.ts"
 import { classify } from "../MongodbError.ts"
 import type { ClientPort, Connect } from "./port.ts"
+
+/** One pool of shared clients per way to connect (the driver; a test's fake). */
+const pools = new WeakMap<Connect, Clients.Pool<Redacted.Redacted<string>, ClientPort, ConnectorError>>()
+
+/**
+ * The client of a URL, shared by the nodes on that URL (the kit's `Clients` pool: opened by the
+ * first, closed with the last scope that holds it).
+ */
+export const sharedClient = (connect: Connect, url: Redacted.Redacted<string>): Effect.Effect<ClientPort, ConnectorError, Scope.Scope> => {
+  let pool = pools.get(connect)
+  if (pool === undefined) {
+    pool = Clients.pool({ key: (u: Redacted.Redacted<string>) => Clients.urlKey(u), open: (u) => acquireClient(connect, u) })
+    pools.set(connect, pool)
+  }
+  return pool.get(url)
+}
 
 /** A connected client, closed when the scope closes. */
 export const acquireClient = (connect: Connect, url: Redacted.Redacted<string>): Effect.Effect<ClientPort, ConnectorError, Scope.Scope> =>
