@@ -23,6 +23,7 @@ import { pgToPostgres } from "./scenarios/pgToPostgres.ts"
 import { streams } from "./scenarios/streams.ts"
 import { matrix } from "./scenarios/matrix.ts"
 import { startupCost } from "./scenarios/startupCost.ts"
+import { staleBundle } from "./lib/cli.ts"
 import { machine } from "./lib/stats.ts"
 
 const args = process.argv.slice(2)
@@ -37,6 +38,9 @@ const benchRows = process.env.BENCH_ROWS !== undefined ? Number(process.env.BENC
 const sizes = quick
   ? { matrix: benchRows ?? 100_000, matrixLarge: 0, csv: 100_000, csvLarge: 0, wide: 50_000, fused: 1_000_000, pg: 50_000, latency: 100_000, memSmall: 100_000, memLarge: 500_000, workflows: 1_000, hugeMb: 20, streams: 200_000, brokers: 100_000, rounds: 1 }
   : { matrix: benchRows ?? 1_000_000, matrixLarge: benchRows === undefined ? 10_000_000 : 0, csv: 2_000_000, csvLarge: 10_000_000, wide: 1_000_000, fused: 10_000_000, pg: 1_000_000, latency: 2_000_000, memSmall: 1_000_000, memLarge: 20_000_000, workflows: 10_000, hugeMb: 50, streams: 2_000_000, brokers: 1_000_000, rounds: 3 }
+
+const stale = staleBundle()
+if (stale !== undefined) console.error(`warning: bin/dataflare will run the TypeScript sources (${stale}): run npm run build first, or the CLI's start-up weighs on every number`)
 
 const sections: Array<string> = [`# DataFlare benchmarks${quick ? " (quick)" : ""}`, "", `Machine: ${machine()}`, ""]
 // --bare: print only the scenarios' markdown (a child run of `alone`, below)

@@ -81,7 +81,18 @@ const dataflareWay = (name: string, yaml: (input: string, output: string) => str
   }
 })
 
-const shell = (name: string, command: (input: string, output: string) => string): Way => ({
+/** Whether a peer's program is installed (Debian: `apt-get install miller jq`). */
+const installed = (program: string): boolean => {
+  try {
+    execFileSync(program, ["--version"], { stdio: "ignore" })
+    return true
+  } catch {
+    return false
+  }
+}
+const peers = { Miller: installed("mlr"), jq: installed("jq") }
+
+const shell = (name: "Miller" | "jq", command: (input: string, output: string) => string): Way => ({
   name,
   run: (input, output) => timeCommand("sh", ["-c", command(input, output)]).seconds
 })
@@ -132,7 +143,8 @@ const lineCount = (path: string): number =>
   existsSync(path) ? Number(execFileSync("wc", ["-l", path], { encoding: "utf8" }).trim().split(" ")[0]) : -1
 
 /** Runs the shapes that share one input (generated once per round from that round's seed). */
-const runGroup = (shapes: ReadonlyArray<Shape>, rounds: number, generate: (seed: number) => string): Array<Measured> => {
+const runGroup = (all: ReadonlyArray<Shape>, rounds: number, generate: (seed: number) => string): Array<Measured> => {
+  const shapes = all.map((shape) => ({ ...shape, peers: shape.peers.filter((p) => peers[p.name as keyof typeof peers]) }))
   const samples = shapes.map(() => ({ dataflare: [] as Array<number>, peers: new Map<string, Array<number>>(), ratios: new Map<string, Array<number>>(), counts: new Set<string>() }))
   for (let r = 0; r < rounds; r++) {
     const input = generate(r + 1)
@@ -197,10 +209,13 @@ export const matrix = async (rows: number, largeRows: number, rounds: number): P
     results.push(...runGroup(ndjsonShapes(rows, width, kept), rounds, (seed) => ndjsonShape(rows, width, seed)))
   }
   const peerNames = ["Miller", "jq"]
+  const missing = peerNames.filter((name) => !peers[name as keyof typeof peers])
   const lines = [
     "### 10. The matrix: DataFlare at default settings vs Miller and jq (whole processes, start-up included)",
     "",
-    `Medians of ${rounds} rounds, one seed per round; ratio = median over rounds of DataFlare's rate ÷ the peer's in the same round.`,
+    `Medians of ${rounds} rounds, one seed per round; ratio = median over rounds of DataFlare's rate ÷ the peer's in the same round.${
+      missing.length > 0 ? ` Not installed, left out: ${missing.join(", ")} (apt-get install miller jq).` : ""
+    }`,
     "",
     "| shape | rows | DataFlare rec/s | Miller rec/s | ÷ Miller | jq rec/s | ÷ jq | outputs agree |",
     "|---|---:|---:|---:|---:|---:|---:|---|"
