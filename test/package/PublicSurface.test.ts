@@ -12,7 +12,7 @@ import { Effect, Schema, Sink, Stream } from "effect"
 import * as Dsl from "../../dsl/index.ts"
 import * as Dataflare from "../../src/index.ts"
 
-const { Builtins, Csv, Memory, Nats, Ndjson, Postgres, Processors, RedisStreams, Registry, Stdout } = Dataflare
+const { Builtins, Csv, Elasticsearch, Memory, Mongodb, Nats, Ndjson, Postgres, Processors, RedisStreams, Registry, Stdout } = Dataflare
 
 type Row = { readonly id: number; readonly amount: number; readonly text: string }
 
@@ -35,6 +35,14 @@ const specs = {
   nats: [
     Nats.source<{ readonly n: number }>({ servers: "127.0.0.1:4222", stream: "S", consumer: "c" }),
     Nats.sink<Row>({ servers: ["127.0.0.1:4222"], subject: "s.out", codec: "json" })
+  ],
+  elasticsearch: [
+    Elasticsearch.source<Row>({ node: "http://127.0.0.1:9200", index: "rows", sort: [{ field: "id" }] }),
+    Elasticsearch.sink<Row>({ node: "http://127.0.0.1:9200", index: "rows", id_field: "id" })
+  ],
+  mongodb: [
+    Mongodb.source<Row>({ url: "mongodb://127.0.0.1:27017", database: "d", collection: "rows" }),
+    Mongodb.sink<Row>({ url: "mongodb://127.0.0.1:27017", database: "d", collection: "rows", mode: "upsert", id_field: "id" })
   ],
   "postgres-cdc": [Postgres.cdc({ connection_string: "postgres://127.0.0.1/db", slot: "s", publication: "p" })],
   filter: [Processors.filterSpec<Row>((r) => r.amount > 0), Processors.filterSpec<Row>("amount > 0")],
@@ -79,6 +87,8 @@ describe("the public surface", () => {
     assert.strictEqual(Dsl.Postgres, Dataflare.Postgres)
     assert.strictEqual(Dsl.RedisStreams, Dataflare.RedisStreams)
     assert.strictEqual(Dsl.Nats, Dataflare.Nats)
+    assert.strictEqual(Dsl.Elasticsearch, Dataflare.Elasticsearch)
+    assert.strictEqual(Dsl.Mongodb, Dataflare.Mongodb)
     assert.strictEqual(Dsl.Processors, Dataflare.Processors)
     assert.strictEqual(Dsl.Spec, Dataflare.Spec)
     assert.strictEqual(Dsl.Stdout, Dataflare.Stdout)
