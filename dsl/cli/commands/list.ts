@@ -39,6 +39,8 @@ export const command = Command.make(
     Effect.gen(function*() {
       const { typeSchemas } = yield* engine
       const registry = yield* Registry
+      // the CLI registers connectors with a client library lazily: their config Schemas load here
+      if (registry.loadAll !== undefined) yield* Effect.orDie(registry.loadAll)
       const { definitions, types } = typeSchemas(registry.entries)
       const infos = typeInfos(types, definitions)
       const wanted = Option.getOrUndefined(filter)
