@@ -6,7 +6,8 @@
  *   (`module.enableCompileCache()`, in Node's default directory or `NODE_COMPILE_CACHE`; set
  *   `NODE_DISABLE_COMPILE_CACHE=1` to turn it off), then imports `cli.mjs`.
  * - `cli.mjs` and `chunks/*.mjs`: `dsl/cli/main.ts` and everything it imports (Effect and the
- *   drivers included), bundled; the modules the CLI loads on demand (the engine, the postgres
+ *   `pg` driver included), bundled, the other connectors' client libraries left to `node_modules`
+ *   (see `lazyClients`); the modules the CLI loads on demand (the engine, the postgres
  *   connector) are chunks of their own.
  * - `workers/<name>.mjs`: every worker thread entry file the runtime starts (see below).
  *
@@ -74,11 +75,31 @@ module.enableCompileCache?.()
 await import("./cli.mjs")
 `
 
+/**
+ * Client libraries of connectors that load only when a workflow names their type: left to
+ * `node_modules` (they are dependencies) rather than bundled. Bundling them would make no run
+ * faster that does not use them, and would add ~7 MB to the package (the Elasticsearch client
+ * alone is 2 MB bundled). `pg` stays bundled: the PostgreSQL connectors and state backend are the
+ * common case, and its start-up is measured in `npm run bench:startup`.
+ */
+const lazyClients: ReadonlyArray<string | RegExp> = [
+  /^@elastic\/elasticsearch(\/|$)/,
+  /^mongodb(\/|$)/,
+  /^redis(\/|$)/,
+  /^@redis\//,
+  /^@nats-io\//,
+  /^amqplib(\/|$)/,
+  /^mqtt(\/|$)/,
+  /^mysql2(\/|$)/,
+  /^@vlasky\/zongji(\/|$)/
+]
+
 /** Bundles the CLI into `outdir` and returns the files it wrote (relative to `outdir`). */
 export const buildCli = async (root: string, outdir: string): Promise<ReadonlyArray<string>> => {
   const bundle = await rolldown({
     input: { cli: resolve(root, "dsl/cli/main.ts") },
     platform: "node",
+    external: [...lazyClients],
     plugins: [workerEntries(root)],
     logLevel: "warn"
   })

@@ -177,7 +177,7 @@ layer(consumerLayer, { timeout: "5 minutes" })("the npm package, installed in a 
         ["--input-type=module", "-e", "const t = await import('dataflare/testing'); console.log(Object.keys(t).sort().join(','))"],
         { cwd: dir }
       )
-      assert.strictEqual(testing.stdout.trim(), "BackendSuite,RestoreEquivalence,SourceSuite,SuiteCase,Testing")
+      assert.strictEqual(testing.stdout.trim(), "BackendSuite,RestoreEquivalence,SinkSuite,SourceSuite,SuiteCase,Testing")
       const vitest = yield* exec(process.execPath, ["--input-type=module", "-e", "await import('dataflare/vitest')"], { cwd: dir })
       assert.include(vitest.stderr, "Cannot find package '@effect/vitest'", "dataflare/vitest needs @effect/vitest (an optional peer)")
       for (const path of ["dataflare/internal/channel", "dataflare/src/Batch.ts", "dataflare/dist/src/internal/channel.js"]) {

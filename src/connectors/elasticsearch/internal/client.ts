@@ -17,8 +17,14 @@ type ConnectionFields = {
 /** The connection part of a config (`node`, credentials, `request_timeout`). */
 export type ConnectionConfig = ConnectionFields & { readonly node: string | ReadonlyArray<string> }
 
-/** Overrides of the client's options for tests (e.g. `@elastic/elasticsearch-mock`'s connection). */
-export type ClientOverrides = Pick<ClientOptions, "Connection">
+/**
+ * Overrides of the client's options for tests (e.g. `@elastic/elasticsearch-mock`'s connection
+ * class). Structural, so the declarations DataFlare publishes never import the client's own (which
+ * reference optional peers such as `apache-arrow` that a user's `tsc` cannot resolve).
+ */
+export interface ClientOverrides {
+  readonly Connection: abstract new(...args: never) => unknown
+}
 
 /** The client options of a config. */
 export const clientOptions = (config: ConnectionConfig, overrides?: ClientOverrides): ClientOptions => ({
@@ -30,7 +36,7 @@ export const clientOptions = (config: ConnectionConfig, overrides?: ClientOverri
     : config.username !== undefined && config.password !== undefined
     ? { auth: { username: config.username, password: Redacted.value(config.password) } }
     : {}),
-  ...overrides
+  ...(overrides === undefined ? {} : { Connection: overrides.Connection as NonNullable<ClientOptions["Connection"]> })
 })
 
 /** A client for a config, closed when the scope closes. */
