@@ -10,8 +10,14 @@
  * - **Values** are decoded from the server's text exactly as the table source decodes them (the
  *   walsender runs with the same fixed output settings): see docs/connectors/postgres.md, "Types".
  * - **Transactions** are kept whole within a batch (a batch holds one or more complete
- *   transactions; one larger than the requested size is returned whole). The position is the end
- *   LSN of the last transaction returned: `{ lsn }`.
+ *   transactions) and the position is the end LSN of the last transaction returned: `{ lsn }`.
+ *   Changes go through the kit's buffered source (bounded in changes and in bytes,
+ *   `max_buffer_bytes`; the replication stream is paused when it is full), one at a time: a
+ *   transaction larger than the batch size or the buffer is returned in parts of `batch_size`
+ *   changes, and the position inside it is `{ lsn, tx, skip }` — the end LSN of the transaction
+ *   before, the transaction's commit LSN, and how many of its changes were read. A run restored
+ *   there reads the transaction again from the slot and skips those `skip` changes: nothing
+ *   written twice, nothing lost. The slot is only ever confirmed at a transaction's end.
  * - **Initial snapshot** (`snapshot: true`): the slot is created with an exported snapshot; the
  *   tables are read in that snapshot (as `op: "read"` records, each table with its own columns),
  *   then streaming starts at the slot's consistent point: no gap and no duplicate. During the
@@ -43,9 +49,10 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
+import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Positions from "../kit/Positions.ts"
 import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
-import { ChangeStream } from "./internal/cdcStream.ts"
+import { type ChangeHandle, ChangeStream } from "./internal/cdcStream.ts"
 import { connectForReading, pgReadSession } from "./internal/client.ts"
 import { applyPublication, PublicationError, resolveTables } from "./internal/publication.ts"
 import {
@@ -64,6 +71,8 @@ import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./
 import { classify, configurationError, sqlState } from "./PostgresError.ts"
 
 const CONNECTOR = "postgres-cdc"
+/** Default `max_buffer_bytes`: 64 MiB of changes read ahead of the pipeline. */
+const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
 
 /**
  * A change record of the `postgres-cdc` source.
@@ -138,7 +147,8 @@ const Lsn = Schema.String.check(Schema.isPattern(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]
 
 /**
  * The positions of the `postgres-cdc` source (its `SourceDefinition.position`): during a snapshot
- * `{ phase: "snapshot", lsn, tables, table, name, key }`, then `{ lsn, tables? }` (streaming).
+ * `{ phase: "snapshot", lsn, tables, table, name, key }`, then `{ lsn, tables?, tx?, skip? }`
+ * (streaming; `tx` and `skip` inside a transaction larger than a batch).
  *
  * @category schemas
  * @since 0.4.0
@@ -152,7 +162,13 @@ export const CdcPosition = Schema.Union([
     name: Schema.optionalKey(Schema.NullOr(Schema.String)),
     key: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number]))))
   }),
-  Schema.Struct({ lsn: Lsn, tables: Schema.optionalKey(Schema.Array(Schema.String)) })
+  Schema.Struct({
+    lsn: Lsn,
+    tables: Schema.optionalKey(Schema.Array(Schema.String)),
+    // inside a transaction larger than a batch: its commit LSN and how many of its changes were read
+    tx: Schema.optionalKey(Lsn),
+    skip: Schema.optionalKey(Positions.Offset)
+  })
 ])
 
 const decodePosition = Positions.decoder(CONNECTOR, CdcPosition)
@@ -184,6 +200,7 @@ const makeReader = Effect.fnUntraced(function*(
   const bigint = config.bigint ?? "bigint"
   const batchSize = config.batch_size ?? context.batchSize
   const highWater = Math.max(batchSize * 4, 1000)
+  const maxBytes = config.max_buffer_bytes ?? DEFAULT_BUFFER_BYTES
   const lagMetric = Metric.withAttributes(lagGauge, { slot })
   const openFailure = (e: unknown): ConnectorError => {
     const f = failure("open")(e)
@@ -213,17 +230,50 @@ const makeReader = Effect.fnUntraced(function*(
   let snapshotClient: pg.Client | undefined
   let started = false
   let lagBytes: number | undefined
+  /** Inside a transaction larger than a batch: its commit LSN and how many of its changes were read. */
+  let partial: { readonly tx: string; readonly count: number } | undefined
+  const buffer: BufferedSource.BufferedSource<ChangeRecord, ChangeHandle> = BufferedSource.make<ChangeRecord, ChangeHandle>({
+    node: context.node,
+    capacity: highWater,
+    weight: BufferedSource.approximateBytes,
+    maxWeight: maxBytes,
+    lingerMs: 50,
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+    // a position only after a transaction's last change, unless one transaction fills a batch
+    boundary: (h) => h.end !== null,
+    advance: (handles) => {
+      const last = handles[handles.length - 1]
+      if (last.end !== null) {
+        stream.delivered = last.end
+        partial = undefined
+      } else {
+        partial = { tx: last.tx, count: last.index + 1 }
+      }
+      return position()
+    },
+    // the slot is confirmed at the end of the last whole transaction covered, never inside one
+    acknowledge: (handles) =>
+      Effect.sync(() => {
+        for (let i = handles.length - 1; i >= 0; i--) {
+          const end = handles[i].end
+          if (end !== null) return stream.commit(end)
+        }
+      }),
+    seek: () => Effect.void,
+    initial: null
+  })
   const stream = new ChangeStream({
     connectionString: config.connection_string,
     publication: config.publication,
     slot,
-    highWater,
+    offer: (change, handle) => buffer.offer(change, handle),
     assembler: new TransactionAssembler(
       new TupleDecoder(shapes, bigint),
       config.tables === undefined ? undefined : (table) => included.has(table)
     ),
     resolveTypes,
-    busy: () => snapshot !== undefined
+    busy: () => snapshot !== undefined || buffer.buffered() > 0 || partial !== undefined
   })
 
   const endSnapshot = Effect.suspend(() => {
@@ -356,7 +406,10 @@ const makeReader = Effect.fnUntraced(function*(
 
   const position = (): Batch.Position => {
     const list = known.map((t) => t.qualified)
-    if (snapshot === undefined) return config.snapshot === true ? { lsn: stream.delivered, tables: list } : { lsn: stream.delivered }
+    if (snapshot === undefined) {
+      const within = partial === undefined ? {} : { tx: partial.tx, skip: partial.count }
+      return config.snapshot === true ? { lsn: stream.delivered, tables: list, ...within } : { lsn: stream.delivered, ...within }
+    }
     const p = snapshot.progress
     return { phase: "snapshot", lsn: p.lsn, tables: list, table: p.table, name: list[p.table] ?? null, key: p.key }
   }
@@ -382,12 +435,11 @@ const makeReader = Effect.fnUntraced(function*(
           reason: new ConnectionError({ message: "the replication stream ended", cause })
         })
       }
-      let changes = stream.take(Math.min(max, batchSize))
-      if (changes.length === 0) {
-        yield* Effect.sleep(50)
-        changes = stream.take(Math.min(max, batchSize))
-      }
-      return Batch.make<ChangeRecord>(changes, { origin: { source: context.node, position: position() }, readAt })
+      const batch = yield* buffer.reader.readBatch(Math.max(1, Math.min(max, batchSize)))
+      // the buffer never ends (the stream is unbounded); an empty batch carries the position now
+      return batch === undefined || Batch.isEmpty(batch)
+        ? Batch.empty<ChangeRecord>({ origin: { source: context.node, position: position() } })
+        : batch
     }).pipe(Effect.mapError(failure("read")))
 
   // Standby status every 10 s, also while the stream is paused by backpressure (the server's
@@ -424,11 +476,18 @@ const makeReader = Effect.fnUntraced(function*(
           yield* endSnapshot
           started = false
         }
+        // the stream is stopped first: nothing it had is offered after the buffer is emptied
+        partial = "phase" in p || p.tx === undefined || p.skip === undefined ? undefined : { tx: normalizeLsn(p.tx), count: p.skip }
+        stream.skipTo(partial)
+        yield* buffer.reader.seek(raw)
       }),
+    // acknowledges what the checkpoint covers (confirming the slot at the last whole transaction);
+    // a restored position's LSN (always a transaction's end) is confirmed as well
     commit: (raw: Batch.Position) =>
-      Effect.map(decodePosition(raw), (p) => {
-        if (!("phase" in p)) stream.commit(normalizeLsn(p.lsn))
-      })
+      Effect.flatMap(decodePosition(raw), (p) =>
+        "phase" in p
+          ? Effect.void
+          : Effect.andThen(buffer.reader.commit(raw), Effect.sync(() => stream.commit(normalizeLsn(p.lsn)))))
   }
 })
 
