@@ -163,7 +163,8 @@ export const CdcPosition = Schema.Union([
     key: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number]))))
   }),
   Schema.Struct({
-    lsn: Lsn,
+    // null: taken before the stream started (nothing read): a restore starts as a first run would
+    lsn: Schema.NullOr(Lsn),
     tables: Schema.optionalKey(Schema.Array(Schema.String)),
     // inside a transaction larger than a batch: its commit LSN and how many of its changes were read
     tx: Schema.optionalKey(Lsn),
@@ -469,7 +470,7 @@ const makeReader = Effect.fnUntraced(function*(
       Effect.gen(function*() {
         const p = yield* decodePosition(raw)
         resume = snapshotPosition(p)
-        requested = resume === undefined ? normalizeLsn(p.lsn) : null
+        requested = resume === undefined && p.lsn !== null ? normalizeLsn(p.lsn) : null
         requestedTables = resume === undefined ? p.tables : undefined
         if (started) {
           yield* stop
@@ -484,10 +485,11 @@ const makeReader = Effect.fnUntraced(function*(
     // acknowledges what the checkpoint covers (confirming the slot at the last whole transaction);
     // a restored position's LSN (always a transaction's end) is confirmed as well
     commit: (raw: Batch.Position) =>
-      Effect.flatMap(decodePosition(raw), (p) =>
-        "phase" in p
-          ? Effect.void
-          : Effect.andThen(buffer.reader.commit(raw), Effect.sync(() => stream.commit(normalizeLsn(p.lsn)))))
+      Effect.flatMap(decodePosition(raw), (p) => {
+        if ("phase" in p || p.lsn === null) return Effect.void
+        const lsn = normalizeLsn(p.lsn)
+        return Effect.andThen(buffer.reader.commit(raw), Effect.sync(() => stream.commit(lsn)))
+      })
   }
 })
 
