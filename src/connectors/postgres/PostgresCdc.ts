@@ -43,16 +43,17 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Metric, Redacted, Schedule, Schema, type Scope } from "effect"
+import { Clock, Effect, Metric, Schedule, type Scope } from "effect"
 import type pg from "pg"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
-import * as Positions from "../kit/Positions.ts"
 import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
+import { CdcPosition, decodePosition, type SavedSnapshot, snapshotPosition } from "./internal/cdcPosition.ts"
 import { type ChangeHandle, ChangeStream } from "./internal/cdcStream.ts"
+import { lagGauge, lagOf } from "./internal/slots.ts"
 import { connectForReading, pgReadSession } from "./internal/client.ts"
 import { applyPublication, PublicationError, resolveTables } from "./internal/publication.ts"
 import {
@@ -83,102 +84,17 @@ const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
 export type ChangeRecord = Change
 
 /**
- * Replication lag of a slot in bytes (`pg_current_wal_lsn() - confirmed_flush_lsn`).
+ * Slot maintenance: the lag gauge, the lag on demand, dropping a slot no longer used.
  *
- * @category metrics
  * @since 0.1.0
  */
-export const lagGauge = Metric.gauge("dataflare_postgres_cdc_lag_bytes", {
-  description: "WAL bytes between the server's current LSN and the slot's confirmed flush LSN"
-})
-
-// A slot confirmed at a keepalive's LSN may be a few bytes past the current insert position: that is no lag.
-const LAG_SQL =
-  "SELECT greatest(pg_current_wal_lsn() - confirmed_flush_lsn, 0)::text AS lag FROM pg_replication_slots WHERE slot_name = $1"
-
-const lagOf = async (client: pg.Client, slot: string): Promise<bigint | undefined> => {
-  const rows = (await client.query(LAG_SQL, [slot])).rows as Array<{ lag: string | null }>
-  return rows.length === 0 || rows[0].lag === null ? undefined : BigInt(rows[0].lag.split(".")[0])
-}
-
+export { dropSlot, lagGauge, replicationLag } from "./internal/slots.ts"
 /**
- * The replication lag of `slot` in bytes, or `undefined` when the slot does not exist.
+ * The positions of the source (its `SourceDefinition.position`).
  *
- * @category metrics
- * @since 0.1.0
- */
-export const replicationLag = (
-  connectionString: Redacted.Redacted<string> | string,
-  slot: string
-): Effect.Effect<bigint | undefined, ConnectorError> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const client = yield* pgReadSession(CONNECTOR, url)
-      return yield* Effect.tryPromise({ try: () => lagOf(client, slot), catch: classify(CONNECTOR, "lag") })
-    })
-  )
-
-/**
- * Drops a replication slot that is no longer used (the WAL it holds is then released).
- *
- * @category maintenance
- * @since 0.1.0
- */
-export const dropSlot = (connectionString: Redacted.Redacted<string> | string, slot: string): Effect.Effect<void, ConnectorError> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const client = yield* pgReadSession(CONNECTOR, url)
-      yield* Effect.tryPromise({
-        try: () => client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", [slot]),
-        catch: classify(CONNECTOR, "dropSlot")
-      })
-    })
-  )
-
-/** A saved snapshot position: where the snapshot was, in which list of tables (absent in positions of earlier versions). */
-interface SavedSnapshot extends SnapshotProgress {
-  readonly tables: ReadonlyArray<string> | undefined
-  readonly name: string | undefined
-}
-
-const Lsn = Schema.String.check(Schema.isPattern(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/u))
-
-/**
- * The positions of the `postgres-cdc` source (its `SourceDefinition.position`): during a snapshot
- * `{ phase: "snapshot", lsn, tables, table, name, key }`, then `{ lsn, tables?, tx?, skip? }`
- * (streaming; `tx` and `skip` inside a transaction larger than a batch).
- *
- * @category schemas
  * @since 0.4.0
  */
-export const CdcPosition = Schema.Union([
-  Schema.Struct({
-    phase: Schema.Literal("snapshot"),
-    lsn: Lsn,
-    tables: Schema.optionalKey(Schema.Array(Schema.String)),
-    table: Schema.optionalKey(Positions.Offset),
-    name: Schema.optionalKey(Schema.NullOr(Schema.String)),
-    key: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number]))))
-  }),
-  Schema.Struct({
-    // null: taken before the stream started (nothing read): a restore starts as a first run would
-    lsn: Schema.NullOr(Lsn),
-    tables: Schema.optionalKey(Schema.Array(Schema.String)),
-    // inside a transaction larger than a batch: its commit LSN and how many of its changes were read
-    tx: Schema.optionalKey(Lsn),
-    skip: Schema.optionalKey(Positions.Offset)
-  })
-])
-
-const decodePosition = Positions.decoder(CONNECTOR, CdcPosition)
-
-/** A snapshot position (`phase: "snapshot"`), or undefined for a streaming one. */
-const snapshotPosition = (p: typeof CdcPosition.Type): SavedSnapshot | undefined =>
-  "phase" in p
-    ? { lsn: normalizeLsn(p.lsn), tables: p.tables, table: p.table ?? 0, key: p.key === undefined || p.key === null ? null : p.key.map(String), name: p.name ?? undefined }
-    : undefined
+export { CdcPosition } from "./internal/cdcPosition.ts"
 
 /** A failure of the source as the connector's error (a value that does not decode is a record error). */
 const failure = (operation: string) => (e: unknown): ConnectorError | RecordError => {
