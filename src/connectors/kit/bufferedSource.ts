@@ -162,6 +162,10 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
   let weights: Array<number> = []
   let weightBuffered = 0
   let head = 0
+  // with `boundary`: the index in `records` of the last boundary offered (below `head`: none buffered)
+  let lastBoundary = -1
+  // the `max` of the `readBatch` waiting: an offer that cannot make its batch does not wake it
+  let wanted = 0
   let isPaused = false
   let failure: ConnectorError | RecordError | undefined
   let ended = false
@@ -206,11 +210,12 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       weights.push(w)
       weightBuffered += w
     }
+    if (isBoundary !== undefined && isBoundary(handle)) lastBoundary = records.length - 1
     if (!isPaused && full()) {
       isPaused = true
       options.pause?.()
     }
-    if (waiter !== undefined) wake()
+    if (waiter !== undefined && (isBoundary === undefined || lastBoundary === records.length - 1 || buffered() >= wanted || isPaused)) wake()
   }
 
   /** Takes up to `max` records as a batch; `undefined` when none can be taken now. */
@@ -228,11 +233,13 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       handles = []
       weights = []
       weightBuffered = 0
+      lastBoundary = -1
       head = 0
     } else if (head > 4096 && head * 2 > records.length) {
       records = records.slice(head)
       handles = handles.slice(head)
       if (weigh !== undefined) weights = weights.slice(head)
+      lastBoundary -= head
       head = 0
     }
     seq += 1
@@ -252,7 +259,10 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
    */
   const cut = (n: number, max: number): number => {
     if (isBoundary === undefined || n <= 0) return n
-    for (let i = head + n - 1; i >= head; i--) if (isBoundary(handles[i])) return i - head + 1
+    if (lastBoundary >= head) {
+      if (lastBoundary < head + n) return lastBoundary - head + 1
+      for (let i = head + n - 1; i >= head; i--) if (isBoundary(handles[i])) return i - head + 1
+    }
     return n >= max || isPaused || full() || ended || failure !== undefined ? n : 0
   }
 
@@ -274,6 +284,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
         Effect.flatMap(Clock.currentTimeMillis, (time) => {
           const w = Deferred.makeUnsafe<void>()
           waiter = w
+          wanted = max
           return Deferred.await(w).pipe(
             Effect.timeoutOption(Math.max(0, deadline - time)),
             Effect.flatMap((woken) => {
@@ -324,6 +335,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       handles = []
       weights = []
       weightBuffered = 0
+      lastBoundary = -1
       head = 0
       failure = undefined
       ended = false
