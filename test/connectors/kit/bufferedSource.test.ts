@@ -295,6 +295,54 @@ describe("BufferedSource", () => {
       expect(source.bufferedWeight()).toBe(0)
     })
 
+    it("a waiting read is answered when the unit's end arrives, not with an empty batch at each part", async () => {
+      const { source } = units({ capacity: 1000 })
+      const batch = await Effect.runPromise(
+        Effect.gen(function*() {
+          const reading = yield* Effect.forkChild(source.reader.readBatch(100))
+          for (let i = 0; i < 5; i++) {
+            yield* Effect.sleep(2)
+            source.offer({ n: i, tx: 1 }, [1, i, i === 4])
+          }
+          return yield* Fiber.join(reading)
+        })
+      )
+      expect(txsOf(batch)).toEqual([1, 1, 1, 1, 1])
+    })
+
+    it("many units of random sizes read in random batch sizes: nothing lost or repeated, a batch ends at a unit's end or is full", async () => {
+      const { source } = units({ capacity: 50_000 })
+      let seed = 7
+      const random = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        return seed % n
+      }
+      let n = 0
+      const sizes: Array<number> = []
+      for (let tx = 1; tx <= 3000; tx++) {
+        const size = 1 + random(tx % 100 === 0 ? 400 : 8)
+        sizes.push(size)
+        for (let i = 0; i < size; i++) source.offer({ n: n++, tx }, [tx, i, i === size - 1])
+      }
+      source.end()
+      const seen: Array<number> = []
+      for (;;) {
+        const max = 1 + random(60)
+        const b = source.reader.readBatchSync!(max)
+        if (b === undefined) break
+        if (b === Pending) throw new Error("pending with records buffered")
+        const records = Batch.toArray(b)
+        expect(records.length).toBeLessThanOrEqual(max)
+        const position = b.origin!.position as { tx: number; within: number }
+        const last = records[records.length - 1]
+        // a part of a unit only when the batch is full; else it ends where a unit ends
+        if (position.within !== 0) expect(records.length).toBe(max)
+        else expect(position.tx).toBe(last.tx)
+        for (const r of records) seen.push(r.n)
+      }
+      expect(seen).toEqual(Array.from({ length: n }, (_, i) => i))
+    })
+
     it("without boundary or weight, behaves as before: any record count ends a batch", async () => {
       const { source } = setup({ capacity: 100 })
       for (let i = 1; i <= 5; i++) source.offer({ n: i }, i)
