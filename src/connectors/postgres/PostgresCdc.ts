@@ -14,7 +14,7 @@
  *   Changes go through the kit's buffered source (bounded in changes and in bytes,
  *   `max_buffer_bytes`; the replication stream is paused when it is full), one at a time: a
  *   transaction larger than the batch size or the buffer is returned in parts of `batch_size`
- *   changes, and the position inside it is `{ lsn, tx, skip }` — the end LSN of the transaction
+ *   changes, and the position inside it is `{ lsn, tables, tx, skip }` — the end LSN of the transaction
  *   before, the transaction's commit LSN, and how many of its changes were read. A run restored
  *   there reads the transaction again from the slot and skips those `skip` changes: nothing
  *   written twice, nothing lost. The slot is only ever confirmed at a transaction's end.
@@ -324,8 +324,9 @@ const makeReader = Effect.fnUntraced(function*(
   const position = (): Batch.Position => {
     const list = known.map((t) => t.qualified)
     if (snapshot === undefined) {
-      const within = partial === undefined ? {} : { tx: partial.tx, skip: partial.count }
-      return config.snapshot === true ? { lsn: stream.delivered, tables: list, ...within } : { lsn: stream.delivered, ...within }
+      // inside a transaction the tables are kept too: `skip` counts changes of exactly those
+      if (partial !== undefined) return { lsn: stream.delivered, tables: list, tx: partial.tx, skip: partial.count }
+      return config.snapshot === true ? { lsn: stream.delivered, tables: list } : { lsn: stream.delivered }
     }
     const p = snapshot.progress
     return { phase: "snapshot", lsn: p.lsn, tables: list, table: p.table, name: list[p.table] ?? null, key: p.key }
@@ -385,6 +386,18 @@ const makeReader = Effect.fnUntraced(function*(
     seek: (raw: Batch.Position) =>
       Effect.gen(function*() {
         const p = yield* decodePosition(raw)
+        if (!("phase" in p) && p.tx !== undefined && p.tables !== undefined) {
+          const now = new Set(tables.map((t) => t.qualified))
+          if (p.tables.length !== now.size || p.tables.some((t) => !now.has(t))) {
+            return yield* configurationError(
+              CONNECTOR,
+              "seek",
+              `the checkpoint is inside transaction ${p.tx} after ${p.skip ?? 0} of its changes of tables ${p.tables.join(", ")}; ` +
+                `tables is now ${[...now].join(", ") || "(all)"}, so which of its changes were read is not known. ` +
+                `Restore with the tables of the checkpoint (and change them after a checkpoint outside a transaction)`
+            )
+          }
+        }
         resume = snapshotPosition(p)
         requested = resume === undefined && p.lsn !== null ? normalizeLsn(p.lsn) : null
         requestedTables = resume === undefined ? p.tables : undefined

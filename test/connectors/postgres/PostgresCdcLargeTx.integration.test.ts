@@ -54,8 +54,9 @@ describe("PostgresCdc: a transaction larger than a batch and than the buffer", (
       const small = first[0][0]
       const bigTx = first[1][0].lsn
       const inside = yield* reader1.position
-      const at = inside as { lsn: string; tx?: string; skip?: number }
+      const at = inside as { lsn: string; tables?: ReadonlyArray<string>; tx?: string; skip?: number }
       assert.strictEqual(at.tx, bigTx)
+      assert.deepStrictEqual(at.tables, [`${schema}.t`])
       assert.strictEqual(at.skip, 300)
       // a checkpoint inside the transaction confirms the slot only up to the end of the one before
       yield* reader1.commit(inside)
@@ -68,6 +69,13 @@ describe("PostgresCdc: a transaction larger than a batch and than the buffer", (
       assert.isTrue(uncommitted.every((b) => b.length <= 100))
       yield* Scope.close(scope1, Exit.fail("crash"))
       yield* Effect.sleep(200)
+
+      // restored with other tables, which change of the transaction was read is not known: refused
+      yield* sql(`CREATE TABLE ${schema}.other (id int PRIMARY KEY)`)
+      const widened = yield* openCdc({ ...config, tables: [`${schema}.t`, `${schema}.other`], create_publication: true })
+      const refused = yield* Effect.flip(widened.seek(inside))
+      assert.include(refused.message, `inside transaction ${bigTx} after 300`)
+      yield* sql(`ALTER PUBLICATION ${publication} SET TABLE ${schema}.t`)
 
       // restored inside the transaction: the 300 changes read before the checkpoint are not read again
       const scope2 = yield* Scope.make()
