@@ -1,12 +1,16 @@
 /**
  * RabbitMQ and MQTT sources against a hand-written consumer with the same client, in one
  * invocation, alternating: `node bench/queues.ts [messages]` (default 100,000; against the local
- * RabbitMQ and Mosquitto). Each round publishes the messages first, then times reading them all:
+ * RabbitMQ and a Mosquitto started for the run, or `MQTT_URL`). Each round publishes the messages first, then times reading them all:
  * DataFlare's source (acknowledging after checkpoints every second) into a counting sink, against
  * amqplib / mqtt.js consuming, `JSON.parse`-ing and acknowledging directly. Prints messages/s and
  * the ratio. `node bench/queues.ts 50000 rabbitmq` runs one of them. Not part of `npm run bench`
  * (bench/run.ts) yet.
  */
+import { spawn } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import amqp from "amqplib"
 import { Effect, Fiber, Schema } from "effect"
 import mqtt from "mqtt"
@@ -21,7 +25,17 @@ import * as WorkflowGraph from "../src/WorkflowGraph.ts"
 const N = Number(process.argv[2] ?? 100_000)
 const which = process.argv[3] ?? "rabbitmq,mqtt"
 const AMQP = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672"
-const MQTT = process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883"
+// a Mosquitto of the benchmark's own (the shared one drops what exceeds 1000 queued messages per
+// session: max_queued_messages, see docs/connectors/mqtt.md), on a free port, ended at exit
+const privateBroker = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "bench-mosquitto-"))
+  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  writeFileSync(join(dir, "m.conf"), `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\n`)
+  const child = spawn("mosquitto", ["-c", join(dir, "m.conf")], { stdio: "ignore" })
+  process.on("exit", () => child.kill())
+  return `mqtt://127.0.0.1:${port}`
+}
+const MQTT = process.env.MQTT_URL ?? privateBroker()
 const body = (i: number) => JSON.stringify({ id: i, name: `order ${i}`, amount: (i * 37) % 1000, country: "DE" })
 
 const publishAmqp = async (queue: string) => {
@@ -144,8 +158,8 @@ for (let r = 0; r < rounds; r++) {
 }
 report(`rabbitmq source, ${N} messages`, ours, theirs, N)
 }
+await new Promise((resolve) => setTimeout(resolve, 500))
 
-// Mosquitto keeps at most 1000 queued messages per session by default: publish while reading
 if (which.includes("mqtt")) {
 const M = Math.min(N, 20_000)
 const mOurs: Array<number> = []
@@ -156,7 +170,7 @@ for (let r = 0; r < rounds; r++) {
     const id = `bench-${kind}-${r}-${Date.now()}`
     await session(id, topic)
     const reading = kind === "df"
-      ? dataflare(MqttSource as Registry.Definition, "mqtt", { url: MQTT, topic, qos: 1, client_id: id, receive_maximum: 1000 }, M)
+      ? dataflare(MqttSource as Registry.Definition, "mqtt", { url: MQTT, topic, qos: 1, client_id: id, receive_maximum: Number(process.env.RECEIVE_MAXIMUM ?? 1000) }, M)
       : handMqtt(id, M)
     await new Promise((resolve) => setTimeout(resolve, 300))
     for (let i = 0; i < M; i += 500) await publishMqtt(topic, Math.min(500, M - i))
@@ -167,3 +181,4 @@ for (let r = 0; r < rounds; r++) {
 }
 report(`mqtt source (QoS 1, published while read), ${M} messages`, mOurs, mTheirs, M)
 }
+process.exit(0)
