@@ -12,7 +12,7 @@ import { Effect, Schema, Sink, Stream } from "effect"
 import * as Dsl from "../../dsl/index.ts"
 import * as Dataflare from "../../src/index.ts"
 
-const { Builtins, Csv, Memory, Nats, Ndjson, Postgres, Processors, RedisStreams, Registry, Stdout } = Dataflare
+const { Builtins, Csv, Memory, Mqtt, Nats, Ndjson, Postgres, Processors, Rabbitmq, RedisStreams, Registry, Stdout } = Dataflare
 
 type Row = { readonly id: number; readonly amount: number; readonly text: string }
 
@@ -35,6 +35,14 @@ const specs = {
   nats: [
     Nats.source<{ readonly n: number }>({ servers: "127.0.0.1:4222", stream: "S", consumer: "c" }),
     Nats.sink<Row>({ servers: ["127.0.0.1:4222"], subject: "s.out", codec: "json" })
+  ],
+  rabbitmq: [
+    Rabbitmq.source<Row>({ url: "amqp://127.0.0.1:5672", queue: "q" }),
+    Rabbitmq.sink<Row>({ url: "amqp://127.0.0.1:5672", exchange: "", routing_key: "q" })
+  ],
+  mqtt: [
+    Mqtt.source<Row>({ url: "mqtt://127.0.0.1:1883", topic: "t/#", client_id: "c" }),
+    Mqtt.sink<Row>({ url: "mqtt://127.0.0.1:1883", topic: { field: "topic" }, qos: 2 })
   ],
   "postgres-cdc": [Postgres.cdc({ connection_string: "postgres://127.0.0.1/db", slot: "s", publication: "p" })],
   filter: [Processors.filterSpec<Row>((r) => r.amount > 0), Processors.filterSpec<Row>("amount > 0")],
@@ -79,6 +87,8 @@ describe("the public surface", () => {
     assert.strictEqual(Dsl.Postgres, Dataflare.Postgres)
     assert.strictEqual(Dsl.RedisStreams, Dataflare.RedisStreams)
     assert.strictEqual(Dsl.Nats, Dataflare.Nats)
+    assert.strictEqual(Dsl.Rabbitmq, Dataflare.Rabbitmq)
+    assert.strictEqual(Dsl.Mqtt, Dataflare.Mqtt)
     assert.strictEqual(Dsl.Processors, Dataflare.Processors)
     assert.strictEqual(Dsl.Spec, Dataflare.Spec)
     assert.strictEqual(Dsl.Stdout, Dataflare.Stdout)
