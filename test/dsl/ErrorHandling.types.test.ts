@@ -5,6 +5,7 @@
 import { Effect, pipe, Schedule, Schema } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
+import * as Workflow from "../../dsl/Workflow.ts"
 import type { ConnectorError, RecordError } from "../../src/Errors.ts"
 import * as Spec from "../../src/Spec.ts"
 
@@ -115,5 +116,34 @@ describe("Pipeline.strict", () => {
     // @ts-expect-error: CompileError<"strict: unhandled errors: ConnectorError">
     Pipeline.strict(p)
     expectTypeOf(Pipeline.strict(Pipeline.restartOnFailure(p, restart))).toEqualTypeOf<Pipeline.Pipeline<"orders" | "out", never, never>>()
+  })
+})
+
+describe("Workflow.strict", () => {
+  it("refuses an unhandled RecordError, user processor error or ConnectorError; compiles once each is handled", () => {
+    const withFilter = Workflow.make("w").source("orders", orders).filter("big", ["orders"], "amount > 10").sink("out", ["big"], out).build()
+    expectTypeOf(withFilter).toEqualTypeOf<Workflow.Workflow<"orders" | "big" | "out", RecordError | ConnectorError, never>>()
+    // @ts-expect-error: CompileError<"strict: unhandled errors: RecordError">
+    Workflow.strict(Workflow.restartOnFailure(withFilter, restart))
+    const deadLettered = Workflow.make("w")
+      .source("orders", orders)
+      .filter("big", ["orders"], "amount > 10", { on_error: "dead_letter", dead_letter: { path: "bad.ndjson" } })
+      .sink("out", ["big"], out)
+      .build()
+    expectTypeOf(Workflow.strict(Workflow.restartOnFailure(deadLettered, restart))).toEqualTypeOf<
+      Workflow.Workflow<"orders" | "big" | "out", never, never>
+    >()
+    // @ts-expect-error: CompileError<"strict: unhandled errors: ConnectorError">
+    Workflow.strict(deadLettered)
+
+    const withProcess = Workflow.make("w").source("orders", orders).process("enrich", ["orders"], enrich).sink("out", ["enrich"], out).build()
+    // @ts-expect-error: CompileError<"strict: unhandled errors: Timeout" | "...: Invalid">
+    Workflow.strict(Workflow.restartOnFailure(withProcess, restart))
+    const handled = Workflow.make("w")
+      .source("orders", orders)
+      .process("enrich", ["orders"], (rs: ReadonlyArray<Order>) => enrich(rs).pipe(Effect.catchTags({ Timeout: () => Effect.succeed([]), Invalid: () => Effect.succeed([]) })))
+      .sink("out", ["enrich"], out)
+      .build()
+    Workflow.strict(Workflow.restartOnFailure(handled, restart))
   })
 })
