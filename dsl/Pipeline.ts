@@ -30,6 +30,7 @@ import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { ConditionErrors, Retryable, Strict, TagOf, Unhandled } from "./internal/errors.ts"
 import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
@@ -54,6 +55,43 @@ import type {
   WithFields
 } from "./internal/types.ts"
 
+export type {
+  /**
+   * The errors of a data-last `filter`: its expression's `RecordError`, none for a predicate.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  ConditionErrors,
+  /**
+   * `unknown` when the last step has a typed error to retry, a `CompileError` otherwise.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Retryable,
+  /**
+   * `unknown` when `E` is `never`, a `CompileError` naming the unhandled errors' tags otherwise.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Strict,
+  /**
+   * The `_tag`s of the tagged errors in `E`.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  TagOf,
+  /**
+   * The errors a step with these options leaves unhandled: none when dead-lettered.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Unhandled
+} from "./internal/errors.ts"
 export type {
   /**
    * A duration in settings: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds.
@@ -230,40 +268,6 @@ export interface Builder<Ids extends string, A, E, R, L = never> extends Pipeabl
   ): Pipeline<Ids | Id, E | L | E2 | ConnectorError, R | R2>
 }
 
-/**
- * The errors a step with these options leaves unhandled: none when its failed records go to a
- * dead-letter file (`on_error: "dead_letter"`), `Err` otherwise.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type Unhandled<O, Err> = O extends { readonly on_error: "dead_letter" } ? never : Err
-
-/**
- * The errors of a data-last `filter`: those of its expression `C` (a string literal), none for a
- * predicate function (then `C` is not inferred from the argument).
- *
- * @category type-level
- * @since 0.1.0
- */
-export type ConditionErrors<C extends string, O> = [C] extends [never] ? never : string extends C ? never : Unhandled<O, RecordError>
-
-/**
- * The `_tag`s of the tagged errors in `E`.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type TagOf<E> = E extends { readonly _tag: infer T extends string } ? T : never
-
-/**
- * `unknown` when the last step has a typed error to retry, a {@link CompileError} otherwise.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type Retryable<L> = [L] extends [never] ? CompileError<"retry: the last step has no typed error to retry (only process and via steps can be retried)">
-  : unknown
 
 /**
  * Starts a pipeline reading from a source. The workflow is named after the source's id until
@@ -571,11 +575,3 @@ export const strict = <Ids extends string, E, R>(
   pipeline: Pipeline<Ids, E, R> & Strict<E>
 ): Pipeline<Ids, never, R> => pipeline as unknown as Pipeline<Ids, never, R>
 
-/**
- * `unknown` when `E` is `never`, a {@link CompileError} naming the unhandled errors otherwise.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type Strict<E> = [E] extends [never] ? unknown
-  : CompileError<`strict: unhandled errors: ${TagOf<E> extends never ? "(untagged)" : TagOf<E>}`>

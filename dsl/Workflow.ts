@@ -29,11 +29,11 @@ import type * as Runtime from "../src/Runtime.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
 import type { ConnectorError, RecordError } from "../src/Errors.ts"
-import { restartOnFailure as restartPipeline, strict as strictPipeline, type Unhandled } from "./Pipeline.ts"
+import { restartOnFailure as restartPipeline, strict as strictPipeline } from "./Pipeline.ts"
 import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
-import type { Strict } from "./Pipeline.ts"
+import type { Strict, Unhandled } from "./internal/errors.ts"
 import type {
   Accepts,
   BatchFunction,
