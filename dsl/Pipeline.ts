@@ -142,8 +142,9 @@ export type Pipeline<Ids extends string = string, E = unknown, R = unknown> = Ty
 
 /**
  * A pipeline being built: the node ids declared so far (`Ids`), the record type reaching the next
- * step (`A`), and the error type and requirements of its user processors (`E`, `R`). Immutable:
- * every step returns a new builder.
+ * step (`A`), the errors its steps before the last can fail with and their requirements (`E`,
+ * `R`), and the errors of the last step (`L`), which `.retry` and `.catchTag` can still handle.
+ * Immutable: every step returns a new builder.
  *
  * @category models
  * @since 0.1.0
