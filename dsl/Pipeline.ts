@@ -22,12 +22,15 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Layer, Pipeable, Stream } from "effect"
+import type { Effect, Layer, Pipeable, Schedule, Stream } from "effect"
+import type { ConnectorError, RecordError } from "../src/Errors.ts"
+import type { RestartStrategy } from "../src/WorkflowGraph.ts"
 import * as Overrides from "../src/Overrides.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { Registry } from "../src/Registry.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { ConditionErrors, Retryable, Strict, TagOf, Unhandled } from "./internal/errors.ts"
 import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import { runTyped } from "./internal/run.ts"
@@ -39,6 +42,7 @@ import type {
   ExecutionSettings,
   FieldOf,
   FreshId,
+  CompileError,
   HasFields,
   KnownFields,
   NodeOptions,
@@ -51,6 +55,43 @@ import type {
   WithFields
 } from "./internal/types.ts"
 
+export type {
+  /**
+   * The errors of a data-last `filter`: its expression's `RecordError`, none for a predicate.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  ConditionErrors,
+  /**
+   * `unknown` when the last step has a typed error to retry, a `CompileError` otherwise.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Retryable,
+  /**
+   * `unknown` when `E` is `never`, a `CompileError` naming the unhandled errors' tags otherwise.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Strict,
+  /**
+   * The `_tag`s of the tagged errors in `E`.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  TagOf,
+  /**
+   * The errors a step with these options leaves unhandled: none when dead-lettered.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Unhandled
+} from "./internal/errors.ts"
 export type {
   /**
    * A duration in settings: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds.
@@ -101,22 +142,23 @@ export type Pipeline<Ids extends string = string, E = unknown, R = unknown> = Ty
 
 /**
  * A pipeline being built: the node ids declared so far (`Ids`), the record type reaching the next
- * step (`A`), and the error type and requirements of its user processors (`E`, `R`). Immutable:
- * every step returns a new builder.
+ * step (`A`), the errors its steps before the last can fail with and their requirements (`E`,
+ * `R`), and the errors of the last step (`L`), which `.retry` and `.catchTag` can still handle.
+ * Immutable: every step returns a new builder.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable {
+export interface Builder<Ids extends string, A, E, R, L = never> extends Pipeable.Pipeable {
   /** Sets the workflow name (default: the source's id). */
-  named(name: string): Builder<Ids, A, E, R>
+  named(name: string): Builder<Ids, A, E, R, L>
   /** Sets the workflow version. */
-  version(version: string): Builder<Ids, A, E, R>
+  version(version: string): Builder<Ids, A, E, R, L>
   /**
    * Sets execution settings (`batch_size`, `queue_capacity`, ...), merged over earlier ones.
    * Durations are `500ms`, `30s`, `1.5m`, `1h` or milliseconds: another spelling does not compile.
    */
-  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Ids, A, E, R>
+  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Ids, A, E, R, L>
   /**
    * Keeps the records for which `predicate` is true. Node
    * `{ type: "filter", config: { predicate } }`.
@@ -125,51 +167,51 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
     id: Id & FreshId<Id, Ids>,
     predicate: (record: A) => boolean,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, A, E, R>
+  ): Builder<Ids | Id, A, E | L, R>
   /**
    * Keeps the records for which the expression `condition` is true (`"status == 'active'"`, the
    * YAML `condition`); a field it reads that the records do not have is a compile error. Node
    * `{ type: "filter", config: { condition } }`.
    */
-  filter<const Id extends string, const C extends string>(
+  filter<const Id extends string, const C extends string, const O extends NodeOptions<A> = {}>(
     id: Id & FreshId<Id, Ids>,
     condition: C & ReadsKnownFields<`filter '${Id}'`, A, C>,
-    options?: NodeOptions<A>
-  ): Builder<Ids | Id, A, E, R>
+    options?: O
+  ): Builder<Ids | Id, A, E | L, R, Unhandled<O, RecordError>>
   /** Replaces each record by `fn(record)`. Node `{ type: "map", config: { fn } }`. */
   map<const Id extends string, B>(
     id: Id & FreshId<Id, Ids>,
     fn: (record: A) => B,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E, R>
+  ): Builder<Ids | Id, B, E | L, R>
   /**
    * Sets fields to the values of expressions (`{ total: "amount * 2" }`, the YAML `fields`).
    * Computed fields are typed `unknown`; a field an expression reads that the records do not have
    * is a compile error. Node `{ type: "map", config: { fields } }`.
    */
-  mapFields<const Id extends string, const F extends { readonly [name: string]: string }>(
+  mapFields<const Id extends string, const F extends { readonly [name: string]: string }, const O extends NodeOptions<A> = {}>(
     id: Id & FreshId<Id, Ids>,
     fields: F & FieldsReadKnown<`mapFields '${Id}'`, A, F>,
-    options?: NodeOptions<A>
-  ): Builder<Ids | Id, WithFields<A, F>, E, R>
+    options?: O
+  ): Builder<Ids | Id, WithFields<A, F>, E | L, R, Unhandled<O, RecordError>>
   /** Keeps only the listed fields. Node `{ type: "select", config: { fields } }`. */
   select<const Id extends string, const K extends ReadonlyArray<FieldOf<A>>>(
     id: Id & FreshId<Id, Ids>,
     fields: K,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, Selected<A, K[number]>, E, R>
+  ): Builder<Ids | Id, Selected<A, K[number]>, E | L, R>
   /** Renames fields, old name → new name. Node `{ type: "rename", config: { fields } }`. */
   rename<const Id extends string, const M extends RenameFields<A>>(
     id: Id & FreshId<Id, Ids>,
     fields: M & KnownFields<Id, A, M>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, Renamed<A, M>, E, R>
+  ): Builder<Ids | Id, Renamed<A, M>, E | L, R>
   /** Replaces each record by zero or more records. Node `{ type: "flat_map", config: { fn } }`. */
   flatMap<const Id extends string, B>(
     id: Id & FreshId<Id, Ids>,
     fn: (record: A) => Iterable<B>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E, R>
+  ): Builder<Ids | Id, B, E | L, R>
   /**
    * A user processor as an Effect per batch: gets the batch's records, returns the output
    * records. Its error type and requirements are added to the pipeline's. Node
@@ -179,13 +221,13 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
     id: Id & FreshId<Id, Ids>,
     fn: BatchFunction<A, B, E2, R2>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E | E2, R | R2>
+  ): Builder<Ids | Id, B, E | L, R | R2, E2>
   /** A registered (third-party) processor, from its typed spec. */
   via<const Id extends string, I, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, Ids>,
     spec: ProcessorSpec<I, B, E2, R2> & Accepts<"processor", Id, A, I>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E | E2, R | R2>
+  ): Builder<Ids | Id, B, E | L | E2, R | R2>
   /**
    * A user's Effect Stream transformation, applied to the records of each batch on its own
    * (node `{ type: "via", config: { fn } }`). For stateless transformations only: a stateful
@@ -197,14 +239,36 @@ export interface Builder<Ids extends string, A, E, R> extends Pipeable.Pipeable 
     id: Id & FreshId<Id, Ids>,
     fn: (records: Stream.Stream<A>) => Stream.Stream<B, E2, R2>,
     options?: NodeOptions<A>
-  ): Builder<Ids | Id, B, E | E2, R | R2>
-  /** Ends the pipeline with a sink that must accept the records reaching it. */
+  ): Builder<Ids | Id, B, E | L, R | R2, E2>
+  /**
+   * Retries the last step — a user step (`process`, or `via` with a Stream function) — by
+   * `schedule` when it fails: the batch's Effect (or stream) runs again. Removes the step's errors
+   * from the pipeline's error type: they are handled by retrying. An error still there when the
+   * schedule gives up fails the run (its node's `cause`), as without `retry`.
+   */
+  retry<O, E3 = never, R3 = never>(
+    schedule: Schedule.Schedule<O, NoInfer<L>, E3, R3> & Retryable<L>
+  ): Builder<Ids, A, E | E3, R | R3>
+  /**
+   * Handles one tagged error of the last user step (`process`, or `via` with a Stream function):
+   * when the step fails with it, `handler` gives the step's output records for that batch instead
+   * (an empty array drops them). Removes that error from the pipeline's error type.
+   */
+  catchTag<const K extends TagOf<L>, E3 = never, R3 = never>(
+    tag: K,
+    handler: (error: Extract<L, { readonly _tag: K }>) => ReadonlyArray<A> | Effect.Effect<ReadonlyArray<A>, E3, R3>
+  ): Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3>
+  /**
+   * Ends the pipeline with a sink that must accept the records reaching it. The sink adds
+   * `ConnectorError` to the pipeline's errors (handled by {@link restartOnFailure}).
+   */
   to<const Id extends string, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, Ids>,
     sink: SinkSpec<B, E2, R2> & Accepts<"sink", Id, A, B>,
     options?: NodeOptions<A>
-  ): Pipeline<Ids | Id, E | E2, R | R2>
+  ): Pipeline<Ids | Id, E | L | E2 | ConnectorError, R | R2>
 }
+
 
 /**
  * Starts a pipeline reading from a source. The workflow is named after the source's id until
@@ -270,12 +334,12 @@ export const run: <E, R>(
  * @category running
  * @since 0.1.0
  */
-export const toStream = <Ids extends string, A, E, R>(
-  pipeline: Builder<Ids, A, E, R>,
+export const toStream = <Ids extends string, A, E, R, L = never>(
+  pipeline: Builder<Ids, A, E, R, L>,
   options?: Runtime.RunOptions
-): Stream.Stream<A, RunError<E>, R | Registry> => {
+): Stream.Stream<A, RunError<E | L>, R | Registry> => {
   const builder = untyped(pipeline)
-  return streamOf<A, E, R>((sink) => builder.to(freshId("to_stream", builder.state.nodes.map((n) => n.id)), sink, undefined), options)
+  return streamOf<A, E | L, R>((sink) => builder.to(freshId("to_stream", builder.state.nodes.map((n) => n.id)), sink, undefined), options)
 }
 
 /**
@@ -291,7 +355,7 @@ export const toStream = <Ids extends string, A, E, R>(
  * @since 0.1.0
  */
 export const overrides = <Ids extends string>(
-  _pipeline: Builder<Ids, unknown, unknown, unknown> | Pipeline<Ids, unknown, unknown>,
+  _pipeline: Builder<Ids, unknown, unknown, unknown, unknown> | Pipeline<Ids, unknown, unknown>,
   nodes: Overrides.For<Ids>
 ): Layer.Layer<never> => Overrides.layer(nodes)
 
@@ -307,7 +371,7 @@ const untyped = (self: unknown): PipelineBuilder => self as PipelineBuilder
  * @category combinators
  * @since 0.1.0
  */
-export const named = (name: string) => <Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> =>
+export const named = (name: string) => <Ids extends string, A, E, R, L>(self: Builder<Ids, A, E, R, L>): Builder<Ids, A, E, R, L> =>
   self.named(name)
 
 /**
@@ -317,7 +381,8 @@ export const named = (name: string) => <Ids extends string, A, E, R>(self: Build
  * @since 0.1.0
  */
 export const execution = <const S extends ExecutionSettings>(settings: S & DurationsChecked<S>) =>
-<Ids extends string, A, E, R>(self: Builder<Ids, A, E, R>): Builder<Ids, A, E, R> => untyped(self).execution(settings) as unknown as Builder<Ids, A, E, R>
+<Ids extends string, A, E, R, L>(self: Builder<Ids, A, E, R, L>): Builder<Ids, A, E, R, L> =>
+  untyped(self).execution(settings) as unknown as Builder<Ids, A, E, R, L>
 
 /**
  * Data-last `.filter(id, predicate)`: in a `pipe`, the record type comes from the builder.
@@ -329,15 +394,15 @@ export const execution = <const S extends ExecutionSettings>(settings: S & Durat
  * @category combinators
  * @since 0.1.0
  */
-export const filter = <const Id extends string, A, const C extends string = never>(
+export const filter = <const Id extends string, A, const C extends string = never, const O extends NodeOptions<A> = {}>(
   id: Id,
   predicate: ((record: A) => boolean) | C,
-  options?: NodeOptions<A>
+  options?: O
 ) =>
-<Ids extends string, E, R>(
-  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & ReadsKnownFields<`filter '${Id}'`, A, C>
-): Builder<Ids | Id, A, E, R> =>
-  untyped(self).filter(id, predicate, options) as unknown as Builder<Ids | Id, A, E, R>
+<Ids extends string, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids> & ReadsKnownFields<`filter '${Id}'`, A, C>
+): Builder<Ids | Id, A, E | L, R, ConditionErrors<C, O>> =>
+  untyped(self).filter(id, predicate, options) as unknown as Builder<Ids | Id, A, E | L, R, ConditionErrors<C, O>>
 
 /**
  * Data-last `.map(id, fn)`.
@@ -346,8 +411,8 @@ export const filter = <const Id extends string, A, const C extends string = neve
  * @since 0.1.0
  */
 export const map = <const Id extends string, A, B>(id: Id, fn: (record: A) => B, options?: NodeOptions<A>) =>
-<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, B, E, R> =>
-  untyped(self).map(id, fn, options) as unknown as Builder<Ids | Id, B, E, R>
+<Ids extends string, E, R, L>(self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | L, R> =>
+  untyped(self).map(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R>
 
 /**
  * Data-last `.mapFields(id, fields)`.
@@ -355,15 +420,15 @@ export const map = <const Id extends string, A, B>(id: Id, fn: (record: A) => B,
  * @category combinators
  * @since 0.1.0
  */
-export const mapFields = <const Id extends string, const F extends { readonly [name: string]: string }>(
+export const mapFields = <const Id extends string, const F extends { readonly [name: string]: string }, const O extends NodeOptions = {}>(
   id: Id,
   fields: F,
-  options?: NodeOptions
+  options?: O
 ) =>
-<Ids extends string, A, E, R>(
-  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & FieldsReadKnown<`mapFields '${Id}'`, A, F>
-): Builder<Ids | Id, WithFields<A, F>, E, R> =>
-  untyped(self).mapFields(id, fields, options) as unknown as Builder<Ids | Id, WithFields<A, F>, E, R>
+<Ids extends string, A, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids> & FieldsReadKnown<`mapFields '${Id}'`, A, F>
+): Builder<Ids | Id, WithFields<A, F>, E | L, R, Unhandled<O, RecordError>> =>
+  untyped(self).mapFields(id, fields, options) as unknown as Builder<Ids | Id, WithFields<A, F>, E | L, R, Unhandled<O, RecordError>>
 
 /**
  * Data-last `.select(id, fields)`; a missing field is a compile error on the step.
@@ -376,10 +441,10 @@ export const select = <const Id extends string, const K extends ReadonlyArray<st
   fields: K,
   options?: NodeOptions
 ) =>
-<Ids extends string, A, E, R>(
-  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & HasFields<`select '${Id}'`, A, K[number]>
-): Builder<Ids | Id, Selected<A, K[number]>, E, R> =>
-  untyped(self).select(id, fields, options) as unknown as Builder<Ids | Id, Selected<A, K[number]>, E, R>
+<Ids extends string, A, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids> & HasFields<`select '${Id}'`, A, K[number]>
+): Builder<Ids | Id, Selected<A, K[number]>, E | L, R> =>
+  untyped(self).select(id, fields, options) as unknown as Builder<Ids | Id, Selected<A, K[number]>, E | L, R>
 
 /**
  * Data-last `.rename(id, fields)`; renaming a missing field is a compile error on the step.
@@ -392,10 +457,10 @@ export const rename = <const Id extends string, const M extends { readonly [name
   fields: M,
   options?: NodeOptions
 ) =>
-<Ids extends string, A, E, R>(
-  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M>
-): Builder<Ids | Id, Renamed<A, M>, E, R> =>
-  untyped(self).rename(id, fields, options) as unknown as Builder<Ids | Id, Renamed<A, M>, E, R>
+<Ids extends string, A, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M>
+): Builder<Ids | Id, Renamed<A, M>, E | L, R> =>
+  untyped(self).rename(id, fields, options) as unknown as Builder<Ids | Id, Renamed<A, M>, E | L, R>
 
 /**
  * Data-last `.flatMap(id, fn)`.
@@ -404,8 +469,8 @@ export const rename = <const Id extends string, const M extends { readonly [name
  * @since 0.1.0
  */
 export const flatMap = <const Id extends string, A, B>(id: Id, fn: (record: A) => Iterable<B>, options?: NodeOptions<A>) =>
-<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, B, E, R> =>
-  untyped(self).flatMap(id, fn, options) as unknown as Builder<Ids | Id, B, E, R>
+<Ids extends string, E, R, L>(self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | L, R> =>
+  untyped(self).flatMap(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R>
 
 /**
  * Data-last `.process(id, fn)`.
@@ -418,8 +483,8 @@ export const process = <const Id extends string, A, B, E2, R2>(
   fn: BatchFunction<A, B, E2, R2>,
   options?: NodeOptions<A>
 ) =>
-<Ids extends string, E, R>(self: Builder<Ids, A, E, R> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | E2, R | R2> =>
-  untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
+<Ids extends string, E, R, L>(self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | L, R | R2, E2> =>
+  untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R | R2, E2>
 
 /**
  * Data-last `.via(id, spec)`, or `.via(id, (records: Stream<A>) => Stream<B>)` (annotate the
@@ -433,9 +498,9 @@ export const via = <const Id extends string, I, B, E2 = never, R2 = never>(
   spec: ProcessorSpec<I, B, E2, R2> | ((records: Stream.Stream<I>) => Stream.Stream<B, E2, R2>),
   options?: NodeOptions
 ) =>
-<Ids extends string, A, E, R>(
-  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I>
-): Builder<Ids | Id, B, E | E2, R | R2> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E | E2, R | R2>
+<Ids extends string, A, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I>
+): Builder<Ids | Id, B, E | L | E2, R | R2> => untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E | L | E2, R | R2>
 
 /**
  * Data-last `.to(id, sink)`.
@@ -444,6 +509,70 @@ export const via = <const Id extends string, I, B, E2 = never, R2 = never>(
  * @since 0.1.0
  */
 export const to = <const Id extends string, B, E2 = never, R2 = never>(id: Id, sink: SinkSpec<B, E2, R2>, options?: NodeOptions) =>
-<Ids extends string, A, E, R>(
-  self: Builder<Ids, A, E, R> & FreshId<Id, Ids> & Accepts<"sink", Id, A, B>
-): Pipeline<Ids | Id, E | E2, R | R2> => untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E | E2, R | R2>
+<Ids extends string, A, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & FreshId<Id, Ids> & Accepts<"sink", Id, A, B>
+): Pipeline<Ids | Id, E | L | E2 | ConnectorError, R | R2> =>
+  untyped(self).to(id, sink, options) as Pipeline<Ids | Id, E | L | E2 | ConnectorError, R | R2>
+
+/**
+ * Data-last `.retry(schedule)`.
+ *
+ * @category error handling
+ * @since 0.1.0
+ */
+export const retry = <O, L0, E3 = never, R3 = never>(schedule: Schedule.Schedule<O, L0, E3, R3>) =>
+<Ids extends string, A, E, R, L extends L0>(self: Builder<Ids, A, E, R, L> & Retryable<L>): Builder<Ids, A, E | E3, R | R3> =>
+  untyped(self).retry(schedule) as unknown as Builder<Ids, A, E | E3, R | R3>
+
+/**
+ * Data-last `.catchTag(tag, handler)`.
+ *
+ * @category error handling
+ * @since 0.1.0
+ */
+export const catchTag = <const K extends string, Err, A, E3 = never, R3 = never>(
+  tag: K,
+  handler: (error: Err) => ReadonlyArray<A> | Effect.Effect<ReadonlyArray<A>, E3, R3>
+) =>
+<Ids extends string, E, R, L>(
+  self: Builder<Ids, A, E, R, L> & ([Extract<L, { readonly _tag: K }>] extends [never] ? CompileError<`catchTag: the last step cannot fail with '${K}'`> : unknown)
+): Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3> =>
+  untyped(self).catchTag(tag, handler) as unknown as Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3>
+
+/**
+ * Handles the connectors' `ConnectorError` (of the sink, or a source) by restarting the failed
+ * tasks from the last checkpoint with `strategy` (the graph's `execution.restart_strategy`):
+ * removes `ConnectorError` from the pipeline's error type. A failure left when the strategy gives
+ * up still fails the run.
+ *
+ * @example
+ * ```ts
+ * const p = Pipeline.restartOnFailure(pipeline, { type: "fixed-delay", attempts: 3, delay: "1s" })
+ * ```
+ * @category error handling
+ * @since 0.1.0
+ */
+export const restartOnFailure = <Ids extends string, E, R>(
+  pipeline: Pipeline<Ids, E, R>,
+  strategy: RestartStrategy
+): Pipeline<Ids, Exclude<E, ConnectorError>, R> =>
+  ({ ...pipeline, execution: { ...pipeline.execution, restart_strategy: strategy } }) as Pipeline<Ids, Exclude<E, ConnectorError>, R>
+
+/**
+ * `pipeline` itself when every error it can fail with is handled (its error type is `never`), a
+ * compile error naming the unhandled errors' tags otherwise. Wrap a finished pipeline in it to
+ * make "no unhandled error" part of the build: an expression step's `RecordError` (handle it with
+ * `on_error: "dead_letter"`), a user step's error (`.retry`, `.catchTag`), a sink's
+ * `ConnectorError` ({@link restartOnFailure}).
+ *
+ * @example
+ * ```ts
+ * const checked = Pipeline.strict(Pipeline.restartOnFailure(pipeline, { type: "fixed-delay", attempts: 3, delay: "1s" }))
+ * ```
+ * @category error handling
+ * @since 0.1.0
+ */
+export const strict = <Ids extends string, E, R>(
+  pipeline: Pipeline<Ids, E, R> & Strict<E>
+): Pipeline<Ids, never, R> => pipeline as unknown as Pipeline<Ids, never, R>
+

@@ -28,9 +28,12 @@ import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
+import type { ConnectorError, RecordError } from "../src/Errors.ts"
+import { restartOnFailure as restartPipeline, strict as strictPipeline } from "./Pipeline.ts"
 import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
+import type { Strict, Unhandled } from "./internal/errors.ts"
 import type {
   Accepts,
   BatchFunction,
@@ -169,12 +172,12 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
   /** Keeps the records for which the expression is true; the fields it reads must exist. */
-  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string>(
+  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string, const O extends NodeOptions<InputOf<Nodes, In>> = {}>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     condition: C & ReadsKnownFields<`filter '${Id}'`, InputOf<Nodes, In>, C>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
+    options?: O
+  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E | Unhandled<O, RecordError>, R>
   /** Replaces each record by `fn(record)`: the way to reconcile a fan-in of different types. */
   map<const Id extends string, const In extends Inputs<Nodes>, B>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
@@ -183,12 +186,17 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
   /** Sets fields to the values of expressions (reading fields that exist); computed fields are `unknown`. */
-  mapFields<const Id extends string, const In extends Inputs<Nodes>, const F extends { readonly [name: string]: string }>(
+  mapFields<
+    const Id extends string,
+    const In extends Inputs<Nodes>,
+    const F extends { readonly [name: string]: string },
+    const O extends NodeOptions<InputOf<Nodes, In>> = {}
+  >(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fields: F & FieldsReadKnown<`mapFields '${Id}'`, InputOf<Nodes, In>, F>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | ReadBy<In>, Sinks, E, R>
+    options?: O
+  ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | ReadBy<In>, Sinks, E | Unhandled<O, RecordError>, R>
   /** Keeps only the listed fields (fields every input has). */
   select<
     const Id extends string,
@@ -238,13 +246,13 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
     fn: (records: Stream.Stream<InputOf<Nodes, In>>) => Stream.Stream<B, E2, R2>,
     options?: NodeOptions<InputOf<Nodes, In>>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
-  /** Adds a sink that must accept the records of every input. */
+  /** Adds a sink that must accept the records of every input; it adds `ConnectorError` to `E`. */
   sink<const Id extends string, const In extends Inputs<Nodes>, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     spec: SinkSpec<B, E2, R2> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | E2, R | R2>
+  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | E2 | ConnectorError, R | R2>
   /**
    * Declares the side output `port` of a processor node (e.g. the `late` records of an
    * `aggregate`), so later nodes can read it as input `"<node>.<port>"`. Adds no graph node; the
@@ -363,3 +371,33 @@ export const run: <E, R>(
   workflow: Workflow<string, E, R>,
   options?: Runtime.RunOptions
 ) => Effect.Effect<Runtime.RunSummary, RunError<E>, Registry | R> = runTyped
+
+/**
+ * Handles the connectors' `ConnectorError` by restarting failed tasks from the last checkpoint
+ * with `strategy` (`execution.restart_strategy`); removes it from the workflow's error type (as
+ * `Pipeline.restartOnFailure`).
+ *
+ * @category error handling
+ * @since 0.1.0
+ */
+export const restartOnFailure: <Ids extends string, E, R>(
+  workflow: Workflow<Ids, E, R>,
+  strategy: Parameters<typeof restartPipeline>[1]
+) => Workflow<Ids, Exclude<E, ConnectorError>, R> = restartPipeline
+
+/**
+ * `workflow` itself when every error it can fail with is handled, a compile error naming the
+ * unhandled errors' tags otherwise: an expression step's `RecordError` (`on_error: "dead_letter"`),
+ * a user processor's error, a sink's `ConnectorError` ({@link restartOnFailure}). See
+ * `Pipeline.strict`.
+ *
+ * @example
+ * ```ts
+ * const checked = Workflow.strict(Workflow.restartOnFailure(workflow, { type: "fixed-delay", attempts: 3, delay: "1s" }))
+ * ```
+ * @category error handling
+ * @since 0.1.0
+ */
+export const strict: <Ids extends string, E, R>(
+  workflow: Workflow<Ids, E, R> & Strict<E>
+) => Workflow<Ids, never, R> = strictPipeline

@@ -18,6 +18,8 @@ export * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
 export * as Batch from "./Batch.ts"
 /** @since 0.1.0 */
 export * as Builtins from "./Builtins.ts"
+/** @since 0.4.0 */
+export * as BufferedSource from "./connectors/kit/bufferedSource.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
 /** @since 0.4.0 */

@@ -5,8 +5,10 @@
  *
  * @since 0.1.0
  */
+import type { Effect, Schedule } from "effect"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../../src/Spec.ts"
-import type { ExecutionSettings, WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import type { ExecutionSettings, Node, WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import { catchTagNode, retryNode } from "./handlers.ts"
 import {
   filterSpec,
   flatMapSpec,
@@ -87,6 +89,20 @@ export class PipelineBuilder {
 
   via(id: string, spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown), options?: RawOptions): PipelineBuilder {
     return this.step(id, typeof spec === "function" ? viaSpec(spec) : spec, options)
+  }
+
+  /** This builder with its last node replaced by `f(node)`. */
+  private wrapLast(f: (node: Node) => Node): PipelineBuilder {
+    const nodes = this.state.nodes.map((n) => (n.id === this.last ? f(n) : n))
+    return new PipelineBuilder({ ...this.state, nodes }, this.last)
+  }
+
+  retry(schedule: Schedule.Schedule<unknown, never, unknown, unknown>): PipelineBuilder {
+    return this.wrapLast((n) => retryNode(n, schedule as Schedule.Schedule<unknown, unknown, unknown, unknown>))
+  }
+
+  catchTag(tag: string, handler: (error: never) => ReadonlyArray<unknown> | Effect.Effect<ReadonlyArray<unknown>, unknown, unknown>): PipelineBuilder {
+    return this.wrapLast((n) => catchTagNode(n, tag, handler))
   }
 
   to(id: string, sink: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowGraph {

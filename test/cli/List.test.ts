@@ -8,6 +8,7 @@ import { Effect, Schema } from "effect"
 import { typeInfos, type TypeInfo } from "../../dsl/cli/internal/typeList.ts"
 import { typeSchemas } from "../../dsl/yaml/internal/jsonSchema.ts"
 import * as Builtins from "../../src/Builtins.ts"
+import * as EsWriter from "../../src/connectors/elasticsearch/internal/writer.ts"
 import * as Registry from "../../src/Registry.ts"
 import type { Definition } from "../../src/Registry.ts"
 import * as Processor from "../../src/Processor.ts"
@@ -31,7 +32,9 @@ const DESCRIBED = [
   ["source", "csv"], ["sink", "csv"], ["source", "ndjson"], ["sink", "ndjson"], ["source", "memory"],
   ["source", "generator"], ["sink", "collect"], ["sink", "stdout"], ["source", "postgres"], ["sink", "postgres"],
   ["source", "postgres-cdc"], ["processor", "filter"], ["processor", "map"], ["processor", "select"],
-  ["processor", "rename"], ["processor", "aggregate"], ["processor", "dedupe"], ["processor", "worker_map"]
+  ["processor", "rename"], ["processor", "aggregate"], ["processor", "dedupe"], ["processor", "worker_map"],
+  ["source", "mysql"], ["sink", "mysql"], ["source", "mysql-cdc"], ["source", "elasticsearch"], ["sink", "elasticsearch"],
+  ["source", "mongodb"], ["sink", "mongodb"]
 ] as const
 
 describe("dataflare list", () => {
@@ -66,6 +69,15 @@ describe("dataflare list", () => {
       assert.include(csv.keys.find((k) => k.name === "dead_letter.path"), { required: true })
       const pg = find(infos, "sink", "postgres")
       assert.include(pg.keys.find((k) => k.name === "retry.delay"), { type: "duration", default: "100ms" })
+      // the database connectors' defaults are the ones their code applies
+      const es = find(infos, "sink", "elasticsearch")
+      assert.include(es.keys.find((k) => k.name === "batch_size"), { default: EsWriter.DEFAULTS.batchSize })
+      assert.include(es.keys.find((k) => k.name === "max_bytes"), { default: EsWriter.DEFAULTS.maxBytes })
+      assert.include(es.keys.find((k) => k.name === "concurrency"), { default: EsWriter.DEFAULTS.concurrency })
+      assert.include(find(infos, "source", "elasticsearch").keys.find((k) => k.name === "keep_alive"), { type: "duration", default: "10m" })
+      assert.include(find(infos, "source", "mysql-cdc").keys.find((k) => k.name === "start"), { type: "end | beginning", default: "end" })
+      assert.include(find(infos, "sink", "mongodb").keys.find((k) => k.name === "write_concern.wtimeout"), { type: "duration" })
+      assert.notProperty(find(infos, "source", "elasticsearch").keys.find((k) => k.name === "batch_size"), "default")
       assert.isTrue(find(infos, "processor", "process").dslOnly)
     }))
 

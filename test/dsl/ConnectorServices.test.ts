@@ -10,7 +10,7 @@ import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Batch from "../../src/Batch.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Connector from "../../src/Connector.ts"
-import { DefinitionError } from "../../src/Errors.ts"
+import { type ConnectorError, DefinitionError } from "../../src/Errors.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as Spec from "../../src/Spec.ts"
@@ -70,7 +70,7 @@ describe("connectors that need services", () => {
       const out = yield* Testing.collector<Item>()
       const p = Pipeline.from("stock", inventory({ min_stock: 3 })).filter("named", (i) => i.sku.length > 0).to("out", Spec.sink<Item>("collect", {}))
       const run = Pipeline.run(p)
-      expectTypeOf(run).toEqualTypeOf<Effect.Effect<Runtime.RunSummary, Pipeline.RunError<never>, Registry.Registry | Inventory>>()
+      expectTypeOf(run).toEqualTypeOf<Effect.Effect<Runtime.RunSummary, Pipeline.RunError<ConnectorError>, Registry.Registry | Inventory>>()
       yield* run.pipe(
         Effect.provide(Overrides.layer(p, { out: out.sink })),
         Effect.provide(InventoryLive),

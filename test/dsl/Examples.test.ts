@@ -97,6 +97,22 @@ const fixtures: Record<string, Fixture> = {
       assert.match(stdout, /after it, GET \/ready: 503 .*no workflow is running/)
     }
   },
+  "dsl-typed-errors.ts": {
+    args: ["1000"],
+    check: (stdout) => {
+      // 20 orders have amount "n/a" (dead-lettered by the expression filter); every other one is
+      // either priced or in a batch the service rejected — none lost, none twice.
+      assert.include(stdout, "workflow dsl-typed-errors: 1000 orders read\n")
+      assert.include(stdout, "dead letters: 20\n")
+      const m = /priced: (\d+) written, (\d+) rejected, 2 timeouts retried\n/.exec(stdout)
+      assert.isNotNull(m)
+      if (m !== null) {
+        assert.strictEqual(Number(m[1]) + Number(m[2]), 980)
+        assert.isAbove(Number(m[1]), 0)
+        assert.isAbove(Number(m[2]), 0)
+      }
+    }
+  },
   "dsl-quickstart.ts": {
     args: ["300"],
     check: (stdout) => {

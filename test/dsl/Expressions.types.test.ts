@@ -6,6 +6,7 @@ import { pipe } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
+import type { RecordError } from "../../src/Errors.ts"
 import * as Spec from "../../src/Spec.ts"
 
 interface Order {
@@ -25,7 +26,7 @@ describe("expression steps", () => {
       .filter("city", "lower(address.city) == 'berlin' || `first name` == 'amount'")
       .mapFields("shaped", { total: "round(amount * 1.2, 2)", label: "concat(status, ' ', to_string(id))" })
       .filter("computed", "total > 10")
-    expectTypeOf(p).toExtend<Pipeline.Builder<"orders" | "active" | "city" | "shaped" | "computed", unknown, never, never>>()
+    expectTypeOf(p).toExtend<Pipeline.Builder<"orders" | "active" | "city" | "shaped" | "computed", unknown, RecordError, never, RecordError>>()
   })
 
   it("a field the records do not have does not compile", () => {

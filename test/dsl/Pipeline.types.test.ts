@@ -5,6 +5,7 @@
 import { Context, Effect, pipe, Schema } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
+import type { ConnectorError, RecordError } from "../../src/Errors.ts"
 import type { Registry } from "../../src/Registry.ts"
 import type { RunSummary } from "../../src/Runtime.ts"
 import * as Spec from "../../src/Spec.ts"
@@ -55,12 +56,13 @@ describe("Pipeline types", () => {
         "orders" | "active" | "slim" | "renamed" | "split" | "computed",
         { readonly id: number; double: unknown; total: unknown },
         never,
-        never
+        never,
+        RecordError
       >
     >()
 
     // An expression filter keeps the record type.
-    expectTypeOf(base.filter("big", "amount > 100")).toEqualTypeOf<Pipeline.Builder<"orders" | "big", Order, never, never>>()
+    expectTypeOf(base.filter("big", "amount > 100")).toEqualTypeOf<Pipeline.Builder<"orders" | "big", Order, never, never, RecordError>>()
   })
 
   it("keeps optional fields optional through select and rename", () => {
@@ -85,9 +87,9 @@ describe("Pipeline types", () => {
     const p = Pipeline.from("orders", orders).select("s", ["id", "amount"])
     // A sink of a supertype accepts: fewer fields, unknown.
     expectTypeOf(p.to("out", Spec.sink<{ readonly id: number }>("memory", {}))).toEqualTypeOf<
-      Pipeline.Pipeline<"orders" | "s" | "out", never, never>
+      Pipeline.Pipeline<"orders" | "s" | "out", ConnectorError, never>
     >()
-    expectTypeOf(p.to("out", anything)).toEqualTypeOf<Pipeline.Pipeline<"orders" | "s" | "out", never, never>>()
+    expectTypeOf(p.to("out", anything)).toEqualTypeOf<Pipeline.Pipeline<"orders" | "s" | "out", ConnectorError, never>>()
     // @ts-expect-error: CompileError<"sink 'out' does not accept the records it reads: the records have no field 'status'">
     p.to("out", Spec.sink<{ readonly id: number; readonly status: string }>("memory", {}))
     // @ts-expect-error: CompileError<"sink 'out' does not accept the records it reads: field 'id' has a type it does not accept">
@@ -135,16 +137,16 @@ describe("Pipeline types", () => {
       .filter("positive", (r) => r.eur > 0)
     expectTypeOf(p).toEqualTypeOf<Pipeline.Builder<"orders" | "convert" | "positive", { id: number; eur: number }, Unavailable, Rates>>()
     const done = p.to("out", anything)
-    expectTypeOf(done).toEqualTypeOf<Pipeline.Pipeline<"orders" | "convert" | "positive" | "out", Unavailable, Rates>>()
+    expectTypeOf(done).toEqualTypeOf<Pipeline.Pipeline<"orders" | "convert" | "positive" | "out", Unavailable | ConnectorError, Rates>>()
 
     const running = Pipeline.run(done)
-    expectTypeOf(running).toEqualTypeOf<Effect.Effect<RunSummary, Pipeline.RunError<Unavailable>, Registry | Rates>>()
+    expectTypeOf(running).toEqualTypeOf<Effect.Effect<RunSummary, Pipeline.RunError<Unavailable | ConnectorError>, Registry | Rates>>()
     // The processor's error is in the failed node's cause.
     const handled = running.pipe(
       Effect.catchTag("NodeError", (e) => Effect.succeed(e.cause instanceof Unavailable ? e.cause.service : "other"))
     )
     expectTypeOf(handled).toEqualTypeOf<
-      Effect.Effect<RunSummary | string, Exclude<Pipeline.RunError<Unavailable>, { readonly _tag: "NodeError" }>, Registry | Rates>
+      Effect.Effect<RunSummary | string, Exclude<Pipeline.RunError<Unavailable | ConnectorError>, { readonly _tag: "NodeError" }>, Registry | Rates>
     >()
   })
 
@@ -171,7 +173,7 @@ describe("Pipeline types", () => {
       Pipeline.process("checked", (rs) => Effect.fail(new Unavailable({ service: String(rs.length) }))),
       Pipeline.to("out", anything)
     )
-    expectTypeOf(p).toEqualTypeOf<Pipeline.Pipeline<"orders" | "active" | "cents" | "renamed" | "slim" | "checked" | "out", Unavailable, never>>()
+    expectTypeOf(p).toEqualTypeOf<Pipeline.Pipeline<"orders" | "active" | "cents" | "renamed" | "slim" | "checked" | "out", Unavailable | ConnectorError, never>>()
     const base = Pipeline.from("orders", orders)
     // @ts-expect-error: duplicate node id 'orders'
     pipe(base, Pipeline.filter("orders", "amount > 1"))

@@ -14,7 +14,7 @@ import * as Workflow from "../../dsl/Workflow.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import type { RestoreError } from "../../src/Checkpoint.ts"
-import type { DefinitionError, NodeError } from "../../src/Errors.ts"
+import type { ConnectorError, DefinitionError, NodeError } from "../../src/Errors.ts"
 import type { Registry, RegistryError } from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import type { SinkSpec } from "../../src/Spec.ts"
@@ -43,9 +43,9 @@ describe("Streams types", () => {
     const p = Pipeline.from("orders", Streams.source(feed))
     expectTypeOf(p).toEqualTypeOf<Pipeline.Builder<"orders", Order, Broken, Feed>>()
     const done = p.filter("large", (o) => o.amount > 10).to("db", Streams.sink(toDb))
-    expectTypeOf(done).toEqualTypeOf<Pipeline.Pipeline<"orders" | "large" | "db", Broken | Refused, Feed | Db>>()
+    expectTypeOf(done).toEqualTypeOf<Pipeline.Pipeline<"orders" | "large" | "db", Broken | Refused | ConnectorError, Feed | Db>>()
     expectTypeOf(Pipeline.run(done)).toEqualTypeOf<
-      Effect.Effect<Runtime.RunSummary, Pipeline.RunError<Broken | Refused>, Registry | Feed | Db>
+      Effect.Effect<Runtime.RunSummary, Pipeline.RunError<Broken | Refused | ConnectorError>, Registry | Feed | Db>
     >()
     // Runtime.run keeps the services too
     expectTypeOf(Runtime.run(done)).toEqualTypeOf<
@@ -111,7 +111,7 @@ describe("Streams types", () => {
   it("a missing service does not compile", () => {
     const done = Pipeline.from("orders", Streams.source(feed)).to("db", Streams.sink(toDb))
     const program = Pipeline.run(done).pipe(Effect.provide(Builtins.layer), Effect.provideService(Feed, { orders: Stream.empty }))
-    expectTypeOf(program).toEqualTypeOf<Effect.Effect<Runtime.RunSummary, Pipeline.RunError<Broken | Refused> | RegistryError, Db>>()
+    expectTypeOf(program).toEqualTypeOf<Effect.Effect<Runtime.RunSummary, Pipeline.RunError<Broken | Refused | ConnectorError> | RegistryError, Db>>()
     // never called: these lines are for the compiler only
     const compileOnly = () => {
       // @ts-expect-error: Db is not provided

@@ -4,6 +4,7 @@
 import { Context, Effect, Schema } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Workflow from "../../dsl/Workflow.ts"
+import type { ConnectorError } from "../../src/Errors.ts"
 import type { Registry } from "../../src/Registry.ts"
 import type { RunSummary } from "../../src/Runtime.ts"
 import * as Spec from "../../src/Spec.ts"
@@ -36,7 +37,7 @@ describe("Workflow types", () => {
     // Narrowing on a discriminant reconciles the union.
     const reconciled = w.map("orders", ["web", "store"], (o) => ({ id: o.id, item: o.channel === "web" ? o.sku : o.item }))
     const built = reconciled.sink("out", ["orders"], Spec.sink<{ readonly id: number; readonly item: string }>("x", {})).build()
-    expectTypeOf(built).toEqualTypeOf<Workflow.Workflow<"web" | "store" | "orders" | "out", never, never>>()
+    expectTypeOf(built).toEqualTypeOf<Workflow.Workflow<"web" | "store" | "orders" | "out", ConnectorError, never>>()
   })
 
   it("rejects a sink that accepts only one member of a fan-in", () => {
@@ -98,7 +99,7 @@ describe("Workflow types", () => {
     // @ts-expect-error: CompileError<"node 'store' is not read by any node or sink">
     half.build()
     expectTypeOf(half.sink("out2", ["store"], anything).build()).toEqualTypeOf<
-      Workflow.Workflow<"web" | "store" | "out" | "out2", never, never>
+      Workflow.Workflow<"web" | "store" | "out" | "out2", ConnectorError, never>
     >()
   })
 
@@ -116,10 +117,10 @@ describe("Workflow types", () => {
     // Reading only the side output counts as reading the node (as at run time); the port itself
     // needs no reader.
     expectTypeOf(w.sink("late", ["agg.late"], anything).build()).toEqualTypeOf<
-      Workflow.Workflow<"web" | "agg" | "agg.late" | "late", never, never>
+      Workflow.Workflow<"web" | "agg" | "agg.late" | "late", ConnectorError, never>
     >()
     expectTypeOf(w.sink("totals", ["agg"], anything).build()).toEqualTypeOf<
-      Workflow.Workflow<"web" | "agg" | "agg.late" | "totals", never, never>
+      Workflow.Workflow<"web" | "agg" | "agg.late" | "totals", ConnectorError, never>
     >()
   })
 
@@ -135,7 +136,7 @@ describe("Workflow types", () => {
       .sink("out", ["named"], Spec.sink<{ readonly name: string }>("x", {}))
       .build()
     expectTypeOf(Workflow.run(w)).toEqualTypeOf<
-      Effect.Effect<RunSummary, Workflow.RunError<LookupFailed>, Registry | Lookup>
+      Effect.Effect<RunSummary, Workflow.RunError<LookupFailed | ConnectorError>, Registry | Lookup>
     >()
   })
 })

@@ -12,7 +12,8 @@ import { Effect, Schema, Sink, Stream } from "effect"
 import * as Dsl from "../../dsl/index.ts"
 import * as Dataflare from "../../src/index.ts"
 
-const { Builtins, Csv, Elasticsearch, Memory, Mongodb, Nats, Ndjson, Postgres, Processors, RedisStreams, Registry, Stdout } = Dataflare
+const { Builtins, Csv, Elasticsearch, Memory, Mongodb, Mqtt, Mysql, Nats, Ndjson, Postgres, Processors, Rabbitmq, RedisStreams, Registry, Stdout } =
+  Dataflare
 
 type Row = { readonly id: number; readonly amount: number; readonly text: string }
 
@@ -43,6 +44,20 @@ const specs = {
   mongodb: [
     Mongodb.source<Row>({ url: "mongodb://127.0.0.1:27017", database: "d", collection: "rows" }),
     Mongodb.sink<Row>({ url: "mongodb://127.0.0.1:27017", database: "d", collection: "rows", mode: "upsert", id_field: "id" })
+  ],
+  rabbitmq: [
+    Rabbitmq.source<Row>({ url: "amqp://127.0.0.1:5672", queue: "q" }),
+    Rabbitmq.sink<Row>({ url: "amqp://127.0.0.1:5672", exchange: "", routing_key: "q" })
+  ],
+  mqtt: [
+    Mqtt.source<Row>({ url: "mqtt://127.0.0.1:1883", topic: "t/#", client_id: "c" }),
+    Mqtt.sink<Row>({ url: "mqtt://127.0.0.1:1883", topic: { field: "topic" }, qos: 2 })
+  ],
+  mysql: [
+    Mysql.source({ connection_string: "mysql://root@127.0.0.1:3306/test", table: "t" }),
+    Mysql.sink({ connection_string: "mysql://root@127.0.0.1:3306/test", table: "t" })
+  ],
+  "mysql-cdc": [Mysql.cdc({ connection_string: "mysql://root@127.0.0.1:3306/test", tables: ["t"], server_id: 42 })
   ],
   "postgres-cdc": [Postgres.cdc({ connection_string: "postgres://127.0.0.1/db", slot: "s", publication: "p" })],
   filter: [Processors.filterSpec<Row>((r) => r.amount > 0), Processors.filterSpec<Row>("amount > 0")],
@@ -89,6 +104,9 @@ describe("the public surface", () => {
     assert.strictEqual(Dsl.Nats, Dataflare.Nats)
     assert.strictEqual(Dsl.Elasticsearch, Dataflare.Elasticsearch)
     assert.strictEqual(Dsl.Mongodb, Dataflare.Mongodb)
+    assert.strictEqual(Dsl.Rabbitmq, Dataflare.Rabbitmq)
+    assert.strictEqual(Dsl.Mqtt, Dataflare.Mqtt)
+    assert.strictEqual(Dsl.Mysql, Dataflare.Mysql)
     assert.strictEqual(Dsl.Processors, Dataflare.Processors)
     assert.strictEqual(Dsl.Spec, Dataflare.Spec)
     assert.strictEqual(Dsl.Stdout, Dataflare.Stdout)

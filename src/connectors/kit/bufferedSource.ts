@@ -21,6 +21,23 @@
  *   receives the handles of the contiguous prefix only, in read order: never a record past one
  *   that is not covered yet, whatever order the commits arrive in.
  *
+ * - **Units (`boundary`).** A record may be part of a larger unit that a position must never split,
+ *   such as the changes of one database transaction (CDC positions are transaction-end LSNs: a
+ *   checkpoint between two parts of a transaction, restored, would write the first part twice).
+ *   With `boundary`, a batch ends only after a record for which `boundary` is true — unless the
+ *   unit in front alone fills the batch (`max` records) or the buffer (the client is paused, so
+ *   its end cannot arrive): then the batch ends *inside* the unit, at `max` records. Such a batch
+ *   is not made larger than `max` instead, because a unit may be larger than memory. Its position
+ *   (from `advance`, whose last handle is then not a boundary) must say how far into the unit the
+ *   reader is — e.g. the last boundary's position plus the number of records of the unit read —
+ *   so that a restore re-reads the unit from its start and skips exactly those: neither the
+ *   previous boundary alone (the part read would be written twice) nor the unit's end (the rest
+ *   would be lost). `acknowledge` receives the handles of a mid-unit batch too: acknowledging
+ *   upstream only up to the last boundary among them is the connector's part.
+ * - **Bytes (`weight`, `maxWeight`).** With a `weight` per record (its size in bytes, say), the
+ *   client is also paused while the buffered records weigh `maxWeight` or more, and resumed once
+ *   they weigh at most half of it: memory is bounded in bytes whatever the records' sizes.
+ *
  * **Gotchas**: positions must differ after every non-empty batch (they are how a commit finds
  * the batches it covers); a position the reader did not produce in this run (a restored one)
  * acknowledges nothing: what the broker redelivers after a restart is the connector's to skip
@@ -39,7 +56,7 @@
  * ```
  * @since 0.4.0
  */
-import { Deferred, Effect } from "effect"
+import { Clock, Deferred, Effect, Option } from "effect"
 import * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
 import { Pending, type SourceReader } from "../../Connector.ts"
@@ -52,7 +69,7 @@ import * as OffsetTracker from "../../OffsetTracker.ts"
  * @category models
  * @since 0.4.0
  */
-export interface Options<H> {
+export interface Options<H, A = unknown> {
   /** The workflow node, for batch origins. */
   readonly node: string
   /** Records buffered before the client is paused. */
@@ -70,7 +87,19 @@ export interface Options<H> {
   readonly pause?: () => void
   /** Let the client deliver again. */
   readonly resume?: () => void
-  /** The connector's position after the records whose handles are given (read order), called once per non-empty batch. */
+  /**
+   * True when a position may be taken after the record with this handle (the last record of a
+   * unit, e.g. of a transaction). Default: after every record. See the module documentation.
+   */
+  readonly boundary?: (handle: H) => boolean
+  /** The weight of a record for `maxWeight`, e.g. its size in bytes (default: none). */
+  readonly weight?: (record: A, handle: H) => number
+  /** With `weight`: the client is paused while the buffered records weigh this much or more. */
+  readonly maxWeight?: number
+  /**
+   * The connector's position after the records whose handles are given (read order), called once
+   * per non-empty batch. With `boundary`, the last handle may be inside a unit (see the module doc).
+   */
   readonly advance: (handles: ReadonlyArray<H>) => Position
   /** Acknowledges records upstream: the handles of a contiguous prefix of what was read, in read order. */
   readonly acknowledge: (handles: ReadonlyArray<H>) => Effect.Effect<void, ConnectorError>
@@ -99,6 +128,8 @@ export interface BufferedSource<A, H> {
   readonly paused: () => boolean
   /** Records buffered now. */
   readonly buffered: () => number
+  /** The weight of the records buffered now (0 without a `weight` option). */
+  readonly bufferedWeight: () => number
   /** Records read and not yet acknowledged. */
   readonly inFlight: () => number
   /** The reader: `readBatch`, `readBatchSync`, `position`, `seek`, `commit`. */
@@ -116,15 +147,25 @@ interface Flight<H> {
  * @category constructors
  * @since 0.4.0
  */
-export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
+export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
   const capacity = Math.max(1, options.capacity)
   const lowWater = Math.min(capacity - 1, options.lowWater ?? Math.floor(capacity / 2))
   const maxInFlight = Math.max(1, options.maxInFlight ?? capacity * 100)
   const linger = options.lingerMs ?? 100
+  const isBoundary = options.boundary
+  const weigh = options.weight
+  const maxWeight = options.maxWeight ?? Number.POSITIVE_INFINITY
 
   let records: Array<A> = []
   let handles: Array<H> = []
+  // with `weight`: the weight of each buffered record (parallel to `records`) and their sum
+  let weights: Array<number> = []
+  let weightBuffered = 0
   let head = 0
+  // with `boundary`: the index in `records` of the last boundary offered (below `head`: none buffered)
+  let lastBoundary = -1
+  // the `max` of the `readBatch` waiting: an offer that cannot make its batch does not wake it
+  let wanted = 0
   let isPaused = false
   let failure: ConnectorError | RecordError | undefined
   let ended = false
@@ -152,8 +193,9 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
     roomWaiter = undefined
     if (w !== undefined) Deferred.doneUnsafe(w, Effect.void)
   }
+  const full = () => buffered() >= capacity || weightBuffered >= maxWeight
   const maybeResume = () => {
-    if (isPaused && buffered() <= lowWater) {
+    if (isPaused && buffered() <= lowWater && weightBuffered <= maxWeight / 2) {
       isPaused = false
       options.resume?.()
       wakeRoom()
@@ -163,27 +205,41 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
   const offer = (record: A, handle: H) => {
     records.push(record)
     handles.push(handle)
-    if (!isPaused && buffered() >= capacity) {
+    if (weigh !== undefined) {
+      const w = weigh(record, handle)
+      weights.push(w)
+      weightBuffered += w
+    }
+    if (isBoundary !== undefined && isBoundary(handle)) lastBoundary = records.length - 1
+    if (!isPaused && full()) {
       isPaused = true
       options.pause?.()
     }
-    if (waiter !== undefined) wake()
+    if (waiter !== undefined && (isBoundary === undefined || lastBoundary === records.length - 1 || buffered() >= wanted || isPaused)) wake()
   }
 
   /** Takes up to `max` records as a batch; `undefined` when none can be taken now. */
   const take = (max: number): Batch.Batch<A> | undefined => {
-    const n = Math.min(max, buffered(), maxInFlight - inFlightRecords)
+    const n = cut(Math.min(max, buffered(), maxInFlight - inFlightRecords), max)
     if (n <= 0) return undefined
+    if (weigh !== undefined) {
+      for (let i = head; i < head + n; i++) weightBuffered -= weights[i]
+    }
     const taken = head === 0 && n === records.length ? records : records.slice(head, head + n)
     const takenHandles = head === 0 && n === handles.length ? handles : handles.slice(head, head + n)
     head += n
     if (head === records.length) {
       records = []
       handles = []
+      weights = []
+      weightBuffered = 0
+      lastBoundary = -1
       head = 0
     } else if (head > 4096 && head * 2 > records.length) {
       records = records.slice(head)
       handles = handles.slice(head)
+      if (weigh !== undefined) weights = weights.slice(head)
+      lastBoundary -= head
       head = 0
     }
     seq += 1
@@ -196,6 +252,20 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
     return Batch.make(taken, { origin: { source: options.node, position }, readAt: Date.now() })
   }
 
+  /**
+   * With `boundary`: how many of the `n` records that may be taken end at the last boundary among
+   * them; when there is none, `n` if the unit in front alone fills the batch (`max`) or the
+   * buffer, or nothing else can arrive (end, failure) — else 0: wait for the unit's end.
+   */
+  const cut = (n: number, max: number): number => {
+    if (isBoundary === undefined || n <= 0) return n
+    if (lastBoundary >= head) {
+      if (lastBoundary < head + n) return lastBoundary - head + 1
+      for (let i = head + n - 1; i >= head; i--) if (isBoundary(handles[i])) return i - head + 1
+    }
+    return n >= max || isPaused || full() || ended || failure !== undefined ? n : 0
+  }
+
   const readBatchSync = (max: number): Batch.Batch<A> | undefined | typeof Pending => {
     const batch = take(max)
     if (batch !== undefined) return batch
@@ -204,20 +274,28 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
     return Pending
   }
 
+  // Waits for offers until something can be taken or `lingerMs` passed: an offer that does not
+  // make a batch (a unit still arriving) waits again instead of returning an empty batch early.
   const readBatch = (max: number): Effect.Effect<Batch.Batch<A> | undefined, ConnectorError | RecordError> =>
     Effect.suspend(() => {
       const now = answer(max)
       if (now !== Pending) return now
-      const w = Deferred.makeUnsafe<void>()
-      waiter = w
-      return Deferred.await(w).pipe(
-        Effect.timeoutOption(linger),
-        Effect.flatMap(() => {
-          if (waiter === w) waiter = undefined
-          const later = answer(max)
-          return later === Pending ? Effect.succeed(Batch.empty<A>({ origin: { source: options.node, position } })) : later
+      const wait = (deadline: number): Effect.Effect<Batch.Batch<A> | undefined, ConnectorError | RecordError> =>
+        Effect.flatMap(Clock.currentTimeMillis, (time) => {
+          const w = Deferred.makeUnsafe<void>()
+          waiter = w
+          wanted = max
+          return Deferred.await(w).pipe(
+            Effect.timeoutOption(Math.max(0, deadline - time)),
+            Effect.flatMap((woken) => {
+              if (waiter === w) waiter = undefined
+              const later = answer(max)
+              if (later !== Pending) return later
+              return Option.isSome(woken) ? wait(deadline) : Effect.succeed(Batch.empty<A>({ origin: { source: options.node, position } }))
+            })
+          )
         })
-      )
+      return Effect.flatMap(Clock.currentTimeMillis, (time) => wait(time + linger))
     })
 
   const answer = (max: number): Effect.Effect<Batch.Batch<A> | undefined, ConnectorError | RecordError> | typeof Pending => {
@@ -255,6 +333,9 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
     Effect.suspend(() => {
       records = []
       handles = []
+      weights = []
+      weightBuffered = 0
+      lastBoundary = -1
       head = 0
       failure = undefined
       ended = false
@@ -286,6 +367,7 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
     }),
     paused: () => isPaused,
     buffered,
+    bufferedWeight: () => weightBuffered,
     inFlight: () => inFlightRecords,
     reader: {
       readBatch,
@@ -295,4 +377,30 @@ export const make = <A, H>(options: Options<H>): BufferedSource<A, H> => {
       commit
     }
   }
+}
+
+/**
+ * An estimate of the memory a decoded record takes, in bytes, for the `weight` option: strings
+ * count two bytes a character, other scalars eight, plus a small overhead per object, array and
+ * field. Cheap and deterministic rather than exact (the point is a bound on memory, not a figure).
+ *
+ * @example
+ * ```ts
+ * BufferedSource.approximateBytes({ id: 1, name: "ab" }) // 16 + (16 + 8) + (16 + 4) = 60
+ * ```
+ * @category weights
+ * @since 0.4.0
+ */
+export const approximateBytes = (value: unknown): number => {
+  if (typeof value === "string") return 2 * value.length
+  if (value === null || typeof value !== "object") return 8
+  if (value instanceof Uint8Array) return value.byteLength
+  if (value instanceof Date) return 8
+  let size = 16
+  if (Array.isArray(value)) {
+    for (const item of value) size += 8 + approximateBytes(item)
+    return size
+  }
+  for (const key in value) size += 16 + approximateBytes((value as Record<string, unknown>)[key])
+  return size
 }

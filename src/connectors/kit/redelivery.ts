@@ -94,6 +94,9 @@ export class RedeliveryWindow {
   private restored = new Map<string, number>()
   private carried = 0
   private readonly bySeq = new Map<number, Entry>()
+  /** The last message handed on (its `seq`), `undefined` before the first batch after a restore. */
+  private last: number | undefined = 0
+  private restoredAt: RedeliveryPosition | undefined
 
   /**
    * Registers a delivered message; returns its sequence number, and whether it is a redelivery
@@ -126,8 +129,31 @@ export class RedeliveryWindow {
     return { session: this.session, delivered: seq, redeliverable }
   }
 
+  /**
+   * The mark of the batch ending with message `seq`: `{ session, delivered }`, what the buffered
+   * source keys its commits by and batches carry as their origin — cheap, where a whole
+   * {@link position} costs a digest per message of the window. The reader's `position` (what a
+   * checkpoint stores) is {@link current}; a commit finds its batches by {@link markOf}.
+   */
+  mark(seq: number): { readonly session: string; readonly delivered: number } {
+    this.last = seq
+    return { session: this.session, delivered: seq }
+  }
+
+  /** The mark of a (checkpointed) position. */
+  markOf(position: RedeliveryPosition): { readonly session: string; readonly delivered: number } {
+    return { session: position.session, delivered: position.delivered }
+  }
+
+  /** The position after the last batch handed on (the restored one before the first batch after a restore). */
+  current(): RedeliveryPosition {
+    return this.last === undefined && this.restoredAt !== undefined ? this.restoredAt : this.position(this.last ?? 0)
+  }
+
   /** Takes the digests of a restored position: their redeliveries are dropped. */
   restore(position: RedeliveryPosition): void {
+    this.last = undefined
+    this.restoredAt = position
     this.restored.clear()
     this.carried = 0
     for (const d of position.redeliverable) {

@@ -13,9 +13,18 @@ import * as Retry from "../kit/Retry.ts"
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 const Url = Schema.RedactedFromValue(
-  Schema.String.check(Schema.isPattern(/^mongodb(\+srv)?:\/\//u, { message: "expected a mongodb:// or mongodb+srv:// URL" })),
+  Schema.String.check(Schema.isPattern(/^mongodb(\+srv)?:\/\//u, { message: "expected a mongodb:// or mongodb+srv:// URL" })).annotate({
+    description: "The deployment: a mongodb:// or mongodb+srv:// URL with credentials and options (kept redacted: never printed)"
+  }),
   { label: "url" }
 )
+
+// Where both roles read or write.
+const Location = {
+  url: Url,
+  database: Schema.NonEmptyString.annotate({ description: "The database to read or write" }),
+  collection: Schema.NonEmptyString.annotate({ description: "The collection to read or write" })
+} as const
 
 /**
  * The write concern of the sink's writes: `w` (a number of members or `majority`), `j`
@@ -25,9 +34,11 @@ const Url = Schema.RedactedFromValue(
  * @since 0.4.0
  */
 export const WriteConcern = Schema.Struct({
-  w: Schema.optionalKey(Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.Literal("majority")])),
-  j: Schema.optionalKey(Schema.Boolean),
-  wtimeout: Schema.optionalKey(PositiveDuration)
+  w: Schema.optionalKey(Schema.Union([Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)), Schema.Literal("majority")]).annotate({
+    description: "How many members acknowledge a write: a number or majority (default: the server's)"
+  })),
+  j: Schema.optionalKey(Schema.Boolean.annotate({ description: "Acknowledge a write once it is journaled (default: the server's)" })),
+  wtimeout: Schema.optionalKey(PositiveDuration).annotateKey({ description: "How long the write concern may take before the write fails as transient" })
 })
 
 /**
@@ -53,14 +64,20 @@ export const WriteConcern = Schema.Struct({
  * @since 0.4.0
  */
 export const SinkConfig = Schema.Struct({
-  url: Url,
-  database: Schema.NonEmptyString,
-  collection: Schema.NonEmptyString,
-  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
-  id_field: Schema.optionalKey(Schema.NonEmptyString),
-  id_key: Schema.optionalKey(Schema.Literals(["_id", "field"])),
-  write_concern: Schema.optionalKey(WriteConcern),
-  batch_size: Schema.optionalKey(PositiveInt),
+  ...Location,
+  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"]).annotate({
+    description: "insert (insertOne); upsert (updateOne with $set of the record's fields); replace (replaceOne: the document becomes the record)",
+    default: "insert"
+  })),
+  id_field: Schema.optionalKey(Schema.NonEmptyString.annotate({
+    description: "The record field identifying the document; required by upsert and replace"
+  })),
+  id_key: Schema.optionalKey(Schema.Literals(["_id", "field"]).annotate({
+    description: "_id: the id_field value becomes the document's _id; field: documents are matched on id_field itself (give it a unique index)",
+    default: "_id"
+  })),
+  write_concern: Schema.optionalKey(WriteConcern.annotate({ description: "The write concern of the writes: { w, j, wtimeout } (default: the server's)" })),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Operations per bulkWrite", default: 1000 })),
   ...Retry.RetryFields,
   ...DeadLetter.ErrorHandlingFields
 }).check(
@@ -96,14 +113,22 @@ export type SinkConfig = typeof SinkConfig.Type
  * @since 0.4.0
  */
 export const SourceConfig = Schema.Struct({
-  url: Url,
-  database: Schema.NonEmptyString,
-  collection: Schema.NonEmptyString,
-  mode: Schema.optionalKey(Schema.Literals(["scan", "change_stream"])),
-  filter: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
-  pipeline: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown))),
-  full_document: Schema.optionalKey(Schema.Literals(["updateLookup", "whenAvailable", "required"])),
-  batch_size: Schema.optionalKey(PositiveInt)
+  ...Location,
+  mode: Schema.optionalKey(Schema.Literals(["scan", "change_stream"]).annotate({
+    description: "scan: read the collection in _id order; change_stream: follow its changes (needs a replica set)",
+    default: "scan"
+  })),
+  filter: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown).annotate({
+    description: "scan only: a query document the documents must match"
+  })),
+  pipeline: Schema.optionalKey(Schema.Array(Schema.Record(Schema.String, Schema.Unknown)).annotate({
+    description: "change_stream only: aggregation stages applied to the change events"
+  })),
+  full_document: Schema.optionalKey(Schema.Literals(["updateLookup", "whenAvailable", "required"]).annotate({
+    description: "change_stream only: the document attached to update events (updateLookup: as it is now; whenAvailable/required: post-images)",
+    default: "updateLookup"
+  })),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Documents (changes) per batch (default: execution.batch_size)" }))
 }).check(
   Schema.makeFilter((c) =>
     c.mode === "change_stream" && c.filter !== undefined

@@ -84,7 +84,7 @@ const openReader = Effect.fnUntraced(function*(
     // after a reconnect) is held back by TCP: the socket is not read while the buffer is full
     pause: () => void client?.stream.pause(),
     resume: () => void client?.stream.resume(),
-    advance: (handles) => window.position(handles[handles.length - 1].seq),
+    advance: (handles) => window.mark(handles[handles.length - 1].seq),
     acknowledge: (handles) =>
       Effect.sync(() => {
         const round = window.acknowledged(handles.map((h) => h.seq))
@@ -103,7 +103,7 @@ const openReader = Effect.fnUntraced(function*(
         window.restore(position)
         restored = true
       }),
-    initial: window.position(0)
+    initial: window.mark(0)
   })
 
   const lost = (message: string) =>
@@ -177,6 +177,9 @@ const openReader = Effect.fnUntraced(function*(
   const reader = buffer.reader
   return {
     ...reader,
+    // a checkpoint stores the whole position (digests included); batches carry only its mark
+    position: Effect.sync(() => window.current()),
+    commit: (p) => Effect.flatMap(decodePosition(p), (full) => reader.commit(window.markOf(full))),
     readBatch: (max: number) =>
       started
         ? reader.readBatch(max)

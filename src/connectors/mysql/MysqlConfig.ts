@@ -13,10 +13,16 @@ import * as Retry from "../kit/Retry.ts"
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
 const ConnectionString = Schema.RedactedFromValue(
-  Schema.String.check(Schema.isPattern(/^(mysql|mariadb):\/\/[^/]*(\/[^/?#]*)?([?#].*)?$/u)),
+  Schema.String.check(Schema.isPattern(/^(mysql|mariadb):\/\/[^/]*(\/[^/?#]*)?([?#].*)?$/u)).annotate({
+    description: "mysql://user[:password]@host[:port]/database (mariadb:// too; kept redacted: never printed)"
+  }),
   { label: "connection_string" }
 )
-const Password = Schema.RedactedFromValue(Schema.String, { label: "password" })
+const Password = Schema.RedactedFromValue(
+  Schema.String.annotate({ description: "The password, overriding the URL's (take it from the environment; kept redacted: never printed)" }),
+  { label: "password" }
+)
+
 
 /**
  * A table name: `table` or `database.table`, letters, digits, `_` and `$` (spliced into SQL quoted
@@ -46,6 +52,15 @@ export const BigintMode = Schema.Literals(["bigint", "string"])
  */
 export const ZeroDates = Schema.Literals(["fail", "null"])
 
+// How values are read, shared by the table source and the CDC source.
+const ValueFields = {
+  bigint: Schema.optionalKey(BigintMode.annotate({ description: "How BIGINT values are read: as bigint, or as a string of digits", default: "bigint" })),
+  zero_dates: Schema.optionalKey(ZeroDates.annotate({
+    description: "What a zero date (0000-00-00, or a zero month or day) becomes: fail (a record error) or null",
+    default: "fail"
+  }))
+} as const
+
 /**
  * Config of the `mysql` source.
  *
@@ -65,18 +80,21 @@ export const ZeroDates = Schema.Literals(["fail", "null"])
 export const SourceConfig = Schema.Struct({
   connection_string: ConnectionString,
   password: Schema.optionalKey(Password),
-  table: Schema.optionalKey(TableName),
-  query: Schema.optionalKey(Schema.NonEmptyString),
+  table: Schema.optionalKey(TableName.annotate({ description: "The table to read (database.table allowed); exactly one of table or query" })),
+  query: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "A SELECT to read instead of a table (runs as written); exactly one of table or query" })),
   incremental: Schema.optionalKey(
     Schema.Struct({
-      column: Schema.NonEmptyString,
-      initial_value: Schema.optionalKey(Schema.Union([Schema.String, Schema.Number]))
-    })
+      column: Schema.NonEmptyString.annotate({ description: "The column whose values grow: rows after the last position are read" }),
+      initial_value: Schema.optionalKey(
+        Schema.Union([Schema.String, Schema.Number]).annotate({ description: "Read rows whose column is greater than this (exclusive)" })
+      )
+    }).annotate({ description: "Read only rows after the last position (table only)" })
   ),
-  batch_size: Schema.optionalKey(PositiveInt),
-  partition_column: Schema.optionalKey(Schema.NonEmptyString),
-  bigint: Schema.optionalKey(BigintMode),
-  zero_dates: Schema.optionalKey(ZeroDates)
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Rows per batch (default: execution.batch_size)" })),
+  partition_column: Schema.optionalKey(Schema.NonEmptyString.annotate({
+    description: "The integer column whose ranges split the read across parallelism instances (default: the primary key's first column)"
+  })),
+  ...ValueFields
 }).check(
   Schema.makeFilter((c) => {
     if ((c.table === undefined) === (c.query === undefined)) return "exactly one of 'table' or 'query' must be set"
@@ -122,12 +140,25 @@ export type SourceConfig = typeof SourceConfig.Type
 export const SinkConfig = Schema.Struct({
   connection_string: ConnectionString,
   password: Schema.optionalKey(Password),
-  table: TableName,
-  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"])),
-  key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString)),
-  guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"])),
-  checkpoint_table: Schema.optionalKey(TableName),
-  workflow: Schema.optionalKey(Schema.NonEmptyString),
+  table: TableName.annotate({ description: "The target table (database.table allowed); it must exist" }),
+  mode: Schema.optionalKey(Schema.Literals(["insert", "upsert", "replace"]).annotate({
+    description: "insert; upsert (INSERT ... ON DUPLICATE KEY UPDATE); replace: empty the table once, then insert",
+    default: "insert"
+  })),
+  key: Schema.optionalKey(Schema.NonEmptyArray(Schema.NonEmptyString).annotate({
+    description: "The columns identifying a row (upsert, deletes of change records): the primary key or a unique key (default: the primary key)"
+  })),
+  guarantee: Schema.optionalKey(Schema.Literals(["exactly-once", "at-least-once"]).annotate({
+    description: "exactly-once commits insert/replace rows with their checkpoint (XA); at-least-once commits at once (rows may be written again after a crash)",
+    default: "exactly-once"
+  })),
+  checkpoint_table: Schema.optionalKey(TableName.annotate({
+    description: "Where committed checkpoint ids are kept (in the target's database unless qualified; <checkpoint_table>_xa beside it)",
+    default: "dataflare_checkpoints"
+  })),
+  workflow: Schema.optionalKey(Schema.NonEmptyString.annotate({
+    description: "The workflow name stored with the checkpoint ids (default: the workflow's name)"
+  })),
   ...Retry.RetryFields,
   ...DeadLetter.ErrorHandlingFields
 }).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
@@ -158,13 +189,22 @@ export type SinkConfig = typeof SinkConfig.Type
 export const CdcConfig = Schema.Struct({
   connection_string: ConnectionString,
   password: Schema.optionalKey(Password),
-  tables: Schema.NonEmptyArray(TableName),
-  server_id: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4294967295 })),
-  start: Schema.optionalKey(Schema.Literals(["end", "beginning"])),
-  snapshot: Schema.optionalKey(Schema.Boolean),
-  batch_size: Schema.optionalKey(PositiveInt),
-  bigint: Schema.optionalKey(BigintMode),
-  zero_dates: Schema.optionalKey(ZeroDates)
+  tables: Schema.NonEmptyArray(TableName).annotate({
+    description: "The tables streamed: database.table, or table in the connection's database"
+  }),
+  server_id: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4294967295 })).annotate({
+    description: "The replica id this reader announces: unique among the server's replicas (give each workflow its own)"
+  }),
+  start: Schema.optionalKey(Schema.Literals(["end", "beginning"]).annotate({
+    description: "Where a first run starts: end (changes from now on) or beginning (the oldest binlog the server has)",
+    default: "end"
+  })),
+  snapshot: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "On a first run, read every row of tables first (op: read), then stream from the snapshot's position",
+    default: false
+  })),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Changes per batch (default: execution.batch_size)" })),
+  ...ValueFields
 }).check(
   Schema.makeFilter((c) =>
     c.snapshot === true && c.start === "beginning"

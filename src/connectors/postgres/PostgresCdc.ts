@@ -10,8 +10,14 @@
  * - **Values** are decoded from the server's text exactly as the table source decodes them (the
  *   walsender runs with the same fixed output settings): see docs/connectors/postgres.md, "Types".
  * - **Transactions** are kept whole within a batch (a batch holds one or more complete
- *   transactions; one larger than the requested size is returned whole). The position is the end
- *   LSN of the last transaction returned: `{ lsn }`.
+ *   transactions) and the position is the end LSN of the last transaction returned: `{ lsn }`.
+ *   Changes go through the kit's buffered source (bounded in changes and in bytes,
+ *   `max_buffer_bytes`; the replication stream is paused when it is full), one at a time: a
+ *   transaction larger than the batch size or the buffer is returned in parts of `batch_size`
+ *   changes, and the position inside it is `{ lsn, tables, tx, skip }` — the end LSN of the transaction
+ *   before, the transaction's commit LSN, and how many of its changes were read. A run restored
+ *   there reads the transaction again from the slot and skips those `skip` changes: nothing
+ *   written twice, nothing lost. The slot is only ever confirmed at a transaction's end.
  * - **Initial snapshot** (`snapshot: true`): the slot is created with an exported snapshot; the
  *   tables are read in that snapshot (as `op: "read"` records, each table with its own columns),
  *   then streaming starts at the slot's consistent point: no gap and no duplicate. During the
@@ -37,15 +43,17 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Metric, Redacted, Schedule, Schema, type Scope } from "effect"
+import { Clock, Effect, Metric, Schedule, type Scope } from "effect"
 import type pg from "pg"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
-import * as Positions from "../kit/Positions.ts"
+import * as BufferedSource from "../kit/bufferedSource.ts"
 import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
-import { ChangeStream } from "./internal/cdcStream.ts"
+import { CdcPosition, decodePosition, type SavedSnapshot, snapshotPosition } from "./internal/cdcPosition.ts"
+import { type ChangeHandle, ChangeStream } from "./internal/cdcStream.ts"
+import { lagGauge, lagOf } from "./internal/slots.ts"
 import { connectForReading, pgReadSession } from "./internal/client.ts"
 import { applyPublication, PublicationError, resolveTables } from "./internal/publication.ts"
 import {
@@ -64,6 +72,8 @@ import { type CdcConfig, CdcConfig as CdcConfigSchema, durationMillis } from "./
 import { classify, configurationError, sqlState } from "./PostgresError.ts"
 
 const CONNECTOR = "postgres-cdc"
+/** Default `max_buffer_bytes`: 64 MiB of changes read ahead of the pipeline. */
+const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024
 
 /**
  * A change record of the `postgres-cdc` source.
@@ -74,94 +84,17 @@ const CONNECTOR = "postgres-cdc"
 export type ChangeRecord = Change
 
 /**
- * Replication lag of a slot in bytes (`pg_current_wal_lsn() - confirmed_flush_lsn`).
+ * Slot maintenance: the lag gauge, the lag on demand, dropping a slot no longer used.
  *
- * @category metrics
  * @since 0.1.0
  */
-export const lagGauge = Metric.gauge("dataflare_postgres_cdc_lag_bytes", {
-  description: "WAL bytes between the server's current LSN and the slot's confirmed flush LSN"
-})
-
-// A slot confirmed at a keepalive's LSN may be a few bytes past the current insert position: that is no lag.
-const LAG_SQL =
-  "SELECT greatest(pg_current_wal_lsn() - confirmed_flush_lsn, 0)::text AS lag FROM pg_replication_slots WHERE slot_name = $1"
-
-const lagOf = async (client: pg.Client, slot: string): Promise<bigint | undefined> => {
-  const rows = (await client.query(LAG_SQL, [slot])).rows as Array<{ lag: string | null }>
-  return rows.length === 0 || rows[0].lag === null ? undefined : BigInt(rows[0].lag.split(".")[0])
-}
-
+export { dropSlot, lagGauge, replicationLag } from "./internal/slots.ts"
 /**
- * The replication lag of `slot` in bytes, or `undefined` when the slot does not exist.
+ * The positions of the source (its `SourceDefinition.position`).
  *
- * @category metrics
- * @since 0.1.0
- */
-export const replicationLag = (
-  connectionString: Redacted.Redacted<string> | string,
-  slot: string
-): Effect.Effect<bigint | undefined, ConnectorError> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const client = yield* pgReadSession(CONNECTOR, url)
-      return yield* Effect.tryPromise({ try: () => lagOf(client, slot), catch: classify(CONNECTOR, "lag") })
-    })
-  )
-
-/**
- * Drops a replication slot that is no longer used (the WAL it holds is then released).
- *
- * @category maintenance
- * @since 0.1.0
- */
-export const dropSlot = (connectionString: Redacted.Redacted<string> | string, slot: string): Effect.Effect<void, ConnectorError> =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const url = typeof connectionString === "string" ? Redacted.make(connectionString) : connectionString
-      const client = yield* pgReadSession(CONNECTOR, url)
-      yield* Effect.tryPromise({
-        try: () => client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", [slot]),
-        catch: classify(CONNECTOR, "dropSlot")
-      })
-    })
-  )
-
-/** A saved snapshot position: where the snapshot was, in which list of tables (absent in positions of earlier versions). */
-interface SavedSnapshot extends SnapshotProgress {
-  readonly tables: ReadonlyArray<string> | undefined
-  readonly name: string | undefined
-}
-
-const Lsn = Schema.String.check(Schema.isPattern(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/u))
-
-/**
- * The positions of the `postgres-cdc` source (its `SourceDefinition.position`): during a snapshot
- * `{ phase: "snapshot", lsn, tables, table, name, key }`, then `{ lsn, tables? }` (streaming).
- *
- * @category schemas
  * @since 0.4.0
  */
-export const CdcPosition = Schema.Union([
-  Schema.Struct({
-    phase: Schema.Literal("snapshot"),
-    lsn: Lsn,
-    tables: Schema.optionalKey(Schema.Array(Schema.String)),
-    table: Schema.optionalKey(Positions.Offset),
-    name: Schema.optionalKey(Schema.NullOr(Schema.String)),
-    key: Schema.optionalKey(Schema.NullOr(Schema.Array(Schema.Union([Schema.String, Schema.Number]))))
-  }),
-  Schema.Struct({ lsn: Lsn, tables: Schema.optionalKey(Schema.Array(Schema.String)) })
-])
-
-const decodePosition = Positions.decoder(CONNECTOR, CdcPosition)
-
-/** A snapshot position (`phase: "snapshot"`), or undefined for a streaming one. */
-const snapshotPosition = (p: typeof CdcPosition.Type): SavedSnapshot | undefined =>
-  "phase" in p
-    ? { lsn: normalizeLsn(p.lsn), tables: p.tables, table: p.table ?? 0, key: p.key === undefined || p.key === null ? null : p.key.map(String), name: p.name ?? undefined }
-    : undefined
+export { CdcPosition } from "./internal/cdcPosition.ts"
 
 /** A failure of the source as the connector's error (a value that does not decode is a record error). */
 const failure = (operation: string) => (e: unknown): ConnectorError | RecordError => {
@@ -184,6 +117,7 @@ const makeReader = Effect.fnUntraced(function*(
   const bigint = config.bigint ?? "bigint"
   const batchSize = config.batch_size ?? context.batchSize
   const highWater = Math.max(batchSize * 4, 1000)
+  const maxBytes = config.max_buffer_bytes ?? DEFAULT_BUFFER_BYTES
   const lagMetric = Metric.withAttributes(lagGauge, { slot })
   const openFailure = (e: unknown): ConnectorError => {
     const f = failure("open")(e)
@@ -213,17 +147,50 @@ const makeReader = Effect.fnUntraced(function*(
   let snapshotClient: pg.Client | undefined
   let started = false
   let lagBytes: number | undefined
+  /** Inside a transaction larger than a batch: its commit LSN and how many of its changes were read. */
+  let partial: { readonly tx: string; readonly count: number } | undefined
+  const buffer: BufferedSource.BufferedSource<ChangeRecord, ChangeHandle> = BufferedSource.make<ChangeRecord, ChangeHandle>({
+    node: context.node,
+    capacity: highWater,
+    weight: BufferedSource.approximateBytes,
+    maxWeight: maxBytes,
+    lingerMs: 50,
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+    // a position only after a transaction's last change, unless one transaction fills a batch
+    boundary: (h) => h.end !== null,
+    advance: (handles) => {
+      const last = handles[handles.length - 1]
+      if (last.end !== null) {
+        stream.delivered = last.end
+        partial = undefined
+      } else {
+        partial = { tx: last.tx, count: last.index + 1 }
+      }
+      return position()
+    },
+    // the slot is confirmed at the end of the last whole transaction covered, never inside one
+    acknowledge: (handles) =>
+      Effect.sync(() => {
+        for (let i = handles.length - 1; i >= 0; i--) {
+          const end = handles[i].end
+          if (end !== null) return stream.commit(end)
+        }
+      }),
+    seek: () => Effect.void,
+    initial: null
+  })
   const stream = new ChangeStream({
     connectionString: config.connection_string,
     publication: config.publication,
     slot,
-    highWater,
+    offer: (change, handle) => buffer.offer(change, handle),
     assembler: new TransactionAssembler(
       new TupleDecoder(shapes, bigint),
       config.tables === undefined ? undefined : (table) => included.has(table)
     ),
     resolveTypes,
-    busy: () => snapshot !== undefined
+    busy: () => snapshot !== undefined || buffer.buffered() > 0 || partial !== undefined
   })
 
   const endSnapshot = Effect.suspend(() => {
@@ -356,7 +323,11 @@ const makeReader = Effect.fnUntraced(function*(
 
   const position = (): Batch.Position => {
     const list = known.map((t) => t.qualified)
-    if (snapshot === undefined) return config.snapshot === true ? { lsn: stream.delivered, tables: list } : { lsn: stream.delivered }
+    if (snapshot === undefined) {
+      // inside a transaction the tables are kept too: `skip` counts changes of exactly those
+      if (partial !== undefined) return { lsn: stream.delivered, tables: list, tx: partial.tx, skip: partial.count }
+      return config.snapshot === true ? { lsn: stream.delivered, tables: list } : { lsn: stream.delivered }
+    }
     const p = snapshot.progress
     return { phase: "snapshot", lsn: p.lsn, tables: list, table: p.table, name: list[p.table] ?? null, key: p.key }
   }
@@ -382,12 +353,11 @@ const makeReader = Effect.fnUntraced(function*(
           reason: new ConnectionError({ message: "the replication stream ended", cause })
         })
       }
-      let changes = stream.take(Math.min(max, batchSize))
-      if (changes.length === 0) {
-        yield* Effect.sleep(50)
-        changes = stream.take(Math.min(max, batchSize))
-      }
-      return Batch.make<ChangeRecord>(changes, { origin: { source: context.node, position: position() }, readAt })
+      const batch = yield* buffer.reader.readBatch(Math.max(1, Math.min(max, batchSize)))
+      // the buffer never ends (the stream is unbounded); an empty batch carries the position now
+      return batch === undefined || Batch.isEmpty(batch)
+        ? Batch.empty<ChangeRecord>({ origin: { source: context.node, position: position() } })
+        : batch
     }).pipe(Effect.mapError(failure("read")))
 
   // Standby status every 10 s, also while the stream is paused by backpressure (the server's
@@ -416,18 +386,38 @@ const makeReader = Effect.fnUntraced(function*(
     seek: (raw: Batch.Position) =>
       Effect.gen(function*() {
         const p = yield* decodePosition(raw)
+        if (!("phase" in p) && p.tx !== undefined && p.tables !== undefined) {
+          const now = new Set(tables.map((t) => t.qualified))
+          if (p.tables.length !== now.size || p.tables.some((t) => !now.has(t))) {
+            return yield* configurationError(
+              CONNECTOR,
+              "seek",
+              `the checkpoint is inside transaction ${p.tx} after ${p.skip ?? 0} of its changes of tables ${p.tables.join(", ")}; ` +
+                `tables is now ${[...now].join(", ") || "(all)"}, so which of its changes were read is not known. ` +
+                `Restore with the tables of the checkpoint (and change them after a checkpoint outside a transaction)`
+            )
+          }
+        }
         resume = snapshotPosition(p)
-        requested = resume === undefined ? normalizeLsn(p.lsn) : null
+        requested = resume === undefined && p.lsn !== null ? normalizeLsn(p.lsn) : null
         requestedTables = resume === undefined ? p.tables : undefined
         if (started) {
           yield* stop
           yield* endSnapshot
           started = false
         }
+        // the stream is stopped first: nothing it had is offered after the buffer is emptied
+        partial = "phase" in p || p.tx === undefined || p.skip === undefined ? undefined : { tx: normalizeLsn(p.tx), count: p.skip }
+        stream.skipTo(partial)
+        yield* buffer.reader.seek(raw)
       }),
+    // acknowledges what the checkpoint covers (confirming the slot at the last whole transaction);
+    // a restored position's LSN (always a transaction's end) is confirmed as well
     commit: (raw: Batch.Position) =>
-      Effect.map(decodePosition(raw), (p) => {
-        if (!("phase" in p)) stream.commit(normalizeLsn(p.lsn))
+      Effect.flatMap(decodePosition(raw), (p) => {
+        if ("phase" in p || p.lsn === null) return Effect.void
+        const lsn = normalizeLsn(p.lsn)
+        return Effect.andThen(buffer.reader.commit(raw), Effect.sync(() => stream.commit(lsn)))
       })
   }
 })

@@ -244,6 +244,10 @@ export const CdcConfig = Schema.Struct({
   }),
   temporary_slot: Schema.optionalKey(Schema.Boolean.annotate({ description: "Drop the slot when the connection ends", default: false })),
   batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Changes per batch (default: execution.batch_size)" })),
+  max_buffer_bytes: Schema.optionalKey(PositiveInt.annotate({
+    description: "Bytes of changes (estimated) read ahead of the pipeline before the replication stream is paused",
+    default: 67108864
+  })),
   bigint: Schema.optionalKey(BigintMode.annotate({ description: "How int8 values are read: as bigint, or as a string of digits", default: "bigint" }))
 }).check(
   Schema.makeFilter((c) =>

@@ -67,7 +67,7 @@ const openReader = Effect.fnUntraced(function*(
     node: context.node,
     // the broker holds back what is past `prefetch`: the buffer never needs to pause it
     capacity: prefetch + 1,
-    advance: (handles) => window.position(handles[handles.length - 1].seq),
+    advance: (handles) => window.mark(handles[handles.length - 1].seq),
     acknowledge: (handles) =>
       Effect.tryPromise({
         try: async () => {
@@ -80,7 +80,7 @@ const openReader = Effect.fnUntraced(function*(
         catch: classify("acknowledge", broker)
       }),
     seek: (p) => Effect.map(decodePosition(p), (restored) => window.restore(restored)),
-    initial: window.position(0)
+    initial: window.mark(0)
   })
 
   const lost = (message: string) =>
@@ -128,6 +128,9 @@ const openReader = Effect.fnUntraced(function*(
   const reader = buffer.reader
   return {
     ...reader,
+    // a checkpoint stores the whole position (digests included); batches carry only its mark
+    position: Effect.sync(() => window.current()),
+    commit: (p) => Effect.flatMap(decodePosition(p), (full) => reader.commit(window.markOf(full))),
     readBatch: (max: number) =>
       started ? reader.readBatch(max) : Effect.andThen(Effect.tap(consume, () => Effect.sync(() => (started = true))), reader.readBatch(max)),
     readBatchSync: (max: number) => (started ? reader.readBatchSync!(max) : Connector.Pending)

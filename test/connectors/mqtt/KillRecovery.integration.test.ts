@@ -2,13 +2,14 @@
  * MQTT → exactly-once NDJSON file with real processes: `dataflare run` (QoS 1, persistent
  * session) is killed with SIGKILL twice while it reads (checkpoints every 50 ms), messages are
  * published while it is down, and a third run is stopped with SIGINT once everything is written.
- * The file must hold every message exactly once. `plan` says QoS 0 is at most once.
+ * The file must hold every message exactly once. `plan` says QoS 0 is at most once; `check` and
+ * `run` against a broker that never answers or is not there fail in time, without the password.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { cli, tempDir } from "../../cli/support.ts"
+import { cli, closedPort, silentServer, tempDir } from "../../cli/support.ts"
 import { killAt, linesOf, start, stopAfter, waitCheckpoint } from "../brokerRuns.ts"
 import { publish, sessionId, unique, URL } from "./support.ts"
 
@@ -61,6 +62,26 @@ describe("mqtt source: kill -9 of dataflare run", () => {
         assert.strictEqual(plan.status, 0, plan.stderr)
         assert.match(plan.stdout, new RegExp(`source: readings \\(mqtt\\).*${guarantee}: QoS ${qos}`))
         assert.match(plan.stdout, new RegExp(`guarantee: ${guarantee}`))
+      }
+    }).pipe(Effect.scoped))
+
+  it.live("check and run fail in time against a broker that never answers or is not there", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow("t", "c", 1).replace("execution: {", "execution: { restart_strategy: { type: none },")))
+      const server = yield* silentServer
+      const port = yield* closedPort
+      for (const url of [`mqtt://user:s3cret@127.0.0.1:${server.port}`, `mqtt://user:s3cret@127.0.0.1:${port}`]) {
+        const started = performance.now()
+        const check = yield* cli(["check", "wf.yaml", "--timeout", "2000"], { cwd: dir, env: { MQTT_URL: url } })
+        const run = yield* cli(["run", "wf.yaml"], { cwd: dir, env: { MQTT_URL: url } })
+        assert.isBelow(performance.now() - started, 30_000)
+        assert.match(check.stdout + check.stderr, /readings \(mqtt, source\): (no answer within 2000 ms|.*mqtt connect: .*127\.0\.0\.1:\d+)/)
+        assert.match(run.stdout + run.stderr, /mqtt connect: .*127\.0\.0\.1:\d+/)
+        for (const result of [check, run]) {
+          assert.notStrictEqual(result.status, 0)
+          assert.notInclude(result.stdout + result.stderr, "s3cret")
+        }
       }
     }).pipe(Effect.scoped))
 })

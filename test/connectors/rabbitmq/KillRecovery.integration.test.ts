@@ -4,14 +4,14 @@
  * between the runs, and a third run is stopped with SIGINT once everything is written. The file
  * must hold every message exactly once: what a killed run wrote after its last checkpoint is
  * truncated, the messages it had not acknowledged are redelivered, and those its last checkpoint
- * covered are dropped. `dataflare plan` states the guarantee; `check` against a broker that never
- * answers fails within its timeout.
+ * covered are dropped. `dataflare plan` states the guarantee; `check` and `run` against a broker
+ * that never answers or is not there fail within bounded time, without the password.
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { cli, silentServer, tempDir } from "../../cli/support.ts"
+import { cli, closedPort, silentServer, tempDir } from "../../cli/support.ts"
 import { killAt, linesOf, start, stopAfter } from "../brokerRuns.ts"
 import { publish, ready, URL, withQueue } from "./support.ts"
 
@@ -49,7 +49,7 @@ describe("rabbitmq source: kill -9 of dataflare run", () => {
       assert.strictEqual(yield* ready(queue), 0, "the final checkpoint acknowledged everything")
     }).pipe(Effect.scoped), 240_000)
 
-  it.live("plan states the guarantee of the pair; check fails in time against a broker that never answers", () =>
+  it.live("plan states the guarantee of the pair; check and run fail in time against a broker that never answers or is not there", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow("orders")))
@@ -64,5 +64,14 @@ describe("rabbitmq source: kill -9 of dataflare run", () => {
       assert.isBelow(performance.now() - started, 20_000)
       assert.match(check.stdout + check.stderr, /orders \(rabbitmq, source\)/)
       assert.notInclude(check.stdout + check.stderr, "s3cret")
+      // run: against a broker that never answers (connect_timeout) and one that is not there
+      for (const port of [server.port, yield* closedPort]) {
+        const begun = performance.now()
+        const run = yield* cli(["run", "wf.yaml"], { cwd: dir, env: { RABBITMQ_URL: `amqp://guest:s3cret@127.0.0.1:${port}` } })
+        assert.notStrictEqual(run.status, 0)
+        assert.isBelow(performance.now() - begun, 30_000)
+        assert.match(run.stdout + run.stderr, new RegExp(`rabbitmq connect: .*127\\.0\\.0\\.1:${port}`))
+        assert.notInclude(run.stdout + run.stderr, "s3cret")
+      }
     }).pipe(Effect.scoped))
 })

@@ -1,13 +1,19 @@
 /**
  * The replication stream of the `postgres-cdc` source: one `pg-logical-replication` connection
- * streaming a slot, its committed transactions buffered (bounded: the stream is paused at the
- * high-water mark, flow control), and the confirmed LSN.
+ * streaming a slot, each change handed to the connector's buffer as soon as it is decoded (the
+ * kit's buffered source: a transaction is never held whole, so memory stays bounded whatever its
+ * size), paused and resumed by that buffer (flow control), and the confirmed LSN.
  *
- * - `delivered` is the end LSN of the last transaction handed out by {@link ChangeStream.take};
+ * - Every change comes with a {@link ChangeHandle}: its transaction (commit LSN), its index in
+ *   it, and for the last one the transaction's end LSN — the only places a position may be taken
+ *   after. The last change is held back until the commit message says it is the last.
+ * - `delivered` is the end LSN of the last transaction read whole (the connector moves it);
  *   `committed` the LSN confirmed to the server, moved only by {@link ChangeStream.commit} (after a
  *   checkpoint covering it completed) — or, when everything received has been committed and
- *   nothing else is pending (`busy()` false: no snapshot being read), by an empty transaction or a
- *   keepalive, so an idle slot follows the server's WAL instead of holding it.
+ *   nothing else is pending (`busy()` false: no snapshot being read, nothing buffered), by an empty
+ *   transaction or a keepalive, so an idle slot follows the server's WAL instead of holding it.
+ * - {@link ChangeStream.skipTo}: after a restore from a position inside a transaction, the first
+ *   `count` changes of that transaction (read before the checkpoint) are not handed over again.
  * - A value that does not decode, a server error, or the server ending the stream is kept in
  *   `error` for the next read to report.
  */
@@ -21,21 +27,30 @@ import {
   normalizeLsn,
   type SlotCreated,
   SlotPlugin,
-  type Transaction,
   type TransactionAssembler
 } from "./replication.ts"
+
+/** What the buffer keeps of a change to make positions and confirm the LSN. */
+export interface ChangeHandle {
+  /** The commit LSN of the change's transaction. */
+  readonly tx: string
+  /** The change's index among the (kept) changes of its transaction. */
+  readonly index: number
+  /** The transaction's end LSN on its last change (a boundary), `null` on the others. */
+  readonly end: string | null
+}
 
 /** What {@link ChangeStream} needs. */
 export interface ChangeStreamOptions {
   readonly connectionString: Redacted.Redacted<string>
   readonly publication: string
   readonly slot: string
-  /** Changes buffered before the stream is paused. */
-  readonly highWater: number
+  /** Hands a change over to the buffer (which calls {@link ChangeStream.pause} when full). */
+  readonly offer: (change: Change, handle: ChangeHandle) => void
   readonly assembler: TransactionAssembler
   /** Looks up column types (by OID) before the rows of a relation are decoded. */
   readonly resolveTypes: (oids: ReadonlyArray<number>) => Promise<void>
-  /** True while something (a snapshot) must be delivered before the stream may confirm on its own. */
+  /** True while something (a snapshot, buffered changes) must be delivered before the stream may confirm on its own. */
   readonly busy: () => boolean
 }
 
@@ -53,8 +68,14 @@ export class ChangeStream {
   committed: string | null = null
   error: unknown = undefined
   private service: LogicalReplicationService | undefined = undefined
-  private readonly ready: Array<Transaction> = []
-  private readyCount = 0
+  /** The last change received, held until the next message says whether it ends its transaction. */
+  private held: Change | undefined = undefined
+  private heldIndex = 0
+  /** The transaction being received and the index of its next change. */
+  private tx: string | undefined = undefined
+  private index = 0
+  private skip: { readonly tx: string; readonly count: number } | undefined = undefined
+  private isPaused = false
   private waiters: Array<() => void> = []
   private readonly options: ChangeStreamOptions
 
@@ -69,27 +90,61 @@ export class ChangeStream {
   }
 
   private idle(): boolean {
-    return !this.options.assembler.open && this.ready.length === 0 && !this.options.busy() &&
+    return !this.options.assembler.open && this.held === undefined && !this.options.busy() &&
       (this.delivered === null || (this.committed !== null && lsnValue(this.delivered) <= lsnValue(this.committed)))
   }
 
-  private readonly onData = async (_lsn: string, message: Pgoutput.Message): Promise<void> => {
-    if (this.error !== undefined) return
+  private async onData(s: LogicalReplicationService, message: Pgoutput.Message): Promise<void> {
+    // messages of a stream stopped (by a seek) are not handed over
+    if (this.error !== undefined || this.service !== s) return
     try {
       // A relation message comes before the rows that use it: its column types are known in time.
       if (message.tag === "relation") await this.options.resolveTypes(message.columns.map((c) => c.typeOid))
-      const tx = this.options.assembler.push(message)
-      if (tx !== undefined && tx.changes.length > 0) {
-        this.ready.push(tx)
-        this.readyCount += tx.changes.length
-      } else if (tx !== undefined && this.idle()) {
-        this.delivered = this.committed = maxLsn(this.committed, tx.endLsn)
+      const out = this.options.assembler.push(message)
+      if (out !== undefined && "op" in out) this.hold(out)
+      else if (out !== undefined) {
+        const last = this.held
+        this.held = undefined
+        this.tx = undefined
+        if (this.skip !== undefined && lsnValue(out.commitLsn) >= lsnValue(this.skip.tx)) this.skip = undefined
+        if (last !== undefined) this.options.offer(last, { tx: last.lsn, index: this.heldIndex, end: out.endLsn })
+        else if (this.idle()) this.delivered = this.committed = maxLsn(this.committed, out.endLsn)
       }
     } catch (e) {
       this.error ??= e
       return
     }
-    if (this.readyCount >= this.options.highWater) await new Promise<void>((resolve) => this.waiters.push(resolve))
+    if (this.isPaused) await new Promise<void>((resolve) => this.waiters.push(resolve))
+  }
+
+  /** Hands the change held over (it is not the last of its transaction) and holds `change`. */
+  private hold(change: Change): void {
+    if (change.lsn !== this.tx) {
+      this.tx = change.lsn
+      this.index = 0
+    }
+    const index = this.index++
+    if (this.skip !== undefined && this.skip.tx === change.lsn && index < this.skip.count) return
+    const previous = this.held
+    if (previous !== undefined) this.options.offer(previous, { tx: previous.lsn, index: this.heldIndex, end: null })
+    this.held = change
+    this.heldIndex = index
+  }
+
+  /** Stops handling messages until {@link ChangeStream.resume} (the buffer is full). */
+  pause(): void {
+    this.isPaused = true
+  }
+
+  /** Handles messages again. */
+  resume(): void {
+    this.isPaused = false
+    this.wake()
+  }
+
+  /** After a restore inside transaction `tx` (a commit LSN): its first `count` changes were read already. */
+  skipTo(partial: { readonly tx: string; readonly count: number } | undefined): void {
+    this.skip = partial
   }
 
   // With flow control, data messages wait in the library's queue while keepalives are emitted at
@@ -141,7 +196,7 @@ export class ChangeStream {
       flowControl: { enabled: true }
     })
     this.service = s
-    s.on("data", this.onData)
+    s.on("data", (_lsn: string, message: Pgoutput.Message) => this.onData(s, message))
     s.on("heartbeat", this.onKeepalive)
     s.on("error", (e: unknown) => (this.error ??= e))
     void s.subscribe(plugin, this.options.slot, from).then(
@@ -155,19 +210,6 @@ export class ChangeStream {
       }
     )
     return create === undefined ? Promise.resolve(undefined) : createdPromise
-  }
-
-  /** Whole transactions, at most `max` changes unless the first one alone is larger. */
-  take(max: number): Array<Change> {
-    const out: Array<Change> = []
-    while (this.ready.length > 0 && (out.length === 0 || out.length + this.ready[0].changes.length <= max)) {
-      const tx = this.ready.shift()!
-      this.readyCount -= tx.changes.length
-      for (const c of tx.changes) out.push(c)
-      this.delivered = tx.endLsn
-    }
-    if (this.readyCount < this.options.highWater) this.wake()
-    return out
   }
 
   /** Everything up to `lsn` is safely processed: confirm it to the server. */
@@ -185,8 +227,9 @@ export class ChangeStream {
   async stop(): Promise<void> {
     const s = this.service
     this.service = undefined
-    this.ready.length = 0
-    this.readyCount = 0
+    this.held = undefined
+    this.tx = undefined
+    this.isPaused = false
     this.wake()
     if (s !== undefined) await s.destroy().catch(() => undefined)
   }

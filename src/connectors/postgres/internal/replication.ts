@@ -31,10 +31,14 @@ export type Change = {
 }
 
 /** A committed transaction's changes. */
-export interface Transaction {
-  readonly changes: ReadonlyArray<Change>
+/** The end of a transaction, as {@link TransactionAssembler.push} reports it. */
+export interface TransactionEnd {
+  /** The commit LSN (the `lsn` of the transaction's changes). */
+  readonly commitLsn: string
   /** LSN to confirm once the transaction is processed (the commit's end LSN). */
   readonly endLsn: string
+  /** The changes of the transaction that were kept. */
+  readonly changes: number
 }
 
 /** `X/Y` as a number. */
@@ -170,11 +174,13 @@ const keyOf = (tuple: { readonly [k: string]: unknown }, relation: Pgoutput.Mess
 }
 
 /**
- * Collects `pgoutput` messages into committed transactions, keeping the changes of the tables
- * `include` accepts (all when it is undefined). Throws {@link ChangeValueError}.
+ * Turns `pgoutput` messages into changes, one at a time as they arrive (a transaction is never
+ * held in memory whole), keeping the changes of the tables `include` accepts (all when it is
+ * undefined), and reports each transaction's end. Throws {@link ChangeValueError}.
  */
 export class TransactionAssembler {
-  private current: Array<Change> | null = null
+  private inTransaction = false
+  private count = 0
   private lsn = ""
   private ts: Date | null = null
   private readonly decoder: TupleDecoder
@@ -185,22 +191,23 @@ export class TransactionAssembler {
   }
   /** True while a transaction is being received. */
   get open(): boolean {
-    return this.current !== null
+    return this.inTransaction
   }
-  /** Feeds one message; returns the transaction it completes, if any. */
-  push(message: Pgoutput.Message): Transaction | undefined {
+  /** Feeds one message: returns the change it carries, or the end of the transaction at its commit. */
+  push(message: Pgoutput.Message): Change | TransactionEnd | undefined {
     if (
       this.include !== undefined && (message.tag === "insert" || message.tag === "update" || message.tag === "delete") &&
       !this.include(`${message.relation.schema}.${message.relation.name}`)
     ) return undefined
     switch (message.tag) {
       case "begin":
-        this.current = []
+        this.inTransaction = true
+        this.count = 0
         this.lsn = message.commitLsn === null ? "0/0" : normalizeLsn(message.commitLsn)
         this.ts = new Date(Number(BigInt(message.commitTime as bigint) / 1000n))
         return undefined
       case "insert":
-        this.current?.push({
+        return this.change({
           op: "insert",
           table: `${message.relation.schema}.${message.relation.name}`,
           before: null,
@@ -208,11 +215,10 @@ export class TransactionAssembler {
           lsn: this.lsn,
           commit_ts: this.ts
         })
-        return undefined
       case "update": {
         const after = this.decoder.decode(message.new, message.relation)
         const old = message.old ?? message.key
-        this.current?.push({
+        return this.change({
           op: "update",
           table: `${message.relation.schema}.${message.relation.name}`,
           before: old !== null ? this.decoder.decode(old, message.relation) : after && keyOf(after, message.relation),
@@ -220,10 +226,9 @@ export class TransactionAssembler {
           lsn: this.lsn,
           commit_ts: this.ts
         })
-        return undefined
       }
       case "delete":
-        this.current?.push({
+        return this.change({
           op: "delete",
           table: `${message.relation.schema}.${message.relation.name}`,
           before: this.decoder.decode(message.old ?? message.key, message.relation),
@@ -231,14 +236,19 @@ export class TransactionAssembler {
           lsn: this.lsn,
           commit_ts: this.ts
         })
-        return undefined
       case "commit": {
-        const changes = this.current ?? []
-        this.current = null
-        return { changes, endLsn: message.commitEndLsn === null ? this.lsn : normalizeLsn(message.commitEndLsn) }
+        const changes = this.inTransaction ? this.count : 0
+        this.inTransaction = false
+        this.count = 0
+        return { commitLsn: this.lsn, endLsn: message.commitEndLsn === null ? this.lsn : normalizeLsn(message.commitEndLsn), changes }
       }
       default:
         return undefined
     }
+  }
+  private change(c: Change): Change | undefined {
+    if (!this.inTransaction) return undefined
+    this.count += 1
+    return c
   }
 }

@@ -1,0 +1,75 @@
+/**
+ * Typed errors in the DSL: every step's errors are in the pipeline's type, and `Pipeline.strict`
+ * does not compile until each one is handled. Reads orders from memory, prices them
+ * with a flaky "rates service" (fails twice, then answers: `.retry`), replaces a batch the
+ * service rejects (`.catchTag`), dead-letters the records an expression cannot evaluate, and
+ * restarts on a connector failure (`Pipeline.restartOnFailure`).
+ *
+ *   node_modules/.bin/node examples/dsl-typed-errors.ts [record count]
+ *
+ * Remove any one handler and `Pipeline.strict(...)` is a compile error naming the unhandled
+ * error's tag (`Timeout`, `Rejected`, `RecordError` or `ConnectorError`).
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Schedule, Schema } from "effect"
+import { Memory, Ndjson, Pipeline } from "dataflare/dsl"
+import { Builtins } from "dataflare"
+
+class Timeout extends Schema.TaggedError<Timeout>()("Timeout", { attempt: Schema.Number }) {}
+class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { size: Schema.Number }) {}
+
+const count = Number(process.argv[2] ?? 1_000)
+
+const program = Effect.gen(function*() {
+  const dir = yield* Effect.acquireRelease(
+    Effect.promise(() => mkdtemp(join(tmpdir(), "dataflare-typed-errors-"))),
+    (d) => Effect.promise(() => rm(d, { recursive: true, force: true }))
+  )
+  const output = join(dir, "priced.ndjson")
+  const letters = join(dir, "dead-letters.ndjson")
+
+  // Every 50th order's amount is "n/a": the expression `amount > 0` fails on it (a RecordError).
+  const orders: Array<{ readonly id: number; readonly amount: number | string }> = []
+  for (let i = 1; i <= count; i++) orders.push({ id: i, amount: i % 50 === 0 ? "n/a" : i % 300 })
+
+  let calls = 0
+  let rejected = 0
+  const price = (
+    orders: ReadonlyArray<{ readonly id: number; readonly amount: number }>
+  ): Effect.Effect<ReadonlyArray<{ id: number; eur: number }>, Timeout | Rejected> =>
+    Effect.gen(function*() {
+      calls += 1
+      if (calls <= 2) return yield* new Timeout({ attempt: calls })
+      if (orders.some((o) => o.amount > 295)) return yield* new Rejected({ size: orders.length })
+      return orders.map((o) => ({ id: o.id, eur: Math.round(o.amount * 92) / 100 }))
+    })
+
+  const pipeline = Pipeline.from("orders", Memory.source({ records: orders }))
+    .named("dsl-typed-errors")
+    .execution({ batch_size: 100 })
+    .filter("positive", "amount > 0", { on_error: "dead_letter", dead_letter: { path: letters } })
+    .map("typed", (o) => ({ id: o.id, amount: Number(o.amount) }))
+    .process("priced", price)
+    // Handlers wrap the step in order: a rejection is handled first (never retried), then what
+    // is left (Timeout) is retried.
+    .catchTag("Rejected", (e) => {
+      rejected += e.size // this batch is left out, counted
+      return []
+    })
+    .retry(Schedule.recurs(5))
+    .to("out", Ndjson.sink({ path: output }))
+
+  // Compiles: every error is handled. Pipeline.strict(pipeline) alone would not (ConnectorError).
+  const checked = Pipeline.strict(Pipeline.restartOnFailure(pipeline, { type: "fixed-delay", attempts: 3, delay: "1s" }))
+
+  const summary = yield* Pipeline.run(checked).pipe(Effect.provide(Builtins.layer))
+  const lines = (path: string) => Effect.promise(() => readFile(path, "utf8").then((t) => t.split("\n").filter((l) => l.length > 0), () => []))
+  yield* Console.log(`workflow ${summary.workflow}: ${count} orders read`)
+  yield* Console.log(`priced: ${(yield* lines(output)).length} written, ${rejected} rejected, 2 timeouts retried`)
+  yield* Console.log(`dead letters: ${(yield* lines(letters)).length}`)
+})
+
+NodeRuntime.runMain(Effect.scoped(program))
