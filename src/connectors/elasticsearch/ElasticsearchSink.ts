@@ -28,7 +28,8 @@ import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import { SinkConfig } from "./ElasticsearchConfig.ts"
 import { classify } from "./ElasticsearchError.ts"
-import { acquireClient, type ClientOverrides, nodeName, sharedClient } from "./internal/client.ts"
+import { acquireClient, nodeName, sharedClient } from "./internal/client.ts"
+import type { ClientOverrides } from "./internal/overrides.ts"
 import { makeWriter } from "./internal/writer.ts"
 
 /**

@@ -26,7 +26,8 @@ import * as Spec from "../../Spec.ts"
 import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./ElasticsearchConfig.ts"
 import { classify, statusOf } from "./ElasticsearchError.ts"
-import { acquireClient, type ClientOverrides, nodeName, sharedClient } from "./internal/client.ts"
+import { acquireClient, nodeName, sharedClient } from "./internal/client.ts"
+import type { ClientOverrides } from "./internal/overrides.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 
 /**

@@ -17,14 +17,9 @@ type ConnectionFields = {
 /** The connection part of a config (`node`, credentials, `request_timeout`). */
 export type ConnectionConfig = ConnectionFields & { readonly node: string | ReadonlyArray<string> }
 
-/**
- * Overrides of the client's options for tests (e.g. `@elastic/elasticsearch-mock`'s connection
- * class). Structural, so the declarations DataFlare publishes never import the client's own (which
- * reference optional peers such as `apache-arrow` that a user's `tsc` cannot resolve).
- */
-export interface ClientOverrides {
-  readonly Connection: abstract new(...args: never) => unknown
-}
+import type { ClientOverrides } from "./overrides.ts"
+
+export type { ClientOverrides }
 
 /** The client options of a config. */
 export const clientOptions = (config: ConnectionConfig, overrides?: ClientOverrides): ClientOptions => ({
