@@ -51,7 +51,7 @@ export const runPart = (
       parts
     ).pipe(Effect.provide(Layer.fresh(backend)))
     const result = counts(summary.nodes)
-    yield* deps.table.ended(workflow, part, "done", result.recordsIn, result.recordsOut, null)
+    yield* deps.table.ended(workflow, part, "done", { ...result, resumedFrom: summary.resumedFrom?.checkpoint ?? null }, null)
     return result
   }).pipe(
     // everything that ends a part other than an interruption (its shard moved, the runner stops)
@@ -61,7 +61,7 @@ export const runPart = (
       const error = Cause.squash(cause)
       const message = error instanceof Error ? error.message : String(error)
       return Effect.andThen(
-        Effect.ignore(deps.table.ended(workflow, part, "failed", 0, 0, message)),
+        Effect.ignore(deps.table.ended(workflow, part, "failed", undefined, message)),
         Effect.fail(failed(message))
       )
     })

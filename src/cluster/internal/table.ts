@@ -21,6 +21,8 @@ export interface PartRow {
   readonly recordsIn: number
   readonly recordsOut: number
   readonly attempts: number
+  /** The checkpoint the part's last start resumed from (null: it started from the beginning). */
+  readonly resumedFrom: number | null
   readonly message: string | null
 }
 
@@ -36,7 +38,13 @@ export interface Table {
   readonly insertParts: (workflow: string, parts: number) => Effect.Effect<void, ClusterError>
   readonly started: (workflow: string, part: number, runner: string) => Effect.Effect<void, ClusterError>
   readonly progress: (workflow: string, part: number, recordsIn: number, recordsOut: number) => Effect.Effect<void, ClusterError>
-  readonly ended: (workflow: string, part: number, status: "done" | "failed", recordsIn: number, recordsOut: number, message: string | null) => Effect.Effect<void, ClusterError>
+  readonly ended: (
+    workflow: string,
+    part: number,
+    status: "done" | "failed",
+    counts: { readonly recordsIn: number; readonly recordsOut: number; readonly resumedFrom: number | null } | undefined,
+    message: string | null
+  ) => Effect.Effect<void, ClusterError>
   readonly parts: (workflow?: string) => Effect.Effect<ReadonlyArray<PartRow>, ClusterError>
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
 }
@@ -70,7 +78,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       `CREATE TABLE IF NOT EXISTS ${parts} (
         workflow text NOT NULL, part int NOT NULL, parts int NOT NULL, status text NOT NULL,
         runner text, records_in bigint NOT NULL DEFAULT 0, records_out bigint NOT NULL DEFAULT 0,
-        attempts int NOT NULL DEFAULT 0, message text, updated_at timestamptz NOT NULL DEFAULT now(),
+        attempts int NOT NULL DEFAULT 0, resumed_from bigint, message text, updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (workflow, part))`
     ).pipe(
       // two processes creating the table at once: the loser's error is a duplicate type
@@ -108,18 +116,28 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
           [workflow, part, recordsIn, recordsOut],
           workflow
         )),
-      ended: (workflow, part, status, recordsIn, recordsOut, message) =>
-        Effect.asVoid(query(
-          "end",
-          `UPDATE ${parts} SET status = $3, records_in = $4, records_out = $5, message = $6, updated_at = now() WHERE workflow = $1 AND part = $2`,
-          [workflow, part, status, recordsIn, recordsOut, message],
-          workflow
-        )),
+      ended: (workflow, part, status, counts, message) =>
+        Effect.asVoid(
+          counts === undefined
+            ? query(
+              "end",
+              `UPDATE ${parts} SET status = $3, message = $4, updated_at = now() WHERE workflow = $1 AND part = $2`,
+              [workflow, part, status, message],
+              workflow
+            )
+            : query(
+              "end",
+              `UPDATE ${parts} SET status = $3, records_in = $4, records_out = $5, resumed_from = $6, message = $7, updated_at = now()
+               WHERE workflow = $1 AND part = $2`,
+              [workflow, part, status, counts.recordsIn, counts.recordsOut, counts.resumedFrom, message],
+              workflow
+            )
+        ),
       parts: (workflow) =>
         Effect.map(
           query(
             "status",
-            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, message FROM ${parts}
+            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, resumed_from, message FROM ${parts}
              WHERE $1::text IS NULL OR workflow = $1 ORDER BY workflow, part`,
             [workflow ?? null],
             workflow
@@ -134,6 +152,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               recordsIn: Number(r.records_in),
               recordsOut: Number(r.records_out),
               attempts: Number(r.attempts),
+              resumedFrom: r.resumed_from === null ? null : Number(r.resumed_from),
               message: r.message === null ? null : String(r.message)
             }))
         ),

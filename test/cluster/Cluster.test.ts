@@ -1,0 +1,123 @@
+/**
+ * The cluster end to end with real processes on loopback and PostgreSQL storage: three runners, a
+ * workflow split into byte ranges of a CSV file, one runner killed with `kill -9` while it runs
+ * parts; the parts move to the two left and resume from their checkpoints, and the union of the
+ * parts' outputs is exactly the output of a local `dataflare run` (nothing lost, nothing twice).
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+
+const ROWS = 400_000
+
+const workflow = (name: string, extra = "") => `name: ${name}
+execution:
+  batch_size: 100
+  checkpoint_interval: 200ms
+sources:
+  orders:
+    type: csv
+    config:
+      path: in.csv
+      columns:
+        id: integer
+        amount: number
+transformations:
+  big:
+    type: filter
+    inputs: [orders]
+    config:
+      condition: "amount >= 300"
+  shaped:
+    type: map
+    inputs: [big]
+    config:
+      fields:
+        gross: "amount * 2"${extra}
+destinations:
+  out:
+    type: ndjson
+    inputs: [shaped]
+    config:
+      path: out/result.ndjson
+`
+
+const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+
+let dir = ""
+const prefix = freshPrefix()
+const runners: Array<RunnerProcess> = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-"))
+  const rows = ["id,name,amount"]
+  for (let i = 0; i < ROWS; i++) rows.push(`${i},"name ${i}, the ${i % 7}th",${i % 1000}`)
+  await writeFile(join(dir, "in.csv"), `${rows.join("\n")}\n`)
+  await mkdir(join(dir, "out"))
+  await mkdir(join(dir, "local"))
+})
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await dropPrefix(prefix)
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe("dataflare cluster", () => {
+  it("refuses a workflow it cannot distribute yet, before submitting anything", async () => {
+    const keyed = workflow("cluster-keyed").replace("    inputs: [big]\n", "    inputs: [big]\n    key_by: id\n")
+    await writeFile(join(dir, "keyed.yaml"), keyed)
+    const result = await run(["submit", "keyed.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(result.stderr).toContain("key_by: keyed operators are not distributed by the cluster yet")
+    expect(result.status).toBe(1)
+    const status = await run(["status", "--cluster", URL, "--prefix", prefix, "--format", "json"], dir)
+    expect(JSON.parse(status.stdout).parts).toEqual([])
+  }, 120_000)
+
+  it("survives kill -9 of a runner: the parts move, and the output is exactly the local run's", async () => {
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
+    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    const name = `cluster-kill-${prefix}`
+    await writeFile(join(dir, "wf.yaml"), workflow(name))
+    const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
+    // the victim: a runner in the middle of a part (it has written records, it has not ended)
+    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some((p) => p.status === "running" && p.recordsOut > 0))
+    const busy = during.parts.find((p) => p.status === "running" && p.recordsOut > 0)!
+    const victim = runners.find((r) => r.address === busy.runner)!
+    const killedAt = Date.now()
+    await stopRunner(victim, "SIGKILL")
+    // how long until the part starts again on another runner (printed for docs/cluster.md)
+    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
+    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
+    const result = await submitted
+    expect(result.stderr + result.stdout).toContain("6 parts done")
+    expect(result.status).toBe(0)
+
+    const { parts } = await waitFor(prefix, "the parts", () => true)
+    const own = parts.filter((p) => p.workflow === name)
+    expect(own).toHaveLength(6)
+    // the killed runner's part started again elsewhere; every part ended on a runner still alive
+    const moved = own.find((p) => p.part === busy.part)!
+    expect(moved.attempts).toBeGreaterThanOrEqual(2)
+    // and resumed from a checkpoint taken on the killed runner, not from the beginning
+    expect(moved.resumedFrom).toBeGreaterThan(0)
+    for (const p of own) {
+      expect(p.status).toBe("done")
+      expect(p.runner).not.toBe(victim.address)
+    }
+
+    // the union of the parts' files is the local run's output, line for line (as multisets)
+    const files = (await readdir(join(dir, "out"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    expect(files).toHaveLength(6)
+    const union = (await Promise.all(files.map((f) => readFile(join(dir, "out", f), "utf8")))).flatMap(lines)
+    await writeFile(join(dir, "local.yaml"), workflow(`${name}-local`).replace("out/result.ndjson", "local/result.ndjson"))
+    const localRun = await run(["run", "local.yaml", "--quiet"], dir)
+    expect(localRun.status).toBe(0)
+    const expected = lines(await readFile(join(dir, "local", "result.ndjson"), "utf8"))
+    expect(expected.length).toBe(ROWS * 0.7)
+    expect(union.length).toBe(expected.length)
+    expect([...union].sort()).toEqual([...expected].sort())
+  }, 600_000)
+})
