@@ -20,6 +20,7 @@ import * as Run from "./commands/run.ts"
 import * as Runner from "./commands/runner.ts"
 import * as Schema from "./commands/schema.ts"
 import * as Status from "./commands/status.ts"
+import * as Stop from "./commands/stop.ts"
 import * as Submit from "./commands/submit.ts"
 import * as Test from "./commands/test.ts"
 import * as Top from "./commands/top.ts"
@@ -45,7 +46,8 @@ export const commands = [
   Test.command,
   Runner.command,
   Submit.command,
-  Status.command
+  Status.command,
+  Stop.command
 ] as const
 
 /**

@@ -153,6 +153,24 @@ export const submit = (
   }))
 
 /**
+ * Stops a workflow gracefully: each running part takes a checkpoint where it is and ends
+ * (`stopped`), parts not started yet do not start. Returns how many parts were asked to stop;
+ * fails for a workflow with no part left running.
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const stop = (workflow: string, options: ClusterOptions): Effect.Effect<number, ClusterError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    const asked = yield* table.requestStop(workflow)
+    if (asked === 0) {
+      return yield* new ClusterError({ operation: "stop", workflow, message: `no part of '${workflow}' is submitted or running on this cluster (see \`dataflare status\`)` })
+    }
+    return asked
+  }))
+
+/**
  * The cluster's runners and parts (of one workflow, or of all).
  *
  * @category status
@@ -185,7 +203,7 @@ export const follow = (
     while (true) {
       const parts = yield* table.parts(workflow)
       if (options.onUpdate !== undefined) yield* options.onUpdate(parts)
-      if (parts.length === 0 || parts.every((p) => p.status === "done" || p.status === "failed")) return parts
+      if (parts.length === 0 || parts.every((p) => Table.isEnded(p.status))) return parts
       yield* Effect.sleep(options.intervalMs ?? 1000)
     }
   }))

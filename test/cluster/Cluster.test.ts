@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type * as Cluster from "../../src/cluster/Cluster.ts"
 import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
 
 const ROWS = 400_000
@@ -82,9 +83,10 @@ describe("dataflare cluster", () => {
     const name = `cluster-kill-${prefix}`
     await writeFile(join(dir, "wf.yaml"), workflow(name))
     const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
-    // the victim: a runner in the middle of a part (it has written records, it has not ended)
-    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some((p) => p.status === "running" && p.recordsOut > 0))
-    const busy = during.parts.find((p) => p.status === "running" && p.recordsOut > 0)!
+    // the victim: a runner in the middle of a part (it has checkpointed, it has not ended)
+    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
+    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
+    const busy = during.parts.find(underWay)!
     const victim = runners.find((r) => r.address === busy.runner)!
     const killedAt = Date.now()
     await stopRunner(victim, "SIGKILL")
@@ -102,7 +104,7 @@ describe("dataflare cluster", () => {
     const moved = own.find((p) => p.part === busy.part)!
     expect(moved.attempts).toBeGreaterThanOrEqual(2)
     // and resumed from a checkpoint taken on the killed runner, not from the beginning
-    expect(moved.resumedFrom).toBeGreaterThan(0)
+    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
     for (const p of own) {
       expect(p.status).toBe("done")
       expect(p.runner).not.toBe(victim.address)
@@ -119,5 +121,32 @@ describe("dataflare cluster", () => {
     expect(expected.length).toBe(ROWS * 0.7)
     expect(union.length).toBe(expected.length)
     expect([...union].sort()).toEqual([...expected].sort())
+  }, 600_000)
+
+  it("dataflare stop: running parts checkpoint where they are and end, nothing is written twice", async () => {
+    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) runners.push(await startRunner(prefix, dir))
+    const name = `cluster-stop-${prefix}`
+    await mkdir(join(dir, "stop"))
+    await writeFile(join(dir, "stop.yaml"), workflow(name).replace("out/result.ndjson", "stop/result.ndjson"))
+    const submitted = run(["submit", "stop.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
+    await waitFor(prefix, "a part under way", (s) => s.parts.some((p) => p.workflow === name && p.status === "running" && p.recordsOut > 0))
+    const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+    expect(stopped.stdout).toContain("asked to stop")
+    expect(stopped.status).toBe(0)
+    const result = await submitted
+    expect(result.stdout).toContain(`${name}: stopped`)
+    expect(result.status).toBe(0)
+    const { parts } = await waitFor(prefix, "the parts", () => true)
+    const own = parts.filter((p) => p.workflow === name)
+    expect(own.every((p) => p.status === "stopped" || p.status === "done")).toBe(true)
+    expect(own.some((p) => p.status === "stopped")).toBe(true)
+    // what the parts wrote before stopping: distinct records, fewer than the whole
+    const files = (await readdir(join(dir, "stop"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    const written = (await Promise.all(files.map((f) => readFile(join(dir, "stop", f), "utf8")))).flatMap(lines)
+    expect(new Set(written).size).toBe(written.length)
+    expect(written.length).toBeLessThan(ROWS * 0.7)
+    // a stopped workflow is no longer running: a second stop is refused
+    const again = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+    expect(again.status).toBe(3)
   }, 600_000)
 })

@@ -62,7 +62,12 @@ export const command = Command.make(
         for (const p of failed) yield* Console.error(`part ${p.part} failed: ${p.message ?? ""}`)
         return yield* reportClusterError()(new Cluster.ClusterError({ operation: "run", workflow: graph.name, message: `${failed.length} of ${ended.length} parts failed` }))
       }
-      yield* Console.log(`${graph.name}: ${ended.length} parts done, ${records} records written`)
+      const stopped = ended.filter((p) => p.status === "stopped").length
+      yield* Console.log(
+        stopped > 0
+          ? `${graph.name}: stopped (${stopped} of ${ended.length} parts stopped at a checkpoint), ${records} records written`
+          : `${graph.name}: ${ended.length} parts done, ${records} records written`
+      )
     }).pipe(provideRegistry)
 ).pipe(
   Command.withShortDescription("Run a workflow on a cluster of runners"),

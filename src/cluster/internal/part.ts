@@ -23,6 +23,9 @@ export interface PartRequest {
   readonly graph: string
 }
 
+/** How often a running part looks for a stop request. */
+const STOP_POLL_MS = 500
+
 const counts = (nodes: ReadonlyArray<Runtime.NodeSummary>) => ({
   recordsIn: nodes.filter((n) => n.kind === "source").reduce((s, n) => s + n.recordsOut, 0),
   recordsOut: nodes.filter((n) => n.kind === "sink").reduce((s, n) => s + n.recordsIn, 0)
@@ -37,10 +40,21 @@ export const runPart = (
   const failed = (message: string) => new PartFailed({ workflow, part, message })
   return Effect.gen(function*() {
     const graph = partGraph(JSON.parse(request.graph) as WorkflowGraph, part)
+    // stopped before it started (`dataflare stop`): it does not start
+    if (yield* deps.table.stopRequested(workflow, part)) {
+      yield* deps.table.ended(workflow, part, "stopped", undefined, null)
+      return { recordsIn: 0, recordsOut: 0 }
+    }
     yield* deps.table.started(workflow, part, deps.runner)
+    // `dataflare stop`: the run takes a checkpoint where it is and ends (the runtime's graceful stop)
+    const stop = Effect.gen(function*() {
+      while (!(yield* Effect.orElseSucceed(deps.table.stopRequested(workflow, part), () => false))) yield* Effect.sleep(STOP_POLL_MS)
+    })
     const backend = PostgresBackend.layer({ url: deps.url, tablePrefix: `${deps.prefix}_state` })
     const summary = yield* withPartRegistry(
       Runtime.run(graph, {
+        stop,
+        onCheckpoint: (info) => Effect.ignore(deps.table.checkpointed(workflow, part, info.id)),
         progressInterval: 1000,
         onProgress: (progress) => {
           const c = counts(progress.nodes)
@@ -51,7 +65,8 @@ export const runPart = (
       parts
     ).pipe(Effect.provide(Layer.fresh(backend)))
     const result = counts(summary.nodes)
-    yield* deps.table.ended(workflow, part, "done", { ...result, resumedFrom: summary.resumedFrom?.checkpoint ?? null }, null)
+    const status = summary.stopped !== undefined ? "stopped" : "done"
+    yield* deps.table.ended(workflow, part, status, { ...result, resumedFrom: summary.resumedFrom?.checkpoint ?? null }, null)
     return result
   }).pipe(
     // everything that ends a part other than an interruption (its shard moved, the runner stops)

@@ -9,7 +9,10 @@ import pg from "pg"
 import { ClusterError } from "./errors.ts"
 
 /** A part's status. */
-export type PartStatus = "submitted" | "running" | "done" | "failed"
+export type PartStatus = "submitted" | "running" | "done" | "failed" | "stopped"
+
+/** Whether a part has ended (it runs no more). */
+export const isEnded = (status: PartStatus): boolean => status === "done" || status === "failed" || status === "stopped"
 
 /** One row of `<prefix>_parts`. */
 export interface PartRow {
@@ -21,6 +24,8 @@ export interface PartRow {
   readonly recordsIn: number
   readonly recordsOut: number
   readonly attempts: number
+  /** The part's last completed checkpoint (null: none yet). */
+  readonly checkpoint: number | null
   /** The checkpoint the part's last start resumed from (null: it started from the beginning). */
   readonly resumedFrom: number | null
   readonly message: string | null
@@ -38,13 +43,17 @@ export interface Table {
   readonly insertParts: (workflow: string, parts: number) => Effect.Effect<void, ClusterError>
   readonly started: (workflow: string, part: number, runner: string) => Effect.Effect<void, ClusterError>
   readonly progress: (workflow: string, part: number, recordsIn: number, recordsOut: number) => Effect.Effect<void, ClusterError>
+  readonly checkpointed: (workflow: string, part: number, checkpoint: number) => Effect.Effect<void, ClusterError>
   readonly ended: (
     workflow: string,
     part: number,
-    status: "done" | "failed",
+    status: "done" | "failed" | "stopped",
     counts: { readonly recordsIn: number; readonly recordsOut: number; readonly resumedFrom: number | null } | undefined,
     message: string | null
   ) => Effect.Effect<void, ClusterError>
+  /** Asks the parts of a workflow that have not ended to stop; how many were asked. */
+  readonly requestStop: (workflow: string) => Effect.Effect<number, ClusterError>
+  readonly stopRequested: (workflow: string, part: number) => Effect.Effect<boolean, ClusterError>
   readonly parts: (workflow?: string) => Effect.Effect<ReadonlyArray<PartRow>, ClusterError>
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
 }
@@ -78,7 +87,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       `CREATE TABLE IF NOT EXISTS ${parts} (
         workflow text NOT NULL, part int NOT NULL, parts int NOT NULL, status text NOT NULL,
         runner text, records_in bigint NOT NULL DEFAULT 0, records_out bigint NOT NULL DEFAULT 0,
-        attempts int NOT NULL DEFAULT 0, resumed_from bigint, message text, updated_at timestamptz NOT NULL DEFAULT now(),
+        attempts int NOT NULL DEFAULT 0, checkpoint bigint, resumed_from bigint, stop_requested boolean NOT NULL DEFAULT false, message text, updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (workflow, part))`
     ).pipe(
       // two processes creating the table at once: the loser's error is a duplicate type
@@ -116,6 +125,13 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
           [workflow, part, recordsIn, recordsOut],
           workflow
         )),
+      checkpointed: (workflow, part, checkpoint) =>
+        Effect.asVoid(query(
+          "checkpoint",
+          `UPDATE ${parts} SET checkpoint = $3, updated_at = now() WHERE workflow = $1 AND part = $2`,
+          [workflow, part, checkpoint],
+          workflow
+        )),
       ended: (workflow, part, status, counts, message) =>
         Effect.asVoid(
           counts === undefined
@@ -133,11 +149,26 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               workflow
             )
         ),
+      requestStop: (workflow) =>
+        Effect.map(
+          query(
+            "stop",
+            `UPDATE ${parts} SET stop_requested = true, updated_at = now() WHERE workflow = $1 AND status IN ('submitted', 'running')`,
+            [workflow],
+            workflow
+          ),
+          (result) => result.rowCount ?? 0
+        ),
+      stopRequested: (workflow, part) =>
+        Effect.map(
+          query("stop", `SELECT stop_requested FROM ${parts} WHERE workflow = $1 AND part = $2`, [workflow, part], workflow),
+          (result) => (result.rows[0] as { stop_requested?: boolean } | undefined)?.stop_requested === true
+        ),
       parts: (workflow) =>
         Effect.map(
           query(
             "status",
-            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, resumed_from, message FROM ${parts}
+            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, checkpoint, resumed_from, message FROM ${parts}
              WHERE $1::text IS NULL OR workflow = $1 ORDER BY workflow, part`,
             [workflow ?? null],
             workflow
@@ -152,6 +183,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               recordsIn: Number(r.records_in),
               recordsOut: Number(r.records_out),
               attempts: Number(r.attempts),
+              checkpoint: r.checkpoint === null ? null : Number(r.checkpoint),
               resumedFrom: r.resumed_from === null ? null : Number(r.resumed_from),
               message: r.message === null ? null : String(r.message)
             }))
