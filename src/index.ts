@@ -20,6 +20,8 @@ export * as Batch from "./Batch.ts"
 export * as Builtins from "./Builtins.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.5.0 */
+export * as Cluster from "./cluster/Cluster.ts"
 /** @since 0.4.0 */
 export * as Clients from "./connectors/kit/Clients.ts"
 /** @since 0.4.0 */
