@@ -17,7 +17,7 @@
  *
  * @since 0.5.0
  */
-import { Effect, Layer, Redacted } from "effect"
+import { Cause, Effect, Layer, Redacted } from "effect"
 import * as Entity from "effect/cluster/Entity"
 import { Registry } from "../Registry.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
@@ -113,8 +113,19 @@ export const runner = (options: ClusterOptions & { readonly listen: Sharding.Lis
       { maxIdleTime: "1 minute" }
     )
   }))
-  return handlers.pipe(Layer.provide(Sharding.layer(url, prefix, options.listen)), Layer.orDie)
-    // the storage layers' errors are defects above; the table's are the caller's
+  return handlers.pipe(
+    Layer.provide(Sharding.layer(url, prefix, options.listen)),
+    // what a user can cause (the database unreachable, the port taken) is the runner's error
+    Layer.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Layer.effectDiscard(Effect.failCause(cause as Cause.Cause<never>))
+      const error = Cause.squash(cause)
+      return Layer.effectDiscard(Effect.fail(
+        error instanceof ClusterError
+          ? error
+          : new ClusterError({ operation: "runner", message: `the runner could not join the cluster: ${error instanceof Error ? error.message : String(error)}` })
+      ))
+    })
+  )
 }
 
 /**

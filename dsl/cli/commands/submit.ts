@@ -58,6 +58,9 @@ export const command = Command.make(
       }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
       const failed = ended.filter((p) => p.status === "failed")
       const records = ended.reduce((s, p) => s + p.recordsOut, 0)
+      // a part that started again counts only what it wrote after resuming from its checkpoint
+      const moved = ended.filter((p) => p.attempts > 1).length
+      const written = moved === 0 ? `${records} records written` : `${moved} part(s) resumed on another runner`
       if (failed.length > 0) {
         for (const p of failed) yield* Console.error(`part ${p.part} failed: ${p.message ?? ""}`)
         return yield* reportClusterError()(new Cluster.ClusterError({ operation: "run", workflow: graph.name, message: `${failed.length} of ${ended.length} parts failed` }))
@@ -65,8 +68,8 @@ export const command = Command.make(
       const stopped = ended.filter((p) => p.status === "stopped").length
       yield* Console.log(
         stopped > 0
-          ? `${graph.name}: stopped (${stopped} of ${ended.length} parts stopped at a checkpoint), ${records} records written`
-          : `${graph.name}: ${ended.length} parts done, ${records} records written`
+          ? `${graph.name}: stopped (${stopped} of ${ended.length} parts stopped at a checkpoint), ${written}`
+          : `${graph.name}: ${ended.length} parts done, ${written}`
       )
     }).pipe(provideRegistry)
 ).pipe(

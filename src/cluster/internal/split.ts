@@ -51,6 +51,9 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     }
     for (const node of graph.nodes) {
       if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
+      if (typeof node.config === "object" && node.config !== null && "dead_letter" in node.config) {
+        return yield* refuse(name, `node '${node.id}' has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
+      }
       if (node.kind === "sink" && (!FILE_SINKS.has(node.type) || configPath(node) === undefined)) {
         return yield* refuse(name, `sink '${node.id}' (${node.type}): the cluster writes file sinks (csv, ndjson with a path) for now, one file per part`)
       }

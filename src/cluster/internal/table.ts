@@ -21,8 +21,10 @@ export interface PartRow {
   readonly parts: number
   readonly status: PartStatus
   readonly runner: string | null
+  /** Records read and written since the part's last start (a resumed part: since its checkpoint). */
   readonly recordsIn: number
   readonly recordsOut: number
+  /** How many times the part started (more than 1: it moved, or its runner restarted it). */
   readonly attempts: number
   /** The part's last completed checkpoint (null: none yet). */
   readonly checkpoint: number | null
