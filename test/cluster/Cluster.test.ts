@@ -12,6 +12,8 @@ import type * as Cluster from "../../src/cluster/Cluster.ts"
 import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
 
 const ROWS = 400_000
+/** The rebalance test's rows: its parts must outlast two runners joining (about 15 s here). */
+const JOIN_ROWS = 1_500_000
 
 const workflow = (name: string, extra = "") => `name: ${name}
 execution:
@@ -58,7 +60,11 @@ beforeAll(async () => {
   await writeFile(join(dir, "in.csv"), `${rows.join("\n")}\n`)
   await mkdir(join(dir, "out"))
   await mkdir(join(dir, "local"))
-})
+  // the reference: the same workflow run locally, uninterrupted
+  await writeFile(join(dir, "local.yaml"), workflow("cluster-local").replace("out/result.ndjson", "local/result.ndjson"))
+  const local = await run(["run", "local.yaml", "--quiet"], dir)
+  if (local.status !== 0) throw new Error(`the local run failed: ${local.stderr}`)
+}, 300_000)
 
 afterAll(async () => {
   await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
@@ -114,13 +120,49 @@ describe("dataflare cluster", () => {
     const files = (await readdir(join(dir, "out"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
     expect(files).toHaveLength(6)
     const union = (await Promise.all(files.map((f) => readFile(join(dir, "out", f), "utf8")))).flatMap(lines)
-    await writeFile(join(dir, "local.yaml"), workflow(`${name}-local`).replace("out/result.ndjson", "local/result.ndjson"))
-    const localRun = await run(["run", "local.yaml", "--quiet"], dir)
-    expect(localRun.status).toBe(0)
     const expected = lines(await readFile(join(dir, "local", "result.ndjson"), "utf8"))
     expect(expected.length).toBe(ROWS * 0.7)
     expect(union.length).toBe(expected.length)
     expect([...union].sort()).toEqual([...expected].sort())
+  }, 600_000)
+
+  it("rebalances: runners joining mid-run take parts over, which resume from their checkpoints", async () => {
+    // a cluster of its own: one runner first, two more once the parts are under way
+    const own = freshPrefix()
+    const mine: Array<RunnerProcess> = []
+    try {
+      mine.push(await startRunner(own, dir))
+      await waitFor(own, "one runner", (s) => s.runners.some((r) => r.healthy))
+      const name = `cluster-join-${own}`
+      await mkdir(join(dir, "join"))
+      // a larger file in small batches: parts that last long enough for the joining runners to take some over
+      const rows = ["id,name,amount"]
+      for (let i = 0; i < JOIN_ROWS; i++) rows.push(`${i},"name ${i}",${i % 1000}`)
+      await writeFile(join(dir, "join.csv"), `${rows.join("\n")}\n`)
+      const joinWorkflow = (n: string, out: string) => workflow(n).replace("path: in.csv", "path: join.csv").replace("out/result.ndjson", out).replace("batch_size: 100", "batch_size: 5")
+      await writeFile(join(dir, "join.yaml"), joinWorkflow(name, "join/result.ndjson"))
+      await writeFile(join(dir, "join-local.yaml"), joinWorkflow(`${name}-local`, "join-local.ndjson").replace("batch_size: 5", "batch_size: 1000"))
+      expect((await run(["run", "join-local.yaml", "--quiet"], dir)).status).toBe(0)
+      const submitted = run(["submit", "join.yaml", "--cluster", URL, "--prefix", own, "--parts", "6"], dir)
+      await waitFor(own, "parts under way", (s) => s.parts.some((p) => p.workflow === name && p.checkpoint !== null))
+      mine.push(await startRunner(own, dir), await startRunner(own, dir))
+      const result = await submitted
+      expect(result.stdout).toContain(`${name}: 6 parts done`)
+      expect(result.status).toBe(0)
+      const { parts } = await waitFor(own, "the parts", () => true)
+      const moved = parts.filter((p) => p.workflow === name && p.attempts >= 2)
+      expect(moved.length).toBeGreaterThan(0)
+      for (const p of moved) expect(p.resumedFrom).not.toBeNull()
+      const files = (await readdir(join(dir, "join"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+      const union = (await Promise.all(files.map((f) => readFile(join(dir, "join", f), "utf8")))).flatMap(lines)
+      const expected = lines(await readFile(join(dir, "join-local.ndjson"), "utf8"))
+      expect(expected.length).toBe(JOIN_ROWS * 0.7)
+      expect(union.length).toBe(expected.length)
+      expect([...union].sort()).toEqual([...expected].sort())
+    } finally {
+      await Promise.all(mine.map((r) => stopRunner(r, "SIGKILL")))
+      await dropPrefix(own)
+    }
   }, 600_000)
 
   it("dataflare stop: running parts checkpoint where they are and end, nothing is written twice", async () => {
@@ -140,11 +182,12 @@ describe("dataflare cluster", () => {
     const own = parts.filter((p) => p.workflow === name)
     expect(own.every((p) => p.status === "stopped" || p.status === "done")).toBe(true)
     expect(own.some((p) => p.status === "stopped")).toBe(true)
-    // what the parts wrote before stopping: distinct records, fewer than the whole
+    // what the parts wrote before stopping: records of the local run's output, none twice
     const files = (await readdir(join(dir, "stop"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
     const written = (await Promise.all(files.map((f) => readFile(join(dir, "stop", f), "utf8")))).flatMap(lines)
     expect(new Set(written).size).toBe(written.length)
-    expect(written.length).toBeLessThan(ROWS * 0.7)
+    const expected = new Set(lines(await readFile(join(dir, "local", "result.ndjson"), "utf8")))
+    expect(written.filter((line) => !expected.has(line))).toEqual([])
     // a stopped workflow is no longer running: a second stop is refused
     const again = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
     expect(again.status).toBe(3)

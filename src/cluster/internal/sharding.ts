@@ -6,7 +6,8 @@
  *
  * The timings are set for failover in seconds rather than minutes: a runner that stops answering
  * is checked every 2 s, and shard locks (PostgreSQL advisory locks, released at once when a
- * runner's connections drop) are refreshed every second.
+ * runner's connections drop) are refreshed every 5 s (tighter, their storage calls time out on a
+ * loaded machine and shard hand-overs stall).
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
@@ -26,8 +27,8 @@ export interface Listen {
 
 const config = (listen: Listen | undefined): Partial<ShardingConfig["Service"]> => ({
   ...(listen !== undefined ? { runnerAddress: Option.some(RunnerAddress.make(listen.host, listen.port)) } : {}),
-  shardLockRefreshInterval: "1 second",
-  shardLockExpiration: "10 seconds",
+  shardLockRefreshInterval: "5 seconds",
+  shardLockExpiration: "15 seconds",
   runnerHealthCheckInterval: "2 seconds",
   refreshAssignmentsInterval: "1 second",
   entityMessagePollInterval: "1 second",
@@ -44,7 +45,7 @@ export const layer = (url: Redacted.Redacted<string>, prefix: string, listen: Li
     Layer.orDie(SqlRunnerStorage.layerWith({ prefix }))
   ).pipe(
     Layer.provide([ShardingConfigModule.layer(options), NodeCrypto.layerDigest]),
-    Layer.provide(Layer.orDie(PgClient.layer({ url: Redacted.make(Redacted.value(url)), maxConnections: 4 })))
+    Layer.provide(Layer.orDie(PgClient.layer({ url: Redacted.make(Redacted.value(url)), maxConnections: 8 })))
   )
   return listen !== undefined
     ? NodeClusterSocket.layer({ storage: "byo", shardingConfig: options }).pipe(Layer.provide(storage))
