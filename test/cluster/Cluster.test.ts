@@ -169,7 +169,8 @@ describe("dataflare cluster", () => {
     while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) runners.push(await startRunner(prefix, dir))
     const name = `cluster-stop-${prefix}`
     await mkdir(join(dir, "stop"))
-    await writeFile(join(dir, "stop.yaml"), workflow(name).replace("out/result.ndjson", "stop/result.ndjson"))
+    // small batches: parts still running when the stop comes
+    await writeFile(join(dir, "stop.yaml"), workflow(name).replace("out/result.ndjson", "stop/result.ndjson").replace("batch_size: 100", "batch_size: 5"))
     const submitted = run(["submit", "stop.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
     await waitFor(prefix, "a part under way", (s) => s.parts.some((p) => p.workflow === name && p.status === "running" && p.recordsOut > 0))
     const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
