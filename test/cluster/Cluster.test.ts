@@ -12,7 +12,10 @@ import type * as Cluster from "../../src/cluster/Cluster.ts"
 import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
 
 const ROWS = 400_000
-/** The rebalance test's rows: its parts must outlast two runners joining (about 15 s here). */
+/**
+ * The rebalance test's rows, read in batches of 2: its parts must outlast two runners joining and
+ * the shards moving (about 15 s of fixed timers here), whatever the load (which slows the parts).
+ */
 const JOIN_ROWS = 1_500_000
 
 const workflow = (name: string, extra = "") => `name: ${name}
@@ -139,9 +142,9 @@ describe("dataflare cluster", () => {
       const rows = ["id,name,amount"]
       for (let i = 0; i < JOIN_ROWS; i++) rows.push(`${i},"name ${i}",${i % 1000}`)
       await writeFile(join(dir, "join.csv"), `${rows.join("\n")}\n`)
-      const joinWorkflow = (n: string, out: string) => workflow(n).replace("path: in.csv", "path: join.csv").replace("out/result.ndjson", out).replace("batch_size: 100", "batch_size: 5")
+      const joinWorkflow = (n: string, out: string) => workflow(n).replace("path: in.csv", "path: join.csv").replace("out/result.ndjson", out).replace("batch_size: 100", "batch_size: 2")
       await writeFile(join(dir, "join.yaml"), joinWorkflow(name, "join/result.ndjson"))
-      await writeFile(join(dir, "join-local.yaml"), joinWorkflow(`${name}-local`, "join-local.ndjson").replace("batch_size: 5", "batch_size: 1000"))
+      await writeFile(join(dir, "join-local.yaml"), joinWorkflow(`${name}-local`, "join-local.ndjson").replace("batch_size: 2", "batch_size: 1000"))
       expect((await run(["run", "join-local.yaml", "--quiet"], dir)).status).toBe(0)
       const submitted = run(["submit", "join.yaml", "--cluster", URL, "--prefix", own, "--parts", "6"], dir)
       await waitFor(own, "parts under way", (s) => s.parts.some((p) => p.workflow === name && p.checkpoint !== null))
