@@ -17,7 +17,11 @@ import * as Discover from "./commands/discover.ts"
 import * as List from "./commands/list.ts"
 import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
+import * as Runner from "./commands/runner.ts"
 import * as Schema from "./commands/schema.ts"
+import * as Status from "./commands/status.ts"
+import * as Stop from "./commands/stop.ts"
+import * as Submit from "./commands/submit.ts"
 import * as Test from "./commands/test.ts"
 import * as Top from "./commands/top.ts"
 import * as Validate from "./commands/validate.ts"
@@ -39,7 +43,11 @@ export const commands = [
   Top.command,
   Schema.command,
   List.command,
-  Test.command
+  Test.command,
+  Runner.command,
+  Submit.command,
+  Status.command,
+  Stop.command
 ] as const
 
 /**

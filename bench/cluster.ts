@@ -1,0 +1,136 @@
+/**
+ * Cluster throughput: one csv → filter → map → ndjson workflow, run locally (`dataflare run`,
+ * one process, its own parallelism) and on clusters of 1, 2 and 3 runner processes on this machine
+ * (`dataflare submit --parts 6`), in the same invocation. Prints rows/s, wall time and the ratio to
+ * the 1-runner cluster and to the local run.
+ *
+ *   node bench/cluster.ts [rows]        (default 1,000,000; local PostgreSQL, a table prefix of its own)
+ *
+ * On a machine with few cores, more runners only add processes competing for the same cores: what
+ * this can show there is the cluster's overhead (parts, checkpoints in PostgreSQL, coordination)
+ * and that it does not collapse, not scale-out, which needs cores or machines per runner.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { join, resolve } from "node:path"
+import pg from "pg"
+
+const ROWS = Number(process.argv[2] ?? 1_000_000)
+const URL = process.env.DATAFLARE_CLUSTER_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+const PARTS = 6
+const bin = resolve(import.meta.dirname, "../bin/dataflare")
+const prefix = `dfbench_${process.pid}_${Math.floor(Math.random() * 1e6)}`
+
+const workflow = (name: string, out: string) => `name: ${name}
+execution:
+  checkpoint_interval: 2s
+sources:
+  orders:
+    type: csv
+    config:
+      path: in.csv
+      columns:
+        id: integer
+        amount: number
+transformations:
+  big:
+    type: filter
+    inputs: [orders]
+    config:
+      condition: "amount >= 300"
+  shaped:
+    type: map
+    inputs: [big]
+    config:
+      fields:
+        gross: "amount * 2"
+destinations:
+  out:
+    type: ndjson
+    inputs: [shaped]
+    config:
+      path: ${out}
+`
+
+const freePort = () =>
+  new Promise<number>((ok, ko) => {
+    const s = createServer()
+    s.on("error", ko)
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address()
+      s.close(() => ok(typeof a === "object" && a !== null ? a.port : 0))
+    })
+  })
+
+const time = (f: () => void): number => {
+  const t0 = process.hrtime.bigint()
+  f()
+  return Number(process.hrtime.bigint() - t0) / 1e9
+}
+
+const healthyRunners = async (n: number) => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    for (;;) {
+      const r = await client.query(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(`${prefix}_runners`)} WHERE healthy`).catch(() => ({ rows: [{ n: 0 }] }))
+      if ((r.rows[0] as { n: number }).n >= n) return
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  } finally {
+    await client.end()
+  }
+}
+
+const dropTables = async () => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    const t = await client.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1", [`${prefix}\\_%`])
+    for (const row of t.rows as Array<{ tablename: string }>) await client.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(row.tablename)} CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
+
+const main = async () => {
+  const dir = mkdtempSync("/tmp/df-cluster-bench-")
+  const runners: Array<ChildProcess> = []
+  try {
+    const rows = ["id,name,amount"]
+    for (let i = 0; i < ROWS; i++) rows.push(`${i},name ${i},${i % 1000}`)
+    writeFileSync(join(dir, "in.csv"), `${rows.join("\n")}\n`)
+    const run = (args: Array<string>) => execFileSync(bin, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 26 })
+    writeFileSync(join(dir, "local.yaml"), workflow("bench-local", "local.ndjson"))
+    const local = time(() => run(["run", "local.yaml", "--quiet"]))
+    const results: Array<{ readonly label: string; readonly seconds: number }> = [{ label: "local run", seconds: local }]
+    for (let n = 1; n <= 3; n++) {
+      while (runners.length < n) {
+        const port = await freePort()
+        runners.push(spawn(bin, ["runner", "--cluster", URL, "--listen", `127.0.0.1:${port}`, "--prefix", prefix], { cwd: dir, stdio: "ignore" }))
+      }
+      await healthyRunners(n)
+      // let the shards settle on the runners that just joined
+      await new Promise((r) => setTimeout(r, 3000))
+      mkdirSync(join(dir, `out${n}`))
+      writeFileSync(join(dir, `wf${n}.yaml`), workflow(`bench-${n}`, `out${n}/result.ndjson`))
+      const seconds = time(() => run(["submit", `wf${n}.yaml`, "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)]))
+      results.push({ label: `cluster, ${n} runner${n > 1 ? "s" : ""} (${PARTS} parts)`, seconds })
+    }
+    const one = results[1]!.seconds
+    console.log(`cluster throughput: ${ROWS.toLocaleString("en")} rows, csv → filter → map → ndjson`)
+    for (const r of results) {
+      console.log(
+        `${r.label.padEnd(32)} ${(ROWS / r.seconds).toFixed(0).padStart(9)} rows/s  ${r.seconds.toFixed(2).padStart(7)} s  ` +
+          `x${(one / r.seconds).toFixed(2)} vs 1 runner  x${(local / r.seconds).toFixed(2)} vs local`
+      )
+    }
+  } finally {
+    for (const r of runners) r.kill("SIGKILL")
+    await dropTables()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+await main()

@@ -1,0 +1,58 @@
+/**
+ * `dataflare status --cluster <postgres url> [--workflow name] [--format text|json] [--prefix p]`:
+ * lists the cluster's runners (with their last heartbeat) and the parts of its workflows: status,
+ * the runner holding each, records written, how many times it started. See docs/cluster.md.
+ *
+ * @since 0.5.0
+ */
+import { Console, Effect } from "effect"
+import { Command, Flag } from "effect/cli"
+import { cluster, clusterModule, options, prefix, reportClusterError } from "../internal/cluster.ts"
+
+const workflow = Flag.String("workflow").pipe(Flag.withDescription("Only this workflow's parts"), Flag.optional)
+
+const format = Flag.Literals("format", ["text", "json"]).pipe(
+  Flag.withAlias("f"),
+  Flag.withDescription("Output format: text (default) or json ({ runners, parts })"),
+  Flag.withDefault("text")
+)
+
+/**
+ * The `status` command.
+ *
+ * @category commands
+ * @since 0.5.0
+ */
+export const command = Command.make(
+  "status",
+  { cluster, prefix, workflow, format },
+  ({ cluster, prefix, workflow, format }) =>
+    Effect.gen(function*() {
+      const Cluster = yield* clusterModule
+      const { runners, parts } = yield* Cluster.status({
+        ...options(cluster, prefix),
+        workflow: workflow._tag === "Some" ? workflow.value : undefined
+      }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
+      if (format === "json") return yield* Console.log(JSON.stringify({ runners, parts }, null, 2))
+      yield* Console.log(`runners (${runners.length})`)
+      for (const r of runners) {
+        yield* Console.log(`  ${r.address}  ${r.healthy ? "healthy" : "unhealthy"}  last heartbeat ${r.lastHeartbeat.toISOString()}`)
+      }
+      const workflows = [...new Set(parts.map((p) => p.workflow))]
+      yield* Console.log(`workflows (${workflows.length})`)
+      for (const name of workflows) {
+        const own = parts.filter((p) => p.workflow === name)
+        const done = own.filter((p) => p.status === "done").length
+        yield* Console.log(`  ${name}  ${done}/${own.length} parts done`)
+        for (const p of own) {
+          yield* Console.log(
+            `    part ${p.part}  ${p.status}  ${p.runner ?? "-"}  ${p.recordsOut} records since start  checkpoint ${p.checkpoint ?? "-"}  ${p.attempts} start(s)${p.message !== null ? `  ${p.message.split("\n")[0]}` : ""}`
+          )
+        }
+      }
+    })
+).pipe(
+  Command.withShortDescription("List a cluster's runners and workflow parts"),
+  Command.withDescription("List the runners of the cluster whose state is in the PostgreSQL database given by --cluster, and the parts of its workflows: status, the runner holding each, records written."),
+  Command.withExamples([{ command: "dataflare status --cluster postgres://postgres@127.0.0.1/test", description: "Runners and workflows" }])
+)

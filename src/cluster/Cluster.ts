@@ -1,0 +1,220 @@
+/**
+ * Scale-out on effect/cluster: one workflow spread over several runner processes (and machines),
+ * its parts moving to the runners left when one dies.
+ *
+ * The unit of distribution is a part: a byte range of the workflow's `csv` source, with the
+ * stateless chain after it and its own output file per sink, run by the ordinary runtime. Each
+ * part is a cluster entity keyed by `<workflow>/<part>` whose one request is persisted in
+ * PostgreSQL until the part ends; parts checkpoint into the PostgreSQL state backend, so a part
+ * that moves resumes from its last checkpoint and the exactly-once file sinks keep their guarantee.
+ *
+ * - {@link runner}: the Layer of a runner process (`dataflare runner`).
+ * - {@link submit}: checks a workflow, records its parts and sends them (`dataflare submit`).
+ * - {@link follow} / {@link status}: reads where the parts are (`dataflare status`).
+ *
+ * Local runs (`Runtime.run`, `dataflare run`) use none of this. See docs/cluster.md for what is
+ * not distributed yet.
+ *
+ * @since 0.5.0
+ */
+import { Cause, Effect, Layer, Redacted } from "effect"
+import * as Entity from "effect/cluster/Entity"
+import { Registry } from "../Registry.ts"
+import type { WorkflowGraph } from "../WorkflowGraph.ts"
+import { Part, partId } from "./internal/entity.ts"
+import { ClusterError } from "./internal/errors.ts"
+import { runPart } from "./internal/part.ts"
+import * as Sharding from "./internal/sharding.ts"
+import { check } from "./internal/split.ts"
+import * as Table from "./internal/table.ts"
+
+export {
+  /**
+   * A cluster operation failed (`operation`, `workflow`, `message`).
+   *
+   * @category errors
+   * @since 0.5.0
+   */
+  ClusterError,
+  /**
+   * A part failed on its runner (`workflow`, `part`, `message`).
+   *
+   * @category errors
+   * @since 0.5.0
+   */
+  PartFailed
+} from "./internal/errors.ts"
+
+export type {
+  /**
+   * One part of a submitted workflow as `<prefix>_parts` records it.
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  PartRow,
+  /**
+   * A runner as effect/cluster registers it.
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  RunnerRow
+} from "./internal/table.ts"
+
+/**
+ * Where the cluster keeps its state: a PostgreSQL database, and a prefix for its tables
+ * (`<prefix>_runners`, `<prefix>_messages`, ... of effect/cluster, `<prefix>_parts`, and the
+ * parts' checkpoints in `<prefix>_state_checkpoints`).
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface ClusterOptions {
+  readonly url: Redacted.Redacted<string> | string
+  /** Default {@link DEFAULT_PREFIX}. */
+  readonly prefix?: string | undefined
+}
+
+/**
+ * The default table prefix.
+ *
+ * @category constants
+ * @since 0.5.0
+ */
+export const DEFAULT_PREFIX = "dataflare_cluster"
+
+const urlOf = (options: ClusterOptions) => (typeof options.url === "string" ? Redacted.make(options.url) : options.url)
+const prefixOf = (options: ClusterOptions) => options.prefix ?? DEFAULT_PREFIX
+
+/**
+ * A runner: joins the cluster (listening on `listen` for the other runners), takes its share of
+ * the shards and runs the parts they hold, with the connectors and processors of the `Registry`
+ * it is given. Runs until its scope closes; a runner stopped gracefully hands its shards over.
+ *
+ * @category layers
+ * @since 0.5.0
+ */
+export const runner = (options: ClusterOptions & { readonly listen: Sharding.Listen }): Layer.Layer<never, ClusterError, Registry> => {
+  const url = urlOf(options)
+  const prefix = prefixOf(options)
+  const handlers = Layer.unwrap(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(url), prefix)
+    return Part.toLayer(
+      Effect.gen(function*() {
+        const address = yield* Entity.CurrentRunnerAddress
+        const registry = yield* Registry
+        const deps = { url, prefix, table, runner: `${address.host}:${address.port}` }
+        return Part.of({
+          Run: (envelope) => Effect.provideService(runPart(envelope.payload, deps), Registry, registry)
+        })
+      }),
+      // a part is one long request: never reaped while it runs
+      { maxIdleTime: "1 minute" }
+    )
+  }))
+  return handlers.pipe(
+    Layer.provide(Sharding.layer(url, prefix, options.listen)),
+    // what a user can cause (the database unreachable, the port taken) is the runner's error
+    Layer.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Layer.effectDiscard(Effect.failCause(cause as Cause.Cause<never>))
+      const error = Cause.squash(cause)
+      return Layer.effectDiscard(Effect.fail(
+        error instanceof ClusterError
+          ? error
+          : new ClusterError({ operation: "runner", message: `the runner could not join the cluster: ${error instanceof Error ? error.message : String(error)}` })
+      ))
+    })
+  )
+}
+
+/**
+ * Submits a workflow: refuses what the cluster cannot distribute yet (see docs/cluster.md), then
+ * records its `parts` parts and sends them to the cluster (their requests are stored, so runners
+ * that start later still get them). Relative file paths resolve against `cwd`. Returns at once;
+ * use {@link follow} to wait for the end.
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const submit = (
+  graph: WorkflowGraph,
+  options: ClusterOptions & { readonly parts: number; readonly cwd: string }
+): Effect.Effect<void, ClusterError, Registry> =>
+  Effect.scoped(Effect.gen(function*() {
+    if (!Number.isInteger(options.parts) || options.parts < 1) {
+      return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: `parts must be a positive integer, got ${options.parts}` })
+    }
+    const checked = yield* check(graph, options.cwd)
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    yield* table.insertParts(checked.name, options.parts)
+    const json = JSON.stringify(checked)
+    yield* Effect.gen(function*() {
+      const client = yield* Part.client
+      for (let part = 0; part < options.parts; part++) {
+        yield* client(partId(checked.name, part)).Run(
+          { workflow: checked.name, part, parts: options.parts, graph: json },
+          { discard: true }
+        )
+      }
+    }).pipe(
+      Effect.provide(Sharding.layer(urlOf(options), prefixOf(options), undefined)),
+      Effect.mapError((e) => new ClusterError({ operation: "submit", workflow: checked.name, message: `sending the parts: ${String(e)}` }))
+    )
+  }))
+
+/**
+ * Stops a workflow gracefully: each running part takes a checkpoint where it is and ends
+ * (`stopped`), parts not started yet do not start. Returns how many parts were asked to stop;
+ * fails for a workflow with no part left running.
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const stop = (workflow: string, options: ClusterOptions): Effect.Effect<number, ClusterError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    const asked = yield* table.requestStop(workflow)
+    if (asked === 0) {
+      return yield* new ClusterError({ operation: "stop", workflow, message: `no part of '${workflow}' is submitted or running on this cluster (see \`dataflare status\`)` })
+    }
+    return asked
+  }))
+
+/**
+ * The cluster's runners and parts (of one workflow, or of all).
+ *
+ * @category status
+ * @since 0.5.0
+ */
+export const status = (
+  options: ClusterOptions & { readonly workflow?: string | undefined }
+): Effect.Effect<{ readonly runners: ReadonlyArray<Table.RunnerRow>; readonly parts: ReadonlyArray<Table.PartRow> }, ClusterError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    return { runners: yield* table.runners, parts: yield* table.parts(options.workflow) }
+  }))
+
+/**
+ * Follows a workflow until every part has ended, calling `onUpdate` with its parts every
+ * `intervalMs` (default 1000); returns them. Interrupting it detaches: the workflow goes on.
+ *
+ * @category status
+ * @since 0.5.0
+ */
+export const follow = (
+  workflow: string,
+  options: ClusterOptions & {
+    readonly intervalMs?: number | undefined
+    readonly onUpdate?: ((parts: ReadonlyArray<Table.PartRow>) => Effect.Effect<void>) | undefined
+  }
+): Effect.Effect<ReadonlyArray<Table.PartRow>, ClusterError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    while (true) {
+      const parts = yield* table.parts(workflow)
+      if (options.onUpdate !== undefined) yield* options.onUpdate(parts)
+      if (parts.length === 0 || parts.every((p) => Table.isEnded(p.status))) return parts
+      yield* Effect.sleep(options.intervalMs ?? 1000)
+    }
+  }))

@@ -1,0 +1,28 @@
+/**
+ * The cluster entity of a workflow part: `DataflarePart`, keyed by `<workflow>/<part>`, with one
+ * persisted request, `Run`. Persisted: the request is stored in the cluster's message storage
+ * until its part ends, so when the runner holding the part dies, the runner its shard moves to
+ * receives it again and the part resumes there from its last checkpoint.
+ */
+import { Schema } from "effect"
+import * as ClusterSchema from "effect/cluster/ClusterSchema"
+import * as Entity from "effect/cluster/Entity"
+import * as Rpc from "effect/rpc/Rpc"
+import { PartFailed } from "./errors.ts"
+
+/** What a part reports when it ends. */
+export const PartResult = Schema.Struct({ recordsIn: Schema.Number, recordsOut: Schema.Number })
+
+/** Runs part `part` of `parts` of a workflow (`graph`: the checked workflow as JSON). */
+export const Run = Rpc.make("Run", {
+  payload: { workflow: Schema.String, part: Schema.Number, parts: Schema.Number, graph: Schema.String },
+  success: PartResult,
+  error: PartFailed,
+  primaryKey: (p) => `${p.workflow}/${p.part}`
+})
+
+/** The entity of a workflow part. */
+export const Part = Entity.make("DataflarePart", [Run]).annotateRpcs(ClusterSchema.Persisted, true)
+
+/** The entity id of a part. */
+export const partId = (workflow: string, part: number): string => `${workflow}/${part}`

@@ -1,0 +1,84 @@
+/**
+ * What a runner does with a part: runs it with the runtime — the part's graph (see split.ts), its
+ * source opened on its byte range, checkpoints in the cluster's PostgreSQL state backend under
+ * `<workflow>/<part>` — and records in `<prefix>_parts` where it runs, how far it got and how it
+ * ended. A part that starts again on another runner (its runner died) restores its last
+ * checkpoint there: the source seeks to the checkpoint's offset and the file sink truncates its
+ * file back to the length it had then, so nothing is lost or written twice.
+ */
+import { Cause, Effect, Layer, type Redacted } from "effect"
+import * as PostgresBackend from "../../backends/PostgresBackend.ts"
+import type { Registry } from "../../Registry.ts"
+import * as Runtime from "../../Runtime.ts"
+import type { WorkflowGraph } from "../../WorkflowGraph.ts"
+import { PartFailed } from "./errors.ts"
+import { partGraph, withPartRegistry } from "./split.ts"
+import type { Table } from "./table.ts"
+
+/** The request of a part (the payload of the entity's `Run`). */
+export interface PartRequest {
+  readonly workflow: string
+  readonly part: number
+  readonly parts: number
+  readonly graph: string
+}
+
+/** How often a running part looks for a stop request. */
+const STOP_POLL_MS = 500
+
+const counts = (nodes: ReadonlyArray<Runtime.NodeSummary>) => ({
+  recordsIn: nodes.filter((n) => n.kind === "source").reduce((s, n) => s + n.recordsOut, 0),
+  recordsOut: nodes.filter((n) => n.kind === "sink").reduce((s, n) => s + n.recordsIn, 0)
+})
+
+/** Runs one part on this runner to its end. */
+export const runPart = (
+  request: PartRequest,
+  deps: { readonly url: Redacted.Redacted<string>; readonly prefix: string; readonly table: Table; readonly runner: string }
+): Effect.Effect<{ readonly recordsIn: number; readonly recordsOut: number }, PartFailed, Registry> => {
+  const { workflow, part, parts } = request
+  const failed = (message: string) => new PartFailed({ workflow, part, message })
+  return Effect.gen(function*() {
+    const graph = partGraph(JSON.parse(request.graph) as WorkflowGraph, part)
+    // stopped before it started (`dataflare stop`): it does not start
+    if (yield* deps.table.stopRequested(workflow, part)) {
+      yield* deps.table.ended(workflow, part, "stopped", undefined, null)
+      return { recordsIn: 0, recordsOut: 0 }
+    }
+    yield* deps.table.started(workflow, part, deps.runner)
+    // `dataflare stop`: the run takes a checkpoint where it is and ends (the runtime's graceful stop)
+    const stop = Effect.gen(function*() {
+      while (!(yield* Effect.orElseSucceed(deps.table.stopRequested(workflow, part), () => false))) yield* Effect.sleep(STOP_POLL_MS)
+    })
+    const backend = PostgresBackend.layer({ url: deps.url, tablePrefix: `${deps.prefix}_state` })
+    const summary = yield* withPartRegistry(
+      Runtime.run(graph, {
+        stop,
+        onCheckpoint: (info) => Effect.ignore(deps.table.checkpointed(workflow, part, info.id)),
+        progressInterval: 1000,
+        onProgress: (progress) => {
+          const c = counts(progress.nodes)
+          return Effect.ignore(deps.table.progress(workflow, part, c.recordsIn, c.recordsOut))
+        }
+      }),
+      part,
+      parts
+    ).pipe(Effect.provide(Layer.fresh(backend)))
+    const result = counts(summary.nodes)
+    const status = summary.stopped !== undefined ? "stopped" : "done"
+    yield* deps.table.ended(workflow, part, status, { ...result, resumedFrom: summary.resumedFrom?.checkpoint ?? null }, null)
+    return result
+  }).pipe(
+    // everything that ends a part other than an interruption (its shard moved, the runner stops)
+    // is its failure, recorded and replied; an interruption leaves the request to the next holder
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      const error = Cause.squash(cause)
+      const message = error instanceof Error ? error.message : String(error)
+      return Effect.andThen(
+        Effect.ignore(deps.table.ended(workflow, part, "failed", undefined, message)),
+        Effect.fail(failed(message))
+      )
+    })
+  )
+}

@@ -1,0 +1,220 @@
+/**
+ * The cluster end to end with real processes on loopback and PostgreSQL storage: three runners, a
+ * workflow split into byte ranges of a CSV file, one runner killed with `kill -9` while it runs
+ * parts; the parts move to the two left and resume from their checkpoints, and the union of the
+ * parts' outputs is exactly the output of a local `dataflare run` (nothing lost, nothing twice).
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type * as Cluster from "../../src/cluster/Cluster.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+
+const ROWS = 400_000
+/**
+ * The rebalance test's rows, read in batches of 2: its parts must outlast two runners joining and
+ * the shards moving (about 15 s of fixed timers here), whatever the load (which slows the parts).
+ */
+const JOIN_ROWS = 1_500_000
+
+const workflow = (name: string, extra = "") => `name: ${name}
+execution:
+  batch_size: 100
+  checkpoint_interval: 200ms
+sources:
+  orders:
+    type: csv
+    config:
+      path: in.csv
+      columns:
+        id: integer
+        amount: number
+transformations:
+  big:
+    type: filter
+    inputs: [orders]
+    config:
+      condition: "amount >= 300"
+  shaped:
+    type: map
+    inputs: [big]
+    config:
+      fields:
+        gross: "amount * 2"${extra}
+destinations:
+  out:
+    type: ndjson
+    inputs: [shaped]
+    config:
+      path: out/result.ndjson
+`
+
+const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+
+let dir = ""
+const prefix = freshPrefix()
+const runners: Array<RunnerProcess> = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-"))
+  const rows = ["id,name,amount"]
+  for (let i = 0; i < ROWS; i++) rows.push(`${i},"name ${i}, the ${i % 7}th",${i % 1000}`)
+  await writeFile(join(dir, "in.csv"), `${rows.join("\n")}\n`)
+  await mkdir(join(dir, "out"))
+  await mkdir(join(dir, "local"))
+  // the reference: the same workflow run locally, uninterrupted
+  await writeFile(join(dir, "local.yaml"), workflow("cluster-local").replace("out/result.ndjson", "local/result.ndjson"))
+  const local = await run(["run", "local.yaml", "--quiet"], dir)
+  if (local.status !== 0) throw new Error(`the local run failed: ${local.stderr}`)
+}, 300_000)
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await dropPrefix(prefix)
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe("dataflare cluster", () => {
+  it("refuses a workflow it cannot distribute yet, before submitting anything", async () => {
+    const keyed = workflow("cluster-keyed").replace("    inputs: [big]\n", "    inputs: [big]\n    key_by: id\n")
+    await writeFile(join(dir, "keyed.yaml"), keyed)
+    const result = await run(["submit", "keyed.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(result.stderr).toContain("key_by: keyed operators are not distributed by the cluster yet")
+    expect(result.status).toBe(1)
+    const status = await run(["status", "--cluster", URL, "--prefix", prefix, "--format", "json"], dir)
+    expect(JSON.parse(status.stdout).parts).toEqual([])
+  }, 120_000)
+
+  it("survives kill -9 of a runner: the parts move, and the output is exactly the local run's", async () => {
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
+    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    const name = `cluster-kill-${prefix}`
+    // small batches: the victim's part is far from its end when it is killed
+    await writeFile(join(dir, "wf.yaml"), workflow(name).replace("batch_size: 100", "batch_size: 5"))
+    const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
+    // the victim: a runner in the middle of a part (it has checkpointed, it has not ended)
+    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
+    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
+    const busy = during.parts.find(underWay)!
+    const victim = runners.find((r) => r.address === busy.runner)!
+    const killedAt = Date.now()
+    await stopRunner(victim, "SIGKILL")
+    // how long until the part starts again on another runner (printed for docs/cluster.md)
+    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
+    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
+    const result = await submitted
+    expect(result.stderr + result.stdout).toContain("6 parts done")
+    expect(result.status).toBe(0)
+
+    const { parts } = await waitFor(prefix, "the parts", () => true)
+    const own = parts.filter((p) => p.workflow === name)
+    expect(own).toHaveLength(6)
+    // the killed runner's part started again elsewhere; every part ended on a runner still alive
+    const moved = own.find((p) => p.part === busy.part)!
+    expect(moved.attempts).toBeGreaterThanOrEqual(2)
+    // and resumed from a checkpoint taken on the killed runner, not from the beginning
+    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
+    for (const p of own) {
+      expect(p.status).toBe("done")
+      expect(p.runner).not.toBe(victim.address)
+    }
+
+    // the union of the parts' files is the local run's output, line for line (as multisets)
+    const files = (await readdir(join(dir, "out"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    expect(files).toHaveLength(6)
+    const union = (await Promise.all(files.map((f) => readFile(join(dir, "out", f), "utf8")))).flatMap(lines)
+    const expected = lines(await readFile(join(dir, "local", "result.ndjson"), "utf8"))
+    expect(expected.length).toBe(ROWS * 0.7)
+    expect(union.length).toBe(expected.length)
+    expect([...union].sort()).toEqual([...expected].sort())
+  }, 600_000)
+
+  it("rebalances: runners joining mid-run take parts over, which resume from their checkpoints", async () => {
+    // a cluster of its own: one runner first, two more once the parts are under way
+    const own = freshPrefix()
+    const mine: Array<RunnerProcess> = []
+    try {
+      mine.push(await startRunner(own, dir))
+      await waitFor(own, "one runner", (s) => s.runners.some((r) => r.healthy))
+      const name = `cluster-join-${own}`
+      await mkdir(join(dir, "join"))
+      // a larger file in small batches: parts that last long enough for the joining runners to take some over
+      const rows = ["id,name,amount"]
+      for (let i = 0; i < JOIN_ROWS; i++) rows.push(`${i},"name ${i}",${i % 1000}`)
+      await writeFile(join(dir, "join.csv"), `${rows.join("\n")}\n`)
+      const joinWorkflow = (n: string, out: string) => workflow(n).replace("path: in.csv", "path: join.csv").replace("out/result.ndjson", out).replace("batch_size: 100", "batch_size: 2")
+      await writeFile(join(dir, "join.yaml"), joinWorkflow(name, "join/result.ndjson"))
+      await writeFile(join(dir, "join-local.yaml"), joinWorkflow(`${name}-local`, "join-local.ndjson").replace("batch_size: 2", "batch_size: 1000"))
+      expect((await run(["run", "join-local.yaml", "--quiet"], dir)).status).toBe(0)
+      const submitted = run(["submit", "join.yaml", "--cluster", URL, "--prefix", own, "--parts", "6"], dir)
+      await waitFor(own, "parts under way", (s) => s.parts.some((p) => p.workflow === name && p.checkpoint !== null))
+      mine.push(await startRunner(own, dir), await startRunner(own, dir))
+      const result = await submitted
+      expect(result.stdout).toContain(`${name}: 6 parts done`)
+      expect(result.status).toBe(0)
+      const { parts } = await waitFor(own, "the parts", () => true)
+      const moved = parts.filter((p) => p.workflow === name && p.attempts >= 2)
+      expect(moved.length).toBeGreaterThan(0)
+      for (const p of moved) expect(p.resumedFrom).not.toBeNull()
+      const files = (await readdir(join(dir, "join"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+      const union = (await Promise.all(files.map((f) => readFile(join(dir, "join", f), "utf8")))).flatMap(lines)
+      const expected = lines(await readFile(join(dir, "join-local.ndjson"), "utf8"))
+      expect(expected.length).toBe(JOIN_ROWS * 0.7)
+      expect(union.length).toBe(expected.length)
+      expect([...union].sort()).toEqual([...expected].sort())
+    } finally {
+      await Promise.all(mine.map((r) => stopRunner(r, "SIGKILL")))
+      await dropPrefix(own)
+    }
+  }, 600_000)
+
+  it("dataflare stop: running parts checkpoint where they are and end, nothing is written twice", async () => {
+    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) runners.push(await startRunner(prefix, dir))
+    const name = `cluster-stop-${prefix}`
+    await mkdir(join(dir, "stop"))
+    // small batches: parts still running when the stop comes
+    await writeFile(join(dir, "stop.yaml"), workflow(name).replace("out/result.ndjson", "stop/result.ndjson").replace("batch_size: 100", "batch_size: 5"))
+    const submitted = run(["submit", "stop.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
+    await waitFor(prefix, "a part under way", (s) => s.parts.some((p) => p.workflow === name && p.status === "running" && p.recordsOut > 0))
+    const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+    expect(stopped.stdout).toContain("asked to stop")
+    expect(stopped.status).toBe(0)
+    const result = await submitted
+    expect(result.stdout).toContain(`${name}: stopped`)
+    expect(result.status).toBe(0)
+    const { parts } = await waitFor(prefix, "the parts", () => true)
+    const own = parts.filter((p) => p.workflow === name)
+    expect(own.every((p) => p.status === "stopped" || p.status === "done")).toBe(true)
+    expect(own.some((p) => p.status === "stopped")).toBe(true)
+    // what the parts wrote before stopping: records of the local run's output, none twice
+    const files = (await readdir(join(dir, "stop"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    const written = (await Promise.all(files.map((f) => readFile(join(dir, "stop", f), "utf8")))).flatMap(lines)
+    expect(new Set(written).size).toBe(written.length)
+    const expected = new Set(lines(await readFile(join(dir, "local", "result.ndjson"), "utf8")))
+    expect(written.filter((line) => !expected.has(line))).toEqual([])
+    // a stopped workflow is no longer running: a second stop is refused
+    const again = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+    expect(again.status).toBe(3)
+  }, 600_000)
+
+  it("runs examples/cluster/orders.yaml: the union of its parts is the local run's output", async () => {
+    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) runners.push(await startRunner(prefix, dir))
+    const example = join(import.meta.dirname, "../../examples/cluster/orders.yaml")
+    await mkdir(join(dir, "example"))
+    const rows = ["id,customer,status,amount"]
+    for (let i = 0; i < 5000; i++) rows.push(`${i},c${i % 97},active,${i % 500}`)
+    await writeFile(join(dir, "example", "orders.csv"), `${rows.join("\n")}\n`)
+    const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "3"], join(dir, "example"))
+    expect(submitted.stdout).toContain("cluster-orders: 3 parts done")
+    expect(submitted.status).toBe(0)
+    const local = await run(["run", example, "--quiet"], join(dir, "example"), 120_000)
+    expect(local.status).toBe(0)
+    const files = (await readdir(join(dir, "example"))).filter((f) => /^orders-out\.part-\d+\.ndjson$/.test(f))
+    expect(files).toHaveLength(3)
+    const union = (await Promise.all(files.map((f) => readFile(join(dir, "example", f), "utf8")))).flatMap(lines)
+    const expected = lines(await readFile(join(dir, "example", "orders-out.ndjson"), "utf8"))
+    expect(expected.length).toBe(4000)
+    expect([...union].sort()).toEqual([...expected].sort())
+  }, 600_000)
+})

@@ -1,0 +1,103 @@
+/**
+ * Real runner processes for the cluster tests: `bin/dataflare runner` children on loopback, a
+ * table prefix of their own in the local PostgreSQL (dropped afterwards), the CLI's other
+ * commands, and the cluster's status read through the library.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { Effect } from "effect"
+import pg from "pg"
+import * as Cluster from "../../src/cluster/Cluster.ts"
+import { bin } from "../cli/support.ts"
+
+/** The local test server. */
+export const URL = "postgres://postgres@127.0.0.1:5432/test"
+
+/** A fresh table prefix. */
+export const freshPrefix = () => `dfcl_${Math.random().toString(36).slice(2, 10)}`
+
+/** A free TCP port on loopback. */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+/** A runner process. */
+export interface RunnerProcess {
+  readonly address: string
+  readonly child: ChildProcess
+  readonly output: () => string
+}
+
+/** Starts `dataflare runner` on a free port. */
+export const startRunner = async (prefix: string, cwd: string): Promise<RunnerProcess> => {
+  const port = await freePort()
+  const address = `127.0.0.1:${port}`
+  const child = spawn(bin, ["runner", "--cluster", URL, "--listen", address, "--prefix", prefix], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout?.on("data", (d) => (output += String(d)))
+  child.stderr?.on("data", (d) => (output += String(d)))
+  return { address, child, output: () => output }
+}
+
+/** Ends a runner (SIGKILL when `kill9`, else SIGTERM) and waits for it to exit. */
+export const stopRunner = (runner: RunnerProcess, signal: "SIGKILL" | "SIGTERM") =>
+  new Promise<void>((resolve) => {
+    if (runner.child.exitCode !== null || runner.child.signalCode !== null) return resolve()
+    const timer = setTimeout(() => runner.child.kill("SIGKILL"), 20_000)
+    runner.child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    runner.child.kill(signal)
+  })
+
+/** Runs the CLI to its end. */
+export const run = (args: ReadonlyArray<string>, cwd: string, timeout = 300_000) =>
+  new Promise<{ readonly status: number; readonly stdout: string; readonly stderr: string }>((resolve) => {
+    execFile(bin, [...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, timeout, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+      resolve({ status, stdout: String(stdout), stderr: String(stderr) })
+    })
+  })
+
+/** The cluster's runners and parts. */
+export const status = (prefix: string, workflow?: string) => Effect.runPromise(Cluster.status({ url: URL, prefix, workflow }))
+
+/** Polls until `ok` holds of the status (or fails after `timeoutMs`). */
+export const waitFor = async (
+  prefix: string,
+  what: string,
+  ok: (s: Awaited<ReturnType<typeof status>>) => boolean,
+  timeoutMs = 120_000
+) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const s = await status(prefix)
+    if (ok(s)) return s
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** Drops every table of a prefix. */
+export const dropPrefix = async (prefix: string) => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    const tables = await client.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1", [`${prefix}\\_%`])
+    for (const row of tables.rows as Array<{ tablename: string }>) await client.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(row.tablename)} CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
