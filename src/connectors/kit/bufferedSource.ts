@@ -210,7 +210,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       weights.push(w)
       weightBuffered += w
     }
-    if (isBoundary !== undefined && isBoundary(handle)) lastBoundary = records.length - 1
+    if (isBoundary?.(handle)) lastBoundary = records.length - 1
     if (!isPaused && full()) {
       isPaused = true
       options.pause?.()
