@@ -34,7 +34,8 @@ const DESCRIBED = [
   ["source", "postgres-cdc"], ["processor", "filter"], ["processor", "map"], ["processor", "select"],
   ["processor", "rename"], ["processor", "aggregate"], ["processor", "dedupe"], ["processor", "worker_map"],
   ["source", "mysql"], ["sink", "mysql"], ["source", "mysql-cdc"], ["source", "elasticsearch"], ["sink", "elasticsearch"],
-  ["source", "mongodb"], ["sink", "mongodb"]
+  ["source", "mongodb"], ["sink", "mongodb"], ["source", "redis-streams"], ["sink", "redis-streams"], ["source", "nats"],
+  ["sink", "nats"], ["source", "rabbitmq"], ["sink", "rabbitmq"], ["source", "mqtt"], ["sink", "mqtt"]
 ] as const
 
 describe("dataflare list", () => {
@@ -78,6 +79,12 @@ describe("dataflare list", () => {
       assert.include(find(infos, "source", "mysql-cdc").keys.find((k) => k.name === "start"), { type: "end | beginning", default: "end" })
       assert.include(find(infos, "sink", "mongodb").keys.find((k) => k.name === "write_concern.wtimeout"), { type: "duration" })
       assert.notProperty(find(infos, "source", "elasticsearch").keys.find((k) => k.name === "batch_size"), "default")
+      // the messaging connectors' defaults too (durations on keys with a custom check: annotateKey)
+      assert.include(find(infos, "source", "redis-streams").keys.find((k) => k.name === "block"), { type: "duration", default: "100ms" })
+      assert.include(find(infos, "source", "nats").keys.find((k) => k.name === "max_in_flight"), { default: 100000 })
+      assert.include(find(infos, "sink", "rabbitmq").keys.find((k) => k.name === "persistent"), { type: "boolean", default: true })
+      assert.include(find(infos, "source", "mqtt").keys.find((k) => k.name === "session_expiry"), { type: "duration", default: "1h" })
+      assert.include(find(infos, "sink", "mqtt").keys.find((k) => k.name === "qos"), { default: 1 })
       assert.isTrue(find(infos, "processor", "process").dslOnly)
     }))
 

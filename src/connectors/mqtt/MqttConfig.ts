@@ -17,7 +17,9 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
  * @since 0.4.0
  */
 export const Url = Schema.RedactedFromValue(
-  Schema.String.check(Schema.isPattern(/^(mqtts?|wss?|tcp|ssl):\/\//u, { message: "expected an mqtt://, mqtts://, ws:// or wss:// URL" })),
+  Schema.String.check(Schema.isPattern(/^(mqtts?|wss?|tcp|ssl):\/\//u, { message: "expected an mqtt://, mqtts://, ws:// or wss:// URL" })).annotate({
+    description: "The broker: mqtt://[user:password@]host:1883 (mqtts://, ws://, wss:// too; kept redacted: never printed)"
+  }),
   { label: "url" }
 )
 
@@ -38,6 +40,12 @@ export const Qos = Schema.Literals([0, 1, 2])
  * @since 0.4.0
  */
 export const Codec = Schema.Literals(["json", "string", "bytes"])
+
+const CodecKey = Schema.optionalKey(Codec.annotate({
+  description: "json: one JSON value per message; string: the payload as UTF-8 text (a string record); bytes: the payload as a Uint8Array record",
+  default: "json"
+}))
+const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ description: "How long connecting may take", default: "10s" })
 
 /**
  * Config of the `mqtt` source.
@@ -62,13 +70,24 @@ export const Codec = Schema.Literals(["json", "string", "bytes"])
  */
 export const SourceConfig = Schema.Struct({
   url: Url,
-  topic: Schema.NonEmptyString,
-  qos: Schema.optionalKey(Qos),
-  client_id: Schema.NonEmptyString,
-  session_expiry: Schema.optionalKey(PositiveDuration),
-  receive_maximum: Schema.optionalKey(PositiveInt.check(Schema.isLessThanOrEqualTo(65535))),
-  codec: Schema.optionalKey(Codec),
-  connect_timeout: Schema.optionalKey(PositiveDuration)
+  topic: Schema.NonEmptyString.annotate({ description: "The topic filter to subscribe to (+ and # wildcards allowed)" }),
+  qos: Schema.optionalKey(Qos.annotate({
+    description: "The subscription's QoS: 1 and 2 acknowledge a message when its checkpoint completed; 0 is at most once (a crash loses what was not written)",
+    default: 1
+  })),
+  client_id: Schema.NonEmptyString.annotate({
+    description: "The client id of the persistent session: the broker keeps the subscription and unacknowledged messages while the workflow is down (give each workflow its own)"
+  }),
+  session_expiry: Schema.optionalKey(PositiveDuration).annotateKey({
+    description: "How long the broker keeps the session after a disconnect (at most 4294967s); a run resumed after it expired is refused",
+    default: "1h"
+  }),
+  receive_maximum: Schema.optionalKey(PositiveInt.check(Schema.isLessThanOrEqualTo(65535)).annotate({
+    description: "The most messages the broker sends without acknowledgement: bounds memory and what one checkpoint interval can read",
+    default: 1000
+  })),
+  codec: CodecKey,
+  connect_timeout: ConnectTimeout
 })
 
 /**
@@ -94,12 +113,18 @@ export type SourceConfig = typeof SourceConfig.Type
  */
 export const SinkConfig = Schema.Struct({
   url: Url,
-  topic: Schema.Union([Schema.NonEmptyString, Schema.Struct({ field: Schema.NonEmptyString })]),
-  qos: Schema.optionalKey(Qos),
-  retain: Schema.optionalKey(Schema.Boolean),
-  client_id: Schema.optionalKey(Schema.NonEmptyString),
-  codec: Schema.optionalKey(Codec),
-  connect_timeout: Schema.optionalKey(PositiveDuration)
+  topic: Schema.Union([
+    Schema.NonEmptyString,
+    Schema.Struct({ field: Schema.NonEmptyString.annotate({ description: "The record's field holding the topic" }) })
+  ]).annotate({ description: "The topic of every message, or { field }: the record's field holding it" }),
+  qos: Schema.optionalKey(Qos.annotate({
+    description: "0, 1 or 2; with 1 and 2 each checkpoint waits until the broker acknowledged every message published so far",
+    default: 1
+  })),
+  retain: Schema.optionalKey(Schema.Boolean.annotate({ description: "Publish retained messages", default: false })),
+  client_id: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The client id (default: a random one)" })),
+  codec: CodecKey,
+  connect_timeout: ConnectTimeout
 })
 
 /**

@@ -24,10 +24,18 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 export const Codec = Schema.Literals(["json", "string"])
 
 const Connection = {
-  servers: Schema.Union([Schema.NonEmptyString, Schema.Array(Schema.NonEmptyString)]),
-  user: Schema.optionalKey(Schema.NonEmptyString),
-  password: Schema.optionalKey(Schema.RedactedFromValue(Schema.String, { label: "password" })),
-  token: Schema.optionalKey(Schema.RedactedFromValue(Schema.String, { label: "token" }))
+  servers: Schema.Union([Schema.NonEmptyString, Schema.Array(Schema.NonEmptyString)]).annotate({
+    description: "The server (host:port) or a list of servers"
+  }),
+  user: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The user, with password" })),
+  password: Schema.optionalKey(Schema.RedactedFromValue(
+    Schema.String.annotate({ description: "The user's password (take it from the environment; kept redacted: never printed)" }),
+    { label: "password" }
+  )),
+  token: Schema.optionalKey(Schema.RedactedFromValue(
+    Schema.String.annotate({ description: "An authentication token, instead of user and password (kept redacted: never printed)" }),
+    { label: "token" }
+  ))
 }
 
 /**
@@ -51,15 +59,27 @@ const Connection = {
  */
 export const SourceConfig = Schema.Struct({
   ...Connection,
-  stream: Schema.NonEmptyString,
-  consumer: Schema.NonEmptyString,
-  subject: Schema.optionalKey(Schema.NonEmptyString),
-  deliver: Schema.optionalKey(Schema.Literals(["all", "new"])),
-  batch_size: Schema.optionalKey(PositiveInt),
-  ack_wait: Schema.optionalKey(PositiveDuration),
-  codec: Schema.optionalKey(Codec),
-  buffer_size: Schema.optionalKey(PositiveInt),
-  max_in_flight: Schema.optionalKey(PositiveInt),
+  stream: Schema.NonEmptyString.annotate({ description: "The JetStream stream to read" }),
+  consumer: Schema.NonEmptyString.annotate({ description: "The durable consumer's name (recreated when the source opens)" }),
+  subject: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "Read only this subject (filter; default: all of the stream)" })),
+  deliver: Schema.optionalKey(Schema.Literals(["all", "new"]).annotate({
+    description: "Where a consumer created the first time starts: all (the whole stream) or new (messages from now on)",
+    default: "all"
+  })),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Messages per pull", default: 1000 })),
+  ack_wait: Schema.optionalKey(PositiveDuration).annotateKey({
+    description: "How long the server waits for an acknowledgement before redelivering (longer than a checkpoint takes)",
+    default: "5m"
+  }),
+  codec: Schema.optionalKey(Codec.annotate({
+    description: "json: the payload is JSON (an object is the record, another value { data }); string: the record is { subject, data } with the payload as text",
+    default: "json"
+  })),
+  buffer_size: Schema.optionalKey(PositiveInt.annotate({ description: "Messages read ahead (default: 10 × batch_size)" })),
+  max_in_flight: Schema.optionalKey(PositiveInt.annotate({
+    description: "Messages read and not yet acknowledged (the consumer's max_ack_pending)",
+    default: 100000
+  })),
   ...DeadLetter.ErrorHandlingFields
 }).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
@@ -82,8 +102,11 @@ export type SourceConfig = typeof SourceConfig.Type
  */
 export const SinkConfig = Schema.Struct({
   ...Connection,
-  subject: Schema.NonEmptyString,
-  codec: Schema.optionalKey(Codec),
+  subject: Schema.NonEmptyString.annotate({ description: "The subject to publish to (a JetStream stream must capture it)" }),
+  codec: Schema.optionalKey(Codec.annotate({
+    description: "json: the record as JSON; string: the record's string data as text (the record as JSON when it has none)",
+    default: "json"
+  })),
   ...Retry.RetryFields
 })
 

@@ -17,7 +17,9 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
  * @since 0.4.0
  */
 export const Url = Schema.RedactedFromValue(
-  Schema.String.check(Schema.isPattern(/^amqps?:\/\//u, { message: "expected an amqp:// or amqps:// URL" })),
+  Schema.String.check(Schema.isPattern(/^amqps?:\/\//u, { message: "expected an amqp:// or amqps:// URL" })).annotate({
+    description: "The broker: amqp://user:password@host:5672/vhost (amqps:// too; kept redacted: never printed)"
+  }),
   { label: "url" }
 )
 
@@ -32,6 +34,8 @@ export const Url = Schema.RedactedFromValue(
  * @since 0.4.0
  */
 export const Codec = Schema.Literals(["json", "string", "bytes"])
+
+const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ description: "How long connecting may take", default: "10s" })
 
 /**
  * Config of the `rabbitmq` source.
@@ -50,10 +54,16 @@ export const Codec = Schema.Literals(["json", "string", "bytes"])
  */
 export const SourceConfig = Schema.Struct({
   url: Url,
-  queue: Schema.NonEmptyString,
-  prefetch: Schema.optionalKey(PositiveInt.check(Schema.isLessThanOrEqualTo(65535))),
-  codec: Schema.optionalKey(Codec),
-  connect_timeout: Schema.optionalKey(PositiveDuration)
+  queue: Schema.NonEmptyString.annotate({ description: "The queue to consume; it must exist" }),
+  prefetch: Schema.optionalKey(PositiveInt.check(Schema.isLessThanOrEqualTo(65535)).annotate({
+    description: "The most messages delivered and not yet acknowledged (acknowledged when their checkpoint completes): at least rate × checkpoint_interval",
+    default: 1000
+  })),
+  codec: Schema.optionalKey(Codec.annotate({
+    description: "json: one JSON value per message; string: the body as UTF-8 text; bytes: the body as a Uint8Array",
+    default: "json"
+  })),
+  connect_timeout: ConnectTimeout
 })
 
 /**
@@ -79,11 +89,20 @@ export type SourceConfig = typeof SourceConfig.Type
  */
 export const SinkConfig = Schema.Struct({
   url: Url,
-  exchange: Schema.String,
-  routing_key: Schema.Union([Schema.String, Schema.Struct({ field: Schema.NonEmptyString })]),
-  codec: Schema.optionalKey(Codec),
-  persistent: Schema.optionalKey(Schema.Boolean),
-  connect_timeout: Schema.optionalKey(PositiveDuration)
+  exchange: Schema.String.annotate({ description: "The exchange to publish to (\"\": the default exchange, routing by queue name); it must exist" }),
+  routing_key: Schema.Union([
+    Schema.String,
+    Schema.Struct({ field: Schema.NonEmptyString.annotate({ description: "The record's field holding the routing key" }) })
+  ]).annotate({ description: "The routing key of every message, or { field }: the record's field holding it" }),
+  codec: Schema.optionalKey(Codec.annotate({
+    description: "json: each record as JSON; string: records that are strings, as UTF-8; bytes: records that are byte arrays",
+    default: "json"
+  })),
+  persistent: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "Publish with delivery mode 2: the broker writes the messages of durable queues to disk before confirming them",
+    default: true
+  })),
+  connect_timeout: ConnectTimeout
 })
 
 /**

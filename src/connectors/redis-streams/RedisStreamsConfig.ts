@@ -12,7 +12,11 @@ import * as Retry from "../kit/Retry.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
-const Url = Schema.RedactedFromValue(Schema.String, { label: "url" })
+const Url = Schema.RedactedFromValue(
+  Schema.String.annotate({ description: "redis://[user:password@]host:port[/db] (kept redacted: never printed)" }),
+  { label: "url" }
+)
+const FieldName = Schema.NonEmptyString.annotate({ description: "With codec: json, the entry field holding the record's JSON", default: "data" })
 
 /**
  * How entries and records map onto each other: `fields` — a record is the entry's flat map of
@@ -48,18 +52,30 @@ export const Codec = Schema.Literals(["fields", "json"])
  */
 export const SourceConfig = Schema.Struct({
   url: Url,
-  stream: Schema.NonEmptyString,
-  group: Schema.NonEmptyString,
-  consumer: Schema.NonEmptyString,
-  start: Schema.optionalKey(Schema.Literals(["0", "$"])),
-  batch_size: Schema.optionalKey(PositiveInt),
-  block: Schema.optionalKey(PositiveDuration),
-  claim_idle: Schema.optionalKey(PositiveDuration),
-  codec: Schema.optionalKey(Codec),
-  field: Schema.optionalKey(Schema.NonEmptyString),
-  id_field: Schema.optionalKey(Schema.NonEmptyString),
-  buffer_size: Schema.optionalKey(PositiveInt),
-  max_in_flight: Schema.optionalKey(PositiveInt),
+  stream: Schema.NonEmptyString.annotate({ description: "The stream to read" }),
+  group: Schema.NonEmptyString.annotate({ description: "The consumer group (created when missing, at the start position)" }),
+  consumer: Schema.NonEmptyString.annotate({ description: "This reader's consumer name in the group" }),
+  start: Schema.optionalKey(Schema.Literals(["0", "$"]).annotate({
+    description: "Where a group the source creates starts: 0 (the whole stream) or $ (entries added from now on); an existing group keeps its position",
+    default: "0"
+  })),
+  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Entries per XREADGROUP", default: 1000 })),
+  block: Schema.optionalKey(PositiveDuration).annotateKey({ description: "How long one XREADGROUP waits for entries", default: "100ms" }),
+  claim_idle: Schema.optionalKey(PositiveDuration).annotateKey({
+    description: "A consumer of the group idle this long is dead: its pending entries are claimed",
+    default: "60s"
+  }),
+  codec: Schema.optionalKey(Codec.annotate({
+    description: "fields: the record is the entry's flat map of fields; json: the record is the JSON of one field (field)",
+    default: "fields"
+  })),
+  field: Schema.optionalKey(FieldName),
+  id_field: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "Put each entry's id into the record under this name" })),
+  buffer_size: Schema.optionalKey(PositiveInt.annotate({ description: "Entries read ahead before reading pauses (default: 10 × batch_size)" })),
+  max_in_flight: Schema.optionalKey(PositiveInt.annotate({
+    description: "Entries read and not yet acknowledged before reading pauses until a checkpoint completes",
+    default: 1000000
+  })),
   ...DeadLetter.ErrorHandlingFields
 }).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
@@ -84,10 +100,13 @@ export type SourceConfig = typeof SourceConfig.Type
  */
 export const SinkConfig = Schema.Struct({
   url: Url,
-  stream: Schema.NonEmptyString,
-  maxlen: Schema.optionalKey(PositiveInt),
-  codec: Schema.optionalKey(Codec),
-  field: Schema.optionalKey(Schema.NonEmptyString),
+  stream: Schema.NonEmptyString.annotate({ description: "The stream to append to" }),
+  maxlen: Schema.optionalKey(PositiveInt.annotate({ description: "Trim the stream to about this many entries as it is written (XADD MAXLEN ~; default: no trimming)" })),
+  codec: Schema.optionalKey(Codec.annotate({
+    description: "fields: each top-level key a field (strings as they are, other values as JSON); json: the whole record as JSON in field",
+    default: "fields"
+  })),
+  field: Schema.optionalKey(FieldName),
   ...Retry.RetryFields
 })
 
