@@ -116,13 +116,13 @@ export const SinkConfig = Schema.Struct({
   topic: Schema.Union([
     Schema.NonEmptyString,
     Schema.Struct({ field: Schema.NonEmptyString.annotate({ description: "The record's field holding the topic" }) })
-  ]).annotate({ description: "The topic of every message, or { field }: the record's field holding it" }),
+  ]).annotate({ description: "The topic of every message (a topic name: no wildcards), or { field }: the record's field holding it" }),
   qos: Schema.optionalKey(Qos.annotate({
     description: "0, 1 or 2; with 1 and 2 each checkpoint waits until the broker acknowledged every message published so far",
     default: 1
   })),
   retain: Schema.optionalKey(Schema.Boolean.annotate({ description: "Publish retained messages", default: false })),
-  client_id: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The client id (default: a random one)" })),
+  client_id: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The publisher's client id, on a clean session (default: a random one)" })),
   codec: CodecKey,
   connect_timeout: ConnectTimeout
 })
