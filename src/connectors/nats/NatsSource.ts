@@ -14,6 +14,8 @@
  *   already and is in flight.
  * - **Backpressure**: at most `buffer_size` messages are read ahead (plus one pull).
  * - **Parallelism**: 1 (one durable consumer per node, recreated at start).
+ * - **Lag**: `records`: the consumer's pending count carried by the last message (`info.pending`)
+ *   plus the messages read ahead and not yet returned; unknown until the first message.
  *
  * @since 0.4.0
  */
@@ -102,6 +104,8 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
     : undefined
   let restored: number | undefined
   let high = 0
+  /** The consumer's pending count when the last message arrived (messages not yet delivered). */
+  let pending: number | undefined
   let fiber: Fiber.Fiber<void, never> | undefined
   let messages: ConsumerMessages | undefined
   /** Counts the reader's own stops of the message iterator (seek, close): a pump of an earlier one offers nothing more. */
@@ -127,6 +131,7 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
         fiber = undefined
         restored = seqOf(p)
         high = restored ?? 0
+        pending = undefined
       }),
     initial: null
   })
@@ -157,6 +162,7 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
     })()
     for await (const m of iterator) {
       if (mine !== generation) return
+      pending = m.info.pending
       // redelivered after ack_wait: read already in this run, waiting for its checkpoint
       if (m.seq <= high) continue
       high = m.seq
@@ -197,6 +203,8 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   return {
     ...reader,
     readBatch: (max) => Effect.andThen(startIfIdle, reader.readBatch(max)),
+    // not yet delivered by the server, plus delivered and still in the read-ahead buffer
+    lag: () => (pending === undefined ? undefined : { value: pending + buffer.buffered(), unit: "records" as const }),
     readBatchSync: (max) => (fiber === undefined ? Connector.Pending : syncRead(max))
   }
 })

@@ -14,6 +14,7 @@ import type { SourceReader } from "../../../src/Connector.ts"
 import { SourceConfig } from "../../../src/connectors/nats/NatsConfig.ts"
 import { NatsSource } from "../../../src/connectors/nats/NatsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { untilLag } from "../sourceLag.ts"
 import { ackFloor, fill, nats, SERVERS, stream, untilSeq } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
@@ -51,6 +52,22 @@ sourceSuite(
 )
 
 describe("nats source", () => {
+  it.live("reports as lag the messages not yet read (pending on the server plus read ahead)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "lag")
+      yield* fill(n, name, 100)
+      const reader = yield* open({ stream: name, batch_size: 10 })
+      assert.isUndefined(reader.lag?.(), "unknown before the first message")
+      const first = yield* readN(reader, 30, 10)
+      assert.deepStrictEqual(numbers(first.records), range(1, 30))
+      assert.deepStrictEqual(yield* untilLag(reader, 70), { value: 70, unit: "records" })
+      yield* fill(n, name, 5, 101)
+      assert.deepStrictEqual(yield* untilLag(reader, 75), { value: 75, unit: "records" })
+      yield* readN(reader, 75, 25)
+      assert.deepStrictEqual(yield* untilLag(reader, 0), { value: 0, unit: "records" })
+    })), 120_000)
+
   it.live("acknowledges only when a checkpoint covering the messages completes", () =>
     Effect.scoped(Effect.gen(function*() {
       const n = yield* nats
