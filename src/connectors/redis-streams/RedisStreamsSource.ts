@@ -11,6 +11,8 @@
  * - **Dead consumers**: the pending entries of a consumer idle for `claim_idle` are claimed and
  *   read (see `internal/groupReader.ts` for why `XCLAIM` and the position's `claimed` list).
  * - **Backpressure**: at most `buffer_size` entries are read ahead; reading pauses beyond.
+ * - **Lag**: `records`: the group's `lag` (`XINFO GROUPS`, Redis 7+: entries not yet delivered to
+ *   the group) polled every second on the control connection, plus the entries read ahead.
  * - **Parallelism**: instance `i` of `n > 1` reads as consumer `<consumer>-<i>` of the same group.
  *
  * @since 0.4.0
@@ -19,7 +21,8 @@ import { Effect, Schema } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
-import { session, classify, send } from "./internal/client.ts"
+import * as LagPoll from "../kit/LagPoll.ts"
+import { classify, groupLagOf, send, session } from "./internal/client.ts"
 import type { StreamRecord } from "./internal/codec.ts"
 import * as GroupReader from "./internal/groupReader.ts"
 import { durationMillis, SourceConfig } from "./RedisStreamsConfig.ts"
@@ -110,7 +113,14 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
           ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
           : undefined
       })
-      return buffered.reader
+      // on `control` (never on `reads`, which blocks in XREADGROUP); the group's lag counts entries
+      // not yet delivered, the buffer those delivered and not yet returned
+      const lag = yield* LagPoll.poll({
+        query: Effect.tryPromise(() => send(control, ["XINFO", "GROUPS", config.stream])).pipe(Effect.map((reply) => groupLagOf(reply, config.group))),
+        unit: "records",
+        extra: buffered.buffered
+      })
+      return { ...buffered.reader, lag }
     })
 })
 

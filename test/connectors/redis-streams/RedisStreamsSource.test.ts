@@ -15,6 +15,7 @@ import type { SourceReader } from "../../../src/Connector.ts"
 import { SourceConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { untilLag } from "../sourceLag.ts"
 import { client, fill, pendingCount, stream, untilLast, URL } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
@@ -54,6 +55,21 @@ sourceSuite(
 )
 
 describe("redis-streams source", () => {
+  it.live("reports as lag the entries not yet read (the group's XINFO lag plus those read ahead)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("lag")
+      yield* fill(c, name, 100)
+      const reader = yield* open({ stream: name, batch_size: 10 })
+      const first = yield* readN(reader, 30, 10)
+      assert.deepStrictEqual(numbers(first.records), range(1, 30))
+      assert.deepStrictEqual(yield* untilLag(reader, 70), { value: 70, unit: "records" })
+      yield* fill(c, name, 5, 101)
+      assert.deepStrictEqual(yield* untilLag(reader, 75), { value: 75, unit: "records" })
+      yield* readN(reader, 75, 25)
+      assert.deepStrictEqual(yield* untilLag(reader, 0), { value: 0, unit: "records" })
+    })), 120_000)
+
   it.live("acknowledges entries (XACK) only when a checkpoint covering them completes", () =>
     Effect.scoped(Effect.gen(function*() {
       const c = yield* client

@@ -152,6 +152,17 @@ export const consumersOf = (reply: Reply): Array<ConsumerInfo> =>
     return { name: text(o.name), pending: Number(o.pending), idle: Number(o.idle) }
   })
 
+/** The `lag` of `group` in an `XINFO GROUPS` reply (Redis 7+; `undefined` when absent or unknown, `nil` after some deletions). */
+export const groupLagOf = (reply: Reply, group: string): number | undefined => {
+  for (const g of Array.isArray(reply) ? reply : []) {
+    const o = record(g)
+    if (text(o.name) !== group) continue
+    const lag = o.lag
+    return typeof lag === "number" || typeof lag === "string" ? Number(lag) : undefined
+  }
+  return undefined
+}
+
 /** The entry ids of an extended `XPENDING` reply. */
 export const pendingIds = (reply: Reply): Array<string> =>
   (Array.isArray(reply) ? reply : []).map((p) => text(Array.isArray(p) ? p[0] : record(p).id))
