@@ -17,6 +17,8 @@
  * - **Records**: the body through `codec` (the kit's `json`, `string` or `bytes`); a body that does not decode fails the run naming the
  *   message (delivery number, message id, queue) before anything after it is handed on, and the
  *   message stays unacknowledged (it is redelivered on the next run).
+ * - **Lag**: `records`: the queue's ready messages (`checkQueue`'s `messageCount`), polled every
+ *   second on a channel of its own, plus the messages delivered and not yet returned.
  *
  * @since 0.4.0
  */
@@ -28,6 +30,7 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import * as LagPoll from "../kit/LagPoll.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
@@ -124,10 +127,21 @@ const openReader = Effect.fnUntraced(function*(
     catch: classify("open", broker)
   })
   yield* Effect.addFinalizer(() => Effect.promise(() => channel.close().catch(() => undefined)))
+  // the lag: the queue's ready messages (`checkQueue`) polled on a channel of its own, plus those
+  // delivered and not yet returned; a failed poll (queue deleted: the channel closes) leaves it unknown
+  const lagChannel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("open", broker) })
+  lagChannel.on("error", () => undefined)
+  yield* Effect.addFinalizer(() => Effect.promise(() => lagChannel.close().catch(() => undefined)))
+  const lag = yield* LagPoll.poll({
+    query: Effect.tryPromise(async () => (await lagChannel.checkQueue(config.queue)).messageCount),
+    unit: "records",
+    extra: buffer.buffered
+  })
   let started = false
   const reader = buffer.reader
   return {
     ...reader,
+    lag,
     // a checkpoint stores the whole position (digests included); batches carry only its mark
     position: Effect.sync(() => window.current()),
     commit: (p) => Effect.flatMap(decodePosition(p), (full) => reader.commit(window.markOf(full))),

@@ -12,6 +12,7 @@ import type { Position } from "../../../src/Batch.ts"
 import type { SourceReader } from "../../../src/Connector.ts"
 import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.ts"
 import type { SourceConfig } from "../../../src/connectors/rabbitmq/RabbitmqConfig.ts"
+import { untilLag } from "../sourceLag.ts"
 import { publish, ready, url, withQueue } from "./support.ts"
 
 const ctx = { node: "orders", batchSize: 100, instance: 0, parallelism: 1 }
@@ -36,6 +37,22 @@ const readN = (reader: SourceReader<unknown>, n: number, tries = 50) =>
 const bodies = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ n: from + i }))
 
 describe("rabbitmq source", () => {
+  it.live("reports as lag the messages not yet read (ready in the queue plus delivered and not returned)", () =>
+    Effect.gen(function*() {
+      const queue = yield* withQueue("df-rmq-lag")
+      yield* publish(queue, bodies(1, 100))
+      const reader = yield* RabbitmqSource.open(config(queue, { prefetch: 20 }), ctx)
+      assert.deepStrictEqual(yield* untilLag(reader, 100), { value: 100, unit: "records" }, "before the first read: all ready")
+      // 20 delivered (prefetch), 10 of them returned: 80 ready + 10 buffered
+      assert.deepStrictEqual(yield* readN(reader, 10), bodies(1, 10).map((b) => JSON.parse(b)))
+      assert.deepStrictEqual(yield* untilLag(reader, 90), { value: 90, unit: "records" })
+      // nothing committed: the broker holds back the other 80
+      assert.strictEqual((yield* readN(reader, 10)).length, 10)
+      assert.deepStrictEqual(yield* untilLag(reader, 80), { value: 80, unit: "records" })
+      yield* publish(queue, bodies(101, 105))
+      assert.deepStrictEqual(yield* untilLag(reader, 85), { value: 85, unit: "records" })
+    }).pipe(Effect.scoped), 120_000)
+
   it.live("acknowledges only what a completed checkpoint covers", () =>
     Effect.gen(function*() {
       const queue = yield* withQueue("df-rmq-ack")
