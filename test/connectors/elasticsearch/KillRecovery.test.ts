@@ -6,65 +6,16 @@
  * then run again to completion. The index must hold every good document once, with its content;
  * every rejected document is in the dead letters with its status and reason, and nothing else is.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { readdir, readFile, writeFile } from "node:fs/promises"
+import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Scope } from "effect"
-import { bin, tempDir } from "../../cli/support.ts"
+import { Effect } from "effect"
+import { killAt, start } from "../../cli/killRun.ts"
+import { tempDir } from "../../cli/support.ts"
 import { fakeElasticsearch } from "./fakeServer.ts"
 
 const DOCS = 6000
 const bad = (id: number) => id % 97 === 0
-
-interface Running {
-  readonly child: ChildProcess
-  readonly ended: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }>
-}
-
-const start = (dir: string): Effect.Effect<Running, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], {
-        cwd: dir,
-        env: { ...process.env, NO_COLOR: "1" },
-        stdio: ["ignore", "ignore", "pipe"]
-      })
-      let stderr = ""
-      child.stderr!.on("data", (data) => (stderr += String(data)))
-      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-        child.on("close", (code, signal) => resolve({ code, signal, stderr }))
-      )
-      return { child, ended: Effect.promise(() => done) }
-    }),
-    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
-  )
-
-const latestId = (dir: string): Effect.Effect<number> =>
-  Effect.promise(async () => {
-    let max = 0
-    for (const name of await readdir(join(dir, "state")).catch(() => [])) {
-      const m = /^chk-(\d+)\.json$/.exec(name)
-      if (m !== null) max = Math.max(max, Number(m[1]))
-    }
-    return max
-  })
-
-/** Waits for checkpoint `id` in the state directory, then SIGKILLs the run (which must still be running). */
-const killAt = (dir: string, running: Running, id: number) =>
-  Effect.gen(function*() {
-    while ((yield* latestId(dir)) < id) {
-      if (running.child.exitCode !== null) {
-        const ended = yield* running.ended
-        return yield* Effect.die(new Error(`the run ended before checkpoint ${id}: ${ended.stderr}`))
-      }
-      yield* Effect.sleep("5 millis")
-    }
-    running.child.kill("SIGKILL")
-    const ended = yield* running.ended
-    assert.strictEqual(ended.signal, "SIGKILL", "killed mid-run")
-    return yield* latestId(dir)
-  })
 
 describe("elasticsearch sink: kill -9 of dataflare run mid-load (HTTP fake)", () => {
   it.live("killed twice, the rerun leaves every good document in the index once and every rejected one in the dead letters", () =>

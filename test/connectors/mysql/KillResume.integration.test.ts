@@ -9,63 +9,14 @@
  * - `mysql-cdc` -> NDJSON, on a binlog-enabled server of its own: every change once; the last run
  *   is stopped gracefully (SIGTERM) once it has written them all (a change stream never ends).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { open, readdir, readFile, writeFile } from "node:fs/promises"
+import { open, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, type Scope } from "effect"
-import { bin, tempDir } from "../../cli/support.ts"
+import { Effect } from "effect"
+import { killAt, start } from "../../cli/killRun.ts"
+import { tempDir } from "../../cli/support.ts"
 import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
 import { sql, withDatabase } from "./support.ts"
-
-interface Running {
-  readonly child: ChildProcess
-  readonly ended: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }>
-}
-
-const start = (dir: string): Effect.Effect<Running, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], {
-        cwd: dir,
-        env: { ...process.env, NO_COLOR: "1" },
-        stdio: ["ignore", "ignore", "pipe"]
-      })
-      let stderr = ""
-      child.stderr!.on("data", (data) => (stderr += String(data)))
-      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-        child.on("close", (code, signal) => resolve({ code, signal, stderr }))
-      )
-      return { child, ended: Effect.promise(() => done) }
-    }),
-    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
-  )
-
-const latestId = (dir: string): Effect.Effect<number> =>
-  Effect.promise(async () => {
-    let max = 0
-    for (const name of await readdir(join(dir, "state")).catch(() => [])) {
-      const m = /^chk-(\d+)\.json$/.exec(name)
-      if (m !== null) max = Math.max(max, Number(m[1]))
-    }
-    return max
-  })
-
-/** Waits for checkpoint `id` in the state directory, then SIGKILLs the run (which must still be running). */
-const killAt = (dir: string, running: Running, id: number) =>
-  Effect.gen(function*() {
-    while ((yield* latestId(dir)) < id) {
-      if (running.child.exitCode !== null) {
-        const ended = yield* running.ended
-        return yield* Effect.die(new Error(`the run ended before checkpoint ${id}: ${ended.stderr}`))
-      }
-      yield* Effect.sleep("5 millis")
-    }
-    running.child.kill("SIGKILL")
-    const ended = yield* running.ended
-    assert.strictEqual(ended.signal, "SIGKILL", "killed mid-run")
-    return yield* latestId(dir)
-  })
 
 const lines = (path: string) =>
   Effect.promise(async () => (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0))
