@@ -17,14 +17,18 @@ import { protocolOf } from "./protocol.ts"
 import type { Session } from "./session.ts"
 import { CONNECTOR, type Target } from "./transaction.ts"
 
+/** SQLSTATEs of two sessions creating one table at once (see {@link ensureTable}). */
+const CATALOG_RACE = new Set(["23505", "42P07", "42710"])
+
 /**
  * Runs a `CREATE TABLE IF NOT EXISTS` outside any transaction. Two sessions creating the same
  * table at once (the instances of a sink of parallelism 2) race in the catalog: the loser gets
- * SQLSTATE 23505 or 42P07 and runs it again, finding the table.
+ * SQLSTATE 23505 (unique violation in pg_type/pg_class), 42P07 (duplicate table) or 42710 (the
+ * table's row type "already exists", seen in a CI run) and runs it again, finding the table.
  */
 export const ensureTable = (session: Session, ddl: string) =>
   session.query(ddl).pipe(
-    Effect.catchIf((e) => sqlState(e) === "23505" || sqlState(e) === "42P07", () => session.query(ddl)),
+    Effect.catchIf((e) => CATALOG_RACE.has(sqlState(e) ?? ""), () => session.query(ddl)),
     Effect.asVoid
   )
 
