@@ -37,12 +37,13 @@ import { createHash, randomBytes } from "node:crypto"
 import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import * as CheckpointTable from "../../kit/CheckpointTable.ts"
 import * as DeadLetter from "../../kit/DeadLetter.ts"
 import * as Retry from "../../kit/Retry.ts"
 import type { SinkConfig } from "../MysqlConfig.ts"
 import { classify, configurationError, errorCodes, isConnectionLoss, reasonOf } from "../MysqlError.ts"
 import { tableInfo } from "./catalog.ts"
-import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
+import { checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
 import { close, connect, databaseOf, quoteIdent, run } from "./client.ts"
 import { execIsolating, RowRejected, toRecordError } from "./isolate.ts"
 import { isChange, type Row, type Shape, type Statement, statements } from "./statements.ts"
@@ -359,7 +360,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       await run(c, `DELETE FROM ${xaTable} WHERE workflow = ? AND node = ?`, [workflow, node])
       const committed = await committedCheckpoint(c, cpTable, workflow, node)
       if (mode !== "upsert") {
-        const ahead = aheadOf(
+        const ahead = CheckpointTable.aheadOf(
           { table: config.table, workflow, node, checkpointTable: cpTable },
           committed,
           id,
