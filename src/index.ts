@@ -90,6 +90,8 @@ export * as Retry from "./connectors/kit/Retry.ts"
 export * as Runtime from "./Runtime.ts"
 /** @since 0.4.0 */
 export * as SinkKit from "./connectors/kit/SinkKit.ts"
+/** @since 0.4.0 */
+export * as SqlTableSource from "./connectors/kit/sqlTableSource.ts"
 /** @since 0.1.0 */
 export * as Spec from "./Spec.ts"
 /** @since 0.1.0 */

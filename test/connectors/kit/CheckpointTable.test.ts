@@ -36,7 +36,11 @@ describe("CheckpointTable", () => {
   it.effect("check: reads the committed id and fails with a RestoreError naming the node and the checkpoint", () =>
     Effect.gen(function*() {
       let asked: CheckpointTable.Holder | undefined
-      const committed = (n: number | undefined) => (h: CheckpointTable.Holder) => Effect.sync(() => ((asked = h), n))
+      const committed = (n: number | undefined) => (h: CheckpointTable.Holder) =>
+        Effect.sync(() => {
+          asked = h
+          return n
+        })
       yield* CheckpointTable.check({ holder, committed: committed(5), slack: 0, context })
       assert.deepStrictEqual(asked, holder)
       const exit = yield* Effect.exit(CheckpointTable.check({ holder, committed: committed(8), slack: 1, context }))
