@@ -22,6 +22,8 @@ export * as Builtins from "./Builtins.ts"
 export * as BufferedSource from "./connectors/kit/bufferedSource.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.4.0 */
+export * as CheckpointTable from "./connectors/kit/CheckpointTable.ts"
 /** @since 0.5.0 */
 export * as Cluster from "./cluster/Cluster.ts"
 /** @since 0.4.0 */
@@ -88,6 +90,8 @@ export * as Retry from "./connectors/kit/Retry.ts"
 export * as Runtime from "./Runtime.ts"
 /** @since 0.4.0 */
 export * as SinkKit from "./connectors/kit/SinkKit.ts"
+/** @since 0.4.0 */
+export * as SqlTableSource from "./connectors/kit/sqlTableSource.ts"
 /** @since 0.1.0 */
 export * as Spec from "./Spec.ts"
 /** @since 0.1.0 */

@@ -8,12 +8,12 @@
  * Also: the resumed run reads exactly the records after the restored checkpoint, and
  * `--from-scratch` ignores the stored state.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { open, readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { open, readFile, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, layer } from "@effect/vitest"
-import { Context, Effect, Layer, type Scope } from "effect"
-import { bin, cli, tempDir } from "./support.ts"
+import { Context, Effect, Layer } from "effect"
+import { killAt, type Running, spawnIn } from "./killRun.ts"
+import { cli, tempDir } from "./support.ts"
 
 /** Rows of the generated CSV (~30 MB): a run takes seconds, ~10 checkpoints or more, so a kill lands mid-run; the whole file stays under ~60 s on a loaded machine. */
 const ROWS = 800_000
@@ -84,72 +84,20 @@ class Fixture extends Context.Service<Fixture, {
   readonly reference: Buffer
 }>()("test/KillRecovery/Fixture") {}
 
-/** How a child process ended. */
-interface Ended {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-interface Running {
-  readonly child: ChildProcess
-  readonly ended: Effect.Effect<Ended>
-}
-
-/** Starts `dataflare <args>` in `dir`; the process is killed when the scope closes if still running. */
-const start = (dir: string, args: ReadonlyArray<string>, out: string): Effect.Effect<Running, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(bin, [...args], { cwd: dir, env: { ...process.env, NO_COLOR: "1", OUT: out }, stdio: ["ignore", "pipe", "pipe"] })
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (data) => (stdout += String(data)))
-      child.stderr.on("data", (data) => (stderr += String(data)))
-      const done = new Promise<Ended>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })))
-      return { child, ended: Effect.promise(() => done) }
-    }),
-    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
-  )
+/** `dataflare run wf.yaml --state-dir <state>` writing `out`. */
+const start = (dir: string, out: string, state: string, extra: ReadonlyArray<string> = []) =>
+  spawnIn(dir, ["run", "wf.yaml", "--state-dir", state, ...extra], { OUT: out })
 
 /** Runs `dataflare run` to completion (no time limit but the test's). */
 const runToEnd = (dir: string, out: string, state: string, extra: ReadonlyArray<string> = []) =>
-  Effect.scoped(Effect.flatMap(start(dir, ["run", "wf.yaml", "--state-dir", state, ...extra], out), (r) => r.ended))
+  Effect.scoped(Effect.flatMap(start(dir, out, state, extra), (r) => r.ended))
 
-/** The highest checkpoint id in a state directory (0 when none). */
-const latestId = (dir: string): Effect.Effect<number> =>
-  Effect.promise(async () => {
-    const names = await readdir(dir).catch(() => [])
-    let max = 0
-    for (const name of names) {
-      const m = /^chk-(\d+)\.json$/.exec(name)
-      if (m !== null) max = Math.max(max, Number(m[1]))
-    }
-    return max
-  })
-
-/** Polls until a checkpoint with id >= `id` is in `stateDir`; fails if the run ends first. */
-const awaitCheckpoint = (running: Running, stateDir: string, id: number) =>
+/** Waits for checkpoint `id` in `dir/<state>`, SIGKILLs the run (still running, and printing no summary); returns the newest id. */
+const killAtCheckpoint = (dir: string, running: Running, state: string, id: number) =>
   Effect.gen(function*() {
-    while (true) {
-      if ((yield* latestId(stateDir)) >= id) return
-      if (running.child.exitCode !== null || running.child.signalCode !== null) {
-        const ended = yield* running.ended
-        return yield* Effect.die(new Error(`the run ended before checkpoint ${id}: ${JSON.stringify(ended)}`))
-      }
-      yield* Effect.sleep("10 millis")
-    }
-  })
-
-/** SIGKILLs a run that must still be running; returns the latest checkpoint's id. */
-const killMidRun = (running: Running, stateDir: string) =>
-  Effect.gen(function*() {
-    assert.isNull(running.child.exitCode, "the run is still running when it is killed")
-    running.child.kill("SIGKILL")
-    const ended = yield* running.ended
-    assert.strictEqual(ended.signal, "SIGKILL")
-    assert.strictEqual(ended.stdout, "", "a killed run prints no summary")
-    return yield* latestId(stateDir)
+    const latest = yield* killAt(dir, running, id, join(dir, state))
+    assert.strictEqual((yield* running.ended).stdout, "", "a killed run prints no summary")
+    return latest
   })
 
 interface Latest {
@@ -217,9 +165,7 @@ describe("dataflare run: kill -9 and resume (process)", () => {
     it.effect("killed after its first checkpoint, a rerun resumes there and the output equals an uninterrupted run's", () =>
       Effect.gen(function*() {
         const { dir, reference } = yield* Fixture
-        const running = yield* start(dir, ["run", "wf.yaml", "--state-dir", "state-once"], "once.ndjson")
-        yield* awaitCheckpoint(running, join(dir, "state-once"), 1)
-        yield* killMidRun(running, join(dir, "state-once"))
+        yield* killAtCheckpoint(dir, yield* start(dir, "once.ndjson", "state-once"), "state-once", 1)
         const killedAt = yield* latestCheckpoint(dir, "state-once")
         assert.isFalse(killedAt.final, "killed before the final checkpoint")
         assert.isTrue(killedAt.consumed > 0 && killedAt.consumed < ROWS)
@@ -235,17 +181,12 @@ describe("dataflare run: kill -9 and resume (process)", () => {
     it.effect("killed twice at different points, the third run completes with the same output", () =>
       Effect.gen(function*() {
         const { dir, reference } = yield* Fixture
-        const state = join(dir, "state-twice")
-        const first = yield* start(dir, ["run", "wf.yaml", "--state-dir", "state-twice"], "twice.ndjson")
-        yield* awaitCheckpoint(first, state, 1)
-        const firstId = yield* killMidRun(first, state)
+        const firstId = yield* killAtCheckpoint(dir, yield* start(dir, "twice.ndjson", "state-twice"), "state-twice", 1)
         const firstKill = yield* latestCheckpoint(dir, "state-twice")
         assert.strictEqual(firstKill.id, firstId)
 
         // the second run resumes from there; let it take five more checkpoints, then kill it too
-        const second = yield* start(dir, ["run", "wf.yaml", "--state-dir", "state-twice"], "twice.ndjson")
-        yield* awaitCheckpoint(second, state, firstId + 5)
-        yield* killMidRun(second, state)
+        yield* killAtCheckpoint(dir, yield* start(dir, "twice.ndjson", "state-twice"), "state-twice", firstId + 5)
         const secondKill = yield* latestCheckpoint(dir, "state-twice")
         assert.isFalse(secondKill.final, "the second kill is mid-run too")
         assert.isTrue(secondKill.id >= firstId + 5)
@@ -260,10 +201,7 @@ describe("dataflare run: kill -9 and resume (process)", () => {
     it.effect("--from-scratch ignores the checkpoints of a killed run and reads everything again", () =>
       Effect.gen(function*() {
         const { dir, reference } = yield* Fixture
-        const state = join(dir, "state-scratch")
-        const running = yield* start(dir, ["run", "wf.yaml", "--state-dir", "state-scratch"], "scratch.ndjson")
-        yield* awaitCheckpoint(running, state, 2)
-        yield* killMidRun(running, state)
+        yield* killAtCheckpoint(dir, yield* start(dir, "scratch.ndjson", "state-scratch"), "state-scratch", 2)
         const killedAt = yield* latestCheckpoint(dir, "state-scratch")
         assert.isTrue(killedAt.consumed > 0 && killedAt.consumed < ROWS)
 

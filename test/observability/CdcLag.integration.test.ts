@@ -3,51 +3,22 @@
  * `/metrics` of `dataflare run --http` against the local PostgreSQL, with rows arriving while it
  * runs; the records counted on the way to the sink are those inserted.
  */
-import { writeFile } from "node:fs/promises"
-import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { dropSlot } from "../../src/connectors/postgres/PostgresCdc.ts"
-import { tempDir } from "../cli/support.ts"
-import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { cdcToNdjson } from "../connectors/postgres/cdcSupport.ts"
+import { sql } from "../connectors/postgres/support.ts"
 import { eventually, sampleOf, scrape, servedAt, start } from "./support.ts"
 
 describe("CDC lag in /metrics (process, PostgreSQL)", () => {
   it.live("dataflare_source_lag_bytes of the CDC source, and the changes counted per node", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_obs_lag")
-      const id = `${process.pid}_${Math.floor(Math.random() * 1e9)}`
-      const slot = `df_obs_slot_${id}`
-      const publication = `df_obs_pub_${id}`
-      yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY)`)
-      const dir = yield* tempDir
-      yield* Effect.promise(() =>
-        writeFile(
-          join(dir, "cdc.yaml"),
-          `name: cdc-metrics
-execution: { checkpoint_interval: "300ms" }
-sources:
-  changes:
-    type: postgres-cdc
-    config:
-      connection_string: "${URL}"
-      publication: ${publication}
-      create_publication: true
-      slot: ${slot}
-      tables: [${schema}.t]
-      heartbeat_interval: 200ms
-destinations:
-  out: { type: ndjson, inputs: [changes], config: { path: out.ndjson } }
-`
-        )
-      )
+      const { dir, schema } = yield* cdcToNdjson("cdc-metrics", "df_obs_lag", `{ checkpoint_interval: "300ms" }`)
       const running = yield* start(dir, ["run", "cdc.yaml", "--http", "127.0.0.1:0", "--state-dir", "state"])
+      // (the slot and publication are dropped after it, by cdcToNdjson's scope)
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           running.child.kill("SIGKILL")
           yield* Effect.promise(() => running.exited)
-          yield* dropSlot(URL, slot).pipe(Effect.ignore)
-          yield* sql(`DROP PUBLICATION IF EXISTS ${publication}`)
         })
       )
       const base = yield* servedAt(running)

@@ -17,6 +17,11 @@
  *   bytes as `Uint8Array`; zero dates fail or are `null`).
  * - **Lag**: the binlog bytes between the reader's position and the end of the server's binlog
  *   (`SHOW BINARY LOGS`), measured at the first read and every 10 s, shown by `dataflare run`.
+ * - **Backpressure**: changes wait in the kit's `BufferedSource` (`kit/bufferedSource.ts`); when
+ *   it is full the binlog socket is paused (the server waits) and resumed once the pipeline took
+ *   it down: memory stays bounded when the pipeline is slower than the server. Position marks (the
+ *   position moving past commits and other tables' transactions) travel through it beside the
+ *   changes and are dropped from the batches, which keep the position after them.
  * - zongji is imported when the source opens, so the CLI does not load it otherwise.
  *
  * @since 0.4.0
@@ -24,6 +29,7 @@
 import { Clock, Effect, type Scope } from "effect"
 import type mysql from "mysql2"
 import * as Batch from "../../Batch.ts"
+import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Connector from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
@@ -152,6 +158,42 @@ export const makeReader = Effect.fnUntraced(function*(
   })
   yield* Effect.addFinalizer(() => stop)
 
+  // changes, and position marks (`undefined`: the position moved without a change, see
+  // internal/binlog.ts), each with the position after it; pausing it pauses the binlog socket
+  const buffer = BufferedSource.make<ChangeRecord | undefined, BinlogPosition>({
+    node: context.node,
+    capacity: Math.max(1000, batchSize * 4),
+    lingerMs: 200,
+    pause: () => stream?.pause(),
+    resume: () => stream?.resume(),
+    advance: (handles) => {
+      position = handles[handles.length - 1]
+      return toPosition(position)
+    },
+    acknowledge: () => Effect.void,
+    seek: () => stop,
+    initial: toPosition(position)
+  })
+
+  /** Starts the binlog dump at `position`, into the emptied buffer. */
+  const startStream = Effect.gen(function*() {
+    yield* buffer.reader.seek(toPosition(position))
+    const s = new BinlogStream(
+      { credentials: config, serverId: config.server_id, tables, start: position, ...options },
+      {
+        offer: buffer.offer,
+        fail: (e, at) =>
+          buffer.fail(
+            e instanceof ValueError
+              ? new RecordError({ detail: `binlog at ${at.file}:${at.pos}: ${e.message}`, field: e.column })
+              : classify(CONNECTOR, "read")(e)
+          )
+      }
+    )
+    stream = s
+    yield* Effect.tryPromise({ try: () => s.start(), catch: classify(CONNECTOR, "read") })
+  })
+
   /** The next rows of the snapshot in progress (`position.snapshot`). */
   const readSnapshot = (state: SnapshotState, max: number) =>
     Effect.gen(function*() {
@@ -168,41 +210,20 @@ export const makeReader = Effect.fnUntraced(function*(
       position = { file: position.file, pos: position.pos, skip: position.skip, ...(next.state !== undefined ? { snapshot: next.state } : {}) }
       if (next.state === undefined) yield* endSnapshot
       return Batch.make<ChangeRecord>(next.records, { origin: { source: context.node, position: toPosition(position) }, readAt: now })
-    })
+    }).pipe(
+      Effect.mapError((e) =>
+        e instanceof ValueError ? new RecordError({ detail: `snapshot: ${e.message}`, field: e.column }) : classify(CONNECTOR, "read")(e)
+      )
+    )
 
-  const readBatch = (max: number): Effect.Effect<Batch.Batch<ChangeRecord>, ConnectorError | RecordError> =>
+  /** The next changes of the binlog: the buffer's batch without its marks. */
+  const readStream = (max: number) =>
     Effect.gen(function*() {
-      const inSnapshot = position.snapshot
-      if (inSnapshot !== undefined) {
-        return yield* readSnapshot(inSnapshot, Math.max(1, Math.min(max, batchSize))).pipe(
-          Effect.catchIf((e) => e instanceof ValueError, (e) => Effect.fail(new RecordError({ detail: `snapshot: ${(e as ValueError).message}`, field: (e as ValueError).column })))
-        )
-      }
-      if (stream === undefined) {
-        const s = new BinlogStream({
-          credentials: config,
-          serverId: config.server_id,
-          tables,
-          start: position,
-          highWater: Math.max(1000, batchSize * 4),
-          bigint: config.bigint ?? "bigint",
-          zeroDates: config.zero_dates ?? "fail"
-        })
-        stream = s
-        yield* Effect.tryPromise({ try: () => s.start(), catch: (e) => e })
-      }
-      const s = stream
-      yield* Effect.promise(() => s.waitFor(200))
-      const taken = s.take(Math.max(1, Math.min(max, batchSize)))
-      if (taken !== undefined) position = taken.position
-      // a failure is reported once what was buffered before it is handed out
-      else if (s.error !== undefined) {
-        const e = s.error
-        if (e instanceof ValueError) {
-          return yield* new RecordError({ detail: `binlog at ${position.file}:${position.pos}: ${e.message}`, field: e.column })
-        }
-        return yield* Effect.fail(e)
-      }
+      if (stream === undefined) yield* startStream
+      const batch = (yield* buffer.reader.readBatch(max))!
+      // nothing waits for a checkpoint (the binlog is the log, nothing is acknowledged): released
+      // from the buffer's in-flight bookkeeping at once, so a run without checkpoints never stalls
+      if (batch.end > batch.start) yield* buffer.reader.commit(batch.origin!.position)
       const readAt = yield* Clock.currentTimeMillis
       if (readAt - lagAt >= LAG_INTERVAL_MS) {
         lagAt = readAt
@@ -210,11 +231,14 @@ export const makeReader = Effect.fnUntraced(function*(
         const bytes = yield* Effect.option(lagBytes(conn, position))
         if (bytes._tag === "Some") lag = { value: bytes.value, unit: "bytes" }
       }
-      return Batch.make<ChangeRecord>(taken?.records ?? [], { origin: { source: context.node, position: toPosition(position) }, readAt })
-    }).pipe(Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
+      return withoutMarks(batch)
+    })
 
   return {
-    readBatch,
+    readBatch: (max: number): Effect.Effect<Batch.Batch<ChangeRecord>, ConnectorError | RecordError> => {
+      const n = Math.max(1, Math.min(max, batchSize))
+      return position.snapshot !== undefined ? readSnapshot(position.snapshot, n) : readStream(n)
+    },
     position: Effect.sync(() => toPosition(position)),
     lag: () => lag,
     seek: (p) =>
@@ -230,6 +254,16 @@ export const makeReader = Effect.fnUntraced(function*(
     commit: () => Effect.void
   }
 })
+
+/** A batch of the buffer with its position marks dropped (its origin kept). */
+const withoutMarks = (batch: Batch.Batch<ChangeRecord | undefined>): Batch.Batch<ChangeRecord> => {
+  const records: Array<ChangeRecord> = []
+  for (let i = batch.start; i < batch.end; i++) {
+    const r = batch.records[i]
+    if (r !== undefined) records.push(r)
+  }
+  return Batch.make(records, { origin: batch.origin, readAt: batch.readAt })
+}
 
 /**
  * The `mysql-cdc` source definition.

@@ -9,6 +9,7 @@
 import { Schema } from "effect"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as Retry from "../kit/Retry.ts"
+import * as SqlTableSource from "../kit/sqlTableSource.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -80,33 +81,12 @@ const ValueFields = {
 export const SourceConfig = Schema.Struct({
   connection_string: ConnectionString,
   password: Schema.optionalKey(Password),
-  table: Schema.optionalKey(TableName.annotate({ description: "The table to read (database.table allowed); exactly one of table or query" })),
-  query: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "A SELECT to read instead of a table (runs as written); exactly one of table or query" })),
-  incremental: Schema.optionalKey(
-    Schema.Struct({
-      column: Schema.NonEmptyString.annotate({ description: "The column whose values grow: rows after the last position are read" }),
-      initial_value: Schema.optionalKey(
-        Schema.Union([Schema.String, Schema.Number]).annotate({ description: "Read rows whose column is greater than this (exclusive)" })
-      )
-    }).annotate({ description: "Read only rows after the last position (table only)" })
-  ),
-  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Rows per batch (default: execution.batch_size)" })),
-  partition_column: Schema.optionalKey(Schema.NonEmptyString.annotate({
-    description: "The integer column whose ranges split the read across parallelism instances (default: the primary key's first column)"
-  })),
+  ...SqlTableSource.ReadFields({
+    table: TableName.annotate({ description: "The table to read (database.table allowed); exactly one of table or query" }),
+    partition: "The integer column"
+  }),
   ...ValueFields
-}).check(
-  Schema.makeFilter((c) => {
-    if ((c.table === undefined) === (c.query === undefined)) return "exactly one of 'table' or 'query' must be set"
-    if (c.incremental !== undefined && c.table === undefined) {
-      return { path: ["incremental"], issue: "incremental mode needs 'table' (its primary key breaks cursor ties)" }
-    }
-    if (c.partition_column !== undefined && c.table === undefined) {
-      return { path: ["partition_column"], issue: "partitioning needs 'table'" }
-    }
-    return undefined
-  })
-)
+}).check(Schema.makeFilter(SqlTableSource.checkReadFields))
 
 /**
  * @category schemas

@@ -25,7 +25,7 @@
 import { Effect } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
-import { tableInfo } from "./internal/catalog.ts"
+import { tableInfo, targetProblem } from "./internal/catalog.ts"
 import { checkAhead } from "./internal/checkpoints.ts"
 import { session, tableResourceName } from "./internal/client.ts"
 import type { Row } from "./internal/statements.ts"
@@ -83,24 +83,8 @@ export const MysqlSink = Connector.sink<SinkConfig, SinkRecord>({
       Effect.gen(function*() {
         const conn = yield* session(CONNECTOR, "check", config)
         const info = yield* Effect.tryPromise({ try: () => tableInfo(conn, config.table), catch: classify(CONNECTOR, "check") })
-        if (info.columns.length === 0) return yield* configurationError(CONNECTOR, "check", `table '${config.table}' does not exist`)
-        const names = info.columns.map((c) => c.name)
-        const missing = config.key?.find((k) => !names.includes(k))
-        if (missing !== undefined) {
-          return yield* configurationError(CONNECTOR, "check", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
-        }
-        if (config.mode === "upsert") {
-          const key = config.key ?? info.primaryKey
-          if (key.length === 0) return yield* configurationError(CONNECTOR, "check", `mode: upsert needs 'key' or a primary key on '${config.table}'`)
-          const sorted = [...key].sort().join(",")
-          if (!info.uniqueKeys.some((u) => [...u].sort().join(",") === sorted)) {
-            return yield* configurationError(
-              CONNECTOR,
-              "check",
-              `mode: upsert needs key (${key.join(", ")}) to be the primary key or a unique key of '${config.table}' (MySQL matches rows by unique keys)`
-            )
-          }
-        }
+        const problem = targetProblem(config.table, info, config.key, config.mode === "upsert")
+        if (problem !== undefined) return yield* configurationError(CONNECTOR, "check", problem)
       })
     ),
   open: (config, context) => makeWriter(config, context),

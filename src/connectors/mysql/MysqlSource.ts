@@ -18,12 +18,13 @@
  *
  * @since 0.4.0
  */
-import { Clock, Effect, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import type mysql from "mysql2"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as SqlTableSource from "../kit/sqlTableSource.ts"
 import { type Column, isInteger, tableInfo } from "./internal/catalog.ts"
 import { close, connect, quoteColumn, quoteIdent, run, session, tableResourceName } from "./internal/client.ts"
 import { RowStream } from "./internal/rowStream.ts"
@@ -40,7 +41,7 @@ import {
 } from "./internal/tableRead.ts"
 import { type Converter, converterOf, hasGeometry, ValueError } from "./internal/values.ts"
 import { SourceConfig } from "./MysqlConfig.ts"
-import { classify, configurationError } from "./MysqlError.ts"
+import { classify } from "./MysqlError.ts"
 
 const CONNECTOR = "mysql"
 
@@ -77,8 +78,18 @@ const computeRange = async (conn: mysql.Connection, table: string, column: Colum
   return { lo: instance === 0 ? null : bound(instance), hi: instance === parallelism - 1 ? null : bound(instance + 1) }
 }
 
+/** The catalog calls of the kit's table source, on the `open` session. */
+const catalogOf = (conn: mysql.Connection, fail: (e: unknown) => ConnectorError, instance = 0, parallelism = 1): SqlTableSource.Catalog<Column, ConnectorError> => ({
+  table: (table) =>
+    Effect.tryPromise({ try: () => tableInfo(conn, table), catch: fail }).pipe(Effect.map((info) => ({ columns: info.columns, key: info.primaryKey }))),
+  query: (query) => Effect.tryPromise({ try: () => queryColumns(conn, query), catch: fail }),
+  range: (table, column) => Effect.tryPromise({ try: () => computeRange(conn, table, column, instance, parallelism), catch: fail }),
+  cannotPartition: (column) => (isInteger(column) ? undefined : "an integer partition column (the primary key's first column, or partition_column)")
+})
+
 /**
- * Opens a reader (used by the definition's `open`).
+ * Opens a reader (used by the definition's `open`): the kit's table source (`kit/sqlTableSource.ts`)
+ * over a streaming `SELECT` in a consistent snapshot.
  *
  * @category constructors
  * @since 0.4.0
@@ -87,75 +98,21 @@ export const makeReader = Effect.fnUntraced(function*(
   config: SourceConfig,
   context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SourceReader<Row>, ConnectorError, Scope.Scope> {
-  const fail = classify(CONNECTOR, "open")
   const catalog = yield* session(CONNECTOR, "open", config)
-  let columns: ReadonlyArray<Column>
-  let key: ReadonlyArray<string> = []
-  let partition: Column | undefined
-  let range: Range
-  const inc = config.incremental
-  if (config.table !== undefined) {
-    const table = config.table
-    const info = yield* Effect.tryPromise({ try: () => tableInfo(catalog, table), catch: fail })
-    columns = info.columns
-    if (columns.length === 0) return yield* configurationError(CONNECTOR, "open", `table '${table}' does not exist`)
-    key = info.primaryKey
-    if (inc !== undefined && !columns.some((c) => c.name === inc.column)) {
-      return yield* configurationError(CONNECTOR, "open", `incremental column '${inc.column}' is not a column of '${table}'`)
-    }
-    if (inc !== undefined && key.length === 0) {
-      return yield* configurationError(CONNECTOR, "open", `incremental mode needs a primary key on '${table}'`)
-    }
-    const partitionName = config.partition_column ?? key[0]
-    partition = columns.find((c) => c.name === partitionName)
-    if (config.partition_column !== undefined && partition === undefined) {
-      return yield* configurationError(CONNECTOR, "open", `partition_column '${config.partition_column}' is not a column of '${table}'`)
-    }
-    if (context.parallelism > 1) {
-      if (partition === undefined || !isInteger(partition)) {
-        return yield* configurationError(
-          CONNECTOR,
-          "open",
-          `parallelism ${context.parallelism} needs an integer partition column (the primary key's first column, or partition_column)`
-        )
-      }
-      const p = partition
-      range = yield* Effect.tryPromise({ try: () => computeRange(catalog, table, p, context.instance, context.parallelism), catch: fail })
-    }
-  } else {
-    const q = config.query!
-    columns = yield* Effect.tryPromise({ try: () => queryColumns(catalog, q), catch: fail })
-    const names = new Set<string>()
-    for (const c of columns) {
-      if (names.has(c.name)) return yield* configurationError(CONNECTOR, "open", `the query returns two columns named '${c.name}': alias one of them`)
-      names.add(c.name)
-    }
-    if (context.parallelism > 1 && context.instance > 0) range = "empty"
-  }
-  const plan: ReadPlan = {
-    table: config.table,
-    query: config.query,
-    columns,
-    key,
-    cursor: inc === undefined ? undefined : columns.find((c) => c.name === inc.column),
-    partition
-  }
+  const planned = yield* SqlTableSource.plan(CONNECTOR, config, context, catalogOf(catalog, classify(CONNECTOR, "open"), context.instance, context.parallelism))
+  const plan: ReadPlan = planned.plan
+  const state: ReadState = planned.state
   const at = positionFields(plan)
-  const geometry = hasGeometry(columns.map((c) => c.dataType))
+  const geometry = hasGeometry(plan.columns.map((c) => c.dataType))
   const options = { bigint: config.bigint ?? "bigint", zeroDates: config.zero_dates ?? "fail" } as const
-  const initial = inc?.initial_value === undefined ? null : String(inc.initial_value)
-  const state: ReadState = { offset: 0, cursor: initial, key: null, range }
   const batchSize = config.batch_size ?? context.batchSize
   let conn: mysql.Connection | undefined
-  let stream: RowStream | undefined
   let names: ReadonlyArray<string> = []
   let converters: ReadonlyArray<Converter> = []
-  let done = false
 
   const disconnect = Effect.suspend(() => {
     const c = conn
     conn = undefined
-    stream = undefined
     return c === undefined ? Effect.void : Effect.promise(() => close(c))
   })
   yield* Effect.addFinalizer(() => disconnect)
@@ -163,10 +120,8 @@ export const makeReader = Effect.fnUntraced(function*(
   /** Starts the `SELECT` from `state` on a fresh session, in a consistent snapshot. */
   const start = Effect.gen(function*() {
     const statement = selectFrom(plan, state)
-    if (statement === "empty") {
-      done = true
-      return
-    }
+    if (statement === "empty") return "empty" as const
+    yield* disconnect
     const c = yield* Effect.tryPromise({ try: () => connect(config), catch: (e) => e })
     conn = c
     yield* Effect.tryPromise({
@@ -177,11 +132,20 @@ export const makeReader = Effect.fnUntraced(function*(
       catch: (e) => e
     })
     const rows = new RowStream(c, statement.sql, statement.values, Math.max(1000, batchSize * 2), geometry)
-    stream = rows
     for (let left = statement.skip; left > 0;) {
       const skipped = yield* Effect.tryPromise({ try: () => rows.next(Math.min(left, 10_000)), catch: (e) => e })
       if (skipped === undefined) break
       left -= skipped.length
+    }
+    return {
+      next: async (n: number) => {
+        const block = await rows.next(n)
+        if (converters.length === 0 && rows.fields !== undefined) {
+          names = rows.fields.map((f) => f.name)
+          converters = rows.fields.map((f) => converterOf(f, options))
+        }
+        return block
+      }
     }
   })
 
@@ -210,44 +174,19 @@ export const makeReader = Effect.fnUntraced(function*(
     return out
   }
 
-  const readBatch = (max: number): Effect.Effect<Batch.Batch<Row> | undefined, ConnectorError | RecordError> =>
-    Effect.gen(function*() {
-      if (done) return undefined
-      if (stream === undefined) yield* start
-      const s = stream
-      if (s === undefined) return undefined
-      const n = Math.max(1, Math.trunc(Math.min(max, batchSize)))
-      const rows = yield* Effect.tryPromise({ try: () => s.next(n), catch: (e) => e })
-      if (rows === undefined) {
-        done = true
-        yield* disconnect
-        return undefined
-      }
-      if (converters.length === 0 && s.fields !== undefined) {
-        names = s.fields.map((f) => f.name)
-        converters = s.fields.map((f) => converterOf(f, options))
-      }
-      const first = state.offset
-      const records = yield* Effect.try({ try: () => toRecords(rows, first), catch: (e) => e })
-      advance(plan, state, at, rows)
-      const readAt = yield* Clock.currentTimeMillis
-      return Batch.make<Row>(records, { origin: { source: context.node, position: toPosition(state) }, readAt })
-    }).pipe(Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
-
-  return {
-    readBatch,
-    position: Effect.sync(() => toPosition(state)),
-    seek: (position) =>
-      Effect.gen(function*() {
-        if (!fromPosition(position, plan, state)) {
-          return yield* configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(position)}`)
-        }
-        done = false
-        // a streaming result cannot be stopped on its session: the next one runs on a new session
-        yield* disconnect
-      }),
-    commit: () => Effect.void
-  }
+  return SqlTableSource.reader<Row, ReadonlyArray<ReadonlyArray<unknown>>, string | null>({
+    connector: CONNECTOR,
+    context,
+    batchSize,
+    state,
+    start,
+    stop: disconnect,
+    advance: (rows) => advance(plan, state, at, rows),
+    batch: (rows, first, batchOptions) => Batch.make<Row>(toRecords(rows, first), batchOptions),
+    position: () => toPosition(state),
+    seek: (position) => Effect.sync(() => fromPosition(position, plan, state)),
+    classify: classify(CONNECTOR, "read")
+  })
 })
 
 /**
@@ -290,22 +229,7 @@ export const MysqlSource = Connector.source<SourceConfig, Row>({
   },
   check: (config) =>
     Effect.scoped(
-      Effect.gen(function*() {
-        const conn = yield* session(CONNECTOR, "check", config)
-        const fail = classify(CONNECTOR, "check")
-        if (config.table !== undefined) {
-          const table = config.table
-          const info = yield* Effect.tryPromise({ try: () => tableInfo(conn, table), catch: fail })
-          if (info.columns.length === 0) return yield* configurationError(CONNECTOR, "check", `table '${table}' does not exist`)
-          const inc = config.incremental
-          if (inc !== undefined && !info.columns.some((c) => c.name === inc.column)) {
-            return yield* configurationError(CONNECTOR, "check", `incremental column '${inc.column}' is not a column of '${table}'`)
-          }
-        } else {
-          const q = config.query!
-          yield* Effect.tryPromise({ try: () => queryColumns(conn, q), catch: fail })
-        }
-      })
+      Effect.flatMap(session(CONNECTOR, "check", config), (conn) => SqlTableSource.check(CONNECTOR, config, catalogOf(conn, classify(CONNECTOR, "check"))))
     ),
   open: (config, context) => makeReader(config, context)
 })

@@ -10,6 +10,7 @@ import { Schema } from "effect"
 import { durationMillis as millis, PositiveDuration } from "../../WorkflowGraph.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as Retry from "../kit/Retry.ts"
+import * as SqlTableSource from "../kit/sqlTableSource.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -65,35 +66,12 @@ export const BigintMode = Schema.Literals(["bigint", "string"])
  */
 export const SourceConfig = Schema.Struct({
   connection_string: ConnectionString,
-  table: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The table to read (schema.table allowed); exactly one of table or query" })),
-  query: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "A SELECT to read instead of a table; exactly one of table or query" })),
-  incremental: Schema.optionalKey(
-    Schema.Struct({
-      column: Schema.NonEmptyString.annotate({ description: "The column whose values grow: rows above the last committed one are read" }),
-      initial_value: Schema.optionalKey(
-        Schema.Union([Schema.String, Schema.Number]).annotate({ description: "Read rows whose column is greater than this (exclusive)" })
-      )
-    }).annotate({ description: "Read only rows newer than the last committed position (table only)" })
-  ),
-  batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Rows per batch (default: execution.batch_size)" })),
-  partition_column: Schema.optionalKey(
-    Schema.NonEmptyString.annotate({
-      description: "The column whose ranges split a snapshot across parallelism instances (default: the primary key's first column)"
-    })
-  ),
+  ...SqlTableSource.ReadFields({
+    table: Schema.NonEmptyString.annotate({ description: "The table to read (schema.table allowed); exactly one of table or query" }),
+    partition: "The column"
+  }),
   bigint: Schema.optionalKey(BigintMode.annotate({ description: "How int8 values are read: as bigint, or as a string of digits", default: "bigint" }))
-}).check(
-  Schema.makeFilter((c) => {
-    if ((c.table === undefined) === (c.query === undefined)) return "exactly one of 'table' or 'query' must be set"
-    if (c.incremental !== undefined && c.table === undefined) {
-      return { path: ["incremental"], issue: "incremental mode needs 'table' (its primary key breaks cursor ties)" }
-    }
-    if (c.partition_column !== undefined && c.table === undefined) {
-      return { path: ["partition_column"], issue: "partitioning needs 'table'" }
-    }
-    return undefined
-  })
-)
+}).check(Schema.makeFilter(SqlTableSource.checkReadFields))
 
 /**
  * @category schemas

@@ -25,15 +25,16 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Redacted, type Scope } from "effect"
+import { Effect, Redacted, type Scope } from "effect"
 import type pg from "pg"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
-import { type ConnectorError, RecordError } from "../../Errors.ts"
+import { ConnectorError } from "../../Errors.ts"
+import * as SqlTableSource from "../kit/sqlTableSource.ts"
 import { type Column, COLUMNS_SQL, isInteger, primaryKey, toColumns } from "./internal/catalog.ts"
 import { connectForReading, pgReadSession, quoteIdent, splitName } from "./internal/client.ts"
-import { CopyOut, decodeRows, FieldError, lastRowFields, skipRows } from "./internal/copyOut.ts"
+import { CopyOut, decodeRows, FieldError, lastRowFields, type RowBlock, skipRows } from "./internal/copyOut.ts"
 import { schemaText } from "./internal/discover.ts"
 import {
   advance,
@@ -147,8 +148,16 @@ const computeRange = Effect.fnUntraced(function*(
   return range
 })
 
+/** The catalog calls of the kit's table source, on `client`; errors as they are (the caller classifies). */
+const catalogOf = (client: pg.Client): SqlTableSource.Catalog<Column, unknown> => ({
+  table: (table) => Effect.map(columnsOf(client, table), (columns) => ({ columns, key: primaryKey(columns) })),
+  query: (text) => queryColumns(client, text),
+  range: (table, column, instance, parallelism) => computeRange(client, table, column, instance, parallelism)
+})
+
 /**
- * Opens a reader (used by the definition's `open`).
+ * Opens a reader (used by the definition's `open`): the kit's table source (`kit/sqlTableSource.ts`)
+ * over `COPY (SELECT ...) TO STDOUT`.
  *
  * @category constructors
  * @since 0.1.0
@@ -168,74 +177,34 @@ export const makeReader = Effect.fnUntraced(function*(
   yield* Effect.addFinalizer(() => disconnect)
   client = yield* connect
   const session = client
-
-  let columns: ReadonlyArray<Column>
-  let key: ReadonlyArray<string> = []
-  let partition: Column | undefined
-  let range: Range
-  const inc = config.incremental
-  if (config.table !== undefined) {
-    columns = yield* columnsOf(session, config.table).pipe(Effect.mapError(fail))
-    if (columns.length === 0) return yield* configurationError(CONNECTOR, "open", `table '${config.table}' does not exist`)
-    key = primaryKey(columns)
-    if (inc !== undefined && !columns.some((c) => c.name === inc.column)) {
-      return yield* configurationError(CONNECTOR, "open", `incremental column '${inc.column}' is not a column of '${config.table}'`)
-    }
-    if (inc !== undefined && key.length === 0) {
-      return yield* configurationError(CONNECTOR, "open", `incremental mode needs a primary key on '${config.table}'`)
-    }
-    const partitionName = config.partition_column ?? key[0]
-    partition = columns.find((c) => c.name === partitionName)
-    if (config.partition_column !== undefined && partition === undefined) {
-      return yield* configurationError(CONNECTOR, "open", `partition_column '${config.partition_column}' is not a column of '${config.table}'`)
-    }
-    if (context.parallelism > 1) {
-      if (partition === undefined) {
-        return yield* configurationError(CONNECTOR, "open", `parallelism ${context.parallelism} needs a primary key or a partition_column`)
-      }
-      range = yield* computeRange(session, config.table, partition, context.instance, context.parallelism).pipe(Effect.mapError(fail))
-    }
-  } else {
-    // one instance (maxParallelism: 1, refused or capped when the workflow is prepared)
-    columns = yield* queryColumns(session, config.query!).pipe(Effect.mapError(fail))
-  }
+  const planned = yield* SqlTableSource.plan(CONNECTOR, config, context, catalogOf(session)).pipe(
+    Effect.mapError((e) => (e instanceof ConnectorError ? e : fail(e)))
+  )
+  const plan: ReadPlan = planned.plan
+  const state: ReadState = planned.state
+  const columns = plan.columns
   const shapes = yield* shapesOf(session, columns).pipe(Effect.mapError(fail))
   const bigint = config.bigint ?? "bigint"
   const decoders: ReadonlyArray<Decoder> = columns.map((c) => decoderOf(shapeOf(shapes, c.oid), bigint))
   const names = columns.map((c) => c.name)
-  const plan: ReadPlan = {
-    table: config.table,
-    query: config.query,
-    columns,
-    key,
-    cursor: inc === undefined ? undefined : columns.find((c) => c.name === inc.column),
-    partition
-  }
   const at = positionFields(plan)
-  const initial = inc?.initial_value === undefined ? null : String(inc.initial_value)
-  const state: ReadState = { offset: 0, cursor: initial, key: null, range }
-  const batchSize = config.batch_size ?? context.batchSize
+  const initial = state.cursor
   const encoded: Omit<Batch.PostgresCopyEncoded, "bytes"> | undefined = context.encoding === COPY_FORMAT
     ? { format: COPY_FORMAT, columns: names, types: columns.map((c) => c.type), relation: config.table ?? "query" }
     : undefined
-  let copy: CopyOut | undefined
-  let done = false
 
   /** Starts the COPY from `state` (on a fresh session when one already ran). */
   const start = Effect.gen(function*() {
     const statement = copyStatement(plan, state)
-    if (statement === "empty") {
-      done = true
-      return
-    }
+    if (statement === "empty") return "empty" as const
     if (client === undefined) client = yield* connect
     // (after the catalog queries of `open`, which need their sorts)
     if (plan.table !== undefined) yield* query(client, ORDERED_READ_SQL)
-    copy = new CopyOut(client, statement)
+    const copy = new CopyOut(client, statement)
     if (plan.key.length === 0 && state.offset > 0) {
-      const c = copy
-      yield* Effect.tryPromise({ try: () => skipRows(c, state.offset), catch: (e) => e })
+      yield* Effect.tryPromise({ try: () => skipRows(copy, state.offset), catch: (e) => e })
     }
+    return copy
   })
 
   const decode = (bytes: Uint8Array, offset: number): ReadonlyArray<Row> => {
@@ -247,51 +216,24 @@ export const makeReader = Effect.fnUntraced(function*(
     }
   }
 
-  const readBatch = (max: number): Effect.Effect<Batch.Batch<Row> | undefined, ConnectorError | RecordError> =>
-    Effect.gen(function*() {
-      if (done) return undefined
-      if (copy === undefined) yield* start
-      const c = copy
-      if (c === undefined) return undefined
-      const n = Math.max(1, Math.trunc(Math.min(max, batchSize)))
-      const block = yield* Effect.tryPromise({ try: () => c.next(n), catch: (e) => e })
-      if (block === undefined) {
-        done = true
-        return undefined
-      }
-      const first = state.offset
-      advance(plan, state, at, block.rows, lastRowFields(block.bytes))
-      const readAt = yield* Clock.currentTimeMillis
-      const options = { origin: { source: context.node, position: toPosition(plan, state) }, readAt }
-      if (encoded !== undefined) {
-        const bytes = block.bytes
-        return Batch.encoded<Row>({ ...encoded, bytes }, block.rows, () => decode(bytes, first), options)
-      }
-      const records = yield* Effect.try({
-        try: () => decode(block.bytes, first),
-        catch: (e) => e
-      })
-      return Batch.make<Row>(records, options)
-    }).pipe(Effect.mapError((e) => (e instanceof RecordError ? e : classify(CONNECTOR, "read")(e))))
-
-  return {
-    readBatch,
-    position: Effect.sync(() => toPosition(plan, state)),
-    seek: (position) =>
-      Effect.gen(function*() {
-        const decoded = yield* decodePosition(position)
-        if (!fromPosition(decoded, plan, state, initial)) {
-          return yield* configurationError(CONNECTOR, "seek", `not a position of this source: ${JSON.stringify(position)}`)
-        }
-        done = false
-        if (copy !== undefined) {
-          // A COPY in flight cannot be stopped on its session: the next one runs on a new session.
-          copy = undefined
-          yield* disconnect
-        }
-      }),
-    commit: () => Effect.void
-  }
+  return SqlTableSource.reader<Row, RowBlock, string>({
+    connector: CONNECTOR,
+    context,
+    batchSize: config.batch_size ?? context.batchSize,
+    state,
+    start,
+    stop: disconnect,
+    advance: (block) => advance(plan, state, at, block.rows, lastRowFields(block.bytes)),
+    batch: (block, first, options) => {
+      const bytes = block.bytes
+      return encoded !== undefined
+        ? Batch.encoded<Row>({ ...encoded, bytes }, block.rows, () => decode(bytes, first), options)
+        : Batch.make<Row>(decode(bytes, first), options)
+    },
+    position: () => toPosition(plan, state),
+    seek: (position) => Effect.map(decodePosition(position), (decoded) => fromPosition(decoded, plan, state, initial)),
+    classify: classify(CONNECTOR, "read")
+  })
 })
 
 /**
@@ -334,15 +276,10 @@ export const PostgresSource = Connector.source<SourceConfig, Row>({
   }),
   check: (config) =>
     Effect.scoped(
-      Effect.gen(function*() {
-        const client = yield* pgReadSession(CONNECTOR, config.connection_string)
-        if (config.table !== undefined) {
-          const columns = yield* columnsOf(client, config.table).pipe(Effect.mapError(classify(CONNECTOR, "check")))
-          if (columns.length === 0) return yield* configurationError(CONNECTOR, "check", `table '${config.table}' does not exist`)
-        } else {
-          yield* query(client, "SELECT 1").pipe(Effect.mapError(classify(CONNECTOR, "check")))
-        }
-      })
+      Effect.flatMap(pgReadSession(CONNECTOR, config.connection_string), (client) =>
+        SqlTableSource.check(CONNECTOR, config, catalogOf(client)).pipe(
+          Effect.mapError((e) => (e instanceof ConnectorError ? e : classify(CONNECTOR, "check")(e)))
+        ))
     ),
   open: (config, context) => makeReader(config, context)
 })

@@ -56,15 +56,7 @@ export const context = (node: string, batchSize = 1000, instance = 0, parallelis
   ...extra
 })
 
-/** Reads a source to its end, returning all records. */
-export const readAll = <A>(reader: Connector.SourceReader<A>, max = 1000) =>
-  Effect.gen(function*() {
-    const out: Array<A> = []
-    for (;;) {
-      const batch = yield* reader.readBatch(max)
-      if (batch === undefined) return out
-      for (let i = batch.start; i < batch.end; i++) out.push(batch.records[i])
-    }
-  })
+/** Reads a source to its end, returning all records (the PostgreSQL tests' helper: one for both). */
+export { readAll } from "../postgres/support.ts"
 
 export { Schema }

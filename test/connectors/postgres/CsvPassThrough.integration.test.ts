@@ -18,7 +18,7 @@ import type { Definition } from "../../../src/Registry.ts"
 import * as Registry from "../../../src/Registry.ts"
 import * as Runtime from "../../../src/Runtime.ts"
 import * as StateBackend from "../../../src/StateBackend.ts"
-import { sql, URL, withSchema } from "./support.ts"
+import { sql, URL, withSchema, withTable } from "./support.ts"
 
 const registry = Registry.layer([...csvDefinitions, ...pgDefinitions, FilterDefinition as Definition])
 
@@ -175,9 +175,7 @@ describe("csv → postgres, CSV bytes passed through", () => {
 
   it.effect("a sink of parallelism 2 takes whole encoded batches, each row once (exactly-once staged, per instance)", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_pass_p2")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text, note text, amount numeric)`)
+      const { table } = yield* withTable("df_pass_p2", `(id int, name text, note text, amount numeric)`)
       const lines = Array.from({ length: 20_000 }, (_, i) => `${i},"n ${i}",x,${i % 100}`)
       const csv = file("p2.csv", HEADER + lines.join("\n") + "\n")
       const direct = yield* planText({ table, csv, parsed: false, sinkParallelism: 2 })

@@ -11,7 +11,7 @@ import { Effect, Exit } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import { PostgresSink } from "../../../src/connectors/postgres/PostgresSink.ts"
 import { RecordError } from "../../../src/Errors.ts"
-import { context, decode, sql, URL, withSchema } from "./support.ts"
+import { context, decode, URL, withTable } from "./support.ts"
 
 const deadLetterPath = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "df-dlq-limit-"))),
@@ -21,9 +21,7 @@ const deadLetterPath = Effect.acquireRelease(
 describe("postgres sink dead letters", () => {
   it.effect("the dead-letter file stops at dead_letter.max_bytes: the write then fails, naming the file and the limit", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_dlq_limit")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { table } = yield* withTable("df_dlq_limit", `(id int, name text)`)
       const path = yield* deadLetterPath
       const writer = yield* PostgresSink.open(
         decode(PostgresSink.config, { connection_string: URL, table, on_error: "dead_letter", dead_letter: { path, max_bytes: 600 } }),

@@ -10,7 +10,7 @@ import type { Definition } from "../../../src/Registry.ts"
 import * as Registry from "../../../src/Registry.ts"
 import * as Runtime from "../../../src/Runtime.ts"
 import * as StateBackend from "../../../src/StateBackend.ts"
-import { names } from "./cdcSupport.ts"
+import { cdcSourceYaml, names } from "./cdcSupport.ts"
 import { sql, URL, withSchema } from "./support.ts"
 
 const registry = Registry.layer([...(definitions as ReadonlyArray<Definition>)])
@@ -35,16 +35,7 @@ version: "1.0"
 execution:
   batch_size: 200
   checkpoint_interval: "50ms"
-sources:
-  changes:
-    type: postgres-cdc
-    config:
-      connection_string: "${URL}"
-      publication: ${publication}
-      create_publication: true
-      slot: ${slot}
-      tables: ["${schema}.src"]
-      max_buffer_bytes: 100000
+${cdcSourceYaml({ publication, slot }, [`${schema}.src`], { max_buffer_bytes: "100000" })}
 destinations:
   copy:
     type: postgres

@@ -9,7 +9,7 @@ import type * as Connector from "../../../src/Connector.ts"
 import { PostgresSink, type SinkRecord } from "../../../src/connectors/postgres/PostgresSink.ts"
 import { preparedPrefix } from "../../../src/connectors/postgres/internal/preparedProtocol.ts"
 import { decodeAll } from "../../../src/internal/decode.ts"
-import { context, decode, sql, URL, withSchema } from "./support.ts"
+import { context, decode, sql, URL, withSchema, withTable } from "./support.ts"
 
 const open = (raw: object, ctx = context("out")) =>
   PostgresSink.open(decode(PostgresSink.config, { connection_string: URL, ...raw }), ctx)
@@ -36,9 +36,7 @@ describe("PostgresSink", () => {
   for (const copy_format of ["text", "binary"] as const) {
   it.effect(`inserts with COPY (${copy_format}), all column types`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_ins")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, big bigint, n numeric, at timestamptz, j jsonb, arr text[], b bytea, ok boolean)`)
+      const { table } = yield* withTable("df_sink_ins", `(id int PRIMARY KEY, name text, big bigint, n numeric, at timestamptz, j jsonb, arr text[], b bytea, ok boolean)`)
       const writer = yield* open({ table, copy_format })
       const stats = yield* write(writer, [
         {
@@ -75,9 +73,7 @@ describe("PostgresSink", () => {
 
   it.effect("writes every field of a batch; an unknown field or a missing table is a configuration error", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_fields")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text, email text)`)
+      const { schema, table } = yield* withTable("df_sink_fields", `(id int PRIMARY KEY, name text, email text)`)
       const writer = yield* open({ table })
       yield* write(writer, [{ id: 1, name: "a" }, { id: 2, name: "b", email: "b@x" }, { id: 3, email: "c@x" }])
       assert.deepStrictEqual(yield* rows(table), [
@@ -96,9 +92,7 @@ describe("PostgresSink", () => {
 
   it.effect("upsert keeps the last row per key; replace truncates first; create_table from declared types; key: [nope]", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_ups")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
+      const { schema, table } = yield* withTable("df_sink_ups", `(id int PRIMARY KEY, name text NOT NULL)`)
       yield* sql(`INSERT INTO ${table} VALUES (1, 'old'), (9, 'kept')`)
       const upsert = yield* open({ table, mode: "upsert" })
       yield* write(upsert, [{ id: 1, name: "a" }, { id: 2, name: "b" }, { id: 1, name: "c" }])
@@ -166,9 +160,7 @@ describe("PostgresSink", () => {
   for (const copy_format of ["text", "binary"] as const) {
   it.effect(`applies change records (${copy_format}): insert/update → upsert, delete → delete`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_chg")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL)`)
+      const { table } = yield* withTable("df_sink_chg", `(id int PRIMARY KEY, name text NOT NULL)`)
       const writer = yield* open({ table, mode: "upsert", copy_format })
       yield* write(writer, [
         { op: "insert", table: "src", before: null, after: { id: 1, name: "a" } },
@@ -187,9 +179,7 @@ describe("PostgresSink", () => {
 
   it.effect("a rejected row fails with the row and the reason, or goes to the dead-letter file", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_dlq")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text NOT NULL CHECK (name <> 'bad'))`)
+      const { table } = yield* withTable("df_sink_dlq", `(id int PRIMARY KEY, name text NOT NULL CHECK (name <> 'bad'))`)
       const input = [...range(1, 40), { id: 40, name: "bad" }, ...range(41, 60), { id: 60, name: null }, ...range(61, 80)]
       const failing = yield* open({ table })
       const error = yield* Effect.flip(write(failing, input))
@@ -217,9 +207,7 @@ describe("PostgresSink", () => {
 
   it.effect("a value that cannot go into its column is a row error naming the column, isolated and dead-lettered", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_value")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, iv interval, j jsonb, s text)`)
+      const { table } = yield* withTable("df_sink_value", `(id int PRIMARY KEY, iv interval, j jsonb, s text)`)
       // an object into an interval column used to be written as JSON, which the server's lenient
       // interval reader took: '1 year 2 mons ...' arrived as '14 days 4085219:10:12.000003'
       const bad = [
@@ -254,9 +242,7 @@ describe("PostgresSink", () => {
     for (const [guarantee, two_phase] of [["exactly-once", "staged"], ["exactly-once", "prepared"], ["at-least-once", undefined]] as const) {
       it.effect(`streamed COPY (${copy_format}, ${guarantee}${two_phase !== undefined ? `, ${two_phase}` : ""}): a rejected value anywhere in the transaction is isolated`, () =>
         Effect.gen(function*() {
-          const schema = yield* withSchema("df_sink_stream_reject")
-          const table = `${schema}.t`
-          yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+          const { schema, table } = yield* withTable("df_sink_stream_reject", `(id int, name text)`)
           const path = yield* deadLetterPath
           const base = { table, copy_format, guarantee, checkpoint_table: `${schema}.cp`, ...(two_phase !== undefined ? { two_phase } : {}) }
           const bad = { id: "x", name: "bad" }
@@ -285,9 +271,7 @@ describe("PostgresSink", () => {
   it.effect("exactly-once (staged): a rejected row in the first batch of a transaction goes to the dead letters, the rest is loaded", () =>
     Effect.gen(function*() {
       // (the staging table used to be created under the savepoint the rejection rolled back)
-      const schema = yield* withSchema("df_sink_first_reject")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_first_reject", `(id int, name text)`)
       const path = yield* deadLetterPath
       const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, workflow: `first-${schema}`, on_error: "dead_letter", dead_letter: { path } })
       yield* writer.restore!(undefined)
@@ -301,9 +285,7 @@ describe("PostgresSink", () => {
 
   it.effect("exactly-once (staged): a unique violation is found before the checkpoint completes, names the row and SQLSTATE; the next run and --from-scratch recover", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_staged_unique")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const { schema, table } = yield* withTable("df_sink_staged_unique", `(id int PRIMARY KEY, name text)`)
       yield* sql(`INSERT INTO ${table} VALUES (5, 'old')`)
       const config = { table, checkpoint_table: `${schema}.cp`, workflow: `unique-${schema}` }
       const stageTables = sql(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'dataflare_stage%'`, [schema])
@@ -349,9 +331,7 @@ describe("PostgresSink", () => {
 
   it.effect("exactly-once (staged): a key staged twice fails the commit naming the row; the next run with dead letters sets it aside", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_staged_twice")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const { schema, table } = yield* withTable("df_sink_staged_twice", `(id int PRIMARY KEY, name text)`)
       const config = { table, checkpoint_table: `${schema}.cp`, workflow: `twice-${schema}` }
       const s1 = yield* Scope.make()
       const w1 = yield* Scope.provide(open(config), s1)
@@ -456,9 +436,7 @@ describe("PostgresSink", () => {
   for (const two_phase of ["staged", "prepared"] as const) {
   it.effect(`exactly-once (${two_phase}): a crash after preCommit, before the checkpoint record, replays each row once`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_window")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_window", `(id int, name text)`)
       const config = { table, checkpoint_table: `${schema}.cp`, workflow: `window-${schema}`, two_phase }
       const b = [range(0, 100), range(100, 200), range(200, 300), range(300, 400), range(400, 500)]
       const ids = (yield* rows(table)).map((r) => r.id)
@@ -508,9 +486,7 @@ describe("PostgresSink", () => {
   // transaction, checked (and released from the replay buffer) one 200,000-row segment at a time
   it.effect(`exactly-once (${two_phase}): a long epoch is visible only with its checkpoint`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_long")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_long", `(id int, name text)`)
       const config = { table, checkpoint_table: `${schema}.cp`, workflow: `long-${schema}`, two_phase }
       // 200,000 rows in one epoch: as many as are kept for a replay, so all of them are committed
       // early and the checkpoint's own transaction has no rows, only the mark.
@@ -534,9 +510,7 @@ describe("PostgresSink", () => {
 
   it.effect("at-least-once: nothing commits before its checkpoint, so a crash leaves no row to write twice (it used to commit every 200,000 rows)", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_alo_long")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_alo_long", `(id int, name text)`)
       const config = { table, guarantee: "at-least-once", checkpoint_table: `${schema}.cp`, workflow: `alo-long-${schema}` }
       const s1 = yield* Scope.make()
       const w1 = yield* Scope.provide(open(config), s1)
@@ -562,9 +536,7 @@ describe("PostgresSink", () => {
   for (const two_phase of ["staged", "prepared"] as const) {
   it.effect(`exactly-once (${two_phase}), replace: the table is emptied by the first commit, not again after a restore`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_replace")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_replace", `(id int, name text)`)
       yield* sql(`INSERT INTO ${table} SELECT g, 'old' FROM generate_series(1000, 1009) g`)
       const config = { table, mode: "replace", checkpoint_table: `${schema}.cp`, workflow: `replace-${schema}`, two_phase }
       const s1 = yield* Scope.make()
@@ -590,9 +562,7 @@ describe("PostgresSink", () => {
   for (const mode of ["insert", "upsert"] as const) {
     it.effect(`${mode === "insert" ? "at-least-once" : "upsert"}: a replay whose barriers fall elsewhere loses nothing${mode === "upsert" ? " and writes nothing twice" : ""}`, () =>
       Effect.gen(function*() {
-        const schema = yield* withSchema("df_sink_alo")
-        const table = `${schema}.t`
-        yield* sql(`CREATE TABLE ${table} (id int${mode === "upsert" ? " PRIMARY KEY" : ""}, name text)`)
+        const { schema, table } = yield* withTable("df_sink_alo", `(id int${mode === "upsert" ? " PRIMARY KEY" : ""}, name text)`)
         const config = { table, mode, checkpoint_table: `${schema}.cp`, workflow: "alo", guarantee: "at-least-once" }
         const b = [range(0, 100), range(100, 200), range(200, 300), range(300, 400), range(400, 500)]
         // Run 1: checkpoint 1 completes; the sink commits checkpoint 2 (batch 2) and writes batch 3,
@@ -628,9 +598,7 @@ describe("PostgresSink", () => {
   for (const two_phase of ["staged", "prepared"] as const) {
   it.live(`a lost connection is retried: the open transaction is replayed (${two_phase})`, () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_retry")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
+      const { schema, table } = yield* withTable("df_sink_retry", `(id int PRIMARY KEY, name text)`)
       const writer = yield* open({ table, checkpoint_table: `${schema}.cp`, workflow: `retry-${schema}`, retry: { attempts: 3, delay: "10ms" }, two_phase })
       yield* writer.restore!(undefined)
       yield* write(writer, range(0, 50))
@@ -649,9 +617,7 @@ describe("PostgresSink", () => {
 
   it.effect("exactly-once (prepared): preCommit prepares the transaction, commit commits it, restore finishes what a crash left", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_prepared")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_prepared", `(id int, name text)`)
       const workflow = `prepared-${schema}`
       const config = { table, workflow, two_phase: "prepared", checkpoint_table: `${schema}.cp` }
       const s1 = yield* Scope.make()
@@ -684,9 +650,7 @@ describe("PostgresSink", () => {
 
   it.live("exactly-once (prepared): a session lost after more rows than are kept for a replay fails the write, loses nothing silently", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_sink_prepared_lost")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int, name text)`)
+      const { schema, table } = yield* withTable("df_sink_prepared_lost", `(id int, name text)`)
       const config = { table, workflow: `lost-${schema}`, checkpoint_table: `${schema}.cp`, two_phase: "prepared", retry: { attempts: 2, delay: "10ms" } }
       const writer = yield* open(config)
       yield* writer.restore!(undefined)

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import * as v8 from "node:v8"
 import * as vm from "node:vm"
 import { discover, PostgresSource } from "../../../src/connectors/postgres/PostgresSource.ts"
-import { context, decode, readAll, sql, URL, withSchema } from "./support.ts"
+import { context, decode, readAll, sql, URL, withSchema, withTable } from "./support.ts"
 
 const open = (raw: object, ctx = context("pg")) =>
   PostgresSource.open(decode(PostgresSource.config, { connection_string: URL, ...raw }), ctx)
@@ -137,9 +137,7 @@ describe("PostgresSource", () => {
 
   it.live("reads in key order through the primary key's index, even where the planner would sort the table whole", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_src_order")
-      const table = `${schema}.t`
-      yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, v text)`)
+      const { schema, table } = yield* withTable("df_src_order", `(id int PRIMARY KEY, v text)`)
       yield* sql(`INSERT INTO ${table} SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 100000) g ORDER BY random()`)
       yield* sql(`ANALYZE ${table}`)
       // Costs that make a sort of the whole table look cheaper than the index (as on a server with

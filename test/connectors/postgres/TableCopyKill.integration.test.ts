@@ -5,64 +5,15 @@
  * the source resumes after the last checkpointed key, whether it handed the sink COPY text or
  * records (a `map` in between).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { readdir, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Scope } from "effect"
-import { bin, tempDir } from "../../cli/support.ts"
+import { Effect } from "effect"
+import { killAt, start } from "../../cli/killRun.ts"
+import { tempDir } from "../../cli/support.ts"
 import { sql, URL, withSchema } from "./support.ts"
 
 const ROWS = 200_000
-
-interface Running {
-  readonly child: ChildProcess
-  readonly ended: Effect.Effect<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly stderr: string }>
-}
-
-const start = (dir: string): Effect.Effect<Running, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state", "--quiet"], {
-        cwd: dir,
-        env: { ...process.env, NO_COLOR: "1" },
-        stdio: ["ignore", "ignore", "pipe"]
-      })
-      let stderr = ""
-      child.stderr!.on("data", (data) => (stderr += String(data)))
-      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-        child.on("close", (code, signal) => resolve({ code, signal, stderr }))
-      )
-      return { child, ended: Effect.promise(() => done) }
-    }),
-    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
-  )
-
-const latestId = (dir: string): Effect.Effect<number> =>
-  Effect.promise(async () => {
-    let max = 0
-    for (const name of await readdir(join(dir, "state")).catch(() => [])) {
-      const m = /^chk-(\d+)\.json$/.exec(name)
-      if (m !== null) max = Math.max(max, Number(m[1]))
-    }
-    return max
-  })
-
-/** Waits for checkpoint `id` in the state directory, then SIGKILLs the run (which must still be running). */
-const killAt = (dir: string, running: Running, id: number) =>
-  Effect.gen(function*() {
-    while ((yield* latestId(dir)) < id) {
-      if (running.child.exitCode !== null) {
-        const ended = yield* running.ended
-        return yield* Effect.die(new Error(`the run ended before checkpoint ${id}: ${ended.stderr}`))
-      }
-      yield* Effect.sleep("5 millis")
-    }
-    running.child.kill("SIGKILL")
-    const ended = yield* running.ended
-    assert.strictEqual(ended.signal, "SIGKILL", "killed mid-run")
-    return yield* latestId(dir)
-  })
 
 describe("postgres → postgres: kill -9 of dataflare run mid-copy", () => {
   for (

@@ -1,12 +1,16 @@
 /**
- * Helpers for the CDC tests: unique publication and slot names (dropped with the scope), opening
- * the source, reading until a condition holds.
+ * Helpers for the CDC tests: unique publication and slot names (dropped with the scope), the YAML
+ * of a `postgres-cdc` source and a whole CDC → NDJSON workflow directory (for the tests that run
+ * `dataflare run` as a process), opening the source, reading until a condition holds.
  */
-import { Effect } from "effect"
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { Effect, type Scope } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import type * as Connector from "../../../src/Connector.ts"
 import { type ChangeRecord, dropSlot, PostgresCdc } from "../../../src/connectors/postgres/PostgresCdc.ts"
-import { context, decode, sql, URL } from "./support.ts"
+import { tempDir } from "../../cli/support.ts"
+import { context, decode, sql, URL, withSchema } from "./support.ts"
 
 export const unique = () => `${process.pid}_${Math.floor(Math.random() * 1e9)}`
 
@@ -28,6 +32,57 @@ export const names = Effect.acquireRelease(
       yield* sql(`DROP PUBLICATION IF EXISTS ${publication}`)
     })
 )
+
+/**
+ * The `sources:` block of a workflow: a `postgres-cdc` source `changes` streaming `tables` through
+ * the publication and slot of {@link names} (the source creates the publication), with `extra`
+ * config keys (`heartbeat_interval: 200ms`).
+ */
+export const cdcSourceYaml = (
+  n: { readonly publication: string; readonly slot: string },
+  tables: ReadonlyArray<string>,
+  extra: { readonly [key: string]: string } = {}
+): string =>
+  [
+    "sources:",
+    "  changes:",
+    "    type: postgres-cdc",
+    "    config:",
+    `      connection_string: "${URL}"`,
+    `      publication: ${n.publication}`,
+    "      create_publication: true",
+    `      slot: ${n.slot}`,
+    `      tables: [${tables.map((t) => `"${t}"`).join(", ")}]`,
+    ...Object.entries(extra).map(([key, value]) => `      ${key}: ${value}`)
+  ].join("\n")
+
+/**
+ * A temp directory with `cdc.yaml`: workflow `workflow`, `changes` (postgres-cdc of a fresh table
+ * `<schema>.t (id int PRIMARY KEY)`, heartbeat every 200 ms) → NDJSON `out.ndjson`, with the given
+ * `execution` line. The schema, the slot and the publication are dropped with the scope (after a
+ * finalizer added later, e.g. killing the process, has run).
+ */
+export const cdcToNdjson = (
+  workflow: string,
+  prefix: string,
+  execution?: string
+): Effect.Effect<{ readonly dir: string; readonly schema: string; readonly slot: string; readonly publication: string }, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const schema = yield* withSchema(prefix)
+    const n = yield* names
+    yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY)`)
+    const dir = yield* tempDir
+    const yaml = [
+      `name: ${workflow}`,
+      ...(execution === undefined ? [] : [`execution: ${execution}`]),
+      cdcSourceYaml(n, [`${schema}.t`], { heartbeat_interval: "200ms" }),
+      "destinations:",
+      "  out: { type: ndjson, inputs: [changes], config: { path: out.ndjson } }",
+      ""
+    ].join("\n")
+    yield* Effect.promise(() => writeFile(join(dir, "cdc.yaml"), yaml))
+    return { dir, schema, ...n }
+  })
 
 export const openCdc = (raw: object) => PostgresCdc.open(decode(PostgresCdc.config, { connection_string: URL, ...raw }), context("cdc", 500))
 

@@ -21,6 +21,15 @@ export const withSchema = (prefix: string): Effect.Effect<string, never, Scope.S
     (name) => Effect.promise(() => query(`DROP SCHEMA ${pg.escapeIdentifier(name)} CASCADE`))
   )
 
+/** A fresh schema (dropped with the scope) holding a table `t` created with `columns`: both names. */
+export const withTable = (prefix: string, columns: string): Effect.Effect<{ readonly schema: string; readonly table: string }, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const schema = yield* withSchema(prefix)
+    const table = `${schema}.t`
+    yield* Effect.promise(() => query(`CREATE TABLE ${table} ${columns}`))
+    return { schema, table }
+  })
+
 /** Runs one statement on a short-lived connection. */
 export const query = async <R extends pg.QueryResultRow = { [k: string]: unknown }>(
   text: string,

@@ -1,7 +1,7 @@
 /**
  * The binlog stream of the `mysql-cdc` source: one `@vlasky/zongji` reader (loaded on first use,
  * so the CLI does not pay for it at start-up), its row changes turned into change records and
- * buffered with the position after each.
+ * handed to the source's buffer (the kit's `BufferedSource`) with the position after each.
  *
  * **Positions** are `{ file, pos, skip }`: start the binlog dump at `file:pos` and skip the first
  * `skip` changes (of the configured tables). `file:pos` is zongji's resume point, which never
@@ -9,14 +9,15 @@
  * changes of that transaction already handed out; at a commit the position moves past it with
  * `skip: 0`. A resume is exact: nothing lost, nothing handed out twice.
  *
- * **Backpressure**: past `highWater` buffered changes the binlog socket is paused (the server
- * waits); it resumes below half.
+ * **Backpressure**: the buffer calls {@link BinlogStream.pause} when it is full (the binlog
+ * socket is paused: the server waits) and {@link BinlogStream.resume} once the pipeline took it
+ * down.
  *
- * Not the kit's `BufferedSource`: there a position moves only with records (it is computed from
- * the handles of a batch) and is acknowledged upstream; here the position also moves *without*
- * records — past each commit, past transactions of other tables, at a binlog rotation — so an
- * idle or filtered stream does not pin an old binlog file a restore would need, and nothing is
- * acknowledged (the binlog is the log). The buffer holds position marks beside records for that.
+ * **Marks**: the position also moves *without* records — past each commit, past transactions of
+ * other tables, at a binlog rotation — so that an idle or filtered stream does not pin an old
+ * binlog file a restore would need. Such a move is offered as an item without a record
+ * (`undefined`) whose handle is the new position; the source drops these items from its batches,
+ * which then still carry the position after them.
  *
  * **Values**: as the `mysql` source's (`values.ts`): zongji decodes with the same session options
  * (dates as text in UTC, DECIMAL and BIGINT as text, JSON as text); BIGINT becomes a `bigint`,
@@ -96,7 +97,6 @@ export interface StreamOptions {
   /** `database -> tables` to stream. */
   readonly tables: { readonly [database: string]: Array<string> }
   readonly start: BinlogPosition
-  readonly highWater: number
   readonly bigint: "bigint" | "string"
   readonly zeroDates: "fail" | "null"
 }
@@ -133,28 +133,30 @@ const convertRow = (row: { readonly [k: string]: unknown }, converters: Readonly
   return out
 }
 
-interface Item {
-  readonly record: ChangeRecord | undefined
-  readonly position: BinlogPosition
+/** Where the stream hands its changes (the source's buffer). */
+export interface StreamSink {
+  /** A change (or a mark: `undefined`) and the position after it. */
+  readonly offer: (record: ChangeRecord | undefined, position: BinlogPosition) => void
+  /** The stream failed at `at` (a value that cannot be read, the connection lost). */
+  readonly fail: (error: unknown, at: BinlogPosition) => void
 }
 
 /** The binlog stream (see the module doc). */
 export class BinlogStream {
-  error: unknown = undefined
   private zongji: ZongJiType | undefined = undefined
-  private items: Array<Item> = []
-  private head = 0
-  private paused = false
-  private wake: (() => void) | undefined = undefined
+  private stopped = false
+  private failed = false
   /** The resume point of the transaction being read, and the changes of it seen so far. */
   private base: { file: string; pos: number } | undefined = undefined
   private count = 0
   private toSkip: number
   private readonly converters = new Map<number, ReadonlyMap<string, Converter>>()
   private readonly options: StreamOptions
+  private readonly sink: StreamSink
 
-  constructor(options: StreamOptions) {
+  constructor(options: StreamOptions, sink: StreamSink) {
     this.options = options
+    this.sink = sink
     this.toSkip = options.start.skip
   }
 
@@ -164,10 +166,7 @@ export class BinlogStream {
     const z = new ZongJi(connectionOptions(this.options.credentials))
     this.zongji = z
     this.base = { file: this.options.start.file, pos: this.options.start.pos }
-    z.on("error", (e: unknown) => {
-      if (this.error === undefined) this.error = e
-      this.notify()
-    })
+    z.on("error", (e: unknown) => this.fail(e))
     z.on("binlog", (event: AnyBinlogEvent) => this.onEvent(z, event))
     z.start({
       serverId: this.options.serverId,
@@ -178,8 +177,15 @@ export class BinlogStream {
     })
   }
 
+  private fail(e: unknown): void {
+    if (this.failed || this.stopped) return
+    this.failed = true
+    const base = this.base ?? this.options.start
+    this.sink.fail(e, { file: base.file, pos: base.pos, skip: this.count })
+  }
+
   private onEvent(z: ZongJiType, event: AnyBinlogEvent): void {
-    if (this.error !== undefined) return
+    if (this.failed || this.stopped) return
     try {
       const file = z.options.filename ?? this.base?.file ?? ""
       const pos = z.options.position ?? 0
@@ -223,72 +229,32 @@ export class BinlogStream {
         this.push(record)
       }
     } catch (e) {
-      this.error = e
-      this.notify()
+      this.fail(e)
     }
   }
 
   private push(record: ChangeRecord | undefined): void {
     const base = this.base!
-    this.items.push({ record, position: { file: base.file, pos: base.pos, skip: this.count } })
-    if (!this.paused && this.items.length - this.head >= this.options.highWater) {
-      this.paused = true
-      this.connection()?.pause()
-    }
-    this.notify()
+    this.sink.offer(record, { file: base.file, pos: base.pos, skip: this.count })
   }
 
   private connection(): { pause(): void; resume(): void } | undefined {
     return (this.zongji as unknown as { readonly connection?: { pause(): void; resume(): void } } | undefined)?.connection
   }
 
-  private notify(): void {
-    const w = this.wake
-    this.wake = undefined
-    w?.()
+  /** Stops reading the binlog socket (the server waits). */
+  pause(): void {
+    this.connection()?.pause()
   }
 
-  /** Waits until something is buffered, an error happened, or `ms` passed. */
-  async waitFor(ms: number): Promise<void> {
-    if (this.items.length > this.head || this.error !== undefined) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined
-        resolve()
-      }, ms)
-      this.wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
+  /** Reads the binlog socket again. */
+  resume(): void {
+    this.connection()?.resume()
   }
 
-  /** Up to `max` change records and the position after the last item taken (`undefined`: nothing buffered). */
-  take(max: number): { readonly records: ReadonlyArray<ChangeRecord>; readonly position: BinlogPosition } | undefined {
-    if (this.items.length === this.head) return undefined
-    const records: Array<ChangeRecord> = []
-    let position = this.items[this.head].position
-    while (this.head < this.items.length && records.length < max) {
-      const item = this.items[this.head++]
-      position = item.position
-      if (item.record !== undefined) records.push(item.record)
-    }
-    if (this.head === this.items.length) {
-      this.items = []
-      this.head = 0
-    } else if (this.head > 65536) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-    if (this.paused && this.items.length - this.head < this.options.highWater / 2) {
-      this.paused = false
-      this.connection()?.resume()
-    }
-    return { records, position }
-  }
-
-  /** Stops the dump. */
+  /** Stops the dump; nothing is offered afterwards. */
   stop(): Promise<void> {
+    this.stopped = true
     const z = this.zongji
     this.zongji = undefined
     if (z === undefined) return Promise.resolve()

@@ -54,3 +54,27 @@ export const tableInfo = async (conn: mysql.Connection, table: string): Promise<
 
 /** Whether a column holds integers (its ranges split evenly for a partitioned read). */
 export const isInteger = (c: Column): boolean => /^(tinyint|smallint|mediumint|int|integer|bigint)$/u.test(c.dataType)
+
+/**
+ * Why the `mysql` sink cannot write `table` (`undefined`: it can): the table does not exist, a
+ * `key` column is not one of its columns, or an upsert's key (`key`, default the primary key) is
+ * neither its primary key nor a unique key (MySQL matches rows by unique keys). Checked by `check`
+ * and again when the writer opens.
+ */
+export const targetProblem = (
+  table: string,
+  info: TableInfo,
+  configKey: ReadonlyArray<string> | undefined,
+  upsert: boolean
+): string | undefined => {
+  if (info.columns.length === 0) return `table '${table}' does not exist`
+  const names = info.columns.map((c) => c.name)
+  const missing = configKey?.find((k) => !names.includes(k))
+  if (missing !== undefined) return `key column '${missing}' is not a column of table '${table}' (its columns: ${names.join(", ")})`
+  if (!upsert) return undefined
+  const key = configKey ?? info.primaryKey
+  if (key.length === 0) return `mode: upsert needs 'key' or a primary key on '${table}'`
+  const sorted = [...key].sort().join(",")
+  if (info.uniqueKeys.some((u) => [...u].sort().join(",") === sorted)) return undefined
+  return `mode: upsert needs key (${key.join(", ")}) to be the primary key or a unique key of '${table}' (MySQL matches rows by unique keys)`
+}

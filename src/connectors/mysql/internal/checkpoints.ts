@@ -4,14 +4,15 @@
  * beside it (`<table>_xa`), which XA transaction holds which checkpoint, so a restore knows which
  * prepared transactions to commit and which to roll back.
  *
- * {@link aheadOf} decides whether a run may resume from a checkpoint: not when the table already
- * holds rows of a later one (they would be written twice).
+ * Whether a run may resume from a checkpoint (not when the table already holds rows of a later
+ * one: they would be written twice) is the kit's rule, `kit/CheckpointTable.ts`.
  */
 import { Effect } from "effect"
 import type mysql from "mysql2"
-import { RestoreError } from "../../../Checkpoint.ts"
+import type { RestoreError } from "../../../Checkpoint.ts"
 import type * as Connector from "../../../Connector.ts"
 import type { ConnectorError } from "../../../Errors.ts"
+import * as CheckpointTable from "../../kit/CheckpointTable.ts"
 import type { SinkConfig } from "../MysqlConfig.ts"
 import { classify } from "../MysqlError.ts"
 import { quoteIdent, run, session, splitName } from "./client.ts"
@@ -47,70 +48,28 @@ export const committedCheckpoint = async (conn: mysql.Connection, cpTable: strin
   }
 }
 
-/** Who committed what, for the message of a refusal. */
-export interface Holder {
-  readonly table: string
-  readonly workflow: string
-  readonly node: string
-  readonly checkpointTable: string
-}
-
-/**
- * Why resuming from `restored` is refused when the instance committed `committed`, or
- * `undefined` when it may go on. `slack`: how far the table may be ahead after an ordinary crash
- * (1 at-least-once: rows commit with their checkpoint id before the checkpoint completes; 0 with
- * XA: they commit once it completed).
- */
-export const aheadOf = (
-  h: Holder,
-  committed: number | undefined,
-  restored: number | undefined,
-  slack: 0 | 1,
-  fromScratch: boolean
-): { readonly reason: string; readonly remedy: string } | undefined => {
-  if (committed === undefined) return undefined
-  if (restored === undefined && fromScratch) return undefined
-  if (committed <= (restored ?? 0) + slack) return undefined
-  const from = restored === undefined ? "from the start (the state holds no checkpoint: was it deleted?)" : `from checkpoint ${restored}`
-  return {
-    reason: `table '${h.table}' already holds the rows of checkpoint ${committed} (sink instance '${h.node}' of workflow '${h.workflow}' in ${h.checkpointTable}), ` +
-      `but the run would resume ${from}: the rows written after ${restored === undefined ? "the start" : `checkpoint ${restored}`} would be written twice`,
-    remedy: `restore the state that has checkpoint ${committed}, or run with --from-scratch to start over (the rows already in the table stay: empty it first, or use mode: replace)`
-  }
-}
-
-/** How far an instance's table may be ahead of the checkpoint after an ordinary crash (see {@link aheadOf}). */
+/** How far an instance's table may be ahead of the checkpoint after an ordinary crash (`CheckpointTable`'s slack: 1 at-least-once, 0 with XA). */
 export const slackOf = (config: SinkConfig): 0 | 1 => (config.guarantee === "at-least-once" ? 1 : 0)
 
 /**
  * The sink's pre-flight check (`SinkDefinition.checkRestore`): reads the instance's row of the
- * checkpoint table and refuses with a `RestoreError` what {@link aheadOf} refuses. An `upsert`
- * replays harmlessly and is never refused.
+ * checkpoint table and refuses with a `RestoreError` what `CheckpointTable.aheadOf` refuses. An
+ * `upsert` replays harmlessly and is never refused.
  */
 export const checkAhead = (config: SinkConfig, context: Connector.SinkRestoreContext): Effect.Effect<void, RestoreError | ConnectorError> => {
   if (config.mode === "upsert") return Effect.void
   const checkpointTable = checkpointTableOf(config)
-  const holder: Holder = {
-    table: config.table,
-    workflow: config.workflow ?? context.workflow,
-    node: `${context.node}#${context.instance}`,
-    checkpointTable
-  }
   return Effect.scoped(
-    Effect.gen(function*() {
-      const conn = yield* session("mysql", "restore", config)
-      const committed = yield* Effect.tryPromise({
-        try: () => committedCheckpoint(conn, checkpointTable, holder.workflow, holder.node),
-        catch: classify("mysql", "restore")
-      })
-      const ahead = aheadOf(holder, committed, context.checkpoint, slackOf(config), context.fromScratch === true)
-      if (ahead === undefined) return
-      return yield* new RestoreError({
-        node: context.node,
-        ...(context.checkpoint !== undefined ? { checkpoint: context.checkpoint } : {}),
-        reason: ahead.reason,
-        remedy: ahead.remedy
-      })
+    CheckpointTable.check({
+      holder: CheckpointTable.holderOf(config, checkpointTable, context),
+      committed: (holder) =>
+        Effect.flatMap(session("mysql", "restore", config), (conn) =>
+          Effect.tryPromise({
+            try: () => committedCheckpoint(conn, checkpointTable, holder.workflow, holder.node),
+            catch: classify("mysql", "restore")
+          })),
+      slack: slackOf(config),
+      context
     })
   )
 }

@@ -21,29 +21,18 @@
 import { Schema } from "effect"
 import type { Position } from "../../../Batch.ts"
 import { Offset } from "../../kit/Positions.ts"
+import type * as SqlTableSource from "../../kit/sqlTableSource.ts"
 import { type Column, isInteger } from "./catalog.ts"
 import { quoteColumn, quoteIdent } from "./client.ts"
 
-/** A range `[lo, hi)` of the partition column (`null`: unbounded), or `empty`. */
-export type Range = { readonly lo: string | null; readonly hi: string | null } | "empty" | undefined
+/** A range `[lo, hi)` of the partition column (`null`: unbounded), or `empty` (the kit's). */
+export type Range = SqlTableSource.Range
 
-/** What is read. */
-export interface ReadPlan {
-  readonly table: string | undefined
-  readonly query: string | undefined
-  readonly columns: ReadonlyArray<Column>
-  readonly key: ReadonlyArray<string>
-  readonly cursor: Column | undefined
-  readonly partition: Column | undefined
-}
+/** What is read (the kit's plan over this catalog's columns). */
+export type ReadPlan = SqlTableSource.ReadPlan<Column>
 
 /** Where the read is (mutated as batches are read). */
-export interface ReadState {
-  offset: number
-  cursor: string | null
-  key: ReadonlyArray<string | null> | null
-  range: Range
-}
+export type ReadState = SqlTableSource.ReadState
 
 /** The Schema of the source's positions (declared by the definition, decoded before `seek`). */
 export const TablePosition = Schema.Struct({

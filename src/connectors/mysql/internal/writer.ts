@@ -37,12 +37,13 @@ import { createHash, randomBytes } from "node:crypto"
 import * as Batch from "../../../Batch.ts"
 import type * as Connector from "../../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
+import * as CheckpointTable from "../../kit/CheckpointTable.ts"
 import * as DeadLetter from "../../kit/DeadLetter.ts"
 import * as Retry from "../../kit/Retry.ts"
 import type { SinkConfig } from "../MysqlConfig.ts"
 import { classify, configurationError, errorCodes, isConnectionLoss, reasonOf } from "../MysqlError.ts"
-import { tableInfo } from "./catalog.ts"
-import { aheadOf, checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
+import { tableInfo, targetProblem } from "./catalog.ts"
+import { checkpointDdl, checkpointTableOf, committedCheckpoint, slackOf } from "./checkpoints.ts"
 import { close, connect, databaseOf, quoteIdent, run } from "./client.ts"
 import { execIsolating, RowRejected, toRecordError } from "./isolate.ts"
 import { isChange, type Row, type Shape, type Statement, statements } from "./statements.ts"
@@ -90,24 +91,10 @@ export const makeWriter = Effect.fnUntraced(function*(
   yield* Effect.addFinalizer(() => Effect.promise(() => (ctrl === undefined ? Promise.resolve() : close(ctrl))))
   const c0 = yield* Effect.tryPromise({ try: control, catch: openFail })
   const info = yield* Effect.tryPromise({ try: () => tableInfo(c0, config.table), catch: openFail })
-  if (info.columns.length === 0) return yield* configurationError(CONNECTOR, "open", `table '${config.table}' does not exist`)
+  const problem = targetProblem(config.table, info, config.key, mode === "upsert")
+  if (problem !== undefined) return yield* configurationError(CONNECTOR, "open", problem)
   const names = info.columns.map((c) => c.name)
   const key = config.key ?? info.primaryKey
-  const missing = key.find((k) => !names.includes(k))
-  if (missing !== undefined) {
-    return yield* configurationError(CONNECTOR, "open", `key column '${missing}' is not a column of table '${config.table}' (its columns: ${names.join(", ")})`)
-  }
-  if (mode === "upsert") {
-    if (key.length === 0) return yield* configurationError(CONNECTOR, "open", `mode: upsert needs 'key' or a primary key on '${config.table}'`)
-    const sorted = [...key].sort().join(",")
-    if (!info.uniqueKeys.some((u) => [...u].sort().join(",") === sorted)) {
-      return yield* configurationError(
-        CONNECTOR,
-        "open",
-        `mode: upsert needs key (${key.join(", ")}) to be the primary key or a unique key of '${config.table}' (MySQL matches rows by unique keys)`
-      )
-    }
-  }
   for (const ddl of checkpointDdl(cpTable)) yield* Effect.tryPromise({ try: () => run(c0, ddl), catch: openFail })
 
   const shape: Shape = { table: quoteIdent(config.table), columns: new Set(names), key, upsert: mode === "upsert" }
@@ -359,7 +346,7 @@ export const makeWriter = Effect.fnUntraced(function*(
       await run(c, `DELETE FROM ${xaTable} WHERE workflow = ? AND node = ?`, [workflow, node])
       const committed = await committedCheckpoint(c, cpTable, workflow, node)
       if (mode !== "upsert") {
-        const ahead = aheadOf(
+        const ahead = CheckpointTable.aheadOf(
           { table: config.table, workflow, node, checkpointTable: cpTable },
           committed,
           id,

@@ -216,6 +216,28 @@ export interface CopyInput {
   readonly format: "text" | "binary"
 }
 
+/**
+ * The {@link CopyInput} of a batch's prepared rows (`images`, and `ops` for change records) with
+ * columns `cols`: into the target or the exactly-once staging table (`tag`), or into the upsert
+ * staging table (`staged`).
+ */
+export const copyInputOf = (
+  p: { readonly images: CopyInput["rows"]; readonly ops: CopyInput["ops"] },
+  cols: ReadonlyArray<Column>,
+  format: "text" | "binary",
+  staged: boolean,
+  tag?: StageTag | undefined
+): CopyInput => ({
+  rows: p.images,
+  columns: cols.map((c) => c.name),
+  encodings: cols.map(encodingOf),
+  oids: cols.map((c) => c.oid),
+  ops: p.ops,
+  format,
+  staged,
+  tag
+})
+
 const SLICE = 8192
 
 /**

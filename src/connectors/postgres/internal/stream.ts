@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import pg from "pg"
 import type * as Batch from "../../../Batch.ts"
 import type { Column } from "./catalog.ts"
-import { type Encoding, encodingOf, type StageTag } from "./copy.ts"
+import { copyInputOf, type Encoding, encodingOf, type StageTag } from "./copy.ts"
 import { encodeBinaryRows } from "./copyBinary.ts"
 import { encodeTextRows } from "./copyText.ts"
 import type { Passed, Prepared } from "./rows.ts"
@@ -118,16 +118,7 @@ export const copyOnce = (session: Session, dest: Destination, p: Prepared, cols:
     const names = cols.map((c) => c.name)
     const tag = dest.tag(names)
     const into = yield* dest.into
-    return yield* session.copy(insertStatement(into, names, format === "binary", tag), {
-      rows: p.images,
-      columns: names,
-      encodings: cols.map(encodingOf),
-      oids: cols.map((c) => c.oid),
-      ops: p.ops,
-      format,
-      staged: false,
-      tag
-    })
+    return yield* session.copy(insertStatement(into, names, format === "binary", tag), copyInputOf(p, cols, format, false, tag))
   })
 
 /** One complete COPY of a batch's passed bytes. */

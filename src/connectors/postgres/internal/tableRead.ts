@@ -22,31 +22,18 @@ import type * as Batch from "../../../Batch.ts"
 import { RecordError } from "../../../Errors.ts"
 import type { Column } from "./catalog.ts"
 import * as Positions from "../../kit/Positions.ts"
+import type * as SqlTableSource from "../../kit/sqlTableSource.ts"
 import { quoteIdent } from "./client.ts"
 import type { FieldError } from "./copyOut.ts"
 
-/** An instance's range of the partition column: `[lo, hi)` (`null`: open), or nothing to read. */
-export type Range = { readonly lo: string | null; readonly hi: string | null } | "empty" | undefined
+/** An instance's range of the partition column: `[lo, hi)` (`null`: open), or nothing to read (the kit's). */
+export type Range = SqlTableSource.Range
 
-/** What the reader reads. */
-export interface ReadPlan {
-  /** The table (`schema.table` allowed), or undefined for a query. */
-  readonly table: string | undefined
-  readonly query: string | undefined
-  /** The columns as COPY writes them (the table's, or the query's). */
-  readonly columns: ReadonlyArray<Column>
-  readonly key: ReadonlyArray<string>
-  readonly cursor: Column | undefined
-  readonly partition: Column | undefined
-}
+/** What the reader reads (the kit's plan over this catalog's columns; `columns` as COPY writes them). */
+export type ReadPlan = SqlTableSource.ReadPlan<Column>
 
-/** Where the reader is. */
-export interface ReadState {
-  offset: number
-  cursor: string | null
-  key: ReadonlyArray<string> | null
-  range: Range
-}
+/** Where the reader is (keys are never NULL here: they are primary-key values). */
+export type ReadState = SqlTableSource.ReadState<string>
 
 /**
  * Run right before a COPY that reads a table in key order: the planner would otherwise sort a

@@ -8,11 +8,10 @@
 import { Effect } from "effect"
 import pg from "pg"
 import type { Column } from "./catalog.ts"
-import type { CopyInput } from "./copy.ts"
+import { copyInputOf } from "./copy.ts"
 import { UPSERT_STAGE, upsertStageDdl } from "./ddl.ts"
 import type { Prepared } from "./rows.ts"
 import type { Session } from "./session.ts"
-import { encodingOf } from "./copy.ts"
 
 /** Merges the rows of `p` (with columns `cols`) into `target` by `key`; returns the rows merged. */
 export const mergeRows = (
@@ -28,15 +27,7 @@ export const mergeRows = (
     const list = names.map((n) => pg.escapeIdentifier(n)).join(", ")
     const options = format === "binary" ? " (FORMAT binary)" : ""
     yield* session.query(upsertStageDdl(target))
-    const input: CopyInput = {
-      rows: p.images,
-      columns: names,
-      encodings: cols.map(encodingOf),
-      oids: cols.map((c) => c.oid),
-      ops: p.ops,
-      format,
-      staged: true
-    }
+    const input = copyInputOf(p, cols, format, true)
     yield* session.copy(`COPY ${UPSERT_STAGE} (${list}${list.length > 0 ? ", " : ""}"__df_op", "__df_seq") FROM STDIN${options}`, input)
     const keyList = key.map((k) => pg.escapeIdentifier(k)).join(", ")
     const match = key.map((k) => `t.${pg.escapeIdentifier(k)} = l.${pg.escapeIdentifier(k)}`).join(" AND ")
