@@ -1,0 +1,117 @@
+/**
+ * A PostgreSQL table distributed by key ranges into a shared exactly-once PostgreSQL sink, with
+ * real runner processes on loopback: three runners, a 2 M-row table (generate_series), one runner
+ * killed with `kill -9` while its part writes; the parts end on the two runners left and the
+ * target holds every source row exactly once (count and md5 of the ordered rows compared with the
+ * source's).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type * as Cluster from "../../src/cluster/Cluster.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+
+const ROWS = 2_000_000
+
+const prefix = freshPrefix()
+const database = `cluster_${prefix}`
+const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
+const runners: Array<RunnerProcess> = []
+let dir = ""
+
+const admin = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** count and md5 of a table's rows in key order. */
+const digest = (table: string) =>
+  admin(dataUrl, async (c) => {
+    const r = await c.query(`SELECT count(*)::int AS n, md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM ${table} t`)
+    return r.rows[0] as { n: number; h: string }
+  })
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-pg-"))
+  await admin(URL, (c) => c.query(`CREATE DATABASE ${database}`))
+  await admin(dataUrl, async (c) => {
+    await c.query("CREATE TABLE src (id bigint PRIMARY KEY, name text NOT NULL, amount numeric(12,2) NOT NULL, at timestamptz NOT NULL)")
+    await c.query(
+      `INSERT INTO src SELECT i, 'name ' || i, (i % 1000) / 4.0, timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1, ${ROWS}) AS i`
+    )
+    // no key on the target: a row written twice would be there twice
+    await c.query("CREATE TABLE dst (id bigint NOT NULL, name text NOT NULL, amount numeric(12,2) NOT NULL, at timestamptz NOT NULL)")
+  })
+}, 300_000)
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await dropPrefix(prefix)
+  await admin(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe("dataflare cluster: a PostgreSQL table into a shared exactly-once PostgreSQL sink", () => {
+  it("survives kill -9 of a runner: every source row is in the target exactly once", async () => {
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
+    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    const name = `cluster-pg-${prefix}`
+    await writeFile(
+      join(dir, "pg.yaml"),
+      `name: ${name}
+execution:
+  batch_size: 2000
+  checkpoint_interval: 300ms
+sources:
+  src:
+    type: postgres
+    config:
+      connection_string: ${dataUrl}
+      table: src
+destinations:
+  dst:
+    type: postgres
+    inputs: [src]
+    config:
+      connection_string: ${dataUrl}
+      table: dst
+`
+    )
+    const started = Date.now()
+    const submitted = run(["submit", "pg.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
+    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
+    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
+    const busy = during.parts.find(underWay)!
+    const victim = runners.find((r) => r.address === busy.runner)!
+    const killedAt = Date.now()
+    await stopRunner(victim, "SIGKILL")
+    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
+    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
+    const result = await submitted
+    console.log(`${ROWS} rows in ${Date.now() - started} ms on the cluster (one runner killed)`)
+    expect(result.stdout).toContain(`${name}: 6 parts done`)
+    expect(result.status).toBe(0)
+
+    const { parts } = await waitFor(prefix, "the parts", () => true)
+    const own = parts.filter((p) => p.workflow === name)
+    expect(own).toHaveLength(6)
+    const moved = own.find((p) => p.part === busy.part)!
+    expect(moved.attempts).toBeGreaterThanOrEqual(2)
+    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
+    for (const p of own) {
+      expect(p.status).toBe("done")
+      expect(p.runner).not.toBe(victim.address)
+    }
+    // every row once: the same count and the same rows as the source
+    const [source, target] = [await digest("src"), await digest("dst")]
+    expect(source.n).toBe(ROWS)
+    expect(target).toEqual(source)
+  }, 900_000)
+})
