@@ -24,6 +24,7 @@ import type { WorkflowGraph } from "../WorkflowGraph.ts"
 import { Part, partId } from "./internal/entity.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
+import * as Secrets from "./internal/secrets.ts"
 import * as Sharding from "./internal/sharding.ts"
 import { check } from "./internal/split.ts"
 import * as Table from "./internal/table.ts"
@@ -61,6 +62,27 @@ export type {
    */
   RunnerRow
 } from "./internal/table.ts"
+
+/**
+ * An environment where every set variable's value is its own `${env:NAME}` reference: loading a
+ * YAML workflow with it (`Yaml.load(file, { env: deferringEnv(process.env) })`) gives the
+ * workflow with references where the ordinary load has the values (see {@link deferReferences}).
+ *
+ * @category secrets
+ * @since 0.5.0
+ */
+export const deferringEnv: (env: Secrets.Env) => Secrets.Env = Secrets.deferringEnv
+
+/**
+ * The workflow to submit from two loads of one YAML file: `resolved` (the ordinary load) with the
+ * node config strings of `deferred` (loaded with {@link deferringEnv}) where those hold an
+ * `${env:NAME}` reference, but file `path`s and values typed other than as strings resolved.
+ * The runners resolve the references; the credentials never reach the cluster's tables.
+ *
+ * @category secrets
+ * @since 0.5.0
+ */
+export const deferReferences: (resolved: WorkflowGraph, deferred: WorkflowGraph) => WorkflowGraph = Secrets.deferReferences
 
 /**
  * Where the cluster keeps its state: a PostgreSQL database, and a prefix for its tables
@@ -134,18 +156,24 @@ export const runner = (options: ClusterOptions & { readonly listen: Sharding.Lis
  * that start later still get them). Relative file paths resolve against `cwd`. Returns at once;
  * use {@link follow} to wait for the end.
  *
+ * Credentials stay out of the cluster's tables: write them in the node configs as environment
+ * references, `${env:NAME}` (or `${env:NAME:-default}`), which every runner resolves against its
+ * own environment when it starts a part (`env`, default `process.env`, resolves them here only to
+ * check the workflow). A workflow holding a credential in clear (a URL with a password, a
+ * `password` / `secret` / `token` field with a literal value) is refused.
+ *
  * @category submitting
  * @since 0.5.0
  */
 export const submit = (
   graph: WorkflowGraph,
-  options: ClusterOptions & { readonly parts: number; readonly cwd: string }
+  options: ClusterOptions & { readonly parts: number; readonly cwd: string; readonly env?: Secrets.Env | undefined }
 ): Effect.Effect<void, ClusterError, Registry> =>
   Effect.scoped(Effect.gen(function*() {
     if (!Number.isInteger(options.parts) || options.parts < 1) {
       return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: `parts must be a positive integer, got ${options.parts}` })
     }
-    const checked = yield* check(graph, options.cwd)
+    const checked = yield* checkSecrets(graph, options.cwd, options.env ?? process.env)
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
     yield* table.insertParts(checked.name, options.parts)
     const json = JSON.stringify(checked)
@@ -162,6 +190,28 @@ export const submit = (
       Effect.mapError((e) => new ClusterError({ operation: "submit", workflow: checked.name, message: `sending the parts: ${String(e)}` }))
     )
   }))
+
+/**
+ * Refuses credentials in clear, checks the workflow with its references resolved, and returns it
+ * as it is stored: checked (absolute paths), its references kept.
+ */
+const checkSecrets = (graph: WorkflowGraph, cwd: string, env: Secrets.Env) =>
+  Effect.gen(function*() {
+    const literal = Secrets.literalCredentials(graph)
+    if (literal.length > 0) {
+      const where = literal.map((l) => `node '${l.node}' config.${l.field}`).join(", ")
+      return yield* new ClusterError({
+        operation: "submit",
+        workflow: graph.name,
+        message: `${where} holds a credential in clear, which the cluster would store in its message table: write it as \${NAME} in the YAML file (\${env:NAME} in a library graph) and set NAME where submit and the runners run`
+      })
+    }
+    const resolved = Secrets.resolve(graph, env)
+    if (!resolved.ok) {
+      return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: Secrets.describeUnresolved(resolved.unresolved) })
+    }
+    return Secrets.deferReferences(yield* check(resolved.graph, cwd), graph)
+  })
 
 /**
  * Stops a workflow gracefully: each running part takes a checkpoint where it is and ends

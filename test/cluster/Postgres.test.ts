@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflow texts contain ${VAR} and ${env:VAR} references
 /**
  * A PostgreSQL table distributed by key ranges into a shared exactly-once PostgreSQL sink, with
  * real runner processes on loopback: three runners, a 2 M-row table (generate_series), one runner
@@ -18,6 +19,9 @@ const ROWS = 2_000_000
 const prefix = freshPrefix()
 const database = `cluster_${prefix}`
 const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
+/** The runners' credentials (the local server trusts loopback: the password is only carried). */
+const SECRET = "s3cr3t-cluster-pw"
+const secretEnv = { CLUSTER_PG_SECRET_URL: `postgres://postgres:${SECRET}@127.0.0.1:5432/${database}` }
 const runners: Array<RunnerProcess> = []
 let dir = ""
 
@@ -47,6 +51,9 @@ beforeAll(async () => {
       `INSERT INTO src SELECT i, 'name ' || i, (i % 1000) / 4.0, timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1, ${ROWS}) AS i`
     )
     // no key on the target: a row written twice would be there twice
+    await c.query("CREATE TABLE small (id int PRIMARY KEY, v text NOT NULL)")
+    await c.query("INSERT INTO small SELECT i, 'v' || i FROM generate_series(1, 10000) AS i")
+    await c.query("CREATE TABLE small_dst (id int NOT NULL, v text NOT NULL)")
     await c.query("CREATE TABLE dst (id bigint NOT NULL, name text NOT NULL, amount numeric(12,2) NOT NULL, at timestamptz NOT NULL)")
   })
 }, 300_000)
@@ -60,7 +67,7 @@ afterAll(async () => {
 
 describe("dataflare cluster: a PostgreSQL table into a shared exactly-once PostgreSQL sink", () => {
   it("survives kill -9 of a runner: every source row is in the target exactly once", async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir, secretEnv))
     await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
     const name = `cluster-pg-${prefix}`
     await writeFile(
@@ -114,4 +121,58 @@ destinations:
     expect(source.n).toBe(ROWS)
     expect(target).toEqual(source)
   }, 900_000)
+
+  it("keeps credentials out of the cluster's tables: ${NAME} is resolved on the runners, a password in clear is refused", async () => {
+    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
+      runners.push(await startRunner(prefix, dir, secretEnv))
+    }
+    const workflow = (name: string, url: string) => `name: ${name}
+sources:
+  small:
+    type: postgres
+    config:
+      connection_string: ${url}
+      table: small
+transformations:
+  tagged:
+    type: map
+    inputs: [small]
+    config:
+      fields:
+        v: "v + '!'"
+destinations:
+  out:
+    type: postgres
+    inputs: [tagged]
+    config:
+      connection_string: ${url}
+      table: small_dst
+`
+    // a password in clear: refused before anything is stored
+    const clear = `cluster-clear-${prefix}`
+    await writeFile(join(dir, "clear.yaml"), workflow(clear, secretEnv.CLUSTER_PG_SECRET_URL))
+    const refused = await run(["submit", "clear.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(refused.stderr).toContain("node 'small' config.connection_string, node 'out' config.connection_string holds a credential in clear")
+    expect(refused.stderr).not.toContain(SECRET)
+    expect(refused.status).toBe(1)
+
+    // a reference: resolved by submit (to check) and by each runner (to run), stored as a reference
+    const name = `cluster-secret-${prefix}`
+    await writeFile(join(dir, "secret.yaml"), workflow(name, "${CLUSTER_PG_SECRET_URL}"))
+    const result = await run(["submit", "secret.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "3"], dir, 300_000, secretEnv)
+    expect(result.stdout).toContain(`${name}: 3 parts done`)
+    expect(result.status).toBe(0)
+    const rows = await admin(dataUrl, (c) => c.query("SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'v' || id || '!')::int AS ok FROM small_dst"))
+    expect(rows.rows[0]).toEqual({ n: 10000, ok: 10000 })
+    const stored = await admin(URL, async (c) => {
+      const messages = `${prefix}_messages`
+      const r = await c.query(
+        `SELECT count(*) FILTER (WHERE payload LIKE $1)::int AS secret, count(*) FILTER (WHERE payload LIKE $2)::int AS reference FROM ${pg.escapeIdentifier(messages)}`,
+        [`%${SECRET}%`, "%${env:CLUSTER_PG_SECRET_URL}%"]
+      )
+      const parts = await c.query(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(`${prefix}_parts`)} WHERE workflow = $1`, [clear])
+      return { ...(r.rows[0] as { secret: number; reference: number }), refusedParts: (parts.rows[0] as { n: number }).n }
+    })
+    expect(stored).toEqual({ secret: 0, reference: 3, refusedParts: 0 })
+  }, 600_000)
 })

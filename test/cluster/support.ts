@@ -35,13 +35,13 @@ export interface RunnerProcess {
   readonly output: () => string
 }
 
-/** Starts `dataflare runner` on a free port. */
-export const startRunner = async (prefix: string, cwd: string): Promise<RunnerProcess> => {
+/** Starts `dataflare runner` on a free port (with `env` added to the environment). */
+export const startRunner = async (prefix: string, cwd: string, env: Record<string, string> = {}): Promise<RunnerProcess> => {
   const port = await freePort()
   const address = `127.0.0.1:${port}`
   const child = spawn(bin, ["runner", "--cluster", URL, "--listen", address, "--prefix", prefix], {
     cwd,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
@@ -62,10 +62,10 @@ export const stopRunner = (runner: RunnerProcess, signal: "SIGKILL" | "SIGTERM")
     runner.child.kill(signal)
   })
 
-/** Runs the CLI to its end. */
-export const run = (args: ReadonlyArray<string>, cwd: string, timeout = 300_000) =>
+/** Runs the CLI to its end (with `env` added to the environment). */
+export const run = (args: ReadonlyArray<string>, cwd: string, timeout = 300_000, env: Record<string, string> = {}) =>
   new Promise<{ readonly status: number; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    execFile(bin, [...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, timeout, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(bin, [...args], { cwd, env: { ...process.env, ...env, NO_COLOR: "1" }, timeout, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1
       resolve({ status, stdout: String(stdout), stderr: String(stderr) })
     })

@@ -37,8 +37,13 @@ export const command = Command.make(
   { workflow: workflowArgument, cluster, prefix, parts, detach },
   ({ workflow, cluster, prefix, parts, detach }) =>
     Effect.gen(function*() {
-      const graph = yield* load(workflow).pipe(Effect.catchTag("DefinitionError", (e) => reportDefinitionError(e, workflow)))
+      const loaded = yield* load(workflow).pipe(Effect.catchTag("DefinitionError", (e) => reportDefinitionError(e, workflow)))
       const Cluster = yield* clusterModule
+      // the file loaded again with ${NAME} kept as ${env:NAME}: the runners resolve the references,
+      // so credentials never reach the cluster's tables (a file whose execution settings need a
+      // variable's value does not load this way: the values stay, and literal credentials are refused)
+      const deferred = yield* Effect.option(load(workflow, Cluster.deferringEnv(process.env)))
+      const graph = deferred._tag === "Some" ? Cluster.deferReferences(loaded, deferred.value) : loaded
       const opts = options(cluster, prefix)
       const n = parts._tag === "Some" ? parts.value : Math.max(2, os.availableParallelism())
       yield* Cluster.submit(graph, { ...opts, parts: n, cwd: process.cwd() }).pipe(
