@@ -17,7 +17,7 @@
  *
  * @since 0.5.0
  */
-import { Cause, Effect, Layer, Redacted } from "effect"
+import { Cause, Effect, Layer, Redacted, Semaphore } from "effect"
 import * as Entity from "effect/cluster/Entity"
 import { Registry } from "../Registry.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
@@ -110,17 +110,34 @@ const urlOf = (options: ClusterOptions) => (typeof options.url === "string" ? Re
 const prefixOf = (options: ClusterOptions) => options.prefix ?? DEFAULT_PREFIX
 
 /**
+ * How many parts a runner runs at once by default (each holds PostgreSQL connections: its state
+ * backend's, its connectors'); the others wait on the runner, in order, for a part to end.
+ *
+ * @category constants
+ * @since 0.5.0
+ */
+export const DEFAULT_MAX_PARTS = 4
+
+/**
  * A runner: joins the cluster (listening on `listen` for the other runners), takes its share of
- * the shards and runs the parts they hold, with the connectors and processors of the `Registry`
- * it is given. Runs until its scope closes; a runner stopped gracefully hands its shards over.
+ * the shards and runs the parts they hold, `maxParts` at a time (default
+ * {@link DEFAULT_MAX_PARTS}), with the connectors and processors of the `Registry` it is given.
+ * Runs until its scope closes; a runner stopped gracefully hands its shards over.
  *
  * @category layers
  * @since 0.5.0
  */
-export const runner = (options: ClusterOptions & { readonly listen: Sharding.Listen }): Layer.Layer<never, ClusterError, Registry> => {
+export const runner = (
+  options: ClusterOptions & { readonly listen: Sharding.Listen; readonly maxParts?: number | undefined }
+): Layer.Layer<never, ClusterError, Registry> => {
   const url = urlOf(options)
   const prefix = prefixOf(options)
   const handlers = Layer.unwrap(Effect.gen(function*() {
+    const maxParts = options.maxParts ?? DEFAULT_MAX_PARTS
+    if (!Number.isInteger(maxParts) || maxParts < 1) {
+      return yield* new ClusterError({ operation: "runner", message: `maxParts must be a positive integer, got ${maxParts}` })
+    }
+    const permits = yield* Semaphore.make(maxParts)
     const table = yield* Table.open(Redacted.value(url), prefix)
     return Part.toLayer(
       Effect.gen(function*() {
@@ -128,7 +145,7 @@ export const runner = (options: ClusterOptions & { readonly listen: Sharding.Lis
         const registry = yield* Registry
         const deps = { url, prefix, table, runner: `${address.host}:${address.port}` }
         return Part.of({
-          Run: (envelope) => Effect.provideService(runPart(envelope.payload, deps), Registry, registry)
+          Run: (envelope) => permits.withPermit(Effect.provideService(runPart(envelope.payload, deps), Registry, registry))
         })
       }),
       // a part is one long request: never reaped while it runs
@@ -156,6 +173,10 @@ export const runner = (options: ClusterOptions & { readonly listen: Sharding.Lis
  * that start later still get them). Relative file paths resolve against `cwd`. Returns at once;
  * use {@link follow} to wait for the end.
  *
+ * A workflow submitted before resumes when all its parts have ended and some did not finish
+ * (stopped by {@link stop}, or failed): those parts start again from their last checkpoints (the
+ * same number of parts is required). One still running, or done, is refused.
+ *
  * Credentials stay out of the cluster's tables: write them in the node configs as environment
  * references, `${env:NAME}` (or `${env:NAME:-default}`), which every runner resolves against its
  * own environment when it starts a part (`env`, default `process.env`, resolves them here only to
@@ -168,26 +189,50 @@ export const runner = (options: ClusterOptions & { readonly listen: Sharding.Lis
 export const submit = (
   graph: WorkflowGraph,
   options: ClusterOptions & { readonly parts: number; readonly cwd: string; readonly env?: Secrets.Env | undefined }
+): Effect.Effect<void, ClusterError, Registry> => submitAll([graph], options)
+
+/**
+ * Submits several workflows at once, each in `parts` parts: {@link submit} for many small
+ * workflows, with one connection to the cluster, one query recording all their parts, and the
+ * parts sent `concurrency` at a time (default 16). Every workflow is checked before anything is
+ * recorded: one refused, none is submitted.
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const submitAll = (
+  graphs: ReadonlyArray<WorkflowGraph>,
+  options: ClusterOptions & {
+    readonly parts: number
+    readonly cwd: string
+    readonly env?: Secrets.Env | undefined
+    readonly concurrency?: number | undefined
+  }
 ): Effect.Effect<void, ClusterError, Registry> =>
   Effect.scoped(Effect.gen(function*() {
     if (!Number.isInteger(options.parts) || options.parts < 1) {
-      return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: `parts must be a positive integer, got ${options.parts}` })
+      return yield* new ClusterError({ operation: "submit", message: `parts must be a positive integer, got ${options.parts}` })
     }
-    const checked = yield* checkSecrets(graph, options.cwd, options.env ?? process.env)
+    const names = new Set<string>()
+    const checked: Array<WorkflowGraph> = []
+    for (const graph of graphs) {
+      if (names.has(graph.name)) return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: `the workflow name '${graph.name}' is submitted twice` })
+      names.add(graph.name)
+      checked.push(yield* checkSecrets(graph, options.cwd, options.env ?? process.env))
+    }
+    const json = new Map(checked.map((g) => [g.name, JSON.stringify(g)]))
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
-    yield* table.insertParts(checked.name, options.parts)
-    const json = JSON.stringify(checked)
+    const send = yield* table.insertParts(checked.map((g) => ({ workflow: g.name, parts: options.parts })))
     yield* Effect.gen(function*() {
       const client = yield* Part.client
-      for (let part = 0; part < options.parts; part++) {
-        yield* client(partId(checked.name, part)).Run(
-          { workflow: checked.name, part, parts: options.parts, graph: json },
-          { discard: true }
-        )
-      }
+      yield* Effect.forEach(
+        send,
+        (s) => client(partId(s.workflow, s.part)).Run({ ...s, graph: json.get(s.workflow)! }, { discard: true }),
+        { concurrency: options.concurrency ?? 16, discard: true }
+      )
     }).pipe(
       Effect.provide(Sharding.layer(urlOf(options), prefixOf(options), undefined)),
-      Effect.mapError((e) => new ClusterError({ operation: "submit", workflow: checked.name, message: `sending the parts: ${String(e)}` }))
+      Effect.mapError((e) => new ClusterError({ operation: "submit", message: `sending the parts: ${String(e)}` }))
     )
   }))
 

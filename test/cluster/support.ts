@@ -101,3 +101,37 @@ export const dropPrefix = async (prefix: string) => {
     await client.end()
   }
 }
+
+/** effect/cluster's advisory-lock namespace of a prefix (its FNV-1a hash of `effect-cluster:<prefix>`). */
+const lockNamespace = (prefix: string): number => {
+  const bytes = new TextEncoder().encode(`effect-cluster:${prefix}`)
+  let hash = 0x811c9dc5
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193)
+  return hash >>> 0
+}
+
+/**
+ * Waits until the shards are spread over `runners` runners (each holds at least a sixth of its
+ * share of the shard locks): runners that just joined get their shards some seconds after they
+ * register, and parts sent before run on the runners that were there.
+ */
+export const waitForShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const r = await client.query(
+        "SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objsubid = 2 GROUP BY pid",
+        [lockNamespace(prefix)]
+      )
+      const held = (r.rows as Array<{ n: number }>).map((row) => row.n)
+      const total = held.reduce((a, b) => a + b, 0)
+      if (held.length === runners && held.every((n) => n >= total / runners / 6)) return held
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the shards on ${runners} runners: ${JSON.stringify(held)}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } finally {
+    await client.end()
+  }
+}

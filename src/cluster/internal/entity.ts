@@ -13,12 +13,17 @@ import { PartFailed } from "./errors.ts"
 /** What a part reports when it ends. */
 export const PartResult = Schema.Struct({ recordsIn: Schema.Number, recordsOut: Schema.Number })
 
-/** Runs part `part` of `parts` of a workflow (`graph`: the checked workflow as JSON). */
+/**
+ * Runs part `part` of `parts` of a workflow (`graph`: the checked workflow as JSON, credentials as
+ * `${env:NAME}` references). `submission` counts the workflow's submissions (0 the first; a
+ * stopped workflow submitted again resumes with the next): it is part of the request's primary
+ * key, since the message storage answers a request whose key it has seen with its stored reply.
+ */
 export const Run = Rpc.make("Run", {
-  payload: { workflow: Schema.String, part: Schema.Number, parts: Schema.Number, graph: Schema.String },
+  payload: { workflow: Schema.String, part: Schema.Number, parts: Schema.Number, submission: Schema.Number, graph: Schema.String },
   success: PartResult,
   error: PartFailed,
-  primaryKey: (p) => `${p.workflow}/${p.part}`
+  primaryKey: (p) => `${p.workflow}/${p.part}/${p.submission}`
 })
 
 /** The entity of a workflow part. */

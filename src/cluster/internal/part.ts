@@ -21,6 +21,7 @@ export interface PartRequest {
   readonly workflow: string
   readonly part: number
   readonly parts: number
+  readonly submission: number
   readonly graph: string
 }
 
