@@ -17,7 +17,7 @@ import { load, workflowArgument } from "../internal/workflow.ts"
 
 const parts = Flag.Int("parts").pipe(
   Flag.filter((n) => n > 0, (n) => `--parts must be a positive integer, got ${n}`),
-  Flag.withDescription("How many parts (byte ranges of the source file) to split the workflow into (default: the cores of this machine)"),
+  Flag.withDescription("How many parts (byte ranges of the source file, key ranges of the source table) to split the workflow into (default: the cores of this machine)"),
   Flag.optional
 )
 
@@ -63,9 +63,10 @@ export const command = Command.make(
       }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
       const failed = ended.filter((p) => p.status === "failed")
       const records = ended.reduce((s, p) => s + p.recordsOut, 0)
-      // a part that started again counts only what it wrote after resuming from its checkpoint
+      // a part that started again (it moved, or its stopped workflow was submitted again) counts
+      // only what it wrote after resuming from its checkpoint
       const moved = ended.filter((p) => p.attempts > 1).length
-      const written = moved === 0 ? `${records} records written` : `${moved} part(s) resumed on another runner`
+      const written = moved === 0 ? `${records} records written` : `${moved} part(s) resumed from a checkpoint`
       if (failed.length > 0) {
         for (const p of failed) yield* Console.error(`part ${p.part} failed: ${p.message ?? ""}`)
         return yield* reportClusterError()(new Cluster.ClusterError({ operation: "run", workflow: graph.name, message: `${failed.length} of ${ended.length} parts failed` }))
@@ -80,7 +81,7 @@ export const command = Command.make(
 ).pipe(
   Command.withShortDescription("Run a workflow on a cluster of runners"),
   Command.withDescription(
-    "Submit a workflow to the cluster whose state is in the PostgreSQL database given by --cluster: its csv source is split into --parts byte ranges, each run with the stateless chain after it and writing its own output file (out.part-<i>.csv) on whichever runner holds it. Follows the parts until they all end (Ctrl-C detaches). Exit code 0 when all parts are done, 1 for a workflow the cluster cannot distribute, 3 when a part failed."
+    "Submit a workflow to the cluster whose state is in the PostgreSQL database given by --cluster: its csv source is split into --parts byte ranges (a postgres table source into key ranges), each run with the stateless chain after it on whichever runner holds it, writing its own output file (out.part-<i>.csv) or its own instance of a postgres sink. Environment variable references in node configs stay references, resolved by each runner from its own environment; a credential in clear is refused. A stopped workflow submitted again resumes from its parts' checkpoints. Follows the parts until they all end (Ctrl-C detaches). Exit code 0 when all parts are done, 1 for a workflow the cluster cannot distribute, 3 when a part failed."
   ),
   Command.withExamples([
     { command: "dataflare submit wf.yaml --cluster postgres://postgres@127.0.0.1/test --parts 6", description: "Run wf.yaml in 6 parts" }
