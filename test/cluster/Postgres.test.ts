@@ -22,6 +22,8 @@ const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
 /** The runners' credentials (the local server trusts loopback: the password is only carried). */
 const SECRET = "s3cr3t-cluster-pw"
 const secretEnv = { CLUSTER_PG_SECRET_URL: `postgres://postgres:${SECRET}@127.0.0.1:5432/${database}` }
+/** The runners' environment: the credentials above, and examples/cluster/table-copy.yaml's PG_URL. */
+const runnerEnv = { ...secretEnv, PG_URL: dataUrl }
 const runners: Array<RunnerProcess> = []
 let dir = ""
 
@@ -51,6 +53,10 @@ beforeAll(async () => {
       `INSERT INTO src SELECT i, 'name ' || i, (i % 1000) / 4.0, timestamptz '2026-01-01' + i * interval '1 second' FROM generate_series(1, ${ROWS}) AS i`
     )
     // no key on the target: a row written twice would be there twice
+    // examples/cluster/table-copy.yaml's tables
+    await c.query("CREATE TABLE orders AS SELECT i AS id, 'c' || i % 97 AS customer, (i % 500)::int AS amount FROM generate_series(1, 20000) i")
+    await c.query("ALTER TABLE orders ADD PRIMARY KEY (id)")
+    await c.query("CREATE TABLE orders_copy (id int, customer text, amount int, gross numeric)")
     await c.query("CREATE TABLE small (id int PRIMARY KEY, v text NOT NULL)")
     await c.query("INSERT INTO small SELECT i, 'v' || i FROM generate_series(1, 10000) AS i")
     await c.query("CREATE TABLE small_dst (id int NOT NULL, v text NOT NULL)")
@@ -67,7 +73,7 @@ afterAll(async () => {
 
 describe("dataflare cluster: a PostgreSQL table into a shared exactly-once PostgreSQL sink", () => {
   it("survives kill -9 of a runner: every source row is in the target exactly once", async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir, secretEnv))
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir, runnerEnv))
     await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
     const name = `cluster-pg-${prefix}`
     await writeFile(
@@ -124,7 +130,7 @@ destinations:
 
   it("keeps credentials out of the cluster's tables: ${NAME} is resolved on the runners, a password in clear is refused", async () => {
     while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
-      runners.push(await startRunner(prefix, dir, secretEnv))
+      runners.push(await startRunner(prefix, dir, runnerEnv))
     }
     const workflow = (name: string, url: string) => `name: ${name}
 sources:
@@ -174,5 +180,24 @@ destinations:
       return { ...(r.rows[0] as { secret: number; reference: number }), refusedParts: (parts.rows[0] as { n: number }).n }
     })
     expect(stored).toEqual({ secret: 0, reference: 3, refusedParts: 0 })
+  }, 600_000)
+
+  it("runs examples/cluster/table-copy.yaml: every row of the table copied once, mapped", async () => {
+    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
+      runners.push(await startRunner(prefix, dir, runnerEnv))
+    }
+    const example = join(import.meta.dirname, "../../examples/cluster/table-copy.yaml")
+    const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "3"], dir, 300_000, { PG_URL: dataUrl })
+    expect(submitted.stdout).toContain("cluster-table-copy: 3 parts done")
+    expect(submitted.status).toBe(0)
+    const check = await admin(dataUrl, async (c) => {
+      const source = await c.query("SELECT count(*)::int AS n, md5(string_agg(id || ',' || customer || ',' || amount, '|' ORDER BY id)) AS h FROM orders")
+      const copy = await c.query(
+        "SELECT count(*)::int AS n, md5(string_agg(id || ',' || customer || ',' || amount, '|' ORDER BY id)) AS h, count(*) FILTER (WHERE abs(gross - amount * 1.2) > 1e-9)::int AS wrong FROM orders_copy"
+      )
+      return { source: source.rows[0] as { n: number; h: string }, copy: copy.rows[0] as { n: number; h: string; wrong: number } }
+    })
+    expect(check.source.n).toBe(20000)
+    expect(check.copy).toEqual({ ...check.source, wrong: 0 })
   }, 600_000)
 })
