@@ -313,3 +313,29 @@ export const follow = (
       yield* Effect.sleep(options.intervalMs ?? 1000)
     }
   }))
+
+/**
+ * Follows several workflows (submitted with {@link submitAll}) until every part of each has
+ * ended, calling `onUpdate` with their parts every `intervalMs` (default 1000); returns them.
+ * Interrupting it detaches: the workflows go on.
+ *
+ * @category status
+ * @since 0.5.0
+ */
+export const followAll = (
+  workflows: ReadonlyArray<string>,
+  options: ClusterOptions & {
+    readonly intervalMs?: number | undefined
+    readonly onUpdate?: ((parts: ReadonlyArray<Table.PartRow>) => Effect.Effect<void>) | undefined
+  }
+): Effect.Effect<ReadonlyArray<Table.PartRow>, ClusterError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    const names = new Set(workflows)
+    while (true) {
+      const parts = (yield* table.parts()).filter((p) => names.has(p.workflow))
+      if (options.onUpdate !== undefined) yield* options.onUpdate(parts)
+      if (parts.every((p) => Table.isEnded(p.status))) return parts
+      yield* Effect.sleep(options.intervalMs ?? 1000)
+    }
+  }))

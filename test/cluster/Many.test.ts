@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
-import { dropPrefix, freshPrefix, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForShards } from "./support.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForShards } from "./support.ts"
 
 const DEFAULT_WORKFLOWS = 1000
 const WORKFLOWS = Number(process.env.CLUSTER_WORKFLOWS ?? DEFAULT_WORKFLOWS)
@@ -91,4 +91,41 @@ describe("dataflare cluster: many small workflows", () => {
       expect(lines.map((l) => JSON.parse(l) as { id: number; workflow: number })).toEqual([3, 4, 5, 6, 7, 8, 9].map((id) => ({ id, amount: id, workflow: i })))
     }
   }, 1_800_000)
+
+  it("dataflare submit with several files submits them in one batch and follows them together", async () => {
+    const files: Array<string> = []
+    for (let i = 0; i < 5; i++) {
+      const file = `batch-${i}.yaml`
+      await writeFile(
+        join(dir, file),
+        `name: cluster-batch-${i}
+sources:
+  in:
+    type: csv
+    config:
+      path: in.csv
+      columns: { id: integer, amount: integer }
+destinations:
+  out:
+    type: ndjson
+    inputs: [in]
+    config:
+      path: out/batch-${i}.ndjson
+`
+      )
+      files.push(file)
+    }
+    const result = await run(["submit", ...files, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(result.stderr).toContain("submitted 5 workflows: 2 parts each")
+    expect(result.stdout).toContain("5 workflows done")
+    expect(result.status).toBe(0)
+    for (let i = 0; i < 5; i++) {
+      const union = await Promise.all([0, 1].map((part) => readFile(join(dir, "out", `batch-${i}.part-${part}.ndjson`), "utf8")))
+      expect(union.join("").split("\n").filter((l) => l.length > 0)).toHaveLength(10)
+    }
+    // the same files again: they ran to their end, the batch is refused and nothing is submitted
+    const again = await run(["submit", ...files, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(again.stderr).toContain("already ran to its end")
+    expect(again.status).toBe(1)
+  }, 600_000)
 })
