@@ -128,4 +128,34 @@ destinations:
     expect(again.stderr).toContain("already ran to its end")
     expect(again.status).toBe(1)
   }, 600_000)
+
+  it("a part whose runner lacks an environment variable fails, naming it (submit had it)", async () => {
+    await writeFile(
+      join(dir, "env.yaml"),
+      `name: cluster-env-${prefix}
+sources:
+  in:
+    type: csv
+    config:
+      path: in.csv
+      columns: { id: integer, amount: integer }
+transformations:
+  tagged:
+    type: map
+    inputs: [in]
+    config:
+      fields:
+        tag: "'\${CLUSTER_TAG}'"
+destinations:
+  out:
+    type: ndjson
+    inputs: [tagged]
+    config:
+      path: out/env.ndjson
+`
+    )
+    const result = await run(["submit", "env.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "1"], dir, 300_000, { CLUSTER_TAG: "x" })
+    expect(result.stderr).toContain("node 'tagged' config.fields.tag: environment variable CLUSTER_TAG is not set")
+    expect(result.status).toBe(3)
+  }, 600_000)
 })
