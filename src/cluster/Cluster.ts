@@ -21,6 +21,7 @@ import { Cause, Effect, Layer, Redacted, Semaphore } from "effect"
 import * as Entity from "effect/cluster/Entity"
 import { Registry } from "../Registry.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
+import * as Balance from "./internal/balance.ts"
 import { Part, partId } from "./internal/entity.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
@@ -139,6 +140,10 @@ export const runner = (
     }
     const permits = yield* Semaphore.make(maxParts)
     const table = yield* Table.open(Redacted.value(url), prefix)
+    // the shards this runner holds, for submit to spread a batch's parts evenly (withdrawn at the end)
+    const self = `${options.listen.host}:${options.listen.port}`
+    yield* Effect.forkScoped(Balance.publishShards(table, self))
+    yield* Effect.addFinalizer(() => Effect.ignore(table.publishShards(self, [])))
     return Part.toLayer(
       Effect.gen(function*() {
         const address = yield* Entity.CurrentRunnerAddress
@@ -223,11 +228,14 @@ export const submitAll = (
     const json = new Map(checked.map((g) => [g.name, JSON.stringify(g)]))
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
     const send = yield* table.insertParts(checked.map((g) => ({ workflow: g.name, parts: options.parts })))
+    const owners = yield* table.shardOwners
     yield* Effect.gen(function*() {
       const client = yield* Part.client
+      // each part on the runner with the fewest of this batch's parts (see balance.ts)
+      const ids = Balance.place(send.map((s) => partId(s.workflow, s.part)), owners, yield* Balance.shardOf)
       yield* Effect.forEach(
         send,
-        (s) => client(partId(s.workflow, s.part)).Run({ ...s, graph: json.get(s.workflow)! }, { discard: true }),
+        (s, i) => client(ids[i]!).Run({ ...s, graph: json.get(s.workflow)! }, { discard: true }),
         { concurrency: options.concurrency ?? 16, discard: true }
       )
     }).pipe(

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForShards } from "./support.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards, waitForShards } from "./support.ts"
 
 const DEFAULT_WORKFLOWS = 1000
 const WORKFLOWS = Number(process.env.CLUSTER_WORKFLOWS ?? DEFAULT_WORKFLOWS)
@@ -70,6 +70,8 @@ describe("dataflare cluster: many small workflows", () => {
     for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
     await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
     console.log(`shard locks per runner: ${(await waitForShards(prefix, 3)).join(", ")}`)
+    // the runners have published their shards: submit spreads the parts evenly
+    await waitForPublishedShards(prefix, 3)
     const started = Date.now()
     const graphs = Array.from({ length: WORKFLOWS }, (_, i) => small(i))
     await Effect.runPromise(Cluster.submitAll(graphs, { url: URL, prefix, parts: 1, cwd: dir }).pipe(Effect.provide(Builtins.layer)))
@@ -157,5 +159,33 @@ destinations:
     const result = await run(["submit", "env.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "1"], dir, 300_000, { CLUSTER_TAG: "x" })
     expect(result.stderr).toContain("node 'tagged' config.fields.tag: environment variable CLUSTER_TAG is not set")
     expect(result.status).toBe(3)
+  }, 600_000)
+
+  it("spreads a workflow's parts evenly: six parts, two on each of the three runners", async () => {
+    await waitForPublishedShards(prefix, 3)
+    const name = `cluster-spread-${prefix}`
+    await writeFile(
+      join(dir, "spread.yaml"),
+      `name: ${name}
+sources:
+  in:
+    type: csv
+    config:
+      path: in.csv
+      columns: { id: integer, amount: integer }
+destinations:
+  out:
+    type: ndjson
+    inputs: [in]
+    config:
+      path: out/spread.ndjson
+`
+    )
+    const result = await run(["submit", "spread.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
+    expect(result.stdout).toContain(`${name}: 6 parts done`)
+    const { parts } = await waitFor(prefix, "the parts", () => true)
+    const perRunner = new Map<string, number>()
+    for (const p of parts.filter((q) => q.workflow === name)) perRunner.set(p.runner!, (perRunner.get(p.runner!) ?? 0) + 1)
+    expect([...perRunner.values()]).toEqual([2, 2, 2])
   }, 600_000)
 })

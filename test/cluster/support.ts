@@ -135,3 +135,23 @@ export const waitForShards = async (prefix: string, runners: number, timeoutMs =
     await client.end()
   }
 }
+
+/** Waits until `runners` runners have published the shards they hold, all of them between them. */
+export const waitForPublishedShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const r = await client.query(
+        `SELECT count(*)::int AS runners, coalesce(sum(cardinality(shards)), 0)::int AS shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)}`
+      ).catch(() => ({ rows: [{ runners: 0, shards: 0 }] }))
+      const s = r.rows[0] as { runners: number; shards: number }
+      if (s.runners === runners && s.shards === 300) return
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${runners} runners to publish their shards: ${JSON.stringify(s)}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } finally {
+    await client.end()
+  }
+}

@@ -72,6 +72,10 @@ export interface Table {
   readonly stopRequested: (workflow: string, part: number) => Effect.Effect<boolean, ClusterError>
   readonly parts: (workflow?: string) => Effect.Effect<ReadonlyArray<PartRow>, ClusterError>
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
+  /** Records the shards a runner holds (`<prefix>_shards`), for {@link Table.shardOwners}. */
+  readonly publishShards: (runner: string, shards: ReadonlyArray<number>) => Effect.Effect<void, ClusterError>
+  /** Which healthy runner holds each shard, as the runners last published it. */
+  readonly shardOwners: Effect.Effect<ReadonlyMap<number, string>, ClusterError>
 }
 
 /** A table name in the connection's search path, quoted. */
@@ -98,6 +102,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       })
     const parts = quoted(prefix, "parts")
     const runners = quoted(prefix, "runners")
+    const shards = quoted(prefix, "shards")
     yield* query(
       "create",
       `CREATE TABLE IF NOT EXISTS ${parts} (
@@ -108,6 +113,9 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
     ).pipe(
       // two processes creating the table at once: the loser's error is a duplicate type
       Effect.catch(() => query("create", `SELECT 1 FROM ${parts} LIMIT 0`))
+    )
+    yield* query("create", `CREATE TABLE IF NOT EXISTS ${shards} (runner text PRIMARY KEY, shards int[] NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`).pipe(
+      Effect.catch(() => query("create", `SELECT 1 FROM ${shards} LIMIT 0`))
     )
     // (added by the second slice: tables created by the first lack it)
     yield* query("create", `SELECT submission FROM ${parts} LIMIT 0`).pipe(
@@ -243,6 +251,30 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               message: r.message === null ? null : String(r.message)
             }))
         ),
+      publishShards: (runner, held) =>
+        Effect.asVoid(query(
+          "shards",
+          held.length === 0
+            ? `DELETE FROM ${shards} WHERE runner = $1`
+            : `INSERT INTO ${shards} (runner, shards) VALUES ($1, $2) ON CONFLICT (runner) DO UPDATE SET shards = EXCLUDED.shards, updated_at = now()`,
+          held.length === 0 ? [runner] : [runner, [...held]]
+        )),
+      shardOwners: Effect.map(
+        query(
+          "shards",
+          `SELECT s.runner, s.shards FROM ${shards} s JOIN ${runners} r ON r.address = s.runner WHERE r.healthy`
+        ).pipe(
+          // no runner ever started: the runners table does not exist yet
+          Effect.catch(() => Effect.succeed({ rows: [] as Array<Record<string, unknown>> }))
+        ),
+        (result) => {
+          const owners = new Map<number, string>()
+          for (const r of result.rows as Array<{ runner: string; shards: ReadonlyArray<number> }>) {
+            for (const shard of r.shards) owners.set(Number(shard), r.runner)
+          }
+          return owners
+        }
+      ),
       runners: Effect.map(
         query("status", `SELECT address, healthy, last_heartbeat FROM ${runners} ORDER BY address`).pipe(
           // no runner ever started: the table does not exist yet
