@@ -2,15 +2,19 @@
  * Scale-out on effect/cluster: one workflow spread over several runner processes (and machines),
  * its parts moving to the runners left when one dies.
  *
- * The unit of distribution is a part: a byte range of the workflow's `csv` source, with the
- * stateless chain after it and its own output file per sink, run by the ordinary runtime. Each
- * part is a cluster entity keyed by `<workflow>/<part>` whose one request is persisted in
- * PostgreSQL until the part ends; parts checkpoint into the PostgreSQL state backend, so a part
- * that moves resumes from its last checkpoint and the exactly-once file sinks keep their guarantee.
+ * The unit of distribution is a part: a byte range of the workflow's `csv` source or a key range
+ * of its `postgres` table source, with the stateless chain after it and its own sink instances (a
+ * file per part, or its own instance of a shared exactly-once `postgres` sink), run by the
+ * ordinary runtime. Each part is a cluster entity whose one request is persisted in PostgreSQL
+ * until the part ends; parts checkpoint into the PostgreSQL state backend, so a part that moves
+ * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. Credentials
+ * travel as `${env:NAME}` references, resolved on the runners.
  *
  * - {@link runner}: the Layer of a runner process (`dataflare runner`).
- * - {@link submit}: checks a workflow, records its parts and sends them (`dataflare submit`).
- * - {@link follow} / {@link status}: reads where the parts are (`dataflare status`).
+ * - {@link submit} / {@link submitAll}: check workflows, record their parts and send them, spread
+ *   evenly over the runners (`dataflare submit`); a stopped workflow submitted again resumes.
+ * - {@link follow} / {@link followAll} / {@link status}: read where the parts are (`dataflare status`).
+ * - {@link stop}: stops a workflow at a checkpoint (`dataflare stop`).
  *
  * Local runs (`Runtime.run`, `dataflare run`) use none of this. See docs/cluster.md for what is
  * not distributed yet.

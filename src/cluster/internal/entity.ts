@@ -1,6 +1,7 @@
 /**
- * The cluster entity of a workflow part: `DataflarePart`, keyed by `<workflow>/<part>`, with one
- * persisted request, `Run`. Persisted: the request is stored in the cluster's message storage
+ * The cluster entity of a workflow part: `DataflarePart`, keyed by `<workflow>/<part>` (or
+ * `<workflow>/<part>~k`, the id submit picks to place the part on a runner: see balance.ts), with
+ * one persisted request, `Run`. Persisted: the request is stored in the cluster's message storage
  * until its part ends, so when the runner holding the part dies, the runner its shard moves to
  * receives it again and the part resumes there from its last checkpoint.
  */
@@ -29,5 +30,5 @@ export const Run = Rpc.make("Run", {
 /** The entity of a workflow part. */
 export const Part = Entity.make("DataflarePart", [Run]).annotateRpcs(ClusterSchema.Persisted, true)
 
-/** The entity id of a part. */
+/** The plain entity id of a part (before placement, see balance.ts). */
 export const partId = (workflow: string, part: number): string => `${workflow}/${part}`
