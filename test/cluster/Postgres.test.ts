@@ -12,7 +12,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Cluster from "../../src/cluster/Cluster.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards } from "./support.ts"
 
 const ROWS = 2_000_000
 
@@ -38,6 +38,26 @@ const admin = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Prom
 }
 
 /** count and md5 of a table's rows in key order. */
+/** The 2 M-row table into `target`, exactly-once (the sink's default), in small batches. */
+const tableCopy = (name: string, target: string) => `name: ${name}
+execution:
+  batch_size: 2000
+  checkpoint_interval: 300ms
+sources:
+  src:
+    type: postgres
+    config:
+      connection_string: ${dataUrl}
+      table: src
+destinations:
+  dst:
+    type: postgres
+    inputs: [src]
+    config:
+      connection_string: ${dataUrl}
+      table: ${target}
+`
+
 const digest = (table: string) =>
   admin(dataUrl, async (c) => {
     const r = await c.query(`SELECT count(*)::int AS n, md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM ${table} t`)
@@ -61,6 +81,7 @@ beforeAll(async () => {
     await c.query("INSERT INTO small SELECT i, 'v' || i FROM generate_series(1, 10000) AS i")
     await c.query("CREATE TABLE small_dst (id int NOT NULL, v text NOT NULL)")
     await c.query("CREATE TABLE dst (id bigint NOT NULL, name text NOT NULL, amount numeric(12,2) NOT NULL, at timestamptz NOT NULL)")
+    await c.query("CREATE TABLE dst_term (LIKE dst)")
   })
 }, 300_000)
 
@@ -76,27 +97,7 @@ describe("dataflare cluster: a PostgreSQL table into a shared exactly-once Postg
     for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir, runnerEnv))
     await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
     const name = `cluster-pg-${prefix}`
-    await writeFile(
-      join(dir, "pg.yaml"),
-      `name: ${name}
-execution:
-  batch_size: 2000
-  checkpoint_interval: 300ms
-sources:
-  src:
-    type: postgres
-    config:
-      connection_string: ${dataUrl}
-      table: src
-destinations:
-  dst:
-    type: postgres
-    inputs: [src]
-    config:
-      connection_string: ${dataUrl}
-      table: dst
-`
-    )
+    await writeFile(join(dir, "pg.yaml"), tableCopy(name, "dst"))
     const started = Date.now()
     const submitted = run(["submit", "pg.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
     const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
@@ -199,5 +200,34 @@ destinations:
     })
     expect(check.source.n).toBe(20000)
     expect(check.copy).toEqual({ ...check.source, wrong: 0 })
+  }, 600_000)
+
+  it("hands parts over when a runner stops gracefully (SIGTERM): every source row once in the target", async () => {
+    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
+      runners.push(await startRunner(prefix, dir, runnerEnv))
+    }
+    await waitForPublishedShards(prefix, 2)
+    const name = `cluster-pg-term-${prefix}`
+    await writeFile(join(dir, "term.yaml"), tableCopy(name, "dst_term"))
+    const submitted = run(["submit", "term.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
+    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
+    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
+    const busy = during.parts.find(underWay)!
+    const leaving = runners.find((r) => r.address === busy.runner)!
+    await stopRunner(leaving, "SIGTERM")
+    // the runner ended by itself (it did not need the SIGKILL stopRunner sends after 20 s)
+    expect(leaving.child.signalCode).not.toBe("SIGKILL")
+    const result = await submitted
+    expect(result.stdout).toContain(`${name}: 4 parts done`)
+    expect(result.status).toBe(0)
+    const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
+    const moved = own.find((p) => p.part === busy.part)!
+    expect(moved.attempts).toBeGreaterThanOrEqual(2)
+    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
+    for (const p of own) {
+      expect(p.status).toBe("done")
+      expect(p.runner).not.toBe(leaving.address)
+    }
+    expect(await digest("dst_term")).toEqual(await digest("src"))
   }, 600_000)
 })

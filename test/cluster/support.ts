@@ -136,7 +136,7 @@ export const waitForShards = async (prefix: string, runners: number, timeoutMs =
   }
 }
 
-/** Waits until `runners` runners have published the shards they hold, all of them between them. */
+/** Waits until `runners` healthy runners have published the shards they hold, all of them between them. */
 export const waitForPublishedShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
   const client = new pg.Client({ connectionString: URL })
   await client.connect()
@@ -144,7 +144,8 @@ export const waitForPublishedShards = async (prefix: string, runners: number, ti
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const r = await client.query(
-        `SELECT count(*)::int AS runners, coalesce(sum(cardinality(shards)), 0)::int AS shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)}`
+        `SELECT count(*)::int AS runners, coalesce(sum(cardinality(s.shards)), 0)::int AS shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)} s
+         JOIN ${pg.escapeIdentifier(`${prefix}_runners`)} r ON r.address = s.runner WHERE r.healthy AND s.updated_at > now() - interval '10 seconds'`
       ).catch(() => ({ rows: [{ runners: 0, shards: 0 }] }))
       const s = r.rows[0] as { runners: number; shards: number }
       if (s.runners === runners && s.shards === 300) return

@@ -16,27 +16,38 @@ import type { Table } from "./table.ts"
 
 /** The shard group of the part entity (effect/cluster's default). */
 const GROUP = "default"
-/** How often a runner publishes its shards (when they changed). */
+/** How often a runner checks its shards (and publishes them when they changed). */
 const PUBLISH_MS = 1000
+/**
+ * A runner publishes its shards again after this long even when they did not change: a row not
+ * refreshed for {@link Table.shardOwners}' 10 s is a runner gone (a killed runner stays `healthy`
+ * in effect/cluster's runners table for a long while).
+ */
+const REFRESH_MS = 3000
 /** How many entity ids are tried per part before taking the first one's runner. */
 const TRIES = 64
 
 /**
- * Publishes the shards this runner holds whenever they change (checked every second), and
- * withdraws them when its scope closes. Runs until interrupted.
+ * Publishes the shards this runner holds whenever they change (checked every second) and every
+ * few seconds anyway (so that a dead runner's row goes stale). Runs until interrupted.
  */
 export const publishShards = (table: Table, runner: string): Effect.Effect<never, never, Sharding> =>
   Effect.gen(function*() {
     const sharding = yield* Sharding
     const count = ShardingConfig.defaults.shardsPerGroup
     let last = ""
+    let at = 0
     while (true) {
       const held: Array<number> = []
       for (let i = 1; i <= count; i++) if (sharding.hasShardId(ShardId.make(GROUP, i))) held.push(i)
       const key = held.join(",")
-      if (key !== last) {
+      const now = Date.now()
+      if (key !== last || now - at >= REFRESH_MS) {
         const published = yield* Effect.option(table.publishShards(runner, held))
-        if (published._tag === "Some") last = key
+        if (published._tag === "Some") {
+          last = key
+          at = now
+        }
       }
       yield* Effect.sleep(PUBLISH_MS)
     }

@@ -27,8 +27,15 @@ export const Run = Rpc.make("Run", {
   primaryKey: (p) => `${p.workflow}/${p.part}/${p.submission}`
 })
 
-/** The entity of a workflow part. */
-export const Part = Entity.make("DataflarePart", [Run]).annotateRpcs(ClusterSchema.Persisted, true)
+/**
+ * The entity of a workflow part. `InterruptOnTermination`: when its shard leaves the runner (a
+ * runner stopping gracefully, a rebalance), the running part is interrupted at once — it resumes
+ * from its last checkpoint on the next holder, without the interruption stored as its reply —
+ * instead of running on for effect/cluster's termination grace period (15 s) and being cut then.
+ */
+export const Part = Entity.make("DataflarePart", [Run])
+  .annotateRpcs(ClusterSchema.Persisted, true)
+  .annotateRpcs(ClusterSchema.InterruptOnTermination, true)
 
 /** The plain entity id of a part (before placement, see balance.ts). */
 export const partId = (workflow: string, part: number): string => `${workflow}/${part}`

@@ -74,7 +74,7 @@ export interface Table {
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
   /** Records the shards a runner holds (`<prefix>_shards`), for {@link Table.shardOwners}. */
   readonly publishShards: (runner: string, shards: ReadonlyArray<number>) => Effect.Effect<void, ClusterError>
-  /** Which healthy runner holds each shard, as the runners last published it. */
+  /** Which live runner holds each shard, as the runners last published it (rows of the last 10 s). */
   readonly shardOwners: Effect.Effect<ReadonlyMap<number, string>, ClusterError>
 }
 
@@ -262,7 +262,9 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       shardOwners: Effect.map(
         query(
           "shards",
-          `SELECT s.runner, s.shards FROM ${shards} s JOIN ${runners} r ON r.address = s.runner WHERE r.healthy`
+          // rows refreshed in the last 10 s (runners refresh theirs every 3 s), the freshest last: it wins a shard two rows claim
+          `SELECT s.runner, s.shards FROM ${shards} s JOIN ${runners} r ON r.address = s.runner
+           WHERE r.healthy AND s.updated_at > now() - interval '10 seconds' ORDER BY s.updated_at`
         ).pipe(
           // no runner ever started: the runners table does not exist yet
           Effect.catch(() => Effect.succeed({ rows: [] as Array<Record<string, unknown>> }))
