@@ -2,28 +2,34 @@
  * Scale-out on effect/cluster: one workflow spread over several runner processes (and machines),
  * its parts moving to the runners left when one dies.
  *
- * The unit of distribution is a part: a byte range of the workflow's `csv` source, with the
- * stateless chain after it and its own output file per sink, run by the ordinary runtime. Each
- * part is a cluster entity keyed by `<workflow>/<part>` whose one request is persisted in
- * PostgreSQL until the part ends; parts checkpoint into the PostgreSQL state backend, so a part
- * that moves resumes from its last checkpoint and the exactly-once file sinks keep their guarantee.
+ * The unit of distribution is a part: a byte range of the workflow's `csv` source or a key range
+ * of its `postgres` table source, with the stateless chain after it and its own sink instances (a
+ * file per part, or its own instance of a shared exactly-once `postgres` sink), run by the
+ * ordinary runtime. Each part is a cluster entity whose one request is persisted in PostgreSQL
+ * until the part ends; parts checkpoint into the PostgreSQL state backend, so a part that moves
+ * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. Credentials
+ * travel as `${env:NAME}` references, resolved on the runners.
  *
  * - {@link runner}: the Layer of a runner process (`dataflare runner`).
- * - {@link submit}: checks a workflow, records its parts and sends them (`dataflare submit`).
- * - {@link follow} / {@link status}: reads where the parts are (`dataflare status`).
+ * - {@link submit} / {@link submitAll}: check workflows, record their parts and send them, spread
+ *   evenly over the runners (`dataflare submit`); a stopped workflow submitted again resumes.
+ * - {@link follow} / {@link followAll} / {@link status}: read where the parts are (`dataflare status`).
+ * - {@link stop}: stops a workflow at a checkpoint (`dataflare stop`).
  *
  * Local runs (`Runtime.run`, `dataflare run`) use none of this. See docs/cluster.md for what is
  * not distributed yet.
  *
  * @since 0.5.0
  */
-import { Cause, Effect, Layer, Redacted } from "effect"
+import { Cause, Effect, Layer, Redacted, Semaphore } from "effect"
 import * as Entity from "effect/cluster/Entity"
 import { Registry } from "../Registry.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
+import * as Balance from "./internal/balance.ts"
 import { Part, partId } from "./internal/entity.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
+import * as Secrets from "./internal/secrets.ts"
 import * as Sharding from "./internal/sharding.ts"
 import { check } from "./internal/split.ts"
 import * as Table from "./internal/table.ts"
@@ -63,6 +69,27 @@ export type {
 } from "./internal/table.ts"
 
 /**
+ * An environment where every set variable's value is its own `${env:NAME}` reference: loading a
+ * YAML workflow with it (`Yaml.load(file, { env: deferringEnv(process.env) })`) gives the
+ * workflow with references where the ordinary load has the values (see {@link deferReferences}).
+ *
+ * @category secrets
+ * @since 0.5.0
+ */
+export const deferringEnv: (env: Secrets.Env) => Secrets.Env = Secrets.deferringEnv
+
+/**
+ * The workflow to submit from two loads of one YAML file: `resolved` (the ordinary load) with the
+ * node config strings of `deferred` (loaded with {@link deferringEnv}) where those hold an
+ * `${env:NAME}` reference, but file `path`s and values typed other than as strings resolved.
+ * The runners resolve the references; the credentials never reach the cluster's tables.
+ *
+ * @category secrets
+ * @since 0.5.0
+ */
+export const deferReferences: (resolved: WorkflowGraph, deferred: WorkflowGraph) => WorkflowGraph = Secrets.deferReferences
+
+/**
  * Where the cluster keeps its state: a PostgreSQL database, and a prefix for its tables
  * (`<prefix>_runners`, `<prefix>_messages`, ... of effect/cluster, `<prefix>_parts`, and the
  * parts' checkpoints in `<prefix>_state_checkpoints`).
@@ -88,25 +115,46 @@ const urlOf = (options: ClusterOptions) => (typeof options.url === "string" ? Re
 const prefixOf = (options: ClusterOptions) => options.prefix ?? DEFAULT_PREFIX
 
 /**
+ * How many parts a runner runs at once by default (each holds PostgreSQL connections: its state
+ * backend's, its connectors'); the others wait on the runner, in order, for a part to end.
+ *
+ * @category constants
+ * @since 0.5.0
+ */
+export const DEFAULT_MAX_PARTS = 4
+
+/**
  * A runner: joins the cluster (listening on `listen` for the other runners), takes its share of
- * the shards and runs the parts they hold, with the connectors and processors of the `Registry`
- * it is given. Runs until its scope closes; a runner stopped gracefully hands its shards over.
+ * the shards and runs the parts they hold, `maxParts` at a time (default
+ * {@link DEFAULT_MAX_PARTS}), with the connectors and processors of the `Registry` it is given.
+ * Runs until its scope closes; a runner stopped gracefully hands its shards over.
  *
  * @category layers
  * @since 0.5.0
  */
-export const runner = (options: ClusterOptions & { readonly listen: Sharding.Listen }): Layer.Layer<never, ClusterError, Registry> => {
+export const runner = (
+  options: ClusterOptions & { readonly listen: Sharding.Listen; readonly maxParts?: number | undefined }
+): Layer.Layer<never, ClusterError, Registry> => {
   const url = urlOf(options)
   const prefix = prefixOf(options)
   const handlers = Layer.unwrap(Effect.gen(function*() {
+    const maxParts = options.maxParts ?? DEFAULT_MAX_PARTS
+    if (!Number.isInteger(maxParts) || maxParts < 1) {
+      return yield* new ClusterError({ operation: "runner", message: `maxParts must be a positive integer, got ${maxParts}` })
+    }
+    const permits = yield* Semaphore.make(maxParts)
     const table = yield* Table.open(Redacted.value(url), prefix)
+    // the shards this runner holds, for submit to spread a batch's parts evenly (withdrawn at the end)
+    const self = `${options.listen.host}:${options.listen.port}`
+    yield* Effect.forkScoped(Balance.publishShards(table, self))
+    yield* Effect.addFinalizer(() => Effect.ignore(table.publishShards(self, [])))
     return Part.toLayer(
       Effect.gen(function*() {
         const address = yield* Entity.CurrentRunnerAddress
         const registry = yield* Registry
         const deps = { url, prefix, table, runner: `${address.host}:${address.port}` }
         return Part.of({
-          Run: (envelope) => Effect.provideService(runPart(envelope.payload, deps), Registry, registry)
+          Run: (envelope) => permits.withPermit(Effect.provideService(runPart(envelope.payload, deps), Registry, registry))
         })
       }),
       // a part is one long request: never reaped while it runs
@@ -134,34 +182,93 @@ export const runner = (options: ClusterOptions & { readonly listen: Sharding.Lis
  * that start later still get them). Relative file paths resolve against `cwd`. Returns at once;
  * use {@link follow} to wait for the end.
  *
+ * A workflow submitted before resumes when all its parts have ended and some did not finish
+ * (stopped by {@link stop}, or failed): those parts start again from their last checkpoints (the
+ * same number of parts is required). One still running, or done, is refused.
+ *
+ * Credentials stay out of the cluster's tables: write them in the node configs as environment
+ * references, `${env:NAME}` (or `${env:NAME:-default}`), which every runner resolves against its
+ * own environment when it starts a part (`env`, default `process.env`, resolves them here only to
+ * check the workflow). A workflow holding a credential in clear (a URL with a password, a
+ * `password` / `secret` / `token` field with a literal value) is refused.
+ *
  * @category submitting
  * @since 0.5.0
  */
 export const submit = (
   graph: WorkflowGraph,
-  options: ClusterOptions & { readonly parts: number; readonly cwd: string }
+  options: ClusterOptions & { readonly parts: number; readonly cwd: string; readonly env?: Secrets.Env | undefined }
+): Effect.Effect<void, ClusterError, Registry> => submitAll([graph], options)
+
+/**
+ * Submits several workflows at once, each in `parts` parts: {@link submit} for many small
+ * workflows, with one connection to the cluster, one query recording all their parts, and the
+ * parts sent `concurrency` at a time (default 16). Every workflow is checked before anything is
+ * recorded: one refused, none is submitted.
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const submitAll = (
+  graphs: ReadonlyArray<WorkflowGraph>,
+  options: ClusterOptions & {
+    readonly parts: number
+    readonly cwd: string
+    readonly env?: Secrets.Env | undefined
+    readonly concurrency?: number | undefined
+  }
 ): Effect.Effect<void, ClusterError, Registry> =>
   Effect.scoped(Effect.gen(function*() {
     if (!Number.isInteger(options.parts) || options.parts < 1) {
-      return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: `parts must be a positive integer, got ${options.parts}` })
+      return yield* new ClusterError({ operation: "submit", message: `parts must be a positive integer, got ${options.parts}` })
     }
-    const checked = yield* check(graph, options.cwd)
+    const names = new Set<string>()
+    const checked: Array<WorkflowGraph> = []
+    for (const graph of graphs) {
+      if (names.has(graph.name)) return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: `the workflow name '${graph.name}' is submitted twice` })
+      names.add(graph.name)
+      checked.push(yield* checkSecrets(graph, options.cwd, options.env ?? process.env))
+    }
+    const json = new Map(checked.map((g) => [g.name, JSON.stringify(g)]))
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
-    yield* table.insertParts(checked.name, options.parts)
-    const json = JSON.stringify(checked)
+    const send = yield* table.insertParts(checked.map((g) => ({ workflow: g.name, parts: options.parts })))
+    const owners = yield* table.shardOwners
     yield* Effect.gen(function*() {
       const client = yield* Part.client
-      for (let part = 0; part < options.parts; part++) {
-        yield* client(partId(checked.name, part)).Run(
-          { workflow: checked.name, part, parts: options.parts, graph: json },
-          { discard: true }
-        )
-      }
+      // each part on the runner with the fewest of this batch's parts (see balance.ts)
+      const ids = Balance.place(send.map((s) => partId(s.workflow, s.part)), owners, yield* Balance.shardOf)
+      yield* Effect.forEach(
+        send,
+        (s, i) => client(ids[i]!).Run({ ...s, graph: json.get(s.workflow)! }, { discard: true }),
+        { concurrency: options.concurrency ?? 16, discard: true }
+      )
     }).pipe(
       Effect.provide(Sharding.layer(urlOf(options), prefixOf(options), undefined)),
-      Effect.mapError((e) => new ClusterError({ operation: "submit", workflow: checked.name, message: `sending the parts: ${String(e)}` }))
+      Effect.mapError((e) => new ClusterError({ operation: "submit", message: `sending the parts: ${String(e)}` }))
     )
   }))
+
+/**
+ * Refuses credentials in clear, checks the workflow with its references resolved, and returns it
+ * as it is stored: checked (absolute paths), its references kept.
+ */
+const checkSecrets = (graph: WorkflowGraph, cwd: string, env: Secrets.Env) =>
+  Effect.gen(function*() {
+    const literal = Secrets.literalCredentials(graph)
+    if (literal.length > 0) {
+      const where = literal.map((l) => `node '${l.node}' config.${l.field}`).join(", ")
+      return yield* new ClusterError({
+        operation: "submit",
+        workflow: graph.name,
+        message: `${where} holds a credential in clear, which the cluster would store in its message table: write it as \${NAME} in the YAML file (\${env:NAME} in a library graph) and set NAME where submit and the runners run`
+      })
+    }
+    const resolved = Secrets.resolve(graph, env)
+    if (!resolved.ok) {
+      return yield* new ClusterError({ operation: "submit", workflow: graph.name, message: Secrets.describeUnresolved(resolved.unresolved) })
+    }
+    return Secrets.deferReferences(yield* check(resolved.graph, cwd), graph)
+  })
 
 /**
  * Stops a workflow gracefully: each running part takes a checkpoint where it is and ends
@@ -215,6 +322,32 @@ export const follow = (
       const parts = yield* table.parts(workflow)
       if (options.onUpdate !== undefined) yield* options.onUpdate(parts)
       if (parts.length === 0 || parts.every((p) => Table.isEnded(p.status))) return parts
+      yield* Effect.sleep(options.intervalMs ?? 1000)
+    }
+  }))
+
+/**
+ * Follows several workflows (submitted with {@link submitAll}) until every part of each has
+ * ended, calling `onUpdate` with their parts every `intervalMs` (default 1000); returns them.
+ * Interrupting it detaches: the workflows go on.
+ *
+ * @category status
+ * @since 0.5.0
+ */
+export const followAll = (
+  workflows: ReadonlyArray<string>,
+  options: ClusterOptions & {
+    readonly intervalMs?: number | undefined
+    readonly onUpdate?: ((parts: ReadonlyArray<Table.PartRow>) => Effect.Effect<void>) | undefined
+  }
+): Effect.Effect<ReadonlyArray<Table.PartRow>, ClusterError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
+    const names = new Set(workflows)
+    while (true) {
+      const parts = (yield* table.parts()).filter((p) => names.has(p.workflow))
+      if (options.onUpdate !== undefined) yield* options.onUpdate(parts)
+      if (parts.every((p) => Table.isEnded(p.status))) return parts
       yield* Effect.sleep(options.intervalMs ?? 1000)
     }
   }))

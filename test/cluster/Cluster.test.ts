@@ -196,6 +196,34 @@ describe("dataflare cluster", () => {
     // a stopped workflow is no longer running: a second stop is refused
     const again = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
     expect(again.status).toBe(3)
+
+    // submitted again, it resumes: the stopped parts start from their checkpoints, the done ones
+    // do not run again, and the union of the files is exactly the local run's output
+    const stoppedParts = own.filter((p) => p.status === "stopped")
+    const resumed = await run(["submit", "stop.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
+    expect(resumed.stdout).toContain(`${name}: 4 parts done`)
+    expect(resumed.status).toBe(0)
+    const after = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
+    for (const p of after) {
+      expect(p.status).toBe("done")
+      const before = own.find((b) => b.part === p.part)!
+      if (before.status === "stopped") {
+        expect(p.attempts).toBe(before.attempts + 1)
+        expect(p.resumedFrom).toBe(before.checkpoint)
+      } else {
+        expect(p.attempts).toBe(before.attempts)
+      }
+    }
+    expect(stoppedParts.length).toBeGreaterThan(0)
+    const all = (await readdir(join(dir, "stop"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    expect(all).toHaveLength(4)
+    const union = (await Promise.all(all.map((f) => readFile(join(dir, "stop", f), "utf8")))).flatMap(lines)
+    expect(union.length).toBe(expected.size)
+    expect(new Set(union)).toEqual(expected)
+    // done: a third submit is refused
+    const done = await run(["submit", "stop.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
+    expect(done.stderr).toContain("already ran to its end")
+    expect(done.status).toBe(1)
   }, 600_000)
 
   it("runs examples/cluster/orders.yaml: the union of its parts is the local run's output", async () => {

@@ -36,11 +36,27 @@ describe("cluster parts", () => {
   })
 
   it("refuses what the cluster does not distribute yet", async () => {
-    expect(await refusal(graph([{ ...source, type: "ndjson" }, filter, sink]))).toContain("exactly one csv source")
+    expect(await refusal(graph([{ ...source, type: "ndjson" }, filter, sink]))).toContain("exactly one csv or postgres source")
     expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("key_by")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
     const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"] }, inputs: ["in"] }
     expect(await refusal(graph([source, dedupe, sink]))).toContain("is stateful")
     expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("dead_letter")
+    const url = "postgres://postgres@127.0.0.1:5432/test"
+    expect(await refusal(graph([{ ...source, type: "postgres", config: { connection_string: url, query: "SELECT 1 AS id" } }, filter, sink]))).toContain("reads a query")
+    expect(await refusal(graph([source, filter, { ...sink, type: "postgres", config: { connection_string: url, table: "t", mode: "replace" } }]))).toContain("mode: replace")
+  })
+
+  it("gives each part its own instance of a shared postgres sink", async () => {
+    const url = "postgres://postgres@127.0.0.1:5432/test"
+    const table: WorkflowGraph.Node = { kind: "source", id: "in", type: "postgres", config: { connection_string: url, table: "src" }, inputs: [] }
+    const shared: WorkflowGraph.Node = { kind: "sink", id: "out", type: "postgres", config: { connection_string: url, table: "dst" }, inputs: ["big"] }
+    const checked = await Effect.runPromise(check(graph([table, filter, shared]), "/data").pipe(Effect.provide(Builtins.layer)))
+    // the same table for every part; the part's name (its checkpoint marks) is `<workflow>/<part>`
+    const part = partGraph(checked, 1)
+    expect(part.name).toBe("orders/1")
+    expect(part.nodes[2]!.config).toEqual({ connection_string: url, table: "dst" })
+    const named = partGraph(graph([table, filter, { ...shared, config: { connection_string: url, table: "dst", workflow: "w" } }]), 3)
+    expect((named.nodes[2]!.config as { workflow?: string }).workflow).toBe("w/3")
   })
 })

@@ -35,13 +35,13 @@ export interface RunnerProcess {
   readonly output: () => string
 }
 
-/** Starts `dataflare runner` on a free port. */
-export const startRunner = async (prefix: string, cwd: string): Promise<RunnerProcess> => {
+/** Starts `dataflare runner` on a free port (with `env` added to the environment). */
+export const startRunner = async (prefix: string, cwd: string, env: Record<string, string> = {}): Promise<RunnerProcess> => {
   const port = await freePort()
   const address = `127.0.0.1:${port}`
   const child = spawn(bin, ["runner", "--cluster", URL, "--listen", address, "--prefix", prefix], {
     cwd,
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
@@ -62,10 +62,10 @@ export const stopRunner = (runner: RunnerProcess, signal: "SIGKILL" | "SIGTERM")
     runner.child.kill(signal)
   })
 
-/** Runs the CLI to its end. */
-export const run = (args: ReadonlyArray<string>, cwd: string, timeout = 300_000) =>
+/** Runs the CLI to its end (with `env` added to the environment). */
+export const run = (args: ReadonlyArray<string>, cwd: string, timeout = 300_000, env: Record<string, string> = {}) =>
   new Promise<{ readonly status: number; readonly stdout: string; readonly stderr: string }>((resolve) => {
-    execFile(bin, [...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, timeout, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(bin, [...args], { cwd, env: { ...process.env, ...env, NO_COLOR: "1" }, timeout, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1
       resolve({ status, stdout: String(stdout), stderr: String(stderr) })
     })
@@ -97,6 +97,61 @@ export const dropPrefix = async (prefix: string) => {
   try {
     const tables = await client.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1", [`${prefix}\\_%`])
     for (const row of tables.rows as Array<{ tablename: string }>) await client.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(row.tablename)} CASCADE`)
+  } finally {
+    await client.end()
+  }
+}
+
+/** effect/cluster's advisory-lock namespace of a prefix (its FNV-1a hash of `effect-cluster:<prefix>`). */
+const lockNamespace = (prefix: string): number => {
+  const bytes = new TextEncoder().encode(`effect-cluster:${prefix}`)
+  let hash = 0x811c9dc5
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193)
+  return hash >>> 0
+}
+
+/**
+ * Waits until the shards are spread over `runners` runners (each holds at least a sixth of its
+ * share of the shard locks): runners that just joined get their shards some seconds after they
+ * register, and parts sent before run on the runners that were there.
+ */
+export const waitForShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const r = await client.query(
+        "SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objsubid = 2 GROUP BY pid",
+        [lockNamespace(prefix)]
+      )
+      const held = (r.rows as Array<{ n: number }>).map((row) => row.n)
+      const total = held.reduce((a, b) => a + b, 0)
+      if (held.length === runners && held.every((n) => n >= total / runners / 6)) return held
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the shards on ${runners} runners: ${JSON.stringify(held)}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  } finally {
+    await client.end()
+  }
+}
+
+/** Waits until `runners` healthy runners have published the shards they hold, all of them between them. */
+export const waitForPublishedShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
+  const client = new pg.Client({ connectionString: URL })
+  await client.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const r = await client.query(
+        `SELECT count(*)::int AS runners, coalesce(sum(cardinality(s.shards)), 0)::int AS shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)} s
+         JOIN ${pg.escapeIdentifier(`${prefix}_runners`)} r ON r.address = s.runner WHERE r.healthy AND s.updated_at > now() - interval '10 seconds'`
+      ).catch(() => ({ rows: [{ runners: 0, shards: 0 }] }))
+      const s = r.rows[0] as { runners: number; shards: number }
+      if (s.runners === runners && s.shards === 300) return
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${runners} runners to publish their shards: ${JSON.stringify(s)}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
   } finally {
     await client.end()
   }

@@ -1,7 +1,7 @@
 /**
- * `dataflare runner --cluster <postgres url> --listen <host:port> [--prefix p]`: starts a runner
- * process that joins the cluster (runners and messages stored in PostgreSQL), takes its share of
- * the shards and runs the workflow parts they hold, until SIGINT/SIGTERM (its shards then move to
+ * `dataflare runner --cluster <postgres url> --listen <host:port> [--prefix p] [--max-parts n]`:
+ * starts a runner process that joins the cluster (runners and messages stored in PostgreSQL),
+ * takes its share of the shards and runs the workflow parts they hold, n at a time, until SIGINT/SIGTERM (its shards then move to
  * the other runners). See docs/cluster.md.
  *
  * @since 0.5.0
@@ -14,6 +14,12 @@ import { provideRegistry } from "../internal/registry.ts"
 
 const listen = Flag.String("listen").pipe(
   Flag.withDescription("Address the runner listens on and the other runners reach it at (host:port)")
+)
+
+const maxParts = Flag.Int("max-parts").pipe(
+  Flag.filter((n) => n > 0, (n) => `--max-parts must be a positive integer, got ${n}`),
+  Flag.withDescription("How many parts the runner runs at once (the others wait for one to end); default 4"),
+  Flag.optional
 )
 
 /** `host:port` → its parts, or undefined. */
@@ -31,14 +37,18 @@ const parseListen = (text: string): { readonly host: string; readonly port: numb
  */
 export const command = Command.make(
   "runner",
-  { cluster, listen, prefix },
-  ({ cluster, listen, prefix }) =>
+  { cluster, listen, prefix, maxParts },
+  ({ cluster, listen, prefix, maxParts }) =>
     Effect.gen(function*() {
       const address = parseListen(listen)
       if (address === undefined) return yield* reportError(`--listen: expected host:port, got '${listen}'`, ExitCode.usage)
       const Cluster = yield* clusterModule
       yield* Console.error(`runner ${address.host}:${address.port} joining the cluster (tables ${prefix}_*)`)
-      yield* Layer.launch(Cluster.runner({ ...options(cluster, prefix), listen: address })).pipe(
+      yield* Layer.launch(Cluster.runner({
+        ...options(cluster, prefix),
+        listen: address,
+        ...(maxParts._tag === "Some" ? { maxParts: maxParts.value } : {})
+      })).pipe(
         Effect.catchTag("ClusterError", reportClusterError(ExitCode.internal))
       )
     }).pipe(provideRegistry)

@@ -1,7 +1,7 @@
 /**
- * `dataflare submit <workflow.yaml> --cluster <postgres url> [--parts n] [--detach] [--prefix p]`:
- * checks that the cluster can distribute the workflow, records its parts and sends them to the
- * cluster's runners, then follows it — one line per change of its parts — until every part has
+ * `dataflare submit <workflow.yaml>... --cluster <postgres url> [--parts n] [--detach] [--prefix p]`:
+ * checks that the cluster can distribute the workflow (or each of several, submitted in one
+ * batch), records its parts and sends them to the cluster's runners, then follows it — one line per change of its parts — until every part has
  * ended (Ctrl-C detaches: the workflow goes on). Exit code 0 when every part is done, 3 when one
  * failed, 1 for a workflow the cluster cannot run. See docs/cluster.md.
  *
@@ -9,17 +9,59 @@
  */
 import * as os from "node:os"
 import { Console, Effect } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Argument, Command, Flag } from "effect/cli"
+import type { PartRow } from "../../../src/cluster/Cluster.ts"
+import type { WorkflowGraph } from "../../../src/WorkflowGraph.ts"
 import { cluster, clusterModule, options, prefix, reportClusterError } from "../internal/cluster.ts"
 import { ExitCode, reportDefinitionError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
-import { load, workflowArgument } from "../internal/workflow.ts"
+import { load } from "../internal/workflow.ts"
+
+type ClusterModule = typeof import("../../../src/cluster/Cluster.ts")
 
 const parts = Flag.Int("parts").pipe(
   Flag.filter((n) => n > 0, (n) => `--parts must be a positive integer, got ${n}`),
-  Flag.withDescription("How many parts (byte ranges of the source file) to split the workflow into (default: the cores of this machine)"),
+  Flag.withDescription("How many parts (byte ranges of the source file, key ranges of the source table) to split the workflow into (default: the cores of this machine)"),
   Flag.optional
 )
+
+/** One workflow file or several (submitted in one batch). */
+const workflows = Argument.String("workflow").pipe(
+  Argument.withDescription("Path of a workflow YAML file, or several: submitted in one batch and followed together"),
+  Argument.atLeast(1)
+)
+
+/** Follows several workflows: one line each time the counts change, then a line per workflow not done. */
+const followMany = (Cluster: ClusterModule, names: ReadonlyArray<string>, opts: ReturnType<typeof options>) =>
+  Effect.gen(function*() {
+    let last = ""
+    const byWorkflow = (rows: ReadonlyArray<PartRow>) => {
+      const all = new Map<string, Array<PartRow>>()
+      for (const p of rows) all.set(p.workflow, [...(all.get(p.workflow) ?? []), p])
+      return all
+    }
+    const ended = yield* Cluster.followAll(names, {
+      ...opts,
+      onUpdate: (rows) => {
+        const each = [...byWorkflow(rows).values()]
+        const count = (f: (parts: ReadonlyArray<PartRow>) => boolean) => each.filter(f).length
+        const line = `${count((ps) => ps.every((p) => p.status === "done"))}/${names.length} workflows done, ` +
+          `${count((ps) => ps.some((p) => p.status === "running"))} running, ${count((ps) => ps.some((p) => p.status === "failed"))} with a failed part`
+        if (line === last) return Effect.void
+        last = line
+        return Console.error(line)
+      }
+    }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
+    const notDone = [...byWorkflow(ended).entries()].filter(([, ps]) => ps.some((p) => p.status !== "done"))
+    for (const [name, ps] of notDone) {
+      for (const p of ps.filter((q) => q.status !== "done")) yield* Console.error(`${name} part ${p.part} ${p.status}${p.message !== null ? `: ${p.message}` : ""}`)
+    }
+    const failed = notDone.filter(([, ps]) => ps.some((p) => p.status === "failed")).length
+    if (failed > 0) {
+      return yield* reportClusterError()(new Cluster.ClusterError({ operation: "run", message: `${failed} of ${names.length} workflows have a failed part` }))
+    }
+    yield* Console.log(notDone.length > 0 ? `${names.length - notDone.length} of ${names.length} workflows done, ${notDone.length} stopped` : `${names.length} workflows done`)
+  })
 
 const detach = Flag.Boolean("detach").pipe(
   Flag.withDescription("Return once the workflow is submitted instead of following it"),
@@ -34,16 +76,30 @@ const detach = Flag.Boolean("detach").pipe(
  */
 export const command = Command.make(
   "submit",
-  { workflow: workflowArgument, cluster, prefix, parts, detach },
-  ({ workflow, cluster, prefix, parts, detach }) =>
+  { workflows, cluster, prefix, parts, detach },
+  ({ workflows, cluster, prefix, parts, detach }) =>
     Effect.gen(function*() {
-      const graph = yield* load(workflow).pipe(Effect.catchTag("DefinitionError", (e) => reportDefinitionError(e, workflow)))
       const Cluster = yield* clusterModule
+      const graphs: Array<WorkflowGraph> = []
+      for (const workflow of workflows) {
+        const loaded = yield* load(workflow).pipe(Effect.catchTag("DefinitionError", (e) => reportDefinitionError(e, workflow)))
+        // the file loaded again with ${NAME} kept as ${env:NAME}: the runners resolve the references,
+        // so credentials never reach the cluster's tables (a file whose execution settings need a
+        // variable's value does not load this way: the values stay, and literal credentials are refused)
+        const deferred = yield* Effect.option(load(workflow, Cluster.deferringEnv(process.env)))
+        graphs.push(deferred._tag === "Some" ? Cluster.deferReferences(loaded, deferred.value) : loaded)
+      }
       const opts = options(cluster, prefix)
       const n = parts._tag === "Some" ? parts.value : Math.max(2, os.availableParallelism())
-      yield* Cluster.submit(graph, { ...opts, parts: n, cwd: process.cwd() }).pipe(
+      yield* Cluster.submitAll(graphs, { ...opts, parts: n, cwd: process.cwd() }).pipe(
         Effect.catchTag("ClusterError", reportClusterError(ExitCode.invalid))
       )
+      if (graphs.length > 1) {
+        yield* Console.error(`submitted ${graphs.length} workflows: ${n} parts each`)
+        if (detach) return
+        return yield* followMany(Cluster, graphs.map((g) => g.name), opts)
+      }
+      const graph = graphs[0]!
       yield* Console.error(`submitted ${graph.name}: ${n} parts`)
       if (detach) return
       let last = ""
@@ -58,9 +114,10 @@ export const command = Command.make(
       }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
       const failed = ended.filter((p) => p.status === "failed")
       const records = ended.reduce((s, p) => s + p.recordsOut, 0)
-      // a part that started again counts only what it wrote after resuming from its checkpoint
+      // a part that started again (it moved, or its stopped workflow was submitted again) counts
+      // only what it wrote after resuming from its checkpoint
       const moved = ended.filter((p) => p.attempts > 1).length
-      const written = moved === 0 ? `${records} records written` : `${moved} part(s) resumed on another runner`
+      const written = moved === 0 ? `${records} records written` : `${moved} part(s) resumed from a checkpoint`
       if (failed.length > 0) {
         for (const p of failed) yield* Console.error(`part ${p.part} failed: ${p.message ?? ""}`)
         return yield* reportClusterError()(new Cluster.ClusterError({ operation: "run", workflow: graph.name, message: `${failed.length} of ${ended.length} parts failed` }))
@@ -75,7 +132,7 @@ export const command = Command.make(
 ).pipe(
   Command.withShortDescription("Run a workflow on a cluster of runners"),
   Command.withDescription(
-    "Submit a workflow to the cluster whose state is in the PostgreSQL database given by --cluster: its csv source is split into --parts byte ranges, each run with the stateless chain after it and writing its own output file (out.part-<i>.csv) on whichever runner holds it. Follows the parts until they all end (Ctrl-C detaches). Exit code 0 when all parts are done, 1 for a workflow the cluster cannot distribute, 3 when a part failed."
+    "Submit a workflow to the cluster whose state is in the PostgreSQL database given by --cluster: its csv source is split into --parts byte ranges (a postgres table source into key ranges), each run with the stateless chain after it on whichever runner holds it, writing its own output file (out.part-<i>.csv) or its own instance of a postgres sink. Environment variable references in node configs stay references, resolved by each runner from its own environment; a credential in clear is refused. A stopped workflow submitted again resumes from its parts' checkpoints. Follows the parts until they all end (Ctrl-C detaches). Exit code 0 when all parts are done, 1 for a workflow the cluster cannot distribute, 3 when a part failed."
   ),
   Command.withExamples([
     { command: "dataflare submit wf.yaml --cluster postgres://postgres@127.0.0.1/test --parts 6", description: "Run wf.yaml in 6 parts" }

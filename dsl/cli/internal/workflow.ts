@@ -12,6 +12,6 @@ export const workflowArgument = Argument.String("workflow").pipe(
   Argument.withDescription("Path of the workflow YAML file (relative paths inside it resolve against the current directory)")
 )
 
-/** Loads a workflow file (environment from `process.env`). */
-export const load = (file: string): Effect.Effect<WorkflowGraph, DefinitionError> =>
-  Effect.flatMap(engine, (modules) => modules.Yaml.load(file))
+/** Loads a workflow file (environment from `process.env`, or `env`). */
+export const load = (file: string, env?: { readonly [name: string]: string | undefined }): Effect.Effect<WorkflowGraph, DefinitionError> =>
+  Effect.flatMap(engine, (modules) => modules.Yaml.load(file, env !== undefined ? { env } : undefined))

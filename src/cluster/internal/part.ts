@@ -12,6 +12,7 @@ import type { Registry } from "../../Registry.ts"
 import * as Runtime from "../../Runtime.ts"
 import type { WorkflowGraph } from "../../WorkflowGraph.ts"
 import { PartFailed } from "./errors.ts"
+import * as Secrets from "./secrets.ts"
 import { partGraph, withPartRegistry } from "./split.ts"
 import type { Table } from "./table.ts"
 
@@ -20,6 +21,7 @@ export interface PartRequest {
   readonly workflow: string
   readonly part: number
   readonly parts: number
+  readonly submission: number
   readonly graph: string
 }
 
@@ -39,7 +41,10 @@ export const runPart = (
   const { workflow, part, parts } = request
   const failed = (message: string) => new PartFailed({ workflow, part, message })
   return Effect.gen(function*() {
-    const graph = partGraph(JSON.parse(request.graph) as WorkflowGraph, part)
+    // the credentials' references resolve here, against this runner's environment
+    const resolved = Secrets.resolve(JSON.parse(request.graph) as WorkflowGraph, process.env)
+    if (!resolved.ok) return yield* failed(`on runner ${deps.runner}: ${Secrets.describeUnresolved(resolved.unresolved)}`)
+    const graph = partGraph(resolved.graph, part)
     // stopped before it started (`dataflare stop`): it does not start
     if (yield* deps.table.stopRequested(workflow, part)) {
       yield* deps.table.ended(workflow, part, "stopped", undefined, null)

@@ -1,12 +1,16 @@
 /**
- * Splitting a workflow into parts, the unit the cluster distributes: part `i` of `n` reads byte
- * range `i` of the `csv` source's file (the ranges of a parallel csv source, see
- * src/connectors/csv/internal/range.ts), runs the stateless chain after it, and writes its own
- * file per sink (`out.csv` → `out.part-<i>.csv`), checkpointing as the workflow `<name>/<i>` in
- * the cluster's PostgreSQL state backend.
+ * Splitting a workflow into parts, the unit the cluster distributes: part `i` of `n` reads range
+ * `i` of the source — a byte range of a `csv` source's file (the ranges of a parallel csv source,
+ * see src/connectors/csv/internal/range.ts), or a key range of a `postgres` table source (the
+ * ranges of its partitioned read) — runs the stateless chain after it, and writes through its own
+ * sink instances, checkpointing as the workflow `<name>/<i>` in the cluster's PostgreSQL state
+ * backend. A file sink writes its own file per part (`out.csv` → `out.part-<i>.csv`); a
+ * `postgres` sink is shared: every part writes the same table, as an instance of its own (its
+ * checkpoint marks and staging table are the part's, named after `<name>/<i>`).
  *
- * What the first slice distributes is checked at submit time ({@link check}): one `csv` source,
- * only stateless processors, no `key_by`, file sinks (`csv`, `ndjson`) with a `path`.
+ * What is distributed is checked at submit time ({@link check}): one `csv` source or `postgres`
+ * table source, only stateless processors, no `key_by`, file sinks (`csv`, `ndjson`) with a
+ * `path` or `postgres` sinks in `insert` / `upsert` mode.
  */
 import * as path from "node:path"
 import { Effect } from "effect"
@@ -16,10 +20,12 @@ import * as Runtime from "../../Runtime.ts"
 import type { Node, WorkflowGraph } from "../../WorkflowGraph.ts"
 import { ClusterError } from "./errors.ts"
 
-/** Sources whose parts are byte ranges of one file. */
-const SPLITTABLE = new Set(["csv"])
+/** Sources whose parts are ranges: byte ranges of one file (csv), key ranges of a table (postgres). */
+const SPLITTABLE = new Set(["csv", "postgres"])
 /** Sinks that write one file (`config.path`): each part writes its own. */
 const FILE_SINKS = new Set(["csv", "ndjson"])
+/** Sinks every part writes as an instance of its own (the same table, per-instance checkpoint marks). */
+const SHARED_SINKS = new Set(["postgres"])
 /** A part checkpoints at least this often when the workflow sets no `checkpoint_interval`. */
 export const DEFAULT_CHECKPOINT_INTERVAL = "1s"
 
@@ -30,6 +36,11 @@ const configPath = (node: Node): string | undefined => {
   if (typeof config !== "object" || config === null) return undefined
   const value = (config as { readonly path?: unknown }).path
   return typeof value === "string" ? value : undefined
+}
+
+const configField = (node: Node, field: string): unknown => {
+  const config = node.config
+  return typeof config === "object" && config !== null ? (config as Record<string, unknown>)[field] : undefined
 }
 
 const withConfig = (node: Node, patch: Record<string, unknown>): Node => ({
@@ -47,15 +58,23 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     const name = graph.name
     const sources = graph.nodes.filter((n) => n.kind === "source")
     if (sources.length !== 1 || !SPLITTABLE.has(sources[0]!.type)) {
-      return yield* refuse(name, `the cluster distributes workflows with exactly one csv source for now (found: ${sources.map((s) => `${s.id} (${s.type})`).join(", ")})`)
+      return yield* refuse(name, `the cluster distributes workflows with exactly one csv or postgres source for now (found: ${sources.map((s) => `${s.id} (${s.type})`).join(", ")})`)
+    }
+    const source = sources[0]!
+    if (source.type === "postgres" && configField(source, "table") === undefined) {
+      return yield* refuse(name, `source '${source.id}' (postgres) reads a query: the cluster splits a table by key ranges (read a table, with a primary key or a partition_column)`)
     }
     for (const node of graph.nodes) {
       if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
       if (typeof node.config === "object" && node.config !== null && "dead_letter" in node.config) {
         return yield* refuse(name, `node '${node.id}' has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
       }
-      if (node.kind === "sink" && (!FILE_SINKS.has(node.type) || configPath(node) === undefined)) {
-        return yield* refuse(name, `sink '${node.id}' (${node.type}): the cluster writes file sinks (csv, ndjson with a path) for now, one file per part`)
+      if (node.kind === "sink" && SHARED_SINKS.has(node.type)) {
+        if (configField(node, "mode") === "replace") {
+          return yield* refuse(name, `sink '${node.id}' (postgres) has mode: replace: every part writes the table, none may truncate it (use insert or upsert)`)
+        }
+      } else if (node.kind === "sink" && (!FILE_SINKS.has(node.type) || configPath(node) === undefined)) {
+        return yield* refuse(name, `sink '${node.id}' (${node.type}): the cluster writes file sinks (csv, ndjson with a path), one file per part, and postgres sinks for now`)
       }
     }
     const prepared = yield* Runtime.prepare(graph).pipe(
@@ -84,7 +103,8 @@ export const partName = (workflow: string, part: number): string => `${workflow}
 
 /**
  * Part `part` of a checked workflow: its own name, one instance of every node, a checkpoint
- * interval, and its own output file per sink.
+ * interval, its own output file per file sink, and its own instance name in a shared sink (a
+ * postgres sink's `workflow`, when the workflow sets one, gets `/<part>`: its marks are the part's).
  */
 export const partGraph = (graph: WorkflowGraph, part: number): WorkflowGraph => ({
   ...graph,
@@ -97,6 +117,10 @@ export const partGraph = (graph: WorkflowGraph, part: number): WorkflowGraph => 
   nodes: graph.nodes.map((node) => {
     const { parallelism: _, ...rest } = node
     if (node.kind !== "sink") return rest
+    if (SHARED_SINKS.has(node.type)) {
+      const own = configField(node, "workflow")
+      return typeof own === "string" ? withConfig(rest, { workflow: partName(own, part) }) : rest
+    }
     return withConfig(rest, { path: partPath(configPath(node)!, part) })
   })
 })

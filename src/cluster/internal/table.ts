@@ -33,6 +33,14 @@ export interface PartRow {
   readonly message: string | null
 }
 
+/** A part to send: which submission of its workflow (0 the first, counted up at each resubmission). */
+export interface Submission {
+  readonly workflow: string
+  readonly part: number
+  readonly parts: number
+  readonly submission: number
+}
+
 /** A runner as effect/cluster registers it. */
 export interface RunnerRow {
   readonly address: string
@@ -42,7 +50,13 @@ export interface RunnerRow {
 
 /** The queries on the cluster's tables. */
 export interface Table {
-  readonly insertParts: (workflow: string, parts: number) => Effect.Effect<void, ClusterError>
+  /**
+   * Records the parts of workflows about to be submitted and returns the parts to send: every
+   * part of a new workflow; the parts not done of a workflow submitted before whose parts have
+   * all ended (stopped or failed: it resumes), with their submission counted up. Refuses a
+   * workflow still running, one that ran to its end, or one resubmitted in another number of parts.
+   */
+  readonly insertParts: (workflows: ReadonlyArray<{ readonly workflow: string; readonly parts: number }>) => Effect.Effect<ReadonlyArray<Submission>, ClusterError>
   readonly started: (workflow: string, part: number, runner: string) => Effect.Effect<void, ClusterError>
   readonly progress: (workflow: string, part: number, recordsIn: number, recordsOut: number) => Effect.Effect<void, ClusterError>
   readonly checkpointed: (workflow: string, part: number, checkpoint: number) => Effect.Effect<void, ClusterError>
@@ -58,6 +72,10 @@ export interface Table {
   readonly stopRequested: (workflow: string, part: number) => Effect.Effect<boolean, ClusterError>
   readonly parts: (workflow?: string) => Effect.Effect<ReadonlyArray<PartRow>, ClusterError>
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
+  /** Records the shards a runner holds (`<prefix>_shards`), for {@link Table.shardOwners}. */
+  readonly publishShards: (runner: string, shards: ReadonlyArray<number>) => Effect.Effect<void, ClusterError>
+  /** Which live runner holds each shard, as the runners last published it (rows of the last 10 s). */
+  readonly shardOwners: Effect.Effect<ReadonlyMap<number, string>, ClusterError>
 }
 
 /** A table name in the connection's search path, quoted. */
@@ -84,34 +102,77 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       })
     const parts = quoted(prefix, "parts")
     const runners = quoted(prefix, "runners")
+    const shards = quoted(prefix, "shards")
     yield* query(
       "create",
       `CREATE TABLE IF NOT EXISTS ${parts} (
         workflow text NOT NULL, part int NOT NULL, parts int NOT NULL, status text NOT NULL,
         runner text, records_in bigint NOT NULL DEFAULT 0, records_out bigint NOT NULL DEFAULT 0,
-        attempts int NOT NULL DEFAULT 0, checkpoint bigint, resumed_from bigint, stop_requested boolean NOT NULL DEFAULT false, message text, updated_at timestamptz NOT NULL DEFAULT now(),
+        attempts int NOT NULL DEFAULT 0, submission int NOT NULL DEFAULT 0, checkpoint bigint, resumed_from bigint, stop_requested boolean NOT NULL DEFAULT false, message text, updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (workflow, part))`
     ).pipe(
       // two processes creating the table at once: the loser's error is a duplicate type
       Effect.catch(() => query("create", `SELECT 1 FROM ${parts} LIMIT 0`))
     )
+    yield* query("create", `CREATE TABLE IF NOT EXISTS ${shards} (runner text PRIMARY KEY, shards int[] NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`).pipe(
+      Effect.catch(() => query("create", `SELECT 1 FROM ${shards} LIMIT 0`))
+    )
+    // (added by the second slice: tables created by the first lack it)
+    yield* query("create", `SELECT submission FROM ${parts} LIMIT 0`).pipe(
+      Effect.catch(() => query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS submission int NOT NULL DEFAULT 0`))
+    )
     return {
-      insertParts: (workflow, n) =>
+      insertParts: (workflows) =>
         Effect.gen(function*() {
-          const existing = yield* query("submit", `SELECT count(*)::int AS n FROM ${parts} WHERE workflow = $1`, [workflow], workflow)
-          if ((existing.rows[0] as { n: number }).n > 0) {
-            return yield* new ClusterError({
-              operation: "submit",
-              workflow,
-              message: `a workflow named '${workflow}' was already submitted to this cluster (see \`dataflare status\`); rename it to run it again`
-            })
-          }
-          yield* query(
+          const names = workflows.map((w) => w.workflow)
+          const existing = yield* query(
             "submit",
-            `INSERT INTO ${parts} (workflow, part, parts, status) SELECT $1, i, $2, 'submitted' FROM generate_series(0, $2 - 1) AS i`,
-            [workflow, n],
-            workflow
+            `SELECT workflow, parts, array_agg(status) AS statuses FROM ${parts} WHERE workflow = ANY($1) GROUP BY workflow, parts`,
+            [names]
           )
+          const known = new Map(
+            existing.rows.map((r: Record<string, unknown>) => [String(r.workflow), { parts: Number(r.parts), statuses: r.statuses as ReadonlyArray<PartStatus> }])
+          )
+          const send: Array<Submission> = []
+          const fresh = workflows.filter((w) => !known.has(w.workflow))
+          for (const w of workflows) {
+            const before = known.get(w.workflow)
+            if (before === undefined) continue
+            const refuse = (message: string) => new ClusterError({ operation: "submit", workflow: w.workflow, message })
+            if (!before.statuses.every(isEnded)) {
+              return yield* refuse(`'${w.workflow}' is still running on this cluster (see \`dataflare status\`; \`dataflare stop\` stops it)`)
+            }
+            if (before.statuses.every((s) => s === "done")) {
+              return yield* refuse(`a workflow named '${w.workflow}' already ran to its end on this cluster; rename it to run it again`)
+            }
+            if (before.parts !== w.parts) {
+              return yield* refuse(`'${w.workflow}' was submitted in ${before.parts} parts: it resumes from their checkpoints in ${before.parts} parts, not ${w.parts}`)
+            }
+          }
+          // a stopped (or failed) workflow resumes: its parts not done start again, from their checkpoints
+          for (const w of workflows) {
+            if (!known.has(w.workflow)) continue
+            const resumed = yield* query(
+              "submit",
+              `UPDATE ${parts} SET status = 'submitted', stop_requested = false, submission = submission + 1, message = NULL, updated_at = now()
+               WHERE workflow = $1 AND status IN ('stopped', 'failed') RETURNING part, submission`,
+              [w.workflow],
+              w.workflow
+            )
+            for (const r of resumed.rows as Array<{ part: number; submission: number }>) {
+              send.push({ workflow: w.workflow, part: Number(r.part), parts: w.parts, submission: Number(r.submission) })
+            }
+          }
+          if (fresh.length > 0) {
+            yield* query(
+              "submit",
+              `INSERT INTO ${parts} (workflow, part, parts, status)
+               SELECT w.workflow, i, w.parts, 'submitted' FROM unnest($1::text[], $2::int[]) AS w(workflow, parts), generate_series(0, w.parts - 1) AS i`,
+              [fresh.map((w) => w.workflow), fresh.map((w) => w.parts)]
+            )
+            for (const w of fresh) for (let part = 0; part < w.parts; part++) send.push({ workflow: w.workflow, part, parts: w.parts, submission: 0 })
+          }
+          return send
         }),
       started: (workflow, part, runner) =>
         Effect.asVoid(query(
@@ -190,6 +251,32 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               message: r.message === null ? null : String(r.message)
             }))
         ),
+      publishShards: (runner, held) =>
+        Effect.asVoid(query(
+          "shards",
+          held.length === 0
+            ? `DELETE FROM ${shards} WHERE runner = $1`
+            : `INSERT INTO ${shards} (runner, shards) VALUES ($1, $2) ON CONFLICT (runner) DO UPDATE SET shards = EXCLUDED.shards, updated_at = now()`,
+          held.length === 0 ? [runner] : [runner, [...held]]
+        )),
+      shardOwners: Effect.map(
+        query(
+          "shards",
+          // rows refreshed in the last 10 s (runners refresh theirs every 3 s), the freshest last: it wins a shard two rows claim
+          `SELECT s.runner, s.shards FROM ${shards} s JOIN ${runners} r ON r.address = s.runner
+           WHERE r.healthy AND s.updated_at > now() - interval '10 seconds' ORDER BY s.updated_at`
+        ).pipe(
+          // no runner ever started: the runners table does not exist yet
+          Effect.catch(() => Effect.succeed({ rows: [] as Array<Record<string, unknown>> }))
+        ),
+        (result) => {
+          const owners = new Map<number, string>()
+          for (const r of result.rows as Array<{ runner: string; shards: ReadonlyArray<number> }>) {
+            for (const shard of r.shards) owners.set(Number(shard), r.runner)
+          }
+          return owners
+        }
+      ),
       runners: Effect.map(
         query("status", `SELECT address, healthy, last_heartbeat FROM ${runners} ORDER BY address`).pipe(
           // no runner ever started: the table does not exist yet
