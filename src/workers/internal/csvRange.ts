@@ -10,11 +10,14 @@
  * module (it starts faster).
  *
  * Messages are plain `postMessage` (structured clone, which keeps `Date` values); a failure is
- * sent as data and repeated for every later request.
+ * sent as data and repeated for every later request. When the source's only consumer is an
+ * `ndjson` sink (`encode: "ndjson"`), the thread encodes the surviving records as NDJSON lines
+ * itself and transfers the bytes: records do not cross the thread boundary as objects.
  */
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
 import type { Batch } from "../../Batch.ts"
+import { recordJson } from "../../connectors/kit/internal/recordJson.ts"
 import { fuse } from "../../Processor.ts"
 import { type FusedErrors, fusedSteps } from "../../processors/internal/steps.ts"
 import {
@@ -100,6 +103,23 @@ const chainOf = (nodes: ReadonlyArray<FusedNode>): Chain => {
   }
 }
 
+const utf8 = new TextEncoder()
+
+/**
+ * The records as NDJSON lines, written as the `ndjson` codec writes them (`recordJson`), in a
+ * buffer of their own (it is transferred); `undefined` when one cannot be written (the records
+ * go as they are, and the sink reports it as it would).
+ */
+const ndjsonOf = (records: ReadonlyArray<unknown>): Uint8Array<ArrayBuffer> | undefined => {
+  let text = ""
+  try {
+    for (let i = 0; i < records.length; i++) text += recordJson(records[i]) + "\n"
+  } catch {
+    return undefined
+  }
+  return utf8.encode(text)
+}
+
 const asFailure = (e: unknown): RangeFailure =>
   e instanceof RangeReadError
     ? e.failure
@@ -143,7 +163,12 @@ const serve = async (): Promise<void> => {
           return
         }
         const batch = reader.read(request.max)
-        return send({ _tag: "Batch", id: request.id, ...batch, counts: chain?.counts() })
+        const counts = chain?.counts()
+        const lines = data.encode === "ndjson" && batch.records.length > 0 ? ndjsonOf(batch.records) : undefined
+        if (lines === undefined) return send({ _tag: "Batch", id: request.id, ...batch, ndjson: undefined, counts })
+        const ndjson = { bytes: lines, count: batch.records.length }
+        // the buffer moves to the main thread (no copy); the records stay here
+        return port.postMessage({ _tag: "Batch", id: request.id, ...batch, records: [], ndjson, counts } satisfies RangeReply, [lines.buffer])
       } catch (e) {
         failure = asFailure(e)
       }

@@ -491,7 +491,10 @@ export type RangeReply =
   | {
     readonly _tag: "Batch"
     readonly id: number
+    /** The records (empty when they come as `ndjson`). */
     readonly records: Array<unknown>
+    /** With `encode: "ndjson"`: the records as NDJSON lines (a transferred buffer), and how many. */
+    readonly ndjson: { readonly bytes: Uint8Array; readonly count: number } | undefined
     readonly setAside: Array<RangeSetAside>
     readonly offset: number
     readonly line: number
@@ -504,4 +507,10 @@ export type RangeReply =
 /** A range worker's `workerData`. */
 export interface RangeWorkerData extends RangeInit {
   readonly fused: ReadonlyArray<FusedNode>
+  /**
+   * `ndjson`: the thread sends the records (after the fused nodes) as NDJSON lines, encoded as the
+   * `ndjson` codec does, instead of the records (the source's only consumer is an `ndjson` sink).
+   * A batch with a record JSON cannot represent is sent as records (the sink reports it).
+   */
+  readonly encode: "ndjson" | undefined
 }
