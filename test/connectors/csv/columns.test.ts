@@ -36,6 +36,36 @@ describe("csv columns", () => {
     }
   }, timeoutFor(runs * 10, 2, 60_000))
 
+  it("a timestamp column reads the common ISO forms (computed from the digits) as Date reads them", () => {
+    const layout = makeLayout(["t"], { t: "timestamp" }, undefined)
+    const pad = (v: number, n = 2) => String(v).padStart(n, "0")
+    const time = fc.record({
+      year: fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.constantFrom(0, 1, 99, 100, 1000, 1970, 2000, 2024)),
+      month: fc.integer({ min: 1, max: 12 }),
+      day: fc.integer({ min: 1, max: 28 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      minute: fc.integer({ min: 0, max: 59 }),
+      second: fc.integer({ min: 0, max: 59 }),
+      ms: fc.integer({ min: 0, max: 999 }),
+      form: fc.integer({ min: 0, max: 7 })
+    }).map(({ year, month, day, hour, minute, second, ms, form }) => {
+      const date = `${pad(year, 4)}-${pad(month)}-${pad(day)}`
+      const t = `${pad(hour)}:${pad(minute)}:${pad(second)}`
+      return [date, `${date}T${t}`, `${date}T${t}Z`, `${date}T${t}.${pad(ms, 3)}`, `${date}T${t}.${pad(ms, 3)}Z`, `${date} ${t}`, `${date}T${t}+02:00`, `${date}T${pad(hour)}:${pad(minute)}`][form]
+    })
+    fc.assert(
+      fc.property(time, (text) => {
+        const record = build(layout, [text], 1, error)
+        const hasZone = text.length === 10 || /(Z|[+-]\d\d:\d\d)$/.test(text)
+        const expected = new Date(hasZone ? text : `${text}Z`).getTime()
+        // (a form Date refuses, e.g. a space before the time of a year below 100, is refused)
+        if (Number.isNaN(expected)) assert.isUndefined(record, text)
+        else assert.strictEqual((record?.t as Date | undefined)?.getTime(), expected, text)
+      }),
+      { numRuns: runs * 10 }
+    )
+  })
+
   it("records keep the column order and a __proto__ column is an own field", () => {
     const layout = makeLayout(["b", "a", "__proto__"], undefined, undefined)
     const record = build(layout, ["1", "2", "3"], 3, error)

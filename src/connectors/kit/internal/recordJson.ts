@@ -73,13 +73,21 @@ const valueJson = (v: unknown): string | undefined => {
 }
 
 const keyTexts = new Map<string, string>()
+/** The keys of the last record, in order, and their texts: the next record most often has the same. */
+const lastKeys: Array<string> = []
+const lastTexts: Array<string> = []
 
-/** `"key":` (kept for the keys seen, up to a bound). */
-const keyText = (k: string): string => {
+/** `"key":` of the `i`th key of a record (kept for the keys seen, up to a bound). */
+const keyText = (k: string, i: number): string => {
+  if (lastKeys[i] === k) return lastTexts[i]
   let text = keyTexts.get(k)
   if (text === undefined) {
     text = JSON.stringify(k) + ":"
     if (keyTexts.size < 10_000) keyTexts.set(k, text)
+  }
+  if (i < 256) {
+    lastKeys[i] = k
+    lastTexts[i] = text
   }
   return text
 }
@@ -94,11 +102,12 @@ export const recordJson = (record: unknown): string => {
   if ((proto !== Object.prototype && proto !== null) || "toJSON" in record) return toJsonText(record)
   const o = record as { readonly [k: string]: unknown }
   let out = "{"
+  let i = 0
   for (const k in o) {
     if (!Object.hasOwn(o, k)) continue
     const text = valueJson(o[k])
-    if (text === undefined) continue
-    out += (out.length === 1 ? "" : ",") + keyText(k) + text
+    if (text !== undefined) out += (out.length === 1 ? "" : ",") + keyText(k, i) + text
+    i++
   }
   return out + "}"
 }
