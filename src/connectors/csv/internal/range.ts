@@ -243,6 +243,12 @@ export const findStart = (
   return { offset: size, line: lines + 1 }
 }
 
+/**
+ * Records built before the fused steps run on them: few, so that what a young-generation
+ * collection finds alive (and copies) is small — the records the steps drop die young.
+ */
+const STEP_RECORDS = 128
+
 /** How long a reader waits for the next range's reader to publish its start before finding it itself. */
 const PATIENCE_MS = 2000
 /** Below this many bytes before the cut, finding a start is cheaper than waiting for it. */
@@ -356,7 +362,7 @@ export class RangeReader {
         }
         built.push(record)
         read++
-        if (this.steps !== undefined && built.length >= max) {
+        if (this.steps !== undefined && built.length >= STEP_RECORDS) {
           this.runSteps(built, out)
           built = []
           if (out.length >= max) break
