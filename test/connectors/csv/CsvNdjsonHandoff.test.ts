@@ -3,8 +3,9 @@
  * its range threads encode the records as NDJSON lines and hand the main thread the bytes
  * (`Batch.NdjsonEncoded`), which the sink writes as they are. The lines must be exactly those the
  * sink writes from the records (timestamps, nulls, quoted fields with line breaks, CRLF,
- * multibyte text at range cuts), the plan says so, the per-node counts are a serial run's, and a
- * run killed with SIGKILL and resumed writes every record exactly once.
+ * multibyte text at range cuts), the plan says so, the per-node counts are a serial run's, records
+ * over the size limit go to the dead letters as in a serial run, and a run killed with SIGKILL and
+ * resumed writes every record exactly once.
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import { rm, writeFile } from "node:fs/promises"
@@ -126,6 +127,47 @@ ${
         assert.deepStrictEqual(counts(parallel), counts(serial))
       }).pipe(Effect.provide(Builtins.layer))))
   }
+
+  it.effect("records over max_record_bytes go to the dead letters as in a serial run; a file with no records writes nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const big = "x".repeat(300_000)
+      const filler = (from: number, n: number) => Array.from({ length: n }, (_, i) => `${from + i},t${from + i},2026-01-01`).join("\n")
+      writeFileSync(join(dir, "in.csv"), `id,text,at\n${filler(1, 300)}\n301,"${big}\n${big}",2026-01-02\n${filler(302, 300)}\n602,${big},2026-01-03\n603,last,2026-01-04\n`)
+      writeFileSync(join(dir, "empty.csv"), "id,text,at\n")
+      const wf = (input: string, out: string, parallelism: number) =>
+        Yaml.parse(
+          `
+name: handoff-oversize
+sources:
+  in:
+    type: csv
+    parallelism: ${parallelism}
+    config:
+      path: "${join(dir, input)}"
+      columns: { id: integer, at: timestamp }
+      max_record_bytes: 4096
+      oversize: dead_letter
+      dead_letter: { path: "${join(dir, `${out}.rejected.ndjson`)}" }
+destinations:
+  out: { type: ndjson, inputs: [in], config: { path: "${join(dir, out)}" } }
+`,
+          { file: "handoff-oversize.yaml", env: {} }
+        )
+      const planned = plan(yield* prepare(yield* wf("in.csv", "p.ndjson", 2)))
+      const source = planned.tasks.find((t) => t.id === "in")
+      assert.strictEqual(source?._tag === "Source" ? source.encoding : undefined, "application/x-ndjson")
+      yield* Runtime.run(yield* wf("in.csv", "s.ndjson", 1))
+      yield* Runtime.run(yield* wf("in.csv", "p.ndjson", 2))
+      const out = (name: string) => lines(readFileSync(join(dir, name), "utf8"))
+      assert.strictEqual(out("s.ndjson").length, 601)
+      assert.deepStrictEqual(out("p.ndjson").sort(), out("s.ndjson").sort())
+      const rejected = (name: string) => out(`${name}.rejected.ndjson`).map((l) => (JSON.parse(l) as { readonly line: number }).line).sort()
+      assert.deepStrictEqual(rejected("p.ndjson"), [302, 604])
+      assert.deepStrictEqual(rejected("p.ndjson"), rejected("s.ndjson"))
+      yield* Runtime.run(yield* wf("empty.csv", "e.ndjson", 2))
+      assert.strictEqual(readFileSync(join(dir, "e.ndjson"), "utf8"), "")
+    }).pipe(Effect.provide(Builtins.layer))))
 
   it.live("a parallel run killed with SIGKILL twice and resumed writes every record exactly once", () =>
     Effect.scoped(Effect.gen(function*() {
