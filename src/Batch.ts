@@ -247,12 +247,40 @@ export interface PostgresCopyEncoded {
 }
 
 /**
- * An encoded form of a batch's records (see {@link CsvEncoded}, {@link PostgresCopyEncoded}).
+ * `application/x-ndjson`: the records as NDJSON lines exactly as the `ndjson` codec writes them
+ * (each line ending with `\n`, UTF-8). Unlike the other forms, these are not the bytes a source
+ * read but the records it hands on, after the nodes fused into it: a source running on its own
+ * threads (a parallel `csv` source) encodes them there, so the records do not cross to the main
+ * thread as objects, and an `ndjson` file sink writes the bytes as they are. Decoding them
+ * (`records`) parses the lines back (a `Date` comes back as its ISO string).
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface NdjsonEncoded {
+  readonly format: "application/x-ndjson"
+  readonly bytes: Uint8Array
+}
+
+/**
+ * An encoded form of a batch's records (see {@link CsvEncoded}, {@link PostgresCopyEncoded},
+ * {@link NdjsonEncoded}).
  *
  * @category models
  * @since 0.2.0
  */
-export type Encoded = CsvEncoded | PostgresCopyEncoded
+export type Encoded = CsvEncoded | PostgresCopyEncoded | NdjsonEncoded
+
+/**
+ * Whether an encoded form holds the records a source hands on (after its fused nodes) rather
+ * than the bytes it read ({@link NdjsonEncoded}): the planner may then ask for it from a source
+ * that runs several instances on its own threads, with nodes fused into it; the other forms
+ * exist only at parallelism 1, with nothing fused.
+ *
+ * @category getters
+ * @since 0.5.0
+ */
+export const isOutputEncoding = (format: Encoded["format"]): boolean => format === "application/x-ndjson"
 
 /**
  * A batch whose records are also available encoded; `records` decodes them on first access.

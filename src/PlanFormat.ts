@@ -11,6 +11,7 @@
  * ```
  * @since 0.1.0
  */
+import { isOutputEncoding } from "./Batch.ts"
 import type { Plan, PlannedTask } from "./Runtime.ts"
 
 const kindOf = (task: PlannedTask): string => {
@@ -77,7 +78,11 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
     )
   }
   if (task._tag === "Source" && task.encoding !== undefined) {
-    parts.push(`hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`)
+    parts.push(
+      isOutputEncoding(task.encoding)
+        ? `encodes its records as ${task.encoding} on its threads for its sink (records do not cross threads)`
+        : `hands ${task.encoding} bytes to its sink unparsed (parsed only where the sink cannot use them)`
+    )
   }
   const letters = nodesOf(task).flatMap((n) => {
     const path = deadLetterPath(plan, n)

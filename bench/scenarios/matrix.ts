@@ -18,7 +18,7 @@
  * compared, so a filter that means something else in one tool shows.
  *
  * Sizes: `rows` (1 M in the full run, `BENCH_ROWS` overrides) and `largeRows` (10 M, full run only,
- * for the narrow shapes keeping 33 %).
+ * for the narrow shapes keeping 33 %). `BENCH_SHAPES` picks shapes by name (see {@link wanted}).
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, rmSync, writeFileSync } from "node:fs"
@@ -139,12 +139,20 @@ const ndjsonShapes = (rows: number, width: Width, kept: ReadonlyArray<Kept>): Ar
   }
 ]
 
+/**
+ * `BENCH_SHAPES`: run only the shapes whose name contains one of these `|`-separated strings (e.g.
+ * `BENCH_SHAPES="narrow, typed|wide, typed, 90"`), for a quick look at a few; all when unset.
+ */
+const only = process.env.BENCH_SHAPES?.split("|").filter((s) => s.length > 0)
+const wanted = (shape: Shape): boolean => only === undefined || only.some((s) => shape.name.includes(s))
+
 const lineCount = (path: string): number =>
   existsSync(path) ? Number(execFileSync("wc", ["-l", path], { encoding: "utf8" }).trim().split(" ")[0]) : -1
 
 /** Runs the shapes that share one input (generated once per round from that round's seed). */
 const runGroup = (all: ReadonlyArray<Shape>, rounds: number, generate: (seed: number) => string): Array<Measured> => {
-  const shapes = all.map((shape) => ({ ...shape, peers: shape.peers.filter((p) => peers[p.name as keyof typeof peers]) }))
+  const shapes = all.filter(wanted).map((shape) => ({ ...shape, peers: shape.peers.filter((p) => peers[p.name as keyof typeof peers]) }))
+  if (shapes.length === 0) return []
   const samples = shapes.map(() => ({ dataflare: [] as Array<number>, peers: new Map<string, Array<number>>(), ratios: new Map<string, Array<number>>(), counts: new Set<string>() }))
   for (let r = 0; r < rounds; r++) {
     const input = generate(r + 1)

@@ -7,7 +7,8 @@
  *   machine's available cores (`os.availableParallelism()`);
  * - except when its only consumer is a sink that takes the source's encoded bytes (CSV bytes
  *   passed to PostgreSQL's COPY): that handoff exists at parallelism 1 only and is cheaper than
- *   parsing on several threads;
+ *   parsing on several threads (an NDJSON sink, which takes NDJSON the source's threads encode,
+ *   is no such exception);
  * - every other node runs once (processors and sinks are not split by `auto`).
  *
  * A run that resumes from a checkpoint keeps the instances the checkpoint was taken with
@@ -15,6 +16,7 @@
  * machine, a file that grew), and positions of one split do not apply to another.
  */
 import { availableParallelism } from "node:os"
+import { isOutputEncoding } from "../Batch.ts"
 import type { Restored } from "../Checkpoint.ts"
 import type { SourceCapabilities } from "../Connector.ts"
 import type { PreparedSink } from "../Registry.ts"
@@ -26,7 +28,8 @@ export const autoCores = (): number => availableParallelism()
 /** Whether a sink writes the encoded form the source can emit (the planner then hands it bytes). */
 const takesEncoded = (capabilities: SourceCapabilities, sink: PreparedSink): boolean => {
   const accepted = sink.capabilities.accepts ?? []
-  return (capabilities.encodes ?? []).some((f) => accepted.includes(f))
+  // an encoding of the records handed on (NDJSON) is made by the source's threads: no reason for one
+  return (capabilities.encodes ?? []).some((f) => accepted.includes(f) && !isOutputEncoding(f))
 }
 
 /**

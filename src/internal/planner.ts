@@ -11,7 +11,7 @@
  * - Stages: tasks grouped by depth (longest path from a source), for `plan` output.
  */
 import type { Effect } from "effect"
-import type { Batch, Encoded } from "../Batch.ts"
+import { type Batch, type Encoded, isOutputEncoding } from "../Batch.ts"
 import type { DeliveryGuarantee, FusedNode } from "../Connector.ts"
 import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
@@ -176,21 +176,26 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
     }
   }
   const taskIdOf = (node: string): string => headOf.get(node) ?? node
-  // A source (parallelism 1) whose only consumer is a sink (reading its main output, not keyed:
-  // whole batches go to its instances) hands it batches in an encoded form both know, when there
-  // is one: the sink writes the bytes.
+  // A source whose only consumer (after the nodes fused into it) is a sink (reading its main
+  // output, not keyed: whole batches go to its instances) hands it batches in an encoded form both
+  // know, when there is one: the sink writes the bytes. The bytes a source read (CSV, COPY text)
+  // exist at parallelism 1 with nothing fused; an encoding of the records it hands on
+  // (`isOutputEncoding`) is made by a source running on its own threads (parallelism > 1).
   const encodingOf = (n: PreparedNode): Encoded["format"] | undefined => {
-    if (n.kind !== "source" || n.parallelism !== 1 || fusedInto.has(n.node.id)) return undefined
+    if (n.kind !== "source") return undefined
     const formats = n.source.capabilities.encodes
-    const consumers = consumersOf(n.node.id)
+    const fused = fusedInto.get(n.node.id)
+    const last = fused === undefined ? n.node.id : fused[fused.length - 1].node
+    const consumers = consumersOf(last)
     if (formats === undefined || consumers.length !== 1) return undefined
     const sink = byId.get(consumers[0])
     if (
       sink === undefined || sink.kind !== "sink" || sink.node.key_by !== undefined ||
-      sink.node.inputs.length !== 1 || sink.node.inputs[0] !== n.node.id
+      sink.node.inputs.length !== 1 || sink.node.inputs[0] !== last
     ) return undefined
     const accepted = sink.sink.capabilities.accepts ?? []
-    return formats.find((f) => accepted.includes(f))
+    const serial = n.parallelism === 1 && fused === undefined
+    return formats.find((f) => accepted.includes(f) && (isOutputEncoding(f) ? n.parallelism > 1 : serial))
   }
   const tasks: Array<PlannedTask> = []
   for (const n of workflow.nodes) {

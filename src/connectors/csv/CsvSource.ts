@@ -84,8 +84,9 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       unbounded: false,
       fuses: ["filter", "map", "select", "rename"],
       autoParallelism: (cores) => rangesFor(config.path, cores),
-      // string fields only: the reader of the bytes reads the same values (typed fields are checked here)
-      ...(plainStrings(config) ? { encodes: ["text/csv"] } : {})
+      // CSV bytes: string fields only, the reader of the bytes reads the same values (typed fields
+      // are checked here); NDJSON: the range threads encode what they hand on for an ndjson sink
+      encodes: plainStrings(config) ? ["text/csv", "application/x-ndjson"] : ["application/x-ndjson"]
     }),
     resources: (config) => fileSourceResources(config),
     // a byte offset and line (with the instance's byte range when read in parallel)
@@ -147,7 +148,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             fused: context.fused ?? [],
             maxRecordBytes,
             invalidUtf8,
-            deadLetters: setAside
+            deadLetters: setAside,
+            encoding: context.encoding
           })
         }
         if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128) {

@@ -8,7 +8,8 @@
  * `csv` codec, with `header`) writes it first in an empty file — also for a run that writes no
  * record, at `flush` — and its columns are kept with each checkpoint, so a restored run writes
  * the same columns. A record the codec cannot write fails with a `RecordError` naming the file.
- * `flush` fsyncs the file.
+ * `flush` fsyncs the file. With the `ndjson` codec, a batch that carries its records as NDJSON
+ * (`Batch.NdjsonEncoded`, encoded by a parallel source's threads) is written as those bytes.
  *
  * @example
  * ```ts
@@ -83,6 +84,11 @@ export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWrit
           Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
             const size = Batch.size(batch)
             if (size === 0) return Effect.succeed({ written: 0 })
+            const encoded = Batch.encodedOf(batch)
+            if (encoded?.format === "application/x-ndjson" && codec.name === "ndjson") {
+              // NDJSON a source's threads encoded as this codec does: written as it is
+              return Effect.map(file.write(encoded.bytes), (bytes) => ({ written: size, bytes }))
+            }
             if (csv !== undefined) csv.columnsFrom(Batch.get(batch, 0))
             const text = codec.encodeBatch(batch.records, batch.start, batch.end)
             if (text instanceof EncodeError) return Effect.fail(text.toRecordError({ file: path }))

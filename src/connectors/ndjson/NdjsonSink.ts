@@ -32,7 +32,8 @@ export const NdjsonSink: Connector.SinkDefinition<NdjsonConfig, unknown> = Conne
   description: "Writes records as JSON, one object per line",
   config: NdjsonConfig,
   // one file, written by one instance
-  capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1 }),
+  // NDJSON encoded on a parallel source's threads (`Batch.NdjsonEncoded`) is written as it is
+  capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1, accepts: ["application/x-ndjson"] }),
   resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }] }),
   check: (config) => FileSink.check(CONNECTOR, config.path),
   open: (config) => FileSink.open({ connector: CONNECTOR, path: config.path, codec: ndjson() })

@@ -243,6 +243,12 @@ export const findStart = (
   return { offset: size, line: lines + 1 }
 }
 
+/**
+ * Records built before the fused steps run on them: few, so that what a young-generation
+ * collection finds alive (and copies) is small — the records the steps drop die young.
+ */
+const STEP_RECORDS = 128
+
 /** How long a reader waits for the next range's reader to publish its start before finding it itself. */
 const PATIENCE_MS = 2000
 /** Below this many bytes before the cut, finding a start is cheaper than waiting for it. */
@@ -356,7 +362,7 @@ export class RangeReader {
         }
         built.push(record)
         read++
-        if (this.steps !== undefined && built.length >= max) {
+        if (this.steps !== undefined && built.length >= STEP_RECORDS) {
           this.runSteps(built, out)
           built = []
           if (out.length >= max) break
@@ -491,7 +497,10 @@ export type RangeReply =
   | {
     readonly _tag: "Batch"
     readonly id: number
+    /** The records (empty when they come as `ndjson`). */
     readonly records: Array<unknown>
+    /** With `encode: "ndjson"`: the records as NDJSON lines (a transferred buffer), and how many. */
+    readonly ndjson: { readonly bytes: Uint8Array; readonly count: number } | undefined
     readonly setAside: Array<RangeSetAside>
     readonly offset: number
     readonly line: number
@@ -504,4 +513,10 @@ export type RangeReply =
 /** A range worker's `workerData`. */
 export interface RangeWorkerData extends RangeInit {
   readonly fused: ReadonlyArray<FusedNode>
+  /**
+   * `ndjson`: the thread sends the records (after the fused nodes) as NDJSON lines, encoded as the
+   * `ndjson` codec does, instead of the records (the source's only consumer is an `ndjson` sink).
+   * A batch with a record JSON cannot represent is sent as records (the sink reports it).
+   */
+  readonly encode: "ndjson" | undefined
 }

@@ -12,6 +12,7 @@
  */
 import { type BigIntegers, JsonRefusal, MAX_DEPTH, parseJson } from "../../../internal/json.ts"
 import { toJsonText } from "../../../internal/jsonText.ts"
+import { recordJson } from "../internal/recordJson.ts"
 import { type Codec, DecodeError, decodeError, EncodeError, type Origin, type Payload, reasonOf, singleOf, toText } from "./Codec.ts"
 
 /**
@@ -45,7 +46,7 @@ export const formatLines = (records: ReadonlyArray<unknown>, start: number, end:
   let out = ""
   let i = start
   try {
-    for (; i < end; i++) out += toJsonText(records[i]) + "\n"
+    for (; i < end; i++) out += recordJson(records[i]) + "\n"
     return out
   } catch (e) {
     return new EncodeError({ codec, detail: reasonOf(e), index: i, record: records[i] })

@@ -121,7 +121,7 @@ export const makeWriter = Effect.fnUntraced(function*(
    * - PostgreSQL COPY text: every column is a column of the table of the same type (as
    *   `format_type` prints it), so the server reads each value as the source's server wrote it.
    */
-  const canPass = (encoded: Batch.Encoded): boolean => {
+  const canPass = (encoded: Batch.Encoded): encoded is Batch.CsvEncoded | Batch.PostgresCopyEncoded => {
     if (mode === "upsert" || target.columns.length === 0) return false
     if (encoded.format === "text/csv") {
       return encoded.columns.every((name) => {
@@ -129,6 +129,7 @@ export const makeWriter = Effect.fnUntraced(function*(
         return col !== undefined && encodingOf(col) !== "json"
       })
     }
+    if (encoded.format !== "application/x-postgres-copy") return false
     return encoded.columns.every((name, i) => target.columns.find((c) => c.name === name)?.type === encoded.types[i])
   }
 
