@@ -18,8 +18,10 @@ import { Effect, type Scope } from "effect"
 import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { makeLatency } from "./latency.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
+import { deadLetterPort } from "./prepare.ts"
 import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
 import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.ts"
+import { destinationWriter } from "./tasks/deadLetterOutput.ts"
 import { openSink, runSink } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
 import { runStateful } from "./tasks/stateful.ts"
@@ -80,15 +82,24 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
     const chainedAfter = new Map<string, PlannedTask>()
     for (const t of plan.tasks) if (t.runsIn !== undefined) chainedAfter.set(t.inputs[0].task, t)
 
-    /** The dead-letter writers of processor nodes with `on_error: dead_letter`, counted per instance. */
-    const letterWriters = (nodes: ReadonlyArray<string>, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
+    /**
+     * The dead-letter writers of the processor nodes of `task` with `on_error: dead_letter`,
+     * counted per instance: to a file, or to the destination reading the node's dead-letter port.
+     */
+    const letterWriters = (task: PlannedTask & { readonly _tag: "Stateless" }, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
       let writers: Map<string, LetterWriter> | undefined
-      for (const id of nodes) {
+      for (const id of task.nodes) {
         const node = plan.workflow.nodes.find((n) => n.node.id === id)?.node
-        if (node?.on_error !== "dead_letter" || node.dead_letter === undefined) continue
+        const letters = node?.on_error === "dead_letter" ? node.dead_letter : undefined
+        if (node === undefined || letters === undefined) continue
         const counters = counter(id, instance)
         writers ??= new Map()
-        writers.set(id, DeadLetter.writer({ connector: node.type, node: id, config: node.dead_letter, report: (n) => (counters.deadLetters += n) }))
+        if ("path" in letters) {
+          const write = DeadLetter.writer({ connector: node.type, node: id, config: letters, report: (n) => (counters.deadLetters += n) })
+          writers.set(id, (entries) => write(entries))
+        } else {
+          writers.set(id, destinationWriter(id, wiring.outputsOf(task).get(deadLetterPort(id)) ?? [], counters))
+        }
       }
       return writers
     }
@@ -104,7 +115,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
         : Effect.succeed(toChannels(wiring.outputsOf(last)))
       if (stateless === undefined) return tail
       const nodeCounters = stateless.nodes.map((node) => counter(node, instance))
-      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless.nodes, instance))
+      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless, instance))
       return Effect.map(tail, (next) => chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
     }
 
@@ -131,7 +142,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             break
           case "Stateless": {
             const nodeCounters = task.nodes.map((node) => counter(node, instance))
-            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task.nodes, instance)))
+            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task, instance)))
             const first = nodeCounters[0]
             const last = nodeCounters[nodeCounters.length - 1]
             body = runTransform(process, channels[instance], ports, first, last, false, ordered)

@@ -171,6 +171,21 @@ export interface Letter {
 }
 
 /**
+ * The envelope of one letter, as a dead-letter file line holds it and as a dead-letter
+ * destination (`dead_letter: { to }`) receives it: `{ ...context, node, at, ...fields, error,
+ * record }` (see the module doc).
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const envelope = (
+  node: string,
+  at: string,
+  letter: Letter,
+  context?: { readonly [key: string]: unknown }
+): { readonly [key: string]: unknown } => ({ ...context, node, at, ...letter.fields, error: letter.error, record: letter.record })
+
+/**
  * Appends letters to the file; on an overflow, appends nothing and fails with a `RecordError`
  * naming the file, its limit and the first letter (its record and reason) — see {@link writer}.
  *
@@ -202,7 +217,7 @@ export const writer = (options: {
       const at = new Date(yield* Clock.currentTimeMillis).toISOString()
       let text = ""
       for (const l of letters) {
-        text += jsonText({ ...options.context, node: options.node, at, ...l.fields, error: l.error, record: l.record }) + "\n"
+        text += jsonText(envelope(options.node, at, l, options.context)) + "\n"
       }
       const overflow = yield* appendText(options.connector, options.config.path, max, text)
       if (overflow !== undefined) {

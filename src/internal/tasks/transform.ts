@@ -23,8 +23,12 @@ export interface StatelessProcess {
   readonly letters?: (() => Effect.Effect<void, unknown> | undefined) | undefined
 }
 
-/** The dead-letter writer of a processor node with `on_error: dead_letter`. */
-export type LetterWriter = DeadLetter.Writer
+/**
+ * The dead-letter writer of a processor node with `on_error: dead_letter`: appends the letters
+ * of `batch` to the node's file, or sends them as envelopes to its destination (see
+ * deadLetterOutput.ts).
+ */
+export type LetterWriter = (letters: ReadonlyArray<DeadLetter.Letter>, batch: Batch.Batch<unknown>) => Effect.Effect<void, unknown>
 
 /** The tag of what a step threw (a tagged error's `_tag`, an Error's name). */
 const tagOf = (e: unknown): string => {
@@ -140,7 +144,9 @@ export const statelessProcess = (
   if (writers === undefined || writers.size === 0) return process
   const letters = (): Effect.Effect<void, unknown> | undefined => {
     let effect: Effect.Effect<void, unknown> | undefined
-    const origin = lastBatch?.origin
+    const batch = lastBatch
+    if (batch === undefined) return undefined
+    const origin = batch.origin
     for (let i = 0; i < task.nodes.length; i++) {
       const h = held[i]
       const write = writers.get(task.nodes[i])
@@ -150,7 +156,7 @@ export const statelessProcess = (
         error: messageOf(x.error),
         fields: { tag: tagOf(x.error), ...(origin !== undefined ? { source: origin.source, position: origin.position } : {}) }
       }))
-      const one = write(entries)
+      const one = write(entries, batch)
       effect = effect === undefined ? one : Effect.andThen(effect, one)
     }
     return effect

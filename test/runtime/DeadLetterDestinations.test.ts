@@ -1,0 +1,112 @@
+/**
+ * Dead letters sent to a destination (`dead_letter: { to: <sink> }` on a transformation): the
+ * records a processor sets aside reach that sink as envelopes (node, at, tag, source, position,
+ * error, record) through the data flow; the plan shows the edge, the summary counts them; what
+ * cannot work is refused before anything runs, naming the node and key.
+ */
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as Yaml from "../../dsl/yaml/Yaml.ts"
+import * as Builtins from "../../src/Builtins.ts"
+import * as PlanFormat from "../../src/PlanFormat.ts"
+import * as Runtime from "../../src/Runtime.ts"
+import { tempDir } from "../connectors/csv/support.ts"
+
+const input = (dir: string) =>
+  writeFileSync(
+    join(dir, "in.ndjson"),
+    [{ id: 1, amount: 5 }, { id: 2, amount: "lots" }, { id: 3, amount: 50 }, { id: 4, amount: 12 }, { id: 5, amount: null }, { id: 6, amount: [1] }]
+      .map((r) => JSON.stringify(r)).join("\n") + "\n"
+  )
+
+const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+
+const workflow = (dir: string, parallelism = 1, extra: ReadonlyArray<string> = []) =>
+  [
+    "name: dead-letter-destinations",
+    `execution: { batch_size: 2, parallelism: ${parallelism} }`,
+    "sources:",
+    `  input: { type: ndjson, config: { path: ${join(dir, "in.ndjson")} } }`,
+    "transformations:",
+    "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" }, on_error: dead_letter, dead_letter: { to: rejects } }",
+    "  double: { type: map, inputs: [big], config: { fields: { twice: \"amount * 2\" } } }",
+    "destinations:",
+    `  out: { type: ndjson, inputs: [double], config: { path: ${join(dir, "out.ndjson")} } }`,
+    `  rejects: { type: ndjson, inputs: [], config: { path: ${join(dir, "rejects.ndjson")} } }`,
+    ...extra
+  ].join("\n")
+
+const prepareIssues = (text: string) =>
+  Effect.gen(function*() {
+    const graph = yield* Yaml.parse(text, { file: "wf.yaml", env: {} })
+    return (yield* Effect.flip(Runtime.prepare(graph))).message
+  }).pipe(Effect.provide(Builtins.layer))
+
+describe("dead letters sent to a destination (dead_letter: { to })", () => {
+  for (const parallelism of [1, 3]) {
+    it.live(`a filter's bad records reach the ndjson destination as envelopes, the others go on (parallelism ${parallelism})`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const dir = yield* tempDir
+        input(dir)
+        const graph = yield* Yaml.parse(workflow(dir, parallelism), { file: "wf.yaml", env: {} })
+        const plan = PlanFormat.text(Runtime.plan(yield* Runtime.prepare(graph)))
+        assert.include(plan, "dead letters of big → destination rejects (ndjson)")
+        assert.include(plan, "sink: rejects (ndjson)")
+        assert.include(plan, "reads dead letters of big")
+        const summary = yield* Runtime.run(graph)
+        const out = lines(join(dir, "out.ndjson")).map((r) => [r.id, r.twice]).sort((a, b) => Number(a[0]) - Number(b[0]))
+        assert.deepStrictEqual(out, [[3, 100], [4, 24]])
+        const letters = lines(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
+        assert.deepStrictEqual(letters.map((e) => (e.record as { id: number }).id), [2, 6])
+        for (const e of letters) {
+          assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "record"])
+          assert.strictEqual(e.node, "big")
+          assert.strictEqual(e.tag, "RecordError")
+          assert.strictEqual(e.source, "input")
+          assert.isNotNull(e.position)
+          assert.include(String(e.error), "amount > 10")
+        }
+        assert.strictEqual(summary.nodes.find((n) => n.id === "big")?.deadLetters, 2)
+        assert.strictEqual(summary.nodes.find((n) => n.id === "rejects")?.recordsIn, 2)
+      }).pipe(Effect.provide(Builtins.layer))))
+  }
+
+  it.effect("refused before anything runs, naming the node and key", () =>
+    Effect.gen(function*() {
+      const base = (letters: string, rejects = "inputs: []") =>
+        [
+          "name: x",
+          "sources: { input: { type: ndjson, config: { path: a.ndjson } } }",
+          "transformations:",
+          `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, on_error: dead_letter, dead_letter: ${letters} }`,
+          "destinations:",
+          "  out: { type: ndjson, inputs: [big], config: { path: b.ndjson } }",
+          `  rejects: { type: ndjson, ${rejects}, config: { path: c.ndjson } }`
+        ].join("\n")
+      assert.include(
+        yield* prepareIssues(base("{ to: rejcts }")),
+        "transformations.big.dead_letter.to: unknown destination 'rejcts' (did you mean 'rejects'?); destinations: out, rejects"
+      )
+      assert.include(
+        yield* prepareIssues(base("{ to: input }")),
+        "transformations.big.dead_letter.to: 'input' is a source; dead letters go to a destination (a node under destinations)"
+      )
+      assert.include(
+        yield* prepareIssues(base("{ to: rejects }", "inputs: [big]")),
+        "destinations.rejects.inputs: destination 'rejects' takes the dead letters of 'big' (envelopes: node, at, tag, source, position, error, record), so it reads nothing else; set inputs: [] and write 'big' to another destination"
+      )
+      assert.include(
+        yield* prepareIssues(base("{ to: out }", "inputs: [big]")),
+        "destination 'out' takes the dead letters of 'big'"
+      )
+      // a destination of no one's dead letters still needs an input
+      assert.include(
+        yield* prepareIssues(base("{ path: d.ndjson }")),
+        "destinations.rejects.inputs: a destination needs at least one input"
+      )
+      const yamlError = yield* Effect.flip(Yaml.parse(base("{ to: rejects, path: d.ndjson }"), { file: "wf.yaml", env: {} }))
+      assert.include(yamlError.message, "transformations.big.dead_letter.path: unknown key 'path' (dead_letter has either to, or path and max_bytes)")
+    }))
+})
