@@ -52,7 +52,9 @@ const deadLetterTarget = (plan: Plan, node: string): string | undefined => {
   if (own !== undefined) return "path" in own ? own.path : `destination ${own.to} (${typeOf(plan, own.to)})`
   const config = graphNode?.config
   const path = field(field(config, "dead_letter"), "path")
+  const to = field(field(config, "dead_letter"), "to")
   const on = field(config, "on_error") === "dead_letter" || field(config, "oversize") === "dead_letter"
+  if (on && typeof to === "string") return `destination ${to} (${typeOf(plan, to)})`
   return on && typeof path === "string" ? path : undefined
 }
 

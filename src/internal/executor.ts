@@ -15,6 +15,7 @@
  *   operators restore their state and sinks discard what was written after the checkpoint.
  */
 import { Effect, type Scope } from "effect"
+import type { Batch } from "../Batch.ts"
 import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { makeLatency } from "./latency.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
@@ -22,13 +23,15 @@ import { deadLetterPort } from "./prepare.ts"
 import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
 import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.ts"
 import { destinationWriter } from "./tasks/deadLetterOutput.ts"
-import { openSink, runSink } from "./tasks/sink.ts"
+import { openSink, runSink, type SinkLetters } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
 import { runStateful } from "./tasks/stateful.ts"
 import { type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
 import { instancesOf, wire } from "./tasks/wiring.ts"
 
 export type { ExecuteContext, Live, NodeCounters } from "./tasks/context.ts"
+
+const isObject = (u: unknown): u is { readonly [key: string]: unknown } => u !== null && typeof u === "object" && !Array.isArray(u)
 
 /** Zeroed counters for every instance of every node of the plan (index = instance). */
 const makeCounters = (plan: Plan): Map<string, ReadonlyArray<NodeCounters>> => {
@@ -104,6 +107,26 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
       return writers
     }
 
+    /**
+     * A sink that sets records aside (`config.on_error: dead_letter`): its writes learn the batch's
+     * origin, and with `config.dead_letter: { to }` send the envelopes to the destination's channels.
+     */
+    const sinkLetters = (task: PlannedTask & { readonly _tag: "Sink" }): SinkLetters | undefined => {
+      const config = plan.workflow.nodes.find((n) => n.node.id === task.id)?.node.config
+      if (!isObject(config) || config.on_error !== "dead_letter") return undefined
+      const to = plan.workflow.deadLetterTo.get(task.id)
+      return { targets: wiring.outputsOf(task).get(deadLetterPort(task.id)) ?? [], late: () => (to === undefined ? undefined : ended.get(to)) }
+    }
+    // destination id → the write of its first instance to end: where envelopes of a sink's final pre-commit go (see SinkLetters)
+    const ended = new Map<string, (batch: Batch<unknown>) => Effect.Effect<void, unknown>>()
+    const destinations = new Set(plan.workflow.deadLetterTo.values())
+    /** A sink instance that is a dead-letter destination registers its write when it ends. */
+    const registerEnded = (task: PlannedTask, open: Effect.Effect<Downstream, unknown, Scope.Scope>) =>
+      !destinations.has(task.id) ? open : Effect.map(open, (d): Downstream => ({
+        ...d,
+        end: Effect.andThen(Effect.sync(() => void (ended.has(task.id) || ended.set(task.id, d.push))), d.end)
+      }))
+
     /** What source instance `instance` hands its batches to: its consumers' channels, or its chain. */
     const sourceDownstream = (source: PlannedTask, instance: number): Effect.Effect<Downstream, unknown, Scope.Scope> => {
       const chain = chainedAfter.get(source.id)
@@ -111,7 +134,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
       const last = stateless ?? source
       const sink = chainedAfter.get(last.id)
       const tail: Effect.Effect<Downstream, unknown, Scope.Scope> = sink?._tag === "Sink"
-        ? openSink(sink, sink.sink, instance, batchSize, counter(sink.id, instance), ctx)
+        ? openSink(sink, sink.sink, instance, batchSize, counter(sink.id, instance), ctx, sinkLetters(sink))
         : Effect.succeed(toChannels(wiring.outputsOf(last)))
       if (stateless === undefined) return tail
       const nodeCounters = stateless.nodes.map((node) => counter(node, instance))
@@ -155,7 +178,11 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             body = runStateful(task, instance, channels[instance], ports, counter(task.id, instance), ctx)
             break
           case "Sink":
-            body = runSink(openSink(task, task.sink, instance, batchSize, counter(task.id, instance), ctx), channels[instance], ctx)
+            body = runSink(
+              registerEnded(task, openSink(task, task.sink, instance, batchSize, counter(task.id, instance), ctx, sinkLetters(task))),
+              channels[instance],
+              ctx
+            )
             break
         }
         // A task's resources live in its own scope, released when the task ends, on every path.

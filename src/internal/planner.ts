@@ -304,7 +304,8 @@ const chainIntoSources = (tasks: Array<PlannedTask>): void => {
     if (input === undefined) continue
     let source: string | undefined
     if (t._tag === "Stateless" && input._tag === "Source") source = input.id
-    if (t._tag === "Sink" && t.sink.capabilities.inline === true) {
+    // a sink whose dead letters go to a destination forwards its barriers there: it keeps its task
+    if (t._tag === "Sink" && t.sink.capabilities.inline === true && !readers.has(t.id)) {
       source = input._tag === "Source" ? input.id : input._tag === "Stateless" ? input.runsIn : undefined
     }
     if (source === undefined) continue

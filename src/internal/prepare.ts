@@ -251,8 +251,8 @@ export const prepare = (
     // dead letters sent to a destination: an edge from the node to that sink (checked below)
     const deadLetterTo = new Map<string, string>()
     for (const n of graph.nodes) {
-      const to = n.on_error === "dead_letter" ? WorkflowGraph.deadLetterDestination(n.dead_letter) : undefined
-      if (to !== undefined && WorkflowGraph.node(graph, to)?.kind === "sink") deadLetterTo.set(n.id, to)
+      const to = destinationOf(n)
+      if (to !== undefined && to !== n.id && WorkflowGraph.node(graph, to)?.kind === "sink") deadLetterTo.set(n.id, to)
     }
     const lettersInto = (sink: string): ReadonlyArray<string> => [...deadLetterTo].filter(([, to]) => to === sink).map(([from]) => from)
     const inputsOf = (n: WorkflowGraph.Node): ReadonlyArray<string> => [
@@ -266,7 +266,7 @@ export const prepare = (
       }
       const letters = n.kind === "sink" ? lettersInto(n.id) : []
       // a destination named by some node's dead_letter.to (valid or not: that node has its own issue)
-      const named = n.kind === "sink" && graph.nodes.some((m) => WorkflowGraph.deadLetterDestination(m.dead_letter) === n.id)
+      const named = n.kind === "sink" && graph.nodes.some((m) => namedDestination(m) === n.id)
       if (n.kind !== "source" && n.inputs.length === 0 && !named) {
         issues.push(issueAt(graph, n.id, ["inputs"], `a ${kindWord(n.kind)} needs at least one input`))
       }
@@ -276,7 +276,7 @@ export const prepare = (
           graph,
           n.id,
           ["inputs"],
-          `destination '${n.id}' takes the dead letters of ${letters.map((l) => `'${l}'`).join(", ")} (envelopes: node, at, tag, source, position, error, record), so it reads nothing else; set inputs: [] and write ${
+          `destination '${n.id}' takes the dead letters of ${letters.map((l) => `'${l}'`).join(", ")} (envelopes: node, at, tag, source, position, error, detail, record), so it reads nothing else; set inputs: [] and write ${
             n.inputs.map((i) => `'${i}'`).join(", ")
           } to another destination`
         ))
@@ -338,7 +338,9 @@ export const prepare = (
       } else if (p.node.on_error === "dead_letter" && (p.kind !== "processor" || p.processor._tag !== "Stateless")) {
         issues.push(issueAt(graph, p.node.id, ["on_error"], p.kind === "processor" ? notPerRecord(p) : `the on_error of a ${p.kind} goes in its config`))
       } else if (p.node.on_error === "dead_letter") {
-        issues.push(...destinationIssues(graph, p.node))
+        issues.push(...destinationIssues(graph, p.node, ["dead_letter", "to"]))
+      } else if (p.kind === "sink" && destinationOf(p.node) !== undefined) {
+        issues.push(...destinationIssues(graph, p.node, ["config", "dead_letter", "to"]))
       }
     }
     // 3. Files and other resources: no two writers of one, no writer of what another node reads.
@@ -367,10 +369,33 @@ const notPerRecord = (p: PreparedNode & { readonly kind: "processor" }): string 
     : `${head} fails the run on a bad record: it runs over a whole batch, so its failure names no record; handle the error inside the function, or set records aside in a map or flat_map with on_error: dead_letter`
 }
 
-/** A processor's `dead_letter: { to }` names a destination of the workflow. */
-const destinationIssues = (graph: WorkflowGraph.WorkflowGraph, n: WorkflowGraph.Node): ReadonlyArray<DefinitionIssue> => {
-  const to = WorkflowGraph.deadLetterDestination(n.dead_letter)
+const field = (u: unknown, key: string): unknown =>
+  u !== null && typeof u === "object" && !Array.isArray(u) ? (u as { readonly [k: string]: unknown })[key] : undefined
+
+/**
+ * The destination a node names for its dead letters, whether or not it sets records aside: a
+ * processor's `dead_letter.to`, a sink's `config.dead_letter.to`.
+ */
+const namedDestination = (n: WorkflowGraph.Node): string | undefined =>
+  n.kind === "processor"
+    ? WorkflowGraph.deadLetterDestination(n.dead_letter)
+    : n.kind === "sink"
+    ? WorkflowGraph.deadLetterDestination(field(n.config, "dead_letter"))
+    : undefined
+
+/** The destination a node's dead letters go to: {@link namedDestination} with `on_error: dead_letter`. */
+const destinationOf = (n: WorkflowGraph.Node): string | undefined =>
+  (n.kind === "processor" ? n.on_error : field(n.config, "on_error")) === "dead_letter" ? namedDestination(n) : undefined
+
+/** A node's `dead_letter: { to }` names another destination of the workflow. */
+const destinationIssues = (
+  graph: WorkflowGraph.WorkflowGraph,
+  n: WorkflowGraph.Node,
+  path: ReadonlyArray<string>
+): ReadonlyArray<DefinitionIssue> => {
+  const to = namedDestination(n)
   if (to === undefined) return []
+  if (to === n.id) return [issueAt(graph, n.id, path, `'${to}' is this destination itself: its dead letters go to another destination`)]
   const target = WorkflowGraph.node(graph, to)
   if (target === undefined) {
     const sinks = graph.nodes.filter((m) => m.kind === "sink").map((m) => m.id)
@@ -378,12 +403,12 @@ const destinationIssues = (graph: WorkflowGraph.WorkflowGraph, n: WorkflowGraph.
     return [issueAt(
       graph,
       n.id,
-      ["dead_letter", "to"],
+      path,
       `unknown destination '${to}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}; destinations: ${sinks.join(", ")}`
     )]
   }
   if (target.kind !== "sink") {
-    return [issueAt(graph, n.id, ["dead_letter", "to"], `'${to}' is a ${kindWord(target.kind)}; dead letters go to a destination (a node under destinations)`)]
+    return [issueAt(graph, n.id, path, `'${to}' is a ${kindWord(target.kind)}; dead letters go to a destination (a node under destinations)`)]
   }
   return []
 }

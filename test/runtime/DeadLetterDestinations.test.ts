@@ -61,7 +61,8 @@ describe("dead letters sent to a destination (dead_letter: { to })", () => {
         const letters = lines(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
         assert.deepStrictEqual(letters.map((e) => (e.record as { id: number }).id), [2, 6])
         for (const e of letters) {
-          assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "record"])
+          assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "detail", "record"])
+          assert.isNull(e.detail)
           assert.strictEqual(e.node, "big")
           assert.strictEqual(e.tag, "RecordError")
           assert.strictEqual(e.source, "input")
@@ -95,7 +96,7 @@ describe("dead letters sent to a destination (dead_letter: { to })", () => {
       )
       assert.include(
         yield* prepareIssues(base("{ to: rejects }", "inputs: [big]")),
-        "destinations.rejects.inputs: destination 'rejects' takes the dead letters of 'big' (envelopes: node, at, tag, source, position, error, record), so it reads nothing else; set inputs: [] and write 'big' to another destination"
+        "destinations.rejects.inputs: destination 'rejects' takes the dead letters of 'big' (envelopes: node, at, tag, source, position, error, detail, record), so it reads nothing else; set inputs: [] and write 'big' to another destination"
       )
       assert.include(
         yield* prepareIssues(base("{ to: out }", "inputs: [big]")),
@@ -105,6 +106,23 @@ describe("dead letters sent to a destination (dead_letter: { to })", () => {
       assert.include(
         yield* prepareIssues(base("{ path: d.ndjson }")),
         "destinations.rejects.inputs: a destination needs at least one input"
+      )
+      // a sink's config.dead_letter.to: not itself, no cycle between destinations
+      const pgSink = (id: string, to: string, inputs: string) =>
+        `  ${id}: { type: postgres, inputs: ${inputs}, config: { connection_string: "postgres://127.0.0.1/x", table: ${id}, on_error: dead_letter, dead_letter: { to: ${to} } } }`
+      const sinks = (...lines: ReadonlyArray<string>) =>
+        ["name: x", "sources: { input: { type: ndjson, config: { path: a.ndjson } } }", "destinations:", ...lines].join("\n")
+      assert.include(
+        yield* prepareIssues(sinks(pgSink("t", "t", "[input]"))),
+        "destinations.t.config.dead_letter.to: 't' is this destination itself: its dead letters go to another destination"
+      )
+      assert.include(
+        yield* prepareIssues(sinks(pgSink("t", "u", "[input]"), pgSink("u", "v", "[]"), pgSink("v", "u", "[]"))),
+        "the workflow has a cycle: u -> v -> u"
+      )
+      assert.include(
+        yield* prepareIssues(sinks(pgSink("t", "nope", "[input]"))),
+        "destinations.t.config.dead_letter.to: unknown destination 'nope'"
       )
       const yamlError = yield* Effect.flip(Yaml.parse(base("{ to: rejects, path: d.ndjson }"), { file: "wf.yaml", env: {} }))
       assert.include(yamlError.message, "transformations.big.dead_letter.path: unknown key 'path' (dead_letter has either to, or path and max_bytes)")

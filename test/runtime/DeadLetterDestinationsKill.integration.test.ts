@@ -87,7 +87,7 @@ describe("dead letters to a destination: kill -9 of dataflare run, then resume",
     Effect.gen(function*() {
       const schema = yield* withSchema("dlq_kill")
       yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, record jsonb NOT NULL)`
+        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
       )
       const dir = yield* tempDir
       yield* setUp(dir, `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`)

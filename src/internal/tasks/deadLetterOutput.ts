@@ -6,8 +6,8 @@
  * restore discards the envelopes written after the checkpoint and the replay sends them again,
  * so each one is in the destination once.
  *
- * The envelope is the dead-letter file's line as a record, with a fixed shape (a table has one
- * column per field): `{ node, at, tag, source, position, error, record }` — `source` and
+ * The envelope is the kit's `DeadLetter.destinationEnvelope`, one fixed shape (a table has one
+ * column per field): `{ node, at, tag, source, position, error, detail, record }` — `source` and
  * `position` are `null` for a batch that came from no source position.
  */
 import { Clock, Effect } from "effect"
@@ -22,7 +22,7 @@ export const destinationWriter = (node: string, targets: ReadonlyArray<Inbound>,
   Effect.gen(function*() {
     if (letters.length === 0) return
     const at = new Date(yield* Clock.currentTimeMillis).toISOString()
-    const envelopes = letters.map((l) => DeadLetter.envelope(node, at, { ...l, fields: { tag: null, source: null, position: null, ...l.fields } }))
+    const envelopes = letters.map((l) => DeadLetter.destinationEnvelope(node, at, l))
     yield* sendAll(targets, Batch.withRecords(batch, envelopes))
     counters.deadLetters += letters.length
   })
