@@ -13,6 +13,7 @@ import * as Builtins from "../../src/Builtins.ts"
 import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { tempDir } from "../connectors/csv/support.ts"
+import { fakeElasticsearch } from "../connectors/elasticsearch/fakeServer.ts"
 
 const input = (dir: string) =>
   writeFileSync(
@@ -127,4 +128,44 @@ describe("dead letters sent to a destination (dead_letter: { to })", () => {
       const yamlError = yield* Effect.flip(Yaml.parse(base("{ to: rejects, path: d.ndjson }"), { file: "wf.yaml", env: {} }))
       assert.include(yamlError.message, "transformations.big.dead_letter.path: unknown key 'path' (dead_letter has either to, or path and max_bytes)")
     }))
+})
+
+describe("a kit sink's dead letters to a destination (elasticsearch over the HTTP fake)", () => {
+  it.live("documents the mapping refuses reach the ndjson destination with their status and reason in detail", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const fake = yield* fakeElasticsearch({
+        decide: (item) =>
+          typeof (item.source as { amount?: unknown }).amount === "number"
+            ? undefined
+            : { status: 400, type: "document_parsing_exception", reason: "failed to parse field [amount] of type [double]" }
+      })
+      input(dir)
+      const text = [
+        "name: es-dead-letters",
+        "execution: { batch_size: 2 }",
+        "sources:",
+        `  input: { type: ndjson, config: { path: ${join(dir, "in.ndjson")} } }`,
+        "destinations:",
+        "  search:",
+        "    type: elasticsearch",
+        "    inputs: [input]",
+        `    config: { node: "${fake.url}", index: orders, id_field: id, on_error: dead_letter, dead_letter: { to: rejects } }`,
+        `  rejects: { type: ndjson, inputs: [], config: { path: ${join(dir, "rejects.ndjson")} } }`
+      ].join("\n")
+      const graph = yield* Yaml.parse(text, { file: "wf.yaml", env: {} })
+      assert.include(PlanFormat.text(Runtime.plan(yield* Runtime.prepare(graph))), "dead letters → destination rejects (ndjson)")
+      const summary = yield* Runtime.run(graph)
+      // "lots", null and [1] are not numbers
+      assert.strictEqual(fake.indices.get("orders")!.size, 3)
+      const letters = lines(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
+      assert.deepStrictEqual(letters.map((e) => (e.record as { id: number }).id), [2, 5, 6])
+      const [e] = letters
+      assert.strictEqual(e.node, "search")
+      assert.strictEqual(e.source, "input")
+      assert.isNotNull(e.position)
+      assert.include(String(e.error), "failed to parse field [amount]")
+      assert.deepInclude(e.detail as object, { index: "orders", id: "2", status: 400 })
+      assert.strictEqual(summary.nodes.find((n) => n.id === "search")?.deadLetters, 3)
+    }).pipe(Effect.provide(Builtins.layer))))
 })
