@@ -342,6 +342,15 @@ export const prepare = (
       } else if (p.kind === "sink" && destinationOf(p.node) !== undefined) {
         issues.push(...destinationIssues(graph, p.node, ["config", "dead_letter", "to"]))
       }
+      // a destination named without on_error: dead_letter would receive nothing (and wait for nothing)
+      if (namedDestination(p.node) !== undefined && destinationOf(p.node) === undefined) {
+        issues.push(issueAt(
+          graph,
+          p.node.id,
+          p.kind === "sink" ? ["config", "dead_letter"] : ["dead_letter"],
+          "dead_letter: { to } sends the records that on_error: dead_letter sets aside; set on_error: dead_letter, or remove dead_letter"
+        ))
+      }
     }
     // 3. Files and other resources: no two writers of one, no writer of what another node reads.
     issues.push(...yield* resourceIssues(graph, prepared))

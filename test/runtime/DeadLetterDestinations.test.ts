@@ -125,6 +125,15 @@ describe("dead letters sent to a destination (dead_letter: { to })", () => {
         yield* prepareIssues(sinks(pgSink("t", "nope", "[input]"))),
         "destinations.t.config.dead_letter.to: unknown destination 'nope'"
       )
+      // a destination named without on_error: dead_letter
+      assert.include(
+        yield* prepareIssues(base("{ to: rejects }").replace(", on_error: dead_letter", "")),
+        "transformations.big.dead_letter: dead_letter: { to } sends the records that on_error: dead_letter sets aside; set on_error: dead_letter, or remove dead_letter"
+      )
+      assert.include(
+        yield* prepareIssues(sinks(pgSink("t", "u", "[input]").replace("on_error: dead_letter, ", ""), "  u: { type: ndjson, inputs: [], config: { path: u.ndjson } }")),
+        "destinations.t.config.dead_letter: dead_letter: { to } sends the records"
+      )
       const yamlError = yield* Effect.flip(Yaml.parse(base("{ to: rejects, path: d.ndjson }"), { file: "wf.yaml", env: {} }))
       assert.include(yamlError.message, "transformations.big.dead_letter.path: unknown key 'path' (dead_letter has either to, or path and max_bytes)")
     }))
