@@ -12,8 +12,15 @@
  * The envelope: `{ ...context, node, at, ...fields, error, record }` — `context` names the
  * destination (`table`, `stream`, `subject`), `at` is the time (ISO-8601, from `Clock`), `fields`
  * what the destination said about the record (`sqlstate`), `error` why, `record` the record
- * (values written exactly, bytes as `"\\x..."`). Entries are appended before the batch after them
- * is acknowledged, so after a restore an entry may be written again (at-least-once).
+ * (values written exactly, bytes as `"\\x..."`). Inside a run, a sink's entries also say where
+ * the batch came from (`source`, `position`, from {@link CurrentWrite}). Entries are appended
+ * before the batch after them is acknowledged, so after a restore an entry may be written again
+ * (at-least-once).
+ *
+ * A sink whose config spreads {@link SinkErrorHandlingFields} also takes `dead_letter: { to }`:
+ * the same {@link writer} then hands {@link destinationEnvelope} records to the runtime, which
+ * sends them to that destination of the workflow ahead of the checkpoint barrier — under the
+ * destination's guarantee (exactly-once for postgres) instead of the file's at-least-once.
  *
  * @example
  * ```ts
