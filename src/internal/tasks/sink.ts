@@ -195,6 +195,7 @@ const currentWrite = (letters: SinkLetters) => {
   })
   return { provided, wrap }
 }
+
 /** A sink task: feeds what arrives on its channel to the sink opened by `open` (see openSink). */
 export const runSink = (
   open: Effect.Effect<Downstream, unknown, Scope.Scope>,
