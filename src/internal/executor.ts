@@ -26,7 +26,7 @@ import { destinationWriter } from "./tasks/deadLetterOutput.ts"
 import { openSink, runSink, type SinkLetters } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
 import { runStateful } from "./tasks/stateful.ts"
-import { type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
+import { bisectingProcess, type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
 import { instancesOf, wire } from "./tasks/wiring.ts"
 
 export type { ExecuteContext, Live, NodeCounters } from "./tasks/context.ts"
@@ -89,9 +89,9 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
      * The dead-letter writers of the processor nodes of `task` with `on_error: dead_letter`,
      * counted per instance: to a file, or to the destination reading the node's dead-letter port.
      */
-    const letterWriters = (task: PlannedTask & { readonly _tag: "Stateless" }, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
+    const letterWriters = (task: PlannedTask, nodes: ReadonlyArray<string>, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
       let writers: Map<string, LetterWriter> | undefined
-      for (const id of task.nodes) {
+      for (const id of nodes) {
         const node = plan.workflow.nodes.find((n) => n.node.id === id)?.node
         const letters = node?.on_error === "dead_letter" ? node.dead_letter : undefined
         if (node === undefined || letters === undefined) continue
@@ -138,7 +138,7 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
         : Effect.succeed(toChannels(wiring.outputsOf(last)))
       if (stateless === undefined) return tail
       const nodeCounters = stateless.nodes.map((node) => counter(node, instance))
-      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless, instance))
+      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless, stateless.nodes, instance))
       return Effect.map(tail, (next) => chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
     }
 
@@ -165,17 +165,21 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             break
           case "Stateless": {
             const nodeCounters = task.nodes.map((node) => counter(node, instance))
-            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task, instance)))
+            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task, task.nodes, instance)))
             const first = nodeCounters[0]
             const last = nodeCounters[nodeCounters.length - 1]
             body = runTransform(process, channels[instance], ports, first, last, false, ordered)
             break
           }
-          case "Batch":
-            body = runTransform(task.process, channels[instance], ports, counter(task.id, instance), counter(task.id, instance), true, ordered)
+          case "Batch": {
+            // with on_error: dead_letter (a pure processor): a failed batch is bisected
+            const letters = letterWriters(task, [task.id], instance)?.get(task.id)
+            const process = letters === undefined ? task.process : bisectingProcess(task.process, letters)
+            body = runTransform(process, channels[instance], ports, counter(task.id, instance), counter(task.id, instance), true, ordered)
             break
+          }
           case "Stateful":
-            body = runStateful(task, instance, channels[instance], ports, counter(task.id, instance), ctx)
+            body = runStateful(task, instance, channels[instance], ports, counter(task.id, instance), ctx, letterWriters(task, [task.id], instance)?.get(task.id))
             break
           case "Sink":
             body = runSink(

@@ -335,7 +335,7 @@ export const prepare = (
     for (const p of prepared.values()) {
       if (p.node.on_error === "dead_letter" && p.node.dead_letter === undefined) {
         issues.push(issueAt(graph, p.node.id, ["on_error"], "on_error: dead_letter needs dead_letter: { path } or dead_letter: { to: <destination> }"))
-      } else if (p.node.on_error === "dead_letter" && (p.kind !== "processor" || p.processor._tag !== "Stateless")) {
+      } else if (p.node.on_error === "dead_letter" && (p.kind !== "processor" || !setsRecordsAside(p.processor))) {
         issues.push(issueAt(graph, p.node.id, ["on_error"], p.kind === "processor" ? notPerRecord(p) : `the on_error of a ${p.kind} goes in its config`))
       } else if (p.node.on_error === "dead_letter") {
         issues.push(...destinationIssues(graph, p.node, ["dead_letter", "to"]))
@@ -368,14 +368,24 @@ export const prepare = (
   })
 
 /**
- * Why a processor that is not record-by-record cannot set a record aside: what its failure would
- * leave behind.
+ * Whether a processor can set a bad record aside: record-by-record steps; stateful operators
+ * that vet a record before changing their state (`deadLetters`: aggregate, dedupe); batch
+ * functions declared pure, whose failed batches can be bisected.
+ */
+const setsRecordsAside = (p: Processor): boolean =>
+  p._tag === "Stateless" || (p._tag === "Stateful" ? p.deadLetters === true : p.pure === true)
+
+/**
+ * Why a processor that cannot set a record aside refuses `on_error: dead_letter`: what its
+ * failure would leave behind.
  */
 const notPerRecord = (p: PreparedNode & { readonly kind: "processor" }): string => {
-  const head = `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map); '${p.node.type}'`
+  const head = `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map), aggregate, dedupe and pure batch functions; '${p.node.type}'`
   return p.processor._tag === "Stateful"
-    ? `${head} fails the run on a bad record: its error is raised inside the keyed state update, after the records of the batch before it changed the state, so it cannot be set aside alone; check the records in a filter or map with on_error: dead_letter before it`
-    : `${head} fails the run on a bad record: it runs over a whole batch, so its failure names no record; handle the error inside the function, or set records aside in a map or flat_map with on_error: dead_letter`
+    ? `${head} fails the run on a bad record: its operator does not say it vets a record before changing its keyed state (deadLetters), so a record's error could leave the state half-updated; check the records in a filter or map with on_error: dead_letter before it`
+    : p.node.type === "process"
+    ? `${head} fails the run on a bad record: the function runs over a whole batch, so its failure names no record; declare it pure (config pure: true, processSpec(fn, { pure: true })) if its output depends on its records only, so that a failed batch is run again in halves to find the records it fails on, or handle the error inside the function`
+    : `${head} fails the run on a bad record: it runs over a whole batch (or a stream of it) and is not declared pure, so its failure names no record; handle the error inside the function, or set records aside in a map or flat_map with on_error: dead_letter`
 }
 
 const field = (u: unknown, key: string): unknown =>
