@@ -247,6 +247,34 @@ describe("dead letters of a pure batch function (process)", () => {
       assert.strictEqual(summary.nodes.find((n) => n.id === "priced")?.deadLetters, 2)
     })))
 
+  it.live("dead letters to a destination (to): the graph the DSL builds, its node sending them to an NDJSON destination", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const all = orders()
+      writeInput(join(dir, "in.ndjson"), all)
+      const pipeline = Pipeline.from("input", Ndjson.source({ path: join(dir, "in.ndjson") }))
+        .execution({ batch_size: 16 })
+        .via("priced", processSpec(price, { pure: true }))
+        .to("out", Ndjson.sink({ path: join(dir, "out.ndjson") }))
+      // the DSL's options take a path only (so far): set `to` on the graph it builds
+      const built = Pipeline.toGraph(pipeline)
+      const rejects = Pipeline.toGraph(Pipeline.from("x", Ndjson.source({ path: "x" })).to("rejects", Ndjson.sink({ path: join(dir, "rejects.ndjson") })))
+        .nodes.find((n) => n.id === "rejects")!
+      const graph = {
+        ...built,
+        nodes: [
+          ...built.nodes.map((n) => (n.id === "priced" ? { ...n, on_error: "dead_letter" as const, dead_letter: { to: "rejects" } } : n)),
+          { ...rejects, inputs: [] }
+        ]
+      }
+      const summary = yield* Runtime.run(graph).pipe(Effect.provide(Builtins.layer))
+      assert.deepStrictEqual(lines(join(dir, "out.ndjson")).map((r) => r.id), all.filter((o) => typeof o.amount === "number").map((o) => o.id))
+      const envelopes = lines(join(dir, "rejects.ndjson"))
+      assert.deepStrictEqual(envelopes.map((e) => [e.node, e.tag, (e.record as Order).id]), [["priced", "PriceError", 7], ["priced", "PriceError", 41]])
+      assert.strictEqual(envelopes[0].source, "input")
+      assert.strictEqual(summary.nodes.find((n) => n.id === "priced")?.deadLetters, 2)
+    })))
+
   it.effect("refused for a process not declared pure (its failure names no record), saying how to declare it", () =>
     Effect.gen(function*() {
       const pipeline = Pipeline.from("input", Ndjson.source({ path: "/tmp/dlq2-none.ndjson" }))
