@@ -7,6 +7,10 @@
  * with that error (named by node); any other failure value is wrapped in a `RecordError`; a
  * synchronous throw from `fn` is treated as a failure too.
  *
+ * Declared `pure` (config `pure: true`, `processSpec(fn, { pure: true })`), the node accepts
+ * `on_error: dead_letter`: a batch `fn` fails on is run again in halves to find the records it
+ * fails on alone (see `bisectingProcess` in the transform task).
+ *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
