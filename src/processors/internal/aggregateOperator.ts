@@ -169,21 +169,24 @@ export const makeOperator = (plan: AggregatePlan, setAside?: OperatorContext["se
       if (a.staged === true) staged[j * nAcc + k] = a.add(pane === undefined ? a.init() : pane.acc[k], record, t)
     }
   }
-  /** Whether the record can be taken; if not, it is set aside (see `setAside`). */
+  /**
+   * Whether the record can be taken; if not, it is set aside (see `setAside`). A late record is
+   * taken (the loop drops it or sends it to `late`): as without dead letters, nothing is added
+   * from it, so nothing about it can fail.
+   */
   const vet = (record: unknown, index: number): boolean => {
     try {
       const t = timeField === undefined ? 0 : eventTime(record, timeField)
+      // the windows the record will go to, under the watermark it will make (late: none)
+      const n = fixed === undefined
+        ? 1
+        : openStarts(size, slide, t, t > clock.max && t - ooo > clock.watermark ? t - ooo : clock.watermark, buffer)
+      if (n === 0) return true
       const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
       for (let c = 0; c < checks.length; c++) checks[c](record)
       if (!hasStaged) return true
-      if (fixed === undefined) {
-        stage(global.get(gk), 0, record, t)
-        return true
-      }
-      // the windows the record will go to, under the watermark it will make (late: none)
-      const watermark = t > clock.max && t - ooo > clock.watermark ? t - ooo : clock.watermark
-      const n = openStarts(size, slide, t, watermark, buffer)
-      for (let j = 0; j < n; j++) stage(byStart.get(buffer[j])?.get(gk), j, record, t)
+      if (fixed === undefined) stage(global.get(gk), 0, record, t)
+      else for (let j = 0; j < n; j++) stage(byStart.get(buffer[j])?.get(gk), j, record, t)
       return true
     } catch (error) {
       setAside!(record, error, index)
