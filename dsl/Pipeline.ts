@@ -29,12 +29,13 @@ import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
 import type { SourceSpec } from "../src/Spec.ts"
 import type { RestartStrategy, WorkflowGraph } from "../src/WorkflowGraph.ts"
-import type { Strict } from "./internal/errors.ts"
+import type { Initial, Lenient, Policy, Restarted, Restarting, Strict, StrictEnd } from "./internal/errors.ts"
 import { type PipelineBuilder, start } from "./internal/pipeline.ts"
 import type { Builder, Pipeline } from "./internal/pipelineBuilder.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
-import type { FreshId, RunError, SourceOptions } from "./internal/types.ts"
+import { restartOnFailureLast } from "./internal/pipelineCombinators.ts"
+import type { FreshId, FromOptions, RunError } from "./internal/types.ts"
 
 export type {
   /**
@@ -71,7 +72,29 @@ export type {
    * @category type-level
    * @since 0.1.0
    */
-  Unhandled
+  Unhandled,
+  /**
+   * A record a step set aside, as its dead-letter sink receives it (`node`, `at`, `tag`,
+   * `source`, `position`, `error`, `record`).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  DeadLetterEnvelope,
+  /**
+   * A builder's error policy: strict or not, restarted or not, its dead-letter sinks.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  Policy,
+  /**
+   * The policy of a builder started without options.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  Lenient
 } from "./internal/errors.ts"
 export type {
   /**
@@ -103,6 +126,20 @@ export type {
    */
   SourceOptions,
   /**
+   * Options of {@link from}: the source node's settings and `strict`.
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  FromOptions,
+  /**
+   * Settings of a dead-letter sink (`parallelism`).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  SinkOptions,
+  /**
    * Everything a run can fail with (definition, node and state backend errors).
    *
    * @category errors
@@ -131,6 +168,7 @@ export type {
 } from "./internal/pipelineBuilder.ts"
 export {
   catchTag,
+  deadLetter,
   execution,
   filter,
   flatMap,
@@ -156,11 +194,11 @@ export {
  * @category constructors
  * @since 0.1.0
  */
-export const from = <const Id extends string, A, E = never, R = never>(
+export const from = <const Id extends string, A, E = never, R = never, const Strict extends boolean = false>(
   id: Id & FreshId<Id, never>,
   source: SourceSpec<A, E, R>,
-  options?: SourceOptions
-): Builder<Id, A, E, R> => start(id, source, options) as unknown as Builder<Id, A, E, R>
+  options?: FromOptions<Strict>
+): Builder<Id, A, E, R, never, Initial<Strict, {}>> => start(id, source, options) as unknown as Builder<Id, A, E, R, never, Initial<Strict, {}>>
 
 /**
  * The workflow graph of a pipeline (a pipeline is one; this only forgets its type parameters).
@@ -209,8 +247,8 @@ export const run: <E, R>(
  * @category running
  * @since 0.1.0
  */
-export const toStream = <Ids extends string, A, E, R, L = never>(
-  pipeline: Builder<Ids, A, E, R, L>,
+export const toStream = <Ids extends string, A, E, R, L = never, P extends Policy = Lenient>(
+  pipeline: Builder<Ids, A, E, R, L, P> & StrictEnd<P, E | L>,
   options?: Runtime.RunOptions
 ): Stream.Stream<A, RunError<E | L>, R | Registry> => {
   const builder = pipeline as unknown as PipelineBuilder
@@ -229,8 +267,8 @@ export const toStream = <Ids extends string, A, E, R, L = never>(
  * @category testing
  * @since 0.1.0
  */
-export const overrides = <Ids extends string>(
-  _pipeline: Builder<Ids, unknown, unknown, unknown, unknown> | Pipeline<Ids, unknown, unknown>,
+export const overrides = <Ids extends string, A = unknown, E = unknown, R = unknown, L = unknown, P extends Policy = Policy>(
+  _pipeline: Builder<Ids, A, E, R, L, P> | Pipeline<Ids, unknown, unknown>,
   nodes: Overrides.For<Ids>
 ): Layer.Layer<never> => Overrides.layer(nodes)
 
@@ -247,11 +285,18 @@ export const overrides = <Ids extends string>(
  * @category error handling
  * @since 0.1.0
  */
-export const restartOnFailure = <Ids extends string, E, R>(
-  pipeline: Pipeline<Ids, E, R>,
-  strategy: RestartStrategy
-): Pipeline<Ids, Exclude<E, ConnectorError>, R> =>
-  ({ ...pipeline, execution: { ...pipeline.execution, restart_strategy: strategy } }) as Pipeline<Ids, Exclude<E, ConnectorError>, R>
+export const restartOnFailure: {
+  (strategy: Restarting): <Ids extends string, A, E, R, L, P extends Policy>(
+    self: Builder<Ids, A, E, R, L, P>
+  ) => Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>>
+  <Ids extends string, E, R>(pipeline: Pipeline<Ids, E, R>, strategy: RestartStrategy): Pipeline<Ids, Exclude<E, ConnectorError>, R>
+} = ((...args: [RestartStrategy] | [WorkflowGraph, RestartStrategy]) =>
+  args.length === 1 ? restartOnFailureLast(args[0] as Restarting) : restartGraph(args[0], args[1])) as never
+
+const restartGraph = (graph: WorkflowGraph, strategy: RestartStrategy): WorkflowGraph => ({
+  ...graph,
+  execution: { ...graph.execution, restart_strategy: strategy }
+})
 
 /**
  * `pipeline` itself when every error it can fail with is handled (its error type is `never`), a

@@ -1,0 +1,115 @@
+/**
+ * Type-level tests of `.deadLetter` and of strict builders (`{ strict: true }`): each error the
+ * issue names — an expression filter's `RecordError`, a user processor's tagged error, a sink's
+ * `ConnectorError` — keeps a strict pipeline or workflow from compiling until it is handled by
+ * `.deadLetter`, `.retry` / `.catchTag`, or a restart strategy.
+ */
+import { Effect, pipe, Schedule, Schema } from "effect"
+import { describe, expectTypeOf, it } from "vitest"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import type { ConnectorError, RecordError } from "../../src/Errors.ts"
+import * as Spec from "../../src/Spec.ts"
+
+interface Order {
+  readonly id: number
+  readonly amount: number
+}
+
+class Timeout extends Schema.TaggedError<Timeout>()("Timeout", { ms: Schema.Number }) {}
+class Invalid extends Schema.TaggedError<Invalid>()("Invalid", { id: Schema.Number }) {}
+
+const orders = Spec.source<Order>("memory", { records: [] })
+const out = Spec.sink<unknown>("memory_sink", {})
+const letters = Spec.sink<Pipeline.DeadLetterEnvelope>("memory_sink", {})
+const restart = { type: "fixed-delay", attempts: 3, delay: "1s" } as const
+const enrich = (records: ReadonlyArray<Order>): Effect.Effect<ReadonlyArray<Order>, Timeout | Invalid> => Effect.succeed(records)
+
+describe("Pipeline .deadLetter", () => {
+  it("removes an expression step's RecordError and declares the dead-letter sink", () => {
+    const p = Pipeline.from("orders", orders).filter("big", "amount > 10").deadLetter("bad", letters)
+    expectTypeOf(p).toExtend<Pipeline.Builder<"orders" | "big" | "bad", Order, ConnectorError, never, never, Pipeline.Policy>>()
+    expectTypeOf(p.to("out", out)).toEqualTypeOf<Pipeline.Pipeline<"orders" | "big" | "bad" | "out", ConnectorError, never>>()
+    // A later step can send its failures to the same sink by id.
+    const shared = p.mapFields("twice", { double: "amount * 2" }).deadLetter("bad").to("out", out)
+    expectTypeOf(shared).toEqualTypeOf<Pipeline.Pipeline<"orders" | "big" | "bad" | "twice" | "out", ConnectorError, never>>()
+  })
+
+  it("refuses a sink that does not take envelopes, an undeclared id, a duplicate id, and a user step", () => {
+    const base = Pipeline.from("orders", orders).filter("big", "amount > 10")
+    // @ts-expect-error: CompileError<"dead-letter sink 'bad' does not accept the records it reads: the records have no field 'amount'">
+    base.deadLetter("bad", Spec.sink<Order>("memory_sink", {}))
+    // @ts-expect-error: CompileError<"deadLetter: no dead-letter sink 'bad' is declared yet ...">
+    base.deadLetter("bad")
+    // @ts-expect-error: CompileError<"duplicate node id 'orders' ...">
+    base.deadLetter("orders", letters)
+    // never called (at run time the builder refuses it with a DefinitionError): for the compiler only
+    const compileOnly = () =>
+      // @ts-expect-error: CompileError<"deadLetter: the last step fails a whole batch with Timeout | Invalid ...">
+      Pipeline.from("orders", orders).process("enrich", enrich).deadLetter("bad", letters)
+    expectTypeOf(compileOnly).toBeFunction()
+  })
+
+  it("has a data-last form", () => {
+    const p = pipe(
+      Pipeline.from("orders", orders),
+      Pipeline.filter("big", "amount > 10"),
+      Pipeline.deadLetter("bad", letters),
+      Pipeline.mapFields("twice", { double: "amount * 2" }),
+      Pipeline.deadLetter("bad"),
+      Pipeline.to("out", out)
+    )
+    expectTypeOf(p).toEqualTypeOf<Pipeline.Pipeline<"orders" | "big" | "bad" | "twice" | "out", ConnectorError, never>>()
+  })
+})
+
+describe("Pipeline.from(id, source, { strict: true })", () => {
+  it("does not compile at .to while an expression filter's RecordError is unhandled; .deadLetter handles it", () => {
+    const strict = Pipeline.from("orders", orders, { strict: true }).restartOnFailure(restart)
+    // @ts-expect-error: CompileError<"strict: unhandled errors: RecordError">
+    strict.filter("big", "amount > 10").to("out", out)
+    expectTypeOf(strict.filter("big", "amount > 10").deadLetter("bad", letters).to("out", out)).toEqualTypeOf<
+      Pipeline.Pipeline<"orders" | "big" | "bad" | "out", never, never>
+    >()
+    // the file form of dead letters handles it too
+    strict.filter("big", "amount > 10", { on_error: "dead_letter", dead_letter: { path: "bad.ndjson" } }).to("out", out)
+  })
+
+  it("does not compile at .to while a user processor's tagged error is unhandled; .retry / .catchTag handle it", () => {
+    const strict = Pipeline.from("orders", orders, { strict: true }).restartOnFailure(restart)
+    // @ts-expect-error: CompileError<"strict: unhandled errors: Timeout | Invalid">
+    strict.process("enrich", enrich).to("out", out)
+    // @ts-expect-error: CompileError<"strict: unhandled errors: Timeout">
+    strict.process("enrich", enrich).catchTag("Invalid", () => []).to("out", out)
+    strict.process("enrich", enrich).retry(Schedule.recurs(3)).to("out", out)
+    strict.process("enrich", enrich).catchTag("Invalid", () => []).catchTag("Timeout", () => []).to("out", out)
+  })
+
+  it("does not compile at .to while a sink's ConnectorError is unhandled; a restart strategy handles it", () => {
+    const strict = Pipeline.from("orders", orders, { strict: true })
+    // @ts-expect-error: CompileError<"strict: unhandled errors: ConnectorError">
+    strict.to("out", out)
+    expectTypeOf(strict.restartOnFailure(restart).to("out", out)).toEqualTypeOf<Pipeline.Pipeline<"orders" | "out", never, never>>()
+    // execution.restart_strategy is the same setting
+    strict.execution({ restart_strategy: restart }).to("out", out)
+    // @ts-expect-error: restart_strategy none restarts nothing
+    strict.execution({ restart_strategy: { type: "none" } }).to("out", out)
+    // @ts-expect-error: a restart strategy of none handles nothing
+    strict.restartOnFailure({ type: "none" })
+    // a dead-letter sink's ConnectorError counts too, and a later restart handles it
+    strict.filter("big", "amount > 10").deadLetter("bad", letters).restartOnFailure(restart).to("out", out)
+  })
+
+  it("the data-last to and toStream check a strict builder too; a lenient builder compiles as before", () => {
+    const strict = Pipeline.from("orders", orders, { strict: true }).restartOnFailure(restart).filter("big", "amount > 10")
+    // @ts-expect-error: CompileError<"strict: unhandled errors: RecordError">
+    pipe(strict, Pipeline.to("out", out))
+    // @ts-expect-error: CompileError<"strict: unhandled errors: RecordError">
+    Pipeline.toStream(strict)
+    Pipeline.toStream(strict.deadLetter("bad", letters))
+    expectTypeOf(Pipeline.from("orders", orders).filter("big", "amount > 10").to("out", out)).toEqualTypeOf<
+      Pipeline.Pipeline<"orders" | "big" | "out", RecordError | ConnectorError, never>
+    >()
+    // Pipeline.strict on a finished pipeline still works
+    Pipeline.strict(Pipeline.from("orders", orders).restartOnFailure(restart).to("out", out))
+  })
+})
