@@ -111,9 +111,9 @@ export const withDeadLetter = (node: Node, to: string): Node => {
   if (BATCH_STEPS.has(node.type) || node.kind !== "processor") {
     throw new DefinitionError({
       issues: [{
-        path: `${node.kind === "source" ? "sources" : "transformations"}.${node.id}`,
+        path: `${node.kind === "source" ? "sources" : node.kind === "sink" ? "destinations" : "transformations"}.${node.id}`,
         message: `deadLetter '${to}' follows node '${node.id}' (${node.type}): only a record-by-record step (filter, map, mapFields, select, rename, flatMap) sets records aside; a ${
-          node.kind === "processor" ? "user step fails a whole batch (handle it with retry or catchTag)" : "source reads its own on_error in its config"
+          node.kind === "processor" ? "user step fails a whole batch (handle it with retry or catchTag)" : `${node.kind} reads its own on_error in its config`
         }`
       }]
     })

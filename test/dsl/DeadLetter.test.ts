@@ -8,6 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, pipe } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
+import * as Workflow from "../../dsl/Workflow.ts"
 import { DefinitionError } from "../../src/Errors.ts"
 import * as Spec from "../../src/Spec.ts"
 
@@ -77,5 +78,50 @@ describe("Pipeline .deadLetter", () => {
       assert.deepStrictEqual(e.issues.map((i) => i.path), ["transformations.enrich"])
       assert.match(e.issues[0].message, /only a record-by-record step/)
     }
+  })
+})
+
+describe("Workflow .deadLetter", () => {
+  it("compiles to dead_letter: { to } on the node declared last and a sink node without inputs", () => {
+    const w = Workflow.make("w", { strict: true, execution: { restart_strategy: restart } })
+      .source("orders", orders)
+      .filter("big", ["orders"], "amount > 10")
+      .deadLetter("bad", letters)
+      .select("ids", ["orders"], ["id"])
+      .deadLetter("bad")
+      .sink("out", ["big"], out)
+      .sink("all", ["ids"], out)
+      .build()
+    const expected: unknown = {
+      name: "w",
+      execution: { restart_strategy: restart },
+      nodes: [
+        { kind: "source", id: "orders", type: "memory", config: { records }, inputs: [] },
+        {
+          kind: "processor",
+          id: "big",
+          type: "filter",
+          config: { condition: "amount > 10" },
+          inputs: ["orders"],
+          on_error: "dead_letter",
+          dead_letter: { to: "bad" }
+        },
+        { kind: "processor", id: "ids", type: "select", config: { fields: ["id"] }, inputs: ["orders"], on_error: "dead_letter", dead_letter: { to: "bad" } },
+        { kind: "sink", id: "bad", type: "memory_sink", config: { name: "letters" }, inputs: [] },
+        { kind: "sink", id: "out", type: "memory_sink", config: { name: "out" }, inputs: ["big"] },
+        { kind: "sink", id: "all", type: "memory_sink", config: { name: "out" }, inputs: ["ids"] }
+      ]
+    }
+    assert.deepStrictEqual(Workflow.toGraph(w), expected)
+  })
+
+  it("is refused with a DefinitionError after a user node, a source or a sink", () => {
+    const base = Workflow.make("w").source("orders", orders)
+    type Untyped = { deadLetter: (id: string, sink: unknown) => unknown }
+    assert.throws(() => (base as unknown as Untyped).deadLetter("bad", letters), DefinitionError)
+    const enriched = base.process("enrich", ["orders"], (rs) => Effect.succeed(rs))
+    assert.throws(() => (enriched as unknown as Untyped).deadLetter("bad", letters), DefinitionError)
+    const sunk = base.sink("out", ["orders"], out)
+    assert.throws(() => (sunk as unknown as Untyped).deadLetter("bad", letters), DefinitionError)
   })
 })

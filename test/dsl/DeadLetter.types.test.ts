@@ -7,6 +7,7 @@
 import { Effect, pipe, Schedule, Schema } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
+import * as Workflow from "../../dsl/Workflow.ts"
 import type { ConnectorError, RecordError } from "../../src/Errors.ts"
 import * as Spec from "../../src/Spec.ts"
 
@@ -111,5 +112,84 @@ describe("Pipeline.from(id, source, { strict: true })", () => {
     >()
     // Pipeline.strict on a finished pipeline still works
     Pipeline.strict(Pipeline.from("orders", orders).restartOnFailure(restart).to("out", out))
+  })
+})
+
+describe("Workflow nodes: .retry, .catchTag, .deadLetter", () => {
+  it("act on the node declared last and remove its errors", () => {
+    const base = Workflow.make("w").source("orders", orders)
+    const retried = base.process("enrich", ["orders"], enrich).retry(Schedule.recurs(3)).sink("out", ["enrich"], out).build()
+    expectTypeOf(retried).toEqualTypeOf<Workflow.Workflow<"orders" | "enrich" | "out", ConnectorError, never>>()
+    const caught = base
+      .process("enrich", ["orders"], enrich)
+      .catchTag("Invalid", (e) => {
+        expectTypeOf(e).toEqualTypeOf<Invalid>()
+        return [{ id: e.id, amount: 0 }]
+      })
+      .sink("out", ["enrich"], out)
+      .build()
+    expectTypeOf(caught).toEqualTypeOf<Workflow.Workflow<"orders" | "enrich" | "out", Timeout | ConnectorError, never>>()
+    const lettered = base
+      .filter("big", ["orders"], "amount > 10")
+      .deadLetter("bad", letters)
+      .mapFields("twice", ["big"], { double: "amount * 2" })
+      .deadLetter("bad")
+      .sink("out", ["twice"], out)
+      .build()
+    expectTypeOf(lettered).toEqualTypeOf<Workflow.Workflow<"orders" | "big" | "bad" | "twice" | "out", ConnectorError, never>>()
+  })
+
+  it("refuse what they cannot handle", () => {
+    const enriched = Workflow.make("w").source("orders", orders).process("enrich", ["orders"], enrich)
+    // @ts-expect-error: the handler's records must be the node's output records
+    enriched.catchTag("Invalid", () => [{ name: "x" }])
+    // @ts-expect-error: the node cannot fail with 'Missing'
+    enriched.catchTag("Missing", () => [])
+    const compileOnly = () => {
+      // @ts-expect-error: CompileError<"retry: the last step has no typed error to retry ...">
+      Workflow.make("w").source("orders", orders).map("m", ["orders"], (r) => r).retry(Schedule.recurs(3))
+      // @ts-expect-error: CompileError<"deadLetter: the last step fails a whole batch with Timeout | Invalid ...">
+      enriched.deadLetter("bad", letters)
+      // @ts-expect-error: CompileError<"dead-letter sink 'bad' does not accept the records it reads ...">
+      Workflow.make("w").source("orders", orders).filter("big", ["orders"], "amount > 10").deadLetter("bad", Spec.sink<Order>("x", {}))
+    }
+    expectTypeOf(compileOnly).toBeFunction()
+  })
+})
+
+describe("Workflow.make(name, { strict: true })", () => {
+  const restarted = { strict: true, execution: { restart_strategy: restart } } as const
+
+  it("does not build while an expression filter's RecordError is unhandled; .deadLetter handles it", () => {
+    const w = Workflow.make("w", restarted).source("orders", orders).filter("big", ["orders"], "amount > 10")
+    // @ts-expect-error: CompileError<"strict: unhandled errors: RecordError">
+    w.sink("out", ["big"], out).build()
+    expectTypeOf(w.deadLetter("bad", letters).sink("out", ["big"], out).build()).toEqualTypeOf<
+      Workflow.Workflow<"orders" | "big" | "bad" | "out", never, never>
+    >()
+  })
+
+  it("does not build while a user processor's tagged error is unhandled; .retry / .catchTag handle it", () => {
+    const w = Workflow.make("w", restarted).source("orders", orders).process("enrich", ["orders"], enrich)
+    // @ts-expect-error: CompileError<"strict: unhandled errors: Timeout | Invalid">
+    w.sink("out", ["enrich"], out).build()
+    // @ts-expect-error: CompileError<"strict: unhandled errors: Timeout">
+    w.catchTag("Invalid", () => []).sink("out", ["enrich"], out).build()
+    w.retry(Schedule.recurs(3)).sink("out", ["enrich"], out).build()
+    w.catchTag("Invalid", () => []).catchTag("Timeout", () => []).sink("out", ["enrich"], out).build()
+  })
+
+  it("does not build while a sink's ConnectorError is unhandled; a restart strategy handles it", () => {
+    const w = Workflow.make("w", { strict: true }).source("orders", orders)
+    // @ts-expect-error: CompileError<"strict: unhandled errors: ConnectorError">
+    w.sink("out", ["orders"], out).build()
+    expectTypeOf(w.restartOnFailure(restart).sink("out", ["orders"], out).build()).toEqualTypeOf<Workflow.Workflow<"orders" | "out", never, never>>()
+    w.sink("out", ["orders"], out).restartOnFailure(restart).build()
+    w.execution({ restart_strategy: restart }).sink("out", ["orders"], out).build()
+    // @ts-expect-error: CompileError<"strict: unhandled errors: RecordError">
+    Workflow.toStream(Workflow.make("w", restarted).source("orders", orders).filter("big", ["orders"], "amount > 10"), "big")
+    // a workflow made without strict builds as before
+    expectTypeOf(Workflow.make("w").source("orders", orders).filter("big", ["orders"], "amount > 10").sink("out", ["big"], out).build())
+      .toEqualTypeOf<Workflow.Workflow<"orders" | "big" | "out", RecordError | ConnectorError, never>>()
   })
 })
