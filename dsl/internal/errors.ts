@@ -188,17 +188,18 @@ export type DeclaredLetters<Id extends string, Letters extends string> = [Id] ex
  * A record a step set aside, as its dead-letter sink receives it: the record, the node that set
  * it aside, when (`at`, ISO-8601), the error's tag and message, and the source and position the
  * record came from (`null` when its batch has none). A dead-letter sink must accept this type: a
- * sink typed for other records is a compile error at `.deadLetter(id, sink)`.
+ * sink typed for other records is a compile error at `.deadLetter(id, sink)`. (A type, not an
+ * interface, so that it fits a sink of `{ readonly [column: string]: unknown }` such as PostgreSQL's.)
  *
  * @category models
  * @since 0.5.0
  */
-export interface DeadLetterEnvelope {
+export type DeadLetterEnvelope = {
   /** The id of the node that set the record aside. */
   readonly node: string
   /** When, ISO-8601. */
   readonly at: string
-  /** The error's `_tag` (e.g. `RecordError`), `null` for an untagged failure (a thrown `Error`). */
+  /** The error's `_tag` (`RecordError`), or a thrown error's name (`Error`); `null` when unknown. */
   readonly tag: string | null
   /** The source node the record's batch came from, `null` when unknown. */
   readonly source: string | null

@@ -9,6 +9,9 @@ import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import type { ConnectorError, RecordError } from "../../src/Errors.ts"
+import * as Memory from "../../src/connectors/memory/index.ts"
+import * as Ndjson from "../../src/connectors/ndjson/index.ts"
+import * as Postgres from "../../src/connectors/postgres/index.ts"
 import * as Spec from "../../src/Spec.ts"
 
 interface Order {
@@ -33,6 +36,14 @@ describe("Pipeline .deadLetter", () => {
     // A later step can send its failures to the same sink by id.
     const shared = p.mapFields("twice", { double: "amount * 2" }).deadLetter("bad").to("out", out)
     expectTypeOf(shared).toEqualTypeOf<Pipeline.Pipeline<"orders" | "big" | "bad" | "twice" | "out", ConnectorError, never>>()
+  })
+
+  it("takes the connectors' sinks that accept envelopes: ndjson, postgres (a row per envelope), memory", () => {
+    const base = Pipeline.from("orders", orders).filter("big", "amount > 10")
+    base.deadLetter("bad", Ndjson.sink({ path: "bad.ndjson" }))
+    base.deadLetter("bad", Postgres.sink({ connection_string: "postgres://localhost/test", table: "bad_orders" }))
+    base.deadLetter("bad", Memory.sink())
+    base.deadLetter("bad", Memory.list<Pipeline.DeadLetterEnvelope>("bad").sink())
   })
 
   it("refuses a sink that does not take envelopes, an undeclared id, a duplicate id, and a user step", () => {
