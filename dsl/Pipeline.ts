@@ -276,7 +276,9 @@ export const overrides = <Ids extends string, A = unknown, E = unknown, R = unkn
  * Handles the connectors' `ConnectorError` (of the sink, or a source) by restarting the failed
  * tasks from the last checkpoint with `strategy` (the graph's `execution.restart_strategy`):
  * removes `ConnectorError` from the pipeline's error type. A failure left when the strategy gives
- * up still fails the run.
+ * up still fails the run. Dual: `Pipeline.restartOnFailure(pipeline, strategy)` on a finished
+ * pipeline, `Pipeline.restartOnFailure(strategy)` on a builder in a `pipe` (as
+ * `.restartOnFailure(strategy)`: before `.to`, so a strict builder's `.to` compiles).
  *
  * @example
  * ```ts
