@@ -121,6 +121,13 @@ describe("Pipeline.from(id, source, { strict: true })", () => {
     expectTypeOf(Pipeline.from("orders", orders).filter("big", "amount > 10").to("out", out)).toEqualTypeOf<
       Pipeline.Pipeline<"orders" | "big" | "out", RecordError | ConnectorError, never>
     >()
+    // the data-last restartOnFailure, in a pipe
+    const unrestarted = Pipeline.from("orders", orders, { strict: true }).filter("big", "amount > 10").deadLetter("bad", letters)
+    // @ts-expect-error: CompileError<"strict: unhandled errors: ConnectorError">
+    pipe(unrestarted, Pipeline.to("out", out))
+    expectTypeOf(pipe(unrestarted, Pipeline.restartOnFailure(restart), Pipeline.to("out", out))).toEqualTypeOf<
+      Pipeline.Pipeline<"orders" | "big" | "bad" | "out", never, never>
+    >()
     // Pipeline.strict on a finished pipeline still works
     Pipeline.strict(Pipeline.from("orders", orders).restartOnFailure(restart).to("out", out))
   })
