@@ -162,7 +162,21 @@ export type {
    * @category type-level
    * @since 0.1.0
    */
-  BuildCheck
+  BuildCheck,
+  /**
+   * The node declared last is a source or a sink: no handler applies to it.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  ConnectorNode,
+  /**
+   * The check of `.deadLetter` on the node declared last.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  LetterCheck
 } from "./internal/workflowBuilder.ts"
 
 /**

@@ -129,6 +129,28 @@ export type ErrorsOf<L> = L extends Last<infer E, unknown> ? E : never
 export type RecordsOf<L> = L extends Last<unknown, infer B> ? B : never
 
 /**
+ * The node declared last is a connector — a source or a sink (`Kind`) — which reads its own
+ * `on_error` in its config: `.retry`, `.catchTag` and `.deadLetter` do not apply to it.
+ *
+ * @category type-level
+ * @since 0.5.0
+ */
+export interface ConnectorNode<out Kind extends "source" | "sink"> {
+  readonly connector: Kind
+}
+
+/**
+ * The check of `.deadLetter` on the node declared last `L`: a {@link CompileError} after a source
+ * or a sink, or after a node failing whole batches (see `DeadLetterable`).
+ *
+ * @category type-level
+ * @since 0.5.0
+ */
+export type LetterCheck<L> = [L] extends [never] ? unknown
+  : [L] extends [ConnectorNode<infer Kind>] ? CompileError<`deadLetter: the node declared last is a ${Kind}, which reads its own on_error in its config`>
+  : DeadLetterable<ErrorsOf<L>>
+
+/**
  * Why a workflow cannot be built yet, as the type `build` needs `this` to have.
  *
  * @category type-level
@@ -164,7 +186,7 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     spec: SourceSpec<A, E2, R2>,
     options?: SourceOptions
-  ): Builder<With<Nodes, Id, A>, Read, Sinks, E | ErrorsOf<L> | Settled<P, E2>, R | R2, never, P>
+  ): Builder<With<Nodes, Id, A>, Read, Sinks, E | ErrorsOf<L> | Settled<P, E2>, R | R2, ConnectorNode<"source">, P>
   /** Keeps the records for which `predicate` is true. */
   filter<const Id extends string, const In extends Inputs<Nodes>>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
@@ -259,7 +281,7 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     inputs: In,
     spec: SinkSpec<B, E2, R2> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
     options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | ErrorsOf<L> | Settled<P, E2> | SinkErrors<P>, R | R2, never, P>
+  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | ErrorsOf<L> | Settled<P, E2> | SinkErrors<P>, R | R2, ConnectorNode<"sink">, P>
   /**
    * Declares the side output `port` of a processor node (e.g. the `late` records of an
    * `aggregate`), so later nodes can read it as input `"<node>.<port>"`. Adds no graph node; the
@@ -294,13 +316,13 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
    * else; it must accept envelopes and adds its `ConnectorError`. Removes the node's `RecordError`.
    */
   deadLetter<const Id extends string, B, E2 = never, R2 = never>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks> & DeadLetterable<ErrorsOf<L>>,
+    id: Id & FreshId<Id, keyof Nodes & string | Sinks> & LetterCheck<L>,
     sink: SinkSpec<B, E2, R2> & Accepts<"dead-letter sink", Id, DeadLetterEnvelope, B>,
     options?: SinkOptions
   ): Builder<Nodes, Read, Sinks | Id, E | Settled<P, E2> | SinkErrors<P>, R | R2, never, WithLetters<P, Id>>
   /** Sets the failed records of the node declared last aside in a dead-letter sink declared before. */
   deadLetter<const Id extends string>(
-    id: Id & DeclaredLetters<Id, P["letters"]> & DeadLetterable<ErrorsOf<L>>
+    id: Id & DeclaredLetters<Id, P["letters"]> & LetterCheck<L>
   ): Builder<Nodes, Read, Sinks, E, R, never, P>
   /**
    * Handles `ConnectorError` by restarting failed tasks from the last checkpoint with `strategy`

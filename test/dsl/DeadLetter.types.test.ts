@@ -168,6 +168,10 @@ describe("Workflow nodes: .retry, .catchTag, .deadLetter", () => {
       Workflow.make("w").source("orders", orders).map("m", ["orders"], (r) => r).retry(Schedule.recurs(3))
       // @ts-expect-error: CompileError<"deadLetter: the last step fails a whole batch with Timeout | Invalid ...">
       enriched.deadLetter("bad", letters)
+      // @ts-expect-error: CompileError<"deadLetter: the node declared last is a source, ...">
+      Workflow.make("w").source("orders", orders).deadLetter("bad", letters)
+      // @ts-expect-error: CompileError<"deadLetter: the node declared last is a sink, ...">
+      Workflow.make("w").source("orders", orders).sink("out", ["orders"], out).deadLetter("bad", letters)
       // @ts-expect-error: CompileError<"dead-letter sink 'bad' does not accept the records it reads ...">
       Workflow.make("w").source("orders", orders).filter("big", ["orders"], "amount > 10").deadLetter("bad", Spec.sink<Order>("x", {}))
     }
