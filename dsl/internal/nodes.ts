@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { DefinitionError } from "../../src/Errors.ts"
 import type { Node, NodeKind } from "../../src/WorkflowGraph.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
@@ -88,6 +89,37 @@ export const makeNode = (
     ? { dead_letter: { path: options.dead_letter.path, ...(options.dead_letter.max_bytes !== undefined ? { max_bytes: options.dead_letter.max_bytes } : {}) } }
     : {})
 })
+
+/**
+ * `dead_letter: { to }` as the graph's `Node.dead_letter` holds it. The cast stands until the
+ * graph's type lists the `{ to }` member (added with the dead-letter destinations of the runtime):
+ * then it is a plain value of that type.
+ */
+const destination = (to: string): NonNullable<Node["dead_letter"]> => ({ to }) as unknown as NonNullable<Node["dead_letter"]>
+
+/** The node with its failed records sent to the dead-letter sink `to`. */
+export const deadLetterNode = (node: Node, to: string): Node => ({ ...node, on_error: "dead_letter", dead_letter: destination(to) })
+
+/**
+ * The steps whose errors are per batch, not per record: a dead letter names a record, so they
+ * cannot have one (prepare refuses it; the builders refuse it at once, naming the step).
+ */
+const BATCH_STEPS: ReadonlySet<string> = new Set(["process", "via"])
+
+/** `node` sending its failed records to `to`, or a `DefinitionError` for a user (batch) step. */
+export const withDeadLetter = (node: Node, to: string): Node => {
+  if (BATCH_STEPS.has(node.type) || node.kind !== "processor") {
+    throw new DefinitionError({
+      issues: [{
+        path: `${node.kind === "source" ? "sources" : node.kind === "sink" ? "destinations" : "transformations"}.${node.id}`,
+        message: `deadLetter '${to}' follows node '${node.id}' (${node.type}): only a record-by-record step (filter, map, mapFields, select, rename, flatMap) sets records aside; a ${
+          node.kind === "processor" ? "user step fails a whole batch (handle it with retry or catchTag)" : `${node.kind} reads its own on_error in its config`
+        }`
+      }]
+    })
+  }
+  return deadLetterNode(node, to)
+}
 
 const ORDER: { readonly [K in NodeKind]: number } = { source: 0, processor: 1, sink: 2 }
 

@@ -156,6 +156,32 @@ export interface SourceOptions {
 }
 
 /**
+ * Options of a sink node declared by `.deadLetter(id, sink, options)`.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface SinkOptions {
+  /** Writer instances of this sink. */
+  readonly parallelism?: number | undefined
+}
+
+/**
+ * Options of `Pipeline.from`: the source node's, and `strict`.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface FromOptions<Strict extends boolean = boolean> extends SourceOptions {
+  /**
+   * `true`: the pipeline's `.to` (and `Pipeline.toStream`) does not compile while any error of
+   * its steps is unhandled — as if it were wrapped in `Pipeline.strict`, but at the step that
+   * ends it.
+   */
+  readonly strict?: Strict | undefined
+}
+
+/**
  * A user processor: one Effect per batch, given the batch's records, returning the output
  * records. It runs with the services of the fiber that runs the workflow (`R`).
  *
