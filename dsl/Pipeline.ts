@@ -119,6 +119,14 @@ export type {
    */
   NodeOptions,
   /**
+   * Options of a `process` step: the node's settings and `pure` (its failed records can then be
+   * set aside).
+   *
+   * @category models
+   * @since 0.6.0
+   */
+  ProcessOptions,
+  /**
    * Settings of the source node (`parallelism`).
    *
    * @category models
@@ -247,8 +255,8 @@ export const run: <E, R>(
  * @category running
  * @since 0.1.0
  */
-export const toStream = <Ids extends string, A, E, R, L = never, P extends Policy = Lenient>(
-  pipeline: Builder<Ids, A, E, R, L, P> & StrictEnd<P, E | L>,
+export const toStream = <Ids extends string, A, E, R, L = never, P extends Policy = Lenient, Pure extends boolean = false>(
+  pipeline: Builder<Ids, A, E, R, L, P, Pure> & StrictEnd<P, E | L>,
   options?: Runtime.RunOptions
 ): Stream.Stream<A, RunError<E | L>, R | Registry> => {
   const builder = pipeline as unknown as PipelineBuilder
@@ -267,8 +275,8 @@ export const toStream = <Ids extends string, A, E, R, L = never, P extends Polic
  * @category testing
  * @since 0.1.0
  */
-export const overrides = <Ids extends string, A = unknown, E = unknown, R = unknown, L = unknown, P extends Policy = Policy>(
-  _pipeline: Builder<Ids, A, E, R, L, P> | Pipeline<Ids, unknown, unknown>,
+export const overrides = <Ids extends string, A = unknown, E = unknown, R = unknown, L = unknown, P extends Policy = Policy, Pure extends boolean = boolean>(
+  _pipeline: Builder<Ids, A, E, R, L, P, Pure> | Pipeline<Ids, unknown, unknown>,
   nodes: Overrides.For<Ids>
 ): Layer.Layer<never> => Overrides.layer(nodes)
 
@@ -288,9 +296,9 @@ export const overrides = <Ids extends string, A = unknown, E = unknown, R = unkn
  * @since 0.1.0
  */
 export const restartOnFailure: {
-  (strategy: Restarting): <Ids extends string, A, E, R, L, P extends Policy>(
-    self: Builder<Ids, A, E, R, L, P>
-  ) => Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>>
+  (strategy: Restarting): <Ids extends string, A, E, R, L, P extends Policy, Pure extends boolean = false>(
+    self: Builder<Ids, A, E, R, L, P, Pure>
+  ) => Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>, Pure>
   <Ids extends string, E, R>(pipeline: Pipeline<Ids, E, R>, strategy: RestartStrategy): Pipeline<Ids, Exclude<E, ConnectorError>, R>
 } = ((...args: [RestartStrategy] | [WorkflowGraph, RestartStrategy]) =>
   args.length === 1 ? restartOnFailureLast(args[0] as Restarting) : restartGraph(args[0], args[1])) as never

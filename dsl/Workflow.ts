@@ -45,6 +45,14 @@ export type {
    */
   NodeOptions,
   /**
+   * Options of a `process` step: the node's settings and `pure` (its failed records can then be
+   * set aside).
+   *
+   * @category models
+   * @since 0.6.0
+   */
+  ProcessOptions,
+  /**
    * Settings of a source node (`parallelism`).
    *
    * @category models
@@ -156,6 +164,13 @@ export type {
    * @since 0.5.0
    */
   RecordsOf,
+  /**
+   * Whether the node declared last is a `process` declared pure.
+   *
+   * @category type-level
+   * @since 0.6.0
+   */
+  PureOf,
   /**
    * Why a workflow cannot be built yet.
    *

@@ -163,16 +163,49 @@ export type StrictEnd<P extends Policy, E> = P["strict"] extends true ? ([E] ext
 
 /**
  * `unknown` when the last step's errors `L` are record errors (or none), which dead-lettering
- * handles; a {@link CompileError} when the step fails a whole batch (a user step's error: handle
- * it with `.retry` or `.catchTag`).
+ * handles, or when the last step is a `process` declared pure (`Pure`: its failed batches are
+ * bisected, so each failure names a record); a {@link CompileError} when the step fails a whole
+ * batch (a user step's error: handle it with `.retry` or `.catchTag`, or declare the process
+ * `{ pure: true }`).
  *
  * @category type-level
  * @since 0.5.0
  */
-export type DeadLetterable<L> = [Exclude<L, RecordError>] extends [never] ? unknown
+export type DeadLetterable<L, Pure extends boolean = false> = [Pure] extends [true] ? unknown
+  : [Exclude<L, RecordError>] extends [never] ? unknown
   : CompileError<
-    `deadLetter: the last step fails a whole batch with ${TagOf<Exclude<L, RecordError>>}, not one record: only record-by-record steps (filter, map, mapFields, select, rename, flatMap) can set records aside; handle it with retry or catchTag`
+    `deadLetter: the last step fails a whole batch with ${TagOf<Exclude<L, RecordError>>}, not one record: only record-by-record steps (filter, map, mapFields, select, rename, flatMap), aggregate, dedupe and a process declared { pure: true } can set records aside; handle it with retry or catchTag`
   >
+
+/**
+ * `true` when a `process` step's options `O` declare its function pure (`{ pure: true }`).
+ *
+ * @category type-level
+ * @since 0.6.0
+ */
+export type IsPure<O> = O extends { readonly pure: true } ? true : false
+
+/**
+ * The errors a `process` step with options `O` and function errors `Err` leaves to the next
+ * handler: a pure one's are handled by its own `on_error: "dead_letter"` (each failure set aside
+ * with its record); a process not declared pure fails whole batches, so its errors stay.
+ *
+ * @category type-level
+ * @since 0.6.0
+ */
+export type ProcessErrors<O, Err> = IsPure<O> extends true ? Unhandled<O, Err> : Err
+
+/**
+ * `unknown` when the dead-letter target of node options `O` is a file or a dead-letter sink
+ * declared earlier (`Letters`), a {@link CompileError} naming the undeclared sink otherwise (for
+ * the data-last combinators, which see the declared sinks only later).
+ *
+ * @category type-level
+ * @since 0.6.0
+ */
+export type KnownTarget<O, Letters extends string> = O extends { readonly dead_letter: { readonly to: infer To extends string } }
+  ? ([To] extends [Letters] ? unknown : CompileError<`dead_letter: no dead-letter sink '${To}' is declared yet: declare it with .deadLetter('${To}', sink)`>)
+  : unknown
 
 /**
  * `unknown` when `Id` names a dead-letter sink declared earlier (`.deadLetter(id, sink)`), a

@@ -85,7 +85,7 @@ export class PipelineBuilder {
   }
 
   process(id: string, fn: (records: never) => unknown, options?: RawOptions): PipelineBuilder {
-    return this.step(id, processSpec(fn), options)
+    return this.step(id, processSpec(fn, options?.pure === true), options)
   }
 
   via(id: string, spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown), options?: RawOptions): PipelineBuilder {

@@ -16,7 +16,10 @@ import type {
   DeadLetterEnvelope,
   DeclaredLetters,
   HasRestart,
+  IsPure,
+  KnownTarget,
   Policy,
+  ProcessErrors,
   Restarted,
   Restarting,
   Retryable,
@@ -38,6 +41,7 @@ import type {
   FreshId,
   HasFields,
   NodeOptions,
+  ProcessOptions,
   Renamed,
   Selected,
   SinkOptions,
@@ -52,8 +56,10 @@ const untyped = (self: unknown): PipelineBuilder => self as PipelineBuilder
  * @category combinators
  * @since 0.1.0
  */
-export const named = (name: string) => <Ids extends string, A, E, R, L, P extends Policy>(self: Builder<Ids, A, E, R, L, P>): Builder<Ids, A, E, R, L, P> =>
-  self.named(name)
+export const named = (name: string) =>
+<Ids extends string, A, E, R, L, P extends Policy, Pure extends boolean = false>(
+  self: Builder<Ids, A, E, R, L, P, Pure>
+): Builder<Ids, A, E, R, L, P, Pure> => self.named(name)
 
 /**
  * Data-last `.execution(settings)`.
@@ -62,10 +68,10 @@ export const named = (name: string) => <Ids extends string, A, E, R, L, P extend
  * @since 0.1.0
  */
 export const execution = <const S extends ExecutionSettings>(settings: S & DurationsChecked<S>) =>
-<Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P>
-): Builder<Ids, A, HasRestart<S> extends true ? Exclude<E, ConnectorError> : E, R, L, AfterSettings<P, S>> =>
-  untyped(self).execution(settings) as unknown as Builder<Ids, A, HasRestart<S> extends true ? Exclude<E, ConnectorError> : E, R, L, AfterSettings<P, S>>
+<Ids extends string, A, E, R, L, P extends Policy, Pure extends boolean = false>(
+  self: Builder<Ids, A, E, R, L, P, Pure>
+): Builder<Ids, A, HasRestart<S> extends true ? Exclude<E, ConnectorError> : E, R, L, AfterSettings<P, S>, Pure> =>
+  untyped(self).execution(settings) as unknown as Builder<Ids, A, HasRestart<S> extends true ? Exclude<E, ConnectorError> : E, R, L, AfterSettings<P, S>, Pure>
 
 /**
  * Data-last `.filter(id, predicate)`: in a `pipe`, the record type comes from the builder.
@@ -83,7 +89,7 @@ export const filter = <const Id extends string, A, const C extends string = neve
   options?: O
 ) =>
 <Ids extends string, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & ReadsKnownFields<`filter '${Id}'`, A, C>
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & ReadsKnownFields<`filter '${Id}'`, A, C> & KnownTarget<O, P["letters"]>
 ): Builder<Ids | Id, A, E | L, R, ConditionErrors<C, O>, P> =>
   untyped(self).filter(id, predicate, options) as unknown as Builder<Ids | Id, A, E | L, R, ConditionErrors<C, O>, P>
 
@@ -93,8 +99,8 @@ export const filter = <const Id extends string, A, const C extends string = neve
  * @category combinators
  * @since 0.1.0
  */
-export const map = <const Id extends string, A, B>(id: Id, fn: (record: A) => B, options?: NodeOptions<A>) =>
-<Ids extends string, E, R, L, P extends Policy>(self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | L, R, never, P> =>
+export const map = <const Id extends string, A, B, const O extends NodeOptions<A> = {}>(id: Id, fn: (record: A) => B, options?: O) =>
+<Ids extends string, E, R, L, P extends Policy>(self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & KnownTarget<O, P["letters"]>): Builder<Ids | Id, B, E | L, R, never, P> =>
   untyped(self).map(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R, never, P>
 
 /**
@@ -109,7 +115,7 @@ export const mapFields = <const Id extends string, const F extends { readonly [n
   options?: O
 ) =>
 <Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & FieldsReadKnown<`mapFields '${Id}'`, A, F>
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & FieldsReadKnown<`mapFields '${Id}'`, A, F> & KnownTarget<O, P["letters"]>
 ): Builder<Ids | Id, WithFields<A, F>, E | L, R, Unhandled<O, RecordError>, P> =>
   untyped(self).mapFields(id, fields, options) as unknown as Builder<Ids | Id, WithFields<A, F>, E | L, R, Unhandled<O, RecordError>, P>
 
@@ -119,13 +125,13 @@ export const mapFields = <const Id extends string, const F extends { readonly [n
  * @category combinators
  * @since 0.1.0
  */
-export const select = <const Id extends string, const K extends ReadonlyArray<string>>(
+export const select = <const Id extends string, const K extends ReadonlyArray<string>, const O extends NodeOptions = {}>(
   id: Id,
   fields: K,
-  options?: NodeOptions
+  options?: O
 ) =>
 <Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & HasFields<`select '${Id}'`, A, K[number]>
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & HasFields<`select '${Id}'`, A, K[number]> & KnownTarget<O, P["letters"]>
 ): Builder<Ids | Id, Selected<A, K[number]>, E | L, R, never, P> =>
   untyped(self).select(id, fields, options) as unknown as Builder<Ids | Id, Selected<A, K[number]>, E | L, R, never, P>
 
@@ -135,13 +141,13 @@ export const select = <const Id extends string, const K extends ReadonlyArray<st
  * @category combinators
  * @since 0.1.0
  */
-export const rename = <const Id extends string, const M extends { readonly [name: string]: string }>(
+export const rename = <const Id extends string, const M extends { readonly [name: string]: string }, const O extends NodeOptions = {}>(
   id: Id,
   fields: M,
-  options?: NodeOptions
+  options?: O
 ) =>
 <Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M>
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M> & KnownTarget<O, P["letters"]>
 ): Builder<Ids | Id, Renamed<A, M>, E | L, R, never, P> =>
   untyped(self).rename(id, fields, options) as unknown as Builder<Ids | Id, Renamed<A, M>, E | L, R, never, P>
 
@@ -151,23 +157,29 @@ export const rename = <const Id extends string, const M extends { readonly [name
  * @category combinators
  * @since 0.1.0
  */
-export const flatMap = <const Id extends string, A, B>(id: Id, fn: (record: A) => Iterable<B>, options?: NodeOptions<A>) =>
-<Ids extends string, E, R, L, P extends Policy>(self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | L, R, never, P> =>
+export const flatMap = <const Id extends string, A, B, const O extends NodeOptions<A> = {}>(
+  id: Id,
+  fn: (record: A) => Iterable<B>,
+  options?: O
+) =>
+<Ids extends string, E, R, L, P extends Policy>(self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & KnownTarget<O, P["letters"]>): Builder<Ids | Id, B, E | L, R, never, P> =>
   untyped(self).flatMap(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R, never, P>
 
 /**
- * Data-last `.process(id, fn)`.
+ * Data-last `.process(id, fn)` (`{ pure: true }` in the options: see `Builder.process`).
  *
  * @category combinators
  * @since 0.1.0
  */
-export const process = <const Id extends string, A, B, E2, R2>(
+export const process = <const Id extends string, A, B, E2, R2, const O extends ProcessOptions<A> = {}>(
   id: Id,
   fn: BatchFunction<A, B, E2, R2>,
-  options?: NodeOptions<A>
+  options?: O
 ) =>
-<Ids extends string, E, R, L, P extends Policy>(self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids>): Builder<Ids | Id, B, E | L, R | R2, E2, P> =>
-  untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R | R2, E2, P>
+<Ids extends string, E, R, L, P extends Policy>(
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & KnownTarget<O, P["letters"]>
+): Builder<Ids | Id, B, E | L, R | R2, ProcessErrors<O, E2>, P, IsPure<O>> =>
+  untyped(self).process(id, fn, options) as unknown as Builder<Ids | Id, B, E | L, R | R2, ProcessErrors<O, E2>, P, IsPure<O>>
 
 /**
  * Data-last `.via(id, spec)`, or `.via(id, (records: Stream<A>) => Stream<B>)` (annotate the
@@ -176,13 +188,13 @@ export const process = <const Id extends string, A, B, E2, R2>(
  * @category combinators
  * @since 0.1.0
  */
-export const via = <const Id extends string, I, B, E2 = never, R2 = never>(
+export const via = <const Id extends string, I, B, E2 = never, R2 = never, const O extends NodeOptions = {}>(
   id: Id,
   spec: ProcessorSpec<I, B, E2, R2> | ((records: Stream.Stream<I>) => Stream.Stream<B, E2, R2>),
-  options?: NodeOptions
+  options?: O
 ) =>
 <Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I>
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & Accepts<"processor", Id, A, I> & KnownTarget<O, P["letters"]>
 ): Builder<Ids | Id, B, E | L | Settled<P, E2>, R | R2, never, P> =>
   untyped(self).via(id, spec, options) as unknown as Builder<Ids | Id, B, E | L | Settled<P, E2>, R | R2, never, P>
 
@@ -218,10 +230,10 @@ export const catchTag = <const K extends string, Err, A, E3 = never, R3 = never>
   tag: K,
   handler: (error: Err) => ReadonlyArray<A> | Effect.Effect<ReadonlyArray<A>, E3, R3>
 ) =>
-<Ids extends string, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & ([Extract<L, { readonly _tag: K }>] extends [never] ? CompileError<`catchTag: the last step cannot fail with '${K}'`> : unknown)
-): Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3, P> =>
-  untyped(self).catchTag(tag, handler) as unknown as Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3, P>
+<Ids extends string, E, R, L, P extends Policy, Pure extends boolean = false>(
+  self: Builder<Ids, A, E, R, L, P, Pure> & ([Extract<L, { readonly _tag: K }>] extends [never] ? CompileError<`catchTag: the last step cannot fail with '${K}'`> : unknown)
+): Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3, P, Pure> =>
+  untyped(self).catchTag(tag, handler) as unknown as Builder<Ids, A, E, R | R3, Exclude<L, { readonly _tag: K }> | E3, P, Pure>
 
 /**
  * Data-last `.deadLetter(id, sink)` (declares the dead-letter sink `id`) or `.deadLetter(id)`
@@ -239,11 +251,11 @@ export const deadLetter: {
     id: Id,
     sink: SinkSpec<B, E2, R2> & Accepts<"dead-letter sink", Id, DeadLetterEnvelope, B>,
     options?: SinkOptions
-  ): <Ids extends string, A, E, R, L, P extends Policy>(
-    self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & DeadLetterable<L>
+  ): <Ids extends string, A, E, R, L, P extends Policy, Pure extends boolean = false>(
+    self: Builder<Ids, A, E, R, L, P, Pure> & FreshId<Id, Ids> & DeadLetterable<L, Pure>
   ) => Builder<Ids | Id, A, E | Settled<P, E2> | SinkErrors<P>, R | R2, never, WithLetters<P, Id>>
-  <const Id extends string>(id: Id): <Ids extends string, A, E, R, L, P extends Policy>(
-    self: Builder<Ids, A, E, R, L, P> & DeclaredLetters<Id, P["letters"]> & DeadLetterable<L>
+  <const Id extends string>(id: Id): <Ids extends string, A, E, R, L, P extends Policy, Pure extends boolean = false>(
+    self: Builder<Ids, A, E, R, L, P, Pure> & DeclaredLetters<Id, P["letters"]> & DeadLetterable<L, Pure>
   ) => Builder<Ids, A, E, R, never, P>
 } = (id: string, sink?: SinkSpec<never, unknown, unknown>, options?: SinkOptions) => (self: unknown) =>
   untyped(self).deadLetter(id, sink, options) as never
@@ -256,7 +268,7 @@ export const deadLetter: {
  * @since 0.5.0
  */
 export const restartOnFailureLast = (strategy: Restarting) =>
-<Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P>
-): Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>> =>
-  untyped(self).restartOnFailure(strategy) as unknown as Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>>
+<Ids extends string, A, E, R, L, P extends Policy, Pure extends boolean = false>(
+  self: Builder<Ids, A, E, R, L, P, Pure>
+): Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>, Pure> =>
+  untyped(self).restartOnFailure(strategy) as unknown as Builder<Ids, A, Exclude<E, ConnectorError>, R, L, Restarted<P>, Pure>

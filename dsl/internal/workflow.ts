@@ -90,7 +90,7 @@ export class WorkflowBuilder {
   }
 
   process(id: string, inputs: Inputs, fn: (records: never) => unknown, options?: RawOptions): WorkflowBuilder {
-    return this.add("processor", id, processSpec(fn), inputs, options)
+    return this.add("processor", id, processSpec(fn, options?.pure === true), inputs, options)
   }
 
   via(

@@ -14,8 +14,10 @@ import type {
   DeadLetterEnvelope,
   DeclaredLetters,
   HasRestart,
+  IsPure,
   Lenient,
   Policy,
+  ProcessErrors,
   Restarted,
   Restarting,
   Retryable,
@@ -37,6 +39,7 @@ import type {
   FreshId,
   KnownFields,
   NodeOptions,
+  ProcessOptions,
   Renamed,
   RenameFields,
   Selected,
@@ -102,14 +105,16 @@ export interface Records<out A> {
 
 /**
  * The node declared last, as `.retry`, `.catchTag` and `.deadLetter` see it: the errors they can
- * still handle (`E`) and its output records (`B`, what a `catchTag` handler gives instead).
+ * still handle (`E`), its output records (`B`, what a `catchTag` handler gives instead), and
+ * whether it is a `process` declared pure (`Pure`: `.deadLetter` handles its errors).
  *
  * @category type-level
  * @since 0.5.0
  */
-export interface Last<out E, out B> {
+export interface Last<out E, out B, out Pure extends boolean = false> {
   readonly errors: E
   readonly records: B
+  readonly pure: Pure
 }
 
 /**
@@ -118,7 +123,7 @@ export interface Last<out E, out B> {
  * @category type-level
  * @since 0.5.0
  */
-export type ErrorsOf<L> = L extends Last<infer E, unknown> ? E : never
+export type ErrorsOf<L> = L extends Last<infer E, unknown, boolean> ? E : never
 
 /**
  * The output records of the node declared last.
@@ -126,7 +131,15 @@ export type ErrorsOf<L> = L extends Last<infer E, unknown> ? E : never
  * @category type-level
  * @since 0.5.0
  */
-export type RecordsOf<L> = L extends Last<unknown, infer B> ? B : never
+export type RecordsOf<L> = L extends Last<unknown, infer B, boolean> ? B : never
+
+/**
+ * Whether the node declared last is a `process` declared pure.
+ *
+ * @category type-level
+ * @since 0.6.0
+ */
+export type PureOf<L> = L extends Last<unknown, unknown, true> ? true : false
 
 /**
  * The node declared last is a connector — a source or a sink (`Kind`) — which reads its own
@@ -141,14 +154,15 @@ export interface ConnectorNode<out Kind extends "source" | "sink"> {
 
 /**
  * The check of `.deadLetter` on the node declared last `L`: a {@link CompileError} after a source
- * or a sink, or after a node failing whole batches (see `DeadLetterable`).
+ * or a sink, or after a node failing whole batches (see `DeadLetterable`; a `process` declared
+ * pure does not).
  *
  * @category type-level
  * @since 0.5.0
  */
 export type LetterCheck<L> = [L] extends [never] ? unknown
   : [L] extends [ConnectorNode<infer Kind>] ? CompileError<`deadLetter: the node declared last is a ${Kind}, which reads its own on_error in its config`>
-  : DeadLetterable<ErrorsOf<L>>
+  : DeadLetterable<ErrorsOf<L>, PureOf<L>>
 
 /**
  * Why a workflow cannot be built yet, as the type `build` needs `this` to have.
@@ -192,10 +206,10 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     predicate: (record: InputOf<Nodes, In>) => boolean,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R, never, P>
   /** Keeps the records for which the expression is true; the fields it reads must exist. */
-  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string, const O extends NodeOptions<InputOf<Nodes, In>> = {}>(
+  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string, const O extends NodeOptions<InputOf<Nodes, In>, P["letters"]> = {}>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     condition: C & ReadsKnownFields<`filter '${Id}'`, InputOf<Nodes, In>, C>,
@@ -206,14 +220,14 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: (record: InputOf<Nodes, In>) => B,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R, never, P>
   /** Sets fields to the values of expressions (reading fields that exist); computed fields are `unknown`. */
   mapFields<
     const Id extends string,
     const In extends Inputs<Nodes>,
     const F extends { readonly [name: string]: string },
-    const O extends NodeOptions<InputOf<Nodes, In>> = {}
+    const O extends NodeOptions<InputOf<Nodes, In>, P["letters"]> = {}
   >(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
@@ -229,38 +243,39 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fields: K,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, Selected<InputOf<Nodes, In>, K[number]>>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R, never, P>
   /** Renames fields, old name → new name. */
   rename<const Id extends string, const In extends Inputs<Nodes>, const M extends RenameFields<InputOf<Nodes, In>>>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fields: M & KnownFields<Id, InputOf<Nodes, In>, M>,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, Renamed<InputOf<Nodes, In>, M>>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R, never, P>
   /** Replaces each record by zero or more records. */
   flatMap<const Id extends string, const In extends Inputs<Nodes>, B>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: (record: InputOf<Nodes, In>) => Iterable<B>,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R, never, P>
   /**
    * A user processor as an Effect per batch; its error type and requirements are tracked (its
    * errors are the last node's until the next node: `.retry` / `.catchTag` can handle them).
+   * Declared `{ pure: true }`, `.deadLetter` can handle them too (see `Pipeline.Builder.process`).
    */
-  process<const Id extends string, const In extends Inputs<Nodes>, B, E2, R2>(
+  process<const Id extends string, const In extends Inputs<Nodes>, B, E2, R2, const O extends ProcessOptions<InputOf<Nodes, In>, P["letters"]> = {}>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: BatchFunction<InputOf<Nodes, In>, B, E2, R2>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R | R2, Last<E2, B>, P>
+    options?: O
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R | R2, Last<ProcessErrors<O, E2>, B, IsPure<O>>, P>
   /** A registered (third-party) processor that must accept its inputs' records. */
   via<const Id extends string, const In extends Inputs<Nodes>, I, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     spec: ProcessorSpec<I, B, E2, R2> & Accepts<"processor", Id, InputOf<Nodes, In>, I>,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L> | Settled<P, E2>, R | R2, never, P>
   /**
    * A user's Effect Stream transformation, applied to the records of each batch on its own:
@@ -270,7 +285,7 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: (records: Stream.Stream<InputOf<Nodes, In>>) => Stream.Stream<B, E2, R2>,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R | R2, Last<E2, B>, P>
   /**
    * Adds a sink that must accept the records of every input; it adds `ConnectorError` to `E`
@@ -280,7 +295,7 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     spec: SinkSpec<B, E2, R2> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
-    options?: NodeOptions<InputOf<Nodes, In>>
+    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | ErrorsOf<L> | Settled<P, E2> | SinkErrors<P>, R | R2, ConnectorNode<"sink">, P>
   /**
    * Declares the side output `port` of a processor node (e.g. the `late` records of an
@@ -308,12 +323,13 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
     handler: (
       error: Extract<ErrorsOf<L>, { readonly _tag: K }>
     ) => ReadonlyArray<RecordsOf<L>> | Effect.Effect<ReadonlyArray<RecordsOf<L>>, E3, R3>
-  ): Builder<Nodes, Read, Sinks, E, R | R3, Last<Exclude<ErrorsOf<L>, { readonly _tag: K }> | E3, RecordsOf<L>>, P>
+  ): Builder<Nodes, Read, Sinks, E, R | R3, Last<Exclude<ErrorsOf<L>, { readonly _tag: K }> | E3, RecordsOf<L>, PureOf<L>>, P>
   /**
    * Sets the failed records of the node declared last (a record-by-record node: `filter`, `map`,
-   * `mapFields`, `select`, `rename`, `flatMap`) aside in the dead-letter sink `id` declared here,
+   * `mapFields`, `select`, `rename`, `flatMap`; an `aggregate` or `dedupe` through `via`; a
+   * `process` declared `{ pure: true }`) aside in the dead-letter sink `id` declared here,
    * as {@link DeadLetterEnvelope}s (see `Pipeline.Builder.deadLetter`). The sink reads nothing
-   * else; it must accept envelopes and adds its `ConnectorError`. Removes the node's `RecordError`.
+   * else; it must accept envelopes and adds its `ConnectorError`. Removes the node's record errors (a pure process's, all of them).
    */
   deadLetter<const Id extends string, B, E2 = never, R2 = never>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks> & LetterCheck<L>,

@@ -33,7 +33,6 @@ describe("Pipeline .deadLetter", () => {
       .deadLetter("bad")
       .restartOnFailure(restart)
       .to("out", out)
-    // `unknown`: the graph's type gains `dead_letter: { to }` with the runtime's destinations
     const expected: unknown = {
       name: "orders",
       execution: { restart_strategy: restart },
