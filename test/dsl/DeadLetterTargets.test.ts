@@ -146,6 +146,38 @@ describe("runs", () => {
       }
     }))
 
+  it.effect("an aggregate's records with a non-numeric amount reach the dead-letter sink; the totals are the good records'", () =>
+    Effect.gen(function*() {
+      type Raw = { readonly id: number; readonly customer: string; readonly amount: number | string }
+      const input: ReadonlyArray<Raw> = Array.from({ length: 30 }, (_, i) => ({
+        id: i,
+        customer: `c${i % 3}`,
+        amount: i % 10 === 4 ? "twelve" : i
+      }))
+      const totalsOut = Memory.list<{ readonly customer: string; readonly total: number }>(`dslfollow-agg-out-${process.pid}`)
+      const bad = Memory.list<Pipeline.DeadLetterEnvelope>(`dslfollow-agg-bad-${process.pid}`)
+      totalsOut.clear()
+      bad.clear()
+      const totals = Processors.aggregateOf<Raw>()({ group_by: ["customer"], aggregates: { total: { op: "sum", field: "amount" } } })
+      const p = Pipeline.from("orders", Memory.source<Raw>({ records: input }))
+        .execution({ batch_size: 7 })
+        .via("totals", totals)
+        .deadLetter("bad", bad.sink())
+        .map("shaped", (r) => ({ customer: String(r.customer), total: Number(r.total) }))
+        .to("out", totalsOut.sink())
+      yield* Pipeline.run(p).pipe(Effect.provide(Builtins.layer))
+      const expected = new Map<string, number>()
+      for (const r of input) if (typeof r.amount === "number") expected.set(r.customer, (expected.get(r.customer) ?? 0) + r.amount)
+      assert.deepStrictEqual(
+        [...totalsOut.records()].sort((a, b) => a.customer.localeCompare(b.customer)),
+        [...expected].sort(([a], [b]) => a.localeCompare(b)).map(([customer, total]) => ({ customer, total }))
+      )
+      assert.deepStrictEqual(
+        bad.records().map((e) => [e.node, e.record]),
+        input.filter((r) => typeof r.amount === "string").map((r) => ["totals", r])
+      )
+    }))
+
   it.effect("a filter's failures go to the sink its options name", () =>
     Effect.gen(function*() {
       const input = [{ id: 1, amount: 5 }, { id: 2, amount: "n/a" }, { id: 3, amount: 50 }]
