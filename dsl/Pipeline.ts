@@ -75,7 +75,7 @@ export type {
   Unhandled,
   /**
    * A record a step set aside, as its dead-letter sink receives it (`node`, `at`, `tag`,
-   * `source`, `position`, `error`, `record`).
+   * `source`, `position`, `error`, `detail`, `record`).
    *
    * @category models
    * @since 0.5.0

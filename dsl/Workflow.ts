@@ -77,7 +77,7 @@ export type {
 export type {
   /**
    * A record a node set aside, as its dead-letter sink receives it (`node`, `at`, `tag`,
-   * `source`, `position`, `error`, `record`).
+   * `source`, `position`, `error`, `detail`, `record`).
    *
    * @category models
    * @since 0.5.0

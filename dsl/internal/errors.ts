@@ -219,8 +219,8 @@ export type DeclaredLetters<Id extends string, Letters extends string> = [Id] ex
 
 /**
  * A record a step set aside, as its dead-letter sink receives it: the record, the node that set
- * it aside, when (`at`, ISO-8601), the error's tag and message, and the source and position the
- * record came from (`null` when its batch has none). A dead-letter sink must accept this type: a
+ * it aside, when (`at`, ISO-8601), the error's tag, message and detail, and the source and
+ * position the record came from (`null` when its batch has none). A dead-letter sink must accept this type: a
  * sink typed for other records is a compile error at `.deadLetter(id, sink)`. (A type, not an
  * interface, so that it fits a sink of `{ readonly [column: string]: unknown }` such as PostgreSQL's.)
  *
@@ -240,6 +240,11 @@ export type DeadLetterEnvelope = {
   readonly position: unknown
   /** Why: the error's message. */
   readonly error: string
+  /**
+   * What else the node said, `null` when nothing: a sink's `table`, `sqlstate`, an item's
+   * `status` (a sink's dead letters, `config.dead_letter: { to }`), an expression's field.
+   */
+  readonly detail: unknown
   /** The record the step failed on, as it reached the step. */
   readonly record: unknown
 }

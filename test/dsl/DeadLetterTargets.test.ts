@@ -140,6 +140,7 @@ describe("runs", () => {
       const envelopes = bad.records()
       assert.deepStrictEqual(envelopes.map((e) => e.record), input.filter((o) => o.amount < 0))
       for (const e of envelopes) {
+        assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "detail", "record"])
         assert.strictEqual(e.node, "priced")
         assert.strictEqual(e.source, "orders")
         assert.match(e.error, /negative amount/)
