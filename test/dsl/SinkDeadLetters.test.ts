@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Pipeline from "../../dsl/Pipeline.ts"
+import type * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Memory from "../../src/connectors/memory/index.ts"
