@@ -159,7 +159,8 @@ export type {
   /**
    * A pipeline being built: the node ids declared so far (`Ids`), the record type reaching the
    * next step (`A`), the errors of its steps before the last and their requirements (`E`, `R`),
-   * and the errors of the last step (`L`), which `.retry` and `.catchTag` can still handle.
+   * the errors of the last step (`L`), which `.retry`, `.catchTag` and `.deadLetter` can still
+   * handle, the error policy (`P`), and whether the last step is a `process` declared pure (`Pure`).
    *
    * @category models
    * @since 0.1.0

@@ -3,7 +3,7 @@
  * {@link WorkflowGraph} from the declared nodes. The processor configs here are the contract with
  * the built-in processors (`src/processors`): `filter { predicate } | { condition }`,
  * `map { fn } | { fields }`, `select { fields }`, `rename { fields }`, `flat_map { fn }`,
- * `process { fn }`, `via { fn }`.
+ * `process { fn, pure? }`, `via { fn }`.
  *
  * @since 0.1.0
  */
