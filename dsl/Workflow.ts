@@ -22,38 +22,19 @@
  * ```
  * @since 0.1.0
  */
-import type { Effect, Layer, Pipeable, Stream } from "effect"
+import type { Effect, Layer, Stream } from "effect"
+import type { ConnectorError } from "../src/Errors.ts"
 import * as Overrides from "../src/Overrides.ts"
 import type { Registry } from "../src/Registry.ts"
 import type * as Runtime from "../src/Runtime.ts"
-import type { ProcessorSpec, SinkSpec, SourceSpec } from "../src/Spec.ts"
 import type { WorkflowGraph } from "../src/WorkflowGraph.ts"
-import type { ConnectorError, RecordError } from "../src/Errors.ts"
 import { restartOnFailure as restartPipeline, strict as strictPipeline } from "./Pipeline.ts"
-import type { FieldsReadKnown, ReadsKnownFields } from "./internal/expression.ts"
+import type { Initial, Lenient, Policy, Strict, StrictEnd } from "./internal/errors.ts"
 import { runTyped } from "./internal/run.ts"
 import { freshId, streamOf } from "./internal/toStream.ts"
-import type { Strict, Unhandled } from "./internal/errors.ts"
-import type {
-  Accepts,
-  BatchFunction,
-  CompileError,
-  DurationsChecked,
-  ExecutionSettings,
-  FieldOf,
-  FreshId,
-  KnownFields,
-  NodeOptions,
-  Renamed,
-  RenameFields,
-  RunError,
-  Selected,
-  Simplify,
-  SourceOptions,
-  TypedGraph,
-  WithFields
-} from "./internal/types.ts"
+import type { CompileError, DurationsChecked, ExecutionSettings, RunError } from "./internal/types.ts"
 import { empty, type WorkflowBuilder } from "./internal/workflow.ts"
+import type { Builder, ErrorsOf, Readable, Records, Workflow } from "./internal/workflowBuilder.ts"
 
 export type {
   /**
@@ -63,6 +44,14 @@ export type {
    * @since 0.1.0
    */
   NodeOptions,
+  /**
+   * Options of a `process` step: the node's settings and `pure` (its failed records can then be
+   * set aside).
+   *
+   * @category models
+   * @since 0.6.0
+   */
+  ProcessOptions,
   /**
    * Settings of a source node (`parallelism`).
    *
@@ -76,199 +65,134 @@ export type {
    * @category errors
    * @since 0.1.0
    */
-  RunError
+  RunError,
+  /**
+   * Settings of a dead-letter sink (`parallelism`).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  SinkOptions
 } from "./internal/types.ts"
-
-/**
- * A built workflow: a {@link WorkflowGraph} whose type remembers its node ids and its user
- * processors' error type and requirements.
- *
- * @category models
- * @since 0.1.0
- */
-export type Workflow<Ids extends string = string, E = unknown, R = unknown> = TypedGraph<Ids, E, R>
-
-/**
- * The node ids a node can read from (every node but the sinks).
- *
- * @category type-level
- * @since 0.1.0
- */
-export type Readable<Nodes> = keyof Nodes & string
-
-/**
- * A non-empty list of input ids.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type Inputs<Nodes> = readonly [Readable<Nodes>, ...Array<Readable<Nodes>>]
-
-/**
- * The record type a node with inputs `In` reads: the union of its inputs' record types.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type InputOf<Nodes, In extends ReadonlyArray<keyof Nodes>> = Nodes[In[number]]
-
-type With<Nodes, Id extends string, A> = Simplify<Nodes & { readonly [K in Id]: A }>
-
-/** The node a side-output reference `node.port` belongs to (split at the last dot, as the runtime does). */
-type OwnerOf<S> = S extends `${infer H}.${infer T}` ? (T extends `${string}.${string}` ? `${H}.${OwnerOf<T>}` : H) : never
-
-/** What reading inputs `In` marks as read: the inputs, and the owners of side outputs among them. */
-type ReadBy<In extends ReadonlyArray<string>> = In[number] | OwnerOf<In[number]>
-
-declare const RecordsId: unique symbol
-
-/**
- * A record type as a value, for {@link Builder.port}: `Workflow.records<LateOrder>()`.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Records<out A> {
-  readonly [RecordsId]?: A
-}
-
-/**
- * Why a workflow cannot be built yet, as the type `build` needs `this` to have.
- *
- * @category type-level
- * @since 0.1.0
- */
-export type BuildCheck<Nodes, Read extends string, Sinks extends string> = [Sinks] extends [never]
-  ? CompileError<"a workflow needs at least one sink">
-  : [Exclude<keyof Nodes, Read>] extends [never] ? unknown
-  : CompileError<`node '${Exclude<keyof Nodes, Read> & string}' is not read by any node or sink`>
-
-/**
- * A workflow being built. `Nodes` maps every non-sink node id to its output record type, `Read`
- * is the ids some node reads, `Sinks` the sink ids, `E` and `R` the error type and requirements of
- * the user processors. Immutable: every step returns a new builder.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Builder<Nodes, Read extends string, Sinks extends string, E, R> extends Pipeable.Pipeable {
-  /** Sets the workflow name. */
-  named(name: string): Builder<Nodes, Read, Sinks, E, R>
-  /** Sets the workflow version. */
-  version(version: string): Builder<Nodes, Read, Sinks, E, R>
-  /** Sets execution settings, merged over earlier ones (durations: `500ms`, `30s`, `1.5m`, `1h`). */
-  execution<const S extends ExecutionSettings>(settings: S & DurationsChecked<S>): Builder<Nodes, Read, Sinks, E, R>
-  /** Adds a source node (its spec's error type and services are added to the workflow's). */
-  source<const Id extends string, A, E2 = never, R2 = never>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    spec: SourceSpec<A, E2, R2>,
-    options?: SourceOptions
-  ): Builder<With<Nodes, Id, A>, Read, Sinks, E | E2, R | R2>
-  /** Keeps the records for which `predicate` is true. */
-  filter<const Id extends string, const In extends Inputs<Nodes>>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    predicate: (record: InputOf<Nodes, In>) => boolean,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E, R>
-  /** Keeps the records for which the expression is true; the fields it reads must exist. */
-  filter<const Id extends string, const In extends Inputs<Nodes>, const C extends string, const O extends NodeOptions<InputOf<Nodes, In>> = {}>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    condition: C & ReadsKnownFields<`filter '${Id}'`, InputOf<Nodes, In>, C>,
-    options?: O
-  ): Builder<With<Nodes, Id, InputOf<Nodes, In>>, Read | ReadBy<In>, Sinks, E | Unhandled<O, RecordError>, R>
-  /** Replaces each record by `fn(record)`: the way to reconcile a fan-in of different types. */
-  map<const Id extends string, const In extends Inputs<Nodes>, B>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fn: (record: InputOf<Nodes, In>) => B,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
-  /** Sets fields to the values of expressions (reading fields that exist); computed fields are `unknown`. */
-  mapFields<
-    const Id extends string,
-    const In extends Inputs<Nodes>,
-    const F extends { readonly [name: string]: string },
-    const O extends NodeOptions<InputOf<Nodes, In>> = {}
-  >(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fields: F & FieldsReadKnown<`mapFields '${Id}'`, InputOf<Nodes, In>, F>,
-    options?: O
-  ): Builder<With<Nodes, Id, WithFields<InputOf<Nodes, In>, F>>, Read | ReadBy<In>, Sinks, E | Unhandled<O, RecordError>, R>
-  /** Keeps only the listed fields (fields every input has). */
-  select<
-    const Id extends string,
-    const In extends Inputs<Nodes>,
-    const K extends ReadonlyArray<FieldOf<InputOf<Nodes, In>>>
-  >(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fields: K,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, Selected<InputOf<Nodes, In>, K[number]>>, Read | ReadBy<In>, Sinks, E, R>
-  /** Renames fields, old name → new name. */
-  rename<const Id extends string, const In extends Inputs<Nodes>, const M extends RenameFields<InputOf<Nodes, In>>>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fields: M & KnownFields<Id, InputOf<Nodes, In>, M>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, Renamed<InputOf<Nodes, In>, M>>, Read | ReadBy<In>, Sinks, E, R>
-  /** Replaces each record by zero or more records. */
-  flatMap<const Id extends string, const In extends Inputs<Nodes>, B>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fn: (record: InputOf<Nodes, In>) => Iterable<B>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E, R>
-  /** A user processor as an Effect per batch; its error type and requirements are tracked. */
-  process<const Id extends string, const In extends Inputs<Nodes>, B, E2, R2>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fn: BatchFunction<InputOf<Nodes, In>, B, E2, R2>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
-  /** A registered (third-party) processor that must accept its inputs' records. */
-  via<const Id extends string, const In extends Inputs<Nodes>, I, B, E2 = never, R2 = never>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    spec: ProcessorSpec<I, B, E2, R2> & Accepts<"processor", Id, InputOf<Nodes, In>, I>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
+export type {
   /**
-   * A user's Effect Stream transformation, applied to the records of each batch on its own:
-   * stateless transformations only, never fused (see `Pipeline.Builder.via`).
+   * A record a node set aside, as its dead-letter sink receives it (`node`, `at`, `tag`,
+   * `source`, `position`, `error`, `detail`, `record`).
+   *
+   * @category models
+   * @since 0.5.0
    */
-  via<const Id extends string, const In extends Inputs<Nodes>, B, E2 = never, R2 = never>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    fn: (records: Stream.Stream<InputOf<Nodes, In>>) => Stream.Stream<B, E2, R2>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | E2, R | R2>
-  /** Adds a sink that must accept the records of every input; it adds `ConnectorError` to `E`. */
-  sink<const Id extends string, const In extends Inputs<Nodes>, B, E2 = never, R2 = never>(
-    id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
-    inputs: In,
-    spec: SinkSpec<B, E2, R2> & Accepts<"sink", Id, InputOf<Nodes, In>, B>,
-    options?: NodeOptions<InputOf<Nodes, In>>
-  ): Builder<Nodes, Read | ReadBy<In>, Sinks | Id, E | E2 | ConnectorError, R | R2>
+  DeadLetterEnvelope,
   /**
-   * Declares the side output `port` of a processor node (e.g. the `late` records of an
-   * `aggregate`), so later nodes can read it as input `"<node>.<port>"`. Adds no graph node; the
-   * runtime checks that the processor has the port. A side output need not be read.
+   * A builder's error policy: strict or not, restarted or not, its dead-letter sinks.
+   *
+   * @category type-level
+   * @since 0.5.0
    */
-  port<const Node extends Readable<Nodes>, const Port extends string, A = unknown>(
-    node: Node,
-    port: Port & FreshId<`${Node}.${Port}`, keyof Nodes & string | Sinks>,
-    records?: Records<A>
-  ): Builder<With<Nodes, `${Node}.${Port}`, A>, Read | `${Node}.${Port}`, Sinks, E, R>
+  Policy,
   /**
-   * The workflow graph. A compile error when there is no sink or a node is not read by anything
-   * (the same checks `Runtime.prepare` makes at run time).
+   * The policy of a builder made without options.
+   *
+   * @category type-level
+   * @since 0.5.0
    */
-  build(this: Builder<Nodes, Read, Sinks, E, R> & BuildCheck<Nodes, Read, Sinks>): Workflow<keyof Nodes & string | Sinks, E, R>
-}
+  Lenient
+} from "./internal/errors.ts"
+
+export type {
+  /**
+   * A built workflow: a graph whose type remembers its node ids, error type and requirements.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Workflow,
+  /**
+   * A workflow being built (node id → record type, read ids, sinks, errors, requirements, the
+   * last node's errors, the error policy).
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Builder,
+  /**
+   * The node ids a node can read from.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Readable,
+  /**
+   * A non-empty list of input ids.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  Inputs,
+  /**
+   * The record type a node with inputs `In` reads.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  InputOf,
+  /**
+   * A record type as a value, for `Builder.port`.
+   *
+   * @category models
+   * @since 0.1.0
+   */
+  Records,
+  /**
+   * The node declared last: its errors and output records.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  Last,
+  /**
+   * The errors of the node declared last.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  ErrorsOf,
+  /**
+   * The output records of the node declared last.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  RecordsOf,
+  /**
+   * Whether the node declared last is a `process` declared pure.
+   *
+   * @category type-level
+   * @since 0.6.0
+   */
+  PureOf,
+  /**
+   * Why a workflow cannot be built yet.
+   *
+   * @category type-level
+   * @since 0.1.0
+   */
+  BuildCheck,
+  /**
+   * The node declared last is a source or a sink: no handler applies to it.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  ConnectorNode,
+  /**
+   * The check of `.deadLetter` on the node declared last.
+   *
+   * @category type-level
+   * @since 0.5.0
+   */
+  LetterCheck
+} from "./internal/workflowBuilder.ts"
 
 /**
  * Options of {@link make}.
@@ -276,20 +200,29 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R>
  * @category models
  * @since 0.1.0
  */
-export interface MakeOptions<S extends ExecutionSettings = ExecutionSettings> {
+export interface MakeOptions<S extends ExecutionSettings = ExecutionSettings, Strict extends boolean = boolean> {
   readonly version?: string | undefined
+  /**
+   * `true`: `build()` (and `Workflow.toStream`) does not compile while any error of the
+   * workflow's nodes is unhandled — as if the built workflow were wrapped in {@link strict}.
+   */
+  readonly strict?: Strict | undefined
   /** Execution settings (durations: `500ms`, `30s`, `1.5m`, `1h`, or milliseconds). */
   readonly execution?: (S & DurationsChecked<S>) | undefined
 }
 
 /**
- * Starts a workflow.
+ * Starts a workflow. With `{ strict: true }`, `build()` needs every error handled; a
+ * `restart_strategy` in `execution` handles `ConnectorError`.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const make = <const S extends ExecutionSettings = {}>(name: string, options?: MakeOptions<S>): Builder<{}, never, never, never, never> =>
-  empty(name, options?.version, options?.execution ?? {}) as unknown as Builder<{}, never, never, never, never>
+export const make = <const S extends ExecutionSettings = {}, const Strict extends boolean = false>(
+  name: string,
+  options?: MakeOptions<S, Strict>
+): Builder<{}, never, never, never, never, never, Initial<Strict, S>> =>
+  empty(name, options?.version, options?.execution ?? {}) as unknown as Builder<{}, never, never, never, never, never, Initial<Strict, S>>
 
 /**
  * The record type of a side output, for {@link Builder.port}.
@@ -333,13 +266,22 @@ export type StreamCheck<Nodes, Read extends string> = [Exclude<keyof Nodes, Read
  * @category running
  * @since 0.1.0
  */
-export const toStream = <Nodes, Read extends string, Sinks extends string, E, R, const Id extends Readable<Nodes>>(
-  workflow: Builder<Nodes, Read, Sinks, E, R> & StreamCheck<Nodes, Read | Id>,
+export const toStream = <
+  Nodes,
+  Read extends string,
+  Sinks extends string,
+  E,
+  R,
+  const Id extends Readable<Nodes>,
+  L = never,
+  P extends Policy = Lenient
+>(
+  workflow: Builder<Nodes, Read, Sinks, E, R, L, P> & StreamCheck<Nodes, Read | Id> & StrictEnd<P, E | ErrorsOf<L>>,
   node: Id,
   options?: Runtime.RunOptions
-): Stream.Stream<Nodes[Id], RunError<E>, R | Registry> => {
+): Stream.Stream<Nodes[Id], RunError<E | ErrorsOf<L>>, R | Registry> => {
   const builder = workflow as unknown as WorkflowBuilder
-  return streamOf<Nodes[Id], E, R>(
+  return streamOf<Nodes[Id], E | ErrorsOf<L>, R>(
     (sink) => builder.sink(freshId("to_stream", builder.state.nodes.map((n) => n.id)), [node], sink).build(),
     options
   )
@@ -353,8 +295,8 @@ export const toStream = <Nodes, Read extends string, Sinks extends string, E, R,
  * @since 0.1.0
  */
 export const overrides: {
-  <Nodes, Read extends string, Sinks extends string, E, R>(
-    workflow: Builder<Nodes, Read, Sinks, E, R>,
+  <Nodes, Read extends string, Sinks extends string, E, R, L, P extends Policy>(
+    workflow: Builder<Nodes, Read, Sinks, E, R, L, P>,
     nodes: Overrides.For<keyof Nodes & string | Sinks>
   ): Layer.Layer<never>
   <Ids extends string>(workflow: Workflow<Ids, unknown, unknown>, nodes: Overrides.For<Ids>): Layer.Layer<never>

@@ -58,3 +58,5 @@ export * as Stdout from "../src/connectors/stdout/index.ts"
 export * as Yaml from "./yaml/Yaml.ts"
 /** @since 0.1.0 */
 export type { CompileError, NodeFailure, NodeOptions, RunError, SourceOptions } from "./internal/types.ts"
+/** @since 0.5.0 */
+export type { DeadLetterEnvelope } from "./internal/errors.ts"

@@ -1,14 +1,15 @@
 /**
- * Typed errors in the DSL: every step's errors are in the pipeline's type, and `Pipeline.strict`
- * does not compile until each one is handled. Reads orders from memory, prices them
- * with a flaky "rates service" (fails twice, then answers: `.retry`), replaces a batch the
- * service rejects (`.catchTag`), dead-letters the records an expression cannot evaluate, and
- * restarts on a connector failure (`Pipeline.restartOnFailure`).
+ * Typed errors in the DSL: every step's errors are in the pipeline's type, and a pipeline started
+ * with `{ strict: true }` does not compile at `.to` until each one is handled. Reads orders from
+ * memory, prices them with a flaky "rates service" (fails twice, then answers: `.retry`), replaces
+ * a batch the service rejects (`.catchTag`), sends the records an expression cannot evaluate to a
+ * dead-letter sink (`.deadLetter`: an NDJSON file of envelopes), and restarts on a connector
+ * failure (`.restartOnFailure`).
  *
  *   node_modules/.bin/node examples/dsl-typed-errors.ts [record count]
  *
- * Remove any one handler and `Pipeline.strict(...)` is a compile error naming the unhandled
- * error's tag (`Timeout`, `Rejected`, `RecordError` or `ConnectorError`).
+ * Remove any one handler and `.to(...)` is a compile error naming the unhandled error's tag
+ * (`Timeout`, `Rejected`, `RecordError` or `ConnectorError`). See docs/dsl.md.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -29,7 +30,7 @@ const program = Effect.gen(function*() {
     (d) => Effect.promise(() => rm(d, { recursive: true, force: true }))
   )
   const output = join(dir, "priced.ndjson")
-  const letters = join(dir, "dead-letters.ndjson")
+  const letters = join(dir, "rejects.ndjson")
 
   // Every 50th order's amount is "n/a": the expression `amount > 0` fails on it (a RecordError).
   const orders: Array<{ readonly id: number; readonly amount: number | string }> = []
@@ -47,10 +48,14 @@ const program = Effect.gen(function*() {
       return orders.map((o) => ({ id: o.id, eur: Math.round(o.amount * 92) / 100 }))
     })
 
-  const pipeline = Pipeline.from("orders", Memory.source({ records: orders }))
+  // strict: `.to` compiles only when every error below has a policy
+  const pipeline = Pipeline.from("orders", Memory.source({ records: orders }), { strict: true })
     .named("dsl-typed-errors")
     .execution({ batch_size: 100 })
-    .filter("positive", "amount > 0", { on_error: "dead_letter", dead_letter: { path: letters } })
+    .restartOnFailure({ type: "fixed-delay", attempts: 3, delay: "1s" })
+    .filter("positive", "amount > 0")
+    // each record the expression fails on, as an envelope (node, error, record, source, position)
+    .deadLetter("rejects", Ndjson.sink({ path: letters }))
     .map("typed", (o) => ({ id: o.id, amount: Number(o.amount) }))
     .process("priced", price)
     // Handlers wrap the step in order: a rejection is handled first (never retried), then what
@@ -62,14 +67,12 @@ const program = Effect.gen(function*() {
     .retry(Schedule.recurs(5))
     .to("out", Ndjson.sink({ path: output }))
 
-  // Compiles: every error is handled. Pipeline.strict(pipeline) alone would not (ConnectorError).
-  const checked = Pipeline.strict(Pipeline.restartOnFailure(pipeline, { type: "fixed-delay", attempts: 3, delay: "1s" }))
-
-  const summary = yield* Pipeline.run(checked).pipe(Effect.provide(Builtins.layer))
+  const summary = yield* Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer))
   const lines = (path: string) => Effect.promise(() => readFile(path, "utf8").then((t) => t.split("\n").filter((l) => l.length > 0), () => []))
   yield* Console.log(`workflow ${summary.workflow}: ${count} orders read`)
   yield* Console.log(`priced: ${(yield* lines(output)).length} written, ${rejected} rejected, 2 timeouts retried`)
-  yield* Console.log(`dead letters: ${(yield* lines(letters)).length}`)
+  const rejects = (yield* lines(letters)).map((l) => JSON.parse(l) as Pipeline.DeadLetterEnvelope)
+  yield* Console.log(`dead letters: ${rejects.length} (${[...new Set(rejects.map((e) => `${e.node}: ${e.tag}`))].join(", ")})`)
 })
 
 NodeRuntime.runMain(Effect.scoped(program))

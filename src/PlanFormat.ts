@@ -40,20 +40,27 @@ const field = (u: unknown, key: string): unknown =>
   u !== null && typeof u === "object" && !Array.isArray(u) ? (u as { readonly [k: string]: unknown })[key] : undefined
 
 /**
- * Where a node sets records aside, when it does: a processor's `dead_letter.path` with
- * `on_error: dead_letter`, or the `dead_letter.path` of a connector config that sends records
- * there (`on_error: dead_letter`, or a file source's `oversize: dead_letter`) — the kit's one
- * config shape for dead letters.
+ * Where a node sets records aside, when it does: a processor's `dead_letter.path` or destination
+ * (`dead_letter: { to }`, shown as `destination <id> (<type>)`) with `on_error: dead_letter`, or
+ * the `dead_letter.path` of a connector config that sends records there (`on_error:
+ * dead_letter`, or a file source's `oversize: dead_letter`) — the kit's one config shape for dead
+ * letters.
  */
-const deadLetterPath = (plan: Plan, node: string): string | undefined => {
+const deadLetterTarget = (plan: Plan, node: string): string | undefined => {
   const graphNode = plan.workflow.nodes.find((n) => n.node.id === node)?.node
   // a processor's own (node-level) dead letters
-  if (graphNode?.on_error === "dead_letter" && graphNode.dead_letter !== undefined) return graphNode.dead_letter.path
+  const own = graphNode?.on_error === "dead_letter" ? graphNode.dead_letter : undefined
+  if (own !== undefined) return "path" in own ? own.path : `destination ${own.to} (${typeOf(plan, own.to)})`
   const config = graphNode?.config
   const path = field(field(config, "dead_letter"), "path")
+  const to = field(field(config, "dead_letter"), "to")
   const on = field(config, "on_error") === "dead_letter" || field(config, "oversize") === "dead_letter"
+  if (on && typeof to === "string") return `destination ${to} (${typeOf(plan, to)})`
   return on && typeof path === "string" ? path : undefined
 }
+
+/** An input read from a port: `agg.late`, or `dead letters of <node>` (`dead_letter:<node>`). */
+const portText = (task: string, port: string): string => (port.startsWith("dead_letter:") ? portLabel(port) : `${task}.${port}`)
 
 /** A source whose instances `execution.parallelism: auto` chose. */
 const chosenByAuto = (plan: Plan, task: PlannedTask): boolean =>
@@ -70,7 +77,7 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
       const t = plan.tasks.find((x) => x.id === id)
       return t === undefined ? id : nodesOf(t)[nodesOf(t).length - 1]
     }
-    parts.push(`reads ${task.inputs.map((i) => (i.port === "main" ? producer(i.task) : `${i.task}.${i.port}`)).join(", ")}`)
+    parts.push(`reads ${task.inputs.map((i) => (i.port === "main" ? producer(i.task) : portText(i.task, i.port))).join(", ")}`)
     parts.push(
       task.runsIn !== undefined
         ? `runs in the fiber of ${task.runsIn} (no queue)`
@@ -85,7 +92,7 @@ const describeTask = (plan: Plan, task: PlannedTask): string => {
     )
   }
   const letters = nodesOf(task).flatMap((n) => {
-    const path = deadLetterPath(plan, n)
+    const path = deadLetterTarget(plan, n)
     return path === undefined ? [] : [nodesOf(task).length > 1 ? `dead letters of ${n} → ${path}` : `dead letters → ${path}`]
   })
   parts.push(...letters)
@@ -130,6 +137,10 @@ export const text = (plan: Plan): string => {
 const safeId = (id: string): string =>
   `n_${id.replace(/[^A-Za-z0-9]/gu, (c) => (c === "_" ? "__" : `_${c.codePointAt(0)!.toString(16)}_`))}`
 
+/** The label of an edge from a port: its name, or `dead letters of <node>`. */
+const portLabel = (port: string): string =>
+  port.startsWith("dead_letter:") ? `dead letters of ${port.slice("dead_letter:".length)}` : port
+
 /**
  * The plan as a Mermaid flowchart (render it in any Markdown viewer that supports Mermaid).
  *
@@ -145,7 +156,7 @@ export const mermaid = (plan: Plan): string => {
   }
   for (const task of plan.tasks) {
     for (const input of task.inputs) {
-      const edge = input.port === "main" ? "-->" : `-- ${input.port} -->`
+      const edge = input.port === "main" ? "-->" : `-- ${portLabel(input.port)} -->`
       lines.push(`  ${safeId(input.task)} ${edge} ${safeId(task.id)}`)
     }
   }
@@ -173,7 +184,7 @@ export const dot = (plan: Plan): string => {
   }
   for (const task of plan.tasks) {
     for (const input of task.inputs) {
-      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${dotText(input.port)}"]`};`)
+      lines.push(`  ${safeId(input.task)} -> ${safeId(task.id)}${input.port === "main" ? "" : ` [label="${dotText(portLabel(input.port))}"]`};`)
     }
   }
   lines.push("}")

@@ -56,6 +56,13 @@ export interface StatelessProcessor {
 export interface BatchProcessor {
   readonly _tag: "Batch"
   readonly process: (batch: Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, RecordError | Error>
+  /**
+   * The function is pure over its records: its output for a batch depends on those records
+   * only, and running it again on part of a batch changes nothing else. Only then can
+   * `on_error: dead_letter` find a failing batch's bad records, by running it again on halves of
+   * the batch (bisection). Without it, `on_error: dead_letter` is refused.
+   */
+  readonly pure?: boolean | undefined
 }
 
 /**
@@ -86,6 +93,24 @@ export interface Operator {
 }
 
 /**
+ * What a stateful operator instance is made with.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface OperatorContext {
+  readonly node: string
+  readonly instance: number
+  /**
+   * Given when the node sets bad records aside (`on_error: dead_letter`, for a processor with
+   * `deadLetters: true`): the operator calls it, instead of throwing, with a record it cannot
+   * take (a missing event time, a field of the wrong type), the error and the record's index in
+   * the batch's `records`, and leaves its state as if the record had not come.
+   */
+  readonly setAside?: ((record: unknown, error: unknown, index: number) => void) | undefined
+}
+
+/**
  * A keyed stateful processor. `key` extracts the partitioning key (the `key_by` of the node) so
  * that with `parallelism: n` all records of one key go to the same instance. `ports` names the
  * side outputs it may emit to (another node reads one as input `"<node>.<port>"`).
@@ -106,7 +131,13 @@ export interface StatefulProcessor {
    * encoded). Returns `undefined` for a version it cannot migrate: the restore is then refused.
    */
   readonly migrate?: ((fromVersion: number, encoded: unknown) => { readonly value: unknown } | undefined) | undefined
-  readonly make: (context: { readonly node: string; readonly instance: number }) => Operator
+  readonly make: (context: OperatorContext) => Operator
+  /**
+   * The operator sets bad records aside through {@link OperatorContext.setAside} (so the node
+   * accepts `on_error: dead_letter`): it evaluates what can fail on a record before it changes
+   * its state, so a record it sets aside leaves the state as it was.
+   */
+  readonly deadLetters?: boolean | undefined
   /**
    * The partitioning key of a state entry (in memory, not encoded): `{ key }` with the value `key`
    * returns for the records that built it, or `undefined` for an entry that belongs to the whole

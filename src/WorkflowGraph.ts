@@ -260,9 +260,31 @@ export interface Node {
    * their own `on_error` in their config.)
    */
   readonly on_error?: "fail" | "dead_letter"
-  /** Processors with `on_error: dead_letter`: the NDJSON file the records go to (at most `max_bytes`, default 1 GiB). */
-  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number }
+  /**
+   * Processors with `on_error: dead_letter`: where the records go — an NDJSON file (`{ path,
+   * max_bytes }`, at most `max_bytes`, default 1 GiB) or a destination of the workflow (`{ to }`,
+   * a sink node id): the records then travel to it as envelopes in the data flow, ahead of the
+   * checkpoint barrier, so the destination's guarantee (exactly-once for postgres) covers them.
+   */
+  readonly dead_letter?: DeadLetterTarget
 }
+
+/**
+ * Where a node's dead letters go: an NDJSON file, or a sink node of the workflow (by id).
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export type DeadLetterTarget = { readonly path: string; readonly max_bytes?: number } | { readonly to: string }
+
+/**
+ * The sink id of a dead-letter target that names a destination (`{ to }`), else `undefined`.
+ *
+ * @category getters
+ * @since 0.5.0
+ */
+export const deadLetterDestination = (target: unknown): string | undefined =>
+  target !== null && typeof target === "object" && "to" in target && typeof target.to === "string" ? target.to : undefined
 
 /**
  * Finds the location of a key path in the file a graph was loaded from. Paths are the graph's

@@ -3,11 +3,12 @@
  * {@link WorkflowGraph} from the declared nodes. The processor configs here are the contract with
  * the built-in processors (`src/processors`): `filter { predicate } | { condition }`,
  * `map { fn } | { fields }`, `select { fields }`, `rename { fields }`, `flat_map { fn }`,
- * `process { fn }`, `via { fn }`.
+ * `process { fn, pure? }`, `via { fn }`.
  *
  * @since 0.1.0
  */
-import type { Node, NodeKind } from "../../src/WorkflowGraph.ts"
+import { DefinitionError } from "../../src/Errors.ts"
+import type { DeadLetterTarget, Node, NodeKind } from "../../src/WorkflowGraph.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
 /** A node's registry type and config as written. */
@@ -22,7 +23,9 @@ export interface RawOptions {
   readonly key_by?: string | ReadonlyArray<string> | undefined
   readonly ordered?: boolean | undefined
   readonly on_error?: "fail" | "dead_letter" | undefined
-  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | undefined
+  /** `process` only: the function is pure (config `pure: true`). */
+  readonly pure?: boolean | undefined
+  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | { readonly to: string } | undefined
 }
 
 /** What the builders accumulate: everything of the graph, nodes in declaration order. */
@@ -61,7 +64,10 @@ export const flatMapSpec = (fn: (record: never) => Iterable<unknown>): TypeAndCo
   config: { fn }
 })
 
-export const processSpec = (fn: (records: never) => unknown): TypeAndConfig => ({ type: "process", config: { fn } })
+export const processSpec = (fn: (records: never) => unknown, pure: boolean): TypeAndConfig => ({
+  type: "process",
+  config: pure ? { fn, pure: true } : { fn }
+})
 
 export const viaSpec = (fn: (records: never) => unknown): TypeAndConfig => ({ type: "via", config: { fn } })
 
@@ -84,10 +90,46 @@ export const makeNode = (
     : {}),
   ...(options?.ordered !== undefined ? { ordered: options.ordered } : {}),
   ...(options?.on_error !== undefined ? { on_error: options.on_error } : {}),
-  ...(options?.dead_letter !== undefined
-    ? { dead_letter: { path: options.dead_letter.path, ...(options.dead_letter.max_bytes !== undefined ? { max_bytes: options.dead_letter.max_bytes } : {}) } }
-    : {})
+  ...(options?.dead_letter !== undefined ? { dead_letter: deadLetterTarget(options.dead_letter) } : {})
 })
+
+/** A node option's dead-letter target as the graph holds it (no `max_bytes: undefined` key). */
+const deadLetterTarget = (option: NonNullable<RawOptions["dead_letter"]>): DeadLetterTarget =>
+  "to" in option
+    ? { to: option.to }
+    : { path: option.path, ...(option.max_bytes !== undefined ? { max_bytes: option.max_bytes } : {}) }
+
+/** The node with its failed records sent to the dead-letter sink `to`. */
+export const deadLetterNode = (node: Node, to: string): Node => ({ ...node, on_error: "dead_letter", dead_letter: { to } })
+
+/**
+ * Whether a processor node can set records aside: a record-by-record step, a stateful operator
+ * (`aggregate`, `dedupe`, ...; prepare checks the operator says so), or a `process` declared
+ * pure (its failed batches are bisected). A `via` Stream function and a `process` not declared
+ * pure fail whole batches: a dead letter names a record, so they cannot have one (prepare refuses
+ * it; the builders refuse it at once, naming the step).
+ */
+const setsRecordsAside = (node: Node): boolean =>
+  node.type === "via" ? false : node.type === "process" ? isPure(node.config) : true
+
+const isPure = (config: unknown): boolean => typeof config === "object" && config !== null && "pure" in config && config.pure === true
+
+/** `node` sending its failed records to `to`, or a `DefinitionError` for a step failing whole batches. */
+export const withDeadLetter = (node: Node, to: string): Node => {
+  if (node.kind !== "processor" || !setsRecordsAside(node)) {
+    throw new DefinitionError({
+      issues: [{
+        path: `${node.kind === "source" ? "sources" : node.kind === "sink" ? "destinations" : "transformations"}.${node.id}`,
+        message: `deadLetter '${to}' follows node '${node.id}' (${node.type}): only a record-by-record step (filter, map, mapFields, select, rename, flatMap), aggregate, dedupe or a process declared pure sets records aside; a ${
+          node.kind === "processor"
+            ? "process not declared pure or a via Stream function fails a whole batch (declare the process { pure: true }, or handle it with retry or catchTag)"
+            : `${node.kind} reads its own on_error in its config`
+        }`
+      }]
+    })
+  }
+  return deadLetterNode(node, to)
+}
 
 const ORDER: { readonly [K in NodeKind]: number } = { source: 0, processor: 1, sink: 2 }
 

@@ -7,7 +7,7 @@
  */
 import type { Effect, Schedule } from "effect"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../../src/Spec.ts"
-import type { ExecutionSettings, Node, WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import type { ExecutionSettings, Node, RestartStrategy, WorkflowGraph } from "../../src/WorkflowGraph.ts"
 import { catchTagNode, retryNode } from "./handlers.ts"
 import {
   filterSpec,
@@ -22,7 +22,8 @@ import {
   type State,
   toGraph,
   type TypeAndConfig,
-  viaSpec
+  viaSpec,
+  withDeadLetter
 } from "./nodes.ts"
 
 /** The untyped builder. */
@@ -84,7 +85,7 @@ export class PipelineBuilder {
   }
 
   process(id: string, fn: (records: never) => unknown, options?: RawOptions): PipelineBuilder {
-    return this.step(id, processSpec(fn), options)
+    return this.step(id, processSpec(fn, options?.pure === true), options)
   }
 
   via(id: string, spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown), options?: RawOptions): PipelineBuilder {
@@ -103,6 +104,22 @@ export class PipelineBuilder {
 
   catchTag(tag: string, handler: (error: never) => ReadonlyArray<unknown> | Effect.Effect<ReadonlyArray<unknown>, unknown, unknown>): PipelineBuilder {
     return this.wrapLast((n) => catchTagNode(n, tag, handler))
+  }
+
+  /**
+   * The last node's failed records to the dead-letter sink `id`: declared here (with `sink`), or
+   * declared by an earlier call (without).
+   */
+  deadLetter(id: string, sink?: SinkSpec<never, unknown, unknown>, options?: RawOptions): PipelineBuilder {
+    const declared = sink === undefined ? this : new PipelineBuilder(
+      { ...this.state, nodes: [...this.state.nodes, makeNode("sink", id, sink, [], options)] },
+      this.last
+    )
+    return declared.wrapLast((n) => withDeadLetter(n, id))
+  }
+
+  restartOnFailure(strategy: RestartStrategy): PipelineBuilder {
+    return this.execution({ restart_strategy: strategy })
   }
 
   to(id: string, sink: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowGraph {

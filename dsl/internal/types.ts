@@ -121,13 +121,15 @@ export type WithFields<A, F> = A extends unknown ? Simplify<Omit<A, keyof F> & {
   : never
 
 /**
- * Per-node settings: task instances, partitioning key, and whether parallel instances keep the
- * input order. They become the node's `parallelism`, `key_by` and `ordered` keys in the graph.
+ * Per-node settings: task instances, partitioning key, whether parallel instances keep the input
+ * order, and what a record the step fails on does. They become the node's `parallelism`,
+ * `key_by`, `ordered`, `on_error` and `dead_letter` keys in the graph. `Letters`: the dead-letter
+ * sinks declared so far (by `.deadLetter(id, sink)`), which `dead_letter: { to }` may name.
  *
  * @category models
  * @since 0.1.0
  */
-export interface NodeOptions<A = { readonly [field: string]: unknown }> {
+export interface NodeOptions<A = { readonly [field: string]: unknown }, Letters extends string = string> {
   /** Task instances of this node (default: `execution.parallelism`). */
   readonly parallelism?: number | undefined
   /** Partition the input by these fields: records with one key reach the same instance, in order. */
@@ -136,12 +138,36 @@ export interface NodeOptions<A = { readonly [field: string]: unknown }> {
   readonly ordered?: boolean | undefined
   /**
    * What a record the step fails on does: `fail` (default) fails the run naming it;
-   * `dead_letter` sets it aside in `dead_letter.path` and goes on (record-by-record steps:
-   * filter, map, flat_map, select, rename).
+   * `dead_letter` sets it aside (in `dead_letter`) and goes on. Record-by-record steps (filter,
+   * map, mapFields, flatMap, select, rename), `aggregate` and `dedupe` (through `via`), and a
+   * `process` declared `{ pure: true }` accept it; a `process` not declared pure and a `via`
+   * Stream function fail whole batches, and the runtime refuses it there (see
+   * docs/processors.md).
    */
   readonly on_error?: "fail" | "dead_letter" | undefined
-  /** With `on_error: "dead_letter"`: the NDJSON file the records go to (at most `max_bytes`, default 1 GiB). */
-  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | undefined
+  /**
+   * With `on_error: "dead_letter"`: where the records go — the NDJSON file `path` (at most
+   * `max_bytes`, default 1 GiB), or `to`, a dead-letter sink declared earlier with
+   * `.deadLetter(id, sink)` (an id not declared yet does not compile). `.deadLetter(id)` after the
+   * step says the same.
+   */
+  readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | { readonly to: Letters } | undefined
+}
+
+/**
+ * Options of a `process` step: {@link NodeOptions} and `pure`.
+ *
+ * @category models
+ * @since 0.6.0
+ */
+export interface ProcessOptions<A = { readonly [field: string]: unknown }, Letters extends string = string> extends NodeOptions<A, Letters> {
+  /**
+   * The function's output for a batch depends on that batch's records only, and running it again
+   * on part of a batch changes nothing else (config `pure: true`). Then its failed records can be
+   * set aside (`.deadLetter`, or `on_error: "dead_letter"`): a batch it fails on is run again in
+   * halves until the records it fails on alone are found (about 2·log2(n) more runs per bad record).
+   */
+  readonly pure?: boolean | undefined
 }
 
 /**
@@ -153,6 +179,32 @@ export interface NodeOptions<A = { readonly [field: string]: unknown }> {
 export interface SourceOptions {
   /** Reader instances of this source (when the connector can split its input). */
   readonly parallelism?: number | undefined
+}
+
+/**
+ * Options of a sink node declared by `.deadLetter(id, sink, options)`.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface SinkOptions {
+  /** Writer instances of this sink. */
+  readonly parallelism?: number | undefined
+}
+
+/**
+ * Options of `Pipeline.from`: the source node's, and `strict`.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface FromOptions<Strict extends boolean = boolean> extends SourceOptions {
+  /**
+   * `true`: the pipeline's `.to` (and `Pipeline.toStream`) does not compile while any error of
+   * its steps is unhandled — as if it were wrapped in `Pipeline.strict`, but at the step that
+   * ends it.
+   */
+  readonly strict?: Strict | undefined
 }
 
 /**

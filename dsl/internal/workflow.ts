@@ -4,8 +4,11 @@
  *
  * @since 0.1.0
  */
+import type { Effect, Schedule } from "effect"
+import { DefinitionError } from "../../src/Errors.ts"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../../src/Spec.ts"
-import type { ExecutionSettings, WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import type { ExecutionSettings, Node, RestartStrategy, WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import { catchTagNode, retryNode } from "./handlers.ts"
 import {
   filterSpec,
   flatMapSpec,
@@ -19,7 +22,8 @@ import {
   type State,
   toGraph,
   type TypeAndConfig,
-  viaSpec
+  viaSpec,
+  withDeadLetter
 } from "./nodes.ts"
 
 type Inputs = ReadonlyArray<string>
@@ -27,9 +31,12 @@ type Inputs = ReadonlyArray<string>
 /** The untyped DAG builder. */
 export class WorkflowBuilder {
   readonly state: State
+  /** The id of the node declared last, which `retry`, `catchTag` and `deadLetter` act on. */
+  readonly last: string | undefined
 
-  constructor(state: State) {
+  constructor(state: State, last?: string) {
     this.state = state
+    this.last = last
   }
 
   pipe(...fns: ReadonlyArray<(a: unknown) => unknown>): unknown {
@@ -39,19 +46,19 @@ export class WorkflowBuilder {
   }
 
   named(name: string): WorkflowBuilder {
-    return new WorkflowBuilder({ ...this.state, name })
+    return new WorkflowBuilder({ ...this.state, name }, this.last)
   }
 
   version(version: string): WorkflowBuilder {
-    return new WorkflowBuilder({ ...this.state, version })
+    return new WorkflowBuilder({ ...this.state, version }, this.last)
   }
 
   execution(settings: ExecutionSettings): WorkflowBuilder {
-    return new WorkflowBuilder({ ...this.state, execution: { ...this.state.execution, ...settings } })
+    return new WorkflowBuilder({ ...this.state, execution: { ...this.state.execution, ...settings } }, this.last)
   }
 
   add(kind: "source" | "processor" | "sink", id: string, spec: TypeAndConfig, inputs: Inputs, options: RawOptions | undefined) {
-    return new WorkflowBuilder({ ...this.state, nodes: [...this.state.nodes, makeNode(kind, id, spec, inputs, options)] })
+    return new WorkflowBuilder({ ...this.state, nodes: [...this.state.nodes, makeNode(kind, id, spec, inputs, options)] }, id)
   }
 
   source(id: string, spec: SourceSpec<unknown, unknown, unknown>, options?: RawOptions): WorkflowBuilder {
@@ -83,7 +90,7 @@ export class WorkflowBuilder {
   }
 
   process(id: string, inputs: Inputs, fn: (records: never) => unknown, options?: RawOptions): WorkflowBuilder {
-    return this.add("processor", id, processSpec(fn), inputs, options)
+    return this.add("processor", id, processSpec(fn, options?.pure === true), inputs, options)
   }
 
   via(
@@ -97,6 +104,36 @@ export class WorkflowBuilder {
 
   sink(id: string, inputs: Inputs, spec: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowBuilder {
     return this.add("sink", id, spec, inputs, options)
+  }
+
+  /** This builder with its last node replaced by `f(node)`. */
+  private wrapLast(what: string, f: (node: Node) => Node): WorkflowBuilder {
+    const last = this.last
+    if (last === undefined) {
+      throw new DefinitionError({ issues: [{ path: "transformations", message: `${what} before any node: it acts on the node declared last` }] })
+    }
+    return new WorkflowBuilder({ ...this.state, nodes: this.state.nodes.map((n) => (n.id === last ? f(n) : n)) }, last)
+  }
+
+  retry(schedule: Schedule.Schedule<unknown, never, unknown, unknown>): WorkflowBuilder {
+    return this.wrapLast("retry", (n) => retryNode(n, schedule as Schedule.Schedule<unknown, unknown, unknown, unknown>))
+  }
+
+  catchTag(tag: string, handler: (error: never) => ReadonlyArray<unknown> | Effect.Effect<ReadonlyArray<unknown>, unknown, unknown>): WorkflowBuilder {
+    return this.wrapLast("catchTag", (n) => catchTagNode(n, tag, handler))
+  }
+
+  /** The last node's failed records to the dead-letter sink `id`, declared here (with `sink`) or before. */
+  deadLetter(id: string, sink?: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowBuilder {
+    const declared = sink === undefined ? this : new WorkflowBuilder(
+      { ...this.state, nodes: [...this.state.nodes, makeNode("sink", id, sink, [], options)] },
+      this.last
+    )
+    return declared.wrapLast("deadLetter", (n) => withDeadLetter(n, id))
+  }
+
+  restartOnFailure(strategy: RestartStrategy): WorkflowBuilder {
+    return this.execution({ restart_strategy: strategy })
   }
 
   /** A side output is only a type-level declaration. */

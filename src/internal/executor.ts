@@ -15,18 +15,23 @@
  *   operators restore their state and sinks discard what was written after the checkpoint.
  */
 import { Effect, type Scope } from "effect"
+import type { Batch } from "../Batch.ts"
 import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { makeLatency } from "./latency.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
+import { deadLetterPort } from "./prepare.ts"
 import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
 import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.ts"
-import { openSink, runSink } from "./tasks/sink.ts"
+import { destinationWriter } from "./tasks/deadLetterOutput.ts"
+import { openSink, runSink, type SinkLetters } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
 import { runStateful } from "./tasks/stateful.ts"
-import { type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
+import { bisectingProcess, type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
 import { instancesOf, wire } from "./tasks/wiring.ts"
 
 export type { ExecuteContext, Live, NodeCounters } from "./tasks/context.ts"
+
+const isObject = (u: unknown): u is { readonly [key: string]: unknown } => u !== null && typeof u === "object" && !Array.isArray(u)
 
 /** Zeroed counters for every instance of every node of the plan (index = instance). */
 const makeCounters = (plan: Plan): Map<string, ReadonlyArray<NodeCounters>> => {
@@ -80,18 +85,47 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
     const chainedAfter = new Map<string, PlannedTask>()
     for (const t of plan.tasks) if (t.runsIn !== undefined) chainedAfter.set(t.inputs[0].task, t)
 
-    /** The dead-letter writers of processor nodes with `on_error: dead_letter`, counted per instance. */
-    const letterWriters = (nodes: ReadonlyArray<string>, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
+    /**
+     * The dead-letter writers of the processor nodes of `task` with `on_error: dead_letter`,
+     * counted per instance: to a file, or to the destination reading the node's dead-letter port.
+     */
+    const letterWriters = (task: PlannedTask, nodes: ReadonlyArray<string>, instance: number): ReadonlyMap<string, LetterWriter> | undefined => {
       let writers: Map<string, LetterWriter> | undefined
       for (const id of nodes) {
         const node = plan.workflow.nodes.find((n) => n.node.id === id)?.node
-        if (node?.on_error !== "dead_letter" || node.dead_letter === undefined) continue
+        const letters = node?.on_error === "dead_letter" ? node.dead_letter : undefined
+        if (node === undefined || letters === undefined) continue
         const counters = counter(id, instance)
         writers ??= new Map()
-        writers.set(id, DeadLetter.writer({ connector: node.type, node: id, config: node.dead_letter, report: (n) => (counters.deadLetters += n) }))
+        if ("path" in letters) {
+          const write = DeadLetter.writer({ connector: node.type, node: id, config: letters, report: (n) => (counters.deadLetters += n) })
+          writers.set(id, (entries) => write(entries))
+        } else {
+          writers.set(id, destinationWriter(id, wiring.outputsOf(task).get(deadLetterPort(id)) ?? [], counters))
+        }
       }
       return writers
     }
+
+    /**
+     * A sink that sets records aside (`config.on_error: dead_letter`): its writes learn the batch's
+     * origin, and with `config.dead_letter: { to }` send the envelopes to the destination's channels.
+     */
+    const sinkLetters = (task: PlannedTask & { readonly _tag: "Sink" }): SinkLetters | undefined => {
+      const config = plan.workflow.nodes.find((n) => n.node.id === task.id)?.node.config
+      if (!isObject(config) || config.on_error !== "dead_letter") return undefined
+      const to = plan.workflow.deadLetterTo.get(task.id)
+      return { targets: wiring.outputsOf(task).get(deadLetterPort(task.id)) ?? [], late: () => (to === undefined ? undefined : ended.get(to)) }
+    }
+    // destination id → the write of its first instance to end: where envelopes of a sink's final pre-commit go (see SinkLetters)
+    const ended = new Map<string, (batch: Batch<unknown>) => Effect.Effect<void, unknown>>()
+    const destinations = new Set(plan.workflow.deadLetterTo.values())
+    /** A sink instance that is a dead-letter destination registers its write when it ends. */
+    const registerEnded = (task: PlannedTask, open: Effect.Effect<Downstream, unknown, Scope.Scope>) =>
+      !destinations.has(task.id) ? open : Effect.map(open, (d): Downstream => ({
+        ...d,
+        end: Effect.andThen(Effect.sync(() => void (ended.has(task.id) || ended.set(task.id, d.push))), d.end)
+      }))
 
     /** What source instance `instance` hands its batches to: its consumers' channels, or its chain. */
     const sourceDownstream = (source: PlannedTask, instance: number): Effect.Effect<Downstream, unknown, Scope.Scope> => {
@@ -100,11 +134,11 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
       const last = stateless ?? source
       const sink = chainedAfter.get(last.id)
       const tail: Effect.Effect<Downstream, unknown, Scope.Scope> = sink?._tag === "Sink"
-        ? openSink(sink, sink.sink, instance, batchSize, counter(sink.id, instance), ctx)
+        ? openSink(sink, sink.sink, instance, batchSize, counter(sink.id, instance), ctx, sinkLetters(sink))
         : Effect.succeed(toChannels(wiring.outputsOf(last)))
       if (stateless === undefined) return tail
       const nodeCounters = stateless.nodes.map((node) => counter(node, instance))
-      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless.nodes, instance))
+      const process = statelessProcess(stateless, nodeCounters, letterWriters(stateless, stateless.nodes, instance))
       return Effect.map(tail, (next) => chainStateless(process, nodeCounters[0], nodeCounters[nodeCounters.length - 1], next))
     }
 
@@ -131,20 +165,28 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             break
           case "Stateless": {
             const nodeCounters = task.nodes.map((node) => counter(node, instance))
-            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task.nodes, instance)))
+            const process = statelessEffect(statelessProcess(task, nodeCounters, letterWriters(task, task.nodes, instance)))
             const first = nodeCounters[0]
             const last = nodeCounters[nodeCounters.length - 1]
             body = runTransform(process, channels[instance], ports, first, last, false, ordered)
             break
           }
-          case "Batch":
-            body = runTransform(task.process, channels[instance], ports, counter(task.id, instance), counter(task.id, instance), true, ordered)
+          case "Batch": {
+            // with on_error: dead_letter (a pure processor): a failed batch is bisected
+            const letters = letterWriters(task, [task.id], instance)?.get(task.id)
+            const process = letters === undefined ? task.process : bisectingProcess(task.process, letters)
+            body = runTransform(process, channels[instance], ports, counter(task.id, instance), counter(task.id, instance), true, ordered)
             break
+          }
           case "Stateful":
-            body = runStateful(task, instance, channels[instance], ports, counter(task.id, instance), ctx)
+            body = runStateful(task, instance, channels[instance], ports, counter(task.id, instance), ctx, letterWriters(task, [task.id], instance)?.get(task.id))
             break
           case "Sink":
-            body = runSink(openSink(task, task.sink, instance, batchSize, counter(task.id, instance), ctx), channels[instance], ctx)
+            body = runSink(
+              registerEnded(task, openSink(task, task.sink, instance, batchSize, counter(task.id, instance), ctx, sinkLetters(task))),
+              channels[instance],
+              ctx
+            )
             break
         }
         // A task's resources live in its own scope, released when the task ends, on every path.

@@ -4,9 +4,10 @@
  * - Tasks: one per node, except that consecutive stateless processors with the same parallelism,
  *   where each reads only from the one before and is the only reader of it, are fused into one
  *   task that runs one loop per batch (operator chaining).
- * - Edges: every task input names the producing task and port (`main` or a side output such as
- *   `late`), and whether the consumer partitions by key (then each consumer instance has its own
- *   queue and producers route records by key hash).
+ * - Edges: every task input names the producing task and port (`main`, a side output such as
+ *   `late`, or a node's dead letters sent to a destination, `dead_letter:<node>`), and whether
+ *   the consumer partitions by key (then each consumer instance has its own queue and producers
+ *   route records by key hash).
  * - Chaining: which tasks run in their source's fiber instead of their own (`runsIn`).
  * - Stages: tasks grouped by depth (longest path from a source), for `plan` output.
  */
@@ -16,7 +17,7 @@ import type { DeliveryGuarantee, FusedNode } from "../Connector.ts"
 import type { Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
 import { DEFAULT_KEY_GROUPS } from "./keyGroups.ts"
-import { type PreparedNode, type PreparedWorkflow, splitInput } from "./prepare.ts"
+import { deadLetterPort, type PreparedNode, type PreparedWorkflow, splitInput } from "./prepare.ts"
 
 /** Where a task reads from. */
 export interface TaskInput {
@@ -208,6 +209,10 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
       const input = { task: taskIdOf(node), port }
       if (!inputs.some((i) => i.task === input.task && i.port === input.port)) inputs.push(input)
     }
+    // a destination of dead letters reads the dead-letter port of each node that sends them there
+    if (n.kind === "sink") {
+      for (const [from, to] of workflow.deadLetterTo) if (to === id) inputs.push({ task: taskIdOf(from), port: deadLetterPort(from) })
+    }
     const statefulKey = n.kind === "processor" && n.processor._tag === "Stateful" ? n.processor.key : undefined
     const base: TaskBase = {
       id,
@@ -304,7 +309,8 @@ const chainIntoSources = (tasks: Array<PlannedTask>): void => {
     if (input === undefined) continue
     let source: string | undefined
     if (t._tag === "Stateless" && input._tag === "Source") source = input.id
-    if (t._tag === "Sink" && t.sink.capabilities.inline === true) {
+    // a sink whose dead letters go to a destination forwards its barriers there: it keeps its task
+    if (t._tag === "Sink" && t.sink.capabilities.inline === true && !readers.has(t.id)) {
       source = input._tag === "Source" ? input.id : input._tag === "Stateless" ? input.runsIn : undefined
     }
     if (source === undefined) continue

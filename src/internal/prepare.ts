@@ -41,6 +41,11 @@ export interface PreparedWorkflow {
   readonly nodes: ReadonlyArray<PreparedNode>
   /** node id → ids of the nodes that read from it, in graph order. */
   readonly consumers: ReadonlyMap<string, ReadonlyArray<string>>
+  /**
+   * node id → the destination its dead letters go to (`dead_letter: { to }`): a side output of
+   * the node (port {@link deadLetterPort}) read by that sink.
+   */
+  readonly deadLetterTo: ReadonlyMap<string, string>
   readonly batchSize: number
   readonly queueCapacity: number
 }
@@ -84,6 +89,13 @@ export const splitInput = (
   }
   return { node: input, port: "main" }
 }
+
+/**
+ * The output port of node `node`'s dead letters (`dead_letter: { to }`). One port per node, so
+ * that nodes fused into one task keep their own destinations; the `:` keeps it apart from the
+ * side outputs an input can name (`agg.late`).
+ */
+export const deadLetterPort = (node: string): string => `dead_letter:${node}`
 
 /** Validates and prepares a graph. */
 export const prepare = (
@@ -236,15 +248,38 @@ export const prepare = (
       const owner = dot > 0 ? input.slice(0, dot) : undefined
       return owner !== undefined && ids.includes(owner) && !prepared.has(owner) ? owner : undefined
     }
-    const inputsOf = (n: WorkflowGraph.Node): ReadonlyArray<string> =>
-      n.inputs.map(resolve).filter((i): i is string => i !== undefined)
+    // dead letters sent to a destination: an edge from the node to that sink (checked below)
+    const deadLetterTo = new Map<string, string>()
+    for (const n of graph.nodes) {
+      const to = destinationOf(n)
+      if (to !== undefined && to !== n.id && WorkflowGraph.node(graph, to)?.kind === "sink") deadLetterTo.set(n.id, to)
+    }
+    const lettersInto = (sink: string): ReadonlyArray<string> => [...deadLetterTo].filter(([, to]) => to === sink).map(([from]) => from)
+    const inputsOf = (n: WorkflowGraph.Node): ReadonlyArray<string> => [
+      ...n.inputs.map(resolve).filter((i): i is string => i !== undefined),
+      ...(n.kind === "sink" ? lettersInto(n.id) : [])
+    ]
     const consumers = new Map<string, Array<string>>()
     for (const n of graph.nodes) {
       if (n.kind === "source" && n.inputs.length > 0) {
         issues.push(issueAt(graph, n.id, ["inputs"], "a source has no inputs"))
       }
-      if (n.kind !== "source" && n.inputs.length === 0) {
+      const letters = n.kind === "sink" ? lettersInto(n.id) : []
+      // a destination named by some node's dead_letter.to (valid or not: that node has its own issue)
+      const named = n.kind === "sink" && graph.nodes.some((m) => namedDestination(m) === n.id)
+      if (n.kind !== "source" && n.inputs.length === 0 && !named) {
         issues.push(issueAt(graph, n.id, ["inputs"], `a ${kindWord(n.kind)} needs at least one input`))
+      }
+      if (letters.length > 0 && n.inputs.length > 0) {
+        // one shape per destination: a table (or a typed DSL sink) fits the records or the envelopes, not both
+        issues.push(issueAt(
+          graph,
+          n.id,
+          ["inputs"],
+          `destination '${n.id}' takes the dead letters of ${letters.map((l) => `'${l}'`).join(", ")} (envelopes: node, at, tag, source, position, error, detail, record), so it reads nothing else; set inputs: [] and write ${
+            n.inputs.map((i) => `'${i}'`).join(", ")
+          } to another destination`
+        ))
       }
       n.inputs.forEach((input, i) => {
         const target = resolve(input)
@@ -299,15 +334,21 @@ export const prepare = (
     // dead letters of processors: set aside by the record loop of stateless processors
     for (const p of prepared.values()) {
       if (p.node.on_error === "dead_letter" && p.node.dead_letter === undefined) {
-        issues.push(issueAt(graph, p.node.id, ["on_error"], "on_error: dead_letter needs dead_letter: { path }"))
-      } else if (p.node.on_error === "dead_letter" && (p.kind !== "processor" || p.processor._tag !== "Stateless")) {
+        issues.push(issueAt(graph, p.node.id, ["on_error"], "on_error: dead_letter needs dead_letter: { path } or dead_letter: { to: <destination> }"))
+      } else if (p.node.on_error === "dead_letter" && (p.kind !== "processor" || !setsRecordsAside(p.processor))) {
+        issues.push(issueAt(graph, p.node.id, ["on_error"], p.kind === "processor" ? notPerRecord(p) : `the on_error of a ${p.kind} goes in its config`))
+      } else if (p.node.on_error === "dead_letter") {
+        issues.push(...destinationIssues(graph, p.node, ["dead_letter", "to"]))
+      } else if (p.kind === "sink" && destinationOf(p.node) !== undefined) {
+        issues.push(...destinationIssues(graph, p.node, ["config", "dead_letter", "to"]))
+      }
+      // a destination named without on_error: dead_letter would receive nothing (and wait for nothing)
+      if (namedDestination(p.node) !== undefined && destinationOf(p.node) === undefined) {
         issues.push(issueAt(
           graph,
           p.node.id,
-          ["on_error"],
-          p.kind === "processor"
-            ? `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map); '${p.node.type}' fails the run on a bad record`
-            : `the on_error of a ${p.kind} goes in its config`
+          p.kind === "sink" ? ["config", "dead_letter"] : ["dead_letter"],
+          "dead_letter: { to } sends the records that on_error: dead_letter sets aside; set on_error: dead_letter, or remove dead_letter"
         ))
       }
     }
@@ -320,17 +361,83 @@ export const prepare = (
       graph,
       nodes: order.map((id) => prepared.get(id)!),
       consumers,
+      deadLetterTo,
       batchSize: settings.batch_size ?? WorkflowGraph.defaults.batch_size,
       queueCapacity: settings.queue_capacity ?? WorkflowGraph.defaults.queue_capacity
     }
   })
+
+/**
+ * Whether a processor can set a bad record aside: record-by-record steps; stateful operators
+ * that vet a record before changing their state (`deadLetters`: aggregate, dedupe); batch
+ * functions declared pure, whose failed batches can be bisected.
+ */
+const setsRecordsAside = (p: Processor): boolean =>
+  p._tag === "Stateless" || (p._tag === "Stateful" ? p.deadLetters === true : p.pure === true)
+
+/**
+ * Why a processor that cannot set a record aside refuses `on_error: dead_letter`: what its
+ * failure would leave behind.
+ */
+const notPerRecord = (p: PreparedNode & { readonly kind: "processor" }): string => {
+  const head = `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map), aggregate, dedupe and pure batch functions; '${p.node.type}'`
+  return p.processor._tag === "Stateful"
+    ? `${head} fails the run on a bad record: its operator does not say it vets a record before changing its keyed state (deadLetters), so a record's error could leave the state half-updated; check the records in a filter or map with on_error: dead_letter before it`
+    : p.node.type === "process"
+    ? `${head} fails the run on a bad record: the function runs over a whole batch, so its failure names no record; declare it pure (config pure: true, processSpec(fn, { pure: true })) if its output depends on its records only, so that a failed batch is run again in halves to find the records it fails on, or handle the error inside the function`
+    : `${head} fails the run on a bad record: it runs over a whole batch (or a stream of it) and is not declared pure, so its failure names no record; handle the error inside the function, or set records aside in a map or flat_map with on_error: dead_letter`
+}
+
+const field = (u: unknown, key: string): unknown =>
+  u !== null && typeof u === "object" && !Array.isArray(u) ? (u as { readonly [k: string]: unknown })[key] : undefined
+
+/**
+ * The destination a node names for its dead letters, whether or not it sets records aside: a
+ * processor's `dead_letter.to`, a sink's `config.dead_letter.to`.
+ */
+const namedDestination = (n: WorkflowGraph.Node): string | undefined =>
+  n.kind === "processor"
+    ? WorkflowGraph.deadLetterDestination(n.dead_letter)
+    : n.kind === "sink"
+    ? WorkflowGraph.deadLetterDestination(field(n.config, "dead_letter"))
+    : undefined
+
+/** The destination a node's dead letters go to: {@link namedDestination} with `on_error: dead_letter`. */
+const destinationOf = (n: WorkflowGraph.Node): string | undefined =>
+  (n.kind === "processor" ? n.on_error : field(n.config, "on_error")) === "dead_letter" ? namedDestination(n) : undefined
+
+/** A node's `dead_letter: { to }` names another destination of the workflow. */
+const destinationIssues = (
+  graph: WorkflowGraph.WorkflowGraph,
+  n: WorkflowGraph.Node,
+  path: ReadonlyArray<string>
+): ReadonlyArray<DefinitionIssue> => {
+  const to = namedDestination(n)
+  if (to === undefined) return []
+  if (to === n.id) return [issueAt(graph, n.id, path, `'${to}' is this destination itself: its dead letters go to another destination`)]
+  const target = WorkflowGraph.node(graph, to)
+  if (target === undefined) {
+    const sinks = graph.nodes.filter((m) => m.kind === "sink").map((m) => m.id)
+    const hint = closest(to, sinks)
+    return [issueAt(
+      graph,
+      n.id,
+      path,
+      `unknown destination '${to}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ""}; destinations: ${sinks.join(", ")}`
+    )]
+  }
+  if (target.kind !== "sink") {
+    return [issueAt(graph, n.id, path, `'${to}' is a ${kindWord(target.kind)}; dead letters go to a destination (a node under destinations)`)]
+  }
+  return []
+}
 
 const declaredBy = (node: PreparedNode): ReadonlyArray<Declared> => {
   const resources = node.kind === "source" ? node.source.resources : node.kind === "sink" ? node.sink.resources : undefined
   if (resources === undefined) {
     // a processor's dead-letter file is written too
     const letters = node.node.on_error === "dead_letter" ? node.node.dead_letter : undefined
-    return letters === undefined
+    return letters === undefined || !("path" in letters)
       ? []
       : [{ node: node.node.id, access: "write" as const, resource: { kind: "file", name: letters.path } }]
   }

@@ -212,7 +212,8 @@ export const processor = (config: AggregateConfig): Processor.StatefulProcessor 
     ports: ["late"],
     stateSchema: aggregateStateSchema(p.accumulators.map((a) => a.codec)),
     stateVersion: 1,
-    make: () => makeOperator(p),
+    make: (context) => makeOperator(p, context.setAside),
+    deadLetters: true,
     keyOfEntry: paneGroupKey,
     mergeEntries: mergeClocks,
     // what the panes depend on (late handling, out-of-orderness and output format do not change them)

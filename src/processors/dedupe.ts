@@ -117,7 +117,8 @@ export const processor = (config: DedupeConfig): Processor.StatefulProcessor => 
     ports: ["late"],
     stateSchema: dedupeStateSchema,
     stateVersion: 1,
-    make: () => makeOperator(p),
+    make: (context) => makeOperator(p, context.setAside),
+    deadLetters: true,
     keyOfEntry: dedupeKey,
     mergeEntries: mergeClocks,
     fingerprint: { key: p.key, window: p.window ?? null }

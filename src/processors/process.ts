@@ -7,6 +7,10 @@
  * with that error (named by node); any other failure value is wrapped in a `RecordError`; a
  * synchronous throw from `fn` is treated as a failure too.
  *
+ * Declared `pure` (config `pure: true`, `processSpec(fn, { pure: true })`), the node accepts
+ * `on_error: dead_letter`: a batch `fn` fails on is run again in halves to find the records it
+ * fails on alone (see `bisectingProcess` in the transform task).
+ *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
@@ -31,7 +35,11 @@ export type BatchFunction<A, B, E> = (records: ReadonlyArray<A>) => Effect.Effec
  * @since 0.1.0
  */
 export const ProcessConfig = Schema.Struct({
-  fn: fn<BatchFunction<unknown, unknown, unknown>>("a function (records) => Effect<records>")
+  fn: fn<BatchFunction<unknown, unknown, unknown>>("a function (records) => Effect<records>"),
+  pure: Schema.optionalKey(Schema.Boolean.annotate({
+    description:
+      "fn's output for a batch depends on its records only, and running it again on part of a batch changes nothing else; needed by on_error: dead_letter, which runs a failed batch again in halves to find the records it fails on"
+  }))
 })
 
 /**
@@ -63,10 +71,26 @@ export const ProcessDefinition: Processor.ProcessorDefinition<ProcessConfig> = P
         Effect.try({ try: () => f(Batch.toArray(batch)), catch: toError }).pipe(
           Effect.flatten,
           Effect.mapError(toError)
-        )
+        ),
+      pure: config.pure === true
     }
   }
 })
+
+/**
+ * Options of {@link processSpec}.
+ *
+ * @category specs
+ * @since 0.6.0
+ */
+export interface ProcessOptions {
+  /**
+   * The function is pure over its records (see {@link ProcessConfig}): with it, the node accepts
+   * `on_error: dead_letter`, and a batch the function fails on is run again in halves until the
+   * records it fails on alone are found and set aside.
+   */
+  readonly pure?: boolean
+}
 
 /**
  * A typed `process` spec for the DSL.
@@ -74,9 +98,11 @@ export const ProcessDefinition: Processor.ProcessorDefinition<ProcessConfig> = P
  * @example
  * ```ts
  * processSpec((orders: ReadonlyArray<Order>) => Effect.succeed(orders.filter((o) => o.ok)))
+ * // pure: a failing batch can be bisected to set its bad records aside
+ * processSpec(priceAll, { pure: true })
  * ```
  * @category specs
  * @since 0.1.0
  */
-export const processSpec = <A, B, E>(f: BatchFunction<A, B, E>): Spec.ProcessorSpec<A, B> =>
-  Spec.processor<A, B>("process", { fn: f })
+export const processSpec = <A, B, E>(f: BatchFunction<A, B, E>, options?: ProcessOptions): Spec.ProcessorSpec<A, B> =>
+  Spec.processor<A, B>("process", options?.pure === true ? { fn: f, pure: true } : { fn: f })

@@ -69,6 +69,8 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/mongodb/Example.test.ts (run against the MongoClient-shaped fake)",
     env: { MONGODB_URL: "mongodb://localhost:27017" }
   },
+  "dead-letters-to-postgres.yaml": { validateOnly: "test/runtime/DeadLetterExample.integration.test.ts" },
+  "aggregate-dead-letters.yaml": { validateOnly: "test/runtime/AggregateDeadLetterExample.test.ts" },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),

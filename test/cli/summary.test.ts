@@ -57,6 +57,28 @@ describe("run summary", () => {
     )
   })
 
+  it("counts dead letters per node, and in all when several nodes set records aside", () => {
+    const summary: RunSummary = {
+      workflow: "w",
+      durationMs: 1000,
+      restarts: 0,
+      batching: {},
+      nodes: [
+        node("orders", "source", "csv", 0, 10),
+        { ...node("big", "processor", "filter", 10, 7), deadLetters: 2 },
+        { ...node("out", "sink", "postgres", 7, 6), deadLetters: 1 },
+        node("rejects", "sink", "ndjson", 3, 3)
+      ]
+    }
+    assert.deepStrictEqual(renderSummary(summary).split("\n").slice(-3), [
+      "dead letters of big: 2 records set aside",
+      "dead letters of out: 1 records set aside",
+      "dead letters: 3 records set aside in all"
+    ])
+    // one node: no total
+    assert.notInclude(renderSummary({ ...summary, nodes: summary.nodes.slice(0, 2) }), "in all")
+  })
+
   it("formats counts, durations and rates", () => {
     assert.strictEqual(formatCount(0), "0")
     assert.strictEqual(formatCount(999), "999")

@@ -7,9 +7,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Schedule, Schema, Stream } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
+import * as Workflow from "../../dsl/Workflow.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Memory from "../../src/connectors/memory/index.ts"
 import { DefinitionError, NodeError } from "../../src/Errors.ts"
+import type { Registry } from "../../src/Registry.ts"
 
 interface Order {
   readonly id: number
@@ -108,5 +110,38 @@ describe("Pipeline error handlers", () => {
     const restarted = Pipeline.restartOnFailure(p, { type: "fixed-delay", attempts: 3, delay: "1s" })
     assert.deepStrictEqual(restarted.execution.restart_strategy, { type: "fixed-delay", attempts: 3, delay: "1s" })
     assert.deepStrictEqual(restarted.nodes, p.nodes)
+  })
+})
+
+describe("Workflow error handlers", () => {
+  const collectStream = <A, E>(stream: Stream.Stream<A, E, Registry>) =>
+    stream.pipe(Stream.runCollect, Effect.map((records) => Array.from(records)), Effect.provide(Builtins.layer))
+
+  it.effect("retry and catchTag act on the node declared last", () =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const flaky = Workflow.make("w", { execution: { batch_size: 10 } })
+        .source("orders", Memory.source({ records: orders }))
+        .process("enrich", ["orders"], (records) =>
+          Effect.suspend(() => (++attempts <= 2 ? Effect.fail(new Flaky({ attempt: attempts })) : Effect.succeed(records.map((r) => ({ ...r, ok: true }))))))
+        .retry(Schedule.recurs(3))
+      assert.deepStrictEqual(yield* collectStream(Workflow.toStream(flaky, "enrich")), orders.map((r) => ({ ...r, ok: true })))
+      assert.strictEqual(attempts, 3)
+
+      const validated = Workflow.make("w", { execution: { batch_size: 10 } })
+        .source("orders", Memory.source({ records: orders }))
+        .process("validate", ["orders"], (records) =>
+          Effect.suspend(() => {
+            const bad = records.find((r) => r.amount > 25)
+            return bad !== undefined ? Effect.fail(new Invalid({ id: bad.id })) : Effect.succeed(records)
+          }))
+        .catchTag("Invalid", (e) => [{ id: e.id, amount: 0 }])
+      assert.deepStrictEqual(yield* collectStream(Workflow.toStream(validated, "validate")), [{ id: 3, amount: 0 }])
+    }))
+
+  it("a handler after a node without a user function is refused with a DefinitionError", () => {
+    const w = Workflow.make("w").source("orders", Memory.source({ records: orders })).map("m", ["orders"], (r) => r)
+    const untyped = w as unknown as { retry: (s: Schedule.Schedule<unknown, unknown>) => unknown }
+    assert.throws(() => untyped.retry(Schedule.recurs(1)), DefinitionError)
   })
 })

@@ -103,7 +103,7 @@ const fixtures: Record<string, Fixture> = {
       // 20 orders have amount "n/a" (dead-lettered by the expression filter); every other one is
       // either priced or in a batch the service rejected — none lost, none twice.
       assert.include(stdout, "workflow dsl-typed-errors: 1000 orders read\n")
-      assert.include(stdout, "dead letters: 20\n")
+      assert.include(stdout, "dead letters: 20 (positive: RecordError)\n")
       const m = /priced: (\d+) written, (\d+) rejected, 2 timeouts retried\n/.exec(stdout)
       assert.isNotNull(m)
       if (m !== null) {

@@ -190,7 +190,7 @@ describe("observability over HTTP", () => {
       const input = join(dir, "in.ndjson")
       const rejected = join(dir, "rejected.ndjson")
       const long = JSON.stringify({ id: 0, pad: "x".repeat(200) })
-      yield* Effect.promise(() => writeFile(input, [`{"id":1}`, long, `{"id":2}`, long, `{"id":3}`].join("\n") + "\n"))
+      yield* Effect.promise(() => writeFile(input, [`{"id":1}`, long, `{"id":2}`, long, `{"id":3}`, `{"id":"four"}`].join("\n") + "\n"))
       const graph = WorkflowGraph.make({
         name: "obs-dead-letters",
         nodes: [
@@ -201,7 +201,18 @@ describe("observability over HTTP", () => {
             config: { path: input, max_record_bytes: 100, oversize: "dead_letter", dead_letter: { path: rejected } },
             inputs: []
           },
-          { kind: "sink", id: "out", type: "collect_test", config: { name: "obs-dl-out" }, inputs: ["in"] }
+          // a transformation's dead letters, sent to a destination, count on the transformation
+          {
+            kind: "processor",
+            id: "odd",
+            type: "filter",
+            config: { condition: "id > 1" },
+            inputs: ["in"],
+            on_error: "dead_letter",
+            dead_letter: { to: "rejects" }
+          },
+          { kind: "sink", id: "out", type: "collect_test", config: { name: "obs-dl-out" }, inputs: ["odd"] },
+          { kind: "sink", id: "rejects", type: "collect_test", config: { name: "obs-dl-rejects" }, inputs: [] }
         ]
       })
       const { result } = yield* observed(graph, Registry.layer([...definitions, ...Builtins.definitions]), (base, _handle, ended) =>
@@ -211,6 +222,10 @@ describe("observability over HTTP", () => {
       assert.strictEqual(lines.length, 2)
       assert.strictEqual(sampleOf(result, "dataflare_dead_letters_total", { node: "in" }), 2)
       assert.strictEqual(sampleOf(result, "dataflare_dead_letters_total", { node: "out" }), 0)
-      assert.strictEqual(sampleOf(result, "dataflare_records_out_total", { node: "in" }), 3)
+      // "four" > 1 is a type error: set aside, to the destination
+      assert.strictEqual(sampleOf(result, "dataflare_dead_letters_total", { node: "odd" }), 1)
+      assert.strictEqual(sampleOf(result, "dataflare_records_in_total", { node: "rejects" }), 1)
+      assert.strictEqual(sampleOf(result, "dataflare_records_in_total", { node: "out" }), 2)
+      assert.strictEqual(sampleOf(result, "dataflare_records_out_total", { node: "in" }), 4)
     }), { timeout: 60_000 })
 })

@@ -98,7 +98,7 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
       assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "amount > 10")
     })))
 
-  it.effect("refused before anything runs: no dead_letter path, a connector node, a stateful processor", () =>
+  it.effect("refused before anything runs: no dead_letter path, a connector node, a batch function not declared pure", () =>
     Effect.gen(function*() {
       const missing = yield* Effect.flip(Yaml.parse(workflow("/tmp", "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" }, on_error: dead_letter }"), { file: "wf.yaml", env: {} }))
       assert.include(missing.message, "on_error: dead_letter needs dead_letter: { path }")
@@ -111,11 +111,10 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
         { file: "wf.yaml", env: {} }
       ))
       assert.include(onSink.message, "goes in its config (config.on_error)")
-      const graph = yield* Yaml.parse(
-        workflow("/tmp", "  big: { type: dedupe, inputs: [input], config: { key: [id] }, on_error: dead_letter, dead_letter: { path: /tmp/x.ndjson } }"),
-        { file: "wf.yaml", env: {} }
-      )
-      const refused = yield* Effect.flip(Effect.provide(Runtime.prepare(graph), Builtins.layer))
+      const batch = Pipeline.from("input", Ndjson.source({ path: "/tmp/x.ndjson" }))
+        .process("big", (records) => Effect.succeed(records), { on_error: "dead_letter", dead_letter: { path: "/tmp/x.dead.ndjson" } })
+        .to("out", Ndjson.sink({ path: "/tmp/y.ndjson" }))
+      const refused = yield* Effect.flip(Pipeline.run(batch).pipe(Effect.provide(Builtins.layer)))
       assert.include(refused.message, "on_error: dead_letter applies to record-by-record processors")
     }))
 

@@ -43,6 +43,12 @@ const restarts = (summary: RunSummary): string =>
     ? `, after ${summary.restarts} ${summary.restarts === 1 ? "restart" : "restarts"} (counts of the last attempt)`
     : ""
 
+/** With dead letters of several nodes: their total. */
+const deadLetterTotal = (summary: RunSummary): ReadonlyArray<string> => {
+  const counts = summary.nodes.flatMap((n) => (n.deadLetters !== undefined && n.deadLetters > 0 ? [n.deadLetters] : []))
+  return counts.length > 1 ? [`dead letters: ${formatCount(counts.reduce((a, b) => a + b, 0))} records set aside in all`] : []
+}
+
 /** The table and the closing line printed by `dataflare run`. */
 export const renderSummary = (summary: RunSummary): string => {
   const header = ["node", "kind", "type", "records in", "records out"]
@@ -62,6 +68,7 @@ export const renderSummary = (summary: RunSummary): string => {
     ...summary.nodes.flatMap((n) =>
       n.deadLetters !== undefined && n.deadLetters > 0 ? [`dead letters of ${escapeControl(n.id)}: ${formatCount(n.deadLetters)} records set aside`] : []
     ),
+    ...deadLetterTotal(summary),
     ...Object.entries(summary.batching).map(([source, m]) =>
       `adaptive batching of ${source}: batch size ${formatCount(m.size)}, ${formatCount(m.rate)} records/s, latency ${
         formatDuration(m.latencyMs)

@@ -56,11 +56,21 @@ const NODE_KEY_SCHEMAS: { readonly [key in (typeof NODE_KEYS)[number]]: JsonSche
     enum: ["fail", "dead_letter"]
   },
   dead_letter: {
-    description: "With on_error: dead_letter: the NDJSON file records are set aside in",
-    type: "object",
-    properties: { path: { type: "string", minLength: 1 }, max_bytes: { type: "integer", minimum: 1 } },
-    required: ["path"],
-    additionalProperties: false
+    description: "With on_error: dead_letter: the NDJSON file records are set aside in ({ path, max_bytes }), or the destination they go to ({ to })",
+    anyOf: [
+      {
+        type: "object",
+        properties: { path: { type: "string", minLength: 1 }, max_bytes: { type: "integer", minimum: 1 } },
+        required: ["path"],
+        additionalProperties: false
+      },
+      {
+        type: "object",
+        properties: { to: { description: "The id of a destination of this workflow", type: "string", minLength: 1 } },
+        required: ["to"],
+        additionalProperties: false
+      }
+    ]
   }
 }
 

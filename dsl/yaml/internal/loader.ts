@@ -349,19 +349,29 @@ const decodeNode = (
     if (v === "fail" || v === "dead_letter") onError = v
     else fail(["on_error"], `expected fail or dead_letter, got ${describeValue(onErrorNode)}`)
   }
-  let deadLetter: { readonly path: string; readonly max_bytes?: number } | undefined
+  let deadLetter: WorkflowGraph.DeadLetterTarget | undefined
   const deadLetterNode = get("dead_letter")
   if (deadLetterNode !== undefined) {
     const v = toJS(source, deadLetterNode)
-    const path = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { readonly path?: unknown }).path : undefined
-    const max = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { readonly max_bytes?: unknown }).max_bytes : undefined
-    const extra = v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v).filter((k) => k !== "path" && k !== "max_bytes") : []
-    if (typeof path !== "string" || path.length === 0) fail(["dead_letter"], `expected { path, max_bytes? } with a file path, got ${describeValue(deadLetterNode)}`)
-    else if (max !== undefined && !isPositiveInt(max)) fail(["dead_letter", "max_bytes"], `expected a positive integer, got ${JSON.stringify(max)}`)
-    else if (extra.length > 0) fail(["dead_letter", extra[0]], `unknown key '${extra[0]}' (dead_letter has path and max_bytes)`)
-    else deadLetter = { path, ...(typeof max === "number" ? { max_bytes: max } : {}) }
+    const o = v !== null && typeof v === "object" && !Array.isArray(v) ? (v as { readonly [k: string]: unknown }) : undefined
+    const path = o?.path
+    const max = o?.max_bytes
+    const to = o?.to
+    if (o !== undefined && "to" in o) {
+      const extra = Object.keys(o).filter((k) => k !== "to")
+      if (typeof to !== "string" || to.length === 0) fail(["dead_letter", "to"], `expected the id of a destination, got ${JSON.stringify(to)}`)
+      else if (extra.length > 0) fail(["dead_letter", extra[0]], `unknown key '${extra[0]}' (dead_letter has either to, or path and max_bytes)`)
+      else deadLetter = { to }
+    } else {
+      const extra = o !== undefined ? Object.keys(o).filter((k) => k !== "path" && k !== "max_bytes") : []
+      if (typeof path !== "string" || path.length === 0) {
+        fail(["dead_letter"], `expected { path, max_bytes? } with a file path or { to } with a destination id, got ${describeValue(deadLetterNode)}`)
+      } else if (max !== undefined && !isPositiveInt(max)) fail(["dead_letter", "max_bytes"], `expected a positive integer, got ${JSON.stringify(max)}`)
+      else if (extra.length > 0) fail(["dead_letter", extra[0]], `unknown key '${extra[0]}' (dead_letter has path and max_bytes, or to)`)
+      else deadLetter = { path, ...(typeof max === "number" ? { max_bytes: max } : {}) }
+    }
   }
-  if (onError === "dead_letter" && deadLetterNode === undefined) fail(["on_error"], "on_error: dead_letter needs dead_letter: { path }")
+  if (onError === "dead_letter" && deadLetterNode === undefined) fail(["on_error"], "on_error: dead_letter needs dead_letter: { path } or dead_letter: { to: <destination> }")
 
   const config = toJS(source, get("config")) ?? {}
   if (config instanceof Unreadable) fail(["config"], config.message)

@@ -100,7 +100,7 @@ export const SinkConfig = Schema.Struct({
   max_bytes: Schema.optionalKey(PositiveInt.annotate({ description: "Bytes of request body per bulk request (5 MiB)", default: 5242880 })),
   concurrency: Schema.optionalKey(PositiveInt.annotate({ description: "Bulk requests in flight at once", default: 2 })),
   ...Retry.RetryFields,
-  ...DeadLetter.ErrorHandlingFields,
+  ...DeadLetter.SinkErrorHandlingFields,
   refresh: Schema.optionalKey(Schema.Boolean.annotate({ description: "Refresh the index at every checkpoint", default: false }))
 }).check(
   Schema.makeFilter((c) =>

@@ -12,8 +12,15 @@
  * The envelope: `{ ...context, node, at, ...fields, error, record }` — `context` names the
  * destination (`table`, `stream`, `subject`), `at` is the time (ISO-8601, from `Clock`), `fields`
  * what the destination said about the record (`sqlstate`), `error` why, `record` the record
- * (values written exactly, bytes as `"\\x..."`). Entries are appended before the batch after them
- * is acknowledged, so after a restore an entry may be written again (at-least-once).
+ * (values written exactly, bytes as `"\\x..."`). Inside a run, a sink's entries also say where
+ * the batch came from (`source`, `position`, from {@link CurrentWrite}). Entries are appended
+ * before the batch after them is acknowledged, so after a restore an entry may be written again
+ * (at-least-once).
+ *
+ * A sink whose config spreads {@link SinkErrorHandlingFields} also takes `dead_letter: { to }`:
+ * the same {@link writer} then hands {@link destinationEnvelope} records to the runtime, which
+ * sends them to that destination of the workflow ahead of the checkpoint barrier — under the
+ * destination's guarantee (exactly-once for postgres) instead of the file's at-least-once.
  *
  * @example
  * ```ts
@@ -27,7 +34,7 @@
  */
 import { Buffer } from "node:buffer"
 import { appendFile, stat } from "node:fs/promises"
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Context, Effect, Schema } from "effect"
 import type { Resource } from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import { fileError } from "../../internal/textFile.ts"
@@ -62,6 +69,38 @@ export const DeadLetterConfig = Schema.Struct({
 export type DeadLetterConfig = typeof DeadLetterConfig.Type
 
 /**
+ * `dead_letter: { to }`: the records set aside go to a destination of the workflow (a sink node
+ * id) as envelopes ({@link destinationEnvelope}), through the data flow ahead of the checkpoint
+ * barrier, so that destination's guarantee covers them.
+ *
+ * @category schemas
+ * @since 0.5.0
+ */
+export const DeadLetterDestination = Schema.Struct({
+  to: Schema.NonEmptyString.annotate({ description: "The id of a destination of this workflow the records set aside go to, as envelopes" })
+}).annotate({ description: "Where on_error: dead_letter sends the records it sets aside: a destination of the workflow" })
+
+/**
+ * @category schemas
+ * @since 0.5.0
+ */
+export type DeadLetterDestination = typeof DeadLetterDestination.Type
+
+/**
+ * `dead_letter`: a file ({@link DeadLetterConfig}) or a destination ({@link DeadLetterDestination}).
+ *
+ * @category schemas
+ * @since 0.5.0
+ */
+export const DeadLetterTarget = Schema.Union([DeadLetterConfig, DeadLetterDestination])
+
+/**
+ * @category schemas
+ * @since 0.5.0
+ */
+export type DeadLetterTarget = typeof DeadLetterTarget.Type
+
+/**
  * `on_error: fail | dead_letter`.
  *
  * @category schemas
@@ -84,6 +123,19 @@ export const ErrorHandlingFields = {
 } as const
 
 /**
+ * The config fields of a sink whose records set aside may also go to a destination of the
+ * workflow: `on_error` and `dead_letter: { path, max_bytes } | { to }`. The sink hands its letters
+ * to {@link writer} as with a file; the runtime sends them on (see {@link CurrentWrite}).
+ *
+ * @category schemas
+ * @since 0.5.0
+ */
+export const SinkErrorHandlingFields = {
+  on_error: Schema.optionalKey(OnError),
+  dead_letter: Schema.optionalKey(DeadLetterTarget)
+} as const
+
+/**
  * The decoded `on_error` / `dead_letter` of a config.
  *
  * @category models
@@ -91,7 +143,7 @@ export const ErrorHandlingFields = {
  */
 export interface ErrorHandling {
   readonly on_error?: "fail" | "dead_letter" | undefined
-  readonly dead_letter?: DeadLetterConfig | undefined
+  readonly dead_letter?: DeadLetterConfig | DeadLetterDestination | undefined
 }
 
 /**
@@ -113,7 +165,7 @@ export const checkErrorHandling = (c: ErrorHandling): { readonly path: ReadonlyA
  * @since 0.4.0
  */
 export const resources = (c: ErrorHandling): ReadonlyArray<Resource> =>
-  c.dead_letter !== undefined ? [{ kind: "file", name: c.dead_letter.path, key: ["dead_letter", "path"] }] : []
+  c.dead_letter !== undefined && "path" in c.dead_letter ? [{ kind: "file", name: c.dead_letter.path, key: ["dead_letter", "path"] }] : []
 
 /**
  * The file would grow past `max_bytes`: the text of the refusal (what to do) — each connector
@@ -171,6 +223,74 @@ export interface Letter {
 }
 
 /**
+ * The envelope of one letter, as a dead-letter file line holds it and as a dead-letter
+ * destination (`dead_letter: { to }`) receives it: `{ ...context, node, at, ...fields, error,
+ * record }` (see the module doc).
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const envelope = (
+  node: string,
+  at: string,
+  letter: Letter,
+  context?: { readonly [key: string]: unknown }
+): { readonly [key: string]: unknown } => ({ ...context, node, at, ...letter.fields, error: letter.error, record: letter.record })
+
+/**
+ * The envelope of one letter as a destination (`dead_letter: { to }`) receives it: one shape for
+ * every node, so that a table can hold them — `{ node, at, tag, source, position, error, detail,
+ * record }`. `tag` is the error's tag (a processor's), `source` / `position` where the batch came
+ * from, `detail` what else the node said (the sink's `table`, `sqlstate`, ...) or `null`.
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const destinationEnvelope = (
+  node: string,
+  at: string,
+  letter: Letter,
+  context?: { readonly [key: string]: unknown }
+): { readonly [key: string]: unknown } => {
+  const { position, source, tag, ...rest } = letter.fields ?? {}
+  const detail = { ...context, ...rest }
+  return {
+    node,
+    at,
+    tag: tag ?? null,
+    source: source ?? null,
+    position: position ?? null,
+    error: letter.error,
+    detail: Object.keys(detail).length > 0 ? detail : null,
+    record: letter.record
+  }
+}
+
+/**
+ * What the runtime tells a dead-letter {@link writer} about the write it runs in: where the batch
+ * came from (`origin`: its source node and position, added to each envelope that does not say
+ * it), and how to send envelopes on to the destination of `dead_letter: { to }` (`send`,
+ * `undefined` outside a run or once the destination can take no more). The default says nothing.
+ *
+ * @category services
+ * @since 0.5.0
+ */
+export interface CurrentWrite {
+  readonly origin: { readonly source: string; readonly position: unknown } | undefined
+  readonly send: ((envelopes: ReadonlyArray<unknown>) => Effect.Effect<void, unknown>) | undefined
+}
+
+/**
+ * The {@link CurrentWrite} of the running sink task (provided by the runtime around each write).
+ *
+ * @category services
+ * @since 0.5.0
+ */
+export const CurrentWrite = Context.Reference<CurrentWrite>("dataflare/DeadLetter/CurrentWrite", {
+  defaultValue: () => ({ origin: undefined, send: undefined })
+})
+
+/**
  * Appends letters to the file; on an overflow, appends nothing and fails with a `RecordError`
  * naming the file, its limit and the first letter (its record and reason) — see {@link writer}.
  *
@@ -189,22 +309,25 @@ export type Writer = (letters: ReadonlyArray<Letter>) => Effect.Effect<void, Con
 export const writer = (options: {
   readonly connector: string
   readonly node: string
-  readonly config: DeadLetterConfig
+  readonly config: DeadLetterConfig | DeadLetterDestination
   readonly context?: { readonly [key: string]: unknown }
   /** What the overflow refusal starts with (default: the connector's name; e.g. the table). */
   readonly describe?: string
   readonly report?: ((count: number) => void) | undefined
 }): Writer => {
-  const max = options.config.max_bytes ?? DEAD_LETTER_MAX_BYTES
+  const config = options.config
+  if (!("path" in config)) return destinationWriter(options, config.to)
+  const max = config.max_bytes ?? DEAD_LETTER_MAX_BYTES
   return (letters) =>
     Effect.gen(function*() {
       if (letters.length === 0) return
       const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+      const origin = originFields((yield* CurrentWrite).origin)
       let text = ""
       for (const l of letters) {
-        text += jsonText({ ...options.context, node: options.node, at, ...l.fields, error: l.error, record: l.record }) + "\n"
+        text += jsonText(envelope(options.node, at, origin === undefined ? l : { ...l, fields: { ...origin, ...l.fields } }, options.context)) + "\n"
       }
-      const overflow = yield* appendText(options.connector, options.config.path, max, text)
+      const overflow = yield* appendText(options.connector, config.path, max, text)
       if (overflow !== undefined) {
         return yield* new RecordError({
           detail: `${options.describe ?? options.connector}: ${
@@ -218,3 +341,30 @@ export const writer = (options: {
       options.report?.(letters.length)
     })
 }
+
+/** `{ source, position }` of a batch's origin, for a letter that does not say where it came from. */
+const originFields = (origin: CurrentWrite["origin"]): { readonly source: string; readonly position: unknown } | undefined =>
+  origin === undefined ? undefined : { source: origin.source, position: origin.position }
+
+/** The writer of `dead_letter: { to }`: envelopes handed to the runtime's {@link CurrentWrite}. */
+const destinationWriter = (
+  options: { readonly connector: string; readonly node: string; readonly context?: { readonly [key: string]: unknown }; readonly describe?: string; readonly report?: ((count: number) => void) | undefined },
+  to: string
+): Writer =>
+(letters) =>
+  Effect.gen(function*() {
+    if (letters.length === 0) return
+    const current = yield* CurrentWrite
+    if (current.send === undefined) {
+      return yield* new RecordError({
+        detail: `${options.describe ?? options.connector}: a record was set aside outside a batch write (e.g. when a checkpoint was committed), where it cannot travel to the destination '${to}' (dead_letter.to) ahead of the checkpoint; set dead_letter: { path } for this node. The record's error: ${letters[0].error}`,
+        record: letters[0].record
+      })
+    }
+    const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const origin = originFields(current.origin)
+    const envelopes = letters.map((l) => destinationEnvelope(options.node, at, origin === undefined ? l : { ...l, fields: { ...origin, ...l.fields } }, options.context))
+    yield* Effect.mapError(current.send(envelopes), (cause) =>
+      cause instanceof RecordError ? cause : new RecordError({ detail: `${options.describe ?? options.connector}: the dead letters could not be sent to '${to}': ${String(cause)}`, record: letters[0].record }))
+    options.report?.(letters.length)
+  })

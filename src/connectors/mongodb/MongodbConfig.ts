@@ -79,7 +79,7 @@ export const SinkConfig = Schema.Struct({
   write_concern: Schema.optionalKey(WriteConcern.annotate({ description: "The write concern of the writes: { w, j, wtimeout } (default: the server's)" })),
   batch_size: Schema.optionalKey(PositiveInt.annotate({ description: "Operations per bulkWrite", default: 1000 })),
   ...Retry.RetryFields,
-  ...DeadLetter.ErrorHandlingFields
+  ...DeadLetter.SinkErrorHandlingFields
 }).check(
   Schema.makeFilter((c) =>
     (c.mode === "upsert" || c.mode === "replace") && c.id_field === undefined

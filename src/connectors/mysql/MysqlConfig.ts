@@ -140,7 +140,7 @@ export const SinkConfig = Schema.Struct({
     description: "The workflow name stored with the checkpoint ids (default: the workflow's name)"
   })),
   ...Retry.RetryFields,
-  ...DeadLetter.ErrorHandlingFields
+  ...DeadLetter.SinkErrorHandlingFields
 }).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**

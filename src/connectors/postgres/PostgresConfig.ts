@@ -107,7 +107,8 @@ export const SqlType = Schema.String.check(
  * - `copy_format`: `text` (default) or `binary`.
  * - `on_error`: `fail` (default) or `dead_letter`, which writes rejected rows with the reason to
  *   `dead_letter.path` as NDJSON and goes on — until the file would exceed `dead_letter.max_bytes`
- *   (default 1 GiB): then the write fails (so many rejects are no exception to set aside).
+ *   (default 1 GiB): then the write fails (so many rejects are no exception to set aside) — or,
+ *   with `dead_letter: { to }`, sends them to another destination of the workflow.
  * - `guarantee`: `exactly-once` (default) or `at-least-once`. In `insert` / `replace` mode,
  *   exactly-once stages each checkpoint's rows in a table owned by the connector and moves them
  *   into the target when the checkpoint completes (a staged two-phase commit); at-least-once COPYs
@@ -153,7 +154,7 @@ export const SinkConfig = Schema.Struct({
     description: "How exactly-once insert/replace commit: a staging table, or PostgreSQL's PREPARE TRANSACTION",
     default: "staged"
   })),
-  ...DeadLetter.ErrorHandlingFields,
+  ...DeadLetter.SinkErrorHandlingFields,
   checkpoint_table: Schema.optionalKey(Schema.NonEmptyString.annotate({
     description: "Where applied checkpoint ids are stored (staged checkpoints in <checkpoint_table>_staged)",
     default: "dataflare_checkpoints"

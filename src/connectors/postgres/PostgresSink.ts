@@ -43,6 +43,7 @@
  */
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import { COLUMNS_SQL } from "./internal/catalog.ts"
 import { pgSession, splitName } from "./internal/client.ts"
 import { checkAhead } from "./internal/checkpoints.ts"
@@ -96,7 +97,7 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
   resources: (config) => ({
     writes: [
       ...tableResource(config.connection_string, config.table, ["table"], config.mode !== "replace"),
-      ...(config.dead_letter !== undefined ? [{ kind: "file", name: config.dead_letter.path, key: ["dead_letter", "path"] }] : [])
+      ...DeadLetter.resources(config)
     ]
   }),
   check: (config) =>

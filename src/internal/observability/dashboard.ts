@@ -178,7 +178,7 @@ function drawTable(run) {
       el("td", { class: "rate" }, fmt(rate)),
       el("td", { class: "in" }, fmt(n.recordsIn)), el("td", { class: "out" }, fmt(n.recordsOut)),
       el("td", { class: n.errors > 0 ? "bad errors" : "errors" }, fmt(n.errors)),
-      el("td", { class: n.deadLetters > 0 ? "bad dead-letters" : "dead-letters" }, n.kind === "processor" ? "" : fmt(n.deadLetters)),
+      el("td", { class: n.deadLetters > 0 ? "bad dead-letters" : "dead-letters" }, fmt(n.deadLetters)),
       el("td", { class: "queue" }, n.queue ? n.queue.batches + "/" + n.queue.capacity : ""),
       el("td", { class: "lag" }, lagText(n.lag)),
       el("td", {}, n.latency && n.latency.batches > 0 ? dur(n.latency.meanMs) : ""));

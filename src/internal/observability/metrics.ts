@@ -70,7 +70,7 @@ const help = {
   dataflare_batches_in_total: "Batches that entered the node",
   dataflare_batches_out_total: "Batches that came out of the node",
   dataflare_errors_total: "Failures of the node's task (each one fails the attempt; the restart strategy decides what follows)",
-  dataflare_dead_letters_total: "Entries the node's connector appended to its dead-letter output",
+  dataflare_dead_letters_total: "Records the node set aside: appended to its dead-letter file or sent to its dead-letter destination",
   dataflare_connector_open: "1 while the node's connector is open in the current attempt",
   dataflare_batch_latency_seconds: "Sinks: time from the source reading a batch to the sink having written it",
   dataflare_queue_batches: "Batches waiting in the channel before the node's task (one channel per instance)",
@@ -151,8 +151,9 @@ export const syncRun = (metrics: RunMetrics, state: RunState, context: Context.C
       counter("dataflare_batches_in_total", labels, read((t) => t.batchesIn))
       counter("dataflare_batches_out_total", labels, read((t) => t.batchesOut))
       counter("dataflare_errors_total", labels, read((t) => t.errors))
+      // a transformation sets records aside too (on_error: dead_letter)
+      counter("dataflare_dead_letters_total", labels, read((t) => t.deadLetters))
       if (n.kind !== "processor") {
-        counter("dataflare_dead_letters_total", labels, read((t) => t.deadLetters))
         gauge("dataflare_connector_open", labels, read((t) => (t.open ? 1 : 0)))
       }
       if (n.kind === "sink") histogram("dataflare_batch_latency_seconds", labels, () => instanceTotals(state, node, instance)?.latency)

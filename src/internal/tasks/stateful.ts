@@ -13,6 +13,7 @@ import { decodeSaved, encodeState, savedStateOf } from "../operatorState.ts"
 import { byKeyGroup, type PlannedTask } from "../planner.ts"
 import type { ExecuteContext, NodeCounters } from "./context.ts"
 import { everyOutput, main, type Outputs } from "./downstream.ts"
+import { type Held, type LetterWriter, lettersOf } from "./transform.ts"
 
 /** Runs one stateful operator instance until its input ends. */
 export const runStateful = (
@@ -21,11 +22,19 @@ export const runStateful = (
   channel: Channel,
   outputs: Outputs,
   counters: NodeCounters,
-  ctx: ExecuteContext
+  ctx: ExecuteContext,
+  /** With `on_error: dead_letter`: where the records the operator sets aside go. */
+  letters?: LetterWriter
 ): Effect.Effect<void, unknown> =>
   Effect.gen(function*() {
     const processor = task.processor
-    const operator = processor.make({ node: task.id, instance })
+    // records the operator set aside in the current batch, written before its output goes on
+    const held: Array<Held> = []
+    const operator = processor.make(
+      letters === undefined
+        ? { node: task.id, instance }
+        : { node: task.id, instance, setAside: (record, error, index) => void held.push({ record, error, index }) }
+    )
     let checkpoints = 0
     if (ctx.restored !== undefined) {
       const saved = savedStateOf(ctx.restored, task.id, instance, task.parallelism, ctx.keyGroups)
@@ -89,7 +98,10 @@ export const runStateful = (
       last = message
       counters.batchesIn += 1
       counters.recordsIn += Batch.size(message)
-      yield* emit(operator.onBatch(message))
+      const output = operator.onBatch(message)
+      // the letters go ahead of the batch's output, and so ahead of the next barrier
+      if (letters !== undefined && held.length > 0) yield* letters(lettersOf(held.splice(0), message), message)
+      yield* emit(output)
     }
     // a run halted by a stop keeps what the operator holds in the stop checkpoint: no onEnd
     if (!ctx.coordinator.halted()) {

@@ -5,8 +5,10 @@
 import { Effect, Fiber } from "effect"
 import * as Batch from "../../Batch.ts"
 import type * as DeadLetter from "../../connectors/kit/DeadLetter.ts"
+import { bisect } from "../../connectors/kit/SinkKit.ts"
 import { NodeError } from "../../Errors.ts"
 import { fuse, type Step } from "../../Processor.ts"
+import { placed } from "../recordPlace.ts"
 import { type Channel, EMPTY, receiver, sendAll, sendBarrier, sendEnd } from "../channel.ts"
 import type { PlannedTask } from "../planner.ts"
 import type { NodeCounters } from "./context.ts"
@@ -23,8 +25,12 @@ export interface StatelessProcess {
   readonly letters?: (() => Effect.Effect<void, unknown> | undefined) | undefined
 }
 
-/** The dead-letter writer of a processor node with `on_error: dead_letter`. */
-export type LetterWriter = DeadLetter.Writer
+/**
+ * The dead-letter writer of a processor node with `on_error: dead_letter`: appends the letters
+ * of `batch` to the node's file, or sends them as envelopes to its destination (see
+ * deadLetterOutput.ts).
+ */
+export type LetterWriter = (letters: ReadonlyArray<DeadLetter.Letter>, batch: Batch.Batch<unknown>) => Effect.Effect<void, unknown>
 
 /** The tag of what a step threw (a tagged error's `_tag`, an Error's name). */
 const tagOf = (e: unknown): string => {
@@ -34,10 +40,27 @@ const tagOf = (e: unknown): string => {
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-/** What a step threw on a record, held until the batch is done. */
-interface Held {
+/**
+ * What a step or an operator threw on a record, held until the batch is done; `index` (in the
+ * batch's `records`) places the error in its input.
+ */
+export interface Held {
   readonly record: unknown
   readonly error: unknown
+  readonly index?: number | undefined
+}
+
+/** The dead letters of what was held on `batch`: the error's message and tag, the batch's origin. */
+export const lettersOf = (held: ReadonlyArray<Held>, batch: Batch.Batch<unknown>): ReadonlyArray<DeadLetter.Letter> => {
+  const origin = batch.origin
+  return held.map((x) => {
+    const error = x.index === undefined ? x.error : placed(x.error, batch, x.index)
+    return {
+      record: x.record,
+      error: messageOf(error),
+      fields: { tag: tagOf(error), ...(origin !== undefined ? { source: origin.source, position: origin.position } : {}) }
+    }
+  })
 }
 
 /**
@@ -140,23 +163,50 @@ export const statelessProcess = (
   if (writers === undefined || writers.size === 0) return process
   const letters = (): Effect.Effect<void, unknown> | undefined => {
     let effect: Effect.Effect<void, unknown> | undefined
-    const origin = lastBatch?.origin
+    const batch = lastBatch
+    if (batch === undefined) return undefined
     for (let i = 0; i < task.nodes.length; i++) {
       const h = held[i]
       const write = writers.get(task.nodes[i])
       if (h === undefined || h.length === 0 || write === undefined) continue
-      const entries = h.splice(0).map((x) => ({
-        record: x.record,
-        error: messageOf(x.error),
-        fields: { tag: tagOf(x.error), ...(origin !== undefined ? { source: origin.source, position: origin.position } : {}) }
-      }))
-      const one = write(entries)
+      const one = write(lettersOf(h.splice(0), batch), batch)
       effect = effect === undefined ? one : Effect.andThen(effect, one)
     }
     return effect
   }
   return Object.assign(process, { letters })
 }
+
+/**
+ * The per-batch Effect of a pure batch processor (`pure: true`) whose node sets records aside:
+ * a batch it fails on is run again in halves, down to single records (the sink kit's
+ * `bisect`), so that the records it fails on alone go to the dead letters and the others' output
+ * goes on, in input order. Each record's output is produced once (a range whose run failed
+ * produced nothing). A batch it does not fail on costs one run, as without dead letters.
+ */
+export const bisectingProcess = (
+  process: (batch: Batch.Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, unknown>,
+  write: LetterWriter
+) =>
+(batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, unknown> =>
+  Effect.gen(function*() {
+    const output: Array<unknown> = []
+    // bisect tries ranges left to right, so the successful ones come in input order
+    const { rejected } = yield* bisect({
+      size: Batch.size(batch),
+      attempt: (from, to) =>
+        Effect.map(process(Batch.slice(batch, from, to)), (records) => {
+          for (const r of records) output.push(r)
+          return to - from
+        }),
+      isRejection: () => true
+    })
+    if (rejected.length > 0) {
+      const held = rejected.map((r) => ({ record: Batch.get(batch, r.index), error: r.error, index: batch.start + r.index }))
+      yield* write(lettersOf(held, batch), batch)
+    }
+    return output
+  })
 
 /** A stateless process as an Effect per batch (for a task that reads a channel). */
 export const statelessEffect = (process: StatelessProcess) => (batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, unknown> =>

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Batch } from "../../Batch.ts"
-import type { Operator, OperatorOutput } from "../../Processor.ts"
+import type { Operator, OperatorContext, OperatorOutput } from "../../Processor.ts"
 import type { Accumulator } from "./aggregateOps.ts"
 import { tooManyKeys } from "./keyLimit.ts"
 import { CLOCK_KEY, type Clock, clockFromState, clockToState, makeClock, type Pane, tracked } from "./windowState.ts"
@@ -72,7 +72,7 @@ const FIRED = -2
  * @category constructors
  * @since 0.1.0
  */
-export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
+export const makeOperator = (plan: AggregatePlan, setAside?: OperatorContext["setAside"]): AggregateOperator => {
   const { accumulators, groupBy, names, timeField, windowFormat } = plan
   const nAcc = accumulators.length
   const nGroup = groupBy.length
@@ -157,6 +157,56 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     }
   }
 
+  // Setting records aside (on_error: dead_letter): `vet` runs everything that can throw on a
+  // record before the state changes — its event time, its group key, the built-in ops' checks,
+  // and user reducers on copies (their results wait in `staged`, pane j's at [j * nAcc + k]).
+  const checks = accumulators.flatMap((a) => (a.check === undefined ? [] : [a.check]))
+  const hasStaged = accumulators.some((a) => a.staged === true)
+  const staged: Array<unknown> = []
+  const stage = (pane: Pane | undefined, j: number, record: unknown, t: number): void => {
+    for (let k = 0; k < nAcc; k++) {
+      const a = accumulators[k]
+      if (a.staged === true) staged[j * nAcc + k] = a.add(pane === undefined ? a.init() : pane.acc[k], record, t)
+    }
+  }
+  /**
+   * Whether the record can be taken; if not, it is set aside (see `setAside`). A late record is
+   * taken (the loop drops it or sends it to `late`): as without dead letters, nothing is added
+   * from it, so nothing about it can fail.
+   */
+  const vet = (record: unknown, index: number): boolean => {
+    try {
+      const t = timeField === undefined ? 0 : eventTime(record, timeField)
+      // the windows the record will go to, under the watermark it will make (late: none)
+      const n = fixed === undefined
+        ? 1
+        : openStarts(size, slide, t, t > clock.max && t - ooo > clock.watermark ? t - ooo : clock.watermark, buffer)
+      if (n === 0) return true
+      const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
+      for (let c = 0; c < checks.length; c++) checks[c](record)
+      if (!hasStaged) return true
+      if (fixed === undefined) stage(global.get(gk), 0, record, t)
+      else for (let j = 0; j < n; j++) stage(byStart.get(buffer[j])?.get(gk), j, record, t)
+      return true
+    } catch (error) {
+      setAside!(record, error, index)
+      return false
+    }
+  }
+  /** {@link add} with the reducers' results staged by {@link vet} for the record's j-th pane. */
+  const addVetted = (pane: Pane, record: unknown, t: number, j: number): void => {
+    const acc = pane.acc
+    for (let k = 0; k < nAcc; k++) {
+      const a = accumulators[k]
+      acc[k] = a.staged === true ? staged[j * nAcc + k] : a.add(acc[k], record, t)
+    }
+    if (pane.mark !== batchNo) {
+      pane.mark = batchNo
+      touched.push(pane)
+    }
+  }
+  const vetting = setAside !== undefined
+
   /** Writes the panes changed in this batch (and not fired) to the state. */
   const flush = (): void => {
     for (let i = 0; i < touched.length; i++) {
@@ -195,6 +245,7 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     let late: Array<unknown> | undefined
     for (let i = start; i < end; i++) {
       const record = records[i]
+      if (vetting && !vet(record, i)) continue
       const t = eventTime(record, tf)
       if (t > clock.max) {
         clock.max = t
@@ -220,7 +271,8 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
           pane = newPane(s, gk, record)
           panes.set(gk, pane)
         }
-        add(pane, record, t)
+        if (vetting) addVetted(pane, record, t, j)
+        else add(pane, record, t)
       }
     }
     fire(clock.watermark, out)
@@ -234,6 +286,7 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
     batchNo += 1
     for (let i = start; i < end; i++) {
       const record = records[i]
+      if (vetting && !vet(record, i)) continue
       const t = timeField === undefined ? 0 : eventTime(record, timeField)
       const gk = nGroup === 0 ? "" : keyOf(record, groupBy)
       let pane = global.get(gk)
@@ -241,7 +294,8 @@ export const makeOperator = (plan: AggregatePlan): AggregateOperator => {
         pane = newPane(null, gk, record)
         global.set(gk, pane)
       }
-      add(pane, record, t)
+      if (vetting) addVetted(pane, record, t, 0)
+      else add(pane, record, t)
     }
     flush()
     return { records: [] }

@@ -56,6 +56,17 @@ export interface Accumulator {
   readonly add: (slot: unknown, record: unknown, t: number) => unknown
   readonly result: (slot: unknown) => unknown
   readonly codec: Schema.Codec<unknown, unknown>
+  /**
+   * Throws the error `add` would throw on `record`, without touching a slot (built-in ops: a
+   * field of the wrong type). Absent: `add` never throws, or (`staged`) may only be known by
+   * running it.
+   */
+  readonly check?: ((record: unknown) => void) | undefined
+  /**
+   * `add` returns a new slot and leaves the old one as it was (a user reducer): to set aside a
+   * record it throws on, the operator runs it on every pane before storing any result.
+   */
+  readonly staged?: boolean | undefined
 }
 
 interface Avg {
@@ -150,7 +161,8 @@ export const builtin = (op: Op, field: string | undefined): Accumulator => {
           return v === undefined ? slot : (slot as number) + v
         },
         result: (slot) => slot,
-        codec: Schema.Number
+        codec: Schema.Number,
+        check: (record) => void numeric("sum", record, f)
       }
     case "min":
     case "max": {
@@ -164,7 +176,8 @@ export const builtin = (op: Op, field: string | undefined): Accumulator => {
           return cur === null || (isMin ? v < cur : v > cur) ? v : cur
         },
         result: (slot) => slot,
-        codec: NullableNumber
+        codec: NullableNumber,
+        check: (record) => void numeric(op, record, f)
       }
     }
     case "avg":
@@ -183,7 +196,8 @@ export const builtin = (op: Op, field: string | undefined): Accumulator => {
           const a = slot as Avg
           return a.n === 0 ? null : a.sum / a.n
         },
-        codec: AvgCodec
+        codec: AvgCodec,
+        check: (record) => void numeric("avg", record, f)
       }
     case "first":
     case "last": {
@@ -215,7 +229,11 @@ export const builtin = (op: Op, field: string | undefined): Accumulator => {
           return slot
         },
         result: (slot) => (slot as Set<string>).size,
-        codec: DistinctCodec
+        codec: DistinctCodec,
+        check: (record) => {
+          const v = fieldOf(record, f)
+          if (v !== undefined && v !== null) keyPart(v)
+        }
       }
   }
 }
@@ -230,7 +248,8 @@ export const fromReducer = (reducer: Reducer): Accumulator => ({
   init: reducer.init,
   add: (slot, record) => reducer.add(slot, record),
   result: reducer.result,
-  codec: reducer.schema ?? JsonSafe
+  codec: reducer.schema ?? JsonSafe,
+  staged: true
 })
 
 /**

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Batch } from "../../Batch.ts"
-import type { Operator, OperatorOutput } from "../../Processor.ts"
+import type { Operator, OperatorContext, OperatorOutput } from "../../Processor.ts"
 import { CLOCK_KEY, type Clock, clockFromState, clockToState, makeClock, tracked } from "./windowState.ts"
 import { tooManyKeys } from "./keyLimit.ts"
 import { eventTime, keyOf } from "./windows.ts"
@@ -89,7 +89,7 @@ const pop = (heap: Array<Eviction>): Eviction => {
  * @category constructors
  * @since 0.1.0
  */
-export const makeOperator = (plan: DedupePlan): DedupeOperator => {
+export const makeOperator = (plan: DedupePlan, setAside?: OperatorContext["setAside"]): DedupeOperator => {
   const fields = plan.key
   const window = plan.window
   const ooo = plan.maxOutOfOrderness
@@ -114,7 +114,14 @@ export const makeOperator = (plan: DedupePlan): DedupeOperator => {
     const out: Array<unknown> = []
     for (let i = start; i < end; i++) {
       const record = records[i]
-      const key = "k" + keyOf(record, fields)
+      let key: string
+      try {
+        key = "k" + keyOf(record, fields)
+      } catch (error) {
+        if (setAside === undefined) throw error
+        setAside(record, error, i)
+        continue
+      }
       if (state.has(key)) continue
       if (keys() >= maxKeys) throw tooManyKeys("dedupe", maxKeys, record)
       state.set(key, 0)
@@ -139,7 +146,17 @@ export const makeOperator = (plan: DedupePlan): DedupeOperator => {
     let late: Array<unknown> | undefined
     for (let i = start; i < end; i++) {
       const record = records[i]
-      const t = eventTime(record, timeField)
+      // what can fail on the record comes before any change to the clock or the keys
+      let t: number
+      let key: string
+      try {
+        t = eventTime(record, timeField)
+        key = "k" + keyOf(record, fields)
+      } catch (error) {
+        if (setAside === undefined) throw error
+        setAside(record, error, i)
+        continue
+      }
       if (t > clock.max) {
         clock.max = t
         if (t - ooo > clock.watermark) clock.watermark = t - ooo
@@ -150,7 +167,6 @@ export const makeOperator = (plan: DedupePlan): DedupeOperator => {
         if (sideOutput) (late ??= []).push(record)
         continue
       }
-      const key = "k" + keyOf(record, fields)
       const until = state.get(key) as number | undefined
       if (until !== undefined && t < until) continue
       if (until === undefined && keys() >= maxKeys) {

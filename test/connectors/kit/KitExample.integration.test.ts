@@ -84,7 +84,9 @@ describe("the guide's redis-hash sink", () => {
       assert.strictEqual(held.length, 199)
       const letters = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
       assert.strictEqual(letters.length, 1)
-      assert.deepStrictEqual(Object.keys(letters[0]), ["key", "node", "at", "error", "record"])
+      // the runtime tells the writer where the batch came from: its source and position
+      assert.deepStrictEqual(Object.keys(letters[0]), ["key", "node", "at", "source", "position", "error", "record"])
+      assert.strictEqual(letters[0].source, "in")
       assert.deepStrictEqual([letters[0].key, letters[0].node, letters[0].record], [key, "hash", { name: "no id" }])
       assert.strictEqual(letters[0].error, "the record has no 'id'")
     })))

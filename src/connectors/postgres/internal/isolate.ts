@@ -24,7 +24,7 @@ export interface Isolation {
   readonly table: string
   readonly node: string
   readonly onError: "fail" | "dead_letter"
-  readonly deadLetter: DeadLetter.DeadLetterConfig | undefined
+  readonly deadLetter: DeadLetter.DeadLetterTarget | undefined
   /** Told how many rows were appended to the dead-letter file (`OpenContext.onDeadLetters`). */
   readonly onDeadLetters?: ((count: number) => void) | undefined
   /** The dead-letter writer ({@link deadLetterWriter}), set once the isolation is made. */
