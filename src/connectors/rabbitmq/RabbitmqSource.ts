@@ -109,7 +109,10 @@ const openReader = Effect.fnUntraced(function*(
     buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message: `${message} (${broker}, queue ${config.queue})` }) }))
   channel.on("error", (e: unknown) => buffer.fail(classify("read", broker)(e)))
   channel.on("close", () => lost("the channel was closed"))
-  conn.on("close", () => lost("the connection was closed"))
+  // the connection is shared (kit/Clients.ts): this node's listener goes with the node
+  const onClose = () => lost("the connection was closed")
+  conn.on("close", onClose)
+  yield* Effect.addFinalizer(() => Effect.sync(() => void conn.off("close", onClose)))
 
   yield* Effect.tryPromise({
     try: async () => {

@@ -21,6 +21,7 @@ import { Effect, Schema } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as MessageLetters from "../kit/messageLetters.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
 import { classify, groupLagOf, send, session } from "./internal/client.ts"
 import type { StreamRecord } from "./internal/codec.ts"
@@ -109,9 +110,7 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
         decode: { codec: config.codec ?? "fields", field: config.field ?? "data", idField: config.id_field, stream: config.stream },
         reads,
         control,
-        deadLetters: config.on_error === "dead_letter" && config.dead_letter !== undefined
-          ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
-          : undefined
+        deadLetters: MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
       })
       // on `control` (never on `reads`, which blocks in XREADGROUP); the group's lag counts entries
       // not yet delivered, the buffer those delivered and not yet returned
