@@ -23,7 +23,7 @@ import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
-import { classify, groupLagOf, send, session } from "./internal/client.ts"
+import { classify, groupLagOf, send, session, shared } from "./internal/client.ts"
 import type { StreamRecord } from "./internal/codec.ts"
 import * as GroupReader from "./internal/groupReader.ts"
 import { durationMillis, SourceConfig } from "./RedisStreamsConfig.ts"
@@ -94,7 +94,8 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
   open: (config, context) =>
     Effect.gen(function*() {
       const reads = yield* session(CONNECTOR, config.url)
-      const control = yield* session(CONNECTOR, config.url)
+      // acknowledgements, claims, XINFO: on the connection shared with the other nodes on this URL
+      const control = yield* shared(CONNECTOR, config.url)
       const count = config.batch_size ?? 1000
       const buffered = yield* GroupReader.make({
         node: context.node,
@@ -109,13 +110,13 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
         maxInFlight: config.max_in_flight ?? 1_000_000,
         decode: { codec: config.codec ?? "fields", field: config.field ?? "data", idField: config.id_field, stream: config.stream },
         reads,
-        control,
+        control: control.current,
         deadLetters: MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
       })
       // on `control` (never on `reads`, which blocks in XREADGROUP); the group's lag counts entries
       // not yet delivered, the buffer those delivered and not yet returned
       const lag = yield* LagPoll.poll({
-        query: Effect.tryPromise(() => send(control, ["XINFO", "GROUPS", config.stream])).pipe(Effect.map((reply) => groupLagOf(reply, config.group))),
+        query: Effect.tryPromise(() => send(control.current(), ["XINFO", "GROUPS", config.stream])).pipe(Effect.map((reply) => groupLagOf(reply, config.group))),
         unit: "records",
         extra: buffered.buffered
       })

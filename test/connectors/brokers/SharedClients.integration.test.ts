@@ -11,7 +11,11 @@ import { NatsSink } from "../../../src/connectors/nats/NatsSink.ts"
 import { NatsSource } from "../../../src/connectors/nats/NatsSource.ts"
 import { RabbitmqSink } from "../../../src/connectors/rabbitmq/RabbitmqSink.ts"
 import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.ts"
+import * as RedisConfig from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
+import { RedisStreamsSink } from "../../../src/connectors/redis-streams/RedisStreamsSink.ts"
+import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
 import { nats, SERVERS, stream } from "../nats/support.ts"
+import { stream as redisStream, URL as REDIS_URL } from "../redis-streams/support.ts"
 import { url as rabbitUrl, withQueue } from "../rabbitmq/support.ts"
 import { connectionsTo } from "./connections.ts"
 
@@ -52,5 +56,28 @@ describe("broker connectors share one client per connection", () => {
         assert.strictEqual((yield* connectionsTo(5672)) - before, 1)
       }))
       assert.strictEqual((yield* connectionsTo(5672)) - before, 0, "closed with the last node")
+    }).pipe(Effect.scoped))
+
+  it.live("redis-streams: two sources and a sink share the connection of acknowledgements and writes; each source keeps one for its blocking reads", () =>
+    Effect.gen(function*() {
+      const a = yield* redisStream("brokers_shared_a")
+      const b = yield* redisStream("brokers_shared_b")
+      const before = yield* connectionsTo(6379)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const source = (name: string, node: string) =>
+          Effect.flatMap(
+            Schema.decodeUnknownEffect(RedisConfig.SourceConfig)({ url: REDIS_URL, stream: name, group: "g", consumer: "c" }),
+            (c) => RedisStreamsSource.open(c, ctx(node))
+          )
+        const first = yield* source(a, "a")
+        const second = yield* source(b, "b")
+        yield* first.readBatch(10)
+        yield* second.readBatch(10)
+        const sinkConfig = yield* Schema.decodeUnknownEffect(RedisConfig.SinkConfig)({ url: REDIS_URL, stream: a })
+        yield* RedisStreamsSink.open(sinkConfig, ctx("out"))
+        // 1 shared + 2 blocking-read connections (each node on its own: 5)
+        assert.strictEqual((yield* connectionsTo(6379)) - before, 3)
+      }))
+      assert.strictEqual((yield* connectionsTo(6379)) - before, 0, "closed with the last node")
     }).pipe(Effect.scoped))
 })

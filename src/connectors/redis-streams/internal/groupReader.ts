@@ -48,8 +48,8 @@ export interface GroupReaderOptions {
   readonly deadLetters?: DeadLetter.Writer | undefined
   /** The connection blocking reads run on. */
   readonly reads: RedisClient
-  /** The connection of acknowledgements, claims and group commands. */
-  readonly control: RedisClient
+  /** The connection of acknowledgements, claims and group commands (shared: the one now). */
+  readonly control: () => RedisClient
 }
 
 interface Handle {
@@ -92,7 +92,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
   const ack = (ids: ReadonlyArray<string>) =>
     Effect.tryPromise({
       try: async () => {
-        for (let i = 0; i < ids.length; i += ACK_CHUNK) await send(control, ["XACK", stream, group, ...ids.slice(i, i + ACK_CHUNK)])
+        for (let i = 0; i < ids.length; i += ACK_CHUNK) await send(control(), ["XACK", stream, group, ...ids.slice(i, i + ACK_CHUNK)])
       },
       catch: classify(CONNECTOR, "ack")
     })
@@ -169,7 +169,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
     Effect.tryPromise({ try: () => send(client, args), catch: classify(CONNECTOR, operation) })
 
   const ensureGroup = Effect.tryPromise({
-    try: () => send(control, ["XGROUP", "CREATE", stream, group, options.start, "MKSTREAM"]).catch((e: unknown) => (isBusyGroup(e) ? undefined : Promise.reject(e))),
+    try: () => send(control(), ["XGROUP", "CREATE", stream, group, options.start, "MKSTREAM"]).catch((e: unknown) => (isBusyGroup(e) ? undefined : Promise.reject(e))),
     catch: classify(CONNECTOR, "create group")
   })
 
@@ -194,7 +194,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
 
   /** Claims the pending entries of consumers idle for `claim_idle` (and of their `:claimed` consumers). */
   const reclaim = Effect.gen(function*() {
-    const consumers = consumersOf(yield* call(control, "reclaim", ["XINFO", "CONSUMERS", stream, group]))
+    const consumers = consumersOf(yield* call(control(), "reclaim", ["XINFO", "CONSUMERS", stream, group]))
     const idle = new Map(consumers.map((c) => [c.name, c.idle]))
     for (const c of consumers) {
       if (c.pending === 0 || c.name === consumer || c.name === claimer) continue
@@ -202,10 +202,10 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
       if (base === consumer || (idle.get(base) ?? Number.POSITIVE_INFINITY) < options.claimIdleMs) continue
       for (;;) {
         yield* buffer.room
-        const ids = pendingIds(yield* call(control, "reclaim", ["XPENDING", stream, group, "-", "+", String(options.count), c.name]))
+        const ids = pendingIds(yield* call(control(), "reclaim", ["XPENDING", stream, group, "-", "+", String(options.count), c.name]))
         if (ids.length === 0) break
         // min-idle: an entry another consumer claimed meanwhile is left to it
-        const entries = entriesOf(yield* call(control, "reclaim", ["XCLAIM", stream, group, claimer, String(options.claimIdleMs), ...ids]))
+        const entries = entriesOf(yield* call(control(), "reclaim", ["XCLAIM", stream, group, claimer, String(options.claimIdleMs), ...ids]))
         if (!(yield* deliver(entries, true))) return false
         if (entries.length < ids.length) break
       }
