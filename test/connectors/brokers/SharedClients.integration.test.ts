@@ -1,8 +1,9 @@
 /**
  * Clients as shared resources (`kit/Clients.ts`) for the broker connectors, against the local
- * servers: the nodes of a run with the same connection (two sources and a sink) hold one TCP
- * connection to the server between them, counted from this process's sockets; it closes with the
- * last node, and the next node opens a new one.
+ * servers: the nodes of a run with the same connection hold one TCP connection to the server
+ * between them, counted from this process's sockets, closed with the last node — nats and
+ * rabbitmq: two sources and a sink; redis-streams: the same, except each source's blocking reads;
+ * mqtt: two sinks (a source's persistent session stays its own).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
@@ -14,6 +15,10 @@ import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.
 import * as RedisConfig from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSink } from "../../../src/connectors/redis-streams/RedisStreamsSink.ts"
 import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
+import { MqttSink } from "../../../src/connectors/mqtt/MqttSink.ts"
+import { MqttSource } from "../../../src/connectors/mqtt/MqttSource.ts"
+import { collect, sessionId, unique, url as mqttUrl } from "../mqtt/support.ts"
+import * as Batch from "../../../src/Batch.ts"
 import { nats, SERVERS, stream } from "../nats/support.ts"
 import { stream as redisStream, URL as REDIS_URL } from "../redis-streams/support.ts"
 import { url as rabbitUrl, withQueue } from "../rabbitmq/support.ts"
@@ -79,5 +84,27 @@ describe("broker connectors share one client per connection", () => {
         assert.strictEqual((yield* connectionsTo(6379)) - before, 3)
       }))
       assert.strictEqual((yield* connectionsTo(6379)) - before, 0, "closed with the last node")
+    }).pipe(Effect.scoped))
+
+  it.live("mqtt: two sinks on one URL publish on one connection (sharing its window); a source keeps its session's own", () =>
+    Effect.gen(function*() {
+      const topic = unique("brokers_shared")
+      const seen = yield* collect(`${topic}/#`)
+      const before = yield* connectionsTo(1883)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const one = yield* MqttSink.open({ url: mqttUrl, topic: `${topic}/one`, qos: 1 }, ctx("one"))
+        const two = yield* MqttSink.open({ url: mqttUrl, topic: `${topic}/two`, qos: 1 }, ctx("two"))
+        assert.strictEqual((yield* connectionsTo(1883)) - before, 1)
+        yield* one.writeBatch(Batch.make([{ n: 1 }, { n: 2 }]))
+        yield* two.writeBatch(Batch.make([{ n: 3 }]))
+        yield* one.flush
+        yield* two.flush
+        const source = yield* MqttSource.open({ url: mqttUrl, topic: `${topic}/in`, client_id: yield* sessionId("brokers_shared") }, ctx("in"))
+        yield* source.readBatch(1)
+        assert.strictEqual((yield* connectionsTo(1883)) - before, 2, "the source's session is its own")
+      }))
+      assert.strictEqual((yield* connectionsTo(1883)) - before, 0, "closed with the last node")
+      for (let i = 0; i < 50 && seen.received.length < 3; i++) yield* Effect.sleep(100)
+      assert.sameMembers(seen.received, ['{"n":1}', '{"n":2}', '{"n":3}'])
     }).pipe(Effect.scoped))
 })
