@@ -16,7 +16,7 @@ import type { SourceReader } from "../../../src/Connector.ts"
  * a row (a broker source returns empty batches while nothing arrives); the records and the
  * position of the last non-empty batch (`null` when none).
  */
-export const readN = <A>(reader: SourceReader<A>, n: number, max = 100, tries = 50) =>
+export const readN = <A>(reader: SourceReader<A>, n: number, max = 100, tries = 300) =>
   Effect.gen(function*() {
     const records: Array<A> = []
     let position: Position = null

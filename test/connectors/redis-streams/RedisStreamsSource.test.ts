@@ -9,12 +9,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import * as Batch from "../../../src/Batch.ts"
-import type { Position } from "../../../src/Batch.ts"
-import type { SourceReader } from "../../../src/Connector.ts"
 import { SourceConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { numbers, range, readN } from "../brokers/reading.ts"
 import { untilLag } from "../sourceLag.ts"
 import { client, fill, pendingCount, stream, untilLast, URL } from "./support.ts"
 
@@ -22,22 +20,6 @@ const open = (config: { readonly [k: string]: unknown }) =>
   Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ url: URL, group: "g", consumer: "c", ...config }), (decoded) =>
     RedisStreamsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
 
-/** Reads until `n` records came (empty batches are waited through). */
-const readN = (reader: SourceReader<unknown>, n: number, max = 100) =>
-  Effect.gen(function*() {
-    const records: Array<unknown> = []
-    let position: Position = null
-    while (records.length < n) {
-      const batch = yield* reader.readBatch(Math.min(max, n - records.length))
-      if (batch === undefined) break
-      Batch.forEach(batch, (r) => records.push(r))
-      position = batch.origin!.position
-    }
-    return { records, position }
-  })
-
-const numbers = (records: ReadonlyArray<unknown>) => records.map((r) => Number((r as { n: string }).n))
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 sourceSuite(
   "redis-streams source conformance",
