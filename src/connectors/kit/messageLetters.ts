@@ -9,6 +9,8 @@
  *   default: the decode error fails the run, naming the message).
  * - {@link letter}: the envelope of a payload: the whole payload as text (`{ base64 }` when it is
  *   not UTF-8), the reason, and the message's identity fields.
+ * - {@link SetAside}: the messages set aside since the last one handed on, attached to the next
+ *   one's handle (acknowledge them with it).
  * - {@link InOrder}: runs a push client's message callbacks one after another although setting a
  *   message aside is asynchronous (a file append), so records, dead letters and acknowledgements
  *   keep the broker's order. Synchronous while nothing is pending: no cost for good messages.
@@ -61,6 +63,35 @@ export const write = (
   one: DeadLetter.Letter
 ): Promise<ConnectorError | RecordError | undefined> =>
   Effect.runPromise(Effect.match(letters([one]), { onFailure: (e) => e, onSuccess: () => undefined }))
+
+/**
+ * The messages set aside (their acknowledgement handles `S`) since the last one handed on.
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export class SetAside<S> {
+  private items: Array<S> = []
+
+  /**
+   * Writes the letter of a message; once written, `item` waits for the next message handed on
+   * ({@link attach}); a failure (an overflow, a file that cannot be written) goes to `fail`.
+   */
+  write(letters: DeadLetter.Writer, one: DeadLetter.Letter, item: S, fail: (error: ConnectorError | RecordError) => void): Promise<void> {
+    return write(letters, one).then((failure) => {
+      if (failure === undefined) this.items.push(item)
+      else fail(failure)
+    })
+  }
+
+  /** `handle` with the messages set aside before it (`setAside`), which are acknowledged with it. */
+  attach<H extends object>(handle: H): H & { readonly setAside?: ReadonlyArray<S> } {
+    if (this.items.length === 0) return handle
+    const setAside = this.items
+    this.items = []
+    return { ...handle, setAside }
+  }
+}
 
 /**
  * Runs callbacks in arrival order: at once while no earlier one is still running, else after it.

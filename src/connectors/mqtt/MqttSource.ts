@@ -132,7 +132,7 @@ const openReader = Effect.fnUntraced(function*(
 
   const letters = MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
   // the messages set aside since the last one handed on: acknowledged with the next one
-  let setAside: Array<Handle> = []
+  const setAside = new MessageLetters.SetAside<Handle>()
   const ordered = new MessageLetters.InOrder()
   const handleMessage = (topic: string, payload: Buffer, packet: { readonly messageId?: number | undefined; readonly dup?: boolean }): void | Promise<void> => {
     if (failed) return
@@ -145,26 +145,16 @@ const openReader = Effect.fnUntraced(function*(
       return
     }
     const record = codec.decode(payload, { id: `${delivered}${packet.messageId === undefined ? "" : ` (packet id ${packet.messageId})`} on topic ${topic}` })
-    if (!Codecs.isDecodeError(record)) {
-      if (setAside.length === 0) buffer.offer(record, { seq, packetId: packet.messageId })
-      else {
-        buffer.offer(record, { seq, packetId: packet.messageId, setAside })
-        setAside = []
-      }
-      return
-    }
+    if (!Codecs.isDecodeError(record)) return buffer.offer(record, setAside.attach<Handle>({ seq, packetId: packet.messageId }))
     const error = record.toRecordError()
     if (letters === undefined) {
       failed = true
       return buffer.fail(error)
     }
     const fields = { topic, delivery: delivered, packet_id: packet.messageId ?? null }
-    return MessageLetters.write(letters, MessageLetters.letter(payload, error, fields)).then((failure) => {
-      if (failure === undefined) setAside.push({ seq, packetId: packet.messageId })
-      else {
-        failed = true
-        buffer.fail(failure)
-      }
+    return setAside.write(letters, MessageLetters.letter(payload, error, fields), { seq, packetId: packet.messageId }, (failure) => {
+      failed = true
+      buffer.fail(failure)
     })
   }
   const onMessage = (topic: string, payload: Buffer, packet: { readonly messageId?: number | undefined; readonly dup?: boolean }) =>

@@ -38,7 +38,7 @@ import * as LagPoll from "../kit/LagPoll.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
-import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
+import { brokerOf, checkWith, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./RabbitmqConfig.ts"
 
 const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
@@ -123,7 +123,7 @@ const openReader = Effect.fnUntraced(function*(
   })
   const letters = MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
   // the messages set aside since the last one handed on: acknowledged with the next one
-  let setAside: Array<number> = []
+  const setAside = new MessageLetters.SetAside<number>()
   const ordered = new MessageLetters.InOrder()
   const onMessage = (m: amqp.ConsumeMessage | null): void | Promise<void> => {
     if (m === null) return lost("the broker cancelled the consumer (was the queue deleted?)")
@@ -138,26 +138,16 @@ const openReader = Effect.fnUntraced(function*(
       return
     }
     const record = codec.decode(m.content, { id: `${delivered}${id === "" ? "" : ` (message id ${JSON.stringify(id)})`} of queue ${config.queue}` })
-    if (!Codecs.isDecodeError(record)) {
-      if (setAside.length === 0) buffer.offer(record, { seq, message: m })
-      else {
-        buffer.offer(record, { seq, message: m, setAside })
-        setAside = []
-      }
-      return
-    }
+    if (!Codecs.isDecodeError(record)) return buffer.offer(record, setAside.attach({ seq, message: m }))
     const error = record.toRecordError()
     if (letters === undefined) {
       failed = true
       return buffer.fail(error)
     }
     const fields = { queue: config.queue, delivery: delivered, message_id: id === "" ? null : id, exchange: m.fields.exchange, routing_key: m.fields.routingKey }
-    return MessageLetters.write(letters, MessageLetters.letter(m.content, error, fields)).then((failure) => {
-      if (failure === undefined) setAside.push(seq)
-      else {
-        failed = true
-        buffer.fail(failure)
-      }
+    return setAside.write(letters, MessageLetters.letter(m.content, error, fields), seq, (failure) => {
+      failed = true
+      buffer.fail(failure)
     })
   }
   // consuming starts with the first read, after a restore's `seek`: the redeliveries come at once
@@ -223,15 +213,8 @@ export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> =
     writes: DeadLetter.resources(config)
   }),
   check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const broker = brokerOf(config.url)
-        const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
-        const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("check", broker) })
-        channel.on("error", () => undefined)
-        yield* Effect.tryPromise({ try: () => channel.checkQueue(config.queue), catch: classify("check", broker) })
-      })
-    ),
+    checkWith(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout), (channel) =>
+      channel.checkQueue(config.queue)),
   position: () => RedeliveryPosition,
   open: (config, context) => openReader(config, context)
 })

@@ -15,7 +15,7 @@ import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import type { ConnectorError } from "../../Errors.ts"
 import * as Retry from "../kit/Retry.ts"
-import { classify, send, session, shared } from "./internal/client.ts"
+import { checkStream, classify, shared } from "./internal/client.ts"
 import { encodeRecord } from "./internal/codec.ts"
 import { SinkConfig } from "./RedisStreamsConfig.ts"
 
@@ -46,16 +46,7 @@ export const RedisStreamsSink = Connector.sink<SinkConfig, unknown>({
   capabilities: () => ({ guarantee: "at-least-once", transactional: false, preferredBatchSize: 1000 }),
   // entries are only added: other writers may append beside it
   resources: (config) => ({ writes: [{ kind: "redis-stream", name: config.stream, key: ["stream"], shared: true }] }),
-  check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const client = yield* session(CONNECTOR, config.url)
-        const type = yield* Effect.tryPromise({ try: () => send(client, ["TYPE", config.stream]), catch: classify(CONNECTOR, "check") })
-        if (type !== "stream" && type !== "none") {
-          return yield* classify(CONNECTOR, "check")(new Error(`WRONGTYPE key '${config.stream}' holds a ${String(type)}, not a stream`))
-        }
-      })
-    ),
+  check: (config) => checkStream(CONNECTOR, config.url, config.stream),
   open: (config, context) =>
     Effect.gen(function*() {
       const name = `dataflare:${context.workflow ?? ""}:${context.node}:${context.instance}`

@@ -23,7 +23,7 @@ import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
-import { classify, groupLagOf, send, session, shared } from "./internal/client.ts"
+import { checkStream, groupLagOf, send, session, shared } from "./internal/client.ts"
 import type { StreamRecord } from "./internal/codec.ts"
 import * as GroupReader from "./internal/groupReader.ts"
 import { durationMillis, SourceConfig } from "./RedisStreamsConfig.ts"
@@ -81,16 +81,7 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
   position: () => StreamPosition,
   // not shared: a sink appending to the stream this node reads would feed the workflow its own output
   resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }], writes: DeadLetter.resources(config) }),
-  check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const client = yield* session(CONNECTOR, config.url)
-        const type = yield* Effect.tryPromise({ try: () => send(client, ["TYPE", config.stream]), catch: classify(CONNECTOR, "check") })
-        if (type !== "stream" && type !== "none") {
-          return yield* classify(CONNECTOR, "check")(new Error(`WRONGTYPE key '${config.stream}' holds a ${String(type)}, not a stream`))
-        }
-      })
-    ),
+  check: (config) => checkStream(CONNECTOR, config.url, config.stream),
   open: (config, context) =>
     Effect.gen(function*() {
       const reads = yield* session(CONNECTOR, config.url)

@@ -111,3 +111,22 @@ const open = (
     (c) => Effect.promise(() => c.close().catch(() => undefined))
   )
 }
+
+/**
+ * `check` of both connectors: connects (bounded by `timeoutMs`), then runs `probe` on a channel of
+ * its own (`checkQueue`, `checkExchange`: a 404 closes only that channel).
+ */
+export const checkWith = (
+  url: Redacted.Redacted<string>,
+  timeoutMs: number,
+  probe: (channel: amqp.Channel) => Promise<unknown> | undefined
+): Effect.Effect<void, ConnectorError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const broker = brokerOf(url)
+      const conn = yield* connection(url, timeoutMs)
+      const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("check", broker) })
+      channel.on("error", () => undefined)
+      yield* Effect.tryPromise({ try: async () => void (await probe(channel)), catch: classify("check", broker) })
+    })
+  )

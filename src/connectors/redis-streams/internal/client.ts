@@ -239,3 +239,15 @@ const pool = Clients.pool({ key: (c: SharedConfig) => Clients.urlKey(c.url), ope
  */
 export const shared = (connector: string, url: Redacted.Redacted<string>, name = "dataflare"): Effect.Effect<Shared, ConnectorError, Scope.Scope> =>
   pool.get({ connector, url, name })
+
+/** `check` of both connectors: the server answers, and `stream` is a stream or does not exist yet. */
+export const checkStream = (connector: string, url: Redacted.Redacted<string>, stream: string): Effect.Effect<void, ConnectorError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const client = yield* session(connector, url)
+      const type = yield* Effect.tryPromise({ try: () => send(client, ["TYPE", stream]), catch: classify(connector, "check") })
+      if (type !== "stream" && type !== "none") {
+        return yield* classify(connector, "check")(new Error(`WRONGTYPE key '${stream}' holds a ${String(type)}, not a stream`))
+      }
+    })
+  )
