@@ -84,6 +84,11 @@ export class SetAside<S> {
     })
   }
 
+  /** A message whose letter is written (by the caller): it waits for the next message handed on. */
+  add(item: S): void {
+    this.items.push(item)
+  }
+
   /** `handle` with the messages set aside before it (`setAside`), which are acknowledged with it. */
   attach<H extends object>(handle: H): H & { readonly setAside?: ReadonlyArray<S> } {
     if (this.items.length === 0) return handle

@@ -12,7 +12,7 @@ import { Effect, Schema } from "effect"
 import { SourceConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
-import { numbers, range, readN } from "../brokers/reading.ts"
+import { deadLetterPath, deadLetters, numbers, range, readN } from "../brokers/reading.ts"
 import { untilLag } from "../sourceLag.ts"
 import { client, fill, pendingCount, stream, untilLast, URL } from "./support.ts"
 
@@ -171,6 +171,23 @@ describe("redis-streams source", () => {
       assert.match(letters[0].error, /not json/i)
       yield* reader.commit(got.position)
       assert.strictEqual(yield* pendingCount(c, name, "g"), 0, "the set-aside entry is acknowledged too")
+    })), 60_000)
+
+  it.live("with on_error: dead_letter, an entry set aside is acknowledged only by the checkpoint covering the entry after it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("brokers_dlack")
+      const path = yield* deadLetterPath
+      yield* fill(c, name, 4, 1, (i) => ["data", i === 2 ? "{not json" : JSON.stringify({ n: String(i) })])
+      const reader = yield* open({ stream: name, codec: "json", on_error: "dead_letter", dead_letter: { path } })
+      const first = yield* readN(reader, 1, 1)
+      const rest = yield* readN(reader, 2)
+      assert.deepStrictEqual(numbers([...first.records, ...rest.records]), [1, 3, 4])
+      assert.strictEqual((yield* deadLetters(path)).length, 1, "set aside before the entries after it are handed on")
+      yield* reader.commit(first.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 3, "the checkpoint after {n: 1} does not cover the entry set aside after it")
+      yield* reader.commit(rest.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 0)
     })), 60_000)
 
   it.live("on_error: dead_letter without dead_letter.path is refused by the config", () =>

@@ -22,6 +22,7 @@ import type { Position } from "../../../Batch.ts"
 import { Pending } from "../../../Connector.ts"
 import * as BufferedSource from "../../kit/bufferedSource.ts"
 import type * as DeadLetter from "../../kit/DeadLetter.ts"
+import * as MessageLetters from "../../kit/messageLetters.ts"
 import { ConnectorError, RecordError } from "../../../Errors.ts"
 import { classify, compareIds, consumersOf, type Entry, entriesOf, isBusyGroup, pendingIds, readReplyEntries, type RedisClient, send } from "./client.ts"
 import { decodeEntry, type DecodeOptions, type StreamRecord } from "./codec.ts"
@@ -55,6 +56,8 @@ export interface GroupReaderOptions {
 interface Handle {
   readonly id: string
   readonly claimed: boolean
+  /** Entries set aside (dead letters) since the entry before: acknowledged with this one. */
+  readonly setAside?: ReadonlyArray<string>
 }
 
 interface Saved {
@@ -87,6 +90,8 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
   /** Pending entries a restored position covers (or deleted since), acknowledged with the next commit. */
   let covered: Array<string> = []
   let restored: Saved = { id: null, claimed: [] }
+  /** Entries set aside (dead letters) since the last one offered. */
+  let setAside = new MessageLetters.SetAside<string>()
   let fiber: Fiber.Fiber<void, never> | undefined
 
   const ack = (ids: ReadonlyArray<string>) =>
@@ -111,7 +116,11 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
     acknowledge: (handles) =>
       Effect.suspend(() => {
         const skipped = covered
-        const ids = skipped.length === 0 ? handles.map((h) => h.id) : [...skipped, ...handles.map((h) => h.id)]
+        const ids = [...skipped]
+        for (const h of handles) {
+          if (h.setAside !== undefined) for (const id of h.setAside) ids.push(id)
+          ids.push(h.id)
+        }
         covered = []
         return Effect.andThen(
           ack(ids),
@@ -130,6 +139,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         high = restored.id
         claimedOpen = new Set(restored.claimed)
         covered = []
+        setAside = new MessageLetters.SetAside<string>()
       }),
     initial: { id: null, claimed: [] }
   })
@@ -139,7 +149,8 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
   /**
    * Offers decoded entries, in order; a deleted entry is acknowledged with the next commit. An
    * entry that does not decode fails the source (`false`), or (dead letters) is set aside before
-   * the entries after it are offered, and acknowledged with the next commit.
+   * the entries after it are offered, and acknowledged with the next entry offered (by the commit
+   * of the checkpoint covering that one).
    */
   const deliver = (entries: ReadonlyArray<Entry>, claimed: boolean): Effect.Effect<boolean, ConnectorError | RecordError> =>
     Effect.gen(function*() {
@@ -150,7 +161,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         }
         const record = decodeEntry(e, e.fields, options.decode)
         if (!(record instanceof Error)) {
-          buffer.offer(record, { id: e.id, claimed })
+          buffer.offer(record, setAside.attach<Handle>({ id: e.id, claimed }))
           continue
         }
         if (options.deadLetters === undefined) {
@@ -160,7 +171,8 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         const fields: { [k: string]: string } = {}
         for (let i = 0; i + 1 < e.fields.length; i += 2) fields[e.fields[i]] = e.fields[i + 1]
         yield* options.deadLetters([{ record: fields, error: record.message, fields: { stream, id: e.id } }])
-        covered.push(e.id)
+        // acknowledged with the next entry handed on: after the checkpoint covering that one
+        setAside.add(e.id)
       }
       return true
     })
