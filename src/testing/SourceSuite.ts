@@ -12,9 +12,9 @@
  * nothing arrives): pass `unbounded` (see {@link Unbounded}). A full read is then the `records`
  * records the input holds (read until that many arrived, or nothing arrived for `idleMs`), and
  * "the end stays the end" means: after them, reads return no record, and a new reader seeking to
- * the position then (which may have moved over input that yields no record) reads none either. The
- * reader's `position` is what the cases take after a batch (a broker source may let its batches
- * carry a cheaper mark of it). With `acknowledges`, a further case checks that `commit`
+ * the position then (which may have moved over input that yields no record) reads none either.
+ * With `batchMarks`, batches may carry a cheaper mark of the reader's position (the cases take
+ * the reader's `position` after each batch). With `acknowledges`, a further case checks that `commit`
  * acknowledges upstream: a reader opened without `seek` after a commit goes on right after the
  * committed position (a restart from the broker's own state).
  *
@@ -73,6 +73,12 @@ export interface Unbounded {
    * opened without `seek` after a commit goes on right after the committed position.
    */
   readonly acknowledges?: boolean
+  /**
+   * Batches carry a mark of the reader's position rather than the position itself (a broker
+   * source whose whole position is costly: the `rabbitmq` and `mqtt` sources); default: the
+   * position, as for a bounded source.
+   */
+  readonly batchMarks?: boolean
 }
 
 /**
@@ -106,8 +112,10 @@ interface Cut {
 interface Reading {
   readonly want?: number | undefined
   readonly idleMs: number
-  /** Batches carry the reader's position (bounded sources) or anything (unbounded: the reader's is taken). */
+  /** Batches carry the reader's position (else a mark of it: the reader's is taken). */
   readonly strictOrigin: boolean
+  /** The input ends (`undefined`), or a read stops at `want` records or after `idleMs` without one. */
+  readonly unbounded: boolean
 }
 
 const readAll = (reader: SourceReader<unknown>, max: number, how: Reading) =>
@@ -125,8 +133,8 @@ const readAll = (reader: SourceReader<unknown>, max: number, how: Reading) =>
       else assert.ok(batch.origin !== undefined, "a batch carries a position")
       const now = yield* Clock.currentTimeMillis
       if (Batch.size(batch) === 0) {
-        if (!how.strictOrigin && now - lastRecordAt >= how.idleMs) break
-        if (how.strictOrigin) cuts.push({ count: records.length, position })
+        if (how.unbounded && now - lastRecordAt >= how.idleMs) break
+        if (!how.unbounded) cuts.push({ count: records.length, position })
         continue
       }
       lastRecordAt = now
@@ -158,7 +166,12 @@ export const cases = <E, E2>(
     assert.ok(n !== undefined, "an unbounded source under test needs `unbounded.records` or `expected`")
     return n
   }
-  const reading = (want: number | undefined): Reading => ({ want, idleMs, strictOrigin: unbounded === undefined })
+  const reading = (want: number | undefined): Reading => ({
+    want,
+    idleMs,
+    strictOrigin: unbounded?.batchMarks !== true,
+    unbounded: unbounded !== undefined
+  })
   /** After the input's records no record comes (bounded: the position stays). */
   const nothingAfter = (reader: SourceReader<unknown>) =>
     Effect.gen(function*() {

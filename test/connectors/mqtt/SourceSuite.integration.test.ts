@@ -30,7 +30,7 @@ for (const qos of [1, 2] as const) {
     {
       batchSizes: [1, 7, 1000],
       seekTargets: 6,
-      unbounded: { idleMs: 1500, acknowledges: true },
+      unbounded: { idleMs: 1500, acknowledges: true, batchMarks: true },
       misconfigured: MqttSource.open({ url: Redacted.make("mqtt://127.0.0.1:1"), topic: "t", client_id: "brokers_unreachable", connect_timeout: "2s" }, ctx),
       timeout: 120_000
     }

@@ -13,7 +13,7 @@ import { NatsSource } from "../../../src/connectors/nats/NatsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
 import { numbers, range, readN } from "../brokers/reading.ts"
 import { untilLag } from "../sourceLag.ts"
-import { ackFloor, fill, nats, SERVERS, stream, untilSeq } from "./support.ts"
+import { ackFloor, fill, nats, SERVERS, stream } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
   Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ servers: SERVERS, consumer: "c", ...config }), (decoded) =>
@@ -25,13 +25,19 @@ sourceSuite(
   Effect.gen(function*() {
     const n = yield* nats
     const name = yield* stream(n, "suite")
-    const seqs = yield* fill(n, name, 120)
+    yield* fill(n, name, 120)
     return {
-      open: Effect.map(open({ stream: name, batch_size: 10 }), (r) => untilSeq(r, seqs[seqs.length - 1])),
+      open: open({ stream: name, batch_size: 10 }),
       expected: range(1, 120).map((i) => ({ n: i }))
     }
   }),
-  { batchSizes: [1, 7, 1000], seekTargets: 10 }
+  {
+    batchSizes: [1, 7, 1000],
+    seekTargets: 10,
+    unbounded: { idleMs: 1500, acknowledges: true },
+    misconfigured: open({ stream: "BROKERS_NO_SUCH_STREAM" }),
+    timeout: 120_000
+  }
 )
 
 describe("nats source", () => {

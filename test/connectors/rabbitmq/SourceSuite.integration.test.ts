@@ -24,7 +24,7 @@ sourceSuite(
   {
     batchSizes: [1, 7, 1000],
     seekTargets: 6,
-    unbounded: { idleMs: 1500, acknowledges: true },
+    unbounded: { idleMs: 1500, acknowledges: true, batchMarks: true },
     misconfigured: RabbitmqSource.open({ url: Redacted.make("amqp://guest:guest@127.0.0.1:5672"), queue: "brokers_rmq_no_such_queue" }, ctx),
     timeout: 120_000
   }
