@@ -4,7 +4,8 @@
  * RabbitMQ and a Mosquitto started for the run, or `MQTT_URL`). Each round publishes the messages first, then times reading them all:
  * DataFlare's source (acknowledging after checkpoints every second) into a counting sink, against
  * amqplib / mqtt.js consuming, `JSON.parse`-ing and acknowledging directly. Prints messages/s and
- * the ratio. `node bench/queues.ts 50000 rabbitmq` runs one of them. Not part of `npm run bench`
+ * the medians of at least 3 alternating rounds (`BENCH_ROUNDS` for more) and the ratio of each
+ * round with their median. `node bench/queues.ts 50000 rabbitmq` runs one of them. Not part of `npm run bench`
  * (bench/run.ts) yet.
  */
 import { spawn } from "node:child_process"
@@ -21,6 +22,7 @@ import { RabbitmqSource } from "../src/connectors/rabbitmq/RabbitmqSource.ts"
 import * as Registry from "../src/Registry.ts"
 import * as Runtime from "../src/Runtime.ts"
 import * as WorkflowGraph from "../src/WorkflowGraph.ts"
+import { median } from "./lib/stats.ts"
 
 const N = Number(process.argv[2] ?? 100_000)
 const which = process.argv[3] ?? "rabbitmq,mqtt"
@@ -132,14 +134,19 @@ const handMqtt = async (clientId: string, count: number) => {
 }
 
 const rate = (n: number, ms: number) => Math.round(n / (ms / 1000))
+/** Medians of the rounds, and the ratio of each round (both ran back to back) with their median. */
 const report = (name: string, ours: ReadonlyArray<number>, theirs: ReadonlyArray<number>, n: number) => {
-  const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const a = rate(n, median(ours))
   const b = rate(n, median(theirs))
-  console.log(`${name}: dataflare ${a} msg/s, hand-written ${b} msg/s, ratio ${(a / b).toFixed(2)} (median of ${ours.length})`)
+  const ratios = ours.map((ms, r) => theirs[r] / ms)
+  console.log(
+    `${name}: dataflare ${a} msg/s, hand-written ${b} msg/s (medians of ${ours.length} alternating rounds); ` +
+      `ratio per round ${ratios.map((x) => x.toFixed(2)).join(", ")}, median ${median(ratios).toFixed(2)}`
+  )
 }
 
-const rounds = 3
+// several rounds: the machine is shared, one round says little (BENCH_ROUNDS overrides, at least 3)
+const rounds = Math.max(3, Number(process.env.BENCH_ROUNDS ?? 3))
 if (which.includes("rabbitmq")) {
 const ours: Array<number> = []
 const theirs: Array<number> = []

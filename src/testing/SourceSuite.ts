@@ -1,5 +1,5 @@
 /**
- * The conformance suite every seekable, bounded source passes — the built-in ones and yours.
+ * The conformance suite every seekable source passes — the built-in ones and yours.
  *
  * `SourceSuite.cases(makeSource)` returns the checks, free of any test framework
  * ({@link SuiteCase}); `sourceSuite` of `dataflare/vitest` registers them as vitest tests. They
@@ -8,7 +8,21 @@
  * seeks to a position taken after any batch continues exactly there (what was read before plus
  * what is read after equals a full read); the end stays the end.
  *
- * `makeSource` runs once per case in the case's scope (create files in a temp dir there); its
+ * **Unbounded sources** (brokers, CDC: a read never ends, `readBatch` returns empty batches while
+ * nothing arrives): pass `unbounded` (see {@link Unbounded}). A full read is then the `records`
+ * records the input holds (read until that many arrived, or nothing arrived for `idleMs`), and
+ * "the end stays the end" means: after them, reads return no record, and a new reader seeking to
+ * the position then (which may have moved over input that yields no record) reads none either.
+ * With `batchMarks`, batches may carry a cheaper mark of the reader's position (the cases take
+ * the reader's `position` after each batch). With `acknowledges`, a further case checks that `commit`
+ * acknowledges upstream: a reader opened without `seek` after a commit goes on right after the
+ * committed position (a restart from the broker's own state).
+ *
+ * **Bad config** (`misconfigured`): a reader over a config that cannot work (a missing queue or
+ * stream, an unreachable server) fails — when it opens or when it reads — with a tagged error,
+ * instead of waiting forever.
+ *
+ * `makeSource` runs once per case in the case's scope (create files, queues, streams there); its
  * `open` must open a new reader over the same input each time.
  *
  * @example
@@ -24,7 +38,7 @@
  * ```
  * @since 0.1.0
  */
-import { Effect, type Scope } from "effect"
+import { Cause, Clock, Effect, type Scope } from "effect"
 import assert from "node:assert/strict"
 import * as Batch from "../Batch.ts"
 import type { Position } from "../Batch.ts"
@@ -44,6 +58,30 @@ export interface SourceUnderTest<E = unknown> {
 }
 
 /**
+ * How an unbounded source is read by the suite (option `unbounded` of {@link cases}).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface Unbounded {
+  /** How many records the input holds: a full read stops after this many (default: `expected.length`). */
+  readonly records?: number
+  /** How long a read waits without a record before it takes the input as exhausted (default 3000 ms). */
+  readonly idleMs?: number
+  /**
+   * `commit` acknowledges upstream (a broker's consumer group, queue or session): a reader
+   * opened without `seek` after a commit goes on right after the committed position.
+   */
+  readonly acknowledges?: boolean
+  /**
+   * Batches carry a mark of the reader's position rather than the position itself (a broker
+   * source whose whole position is costly: the `rabbitmq` and `mqtt` sources); default: the
+   * position, as for a bounded source.
+   */
+  readonly batchMarks?: boolean
+}
+
+/**
  * Options of {@link cases}.
  *
  * @category models
@@ -54,19 +92,53 @@ export interface Options {
   readonly batchSizes?: ReadonlyArray<number>
   /** At most this many positions are tried as seek targets (default 25, spread evenly). */
   readonly seekTargets?: number
+  /** The source does not end: how to read it (see {@link Unbounded}). */
+  readonly unbounded?: Unbounded
+  /**
+   * A reader over a config that cannot work (a missing queue, an unreachable server): it must
+   * fail, when it opens or reads, with a tagged error.
+   */
+  readonly misconfigured?: Effect.Effect<SourceReader<unknown>, unknown, Scope.Scope>
+  /** The timeout of each case in milliseconds (default: the test runner's). */
+  readonly timeout?: number
 }
 
-const readAll = (reader: SourceReader<unknown>, max: number) =>
+interface Cut {
+  readonly count: number
+  readonly position: Position
+}
+
+/** How a read stops: at the end (`undefined`), or after `want` records, or `idleMs` without one. */
+interface Reading {
+  readonly want?: number | undefined
+  readonly idleMs: number
+  /** Batches carry the reader's position (else a mark of it: the reader's is taken). */
+  readonly strictOrigin: boolean
+  /** The input ends (`undefined`), or a read stops at `want` records or after `idleMs` without one. */
+  readonly unbounded: boolean
+}
+
+const readAll = (reader: SourceReader<unknown>, max: number, how: Reading) =>
   Effect.gen(function*() {
     const records: Array<unknown> = []
-    const cuts: Array<{ readonly count: number; readonly position: Position }> = []
+    const cuts: Array<Cut> = []
+    let lastRecordAt = yield* Clock.currentTimeMillis
     for (;;) {
-      const batch = yield* reader.readBatch(max)
+      if (how.want !== undefined && records.length >= how.want) break
+      const batch = yield* reader.readBatch(how.want === undefined ? max : Math.min(max, how.want - records.length))
       if (batch === undefined) break
       assert.ok(Batch.size(batch) <= max, `a batch holds at most \`max\` records: ${Batch.size(batch)} > ${max}`)
-      for (const r of Batch.toArray(batch)) records.push(r)
       const position = yield* reader.position
-      assert.deepStrictEqual(batch.origin?.position, position, "a batch carries the position after it")
+      if (how.strictOrigin) assert.deepStrictEqual(batch.origin?.position, position, "a batch carries the position after it")
+      else assert.ok(batch.origin !== undefined, "a batch carries a position")
+      const now = yield* Clock.currentTimeMillis
+      if (Batch.size(batch) === 0) {
+        if (how.unbounded && now - lastRecordAt >= how.idleMs) break
+        if (!how.unbounded) cuts.push({ count: records.length, position })
+        continue
+      }
+      lastRecordAt = now
+      for (const r of Batch.toArray(batch)) records.push(r)
       cuts.push({ count: records.length, position })
     }
     return { records, cuts } as const
@@ -84,26 +156,59 @@ export const cases = <E, E2>(
 ): ReadonlyArray<SuiteCase> => {
   const sizes = options?.batchSizes ?? [1, 7, 1000]
   const targets = options?.seekTargets ?? 25
-  return [
+  const unbounded = options?.unbounded
+  const idleMs = unbounded?.idleMs ?? 3000
+  const timeout = options?.timeout
+  /** The records of a full read: `unbounded.records`, `expected.length`, or (bounded) to the end. */
+  const total = (source: SourceUnderTest<E>): number | undefined => {
+    if (unbounded === undefined) return undefined
+    const n = unbounded.records ?? source.expected?.length
+    assert.ok(n !== undefined, "an unbounded source under test needs `unbounded.records` or `expected`")
+    return n
+  }
+  const reading = (want: number | undefined): Reading => ({
+    want,
+    idleMs,
+    strictOrigin: unbounded?.batchMarks !== true,
+    unbounded: unbounded !== undefined
+  })
+  /** After the input's records no record comes (bounded: the position stays). */
+  const nothingAfter = (reader: SourceReader<unknown>) =>
+    Effect.gen(function*() {
+      if (unbounded === undefined) {
+        const end = yield* reader.position
+        assert.equal(yield* reader.readBatch(10), undefined)
+        assert.deepStrictEqual(yield* reader.position, end)
+      } else {
+        const after = yield* readAll(reader, 10, reading(undefined))
+        assert.deepStrictEqual(after.records, [], "no record after the input's")
+      }
+    })
+  const all: Array<SuiteCase> = [
     {
       name: "reads the same records whatever the batch size",
       run: Effect.scoped(Effect.gen(function*() {
         const source = yield* makeSource
+        const want = total(source)
         let first: ReadonlyArray<unknown> | undefined
         for (const size of sizes) {
-          const { records } = yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, size)))
+          const { records } = yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, size, reading(want))))
           if (first === undefined) first = records
           else assert.deepStrictEqual(records, first, `batch size ${size}`)
         }
         if (source.expected !== undefined) assert.deepStrictEqual(first, source.expected)
-      }))
+        else if (want !== undefined) assert.strictEqual(first?.length, want)
+      })),
+      timeout
     },
     {
       name: "a new reader seeking to the position after any batch continues exactly there",
       run: Effect.scoped(Effect.gen(function*() {
         const source = yield* makeSource
+        const want = total(source)
         const size = sizes[Math.min(1, sizes.length - 1)]
-        const full = yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, size)))
+        const full = yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, size, reading(want))))
+        if (want !== undefined) assert.strictEqual(full.records.length, want, "a full read")
         const start = yield* Effect.scoped(Effect.flatMap(source.open, (r) => r.position))
         const all = [{ count: 0, position: start }, ...full.cuts]
         const step = Math.max(1, Math.ceil(all.length / targets))
@@ -111,29 +216,95 @@ export const cases = <E, E2>(
         for (let i = 0; i < all.length; i += step) picked.push(all[i])
         if (picked.at(-1) !== all.at(-1)) picked.push(all[all.length - 1])
         for (const cut of picked) {
-          const rest = yield* Effect.scoped(Effect.gen(function*() {
+          yield* Effect.scoped(Effect.gen(function*() {
             const reader = yield* source.open
             yield* reader.seek(cut.position)
-            return (yield* readAll(reader, size)).records
+            const rest = (yield* readAll(reader, size, reading(want === undefined ? undefined : want - cut.count))).records
+            assert.deepStrictEqual(
+              [...full.records.slice(0, cut.count), ...rest],
+              full.records,
+              `seek to ${JSON.stringify(cut.position)} after ${cut.count} records`
+            )
+            // unbounded: after the last one, nothing is read twice
+            if (want !== undefined && cut === picked[picked.length - 1]) {
+              assert.deepStrictEqual((yield* readAll(reader, size, reading(undefined))).records, [], "nothing after the input's records")
+            }
           }))
-          assert.deepStrictEqual(
-            [...full.records.slice(0, cut.count), ...rest],
-            full.records,
-            `seek to ${JSON.stringify(cut.position)} after ${cut.count} records`
-          )
         }
-      }))
+      })),
+      timeout
     },
     {
       name: "the end stays the end",
       run: Effect.scoped(Effect.gen(function*() {
         const source = yield* makeSource
-        const reader = yield* source.open
-        yield* readAll(reader, 1000)
-        const end = yield* reader.position
-        assert.equal(yield* reader.readBatch(10), undefined)
-        assert.deepStrictEqual(yield* reader.position, end)
-      }))
+        const end = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* source.open
+          yield* readAll(reader, 1000, reading(total(source)))
+          yield* nothingAfter(reader)
+          return yield* reader.position
+        }))
+        // unbounded: the position may have moved over input that yields no record (a
+        // transaction's end, another table's changes); a reader restored there is at the end too
+        if (unbounded !== undefined) {
+          yield* Effect.scoped(Effect.gen(function*() {
+            const reader = yield* source.open
+            yield* reader.seek(end)
+            yield* nothingAfter(reader)
+          }))
+        }
+      })),
+      timeout
     }
   ]
+  if (unbounded?.acknowledges === true) {
+    all.push({
+      name: "a reader opened after a commit, without seek, continues right after the committed position",
+      run: Effect.scoped(Effect.gen(function*() {
+        const source = yield* makeSource
+        const want = total(source) ?? 0
+        const half = Math.floor(want / 2)
+        const size = sizes[Math.min(1, sizes.length - 1)]
+        const first = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* source.open
+          const read = yield* readAll(reader, size, reading(half))
+          yield* reader.commit(yield* reader.position)
+          return read.records
+        }))
+        const rest = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* source.open
+          const read = yield* readAll(reader, size, reading(want - half))
+          yield* nothingAfter(reader)
+          return read.records
+        }))
+        assert.strictEqual(first.length, half)
+        assert.deepStrictEqual([...first, ...rest], source.expected ?? [...first, ...rest])
+        assert.strictEqual(rest.length, want - half, "the committed records are not read again")
+      })),
+      timeout
+    })
+  }
+  const misconfigured = options?.misconfigured
+  if (misconfigured !== undefined) {
+    all.push({
+      name: "a config that cannot work fails with a tagged error",
+      run: Effect.gen(function*() {
+        const exit = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
+          const reader = yield* misconfigured
+          // an unbounded reader may first return empty batches: it must fail, not wait forever
+          for (;;) {
+            if ((yield* reader.readBatch(10)) === undefined) return
+          }
+        })))
+        assert.ok(exit._tag === "Failure", "the reader fails")
+        const error = exit._tag === "Failure" ? Cause.squash(exit.cause) : undefined
+        assert.ok(
+          error !== null && typeof error === "object" && "_tag" in error && typeof error._tag === "string",
+          `a tagged error: ${String(error)}`
+        )
+      }),
+      timeout
+    })
+  }
+  return all
 }

@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -64,6 +65,10 @@ const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ descri
  *   at most 65535): it bounds the source's memory and how much one checkpoint interval can read.
  * - `codec`: see {@link Codec}.
  * - `connect_timeout`: how long connecting may take (default `10s`).
+ * - `on_error`: `fail` (default: a payload that does not decode fails the run, naming the
+ *   message's delivery number, packet id and topic) or `dead_letter` (it is appended to
+ *   `dead_letter.path` with the topic, delivery number and packet id, and acknowledged with the
+ *   next message handed on, once the checkpoint covering that one completed).
  *
  * @category schemas
  * @since 0.4.0
@@ -87,8 +92,9 @@ export const SourceConfig = Schema.Struct({
     default: 1000
   })),
   codec: CodecKey,
-  connect_timeout: ConnectTimeout
-})
+  connect_timeout: ConnectTimeout,
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

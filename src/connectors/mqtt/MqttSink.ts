@@ -7,6 +7,8 @@
  *   the broker's Receive Maximum (and never more than 10,000) messages wait for their
  *   acknowledgement: then `writeBatch` waits for the oldest (memory stays bounded with a slow
  *   broker, and the broker is never sent more than it takes).
+ * - **Shared connection.** The sinks of a run on one URL (and `client_id`) publish on one
+ *   connection (`internal/publisher.ts`, the kit's `Clients` pool) and share its window.
  * - **Guarantee: at-least-once** with QoS 1 and 2: after a crash the records written since the
  *   last completed checkpoint are published again (QoS 2 is exactly-once per publish, not across
  *   a replay). With QoS 0 nothing is acknowledged: **at most once**.
@@ -23,6 +25,7 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as Codecs from "../kit/codecs/index.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connect } from "./internal/client.ts"
+import { publisher } from "./internal/publisher.ts"
 import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./MqttConfig.ts"
 
 /** Messages published and not yet acknowledged before `writeBatch` waits. */
@@ -55,23 +58,30 @@ const openWriter = Effect.fnUntraced(function*(
   const topic = topicOf(config)
   let failure: ConnectorError | undefined
   const failed = (): ConnectorError | undefined => failure
-  const { client, receiveMaximum } = yield* connect(
-    config.url,
-    { clientId: config.client_id ?? `dataflare-${randomUUID().slice(0, 12)}`, clean: true },
-    timeoutOf(config),
-    (c) => {
-      c.on("error", (e) => void (failure ??= classify("write", broker)(e)))
-      c.on("close", () => void (failure ??= classify("write", broker)(new Error("the connection was closed"))))
-    },
-    false
+  const shared = yield* publisher(config.url, config.client_id, timeoutOf(config))
+  const client = shared.client
+  // the connection is shared: this sink's listeners go with the sink
+  const onError = (e: Error) => void (failure ??= classify("write", broker)(e))
+  const onClose = () => void (failure ??= classify("write", broker)(new Error("the connection was closed")))
+  client.on("error", onError)
+  client.on("close", onClose)
+  yield* Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      client.off("error", onError)
+      client.off("close", onClose)
+    })
   )
-  // never more unacknowledged than the broker takes (it refuses the excess: "quota exceeded")
-  const limit = qos === 0 ? MAX_UNACKNOWLEDGED : Math.min(MAX_UNACKNOWLEDGED, receiveMaximum)
+  if (!client.connected) onClose()
+  // never more unacknowledged than the broker takes (it refuses the excess: "quota exceeded"):
+  // the window is the connection's, shared with the other sinks on it
+  const window = Math.min(MAX_UNACKNOWLEDGED, shared.receiveMaximum)
+  const limit = qos === 0 ? MAX_UNACKNOWLEDGED : window
   let pending: Array<Promise<void>> = []
   const oldest = Effect.suspend(() => {
     const first = pending.shift()
     return first === undefined ? Effect.void : Effect.tryPromise({ try: () => first, catch: (e) => failed() ?? classify("publish", broker)(e) })
   })
+  const room = Effect.promise(() => shared.room())
   const settle = Effect.suspend(() => {
     const all = pending
     pending = []
@@ -91,7 +101,13 @@ const openWriter = Effect.fnUntraced(function*(
         if (Codecs.isEncodeError(payload)) return yield* payload.toRecordError()
         const body = Buffer.from(Codecs.toBytes(payload))
         bytes += body.byteLength
-        pending.push(new Promise<void>((resolve, reject) => client.publish(to, body, { qos, retain }, (e) => (e ? reject(e) : resolve()))))
+        if (qos === 0) {
+          pending.push(new Promise<void>((resolve, reject) => client.publish(to, body, { qos, retain }, (e) => (e ? reject(e) : resolve()))))
+        } else {
+          // the other sinks' messages count too: wait for one of them if the window is full
+          while (shared.inflight() >= window) yield* (pending.length > 0 ? oldest : room)
+          pending.push(shared.publish(to, body, { qos, retain }))
+        }
         while (pending.length >= limit) yield* oldest
       }
       return { written: records.length, bytes }

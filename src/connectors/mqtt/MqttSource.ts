@@ -19,6 +19,11 @@
  *   between the checkpoint and the acknowledgement) are recognized by their digests kept in the
  *   position (`kit/redelivery.ts`) and dropped: exactly once into an exactly-once sink with QoS
  *   1 or 2. QoS 0 is **at most once**.
+ * - **Records**: the payload through `codec`; one that does not decode fails the run naming the
+ *   message (delivery number, packet id, topic), nothing after it handed on. With
+ *   `on_error: dead_letter` it is set aside instead (`kit/messageLetters.ts`: payload, reason,
+ *   topic, delivery number, packet id) and acknowledged with the next message handed on — after
+ *   the checkpoint covering it, hence after its dead-letter entry.
  *
  * @since 0.4.0
  */
@@ -31,6 +36,8 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { HeldAcks } from "./internal/acks.ts"
@@ -43,10 +50,23 @@ const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
 const DEFAULT_RECEIVE_MAXIMUM = 1000
 const DEFAULT_SESSION_EXPIRY_S = 3600
 
-/** What acknowledging a message takes: its number in the window and its packet id (none with QoS 0). */
+/**
+ * What acknowledging a message takes: its number in the window and its packet id (none with QoS
+ * 0), and the messages set aside (dead letters) since the one before (acknowledged with it).
+ */
 interface Handle {
   readonly seq: number
   readonly packetId: number | undefined
+  readonly setAside?: ReadonlyArray<Handle>
+}
+
+const flatten = (handles: ReadonlyArray<Handle>): Array<Handle> => {
+  const all: Array<Handle> = []
+  for (const h of handles) {
+    if (h.setAside !== undefined) for (const s of h.setAside) all.push(s)
+    all.push(h)
+  }
+  return all
 }
 
 const timeoutOf = (config: { readonly connect_timeout?: string | number }) =>
@@ -87,10 +107,11 @@ const openReader = Effect.fnUntraced(function*(
     advance: (handles) => window.mark(handles[handles.length - 1].seq),
     acknowledge: (handles) =>
       Effect.sync(() => {
-        const round = window.acknowledged(handles.map((h) => h.seq))
+        const all = flatten(handles)
+        const round = window.acknowledged(all.map((h) => h.seq))
         const held = acks
         if (held === undefined) return
-        for (const h of handles) if (h.packetId !== undefined) held.release(h.packetId)
+        for (const h of all) if (h.packetId !== undefined) held.release(h.packetId)
         // the broker handles a connection's packets in order: once this is answered, it has the
         // acknowledgements. Not awaited: the answer may queue behind messages the paused socket
         // holds back; the digests stay in positions until then (a lost connection fails the run).
@@ -109,7 +130,11 @@ const openReader = Effect.fnUntraced(function*(
   const lost = (message: string) =>
     buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message: `${message} (${broker}, topic ${config.topic})` }) }))
 
-  const onMessage = (topic: string, payload: Buffer, packet: { readonly messageId?: number | undefined; readonly dup?: boolean }) => {
+  const letters = MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
+  // the messages set aside since the last one handed on: acknowledged with the next one
+  const setAside = new MessageLetters.SetAside<Handle>()
+  const ordered = new MessageLetters.InOrder()
+  const handleMessage = (topic: string, payload: Buffer, packet: { readonly messageId?: number | undefined; readonly dup?: boolean }): void | Promise<void> => {
     if (failed) return
     delivered++
     const { seq, duplicate } = window.deliver(digest([topic, payload]), packet.dup === true)
@@ -120,11 +145,20 @@ const openReader = Effect.fnUntraced(function*(
       return
     }
     const record = codec.decode(payload, { id: `${delivered}${packet.messageId === undefined ? "" : ` (packet id ${packet.messageId})`} on topic ${topic}` })
-    if (Codecs.isDecodeError(record)) {
+    if (!Codecs.isDecodeError(record)) return buffer.offer(record, setAside.attach<Handle>({ seq, packetId: packet.messageId }))
+    const error = record.toRecordError()
+    if (letters === undefined) {
       failed = true
-      buffer.fail(record.toRecordError())
-    } else buffer.offer(record, { seq, packetId: packet.messageId })
+      return buffer.fail(error)
+    }
+    const fields = { topic, delivery: delivered, packet_id: packet.messageId ?? null }
+    return setAside.write(letters, MessageLetters.letter(payload, error, fields), { seq, packetId: packet.messageId }, (failure) => {
+      failed = true
+      buffer.fail(failure)
+    })
   }
+  const onMessage = (topic: string, payload: Buffer, packet: { readonly messageId?: number | undefined; readonly dup?: boolean }) =>
+    ordered.run(() => handleMessage(topic, payload, packet))
 
   // connecting starts with the first read, after a restore's `seek`: the broker resends at once
   const start = Effect.gen(function*() {
@@ -220,7 +254,10 @@ export const MqttSource: Connector.SourceDefinition<SourceConfig, unknown> = Con
         detail: `QoS ${config.qos ?? 1} on a persistent session, acknowledged after the checkpoint; DUP redeliveries the checkpoint covers are dropped (by digest of topic and payload), provided the session outlives an outage (session_expiry) and the broker keeps what is queued`
       }
   }),
-  resources: (config) => ({ reads: [{ kind: "mqtt-session", name: `${brokerOf(config.url)} ${config.client_id}`, key: ["client_id"] }] }),
+  resources: (config) => ({
+    reads: [{ kind: "mqtt-session", name: `${brokerOf(config.url)} ${config.client_id}`, key: ["client_id"] }],
+    writes: DeadLetter.resources(config)
+  }),
   check: (config) =>
     Effect.scoped(
       Effect.asVoid(

@@ -26,8 +26,8 @@ import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
-import * as Codecs from "../kit/codecs/index.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { classify, type Session, session } from "./internal/client.ts"
 import { decoder, type NatsRecord } from "./internal/codec.ts"
@@ -99,9 +99,7 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
   const count = config.batch_size ?? 1000
   const maxInFlight = config.max_in_flight ?? 100_000
   const decode = decoder(config.codec ?? "json")
-  const letters = config.on_error === "dead_letter" && config.dead_letter !== undefined
-    ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
-    : undefined
+  const letters = MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
   let restored: number | undefined
   let high = 0
   /** The consumer's pending count when the last message arrived (messages not yet delivered). */
@@ -173,10 +171,9 @@ const makeReader = Effect.fnUntraced(function*(config: SourceConfig, context: Co
           return
         }
         // set aside; acknowledged with the messages after it (cumulative acknowledgement)
-        const head = Codecs.toText(m.data)?.slice(0, 200) ?? "(not UTF-8)"
-        const written = await Effect.runPromise(Effect.result(letters([{ record: head, error: record.message, fields: { stream: config.stream, seq: m.seq, subject: m.subject } }])))
-        if (written._tag === "Failure") {
-          buffer.fail(written.failure)
+        const failure = await MessageLetters.write(letters, MessageLetters.letter(m.data, record, { stream: config.stream, seq: m.seq, subject: m.subject }))
+        if (failure !== undefined) {
+          buffer.fail(failure)
           return
         }
         continue

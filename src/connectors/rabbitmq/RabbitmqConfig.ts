@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { PositiveDuration } from "../../WorkflowGraph.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -48,6 +49,10 @@ const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ descri
  *   the expected rate × `checkpoint_interval`.
  * - `codec`: see {@link Codec}.
  * - `connect_timeout`: how long connecting may take (default `10s`).
+ * - `on_error`: `fail` (default: a body that does not decode fails the run, naming the message's
+ *   delivery number and message id) or `dead_letter` (it is appended to `dead_letter.path` with
+ *   the queue, delivery number, message id and routing key, and acknowledged with the next
+ *   message handed on, once the checkpoint covering that one completed).
  *
  * @category schemas
  * @since 0.4.0
@@ -63,8 +68,9 @@ export const SourceConfig = Schema.Struct({
     description: "json: one JSON value per message; string: the body as UTF-8 text; bytes: the body as a Uint8Array",
     default: "json"
   })),
-  connect_timeout: ConnectTimeout
-})
+  connect_timeout: ConnectTimeout,
+  ...DeadLetter.ErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

@@ -23,7 +23,7 @@ import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as Codecs from "../kit/codecs/index.ts"
-import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
+import { brokerOf, checkWith, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
 import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./RabbitmqConfig.ts"
 
 const routingKeyOf = (config: SinkConfig) => {
@@ -116,15 +116,8 @@ export const RabbitmqSink: Connector.SinkDefinition<SinkConfig, unknown> = Conne
     writes: [{ kind: "rabbitmq-exchange", name: `${brokerOf(config.url)} ${config.exchange === "" ? "(default exchange)" : config.exchange}`, key: ["exchange"], shared: true }]
   }),
   check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const broker = brokerOf(config.url)
-        const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
-        const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("check", broker) })
-        channel.on("error", () => undefined)
-        if (config.exchange !== "") yield* Effect.tryPromise({ try: () => channel.checkExchange(config.exchange), catch: classify("check", broker) })
-      })
-    ),
+    checkWith(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout), (channel) =>
+      config.exchange === "" ? undefined : channel.checkExchange(config.exchange)),
   open: (config) => openWriter(config)
 })
 

@@ -14,9 +14,12 @@
  *   (`kit/redelivery.ts`) and dropped, so an exactly-once sink receives every message once.
  *   Not recognized: a redelivery to another consumer of the queue. Hence `maxParallelism: 1`,
  *   and the queue should have no other consumer (see docs/connectors/rabbitmq.md).
- * - **Records**: the body through `codec` (the kit's `json`, `string` or `bytes`); a body that does not decode fails the run naming the
- *   message (delivery number, message id, queue) before anything after it is handed on, and the
- *   message stays unacknowledged (it is redelivered on the next run).
+ * - **Records**: the body through `codec` (the kit's `json`, `string` or `bytes`); a body that does
+ *   not decode fails the run naming the message (delivery number, message id, queue) before
+ *   anything after it is handed on, and the message stays unacknowledged (it is redelivered on the
+ *   next run). With `on_error: dead_letter` it is set aside instead (`kit/messageLetters.ts`:
+ *   body, reason, queue, delivery number, message id, routing key) and acknowledged with the next
+ *   message handed on — after the checkpoint covering it, hence after its dead-letter entry.
  * - **Lag**: `records`: the queue's ready messages (`checkQueue`'s `messageCount`), polled every
  *   second on a channel of its own, plus the messages delivered and not yet returned.
  *
@@ -30,10 +33,12 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
+import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
-import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
+import { brokerOf, checkWith, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./RabbitmqConfig.ts"
 
 const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
@@ -41,10 +46,23 @@ const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
 /** The default of `prefetch`. */
 const DEFAULT_PREFETCH = 1000
 
-/** What acknowledging a message takes: its number in the window and the amqplib message. */
+/**
+ * What acknowledging a message takes: its number in the window and the amqplib message, and the
+ * numbers of the messages set aside (dead letters) since the one before (acknowledged with it).
+ */
 interface Handle {
   readonly seq: number
   readonly message: amqp.ConsumeMessage
+  readonly setAside?: ReadonlyArray<number>
+}
+
+const seqsOf = (handles: ReadonlyArray<Handle>): Array<number> => {
+  const seqs: Array<number> = []
+  for (const h of handles) {
+    if (h.setAside !== undefined) for (const s of h.setAside) seqs.push(s)
+    seqs.push(h.seq)
+  }
+  return seqs
 }
 
 const identity = (m: amqp.ConsumeMessage): string => {
@@ -74,7 +92,8 @@ const openReader = Effect.fnUntraced(function*(
     acknowledge: (handles) =>
       Effect.tryPromise({
         try: async () => {
-          const round = window.acknowledged(handles.map((h) => h.seq))
+          const round = window.acknowledged(seqsOf(handles))
+          // cumulative: acknowledges the messages set aside before the last one too
           channel.ack(handles[handles.length - 1].message, true)
           // channel requests are answered in order: once this one is, the broker has processed the acks
           await channel.checkQueue(config.queue)
@@ -90,7 +109,10 @@ const openReader = Effect.fnUntraced(function*(
     buffer.fail(new ConnectorError({ connector: CONNECTOR, operation: "read", reason: new ConnectionError({ message: `${message} (${broker}, queue ${config.queue})` }) }))
   channel.on("error", (e: unknown) => buffer.fail(classify("read", broker)(e)))
   channel.on("close", () => lost("the channel was closed"))
-  conn.on("close", () => lost("the connection was closed"))
+  // the connection is shared (kit/Clients.ts): this node's listener goes with the node
+  const onClose = () => lost("the connection was closed")
+  conn.on("close", onClose)
+  yield* Effect.addFinalizer(() => Effect.sync(() => void conn.off("close", onClose)))
 
   yield* Effect.tryPromise({
     try: async () => {
@@ -99,31 +121,38 @@ const openReader = Effect.fnUntraced(function*(
     },
     catch: classify("open", broker)
   })
+  const letters = MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
+  // the messages set aside since the last one handed on: acknowledged with the next one
+  const setAside = new MessageLetters.SetAside<number>()
+  const ordered = new MessageLetters.InOrder()
+  const onMessage = (m: amqp.ConsumeMessage | null): void | Promise<void> => {
+    if (m === null) return lost("the broker cancelled the consumer (was the queue deleted?)")
+    if (failed) return
+    delivered++
+    const id = identity(m)
+    const { seq, duplicate } = window.deliver(digest([m.content, m.fields.exchange, m.fields.routingKey, id]), m.fields.redelivered)
+    if (duplicate) {
+      // the restored checkpoint holds it: acknowledge, hand nothing on
+      window.acknowledged([seq])
+      channel.ack(m)
+      return
+    }
+    const record = codec.decode(m.content, { id: `${delivered}${id === "" ? "" : ` (message id ${JSON.stringify(id)})`} of queue ${config.queue}` })
+    if (!Codecs.isDecodeError(record)) return buffer.offer(record, setAside.attach({ seq, message: m }))
+    const error = record.toRecordError()
+    if (letters === undefined) {
+      failed = true
+      return buffer.fail(error)
+    }
+    const fields = { queue: config.queue, delivery: delivered, message_id: id === "" ? null : id, exchange: m.fields.exchange, routing_key: m.fields.routingKey }
+    return setAside.write(letters, MessageLetters.letter(m.content, error, fields), seq, (failure) => {
+      failed = true
+      buffer.fail(failure)
+    })
+  }
   // consuming starts with the first read, after a restore's `seek`: the redeliveries come at once
   const consume = Effect.tryPromise({
-    try: async () => {
-      await channel.consume(config.queue, (m) => {
-        if (m === null) return lost("the broker cancelled the consumer (was the queue deleted?)")
-        if (failed) return
-        delivered++
-        const { seq, duplicate } = window.deliver(
-          digest([m.content, m.fields.exchange, m.fields.routingKey, identity(m)]),
-          m.fields.redelivered
-        )
-        if (duplicate) {
-          // the restored checkpoint holds it: acknowledge, hand nothing on
-          window.acknowledged([seq])
-          channel.ack(m)
-          return
-        }
-        const id = identity(m)
-        const record = codec.decode(m.content, { id: `${delivered}${id === "" ? "" : ` (message id ${JSON.stringify(id)})`} of queue ${config.queue}` })
-        if (Codecs.isDecodeError(record)) {
-          failed = true
-          buffer.fail(record.toRecordError())
-        } else buffer.offer(record, { seq, message: m })
-      }, { noAck: false })
-    },
+    try: () => channel.consume(config.queue, (m) => ordered.run(() => onMessage(m)), { noAck: false }),
     catch: classify("open", broker)
   })
   yield* Effect.addFinalizer(() => Effect.promise(() => channel.close().catch(() => undefined)))
@@ -179,17 +208,13 @@ export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> =
         "acknowledged after the checkpoint; redeliveries the checkpoint covers are dropped (by digest of body, routing key and message id), provided the workflow is the queue's only consumer"
     }
   }),
-  resources: (config) => ({ reads: [{ kind: "rabbitmq-queue", name: `${brokerOf(config.url)} ${config.queue}`, key: ["queue"] }] }),
+  resources: (config) => ({
+    reads: [{ kind: "rabbitmq-queue", name: `${brokerOf(config.url)} ${config.queue}`, key: ["queue"] }],
+    writes: DeadLetter.resources(config)
+  }),
   check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const broker = brokerOf(config.url)
-        const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
-        const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("check", broker) })
-        channel.on("error", () => undefined)
-        yield* Effect.tryPromise({ try: () => channel.checkQueue(config.queue), catch: classify("check", broker) })
-      })
-    ),
+    checkWith(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout), (channel) =>
+      channel.checkQueue(config.queue)),
   position: () => RedeliveryPosition,
   open: (config, context) => openReader(config, context)
 })

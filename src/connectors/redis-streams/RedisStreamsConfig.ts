@@ -45,7 +45,7 @@ export const Codec = Schema.Literals(["fields", "json"])
  *   pauses until a checkpoint completes (default 1,000,000).
  * - `on_error`: `fail` (default: an entry that does not decode fails the run, naming it) or
  *   `dead_letter` (it is appended to `dead_letter.path` with its id and the reason, and
- *   acknowledged with the next commit).
+ *   acknowledged with the next entry handed on, once the checkpoint covering that one completed).
  *
  * @category schemas
  * @since 0.4.0

@@ -15,7 +15,7 @@ import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import type { ConnectorError } from "../../Errors.ts"
 import * as Retry from "../kit/Retry.ts"
-import { classify, close, connect, send, session } from "./internal/client.ts"
+import { checkStream, classify, shared } from "./internal/client.ts"
 import { encodeRecord } from "./internal/codec.ts"
 import { SinkConfig } from "./RedisStreamsConfig.ts"
 
@@ -46,22 +46,12 @@ export const RedisStreamsSink = Connector.sink<SinkConfig, unknown>({
   capabilities: () => ({ guarantee: "at-least-once", transactional: false, preferredBatchSize: 1000 }),
   // entries are only added: other writers may append beside it
   resources: (config) => ({ writes: [{ kind: "redis-stream", name: config.stream, key: ["stream"], shared: true }] }),
-  check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const client = yield* session(CONNECTOR, config.url)
-        const type = yield* Effect.tryPromise({ try: () => send(client, ["TYPE", config.stream]), catch: classify(CONNECTOR, "check") })
-        if (type !== "stream" && type !== "none") {
-          return yield* classify(CONNECTOR, "check")(new Error(`WRONGTYPE key '${config.stream}' holds a ${String(type)}, not a stream`))
-        }
-      })
-    ),
+  check: (config) => checkStream(CONNECTOR, config.url, config.stream),
   open: (config, context) =>
     Effect.gen(function*() {
       const name = `dataflare:${context.workflow ?? ""}:${context.node}:${context.instance}`
-      let client = yield* session(CONNECTOR, config.url, name)
-      // the connection of the last attempt is the one closed with the scope
-      yield* Effect.addFinalizer(() => Effect.sync(() => close(client)))
+      // shared with the other nodes on this URL (internal/client.ts)
+      const connection = yield* shared(CONNECTOR, config.url, name)
       const head: ReadonlyArray<string> = config.maxlen === undefined
         ? ["XADD", config.stream, "*"]
         : ["XADD", config.stream, "MAXLEN", "~", String(config.maxlen), "*"]
@@ -70,10 +60,7 @@ export const RedisStreamsSink = Connector.sink<SinkConfig, unknown>({
       const policy = Retry.policy(config.retry)
       // a lost connection is not reconnected by the client: the next attempt gets a new one
       const reconnect = (error: ConnectorError) =>
-        error.reason._tag !== "ConnectionError" ? Effect.void : Effect.promise(async () => {
-          close(client)
-          client = await connect(config.url, name).catch(() => client)
-        })
+        error.reason._tag !== "ConnectionError" ? Effect.void : Effect.promise(() => connection.reconnect())
       const writer: Connector.SinkWriter<unknown> = {
         writeBatch: (batch) =>
           Effect.suspend(() => {
@@ -86,7 +73,10 @@ export const RedisStreamsSink = Connector.sink<SinkConfig, unknown>({
             }
             // commands issued in one tick go out as one pipeline
             const write = Effect.tryPromise({
-              try: () => Promise.all(commands.map((args) => client.sendCommand(args))),
+              try: () => {
+                const client = connection.current()
+                return Promise.all(commands.map((args) => client.sendCommand(args)))
+              },
               catch: classify(CONNECTOR, "write")
             })
             return Retry.retrying(write, { policy, recover: reconnect }).pipe(Effect.as({ written: Batch.size(batch) }))

@@ -21,8 +21,9 @@ import { Effect, Schema } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as MessageLetters from "../kit/messageLetters.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
-import { classify, groupLagOf, send, session } from "./internal/client.ts"
+import { checkStream, groupLagOf, send, session, shared } from "./internal/client.ts"
 import type { StreamRecord } from "./internal/codec.ts"
 import * as GroupReader from "./internal/groupReader.ts"
 import { durationMillis, SourceConfig } from "./RedisStreamsConfig.ts"
@@ -80,20 +81,12 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
   position: () => StreamPosition,
   // not shared: a sink appending to the stream this node reads would feed the workflow its own output
   resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }], writes: DeadLetter.resources(config) }),
-  check: (config) =>
-    Effect.scoped(
-      Effect.gen(function*() {
-        const client = yield* session(CONNECTOR, config.url)
-        const type = yield* Effect.tryPromise({ try: () => send(client, ["TYPE", config.stream]), catch: classify(CONNECTOR, "check") })
-        if (type !== "stream" && type !== "none") {
-          return yield* classify(CONNECTOR, "check")(new Error(`WRONGTYPE key '${config.stream}' holds a ${String(type)}, not a stream`))
-        }
-      })
-    ),
+  check: (config) => checkStream(CONNECTOR, config.url, config.stream),
   open: (config, context) =>
     Effect.gen(function*() {
       const reads = yield* session(CONNECTOR, config.url)
-      const control = yield* session(CONNECTOR, config.url)
+      // acknowledgements, claims, XINFO: on the connection shared with the other nodes on this URL
+      const control = yield* shared(CONNECTOR, config.url)
       const count = config.batch_size ?? 1000
       const buffered = yield* GroupReader.make({
         node: context.node,
@@ -108,15 +101,13 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
         maxInFlight: config.max_in_flight ?? 1_000_000,
         decode: { codec: config.codec ?? "fields", field: config.field ?? "data", idField: config.id_field, stream: config.stream },
         reads,
-        control,
-        deadLetters: config.on_error === "dead_letter" && config.dead_letter !== undefined
-          ? DeadLetter.writer({ connector: CONNECTOR, node: context.node, config: config.dead_letter, report: context.onDeadLetters })
-          : undefined
+        control: control.current,
+        deadLetters: MessageLetters.writer({ connector: CONNECTOR, node: context.node, config, report: context.onDeadLetters })
       })
       // on `control` (never on `reads`, which blocks in XREADGROUP); the group's lag counts entries
       // not yet delivered, the buffer those delivered and not yet returned
       const lag = yield* LagPoll.poll({
-        query: Effect.tryPromise(() => send(control, ["XINFO", "GROUPS", config.stream])).pipe(Effect.map((reply) => groupLagOf(reply, config.group))),
+        query: Effect.tryPromise(() => send(control.current(), ["XINFO", "GROUPS", config.stream])).pipe(Effect.map((reply) => groupLagOf(reply, config.group))),
         unit: "records",
         extra: buffered.buffered
       })

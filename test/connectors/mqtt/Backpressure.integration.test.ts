@@ -6,13 +6,10 @@
  * message is written once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Schema } from "effect"
-import * as Batch from "../../../src/Batch.ts"
-import * as Connector from "../../../src/Connector.ts"
+import { Effect } from "effect"
 import { MqttSource } from "../../../src/connectors/mqtt/MqttSource.ts"
-import * as Registry from "../../../src/Registry.ts"
-import * as Runtime from "../../../src/Runtime.ts"
-import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
+import type * as Registry from "../../../src/Registry.ts"
+import { slowRun } from "../brokers/slowRun.ts"
 import { publish, sessionId, unique, URL } from "./support.ts"
 
 // Mosquitto queues at most 1000 messages per session (max_queued_messages, the window included)
@@ -25,50 +22,25 @@ describe("mqtt source: backpressure", () => {
     Effect.gen(function*() {
       const topic = unique("df-mqtt-slow")
       const clientId = yield* sessionId("df-mqtt-slow")
-      const written: Array<number> = []
-      let batches = 0
-      const slow = Connector.sink<unknown, unknown>({
-        type: "slow",
-        description: "takes 20 ms per batch",
-        config: Schema.Unknown,
-        capabilities: () => ({ guarantee: "exactly-once", transactional: false }),
-        check: () => Effect.void,
-        open: () =>
-          Effect.succeed({
-            writeBatch: (batch: Batch.Batch<unknown>) =>
-              Effect.sleep("20 millis").pipe(
-                Effect.andThen(Effect.sync(() => {
-                  batches++
-                  Batch.forEach(batch, (r) => void written.push((r as { n: number }).n))
-                  return { written: Batch.size(batch) }
-                }))
-              ),
-            flush: Effect.void
-          })
+      const { written, batches, stop } = yield* slowRun({
+        definition: MqttSource as Registry.Definition,
+        id: "readings",
+        type: "mqtt",
+        config: { url: URL, topic, qos: 1, client_id: clientId, receive_maximum: 20 }
       })
-      const run = yield* Runtime.run(
-        WorkflowGraph.make({
-          name: `mqtt-slow-${Math.random().toString(36).slice(2)}`,
-          execution: { batch_size: 50, queue_capacity: 2, checkpoint_interval: "100ms" },
-          nodes: [
-            { kind: "source", id: "readings", type: "mqtt", config: { url: URL, topic, qos: 1, client_id: clientId, receive_maximum: 20 }, inputs: [] },
-            { kind: "sink", id: "out", type: "slow", config: {}, inputs: ["readings"] }
-          ]
-        })
-      ).pipe(Effect.provide(Registry.layer([MqttSource as Registry.Definition, slow as Registry.Definition])), Effect.forkScoped)
       // the first checkpoint needs a read, and a read subscribes: then publish
-      while (batches === 0 && written.length === 0) {
+      while (batches() === 0 && written.length === 0) {
         yield* publish(topic, [JSON.stringify({ n: -1 })])
         yield* Effect.sleep("200 millis")
       }
       yield* publish(topic, Array.from({ length: TOTAL }, (_, i) => JSON.stringify({ n: i })))
       const deadline = Date.now() + 90_000
       while (written.filter((n) => n >= 0).length < TOTAL && Date.now() < deadline) yield* Effect.sleep("50 millis")
-      yield* Fiber.interrupt(run)
+      yield* stop
       const got = written.filter((n) => n >= 0)
       assert.strictEqual(new Set(got).size, got.length, "no message twice")
       assert.deepStrictEqual([...got].sort((a, b) => a - b), Array.from({ length: TOTAL }, (_, i) => i))
       // a window of 20 and batches of 50: the batches were small, the window was what bounded the reads
-      assert.isAbove(batches, TOTAL / 50)
+      assert.isAbove(batches(), TOTAL / 50)
     }).pipe(Effect.scoped), 120_000)
 })

@@ -13,24 +13,13 @@ import type { Position } from "../../../src/Batch.ts"
 import type { SourceReader } from "../../../src/Connector.ts"
 import type { SourceConfig } from "../../../src/connectors/mqtt/MqttConfig.ts"
 import { MqttSource } from "../../../src/connectors/mqtt/MqttSource.ts"
+import { readN as readShared } from "../brokers/reading.ts"
 import { publish, sessionId, unique, url } from "./support.ts"
 
 const ctx = { node: "readings", batchSize: 100, instance: 0, parallelism: 1 }
 
 /** Reads until `n` records arrived (or `tries` empty reads in a row). */
-const readN = (reader: SourceReader<unknown>, n: number, tries = 30) =>
-  Effect.gen(function*() {
-    const out: Array<unknown> = []
-    let empty = 0
-    while (out.length < n && empty < tries) {
-      const batch = yield* reader.readBatch(n - out.length)
-      if (batch === undefined) break
-      if (Batch.size(batch) === 0) empty++
-      else empty = 0
-      for (const r of Batch.toArray(batch)) out.push(r)
-    }
-    return out
-  })
+const readN = (reader: SourceReader<unknown>, n: number, tries = 30) => Effect.map(readShared(reader, n, n, tries), (r) => r.records)
 
 const payloads = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ n: from + i }))
 const records = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ n: from + i }))

@@ -2,8 +2,6 @@
 import { jetstream, type JetStreamClient, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { Effect, type Scope } from "effect"
-import type { Position } from "../../../src/Batch.ts"
-import type { SourceReader } from "../../../src/Connector.ts"
 
 export const SERVERS = process.env.NATS_SERVERS ?? "127.0.0.1:4222"
 
@@ -62,14 +60,3 @@ export const payloads = (n: Nats, name: string) =>
     }
     return out
   })
-
-/** A streaming reader made bounded for the conformance suite: it ends once its position is `{ seq: last }`. */
-export const untilSeq = <A>(reader: SourceReader<A>, last: number): SourceReader<A> => {
-  const done = (p: Position) => p !== null && typeof p === "object" && !Array.isArray(p) && (p as { seq?: unknown }).seq === last
-  return {
-    readBatch: (max) => Effect.flatMap(reader.position, (p) => (done(p) ? Effect.succeed(undefined) : reader.readBatch(max))),
-    position: reader.position,
-    seek: reader.seek,
-    commit: reader.commit
-  }
-}

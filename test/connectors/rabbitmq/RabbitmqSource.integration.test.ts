@@ -13,6 +13,7 @@ import type { SourceReader } from "../../../src/Connector.ts"
 import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.ts"
 import type { SourceConfig } from "../../../src/connectors/rabbitmq/RabbitmqConfig.ts"
 import { untilLag } from "../sourceLag.ts"
+import { readN as readShared } from "../brokers/reading.ts"
 import { publish, ready, url, withQueue } from "./support.ts"
 
 const ctx = { node: "orders", batchSize: 100, instance: 0, parallelism: 1 }
@@ -20,19 +21,7 @@ const ctx = { node: "orders", batchSize: 100, instance: 0, parallelism: 1 }
 const config = (queue: string, extra: Partial<SourceConfig> = {}): SourceConfig => ({ url, queue, ...extra })
 
 /** Reads until `n` records arrived (or `tries` empty reads in a row). */
-const readN = (reader: SourceReader<unknown>, n: number, tries = 50) =>
-  Effect.gen(function*() {
-    const out: Array<unknown> = []
-    let empty = 0
-    while (out.length < n && empty < tries) {
-      const batch = yield* reader.readBatch(n - out.length)
-      if (batch === undefined) break
-      if (Batch.size(batch) === 0) empty++
-      else empty = 0
-      for (const r of Batch.toArray(batch)) out.push(r)
-    }
-    return out
-  })
+const readN = (reader: SourceReader<unknown>, n: number, tries = 50) => Effect.map(readShared(reader, n, n, tries), (r) => r.records)
 
 const bodies = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ n: from + i }))
 

@@ -9,49 +9,36 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import * as Batch from "../../../src/Batch.ts"
-import type { Position } from "../../../src/Batch.ts"
-import type { SourceReader } from "../../../src/Connector.ts"
 import { SourceConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { deadLetterPath, deadLetters, numbers, range, readN } from "../brokers/reading.ts"
 import { untilLag } from "../sourceLag.ts"
-import { client, fill, pendingCount, stream, untilLast, URL } from "./support.ts"
+import { client, fill, pendingCount, stream, URL } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
   Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ url: URL, group: "g", consumer: "c", ...config }), (decoded) =>
     RedisStreamsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
 
-/** Reads until `n` records came (empty batches are waited through). */
-const readN = (reader: SourceReader<unknown>, n: number, max = 100) =>
-  Effect.gen(function*() {
-    const records: Array<unknown> = []
-    let position: Position = null
-    while (records.length < n) {
-      const batch = yield* reader.readBatch(Math.min(max, n - records.length))
-      if (batch === undefined) break
-      Batch.forEach(batch, (r) => records.push(r))
-      position = batch.origin!.position
-    }
-    return { records, position }
-  })
-
-const numbers = (records: ReadonlyArray<unknown>) => records.map((r) => Number((r as { n: string }).n))
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 sourceSuite(
   "redis-streams source conformance",
   Effect.gen(function*() {
     const c = yield* client
     const name = yield* stream("suite")
-    const ids = yield* fill(c, name, 120)
-    const last = ids[ids.length - 1]
+    yield* fill(c, name, 120)
     return {
-      open: Effect.map(open({ stream: name, batch_size: 10 }), (r) => untilLast(r, last)),
+      open: open({ stream: name, batch_size: 10 }),
       expected: range(1, 120).map((n) => ({ n: String(n) }))
     }
   }),
-  { batchSizes: [1, 7, 1000], seekTargets: 10 }
+  {
+    batchSizes: [1, 7, 1000],
+    seekTargets: 10,
+    unbounded: { idleMs: 1500, acknowledges: true },
+    misconfigured: open({ url: "redis://127.0.0.1:1", stream: "brokers_unreachable" }),
+    timeout: 120_000
+  }
 )
 
 describe("redis-streams source", () => {
@@ -189,6 +176,23 @@ describe("redis-streams source", () => {
       assert.match(letters[0].error, /not json/i)
       yield* reader.commit(got.position)
       assert.strictEqual(yield* pendingCount(c, name, "g"), 0, "the set-aside entry is acknowledged too")
+    })), 60_000)
+
+  it.live("with on_error: dead_letter, an entry set aside is acknowledged only by the checkpoint covering the entry after it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const c = yield* client
+      const name = yield* stream("brokers_dlack")
+      const path = yield* deadLetterPath
+      yield* fill(c, name, 4, 1, (i) => ["data", i === 2 ? "{not json" : JSON.stringify({ n: String(i) })])
+      const reader = yield* open({ stream: name, codec: "json", on_error: "dead_letter", dead_letter: { path } })
+      const first = yield* readN(reader, 1, 1)
+      const rest = yield* readN(reader, 2)
+      assert.deepStrictEqual(numbers([...first.records, ...rest.records]), [1, 3, 4])
+      assert.strictEqual((yield* deadLetters(path)).length, 1, "set aside before the entries after it are handed on")
+      yield* reader.commit(first.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 3, "the checkpoint after {n: 1} does not cover the entry set aside after it")
+      yield* reader.commit(rest.position)
+      assert.strictEqual(yield* pendingCount(c, name, "g"), 0)
     })), 60_000)
 
   it.live("on_error: dead_letter without dead_letter.path is refused by the config", () =>

@@ -1,8 +1,6 @@
 /** Helpers of the redis-streams tests: the local server, a stream of its own per test, removed afterwards. */
 import { Effect, Redacted, type Scope } from "effect"
 import { createClient } from "redis"
-import type { Position } from "../../../src/Batch.ts"
-import type { SourceReader } from "../../../src/Connector.ts"
 
 export const URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 export const url = Redacted.make(URL)
@@ -51,20 +49,3 @@ export const pendingCount = (c: Client, name: string, group: string) =>
     const reply = (await c.sendCommand(["XPENDING", name, group])) as ReadonlyArray<unknown>
     return Number(reply[0])
   })
-
-/**
- * A streaming reader made bounded for the source conformance suite: it ends once its position's
- * `id` is `last` (everything the stream holds was read) and nothing claimed is open.
- */
-export const untilLast = <A>(reader: SourceReader<A>, last: string): SourceReader<A> => {
-  const done = (p: Position) => {
-    const o = p as { readonly id?: unknown; readonly claimed?: ReadonlyArray<unknown> }
-    return o !== null && typeof o === "object" && o.id === last
-  }
-  return {
-    readBatch: (max) => Effect.flatMap(reader.position, (p) => (done(p) ? Effect.succeed(undefined) : reader.readBatch(max))),
-    position: reader.position,
-    seek: reader.seek,
-    commit: reader.commit
-  }
-}

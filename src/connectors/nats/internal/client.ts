@@ -1,11 +1,15 @@
 /**
  * NATS connections for the `nats` connectors: connected with a bounded timeout, a few reconnect
- * attempts (then the connection closes and the read or write fails), released with the task's
- * scope; errors classified once. Credentials stay `Redacted` until the client gets them.
+ * attempts (then the connection closes and the read or write fails); errors classified once.
+ * Credentials stay `Redacted` until the client gets them. A connection is shared by the nodes of
+ * a run with the same servers and credentials (the kit's `Clients` pool): NATS multiplexes
+ * subscriptions and requests on one connection, and every per-node state (the durable consumer,
+ * its message iterator) is the node's own. It is closed when the last node using it closes.
  */
 import { jetstream, type JetStreamClient, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node"
 import { Effect, Redacted, type Scope } from "effect"
+import * as Clients from "../../kit/Clients.ts"
 import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, TimeoutError } from "../../../Errors.ts"
 
 /** How long connecting may take before `check` or `open` fails. */
@@ -63,8 +67,7 @@ export const connect = async (config: ConnectionConfig): Promise<NatsConnection>
     ...(config.token !== undefined ? { token: Redacted.value(config.token) } : {})
   })
 
-/** A connected session, closed with the scope. */
-export const session = (connector: string, config: ConnectionConfig): Effect.Effect<Session, ConnectorError, Scope.Scope> =>
+const open = (connector: string, config: ConnectionConfig): Effect.Effect<Session, ConnectorError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -80,3 +83,18 @@ export const session = (connector: string, config: ConnectionConfig): Effect.Eff
     }),
     (s) => Effect.promise(() => s.nc.close().catch(() => undefined))
   )
+
+const serversOf = (config: ConnectionConfig): string => (typeof config.servers === "string" ? config.servers : config.servers.join(","))
+
+const pool = Clients.pool({
+  key: (c: { readonly connector: string; readonly config: ConnectionConfig }) =>
+    Clients.key(`${c.connector} ${serversOf(c.config)} ${c.config.user ?? ""}`, c.config.password, c.config.token),
+  open: (c: { readonly connector: string; readonly config: ConnectionConfig }) => open(c.connector, c.config)
+})
+
+/**
+ * The connected session of `config`'s servers and credentials, shared with the other nodes that
+ * use them (opened by the first, closed when the last one's scope closes).
+ */
+export const session = (connector: string, config: ConnectionConfig): Effect.Effect<Session, ConnectorError, Scope.Scope> =>
+  pool.get({ connector, config })

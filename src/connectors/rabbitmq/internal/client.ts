@@ -1,9 +1,13 @@
 /**
  * An amqplib connection as a scoped resource, and amqplib failures as `ConnectorError`s. Messages
- * name the broker by host and port only: the URL's user and password never appear.
+ * name the broker by host and port only: the URL's user and password never appear. A connection
+ * is shared by the nodes of a run with the same URL (the kit's `Clients` pool): each node opens
+ * its own channels on it (a channel error closes only that channel), and the connection closes
+ * when the last node using it closes.
  */
 import amqp from "amqplib"
 import { Effect, Redacted, type Scope } from "effect"
+import * as Clients from "../../kit/Clients.ts"
 import {
   ConfigurationError,
   ConnectionError,
@@ -62,10 +66,19 @@ export const classify = (operation: string, broker: string) => (e: unknown): Con
 }
 
 /**
- * A connection, closed with the scope. Connecting (socket, handshake) is bounded by `timeoutMs`;
- * a broker that does not answer in time fails with a `TimeoutError`.
+ * The connection of `url`, shared with the other nodes using it (opened by the first, closed when
+ * the last one's scope closes). Connecting (socket, handshake) is bounded by `timeoutMs`; a broker
+ * that does not answer in time fails with a `TimeoutError`.
  */
-export const connection = (
+export const connection = (url: Redacted.Redacted<string>, timeoutMs: number): Effect.Effect<amqp.ChannelModel, ConnectorError, Scope.Scope> =>
+  pool.get({ url, timeoutMs })
+
+const pool = Clients.pool({
+  key: (c: { readonly url: Redacted.Redacted<string>; readonly timeoutMs: number }) => Clients.urlKey(c.url),
+  open: (c: { readonly url: Redacted.Redacted<string>; readonly timeoutMs: number }) => open(c.url, c.timeoutMs)
+})
+
+const open = (
   url: Redacted.Redacted<string>,
   timeoutMs: number
 ): Effect.Effect<amqp.ChannelModel, ConnectorError, Scope.Scope> => {
@@ -98,3 +111,22 @@ export const connection = (
     (c) => Effect.promise(() => c.close().catch(() => undefined))
   )
 }
+
+/**
+ * `check` of both connectors: connects (bounded by `timeoutMs`), then runs `probe` on a channel of
+ * its own (`checkQueue`, `checkExchange`: a 404 closes only that channel).
+ */
+export const checkWith = (
+  url: Redacted.Redacted<string>,
+  timeoutMs: number,
+  probe: (channel: amqp.Channel) => Promise<unknown> | undefined
+): Effect.Effect<void, ConnectorError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const broker = brokerOf(url)
+      const conn = yield* connection(url, timeoutMs)
+      const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("check", broker) })
+      channel.on("error", () => undefined)
+      yield* Effect.tryPromise({ try: async () => void (await probe(channel)), catch: classify("check", broker) })
+    })
+  )

@@ -4,8 +4,14 @@
  * decides), released with the task's scope; errors classified once; replies of the stream
  * commands parsed whatever protocol (RESP2 arrays or RESP3 maps) the client negotiated. The URL
  * stays `Redacted` until the client gets it and never appears in a message.
+ *
+ * The connection of the sinks and of the sources' non-blocking commands (XACK, XGROUP, XCLAIM,
+ * XINFO) is shared by the nodes of a run on one URL ({@link shared}, the kit's `Clients` pool);
+ * a source's blocking XREADGROUP keeps a connection of its own ({@link session}), since a blocked
+ * connection answers nothing else.
  */
 import { Effect, Redacted, type Scope } from "effect"
+import * as Clients from "../../kit/Clients.ts"
 import { createClient } from "redis"
 import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, TimeoutError, TransientError } from "../../../Errors.ts"
 
@@ -184,3 +190,64 @@ export const isBusyGroup = (e: unknown): boolean => {
   const m = field(e, "message")
   return typeof m === "string" && m.startsWith("BUSYGROUP")
 }
+
+/**
+ * A connection shared by the nodes on one URL: `current()` is the connection now; `reconnect()`
+ * replaces it when it is no longer ready (after a lost connection: the client does not reconnect
+ * by itself), once for all the nodes holding it.
+ */
+export interface Shared {
+  readonly current: () => RedisClient
+  readonly reconnect: () => Promise<void>
+}
+
+interface SharedConfig {
+  readonly connector: string
+  readonly url: Redacted.Redacted<string>
+  /** The client name of a new connection (`CLIENT LIST`): the first holder's. */
+  readonly name: string
+}
+
+const openShared = (c: SharedConfig): Effect.Effect<Shared, ConnectorError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({ try: () => connect(c.url, c.name), catch: classify(c.connector, "connect") }).pipe(
+      Effect.map((first) => {
+        let client = first
+        let reconnecting: Promise<void> | undefined
+        const reconnect = (): Promise<void> => {
+          if (client.isReady) return Promise.resolve()
+          reconnecting ??= connect(c.url, c.name).then(
+            (fresh) => {
+              close(client)
+              client = fresh
+            },
+            () => undefined
+          ).finally(() => (reconnecting = undefined))
+          return reconnecting
+        }
+        return { current: () => client, reconnect }
+      })
+    ),
+    (s) => Effect.sync(() => close(s.current()))
+  )
+
+const pool = Clients.pool({ key: (c: SharedConfig) => Clients.urlKey(c.url), open: openShared })
+
+/**
+ * The shared connection of `url` (opened by the first node, named `name`; closed when the last
+ * node's scope closes).
+ */
+export const shared = (connector: string, url: Redacted.Redacted<string>, name = "dataflare"): Effect.Effect<Shared, ConnectorError, Scope.Scope> =>
+  pool.get({ connector, url, name })
+
+/** `check` of both connectors: the server answers, and `stream` is a stream or does not exist yet. */
+export const checkStream = (connector: string, url: Redacted.Redacted<string>, stream: string): Effect.Effect<void, ConnectorError> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const client = yield* session(connector, url)
+      const type = yield* Effect.tryPromise({ try: () => send(client, ["TYPE", stream]), catch: classify(connector, "check") })
+      if (type !== "stream" && type !== "none") {
+        return yield* classify(connector, "check")(new Error(`WRONGTYPE key '${stream}' holds a ${String(type)}, not a stream`))
+      }
+    })
+  )

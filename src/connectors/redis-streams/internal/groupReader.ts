@@ -22,6 +22,7 @@ import type { Position } from "../../../Batch.ts"
 import { Pending } from "../../../Connector.ts"
 import * as BufferedSource from "../../kit/bufferedSource.ts"
 import type * as DeadLetter from "../../kit/DeadLetter.ts"
+import * as MessageLetters from "../../kit/messageLetters.ts"
 import { ConnectorError, RecordError } from "../../../Errors.ts"
 import { classify, compareIds, consumersOf, type Entry, entriesOf, isBusyGroup, pendingIds, readReplyEntries, type RedisClient, send } from "./client.ts"
 import { decodeEntry, type DecodeOptions, type StreamRecord } from "./codec.ts"
@@ -48,13 +49,15 @@ export interface GroupReaderOptions {
   readonly deadLetters?: DeadLetter.Writer | undefined
   /** The connection blocking reads run on. */
   readonly reads: RedisClient
-  /** The connection of acknowledgements, claims and group commands. */
-  readonly control: RedisClient
+  /** The connection of acknowledgements, claims and group commands (shared: the one now). */
+  readonly control: () => RedisClient
 }
 
 interface Handle {
   readonly id: string
   readonly claimed: boolean
+  /** Entries set aside (dead letters) since the entry before: acknowledged with this one. */
+  readonly setAside?: ReadonlyArray<string>
 }
 
 interface Saved {
@@ -87,12 +90,14 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
   /** Pending entries a restored position covers (or deleted since), acknowledged with the next commit. */
   let covered: Array<string> = []
   let restored: Saved = { id: null, claimed: [] }
+  /** Entries set aside (dead letters) since the last one offered. */
+  let setAside = new MessageLetters.SetAside<string>()
   let fiber: Fiber.Fiber<void, never> | undefined
 
   const ack = (ids: ReadonlyArray<string>) =>
     Effect.tryPromise({
       try: async () => {
-        for (let i = 0; i < ids.length; i += ACK_CHUNK) await send(control, ["XACK", stream, group, ...ids.slice(i, i + ACK_CHUNK)])
+        for (let i = 0; i < ids.length; i += ACK_CHUNK) await send(control(), ["XACK", stream, group, ...ids.slice(i, i + ACK_CHUNK)])
       },
       catch: classify(CONNECTOR, "ack")
     })
@@ -111,7 +116,11 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
     acknowledge: (handles) =>
       Effect.suspend(() => {
         const skipped = covered
-        const ids = skipped.length === 0 ? handles.map((h) => h.id) : [...skipped, ...handles.map((h) => h.id)]
+        const ids = [...skipped]
+        for (const h of handles) {
+          if (h.setAside !== undefined) for (const id of h.setAside) ids.push(id)
+          ids.push(h.id)
+        }
         covered = []
         return Effect.andThen(
           ack(ids),
@@ -130,6 +139,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         high = restored.id
         claimedOpen = new Set(restored.claimed)
         covered = []
+        setAside = new MessageLetters.SetAside<string>()
       }),
     initial: { id: null, claimed: [] }
   })
@@ -139,7 +149,8 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
   /**
    * Offers decoded entries, in order; a deleted entry is acknowledged with the next commit. An
    * entry that does not decode fails the source (`false`), or (dead letters) is set aside before
-   * the entries after it are offered, and acknowledged with the next commit.
+   * the entries after it are offered, and acknowledged with the next entry offered (by the commit
+   * of the checkpoint covering that one).
    */
   const deliver = (entries: ReadonlyArray<Entry>, claimed: boolean): Effect.Effect<boolean, ConnectorError | RecordError> =>
     Effect.gen(function*() {
@@ -150,7 +161,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         }
         const record = decodeEntry(e, e.fields, options.decode)
         if (!(record instanceof Error)) {
-          buffer.offer(record, { id: e.id, claimed })
+          buffer.offer(record, setAside.attach<Handle>({ id: e.id, claimed }))
           continue
         }
         if (options.deadLetters === undefined) {
@@ -160,7 +171,8 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
         const fields: { [k: string]: string } = {}
         for (let i = 0; i + 1 < e.fields.length; i += 2) fields[e.fields[i]] = e.fields[i + 1]
         yield* options.deadLetters([{ record: fields, error: record.message, fields: { stream, id: e.id } }])
-        covered.push(e.id)
+        // acknowledged with the next entry handed on: after the checkpoint covering that one
+        setAside.add(e.id)
       }
       return true
     })
@@ -169,7 +181,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
     Effect.tryPromise({ try: () => send(client, args), catch: classify(CONNECTOR, operation) })
 
   const ensureGroup = Effect.tryPromise({
-    try: () => send(control, ["XGROUP", "CREATE", stream, group, options.start, "MKSTREAM"]).catch((e: unknown) => (isBusyGroup(e) ? undefined : Promise.reject(e))),
+    try: () => send(control(), ["XGROUP", "CREATE", stream, group, options.start, "MKSTREAM"]).catch((e: unknown) => (isBusyGroup(e) ? undefined : Promise.reject(e))),
     catch: classify(CONNECTOR, "create group")
   })
 
@@ -194,7 +206,7 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
 
   /** Claims the pending entries of consumers idle for `claim_idle` (and of their `:claimed` consumers). */
   const reclaim = Effect.gen(function*() {
-    const consumers = consumersOf(yield* call(control, "reclaim", ["XINFO", "CONSUMERS", stream, group]))
+    const consumers = consumersOf(yield* call(control(), "reclaim", ["XINFO", "CONSUMERS", stream, group]))
     const idle = new Map(consumers.map((c) => [c.name, c.idle]))
     for (const c of consumers) {
       if (c.pending === 0 || c.name === consumer || c.name === claimer) continue
@@ -202,10 +214,10 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
       if (base === consumer || (idle.get(base) ?? Number.POSITIVE_INFINITY) < options.claimIdleMs) continue
       for (;;) {
         yield* buffer.room
-        const ids = pendingIds(yield* call(control, "reclaim", ["XPENDING", stream, group, "-", "+", String(options.count), c.name]))
+        const ids = pendingIds(yield* call(control(), "reclaim", ["XPENDING", stream, group, "-", "+", String(options.count), c.name]))
         if (ids.length === 0) break
         // min-idle: an entry another consumer claimed meanwhile is left to it
-        const entries = entriesOf(yield* call(control, "reclaim", ["XCLAIM", stream, group, claimer, String(options.claimIdleMs), ...ids]))
+        const entries = entriesOf(yield* call(control(), "reclaim", ["XCLAIM", stream, group, claimer, String(options.claimIdleMs), ...ids]))
         if (!(yield* deliver(entries, true))) return false
         if (entries.length < ids.length) break
       }

@@ -1,0 +1,48 @@
+/**
+ * The `mysql-cdc` source through the shared source conformance suite, as an unbounded source, on
+ * a binlog-enabled MariaDB of its own: per case a table of its own given 30 changes in three
+ * transactions (a 10-row insert, 10 single-row inserts in one transaction, a 10-row update), read
+ * with `start: beginning` filtered to that table. The same records whatever the batch size, a new
+ * reader seeking to any batch's position (inside a transaction too) continues exactly there,
+ * nothing after the last change, and an unreachable server fails with a tagged error. (A binlog
+ * has no acknowledgement: the `acknowledges` case does not apply.)
+ */
+import { afterAll, beforeAll } from "@effect/vitest"
+import { Effect } from "effect"
+import { MysqlCdc } from "../../../src/connectors/mysql/MysqlCdc.ts"
+import { sourceSuite } from "../../../src/testing/vitest.ts"
+import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
+import { context, decode, sql } from "./support.ts"
+
+let server: BinlogServer
+beforeAll(async () => {
+  server = await startBinlogServer(21)
+}, 120_000)
+afterAll(async () => {
+  await server?.stop()
+}, 60_000)
+
+let cases = 0
+
+sourceSuite(
+  "mysql-cdc source conformance",
+  Effect.gen(function*() {
+    const table = `brokers_cdc.t${++cases}`
+    yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS brokers_cdc", `CREATE TABLE ${table} (id INT PRIMARY KEY, v VARCHAR(10))`)
+    yield* sql(server.url, `INSERT INTO ${table} VALUES ${Array.from({ length: 10 }, (_, i) => `(${i}, 'a')`).join(",")}`)
+    yield* sql(server.url, "START TRANSACTION", ...Array.from({ length: 10 }, (_, i) => `INSERT INTO ${table} VALUES (${100 + i}, 'b')`), "COMMIT")
+    yield* sql(server.url, `UPDATE ${table} SET v = 'c' WHERE id < 10`)
+    const config = decode(MysqlCdc.config, { connection_string: `${server.url}/brokers_cdc`, server_id: 931, tables: [table], start: "beginning" })
+    return { open: MysqlCdc.open(config, context("cdc")) }
+  }),
+  {
+    batchSizes: [1, 7, 1000],
+    seekTargets: 8,
+    unbounded: { records: 30, idleMs: 2000 },
+    misconfigured: MysqlCdc.open(
+      decode(MysqlCdc.config, { connection_string: "mysql://root@127.0.0.1:1/brokers_cdc", server_id: 932, tables: ["t"] }),
+      context("cdc")
+    ),
+    timeout: 120_000
+  }
+)
