@@ -5,8 +5,8 @@
  * **Exactly-once within the stream's duplicate window.** Every message carries a `Nats-Msg-Id`
  * derived from the record's checkpoint position: `<workflow>/<node>/<instance>:<lineage>:<k>:<h>`
  * — `k` the record's index among everything the sink instance wrote since its lineage began, `h`
- * a hash of its payload, `lineage` a random tag of the run history (a run from scratch starts a
- * new one). When checkpoint `c` reaches the sink (`preCommit`), the sink records `k` at `c` and its
+ * a hash of its payload, `lineage` a random tag of the run history (a run with no checkpoint to
+ * restore starts a new one, so running a workflow twice publishes twice). When checkpoint `c` reaches the sink (`preCommit`), the sink records `k` at `c` and its
  * lineage in a small state stream of its own (`DATAFLARE_SINK_STATE`, one subject per sink
  * instance, the last message kept); a run restored from `c` continues at that `k`, so the records
  * it replays get the ids they had, and JetStream drops them as duplicates — as long as the replay
@@ -161,10 +161,15 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
         flush: Effect.void,
         restore: (id) =>
           Effect.gen(function*() {
-            const state = context.fromScratch === true ? undefined : yield* loadState
+            // without a checkpoint to restore, the run is a new one (a new state directory, a first
+            // run, `--from-scratch`): its records must be published even when an earlier run of the
+            // same workflow published the same records minutes ago; taking that run's lineage would
+            // have JetStream drop them as duplicates, losing them. (A crash before the first
+            // checkpoint is resumed the same way: at-least-once, never lost.)
+            const state = context.fromScratch === true || id === undefined ? undefined : yield* loadState
             const mark = id === undefined ? undefined : state?.marks.find((m) => m[0] === id)
-            if (state !== undefined && (id === undefined || mark !== undefined)) {
-              // the lineage goes on: the replay after checkpoint `id` (or from the start) gets the ids it had
+            if (state !== undefined && mark !== undefined) {
+              // the lineage goes on: the replay after checkpoint `id` gets the ids it had
               lineage = state.lineage
               marks = state.marks.filter((m) => id !== undefined && m[0] <= id)
               index = mark?.[1] ?? 0

@@ -58,6 +58,25 @@ describe("nats sink", () => {
       assert.strictEqual((yield* payloads(n, name)).length, 40)
     })), 60_000)
 
+  it.live("a second run with no checkpoint to restore (a new state directory) publishes its records again, not dropped as duplicates", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const n = yield* nats
+      const name = yield* stream(n, "sinkrerun")
+      const subject = `${name}.out`
+      // run 1 completes a checkpoint; run 2 is the same workflow started afresh (not --from-scratch,
+      // just no checkpoint of its own): within the duplicate window, with the same record indexes
+      for (let run = 0; run < 2; run++) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const w = yield* open({ subject })
+          yield* w.restore!(undefined)
+          yield* w.writeBatch(Batch.make(records(1, 20)))
+          yield* w.preCommit!(1)
+          yield* w.commit!(1)
+        }))
+      }
+      assert.strictEqual((yield* payloads(n, name)).length, 40)
+    })), 60_000)
+
   it.live("a different record at a replayed place is published, not dropped (the id carries a payload hash)", () =>
     Effect.scoped(Effect.gen(function*() {
       const n = yield* nats
