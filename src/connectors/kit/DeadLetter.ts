@@ -92,7 +92,9 @@ export type DeadLetterDestination = typeof DeadLetterDestination.Type
  * @category schemas
  * @since 0.5.0
  */
-export const DeadLetterTarget = Schema.Union([DeadLetterConfig, DeadLetterDestination])
+export const DeadLetterTarget = Schema.Union([DeadLetterConfig, DeadLetterDestination]).annotate({
+  description: "With on_error: dead_letter, where refused records go: { path, max_bytes? } (an NDJSON file) or { to: <sink id> } (a destination of the workflow, which reads nothing else)"
+})
 
 /**
  * @category schemas
@@ -107,7 +109,7 @@ export type DeadLetterTarget = typeof DeadLetterTarget.Type
  * @since 0.4.0
  */
 export const OnError = Schema.Literals(["fail", "dead_letter"]).annotate({
-  description: "A record that cannot be handled fails the run naming it, or goes with its reason to dead_letter.path",
+  description: "A record that cannot be handled fails the run naming it, or goes with its reason to dead_letter (a file or a destination)",
   default: "fail"
 })
 

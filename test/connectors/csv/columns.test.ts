@@ -72,7 +72,7 @@ describe("csv columns", () => {
       }),
       { numRuns: runs * 10 }
     )
-  })
+  }, timeoutFor(runs * 10, 2, 60_000))
 
   it("records keep the column order and a __proto__ column is an own field", () => {
     const layout = makeLayout(["b", "a", "__proto__"], undefined, undefined)
