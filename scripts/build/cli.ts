@@ -20,6 +20,7 @@
  * file, so the same source line works when running from the sources and from the bundle.
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { basename, dirname, relative, resolve } from "node:path"
 import { type Plugin, rolldown } from "rolldown"
 
@@ -94,12 +95,24 @@ const lazyClients: ReadonlyArray<string | RegExp> = [
   /^@vlasky\/zongji(\/|$)/
 ]
 
+/**
+ * The `yaml` package's ES module build (its `browser/` directory, the same parser) instead of the
+ * CommonJS one Node's `exports` condition picks: CommonJS modules are bundled as wrappers that all
+ * run when the bundle loads, the ES modules are tree-shaken to what `parseDocument` and the node
+ * tests need (255 KB → 217 KB; 5 % fewer instructions for `dataflare run` of a small workflow).
+ * The one difference: a warning `yaml` logs (a map key that is a collection, when a value is
+ * converted to JavaScript) goes to `console.warn` instead of `process.emitWarning`.
+ */
+const yamlModules = (root: string): string =>
+  resolve(dirname(createRequire(resolve(root, "package.json")).resolve("yaml/package.json")), "browser/index.js")
+
 /** Bundles the CLI into `outdir` and returns the files it wrote (relative to `outdir`). */
 export const buildCli = async (root: string, outdir: string): Promise<ReadonlyArray<string>> => {
   const bundle = await rolldown({
     input: { cli: resolve(root, "dsl/cli/main.ts") },
     platform: "node",
     external: [...lazyClients],
+    resolve: { alias: { yaml: yamlModules(root) } },
     plugins: [workerEntries(root)],
     logLevel: "warn"
   })
