@@ -60,15 +60,15 @@ destinations:
 
 const sourceOf = (p: ReturnType<typeof plan>) => p.tasks.find((t) => t._tag === "Source")!
 
-/** About 9.5 MiB: two ranges of at least 4 MiB (more on more cores only from 12 MiB). */
-const BIG_ROWS = 300_000
-/** About 6.5 MiB: under two ranges' worth, read once. */
-const MID_ROWS = 200_000
+/** About 11 MiB: two ranges of at least 5 MiB (more on more cores only from 15 MiB). */
+const BIG_ROWS = 350_000
+/** About 7.5 MiB: under two ranges' worth, read once. */
+const MID_ROWS = 240_000
 /** The per-range minimum `auto` splits a csv file by (CsvSource's AUTO_RANGE_BYTES). */
-const RANGE_BYTES = 4 * 1024 * 1024
+const RANGE_BYTES = 5 * 1024 * 1024
 
 describe("execution.parallelism: auto", () => {
-  it.effect("a large csv file is read on the cores (up to one range per 4 MiB), a small one once; plan says auto", () =>
+  it.effect("a large csv file is read on the cores (up to one range per 5 MiB), a small one once; plan says auto", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       const big = join(dir, "big.csv")

@@ -38,12 +38,12 @@ export { decodePosition, type FilePosition } from "../../internal/filePosition.t
 /**
  * Bytes of file each byte range should have at least for `auto` to split: a range thread costs
  * tens of milliseconds to start (a Node worker's own start-up is ~25 ms, then the worker's module,
- * open the file, find the range's start). Measured on 2 cores (csv → filter → ndjson, typed and
- * untyped narrow rows, whole process): 2 ranges lose to 1 on a 6.8 MiB file and win from ~8-9 MiB
- * on (9 MiB: 0.29 s against 0.33 s; 12 MiB: 0.35 s against 0.41 s), so a range of 4 MiB (about
- * 90,000 narrow rows) repays its thread.
+ * open the file, find the range's start). Measured on 2 cores, shared and loaded (csv → filter →
+ * ndjson, typed and untyped narrow rows, whole process; bench scenario 13): 2 ranges lose to 1 up
+ * to ~8 MiB, are even to 1.17× faster at 9-10 MiB and 1.15-1.27× faster at 12-13 MiB, so a range of
+ * 5 MiB (about 100,000 narrow rows) repays its thread.
  */
-const AUTO_RANGE_BYTES = 4 * 1024 * 1024
+const AUTO_RANGE_BYTES = 5 * 1024 * 1024
 
 /** How many ranges `auto` reads a file in: one per core, no more than its size repays; 1 when unsure. */
 const rangesFor = (path: string, cores: number): number => {
