@@ -64,6 +64,7 @@ export const autoCrossover = async (rounds: number): Promise<{ markdown: string 
     }
     rmSync(input, { force: true })
   }
+  rmSync(join(dir, "crossover-out.ndjson"), { force: true })
   lines.push("", "`auto` reads a file in two ranges (on 2 cores) from 10 MiB on: the ratio should pass 1 near there.")
   return { markdown: lines.join("\n") }
 }
