@@ -6,7 +6,8 @@
  * scenarios; scenarios 2 and 4 run in a process of their own unless they are the only one.
  * Inputs are generated (deterministic seed) into /dev/shm/dataflare-bench. Scenario 10 (the matrix
  * at default settings) takes `BENCH_ROWS` for its size (`BENCH_ROWS=100000 npm run bench -- --only
- * 10 --quick` runs in about a minute); scenario 11 is the start-up cost of a run.
+ * 10 --quick` runs in about a minute); scenario 11 is the start-up cost of a run; scenario 13 where
+ * a second csv range thread starts to pay (the size `auto` splits from).
  */
 import { execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
@@ -23,6 +24,7 @@ import { pgToPostgres } from "./scenarios/pgToPostgres.ts"
 import { streams } from "./scenarios/streams.ts"
 import { matrix } from "./scenarios/matrix.ts"
 import { startupCost } from "./scenarios/startupCost.ts"
+import { autoCrossover } from "./scenarios/autoCrossover.ts"
 import { staleBundle } from "./lib/cli.ts"
 import { machine } from "./lib/stats.ts"
 
@@ -77,6 +79,7 @@ if (want(8)) log((await pgToPostgres(sizes.pg, sizes.rounds)).markdown)
 if (want(9)) log((await streams(sizes.streams, sizes.rounds + 2)).markdown)
 if (want(10)) log((await matrix(sizes.matrix, sizes.matrixLarge, sizes.rounds)).markdown)
 if (want(11)) log((await startupCost(sizes.rounds * 5)).markdown)
+if (want(13)) log((await autoCrossover(sizes.rounds * 3)).markdown)
 // BROKER_BENCH_MESSAGES overrides the message count (e.g. 50000 for a quick look),
 // BROKER_BENCH_ROUNDS the rounds, BROKER_BENCH_ONLY=redis|nats runs one of the two
 if (want(12)) {

@@ -8,10 +8,10 @@
  *
  * @since 0.1.0
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Runtime } from "effect"
 import { main, teardown } from "./Cli.ts"
 import * as CliLog from "./internal/log.ts"
+import * as Platform from "./internal/platform.ts"
 import { announceStop, requestStop } from "./internal/signals.ts"
 
 const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
@@ -51,4 +51,4 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
   process.on("SIGTERM", onSignal)
 })
 
-runMain(main.pipe(Effect.provide([NodeServices.layer, CliLog.layer])), { teardown })
+runMain(main.pipe(Effect.provide([Platform.layer, CliLog.layer])), { teardown })

@@ -12,7 +12,8 @@
  * - `workers/<name>.mjs`: every worker thread entry file the runtime starts (see below).
  *
  * Loading hundreds of small ES modules (Effect, the runtime, the connectors) was most of the CLI's
- * start-up time; the bundle is a handful of files (see docs/cli.md, "Start-up time").
+ * start-up time; the bundle is a handful of files (see docs/cli.md, "Start-up time"), minified
+ * (local names shortened, whitespace removed: ~2.5 % fewer instructions per run).
  *
  * Worker entry files are found by their reference: `new URL("./file.ts", import.meta.url)`, with
  * a literal relative path, in any bundled module outside `node_modules`. Each referenced file is
@@ -20,6 +21,7 @@
  * file, so the same source line works when running from the sources and from the bundle.
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { basename, dirname, relative, resolve } from "node:path"
 import { type Plugin, rolldown } from "rolldown"
 
@@ -94,12 +96,24 @@ const lazyClients: ReadonlyArray<string | RegExp> = [
   /^@vlasky\/zongji(\/|$)/
 ]
 
+/**
+ * The `yaml` package's ES module build (its `browser/` directory, the same parser) instead of the
+ * CommonJS one Node's `exports` condition picks: CommonJS modules are bundled as wrappers that all
+ * run when the bundle loads, the ES modules are tree-shaken to what `parseDocument` and the node
+ * tests need (255 KB → 217 KB; 5 % fewer instructions for `dataflare run` of a small workflow).
+ * The one difference: a warning `yaml` logs (a map key that is a collection, when a value is
+ * converted to JavaScript) goes to `console.warn` instead of `process.emitWarning`.
+ */
+const yamlModules = (root: string): string =>
+  resolve(dirname(createRequire(resolve(root, "package.json")).resolve("yaml/package.json")), "browser/index.js")
+
 /** Bundles the CLI into `outdir` and returns the files it wrote (relative to `outdir`). */
 export const buildCli = async (root: string, outdir: string): Promise<ReadonlyArray<string>> => {
   const bundle = await rolldown({
     input: { cli: resolve(root, "dsl/cli/main.ts") },
     platform: "node",
     external: [...lazyClients],
+    resolve: { alias: { yaml: yamlModules(root) } },
     plugins: [workerEntries(root)],
     logLevel: "warn"
   })
@@ -110,7 +124,12 @@ export const buildCli = async (root: string, outdir: string): Promise<ReadonlyAr
       entryFileNames: "[name].mjs",
       chunkFileNames: "chunks/[name]-[hash].mjs",
       sourcemap: true,
-      comments: false
+      comments: false,
+      // Shorter local names and no whitespace: Node reads, decodes and parses less JS at every
+      // start (the cached bytecode does not cover functions compiled lazily). Function and class
+      // names are kept (error names, Effect spans); no other transformation (`compress`) is made.
+      // Stack traces point into the bundle; `NODE_OPTIONS=--enable-source-maps` maps them back.
+      minify: { compress: false, mangle: { keepNames: true }, codegen: true }
     })
     .finally(() => bundle.close())
   mkdirSync(outdir, { recursive: true })

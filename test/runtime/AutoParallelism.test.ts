@@ -4,7 +4,7 @@
  * and a source whose only consumer takes its encoded bytes run once; `plan` shows the choice; a
  * run produces the records of a serial run; a resumed run keeps the checkpoint's instances.
  */
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs"
+import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -60,23 +60,35 @@ destinations:
 
 const sourceOf = (p: ReturnType<typeof plan>) => p.tasks.find((t) => t._tag === "Source")!
 
-/** 17 MiB and more: two ranges of at least 8 MiB. */
-const BIG_ROWS = 600_000
+/** About 11 MiB: two ranges of at least 5 MiB (more on more cores only from 15 MiB). */
+const BIG_ROWS = 350_000
+/** About 7.5 MiB: under two ranges' worth, read once. */
+const MID_ROWS = 240_000
+/** The per-range minimum `auto` splits a csv file by (CsvSource's AUTO_RANGE_BYTES). */
+const RANGE_BYTES = 5 * 1024 * 1024
 
 describe("execution.parallelism: auto", () => {
-  it.effect("a large csv file is read on the cores (up to one range per 8 MiB), a small one once; plan says auto", () =>
+  it.effect("a large csv file is read on the cores (up to one range per 5 MiB), a small one once; plan says auto", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       const big = join(dir, "big.csv")
+      const mid = join(dir, "mid.csv")
       const small = join(dir, "small.csv")
       writeCsv(big, BIG_ROWS)
+      writeCsv(mid, MID_ROWS)
       writeCsv(small, 1000)
+      const bigSize = statSync(big).size
+      const midSize = statSync(mid).size
+      assert.isTrue(bigSize >= 2 * RANGE_BYTES && bigSize < 3 * RANGE_BYTES, `big.csv is ${bigSize} bytes`)
+      assert.isTrue(midSize > RANGE_BYTES && midSize < 2 * RANGE_BYTES, `mid.csv is ${midSize} bytes`)
       const bigPlan = plan(yield* prepare(yield* workflow(big, join(dir, "b.ndjson"))))
       const expected = Math.min(availableParallelism(), 2)
       assert.strictEqual(sourceOf(bigPlan).parallelism, expected)
       assert.include(PlanFormat.text(bigPlan), `source: in (csv), parallelism ${expected} (auto)`)
       // the sink and the filter run once (the filter inside the range threads when split)
       assert.strictEqual(bigPlan.tasks.find((t) => t.id === "out")!.parallelism, 1)
+      // between one and two ranges' worth: a second thread would cost more than it saves
+      assert.strictEqual(sourceOf(plan(yield* prepare(yield* workflow(mid, join(dir, "m.ndjson"))))).parallelism, 1)
       const smallPlan = plan(yield* prepare(yield* workflow(small, join(dir, "s.ndjson"))))
       assert.strictEqual(sourceOf(smallPlan).parallelism, 1)
       assert.include(PlanFormat.text(smallPlan), "source: in (csv), parallelism 1 (auto)")

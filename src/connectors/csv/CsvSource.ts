@@ -37,10 +37,13 @@ export { decodePosition, type FilePosition } from "../../internal/filePosition.t
 
 /**
  * Bytes of file each byte range should have at least for `auto` to split: a range thread costs
- * tens of milliseconds to start (load the worker's module, open the file, find the range's
- * start), which a range of 8 MiB (about 300,000 narrow rows, 0.2-0.3 s of parsing) repays.
+ * tens of milliseconds to start (a Node worker's own start-up is ~25 ms, then the worker's module,
+ * open the file, find the range's start). Measured on 2 cores, shared and loaded (csv → filter →
+ * ndjson, typed and untyped narrow rows, whole process; bench scenario 13): 2 ranges lose to 1 up
+ * to ~8 MiB, are even to 1.17× faster at 9-10 MiB and 1.15-1.27× faster at 12-13 MiB, so a range of
+ * 5 MiB (about 100,000 narrow rows) repays its thread.
  */
-const AUTO_RANGE_BYTES = 8 * 1024 * 1024
+const AUTO_RANGE_BYTES = 5 * 1024 * 1024
 
 /** How many ranges `auto` reads a file in: one per core, no more than its size repays; 1 when unsure. */
 const rangesFor = (path: string, cores: number): number => {
