@@ -12,8 +12,7 @@
  * - `workers/<name>.mjs`: every worker thread entry file the runtime starts (see below).
  *
  * Loading hundreds of small ES modules (Effect, the runtime, the connectors) was most of the CLI's
- * start-up time; the bundle is a handful of files (see docs/cli.md, "Start-up time"), minified
- * (local names shortened, whitespace removed: ~2.5 % fewer instructions per run).
+ * start-up time; the bundle is a handful of files (see docs/cli.md, "Start-up time").
  *
  * Worker entry files are found by their reference: `new URL("./file.ts", import.meta.url)`, with
  * a literal relative path, in any bundled module outside `node_modules`. Each referenced file is
@@ -124,12 +123,7 @@ export const buildCli = async (root: string, outdir: string): Promise<ReadonlyAr
       entryFileNames: "[name].mjs",
       chunkFileNames: "chunks/[name]-[hash].mjs",
       sourcemap: true,
-      comments: false,
-      // Shorter local names and no whitespace: Node reads, decodes and parses less JS at every
-      // start (the cached bytecode does not cover functions compiled lazily). Function and class
-      // names are kept (error names, Effect spans); no other transformation (`compress`) is made.
-      // Stack traces point into the bundle; `NODE_OPTIONS=--enable-source-maps` maps them back.
-      minify: { compress: false, mangle: { keepNames: true }, codegen: true }
+      comments: false
     })
     .finally(() => bundle.close())
   mkdirSync(outdir, { recursive: true })
