@@ -4,6 +4,9 @@
  * run must see every barrier and the end of that task once per instance, however many of its
  * ports the destination reads — it used to hang forever at its first checkpoint or its end.
  *
+ * The same holds for any consumer reading several ports of one task (an aggregate's windows and
+ * its `late` records into one destination hung the same way).
+ *
  * The source here holds back its second half until the test has taken two checkpoints, so every
  * run checkpoints with barriers crossing the fused chain and the destination mid-run.
  */
@@ -31,7 +34,7 @@ const badQty = (id: number) => id % 10 === 7
 const opened = new Set<string>()
 
 /**
- * Records `{ id, group, amount, qty }` for id in [0, count), instances by stride, seekable by
+ * Records `{ id, group, amount, qty, ts }` for id in [0, count), instances by stride, seekable by
  * index; with `bad`, some amounts and quantities are strings (see `badAmount`, `badQty`). With
  * a `gate`, each instance stops at its half (empty reads) until the test opens the gate.
  */
@@ -57,7 +60,9 @@ const Orders = Connector.source({
                 id,
                 group: id % 3,
                 amount: config.bad && badAmount(id) ? `bad ${id}` : id % 50,
-                qty: config.bad && badQty(id) ? "two" : 2
+                qty: config.bad && badQty(id) ? "two" : 2,
+                // every 17th a minute behind: late for a window that has fired
+                ts: id % 17 === 0 ? id * 1000 - 60_000 : id * 1000
               })
               next += ctx.parallelism
             }
@@ -294,4 +299,30 @@ describe("chained nodes sharing one dead-letter destination", () => {
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "total"), range((id) => badQty(id) && id % 50 > 10))
       }).pipe(Effect.provide(registry))))
   }
+})
+
+describe("one consumer reading several ports of one task", () => {
+  it.live("a destination reading an aggregate's windows and its late records: checkpoints mid-run and the end come through", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const text = [
+        "name: windows-and-late",
+        "execution: { batch_size: 7 }",
+        "sources:",
+        `  input: { type: gated_orders_test, config: { count: ${COUNT}, gate: late, bad: false } }`,
+        "transformations:",
+        "  agg: { type: aggregate, inputs: [input], config: { group_by: [group], time_field: ts, window: { type: tumbling, size: 10s }, window_format: epoch_ms, late: side_output, aggregates: { n: { op: count } } } }",
+        "destinations:",
+        `  out: { type: ndjson, inputs: [agg, agg.late], config: { path: ${join(dir, "out.ndjson")} } }`
+      ].join("\n")
+      const { checkpoints } = yield* runGated(text, "late")
+      assert.isAtLeast(checkpoints, 3)
+      const out = lines(join(dir, "out.ndjson"))
+      const windows = out.filter((r) => "n" in r)
+      const late = out.filter((r) => !("n" in r))
+      assert.isAbove(late.length, 0)
+      for (const r of late) assert.strictEqual(Number(r.id) % 17, 0)
+      // every record is counted in a window or comes out late, once
+      assert.strictEqual(windows.reduce((sum, r) => sum + Number(r.n), 0) + late.length, COUNT)
+    }).pipe(Effect.provide(registry))))
 })
