@@ -216,8 +216,10 @@ export const makeCoordinator = (options: {
         done: Deferred.makeUnsafe<void, unknown>()
       }
       pending = p
-      // sinks that already ended take part by pre-committing at once (their writer stays open)
+      // sinks that already ended take part by pre-committing at once (their writer stays open); one
+      // that ends meanwhile has pre-committed `p` itself (sinkEnded) before it shows up here
       for (const [k, preCommit] of endedSinks) {
+        if (p.acks.has(k)) continue
         if (preCommit !== undefined) yield* preCommit(p.id)
         p.acks.add(k)
       }
