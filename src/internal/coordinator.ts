@@ -180,8 +180,13 @@ export const makeCoordinator = (options: {
     )
   })
 
+  // Two tasks ending close together can both find every participant ended (the first one still
+  // pre-committing a pending checkpoint when the second ends): only one takes the final checkpoint,
+  // or a sink would pre-commit it twice at once (the same postgres epoch marked twice).
+  let finalStarted = false
   const tryFinal: Effect.Effect<void, unknown> = Effect.suspend(() => {
-    if (!allEnded() || Deferred.isDoneUnsafe(final) || pending !== undefined) return Effect.void
+    if (finalStarted || !allEnded() || Deferred.isDoneUnsafe(final) || pending !== undefined) return Effect.void
+    finalStarted = true
     const id = Math.max(requested, completed) + 1
     requested = id
     return Effect.gen(function*() {
@@ -211,8 +216,10 @@ export const makeCoordinator = (options: {
         done: Deferred.makeUnsafe<void, unknown>()
       }
       pending = p
-      // sinks that already ended take part by pre-committing at once (their writer stays open)
+      // sinks that already ended take part by pre-committing at once (their writer stays open); one
+      // that ends meanwhile has pre-committed `p` itself (sinkEnded) before it shows up here
       for (const [k, preCommit] of endedSinks) {
+        if (p.acks.has(k)) continue
         if (preCommit !== undefined) yield* preCommit(p.id)
         p.acks.add(k)
       }
@@ -270,12 +277,14 @@ export const makeCoordinator = (options: {
     sinkEnded: (node, instance, preCommit) =>
       Effect.gen(function*() {
         const k = key(node, instance)
-        endedSinks.set(k, preCommit)
+        // pre-commits the checkpoint in flight before it counts as ended: until then that checkpoint
+        // cannot complete, nor the final one start, so no other pre-commit of this sink overlaps it
         const p = pending
         if (p !== undefined && !p.acks.has(k)) {
           if (preCommit !== undefined) yield* preCommit(p.id)
           p.acks.add(k)
         }
+        endedSinks.set(k, preCommit)
         yield* tryComplete
         yield* tryFinal
       }),

@@ -24,6 +24,17 @@ export interface Wiring {
 /** Instances of a task: an ordered task reading a channel runs as one fiber (it orders itself). */
 export const instancesOf = (task: PlannedTask): number => (task.ordered && task.inputs.length > 0 ? 1 : task.parallelism)
 
+/**
+ * The producer instances feeding each channel of `task`: every instance of every task it reads,
+ * counted once per task however many of that task's ports it reads (a fused chain whose nodes
+ * all send their dead letters to one destination, a stateful task's main and `late` outputs).
+ * A producer instance sends one barrier `n` and one End to each consumer, whatever the ports
+ * (see `everyOutput`), so counting a task once per port would leave the consumer waiting for
+ * barriers and ends that never come.
+ */
+export const producerInstances = (task: PlannedTask, byId: ReadonlyMap<string, PlannedTask>): number =>
+  [...new Set(task.inputs.map((input) => input.task))].reduce((sum, id) => sum + instancesOf(byId.get(id)!), 0)
+
 /** Builds the channels of a plan. */
 export const wire = (plan: Plan): Effect.Effect<Wiring> =>
   Effect.gen(function*() {
@@ -34,7 +45,7 @@ export const wire = (plan: Plan): Effect.Effect<Wiring> =>
     const outputs = new Map<string, Map<string, Array<Inbound>>>()
     for (const task of plan.tasks) {
       if (task.inputs.length === 0 || task.runsIn !== undefined) continue
-      const producers = task.inputs.reduce((sum, input) => sum + instancesOf(byId.get(input.task)!), 0)
+      const producers = producerInstances(task, byId)
       const channels: Array<Channel> = []
       for (let i = 0; i < instancesOf(task); i++) channels.push(yield* makeChannel(capacity, producers))
       const target: Inbound = { channels, key: channels.length > 1 ? task.key : undefined, keyGroups: plan.keyGroups, next: 0 }
