@@ -72,7 +72,8 @@ export interface Coordinator {
   /**
    * A sink instance has written all its input. Its `preCommit` (if it has one) is then called by
    * the coordinator for every later checkpoint, including the final one, before the checkpoint
-   * record is written.
+   * record is written; a checkpoint completes only once every such pre-commit of it has
+   * succeeded. Their failures are NodeErrors naming `node`, whichever task runs them.
    */
   readonly sinkEnded: (
     node: string,
@@ -89,6 +90,10 @@ export interface Coordinator {
   /** The id of the last completed checkpoint (0 when none). */
   readonly lastCompleted: () => number
 }
+
+/** A sink's pre-commit whose failure is a NodeError naming the sink, whichever task runs it. */
+const blamed = (node: string, preCommit: (id: number) => Effect.Effect<void, unknown>) => (id: number) =>
+  Effect.mapError(preCommit(id), (cause) => (cause instanceof NodeError ? cause : new NodeError({ node, cause })))
 
 const sourcePosition = (node: string, instance: number, position: Position, input: unknown): SourcePosition =>
   input === undefined ? { node, instance, position } : { node, instance, position, input }
@@ -117,11 +122,17 @@ export const makeCoordinator = (options: {
   const { participants } = options
   const endedSources = new Map<Key, SourcePosition>()
   const endedOperators = new Map<Key, OperatorState>()
+  // an ended sink's pre-commit, its failures blamed on the sink (it may run in another task)
   const endedSinks = new Map<Key, ((id: number) => Effect.Effect<void, unknown>) | undefined>()
   const commits: Array<(id: number, positions: ReadonlyMap<Key, Position>) => Effect.Effect<void, unknown>> = []
   const final = Deferred.makeUnsafe<number, unknown>()
   const failed = (id: number, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
     options.onCheckpointFailed === undefined || Cause.hasInterruptsOnly(cause) ? Effect.void : options.onCheckpointFailed(id)
+  // a failure outside any task (a checkpoint's start runs in whoever triggered it) fails the run:
+  // every task that has ended waits for `final`
+  const failRun = (cause: Cause.Cause<unknown>): void => {
+    if (!Cause.hasInterruptsOnly(cause)) Deferred.doneUnsafe(final, Exit.failCause(cause))
+  }
   const allEnded = () =>
     participants.sources.every((k) => endedSources.has(k)) &&
     participants.operators.every((k) => endedOperators.has(k)) &&
@@ -160,7 +171,9 @@ export const makeCoordinator = (options: {
     if (p === undefined) return Effect.void
     const ready = participants.sources.every((k) => p.positions.has(k) || endedSources.has(k)) &&
       participants.operators.every((k) => p.operators.has(k) || endedOperators.has(k)) &&
-      participants.sinks.every((k) => p.acks.has(k) || endedSinks.has(k))
+      // an ended sink counts once it has pre-committed `p` (acked by sinkEnded or start), not as soon
+      // as it has ended: start may still be running its pre-commit
+      participants.sinks.every((k) => p.acks.has(k))
     if (!ready) return Effect.void
     pending = undefined
     const positions = participants.sources.map((k) => p.positions.get(k) ?? endedSources.get(k)!)
@@ -189,16 +202,18 @@ export const makeCoordinator = (options: {
     finalStarted = true
     const id = Math.max(requested, completed) + 1
     requested = id
+    // a failing pre-commit ends the final checkpoint too (it may run outside any task: see start)
     return Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
       for (const preCommit of endedSinks.values()) if (preCommit !== undefined) yield* preCommit(id)
       const positions = participants.sources.map((k) => endedSources.get(k)!)
       const operators = participants.operators.map((k) => endedOperators.get(k)!)
-      const exit = yield* Effect.exit(
-        complete(id, startedAt, positions, operators, true).pipe(Effect.tapCause((cause) => failed(id, cause)))
-      )
-      Deferred.doneUnsafe(final, Exit.isSuccess(exit) ? Exit.succeed(id) : Exit.failCause(exit.cause))
-    })
+      yield* complete(id, startedAt, positions, operators, true)
+    }).pipe(
+      Effect.tapCause((cause) => failed(id, cause)),
+      Effect.exit,
+      Effect.map((exit) => Deferred.doneUnsafe(final, Exit.isSuccess(exit) ? Exit.succeed(id) : Exit.failCause(exit.cause)))
+    )
   })
 
   /** Starts checkpoint `requested + 1` (none in flight); `undefined` when every source has ended. */
@@ -220,9 +235,20 @@ export const makeCoordinator = (options: {
       // that ends meanwhile has pre-committed `p` itself (sinkEnded) before it shows up here
       for (const [k, preCommit] of endedSinks) {
         if (p.acks.has(k)) continue
-        if (preCommit !== undefined) yield* preCommit(p.id)
+        if (preCommit !== undefined) {
+          const exit = yield* Effect.exit(preCommit(p.id))
+          if (Exit.isFailure(exit)) {
+            // `p` stays pending without this ack: it never completes, nor does the final checkpoint
+            yield* failed(p.id, exit.cause)
+            Deferred.doneUnsafe(p.done, Exit.failCause(exit.cause))
+            failRun(exit.cause)
+            return yield* Effect.failCause(exit.cause)
+          }
+        }
         p.acks.add(k)
       }
+      // every other task may have reported while those pre-commits ran: the last ack was ours
+      yield* Effect.tapCause(tryComplete, (cause) => Effect.sync(() => failRun(cause)))
       return p.done
     })
 
@@ -284,7 +310,7 @@ export const makeCoordinator = (options: {
           if (preCommit !== undefined) yield* preCommit(p.id)
           p.acks.add(k)
         }
-        endedSinks.set(k, preCommit)
+        endedSinks.set(k, preCommit === undefined ? undefined : blamed(node, preCommit))
         yield* tryComplete
         yield* tryFinal
       }),
