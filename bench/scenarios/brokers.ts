@@ -1,5 +1,5 @@
 /**
- * Scenario 10: broker → filter → broker, with the message count of `BROKER_BENCH_MESSAGES`
+ * Scenario 12: broker → filter → broker, with the message count of `BROKER_BENCH_MESSAGES`
  * (default 1,000,000; `--quick` 100,000). Redis Streams → filter → Redis Streams and NATS
  * JetStream → filter → NATS JetStream (JSON payloads `{ n, name, amount }`, the filter keeps even
  * `n`: half of them), each through `dataflare run` (checkpoints every second, acknowledging after
@@ -172,7 +172,7 @@ export const redisStreams = async (messages: number, rounds: number): Promise<{ 
   await admin.del([source, target])
   await admin.quit()
   return {
-    markdown: `${table(`10a. Redis Streams → filter → Redis Streams, ${fmtCount(messages)} messages (half kept)`, results)}\n\n${ratioLine(measured)} ` +
+    markdown: `${table(`12a. Redis Streams → filter → Redis Streams, ${fmtCount(messages)} messages (half kept)`, results)}\n\n${ratioLine(measured)} ` +
       "messages/s count the messages read. DataFlare runs in its own process from the CLI (start-up included), checkpointing every second and acknowledging after each; the hand-written pipeline runs in the benchmark's process and acknowledges every batch at once after writing it.",
     results
   }
@@ -253,7 +253,7 @@ export const nats = async (messages: number, rounds: number): Promise<{ markdown
   await jsm.streams.delete(target)
   await nc.close()
   return {
-    markdown: `${table(`10b. NATS JetStream → filter → NATS JetStream, ${fmtCount(messages)} messages (half kept)`, results)}\n\n${ratioLine(measured)} ` +
+    markdown: `${table(`12b. NATS JetStream → filter → NATS JetStream, ${fmtCount(messages)} messages (half kept)`, results)}\n\n${ratioLine(measured)} ` +
       "messages/s count the messages read. DataFlare publishes with Nats-Msg-Id (exactly-once within the duplicate window) and acknowledges after each checkpoint (every second); the hand-written pipeline publishes without ids and acknowledges every 1,000 messages.",
     results
   }
