@@ -6,6 +6,7 @@
  */
 import { Schema } from "effect"
 import { readChecks, readFields } from "../../internal/readOptions.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 
 /**
  * The type of a column: how a field's text is decoded (source) — `string` is the default for
@@ -55,6 +56,8 @@ const requiredListed = () =>
  * The `csv` config shared by the source and the sink: `path`, `delimiter` (one character,
  * default `,`), `header` (default `true`), `columns` (column name → {@link ColumnType}, in file
  * order) and `required` (columns whose fields may not be empty: their values are never `null`).
+ * The sink also takes `on_error: fail | dead_letter` and `dead_letter: { path } | { to }` (the
+ * kit's {@link DeadLetter.SinkErrorHandlingFields}) for the records it cannot write.
  *
  * @example
  * ```yaml
@@ -66,7 +69,10 @@ const requiredListed = () =>
  * @category schemas
  * @since 0.1.0
  */
-export const CsvConfig = Schema.Struct(fields).check(requiredListed())
+export const CsvConfig = Schema.Struct({ ...fields, ...DeadLetter.SinkErrorHandlingFields }).check(
+  requiredListed(),
+  Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c))
+)
 
 /**
  * The `csv` source config: {@link CsvConfig} and the reading limits shared by file sources

@@ -73,9 +73,15 @@ export const formatHeader = (columns: ReadonlyArray<string>, delimiter: string):
   return line + "\n"
 }
 
+/** Why a value cannot be a CSV line. */
+const notARow = (record: unknown): string =>
+  `a CSV line is written from an object's fields, and the record is ${record === null ? "null" : typeof record === "object" ? "an object" : `a ${typeof record}`}`
+
 /**
  * Formats records `[start, end)` of `records` as CSV lines (each ending with `\n`), taking the
- * fields named by `columns`, in that order. One string for the whole range.
+ * fields named by `columns`, in that order. One string for the whole range. Throws a `TypeError`
+ * on a record that is not an object (a line holds a record's fields) and on a field value JSON
+ * cannot write (a cycle); the `csv` codec turns that into an `EncodeError` naming the record.
  *
  * @category formatting
  * @since 0.1.0
@@ -92,6 +98,7 @@ export const formatRows = (
   const single = n === 1
   for (let r = start; r < end; r++) {
     const record = records[r] as { readonly [key: string]: unknown }
+    if (typeof record !== "object" || record === null) throw new TypeError(notARow(record))
     let line = ""
     for (let i = 0; i < n; i++) {
       if (i > 0) line += delimiter

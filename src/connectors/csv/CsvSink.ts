@@ -6,7 +6,10 @@
  * among them are not written; a missing field is written empty). A header line comes first
  * unless `header: false`. Fields are quoted only when needed; `null` becomes an empty field, a
  * `Date` its ISO-8601 text, an object its JSON text (see {@link CsvFormat}). Lines end with LF.
- * `flush` fsyncs the file. Guarantee: exactly-once — each checkpoint records the file's length
+ * `flush` fsyncs the file. A record that cannot be a line — not an object, or holding a value
+ * JSON cannot write (a cycle) — fails the run naming the node and the record (`on_error: fail`,
+ * the default), or with `on_error: dead_letter` goes to `dead_letter: { path }` or `{ to }` while
+ * the rest of its batch is written. Guarantee: exactly-once — each checkpoint records the file's length
  * in a journal next to it (`.<name>.checkpoints`), and a restore truncates the file back to the
  * length of the restored checkpoint before the records after it are written again. One file:
  * the sink declares `maxParallelism: 1` (the workflow's default parallelism does not apply to it;
@@ -16,6 +19,7 @@
  */
 import * as Connector from "../../Connector.ts"
 import { csv } from "../kit/codecs/csv.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as FileSink from "../kit/FileSink.ts"
 import { CsvConfig } from "./CsvConfig.ts"
 
@@ -33,10 +37,12 @@ export const CsvSink: Connector.SinkDefinition<CsvConfig, unknown> = Connector.s
   config: CsvConfig,
   // one file, written by one instance
   capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1 }),
-  resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }] }),
+  resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }, ...DeadLetter.resources(config)] }),
   check: (config) => FileSink.check(CONNECTOR, config.path),
-  open: (config) =>
+  open: (config, context) =>
     FileSink.open({
+      errors: config,
+      context,
       connector: CONNECTOR,
       path: config.path,
       codec: csv({

@@ -224,6 +224,38 @@ export interface Letter {
   readonly fields?: { readonly [key: string]: unknown }
 }
 
+/** True when `value` holds an object inside itself (JSON cannot write it). */
+const hasCycle = (value: unknown, ancestors: Set<object>): boolean => {
+  if (typeof value !== "object" || value === null || value instanceof Date || value instanceof Uint8Array) return false
+  if (ancestors.has(value)) return true
+  ancestors.add(value)
+  for (const v of Object.values(value)) if (hasCycle(v, ancestors)) return true
+  ancestors.delete(value)
+  return false
+}
+
+/** A copy of `value` where each object found inside itself is the text `"[Circular]"`. */
+const cut = (value: unknown, ancestors: Set<object>): unknown => {
+  if (typeof value !== "object" || value === null || value instanceof Date || value instanceof Uint8Array) return value
+  if (ancestors.has(value)) return "[Circular]"
+  ancestors.add(value)
+  const copy = Array.isArray(value)
+    ? value.map((v) => cut(v, ancestors))
+    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cut(v, ancestors)]))
+  ancestors.delete(value)
+  return copy
+}
+
+/**
+ * The record of a letter as an envelope can hold it: the record itself, or — when it holds an
+ * object inside itself, which no JSON writer can write (the reason a file sink sets it aside) — a
+ * copy where each such object is the text `"[Circular]"`.
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const acyclic = (record: unknown): unknown => (hasCycle(record, new Set()) ? cut(record, new Set()) : record)
+
 /**
  * The envelope of one letter, as a dead-letter file line holds it and as a dead-letter
  * destination (`dead_letter: { to }`) receives it: `{ ...context, node, at, ...fields, error,
@@ -237,7 +269,7 @@ export const envelope = (
   at: string,
   letter: Letter,
   context?: { readonly [key: string]: unknown }
-): { readonly [key: string]: unknown } => ({ ...context, node, at, ...letter.fields, error: letter.error, record: letter.record })
+): { readonly [key: string]: unknown } => ({ ...context, node, at, ...letter.fields, error: letter.error, record: acyclic(letter.record) })
 
 /**
  * The envelope of one letter as a destination (`dead_letter: { to }`) receives it: one shape for
@@ -264,7 +296,7 @@ export const destinationEnvelope = (
     position: position ?? null,
     error: letter.error,
     detail: Object.keys(detail).length > 0 ? detail : null,
-    record: letter.record
+    record: acyclic(letter.record)
   }
 }
 

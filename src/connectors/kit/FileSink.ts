@@ -7,7 +7,10 @@
  * The file is started afresh at the first write of a new run. A codec that writes a header (the
  * `csv` codec, with `header`) writes it first in an empty file — also for a run that writes no
  * record, at `flush` — and its columns are kept with each checkpoint, so a restored run writes
- * the same columns. A record the codec cannot write fails with a `RecordError` naming the file.
+ * the same columns. A record the codec cannot write (a cycle; in CSV, a record that is not an
+ * object) fails with a `RecordError` naming the file and the record, or — with `errors`
+ * `on_error: dead_letter` — goes to the node's dead letters (`dead_letter: { path }` or `{ to }`,
+ * the kit's {@link DeadLetter} writer, `detail` `{ file }`) while the rest of the batch is written.
  * `flush` fsyncs the file. With the `ndjson` codec, a batch that carries its records as NDJSON
  * (`Batch.NdjsonEncoded`, encoded by a parallel source's threads) is written as those bytes.
  *
@@ -28,8 +31,10 @@ import type * as Connector from "../../Connector.ts"
 import type { ConnectorError, RecordError } from "../../Errors.ts"
 import { openSinkFile } from "../../internal/sinkFile.ts"
 import { fileError } from "../../internal/textFile.ts"
-import { type Codec, EncodeError } from "./codecs/Codec.ts"
+import type { Codec } from "./codecs/Codec.ts"
 import type { CsvCodec } from "./codecs/csv.ts"
+import type * as DeadLetter from "./DeadLetter.ts"
+import { encoder } from "./internal/encodeLetters.ts"
 
 /**
  * What {@link open} needs: the connector's name (for errors), the path, the codec, and whether a
@@ -44,6 +49,10 @@ export interface FileSinkOptions {
   readonly codec: Codec<unknown> | CsvCodec
   /** Write the codec's header line first in an empty file (default true; `csv` only). */
   readonly header?: boolean
+  /** The sink's `on_error` / `dead_letter` (default: a record the codec cannot write fails the write). */
+  readonly errors?: DeadLetter.ErrorHandling
+  /** The node's open context (its id and dead-letter count, for `on_error: dead_letter`). */
+  readonly context?: Connector.OpenContext
 }
 
 const isCsv = (codec: Codec<unknown> | CsvCodec): codec is CsvCodec => "header" in codec && typeof codec.header === "function"
@@ -77,6 +86,7 @@ export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWrit
       header && csv?.columns() !== undefined && file.length() === 0 ? Effect.asVoid(file.write(csv.header())) : Effect.void
     )
     const flush = Effect.andThen(Effect.andThen(start, headerIfEmpty), file.sync)
+    const encode = encoder({ connector: options.connector, codec, config: options.errors ?? {}, context: options.context, location: { file: path } })
     const writer: Connector.SinkWriter<unknown> = {
       writeBatch: (batch) =>
         Effect.andThen(
@@ -89,11 +99,11 @@ export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWrit
               // NDJSON a source's threads encoded as this codec does: written as it is
               return Effect.map(file.write(encoded.bytes), (bytes) => ({ written: size, bytes }))
             }
-            if (csv !== undefined) csv.columnsFrom(Batch.get(batch, 0))
-            const text = codec.encodeBatch(batch.records, batch.start, batch.end)
-            if (text instanceof EncodeError) return Effect.fail(text.toRecordError({ file: path }))
-            const out = header && file.length() === 0 && csv !== undefined ? csv.header() + String(text) : text
-            return Effect.map(file.write(out), (bytes) => ({ written: size, bytes }))
+            return Effect.flatMap(encode(batch.records, batch.start, batch.end), ({ text, written }) => {
+              // the csv codec fixed its columns from the first record it could write
+              const out = header && file.length() === 0 && csv?.columns() !== undefined ? csv.header() + text : text
+              return out.length === 0 ? Effect.succeed({ written }) : Effect.map(file.write(out), (bytes) => ({ written, bytes }))
+            })
           })
         ),
       flush,

@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { readChecks, readFields } from "../../internal/readOptions.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
 
 /**
  * The largest `max_depth`: deeper values overflow the stack of the steps that copy or write them
@@ -14,7 +15,9 @@ import { readChecks, readFields } from "../../internal/readOptions.ts"
 const MAX_DEPTH_CEILING = 2000
 
 /**
- * The `ndjson` config: `path`, the file to read or write (one JSON object per line).
+ * The `ndjson` sink config: `path`, the file to write (one JSON object per line), and
+ * `on_error: fail | dead_letter` with `dead_letter: { path } | { to }` for the records it cannot
+ * write (a cycle; the kit's {@link DeadLetter.SinkErrorHandlingFields}).
  *
  * @example
  * ```yaml
@@ -24,8 +27,9 @@ const MAX_DEPTH_CEILING = 2000
  * @since 0.1.0
  */
 export const NdjsonConfig = Schema.Struct({
-  path: Schema.NonEmptyString.annotate({ description: "The NDJSON file to write (relative to the current directory)" })
-})
+  path: Schema.NonEmptyString.annotate({ description: "The NDJSON file to write (relative to the current directory)" }),
+  ...DeadLetter.SinkErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * The decoded `ndjson` config.

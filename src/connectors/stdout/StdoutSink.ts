@@ -2,7 +2,10 @@
  * The `stdout` sink: writes records to the process's standard output, one write per batch —
  * NDJSON lines (`format: ndjson`, the default) or CSV with a header taken from the first
  * record's keys (`format: csv`). A write waits until the stream accepted the data, so a slow
- * reader of the pipe slows the workflow down instead of filling memory.
+ * reader of the pipe slows the workflow down instead of filling memory. A record it cannot write
+ * (a cycle; in CSV, a record that is not an object) fails the run naming the node and the record
+ * (`on_error: fail`, the default), or goes to `dead_letter: { path }` or `{ to }` while the rest of
+ * its batch is written (`on_error: dead_letter`).
  *
  * @since 0.1.0
  */
@@ -10,12 +13,14 @@ import { Effect, Schema } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConnectionError, ConnectorError, type RecordError } from "../../Errors.ts"
-import { EncodeError } from "../kit/codecs/Codec.ts"
 import { csv } from "../kit/codecs/csv.ts"
 import { ndjson } from "../kit/codecs/json.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import { encoder } from "../kit/internal/encodeLetters.ts"
 
 /**
- * The `stdout` sink config: `format`, `ndjson` (default) or `csv`.
+ * The `stdout` sink config: `format`, `ndjson` (default) or `csv`; `on_error: fail | dead_letter`
+ * and `dead_letter: { path } | { to }` for the records it cannot write.
  *
  * @category schemas
  * @since 0.1.0
@@ -24,8 +29,9 @@ export const StdoutConfig = Schema.Struct({
   format: Schema.optionalKey(Schema.Literals(["ndjson", "csv"]).annotate({
     description: "ndjson: one JSON object a line; csv: a header from the first record's keys, then its lines",
     default: "ndjson"
-  }))
-})
+  })),
+  ...DeadLetter.SinkErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category models
@@ -44,14 +50,20 @@ export interface Output {
 }
 
 /**
- * A writer of the given format to `output`.
+ * A writer of the given format to `output`; with `errors` (`on_error: dead_letter`) and the
+ * node's `context`, the records it cannot write go to the node's dead letters.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const makeWriter = (format: "ndjson" | "csv", output: Output): Connector.SinkWriter<unknown> => {
+export const makeWriter = (
+  format: "ndjson" | "csv",
+  output: Output,
+  errors?: DeadLetter.ErrorHandling,
+  context?: Connector.OpenContext
+): Connector.SinkWriter<unknown> => {
   const csvCodec = format === "csv" ? csv() : undefined
-  const lines = ndjson()
+  const encode = encoder({ connector: "stdout", codec: csvCodec ?? ndjson(), config: errors ?? {}, context })
   const write = (text: string) =>
     Effect.callback<void, ConnectorError>((resume) => {
       output.write(text, (error) =>
@@ -70,17 +82,12 @@ export const makeWriter = (format: "ndjson" | "csv", output: Output): Connector.
       Effect.suspend((): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> => {
         const size = Batch.size(batch)
         if (size === 0) return Effect.succeed({ written: 0 })
-        let text: string
-        if (csvCodec !== undefined) {
-          const fresh = csvCodec.columns() === undefined
-          csvCodec.columnsFrom(Batch.get(batch, 0))
-          text = (fresh ? csvCodec.header() : "") + String(csvCodec.encodeBatch(batch.records, batch.start, batch.end))
-        } else {
-          const formatted = lines.encodeBatch(batch.records, batch.start, batch.end)
-          if (formatted instanceof EncodeError) return Effect.fail(formatted.toRecordError())
-          text = String(formatted)
-        }
-        return Effect.as(write(text), { written: size })
+        const fresh = csvCodec !== undefined && csvCodec.columns() === undefined
+        return Effect.flatMap(encode(batch.records, batch.start, batch.end), ({ text, written }) => {
+          // the csv codec fixed its columns from the first record it could write: its header first
+          const out = fresh && csvCodec?.columns() !== undefined ? csvCodec.header() + text : text
+          return out.length === 0 ? Effect.succeed({ written }) : Effect.as(write(out), { written })
+        })
       }),
     flush: Effect.void
   }
@@ -99,5 +106,6 @@ export const StdoutSink: Connector.SinkDefinition<StdoutConfig, unknown> = Conne
   // one stream: instances would interleave their lines (and each write its own CSV header)
   capabilities: () => ({ guarantee: "at-least-once", transactional: false, maxParallelism: 1 }),
   check: () => Effect.void,
-  open: (config) => Effect.sync(() => makeWriter(config.format ?? "ndjson", process.stdout))
+  resources: (config) => ({ writes: DeadLetter.resources(config) }),
+  open: (config, context) => Effect.sync(() => makeWriter(config.format ?? "ndjson", process.stdout, config, context))
 })

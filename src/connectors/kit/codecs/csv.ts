@@ -5,7 +5,8 @@
  *
  * Writing: the columns are the `columns` given, else the keys of the first record encoded (fields
  * of later records not among them are left out; a missing field is written empty); `header()` is
- * the header line. Reading: a payload's lines are records of the columns given (typed when
+ * the header line. A record that is not an object, or holds a value JSON cannot write (a cycle),
+ * is an {@link EncodeError} naming it. Reading: a payload's lines are records of the columns given (typed when
  * `columns` maps names to types), `c1..cN` without them; a line that does not parse or decode is
  * a {@link DecodeError} naming its line and field.
  *
@@ -15,7 +16,7 @@ import { type BuildError, build, makeLayout } from "../../csv/internal/columns.t
 import { CsvParser, END, NEED_MORE } from "../../csv/internal/parser.ts"
 import type { ColumnType } from "../../csv/CsvConfig.ts"
 import * as CsvFormat from "../../csv/CsvFormat.ts"
-import { type Codec, type DecodeError, decodeError, type Origin, type Payload, singleOf, toText } from "./Codec.ts"
+import { type Codec, type DecodeError, decodeError, EncodeError, type Origin, type Payload, reasonOf, singleOf, toText } from "./Codec.ts"
 
 /**
  * Options of the `csv` codec: `delimiter` (default `,`) and `columns` — names in order, or names
@@ -41,7 +42,7 @@ export interface CsvCodec extends Codec<unknown> {
   readonly columns: () => ReadonlyArray<string> | undefined
   /** Sets the columns written (e.g. as a checkpoint recorded them). */
   readonly useColumns: (columns: ReadonlyArray<string>) => void
-  /** Takes the columns from `record` (its keys) unless they are set; returns them. */
+  /** Takes the columns from `record` (its keys) unless they are set or it is not an object; returns them (`[]` when none). */
   readonly columnsFrom: (record: unknown) => ReadonlyArray<string>
   /** The header line (with its line break) of the columns. */
   readonly header: () => string
@@ -58,13 +59,28 @@ export const csv = (options?: CsvCodecOptions): CsvCodec => {
   const given = options?.columns
   const typed = given !== undefined && !Array.isArray(given) ? (given as { readonly [name: string]: ColumnType }) : undefined
   let columns: ReadonlyArray<string> | undefined = given === undefined ? undefined : Array.isArray(given) ? [...given] : Object.keys(given)
+  // a record that is not an object (it cannot be written) does not fix the columns
   const columnsFrom = (record: unknown): ReadonlyArray<string> => {
-    if (columns === undefined) columns = typeof record === "object" && record !== null ? Object.keys(record) : []
-    return columns
+    if (columns === undefined && typeof record === "object" && record !== null) columns = Object.keys(record)
+    return columns ?? []
   }
-  const encodeBatch = (records: ReadonlyArray<unknown>, start: number, end: number): string => {
+  const encodeBatch = (records: ReadonlyArray<unknown>, start: number, end: number): string | EncodeError => {
     if (end <= start) return ""
-    return CsvFormat.formatRows(records, start, end, columnsFrom(records[start]), delimiter)
+    if (columns === undefined) for (let i = start; i < end && columns === undefined; i++) columnsFrom(records[i])
+    const names = columns ?? []
+    try {
+      return CsvFormat.formatRows(records, start, end, names, delimiter)
+    } catch {
+      // the first record that cannot be written, named (the lines before it are fine)
+      for (let i = start; i < end; i++) {
+        try {
+          CsvFormat.formatRows(records, i, i + 1, names, delimiter)
+        } catch (e) {
+          return new EncodeError({ codec: "csv", detail: reasonOf(e), index: i, record: records[i] })
+        }
+      }
+      return ""
+    }
   }
   const decodeAll = (payload: Payload, origin?: Origin): ReadonlyArray<unknown> | DecodeError => {
     const text = toText(payload)
