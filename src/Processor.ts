@@ -63,6 +63,26 @@ export interface BatchProcessor {
    * the batch (bisection). Without it, `on_error: dead_letter` is refused.
    */
   readonly pure?: boolean | undefined
+  /**
+   * The batch function that sets records aside itself: it runs over the whole batch once and
+   * says which records (`index`: 0-based in the batch) it failed on and why, with the output of
+   * the others, in input order (e.g. `worker_map` in record mode, whose threads catch each
+   * record's failure). With it, `on_error: dead_letter` sends those records to the node's dead
+   * letters without running anything again; without it (and without `pure`) it is refused.
+   */
+  readonly setAside?: ((batch: Batch<unknown>) => Effect.Effect<SetAsideOutput, RecordError | Error>) | undefined
+}
+
+/**
+ * What a {@link BatchProcessor.setAside} returns: the output records of the records it did not
+ * fail on, in input order, and the records it failed on (0-based index in the batch, error).
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface SetAsideOutput {
+  readonly records: ReadonlyArray<unknown>
+  readonly failed: ReadonlyArray<{ readonly index: number; readonly error: unknown }>
 }
 
 /**

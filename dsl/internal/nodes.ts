@@ -23,7 +23,7 @@ export interface RawOptions {
   readonly key_by?: string | ReadonlyArray<string> | undefined
   readonly ordered?: boolean | undefined
   readonly on_error?: "fail" | "dead_letter" | undefined
-  /** `process` only: the function is pure (config `pure: true`). */
+  /** `process` and a `via` Stream function only: the function is pure (config `pure: true`). */
   readonly pure?: boolean | undefined
   readonly dead_letter?: { readonly path: string; readonly max_bytes?: number | undefined } | { readonly to: string } | undefined
 }
@@ -69,7 +69,10 @@ export const processSpec = (fn: (records: never) => unknown, pure: boolean): Typ
   config: pure ? { fn, pure: true } : { fn }
 })
 
-export const viaSpec = (fn: (records: never) => unknown): TypeAndConfig => ({ type: "via", config: { fn } })
+export const viaSpec = (fn: (records: never) => unknown, pure: boolean): TypeAndConfig => ({
+  type: "via",
+  config: pure ? { fn, pure: true } : { fn }
+})
 
 /** A graph node; optional keys are present only when set (as the YAML loader writes them). */
 export const makeNode = (
@@ -104,13 +107,20 @@ export const deadLetterNode = (node: Node, to: string): Node => ({ ...node, on_e
 
 /**
  * Whether a processor node can set records aside: a record-by-record step, a stateful operator
- * (`aggregate`, `dedupe`, ...; prepare checks the operator says so), or a `process` declared
- * pure (its failed batches are bisected). A `via` Stream function and a `process` not declared
- * pure fail whole batches: a dead letter names a record, so they cannot have one (prepare refuses
- * it; the builders refuse it at once, naming the step).
+ * (`aggregate`, `dedupe`, ...; prepare checks the operator says so), a `process` or `via` Stream
+ * function declared pure (its failed batches are bisected), a `worker_map` (in mode: record its
+ * threads catch each record's failure; in mode: batch it must be declared pure). A `via` or
+ * `process` not declared pure fails whole batches: a dead letter names a record, so they cannot
+ * have one (prepare refuses it; the builders refuse it at once, naming the step).
  */
 const setsRecordsAside = (node: Node): boolean =>
-  node.type === "via" ? false : node.type === "process" ? isPure(node.config) : true
+  node.type === "via" || node.type === "process"
+    ? isPure(node.config)
+    : node.type === "worker_map"
+    ? !isBatchMode(node.config) || isPure(node.config)
+    : true
+
+const isBatchMode = (config: unknown): boolean => typeof config === "object" && config !== null && "mode" in config && config.mode === "batch"
 
 const isPure = (config: unknown): boolean => typeof config === "object" && config !== null && "pure" in config && config.pure === true
 
@@ -122,7 +132,7 @@ export const withDeadLetter = (node: Node, to: string): Node => {
         path: `${node.kind === "source" ? "sources" : node.kind === "sink" ? "destinations" : "transformations"}.${node.id}`,
         message: `deadLetter '${to}' follows node '${node.id}' (${node.type}): only a record-by-record step (filter, map, mapFields, select, rename, flatMap), aggregate, dedupe or a process declared pure sets records aside; a ${
           node.kind === "processor"
-            ? "process not declared pure or a via Stream function fails a whole batch (declare the process { pure: true }, or handle it with retry or catchTag)"
+            ? "process or via Stream function not declared pure (or a worker_map in mode: batch not declared pure) fails a whole batch (declare it { pure: true }, or handle it with retry or catchTag)"
             : `${node.kind} reads its own on_error in its config`
         }`
       }]

@@ -89,7 +89,7 @@ export class PipelineBuilder {
   }
 
   via(id: string, spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown), options?: RawOptions): PipelineBuilder {
-    return this.step(id, typeof spec === "function" ? viaSpec(spec) : spec, options)
+    return this.step(id, typeof spec === "function" ? viaSpec(spec, options?.pure === true) : spec, options)
   }
 
   /** This builder with its last node replaced by `f(node)`. */

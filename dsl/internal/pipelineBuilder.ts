@@ -159,13 +159,16 @@ export interface Builder<Ids extends string, A, E, R, L = never, P extends Polic
    * (node `{ type: "via", config: { fn } }`). For stateless transformations only: a stateful
    * stream operator (`take`, `grouped`, a scan) restarts at every batch. Never fused with the
    * steps around it (one stream run per batch): prefer `map`/`filter`/`flatMap` on hot paths.
-   * Its error type and services are added to the pipeline's.
+   * Its error type and services are added to the pipeline's. Declared `{ pure: true }` (its
+   * output for a batch depends on those records only, and running it again on part of a batch
+   * repeats no effect), its failed records can be set aside: `.deadLetter` after it removes its
+   * errors (a batch it fails on is run again in halves, as a pure `process`).
    */
-  via<const Id extends string, B, E2 = never, R2 = never>(
+  via<const Id extends string, B, E2 = never, R2 = never, const O extends ProcessOptions<A, P["letters"]> = {}>(
     id: Id & FreshId<Id, Ids>,
     fn: (records: Stream.Stream<A>) => Stream.Stream<B, E2, R2>,
-    options?: NodeOptions<A, P["letters"]>
-  ): Builder<Ids | Id, B, E | L, R | R2, E2, P>
+    options?: O
+  ): Builder<Ids | Id, B, E | L, R | R2, ProcessErrors<O, E2>, P, IsPure<O>>
   /**
    * Retries the last step — a user step (`process`, or `via` with a Stream function) — by
    * `schedule` when it fails: the batch's Effect (or stream) runs again. Removes the step's errors

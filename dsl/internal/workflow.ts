@@ -99,7 +99,7 @@ export class WorkflowBuilder {
     spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown),
     options?: RawOptions
   ): WorkflowBuilder {
-    return this.add("processor", id, typeof spec === "function" ? viaSpec(spec) : spec, inputs, options)
+    return this.add("processor", id, typeof spec === "function" ? viaSpec(spec, options?.pure === true) : spec, inputs, options)
   }
 
   sink(id: string, inputs: Inputs, spec: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowBuilder {

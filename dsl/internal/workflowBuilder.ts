@@ -279,14 +279,22 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
   ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L> | Settled<P, E2>, R | R2, never, P>
   /**
    * A user's Effect Stream transformation, applied to the records of each batch on its own:
-   * stateless transformations only, never fused (see `Pipeline.Builder.via`).
+   * stateless transformations only, never fused (see `Pipeline.Builder.via`). Declared
+   * `{ pure: true }`, `.deadLetter` can handle its errors (see `Pipeline.Builder.via`).
    */
-  via<const Id extends string, const In extends Inputs<Nodes>, B, E2 = never, R2 = never>(
+  via<
+    const Id extends string,
+    const In extends Inputs<Nodes>,
+    B,
+    E2 = never,
+    R2 = never,
+    const O extends ProcessOptions<InputOf<Nodes, In>, P["letters"]> = {}
+  >(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
     fn: (records: Stream.Stream<InputOf<Nodes, In>>) => Stream.Stream<B, E2, R2>,
-    options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
-  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R | R2, Last<E2, B>, P>
+    options?: O
+  ): Builder<With<Nodes, Id, B>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R | R2, Last<ProcessErrors<O, E2>, B, IsPure<O>>, P>
   /**
    * Adds a sink that must accept the records of every input; it adds `ConnectorError` to `E`
    * unless a restart strategy handles it.

@@ -26,7 +26,7 @@ import { destinationWriter } from "./tasks/deadLetterOutput.ts"
 import { openSink, runSink, type SinkLetters } from "./tasks/sink.ts"
 import { runSource } from "./tasks/source.ts"
 import { runStateful } from "./tasks/stateful.ts"
-import { bisectingProcess, type LetterWriter, runTransform, statelessEffect, statelessProcess } from "./tasks/transform.ts"
+import { bisectingProcess, type LetterWriter, runTransform, settingAsideProcess, statelessEffect, statelessProcess } from "./tasks/transform.ts"
 import { instancesOf, wire } from "./tasks/wiring.ts"
 
 export type { ExecuteContext, Live, NodeCounters } from "./tasks/context.ts"
@@ -172,9 +172,14 @@ export const execute = (plan: Plan, ctx: ExecuteContext): Effect.Effect<void, Ta
             break
           }
           case "Batch": {
-            // with on_error: dead_letter (a pure processor): a failed batch is bisected
+            // with on_error: dead_letter: the processor's own per-record failures go to the dead
+            // letters, or (a pure processor) a failed batch is bisected
             const letters = letterWriters(task, [task.id], instance)?.get(task.id)
-            const process = letters === undefined ? task.process : bisectingProcess(task.process, letters)
+            const process = letters === undefined
+              ? task.process
+              : task.setAside !== undefined
+              ? settingAsideProcess(task.setAside, letters)
+              : bisectingProcess(task.process, letters)
             body = runTransform(process, channels[instance], ports, counter(task.id, instance), counter(task.id, instance), true, ordered)
             break
           }

@@ -14,7 +14,7 @@
 import type { Effect } from "effect"
 import { type Batch, type Encoded, isOutputEncoding } from "../Batch.ts"
 import type { DeliveryGuarantee, FusedNode } from "../Connector.ts"
-import type { Step, StatefulProcessor } from "../Processor.ts"
+import type { BatchProcessor, Step, StatefulProcessor } from "../Processor.ts"
 import type { PreparedSink, PreparedSource } from "../Registry.ts"
 import { DEFAULT_KEY_GROUPS } from "./keyGroups.ts"
 import { deadLetterPort, type PreparedNode, type PreparedWorkflow, splitInput } from "./prepare.ts"
@@ -58,6 +58,8 @@ export type PlannedTask =
   | (TaskBase & {
     readonly _tag: "Batch"
     readonly process: (batch: Batch<unknown>) => Effect.Effect<ReadonlyArray<unknown>, unknown>
+    /** The processor's own per-record failures (`BatchProcessor.setAside`), for `on_error: dead_letter`. */
+    readonly setAside: BatchProcessor["setAside"]
   })
   | (TaskBase & { readonly _tag: "Stateful"; readonly processor: StatefulProcessor })
   | (TaskBase & {
@@ -233,7 +235,7 @@ export const plan = (workflow: PreparedWorkflow): Plan => {
         const p = n.processor
         switch (p._tag) {
           case "Batch":
-            tasks.push({ ...base, _tag: "Batch", process: p.process })
+            tasks.push({ ...base, _tag: "Batch", process: p.process, setAside: p.setAside })
             break
           case "Stateful":
             tasks.push({ ...base, _tag: "Stateful", processor: p })

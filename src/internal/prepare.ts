@@ -370,19 +370,24 @@ export const prepare = (
 /**
  * Whether a processor can set a bad record aside: record-by-record steps; stateful operators
  * that vet a record before changing their state (`deadLetters`: aggregate, dedupe); batch
- * functions declared pure, whose failed batches can be bisected.
+ * functions declared pure, whose failed batches can be bisected, or that name the records they
+ * fail on themselves (`setAside`: worker_map in record mode).
  */
 const setsRecordsAside = (p: Processor): boolean =>
-  p._tag === "Stateless" || (p._tag === "Stateful" ? p.deadLetters === true : p.pure === true)
+  p._tag === "Stateless" || (p._tag === "Stateful" ? p.deadLetters === true : p.pure === true || p.setAside !== undefined)
 
 /**
  * Why a processor that cannot set a record aside refuses `on_error: dead_letter`: what its
  * failure would leave behind.
  */
 const notPerRecord = (p: PreparedNode & { readonly kind: "processor" }): string => {
-  const head = `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map), aggregate, dedupe and pure batch functions; '${p.node.type}'`
+  const head = `on_error: dead_letter applies to record-by-record processors (filter, map, select, rename, flat_map), aggregate, dedupe, worker_map in mode: record and pure batch functions; '${p.node.type}'`
   return p.processor._tag === "Stateful"
     ? `${head} fails the run on a bad record: its operator does not say it vets a record before changing its keyed state (deadLetters), so a record's error could leave the state half-updated; check the records in a filter or map with on_error: dead_letter before it`
+    : p.node.type === "worker_map"
+    ? `${head} in mode: batch fails the run on a bad record: the module's function runs over a whole batch, so its failure names no record; declare it pure (config pure: true) if its output depends on its records only, so that a failed batch is run again in halves to find the records it fails on, or use mode: record (each record's failure is caught in the worker)`
+    : p.node.type === "via"
+    ? `${head} fails the run on a bad record: its Stream function runs over a whole batch, so its failure names no record; declare it pure (.via(id, fn, { pure: true }), viaSpec(fn, { pure: true })) if its output depends on its records only and running it again on part of a batch repeats no effect, so that a failed batch is run again in halves to find the records it fails on, or handle the error inside the stream`
     : p.node.type === "process"
     ? `${head} fails the run on a bad record: the function runs over a whole batch, so its failure names no record; declare it pure (config pure: true, processSpec(fn, { pure: true })) if its output depends on its records only, so that a failed batch is run again in halves to find the records it fails on, or handle the error inside the function`
     : `${head} fails the run on a bad record: it runs over a whole batch (or a stream of it) and is not declared pure, so its failure names no record; handle the error inside the function, or set records aside in a map or flat_map with on_error: dead_letter`

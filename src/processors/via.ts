@@ -9,6 +9,14 @@
  * it is an `Error`, else wrapped in a `RecordError`; the stream runs with the services of the
  * fiber that runs the workflow (the DSL's types make its caller provide them).
  *
+ * A failed stream names no record (its partial output is discarded with it). Declared `pure`
+ * (`viaSpec(f, { pure: true })`, `.via(id, f, { pure: true })`) — its output for a batch depends
+ * on those records only and running it again on part of a batch repeats no effect — the node
+ * takes `on_error: dead_letter`: a failed batch is run again in halves down to single records, the
+ * records it fails on alone are set aside, the others' output goes on in input order (as a pure
+ * `process`). Not declared pure, `on_error: dead_letter` is refused: a stream that writes
+ * somewhere or counts would repeat that on the halves.
+ *
  * @since 0.1.0
  */
 import { Effect, Schema, Stream } from "effect"
@@ -33,7 +41,11 @@ export type StreamFunction = (records: Stream.Stream<unknown>) => Stream.Stream<
  * @since 0.1.0
  */
 export const ViaConfig = Schema.Struct({
-  fn: fn<StreamFunction>("a function (records: Stream) => Stream")
+  fn: fn<StreamFunction>("a function (records: Stream) => Stream"),
+  pure: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "The stream's output for a batch depends on its records only and running it again on part of a batch repeats no effect: on_error: dead_letter may then run a failed batch again in halves to find the records it fails on",
+    default: false
+  }))
 })
 
 /**
@@ -61,6 +73,7 @@ export const ViaDefinition: Processor.ProcessorDefinition<ViaConfig> = Processor
     const f = config.fn
     return {
       _tag: "Batch",
+      pure: config.pure === true,
       process: (batch) =>
         Effect.try({ try: () => f(Stream.fromIterable(Batch.toArray(batch))), catch: toError }).pipe(
           Effect.flatMap(Stream.runCollect),
@@ -73,6 +86,7 @@ export const ViaDefinition: Processor.ProcessorDefinition<ViaConfig> = Processor
 /**
  * A typed `via` spec: a Stream transformation applied to each batch (what `.via(id, fn)` of the
  * DSL builders puts in the graph). Its error type and services are the spec's `E` and `R`.
+ * `{ pure: true }`: see the module doc (its failed records can then be set aside).
  *
  * @example
  * ```ts
@@ -82,5 +96,6 @@ export const ViaDefinition: Processor.ProcessorDefinition<ViaConfig> = Processor
  * @since 0.1.0
  */
 export const viaSpec = <A, B, E = never, R = never>(
-  f: (records: Stream.Stream<A>) => Stream.Stream<B, E, R>
-): Spec.ProcessorSpec<A, B, E, R> => Spec.processor<A, B, E, R>("via", { fn: f })
+  f: (records: Stream.Stream<A>) => Stream.Stream<B, E, R>,
+  options?: { readonly pure?: boolean | undefined }
+): Spec.ProcessorSpec<A, B, E, R> => Spec.processor<A, B, E, R>("via", options?.pure === true ? { fn: f, pure: true } : { fn: f })

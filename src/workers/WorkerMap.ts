@@ -19,6 +19,13 @@
  * - `mode: batch`: the export is `(records) => ReadonlyArray<record>` (or a promise of it), called
  *   once per batch.
  *
+ * With `on_error: dead_letter` on the node: in record mode, a record the function throws on is
+ * caught in the worker and set aside with its error (`WorkerMapError`, `reason: user`, the
+ * record's index and the thread's stack), the rest of the batch goes on in order — the batch is
+ * sent once. In batch mode the function's failure names no record: `pure: true` declares that
+ * its output depends on its records only, so a failed batch is run again in halves to find the
+ * records it fails on (as a pure `process`); without it `on_error: dead_letter` is refused.
+ *
  * Batches cross the thread boundary by structured clone (measured faster than one JSON string
  * per batch here, and it keeps `Date`, `Map`, `BigInt` values intact). Relative `module` paths
  * resolve against the working directory of the process; TypeScript modules work (Node strips the
@@ -68,8 +75,16 @@ export const WorkerMapConfig = Schema.Struct({
   })),
   max_heap_mb: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0)).annotate({
     description: "Each thread's old-generation heap limit in MB (default: Node's)"
+  })),
+  pure: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "mode: batch only: the function's output for a batch depends on its records only, so on_error: dead_letter may run a failed batch again in halves to find the records it fails on",
+    default: false
   }))
-})
+}).check(Schema.makeFilter((c) =>
+  c.pure === true && c.mode !== "batch"
+    ? { path: ["pure"], issue: "pure applies to mode: batch (in mode: record, on_error: dead_letter catches each record's failure in the worker)" }
+    : undefined
+))
 
 /**
  * @category config
@@ -133,6 +148,8 @@ export interface ResolvedConfig {
   readonly mode: Mode
   readonly workers: number
   readonly maxHeapMb: number | undefined
+  /** `mode: batch` declared pure (its failed batches can be bisected). */
+  readonly pure: boolean
 }
 
 /**
@@ -170,7 +187,8 @@ export const resolveConfig = (
     export: config.export ?? "default",
     mode: config.mode ?? "record",
     workers: config.workers ?? availableParallelism(),
-    maxHeapMb: config.max_heap_mb
+    maxHeapMb: config.max_heap_mb,
+    pure: config.pure === true
   }
 }
 
@@ -253,16 +271,26 @@ export const processor = (resolved: ResolvedConfig): WorkerMapProcessor => {
         return shared.pool
       })
     )
-  const process = (batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, WorkerMapError> => {
-    if (Batch.isEmpty(batch)) return Effect.succeed([])
-    return Effect.flatMap(Effect.serviceOption(Scope.Scope), (outer) => {
-      if (Option.isNone(outer)) return Effect.scoped(Effect.flatMap(Pool.make(options), (pool) => processOn(pool)(batch)))
+  /** Runs `use` on the pool of the calling task's scope (see the doc above). */
+  const onPool = <A>(use: (pool: Pool.Pool) => Effect.Effect<A, WorkerMapError>): Effect.Effect<A, WorkerMapError> =>
+    Effect.flatMap(Effect.serviceOption(Scope.Scope), (outer) => {
+      if (Option.isNone(outer)) return Effect.scoped(Effect.flatMap(Pool.make(options), use))
       const shared = current
-      if (shared?.users.has(outer.value)) return shared.pool.run(Batch.toArray(batch))
-      return Effect.flatMap(attach(outer.value), (pool) => pool.run(Batch.toArray(batch)))
+      if (shared?.users.has(outer.value)) return use(shared.pool)
+      return Effect.flatMap(attach(outer.value), use)
     })
+  const process = (batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, WorkerMapError> =>
+    Batch.isEmpty(batch) ? Effect.succeed([]) : onPool((pool) => pool.run(Batch.toArray(batch)))
+  // record mode: each record's failure is caught in the worker, the others' output comes back
+  const setAside = (batch: Batch.Batch<unknown>): Effect.Effect<Processor.SetAsideOutput, WorkerMapError> =>
+    Batch.isEmpty(batch) ? Effect.succeed({ records: [], failed: [] }) : onPool((pool) => pool.runSettingAside(Batch.toArray(batch)))
+  return {
+    _tag: "Batch",
+    process,
+    acquire: Effect.map(Pool.make(options), processOn),
+    ...(resolved.mode === "record" ? { setAside } : {}),
+    ...(resolved.pure ? { pure: true } : {})
   }
-  return { _tag: "Batch", process, acquire: Effect.map(Pool.make(options), processOn) }
 }
 
 /**

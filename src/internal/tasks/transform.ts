@@ -7,7 +7,7 @@ import * as Batch from "../../Batch.ts"
 import type * as DeadLetter from "../../connectors/kit/DeadLetter.ts"
 import { bisect } from "../../connectors/kit/SinkKit.ts"
 import { NodeError } from "../../Errors.ts"
-import { fuse, type Step } from "../../Processor.ts"
+import { type BatchProcessor, fuse, type Step } from "../../Processor.ts"
 import { placed } from "../recordPlace.ts"
 import { type Channel, EMPTY, receiver, sendAll, sendBarrier, sendEnd } from "../channel.ts"
 import type { PlannedTask } from "../planner.ts"
@@ -206,6 +206,23 @@ export const bisectingProcess = (
       yield* write(lettersOf(held, batch), batch)
     }
     return output
+  })
+
+/**
+ * The per-batch Effect of a batch processor that says itself which records it failed on
+ * (`BatchProcessor.setAside`, e.g. `worker_map` in record mode) and whose node sets records
+ * aside: the batch runs once, the records it failed on go to the dead letters (before the
+ * output goes on, so ahead of the next barrier), the others' output goes on in input order.
+ */
+export const settingAsideProcess = (
+  setAside: NonNullable<BatchProcessor["setAside"]>,
+  write: LetterWriter
+) =>
+(batch: Batch.Batch<unknown>): Effect.Effect<ReadonlyArray<unknown>, unknown> =>
+  Effect.flatMap(setAside(batch), ({ failed, records }) => {
+    if (failed.length === 0) return Effect.succeed(records)
+    const held = failed.map((f) => ({ record: Batch.get(batch, f.index), error: f.error, index: batch.start + f.index }))
+    return Effect.as(write(lettersOf(held, batch), batch), records)
   })
 
 /** A stateless process as an Effect per batch (for a task that reads a channel). */

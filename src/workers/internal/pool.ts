@@ -34,9 +34,20 @@ export interface PoolOptions {
 }
 
 /** A running pool. */
+/** What {@link Pool.runSettingAside} gives: the output, and the records the function threw on. */
+export interface SetAside {
+  readonly records: ReadonlyArray<unknown>
+  readonly failed: ReadonlyArray<{ readonly index: number; readonly error: WorkerMapError }>
+}
+
 export interface Pool {
   /** Processes one batch on one thread. */
   readonly run: (records: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<unknown>, WorkerMapError>
+  /**
+   * Processes one batch on one thread (record mode), the records the function throws on set
+   * aside: the others' output, and each failed record's index with its `WorkerMapError`.
+   */
+  readonly runSettingAside: (records: ReadonlyArray<unknown>) => Effect.Effect<SetAside, WorkerMapError>
   /** Threads currently alive. */
   readonly threads: () => number
   /** Threads started since the pool was made. */
@@ -178,15 +189,34 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
           })
         )
 
-    const runOn = (slot: Slot, records: ReadonlyArray<unknown>) =>
+    const toSetAside = (records: ReadonlyArray<unknown>) => (response: Response): Effect.Effect<SetAside, WorkerMapError> =>
+      response._tag === "Ok"
+        ? Effect.succeed({
+          records: response.records,
+          failed: (response.failed ?? []).map((f) => ({
+            index: f.index,
+            error: new WorkerMapError({
+              module: options.module,
+              export: options.init.export,
+              reason: "user",
+              detail: f.detail,
+              index: f.index,
+              record: records[f.index],
+              stack: f.stack
+            })
+          }))
+        })
+        : Effect.flatMap(toRecords(response), () => Effect.succeed({ records: [], failed: [] }))
+
+    const exchange = (slot: Slot, request: Omit<Request, "id">) =>
       Effect.gen(function*() {
         yield* Deferred.await(slot.ready)
         if (slot.dead !== undefined) return yield* slot.dead
         const pending = Deferred.makeUnsafe<Response, WorkerMapError>()
         slot.pending = pending
         slot.request = ++requests
-        yield* slot.client!.send({ id: slot.request, records }).pipe(Effect.mapError(cloneError))
-        return yield* Effect.flatMap(Deferred.await(pending), toRecords)
+        yield* slot.client!.send({ ...request, id: slot.request }).pipe(Effect.mapError(cloneError))
+        return yield* Deferred.await(pending)
       })
 
     const release = (slot: Slot, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
@@ -202,14 +232,19 @@ export const make = (options: PoolOptions): Effect.Effect<Pool, never, Scope.Sco
         idle.push(slot)
       })
 
-    const run = (records: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<unknown>, WorkerMapError> =>
+    const onThread = (request: Omit<Request, "id">): Effect.Effect<Response, WorkerMapError> =>
       Semaphore.withPermit(
         permits,
         Effect.gen(function*() {
           const slot = idle.pop() ?? (yield* spawn)
-          return yield* runOn(slot, records).pipe(Effect.onExit((exit) => release(slot, exit)))
+          return yield* exchange(slot, request).pipe(Effect.onExit((exit) => release(slot, exit)))
         })
       )
 
-    return { run, threads: () => alive.size, started: () => started }
+    return {
+      run: (records) => Effect.flatMap(onThread({ records }), toRecords),
+      runSettingAside: (records) => Effect.flatMap(onThread({ records, setAside: true }), toSetAside(records)),
+      threads: () => alive.size,
+      started: () => started
+    }
   })

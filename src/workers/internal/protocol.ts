@@ -14,15 +14,26 @@ export interface WorkerInit {
   readonly mode: Mode
 }
 
-/** One batch to process. `id` pairs the answer with the request. */
+/**
+ * One batch to process. `id` pairs the answer with the request. With `setAside` (record mode),
+ * a record the function throws on is answered in `failed` and the others go on.
+ */
 export interface Request {
   readonly id: number
   readonly records: ReadonlyArray<unknown>
+  readonly setAside?: boolean
+}
+
+/** A record the function threw on (record mode with `setAside`): its index in the batch and why. */
+export interface RecordFailure {
+  readonly index: number
+  readonly detail: string
+  readonly stack: string | undefined
 }
 
 /** The answer to one request. */
 export type Response =
-  | { readonly _tag: "Ok"; readonly id: number; readonly records: ReadonlyArray<unknown> }
+  | { readonly _tag: "Ok"; readonly id: number; readonly records: ReadonlyArray<unknown>; readonly failed?: ReadonlyArray<RecordFailure> }
   | {
     readonly _tag: "Failed"
     readonly id: number

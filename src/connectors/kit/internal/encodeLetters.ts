@@ -1,7 +1,7 @@
 /**
  * Encoding a batch for a sink that writes text (the file sinks, `stdout`) with `on_error`: a
  * record the codec cannot write (an {@link EncodeError}: a cycle, a CSV record that is not an
- * object) fails the write naming it (`on_error: fail`, the default), or goes to the node's dead
+ * object) fails the write naming it and quoting it (`on_error: fail`, the default), or goes to the node's dead
  * letters (`on_error: dead_letter`, a file or a destination) while the other records of the
  * batch are written, in order.
  *
@@ -11,8 +11,9 @@
  */
 import { Effect } from "effect"
 import type * as Connector from "../../../Connector.ts"
-import type { ConnectorError, Location, RecordError } from "../../../Errors.ts"
+import { type ConnectorError, type Location, RecordError } from "../../../Errors.ts"
 import { type Codec, EncodeError, type Payload } from "../codecs/Codec.ts"
+import { jsonText } from "../codecs/json.ts"
 import * as DeadLetter from "../DeadLetter.ts"
 
 /** The text of records `[start, end)` and what the codec could not write, in order. */
@@ -51,6 +52,13 @@ export const encodeSettingAside = (
   return { text, rejected }
 }
 
+/** The error of a record the codec refuses, quoting the record (cut where it holds itself). */
+const failure = (e: EncodeError, location: Location | undefined): RecordError => {
+  const error = e.toRecordError(location)
+  const text = jsonText(DeadLetter.acyclic(e.record))
+  return new RecordError({ ...error.fields(), detail: `${error.detail}; record: ${text.length > 500 ? `${text.slice(0, 500)}...` : text}` })
+}
+
 /**
  * How a text sink encodes a batch: the text to write, and how many records it holds. Fails with
  * the `RecordError` of the first record the codec refuses (`on_error: fail`), or sends those
@@ -86,7 +94,7 @@ export const encoder = (options: {
   if (letters === undefined) {
     return (records, start, end) => {
       const out = codec.encodeBatch(records, start, end)
-      return out instanceof EncodeError ? Effect.fail(out.toRecordError(location)) : Effect.succeed({ text: textOf(out), written: end - start })
+      return out instanceof EncodeError ? Effect.fail(failure(out, location)) : Effect.succeed({ text: textOf(out), written: end - start })
     }
   }
   return (records, start, end) =>
