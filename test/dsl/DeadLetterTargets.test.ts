@@ -107,7 +107,7 @@ describe("graphs", () => {
       } catch (e) {
         assert.instanceOf(e, DefinitionError)
         assert.deepStrictEqual(e.issues.map((i) => i.path), [`transformations.${node}`])
-        assert.match(e.issues[0].message, /declare the process \{ pure: true \}/)
+        assert.match(e.issues[0].message, /declare it \{ pure: true \}/)
       }
     }
     refused(Pipeline.from("orders", orders).process("enrich", enrich), "enrich")
