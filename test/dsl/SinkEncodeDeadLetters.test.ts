@@ -100,7 +100,13 @@ describe("DSL: dead letters of a pure via and of the file sinks", () => {
       const records = [{ id: 1, twice: 2 }, 5, shape({ id: 7, amount: 7 }), { id: 2, twice: 4 }]
       for (const format of ["csv", "ndjson"] as const) {
         let written = ""
-        const output = { write: (chunk: string, done: (error?: Error | null) => void) => ((written += chunk), done(), true) }
+        const output = {
+          write: (chunk: string, done: (error?: Error | null) => void) => {
+            written += chunk
+            done()
+            return true
+          }
+        }
         const path = join(dir, `${format}.rejected.ndjson`)
         const counted: Array<number> = []
         const writer = makeWriter(format, output, { on_error: "dead_letter", dead_letter: { path } }, {
