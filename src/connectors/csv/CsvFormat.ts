@@ -75,7 +75,7 @@ export const formatHeader = (columns: ReadonlyArray<string>, delimiter: string):
 
 /** Why a value cannot be a CSV line. */
 const notARow = (record: unknown): string =>
-  `a CSV line is written from an object's fields, and the record is ${record === null ? "null" : typeof record === "object" ? "an object" : `a ${typeof record}`}`
+  `a CSV line is written from an object's fields, and the record is ${record === null ? "null" : `a ${typeof record}`}`
 
 /**
  * Formats records `[start, end)` of `records` as CSV lines (each ending with `\n`), taking the
