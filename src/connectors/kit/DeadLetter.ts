@@ -15,7 +15,8 @@
  * (values written exactly, bytes as `"\\x..."`). Inside a run, a sink's entries also say where
  * the batch came from (`source`, `position`, from {@link CurrentWrite}). Entries are appended
  * before the batch after them is acknowledged, so after a restore an entry may be written again
- * (at-least-once).
+ * (at-least-once) — unless the node keeps the file with its checkpoints (`writer`'s `append`: the
+ * file sinks truncate it back with their output on a restore, exactly-once).
  *
  * A sink whose config spreads {@link SinkErrorHandlingFields} also takes `dead_letter: { to }`:
  * the same {@link writer} then hands {@link destinationEnvelope} records to the runtime, which
@@ -348,10 +349,17 @@ export const writer = (options: {
   /** What the overflow refusal starts with (default: the connector's name; e.g. the table). */
   readonly describe?: string
   readonly report?: ((count: number) => void) | undefined
+  /**
+   * How `dead_letter: { path }` text is appended (default {@link appendText}: to the file as it is
+   * on disk). A file sink passes a file of its own checkpoints, so a restore takes its letters
+   * back with its output.
+   */
+  readonly append?: ((text: string, max: number) => Effect.Effect<Overflow | undefined, ConnectorError>) | undefined
 }): Writer => {
   const config = options.config
   if (!("path" in config)) return destinationWriter(options, config.to)
   const max = config.max_bytes ?? DEAD_LETTER_MAX_BYTES
+  const append = options.append ?? ((text: string, limit: number) => appendText(options.connector, config.path, limit, text))
   return (letters) =>
     Effect.gen(function*() {
       if (letters.length === 0) return
@@ -361,7 +369,7 @@ export const writer = (options: {
       for (const l of letters) {
         text += jsonText(envelope(options.node, at, origin === undefined ? l : { ...l, fields: { ...origin, ...l.fields } }, options.context)) + "\n"
       }
-      const overflow = yield* appendText(options.connector, config.path, max, text)
+      const overflow = yield* append(text, max)
       if (overflow !== undefined) {
         return yield* new RecordError({
           detail: `${options.describe ?? options.connector}: ${

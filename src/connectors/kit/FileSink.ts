@@ -11,6 +11,10 @@
  * object) fails with a `RecordError` naming the file and the record, or — with `errors`
  * `on_error: dead_letter` — goes to the node's dead letters (`dead_letter: { path }` or `{ to }`,
  * the kit's {@link DeadLetter} writer, `detail` `{ file }`) while the rest of the batch is written.
+ * A dead-letter file (`{ path }`) is then kept like the output: started afresh with it, recorded
+ * in its own journal at each checkpoint and truncated back on restore, so after a restore each
+ * record set aside is in it once (exactly-once, as the output; `{ to }` gets the destination's
+ * guarantee).
  * `flush` fsyncs the file. With the `ndjson` codec, a batch that carries its records as NDJSON
  * (`Batch.NdjsonEncoded`, encoded by a parallel source's threads) is written as those bytes.
  *
@@ -23,13 +27,14 @@
  * ```
  * @since 0.4.0
  */
+import { Buffer } from "node:buffer"
 import { access, constants } from "node:fs/promises"
 import { dirname } from "node:path"
 import { Effect, type Scope } from "effect"
 import * as Batch from "../../Batch.ts"
 import type * as Connector from "../../Connector.ts"
 import type { ConnectorError, RecordError } from "../../Errors.ts"
-import { openSinkFile } from "../../internal/sinkFile.ts"
+import { openSinkFile, type SinkFile } from "../../internal/sinkFile.ts"
 import { fileError } from "../../internal/textFile.ts"
 import type { Codec } from "./codecs/Codec.ts"
 import type { CsvCodec } from "./codecs/csv.ts"
@@ -54,6 +59,14 @@ export interface FileSinkOptions {
   /** The node's open context (its id and dead-letter count, for `on_error: dead_letter`). */
   readonly context?: Connector.OpenContext
 }
+
+/** Appends dead-letter text to the sink's own dead-letter file unless it would grow past `max` bytes. */
+const appendTo = (letters: SinkFile, path: string) => (text: string, max: number): Effect.Effect<DeadLetter.Overflow | undefined, ConnectorError> =>
+  Effect.suspend(() => {
+    const size = letters.length()
+    if (size + Buffer.byteLength(text, "utf8") > max) return Effect.succeed({ _tag: "Overflow", path, max, size } as const)
+    return Effect.as(letters.write(text), undefined)
+  })
 
 const isCsv = (codec: Codec<unknown> | CsvCodec): codec is CsvCodec => "header" in codec && typeof codec.header === "function"
 
@@ -81,12 +94,23 @@ export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWrit
     const csv = isCsv(codec) ? codec : undefined
     const header = csv !== undefined && options.header !== false
     const file = yield* openSinkFile(options.connector, path)
-    const start = Effect.suspend(() => (file.started() ? Effect.void : Effect.asVoid(file.restore(undefined))))
+    // `dead_letter: { path }` with on_error: dead_letter: a file of the same checkpoints as the output
+    const target = options.errors?.on_error === "dead_letter" ? options.errors.dead_letter : undefined
+    const letters = target !== undefined && "path" in target ? yield* openSinkFile(options.connector, target.path) : undefined
+    const startOne = (f: SinkFile) => Effect.suspend(() => (f.started() ? Effect.void : Effect.asVoid(f.restore(undefined))))
+    const start = letters === undefined ? startOne(file) : Effect.andThen(startOne(file), startOne(letters))
     const headerIfEmpty = Effect.suspend(() =>
       header && csv?.columns() !== undefined && file.length() === 0 ? Effect.asVoid(file.write(csv.header())) : Effect.void
     )
-    const flush = Effect.andThen(Effect.andThen(start, headerIfEmpty), file.sync)
-    const encode = encoder({ connector: options.connector, codec, config: options.errors ?? {}, context: options.context, location: { file: path } })
+    const flush = Effect.andThen(Effect.andThen(start, headerIfEmpty), letters === undefined ? file.sync : Effect.andThen(letters.sync, file.sync))
+    const encode = encoder({
+      connector: options.connector,
+      codec,
+      config: options.errors ?? {},
+      context: options.context,
+      location: { file: path },
+      ...(letters !== undefined && target !== undefined && "path" in target ? { append: appendTo(letters, target.path) } : {})
+    })
     const writer: Connector.SinkWriter<unknown> = {
       writeBatch: (batch) =>
         Effect.andThen(
@@ -108,9 +132,17 @@ export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWrit
         ),
       flush,
       preCommit: (id) =>
-        Effect.andThen(flush, Effect.suspend(() => file.preCommit(id, csv !== undefined ? { columns: csv.columns() ?? null } : undefined))),
+        Effect.andThen(
+          flush,
+          Effect.suspend(() =>
+            Effect.andThen(
+              letters === undefined ? Effect.void : letters.preCommit(id),
+              file.preCommit(id, csv !== undefined ? { columns: csv.columns() ?? null } : undefined)
+            )
+          )
+        ),
       restore: (id) =>
-        Effect.map(file.restore(id), (meta) => {
+        Effect.map(Effect.andThen(letters === undefined ? Effect.void : letters.restore(id), file.restore(id)), (meta) => {
           if (id === undefined || csv === undefined || typeof meta !== "object" || meta === null) return
           const saved = (meta as { readonly columns?: unknown }).columns
           if (Array.isArray(saved)) csv.useColumns(saved.map(String))

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
@@ -99,6 +100,62 @@ describe("file sinks and checkpoints (exactly-once)", () => {
       assert.strictEqual(sink.capabilities.maxParallelism, 1)
       assert.deepStrictEqual(sink.resources, { writes: [{ kind: "file", name: file, key: ["path"] }] })
     })
+  }
+
+  for (const { type, file, config, content } of cases) {
+    it.effect(`${type}: its dead-letter file (on_error: dead_letter, dead_letter: { path }) is restored with the output: each letter once`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const dir = yield* tempDir
+        const path = join(dir, file)
+        const letters = join(dir, "rejected.ndjson")
+        const withLetters = { ...config, path, on_error: "dead_letter", dead_letter: { path: letters } }
+        const loop = (id: number) => {
+          const r: { id: number; name: unknown } = { id, name: undefined }
+          r.name = r
+          return r
+        }
+        const ids = () => readFileSync(letters, "utf8").split("\n").filter((l) => l.length > 0).map((l) => (JSON.parse(l) as { record: { id: number } }).record.id)
+        // a (+ bad 10), checkpoint 1, b (+ bad 11), then a crash before checkpoint 2
+        yield* Effect.scoped(Effect.gen(function*() {
+          const w = yield* openSink(type, withLetters)
+          yield* w.restore!(undefined)
+          assert.deepStrictEqual(yield* w.writeBatch(Batch.make([...a, loop(10)])), { written: a.length, bytes: Buffer.byteLength(content(a)) })
+          yield* w.preCommit!(1)
+          yield* w.writeBatch(Batch.make([loop(11), ...b]))
+          yield* w.flush
+        }))
+        assert.deepStrictEqual(ids(), [10, 11])
+        assert.isTrue(existsSync(journalPath(letters)))
+        // restored from checkpoint 1: the letter of b is taken back with b, and written again once
+        yield* Effect.scoped(Effect.gen(function*() {
+          const w = yield* openSink(type, withLetters)
+          yield* w.restore!(1)
+          assert.deepStrictEqual(ids(), [10])
+          yield* w.writeBatch(Batch.make([loop(11), ...b]))
+          yield* w.preCommit!(2)
+        }))
+        assert.deepStrictEqual(ids(), [10, 11])
+        assert.strictEqual(readFileSync(path, "utf8"), content([...a, ...b]))
+        const letter = JSON.parse(readFileSync(letters, "utf8").split("\n")[0]) as Record<string, unknown>
+        assert.strictEqual(letter.node, "test")
+        assert.strictEqual(letter.file, path)
+        assert.deepStrictEqual(letter.record, { id: 10, name: "[Circular]" })
+        // a new run starts both files afresh
+        yield* Effect.scoped(Effect.gen(function*() {
+          const w = yield* openSink(type, withLetters)
+          yield* w.restore!(undefined)
+          yield* w.writeBatch(Batch.make(c))
+          yield* w.flush
+        }))
+        assert.strictEqual(readFileSync(letters, "utf8"), "")
+        // and the file never grows past dead_letter.max_bytes: the write fails, naming the file
+        const small = yield* Effect.scoped(Effect.gen(function*() {
+          const w = yield* openSink(type, { ...withLetters, dead_letter: { path: letters, max_bytes: 10 } })
+          yield* w.restore!(undefined)
+          return yield* failure(w.writeBatch(Batch.make([loop(12)])))
+        }))
+        assert.include(small.message, `the dead-letter file ${letters} would grow past dead_letter.max_bytes (10 bytes; it holds 0)`)
+      })))
   }
 
   it.effect("csv: the columns taken from the first record survive a restore (no second header)", () =>

@@ -80,6 +80,8 @@ export const encoder = (options: {
   readonly config: DeadLetter.ErrorHandling
   readonly context: Pick<Connector.OpenContext, "node" | "onDeadLetters"> | undefined
   readonly location?: Location
+  /** How `dead_letter: { path }` text is appended (see `DeadLetter.writer`). */
+  readonly append?: ((text: string, max: number) => Effect.Effect<DeadLetter.Overflow | undefined, ConnectorError>) | undefined
 }): Encoder => {
   const { codec, config, location } = options
   const letters = config.on_error === "dead_letter" && config.dead_letter !== undefined && options.context !== undefined
@@ -88,7 +90,8 @@ export const encoder = (options: {
       node: options.context.node,
       config: config.dead_letter,
       ...(location?.file !== undefined ? { context: { file: location.file } } : {}),
-      report: options.context.onDeadLetters
+      report: options.context.onDeadLetters,
+      append: options.append
     })
     : undefined
   if (letters === undefined) {
