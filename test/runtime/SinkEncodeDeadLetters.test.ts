@@ -14,6 +14,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Builtins from "../../src/Builtins.ts"
+import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { tempDir } from "../connectors/csv/support.ts"
 
@@ -62,11 +63,18 @@ describe("dead letters of worker_map and of the file sinks", () => {
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       input(dir)
-      const summary = yield* run(yaml(
+      const text = yaml(
         dir,
         workerMap("shapes", `, on_error: dead_letter, dead_letter: { path: ${join(dir, "vet.rejected.ndjson")} }`),
         `{ type: csv, inputs: [vet], config: { path: ${join(dir, "out.csv")}, on_error: dead_letter, dead_letter: { path: ${join(dir, "out.rejected.ndjson")} } } }`
-      ))
+      )
+      const plan = yield* Effect.map(
+        Effect.flatMap(Yaml.parse(text, { file: "wf.yaml", env: {} }), Runtime.prepare),
+        (prepared) => PlanFormat.text(Runtime.plan(prepared))
+      ).pipe(Effect.provide(Builtins.layer))
+      assert.include(plan, `dead letters → ${join(dir, "vet.rejected.ndjson")}`)
+      assert.include(plan, `dead letters → ${join(dir, "out.rejected.ndjson")}`)
+      const summary = yield* run(text)
       // the good records, in input order, under the columns of the first one
       const good = ids((id) => kind(id) !== 3 && kind(id) !== 7 && kind(id) !== 9)
       assert.strictEqual(readFileSync(join(dir, "out.csv"), "utf8"), "id,twice\n" + good.map((id) => `${id},${id * 2}\n`).join(""))
