@@ -4,7 +4,7 @@
  * removes the step's errors, while a `process` not declared pure is still refused; node options'
  * `dead_letter: { to }` is checked against the dead-letter sinks declared so far.
  */
-import { Effect, pipe, Schema } from "effect"
+import { Effect, pipe, Schema, Stream } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
@@ -59,6 +59,24 @@ describe("Pipeline: .deadLetter after a pure process, an aggregate, a dedupe", (
     const declared = Pipeline.from("orders", orders).filter("big", "amount > 10").deadLetter("bad", letters)
     const p = declared.process("enrich", enrich, { pure: true, on_error: "dead_letter", dead_letter: { to: "bad" } }).to("out", out)
     expectTypeOf(p).toEqualTypeOf<Pipeline.Pipeline<"orders" | "big" | "bad" | "enrich" | "out", ConnectorError, never>>()
+  })
+
+  it("a via Stream function declared { pure: true } can have its failures set aside; not declared pure it cannot", () => {
+    const check = (rs: Stream.Stream<Order>) => Stream.mapEffect(rs, (o) => (o.amount < 0 ? Effect.fail(new Invalid({ id: o.id })) : Effect.succeed(o)))
+    const pure = Pipeline.from("orders", orders).via("vet", check, { pure: true })
+    expectTypeOf(pure).toExtend<Pipeline.Builder<"orders" | "vet", Order, never, never, Invalid, Pipeline.Policy, true>>()
+    expectTypeOf(pure.deadLetter("bad", letters).to("out", out)).toEqualTypeOf<Pipeline.Pipeline<"orders" | "vet" | "bad" | "out", ConnectorError, never>>()
+    const strict = Pipeline.from("orders", orders, { strict: true }).restartOnFailure(restart).via("vet", check, { pure: true }).deadLetter("bad", letters)
+    expectTypeOf(strict.to("out", out)).toEqualTypeOf<Pipeline.Pipeline<"orders" | "vet" | "bad" | "out", never, never>>()
+    const w = Workflow.make("w").source("orders", orders).via("vet", ["orders"], check, { pure: true }).deadLetter("bad", letters).sink("out", ["vet"], out).build()
+    expectTypeOf(w).toEqualTypeOf<Workflow.Workflow<"orders" | "vet" | "bad" | "out", ConnectorError, never>>()
+    const compileOnly = () => {
+      // @ts-expect-error: CompileError<"deadLetter: the last step fails a whole batch with Invalid ...">
+      Pipeline.from("orders", orders).via("vet", check).deadLetter("bad", letters)
+      // @ts-expect-error: CompileError<"deadLetter: the last step fails a whole batch with Invalid ...">
+      Pipeline.from("orders", orders).via("vet", check, { pure: false }).deadLetter("bad", letters)
+    }
+    expectTypeOf(compileOnly).toBeFunction()
   })
 
   it("a process not declared pure is still refused; a later step's .deadLetter leaves a pure process's errors", () => {
