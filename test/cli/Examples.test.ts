@@ -71,6 +71,10 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
   },
   "dead-letters-to-postgres.yaml": { validateOnly: "test/runtime/DeadLetterExample.integration.test.ts" },
   "aggregate-dead-letters.yaml": { validateOnly: "test/runtime/AggregateDeadLetterExample.test.ts" },
+  "worker-map-dead-letters.yaml": {
+    validateOnly: "test/runtime/WorkerMapDeadLetterExample.test.ts",
+    env: { PRICE_MODULE: join(examplesDir, "transforms/price.ts") }
+  },
   "graph-orders.yaml": { validateOnly: "test/graph/GraphWorkflow.test.ts (generated inputs, results computed by hand)" },
   "untrusted-input.yaml": {
     env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), OUT_NDJSON: join(dir, "unique.ndjson") }),
