@@ -4,10 +4,12 @@
  * bisected, the records the stream fails on alone are set aside, the rest goes on in order); the
  * `ndjson` sink's config `on_error: "dead_letter", dead_letter: { to }` sends the records it cannot
  * write (a record holding itself) to that dead-letter sink; a Workflow's `via` with the options
- * form and a `csv` sink with `dead_letter: { path }`; the `stdout` sink's writer. Files are read back.
+ * form and a `csv` sink with `dead_letter: { path }`; a `worker_map` spec in `mode: batch` declared
+ * pure, then `.deadLetter`; the `stdout` sink's writer. Files are read back.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
@@ -19,7 +21,10 @@ import * as Ndjson from "../../src/connectors/ndjson/index.ts"
 import { makeWriter } from "../../src/connectors/stdout/StdoutSink.ts"
 import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
+import * as Processors from "../../src/processors/index.ts"
 import { tempDir } from "../connectors/csv/support.ts"
+
+const badRecords = fileURLToPath(new URL("../runtime/fixtures/badRecords.ts", import.meta.url))
 
 interface Order {
   readonly id: number
@@ -93,6 +98,27 @@ describe("DSL: dead letters of a pure via and of the file sinks", () => {
         assert.include(String(l.error), "cannot write the record as csv")
       }
     })))
+
+  it.live("a Pipeline: a worker_map spec's failures go to the dead-letter sink of .deadLetter after it", () =>
+    Effect.gen(function*() {
+      const good = Memory.list<{ readonly id: number; readonly twice: number }>(`dsl-wm-good-${process.pid}`)
+      const bad = Memory.list<Pipeline.DeadLetterEnvelope>(`dsl-wm-bad-${process.pid}`)
+      good.clear()
+      bad.clear()
+      const p = Pipeline.from("orders", Memory.source<Order>({ records: orders }))
+        .execution({ batch_size: 8 })
+        .via("vet", Processors.workerMapSpec<Order, { readonly id: number; readonly twice: number }>({ module: badRecords, export: "batchVet", mode: "batch", pure: true, workers: 1 }))
+        .deadLetter("bad", bad.sink())
+        .to("out", good.sink())
+      yield* Pipeline.run(p).pipe(Effect.provide(Builtins.layer))
+      assert.deepStrictEqual(good.records(), orders.filter((o) => kind(o.id) !== 3).map((o) => ({ id: o.id, twice: o.amount * 2 })))
+      assert.deepStrictEqual(bad.records().map((e) => e.record), orders.filter((o) => kind(o.id) === 3))
+      for (const e of bad.records()) {
+        assert.strictEqual(e.node, "vet")
+        assert.strictEqual(e.tag, "WorkerMapError")
+        assert.include(e.error, `order ${(e.record as Order).id} is refused`)
+      }
+    }))
 
   it.live("the stdout sink writes the others and sets aside what it cannot write (csv and ndjson formats)", () =>
     Effect.scoped(Effect.gen(function*() {
