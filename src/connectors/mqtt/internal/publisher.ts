@@ -17,6 +17,8 @@ export interface Publisher {
   readonly client: mqtt.MqttClient
   /** The broker's Receive Maximum for this connection. */
   readonly receiveMaximum: number
+  /** The broker's Maximum Packet Size for this connection. */
+  readonly maximumPacketSize: number
   /** QoS 1/2 messages published on the connection and not acknowledged yet (every sink's). */
   readonly inflight: () => number
   /** Publishes one QoS 1/2 message counted in the window; settles with the broker's acknowledgement. */
@@ -41,7 +43,7 @@ const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scop
       (client) => void client.on("error", () => undefined),
       false
     ),
-    ({ client, receiveMaximum }) => {
+    ({ client, maximumPacketSize, receiveMaximum }) => {
       let inflight = 0
       let waiters: Array<() => void> = []
       const released = () => {
@@ -53,6 +55,7 @@ const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scop
       return {
         client,
         receiveMaximum,
+        maximumPacketSize,
         inflight: () => inflight,
         publish: (topic, body, options) => {
           inflight++
