@@ -181,6 +181,9 @@ export class Unconfirmed {
 
   /** A message published: its record and its outcome (the origin is the current write's). */
   add(record: unknown, outcome: Promise<Outcome>): Effect.Effect<void> {
+    // a failure is seen when the message is waited for; one never waited for (the sink closed
+    // first: its checkpoint never completes) is no unhandled rejection
+    outcome.catch(() => undefined)
     return Effect.map(currentOrigin, (origin) => void this.entries.push({ record, origin, outcome }))
   }
 
