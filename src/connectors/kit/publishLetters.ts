@@ -17,6 +17,7 @@
  *
  * @since 0.5.0
  */
+import { inspect } from "node:util"
 import { Effect } from "effect"
 import type * as Connector from "../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
@@ -93,9 +94,27 @@ export const encode = (
   limit: { readonly bytes: number; readonly what: string } | undefined
 ): Uint8Array | Refusal => {
   const payload = codec.encode(record)
-  if (Codecs.isEncodeError(payload)) return { record, reason: `the ${codec.name} codec cannot encode the record: ${payload.detail}` }
+  if (Codecs.isEncodeError(payload)) return unencodable(record, codec.name, payload.detail)
   const body = Codecs.toBytes(payload)
   return limit !== undefined && body.byteLength > limit.bytes ? oversize(record, body.byteLength, limit) : body
+}
+
+/**
+ * The {@link Refusal} of a record the codec cannot encode. A record without JSON text (a cycle)
+ * could not be a dead letter's `record` either: the letter then holds its inspection (`{
+ * unencodable }`, as `node:util` prints it).
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const unencodable = (record: unknown, codec: string, detail: string): Refusal => {
+  let letter: unknown = record
+  try {
+    Codecs.jsonText(record)
+  } catch {
+    letter = { unencodable: inspect(record, { depth: 4, breakLength: Number.POSITIVE_INFINITY }) }
+  }
+  return { record: letter, reason: `the ${codec} codec cannot encode the record: ${detail}` }
 }
 
 /**

@@ -91,7 +91,7 @@ const encodeMessage = (codec: "json" | "string", record: unknown): string | ((re
     return encodeText(codec, record)
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e)
-    return (r) => ({ record: r, reason: `the ${codec} codec cannot encode the record: ${detail}` })
+    return (r) => PublishLetters.unencodable(r, codec, detail)
   }
 }
 

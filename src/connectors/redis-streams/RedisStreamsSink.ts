@@ -83,7 +83,7 @@ export const RedisStreamsSink = Connector.sink<SinkConfig, unknown>({
               const args = [...head]
               const invalid = encodeRecord(records[i], codec, field, args)
               const over = invalid === undefined ? oversize(records[i], args, limits) : undefined
-              if (invalid !== undefined) refused.push({ record: records[i], reason: invalid })
+              if (invalid !== undefined) refused.push(PublishLetters.unencodable(records[i], codec, invalid))
               else if (over !== undefined) refused.push(over)
               else commands.push(args)
             }

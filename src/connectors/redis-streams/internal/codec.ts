@@ -50,7 +50,7 @@ const valueText = (v: unknown): string => (typeof v === "string" ? v : Codecs.js
 
 /**
  * The `XADD` field arguments of a record, or why it cannot be encoded (a value that has no JSON
- * text, e.g. a cycle).
+ * text, e.g. a cycle: the error's message).
  */
 export const encodeRecord = (record: unknown, codec: "fields" | "json", field: string, into: Array<string>): string | undefined => {
   try {
@@ -69,6 +69,6 @@ export const encodeRecord = (record: unknown, codec: "fields" | "json", field: s
     if (!any) into.push(field, "{}")
     return undefined
   } catch (e) {
-    return `the ${codec} codec cannot encode the record: ${e instanceof Error ? e.message : String(e)}`
+    return e instanceof Error ? e.message : String(e)
   }
 }
