@@ -62,15 +62,7 @@ export const refuser = (options: {
   readonly deadLetterContext?: { readonly [key: string]: unknown }
 }): Refuse => {
   const { config, connector, context } = options
-  const letters = config.on_error === "dead_letter" && config.dead_letter !== undefined
-    ? DeadLetter.writer({
-      connector,
-      node: context.node,
-      config: config.dead_letter,
-      ...(options.deadLetterContext !== undefined ? { context: options.deadLetterContext } : {}),
-      report: context.onDeadLetters
-    })
-    : undefined
+  const letters = DeadLetter.ofNode({ connector, open: context, config, context: options.deadLetterContext })
   return (refused) => {
     if (refused.length === 0) return Effect.void
     if (letters === undefined) {
@@ -128,6 +120,24 @@ export const oversize = (record: unknown, bytes: number, limit: { readonly bytes
   reason: `the message is ${bytes} bytes, larger than ${limit.what} (${limit.bytes} bytes)`,
   fields: { bytes, limit: limit.bytes }
 })
+
+/**
+ * Where a record goes (`route`: its topic or routing key) and its payload bytes, or its
+ * {@link Refusal} (no route, or the codec cannot encode it).
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const message = (
+  record: unknown,
+  route: (record: unknown) => string | Refusal,
+  codec: Codec<unknown>
+): { readonly to: string; readonly body: Uint8Array } | Refusal => {
+  const to = route(record)
+  if (typeof to !== "string") return to
+  const body = encode(codec, record, undefined)
+  return isRefusal(body) ? body : { to, body }
+}
 
 /** True for a {@link Refusal} (not a payload). */
 export const isRefusal = (u: unknown): u is Refusal => u !== null && typeof u === "object" && "reason" in u && "record" in u

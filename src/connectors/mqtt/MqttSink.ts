@@ -130,16 +130,12 @@ const openWriter = Effect.fnUntraced(function*(
       let bytes = 0
       let written = 0
       for (const record of records) {
-        const to = topic(record)
-        if (typeof to !== "string") {
-          refused.push(to)
+        const m = PublishLetters.message(record, topic, codec)
+        if (PublishLetters.isRefusal(m)) {
+          refused.push(m)
           continue
         }
-        const payload = PublishLetters.encode(codec, record, undefined)
-        if (PublishLetters.isRefusal(payload)) {
-          refused.push(payload)
-          continue
-        }
+        const { body: payload, to } = m
         // a packet over the broker's Maximum Packet Size would make it close the connection
         const size = packetBytes(to, payload.byteLength, qos)
         if (size > shared.maximumPacketSize) {

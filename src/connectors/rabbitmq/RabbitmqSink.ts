@@ -114,16 +114,12 @@ const openWriter = Effect.fnUntraced(function*(
       let bytes = 0
       let written = 0
       for (const record of records) {
-        const key = routingKey(record)
-        if (typeof key !== "string") {
-          refused.push(key)
+        const m = PublishLetters.message(record, routingKey, codec)
+        if (PublishLetters.isRefusal(m)) {
+          refused.push(m)
           continue
         }
-        const body = PublishLetters.encode(codec, record, undefined)
-        if (PublishLetters.isRefusal(body)) {
-          refused.push(body)
-          continue
-        }
+        const { body, to: key } = m
         bytes += body.byteLength
         written++
         yield* unconfirmed.add(record, publish(key, body))

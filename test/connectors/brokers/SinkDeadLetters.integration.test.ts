@@ -10,7 +10,6 @@
  * stream / queue of the test's own.
  */
 import { assert, describe, it } from "@effect/vitest"
-import amqp from "amqplib"
 import mqtt from "mqtt"
 import { Effect, Redacted, type Scope } from "effect"
 import { createClient } from "redis"
@@ -20,7 +19,7 @@ import { NatsSink } from "../../../src/connectors/nats/NatsSink.ts"
 import { RabbitmqSink } from "../../../src/connectors/rabbitmq/RabbitmqSink.ts"
 import { RedisStreamsSink } from "../../../src/connectors/redis-streams/RedisStreamsSink.ts"
 import { nats, type Nats, payloads } from "../nats/support.ts"
-import { admin, drain, url as rabbitUrl } from "../rabbitmq/support.ts"
+import { drain, url as rabbitUrl, withBoundedQueue } from "../rabbitmq/support.ts"
 import { deadLettered, failsNaming, ownServer, tempDir } from "./sinkLetters.ts"
 
 const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
@@ -133,31 +132,10 @@ describe("nats sink dead letters (shared server: max_payload 1 MiB)", () => {
     }).pipe(Effect.scoped))
 })
 
-/** A queue of the test's own holding at most `max` messages (x-overflow: reject-publish: the broker nacks the rest). */
-const boundedQueue = (max: number): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const name = unique("df-letters")
-      const c = yield* admin
-      yield* Effect.promise(async () => {
-        const ch = await c.createChannel()
-        await ch.assertQueue(name, { durable: true, arguments: { "x-max-length": max, "x-overflow": "reject-publish" } })
-        await ch.close()
-      })
-      return name
-    }),
-    (name) =>
-      Effect.promise(async () => {
-        const c = await amqp.connect("amqp://guest:guest@127.0.0.1:5672")
-        await c.createChannel().then((ch) => ch.deleteQueue(name)).catch(() => undefined)
-        await c.close().catch(() => undefined)
-      })
-  )
-
 describe("rabbitmq sink dead letters (shared broker)", () => {
   it.live("a nacked message (full queue), an unroutable mandatory one and one without its routing-key field go to the dead letters", () =>
     Effect.gen(function*() {
-      const queue = yield* boundedQueue(2)
+      const queue = yield* withBoundedQueue("df-letters", 2)
       const config = { url: rabbitUrl, exchange: "", routing_key: { field: "q" }, mandatory: true }
       const nowhere = unique("df-no-such-queue")
       const { counted, letters } = yield* deadLettered(RabbitmqSink, config, [
@@ -177,7 +155,7 @@ describe("rabbitmq sink dead letters (shared broker)", () => {
 
   it.live("by default a nacked message fails the flush (the checkpoint) naming it", () =>
     Effect.gen(function*() {
-      const queue = yield* boundedQueue(1)
+      const queue = yield* withBoundedQueue("df-letters", 1)
       yield* failsNaming(RabbitmqSink, { url: rabbitUrl, exchange: "", routing_key: queue }, [[{ n: 1 }, { n: 2 }]], { n: 2 }, /nack/)
     }).pipe(Effect.scoped))
 })

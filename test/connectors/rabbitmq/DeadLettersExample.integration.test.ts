@@ -7,38 +7,19 @@
 import { copyFile, writeFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Scope } from "effect"
+import { Effect } from "effect"
 import { tempDir } from "../../cli/support.ts"
 import { linesOf, start } from "../brokerRuns.ts"
-import { admin, drain, URL, withQueue } from "./support.ts"
+import { drain, URL, withBoundedQueue, withQueue } from "./support.ts"
 
 const example = resolve(import.meta.dirname, "../../../examples/rabbitmq-dead-letters.yaml")
-
-/** A queue taking at most `max` messages (the broker nacks the rest), deleted with the scope. */
-const fullAfter = (max: number): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const name = `df-example-small-${Math.random().toString(36).slice(2, 10)}`
-      const c = yield* admin
-      yield* Effect.promise(async () => {
-        const ch = await c.createChannel()
-        await ch.assertQueue(name, { durable: true, arguments: { "x-max-length": max, "x-overflow": "reject-publish" } })
-        await ch.close()
-      })
-      return name
-    }),
-    (name) => Effect.gen(function*() {
-      const c = yield* admin
-      yield* Effect.promise(() => c.createChannel().then((ch) => ch.deleteQueue(name)).catch(() => undefined))
-    }).pipe(Effect.scoped)
-  )
 
 describe("examples/rabbitmq-dead-letters.yaml", () => {
   it.live("publishes each order to its queue once and sets aside, with the reason, the ones the broker will never take", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
       const big = yield* withQueue("df-example-big")
-      const small = yield* fullAfter(1)
+      const small = yield* withBoundedQueue("df-example-small", 1)
       const nowhere = `df-example-no-such-queue-${Math.random().toString(36).slice(2, 10)}`
       yield* Effect.promise(() => copyFile(example, join(dir, "wf.yaml")))
       const orders = Array.from({ length: 300 }, (_, i) => {
