@@ -123,7 +123,7 @@ export const oversize = (record: unknown, bytes: number, limit: { readonly bytes
 
 /**
  * Where a record goes (`route`: its topic or routing key) and its payload bytes, or its
- * {@link Refusal} (no route, or the codec cannot encode it).
+ * {@link Refusal} (no route, the codec cannot encode it, or the payload is over `limit`).
  *
  * @category constructors
  * @since 0.5.0
@@ -131,11 +131,12 @@ export const oversize = (record: unknown, bytes: number, limit: { readonly bytes
 export const message = (
   record: unknown,
   route: (record: unknown) => string | Refusal,
-  codec: Codec<unknown>
+  codec: Codec<unknown>,
+  limit?: { readonly bytes: number; readonly what: string }
 ): { readonly to: string; readonly body: Uint8Array } | Refusal => {
   const to = route(record)
   if (typeof to !== "string") return to
-  const body = encode(codec, record, undefined)
+  const body = encode(codec, record, limit)
   return isRefusal(body) ? body : { to, body }
 }
 

@@ -40,6 +40,8 @@ const routingKeyOf = (config: SinkConfig) => {
 
 /** The header matching a message the broker returns (`mandatory`) with its record. */
 const PUBLISH_HEADER = "x-dataflare-publish"
+/** RabbitMQ's default `max_message_size` (3.8 to 3.13; 4.0 lowered it to 16 MiB). */
+const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
 /** Messages waiting for their confirmation before `writeBatch` waits for the oldest. */
 const MAX_UNCONFIRMED = 10_000
 
@@ -51,6 +53,8 @@ const openWriter = Effect.fnUntraced(function*(
   const codec = Codecs.byName(config.codec ?? "json")
   const persistent = config.persistent ?? true
   const mandatory = config.mandatory ?? false
+  // the broker closes the channel on a message over its max_message_size: refuse it before
+  const limit = { bytes: config.max_message_bytes ?? MAX_MESSAGE_BYTES, what: "max_message_bytes (the broker's max_message_size)" }
   const routingKey = routingKeyOf(config)
   const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
   const channel: amqp.ConfirmChannel = yield* Effect.tryPromise({ try: () => conn.createConfirmChannel(), catch: classify("open", broker) })
@@ -114,7 +118,7 @@ const openWriter = Effect.fnUntraced(function*(
       let bytes = 0
       let written = 0
       for (const record of records) {
-        const m = PublishLetters.message(record, routingKey, codec)
+        const m = PublishLetters.message(record, routingKey, codec, limit)
         if (PublishLetters.isRefusal(m)) {
           refused.push(m)
           continue

@@ -133,18 +133,19 @@ describe("nats sink dead letters (shared server: max_payload 1 MiB)", () => {
 })
 
 describe("rabbitmq sink dead letters (shared broker)", () => {
-  it.live("a nacked message (full queue), an unroutable mandatory one and one without its routing-key field go to the dead letters", () =>
+  it.live("a nacked message (full queue), an unroutable mandatory one, one without its routing-key field and one over max_message_bytes go to the dead letters", () =>
     Effect.gen(function*() {
       const queue = yield* withBoundedQueue("df-letters", 2)
-      const config = { url: rabbitUrl, exchange: "", routing_key: { field: "q" }, mandatory: true }
+      const config = { url: rabbitUrl, exchange: "", routing_key: { field: "q" }, mandatory: true, max_message_bytes: 2000 }
       const nowhere = unique("df-no-such-queue")
       const { counted, letters } = yield* deadLettered(RabbitmqSink, config, [
         [{ q: queue, n: 1 }, { n: 2 }, { q: queue, n: 3 }],
-        [{ q: nowhere, n: 4 }, { q: queue, n: 5 }]
+        [{ q: nowhere, n: 4 }, { q: queue, n: 6, pad: "p".repeat(3000) }, { q: queue, n: 5 }]
       ])
       assert.deepStrictEqual((yield* drain(queue)).map((b) => JSON.parse(b).n), [1, 3])
-      assert.strictEqual(counted, 3)
-      assert.deepStrictEqual(letters.map((l) => [l.record.n, l.exchange]), [[2, ""], [4, ""], [5, ""]])
+      assert.strictEqual(counted, 4)
+      assert.deepStrictEqual(letters.map((l) => [l.record.n, l.exchange]), [[2, ""], [4, ""], [5, ""], [6, ""]])
+      assert.match(letters[3].error, /larger than max_message_bytes \(the broker's max_message_size\) \(2000 bytes\)/)
       assert.match(letters[0].error, /the routing key field 'q' is missing/)
       assert.match(letters[1].error, /returned the message: no queue takes routing key 'df-no-such-queue.*312 NO_ROUTE/)
       assert.strictEqual(letters[1].reply_code, 312)
