@@ -211,4 +211,20 @@ describe("mqtt sink dead letters (own mosquitto: max_packet_size 1000, an ACL)",
       const config = { url: Redacted.make(`mqtt://127.0.0.1:${port}`), topic: { field: "t" } }
       yield* failsNaming(MqttSink, config, [[{ t: "ok/fine", n: 1 }, { t: "denied/y", n: 2 }]], { t: "denied/y", n: 2 }, /Not authorized/)
     }).pipe(Effect.scoped))
+
+  it.live("mosquitto's message_size_limit (a PUBACK code MQTT 5 does not allow) fails the flush, and the sink closes, instead of waiting forever", () =>
+    Effect.gen(function*() {
+      const limited = yield* ownServer("mosquitto", (_port, dir) => ["-c", `${dir}/m.conf`], (port) => ({
+        "m.conf": [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "message_size_limit 1000"].join("\n") + "\n"
+      }))
+      const writer = yield* MqttSink.open({ url: Redacted.make(`mqtt://127.0.0.1:${limited.port}`), topic: "ok/limited", qos: 1 }, {
+        node: "out",
+        batchSize: 100,
+        instance: 0,
+        parallelism: 1
+      })
+      yield* writer.writeBatch(Batch.make([{ n: 1 }, { n: 2, pad: "p".repeat(2000) }]))
+      const error = yield* Effect.flip(writer.flush)
+      assert.match(error.message, /Invalid puback reason code/)
+    }).pipe(Effect.scoped))
 })

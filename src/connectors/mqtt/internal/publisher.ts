@@ -33,15 +33,25 @@ interface PublisherConfig {
   readonly timeoutMs: number
 }
 
-const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scope.Scope> =>
-  Effect.map(
-    connect(
-      c.url,
-      { clientId: c.clientId ?? `dataflare-${randomUUID().slice(0, 12)}`, clean: true },
-      c.timeoutMs,
-      // each sink listens for errors itself; this one keeps an error from being unhandled
-      (client) => void client.on("error", () => undefined),
-      false
+const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scope.Scope> => {
+  // after an error or a lost connection, the messages still unacknowledged never will be: closing
+  // then does not wait for them (it would wait forever), it ends the client at once
+  let broken = false
+  return Effect.map(
+    Effect.tap(
+      connect(
+        c.url,
+        { clientId: c.clientId ?? `dataflare-${randomUUID().slice(0, 12)}`, clean: true },
+        c.timeoutMs,
+        // each sink listens for errors itself; this one keeps an error from being unhandled
+        (client) => {
+          client.on("error", () => void (broken = true))
+          client.on("close", () => void (broken = true))
+        },
+        false
+      ),
+      // runs before the release of `connect` (finalizers run in reverse order)
+      ({ client }) => Effect.addFinalizer(() => Effect.sync(() => void (broken && client.end(true))))
     ),
     ({ client, maximumPacketSize, receiveMaximum }) => {
       let inflight = 0
@@ -71,6 +81,7 @@ const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scop
       }
     }
   )
+}
 
 const pool = Clients.pool({
   key: (c: PublisherConfig) => Clients.key(`${Clients.urlKey(c.url)} ${c.clientId ?? ""}`),
