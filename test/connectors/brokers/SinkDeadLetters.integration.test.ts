@@ -14,7 +14,7 @@ import mqtt from "mqtt"
 import { Effect, Redacted, type Scope } from "effect"
 import { createClient } from "redis"
 import * as Batch from "../../../src/Batch.ts"
-import { MqttSink } from "../../../src/connectors/mqtt/MqttSink.ts"
+import { MqttSink, packetBytes } from "../../../src/connectors/mqtt/MqttSink.ts"
 import { NatsSink } from "../../../src/connectors/nats/NatsSink.ts"
 import { RabbitmqSink } from "../../../src/connectors/rabbitmq/RabbitmqSink.ts"
 import { RedisStreamsSink } from "../../../src/connectors/redis-streams/RedisStreamsSink.ts"
@@ -204,6 +204,25 @@ describe("mqtt sink dead letters (own mosquitto: max_packet_size 1000, an ACL)",
         assert.strictEqual(letters[3].reason_code, 135)
       }).pipe(Effect.scoped))
   }
+
+  it.live("the size check is exact: a packet of the broker's maximum is published, one byte more is set aside", () =>
+    Effect.gen(function*() {
+      const { port } = yield* server
+      const base = `ok/${unique("edge")}`
+      const sub = yield* collect(port, `${base}/#`)
+      const to = `${base}/x`
+      /** A record whose PUBLISH packet (QoS 1) is `bytes` long. */
+      const sized = (n: number, bytes: number) => {
+        let pad = ""
+        while (packetBytes(to, JSON.stringify({ t: to, n, pad }).length, 1) < bytes) pad += "p"
+        return { t: to, n, pad }
+      }
+      const config = { url: Redacted.make(`mqtt://127.0.0.1:${port}`), topic: { field: "t" }, qos: 1 as const }
+      const { letters } = yield* deadLettered(MqttSink, config, [[sized(1, 1000), sized(2, 1001), { t: to, n: 3 }]])
+      yield* until(sub.received, 2)
+      assert.deepStrictEqual(sub.received.map((p) => JSON.parse(p).n), [1, 3])
+      assert.deepStrictEqual(letters.map((l) => [l.record.n, l.bytes, l.limit]), [[2, 1001, 1000]])
+    }).pipe(Effect.scoped))
 
   it.live("by default a message the broker refuses fails the flush naming it", () =>
     Effect.gen(function*() {
