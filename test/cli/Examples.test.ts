@@ -53,6 +53,10 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
     validateOnly: "test/connectors/rabbitmq/Example.integration.test.ts",
     env: { RABBITMQ_URL: "amqp://guest:guest@127.0.0.1:5672", MQTT_URL: "mqtt://127.0.0.1:1883" }
   },
+  "rabbitmq-dead-letters.yaml": {
+    validateOnly: "test/connectors/rabbitmq/DeadLettersExample.integration.test.ts",
+    env: { RABBITMQ_URL: "amqp://guest:guest@127.0.0.1:5672" }
+  },
   "mqtt-alerts.yaml": {
     validateOnly: "test/connectors/mqtt/Example.integration.test.ts",
     env: { RABBITMQ_URL: "amqp://guest:guest@127.0.0.1:5672", MQTT_URL: "mqtt://127.0.0.1:1883" }

@@ -384,6 +384,30 @@ export const writer = (options: {
     })
 }
 
+/**
+ * The dead-letter {@link writer} of a node whose config says `on_error: dead_letter` (with
+ * `dead_letter`), else `undefined` (`on_error: fail`): the one of a sink, told the node and the
+ * count callback by its open context; `context` first in each envelope.
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const ofNode = (options: {
+  readonly connector: string
+  readonly open: { readonly node: string; readonly onDeadLetters?: ((count: number) => void) | undefined }
+  readonly config: ErrorHandling
+  readonly context?: { readonly [key: string]: unknown } | undefined
+}): Writer | undefined =>
+  options.config.on_error === "dead_letter" && options.config.dead_letter !== undefined
+    ? writer({
+      connector: options.connector,
+      node: options.open.node,
+      config: options.config.dead_letter,
+      ...(options.context !== undefined ? { context: options.context } : {}),
+      report: options.open.onDeadLetters
+    })
+    : undefined
+
 /** `{ source, position }` of a batch's origin, for a letter that does not say where it came from. */
 const originFields = (origin: CurrentWrite["origin"]): { readonly source: string; readonly position: unknown } | undefined =>
   origin === undefined ? undefined : { source: origin.source, position: origin.position }

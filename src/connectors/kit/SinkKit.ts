@@ -177,15 +177,7 @@ export const make = <A, E>(options: SinkKitOptions<A, E>): Connector.SinkWriter<
   const policy = Retry.policy(config.retry)
   const onError = config.on_error ?? "fail"
   const reasonOf = options.reasonOf ?? messageOf
-  const letters = config.dead_letter !== undefined && onError === "dead_letter"
-    ? DeadLetter.writer({
-      connector,
-      node: context.node,
-      config: config.dead_letter,
-      ...(options.deadLetterContext !== undefined ? { context: options.deadLetterContext } : {}),
-      report: context.onDeadLetters
-    })
-    : undefined
+  const letters = DeadLetter.ofNode({ connector, open: context, config: { ...config, on_error: onError }, context: options.deadLetterContext })
   const recover = options.recover
   const isPartial = (e: E | RecordsRejected): e is RecordsRejected => e instanceof RecordsRejected
   const classifyAny = (e: E | RecordsRejected): Retry.Classification => (isPartial(e) ? "fail" : classify(e))

@@ -34,9 +34,7 @@ export const writer = (options: {
   readonly config: DeadLetter.ErrorHandling
   readonly report?: ((count: number) => void) | undefined
 }): DeadLetter.Writer | undefined =>
-  options.config.on_error === "dead_letter" && options.config.dead_letter !== undefined
-    ? DeadLetter.writer({ connector: options.connector, node: options.node, config: options.config.dead_letter, report: options.report })
-    : undefined
+  DeadLetter.ofNode({ connector: options.connector, open: { node: options.node, onDeadLetters: options.report }, config: options.config })
 
 /**
  * The dead letter of a payload that did not decode: the payload as text (or `{ base64 }`), the

@@ -113,6 +113,10 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `client_id`: the client id (default: a random one).
  * - `codec`: see {@link Codec}.
  * - `connect_timeout`: how long connecting may take (default `10s`).
+ * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
+ *   larger than the server's limit, its topic field is missing or not a topic name, or the broker refused it in its PUBACK — fails the run naming it) or `dead_letter`: it goes with
+ *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
+ *   other records are published (the kit's `publishLetters`).
  *
  * @category schemas
  * @since 0.4.0
@@ -130,8 +134,9 @@ export const SinkConfig = Schema.Struct({
   retain: Schema.optionalKey(Schema.Boolean.annotate({ description: "Publish retained messages", default: false })),
   client_id: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The publisher's client id, on a clean session (default: a random one)" })),
   codec: CodecKey,
-  connect_timeout: ConnectTimeout
-})
+  connect_timeout: ConnectTimeout,
+  ...DeadLetter.SinkErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

@@ -7,6 +7,13 @@
  *   the broker's Receive Maximum (and never more than 10,000) messages wait for their
  *   acknowledgement: then `writeBatch` waits for the oldest (memory stays bounded with a slow
  *   broker, and the broker is never sent more than it takes).
+ * - **Refused records.** A record whose topic field is missing or not a topic name, one the codec
+ *   cannot encode, one whose PUBLISH packet is larger than the broker's Maximum Packet Size (from
+ *   its CONNACK: the broker would close the connection), and a message the broker refuses in its
+ *   PUBACK / PUBREC (MQTT 5 reason codes about the message: not authorized, topic name invalid,
+ *   quota exceeded, payload format invalid, ...) fail the run naming the record (`on_error:
+ *   fail`) or go to the dead letters with the reason (`on_error: dead_letter`), before the
+ *   checkpoint completes. A lost connection fails the run (its restart strategy decides).
  * - **Shared connection.** The sinks of a run on one URL (and `client_id`) publish on one
  *   connection (`internal/publisher.ts`, the kit's `Clients` pool) and share its window.
  * - **Guarantee: at-least-once** with QoS 1 and 2: after a crash the records written since the
@@ -20,10 +27,12 @@ import { Effect, type Scope } from "effect"
 import type * as Batch from "../../Batch.ts"
 import { toArray } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import { type ConnectorError, RecordError } from "../../Errors.ts"
+import type { ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as PublishLetters from "../kit/publishLetters.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connect } from "./internal/client.ts"
 import { publisher } from "./internal/publisher.ts"
 import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./MqttConfig.ts"
@@ -31,25 +40,34 @@ import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./MqttConfig.ts
 /** Messages published and not yet acknowledged before `writeBatch` waits. */
 const MAX_UNACKNOWLEDGED = 10_000
 
+/** Why a topic name is not one (empty, or a wildcard), or `undefined`. */
+const invalidTopic = (topic: string): string | undefined =>
+  topic.length === 0 ? "empty" : topic.includes("+") || topic.includes("#") ? "wildcards (+, #) are for subscriptions" : undefined
+
 const topicOf = (config: SinkConfig) => {
   const t = config.topic
-  if (typeof t === "string") return (): string | RecordError => t
-  return (record: unknown): string | RecordError => {
-    const value = record !== null && typeof record === "object" ? (record as { readonly [k: string]: unknown })[t.field] : undefined
-    return typeof value === "string" && value.length > 0 && !value.includes("+") && !value.includes("#")
-      ? value
-      : new RecordError({
-        detail: `the topic field '${t.field}' is ${value === undefined ? "missing" : typeof value === "string" ? `not a topic name (${JSON.stringify(value)})` : `not a string (${typeof value})`}`,
-        field: t.field,
-        record
-      })
-  }
+  if (typeof t === "string") return (): string | PublishLetters.Refusal => t
+  return (record: unknown): string | PublishLetters.Refusal => PublishLetters.routeOf(record, t.field, "topic", invalidTopic)
 }
+
+/** Bytes of a PUBLISH packet without properties (MQTT 5): fixed header, topic, packet id, payload. */
+export const packetBytes = (topic: string, payload: number, qos: 0 | 1 | 2): number => {
+  const remaining = 2 + Buffer.byteLength(topic, "utf8") + (qos > 0 ? 2 : 0) + 1 + payload
+  return 1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining
+}
+
+/**
+ * PUBACK / PUBREC reason codes about the message itself (MQTT 5): unspecified (0x80),
+ * implementation specific (0x83: the broker refused it, e.g. a plugin), not authorized for its
+ * topic (0x87), topic name invalid (0x90), quota exceeded (0x97), payload format invalid (0x99).
+ */
+const MESSAGE_CODES = new Set([0x80, 0x83, 0x87, 0x90, 0x97, 0x99])
 
 const timeoutOf = (config: SinkConfig) => (config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
 
 const openWriter = Effect.fnUntraced(function*(
-  config: SinkConfig
+  config: SinkConfig,
+  context: Connector.OpenContext
 ): Effect.fn.Return<Connector.SinkWriter<unknown>, ConnectorError, Scope.Scope> {
   const broker = brokerOf(config.url)
   const qos = config.qos ?? 1
@@ -60,9 +78,20 @@ const openWriter = Effect.fnUntraced(function*(
   const failed = (): ConnectorError | undefined => failure
   const shared = yield* publisher(config.url, config.client_id, timeoutOf(config))
   const client = shared.client
+  // a lost connection (or a packet the client cannot read: an invalid reason code) settles every
+  // message still waiting for its acknowledgement, which would otherwise wait forever
+  let breakAll: (e: unknown) => void = () => undefined
+  const broken = new Promise<never>((_, reject) => (breakAll = reject))
+  broken.catch(() => undefined)
   // the connection is shared: this sink's listeners go with the sink
-  const onError = (e: Error) => void (failure ??= classify("write", broker)(e))
-  const onClose = () => void (failure ??= classify("write", broker)(new Error("the connection was closed")))
+  const onError = (e: Error) => {
+    failure ??= classify("write", broker)(e)
+    breakAll(e)
+  }
+  const onClose = () => {
+    failure ??= classify("write", broker)(new Error("the connection was closed"))
+    breakAll(new Error("the connection was closed"))
+  }
   client.on("error", onError)
   client.on("close", onClose)
   yield* Effect.addFinalizer(() =>
@@ -76,44 +105,61 @@ const openWriter = Effect.fnUntraced(function*(
   // the window is the connection's, shared with the other sinks on it
   const window = Math.min(MAX_UNACKNOWLEDGED, shared.receiveMaximum)
   const limit = qos === 0 ? MAX_UNACKNOWLEDGED : window
-  let pending: Array<Promise<void>> = []
-  const oldest = Effect.suspend(() => {
-    const first = pending.shift()
-    return first === undefined ? Effect.void : Effect.tryPromise({ try: () => first, catch: (e) => failed() ?? classify("publish", broker)(e) })
+  const refuse = PublishLetters.refuser({
+    connector: CONNECTOR,
+    context,
+    config,
+    ...(typeof config.topic === "string" ? { deadLetterContext: { topic: config.topic } } : {})
   })
+  const unconfirmed = new PublishLetters.Unconfirmed(refuse, (e) => failed() ?? classify("publish", broker)(e))
   const room = Effect.promise(() => shared.room())
-  const settle = Effect.suspend(() => {
-    const all = pending
-    pending = []
-    return Effect.tryPromise({ try: () => Promise.all(all), catch: (e) => failed() ?? classify("publish", broker)(e) })
-  })
+  /** The outcome of a publish: a PUBACK / PUBREC reason code about the message is its refusal. */
+  const outcome = (to: string, published: Promise<void>): Promise<PublishLetters.Outcome> =>
+    Promise.race([published, broken]).then(() => undefined, (e: unknown) => {
+      const code = e !== null && typeof e === "object" && "code" in e ? e.code : undefined
+      if (typeof code !== "number" || !MESSAGE_CODES.has(code)) throw e
+      return { reason: `the broker refused the message on topic '${to}': ${e instanceof Error ? e.message : String(e)} (reason code ${code})`, fields: { topic: to, reason_code: code } }
+    })
 
   const writeBatch = (batch: Batch.Batch<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
     Effect.gen(function*() {
       const before = failed()
       if (before !== undefined) return yield* before
       const records = toArray(batch)
+      const refused: Array<PublishLetters.Refusal> = []
       let bytes = 0
+      let written = 0
       for (const record of records) {
-        const to = topic(record)
-        if (to instanceof RecordError) return yield* to
-        const payload = codec.encode(record)
-        if (Codecs.isEncodeError(payload)) return yield* payload.toRecordError()
-        const body = Buffer.from(Codecs.toBytes(payload))
+        const m = PublishLetters.message(record, topic, codec)
+        if (PublishLetters.isRefusal(m)) {
+          refused.push(m)
+          continue
+        }
+        const { body: payload, to } = m
+        // a packet over the broker's Maximum Packet Size would make it close the connection
+        const size = packetBytes(to, payload.byteLength, qos)
+        if (size > shared.maximumPacketSize) {
+          refused.push(PublishLetters.oversize(record, size, { bytes: shared.maximumPacketSize, what: "the broker's maximum packet size" }))
+          continue
+        }
+        const body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
         bytes += body.byteLength
+        written++
         if (qos === 0) {
-          pending.push(new Promise<void>((resolve, reject) => client.publish(to, body, { qos, retain }, (e) => (e ? reject(e) : resolve()))))
+          yield* unconfirmed.add(record, outcome(to, new Promise<void>((resolve, reject) => client.publish(to, body, { qos, retain }, (e) => (e ? reject(e) : resolve())))))
         } else {
           // the other sinks' messages count too: wait for one of them if the window is full
-          while (shared.inflight() >= window) yield* (pending.length > 0 ? oldest : room)
-          pending.push(shared.publish(to, body, { qos, retain }))
+          while (shared.inflight() >= window) yield* (unconfirmed.size > 0 ? unconfirmed.oldest : room)
+          yield* unconfirmed.add(record, outcome(to, shared.publish(to, body, { qos, retain })))
         }
-        while (pending.length >= limit) yield* oldest
+        while (unconfirmed.size >= limit) yield* unconfirmed.oldest
       }
-      return { written: records.length, bytes }
+      yield* refuse(refused)
+      return { written, bytes }
     })
 
-  return { writeBatch, flush: settle }
+  // every message published so far acknowledged or refused (dead-lettered) before the checkpoint
+  return { writeBatch, flush: unconfirmed.flush(CONNECTOR) }
 })
 
 /**
@@ -135,11 +181,12 @@ export const MqttSink: Connector.SinkDefinition<SinkConfig, unknown> = Connector
   description: "Publishes records to MQTT 5 topics (QoS 1/2: at-least-once; QoS 0: at most once)",
   config: SinkConfigSchema,
   capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  resources: (config) => ({ writes: [...DeadLetter.resources(config)] }),
   check: (config) =>
     Effect.scoped(
       Effect.asVoid(connect(config.url, { clientId: `dataflare-check-${randomUUID().slice(0, 8)}`, clean: true }, timeoutOf(config), (c) => c.on("error", () => undefined), false))
     ),
-  open: (config) => openWriter(config)
+  open: (config, context) => openWriter(config, context)
 })
 
 /**

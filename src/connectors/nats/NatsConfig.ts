@@ -97,6 +97,11 @@ export type SourceConfig = typeof SourceConfig.Type
  * max_delay }` for a batch whose publish failed on a lost connection or a timeout (the kit's
  * retries; the messages keep their ids, so what was published before the failure is dropped).
  *
+ * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
+ *   larger than the server's limit, over the server's `max_payload`, or refused by the stream (its `max_msg_size`, a full stream with `discard: new`) — fails the run naming it) or `dead_letter`: it goes with
+ *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
+ *   other records are published (the kit's `publishLetters`).
+ *
  * @category schemas
  * @since 0.4.0
  */
@@ -107,8 +112,9 @@ export const SinkConfig = Schema.Struct({
     description: "json: the record as JSON; string: the record's string data as text (the record as JSON when it has none)",
     default: "json"
   })),
-  ...Retry.RetryFields
-})
+  ...Retry.RetryFields,
+  ...DeadLetter.SinkErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

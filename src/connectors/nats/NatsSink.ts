@@ -15,6 +15,14 @@
  * they are published again: at-least-once, never lost (the payload hash keeps a different record
  * from taking another's id). `dataflare plan` says so.
  *
+ * **Refused records.** A record the codec cannot encode, larger than the server's `max_payload`
+ * (checked before publishing, the message-id header included), or refused by the stream in its
+ * publish acknowledgement (larger than its `max_msg_size`, a full stream with `discard: new`)
+ * fails the run naming it (`on_error: fail`) or goes to the dead letters (`on_error:
+ * dead_letter`). It still takes its place in the message-id sequence, so the records after it get
+ * the same ids on a replay, and de-duplication holds across dead letters. A lost connection or a
+ * timeout is retried (the whole batch, same ids); no stream for the subject fails the run.
+ *
  * @since 0.4.0
  */
 import type { JetStreamManager } from "@nats-io/jetstream"
@@ -26,6 +34,8 @@ import * as Spec from "../../Spec.ts"
 import * as Retry from "../kit/Retry.ts"
 import { classify, session } from "./internal/client.ts"
 import { bytes, encodeText } from "./internal/codec.ts"
+import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as PublishLetters from "../kit/publishLetters.ts"
 import { SinkConfig } from "./NatsConfig.ts"
 
 const CONNECTOR = "nats"
@@ -47,6 +57,42 @@ interface SinkState {
 const token = (name: string): string => {
   const safe = name.replace(/[^A-Za-z0-9_-]/g, "_")
   return safe === name ? name : `${safe}_${hashKey(name).toString(36)}`
+}
+
+/** NATS's default `max_payload`, when the server's INFO does not say. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+/** Bytes of the headers of a message with a `Nats-Msg-Id` (they count in `max_payload`). */
+const headerBytes = (id: string): number => "NATS/1.0\r\nNats-Msg-Id: \r\n\r\n".length + Buffer.byteLength(id, "utf8")
+
+/**
+ * JetStream publish errors about the message itself (`err_code`): larger than the stream's
+ * `max_msg_size` (10054), a stream full with `discard: new` (10077 messages, 10078 bytes). Other errors (no stream for the subject, a timeout) are not the record's.
+ */
+const MESSAGE_ERRORS = new Set([10054, 10077, 10078])
+
+/** The refusal of a message the server refused, or `undefined` when the error is not the record's. */
+const messageRefusal = (error: unknown, record: unknown, id: string): PublishLetters.Refusal | undefined => {
+  if (error === null || typeof error !== "object") return undefined
+  const name = "name" in error ? error.name : undefined
+  const code = "code" in error ? error.code : undefined
+  const message = "message" in error ? String(error.message) : String(error)
+  if (name === "JetStreamApiError" && typeof code === "number" && MESSAGE_ERRORS.has(code)) {
+    return { record, reason: `the stream refused the message: ${message}`, fields: { err_code: code, msg_id: id } }
+  }
+  // the client's own check of max_payload (the server's INFO may have changed since the sink opened)
+  if (name === "InvalidArgumentError" && /max_payload/.test(message)) return { record, reason: message, fields: { msg_id: id } }
+  return undefined
+}
+
+/** The payload text of a record, or (given the record) its refusal: a value without JSON text. */
+const encodeMessage = (codec: "json" | "string", record: unknown): string | ((record: unknown) => PublishLetters.Refusal) => {
+  try {
+    return encodeText(codec, record)
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e)
+    return (r) => PublishLetters.unencodable(r, codec, detail)
+  }
 }
 
 const randomLineage = () => Math.random().toString(36).slice(2, 10)
@@ -98,7 +144,7 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
     transactional: false,
     preferredBatchSize: 1000
   }),
-  resources: (config) => ({ writes: [{ kind: "nats-subject", name: config.subject, key: ["subject"], shared: true }] }),
+  resources: (config) => ({ writes: [{ kind: "nats-subject", name: config.subject, key: ["subject"], shared: true }, ...DeadLetter.resources(config)] }),
   check: (config) =>
     Effect.scoped(
       Effect.gen(function*() {
@@ -126,6 +172,8 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
       let index = 0
       let duplicates = 0
       const policy = Retry.policy(config.retry)
+      const maxPayload = s.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
+      const refuse = PublishLetters.refuser({ connector: CONNECTOR, context, config, deadLetterContext: { subject: config.subject } })
 
       const loadState = Effect.tryPromise({
         try: async () => {
@@ -142,21 +190,53 @@ export const NatsSink = Connector.sink<SinkConfig, unknown>({
             const { records, start, end } = batch
             // ids are taken once: a retried batch publishes the same ids, and what reached the
             // stream before the failure is dropped as a duplicate
+            // a refused record takes its index too: the records after it keep their ids on a replay
             const payloads: Array<Uint8Array> = []
             const ids: Array<string> = []
+            const sent: Array<unknown> = []
+            const refused: Array<PublishLetters.Refusal> = []
             for (let i = start; i < end; i++) {
-              const text = encodeText(codec, records[i])
-              payloads.push(bytes(text))
-              ids.push(`${prefix}:${lineage}:${index++}:${hashKey(text).toString(36)}`)
+              const k = index++
+              const text = encodeMessage(codec, records[i])
+              if (typeof text !== "string") {
+                refused.push(text(records[i]))
+                continue
+              }
+              const id = `${prefix}:${lineage}:${k}:${hashKey(text).toString(36)}`
+              const body = bytes(text)
+              const limit = maxPayload - headerBytes(id)
+              if (body.byteLength > limit) {
+                refused.push(PublishLetters.oversize(records[i], body.byteLength, { bytes: limit, what: "the server's max_payload less the message-id header" }))
+                continue
+              }
+              payloads.push(body)
+              ids.push(id)
+              sent.push(records[i])
             }
             const publish = Effect.tryPromise({
               try: async () => {
-                const acks = await Promise.all(payloads.map((p, i) => s.js.publish(config.subject, p, { msgID: ids[i] })))
-                for (const ack of acks) if (ack.duplicate) duplicates++
+                const outcomes = await Promise.allSettled(payloads.map((p, i) => s.js.publish(config.subject, p, { msgID: ids[i] })))
+                const refusedNow: Array<PublishLetters.Refusal> = []
+                for (let i = 0; i < outcomes.length; i++) {
+                  const o = outcomes[i]
+                  if (o.status === "fulfilled") {
+                    if (o.value.duplicate) duplicates++
+                    continue
+                  }
+                  const refusal = messageRefusal(o.reason, sent[i], ids[i])
+                  // anything else (a timeout, a lost connection) fails the attempt: the batch is
+                  // published again with the same ids, and what was stored is dropped as a duplicate
+                  if (refusal === undefined) throw o.reason
+                  refusedNow.push(refusal)
+                }
+                return refusedNow
               },
               catch: classify(CONNECTOR, "write")
             })
-            return Retry.retrying(publish, { policy }).pipe(Effect.as({ written: end - start }))
+            return Retry.retrying(publish, { policy }).pipe(
+              Effect.flatMap((refusedNow) => refuse([...refused, ...refusedNow])),
+              Effect.as({ written: payloads.length })
+            )
           }),
         flush: Effect.void,
         restore: (id) =>

@@ -88,7 +88,16 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `codec`: see {@link Codec} (`string` publishes records that are strings, `bytes` byte arrays).
  * - `persistent`: publish with delivery mode 2 (default true): the broker writes the messages of
  *   durable queues to disk before confirming them.
+ * - `mandatory`: publish with the mandatory flag (default false): a message that no queue takes
+ *   (unroutable) is returned by the broker and refused (`on_error`); each message then carries a
+ *   `x-dataflare-publish` header, which matches a returned message with its record.
+ * - `max_message_bytes`: the broker's `max_message_size` (default 128 MiB, RabbitMQ 3.x's; 16 MiB
+ *   from 4.0): a larger message is refused before it is sent (the broker would close the channel).
  * - `connect_timeout`: how long connecting may take (default `10s`).
+ * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
+ *   larger than the server's limit, its routing-key field is missing, the broker nacked it (a full queue with `x-overflow: reject-publish`) or returned it (`mandatory`) — fails the run naming it) or `dead_letter`: it goes with
+ *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
+ *   other records are published (the kit's `publishLetters`).
  *
  * @category schemas
  * @since 0.4.0
@@ -108,8 +117,17 @@ export const SinkConfig = Schema.Struct({
     description: "Publish with delivery mode 2: the broker writes the messages of durable queues to disk before confirming them",
     default: true
   })),
-  connect_timeout: ConnectTimeout
-})
+  mandatory: Schema.optionalKey(Schema.Boolean.annotate({
+    description: "Publish with the mandatory flag: a message no queue is bound to take is returned by the broker, and refused like a nacked one (on_error)",
+    default: false
+  })),
+  max_message_bytes: Schema.optionalKey(PositiveInt.annotate({
+    description: "The broker's max_message_size: a larger message is refused (on_error) before it is sent — the broker would close the channel",
+    default: 134217728
+  })),
+  connect_timeout: ConnectTimeout,
+  ...DeadLetter.SinkErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

@@ -94,6 +94,10 @@ export type SourceConfig = typeof SourceConfig.Type
  *   as JSON) or `json` (the whole record as JSON in `field`, default `data`).
  * - `retry`: `{ attempts, delay, max_delay }` for a batch whose write failed on a lost connection
  *   or a busy server (the kit's retries; a new connection is made before each).
+ * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
+ *   larger than the server's limit, longer than the server's `proto-max-bulk-len` — fails the run naming it) or `dead_letter`: it goes with
+ *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
+ *   other records are published (the kit's `publishLetters`).
  *
  * @category schemas
  * @since 0.4.0
@@ -107,8 +111,9 @@ export const SinkConfig = Schema.Struct({
     default: "fields"
   })),
   field: Schema.optionalKey(FieldName),
-  ...Retry.RetryFields
-})
+  ...Retry.RetryFields,
+  ...DeadLetter.SinkErrorHandlingFields
+}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
 
 /**
  * @category schemas

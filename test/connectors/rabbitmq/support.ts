@@ -22,15 +22,15 @@ export const admin: Effect.Effect<amqp.ChannelModel, never, Scope.Scope> = Effec
   (c) => Effect.promise(() => c.close().catch(() => undefined))
 )
 
-/** A durable queue named `prefix-<random>`, deleted when the scope closes. */
-export const withQueue = (prefix: string): Effect.Effect<string, never, Scope.Scope> =>
+/** A durable queue named `prefix-<random>` (declared with `args`), deleted when the scope closes. */
+export const withQueue = (prefix: string, args?: { readonly [key: string]: unknown }): Effect.Effect<string, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       const name = `${prefix}-${Math.random().toString(36).slice(2, 10)}`
       const c = yield* admin
       yield* Effect.promise(async () => {
         const ch = await c.createChannel()
-        await ch.assertQueue(name, { durable: true })
+        await ch.assertQueue(name, { durable: true, ...(args !== undefined ? { arguments: args } : {}) })
         await ch.close()
       })
       return name
@@ -46,6 +46,13 @@ export const withQueue = (prefix: string): Effect.Effect<string, never, Scope.Sc
         }
       })
   )
+
+/**
+ * A durable queue named `prefix-<random>` taking at most `max` messages (`x-overflow:
+ * reject-publish`: the broker nacks the rest), deleted when the scope closes.
+ */
+export const withBoundedQueue = (prefix: string, max: number): Effect.Effect<string, never, Scope.Scope> =>
+  withQueue(prefix, { "x-max-length": max, "x-overflow": "reject-publish" })
 
 /** Publishes `bodies` to `queue` (confirmed), each with message id `<prefix><index>` when `ids` is given. */
 export const publish = (queue: string, bodies: ReadonlyArray<string>, ids?: string): Effect.Effect<void, never, Scope.Scope> =>

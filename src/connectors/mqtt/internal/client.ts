@@ -54,7 +54,12 @@ export interface Connected {
   readonly sessionPresent: boolean
   /** How many QoS 1/2 messages the broker takes unacknowledged from this client (its Receive Maximum). */
   readonly receiveMaximum: number
+  /** The largest packet the broker takes (its Maximum Packet Size; MQTT's limit when it says none). */
+  readonly maximumPacketSize: number
 }
+
+/** MQTT's largest packet: a Remaining Length of 268,435,455 bytes and its fixed header. */
+export const MQTT_MAX_PACKET = 268_435_460
 
 /**
  * A connected client, ended with the scope (`force`: at once, without sending what is pending —
@@ -92,7 +97,12 @@ export const connect = (
         clearTimeout(timer)
         if (settled) return
         settled = true
-        resume(Effect.succeed({ client, sessionPresent: connack.sessionPresent, receiveMaximum: connack.properties?.receiveMaximum ?? 65535 }))
+        resume(Effect.succeed({
+          client,
+          sessionPresent: connack.sessionPresent,
+          receiveMaximum: connack.properties?.receiveMaximum ?? 65535,
+          maximumPacketSize: connack.properties?.maximumPacketSize ?? MQTT_MAX_PACKET
+        }))
       })
       client.once("error", (e) => {
         clearTimeout(timer)

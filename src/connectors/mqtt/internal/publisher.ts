@@ -17,6 +17,8 @@ export interface Publisher {
   readonly client: mqtt.MqttClient
   /** The broker's Receive Maximum for this connection. */
   readonly receiveMaximum: number
+  /** The broker's Maximum Packet Size for this connection. */
+  readonly maximumPacketSize: number
   /** QoS 1/2 messages published on the connection and not acknowledged yet (every sink's). */
   readonly inflight: () => number
   /** Publishes one QoS 1/2 message counted in the window; settles with the broker's acknowledgement. */
@@ -31,17 +33,27 @@ interface PublisherConfig {
   readonly timeoutMs: number
 }
 
-const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scope.Scope> =>
-  Effect.map(
-    connect(
-      c.url,
-      { clientId: c.clientId ?? `dataflare-${randomUUID().slice(0, 12)}`, clean: true },
-      c.timeoutMs,
-      // each sink listens for errors itself; this one keeps an error from being unhandled
-      (client) => void client.on("error", () => undefined),
-      false
+const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scope.Scope> => {
+  // after an error or a lost connection, the messages still unacknowledged never will be: closing
+  // then does not wait for them (it would wait forever), it ends the client at once
+  let broken = false
+  return Effect.map(
+    Effect.tap(
+      connect(
+        c.url,
+        { clientId: c.clientId ?? `dataflare-${randomUUID().slice(0, 12)}`, clean: true },
+        c.timeoutMs,
+        // each sink listens for errors itself; this one keeps an error from being unhandled
+        (client) => {
+          client.on("error", () => void (broken = true))
+          client.on("close", () => void (broken = true))
+        },
+        false
+      ),
+      // runs before the release of `connect` (finalizers run in reverse order)
+      ({ client }) => Effect.addFinalizer(() => Effect.sync(() => void (broken && client.end(true))))
     ),
-    ({ client, receiveMaximum }) => {
+    ({ client, maximumPacketSize, receiveMaximum }) => {
       let inflight = 0
       let waiters: Array<() => void> = []
       const released = () => {
@@ -53,6 +65,7 @@ const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scop
       return {
         client,
         receiveMaximum,
+        maximumPacketSize,
         inflight: () => inflight,
         publish: (topic, body, options) => {
           inflight++
@@ -68,6 +81,7 @@ const open = (c: PublisherConfig): Effect.Effect<Publisher, ConnectorError, Scop
       }
     }
   )
+}
 
 const pool = Clients.pool({
   key: (c: PublisherConfig) => Clients.key(`${Clients.urlKey(c.url)} ${c.clientId ?? ""}`),

@@ -48,23 +48,27 @@ export const decodeEntry = (entry: Entry, fields: ReadonlyArray<string>, options
 
 const valueText = (v: unknown): string => (typeof v === "string" ? v : Codecs.jsonText(v) ?? "null")
 
-/** The `XADD` field arguments of a record. */
-export const encodeRecord = (record: unknown, codec: "fields" | "json", field: string, into: Array<string>): void => {
-  if (codec === "json") {
-    into.push(field, valueText(record))
-    return
+/**
+ * The `XADD` field arguments of a record, or why it cannot be encoded (a value that has no JSON
+ * text, e.g. a cycle: the error's message).
+ */
+export const encodeRecord = (record: unknown, codec: "fields" | "json", field: string, into: Array<string>): string | undefined => {
+  try {
+    if (codec === "json" || record === null || typeof record !== "object" || Array.isArray(record)) {
+      into.push(field, valueText(record))
+      return undefined
+    }
+    let any = false
+    for (const key in record) {
+      const v = (record as { readonly [k: string]: unknown })[key]
+      if (v === undefined) continue
+      into.push(key, valueText(v))
+      any = true
+    }
+    // an entry needs at least one field
+    if (!any) into.push(field, "{}")
+    return undefined
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e)
   }
-  if (record === null || typeof record !== "object" || Array.isArray(record)) {
-    into.push(field, valueText(record))
-    return
-  }
-  let any = false
-  for (const key in record) {
-    const v = (record as { readonly [k: string]: unknown })[key]
-    if (v === undefined) continue
-    into.push(key, valueText(v))
-    any = true
-  }
-  // an entry needs at least one field
-  if (!any) into.push(field, "{}")
 }
