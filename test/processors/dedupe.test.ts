@@ -3,55 +3,20 @@ import { Effect, Schema } from "effect"
 import fc from "fast-check"
 import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
-import { decodeAll } from "../../src/internal/decode.ts"
 import * as Dedupe from "../../src/processors/dedupe.ts"
 import * as Processors from "../../src/processors/index.ts"
-import type { Operator, StatefulProcessor } from "../../src/Processor.ts"
+import type { StatefulProcessor } from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
+import { chunks, configIssues, feed, operatorRuns, throughJson } from "./statefulSupport.ts"
 import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 const make = (config: unknown): StatefulProcessor => Dedupe.processor(Schema.decodeUnknownSync(Dedupe.DedupeConfig)(config))
 
-interface RunResult {
-  readonly records: Array<unknown>
-  readonly late: Array<unknown>
-}
-
-const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<Array<A>> => {
-  const out: Array<Array<A>> = []
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
-  return out
-}
-
-const feed = (op: Operator, batches: ReadonlyArray<ReadonlyArray<unknown>>, end: boolean, into: RunResult = { records: [], late: [] }): RunResult => {
-  const take = (o: ReturnType<Operator["onBatch"]>) => {
-    into.records.push(...o.records)
-    into.late.push(...(o.side?.late ?? []))
-  }
-  for (const b of batches) take(op.onBatch(Batch.make(b)))
-  if (end) take(op.onEnd())
-  return into
-}
-
-const run = (p: StatefulProcessor, records: ReadonlyArray<unknown>, batchSize = 1_000_000): RunResult =>
-  feed(p.make({ node: "dd", instance: 0 }), chunks(records, batchSize), true)
-
-const throughJson = (p: StatefulProcessor, op: Operator): Array<readonly [string, unknown]> => {
-  const text = JSON.stringify(op.state.snapshot().map(([k, v]) => [k, Schema.encodeUnknownSync(p.stateSchema)(v)]))
-  return (JSON.parse(text) as Array<[string, unknown]>).map(([k, v]) => [k, Schema.decodeUnknownSync(p.stateSchema)(v)] as const)
-}
-
-const runWithRestore = (p: StatefulProcessor, batches: ReadonlyArray<ReadonlyArray<unknown>>, split: number): RunResult => {
-  const first = p.make({ node: "dd", instance: 0 })
-  const result = feed(first, batches.slice(0, split), false)
-  const second = p.make({ node: "dd", instance: 0 })
-  second.state.restore(throughJson(p, first))
-  return feed(second, batches.slice(split), true, result)
-}
+const { run, runWithRestore } = operatorRuns("dd")
 
 interface Ev {
   readonly id: string
@@ -215,10 +180,7 @@ describe("dedupe state and checkpoints", () => {
 
 describe("dedupe config and runtime", () => {
   it("reports problems at their keys", () => {
-    const issues = (config: unknown) => {
-      const r = decodeAll(Dedupe.DedupeConfig, config)
-      return r.ok ? [] : r.issues.map((i) => `${i.path.join(".")}: ${i.message}`)
-    }
+    const issues = (config: unknown) => configIssues(Dedupe.DedupeConfig, config)
     assert.deepStrictEqual(issues({ key: ["id"], window: "5m" }), ["time_field: time_field is required when a window is set"])
     assert.deepStrictEqual(issues({ key: ["id"], time_field: "t", late: "drop" }), [
       "time_field: time_field only applies with a window (set window, or remove time_field)",
