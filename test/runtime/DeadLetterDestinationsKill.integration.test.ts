@@ -6,20 +6,18 @@
  * is in the destination exactly once, every good one in the output exactly once — the envelopes
  * travel ahead of the barrier, so each checkpoint covers the ones it wrote.
  */
-import { readFile, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { killAt, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny } from "./ndjsonRuns.ts"
 
 const ROWS = 100_000
 const isBad = (id: number) => id % 10 === 3
 const isGood = (id: number) => !isBad(id) && id % 50 > 10
-
-const lines = (path: string) =>
-  Effect.promise(async () => (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown }))
 
 const setUp = (dir: string, rejects: string) =>
   Effect.promise(async () => {
@@ -48,7 +46,7 @@ const killTwiceThenFinish = (dir: string) =>
     const first = yield* killAt(dir, yield* start(dir), 1)
     const second = yield* killAt(dir, yield* start(dir), first + 3)
     assert.isTrue(second > first)
-    const written = (yield* lines(join(dir, "out.ndjson"))).length
+    const written = (yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length
     assert.isBelow(written, ROWS, "the killed runs had not read everything")
     const last = yield* (yield* start(dir)).ended
     assert.strictEqual(last.code, 0, last.stderr)
@@ -57,7 +55,7 @@ const killTwiceThenFinish = (dir: string) =>
 /** Every good record once in out.ndjson. */
 const checkOutput = (dir: string) =>
   Effect.gen(function*() {
-    const ids = (yield* lines(join(dir, "out.ndjson"))).map((r) => Number(r.id))
+    const ids = (yield* readNdjsonIfAny(join(dir, "out.ndjson"))).map((r) => Number(r.id))
     const expected = Array.from({ length: ROWS }, (_, k) => k + 1).filter(isGood)
     assert.strictEqual(ids.length, expected.length)
     assert.deepStrictEqual([...ids].sort((a, b) => a - b), expected)
@@ -72,7 +70,7 @@ describe("dead letters to a destination: kill -9 of dataflare run, then resume",
       yield* setUp(dir, "{ type: ndjson, inputs: [], config: { path: rejects.ndjson } }")
       yield* killTwiceThenFinish(dir)
       yield* checkOutput(dir)
-      const letters = yield* lines(join(dir, "rejects.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       const ids = letters.map((e) => Number((e.record as { readonly id: number }).id))
       assert.strictEqual(ids.length, badIds.length)
       assert.deepStrictEqual([...ids].sort((a, b) => a - b), badIds)

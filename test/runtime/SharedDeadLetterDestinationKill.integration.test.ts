@@ -6,13 +6,14 @@
  * it aside, every good one in the output once. (b) A SIGTERM mid-run stops it gracefully (exit 0,
  * a stop checkpoint), and the rerun completes from there with every record and letter once.
  */
-import { readFile, writeFile } from "node:fs/promises"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { killAt, latestId, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny } from "./ndjsonRuns.ts"
 
 const ROWS = 100_000
 /** The filter (`amount > 10`) cannot compare these amounts. */
@@ -21,11 +22,6 @@ const badAmount = (id: number) => id % 10 === 3
 const badQty = (id: number) => id % 10 === 7 && id % 50 > 10
 const isGood = (id: number) => !badAmount(id) && id % 50 > 10 && !badQty(id)
 const all = Array.from({ length: ROWS }, (_, k) => k + 1)
-
-const lines = (path: string) =>
-  Effect.promise(async () =>
-    (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown })
-  )
 
 const setUp = (dir: string, parallelism: number, rejects: string) =>
   Effect.promise(async () => {
@@ -53,7 +49,7 @@ const setUp = (dir: string, parallelism: number, rejects: string) =>
 /** Every good record once in out.ndjson, with its total. */
 const checkOutput = (dir: string) =>
   Effect.gen(function*() {
-    const rows = yield* lines(join(dir, "out.ndjson"))
+    const rows = yield* readNdjsonIfAny(join(dir, "out.ndjson"))
     const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b)
     assert.strictEqual(ids.length, all.filter(isGood).length)
     assert.deepStrictEqual(ids, all.filter(isGood))
@@ -72,7 +68,7 @@ describe("chained nodes sharing one dead-letter destination: dataflare run kille
       const first = yield* killAt(dir, yield* start(dir), 1)
       const second = yield* killAt(dir, yield* start(dir), first + 3)
       assert.isTrue(second > first)
-      assert.isBelow((yield* lines(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "the killed runs had not read everything")
+      assert.isBelow((yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "the killed runs had not read everything")
       const last = yield* (yield* start(dir)).ended
       assert.strictEqual(last.code, 0, last.stderr)
       yield* checkOutput(dir)
@@ -98,11 +94,11 @@ describe("chained nodes sharing one dead-letter destination: dataflare run kille
       const stopped = yield* running.ended
       assert.strictEqual(stopped.code, 0, stopped.stderr)
       assert.include(stopped.stderr, "stopping: taking a checkpoint where the run is")
-      assert.isBelow((yield* lines(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "stopped before the end")
+      assert.isBelow((yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "stopped before the end")
       const rerun = yield* (yield* start(dir)).ended
       assert.strictEqual(rerun.code, 0, rerun.stderr)
       yield* checkOutput(dir)
-      const letters = yield* lines(join(dir, "rejects.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       const of = (node: string) => letters.filter((e) => e.node === node).map((e) => Number((e.record as { readonly id: number }).id)).sort((a, b) => a - b)
       assert.deepStrictEqual(of("big"), all.filter(badAmount))
       assert.deepStrictEqual(of("total"), all.filter(badQty))

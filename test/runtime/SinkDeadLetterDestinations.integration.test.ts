@@ -16,11 +16,9 @@ import * as Runtime from "../../src/Runtime.ts"
 import { killAt, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny } from "./ndjsonRuns.ts"
 
 const isRefused = (id: number) => id % 25 === 7
-
-const lines = (path: string) =>
-  Effect.promise(async () => (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown }))
 
 const setUp = (dir: string, rows: number, schema: string, letters: string, rejects: string | undefined, interval = "") =>
   Effect.gen(function*() {
@@ -70,7 +68,7 @@ describe("a sink's dead letters (config.dead_letter)", () => {
       }).pipe(Effect.provide(Builtins.layer))
       const summary = yield* run
       yield* checkTable(schema, ROWS)
-      const letters = yield* lines(join(dir, "rejects.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       assert.deepStrictEqual(letters.map((e) => Number((e.record as { readonly id: number }).id)).sort((a, b) => a - b), refusedIds(ROWS))
       const [e] = letters
       assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "detail", "record"])
@@ -92,7 +90,7 @@ describe("a sink's dead letters (config.dead_letter)", () => {
       const last = yield* (yield* start(dir)).ended
       assert.strictEqual(last.code, 0, last.stderr)
       yield* checkTable(schema, ROWS)
-      const letters = yield* lines(join(dir, "letters.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "letters.ndjson"))
       assert.strictEqual(letters.length, refusedIds(ROWS).length)
       for (const e of letters) {
         assert.strictEqual(e.source, "input")
