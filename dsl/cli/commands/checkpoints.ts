@@ -14,7 +14,7 @@ import { engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { formatCount, formatDuration } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
-import { formatFlag } from "../internal/formatFlag.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const stateDir = Flag.String("state-dir").pipe(
   Flag.withDescription("The workflow's state directory (default: .dataflare/<workflow-name>, as for run)"),

@@ -14,7 +14,7 @@ import { ExitCode, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { escapeLines } from "../internal/text.ts"
 import { knownNames, render, select, typeInfos } from "../internal/typeList.ts"
-import { formatFlag } from "../internal/formatFlag.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const filter = Argument.String("filter").pipe(
   Argument.withDescription("A kind (sources, processors, sinks) or a type name (csv, postgres, filter, ...); default: everything"),

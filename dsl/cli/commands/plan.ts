@@ -12,7 +12,7 @@ import { reportDefinitionError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { escapeLines } from "../internal/text.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
-import { formatFlag } from "../internal/formatFlag.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const format = formatFlag(["text", "mermaid", "dot"], "Output format: text (default), mermaid (a flowchart) or dot (Graphviz)")
 

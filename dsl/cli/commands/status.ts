@@ -8,7 +8,7 @@
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { cluster, clusterModule, options, prefix, reportClusterError } from "../internal/cluster.ts"
-import { formatFlag } from "../internal/formatFlag.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const workflow = Flag.String("workflow").pipe(Flag.withDescription("Only this workflow's parts"), Flag.optional)
 
