@@ -10,10 +10,10 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { killAt, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
 import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
 const isBad = (id: number) => id % 10 === 3
@@ -41,16 +41,14 @@ const setUp = (dir: string, rejects: string) =>
   })
 
 /** Runs, is killed at checkpoint 1 and a few checkpoints later, then runs to the end. */
-const killTwiceThenFinish = (dir: string) =>
-  Effect.gen(function*() {
-    const first = yield* killAt(dir, yield* start(dir), 1)
-    const second = yield* killAt(dir, yield* start(dir), first + 3)
-    assert.isTrue(second > first)
-    const written = (yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length
-    assert.isBelow(written, ROWS, "the killed runs had not read everything")
-    const last = yield* (yield* start(dir)).ended
-    assert.strictEqual(last.code, 0, last.stderr)
-  })
+const killedRuns = (dir: string) =>
+  killTwiceThenFinish(
+    dir,
+    Effect.gen(function*() {
+      const written = (yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length
+      assert.isBelow(written, ROWS, "the killed runs had not read everything")
+    })
+  )
 
 /** Every good record once in out.ndjson. */
 const checkOutput = (dir: string) =>
@@ -68,7 +66,7 @@ describe("dead letters to a destination: kill -9 of dataflare run, then resume",
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* setUp(dir, "{ type: ndjson, inputs: [], config: { path: rejects.ndjson } }")
-      yield* killTwiceThenFinish(dir)
+      yield* killedRuns(dir)
       yield* checkOutput(dir)
       const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       const ids = letters.map((e) => Number((e.record as { readonly id: number }).id))
@@ -84,12 +82,10 @@ describe("dead letters to a destination: kill -9 of dataflare run, then resume",
   it.live("(b) to a PostgreSQL table, exactly-once: every bad record exactly once, every good one exactly once", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("dlq_kill")
-      yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-      )
+      yield* createLettersTable(schema)
       const dir = yield* tempDir
       yield* setUp(dir, `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`)
-      yield* killTwiceThenFinish(dir)
+      yield* killedRuns(dir)
       yield* checkOutput(dir)
       const rows = yield* sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
       assert.deepStrictEqual(rows.filter((r) => Number(r.n) !== 1), [], "no bad record twice")

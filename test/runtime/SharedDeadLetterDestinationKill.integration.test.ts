@@ -10,10 +10,11 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { killAt, latestId, start } from "../cli/killRun.ts"
+import { latestId, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
 import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
 /** The filter (`amount > 10`) cannot compare these amounts. */
@@ -60,17 +61,15 @@ describe("chained nodes sharing one dead-letter destination: dataflare run kille
   it.live("(a) kill -9 twice, then resume, into a PostgreSQL table (exactly-once): every letter once, under its node", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("hang_shared_dlq")
-      yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-      )
+      yield* createLettersTable(schema)
       const dir = yield* tempDir
       yield* setUp(dir, 2, `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`)
-      const first = yield* killAt(dir, yield* start(dir), 1)
-      const second = yield* killAt(dir, yield* start(dir), first + 3)
-      assert.isTrue(second > first)
-      assert.isBelow((yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "the killed runs had not read everything")
-      const last = yield* (yield* start(dir)).ended
-      assert.strictEqual(last.code, 0, last.stderr)
+      yield* killTwiceThenFinish(
+        dir,
+        Effect.gen(function*() {
+          assert.isBelow((yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "the killed runs had not read everything")
+        })
+      )
       yield* checkOutput(dir)
       const rows = yield* sql<{ node: string; id: number; n: string }>(
         `SELECT node, (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1, 2 ORDER BY 2`

@@ -13,10 +13,11 @@ import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
-import { killAt, start } from "../cli/killRun.ts"
+import { start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
 import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const isRefused = (id: number) => id % 25 === 7
 
@@ -103,9 +104,7 @@ describe("a sink's dead letters (config.dead_letter)", () => {
     Effect.gen(function*() {
       const ROWS = 60_000
       const schema = yield* withSchema("dlq_sink_kill")
-      yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-      )
+      yield* createLettersTable(schema)
       const dir = yield* tempDir
       yield* setUp(
         dir,
@@ -115,12 +114,13 @@ describe("a sink's dead letters (config.dead_letter)", () => {
         `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`,
         ", checkpoint_interval: 20ms"
       )
-      const first = yield* killAt(dir, yield* start(dir), 1)
-      yield* killAt(dir, yield* start(dir), first + 3)
-      const [partial] = yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.t`)
-      assert.isBelow(Number(partial.n), ROWS - refusedIds(ROWS).length, "the killed runs had not written everything")
-      const last = yield* (yield* start(dir)).ended
-      assert.strictEqual(last.code, 0, last.stderr)
+      yield* killTwiceThenFinish(
+        dir,
+        Effect.gen(function*() {
+          const [partial] = yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.t`)
+          assert.isBelow(Number(partial.n), ROWS - refusedIds(ROWS).length, "the killed runs had not written everything")
+        })
+      )
       yield* checkTable(schema, ROWS)
       const rows = yield* sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
       assert.deepStrictEqual(rows.filter((r) => Number(r.n) !== 1), [], "no refused row twice")

@@ -11,10 +11,11 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { killAt, start } from "../cli/killRun.ts"
+import { start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
 import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
 const T0 = Date.parse("2026-12-05T00:00:00Z")
@@ -56,11 +57,6 @@ const setUp = (dir: string, schema: string) =>
     )
   })
 
-const rejectsTable = (schema: string) =>
-  sql(
-    `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-  )
-
 const rejected = (schema: string) => sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
 
 const byWindow = (rows: ReadonlyArray<{ readonly [k: string]: unknown }>) =>
@@ -72,22 +68,22 @@ describe("dead letters of an aggregate: kill -9 of dataflare run, then resume", 
       // the uninterrupted run
       const reference = yield* tempDir
       const referenceSchema = yield* withSchema("dlq2_ref")
-      yield* rejectsTable(referenceSchema)
+      yield* createLettersTable(referenceSchema)
       yield* setUp(reference, referenceSchema)
       const whole = yield* (yield* start(reference)).ended
       assert.strictEqual(whole.code, 0, whole.stderr)
       // killed twice, then run to its end
       const dir = yield* tempDir
       const schema = yield* withSchema("dlq2_kill")
-      yield* rejectsTable(schema)
+      yield* createLettersTable(schema)
       yield* setUp(dir, schema)
-      const first = yield* killAt(dir, yield* start(dir), 1)
-      const second = yield* killAt(dir, yield* start(dir), first + 3)
-      assert.isTrue(second > first)
-      const partial = yield* rejected(schema)
-      assert.isBelow(partial.length, badIds.length, "the killed runs had not set everything aside")
-      const last = yield* (yield* start(dir)).ended
-      assert.strictEqual(last.code, 0, last.stderr)
+      yield* killTwiceThenFinish(
+        dir,
+        Effect.gen(function*() {
+          const partial = yield* rejected(schema)
+          assert.isBelow(partial.length, badIds.length, "the killed runs had not set everything aside")
+        })
+      )
 
       const expected = byWindow(yield* readNdjsonIfAny(join(reference, "out.ndjson")))
       // 100 000 orders 100 ms apart: about 167 minutes × 3 countries
