@@ -18,9 +18,8 @@ import * as Registry from "../../src/Registry.ts"
 import type * as Spec from "../../src/Spec.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
-import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
-import { chunks, configIssues, feed, operatorRuns, throughJson } from "./statefulSupport.ts"
+import { chunks, configIssues, feed, numbersThrough, operatorRuns, throughJson } from "./statefulSupport.ts"
 import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -462,27 +461,24 @@ describe("aggregate in a running workflow", () => {
 
   it.effect("keyed over 3 instances: each (group, window) row once, equal to an independent count", () =>
     Effect.gen(function*() {
-      const graph = WorkflowGraph.make({
+      const graph = numbersThrough({
         name: "agg",
-        execution: { batch_size: 7 },
-        nodes: [
-          { kind: "source", id: "nums", type: "numbers", config: { count: 500 }, inputs: [] },
-          {
-            kind: "processor",
-            id: "agg",
-            type: "aggregate",
-            parallelism: 3,
-            config: {
-              group_by: ["group"],
-              time_field: "id",
-              window: { type: "sliding", size: 100, slide: 50 },
-              window_format: "epoch_ms",
-              aggregates: { n: { op: "count" }, total: { op: "sum", field: "id" } }
-            },
-            inputs: ["nums"]
-          },
-          { kind: "sink", id: "out", type: "collect_test", config: { name: "agg-runtime" }, inputs: ["agg"] }
-        ]
+        batchSize: 7,
+        source: "nums",
+        count: 500,
+        processor: {
+          id: "agg",
+          type: "aggregate",
+          parallelism: 3,
+          config: {
+            group_by: ["group"],
+            time_field: "id",
+            window: { type: "sliding", size: 100, slide: 50 },
+            window_format: "epoch_ms",
+            aggregates: { n: { op: "count" }, total: { op: "sum", field: "id" } }
+          }
+        },
+        collect: "agg-runtime"
       })
       yield* Runtime.run(graph)
       const got = (collected("agg-runtime") as Array<{ group: number; window_start: number; n: number; total: number }>)
@@ -500,27 +496,24 @@ describe("aggregate in a running workflow", () => {
     }).pipe(Effect.provide(registry)))
 
   it("checkpoint/crash/restore through the runtime leaves the sink equal to a run without failures", async () => {
-    const graph = WorkflowGraph.make({
+    const graph = numbersThrough({
       name: "agg-restore",
-      execution: { batch_size: 3 },
-      nodes: [
-        { kind: "source", id: "src", type: "numbers", config: { count: 0 }, inputs: [] },
-        {
-          kind: "processor",
-          id: "agg",
-          type: "aggregate",
-          parallelism: 2,
-          config: {
-            group_by: ["group"],
-            time_field: "id",
-            window: { type: "sliding", size: 30, slide: 10 },
-            max_out_of_orderness: 15,
-            aggregates: { n: { op: "count" }, hi: { op: "max", field: "id" }, ids: { op: "count_distinct", field: "id" } }
-          },
-          inputs: ["src"]
-        },
-        { kind: "sink", id: "out", type: "collect_test", config: { name: "agg-prop" }, inputs: ["agg"] }
-      ]
+      batchSize: 3,
+      source: "src",
+      count: 0,
+      processor: {
+        id: "agg",
+        type: "aggregate",
+        parallelism: 2,
+        config: {
+          group_by: ["group"],
+          time_field: "id",
+          window: { type: "sliding", size: 30, slide: 10 },
+          max_out_of_orderness: 15,
+          aggregates: { n: { op: "count" }, hi: { op: "max", field: "id" }, ids: { op: "count_distinct", field: "id" } }
+        }
+      },
+      collect: "agg-prop"
     })
     const records = fc.array(fc.record({ id: fc.integer({ min: 0, max: 300 }), group: fc.integer({ min: 0, max: 3 }) }), { minLength: 5, maxLength: 60 })
       .map((rs) => rs.sort((a, b) => a.id - b.id).map((r, i) => ({ ...r, id: r.id + (i % 4 === 0 ? -10 : 0) })))

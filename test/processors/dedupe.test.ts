@@ -9,9 +9,8 @@ import type { StatefulProcessor } from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
-import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
-import { chunks, configIssues, feed, operatorRuns, throughJson } from "./statefulSupport.ts"
+import { chunks, configIssues, feed, numbersThrough, operatorRuns, throughJson } from "./statefulSupport.ts"
 import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 const make = (config: unknown): StatefulProcessor => Dedupe.processor(Schema.decodeUnknownSync(Dedupe.DedupeConfig)(config))
@@ -196,14 +195,13 @@ describe("dedupe config and runtime", () => {
   it.effect("keyed over 2 instances in a workflow built from the DSL spec: the first record of each key", () =>
     Effect.gen(function*() {
       const spec = Processors.dedupe<{ id: number; group: number }>({ key: ["group"] })
-      const graph = WorkflowGraph.make({
+      const graph = numbersThrough({
         name: "dedupe",
-        execution: { batch_size: 5 },
-        nodes: [
-          { kind: "source", id: "nums", type: "numbers", config: { count: 100 }, inputs: [] },
-          { kind: "processor", id: "dd", type: spec.type, config: spec.config, inputs: ["nums"], parallelism: 2 },
-          { kind: "sink", id: "out", type: "collect_test", config: { name: "dedupe-runtime" }, inputs: ["dd"] }
-        ]
+        batchSize: 5,
+        source: "nums",
+        count: 100,
+        processor: { id: "dd", type: spec.type, config: spec.config, parallelism: 2 },
+        collect: "dedupe-runtime"
       })
       yield* Runtime.run(graph)
       const got = (collected("dedupe-runtime") as Array<{ id: number; group: number }>).sort((a, b) => a.id - b.id)
@@ -211,22 +209,19 @@ describe("dedupe config and runtime", () => {
     }).pipe(Effect.provide(registry)))
 
   it("checkpoint/crash/restore through the runtime leaves the sink equal to a run without failures", async () => {
-    const graph = WorkflowGraph.make({
+    const graph = numbersThrough({
       name: "dedupe-restore",
-      execution: { batch_size: 3 },
-      nodes: [
-        { kind: "source", id: "src", type: "numbers", config: { count: 0 }, inputs: [] },
-        {
-          kind: "processor",
-          id: "dd",
-          type: "dedupe",
-          parallelism: 2,
-          config: { key: ["group"], time_field: "id", window: 20, max_out_of_orderness: 5, late: "side_output" },
-          inputs: ["src"]
-        },
-        { kind: "sink", id: "out", type: "collect_test", config: { name: "dd-prop" }, inputs: ["dd"] },
-        { kind: "sink", id: "late", type: "collect_test", config: { name: "dd-prop-late" }, inputs: ["dd.late"] }
-      ]
+      batchSize: 3,
+      source: "src",
+      count: 0,
+      processor: {
+        id: "dd",
+        type: "dedupe",
+        parallelism: 2,
+        config: { key: ["group"], time_field: "id", window: 20, max_out_of_orderness: 5, late: "side_output" }
+      },
+      collect: "dd-prop",
+      ports: ["late"]
     })
     const records = fc.array(fc.record({ id: fc.integer({ min: 0, max: 200 }), group: fc.integer({ min: 0, max: 3 }) }), { minLength: 5, maxLength: 60 })
       .map((rs) => rs.sort((a, b) => a.id - b.id).map((r, i) => ({ ...r, id: r.id - (i % 5 === 0 ? 12 : 0) })))

@@ -6,6 +6,7 @@ import { Schema } from "effect"
 import * as Batch from "../../src/Batch.ts"
 import { decodeAll } from "../../src/internal/decode.ts"
 import type { Operator, StatefulProcessor } from "../../src/Processor.ts"
+import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
 /** What an operator emitted: its main output and its `late` side output. */
 export interface RunResult {
@@ -64,4 +65,45 @@ export const operatorRuns = (node: string) => ({
 export const configIssues = <A>(schema: Schema.Decoder<A>, config: unknown): Array<string> => {
   const r = decodeAll(schema, config)
   return r.ok ? [] : r.issues.map((i) => `${i.path.join(".")}: ${i.message}`)
+}
+
+/** The processor node of {@link numbersThrough}. */
+export interface ProcessorUnderTest {
+  readonly id: string
+  readonly type: string
+  readonly config: unknown
+  readonly parallelism: number
+}
+
+/**
+ * A workflow `name` (batch size `batchSize`): the `numbers` source `source` (`count` records) →
+ * `processor` → a `collect_test` sink `out` named `collect`, and for each of `ports` a sink of the
+ * same id reading the side output, named `<collect>-<port>`.
+ */
+export const numbersThrough = (options: {
+  readonly name: string
+  readonly batchSize: number
+  readonly source: string
+  readonly count: number
+  readonly processor: ProcessorUnderTest
+  readonly collect: string
+  readonly ports?: ReadonlyArray<string>
+}): WorkflowGraph.WorkflowGraph => {
+  const { batchSize, collect, count, name, ports = [], processor, source } = options
+  return WorkflowGraph.make({
+    name,
+    execution: { batch_size: batchSize },
+    nodes: [
+      { kind: "source", id: source, type: "numbers", config: { count }, inputs: [] },
+      { kind: "processor", ...processor, inputs: [source] },
+      { kind: "sink", id: "out", type: "collect_test", config: { name: collect }, inputs: [processor.id] },
+      ...ports.map((port) => ({
+        kind: "sink" as const,
+        id: port,
+        type: "collect_test",
+        config: { name: `${collect}-${port}` },
+        inputs: [`${processor.id}.${port}`]
+      }))
+    ]
+  })
 }
