@@ -6,13 +6,12 @@
  * is in the destination exactly once, every good one in the output exactly once — the envelopes
  * travel ahead of the barrier, so each checkpoint covers the ones it wrote.
  */
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
-import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
 import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
@@ -20,25 +19,17 @@ const isBad = (id: number) => id % 10 === 3
 const isGood = (id: number) => !isBad(id) && id % 50 > 10
 
 const setUp = (dir: string, rejects: string) =>
-  Effect.promise(async () => {
-    const out: Array<string> = []
-    for (let id = 1; id <= ROWS; id++) out.push(JSON.stringify({ id, amount: isBad(id) ? `bad ${id}` : id % 50 }))
-    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-    await writeFile(
-      join(dir, "wf.yaml"),
-      [
-        "name: dlq-kill",
-        "execution: { batch_size: 250, checkpoint_interval: 20ms }",
-        "sources:",
-        "  input: { type: ndjson, config: { path: in.ndjson } }",
-        "transformations:",
-        "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" }, on_error: dead_letter, dead_letter: { to: rejects } }",
-        "destinations:",
-        "  out: { type: ndjson, inputs: [big], config: { path: out.ndjson } }",
-        `  rejects: ${rejects}`
-      ].join("\n")
-    )
-  })
+  writeRun(dir, ROWS, (id) => ({ id, amount: isBad(id) ? `bad ${id}` : id % 50 }), [
+    "name: dlq-kill",
+    "execution: { batch_size: 250, checkpoint_interval: 20ms }",
+    "sources:",
+    "  input: { type: ndjson, config: { path: in.ndjson } }",
+    "transformations:",
+    "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" }, on_error: dead_letter, dead_letter: { to: rejects } }",
+    "destinations:",
+    "  out: { type: ndjson, inputs: [big], config: { path: out.ndjson } }",
+    `  rejects: ${rejects}`
+  ])
 
 /** Runs, is killed at checkpoint 1 and a few checkpoints later, then runs to the end. */
 const killedRuns = (dir: string) =>

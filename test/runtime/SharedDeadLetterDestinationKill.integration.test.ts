@@ -6,14 +6,13 @@
  * it aside, every good one in the output once. (b) A SIGTERM mid-run stops it gracefully (exit 0,
  * a stop checkpoint), and the rerun completes from there with every record and letter once.
  */
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { latestId, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
-import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
 import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
@@ -24,28 +23,21 @@ const badQty = (id: number) => id % 10 === 7 && id % 50 > 10
 const isGood = (id: number) => !badAmount(id) && id % 50 > 10 && !badQty(id)
 const all = Array.from({ length: ROWS }, (_, k) => k + 1)
 
+const toRejects = "on_error: dead_letter, dead_letter: { to: rejects }"
+
 const setUp = (dir: string, parallelism: number, rejects: string) =>
-  Effect.promise(async () => {
-    const out: Array<string> = []
-    for (const id of all) out.push(JSON.stringify({ id, amount: badAmount(id) ? `bad ${id}` : id % 50, qty: id % 10 === 7 ? "two" : 2 }))
-    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-    const toRejects = "on_error: dead_letter, dead_letter: { to: rejects }"
-    await writeFile(
-      join(dir, "wf.yaml"),
-      [
-        "name: shared-dlq-kill",
-        `execution: { batch_size: 250, checkpoint_interval: 20ms, parallelism: ${parallelism} }`,
-        "sources:",
-        "  input: { type: ndjson, config: { path: in.ndjson } }",
-        "transformations:",
-        `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, ${toRejects} }`,
-        `  total: { type: map, inputs: [big], config: { fields: { total: "amount * qty" } }, ${toRejects} }`,
-        "destinations:",
-        "  out: { type: ndjson, inputs: [total], config: { path: out.ndjson } }",
-        `  rejects: ${rejects}`
-      ].join("\n")
-    )
-  })
+  writeRun(dir, ROWS, (id) => ({ id, amount: badAmount(id) ? `bad ${id}` : id % 50, qty: id % 10 === 7 ? "two" : 2 }), [
+    "name: shared-dlq-kill",
+    `execution: { batch_size: 250, checkpoint_interval: 20ms, parallelism: ${parallelism} }`,
+    "sources:",
+    "  input: { type: ndjson, config: { path: in.ndjson } }",
+    "transformations:",
+    `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, ${toRejects} }`,
+    `  total: { type: map, inputs: [big], config: { fields: { total: "amount * qty" } }, ${toRejects} }`,
+    "destinations:",
+    "  out: { type: ndjson, inputs: [total], config: { path: out.ndjson } }",
+    `  rejects: ${rejects}`
+  ])
 
 /** Every good record once in out.ndjson, with its total. */
 const checkOutput = (dir: string) =>

@@ -5,7 +5,7 @@
  * killed twice mid-run, every refused row is in the destination exactly once and every other row
  * in the table exactly once. A sink's dead-letter file lines say the source position too.
  */
-import { readFile, writeFile } from "node:fs/promises"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -16,7 +16,7 @@ import * as Runtime from "../../src/Runtime.ts"
 import { start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
-import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
 import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const isRefused = (id: number) => id % 25 === 7
@@ -24,23 +24,15 @@ const isRefused = (id: number) => id % 25 === 7
 const setUp = (dir: string, rows: number, schema: string, letters: string, rejects: string | undefined, interval = "") =>
   Effect.gen(function*() {
     yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY, amount int NOT NULL CHECK (amount >= 0))`)
-    yield* Effect.promise(async () => {
-      const out: Array<string> = []
-      for (let id = 1; id <= rows; id++) out.push(JSON.stringify({ id, amount: isRefused(id) ? -id : id }))
-      await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-      await writeFile(
-        join(dir, "wf.yaml"),
-        [
-          "name: dlq-sink",
-          `execution: { batch_size: 200${interval} }`,
-          "sources:",
-          `  input: { type: ndjson, config: { path: ${join(dir, "in.ndjson")} } }`,
-          "destinations:",
-          `  table: { type: postgres, inputs: [input], config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.chk, on_error: dead_letter, dead_letter: ${letters} } }`,
-          ...(rejects !== undefined ? [`  rejects: ${rejects}`] : [])
-        ].join("\n")
-      )
-    })
+    yield* writeRun(dir, rows, (id) => ({ id, amount: isRefused(id) ? -id : id }), [
+      "name: dlq-sink",
+      `execution: { batch_size: 200${interval} }`,
+      "sources:",
+      `  input: { type: ndjson, config: { path: ${join(dir, "in.ndjson")} } }`,
+      "destinations:",
+      `  table: { type: postgres, inputs: [input], config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.chk, on_error: dead_letter, dead_letter: ${letters} } }`,
+      ...(rejects !== undefined ? [`  rejects: ${rejects}`] : [])
+    ])
   })
 
 const refusedIds = (rows: number) => Array.from({ length: rows }, (_, k) => k + 1).filter(isRefused)

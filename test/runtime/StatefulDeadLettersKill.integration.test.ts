@@ -7,14 +7,13 @@
  * workflow: the same windows with the same totals (the keyed state restored without any bad
  * record in it), and every bad record in the table exactly once.
  */
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
-import { readNdjsonIfAny } from "./ndjsonRuns.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
 import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
@@ -23,39 +22,33 @@ const badAmount = (id: number) => id % 10 === 3
 const noTime = (id: number) => id % 97 === 0 && !badAmount(id)
 const badIds = Array.from({ length: ROWS }, (_, k) => k + 1).filter((id) => badAmount(id) || noTime(id))
 
+const order = (id: number) => {
+  const o: { [k: string]: unknown } = { id, country: ["de", "fr", "it"][id % 3], amount: badAmount(id) ? `bad ${id}` : id % 50 }
+  if (!noTime(id)) o.ts = T0 + id * 100
+  return o
+}
+
 const setUp = (dir: string, schema: string) =>
-  Effect.promise(async () => {
-    const out: Array<string> = []
-    for (let id = 1; id <= ROWS; id++) {
-      const order: { [k: string]: unknown } = { id, country: ["de", "fr", "it"][id % 3], amount: badAmount(id) ? `bad ${id}` : id % 50 }
-      if (!noTime(id)) order.ts = T0 + id * 100
-      out.push(JSON.stringify(order))
-    }
-    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-    await writeFile(
-      join(dir, "wf.yaml"),
-      [
-        "name: dlq2-aggregate-kill",
-        "execution: { batch_size: 250, checkpoint_interval: 20ms }",
-        "sources:",
-        "  input: { type: ndjson, config: { path: in.ndjson } }",
-        "transformations:",
-        "  per_minute:",
-        "    type: aggregate",
-        "    inputs: [input]",
-        "    config:",
-        "      group_by: [country]",
-        "      time_field: ts",
-        "      window: { type: tumbling, size: 1m }",
-        "      aggregates: { n: { op: count }, total: { op: sum, field: amount } }",
-        "    on_error: dead_letter",
-        "    dead_letter: { to: rejects }",
-        "destinations:",
-        "  out: { type: ndjson, inputs: [per_minute], config: { path: out.ndjson } }",
-        `  rejects: { type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`
-      ].join("\n")
-    )
-  })
+  writeRun(dir, ROWS, order, [
+    "name: dlq2-aggregate-kill",
+    "execution: { batch_size: 250, checkpoint_interval: 20ms }",
+    "sources:",
+    "  input: { type: ndjson, config: { path: in.ndjson } }",
+    "transformations:",
+    "  per_minute:",
+    "    type: aggregate",
+    "    inputs: [input]",
+    "    config:",
+    "      group_by: [country]",
+    "      time_field: ts",
+    "      window: { type: tumbling, size: 1m }",
+    "      aggregates: { n: { op: count }, total: { op: sum, field: amount } }",
+    "    on_error: dead_letter",
+    "    dead_letter: { to: rejects }",
+    "destinations:",
+    "  out: { type: ndjson, inputs: [per_minute], config: { path: out.ndjson } }",
+    `  rejects: { type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`
+  ])
 
 const rejected = (schema: string) => sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
 

@@ -1,8 +1,10 @@
 /**
- * What the dead-letter tests read back and run: the records of an NDJSON file the run wrote, and a
- * YAML workflow run with its plan.
+ * What the dead-letter tests write, read back and run: a run directory's input and workflow, the
+ * records of an NDJSON file the run wrote, and a YAML workflow run with its plan.
  */
 import { readFileSync } from "node:fs"
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
 import { Effect } from "effect"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Builtins from "../../src/Builtins.ts"
@@ -40,3 +42,12 @@ export const runYaml = (text: string) =>
     const summary = yield* Runtime.run(graph)
     return { plan, summary }
   }).pipe(Effect.provide(Builtins.layer))
+
+/** Writes `recordOf(id)` for ids 1 to `rows` to `dir/in.ndjson`, one a line, and the workflow's `lines` to `dir/wf.yaml`. */
+export const writeRun = (dir: string, rows: number, recordOf: (id: number) => unknown, lines: ReadonlyArray<string>): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const out: Array<string> = []
+    for (let id = 1; id <= rows; id++) out.push(JSON.stringify(recordOf(id)))
+    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
+    await writeFile(join(dir, "wf.yaml"), lines.join("\n"))
+  })
