@@ -175,7 +175,7 @@ export class DefinitionError extends Schema.TaggedError<DefinitionError>()("Defi
 const reasonFields = {
   message: Schema.String,
   cause: Schema.optional(Schema.Defect())
-}
+} as const
 
 /**
  * The connection could not be made or was lost (refused, reset, DNS, TLS). Retryable.
