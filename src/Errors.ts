@@ -171,16 +171,19 @@ export class DefinitionError extends Schema.TaggedError<DefinitionError>()("Defi
   }
 }
 
+/** The fields every connector error reason has: what happened, and the underlying error if any. */
+const reasonFields = {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+} as const
+
 /**
  * The connection could not be made or was lost (refused, reset, DNS, TLS). Retryable.
  *
  * @category reasons
  * @since 0.1.0
  */
-export class ConnectionError extends Schema.TaggedError<ConnectionError>()("ConnectionError", {
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class ConnectionError extends Schema.TaggedError<ConnectionError>()("ConnectionError", reasonFields) {
   /** @since 0.1.0 */
   get isRetryable(): boolean {
     return true
@@ -193,10 +196,7 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>()("Conn
  * @category reasons
  * @since 0.1.0
  */
-export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutError", {
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutError", reasonFields) {
   /** @since 0.1.0 */
   get isRetryable(): boolean {
     return true
@@ -210,10 +210,7 @@ export class TimeoutError extends Schema.TaggedError<TimeoutError>()("TimeoutErr
  * @category reasons
  * @since 0.1.0
  */
-export class TransientError extends Schema.TaggedError<TransientError>()("TransientError", {
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class TransientError extends Schema.TaggedError<TransientError>()("TransientError", reasonFields) {
   /** @since 0.1.0 */
   get isRetryable(): boolean {
     return true
@@ -227,10 +224,7 @@ export class TransientError extends Schema.TaggedError<TransientError>()("Transi
  * @category reasons
  * @since 0.1.0
  */
-export class RejectedError extends Schema.TaggedError<RejectedError>()("RejectedError", {
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class RejectedError extends Schema.TaggedError<RejectedError>()("RejectedError", reasonFields) {
   /** @since 0.1.0 */
   get isRetryable(): boolean {
     return false
@@ -244,10 +238,7 @@ export class RejectedError extends Schema.TaggedError<RejectedError>()("Rejected
  * @category reasons
  * @since 0.1.0
  */
-export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()("ConfigurationError", {
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class ConfigurationError extends Schema.TaggedError<ConfigurationError>()("ConfigurationError", reasonFields) {
   /** @since 0.1.0 */
   get isRetryable(): boolean {
     return false

@@ -205,30 +205,53 @@ export class Registry extends Context.Service<
   }
 >()("dataflare/Registry") {}
 
+/** What a source and a sink definition share, with the connector's capabilities `Cap` and what `open` gives, `Out`. */
+interface ConnectorParts<Cap, Out> {
+  readonly type: string
+  readonly services?: ReadonlyArray<Context.Key<unknown, unknown>> | undefined
+  capabilities(config: unknown): Cap
+  resources?(config: unknown): Resources
+  check(config: unknown): Effect.Effect<void, ConnectorError, unknown>
+  open(config: unknown, context: OpenContext): Effect.Effect<Out, ConnectorError, unknown>
+}
+
+/** The fields a prepared source and a prepared sink take the same way from their definition and decoded config. */
+const preparedConnector = <Cap, Out>(def: ConnectorParts<Cap, Out>, config: unknown) => ({
+  type: def.type,
+  capabilities: def.capabilities(config),
+  ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
+  check: withRunServices()(Effect.suspend(() => def.check(config))),
+  open: (context: OpenContext) => withRunServices<Scope.Scope>()(def.open(config, context)),
+  ...(def.services !== undefined ? { services: def.services } : {})
+})
+
+/** The fields every entry takes from its definition. */
+const described = <K extends Entry["kind"]>(kind: K, def: Definition) => ({
+  kind,
+  type: def.type,
+  description: def.description,
+  apiVersion: def.apiVersion,
+  configSchema: def.config
+})
+
+/** Decodes a node's `raw` config with `schema`; the issues, or what `f` makes of the decoded config. */
+const decodedThen = <C, A>(schema: Schema.Decoder<C>, raw: unknown, f: (config: C) => Prepared<A>): Prepared<A> => {
+  const decoded = decodeAll(schema, raw)
+  return decoded.ok ? f(decoded.value) : decoded
+}
+
 const entry = (definition: Definition): Entry => {
   switch (definition._tag) {
     case "SourceDefinition": {
       const def = definition
       return {
-        kind: "source",
-        type: def.type,
-        description: def.description,
-        apiVersion: def.apiVersion,
-        configSchema: def.config,
-        prepare: (raw) => {
-          const decoded = decodeAll(def.config, raw)
-          if (!decoded.ok) return decoded
-          const config = decoded.value
-          return {
+        ...described("source", def),
+        prepare: (raw: unknown): Prepared<PreparedSource> =>
+          decodedThen(def.config, raw, (config) => ({
             ok: true,
             value: {
               _tag: "PreparedSource",
-              type: def.type,
-              capabilities: def.capabilities(config),
-              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
-              check: withRunServices()(Effect.suspend(() => def.check(config))),
-              open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
-              ...(def.services !== undefined ? { services: def.services } : {}),
+              ...preparedConnector(def, config),
               ...(def.identify !== undefined ? { identify: (position: Position) => def.identify!(config, position) } : {}),
               ...(def.position !== undefined ? { position: def.position(config) } : {}),
               ...(def.fields !== undefined ? { fields: def.fields(config) } : {}),
@@ -236,60 +259,41 @@ const entry = (definition: Definition): Entry => {
                 ? { checkRestore: (context: SourceRestoreContext) => def.checkRestore!(config, context) }
                 : {})
             }
-          }
-        }
+          }))
       }
     }
     case "SinkDefinition": {
       const def = definition
       return {
-        kind: "sink",
-        type: def.type,
-        description: def.description,
-        apiVersion: def.apiVersion,
-        configSchema: def.config,
-        prepare: (raw) => {
-          const decoded = decodeAll(def.config, raw)
-          if (!decoded.ok) return decoded
-          const config = decoded.value
-          return {
+        ...described("sink", def),
+        prepare: (raw: unknown): Prepared<PreparedSink> =>
+          decodedThen(def.config, raw, (config) => ({
             ok: true,
             value: {
               _tag: "PreparedSink",
-              type: def.type,
-              capabilities: def.capabilities(config),
-              ...(def.resources !== undefined ? { resources: def.resources(config) } : {}),
-              check: withRunServices()(Effect.suspend(() => def.check(config))),
-              open: (context) => withRunServices<Scope.Scope>()(def.open(config, context)),
-              ...(def.services !== undefined ? { services: def.services } : {}),
+              ...preparedConnector(def, config),
               ...(def.checkRestore !== undefined
                 ? { checkRestore: (context: SinkRestoreContext) => def.checkRestore!(config, context) }
                 : {})
             }
-          }
-        }
+          }))
       }
     }
     case "ProcessorDefinition": {
       const def = definition
       return {
-        kind: "processor",
-        type: def.type,
-        description: def.description,
-        apiVersion: def.apiVersion,
-        configSchema: def.config,
-        prepare: (raw, context) => {
-          const decoded = decodeAll(def.config, raw)
-          if (!decoded.ok) return decoded
-          const made = def.make(decoded.value, context)
-          if (made._tag === "ProcessorConfigIssue") {
-            return {
-              ok: false,
-              issues: [{ path: made.path, message: made.message, ...(made.column !== undefined ? { column: made.column } : {}) }]
+        ...described("processor", def),
+        prepare: (raw: unknown, context: MakeContext): Prepared<Processor> =>
+          decodedThen(def.config, raw, (config) => {
+            const made = def.make(config, context)
+            if (made._tag === "ProcessorConfigIssue") {
+              return {
+                ok: false,
+                issues: [{ path: made.path, message: made.message, ...(made.column !== undefined ? { column: made.column } : {}) }]
+              }
             }
-          }
-          return { ok: true, value: made }
-        }
+            return { ok: true, value: made }
+          })
       }
     }
   }

@@ -5,10 +5,9 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Schedule } from "effect"
 import type { ProcessorSpec, SinkSpec, SourceSpec } from "../../src/Spec.ts"
-import type { ExecutionSettings, Node, RestartStrategy, WorkflowGraph } from "../../src/WorkflowGraph.ts"
-import { catchTagNode, retryNode } from "./handlers.ts"
+import type { WorkflowGraph } from "../../src/WorkflowGraph.ts"
+import { BuilderBase } from "./builderBase.ts"
 import {
   filterSpec,
   flatMapSpec,
@@ -22,37 +21,13 @@ import {
   type State,
   toGraph,
   type TypeAndConfig,
-  viaSpec,
-  withDeadLetter
+  viaSpec
 } from "./nodes.ts"
 
 /** The untyped builder. */
-export class PipelineBuilder {
-  readonly state: State
-  /** The id of the node the next step reads from. */
-  readonly last: string
-
-  constructor(state: State, last: string) {
-    this.state = state
-    this.last = last
-  }
-
-  pipe(...fns: ReadonlyArray<(a: unknown) => unknown>): unknown {
-    let out: unknown = this
-    for (const f of fns) out = f(out)
-    return out
-  }
-
-  named(name: string): PipelineBuilder {
-    return new PipelineBuilder({ ...this.state, name }, this.last)
-  }
-
-  version(version: string): PipelineBuilder {
-    return new PipelineBuilder({ ...this.state, version }, this.last)
-  }
-
-  execution(settings: ExecutionSettings): PipelineBuilder {
-    return new PipelineBuilder({ ...this.state, execution: { ...this.state.execution, ...settings } }, this.last)
+export class PipelineBuilder extends BuilderBase<PipelineBuilder, string> {
+  protected with(state: State, last: string): PipelineBuilder {
+    return new PipelineBuilder(state, last)
   }
 
   step(id: string, spec: TypeAndConfig, options: RawOptions | undefined): PipelineBuilder {
@@ -90,36 +65,6 @@ export class PipelineBuilder {
 
   via(id: string, spec: ProcessorSpec<never, unknown, unknown, unknown> | ((records: never) => unknown), options?: RawOptions): PipelineBuilder {
     return this.step(id, typeof spec === "function" ? viaSpec(spec, options?.pure === true) : spec, options)
-  }
-
-  /** This builder with its last node replaced by `f(node)`. */
-  private wrapLast(f: (node: Node) => Node): PipelineBuilder {
-    const nodes = this.state.nodes.map((n) => (n.id === this.last ? f(n) : n))
-    return new PipelineBuilder({ ...this.state, nodes }, this.last)
-  }
-
-  retry(schedule: Schedule.Schedule<unknown, never, unknown, unknown>): PipelineBuilder {
-    return this.wrapLast((n) => retryNode(n, schedule as Schedule.Schedule<unknown, unknown, unknown, unknown>))
-  }
-
-  catchTag(tag: string, handler: (error: never) => ReadonlyArray<unknown> | Effect.Effect<ReadonlyArray<unknown>, unknown, unknown>): PipelineBuilder {
-    return this.wrapLast((n) => catchTagNode(n, tag, handler))
-  }
-
-  /**
-   * The last node's failed records to the dead-letter sink `id`: declared here (with `sink`), or
-   * declared by an earlier call (without).
-   */
-  deadLetter(id: string, sink?: SinkSpec<never, unknown, unknown>, options?: RawOptions): PipelineBuilder {
-    const declared = sink === undefined ? this : new PipelineBuilder(
-      { ...this.state, nodes: [...this.state.nodes, makeNode("sink", id, sink, [], options)] },
-      this.last
-    )
-    return declared.wrapLast((n) => withDeadLetter(n, id))
-  }
-
-  restartOnFailure(strategy: RestartStrategy): PipelineBuilder {
-    return this.execution({ restart_strategy: strategy })
   }
 
   to(id: string, sink: SinkSpec<never, unknown, unknown>, options?: RawOptions): WorkflowGraph {

@@ -20,7 +20,7 @@ import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { makeLatency } from "./latency.ts"
 import type { Plan, PlannedTask } from "./planner.ts"
 import { deadLetterPort } from "./prepare.ts"
-import { type ExecuteContext, failNode, type NodeCounters, type TaskError } from "./tasks/context.ts"
+import { type ExecuteContext, failNode, type NodeCounters, type TaskError, zeroCounts } from "./tasks/context.ts"
 import { chainStateless, type Downstream, toChannels } from "./tasks/downstream.ts"
 import { destinationWriter } from "./tasks/deadLetterOutput.ts"
 import { openSink, runSink, type SinkLetters } from "./tasks/sink.ts"
@@ -51,14 +51,7 @@ const makeCounters = (plan: Plan): Map<string, ReadonlyArray<NodeCounters>> => {
         kind: n.kind,
         type: n.node.type,
         instance,
-        recordsIn: 0,
-        recordsOut: 0,
-        batchesIn: 0,
-        batchesOut: 0,
-        errors: 0,
-        deadLetters: 0,
-        // a processor has no connector to open
-        open: n.kind === "processor",
+        ...zeroCounts(n.kind),
         ...(n.kind === "sink" ? { latency: makeLatency() } : {})
       }))
     )

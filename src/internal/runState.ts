@@ -13,7 +13,7 @@ import type { CheckpointInfo } from "../Checkpoint.ts"
 import type { SourceLag } from "../Connector.ts"
 import { addLatency, type Latency, makeLatency, recordLatency } from "./latency.ts"
 import type { Plan } from "./planner.ts"
-import type { Live, NodeCounters } from "./tasks/context.ts"
+import { type Live, type NodeCounters, zeroCounts } from "./tasks/context.ts"
 
 /** Where a run is. */
 export type RunStatus = "starting" | "running" | "restarting" | "completed" | "stopped" | "failed"
@@ -121,13 +121,7 @@ const closed = (counters: Live["counters"]): Live["counters"] =>
   new Map([...counters].map(([node, instances]) =>
     [node, instances.map((c) => ({
       ...c,
-      recordsIn: 0,
-      recordsOut: 0,
-      batchesIn: 0,
-      batchesOut: 0,
-      errors: 0,
-      deadLetters: 0,
-      open: c.kind === "processor",
+      ...zeroCounts(c.kind),
       latency: c.latency === undefined ? undefined : makeLatency()
     }))]
   ))

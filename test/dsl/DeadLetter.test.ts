@@ -23,6 +23,20 @@ const out = Spec.sink<unknown>("memory_sink", { name: "out" })
 const letters = Spec.sink<Pipeline.DeadLetterEnvelope>("memory_sink", { name: "letters" })
 const restart = { type: "fixed-delay", attempts: 3, delay: "1s" } as const
 
+/** The nodes both builders make for the orders source and the filter "big" whose failed records go to "bad". */
+const ordersThenBig: ReadonlyArray<unknown> = [
+  { kind: "source", id: "orders", type: "memory", config: { records }, inputs: [] },
+  {
+    kind: "processor",
+    id: "big",
+    type: "filter",
+    config: { condition: "amount > 10" },
+    inputs: ["orders"],
+    on_error: "dead_letter",
+    dead_letter: { to: "bad" }
+  }
+]
+
 describe("Pipeline .deadLetter", () => {
   it("compiles to dead_letter: { to } on the step and a sink node without inputs", () => {
     const toId = (r: Order) => ({ id: r.id, amount: r.amount })
@@ -37,16 +51,7 @@ describe("Pipeline .deadLetter", () => {
       name: "orders",
       execution: { restart_strategy: restart },
       nodes: [
-        { kind: "source", id: "orders", type: "memory", config: { records }, inputs: [] },
-        {
-          kind: "processor",
-          id: "big",
-          type: "filter",
-          config: { condition: "amount > 10" },
-          inputs: ["orders"],
-          on_error: "dead_letter",
-          dead_letter: { to: "bad" }
-        },
+        ...ordersThenBig,
         { kind: "processor", id: "shaped", type: "map", config: { fn: toId }, inputs: ["big"], on_error: "dead_letter", dead_letter: { to: "bad" } },
         { kind: "sink", id: "bad", type: "memory_sink", config: { name: "letters" }, inputs: [], parallelism: 2 },
         { kind: "sink", id: "out", type: "memory_sink", config: { name: "out" }, inputs: ["shaped"] }
@@ -95,16 +100,7 @@ describe("Workflow .deadLetter", () => {
       name: "w",
       execution: { restart_strategy: restart },
       nodes: [
-        { kind: "source", id: "orders", type: "memory", config: { records }, inputs: [] },
-        {
-          kind: "processor",
-          id: "big",
-          type: "filter",
-          config: { condition: "amount > 10" },
-          inputs: ["orders"],
-          on_error: "dead_letter",
-          dead_letter: { to: "bad" }
-        },
+        ...ordersThenBig,
         { kind: "processor", id: "ids", type: "select", config: { fields: ["id"] }, inputs: ["orders"], on_error: "dead_letter", dead_letter: { to: "bad" } },
         { kind: "sink", id: "bad", type: "memory_sink", config: { name: "letters" }, inputs: [] },
         { kind: "sink", id: "out", type: "memory_sink", config: { name: "out" }, inputs: ["big"] },

@@ -4,7 +4,7 @@
  * `ConnectorError` — keeps a strict pipeline or workflow from compiling until it is handled by
  * `.deadLetter`, `.retry` / `.catchTag`, or a restart strategy.
  */
-import { Effect, pipe, Schedule, Schema } from "effect"
+import { pipe, Schedule } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
@@ -13,20 +13,15 @@ import * as Memory from "../../src/connectors/memory/index.ts"
 import * as Ndjson from "../../src/connectors/ndjson/index.ts"
 import * as Postgres from "../../src/connectors/postgres/index.ts"
 import * as Spec from "../../src/Spec.ts"
+import { enrichOf, type Invalid, letters, ordersOf, out, restart, type Timeout } from "./typeFixtures.ts"
 
 interface Order {
   readonly id: number
   readonly amount: number
 }
 
-class Timeout extends Schema.TaggedError<Timeout>()("Timeout", { ms: Schema.Number }) {}
-class Invalid extends Schema.TaggedError<Invalid>()("Invalid", { id: Schema.Number }) {}
-
-const orders = Spec.source<Order>("memory", { records: [] })
-const out = Spec.sink<unknown>("memory_sink", {})
-const letters = Spec.sink<Pipeline.DeadLetterEnvelope>("memory_sink", {})
-const restart = { type: "fixed-delay", attempts: 3, delay: "1s" } as const
-const enrich = (records: ReadonlyArray<Order>): Effect.Effect<ReadonlyArray<Order>, Timeout | Invalid> => Effect.succeed(records)
+const orders = ordersOf<Order>()
+const enrich = enrichOf<Order>()
 
 describe("Pipeline .deadLetter", () => {
   it("removes an expression step's RecordError and declares the dead-letter sink", () => {

@@ -4,13 +4,13 @@
  * removes the step's errors, while a `process` not declared pure is still refused; node options'
  * `dead_letter: { to }` is checked against the dead-letter sinks declared so far.
  */
-import { Effect, pipe, Schema, Stream } from "effect"
+import { Effect, pipe, Stream } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import type { ConnectorError, RecordError } from "../../src/Errors.ts"
 import * as Processors from "../../src/processors/index.ts"
-import * as Spec from "../../src/Spec.ts"
+import { enrichOf, Invalid, letters, ordersOf, out, restart, type Timeout } from "./typeFixtures.ts"
 
 interface Order {
   readonly id: number
@@ -18,14 +18,8 @@ interface Order {
   readonly amount: number
 }
 
-class Timeout extends Schema.TaggedError<Timeout>()("Timeout", { ms: Schema.Number }) {}
-class Invalid extends Schema.TaggedError<Invalid>()("Invalid", { id: Schema.Number }) {}
-
-const orders = Spec.source<Order>("memory", { records: [] })
-const out = Spec.sink<unknown>("memory_sink", {})
-const letters = Spec.sink<Pipeline.DeadLetterEnvelope>("memory_sink", {})
-const restart = { type: "fixed-delay", attempts: 3, delay: "1s" } as const
-const enrich = (records: ReadonlyArray<Order>): Effect.Effect<ReadonlyArray<Order>, Timeout | Invalid> => Effect.succeed(records)
+const orders = ordersOf<Order>()
+const enrich = enrichOf<Order>()
 const totals = Processors.aggregateOf<Order>()({ group_by: ["customer"], aggregates: { total: { op: "sum", field: "amount" } } })
 const unique = Processors.dedupe<Order>({ key: ["id"] })
 

@@ -2,25 +2,20 @@
  * Type-level tests of typed errors in the DSL: each step's errors in the pipeline's type, the
  * handlers removing them, and `Pipeline.strict` refusing a pipeline with an unhandled one.
  */
-import { Effect, pipe, Schedule, Schema } from "effect"
+import { Effect, pipe, Schedule } from "effect"
 import { describe, expectTypeOf, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
 import type { ConnectorError, RecordError } from "../../src/Errors.ts"
-import * as Spec from "../../src/Spec.ts"
+import { enrichOf, Invalid, ordersOf, out, restart, type Timeout } from "./typeFixtures.ts"
 
 interface Order {
   readonly id: number
   readonly amount: number
 }
 
-class Timeout extends Schema.TaggedError<Timeout>()("Timeout", { ms: Schema.Number }) {}
-class Invalid extends Schema.TaggedError<Invalid>()("Invalid", { id: Schema.Number }) {}
-
-const orders = Spec.source<Order>("memory", { records: [] })
-const out = Spec.sink<unknown>("memory_sink", {})
-const restart = { type: "fixed-delay", attempts: 3, delay: "1s" } as const
-const enrich = (records: ReadonlyArray<Order>): Effect.Effect<ReadonlyArray<Order>, Timeout | Invalid> => Effect.succeed(records)
+const orders = ordersOf<Order>()
+const enrich = enrichOf<Order>()
 
 describe("typed errors of DSL steps", () => {
   it("an expression step can fail with RecordError, unless its failed records are dead-lettered", () => {

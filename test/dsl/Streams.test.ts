@@ -155,6 +155,48 @@ const countingSource = (state: { read: number; opened: number; closed: number },
     })
 })
 
+const SLOW_BATCH = 20
+const SLOW_CAPACITY = 2
+
+/** A pipeline with no sink yet reading the (overridden) source `src` through a filter chained into it. */
+const countingPipeline = () =>
+  Pipeline.from("src", Memory.source({ records: [] as Array<{ id: number; amount: number }> }))
+    .execution({ batch_size: SLOW_BATCH, queue_capacity: SLOW_CAPACITY })
+    .filter("all", (r) => r.id >= 0)
+
+/**
+ * A slow consumer (1 ms a chunk) of what a source has `read`: what it has taken, and the most
+ * records read but not yet taken it saw.
+ */
+const slowConsumer = (source: { readonly read: number }) => {
+  let taken = 0
+  let maxInFlight = 0
+  return {
+    take: (n: number) =>
+      Effect.andThen(Effect.sleep(1), Effect.sync(() => {
+        maxInFlight = Math.max(maxInFlight, source.read - taken)
+        taken += n
+      })),
+    taken: () => taken,
+    maxInFlight: () => maxInFlight
+  }
+}
+
+/**
+ * `measure(count)` (the most records in flight for an input of `count`) for 1 000 and 10 000
+ * records: both stay under one channel (the filter is chained into the source), two tasks, the
+ * queue of one batch before the consumer and the batch it holds; the larger run does fill them.
+ */
+const assertInFlightBounded = (measure: (count: number) => Effect.Effect<number, unknown>) =>
+  Effect.gen(function*() {
+    const bound = (1 * SLOW_CAPACITY + 2 + 2) * SLOW_BATCH
+    const small = yield* measure(1_000)
+    const large = yield* measure(10_000)
+    assert.isAtMost(small, bound)
+    assert.isAtMost(large, bound)
+    assert.isAbove(large, 2 * SLOW_BATCH)
+  })
+
 describe("Streams.sink", () => {
   it.effect("an Effect Sink gets every record in order", () =>
     Effect.gen(function*() {
@@ -168,42 +210,22 @@ describe("Streams.sink", () => {
     }))
 
   it.live("a slow Effect Sink slows the source: records in flight stay bounded, whatever the input size", () =>
-    Effect.gen(function*() {
-      const batchSize = 20
-      const capacity = 2
-      const measure = (count: number) =>
-        Effect.gen(function*() {
-          const state = { read: 0, opened: 0, closed: 0 }
-          let written = 0
-          let maxInFlight = 0
-          const pipeline = Pipeline.from("src", Memory.source({ records: [] as Array<{ id: number; amount: number }> }))
-            .execution({ batch_size: batchSize, queue_capacity: capacity })
-            .filter("all", (r) => r.id >= 0)
-            .to(
-              "out",
-              Streams.sink(Sink.forEachArray((chunk: ReadonlyArray<{ id: number }>) =>
-                Effect.andThen(Effect.sleep(1), Effect.sync(() => {
-                  maxInFlight = Math.max(maxInFlight, state.read - written)
-                  written += chunk.length
-                }))
-              ))
-            )
-          yield* Pipeline.run(pipeline).pipe(
-            Effect.provide(Overrides.layer(pipeline, { src: countingSource(state, count) })),
-            Effect.provide(Builtins.layer)
-          )
-          assert.strictEqual(written, count)
-          return maxInFlight
-        })
-      // one channel (the filter is chained into the source), two tasks, the sink's queue of one
-      // batch and the batch the sink holds
-      const bound = (1 * capacity + 2 + 2) * batchSize
-      const small = yield* measure(1_000)
-      const large = yield* measure(10_000)
-      assert.isAtMost(small, bound)
-      assert.isAtMost(large, bound)
-      assert.isAbove(large, 2 * batchSize)
-    }))
+    assertInFlightBounded((count) =>
+      Effect.gen(function*() {
+        const state = { read: 0, opened: 0, closed: 0 }
+        const consumer = slowConsumer(state)
+        const pipeline = countingPipeline().to(
+          "out",
+          Streams.sink(Sink.forEachArray((chunk: ReadonlyArray<{ id: number }>) => consumer.take(chunk.length)))
+        )
+        yield* Pipeline.run(pipeline).pipe(
+          Effect.provide(Overrides.layer(pipeline, { src: countingSource(state, count) })),
+          Effect.provide(Builtins.layer)
+        )
+        assert.strictEqual(consumer.taken(), count)
+        return consumer.maxInFlight()
+      })
+    ))
 
   it.effect("a sink that stops reading while records keep coming fails the node instead of dropping them", () =>
     Effect.gen(function*() {
@@ -247,39 +269,19 @@ describe("Pipeline.toStream", () => {
     }))
 
   it.live("a slow consumer slows the source: records in flight stay bounded, whatever the input size", () =>
-    Effect.gen(function*() {
-      const batchSize = 20
-      const capacity = 2
-      const measure = (count: number) =>
-        Effect.gen(function*() {
-          const state = { read: 0, opened: 0, closed: 0 }
-          let consumed = 0
-          let maxInFlight = 0
-          const open = Pipeline.from("src", Memory.source({ records: [] as Array<{ id: number; amount: number }> }))
-            .execution({ batch_size: batchSize, queue_capacity: capacity })
-            .filter("all", (r) => r.id >= 0)
-          yield* Pipeline.toStream(open).pipe(
-            Stream.runForEachArray((chunk) =>
-              Effect.andThen(Effect.sleep(1), Effect.sync(() => {
-                maxInFlight = Math.max(maxInFlight, state.read - consumed)
-                consumed += chunk.length
-              }))
-            ),
-            Effect.provide(Overrides.layer({ src: countingSource(state, count) })),
-            Effect.provide(Builtins.layer)
-          )
-          assert.strictEqual(consumed, count)
-          return maxInFlight
-        })
-      // one channel (the filter is chained into the source), two tasks, the hand-off queue of one
-      // batch and the batch the consumer holds
-      const bound = (1 * capacity + 2 + 2) * batchSize
-      const small = yield* measure(1_000)
-      const large = yield* measure(10_000)
-      assert.isAtMost(small, bound)
-      assert.isAtMost(large, bound)
-      assert.isAbove(large, 2 * batchSize)
-    }))
+    assertInFlightBounded((count) =>
+      Effect.gen(function*() {
+        const state = { read: 0, opened: 0, closed: 0 }
+        const consumer = slowConsumer(state)
+        yield* Pipeline.toStream(countingPipeline()).pipe(
+          Stream.runForEachArray((chunk) => consumer.take(chunk.length)),
+          Effect.provide(Overrides.layer({ src: countingSource(state, count) })),
+          Effect.provide(Builtins.layer)
+        )
+        assert.strictEqual(consumer.taken(), count)
+        return consumer.maxInFlight()
+      })
+    ))
 
   it.live("a consumer that stops ends the run: every connector is closed", () =>
     Effect.gen(function*() {

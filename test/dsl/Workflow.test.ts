@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Schedule } from "effect"
+import { empty } from "../../dsl/internal/workflow.ts"
 import * as Workflow from "../../dsl/Workflow.ts"
+import { DefinitionError, formatIssue } from "../../src/Errors.ts"
 import * as Spec from "../../src/Spec.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
@@ -94,5 +97,26 @@ describe("Workflow graph", () => {
       "sink:s3"
     ])
     assert.deepStrictEqual(WorkflowGraph.node(w, "r")?.config, { fields: { item: "sku" } })
+  })
+
+  it("retry, catchTag and deadLetter before any node fail with a DefinitionError naming the step", () => {
+    const none = empty("none", undefined, {})
+    const steps = {
+      retry: () => none.retry(Schedule.recurs(1)),
+      catchTag: () => none.catchTag("Timeout", () => []),
+      deadLetter: () => none.deadLetter("bad")
+    }
+    for (const [what, step] of Object.entries(steps)) {
+      let thrown: unknown
+      try {
+        step()
+      } catch (error) {
+        thrown = error
+      }
+      assert.instanceOf(thrown, DefinitionError, what)
+      assert.deepStrictEqual((thrown as DefinitionError).issues.map(formatIssue), [
+        `transformations: ${what} before any node: it acts on the node declared last`
+      ])
+    }
   })
 })

@@ -11,6 +11,7 @@ import * as Batch from "../../src/Batch.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Overrides from "../../src/Overrides.ts"
 import * as Runtime from "../../src/Runtime.ts"
+import { readerSource, writerSink } from "../runtime/overrides.ts"
 
 const COUNT = 20_000
 const BATCH = 100
@@ -50,63 +51,31 @@ interface Progress {
 
 const overrides = (p: Progress) =>
   Overrides.layer({
-    events: {
-      _tag: "PreparedSource",
-      type: "counting",
-      capabilities: { seekable: false, unbounded: false },
-      check: Effect.void,
-      open: () =>
-        Effect.succeed({
-          readBatch: (max: number) =>
-            Effect.sync(() => {
-              if (p.read >= COUNT) return undefined
-              const n = Math.min(max, COUNT - p.read)
-              const records = Array.from({ length: n }, (_, i) => ({ id: p.read + i }))
-              p.read += n
-              p.maxAhead = Math.max(p.maxAhead, p.read - p.slow)
-              return Batch.make(records)
-            }),
-          position: Effect.succeed(null),
-          seek: () => Effect.void,
-          commit: () => Effect.void
+    events: readerSource("counting", () => (max) =>
+      Effect.sync(() => {
+        if (p.read >= COUNT) return undefined
+        const n = Math.min(max, COUNT - p.read)
+        const records = Array.from({ length: n }, (_, i) => ({ id: p.read + i }))
+        p.read += n
+        p.maxAhead = Math.max(p.maxAhead, p.read - p.slow)
+        return Batch.make(records)
+      })),
+    fast: writerSink("fast", (b) =>
+      Effect.sync(() => {
+        p.fast += Batch.size(b)
+        return { written: Batch.size(b) }
+      })),
+    slow: writerSink("slow", (b) =>
+      Effect.gen(function*() {
+        yield* Effect.sleep(2)
+        Batch.forEach(b, (r) => {
+          p.slow = Math.max(p.slow, (r as { readonly id: number }).id + 1)
         })
-    },
-    fast: {
-      _tag: "PreparedSink",
-      type: "fast",
-      capabilities: { guarantee: "at-least-once", transactional: false },
-      check: Effect.void,
-      open: () =>
-        Effect.succeed({
-          writeBatch: (b: Batch.Batch<unknown>) =>
-            Effect.sync(() => {
-              p.fast += Batch.size(b)
-              return { written: Batch.size(b) }
-            }),
-          flush: Effect.void
-        })
-    },
-    slow: {
-      _tag: "PreparedSink",
-      type: "slow",
-      capabilities: { guarantee: "at-least-once", transactional: false },
-      check: Effect.void,
-      open: () =>
-        Effect.succeed({
-          writeBatch: (b: Batch.Batch<unknown>) =>
-            Effect.gen(function*() {
-              yield* Effect.sleep(2)
-              Batch.forEach(b, (r) => {
-                p.slow = Math.max(p.slow, (r as { readonly id: number }).id + 1)
-              })
-              p.slowRecords += Batch.size(b)
-              p.maxFastAhead = Math.max(p.maxFastAhead, p.fast - p.slow)
-              p.minFastLead = Math.min(p.minFastLead, p.fast - p.slow)
-              return { written: Batch.size(b) }
-            }),
-          flush: Effect.void
-        })
-    }
+        p.slowRecords += Batch.size(b)
+        p.maxFastAhead = Math.max(p.maxFastAhead, p.fast - p.slow)
+        p.minFastLead = Math.min(p.minFastLead, p.fast - p.slow)
+        return { written: Batch.size(b) }
+      }))
   })
 
 describe("backpressure across branches", () => {

@@ -9,28 +9,10 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Yaml from "../../dsl/yaml/Yaml.ts"
-import * as Builtins from "../../src/Builtins.ts"
-import { DefinitionError, formatIssue } from "../../src/Errors.ts"
-import * as Runtime from "../../src/Runtime.ts"
 import { cli, tempDir } from "../cli/support.ts"
+import { ordersWorkflow, problems } from "./validation.ts"
 
-/** The issues `Runtime.prepare` (after the loader) reports for a workflow text, formatted. */
-const problems = (text: string) =>
-  Yaml.parse(text, { file: "graph.yaml", env: {} }).pipe(
-    Effect.flatMap(Runtime.prepare),
-    Effect.flip,
-    Effect.map((error) => {
-      assert.instanceOf(error, DefinitionError)
-      return error.issues.map(formatIssue)
-    }),
-    Effect.provide(Builtins.layer)
-  )
-
-const cycle = `name: cyclic
-sources:
-  orders: { type: memory, config: { records: [] } }
-transformations:
+const cycle = ordersWorkflow("cyclic", `transformations:
   enrich:
     type: map
     inputs: [orders, recheck]
@@ -45,40 +27,36 @@ transformations:
     config: { fields: [id, amount] }
 destinations:
   out: { type: collect, inputs: [large], config: {} }
-`
+`)
 
-describe("graph validation (YAML + Runtime.prepare)", () => {
-  it.effect("a cycle names every node on it, at the inputs of its first node", () =>
-    Effect.gen(function*() {
-      assert.deepStrictEqual(yield* problems(cycle), [
-        "graph.yaml:7:5 transformations.enrich.inputs: the workflow has a cycle: enrich -> large -> recheck -> enrich"
-      ])
-    }))
+/** A workflow text, and exactly the issues `Runtime.prepare` reports for it, in order (see `ordersWorkflow` for the first lines). */
+interface Case {
+  readonly title: string
+  readonly text: string
+  readonly issues: ReadonlyArray<string>
+}
 
-  it.effect("a node reading itself is a cycle", () =>
-    Effect.gen(function*() {
-      const text = `name: self
-sources:
-  orders: { type: memory, config: { records: [] } }
-transformations:
+const cases: ReadonlyArray<Case> = [
+  {
+    title: "a cycle names every node on it, at the inputs of its first node",
+    text: cycle,
+    issues: ["graph.yaml:7:5 transformations.enrich.inputs: the workflow has a cycle: enrich -> large -> recheck -> enrich"]
+  },
+  {
+    title: "a node reading itself is a cycle",
+    text: ordersWorkflow("self", `transformations:
   again:
     type: filter
     inputs: [orders, again]
     config: { condition: "amount > 1" }
 destinations:
   out: { type: collect, inputs: [again], config: {} }
-`
-      assert.deepStrictEqual(yield* problems(text), [
-        "graph.yaml:7:5 transformations.again.inputs: the workflow has a cycle: again -> again"
-      ])
-    }))
-
-  it.effect("a cycle through a side output", () =>
-    Effect.gen(function*() {
-      const text = `name: side-cycle
-sources:
-  orders: { type: memory, config: { records: [] } }
-transformations:
+`),
+    issues: ["graph.yaml:7:5 transformations.again.inputs: the workflow has a cycle: again -> again"]
+  },
+  {
+    title: "a cycle through a side output",
+    text: ordersWorkflow("side-cycle", `transformations:
   hourly:
     type: aggregate
     inputs: [orders, retry]
@@ -94,18 +72,13 @@ transformations:
     config: { fields: { retried: "true" } }
 destinations:
   out: { type: collect, inputs: [hourly], config: {} }
-`
-      assert.deepStrictEqual(yield* problems(text), [
-        "graph.yaml:7:5 transformations.hourly.inputs: the workflow has a cycle: hourly -> retry -> hourly"
-      ])
-    }))
-
-  it.effect("a misspelled input suggests the nearest node id, at the list item", () =>
-    Effect.gen(function*() {
-      const text = `name: typo
-sources:
-  orders: { type: memory, config: { records: [] } }
-  refunds: { type: memory, config: { records: [] } }
+`),
+    issues: ["graph.yaml:7:5 transformations.hourly.inputs: the workflow has a cycle: hourly -> retry -> hourly"]
+  },
+  {
+    // refunds is then unread too: both are reported, each where it is
+    title: "a misspelled input suggests the nearest node id, at the list item",
+    text: ordersWorkflow("typo", `  refunds: { type: memory, config: { records: [] } }
 transformations:
   merged:
     type: map
@@ -113,38 +86,27 @@ transformations:
     config: { fields: { kind: "'x'" } }
 destinations:
   out: { type: collect, inputs: [merged], config: {} }
-`
-      // refunds is then unread too: both are reported, each where it is
-      assert.deepStrictEqual(yield* problems(text), [
-        "graph.yaml:8:22 transformations.merged.inputs[1]: unknown input 'refnds' (did you mean 'refunds'?)",
-        "graph.yaml:4:3 sources.refunds: nothing reads the output of source 'refunds'"
-      ])
-    }))
-
-  it.effect("an input far from every id gets no suggestion", () =>
-    Effect.gen(function*() {
-      const text = `name: unknown
-sources:
-  orders: { type: memory, config: { records: [] } }
-destinations:
+`),
+    issues: [
+      "graph.yaml:8:22 transformations.merged.inputs[1]: unknown input 'refnds' (did you mean 'refunds'?)",
+      "graph.yaml:4:3 sources.refunds: nothing reads the output of source 'refunds'"
+    ]
+  },
+  {
+    title: "an input far from every id gets no suggestion",
+    text: ordersWorkflow("unknown", `destinations:
   out:
     type: collect
     inputs:
       - orders
       - shipments_2024
     config: {}
-`
-      assert.deepStrictEqual(yield* problems(text), [
-        "graph.yaml:9:9 destinations.out.inputs[1]: unknown input 'shipments_2024'"
-      ])
-    }))
-
-  it.effect("a node nobody reads (one branch of a fan-out left dangling)", () =>
-    Effect.gen(function*() {
-      const text = `name: dangling
-sources:
-  orders: { type: memory, config: { records: [] } }
-transformations:
+`),
+    issues: ["graph.yaml:9:9 destinations.out.inputs[1]: unknown input 'shipments_2024'"]
+  },
+  {
+    title: "a node nobody reads (one branch of a fan-out left dangling)",
+    text: ordersWorkflow("dangling", `transformations:
   eu:
     type: filter
     inputs: [orders]
@@ -155,54 +117,47 @@ transformations:
     config: { condition: "region == 'US'" }
 destinations:
   out: { type: collect, inputs: [eu], config: {} }
-`
-      assert.deepStrictEqual(yield* problems(text), [
-        "graph.yaml:9:3 transformations.us: nothing reads the output of transformation 'us'"
-      ])
-    }))
-
-  it.effect("a destination with no input: an empty list (prepare), no inputs key (loader)", () =>
-    Effect.gen(function*() {
-      const empty = `name: no-input
-sources:
-  orders: { type: memory, config: { records: [] } }
-destinations:
+`),
+    issues: ["graph.yaml:9:3 transformations.us: nothing reads the output of transformation 'us'"]
+  },
+  {
+    title: "a destination with an empty input list (found by prepare)",
+    text: ordersWorkflow("no-input", `destinations:
   out: { type: collect, inputs: [orders], config: {} }
   audit:
     type: collect
     inputs: []
     config: {}
-`
-      assert.deepStrictEqual(yield* problems(empty), [
-        "graph.yaml:8:5 destinations.audit.inputs: a destination needs at least one input"
-      ])
-      const missing = `name: no-input
-sources:
-  orders: { type: memory, config: { records: [] } }
-destinations:
+`),
+    issues: ["graph.yaml:8:5 destinations.audit.inputs: a destination needs at least one input"]
+  },
+  {
+    title: "a destination with no inputs key (found by the loader)",
+    text: ordersWorkflow("no-input", `destinations:
   out: { type: collect, inputs: [orders], config: {} }
   audit:
     type: collect
     config: {}
-`
-      assert.deepStrictEqual(yield* problems(missing), [
-        "graph.yaml:6:3 destinations.audit: destination 'audit' has no 'inputs' (the ids of the nodes it reads from)"
-      ])
-    }))
-
-  it.effect("reading a destination is refused", () =>
-    Effect.gen(function*() {
-      const text = `name: sink-input
-sources:
-  orders: { type: memory, config: { records: [] } }
-destinations:
+`),
+    issues: ["graph.yaml:6:3 destinations.audit: destination 'audit' has no 'inputs' (the ids of the nodes it reads from)"]
+  },
+  {
+    title: "reading a destination is refused",
+    text: ordersWorkflow("sink-input", `destinations:
   out: { type: collect, inputs: [orders], config: {} }
   copy: { type: collect, inputs: [out], config: {} }
-`
-      assert.deepStrictEqual(yield* problems(text), [
-        "graph.yaml:6:35 destinations.copy.inputs[0]: 'out' is a destination; destinations have no output"
-      ])
-    }))
+`),
+    issues: ["graph.yaml:6:35 destinations.copy.inputs[0]: 'out' is a destination; destinations have no output"]
+  }
+]
+
+describe("graph validation (YAML + Runtime.prepare)", () => {
+  for (const { issues, text, title } of cases) {
+    it.effect(title, () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(yield* problems(text), issues)
+      }))
+  }
 
   it.live("dataflare validate reports a cycle with the file's path and exits with status 1", () =>
     Effect.gen(function*() {

@@ -4,26 +4,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as Yaml from "../../dsl/yaml/Yaml.ts"
-import * as Builtins from "../../src/Builtins.ts"
-import { formatIssue } from "../../src/Errors.ts"
-import * as Runtime from "../../src/Runtime.ts"
-
-const problems = (text: string) =>
-  Yaml.parse(text, { file: "graph.yaml", env: {} }).pipe(
-    Effect.flatMap(Runtime.prepare),
-    Effect.flip,
-    Effect.map((error) => error.issues.map(formatIssue)),
-    Effect.provide(Builtins.layer)
-  )
+import { ordersWorkflow, problems } from "./validation.ts"
 
 describe("graph validation: edge cases", () => {
   it.effect("a cycle is reported at a node ON the cycle, not at a node downstream of it", () =>
     Effect.gen(function*() {
-      const text = `name: downstream-first
-sources:
-  orders: { type: memory, config: { records: [] } }
-transformations:
+      const text = ordersWorkflow("downstream-first", `transformations:
   report:
     type: filter
     inputs: [c]
@@ -42,7 +28,7 @@ transformations:
     config: { condition: "x == 1" }
 destinations:
   out: { type: collect, inputs: [report], config: {} }
-`
+`)
       // (it used to be reported at transformations.report.inputs, a node downstream of the cycle)
       const [issue] = yield* problems(text)
       assert.notInclude(issue, "transformations.report.inputs")
@@ -51,10 +37,7 @@ destinations:
 
   it.effect("a misspelled side output suggests the declared port", () =>
     Effect.gen(function*() {
-      const text = `name: side-typo
-sources:
-  orders: { type: memory, config: { records: [] } }
-transformations:
+      const text = ordersWorkflow("side-typo", `transformations:
   hourly:
     type: aggregate
     inputs: [orders]
@@ -67,7 +50,7 @@ transformations:
 destinations:
   out: { type: collect, inputs: [hourly], config: {} }
   late: { type: collect, inputs: [hourly.lat], config: {} }
-`
+`)
       // today: "graph.yaml:16:35 destinations.late.inputs[0]: unknown input 'hourly.lat'" (no hint)
       assert.deepStrictEqual(yield* problems(text), [
         "graph.yaml:16:35 destinations.late.inputs[0]: unknown input 'hourly.lat' (did you mean 'hourly.late'?)"

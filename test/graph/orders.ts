@@ -59,31 +59,48 @@ const lcg = (seed: number) => {
 export const generate = (orders: number, refunds: number, seed = 42): Inputs => {
   const next = lcg(seed)
   const jitter = () => (next(1_800_001) - 900_000)
-  const out: Array<Order> = []
-  const lateOrders = new Set<number>()
-  const seen = new Set<string>()
-  for (let i = 0; i < orders; i++) {
-    const region = REGIONS[next(REGIONS.length)]
-    const id = 1_000 + i
-    const late = i % 250 === 249 && seen.has(region)
-    const at = late ? BASE - 3 * 24 * HOUR + next(HOUR) : BASE + i * 6_000 + jitter()
-    if (late) lateOrders.add(id)
-    else seen.add(region)
-    out.push({ order_id: id, customer: `customer ${next(200)}`, region, amount: 1 + next(1_000), ts: iso(at) })
+  /**
+   * `count` events of a kind, `spacing` ms apart from BASE (with jitter); every `lateEvery`-th is
+   * `daysBack` days old when a normal one of its region came before. `make` builds event `i` (it
+   * draws after the region and the time); the ids (`idOf`) of the old ones are returned too.
+   */
+  const timeline = <E>(
+    count: number,
+    spacing: number,
+    lateEvery: number,
+    daysBack: number,
+    idOf: (i: number) => number,
+    make: (id: number, region: string, at: string) => E
+  ) => {
+    const events: Array<E> = []
+    const late = new Set<number>()
+    const seen = new Set<string>()
+    for (let i = 0; i < count; i++) {
+      const region = REGIONS[next(REGIONS.length)]
+      const id = idOf(i)
+      const old = i % lateEvery === lateEvery - 1 && seen.has(region)
+      const at = old ? BASE - daysBack * 24 * HOUR + next(HOUR) : BASE + i * spacing + jitter()
+      if (old) late.add(id)
+      else seen.add(region)
+      events.push(make(id, region, iso(at)))
+    }
+    return { events, late }
   }
-  const back: Array<Refund> = []
-  const lateRefunds = new Set<number>()
-  seen.clear()
-  for (let i = 0; i < refunds; i++) {
-    const region = REGIONS[next(REGIONS.length)]
-    const id = 1 + i
-    const late = i % 200 === 199 && seen.has(region)
-    const at = late ? BASE - 2 * 24 * HOUR + next(HOUR) : BASE + i * 15_000 + jitter()
-    if (late) lateRefunds.add(id)
-    else seen.add(region)
-    back.push({ refund_id: id, order_id: 1_000 + next(orders), region, refund: 1 + next(300), at: iso(at) })
-  }
-  return { orders: out, refunds: back, lateOrders, lateRefunds }
+  const o = timeline(orders, 6_000, 250, 3, (i) => 1_000 + i, (id, region, ts): Order => ({
+    order_id: id,
+    customer: `customer ${next(200)}`,
+    region,
+    amount: 1 + next(1_000),
+    ts
+  }))
+  const r = timeline(refunds, 15_000, 200, 2, (i) => 1 + i, (id, region, at): Refund => ({
+    refund_id: id,
+    order_id: 1_000 + next(orders),
+    region,
+    refund: 1 + next(300),
+    at
+  }))
+  return { orders: o.events, refunds: r.events, lateOrders: o.late, lateRefunds: r.late }
 }
 
 /** Writes orders.csv and refunds.ndjson into `dir`. */

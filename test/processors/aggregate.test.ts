@@ -11,16 +11,15 @@ import * as Builtins from "../../src/Builtins.ts"
 import fc from "fast-check"
 import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
-import { decodeAll } from "../../src/internal/decode.ts"
 import * as Aggregate from "../../src/processors/aggregate.ts"
 import * as Processors from "../../src/processors/index.ts"
-import type { Operator, StatefulProcessor } from "../../src/Processor.ts"
+import type { StatefulProcessor } from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import type * as Spec from "../../src/Spec.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
-import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
+import { chunks, configIssues, feed, numbersThrough, operatorRuns, throughJson } from "./statefulSupport.ts"
 import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -28,46 +27,7 @@ import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty
 
 const make = (config: unknown): StatefulProcessor => Aggregate.processor(Schema.decodeUnknownSync(Aggregate.AggregateConfig)(config))
 
-interface RunResult {
-  readonly records: Array<unknown>
-  readonly late: Array<unknown>
-}
-
-const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<Array<A>> => {
-  const out: Array<Array<A>> = []
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
-  return out
-}
-
-/** Feeds batches to an operator; `end` calls onEnd at the end. */
-const feed = (op: Operator, batches: ReadonlyArray<ReadonlyArray<unknown>>, end: boolean, into: RunResult = { records: [], late: [] }): RunResult => {
-  const take = (o: ReturnType<Operator["onBatch"]>) => {
-    into.records.push(...o.records)
-    into.late.push(...(o.side?.late ?? []))
-  }
-  for (const b of batches) take(op.onBatch(Batch.make(b)))
-  if (end) take(op.onEnd())
-  return into
-}
-
-const run = (p: StatefulProcessor, records: ReadonlyArray<unknown>, batchSize = 1_000_000): RunResult =>
-  feed(p.make({ node: "agg", instance: 0 }), chunks(records, Math.max(1, batchSize)), true)
-
-/** Snapshot → encode → JSON text → decode, as a checkpoint to another process would. */
-const throughJson = (p: StatefulProcessor, op: Operator): Array<readonly [string, unknown]> => {
-  const encoded = op.state.snapshot().map(([k, v]) => [k, Schema.encodeUnknownSync(p.stateSchema)(v)])
-  const text = JSON.stringify(encoded)
-  return (JSON.parse(text) as Array<[string, unknown]>).map(([k, v]) => [k, Schema.decodeUnknownSync(p.stateSchema)(v)] as const)
-}
-
-/** Runs the batches before `split` on one operator, restores a fresh one from its snapshot, runs the rest. */
-const runWithRestore = (p: StatefulProcessor, batches: ReadonlyArray<ReadonlyArray<unknown>>, split: number): RunResult => {
-  const first = p.make({ node: "agg", instance: 0 })
-  const result = feed(first, batches.slice(0, split), false)
-  const second = p.make({ node: "agg", instance: 0 })
-  second.state.restore(throughJson(p, first))
-  return feed(second, batches.slice(split), true, result)
-}
+const { run, runWithRestore } = operatorRuns("agg")
 
 // ---------------------------------------------------------------------------------------------
 // an independent reference: enumerate windows per record, decide lateness from the prefix maximum
@@ -467,10 +427,7 @@ describe("aggregate state and checkpoints", () => {
 })
 
 describe("aggregate config", () => {
-  const issues = (config: unknown) => {
-    const r = decodeAll(Aggregate.AggregateConfig, config)
-    return r.ok ? [] : r.issues.map((i) => `${i.path.join(".")}: ${i.message}`)
-  }
+  const issues = (config: unknown) => configIssues(Aggregate.AggregateConfig, config)
 
   it("reports each problem at its key", () => {
     assert.deepStrictEqual(issues({ window: { type: "tumbling", size: "1m" }, aggregates: { s: { op: "sum" } } }), [
@@ -504,27 +461,24 @@ describe("aggregate in a running workflow", () => {
 
   it.effect("keyed over 3 instances: each (group, window) row once, equal to an independent count", () =>
     Effect.gen(function*() {
-      const graph = WorkflowGraph.make({
+      const graph = numbersThrough({
         name: "agg",
-        execution: { batch_size: 7 },
-        nodes: [
-          { kind: "source", id: "nums", type: "numbers", config: { count: 500 }, inputs: [] },
-          {
-            kind: "processor",
-            id: "agg",
-            type: "aggregate",
-            parallelism: 3,
-            config: {
-              group_by: ["group"],
-              time_field: "id",
-              window: { type: "sliding", size: 100, slide: 50 },
-              window_format: "epoch_ms",
-              aggregates: { n: { op: "count" }, total: { op: "sum", field: "id" } }
-            },
-            inputs: ["nums"]
-          },
-          { kind: "sink", id: "out", type: "collect_test", config: { name: "agg-runtime" }, inputs: ["agg"] }
-        ]
+        batchSize: 7,
+        source: "nums",
+        count: 500,
+        processor: {
+          id: "agg",
+          type: "aggregate",
+          parallelism: 3,
+          config: {
+            group_by: ["group"],
+            time_field: "id",
+            window: { type: "sliding", size: 100, slide: 50 },
+            window_format: "epoch_ms",
+            aggregates: { n: { op: "count" }, total: { op: "sum", field: "id" } }
+          }
+        },
+        collect: "agg-runtime"
       })
       yield* Runtime.run(graph)
       const got = (collected("agg-runtime") as Array<{ group: number; window_start: number; n: number; total: number }>)
@@ -542,27 +496,24 @@ describe("aggregate in a running workflow", () => {
     }).pipe(Effect.provide(registry)))
 
   it("checkpoint/crash/restore through the runtime leaves the sink equal to a run without failures", async () => {
-    const graph = WorkflowGraph.make({
+    const graph = numbersThrough({
       name: "agg-restore",
-      execution: { batch_size: 3 },
-      nodes: [
-        { kind: "source", id: "src", type: "numbers", config: { count: 0 }, inputs: [] },
-        {
-          kind: "processor",
-          id: "agg",
-          type: "aggregate",
-          parallelism: 2,
-          config: {
-            group_by: ["group"],
-            time_field: "id",
-            window: { type: "sliding", size: 30, slide: 10 },
-            max_out_of_orderness: 15,
-            aggregates: { n: { op: "count" }, hi: { op: "max", field: "id" }, ids: { op: "count_distinct", field: "id" } }
-          },
-          inputs: ["src"]
-        },
-        { kind: "sink", id: "out", type: "collect_test", config: { name: "agg-prop" }, inputs: ["agg"] }
-      ]
+      batchSize: 3,
+      source: "src",
+      count: 0,
+      processor: {
+        id: "agg",
+        type: "aggregate",
+        parallelism: 2,
+        config: {
+          group_by: ["group"],
+          time_field: "id",
+          window: { type: "sliding", size: 30, slide: 10 },
+          max_out_of_orderness: 15,
+          aggregates: { n: { op: "count" }, hi: { op: "max", field: "id" }, ids: { op: "count_distinct", field: "id" } }
+        }
+      },
+      collect: "agg-prop"
     })
     const records = fc.array(fc.record({ id: fc.integer({ min: 0, max: 300 }), group: fc.integer({ min: 0, max: 3 }) }), { minLength: 5, maxLength: 60 })
       .map((rs) => rs.sort((a, b) => a.id - b.id).map((r, i) => ({ ...r, id: r.id + (i % 4 === 0 ? -10 : 0) })))

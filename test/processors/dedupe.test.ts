@@ -3,55 +3,19 @@ import { Effect, Schema } from "effect"
 import fc from "fast-check"
 import * as Batch from "../../src/Batch.ts"
 import { RecordError } from "../../src/Errors.ts"
-import { decodeAll } from "../../src/internal/decode.ts"
 import * as Dedupe from "../../src/processors/dedupe.ts"
 import * as Processors from "../../src/processors/index.ts"
-import type { Operator, StatefulProcessor } from "../../src/Processor.ts"
+import type { StatefulProcessor } from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { checkRestoreEquivalence } from "../../src/testing/RestoreEquivalence.ts"
-import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 import { Collect, collected, Numbers } from "../runtime/support.ts"
+import { chunks, configIssues, feed, numbersThrough, operatorRuns, throughJson } from "./statefulSupport.ts"
 import { numRuns, timeoutFor } from "../../property-tests/support/effectProperty.ts"
 
 const make = (config: unknown): StatefulProcessor => Dedupe.processor(Schema.decodeUnknownSync(Dedupe.DedupeConfig)(config))
 
-interface RunResult {
-  readonly records: Array<unknown>
-  readonly late: Array<unknown>
-}
-
-const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<Array<A>> => {
-  const out: Array<Array<A>> = []
-  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
-  return out
-}
-
-const feed = (op: Operator, batches: ReadonlyArray<ReadonlyArray<unknown>>, end: boolean, into: RunResult = { records: [], late: [] }): RunResult => {
-  const take = (o: ReturnType<Operator["onBatch"]>) => {
-    into.records.push(...o.records)
-    into.late.push(...(o.side?.late ?? []))
-  }
-  for (const b of batches) take(op.onBatch(Batch.make(b)))
-  if (end) take(op.onEnd())
-  return into
-}
-
-const run = (p: StatefulProcessor, records: ReadonlyArray<unknown>, batchSize = 1_000_000): RunResult =>
-  feed(p.make({ node: "dd", instance: 0 }), chunks(records, batchSize), true)
-
-const throughJson = (p: StatefulProcessor, op: Operator): Array<readonly [string, unknown]> => {
-  const text = JSON.stringify(op.state.snapshot().map(([k, v]) => [k, Schema.encodeUnknownSync(p.stateSchema)(v)]))
-  return (JSON.parse(text) as Array<[string, unknown]>).map(([k, v]) => [k, Schema.decodeUnknownSync(p.stateSchema)(v)] as const)
-}
-
-const runWithRestore = (p: StatefulProcessor, batches: ReadonlyArray<ReadonlyArray<unknown>>, split: number): RunResult => {
-  const first = p.make({ node: "dd", instance: 0 })
-  const result = feed(first, batches.slice(0, split), false)
-  const second = p.make({ node: "dd", instance: 0 })
-  second.state.restore(throughJson(p, first))
-  return feed(second, batches.slice(split), true, result)
-}
+const { run, runWithRestore } = operatorRuns("dd")
 
 interface Ev {
   readonly id: string
@@ -215,10 +179,7 @@ describe("dedupe state and checkpoints", () => {
 
 describe("dedupe config and runtime", () => {
   it("reports problems at their keys", () => {
-    const issues = (config: unknown) => {
-      const r = decodeAll(Dedupe.DedupeConfig, config)
-      return r.ok ? [] : r.issues.map((i) => `${i.path.join(".")}: ${i.message}`)
-    }
+    const issues = (config: unknown) => configIssues(Dedupe.DedupeConfig, config)
     assert.deepStrictEqual(issues({ key: ["id"], window: "5m" }), ["time_field: time_field is required when a window is set"])
     assert.deepStrictEqual(issues({ key: ["id"], time_field: "t", late: "drop" }), [
       "time_field: time_field only applies with a window (set window, or remove time_field)",
@@ -234,14 +195,13 @@ describe("dedupe config and runtime", () => {
   it.effect("keyed over 2 instances in a workflow built from the DSL spec: the first record of each key", () =>
     Effect.gen(function*() {
       const spec = Processors.dedupe<{ id: number; group: number }>({ key: ["group"] })
-      const graph = WorkflowGraph.make({
+      const graph = numbersThrough({
         name: "dedupe",
-        execution: { batch_size: 5 },
-        nodes: [
-          { kind: "source", id: "nums", type: "numbers", config: { count: 100 }, inputs: [] },
-          { kind: "processor", id: "dd", type: spec.type, config: spec.config, inputs: ["nums"], parallelism: 2 },
-          { kind: "sink", id: "out", type: "collect_test", config: { name: "dedupe-runtime" }, inputs: ["dd"] }
-        ]
+        batchSize: 5,
+        source: "nums",
+        count: 100,
+        processor: { id: "dd", type: spec.type, config: spec.config, parallelism: 2 },
+        collect: "dedupe-runtime"
       })
       yield* Runtime.run(graph)
       const got = (collected("dedupe-runtime") as Array<{ id: number; group: number }>).sort((a, b) => a.id - b.id)
@@ -249,22 +209,19 @@ describe("dedupe config and runtime", () => {
     }).pipe(Effect.provide(registry)))
 
   it("checkpoint/crash/restore through the runtime leaves the sink equal to a run without failures", async () => {
-    const graph = WorkflowGraph.make({
+    const graph = numbersThrough({
       name: "dedupe-restore",
-      execution: { batch_size: 3 },
-      nodes: [
-        { kind: "source", id: "src", type: "numbers", config: { count: 0 }, inputs: [] },
-        {
-          kind: "processor",
-          id: "dd",
-          type: "dedupe",
-          parallelism: 2,
-          config: { key: ["group"], time_field: "id", window: 20, max_out_of_orderness: 5, late: "side_output" },
-          inputs: ["src"]
-        },
-        { kind: "sink", id: "out", type: "collect_test", config: { name: "dd-prop" }, inputs: ["dd"] },
-        { kind: "sink", id: "late", type: "collect_test", config: { name: "dd-prop-late" }, inputs: ["dd.late"] }
-      ]
+      batchSize: 3,
+      source: "src",
+      count: 0,
+      processor: {
+        id: "dd",
+        type: "dedupe",
+        parallelism: 2,
+        config: { key: ["group"], time_field: "id", window: 20, max_out_of_orderness: 5, late: "side_output" }
+      },
+      collect: "dd-prop",
+      ports: ["late"]
     })
     const records = fc.array(fc.record({ id: fc.integer({ min: 0, max: 200 }), group: fc.integer({ min: 0, max: 3 }) }), { minLength: 5, maxLength: 60 })
       .map((rs) => rs.sort((a, b) => a.id - b.id).map((r, i) => ({ ...r, id: r.id - (i % 5 === 0 ? 12 : 0) })))

@@ -6,69 +6,30 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
-import * as Batch from "../../src/Batch.ts"
-import * as Connector from "../../src/Connector.ts"
 import { formatIssue } from "../../src/Errors.ts"
 import { processorDefinitions } from "../../src/processors/index.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
+import { generated, listSink } from "../runtime/support.ts"
 
 const countries = ["DE", "FR", "US"]
 /** A source of `count` order records. */
-const Orders = Connector.source({
+const Orders = generated({
   type: "orders",
   description: "generated orders",
   config: Schema.Struct({ count: Schema.Int }),
-  capabilities: () => ({ seekable: false, unbounded: false }),
-  check: () => Effect.void,
-  open: (config) =>
-    Effect.sync(() => {
-      let next = 0
-      return {
-        readBatch: (max: number) =>
-          Effect.sync(() => {
-            if (next >= config.count) return undefined
-            const records: Array<unknown> = []
-            while (records.length < max && next < config.count) {
-              const i = next++
-              records.push({
-                id: i,
-                status: i % 2 === 0 ? "active" : "closed",
-                amount: i % 7 === 0 ? "n/a" : i,
-                country: countries[i % 3],
-                "first name": `Ann${i}`
-              })
-            }
-            return Batch.make(records)
-          }),
-        position: Effect.sync(() => next),
-        seek: () => Effect.void,
-        commit: () => Effect.void
-      }
-    })
+  count: (config) => config.count,
+  record: (i) => ({
+    id: i,
+    status: i % 2 === 0 ? "active" : "closed",
+    amount: i % 7 === 0 ? "n/a" : i,
+    country: countries[i % 3],
+    "first name": `Ann${i}`
+  })
 })
 
 const kept = new Map<string, Array<unknown>>()
-const Keep = Connector.sink({
-  type: "keep",
-  description: "keeps records in memory",
-  config: Schema.Struct({ name: Schema.String }),
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
-  check: () => Effect.void,
-  open: (config) =>
-    Effect.sync(() => {
-      const list: Array<unknown> = []
-      kept.set(config.name, list)
-      return {
-        writeBatch: (batch: Batch.Batch<unknown>) =>
-          Effect.sync(() => {
-            Batch.forEach(batch, (r) => list.push(r))
-            return { written: Batch.size(batch) }
-          }),
-        flush: Effect.void
-      }
-    })
-})
+const Keep = listSink("keep", "keeps records in memory", kept)
 
 const registry = Registry.layer([Orders, Keep, ...processorDefinitions])
 

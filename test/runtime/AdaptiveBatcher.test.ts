@@ -7,6 +7,7 @@ import * as Overrides from "../../src/Overrides.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+import { readerSource, writerSink } from "./overrides.ts"
 import { definitions } from "./support.ts"
 
 describe("AdaptiveBatcher", () => {
@@ -71,38 +72,15 @@ describe("adaptive batching in the runtime", () => {
       let produced = 0
       const sizes: Array<number> = []
       const overrides = Overrides.layer({
-        src: {
-          _tag: "PreparedSource",
-          type: "endless",
-          capabilities: { seekable: false, unbounded: false },
-          check: Effect.void,
-          open: () =>
-            Effect.succeed({
-              readBatch: (max: number) =>
-                Effect.sync(() => {
-                  if (produced >= 400_000) return undefined
-                  sizes.push(max)
-                  const records = Array.from({ length: max }, (_, i) => ({ id: produced + i }))
-                  produced += max
-                  return Batch.make(records)
-                }),
-              position: Effect.succeed(null),
-              seek: () => Effect.void,
-              commit: () => Effect.void
-            })
-        },
-        out: {
-          _tag: "PreparedSink",
-          type: "timed",
-          capabilities: { guarantee: "at-least-once", transactional: false },
-          check: Effect.void,
-          open: () =>
-            Effect.succeed({
-              writeBatch: (b: Batch.Batch<unknown>) =>
-                Effect.as(Effect.sleep(Math.ceil(Batch.size(b) * costPerRecordMs)), { written: Batch.size(b) }),
-              flush: Effect.void
-            })
-        }
+        src: readerSource("endless", () => (max) =>
+          Effect.sync(() => {
+            if (produced >= 400_000) return undefined
+            sizes.push(max)
+            const records = Array.from({ length: max }, (_, i) => ({ id: produced + i }))
+            produced += max
+            return Batch.make(records)
+          })),
+        out: writerSink("timed", (b) => Effect.as(Effect.sleep(Math.ceil(Batch.size(b) * costPerRecordMs)), { written: Batch.size(b) }))
       })
       const graph = WorkflowGraph.make({
         name: "adaptive",

@@ -5,6 +5,7 @@ import * as Overrides from "../../src/Overrides.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+import { readerSource, writerSink } from "./overrides.ts"
 import { definitions } from "./support.ts"
 
 /**
@@ -17,43 +18,21 @@ const measure = (count: number, batchSize: number, capacity: number) =>
     let written = 0
     let maxInFlight = 0
     const overrides = Overrides.layer({
-      src: {
-        _tag: "PreparedSource",
-        type: "counting",
-        capabilities: { seekable: false, unbounded: false },
-        check: Effect.void,
-        open: () =>
-          Effect.succeed({
-            readBatch: (max: number) =>
-              Effect.sync(() => {
-                if (read >= count) return undefined
-                const n = Math.min(max, count - read)
-                const records = Array.from({ length: n }, (_, i) => ({ id: read + i }))
-                read += n
-                maxInFlight = Math.max(maxInFlight, read - written)
-                return Batch.make(records)
-              }),
-            position: Effect.succeed(null),
-            seek: () => Effect.void,
-            commit: () => Effect.void
-          })
-      },
-      slow: {
-        _tag: "PreparedSink",
-        type: "slow",
-        capabilities: { guarantee: "at-least-once", transactional: false },
-        check: Effect.void,
-        open: () =>
-          Effect.succeed({
-            writeBatch: (b: Batch.Batch<unknown>) =>
-              Effect.gen(function*() {
-                yield* Effect.sleep(1)
-                written += Batch.size(b)
-                return { written: Batch.size(b) }
-              }),
-            flush: Effect.void
-          })
-      }
+      src: readerSource("counting", () => (max) =>
+        Effect.sync(() => {
+          if (read >= count) return undefined
+          const n = Math.min(max, count - read)
+          const records = Array.from({ length: n }, (_, i) => ({ id: read + i }))
+          read += n
+          maxInFlight = Math.max(maxInFlight, read - written)
+          return Batch.make(records)
+        })),
+      slow: writerSink("slow", (b) =>
+        Effect.gen(function*() {
+          yield* Effect.sleep(1)
+          written += Batch.size(b)
+          return { written: Batch.size(b) }
+        }))
     })
     const graph = WorkflowGraph.make({
       name: "backpressure",

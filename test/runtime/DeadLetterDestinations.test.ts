@@ -4,7 +4,7 @@
  * error, record) through the data flow; the plan shows the edge, the summary counts them; what
  * cannot work is refused before anything runs, naming the node and key.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -14,6 +14,7 @@ import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { tempDir } from "../connectors/csv/support.ts"
 import { fakeElasticsearch } from "../connectors/elasticsearch/fakeServer.ts"
+import { ndjsonRows } from "./ndjsonRuns.ts"
 
 const input = (dir: string) =>
   writeFileSync(
@@ -21,8 +22,6 @@ const input = (dir: string) =>
     [{ id: 1, amount: 5 }, { id: 2, amount: "lots" }, { id: 3, amount: 50 }, { id: 4, amount: 12 }, { id: 5, amount: null }, { id: 6, amount: [1] }]
       .map((r) => JSON.stringify(r)).join("\n") + "\n"
   )
-
-const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
 
 const workflow = (dir: string, parallelism = 1, extra: ReadonlyArray<string> = []) =>
   [
@@ -57,9 +56,9 @@ describe("dead letters sent to a destination (dead_letter: { to })", () => {
         assert.include(plan, "sink: rejects (ndjson)")
         assert.include(plan, "reads dead letters of big")
         const summary = yield* Runtime.run(graph)
-        const out = lines(join(dir, "out.ndjson")).map((r) => [r.id, r.twice]).sort((a, b) => Number(a[0]) - Number(b[0]))
+        const out = ndjsonRows(join(dir, "out.ndjson")).map((r) => [r.id, r.twice]).sort((a, b) => Number(a[0]) - Number(b[0]))
         assert.deepStrictEqual(out, [[3, 100], [4, 24]])
-        const letters = lines(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
+        const letters = ndjsonRows(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
         assert.deepStrictEqual(letters.map((e) => (e.record as { id: number }).id), [2, 6])
         for (const e of letters) {
           assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "detail", "record"])
@@ -167,7 +166,7 @@ describe("a kit sink's dead letters to a destination (elasticsearch over the HTT
       const summary = yield* Runtime.run(graph)
       // "lots", null and [1] are not numbers
       assert.strictEqual(fake.indices.get("orders")!.size, 3)
-      const letters = lines(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
+      const letters = ndjsonRows(join(dir, "rejects.ndjson")).sort((a, b) => (a.record as { id: number }).id - (b.record as { id: number }).id)
       assert.deepStrictEqual(letters.map((e) => (e.record as { id: number }).id), [2, 5, 6])
       const [e] = letters
       assert.strictEqual(e.node, "search")

@@ -6,58 +6,45 @@
  * is in the destination exactly once, every good one in the output exactly once — the envelopes
  * travel ahead of the barrier, so each checkpoint covers the ones it wrote.
  */
-import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { killAt, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
 const isBad = (id: number) => id % 10 === 3
 const isGood = (id: number) => !isBad(id) && id % 50 > 10
 
-const lines = (path: string) =>
-  Effect.promise(async () => (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown }))
-
 const setUp = (dir: string, rejects: string) =>
-  Effect.promise(async () => {
-    const out: Array<string> = []
-    for (let id = 1; id <= ROWS; id++) out.push(JSON.stringify({ id, amount: isBad(id) ? `bad ${id}` : id % 50 }))
-    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-    await writeFile(
-      join(dir, "wf.yaml"),
-      [
-        "name: dlq-kill",
-        "execution: { batch_size: 250, checkpoint_interval: 20ms }",
-        "sources:",
-        "  input: { type: ndjson, config: { path: in.ndjson } }",
-        "transformations:",
-        "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" }, on_error: dead_letter, dead_letter: { to: rejects } }",
-        "destinations:",
-        "  out: { type: ndjson, inputs: [big], config: { path: out.ndjson } }",
-        `  rejects: ${rejects}`
-      ].join("\n")
-    )
-  })
+  writeRun(dir, ROWS, (id) => ({ id, amount: isBad(id) ? `bad ${id}` : id % 50 }), [
+    "name: dlq-kill",
+    "execution: { batch_size: 250, checkpoint_interval: 20ms }",
+    "sources:",
+    "  input: { type: ndjson, config: { path: in.ndjson } }",
+    "transformations:",
+    "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" }, on_error: dead_letter, dead_letter: { to: rejects } }",
+    "destinations:",
+    "  out: { type: ndjson, inputs: [big], config: { path: out.ndjson } }",
+    `  rejects: ${rejects}`
+  ])
 
 /** Runs, is killed at checkpoint 1 and a few checkpoints later, then runs to the end. */
-const killTwiceThenFinish = (dir: string) =>
-  Effect.gen(function*() {
-    const first = yield* killAt(dir, yield* start(dir), 1)
-    const second = yield* killAt(dir, yield* start(dir), first + 3)
-    assert.isTrue(second > first)
-    const written = (yield* lines(join(dir, "out.ndjson"))).length
-    assert.isBelow(written, ROWS, "the killed runs had not read everything")
-    const last = yield* (yield* start(dir)).ended
-    assert.strictEqual(last.code, 0, last.stderr)
-  })
+const killedRuns = (dir: string) =>
+  killTwiceThenFinish(
+    dir,
+    Effect.gen(function*() {
+      const written = (yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length
+      assert.isBelow(written, ROWS, "the killed runs had not read everything")
+    })
+  )
 
 /** Every good record once in out.ndjson. */
 const checkOutput = (dir: string) =>
   Effect.gen(function*() {
-    const ids = (yield* lines(join(dir, "out.ndjson"))).map((r) => Number(r.id))
+    const ids = (yield* readNdjsonIfAny(join(dir, "out.ndjson"))).map((r) => Number(r.id))
     const expected = Array.from({ length: ROWS }, (_, k) => k + 1).filter(isGood)
     assert.strictEqual(ids.length, expected.length)
     assert.deepStrictEqual([...ids].sort((a, b) => a - b), expected)
@@ -70,9 +57,9 @@ describe("dead letters to a destination: kill -9 of dataflare run, then resume",
     Effect.gen(function*() {
       const dir = yield* tempDir
       yield* setUp(dir, "{ type: ndjson, inputs: [], config: { path: rejects.ndjson } }")
-      yield* killTwiceThenFinish(dir)
+      yield* killedRuns(dir)
       yield* checkOutput(dir)
-      const letters = yield* lines(join(dir, "rejects.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       const ids = letters.map((e) => Number((e.record as { readonly id: number }).id))
       assert.strictEqual(ids.length, badIds.length)
       assert.deepStrictEqual([...ids].sort((a, b) => a - b), badIds)
@@ -86,12 +73,10 @@ describe("dead letters to a destination: kill -9 of dataflare run, then resume",
   it.live("(b) to a PostgreSQL table, exactly-once: every bad record exactly once, every good one exactly once", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("dlq_kill")
-      yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-      )
+      yield* createLettersTable(schema)
       const dir = yield* tempDir
       yield* setUp(dir, `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`)
-      yield* killTwiceThenFinish(dir)
+      yield* killedRuns(dir)
       yield* checkOutput(dir)
       const rows = yield* sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
       assert.deepStrictEqual(rows.filter((r) => Number(r.n) !== 1), [], "no bad record twice")

@@ -5,7 +5,7 @@
  * the run goes on; the count shows in the run summary, the plan names the file. The default
  * (`fail`) still fails the run naming the record; what this cut does not cover is refused.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
@@ -13,9 +13,8 @@ import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Ndjson from "../../src/connectors/ndjson/index.ts"
 import * as Builtins from "../../src/Builtins.ts"
-import * as PlanFormat from "../../src/PlanFormat.ts"
-import * as Runtime from "../../src/Runtime.ts"
 import { tempDir } from "../connectors/csv/support.ts"
+import { ndjsonRows, runYaml } from "./ndjsonRuns.ts"
 
 const workflow = (dir: string, transformations: string, parallelism = 1) =>
   [
@@ -36,26 +35,16 @@ const input = (dir: string) =>
       .map((r) => JSON.stringify(r)).join("\n") + "\n"
   )
 
-const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
-
-const run = (text: string) =>
-  Effect.gen(function*() {
-    const graph = yield* Yaml.parse(text, { file: "wf.yaml", env: {} })
-    const plan = PlanFormat.text(Runtime.plan(yield* Runtime.prepare(graph)))
-    const summary = yield* Runtime.run(graph)
-    return { plan, summary }
-  }).pipe(Effect.provide(Builtins.layer))
-
 describe("dead letters of processors (on_error: dead_letter)", () => {
   it.live("a filter's bad records go to its dead letters with node, tag, message and position; the others go on", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       input(dir)
       const letters = join(dir, "big.dead.ndjson")
-      const { plan, summary } = yield* run(workflow(dir, `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, on_error: dead_letter, dead_letter: { path: ${letters} } }`))
+      const { plan, summary } = yield* runYaml(workflow(dir, `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, on_error: dead_letter, dead_letter: { path: ${letters} } }`))
       assert.include(plan, `dead letters → ${letters}`)
-      assert.deepStrictEqual(lines(join(dir, "out.ndjson")).map((r) => r.id), [3, 4, 6])
-      const entries = lines(letters)
+      assert.deepStrictEqual(ndjsonRows(join(dir, "out.ndjson")).map((r) => r.id), [3, 4, 6])
+      const entries = ndjsonRows(letters)
       // "lots" > 10 is a type error; null > 10 is false (dropped, as without dead letters)
       assert.deepStrictEqual(entries.map((e) => (e.record as { id: number }).id), [2])
       const [first] = entries
@@ -74,7 +63,7 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
       const dir = yield* tempDir
       input(dir)
       const letters = join(dir, "double.dead.ndjson")
-      const { summary } = yield* run(workflow(
+      const { summary } = yield* runYaml(workflow(
         dir,
         [
           "  keep: { type: filter, inputs: [input], config: { condition: \"id > 1\" } }",
@@ -83,9 +72,9 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
         3
       ))
       // null * 2 is null (no error); "lots" * 2 is the one failure
-      const out = lines(join(dir, "out.ndjson")).map((r) => [r.id, r.twice]).sort((a, b) => Number(a[0]) - Number(b[0]))
+      const out = ndjsonRows(join(dir, "out.ndjson")).map((r) => [r.id, r.twice]).sort((a, b) => Number(a[0]) - Number(b[0]))
       assert.deepStrictEqual(out, [[3, 100], [4, 24], [5, null], [6, 198]])
-      assert.deepStrictEqual(lines(letters).map((e) => (e.record as { id: number }).id), [2])
+      assert.deepStrictEqual(ndjsonRows(letters).map((e) => (e.record as { id: number }).id), [2])
       assert.strictEqual(summary.nodes.find((n) => n.id === "double")?.deadLetters, 1)
     })))
 
@@ -93,7 +82,7 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
       input(dir)
-      const exit = yield* Effect.exit(run(workflow(dir, "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" } }")))
+      const exit = yield* Effect.exit(runYaml(workflow(dir, "  big: { type: filter, inputs: [input], config: { condition: \"amount > 10\" } }")))
       assert.isTrue(Exit.isFailure(exit))
       assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "amount > 10")
     })))
@@ -133,8 +122,8 @@ describe("dead letters of processors (on_error: dead_letter)", () => {
         }, { on_error: "dead_letter", dead_letter: { path: letters } })
         .to("out", Ndjson.sink({ path: join(dir, "out.ndjson") }))
       const summary = yield* Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer))
-      assert.deepStrictEqual(lines(join(dir, "out.ndjson")).map((r) => r.id), [1, 3, 4, 6])
-      assert.deepStrictEqual(lines(letters).map((e) => [(e.record as { id: number }).id, e.tag, e.error]), [[2, "PriceError", "no price for lots"], [5, "PriceError", "no price for null"]])
+      assert.deepStrictEqual(ndjsonRows(join(dir, "out.ndjson")).map((r) => r.id), [1, 3, 4, 6])
+      assert.deepStrictEqual(ndjsonRows(letters).map((e) => [(e.record as { id: number }).id, e.tag, e.error]), [[2, "PriceError", "no price for lots"], [5, "PriceError", "no price for null"]])
       assert.strictEqual(summary.nodes.find((n) => n.id === "priced")?.deadLetters, 2)
     })))
 })

@@ -7,6 +7,7 @@ import * as Overrides from "../../src/Overrides.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
+import { readerSource, writerSink } from "./overrides.ts"
 import { collected, definitions, makeTracked } from "./support.ts"
 
 const registry = Registry.layer(definitions)
@@ -170,41 +171,20 @@ describe("Runtime", () => {
       const written: Array<unknown> = []
       const records = [{ id: 2 }, { id: 3 }, { id: 4 }]
       const overrides = Overrides.layer({
-        nums: {
-          _tag: "PreparedSource",
-          type: "memory",
-          capabilities: { seekable: false, unbounded: false },
-          check: Effect.void,
-          open: () => {
-            let done = false
-            return Effect.succeed({
-              readBatch: () =>
-                Effect.sync(() => {
-                  if (done) return undefined
-                  done = true
-                  return Batch.make(records)
-                }),
-              position: Effect.succeed(null),
-              seek: () => Effect.void,
-              commit: () => Effect.void
+        nums: readerSource("memory", () => {
+          let done = false
+          return () =>
+            Effect.sync(() => {
+              if (done) return undefined
+              done = true
+              return Batch.make(records)
             })
-          }
-        },
-        out: {
-          _tag: "PreparedSink",
-          type: "memory",
-          capabilities: { guarantee: "at-least-once", transactional: false },
-          check: Effect.void,
-          open: () =>
-            Effect.succeed({
-              writeBatch: (b: Batch.Batch<unknown>) =>
-                Effect.sync(() => {
-                  written.push(...Batch.toArray(b))
-                  return { written: Batch.size(b) }
-                }),
-              flush: Effect.void
-            })
-        }
+        }),
+        out: writerSink("memory", (b) =>
+          Effect.sync(() => {
+            written.push(...Batch.toArray(b))
+            return { written: Batch.size(b) }
+          }))
       })
       yield* Runtime.run(linear(1_000_000)).pipe(Effect.provide(overrides))
       assert.deepStrictEqual(written, [{ id: 1002 }, { id: 1004 }])

@@ -10,7 +10,6 @@
  * The source here holds back its second half until the test has taken two checkpoints, so every
  * run checkpoints with barriers crossing the fused chain and the destination mid-run.
  */
-import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schema } from "effect"
@@ -22,6 +21,7 @@ import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as StateBackend from "../../src/StateBackend.ts"
 import { tempDir } from "../connectors/csv/support.ts"
+import { ndjsonRowsIfAny } from "./ndjsonRuns.ts"
 
 const COUNT = 400
 
@@ -80,19 +80,9 @@ const registry = Registry.layer([...Builtins.definitions, Orders as Registry.Def
 const ids = (all: ReadonlyArray<number>) => [...all].sort((a, b) => a - b)
 const range = (pred: (id: number) => boolean) => Array.from({ length: COUNT }, (_, id) => id).filter(pred)
 
-const lines = (path: string): ReadonlyArray<{ readonly [k: string]: unknown }> => {
-  let text: string
-  try {
-    text = readFileSync(path, "utf8")
-  } catch {
-    return []
-  }
-  return text.split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown })
-}
-
 /** The record ids of the envelopes of `node` in the destination file. */
 const lettersOf = (path: string, node: string) =>
-  ids(lines(path).filter((e) => e.node === node).map((e) => Number((e.record as { readonly id: number }).id)))
+  ids(ndjsonRowsIfAny(path).filter((e) => e.node === node).map((e) => Number((e.record as { readonly id: number }).id)))
 
 interface Shape {
   /** `execution.parallelism` */
@@ -177,14 +167,14 @@ describe("chained nodes sharing one dead-letter destination", () => {
         assert.deepInclude(chains, ["big", "total"], "the two nodes are one fused task")
         assert.isAtLeast(checkpoints, 3, "two checkpoints mid-run and the final one")
         const good = range((id) => !badAmount(id) && id % 50 > 10 && !badQty(id))
-        const out = lines(join(dir, "out.ndjson"))
+        const out = ndjsonRowsIfAny(join(dir, "out.ndjson"))
         assert.deepStrictEqual(ids(out.map((r) => Number(r.id))), good)
         for (const r of out) assert.strictEqual(r.total, Number(r.amount) * 2)
         const rejects = join(dir, "rejects.ndjson")
         assert.deepStrictEqual(lettersOf(rejects, "big"), range(badAmount))
         assert.deepStrictEqual(lettersOf(rejects, "total"), range((id) => badQty(id) && id % 50 > 10))
-        assert.strictEqual(lines(rejects).length, range(badAmount).length + range((id) => badQty(id) && id % 50 > 10).length)
-        const total = lines(rejects).find((e) => e.node === "total")
+        assert.strictEqual(ndjsonRowsIfAny(rejects).length, range(badAmount).length + range((id) => badQty(id) && id % 50 > 10).length)
+        const total = ndjsonRowsIfAny(rejects).find((e) => e.node === "total")
         assert.include(String(total?.error), "amount * qty")
         assert.strictEqual(total?.source, "input")
         assert.strictEqual(deadLetters(summary, "big"), range(badAmount).length)
@@ -199,7 +189,7 @@ describe("chained nodes sharing one dead-letter destination", () => {
           yaml(dir, gate, shape, [["big", BIG], ["twice", `type: map, inputs: [big], config: { fields: { twice: "amount * 2" } }, ${TO_REJECTS}`]], "twice"),
           gate
         )
-        assert.deepStrictEqual(ids(lines(join(dir, "out.ndjson")).map((r) => Number(r.id))), range((id) => !badAmount(id) && id % 50 > 10))
+        assert.deepStrictEqual(ids(ndjsonRowsIfAny(join(dir, "out.ndjson")).map((r) => Number(r.id))), range((id) => !badAmount(id) && id % 50 > 10))
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "big"), range(badAmount))
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "twice"), [])
         assert.strictEqual(deadLetters(summary, "twice"), 0)
@@ -218,8 +208,8 @@ describe("chained nodes sharing one dead-letter destination", () => {
           ], "total"),
           gate
         )
-        assert.deepStrictEqual(ids(lines(join(dir, "out.ndjson")).map((r) => Number(r.id))), range((id) => id % 50 > 10))
-        assert.deepStrictEqual(lines(join(dir, "rejects.ndjson")), [])
+        assert.deepStrictEqual(ids(ndjsonRowsIfAny(join(dir, "out.ndjson")).map((r) => Number(r.id))), range((id) => id % 50 > 10))
+        assert.deepStrictEqual(ndjsonRowsIfAny(join(dir, "rejects.ndjson")), [])
         assert.strictEqual(summary.nodes.find((n) => n.id === "rejects")?.recordsIn, 0)
       }).pipe(Effect.provide(registry))))
   }
@@ -238,7 +228,7 @@ describe("chained nodes sharing one dead-letter destination", () => {
           gate
         )
         assert.deepInclude(chains, ["big", "half", "total"])
-        const out = lines(join(dir, "out.ndjson"))
+        const out = ndjsonRowsIfAny(join(dir, "out.ndjson"))
         assert.deepStrictEqual(ids(out.map((r) => Number(r.id))), range((id) => !badAmount(id) && id % 50 > 10 && !badQty(id)))
         for (const r of out) assert.strictEqual(r.half, Number(r.amount) / 2)
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "big"), range(badAmount))
@@ -265,7 +255,7 @@ describe("chained nodes sharing one dead-letter destination", () => {
           const of = kept.filter((id) => id % 3 === group)
           return { group, n: of.length, total: of.reduce((sum, id) => sum + (id % 50), 0) }
         })
-        const got = lines(join(dir, "out.ndjson")).map((r) => ({ group: r.group, n: r.n, total: r.total }))
+        const got = ndjsonRowsIfAny(join(dir, "out.ndjson")).map((r) => ({ group: r.group, n: r.n, total: r.total }))
         assert.deepStrictEqual([...got].sort((a, b) => Number(a.group) - Number(b.group)), expected)
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "known"), range(badQty))
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "sums"), range(badAmount))
@@ -284,7 +274,7 @@ describe("chained nodes sharing one dead-letter destination", () => {
         ], "total")
         const stopped = yield* runGated(text, gate, { stop: true, backend })
         assert.isDefined(stopped.summary.stopped, "the run stopped at its stop checkpoint")
-        const half = lines(join(dir, "out.ndjson")).length
+        const half = ndjsonRowsIfAny(join(dir, "out.ndjson")).length
         assert.isBelow(half, range((id) => !badAmount(id) && id % 50 > 10 && !badQty(id)).length)
         opened.add(gate)
         const graph = yield* Yaml.parse(text, { file: "wf.yaml", env: {} })
@@ -292,7 +282,7 @@ describe("chained nodes sharing one dead-letter destination", () => {
         assert.isUndefined(resumed.stopped)
         assert.deepStrictEqual(resumed.resumedFrom, { checkpoint: stopped.summary.stopped!.checkpoint, complete: false })
         assert.deepStrictEqual(
-          ids(lines(join(dir, "out.ndjson")).map((r) => Number(r.id))),
+          ids(ndjsonRowsIfAny(join(dir, "out.ndjson")).map((r) => Number(r.id))),
           range((id) => !badAmount(id) && id % 50 > 10 && !badQty(id))
         )
         assert.deepStrictEqual(lettersOf(join(dir, "rejects.ndjson"), "big"), range(badAmount))
@@ -317,7 +307,7 @@ describe("one consumer reading several ports of one task", () => {
       ].join("\n")
       const { checkpoints } = yield* runGated(text, "late")
       assert.isAtLeast(checkpoints, 3)
-      const out = lines(join(dir, "out.ndjson"))
+      const out = ndjsonRowsIfAny(join(dir, "out.ndjson"))
       const windows = out.filter((r) => "n" in r)
       const late = out.filter((r) => !("n" in r))
       assert.isAbove(late.length, 0)

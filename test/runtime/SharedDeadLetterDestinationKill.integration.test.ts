@@ -6,13 +6,14 @@
  * it aside, every good one in the output once. (b) A SIGTERM mid-run stops it gracefully (exit 0,
  * a stop checkpoint), and the rerun completes from there with every record and letter once.
  */
-import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { killAt, latestId, start } from "../cli/killRun.ts"
+import { latestId, start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
 /** The filter (`amount > 10`) cannot compare these amounts. */
@@ -22,38 +23,26 @@ const badQty = (id: number) => id % 10 === 7 && id % 50 > 10
 const isGood = (id: number) => !badAmount(id) && id % 50 > 10 && !badQty(id)
 const all = Array.from({ length: ROWS }, (_, k) => k + 1)
 
-const lines = (path: string) =>
-  Effect.promise(async () =>
-    (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown })
-  )
+const toRejects = "on_error: dead_letter, dead_letter: { to: rejects }"
 
 const setUp = (dir: string, parallelism: number, rejects: string) =>
-  Effect.promise(async () => {
-    const out: Array<string> = []
-    for (const id of all) out.push(JSON.stringify({ id, amount: badAmount(id) ? `bad ${id}` : id % 50, qty: id % 10 === 7 ? "two" : 2 }))
-    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-    const toRejects = "on_error: dead_letter, dead_letter: { to: rejects }"
-    await writeFile(
-      join(dir, "wf.yaml"),
-      [
-        "name: shared-dlq-kill",
-        `execution: { batch_size: 250, checkpoint_interval: 20ms, parallelism: ${parallelism} }`,
-        "sources:",
-        "  input: { type: ndjson, config: { path: in.ndjson } }",
-        "transformations:",
-        `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, ${toRejects} }`,
-        `  total: { type: map, inputs: [big], config: { fields: { total: "amount * qty" } }, ${toRejects} }`,
-        "destinations:",
-        "  out: { type: ndjson, inputs: [total], config: { path: out.ndjson } }",
-        `  rejects: ${rejects}`
-      ].join("\n")
-    )
-  })
+  writeRun(dir, ROWS, (id) => ({ id, amount: badAmount(id) ? `bad ${id}` : id % 50, qty: id % 10 === 7 ? "two" : 2 }), [
+    "name: shared-dlq-kill",
+    `execution: { batch_size: 250, checkpoint_interval: 20ms, parallelism: ${parallelism} }`,
+    "sources:",
+    "  input: { type: ndjson, config: { path: in.ndjson } }",
+    "transformations:",
+    `  big: { type: filter, inputs: [input], config: { condition: "amount > 10" }, ${toRejects} }`,
+    `  total: { type: map, inputs: [big], config: { fields: { total: "amount * qty" } }, ${toRejects} }`,
+    "destinations:",
+    "  out: { type: ndjson, inputs: [total], config: { path: out.ndjson } }",
+    `  rejects: ${rejects}`
+  ])
 
 /** Every good record once in out.ndjson, with its total. */
 const checkOutput = (dir: string) =>
   Effect.gen(function*() {
-    const rows = yield* lines(join(dir, "out.ndjson"))
+    const rows = yield* readNdjsonIfAny(join(dir, "out.ndjson"))
     const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b)
     assert.strictEqual(ids.length, all.filter(isGood).length)
     assert.deepStrictEqual(ids, all.filter(isGood))
@@ -64,17 +53,15 @@ describe("chained nodes sharing one dead-letter destination: dataflare run kille
   it.live("(a) kill -9 twice, then resume, into a PostgreSQL table (exactly-once): every letter once, under its node", () =>
     Effect.gen(function*() {
       const schema = yield* withSchema("hang_shared_dlq")
-      yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-      )
+      yield* createLettersTable(schema)
       const dir = yield* tempDir
       yield* setUp(dir, 2, `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`)
-      const first = yield* killAt(dir, yield* start(dir), 1)
-      const second = yield* killAt(dir, yield* start(dir), first + 3)
-      assert.isTrue(second > first)
-      assert.isBelow((yield* lines(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "the killed runs had not read everything")
-      const last = yield* (yield* start(dir)).ended
-      assert.strictEqual(last.code, 0, last.stderr)
+      yield* killTwiceThenFinish(
+        dir,
+        Effect.gen(function*() {
+          assert.isBelow((yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "the killed runs had not read everything")
+        })
+      )
       yield* checkOutput(dir)
       const rows = yield* sql<{ node: string; id: number; n: string }>(
         `SELECT node, (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1, 2 ORDER BY 2`
@@ -98,11 +85,11 @@ describe("chained nodes sharing one dead-letter destination: dataflare run kille
       const stopped = yield* running.ended
       assert.strictEqual(stopped.code, 0, stopped.stderr)
       assert.include(stopped.stderr, "stopping: taking a checkpoint where the run is")
-      assert.isBelow((yield* lines(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "stopped before the end")
+      assert.isBelow((yield* readNdjsonIfAny(join(dir, "out.ndjson"))).length, all.filter(isGood).length, "stopped before the end")
       const rerun = yield* (yield* start(dir)).ended
       assert.strictEqual(rerun.code, 0, rerun.stderr)
       yield* checkOutput(dir)
-      const letters = yield* lines(join(dir, "rejects.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       const of = (node: string) => letters.filter((e) => e.node === node).map((e) => Number((e.record as { readonly id: number }).id)).sort((a, b) => a - b)
       assert.deepStrictEqual(of("big"), all.filter(badAmount))
       assert.deepStrictEqual(of("total"), all.filter(badQty))

@@ -5,7 +5,7 @@
  * killed twice mid-run, every refused row is in the destination exactly once and every other row
  * in the table exactly once. A sink's dead-letter file lines say the source position too.
  */
-import { readFile, writeFile } from "node:fs/promises"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -13,35 +13,26 @@ import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
-import { killAt, start } from "../cli/killRun.ts"
+import { start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const isRefused = (id: number) => id % 25 === 7
-
-const lines = (path: string) =>
-  Effect.promise(async () => (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown }))
 
 const setUp = (dir: string, rows: number, schema: string, letters: string, rejects: string | undefined, interval = "") =>
   Effect.gen(function*() {
     yield* sql(`CREATE TABLE ${schema}.t (id int PRIMARY KEY, amount int NOT NULL CHECK (amount >= 0))`)
-    yield* Effect.promise(async () => {
-      const out: Array<string> = []
-      for (let id = 1; id <= rows; id++) out.push(JSON.stringify({ id, amount: isRefused(id) ? -id : id }))
-      await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-      await writeFile(
-        join(dir, "wf.yaml"),
-        [
-          "name: dlq-sink",
-          `execution: { batch_size: 200${interval} }`,
-          "sources:",
-          `  input: { type: ndjson, config: { path: ${join(dir, "in.ndjson")} } }`,
-          "destinations:",
-          `  table: { type: postgres, inputs: [input], config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.chk, on_error: dead_letter, dead_letter: ${letters} } }`,
-          ...(rejects !== undefined ? [`  rejects: ${rejects}`] : [])
-        ].join("\n")
-      )
-    })
+    yield* writeRun(dir, rows, (id) => ({ id, amount: isRefused(id) ? -id : id }), [
+      "name: dlq-sink",
+      `execution: { batch_size: 200${interval} }`,
+      "sources:",
+      `  input: { type: ndjson, config: { path: ${join(dir, "in.ndjson")} } }`,
+      "destinations:",
+      `  table: { type: postgres, inputs: [input], config: { connection_string: "${URL}", table: ${schema}.t, checkpoint_table: ${schema}.chk, on_error: dead_letter, dead_letter: ${letters} } }`,
+      ...(rejects !== undefined ? [`  rejects: ${rejects}`] : [])
+    ])
   })
 
 const refusedIds = (rows: number) => Array.from({ length: rows }, (_, k) => k + 1).filter(isRefused)
@@ -70,7 +61,7 @@ describe("a sink's dead letters (config.dead_letter)", () => {
       }).pipe(Effect.provide(Builtins.layer))
       const summary = yield* run
       yield* checkTable(schema, ROWS)
-      const letters = yield* lines(join(dir, "rejects.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "rejects.ndjson"))
       assert.deepStrictEqual(letters.map((e) => Number((e.record as { readonly id: number }).id)).sort((a, b) => a - b), refusedIds(ROWS))
       const [e] = letters
       assert.deepStrictEqual(Object.keys(e), ["node", "at", "tag", "source", "position", "error", "detail", "record"])
@@ -92,7 +83,7 @@ describe("a sink's dead letters (config.dead_letter)", () => {
       const last = yield* (yield* start(dir)).ended
       assert.strictEqual(last.code, 0, last.stderr)
       yield* checkTable(schema, ROWS)
-      const letters = yield* lines(join(dir, "letters.ndjson"))
+      const letters = yield* readNdjsonIfAny(join(dir, "letters.ndjson"))
       assert.strictEqual(letters.length, refusedIds(ROWS).length)
       for (const e of letters) {
         assert.strictEqual(e.source, "input")
@@ -105,9 +96,7 @@ describe("a sink's dead letters (config.dead_letter)", () => {
     Effect.gen(function*() {
       const ROWS = 60_000
       const schema = yield* withSchema("dlq_sink_kill")
-      yield* sql(
-        `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-      )
+      yield* createLettersTable(schema)
       const dir = yield* tempDir
       yield* setUp(
         dir,
@@ -117,12 +106,13 @@ describe("a sink's dead letters (config.dead_letter)", () => {
         `{ type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`,
         ", checkpoint_interval: 20ms"
       )
-      const first = yield* killAt(dir, yield* start(dir), 1)
-      yield* killAt(dir, yield* start(dir), first + 3)
-      const [partial] = yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.t`)
-      assert.isBelow(Number(partial.n), ROWS - refusedIds(ROWS).length, "the killed runs had not written everything")
-      const last = yield* (yield* start(dir)).ended
-      assert.strictEqual(last.code, 0, last.stderr)
+      yield* killTwiceThenFinish(
+        dir,
+        Effect.gen(function*() {
+          const [partial] = yield* sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.t`)
+          assert.isBelow(Number(partial.n), ROWS - refusedIds(ROWS).length, "the killed runs had not written everything")
+        })
+      )
       yield* checkTable(schema, ROWS)
       const rows = yield* sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
       assert.deepStrictEqual(rows.filter((r) => Number(r.n) !== 1), [], "no refused row twice")

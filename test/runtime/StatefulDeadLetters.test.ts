@@ -6,19 +6,18 @@
  * records are in the dead letters (a file, or a destination `to`) with node, tag, error, source
  * and position.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Pipeline from "../../dsl/Pipeline.ts"
-import * as Yaml from "../../dsl/yaml/Yaml.ts"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Ndjson from "../../src/connectors/ndjson/index.ts"
-import * as PlanFormat from "../../src/PlanFormat.ts"
 import { processSpec } from "../../src/processors/process.ts"
 import * as Stateful from "../../src/processors/stateful.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { tempDir } from "../connectors/csv/support.ts"
+import { ndjsonRows, runYaml } from "./ndjsonRuns.ts"
 
 interface Order {
   readonly id: number
@@ -47,17 +46,6 @@ const orders = (): ReadonlyArray<Order & { readonly bad: boolean }> => {
 
 const writeInput = (path: string, records: ReadonlyArray<Order & { readonly bad: boolean }>) =>
   writeFileSync(path, records.map(({ bad: _, ...r }) => JSON.stringify(r)).join("\n") + "\n")
-
-const lines = (path: string) =>
-  readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown })
-
-const yamlRun = (text: string) =>
-  Effect.gen(function*() {
-    const graph = yield* Yaml.parse(text, { file: "wf.yaml", env: {} })
-    const plan = PlanFormat.text(Runtime.plan(yield* Runtime.prepare(graph)))
-    const summary = yield* Runtime.run(graph)
-    return { plan, summary }
-  }).pipe(Effect.provide(Builtins.layer))
 
 /** A workflow reading `input`, running `node` (its YAML line), writing `out`, maybe `rejects`. */
 const workflow = (dir: string, input: string, node: string, options: { readonly parallelism?: number; readonly rejects?: boolean } = {}) =>
@@ -95,15 +83,15 @@ describe("dead letters of stateful processors", () => {
         const dir = yield* tempDir
         const bad = inputs(dir)
         const letters = join(dir, "agg.dead.ndjson")
-        const { plan, summary } = yield* yamlRun(
+        const { plan, summary } = yield* runYaml(
           workflow(dir, "all.ndjson", `{ ${AGGREGATE}, on_error: dead_letter, dead_letter: { path: ${letters} } }`, { parallelism })
         )
-        yield* yamlRun(workflow(dir, "clean.ndjson", `{ ${AGGREGATE} }`, { parallelism }))
+        yield* runYaml(workflow(dir, "clean.ndjson", `{ ${AGGREGATE} }`, { parallelism }))
         assert.include(plan, `dead letters → ${letters}`)
-        const got = lines(join(dir, "out-all.ndjson"))
+        const got = ndjsonRows(join(dir, "out-all.ndjson"))
         assert.isAbove(got.length, 10)
-        assert.deepStrictEqual(byWindow(got), byWindow(lines(join(dir, "out-clean.ndjson"))))
-        const entries = lines(letters)
+        assert.deepStrictEqual(byWindow(got), byWindow(ndjsonRows(join(dir, "out-clean.ndjson"))))
+        const entries = ndjsonRows(letters)
         assert.deepStrictEqual(entries.map((e) => (e.record as Order).id).sort((a, b) => a - b), bad)
         const of = (id: number) => entries.find((e) => (e.record as Order).id === id)!
         assert.strictEqual(of(7).node, "agg")
@@ -123,18 +111,18 @@ describe("dead letters of stateful processors", () => {
       const dir = yield* tempDir
       const bad = inputs(dir)
       const global = "type: aggregate, inputs: [input], config: { group_by: [country], aggregates: { n: { op: count }, total: { op: sum, field: amount }, mean: { op: avg, field: amount } } }"
-      const { plan } = yield* yamlRun(workflow(dir, "all.ndjson", `{ ${global}, on_error: dead_letter, dead_letter: { to: rejects } }`, { rejects: true }))
-      yield* yamlRun(workflow(dir, "clean.ndjson", `{ ${global} }`))
+      const { plan } = yield* runYaml(workflow(dir, "all.ndjson", `{ ${global}, on_error: dead_letter, dead_letter: { to: rejects } }`, { rejects: true }))
+      yield* runYaml(workflow(dir, "clean.ndjson", `{ ${global} }`))
       assert.include(plan, "dead letters → destination rejects")
       // 7 and 41 have amounts sum cannot add; 19 and 30 have no time, which this aggregate does not read
       const summed = [7, 41]
       const expected = orders().filter((o) => !summed.includes(o.id))
       const de = expected.filter((o) => o.country === "de")
-      const got = lines(join(dir, "out-all.ndjson"))
+      const got = ndjsonRows(join(dir, "out-all.ndjson"))
       assert.deepStrictEqual(got.find((r) => r.country === "de")?.n, de.length)
       assert.deepStrictEqual(got.find((r) => r.country === "de")?.total, de.reduce((s, o) => s + Number(o.amount), 0))
       assert.isTrue(bad.length > summed.length)
-      const envelopes = lines(join(dir, "rejects.ndjson"))
+      const envelopes = ndjsonRows(join(dir, "rejects.ndjson"))
       assert.deepStrictEqual(envelopes.map((e) => (e.record as Order).id).sort((a, b) => a - b), summed)
       assert.deepStrictEqual(Object.keys(envelopes[0]).sort(), ["at", "detail", "error", "node", "position", "record", "source", "tag"])
       assert.strictEqual(envelopes[0].node, "agg")
@@ -159,12 +147,12 @@ describe("dead letters of stateful processors", () => {
       writeFileSync(join(dir, "clean.ndjson"), rows.filter((r) => !bad.includes(r.id)).map((r) => JSON.stringify(r)).join("\n") + "\n")
       const dedupe = "type: dedupe, inputs: [input], config: { key: [k], time_field: ts, window: 1h }"
       const letters = join(dir, "dedupe.dead.ndjson")
-      yield* yamlRun(workflow(dir, "all.ndjson", `{ ${dedupe}, on_error: dead_letter, dead_letter: { path: ${letters} } }`))
-      yield* yamlRun(workflow(dir, "clean.ndjson", `{ ${dedupe} }`))
-      const got = lines(join(dir, "out-all.ndjson")).map((r) => r.id)
-      assert.deepStrictEqual(got, lines(join(dir, "out-clean.ndjson")).map((r) => r.id))
+      yield* runYaml(workflow(dir, "all.ndjson", `{ ${dedupe}, on_error: dead_letter, dead_letter: { path: ${letters} } }`))
+      yield* runYaml(workflow(dir, "clean.ndjson", `{ ${dedupe} }`))
+      const got = ndjsonRows(join(dir, "out-all.ndjson")).map((r) => r.id)
+      assert.deepStrictEqual(got, ndjsonRows(join(dir, "out-clean.ndjson")).map((r) => r.id))
       assert.deepStrictEqual(got, [1, 3, 5])
-      assert.deepStrictEqual(lines(letters).map((e) => (e.record as { id: number }).id), bad)
+      assert.deepStrictEqual(ndjsonRows(letters).map((e) => (e.record as { id: number }).id), bad)
     })))
 
   it.live("a user reducer that throws in a sliding window (two panes per record): no pane and no other aggregate took the record", () =>
@@ -207,10 +195,10 @@ describe("dead letters of stateful processors", () => {
       }
       const summary = yield* run(all, "all", true)
       yield* run(all.filter((o) => !thrown(o)), "clean", false)
-      const got = lines(join(dir, "all.ndjson"))
+      const got = ndjsonRows(join(dir, "all.ndjson"))
       assert.isAbove(got.length, 8)
-      assert.deepStrictEqual(got, lines(join(dir, "clean.ndjson")))
-      const entries = lines(letters)
+      assert.deepStrictEqual(got, ndjsonRows(join(dir, "clean.ndjson")))
+      const entries = ndjsonRows(letters)
       assert.deepStrictEqual(entries.map((e) => [(e.record as Order).id, e.tag, e.error]), all.filter(thrown).map((o) => [o.id, "ReducerError", `no id ${o.id}`]))
       assert.strictEqual(summary.nodes.find((n) => n.id === "agg")?.deadLetters, all.filter(thrown).length)
     })))
@@ -240,8 +228,8 @@ describe("dead letters of a pure batch function (process)", () => {
         .to("out", Ndjson.sink({ path: join(dir, "out.ndjson") }))
       const summary = yield* Pipeline.run(pipeline).pipe(Effect.provide(Builtins.layer))
       const good = all.filter((o) => typeof o.amount === "number")
-      assert.deepStrictEqual(lines(join(dir, "out.ndjson")), good.map((o) => ({ id: o.id, gross: Number(o.amount) * 1.19 })))
-      const entries = lines(letters)
+      assert.deepStrictEqual(ndjsonRows(join(dir, "out.ndjson")), good.map((o) => ({ id: o.id, gross: Number(o.amount) * 1.19 })))
+      const entries = ndjsonRows(letters)
       assert.deepStrictEqual(entries.map((e) => [(e.record as Order).id, e.tag, e.error]), [[7, "PriceError", "no price for order 7"], [41, "PriceError", "no price for order 41"]])
       assert.strictEqual(entries[0].source, "input")
       assert.strictEqual(summary.nodes.find((n) => n.id === "priced")?.deadLetters, 2)
@@ -268,8 +256,8 @@ describe("dead letters of a pure batch function (process)", () => {
         ]
       }
       const summary = yield* Runtime.run(graph).pipe(Effect.provide(Builtins.layer))
-      assert.deepStrictEqual(lines(join(dir, "out.ndjson")).map((r) => r.id), all.filter((o) => typeof o.amount === "number").map((o) => o.id))
-      const envelopes = lines(join(dir, "rejects.ndjson"))
+      assert.deepStrictEqual(ndjsonRows(join(dir, "out.ndjson")).map((r) => r.id), all.filter((o) => typeof o.amount === "number").map((o) => o.id))
+      const envelopes = ndjsonRows(join(dir, "rejects.ndjson"))
       assert.deepStrictEqual(envelopes.map((e) => [e.node, e.tag, (e.record as Order).id]), [["priced", "PriceError", 7], ["priced", "PriceError", 41]])
       assert.strictEqual(envelopes[0].source, "input")
       assert.strictEqual(summary.nodes.find((n) => n.id === "priced")?.deadLetters, 2)

@@ -7,13 +7,14 @@
  * workflow: the same windows with the same totals (the keyed state restored without any bad
  * record in it), and every bad record in the table exactly once.
  */
-import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { killAt, start } from "../cli/killRun.ts"
+import { start } from "../cli/killRun.ts"
 import { tempDir } from "../cli/support.ts"
 import { sql, URL, withSchema } from "../connectors/postgres/support.ts"
+import { readNdjsonIfAny, writeRun } from "./ndjsonRuns.ts"
+import { createLettersTable, killTwiceThenFinish } from "./deadLetterKill.ts"
 
 const ROWS = 100_000
 const T0 = Date.parse("2026-12-05T00:00:00Z")
@@ -21,47 +22,33 @@ const badAmount = (id: number) => id % 10 === 3
 const noTime = (id: number) => id % 97 === 0 && !badAmount(id)
 const badIds = Array.from({ length: ROWS }, (_, k) => k + 1).filter((id) => badAmount(id) || noTime(id))
 
-const lines = (path: string) =>
-  Effect.promise(async () => (await readFile(path, "utf8").catch(() => "")).split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as { readonly [k: string]: unknown }))
+const order = (id: number) => {
+  const o: { [k: string]: unknown } = { id, country: ["de", "fr", "it"][id % 3], amount: badAmount(id) ? `bad ${id}` : id % 50 }
+  if (!noTime(id)) o.ts = T0 + id * 100
+  return o
+}
 
 const setUp = (dir: string, schema: string) =>
-  Effect.promise(async () => {
-    const out: Array<string> = []
-    for (let id = 1; id <= ROWS; id++) {
-      const order: { [k: string]: unknown } = { id, country: ["de", "fr", "it"][id % 3], amount: badAmount(id) ? `bad ${id}` : id % 50 }
-      if (!noTime(id)) order.ts = T0 + id * 100
-      out.push(JSON.stringify(order))
-    }
-    await writeFile(join(dir, "in.ndjson"), out.join("\n") + "\n")
-    await writeFile(
-      join(dir, "wf.yaml"),
-      [
-        "name: dlq2-aggregate-kill",
-        "execution: { batch_size: 250, checkpoint_interval: 20ms }",
-        "sources:",
-        "  input: { type: ndjson, config: { path: in.ndjson } }",
-        "transformations:",
-        "  per_minute:",
-        "    type: aggregate",
-        "    inputs: [input]",
-        "    config:",
-        "      group_by: [country]",
-        "      time_field: ts",
-        "      window: { type: tumbling, size: 1m }",
-        "      aggregates: { n: { op: count }, total: { op: sum, field: amount } }",
-        "    on_error: dead_letter",
-        "    dead_letter: { to: rejects }",
-        "destinations:",
-        "  out: { type: ndjson, inputs: [per_minute], config: { path: out.ndjson } }",
-        `  rejects: { type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`
-      ].join("\n")
-    )
-  })
-
-const rejectsTable = (schema: string) =>
-  sql(
-    `CREATE TABLE ${schema}.rejects (node text NOT NULL, at timestamptz NOT NULL, tag text, source text, position jsonb, error text NOT NULL, detail jsonb, record jsonb NOT NULL)`
-  )
+  writeRun(dir, ROWS, order, [
+    "name: dlq2-aggregate-kill",
+    "execution: { batch_size: 250, checkpoint_interval: 20ms }",
+    "sources:",
+    "  input: { type: ndjson, config: { path: in.ndjson } }",
+    "transformations:",
+    "  per_minute:",
+    "    type: aggregate",
+    "    inputs: [input]",
+    "    config:",
+    "      group_by: [country]",
+    "      time_field: ts",
+    "      window: { type: tumbling, size: 1m }",
+    "      aggregates: { n: { op: count }, total: { op: sum, field: amount } }",
+    "    on_error: dead_letter",
+    "    dead_letter: { to: rejects }",
+    "destinations:",
+    "  out: { type: ndjson, inputs: [per_minute], config: { path: out.ndjson } }",
+    `  rejects: { type: postgres, inputs: [], config: { connection_string: "${URL}", table: ${schema}.rejects, checkpoint_table: ${schema}.chk } }`
+  ])
 
 const rejected = (schema: string) => sql<{ id: number; n: string }>(`SELECT (record->>'id')::int AS id, count(*) AS n FROM ${schema}.rejects GROUP BY 1 ORDER BY 1`)
 
@@ -74,27 +61,27 @@ describe("dead letters of an aggregate: kill -9 of dataflare run, then resume", 
       // the uninterrupted run
       const reference = yield* tempDir
       const referenceSchema = yield* withSchema("dlq2_ref")
-      yield* rejectsTable(referenceSchema)
+      yield* createLettersTable(referenceSchema)
       yield* setUp(reference, referenceSchema)
       const whole = yield* (yield* start(reference)).ended
       assert.strictEqual(whole.code, 0, whole.stderr)
       // killed twice, then run to its end
       const dir = yield* tempDir
       const schema = yield* withSchema("dlq2_kill")
-      yield* rejectsTable(schema)
+      yield* createLettersTable(schema)
       yield* setUp(dir, schema)
-      const first = yield* killAt(dir, yield* start(dir), 1)
-      const second = yield* killAt(dir, yield* start(dir), first + 3)
-      assert.isTrue(second > first)
-      const partial = yield* rejected(schema)
-      assert.isBelow(partial.length, badIds.length, "the killed runs had not set everything aside")
-      const last = yield* (yield* start(dir)).ended
-      assert.strictEqual(last.code, 0, last.stderr)
+      yield* killTwiceThenFinish(
+        dir,
+        Effect.gen(function*() {
+          const partial = yield* rejected(schema)
+          assert.isBelow(partial.length, badIds.length, "the killed runs had not set everything aside")
+        })
+      )
 
-      const expected = byWindow(yield* lines(join(reference, "out.ndjson")))
+      const expected = byWindow(yield* readNdjsonIfAny(join(reference, "out.ndjson")))
       // 100 000 orders 100 ms apart: about 167 minutes × 3 countries
       assert.isAbove(expected.length, 400)
-      assert.deepStrictEqual(byWindow(yield* lines(join(dir, "out.ndjson"))), expected)
+      assert.deepStrictEqual(byWindow(yield* readNdjsonIfAny(join(dir, "out.ndjson"))), expected)
       for (const s of [referenceSchema, schema]) {
         const rows = yield* rejected(s)
         assert.deepStrictEqual(rows.filter((r) => Number(r.n) !== 1), [], "no bad record twice")

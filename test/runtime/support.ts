@@ -37,30 +37,73 @@ export const Numbers = Connector.source({
     })
 })
 
+/**
+ * A non-seekable source of `type` giving `count(config)` records, the i-th (from 0) made by
+ * `record(i, config)`, in batches of up to the runtime's batch size.
+ */
+export const generated = <C>(options: {
+  readonly type: string
+  readonly description: string
+  readonly config: Schema.Decoder<C>
+  readonly count: (config: C) => number
+  readonly record: (i: number, config: C) => unknown
+}) =>
+  Connector.source({
+    type: options.type,
+    description: options.description,
+    config: options.config,
+    capabilities: () => ({ seekable: false, unbounded: false }),
+    check: () => Effect.void,
+    open: (config) =>
+      Effect.sync(() => {
+        const count = options.count(config)
+        let next = 0
+        return {
+          readBatch: (max: number) =>
+            Effect.sync(() => {
+              if (next >= count) return undefined
+              const records: Array<unknown> = []
+              while (records.length < max && next < count) records.push(options.record(next++, config))
+              return Batch.make(records)
+            }),
+          position: Effect.sync(() => next),
+          seek: () => Effect.void,
+          commit: () => Effect.void
+        }
+      })
+  })
+
+/**
+ * A sink of `type` that appends the records it is given to a new list, set in `lists` under its
+ * config's `name` when it opens (after `delay_ms` per batch, when set).
+ */
+export const listSink = (type: string, description: string, lists: Map<string, Array<unknown>>) =>
+  Connector.sink({
+    type,
+    description,
+    config: Schema.Struct({ name: Schema.String, delay_ms: Schema.optionalKey(Schema.Number) }),
+    capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+    check: () => Effect.void,
+    open: (config) =>
+      Effect.sync(() => {
+        const list: Array<unknown> = []
+        lists.set(config.name, list)
+        return {
+          writeBatch: (batch: Batch.Batch<unknown>) =>
+            Effect.gen(function*() {
+              if (config.delay_ms !== undefined) yield* Effect.sleep(config.delay_ms)
+              Batch.forEach(batch, (r) => list.push(r))
+              return { written: Batch.size(batch) }
+            }),
+          flush: Effect.void
+        }
+      })
+  })
+
 /** A sink that appends records to a named in-memory list (see `collected`). */
 const lists = new Map<string, Array<unknown>>()
 export const collected = (name: string): Array<unknown> => lists.get(name) ?? []
-export const Collect = Connector.sink({
-  type: "collect_test",
-  description: "appends to an in-memory list",
-  config: Schema.Struct({ name: Schema.String, delay_ms: Schema.optionalKey(Schema.Number) }),
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
-  check: () => Effect.void,
-  open: (config) =>
-    Effect.sync(() => {
-      const list: Array<unknown> = []
-      lists.set(config.name, list)
-      return {
-        writeBatch: (batch: Batch.Batch<unknown>) =>
-          Effect.gen(function*() {
-            if (config.delay_ms !== undefined) yield* Effect.sleep(config.delay_ms)
-            Batch.forEach(batch, (r) => list.push(r))
-            return { written: Batch.size(batch) }
-          }),
-        flush: Effect.void
-      }
-    })
-})
+export const Collect = listSink("collect_test", "appends to an in-memory list", lists)
 
 /** keep records whose `field` is even */
 export const KeepEven = Processor.define({

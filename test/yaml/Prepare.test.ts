@@ -7,58 +7,22 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Yaml from "../../dsl/yaml/Yaml.ts"
-import * as Batch from "../../src/Batch.ts"
-import * as Connector from "../../src/Connector.ts"
 import { formatIssue } from "../../src/Errors.ts"
 import * as Processor from "../../src/Processor.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
+import { generated, listSink } from "../runtime/support.ts"
 
-const Count = Connector.source({
+const Count = generated({
   type: "count",
   description: "records { n } for n in [0, to)",
   config: Schema.Struct({ to: Schema.Int }),
-  capabilities: () => ({ seekable: false, unbounded: false }),
-  check: () => Effect.void,
-  open: (config) =>
-    Effect.sync(() => {
-      let next = 0
-      return {
-        readBatch: (max: number) =>
-          Effect.sync(() => {
-            if (next >= config.to) return undefined
-            const records: Array<{ n: number }> = []
-            while (records.length < max && next < config.to) records.push({ n: next++ })
-            return Batch.make(records)
-          }),
-        position: Effect.sync(() => next),
-        seek: () => Effect.void,
-        commit: () => Effect.void
-      }
-    })
+  count: (config) => config.to,
+  record: (n) => ({ n })
 })
 
 const sinks = new Map<string, Array<unknown>>()
-const Keep = Connector.sink({
-  type: "keep",
-  description: "keeps records in memory under a name",
-  config: Schema.Struct({ name: Schema.String }),
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
-  check: () => Effect.void,
-  open: (config) =>
-    Effect.sync(() => {
-      const list: Array<unknown> = []
-      sinks.set(config.name, list)
-      return {
-        writeBatch: (batch: Batch.Batch<unknown>) =>
-          Effect.sync(() => {
-            Batch.forEach(batch, (r) => list.push(r))
-            return { written: Batch.size(batch) }
-          }),
-        flush: Effect.void
-      }
-    })
-})
+const Keep = listSink("keep", "keeps records in memory under a name", sinks)
 
 /** `mod: "n % k"`: keeps records whose n is a multiple of k; anything else is a config issue at a column. */
 const Multiple = Processor.define({

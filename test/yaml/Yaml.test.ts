@@ -311,54 +311,84 @@ destinations:
     }))
 })
 
-describe("definition errors", () => {
-  it.effect("a YAML syntax error carries the parser's line and column (the first one only)", () =>
-    Effect.gen(function*() {
-      assert.deepStrictEqual(yield* issuesOf("name: x\nsources:\n  a: { type: ${X} }\ndestinations: {}\n"), [
-        "wf.yaml:3:15: YAML syntax error: Unexpected flow-map-start at node end (inside { } or [ ], quote a variable: \"${X}\")"
-      ])
-      assert.deepStrictEqual(yield* issuesOf("name: x\nsources:\n  a:\n    type: \"csv\n"), [
-        "wf.yaml:5:1: YAML syntax error: Missing closing \"quote"
-      ])
-    }))
-
-  it.effect("a second YAML document is refused at its start", () =>
-    Effect.gen(function*() {
-      assert.deepStrictEqual(yield* issuesOf("name: x\n---\nname: y\n"), [
-        "wf.yaml:2:1: a workflow file holds one YAML document: remove the second one (from its '---')"
-      ])
-    }))
-
-  it.effect("a duplicate key inside a mapping is a syntax error at the second key", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf("name: x\nname: y\n")
-      assert.deepStrictEqual(issues, ["wf.yaml:2:1: YAML syntax error: Map keys must be unique"])
-    }))
-
-  it.effect("an empty file and a non-mapping document", () =>
-    Effect.gen(function*() {
-      assert.deepStrictEqual(yield* issuesOf(""), [
-        "wf.yaml:1:1: the file is empty: a workflow needs at least 'name', 'sources' and 'destinations'"
-      ])
-      assert.deepStrictEqual(yield* issuesOf("- a\n- b\n"), [
-        "wf.yaml:1:1: a workflow is a mapping of name, version, execution, sources, transformations, destinations; got a list"
-      ])
-    }))
-
-  it.effect("missing name, unknown top-level key with a suggestion, no sources or destinations", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf("version: \"1\"\nsource:\n  a: { type: gen }\n")
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:1:1 name: missing required key 'name' (the workflow's name)",
-        "wf.yaml:1:1 sources: a workflow needs at least one source",
-        "wf.yaml:1:1 destinations: a workflow needs at least one destination",
-        "wf.yaml:2:1 source: unknown key 'source' at the top level (did you mean 'sources'?); valid keys: name, version, execution, sources, transformations, destinations"
-      ])
-    }))
-
-  it.effect("unknown node key with the nearest valid key, node without type, inputs not a list of strings", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf(`name: x
+/** Workflow texts with definition errors, and exactly the issues the loader reports for each, in file order. */
+const definitionErrors: ReadonlyArray<{
+  readonly title: string
+  readonly checks: ReadonlyArray<{ readonly text: string; readonly issues: ReadonlyArray<string> }>
+}> = [
+  {
+    title: "a YAML syntax error carries the parser's line and column (the first one only)",
+    checks: [
+      {
+        text: "name: x\nsources:\n  a: { type: ${X} }\ndestinations: {}\n",
+        issues: [
+          "wf.yaml:3:15: YAML syntax error: Unexpected flow-map-start at node end (inside { } or [ ], quote a variable: \"${X}\")"
+        ]
+      },
+      {
+        text: "name: x\nsources:\n  a:\n    type: \"csv\n",
+        issues: [
+          "wf.yaml:5:1: YAML syntax error: Missing closing \"quote"
+        ]
+      }
+    ]
+  },
+  {
+    title: "a second YAML document is refused at its start",
+    checks: [
+      {
+        text: "name: x\n---\nname: y\n",
+        issues: [
+          "wf.yaml:2:1: a workflow file holds one YAML document: remove the second one (from its '---')"
+        ]
+      }
+    ]
+  },
+  {
+    title: "a duplicate key inside a mapping is a syntax error at the second key",
+    checks: [
+      {
+        text: "name: x\nname: y\n",
+        issues: ["wf.yaml:2:1: YAML syntax error: Map keys must be unique"]
+      }
+    ]
+  },
+  {
+    title: "an empty file and a non-mapping document",
+    checks: [
+      {
+        text: "",
+        issues: [
+          "wf.yaml:1:1: the file is empty: a workflow needs at least 'name', 'sources' and 'destinations'"
+        ]
+      },
+      {
+        text: "- a\n- b\n",
+        issues: [
+          "wf.yaml:1:1: a workflow is a mapping of name, version, execution, sources, transformations, destinations; got a list"
+        ]
+      }
+    ]
+  },
+  {
+    title: "missing name, unknown top-level key with a suggestion, no sources or destinations",
+    checks: [
+      {
+        text: "version: \"1\"\nsource:\n  a: { type: gen }\n",
+        issues: [
+          "wf.yaml:1:1 name: missing required key 'name' (the workflow's name)",
+          "wf.yaml:1:1 sources: a workflow needs at least one source",
+          "wf.yaml:1:1 destinations: a workflow needs at least one destination",
+          "wf.yaml:2:1 source: unknown key 'source' at the top level (did you mean 'sources'?); valid keys: name, version, execution, sources, transformations, destinations"
+        ]
+      }
+    ]
+  },
+  {
+    title: "unknown node key with the nearest valid key, node without type, inputs not a list of strings",
+    checks: [
+      {
+        text: `name: x
 sources:
   a:
     type: gen
@@ -376,20 +406,23 @@ destinations:
   out:
     type: stdout
     inputs: 7
-`)
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:5:5 sources.a.paralelism: unknown key 'paralelism' in source 'a' (did you mean 'parallelism'?); valid keys: type, parallelism, config, key_by, ordered",
-        "wf.yaml:7:3 transformations.f: transformation 'f' has no 'type'",
-        "wf.yaml:8:5 transformations.f.inputs: expected a list of node ids, e.g. inputs: [a]",
-        "wf.yaml:12:17 transformations.g.inputs[1]: expected a node id (a string), got a mapping",
-        "wf.yaml:13:3 transformations.h: transformation 'h' has no 'inputs' (the ids of the nodes it reads from)",
-        "wf.yaml:18:5 destinations.out.inputs: expected a list of node ids, got number 7"
-      ])
-    }))
-
-  it.effect("inputs on a source, bad parallelism, ordered and type values", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf(`name: x
+`,
+        issues: [
+          "wf.yaml:5:5 sources.a.paralelism: unknown key 'paralelism' in source 'a' (did you mean 'parallelism'?); valid keys: type, parallelism, config, key_by, ordered",
+          "wf.yaml:7:3 transformations.f: transformation 'f' has no 'type'",
+          "wf.yaml:8:5 transformations.f.inputs: expected a list of node ids, e.g. inputs: [a]",
+          "wf.yaml:12:17 transformations.g.inputs[1]: expected a node id (a string), got a mapping",
+          "wf.yaml:13:3 transformations.h: transformation 'h' has no 'inputs' (the ids of the nodes it reads from)",
+          "wf.yaml:18:5 destinations.out.inputs: expected a list of node ids, got number 7"
+        ]
+      }
+    ]
+  },
+  {
+    title: "inputs on a source, bad parallelism, ordered and type values",
+    checks: [
+      {
+        text: `name: x
 sources:
   a:
     type: 42
@@ -399,35 +432,41 @@ sources:
 destinations:
   b: { type: stdout, inputs: [a], parallelism: 1.5 }
   c: nothing
-`)
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:4:5 sources.a.type: expected a type name such as 'csv' or 'filter', got number 42",
-        "wf.yaml:5:5 sources.a.inputs: a source has no inputs",
-        "wf.yaml:6:5 sources.a.parallelism: expected a positive integer, got number 0",
-        "wf.yaml:7:5 sources.a.ordered: expected true or false, got the string \"yes\"",
-        "wf.yaml:9:35 destinations.b.parallelism: expected a positive integer, got number 1.5",
-        "wf.yaml:10:3 destinations.c: expected a mapping with type, inputs, parallelism, config, key_by, ordered; got the string \"nothing\""
-      ])
-    }))
-
-  it.effect("duplicate ids across sections name both places", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf(`name: x
+`,
+        issues: [
+          "wf.yaml:4:5 sources.a.type: expected a type name such as 'csv' or 'filter', got number 42",
+          "wf.yaml:5:5 sources.a.inputs: a source has no inputs",
+          "wf.yaml:6:5 sources.a.parallelism: expected a positive integer, got number 0",
+          "wf.yaml:7:5 sources.a.ordered: expected true or false, got the string \"yes\"",
+          "wf.yaml:9:35 destinations.b.parallelism: expected a positive integer, got number 1.5",
+          "wf.yaml:10:3 destinations.c: expected a mapping with type, inputs, parallelism, config, key_by, ordered; got the string \"nothing\""
+        ]
+      }
+    ]
+  },
+  {
+    title: "duplicate ids across sections name both places",
+    checks: [
+      {
+        text: `name: x
 sources:
   a: { type: gen }
 transformations:
   a: { type: filter, inputs: [a] }
 destinations:
   b: { type: stdout, inputs: [a] }
-`)
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:5:3 transformations.a: duplicate node id 'a': already defined as sources.a (line 3); node ids are unique across sources, transformations and destinations"
-      ])
-    }))
-
-  it.effect("bad execution values: negative batch size, bad durations, unknown keys, bad restart strategy", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf(`name: x
+`,
+        issues: [
+          "wf.yaml:5:3 transformations.a: duplicate node id 'a': already defined as sources.a (line 3); node ids are unique across sources, transformations and destinations"
+        ]
+      }
+    ]
+  },
+  {
+    title: "bad execution values: negative batch size, bad durations, unknown keys, bad restart strategy",
+    checks: [
+      {
+        text: `name: x
 execution:
   batch_size: -1
   checkpoint_interval: "5 parsecs"
@@ -441,42 +480,57 @@ sources:
   a: { type: gen }
 destinations:
   b: { type: stdout, inputs: [a] }
-`)
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:3:3 execution.batch_size: expected a value greater than 0, got -1",
-        "wf.yaml:4:3 execution.checkpoint_interval: expected a duration such as 500ms, 30s, 5m or 1h, got \"5 parsecs\"",
-        "wf.yaml:5:3 execution.queue_capacty: unknown key 'queue_capacty' in 'execution' (did you mean 'queue_capacity'?); valid keys: batch_size, queue_capacity, parallelism, key_groups, checkpoint_interval, restart_strategy, batching, state",
-        "wf.yaml:8:5 execution.attempts: expected a value greater than 0, got 0",
-        "wf.yaml:10:15 execution.batching.linger: expected a duration such as 500ms, 30s, 5m or 1h, got \"soon\""
-      ].map((s) => s.replace("execution.attempts", "execution.restart_strategy.attempts")))
-    }))
-
-  it.effect("reports problems of different kinds together, in file order", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf(`name: x
+`,
+        issues: [
+          "wf.yaml:3:3 execution.batch_size: expected a value greater than 0, got -1",
+          "wf.yaml:4:3 execution.checkpoint_interval: expected a duration such as 500ms, 30s, 5m or 1h, got \"5 parsecs\"",
+          "wf.yaml:5:3 execution.queue_capacty: unknown key 'queue_capacty' in 'execution' (did you mean 'queue_capacity'?); valid keys: batch_size, queue_capacity, parallelism, key_groups, checkpoint_interval, restart_strategy, batching, state",
+          "wf.yaml:8:5 execution.restart_strategy.attempts: expected a value greater than 0, got 0",
+          "wf.yaml:10:15 execution.batching.linger: expected a duration such as 500ms, 30s, 5m or 1h, got \"soon\""
+        ]
+      }
+    ]
+  },
+  {
+    title: "reports problems of different kinds together, in file order",
+    checks: [
+      {
+        text: `name: x
 execution: { batch_size: 0 }
 sources:
   a: { type: gen, config: { p: "\${MISSING}" } }
 destinations:
   b: { tipe: stdout, inputs: [a] }
-`)
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:2:14 execution.batch_size: expected a value greater than 0, got 0",
-        "wf.yaml:4:33 sources.a.config.p: environment variable MISSING is not set (write ${MISSING:-default} for a default)",
-        "wf.yaml:6:3 destinations.b: destination 'b' has no 'type'",
-        "wf.yaml:6:8 destinations.b.tipe: unknown key 'tipe' in destination 'b' (did you mean 'type'?); valid keys: type, inputs, parallelism, config, key_by, ordered"
-      ])
-    }))
+`,
+        issues: [
+          "wf.yaml:2:14 execution.batch_size: expected a value greater than 0, got 0",
+          "wf.yaml:4:33 sources.a.config.p: environment variable MISSING is not set (write ${MISSING:-default} for a default)",
+          "wf.yaml:6:3 destinations.b: destination 'b' has no 'type'",
+          "wf.yaml:6:8 destinations.b.tipe: unknown key 'tipe' in destination 'b' (did you mean 'type'?); valid keys: type, inputs, parallelism, config, key_by, ordered"
+        ]
+      }
+    ]
+  },
+  {
+    title: "does not report a value twice when its variable is unset",
+    checks: [
+      {
+        text: "name: x\nexecution:\n  batch_size: ${BATCH}\nsources:\n  a: { type: gen }\ndestinations:\n  b: { type: stdout, inputs: [a] }\n",
+        issues: [
+          "wf.yaml:3:15 execution.batch_size: environment variable BATCH is not set (write ${BATCH:-default} for a default)"
+        ]
+      }
+    ]
+  }
+]
 
-  it.effect("does not report a value twice when its variable is unset", () =>
-    Effect.gen(function*() {
-      const issues = yield* issuesOf(
-        "name: x\nexecution:\n  batch_size: ${BATCH}\nsources:\n  a: { type: gen }\ndestinations:\n  b: { type: stdout, inputs: [a] }\n"
-      )
-      assert.deepStrictEqual(issues, [
-        "wf.yaml:3:15 execution.batch_size: environment variable BATCH is not set (write ${BATCH:-default} for a default)"
-      ])
-    }))
+describe("definition errors", () => {
+  for (const { checks, title } of definitionErrors) {
+    it.effect(title, () =>
+      Effect.gen(function*() {
+        for (const { issues, text } of checks) assert.deepStrictEqual(yield* issuesOf(text), issues)
+      }))
+  }
 
   it.effect("issues are structured: path, message and location", () =>
     Effect.gen(function*() {

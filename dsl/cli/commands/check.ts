@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Console, Effect, Fiber, Option } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command } from "effect/cli"
 import type { CheckResult } from "../../../src/Runtime.ts"
 import { engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
@@ -18,12 +18,9 @@ import { provideRegistry } from "../internal/registry.ts"
 import { formatDuration } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 import { escapeControl } from "../internal/text.ts"
+import { timeoutFlag } from "../internal/flags.ts"
 
-const timeout = Flag.Int("timeout").pipe(
-  Flag.filter((ms) => ms > 0, (ms) => `--timeout must be a positive number of milliseconds, got ${ms}`),
-  Flag.withDescription("How long each connector may take to answer, in milliseconds (default 10000)"),
-  Flag.withDefault(10_000)
-)
+const timeout = timeoutFlag("How long each connector may take to answer", 10_000)
 
 /**
  * Masks credentials embedded in URLs (`postgres://user:secret@host` → `postgres://user:***@host`)

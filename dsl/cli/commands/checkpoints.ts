@@ -14,6 +14,7 @@ import { engine } from "../internal/engine.ts"
 import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.ts"
 import { formatCount, formatDuration } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const stateDir = Flag.String("state-dir").pipe(
   Flag.withDescription("The workflow's state directory (default: .dataflare/<workflow-name>, as for run)"),
@@ -27,11 +28,7 @@ const limit = Flag.Int("limit").pipe(
   Flag.withDefault(10)
 )
 
-const format = Flag.Literals("format", ["text", "json"]).pipe(
-  Flag.withAlias("f"),
-  Flag.withDescription("Output format: text (default) or json (an array, newest first)"),
-  Flag.withDefault("text")
-)
+const format = formatFlag(["text", "json"], "Output format: text (default) or json (an array, newest first)")
 
 const iso = (ms: number): string => {
   const date = new Date(ms)

@@ -11,6 +11,7 @@ import { Console, Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ExitCode, reportError } from "../internal/exit.ts"
 import { maskSecrets, withDeadline } from "./check.ts"
+import { timeoutFlag } from "../internal/flags.ts"
 
 const connection = Argument.Redacted("connection_string").pipe(
   Argument.withDescription("PostgreSQL connection string, e.g. postgres://user:password@host:5432/db (never printed)")
@@ -30,11 +31,7 @@ const name = Flag.String("name").pipe(
   Flag.optional
 )
 
-const timeout = Flag.Int("timeout").pipe(
-  Flag.filter((ms) => ms > 0, (ms) => `--timeout must be a positive number of milliseconds, got ${ms}`),
-  Flag.withDescription("How long to wait for the server, in milliseconds (default 10000)"),
-  Flag.withDefault(10_000)
-)
+const timeout = timeoutFlag("How long to wait for the server", 10_000)
 
 /** The postgres source module, loaded on first use like the rest of the engine. */
 const postgres = Effect.promise(() => import("../../../src/connectors/postgres/PostgresSource.ts"))

@@ -7,24 +7,21 @@
  * @since 0.5.0
  */
 import { Console, Effect, Option } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Argument, Command } from "effect/cli"
 import { Registry } from "../../../src/Registry.ts"
 import { engine } from "../internal/engine.ts"
 import { ExitCode, reportError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { escapeLines } from "../internal/text.ts"
 import { knownNames, render, select, typeInfos } from "../internal/typeList.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const filter = Argument.String("filter").pipe(
   Argument.withDescription("A kind (sources, processors, sinks) or a type name (csv, postgres, filter, ...); default: everything"),
   Argument.optional
 )
 
-const format = Flag.Literals("format", ["text", "json"]).pipe(
-  Flag.withAlias("f"),
-  Flag.withDescription("Output format: text (default) or json (an array of types with their keys)"),
-  Flag.withDefault("text")
-)
+const format = formatFlag(["text", "json"], "Output format: text (default) or json (an array of types with their keys)")
 
 /**
  * The `list` command.

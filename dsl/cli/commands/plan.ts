@@ -6,18 +6,15 @@
  * @since 0.1.0
  */
 import { Console, Effect } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command } from "effect/cli"
 import { engine } from "../internal/engine.ts"
 import { reportDefinitionError } from "../internal/exit.ts"
 import { provideRegistry } from "../internal/registry.ts"
 import { escapeLines } from "../internal/text.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
+import { formatFlag } from "../internal/flags.ts"
 
-const format = Flag.Literals("format", ["text", "mermaid", "dot"]).pipe(
-  Flag.withAlias("f"),
-  Flag.withDescription("Output format: text (default), mermaid (a flowchart) or dot (Graphviz)"),
-  Flag.withDefault("text")
-)
+const format = formatFlag(["text", "mermaid", "dot"], "Output format: text (default), mermaid (a flowchart) or dot (Graphviz)")
 
 /**
  * The `plan` command.

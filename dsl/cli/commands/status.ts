@@ -8,14 +8,11 @@
 import { Console, Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { cluster, clusterModule, options, prefix, reportClusterError } from "../internal/cluster.ts"
+import { formatFlag } from "../internal/flags.ts"
 
 const workflow = Flag.String("workflow").pipe(Flag.withDescription("Only this workflow's parts"), Flag.optional)
 
-const format = Flag.Literals("format", ["text", "json"]).pipe(
-  Flag.withAlias("f"),
-  Flag.withDescription("Output format: text (default) or json ({ runners, parts })"),
-  Flag.withDefault("text")
-)
+const format = formatFlag(["text", "json"], "Output format: text (default) or json ({ runners, parts })")
 
 /**
  * The `status` command.

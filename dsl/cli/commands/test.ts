@@ -13,6 +13,7 @@ import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { provideRegistry } from "../internal/registry.ts"
 import { workflowArgument } from "../internal/workflow.ts"
+import { timeoutFlag } from "../internal/flags.ts"
 
 const tests = Flag.String("tests").pipe(
   Flag.withAlias("t"),
@@ -20,11 +21,7 @@ const tests = Flag.String("tests").pipe(
   Flag.optional
 )
 
-const timeout = Flag.Int("timeout").pipe(
-  Flag.filter((ms) => ms > 0, (ms) => `--timeout must be a positive number of milliseconds, got ${ms}`),
-  Flag.withDescription("How long one test may run, in milliseconds (default 60000)"),
-  Flag.withDefault(60_000)
-)
+const timeout = timeoutFlag("How long one test may run", 60_000)
 
 /** The runner, loaded on first use like the rest of the engine. */
 const runner = Effect.promise(() => import("../internal/unitTest/runner.ts"))

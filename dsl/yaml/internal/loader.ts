@@ -14,7 +14,8 @@ import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
 import { MAX_NESTING, refuseText, tooDeep } from "./guard.ts"
 import { deref, describeValue, findPair, formatPath, keyText, locationAt, locationOf, type Source, toJS, Unreadable } from "./document.ts"
 import { type Env, substituteDocument } from "./env.ts"
-import { closest, decodeAll } from "./schema.ts"
+import { decodeAll } from "../../../src/internal/decode.ts"
+import { closest } from "../../../src/internal/suggest.ts"
 import { make as makeSourceMap, type NodeEntry } from "./sourceMap.ts"
 
 /** The top-level keys of a workflow file. */

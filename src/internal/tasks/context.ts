@@ -36,6 +36,20 @@ export interface NodeCounters {
   readonly latency?: Latency | undefined
 }
 
+/**
+ * The counts of an instance that has not run (yet, or again): nothing in or out, no error, no dead
+ * letter, and its connector not open (a processor has none to open: it counts as open).
+ */
+export const zeroCounts = (kind: NodeCounters["kind"]) => ({
+  recordsIn: 0,
+  recordsOut: 0,
+  batchesIn: 0,
+  batchesOut: 0,
+  errors: 0,
+  deadLetters: 0,
+  open: kind === "processor"
+})
+
 /** Live view of a running workflow, for progress reporting and metrics. */
 export interface Live {
   /** node id → its instances' counters (index = instance). */
