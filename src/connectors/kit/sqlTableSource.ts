@@ -28,7 +28,7 @@
 import { Clock, Effect, Schema } from "effect"
 import type * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
-import type { OpenContext, SourceReader } from "../../Connector.ts"
+import type { OpenContext, ReadAhead, SourceReader } from "../../Connector.ts"
 import { ConfigurationError, ConnectorError, RecordError } from "../../Errors.ts"
 
 /**
@@ -256,6 +256,8 @@ export const check = <C extends Column, E>(
 export interface Read<Block> {
   /** At most `n` rows (at least one), or `undefined` at the end of the result. */
   readonly next: (n: number) => Promise<Block | undefined>
+  /** Rows buffered now and the most buffered at once (a streaming result read ahead of `next`). */
+  readonly readAhead?: () => { readonly held: number; readonly peak: number }
 }
 
 /**
@@ -269,6 +271,11 @@ export interface ReaderOptions<Row, Block, K> {
   readonly context: OpenContext
   /** Rows per batch at most (the config's `batch_size`, else the run's). */
   readonly batchSize: number
+  /**
+   * The most rows a {@link Read} buffers ahead (its high-water mark plus what arrives after its
+   * socket is paused): with it, the reader reports its read-ahead ({@link SourceReader.readAhead}).
+   */
+  readonly readAheadBound?: number
   /** The state {@link plan} returned; the reader and the connector's functions share it. */
   readonly state: ReadState<K>
   /**
@@ -303,7 +310,10 @@ export const reader = <Row, Block, K>(options: ReaderOptions<Row, Block, K>): So
   const { state } = options
   let read: Read<Block> | undefined
   let done = false
+  // the most rows an earlier read (before a seek) buffered at once
+  let earlierPeak = 0
   const stop = Effect.suspend(() => {
+    earlierPeak = Math.max(earlierPeak, read?.readAhead?.().peak ?? 0)
     read = undefined
     return options.stop
   })
@@ -334,8 +344,15 @@ export const reader = <Row, Block, K>(options: ReaderOptions<Row, Block, K>): So
       return yield* Effect.try({ try: () => options.batch(block, first, batchOptions), catch: (e) => e })
     }).pipe(Effect.mapError((e) => (e instanceof RecordError || e instanceof ConnectorError ? e : options.classify(e))))
 
+  const bound = options.readAheadBound
+  const readAhead = (limit: number) => (): ReadAhead => {
+    const now = read?.readAhead?.()
+    return { held: now?.held ?? 0, peak: Math.max(earlierPeak, now?.peak ?? 0), bound: limit }
+  }
+
   return {
     readBatch,
+    ...(bound === undefined ? {} : { readAhead: readAhead(bound) }),
     position: Effect.sync(options.position),
     seek: (position) =>
       Effect.gen(function*() {

@@ -43,6 +43,20 @@ sourceSuite(
       decode(MysqlCdc.config, { connection_string: "mysql://root@127.0.0.1:1/brokers_cdc", server_id: 932, tables: ["t"] }),
       context("cdc")
     ),
+    // 10,500 changes in transactions of 700, read with batches of 10: more than the 1,000 the
+    // reader buffers before it pauses the binlog socket plus the rows event then in hand
+    backpressure: {
+      records: 10_500,
+      source: Effect.gen(function*() {
+      const table = `brokers_cdc.t${++cases}`
+      yield* sql(server.url, "CREATE DATABASE IF NOT EXISTS brokers_cdc", `CREATE TABLE ${table} (id INT PRIMARY KEY, v VARCHAR(10))`)
+      for (let t = 0; t < 15; t++) {
+        yield* sql(server.url, `INSERT INTO ${table} VALUES ${Array.from({ length: 700 }, (_, i) => `(${t * 700 + i}, 'a')`).join(",")}`)
+      }
+      const config = decode(MysqlCdc.config, { connection_string: `${server.url}/brokers_cdc`, server_id: 933, tables: [table], start: "beginning" })
+      return { open: MysqlCdc.open(config, context("cdc", 10)) }
+    })
+    },
     timeout: 120_000
   }
 )
