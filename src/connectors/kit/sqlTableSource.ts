@@ -29,7 +29,8 @@ import { Clock, Effect, Schema } from "effect"
 import type * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
 import type { OpenContext, ReadAhead, SourceReader } from "../../Connector.ts"
-import { ConfigurationError, ConnectorError, RecordError } from "../../Errors.ts"
+import * as Classify from "./Classify.ts"
+import { ConnectorError, RecordError } from "../../Errors.ts"
 
 /**
  * A column as the table source needs it (connectors add their catalog's details).
@@ -160,8 +161,7 @@ export interface Catalog<C extends Column, E> {
   readonly cannotPartition?: (column: C) => string | undefined
 }
 
-const refused = (connector: string, operation: string, message: string): ConnectorError =>
-  new ConnectorError({ connector, operation, reason: new ConfigurationError({ message }) })
+const refused = Classify.configurationError
 
 /**
  * Checks the config against the catalog and returns what to read and the state before the first
