@@ -194,6 +194,15 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
   let position: Position = options.initial
 
   const buffered = () => records.length - head
+  /** Empties the buffer. */
+  const clear = () => {
+    records = []
+    handles = []
+    weights = []
+    weightBuffered = 0
+    lastBoundary = -1
+    head = 0
+  }
   const wake = () => {
     const w = waiter
     waiter = undefined
@@ -241,12 +250,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
     const takenHandles = head === 0 && n === handles.length ? handles : handles.slice(head, head + n)
     head += n
     if (head === records.length) {
-      records = []
-      handles = []
-      weights = []
-      weightBuffered = 0
-      lastBoundary = -1
-      head = 0
+      clear()
     } else if (head > 4096 && head * 2 > records.length) {
       records = records.slice(head)
       handles = handles.slice(head)
@@ -343,12 +347,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
 
   const seek = (p: Position): Effect.Effect<void, ConnectorError> =>
     Effect.suspend(() => {
-      records = []
-      handles = []
-      weights = []
-      weightBuffered = 0
-      lastBoundary = -1
-      head = 0
+      clear()
       failure = undefined
       ended = false
       tracker = OffsetTracker.make({ maxInFlight: Number.MAX_SAFE_INTEGER })

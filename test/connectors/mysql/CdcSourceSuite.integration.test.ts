@@ -1,26 +1,11 @@
-/**
- * The `mysql-cdc` source through the shared source conformance suite, as an unbounded source, on
- * a binlog-enabled MariaDB of its own: per case a table of its own given 30 changes in three
- * transactions (a 10-row insert, 10 single-row inserts in one transaction, a 10-row update), read
- * with `start: beginning` filtered to that table. The same records whatever the batch size, a new
- * reader seeking to any batch's position (inside a transaction too) continues exactly there,
- * nothing after the last change, and an unreachable server fails with a tagged error. (A binlog
- * has no acknowledgement: the `acknowledges` case does not apply.)
- */
-import { afterAll, beforeAll } from "@effect/vitest"
+
 import { Effect } from "effect"
 import { MysqlCdc } from "../../../src/connectors/mysql/MysqlCdc.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
-import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
+import { useBinlogServer } from "./binlogServer.ts"
 import { context, decode, sql } from "./support.ts"
 
-let server: BinlogServer
-beforeAll(async () => {
-  server = await startBinlogServer(21)
-}, 120_000)
-afterAll(async () => {
-  await server?.stop()
-}, 60_000)
+const server = useBinlogServer(21)
 
 let cases = 0
 
