@@ -171,6 +171,28 @@ export const field = (u: unknown, key: string): unknown =>
   u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
 
 /**
+ * The facts most tables start from: the error, its class `name`, its `code` (a socket code, a
+ * server or reply code) and its message as `text`.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface ErrorFacts {
+  readonly error: unknown
+  readonly name: unknown
+  readonly code: unknown
+  readonly text: string
+}
+
+/**
+ * The {@link ErrorFacts} of an error.
+ *
+ * @category getters
+ * @since 0.5.0
+ */
+export const errorFacts = (error: unknown): ErrorFacts => ({ error, name: field(error, "name"), code: field(error, "code"), text: textOf(error) })
+
+/**
  * Node's socket error codes: the connection was refused, lost or never made.
  *
  * @category constants

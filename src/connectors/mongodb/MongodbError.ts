@@ -57,31 +57,29 @@ export const hasLabel = (error: unknown, label: string): boolean => {
  */
 export const redactUrls: (text: string) => string = Classify.redactCredentials
 
-/** What classifies a driver error: its class name, server code and labels. */
-interface Facts {
-  readonly error: unknown
-  readonly name: string
-  readonly code: unknown
+/** What classifies a driver error: its class name, server code and labels (the message with no credentials). */
+interface Facts extends Classify.ErrorFacts {
+  readonly className: string
   readonly message: string
 }
 
 const reasons = Classify.make<Facts>({
   facts: (error) => {
-    const code = field(error, "code")
-    const detail = redactUrls(Classify.textOf(error))
-    return { error, name: String(field(error, "name") ?? ""), code, message: typeof code === "number" ? `${detail} (code ${code})` : detail }
+    const facts = Classify.errorFacts(error)
+    const detail = redactUrls(facts.text)
+    return { ...facts, className: String(facts.name ?? ""), message: typeof facts.code === "number" ? `${detail} (code ${facts.code})` : detail }
   },
   message: (f) => f.message,
   rules: [
-    { kind: "connection", when: (f) => CONNECTION_NAMES.has(f.name) },
-    { kind: "timeout", when: (f) => TIMEOUT_NAMES.has(f.name) || f.code === 50 || f.code === 262 },
+    { kind: "connection", when: (f) => CONNECTION_NAMES.has(f.className) },
+    { kind: "timeout", when: (f) => TIMEOUT_NAMES.has(f.className) || f.code === 50 || f.code === 262 },
     {
       kind: "transient",
       when: (f) =>
         hasLabel(f.error, "RetryableWriteError") || hasLabel(f.error, "TransientTransactionError") || hasLabel(f.error, "ResetPool") ||
         (typeof f.code === "number" && TRANSIENT_CODES.has(f.code))
     },
-    { kind: "configuration", when: (f) => CONFIGURATION_NAMES.has(f.name) || f.code === 13 || f.code === 18 || f.code === 8000 }
+    { kind: "configuration", when: (f) => CONFIGURATION_NAMES.has(f.className) || f.code === 13 || f.code === 18 || f.code === 8000 }
   ],
   otherwise: "rejected",
   // the driver's errors may hold the connection string

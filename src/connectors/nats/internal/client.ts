@@ -31,29 +31,26 @@ export interface Session {
   readonly jsm: JetStreamManager
 }
 
-/** What classifies a NATS client or server error: its class name, the JetStream API status, its text. */
-interface Facts {
-  readonly name: unknown
-  readonly code: unknown
+/** What classifies a NATS client or server error: its class name and code, the JetStream API status, its text. */
+interface Facts extends Classify.ErrorFacts {
   readonly status: unknown
-  readonly message: string
 }
 
 const reasons = Classify.make<Facts>({
-  facts: (error) => {
-    const api = Classify.field(error, "api_error") ?? Classify.field(error, "apiError")
-    return { name: Classify.field(error, "name"), code: Classify.field(error, "code"), status: Classify.field(api, "code"), message: Classify.textOf(error) }
-  },
-  message: (f) => f.message,
+  facts: (error) => ({
+    ...Classify.errorFacts(error),
+    status: Classify.field(Classify.field(error, "api_error") ?? Classify.field(error, "apiError"), "code")
+  }),
+  message: (f) => f.text,
   rules: [
-    { kind: "timeout", when: (f) => f.name === "TimeoutError" || (f.name === "RequestError" && /timeout/i.test(f.message)) },
+    { kind: "timeout", when: (f) => f.name === "TimeoutError" || (f.name === "RequestError" && /timeout/i.test(f.text)) },
     {
       kind: "connection",
       when: (f) => f.name === "ConnectionError" || f.name === "ClosedConnectionError" || f.name === "NoRespondersError" || f.code === "ECONNREFUSED"
     },
     {
       kind: "configuration",
-      when: (f) => f.name === "PermissionViolationError" || f.name === "AuthorizationError" || f.status === 404 || /not found|authorization/i.test(f.message)
+      when: (f) => f.name === "PermissionViolationError" || f.name === "AuthorizationError" || f.status === 404 || /not found|authorization/i.test(f.text)
     }
   ],
   otherwise: "rejected"

@@ -33,23 +33,17 @@ export type RedisClient = ReturnType<typeof create>
 /** A raw reply. */
 export type Reply = unknown
 
-/** What classifies a node-redis client or server error: its socket code, class name and the reply's error prefix. */
-interface Facts {
-  readonly code: unknown
-  readonly name: unknown
-  readonly message: string
-}
-
-const reasons = Classify.make<Facts>({
-  facts: (error) => ({ code: Classify.field(error, "code"), name: Classify.field(error, "name"), message: Classify.textOf(error) }),
-  message: (f) => f.message,
+// node-redis errors: a socket code, the client's class name, or the reply's error prefix
+const reasons = Classify.make<Classify.ErrorFacts>({
+  facts: Classify.errorFacts,
+  message: (f) => f.text,
   rules: [
     { kind: "connection", when: (f) => Classify.isSocketCode(f.code) || f.name === "SocketClosedUnexpectedlyError" || f.name === "ClientClosedError" },
     { kind: "timeout", when: (f) => f.name === "ConnectionTimeoutError" || f.name === "TimeoutError" },
-    { kind: "configuration", when: (f) => /^(NOAUTH|WRONGPASS|NOPERM|WRONGTYPE|NOGROUP)/.test(f.message) },
-    { kind: "transient", when: (f) => /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)/.test(f.message) },
+    { kind: "configuration", when: (f) => /^(NOAUTH|WRONGPASS|NOPERM|WRONGTYPE|NOGROUP)/.test(f.text) },
+    { kind: "transient", when: (f) => /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)/.test(f.text) },
     // errors of the client itself (e.g. "The client is closed")
-    { kind: "connection", when: (f) => f.name === "Error" && typeof f.code !== "string" && !f.message.startsWith("ERR") }
+    { kind: "connection", when: (f) => f.name === "Error" && typeof f.code !== "string" && !f.text.startsWith("ERR") }
   ],
   otherwise: "rejected"
 })
