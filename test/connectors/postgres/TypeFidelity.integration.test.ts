@@ -9,7 +9,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import pg from "pg"
+import type pg from "pg"
 import * as Batch from "../../../src/Batch.ts"
 import { connectForReading } from "../../../src/connectors/postgres/internal/client.ts"
 import { definitions } from "../../../src/connectors/postgres/index.ts"
@@ -20,8 +20,8 @@ import * as Registry from "../../../src/Registry.ts"
 import * as Runtime from "../../../src/Runtime.ts"
 import * as StateBackend from "../../../src/StateBackend.ts"
 import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
-import { context, decode, readAll, Redacted, URL, withSchema } from "./support.ts"
-import { COLUMNS, createTypes, createTypeTable } from "./typeTable.ts"
+import { context, decode, readAll, Redacted, sql, URL } from "./support.ts"
+import { COLUMNS, createTypeTable, typeTableSchema } from "./typeTable.ts"
 
 const registry = Registry.layer([...definitions, MapDefinition as Definition])
 
@@ -59,9 +59,7 @@ const typeIn = (schema: string, type: string) =>
 describe("PostgreSQL type fidelity", () => {
   it.effect("the source reads every built-in type into the contract's values, exactly", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_types")
-      yield* createTypes(schema)
-      yield* createTypeTable(schema, "t")
+      const schema = yield* typeTableSchema("df_types", "t")
       const rows = yield* readAll(yield* open({ table: `${schema}.t` }))
       assert.strictEqual(rows.length, 4)
       assert.isAbove(COLUMNS.length, 40)
@@ -140,9 +138,7 @@ describe("PostgreSQL type fidelity", () => {
 
   it.effect("a query reads the same values as its table", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_types_q")
-      yield* createTypes(schema)
-      yield* createTypeTable(schema, "t")
+      const schema = yield* typeTableSchema("df_types_q", "t")
       const fromTable = yield* readAll(yield* open({ table: `${schema}.t` }))
       const fromQuery = yield* readAll(yield* open({ query: `SELECT * FROM ${schema}.t ORDER BY id` }))
       assert.deepStrictEqual(fromQuery, fromTable)
@@ -150,15 +146,8 @@ describe("PostgreSQL type fidelity", () => {
 
   it.effect("encoded batches hold the rows exactly as COPY TO STDOUT writes them, and decode to the records", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_types_enc")
-      yield* createTypes(schema)
-      yield* createTypeTable(schema, "t")
-      yield* Effect.promise(async () => {
-        const c = new pg.Client({ connectionString: URL })
-        await c.connect()
-        await c.query(`INSERT INTO ${schema}.t (id, c_text, c_int8) SELECT g, 'row ' || g, g FROM generate_series(5, 2500) g`)
-        await c.end()
-      })
+      const schema = yield* typeTableSchema("df_types_enc", "t")
+      yield* sql(`INSERT INTO ${schema}.t (id, c_text, c_int8) SELECT g, 'row ' || g, g FROM generate_series(5, 2500) g`)
       const table = `${schema}.t`
       const plain = yield* readAll(yield* open({ table }), 700)
       const reader = yield* open({ table }, { ...context("pg"), encoding: "application/x-postgres-copy" })
@@ -200,18 +189,11 @@ describe("PostgreSQL type fidelity", () => {
 
   it.live("PostgreSQL → PostgreSQL through the runtime is exact for every type, in every mode and guarantee (md5 per column)", () =>
     Effect.gen(function*() {
-      const schema = yield* withSchema("df_types_wf")
-      yield* createTypes(schema)
-      yield* createTypeTable(schema, "src")
+      const schema = yield* typeTableSchema("df_types_wf", "src")
       // More rows than a batch, so batches and checkpoints have boundaries.
-      yield* Effect.promise(async () => {
-        const c = new pg.Client({ connectionString: URL })
-        await c.connect()
-        for (let copy = 1; copy <= 3; copy++) {
-          await c.query(`INSERT INTO ${schema}.src SELECT id + ${copy * 10}, ${COLUMNS.map(([n]) => n).join(", ")} FROM ${schema}.src WHERE id <= 4`)
-        }
-        await c.end()
-      })
+      for (let copy = 1; copy <= 3; copy++) {
+        yield* sql(`INSERT INTO ${schema}.src SELECT id + ${copy * 10}, ${COLUMNS.map(([n]) => n).join(", ")} FROM ${schema}.src WHERE id <= 4`)
+      }
       const client = yield* session
       const md5 = (table: string) =>
         Effect.map(
