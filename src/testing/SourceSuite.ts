@@ -359,6 +359,7 @@ export const cases = <E, E2>(
       // without `expected`: what a full read returns (no commit: an acknowledging source keeps it)
       const full = source.expected ??
         (yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, 1000, reading(want))))).records
+      if (want !== undefined) assert.strictEqual(full.length, want, "a full read")
       const reader = yield* source.open
       const stall = Effect.sleep(options?.stallMs ?? 500)
       const got = yield* slowRead(reader, full.length, stall, reading(want))

@@ -43,7 +43,8 @@ sourceSuite(
   {
     batchSizes: [1, 7, 1000],
     seekTargets: 8,
-    unbounded: { records: 30, idleMs: 2000 },
+    // a loaded machine may take seconds to start streaming 1,500 changes
+    unbounded: { records: 30, idleMs: 5000 },
     // 1,500 changes in transactions of 500, read with batches of 10: a buffer of 1,000 changes
     backpressure: {
       records: 1500,
