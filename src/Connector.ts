@@ -297,6 +297,13 @@ export interface SourceReader<out A> {
    */
   readonly lag?: () => SourceLag | undefined
   /**
+   * What the reader holds in memory ahead of the pipeline (records its client delivered and
+   * `readBatch` has not returned yet) against the bound it was configured with — the measure the
+   * backpressure case of the source conformance suite checks. A reader that fetches only inside
+   * `readBatch`, at most `max` records, holds nothing between calls and need not report it.
+   */
+  readonly readAhead?: () => ReadAhead
+  /**
    * With {@link OpenContext.fused}: records that entered each fused node so far, then the records
    * that came out of the last one (totals of this reader), for the per-node counts of a run.
    */
@@ -320,6 +327,20 @@ export interface SourceReader<out A> {
 export interface SourceLag {
   readonly value: number
   readonly unit: "bytes" | "records" | "ms"
+}
+
+/**
+ * A reader's read-ahead ({@link SourceReader.readAhead}): records held now, the most held at once
+ * since the reader opened (or last seeked), and the bound that must never be exceeded (the
+ * reader's buffer capacity plus what its client may still deliver after it is paused).
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface ReadAhead {
+  readonly held: number
+  readonly peak: number
+  readonly bound: number
 }
 
 /**

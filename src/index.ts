@@ -22,6 +22,8 @@ export * as Builtins from "./Builtins.ts"
 export * as BufferedSource from "./connectors/kit/bufferedSource.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
+/** @since 0.5.0 */
+export * as Classify from "./connectors/kit/Classify.ts"
 /** @since 0.4.0 */
 export * as CheckpointTable from "./connectors/kit/CheckpointTable.ts"
 /** @since 0.5.0 */

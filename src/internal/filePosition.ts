@@ -4,7 +4,7 @@
  * kept with each checkpointed position, checked before a run resumes (see {@link checkRestore}).
  */
 import { createHash } from "node:crypto"
-import { open, stat } from "node:fs/promises"
+import { access, constants, open, stat } from "node:fs/promises"
 import { Effect, Schema } from "effect"
 import { RestoreError } from "../Checkpoint.ts"
 import type { SourceRestoreContext } from "../Connector.ts"
@@ -125,6 +125,21 @@ const decodeIdentity = (value: unknown): FileIdentity | undefined => {
     ? { size: v.size, ino: v.ino, span: v.span, head: v.head, tail: v.tail }
     : undefined
 }
+
+/**
+ * What every file source's definition says about its input file `config.path`: `check` (the
+ * file is readable), `identify` and `checkRestore` (the file's identity is kept with each
+ * position; a resume refuses a replaced file).
+ *
+ * @category positions
+ * @since 0.5.0
+ */
+export const fileSourceChecks = <C extends { readonly path: string }>(connector: string) => ({
+  check: (config: C): Effect.Effect<void, ConnectorError> =>
+    Effect.tryPromise({ try: () => access(config.path, constants.R_OK), catch: (e) => fileError(connector, "check", config.path, e) }),
+  identify: (config: C, position: unknown) => identify(connector, config.path, position),
+  checkRestore: (config: C, context: SourceRestoreContext) => checkRestore(connector, config.path, context)
+})
 
 /**
  * A file source's `checkRestore`: refuses a restored position when the file at `path` is gone,

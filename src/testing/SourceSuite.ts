@@ -18,6 +18,15 @@
  * acknowledges upstream: a reader opened without `seek` after a commit goes on right after the
  * committed position (a restart from the broker's own state).
  *
+ * **Backpressure** (every source): a pipeline slower than the source — it reads one record, stalls,
+ * then reads small batches, committing after each, with more stalls — gets every record once, in
+ * order (nothing lost after it resumes). A reader reporting its read-ahead
+ * ({@link SourceReader.readAhead}: a push client's buffer) must never have held more records
+ * than its bound, and its input must outnumber that bound (else the case shows nothing: give the
+ * source under test a smaller buffer or more records; option `backpressure` gives the case a source
+ * of its own for that). A reader that fetches only inside
+ * `readBatch` (a file, a key-range query) has nothing ahead to measure.
+ *
  * **Bad config** (`misconfigured`): a reader over a config that cannot work (a missing queue or
  * stream, an unreachable server) fails — when it opens or when it reads — with a tagged error,
  * instead of waiting forever.
@@ -99,6 +108,27 @@ export interface Options {
    * fail, when it opens or reads, with a tagged error.
    */
   readonly misconfigured?: Effect.Effect<SourceReader<unknown>, unknown, Scope.Scope>
+  /**
+   * The source the backpressure case reads (default: `makeSource`): the same source configured
+   * with a read-ahead bound below its input's size, when the source under test of the other cases
+   * needs a larger one (a broker window that must hold the whole input while nothing is committed).
+   */
+  readonly backpressure?: {
+    readonly source: Effect.Effect<SourceUnderTest<unknown>, unknown, Scope.Scope>
+    /** Unbounded: how many records its input holds (default: its `expected.length`). */
+    readonly records?: number
+  }
+  /**
+   * Why the backpressure case's input cannot outnumber the reader's read-ahead bound (a known
+   * limit of the server the source is tested against): the case then still checks that a slow
+   * pipeline loses nothing and that the bound is kept, but not that the input exceeds it.
+   */
+  readonly boundNotReached?: string
+  /**
+   * How long the backpressure case's slow pipeline stalls, each time, letting the source run ahead
+   * (default 500 ms; it stalls three times).
+   */
+  readonly stallMs?: number
   /** The timeout of each case in milliseconds (default: the test runner's). */
   readonly timeout?: number
 }
@@ -145,6 +175,42 @@ const readAll = (reader: SourceReader<unknown>, max: number, how: Reading) =>
   })
 
 /**
+ * Reads like a pipeline slower than the source: one record, a stall, then batches of 1, 2, 4, ...
+ * up to 64 records, committing after each and stalling again at a third and two thirds of
+ * `count`, to the end of a bounded input or `count` records of an unbounded one; a reader reporting its read-ahead is checked against its bound after every batch.
+ */
+const slowRead = (reader: SourceReader<unknown>, count: number, stall: Effect.Effect<void>, how: Reading) =>
+  Effect.gen(function*() {
+    const records: Array<unknown> = []
+    const stallsAt = new Set([1, Math.max(2, Math.floor(count / 3)), Math.max(3, Math.floor((2 * count) / 3))])
+    let size = 1
+    let lastRecordAt = yield* Clock.currentTimeMillis
+    // a bounded input is read to its end (`undefined`), an unbounded one to its `count` records
+    while (!how.unbounded || records.length < count) {
+      const batch = yield* reader.readBatch(how.unbounded ? Math.min(size, count - records.length) : size)
+      if (batch === undefined) break
+      const now = yield* Clock.currentTimeMillis
+      if (Batch.size(batch) === 0) {
+        if (how.unbounded && now - lastRecordAt >= how.idleMs) break
+        continue
+      }
+      const before = records.length
+      for (const r of Batch.toArray(batch)) records.push(r)
+      yield* reader.commit(yield* reader.position)
+      size = Math.min(64, size * 2)
+      if (reader.readAhead !== undefined) {
+        const { held, peak, bound } = reader.readAhead()
+        assert.ok(held <= bound && peak <= bound, `after ${records.length} records the reader holds ${held} (at most ${peak}) ahead, over its bound ${bound}`)
+      }
+      for (const at of stallsAt) {
+        if (before < at && records.length >= at) yield* stall
+      }
+      lastRecordAt = yield* Clock.currentTimeMillis
+    }
+    return records
+  })
+
+/**
  * The source conformance checks, one {@link SuiteCase} each.
  *
  * @category suites
@@ -160,7 +226,7 @@ export const cases = <E, E2>(
   const idleMs = unbounded?.idleMs ?? 3000
   const timeout = options?.timeout
   /** The records of a full read: `unbounded.records`, `expected.length`, or (bounded) to the end. */
-  const total = (source: SourceUnderTest<E>): number | undefined => {
+  const total = (source: SourceUnderTest<unknown>): number | undefined => {
     if (unbounded === undefined) return undefined
     const n = unbounded.records ?? source.expected?.length
     assert.ok(n !== undefined, "an unbounded source under test needs `unbounded.records` or `expected`")
@@ -284,6 +350,29 @@ export const cases = <E, E2>(
       timeout
     })
   }
+  all.push({
+    name: "a pipeline slower than the source: the reader holds at most its read-ahead bound and nothing is lost",
+    run: Effect.scoped(Effect.gen(function*() {
+      const own = options?.backpressure
+      const source: SourceUnderTest<unknown> = own === undefined ? yield* makeSource : yield* own.source
+      const want = own === undefined || unbounded === undefined ? total(source) : own.records ?? source.expected?.length ?? total(source)
+      // without `expected`: what a full read returns (no commit: an acknowledging source keeps it)
+      const full = source.expected ??
+        (yield* Effect.scoped(Effect.flatMap(source.open, (r) => readAll(r, 1000, reading(want))))).records
+      if (want !== undefined) assert.strictEqual(full.length, want, "a full read")
+      const reader = yield* source.open
+      const stall = Effect.sleep(options?.stallMs ?? 500)
+      const got = yield* slowRead(reader, full.length, stall, reading(want))
+      assert.deepStrictEqual(got, full, "a slow pipeline reads every record once, in order")
+      if (reader.readAhead !== undefined) {
+        const { peak, bound } = reader.readAhead()
+        if (options?.boundNotReached === undefined) assert.ok(full.length > bound, `the input (${full.length} records) outnumbers the read-ahead bound (${bound}): else the case shows nothing`)
+        assert.ok(peak <= bound, `the reader held ${peak} records ahead, over its bound ${bound}`)
+      }
+      yield* nothingAfter(reader)
+    })),
+    timeout
+  })
   const misconfigured = options?.misconfigured
   if (misconfigured !== undefined) {
     all.push({

@@ -16,7 +16,6 @@
  * @since 0.1.0
  */
 import { statSync } from "node:fs"
-import { access, constants } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
@@ -26,10 +25,10 @@ import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
 import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
-import { checkRestore, type FilePosition, FilePositionSchema, identify, seekTarget } from "../../internal/filePosition.ts"
+import { type FilePosition, FilePositionSchema, fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
 import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
-import { fileError, openTextFile, type TextFile } from "../../internal/textFile.ts"
+import { openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
 
@@ -94,14 +93,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
     resources: (config) => fileSourceResources(config),
     // a byte offset and line (with the instance's byte range when read in parallel)
     position: () => FilePositionSchema,
-    check: (config) =>
-      Effect.tryPromise({
-        try: () => access(config.path, constants.R_OK),
-        catch: (e) => fileError(CONNECTOR, "check", config.path, e)
-      }),
-    // the file's identity is kept with each position; a resume refuses a replaced file
-    identify: (config, position) => identify(CONNECTOR, config.path, position),
-    checkRestore: (config, context) => checkRestore(CONNECTOR, config.path, context),
+    ...fileSourceChecks<CsvSourceConfig>(CONNECTOR),
     open: (config, context) =>
       Effect.gen(function*() {
         const path = config.path

@@ -16,18 +16,10 @@
  *
  * @since 0.4.0
  */
-import {
-  ConfigurationError,
-  ConnectionError,
-  ConnectorError,
-  type ConnectorErrorReason,
-  RejectedError,
-  TimeoutError,
-  TransientError
-} from "../../Errors.ts"
+import type { ConnectorError, ConnectorErrorReason } from "../../Errors.ts"
+import * as Classify from "../kit/Classify.ts"
 
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+const { field } = Classify
 
 /**
  * Removes the user information of every URL in a text (`https://user:secret@host` →
@@ -36,7 +28,7 @@ const field = (u: unknown, key: string): unknown =>
  * @category formatting
  * @since 0.4.0
  */
-export const redactUrls = (text: string): string => text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/giu, "$1***@")
+export const redactUrls: (text: string) => string = Classify.redactCredentials
 
 /**
  * The HTTP status of a client error (`ResponseError`), or `undefined`.
@@ -55,40 +47,49 @@ const errorType = (error: unknown): string | undefined => {
   return typeof type === "string" ? type : undefined
 }
 
+/** What classifies a client error: its class name, the HTTP status and Elasticsearch's error type. */
+interface Facts {
+  readonly name: unknown
+  readonly status: number | undefined
+  readonly type: string | undefined
+  readonly message: string
+}
+
+const reasons = Classify.make<Facts>({
+  facts: (error) => {
+    const raw = field(error, "message")
+    const status = statusOf(error)
+    const detail = redactUrls(typeof raw === "string" ? raw.split("\n")[0] : String(error))
+    return { name: field(error, "name"), status, type: errorType(error), message: status !== undefined ? `${detail} (HTTP ${status})` : detail }
+  },
+  message: (f) => f.message,
+  rules: [
+    { kind: "connection", when: (f) => f.name === "ConnectionError" || f.name === "NoLivingConnectionsError" },
+    { kind: "timeout", when: (f) => f.name === "TimeoutError" || f.name === "RequestAbortedError" },
+    {
+      kind: "configuration",
+      when: (f) => f.name === "ProductNotSupportedError",
+      message: (f) => `${f.message}: the server at 'node' is not Elasticsearch`
+    },
+    { kind: "configuration", when: (f) => f.name === "ConfigurationError" },
+    {
+      kind: "transient",
+      when: (f) => f.name === "ResponseError" && (f.status === 429 || (f.status !== undefined && f.status >= 500) || f.type === "es_rejected_execution_exception")
+    },
+    { kind: "configuration", when: (f) => f.name === "ResponseError" && (f.status === 401 || f.status === 403 || f.status === 404) }
+  ],
+  otherwise: "rejected",
+  // the client's errors may hold the node URL and the request
+  cause: false
+})
+
 /**
  * The reason for a client error.
  *
  * @category constructors
  * @since 0.4.0
  */
-export const reasonOf = (error: unknown): ConnectorErrorReason => {
-  const name = field(error, "name")
-  const raw = field(error, "message")
-  const status = statusOf(error)
-  const type = errorType(error)
-  const detail = redactUrls(typeof raw === "string" ? raw.split("\n")[0] : String(error))
-  const message = status !== undefined ? `${detail} (HTTP ${status})` : detail
-  switch (name) {
-    case "ConnectionError":
-    case "NoLivingConnectionsError":
-      return new ConnectionError({ message })
-    case "TimeoutError":
-    case "RequestAbortedError":
-      return new TimeoutError({ message })
-    case "ProductNotSupportedError":
-      return new ConfigurationError({ message: `${message}: the server at 'node' is not Elasticsearch` })
-    case "ConfigurationError":
-      return new ConfigurationError({ message })
-    case "ResponseError":
-      if (status === 429 || (status !== undefined && status >= 500) || type === "es_rejected_execution_exception") {
-        return new TransientError({ message })
-      }
-      if (status === 401 || status === 403 || status === 404) return new ConfigurationError({ message })
-      return new RejectedError({ message })
-    default:
-      return new RejectedError({ message })
-  }
-}
+export const reasonOf = (error: unknown): ConnectorErrorReason => reasons.reasonOf(error)
 
 /**
  * Wraps a client error as a `ConnectorError` of the `elasticsearch` connector for `operation`.
@@ -96,5 +97,4 @@ export const reasonOf = (error: unknown): ConnectorErrorReason => {
  * @category constructors
  * @since 0.4.0
  */
-export const classify = (operation: string) => (error: unknown): ConnectorError =>
-  error instanceof ConnectorError ? error : new ConnectorError({ connector: "elasticsearch", operation, reason: reasonOf(error) })
+export const classify = (operation: string): (error: unknown) => ConnectorError => reasons.classify("elasticsearch", operation)

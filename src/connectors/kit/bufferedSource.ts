@@ -59,7 +59,7 @@
 import { Clock, Deferred, Effect, Option } from "effect"
 import * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
-import { Pending, type SourceReader } from "../../Connector.ts"
+import { Pending, type ReadAhead, type SourceReader } from "../../Connector.ts"
 import type { ConnectorError, RecordError } from "../../Errors.ts"
 import * as OffsetTracker from "../../OffsetTracker.ts"
 
@@ -83,6 +83,12 @@ export interface Options<H, A = unknown> {
   readonly maxInFlight?: number
   /** How long `readBatch` waits for a record before it returns an empty batch (default 100 ms). */
   readonly lingerMs?: number
+  /**
+   * Records the client may still deliver after `pause` (one fetch, a window, a socket chunk's
+   * rows): the reader's read-ahead bound is `capacity + overshoot` (default 0, for a client that
+   * stops at once or a poller that waits on {@link BufferedSource.room} before each fetch of one).
+   */
+  readonly overshoot?: number
   /** Stop the client delivering (called once per crossing of `capacity`). */
   readonly pause?: () => void
   /** Let the client deliver again. */
@@ -132,7 +138,9 @@ export interface BufferedSource<A, H> {
   readonly bufferedWeight: () => number
   /** Records read and not yet acknowledged. */
   readonly inFlight: () => number
-  /** The reader: `readBatch`, `readBatchSync`, `position`, `seek`, `commit`. */
+  /** Records buffered now, the most buffered at once since open or the last seek, and `capacity + overshoot`. */
+  readonly readAhead: () => ReadAhead
+  /** The reader: `readBatch`, `readBatchSync`, `position`, `seek`, `commit`, `readAhead`. */
   readonly reader: SourceReader<A>
 }
 
@@ -162,6 +170,9 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
   let weights: Array<number> = []
   let weightBuffered = 0
   let head = 0
+  // the most records buffered at once since the reader opened or seeked (its read-ahead's peak)
+  let peak = 0
+  const bound = capacity + Math.max(0, options.overshoot ?? 0)
   // with `boundary`: the index in `records` of the last boundary offered (below `head`: none buffered)
   let lastBoundary = -1
   // the `max` of the `readBatch` waiting: an offer that cannot make its batch does not wake it
@@ -183,6 +194,15 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
   let position: Position = options.initial
 
   const buffered = () => records.length - head
+  /** Empties the buffer. */
+  const clear = () => {
+    records = []
+    handles = []
+    weights = []
+    weightBuffered = 0
+    lastBoundary = -1
+    head = 0
+  }
   const wake = () => {
     const w = waiter
     waiter = undefined
@@ -211,6 +231,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       weightBuffered += w
     }
     if (isBoundary?.(handle)) lastBoundary = records.length - 1
+    if (records.length - head > peak) peak = records.length - head
     if (!isPaused && full()) {
       isPaused = true
       options.pause?.()
@@ -229,12 +250,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
     const takenHandles = head === 0 && n === handles.length ? handles : handles.slice(head, head + n)
     head += n
     if (head === records.length) {
-      records = []
-      handles = []
-      weights = []
-      weightBuffered = 0
-      lastBoundary = -1
-      head = 0
+      clear()
     } else if (head > 4096 && head * 2 > records.length) {
       records = records.slice(head)
       handles = handles.slice(head)
@@ -331,12 +347,7 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
 
   const seek = (p: Position): Effect.Effect<void, ConnectorError> =>
     Effect.suspend(() => {
-      records = []
-      handles = []
-      weights = []
-      weightBuffered = 0
-      lastBoundary = -1
-      head = 0
+      clear()
       failure = undefined
       ended = false
       tracker = OffsetTracker.make({ maxInFlight: Number.MAX_SAFE_INTEGER })
@@ -345,12 +356,16 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       inFlightRecords = 0
       marks = new Map()
       position = p
+      peak = 0
       maybeResume()
       return options.seek(p)
     })
 
+  const readAhead = (): ReadAhead => ({ held: buffered(), peak, bound })
+
   return {
     offer,
+    readAhead,
     fail: (error) => {
       if (failure === undefined) failure = error
       wake()
@@ -374,7 +389,8 @@ export const make = <A, H>(options: Options<H, A>): BufferedSource<A, H> => {
       readBatchSync,
       position: Effect.sync(() => position),
       seek,
-      commit
+      commit,
+      readAhead
     }
   }
 }

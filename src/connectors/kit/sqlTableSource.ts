@@ -28,8 +28,9 @@
 import { Clock, Effect, Schema } from "effect"
 import type * as Batch from "../../Batch.ts"
 import type { Position } from "../../Batch.ts"
-import type { OpenContext, SourceReader } from "../../Connector.ts"
-import { ConfigurationError, ConnectorError, RecordError } from "../../Errors.ts"
+import type { OpenContext, ReadAhead, SourceReader } from "../../Connector.ts"
+import * as Classify from "./Classify.ts"
+import { ConnectorError, RecordError } from "../../Errors.ts"
 
 /**
  * A column as the table source needs it (connectors add their catalog's details).
@@ -160,8 +161,7 @@ export interface Catalog<C extends Column, E> {
   readonly cannotPartition?: (column: C) => string | undefined
 }
 
-const refused = (connector: string, operation: string, message: string): ConnectorError =>
-  new ConnectorError({ connector, operation, reason: new ConfigurationError({ message }) })
+const refused = Classify.configurationError
 
 /**
  * Checks the config against the catalog and returns what to read and the state before the first
@@ -256,6 +256,8 @@ export const check = <C extends Column, E>(
 export interface Read<Block> {
   /** At most `n` rows (at least one), or `undefined` at the end of the result. */
   readonly next: (n: number) => Promise<Block | undefined>
+  /** Rows buffered now and the most buffered at once (a streaming result read ahead of `next`). */
+  readonly readAhead?: () => { readonly held: number; readonly peak: number }
 }
 
 /**
@@ -269,6 +271,11 @@ export interface ReaderOptions<Row, Block, K> {
   readonly context: OpenContext
   /** Rows per batch at most (the config's `batch_size`, else the run's). */
   readonly batchSize: number
+  /**
+   * The most rows a {@link Read} buffers ahead (its high-water mark plus what arrives after its
+   * socket is paused): with it, the reader reports its read-ahead ({@link SourceReader.readAhead}).
+   */
+  readonly readAheadBound?: number
   /** The state {@link plan} returned; the reader and the connector's functions share it. */
   readonly state: ReadState<K>
   /**
@@ -303,7 +310,10 @@ export const reader = <Row, Block, K>(options: ReaderOptions<Row, Block, K>): So
   const { state } = options
   let read: Read<Block> | undefined
   let done = false
+  // the most rows an earlier read (before a seek) buffered at once
+  let earlierPeak = 0
   const stop = Effect.suspend(() => {
+    earlierPeak = Math.max(earlierPeak, read?.readAhead?.().peak ?? 0)
     read = undefined
     return options.stop
   })
@@ -334,8 +344,15 @@ export const reader = <Row, Block, K>(options: ReaderOptions<Row, Block, K>): So
       return yield* Effect.try({ try: () => options.batch(block, first, batchOptions), catch: (e) => e })
     }).pipe(Effect.mapError((e) => (e instanceof RecordError || e instanceof ConnectorError ? e : options.classify(e))))
 
+  const bound = options.readAheadBound
+  const readAhead = (limit: number) => (): ReadAhead => {
+    const now = read?.readAhead?.()
+    return { held: now?.held ?? 0, peak: Math.max(earlierPeak, now?.peak ?? 0), bound: limit }
+  }
+
   return {
     readBatch,
+    ...(bound === undefined ? {} : { readAhead: readAhead(bound) }),
     position: Effect.sync(options.position),
     seek: (position) =>
       Effect.gen(function*() {

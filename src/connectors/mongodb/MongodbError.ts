@@ -16,18 +16,10 @@
  *
  * @since 0.4.0
  */
-import {
-  ConfigurationError,
-  ConnectionError,
-  ConnectorError,
-  type ConnectorErrorReason,
-  RejectedError,
-  TimeoutError,
-  TransientError
-} from "../../Errors.ts"
+import type { ConnectorError, ConnectorErrorReason } from "../../Errors.ts"
+import * as Classify from "../kit/Classify.ts"
 
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+const { field } = Classify
 
 /**
  * Server error codes after which the same write may succeed: the node is not (or no longer)
@@ -63,7 +55,36 @@ export const hasLabel = (error: unknown, label: string): boolean => {
  * @category formatting
  * @since 0.4.0
  */
-export const redactUrls = (text: string): string => text.replace(/(mongodb(?:\+srv)?:\/\/)[^/@\s]+@/giu, "$1***@")
+export const redactUrls: (text: string) => string = Classify.redactCredentials
+
+/** What classifies a driver error: its class name, server code and labels (the message with no credentials). */
+interface Facts extends Classify.ErrorFacts {
+  readonly className: string
+  readonly message: string
+}
+
+const reasons = Classify.make<Facts>({
+  facts: (error) => {
+    const facts = Classify.errorFacts(error)
+    const detail = redactUrls(facts.text)
+    return { ...facts, className: String(facts.name ?? ""), message: typeof facts.code === "number" ? `${detail} (code ${facts.code})` : detail }
+  },
+  message: (f) => f.message,
+  rules: [
+    { kind: "connection", when: (f) => CONNECTION_NAMES.has(f.className) },
+    { kind: "timeout", when: (f) => TIMEOUT_NAMES.has(f.className) || f.code === 50 || f.code === 262 },
+    {
+      kind: "transient",
+      when: (f) =>
+        hasLabel(f.error, "RetryableWriteError") || hasLabel(f.error, "TransientTransactionError") || hasLabel(f.error, "ResetPool") ||
+        (typeof f.code === "number" && TRANSIENT_CODES.has(f.code))
+    },
+    { kind: "configuration", when: (f) => CONFIGURATION_NAMES.has(f.className) || f.code === 13 || f.code === 18 || f.code === 8000 }
+  ],
+  otherwise: "rejected",
+  // the driver's errors may hold the connection string
+  cause: false
+})
 
 /**
  * The reason for a driver error.
@@ -71,21 +92,7 @@ export const redactUrls = (text: string): string => text.replace(/(mongodb(?:\+s
  * @category constructors
  * @since 0.4.0
  */
-export const reasonOf = (error: unknown): ConnectorErrorReason => {
-  const name = String(field(error, "name") ?? "")
-  const code = field(error, "code")
-  const raw = field(error, "message")
-  const detail = redactUrls(typeof raw === "string" ? raw : String(error))
-  const message = typeof code === "number" ? `${detail} (code ${code})` : detail
-  if (CONNECTION_NAMES.has(name)) return new ConnectionError({ message })
-  if (TIMEOUT_NAMES.has(name) || code === 50 || code === 262) return new TimeoutError({ message })
-  if (hasLabel(error, "RetryableWriteError") || hasLabel(error, "TransientTransactionError") || hasLabel(error, "ResetPool")) {
-    return new TransientError({ message })
-  }
-  if (typeof code === "number" && TRANSIENT_CODES.has(code)) return new TransientError({ message })
-  if (CONFIGURATION_NAMES.has(name) || code === 13 || code === 18 || code === 8000) return new ConfigurationError({ message })
-  return new RejectedError({ message })
-}
+export const reasonOf = (error: unknown): ConnectorErrorReason => reasons.reasonOf(error)
 
 /**
  * Wraps a driver error as a `ConnectorError` of the `mongodb` connector for `operation`.
@@ -93,8 +100,7 @@ export const reasonOf = (error: unknown): ConnectorErrorReason => {
  * @category constructors
  * @since 0.4.0
  */
-export const classify = (operation: string) => (error: unknown): ConnectorError =>
-  error instanceof ConnectorError ? error : new ConnectorError({ connector: "mongodb", operation, reason: reasonOf(error) })
+export const classify = (operation: string): (error: unknown) => ConnectorError => reasons.classify("mongodb", operation)
 
 /**
  * One write error of a bulk write (`{ index, code, errmsg }`): retry the operation (a transient

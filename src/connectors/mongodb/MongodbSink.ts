@@ -33,7 +33,7 @@ import { durationMillis } from "../../WorkflowGraph.ts"
 import { SinkConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
 import { isOperation, type Operation, outcomesOfError, toOperation } from "./internal/operations.ts"
-import { acquireClient, collectionResource, sharedClient } from "./internal/client.ts"
+import { ping, collectionResource, sharedClient } from "./internal/client.ts"
 import { type Connect, connectDriver } from "./internal/port.ts"
 
 const DEFAULT_BATCH = 1000
@@ -86,11 +86,7 @@ export const make = (connect: Connect): Connector.SinkDefinition<SinkConfig, unk
         ...DeadLetter.resources(config)
       ]
     }),
-    check: (config) =>
-      Effect.scoped(Effect.gen(function*() {
-        const client = yield* acquireClient(connect, config.url)
-        yield* Effect.tryPromise({ try: () => client.db(config.database).command({ ping: 1 }), catch: classify("check") })
-      })),
+    check: (config) => ping(connect, config.url, config.database),
     open: (config, context) =>
       Effect.gen(function*() {
         const client = yield* sharedClient(connect, config.url)

@@ -27,7 +27,7 @@ import * as Spec from "../../Spec.ts"
 import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
-import { acquireClient, collectionResource, sharedClient } from "./internal/client.ts"
+import { ping, collectionResource, sharedClient } from "./internal/client.ts"
 import { type ChangeStreamPort, type CollectionPort, type Connect, connectDriver } from "./internal/port.ts"
 
 /**
@@ -209,11 +209,7 @@ export const make = (connect: Connect): Connector.SourceDefinition<SourceConfig,
       // a scan reads beside other writers; a change stream would read the workflow's own writes
       reads: [{ ...collectionResource(config), key: ["collection"], shared: config.mode !== "change_stream" }]
     }),
-    check: (config) =>
-      Effect.scoped(Effect.gen(function*() {
-        const client = yield* acquireClient(connect, config.url)
-        yield* Effect.tryPromise({ try: () => client.db(config.database).command({ ping: 1 }), catch: classify("check") })
-      })),
+    check: (config) => ping(connect, config.url, config.database),
     open: (config, context) =>
       Effect.gen(function*() {
         const client = yield* sharedClient(connect, config.url)

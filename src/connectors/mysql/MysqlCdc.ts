@@ -40,6 +40,9 @@ import { ValueError } from "./internal/values.ts"
 import { CdcConfig } from "./MysqlConfig.ts"
 import { classify, configurationError } from "./MysqlError.ts"
 
+/** The most rows one binlog rows event carries with the default `binlog_row_event_max_size`. */
+const ROWS_EVENT_MAX_ROWS = 8192
+
 const CONNECTOR = "mysql-cdc"
 
 /**
@@ -163,6 +166,10 @@ export const makeReader = Effect.fnUntraced(function*(
   const buffer = BufferedSource.make<ChangeRecord | undefined, BinlogPosition>({
     node: context.node,
     capacity: Math.max(1000, batchSize * 4),
+    // a paused connection holds back the packets after the rows event in hand, whose rows are all
+    // offered: at most binlog_row_event_max_size (8 KiB by default) of row images of a byte or
+    // more, and the position mark after it
+    overshoot: ROWS_EVENT_MAX_ROWS + 1,
     lingerMs: 200,
     pause: () => stream?.pause(),
     resume: () => stream?.resume(),
@@ -241,6 +248,7 @@ export const makeReader = Effect.fnUntraced(function*(
     },
     position: Effect.sync(() => toPosition(position)),
     lag: () => lag,
+    readAhead: buffer.readAhead,
     seek: (p) =>
       Effect.gen(function*() {
         const decoded = fromPosition(p)

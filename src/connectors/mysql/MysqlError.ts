@@ -13,36 +13,17 @@
  *
  * @since 0.4.0
  */
-import {
-  ConfigurationError,
-  ConnectionError,
-  ConnectorError,
-  type ConnectorErrorReason,
-  RejectedError,
-  TimeoutError,
-  TransientError
-} from "../../Errors.ts"
+import { ConnectorError, type ConnectorErrorReason } from "../../Errors.ts"
+import * as Classify from "../kit/Classify.ts"
 
-const SOCKET_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-  "PROTOCOL_CONNECTION_LOST",
-  "PROTOCOL_SEQUENCE_TIMEOUT"
-])
+const { field } = Classify
+
+const PROTOCOL_CODES = new Set(["PROTOCOL_CONNECTION_LOST", "PROTOCOL_SEQUENCE_TIMEOUT"])
 const CONNECTION_ERRNO = new Set([1040, 1053, 1927, 2002, 2003, 2006, 2013])
 const TRANSIENT_ERRNO = new Set([1205, 1213, 1614])
 const TIMEOUT_ERRNO = new Set([1969, 3024])
 const REJECTED_ERRNO = new Set([1048, 1062, 1264, 1292, 1366, 1406, 1452, 1451, 3140, 4025])
 const CONFIG_ERRNO = new Set([1044, 1045, 1049, 1054, 1146, 1142, 1143, 1227, 1698])
-
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
 
 /**
  * The parts of a driver error that classify it: the server's error number, SQLSTATE and the
@@ -72,9 +53,43 @@ export const errorCodes = (error: unknown): { readonly errno?: number; readonly 
 export const isConnectionLoss = (error: unknown): boolean => {
   if (error instanceof ConnectorError) return error.reason._tag === "ConnectionError"
   const { code, errno, sqlState } = errorCodes(error)
-  return (code !== undefined && SOCKET_CODES.has(code)) || (errno !== undefined && CONNECTION_ERRNO.has(errno)) ||
+  return (code !== undefined && (Classify.isSocketCode(code) || PROTOCOL_CODES.has(code))) || (errno !== undefined && CONNECTION_ERRNO.has(errno)) ||
     sqlState?.startsWith("08") === true || field(error, "fatal") === true
 }
+
+/** What classifies a driver error: the server's error number, SQLSTATE and the driver's code. */
+interface Facts {
+  readonly error: unknown
+  readonly errno?: number
+  readonly sqlState?: string
+  readonly code?: string
+  readonly detail: string
+}
+
+const has = (set: ReadonlySet<number>, errno: number | undefined): boolean => errno !== undefined && set.has(errno)
+
+const reasons = Classify.make<Facts>({
+  facts: (error) => {
+    const codes = errorCodes(error)
+    const raw = field(error, "message")
+    return { error, ...codes, detail: typeof raw === "string" && raw.length > 0 ? raw : codes.code ?? String(error) }
+  },
+  message: (f) => {
+    const tags = [f.errno !== undefined ? `error ${f.errno}` : undefined, f.sqlState !== undefined ? `SQLSTATE ${f.sqlState}` : undefined]
+      .filter((t) => t !== undefined)
+    return tags.length > 0 ? `${f.detail} (${tags.join(", ")})` : f.detail
+  },
+  rules: [
+    { kind: "timeout", when: (f) => f.code === "ETIMEDOUT" && f.errno === undefined, message: (f) => `connection timed out: ${f.detail}` },
+    { kind: "configuration", when: (f) => has(CONFIG_ERRNO, f.errno) || f.sqlState === "28000" },
+    { kind: "connection", when: (f) => isConnectionLoss(f.error) },
+    { kind: "transient", when: (f) => has(TRANSIENT_ERRNO, f.errno) || f.sqlState === "40001" },
+    { kind: "timeout", when: (f) => has(TIMEOUT_ERRNO, f.errno) },
+    { kind: "rejected", when: (f) => isRowRejection(f.error) },
+    { kind: "configuration", when: (f) => f.sqlState?.startsWith("42") === true }
+  ],
+  otherwise: "rejected"
+})
 
 /**
  * The reason of a driver error.
@@ -82,25 +97,7 @@ export const isConnectionLoss = (error: unknown): boolean => {
  * @category constructors
  * @since 0.4.0
  */
-export const reasonOf = (error: unknown): ConnectorErrorReason => {
-  const { code, errno, sqlState } = errorCodes(error)
-  const raw = field(error, "message")
-  const detail = typeof raw === "string" && raw.length > 0 ? raw : code ?? String(error)
-  const tags = [errno !== undefined ? `error ${errno}` : undefined, sqlState !== undefined ? `SQLSTATE ${sqlState}` : undefined]
-    .filter((t) => t !== undefined)
-  const message = tags.length > 0 ? `${detail} (${tags.join(", ")})` : detail
-  const props = { message, cause: error }
-  if (code === "ETIMEDOUT" && errno === undefined) return new TimeoutError({ message: `connection timed out: ${detail}`, cause: error })
-  if ((errno !== undefined && CONFIG_ERRNO.has(errno)) || sqlState === "28000") return new ConfigurationError(props)
-  if (isConnectionLoss(error)) return new ConnectionError(props)
-  if ((errno !== undefined && TRANSIENT_ERRNO.has(errno)) || sqlState === "40001") return new TransientError(props)
-  if (errno !== undefined && TIMEOUT_ERRNO.has(errno)) return new TimeoutError(props)
-  if (
-    (errno !== undefined && REJECTED_ERRNO.has(errno)) || sqlState?.startsWith("22") === true || sqlState?.startsWith("23") === true
-  ) return new RejectedError(props)
-  if (sqlState?.startsWith("42") === true) return new ConfigurationError(props)
-  return new RejectedError(props)
-}
+export const reasonOf = (error: unknown): ConnectorErrorReason => reasons.reasonOf(error)
 
 /**
  * Wraps a driver error as a `ConnectorError` of `connector` for `operation`.
@@ -108,8 +105,7 @@ export const reasonOf = (error: unknown): ConnectorErrorReason => {
  * @category constructors
  * @since 0.4.0
  */
-export const classify = (connector: string, operation: string) => (error: unknown): ConnectorError =>
-  error instanceof ConnectorError ? error : new ConnectorError({ connector, operation, reason: reasonOf(error) })
+export const classify = (connector: string, operation: string): (error: unknown) => ConnectorError => reasons.classify(connector, operation)
 
 /**
  * A configuration error (the config does not fit the real database).
@@ -117,8 +113,7 @@ export const classify = (connector: string, operation: string) => (error: unknow
  * @category constructors
  * @since 0.4.0
  */
-export const configurationError = (connector: string, operation: string, message: string): ConnectorError =>
-  new ConnectorError({ connector, operation, reason: new ConfigurationError({ message }) })
+export const configurationError: (connector: string, operation: string, message: string) => ConnectorError = Classify.configurationError
 
 /**
  * True when a driver error is a value or constraint the server refused for one row (a retry

@@ -106,6 +106,8 @@ export const makeReader = Effect.fnUntraced(function*(
   const geometry = hasGeometry(plan.columns.map((c) => c.dataType))
   const options = { bigint: config.bigint ?? "bigint", zeroDates: config.zero_dates ?? "fail" } as const
   const batchSize = config.batch_size ?? context.batchSize
+  /** Rows a streaming read buffers before it pauses the connection. */
+  const highWater = Math.max(1000, batchSize * 2)
   let conn: mysql.Connection | undefined
   let names: ReadonlyArray<string> = []
   let converters: ReadonlyArray<Converter> = []
@@ -131,13 +133,14 @@ export const makeReader = Effect.fnUntraced(function*(
       },
       catch: (e) => e
     })
-    const rows = new RowStream(c, statement.sql, statement.values, Math.max(1000, batchSize * 2), geometry)
+    const rows = new RowStream(c, statement.sql, statement.values, highWater, geometry)
     for (let left = statement.skip; left > 0;) {
       const skipped = yield* Effect.tryPromise({ try: () => rows.next(Math.min(left, 10_000)), catch: (e) => e })
       if (skipped === undefined) break
       left -= skipped.length
     }
     return {
+      readAhead: () => rows.readAhead(),
       next: async (n: number) => {
         const block = await rows.next(n)
         if (converters.length === 0 && rows.fields !== undefined) {
@@ -178,6 +181,8 @@ export const makeReader = Effect.fnUntraced(function*(
     connector: CONNECTOR,
     context,
     batchSize,
+    // mysql2 queues the packets after a pause instead of handing out their rows
+    readAheadBound: highWater,
     state,
     start,
     stop: disconnect,

@@ -17,18 +17,17 @@
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
-import { access, constants } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { decodeAll } from "../../internal/decode.ts"
-import { checkRestore, identify, seekTarget } from "../../internal/filePosition.ts"
+import { fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import * as Positions from "../kit/Positions.ts"
 import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
-import { fileError, openTextFile } from "../../internal/textFile.ts"
+import { openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
 import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
@@ -54,14 +53,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   // a byte offset and line
   position: () => Positions.FileOffset,
   resources: (config) => fileSourceResources(config),
-  check: (config) =>
-    Effect.tryPromise({
-      try: () => access(config.path, constants.R_OK),
-      catch: (e) => fileError(CONNECTOR, "check", config.path, e)
-    }),
-  // the file's identity is kept with each position; a resume refuses a replaced file
-  identify: (config, position) => identify(CONNECTOR, config.path, position),
-  checkRestore: (config, context) => checkRestore(CONNECTOR, config.path, context),
+  ...fileSourceChecks<NdjsonSourceConfig>(CONNECTOR),
   open: (config, context) =>
     Effect.gen(function*() {
       const path = config.path

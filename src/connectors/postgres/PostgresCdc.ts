@@ -383,6 +383,9 @@ const makeReader = Effect.fnUntraced(function*(
     readBatch,
     position: Effect.sync(position),
     lag: () => (lagBytes === undefined ? undefined : { value: lagBytes, unit: "bytes" as const }),
+    // the changes held ahead of the pipeline: the message handler waits while the buffer is full,
+    // so no change is offered past `capacity`
+    readAhead: buffer.readAhead,
     seek: (raw: Batch.Position) =>
       Effect.gen(function*() {
         const p = yield* decodePosition(raw)

@@ -13,20 +13,10 @@
  *
  * @since 0.1.0
  */
-import {
-  ConfigurationError,
-  ConnectionError,
-  ConnectorError,
-  type ConnectorErrorReason,
-  RejectedError,
-  TimeoutError,
-  TransientError
-} from "../../Errors.ts"
+import { ConnectorError, type ConnectorErrorReason } from "../../Errors.ts"
+import * as Classify from "../kit/Classify.ts"
 
-const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"])
-
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+const { field } = Classify
 
 /**
  * The SQLSTATE (or socket error code) of a driver error, looking through `SqlError` reasons and
@@ -68,8 +58,42 @@ export const isConnectionLoss = (error: unknown): boolean => {
   const tag = field(field(error, "reason"), "_tag")
   if (tag === "ConnectionError") return true
   const code = sqlState(error)
-  return code !== undefined && (code.startsWith("08") || code.startsWith("57P") || SOCKET_CODES.has(code))
+  return code !== undefined && (code.startsWith("08") || code.startsWith("57P") || Classify.isSocketCode(code))
 }
+
+const TRANSIENT_STATES = new Set(["40001", "40P01", "55P03", "55006"])
+const TRANSIENT_TAGS = new Set(["SerializationError", "DeadlockError", "LockTimeoutError"])
+
+/** What classifies a driver error: its SQLSTATE, else the tag of `SqlError`'s reason. */
+interface Facts {
+  readonly error: unknown
+  readonly code: string | undefined
+  readonly tag: unknown
+  readonly message: string
+}
+
+const reasons = Classify.make<Facts>({
+  facts: (error) => {
+    const code = sqlState(error)
+    const detail = messageOf(error)
+    return { error, code, tag: field(field(error, "reason"), "_tag"), message: code !== undefined ? `${detail} (SQLSTATE ${code})` : detail }
+  },
+  message: (f) => f.message,
+  rules: [
+    { kind: "connection", when: (f) => isConnectionLoss(f.error) },
+    { kind: "transient", when: (f) => f.code === undefined && TRANSIENT_TAGS.has(String(f.tag)) },
+    { kind: "timeout", when: (f) => f.code === undefined && f.tag === "StatementTimeoutError" },
+    { kind: "rejected", when: (f) => f.code === undefined },
+    { kind: "transient", when: (f) => f.code !== undefined && (TRANSIENT_STATES.has(f.code) || f.code.startsWith("53")) },
+    { kind: "timeout", when: (f) => f.code === "57014" },
+    { kind: "rejected", when: (f) => f.code !== undefined && (f.code.startsWith("23") || f.code.startsWith("22") || f.code === "42501") },
+    {
+      kind: "configuration",
+      when: (f) => f.code !== undefined && (f.code.startsWith("42") || f.code === "3D000" || f.code.startsWith("28") || f.code.startsWith("3F"))
+    }
+  ],
+  otherwise: "rejected"
+})
 
 /**
  * The reason for a driver error.
@@ -77,28 +101,7 @@ export const isConnectionLoss = (error: unknown): boolean => {
  * @category constructors
  * @since 0.1.0
  */
-export const reasonOf = (error: unknown): ConnectorErrorReason => {
-  const code = sqlState(error)
-  const detail = messageOf(error)
-  const message = code !== undefined ? `${detail} (SQLSTATE ${code})` : detail
-  const props = { message, cause: error }
-  if (isConnectionLoss(error)) return new ConnectionError(props)
-  if (code === undefined) {
-    const tag = field(field(error, "reason"), "_tag")
-    if (tag === "SerializationError" || tag === "DeadlockError" || tag === "LockTimeoutError") return new TransientError(props)
-    if (tag === "StatementTimeoutError") return new TimeoutError(props)
-    return new RejectedError(props)
-  }
-  if (code === "40001" || code === "40P01" || code === "55P03" || code === "55006" || code.startsWith("53")) {
-    return new TransientError(props)
-  }
-  if (code === "57014") return new TimeoutError(props)
-  if (code.startsWith("23") || code.startsWith("22") || code === "42501") return new RejectedError(props)
-  if (code.startsWith("42") || code === "3D000" || code.startsWith("28") || code.startsWith("3F")) {
-    return new ConfigurationError(props)
-  }
-  return new RejectedError(props)
-}
+export const reasonOf = (error: unknown): ConnectorErrorReason => reasons.reasonOf(error)
 
 /**
  * Wraps a driver error as a `ConnectorError` of `connector` for `operation`.
@@ -106,8 +109,7 @@ export const reasonOf = (error: unknown): ConnectorErrorReason => {
  * @category constructors
  * @since 0.1.0
  */
-export const classify = (connector: string, operation: string) => (error: unknown): ConnectorError =>
-  error instanceof ConnectorError ? error : new ConnectorError({ connector, operation, reason: reasonOf(error) })
+export const classify = (connector: string, operation: string): (error: unknown) => ConnectorError => reasons.classify(connector, operation)
 
 /**
  * A configuration error (the config does not fit the real database).
@@ -115,8 +117,7 @@ export const classify = (connector: string, operation: string) => (error: unknow
  * @category constructors
  * @since 0.1.0
  */
-export const configurationError = (connector: string, operation: string, message: string): ConnectorError =>
-  new ConnectorError({ connector, operation, reason: new ConfigurationError({ message }) })
+export const configurationError: (connector: string, operation: string, message: string) => ConnectorError = Classify.configurationError
 
 /**
  * True when a driver error is worth retrying (connection loss, serialization failure, deadlock).

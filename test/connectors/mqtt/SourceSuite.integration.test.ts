@@ -16,22 +16,29 @@ import { publish, sessionId, unique, url } from "./support.ts"
 const ctx = { node: "readings", batchSize: 100, instance: 0, parallelism: 1 }
 const N = 60
 
+/** A persistent session of its own, subscribed, then given N messages. */
+const subscribed = (qos: 1 | 2) =>
+  Effect.gen(function*() {
+    const topic = unique(`brokers_mqtt_suite${qos}`)
+    const config: SourceConfig = { url, topic, qos, client_id: yield* sessionId(`brokers_mqtt_suite${qos}`) }
+    // the session and its subscription exist before the messages are published
+    yield* Effect.scoped(Effect.flatMap(MqttSource.open(config, ctx), (r) => r.readBatch(1)))
+    yield* publish(topic, payloads(1, N), qos)
+    return { open: MqttSource.open(config, ctx), expected: numbered(1, N) }
+  })
+
 for (const qos of [1, 2] as const) {
   sourceSuite(
     `mqtt source conformance, QoS ${qos}`,
-    Effect.gen(function*() {
-      const topic = unique(`brokers_mqtt_suite${qos}`)
-      const config: SourceConfig = { url, topic, qos, client_id: yield* sessionId(`brokers_mqtt_suite${qos}`) }
-      // the session and its subscription exist before the messages are published
-      yield* Effect.scoped(Effect.flatMap(MqttSource.open(config, ctx), (r) => r.readBatch(1)))
-      yield* publish(topic, payloads(1, N), qos)
-      return { open: MqttSource.open(config, ctx), expected: numbered(1, N) }
-    }),
+    subscribed(qos),
     {
       batchSizes: [1, 7, 1000],
       seekTargets: 6,
       unbounded: { idleMs: 1500, acknowledges: true, batchMarks: true },
       misconfigured: MqttSource.open({ url: Redacted.make("mqtt://127.0.0.1:1"), topic: "t", client_id: "brokers_unreachable", connect_timeout: "2s" }, ctx),
+      // with a window smaller than the input, Mosquitto 2.0.11 sends past it (QoS 1: 209 held for
+      // receive_maximum 200; QoS 2: mqtt.js then drops the connection, "Receive Maximum exceeded")
+      boundNotReached: "Mosquitto 2.0.11 does not keep to a receive_maximum below the input's size",
       timeout: 120_000
     }
   )

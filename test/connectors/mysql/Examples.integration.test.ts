@@ -5,10 +5,10 @@
  */
 import { spawn } from "node:child_process"
 import { resolve } from "node:path"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { bin, cli, tempDir } from "../../cli/support.ts"
-import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
+import { useBinlogServer } from "./binlogServer.ts"
 import { sql, withDatabase } from "./support.ts"
 
 const example = (name: string) => resolve(import.meta.dirname, "../../../examples", name)
@@ -36,13 +36,7 @@ describe("MySQL examples", () => {
     }).pipe(Effect.scoped), 120_000)
 
   describe("mysql-cdc.yaml", () => {
-    let server: BinlogServer
-    beforeAll(async () => {
-      server = await startBinlogServer(31)
-    }, 120_000)
-    afterAll(async () => {
-      await server?.stop()
-    }, 60_000)
+    const server = useBinlogServer(31)
 
     it.live("applies inserts, updates and deletes to the replica", () =>
       Effect.gen(function*() {

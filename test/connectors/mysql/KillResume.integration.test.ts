@@ -11,11 +11,11 @@
  */
 import { open, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { killAt, start } from "../../cli/killRun.ts"
 import { tempDir } from "../../cli/support.ts"
-import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
+import { useBinlogServer } from "./binlogServer.ts"
 import { sql, withDatabase } from "./support.ts"
 
 const lines = (path: string) =>
@@ -87,13 +87,7 @@ describe("mysql connectors: kill -9 of dataflare run, then resume", () => {
     }).pipe(Effect.scoped), 240_000)
 
   describe("mysql-cdc", () => {
-    let server: BinlogServer
-    beforeAll(async () => {
-      server = await startBinlogServer(21)
-    }, 120_000)
-    afterAll(async () => {
-      await server?.stop()
-    }, 60_000)
+    const server = useBinlogServer(21)
 
     it.live("mysql-cdc -> NDJSON: every change exactly once across two kills", () =>
       Effect.gen(function*() {

@@ -1,20 +1,14 @@
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Position } from "../../../src/Batch.ts"
 import type * as Connector from "../../../src/Connector.ts"
 import * as Batch from "../../../src/Batch.ts"
 import { type ChangeRecord, MysqlCdc } from "../../../src/connectors/mysql/MysqlCdc.ts"
 import { MysqlSink } from "../../../src/connectors/mysql/MysqlSink.ts"
-import { type BinlogServer, startBinlogServer } from "./binlogServer.ts"
+import { useBinlogServer } from "./binlogServer.ts"
 import { context, decode, SERVER, sql } from "./support.ts"
 
-let server: BinlogServer
-beforeAll(async () => {
-  server = await startBinlogServer(11)
-}, 120_000)
-afterAll(async () => {
-  await server?.stop()
-}, 60_000)
+const server = useBinlogServer(11)
 
 const open = (raw: object) => MysqlCdc.open(decode(MysqlCdc.config, { connection_string: `${server.url}/d`, server_id: 901, ...raw }), context("cdc"))
 

@@ -177,6 +177,15 @@ describe("MysqlSource", () => {
   })
 })
 
+/** 2,500 rows: more than the 1,000 a streaming read buffers before it pauses the connection. */
+const slowTable = (database: string, config: object) =>
+  Effect.gen(function*() {
+    const url = yield* withDatabase(database)
+    yield* sql(url, "CREATE TABLE s (a INT PRIMARY KEY, b VARCHAR(10))")
+    yield* sql(url, `INSERT INTO s VALUES ${Array.from({ length: 2500 }, (_, i) => `(${i}, 'k${i}')`).join(",")}`)
+    return { open: open(url, config) }
+  })
+
 sourceSuite(
   "MysqlSource (SourceSuite, keyed table)",
   Effect.gen(function*() {
@@ -184,7 +193,8 @@ sourceSuite(
     yield* sql(url, "CREATE TABLE s (a INT, b VARCHAR(10), v DECIMAL(8,3), PRIMARY KEY (a, b))")
     yield* sql(url, `INSERT INTO s VALUES ${Array.from({ length: 60 }, (_, i) => `(${i % 7}, 'k${i}', ${i}.125)`).join(",")}`)
     return { open: open(url, { table: "s" }) }
-  })
+  }),
+  { backpressure: { source: slowTable("df_my_suite_slow", { table: "s" }) } }
 )
 
 sourceSuite(
@@ -194,5 +204,6 @@ sourceSuite(
     yield* sql(url, "CREATE TABLE s (a INT, b VARCHAR(10))")
     yield* sql(url, `INSERT INTO s VALUES ${Array.from({ length: 40 }, (_, i) => `(${i}, 'k${i}')`).join(",")}`)
     return { open: open(url, { query: "SELECT * FROM s ORDER BY a" }) }
-  })
+  }),
+  { backpressure: { source: slowTable("df_my_suite_slow2", { query: "SELECT * FROM s ORDER BY a" }) } }
 )

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import mysql from "mysql2/promise"
+import { afterAll, beforeAll } from "@effect/vitest"
 
 const run = promisify(execFile)
 
@@ -86,5 +87,32 @@ export const startBinlogServer = async (serverId = 1): Promise<BinlogServer> => 
       }
       await new Promise((r) => setTimeout(r, 250))
     }
+  }
+}
+
+/**
+ * A binlog-enabled server for the tests of the file (or `describe` block) this is called in:
+ * started before them, stopped after them. Its `url` and `port` are read inside the tests.
+ */
+export const useBinlogServer = (serverId: number): BinlogServer => {
+  let server: BinlogServer | undefined
+  const started = (): BinlogServer => {
+    if (server === undefined) throw new Error("the binlog server starts before the tests: read it inside them")
+    return server
+  }
+  beforeAll(async () => {
+    server = await startBinlogServer(serverId)
+  }, 120_000)
+  afterAll(async () => {
+    await server?.stop()
+  }, 60_000)
+  return {
+    get url() {
+      return started().url
+    },
+    get port() {
+      return started().port
+    },
+    stop: () => started().stop()
   }
 }

@@ -20,22 +20,13 @@ import * as Registry from "../../../src/Registry.ts"
 import * as Runtime from "../../../src/Runtime.ts"
 import * as StateBackend from "../../../src/StateBackend.ts"
 import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
-import { context, decode, readAll, Redacted, sql, URL, withSchema } from "./support.ts"
-import { COLUMNS, createTypes, createTypeTable } from "./typeTable.ts"
+import { context, decode, readAll, Redacted, sql, URL } from "./support.ts"
+import { COLUMNS, createTypeTable, typeTableSchema } from "./typeTable.ts"
 
 const registry = Registry.layer([...definitions, MapDefinition as Definition])
 
 const open = (raw: object, ctx = context("pg")) =>
   PostgresSource.open(decode(PostgresSource.config, { connection_string: URL, ...raw }), ctx)
-
-/** A fresh schema (dropped with the scope) with the test types and the filled type table `table`: its name. */
-const withTypeTable = (prefix: string, table = "t") =>
-  Effect.gen(function*() {
-    const schema = yield* withSchema(prefix)
-    yield* createTypes(schema)
-    yield* createTypeTable(schema, table)
-    return schema
-  })
 
 /** A reading session (fixed output settings), ended with the scope. */
 const session = Effect.acquireRelease(
@@ -68,7 +59,7 @@ const typeIn = (schema: string, type: string) =>
 describe("PostgreSQL type fidelity", () => {
   it.effect("the source reads every built-in type into the contract's values, exactly", () =>
     Effect.gen(function*() {
-      const schema = yield* withTypeTable("df_types")
+      const schema = yield* typeTableSchema("df_types", "t")
       const rows = yield* readAll(yield* open({ table: `${schema}.t` }))
       assert.strictEqual(rows.length, 4)
       assert.isAbove(COLUMNS.length, 40)
@@ -147,7 +138,7 @@ describe("PostgreSQL type fidelity", () => {
 
   it.effect("a query reads the same values as its table", () =>
     Effect.gen(function*() {
-      const schema = yield* withTypeTable("df_types_q")
+      const schema = yield* typeTableSchema("df_types_q", "t")
       const fromTable = yield* readAll(yield* open({ table: `${schema}.t` }))
       const fromQuery = yield* readAll(yield* open({ query: `SELECT * FROM ${schema}.t ORDER BY id` }))
       assert.deepStrictEqual(fromQuery, fromTable)
@@ -155,7 +146,7 @@ describe("PostgreSQL type fidelity", () => {
 
   it.effect("encoded batches hold the rows exactly as COPY TO STDOUT writes them, and decode to the records", () =>
     Effect.gen(function*() {
-      const schema = yield* withTypeTable("df_types_enc")
+      const schema = yield* typeTableSchema("df_types_enc", "t")
       yield* sql(`INSERT INTO ${schema}.t (id, c_text, c_int8) SELECT g, 'row ' || g, g FROM generate_series(5, 2500) g`)
       const table = `${schema}.t`
       const plain = yield* readAll(yield* open({ table }), 700)
@@ -198,7 +189,7 @@ describe("PostgreSQL type fidelity", () => {
 
   it.live("PostgreSQL → PostgreSQL through the runtime is exact for every type, in every mode and guarantee (md5 per column)", () =>
     Effect.gen(function*() {
-      const schema = yield* withTypeTable("df_types_wf", "src")
+      const schema = yield* typeTableSchema("df_types_wf", "src")
       // More rows than a batch, so batches and checkpoints have boundaries.
       for (let copy = 1; copy <= 3; copy++) {
         yield* sql(`INSERT INTO ${schema}.src SELECT id + ${copy * 10}, ${COLUMNS.map(([n]) => n).join(", ")} FROM ${schema}.src WHERE id <= 4`)

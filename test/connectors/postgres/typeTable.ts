@@ -3,7 +3,7 @@
  * tests: `createTypeTable(schema, name)` creates and fills it; `COLUMNS` lists its columns.
  */
 import { Effect } from "effect"
-import { sql } from "./support.ts"
+import { sql, withSchema } from "./support.ts"
 
 /** `[column, type, values of rows 1..4]` (SQL literals; row 4 is all NULL). */
 const spec: ReadonlyArray<readonly [string, string, ReadonlyArray<string>]> = [
@@ -107,4 +107,13 @@ export const createTypeTable = (schema: string, name: string, fill = true) =>
   Effect.gen(function*() {
     yield* sql(`CREATE TABLE ${schema}.${name} (${columnDefinitions(schema)})`)
     if (fill) yield* sql(insertRows(schema, name))
+  })
+
+/** A schema of its own (dropped with the scope) holding the types and the table `name` of every type, filled. */
+export const typeTableSchema = (prefix: string, name: string) =>
+  Effect.gen(function*() {
+    const schema = yield* withSchema(prefix)
+    yield* createTypes(schema)
+    yield* createTypeTable(schema, name)
+    return schema
   })

@@ -26,6 +26,14 @@ sourceSuite(
     seekTargets: 6,
     unbounded: { idleMs: 1500, acknowledges: true, batchMarks: true },
     misconfigured: RabbitmqSource.open({ url: Redacted.make("amqp://guest:guest@127.0.0.1:5672"), queue: "brokers_rmq_no_such_queue" }, ctx),
+    // a window smaller than the input: the broker holds the rest while the pipeline is slow
+    backpressure: {
+      source: Effect.gen(function*() {
+        const queue = yield* withQueue("brokers_rmq_slow")
+        yield* publish(queue, payloads(1, N), "m-")
+        return { open: RabbitmqSource.open({ url, queue, prefetch: 20 }, ctx), expected: numbered(1, N) }
+      })
+    },
     timeout: 120_000
   }
 )

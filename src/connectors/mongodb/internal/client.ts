@@ -31,6 +31,13 @@ export const acquireClient = (connect: Connect, url: Redacted.Redacted<string>):
     (client) => Effect.promise(() => client.close().catch(() => undefined))
   )
 
+/** `dataflare check` of a node: the server at `url` answers a ping on `database`. */
+export const ping = (connect: Connect, url: Redacted.Redacted<string>, database: string): Effect.Effect<void, ConnectorError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const client = yield* acquireClient(connect, url)
+    yield* Effect.tryPromise({ try: () => client.db(database).command({ ping: 1 }), catch: classify("check") })
+  }))
+
 /** The hosts of a MongoDB URL, without credentials or options. */
 export const hostsOf = (url: string): string => {
   const rest = url.replace(/^mongodb(\+srv)?:\/\//u, "")

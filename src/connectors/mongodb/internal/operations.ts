@@ -5,6 +5,7 @@
  * (written, transient: sent again, rejected: a duplicate key, a validation failure).
  */
 import { type AnyBulkWriteOperation, BSON, type Document } from "mongodb"
+import * as Classify from "../../kit/Classify.ts"
 import { type Item, type Outcome, WRITTEN } from "../../kit/internal/itemWrites.ts"
 import type { SinkConfig } from "../MongodbConfig.ts"
 import { isTransientWriteError, reasonOf } from "../MongodbError.ts"
@@ -71,8 +72,7 @@ interface WriteError {
   readonly errmsg: string
 }
 
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+const { field } = Classify
 
 /** The write errors of a `MongoBulkWriteError` (one or many), or `undefined` for another error. */
 export const writeErrors = (error: unknown): ReadonlyArray<WriteError> | undefined => {

@@ -6,8 +6,9 @@
  * acknowledge-after-checkpoint bookkeeping).
  */
 import { Effect, Redacted, type Scope } from "effect"
+import * as Classify from "../../kit/Classify.ts"
 import mqtt from "mqtt"
-import { ConfigurationError, ConnectionError, ConnectorError, type ConnectorErrorReason, RejectedError, TimeoutError } from "../../../Errors.ts"
+import type { ConnectorError, } from "../../../Errors.ts"
 
 /** The connector's name in errors. */
 export const CONNECTOR = "mqtt"
@@ -26,27 +27,35 @@ export const brokerOf = (url: Redacted.Redacted<string>): string => {
   }
 }
 
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
-
 /** MQTT 5 reason codes that say the config is wrong (bad client id, credentials, authorization, topic). */
 const CONFIGURATION_CODES = new Set([133, 134, 135, 140, 143, 144, 149, 151, 153, 154])
 
-/** An mqtt.js failure as the connector's error (reason codes decide; text is only quoted). */
-export const classify = (operation: string, broker: string) => (e: unknown): ConnectorError => {
-  if (e instanceof ConnectorError) return e
-  const code = field(e, "code")
-  const m = field(e, "message")
-  const text = (typeof m === "string" ? m : String(e)).replace(/\/\/[^/@\s]*@/gu, "//")
-  const message = `${text} (${broker})`
-  let reason: ConnectorErrorReason
-  if (code === 134 || code === 135) reason = new ConfigurationError({ message: `not authorized: check the user and password of url (${broker})` })
-  else if (typeof code === "number" && CONFIGURATION_CODES.has(code)) reason = new ConfigurationError({ message })
-  else if (typeof code === "number" && code >= 128) reason = new RejectedError({ message })
-  else if (code === "ETIMEDOUT") reason = new TimeoutError({ message })
-  else reason = new ConnectionError({ message })
-  return new ConnectorError({ connector: CONNECTOR, operation, reason })
+/** What classifies an mqtt.js failure: its MQTT 5 reason code or socket code, and the broker for messages. */
+interface Facts {
+  readonly code: unknown
+  readonly broker: string
+  readonly message: string
 }
+
+const reasons = Classify.make<Facts, string>({
+  facts: (e, broker) => ({ code: Classify.field(e, "code"), broker, message: `${Classify.redactCredentials(Classify.textOf(e))} (${broker})` }),
+  message: (f) => f.message,
+  rules: [
+    {
+      kind: "configuration",
+      when: (f) => f.code === 134 || f.code === 135,
+      message: (f) => `not authorized: check the user and password of url (${f.broker})`
+    },
+    { kind: "configuration", when: (f) => typeof f.code === "number" && CONFIGURATION_CODES.has(f.code) },
+    { kind: "rejected", when: (f) => typeof f.code === "number" && f.code >= 128 },
+    { kind: "timeout", when: (f) => f.code === "ETIMEDOUT" }
+  ],
+  otherwise: "connection",
+  cause: false
+})
+
+/** An mqtt.js failure as the connector's error (reason codes decide; text is only quoted). */
+export const classify = (operation: string, broker: string): (e: unknown) => ConnectorError => reasons.classify(CONNECTOR, operation, broker)
 
 /** A connected client and what the broker said when it accepted the connection. */
 export interface Connected {

@@ -18,6 +18,8 @@ export class RowStream {
   private ended = false
   private error: unknown = undefined
   private paused = false
+  /** The most rows buffered at once. */
+  private peak = 0
   private wake: (() => void) | undefined = undefined
   private readonly conn: mysql.Connection
   private readonly highWater: number
@@ -36,6 +38,7 @@ export class RowStream {
     })
     q.on("result", (row: unknown) => {
       this.rows.push(row as ReadonlyArray<unknown>)
+      if (this.rows.length - this.head > this.peak) this.peak = this.rows.length - this.head
       if (!this.paused && this.rows.length - this.head >= this.highWater) {
         this.paused = true
         this.conn.pause()
@@ -56,6 +59,11 @@ export class RowStream {
     const w = this.wake
     this.wake = undefined
     w?.()
+  }
+
+  /** Rows buffered now and the most buffered at once (a paused connection delivers no more rows). */
+  readAhead(): { readonly held: number; readonly peak: number } {
+    return { held: this.rows.length - this.head, peak: this.peak }
   }
 
   /** Up to `n` rows (at least one), or `undefined` at the end of the result. */

@@ -9,8 +9,9 @@
 import { jetstream, type JetStreamClient, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node"
 import { Effect, Redacted, type Scope } from "effect"
+import * as Classify from "../../kit/Classify.ts"
 import * as Clients from "../../kit/Clients.ts"
-import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, TimeoutError } from "../../../Errors.ts"
+import type { ConnectorError, } from "../../../Errors.ts"
 
 /** How long connecting may take before `check` or `open` fails. */
 export const CONNECT_TIMEOUT_MS = 5_000
@@ -30,29 +31,33 @@ export interface Session {
   readonly jsm: JetStreamManager
 }
 
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+/** What classifies a NATS client or server error: its class name and code, the JetStream API status, its text. */
+interface Facts extends Classify.ErrorFacts {
+  readonly status: unknown
+}
+
+const reasons = Classify.make<Facts>({
+  facts: (error) => ({
+    ...Classify.errorFacts(error),
+    status: Classify.field(Classify.field(error, "api_error") ?? Classify.field(error, "apiError"), "code")
+  }),
+  message: (f) => f.text,
+  rules: [
+    { kind: "timeout", when: (f) => f.name === "TimeoutError" || (f.name === "RequestError" && /timeout/i.test(f.text)) },
+    {
+      kind: "connection",
+      when: (f) => f.name === "ConnectionError" || f.name === "ClosedConnectionError" || f.name === "NoRespondersError" || f.code === "ECONNREFUSED"
+    },
+    {
+      kind: "configuration",
+      when: (f) => f.name === "PermissionViolationError" || f.name === "AuthorizationError" || f.status === 404 || /not found|authorization/i.test(f.text)
+    }
+  ],
+  otherwise: "rejected"
+})
 
 /** A client or server error as the connector's error. */
-export const classify = (connector: string, operation: string) => (error: unknown): ConnectorError => {
-  if (error instanceof ConnectorError) return error
-  const text = field(error, "message")
-  const message = typeof text === "string" ? text : String(error)
-  const props = { message, cause: error }
-  const name = field(error, "name")
-  const api = field(error, "api_error") ?? field(error, "apiError")
-  const status = field(api, "code")
-  if (name === "TimeoutError" || name === "RequestError" && /timeout/i.test(message)) {
-    return new ConnectorError({ connector, operation, reason: new TimeoutError(props) })
-  }
-  if (name === "ConnectionError" || name === "ClosedConnectionError" || name === "NoRespondersError" || field(error, "code") === "ECONNREFUSED") {
-    return new ConnectorError({ connector, operation, reason: new ConnectionError(props) })
-  }
-  if (name === "PermissionViolationError" || name === "AuthorizationError" || status === 404 || /not found|authorization/i.test(message)) {
-    return new ConnectorError({ connector, operation, reason: new ConfigurationError(props) })
-  }
-  return new ConnectorError({ connector, operation, reason: new RejectedError(props) })
-}
+export const classify = (connector: string, operation: string): (error: unknown) => ConnectorError => reasons.classify(connector, operation)
 
 /** Connects (bounded by {@link CONNECT_TIMEOUT_MS}; 5 reconnect attempts a second apart during a run). */
 export const connect = async (config: ConnectionConfig): Promise<NatsConnection> =>

@@ -7,15 +7,11 @@
  */
 import amqp from "amqplib"
 import { Effect, Redacted, type Scope } from "effect"
+import * as Classify from "../../kit/Classify.ts"
 import * as Clients from "../../kit/Clients.ts"
 import {
-  ConfigurationError,
-  ConnectionError,
   ConnectorError,
-  type ConnectorErrorReason,
-  RejectedError,
   TimeoutError,
-  TransientError
 } from "../../../Errors.ts"
 
 /** The connector's name in errors. */
@@ -35,35 +31,38 @@ export const brokerOf = (url: Redacted.Redacted<string>): string => {
   }
 }
 
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
-
-/** The text of an amqplib error, with anything that looks like a URL's credentials removed. */
-const textOf = (e: unknown): string => {
-  const m = field(e, "message")
-  return (typeof m === "string" ? m : String(e)).replace(/\/\/[^/@\s]*@/gu, "//")
+/** What classifies an amqplib failure: its AMQP reply code or socket code, its text, and the broker for messages. */
+interface Facts {
+  readonly code: unknown
+  readonly text: string
+  readonly broker: string
 }
+
+const reasons = Classify.make<Facts, string>({
+  facts: (e, broker) => ({ code: Classify.field(e, "code"), text: Classify.redactCredentials(Classify.textOf(e)), broker }),
+  message: (f) => `${f.text} (${f.broker})`,
+  rules: [
+    {
+      kind: "configuration",
+      when: (f) => f.code === 403 || /ACCESS[-_]REFUSED/u.test(f.text),
+      message: (f) => `access refused: check the user and password of url (${f.broker})`
+    },
+    { kind: "configuration", when: (f) => f.code === 404 },
+    { kind: "rejected", when: (f) => f.code === 405 || f.code === 406 },
+    { kind: "timeout", when: (f) => f.code === "ETIMEDOUT" },
+    { kind: "connection", when: (f) => f.code === 320 || f.code === 541 || typeof f.code === "string" },
+    { kind: "transient", when: (f) => f.code === 506 }
+  ],
+  otherwise: "connection",
+  cause: false
+})
 
 /**
  * An amqplib failure as the connector's error: AMQP reply codes decide (403 access refused and
  * 404 not found are configuration, 406 precondition failed and 405 locked are rejected, 320/541
  * and socket errors are connection errors); a failure to connect at all is a connection error.
  */
-export const classify = (operation: string, broker: string) => (e: unknown): ConnectorError => {
-  if (e instanceof ConnectorError) return e
-  const code = field(e, "code")
-  const text = textOf(e)
-  const message = `${text} (${broker})`
-  let reason: ConnectorErrorReason
-  if (code === 403 || /ACCESS[-_]REFUSED/u.test(text)) reason = new ConfigurationError({ message: `access refused: check the user and password of url (${broker})` })
-  else if (code === 404) reason = new ConfigurationError({ message })
-  else if (code === 405 || code === 406) reason = new RejectedError({ message })
-  else if (code === "ETIMEDOUT") reason = new TimeoutError({ message })
-  else if (code === 320 || code === 541 || typeof code === "string") reason = new ConnectionError({ message })
-  else if (code === 506) reason = new TransientError({ message })
-  else reason = new ConnectionError({ message })
-  return new ConnectorError({ connector: CONNECTOR, operation, reason })
-}
+export const classify = (operation: string, broker: string): (e: unknown) => ConnectorError => reasons.classify(CONNECTOR, operation, broker)
 
 /**
  * The connection of `url`, shared with the other nodes using it (opened by the first, closed when

@@ -11,9 +11,10 @@
  * connection answers nothing else.
  */
 import { Effect, Redacted, type Scope } from "effect"
+import * as Classify from "../../kit/Classify.ts"
 import * as Clients from "../../kit/Clients.ts"
 import { createClient } from "redis"
-import { ConfigurationError, ConnectionError, ConnectorError, RejectedError, TimeoutError, TransientError } from "../../../Errors.ts"
+import type { ConnectorError, } from "../../../Errors.ts"
 
 /** How long connecting may take before `check` or `open` fails. */
 export const CONNECT_TIMEOUT_MS = 5_000
@@ -32,33 +33,23 @@ export type RedisClient = ReturnType<typeof create>
 /** A raw reply. */
 export type Reply = unknown
 
-const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"])
-
-const field = (u: unknown, key: string): unknown =>
-  u !== null && typeof u === "object" && key in u ? (u as { readonly [k: string]: unknown })[key] : undefined
+// node-redis errors: a socket code, the client's class name, or the reply's error prefix
+const reasons = Classify.make<Classify.ErrorFacts>({
+  facts: Classify.errorFacts,
+  message: (f) => f.text,
+  rules: [
+    { kind: "connection", when: (f) => Classify.isSocketCode(f.code) || f.name === "SocketClosedUnexpectedlyError" || f.name === "ClientClosedError" },
+    { kind: "timeout", when: (f) => f.name === "ConnectionTimeoutError" || f.name === "TimeoutError" },
+    { kind: "configuration", when: (f) => /^(NOAUTH|WRONGPASS|NOPERM|WRONGTYPE|NOGROUP)/.test(f.text) },
+    { kind: "transient", when: (f) => /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)/.test(f.text) },
+    // errors of the client itself (e.g. "The client is closed")
+    { kind: "connection", when: (f) => f.name === "Error" && typeof f.code !== "string" && !f.text.startsWith("ERR") }
+  ],
+  otherwise: "rejected"
+})
 
 /** A client or server error as the connector's error: connection losses retryable, server refusals not. */
-export const classify = (connector: string, operation: string) => (error: unknown): ConnectorError => {
-  if (error instanceof ConnectorError) return error
-  const code = field(error, "code")
-  const text = field(error, "message")
-  const message = typeof text === "string" ? text : String(error)
-  const props = { message, cause: error }
-  const name = field(error, "name")
-  if ((typeof code === "string" && SOCKET_CODES.has(code)) || name === "SocketClosedUnexpectedlyError" || name === "ClientClosedError") {
-    return new ConnectorError({ connector, operation, reason: new ConnectionError(props) })
-  }
-  if (name === "ConnectionTimeoutError" || name === "TimeoutError") return new ConnectorError({ connector, operation, reason: new TimeoutError(props) })
-  if (/^(NOAUTH|WRONGPASS|NOPERM|WRONGTYPE|NOGROUP)/.test(message)) {
-    return new ConnectorError({ connector, operation, reason: new ConfigurationError(props) })
-  }
-  if (/^(LOADING|BUSY|TRYAGAIN|MASTERDOWN)/.test(message)) return new ConnectorError({ connector, operation, reason: new TransientError(props) })
-  if (name === "Error" && typeof code !== "string" && !message.startsWith("ERR")) {
-    // errors of the client itself (e.g. "The client is closed")
-    return new ConnectorError({ connector, operation, reason: new ConnectionError(props) })
-  }
-  return new ConnectorError({ connector, operation, reason: new RejectedError(props) })
-}
+export const classify = (connector: string, operation: string): (error: unknown) => ConnectorError => reasons.classify(connector, operation)
 
 /** Connects a client (no reconnection; connect bounded by {@link CONNECT_TIMEOUT_MS}), named `name` (`CLIENT LIST`). */
 export const connect = async (url: Redacted.Redacted<string>, name?: string): Promise<RedisClient> => {
@@ -187,7 +178,7 @@ export const compareIds = (a: string, b: string): number => {
 
 /** True when a reply error says the group exists already. */
 export const isBusyGroup = (e: unknown): boolean => {
-  const m = field(e, "message")
+  const m = Classify.field(e, "message")
   return typeof m === "string" && m.startsWith("BUSYGROUP")
 }
 

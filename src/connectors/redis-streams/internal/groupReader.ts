@@ -105,6 +105,8 @@ export const make = Effect.fnUntraced(function*(options: GroupReaderOptions): Ef
   const buffer: BufferedSource.BufferedSource<StreamRecord, Handle> = BufferedSource.make<StreamRecord, Handle>({
     node: options.node,
     capacity: options.bufferSize,
+    // every XREADGROUP waits for room first, then brings at most `count` entries
+    overshoot: options.count,
     maxInFlight: options.maxInFlight,
     advance: (handles) => {
       for (const h of handles) {
