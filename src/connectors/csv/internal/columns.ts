@@ -42,7 +42,7 @@ export interface Layout {
 }
 
 /** Makes a record from its decoded values, in column order. */
-type Factory = (values: ReadonlyArray<unknown>) => { [name: string]: unknown }
+export type Factory = (values: ReadonlyArray<unknown>) => { [name: string]: unknown }
 
 /**
  * A record factory per layout: one object literal with the column names as keys, so every record
@@ -53,15 +53,16 @@ type Factory = (values: ReadonlyArray<unknown>) => { [name: string]: unknown }
  */
 const factories = new WeakMap<Layout, { readonly make: Factory | undefined; readonly values: Array<unknown> }>()
 
+/** The factory of records with these keys (none may be `__proto__`), values in this order. */
+export const recordFactory = (names: ReadonlyArray<string>): Factory =>
+  new Function("v", `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(", ")}}`) as Factory
+
 const factoryOf = (layout: Layout) => {
   let entry = factories.get(layout)
   if (entry === undefined) {
     const { names, fixed } = layout
     const literal = fixed >= 0 && !names.includes("__proto__")
-    entry = {
-      make: literal ? (new Function("v", `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(", ")}}`) as Factory) : undefined,
-      values: new Array(names.length)
-    }
+    entry = { make: literal ? recordFactory(names) : undefined, values: new Array(names.length) }
     factories.set(layout, entry)
   }
   return entry
@@ -91,7 +92,8 @@ export const makeLayout = (
   }
 }
 
-const INVALID: unique symbol = Symbol("invalid")
+/** What {@link convert} returns for a text that is not a value of its column's type. */
+export const INVALID: unique symbol = Symbol("invalid")
 
 /**
  * Why the last conversion returned {@link INVALID}, when there is more to say than "expected a
@@ -161,7 +163,11 @@ export const build = (
   return record
 }
 
-const convert = (kind: number, s: string): unknown => {
+/**
+ * The value of the non-empty text `s` of a column of type code `kind` (not {@link STRING}), or
+ * {@link INVALID} (then {@link build} says why).
+ */
+export const convert = (kind: number, s: string): unknown => {
   switch (kind) {
     case INTEGER:
       return integer(s)
@@ -176,7 +182,8 @@ const convert = (kind: number, s: string): unknown => {
   }
 }
 
-const integer = (s: string): number | typeof INVALID => {
+/** An `integer` column's value (see {@link convert}). */
+export const integer = (s: string): number | typeof INVALID => {
   const n = s.length
   let i = 0
   let negative = false
@@ -211,7 +218,8 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
  * exact doubles, so the one division is correctly rounded: the same value as `Number(s)`, without
  * the generic parser (Clinger's fast path). Anything else goes through `Number`.
  */
-const number = (s: string): number | typeof INVALID => {
+/** A `number` column's value (see {@link convert}). */
+export const number = (s: string): number | typeof INVALID => {
   const n = s.length
   let i = 0
   let negative = false
@@ -258,7 +266,8 @@ const numberSlow = (s: string): number | typeof INVALID => {
   return v
 }
 
-const boolean = (s: string): boolean | typeof INVALID => {
+/** A `boolean` column's value (see {@link convert}). */
+export const boolean = (s: string): boolean | typeof INVALID => {
   if (s === "true") return true
   if (s === "false") return false
   const lower = s.toLowerCase()
@@ -306,7 +315,7 @@ const digitsAt = (s: string, at: number, n: number): number => {
 }
 
 /** {@link fastUtc}: the text has the form but names no such date or time. */
-const NO_SUCH = Number.POSITIVE_INFINITY
+export const NO_SUCH = Number.POSITIVE_INFINITY
 
 /**
  * The time value of the common forms `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS`, and the same with `.sss`
@@ -316,7 +325,7 @@ const NO_SUCH = Number.POSITIVE_INFINITY
  * {@link NO_SUCH} when the form names no such date or time (as {@link exists} says); `NaN` for
  * any other form (the general path reads it).
  */
-const fastUtc = (s: string): number => {
+export const fastUtc = (s: string): number => {
   const n = s.length
   // (a `Z` follows a time only)
   const end = (n === 20 || n === 24) && s.charCodeAt(n - 1) === 90 ? n - 1 : n
@@ -348,7 +357,8 @@ const fastUtc = (s: string): number => {
   return (era * 146097 + doe - 719468) * 86400000 + time
 }
 
-const timestamp = (s: string): Date | typeof INVALID => {
+/** A `timestamp` column's value (see {@link convert}). */
+export const timestamp = (s: string): Date | typeof INVALID => {
   const fast = fastUtc(s)
   if (fast === NO_SUCH) {
     reason = "no such date or time"
