@@ -16,7 +16,7 @@ import type { ColumnType } from "../src/connectors/csv/CsvConfig.ts"
 import { makeLayout } from "../src/connectors/csv/internal/columns.ts"
 import { canonicalDecimal, fieldJson } from "../src/connectors/csv/internal/fieldJson.ts"
 import { type RangeBatch, RangeReadError, RangeReader, type RangeWorkerData } from "../src/connectors/csv/internal/range.ts"
-import { convert, INTEGER, NUMBER } from "../src/connectors/csv/internal/columns.ts"
+import { convert, fastUtc, INTEGER, NO_SUCH, NO_SUCH_FORM, NUMBER, OTHER_FORM, UTC_FORM, utcForm } from "../src/connectors/csv/internal/columns.ts"
 import { valueJson } from "../src/connectors/kit/internal/recordJson.ts"
 import { chainOf, lazyOf, ndjsonOf } from "../src/workers/internal/rangeChain.ts"
 import { numRuns, timeoutFor } from "./support/effectProperty.ts"
@@ -269,6 +269,36 @@ describe("lazy conversion in the CSV range threads", () => {
         if (canonicalDecimal(text)) assert.strictEqual(String(Number(text)), text)
       }),
       { numRuns: runs * 20 }
+    )
+  })
+
+  it("utcForm classifies a text as fastUtc does, without its time value", () => {
+    const digit = fc.constantFrom(..."0123456789")
+    const pick = (...xs: Array<string>) => fc.constantFrom(...xs)
+    const form = fc.tuple(
+      fc.array(digit, { minLength: 4, maxLength: 4 }).map((d) => d.join("")),
+      fc.oneof(pick("-"), pick("/", "x")),
+      fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 19 }).map((n) => String(n).padStart(2, "0")) }, { weight: 8, arbitrary: pick("02") }, { weight: 1, arbitrary: pick("1", "1a", "aa") }),
+      pick("-", "-", "-", "."),
+      fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 39 }).map((n) => String(n).padStart(2, "0")) }, { weight: 8, arbitrary: pick("28", "29", "30", "31") }, { weight: 1, arbitrary: pick("3", "x1") }),
+      fc.option(
+        fc.tuple(
+          pick("T", "T", "T", " ", "t"),
+          fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 23 }).map((n) => String(n).padStart(2, "0")) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 69 }).map((n) => String(n).padStart(2, "0")) }, { weight: 1, arbitrary: pick("a0", "7") }), { minLength: 3, maxLength: 3 }),
+          pick(":", ":", ":", "."),
+          fc.option(fc.oneof(fc.integer({ min: 0, max: 999 }).map((n) => `.${String(n).padStart(3, "0")}`), pick(".5", ".12a", ",123")), { nil: "" }),
+          pick("Z", "Z", "", "z", "+02:00")
+        ).map(([t, [h, m, s2], sep, ms, z]) => `${t}${h}:${m}${sep}${s2}${ms}${z}`),
+        { nil: "" }
+      )
+    ).map(([y, a, m, b, d, time]) => `${y}${a}${m}${b}${d}${time}`)
+    fc.assert(
+      fc.property(fc.oneof(form, fc.string({ maxLength: 26 })), (text) => {
+        const ms = fastUtc(text)
+        const want = Number.isNaN(ms) ? OTHER_FORM : ms === NO_SUCH ? NO_SUCH_FORM : UTC_FORM
+        assert.strictEqual(utcForm(text), want, text)
+      }),
+      { numRuns: runs * 50 }
     )
   })
 })

@@ -357,6 +357,45 @@ export const fastUtc = (s: string): number => {
   return (era * 146097 + doe - 719468) * 86400000 + time
 }
 
+/** A digit's value; a large negative one for any other character (a sum of digits with it stays negative). */
+const dig = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -10000)
+
+/** {@link utcForm}: one of the forms {@link fastUtc} reads, naming a date and time that exist. */
+export const UTC_FORM = 1
+/** {@link utcForm}: one of the forms {@link fastUtc} reads, naming no such date or time. */
+export const NO_SUCH_FORM = 0
+/** {@link utcForm}: another form. */
+export const OTHER_FORM = -1
+
+/**
+ * What {@link fastUtc} would say of `s` — a time value ({@link UTC_FORM}), {@link NO_SUCH}
+ * ({@link NO_SUCH_FORM}) or `NaN` ({@link OTHER_FORM}) — without computing the time value, with
+ * one expression per digit group: what checking a timestamp column that is not converted costs.
+ */
+export const utcForm = (s: string): number => {
+  const n = s.length
+  const end = (n === 20 || n === 24) && s.charCodeAt(n - 1) === 90 ? n - 1 : n
+  if (end !== 10 && end !== 19 && end !== 23) return OTHER_FORM
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return OTHER_FORM
+  const year = dig(s.charCodeAt(0)) * 1000 + dig(s.charCodeAt(1)) * 100 + dig(s.charCodeAt(2)) * 10 + dig(s.charCodeAt(3))
+  const month = dig(s.charCodeAt(5)) * 10 + dig(s.charCodeAt(6))
+  const day = dig(s.charCodeAt(8)) * 10 + dig(s.charCodeAt(9))
+  if (year < 100 || month < 0 || day < 0) return OTHER_FORM
+  if (end > 10) {
+    if (s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return OTHER_FORM
+    const hour = dig(s.charCodeAt(11)) * 10 + dig(s.charCodeAt(12))
+    const minute = dig(s.charCodeAt(14)) * 10 + dig(s.charCodeAt(15))
+    const second = dig(s.charCodeAt(17)) * 10 + dig(s.charCodeAt(18))
+    const ms = end === 23 ? (s.charCodeAt(19) === 46 ? dig(s.charCodeAt(20)) * 100 + dig(s.charCodeAt(21)) * 10 + dig(s.charCodeAt(22)) : -1) : 0
+    if (hour < 0 || minute < 0 || second < 0 || ms < 0) return OTHER_FORM
+    if (hour > 23 || minute > 59 || second > 59) return NO_SUCH_FORM
+  }
+  if (month < 1 || month > 12 || day < 1) return NO_SUCH_FORM
+  if (day <= 28) return UTC_FORM
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  return day > (month === 2 && leap ? 29 : DAYS[month - 1]) ? NO_SUCH_FORM : UTC_FORM
+}
+
 /** A `timestamp` column's value (see {@link convert}). */
 export const timestamp = (s: string): Date | typeof INVALID => {
   const fast = fastUtc(s)

@@ -9,7 +9,7 @@
  * No Effect here: the CSV range threads load it.
  */
 import { valueJson } from "../../kit/internal/recordJson.ts"
-import { BOOLEAN, convert, fastUtc, INTEGER, INVALID, NO_SUCH, NUMBER, STRING, TIMESTAMP } from "./columns.ts"
+import { BOOLEAN, convert, INTEGER, INVALID, NO_SUCH_FORM, NUMBER, STRING, TIMESTAMP, UTC_FORM, utcForm } from "./columns.ts"
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57
 
@@ -78,8 +78,7 @@ export const fieldJson = (kind: number, s: string): string => {
       if (s === "true" || s === "false") return s
       break
     case TIMESTAMP: {
-      const ms = fastUtc(s)
-      if (!Number.isNaN(ms) && ms !== NO_SUCH) {
+      if (utcForm(s) === UTC_FORM) {
         // the forms fastUtc reads (years 0100–9999), as toISOString writes them
         switch (s.length) {
           case 24:
@@ -107,9 +106,8 @@ export const fieldJson = (kind: number, s: string): string => {
 export const valid = (kind: number, s: string): boolean => {
   if (kind === STRING) return true
   if (kind === TIMESTAMP) {
-    const ms = fastUtc(s)
-    if (ms === NO_SUCH) return false
-    if (!Number.isNaN(ms)) return true
+    const form = utcForm(s)
+    if (form !== -1) return form !== NO_SUCH_FORM
   }
   return convert(kind, s) !== INVALID
 }
