@@ -28,7 +28,10 @@ export interface LazyPlan {
   readonly keys: ReadonlyArray<string>
   /** The columns the filter reads (that the file has), in layout order. */
   readonly probe: ReadonlyArray<number>
+  /** Makes the record the filter sees (those columns only), from their values. */
   readonly probeRecord: Factory
+  /** Sets the values of the probe columns in such a record (one store per column, keys fixed). */
+  readonly probeSet: (record: { [name: string]: unknown }, values: ReadonlyArray<unknown>) => void
 }
 
 /** Columns whose records `recordJson` writes in another order or by another path. */
@@ -47,7 +50,9 @@ export const lazyPlan = (layout: Layout, reads: ReadSet | undefined | "no filter
   return {
     keys: names.map((n) => valueJson(n) + ":"),
     probe,
-    probeRecord: recordFactory(probe.map((i) => names[i]))
+    probeRecord: recordFactory(probe.map((i) => names[i])),
+    // the names are embedded as JSON string literals — data, never code (as recordFactory does)
+    probeSet: new Function("o", "v", probe.map((i, j) => `o[${JSON.stringify(names[i])}] = v[${j}];`).join("\n")) as LazyPlan["probeSet"]
   }
 }
 
@@ -63,6 +68,12 @@ export class LazyLines {
   /** The fields of the pending rows, row after row. */
   private readonly texts: Array<string>
   private readonly values: Array<unknown>
+  /**
+   * The one record the filter sees, its values set for each row: the filter keeps no reference to
+   * it (an expression gives a value; a failing one is run again on the whole record, see `fail`),
+   * so no object is made per row.
+   */
+  private readonly probe: { [name: string]: unknown }
   /** Rows added since the last flush. */
   pending = 0
   /** Rows given to the filter, and rows kept (totals): the fused filter's counts. */
@@ -88,7 +99,8 @@ export class LazyLines {
     this.filtered = filter !== undefined
     this.rerun = rerun
     this.texts = new Array(layout.fixed * CHUNK_ROWS)
-    this.values = new Array(plan.probe.length)
+    this.values = new Array(plan.probe.length).fill(null)
+    this.probe = plan.probeRecord(this.values)
   }
 
   /** Adds a row of `n` fields; `false` (and `error` filled, as `build` fills it) when it is not valid. */
@@ -117,8 +129,9 @@ export class LazyLines {
   /** Filters the pending rows and writes the kept ones' lines. */
   flush(): void {
     const { fixed, kinds } = this.layout
-    const { probe, probeRecord } = this.plan
+    const { probe, probeSet } = this.plan
     const { texts, values, filter } = this
+    const record = this.probe
     const rows = this.pending
     let kept = 0
     for (let r = 0; r < rows; r++) {
@@ -132,7 +145,8 @@ export class LazyLines {
         }
         let keep: unknown
         try {
-          keep = filter(probeRecord(values))
+          probeSet(record, values)
+          keep = filter(record)
         } catch (e) {
           this.fail(e)
         }
