@@ -12,7 +12,9 @@
  * Messages are plain `postMessage` (structured clone, which keeps `Date` values); a failure is
  * sent as data and repeated for every later request. When the source's only consumer is an
  * `ndjson` sink (`encode: "ndjson"`), the thread encodes the surviving records as NDJSON lines
- * itself and transfers the bytes: records do not cross the thread boundary as objects.
+ * itself and transfers the bytes: records do not cross the thread boundary as objects. With at
+ * most one fused `filter` that does not read the record as a whole, it does not even build them:
+ * it converts lazily (`lazyLines.ts`). The chain and that choice are made in `rangeChain.ts`.
  */
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"

@@ -367,7 +367,8 @@ export class RangeReader {
         if (lines !== undefined) {
           if (!lines.add(fields, n, this.error)) throw this.invalid(n)
           read++
-          if (chunked && lines.pending >= STEP_RECORDS) {
+          // (without a filter too: the rows' strings die young)
+          if (lines.pending >= STEP_RECORDS) {
             lines.flush()
             if (lines.lines.count >= max) break
           }
