@@ -12,17 +12,14 @@
  * Messages are plain `postMessage` (structured clone, which keeps `Date` values); a failure is
  * sent as data and repeated for every later request. When the source's only consumer is an
  * `ndjson` sink (`encode: "ndjson"`), the thread encodes the surviving records as NDJSON lines
- * itself and transfers the bytes: records do not cross the thread boundary as objects.
+ * itself and transfers the bytes: records do not cross the thread boundary as objects. With at
+ * most one fused `filter` that does not read the record as a whole, it does not even build them:
+ * it converts lazily (`lazyLines.ts`). The chain and that choice are made in `rangeChain.ts`.
  */
-import { Buffer } from "node:buffer"
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
-import type { Batch } from "../../Batch.ts"
-import { recordJson } from "../../connectors/kit/internal/recordJson.ts"
-import { fuse } from "../../Processor.ts"
-import { type FusedErrors, fusedSteps } from "../../processors/internal/steps.ts"
+import type { LazyLines } from "../../connectors/csv/internal/lazyLines.ts"
 import {
-  type FusedNode,
   type RangeFailure,
   RangeReadError,
   RangeReader,
@@ -30,110 +27,7 @@ import {
   type RangeRequest,
   type RangeWorkerData
 } from "../../connectors/csv/internal/range.ts"
-
-interface Chain {
-  readonly run: (records: Array<unknown>) => Array<unknown>
-  readonly counts: () => ReadonlyArray<number>
-}
-
-/**
- * The error a fused step throws for a bad record: a plain `Error` with the fields of a
- * `RecordError` (`_tag`, `detail`, `field`, `record`), which the main thread turns back into one.
- * The thread loads no Effect, so it cannot make the real class.
- */
-class StepRecordError extends Error {
-  readonly _tag = "RecordError"
-  readonly detail: string
-  readonly record: unknown
-  readonly field: string | undefined
-  constructor(detail: string, record: unknown, field?: string) {
-    super(detail)
-    this.name = "RecordError"
-    this.detail = detail
-    this.record = record
-    this.field = field
-  }
-}
-
-const errors: FusedErrors = {
-  typeError: (detail, record) => new StepRecordError(detail, record),
-  withField: (e, field) => (e instanceof StepRecordError ? new StepRecordError(e.detail, e.record, field) : undefined)
-}
-
-/** Rebuilds the fused nodes from their configs (see `src/processors/internal/steps.ts`). */
-const chainOf = (nodes: ReadonlyArray<FusedNode>): Chain => {
-  const steps = nodes.map((n) => fusedSteps(n.type, n.config, errors))
-  const fused = fuse(steps.flat())
-  // node k spans steps [bounds[k], bounds[k + 1])
-  const bounds: Array<number> = [0]
-  for (const s of steps) bounds.push(bounds[bounds.length - 1] + s.length)
-  let failedNode = ""
-  const run = (records: Array<unknown>): Array<unknown> => {
-    const batch: Batch<unknown> = { _tag: "Batch", records, start: 0, end: records.length, origin: undefined, watermark: undefined, readAt: 0 }
-    try {
-      return fused.run(batch)
-    } catch (e) {
-      const k = fused.failedStep()
-      let i = 0
-      while (i < nodes.length - 1 && k >= bounds[i + 1]) i++
-      failedNode = nodes[i].node
-      throw e
-    }
-  }
-  return {
-    run: (records) => {
-      try {
-        return run(records)
-      } catch (e) {
-        const tagged = e !== null && typeof e === "object" && "_tag" in e && typeof e._tag === "string" ? e._tag : undefined
-        const own = (key: string): unknown => (e !== null && typeof e === "object" && key in e ? (e as { readonly [k: string]: unknown })[key] : undefined)
-        const detail = own("detail")
-        const field = own("field")
-        throw new RangeReadError({
-          _tag: "Step",
-          node: failedNode,
-          name: tagged ?? (e instanceof Error ? e.name : "Error"),
-          message: e instanceof Error ? e.message : String(e),
-          detail: typeof detail === "string" ? detail : undefined,
-          field: typeof field === "string" ? field : undefined,
-          record: own("record")
-        })
-      }
-    },
-    counts: () => bounds.map((b) => fused.reached[b])
-  }
-}
-
-/** Bytes the next batch's NDJSON is expected to take (the last batch's, and some). */
-let capacity = 64 * 1024
-
-/**
- * The records as NDJSON lines, written as the `ndjson` codec writes them (`recordJson`), in a
- * buffer of their own (it is transferred); `undefined` when one cannot be written (the records
- * go as they are, and the sink reports it as it would). Each line is written into the buffer as
- * it is made (measured 3× faster than joining the lines and encoding the text at once).
- */
-const ndjsonOf = (records: ReadonlyArray<unknown>): Uint8Array<ArrayBuffer> | undefined => {
-  let buffer = Buffer.allocUnsafeSlow(capacity)
-  let at = 0
-  try {
-    for (let i = 0; i < records.length; i++) {
-      const line = recordJson(records[i])
-      // a UTF-16 unit takes at most 3 bytes of UTF-8
-      if (buffer.length - at < line.length * 3 + 1) {
-        const bigger = Buffer.allocUnsafeSlow(Math.max(buffer.length * 2, at + line.length * 3 + 1))
-        buffer.copy(bigger, 0, 0, at)
-        buffer = bigger
-      }
-      at += buffer.write(line, at)
-      buffer[at++] = 10
-    }
-  } catch {
-    return undefined
-  }
-  capacity = Math.max(64 * 1024, Math.ceil(at * 1.25))
-  return new Uint8Array(buffer.buffer as ArrayBuffer, 0, at)
-}
+import { type Chain, chainOf, lazyOf, ndjsonOf } from "./rangeChain.ts"
 
 const asFailure = (e: unknown): RangeFailure =>
   e instanceof RangeReadError
@@ -152,6 +46,7 @@ const serve = async (): Promise<void> => {
   let failure: RangeFailure | undefined
   let reader: RangeReader | undefined
   let chain: Chain | undefined
+  let lazy: LazyLines | undefined
   // Publish this range's start before anything slow (the previous range's reader needs it).
   try {
     reader = new RangeReader(data)
@@ -160,6 +55,8 @@ const serve = async (): Promise<void> => {
       chain = chainOf(data.fused)
       reader.fuse(chain.run)
     }
+    lazy = lazyOf(data, chain)
+    if (lazy !== undefined) reader.lazy(lazy)
   } catch (e) {
     failure = asFailure(e)
     // The reader of the previous range may wait for this range's start: tell it there is none.
@@ -178,12 +75,11 @@ const serve = async (): Promise<void> => {
           return
         }
         const batch = reader.read(request.max)
-        const counts = chain?.counts()
-        const lines = data.encode === "ndjson" && batch.records.length > 0 ? ndjsonOf(batch.records) : undefined
-        if (lines === undefined) return send({ _tag: "Batch", id: request.id, ...batch, ndjson: undefined, counts })
-        const ndjson = { bytes: lines, count: batch.records.length }
+        const counts = lazy !== undefined && chain !== undefined ? [lazy.rowsIn, lazy.rowsOut] : chain?.counts()
+        const ndjson = batch.ndjson ?? (data.encode === "ndjson" && batch.records.length > 0 ? ndjsonOf(batch.records) : undefined)
+        if (ndjson === undefined) return send({ _tag: "Batch", id: request.id, ...batch, ndjson: undefined, counts })
         // the buffer moves to the main thread (no copy); the records stay here
-        return port.postMessage({ _tag: "Batch", id: request.id, ...batch, records: [], ndjson, counts } satisfies RangeReply, [lines.buffer])
+        return port.postMessage({ _tag: "Batch", id: request.id, ...batch, records: [], ndjson, counts } satisfies RangeReply, [ndjson.bytes.buffer])
       } catch (e) {
         failure = asFailure(e)
       }

@@ -42,7 +42,7 @@ export interface Layout {
 }
 
 /** Makes a record from its decoded values, in column order. */
-type Factory = (values: ReadonlyArray<unknown>) => { [name: string]: unknown }
+export type Factory = (values: ReadonlyArray<unknown>) => { [name: string]: unknown }
 
 /**
  * A record factory per layout: one object literal with the column names as keys, so every record
@@ -53,15 +53,16 @@ type Factory = (values: ReadonlyArray<unknown>) => { [name: string]: unknown }
  */
 const factories = new WeakMap<Layout, { readonly make: Factory | undefined; readonly values: Array<unknown> }>()
 
+/** The factory of records with these keys (none may be `__proto__`), values in this order. */
+export const recordFactory = (names: ReadonlyArray<string>): Factory =>
+  new Function("v", `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(", ")}}`) as Factory
+
 const factoryOf = (layout: Layout) => {
   let entry = factories.get(layout)
   if (entry === undefined) {
     const { names, fixed } = layout
     const literal = fixed >= 0 && !names.includes("__proto__")
-    entry = {
-      make: literal ? (new Function("v", `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(", ")}}`) as Factory) : undefined,
-      values: new Array(names.length)
-    }
+    entry = { make: literal ? recordFactory(names) : undefined, values: new Array(names.length) }
     factories.set(layout, entry)
   }
   return entry
@@ -91,7 +92,8 @@ export const makeLayout = (
   }
 }
 
-const INVALID: unique symbol = Symbol("invalid")
+/** What {@link convert} returns for a text that is not a value of its column's type. */
+export const INVALID: unique symbol = Symbol("invalid")
 
 /**
  * Why the last conversion returned {@link INVALID}, when there is more to say than "expected a
@@ -161,7 +163,11 @@ export const build = (
   return record
 }
 
-const convert = (kind: number, s: string): unknown => {
+/**
+ * The value of the non-empty text `s` of a column of type code `kind` (not {@link STRING}), or
+ * {@link INVALID} (then {@link build} says why).
+ */
+export const convert = (kind: number, s: string): unknown => {
   switch (kind) {
     case INTEGER:
       return integer(s)
@@ -176,7 +182,8 @@ const convert = (kind: number, s: string): unknown => {
   }
 }
 
-const integer = (s: string): number | typeof INVALID => {
+/** An `integer` column's value (see {@link convert}). */
+export const integer = (s: string): number | typeof INVALID => {
   const n = s.length
   let i = 0
   let negative = false
@@ -211,7 +218,8 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
  * exact doubles, so the one division is correctly rounded: the same value as `Number(s)`, without
  * the generic parser (Clinger's fast path). Anything else goes through `Number`.
  */
-const number = (s: string): number | typeof INVALID => {
+/** A `number` column's value (see {@link convert}). */
+export const number = (s: string): number | typeof INVALID => {
   const n = s.length
   let i = 0
   let negative = false
@@ -258,7 +266,8 @@ const numberSlow = (s: string): number | typeof INVALID => {
   return v
 }
 
-const boolean = (s: string): boolean | typeof INVALID => {
+/** A `boolean` column's value (see {@link convert}). */
+export const boolean = (s: string): boolean | typeof INVALID => {
   if (s === "true") return true
   if (s === "false") return false
   const lower = s.toLowerCase()
@@ -306,7 +315,7 @@ const digitsAt = (s: string, at: number, n: number): number => {
 }
 
 /** {@link fastUtc}: the text has the form but names no such date or time. */
-const NO_SUCH = Number.POSITIVE_INFINITY
+export const NO_SUCH = Number.POSITIVE_INFINITY
 
 /**
  * The time value of the common forms `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SS`, and the same with `.sss`
@@ -316,7 +325,7 @@ const NO_SUCH = Number.POSITIVE_INFINITY
  * {@link NO_SUCH} when the form names no such date or time (as {@link exists} says); `NaN` for
  * any other form (the general path reads it).
  */
-const fastUtc = (s: string): number => {
+export const fastUtc = (s: string): number => {
   const n = s.length
   // (a `Z` follows a time only)
   const end = (n === 20 || n === 24) && s.charCodeAt(n - 1) === 90 ? n - 1 : n
@@ -348,7 +357,47 @@ const fastUtc = (s: string): number => {
   return (era * 146097 + doe - 719468) * 86400000 + time
 }
 
-const timestamp = (s: string): Date | typeof INVALID => {
+/** A digit's value; a large negative one for any other character (a sum of digits with it stays negative). */
+const dig = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -10000)
+
+/** {@link utcForm}: one of the forms {@link fastUtc} reads, naming a date and time that exist. */
+export const UTC_FORM = 1
+/** {@link utcForm}: one of the forms {@link fastUtc} reads, naming no such date or time. */
+export const NO_SUCH_FORM = 0
+/** {@link utcForm}: another form. */
+export const OTHER_FORM = -1
+
+/**
+ * What {@link fastUtc} would say of `s` — a time value ({@link UTC_FORM}), {@link NO_SUCH}
+ * ({@link NO_SUCH_FORM}) or `NaN` ({@link OTHER_FORM}) — without computing the time value, with
+ * one expression per digit group: what checking a timestamp column that is not converted costs.
+ */
+export const utcForm = (s: string): number => {
+  const n = s.length
+  const end = (n === 20 || n === 24) && s.charCodeAt(n - 1) === 90 ? n - 1 : n
+  if (end !== 10 && end !== 19 && end !== 23) return OTHER_FORM
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return OTHER_FORM
+  const year = dig(s.charCodeAt(0)) * 1000 + dig(s.charCodeAt(1)) * 100 + dig(s.charCodeAt(2)) * 10 + dig(s.charCodeAt(3))
+  const month = dig(s.charCodeAt(5)) * 10 + dig(s.charCodeAt(6))
+  const day = dig(s.charCodeAt(8)) * 10 + dig(s.charCodeAt(9))
+  if (year < 100 || month < 0 || day < 0) return OTHER_FORM
+  if (end > 10) {
+    if (s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return OTHER_FORM
+    const hour = dig(s.charCodeAt(11)) * 10 + dig(s.charCodeAt(12))
+    const minute = dig(s.charCodeAt(14)) * 10 + dig(s.charCodeAt(15))
+    const second = dig(s.charCodeAt(17)) * 10 + dig(s.charCodeAt(18))
+    const ms = end === 23 ? (s.charCodeAt(19) === 46 ? dig(s.charCodeAt(20)) * 100 + dig(s.charCodeAt(21)) * 10 + dig(s.charCodeAt(22)) : -1) : 0
+    if (hour < 0 || minute < 0 || second < 0 || ms < 0) return OTHER_FORM
+    if (hour > 23 || minute > 59 || second > 59) return NO_SUCH_FORM
+  }
+  if (month < 1 || month > 12 || day < 1) return NO_SUCH_FORM
+  if (day <= 28) return UTC_FORM
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  return day > (month === 2 && leap ? 29 : DAYS[month - 1]) ? NO_SUCH_FORM : UTC_FORM
+}
+
+/** A `timestamp` column's value (see {@link convert}). */
+export const timestamp = (s: string): Date | typeof INVALID => {
   const fast = fastUtc(s)
   if (fast === NO_SUCH) {
     reason = "no such date or time"

@@ -22,6 +22,7 @@ import { Buffer } from "node:buffer"
 import { closeSync, openSync, readSync } from "node:fs"
 import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
+import type { LazyLines } from "./lazyLines.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
@@ -82,7 +83,10 @@ export interface RangeSetAside {
 
 /** One answer of a range reader: records, and the position after them. */
 export interface RangeBatch {
+  /** The records (empty when they come as `ndjson`). */
   readonly records: Array<unknown>
+  /** With {@link RangeReader.lazy}: the kept rows as NDJSON lines (`undefined` when none were kept). */
+  readonly ndjson: { readonly bytes: Uint8Array<ArrayBuffer>; readonly count: number } | undefined
   /** Records skipped for being too large, in file order (empty without `oversize: dead_letter`). */
   readonly setAside: Array<RangeSetAside>
   readonly offset: number
@@ -274,6 +278,7 @@ export class RangeReader {
   private end = -1
   private finished = false
   private steps: ((records: Array<unknown>) => Array<unknown>) | undefined
+  private lines: LazyLines | undefined
 
   readonly init: RangeInit
   constructor(init: RangeInit) {
@@ -316,6 +321,14 @@ export class RangeReader {
     this.steps = run
   }
 
+  /**
+   * Checks rows and writes the kept ones as NDJSON lines with `lines` (lazy conversion, see
+   * `lazyLines.ts`) instead of building records: batches carry `ndjson`, no `records`.
+   */
+  lazy(lines: LazyLines): void {
+    this.lines = lines
+  }
+
   /** Continue at `offset` / `line` (inside this range). */
   seek(offset: number, line: number): void {
     this.parser = new CsvParser(this.init.delimiter, offset, line, this.init.maxRecordBytes)
@@ -337,11 +350,13 @@ export class RangeReader {
   read(max: number): RangeBatch {
     const out: Array<unknown> = []
     const setAside: Array<RangeSetAside> = []
-    if (this.finished) return { records: out, setAside, ...this.position(), done: true }
+    if (this.finished) return { records: out, ndjson: undefined, setAside, ...this.position(), done: true }
     const parser = this.parser
     const fields = this.fields
     const { layout } = this.init
-    const budget = this.steps === undefined ? max : max * 16
+    const lines = this.lines
+    const chunked = this.steps !== undefined || lines?.filtered === true
+    const budget = chunked ? max * 16 : max
     let built: Array<unknown> = this.steps === undefined ? out : []
     let read = 0
     while (read < budget) {
@@ -349,17 +364,18 @@ export class RangeReader {
       if (n >= 0) {
         // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
         if (parser.escaped) unescapeFields(fields, n)
-        const record = build(layout, fields, n, this.error)
-        if (record === undefined) {
-          throw new RangeReadError({
-            _tag: "Record",
-            detail: this.error.detail,
-            line: parser.recordLine,
-            column: this.error.column,
-            field: this.error.field,
-            record: fields.slice(0, n)
-          })
+        if (lines !== undefined) {
+          if (!lines.add(fields, n, this.error)) throw this.invalid(n)
+          read++
+          // (without a filter too: the rows' strings die young)
+          if (lines.pending >= STEP_RECORDS) {
+            lines.flush()
+            if (lines.lines.count >= max) break
+          }
+          continue
         }
+        const record = build(layout, fields, n, this.error)
+        if (record === undefined) throw this.invalid(n)
         built.push(record)
         read++
         if (this.steps !== undefined && built.length >= STEP_RECORDS) {
@@ -389,8 +405,24 @@ export class RangeReader {
         })
       }
     }
+    if (lines !== undefined) {
+      if (lines.pending > 0) lines.flush()
+      return { records: out, ndjson: lines.lines.take(), setAside, ...this.position(), done: this.finished }
+    }
     if (this.steps !== undefined && built.length > 0) this.runSteps(built, out)
-    return { records: out, setAside, ...this.position(), done: this.finished }
+    return { records: out, ndjson: undefined, setAside, ...this.position(), done: this.finished }
+  }
+
+  /** The error of the record of `n` fields that `build` (or the lazy check) refused. */
+  private invalid(n: number): RangeReadError {
+    return new RangeReadError({
+      _tag: "Record",
+      detail: this.error.detail,
+      line: this.parser.recordLine,
+      column: this.error.column,
+      field: this.error.field,
+      record: this.fields.slice(0, n)
+    })
   }
 
   private runSteps(built: Array<unknown>, out: Array<unknown>): void {

@@ -45,8 +45,8 @@ const isoOf = (ms: number): string => {
   return year + "-" + P2[m] + "-" + P2[d] + "T" + P2[h] + ":" + P2[mi] + ":" + P2[s] + "." + P3[rem] + "Z"
 }
 
-/** A value's JSON text, or `undefined` to leave the key out (as `JSON.stringify` does). */
-const valueJson = (v: unknown): string | undefined => {
+/** A value's JSON text as {@link recordJson} writes it, or `undefined` to leave the key out (as `JSON.stringify` does). */
+export const valueJson = (v: unknown): string | undefined => {
   switch (typeof v) {
     case "string":
       return ESCAPED.test(v) ? JSON.stringify(v) : "\"" + v + "\""

@@ -1,0 +1,124 @@
+/**
+ * What a CSV range thread runs on the records it reads (see `csvRange.ts`, the thread's program):
+ * the fused nodes rebuilt from their configs ({@link chainOf}), lazy conversion where it applies
+ * ({@link lazyOf}), and the NDJSON lines of records ({@link ndjsonOf}). No Effect here, and no
+ * side effect on import (tests load it in the main thread).
+ */
+import type { Batch } from "../../Batch.ts"
+import { LazyLines, lazyPlan } from "../../connectors/csv/internal/lazyLines.ts"
+import { LineBuffer } from "../../connectors/csv/internal/lineBuffer.ts"
+import { type FusedNode, RangeReadError, type RangeWorkerData } from "../../connectors/csv/internal/range.ts"
+import { recordJson } from "../../connectors/kit/internal/recordJson.ts"
+import { readSet } from "../../expr/internal/fields.ts"
+import { fuse, type Step } from "../../Processor.ts"
+import { type FusedErrors, fusedSteps } from "../../processors/internal/steps.ts"
+
+/** The fused nodes of a range thread, as one chain. */
+export interface Chain {
+  readonly run: (records: Array<unknown>) => Array<unknown>
+  readonly counts: () => ReadonlyArray<number>
+  /** The steps, in order. */
+  readonly steps: ReadonlyArray<Step>
+}
+
+/**
+ * The error a fused step throws for a bad record: a plain `Error` with the fields of a
+ * `RecordError` (`_tag`, `detail`, `field`, `record`), which the main thread turns back into one.
+ * The thread loads no Effect, so it cannot make the real class.
+ */
+class StepRecordError extends Error {
+  readonly _tag = "RecordError"
+  readonly detail: string
+  readonly record: unknown
+  readonly field: string | undefined
+  constructor(detail: string, record: unknown, field?: string) {
+    super(detail)
+    this.name = "RecordError"
+    this.detail = detail
+    this.record = record
+    this.field = field
+  }
+}
+
+const errors: FusedErrors = {
+  typeError: (detail, record) => new StepRecordError(detail, record),
+  withField: (e, field) => (e instanceof StepRecordError ? new StepRecordError(e.detail, e.record, field) : undefined)
+}
+
+/** Rebuilds the fused nodes from their configs (see `src/processors/internal/steps.ts`). */
+export const chainOf = (nodes: ReadonlyArray<FusedNode>): Chain => {
+  const steps = nodes.map((n) => fusedSteps(n.type, n.config, errors))
+  const fused = fuse(steps.flat())
+  // node k spans steps [bounds[k], bounds[k + 1])
+  const bounds: Array<number> = [0]
+  for (const s of steps) bounds.push(bounds[bounds.length - 1] + s.length)
+  let failedNode = ""
+  const run = (records: Array<unknown>): Array<unknown> => {
+    const batch: Batch<unknown> = { _tag: "Batch", records, start: 0, end: records.length, origin: undefined, watermark: undefined, readAt: 0 }
+    try {
+      return fused.run(batch)
+    } catch (e) {
+      const k = fused.failedStep()
+      let i = 0
+      while (i < nodes.length - 1 && k >= bounds[i + 1]) i++
+      failedNode = nodes[i].node
+      throw e
+    }
+  }
+  return {
+    run: (records) => {
+      try {
+        return run(records)
+      } catch (e) {
+        const tagged = e !== null && typeof e === "object" && "_tag" in e && typeof e._tag === "string" ? e._tag : undefined
+        const own = (key: string): unknown => (e !== null && typeof e === "object" && key in e ? (e as { readonly [k: string]: unknown })[key] : undefined)
+        const detail = own("detail")
+        const field = own("field")
+        throw new RangeReadError({
+          _tag: "Step",
+          node: failedNode,
+          name: tagged ?? (e instanceof Error ? e.name : "Error"),
+          message: e instanceof Error ? e.message : String(e),
+          detail: typeof detail === "string" ? detail : undefined,
+          field: typeof field === "string" ? field : undefined,
+          record: own("record")
+        })
+      }
+    },
+    counts: () => bounds.map((b) => fused.reached[b]),
+    steps: steps.flat()
+  }
+}
+
+/**
+ * The records as NDJSON lines, written as the `ndjson` codec writes them (`recordJson`), in a
+ * buffer of their own (it is transferred); `undefined` when one cannot be written (the records
+ * go as they are, and the sink reports it as it would).
+ */
+export const ndjsonOf = (records: ReadonlyArray<unknown>): { readonly bytes: Uint8Array<ArrayBuffer>; readonly count: number } | undefined => {
+  const lines = new LineBuffer()
+  try {
+    for (let i = 0; i < records.length; i++) lines.push(recordJson(records[i]))
+  } catch {
+    lines.take()
+    return undefined
+  }
+  return lines.take()
+}
+
+/**
+ * Lazy conversion (`lazyLines.ts`) where it applies: the records end as NDJSON lines, after at
+ * most one fused node, a `filter` that does not read the record as a whole; `undefined` otherwise.
+ */
+export const lazyOf = (data: RangeWorkerData, chain: Chain | undefined): LazyLines | undefined => {
+  if (data.encode !== "ndjson" || data.fused.length > 1) return undefined
+  if (chain === undefined) {
+    const plan = lazyPlan(data.layout, "no filter")
+    return plan === undefined ? undefined : new LazyLines(data.layout, plan, undefined, () => undefined)
+  }
+  const step = chain.steps[0]
+  if (data.fused[0].type !== "filter" || chain.steps.length !== 1 || step._tag !== "filter") return undefined
+  const plan = lazyPlan(data.layout, readSet(String((data.fused[0].config as { readonly condition?: unknown }).condition)))
+  return plan === undefined ? undefined : new LazyLines(data.layout, plan, step.f, chain.run)
+}
+
