@@ -307,7 +307,17 @@ export const makeCoordinator = (options: {
         // cannot complete, nor the final one start, so no other pre-commit of this sink overlaps it
         const p = pending
         if (p !== undefined && !p.acks.has(k)) {
-          if (preCommit !== undefined) yield* preCommit(p.id)
+          if (preCommit !== undefined) {
+            const exit = yield* Effect.exit(blamed(node, preCommit)(p.id))
+            if (Exit.isFailure(exit)) {
+              // `p` can never complete without this ack: fail it (and the run) now, so whoever
+              // waits for it (a stop, a source's trigger) learns at once instead of at teardown
+              yield* failed(p.id, exit.cause)
+              Deferred.doneUnsafe(p.done, Exit.failCause(exit.cause))
+              failRun(exit.cause)
+              return yield* Effect.failCause(exit.cause)
+            }
+          }
           p.acks.add(k)
         }
         endedSinks.set(k, preCommit === undefined ? undefined : blamed(node, preCommit))

@@ -6,7 +6,8 @@
  * final checkpoint is taken once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber } from "effect"
+import { NodeError } from "../../src/Errors.ts"
 import { makeCoordinator } from "../../src/internal/coordinator.ts"
 
 describe("coordinator: sinks ending while a checkpoint is in flight", () => {
@@ -43,5 +44,33 @@ describe("coordinator: sinks ending while a checkpoint is in flight", () => {
       yield* Fiber.join(x)
       assert.strictEqual(yield* Deferred.await(c.final), 2)
       assert.deepStrictEqual(calls, ["x start 1", "y 1", "x end 1", "y 2", "x start 2", "x end 2"])
+    }))
+
+  it.effect("a sink whose pre-commit of the pending checkpoint fails on ending fails that checkpoint and the run at once, naming the sink", () =>
+    Effect.gen(function*() {
+      const c = makeCoordinator({
+        workflow: "sink-ends-failing",
+        participants: { sources: ["s/0"], operators: [], sinks: ["x/0"] },
+        backend: undefined,
+        restoredId: 0,
+        fullEvery: 10,
+        nodes: []
+      })
+      const done = yield* c.trigger
+      assert.isDefined(done)
+      yield* c.sourcePosition("s", 0, 1, 5, undefined)
+      const ended = yield* Effect.exit(c.sinkEnded("x", 0, () => Effect.fail("disk full")))
+      assert.isTrue(Exit.isFailure(ended))
+      // whoever waits for checkpoint 1 or for the run's end learns now, not when the run is torn down
+      const pending = yield* Effect.exit(Deferred.await(done!))
+      const final = yield* Effect.exit(Deferred.await(c.final))
+      for (const exit of [pending, final] as Array<Exit.Exit<unknown, unknown>>) {
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) {
+          const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+          assert.instanceOf(error?._tag === "Fail" ? error.error : undefined, NodeError)
+        }
+      }
+      assert.strictEqual(c.lastCompleted(), 0)
     }))
 })
