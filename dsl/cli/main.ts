@@ -24,16 +24,18 @@ const runMain = Runtime.makeRunMain(({ fiber, teardown }) => {
     }
   }
   fiber.addObserver((exit) => {
-    process.removeListener("SIGINT", onSignal)
-    process.removeListener("SIGTERM", onSignal)
     // the command is done and the process exits with its code: a late signal changes nothing
-    // (a second one while teardown hangs aborts)
+    // (a second one while teardown hangs aborts). The late handlers go on before the first ones
+    // come off: with no listener left, even for the instant between the two calls, Node puts the
+    // signal back to its default action, and a SIGTERM landing then killed a completed run
     let late = 0
     const onLateSignal = () => {
       if (++late > 1) process.exit(130)
     }
     process.on("SIGINT", onLateSignal)
     process.on("SIGTERM", onLateSignal)
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
     // Exit explicitly, also with 0, once stdout and stderr have taken everything written: a process
     // left to end by itself closes its signal handlers while it tears down, and a SIGTERM in those
     // milliseconds kills it (a completed run "killed by SIGTERM"; a third of the tries when the
