@@ -270,7 +270,7 @@ describe("lazy conversion in the CSV range threads", () => {
       }),
       { numRuns: runs * 20 }
     )
-  })
+  }, timeoutFor(runs * 20, 1, 60_000))
 
   it("utcForm classifies a text as fastUtc does, without its time value", () => {
     const digit = fc.constantFrom(..."0123456789")
@@ -300,5 +300,5 @@ describe("lazy conversion in the CSV range threads", () => {
       }),
       { numRuns: runs * 50 }
     )
-  })
+  }, timeoutFor(runs * 50, 1, 60_000))
 })
