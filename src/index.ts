@@ -32,6 +32,8 @@ export * as Cluster from "./cluster/Cluster.ts"
 export * as Clients from "./connectors/kit/Clients.ts"
 /** @since 0.4.0 */
 export * as Codecs from "./connectors/kit/codecs/index.ts"
+/** @since 0.5.0 */
+export * as ConnectTimeout from "./connectors/kit/ConnectTimeout.ts"
 /** @since 0.1.0 */
 export * as Connector from "./Connector.ts"
 /** @since 0.1.0 */

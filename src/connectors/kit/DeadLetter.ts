@@ -162,6 +162,46 @@ export const checkErrorHandling = (c: ErrorHandling): { readonly path: ReadonlyA
     : undefined
 
 /**
+ * A source's config Schema: its own `fields`, then {@link ErrorHandlingFields} (`on_error`,
+ * `dead_letter: { path, max_bytes }`), checked by {@link checkErrorHandling} — what every source
+ * that sets undecodable messages aside declares. A connector with checks of its own spreads the
+ * fields and calls {@link checkErrorHandling} from its filter instead.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { DeadLetter } from "dataflare"
+ *
+ * const SourceConfig = DeadLetter.withErrorHandling({ url: Schema.String, topic: Schema.String })
+ * ```
+ * @category schemas
+ * @since 0.5.0
+ */
+export const withErrorHandling = <const Fields extends Schema.Struct.Fields>(fields: Fields) =>
+  Schema.Struct({ ...fields, ...ErrorHandlingFields }).check(Schema.makeFilter((c: ErrorHandling) => checkErrorHandling(c)))
+
+/**
+ * A sink's config Schema: its own `fields`, then {@link SinkErrorHandlingFields} (`on_error`,
+ * `dead_letter: { path, max_bytes } | { to }`), checked by {@link checkErrorHandling}. With
+ * `on_error: fail` (the default) a record the destination will never take fails the run naming
+ * it; with `dead_letter` it goes with the reason to `dead_letter: { path }` (NDJSON) or
+ * `dead_letter: { to: <destination> }`, and the other records are written (a broker sink sets
+ * them aside with the kit's `publishLetters`). The connector's docs list what it refuses.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { DeadLetter, Retry } from "dataflare"
+ *
+ * const SinkConfig = DeadLetter.withSinkErrorHandling({ url: Schema.String, ...Retry.RetryFields })
+ * ```
+ * @category schemas
+ * @since 0.5.0
+ */
+export const withSinkErrorHandling = <const Fields extends Schema.Struct.Fields>(fields: Fields) =>
+  Schema.Struct({ ...fields, ...SinkErrorHandlingFields }).check(Schema.makeFilter((c: ErrorHandling) => checkErrorHandling(c)))
+
+/**
  * The dead-letter file as a resource the connector writes (for its definition's `resources`).
  *
  * @category resources

@@ -18,7 +18,7 @@
  * @since 0.5.0
  */
 import { inspect } from "node:util"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type * as Connector from "../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import type { Codec } from "./codecs/Codec.ts"
@@ -162,6 +162,35 @@ export const routeOf = (
   }
   const invalid = valid?.(value)
   return invalid === undefined ? value : { record, reason: `the ${what} field '${field}' is not a valid ${what} (${JSON.stringify(value)}): ${invalid}`, fields: { field } }
+}
+
+/**
+ * A config key naming where a sink's records go: one `name` for every record (a topic, a routing
+ * key), or `{ field }`: the record's field holding it (read by {@link router}).
+ *
+ * @category schemas
+ * @since 0.5.0
+ */
+export const Route = <const Name extends Schema.Constraint>(name: Name, what: string, description: string) =>
+  Schema.Union([
+    name,
+    Schema.Struct({ field: Schema.NonEmptyString.annotate({ description: `The record's field holding the ${what}` }) })
+  ]).annotate({ description })
+
+/**
+ * Where each record goes, from a {@link Route} config value: the one name, or the record's field
+ * ({@link routeOf}, with `what` and `valid`).
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const router = (
+  route: string | { readonly field: string },
+  what: string,
+  valid?: (value: string) => string | undefined
+): (record: unknown) => string | Refusal => {
+  if (typeof route === "string") return () => route
+  return (record) => routeOf(record, route.field, what, valid)
 }
 
 /**

@@ -7,7 +7,9 @@
  */
 import { Schema } from "effect"
 import { PositiveDuration } from "../../WorkflowGraph.ts"
+import * as ConnectTimeout from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as PublishLetters from "../kit/publishLetters.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -46,7 +48,6 @@ const CodecKey = Schema.optionalKey(Codec.annotate({
   description: "json: one JSON value per message; string: the payload as UTF-8 text (a string record); bytes: the payload as a Uint8Array record",
   default: "json"
 }))
-const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ description: "How long connecting may take", default: "10s" })
 
 /**
  * Config of the `mqtt` source.
@@ -73,7 +74,7 @@ const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ descri
  * @category schemas
  * @since 0.4.0
  */
-export const SourceConfig = Schema.Struct({
+export const SourceConfig = DeadLetter.withErrorHandling({
   url: Url,
   topic: Schema.NonEmptyString.annotate({ description: "The topic filter to subscribe to (+ and # wildcards allowed)" }),
   qos: Schema.optionalKey(Qos.annotate({
@@ -92,9 +93,8 @@ export const SourceConfig = Schema.Struct({
     default: 1000
   })),
   codec: CodecKey,
-  connect_timeout: ConnectTimeout,
-  ...DeadLetter.ErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...ConnectTimeout.ConnectTimeoutFields
+})
 
 /**
  * @category schemas
@@ -113,20 +113,20 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `client_id`: the client id (default: a random one).
  * - `codec`: see {@link Codec}.
  * - `connect_timeout`: how long connecting may take (default `10s`).
- * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
- *   larger than the server's limit, its topic field is missing or not a topic name, or the broker refused it in its PUBACK — fails the run naming it) or `dead_letter`: it goes with
- *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
- *   other records are published (the kit's `publishLetters`).
+ * - `on_error`, `dead_letter` ({@link DeadLetter.withSinkErrorHandling}): for a record whose
+ *   topic field is missing or not a topic name, one the codec cannot encode, one over the broker's
+ *   maximum packet size, and a message the broker refuses in its PUBACK.
  *
  * @category schemas
  * @since 0.4.0
  */
-export const SinkConfig = Schema.Struct({
+export const SinkConfig = DeadLetter.withSinkErrorHandling({
   url: Url,
-  topic: Schema.Union([
+  topic: PublishLetters.Route(
     Schema.NonEmptyString,
-    Schema.Struct({ field: Schema.NonEmptyString.annotate({ description: "The record's field holding the topic" }) })
-  ]).annotate({ description: "The topic of every message (a topic name: no wildcards), or { field }: the record's field holding it" }),
+    "topic",
+    "The topic of every message (a topic name: no wildcards), or { field }: the record's field holding it"
+  ),
   qos: Schema.optionalKey(Qos.annotate({
     description: "0, 1 or 2; with 1 and 2 each checkpoint waits until the broker acknowledged every message published so far",
     default: 1
@@ -134,9 +134,8 @@ export const SinkConfig = Schema.Struct({
   retain: Schema.optionalKey(Schema.Boolean.annotate({ description: "Publish retained messages", default: false })),
   client_id: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "The publisher's client id, on a clean session (default: a random one)" })),
   codec: CodecKey,
-  connect_timeout: ConnectTimeout,
-  ...DeadLetter.SinkErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...ConnectTimeout.ConnectTimeoutFields
+})
 
 /**
  * @category schemas

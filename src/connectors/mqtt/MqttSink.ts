@@ -29,11 +29,11 @@ import { toArray } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import type { ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
-import { durationMillis } from "../../WorkflowGraph.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as PublishLetters from "../kit/publishLetters.ts"
-import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connect } from "./internal/client.ts"
+import { brokerOf, classify, CONNECTOR, connect } from "./internal/client.ts"
 import { publisher } from "./internal/publisher.ts"
 import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./MqttConfig.ts"
 
@@ -43,12 +43,6 @@ const MAX_UNACKNOWLEDGED = 10_000
 /** Why a topic name is not one (empty, or a wildcard), or `undefined`. */
 const invalidTopic = (topic: string): string | undefined =>
   topic.length === 0 ? "empty" : topic.includes("+") || topic.includes("#") ? "wildcards (+, #) are for subscriptions" : undefined
-
-const topicOf = (config: SinkConfig) => {
-  const t = config.topic
-  if (typeof t === "string") return (): string | PublishLetters.Refusal => t
-  return (record: unknown): string | PublishLetters.Refusal => PublishLetters.routeOf(record, t.field, "topic", invalidTopic)
-}
 
 /** Bytes of a PUBLISH packet without properties (MQTT 5): fixed header, topic, packet id, payload. */
 export const packetBytes = (topic: string, payload: number, qos: 0 | 1 | 2): number => {
@@ -63,8 +57,6 @@ export const packetBytes = (topic: string, payload: number, qos: 0 | 1 | 2): num
  */
 const MESSAGE_CODES = new Set([0x80, 0x83, 0x87, 0x90, 0x97, 0x99])
 
-const timeoutOf = (config: SinkConfig) => (config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
-
 const openWriter = Effect.fnUntraced(function*(
   config: SinkConfig,
   context: Connector.OpenContext
@@ -73,10 +65,10 @@ const openWriter = Effect.fnUntraced(function*(
   const qos = config.qos ?? 1
   const retain = config.retain ?? false
   const codec = Codecs.byName(config.codec ?? "json")
-  const topic = topicOf(config)
+  const topic = PublishLetters.router(config.topic, "topic", invalidTopic)
   let failure: ConnectorError | undefined
   const failed = (): ConnectorError | undefined => failure
-  const shared = yield* publisher(config.url, config.client_id, timeoutOf(config))
+  const shared = yield* publisher(config.url, config.client_id, connectTimeoutMillis(config))
   const client = shared.client
   // a lost connection (or a packet the client cannot read: an invalid reason code) settles every
   // message still waiting for its acknowledgement, which would otherwise wait forever
@@ -184,7 +176,7 @@ export const MqttSink: Connector.SinkDefinition<SinkConfig, unknown> = Connector
   resources: (config) => ({ writes: [...DeadLetter.resources(config)] }),
   check: (config) =>
     Effect.scoped(
-      Effect.asVoid(connect(config.url, { clientId: `dataflare-check-${randomUUID().slice(0, 8)}`, clean: true }, timeoutOf(config), (c) => c.on("error", () => undefined), false))
+      Effect.asVoid(connect(config.url, { clientId: `dataflare-check-${randomUUID().slice(0, 8)}`, clean: true }, connectTimeoutMillis(config), (c) => c.on("error", () => undefined), false))
     ),
   open: (config, context) => openWriter(config, context)
 })

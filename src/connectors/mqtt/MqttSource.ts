@@ -36,12 +36,13 @@ import * as Spec from "../../Spec.ts"
 import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import { connectTimeoutMillis as timeoutOf } from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { HeldAcks } from "./internal/acks.ts"
-import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connect } from "./internal/client.ts"
+import { brokerOf, classify, CONNECTOR, connect } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./MqttConfig.ts"
 
 const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
@@ -68,9 +69,6 @@ const flatten = (handles: ReadonlyArray<Handle>): Array<Handle> => {
   }
   return all
 }
-
-const timeoutOf = (config: { readonly connect_timeout?: string | number }) =>
-  config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout)
 
 const sessionOptions = (config: SourceConfig): mqtt.IClientOptions => ({
   clientId: config.client_id,

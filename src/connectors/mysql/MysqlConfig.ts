@@ -117,7 +117,7 @@ export type SourceConfig = typeof SourceConfig.Type
  * @category schemas
  * @since 0.4.0
  */
-export const SinkConfig = Schema.Struct({
+export const SinkConfig = DeadLetter.withSinkErrorHandling({
   connection_string: ConnectionString,
   password: Schema.optionalKey(Password),
   table: TableName.annotate({ description: "The target table (database.table allowed); it must exist" }),
@@ -139,9 +139,8 @@ export const SinkConfig = Schema.Struct({
   workflow: Schema.optionalKey(Schema.NonEmptyString.annotate({
     description: "The workflow name stored with the checkpoint ids (default: the workflow's name)"
   })),
-  ...Retry.RetryFields,
-  ...DeadLetter.SinkErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...Retry.RetryFields
+})
 
 /**
  * @category schemas

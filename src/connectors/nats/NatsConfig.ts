@@ -57,7 +57,7 @@ const Connection = {
  * @category schemas
  * @since 0.4.0
  */
-export const SourceConfig = Schema.Struct({
+export const SourceConfig = DeadLetter.withErrorHandling({
   ...Connection,
   stream: Schema.NonEmptyString.annotate({ description: "The JetStream stream to read" }),
   consumer: Schema.NonEmptyString.annotate({ description: "The durable consumer's name (recreated when the source opens)" }),
@@ -79,9 +79,8 @@ export const SourceConfig = Schema.Struct({
   max_in_flight: Schema.optionalKey(PositiveInt.annotate({
     description: "Messages read and not yet acknowledged (the consumer's max_ack_pending)",
     default: 100000
-  })),
-  ...DeadLetter.ErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  }))
+})
 
 /**
  * @category schemas
@@ -97,24 +96,23 @@ export type SourceConfig = typeof SourceConfig.Type
  * max_delay }` for a batch whose publish failed on a lost connection or a timeout (the kit's
  * retries; the messages keep their ids, so what was published before the failure is dropped).
  *
- * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
- *   larger than the server's limit, over the server's `max_payload`, or refused by the stream (its `max_msg_size`, a full stream with `discard: new`) — fails the run naming it) or `dead_letter`: it goes with
- *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
- *   other records are published (the kit's `publishLetters`).
+ * - `on_error`, `dead_letter` (the kit's {@link DeadLetter.withSinkErrorHandling}) decide what
+ *   becomes of a record the server will never take: one the codec cannot encode, one over the
+ *   server's `max_payload`, one the stream refuses (its `max_msg_size`, a full stream with
+ *   `discard: new`).
  *
  * @category schemas
  * @since 0.4.0
  */
-export const SinkConfig = Schema.Struct({
+export const SinkConfig = DeadLetter.withSinkErrorHandling({
   ...Connection,
   subject: Schema.NonEmptyString.annotate({ description: "The subject to publish to (a JetStream stream must capture it)" }),
   codec: Schema.optionalKey(Codec.annotate({
     description: "json: the record as JSON; string: the record's string data as text (the record as JSON when it has none)",
     default: "json"
   })),
-  ...Retry.RetryFields,
-  ...DeadLetter.SinkErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...Retry.RetryFields
+})
 
 /**
  * @category schemas

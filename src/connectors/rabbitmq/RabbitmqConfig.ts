@@ -6,8 +6,9 @@
  * @since 0.4.0
  */
 import { Schema } from "effect"
-import { PositiveDuration } from "../../WorkflowGraph.ts"
+import * as ConnectTimeout from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
+import * as PublishLetters from "../kit/publishLetters.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -36,7 +37,6 @@ export const Url = Schema.RedactedFromValue(
  */
 export const Codec = Schema.Literals(["json", "string", "bytes"])
 
-const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ description: "How long connecting may take", default: "10s" })
 
 /**
  * Config of the `rabbitmq` source.
@@ -57,7 +57,7 @@ const ConnectTimeout = Schema.optionalKey(PositiveDuration).annotateKey({ descri
  * @category schemas
  * @since 0.4.0
  */
-export const SourceConfig = Schema.Struct({
+export const SourceConfig = DeadLetter.withErrorHandling({
   url: Url,
   queue: Schema.NonEmptyString.annotate({ description: "The queue to consume; it must exist" }),
   prefetch: Schema.optionalKey(PositiveInt.check(Schema.isLessThanOrEqualTo(65535)).annotate({
@@ -68,9 +68,8 @@ export const SourceConfig = Schema.Struct({
     description: "json: one JSON value per message; string: the body as UTF-8 text; bytes: the body as a Uint8Array",
     default: "json"
   })),
-  connect_timeout: ConnectTimeout,
-  ...DeadLetter.ErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...ConnectTimeout.ConnectTimeoutFields
+})
 
 /**
  * @category schemas
@@ -94,21 +93,18 @@ export type SourceConfig = typeof SourceConfig.Type
  * - `max_message_bytes`: the broker's `max_message_size` (default 128 MiB, RabbitMQ 3.x's; 16 MiB
  *   from 4.0): a larger message is refused before it is sent (the broker would close the channel).
  * - `connect_timeout`: how long connecting may take (default `10s`).
- * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
- *   larger than the server's limit, its routing-key field is missing, the broker nacked it (a full queue with `x-overflow: reject-publish`) or returned it (`mandatory`) — fails the run naming it) or `dead_letter`: it goes with
- *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
- *   other records are published (the kit's `publishLetters`).
+ * - `on_error`, `dead_letter` ({@link DeadLetter.withSinkErrorHandling}): for a record whose
+ *   routing-key field is missing, one the codec cannot encode or over `max_message_bytes`, and a
+ *   message the broker nacks (a full queue with `x-overflow: reject-publish`) or returns
+ *   (`mandatory`).
  *
  * @category schemas
  * @since 0.4.0
  */
-export const SinkConfig = Schema.Struct({
+export const SinkConfig = DeadLetter.withSinkErrorHandling({
   url: Url,
   exchange: Schema.String.annotate({ description: "The exchange to publish to (\"\": the default exchange, routing by queue name); it must exist" }),
-  routing_key: Schema.Union([
-    Schema.String,
-    Schema.Struct({ field: Schema.NonEmptyString.annotate({ description: "The record's field holding the routing key" }) })
-  ]).annotate({ description: "The routing key of every message, or { field }: the record's field holding it" }),
+  routing_key: PublishLetters.Route(Schema.String, "routing key", "The routing key of every message, or { field }: the record's field holding it"),
   codec: Schema.optionalKey(Codec.annotate({
     description: "json: each record as JSON; string: records that are strings, as UTF-8; bytes: records that are byte arrays",
     default: "json"
@@ -125,9 +121,8 @@ export const SinkConfig = Schema.Struct({
     description: "The broker's max_message_size: a larger message is refused (on_error) before it is sent — the broker would close the channel",
     default: 134217728
   })),
-  connect_timeout: ConnectTimeout,
-  ...DeadLetter.SinkErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...ConnectTimeout.ConnectTimeoutFields
+})
 
 /**
  * @category schemas

@@ -25,18 +25,12 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import type { ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
-import { durationMillis } from "../../WorkflowGraph.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as PublishLetters from "../kit/publishLetters.ts"
-import { brokerOf, checkWith, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
+import { brokerOf, checkWith, classify, CONNECTOR, connection } from "./internal/client.ts"
 import { type SinkConfig, SinkConfig as SinkConfigSchema } from "./RabbitmqConfig.ts"
-
-const routingKeyOf = (config: SinkConfig) => {
-  const rk = config.routing_key
-  if (typeof rk === "string") return (): string | PublishLetters.Refusal => rk
-  return (record: unknown): string | PublishLetters.Refusal => PublishLetters.routeOf(record, rk.field, "routing key")
-}
 
 /** The header matching a message the broker returns (`mandatory`) with its record. */
 const PUBLISH_HEADER = "x-dataflare-publish"
@@ -55,8 +49,8 @@ const openWriter = Effect.fnUntraced(function*(
   const mandatory = config.mandatory ?? false
   // the broker closes the channel on a message over its max_message_size: refuse it before
   const limit = { bytes: config.max_message_bytes ?? MAX_MESSAGE_BYTES, what: "max_message_bytes (the broker's max_message_size)" }
-  const routingKey = routingKeyOf(config)
-  const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
+  const routingKey = PublishLetters.router(config.routing_key, "routing key")
+  const conn = yield* connection(config.url, connectTimeoutMillis(config))
   const channel: amqp.ConfirmChannel = yield* Effect.tryPromise({ try: () => conn.createConfirmChannel(), catch: classify("open", broker) })
   let failure: ConnectorError | undefined
   channel.on("error", (e: unknown) => void (failure ??= classify("write", broker)(e)))
@@ -166,7 +160,7 @@ export const RabbitmqSink: Connector.SinkDefinition<SinkConfig, unknown> = Conne
     writes: [{ kind: "rabbitmq-exchange", name: `${brokerOf(config.url)} ${config.exchange === "" ? "(default exchange)" : config.exchange}`, key: ["exchange"], shared: true }, ...DeadLetter.resources(config)]
   }),
   check: (config) =>
-    checkWith(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout), (channel) =>
+    checkWith(config.url, connectTimeoutMillis(config), (channel) =>
       config.exchange === "" ? undefined : channel.checkExchange(config.exchange)),
   open: (config, context) => openWriter(config, context)
 })

@@ -30,15 +30,15 @@ import { Effect, type Scope } from "effect"
 import * as Connector from "../../Connector.ts"
 import { ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
-import { durationMillis } from "../../WorkflowGraph.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
 import * as Codecs from "../kit/codecs/index.ts"
+import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
-import { brokerOf, checkWith, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connection } from "./internal/client.ts"
+import { brokerOf, checkWith, classify, CONNECTOR, connection } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./RabbitmqConfig.ts"
 
 const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
@@ -77,7 +77,7 @@ const openReader = Effect.fnUntraced(function*(
   const broker = brokerOf(config.url)
   const prefetch = config.prefetch ?? DEFAULT_PREFETCH
   const codec = Codecs.byName(config.codec ?? "json")
-  const conn = yield* connection(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout))
+  const conn = yield* connection(config.url, connectTimeoutMillis(config))
   const channel = yield* Effect.tryPromise({ try: () => conn.createChannel(), catch: classify("open", broker) })
   const window = new RedeliveryWindow()
   let delivered = 0
@@ -213,7 +213,7 @@ export const RabbitmqSource: Connector.SourceDefinition<SourceConfig, unknown> =
     writes: DeadLetter.resources(config)
   }),
   check: (config) =>
-    checkWith(config.url, config.connect_timeout === undefined ? CONNECT_TIMEOUT_MS : durationMillis(config.connect_timeout), (channel) =>
+    checkWith(config.url, connectTimeoutMillis(config), (channel) =>
       channel.checkQueue(config.queue)),
   position: () => RedeliveryPosition,
   open: (config, context) => openReader(config, context)

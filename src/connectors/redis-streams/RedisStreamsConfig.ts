@@ -50,7 +50,7 @@ export const Codec = Schema.Literals(["fields", "json"])
  * @category schemas
  * @since 0.4.0
  */
-export const SourceConfig = Schema.Struct({
+export const SourceConfig = DeadLetter.withErrorHandling({
   url: Url,
   stream: Schema.NonEmptyString.annotate({ description: "The stream to read" }),
   group: Schema.NonEmptyString.annotate({ description: "The consumer group (created when missing, at the start position)" }),
@@ -75,9 +75,8 @@ export const SourceConfig = Schema.Struct({
   max_in_flight: Schema.optionalKey(PositiveInt.annotate({
     description: "Entries read and not yet acknowledged before reading pauses until a checkpoint completes",
     default: 1000000
-  })),
-  ...DeadLetter.ErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  }))
+})
 
 /**
  * @category schemas
@@ -94,15 +93,14 @@ export type SourceConfig = typeof SourceConfig.Type
  *   as JSON) or `json` (the whole record as JSON in `field`, default `data`).
  * - `retry`: `{ attempts, delay, max_delay }` for a batch whose write failed on a lost connection
  *   or a busy server (the kit's retries; a new connection is made before each).
- * - `on_error`: `fail` (default: a record the broker will never take — it cannot be encoded, is
- *   larger than the server's limit, longer than the server's `proto-max-bulk-len` — fails the run naming it) or `dead_letter`: it goes with
- *   the reason to `dead_letter: { path }` (NDJSON) or `dead_letter: { to: <destination> }` and the
- *   other records are published (the kit's `publishLetters`).
+ * - `on_error`, `dead_letter`: a record the server will never take (one the codec cannot encode,
+ *   one longer than the server's `proto-max-bulk-len`) fails the run or is set aside, as the
+ *   kit's {@link DeadLetter.withSinkErrorHandling} says.
  *
  * @category schemas
  * @since 0.4.0
  */
-export const SinkConfig = Schema.Struct({
+export const SinkConfig = DeadLetter.withSinkErrorHandling({
   url: Url,
   stream: Schema.NonEmptyString.annotate({ description: "The stream to append to" }),
   maxlen: Schema.optionalKey(PositiveInt.annotate({ description: "Trim the stream to about this many entries as it is written (XADD MAXLEN ~; default: no trimming)" })),
@@ -111,9 +109,8 @@ export const SinkConfig = Schema.Struct({
     default: "fields"
   })),
   field: Schema.optionalKey(FieldName),
-  ...Retry.RetryFields,
-  ...DeadLetter.SinkErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  ...Retry.RetryFields
+})
 
 /**
  * @category schemas

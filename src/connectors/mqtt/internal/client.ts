@@ -13,9 +13,6 @@ import type { ConnectorError, } from "../../../Errors.ts"
 /** The connector's name in errors. */
 export const CONNECTOR = "mqtt"
 
-/** The default of `connect_timeout`. */
-export const CONNECT_TIMEOUT_MS = 10_000
-
 /** `host:port` of an MQTT URL, for messages (never the user or password). */
 export const brokerOf = (url: Redacted.Redacted<string>): string => {
   try {

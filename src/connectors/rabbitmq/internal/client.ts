@@ -17,9 +17,6 @@ import {
 /** The connector's name in errors. */
 export const CONNECTOR = "rabbitmq"
 
-/** The default of `connect_timeout`. */
-export const CONNECT_TIMEOUT_MS = 10_000
-
 /** `host:port/vhost` of an AMQP URL, for messages (never the user or password). */
 export const brokerOf = (url: Redacted.Redacted<string>): string => {
   try {
