@@ -19,6 +19,7 @@
  */
 import { inspect } from "node:util"
 import { Effect, Schema } from "effect"
+import * as Batch from "../../Batch.ts"
 import type * as Connector from "../../Connector.ts"
 import { ConnectorError, RecordError, RejectedError } from "../../Errors.ts"
 import type { Codec } from "./codecs/Codec.ts"
@@ -139,6 +140,44 @@ export const message = (
   const body = encode(codec, record, limit)
   return isRefusal(body) ? body : { to, body }
 }
+
+/**
+ * The `writeBatch` of a broker sink that publishes one message per record: fails at once with a
+ * failure the connection already reported (`failed`), then for each record takes its `message`
+ * (routed, encoded, within the broker's limits — {@link message} and the sink's own checks) or
+ * its refusal, and `publish`es it (the sink adds it to its {@link Unconfirmed} and waits for room
+ * as its broker requires); at the end of the batch the refusals are handed to `refuse`. The
+ * stats count the messages published and their payload bytes.
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const publishEach = <M extends { readonly body: Uint8Array }>(options: {
+  readonly failed: () => ConnectorError | undefined
+  readonly refuse: Refuse
+  readonly message: (record: unknown) => M | Refusal
+  readonly publish: (record: unknown, message: M) => Effect.Effect<void, ConnectorError | RecordError>
+}) =>
+(batch: Batch.Batch<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
+  Effect.gen(function*() {
+    const before = options.failed()
+    if (before !== undefined) return yield* before
+    const refused: Array<Refusal> = []
+    let bytes = 0
+    let written = 0
+    for (const record of Batch.toArray(batch)) {
+      const m = options.message(record)
+      if (isRefusal(m)) {
+        refused.push(m)
+        continue
+      }
+      bytes += m.body.byteLength
+      written++
+      yield* options.publish(record, m)
+    }
+    yield* options.refuse(refused)
+    return { written, bytes }
+  })
 
 /** True for a {@link Refusal} (not a payload). */
 export const isRefusal = (u: unknown): u is Refusal => u !== null && typeof u === "object" && "reason" in u && "record" in u

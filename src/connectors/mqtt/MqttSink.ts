@@ -24,10 +24,8 @@
  */
 import { randomUUID } from "node:crypto"
 import { Effect, type Scope } from "effect"
-import type * as Batch from "../../Batch.ts"
-import { toArray } from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import type { ConnectorError, RecordError } from "../../Errors.ts"
+import type { ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as Codecs from "../kit/codecs/index.ts"
 import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
@@ -113,30 +111,21 @@ const openWriter = Effect.fnUntraced(function*(
       return { reason: `the broker refused the message on topic '${to}': ${e instanceof Error ? e.message : String(e)} (reason code ${code})`, fields: { topic: to, reason_code: code } }
     })
 
-  const writeBatch = (batch: Batch.Batch<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
-    Effect.gen(function*() {
-      const before = failed()
-      if (before !== undefined) return yield* before
-      const records = toArray(batch)
-      const refused: Array<PublishLetters.Refusal> = []
-      let bytes = 0
-      let written = 0
-      for (const record of records) {
-        const m = PublishLetters.message(record, topic, codec)
-        if (PublishLetters.isRefusal(m)) {
-          refused.push(m)
-          continue
-        }
-        const { body: payload, to } = m
-        // a packet over the broker's Maximum Packet Size would make it close the connection
-        const size = packetBytes(to, payload.byteLength, qos)
-        if (size > shared.maximumPacketSize) {
-          refused.push(PublishLetters.oversize(record, size, { bytes: shared.maximumPacketSize, what: "the broker's maximum packet size" }))
-          continue
-        }
-        const body = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
-        bytes += body.byteLength
-        written++
+  const writeBatch = PublishLetters.publishEach({
+    failed,
+    refuse,
+    message: (record) => {
+      const m = PublishLetters.message(record, topic, codec)
+      if (PublishLetters.isRefusal(m)) return m
+      const { body: payload, to } = m
+      // a packet over the broker's Maximum Packet Size would make it close the connection
+      const size = packetBytes(to, payload.byteLength, qos)
+      return size > shared.maximumPacketSize
+        ? PublishLetters.oversize(record, size, { bytes: shared.maximumPacketSize, what: "the broker's maximum packet size" })
+        : { to, body: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) }
+    },
+    publish: (record, { body, to }) =>
+      Effect.gen(function*() {
         if (qos === 0) {
           yield* unconfirmed.add(record, outcome(to, new Promise<void>((resolve, reject) => client.publish(to, body, { qos, retain }, (e) => (e ? reject(e) : resolve())))))
         } else {
@@ -145,10 +134,8 @@ const openWriter = Effect.fnUntraced(function*(
           yield* unconfirmed.add(record, outcome(to, shared.publish(to, body, { qos, retain })))
         }
         while (unconfirmed.size >= limit) yield* unconfirmed.oldest
-      }
-      yield* refuse(refused)
-      return { written, bytes }
-    })
+      })
+  })
 
   // every message published so far acknowledged or refused (dead-lettered) before the checkpoint
   return { writeBatch, flush: unconfirmed.flush(CONNECTOR) }

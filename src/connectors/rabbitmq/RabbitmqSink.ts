@@ -21,9 +21,8 @@
  */
 import type amqp from "amqplib"
 import { Effect, type Scope } from "effect"
-import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
-import type { ConnectorError, RecordError } from "../../Errors.ts"
+import type { ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as Codecs from "../kit/codecs/index.ts"
 import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
@@ -103,23 +102,12 @@ const openWriter = Effect.fnUntraced(function*(
   }
   let drain = false
 
-  const writeBatch = (batch: Batch.Batch<unknown>): Effect.Effect<Connector.WriteStats, ConnectorError | RecordError> =>
-    Effect.gen(function*() {
-      const before = failed()
-      if (before !== undefined) return yield* before
-      const records = Batch.toArray(batch)
-      const refused: Array<PublishLetters.Refusal> = []
-      let bytes = 0
-      let written = 0
-      for (const record of records) {
-        const m = PublishLetters.message(record, routingKey, codec, limit)
-        if (PublishLetters.isRefusal(m)) {
-          refused.push(m)
-          continue
-        }
-        const { body, to: key } = m
-        bytes += body.byteLength
-        written++
+  const writeBatch = PublishLetters.publishEach({
+    failed,
+    refuse,
+    message: (record) => PublishLetters.message(record, routingKey, codec, limit),
+    publish: (record, { body, to: key }) =>
+      Effect.gen(function*() {
         yield* unconfirmed.add(record, publish(key, body))
         if (drain) {
           drain = false
@@ -128,10 +116,8 @@ const openWriter = Effect.fnUntraced(function*(
         const during = failed()
         if (during !== undefined) return yield* during
         while (unconfirmed.size > MAX_UNCONFIRMED) yield* unconfirmed.oldest
-      }
-      yield* refuse(refused)
-      return { written, bytes }
-    })
+      })
+  })
 
   // every message published so far confirmed or refused (dead-lettered) before the checkpoint
   return { writeBatch, flush: unconfirmed.flush(CONNECTOR) }
