@@ -20,6 +20,8 @@ export * as Batch from "./Batch.ts"
 export * as Builtins from "./Builtins.ts"
 /** @since 0.4.0 */
 export * as BufferedSource from "./connectors/kit/bufferedSource.ts"
+/** @since 0.5.0 */
+export * as Capabilities from "./connectors/kit/Capabilities.ts"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.ts"
 /** @since 0.5.0 */

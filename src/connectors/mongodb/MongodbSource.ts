@@ -24,6 +24,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as Positions from "../kit/Positions.ts"
 import { SourceConfig } from "./MongodbConfig.ts"
 import { classify } from "./MongodbError.ts"
@@ -202,7 +203,7 @@ export const make = (connect: Connect): Connector.SourceDefinition<SourceConfig,
     capabilities: (config) => ({
       seekable: true,
       unbounded: config.mode === "change_stream",
-      ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {}),
+      ...Capabilities.preferredBatch(config.batch_size),
       maxParallelism: 1
     }),
     resources: (config) => ({

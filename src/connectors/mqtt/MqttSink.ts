@@ -27,6 +27,7 @@ import { Effect, type Scope } from "effect"
 import * as Connector from "../../Connector.ts"
 import type { ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as Codecs from "../kit/codecs/index.ts"
 import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
@@ -159,7 +160,7 @@ export const MqttSink: Connector.SinkDefinition<SinkConfig, unknown> = Connector
   type: CONNECTOR,
   description: "Publishes records to MQTT 5 topics (QoS 1/2: at-least-once; QoS 0: at most once)",
   config: SinkConfigSchema,
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  capabilities: Capabilities.atLeastOnceSink,
   resources: (config) => ({ writes: [...DeadLetter.resources(config)] }),
   check: (config) =>
     Effect.scoped(

@@ -30,6 +30,7 @@ import { Clock, Effect, type Scope } from "effect"
 import type mysql from "mysql2"
 import * as Batch from "../../Batch.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as Connector from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
@@ -294,13 +295,7 @@ export const MysqlCdc = Connector.source<CdcConfig, ChangeRecord>({
   type: CONNECTOR,
   description: "Streams row changes of MySQL/MariaDB tables from the binlog (ROW format), resumable exactly by binlog position",
   config: CdcConfig,
-  capabilities: (config) => ({
-    seekable: true,
-    unbounded: true,
-    maxParallelism: 1,
-    maxParallelismReason: "one binlog stream is read by one instance",
-    ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
-  }),
+  capabilities: (config) => Capabilities.stream({ batchSize: config.batch_size, onlyOne: "one binlog stream is read by one instance" }),
   position: () => BinlogPositionSchema,
   // a change stream reads what is written to its tables: never shared with a writer of them
   resources: (config) => ({

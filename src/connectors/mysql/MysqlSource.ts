@@ -24,6 +24,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { type ConnectorError, RecordError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as SqlTableSource from "../kit/sqlTableSource.ts"
 import { type Column, isInteger, tableInfo } from "./internal/catalog.ts"
 import { close, connect, quoteColumn, quoteIdent, run, session, tableResourceName } from "./internal/client.ts"
@@ -215,12 +216,8 @@ export const MysqlSource = Connector.source<SourceConfig, Row>({
   type: CONNECTOR,
   description: "Reads a MySQL/MariaDB table or query, every value exact (snapshot, incremental, partitioned)",
   config: SourceConfig,
-  capabilities: (config) => ({
-    seekable: true,
-    unbounded: false,
-    ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {}),
-    ...(config.table === undefined ? { maxParallelism: 1, maxParallelismReason: "a query is read whole by one instance" } : {})
-  }),
+  capabilities: (config) =>
+    Capabilities.table({ batchSize: config.batch_size, query: config.table === undefined ? "a query is read whole by one instance" : undefined }),
   position: () => TablePosition,
   // a snapshot is not disturbed by rows added beside it (shared); an incremental read would read
   // the workflow's own inserts on its next run (not shared)

@@ -26,6 +26,7 @@ import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectionError, ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
@@ -227,13 +228,11 @@ export const NatsSource = Connector.source<SourceConfig, NatsRecord>({
   type: CONNECTOR,
   description: "Reads a NATS JetStream stream through a durable pull consumer; acknowledges after the checkpoint covering the messages",
   config: SourceConfig,
-  capabilities: (config) => ({
-    seekable: true,
-    unbounded: true,
-    maxParallelism: 1,
-    maxParallelismReason: "the node owns one durable consumer, recreated at the restored position when it opens",
-    preferredBatchSize: config.batch_size ?? 1000
-  }),
+  capabilities: (config) =>
+    Capabilities.stream({
+      batchSize: config.batch_size ?? 1000,
+      onlyOne: "the node owns one durable consumer, recreated at the restored position when it opens"
+    }),
   position: () => SequencePosition,
   resources: (config) => ({
     reads: [{ kind: "nats-consumer", name: `${config.stream}/${config.consumer}`, key: ["consumer"] }],

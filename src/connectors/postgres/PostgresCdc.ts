@@ -50,6 +50,7 @@ import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectionError, ConnectorError, RecordError } from "../../Errors.ts"
 import * as BufferedSource from "../kit/bufferedSource.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import { type SnapshotProgress, SnapshotReader, type SnapshotTable, SnapshotValueError } from "./internal/cdcSnapshot.ts"
 import { CdcPosition, decodePosition, type SavedSnapshot, snapshotPosition } from "./internal/cdcPosition.ts"
 import { type ChangeHandle, ChangeStream } from "./internal/cdcStream.ts"
@@ -449,14 +450,7 @@ export const PostgresCdc = Connector.source<CdcConfig, ChangeRecord>({
   type: CONNECTOR,
   description: "Streams inserts, updates and deletes from PostgreSQL logical replication (pgoutput)",
   config: CdcConfigSchema,
-  capabilities: (config) => ({
-    seekable: true,
-    unbounded: true,
-    // a replication slot is read by one session
-    maxParallelism: 1,
-    maxParallelismReason: "a replication slot is read by one session",
-    ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {})
-  }),
+  capabilities: (config) => Capabilities.stream({ batchSize: config.batch_size, onlyOne: "a replication slot is read by one session" }),
   position: () => CdcPosition,
   // every change of these tables is read, the workflow's own writes included: nothing is shared
   resources: (config) => ({

@@ -31,6 +31,7 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
 import { ConnectorError } from "../../Errors.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as SqlTableSource from "../kit/sqlTableSource.ts"
 import { type Column, COLUMNS_SQL, isInteger, primaryKey, toColumns } from "./internal/catalog.ts"
 import { connectForReading, pgReadSession, quoteIdent, splitName } from "./internal/client.ts"
@@ -258,14 +259,12 @@ export const PostgresSource = Connector.source<SourceConfig, Row>({
   type: CONNECTOR,
   description: "Reads a PostgreSQL table or query with COPY, every type exact (snapshot, incremental, partitioned)",
   config: SourceConfig,
-  capabilities: (config) => ({
-    seekable: true,
-    unbounded: false,
-    encodes: [COPY_FORMAT],
-    ...(config.batch_size !== undefined ? { preferredBatchSize: config.batch_size } : {}),
-    // a query has no key to split it by
-    ...(config.query !== undefined ? { maxParallelism: 1, maxParallelismReason: "a query is read whole by one instance; read a table to split it" } : {})
-  }),
+  capabilities: (config) =>
+    Capabilities.table({
+      batchSize: config.batch_size,
+      encodes: [COPY_FORMAT],
+      query: config.query !== undefined ? "a query is read whole by one instance; read a table to split it" : undefined
+    }),
   position: () => TablePosition,
   // a snapshot is not disturbed by rows added beside it (shared); an incremental read would read
   // the workflow's own inserts on its next run (not shared)

@@ -24,6 +24,7 @@ import { Effect, type Scope } from "effect"
 import * as Connector from "../../Connector.ts"
 import type { ConnectorError } from "../../Errors.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as Codecs from "../kit/codecs/index.ts"
 import { connectTimeoutMillis } from "../kit/ConnectTimeout.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
@@ -141,7 +142,7 @@ export const RabbitmqSink: Connector.SinkDefinition<SinkConfig, unknown> = Conne
   type: CONNECTOR,
   description: "Publishes records to a RabbitMQ exchange with publisher confirms (at-least-once)",
   config: SinkConfigSchema,
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  capabilities: Capabilities.atLeastOnceSink,
   resources: (config) => ({
     writes: [{ kind: "rabbitmq-exchange", name: `${brokerOf(config.url)} ${config.exchange === "" ? "(default exchange)" : config.exchange}`, key: ["exchange"], shared: true }, ...DeadLetter.resources(config)]
   }),

@@ -20,6 +20,7 @@
 import { Effect, Schema } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import * as MessageLetters from "../kit/messageLetters.ts"
 import * as LagPoll from "../kit/LagPoll.ts"
@@ -73,11 +74,8 @@ export const RedisStreamsSource = Connector.source<SourceConfig, StreamRecord>({
   type: CONNECTOR,
   description: "Reads a Redis stream as a consumer group member; XACK after the checkpoint covering the entries",
   config: SourceConfig,
-  capabilities: (config) => ({
-    seekable: true,
-    unbounded: true,
-    preferredBatchSize: config.batch_size ?? 1000
-  }),
+  // consumers of one group share its entries: any number of instances
+  capabilities: (config) => Capabilities.stream({ batchSize: config.batch_size ?? 1000 }),
   position: () => StreamPosition,
   // not shared: a sink appending to the stream this node reads would feed the workflow its own output
   resources: (config) => ({ reads: [{ kind: "redis-stream", name: config.stream, key: ["stream"] }], writes: DeadLetter.resources(config) }),
