@@ -77,6 +77,24 @@ export const table = (options: {
 })
 
 /**
+ * A sink writing a SQL table in transactions with its checkpoint ids (`postgres`, `mysql`): exactly
+ * once unless the config asks for `guarantee: at-least-once` (an `upsert` stays exactly-once: it
+ * is idempotent); `mode: replace` empties the table, so it runs as one instance.
+ *
+ * @category constructors
+ * @since 0.5.0
+ */
+export const tableSink = (
+  config: { readonly mode?: "insert" | "upsert" | "replace" | undefined; readonly guarantee?: "exactly-once" | "at-least-once" | undefined },
+  preferredBatchSize: number
+): SinkCapabilities => ({
+  guarantee: config.mode === "upsert" || config.guarantee !== "at-least-once" ? "exactly-once" : "at-least-once",
+  transactional: true,
+  preferredBatchSize,
+  ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
+})
+
+/**
  * A sink whose writes are neither committed with its checkpoints nor de-duplicated: after a
  * restore, what it wrote since the last completed checkpoint is written again.
  *

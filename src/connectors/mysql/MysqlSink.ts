@@ -25,6 +25,7 @@
 import { Effect } from "effect"
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import { tableInfo, targetProblem } from "./internal/catalog.ts"
 import { checkAhead } from "./internal/checkpoints.ts"
 import { session, tableResourceName } from "./internal/client.ts"
@@ -67,13 +68,7 @@ export const MysqlSink = Connector.sink<SinkConfig, SinkRecord>({
   type: CONNECTOR,
   description: "Writes to a MySQL/MariaDB table (insert, upsert, replace), exactly-once with XA transactions and checkpoint ids",
   config: SinkConfig,
-  capabilities: (config) => ({
-    guarantee: config.mode === "upsert" || config.guarantee !== "at-least-once" ? "exactly-once" : "at-least-once",
-    transactional: true,
-    preferredBatchSize: 5000,
-    // replace: one instance empties the table
-    ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
-  }),
+  capabilities: (config) => Capabilities.tableSink(config, 5000),
   resources: (config) => {
     const name = tableResourceName(config, config.table)
     return { writes: name === undefined ? [] : [{ kind: "mysql-table", name, key: ["table"], ...(config.mode !== "replace" ? { shared: true } : {}) }] }

@@ -43,6 +43,7 @@
  */
 import * as Connector from "../../Connector.ts"
 import * as Spec from "../../Spec.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 import * as DeadLetter from "../kit/DeadLetter.ts"
 import { COLUMNS_SQL } from "./internal/catalog.ts"
 import { pgSession, splitName } from "./internal/client.ts"
@@ -85,13 +86,9 @@ export const PostgresSink = Connector.sink<SinkConfig, SinkRecord>({
   description: "Writes to a PostgreSQL table with COPY (insert, upsert, replace), exactly-once with checkpoint ids",
   config: SinkConfig,
   capabilities: (config) => ({
-    guarantee: config.mode === "upsert" || config.guarantee !== "at-least-once" ? "exactly-once" : "at-least-once",
-    transactional: true,
-    preferredBatchSize: 10000,
+    ...Capabilities.tableSink(config, 10000),
     // CSV bytes go to COPY (FORMAT csv) as they are (insert / replace; upsert merges records)
-    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] }),
-    // replace: one instance truncates the table
-    ...(config.mode === "replace" ? { maxParallelism: 1 } : {})
+    ...(config.mode === "upsert" ? {} : { accepts: ["text/csv", "application/x-postgres-copy"] })
   }),
   // the table (inserts and upserts add beside other writers; replace truncates it) and the dead letters
   resources: (config) => ({
