@@ -25,13 +25,12 @@ import { encoder } from "../kit/internal/encodeLetters.ts"
  * @category schemas
  * @since 0.1.0
  */
-export const StdoutConfig = Schema.Struct({
+export const StdoutConfig = DeadLetter.withSinkErrorHandling({
   format: Schema.optionalKey(Schema.Literals(["ndjson", "csv"]).annotate({
     description: "ndjson: one JSON object a line; csv: a header from the first record's keys, then its lines",
     default: "ndjson"
-  })),
-  ...DeadLetter.SinkErrorHandlingFields
-}).check(Schema.makeFilter((c) => DeadLetter.checkErrorHandling(c)))
+  }))
+})
 
 /**
  * @category models

@@ -23,6 +23,7 @@ import { Array as Arr, Cause, Deferred, Effect, Exit, Fiber, type Pull, Queue, S
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { ConfigurationError, ConnectorError, RejectedError } from "../../Errors.ts"
+import * as Capabilities from "../kit/Capabilities.ts"
 
 const CONNECTOR = "stream"
 
@@ -164,7 +165,7 @@ export const StreamSink: Connector.SinkDefinition<StreamSinkConfig, unknown> = C
   type: CONNECTOR,
   description: "Writes to an Effect Sink or a function per batch (DSL only: Streams.sink)",
   config: StreamSinkConfig,
-  capabilities: () => ({ guarantee: "at-least-once", transactional: false }),
+  capabilities: Capabilities.atLeastOnceSink,
   check: () => Effect.void,
   open: (config, context) =>
     config.sink !== undefined
