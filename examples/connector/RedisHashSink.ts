@@ -11,13 +11,13 @@ import { Clients, Codecs, Connector, DeadLetter, Errors, Retry, SinkKit, Spec } 
 import { Effect, Schema } from "effect"
 import { createClient } from "redis"
 
-const Config = Schema.Struct({
+// on_error: fail | dead_letter, dead_letter: { path, max_bytes } added after these, and checked
+const Config = DeadLetter.withErrorHandling({
   url: Schema.NonEmptyString,
   key: Schema.NonEmptyString, // the hash
   field: Schema.NonEmptyString, // the record field naming its hash field
-  ...Retry.RetryFields, // retry: { attempts, delay, max_delay }
-  ...DeadLetter.ErrorHandlingFields // on_error: fail | dead_letter, dead_letter: { path, max_bytes }
-}).check(Schema.makeFilter(DeadLetter.checkErrorHandling))
+  ...Retry.RetryFields // retry: { attempts, delay, max_delay }
+})
 
 // one client per Redis URL, shared by every node of a run that writes there
 const redis = Clients.pool({
