@@ -36,7 +36,12 @@ describe("cluster parts", () => {
   })
 
   it("refuses what the cluster does not distribute yet", async () => {
-    expect(await refusal(graph([{ ...source, type: "ndjson" }, filter, sink]))).toContain("exactly one csv or postgres source")
+    expect(await refusal(graph([{ ...source, type: "ndjson" }, filter, sink]))).toContain("source 'in' (ndjson): an ndjson file is not split into byte ranges yet")
+    expect(await refusal(graph([source, { ...source, id: "in2" }, { ...filter, inputs: ["in", "in2"] }, sink]))).toContain("exactly one source")
+    const nats: WorkflowGraph.Node = { kind: "source", id: "in", type: "nats", config: { url: "nats://127.0.0.1:4222", subject: "s" }, inputs: [] }
+    expect(await refusal(graph([nats, filter, sink]))).toContain("source 'in' (nats): nats consumers as cluster parts are not supported")
+    const mongo: WorkflowGraph.Node = { kind: "source", id: "in", type: "mongodb", config: { url: "mongodb://127.0.0.1", database: "d", collection: "c" }, inputs: [] }
+    expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv, postgres and mysql table, redis-streams and rabbitmq sources")
     expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("key_by")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
     const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"] }, inputs: ["in"] }
@@ -44,6 +49,8 @@ describe("cluster parts", () => {
     expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("dead_letter")
     const url = "postgres://postgres@127.0.0.1:5432/test"
     expect(await refusal(graph([{ ...source, type: "postgres", config: { connection_string: url, query: "SELECT 1 AS id" } }, filter, sink]))).toContain("reads a query")
+    expect(await refusal(graph([{ ...source, type: "mysql", config: { connection_string: "mysql://root@127.0.0.1:3306/test", query: "SELECT 1 AS id" } }, filter, sink])))
+      .toContain("source 'in' (mysql) reads a query")
     expect(await refusal(graph([source, filter, { ...sink, type: "postgres", config: { connection_string: url, table: "t", mode: "replace" } }]))).toContain("mode: replace")
   })
 
@@ -58,5 +65,33 @@ describe("cluster parts", () => {
     expect(part.nodes[2]!.config).toEqual({ connection_string: url, table: "dst" })
     const named = partGraph(graph([table, filter, { ...shared, config: { connection_string: url, table: "dst", workflow: "w" } }]), 3)
     expect((named.nodes[2]!.config as { workflow?: string }).workflow).toBe("w/3")
+  })
+
+  it("runs a broker source's parts as its consumers, into idempotent sinks only", async () => {
+    const url = "postgres://postgres@127.0.0.1:5432/test"
+    const redis: WorkflowGraph.Node = {
+      kind: "source",
+      id: "events",
+      type: "redis-streams",
+      config: { url: "redis://127.0.0.1:6379", stream: "s", group: "g", consumer: "c", codec: "json" },
+      inputs: []
+    }
+    const rabbit: WorkflowGraph.Node = { kind: "source", id: "events", type: "rabbitmq", config: { url: "amqp://127.0.0.1", queue: "q" }, inputs: [] }
+    const big = { ...filter, inputs: ["events"] }
+    const upsert: WorkflowGraph.Node = { kind: "sink", id: "out", type: "postgres", config: { connection_string: url, table: "t", mode: "upsert", key: ["id"] }, inputs: ["big"] }
+    for (const broker of [redis, rabbit]) {
+      const checked = await Effect.runPromise(check(graph([broker, big, upsert]), "/data").pipe(Effect.provide(Builtins.layer)))
+      expect(checked.nodes.map((n) => n.id)).toEqual(["events", "big", "out"])
+      const insert = await refusal(graph([broker, big, { ...upsert, config: { connection_string: url, table: "t" } }]))
+      expect(insert).toContain(`sink 'out' (postgres) writes in insert mode`)
+      expect(insert).toContain(`the parts of source 'events' (${broker.type}) are consumers`)
+      expect(insert).toContain("use mode: upsert")
+      // duplicates accepted by the sink's own setting
+      await Effect.runPromise(
+        check(graph([broker, big, { ...upsert, config: { connection_string: url, table: "t", guarantee: "at-least-once" } }]), "/data").pipe(Effect.provide(Builtins.layer))
+      )
+      const file = await refusal(graph([broker, big, sink]))
+      expect(file).toContain(`sink 'out' (ndjson) is not idempotent, but the parts of source 'events' (${broker.type})`)
+    }
   })
 })
