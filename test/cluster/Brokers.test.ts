@@ -1,0 +1,247 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflow texts contain ${VAR} references
+/**
+ * Broker sources as cluster parts, with real runner processes on loopback: a `redis-streams`
+ * stream read by three parts (consumers `<consumer>-<i>` of one group) and a `rabbitmq` queue read
+ * by three parts (three consumers of the queue), into idempotent PostgreSQL `upsert` sinks, with
+ * entries still being added while one runner is killed with `kill -9`. The sources never end: the
+ * parts follow them until `dataflare stop`, then `submit` reports the workflow stopped. Every entry
+ * is in the target once (the upsert's key), none is lost, and none is left unacknowledged.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import amqp from "amqplib"
+import pg from "pg"
+import { createClient } from "redis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type * as Cluster from "../../src/cluster/Cluster.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards } from "./support.ts"
+
+/** Entries added in all, in chunks, while the parts read and one runner dies. */
+const ENTRIES = 120_000
+const CHUNK = 4_000
+
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
+const RABBIT_URL = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672"
+
+const prefix = freshPrefix()
+const database = `cluster_${prefix}`
+const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
+const stream = `dataflare-cluster-${prefix}`
+const queue = `dataflare-cluster-${prefix}`
+/** The runners' environment: the broker URL with its password, a reference in the workflow. */
+const runnerEnv = { CLUSTER_RABBIT_URL: RABBIT_URL }
+const runners: Array<RunnerProcess> = []
+let dir = ""
+
+const redis = createClient({ url: REDIS_URL })
+redis.on("error", () => {})
+
+const admin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: dataUrl })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+const targetCount = (table: string) =>
+  admin(async (c) => {
+    const r = await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'v' || id)::int AS intact, min(id::bigint)::int AS lo, max(id::bigint)::int AS hi FROM ${table}`)
+    return r.rows[0] as { n: number; intact: number; lo: number | null; hi: number | null }
+  })
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Adds entries 1..ENTRIES in chunks of CHUNK, `add` doing one chunk, with a pause between chunks. */
+const produce = async (add: (from: number, to: number) => Promise<void>) => {
+  for (let from = 1; from <= ENTRIES; from += CHUNK) {
+    await add(from, Math.min(ENTRIES, from + CHUNK - 1))
+    await sleep(150)
+  }
+}
+
+const alive = () => runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+
+/**
+ * Three runners (started as needed); the workflow submitted in 3 parts while `add` produces; the
+ * runner of a part under way killed with `kill -9` while entries are still added; then waits for
+ * every entry in `table`, stops the workflow and returns what submit printed.
+ */
+const killMidStream = async (name: string, file: string, table: string, add: (from: number, to: number) => Promise<void>) => {
+  while (alive().length < 3) runners.push(await startRunner(prefix, dir, runnerEnv))
+  await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length >= 3)
+  // the shards settled on the three (a runner that just joined takes its shards some seconds later,
+  // moving the parts on them): the part that restarts is the killed runner's
+  await waitForPublishedShards(prefix, 3)
+  const submitted = run(["submit", file, "--cluster", URL, "--prefix", prefix, "--parts", "3"], dir, 600_000, runnerEnv)
+  const producing = produce(add)
+  const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null && p.recordsOut > 0
+  // a quarter of the entries written: the runner dies mid-stream, with more still being added
+  for (let deadline = Date.now() + 120_000; (await targetCount(table)).n < ENTRIES / 4 && Date.now() < deadline;) await sleep(100)
+  const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
+  const busy = during.parts.find(underWay)!
+  const victim = runners.find((r) => r.address === busy.runner)!
+  const before = await targetCount(table)
+  await stopRunner(victim, "SIGKILL")
+  const killedAt = Date.now()
+  await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts > busy.attempts && p.status === "running"))
+  console.log(`${name}: part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner (${before.n} of ${ENTRIES} entries in the target then)`)
+  await producing
+  // the parts follow the source: every entry reaches the target, then they are stopped
+  const deadline = Date.now() + 300_000
+  while ((await targetCount(table)).n < ENTRIES && Date.now() < deadline) await sleep(500)
+  const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+  expect(stopped.status).toBe(0)
+  const result = await submitted
+  const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
+  return { result, own, busy, victim, before }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-brokers-"))
+  await redis.connect()
+  const server = new pg.Client({ connectionString: URL })
+  await server.connect()
+  await server.query(`CREATE DATABASE ${database}`)
+  await server.end()
+  await admin(async (c) => {
+    await c.query("CREATE TABLE redis_dst (id text PRIMARY KEY, v text NOT NULL)")
+    await c.query("CREATE TABLE rabbit_dst (id bigint PRIMARY KEY, v text NOT NULL)")
+  })
+  const conn = await amqp.connect(RABBIT_URL)
+  const ch = await conn.createChannel()
+  await ch.assertQueue(queue, { durable: true })
+  await conn.close()
+}, 120_000)
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await dropPrefix(prefix)
+  const server = new pg.Client({ connectionString: URL })
+  await server.connect()
+  await server.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+  await server.end()
+  await redis.del(stream).catch(() => undefined)
+  await redis.quit().catch(() => undefined)
+  const conn = await amqp.connect(RABBIT_URL)
+  const ch = await conn.createChannel()
+  await ch.deleteQueue(queue)
+  await conn.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe("dataflare cluster: broker sources as parts, into idempotent PostgreSQL sinks", () => {
+  it("redis-streams: three consumers of one group, a runner killed mid-stream, every entry once, none pending", async () => {
+    const name = `cluster-redis-${prefix}`
+    await writeFile(
+      join(dir, "redis.yaml"),
+      `name: ${name}
+execution:
+  checkpoint_interval: 300ms
+sources:
+  events:
+    type: redis-streams
+    config:
+      url: ${REDIS_URL}
+      stream: ${stream}
+      group: dataflare
+      consumer: part
+      batch_size: 500
+      claim_idle: 3s
+destinations:
+  out:
+    type: postgres
+    inputs: [events]
+    config:
+      connection_string: ${dataUrl}
+      table: redis_dst
+      mode: upsert
+      key: [id]
+`
+    )
+    const add = async (from: number, to: number) => {
+      const sent: Array<Promise<unknown>> = []
+      for (let i = from; i <= to; i++) sent.push(redis.sendCommand(["XADD", stream, "*", "id", String(i), "v", `v${i}`]))
+      await Promise.all(sent)
+    }
+    const { result, own, busy, victim } = await killMidStream(name, "redis.yaml", "redis_dst", add)
+    expect(result.stderr).toContain("which never ends: they run until `dataflare stop")
+    expect(result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
+    expect(result.status).toBe(0)
+    expect(own).toHaveLength(3)
+    for (const p of own) {
+      expect(p.status).toBe("stopped")
+      expect(p.runner).not.toBe(victim.address)
+    }
+    const moved = own.find((p) => p.part === busy.part)!
+    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
+    expect(await targetCount("redis_dst")).toEqual({ n: ENTRIES, intact: ENTRIES, lo: 1, hi: ENTRIES })
+    // the parts were the group's consumers `part-<i>`, and every entry is acknowledged
+    const consumers = (await redis.sendCommand(["XINFO", "CONSUMERS", stream, "dataflare"])) as ReadonlyArray<{ readonly name: string }>
+    // (and `<consumer>:claimed`, the consumers the parts claim dead consumers' entries as)
+    expect(consumers.map((c) => c.name).filter((n) => !n.endsWith(":claimed")).sort()).toEqual(["part-0", "part-1", "part-2"])
+    const pending = (await redis.sendCommand(["XPENDING", stream, "dataflare"])) as ReadonlyArray<unknown>
+    expect(Number(pending[0])).toBe(0)
+  }, 900_000)
+
+  it("rabbitmq: three consumers of one queue, a runner killed mid-stream, every message once, none left", async () => {
+    const name = `cluster-rabbit-${prefix}`
+    await writeFile(
+      join(dir, "rabbit.yaml"),
+      `name: ${name}
+execution:
+  checkpoint_interval: 300ms
+sources:
+  orders:
+    type: rabbitmq
+    config:
+      url: \${CLUSTER_RABBIT_URL}
+      queue: ${queue}
+      prefetch: 2000
+destinations:
+  out:
+    type: postgres
+    inputs: [orders]
+    config:
+      connection_string: ${dataUrl}
+      table: rabbit_dst
+      mode: upsert
+      key: [id]
+`
+    )
+    const conn = await amqp.connect(RABBIT_URL)
+    const ch = await conn.createConfirmChannel()
+    const add = async (from: number, to: number) => {
+      for (let i = from; i <= to; i++) ch.sendToQueue(queue, Buffer.from(JSON.stringify({ id: i, v: `v${i}` })), { persistent: true })
+      await ch.waitForConfirms()
+    }
+    try {
+      // an insert (exactly-once by the part's own marks) sink is refused, naming the node, nothing submitted
+      const upsert = await readFile(join(dir, "rabbit.yaml"), "utf8")
+      await writeFile(join(dir, "rabbit-insert.yaml"), upsert.replace("      mode: upsert\n      key: [id]\n", ""))
+      const refused = await run(["submit", "rabbit-insert.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "3"], dir, 120_000, runnerEnv)
+      expect(refused.stderr).toContain("sink 'out' (postgres) writes in insert mode")
+      expect(refused.stderr).toContain("source 'orders' (rabbitmq)")
+      expect(refused.status).toBe(1)
+
+      const { result, own, busy, victim } = await killMidStream(name, "rabbit.yaml", "rabbit_dst", add)
+      expect(result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
+      expect(result.status).toBe(0)
+      expect(own).toHaveLength(3)
+      for (const p of own) {
+        expect(p.status).toBe("stopped")
+        expect(p.runner).not.toBe(victim.address)
+      }
+      expect(own.find((p) => p.part === busy.part)!.attempts).toBeGreaterThan(busy.attempts)
+      expect(await targetCount("rabbit_dst")).toEqual({ n: ENTRIES, intact: ENTRIES, lo: 1, hi: ENTRIES })
+      // every message acknowledged: none ready once the consumers are gone (unacknowledged ones are requeued)
+      const check = await ch.checkQueue(queue)
+      expect(check).toMatchObject({ messageCount: 0, consumerCount: 0 })
+    } finally {
+      await conn.close().catch(() => undefined)
+    }
+  }, 900_000)
+})
