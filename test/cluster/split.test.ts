@@ -31,17 +31,21 @@ describe("cluster parts", () => {
     expect(partPath("/x/noext", 1)).toBe("/x/noext.part-1")
   })
 
+  it("splits an ndjson file as a csv file: its path made absolute, a file per part", async () => {
+    const checked = await Effect.runPromise(check(graph([{ ...source, config: { path: "in.ndjson" }, type: "ndjson" }, filter, sink]), "/data").pipe(Effect.provide(Builtins.layer)))
+    expect(partGraph(checked, 1).nodes.map((n) => (n.config as { path?: string }).path)).toEqual(["/data/in.ndjson", undefined, "/data/out/result.part-1.ndjson"])
+  })
+
   it("keeps the workflow's checkpoint interval", () => {
     expect(partGraph(graph([source, filter, sink], { checkpoint_interval: "5s" }), 0).execution.checkpoint_interval).toBe("5s")
   })
 
   it("refuses what the cluster does not distribute yet", async () => {
-    expect(await refusal(graph([{ ...source, type: "ndjson" }, filter, sink]))).toContain("source 'in' (ndjson): an ndjson file is not split into byte ranges yet")
     expect(await refusal(graph([source, { ...source, id: "in2" }, { ...filter, inputs: ["in", "in2"] }, sink]))).toContain("exactly one source")
     const nats: WorkflowGraph.Node = { kind: "source", id: "in", type: "nats", config: { url: "nats://127.0.0.1:4222", subject: "s" }, inputs: [] }
     expect(await refusal(graph([nats, filter, sink]))).toContain("source 'in' (nats): nats consumers as cluster parts are not supported")
     const mongo: WorkflowGraph.Node = { kind: "source", id: "in", type: "mongodb", config: { url: "mongodb://127.0.0.1", database: "d", collection: "c" }, inputs: [] }
-    expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv, postgres and mysql table, redis-streams and rabbitmq sources")
+    expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv and ndjson files, postgres and mysql tables")
     expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("key_by")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
     const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"] }, inputs: ["in"] }

@@ -1,7 +1,8 @@
 /**
  * Splitting a workflow into parts, the unit the cluster distributes: part `i` of `n` reads range
  * `i` of the source — a byte range of a `csv` source's file (the ranges of a parallel csv source,
- * see src/connectors/csv/internal/range.ts), or a key range of a `postgres` or `mysql` table
+ * see src/connectors/csv/internal/range.ts) or of an `ndjson` source's (see
+ * src/connectors/ndjson/internal/range.ts), or a key range of a `postgres` or `mysql` table
  * source (the ranges of its partitioned read) — or, for a broker source, is consumer `i` of `n`
  * (`redis-streams`: consumer `<consumer>-<i>` of the one group; `rabbitmq`: a consumer of the
  * queue), runs the stateless chain after it, and writes through its own sink instances,
@@ -10,7 +11,7 @@
  * shared: every part writes the same table, as an instance of its own (its checkpoint marks and
  * staging table are the part's, named after `<name>/<i>`).
  *
- * What is distributed is checked at submit time ({@link check}): one `csv` source, `postgres` or
+ * What is distributed is checked at submit time ({@link check}): one `csv` or `ndjson` source, `postgres` or
  * `mysql` table source, or `redis-streams` / `rabbitmq` source, only stateless processors, no
  * `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in `insert` / `upsert`
  * mode — with a broker source, `postgres` sinks in `upsert` mode only (see {@link check}).
@@ -32,15 +33,16 @@ const TABLE_SOURCES = new Set(["postgres", "mysql"])
  * part's own checkpoint: only an idempotent sink keeps each message once.
  */
 const BROKER_SOURCES = new Set(["redis-streams", "rabbitmq"])
+/** File sources, split in byte ranges (a range starts at the first record boundary after its cut). */
+const FILE_SOURCES = new Set(["csv", "ndjson"])
 /** Sources whose parts are ranges (a file's bytes, a table's keys) or consumers (a broker's). */
-const SPLITTABLE = new Set(["csv", ...TABLE_SOURCES, ...BROKER_SOURCES])
+const SPLITTABLE = new Set([...FILE_SOURCES, ...TABLE_SOURCES, ...BROKER_SOURCES])
 /** Sources refused with a reason of their own. */
 const NOT_YET: ReadonlyMap<string, string> = new Map([
   [
     "nats",
     "nats consumers as cluster parts are not supported: they were tried and stalled in a full run (run it with dataflare run)"
-  ],
-  ["ndjson", "an ndjson file is not split into byte ranges yet (convert it to csv, or run it with dataflare run)"]
+  ]
 ])
 /** Sinks that write one file (`config.path`): each part writes its own. */
 const FILE_SINKS = new Set(["csv", "ndjson"])
@@ -86,7 +88,7 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     if (!SPLITTABLE.has(source.type)) {
       return yield* refuse(
         name,
-        `source '${source.id}' (${source.type}): the cluster splits csv, postgres and mysql table, redis-streams and rabbitmq sources for now (run it with dataflare run)`
+        `source '${source.id}' (${source.type}): the cluster splits csv and ndjson files, postgres and mysql tables, redis-streams and rabbitmq sources for now (run it with dataflare run)`
       )
     }
     if (TABLE_SOURCES.has(source.type) && configField(source, "table") === undefined) {
