@@ -11,11 +11,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import amqp from "amqplib"
-import pg from "pg"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type * as Cluster from "../../src/cluster/Cluster.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards } from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards, withPg } from "./support.ts"
 
 /** Entries added in all, in chunks, while the parts read and one runner dies. */
 const ENTRIES = 120_000
@@ -37,18 +35,8 @@ let dir = ""
 const redis = createClient({ url: REDIS_URL })
 redis.on("error", () => {})
 
-const admin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: dataUrl })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-
 const targetCount = (table: string) =>
-  admin(async (c) => {
+  withPg(dataUrl, async (c) => {
     const r = await c.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'v' || id)::int AS intact, min(id::bigint)::int AS lo, max(id::bigint)::int AS hi FROM ${table}`)
     return r.rows[0] as { n: number; intact: number; lo: number | null; hi: number | null }
   })
@@ -78,36 +66,23 @@ const killMidStream = async (name: string, file: string, table: string, add: (fr
   await waitForPublishedShards(prefix, 3)
   const submitted = run(["submit", file, "--cluster", URL, "--prefix", prefix, "--parts", "3"], dir, 600_000, runnerEnv)
   const producing = produce(add)
-  const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null && p.recordsOut > 0
   // a quarter of the entries written: the runner dies mid-stream, with more still being added
   for (let deadline = Date.now() + 120_000; (await targetCount(table)).n < ENTRIES / 4 && Date.now() < deadline;) await sleep(100)
-  const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
-  const busy = during.parts.find(underWay)!
-  const victim = runners.find((r) => r.address === busy.runner)!
-  const before = await targetCount(table)
-  await stopRunner(victim, "SIGKILL")
-  const killedAt = Date.now()
-  await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts > busy.attempts && p.status === "running"))
-  console.log(`${name}: part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner (${before.n} of ${ENTRIES} entries in the target then)`)
-  await producing
-  // the parts follow the source: every entry reaches the target, then they are stopped
-  const deadline = Date.now() + 300_000
-  while ((await targetCount(table)).n < ENTRIES && Date.now() < deadline) await sleep(500)
-  const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
-  expect(stopped.status).toBe(0)
-  const result = await submitted
-  const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
-  return { result, own, busy, victim, before }
+  return killDuringRun(prefix, name, runners, submitted, async () => {
+    await producing
+    // the parts follow the source: every entry reaches the target, then they are stopped
+    const deadline = Date.now() + 300_000
+    while ((await targetCount(table)).n < ENTRIES && Date.now() < deadline) await sleep(500)
+    const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+    expect(stopped.status).toBe(0)
+  })
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-brokers-"))
   await redis.connect()
-  const server = new pg.Client({ connectionString: URL })
-  await server.connect()
-  await server.query(`CREATE DATABASE ${database}`)
-  await server.end()
-  await admin(async (c) => {
+  await withPg(URL, (c) => c.query(`CREATE DATABASE ${database}`))
+  await withPg(dataUrl, async (c) => {
     await c.query("CREATE TABLE redis_dst (id text PRIMARY KEY, v text NOT NULL)")
     await c.query("CREATE TABLE rabbit_dst (id bigint PRIMARY KEY, v text NOT NULL)")
   })
@@ -120,10 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
   await dropPrefix(prefix)
-  const server = new pg.Client({ connectionString: URL })
-  await server.connect()
-  await server.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
-  await server.end()
+  await withPg(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
   await redis.del(stream).catch(() => undefined)
   await redis.quit().catch(() => undefined)
   const conn = await amqp.connect(RABBIT_URL)
@@ -167,17 +139,11 @@ destinations:
       for (let i = from; i <= to; i++) sent.push(redis.sendCommand(["XADD", stream, "*", "id", String(i), "v", `v${i}`]))
       await Promise.all(sent)
     }
-    const { result, own, busy, victim } = await killMidStream(name, "redis.yaml", "redis_dst", add)
-    expect(result.stderr).toContain("which never ends: they run until `dataflare stop")
-    expect(result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
-    expect(result.status).toBe(0)
-    expect(own).toHaveLength(3)
-    for (const p of own) {
-      expect(p.status).toBe("stopped")
-      expect(p.runner).not.toBe(victim.address)
-    }
-    const moved = own.find((p) => p.part === busy.part)!
-    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
+    const killed = await killMidStream(name, "redis.yaml", "redis_dst", add)
+    expect(killed.result.stderr).toContain("which never ends: they run until `dataflare stop")
+    expect(killed.result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
+    expect(killed.result.status).toBe(0)
+    expectMoved(killed, 3, "stopped")
     expect(await targetCount("redis_dst")).toEqual({ n: ENTRIES, intact: ENTRIES, lo: 1, hi: ENTRIES })
     // the parts were the group's consumers `part-<i>`, and every entry is acknowledged
     const consumers = (await redis.sendCommand(["XINFO", "CONSUMERS", stream, "dataflare"])) as ReadonlyArray<{ readonly name: string }>
@@ -227,15 +193,10 @@ destinations:
       expect(refused.stderr).toContain("source 'orders' (rabbitmq)")
       expect(refused.status).toBe(1)
 
-      const { result, own, busy, victim } = await killMidStream(name, "rabbit.yaml", "rabbit_dst", add)
-      expect(result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
-      expect(result.status).toBe(0)
-      expect(own).toHaveLength(3)
-      for (const p of own) {
-        expect(p.status).toBe("stopped")
-        expect(p.runner).not.toBe(victim.address)
-      }
-      expect(own.find((p) => p.part === busy.part)!.attempts).toBeGreaterThan(busy.attempts)
+      const killed = await killMidStream(name, "rabbit.yaml", "rabbit_dst", add)
+      expect(killed.result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
+      expect(killed.result.status).toBe(0)
+      expectMoved(killed, 3, "stopped")
       expect(await targetCount("rabbit_dst")).toEqual({ n: ENTRIES, intact: ENTRIES, lo: 1, hi: ENTRIES })
       // every message acknowledged: none ready once the consumers are gone (unacknowledged ones are requeued)
       const check = await ch.checkQueue(queue)

@@ -8,11 +8,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type * as Cluster from "../../src/cluster/Cluster.ts"
 import { queryAt, SERVER } from "../connectors/mysql/support.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, withPg } from "./support.ts"
 
 const ROWS = 600_000
 
@@ -23,16 +21,6 @@ const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
 const runners: Array<RunnerProcess> = []
 let dir = ""
 
-const admin = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-mysql-"))
   await queryAt(SERVER, `CREATE DATABASE \`${database}\``)
@@ -41,15 +29,15 @@ beforeAll(async () => {
     "CREATE TABLE src (id BIGINT PRIMARY KEY, name VARCHAR(40) NOT NULL, amount DECIMAL(12,2) NOT NULL)",
     `INSERT INTO src SELECT seq, CONCAT('name ', seq), (seq % 1000) / 4 FROM seq_1_to_${ROWS}`
   )
-  await admin(URL, (c) => c.query(`CREATE DATABASE ${database}`))
+  await withPg(URL, (c) => c.query(`CREATE DATABASE ${database}`))
   // no key on the target: a row written twice would be there twice
-  await admin(dataUrl, (c) => c.query("CREATE TABLE dst (id bigint NOT NULL, name text NOT NULL, amount numeric(12,2) NOT NULL)"))
+  await withPg(dataUrl, (c) => c.query("CREATE TABLE dst (id bigint NOT NULL, name text NOT NULL, amount numeric(12,2) NOT NULL)"))
 }, 300_000)
 
 afterAll(async () => {
   await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
   await dropPrefix(prefix)
-  await admin(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
+  await withPg(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
   await queryAt(SERVER, `DROP DATABASE IF EXISTS \`${database}\``)
   await rm(dir, { recursive: true, force: true })
 })
@@ -81,30 +69,14 @@ destinations:
 `
     )
     const submitted = run(["submit", "mysql.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
-    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
-    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
-    const busy = during.parts.find(underWay)!
-    const victim = runners.find((r) => r.address === busy.runner)!
-    const killedAt = Date.now()
-    await stopRunner(victim, "SIGKILL")
-    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
-    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
-    const result = await submitted
-    expect(result.stdout).toContain(`${name}: 6 parts done`)
-    expect(result.status).toBe(0)
-
-    const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
-    expect(own).toHaveLength(6)
-    const moved = own.find((p) => p.part === busy.part)!
-    expect(moved.attempts).toBeGreaterThanOrEqual(2)
-    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
-    for (const p of own) {
-      expect(p.status).toBe("done")
-      expect(p.runner).not.toBe(victim.address)
-    }
+    const killed = await killDuringRun(prefix, name, runners, submitted)
+    expect(killed.result.stdout).toContain(`${name}: 6 parts done`)
+    expect(killed.result.status).toBe(0)
+    expectMoved(killed, 6, "done")
+    const own = killed.own
     // every part read some of the table (the key ranges split it), and every row is there once, intact
     expect(own.every((p) => p.recordsIn > 0 || p.attempts > 1)).toBe(true)
-    const target = await admin(dataUrl, async (c) => {
+    const target = await withPg(dataUrl, async (c) => {
       const r = await c.query(
         `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids, min(id)::int AS lo, max(id)::int AS hi,
                 count(*) FILTER (WHERE name = 'name ' || id AND amount = round((id % 1000) / 4.0, 2))::int AS intact FROM dst`

@@ -8,8 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type * as Cluster from "../../src/cluster/Cluster.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
 
 const ROWS = 300_000
 
@@ -75,27 +74,10 @@ describe("dataflare cluster: an ndjson file in byte ranges", () => {
     const name = `cluster-ndjson-${prefix}`
     await writeFile(join(dir, "wf.yaml"), workflow(name, "out/result.ndjson"))
     const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
-    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
-    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
-    const busy = during.parts.find(underWay)!
-    const victim = runners.find((r) => r.address === busy.runner)!
-    const killedAt = Date.now()
-    await stopRunner(victim, "SIGKILL")
-    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
-    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
-    const result = await submitted
-    expect(result.stdout).toContain(`${name}: 6 parts done`)
-    expect(result.status).toBe(0)
-
-    const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
-    expect(own).toHaveLength(6)
-    const moved = own.find((p) => p.part === busy.part)!
-    expect(moved.attempts).toBeGreaterThanOrEqual(2)
-    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
-    for (const p of own) {
-      expect(p.status).toBe("done")
-      expect(p.runner).not.toBe(victim.address)
-    }
+    const killed = await killDuringRun(prefix, name, runners, submitted)
+    expect(killed.result.stdout).toContain(`${name}: 6 parts done`)
+    expect(killed.result.status).toBe(0)
+    expectMoved(killed, 6, "done")
 
     // each part wrote its own file, none of them empty (the file was split), and their union is
     // the local run's output, line for line (as multisets)
