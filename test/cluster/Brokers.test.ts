@@ -1,11 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: workflow texts contain ${VAR} references
 /**
  * Broker sources as cluster parts, with real runner processes on loopback: a `redis-streams`
- * stream read by three parts (consumers `<consumer>-<i>` of one group) and a `rabbitmq` queue read
- * by three parts (three consumers of the queue), into idempotent PostgreSQL `upsert` sinks, with
- * entries still being added while one runner is killed with `kill -9`. The sources never end: the
- * parts follow them until `dataflare stop`, then `submit` reports the workflow stopped. Every entry
- * is in the target once (the upsert's key), none is lost, and none is left unacknowledged.
+ * stream read by three parts (consumers `<consumer>-<i>` of one group; the workflow is
+ * examples/cluster/stream-upsert.yaml) and a `rabbitmq` queue read by three parts (three
+ * consumers of the queue), into idempotent PostgreSQL `upsert` sinks, with entries still being
+ * added while one runner is killed with `kill -9`. The sources never end: the parts follow them
+ * until `dataflare stop`, then `submit` reports the workflow stopped. Every entry is in the target
+ * once (the upsert's key), none is lost, and none is left unacknowledged.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -27,8 +28,11 @@ const database = `cluster_${prefix}`
 const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
 const stream = `dataflare-cluster-${prefix}`
 const queue = `dataflare-cluster-${prefix}`
-/** The runners' environment: the broker URL with its password, a reference in the workflow. */
-const runnerEnv = { CLUSTER_RABBIT_URL: RABBIT_URL }
+/**
+ * The runners' (and submit's) environment: the RabbitMQ URL with its password, a reference in the
+ * workflow, and examples/cluster/stream-upsert.yaml's variables.
+ */
+const runnerEnv = { CLUSTER_RABBIT_URL: RABBIT_URL, REDIS_URL, STREAM: stream, PG_URL: dataUrl, TARGET_TABLE: "redis_dst" }
 const runners: Array<RunnerProcess> = []
 let dir = ""
 
@@ -107,39 +111,15 @@ afterAll(async () => {
 
 describe("dataflare cluster: broker sources as parts, into idempotent PostgreSQL sinks", () => {
   it("redis-streams: three consumers of one group, a runner killed mid-stream, every entry once, none pending", async () => {
-    const name = `cluster-redis-${prefix}`
-    await writeFile(
-      join(dir, "redis.yaml"),
-      `name: ${name}
-execution:
-  checkpoint_interval: 300ms
-sources:
-  events:
-    type: redis-streams
-    config:
-      url: ${REDIS_URL}
-      stream: ${stream}
-      group: dataflare
-      consumer: part
-      batch_size: 500
-      claim_idle: 3s
-destinations:
-  out:
-    type: postgres
-    inputs: [events]
-    config:
-      connection_string: ${dataUrl}
-      table: redis_dst
-      mode: upsert
-      key: [id]
-`
-    )
+    // examples/cluster/stream-upsert.yaml, its stream and tables from the environment (runnerEnv)
+    const name = "cluster-stream-upsert"
+    const example = join(import.meta.dirname, "../../examples/cluster/stream-upsert.yaml")
     const add = async (from: number, to: number) => {
       const sent: Array<Promise<unknown>> = []
       for (let i = from; i <= to; i++) sent.push(redis.sendCommand(["XADD", stream, "*", "id", String(i), "v", `v${i}`]))
       await Promise.all(sent)
     }
-    const killed = await killMidStream(name, "redis.yaml", "redis_dst", add)
+    const killed = await killMidStream(name, example, "redis_dst", add)
     expect(killed.result.stderr).toContain("which never ends: they run until `dataflare stop")
     expect(killed.result.stdout).toContain(`${name}: stopped (3 of 3 parts stopped at a checkpoint)`)
     expect(killed.result.status).toBe(0)
