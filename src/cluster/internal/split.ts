@@ -11,10 +11,11 @@
  * shared: every part writes the same table, as an instance of its own (its checkpoint marks and
  * staging table are the part's, named after `<name>/<i>`).
  *
- * What is distributed is checked at submit time ({@link check}): one `csv` or `ndjson` source, `postgres` or
- * `mysql` table source, or `redis-streams` / `rabbitmq` source, only stateless processors, no
- * `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in `insert` / `upsert`
- * mode — with a broker source, `postgres` sinks in `upsert` mode only (see {@link check}).
+ * What is distributed is checked at submit time ({@link check}): one `csv` or `ndjson` source,
+ * `postgres` or `mysql` table source, or `redis-streams` / `rabbitmq` source, only stateless
+ * processors, no `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in
+ * `insert` / `upsert` mode — with a broker source, `postgres` sinks in `upsert` mode only (or
+ * declared `guarantee: at-least-once`).
  */
 import * as path from "node:path"
 import { Effect } from "effect"
