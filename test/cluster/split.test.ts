@@ -46,11 +46,11 @@ describe("cluster parts", () => {
     expect(await refusal(graph([nats, filter, sink]))).toContain("source 'in' (nats): nats consumers as cluster parts are not supported")
     const mongo: WorkflowGraph.Node = { kind: "source", id: "in", type: "mongodb", config: { url: "mongodb://127.0.0.1", database: "d", collection: "c" }, inputs: [] }
     expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv and ndjson files, postgres and mysql tables")
-    expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("key_by")
+    expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("node 'big' (filter) has key_by")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
     const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"] }, inputs: ["in"] }
     expect(await refusal(graph([source, dedupe, sink]))).toContain("is stateful")
-    expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("dead_letter")
+    expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("node 'in' (csv) has a dead_letter file")
     const url = "postgres://postgres@127.0.0.1:5432/test"
     expect(await refusal(graph([{ ...source, type: "postgres", config: { connection_string: url, query: "SELECT 1 AS id" } }, filter, sink]))).toContain("reads a query")
     expect(await refusal(graph([{ ...source, type: "mysql", config: { connection_string: "mysql://root@127.0.0.1:3306/test", query: "SELECT 1 AS id" } }, filter, sink])))

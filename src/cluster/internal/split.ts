@@ -97,9 +97,9 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     }
     const broker = BROKER_SOURCES.has(source.type)
     for (const node of graph.nodes) {
-      if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
+      if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' (${node.type}) has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
       if (typeof node.config === "object" && node.config !== null && "dead_letter" in node.config) {
-        return yield* refuse(name, `node '${node.id}' has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
+        return yield* refuse(name, `node '${node.id}' (${node.type}) has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
       }
       if (node.kind === "sink" && SHARED_SINKS.has(node.type)) {
         const mode = configField(node, "mode") ?? "insert"
