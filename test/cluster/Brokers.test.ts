@@ -87,7 +87,8 @@ beforeAll(async () => {
   await redis.connect()
   await withPg(URL, (c) => c.query(`CREATE DATABASE ${database}`))
   await withPg(dataUrl, async (c) => {
-    await c.query("CREATE TABLE redis_dst (id text PRIMARY KEY, v text NOT NULL)")
+    // keyed by the entry id (examples/cluster/stream-upsert.yaml's upsert key); `id` unique too: each entry once
+    await c.query("CREATE TABLE redis_dst (entry_id text PRIMARY KEY, id text NOT NULL UNIQUE, v text NOT NULL)")
     await c.query("CREATE TABLE rabbit_dst (id bigint PRIMARY KEY, v text NOT NULL)")
   })
   const conn = await amqp.connect(RABBIT_URL)

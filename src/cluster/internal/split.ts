@@ -109,7 +109,7 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
         if (broker && mode !== "upsert" && configField(node, "guarantee") !== "at-least-once") {
           return yield* refuse(
             name,
-            brokerSink(node, source, `writes in ${String(mode)} mode (exactly-once by each part's own checkpoint marks)`, "use mode: upsert, by a key the messages carry")
+            brokerSink(node, source, `writes in ${String(mode)} mode (exactly-once by each part's own checkpoint marks)`, "use mode: upsert, by a key unique to each message (for redis-streams, the entry id of id_field)")
           )
         }
       } else if (node.kind === "sink" && broker) {
