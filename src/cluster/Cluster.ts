@@ -2,10 +2,11 @@
  * Scale-out on effect/cluster: one workflow spread over several runner processes (and machines),
  * its parts moving to the runners left when one dies.
  *
- * The unit of distribution is a part: a byte range of the workflow's `csv` source or a key range
- * of its `postgres` table source, with the stateless chain after it and its own sink instances (a
- * file per part, or its own instance of a shared exactly-once `postgres` sink), run by the
- * ordinary runtime. Each part is a cluster entity whose one request is persisted in PostgreSQL
+ * The unit of distribution is a part: a byte range of the workflow's `csv` source, a key range
+ * of its `postgres` or `mysql` table source, or a consumer of its `redis-streams` or `rabbitmq`
+ * source (such parts never end: they follow the source until the workflow is stopped), with the
+ * stateless chain after it and its own sink instances (a file per part, or its own instance of a
+ * shared `postgres` sink), run by the ordinary runtime. Each part is a cluster entity whose one request is persisted in PostgreSQL
  * until the part ends; parts checkpoint into the PostgreSQL state backend, so a part that moves
  * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. Credentials
  * travel as `${env:NAME}` references, resolved on the runners.
@@ -31,7 +32,7 @@ import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
 import * as Secrets from "./internal/secrets.ts"
 import * as Sharding from "./internal/sharding.ts"
-import { check } from "./internal/split.ts"
+import { check, unboundedSource as unboundedSourceOf } from "./internal/split.ts"
 import * as Table from "./internal/table.ts"
 
 export {
@@ -88,6 +89,17 @@ export const deferringEnv: (env: Secrets.Env) => Secrets.Env = Secrets.deferring
  * @since 0.5.0
  */
 export const deferReferences: (resolved: WorkflowGraph, deferred: WorkflowGraph) => WorkflowGraph = Secrets.deferReferences
+
+/**
+ * The node of a workflow's source when the cluster runs its parts as consumers of a broker
+ * (`redis-streams`, `rabbitmq`): such a source never ends, so its parts run — and `follow`
+ * follows them — until the workflow is stopped ({@link stop}). `undefined` for a source whose
+ * parts end (a file's byte ranges, a table's key ranges).
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const unboundedSource: (graph: WorkflowGraph) => WorkflowGraph["nodes"][number] | undefined = unboundedSourceOf
 
 /**
  * Where the cluster keeps its state: a PostgreSQL database, and a prefix for its tables

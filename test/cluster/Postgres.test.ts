@@ -12,7 +12,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type * as Cluster from "../../src/cluster/Cluster.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards } from "./support.ts"
+import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards, withPg } from "./support.ts"
 
 const ROWS = 2_000_000
 
@@ -27,15 +27,7 @@ const runnerEnv = { ...secretEnv, PG_URL: dataUrl }
 const runners: Array<RunnerProcess> = []
 let dir = ""
 
-const admin = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
+const admin = withPg
 
 /** count and md5 of a table's rows in key order. */
 /** The 2 M-row table into `target`, exactly-once (the sink's default), in small batches. */

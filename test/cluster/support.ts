@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { createServer } from "node:net"
 import { Effect } from "effect"
 import pg from "pg"
+import { expect } from "vitest"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import { bin } from "../cli/support.ts"
 
@@ -155,4 +156,67 @@ export const waitForPublishedShards = async (prefix: string, runners: number, ti
   } finally {
     await client.end()
   }
+}
+
+/** Runs `f` on a connection to the PostgreSQL database at `url`, closed afterwards. */
+export const withPg = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** What {@link killDuringRun} saw: submit's result, the workflow's parts at the end, the part whose runner was killed, and that runner. */
+export interface KilledRun {
+  readonly result: Awaited<ReturnType<typeof run>>
+  readonly own: ReadonlyArray<Cluster.PartRow>
+  readonly busy: Cluster.PartRow
+  readonly victim: RunnerProcess
+}
+
+/**
+ * While `submitted` (the CLI's submit, following `workflow`) runs: kills with `kill -9` the runner
+ * of a part under way (running, with a checkpoint), waits for that part to start again on another
+ * runner (printing how long it took), runs `beforeEnd` (a workflow that never ends is stopped
+ * there), then waits for submit to end and returns the workflow's parts.
+ */
+export const killDuringRun = async (
+  prefix: string,
+  workflow: string,
+  runners: ReadonlyArray<RunnerProcess>,
+  submitted: ReturnType<typeof run>,
+  beforeEnd: () => Promise<void> = async () => {}
+): Promise<KilledRun> => {
+  const underWay = (p: Cluster.PartRow) => p.workflow === workflow && p.status === "running" && p.checkpoint !== null
+  const busy = (await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))).parts.find(underWay)!
+  const victim = runners.find((r) => r.address === busy.runner)!
+  const killedAt = Date.now()
+  await stopRunner(victim, "SIGKILL")
+  // `attempts` counts the part's starts
+  const restarted = (p: Cluster.PartRow) => p.workflow === workflow && p.part === busy.part && p.attempts > busy.attempts
+  await waitFor(prefix, "the part restarted", (s) => s.parts.some(restarted))
+  console.log(`${workflow}: part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
+  await beforeEnd()
+  const result = await submitted
+  const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === workflow)
+  return { result, own, busy, victim }
+}
+
+/**
+ * Checks a run {@link killDuringRun} killed a runner of: its `parts` parts all ended `status` on
+ * runners still alive, and the killed runner's part started again, from the checkpoint it had
+ * taken there (or a later one), not from the beginning.
+ */
+export const expectMoved = ({ busy, own, victim }: KilledRun, parts: number, status: "done" | "stopped") => {
+  expect(own).toHaveLength(parts)
+  for (const p of own) {
+    expect(p.status).toBe(status)
+    expect(p.runner).not.toBe(victim.address)
+  }
+  const moved = own.find((p) => p.part === busy.part)!
+  expect(moved.attempts).toBeGreaterThan(busy.attempts)
+  expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
 }

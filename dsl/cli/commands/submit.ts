@@ -2,7 +2,8 @@
  * `dataflare submit <workflow.yaml>... --cluster <postgres url> [--parts n] [--detach] [--prefix p]`:
  * checks that the cluster can distribute the workflow (or each of several, submitted in one
  * batch), records its parts and sends them to the cluster's runners, then follows it — one line per change of its parts — until every part has
- * ended (Ctrl-C detaches: the workflow goes on). Exit code 0 when every part is done, 3 when one
+ * ended (Ctrl-C detaches: the workflow goes on; the parts of a broker source never end by themselves:
+ * they run until `dataflare stop`). Exit code 0 when every part is done, 3 when one
  * failed, 1 for a workflow the cluster cannot run. See docs/cluster.md.
  *
  * @since 0.5.0
@@ -21,7 +22,7 @@ type ClusterModule = typeof import("../../../src/cluster/Cluster.ts")
 
 const parts = Flag.Int("parts").pipe(
   Flag.filter((n) => n > 0, (n) => `--parts must be a positive integer, got ${n}`),
-  Flag.withDescription("How many parts (byte ranges of the source file, key ranges of the source table) to split the workflow into (default: the cores of this machine)"),
+  Flag.withDescription("How many parts (byte ranges of the source file, key ranges of the source table, consumers of the source broker) to split the workflow into (default: the cores of this machine)"),
   Flag.optional
 )
 
@@ -100,7 +101,12 @@ export const command = Command.make(
         return yield* followMany(Cluster, graphs.map((g) => g.name), opts)
       }
       const graph = graphs[0]!
-      yield* Console.error(`submitted ${graph.name}: ${n} parts`)
+      const unbounded = Cluster.unboundedSource(graph)
+      yield* Console.error(
+        unbounded === undefined
+          ? `submitted ${graph.name}: ${n} parts`
+          : `submitted ${graph.name}: ${n} parts, consumers of ${unbounded.type} source '${unbounded.id}', which never ends: they run until \`dataflare stop ${graph.name}\` (Ctrl-C detaches)`
+      )
       if (detach) return
       let last = ""
       const ended = yield* Cluster.follow(graph.name, {
@@ -132,7 +138,7 @@ export const command = Command.make(
 ).pipe(
   Command.withShortDescription("Run a workflow on a cluster of runners"),
   Command.withDescription(
-    "Submit a workflow to the cluster whose state is in the PostgreSQL database given by --cluster: its csv source is split into --parts byte ranges (a postgres table source into key ranges), each run with the stateless chain after it on whichever runner holds it, writing its own output file (out.part-<i>.csv) or its own instance of a postgres sink. Environment variable references in node configs stay references, resolved by each runner from its own environment; a credential in clear is refused. A stopped workflow submitted again resumes from its parts' checkpoints. Follows the parts until they all end (Ctrl-C detaches). Exit code 0 when all parts are done, 1 for a workflow the cluster cannot distribute, 3 when a part failed."
+    "Submit a workflow to the cluster whose state is in the PostgreSQL database given by --cluster: its csv or ndjson source is split into --parts byte ranges (a postgres or mysql table source into key ranges; a redis-streams or rabbitmq source into consumers, which run until stopped), each run with the stateless chain after it on whichever runner holds it, writing its own output file (out.part-<i>.csv) or its own instance of a postgres sink. Environment variable references in node configs stay references, resolved by each runner from its own environment; a credential in clear is refused. A stopped workflow submitted again resumes from its parts' checkpoints. Follows the parts until they all end (Ctrl-C detaches). Exit code 0 when all parts are done, 1 for a workflow the cluster cannot distribute, 3 when a part failed."
   ),
   Command.withExamples([
     { command: "dataflare submit wf.yaml --cluster postgres://postgres@127.0.0.1/test --parts 6", description: "Run wf.yaml in 6 parts" }

@@ -1,16 +1,21 @@
 /**
  * Splitting a workflow into parts, the unit the cluster distributes: part `i` of `n` reads range
  * `i` of the source — a byte range of a `csv` source's file (the ranges of a parallel csv source,
- * see src/connectors/csv/internal/range.ts), or a key range of a `postgres` table source (the
- * ranges of its partitioned read) — runs the stateless chain after it, and writes through its own
- * sink instances, checkpointing as the workflow `<name>/<i>` in the cluster's PostgreSQL state
- * backend. A file sink writes its own file per part (`out.csv` → `out.part-<i>.csv`); a
- * `postgres` sink is shared: every part writes the same table, as an instance of its own (its
- * checkpoint marks and staging table are the part's, named after `<name>/<i>`).
+ * see src/connectors/csv/internal/range.ts) or of an `ndjson` source's (see
+ * src/connectors/ndjson/internal/range.ts), or a key range of a `postgres` or `mysql` table
+ * source (the ranges of its partitioned read) — or, for a broker source, is consumer `i` of `n`
+ * (`redis-streams`: consumer `<consumer>-<i>` of the one group; `rabbitmq`: a consumer of the
+ * queue), runs the stateless chain after it, and writes through its own sink instances,
+ * checkpointing as the workflow `<name>/<i>` in the cluster's PostgreSQL state backend. A file
+ * sink writes its own file per part (`out.csv` → `out.part-<i>.csv`); a `postgres` sink is
+ * shared: every part writes the same table, as an instance of its own (its checkpoint marks and
+ * staging table are the part's, named after `<name>/<i>`).
  *
- * What is distributed is checked at submit time ({@link check}): one `csv` source or `postgres`
- * table source, only stateless processors, no `key_by`, file sinks (`csv`, `ndjson`) with a
- * `path` or `postgres` sinks in `insert` / `upsert` mode.
+ * What is distributed is checked at submit time ({@link check}): one `csv` or `ndjson` source,
+ * `postgres` or `mysql` table source, or `redis-streams` / `rabbitmq` source, only stateless
+ * processors, no `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in
+ * `insert` / `upsert` mode — with a broker source, `postgres` sinks in `upsert` mode only (or
+ * declared `guarantee: at-least-once`).
  */
 import * as path from "node:path"
 import { Effect } from "effect"
@@ -20,8 +25,26 @@ import * as Runtime from "../../Runtime.ts"
 import type { Node, WorkflowGraph } from "../../WorkflowGraph.ts"
 import { ClusterError } from "./errors.ts"
 
-/** Sources whose parts are ranges: byte ranges of one file (csv), key ranges of a table (postgres). */
-const SPLITTABLE = new Set(["csv", "postgres"])
+/** Table sources, split in key ranges (their partitioned read): a `query` cannot be split. */
+const TABLE_SOURCES = new Set(["postgres", "mysql"])
+/**
+ * Broker sources: part `i` of `n` is a consumer of its own (opened as instance `i` of `n`), and
+ * the source never ends. A part's messages read and not yet acknowledged can go to another part
+ * (a dead consumer's pending entries claimed, a closed channel's messages redelivered), past the
+ * part's own checkpoint: only an idempotent sink keeps each message once.
+ */
+const BROKER_SOURCES = new Set(["redis-streams", "rabbitmq"])
+/** File sources, split in byte ranges (a range starts at the first record boundary after its cut). */
+const FILE_SOURCES = new Set(["csv", "ndjson"])
+/** Sources whose parts are ranges (a file's bytes, a table's keys) or consumers (a broker's). */
+const SPLITTABLE = new Set([...FILE_SOURCES, ...TABLE_SOURCES, ...BROKER_SOURCES])
+/** Sources refused with a reason of their own. */
+const NOT_YET: ReadonlyMap<string, string> = new Map([
+  [
+    "nats",
+    "nats consumers as cluster parts are not supported: they were tried and stalled in a full run (run it with dataflare run)"
+  ]
+])
 /** Sinks that write one file (`config.path`): each part writes its own. */
 const FILE_SINKS = new Set(["csv", "ndjson"])
 /** Sinks every part writes as an instance of its own (the same table, per-instance checkpoint marks). */
@@ -57,22 +80,40 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
   Effect.gen(function*() {
     const name = graph.name
     const sources = graph.nodes.filter((n) => n.kind === "source")
-    if (sources.length !== 1 || !SPLITTABLE.has(sources[0]!.type)) {
-      return yield* refuse(name, `the cluster distributes workflows with exactly one csv or postgres source for now (found: ${sources.map((s) => `${s.id} (${s.type})`).join(", ")})`)
+    if (sources.length !== 1) {
+      return yield* refuse(name, `the cluster distributes workflows with exactly one source for now (found: ${sources.map((s) => `${s.id} (${s.type})`).join(", ")})`)
     }
     const source = sources[0]!
-    if (source.type === "postgres" && configField(source, "table") === undefined) {
-      return yield* refuse(name, `source '${source.id}' (postgres) reads a query: the cluster splits a table by key ranges (read a table, with a primary key or a partition_column)`)
+    const notYet = NOT_YET.get(source.type)
+    if (notYet !== undefined) return yield* refuse(name, `source '${source.id}' (${source.type}): ${notYet}`)
+    if (!SPLITTABLE.has(source.type)) {
+      return yield* refuse(
+        name,
+        `source '${source.id}' (${source.type}): the cluster splits csv and ndjson files, postgres and mysql tables, redis-streams and rabbitmq sources for now (run it with dataflare run)`
+      )
     }
+    if (TABLE_SOURCES.has(source.type) && configField(source, "table") === undefined) {
+      return yield* refuse(name, `source '${source.id}' (${source.type}) reads a query: the cluster splits a table by key ranges (read a table, with a primary key or a partition_column)`)
+    }
+    const broker = BROKER_SOURCES.has(source.type)
     for (const node of graph.nodes) {
-      if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
+      if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' (${node.type}) has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
       if (typeof node.config === "object" && node.config !== null && "dead_letter" in node.config) {
-        return yield* refuse(name, `node '${node.id}' has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
+        return yield* refuse(name, `node '${node.id}' (${node.type}) has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
       }
       if (node.kind === "sink" && SHARED_SINKS.has(node.type)) {
-        if (configField(node, "mode") === "replace") {
+        const mode = configField(node, "mode") ?? "insert"
+        if (mode === "replace") {
           return yield* refuse(name, `sink '${node.id}' (postgres) has mode: replace: every part writes the table, none may truncate it (use insert or upsert)`)
         }
+        if (broker && mode !== "upsert" && configField(node, "guarantee") !== "at-least-once") {
+          return yield* refuse(
+            name,
+            brokerSink(node, source, `writes in ${String(mode)} mode (exactly-once by each part's own checkpoint marks)`, "use mode: upsert, by a key unique to each message (for redis-streams, the entry id of id_field)")
+          )
+        }
+      } else if (node.kind === "sink" && broker) {
+        return yield* refuse(name, brokerSink(node, source, "is not idempotent", "write into a postgres sink with mode: upsert"))
       } else if (node.kind === "sink" && (!FILE_SINKS.has(node.type) || configPath(node) === undefined)) {
         return yield* refuse(name, `sink '${node.id}' (${node.type}): the cluster writes file sinks (csv, ndjson with a path), one file per part, and postgres sinks for now`)
       }
@@ -91,6 +132,19 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     })
     return { name, ...(graph.version !== undefined ? { version: graph.version } : {}), execution: graph.execution, nodes }
   })
+
+/** Why a sink cannot keep its guarantee behind a broker source's parts: `what` the sink does, `instead`. */
+const brokerSink = (sink: Node, source: Node, what: string, instead: string) =>
+  `sink '${sink.id}' (${sink.type}) ${what}, but the parts of source '${source.id}' (${source.type}) are consumers whose messages read and not ` +
+  `yet acknowledged can be redelivered to another part (a part's runner died: its pending messages claimed or requeued), past that ` +
+  `part's checkpoint, and would be written twice: ${instead}`
+
+/**
+ * The broker source of a checked workflow, when it has one: its parts never end, they follow
+ * the source until the workflow is stopped.
+ */
+export const unboundedSource = (graph: WorkflowGraph): Node | undefined =>
+  graph.nodes.find((n) => n.kind === "source" && BROKER_SOURCES.has(n.type))
 
 /** `out/result.csv` → `out/result.part-2.csv`. */
 export const partPath = (file: string, part: number): string => {

@@ -14,6 +14,10 @@
  * schema })`), each object is decoded by it as it is read; one it does not decode fails with a
  * `RecordError` at `file:line` naming the field (fields the Schema does not declare are kept).
  *
+ * A file is read by one instance (`maxParallelism: 1`); a cluster part opens it as instance `i`
+ * of `n > 1` and reads byte range `i`: the lines starting in the `i`-th of `n` equal cuts of the
+ * file (see `internal/range.ts`), positioned by their offsets and lines in the file.
+ *
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
@@ -22,12 +26,13 @@ import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
 import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
+import { lineRange } from "./internal/range.ts"
 import { decodeAll } from "../../internal/decode.ts"
 import { fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import * as Positions from "../kit/Positions.ts"
 import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
-import { openTextFile } from "../../internal/textFile.ts"
+import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
 import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
@@ -61,11 +66,17 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const maxLineBytes = config.max_record_bytes ?? MAX_LINE_BYTES
       const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
-      let lines = new LineSplitter(0, 1, maxLineBytes)
+      // instance `i` of `n > 1` (a cluster part): the lines starting in byte range `i`
+      const range = context.parallelism > 1
+        ? yield* Effect.tryPromise({ try: () => lineRange(path, context.instance, context.parallelism), catch: (e) => fileError(CONNECTOR, "open", path, e) })
+        : { start: 0, line: 1, end: Number.POSITIVE_INFINITY }
+      const bounded = Number.isFinite(range.end)
+      let lines = new LineSplitter(range.start, range.line, maxLineBytes)
+      if (range.start > 0) file.reposition(range.start)
       const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
         ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
         : undefined
-      // one instance (maxParallelism: 1, refused or capped when the workflow is prepared)
+      // one instance (maxParallelism: 1, refused or capped when the workflow is prepared), or a cluster part's range
       let finished = false
       const position = () => ({ offset: lines.offset(), line: lines.line })
       const fail = (detail: string, column?: number, field?: string, record?: string) =>
@@ -81,6 +92,11 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
             if (finished) return undefined
             const records: Array<object> = []
             while (records.length < max) {
+              // the next range's first line: this range is read
+              if (bounded && lines.offset() >= range.end) {
+                finished = true
+                break
+              }
               const status = lines.next()
               if (status === NEED_MORE) {
                 const chunk = yield* file.read

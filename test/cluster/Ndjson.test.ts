@@ -1,0 +1,94 @@
+/**
+ * An NDJSON file distributed by byte ranges, with real runner processes on loopback: three
+ * runners, one killed with `kill -9` while it runs a part; the parts move to the two left and
+ * resume from their checkpoints, and the union of the parts' output files is exactly the output
+ * of a local `dataflare run` (nothing lost, nothing twice).
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+
+const ROWS = 300_000
+
+const workflow = (name: string, out: string) => `name: ${name}
+execution:
+  batch_size: 5
+  checkpoint_interval: 200ms
+sources:
+  orders:
+    type: ndjson
+    config:
+      path: in.ndjson
+transformations:
+  big:
+    type: filter
+    inputs: [orders]
+    config:
+      condition: "amount >= 300"
+  shaped:
+    type: map
+    inputs: [big]
+    config:
+      fields:
+        gross: "amount * 2"
+destinations:
+  out:
+    type: ndjson
+    inputs: [shaped]
+    config:
+      path: ${out}
+`
+
+const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+
+let dir = ""
+const prefix = freshPrefix()
+const runners: Array<RunnerProcess> = []
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-ndjson-"))
+  const rows: Array<string> = []
+  // lines of varied lengths and multi-byte text: the cuts fall anywhere in a line
+  for (let i = 0; i < ROWS; i++) rows.push(JSON.stringify({ id: i, name: `name ${i} ${"ü名".repeat(i % 9)}`, amount: i % 1000 }))
+  await writeFile(join(dir, "in.ndjson"), `${rows.join("\n")}\n`)
+  await mkdir(join(dir, "out"))
+  await mkdir(join(dir, "local"))
+  // the reference: the same workflow run locally, uninterrupted
+  await writeFile(join(dir, "local.yaml"), workflow("cluster-ndjson-local", "local/result.ndjson"))
+  const local = await run(["run", "local.yaml", "--quiet"], dir)
+  if (local.status !== 0) throw new Error(`the local run failed: ${local.stderr}`)
+}, 300_000)
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await dropPrefix(prefix)
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe("dataflare cluster: an ndjson file in byte ranges", () => {
+  it("survives kill -9 of a runner: the parts move, and the output is exactly the local run's", async () => {
+    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
+    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    const name = `cluster-ndjson-${prefix}`
+    await writeFile(join(dir, "wf.yaml"), workflow(name, "out/result.ndjson"))
+    const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
+    const killed = await killDuringRun(prefix, name, runners, submitted)
+    expect(killed.result.stdout).toContain(`${name}: 6 parts done`)
+    expect(killed.result.status).toBe(0)
+    expectMoved(killed, 6, "done")
+
+    // each part wrote its own file, none of them empty (the file was split), and their union is
+    // the local run's output, line for line (as multisets)
+    const files = (await readdir(join(dir, "out"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    expect(files).toHaveLength(6)
+    const each = await Promise.all(files.map(async (f) => lines(await readFile(join(dir, "out", f), "utf8"))))
+    for (const part of each) expect(part.length).toBeGreaterThan(0)
+    const union = each.flat()
+    const expected = lines(await readFile(join(dir, "local", "result.ndjson"), "utf8"))
+    expect(expected.length).toBe(ROWS * 0.7)
+    expect(union.length).toBe(expected.length)
+    expect([...union].sort()).toEqual([...expected].sort())
+  }, 600_000)
+})
