@@ -41,6 +41,7 @@ import * as MessageLetters from "../kit/messageLetters.ts"
 import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { HeldAcks } from "./internal/acks.ts"
+import { MessageGate } from "./internal/gate.ts"
 import { brokerOf, classify, CONNECT_TIMEOUT_MS, CONNECTOR, connect } from "./internal/client.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./MqttConfig.ts"
 
@@ -49,6 +50,12 @@ const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
 /** The defaults of `receive_maximum` and `session_expiry` (seconds). */
 const DEFAULT_RECEIVE_MAXIMUM = 1000
 const DEFAULT_SESSION_EXPIRY_S = 3600
+
+/**
+ * Records read and not yet covered by a checkpoint, in windows of `receive_maximum`: a broker
+ * that keeps to the window never reaches it; one that does not is stopped there.
+ */
+const IN_FLIGHT_WINDOWS = 2
 
 /**
  * What acknowledging a message takes: its number in the window and its packet id (none with QoS
@@ -92,18 +99,23 @@ const openReader = Effect.fnUntraced(function*(
   let restored = false
   let client: mqtt.MqttClient | undefined
   let acks: HeldAcks | undefined
+  let gate: MessageGate | undefined
   let delivered = 0
   let failed = false
   /** Round trips confirming released acknowledgements, awaited (a while) before the client ends. */
   const trips = new Set<Promise<void>>()
 
+  const receiveMaximum = config.receive_maximum ?? DEFAULT_RECEIVE_MAXIMUM
   const buffer = BufferedSource.make<unknown, Handle>({
     node: context.node,
-    capacity: (config.receive_maximum ?? DEFAULT_RECEIVE_MAXIMUM) + 1,
+    capacity: receiveMaximum + 1,
+    // read and not yet covered by a checkpoint: the window, unless the broker sends past it
+    maxInFlight: IN_FLIGHT_WINDOWS * receiveMaximum,
     // a broker that sends past receive_maximum (Mosquitto 2.0 does, resending a session's queue
-    // after a reconnect) is held back by TCP: the socket is not read while the buffer is full
-    pause: () => void client?.stream.pause(),
-    resume: () => void client?.stream.resume(),
+    // after a reconnect) is held back by TCP: no message is taken while the buffer is full
+    // (`internal/gate.ts`), so the buffer never holds more than its capacity
+    pause: () => gate?.close(),
+    resume: () => gate?.open(),
     advance: (handles) => window.mark(handles[handles.length - 1].seq),
     acknowledge: (handles) =>
       Effect.sync(() => {
@@ -166,6 +178,13 @@ const openReader = Effect.fnUntraced(function*(
       acks = new HeldAcks(c)
       // QoS 2 messages are taken when they arrive (PUBLISH), not when mqtt.js emits them after PUBREL
       acks.onQos2 = onMessage
+      gate = new MessageGate(c)
+      // mqtt.js drops the connection when more QoS 2 messages than its Receive Maximum await
+      // PUBREL, counting those whose PUBREC the source holds back and those whose PUBREL is still
+      // to come (Mosquitto 2.0 sends PUBRELs late, behind further messages, and past the window):
+      // the source bounds what it holds itself (buffer and in-flight limits; mqtt.js keeps only
+      // packet ids, `internal/acks.ts`). Bracket access: private in mqtt.js's typings
+      c["_receiveMaximum"] = 65_535
       c.on("message", (topic, payload, packet) => {
         if (packet.qos !== 2) onMessage(topic, payload, packet)
       })
@@ -174,11 +193,11 @@ const openReader = Effect.fnUntraced(function*(
     }, true)
     client = connected.client
     // before the client ends (at once, dropping held acknowledgements): let the released ones
-    // reach the broker, reading the socket again if it was paused (what comes then is not handed on)
+    // reach the broker, taking messages again if the gate was closed (what comes then is not handed on)
     yield* Effect.addFinalizer(() =>
       Effect.promise(() => {
         failed = true
-        connected.client.stream.resume()
+        gate?.open()
         return Promise.race([Promise.all([...trips]), new Promise((resolve) => setTimeout(resolve, 5000))])
       })
     )
