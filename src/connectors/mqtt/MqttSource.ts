@@ -52,12 +52,6 @@ const DEFAULT_RECEIVE_MAXIMUM = 1000
 const DEFAULT_SESSION_EXPIRY_S = 3600
 
 /**
- * Records read and not yet covered by a checkpoint, in windows of `receive_maximum`: a broker
- * that keeps to the window never reaches it; one that does not is stopped there.
- */
-const IN_FLIGHT_WINDOWS = 2
-
-/**
  * What acknowledging a message takes: its number in the window and its packet id (none with QoS
  * 0), and the messages set aside (dead letters) since the one before (acknowledged with it).
  */
@@ -109,8 +103,6 @@ const openReader = Effect.fnUntraced(function*(
   const buffer = BufferedSource.make<unknown, Handle>({
     node: context.node,
     capacity: receiveMaximum + 1,
-    // read and not yet covered by a checkpoint: the window, unless the broker sends past it
-    maxInFlight: IN_FLIGHT_WINDOWS * receiveMaximum,
     // a broker that sends past receive_maximum (Mosquitto 2.0 does, resending a session's queue
     // after a reconnect) is held back by TCP: no message is taken while the buffer is full
     // (`internal/gate.ts`), so the buffer never holds more than its capacity
@@ -182,8 +174,8 @@ const openReader = Effect.fnUntraced(function*(
       // mqtt.js drops the connection when more QoS 2 messages than its Receive Maximum await
       // PUBREL, counting those whose PUBREC the source holds back and those whose PUBREL is still
       // to come (Mosquitto 2.0 sends PUBRELs late, behind further messages, and past the window):
-      // the source bounds what it holds itself (buffer and in-flight limits; mqtt.js keeps only
-      // packet ids, `internal/acks.ts`). Bracket access: private in mqtt.js's typings
+      // the source bounds what it holds itself (the buffer; of what was read only packet ids are
+      // kept, by mqtt.js too: `internal/acks.ts`). Bracket access: private in mqtt.js's typings
       c["_receiveMaximum"] = 65_535
       c.on("message", (topic, payload, packet) => {
         if (packet.qos !== 2) onMessage(topic, payload, packet)
