@@ -429,13 +429,12 @@ export const cases = <E, E2>(
           if (next !== undefined) assert.ok(!upstream.covers(after, next.position), `acknowledged (${JSON.stringify(after)}) past the commit, covering ${JSON.stringify(next.position)}`)
           return { full, cut }
         }))
-        const rest = yield* Effect.scoped(Effect.gen(function*() {
+        yield* Effect.scoped(Effect.gen(function*() {
           const reader = yield* source.open
-          const read = yield* readAll(reader, size, reading(want - cut.count))
+          const rest = yield* readAll(reader, size, reading(want - cut.count))
+          assert.deepStrictEqual(rest.records, full.records.slice(cut.count), `a reader opened without seek after a commit after ${cut.count} records`)
           yield* nothingAfter(reader)
-          return read.records
         }))
-        assert.deepStrictEqual(rest, full.records.slice(cut.count), `a reader opened without seek after a commit after ${cut.count} records`)
       })),
       timeout
     })
