@@ -7,9 +7,12 @@
  *   as it has handled a message and handles packets one at a time (holding an acknowledgement in
  *   `customHandleAcks` would stop every packet after it), so the source takes the
  *   acknowledgements mqtt.js sends and keeps them (`internal/acks.ts`) until the checkpoint.
- *   `receive_maximum` bounds the messages the broker sends unacknowledged: the source's memory
- *   and how much one checkpoint interval reads (the broker queues the rest, up to its own limit:
- *   Mosquitto's `max_queued_messages`, default 1000, drops beyond it — see docs/connectors/mqtt.md).
+ *   `receive_maximum` bounds the messages the broker sends unacknowledged: how much one
+ *   checkpoint interval reads (the broker queues the rest, up to its own limit: Mosquitto's
+ *   `max_queued_messages`, default 1000, drops beyond it — see docs/connectors/mqtt.md).
+ * - **Memory.** A broker may send past the window (Mosquitto 2.0 does): the buffer holds at most
+ *   `receive_maximum + 1` messages (the read-ahead bound), and while it is full no message is
+ *   taken (`internal/gate.ts`): mqtt.js stops reading the socket and TCP holds the broker back.
  * - **Persistent session.** `clean: false` with `session_expiry`: while the workflow is down the
  *   broker keeps the subscription and the messages. A run restored from a checkpoint whose
  *   session the broker no longer has (expired, or the broker lost it) is refused before reading:
