@@ -206,7 +206,7 @@ const openReader = Effect.fnUntraced(function*(
         })
       })
     }
-    yield* Effect.tryPromise({
+    const subscribed = Effect.tryPromise({
       // rh 1: retained messages only for a new subscription, not again on every restart
       try: () => connected.client.subscribeAsync(config.topic, { qos, rh: 1 }),
       catch: classify("subscribe", broker)
@@ -218,6 +218,12 @@ const openReader = Effect.fnUntraced(function*(
           : Effect.void
       })
     )
+    // A new session has nothing queued: the read waits for the SUBACK (the subscription exists
+    // once the first read returned). A resumed one gets its queue at once, before the SUBACK,
+    // which then waits behind the messages held while the buffer is full: the read must not wait
+    // for it (it would never drain the buffer); a refusal fails a later read.
+    if (!connected.sessionPresent) return yield* subscribed
+    yield* Effect.forkScoped(Effect.catch(subscribed, (e) => Effect.sync(() => buffer.fail(e))))
   })
 
   const scope = yield* Effect.scope
