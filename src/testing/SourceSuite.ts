@@ -16,7 +16,9 @@
  * With `batchMarks`, batches may carry a cheaper mark of the reader's position (the cases take
  * the reader's `position` after each batch). With `acknowledges`, a further case checks that `commit`
  * acknowledges upstream: a reader opened without `seek` after a commit goes on right after the
- * committed position (a restart from the broker's own state).
+ * committed position (a restart from the broker's own state). With `upstream` (and `acknowledged`
+ * of the source under test), a further case checks on the server that a reader acknowledges only
+ * what a commit covers, never before (see {@link Upstream}).
  *
  * **Backpressure** (every source): a pipeline slower than the source — it reads one record, stalls,
  * then reads small batches, committing after each, with more stalls — gets every record once, in
@@ -64,6 +66,39 @@ import type { SuiteCase } from "./SuiteCase.ts"
 export interface SourceUnderTest<E = unknown> {
   readonly open: Effect.Effect<SourceReader<unknown>, E, Scope.Scope>
   readonly expected?: ReadonlyArray<unknown>
+  /**
+   * What the server holds as acknowledged by the source now (a replication slot's confirmed LSN,
+   * a consumer group's committed offset), for option `upstream` (see {@link Upstream}).
+   */
+  readonly acknowledged?: Effect.Effect<unknown, unknown>
+}
+
+/**
+ * How the server shows what an unbounded source acknowledged (option `upstream` of {@link cases},
+ * with `acknowledged` of the {@link SourceUnderTest}): the case "acknowledges upstream only what a
+ * commit covers" reads the input without committing and checks that the server shows nothing of
+ * it acknowledged, commits the position after a batch in the middle and checks that the server
+ * shows that position acknowledged and not the next one, then opens a new reader without `seek`:
+ * it goes on right after the committed position (nothing acknowledged is delivered again, nothing
+ * after it is lost).
+ *
+ * @category models
+ * @since 0.4.0
+ */
+export interface Upstream {
+  /** True when `acknowledged` (what the server showed) covers the records before `position`. */
+  readonly covers: (acknowledged: unknown, position: Position) => boolean
+  /**
+   * The positions a commit acknowledges at (default: every position after a batch); e.g. CDC:
+   * a transaction's end, not a position inside a transaction larger than a batch.
+   */
+  readonly at?: (position: Position) => boolean
+  /**
+   * How long the case lets the source run (answering the server's keepalives) before it checks
+   * that nothing more was acknowledged, and waits at most five times this for an acknowledgement
+   * to show (default 2000 ms).
+   */
+  readonly settleMs?: number
 }
 
 /**
@@ -103,6 +138,11 @@ export interface Options {
   readonly seekTargets?: number
   /** The source does not end: how to read it (see {@link Unbounded}). */
   readonly unbounded?: Unbounded
+  /**
+   * The server shows what the source acknowledged (`acknowledged` of the source under test): a
+   * further case checks it acknowledges only what a commit covers (see {@link Upstream}).
+   */
+  readonly upstream?: Upstream
   /**
    * A reader over a config that cannot work (a missing queue, an unreachable server): it must
    * fail, when it opens or reads, with a tagged error.
@@ -346,6 +386,55 @@ export const cases = <E, E2>(
         assert.strictEqual(first.length, half)
         assert.deepStrictEqual([...first, ...rest], source.expected ?? [...first, ...rest])
         assert.strictEqual(rest.length, want - half, "the committed records are not read again")
+      })),
+      timeout
+    })
+  }
+  const upstream = options?.upstream
+  if (upstream !== undefined) {
+    all.push({
+      name: "acknowledges upstream only what a commit covers; a reader opened without seek goes on right after it",
+      run: Effect.scoped(Effect.gen(function*() {
+        const source = yield* makeSource
+        const acknowledged = source.acknowledged
+        assert.ok(acknowledged !== undefined, "option `upstream` needs `acknowledged` of the source under test")
+        const want = total(source) ?? 0
+        const size = sizes[Math.min(1, sizes.length - 1)]
+        const settle = Effect.sleep(upstream.settleMs ?? 2000)
+        const { full, cut } = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* source.open
+          const full = yield* readAll(reader, size, reading(want))
+          assert.strictEqual(full.records.length, want, "a full read")
+          const acknowledgeable = full.cuts.filter((c) => upstream.at?.(c.position) ?? true)
+          const first = acknowledgeable[0]
+          const inside = acknowledgeable.filter((c) => c.count < want)
+          assert.ok(first !== undefined && inside.length > 0, "a position inside the input to commit")
+          // read, not committed: the server shows none of it acknowledged, however long the reader runs
+          yield* settle
+          assert.deepStrictEqual((yield* readAll(reader, size, reading(undefined))).records, [], "no record after the input's")
+          const before = yield* acknowledged
+          assert.ok(!upstream.covers(before, first.position), `acknowledged (${JSON.stringify(before)}) before any commit, covering ${JSON.stringify(first.position)}`)
+          const cut = inside[Math.floor(inside.length / 2)]
+          const next = acknowledgeable.find((c) => c.count > cut.count)
+          yield* reader.commit(cut.position)
+          let after = yield* acknowledged
+          for (let i = 0; i < 50 && !upstream.covers(after, cut.position); i++) {
+            yield* Effect.sleep((upstream.settleMs ?? 2000) / 10)
+            after = yield* acknowledged
+          }
+          assert.ok(upstream.covers(after, cut.position), `a commit of ${JSON.stringify(cut.position)} is acknowledged upstream (the server shows ${JSON.stringify(after)})`)
+          yield* settle
+          assert.deepStrictEqual((yield* readAll(reader, size, reading(undefined))).records, [], "no record after the input's")
+          after = yield* acknowledged
+          if (next !== undefined) assert.ok(!upstream.covers(after, next.position), `acknowledged (${JSON.stringify(after)}) past the commit, covering ${JSON.stringify(next.position)}`)
+          return { full, cut }
+        }))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* source.open
+          const rest = yield* readAll(reader, size, reading(want - cut.count))
+          assert.deepStrictEqual(rest.records, full.records.slice(cut.count), `a reader opened without seek after a commit after ${cut.count} records`)
+          yield* nothingAfter(reader)
+        }))
       })),
       timeout
     })

@@ -7,9 +7,12 @@
  *   as it has handled a message and handles packets one at a time (holding an acknowledgement in
  *   `customHandleAcks` would stop every packet after it), so the source takes the
  *   acknowledgements mqtt.js sends and keeps them (`internal/acks.ts`) until the checkpoint.
- *   `receive_maximum` bounds the messages the broker sends unacknowledged: the source's memory
- *   and how much one checkpoint interval reads (the broker queues the rest, up to its own limit:
- *   Mosquitto's `max_queued_messages`, default 1000, drops beyond it — see docs/connectors/mqtt.md).
+ *   `receive_maximum` bounds the messages the broker sends unacknowledged: how much one
+ *   checkpoint interval reads (the broker queues the rest, up to its own limit: Mosquitto's
+ *   `max_queued_messages`, default 1000, drops beyond it — see docs/connectors/mqtt.md).
+ * - **Memory.** A broker may send past the window (Mosquitto 2.0 does): the buffer holds at most
+ *   `receive_maximum + 1` messages (the read-ahead bound), and while it is full no message is
+ *   taken (`internal/gate.ts`): mqtt.js stops reading the socket and TCP holds the broker back.
  * - **Persistent session.** `clean: false` with `session_expiry`: while the workflow is down the
  *   broker keeps the subscription and the messages. A run restored from a checkpoint whose
  *   session the broker no longer has (expired, or the broker lost it) is refused before reading:
@@ -43,6 +46,7 @@ import * as Positions from "../kit/Positions.ts"
 import { digest, RedeliveryPosition, RedeliveryWindow } from "../kit/redelivery.ts"
 import { HeldAcks } from "./internal/acks.ts"
 import { brokerOf, classify, CONNECTOR, connect } from "./internal/client.ts"
+import { MessageGate } from "./internal/gate.ts"
 import { type SourceConfig, SourceConfig as SourceConfigSchema } from "./MqttConfig.ts"
 
 const decodePosition = Positions.decoder(CONNECTOR, RedeliveryPosition)
@@ -90,18 +94,21 @@ const openReader = Effect.fnUntraced(function*(
   let restored = false
   let client: mqtt.MqttClient | undefined
   let acks: HeldAcks | undefined
+  let gate: MessageGate | undefined
   let delivered = 0
   let failed = false
   /** Round trips confirming released acknowledgements, awaited (a while) before the client ends. */
   const trips = new Set<Promise<void>>()
 
+  const receiveMaximum = config.receive_maximum ?? DEFAULT_RECEIVE_MAXIMUM
   const buffer = BufferedSource.make<unknown, Handle>({
     node: context.node,
-    capacity: (config.receive_maximum ?? DEFAULT_RECEIVE_MAXIMUM) + 1,
+    capacity: receiveMaximum + 1,
     // a broker that sends past receive_maximum (Mosquitto 2.0 does, resending a session's queue
-    // after a reconnect) is held back by TCP: the socket is not read while the buffer is full
-    pause: () => void client?.stream.pause(),
-    resume: () => void client?.stream.resume(),
+    // after a reconnect) is held back by TCP: no message is taken while the buffer is full
+    // (`internal/gate.ts`), so the buffer never holds more than its capacity
+    pause: () => gate?.close(),
+    resume: () => gate?.open(),
     advance: (handles) => window.mark(handles[handles.length - 1].seq),
     acknowledge: (handles) =>
       Effect.sync(() => {
@@ -164,6 +171,13 @@ const openReader = Effect.fnUntraced(function*(
       acks = new HeldAcks(c)
       // QoS 2 messages are taken when they arrive (PUBLISH), not when mqtt.js emits them after PUBREL
       acks.onQos2 = onMessage
+      gate = new MessageGate(c)
+      // mqtt.js drops the connection when more QoS 2 messages than its Receive Maximum await
+      // PUBREL, counting those whose PUBREC the source holds back and those whose PUBREL is still
+      // to come (Mosquitto 2.0 sends PUBRELs late, behind further messages, and past the window):
+      // the source bounds what it holds itself (the buffer; of what was read only packet ids are
+      // kept, by mqtt.js too: `internal/acks.ts`). Bracket access: private in mqtt.js's typings
+      c["_receiveMaximum"] = 65_535
       c.on("message", (topic, payload, packet) => {
         if (packet.qos !== 2) onMessage(topic, payload, packet)
       })
@@ -172,11 +186,11 @@ const openReader = Effect.fnUntraced(function*(
     }, true)
     client = connected.client
     // before the client ends (at once, dropping held acknowledgements): let the released ones
-    // reach the broker, reading the socket again if it was paused (what comes then is not handed on)
+    // reach the broker, taking messages again if the gate was closed (what comes then is not handed on)
     yield* Effect.addFinalizer(() =>
       Effect.promise(() => {
         failed = true
-        connected.client.stream.resume()
+        gate?.open()
         return Promise.race([Promise.all([...trips]), new Promise((resolve) => setTimeout(resolve, 5000))])
       })
     )
@@ -190,7 +204,7 @@ const openReader = Effect.fnUntraced(function*(
         })
       })
     }
-    yield* Effect.tryPromise({
+    const subscribed = Effect.tryPromise({
       // rh 1: retained messages only for a new subscription, not again on every restart
       try: () => connected.client.subscribeAsync(config.topic, { qos, rh: 1 }),
       catch: classify("subscribe", broker)
@@ -202,6 +216,12 @@ const openReader = Effect.fnUntraced(function*(
           : Effect.void
       })
     )
+    // A new session has nothing queued: the read waits for the SUBACK (the subscription exists
+    // once the first read returned). A resumed one gets its queue at once, before the SUBACK,
+    // which then waits behind the messages held while the buffer is full: the read must not wait
+    // for it (it would never drain the buffer); a refusal fails a later read.
+    if (!connected.sessionPresent) return yield* subscribed
+    yield* Effect.forkScoped(Effect.catch(subscribed, (e) => Effect.sync(() => buffer.fail(e))))
   })
 
   const scope = yield* Effect.scope

@@ -1,4 +1,11 @@
-
+/**
+ * The `mysql-cdc` source through the shared source conformance suite, as an unbounded source, on
+ * a binlog-enabled MariaDB of its own: 30 changes in three transactions; a slow pipeline over
+ * 10,500 changes never makes the reader hold more than its bound. Binlog positions are not
+ * acknowledged to the server (the binlog is the log; the checkpoint holds the position), so the
+ * `acknowledges` and `upstream` cases do not apply: a reader opened without `seek` starts where
+ * `start` says, whatever was committed.
+ */
 import { Effect } from "effect"
 import { MysqlCdc } from "../../../src/connectors/mysql/MysqlCdc.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"

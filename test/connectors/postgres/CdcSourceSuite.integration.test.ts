@@ -5,11 +5,16 @@
  * transaction, a 10-row update). The same records whatever the batch size, a new reader seeking to
  * any batch's position (inside a transaction too) continues exactly there, nothing after the last
  * change, a slow pipeline (1,500 changes read with a buffer of 1,000) never makes the reader
- * hold more than its bound and loses nothing, and an unreachable server fails with a tagged error. (The slot is
+ * hold more than its bound and loses nothing, the slot's `confirmed_flush_lsn` moves only with a
+ * commit (to a transaction's end), never before, and a reader opened without `seek` then goes on
+ * right after it (`upstream`), and an unreachable server fails with a tagged error. (The slot is
  * confirmed only at the end of a whole transaction: a reader opened without `seek` after a commit
- * inside one reads its start again, so the `acknowledges` case does not apply; a restore seeks.)
+ * inside one reads its start again, so the broker-style `acknowledges` case, which commits after
+ * half the records, does not apply; `upstream` commits at a transaction's end; a restore seeks.)
  */
 import { Effect } from "effect"
+import type { Position } from "../../../src/Batch.ts"
+import { lsnValue } from "../../../src/connectors/postgres/internal/replication.ts"
 import { PostgresCdc } from "../../../src/connectors/postgres/PostgresCdc.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
 import { names } from "./cdcSupport.ts"
@@ -28,8 +33,16 @@ const source = (changes: (table: string) => ReadonlyArray<string>, batchSize: nu
     const config = { publication: n.publication, create_publication: true, slot: n.slot, tables: [table] }
     yield* Effect.scoped(Effect.flatMap(open(config, batchSize), (reader) => reader.readBatch(1)))
     for (const statement of changes(table)) yield* sql(statement)
-    return { open: open(config, batchSize) }
+    const acknowledged = Effect.map(
+      sql<{ lsn: string | null }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [n.slot]),
+      (r) => r[0]?.lsn ?? null
+    )
+    return { open: open(config, batchSize), acknowledged }
   })
+
+/** A position at a transaction's end (`{ lsn }`, not inside a transaction larger than a batch: `tx`, `skip`). */
+const transactionEnd = (p: Position): p is { readonly lsn: string } =>
+  typeof p === "object" && p !== null && "lsn" in p && typeof p.lsn === "string" && !("tx" in p) && !("phase" in p)
 
 const rows = (from: number, count: number, v: string) => Array.from({ length: count }, (_, i) => `(${from + i}, '${v}')`).join(", ")
 
@@ -49,6 +62,12 @@ sourceSuite(
     backpressure: {
       records: 1500,
       source: source((t) => [0, 1, 2].map((k) => `INSERT INTO ${t} VALUES ${rows(k * 500, 500, "a")}`), 10)
+    },
+    // the slot's confirmed_flush_lsn reaches a transaction's end only once a commit covers it
+    upstream: {
+      covers: (acknowledged, position) =>
+        typeof acknowledged === "string" && transactionEnd(position) && lsnValue(acknowledged) >= lsnValue(position.lsn),
+      at: transactionEnd
     },
     misconfigured: open({ connection_string: "postgres://postgres@127.0.0.1:1/test", publication: "p", slot: "s", tables: ["t"] }, 500),
     timeout: 120_000

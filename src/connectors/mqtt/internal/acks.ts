@@ -8,15 +8,33 @@
  * behaviour, see test/connectors/mqtt): a PUBACK or PUBREC it sends is kept, mqtt.js is told it
  * was sent, and {@link HeldAcks.release} sends it when the checkpoint covering the message
  * completed. A QoS 2 message is taken from `customHandleAcks` (mqtt.js emits it only after
- * PUBREL, which the broker sends after the PUBREC). Held acknowledgements die with the
+ * PUBREL, which the broker sends after the PUBREC; until then mqtt.js keeps only its packet id
+ * here). Held acknowledgements die with the
  * connection: the broker then sends those messages again (flagged `DUP`).
  */
 import { randomUUID } from "node:crypto"
-import type mqtt from "mqtt"
+import mqtt from "mqtt"
 
 interface AckPacket {
   readonly cmd: string
   readonly messageId?: number
+}
+
+const EMPTY = Buffer.alloc(0)
+
+type Packet = Parameters<mqtt.Store["put"]>[0]
+
+/**
+ * mqtt.js keeps an incoming QoS 2 message (payload included) from its PUBREC to its PUBREL, to
+ * emit it then. The source has taken it when it arrived: only the packet id is kept. (Mosquitto
+ * 2.0 sends PUBRELs late, behind further messages: the default store held most of a queue's payloads.)
+ */
+class PacketIdStore extends mqtt.Store {
+  override put(packet: Packet, cb: (error?: Error) => void): this {
+    return packet.cmd === "publish" && packet.messageId !== undefined
+      ? super.put({ cmd: "publish", qos: 2, messageId: packet.messageId, topic: "", payload: EMPTY, dup: false, retain: false }, cb)
+      : super.put(packet, cb)
+  }
 }
 
 type SendPacket = (packet: AckPacket, cb?: (error?: unknown) => void) => void
@@ -51,6 +69,8 @@ export class HeldAcks {
       if (packet.qos === 2) this.onQos2(topic, message, packet)
       done(0)
     }
+    // set before the first packet (mqtt.js takes its option only when constructed)
+    client.incomingStore = new PacketIdStore()
   }
 
   /**
