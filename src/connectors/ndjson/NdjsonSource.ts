@@ -25,7 +25,7 @@ import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } fro
 import { decodeAll } from "../../internal/decode.ts"
 import { fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import * as Positions from "../kit/Positions.ts"
-import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
+import { deadLetters, fileSourceResources, type SetAside } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
@@ -62,9 +62,15 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
       let lines = new LineSplitter(0, 1, maxLineBytes)
-      const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
+      const letters = config.dead_letter !== undefined && (config.oversize === "dead_letter" || config.on_error === "dead_letter")
         ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
         : undefined
+      const setAside = config.oversize === "dead_letter" ? letters : undefined
+      const reject = config.on_error === "dead_letter" ? letters : undefined
+      /** Entries of this batch's records set aside, appended before the batch is handed on. */
+      const pending: Array<SetAside> = []
+      /** Whether the dead-letter file was rewound to where this run starts (see deadLetters.ts). */
+      let rewound = letters === undefined
       // one instance (maxParallelism: 1, refused or capped when the workflow is prepared)
       let finished = false
       const position = () => ({ offset: lines.offset(), line: lines.line })
@@ -75,10 +81,21 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
           ...(field !== undefined ? { field } : {}),
           ...(record !== undefined ? { record: excerpt(record) } : {})
         })
+      /** A malformed line: its error (`on_error: fail`), or `undefined` once it is set aside. */
+      const malformed = (detail: string, text: string, column?: number, field?: string): RecordError | undefined => {
+        if (reject === undefined) return fail(detail, column, field, column === undefined ? text : undefined)
+        pending.push({ line: lines.valueLine, column, field, error: detail, record: text })
+        return undefined
+      }
+      const flush = Effect.suspend(() => (pending.length === 0 || letters === undefined ? Effect.void : letters(pending.splice(0))))
       const reader: Connector.SourceReader<object> = {
         readBatch: (max) =>
           Effect.gen(function*() {
             if (finished) return undefined
+            if (!rewound) {
+              yield* letters!.rewind(undefined)
+              rewound = true
+            }
             const records: Array<object> = []
             while (records.length < max) {
               const status = lines.next()
@@ -97,9 +114,8 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               if (status === TOO_LARGE) {
                 const detail = `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`
                 if (setAside === undefined) return yield* new RecordError({ detail, location: { file: path, line: lines.line } })
-                const entry = { line: lines.line, offset: lines.offset(), error: detail, head: lines.head(200) }
+                pending.push({ line: lines.line, offset: lines.offset(), error: detail, head: lines.head(200) })
                 lines.skip()
-                yield* setAside([entry])
                 continue
               }
               const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
@@ -111,37 +127,49 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               const value = parseJson(text, json)
               if (value instanceof JsonRefusal) {
                 const why = value.reason
-                if (why instanceof SyntaxError) return yield* fail(`invalid JSON: ${why.message}`, undefined, undefined, text)
-                return yield* fail(why.detail, why.column, why.field)
+                const error = why instanceof SyntaxError
+                  ? malformed(`invalid JSON: ${why.message}`, text)
+                  : malformed(why.detail, text, why.column, why.field)
+                if (error !== undefined) return yield* error
+                continue
               }
               if (typeof value !== "object" || value === null || Array.isArray(value)) {
-                return yield* fail(
+                const error = malformed(
                   `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "string" ? excerpt(JSON.stringify(value)) : String(value)}`,
-                  undefined,
-                  undefined,
                   text
                 )
+                if (error !== undefined) return yield* error
+                continue
               }
               if (decode !== undefined) {
                 const decoded = decodeAll(decode, value, "ignore")
                 if (!decoded.ok) {
                   const issue = decoded.issues[0]
-                  return yield* fail(issue.message, undefined, issue.path.length > 0 ? issue.path.map(String).join(".") : undefined, text)
+                  const error = malformed(issue.message, text, undefined, issue.path.length > 0 ? issue.path.map(String).join(".") : undefined)
+                  if (error !== undefined) return yield* error
+                  continue
                 }
                 // the fields the Schema does not declare are kept as they were
                 records.push({ ...value, ...decoded.value })
               } else records.push(value)
             }
+            // the entries of the lines read with these records go first: a checkpoint after the batch covers them
+            yield* flush
             if (records.length === 0) return undefined
             const readAt = yield* Clock.currentTimeMillis
             return Batch.make(records, { origin: { source: context.node, position: position() }, readAt })
           }),
         position: Effect.sync(position),
         seek: (raw) =>
-          Effect.map(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
+          Effect.flatMap(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
             lines = new LineSplitter(target.offset, target.line, maxLineBytes)
             file.reposition(target.offset)
             finished = false
+            pending.length = 0
+            if (letters === undefined) return Effect.void
+            rewound = true
+            // the entries of the lines after the position are written again as they are read again
+            return letters.rewind(target.line)
           }),
         commit: () => Effect.void
       }
