@@ -3,7 +3,7 @@
  * NDJSON line per record set aside, in the kit's envelope (`DeadLetter.envelope`, context
  * `{ file }`): `{ file, node, at, line, column?, field?, offset?, instance?, head?, error,
  * record }` — where the record is in the input, why it was set aside, and its text (`record`, the
- * raw line cut to {@link RECORD_TEXT_CHARS} characters; `null` for a record set aside for being
+ * raw line cut to 4096 characters, letterText.ts; `null` for a record set aside for being
  * too large, whose first characters are `head` instead).
  *
  * Exactly-once with checkpoints: entries are appended before the batch read with them is handed
@@ -20,17 +20,16 @@
 import { readFile, rename, writeFile } from "node:fs/promises"
 import { resolve } from "node:path"
 import { Clock, Effect, Semaphore } from "effect"
-import type { Resources } from "../Connector.ts"
+import type { Resources, SourceReader } from "../Connector.ts"
 import { jsonText } from "../connectors/kit/codecs/json.ts"
 import * as DeadLetter from "../connectors/kit/DeadLetter.ts"
 import { ConnectorError, RejectedError } from "../Errors.ts"
+import { decodePosition } from "./filePosition.ts"
+import { recordText } from "./letterText.ts"
 import { fileError } from "./textFile.ts"
 
 /** The default of `dead_letter.max_bytes`: 1 GiB. */
 export const DEAD_LETTER_MAX_BYTES = DeadLetter.DEAD_LETTER_MAX_BYTES
-
-/** The most characters of a record's text an entry holds (`record`; longer text ends with `…`). */
-export const RECORD_TEXT_CHARS = 4096
 
 /** A record set aside. */
 export interface SetAside {
@@ -45,12 +44,9 @@ export interface SetAside {
   readonly error: string
   /** A record too large to read (`oversize`): its first characters. */
   readonly head?: string | undefined
-  /** A malformed record: its text (cut to {@link RECORD_TEXT_CHARS} when written). */
+  /** A malformed record: its text (cut to 4096 characters when written). */
   readonly record?: string | undefined
 }
-
-/** The text of a record as an entry holds it. */
-export const recordText = (text: string): string => (text.length > RECORD_TEXT_CHARS ? `${text.slice(0, RECORD_TEXT_CHARS)}…` : text)
 
 /**
  * What a file source declares (see `Connector.Resources`): it reads its file and, with a
@@ -165,4 +161,63 @@ export const deadLetters = (
       catch: (e) => fileError(connector, "dead_letter", config.path, e)
     }))
   return Object.assign(append, { rewind })
+}
+
+/** What a file source sets aside, and where: its {@link DeadLetters} writer. */
+export interface FileLetters {
+  readonly write: DeadLetters
+  /** `oversize: dead_letter`: records over `max_record_bytes`. */
+  readonly oversize: boolean
+  /** `on_error: dead_letter`: malformed records. */
+  readonly malformed: boolean
+}
+
+/**
+ * The dead letters of a file source's config (`oversize`, `on_error`, `dead_letter`), or
+ * `undefined` when it sets nothing aside.
+ */
+export const fileLetters = (
+  connector: string,
+  context: { readonly node: string; readonly instance: number; readonly parallelism: number; readonly onDeadLetters?: ((count: number) => void) | undefined },
+  config: {
+    readonly path: string
+    readonly oversize?: "fail" | "dead_letter" | undefined
+    readonly on_error?: "fail" | "dead_letter" | undefined
+    readonly dead_letter?: { readonly path: string; readonly max_bytes?: number } | undefined
+  }
+): FileLetters | undefined => {
+  const oversize = config.oversize === "dead_letter"
+  const malformed = config.on_error === "dead_letter"
+  if (config.dead_letter === undefined || (!oversize && !malformed)) return undefined
+  const write = deadLetters(connector, context.node, config.path, config.dead_letter, context.onDeadLetters, {
+    instance: context.instance,
+    count: context.parallelism
+  })
+  return { write, oversize, malformed }
+}
+
+/**
+ * `reader` keeping its dead-letter file in step with its positions: a seek rewinds the file to
+ * the position's line, and the first read of a run that did not seek starts it afresh (see the
+ * module doc). Without `letters`, `reader` itself.
+ */
+export const rewinding = <A>(reader: SourceReader<A>, letters: FileLetters | undefined): SourceReader<A> => {
+  if (letters === undefined) return reader
+  let rewound = false
+  const start = Effect.suspend(() => (rewound ? Effect.void : Effect.map(letters.write.rewind(undefined), () => {
+    rewound = true
+  })))
+  return {
+    ...reader,
+    readBatch: (max) => (rewound ? reader.readBatch(max) : Effect.andThen(start, reader.readBatch(max))),
+    seek: (raw) =>
+      Effect.andThen(
+        reader.seek(raw),
+        Effect.suspend(() => {
+          rewound = true
+          // the entries of the records from the position on are written again as they are read again
+          return letters.write.rewind(decodePosition(raw)?.line ?? 1)
+        })
+      )
+  }
 }

@@ -25,7 +25,7 @@ import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } fro
 import { decodeAll } from "../../internal/decode.ts"
 import { fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import * as Positions from "../kit/Positions.ts"
-import { deadLetters, fileSourceResources, type SetAside } from "../../internal/deadLetters.ts"
+import { fileLetters, fileSourceResources, rewinding, type SetAside } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
@@ -62,15 +62,11 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
       let lines = new LineSplitter(0, 1, maxLineBytes)
-      const letters = config.dead_letter !== undefined && (config.oversize === "dead_letter" || config.on_error === "dead_letter")
-        ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
-        : undefined
-      const setAside = config.oversize === "dead_letter" ? letters : undefined
-      const reject = config.on_error === "dead_letter" ? letters : undefined
+      const letters = fileLetters(CONNECTOR, context, config)
+      const setAside = letters?.oversize === true
+      const reject = letters?.malformed === true
       /** Entries of this batch's records set aside, appended before the batch is handed on. */
       const pending: Array<SetAside> = []
-      /** Whether the dead-letter file was rewound to where this run starts (see deadLetters.ts). */
-      let rewound = letters === undefined
       // one instance (maxParallelism: 1, refused or capped when the workflow is prepared)
       let finished = false
       const position = () => ({ offset: lines.offset(), line: lines.line })
@@ -83,19 +79,15 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
         })
       /** A malformed line: its error (`on_error: fail`), or `undefined` once it is set aside. */
       const malformed = (detail: string, text: string, column?: number, field?: string): RecordError | undefined => {
-        if (reject === undefined) return fail(detail, column, field, column === undefined ? text : undefined)
+        if (!reject) return fail(detail, column, field, column === undefined ? text : undefined)
         pending.push({ line: lines.valueLine, column, field, error: detail, record: text })
         return undefined
       }
-      const flush = Effect.suspend(() => (pending.length === 0 || letters === undefined ? Effect.void : letters(pending.splice(0))))
+      const flush = Effect.suspend(() => (pending.length === 0 || letters === undefined ? Effect.void : letters.write(pending.splice(0))))
       const reader: Connector.SourceReader<object> = {
         readBatch: (max) =>
           Effect.gen(function*() {
             if (finished) return undefined
-            if (!rewound) {
-              yield* letters!.rewind(undefined)
-              rewound = true
-            }
             const records: Array<object> = []
             while (records.length < max) {
               const status = lines.next()
@@ -113,7 +105,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               }
               if (status === TOO_LARGE) {
                 const detail = `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`
-                if (setAside === undefined) return yield* new RecordError({ detail, location: { file: path, line: lines.line } })
+                if (!setAside) return yield* new RecordError({ detail, location: { file: path, line: lines.line } })
                 pending.push({ line: lines.line, offset: lines.offset(), error: detail, head: lines.head(200) })
                 lines.skip()
                 continue
@@ -161,18 +153,14 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
           }),
         position: Effect.sync(position),
         seek: (raw) =>
-          Effect.flatMap(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
+          Effect.map(seekTarget(CONNECTOR, "an ndjson position", raw), (target) => {
             lines = new LineSplitter(target.offset, target.line, maxLineBytes)
             file.reposition(target.offset)
             finished = false
             pending.length = 0
-            if (letters === undefined) return Effect.void
-            rewound = true
-            // the entries of the lines after the position are written again as they are read again
-            return letters.rewind(target.line)
           }),
         commit: () => Effect.void
       }
-      return reader
+      return rewinding(reader, letters)
     })
 })
