@@ -10,6 +10,9 @@
  * - Errors: a field that does not decode, a record with the wrong number of fields or a syntax
  *   error fails with a `RecordError` whose location is `file:line:column` — the 1-based physical
  *   line where the record starts and the 1-based *field index* — and whose `field` is the column.
+ *   With `on_error: dead_letter`, such a record is set aside in `dead_letter.path` instead (the
+ *   kit's envelope, its text; exactly-once with checkpoints: `internal/deadLetters.ts`) and
+ *   reading goes on — in every reader (a sink taking CSV bytes then gets checked records).
  * - Position: `{ offset, line }`, the byte offset and line of the next unread record; `seek`
  *   repositions the file there. `commit` does nothing (a file needs no acknowledgement).
  *

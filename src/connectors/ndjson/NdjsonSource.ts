@@ -14,6 +14,13 @@
  * schema })`), each object is decoded by it as it is read; one it does not decode fails with a
  * `RecordError` at `file:line` naming the field (fields the Schema does not declare are kept).
  *
+ * With `on_error: dead_letter`, each of those malformed lines (but bytes that are not UTF-8,
+ * which end the text) is set aside in `dead_letter.path` instead — the kit's envelope with
+ * `file`, `line`, `column` and `field` where known, the reason and the line's text — and reading
+ * goes on; with `oversize: dead_letter`, so is a line over `max_record_bytes`. The entries of a
+ * batch are appended before it is returned; the file is rewound on `seek` and started afresh by
+ * a run that does not seek (`internal/deadLetters.ts`), so each is in it once after a restore.
+ *
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"

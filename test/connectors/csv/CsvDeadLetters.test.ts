@@ -8,13 +8,12 @@
  * `file:line:column`. A seek drops the entries after the position: each bad record is in the file
  * once.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import type { OpenContext } from "../../../src/Connector.ts"
-import { configIssues, context, drain, openSource, tempDir } from "./support.ts"
+import { configIssues, context, drain, openSource, sourceLetters, withInput } from "./support.ts"
 
 type Mode = "serial" | "bytes" | "ranges" | "ranges-ndjson"
 const MODES: ReadonlyArray<Mode> = ["serial", "bytes", "ranges", "ranges-ndjson"]
@@ -47,20 +46,6 @@ const read = (mode: Mode, config: object) =>
     return parts.flat() as Array<{ readonly id: number }>
   })
 
-interface Entry {
-  readonly node: string
-  readonly file: string
-  readonly line: number
-  readonly column?: number
-  readonly field?: string
-  readonly instance?: number
-  readonly error: string
-  readonly record: string | null
-}
-
-const entriesOf = (path: string): Array<Entry> =>
-  existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Entry) : []
-
 const MIXED = [
   "id,amount,note",
   "1,10,ok",
@@ -87,13 +72,7 @@ const SPLIT = [
 
 const columns = { id: "integer", amount: "integer", note: "string" }
 
-const withFile = <A, E>(content: string, f: (path: string, dir: string) => Effect.Effect<A, E>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const dir = yield* tempDir
-    const path = join(dir, "in.csv")
-    writeFileSync(path, content)
-    return yield* f(path, dir)
-  }))
+const withFile = <A, E>(content: string, f: (path: string, dir: string) => Effect.Effect<A, E>) => withInput("in.csv", content, f)
 
 describe("csv source: on_error: dead_letter", () => {
   it.effect("the default fails at the first malformed record, naming file:line:column and the field", () =>
@@ -111,7 +90,7 @@ describe("csv source: on_error: dead_letter", () => {
           const letters = join(dir, `${mode}.rejected.ndjson`)
           const records = yield* read(mode, { path, columns, on_error: "dead_letter", dead_letter: { path: letters } })
           assert.deepStrictEqual(records.map((r) => r.id).sort((a, b) => a - b), [1, 4, 6, 7, 9, ...Array.from({ length: 30 }, (_, i) => 100 + i)], mode)
-          const entries = entriesOf(letters).sort((a, b) => a.line - b.line)
+          const entries = sourceLetters(letters).sort((a, b) => a.line - b.line)
           assert.deepStrictEqual(
             entries.map((e) => [e.line, e.column, e.field, e.error, e.record]),
             [
@@ -142,16 +121,16 @@ describe("csv source: on_error: dead_letter", () => {
         const first = yield* drain(reader, 2, 2)
         assert.deepStrictEqual(first.records.map((r) => (r as { readonly id: number }).id), [1, 4])
         const at = yield* reader.position
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [3, 4])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [3, 4])
         yield* drain(reader)
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [3, 4, 6, 10, 12])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [3, 4, 6, 10, 12])
         const again = yield* openSource("csv", config)
         yield* again.seek(at)
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [3, 4])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [3, 4])
         assert.deepStrictEqual((yield* drain(again)).records.map((r) => (r as { readonly id: number }).id), [6, 7, 9])
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [3, 4, 6, 10, 12])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [3, 4, 6, 10, 12])
         yield* read("serial", config)
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [3, 4, 6, 10, 12])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [3, 4, 6, 10, 12])
       }))))
 
   it("on_error: dead_letter needs dead_letter: { path }; dead_letter needs oversize or on_error", () => {

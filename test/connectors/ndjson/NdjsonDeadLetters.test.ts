@@ -7,26 +7,11 @@
  * a position drops the entries of the lines after it (they are read again), a run that does not
  * resume starts the file afresh: each bad line is in the file once.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { RecordError } from "../../../src/Errors.ts"
-import { configIssues, drain, failure, openSource, readAll, tempDir } from "../csv/support.ts"
-
-interface Entry {
-  readonly node: string
-  readonly file: string
-  readonly at: string
-  readonly line: number
-  readonly column?: number
-  readonly field?: string
-  readonly error: string
-  readonly record: string | null
-}
-
-const entriesOf = (path: string): Array<Entry> =>
-  existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Entry) : []
+import { configIssues, drain, failure, openSource, readAll, sourceLetters, withInput } from "../csv/support.ts"
 
 const MIXED = [
   '{"id":1}',
@@ -42,13 +27,7 @@ const MIXED = [
   '{"id":11}'
 ].join("\n") + "\n"
 
-const withFile = <A, E>(content: string | Buffer, f: (path: string, dir: string) => Effect.Effect<A, E>) =>
-  Effect.scoped(Effect.gen(function*() {
-    const dir = yield* tempDir
-    const path = join(dir, "in.ndjson")
-    writeFileSync(path, content)
-    return yield* f(path, dir)
-  }))
+const withFile = <A, E>(content: string | Buffer, f: (path: string, dir: string) => Effect.Effect<A, E>) => withInput("in.ndjson", content, f)
 
 describe("ndjson source: on_error: dead_letter", () => {
   it.effect("the default fails at the first malformed line, naming file:line", () =>
@@ -65,7 +44,7 @@ describe("ndjson source: on_error: dead_letter", () => {
         const letters = join(dir, "bad.ndjson")
         const records = yield* readAll("ndjson", { path, on_error: "dead_letter", dead_letter: { path: letters } }, 2)
         assert.deepStrictEqual(records, [{ id: 1 }, { id: 3 }, { id: 9 }, { id: 11 }])
-        const entries = entriesOf(letters)
+        const entries = sourceLetters(letters)
         assert.deepStrictEqual(entries.map((e) => e.line), [2, 4, 5, 7, 8, 10])
         assert.deepStrictEqual(entries.map((e) => e.record), ["not json at all", "[1,2,3]", '"a string"', '{"id":7,"big":12345678901234567890}', '{"id":8', "42"])
         for (const e of entries) {
@@ -93,7 +72,7 @@ describe("ndjson source: on_error: dead_letter", () => {
           assert.include(error.message, `${path}:2:7: field 'id': the file is not UTF-8 text here: byte 0xFF`)
           const records = yield* readAll("ndjson", { ...config, invalid_utf8: "replace" })
           assert.deepStrictEqual(records, [{ id: 1 }, { name: "Jos\uFFFD" }, { id: 4 }])
-          const entries = entriesOf(letters)
+          const entries = sourceLetters(letters)
           assert.deepStrictEqual(entries.map((e) => [e.line, e.record]), [[2, '{"id":\uFFFD}']])
         })
     ))
@@ -103,7 +82,7 @@ describe("ndjson source: on_error: dead_letter", () => {
       Effect.gen(function*() {
         const letters = join(dir, "bad.ndjson")
         assert.deepStrictEqual(yield* readAll("ndjson", { path, on_error: "dead_letter", dead_letter: { path: letters } }), [{ id: 1 }, { id: 3 }])
-        const [entry] = entriesOf(letters)
+        const [entry] = sourceLetters(letters)
         assert.strictEqual(entry.record?.length, 4097)
         assert.isTrue(entry.record?.endsWith("…"))
       })))
@@ -120,16 +99,16 @@ describe("ndjson source: on_error: dead_letter", () => {
         const at = yield* reader.position
         assert.deepStrictEqual(at, { offset: Buffer.byteLength('{"id":1}\nnot json at all\n{"id":3}\n'), line: 4 })
         yield* reader.readBatch(1)
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [2, 4, 5, 7, 8])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [2, 4, 5, 7, 8])
         // a restore: the entries of lines 4.. go, and come back once as they are read again
         const again = yield* openSource("ndjson", config)
         yield* again.seek(at)
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [2])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [2])
         assert.deepStrictEqual((yield* drain(again)).records, [{ id: 9 }, { id: 11 }])
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [2, 4, 5, 7, 8, 10])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [2, 4, 5, 7, 8, 10])
         // a new run from the start: the file holds this run's entries only
         assert.strictEqual((yield* readAll("ndjson", config)).length, 4)
-        assert.deepStrictEqual(entriesOf(letters).map((e) => e.line), [2, 4, 5, 7, 8, 10])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [2, 4, 5, 7, 8, 10])
       }))))
 
   it.effect("oversize and malformed lines share the dead-letter file, in line order", () =>
@@ -138,7 +117,7 @@ describe("ndjson source: on_error: dead_letter", () => {
         const letters = join(dir, "bad.ndjson")
         const config = { path, max_record_bytes: 4096, oversize: "dead_letter", on_error: "dead_letter", dead_letter: { path: letters } }
         assert.deepStrictEqual(yield* readAll("ndjson", config), [{ id: 1 }, { id: 4 }])
-        const entries = entriesOf(letters)
+        const entries = sourceLetters(letters)
         assert.deepStrictEqual(entries.map((e) => [e.line, e.record]), [[2, null], [3, "nope"]])
         // on_error alone: the oversize line still fails the run
         const error = yield* failure(readAll("ndjson", { path, max_record_bytes: 4096, on_error: "dead_letter", dead_letter: { path: letters } }))
