@@ -17,7 +17,10 @@
  * The file never grows past `max_bytes`: an input whose records are set aside wholesale fails
  * the run instead of filling the disk.
  */
-import { readFile, rename, writeFile } from "node:fs/promises"
+import { Buffer } from "node:buffer"
+import { createReadStream } from "node:fs"
+import { access, open, rename, unlink } from "node:fs/promises"
+import { createInterface } from "node:readline"
 import { resolve } from "node:path"
 import { Clock, Effect, Semaphore } from "effect"
 import type { Resources, SourceReader } from "../Connector.ts"
@@ -98,6 +101,56 @@ const dropped = (text: string, instance: number, count: number, line: number | u
 }
 
 /**
+ * Drops the lines of the file at `path` that `drop` says to (a missing file: nothing to do),
+ * streaming (the file may be large): the kept lines are written aside and renamed over the file,
+ * so a crash leaves the old file or the new one.
+ */
+const rewindFile = async (path: string, drop: (line: string) => boolean): Promise<void> => {
+  let input: ReturnType<typeof createReadStream>
+  try {
+    await access(path)
+    input = createReadStream(path, { encoding: "utf8" })
+  } catch (e) {
+    if (e !== null && typeof e === "object" && "code" in e && e.code === "ENOENT") return
+    throw e
+  }
+  const aside = `${path}.rewind`
+  const out = await open(aside, "w")
+  let dropping = 0
+  try {
+    let kept = ""
+    for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+      if (line.length === 0) continue
+      if (drop(line)) dropping++
+      else kept += line + "\n"
+      if (kept.length >= 1 << 20) {
+        await out.write(kept)
+        kept = ""
+      }
+    }
+    if (kept.length > 0) await out.write(kept)
+  } finally {
+    await out.close()
+  }
+  // (a last line without its line feed, cut by a crash, would join the next entry: rewritten too)
+  if (dropping === 0 && (await endsWithLineFeed(path))) await unlink(aside)
+  else await rename(aside, path)
+}
+
+/** Whether the file at `path` is empty or ends with a line feed. */
+const endsWithLineFeed = async (path: string): Promise<boolean> => {
+  const handle = await open(path, "r")
+  try {
+    const { size } = await handle.stat()
+    if (size === 0) return true
+    const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1)
+    return buffer[0] === 10
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
  * The dead-letter writer of instance `instance` of `count` of a source reading `file` for `node`.
  */
 export const deadLetters = (
@@ -142,22 +195,7 @@ export const deadLetters = (
     })
   const rewind = (line: number | undefined) =>
     lock.withPermit(Effect.tryPromise({
-      try: async () => {
-        let text: string
-        try {
-          text = await readFile(config.path, "utf8")
-        } catch (e) {
-          if (e !== null && typeof e === "object" && "code" in e && e.code === "ENOENT") return
-          throw e
-        }
-        const lines = text.split("\n").filter((l) => l.length > 0)
-        const kept = lines.filter((l) => !dropped(l, split.instance, split.count, line))
-        if (kept.length === lines.length && text.endsWith("\n") || text.length === 0) return
-        // written aside and renamed over the file: a crash leaves the old file or the new one
-        const aside = `${config.path}.rewind`
-        await writeFile(aside, kept.map((l) => l + "\n").join(""))
-        await rename(aside, config.path)
-      },
+      try: () => rewindFile(config.path, (entry) => dropped(entry, split.instance, split.count, line)),
       catch: (e) => fileError(connector, "dead_letter", config.path, e)
     }))
   return Object.assign(append, { rewind })

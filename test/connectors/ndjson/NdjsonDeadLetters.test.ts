@@ -7,6 +7,7 @@
  * a position drops the entries of the lines after it (they are read again), a run that does not
  * resume starts the file afresh: each bad line is in the file once.
  */
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -109,6 +110,29 @@ describe("ndjson source: on_error: dead_letter", () => {
         // a new run from the start: the file holds this run's entries only
         assert.strictEqual((yield* readAll("ndjson", config)).length, 4)
         assert.deepStrictEqual(sourceLetters(letters).map((e) => e.line), [2, 4, 5, 7, 8, 10])
+      }))))
+
+  it.effect("a seek also drops an entry cut short by a crash (before or after its JSON's end), and one of a split that no longer exists", () =>
+    withFile(MIXED, (path, dir) =>
+      Effect.scoped(Effect.gen(function*() {
+        const letters = join(dir, "bad.ndjson")
+        const config = { path, on_error: "dead_letter", dead_letter: { path: letters } }
+        yield* readAll("ndjson", config)
+        const whole = readFileSync(letters, "utf8")
+        const [first] = whole.split("\n")
+        const others = JSON.stringify({ ...JSON.parse(first), instance: 3, line: 1 })
+        const later = JSON.stringify({ ...JSON.parse(first), line: 5 })
+        for (const tail of [first.slice(0, 20), later]) {
+          writeFileSync(letters, `${first}\n${others}\n${tail}`)
+          const again = yield* openSource("ndjson", config)
+          yield* again.seek({ offset: Buffer.byteLength('{"id":1}\nnot json at all\n'), line: 3 })
+          assert.strictEqual(readFileSync(letters, "utf8"), `${first}\n`, tail)
+        }
+        // nothing to drop, but the last entry lacks its line feed: it gets one (the next entry would join it)
+        writeFileSync(letters, first)
+        const last = yield* openSource("ndjson", config)
+        yield* last.seek({ offset: Buffer.byteLength('{"id":1}\nnot json at all\n'), line: 3 })
+        assert.strictEqual(readFileSync(letters, "utf8"), `${first}\n`)
       }))))
 
   it.effect("oversize and malformed lines share the dead-letter file, in line order", () =>
