@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { RecordError } from "../../../src/Errors.ts"
 import { configIssues, drain, failure, openSource, readAll, sourceLetters, withInput } from "../csv/support.ts"
 
@@ -146,6 +146,16 @@ describe("ndjson source: on_error: dead_letter", () => {
         // on_error alone: the oversize line still fails the run
         const error = yield* failure(readAll("ndjson", { path, max_record_bytes: 4096, on_error: "dead_letter", dead_letter: { path: letters } }))
         assert.include(error.message, `${path}:2: the line is longer than max_record_bytes`)
+      })))
+
+  it.effect("a line the DSL's schema does not decode is set aside naming the field", () =>
+    withFile('{"id":1,"name":"a"}\n{"id":"two","name":"b"}\n{"id":3}\n', (path, dir) =>
+      Effect.gen(function*() {
+        const letters = join(dir, "bad.ndjson")
+        const schema = Schema.Struct({ id: Schema.Number, name: Schema.String })
+        const records = yield* readAll("ndjson", { path, schema, on_error: "dead_letter", dead_letter: { path: letters } })
+        assert.deepStrictEqual(records, [{ id: 1, name: "a" }])
+        assert.deepStrictEqual(sourceLetters(letters).map((e) => [e.line, e.field, e.record]), [[2, "id", '{"id":"two","name":"b"}'], [3, "name", '{"id":3}']])
       })))
 
   it("on_error: dead_letter needs dead_letter: { path }", () => {
