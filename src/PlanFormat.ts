@@ -44,7 +44,8 @@ const field = (u: unknown, key: string): unknown =>
  * (`dead_letter: { to }`, shown as `destination <id> (<type>)`) with `on_error: dead_letter`, or
  * the `dead_letter.path` of a connector config that sends records there (`on_error:
  * dead_letter`, or a file source's `oversize: dead_letter`) — the kit's one config shape for dead
- * letters.
+ * letters. A source's says which records: `(malformed records)` (`on_error`), `(oversize
+ * records)`, or both.
  */
 const deadLetterTarget = (plan: Plan, node: string): string | undefined => {
   const graphNode = plan.workflow.nodes.find((n) => n.node.id === node)?.node
@@ -56,7 +57,14 @@ const deadLetterTarget = (plan: Plan, node: string): string | undefined => {
   const to = field(field(config, "dead_letter"), "to")
   const on = field(config, "on_error") === "dead_letter" || field(config, "oversize") === "dead_letter"
   if (on && typeof to === "string") return `destination ${to} (${typeOf(plan, to)})`
-  return on && typeof path === "string" ? path : undefined
+  return on && typeof path === "string" ? path + (graphNode?.kind === "source" ? sourceLetters(config) : "") : undefined
+}
+
+/** Which records a file source sets aside (see {@link deadLetterTarget}). */
+const sourceLetters = (config: unknown): string => {
+  const malformed = field(config, "on_error") === "dead_letter"
+  const oversize = field(config, "oversize") === "dead_letter"
+  return malformed && oversize ? " (malformed and oversize records)" : malformed ? " (malformed records)" : " (oversize records)"
 }
 
 /** An input read from a port: `agg.late`, or `dead letters of <node>` (`dead_letter:<node>`). */

@@ -101,6 +101,34 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
         ])
       })
   },
+  "malformed-input-dead-letters.yaml": {
+    // relative paths: the run's cwd is the temp dir, and the envelopes name the files as configured
+    env: () => ({}),
+    files: {
+      "events.ndjson": '{"id":1,"kind":"a"}\nnot json\n{"id":3,"kind":"b"}\n[4]\n',
+      "payments.csv": "id,amount\n1,10\n2,ten\n3\n4,40\n"
+    },
+    check: (dir, stdout) =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(yield* readLines(join(dir, "events.out.ndjson")), [{ id: 1, kind: "a" }, { id: 3, kind: "b" }])
+        assert.deepStrictEqual(yield* readLines(join(dir, "payments.out.ndjson")), [{ id: 1, amount: 10 }, { id: 4, amount: 40 }])
+        const letters = (file: string) =>
+          Effect.map(readLines(join(dir, file)), (entries) =>
+            entries.map((e) => {
+              const { at: _at, ...rest } = e as { readonly at: string }
+              return rest
+            }))
+        assert.deepStrictEqual(yield* letters("events.rejected.ndjson"), [
+          { file: "events.ndjson", node: "events", line: 2, error: `invalid JSON: Unexpected token 'o', "not json" is not valid JSON`, record: "not json" },
+          { file: "events.ndjson", node: "events", line: 4, error: "expected a JSON object, got an array", record: "[4]" }
+        ])
+        assert.deepStrictEqual(yield* letters("payments.rejected.ndjson"), [
+          { file: "payments.csv", node: "payments", line: 3, column: 2, field: "amount", error: 'expected an integer, got "ten"', record: "2,ten" },
+          { file: "payments.csv", node: "payments", line: 4, column: 2, field: "amount", error: "expected 2 fields, found 1", record: "3" }
+        ])
+        assert.include(stdout, "dead letters: 4 records set aside in all")
+      })
+  },
   "csv-to-ndjson.yaml": {
     env: (dir) => ({ ORDERS_CSV: join(dir, "orders.csv"), OUT_NDJSON: join(dir, "out.ndjson") }),
     files: {

@@ -76,7 +76,9 @@ export const CsvConfig = Schema.Struct({ ...fields, ...DeadLetter.SinkErrorHandl
 
 /**
  * The `csv` source config: {@link CsvConfig} and the reading limits shared by file sources
- * (`max_record_bytes`, default 64 MiB; `invalid_utf8`, `error` or `replace`; see docs/limits.md).
+ * (`max_record_bytes`, default 64 MiB; `invalid_utf8`, `error` or `replace`; see docs/limits.md),
+ * and what a malformed record does: `on_error: fail` (default) or `dead_letter` with
+ * `dead_letter: { path, max_bytes? }` (set aside there, exactly-once with checkpoints).
  *
  * @example
  * ```yaml
@@ -84,6 +86,8 @@ export const CsvConfig = Schema.Struct({ ...fields, ...DeadLetter.SinkErrorHandl
  *   path: orders.csv
  *   max_record_bytes: 1048576
  *   invalid_utf8: replace
+ *   on_error: dead_letter
+ *   dead_letter: { path: orders.rejected.ndjson }
  * ```
  * @category schemas
  * @since 0.1.0

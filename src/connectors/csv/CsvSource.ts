@@ -10,6 +10,9 @@
  * - Errors: a field that does not decode, a record with the wrong number of fields or a syntax
  *   error fails with a `RecordError` whose location is `file:line:column` — the 1-based physical
  *   line where the record starts and the 1-based *field index* — and whose `field` is the column.
+ *   With `on_error: dead_letter`, such a record is set aside in `dead_letter.path` instead (the
+ *   kit's envelope, its text; exactly-once with checkpoints: `internal/deadLetters.ts`) and
+ *   reading goes on — in every reader (a sink taking CSV bytes then gets checked records).
  * - Position: `{ offset, line }`, the byte offset and line of the next unread record; `seek`
  *   repositions the file there. `commit` does nothing (a file needs no acknowledgement).
  *
@@ -27,7 +30,7 @@ import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
 import { type FilePosition, FilePositionSchema, fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
-import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
+import { fileLetters, fileSourceResources, rewinding } from "../../internal/deadLetters.ts"
 import { openTextFile, type TextFile } from "../../internal/textFile.ts"
 
 const CONNECTOR = "csv"
@@ -127,12 +130,10 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
           }
         }
         const layout: Layout = makeLayout(names, config.columns, config.required)
-        const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
-          ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
-          : undefined
+        const letters = fileLetters(CONNECTOR, context, config)
         if (context.parallelism > 1) {
           // Each instance reads one byte range of the file on a worker thread.
-          return yield* openRange({
+          return rewinding(yield* openRange({
             path,
             delimiter,
             layout,
@@ -143,12 +144,13 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             fused: context.fused ?? [],
             maxRecordBytes,
             invalidUtf8,
-            deadLetters: setAside,
+            letters,
             encoding: context.encoding
-          })
+          }), letters)
         }
-        if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128) {
-          return yield* openEncoded({
+        // (records handed on as bytes are not checked field by field: with on_error: dead_letter, each is)
+        if (context.encoding === "text/csv" && layout.fixed >= 0 && delimiter.charCodeAt(0) < 128 && letters?.malformed !== true) {
+          return rewinding(yield* openEncoded({
             path,
             delimiter,
             layout,
@@ -157,8 +159,8 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             node: context.node,
             maxRecordBytes,
             invalidUtf8,
-            deadLetters: setAside
-          })
+            letters
+          }), letters)
         }
         let finished = false
         const position = (): FilePosition => ({ offset: parser.offset(), line: parser.line })
@@ -167,7 +169,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             Effect.gen(function*() {
               if (finished) return undefined
               const records: Array<CsvRecord> = []
-              finished = yield* parseRecords(parser, file, layout, path, max, records, setAside)
+              finished = yield* parseRecords(parser, file, layout, path, max, records, letters, delimiter)
               if (records.length === 0) return undefined
               const readAt = yield* Clock.currentTimeMillis
               return Batch.make(records, { origin: { source: context.node, position: { ...position() } }, readAt })
@@ -181,6 +183,6 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
             }),
           commit: () => Effect.void
         }
-        return reader
+        return rewinding(reader, letters)
       })
   })

@@ -55,6 +55,8 @@ export type NdjsonConfigInput = typeof NdjsonConfig.Encoded
  * `string` (its digits). See docs/limits.md. From the DSL (`Ndjson.source({ path, schema })`),
  * `schema` is the Effect Schema each line is decoded with (a line it does not decode fails with a
  * `RecordError` naming `file:line` and the field; fields the Schema does not declare are kept).
+ * `on_error: dead_letter` with `dead_letter: { path, max_bytes? }` sets malformed lines aside
+ * there instead of failing (exactly-once with checkpoints; docs/limits.md).
  *
  * @example
  * ```yaml

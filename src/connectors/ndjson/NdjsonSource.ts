@@ -14,6 +14,13 @@
  * schema })`), each object is decoded by it as it is read; one it does not decode fails with a
  * `RecordError` at `file:line` naming the field (fields the Schema does not declare are kept).
  *
+ * With `on_error: dead_letter`, each of those malformed lines (but bytes that are not UTF-8,
+ * which end the text) is set aside in `dead_letter.path` instead — the kit's envelope with
+ * `file`, `line`, `column` and `field` where known, the reason and the line's text — and reading
+ * goes on; with `oversize: dead_letter`, so is a line over `max_record_bytes`. The entries of a
+ * batch are appended before it is returned; the file is rewound on `seek` and started afresh by
+ * a run that does not seek (`internal/deadLetters.ts`), so each is in it once after a restore.
+ *
  * A file is read by one instance (`maxParallelism: 1`); a cluster part opens it as instance `i`
  * of `n > 1` and reads byte range `i`: the lines starting in the `i`-th of `n` equal cuts of the
  * file (see `internal/range.ts`), positioned by their offsets and lines in the file.
@@ -30,7 +37,7 @@ import { lineRange } from "./internal/range.ts"
 import { decodeAll } from "../../internal/decode.ts"
 import { fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
 import * as Positions from "../kit/Positions.ts"
-import { deadLetters, fileSourceResources } from "../../internal/deadLetters.ts"
+import { fileLetters, fileSourceResources, rewinding, type SetAside } from "../../internal/deadLetters.ts"
 import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
@@ -73,9 +80,11 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const bounded = Number.isFinite(range.end)
       let lines = new LineSplitter(range.start, range.line, maxLineBytes)
       if (range.start > 0) file.reposition(range.start)
-      const setAside = config.oversize === "dead_letter" && config.dead_letter !== undefined
-        ? deadLetters(CONNECTOR, context.node, path, config.dead_letter, context.onDeadLetters)
-        : undefined
+      const letters = fileLetters(CONNECTOR, context, config)
+      const setAside = letters?.oversize === true
+      const reject = letters?.malformed === true
+      /** Entries of this batch's records set aside, appended before the batch is handed on. */
+      const pending: Array<SetAside> = []
       // one instance (maxParallelism: 1, refused or capped when the workflow is prepared), or a cluster part's range
       let finished = false
       const position = () => ({ offset: lines.offset(), line: lines.line })
@@ -86,6 +95,13 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
           ...(field !== undefined ? { field } : {}),
           ...(record !== undefined ? { record: excerpt(record) } : {})
         })
+      /** A malformed line: its error (`on_error: fail`), or `undefined` once it is set aside. */
+      const malformed = (detail: string, text: string, column?: number, field?: string): RecordError | undefined => {
+        if (!reject) return fail(detail, column, field, column === undefined ? text : undefined)
+        pending.push({ line: lines.valueLine, column, field, error: detail, record: text })
+        return undefined
+      }
+      const flush = Effect.suspend(() => (pending.length === 0 || letters === undefined ? Effect.void : letters.write(pending.splice(0))))
       const reader: Connector.SourceReader<object> = {
         readBatch: (max) =>
           Effect.gen(function*() {
@@ -112,10 +128,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               }
               if (status === TOO_LARGE) {
                 const detail = `the line is longer than max_record_bytes (${maxLineBytes} bytes): raise max_record_bytes in the source's config to read it`
-                if (setAside === undefined) return yield* new RecordError({ detail, location: { file: path, line: lines.line } })
-                const entry = { line: lines.line, offset: lines.offset(), error: detail, head: lines.head(200) }
+                if (!setAside) return yield* new RecordError({ detail, location: { file: path, line: lines.line } })
+                pending.push({ line: lines.line, offset: lines.offset(), error: detail, head: lines.head(200) })
                 lines.skip()
-                yield* setAside([entry])
                 continue
               }
               const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
@@ -127,27 +142,34 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
               const value = parseJson(text, json)
               if (value instanceof JsonRefusal) {
                 const why = value.reason
-                if (why instanceof SyntaxError) return yield* fail(`invalid JSON: ${why.message}`, undefined, undefined, text)
-                return yield* fail(why.detail, why.column, why.field)
+                const error = why instanceof SyntaxError
+                  ? malformed(`invalid JSON: ${why.message}`, text)
+                  : malformed(why.detail, text, why.column, why.field)
+                if (error !== undefined) return yield* error
+                continue
               }
               if (typeof value !== "object" || value === null || Array.isArray(value)) {
-                return yield* fail(
+                const error = malformed(
                   `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "string" ? excerpt(JSON.stringify(value)) : String(value)}`,
-                  undefined,
-                  undefined,
                   text
                 )
+                if (error !== undefined) return yield* error
+                continue
               }
               if (decode !== undefined) {
                 const decoded = decodeAll(decode, value, "ignore")
                 if (!decoded.ok) {
                   const issue = decoded.issues[0]
-                  return yield* fail(issue.message, undefined, issue.path.length > 0 ? issue.path.map(String).join(".") : undefined, text)
+                  const error = malformed(issue.message, text, undefined, issue.path.length > 0 ? issue.path.map(String).join(".") : undefined)
+                  if (error !== undefined) return yield* error
+                  continue
                 }
                 // the fields the Schema does not declare are kept as they were
                 records.push({ ...value, ...decoded.value })
               } else records.push(value)
             }
+            // the entries of the lines read with these records go first: a checkpoint after the batch covers them
+            yield* flush
             if (records.length === 0) return undefined
             const readAt = yield* Clock.currentTimeMillis
             return Batch.make(records, { origin: { source: context.node, position: position() }, readAt })
@@ -158,9 +180,10 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
             lines = new LineSplitter(target.offset, target.line, maxLineBytes)
             file.reposition(target.offset)
             finished = false
+            pending.length = 0
           }),
         commit: () => Effect.void
       }
-      return reader
+      return rewinding(reader, letters)
     })
 })

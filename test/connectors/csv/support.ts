@@ -1,8 +1,9 @@
 /**
  * Helpers shared by the file and in-memory connector tests: prepare a connector through the
- * registry (so its config Schema is exercised), read everything, write batches, temp dirs.
+ * registry (so its config Schema is exercised), read everything, write batches, temp dirs, a
+ * file source's dead-letter entries.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert } from "@effect/vitest"
@@ -89,3 +90,29 @@ export const failure = <A, E extends ConnectorError | RecordError, R>(effect: Ef
     if (reason === undefined || reason._tag !== "Fail") return assert.fail(`expected a typed failure`)
     return reason.error
   })
+
+/** An entry of a file source's dead-letter file (`on_error` / `oversize: dead_letter`). */
+export interface SourceLetter {
+  readonly node: string
+  readonly file: string
+  readonly at: string
+  readonly line: number
+  readonly column?: number
+  readonly field?: string
+  readonly instance?: number
+  readonly error: string
+  readonly record: string | null
+}
+
+/** The entries of the dead-letter file at `path` (none when it does not exist). */
+export const sourceLetters = (path: string): Array<SourceLetter> =>
+  existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as SourceLetter) : []
+
+/** Runs `f` on the file `name` holding `content`, in a fresh temp dir (`dir`, removed after). */
+export const withInput = <A, E>(name: string, content: string | Buffer, f: (path: string, dir: string) => Effect.Effect<A, E>) =>
+  Effect.scoped(Effect.gen(function*() {
+    const dir = yield* tempDir
+    const path = join(dir, name)
+    writeFileSync(path, content)
+    return yield* f(path, dir)
+  }))

@@ -23,7 +23,7 @@ import type * as Connector from "../../../Connector.ts"
 import { RecordError } from "../../../Errors.ts"
 import { seekTarget } from "../../../internal/filePosition.ts"
 import { CHUNK_SIZE, fileError } from "../../../internal/textFile.ts"
-import type { DeadLetters } from "../../../internal/deadLetters.ts"
+import type { FileLetters } from "../../../internal/deadLetters.ts"
 import { chunkDecoder, type InvalidUtf8, isText } from "../../../internal/utf8.ts"
 import type { CsvSourceConfig } from "../CsvConfig.ts"
 import { type Layout, STRING } from "./columns.ts"
@@ -75,7 +75,7 @@ export interface EncodedOptions {
   readonly maxRecordBytes: number
   readonly invalidUtf8: InvalidUtf8
   /** Where records over `maxRecordBytes` go (`oversize: dead_letter`); they fail without. */
-  readonly deadLetters: DeadLetters | undefined
+  readonly letters: FileLetters | undefined
 }
 
 /** Opens the encoded reader in the current scope (the file is closed with it). */
@@ -173,7 +173,7 @@ export const openEncoded = (options: EncodedOptions) =>
           },
           escaped: () => decoder.escaped()
         }
-        yield* parseRecords(parser, input, layout, path, max, records, options.deadLetters)
+        yield* parseRecords(parser, input, layout, path, max, records, options.letters, options.delimiter)
         buf = Buffer.alloc(0)
         offset = parser.offset()
         line = parser.line

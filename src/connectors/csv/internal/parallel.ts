@@ -19,7 +19,7 @@ import { FilePositionSchema } from "../../../internal/filePosition.ts"
 import { MAX_DEPTH, parseJson } from "../../../internal/json.ts"
 import { fileError } from "../../../internal/textFile.ts"
 import * as Positions from "../../kit/Positions.ts"
-import type { DeadLetters } from "../../../internal/deadLetters.ts"
+import type { FileLetters } from "../../../internal/deadLetters.ts"
 import type { InvalidUtf8 } from "../../../internal/utf8.ts"
 import type { Layout } from "./columns.ts"
 import type { FusedNode, RangeFailure, RangeReply, RangeRequest, RangeWorkerData } from "./range.ts"
@@ -67,8 +67,11 @@ export interface RangeOptions {
   readonly fused: ReadonlyArray<FusedNode>
   readonly maxRecordBytes: number
   readonly invalidUtf8: InvalidUtf8
-  /** Where records over `maxRecordBytes` go (`oversize: dead_letter`); they fail without. */
-  readonly deadLetters: DeadLetters | undefined
+  /**
+   * Where records over `maxRecordBytes` (`oversize: dead_letter`) and malformed records
+   * (`on_error: dead_letter`) go; they fail without.
+   */
+  readonly letters: FileLetters | undefined
   /**
    * `application/x-ndjson` (the planner's `encoding`: the only consumer is an `ndjson` sink): the
    * thread encodes the records as NDJSON lines and the batches carry those bytes
@@ -172,7 +175,8 @@ export const openRange = (
       fused: options.fused,
       maxRecordBytes: options.maxRecordBytes,
       invalidUtf8: options.invalidUtf8,
-      setAside: options.deadLetters !== undefined,
+      setAside: options.letters?.oversize === true,
+      rejects: options.letters?.malformed === true,
       encode: options.encoding === "application/x-ndjson" ? "ndjson" : undefined
     }
     // Replies by request id; `fatal` once the thread failed or died.
@@ -282,7 +286,7 @@ export const openRange = (
           if (reply === undefined) return yield* toError(path, fatal!)
           if (reply._tag === "Failed") return yield* toError(path, reply.failure)
           if (reply._tag !== "Batch") return yield* toError(path, { _tag: "Io", operation: "read", code: "", message: "unexpected reply" })
-          if (reply.setAside.length > 0 && options.deadLetters !== undefined) yield* options.deadLetters(reply.setAside)
+          if (reply.setAside.length > 0 && options.letters !== undefined) yield* options.letters.write(reply.setAside)
           current = { offset: reply.offset, line: reply.line }
           if (reply.counts !== undefined) counts = reply.counts
           const ndjson = reply.ndjson

@@ -23,7 +23,8 @@ import { closeSync, openSync, readSync } from "node:fs"
 import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import type { LazyLines } from "./lazyLines.ts"
-import { CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR, TOO_LARGE } from "./parser.ts"
+import { conversionEntry, syntaxEntry } from "./rejects.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {
@@ -50,6 +51,11 @@ export interface RangeInit {
   readonly invalidUtf8: InvalidUtf8
   /** `oversize: dead_letter`: records over `maxRecordBytes` are skipped and reported with the batch. */
   readonly setAside: boolean
+  /**
+   * `on_error: dead_letter`: records that do not decode or do not parse are skipped and reported
+   * with the batch (a quoted field running past the range's end still fails: see the module doc).
+   */
+  readonly rejects?: boolean
 }
 
 /** The failure of a range reader, as data (it crosses the thread boundary). */
@@ -73,12 +79,18 @@ export type RangeFailure =
     readonly record: unknown
   }
 
-/** A record a range reader skipped (`oversize: dead_letter`); the main thread writes it down. */
+/**
+ * A record a range reader skipped (`oversize: dead_letter`, `on_error: dead_letter`); the main
+ * thread writes it down (see `SetAside`).
+ */
 export interface RangeSetAside {
   readonly line: number
-  readonly offset: number
+  readonly offset?: number | undefined
+  readonly column?: number | undefined
+  readonly field?: string | undefined
   readonly error: string
-  readonly head: string
+  readonly head?: string | undefined
+  readonly record?: string | undefined
 }
 
 /** One answer of a range reader: records, and the position after them. */
@@ -365,7 +377,13 @@ export class RangeReader {
         // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
         if (parser.escaped) unescapeFields(fields, n)
         if (lines !== undefined) {
-          if (!lines.add(fields, n, this.error)) throw this.invalid(n)
+          if (!lines.add(fields, n, this.error)) {
+            if (!this.init.rejects) throw this.invalid(n)
+            setAside.push(conversionEntry(parser.recordLine, fields, n, this.error, this.init.delimiter))
+            // (counted: a range of bad records still answers in bounded steps)
+            read++
+            continue
+          }
           read++
           // (without a filter too: the rows' strings die young)
           if (lines.pending >= STEP_RECORDS) {
@@ -375,7 +393,12 @@ export class RangeReader {
           continue
         }
         const record = build(layout, fields, n, this.error)
-        if (record === undefined) throw this.invalid(n)
+        if (record === undefined) {
+          if (!this.init.rejects) throw this.invalid(n)
+          setAside.push(conversionEntry(parser.recordLine, fields, n, this.error, this.init.delimiter))
+          read++
+          continue
+        }
         built.push(record)
         read++
         if (this.steps !== undefined && built.length >= STEP_RECORDS) {
@@ -393,6 +416,11 @@ export class RangeReader {
         break
       } else {
         const split = this.init.index + 1 < this.init.count && parser.errorMessage === "unterminated quoted field"
+        if (n === SYNTAX_ERROR && this.init.rejects && !split) {
+          setAside.push(syntaxEntry(parser))
+          parser.skip()
+          continue
+        }
         throw new RangeReadError({
           _tag: "Record",
           detail: split

@@ -6,9 +6,16 @@
 import { Effect } from "effect"
 import { type ConnectorError, RecordError } from "../../../Errors.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
-import type { DeadLetters, SetAside } from "../../../internal/deadLetters.ts"
+import type { FileLetters, SetAside } from "../../../internal/deadLetters.ts"
 import { notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
-import { type CsvParser, END, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./parser.ts"
+import { type CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR, TOO_LARGE } from "./parser.ts"
+import { conversionEntry, syntaxEntry } from "./rejects.ts"
+
+/** Where malformed records go (`on_error: dead_letter`): their entries, and the delimiter to write their fields with. */
+export interface Rejects {
+  readonly entries: Array<SetAside>
+  readonly delimiter: string
+}
 
 /** A record of the `csv` source. */
 export type CsvRecord = { readonly [column: string]: unknown }
@@ -18,7 +25,8 @@ export type CsvRecord = { readonly [column: string]: unknown }
  * them. Returns `undefined` when `max` is reached, {@link NEED_MORE} when the parser needs more
  * text, {@link END} at the end of the input, or the `RecordError` (naming `path:line:field`) of a
  * record that does not decode or does not parse. With `setAside` (`oversize: dead_letter`), a
- * record over `max_record_bytes` is skipped and its place added to it instead.
+ * record over `max_record_bytes` is skipped and its place added to it instead; with `rejects`
+ * (`on_error: dead_letter`), so is a record that does not decode or does not parse.
  */
 export const parseBuffered = (
   parser: CsvParser,
@@ -26,7 +34,8 @@ export const parseBuffered = (
   path: string,
   max: number,
   records: Array<CsvRecord>,
-  setAside?: Array<SetAside>
+  setAside?: Array<SetAside>,
+  rejects?: Rejects
 ): typeof NEED_MORE | typeof END | RecordError | undefined => {
   const fields: Array<string> = []
   const error: BuildError = { detail: "", column: 0, field: undefined }
@@ -40,6 +49,11 @@ export const parseBuffered = (
     }
     if (n > 0 && parser.escaped) unescapeFields(fields, n)
     if (n < 0) {
+      if (n === SYNTAX_ERROR && rejects !== undefined) {
+        rejects.entries.push(syntaxEntry(parser))
+        parser.skip()
+        continue
+      }
       const field = n === NOT_TEXT ? layout.names[parser.errorField - 1] : undefined
       return new RecordError({
         detail: parser.errorMessage,
@@ -49,6 +63,10 @@ export const parseBuffered = (
     }
     const record = build(layout, fields, n, error)
     if (record === undefined) {
+      if (rejects !== undefined) {
+        rejects.entries.push(conversionEntry(parser.recordLine, fields, n, error, rejects.delimiter))
+        continue
+      }
       return new RecordError({
         detail: error.detail,
         location: { file: path, line: parser.recordLine, column: error.column },
@@ -85,9 +103,9 @@ export const feed = (parser: CsvParser, input: TextInput): Effect.Effect<void, C
 
 /**
  * Parses up to `max - records.length` records into `records`, pulling text from `input` when the
- * parser needs it. Returns true at the end of the input. With `deadLetters`, records over
- * `max_record_bytes` are skipped and written there (before the records read with them are
- * handed on).
+ * parser needs it. Returns true at the end of the input. With `letters`, records over
+ * `max_record_bytes` (`oversize: dead_letter`) and malformed records (`on_error: dead_letter`) are
+ * skipped and written there (before the records read with them are handed on).
  */
 export const parseRecords = (
   parser: CsvParser,
@@ -96,13 +114,16 @@ export const parseRecords = (
   path: string,
   max: number,
   records: Array<CsvRecord>,
-  deadLetters?: DeadLetters
+  letters?: FileLetters,
+  delimiter = ","
 ): Effect.Effect<boolean, ConnectorError | RecordError> =>
   Effect.gen(function*() {
-    const setAside: Array<SetAside> | undefined = deadLetters === undefined ? undefined : []
+    const entries: Array<SetAside> = []
+    const setAside = letters?.oversize === true ? entries : undefined
+    const rejects = letters?.malformed === true ? { entries, delimiter } : undefined
     for (;;) {
-      const r = parseBuffered(parser, layout, path, max, records, setAside)
-      if (setAside !== undefined && setAside.length > 0) yield* deadLetters!(setAside.splice(0))
+      const r = parseBuffered(parser, layout, path, max, records, setAside, rejects)
+      if (entries.length > 0) yield* letters!.write(entries.splice(0))
       if (r === undefined) return false
       if (r === END) return true
       if (r !== NEED_MORE) return yield* r
