@@ -19,7 +19,7 @@
 import type { ReadSet } from "../../../expr/internal/fields.ts"
 import { valueJson } from "../../kit/internal/recordJson.ts"
 import { type BuildError, build, convert, type Factory, JSON_VALUE, type Layout, recordFactory, STRING } from "./columns.ts"
-import { fieldJson, valid } from "./fieldJson.ts"
+import { check, checkedJson, CONVERTED, REFUSED } from "./fieldJson.ts"
 import { LineBuffer } from "./lineBuffer.ts"
 
 /** How a layout's rows are written lazily. */
@@ -67,6 +67,8 @@ export class LazyLines {
   private readonly rerun: (records: Array<unknown>) => unknown
   /** The fields of the pending rows, row after row. */
   private readonly texts: Array<string>
+  /** How each of those fields' JSON is written ({@link check}'s verdict, kept for the kept rows' lines). */
+  private readonly forms: Int8Array
   private readonly values: Array<unknown>
   /**
    * The one record the filter sees, its values set for each row: the filter keeps no reference to
@@ -99,6 +101,7 @@ export class LazyLines {
     this.filtered = filter !== undefined
     this.rerun = rerun
     this.texts = new Array(layout.fixed * CHUNK_ROWS)
+    this.forms = new Int8Array(layout.fixed * CHUNK_ROWS)
     this.values = new Array(plan.probe.length).fill(null)
     this.probe = plan.probeRecord(this.values)
   }
@@ -106,22 +109,34 @@ export class LazyLines {
   /** Adds a row of `n` fields; `false` (and `error` filled, as `build` fills it) when it is not valid. */
   add(fields: ReadonlyArray<string>, n: number, error: BuildError): boolean {
     const { kinds, required, fixed } = this.layout
-    if (n !== fixed) return build(this.layout, fields, n, error) !== undefined && this.store(fields)
+    if (n !== fixed) return this.refused(fields, n, error)
+    const { texts, forms } = this
+    const base = this.pending * fixed
     for (let i = 0; i < n; i++) {
       const text = fields[i]
       const kind = kinds[i]
-      if (text.length === 0 ? required[i] : kind !== STRING && !valid(kind, text)) {
-        return build(this.layout, fields, n, error) !== undefined && this.store(fields)
+      texts[base + i] = text
+      if (text.length === 0) {
+        if (required[i]) return this.refused(fields, n, error)
+      } else if (kind !== STRING) {
+        const form = check(kind, text)
+        if (form === REFUSED) return this.refused(fields, n, error)
+        forms[base + i] = form
       }
     }
-    return this.store(fields)
+    this.pending++
+    return true
   }
 
-  private store(fields: ReadonlyArray<string>): boolean {
+  /** A row the checks refused: `build` says why (it refuses it too; were it to accept it, the row is kept, written from its values). */
+  private refused(fields: ReadonlyArray<string>, n: number, error: BuildError): boolean {
+    if (build(this.layout, fields, n, error) === undefined) return false
     const { fixed } = this.layout
-    const texts = this.texts
     const base = this.pending * fixed
-    for (let i = 0; i < fixed; i++) texts[base + i] = fields[i]
+    for (let i = 0; i < fixed; i++) {
+      this.texts[base + i] = fields[i]
+      this.forms[base + i] = CONVERTED
+    }
     this.pending++
     return true
   }
@@ -164,9 +179,9 @@ export class LazyLines {
   private line(base: number): string {
     const { fixed, kinds } = this.layout
     const { keys } = this.plan
-    const texts = this.texts
-    let out = "{" + keys[0] + fieldJson(kinds[0], texts[base])
-    for (let i = 1; i < fixed; i++) out += "," + keys[i] + fieldJson(kinds[i], texts[base + i])
+    const { texts, forms } = this
+    let out = "{" + keys[0] + checkedJson(kinds[0], texts[base], forms[base])
+    for (let i = 1; i < fixed; i++) out += "," + keys[i] + checkedJson(kinds[i], texts[base + i], forms[base + i])
     return out + "}"
   }
 
