@@ -1,9 +1,10 @@
 /**
  * NDJSON lines written into one growing buffer of their own (it is transferred to the main
- * thread). Lines are joined into a short run of text (about {@link RUN_CHARS} characters) and
- * each run is encoded with one call: one native call per line cost more than the encoding itself
- * (Session 8 in bench/RESULTS.md), and joining all of a batch's lines before encoding them was
- * measured 3× slower than a call per line (a long text to flatten). No Effect here: the CSV range
+ * thread). Lines given as text are joined into a short run (about {@link RUN_CHARS} characters)
+ * and each run is encoded with one call: one native call per line cost more than encoding the
+ * line (Session 8 in bench/RESULTS.md), and joining all of a batch's lines before encoding them
+ * was measured 3× slower than a call per line (a long text to flatten). Lines can also be written
+ * as bytes ({@link LineBuffer.room}, {@link LineBuffer.wrote}). No Effect here: the CSV range
  * threads load it.
  */
 import { Buffer } from "node:buffer"
@@ -17,7 +18,8 @@ const RUN_CHARS = 4096
 /** One batch's NDJSON lines. */
 export class LineBuffer {
   private buffer: Buffer | undefined
-  private at = 0
+  /** Bytes written. */
+  at = 0
   /** Lines not encoded yet, each with its line feed. */
   private run = ""
   /** Lines written. */
@@ -30,18 +32,37 @@ export class LineBuffer {
     if (this.run.length >= RUN_CHARS) this.encode()
   }
 
+  /**
+   * Room for `bytes` more bytes: the buffer to write them into, from {@link LineBuffer.at} (the
+   * lines pushed as text are written first); then call {@link LineBuffer.wrote}.
+   */
+  room(bytes: number): Buffer {
+    if (this.run.length > 0) this.encode()
+    return this.ensure(bytes)
+  }
+
+  /** A line (with its line feed) was written into {@link LineBuffer.room}, up to `at`. */
+  wrote(at: number): void {
+    this.at = at
+    this.count++
+  }
+
+  private ensure(bytes: number): Buffer {
+    let buffer = this.buffer ?? (this.buffer = Buffer.allocUnsafeSlow(Math.max(capacity, bytes)))
+    if (buffer.length - this.at < bytes) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(buffer.length * 2, this.at + bytes))
+      buffer.copy(bigger, 0, 0, this.at)
+      this.buffer = buffer = bigger
+    }
+    return buffer
+  }
+
   /** Encodes the lines joined so far. */
   private encode(): void {
     const run = this.run
     this.run = ""
-    let buffer = this.buffer ?? (this.buffer = Buffer.allocUnsafeSlow(capacity))
     // a UTF-16 unit takes at most 3 bytes of UTF-8
-    if (buffer.length - this.at < run.length * 3) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(buffer.length * 2, this.at + run.length * 3))
-      buffer.copy(bigger, 0, 0, this.at)
-      this.buffer = buffer = bigger
-    }
-    this.at += buffer.write(run, this.at)
+    this.at += this.ensure(run.length * 3).write(run, this.at)
   }
 
   /** The lines written (`undefined` when none), and a fresh start. */
