@@ -321,7 +321,7 @@ export class CsvParser {
       const q = text.indexOf('"', pos)
       this.nextQuote = q === -1 ? Number.MAX_SAFE_INTEGER : q
     }
-    if (this.nextQuote < nl) return QUOTED
+    if (this.nextQuote < nl) return this.quotedSpans(pos, nl)
     // Fast path: one physical line without quotes.
     const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl
     if (end - pos > this.cheapLimit && this.oversized(pos, end)) return this.tooLarge()
@@ -354,6 +354,76 @@ export class CsvParser {
     this.pos = nl < len ? nl + 1 : len
     this.line++
     return n
+  }
+
+  /**
+   * The fields of the record at `pos`, whose line (up to the line feed at `nl`, or the end of the
+   * text at the end of the input) holds a quote, as places: where every quoted field closes on
+   * the line, holds no doubled quote and is followed by the delimiter or the line's end — the
+   * field is the text between its quotes, as `slow` reads it. {@link QUOTED} for any other record
+   * (a line break or `""` inside quotes, a character after a closing quote, a long line): `slow`
+   * reads it, or says what is wrong with it.
+   */
+  private quotedSpans(pos: number, nl: number): number {
+    const text = this.text
+    if (nl - pos > this.cheapLimit) return QUOTED
+    const delim = this.delimCode
+    let spans = this.spans
+    let n = 0
+    let i = pos
+    for (;;) {
+      if (2 * n + 2 > spans.length) {
+        const more = new Int32Array(spans.length * 2)
+        more.set(spans)
+        this.spans = spans = more
+      }
+      if (i < nl && text.charCodeAt(i) === QUOTE) {
+        const q = text.indexOf('"', i + 1)
+        if (q === -1 || q >= nl) return this.unread()
+        spans[2 * n] = i + 1
+        spans[2 * n + 1] = q
+        n++
+        const after = q + 1
+        if (after === nl) break
+        const c = text.charCodeAt(after)
+        if (c === delim) {
+          i = after + 1
+          continue
+        }
+        // `"...."\r` ending the line; anything else (`""`, `"a"b`) is slow's
+        if (c === CR && after + 1 === nl) break
+        return this.unread()
+      }
+      // an unquoted field: up to the delimiter or the end of the line (a `\r` before the line feed is not in it)
+      let d = this.nextDelim
+      if (d < i) {
+        d = text.indexOf(this.delimiter, i)
+        if (d === -1) d = Number.MAX_SAFE_INTEGER
+        this.nextDelim = d
+      }
+      spans[2 * n] = i
+      if (d < nl) {
+        spans[2 * n + 1] = d
+        n++
+        i = d + 1
+        continue
+      }
+      spans[2 * n + 1] = nl > i && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl
+      n++
+      break
+    }
+    this.pos = nl < text.length ? nl + 1 : text.length
+    this.line++
+    return n
+  }
+
+  /**
+   * {@link QUOTED} from `quotedSpans`: `slow` reads the record from its start. The delimiter found
+   * last may lie past one it meets first (this record's fields were skipped to find it): forget it.
+   */
+  private unread(): number {
+    this.nextDelim = -1
+    return QUOTED
   }
 
   /** The character-level state machine, for a record whose line holds a quote. */
