@@ -8,16 +8,11 @@
  *
  * No Effect here: the CSV range threads load it.
  */
-import { BOOLEAN, INTEGER, NUMBER, TIMESTAMP } from "./columns.ts"
+import { BOOLEAN, dayExists, dig, INTEGER, NUMBER, TIMESTAMP } from "./columns.ts"
 import { AS_TEXT, REFUSED } from "./fieldJson.ts"
 
 /** {@link checkAt}: not one of the forms read here; check the field's text (`check`). */
 export const UNSURE = 2
-
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-
-/** A digit's value; a large negative one for any other byte (a sum of digits with it stays negative). */
-const dig = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -10000)
 
 /** Digits beyond which a decimal text is not written as it is (as `fieldJson.ts`). */
 const MAX_DIGITS = 15
@@ -78,10 +73,7 @@ const timestampAt = (b: Uint8Array, from: number, to: number): number => {
     if (hour < 0 || minute < 0 || second < 0 || ms < 0) return UNSURE
     if (hour > 23 || minute > 59 || second > 59) return REFUSED
   }
-  if (month < 1 || month > 12 || day < 1) return REFUSED
-  if (day <= 28) return AS_TEXT
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
-  return day > (month === 2 && leap ? 29 : DAYS[month - 1]) ? REFUSED : AS_TEXT
+  return dayExists(year, month, day) ? AS_TEXT : REFUSED
 }
 
 /**
