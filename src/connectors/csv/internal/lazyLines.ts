@@ -8,6 +8,12 @@
  * byte for byte, and the rows go in chunks of the size the record path uses, so batches end where
  * its batches end.
  *
+ * A row of ASCII text whose fields the tokenizer gives as places (`CsvParser.nextSpans`: lines
+ * without quotes, and quoted fields without `""` or line breaks) is added with
+ * {@link LazyLines.addSpans}: its typed fields are checked on the text's bytes (`fieldBytes.ts`),
+ * and a kept row's line is copied from those bytes; no string is made per field (only for the
+ * columns the filter reads, and for a field whose JSON is not its text).
+ *
  * Used only where that is sound ({@link lazyPlan}): a filter that reads the record as a whole
  * (`$`) could read any column; a layout whose records `recordJson` would write in another order
  * or form (integer-like, duplicate, `__proto__` or `toJSON` names, `json` columns) keeps the

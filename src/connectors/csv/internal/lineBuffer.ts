@@ -1,11 +1,10 @@
 /**
  * NDJSON lines written into one growing buffer of their own (it is transferred to the main
- * thread). Lines given as text are joined into a short run (about {@link RUN_CHARS} characters)
- * and each run is encoded with one call: one native call per line cost more than encoding the
- * line (Session 8 in bench/RESULTS.md), and joining all of a batch's lines before encoding them
- * was measured 3× slower than a call per line (a long text to flatten). Lines can also be written
- * as bytes ({@link LineBuffer.room}, {@link LineBuffer.wrote}). No Effect here: the CSV range
- * threads load it.
+ * thread). Lines given as text are joined into short runs (about {@link RUN_CHARS} characters),
+ * each encoded with one native call instead of one per line (joining all of a batch's lines
+ * before encoding them was measured 3× slower than a call per line: a long text to flatten).
+ * Lines can also be written as bytes ({@link LineBuffer.room}, {@link LineBuffer.wrote}), in
+ * order with the text ones. No Effect here: the CSV range threads load it.
  */
 import { Buffer } from "node:buffer"
 
