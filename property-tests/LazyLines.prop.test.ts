@@ -17,7 +17,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { ColumnType } from "../src/connectors/csv/CsvConfig.ts"
 import { makeLayout } from "../src/connectors/csv/internal/columns.ts"
-import { checkAt, plainAt, UNSURE } from "../src/connectors/csv/internal/fieldBytes.ts"
+import { checkAt, plainAt, UNSURE, valueAt } from "../src/connectors/csv/internal/fieldBytes.ts"
 import { AS_TEXT, canonicalDecimal, check, fieldJson, REFUSED } from "../src/connectors/csv/internal/fieldJson.ts"
 import { type RangeBatch, RangeReadError, RangeReader, type RangeWorkerData } from "../src/connectors/csv/internal/range.ts"
 import { BOOLEAN, convert, fastUtc, INTEGER, NO_SUCH, NO_SUCH_FORM, NUMBER, OTHER_FORM, TIMESTAMP, UTC_FORM, utcForm } from "../src/connectors/csv/internal/columns.ts"
@@ -260,7 +260,7 @@ describe("lazy conversion in the CSV range threads", () => {
     assert.isAbove(tags.get("Step") ?? 0, 0)
   }, timeoutFor(runs, 200, 120_000))
 
-  it("checks a typed field on the bytes of an ASCII text as on its text, and decides the common forms there", () => {
+  it("checks a typed field on the bytes of an ASCII text as on its text, decides the common forms there, and reads their values", () => {
     const ascii = (s: string) => Buffer.byteLength(s) === s.length
     const typed = (["integer", "number", "boolean", "timestamp"] as const)
     const kinds = { integer: INTEGER, number: NUMBER, boolean: BOOLEAN, timestamp: TIMESTAMP }
@@ -285,6 +285,8 @@ describe("lazy conversion in the CSV range threads", () => {
           decided++
           assert.strictEqual(got, want, `${type} ${JSON.stringify(text)}`)
         }
+        // a filter reads such a field's value from the bytes: the value `convert` makes of the text
+        if (got === AS_TEXT && kind !== TIMESTAMP) assert.isTrue(Object.is(valueAt(kind, bytes, before.length, before.length + text.length), convert(kind, text)), `${type} ${text}`)
         // the forms whose JSON is the text are decided on the bytes (the point of reading them)
         if (want === AS_TEXT) assert.strictEqual(got, AS_TEXT, `${type} ${JSON.stringify(text)}`)
         if (kind === TIMESTAMP && utcForm(text) === NO_SUCH_FORM) assert.strictEqual(got, REFUSED, text)

@@ -211,7 +211,7 @@ export const integer = (s: string): number | typeof INVALID => {
 }
 
 /** Exact powers of ten (up to 10^22 every one is a double exactly). */
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+export const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
 /**
  * A decimal `[+-]digits[.digits]` with at most 15 digits is `mantissa / 10^fraction` with both

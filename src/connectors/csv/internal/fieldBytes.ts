@@ -8,7 +8,7 @@
  *
  * No Effect here: the CSV range threads load it.
  */
-import { BOOLEAN, dayExists, dig, INTEGER, NUMBER, TIMESTAMP } from "./columns.ts"
+import { BOOLEAN, dayExists, dig, INTEGER, NUMBER, POW10, TIMESTAMP } from "./columns.ts"
 import { AS_TEXT, REFUSED } from "./fieldJson.ts"
 
 /** {@link checkAt}: not one of the forms read here; check the field's text (`check`). */
@@ -106,4 +106,29 @@ export const plainAt = (b: Uint8Array, from: number, to: number): boolean => {
     if (c < 32 || c === 34 || c === 92) return false
   }
   return true
+}
+
+/**
+ * The value `convert` makes of the field `b[from, to)` of an `integer`, `number` or `boolean`
+ * column that {@link checkAt} found {@link AS_TEXT} (an integer or decimal of at most 15 digits in
+ * shortest form, `true`, `false`): read from the bytes, as `integer`/`number` read the text (a
+ * decimal is its digits over a power of ten, both exact doubles, so the one division is correctly
+ * rounded). `undefined` for another column type.
+ */
+export const valueAt = (kind: number, b: Uint8Array, from: number, to: number): number | boolean | undefined => {
+  if (kind === BOOLEAN) return b[from] === 116
+  if (kind !== INTEGER && kind !== NUMBER) return undefined
+  const negative = b[from] === 45
+  let mantissa = 0
+  let fraction = -1
+  for (let i = negative ? from + 1 : from; i < to; i++) {
+    const c = b[i]
+    if (c === 46) fraction = 0
+    else {
+      mantissa = mantissa * 10 + (c - 48)
+      if (fraction >= 0) fraction++
+    }
+  }
+  const v = fraction > 0 ? mantissa / POW10[fraction] : mantissa
+  return negative ? -v : v
 }

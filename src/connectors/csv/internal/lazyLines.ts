@@ -26,7 +26,7 @@ import type { ReadSet } from "../../../expr/internal/fields.ts"
 import { valueJson } from "../../kit/internal/recordJson.ts"
 import { type BuildError, build, convert, type Factory, JSON_VALUE, type Layout, recordFactory, STRING, TIMESTAMP } from "./columns.ts"
 import { Buffer } from "node:buffer"
-import { checkAt, plainAt, UNSURE } from "./fieldBytes.ts"
+import { checkAt, plainAt, UNSURE, valueAt } from "./fieldBytes.ts"
 import { AS_TEXT, check, checkedJson, CONVERTED, REFUSED } from "./fieldJson.ts"
 import { LineBuffer } from "./lineBuffer.ts"
 
@@ -219,7 +219,7 @@ export class LazyLines {
   flush(): void {
     const { fixed, kinds } = this.layout
     const { probe, probeSet } = this.plan
-    const { texts, values, filter } = this
+    const { texts, values, filter, forms } = this
     const record = this.probe
     const rows = this.pending
     let kept = 0
@@ -229,8 +229,13 @@ export class LazyLines {
       if (filter !== undefined) {
         for (let j = 0; j < probe.length; j++) {
           const i = probe[j]
-          const text = bytes === undefined ? texts[base + i] : this.rowTexts[r].slice(this.starts[base + i], this.ends[base + i])
           const kind = kinds[i]
+          if (bytes !== undefined && kind !== STRING && kind !== TIMESTAMP && this.starts[base + i] < this.ends[base + i] && forms[base + i] === AS_TEXT) {
+            // a number, integer or boolean in its common form: its value from the bytes, no string
+            values[j] = valueAt(kind, bytes, this.starts[base + i], this.ends[base + i])
+            continue
+          }
+          const text = bytes === undefined ? texts[base + i] : this.rowTexts[r].slice(this.starts[base + i], this.ends[base + i])
           values[j] = text.length === 0 ? (kind === STRING ? "" : null) : kind === STRING ? text : convert(kind, text)
         }
         let keep: unknown
