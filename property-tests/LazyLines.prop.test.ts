@@ -5,7 +5,10 @@
  * or do not convert) and generated filters (on typed and string columns, through `$['x']` and
  * `$.x`, some that fail at run time, some reading the whole record), both readers of one range
  * answer the same batches: the same NDJSON bytes, positions and ends — or fail with the same
- * failure (the same detail, line, field, record). Runs: `DATAFLARE_PROPERTY_RUNS`.
+ * failure (the same detail, line, field, record) — with `\n` or `\r\n` line ends, multi-byte
+ * characters, empty fields and now and then a field longer than the reader's chunks. Rows of ASCII
+ * text are checked on their bytes (`fieldBytes.ts`): those checks agree with the text's on every
+ * field they decide. Runs: `DATAFLARE_PROPERTY_RUNS`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,9 +17,10 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { ColumnType } from "../src/connectors/csv/CsvConfig.ts"
 import { makeLayout } from "../src/connectors/csv/internal/columns.ts"
-import { canonicalDecimal, fieldJson } from "../src/connectors/csv/internal/fieldJson.ts"
+import { checkAt, plainAt, UNSURE, valueAt } from "../src/connectors/csv/internal/fieldBytes.ts"
+import { AS_TEXT, canonicalDecimal, check, fieldJson, REFUSED } from "../src/connectors/csv/internal/fieldJson.ts"
 import { type RangeBatch, RangeReadError, RangeReader, type RangeWorkerData } from "../src/connectors/csv/internal/range.ts"
-import { convert, fastUtc, INTEGER, NO_SUCH, NO_SUCH_FORM, NUMBER, OTHER_FORM, UTC_FORM, utcForm } from "../src/connectors/csv/internal/columns.ts"
+import { BOOLEAN, convert, fastUtc, INTEGER, NO_SUCH, NO_SUCH_FORM, NUMBER, OTHER_FORM, TIMESTAMP, UTC_FORM, utcForm } from "../src/connectors/csv/internal/columns.ts"
 import { valueJson } from "../src/connectors/kit/internal/recordJson.ts"
 import { chainOf, lazyOf, ndjsonOf } from "../src/workers/internal/rangeChain.ts"
 import { numRuns, timeoutFor } from "./support/effectProperty.ts"
@@ -71,6 +75,8 @@ const fieldArb = (type: ColumnType, edges: number): fc.Arbitrary<string> =>
         : fc.string({ maxLength: 6 })
     },
     { weight: 80, arbitrary: fc.constant("") },
+    // longer than the reader's 4 KiB chunks: a record spans several (ASCII and not)
+    { weight: type === "string" ? 3 : 0, arbitrary: fc.constantFrom("x".repeat(9000), "ab,\"c\"\r\n".repeat(700), "é日".repeat(2500)) },
     { weight: edges, arbitrary: fc.constantFrom(...EDGE[type]) }
   )
 
@@ -85,6 +91,7 @@ interface Case {
   readonly required: ReadonlyArray<string>
   readonly rows: ReadonlyArray<ReadonlyArray<string>>
   readonly quoteAll: boolean
+  readonly eol: string
   readonly condition: string | undefined
   readonly max: number
 }
@@ -146,6 +153,7 @@ const caseArb: fc.Arbitrary<Case> = fc
         fc.array(fc.oneof({ weight: 3000, arbitrary: row }, { weight: edges, arbitrary: badRow }), { minLength: n, maxLength: n })
       ),
       quoteAll: fc.boolean(),
+      eol: fc.constantFrom("\n", "\n", "\r\n"),
       condition: conditionArb(names, declared),
       max: fc.integer({ min: 1, max: 300 })
     })
@@ -204,7 +212,7 @@ describe("lazy conversion in the CSV range threads", () => {
         fc.property(caseArb, (c) => {
           const path = join(dir, "in.csv")
           const header = `${c.names.join(",")}\n`
-          writeFileSync(path, header + c.rows.map((r) => `${r.map((f) => csvField(f, c.quoteAll)).join(",")}\n`).join(""))
+          writeFileSync(path, header + c.rows.map((r) => `${r.map((f) => csvField(f, c.quoteAll)).join(",")}${c.eol}`).join(""))
           const columns: { [name: string]: ColumnType } = {}
           c.names.forEach((n, i) => {
             if (!Object.hasOwn(columns, n)) Object.defineProperty(columns, n, { value: c.types[i], enumerable: true })
@@ -215,7 +223,7 @@ describe("lazy conversion in the CSV range threads", () => {
             delimiter: ",",
             layout,
             headerEnd: Buffer.byteLength(header),
-            size: Buffer.byteLength(header) + c.rows.reduce((n, r) => n + Buffer.byteLength(`${r.map((f) => csvField(f, c.quoteAll)).join(",")}\n`), 0),
+            size: Buffer.byteLength(header) + c.rows.reduce((n, r) => n + Buffer.byteLength(`${r.map((f) => csvField(f, c.quoteAll)).join(",")}${c.eol}`), 0),
             index: 0,
             count: 1,
             starts: new SharedArrayBuffer(16),
@@ -251,6 +259,48 @@ describe("lazy conversion in the CSV range threads", () => {
     assert.isAbove(tags.get("Record") ?? 0, 0)
     assert.isAbove(tags.get("Step") ?? 0, 0)
   }, timeoutFor(runs, 200, 120_000))
+
+  it("checks a typed field on the bytes of an ASCII text as on its text, decides the common forms there, and reads their values", () => {
+    const ascii = (s: string) => Buffer.byteLength(s) === s.length
+    const typed = (["integer", "number", "boolean", "timestamp"] as const)
+    const kinds = { integer: INTEGER, number: NUMBER, boolean: BOOLEAN, timestamp: TIMESTAMP }
+    const field = fc.constantFrom(...typed).chain((type) =>
+      fc.tuple(
+        fc.constant(type),
+        fc.oneof(fieldArb(type, 200), fc.string({ maxLength: 26, unit: fc.constantFrom(..."0123456789-+.:eETZtfrusal \"\\,") })),
+        fc.string({ maxLength: 3 }),
+        fc.string({ maxLength: 3 })
+      )
+    )
+    let decided = 0
+    fc.assert(
+      fc.property(field, ([type, text, before, after]) => {
+        if (text.length === 0 || !ascii(text + before + after)) return
+        const kind = kinds[type]
+        // the field in the middle of a text, as a record's fields are
+        const bytes = Buffer.from(before + text + after, "latin1")
+        const got = checkAt(kind, bytes, before.length, before.length + text.length)
+        const want = check(kind, text)
+        if (got !== UNSURE) {
+          decided++
+          assert.strictEqual(got, want, `${type} ${JSON.stringify(text)}`)
+        }
+        // a filter reads such a field's value from the bytes: the value `convert` makes of the text
+        if (got === AS_TEXT && kind !== TIMESTAMP) assert.isTrue(Object.is(valueAt(kind, bytes, before.length, before.length + text.length), convert(kind, text)), `${type} ${text}`)
+        // the forms whose JSON is the text are decided on the bytes (the point of reading them)
+        if (want === AS_TEXT) assert.strictEqual(got, AS_TEXT, `${type} ${JSON.stringify(text)}`)
+        if (kind === TIMESTAMP && utcForm(text) === NO_SUCH_FORM) assert.strictEqual(got, REFUSED, text)
+      }),
+      { numRuns: runs * 50 }
+    )
+    assert.isAbove(decided, runs)
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12, unit: fc.constantFrom("a", " ", "\"", "\\", "\u0001", "\t", "\r", "\n", "\u007f", "~") }), (text) => {
+        assert.strictEqual(plainAt(Buffer.from(`,${text},`, "latin1"), 1, 1 + text.length), valueJson(text) === `"${text}"`, JSON.stringify(text))
+      }),
+      { numRuns: runs * 10 }
+    )
+  }, timeoutFor(runs * 60, 1, 60_000))
 
   it("writes a number or integer field's text as it is only where String(Number(text)) gives it back", () => {
     const decimal = fc.tuple(

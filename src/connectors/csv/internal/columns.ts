@@ -211,7 +211,7 @@ export const integer = (s: string): number | typeof INVALID => {
 }
 
 /** Exact powers of ten (up to 10^22 every one is a double exactly). */
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+export const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
 
 /**
  * A decimal `[+-]digits[.digits]` with at most 15 digits is `mantissa / 10^fraction` with both
@@ -358,7 +358,7 @@ export const fastUtc = (s: string): number => {
 }
 
 /** A digit's value; a large negative one for any other character (a sum of digits with it stays negative). */
-const dig = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -10000)
+export const dig = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : -10000)
 
 /** {@link utcForm}: one of the forms {@link fastUtc} reads, naming a date and time that exist. */
 export const UTC_FORM = 1
@@ -390,10 +390,15 @@ export const utcForm = (s: string): number => {
     if (hour < 0 || minute < 0 || second < 0 || ms < 0) return OTHER_FORM
     if (hour > 23 || minute > 59 || second > 59) return NO_SUCH_FORM
   }
-  if (month < 1 || month > 12 || day < 1) return NO_SUCH_FORM
-  if (day <= 28) return UTC_FORM
+  return dayExists(year, month, day) ? UTC_FORM : NO_SUCH_FORM
+}
+
+/** Whether `day` of `month` (both from 1; any value) of `year` is a day of the calendar. */
+export const dayExists = (year: number, month: number, day: number): boolean => {
+  if (month < 1 || month > 12 || day < 1) return false
+  if (day <= 28) return true
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
-  return day > (month === 2 && leap ? 29 : DAYS[month - 1]) ? NO_SUCH_FORM : UTC_FORM
+  return day <= (month === 2 && leap ? 29 : DAYS[month - 1])
 }
 
 /** A `timestamp` column's value (see {@link convert}). */

@@ -58,56 +58,69 @@ const canonicalInteger = (s: string): boolean => {
   return true
 }
 
+/** {@link check}: the field is not a value of its column's type (`build` refuses it). */
+export const REFUSED = -1
+/** {@link check}: the field is valid; its JSON is written from its value (`valueJson(convert(...))`). */
+export const CONVERTED = 0
+/** {@link check}: the field is valid and its JSON is its text, or a fixed edit of it (see {@link checkedJson}). */
+export const AS_TEXT = 1
+
 /**
- * The JSON text of a valid field `s` of a column of type code `kind` (as `recordJson` writes the
- * value `build` makes of it). The field is one {@link valid} accepted; `json` columns are not
- * handled here (their readers keep the record path).
+ * Checks the non-empty field `s` of a column of type code `kind` (not `string` or `json`) as
+ * `build` checks it, and says at once how its JSON is written: {@link REFUSED},
+ * {@link CONVERTED} or {@link AS_TEXT}. One pass over the text where it is in the common form
+ * (the check and the form used to be two: every kept row's typed fields were read again).
  */
-export const fieldJson = (kind: number, s: string): string => {
-  if (s.length === 0) return kind === STRING ? "\"\"" : "null"
+export const check = (kind: number, s: string): number => {
   switch (kind) {
-    case STRING:
-      return valueJson(s)!
     case INTEGER:
-      if (canonicalInteger(s)) return s
+      if (canonicalInteger(s)) return AS_TEXT
       break
     case NUMBER:
-      if (canonicalDecimal(s)) return s
+      if (canonicalDecimal(s)) return AS_TEXT
       break
     case BOOLEAN:
-      if (s === "true" || s === "false") return s
+      if (s === "true" || s === "false") return AS_TEXT
       break
     case TIMESTAMP: {
-      if (utcForm(s) === UTC_FORM) {
-        // the forms fastUtc reads (years 0100–9999), as toISOString writes them
-        switch (s.length) {
-          case 24:
-            return "\"" + s + "\""
-          case 23:
-            return "\"" + s + "Z\""
-          case 20:
-            return "\"" + s.slice(0, 19) + ".000Z\""
-          case 19:
-            return "\"" + s + ".000Z\""
-          case 10:
-            return "\"" + s + "T00:00:00.000Z\""
-        }
-      }
+      const form = utcForm(s)
+      if (form === UTC_FORM) return AS_TEXT
+      if (form === NO_SUCH_FORM) return REFUSED
       break
     }
   }
-  return valueJson(convert(kind, s))!
+  return convert(kind, s) === INVALID ? REFUSED : CONVERTED
 }
 
 /**
- * Whether the non-empty field `s` converts to a value of type code `kind` (what {@link build}
- * accepts), without making the value where that can be avoided (a timestamp of the common forms).
+ * The JSON text of the field `s` of a column of type code `kind`, which {@link check} found valid
+ * with `form` ({@link CONVERTED} or {@link AS_TEXT}; anything for an empty or `string` field):
+ * what `recordJson` writes for the value `build` makes of it. `json` columns are not handled here
+ * (their readers keep the record path).
  */
-export const valid = (kind: number, s: string): boolean => {
-  if (kind === STRING) return true
-  if (kind === TIMESTAMP) {
-    const form = utcForm(s)
-    if (form !== -1) return form !== NO_SUCH_FORM
+export const checkedJson = (kind: number, s: string, form: number): string => {
+  if (s.length === 0) return kind === STRING ? "\"\"" : "null"
+  if (kind === STRING) return valueJson(s)!
+  if (form !== AS_TEXT) return valueJson(convert(kind, s))!
+  if (kind !== TIMESTAMP) return s
+  // the forms fastUtc reads (years 0100–9999), as toISOString writes them
+  switch (s.length) {
+    case 24:
+      return "\"" + s + "\""
+    case 23:
+      return "\"" + s + "Z\""
+    case 20:
+      return "\"" + s.slice(0, 19) + ".000Z\""
+    case 19:
+      return "\"" + s + ".000Z\""
+    default: // 10
+      return "\"" + s + "T00:00:00.000Z\""
   }
-  return convert(kind, s) !== INVALID
 }
+
+/**
+ * The JSON text of a valid field `s` of a column of type code `kind` (as `recordJson` writes the
+ * value `build` makes of it): {@link checkedJson} with the form {@link check} finds.
+ */
+export const fieldJson = (kind: number, s: string): string =>
+  checkedJson(kind, s, s.length === 0 || kind === STRING ? CONVERTED : check(kind, s))

@@ -8,6 +8,12 @@
  * byte for byte, and the rows go in chunks of the size the record path uses, so batches end where
  * its batches end.
  *
+ * A row of ASCII text whose fields the tokenizer gives as places (`CsvParser.nextSpans`: lines
+ * without quotes, and quoted fields without `""` or line breaks) is added with
+ * {@link LazyLines.addSpans}: its typed fields are checked on the text's bytes (`fieldBytes.ts`),
+ * and a kept row's line is copied from those bytes; no string is made per field (only for the
+ * columns the filter reads, and for a field whose JSON is not its text).
+ *
  * Used only where that is sound ({@link lazyPlan}): a filter that reads the record as a whole
  * (`$`) could read any column; a layout whose records `recordJson` would write in another order
  * or form (integer-like, duplicate, `__proto__` or `toJSON` names, `json` columns) keeps the
@@ -18,8 +24,10 @@
  */
 import type { ReadSet } from "../../../expr/internal/fields.ts"
 import { valueJson } from "../../kit/internal/recordJson.ts"
-import { type BuildError, build, convert, type Factory, JSON_VALUE, type Layout, recordFactory, STRING } from "./columns.ts"
-import { fieldJson, valid } from "./fieldJson.ts"
+import { type BuildError, build, convert, type Factory, JSON_VALUE, type Layout, recordFactory, STRING, TIMESTAMP } from "./columns.ts"
+import { Buffer } from "node:buffer"
+import { checkAt, plainAt, UNSURE, valueAt } from "./fieldBytes.ts"
+import { AS_TEXT, check, checkedJson, CONVERTED, REFUSED } from "./fieldJson.ts"
 import { LineBuffer } from "./lineBuffer.ts"
 
 /** How a layout's rows are written lazily. */
@@ -56,6 +64,16 @@ export const lazyPlan = (layout: Layout, reads: ReadSet | undefined | "no filter
   }
 }
 
+/** What a timestamp without milliseconds (and zone), or a date, is written with. */
+const MS_ZONE = Buffer.from(".000Z", "latin1")
+const MIDNIGHT = Buffer.from("T00:00:00.000Z", "latin1")
+
+/** Copies `bytes` into `out` at `at` (short: a loop is cheaper than a native call); returns the end. */
+const copy = (bytes: Uint8Array, out: Uint8Array, at: number): number => {
+  for (let k = 0; k < bytes.length; k++) out[at++] = bytes[k]
+  return at
+}
+
 /** Records built before the filter runs on them (as many as the record path's chunks). */
 export const CHUNK_ROWS = 128
 
@@ -67,6 +85,19 @@ export class LazyLines {
   private readonly rerun: (records: Array<unknown>) => unknown
   /** The fields of the pending rows, row after row. */
   private readonly texts: Array<string>
+  /** How each of those fields' JSON is written ({@link check}'s verdict, kept for the kept rows' lines). */
+  private readonly forms: Int8Array
+  /**
+   * Rows added as places in an ASCII text ({@link LazyLines.addSpans}): the text and its bytes per
+   * row (`undefined` bytes: the row's fields are in `texts`), and where each field starts and ends.
+   */
+  private readonly rowTexts: Array<string>
+  private readonly rowBytes: Array<Buffer | undefined>
+  private readonly starts: Int32Array
+  private readonly ends: Int32Array
+  /** `{"name":` and `,"name":` of each column, as UTF-8 bytes, and their total length. */
+  private readonly heads: ReadonlyArray<Buffer>
+  private readonly headBytes: number
   private readonly values: Array<unknown>
   /**
    * The one record the filter sees, its values set for each row: the filter keeps no reference to
@@ -99,6 +130,13 @@ export class LazyLines {
     this.filtered = filter !== undefined
     this.rerun = rerun
     this.texts = new Array(layout.fixed * CHUNK_ROWS)
+    this.forms = new Int8Array(layout.fixed * CHUNK_ROWS)
+    this.rowTexts = new Array(CHUNK_ROWS).fill("")
+    this.rowBytes = new Array(CHUNK_ROWS).fill(undefined)
+    this.starts = new Int32Array(layout.fixed * CHUNK_ROWS)
+    this.ends = new Int32Array(layout.fixed * CHUNK_ROWS)
+    this.heads = plan.keys.map((key, i) => Buffer.from((i === 0 ? "{" : ",") + key, "utf8"))
+    this.headBytes = this.heads.reduce((n, head) => n + head.length, 0)
     this.values = new Array(plan.probe.length).fill(null)
     this.probe = plan.probeRecord(this.values)
   }
@@ -106,22 +144,73 @@ export class LazyLines {
   /** Adds a row of `n` fields; `false` (and `error` filled, as `build` fills it) when it is not valid. */
   add(fields: ReadonlyArray<string>, n: number, error: BuildError): boolean {
     const { kinds, required, fixed } = this.layout
-    if (n !== fixed) return build(this.layout, fields, n, error) !== undefined && this.store(fields)
+    if (n !== fixed) return this.refused(fields, n, error)
+    const { texts, forms } = this
+    const base = this.pending * fixed
     for (let i = 0; i < n; i++) {
       const text = fields[i]
       const kind = kinds[i]
-      if (text.length === 0 ? required[i] : kind !== STRING && !valid(kind, text)) {
-        return build(this.layout, fields, n, error) !== undefined && this.store(fields)
+      texts[base + i] = text
+      if (text.length === 0) {
+        if (required[i]) return this.refused(fields, n, error)
+      } else if (kind !== STRING) {
+        const form = check(kind, text)
+        if (form === REFUSED) return this.refused(fields, n, error)
+        forms[base + i] = form
       }
     }
-    return this.store(fields)
+    this.rowBytes[this.pending] = undefined
+    this.pending++
+    return true
   }
 
-  private store(fields: ReadonlyArray<string>): boolean {
+  /**
+   * {@link LazyLines.add} for a row whose `n` fields are the places `spans` (start, end pairs) in
+   * `text`, an ASCII text whose bytes are `bytes`: the typed fields are checked on the bytes where
+   * they can be (`fieldBytes.ts`), and a kept row's line is written from them. `fields` is filled
+   * with the fields' strings when the row is refused (`false`), as `add` would have had them.
+   */
+  addSpans(text: string, bytes: Buffer, spans: Int32Array, n: number, fields: Array<string>, error: BuildError): boolean {
+    const { kinds, required, fixed } = this.layout
+    if (n === fixed) {
+      const { starts, ends, forms } = this
+      const base = this.pending * fixed
+      let i = 0
+      for (; i < n; i++) {
+        const from = spans[2 * i]
+        const to = spans[2 * i + 1]
+        starts[base + i] = from
+        ends[base + i] = to
+        if (from === to) {
+          if (required[i]) break
+        } else if (kinds[i] !== STRING) {
+          let form = checkAt(kinds[i], bytes, from, to)
+          if (form === UNSURE) form = check(kinds[i], text.slice(from, to))
+          if (form === REFUSED) break
+          forms[base + i] = form
+        }
+      }
+      if (i === n) {
+        this.rowTexts[this.pending] = text
+        this.rowBytes[this.pending] = bytes
+        this.pending++
+        return true
+      }
+    }
+    for (let k = 0; k < n; k++) fields[k] = text.slice(spans[2 * k], spans[2 * k + 1])
+    return this.refused(fields, n, error)
+  }
+
+  /** A row the checks refused: `build` says why (it refuses it too; were it to accept it, the row is kept, written from its values). */
+  private refused(fields: ReadonlyArray<string>, n: number, error: BuildError): boolean {
+    if (build(this.layout, fields, n, error) === undefined) return false
     const { fixed } = this.layout
-    const texts = this.texts
     const base = this.pending * fixed
-    for (let i = 0; i < fixed; i++) texts[base + i] = fields[i]
+    for (let i = 0; i < fixed; i++) {
+      this.texts[base + i] = fields[i]
+      this.forms[base + i] = CONVERTED
+    }
+    this.rowBytes[this.pending] = undefined
     this.pending++
     return true
   }
@@ -130,17 +219,23 @@ export class LazyLines {
   flush(): void {
     const { fixed, kinds } = this.layout
     const { probe, probeSet } = this.plan
-    const { texts, values, filter } = this
+    const { texts, values, filter, forms } = this
     const record = this.probe
     const rows = this.pending
     let kept = 0
     for (let r = 0; r < rows; r++) {
       const base = r * fixed
+      const bytes = this.rowBytes[r]
       if (filter !== undefined) {
         for (let j = 0; j < probe.length; j++) {
           const i = probe[j]
-          const text = texts[base + i]
           const kind = kinds[i]
+          if (bytes !== undefined && kind !== STRING && kind !== TIMESTAMP && this.starts[base + i] < this.ends[base + i] && forms[base + i] === AS_TEXT) {
+            // a number, integer or boolean in its common form: its value from the bytes, no string
+            values[j] = valueAt(kind, bytes, this.starts[base + i], this.ends[base + i])
+            continue
+          }
+          const text = bytes === undefined ? texts[base + i] : this.rowTexts[r].slice(this.starts[base + i], this.ends[base + i])
           values[j] = text.length === 0 ? (kind === STRING ? "" : null) : kind === STRING ? text : convert(kind, text)
         }
         let keep: unknown
@@ -152,7 +247,8 @@ export class LazyLines {
         }
         if (!keep) continue
       }
-      this.lines.push(this.line(base))
+      if (bytes === undefined) this.lines.push(this.line(base))
+      else this.lineBytes(r, base, bytes)
       kept++
     }
     this.rowsIn += rows
@@ -164,10 +260,61 @@ export class LazyLines {
   private line(base: number): string {
     const { fixed, kinds } = this.layout
     const { keys } = this.plan
-    const texts = this.texts
-    let out = "{" + keys[0] + fieldJson(kinds[0], texts[base])
-    for (let i = 1; i < fixed; i++) out += "," + keys[i] + fieldJson(kinds[i], texts[base + i])
+    const { texts, forms } = this
+    let out = "{" + keys[0] + checkedJson(kinds[0], texts[base], forms[base])
+    for (let i = 1; i < fixed; i++) out += "," + keys[i] + checkedJson(kinds[i], texts[base + i], forms[base + i])
     return out + "}"
+  }
+
+  /** The JSON line of the pending row `r` (at `base`), added by `addSpans`: written as bytes. */
+  private lineBytes(r: number, base: number, bytes: Buffer): void {
+    const { fixed, kinds } = this.layout
+    const { heads, starts, ends, forms } = this
+    const text = this.rowTexts[r]
+    // room for the longest line the row can make: a string field's JSON takes at most 6 bytes per
+    // byte of it (\u00XX) and 2 quotes, a converted value at most 40 bytes
+    const out = this.lines.room(this.headBytes + 6 * (ends[base + fixed - 1] - starts[base]) + 42 * fixed + 2)
+    let at = this.lines.at
+    for (let i = 0; i < fixed; i++) {
+      at = copy(heads[i], out, at)
+      const from = starts[base + i]
+      const to = ends[base + i]
+      const kind = kinds[i]
+      if (from === to) {
+        if (kind === STRING) {
+          out[at++] = 34
+          out[at++] = 34
+        } else {
+          out[at++] = 110 // null
+          out[at++] = 117
+          out[at++] = 108
+          out[at++] = 108
+        }
+      } else if (kind === STRING ? plainAt(bytes, from, to) : forms[base + i] === AS_TEXT) {
+        const quoted = kind === STRING || kind === TIMESTAMP
+        if (quoted) out[at++] = 34
+        if (kind === TIMESTAMP && to - from === 20) {
+          // `...SSZ`: the milliseconds go before the zone
+          for (let k = from; k < to - 1; k++) out[at++] = bytes[k]
+          at = copy(MS_ZONE, out, at)
+        } else {
+          for (let k = from; k < to; k++) out[at++] = bytes[k]
+          if (kind === TIMESTAMP) {
+            // the forms fastUtc reads, as toISOString writes them (see `checkedJson`)
+            const length = to - from
+            if (length === 23) out[at++] = 90
+            else if (length === 19) at = copy(MS_ZONE, out, at)
+            else if (length === 10) at = copy(MIDNIGHT, out, at)
+          }
+        }
+        if (quoted) out[at++] = 34
+      } else {
+        at += out.write(checkedJson(kind, text.slice(from, to), CONVERTED), at)
+      }
+    }
+    out[at++] = 125
+    out[at++] = 10
+    this.lines.wrote(at)
   }
 
   /** The filter threw: the record path's chain runs on the chunk's records and throws its error. */
@@ -175,7 +322,13 @@ export class LazyLines {
     const { fixed } = this.layout
     const error: BuildError = { detail: "", column: 0, field: undefined }
     const records: Array<unknown> = []
-    for (let r = 0; r < this.pending; r++) records.push(build(this.layout, this.texts.slice(r * fixed, (r + 1) * fixed), fixed, error))
+    for (let r = 0; r < this.pending; r++) {
+      const bytes = this.rowBytes[r]
+      const fields = bytes === undefined
+        ? this.texts.slice(r * fixed, (r + 1) * fixed)
+        : Array.from({ length: fixed }, (_, i) => this.rowTexts[r].slice(this.starts[r * fixed + i], this.ends[r * fixed + i]))
+      records.push(build(this.layout, fields, fixed, error))
+    }
     this.pending = 0
     this.rerun(records)
     throw e

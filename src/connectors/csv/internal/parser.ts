@@ -44,6 +44,9 @@ export const TOO_LARGE = -4
 /** `next`: the input stops being text (see {@link CsvParser.stop}) inside the record at `errorLine`, field `errorField`. */
 export const NOT_TEXT = -5
 
+/** {@link CsvParser.nextSpans}: the next record's line holds a quote; read it with `next`. */
+export const QUOTED = -6
+
 /** The default of `maxRecordBytes`: 64 MiB. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
@@ -68,6 +71,10 @@ export class CsvParser {
   /** Chunks pushed after `text`, not yet joined to it (while a long record is incomplete). */
   private chunks: Array<string> = []
   private chunkChars = 0
+  /** {@link CsvParser.nextSpans}: where each field of the record starts and ends in {@link CsvParser.source}, pairwise. */
+  spans = new Int32Array(64)
+  /** The text as bytes, one per character, when it is ASCII (`null`: not made yet; `undefined`: not ASCII). */
+  private mirror: Buffer | undefined | null = null
   /** Finds the end of the incomplete record in the chunks pushed. */
   private readonly finder: RecordEnd
   /** The incomplete record's end is in the collected chunks (or it is too large): parse it. */
@@ -134,6 +141,7 @@ export class CsvParser {
     }
     if (this.pos > 0) this.compact()
     this.text = chunk
+    this.mirror = null
     this.nextQuote = -1
     this.nextDelim = -1
     if (this.atFileStart) {
@@ -177,6 +185,7 @@ export class CsvParser {
     if (this.pos > 0) this.compact()
     const pieces = [this.text, ...this.chunks]
     this.text = ""
+    this.mirror = null
     this.chunks = []
     this.chunkChars = 0
     this.ready = false
@@ -211,6 +220,7 @@ export class CsvParser {
     if (e < 0) return
     this.endSkip()
     this.text = s.slice(e + 1)
+    this.mirror = null
     this.pos = 0
   }
 
@@ -227,6 +237,38 @@ export class CsvParser {
    * which; `errorField` is 0).
    */
   next(out: Array<string>): number {
+    const n = this.nextSpans()
+    if (n === QUOTED) return this.slow(out)
+    const { text, spans } = this
+    for (let k = 0; k < n; k++) out[k] = text.slice(spans[2 * k], spans[2 * k + 1])
+    return n
+  }
+
+  /** The text the {@link CsvParser.spans} of the record last read point into (until the next `next`, `nextSpans` or `push`). */
+  source(): string {
+    return this.text
+  }
+
+  /**
+   * {@link CsvParser.source} as bytes, when it is ASCII: the same offsets, one byte per character
+   * (made once per text, on demand); `undefined` when it is not ASCII.
+   */
+  asciiBytes(): Buffer | undefined {
+    if (this.mirror === null) {
+      const text = this.text
+      // ASCII exactly when no character takes more than one byte of UTF-8
+      this.mirror = Buffer.byteLength(text, "utf8") === text.length ? Buffer.from(text, "latin1") : undefined
+    }
+    return this.mirror
+  }
+
+  /**
+   * `next` without making the fields' strings where it can: for a record whose line holds no
+   * quote, returns its number of fields with their places in {@link CsvParser.source} in
+   * {@link CsvParser.spans}; {@link QUOTED} when the line holds one (the record is still unread:
+   * `next` reads it); the status codes of `next` otherwise.
+   */
+  nextSpans(): number {
     if (this.skipping) {
       if (this.stopped !== undefined) return this.notText()
       if (!this.eof) return NEED_MORE
@@ -279,11 +321,12 @@ export class CsvParser {
       const q = text.indexOf('"', pos)
       this.nextQuote = q === -1 ? Number.MAX_SAFE_INTEGER : q
     }
-    if (this.nextQuote < nl) return this.slow(out)
+    if (this.nextQuote < nl) return this.quotedSpans(pos, nl)
     // Fast path: one physical line without quotes.
     const end = nl > pos && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl
     if (end - pos > this.cheapLimit && this.oversized(pos, end)) return this.tooLarge()
     const delimiter = this.delimiter
+    let spans = this.spans
     let n = 0
     let start = pos
     for (;;) {
@@ -293,16 +336,94 @@ export class CsvParser {
         if (d === -1) d = Number.MAX_SAFE_INTEGER
         this.nextDelim = d
       }
+      if (2 * n + 2 > spans.length) {
+        const more = new Int32Array(spans.length * 2)
+        more.set(spans)
+        this.spans = spans = more
+      }
+      spans[2 * n] = start
       if (d >= end) {
-        out[n++] = text.slice(start, end)
+        spans[2 * n + 1] = end
+        n++
         break
       }
-      out[n++] = text.slice(start, d)
+      spans[2 * n + 1] = d
+      n++
       start = d + 1
     }
     this.pos = nl < len ? nl + 1 : len
     this.line++
     return n
+  }
+
+  /**
+   * The fields of the record at `pos`, whose line (up to the line feed at `nl`, or the end of the
+   * text at the end of the input) holds a quote, as places: where every quoted field closes on
+   * the line, holds no doubled quote and is followed by the delimiter or the line's end — the
+   * field is the text between its quotes, as `slow` reads it. {@link QUOTED} for any other record
+   * (a line break or `""` inside quotes, a character after a closing quote, a long line): `slow`
+   * reads it, or says what is wrong with it.
+   */
+  private quotedSpans(pos: number, nl: number): number {
+    const text = this.text
+    if (nl - pos > this.cheapLimit) return QUOTED
+    const delim = this.delimCode
+    let spans = this.spans
+    let n = 0
+    let i = pos
+    for (;;) {
+      if (2 * n + 2 > spans.length) {
+        const more = new Int32Array(spans.length * 2)
+        more.set(spans)
+        this.spans = spans = more
+      }
+      if (i < nl && text.charCodeAt(i) === QUOTE) {
+        const q = text.indexOf('"', i + 1)
+        if (q === -1 || q >= nl) return this.unread()
+        spans[2 * n] = i + 1
+        spans[2 * n + 1] = q
+        n++
+        const after = q + 1
+        if (after === nl) break
+        const c = text.charCodeAt(after)
+        if (c === delim) {
+          i = after + 1
+          continue
+        }
+        // `"...."\r` ending the line; anything else (`""`, `"a"b`) is slow's
+        if (c === CR && after + 1 === nl) break
+        return this.unread()
+      }
+      // an unquoted field: up to the delimiter or the end of the line (a `\r` before the line feed is not in it)
+      let d = this.nextDelim
+      if (d < i) {
+        d = text.indexOf(this.delimiter, i)
+        if (d === -1) d = Number.MAX_SAFE_INTEGER
+        this.nextDelim = d
+      }
+      spans[2 * n] = i
+      if (d < nl) {
+        spans[2 * n + 1] = d
+        n++
+        i = d + 1
+        continue
+      }
+      spans[2 * n + 1] = nl > i && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl
+      n++
+      break
+    }
+    this.pos = nl < text.length ? nl + 1 : text.length
+    this.line++
+    return n
+  }
+
+  /**
+   * {@link QUOTED} from `quotedSpans`: `slow` reads the record from its start. The delimiter found
+   * last may lie past one it meets first (this record's fields were skipped to find it): forget it.
+   */
+  private unread(): number {
+    this.nextDelim = -1
+    return QUOTED
   }
 
   /** The character-level state machine, for a record whose line holds a quote. */
@@ -458,6 +579,7 @@ export class CsvParser {
   private join(): void {
     if (this.pos > 0) this.compact()
     this.text = this.text + (this.chunks.length === 1 ? this.chunks[0] : this.chunks.join(""))
+    this.mirror = null
     this.chunks = []
     this.chunkChars = 0
     this.ready = false
@@ -479,6 +601,7 @@ export class CsvParser {
   private compact(): void {
     this.baseBytes += utf8Length(this.text.slice(0, this.pos), this.escaped)
     this.text = this.text.slice(this.pos)
+    this.mirror = null
     this.pos = 0
     this.nextQuote = -1
     this.nextDelim = -1

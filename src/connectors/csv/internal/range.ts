@@ -23,7 +23,7 @@ import { closeSync, openSync, readSync } from "node:fs"
 import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import type { LazyLines } from "./lazyLines.ts"
-import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR, TOO_LARGE } from "./parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT, QUOTED, SYNTAX_ERROR, TOO_LARGE } from "./parser.ts"
 import { conversionEntry, syntaxEntry } from "./rejects.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
@@ -372,13 +372,26 @@ export class RangeReader {
     let built: Array<unknown> = this.steps === undefined ? out : []
     let read = 0
     while (read < budget) {
-      const n = parser.next(fields)
+      let n: number
+      // lazy conversion of ASCII text: the fields' places, checked on the bytes (no string per field)
+      let bytes: Buffer | undefined
+      if (lines !== undefined && !parser.escaped) {
+        n = parser.nextSpans()
+        if (n === QUOTED) n = parser.next(fields)
+        else if (n >= 0 && (bytes = parser.asciiBytes()) === undefined) {
+          const text = parser.source()
+          const spans = parser.spans
+          for (let k = 0; k < n; k++) fields[k] = text.slice(spans[2 * k], spans[2 * k + 1])
+        }
+      } else n = parser.next(fields)
       if (n >= 0) {
         // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
         if (parser.escaped) unescapeFields(fields, n)
         if (lines !== undefined) {
-          if (!lines.add(fields, n, this.error)) {
+          const added = bytes === undefined ? lines.add(fields, n, this.error) : lines.addSpans(parser.source(), bytes, parser.spans, n, fields, this.error)
+          if (!added) {
             if (!this.init.rejects) throw this.invalid(n)
+            // (a refused row's field strings are filled, on the byte path too)
             setAside.push(conversionEntry(parser.recordLine, fields, n, this.error, this.init.delimiter))
             // (counted: a range of bad records still answers in bounded steps)
             read++
