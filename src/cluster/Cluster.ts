@@ -28,6 +28,7 @@ import { Registry } from "../Registry.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
 import * as Balance from "./internal/balance.ts"
 import { Part, partId } from "./internal/entity.ts"
+import { keyedNode, keyedParts } from "./internal/exchange.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
 import * as Secrets from "./internal/secrets.ts"
@@ -164,9 +165,9 @@ export const runner = (
       Effect.gen(function*() {
         const address = yield* Entity.CurrentRunnerAddress
         const registry = yield* Registry
-        const deps = { url, prefix, table, runner: `${address.host}:${address.port}` }
+        const deps = { url, prefix, table, runner: `${address.host}:${address.port}`, withPermit: permits.withPermit }
         return Part.of({
-          Run: (envelope) => permits.withPermit(Effect.provideService(runPart(envelope.payload, deps), Registry, registry))
+          Run: (envelope) => Effect.provideService(runPart(envelope.payload, deps), Registry, registry)
         })
       }),
       // a part is one long request: never reaped while it runs
@@ -243,7 +244,10 @@ export const submitAll = (
     }
     const json = new Map(checked.map((g) => [g.name, JSON.stringify(g)]))
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
-    const send = yield* table.insertParts(checked.map((g) => ({ workflow: g.name, parts: options.parts })))
+    // a keyed workflow runs n parts of each stage (see exchange.ts)
+    const send = yield* table.insertParts(
+      checked.map((g) => ({ workflow: g.name, parts: keyedNode(g) === undefined ? options.parts : keyedParts(options.parts) }))
+    )
     const owners = yield* table.shardOwners
     yield* Effect.gen(function*() {
       const client = yield* Part.client

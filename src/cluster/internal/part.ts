@@ -6,12 +6,13 @@
  * checkpoint there: the source seeks to the checkpoint's offset and the file sink truncates its
  * file back to the length it had then, so nothing is lost or written twice.
  */
-import { Cause, Effect, Layer, type Redacted } from "effect"
+import { Cause, Effect, Layer, Redacted } from "effect"
 import * as PostgresBackend from "../../backends/PostgresBackend.ts"
-import type { Registry } from "../../Registry.ts"
+import { Registry } from "../../Registry.ts"
 import * as Runtime from "../../Runtime.ts"
 import type { WorkflowGraph } from "../../WorkflowGraph.ts"
 import { PartFailed } from "./errors.ts"
+import * as Exchange from "./exchange.ts"
 import * as Secrets from "./secrets.ts"
 import { partGraph, withPartRegistry } from "./split.ts"
 import type { Table } from "./table.ts"
@@ -36,15 +37,54 @@ const counts = (nodes: ReadonlyArray<Runtime.NodeSummary>) => ({
 /** Runs one part on this runner to its end. */
 export const runPart = (
   request: PartRequest,
-  deps: { readonly url: Redacted.Redacted<string>; readonly prefix: string; readonly table: Table; readonly runner: string }
+  deps: {
+    readonly url: Redacted.Redacted<string>
+    readonly prefix: string
+    readonly table: Table
+    readonly runner: string
+    /** Runs a part within the runner's `--max-parts` (stage-2 parts of a keyed workflow run outside it). */
+    readonly withPermit: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  }
 ): Effect.Effect<{ readonly recordsIn: number; readonly recordsOut: number }, PartFailed, Registry> => {
   const { workflow, part, parts } = request
   const failed = (message: string) => new PartFailed({ workflow, part, message })
-  return Effect.gen(function*() {
+  const run = Effect.gen(function*() {
     // the credentials' references resolve here, against this runner's environment
     const resolved = Secrets.resolve(JSON.parse(request.graph) as WorkflowGraph, process.env)
     if (!resolved.ok) return yield* failed(`on runner ${deps.runner}: ${Secrets.describeUnresolved(resolved.unresolved)}`)
-    const graph = partGraph(resolved.graph, part)
+    const keyed = Exchange.keyedNode(resolved.graph)
+    const stage = keyed === undefined ? undefined : Exchange.stageOf(part, parts)
+    const registry = yield* Registry
+    let graph: WorkflowGraph
+    let partRegistry: Registry["Service"]
+    if (keyed === undefined || stage === undefined) {
+      graph = partGraph(resolved.graph, part)
+      partRegistry = registry
+    } else if (stage.stage === 1) {
+      yield* deps.table.ensureExchange
+      graph = partGraph(Exchange.producerGraph(resolved.graph, keyed, Redacted.value(deps.url), deps.prefix), part)
+      const routed = Exchange.producerRegistry(registry, resolved.graph, keyed, stage.producer)
+      if (typeof routed === "string") return yield* failed(`on runner ${deps.runner}: ${routed}`)
+      partRegistry = routed
+    } else {
+      yield* deps.table.ensureExchange
+      graph = partGraph(Exchange.consumerGraph(resolved.graph, keyed), part)
+      partRegistry = Exchange.consumerRegistry(registry, resolved.graph, stage.consumer, stage.n, {
+        url: Redacted.value(deps.url),
+        prefix: deps.prefix,
+        workflow,
+        producersDone: Effect.map(deps.table.parts(workflow), (rows) => {
+          const producers = rows.filter((r) => r.part < stage.n)
+          const failedOne = producers.find((r) => r.status === "failed")
+          return {
+            done: producers.length === stage.n && producers.every((r) => r.status === "done"),
+            failed: failedOne === undefined ? undefined : `stage-1 part ${failedOne.part} failed: ${failedOne.message ?? ""}`
+          }
+        })
+      })
+    }
+    // a source split in n ranges: stage-1 parts are its n ranges (of the 2n parts of a keyed workflow)
+    const split = stage === undefined ? parts : stage.n
     // stopped before it started (`dataflare stop`): it does not start
     if (yield* deps.table.stopRequested(workflow, part)) {
       yield* deps.table.ended(workflow, part, "stopped", undefined, null)
@@ -56,7 +96,7 @@ export const runPart = (
       while (!(yield* Effect.orElseSucceed(deps.table.stopRequested(workflow, part), () => false))) yield* Effect.sleep(STOP_POLL_MS)
     })
     const backend = PostgresBackend.layer({ url: deps.url, tablePrefix: `${deps.prefix}_state` })
-    const summary = yield* withPartRegistry(
+    const summary = yield* Effect.provideService(withPartRegistry(
       Runtime.run(graph, {
         stop,
         onCheckpoint: (info) => Effect.ignore(deps.table.checkpointed(workflow, part, info.id)),
@@ -67,10 +107,12 @@ export const runPart = (
         }
       }),
       part,
-      parts
-    ).pipe(Effect.provide(Layer.fresh(backend)))
+      split
+    ), Registry, partRegistry).pipe(Effect.provide(Layer.fresh(backend)))
     const result = counts(summary.nodes)
     const status = summary.stopped !== undefined ? "stopped" : "done"
+    // a consumer that read everything: what is left of its key groups' rows is read (and covered)
+    if (status === "done" && stage?.stage === 2) yield* deps.table.clearExchange(workflow, Exchange.consumerGroups(resolved.graph, stage.consumer, stage.n))
     yield* deps.table.ended(workflow, part, status, { ...result, resumedFrom: summary.resumedFrom?.checkpoint ?? null }, null)
     return result
   }).pipe(
@@ -86,4 +128,15 @@ export const runPart = (
       )
     })
   )
+  return consumesExchange(request) ? run : deps.withPermit(run)
+}
+
+/** Whether a part is a stage-2 part of a keyed workflow (it waits on the exchange, outside `--max-parts`). */
+const consumesExchange = (request: PartRequest): boolean => {
+  try {
+    const graph = JSON.parse(request.graph) as WorkflowGraph
+    return Exchange.keyedNode(graph) !== undefined && Exchange.stageOf(request.part, request.parts).stage === 2
+  } catch {
+    return false
+  }
 }

@@ -24,6 +24,7 @@ import { type Entry, type PreparedSource, Registry } from "../../Registry.ts"
 import * as Runtime from "../../Runtime.ts"
 import type { Node, WorkflowGraph } from "../../WorkflowGraph.ts"
 import { ClusterError } from "./errors.ts"
+import { KEYED_TYPES, stagesOf } from "./exchange.ts"
 
 /** Table sources, split in key ranges (their partitioned read): a `query` cannot be split. */
 const TABLE_SOURCES = new Set(["postgres", "mysql"])
@@ -121,9 +122,37 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     const prepared = yield* Runtime.prepare(graph).pipe(
       Effect.mapError((e) => refuse(name, `the workflow is not valid: ${e.message}`))
     )
-    for (const node of prepared.nodes) {
-      if (node.kind === "processor" && node.processor._tag === "Stateful") {
-        return yield* refuse(name, `processor '${node.node.id}' (${node.node.type}) is stateful: keyed state is not distributed by the cluster yet (run it with dataflare run)`)
+    const stateful = prepared.nodes.filter((n) => n.kind === "processor" && n.processor._tag === "Stateful").map((n) => n.node)
+    for (const node of stateful) {
+      if (!KEYED_TYPES.has(node.type)) {
+        return yield* refuse(name, `processor '${node.id}' (${node.type}) is stateful: the cluster distributes aggregate and dedupe over the whole input only (run it with dataflare run)`)
+      }
+      if (configField(node, "window") !== undefined) {
+        return yield* refuse(name, `processor '${node.id}' (${node.type}) has a window: windowed operators are not distributed by the cluster yet, only ${node.type} over the whole input (run it with dataflare run)`)
+      }
+      if (broker) {
+        return yield* refuse(name, `processor '${node.id}' (${node.type}) is keyed, behind source '${source.id}' (${source.type}) that never ends: the cluster distributes keyed operators over bounded sources (files, tables) only`)
+      }
+    }
+    if (stateful.length > 1) {
+      return yield* refuse(name, `processors ${stateful.map((n) => `'${n.id}' (${n.type})`).join(", ")} are keyed: the cluster distributes one keyed operator per workflow for now (run it with dataflare run)`)
+    }
+    if (stateful.length === 1) {
+      const keyed = stateful[0]!
+      const { before, after } = stagesOf(graph, keyed)
+      for (const node of graph.nodes) {
+        const where = before.has(node.id) ? "before" : after.has(node.id) ? "after" : undefined
+        const readsOtherSide = node.id !== keyed.id && where === "after" && node.inputs.some((i) => before.has(i))
+        const readByOtherSide = where === "before" && graph.nodes.some((n) => n.id !== keyed.id && after.has(n.id) && n.inputs.includes(node.id))
+        if (where === undefined || readsOtherSide || readByOtherSide || (where === "before" && node.kind === "sink")) {
+          return yield* refuse(
+            name,
+            `node '${node.id}' (${node.type}) is not on the one path source → keyed operator '${keyed.id}' → sinks: the cluster runs the chain before the keyed operator and what follows it as two stages exchanging records by key group, and nothing else may read the records before it (run it with dataflare run)`
+          )
+        }
+      }
+      if (keyed.inputs.length !== 1) {
+        return yield* refuse(name, `processor '${keyed.id}' (${keyed.type}) reads ${keyed.inputs.length} inputs: the cluster's keyed exchange feeds a keyed operator from one input`)
       }
     }
     const nodes = graph.nodes.map((node) => {

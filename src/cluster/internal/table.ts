@@ -7,6 +7,7 @@
 import { Effect, type Scope } from "effect"
 import pg from "pg"
 import { ClusterError } from "./errors.ts"
+import { createTableSql, exchangeTable } from "./exchange.ts"
 
 /** A part's status. */
 export type PartStatus = "submitted" | "running" | "done" | "failed" | "stopped"
@@ -72,6 +73,10 @@ export interface Table {
   readonly stopRequested: (workflow: string, part: number) => Effect.Effect<boolean, ClusterError>
   readonly parts: (workflow?: string) => Effect.Effect<ReadonlyArray<PartRow>, ClusterError>
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
+  /** Creates the keyed exchange's table, `<prefix>_exchange`, when missing (see exchange.ts). */
+  readonly ensureExchange: Effect.Effect<void, ClusterError>
+  /** Deletes a workflow's exchange rows of key groups `[first, last]` (their consumer is done). */
+  readonly clearExchange: (workflow: string, groups: readonly [number, number]) => Effect.Effect<void, ClusterError>
   /** Records the shards a runner holds (`<prefix>_shards`), for {@link Table.shardOwners}. */
   readonly publishShards: (runner: string, shards: ReadonlyArray<number>) => Effect.Effect<void, ClusterError>
   /** Which live runner holds each shard, as the runners last published it (rows of the last 10 s). */
@@ -121,7 +126,16 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
     yield* query("create", `SELECT submission FROM ${parts} LIMIT 0`).pipe(
       Effect.catch(() => query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS submission int NOT NULL DEFAULT 0`))
     )
+    const exchange = quoted(prefix, "exchange")
     return {
+      ensureExchange: query("exchange", `SELECT 1 FROM ${pg.escapeIdentifier(exchangeTable(prefix))} LIMIT 0`).pipe(
+        Effect.catch(() => query("exchange", createTableSql(prefix))),
+        // two parts creating it at once: the loser's error is a duplicate type
+        Effect.catch(() => query("exchange", `SELECT 1 FROM ${exchange} LIMIT 0`)),
+        Effect.asVoid
+      ),
+      clearExchange: (workflow, groups) =>
+        Effect.asVoid(query("exchange", `DELETE FROM ${exchange} WHERE workflow = $1 AND kg BETWEEN $2 AND $3`, [workflow, groups[0], groups[1]], workflow)),
       insertParts: (workflows) =>
         Effect.gen(function*() {
           const names = workflows.map((w) => w.workflow)
