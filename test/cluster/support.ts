@@ -179,18 +179,19 @@ export interface KilledRun {
 
 /**
  * While `submitted` (the CLI's submit, following `workflow`) runs: kills with `kill -9` the runner
- * of a part under way (running, with a checkpoint), waits for that part to start again on another
- * runner (printing how long it took), runs `beforeEnd` (a workflow that never ends is stopped
- * there), then waits for submit to end and returns the workflow's parts.
+ * of a part under way (running, with a checkpoint, and `which` holds of it), waits for that part
+ * to start again on another runner (printing how long it took), runs `beforeEnd` (a workflow that
+ * never ends is stopped there), then waits for submit to end and returns the workflow's parts.
  */
 export const killDuringRun = async (
   prefix: string,
   workflow: string,
   runners: ReadonlyArray<RunnerProcess>,
   submitted: ReturnType<typeof run>,
-  beforeEnd: () => Promise<void> = async () => {}
+  beforeEnd: () => Promise<void> = async () => {},
+  which: (part: Cluster.PartRow) => boolean = () => true
 ): Promise<KilledRun> => {
-  const underWay = (p: Cluster.PartRow) => p.workflow === workflow && p.status === "running" && p.checkpoint !== null
+  const underWay = (p: Cluster.PartRow) => p.workflow === workflow && p.status === "running" && p.checkpoint !== null && which(p)
   const busy = (await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))).parts.find(underWay)!
   const victim = runners.find((r) => r.address === busy.runner)!
   const killedAt = Date.now()

@@ -1,0 +1,244 @@
+/**
+ * Keyed operators on the cluster, with real runner processes on loopback: a CSV file through a
+ * filter into `aggregate` (count and sum per customer, 20,000 customers) or `dedupe`, into the
+ * exactly-once PostgreSQL sink, on three runners — stage-1 parts (the file's byte ranges) write
+ * the records by key group into the durable exchange table, stage-2 parts (one per key-group
+ * range) aggregate them. One runner is killed with `kill -9` while it holds a stage-2 part (in
+ * another case a stage-1 part); the target then holds exactly the rows of a local `dataflare run`
+ * of the same workflow (every row compared), and the exchange is left empty.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  dropPrefix,
+  expectMoved,
+  freshPrefix,
+  killDuringRun,
+  run,
+  type RunnerProcess,
+  startRunner,
+  stopRunner,
+  URL,
+  waitFor,
+  waitForPublishedShards,
+  withPg
+} from "./support.ts"
+
+const ROWS = 400_000
+const CUSTOMERS = 20_000
+const DUPLICATED = 150_000
+const PARTS = 3
+
+const prefix = freshPrefix()
+const runners: Array<RunnerProcess> = []
+let dir = ""
+
+const table = (name: string) => `${prefix}_${name}`
+
+/** csv → filter → aggregate per customer → map → the exactly-once postgres sink. */
+const aggregate = (name: string, target: string) => `name: ${name}
+execution:
+  batch_size: 500
+  checkpoint_interval: 300ms
+sources:
+  orders:
+    type: csv
+    config:
+      path: orders.csv
+      columns:
+        id: integer
+        amount: integer
+transformations:
+  big:
+    type: filter
+    inputs: [orders]
+    config:
+      condition: "amount >= 100"
+  per_customer:
+    type: aggregate
+    inputs: [big]
+    config:
+      group_by: [customer]
+      aggregates:
+        n: { op: count }
+        total: { op: sum, field: amount }
+  shaped:
+    type: map
+    inputs: [per_customer]
+    config:
+      fields:
+        mean: "total / n"
+destinations:
+  out:
+    type: postgres
+    inputs: [shaped]
+    config:
+      connection_string: ${URL}
+      table: ${target}
+`
+
+/** csv (every record twice, far apart) → dedupe by id → the exactly-once postgres sink. */
+const dedupe = (name: string, target: string) => `name: ${name}
+execution:
+  batch_size: 500
+  checkpoint_interval: 300ms
+sources:
+  events:
+    type: csv
+    config:
+      path: events.csv
+      columns:
+        id: integer
+        v: integer
+transformations:
+  once:
+    type: dedupe
+    inputs: [events]
+    config:
+      key: [id]
+destinations:
+  out:
+    type: postgres
+    inputs: [once]
+    config:
+      connection_string: ${URL}
+      table: ${target}
+`
+
+const aggregateColumns = "(customer text NOT NULL, n bigint NOT NULL, total bigint NOT NULL, mean double precision NOT NULL)"
+const dedupeColumns = "(id bigint NOT NULL, v bigint NOT NULL, tag text NOT NULL)"
+
+/** The rows of `a` not in `b` and of `b` not in `a` (as multisets), and the counts of both. */
+const difference = (a: string, b: string) =>
+  withPg(URL, async (c) => {
+    const [ta, tb] = [pg.escapeIdentifier(a), pg.escapeIdentifier(b)]
+    const r = await c.query(
+      `SELECT (SELECT count(*)::int FROM ${ta}) AS a, (SELECT count(*)::int FROM ${tb}) AS b,
+              (SELECT count(*)::int FROM (SELECT * FROM ${ta} EXCEPT ALL SELECT * FROM ${tb}) x) AS only_a,
+              (SELECT count(*)::int FROM (SELECT * FROM ${tb} EXCEPT ALL SELECT * FROM ${ta}) x) AS only_b`
+    )
+    return r.rows[0] as { a: number; b: number; only_a: number; only_b: number }
+  })
+
+/** The exchange rows a workflow left behind. */
+const exchangeRows = (workflow: string) =>
+  withPg(URL, async (c) => {
+    const r = await c.query(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(table("exchange"))} WHERE workflow = $1`, [workflow])
+    return (r.rows[0] as { n: number }).n
+  })
+
+/** Three live runners, their shards published (so a batch's parts are spread over them). */
+const threeRunners = async () => {
+  while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 3) runners.push(await startRunner(prefix, dir))
+  const live = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
+  await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy && live.some((l) => l.address === r.address)).length === 3)
+  await waitForPublishedShards(prefix, 3)
+  return live
+}
+
+/**
+ * Submits `workflow` (file `file`, written by `text` with its target) in {@link PARTS} parts of
+ * each stage, kills the runner of a part `which` picks while it runs, and checks the target
+ * against the local run's.
+ */
+const killedRun = async (
+  label: string,
+  text: (name: string, target: string) => string,
+  columns: string,
+  local: string,
+  which: (part: number) => boolean
+) => {
+  const live = await threeRunners()
+  const name = `cluster-keyed-${label}-${prefix}`
+  const target = table(label)
+  await withPg(URL, (c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(target)} ${columns}`))
+  await writeFile(join(dir, `${label}.yaml`), text(name, target))
+  const started = Date.now()
+  const submitted = run(["submit", `${label}.yaml`, "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)], dir)
+  const killed = await killDuringRun(prefix, name, live, submitted, async () => {}, (p) => which(p.part) && p.recordsIn > 0)
+  console.log(`${name}: ${Date.now() - started} ms in all`)
+  expect(killed.result.stdout).toContain(`${name}: ${2 * PARTS} parts done`)
+  expect(killed.result.status).toBe(0)
+  expectMoved(killed, 2 * PARTS, "done")
+  const diff = await difference(local, target)
+  expect(diff.a).toBeGreaterThan(0)
+  expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })
+  expect(await exchangeRows(name)).toBe(0)
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "dataflare-cluster-keyed-"))
+  const orders = ["id,customer,amount"]
+  for (let i = 0; i < ROWS; i++) orders.push(`${i},c${(i * 7919) % CUSTOMERS},${i % 1000}`)
+  await writeFile(join(dir, "orders.csv"), `${orders.join("\n")}\n`)
+  // every record twice, a whole file's half apart: the two copies are in different byte ranges
+  const events = ["id,v,tag"]
+  for (let copy = 0; copy < 2; copy++) for (let i = 0; i < DUPLICATED; i++) events.push(`${i},${(i * 31) % 977},t${i % 13}`)
+  await writeFile(join(dir, "events.csv"), `${events.join("\n")}\n`)
+  // the references: the same workflows run locally, uninterrupted
+  await withPg(URL, async (c) => {
+    await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_agg"))} ${aggregateColumns}`)
+    await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_dedupe"))} ${dedupeColumns}`)
+  })
+  await writeFile(join(dir, "local-agg.yaml"), aggregate(`keyed-local-agg-${prefix}`, table("local_agg")))
+  await writeFile(join(dir, "local-dedupe.yaml"), dedupe(`keyed-local-dedupe-${prefix}`, table("local_dedupe")))
+  for (const file of ["local-agg.yaml", "local-dedupe.yaml"]) {
+    const local = await run(["run", file, "--quiet"], dir)
+    expect(local.stderr).toBe("")
+    expect(local.status).toBe(0)
+  }
+}, 300_000)
+
+afterAll(async () => {
+  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await dropPrefix(prefix)
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe("dataflare cluster: keyed operators over the durable exchange", () => {
+  it("aggregate: kill -9 of the runner of a stage-2 part — the target equals a local run's", async () => {
+    // parts PARTS … 2·PARTS-1 are stage 2 (a key-group range each)
+    await killedRun("agg2", aggregate, aggregateColumns, table("local_agg"), (part) => part >= PARTS)
+  }, 300_000)
+
+  it("aggregate: kill -9 of the runner of a stage-1 part — the target equals a local run's", async () => {
+    await killedRun("agg1", aggregate, aggregateColumns, table("local_agg"), (part) => part < PARTS)
+  }, 300_000)
+
+  it("dedupe: kill -9 of the runner of a stage-2 part — the target equals a local run's", async () => {
+    await killedRun("dedupe2", dedupe, dedupeColumns, table("local_dedupe"), (part) => part >= PARTS)
+  }, 300_000)
+
+  it("refuses what the exchange does not distribute, naming the node, with nothing recorded", async () => {
+    const windowed = `cluster-keyed-window-${prefix}`
+    await writeFile(
+      join(dir, "window.yaml"),
+      aggregate(windowed, table("never")).replace(
+        "      group_by: [customer]\n",
+        "      group_by: [customer]\n      time_field: id\n      window: { type: tumbling, size: 1s }\n"
+      )
+    )
+    const refused = await run(["submit", "window.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(refused.stderr).toContain("processor 'per_customer' (aggregate) has a window: windowed operators are not distributed")
+    expect(refused.status).toBe(1)
+    const side = `cluster-keyed-side-${prefix}`
+    await writeFile(
+      join(dir, "side.yaml"),
+      `${aggregate(side, table("never"))}  raw:\n    type: ndjson\n    inputs: [big]\n    config:\n      path: raw.ndjson\n`
+    )
+    const sideRefused = await run(["submit", "side.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(sideRefused.stderr).toContain("node 'raw' (ndjson) is not on the one path source → keyed operator 'per_customer' → sinks")
+    expect(sideRefused.status).toBe(1)
+    const parts = await withPg(URL, (c) =>
+      // (no parts table at all when this test runs alone: nothing recorded either)
+      c.query(
+        `SELECT CASE WHEN to_regclass($2) IS NULL THEN 0 ELSE (SELECT count(*)::int FROM ${pg.escapeIdentifier(table("parts"))} WHERE workflow = ANY($1)) END AS n`,
+        [[windowed, side], table("parts")]
+      )
+    )
+    expect(parts.rows[0]).toEqual({ n: 0 })
+  }, 120_000)
+})
