@@ -103,6 +103,17 @@ export const deferReferences: (resolved: WorkflowGraph, deferred: WorkflowGraph)
 export const unboundedSource: (graph: WorkflowGraph) => WorkflowGraph["nodes"][number] | undefined = unboundedSourceOf
 
 /**
+ * The keyed operator of a workflow the cluster runs in two stages over its keyed exchange
+ * (`aggregate` or `dedupe` over the whole input: see docs/cluster.md); `undefined` for a workflow
+ * without one. Such a workflow submitted in `n` parts runs `2n`: parts `0 … n-1` read the source's
+ * ranges and write the exchange, parts `n … 2n-1` each run the operator on a range of key groups.
+ *
+ * @category submitting
+ * @since 0.5.0
+ */
+export const keyedOperator: (graph: WorkflowGraph) => WorkflowGraph["nodes"][number] | undefined = keyedNode
+
+/**
  * Where the cluster keeps its state: a PostgreSQL database, and a prefix for its tables
  * (`<prefix>_runners`, `<prefix>_messages`, ... of effect/cluster, `<prefix>_parts`, and the
  * parts' checkpoints in `<prefix>_state_checkpoints`).

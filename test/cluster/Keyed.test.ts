@@ -163,6 +163,17 @@ const killedRun = async (
   expect(killed.result.stdout).toContain(`${name}: ${2 * PARTS} parts done`)
   expect(killed.result.status).toBe(0)
   expectMoved(killed, 2 * PARTS, "done")
+  // parts 0 … n-1 read the file's ranges, n … 2n-1 a range of the 128 key groups each
+  expect(killed.own.map((p) => p.role)).toEqual([
+    "stage 1: range 0 of 3 → exchange",
+    "stage 1: range 1 of 3 → exchange",
+    "stage 1: range 2 of 3 → exchange",
+    "stage 2: key groups 0-42",
+    "stage 2: key groups 43-85",
+    "stage 2: key groups 86-127"
+  ])
+  const status = await run(["status", "--cluster", URL, "--prefix", prefix, "--workflow", name], dir)
+  expect(status.stdout).toContain(`part ${PARTS} (stage 2: key groups 0-42)  done`)
   const diff = await difference(local, target)
   expect(diff.a).toBeGreaterThan(0)
   expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })

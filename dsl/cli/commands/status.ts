@@ -43,7 +43,7 @@ export const command = Command.make(
         yield* Console.log(`  ${name}  ${done}/${own.length} parts done`)
         for (const p of own) {
           yield* Console.log(
-            `    part ${p.part}  ${p.status}  ${p.runner ?? "-"}  ${p.recordsOut} records since start  checkpoint ${p.checkpoint ?? "-"}  ${p.attempts} start(s)${p.message !== null ? `  ${p.message.split("\n")[0]}` : ""}`
+            `    part ${p.part}${p.role !== null ? ` (${p.role})` : ""}  ${p.status}  ${p.runner ?? "-"}  ${p.recordsOut} records since start  checkpoint ${p.checkpoint ?? "-"}  ${p.attempts} start(s)${p.message !== null ? `  ${p.message.split("\n")[0]}` : ""}`
           )
         }
       }

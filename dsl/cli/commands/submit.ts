@@ -102,8 +102,11 @@ export const command = Command.make(
       }
       const graph = graphs[0]!
       const unbounded = Cluster.unboundedSource(graph)
+      const keyed = Cluster.keyedOperator(graph)
       yield* Console.error(
-        unbounded === undefined
+        keyed !== undefined
+          ? `submitted ${graph.name}: ${2 * n} parts — ${n} source ranges writing the keyed exchange, ${n} key-group ranges running ${keyed.type} '${keyed.id}'`
+          : unbounded === undefined
           ? `submitted ${graph.name}: ${n} parts`
           : `submitted ${graph.name}: ${n} parts, consumers of ${unbounded.type} source '${unbounded.id}', which never ends: they run until \`dataflare stop ${graph.name}\` (Ctrl-C detaches)`
       )

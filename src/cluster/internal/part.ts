@@ -90,7 +90,12 @@ export const runPart = (
       yield* deps.table.ended(workflow, part, "stopped", undefined, null)
       return { recordsIn: 0, recordsOut: 0 }
     }
-    yield* deps.table.started(workflow, part, deps.runner)
+    const role = stage === undefined
+      ? null
+      : stage.stage === 1
+      ? `stage 1: range ${stage.producer} of ${stage.n} → exchange`
+      : `stage 2: key groups ${Exchange.consumerGroups(resolved.graph, stage.consumer, stage.n).join("-")}`
+    yield* deps.table.started(workflow, part, deps.runner, role)
     // `dataflare stop`: the run takes a checkpoint where it is and ends (the runtime's graceful stop)
     const stop = Effect.gen(function*() {
       while (!(yield* Effect.orElseSucceed(deps.table.stopRequested(workflow, part), () => false))) yield* Effect.sleep(STOP_POLL_MS)

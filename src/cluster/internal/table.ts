@@ -32,6 +32,8 @@ export interface PartRow {
   /** The checkpoint the part's last start resumed from (null: it started from the beginning). */
   readonly resumedFrom: number | null
   readonly message: string | null
+  /** What the part does in a keyed workflow (`stage 1: range 0 of 3 → exchange`, `stage 2: key groups 0-42`); null otherwise. */
+  readonly role: string | null
 }
 
 /** A part to send: which submission of its workflow (0 the first, counted up at each resubmission). */
@@ -58,7 +60,7 @@ export interface Table {
    * workflow still running, one that ran to its end, or one resubmitted in another number of parts.
    */
   readonly insertParts: (workflows: ReadonlyArray<{ readonly workflow: string; readonly parts: number }>) => Effect.Effect<ReadonlyArray<Submission>, ClusterError>
-  readonly started: (workflow: string, part: number, runner: string) => Effect.Effect<void, ClusterError>
+  readonly started: (workflow: string, part: number, runner: string, role: string | null) => Effect.Effect<void, ClusterError>
   readonly progress: (workflow: string, part: number, recordsIn: number, recordsOut: number) => Effect.Effect<void, ClusterError>
   readonly checkpointed: (workflow: string, part: number, checkpoint: number) => Effect.Effect<void, ClusterError>
   readonly ended: (
@@ -127,6 +129,10 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       Effect.catch(() => query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS submission int NOT NULL DEFAULT 0`))
     )
     const exchange = quoted(prefix, "exchange")
+    // (added for keyed workflows: tables created before lack it)
+    yield* query("create", `SELECT role FROM ${parts} LIMIT 0`).pipe(
+      Effect.catch(() => query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS role text`))
+    )
     return {
       ensureExchange: query("exchange", `SELECT 1 FROM ${pg.escapeIdentifier(exchangeTable(prefix))} LIMIT 0`).pipe(
         Effect.catch(() => query("exchange", createTableSql(prefix))),
@@ -188,11 +194,11 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
           }
           return send
         }),
-      started: (workflow, part, runner) =>
+      started: (workflow, part, runner, role) =>
         Effect.asVoid(query(
           "start",
-          `UPDATE ${parts} SET status = 'running', runner = $3, attempts = attempts + 1, updated_at = now() WHERE workflow = $1 AND part = $2`,
-          [workflow, part, runner],
+          `UPDATE ${parts} SET status = 'running', runner = $3, role = $4, attempts = attempts + 1, updated_at = now() WHERE workflow = $1 AND part = $2`,
+          [workflow, part, runner, role],
           workflow
         )),
       progress: (workflow, part, recordsIn, recordsOut) =>
@@ -245,7 +251,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
         Effect.map(
           query(
             "status",
-            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, checkpoint, resumed_from, message FROM ${parts}
+            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, checkpoint, resumed_from, message, role FROM ${parts}
              WHERE $1::text IS NULL OR workflow = $1 ORDER BY workflow, part`,
             [workflow ?? null],
             workflow
@@ -262,7 +268,8 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               attempts: Number(r.attempts),
               checkpoint: r.checkpoint === null ? null : Number(r.checkpoint),
               resumedFrom: r.resumed_from === null ? null : Number(r.resumed_from),
-              message: r.message === null ? null : String(r.message)
+              message: r.message === null ? null : String(r.message),
+              role: r.role === null || r.role === undefined ? null : String(r.role)
             }))
         ),
       publishShards: (runner, held) =>
