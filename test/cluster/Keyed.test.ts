@@ -27,13 +27,16 @@ import {
   withPg
 } from "./support.ts"
 
-const ROWS = 400_000
+const ROWS = 250_000
 const CUSTOMERS = 20_000
-const DUPLICATED = 150_000
+const DUPLICATED = 100_000
 const PARTS = 3
 
 const prefix = freshPrefix()
+/** The environment of the runners and of the local runs: examples/cluster/customer-totals.yaml's variables. */
+const exampleEnv = (totals: string) => ({ PG_URL: URL, ORDERS_TABLE: `${prefix}_orders`, TOTALS_TABLE: totals })
 const runners: Array<RunnerProcess> = []
+const example = join(import.meta.dirname, "../../examples/cluster/customer-totals.yaml")
 let dir = ""
 
 const table = (name: string) => `${prefix}_${name}`
@@ -132,7 +135,7 @@ const exchangeRows = (workflow: string) =>
 
 /** Three live runners, their shards published (so a batch's parts are spread over them). */
 const threeRunners = async () => {
-  while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 3) runners.push(await startRunner(prefix, dir))
+  while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 3) runners.push(await startRunner(prefix, dir, exampleEnv(table("totals"))))
   const live = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
   await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy && live.some((l) => l.address === r.address)).length === 3)
   await waitForPublishedShards(prefix, 3)
@@ -193,7 +196,18 @@ beforeAll(async () => {
   await withPg(URL, async (c) => {
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_agg"))} ${aggregateColumns}`)
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_dedupe"))} ${dedupeColumns}`)
+    // examples/cluster/customer-totals.yaml's tables
+    await c.query(
+      `CREATE TABLE ${pg.escapeIdentifier(table("orders"))} AS SELECT i AS id, 'c' || i % 9973 AS customer, (i % 500)::int AS amount FROM generate_series(1, 200000) i`
+    )
+    await c.query(`ALTER TABLE ${pg.escapeIdentifier(table("orders"))} ADD PRIMARY KEY (id)`)
+    for (const t of ["totals", "local_totals"]) {
+      await c.query(`CREATE TABLE ${pg.escapeIdentifier(table(t))} (customer text NOT NULL, orders bigint NOT NULL, amount bigint NOT NULL, largest int NOT NULL)`)
+    }
   })
+  const localExample = await run(["run", example, "--quiet"], dir, 300_000, exampleEnv(table("local_totals")))
+  expect(localExample.stderr).toBe("")
+  expect(localExample.status).toBe(0)
   await writeFile(join(dir, "local-agg.yaml"), aggregate(`keyed-local-agg-${prefix}`, table("local_agg")))
   await writeFile(join(dir, "local-dedupe.yaml"), dedupe(`keyed-local-dedupe-${prefix}`, table("local_dedupe")))
   for (const file of ["local-agg.yaml", "local-dedupe.yaml"]) {
@@ -221,6 +235,15 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
 
   it("dedupe: kill -9 of the runner of a stage-2 part — the target equals a local run's", async () => {
     await killedRun("dedupe2", dedupe, dedupeColumns, table("local_dedupe"), (part) => part >= PARTS)
+  }, 300_000)
+
+  it("runs examples/cluster/customer-totals.yaml: a PostgreSQL table aggregated per customer, equal to a local run", async () => {
+    await threeRunners()
+    const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir, 300_000, exampleEnv(table("totals")))
+    expect(submitted.stdout).toContain("cluster-customer-totals: 4 parts done")
+    expect(submitted.status).toBe(0)
+    const diff = await difference(table("local_totals"), table("totals"))
+    expect(diff).toEqual({ a: 9973, b: 9973, only_a: 0, only_b: 0 })
   }, 300_000)
 
   it("refuses what the exchange does not distribute, naming the node, with nothing recorded", async () => {
