@@ -5,6 +5,7 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Builtins from "../../src/Builtins.ts"
+import { consumerGraph, decodeRecord, encodeRecord, keyedNode, producerGraph, stageOf } from "../../src/cluster/internal/exchange.ts"
 import { check, partGraph, partPath } from "../../src/cluster/internal/split.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
@@ -48,8 +49,8 @@ describe("cluster parts", () => {
     expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv and ndjson files, postgres and mysql tables")
     expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("node 'big' (filter) has key_by")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
-    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"] }, inputs: ["in"] }
-    expect(await refusal(graph([source, dedupe, sink]))).toContain("is stateful")
+    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"], window: "1m", time_field: "at" }, inputs: ["in"] }
+    expect(await refusal(graph([source, dedupe, sink]))).toContain("processor 'big' (dedupe) has a window: windowed operators are not distributed")
     expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("node 'in' (csv) has a dead_letter file")
     const url = "postgres://postgres@127.0.0.1:5432/test"
     expect(await refusal(graph([{ ...source, type: "postgres", config: { connection_string: url, query: "SELECT 1 AS id" } }, filter, sink]))).toContain("reads a query")
@@ -97,5 +98,72 @@ describe("cluster parts", () => {
       const file = await refusal(graph([broker, big, sink]))
       expect(file).toContain(`sink 'out' (ndjson) is not idempotent, but the parts of source 'events' (${broker.type})`)
     }
+  })
+
+  it("runs one keyed operator over the whole input in two stages, refusing what the exchange does not carry", async () => {
+    const url = "postgres://postgres@127.0.0.1:5432/test"
+    const agg: WorkflowGraph.Node = {
+      kind: "processor",
+      id: "per",
+      type: "aggregate",
+      config: { group_by: ["customer"], aggregates: { n: { op: "count" } } },
+      inputs: ["big"]
+    }
+    const shaped: WorkflowGraph.Node = { kind: "processor", id: "shaped", type: "map", config: { fields: { m: "n * 2" } }, inputs: ["per"] }
+    const out: WorkflowGraph.Node = { ...sink, inputs: ["shaped"] }
+    const checked = await Effect.runPromise(check(graph([source, filter, agg, shaped, out]), "/data").pipe(Effect.provide(Builtins.layer)))
+    expect(keyedNode(checked)?.id).toBe("per")
+    // stage 1: the chain up to the operator, then the route and the exchange's exactly-once sink
+    const producer = producerGraph(checked, agg, url, "pfx")
+    expect(producer.nodes.map((n) => [n.id, n.type])).toEqual([
+      ["in", "csv"],
+      ["big", "filter"],
+      ["__exchange_route", "__dataflare_exchange_route"],
+      ["__exchange_out", "postgres"]
+    ])
+    expect(producer.nodes[3]!.config).toEqual({ connection_string: url, table: "pfx_exchange", mode: "insert", checkpoint_table: "pfx_exchange_checkpoints" })
+    // stage 2: the exchange's source, then the operator and what follows it
+    const consumer = consumerGraph(checked, agg)
+    expect(consumer.nodes.map((n) => [n.id, n.inputs])).toEqual([["__exchange_in", []], ["per", ["__exchange_in"]], ["shaped", ["per"]], ["out", ["shaped"]]])
+    expect(partGraph(consumer, 4).nodes.map((n) => (n.config as { path?: string }).path)[3]).toBe("/data/out/result.part-4.ndjson")
+    expect([0, 2, 3, 5].map((p) => stageOf(p, 6))).toEqual([
+      { stage: 1, producer: 0, n: 3 },
+      { stage: 1, producer: 2, n: 3 },
+      { stage: 2, consumer: 0, n: 3 },
+      { stage: 2, consumer: 2, n: 3 }
+    ])
+
+    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "once", type: "dedupe", config: { key: ["id"] }, inputs: ["per"] }
+    expect(await refusal(graph([source, filter, agg, dedupe, { ...sink, inputs: ["once"] }]))).toContain(
+      "processors 'per' (aggregate), 'once' (dedupe) are keyed: the cluster distributes one keyed operator per workflow"
+    )
+    const side: WorkflowGraph.Node = { ...sink, id: "raw", config: { path: "raw.ndjson" }, inputs: ["big"] }
+    expect(await refusal(graph([source, filter, agg, shaped, out, side]))).toContain(
+      "node 'raw' (ndjson) is not on the one path source → keyed operator 'per' → sinks"
+    )
+    const redis: WorkflowGraph.Node = {
+      kind: "source",
+      id: "in",
+      type: "redis-streams",
+      config: { url: "redis://127.0.0.1:6379", stream: "s", group: "g", consumer: "c", codec: "json" },
+      inputs: []
+    }
+    const upsert: WorkflowGraph.Node = { kind: "sink", id: "out", type: "postgres", config: { connection_string: url, table: "t", mode: "upsert", key: ["customer"] }, inputs: ["shaped"] }
+    expect(await refusal(graph([redis, filter, agg, shaped, upsert]))).toContain("processor 'per' (aggregate) is keyed, behind source 'in' (redis-streams) that never ends")
+  })
+
+  it("carries records through the exchange as they are: bigints, dates, bytes, non-finite numbers", () => {
+    const record = {
+      id: 12345678901234567890n,
+      at: new Date("2026-01-02T03:04:05.678Z"),
+      bytes: new Uint8Array([0, 1, 254, 255]),
+      inf: Number.NEGATIVE_INFINITY,
+      nan: Number.NaN,
+      nested: { list: [1, "two", null, { deep: 3n }] },
+      text: "ü名\n\u0000"
+    }
+    expect(decodeRecord(encodeRecord(record))).toEqual(record)
+    // field order kept (a csv sink's columns follow it)
+    expect(Object.keys(decodeRecord(encodeRecord({ b: 1, a: 2 })) as object)).toEqual(["b", "a"])
   })
 })
