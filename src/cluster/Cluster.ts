@@ -6,7 +6,9 @@
  * of its `postgres` or `mysql` table source, or a consumer of its `redis-streams` or `rabbitmq`
  * source (such parts never end: they follow the source until the workflow is stopped), with the
  * stateless chain after it and its own sink instances (a file per part, or its own instance of a
- * shared `postgres` sink), run by the ordinary runtime. Each part is a cluster entity whose one request is persisted in PostgreSQL
+ * shared `postgres` sink), run by the ordinary runtime. A workflow with a keyed `aggregate` or
+ * `dedupe` over the whole input runs in two stages exchanging records, by key group, through a
+ * durable PostgreSQL table (see {@link keyedOperator}). Each part is a cluster entity whose one request is persisted in PostgreSQL
  * until the part ends; parts checkpoint into the PostgreSQL state backend, so a part that moves
  * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. Credentials
  * travel as `${env:NAME}` references, resolved on the runners.

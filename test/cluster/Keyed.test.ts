@@ -33,8 +33,14 @@ const DUPLICATED = 100_000
 const PARTS = 3
 
 const prefix = freshPrefix()
-/** The environment of the runners and of the local runs: examples/cluster/customer-totals.yaml's variables. */
-const exampleEnv = (totals: string) => ({ PG_URL: URL, ORDERS_TABLE: `${prefix}_orders`, TOTALS_TABLE: totals })
+/**
+ * examples/cluster/customer-totals.yaml's database, its own: the example's workflow name is fixed,
+ * and its sinks' checkpoint marks (in the database's `dataflare_checkpoints`) must not outlive the run.
+ */
+const database = `keyed_${prefix}`
+const exampleUrl = `postgres://postgres@127.0.0.1:5432/${database}`
+/** The environment of the runners and of the local runs: the example's variables. */
+const exampleEnv = (totals: string) => ({ PG_URL: exampleUrl, ORDERS_TABLE: "orders", TOTALS_TABLE: totals })
 const runners: Array<RunnerProcess> = []
 const example = join(import.meta.dirname, "../../examples/cluster/customer-totals.yaml")
 let dir = ""
@@ -115,8 +121,8 @@ const aggregateColumns = "(customer text NOT NULL, n bigint NOT NULL, total bigi
 const dedupeColumns = "(id bigint NOT NULL, v bigint NOT NULL, tag text NOT NULL)"
 
 /** The rows of `a` not in `b` and of `b` not in `a` (as multisets), and the counts of both. */
-const difference = (a: string, b: string) =>
-  withPg(URL, async (c) => {
+const difference = (a: string, b: string, url = URL) =>
+  withPg(url, async (c) => {
     const [ta, tb] = [pg.escapeIdentifier(a), pg.escapeIdentifier(b)]
     const r = await c.query(
       `SELECT (SELECT count(*)::int FROM ${ta}) AS a, (SELECT count(*)::int FROM ${tb}) AS b,
@@ -135,7 +141,7 @@ const exchangeRows = (workflow: string) =>
 
 /** Three live runners, their shards published (so a batch's parts are spread over them). */
 const threeRunners = async () => {
-  while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 3) runners.push(await startRunner(prefix, dir, exampleEnv(table("totals"))))
+  while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 3) runners.push(await startRunner(prefix, dir, exampleEnv("totals")))
   const live = runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
   await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy && live.some((l) => l.address === r.address)).length === 3)
   await waitForPublishedShards(prefix, 3)
@@ -152,7 +158,9 @@ const killedRun = async (
   text: (name: string, target: string) => string,
   columns: string,
   local: string,
-  which: (part: number) => boolean
+  which: (part: number) => boolean,
+  /** Kill only once the part has read records (a stage-2 part: it then has operator state to restore). */
+  reading = true
 ) => {
   const live = await threeRunners()
   const name = `cluster-keyed-${label}-${prefix}`
@@ -161,7 +169,7 @@ const killedRun = async (
   await writeFile(join(dir, `${label}.yaml`), text(name, target))
   const started = Date.now()
   const submitted = run(["submit", `${label}.yaml`, "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)], dir)
-  const killed = await killDuringRun(prefix, name, live, submitted, async () => {}, (p) => which(p.part) && p.recordsIn > 0)
+  const killed = await killDuringRun(prefix, name, live, submitted, async () => {}, (p) => which(p.part) && (!reading || p.recordsIn > 0))
   console.log(`${name}: ${Date.now() - started} ms in all`)
   expect(killed.result.stdout).toContain(`${name}: ${2 * PARTS} parts done`)
   expect(killed.result.status).toBe(0)
@@ -196,16 +204,17 @@ beforeAll(async () => {
   await withPg(URL, async (c) => {
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_agg"))} ${aggregateColumns}`)
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_dedupe"))} ${dedupeColumns}`)
-    // examples/cluster/customer-totals.yaml's tables
-    await c.query(
-      `CREATE TABLE ${pg.escapeIdentifier(table("orders"))} AS SELECT i AS id, 'c' || i % 9973 AS customer, (i % 500)::int AS amount FROM generate_series(1, 200000) i`
-    )
-    await c.query(`ALTER TABLE ${pg.escapeIdentifier(table("orders"))} ADD PRIMARY KEY (id)`)
+    await c.query(`CREATE DATABASE ${database}`)
+  })
+  // examples/cluster/customer-totals.yaml's tables
+  await withPg(exampleUrl, async (c) => {
+    await c.query("CREATE TABLE orders AS SELECT i AS id, 'c' || i % 9973 AS customer, (i % 500)::int AS amount FROM generate_series(1, 200000) i")
+    await c.query("ALTER TABLE orders ADD PRIMARY KEY (id)")
     for (const t of ["totals", "local_totals"]) {
-      await c.query(`CREATE TABLE ${pg.escapeIdentifier(table(t))} (customer text NOT NULL, orders bigint NOT NULL, amount bigint NOT NULL, largest int NOT NULL)`)
+      await c.query(`CREATE TABLE ${t} (customer text NOT NULL, orders bigint NOT NULL, amount bigint NOT NULL, largest int NOT NULL)`)
     }
   })
-  const localExample = await run(["run", example, "--quiet"], dir, 300_000, exampleEnv(table("local_totals")))
+  const localExample = await run(["run", example, "--quiet"], dir, 300_000, exampleEnv("local_totals"))
   expect(localExample.stderr).toBe("")
   expect(localExample.status).toBe(0)
   await writeFile(join(dir, "local-agg.yaml"), aggregate(`keyed-local-agg-${prefix}`, table("local_agg")))
@@ -220,6 +229,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
   await dropPrefix(prefix)
+  await withPg(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -230,7 +240,7 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
   }, 300_000)
 
   it("aggregate: kill -9 of the runner of a stage-1 part — the target equals a local run's", async () => {
-    await killedRun("agg1", aggregate, aggregateColumns, table("local_agg"), (part) => part < PARTS)
+    await killedRun("agg1", aggregate, aggregateColumns, table("local_agg"), (part) => part < PARTS, false)
   }, 300_000)
 
   it("dedupe: kill -9 of the runner of a stage-2 part — the target equals a local run's", async () => {
@@ -239,10 +249,10 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
 
   it("runs examples/cluster/customer-totals.yaml: a PostgreSQL table aggregated per customer, equal to a local run", async () => {
     await threeRunners()
-    const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir, 300_000, exampleEnv(table("totals")))
+    const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir, 300_000, exampleEnv("totals"))
     expect(submitted.stdout).toContain("cluster-customer-totals: 4 parts done")
     expect(submitted.status).toBe(0)
-    const diff = await difference(table("local_totals"), table("totals"))
+    const diff = await difference("local_totals", "totals", exampleUrl)
     expect(diff).toEqual({ a: 9973, b: 9973, only_a: 0, only_b: 0 })
   }, 300_000)
 

@@ -12,8 +12,10 @@
  * staging table are the part's, named after `<name>/<i>`).
  *
  * What is distributed is checked at submit time ({@link check}): one `csv` or `ndjson` source,
- * `postgres` or `mysql` table source, or `redis-streams` / `rabbitmq` source, only stateless
- * processors, no `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in
+ * `postgres` or `mysql` table source, or `redis-streams` / `rabbitmq` source, stateless
+ * processors and at most one keyed `aggregate` / `dedupe` over the whole input behind a bounded
+ * source, on the one path source → operator → sinks (run in two stages: see exchange.ts), no
+ * `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in
  * `insert` / `upsert` mode — with a broker source, `postgres` sinks in `upsert` mode only (or
  * declared `guarantee: at-least-once`).
  */
