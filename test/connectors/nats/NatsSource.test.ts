@@ -1,6 +1,7 @@
 /**
- * The `nats` source against the local NATS server (JetStream): the conformance suite,
- * acknowledgement only after a checkpoint, exact resume from a checkpoint, bounded read-ahead,
+ * The `nats` source against the local NATS server (JetStream): the conformance suite (with
+ * `upstream`: the consumer's ack floor reaches a committed position's sequence, and not the next
+ * one, only with the commit), acknowledgement only after a checkpoint, exact resume from a checkpoint, bounded read-ahead,
  * malformed payloads, an unreachable server.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises"
@@ -8,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import type { Position } from "../../../src/Batch.ts"
 import { SourceConfig } from "../../../src/connectors/nats/NatsConfig.ts"
 import { NatsSource } from "../../../src/connectors/nats/NatsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
@@ -19,6 +21,10 @@ const open = (config: { readonly [k: string]: unknown }) =>
   Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ servers: SERVERS, consumer: "c", ...config }), (decoded) =>
     NatsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
 
+/** True when the consumer's ack floor (`acknowledged`, a stream sequence) reached the position's `seq`. */
+const acknowledgedThrough = (acknowledged: unknown, position: Position) =>
+  typeof acknowledged === "number" && typeof position === "object" && position !== null && "seq" in position && typeof position.seq === "number" &&
+  acknowledged >= position.seq
 
 sourceSuite(
   "nats source conformance",
@@ -28,13 +34,16 @@ sourceSuite(
     yield* fill(n, name, 120)
     return {
       open: open({ stream: name, batch_size: 10 }),
-      expected: range(1, 120).map((i) => ({ n: i }))
+      expected: range(1, 120).map((i) => ({ n: i })),
+      acknowledged: ackFloor(n, name, "c")
     }
   }),
   {
     batchSizes: [1, 7, 1000],
     seekTargets: 10,
     unbounded: { idleMs: 1500, acknowledges: true },
+    // acknowledged through a position: the consumer's ack floor (a stream sequence) is at its `seq` or beyond
+    upstream: { covers: acknowledgedThrough, settleMs: 1000 },
     misconfigured: open({ stream: "BROKERS_NO_SUCH_STREAM" }),
     timeout: 120_000
   }
