@@ -36,6 +36,7 @@ destinations:
     config:
       path: ${out}
 `
+
 const runners: Array<RunnerProcess> = []
 let dir = ""
 

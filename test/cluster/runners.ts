@@ -1,25 +1,14 @@
 /**
  * What the cluster tests and bench/cluster.ts share, free of vitest so that a plain `node` script
- * can import it: the local PostgreSQL, free ports, dropping a prefix's tables, and the orders
- * workflow (csv or ndjson → filter → map → ndjson) they all distribute.
+ * can import it: the local PostgreSQL, free ports (test/cli/support.ts's), dropping a prefix's
+ * tables, and the orders workflow (csv or ndjson → filter → map → ndjson) they all distribute.
  */
-import { createServer } from "node:net"
 import pg from "pg"
+
+export { freePort } from "../cli/support.ts"
 
 /** The local test server. */
 export const URL = "postgres://postgres@127.0.0.1:5432/test"
-
-/** A free TCP port on loopback. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 /** Drops every table of a prefix in the database at `url`. */
 export const dropPrefix = async (prefix: string, url: string = URL) => {
