@@ -17,10 +17,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { join, resolve } from "node:path"
 import { Effect } from "effect"
 import pg from "pg"
+import { dropPrefix, freePort, ordersWorkflow } from "../test/cluster/runners.ts"
 
 const MANY = process.argv[2] === "--many"
 const ROWS = Number((MANY ? undefined : process.argv[2]) ?? 1_000_000)
@@ -30,46 +30,7 @@ const PARTS = 6
 const bin = resolve(import.meta.dirname, "../bin/dataflare")
 const prefix = `dfbench_${process.pid}_${Math.floor(Math.random() * 1e6)}`
 
-const workflow = (name: string, out: string) => `name: ${name}
-execution:
-  checkpoint_interval: 2s
-sources:
-  orders:
-    type: csv
-    config:
-      path: in.csv
-      columns:
-        id: integer
-        amount: number
-transformations:
-  big:
-    type: filter
-    inputs: [orders]
-    config:
-      condition: "amount >= 300"
-  shaped:
-    type: map
-    inputs: [big]
-    config:
-      fields:
-        gross: "amount * 2"
-destinations:
-  out:
-    type: ndjson
-    inputs: [shaped]
-    config:
-      path: ${out}
-`
-
-const freePort = () =>
-  new Promise<number>((ok, ko) => {
-    const s = createServer()
-    s.on("error", ko)
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address()
-      s.close(() => ok(typeof a === "object" && a !== null ? a.port : 0))
-    })
-  })
+const workflow = (name: string, out: string) => ordersWorkflow({ name, source: "csv", path: "in.csv", out, checkpointInterval: "2s" })
 
 const time = (f: () => void): number => {
   const t0 = process.hrtime.bigint()
@@ -91,16 +52,7 @@ const healthyRunners = async (n: number) => {
   }
 }
 
-const dropTables = async () => {
-  const client = new pg.Client({ connectionString: URL })
-  await client.connect()
-  try {
-    const t = await client.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1", [`${prefix}\\_%`])
-    for (const row of t.rows as Array<{ tablename: string }>) await client.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(row.tablename)} CASCADE`)
-  } finally {
-    await client.end()
-  }
-}
+const dropTables = () => dropPrefix(prefix, URL)
 
 const main = async () => {
   const dir = mkdtempSync("/tmp/df-cluster-bench-")

@@ -68,8 +68,8 @@ export const silentServer = Effect.acquireRelease(
   (server) => Effect.sync(server.close)
 )
 
-/** A TCP port nothing listens on: bound by the OS, then closed again. */
-export const closedPort = Effect.promise(() =>
+/** A free TCP port on loopback: bound by the OS, then closed again (nothing listens on it). */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const server = createServer()
     server.on("error", reject)
@@ -79,4 +79,6 @@ export const closedPort = Effect.promise(() =>
       server.close(() => resolve(port))
     })
   })
-)
+
+/** A TCP port nothing listens on: bound by the OS, then closed again. */
+export const closedPort = Effect.promise(freePort)

@@ -14,7 +14,7 @@ import { join } from "node:path"
 import amqp from "amqplib"
 import { createClient } from "redis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards, withPg } from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, keepRunners, stopAll, URL, waitFor, waitForPublishedShards, withPg } from "./support.ts"
 
 /** Entries added in all, in chunks, while the parts read and one runner dies. */
 const ENTRIES = 120_000
@@ -55,15 +55,13 @@ const produce = async (add: (from: number, to: number) => Promise<void>) => {
   }
 }
 
-const alive = () => runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null)
-
 /**
  * Three runners (started as needed); the workflow submitted in 3 parts while `add` produces; the
  * runner of a part under way killed with `kill -9` while entries are still added; then waits for
  * every entry in `table`, stops the workflow and returns what submit printed.
  */
 const killMidStream = async (name: string, file: string, table: string, add: (from: number, to: number) => Promise<void>) => {
-  while (alive().length < 3) runners.push(await startRunner(prefix, dir, runnerEnv))
+  await keepRunners(runners, prefix, dir, 3, runnerEnv)
   await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length >= 3)
   // the shards settled on the three (a runner that just joined takes its shards some seconds later,
   // moving the parts on them): the part that restarts is the killed runner's
@@ -98,7 +96,7 @@ beforeAll(async () => {
 }, 120_000)
 
 afterAll(async () => {
-  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await stopAll(runners)
   await dropPrefix(prefix)
   await withPg(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
   await redis.del(stream).catch(() => undefined)

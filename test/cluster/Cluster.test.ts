@@ -4,12 +4,27 @@
  * parts; the parts move to the two left and resume from their checkpoints, and the union of the
  * parts' outputs is exactly the output of a local `dataflare run` (nothing lost, nothing twice).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type * as Cluster from "../../src/cluster/Cluster.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+import {
+  dropPrefix,
+  expectMoved,
+  freshPrefix,
+  keepRunners,
+  killDuringRun,
+  lines,
+  ordersWorkflow,
+  partLines,
+  type RunnerProcess,
+  run,
+  startRunner,
+  startRunners,
+  stopAll,
+  URL,
+  waitFor
+} from "./support.ts"
 
 const ROWS = 400_000
 /**
@@ -18,39 +33,8 @@ const ROWS = 400_000
  */
 const JOIN_ROWS = 1_500_000
 
-const workflow = (name: string, extra = "") => `name: ${name}
-execution:
-  batch_size: 100
-  checkpoint_interval: 200ms
-sources:
-  orders:
-    type: csv
-    config:
-      path: in.csv
-      columns:
-        id: integer
-        amount: number
-transformations:
-  big:
-    type: filter
-    inputs: [orders]
-    config:
-      condition: "amount >= 300"
-  shaped:
-    type: map
-    inputs: [big]
-    config:
-      fields:
-        gross: "amount * 2"${extra}
-destinations:
-  out:
-    type: ndjson
-    inputs: [shaped]
-    config:
-      path: out/result.ndjson
-`
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+const workflow = (name: string, extra = "") =>
+  ordersWorkflow({ name, source: "csv", path: "in.csv", out: "out/result.ndjson", batchSize: 100, checkpointInterval: "200ms", extra })
 
 let dir = ""
 const prefix = freshPrefix()
@@ -70,7 +54,7 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(async () => {
-  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await stopAll(runners)
   await dropPrefix(prefix)
   await rm(dir, { recursive: true, force: true })
 })
@@ -87,43 +71,22 @@ describe("dataflare cluster", () => {
   }, 120_000)
 
   it("survives kill -9 of a runner: the parts move, and the output is exactly the local run's", async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
-    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    runners.push(...(await startRunners(prefix, dir, 3)))
     const name = `cluster-kill-${prefix}`
     // small batches: the victim's part is far from its end when it is killed
     await writeFile(join(dir, "wf.yaml"), workflow(name).replace("batch_size: 100", "batch_size: 5"))
     const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
-    // the victim: a runner in the middle of a part (it has checkpointed, it has not ended)
-    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
-    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
-    const busy = during.parts.find(underWay)!
-    const victim = runners.find((r) => r.address === busy.runner)!
-    const killedAt = Date.now()
-    await stopRunner(victim, "SIGKILL")
-    // how long until the part starts again on another runner (printed for docs/cluster.md)
-    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
-    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
-    const result = await submitted
-    expect(result.stderr + result.stdout).toContain("6 parts done")
-    expect(result.status).toBe(0)
-
-    const { parts } = await waitFor(prefix, "the parts", () => true)
-    const own = parts.filter((p) => p.workflow === name)
-    expect(own).toHaveLength(6)
-    // the killed runner's part started again elsewhere; every part ended on a runner still alive
-    const moved = own.find((p) => p.part === busy.part)!
-    expect(moved.attempts).toBeGreaterThanOrEqual(2)
-    // and resumed from a checkpoint taken on the killed runner, not from the beginning
-    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
-    for (const p of own) {
-      expect(p.status).toBe("done")
-      expect(p.runner).not.toBe(victim.address)
-    }
+    // the victim: a runner in the middle of a part (it has checkpointed, it has not ended); its
+    // part starts again on another runner, from a checkpoint taken on the killed runner
+    const killed = await killDuringRun(prefix, name, runners, submitted)
+    expect(killed.result.stderr + killed.result.stdout).toContain("6 parts done")
+    expect(killed.result.status).toBe(0)
+    expectMoved(killed, 6, "done")
 
     // the union of the parts' files is the local run's output, line for line (as multisets)
-    const files = (await readdir(join(dir, "out"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    const files = await partLines(join(dir, "out"), "result")
     expect(files).toHaveLength(6)
-    const union = (await Promise.all(files.map((f) => readFile(join(dir, "out", f), "utf8")))).flatMap(lines)
+    const union = files.flat()
     const expected = lines(await readFile(join(dir, "local", "result.ndjson"), "utf8"))
     expect(expected.length).toBe(ROWS * 0.7)
     expect(union.length).toBe(expected.length)
@@ -157,20 +120,19 @@ describe("dataflare cluster", () => {
       const moved = parts.filter((p) => p.workflow === name && p.attempts >= 2)
       expect(moved.length).toBeGreaterThan(0)
       for (const p of moved) expect(p.resumedFrom).not.toBeNull()
-      const files = (await readdir(join(dir, "join"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
-      const union = (await Promise.all(files.map((f) => readFile(join(dir, "join", f), "utf8")))).flatMap(lines)
+      const union = (await partLines(join(dir, "join"), "result")).flat()
       const expected = lines(await readFile(join(dir, "join-local.ndjson"), "utf8"))
       expect(expected.length).toBe(JOIN_ROWS * 0.7)
       expect(union.length).toBe(expected.length)
       expect([...union].sort()).toEqual([...expected].sort())
     } finally {
-      await Promise.all(mine.map((r) => stopRunner(r, "SIGKILL")))
+      await stopAll(mine)
       await dropPrefix(own)
     }
   }, 600_000)
 
   it("dataflare stop: running parts checkpoint where they are and end, nothing is written twice", async () => {
-    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) runners.push(await startRunner(prefix, dir))
+    await keepRunners(runners, prefix, dir, 2)
     const name = `cluster-stop-${prefix}`
     await mkdir(join(dir, "stop"))
     // small batches: parts still running when the stop comes
@@ -188,8 +150,7 @@ describe("dataflare cluster", () => {
     expect(own.every((p) => p.status === "stopped" || p.status === "done")).toBe(true)
     expect(own.some((p) => p.status === "stopped")).toBe(true)
     // what the parts wrote before stopping: records of the local run's output, none twice
-    const files = (await readdir(join(dir, "stop"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
-    const written = (await Promise.all(files.map((f) => readFile(join(dir, "stop", f), "utf8")))).flatMap(lines)
+    const written = (await partLines(join(dir, "stop"), "result")).flat()
     expect(new Set(written).size).toBe(written.length)
     const expected = new Set(lines(await readFile(join(dir, "local", "result.ndjson"), "utf8")))
     expect(written.filter((line) => !expected.has(line))).toEqual([])
@@ -215,9 +176,9 @@ describe("dataflare cluster", () => {
       }
     }
     expect(stoppedParts.length).toBeGreaterThan(0)
-    const all = (await readdir(join(dir, "stop"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
+    const all = await partLines(join(dir, "stop"), "result")
     expect(all).toHaveLength(4)
-    const union = (await Promise.all(all.map((f) => readFile(join(dir, "stop", f), "utf8")))).flatMap(lines)
+    const union = all.flat()
     expect(union.length).toBe(expected.size)
     expect(new Set(union)).toEqual(expected)
     // done: a third submit is refused
@@ -227,7 +188,7 @@ describe("dataflare cluster", () => {
   }, 600_000)
 
   it("runs examples/cluster/orders.yaml: the union of its parts is the local run's output", async () => {
-    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) runners.push(await startRunner(prefix, dir))
+    await keepRunners(runners, prefix, dir, 2)
     const example = join(import.meta.dirname, "../../examples/cluster/orders.yaml")
     await mkdir(join(dir, "example"))
     const rows = ["id,customer,status,amount"]
@@ -238,9 +199,9 @@ describe("dataflare cluster", () => {
     expect(submitted.status).toBe(0)
     const local = await run(["run", example, "--quiet"], join(dir, "example"), 120_000)
     expect(local.status).toBe(0)
-    const files = (await readdir(join(dir, "example"))).filter((f) => /^orders-out\.part-\d+\.ndjson$/.test(f))
+    const files = await partLines(join(dir, "example"), "orders-out")
     expect(files).toHaveLength(3)
-    const union = (await Promise.all(files.map((f) => readFile(join(dir, "example", f), "utf8")))).flatMap(lines)
+    const union = files.flat()
     const expected = lines(await readFile(join(dir, "example", "orders-out.ndjson"), "utf8"))
     expect(expected.length).toBe(4000)
     expect([...union].sort()).toEqual([...expected].sort())

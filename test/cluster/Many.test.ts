@@ -14,12 +14,29 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards, waitForShards } from "./support.ts"
+import { dropPrefix, freshPrefix, type RunnerProcess, run, startRunners, stopAll, URL, waitFor, waitForPublishedShards, waitForShards } from "./support.ts"
 
 const DEFAULT_WORKFLOWS = 1000
 const WORKFLOWS = Number(process.env.CLUSTER_WORKFLOWS ?? DEFAULT_WORKFLOWS)
 
 const prefix = freshPrefix()
+
+/** A workflow copying in.csv to the ndjson file `out`, unchanged. */
+const copy = (name: string, out: string) => `name: ${name}
+sources:
+  in:
+    type: csv
+    config:
+      path: in.csv
+      columns: { id: integer, amount: integer }
+destinations:
+  out:
+    type: ndjson
+    inputs: [in]
+    config:
+      path: ${out}
+`
+
 const runners: Array<RunnerProcess> = []
 let dir = ""
 
@@ -60,15 +77,14 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await stopAll(runners)
   await dropPrefix(prefix)
   await rm(dir, { recursive: true, force: true })
 })
 
 describe("dataflare cluster: many small workflows", () => {
   it(`runs ${WORKFLOWS} small workflows submitted at once across three runners, every one to its end`, async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
-    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    runners.push(...(await startRunners(prefix, dir, 3)))
     console.log(`shard locks per runner: ${(await waitForShards(prefix, 3)).join(", ")}`)
     // the runners have published their shards: submit spreads the parts evenly
     await waitForPublishedShards(prefix, 3)
@@ -98,23 +114,7 @@ describe("dataflare cluster: many small workflows", () => {
     const files: Array<string> = []
     for (let i = 0; i < 5; i++) {
       const file = `batch-${i}.yaml`
-      await writeFile(
-        join(dir, file),
-        `name: cluster-batch-${i}
-sources:
-  in:
-    type: csv
-    config:
-      path: in.csv
-      columns: { id: integer, amount: integer }
-destinations:
-  out:
-    type: ndjson
-    inputs: [in]
-    config:
-      path: out/batch-${i}.ndjson
-`
-      )
+      await writeFile(join(dir, file), copy(`cluster-batch-${i}`, `out/batch-${i}.ndjson`))
       files.push(file)
     }
     const result = await run(["submit", ...files, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
@@ -164,23 +164,7 @@ destinations:
   it("spreads a workflow's parts evenly: six parts, two on each of the three runners", async () => {
     await waitForPublishedShards(prefix, 3)
     const name = `cluster-spread-${prefix}`
-    await writeFile(
-      join(dir, "spread.yaml"),
-      `name: ${name}
-sources:
-  in:
-    type: csv
-    config:
-      path: in.csv
-      columns: { id: integer, amount: integer }
-destinations:
-  out:
-    type: ndjson
-    inputs: [in]
-    config:
-      path: out/spread.ndjson
-`
-    )
+    await writeFile(join(dir, "spread.yaml"), copy(name, "out/spread.ndjson"))
     const result = await run(["submit", "spread.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
     expect(result.stdout).toContain(`${name}: 6 parts done`)
     const { parts } = await waitFor(prefix, "the parts", () => true)

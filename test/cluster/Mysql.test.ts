@@ -10,7 +10,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { queryAt, SERVER } from "../connectors/mysql/support.ts"
-import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, withPg } from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, type RunnerProcess, run, startRunners, stopAll, tableCopy, URL, withPg } from "./support.ts"
 
 const ROWS = 600_000
 
@@ -35,7 +35,7 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(async () => {
-  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await stopAll(runners)
   await dropPrefix(prefix)
   await withPg(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
   await queryAt(SERVER, `DROP DATABASE IF EXISTS \`${database}\``)
@@ -44,30 +44,9 @@ afterAll(async () => {
 
 describe("dataflare cluster: a MySQL table into a shared exactly-once PostgreSQL sink", () => {
   it("survives kill -9 of a runner: every source row is in the target exactly once", async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
-    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    runners.push(...(await startRunners(prefix, dir, 3)))
     const name = `cluster-mysql-${prefix}`
-    await writeFile(
-      join(dir, "mysql.yaml"),
-      `name: ${name}
-execution:
-  batch_size: 2000
-  checkpoint_interval: 300ms
-sources:
-  src:
-    type: mysql
-    config:
-      connection_string: ${mysqlUrl}
-      table: src
-destinations:
-  dst:
-    type: postgres
-    inputs: [src]
-    config:
-      connection_string: ${dataUrl}
-      table: dst
-`
-    )
+    await writeFile(join(dir, "mysql.yaml"), tableCopy(name, "mysql", mysqlUrl, dataUrl, "dst"))
     const submitted = run(["submit", "mysql.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
     const killed = await killDuringRun(prefix, name, runners, submitted)
     expect(killed.result.stdout).toContain(`${name}: 6 parts done`)

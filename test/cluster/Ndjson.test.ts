@@ -4,44 +4,16 @@
  * resume from their checkpoints, and the union of the parts' output files is exactly the output
  * of a local `dataflare run` (nothing lost, nothing twice).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { dropPrefix, expectMoved, freshPrefix, killDuringRun, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor } from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, killDuringRun, lines, ordersWorkflow, partLines, type RunnerProcess, run, startRunners, stopAll, URL } from "./support.ts"
 
 const ROWS = 300_000
 
-const workflow = (name: string, out: string) => `name: ${name}
-execution:
-  batch_size: 5
-  checkpoint_interval: 200ms
-sources:
-  orders:
-    type: ndjson
-    config:
-      path: in.ndjson
-transformations:
-  big:
-    type: filter
-    inputs: [orders]
-    config:
-      condition: "amount >= 300"
-  shaped:
-    type: map
-    inputs: [big]
-    config:
-      fields:
-        gross: "amount * 2"
-destinations:
-  out:
-    type: ndjson
-    inputs: [shaped]
-    config:
-      path: ${out}
-`
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+const workflow = (name: string, out: string) =>
+  ordersWorkflow({ name, source: "ndjson", path: "in.ndjson", out, batchSize: 5, checkpointInterval: "200ms" })
 
 let dir = ""
 const prefix = freshPrefix()
@@ -62,15 +34,14 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(async () => {
-  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await stopAll(runners)
   await dropPrefix(prefix)
   await rm(dir, { recursive: true, force: true })
 })
 
 describe("dataflare cluster: an ndjson file in byte ranges", () => {
   it("survives kill -9 of a runner: the parts move, and the output is exactly the local run's", async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir))
-    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    runners.push(...(await startRunners(prefix, dir, 3)))
     const name = `cluster-ndjson-${prefix}`
     await writeFile(join(dir, "wf.yaml"), workflow(name, "out/result.ndjson"))
     const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
@@ -81,9 +52,8 @@ describe("dataflare cluster: an ndjson file in byte ranges", () => {
 
     // each part wrote its own file, none of them empty (the file was split), and their union is
     // the local run's output, line for line (as multisets)
-    const files = (await readdir(join(dir, "out"))).filter((f) => /^result\.part-\d+\.ndjson$/.test(f))
-    expect(files).toHaveLength(6)
-    const each = await Promise.all(files.map(async (f) => lines(await readFile(join(dir, "out", f), "utf8"))))
+    const each = await partLines(join(dir, "out"), "result")
+    expect(each).toHaveLength(6)
     for (const part of each) expect(part.length).toBeGreaterThan(0)
     const union = each.flat()
     const expected = lines(await readFile(join(dir, "local", "result.ndjson"), "utf8"))

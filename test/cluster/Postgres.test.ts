@@ -11,8 +11,24 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type * as Cluster from "../../src/cluster/Cluster.ts"
-import { dropPrefix, freshPrefix, run, type RunnerProcess, startRunner, stopRunner, URL, waitFor, waitForPublishedShards, withPg } from "./support.ts"
+import {
+  dropPrefix,
+  expectMoved,
+  freshPrefix,
+  keepRunners,
+  killDuringRun,
+  partUnderWay,
+  type RunnerProcess,
+  run,
+  startRunners,
+  stopAll,
+  stopRunner,
+  tableCopy,
+  URL,
+  waitFor,
+  waitForPublishedShards,
+  withPg
+} from "./support.ts"
 
 const ROWS = 2_000_000
 
@@ -29,27 +45,10 @@ let dir = ""
 
 const admin = withPg
 
-/** count and md5 of a table's rows in key order. */
 /** The 2 M-row table into `target`, exactly-once (the sink's default), in small batches. */
-const tableCopy = (name: string, target: string) => `name: ${name}
-execution:
-  batch_size: 2000
-  checkpoint_interval: 300ms
-sources:
-  src:
-    type: postgres
-    config:
-      connection_string: ${dataUrl}
-      table: src
-destinations:
-  dst:
-    type: postgres
-    inputs: [src]
-    config:
-      connection_string: ${dataUrl}
-      table: ${target}
-`
+const copy = (name: string, target: string) => tableCopy(name, "postgres", dataUrl, dataUrl, target)
 
+/** count and md5 of a table's rows in key order. */
 const digest = (table: string) =>
   admin(dataUrl, async (c) => {
     const r = await c.query(`SELECT count(*)::int AS n, md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM ${table} t`)
@@ -78,7 +77,7 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(async () => {
-  await Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+  await stopAll(runners)
   await dropPrefix(prefix)
   await admin(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
   await rm(dir, { recursive: true, force: true })
@@ -86,35 +85,16 @@ afterAll(async () => {
 
 describe("dataflare cluster: a PostgreSQL table into a shared exactly-once PostgreSQL sink", () => {
   it("survives kill -9 of a runner: every source row is in the target exactly once", async () => {
-    for (let i = 0; i < 3; i++) runners.push(await startRunner(prefix, dir, runnerEnv))
-    await waitFor(prefix, "three runners", (s) => s.runners.filter((r) => r.healthy).length === 3)
+    runners.push(...(await startRunners(prefix, dir, 3, runnerEnv)))
     const name = `cluster-pg-${prefix}`
-    await writeFile(join(dir, "pg.yaml"), tableCopy(name, "dst"))
+    await writeFile(join(dir, "pg.yaml"), copy(name, "dst"))
     const started = Date.now()
     const submitted = run(["submit", "pg.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "6"], dir)
-    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
-    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
-    const busy = during.parts.find(underWay)!
-    const victim = runners.find((r) => r.address === busy.runner)!
-    const killedAt = Date.now()
-    await stopRunner(victim, "SIGKILL")
-    await waitFor(prefix, "the part restarted", (s) => s.parts.some((p) => p.workflow === name && p.part === busy.part && p.attempts >= 2))
-    console.log(`part ${busy.part} restarted ${Date.now() - killedAt} ms after kill -9 of its runner`)
-    const result = await submitted
+    const killed = await killDuringRun(prefix, name, runners, submitted)
     console.log(`${ROWS} rows in ${Date.now() - started} ms on the cluster (one runner killed)`)
-    expect(result.stdout).toContain(`${name}: 6 parts done`)
-    expect(result.status).toBe(0)
-
-    const { parts } = await waitFor(prefix, "the parts", () => true)
-    const own = parts.filter((p) => p.workflow === name)
-    expect(own).toHaveLength(6)
-    const moved = own.find((p) => p.part === busy.part)!
-    expect(moved.attempts).toBeGreaterThanOrEqual(2)
-    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
-    for (const p of own) {
-      expect(p.status).toBe("done")
-      expect(p.runner).not.toBe(victim.address)
-    }
+    expect(killed.result.stdout).toContain(`${name}: 6 parts done`)
+    expect(killed.result.status).toBe(0)
+    expectMoved(killed, 6, "done")
     // every row once: the same count and the same rows as the source
     const [source, target] = [await digest("src"), await digest("dst")]
     expect(source.n).toBe(ROWS)
@@ -122,9 +102,7 @@ describe("dataflare cluster: a PostgreSQL table into a shared exactly-once Postg
   }, 900_000)
 
   it("keeps credentials out of the cluster's tables: ${NAME} is resolved on the runners, a password in clear is refused", async () => {
-    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
-      runners.push(await startRunner(prefix, dir, runnerEnv))
-    }
+    await keepRunners(runners, prefix, dir, 2, runnerEnv)
     const workflow = (name: string, url: string) => `name: ${name}
 sources:
   small:
@@ -176,9 +154,7 @@ destinations:
   }, 600_000)
 
   it("runs examples/cluster/table-copy.yaml: every row of the table copied once, mapped", async () => {
-    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
-      runners.push(await startRunner(prefix, dir, runnerEnv))
-    }
+    await keepRunners(runners, prefix, dir, 2, runnerEnv)
     const example = join(import.meta.dirname, "../../examples/cluster/table-copy.yaml")
     const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "3"], dir, 300_000, { PG_URL: dataUrl })
     expect(submitted.stdout).toContain("cluster-table-copy: 3 parts done")
@@ -195,16 +171,12 @@ destinations:
   }, 600_000)
 
   it("hands parts over when a runner stops gracefully (SIGTERM): every source row once in the target", async () => {
-    while (runners.filter((r) => r.child.exitCode === null && r.child.signalCode === null).length < 2) {
-      runners.push(await startRunner(prefix, dir, runnerEnv))
-    }
+    await keepRunners(runners, prefix, dir, 2, runnerEnv)
     await waitForPublishedShards(prefix, 2)
     const name = `cluster-pg-term-${prefix}`
-    await writeFile(join(dir, "term.yaml"), tableCopy(name, "dst_term"))
+    await writeFile(join(dir, "term.yaml"), copy(name, "dst_term"))
     const submitted = run(["submit", "term.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "4"], dir)
-    const underWay = (p: Cluster.PartRow) => p.workflow === name && p.status === "running" && p.checkpoint !== null
-    const during = await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))
-    const busy = during.parts.find(underWay)!
+    const busy = await partUnderWay(prefix, name)
     const leaving = runners.find((r) => r.address === busy.runner)!
     await stopRunner(leaving, "SIGTERM")
     // the runner ended by itself (it did not need the SIGKILL stopRunner sends after 20 s)
@@ -213,13 +185,7 @@ destinations:
     expect(result.stdout).toContain(`${name}: 4 parts done`)
     expect(result.status).toBe(0)
     const own = (await waitFor(prefix, "the parts", () => true)).parts.filter((p) => p.workflow === name)
-    const moved = own.find((p) => p.part === busy.part)!
-    expect(moved.attempts).toBeGreaterThanOrEqual(2)
-    expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
-    for (const p of own) {
-      expect(p.status).toBe("done")
-      expect(p.runner).not.toBe(leaving.address)
-    }
+    expectMoved({ busy, own, victim: leaving }, 4, "done")
     expect(await digest("dst_term")).toEqual(await digest("src"))
   }, 600_000)
 })

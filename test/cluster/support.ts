@@ -4,30 +4,33 @@
  * commands, and the cluster's status read through the library.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { createServer } from "node:net"
+import { readdir, readFile } from "node:fs/promises"
+import { join } from "node:path"
 import { Effect } from "effect"
 import pg from "pg"
 import { expect } from "vitest"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import { bin } from "../cli/support.ts"
+import { freePort, URL } from "./runners.ts"
 
-/** The local test server. */
-export const URL = "postgres://postgres@127.0.0.1:5432/test"
+export { dropPrefix, freePort, ordersWorkflow, URL } from "./runners.ts"
 
 /** A fresh table prefix. */
 export const freshPrefix = () => `dfcl_${Math.random().toString(36).slice(2, 10)}`
 
-/** A free TCP port on loopback. */
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+/**
+ * Calls `probe` every 250 ms until it returns a value (not `undefined`), and returns that; fails
+ * after `timeoutMs`, with `what` and the last thing `seen` describes.
+ */
+const poll = async <A>(what: string, timeoutMs: number, probe: () => Promise<A | undefined>, seen: () => unknown): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = await probe()
+    if (found !== undefined) return found
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(seen())}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
 
 /** A runner process. */
 export interface RunnerProcess {
@@ -82,25 +85,50 @@ export const waitFor = async (
   ok: (s: Awaited<ReturnType<typeof status>>) => boolean,
   timeoutMs = 120_000
 ) => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const s = await status(prefix)
-    if (ok(s)) return s
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
+  let last: Awaited<ReturnType<typeof status>> | undefined
+  return poll(
+    what,
+    timeoutMs,
+    async () => {
+      last = await status(prefix)
+      return ok(last) ? last : undefined
+    },
+    () => last
+  )
 }
 
-/** Drops every table of a prefix. */
-export const dropPrefix = async (prefix: string) => {
-  const client = new pg.Client({ connectionString: URL })
-  await client.connect()
-  try {
-    const tables = await client.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1", [`${prefix}\\_%`])
-    for (const row of tables.rows as Array<{ tablename: string }>) await client.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(row.tablename)} CASCADE`)
-  } finally {
-    await client.end()
-  }
+/** Whether a runner process is still alive. */
+const alive = (r: RunnerProcess) => r.child.exitCode === null && r.child.signalCode === null
+
+/** Starts `n` runners (with `env` added to their environment) and waits until `n` of the prefix's runners are healthy. */
+export const startRunners = async (prefix: string, cwd: string, n: number, env: Record<string, string> = {}) => {
+  const started: Array<RunnerProcess> = []
+  for (let i = 0; i < n; i++) started.push(await startRunner(prefix, cwd, env))
+  await waitFor(prefix, `${n} runners`, (s) => s.runners.filter((r) => r.healthy).length === n)
+  return started
+}
+
+/** Starts runners into `runners` until at least `n` of them are alive (a test before may have killed some). */
+export const keepRunners = async (runners: Array<RunnerProcess>, prefix: string, cwd: string, n: number, env: Record<string, string> = {}) => {
+  while (runners.filter(alive).length < n) runners.push(await startRunner(prefix, cwd, env))
+}
+
+/** Kills every runner with SIGKILL and waits for them to exit. */
+export const stopAll = (runners: ReadonlyArray<RunnerProcess>) => Promise.all(runners.map((r) => stopRunner(r, "SIGKILL")))
+
+/** The non-empty lines of a text. */
+export const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+
+/** The lines of each part's file `<base>.part-<n>.ndjson` in `folder`, a list per file. */
+export const partLines = async (folder: string, base: string) => {
+  const files = (await readdir(folder)).filter((f) => new RegExp(`^${base}\\.part-\\d+\\.ndjson$`).test(f))
+  return Promise.all(files.map(async (f) => lines(await readFile(join(folder, f), "utf8"))))
+}
+
+/** Waits until a part of `workflow` is under way (running, with a checkpoint, and `which` holds of it) and returns it. */
+export const partUnderWay = async (prefix: string, workflow: string, which: (part: Cluster.PartRow) => boolean = () => true) => {
+  const underWay = (p: Cluster.PartRow) => p.workflow === workflow && p.status === "running" && p.checkpoint !== null && which(p)
+  return (await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))).parts.find(underWay)!
 }
 
 /** effect/cluster's advisory-lock namespace of a prefix (its FNV-1a hash of `effect-cluster:<prefix>`). */
@@ -116,47 +144,43 @@ const lockNamespace = (prefix: string): number => {
  * share of the shard locks): runners that just joined get their shards some seconds after they
  * register, and parts sent before run on the runners that were there.
  */
-export const waitForShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
-  const client = new pg.Client({ connectionString: URL })
-  await client.connect()
-  try {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const r = await client.query(
-        "SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objsubid = 2 GROUP BY pid",
-        [lockNamespace(prefix)]
-      )
-      const held = (r.rows as Array<{ n: number }>).map((row) => row.n)
-      const total = held.reduce((a, b) => a + b, 0)
-      if (held.length === runners && held.every((n) => n >= total / runners / 6)) return held
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the shards on ${runners} runners: ${JSON.stringify(held)}`)
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  } finally {
-    await client.end()
-  }
-}
+export const waitForShards = (prefix: string, runners: number, timeoutMs = 120_000) =>
+  withPg(URL, async (client) => {
+    let held: Array<number> = []
+    return poll(
+      `the shards on ${runners} runners`,
+      timeoutMs,
+      async () => {
+        const r = await client.query(
+          "SELECT pid, count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objsubid = 2 GROUP BY pid",
+          [lockNamespace(prefix)]
+        )
+        held = (r.rows as Array<{ n: number }>).map((row) => row.n)
+        const total = held.reduce((a, b) => a + b, 0)
+        return held.length === runners && held.every((n) => n >= total / runners / 6) ? held : undefined
+      },
+      () => held
+    )
+  })
 
 /** Waits until `runners` healthy runners have published the shards they hold, all of them between them. */
-export const waitForPublishedShards = async (prefix: string, runners: number, timeoutMs = 120_000) => {
-  const client = new pg.Client({ connectionString: URL })
-  await client.connect()
-  try {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const r = await client.query(
-        `SELECT count(*)::int AS runners, coalesce(sum(cardinality(s.shards)), 0)::int AS shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)} s
+export const waitForPublishedShards = (prefix: string, runners: number, timeoutMs = 120_000) =>
+  withPg(URL, async (client) => {
+    let s = { runners: 0, shards: 0 }
+    await poll(
+      `${runners} runners to publish their shards`,
+      timeoutMs,
+      async () => {
+        const r = await client.query(
+          `SELECT count(*)::int AS runners, coalesce(sum(cardinality(s.shards)), 0)::int AS shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)} s
          JOIN ${pg.escapeIdentifier(`${prefix}_runners`)} r ON r.address = s.runner WHERE r.healthy AND s.updated_at > now() - interval '10 seconds'`
-      ).catch(() => ({ rows: [{ runners: 0, shards: 0 }] }))
-      const s = r.rows[0] as { runners: number; shards: number }
-      if (s.runners === runners && s.shards === 300) return
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${runners} runners to publish their shards: ${JSON.stringify(s)}`)
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  } finally {
-    await client.end()
-  }
-}
+        ).catch(() => ({ rows: [{ runners: 0, shards: 0 }] }))
+        s = r.rows[0] as { runners: number; shards: number }
+        return s.runners === runners && s.shards === 300 ? true : undefined
+      },
+      () => s
+    )
+  })
 
 /** Runs `f` on a connection to the PostgreSQL database at `url`, closed afterwards. */
 export const withPg = async <A>(url: string, f: (client: pg.Client) => Promise<A>): Promise<A> => {
@@ -191,8 +215,7 @@ export const killDuringRun = async (
   beforeEnd: () => Promise<void> = async () => {},
   which: (part: Cluster.PartRow) => boolean = () => true
 ): Promise<KilledRun> => {
-  const underWay = (p: Cluster.PartRow) => p.workflow === workflow && p.status === "running" && p.checkpoint !== null && which(p)
-  const busy = (await waitFor(prefix, "a part under way", (s) => s.parts.some(underWay))).parts.find(underWay)!
+  const busy = await partUnderWay(prefix, workflow, which)
   const victim = runners.find((r) => r.address === busy.runner)!
   const killedAt = Date.now()
   await stopRunner(victim, "SIGKILL")
@@ -207,11 +230,11 @@ export const killDuringRun = async (
 }
 
 /**
- * Checks a run {@link killDuringRun} killed a runner of: its `parts` parts all ended `status` on
+ * Checks a run {@link killDuringRun} killed a runner of (or one whose runner stopped): its `parts` parts all ended `status` on
  * runners still alive, and the killed runner's part started again, from the checkpoint it had
  * taken there (or a later one), not from the beginning.
  */
-export const expectMoved = ({ busy, own, victim }: KilledRun, parts: number, status: "done" | "stopped") => {
+export const expectMoved = ({ busy, own, victim }: Pick<KilledRun, "busy" | "own" | "victim">, parts: number, status: "done" | "stopped") => {
   expect(own).toHaveLength(parts)
   for (const p of own) {
     expect(p.status).toBe(status)
@@ -221,3 +244,27 @@ export const expectMoved = ({ busy, own, victim }: KilledRun, parts: number, sta
   expect(moved.attempts).toBeGreaterThan(busy.attempts)
   expect(moved.resumedFrom).toBeGreaterThanOrEqual(busy.checkpoint!)
 }
+
+/**
+ * A workflow copying table `src` of a PostgreSQL or MySQL database into table `target` of a
+ * PostgreSQL database, exactly-once (the sink's default), in batches of 2,000 with a checkpoint
+ * every 300 ms.
+ */
+export const tableCopy = (name: string, source: "postgres" | "mysql", sourceUrl: string, targetUrl: string, target: string) => `name: ${name}
+execution:
+  batch_size: 2000
+  checkpoint_interval: 300ms
+sources:
+  src:
+    type: ${source}
+    config:
+      connection_string: ${sourceUrl}
+      table: src
+destinations:
+  dst:
+    type: postgres
+    inputs: [src]
+    config:
+      connection_string: ${targetUrl}
+      table: ${target}
+`

@@ -13,7 +13,7 @@ import * as Builtins from "../../src/Builtins.ts"
 import * as PlanFormat from "../../src/PlanFormat.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import { tempDir } from "../connectors/csv/support.ts"
-import { fakeElasticsearch } from "../connectors/elasticsearch/fakeServer.ts"
+import { amountMustBeNumber, fakeElasticsearch } from "../connectors/elasticsearch/fakeServer.ts"
 import { ndjsonRows } from "./ndjsonRuns.ts"
 
 const input = (dir: string) =>
@@ -142,12 +142,7 @@ describe("a kit sink's dead letters to a destination (elasticsearch over the HTT
   it.live("documents the mapping refuses reach the ndjson destination with their status and reason in detail", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
-      const fake = yield* fakeElasticsearch({
-        decide: (item) =>
-          typeof (item.source as { amount?: unknown }).amount === "number"
-            ? undefined
-            : { status: 400, type: "document_parsing_exception", reason: "failed to parse field [amount] of type [double]" }
-      })
+      const fake = yield* fakeElasticsearch({ decide: amountMustBeNumber })
       input(dir)
       const text = [
         "name: es-dead-letters",

@@ -9,11 +9,11 @@ import { Effect, Layer, Schema } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import * as Connector from "../../../src/Connector.ts"
 import { connectorDefinitions } from "../../../src/connectors/index.ts"
-import * as Processor from "../../../src/Processor.ts"
 import * as Registry from "../../../src/Registry.ts"
 import * as Runtime from "../../../src/Runtime.ts"
 import * as StateBackend from "../../../src/StateBackend.ts"
 import * as WorkflowGraph from "../../../src/WorkflowGraph.ts"
+import { FailOnce } from "../../runtime/support.ts"
 import { tempDir } from "./support.ts"
 
 /** `count` records { id, text }, one batch per millisecond, seekable by index. */
@@ -44,24 +44,6 @@ const Slow = Connector.source({
     })
 })
 
-const fired = new Set<string>()
-const FailOnce = Processor.define({
-  type: "fail_once_file",
-  description: "throws once at record `at`",
-  config: Schema.Struct({ at: Schema.Number, flag: Schema.String }),
-  make: (config) =>
-    Processor.stateless({
-      _tag: "map",
-      f: (r) => {
-        if ((r as { id: number }).id === config.at && !fired.has(config.flag)) {
-          fired.add(config.flag)
-          throw new Error(`injected failure at ${config.at}`)
-        }
-        return r
-      }
-    })
-})
-
 const graph = (dir: string, name: string, failAt: number) =>
   WorkflowGraph.make({
     name,
@@ -73,7 +55,7 @@ const graph = (dir: string, name: string, failAt: number) =>
     },
     nodes: [
       { kind: "source", id: "nums", type: "slow_numbers", config: { count: 2000 }, inputs: [] },
-      { kind: "processor", id: "maybe_fail", type: "fail_once_file", config: { at: failAt, flag: name }, inputs: ["nums"] },
+      { kind: "processor", id: "maybe_fail", type: "fail_once", config: { at: failAt, flag: name }, inputs: ["nums"] },
       { kind: "sink", id: "csv", type: "csv", config: { path: join(dir, `${name}.csv`) }, inputs: ["maybe_fail"] },
       { kind: "sink", id: "ndjson", type: "ndjson", config: { path: join(dir, `${name}.ndjson`) }, inputs: ["maybe_fail"] }
     ]

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { cli, tempDir } from "../../cli/support.ts"
-import { fakeElasticsearch } from "./fakeServer.ts"
+import { amountMustBeNumber, fakeElasticsearch } from "./fakeServer.ts"
 
 const example = resolve(import.meta.dirname, "../../../examples/ndjson-to-elasticsearch.yaml")
 
@@ -16,12 +16,7 @@ describe("examples/ndjson-to-elasticsearch.yaml (HTTP fake)", () => {
   it.live("plan says exactly-once by idempotent writes; run writes the orders and dead-letters the bad one", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
-      const fake = yield* fakeElasticsearch({
-        decide: (item) =>
-          typeof (item.source as { amount?: unknown }).amount === "number"
-            ? undefined
-            : { status: 400, type: "document_parsing_exception", reason: "failed to parse field [amount] of type [double]" }
-      })
+      const fake = yield* fakeElasticsearch({ decide: amountMustBeNumber })
       const orders = Array.from({ length: 40 }, (_, i) => ({ order_id: `o-${i + 1}`, amount: i === 12 ? "twelve" : i * 2.5 }))
       yield* Effect.promise(() => writeFile(join(dir, "orders.ndjson"), orders.map((o) => JSON.stringify(o)).join("\n") + "\n"))
       const env = { ES_URL: fake.url, ES_API_KEY: "c2VjcmV0LWV4YW1wbGUta2V5" }

@@ -39,6 +39,12 @@ export interface FakeOptions {
   readonly failRequest?: (requestNumber: number) => number | undefined
 }
 
+/** A `decide` refusing, as a `double` mapping does, the documents whose `amount` is not a number (400). */
+export const amountMustBeNumber = (item: BulkRequestItem): Forced | undefined =>
+  typeof (item.source as { amount?: unknown }).amount === "number"
+    ? undefined
+    : { status: 400, type: "document_parsing_exception", reason: "failed to parse field [amount] of type [double]" }
+
 /** The fake's state, for assertions. */
 export interface Fake {
   readonly url: string

@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { cli, tempDir } from "../../cli/support.ts"
 import { start } from "../brokers/killSupport.ts"
-import { ackFloor, nats, payloads, stream } from "./support.ts"
+import { ackFloorReaching, nats, payloads, stream } from "./support.ts"
 
 const example = resolve(import.meta.dirname, "../../../examples/nats-filter.yaml")
 
@@ -28,7 +28,7 @@ describe("examples/nats-filter.yaml", () => {
       const ended = yield* run.ended
       assert.strictEqual(ended.code, 0, ended.stderr)
       assert.deepStrictEqual((yield* large).map((r) => r.id), expected)
-      assert.strictEqual(yield* ackFloor(n, name, "dataflare-orders"), amounts.length)
+      assert.strictEqual(yield* ackFloorReaching(n, name, "dataflare-orders", amounts.length), amounts.length)
     }).pipe(Effect.scoped), 120_000)
 
   it.live("against an unreachable server, check and run fail at once with a clear error", () =>

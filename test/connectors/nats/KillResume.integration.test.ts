@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { tempDir } from "../../cli/support.ts"
 import { killTwiceAndResume } from "../brokers/killSupport.ts"
-import { ackFloor, fill, nats, payloads, SERVERS, stream } from "./support.ts"
+import { ackFloorReaching, fill, nats, payloads, SERVERS, stream } from "./support.ts"
 
 const MESSAGES = 40_000
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1)
@@ -27,7 +27,7 @@ describe("nats source: kill -9 of dataflare run", () => {
       const ns = lines.map((l) => (JSON.parse(l) as { n: number }).n)
       assert.strictEqual(ns.length, MESSAGES, "no message twice")
       assert.deepStrictEqual([...ns].sort((a, b) => a - b), range(MESSAGES))
-      assert.strictEqual(yield* ackFloor(n, name, "c"), MESSAGES, "every message acknowledged after the final checkpoint")
+      assert.strictEqual(yield* ackFloorReaching(n, name, "c", MESSAGES), MESSAGES, "every message acknowledged after the final checkpoint")
     }).pipe(Effect.scoped), 240_000)
 
   it.live("killed twice, nats -> nats publishes every message exactly once (Nats-Msg-Id de-duplication)", () =>

@@ -1,6 +1,7 @@
 /**
- * The `nats` source against the local NATS server (JetStream): the conformance suite,
- * acknowledgement only after a checkpoint, exact resume from a checkpoint, bounded read-ahead,
+ * The `nats` source against the local NATS server (JetStream): the conformance suite (with
+ * `upstream`: the consumer's ack floor reaches a committed position's sequence, and not the next
+ * one, only with the commit), acknowledgement only after a checkpoint, exact resume from a checkpoint, bounded read-ahead,
  * malformed payloads, an unreachable server.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises"
@@ -8,17 +9,22 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import type { Position } from "../../../src/Batch.ts"
 import { SourceConfig } from "../../../src/connectors/nats/NatsConfig.ts"
 import { NatsSource } from "../../../src/connectors/nats/NatsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
 import { numbers, range, readN } from "../brokers/reading.ts"
 import { untilLag } from "../sourceLag.ts"
-import { ackFloor, fill, nats, SERVERS, stream } from "./support.ts"
+import { ackFloor, ackFloorReaching, fill, nats, SERVERS, stream } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
   Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ servers: SERVERS, consumer: "c", ...config }), (decoded) =>
     NatsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
 
+/** True when the consumer's ack floor (`acknowledged`, a stream sequence) reached the position's `seq`. */
+const acknowledgedThrough = (acknowledged: unknown, position: Position) =>
+  typeof acknowledged === "number" && typeof position === "object" && position !== null && "seq" in position && typeof position.seq === "number" &&
+  acknowledged >= position.seq
 
 sourceSuite(
   "nats source conformance",
@@ -28,13 +34,16 @@ sourceSuite(
     yield* fill(n, name, 120)
     return {
       open: open({ stream: name, batch_size: 10 }),
-      expected: range(1, 120).map((i) => ({ n: i }))
+      expected: range(1, 120).map((i) => ({ n: i })),
+      acknowledged: ackFloor(n, name, "c")
     }
   }),
   {
     batchSizes: [1, 7, 1000],
     seekTargets: 10,
     unbounded: { idleMs: 1500, acknowledges: true },
+    // acknowledged through a position: the consumer's ack floor (a stream sequence) is at its `seq` or beyond
+    upstream: { covers: acknowledgedThrough, settleMs: 1000 },
     misconfigured: open({ stream: "BROKERS_NO_SUCH_STREAM" }),
     timeout: 120_000
   }
@@ -68,9 +77,9 @@ describe("nats source", () => {
       assert.deepStrictEqual(numbers([...first.records, ...second.records]), range(1, 50))
       assert.strictEqual(yield* ackFloor(n, name, "c"), 0, "nothing acknowledged by reading")
       yield* reader.commit(first.position)
-      assert.strictEqual(yield* ackFloor(n, name, "c"), 20)
+      assert.strictEqual(yield* ackFloorReaching(n, name, "c", 20), 20)
       yield* reader.commit(second.position)
-      assert.strictEqual(yield* ackFloor(n, name, "c"), 50)
+      assert.strictEqual(yield* ackFloorReaching(n, name, "c", 50), 50)
     })), 60_000)
 
   it.live("a restored reader starts right after the checkpoint's message, whatever was acknowledged", () =>
@@ -90,7 +99,7 @@ describe("nats source", () => {
       const rest = yield* readN(reader, 70)
       assert.deepStrictEqual(numbers(rest.records), range(41, 110))
       yield* reader.commit(rest.position)
-      assert.strictEqual(yield* ackFloor(n, name, "c"), 110)
+      assert.strictEqual(yield* ackFloorReaching(n, name, "c", 110), 110)
       // a reader opened without a position goes on after what was acknowledged
       yield* fill(n, name, 5, 111)
       const next = yield* open({ stream: name })
@@ -139,7 +148,7 @@ describe("nats source", () => {
       const letters = (yield* Effect.promise(() => readFile(path, "utf8"))).trim().split("\n").map((l) => JSON.parse(l) as { seq: number; stream: string; record: string })
       assert.deepStrictEqual(letters.map((l) => [l.seq, l.stream, l.record]), [[seqs[1], name, "{oops"]])
       yield* reader.commit(got.position)
-      assert.strictEqual(yield* ackFloor(n, name, "c"), seqs[3])
+      assert.strictEqual(yield* ackFloorReaching(n, name, "c", seqs[3]!), seqs[3])
     })), 60_000)
 
   it.live("a missing stream fails check with a configuration error", () =>

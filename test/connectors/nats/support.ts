@@ -49,6 +49,22 @@ export const fill = (n: Nats, name: string, count: number, from = 1, payload?: (
 export const ackFloor = (n: Nats, name: string, consumer: string) =>
   Effect.promise(async () => (await n.jsm.consumers.info(name, consumer)).ack_floor.stream_seq)
 
+/**
+ * The consumer's ack floor once it reaches `seq` (or what it is after 10 s). The consumer info is a
+ * request of its own to the JetStream API, on another connection than the acknowledgement's: a
+ * bounded wait keeps the tests independent of when the server's answer reflects it (a replicated
+ * consumer applies an acknowledgement through its log).
+ */
+export const ackFloorReaching = (n: Nats, name: string, consumer: string, seq: number) =>
+  Effect.gen(function*() {
+    let floor = yield* ackFloor(n, name, consumer)
+    for (let i = 0; i < 200 && floor < seq; i++) {
+      yield* Effect.sleep(50)
+      floor = yield* ackFloor(n, name, consumer)
+    }
+    return floor
+  })
+
 /** The payloads of a stream's messages on `subject`, in order. */
 export const payloads = (n: Nats, name: string) =>
   Effect.promise(async () => {

@@ -4,7 +4,7 @@ import * as Batch from "../../../src/Batch.ts"
 import type { ChangeRecord } from "../../../src/connectors/postgres/PostgresCdc.ts"
 import { lsnValue } from "../../../src/connectors/postgres/internal/replication.ts"
 import type * as Connector from "../../../src/Connector.ts"
-import { names, openCdc } from "./cdcSupport.ts"
+import { confirmedReaching, names, openCdc } from "./cdcSupport.ts"
 import { sql, withSchema } from "./support.ts"
 
 /** Reads non-empty batches until `count` changes were read (or fails after 30 s of empty reads). */
@@ -24,26 +24,6 @@ const readChanges = (reader: Connector.SourceReader<ChangeRecord>, count: number
       n += records.length
     }
     return batches
-  })
-
-const confirmed = (slot: string) =>
-  Effect.map(
-    sql<{ lsn: string }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [slot]),
-    (rows) => rows[0].lsn
-  )
-
-/**
- * The slot's confirmed LSN once it reaches `lsn` (or what it is after 10 s): a commit sends the
- * standby status update without waiting for the server, which applies it a moment later.
- */
-const confirmedReaching = (slot: string, lsn: string) =>
-  Effect.gen(function*() {
-    let at = yield* confirmed(slot)
-    for (let i = 0; i < 200 && lsnValue(at) < lsnValue(lsn); i++) {
-      yield* Effect.sleep(50)
-      at = yield* confirmed(slot)
-    }
-    return lsnValue(at)
   })
 
 describe("PostgresCdc: a transaction larger than a batch and than the buffer", () => {

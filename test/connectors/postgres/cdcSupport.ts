@@ -1,13 +1,15 @@
 /**
  * Helpers for the CDC tests: unique publication and slot names (dropped with the scope), the YAML
  * of a `postgres-cdc` source and a whole CDC → NDJSON workflow directory (for the tests that run
- * `dataflare run` as a process), opening the source, reading until a condition holds.
+ * `dataflare run` as a process), opening the source, reading until a condition holds, the slot's
+ * confirmed LSN (waited for).
  */
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect, type Scope } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import type * as Connector from "../../../src/Connector.ts"
+import { lsnValue } from "../../../src/connectors/postgres/internal/replication.ts"
 import { type ChangeRecord, dropSlot, PostgresCdc } from "../../../src/connectors/postgres/PostgresCdc.ts"
 import { tempDir } from "../../cli/support.ts"
 import { context, decode, sql, URL, withSchema } from "./support.ts"
@@ -106,3 +108,24 @@ export const readUntil = (
     return yield* Effect.die(new Error(`condition not reached; ${seen.length} records read`))
   })
 
+
+/** The slot's confirmed LSN (`confirmed_flush_lsn`). */
+export const confirmed = (slot: string) =>
+  Effect.map(
+    sql<{ lsn: string }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [slot]),
+    (rows) => rows[0].lsn
+  )
+
+/**
+ * The slot's confirmed LSN once it reaches `lsn` (or what it is after 10 s): a commit sends the
+ * standby status update without waiting for the server, which applies it a moment later.
+ */
+export const confirmedReaching = (slot: string, lsn: string) =>
+  Effect.gen(function*() {
+    let at = yield* confirmed(slot)
+    for (let i = 0; i < 200 && lsnValue(at) < lsnValue(lsn); i++) {
+      yield* Effect.sleep(50)
+      at = yield* confirmed(slot)
+    }
+    return lsnValue(at)
+  })

@@ -9,7 +9,7 @@ import { Effect, Exit, Schema } from "effect"
 import { SourceConfig } from "../../../src/connectors/rabbitmq/RabbitmqConfig.ts"
 import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.ts"
 import { deadLetterPath, deadLetters, readN } from "../brokers/reading.ts"
-import { publish, ready, URL, withQueue } from "./support.ts"
+import { publish, readyIdle, URL, withQueue } from "./support.ts"
 
 const ctx = { node: "orders", batchSize: 100, instance: 0, parallelism: 1 }
 
@@ -26,7 +26,7 @@ describe("rabbitmq source, on_error: dead_letter", () => {
       // read, no checkpoint: closing the reader leaves all three in the queue, the bad one too
       const first = yield* Effect.scoped(Effect.flatMap(open(config), (r) => readN(r, 2)))
       assert.deepStrictEqual(first.records, [{ n: 1 }, { n: 3 }])
-      assert.strictEqual(yield* ready(queue), 3)
+      assert.strictEqual(yield* readyIdle(queue), 3)
       // read again and commit the checkpoint after {n: 3}: the bad message goes with it
       yield* Effect.scoped(Effect.gen(function*() {
         const reader = yield* open(config)
@@ -34,7 +34,7 @@ describe("rabbitmq source, on_error: dead_letter", () => {
         assert.deepStrictEqual(again.records, [{ n: 1 }, { n: 3 }])
         yield* reader.commit(yield* reader.position)
       }))
-      assert.strictEqual(yield* ready(queue), 0)
+      assert.strictEqual(yield* readyIdle(queue), 0)
       // set aside once per delivery (the first reader's was not acknowledged)
       const letters = yield* deadLetters(path)
       assert.strictEqual(letters.length, 2)
@@ -55,7 +55,7 @@ describe("rabbitmq source, on_error: dead_letter", () => {
         assert.strictEqual((yield* deadLetters(path)).length, 1)
         yield* reader.commit(yield* reader.position)
       }))
-      assert.strictEqual(yield* ready(queue), 1, "the bad one is not acknowledged without a later checkpointed message")
+      assert.strictEqual(yield* readyIdle(queue), 1, "the bad one is not acknowledged without a later checkpointed message")
     }).pipe(Effect.scoped))
 
   it.live("on_error: dead_letter without dead_letter.path is refused by the config", () =>

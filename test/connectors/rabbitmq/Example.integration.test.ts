@@ -10,7 +10,7 @@ import { Effect, Schedule } from "effect"
 import { tempDir } from "../../cli/support.ts"
 import { linesOf, start, stopAfter, waitCheckpoint } from "../brokerRuns.ts"
 import { collect, unique, URL as MQTT_URL } from "../mqtt/support.ts"
-import { publish, ready, URL, withQueue } from "./support.ts"
+import { publish, readyIdle, URL, withQueue } from "./support.ts"
 
 const example = resolve(import.meta.dirname, "../../../examples/rabbitmq-orders.yaml")
 
@@ -35,6 +35,6 @@ describe("examples/rabbitmq-orders.yaml", () => {
         Effect.timeout("30 seconds")
       )
       assert.deepStrictEqual(dashboard.received.map((p) => JSON.parse(p)), orders)
-      assert.strictEqual(yield* ready(queue), 0)
+      assert.strictEqual(yield* readyIdle(queue), 0)
     }).pipe(Effect.scoped), 120_000)
 })

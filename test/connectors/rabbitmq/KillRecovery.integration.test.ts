@@ -13,7 +13,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { cli, closedPort, silentServer, tempDir } from "../../cli/support.ts"
 import { killAt, linesOf, start, stopAfter } from "../brokerRuns.ts"
-import { publish, ready, URL, withQueue } from "./support.ts"
+import { publish, readyIdle, URL, withQueue } from "./support.ts"
 
 const workflow = (queue: string) =>
   [
@@ -46,7 +46,7 @@ describe("rabbitmq source: kill -9 of dataflare run", () => {
       assert.strictEqual(new Set(seen).size, seen.length, "no message twice")
       assert.strictEqual(seen.length, 50_000)
       assert.deepStrictEqual([...seen].sort((a, b) => a - b), Array.from({ length: 50_000 }, (_, i) => i + 1))
-      assert.strictEqual(yield* ready(queue), 0, "the final checkpoint acknowledged everything")
+      assert.strictEqual(yield* readyIdle(queue), 0, "the final checkpoint acknowledged everything")
     }).pipe(Effect.scoped), 240_000)
 
   it.live("plan states the guarantee of the pair; check and run fail in time against a broker that never answers or is not there", () =>

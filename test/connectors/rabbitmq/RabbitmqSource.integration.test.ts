@@ -14,7 +14,7 @@ import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.
 import type { SourceConfig } from "../../../src/connectors/rabbitmq/RabbitmqConfig.ts"
 import { untilLag } from "../sourceLag.ts"
 import { readN as readShared } from "../brokers/reading.ts"
-import { publish, ready, url, withQueue } from "./support.ts"
+import { publish, readyIdle, url, withQueue } from "./support.ts"
 
 const ctx = { node: "orders", batchSize: 100, instance: 0, parallelism: 1 }
 
@@ -52,7 +52,7 @@ describe("rabbitmq source", () => {
         return yield* readN(reader, 50)
       }))
       assert.deepStrictEqual(first, Array.from({ length: 50 }, (_, i) => ({ n: i + 1 })))
-      assert.strictEqual(yield* ready(queue), 50)
+      assert.strictEqual(yield* readyIdle(queue), 50)
       // read 30, commit the position after them, read the rest without committing, close: 20 are back
       yield* Effect.scoped(Effect.gen(function*() {
         const reader = yield* RabbitmqSource.open(config(queue), ctx)
@@ -63,7 +63,7 @@ describe("rabbitmq source", () => {
         assert.strictEqual(rest.length, 20)
         yield* reader.commit(p)
       }))
-      assert.strictEqual(yield* ready(queue), 20)
+      assert.strictEqual(yield* readyIdle(queue), 20)
     }).pipe(Effect.scoped))
 
   it.live("prefetch bounds the unacknowledged window; a commit opens it again (no deadlock)", () =>
@@ -99,7 +99,7 @@ describe("rabbitmq source", () => {
         yield* readN(reader, 16)
         return p
       }))
-      assert.strictEqual(yield* ready(queue), 41)
+      assert.strictEqual(yield* readyIdle(queue), 41)
       yield* publish(queue, [JSON.stringify({ n: 1 })])
       const after = yield* Effect.scoped(Effect.gen(function*() {
         const reader = yield* RabbitmqSource.open(config(queue), ctx)
@@ -110,7 +110,7 @@ describe("rabbitmq source", () => {
       }))
       // 26..40, the second {n:1} (not covered by the checkpoint) and the new {n:1}
       assert.deepStrictEqual(after, [...Array.from({ length: 15 }, (_, i) => ({ n: 26 + i })), { n: 1 }, { n: 1 }])
-      assert.strictEqual(yield* ready(queue), 0, "the dropped redeliveries were acknowledged")
+      assert.strictEqual(yield* readyIdle(queue), 0, "the dropped redeliveries were acknowledged")
     }).pipe(Effect.scoped))
 
   it.live("a body that is not JSON fails naming the message; nothing after it is handed on", () =>
@@ -129,7 +129,7 @@ describe("rabbitmq source", () => {
       assert.isTrue(Exit.isFailure(exit))
       const text = String(Exit.isFailure(exit) ? exit.cause : "")
       assert.match(text, /message 2 \(message id "msg-1"\) of queue df-rmq-bad-\w+: not json: /)
-      assert.strictEqual(yield* ready(queue), 3, "nothing acknowledged")
+      assert.strictEqual(yield* readyIdle(queue), 3, "nothing acknowledged")
     }).pipe(Effect.scoped))
 
   it.live("an unreachable broker fails check and open within the connect timeout, without the password", () =>

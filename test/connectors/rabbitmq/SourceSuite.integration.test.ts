@@ -4,6 +4,18 @@
  * reader seeking to any batch's position continues exactly there (the redeliveries the position
  * covers are dropped), nothing after the last message, a reader opened after a commit goes on
  * after it (acknowledged), and a missing queue fails with a tagged error.
+ *
+ * Not run: the suite's `upstream` case ("acknowledges upstream only what a commit covers"). It asks
+ * the server, while the reader is still open, what the source acknowledged — before any commit,
+ * right after one, and after a settle — and AMQP 0-9-1 cannot say: `queue.declare` (amqplib's
+ * `checkQueue`) counts only the messages ready in the queue, not those delivered and awaiting
+ * acknowledgement, so with every message delivered to the open reader it reads 0 whether none,
+ * some or all were acknowledged. The unacknowledged count is only in the management plugin's HTTP
+ * API or `rabbitmqctl`, neither of which a test can count on. What acknowledgement shows through
+ * AMQP — the unacknowledged messages back in the queue once the reader's channel is closed — is
+ * checked by RabbitmqSource.integration.test.ts ("acknowledges only what a completed checkpoint
+ * covers"), and a reader opened without `seek` after a commit going on right after it by this
+ * suite's `acknowledges` case.
  */
 import { Effect, Redacted } from "effect"
 import { RabbitmqSource } from "../../../src/connectors/rabbitmq/RabbitmqSource.ts"

@@ -66,6 +66,30 @@ export const publish = (queue: string, bodies: ReadonlyArray<string>, ids?: stri
     })
   })
 
+/**
+ * Messages ready in `queue` once it has no consumer left (waited for, at most 10 s): a reader's or
+ * a process's consumer ends when its channel or connection closes, and the broker puts back what
+ * it had not acknowledged when it lets the consumer go — asked before that, the queue counts those
+ * messages as neither ready nor gone.
+ */
+export const readyIdle = (queue: string): Effect.Effect<number, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const c = yield* admin
+    return yield* Effect.promise(async () => {
+      const ch = await c.createChannel()
+      try {
+        for (let i = 0; ; i++) {
+          const q = await ch.checkQueue(queue)
+          if (q.consumerCount === 0) return q.messageCount
+          if (i >= 200) throw new Error(`queue ${queue} still has ${q.consumerCount} consumers after 10 s`)
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      } finally {
+        await ch.close()
+      }
+    })
+  })
+
 /** Messages ready in `queue` (not delivered to a consumer). */
 export const ready = (queue: string): Effect.Effect<number, never, Scope.Scope> =>
   Effect.gen(function*() {

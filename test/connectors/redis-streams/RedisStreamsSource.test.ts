@@ -1,7 +1,8 @@
 /**
- * The `redis-streams` source against the local Redis: the conformance suite, acknowledgement only
- * after a checkpoint, resume after a crash between a checkpoint and its XACK, dead consumers'
- * entries claimed, bounded read-ahead with a slow pipeline, malformed entries, an unreachable
+ * The `redis-streams` source against the local Redis: the conformance suite (with `upstream`: the
+ * group's `XPENDING` shows the entries up to a committed position, and only those, no longer
+ * pending), acknowledgement only after a checkpoint, resume after a crash between a checkpoint and
+ * its XACK, dead consumers' entries claimed, bounded read-ahead with a slow pipeline, malformed entries, an unreachable
  * server.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises"
@@ -9,17 +10,31 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
+import type { Position } from "../../../src/Batch.ts"
 import { SourceConfig } from "../../../src/connectors/redis-streams/RedisStreamsConfig.ts"
 import { RedisStreamsSource } from "../../../src/connectors/redis-streams/RedisStreamsSource.ts"
 import { sourceSuite } from "../../../src/testing/vitest.ts"
 import { deadLetterPath, deadLetters, numbers, range, readN } from "../brokers/reading.ts"
 import { untilLag } from "../sourceLag.ts"
-import { client, fill, pendingCount, stream, URL } from "./support.ts"
+import { client, fill, type Pending, pending, pendingCount, stream, URL } from "./support.ts"
 
 const open = (config: { readonly [k: string]: unknown }) =>
   Effect.flatMap(Schema.decodeUnknownEffect(SourceConfig)({ url: URL, group: "g", consumer: "c", ...config }), (decoded) =>
     RedisStreamsSource.open(decoded, { node: "events", batchSize: 1000, instance: 0, parallelism: 1 }))
 
+/** An entry id as a number that orders like the ids (`<ms>-<seq>`). */
+const idValue = (id: string) => {
+  const [ms, seq] = id.split("-")
+  return (BigInt(ms ?? "0") << 64n) + BigInt(seq ?? "0")
+}
+
+const isPending = (u: unknown): u is Pending => typeof u === "object" && u !== null && "count" in u && "oldest" in u
+
+/** True when the group's `XPENDING` shows no entry up to the position's `id` pending: all of them were acknowledged. */
+const acknowledgedThrough = (acknowledged: unknown, position: Position) => {
+  const id = typeof position === "object" && position !== null && "id" in position && typeof position.id === "string" ? position.id : undefined
+  return id !== undefined && isPending(acknowledged) && (acknowledged.count === 0 || (acknowledged.oldest !== null && idValue(acknowledged.oldest) > idValue(id)))
+}
 
 sourceSuite(
   "redis-streams source conformance",
@@ -29,13 +44,16 @@ sourceSuite(
     yield* fill(c, name, 120)
     return {
       open: open({ stream: name, batch_size: 10 }),
-      expected: range(1, 120).map((n) => ({ n: String(n) }))
+      expected: range(1, 120).map((n) => ({ n: String(n) })),
+      acknowledged: pending(c, name, "g")
     }
   }),
   {
     batchSizes: [1, 7, 1000],
     seekTargets: 10,
     unbounded: { idleMs: 1500, acknowledges: true },
+    // acknowledged through a position: no entry up to its `id` is pending in the group any more
+    upstream: { covers: acknowledgedThrough, settleMs: 1000 },
     misconfigured: open({ url: "redis://127.0.0.1:1", stream: "brokers_unreachable" }),
     timeout: 120_000
   }

@@ -49,3 +49,16 @@ export const pendingCount = (c: Client, name: string, group: string) =>
     const reply = (await c.sendCommand(["XPENDING", name, group])) as ReadonlyArray<unknown>
     return Number(reply[0])
   })
+
+/** A group's pending entries (`XPENDING` summary): how many, and the oldest's id (`null` when none). */
+export interface Pending {
+  readonly count: number
+  readonly oldest: string | null
+}
+
+/** The `XPENDING` summary of a group. */
+export const pending = (c: Client, name: string, group: string): Effect.Effect<Pending> =>
+  Effect.promise(async () => {
+    const reply = (await c.sendCommand(["XPENDING", name, group])) as ReadonlyArray<unknown>
+    return { count: Number(reply[0]), oldest: reply[1] === null || reply[1] === undefined ? null : String(reply[1]) }
+  })
