@@ -96,11 +96,17 @@ interface Frame {
   keys?: Set<string>
 }
 
+/** How many steps of a path a message names before it ends with `...` (a value 1,000 deep made a 4,000-character field name). */
+const PATH_STEPS = 12
+
 const pathOf = (frames: ReadonlyArray<Frame>): string | undefined => {
   let path = ""
+  let steps = 0
   for (const f of frames) {
     if (f.array) path += `[${f.key}]`
     else if (f.key !== "") path += path.length === 0 ? String(f.key) : `.${String(f.key)}`
+    else continue
+    if (++steps === PATH_STEPS && frames.length > PATH_STEPS + 1) return `${path}... (${frames.length} levels)`
   }
   return path.length > 0 ? path : undefined
 }
