@@ -30,6 +30,7 @@ import { ConnectorError, RejectedError } from "../Errors.ts"
 import { decodePosition } from "./filePosition.ts"
 import { recordText } from "./letterText.ts"
 import { fileError } from "./textFile.ts"
+import { replaceEscapes } from "./utf8.ts"
 
 /** The default of `dead_letter.max_bytes`: 1 GiB. */
 export const DEAD_LETTER_MAX_BYTES = DeadLetter.DEAD_LETTER_MAX_BYTES
@@ -176,9 +177,13 @@ export const deadLetters = (
           ...(e.field !== undefined ? { field: e.field } : {}),
           ...(e.offset !== undefined ? { offset: e.offset } : {}),
           ...(split.count > 1 ? { instance: split.instance } : {}),
-          ...(e.head !== undefined ? { head: e.head } : {})
+          ...(e.head !== undefined ? { head: replaceEscapes(e.head) } : {})
         }
-        const letter = { record: e.record !== undefined ? recordText(e.record) : null, error: e.error, fields }
+        // with invalid_utf8: replace, a record's text as the reader holds it has its bytes that are
+        // not UTF-8 escaped (lone surrogates, which no UTF-8 text holds): the entry says U+FFFD, as
+        // the records read do
+        const record = e.record !== undefined ? recordText(replaceEscapes(e.record)) : null
+        const letter = { record, error: e.error, fields }
         text += jsonText(DeadLetter.envelope(node, at, letter, { file })) + "\n"
       }
       const overflow = yield* lock.withPermit(DeadLetter.appendText(connector, config.path, max, text))

@@ -186,7 +186,33 @@ export const checkRestore = (
         remedy: "run with --from-scratch, or resume with the source at parallelism 1 before appending"
       })
     }
+    // the last record read ended at the end of the file (then) without a line break: what was
+    // appended since continues it (`12` + `34\n` is the record `1234`, which was read as `12`), unless the
+    // appended text starts with the line break that ends it
+    if (position.offset > 0 && saved.size === position.offset && now.size > position.offset) {
+      const around = yield* Effect.tryPromise({
+        try: () => readAt(path, position.offset - 1, 3),
+        catch: (e) => fileError(connector, "identify", path, e)
+      })
+      if (continuesLastRecord(around)) {
+        return yield* refuse(
+          `was appended to right after its last record, which had no line break when checkpoint ${context.checkpoint} was taken: ` +
+            `the appended text (from byte ${position.offset}) continues the record that ends on line ${position.line - 1}, which was read without it`
+        )
+      }
+    }
   })
+
+const LF = 0x0a
+const CR = 0x0d
+
+/**
+ * Whether the bytes around a saved position (the byte before it, then the first two at it) show
+ * appended text that continues the record before the position: that record did not end with a
+ * line feed, and the appended text does not start with one (or with CR LF).
+ */
+const continuesLastRecord = (around: Uint8Array): boolean =>
+  around[0] !== LF && around[1] !== LF && !(around[1] === CR && around[2] === LF)
 
 /** A position of a file read in parallel byte ranges (`{ offset, line, range }`). */
 const isRangePosition = (raw: unknown): boolean => typeof raw === "object" && raw !== null && "range" in raw

@@ -8,11 +8,14 @@
  * - an integer written beyond ±(2^53 − 1) is an error naming its field and column, unless
  *   `big_integers` is `bigint` (read as a `bigint`) or `string` (read as its digits);
  * - a number beyond the range of a double is an error, and so is one so small it would read as 0;
- * - a value nested deeper than `max_depth` is an error.
+ * - a value nested deeper than `max_depth` is an error;
+ * - an object that names a key twice (`{"a":1,"a":2}`, which `JSON.parse` reads as `{"a":2}`,
+ *   losing the first value) is an error naming the key.
  *
  * Cost: one walk over the parsed value (about a tenth of `JSON.parse` for a typical record); the
  * text is read again, token by token, only when the walk finds a number that may have been changed
- * (an integer beyond 2^53 or an infinity) or a value too deep.
+ * (an integer beyond 2^53 or an infinity), a value too deep, or fewer keys than the text's `":`
+ * (see `keyRepeated`).
  *
  * @since 0.1.0
  */
@@ -50,6 +53,13 @@ const SUSPECT = 2
 /** A zero: it may be a number too small for a double (`1e-400`). */
 const ZERO = 4
 
+/**
+ * The keys {@link check} walked: with the keys of the text, they tell whether an object of the
+ * text named a key twice (see {@link keyRepeated}). The walk is synchronous, so one counter
+ * serves every call.
+ */
+let walkedKeys = 0
+
 /** Walks a parsed value: {@link TOO_DEEP}, or the flags {@link SUSPECT} and {@link ZERO} of its numbers. */
 const check = (value: unknown, depth: number, maxDepth: number): number => {
   if (typeof value === "number") {
@@ -67,11 +77,14 @@ const check = (value: unknown, depth: number, maxDepth: number): number => {
     return found
   }
   const record = value as { readonly [key: string]: unknown }
+  let keys = 0
   for (const key in record) {
+    keys++
     const r = check(record[key], depth + 1, maxDepth)
     if (r === TOO_DEEP) return r
     found |= r
   }
+  walkedKeys += keys
   return found
 }
 
@@ -79,13 +92,21 @@ interface Frame {
   readonly array: boolean
   key: string | number
   expectKey: boolean
+  /** The keys of an object met so far (only when a walk looks for repeated keys). */
+  keys?: Set<string>
 }
+
+/** How many steps of a path a message names before it ends with `...` (a value 1,000 deep made a 4,000-character field name). */
+const PATH_STEPS = 12
 
 const pathOf = (frames: ReadonlyArray<Frame>): string | undefined => {
   let path = ""
+  let steps = 0
   for (const f of frames) {
     if (f.array) path += `[${f.key}]`
     else if (f.key !== "") path += path.length === 0 ? String(f.key) : `.${String(f.key)}`
+    else continue
+    if (++steps === PATH_STEPS && frames.length > PATH_STEPS + 1) return `${path}... (${frames.length} levels)`
   }
   return path.length > 0 ? path : undefined
 }
@@ -101,7 +122,8 @@ const isNumberChar = (c: number): boolean => (c >= 48 && c <= 57) || c === 45 ||
 export const walkText = (
   text: string,
   maxDepth: number,
-  onNumber: (token: string) => string | undefined
+  onNumber: (token: string) => string | undefined,
+  repeatedKeys = false
 ): JsonProblem | { readonly _tag: "End"; readonly field: string | undefined } => {
   const frames: Array<Frame> = []
   const n = text.length
@@ -126,6 +148,18 @@ export const walkText = (
         }
         top.key = String(key)
         top.expectKey = false
+        if (repeatedKeys) {
+          const keys = top.keys ??= new Set()
+          if (keys.has(top.key)) {
+            return {
+              _tag: "JsonProblem",
+              detail: `the key '${top.key}' appears twice in one object; a JSON reader keeps only its last value, so the first would be lost`,
+              column: i + 1,
+              field: pathOf(frames)
+            }
+          }
+          keys.add(top.key)
+        }
       }
       i = j + 1
     } else if (c === 123 || c === 91) {
@@ -223,6 +257,25 @@ const negativeExponent = (text: string): boolean => {
 }
 
 /**
+ * Whether an object of `text` may name a key twice (`{"a":1,"a":2}`, which `JSON.parse` reads as
+ * `{"a":2}`), after {@link check} walked its value and counted the keys that survived. Each key
+ * of the text is followed by a `:`; when no `:` of the text follows whitespace, each of those
+ * follows the key's closing quote, so the text has at least as many keys as `":` — and when it
+ * has no more `":` than the walk found keys, no key was dropped. Otherwise (whitespace before a
+ * colon, a string holding `":`), the text is walked token by token to find a repeated key. Cost:
+ * one `indexOf` per `:` of the text.
+ */
+const keyRepeated = (text: string): boolean => {
+  let quoted = 0
+  for (let i = text.indexOf(":"); i !== -1; i = text.indexOf(":", i + 1)) {
+    const c = text.charCodeAt(i - 1)
+    if (c === 34) quoted++
+    else if (c === 32 || c === 9 || c === 10 || c === 13) return true
+  }
+  return quoted !== walkedKeys
+}
+
+/**
  * Parses JSON text read from a file: the value, or a {@link JsonRefusal}.
  *
  * @category parsing
@@ -236,6 +289,7 @@ export const parseJson = (text: string, options: JsonOptions): unknown => {
     return new JsonRefusal(e instanceof SyntaxError ? e : new SyntaxError(String(e)))
   }
   let found: number
+  walkedKeys = 0
   try {
     found = check(value, 0, options.maxDepth)
   } catch (e) {
@@ -243,8 +297,9 @@ export const parseJson = (text: string, options: JsonOptions): unknown => {
     if (!(e instanceof RangeError)) throw e
     return new JsonRefusal({ _tag: "JsonProblem", detail: "the value is nested too deeply to read here", column: 1, field: undefined })
   }
-  if (found === OK || (found === ZERO && !negativeExponent(text))) return value
-  const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers))
+  const repeated = keyRepeated(text)
+  if (!repeated && (found === OK || (found === ZERO && !negativeExponent(text)))) return value
+  const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers), repeated)
   if (walked._tag === "JsonProblem") return new JsonRefusal(walked)
   if ((found & SUSPECT) !== 0 && options.bigIntegers !== "error") return JSON.parse(text, reviver(options.bigIntegers))
   return value

@@ -58,6 +58,37 @@ describe("file identity", () => {
       assert.include(reason(yield* check(file, position, input)), "no longer exists")
     }).pipe(Effect.scoped))
 
+  it.effect("text appended to a last record without a line break continues that record: refused; a line break first resumes", () =>
+    Effect.gen(function*() {
+      const file = join(yield* dir, "in.csv")
+      // a one-column file whose writer had not finished its last line: the run read `12`
+      const original = "v\n10\n12"
+      for (const [appended, expected] of [
+        ["34\n56\n", "was appended to right after its last record, which had no line break when checkpoint 4 was taken"],
+        ["\r56\n", "was appended to right after its last record"],
+        ["\n56\n", "accepted"],
+        ["\r\n56\r\n", "accepted"]
+      ] as const) {
+        yield* Effect.promise(() => writeFile(file, original))
+        const position = { offset: Buffer.byteLength(original), line: 4 }
+        const input = yield* identify("csv", file, position)
+        assert.strictEqual(reason(yield* check(file, position, input)), "accepted", "nothing appended yet")
+        yield* Effect.promise(() => appendFile(file, appended))
+        const got = reason(yield* check(file, position, input))
+        if (expected === "accepted") assert.strictEqual(got, "accepted", JSON.stringify(appended))
+        else {
+          assert.include(got, expected, JSON.stringify(appended))
+          assert.include(got, "continues the record that ends on line 3")
+        }
+      }
+      // a last record that ended with its line break takes any appended text
+      yield* Effect.promise(() => writeFile(file, "v\n10\n"))
+      const position = { offset: 5, line: 3 }
+      const input = yield* identify("csv", file, position)
+      yield* Effect.promise(() => appendFile(file, "34\n"))
+      assert.strictEqual(reason(yield* check(file, position, input)), "accepted")
+    }).pipe(Effect.scoped))
+
   it.effect("an appended file read in byte ranges is refused: the ranges move with its size", () =>
     Effect.gen(function*() {
       const file = join(yield* dir, "in.csv")

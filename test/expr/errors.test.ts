@@ -21,6 +21,14 @@ const cases: ReadonlyArray<readonly [string, string, number]> = [
   ["`first name", "unterminated quoted name", 1],
   ["'a\\q'", "unknown escape '\\q' in string", 3],
   ["12abc", "invalid number '12a'", 1],
+  // a literal that would not mean what it says (a double holds ±(2^53 − 1) exactly, up to ~1.8e308, down to ~5e-324)
+  [
+    "id == 9007199254740993",
+    "the integer 9007199254740993 is beyond 2^53 − 1 and would be read as 9007199254740992; numbers are 64-bit floats (compare a big integer field as text: to_string(field) == '9007199254740993')",
+    7
+  ],
+  ["x > 1e400", "the number 1e400 is beyond the range of a double (about ±1.8e308)", 5],
+  ["x > 0.5e-400", "the number 0.5e-400 is too small for a double (it would read as 0)", 5],
   ["", "empty expression", 1],
   ["   ", "empty expression", 1],
   ["a ==", "unexpected end of expression", 5],

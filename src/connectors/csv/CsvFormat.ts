@@ -81,7 +81,8 @@ const notARow = (record: unknown): string =>
  * Formats records `[start, end)` of `records` as CSV lines (each ending with `\n`), taking the
  * fields named by `columns`, in that order. One string for the whole range. Throws a `TypeError`
  * on a record that is not an object (a line holds a record's fields) and on a field value JSON
- * cannot write (a cycle); the `csv` codec turns that into an `EncodeError` naming the record.
+ * cannot write (a cycle) or a string UTF-8 cannot hold (a lone surrogate, which would be written as
+ * U+FFFD); the `csv` codec turns that into an `EncodeError` naming the record.
  *
  * @category formatting
  * @since 0.1.0
@@ -106,5 +107,34 @@ export const formatRows = (
     }
     out += line + "\n"
   }
+  if (!isWellFormed(out)) throw new TypeError(loneSurrogate(records, start, end, columns))
   return out
+}
+
+/** `String.prototype.isWellFormed` (ES2024, native in Node ≥ 20), which the es2023 lib does not declare. */
+interface WellFormed {
+  readonly isWellFormed: () => boolean
+}
+
+/** True when `text` has no lone surrogate, so that it has an exact UTF-8 form (one native scan). */
+const isWellFormed = (text: string): boolean => (text as unknown as WellFormed).isWellFormed()
+
+/**
+ * Why records `[start, end)` cannot be written: the first field whose text holds a lone surrogate
+ * (a JavaScript string can, e.g. from a JSON `"\ud800"`; UTF-8 cannot, and writing it would put
+ * U+FFFD in the file instead).
+ */
+const loneSurrogate = (records: ReadonlyArray<unknown>, start: number, end: number, columns: ReadonlyArray<string>): string => {
+  for (let r = start; r < end; r++) {
+    const record = records[r] as { readonly [key: string]: unknown }
+    for (const column of columns) {
+      const text = formatField(record[column], ",", false)
+      if (!isWellFormed(text)) {
+        const at = text.search(/[\ud800-\udfff]/u)
+        const unit = text.charCodeAt(at).toString(16).toUpperCase()
+        return `field '${column}' holds a lone surrogate (U+${unit}), which has no UTF-8 form: a CSV file is UTF-8 text, and it would be written as U+FFFD`
+      }
+    }
+  }
+  return "a field holds a lone surrogate, which has no UTF-8 form"
 }

@@ -32,6 +32,7 @@ import { type FilePosition, FilePositionSchema, fileSourceChecks, seekTarget } f
 import { CsvParser, END, MAX_RECORD_BYTES, NEED_MORE } from "./internal/parser.ts"
 import { fileLetters, fileSourceResources, rewinding } from "../../internal/deadLetters.ts"
 import { openTextFile, type TextFile } from "../../internal/textFile.ts"
+import { unescapeFields } from "../../internal/utf8.ts"
 
 const CONNECTOR = "csv"
 
@@ -113,7 +114,12 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
           else if (n < 0) {
             const at = parser.errorField > 0 ? `${parser.errorLine}:${parser.errorField}` : `${parser.errorLine}`
             return yield* rejected("open", `${path}:${at}: the header: ${parser.errorMessage}`)
-          } else names = fields.slice(0, n)
+          } else {
+            // invalid_utf8: replace — the header's bytes that are not UTF-8 read as U+FFFD, as the
+            // records' do (the reader's escape, a lone surrogate, was left in the column names)
+            if (parser.escaped) unescapeFields(fields, n)
+            names = fields.slice(0, n)
+          }
           const seen = new Set<string>()
           for (const name of names) {
             if (seen.has(name)) return yield* rejected("open", `${path}:1: the header names column '${name}' twice`)

@@ -39,6 +39,23 @@ const isDigit = (c: string): boolean => c >= "0" && c <= "9"
 const isIdentStart = (c: string): boolean => (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_"
 const isIdentPart = (c: string): boolean => isIdentStart(c) || isDigit(c)
 
+/**
+ * Why a number literal would not mean what it says, as the file sources refuse such values: an
+ * integer beyond ±(2^53 − 1) (`id == 9007199254740993` would compare with 9007199254740992 and
+ * never match a record's exact bigint), a number beyond a double (`Infinity`), or one so small it
+ * would be 0. A decimal fraction (`0.1`) is the nearest double, as everywhere.
+ */
+const changedNumber = (raw: string, value: number): string | undefined => {
+  if (!Number.isFinite(value)) return `the number ${raw} is beyond the range of a double (about ±1.8e308)`
+  if (value === 0 && /^[0-9]*\.?[0-9]*[1-9]/.test(raw.replace(/[eE].*$/, ""))) {
+    return `the number ${raw} is too small for a double (it would read as 0)`
+  }
+  if (/^[0-9]+$/.test(raw) && !Number.isSafeInteger(value)) {
+    return `the integer ${raw} is beyond 2^53 − 1 and would be read as ${value}; numbers are 64-bit floats (compare a big integer field as text: to_string(field) == '${raw}')`
+  }
+  return undefined
+}
+
 /** Splits `text` into tokens (ending with an `eof` token), or returns the first problem. */
 export const tokenize = (text: string): { readonly tokens: ReadonlyArray<Token> } | SyntaxProblem => {
   const tokens: Array<Token> = []
@@ -66,7 +83,10 @@ export const tokenize = (text: string): { readonly tokens: ReadonlyArray<Token> 
         return { message: `invalid number '${text.slice(i, j + 1)}'`, column }
       }
       const raw = text.slice(i, j)
-      tokens.push({ kind: "number", value: Number(raw), text: raw, column })
+      const value = Number(raw)
+      const changed = changedNumber(raw, value)
+      if (changed !== undefined) return { message: changed, column }
+      tokens.push({ kind: "number", value, text: raw, column })
       i = j
       continue
     }

@@ -112,6 +112,31 @@ describe("csv source: on_error: dead_letter", () => {
           if (mode.startsWith("ranges")) assert.deepStrictEqual(entries.map((e) => e.instance), [0, 1, 1, 1, 1, 1], mode)
         })).pipe(Effect.asVoid)))
 
+  it.effect("with invalid_utf8: replace, an entry's text says U+FFFD for a byte that is not UTF-8, as the records read do", () =>
+    withInput(
+      "in.csv",
+      Buffer.concat([
+        Buffer.from("id,amount,note\n1,10,ok\n2,20,\"x"),
+        Buffer.from([0xfe]),
+        Buffer.from("\"y\n3,30,\"a\""),
+        Buffer.from([0xff]),
+        Buffer.from("\n4,40,ok\n")
+      ]),
+      (path, dir) =>
+        Effect.forEach(MODES, (mode) =>
+          Effect.gen(function*() {
+            const letters = join(dir, `${mode}.replaced.ndjson`)
+            const config = { path, columns, invalid_utf8: "replace", on_error: "dead_letter", dead_letter: { path: letters } }
+            const records = yield* read(mode, config)
+            assert.deepStrictEqual(records.map((r) => r.id).sort((a, b) => a - b), [1, 4], mode)
+            assert.deepStrictEqual(
+              sourceLetters(letters).sort((a, b) => a.line - b.line).map((e) => [e.line, e.record]),
+              [[3, '2,20,"x\uFFFD"y'], [4, '3,30,"a"\uFFFD']],
+              mode
+            )
+          })).pipe(Effect.asVoid)
+    ))
+
   it.effect("a seek drops the entries after the position; a run that does not resume starts the file afresh", () =>
     withFile(MIXED, (path, dir) =>
       Effect.scoped(Effect.gen(function*() {

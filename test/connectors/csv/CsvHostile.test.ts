@@ -161,6 +161,14 @@ describe("csv source, hostile input", () => {
           assert.deepStrictEqual(records, [{ id: "1", name: "Jos\uFFFD" }, { id: "2", name: "ok" }], mode)
         }))))
 
+  it.effect("with invalid_utf8: replace, such bytes in the header read as U+FFFD too (not as the reader's inner escape, a lone surrogate)", () =>
+    withFile(Buffer.concat([Buffer.from("id,k"), Buffer.from([0xe9]), Buffer.from("y\n1,v"), Buffer.from([0xff]), Buffer.from("\n")]), (path) =>
+      Effect.forEach(MODES, (mode) =>
+        Effect.gen(function*() {
+          const records = yield* read(mode, { path, invalid_utf8: "replace" })
+          assert.deepStrictEqual(records, [{ id: "1", "k\uFFFDy": "v\uFFFD" }], mode)
+        }))))
+
   it.effect("with invalid_utf8: replace, positions stay exact after invalid bytes (U+FFFD would count 3 bytes for 1)", () =>
     withFile(Buffer.concat([Buffer.from("id,name\n1,"), Buffer.from([0xe9, 0xe9, 0xff]), Buffer.from("\n2,x\n3,y\n")]), (path) =>
       Effect.scoped(Effect.gen(function*() {

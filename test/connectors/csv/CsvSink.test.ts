@@ -127,6 +127,26 @@ describe("csv sink", () => {
       assert.strictEqual(readFileSync(path, "utf8"), "a\n2\n")
     })))
 
+  it.effect("a string with a lone surrogate (no UTF-8 form) fails naming the field, or is set aside — never written as U+FFFD", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "lone.csv")
+      // what an NDJSON line {"s":"a\ud800b"} reads as; a pair (an emoji) is fine
+      const records = [{ id: 1, s: "ok 😀" }, { id: 2, s: "a\ud800b" }, { id: 3, s: "\udc00" }, { id: 4, s: "end" }]
+      const error = yield* failure(Effect.scoped(Effect.flatMap(openSink("csv", { path }), (w) => writeAll(w, records))))
+      assert.include(error.message, "field 's' holds a lone surrogate (U+D800), which has no UTF-8 form")
+      assert.notInclude(readFileSync(path, "utf8"), "\ufffd")
+
+      const letters = join(dir, "lone.rejected.ndjson")
+      yield* Effect.scoped(
+        Effect.flatMap(openSink("csv", { path, on_error: "dead_letter", dead_letter: { path: letters } }), (w) => writeAll(w, records))
+      )
+      assert.strictEqual(readFileSync(path, "utf8"), "id,s\n1,ok 😀\n4,end\n")
+      const set = readFileSync(letters, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { record: unknown; error: string })
+      assert.deepStrictEqual(set.map((l) => l.record), [{ id: 2, s: "a\ud800b" }, { id: 3, s: "\udc00" }])
+      assert.include(set[1].error, "field 's' holds a lone surrogate (U+DC00)")
+    })))
+
   it.effect("a missing directory fails at open with a ConnectorError", () =>
     Effect.gen(function*() {
       const error = yield* failure(Effect.scoped(openSink("csv", { path: "/nonexistent/dir/out.csv" })))

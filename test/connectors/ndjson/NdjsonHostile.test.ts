@@ -106,7 +106,7 @@ describe("ndjson source, hostile input", () => {
     withFile(`${lines(1, 2)}\n{"a":{"b":${"[".repeat(200_000)}${"]".repeat(200_000)}}}\n`, (path) =>
       Effect.gen(function*() {
         const error = yield* errorOf({ path })
-        assert.include(error.message, `${path}:3:${10 + 998 + 1}: field 'a.b${"[0]".repeat(998)}': the value is nested deeper than max_depth (1000`)
+        assert.include(error.message, `${path}:3:${10 + 998 + 1}: field 'a.b${"[0]".repeat(10)}... (1000 levels)': the value is nested deeper than max_depth (1000`)
         assert.notInclude(error.message, "Maximum call stack")
         // within the limit it reads
         const ok = `{"a":${"[".repeat(50)}${"]".repeat(50)}}\n`
@@ -147,6 +147,29 @@ describe("ndjson source, hostile input", () => {
         const small = yield* withFile(`{"z":0,"y":0.0,"w":0e-5,"note":"e-mail"}\n{"a":{"x":1e-400}}\n`, (p) => errorOf({ path: p }))
         assert.include(small.message, ":2:11: field 'a.x': the number 1e-400 is too small for a double (it would read as 0)")
       })))
+
+  it.effect("a key named twice in one object is refused naming it (JSON.parse keeps the last value and drops the first)", () =>
+    Effect.gen(function*() {
+      // colons inside strings, escaped keys, `__proto__` and nesting do not hide a repeated key
+      const repeated: ReadonlyArray<readonly [string, string]> = [
+        [`{"a":1,"a":2}`, ":1:8: field 'a': the key 'a' appears twice in one object"],
+        [`{"at":"10:20:30","n":{"k":"x:y","k":"z"}}`, ":1:33: field 'n.k': the key 'k' appears twice"],
+        [`{"a:b":1,"a\\u003ab":2}`, ":1:10: field 'a:b': the key 'a:b' appears twice"],
+        [`{"\\u0061":1,"a":"\\u003a"}`, ":1:13: field 'a': the key 'a' appears twice"],
+        [`{"__proto__":1,"__proto__":2}`, ":1:16: field '__proto__': the key '__proto__' appears twice"],
+        [`{"l":[{"id":1},{"id":2,"id":3}]}`, ":1:24: field 'l[1].id': the key 'id' appears twice"]
+      ]
+      for (const [line, expected] of repeated) {
+        const error = yield* withFile(`{"ok":1}\n${line}\n`, (path) => errorOf({ path }))
+        assert.include(error.message, expected.replace(":1:", ":2:"), line)
+      }
+      // the same key in different objects, and colons in keys and values, are fine
+      const fine = `{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}],"c:d":"e:f:g","url":"https://x","esc":"\\u003a","k\\u003a":1}`
+      assert.deepStrictEqual(
+        yield* withFile(`${fine}\n`, (path) => readAll("ndjson", { path })),
+        [JSON.parse(fine) as unknown]
+      )
+    }))
 
   it("the reading options are checked by the source's config Schema and refused by the sink's", () => {
     assert.deepStrictEqual(configIssues("source", "ndjson", { path: "x", max_depth: 10, big_integers: "bigint", max_record_bytes: 10, invalid_utf8: "replace" }), [])
