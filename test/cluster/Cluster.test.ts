@@ -7,6 +7,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   dropPrefix,
@@ -17,21 +18,28 @@ import {
   lines,
   ordersWorkflow,
   partLines,
+  partsLeaving,
   type RunnerProcess,
   run,
   startRunner,
   startRunners,
   stopAll,
+  tableDigest,
   URL,
-  waitFor
+  waitFor,
+  waitForLockWaiters,
+  waitForPublishedShards,
+  withPg
 } from "./support.ts"
 
 const ROWS = 400_000
+/** The rebalance test's rows, and its parts (all on runner 1 at first). */
+const JOIN_ROWS = 200_000
 /**
- * The rebalance test's rows, read in batches of 2: its parts must outlast two runners joining and
- * the shards moving (about 15 s of fixed timers here), whatever the load (which slows the parts).
+ * With two runners joining, each part's shard stays on runner 1 with a chance of about 1/3 (its
+ * share of the hash ring), all of them about (1/3)^8 (then more runners join: see partsLeaving).
  */
-const JOIN_ROWS = 1_500_000
+const JOIN_PARTS = 8
 
 const workflow = (name: string, extra = "") =>
   ordersWorkflow({ name, source: "csv", path: "in.csv", out: "out/result.ndjson", batchSize: 100, checkpointInterval: "200ms", extra })
@@ -94,40 +102,101 @@ describe("dataflare cluster", () => {
   }, 600_000)
 
   it("rebalances: runners joining mid-run take parts over, which resume from their checkpoints", async () => {
-    // a cluster of its own: one runner first, two more once the parts are under way
+    // a cluster of its own: one runner running every part, two more joining while the parts are
+    // held: they write an exactly-once postgres sink whose target the test keeps locked (EXCLUSIVE:
+    // reads, such as the staging table's CREATE ... AS SELECT, go on), so no part can apply a
+    // checkpoint, nor end, until runner 1 has started handing a part's shard over
     const own = freshPrefix()
+    const database = `cluster_${own}`
+    const dataUrl = `postgres://postgres@127.0.0.1:5432/${database}`
+    const name = `cluster-join-${own}`
     const mine: Array<RunnerProcess> = []
+    await withPg(URL, (c) => c.query(`CREATE DATABASE ${database}`))
+    const lock = new pg.Client({ connectionString: dataUrl })
     try {
-      mine.push(await startRunner(own, dir))
-      await waitFor(own, "one runner", (s) => s.runners.some((r) => r.healthy))
-      const name = `cluster-join-${own}`
-      await mkdir(join(dir, "join"))
-      // a larger file in small batches: parts that last long enough for the joining runners to take some over
+      await withPg(dataUrl, async (c) => {
+        // no key on the target: a row applied twice would be there twice
+        await c.query("CREATE TABLE dst (id bigint, name text, amount numeric, gross numeric)")
+        await c.query("CREATE TABLE expected (LIKE dst)")
+        await c.query(
+          `INSERT INTO expected SELECT i, 'name ' || i, i % 1000, (i % 1000) * 2 FROM generate_series(0, ${JOIN_ROWS - 1}) AS i WHERE i % 1000 >= 300`
+        )
+      })
       const rows = ["id,name,amount"]
       for (let i = 0; i < JOIN_ROWS; i++) rows.push(`${i},"name ${i}",${i % 1000}`)
       await writeFile(join(dir, "join.csv"), `${rows.join("\n")}\n`)
-      const joinWorkflow = (n: string, out: string) => workflow(n).replace("path: in.csv", "path: join.csv").replace("out/result.ndjson", out).replace("batch_size: 100", "batch_size: 2")
-      await writeFile(join(dir, "join.yaml"), joinWorkflow(name, "join/result.ndjson"))
-      await writeFile(join(dir, "join-local.yaml"), joinWorkflow(`${name}-local`, "join-local.ndjson").replace("batch_size: 2", "batch_size: 1000"))
-      expect((await run(["run", "join-local.yaml", "--quiet"], dir)).status).toBe(0)
-      const submitted = run(["submit", "join.yaml", "--cluster", URL, "--prefix", own, "--parts", "6"], dir)
-      await waitFor(own, "parts under way", (s) => s.parts.some((p) => p.workflow === name && p.checkpoint !== null))
+      const toTable = `destinations:
+  out:
+    type: postgres
+    inputs: [shaped]
+    config:
+      connection_string: ${dataUrl}
+      table: dst
+`
+      await writeFile(join(dir, "join.yaml"), `${workflow(name).replace("path: in.csv", "path: join.csv").replace("batch_size: 100", "batch_size: 1000").split("destinations:")[0]}${toTable}`)
+
+      // runner 1 runs every part at once (each gets a checkpoint there) and holds all the shards
+      const first = await startRunner(own, dir, {}, ["--max-parts", String(JOIN_PARTS)])
+      mine.push(first)
+      await waitForPublishedShards(own, 1)
+      await lock.connect()
+      await lock.query("BEGIN")
+      await lock.query("LOCK TABLE dst IN EXCLUSIVE MODE")
+      const submittedAt = Date.now()
+      const submitted = run(["submit", "join.yaml", "--cluster", URL, "--prefix", own, "--parts", String(JOIN_PARTS)], dir)
+      // every part has written a checkpoint record (its commit, which follows, waits for the lock)
+      await waitForLockWaiters(dataUrl, "dst", JOIN_PARTS)
+      const before = (await waitFor(own, "the parts", () => true)).parts.filter((p) => p.workflow === name)
+      expect(before).toHaveLength(JOIN_PARTS)
+      expect(before.map((p) => [p.status, p.runner, p.attempts])).toEqual(before.map(() => ["running", first.address, 1]))
+
+      const heldAt = Date.now()
+      const connections = await withPg(URL, async (c) => (await c.query("SELECT count(*)::int AS n FROM pg_stat_activity")).rows[0].n)
       mine.push(await startRunner(own, dir), await startRunner(own, dir))
+      // runner 1 lets a part's shard go (a joining runner's now): that part is interrupted where it
+      // waits, and must start again elsewhere from its checkpoint; only then can the parts go on
+      const leaving = await partsLeaving(own, name, first.address, {
+        runners: () => mine.length,
+        join: async () => {
+          console.log(`${name}: no part's shard left runner 1 with ${mine.length} runners, one more joins`)
+          mine.push(await startRunner(own, dir))
+        },
+        joins: 3
+      })
+      const leftAt = Date.now()
+      // the checkpoints the parts have written so far (on runner 1: none of them can go on)
+      const written = await withPg(URL, async (c) => {
+        const r = await c.query(`SELECT workflow, max(id)::int AS id FROM ${pg.escapeIdentifier(`${own}_state_checkpoints`)} GROUP BY workflow`)
+        return new Map((r.rows as Array<{ workflow: string; id: number }>).map((row) => [row.workflow, row.id]))
+      })
+      await lock.query("COMMIT")
       const result = await submitted
-      expect(result.stdout).toContain(`${name}: 6 parts done`)
+      console.log(
+        `${name}: ${JOIN_PARTS} parts held on runner 1 ${heldAt - submittedAt} ms after submit (${connections} connections to the server); parts ${leaving.join(", ")} left it ${leftAt - heldAt} ms after ${mine.length - 1} runners started; done ${Date.now() - leftAt} ms later`
+      )
+      expect(result.stdout).toContain(`${name}: ${JOIN_PARTS} parts done`)
       expect(result.status).toBe(0)
-      const { parts } = await waitFor(own, "the parts", () => true)
-      const moved = parts.filter((p) => p.workflow === name && p.attempts >= 2)
-      expect(moved.length).toBeGreaterThan(0)
-      for (const p of moved) expect(p.resumedFrom).not.toBeNull()
-      const union = (await partLines(join(dir, "join"), "result")).flat()
-      const expected = lines(await readFile(join(dir, "join-local.ndjson"), "utf8"))
-      expect(expected.length).toBe(JOIN_ROWS * 0.7)
-      expect(union.length).toBe(expected.length)
-      expect([...union].sort()).toEqual([...expected].sort())
+      const after = (await waitFor(own, "the parts", () => true)).parts.filter((p) => p.workflow === name)
+      expect(after).toHaveLength(JOIN_PARTS)
+      // the parts that left runner 1 started again (on the shard's next holder: a joining runner,
+      // unless the ring gave the shard back as the second runner joined) from the checkpoint they
+      // had written there, or a later one
+      for (const part of leaving) {
+        const p = after.find((q) => q.part === part)!
+        expect(p.status).toBe("done")
+        expect(p.attempts).toBeGreaterThanOrEqual(2)
+        expect(p.resumedFrom).toBeGreaterThanOrEqual(written.get(`${name}/${part}`)!)
+      }
+      for (const p of after) expect(p.status).toBe("done")
+      // every row exactly once in the target: the count and the md5 of the rows in key order
+      const [target, reference] = [await tableDigest(dataUrl, "dst"), await tableDigest(dataUrl, "expected")]
+      expect(reference.n).toBe(JOIN_ROWS * 0.7)
+      expect(target).toEqual(reference)
     } finally {
+      await lock.end().catch(() => undefined)
       await stopAll(mine)
       await dropPrefix(own)
+      await withPg(URL, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`))
     }
   }, 600_000)
 

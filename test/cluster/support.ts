@@ -39,11 +39,16 @@ export interface RunnerProcess {
   readonly output: () => string
 }
 
-/** Starts `dataflare runner` on a free port (with `env` added to the environment). */
-export const startRunner = async (prefix: string, cwd: string, env: Record<string, string> = {}): Promise<RunnerProcess> => {
+/** Starts `dataflare runner` on a free port (with `env` added to the environment, and `args` to its flags). */
+export const startRunner = async (
+  prefix: string,
+  cwd: string,
+  env: Record<string, string> = {},
+  args: ReadonlyArray<string> = []
+): Promise<RunnerProcess> => {
   const port = await freePort()
   const address = `127.0.0.1:${port}`
-  const child = spawn(bin, ["runner", "--cluster", URL, "--listen", address, "--prefix", prefix], {
+  const child = spawn(bin, ["runner", "--cluster", URL, "--listen", address, "--prefix", prefix, ...args], {
     cwd,
     env: { ...process.env, ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"]
@@ -180,6 +185,90 @@ export const waitForPublishedShards = (prefix: string, runners: number, timeoutM
       },
       () => s
     )
+  })
+
+/**
+ * Waits until at least `n` sessions of the database at `url` wait for a lock on `table` (a part of
+ * a postgres sink blocks there applying a checkpoint while a test holds the table locked), and
+ * returns how many.
+ */
+export const waitForLockWaiters = (url: string, table: string, n: number, timeoutMs = 300_000) =>
+  withPg(url, async (client) => {
+    let waiting = 0
+    return poll(
+      `${n} sessions waiting for a lock on ${table}`,
+      timeoutMs,
+      async () => {
+        const r = await client.query(
+          "SELECT count(DISTINCT pid)::int AS n FROM pg_locks WHERE relation = $1::regclass AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT granted",
+          [table]
+        )
+        waiting = (r.rows[0] as { n: number }).n
+        return waiting >= n ? waiting : undefined
+      },
+      () => waiting
+    )
+  })
+
+/**
+ * Waits until `runner` no longer publishes the shard of some part of `workflow` (it has started
+ * letting it go: the part there is interrupted, and starts again on the shard's next holder), and
+ * returns those parts' numbers. Each part's shard is its request's in effect/cluster's message table.
+ *
+ * Which shards a joining runner takes is the hash ring's choice: each part's shard stays on
+ * `runner` with a chance of its share. When the shards have settled with every part's still there
+ * (the `runners()` runners all publish shards, together all 300, `runner` those of every part),
+ * `join` is called to start one more runner (at most `joins` times, then it fails), which takes
+ * its share.
+ */
+export const partsLeaving = (
+  prefix: string,
+  workflow: string,
+  runner: string,
+  more: { readonly runners: () => number; readonly join: () => Promise<void>; readonly joins: number },
+  timeoutMs = 300_000
+) =>
+  withPg(URL, async (client) => {
+    let seen: unknown
+    let joined = 0
+    return poll(
+      `a part of ${workflow} leaving ${runner}`,
+      timeoutMs,
+      async () => {
+        const requests = await client.query(
+          `SELECT entity_id, shard_id FROM ${pg.escapeIdentifier(`${prefix}_messages`)} WHERE entity_type = 'DataflarePart' AND left(entity_id, length($1) + 1) = $1 || '/'`,
+          [workflow]
+        )
+        const published = await client.query(
+          `SELECT runner, shards FROM ${pg.escapeIdentifier(`${prefix}_shards`)} WHERE updated_at > now() - interval '10 seconds'`
+        )
+        const rows = published.rows as Array<{ runner: string; shards: ReadonlyArray<number> }>
+        const held = new Set((rows.find((r) => r.runner === runner)?.shards ?? []).map(Number))
+        const parts = (requests.rows as Array<{ entity_id: string; shard_id: string }>).map((r) => ({
+          part: Number(r.entity_id.slice(workflow.length + 1).split("~")[0]),
+          shard: Number(r.shard_id.slice(r.shard_id.lastIndexOf(":") + 1))
+        }))
+        const all = new Set(rows.flatMap((r) => r.shards.map(Number)))
+        seen = { parts, held: held.size, published: rows.map((r) => [r.runner, r.shards.length]), joined }
+        const leaving = parts.filter((p) => !held.has(p.shard)).map((p) => p.part)
+        if (held.size > 0 && parts.length > 0 && leaving.length > 0) return leaving
+        const settled = parts.length > 0 && rows.length === more.runners() && rows.every((r) => r.shards.length > 0) && all.size === 300
+        if (settled && joined >= more.joins) throw new Error(`no part of ${workflow} left ${runner} with ${rows.length} runners: ${JSON.stringify(seen)}`)
+        if (settled) {
+          joined++
+          await more.join()
+        }
+        return undefined
+      },
+      () => seen
+    )
+  })
+
+/** The row count and the md5 of the rows in key (`id`) order of a table of the database at `url`. */
+export const tableDigest = (url: string, table: string) =>
+  withPg(url, async (client) => {
+    const r = await client.query(`SELECT count(*)::int AS n, md5(string_agg(t::text, '|' ORDER BY id)) AS h FROM ${pg.escapeIdentifier(table)} t`)
+    return r.rows[0] as { n: number; h: string }
   })
 
 /** Runs `f` on a connection to the PostgreSQL database at `url`, closed afterwards. */
