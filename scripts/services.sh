@@ -28,7 +28,7 @@ if command -v pg_ctlcluster >/dev/null 2>&1; then
     echo "host replication all 127.0.0.1/32 trust" >> "$hba"
     psql -h 127.0.0.1 -U postgres -qc "select pg_reload_conf()" >/dev/null
   fi
-  # wal_level=logical for CDC; prepared transactions for the sink's two_phase: prepared
+  # wal_level=logical for CDC; prepared transactions for the sink's two_phase: prepared; connections for the cluster tests
   restart=""
   if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'show wal_level')" != logical ]; then
     log "setting wal_level=logical"
@@ -38,6 +38,12 @@ if command -v pg_ctlcluster >/dev/null 2>&1; then
   if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'show max_prepared_transactions')" = 0 ]; then
     log "setting max_prepared_transactions=20"
     psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_prepared_transactions = 20"
+    restart=1
+  fi
+  # the cluster tests' runners hold ~40 sessions at once (a part's sink, state and shard locks)
+  if [ "$(psql -h 127.0.0.1 -U postgres -tAc 'show max_connections')" -lt 200 ]; then
+    log "setting max_connections=200"
+    psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_connections = 200"
     restart=1
   fi
   if [ -n "$restart" ]; then
