@@ -80,7 +80,7 @@ import module from "node:module"
 module.enableCompileCache?.()
 // the CSV range threads a run will likely start, started now: they start while the CLI loads
 const { warmFor } = await import("./warm.mjs")
-await warmFor(process.argv.slice(2))
+warmFor(process.argv.slice(2))
 await import("./cli.mjs")
 `
 

@@ -17,6 +17,7 @@
  */
 import { readFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
+import { parse } from "yaml"
 import { autoRanges, warmRanges } from "../../../src/connectors/csv/internal/warmRanges.ts"
 
 type Entries = { readonly [name: string]: unknown }
@@ -28,8 +29,8 @@ const entries = (value: unknown): Entries =>
 const workflowOf = (args: ReadonlyArray<string>): string | undefined =>
   args[0] === "run" ? args.slice(1).find((a) => !a.startsWith("-") && /\.ya?ml$/.test(a)) : undefined
 
-/** The range threads `dataflare run` of the YAML workflow `text` (parsed by `parse`) will likely start, with `cores` cores. */
-export const guessRanges = (text: string, cores: number, parse: (text: string) => unknown): number => {
+/** The range threads `dataflare run` of the YAML workflow `text` will likely start, with `cores` cores. */
+export const guessRanges = (text: string, cores: number): number => {
   const doc = entries(parse(text))
   const workflowParallelism = entries(doc.execution).parallelism ?? "auto"
   const nodes = [entries(doc.sources), entries(doc.transformations), entries(doc.destinations)]
@@ -57,19 +58,15 @@ export const guessRanges = (text: string, cores: number, parse: (text: string) =
   return threads
 }
 
-/**
- * Starts the range threads `dataflare` called with `args` will likely need (see the module's
- * documentation). The YAML parser is loaded only for a `run` of a workflow that names `csv` (the
- * CLI loads it then anyway): other commands start as fast as before.
- */
-export const warmFor = async (args: ReadonlyArray<string>): Promise<void> => {
+/** Starts the range threads `dataflare` called with `args` will likely need (see the module's documentation). */
+export const warmFor = (args: ReadonlyArray<string>): void => {
   const workflow = workflowOf(args)
   if (workflow === undefined) return
   try {
     const text = readFileSync(workflow, "utf8")
+    // (a workflow without a csv source: not even parsed)
     if (!text.includes("csv")) return
-    const { parse } = await import("yaml")
-    const threads = guessRanges(text, availableParallelism(), parse)
+    const threads = guessRanges(text, availableParallelism())
     if (threads > 0) warmRanges(threads)
   } catch {
     // the CLI reads the workflow again and reports what is wrong with it

@@ -11,7 +11,6 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { dropWarm, warmRanges, warmWaiting } from "../../../src/connectors/csv/internal/warmRanges.ts"
-import { parse } from "yaml"
 import { guessRanges } from "../../../dsl/cli/internal/warm.ts"
 import type { OpenContext } from "../../../src/Connector.ts"
 import { drain, openSource, readAll, tempDir } from "./support.ts"
@@ -84,16 +83,16 @@ describe("csv range threads started ahead", () => {
           `  out: { type: ${sink}, inputs: [input], config: { path: out } }`
         ].join("\n")
       const csv = (path: string, extra = "") => `{ type: csv, config: { path: ${JSON.stringify(path)} }${extra} }`
-      assert.strictEqual(guessRanges(workflow(csv(big)), 8, parse), 2)
-      assert.strictEqual(guessRanges(workflow(csv(big)), 1, parse), 0)
-      assert.strictEqual(guessRanges(workflow(csv(small)), 8, parse), 0)
-      assert.strictEqual(guessRanges(workflow(csv(small, ", parallelism: 3")), 8, parse), 3)
-      assert.strictEqual(guessRanges(workflow(csv(small), "execution: { parallelism: 4 }"), 8, parse), 4)
-      assert.strictEqual(guessRanges(workflow(csv(big, ", parallelism: 1"), "execution: { parallelism: 4 }"), 8, parse), 0)
-      assert.strictEqual(guessRanges(workflow(csv(big), "execution: { parallelism: 1 }"), 8, parse), 0)
+      assert.strictEqual(guessRanges(workflow(csv(big)), 8), 2)
+      assert.strictEqual(guessRanges(workflow(csv(big)), 1), 0)
+      assert.strictEqual(guessRanges(workflow(csv(small)), 8), 0)
+      assert.strictEqual(guessRanges(workflow(csv(small, ", parallelism: 3")), 8), 3)
+      assert.strictEqual(guessRanges(workflow(csv(small), "execution: { parallelism: 4 }"), 8), 4)
+      assert.strictEqual(guessRanges(workflow(csv(big, ", parallelism: 1"), "execution: { parallelism: 4 }"), 8), 0)
+      assert.strictEqual(guessRanges(workflow(csv(big), "execution: { parallelism: 1 }"), 8), 0)
       // the CSV bytes go to PostgreSQL's COPY at parallelism 1
-      assert.strictEqual(guessRanges(workflow(csv(big), "", "postgres"), 8, parse), 0)
-      assert.strictEqual(guessRanges(workflow(`{ type: ndjson, config: { path: ${JSON.stringify(big)} } }`), 8, parse), 0)
-      assert.strictEqual(guessRanges(workflow(csv(join(dir, "missing.csv"))), 8, parse), 0)
+      assert.strictEqual(guessRanges(workflow(csv(big), "", "postgres"), 8), 0)
+      assert.strictEqual(guessRanges(workflow(`{ type: ndjson, config: { path: ${JSON.stringify(big)} } }`), 8), 0)
+      assert.strictEqual(guessRanges(workflow(csv(join(dir, "missing.csv"))), 8), 0)
     })))
 })
