@@ -3,7 +3,7 @@
  * CSV → filter (10 % kept) → NDJSON on files of 4 to 16 MiB, typed and untyped, at
  * `parallelism: 1` and `parallelism: 2`, alternating; the ratio is the 1-thread time over the
  * 2-thread time (above 1: two threads win). `auto` splits a csv file from 5 MiB per range
- * (`AUTO_RANGE_BYTES` in src/connectors/csv/internal/warmRanges.ts), so two ranges from 10 MiB: the
+ * (`AUTO_RANGE_BYTES` in src/connectors/csv/CsvSource.ts), so two ranges from 10 MiB: the
  * crossover this measures should lie at or below that size. Wall time: run it on a quiet machine.
  */
 import { rmSync, statSync, writeFileSync } from "node:fs"

@@ -93,7 +93,7 @@ describe("the bundled CLI", () => {
   it.live("builds the launcher, the CLI bundle, the worker entries and the stamp", () =>
     Effect.gen(function*() {
       const out = yield* build
-      for (const file of ["dataflare.mjs", "warm.mjs", "cli.mjs", "workers/runner.mjs", "workers/csvRange.mjs", ".built"]) {
+      for (const file of ["dataflare.mjs", "cli.mjs", "workers/runner.mjs", ".built"]) {
         assert.isTrue(existsSync(join(out, file)), `${file} was built`)
       }
     }))
@@ -119,34 +119,13 @@ describe("the bundled CLI", () => {
       assert.strictEqual(version.stdout.trim(), `dataflare v${pkg.version}`)
     }))
 
-  it.live("runs worker_map and a split csv source from the bundle: the worker threads, and the range threads the launcher starts ahead, find their built entry file", () =>
+  it.live("runs worker_map from the bundle: the worker threads find their built entry file", () =>
     Effect.gen(function*() {
       const out = yield* build
       const dir = yield* workerWorkflow
       const result = yield* node(join(out, "dataflare.mjs"), ["run", "workers.yaml", "--quiet"], dir)
       assert.strictEqual(result.status, 0, result.stderr)
       yield* checkWorkerOutput(dir)
-      // 3 ranges: the launcher starts them ahead (dsl/cli/internal/warm.ts), the source takes them
-      yield* Effect.promise(() =>
-        writeFile(
-          join(dir, "split.yaml"),
-          [
-            "name: split",
-            "sources:",
-            "  rows: { type: csv, parallelism: 3, config: { path: in.csv, columns: { id: integer, value: integer } } }",
-            "destinations:",
-            "  out: { type: ndjson, inputs: [rows], config: { path: split.ndjson } }",
-            ""
-          ].join("\n")
-        )
-      )
-      const split = yield* node(join(out, "dataflare.mjs"), ["run", "split.yaml", "--quiet"], dir)
-      assert.strictEqual(split.status, 0, split.stderr)
-      const lines = (yield* Effect.promise(() => readFile(join(dir, "split.ndjson"), "utf8"))).trim().split("\n")
-      assert.deepStrictEqual(
-        lines.map((l) => JSON.parse(l) as { id: number; value: number }).sort((a, b) => a.id - b.id),
-        Array.from({ length: 500 }, (_, i) => ({ id: i + 1, value: i * 3 }))
-      )
     }))
 
   it.live("runs worker_map through bin/dataflare from the sources (DATAFLARE_FROM_SOURCE=1)", () =>

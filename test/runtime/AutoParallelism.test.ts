@@ -64,7 +64,7 @@ const sourceOf = (p: ReturnType<typeof plan>) => p.tasks.find((t) => t._tag === 
 const BIG_ROWS = 350_000
 /** About 7.5 MiB: under two ranges' worth, read once. */
 const MID_ROWS = 240_000
-/** The per-range minimum `auto` splits a csv file by (AUTO_RANGE_BYTES of src/connectors/csv/internal/warmRanges.ts). */
+/** The per-range minimum `auto` splits a csv file by (CsvSource's AUTO_RANGE_BYTES). */
 const RANGE_BYTES = 5 * 1024 * 1024
 
 describe("execution.parallelism: auto", () => {

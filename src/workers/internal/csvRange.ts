@@ -9,9 +9,6 @@
  * batch, so only the records that survive cross the thread boundary. The thread loads no Effect
  * module (it starts faster).
  *
- * A thread started ahead (`warmRanges.ts`: `workerData` is `{ warm: true }`) loads its modules and
- * waits for its range's data, which comes as its first message.
- *
  * Messages are plain `postMessage` (structured clone, which keeps `Date` values); a failure is
  * sent as data and repeated for every later request. When the source's only consumer is an
  * `ndjson` sink (`encode: "ndjson"`), the thread encodes the surviving records as NDJSON lines
@@ -30,7 +27,6 @@ import {
   type RangeRequest,
   type RangeWorkerData
 } from "../../connectors/csv/internal/range.ts"
-import type { RangeInit, WarmData } from "../../connectors/csv/internal/warmRanges.ts"
 import { type Chain, chainOf, lazyOf, ndjsonOf } from "./rangeChain.ts"
 
 const asFailure = (e: unknown): RangeFailure =>
@@ -38,14 +34,14 @@ const asFailure = (e: unknown): RangeFailure =>
     ? e.failure
     : { _tag: "Io", operation: "read", code: "", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }
 
-/** Serves the range of `data` (`workerData`, or the first message of a thread started ahead). */
-const serve = (data: RangeWorkerData): void => {
+const serve = async (): Promise<void> => {
   // Compiled code of what the thread loads (the reader, and the expression language with fused
   // nodes) is kept on disk, as the CLI does for itself (`NODE_DISABLE_COMPILE_CACHE=1` turns it
   // off).
   NodeModule.enableCompileCache?.()
   const port = parentPort
   if (port === null) return
+  const data = workerData as RangeWorkerData
   const send = (reply: RangeReply): void => port.postMessage(reply)
   let failure: RangeFailure | undefined
   let reader: RangeReader | undefined
@@ -92,11 +88,4 @@ const serve = (data: RangeWorkerData): void => {
   })
 }
 
-if (!isMainThread && parentPort !== null) {
-  const port = parentPort
-  const given = workerData as RangeWorkerData | WarmData
-  // started ahead (warmRanges.ts): the range comes as the first message; the next ones are handled
-  // by `serve`'s listener, attached before this one returns
-  if ("warm" in given) port.once("message", (init: RangeInit) => serve(init.data))
-  else serve(given)
-}
+if (!isMainThread) void serve()
