@@ -18,7 +18,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { ColumnType } from "../src/connectors/csv/CsvConfig.ts"
 import { makeLayout } from "../src/connectors/csv/internal/columns.ts"
-import { checkAt, plainAt, UNSURE, valueAt } from "../src/connectors/csv/internal/fieldBytes.ts"
+import { checkAt, plainAt, quotesOnlyAt, UNSURE, valueAt } from "../src/connectors/csv/internal/fieldBytes.ts"
 import { AS_TEXT, canonicalDecimal, check, fieldJson, REFUSED } from "../src/connectors/csv/internal/fieldJson.ts"
 import { type RangeBatch, RangeReadError, RangeReader, type RangeWorkerData } from "../src/connectors/csv/internal/range.ts"
 import { BOOLEAN, convert, fastUtc, INTEGER, NO_SUCH, NO_SUCH_FORM, NUMBER, OTHER_FORM, TIMESTAMP, UTC_FORM, utcForm } from "../src/connectors/csv/internal/columns.ts"
@@ -302,6 +302,13 @@ describe("lazy conversion in the CSV range threads", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 12, unit: fc.constantFrom("a", " ", "\"", "\\", "\u0001", "\t", "\r", "\n", "\u007f", "~") }), (text) => {
         assert.strictEqual(plainAt(Buffer.from(`,${text},`, "latin1"), 1, 1 + text.length), valueJson(text) === `"${text}"`, JSON.stringify(text))
+        // a quoted field's place holds each quote doubled: its JSON is those bytes with `""` as `\"` exactly where quotesOnlyAt says
+        const place = text.replaceAll("\"", "\"\"")
+        assert.strictEqual(
+          quotesOnlyAt(Buffer.from(`,"${place}",`, "latin1"), 2, 2 + place.length),
+          valueJson(text) === `"${text.replaceAll("\"", "\\\"")}"`,
+          JSON.stringify(text)
+        )
       }),
       { numRuns: runs * 10 }
     )
