@@ -6,7 +6,8 @@
  * `$.x`, some that fail at run time, some reading the whole record), both readers of one range
  * answer the same batches: the same NDJSON bytes, positions and ends — or fail with the same
  * failure (the same detail, line, field, record) — with `\n` or `\r\n` line ends, multi-byte
- * characters, empty fields and now and then a field longer than the reader's chunks. Rows of ASCII
+ * characters, empty fields, quoted fields holding `""` (string and typed columns) and now and then
+ * a field longer than the reader's chunks (some of them full of `""`). Rows of ASCII
  * text are checked on their bytes (`fieldBytes.ts`): those checks agree with the text's on every
  * field they decide. Runs: `DATAFLARE_PROPERTY_RUNS`.
  */
@@ -17,7 +18,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import type { ColumnType } from "../src/connectors/csv/CsvConfig.ts"
 import { makeLayout } from "../src/connectors/csv/internal/columns.ts"
-import { checkAt, plainAt, UNSURE, valueAt } from "../src/connectors/csv/internal/fieldBytes.ts"
+import { checkAt, plainAt, quotesOnlyAt, UNSURE, valueAt } from "../src/connectors/csv/internal/fieldBytes.ts"
 import { AS_TEXT, canonicalDecimal, check, fieldJson, REFUSED } from "../src/connectors/csv/internal/fieldJson.ts"
 import { type RangeBatch, RangeReadError, RangeReader, type RangeWorkerData } from "../src/connectors/csv/internal/range.ts"
 import { BOOLEAN, convert, fastUtc, INTEGER, NO_SUCH, NO_SUCH_FORM, NUMBER, OTHER_FORM, TIMESTAMP, UTC_FORM, utcForm } from "../src/connectors/csv/internal/columns.ts"
@@ -29,7 +30,10 @@ const runs = numRuns(300)
 
 /** Fields every reader accepts, edge cases of the JSON text among them. */
 const GOOD: { readonly [K in ColumnType]: ReadonlyArray<string> } = {
-  string: ["", "a", "x y", "b,c", "say \"hi\"", "line\nbreak", "é日🙂", "\u0001", "null", "12", " "],
+  string: [
+    "", "a", "x y", "b,c", "say \"hi\"", "line\nbreak", "é日🙂", "\u0001", "null", "12", " ", "\"", "\"\"", "\"x", "x\"", "a\"b\"c",
+    "q\"\\", "\"\t\"", "é\"日\"", "\",\"", "\"\r\n\""
+  ],
   integer: ["0", "-0", "+1", "007", "123", "-45", "999999999999999", "-999999999999999", "0000000000000001", "9007199254740991"],
   number: [
     "1.5", "1e3", "-0", "0", "0.0", "0.000001", "0.0000001", "0.0000015", "12.50", "+3.25", ".5", "5.", "007.5", "-0.5", "123456789012345",
@@ -45,10 +49,11 @@ const GOOD: { readonly [K in ColumnType]: ReadonlyArray<string> } = {
 
 /** Fields some readers refuse (and some odd ones they may accept): where a reader must fail as the record path does. */
 const EDGE: { readonly [K in ColumnType]: ReadonlyArray<string> } = {
-  string: ["\"\""],
-  integer: ["12345678901234567", "9007199254740993", " 1", "1 ", "1.0", "1e3", "abc", "-", "+"],
+  string: ["\"\"", "\"\"\""],
+  // (typed fields holding a quote: refused, or converted from their string)
+  integer: ["\"1\"", "1\"", "12345678901234567", "9007199254740993", " 1", "1 ", "1.0", "1e3", "abc", "-", "+"],
   number: ["1.7976931348623157e309", "1e-400", "--1", "1,5", "NaN", "Infinity", " 2", ".", "-"],
-  boolean: ["yes", " true", "1"],
+  boolean: ["yes", " true", "1", "tr\"ue"],
   timestamp: [
     "2023-02-29", "2024-02-30", "2026-01-05T25:00:00Z", "0099-01-01", "2026-01-05t03:15:00z", "20260105", "2026-13-01", "2026-01-05T03:15",
     "2026-01-05T03:15:00.123456Z", "2026-01-05T03:15:60Z", "2026-1-05"
@@ -76,7 +81,7 @@ const fieldArb = (type: ColumnType, edges: number): fc.Arbitrary<string> =>
     },
     { weight: 80, arbitrary: fc.constant("") },
     // longer than the reader's 4 KiB chunks: a record spans several (ASCII and not)
-    { weight: type === "string" ? 3 : 0, arbitrary: fc.constantFrom("x".repeat(9000), "ab,\"c\"\r\n".repeat(700), "é日".repeat(2500)) },
+    { weight: type === "string" ? 3 : 0, arbitrary: fc.constantFrom("x".repeat(9000), "ab,\"c\"\r\n".repeat(700), "é日".repeat(2500), "q\"".repeat(2500)) },
     { weight: edges, arbitrary: fc.constantFrom(...EDGE[type]) }
   )
 
@@ -297,6 +302,13 @@ describe("lazy conversion in the CSV range threads", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 12, unit: fc.constantFrom("a", " ", "\"", "\\", "\u0001", "\t", "\r", "\n", "\u007f", "~") }), (text) => {
         assert.strictEqual(plainAt(Buffer.from(`,${text},`, "latin1"), 1, 1 + text.length), valueJson(text) === `"${text}"`, JSON.stringify(text))
+        // a quoted field's place holds each quote doubled: its JSON is those bytes with `""` as `\"` exactly where quotesOnlyAt says
+        const place = text.replaceAll("\"", "\"\"")
+        assert.strictEqual(
+          quotesOnlyAt(Buffer.from(`,"${place}",`, "latin1"), 2, 2 + place.length),
+          valueJson(text) === `"${text.replaceAll("\"", "\\\"")}"`,
+          JSON.stringify(text)
+        )
       }),
       { numRuns: runs * 10 }
     )

@@ -3,7 +3,8 @@
  * mostly from the characters that matter (delimiters, quotes, CR, LF, multi-byte characters, bytes
  * that are not UTF-8, NUL) and cut into random chunks:
  * - the parser, fed by the strict decoder as the readers feed it, reads exactly the reference's
- *   records and stops with the reference's problem (syntax / not text) at its line and field;
+ *   records and stops with the reference's problem (syntax / not text) at its line and field —
+ *   with `next`, and with `nextSpans` (fields as places, `""` marked) as the range threads read;
  * - the one-thread `csv` source reads a file of those bytes the same way;
  * - the reader that hands bytes on (`text/csv`) and the parallel range readers give exactly the
  *   one-thread reader's outcome (records, or the same error).
@@ -16,7 +17,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
 import * as Batch from "../../src/Batch.ts"
-import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR } from "../../src/connectors/csv/internal/parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT, QUOTED, SYNTAX_ERROR } from "../../src/connectors/csv/internal/parser.ts"
 import { RecordError } from "../../src/Errors.ts"
 import { chunkDecoder } from "../../src/internal/utf8.ts"
 import { context, openSource, tempDir } from "../../test/connectors/csv/support.ts"
@@ -52,8 +53,12 @@ const reference = (bytes: Uint8Array, delimiter: string): CsvReading => {
   return parseCsv(text, delimiter, truncated)
 }
 
-/** The parser's reading, fed `bytes` in chunks of the given sizes through the strict decoder. */
-const parserReading = (bytes: Uint8Array, delimiter: string, sizes: ReadonlyArray<number>): CsvReading => {
+/**
+ * The parser's reading, fed `bytes` in chunks of the given sizes through the strict decoder; with
+ * `spans`, as the range threads read it: fields as places (`nextSpans`, `field`), `next` for the
+ * records it leaves (`QUOTED`).
+ */
+const parserReading = (bytes: Uint8Array, delimiter: string, sizes: ReadonlyArray<number>, spans = false): CsvReading => {
   const parser = new CsvParser(delimiter)
   const decoder = chunkDecoder("error")
   const records: Array<Array<string>> = []
@@ -62,7 +67,12 @@ const parserReading = (bytes: Uint8Array, delimiter: string, sizes: ReadonlyArra
   let at = 0
   let k = 0
   for (;;) {
-    const n = parser.next(fields)
+    let n: number
+    if (spans) {
+      n = parser.nextSpans()
+      if (n === QUOTED) n = parser.next(fields)
+      else for (let f = 0; f < n; f++) fields[f] = parser.field(f)
+    } else n = parser.next(fields)
     if (n >= 0) {
       records.push(fields.slice(0, n))
       lines.push(parser.recordLine)
@@ -129,6 +139,7 @@ const corpus = (): ReadonlyArray<readonly [string, Uint8Array]> =>
 const checkParser = (bytes: Uint8Array, delimiter: string, sizes: ReadonlyArray<number>, label: string) => {
   const expected = reference(bytes, delimiter)
   assert.deepStrictEqual(parserReading(bytes, delimiter, sizes), expected, `${label}: chunks ${JSON.stringify(sizes)}`)
+  assert.deepStrictEqual(parserReading(bytes, delimiter, sizes, true), expected, `${label}: spans, chunks ${JSON.stringify(sizes)}`)
 }
 
 describe("CSV fuzz", () => {

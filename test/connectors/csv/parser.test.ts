@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { numRuns, timeoutFor } from "../../../property-tests/support/effectProperty.ts"
-import { CsvParser, END, NEED_MORE, NOT_TEXT, SYNTAX_ERROR, TOO_LARGE } from "../../../src/connectors/csv/internal/parser.ts"
+import { CsvParser, END, NEED_MORE, NOT_TEXT, QUOTED, SYNTAX_ERROR, TOO_LARGE } from "../../../src/connectors/csv/internal/parser.ts"
 
 interface Parsed {
   readonly records: Array<Array<string>>
@@ -228,6 +228,46 @@ describe("CsvParser", () => {
       assert.deepStrictEqual(whole.records[whole.records.length - 1].at(-1), "")
     }
     assert.deepStrictEqual(parse('1,,"\n",').records, [["1", "", "\n", ""]])
+  })
+
+  it("gives a quoted field holding doubled quotes as a place marked as such, and reads it as next does, whatever the chunking", () => {
+    const input = 'a,"say ""hi""",c\r\n"""",x,""""""\n"é ""日""",,"a""b"\n"x""\ny",z,w\n1,2,3\n'
+    let marked = 0
+    const bySpans = (chunk: number): Array<Array<string>> => {
+      const parser = new CsvParser(",")
+      const fields: Array<string> = []
+      const records: Array<Array<string>> = []
+      let at = 0
+      for (;;) {
+        let n = parser.nextSpans()
+        if (n === QUOTED) n = parser.next(fields)
+        else if (n >= 0) {
+          // the marks: exactly the fields whose place holds `""`
+          for (let f = 0; f < n; f++) {
+            const place = parser.source().slice(parser.spans[2 * f], parser.spans[2 * f + 1])
+            assert.strictEqual(parser.hasDoubled && parser.doubled[f] === 1, place.includes('""'), place)
+            fields[f] = parser.field(f)
+          }
+          if (parser.hasDoubled) marked++
+        }
+        if (n >= 0) records.push(fields.slice(0, n))
+        else if (n === NEED_MORE) {
+          if (at >= input.length) parser.end()
+          else {
+            parser.push(input.slice(at, at + chunk))
+            at += chunk
+          }
+        } else {
+          assert.strictEqual(n, END)
+          return records
+        }
+      }
+    }
+    const want = [["a", 'say "hi"', "c"], ['"', "x", '""'], ['é "日"', "", 'a"b'], ['x"\ny', "z", "w"], ["1", "2", "3"]]
+    assert.deepStrictEqual(parseEveryChunking(input).records, want)
+    for (let chunk = 1; chunk <= input.length; chunk++) assert.deepStrictEqual(bySpans(chunk), want, `chunk size ${chunk}`)
+    // the records on one line with `""` came as places (only the one with a quoted line break did not)
+    assert.isAbove(marked, 0)
   })
 
   it("reads back any table written as RFC 4180, whatever the chunking (property)", () => {

@@ -109,6 +109,18 @@ export const plainAt = (b: Uint8Array, from: number, to: number): boolean => {
 }
 
 /**
+ * Whether the field `b[from, to)` of a quoted CSV field holding `""` (each one `"` of the value)
+ * is written in JSON as its bytes with each `""` as `\"`: no control character, no backslash.
+ */
+export const quotesOnlyAt = (b: Uint8Array, from: number, to: number): boolean => {
+  for (let i = from; i < to; i++) {
+    const c = b[i]
+    if (c < 32 || c === 92) return false
+  }
+  return true
+}
+
+/**
  * The value `convert` makes of the field `b[from, to)` of an `integer`, `number` or `boolean`
  * column that {@link checkAt} found {@link AS_TEXT} (an integer or decimal of at most 15 digits in
  * shortest form, `true`, `false`): read from the bytes, as `integer`/`number` read the text (a

@@ -8,8 +8,8 @@
  * byte for byte, and the rows go in chunks of the size the record path uses, so batches end where
  * its batches end.
  *
- * A row of ASCII text whose fields the tokenizer gives as places (`CsvParser.nextSpans`: lines
- * without quotes, and quoted fields without `""` or line breaks) is added with
+ * A row of ASCII text whose fields the tokenizer gives as places (`CsvParser.nextSpans`: records
+ * on one line, `""` inside quotes marked per field) is added with
  * {@link LazyLines.addSpans}: its typed fields are checked on the text's bytes (`fieldBytes.ts`),
  * and a kept row's line is copied from those bytes; no string is made per field (only for the
  * columns the filter reads, and for a field whose JSON is not its text).
@@ -26,7 +26,7 @@ import type { ReadSet } from "../../../expr/internal/fields.ts"
 import { valueJson } from "../../kit/internal/recordJson.ts"
 import { type BuildError, build, convert, type Factory, JSON_VALUE, type Layout, recordFactory, STRING, TIMESTAMP } from "./columns.ts"
 import { Buffer } from "node:buffer"
-import { checkAt, plainAt, UNSURE, valueAt } from "./fieldBytes.ts"
+import { checkAt, plainAt, quotesOnlyAt, UNSURE, valueAt } from "./fieldBytes.ts"
 import { AS_TEXT, check, checkedJson, CONVERTED, REFUSED } from "./fieldJson.ts"
 import { LineBuffer } from "./lineBuffer.ts"
 
@@ -95,6 +95,10 @@ export class LazyLines {
   private readonly rowBytes: Array<Buffer | undefined>
   private readonly starts: Int32Array
   private readonly ends: Int32Array
+  /** Per row added by `addSpans`: 1 when a field of it holds `""` (then {@link LazyLines.doubled} says which). */
+  private readonly rowDoubled: Uint8Array
+  /** Per field of such a row: 1 when its place holds `""`, each standing for one `"`. */
+  private readonly doubled: Uint8Array
   /** `{"name":` and `,"name":` of each column, as UTF-8 bytes, and their total length. */
   private readonly heads: ReadonlyArray<Buffer>
   private readonly headBytes: number
@@ -135,6 +139,8 @@ export class LazyLines {
     this.rowBytes = new Array(CHUNK_ROWS).fill(undefined)
     this.starts = new Int32Array(layout.fixed * CHUNK_ROWS)
     this.ends = new Int32Array(layout.fixed * CHUNK_ROWS)
+    this.rowDoubled = new Uint8Array(CHUNK_ROWS)
+    this.doubled = new Uint8Array(layout.fixed * CHUNK_ROWS)
     this.heads = plan.keys.map((key, i) => Buffer.from((i === 0 ? "{" : ",") + key, "utf8"))
     this.headBytes = this.heads.reduce((n, head) => n + head.length, 0)
     this.values = new Array(plan.probe.length).fill(null)
@@ -167,38 +173,82 @@ export class LazyLines {
   /**
    * {@link LazyLines.add} for a row whose `n` fields are the places `spans` (start, end pairs) in
    * `text`, an ASCII text whose bytes are `bytes`: the typed fields are checked on the bytes where
-   * they can be (`fieldBytes.ts`), and a kept row's line is written from them. `fields` is filled
-   * with the fields' strings when the row is refused (`false`), as `add` would have had them.
+   * they can be (`fieldBytes.ts`), and a kept row's line is written from them. `doubled`: which
+   * fields' places hold `""` (each one `"` of the field; `undefined`: none do). `fields` is
+   * filled with the fields' strings when the row is refused (`false`), as `add` would have had them.
    */
-  addSpans(text: string, bytes: Buffer, spans: Int32Array, n: number, fields: Array<string>, error: BuildError): boolean {
+  addSpans(
+    text: string,
+    bytes: Buffer,
+    spans: Int32Array,
+    doubled: Uint8Array | undefined,
+    n: number,
+    fields: Array<string>,
+    error: BuildError
+  ): boolean {
     const { kinds, required, fixed } = this.layout
     if (n === fixed) {
       const { starts, ends, forms } = this
       const base = this.pending * fixed
       let i = 0
-      for (; i < n; i++) {
-        const from = spans[2 * i]
-        const to = spans[2 * i + 1]
-        starts[base + i] = from
-        ends[base + i] = to
-        if (from === to) {
-          if (required[i]) break
-        } else if (kinds[i] !== STRING) {
-          let form = checkAt(kinds[i], bytes, from, to)
-          if (form === UNSURE) form = check(kinds[i], text.slice(from, to))
-          if (form === REFUSED) break
-          forms[base + i] = form
+      if (doubled === undefined) {
+        for (; i < n; i++) {
+          const from = spans[2 * i]
+          const to = spans[2 * i + 1]
+          starts[base + i] = from
+          ends[base + i] = to
+          if (from === to) {
+            if (required[i]) break
+          } else if (kinds[i] !== STRING) {
+            let form = checkAt(kinds[i], bytes, from, to)
+            if (form === UNSURE) form = check(kinds[i], text.slice(from, to))
+            if (form === REFUSED) break
+            forms[base + i] = form
+          }
+        }
+      } else {
+        for (; i < n; i++) {
+          const from = spans[2 * i]
+          const to = spans[2 * i + 1]
+          starts[base + i] = from
+          ends[base + i] = to
+          this.doubled[base + i] = doubled[i]
+          if (from === to) {
+            if (required[i]) break
+          } else if (kinds[i] !== STRING) {
+            let form: number
+            if (doubled[i] === 1) {
+              // checked on its string; written from its value (its bytes are not its text)
+              form = check(kinds[i], text.slice(from, to).replaceAll('""', '"'))
+              if (form === AS_TEXT) form = CONVERTED
+            } else {
+              form = checkAt(kinds[i], bytes, from, to)
+              if (form === UNSURE) form = check(kinds[i], text.slice(from, to))
+            }
+            if (form === REFUSED) break
+            forms[base + i] = form
+          }
         }
       }
       if (i === n) {
         this.rowTexts[this.pending] = text
         this.rowBytes[this.pending] = bytes
+        this.rowDoubled[this.pending] = doubled === undefined ? 0 : 1
         this.pending++
         return true
       }
     }
-    for (let k = 0; k < n; k++) fields[k] = text.slice(spans[2 * k], spans[2 * k + 1])
+    for (let k = 0; k < n; k++) {
+      const s = text.slice(spans[2 * k], spans[2 * k + 1])
+      fields[k] = doubled !== undefined && doubled[k] === 1 ? s.replaceAll('""', '"') : s
+    }
     return this.refused(fields, n, error)
+  }
+
+  /** The string of field `i` of the pending row `r` (at `base`) added by `addSpans`. */
+  private spanText(r: number, base: number, i: number): string {
+    const s = this.rowTexts[r].slice(this.starts[base + i], this.ends[base + i])
+    return this.rowDoubled[r] === 1 && this.doubled[base + i] === 1 ? s.replaceAll('""', '"') : s
   }
 
   /** A row the checks refused: `build` says why (it refuses it too; were it to accept it, the row is kept, written from its values). */
@@ -235,7 +285,7 @@ export class LazyLines {
             values[j] = valueAt(kind, bytes, this.starts[base + i], this.ends[base + i])
             continue
           }
-          const text = bytes === undefined ? texts[base + i] : this.rowTexts[r].slice(this.starts[base + i], this.ends[base + i])
+          const text = bytes === undefined ? texts[base + i] : this.spanText(r, base, i)
           values[j] = text.length === 0 ? (kind === STRING ? "" : null) : kind === STRING ? text : convert(kind, text)
         }
         let keep: unknown
@@ -270,7 +320,7 @@ export class LazyLines {
   private lineBytes(r: number, base: number, bytes: Buffer): void {
     const { fixed, kinds } = this.layout
     const { heads, starts, ends, forms } = this
-    const text = this.rowTexts[r]
+    const doubled = this.rowDoubled[r] === 1 ? this.doubled : undefined
     // room for the longest line the row can make: a string field's JSON takes at most 6 bytes per
     // byte of it (\u00XX) and 2 quotes, a converted value at most 40 bytes
     const out = this.lines.room(this.headBytes + 6 * (ends[base + fixed - 1] - starts[base]) + 42 * fixed + 2)
@@ -290,6 +340,20 @@ export class LazyLines {
           out[at++] = 108
           out[at++] = 108
         }
+      } else if (doubled !== undefined && doubled[base + i] === 1) {
+        if (kind === STRING && quotesOnlyAt(bytes, from, to)) {
+          // `""` is one quote of the field: `\"` in JSON
+          out[at++] = 34
+          for (let k = from; k < to; k++) {
+            const c = bytes[k]
+            if (c === 34) {
+              out[at++] = 92
+              k++
+            }
+            out[at++] = c
+          }
+          out[at++] = 34
+        } else at += out.write(checkedJson(kind, this.spanText(r, base, i), CONVERTED), at)
       } else if (kind === STRING ? plainAt(bytes, from, to) : forms[base + i] === AS_TEXT) {
         const quoted = kind === STRING || kind === TIMESTAMP
         if (quoted) out[at++] = 34
@@ -309,7 +373,7 @@ export class LazyLines {
         }
         if (quoted) out[at++] = 34
       } else {
-        at += out.write(checkedJson(kind, text.slice(from, to), CONVERTED), at)
+        at += out.write(checkedJson(kind, this.rowTexts[r].slice(from, to), CONVERTED), at)
       }
     }
     out[at++] = 125
@@ -326,7 +390,7 @@ export class LazyLines {
       const bytes = this.rowBytes[r]
       const fields = bytes === undefined
         ? this.texts.slice(r * fixed, (r + 1) * fixed)
-        : Array.from({ length: fixed }, (_, i) => this.rowTexts[r].slice(this.starts[r * fixed + i], this.ends[r * fixed + i]))
+        : Array.from({ length: fixed }, (_, i) => this.spanText(r, r * fixed, i))
       records.push(build(this.layout, fields, fixed, error))
     }
     this.pending = 0

@@ -73,6 +73,14 @@ export class CsvParser {
   private chunkChars = 0
   /** {@link CsvParser.nextSpans}: where each field of the record starts and ends in {@link CsvParser.source}, pairwise. */
   spans = new Int32Array(64)
+  /**
+   * {@link CsvParser.nextSpans}: the record last read has a quoted field holding doubled quotes
+   * (`""`), whose place in {@link CsvParser.spans} is the text between its quotes, `""` and all;
+   * {@link CsvParser.doubled} says which fields (read it only when this is set).
+   */
+  hasDoubled = false
+  /** Per field of the record last read by {@link CsvParser.nextSpans}: 1 when its place holds `""` (each stands for one `"`). */
+  doubled = new Uint8Array(32)
   /** The text as bytes, one per character, when it is ASCII (`null`: not made yet; `undefined`: not ASCII). */
   private mirror: Buffer | undefined | null = null
   /** Finds the end of the incomplete record in the chunks pushed. */
@@ -240,8 +248,15 @@ export class CsvParser {
     const n = this.nextSpans()
     if (n === QUOTED) return this.slow(out)
     const { text, spans } = this
-    for (let k = 0; k < n; k++) out[k] = text.slice(spans[2 * k], spans[2 * k + 1])
+    if (this.hasDoubled) for (let k = 0; k < n; k++) out[k] = this.field(k)
+    else for (let k = 0; k < n; k++) out[k] = text.slice(spans[2 * k], spans[2 * k + 1])
     return n
+  }
+
+  /** The `k`-th field of the record last read by {@link CsvParser.nextSpans}, as a string (`""` read as `"`). */
+  field(k: number): string {
+    const s = this.text.slice(this.spans[2 * k], this.spans[2 * k + 1])
+    return this.hasDoubled && this.doubled[k] === 1 ? s.replaceAll('""', '"') : s
   }
 
   /** The text the {@link CsvParser.spans} of the record last read point into (until the next `next`, `nextSpans` or `push`). */
@@ -263,10 +278,12 @@ export class CsvParser {
   }
 
   /**
-   * `next` without making the fields' strings where it can: for a record whose line holds no
-   * quote, returns its number of fields with their places in {@link CsvParser.source} in
-   * {@link CsvParser.spans}; {@link QUOTED} when the line holds one (the record is still unread:
-   * `next` reads it); the status codes of `next` otherwise.
+   * `next` without making the fields' strings where it can: for a record on one line (no line
+   * break inside quotes), returns its number of fields with their places in
+   * {@link CsvParser.source} in {@link CsvParser.spans} — a field holding `""` is marked in
+   * {@link CsvParser.doubled} (see {@link CsvParser.hasDoubled}; {@link CsvParser.field} reads
+   * it); {@link QUOTED} for any other record (it is still unread: `next` reads it); the status
+   * codes of `next` otherwise.
    */
   nextSpans(): number {
     if (this.skipping) {
@@ -312,6 +329,7 @@ export class CsvParser {
     }
     this.pos = pos
     this.recordLine = this.line
+    this.hasDoubled = false
     let nl = text.indexOf("\n", pos)
     if (nl === -1) {
       if (!this.eof) return this.incomplete()
@@ -359,16 +377,19 @@ export class CsvParser {
   /**
    * The fields of the record at `pos`, whose line (up to the line feed at `nl`, or the end of the
    * text at the end of the input) holds a quote, as places: where every quoted field closes on
-   * the line, holds no doubled quote and is followed by the delimiter or the line's end — the
-   * field is the text between its quotes, as `slow` reads it. {@link QUOTED} for any other record
-   * (a line break or `""` inside quotes, a character after a closing quote, a long line): `slow`
-   * reads it, or says what is wrong with it.
+   * the line and is followed by the delimiter or the line's end — the field is the text between
+   * its quotes, as `slow` reads it, except that each `""` in it stands for one `"` (the field is
+   * marked in {@link CsvParser.doubled}). {@link QUOTED} for any other record (a line break inside
+   * quotes, a character after a closing quote, a long line): `slow` reads it, or says what is
+   * wrong with it.
    */
   private quotedSpans(pos: number, nl: number): number {
     const text = this.text
     if (nl - pos > this.cheapLimit) return QUOTED
     const delim = this.delimCode
     let spans = this.spans
+    let doubled = this.doubled
+    let any = false
     let n = 0
     let i = pos
     for (;;) {
@@ -377,11 +398,24 @@ export class CsvParser {
         more.set(spans)
         this.spans = spans = more
       }
+      if (n >= doubled.length) {
+        const more = new Uint8Array(doubled.length * 2)
+        more.set(doubled)
+        this.doubled = doubled = more
+      }
       if (i < nl && text.charCodeAt(i) === QUOTE) {
-        const q = text.indexOf('"', i + 1)
+        let q = text.indexOf('"', i + 1)
+        let pairs = 0
+        // `""` inside the quotes: one quote of the field's value
+        while (q !== -1 && q + 1 < nl && text.charCodeAt(q + 1) === QUOTE) {
+          pairs++
+          q = text.indexOf('"', q + 2)
+        }
         if (q === -1 || q >= nl) return this.unread()
         spans[2 * n] = i + 1
         spans[2 * n + 1] = q
+        doubled[n] = pairs > 0 ? 1 : 0
+        if (pairs > 0) any = true
         n++
         const after = q + 1
         if (after === nl) break
@@ -402,6 +436,7 @@ export class CsvParser {
         this.nextDelim = d
       }
       spans[2 * n] = i
+      doubled[n] = 0
       if (d < nl) {
         spans[2 * n + 1] = d
         n++
@@ -412,6 +447,7 @@ export class CsvParser {
       n++
       break
     }
+    this.hasDoubled = any
     this.pos = nl < text.length ? nl + 1 : text.length
     this.line++
     return n

@@ -379,16 +379,14 @@ export class RangeReader {
         n = parser.nextSpans()
         if (n === QUOTED) n = parser.next(fields)
         else if (n >= 0 && (bytes = parser.asciiBytes()) === undefined) {
-          const text = parser.source()
-          const spans = parser.spans
-          for (let k = 0; k < n; k++) fields[k] = text.slice(spans[2 * k], spans[2 * k + 1])
+          for (let k = 0; k < n; k++) fields[k] = parser.field(k)
         }
       } else n = parser.next(fields)
       if (n >= 0) {
         // (escaped bytes of invalid_utf8: replace are read as U+FFFD)
         if (parser.escaped) unescapeFields(fields, n)
         if (lines !== undefined) {
-          const added = bytes === undefined ? lines.add(fields, n, this.error) : lines.addSpans(parser.source(), bytes, parser.spans, n, fields, this.error)
+          const added = bytes === undefined ? lines.add(fields, n, this.error) : lines.addSpans(parser.source(), bytes, parser.spans, parser.hasDoubled ? parser.doubled : undefined, n, fields, this.error)
           if (!added) {
             if (!this.init.rejects) throw this.invalid(n)
             // (a refused row's field strings are filled, on the byte path too)
