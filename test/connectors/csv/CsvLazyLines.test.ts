@@ -134,6 +134,9 @@ destinations:
         { bad: { at: 2500, text: "2500,1e999,false,2026-01-01,Paris\n" }, condition: "amount < 900" },
         { bad: { at: 2500, text: "2500,12.5,maybe,2026-01-01,Paris\n" }, condition: "amount < 900" },
         { bad: { at: 2500, text: "25x0,12.5,false,2026-01-01,Paris\n" }, condition: "amount < 900" },
+        // values a double or a Date would change: refused, not cut
+        { bad: { at: 2500, text: "2500,9007199254740993,false,2026-01-01,Paris\n" }, condition: "amount < 900" },
+        { bad: { at: 2500, text: "2500,12.5,false,2026-01-01T10:20:30.123456Z,Paris\n" }, condition: "amount < 900" },
         { bad: undefined, condition: "id < 2500 || city > 3" }
       ]
       for (const c of cases) {

@@ -98,7 +98,7 @@ describe("csv source", () => {
         const [type, text, expected] of [
           ["integer", "1.5", 'expected an integer, got "1.5"'],
           ["integer", "12abc", 'expected an integer, got "12abc"'],
-          ["integer", "99999999999999999999", 'expected an integer, got "99999999999999999999"'],
+          ["integer", "99999999999999999999", "an integer beyond ±(2^53 − 1) would be read as 100000000000000000000 (read the column as string to keep it): \"99999999999999999999\""],
           ["number", "1,5", 'expected a number, got "1,5"'],
           ["number", "Infinity", 'expected a number, got "Infinity"'],
           ["boolean", "yes", 'expected a boolean (true or false), got "yes"'],

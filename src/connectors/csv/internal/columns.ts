@@ -199,7 +199,9 @@ export const integer = (s: string): number | typeof INVALID => {
       if (c < 48 || c > 57) return INVALID
     }
     const v = Number(s)
-    return Number.isSafeInteger(v) ? v : INVALID
+    if (Number.isSafeInteger(v)) return v
+    reason = `an integer beyond ±(2^53 − 1) would be read as ${v} (read the column as string to keep it)`
+    return INVALID
   }
   let v = 0
   for (; i < n; i++) {
@@ -263,7 +265,46 @@ const numberSlow = (s: string): number | typeof INVALID => {
     reason = "the number is too small for a double (it would read as 0)"
     return INVALID
   }
+  if (!Number.isSafeInteger(v) && Number.isInteger(v) && changedInteger(s, v)) {
+    reason = `an integer beyond ±(2^53 − 1) would be read as ${v} (read the column as string to keep it)`
+    return INVALID
+  }
   return v
+}
+
+/**
+ * Whether `s`, written as an integer (digits after an optional sign: no point, no exponent) beyond
+ * ±(2^53 − 1), names another integer than the double `v` it reads as writes: `9007199254740993`
+ * reads as 9007199254740992 (refused, as the `integer` column and the ndjson source refuse it),
+ * while `100000000000000000000` or `49216459571713050` are the texts of the doubles they read as,
+ * and read. A decimal fraction or an exponent is a double's approximation by its nature, and reads
+ * as the nearest double.
+ */
+const changedInteger = (s: string, v: number): boolean => {
+  const sign = s.charCodeAt(0) === 45 || s.charCodeAt(0) === 43 ? 1 : 0
+  let first = sign
+  for (let i = sign; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+    if (c === 48 && first === i && i < s.length - 1) first++
+  }
+  return (s.charCodeAt(0) === 45 ? "-" : "") + s.slice(first) !== String(v)
+}
+
+/**
+ * Whether the time of a timestamp text has a fraction of a second finer than milliseconds with a
+ * digit other than 0 past the third (`10:20:30.123456`): a `Date` holds milliseconds, and reading
+ * it would cut the rest without a word.
+ */
+const finerThanMilliseconds = (s: string): boolean => {
+  const dot = s.indexOf(".", 11)
+  if (dot === -1) return false
+  let i = dot + 1
+  while (i < s.length && isDigit(s.charCodeAt(i))) {
+    if (i - dot > 3 && s.charCodeAt(i) !== 48) return true
+    i++
+  }
+  return false
 }
 
 /** A `boolean` column's value (see {@link convert}). */
@@ -422,6 +463,10 @@ export const timestamp = (s: string): Date | typeof INVALID => {
   if (s.length > 10) {
     const sep = s.charCodeAt(10)
     if (sep !== 84 && sep !== 116 && sep !== 32) return INVALID
+    if (finerThanMilliseconds(s)) {
+      reason = "a fraction of a second finer than milliseconds would be cut (a timestamp column holds milliseconds; read the column as string to keep it)"
+      return INVALID
+    }
     const last = s.charCodeAt(s.length - 1)
     const hasOffset = last === 90 || last === 122 || s.indexOf("+", 11) !== -1 || s.indexOf("-", 11) !== -1
     if (!hasOffset) text = s + "Z"
