@@ -4,33 +4,12 @@
  * parts; the parts move to the two left and resume from their checkpoints, and the union of the
  * parts' outputs is exactly the output of a local `dataflare run` (nothing lost, nothing twice).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import {
-  dropPrefix,
-  expectMoved,
-  freshPrefix,
-  keepRunners,
-  killDuringRun,
-  lines,
-  ordersWorkflow,
-  partLines,
-  partsLeaving,
-  type RunnerProcess,
-  run,
-  startRunner,
-  startRunners,
-  stopAll,
-  tableDigest,
-  URL,
-  waitFor,
-  waitForLockWaiters,
-  waitForPublishedShards,
-  withPg
-} from "./support.ts"
+import { dropPrefix, expectMoved, freshPrefix, keepRunners, killDuringRun, lines, ordersWorkflow, partLines, partsLeaving, run, runLocal, type RunnerProcess, startRunner, startRunners, stopAll, tableDigest, tearDown, URL, waitFor, waitForLockWaiters, waitForPublishedShards, withPg } from "./support.ts"
 
 const ROWS = 400_000
 /** The rebalance test's rows, and its parts (all on runner 1 at first). */
@@ -56,16 +35,10 @@ beforeAll(async () => {
   await mkdir(join(dir, "out"))
   await mkdir(join(dir, "local"))
   // the reference: the same workflow run locally, uninterrupted
-  await writeFile(join(dir, "local.yaml"), workflow("cluster-local").replace("out/result.ndjson", "local/result.ndjson"))
-  const local = await run(["run", "local.yaml", "--quiet"], dir)
-  if (local.status !== 0) throw new Error(`the local run failed: ${local.stderr}`)
+  await runLocal(dir, "local.yaml", workflow("cluster-local").replace("out/result.ndjson", "local/result.ndjson"))
 }, 300_000)
 
-afterAll(async () => {
-  await stopAll(runners)
-  await dropPrefix(prefix)
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(() => tearDown(runners, prefix, dir))
 
 describe("dataflare cluster", () => {
   it("refuses a workflow it cannot distribute yet, before submitting anything", async () => {

@@ -5,7 +5,7 @@
  * `CLUSTER_WORKFLOWS` (default {@link DEFAULT_WORKFLOWS}, to keep CI under a few minutes on two
  * cores) and prints the time; `node bench/cluster.ts --many 10000` runs the full count.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect } from "effect"
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Builtins from "../../src/Builtins.ts"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
-import { dropPrefix, freshPrefix, type RunnerProcess, run, startRunners, stopAll, URL, waitFor, waitForPublishedShards, waitForShards } from "./support.ts"
+import { freshPrefix, run, type RunnerProcess, startRunners, tearDown, URL, waitFor, waitForPublishedShards, waitForShards } from "./support.ts"
 
 const DEFAULT_WORKFLOWS = 1000
 const WORKFLOWS = Number(process.env.CLUSTER_WORKFLOWS ?? DEFAULT_WORKFLOWS)
@@ -76,11 +76,7 @@ beforeAll(async () => {
   await mkdir(join(dir, "out"))
 })
 
-afterAll(async () => {
-  await stopAll(runners)
-  await dropPrefix(prefix)
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(() => tearDown(runners, prefix, dir))
 
 describe("dataflare cluster: many small workflows", () => {
   it(`runs ${WORKFLOWS} small workflows submitted at once across three runners, every one to its end`, async () => {

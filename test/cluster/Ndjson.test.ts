@@ -4,11 +4,11 @@
  * resume from their checkpoints, and the union of the parts' output files is exactly the output
  * of a local `dataflare run` (nothing lost, nothing twice).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { dropPrefix, expectMoved, freshPrefix, killDuringRun, lines, ordersWorkflow, partLines, type RunnerProcess, run, startRunners, stopAll, URL } from "./support.ts"
+import { expectMoved, freshPrefix, killDuringRun, lines, ordersWorkflow, partLines, run, runLocal, type RunnerProcess, startRunners, tearDown, URL } from "./support.ts"
 
 const ROWS = 300_000
 
@@ -28,16 +28,10 @@ beforeAll(async () => {
   await mkdir(join(dir, "out"))
   await mkdir(join(dir, "local"))
   // the reference: the same workflow run locally, uninterrupted
-  await writeFile(join(dir, "local.yaml"), workflow("cluster-ndjson-local", "local/result.ndjson"))
-  const local = await run(["run", "local.yaml", "--quiet"], dir)
-  if (local.status !== 0) throw new Error(`the local run failed: ${local.stderr}`)
+  await runLocal(dir, "local.yaml", workflow("cluster-ndjson-local", "local/result.ndjson"))
 }, 300_000)
 
-afterAll(async () => {
-  await stopAll(runners)
-  await dropPrefix(prefix)
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(() => tearDown(runners, prefix, dir))
 
 describe("dataflare cluster: an ndjson file in byte ranges", () => {
   it("survives kill -9 of a runner: the parts move, and the output is exactly the local run's", async () => {

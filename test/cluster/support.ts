@@ -4,14 +4,14 @@
  * commands, and the cluster's status read through the library.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { readdir, readFile } from "node:fs/promises"
+import { readdir, readFile, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Effect } from "effect"
 import pg from "pg"
 import { expect } from "vitest"
 import * as Cluster from "../../src/cluster/Cluster.ts"
 import { bin } from "../cli/support.ts"
-import { freePort, URL } from "./runners.ts"
+import { dropPrefix, freePort, URL } from "./runners.ts"
 
 export { dropPrefix, freePort, ordersWorkflow, URL } from "./runners.ts"
 
@@ -70,6 +70,23 @@ export const stopRunner = (runner: RunnerProcess, signal: "SIGKILL" | "SIGTERM")
     })
     runner.child.kill(signal)
   })
+
+/**
+ * The reference a cluster run is compared with: writes `yaml` as `dir/file` and runs it with
+ * `dataflare run` to its end (one process, no cluster), failing the set-up when it fails.
+ */
+export const runLocal = async (dir: string, file: string, yaml: string): Promise<void> => {
+  await writeFile(join(dir, file), yaml)
+  const local = await run(["run", file, "--quiet"], dir)
+  if (local.status !== 0) throw new Error(`the local run failed: ${local.stderr}`)
+}
+
+/** A test file's clean-up: kills its runners, drops its cluster tables and removes its directory. */
+export const tearDown = async (runners: ReadonlyArray<RunnerProcess>, prefix: string, dir: string): Promise<void> => {
+  await stopAll(runners)
+  await dropPrefix(prefix)
+  await rm(dir, { recursive: true, force: true })
+}
 
 /** Runs the CLI to its end (with `env` added to the environment). */
 export const run = (args: ReadonlyArray<string>, cwd: string, timeout = 300_000, env: Record<string, string> = {}) =>
