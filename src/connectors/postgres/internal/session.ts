@@ -7,6 +7,14 @@
  * `pg` reports a dead connection with an error that has no SQLSTATE; the session remembers which
  * client died and turns such an error into a `ConnectionError` (retryable, and `recover` drops
  * the connection).
+ *
+ * A statement whose caller was interrupted (a part's shard moving, a stop) keeps running on the
+ * server, and `pg` queues everything sent after it — the close's `ROLLBACK`, the disconnect. So
+ * before the session sends anything else, and when {@link Session.abort} is asked, a statement
+ * left running is cancelled on the server (`pg_cancel_backend` from a side connection;
+ * `pg_terminate_backend` when the cancel does not end it within {@link CANCEL_GRACE_MS}): a
+ * statement waiting on a lock someone else holds no longer holds the close up until that lock
+ * is released.
  */
 import { Effect, type Redacted } from "effect"
 import pg from "pg"
@@ -16,6 +24,9 @@ import { pgConfig } from "./client.ts"
 import { type CopyInput, copyRows, CopyStream } from "./copy.ts"
 
 const CONNECTOR = "postgres"
+
+/** How long a cancelled statement may take to end before its backend is terminated. */
+export const CANCEL_GRACE_MS = 5_000
 
 /**
  * Fixed settings of every sink session, so that text is read the same way whatever the server's
@@ -34,6 +45,8 @@ export class Session {
   /** The COPY streaming into the open transaction, if any. */
   stream: CopyStream | undefined = undefined
   private readonly connectionString: Redacted.Redacted<string>
+  /** Promises of work on the client whose callers were interrupted before they settled. */
+  private readonly abandoned = new Set<Promise<unknown>>()
 
   constructor(connectionString: Redacted.Redacted<string>) {
     this.connectionString = connectionString
@@ -68,6 +81,7 @@ export class Session {
 
   /** Closes the connection (a transaction open on it is rolled back by the server). */
   readonly disconnect: Effect.Effect<void> = Effect.promise(async () => {
+    await this.cancelAbandoned()
     const c = this.client
     this.client = undefined
     this.inTx = false
@@ -81,8 +95,69 @@ export class Session {
     const c = this.client
     if (s === undefined || c === undefined) return Effect.void
     this.stream = undefined
-    return Effect.tryPromise({ try: () => s.end(), catch: this.lost(c) })
+    return this.tracked(c, () => s.end())
   })
+
+  /**
+   * Stops what the connection is doing for a caller that gave up (a sink closing after a failure
+   * or an interruption): a statement or COPY still under way on it is cancelled on the server and
+   * waited for, so that the `ROLLBACK` and disconnect that follow are not queued behind it.
+   */
+  readonly abort: Effect.Effect<void> = Effect.promise(() => this.cancelAbandoned(this.stream !== undefined))
+
+  /**
+   * Runs `f` (work on client `c`) as an interruptible effect. When the caller is interrupted
+   * before `f`'s promise settles, the promise is remembered as abandoned: the next use of the
+   * session cancels it first.
+   */
+  private tracked<A>(c: pg.Client, f: () => Promise<A>): Effect.Effect<A, unknown> {
+    return Effect.tryPromise({
+      try: (signal) => {
+        const p = f()
+        const abandon = () => {
+          const settled = p.then(() => undefined, () => undefined)
+          this.abandoned.add(settled)
+          void settled.then(() => this.abandoned.delete(settled))
+        }
+        signal.addEventListener("abort", abandon, { once: true })
+        void p.then(() => signal.removeEventListener("abort", abandon), () => signal.removeEventListener("abort", abandon))
+        return p
+      },
+      catch: this.lost(c)
+    })
+  }
+
+  /**
+   * Cancels on the server what abandoned callers left running (or, with `busy`, whatever runs),
+   * and waits for it to end: `pg_cancel_backend`, then `pg_terminate_backend` after
+   * {@link CANCEL_GRACE_MS}. A connection that cannot be reached any more is left to `end`.
+   */
+  private async cancelAbandoned(busy = false): Promise<void> {
+    const c = this.client
+    if (c === undefined || (this.abandoned.size === 0 && !busy)) return
+    const pid: unknown = Reflect.get(c, "processID")
+    if (typeof pid !== "number") return
+    const settled = Promise.all([...this.abandoned])
+    const signal = async (fn: "pg_cancel_backend" | "pg_terminate_backend") => {
+      const side = new pg.Client(pgConfig(this.connectionString))
+      side.on("error", () => {})
+      try {
+        await side.connect()
+        await side.query(`SELECT ${fn}($1)`, [pid])
+      } catch {
+        // the server is gone: the connection's own end reports it
+      } finally {
+        await side.end().catch(() => undefined)
+      }
+    }
+    await signal("pg_cancel_backend")
+    const ended = await Promise.race([settled.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), CANCEL_GRACE_MS).unref())])
+    if (!ended) {
+      this.broken.add(c)
+      await signal("pg_terminate_backend")
+      await settled
+    }
+  }
 
   /**
    * Runs a statement. An open COPY is ended first: the paths that commit end it themselves (and
@@ -91,30 +166,30 @@ export class Session {
    */
   query(text: string, params?: ReadonlyArray<unknown>): Effect.Effect<pg.QueryResult, unknown> {
     return Effect.gen({ self: this }, function*() {
+      if (this.abandoned.size > 0) yield* Effect.promise(() => this.cancelAbandoned())
       if (this.stream !== undefined) yield* Effect.ignore(this.endCopy)
       const c = yield* this.connected
-      return yield* Effect.tryPromise({ try: () => c.query(text, params as Array<unknown>), catch: this.lost(c) })
+      return yield* this.tracked(c, () => c.query(text, params as Array<unknown>))
     })
   }
 
   /** One complete COPY of `input` (see `copyRows`); resolves with the row count. */
   copy(statement: string, input: CopyInput): Effect.Effect<number, unknown> {
     return Effect.gen({ self: this }, function*() {
+      if (this.abandoned.size > 0) yield* Effect.promise(() => this.cancelAbandoned())
       const c = yield* this.connected
-      return yield* Effect.tryPromise({ try: () => copyRows(c, statement, input), catch: this.lost(c) })
+      return yield* this.tracked(c, () => copyRows(c, statement, input))
     })
   }
 
   /** One complete COPY of raw COPY bytes (CSV or text rows written as they are). */
   copyBytes(statement: string, bytes: Buffer): Effect.Effect<void, unknown> {
     return Effect.gen({ self: this }, function*() {
+      if (this.abandoned.size > 0) yield* Effect.promise(() => this.cancelAbandoned())
       const c = yield* this.connected
-      yield* Effect.tryPromise({
-        try: () => {
-          const s = new CopyStream(c, statement, "", false)
-          return s.write(bytes).then(() => s.end())
-        },
-        catch: this.lost(c)
+      yield* this.tracked(c, () => {
+        const s = new CopyStream(c, statement, "", false)
+        return s.write(bytes).then(() => s.end())
       })
     })
   }
@@ -130,6 +205,7 @@ export class Session {
     chunks: Iterable<Effect.Effect<Buffer, unknown>>
   ): Effect.Effect<void, unknown, R> {
     return Effect.gen({ self: this }, function*() {
+      if (this.abandoned.size > 0) yield* Effect.promise(() => this.cancelAbandoned())
       if (this.stream !== undefined && this.stream.key !== key) yield* this.endCopy
       if (this.stream === undefined) {
         const statement = yield* open
@@ -140,7 +216,7 @@ export class Session {
       const c = yield* this.connected
       for (const chunk of chunks) {
         const buf = yield* chunk
-        yield* Effect.tryPromise({ try: () => s.write(buf), catch: this.lost(c) })
+        yield* this.tracked(c, () => s.write(buf))
       }
     })
   }

@@ -70,7 +70,11 @@ export const makeWriter = Effect.fnUntraced(function*(
     target.key = config.key ?? primaryKey(target.columns)
   })
 
-  yield* Effect.addFinalizer((exit) => protocol.close(exit._tag === "Success"))
+  // after a failure or an interruption, what still runs on the data session (a COPY or statement
+  // waiting on a lock, say) is cancelled before the protocol rolls back and disconnects
+  yield* Effect.addFinalizer((exit) =>
+    exit._tag === "Success" ? protocol.close(true) : Effect.andThen(tx.session.abort, protocol.close(false))
+  )
   yield* loadColumns.pipe(Effect.mapError(classify(CONNECTOR, "open")))
   if (kind === "prepared") yield* checkPreparedTransactions(tx)
   if (target.columns.length === 0 && config.create_table !== true) {
