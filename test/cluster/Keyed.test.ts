@@ -17,12 +17,15 @@ import {
   expectMoved,
   freshPrefix,
   killDuringRun,
+  partUnderWay,
   run,
   type RunnerProcess,
   startRunner,
   stopRunner,
   URL,
   waitFor,
+  status,
+  waitForLockWaiters,
   waitForPublishedShards,
   withPg
 } from "./support.ts"
@@ -255,6 +258,57 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
     const diff = await difference("local_totals", "totals", exampleUrl)
     expect(diff).toEqual({ a: 9973, b: 9973, only_a: 0, only_b: 0 })
   }, 300_000)
+
+  it("dataflare stop mid-run, then submitted again: the stopped parts resume from their checkpoints and the target equals a local run's", async () => {
+    await threeRunners()
+    const name = `cluster-keyed-stop-${prefix}`
+    const target = table("stopped")
+    const exchange = table("exchange")
+    await withPg(URL, (c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(target)} ${aggregateColumns}`))
+    await writeFile(join(dir, "stop.yaml"), aggregate(name, target))
+    const submit = () => run(["submit", "stop.yaml", "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)], dir)
+    const submitted = submit()
+    // Stage 1 held where it is: once a stage-1 part has checkpointed (the exchange then exists),
+    // the test locks the exchange, so the parts' next commits into it wait; the stop comes while
+    // they wait, and the lock is let go once the parts have had time to see it (polled every 0.5 s).
+    await partUnderWay(prefix, name, (p) => p.part < PARTS)
+    const locker = new pg.Client({ connectionString: URL })
+    await locker.connect()
+    try {
+      await locker.query(`BEGIN; LOCK TABLE ${pg.escapeIdentifier(exchange)} IN EXCLUSIVE MODE`)
+      await waitForLockWaiters(URL, exchange, 1)
+      const stopped = await run(["stop", name, "--cluster", URL, "--prefix", prefix], dir)
+      expect(stopped.stdout).toContain("asked to stop")
+      expect(stopped.status).toBe(0)
+      await new Promise((r) => setTimeout(r, 3_000))
+      await locker.query("COMMIT")
+    } finally {
+      await locker.end()
+    }
+    const first = await submitted
+    expect(first.stdout).toContain(`${name}: stopped`)
+    const before = (await status(prefix, name)).parts.filter((p) => p.workflow === name)
+    expect(before).toHaveLength(2 * PARTS)
+    // stage-1 parts stopped before the end of their ranges; no stage-2 part can be done before them
+    expect(before.filter((p) => p.part < PARTS).some((p) => p.status === "stopped")).toBe(true)
+    expect(before.filter((p) => p.part >= PARTS).map((p) => p.status)).toEqual(["stopped", "stopped", "stopped"])
+    expect(await exchangeRows(name)).toBeGreaterThan(0)
+
+    const resumed = await submit()
+    expect(resumed.stdout).toContain(`${name}: ${2 * PARTS} parts done`)
+    expect(resumed.status).toBe(0)
+    const after = (await status(prefix, name)).parts.filter((p) => p.workflow === name)
+    for (const p of after) {
+      expect(p.status).toBe("done")
+      const was = before.find((b) => b.part === p.part)!
+      // a part stopped with a checkpoint resumes from it
+      if (was.status === "stopped" && was.checkpoint !== null) expect(p.resumedFrom).toBe(was.checkpoint)
+    }
+    const diff = await difference(table("local_agg"), target)
+    expect(diff.a).toBeGreaterThan(0)
+    expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })
+    expect(await exchangeRows(name)).toBe(0)
+  }, 600_000)
 
   it("refuses what the exchange does not distribute, naming the node, with nothing recorded", async () => {
     const windowed = `cluster-keyed-window-${prefix}`
