@@ -121,9 +121,12 @@ export const runSource = (
     let pending: Array<unknown> = []
     let pendingSince = 0
     let pendingLast: Batch.Batch<unknown> | undefined
+    // the watermark of the first batch gathered: a watermark must hold for every record of the
+    // batch, and a later read's may be past the records read before it
+    let pendingWatermark: number | undefined
     const flushPending = Effect.suspend(() => {
       if (pendingLast === undefined || pending.length === 0) return Effect.void
-      const batch = Batch.withRecords(pendingLast, pending)
+      const batch = Batch.make(pending, { origin: pendingLast.origin, watermark: pendingWatermark, readAt: pendingLast.readAt })
       pending = []
       pendingLast = undefined
       return emit(batch)
@@ -206,7 +209,10 @@ export const runSource = (
         continue
       }
       if (n > 0) {
-        if (pending.length === 0) pendingSince = now
+        if (pending.length === 0) {
+          pendingSince = now
+          pendingWatermark = batch.watermark
+        }
         Batch.forEach(batch, (r) => pending.push(r))
         pendingLast = batch
       }
