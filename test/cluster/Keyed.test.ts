@@ -120,8 +120,47 @@ destinations:
       table: ${target}
 `
 
+/** csv with event times → per customer per 5 s tumbling window (epoch ms bounds) → the exactly-once postgres sink. */
+const windowed = (name: string, target: string) => `name: ${name}
+execution:
+  batch_size: 500
+  checkpoint_interval: 300ms
+sources:
+  ticks:
+    type: csv
+    config:
+      path: timed.csv
+      columns:
+        id: integer
+        at: integer
+        amount: integer
+transformations:
+  per_window:
+    type: aggregate
+    inputs: [ticks]
+    config:
+      group_by: [customer]
+      time_field: at
+      window: { type: tumbling, size: 5s }
+      max_out_of_orderness: 100ms
+      window_format: epoch_ms
+      aggregates:
+        n: { op: count }
+        total: { op: sum, field: amount }
+destinations:
+  out:
+    type: postgres
+    inputs: [per_window]
+    config:
+      connection_string: ${URL}
+      table: ${target}
+`
+
 const aggregateColumns = "(customer text NOT NULL, n bigint NOT NULL, total bigint NOT NULL, mean double precision NOT NULL)"
 const dedupeColumns = "(id bigint NOT NULL, v bigint NOT NULL, tag text NOT NULL)"
+const windowedColumns = "(customer text NOT NULL, window_start bigint NOT NULL, window_end bigint NOT NULL, n bigint NOT NULL, total bigint NOT NULL)"
+/** Rows of timed.csv: 10 ms apart, up to 40 ms out of order (within max_out_of_orderness), 50 customers. */
+const TIMED = 200_000
 
 /** The rows of `a` not in `b` and of `b` not in `a` (as multisets), and the counts of both. */
 const difference = (a: string, b: string, url = URL) =>
@@ -203,10 +242,14 @@ beforeAll(async () => {
   const events = ["id,v,tag"]
   for (let copy = 0; copy < 2; copy++) for (let i = 0; i < DUPLICATED; i++) events.push(`${i},${(i * 31) % 977},t${i % 13}`)
   await writeFile(join(dir, "events.csv"), `${events.join("\n")}\n`)
+  const timed = ["id,customer,at,amount"]
+  for (let i = 0; i < TIMED; i++) timed.push(`${i},c${(i * 7) % 50},${1_700_000_000_000 + i * 10 - ((i * 13) % 5) * 10},${i % 100}`)
+  await writeFile(join(dir, "timed.csv"), `${timed.join("\n")}\n`)
   // the references: the same workflows run locally, uninterrupted
   await withPg(URL, async (c) => {
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_agg"))} ${aggregateColumns}`)
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_dedupe"))} ${dedupeColumns}`)
+    await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_windowed"))} ${windowedColumns}`)
     await c.query(`CREATE DATABASE ${database}`)
   })
   // examples/cluster/customer-totals.yaml's tables
@@ -222,7 +265,8 @@ beforeAll(async () => {
   expect(localExample.status).toBe(0)
   await writeFile(join(dir, "local-agg.yaml"), aggregate(`keyed-local-agg-${prefix}`, table("local_agg")))
   await writeFile(join(dir, "local-dedupe.yaml"), dedupe(`keyed-local-dedupe-${prefix}`, table("local_dedupe")))
-  for (const file of ["local-agg.yaml", "local-dedupe.yaml"]) {
+  await writeFile(join(dir, "local-windowed.yaml"), windowed(`keyed-local-windowed-${prefix}`, table("local_windowed")))
+  for (const file of ["local-agg.yaml", "local-dedupe.yaml", "local-windowed.yaml"]) {
     const local = await run(["run", file, "--quiet"], dir)
     expect(local.stderr).toBe("")
     expect(local.status).toBe(0)
@@ -248,6 +292,16 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
 
   it("dedupe: kill -9 of the runner of a stage-2 part — the target equals a local run's", async () => {
     await killedRun("dedupe2", dedupe, dedupeColumns, table("local_dedupe"), (part) => part >= PARTS)
+  }, 300_000)
+
+  it("windowed aggregate: kill -9 of the runner of a stage-2 part — every window equals a local run's", async () => {
+    // (the producers' event-time clocks travel with the rows; a window fires once all have passed it)
+    await killedRun("windowed2", windowed, windowedColumns, table("local_windowed"), (part) => part >= PARTS)
+    // every 5 s window of every customer, none cut short or dropped as late
+    const windows = await withPg(URL, async (c) =>
+      (await c.query(`SELECT count(*)::int AS n, sum(n)::int AS records FROM ${pg.escapeIdentifier(table("windowed2"))}`)).rows[0]
+    )
+    expect(windows).toEqual({ n: windows.n, records: TIMED })
   }, 300_000)
 
   it("runs examples/cluster/customer-totals.yaml: a PostgreSQL table aggregated per customer, equal to a local run", async () => {
@@ -311,16 +365,16 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
   }, 600_000)
 
   it("refuses what the exchange does not distribute, naming the node, with nothing recorded", async () => {
-    const windowed = `cluster-keyed-window-${prefix}`
+    const twice = `cluster-keyed-twice-${prefix}`
     await writeFile(
-      join(dir, "window.yaml"),
-      aggregate(windowed, table("never")).replace(
-        "      group_by: [customer]\n",
-        "      group_by: [customer]\n      time_field: id\n      window: { type: tumbling, size: 1s }\n"
+      join(dir, "twice.yaml"),
+      aggregate(twice, table("never")).replace(
+        "  shaped:\n    type: map\n    inputs: [per_customer]\n",
+        "  once:\n    type: dedupe\n    inputs: [per_customer]\n    config:\n      key: [customer]\n  shaped:\n    type: map\n    inputs: [once]\n"
       )
     )
-    const refused = await run(["submit", "window.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
-    expect(refused.stderr).toContain("processor 'per_customer' (aggregate) has a window: windowed operators are not distributed")
+    const refused = await run(["submit", "twice.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(refused.stderr).toContain("processors 'per_customer' (aggregate), 'once' (dedupe) are keyed: the cluster distributes one keyed operator per workflow")
     expect(refused.status).toBe(1)
     const side = `cluster-keyed-side-${prefix}`
     await writeFile(
@@ -334,7 +388,7 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
       // (no parts table at all when this test runs alone: nothing recorded either)
       c.query(
         `SELECT CASE WHEN to_regclass($2) IS NULL THEN 0 ELSE (SELECT count(*)::int FROM ${pg.escapeIdentifier(table("parts"))} WHERE workflow = ANY($1)) END AS n`,
-        [[windowed, side], table("parts")]
+        [[twice, side], table("parts")]
       )
     )
     expect(parts.rows[0]).toEqual({ n: 0 })

@@ -21,6 +21,15 @@
  * A part of either stage that starts again elsewhere restores its own checkpoint: a producer
  * re-reads its range from its position and its sink applies or drops what it had staged; a
  * consumer seeks to its `seq`s and restores the operator's state.
+ *
+ * **Windows** (an operator with `window`): each producer keeps its own event-time clock, the
+ * largest event time it has read minus the operator's `max_out_of_orderness` (checkpointed with
+ * the part: the routing step is then a stateful step), and writes it with every row (`wm`). A
+ * consumer knows each producer's clock from the last row of it it read, and hands the operator the
+ * smallest of them as the batches' watermark; the operator itself does not advance its clock on
+ * the records it sees (they come from several producers, each in its own order). So a window
+ * fires once every producer has gone past it, as one instance reading the producers one after the
+ * other would fire it, and at the end of input every window still open fires.
  */
 import { Buffer } from "node:buffer"
 import { Effect, Schema } from "effect"
@@ -30,10 +39,12 @@ import type { SourceReader } from "../../Connector.ts"
 import { ConnectorError, TransientError } from "../../Errors.ts"
 import { DEFAULT_KEY_GROUPS, groupRange, keyGroupOf } from "../../internal/keyGroups.ts"
 import type * as Processor from "../../Processor.ts"
+import { eventTime } from "../../processors/internal/windows.ts"
 import type { Entry, Registry } from "../../Registry.ts"
-import type { Node, WorkflowGraph } from "../../WorkflowGraph.ts"
+import * as State from "../../State.ts"
+import { durationMillis, type Node, type WorkflowGraph } from "../../WorkflowGraph.ts"
 
-/** Keyed operators the exchange distributes (over the whole input: no `window`). */
+/** Keyed operators the exchange distributes (over the whole input or event-time windows). */
 export const KEYED_TYPES: ReadonlySet<string> = new Set(["aggregate", "dedupe"])
 
 /** The type of stage 2's source (registered only in a stage-2 part's registry). */
@@ -54,9 +65,31 @@ export const createTableSql = (prefix: string): string => {
   const i = pg.escapeIdentifier(`${exchangeTable(prefix)}_read`)
   return `CREATE TABLE IF NOT EXISTS ${t} (
     workflow text NOT NULL, producer int NOT NULL, kg int NOT NULL, payload text NOT NULL,
-    seq bigint GENERATED ALWAYS AS IDENTITY);
+    seq bigint GENERATED ALWAYS AS IDENTITY, wm double precision);
+    ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS wm double precision;
     CREATE INDEX IF NOT EXISTS ${i} ON ${t} (workflow, producer, seq)`
 }
+
+/** The event-time settings of a windowed keyed operator (`undefined`: no window). */
+export interface Windowed {
+  readonly timeField: string
+  /** `max_out_of_orderness` in milliseconds. */
+  readonly outOfOrderness: number
+}
+
+/** The event-time settings of a keyed node with a `window` (and its `time_field`). */
+export const windowedOf = (keyed: Node): Windowed | undefined => {
+  const config = keyed.config as { readonly window?: unknown; readonly time_field?: unknown; readonly max_out_of_orderness?: unknown }
+  if (config.window === undefined || typeof config.time_field !== "string") return undefined
+  const ooo = config.max_out_of_orderness
+  return { timeField: config.time_field, outOfOrderness: typeof ooo === "string" || typeof ooo === "number" ? durationMillis(ooo) : 0 }
+}
+
+/**
+ * The `max_out_of_orderness` a stage-2 operator runs with: so large that the records it sees never
+ * move its clock (only the batches' watermarks do). The largest a Date can be away from another.
+ */
+const NEVER_FROM_RECORDS_MS = 8.64e15
 
 /** The input node of an input reference (`node` or `node.port`). */
 const inputNode = (graph: WorkflowGraph, input: string): string => {
@@ -150,7 +183,13 @@ export const consumerGraph = (graph: WorkflowGraph, keyed: Node): WorkflowGraph 
     ...graph,
     nodes: [
       { kind: "source", id: SOURCE_ID, type: EXCHANGE_SOURCE, config: {}, inputs: [] },
-      ...graph.nodes.filter((n) => after.has(n.id)).map((n) => (n.id === keyed.id ? { ...n, inputs: [SOURCE_ID] } : n))
+      ...graph.nodes.filter((n) => after.has(n.id)).map((n) =>
+        n.id !== keyed.id
+          ? n
+          : windowedOf(keyed) === undefined
+          ? { ...n, inputs: [SOURCE_ID] }
+          : { ...n, inputs: [SOURCE_ID], config: { ...(n.config as object), max_out_of_orderness: NEVER_FROM_RECORDS_MS } }
+      )
     ]
   }
 }
@@ -217,6 +256,66 @@ const routeEntry = (workflow: string, producer: number, key: (record: unknown) =
   })
 })
 
+/** The routing step's state key: the producer's largest event time read so far. */
+const CLOCK = "max"
+
+/**
+ * Stage 1's routing step for a windowed operator: as {@link routeEntry}, and every row carries
+ * the producer's clock (`wm`: the largest event time read so far minus `max_out_of_orderness`;
+ * `null` before the first valid time). A stateful step of one instance: the clock is part of the
+ * part's checkpoints, so a producer resumed elsewhere goes on from the clock it had. A record
+ * without a valid event time passes unchanged (the operator sets it aside or fails on it).
+ */
+const windowedRouteEntry = (workflow: string, producer: number, key: (record: unknown) => unknown, groups: number, windowed: Windowed): Entry => ({
+  kind: "processor",
+  type: EXCHANGE_ROUTE,
+  description: "routes records to the cluster's keyed exchange, with the producer's event-time clock",
+  apiVersion: 1,
+  configSchema: NoConfig,
+  prepare: () => ({
+    ok: true,
+    value: {
+      _tag: "Stateful",
+      key: undefined,
+      ports: [],
+      stateSchema: Schema.Unknown,
+      stateVersion: 1,
+      fingerprint: { route: "windowed", timeField: windowed.timeField },
+      make: () => {
+        const state = State.inMemory<unknown>()
+        return {
+          state,
+          onBatch: (batch) => {
+            const stored = state.get(CLOCK)
+            let max = typeof stored === "number" ? stored : Number.NEGATIVE_INFINITY
+            const out: Array<unknown> = []
+            for (let i = batch.start; i < batch.end; i++) {
+              const record = batch.records[i]
+              let t: number | undefined
+              try {
+                t = eventTime(record, windowed.timeField)
+              } catch {
+                t = undefined
+              }
+              if (t !== undefined && t > max) max = t
+              out.push({
+                workflow,
+                producer,
+                kg: keyGroupOf(key(record), groups),
+                payload: encodeRecord(record),
+                wm: Number.isFinite(max) ? max - windowed.outOfOrderness : null
+              })
+            }
+            if (Number.isFinite(max) && max !== stored) state.set(CLOCK, max)
+            return { records: out }
+          },
+          onEnd: () => ({ records: [] })
+        }
+      }
+    } satisfies Processor.StatefulProcessor
+  })
+})
+
 const failure = (operation: string, e: unknown) =>
   new ConnectorError({
     connector: EXCHANGE_SOURCE,
@@ -251,13 +350,20 @@ const openConsumer = (options: ConsumerOptions) =>
     pool.on("error", () => undefined)
     const table = pg.escapeIdentifier(exchangeTable(options.prefix))
     const seqs: Array<number> = Array.from({ length: options.producers }, () => 0)
+    // each producer's event-time clock, from the last of its rows read (windowed operators)
+    const clocks: Array<number> = Array.from({ length: options.producers }, () => Number.NEGATIVE_INFINITY)
+    /** The watermark every producer has passed: the smallest of their clocks. */
+    const watermark = (): number | undefined => {
+      const w = Math.min(...clocks)
+      return Number.isFinite(w) ? w : undefined
+    }
     let next = 0
     let producersDone = false
     const fetch = (producer: number, max: number) =>
       Effect.tryPromise({
         try: () =>
           pool.query(
-            `SELECT seq, payload FROM ${table} WHERE workflow = $1 AND producer = $2 AND seq > $3 AND kg BETWEEN $4 AND $5 ORDER BY seq LIMIT $6`,
+            `SELECT seq, payload, wm FROM ${table} WHERE workflow = $1 AND producer = $2 AND seq > $3 AND kg BETWEEN $4 AND $5 ORDER BY seq LIMIT $6`,
             [options.workflow, producer, seqs[producer], options.groups[0], options.groups[1], Math.min(max, FETCH)]
           ),
         catch: (e) => failure("read", e)
@@ -270,9 +376,14 @@ const openConsumer = (options: ConsumerOptions) =>
             const result = yield* fetch(producer, max)
             if (result.rows.length === 0) continue
             next = (producer + 1) % options.producers
-            const rows = result.rows as Array<{ seq: string; payload: string }>
+            const rows = result.rows as Array<{ seq: string; payload: string; wm: number | null }>
             seqs[producer] = Number(rows[rows.length - 1]!.seq)
-            return Batch.make(rows.map((r) => decodeRecord(r.payload)))
+            // the batch carries the watermark of the rows read before it: every producer's clock
+            // then, which none of this batch's records can be behind by more than its own producer was
+            const before = watermark()
+            const last = rows[rows.length - 1]!.wm
+            if (last !== null && last > clocks[producer]!) clocks[producer] = last
+            return Batch.make(rows.map((r) => decodeRecord(r.payload)), before === undefined ? undefined : { watermark: before })
           }
           // nothing for this part: every producer had already ended before this sweep, so no row can come
           if (producersDone) return undefined
@@ -282,7 +393,7 @@ const openConsumer = (options: ConsumerOptions) =>
           else yield* Effect.sleep(IDLE_MS)
           return Batch.empty()
         }),
-      position: Effect.sync(() => ({ seqs: [...seqs] })),
+      position: Effect.sync(() => ({ seqs: [...seqs], clocks: clocks.map((c) => (Number.isFinite(c) ? c : null)) })),
       seek: (position) =>
         Effect.gen(function*() {
           const stored = (position as { readonly seqs?: unknown }).seqs
@@ -290,6 +401,11 @@ const openConsumer = (options: ConsumerOptions) =>
             return yield* failure("seek", `the checkpoint's position ${JSON.stringify(position)} is not one of ${options.producers} producers`)
           }
           for (let i = 0; i < stored.length; i++) seqs[i] = Number(stored[i])
+          const storedClocks = (position as { readonly clocks?: unknown }).clocks
+          for (let i = 0; i < clocks.length; i++) {
+            const c = Array.isArray(storedClocks) ? storedClocks[i] : null
+            clocks[i] = typeof c === "number" ? c : Number.NEGATIVE_INFINITY
+          }
         }),
       // a completed checkpoint covers the rows up to its seqs: they are not read again
       commit: (position) =>
@@ -347,7 +463,10 @@ export const producerRegistry = (
   if (!prepared.ok || prepared.value._tag !== "Stateful" || prepared.value.key === undefined) {
     return `node '${keyed.id}' (${keyed.type}) is not a keyed operator on this runner`
   }
-  const route = routeEntry(graph.name, producer, prepared.value.key, groupsOf(graph))
+  const windowed = windowedOf(keyed)
+  const route = windowed === undefined
+    ? routeEntry(graph.name, producer, prepared.value.key, groupsOf(graph))
+    : windowedRouteEntry(graph.name, producer, prepared.value.key, groupsOf(graph), windowed)
   return { ...registry, find: (kind, type) => (kind === "processor" && type === EXCHANGE_ROUTE ? route : registry.find(kind, type)) }
 }
 

@@ -127,10 +127,7 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     const stateful = prepared.nodes.filter((n) => n.kind === "processor" && n.processor._tag === "Stateful").map((n) => n.node)
     for (const node of stateful) {
       if (!KEYED_TYPES.has(node.type)) {
-        return yield* refuse(name, `processor '${node.id}' (${node.type}) is stateful: the cluster distributes aggregate and dedupe over the whole input only (run it with dataflare run)`)
-      }
-      if (configField(node, "window") !== undefined) {
-        return yield* refuse(name, `processor '${node.id}' (${node.type}) has a window: windowed operators are not distributed by the cluster yet, only ${node.type} over the whole input (run it with dataflare run)`)
+        return yield* refuse(name, `processor '${node.id}' (${node.type}) is stateful: the cluster distributes aggregate and dedupe only (run it with dataflare run)`)
       }
       if (broker) {
         return yield* refuse(name, `processor '${node.id}' (${node.type}) is keyed, behind source '${source.id}' (${source.type}) that never ends: the cluster distributes keyed operators over bounded sources (files, tables) only`)
