@@ -42,10 +42,11 @@ afterAll(() => tearDown(runners, prefix, dir))
 
 describe("dataflare cluster", () => {
   it("refuses a workflow it cannot distribute yet, before submitting anything", async () => {
-    const keyed = workflow("cluster-keyed").replace("    inputs: [big]\n", "    inputs: [big]\n    key_by: id\n")
-    await writeFile(join(dir, "keyed.yaml"), keyed)
-    const result = await run(["submit", "keyed.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
-    expect(result.stderr).toContain("key_by: keyed operators are not distributed by the cluster yet")
+    // a stdout sink: every part would write the one terminal of the runner it happens to run on
+    const printed = workflow("cluster-printed").replace("    type: ndjson\n    inputs: [shaped]\n    config:\n      path: out/result.ndjson\n", "    type: stdout\n    inputs: [shaped]\n")
+    await writeFile(join(dir, "printed.yaml"), printed)
+    const result = await run(["submit", "printed.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(result.stderr).toContain("sink 'out' (stdout): the cluster writes file sinks")
     expect(result.status).toBe(1)
     const status = await run(["status", "--cluster", URL, "--prefix", prefix, "--format", "json"], dir)
     expect(JSON.parse(status.stdout).parts).toEqual([])

@@ -304,6 +304,27 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
     expect(windows).toEqual({ n: windows.n, records: TIMED })
   }, 300_000)
 
+  it("key_by: records travel by the node's key_by — the target equals a local run with that node's parallelism at the number of parts", async () => {
+    await threeRunners()
+    // key_by id (finer than group_by customer): a customer's records reach several instances, each
+    // emitting its own partial totals — the local run's instances own the same key-group ranges
+    const keyBy = (text: string) => text.replace("    inputs: [big]\n    config:\n      group_by", "    inputs: [big]\n    key_by: id\n    config:\n      group_by")
+    const name = `cluster-keyed-by-${prefix}`
+    for (const t of ["key_by", "local_key_by"]) await withPg(URL, (c) => c.query(`CREATE TABLE ${pg.escapeIdentifier(table(t))} ${aggregateColumns}`))
+    await writeFile(join(dir, "local-key-by.yaml"), keyBy(aggregate(`keyed-local-by-${prefix}`, table("local_key_by"))).replace("    key_by: id\n", `    key_by: id\n    parallelism: ${PARTS}\n`))
+    const local = await run(["run", "local-key-by.yaml", "--quiet"], dir)
+    expect(local.stderr).toBe("")
+    expect(local.status).toBe(0)
+    await writeFile(join(dir, "key-by.yaml"), keyBy(aggregate(name, table("key_by"))))
+    const submitted = await run(["submit", "key-by.yaml", "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)], dir)
+    expect(submitted.stdout).toContain(`${name}: ${2 * PARTS} parts done`)
+    expect(submitted.status).toBe(0)
+    const diff = await difference(table("local_key_by"), table("key_by"))
+    expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })
+    // partial totals: more rows than customers (each customer's orders spread over the instances)
+    expect(diff.a).toBeGreaterThan(CUSTOMERS)
+  }, 300_000)
+
   it("runs examples/cluster/customer-totals.yaml: a PostgreSQL table aggregated per customer, equal to a local run", async () => {
     await threeRunners()
     const submitted = await run(["submit", example, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir, 300_000, exampleEnv("totals"))

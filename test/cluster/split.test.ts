@@ -41,16 +41,22 @@ describe("cluster parts", () => {
     expect(partGraph(graph([source, filter, sink], { checkpoint_interval: "5s" }), 0).execution.checkpoint_interval).toBe("5s")
   })
 
+  it("accepts key_by (a part runs one instance of each node) and a windowed keyed operator", async () => {
+    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "once", type: "dedupe", config: { key: ["id"], window: "1m", time_field: "at" }, inputs: ["big"], key_by: "id" }
+    const checked = await Effect.runPromise(check(graph([source, { ...filter, key_by: "id" }, dedupe, { ...sink, inputs: ["once"] }]), "/data").pipe(Effect.provide(Builtins.layer)))
+    expect(checked.nodes.map((n) => n.id)).toEqual(["in", "big", "once", "out"])
+  })
+
   it("refuses what the cluster does not distribute yet", async () => {
     expect(await refusal(graph([source, { ...source, id: "in2" }, { ...filter, inputs: ["in", "in2"] }, sink]))).toContain("exactly one source")
     const nats: WorkflowGraph.Node = { kind: "source", id: "in", type: "nats", config: { url: "nats://127.0.0.1:4222", subject: "s" }, inputs: [] }
     expect(await refusal(graph([nats, filter, sink]))).toContain("source 'in' (nats): nats consumers as cluster parts are not supported")
     const mongo: WorkflowGraph.Node = { kind: "source", id: "in", type: "mongodb", config: { url: "mongodb://127.0.0.1", database: "d", collection: "c" }, inputs: [] }
     expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv and ndjson files, postgres and mysql tables")
-    expect(await refusal(graph([source, { ...filter, key_by: "id" }, sink]))).toContain("node 'big' (filter) has key_by")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
-    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "big", type: "dedupe", config: { key: ["id"], window: "1m", time_field: "at" }, inputs: ["in"] }
-    expect(await refusal(graph([source, dedupe, sink]))).toContain("processor 'big' (dedupe) has a window: windowed operators are not distributed")
+    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "once", type: "dedupe", config: { key: ["id"] }, inputs: ["big"] }
+    const aggregate: WorkflowGraph.Node = { kind: "processor", id: "totals", type: "aggregate", config: { group_by: ["id"], aggregates: { n: { op: "count" } } }, inputs: ["once"] }
+    expect(await refusal(graph([source, filter, dedupe, aggregate, { ...sink, inputs: ["totals"] }]))).toContain("'once' (dedupe), 'totals' (aggregate) are keyed")
     expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("node 'in' (csv) has a dead_letter file")
     const url = "postgres://postgres@127.0.0.1:5432/test"
     expect(await refusal(graph([{ ...source, type: "postgres", config: { connection_string: url, query: "SELECT 1 AS id" } }, filter, sink]))).toContain("reads a query")

@@ -5,7 +5,8 @@
  *
  * - **Stage 1** parts (`0 … n-1`) are the source's ranges, as for a stateless workflow, with the
  *   stateless chain up to the keyed operator; instead of the operator they write every record,
- *   with its key group (keyGroups.ts: the operator's own key, `execution.key_groups` groups), into
+ *   with its key group (keyGroups.ts: the node's `key_by`, else the operator's own key;
+ *   `execution.key_groups` groups), into
  *   the table `<prefix>_exchange` through the `postgres` sink in exactly-once `insert` mode: rows
  *   staged per checkpoint and moved into the table with the part's checkpoint marks, in one
  *   transaction. The table's `seq` (an identity) is assigned as the rows are moved, and one
@@ -38,6 +39,7 @@ import * as Batch from "../../Batch.ts"
 import type { SourceReader } from "../../Connector.ts"
 import { ConnectorError, TransientError } from "../../Errors.ts"
 import { DEFAULT_KEY_GROUPS, groupRange, keyGroupOf } from "../../internal/keyGroups.ts"
+import { keyExtractor } from "../../internal/planner.ts"
 import type * as Processor from "../../Processor.ts"
 import { eventTime } from "../../processors/internal/windows.ts"
 import type { Entry, Registry } from "../../Registry.ts"
@@ -463,10 +465,12 @@ export const producerRegistry = (
   if (!prepared.ok || prepared.value._tag !== "Stateful" || prepared.value.key === undefined) {
     return `node '${keyed.id}' (${keyed.type}) is not a keyed operator on this runner`
   }
+  // records travel by the node's `key_by` when it has one (as they reach a local run's instances), else by its own key
+  const key = keyed.key_by !== undefined ? keyExtractor(keyed.key_by) : prepared.value.key
   const windowed = windowedOf(keyed)
   const route = windowed === undefined
-    ? routeEntry(graph.name, producer, prepared.value.key, groupsOf(graph))
-    : windowedRouteEntry(graph.name, producer, prepared.value.key, groupsOf(graph), windowed)
+    ? routeEntry(graph.name, producer, key, groupsOf(graph))
+    : windowedRouteEntry(graph.name, producer, key, groupsOf(graph), windowed)
   return { ...registry, find: (kind, type) => (kind === "processor" && type === EXCHANGE_ROUTE ? route : registry.find(kind, type)) }
 }
 

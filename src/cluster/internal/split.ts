@@ -13,9 +13,10 @@
  *
  * What is distributed is checked at submit time ({@link check}): one `csv` or `ndjson` source,
  * `postgres` or `mysql` table source, or `redis-streams` / `rabbitmq` source, stateless
- * processors and at most one keyed `aggregate` / `dedupe` over the whole input behind a bounded
- * source, on the one path source → operator → sinks (run in two stages: see exchange.ts), no
- * `key_by`, file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in
+ * processors and at most one keyed `aggregate` / `dedupe` (over the whole input or windows, by its
+ * own key or its `key_by`) behind a bounded source, on the one path source → operator → sinks (run
+ * in two stages: see exchange.ts; a part runs one instance of every node, so `key_by` on a
+ * stateless node changes nothing), file sinks (`csv`, `ndjson`) with a `path` or `postgres` sinks in
  * `insert` / `upsert` mode — with a broker source, `postgres` sinks in `upsert` mode only (or
  * declared `guarantee: at-least-once`).
  */
@@ -100,7 +101,6 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
     }
     const broker = BROKER_SOURCES.has(source.type)
     for (const node of graph.nodes) {
-      if (node.key_by !== undefined) return yield* refuse(name, `node '${node.id}' (${node.type}) has key_by: keyed operators are not distributed by the cluster yet (run it with dataflare run)`)
       if (typeof node.config === "object" && node.config !== null && "dead_letter" in node.config) {
         return yield* refuse(name, `node '${node.id}' (${node.type}) has a dead_letter file: the parts of a cluster workflow cannot share one yet`)
       }
