@@ -30,7 +30,7 @@ import { Registry } from "../Registry.ts"
 import type { WorkflowGraph } from "../WorkflowGraph.ts"
 import * as Balance from "./internal/balance.ts"
 import { Part, partId } from "./internal/entity.ts"
-import { keyedNode, keyedParts } from "./internal/exchange.ts"
+import { keyedNode, keyedNodes, keyedParts } from "./internal/exchange.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
 import * as Secrets from "./internal/secrets.ts"
@@ -105,15 +105,27 @@ export const deferReferences: (resolved: WorkflowGraph, deferred: WorkflowGraph)
 export const unboundedSource: (graph: WorkflowGraph) => WorkflowGraph["nodes"][number] | undefined = unboundedSourceOf
 
 /**
- * The keyed operator of a workflow the cluster runs in two stages over its keyed exchange
- * (`aggregate` or `dedupe` over the whole input: see docs/cluster.md); `undefined` for a workflow
- * without one. Such a workflow submitted in `n` parts runs `2n`: parts `0 … n-1` read the source's
- * ranges and write the exchange, parts `n … 2n-1` each run the operator on a range of key groups.
+ * The first keyed operator of a workflow the cluster runs in stages over its keyed exchange
+ * (`aggregate` or `dedupe`: see docs/cluster.md); `undefined` for a workflow without one. Such a
+ * workflow submitted in `n` parts runs `2n`: parts `0 … n-1` read the source's ranges and write
+ * the exchange, parts `n … 2n-1` each run the operator on a range of key groups (with more keyed
+ * operators, see {@link keyedOperators}).
  *
  * @category submitting
  * @since 0.5.0
  */
 export const keyedOperator: (graph: WorkflowGraph) => WorkflowGraph["nodes"][number] | undefined = keyedNode
+
+/**
+ * The keyed operators of a workflow, in the order the records reach them. With `k` of them, a
+ * workflow submitted in `n` parts runs `(k + 1) · n`: stage 1 reads the source's ranges, stage
+ * `s` runs keyed operator `s-1` on a range of key groups and the chain after it (into the next
+ * keyed operator's exchange, or into the sinks).
+ *
+ * @category submitting
+ * @since 0.6.0
+ */
+export const keyedOperators: (graph: WorkflowGraph) => ReadonlyArray<WorkflowGraph["nodes"][number]> = keyedNodes
 
 /**
  * Where the cluster keeps its state: a PostgreSQL database, and a prefix for its tables
@@ -257,9 +269,12 @@ export const submitAll = (
     }
     const json = new Map(checked.map((g) => [g.name, JSON.stringify(g)]))
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
-    // a keyed workflow runs n parts of each stage (see exchange.ts)
+    // a keyed workflow runs n parts of each stage, one stage more than it has keyed operators (see exchange.ts)
     const send = yield* table.insertParts(
-      checked.map((g) => ({ workflow: g.name, parts: keyedNode(g) === undefined ? options.parts : keyedParts(options.parts) }))
+      checked.map((g) => {
+        const keyed = keyedNodes(g).length
+        return { workflow: g.name, parts: keyed === 0 ? options.parts : keyedParts(options.parts, keyed) }
+      })
     )
     const owners = yield* table.shardOwners
     yield* Effect.gen(function*() {

@@ -5,7 +5,11 @@
  * the records by key group into the durable exchange table, stage-2 parts (one per key-group
  * range) aggregate them. One runner is killed with `kill -9` while it holds a stage-2 part (in
  * another case a stage-1 part); the target then holds exactly the rows of a local `dataflare run`
- * of the same workflow (every row compared), and the exchange is left empty.
+ * of the same workflow (every row compared), and the exchange is left empty. The same for a
+ * windowed aggregate (the producers' event-time clocks travel with the rows), for dedupe then
+ * aggregate in three stages (a middle-stage runner killed; examples/cluster/dedupe-then-totals.yaml
+ * with hourly windows behind the dedupe), for `key_by` (equal to a local run with that node's
+ * parallelism), and for a workflow stopped mid-run and submitted again.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -156,8 +160,46 @@ destinations:
       table: ${target}
 `
 
+/** csv (every record twice) → dedupe by id → aggregate per tag → the exactly-once postgres sink: three stages. */
+const chained = (name: string, target: string) => `name: ${name}
+execution:
+  batch_size: 500
+  checkpoint_interval: 300ms
+sources:
+  events:
+    type: csv
+    config:
+      path: events.csv
+      columns:
+        id: integer
+        v: integer
+transformations:
+  once:
+    type: dedupe
+    inputs: [events]
+    config:
+      key: [id]
+  per_tag:
+    type: aggregate
+    inputs: [once]
+    config:
+      group_by: [tag]
+      aggregates:
+        n: { op: count }
+        total: { op: sum, field: v }
+        largest: { op: max, field: v }
+destinations:
+  out:
+    type: postgres
+    inputs: [per_tag]
+    config:
+      connection_string: ${URL}
+      table: ${target}
+`
+
 const aggregateColumns = "(customer text NOT NULL, n bigint NOT NULL, total bigint NOT NULL, mean double precision NOT NULL)"
 const dedupeColumns = "(id bigint NOT NULL, v bigint NOT NULL, tag text NOT NULL)"
+const chainedColumns = "(tag text NOT NULL, n bigint NOT NULL, total bigint NOT NULL, largest bigint NOT NULL)"
 const windowedColumns = "(customer text NOT NULL, window_start bigint NOT NULL, window_end bigint NOT NULL, n bigint NOT NULL, total bigint NOT NULL)"
 /** Rows of timed.csv: 10 ms apart, up to 40 ms out of order (within max_out_of_orderness), 50 customers. */
 const TIMED = 200_000
@@ -202,7 +244,9 @@ const killedRun = async (
   local: string,
   which: (part: number) => boolean,
   /** Kill only once the part has read records (a stage-2 part: it then has operator state to restore). */
-  reading = true
+  reading = true,
+  /** Stages: one more than the workflow has keyed operators. */
+  stages = 2
 ) => {
   const live = await threeRunners()
   const name = `cluster-keyed-${label}-${prefix}`
@@ -213,20 +257,16 @@ const killedRun = async (
   const submitted = run(["submit", `${label}.yaml`, "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)], dir)
   const killed = await killDuringRun(prefix, name, live, submitted, async () => {}, (p) => which(p.part) && (!reading || p.recordsIn > 0))
   console.log(`${name}: ${Date.now() - started} ms in all`)
-  expect(killed.result.stdout).toContain(`${name}: ${2 * PARTS} parts done`)
+  expect(killed.result.stdout).toContain(`${name}: ${stages * PARTS} parts done`)
   expect(killed.result.status).toBe(0)
-  expectMoved(killed, 2 * PARTS, "done")
-  // parts 0 … n-1 read the file's ranges, n … 2n-1 a range of the 128 key groups each
-  expect(killed.own.map((p) => p.role)).toEqual([
-    "stage 1: range 0 of 3 → exchange",
-    "stage 1: range 1 of 3 → exchange",
-    "stage 1: range 2 of 3 → exchange",
-    "stage 2: key groups 0-42",
-    "stage 2: key groups 43-85",
-    "stage 2: key groups 86-127"
-  ])
+  expectMoved(killed, stages * PARTS, "done")
+  // parts 0 … n-1 read the file's ranges, each later stage's n parts a range of the 128 key groups each
+  const roles = Array.from({ length: stages }, (_, s) =>
+    (s === 0 ? ["range 0 of 3", "range 1 of 3", "range 2 of 3"] : ["key groups 0-42", "key groups 43-85", "key groups 86-127"])
+      .map((reads) => `stage ${s + 1}: ${reads}${s + 1 < stages ? " → exchange" : ""}`)).flat()
+  expect(killed.own.map((p) => p.role)).toEqual(roles)
   const status = await run(["status", "--cluster", URL, "--prefix", prefix, "--workflow", name], dir)
-  expect(status.stdout).toContain(`part ${PARTS} (stage 2: key groups 0-42)  done`)
+  expect(status.stdout).toContain(`part ${PARTS} (${roles[PARTS]})  done`)
   const diff = await difference(local, target)
   expect(diff.a).toBeGreaterThan(0)
   expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })
@@ -250,6 +290,7 @@ beforeAll(async () => {
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_agg"))} ${aggregateColumns}`)
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_dedupe"))} ${dedupeColumns}`)
     await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_windowed"))} ${windowedColumns}`)
+    await c.query(`CREATE TABLE ${pg.escapeIdentifier(table("local_chained"))} ${chainedColumns}`)
     await c.query(`CREATE DATABASE ${database}`)
   })
   // examples/cluster/customer-totals.yaml's tables
@@ -266,7 +307,8 @@ beforeAll(async () => {
   await writeFile(join(dir, "local-agg.yaml"), aggregate(`keyed-local-agg-${prefix}`, table("local_agg")))
   await writeFile(join(dir, "local-dedupe.yaml"), dedupe(`keyed-local-dedupe-${prefix}`, table("local_dedupe")))
   await writeFile(join(dir, "local-windowed.yaml"), windowed(`keyed-local-windowed-${prefix}`, table("local_windowed")))
-  for (const file of ["local-agg.yaml", "local-dedupe.yaml", "local-windowed.yaml"]) {
+  await writeFile(join(dir, "local-chained.yaml"), chained(`keyed-local-chained-${prefix}`, table("local_chained")))
+  for (const file of ["local-agg.yaml", "local-dedupe.yaml", "local-windowed.yaml", "local-chained.yaml"]) {
     const local = await run(["run", file, "--quiet"], dir)
     expect(local.stderr).toBe("")
     expect(local.status).toBe(0)
@@ -302,6 +344,50 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
       (await c.query(`SELECT count(*)::int AS n, sum(n)::int AS records FROM ${pg.escapeIdentifier(table("windowed2"))}`)).rows[0]
     )
     expect(windows).toEqual({ n: windows.n, records: TIMED })
+  }, 300_000)
+
+  it("dedupe then aggregate (three stages): kill -9 of the runner of a middle-stage part — the target equals a local run's", async () => {
+    // parts 3-5 run the dedupe on a key-group range of edge 1 and write its output into edge 2
+    await killedRun("chained2", chained, chainedColumns, table("local_chained"), (part) => part >= PARTS && part < 2 * PARTS, true, 3)
+    const totals = await withPg(URL, async (c) => (await c.query(`SELECT sum(n)::int AS n FROM ${pg.escapeIdentifier(table("chained2"))}`)).rows[0])
+    // each id once, though every record came twice
+    expect(totals).toEqual({ n: DUPLICATED })
+  }, 300_000)
+
+  it("runs examples/cluster/dedupe-then-totals.yaml: events counted once per id, totalled per customer per hour, equal to a local run", async () => {
+    await threeRunners()
+    const chainedExample = join(import.meta.dirname, "../../examples/cluster/dedupe-then-totals.yaml")
+    // 60,000 events a minute apart, pairs swapped (a minute out of order), every third delivered
+    // again two events later
+    const events = ["id,customer,at,amount"]
+    const again: Array<string> = []
+    for (let i = 0; i < 60_000; i++) {
+      const line = `${i},c${i % 37},${new Date(Date.UTC(2026, 0, 1) + (i ^ 1) * 60_000).toISOString()},${(i * 7) % 100}`
+      events.push(line)
+      if (again.length > 2) events.push(again.shift()!)
+      if (i % 3 === 0) again.push(line)
+    }
+    events.push(...again)
+    await writeFile(join(dir, "order_events.csv"), `${events.join("\n")}\n`)
+    // (the example's database, as for customer-totals.yaml: its workflow name, and so its sink's marks, are fixed)
+    // (the runners resolve what submit leaves unset: the example's defaults, order_events.csv in
+    // their directory and the table hourly_totals; the local run writes local_hourly)
+    const columns = "(customer text NOT NULL, window_start text NOT NULL, window_end text NOT NULL, orders bigint NOT NULL, amount bigint NOT NULL)"
+    for (const t of ["hourly_totals", "local_hourly"]) await withPg(exampleUrl, (c) => c.query(`CREATE TABLE ${t} ${columns}`))
+    const local = await run(["run", chainedExample, "--quiet"], dir, 300_000, { PG_URL: exampleUrl, HOURLY_TABLE: "local_hourly" })
+    expect(local.stderr).toBe("")
+    expect(local.status).toBe(0)
+    const submitted = await run(["submit", chainedExample, "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir, 300_000, { PG_URL: exampleUrl })
+    expect(submitted.stderr).toContain(
+      "submitted cluster-dedupe-then-totals: 6 parts — 2 source ranges writing the keyed exchange, 2 key-group ranges running dedupe 'once' → exchange, 2 key-group ranges running aggregate 'hourly'"
+    )
+    expect(submitted.stdout).toContain("cluster-dedupe-then-totals: 6 parts done")
+    expect(submitted.status).toBe(0)
+    const diff = await difference("local_hourly", "hourly_totals", exampleUrl)
+    expect(diff.a).toBeGreaterThan(1000)
+    expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })
+    const counted = await withPg(exampleUrl, async (c) => (await c.query(`SELECT sum(orders)::int AS n FROM hourly_totals`)).rows[0])
+    expect(counted).toEqual({ n: 60_000 })
   }, 300_000)
 
   it("key_by: records travel by the node's key_by — the target equals a local run with that node's parallelism at the number of parts", async () => {
@@ -386,16 +472,17 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
   }, 600_000)
 
   it("refuses what the exchange does not distribute, naming the node, with nothing recorded", async () => {
-    const twice = `cluster-keyed-twice-${prefix}`
+    // a sink between two keyed operators: only the last stage writes sinks
+    const between = `cluster-keyed-between-${prefix}`
     await writeFile(
-      join(dir, "twice.yaml"),
-      aggregate(twice, table("never")).replace(
+      join(dir, "between.yaml"),
+      `${aggregate(between, table("never")).replace(
         "  shaped:\n    type: map\n    inputs: [per_customer]\n",
         "  once:\n    type: dedupe\n    inputs: [per_customer]\n    config:\n      key: [customer]\n  shaped:\n    type: map\n    inputs: [once]\n"
-      )
+      )}  early:\n    type: ndjson\n    inputs: [per_customer]\n    config:\n      path: early.ndjson\n`
     )
-    const refused = await run(["submit", "twice.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
-    expect(refused.stderr).toContain("processors 'per_customer' (aggregate), 'once' (dedupe) are keyed: the cluster distributes one keyed operator per workflow")
+    const refused = await run(["submit", "between.yaml", "--cluster", URL, "--prefix", prefix, "--parts", "2"], dir)
+    expect(refused.stderr).toContain("node 'early' (ndjson) is not on the one path source → keyed operator 'per_customer' → keyed operator 'once' → sinks")
     expect(refused.status).toBe(1)
     const side = `cluster-keyed-side-${prefix}`
     await writeFile(
@@ -409,7 +496,7 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
       // (no parts table at all when this test runs alone: nothing recorded either)
       c.query(
         `SELECT CASE WHEN to_regclass($2) IS NULL THEN 0 ELSE (SELECT count(*)::int FROM ${pg.escapeIdentifier(table("parts"))} WHERE workflow = ANY($1)) END AS n`,
-        [[twice, side], table("parts")]
+        [[between, side], table("parts")]
       )
     )
     expect(parts.rows[0]).toEqual({ n: 0 })

@@ -5,7 +5,8 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Builtins from "../../src/Builtins.ts"
-import { consumerGraph, decodeRecord, encodeRecord, keyedNode, producerGraph, stageOf } from "../../src/cluster/internal/exchange.ts"
+import { keyedNode, keyedNodes, roleOf, stageGraph, stageOf } from "../../src/cluster/internal/exchange.ts"
+import { decodeRecord, encodeRecord } from "../../src/cluster/internal/exchangeCodec.ts"
 import { check, partGraph, partPath } from "../../src/cluster/internal/split.ts"
 import * as WorkflowGraph from "../../src/WorkflowGraph.ts"
 
@@ -54,9 +55,6 @@ describe("cluster parts", () => {
     const mongo: WorkflowGraph.Node = { kind: "source", id: "in", type: "mongodb", config: { url: "mongodb://127.0.0.1", database: "d", collection: "c" }, inputs: [] }
     expect(await refusal(graph([mongo, filter, sink]))).toContain("source 'in' (mongodb): the cluster splits csv and ndjson files, postgres and mysql tables")
     expect(await refusal(graph([source, filter, { ...sink, type: "stdout", config: {} }]))).toContain("file sinks")
-    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "once", type: "dedupe", config: { key: ["id"] }, inputs: ["big"] }
-    const aggregate: WorkflowGraph.Node = { kind: "processor", id: "totals", type: "aggregate", config: { group_by: ["id"], aggregates: { n: { op: "count" } } }, inputs: ["once"] }
-    expect(await refusal(graph([source, filter, dedupe, aggregate, { ...sink, inputs: ["totals"] }]))).toContain("'once' (dedupe), 'totals' (aggregate) are keyed")
     expect(await refusal(graph([{ ...source, config: { path: "in.csv", dead_letter: { path: "bad.ndjson" } } }, filter, sink]))).toContain("node 'in' (csv) has a dead_letter file")
     const url = "postgres://postgres@127.0.0.1:5432/test"
     expect(await refusal(graph([{ ...source, type: "postgres", config: { connection_string: url, query: "SELECT 1 AS id" } }, filter, sink]))).toContain("reads a query")
@@ -106,7 +104,7 @@ describe("cluster parts", () => {
     }
   })
 
-  it("runs one keyed operator over the whole input in two stages, refusing what the exchange does not carry", async () => {
+  it("runs keyed operators in stages, one more than it has keyed operators, refusing what the exchange does not carry", async () => {
     const url = "postgres://postgres@127.0.0.1:5432/test"
     const agg: WorkflowGraph.Node = {
       kind: "processor",
@@ -119,8 +117,9 @@ describe("cluster parts", () => {
     const out: WorkflowGraph.Node = { ...sink, inputs: ["shaped"] }
     const checked = await Effect.runPromise(check(graph([source, filter, agg, shaped, out]), "/data").pipe(Effect.provide(Builtins.layer)))
     expect(keyedNode(checked)?.id).toBe("per")
+    const keyed = keyedNodes(checked)
     // stage 1: the chain up to the operator, then the route and the exchange's exactly-once sink
-    const producer = producerGraph(checked, agg, url, "pfx")
+    const producer = stageGraph(checked, keyed, stageOf(0, 6), url, "pfx")
     expect(producer.nodes.map((n) => [n.id, n.type])).toEqual([
       ["in", "csv"],
       ["big", "filter"],
@@ -129,19 +128,53 @@ describe("cluster parts", () => {
     ])
     expect(producer.nodes[3]!.config).toEqual({ connection_string: url, table: "pfx_exchange", mode: "insert", checkpoint_table: "pfx_exchange_checkpoints" })
     // stage 2: the exchange's source, then the operator and what follows it
-    const consumer = consumerGraph(checked, agg)
+    const consumer = stageGraph(checked, keyed, stageOf(4, 6), url, "pfx")
     expect(consumer.nodes.map((n) => [n.id, n.inputs])).toEqual([["__exchange_in", []], ["per", ["__exchange_in"]], ["shaped", ["per"]], ["out", ["shaped"]]])
     expect(partGraph(consumer, 4).nodes.map((n) => (n.config as { path?: string }).path)[3]).toBe("/data/out/result.part-4.ndjson")
     expect([0, 2, 3, 5].map((p) => stageOf(p, 6))).toEqual([
-      { stage: 1, producer: 0, n: 3 },
-      { stage: 1, producer: 2, n: 3 },
-      { stage: 2, consumer: 0, n: 3 },
-      { stage: 2, consumer: 2, n: 3 }
+      { stage: 1, stages: 2, index: 0, n: 3 },
+      { stage: 1, stages: 2, index: 2, n: 3 },
+      { stage: 2, stages: 2, index: 0, n: 3 },
+      { stage: 2, stages: 2, index: 2, n: 3 }
     ])
+    expect([0, 4].map((p) => roleOf(checked, stageOf(p, 6)))).toEqual(["stage 1: range 0 of 3 → exchange", "stage 2: key groups 43-85"])
 
-    const dedupe: WorkflowGraph.Node = { kind: "processor", id: "once", type: "dedupe", config: { key: ["id"] }, inputs: ["per"] }
-    expect(await refusal(graph([source, filter, agg, dedupe, { ...sink, inputs: ["once"] }]))).toContain(
-      "processors 'per' (aggregate), 'once' (dedupe) are keyed: the cluster distributes one keyed operator per workflow"
+    // two keyed operators: three stages; the middle one reads edge 1 and writes edge 2
+    const once: WorkflowGraph.Node = { kind: "processor", id: "once", type: "dedupe", config: { key: ["id"] }, inputs: ["big"] }
+    const chained = await Effect.runPromise(
+      check(graph([source, filter, once, { ...agg, inputs: ["once"] }, shaped, out]), "/data").pipe(Effect.provide(Builtins.layer))
+    )
+    const both = keyedNodes(chained)
+    expect(both.map((n) => n.id)).toEqual(["once", "per"])
+    expect(stageGraph(chained, both, stageOf(0, 6, 2), url, "pfx").nodes.map((n) => n.id)).toEqual(["in", "big", "__exchange_route", "__exchange_out"])
+    const middle = stageGraph(chained, both, stageOf(2, 6, 2), url, "pfx")
+    expect(middle.nodes.map((n) => [n.id, n.inputs])).toEqual([
+      ["__exchange_in", []],
+      ["once", ["__exchange_in"]],
+      ["__exchange_route", ["once"]],
+      ["__exchange_out", ["__exchange_route"]]
+    ])
+    expect(stageGraph(chained, both, stageOf(5, 6, 2), url, "pfx").nodes.map((n) => n.id)).toEqual(["__exchange_in", "per", "shaped", "out"])
+    expect([0, 2, 5].map((p) => roleOf(chained, stageOf(p, 6, 2)))).toEqual([
+      "stage 1: range 0 of 2 → exchange",
+      "stage 2: key groups 0-63 → exchange",
+      "stage 3: key groups 64-127"
+    ])
+    // a window behind an aggregate over the whole input: no event-time clock comes out of it
+    const hourly: WorkflowGraph.Node = {
+      kind: "processor",
+      id: "hourly",
+      type: "aggregate",
+      config: { group_by: ["customer"], time_field: "at", window: { type: "tumbling", size: "1h" }, aggregates: { n: { op: "count" } } },
+      inputs: ["per"]
+    }
+    expect(await refusal(graph([source, filter, agg, hourly, { ...sink, inputs: ["hourly"] }]))).toContain(
+      "processor 'hourly' (aggregate) has a window behind aggregate 'per' over the whole input"
+    )
+    // a sink between the keyed operators: not on the one path
+    const early: WorkflowGraph.Node = { ...sink, id: "early", config: { path: "early.ndjson" }, inputs: ["once"] }
+    expect(await refusal(graph([source, filter, once, { ...agg, inputs: ["once"] }, shaped, out, early]))).toContain(
+      "node 'early' (ndjson) is not on the one path source → keyed operator 'once' → keyed operator 'per' → sinks"
     )
     const side: WorkflowGraph.Node = { ...sink, id: "raw", config: { path: "raw.ndjson" }, inputs: ["big"] }
     expect(await refusal(graph([source, filter, agg, shaped, out, side]))).toContain(

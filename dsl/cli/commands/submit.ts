@@ -102,10 +102,12 @@ export const command = Command.make(
       }
       const graph = graphs[0]!
       const unbounded = Cluster.unboundedSource(graph)
-      const keyed = Cluster.keyedOperator(graph)
+      const keyed = Cluster.keyedOperators(graph)
+      // one stage per keyed operator after the source's: `… running dedupe 'once' → exchange, 2 key-group ranges running aggregate 'per'`
+      const stages = keyed.map((k, i) => `${n} key-group ranges running ${k.type} '${k.id}'${i < keyed.length - 1 ? " → exchange" : ""}`)
       yield* Console.error(
-        keyed !== undefined
-          ? `submitted ${graph.name}: ${2 * n} parts — ${n} source ranges writing the keyed exchange, ${n} key-group ranges running ${keyed.type} '${keyed.id}'`
+        keyed.length > 0
+          ? `submitted ${graph.name}: ${(keyed.length + 1) * n} parts — ${n} source ranges writing the keyed exchange, ${stages.join(", ")}`
           : unbounded === undefined
           ? `submitted ${graph.name}: ${n} parts`
           : `submitted ${graph.name}: ${n} parts, consumers of ${unbounded.type} source '${unbounded.id}', which never ends: they run until \`dataflare stop ${graph.name}\` (Ctrl-C detaches)`

@@ -1,27 +1,30 @@
 /**
- * The keyed exchange: how the cluster runs a workflow with a keyed stateful operator (`aggregate`,
- * `dedupe` over the whole input) in two stages that checkpoint on their own, after Kafka Streams'
- * repartition topics.
+ * The keyed exchange: how the cluster runs a workflow with keyed stateful operators (`aggregate`,
+ * `dedupe`, over the whole input or in windows) in stages that checkpoint on their own, after Kafka
+ * Streams' repartition topics. A workflow with `k` keyed operators on its one path, submitted in
+ * `n` parts, runs `(k + 1) · n` parts: stage `s` (1-based) is parts `(s-1)·n … s·n-1`.
  *
- * - **Stage 1** parts (`0 … n-1`) are the source's ranges, as for a stateless workflow, with the
- *   stateless chain up to the keyed operator; instead of the operator they write every record,
- *   with its key group (keyGroups.ts: the node's `key_by`, else the operator's own key;
- *   `execution.key_groups` groups), into
- *   the table `<prefix>_exchange` through the `postgres` sink in exactly-once `insert` mode: rows
- *   staged per checkpoint and moved into the table with the part's checkpoint marks, in one
- *   transaction. The table's `seq` (an identity) is assigned as the rows are moved, and one
- *   producer moves one checkpoint at a time, so the rows of a producer visible to readers are
- *   always a prefix of its rows by `seq`.
- * - **Stage 2** parts (`n … 2n-1`): part `n + j` owns the key groups `groupRange(j, groups, n)`,
- *   reads their rows producer by producer in `seq` order (its source's position is the last `seq`
- *   read of each producer, checkpointed with the operator's state), runs the keyed operator and
- *   the rest of the chain into the sinks, and ends when every stage-1 part is done and it has read
- *   all their rows: the operator's end-of-input output (final aggregates) is then emitted. When a
- *   checkpoint completes, the rows it covers are deleted.
+ * - **Stage 1** parts are the source's ranges, as for a stateless workflow, with the stateless
+ *   chain up to the first keyed operator; instead of the operator they write every record, with
+ *   its key group (keyGroups.ts: the node's `key_by`, else the operator's own key;
+ *   `execution.key_groups` groups), into the table `<prefix>_exchange` (edge 1) through the
+ *   `postgres` sink in exactly-once `insert` mode: rows staged per checkpoint and moved into the
+ *   table with the part's checkpoint marks, in one transaction. The table's `seq` (an identity) is
+ *   assigned as the rows are moved, and one producer moves one checkpoint at a time, so the rows of
+ *   a producer visible to readers are always a prefix of its rows by `seq`.
+ * - **Stage `s` > 1** parts: part `j` of the stage owns the key groups `groupRange(j, groups, n)`
+ *   of edge `s-1`, reads their rows producer by producer in `seq` order (exchangeSource.ts: its
+ *   position is the last `seq` read of each producer, checkpointed with the operator's state),
+ *   runs keyed operator `s-1` and the chain after it — into the sinks (the last stage), or up to
+ *   the next keyed operator, whose records it writes into edge `s` as stage 1 does — and ends when
+ *   every part of stage `s-1` is done and it has read all their rows: the operator's end-of-input
+ *   output (final aggregates) is then emitted. When a checkpoint completes, the rows it covers are
+ *   deleted.
  *
- * A part of either stage that starts again elsewhere restores its own checkpoint: a producer
- * re-reads its range from its position and its sink applies or drops what it had staged; a
- * consumer seeks to its `seq`s and restores the operator's state.
+ * A part that starts again elsewhere restores its own checkpoint: a source range re-reads from its
+ * position, a consumer seeks to its `seq`s and restores the operator's state, and the exchange
+ * sink applies or drops what it had staged. Every edge is durable, so each part's checkpoint is
+ * consistent on its own.
  *
  * **Windows** (an operator with `window`): each producer keeps its own event-time clock, the
  * largest event time it has read minus the operator's `max_out_of_orderness` (checkpointed with
@@ -32,27 +35,21 @@
  * fires once every producer has gone past it, as one instance reading the producers one after the
  * other would fire it, and at the end of input every window still open fires.
  */
-import { Buffer } from "node:buffer"
-import { Effect, Schema } from "effect"
 import pg from "pg"
-import * as Batch from "../../Batch.ts"
-import type { SourceReader } from "../../Connector.ts"
-import { ConnectorError, TransientError } from "../../Errors.ts"
-import { DEFAULT_KEY_GROUPS, groupRange, keyGroupOf } from "../../internal/keyGroups.ts"
+import type { Effect } from "effect"
+import { DEFAULT_KEY_GROUPS, groupRange } from "../../internal/keyGroups.ts"
 import { keyExtractor } from "../../internal/planner.ts"
-import type * as Processor from "../../Processor.ts"
-import { eventTime } from "../../processors/internal/windows.ts"
-import type { Entry, Registry } from "../../Registry.ts"
-import * as State from "../../State.ts"
+import type { Registry } from "../../Registry.ts"
 import { durationMillis, type Node, type WorkflowGraph } from "../../WorkflowGraph.ts"
+import { EXCHANGE_ROUTE, passingRouteEntry, routeEntry, type Windowed, windowedRouteEntry } from "./exchangeRoute.ts"
+import { EXCHANGE_SOURCE, sourceEntry } from "./exchangeSource.ts"
+
+export { EXCHANGE_ROUTE, type Windowed } from "./exchangeRoute.ts"
+export { EXCHANGE_SOURCE } from "./exchangeSource.ts"
 
 /** Keyed operators the exchange distributes (over the whole input or event-time windows). */
 export const KEYED_TYPES: ReadonlySet<string> = new Set(["aggregate", "dedupe"])
 
-/** The type of stage 2's source (registered only in a stage-2 part's registry). */
-export const EXCHANGE_SOURCE = "__dataflare_exchange"
-/** The type of stage 1's routing step (registered only in a stage-1 part's registry). */
-export const EXCHANGE_ROUTE = "__dataflare_exchange_route"
 /** Node ids of the exchange's own nodes in a stage's graph. */
 const SOURCE_ID = "__exchange_in"
 const ROUTE_ID = "__exchange_route"
@@ -61,23 +58,23 @@ const SINK_ID = "__exchange_out"
 /** The exchange's table. */
 export const exchangeTable = (prefix: string): string => `${prefix}_exchange`
 
-/** Creates `<prefix>_exchange` when missing. */
+/**
+ * Creates `<prefix>_exchange` when missing, and adds what a table made by an earlier version lacks
+ * (`wm`: windowed operators; `edge`: chained keyed operators).
+ */
 export const createTableSql = (prefix: string): string => {
   const t = pg.escapeIdentifier(exchangeTable(prefix))
-  const i = pg.escapeIdentifier(`${exchangeTable(prefix)}_read`)
+  const i = pg.escapeIdentifier(`${exchangeTable(prefix)}_edge_read`)
   return `CREATE TABLE IF NOT EXISTS ${t} (
     workflow text NOT NULL, producer int NOT NULL, kg int NOT NULL, payload text NOT NULL,
-    seq bigint GENERATED ALWAYS AS IDENTITY, wm double precision);
+    seq bigint GENERATED ALWAYS AS IDENTITY, wm double precision, edge int NOT NULL DEFAULT 1);
     ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS wm double precision;
-    CREATE INDEX IF NOT EXISTS ${i} ON ${t} (workflow, producer, seq)`
+    ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS edge int NOT NULL DEFAULT 1;
+    CREATE INDEX IF NOT EXISTS ${i} ON ${t} (workflow, edge, producer, seq)`
 }
 
-/** The event-time settings of a windowed keyed operator (`undefined`: no window). */
-export interface Windowed {
-  readonly timeField: string
-  /** `max_out_of_orderness` in milliseconds. */
-  readonly outOfOrderness: number
-}
+/** A statement that fails on an exchange table without every column this version writes. */
+export const currentTableSql = (prefix: string): string => `SELECT workflow, edge, producer, kg, payload, seq, wm FROM ${pg.escapeIdentifier(exchangeTable(prefix))} LIMIT 0`
 
 /** The event-time settings of a keyed node with a `window` (and its `time_field`). */
 export const windowedOf = (keyed: Node): Windowed | undefined => {
@@ -87,9 +84,27 @@ export const windowedOf = (keyed: Node): Windowed | undefined => {
   return { timeField: config.time_field, outOfOrderness: typeof ooo === "string" || typeof ooo === "number" ? durationMillis(ooo) : 0 }
 }
 
+/** Whether a keyed node hands records on as they come (a `dedupe` without window): an event-time clock passes it. */
+const passesClock = (keyed: Node): boolean => keyed.type === "dedupe" && windowedOf(keyed) === undefined
+
 /**
- * The `max_out_of_orderness` a stage-2 operator runs with: so large that the records it sees never
- * move its clock (only the batches' watermarks do). The largest a Date can be away from another.
+ * The event-time settings whose clock the rows of edge `edge` (1-based: the rows into keyed node
+ * `edge`) carry: those of the first windowed keyed node from there on that only records-passing
+ * nodes (a `dedupe` without window) stand before; none when there is no such node.
+ */
+const clockOf = (keyed: ReadonlyArray<Node>, edge: number): Windowed | undefined => {
+  for (let j = edge - 1; j < keyed.length; j++) {
+    const windowed = windowedOf(keyed[j]!)
+    if (windowed !== undefined) return windowed
+    if (!passesClock(keyed[j]!)) return undefined
+  }
+  return undefined
+}
+
+/**
+ * The `max_out_of_orderness` an operator that reads the exchange runs with: so large that the
+ * records it sees never move its clock (only the batches' watermarks do). The largest a Date can
+ * be away from another.
  */
 const NEVER_FROM_RECORDS_MS = 8.64e15
 
@@ -100,23 +115,27 @@ const inputNode = (graph: WorkflowGraph, input: string): string => {
   return dot > 0 ? input.slice(0, dot) : input
 }
 
-/** The keyed node of a workflow the exchange runs (checked by split.ts), if it has one. */
-export const keyedNode = (graph: WorkflowGraph): Node | undefined => graph.nodes.find((n) => n.kind === "processor" && KEYED_TYPES.has(n.type))
-
-/**
- * The nodes before the keyed node (its ancestors: the source and the chain to it) and from it on
- * (it and what reads from it, directly or not).
- */
-export const stagesOf = (graph: WorkflowGraph, keyed: Node): { readonly before: ReadonlySet<string>; readonly after: ReadonlySet<string> } => {
-  const before = new Set<string>()
-  const visit = (id: string) => {
-    const node = graph.nodes.find((n) => n.id === id)
-    if (node === undefined || before.has(id)) return
-    before.add(id)
-    for (const i of node.inputs) visit(inputNode(graph, i))
+/** The nodes `id` reads from, directly or not (without `id`). */
+const ancestorsOf = (graph: WorkflowGraph, id: string): Set<string> => {
+  const seen = new Set<string>()
+  const visit = (at: string) => {
+    const node = graph.nodes.find((n) => n.id === at)
+    if (node === undefined) return
+    for (const i of node.inputs) {
+      const from = inputNode(graph, i)
+      if (!seen.has(from)) {
+        seen.add(from)
+        visit(from)
+      }
+    }
   }
-  for (const i of keyed.inputs) visit(inputNode(graph, i))
-  const after = new Set<string>([keyed.id])
+  visit(id)
+  return seen
+}
+
+/** `id` and the nodes that read from it, directly or not. */
+const descendantsOf = (graph: WorkflowGraph, id: string): Set<string> => {
+  const after = new Set<string>([id])
   let grown = true
   while (grown) {
     grown = false
@@ -127,361 +146,212 @@ export const stagesOf = (graph: WorkflowGraph, keyed: Node): { readonly before: 
       }
     }
   }
-  return { before, after }
+  return after
 }
 
-/** Which stage a part of a keyed workflow in `parts` parts (2n: n of each stage) belongs to. */
-export type Stage =
-  | { readonly stage: 1; readonly producer: number; readonly n: number }
-  | { readonly stage: 2; readonly consumer: number; readonly n: number }
+const isKeyed = (n: Node): boolean => n.kind === "processor" && KEYED_TYPES.has(n.type)
 
-/** The stage of part `part` of `parts` (even: n producers, then n consumers). */
-export const stageOf = (part: number, parts: number): Stage => {
-  const n = parts / 2
-  return part < n ? { stage: 1, producer: part, n } : { stage: 2, consumer: part - n, n }
+/** The keyed nodes of a workflow, in the order the records reach them (the fewest keyed ancestors first). */
+export const keyedNodes = (graph: WorkflowGraph): ReadonlyArray<Node> => {
+  const keyed = graph.nodes.filter(isKeyed)
+  const depth = new Map(keyed.map((k) => [k.id, [...ancestorsOf(graph, k.id)].filter((a) => keyed.some((o) => o.id === a)).length]))
+  return [...keyed].sort((a, b) => depth.get(a.id)! - depth.get(b.id)!)
 }
 
-/** How many parts a keyed workflow submitted in `n` parts runs: n producers and n consumers. */
-export const keyedParts = (n: number): number => 2 * n
+/** The first keyed node of a workflow the exchange runs (checked by split.ts), if it has one. */
+export const keyedNode = (graph: WorkflowGraph): Node | undefined => keyedNodes(graph)[0]
+
+/**
+ * The nodes each stage runs: stage 1 the source and the chain up to the first keyed node; stage
+ * `s` keyed node `s-1` and the chain after it up to keyed node `s` (not included); the last stage
+ * the last keyed node and everything after it.
+ */
+export const segmentsOf = (graph: WorkflowGraph, keyed: ReadonlyArray<Node>): ReadonlyArray<ReadonlySet<string>> => {
+  const segments: Array<ReadonlySet<string>> = [ancestorsOf(graph, keyed[0]!.id)]
+  for (let s = 0; s < keyed.length; s++) {
+    const from = descendantsOf(graph, keyed[s]!.id)
+    const next = keyed[s + 1]
+    if (next === undefined) segments.push(from)
+    else {
+      const upTo = ancestorsOf(graph, next.id)
+      segments.push(new Set([...from].filter((id) => upTo.has(id))))
+    }
+  }
+  return segments
+}
+
+/**
+ * Why the exchange cannot run a workflow with these keyed nodes (in {@link keyedNodes}' order), or
+ * `undefined`: every node must be in exactly one stage, a stage's nodes read only from their own
+ * stage (a keyed node from the stage before), keyed nodes read one input, and only the last stage
+ * writes sinks.
+ */
+export const refusalOf = (graph: WorkflowGraph, keyed: ReadonlyArray<Node>): string | undefined => {
+  const segments = segmentsOf(graph, keyed)
+  const stageOfNode = new Map<string, number>()
+  const path = ["source", ...keyed.map((k) => `keyed operator '${k.id}'`), "sinks"].join(" → ")
+  const offPath = (node: Node) =>
+    `node '${node.id}' (${node.type}) is not on the one path ${path}: the cluster runs the chains between keyed operators as stages exchanging records by key group, and nothing else may read the records on the way (run it with dataflare run)`
+  for (const node of graph.nodes) {
+    const stages = segments.flatMap((seg, s) => (seg.has(node.id) ? [s] : []))
+    if (stages.length !== 1) return offPath(node)
+    stageOfNode.set(node.id, stages[0]!)
+  }
+  for (let j = 1; j < keyed.length; j++) {
+    if (windowedOf(keyed[j]!) === undefined) continue
+    let i = j - 1
+    while (i >= 0 && passesClock(keyed[i]!)) i--
+    const before = keyed[i]
+    if (before !== undefined && windowedOf(before) === undefined) {
+      return `processor '${keyed[j]!.id}' (${keyed[j]!.type}) has a window behind ${before.type} '${before.id}' over the whole input, which emits only when its input has ended: the cluster carries event-time clocks through windowed operators and dedupe without window only (run it with dataflare run)`
+    }
+  }
+  for (const node of graph.nodes) {
+    const s = stageOfNode.get(node.id)!
+    const k = keyed.findIndex((n) => n.id === node.id)
+    if (k >= 0 && node.inputs.length !== 1) {
+      return `processor '${node.id}' (${node.type}) reads ${node.inputs.length} inputs: the cluster's keyed exchange feeds a keyed operator from one input`
+    }
+    for (const input of node.inputs) {
+      const from = stageOfNode.get(inputNode(graph, input))
+      if (from !== (k >= 0 ? s - 1 : s)) return offPath(node)
+    }
+    if (node.kind === "sink" && s !== segments.length - 1) return offPath(node)
+  }
+  return undefined
+}
+
+/** Where a part of a keyed workflow runs: stage `stage` (1-based) of `stages`, part `index` of its `n`. */
+export interface Stage {
+  readonly stage: number
+  readonly stages: number
+  readonly index: number
+  readonly n: number
+}
+
+/** The stage of part `part` of `parts`, for a workflow with `keyed` keyed operators (`keyed + 1` stages of `parts / (keyed + 1)`). */
+export const stageOf = (part: number, parts: number, keyed = 1): Stage => {
+  const stages = keyed + 1
+  const n = parts / stages
+  return { stage: Math.floor(part / n) + 1, stages, index: part % n, n }
+}
+
+/** How many parts a workflow with `keyed` keyed operators submitted in `n` parts runs: `n` per stage. */
+export const keyedParts = (n: number, keyed = 1): number => (keyed + 1) * n
 
 const groupsOf = (graph: WorkflowGraph): number => graph.execution.key_groups ?? DEFAULT_KEY_GROUPS
 
-/** The key groups stage-2 part `consumer` of `n` reads: `[first, last]`. */
-export const consumerGroups = (graph: WorkflowGraph, consumer: number, n: number): readonly [number, number] =>
-  groupRange(consumer, groupsOf(graph), n)
+/** The key groups part `index` of `n` of a consuming stage reads: `[first, last]`. */
+export const consumerGroups = (graph: WorkflowGraph, index: number, n: number): readonly [number, number] =>
+  groupRange(index, groupsOf(graph), n)
 
-/**
- * Stage 1's graph: the source and the chain up to the keyed node, then the routing step and the
- * exchange's exactly-once `postgres` sink (its marks the part's: its workflow is the part's name).
- */
-export const producerGraph = (graph: WorkflowGraph, keyed: Node, url: string, prefix: string): WorkflowGraph => {
-  const { before } = stagesOf(graph, keyed)
-  const input = keyed.inputs[0]!
-  return {
-    ...graph,
-    nodes: [
-      ...graph.nodes.filter((n) => before.has(n.id)),
-      { kind: "processor", id: ROUTE_ID, type: EXCHANGE_ROUTE, config: {}, inputs: [input] },
-      {
-        kind: "sink",
-        id: SINK_ID,
-        type: "postgres",
-        config: {
-          connection_string: url,
-          table: exchangeTable(prefix),
-          mode: "insert",
-          checkpoint_table: `${prefix}_exchange_checkpoints`
-        },
-        inputs: [ROUTE_ID]
-      }
-    ]
-  }
+/** What `dataflare status` says a part does: `stage 1: range 0 of 3 → exchange`, `stage 2: key groups 0-42`. */
+export const roleOf = (graph: WorkflowGraph, stage: Stage): string => {
+  const reads = stage.stage === 1 ? `range ${stage.index} of ${stage.n}` : `key groups ${consumerGroups(graph, stage.index, stage.n).join("-")}`
+  return `stage ${stage.stage}: ${reads}${stage.stage < stage.stages ? " → exchange" : ""}`
 }
 
-/** Stage 2's graph: the exchange's source, then the keyed node and everything after it. */
-export const consumerGraph = (graph: WorkflowGraph, keyed: Node): WorkflowGraph => {
-  const { after } = stagesOf(graph, keyed)
+/**
+ * The graph of a stage: the exchange's source (a stage after the first) and the stage's nodes —
+ * the keyed node it starts with reading that source, its clock moved by the batches' watermarks
+ * only when windowed — then, unless it is the last stage, the routing step in front of the next
+ * keyed node and the exchange's exactly-once `postgres` sink (its marks the part's: its workflow
+ * is the part's name).
+ */
+export const stageGraph = (graph: WorkflowGraph, keyed: ReadonlyArray<Node>, stage: Stage, url: string, prefix: string): WorkflowGraph => {
+  const segment = segmentsOf(graph, keyed)[stage.stage - 1]!
+  const head = stage.stage > 1 ? keyed[stage.stage - 2]! : undefined
+  const next = stage.stage <= keyed.length ? keyed[stage.stage - 1]! : undefined
   return {
     ...graph,
     nodes: [
-      { kind: "source", id: SOURCE_ID, type: EXCHANGE_SOURCE, config: {}, inputs: [] },
-      ...graph.nodes.filter((n) => after.has(n.id)).map((n) =>
-        n.id !== keyed.id
+      ...(head === undefined ? [] : [{ kind: "source" as const, id: SOURCE_ID, type: EXCHANGE_SOURCE, config: {}, inputs: [] }]),
+      ...graph.nodes.filter((n) => segment.has(n.id)).map((n): Node =>
+        n.id !== head?.id
           ? n
-          : windowedOf(keyed) === undefined
+          : windowedOf(n) === undefined
           ? { ...n, inputs: [SOURCE_ID] }
           : { ...n, inputs: [SOURCE_ID], config: { ...(n.config as object), max_out_of_orderness: NEVER_FROM_RECORDS_MS } }
-      )
+      ),
+      ...(next === undefined ? [] : [
+        { kind: "processor" as const, id: ROUTE_ID, type: EXCHANGE_ROUTE, config: {}, inputs: [next.inputs[0]!] },
+        {
+          kind: "sink" as const,
+          id: SINK_ID,
+          type: "postgres",
+          config: { connection_string: url, table: exchangeTable(prefix), mode: "insert", checkpoint_table: `${prefix}_exchange_checkpoints` },
+          inputs: [ROUTE_ID]
+        }
+      ])
     ]
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// the records' text in the exchange: JSON, with what JSON cannot carry tagged
-
-const TAG = "\u0000df"
-
-/** A record as the exchange's `payload` text (bigint, Date, bytes and non-finite numbers kept). */
-export const encodeRecord = (record: unknown): string =>
-  JSON.stringify(record, function(this: Record<string, unknown>, key: string, value: unknown) {
-    const raw = this[key]
-    if (typeof raw === "bigint") return { [TAG]: "bigint", v: raw.toString() }
-    if (raw instanceof Date) return { [TAG]: "date", v: Number.isNaN(raw.getTime()) ? null : raw.toISOString() }
-    if (raw instanceof Uint8Array) return { [TAG]: "bytes", v: Buffer.from(raw).toString("base64") }
-    if (typeof raw === "number" && !Number.isFinite(raw)) return { [TAG]: "number", v: String(raw) }
-    return value
-  })
-
-/** The record of a `payload` text ({@link encodeRecord}'s inverse). */
-export const decodeRecord = (text: string): unknown =>
-  JSON.parse(text, (_key, value: unknown) => {
-    if (typeof value !== "object" || value === null || !(TAG in value)) return value
-    const { [TAG]: tag, v } = value as { readonly [TAG]: string; readonly v: string | null }
-    switch (tag) {
-      case "bigint":
-        return BigInt(v!)
-      case "date":
-        return v === null ? new Date(Number.NaN) : new Date(v)
-      case "bytes":
-        return new Uint8Array(Buffer.from(v!, "base64"))
-      case "number":
-        return Number(v)
-      default:
-        return value
-    }
-  })
-
-// ---------------------------------------------------------------------------------------------
-// the registry entries of the exchange's own nodes
-
-const NoConfig = Schema.Struct({})
-
-/**
- * Stage 1's routing step: each record becomes an exchange row (`workflow`, `producer`, its key
- * group `kg` by the keyed operator's own key, `payload`).
- */
-const routeEntry = (workflow: string, producer: number, key: (record: unknown) => unknown, groups: number): Entry => ({
-  kind: "processor",
-  type: EXCHANGE_ROUTE,
-  description: "routes records to the cluster's keyed exchange",
-  apiVersion: 1,
-  configSchema: NoConfig,
-  prepare: () => ({
-    ok: true,
-    value: {
-      _tag: "Stateless",
-      steps: [{
-        _tag: "map",
-        f: (record: unknown) => ({ workflow, producer, kg: keyGroupOf(key(record), groups), payload: encodeRecord(record) })
-      }]
-    } satisfies Processor.StatelessProcessor
-  })
-})
-
-/** The routing step's state key: the producer's largest event time read so far. */
-const CLOCK = "max"
-
-/**
- * Stage 1's routing step for a windowed operator: as {@link routeEntry}, and every row carries
- * the producer's clock (`wm`: the largest event time read so far minus `max_out_of_orderness`;
- * `null` before the first valid time). A stateful step of one instance: the clock is part of the
- * part's checkpoints, so a producer resumed elsewhere goes on from the clock it had. A record
- * without a valid event time passes unchanged (the operator sets it aside or fails on it).
- */
-const windowedRouteEntry = (workflow: string, producer: number, key: (record: unknown) => unknown, groups: number, windowed: Windowed): Entry => ({
-  kind: "processor",
-  type: EXCHANGE_ROUTE,
-  description: "routes records to the cluster's keyed exchange, with the producer's event-time clock",
-  apiVersion: 1,
-  configSchema: NoConfig,
-  prepare: () => ({
-    ok: true,
-    value: {
-      _tag: "Stateful",
-      key: undefined,
-      ports: [],
-      stateSchema: Schema.Unknown,
-      stateVersion: 1,
-      fingerprint: { route: "windowed", timeField: windowed.timeField },
-      make: () => {
-        const state = State.inMemory<unknown>()
-        return {
-          state,
-          onBatch: (batch) => {
-            const stored = state.get(CLOCK)
-            let max = typeof stored === "number" ? stored : Number.NEGATIVE_INFINITY
-            const out: Array<unknown> = []
-            for (let i = batch.start; i < batch.end; i++) {
-              const record = batch.records[i]
-              let t: number | undefined
-              try {
-                t = eventTime(record, windowed.timeField)
-              } catch {
-                t = undefined
-              }
-              if (t !== undefined && t > max) max = t
-              out.push({
-                workflow,
-                producer,
-                kg: keyGroupOf(key(record), groups),
-                payload: encodeRecord(record),
-                wm: Number.isFinite(max) ? max - windowed.outOfOrderness : null
-              })
-            }
-            if (Number.isFinite(max) && max !== stored) state.set(CLOCK, max)
-            return { records: out }
-          },
-          onEnd: () => ({ records: [] })
-        }
-      }
-    } satisfies Processor.StatefulProcessor
-  })
-})
-
-const failure = (operation: string, e: unknown) =>
-  new ConnectorError({
-    connector: EXCHANGE_SOURCE,
-    operation,
-    reason: new TransientError({ message: `the cluster's exchange: ${e instanceof Error ? e.message : String(e)}` })
-  })
-
-/** What stage 2's source needs to know. */
-export interface ConsumerOptions {
+/** What a part needs to read the exchange (a stage after the first). */
+export interface StageOptions {
   readonly url: string
   readonly prefix: string
   readonly workflow: string
-  /** How many producers (stage-1 parts) write the exchange. */
-  readonly producers: number
-  /** The key groups read, `[first, last]`. */
-  readonly groups: readonly [number, number]
-  /** The producers' statuses, for the end: `done` for all, or the first that failed. */
+  /** The statuses of the stage before's parts, for the end: `done` for all, or the first that failed. */
   readonly producersDone: Effect.Effect<{ readonly done: boolean; readonly failed?: string | undefined }, unknown>
 }
 
-/** Rows fetched per query. */
-const FETCH = 5000
-/** How long a consumer waits when no producer has a row for it and some still run. */
-const IDLE_MS = 200
-
-const openConsumer = (options: ConsumerOptions) =>
-  Effect.gen(function*() {
-    const pool = yield* Effect.acquireRelease(
-      Effect.sync(() => new pg.Pool({ connectionString: options.url, max: 1 })),
-      (p) => Effect.promise(() => p.end().catch(() => undefined))
-    )
-    pool.on("error", () => undefined)
-    const table = pg.escapeIdentifier(exchangeTable(options.prefix))
-    const seqs: Array<number> = Array.from({ length: options.producers }, () => 0)
-    // each producer's event-time clock, from the last of its rows read (windowed operators)
-    const clocks: Array<number> = Array.from({ length: options.producers }, () => Number.NEGATIVE_INFINITY)
-    /** The watermark every producer has passed: the smallest of their clocks. */
-    const watermark = (): number | undefined => {
-      const w = Math.min(...clocks)
-      return Number.isFinite(w) ? w : undefined
-    }
-    let next = 0
-    let producersDone = false
-    const fetch = (producer: number, max: number) =>
-      Effect.tryPromise({
-        try: () =>
-          pool.query(
-            `SELECT seq, payload, wm FROM ${table} WHERE workflow = $1 AND producer = $2 AND seq > $3 AND kg BETWEEN $4 AND $5 ORDER BY seq LIMIT $6`,
-            [options.workflow, producer, seqs[producer], options.groups[0], options.groups[1], Math.min(max, FETCH)]
-          ),
-        catch: (e) => failure("read", e)
-      })
-    const reader: SourceReader<unknown> = {
-      readBatch: (max) =>
-        Effect.gen(function*() {
-          for (let k = 0; k < options.producers; k++) {
-            const producer = (next + k) % options.producers
-            const result = yield* fetch(producer, max)
-            if (result.rows.length === 0) continue
-            next = (producer + 1) % options.producers
-            const rows = result.rows as Array<{ seq: string; payload: string; wm: number | null }>
-            seqs[producer] = Number(rows[rows.length - 1]!.seq)
-            // the batch carries the watermark of the rows read before it: every producer's clock
-            // then, which none of this batch's records can be behind by more than its own producer was
-            const before = watermark()
-            const last = rows[rows.length - 1]!.wm
-            if (last !== null && last > clocks[producer]!) clocks[producer] = last
-            return Batch.make(rows.map((r) => decodeRecord(r.payload)), before === undefined ? undefined : { watermark: before })
-          }
-          // nothing for this part: every producer had already ended before this sweep, so no row can come
-          if (producersDone) return undefined
-          const ended = yield* Effect.mapError(options.producersDone, (e) => failure("end", e))
-          if (ended.failed !== undefined) return yield* failure("end", ended.failed)
-          if (ended.done) producersDone = true
-          else yield* Effect.sleep(IDLE_MS)
-          return Batch.empty()
-        }),
-      position: Effect.sync(() => ({ seqs: [...seqs], clocks: clocks.map((c) => (Number.isFinite(c) ? c : null)) })),
-      seek: (position) =>
-        Effect.gen(function*() {
-          const stored = (position as { readonly seqs?: unknown }).seqs
-          if (!Array.isArray(stored) || stored.length !== options.producers) {
-            return yield* failure("seek", `the checkpoint's position ${JSON.stringify(position)} is not one of ${options.producers} producers`)
-          }
-          for (let i = 0; i < stored.length; i++) seqs[i] = Number(stored[i])
-          const storedClocks = (position as { readonly clocks?: unknown }).clocks
-          for (let i = 0; i < clocks.length; i++) {
-            const c = Array.isArray(storedClocks) ? storedClocks[i] : null
-            clocks[i] = typeof c === "number" ? c : Number.NEGATIVE_INFINITY
-          }
-        }),
-      // a completed checkpoint covers the rows up to its seqs: they are not read again
-      commit: (position) =>
-        Effect.asVoid(Effect.tryPromise({
-          try: () =>
-            pool.query(
-              `DELETE FROM ${table} e USING unnest($2::int[], $3::bigint[]) AS c(producer, seq)
-               WHERE e.workflow = $1 AND e.producer = c.producer AND e.seq <= c.seq AND e.kg BETWEEN $4 AND $5`,
-              [
-                options.workflow,
-                seqs.map((_, i) => i),
-                (position as { readonly seqs: ReadonlyArray<number> }).seqs,
-                options.groups[0],
-                options.groups[1]
-              ]
-            ),
-          catch: (e) => failure("commit", e)
-        }))
-    }
-    return reader
-  })
-
-/** Stage 2's source: the exchange's rows of the part's key groups. */
-const sourceEntry = (options: ConsumerOptions): Entry => ({
-  kind: "source",
-  type: EXCHANGE_SOURCE,
-  description: "reads the cluster's keyed exchange",
-  apiVersion: 1,
-  configSchema: NoConfig,
-  prepare: () => ({
-    ok: true,
-    value: {
-      _tag: "PreparedSource",
-      type: EXCHANGE_SOURCE,
-      capabilities: { seekable: true, unbounded: false, maxParallelism: 1 },
-      check: Effect.void,
-      open: () => openConsumer(options)
-    }
-  })
-})
-
 /**
- * The registry of a stage-1 part: the given one with the routing step, which keys records as
- * `keyed` (prepared from the given registry) does.
+ * The registry of a part of a keyed workflow: the given one with the exchange's source of its key
+ * groups (a stage after the first) and the routing step in front of the next keyed node, keying
+ * records by that node's `key_by`, else by its own key as prepared from the given registry (a
+ * stage before the last). A text when the next keyed node is not keyed on this runner.
  */
-export const producerRegistry = (
+export const stageRegistry = (
   registry: Registry["Service"],
   graph: WorkflowGraph,
-  keyed: Node,
-  producer: number
+  keyed: ReadonlyArray<Node>,
+  stage: Stage,
+  options: StageOptions
 ): Registry["Service"] | string => {
-  const entry = registry.find("processor", keyed.type)
-  if (entry === undefined || entry.kind !== "processor") return `no processor '${keyed.type}' in the runner's registry`
-  const prepared = entry.prepare(keyed.config, { node: keyed.id })
-  if (!prepared.ok || prepared.value._tag !== "Stateful" || prepared.value.key === undefined) {
-    return `node '${keyed.id}' (${keyed.type}) is not a keyed operator on this runner`
+  const next = stage.stage <= keyed.length ? keyed[stage.stage - 1]! : undefined
+  let route: ReturnType<typeof routeEntry> | undefined
+  if (next !== undefined) {
+    const entry = registry.find("processor", next.type)
+    if (entry === undefined || entry.kind !== "processor") return `no processor '${next.type}' in the runner's registry`
+    const prepared = entry.prepare(next.config, { node: next.id })
+    if (!prepared.ok || prepared.value._tag !== "Stateful" || prepared.value.key === undefined) {
+      return `node '${next.id}' (${next.type}) is not a keyed operator on this runner`
+    }
+    // records travel by the node's `key_by` when it has one (as they reach a local run's instances), else by its own key
+    const target = {
+      workflow: graph.name,
+      edge: stage.stage,
+      producer: stage.index,
+      key: next.key_by !== undefined ? keyExtractor(next.key_by) : prepared.value.key,
+      groups: groupsOf(graph)
+    }
+    // the clock the rows carry: taken from the records where they are in their source's order (stage
+    // 1) or in a windowed operator's output order; passed on behind a dedupe without window
+    const clock = clockOf(keyed, stage.stage)
+    const before = stage.stage > 1 ? keyed[stage.stage - 2]! : undefined
+    route = clock === undefined
+      ? routeEntry(target)
+      : before !== undefined && passesClock(before)
+      ? passingRouteEntry(target)
+      : windowedRouteEntry(target, clock)
   }
-  // records travel by the node's `key_by` when it has one (as they reach a local run's instances), else by its own key
-  const key = keyed.key_by !== undefined ? keyExtractor(keyed.key_by) : prepared.value.key
-  const windowed = windowedOf(keyed)
-  const route = windowed === undefined
-    ? routeEntry(graph.name, producer, key, groupsOf(graph))
-    : windowedRouteEntry(graph.name, producer, key, groupsOf(graph), windowed)
-  return { ...registry, find: (kind, type) => (kind === "processor" && type === EXCHANGE_ROUTE ? route : registry.find(kind, type)) }
-}
-
-/** The registry of a stage-2 part: the given one with the exchange's source of its key groups. */
-export const consumerRegistry = (
-  registry: Registry["Service"],
-  graph: WorkflowGraph,
-  consumer: number,
-  n: number,
-  options: Omit<ConsumerOptions, "groups" | "producers">
-): Registry["Service"] => {
-  const source = sourceEntry({ ...options, producers: n, groups: consumerGroups(graph, consumer, n) })
-  return { ...registry, find: (kind, type) => (kind === "source" && type === EXCHANGE_SOURCE ? source : registry.find(kind, type)) }
+  const source = stage.stage === 1 ? undefined : sourceEntry({
+    url: options.url,
+    table: pg.escapeIdentifier(exchangeTable(options.prefix)),
+    workflow: options.workflow,
+    edge: stage.stage - 1,
+    producers: stage.n,
+    groups: consumerGroups(graph, stage.index, stage.n),
+    producersDone: options.producersDone
+  })
+  return {
+    ...registry,
+    find: (kind, type) =>
+      kind === "processor" && type === EXCHANGE_ROUTE && route !== undefined
+        ? route
+        : kind === "source" && type === EXCHANGE_SOURCE && source !== undefined
+        ? source
+        : registry.find(kind, type)
+  }
 }

@@ -52,49 +52,43 @@ export const runPart = (
     // the credentials' references resolve here, against this runner's environment
     const resolved = Secrets.resolve(JSON.parse(request.graph) as WorkflowGraph, process.env)
     if (!resolved.ok) return yield* failed(`on runner ${deps.runner}: ${Secrets.describeUnresolved(resolved.unresolved)}`)
-    const keyed = Exchange.keyedNode(resolved.graph)
-    const stage = keyed === undefined ? undefined : Exchange.stageOf(part, parts)
+    const keyed = Exchange.keyedNodes(resolved.graph)
+    const stage = keyed.length === 0 ? undefined : Exchange.stageOf(part, parts, keyed.length)
     const registry = yield* Registry
     let graph: WorkflowGraph
     let partRegistry: Registry["Service"]
-    if (keyed === undefined || stage === undefined) {
+    if (stage === undefined) {
       graph = partGraph(resolved.graph, part)
       partRegistry = registry
-    } else if (stage.stage === 1) {
-      yield* deps.table.ensureExchange
-      graph = partGraph(Exchange.producerGraph(resolved.graph, keyed, Redacted.value(deps.url), deps.prefix), part)
-      const routed = Exchange.producerRegistry(registry, resolved.graph, keyed, stage.producer)
-      if (typeof routed === "string") return yield* failed(`on runner ${deps.runner}: ${routed}`)
-      partRegistry = routed
     } else {
       yield* deps.table.ensureExchange
-      graph = partGraph(Exchange.consumerGraph(resolved.graph, keyed), part)
-      partRegistry = Exchange.consumerRegistry(registry, resolved.graph, stage.consumer, stage.n, {
+      graph = partGraph(Exchange.stageGraph(resolved.graph, keyed, stage, Redacted.value(deps.url), deps.prefix), part)
+      // the parts of the stage before: this stage's producers
+      const first = (stage.stage - 2) * stage.n
+      const routed = Exchange.stageRegistry(registry, resolved.graph, keyed, stage, {
         url: Redacted.value(deps.url),
         prefix: deps.prefix,
         workflow,
         producersDone: Effect.map(deps.table.parts(workflow), (rows) => {
-          const producers = rows.filter((r) => r.part < stage.n)
+          const producers = rows.filter((r) => r.part >= first && r.part < first + stage.n)
           const failedOne = producers.find((r) => r.status === "failed")
           return {
             done: producers.length === stage.n && producers.every((r) => r.status === "done"),
-            failed: failedOne === undefined ? undefined : `stage-1 part ${failedOne.part} failed: ${failedOne.message ?? ""}`
+            failed: failedOne === undefined ? undefined : `stage-${stage.stage - 1} part ${failedOne.part} failed: ${failedOne.message ?? ""}`
           }
         })
       })
+      if (typeof routed === "string") return yield* failed(`on runner ${deps.runner}: ${routed}`)
+      partRegistry = routed
     }
-    // a source split in n ranges: stage-1 parts are its n ranges (of the 2n parts of a keyed workflow)
+    // a source split in n ranges: stage-1 parts are its n ranges (of the (k+1)·n parts of a keyed workflow)
     const split = stage === undefined ? parts : stage.n
     // stopped before it started (`dataflare stop`): it does not start
     if (yield* deps.table.stopRequested(workflow, part)) {
       yield* deps.table.ended(workflow, part, "stopped", undefined, null)
       return { recordsIn: 0, recordsOut: 0 }
     }
-    const role = stage === undefined
-      ? null
-      : stage.stage === 1
-      ? `stage 1: range ${stage.producer} of ${stage.n} → exchange`
-      : `stage 2: key groups ${Exchange.consumerGroups(resolved.graph, stage.consumer, stage.n).join("-")}`
+    const role = stage === undefined ? null : Exchange.roleOf(resolved.graph, stage)
     yield* deps.table.started(workflow, part, deps.runner, role)
     // `dataflare stop`: the run takes a checkpoint where it is and ends (the runtime's graceful stop)
     const stop = Effect.gen(function*() {
@@ -117,7 +111,9 @@ export const runPart = (
     const result = counts(summary.nodes)
     const status = summary.stopped !== undefined ? "stopped" : "done"
     // a consumer that read everything: what is left of its key groups' rows is read (and covered)
-    if (status === "done" && stage?.stage === 2) yield* deps.table.clearExchange(workflow, Exchange.consumerGroups(resolved.graph, stage.consumer, stage.n))
+    if (status === "done" && stage !== undefined && stage.stage > 1) {
+      yield* deps.table.clearExchange(workflow, stage.stage - 1, Exchange.consumerGroups(resolved.graph, stage.index, stage.n))
+    }
     yield* deps.table.ended(workflow, part, status, { ...result, resumedFrom: summary.resumedFrom?.checkpoint ?? null }, null)
     return result
   }).pipe(
@@ -136,11 +132,11 @@ export const runPart = (
   return consumesExchange(request) ? run : deps.withPermit(run)
 }
 
-/** Whether a part is a stage-2 part of a keyed workflow (it waits on the exchange, outside `--max-parts`). */
+/** Whether a part reads the exchange (a stage after the first: it waits on the stage before, outside `--max-parts`). */
 const consumesExchange = (request: PartRequest): boolean => {
   try {
-    const graph = JSON.parse(request.graph) as WorkflowGraph
-    return Exchange.keyedNode(graph) !== undefined && Exchange.stageOf(request.part, request.parts).stage === 2
+    const keyed = Exchange.keyedNodes(JSON.parse(request.graph) as WorkflowGraph).length
+    return keyed > 0 && Exchange.stageOf(request.part, request.parts, keyed).stage > 1
   } catch {
     return false
   }

@@ -27,7 +27,7 @@ import { type Entry, type PreparedSource, Registry } from "../../Registry.ts"
 import * as Runtime from "../../Runtime.ts"
 import type { Node, WorkflowGraph } from "../../WorkflowGraph.ts"
 import { ClusterError } from "./errors.ts"
-import { KEYED_TYPES, stagesOf } from "./exchange.ts"
+import { KEYED_TYPES, keyedNodes, refusalOf } from "./exchange.ts"
 
 /** Table sources, split in key ranges (their partitioned read): a `query` cannot be split. */
 const TABLE_SOURCES = new Set(["postgres", "mysql"])
@@ -133,26 +133,9 @@ export const check = (graph: WorkflowGraph, cwd: string): Effect.Effect<Workflow
         return yield* refuse(name, `processor '${node.id}' (${node.type}) is keyed, behind source '${source.id}' (${source.type}) that never ends: the cluster distributes keyed operators over bounded sources (files, tables) only`)
       }
     }
-    if (stateful.length > 1) {
-      return yield* refuse(name, `processors ${stateful.map((n) => `'${n.id}' (${n.type})`).join(", ")} are keyed: the cluster distributes one keyed operator per workflow for now (run it with dataflare run)`)
-    }
-    if (stateful.length === 1) {
-      const keyed = stateful[0]!
-      const { before, after } = stagesOf(graph, keyed)
-      for (const node of graph.nodes) {
-        const where = before.has(node.id) ? "before" : after.has(node.id) ? "after" : undefined
-        const readsOtherSide = node.id !== keyed.id && where === "after" && node.inputs.some((i) => before.has(i))
-        const readByOtherSide = where === "before" && graph.nodes.some((n) => n.id !== keyed.id && after.has(n.id) && n.inputs.includes(node.id))
-        if (where === undefined || readsOtherSide || readByOtherSide || (where === "before" && node.kind === "sink")) {
-          return yield* refuse(
-            name,
-            `node '${node.id}' (${node.type}) is not on the one path source → keyed operator '${keyed.id}' → sinks: the cluster runs the chain before the keyed operator and what follows it as two stages exchanging records by key group, and nothing else may read the records before it (run it with dataflare run)`
-          )
-        }
-      }
-      if (keyed.inputs.length !== 1) {
-        return yield* refuse(name, `processor '${keyed.id}' (${keyed.type}) reads ${keyed.inputs.length} inputs: the cluster's keyed exchange feeds a keyed operator from one input`)
-      }
+    if (stateful.length > 0) {
+      const refusal = refusalOf(graph, keyedNodes(graph))
+      if (refusal !== undefined) return yield* refuse(name, refusal)
     }
     const nodes = graph.nodes.map((node) => {
       const p = configPath(node)

@@ -7,7 +7,7 @@
 import { Effect, type Scope } from "effect"
 import pg from "pg"
 import { ClusterError } from "./errors.ts"
-import { createTableSql, exchangeTable } from "./exchange.ts"
+import { createTableSql, currentTableSql } from "./exchange.ts"
 
 /** A part's status. */
 export type PartStatus = "submitted" | "running" | "done" | "failed" | "stopped"
@@ -77,8 +77,8 @@ export interface Table {
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
   /** Creates the keyed exchange's table, `<prefix>_exchange`, when missing (see exchange.ts). */
   readonly ensureExchange: Effect.Effect<void, ClusterError>
-  /** Deletes a workflow's exchange rows of key groups `[first, last]` (their consumer is done). */
-  readonly clearExchange: (workflow: string, groups: readonly [number, number]) => Effect.Effect<void, ClusterError>
+  /** Deletes a workflow's exchange rows of edge `edge` and key groups `[first, last]` (their consumer is done). */
+  readonly clearExchange: (workflow: string, edge: number, groups: readonly [number, number]) => Effect.Effect<void, ClusterError>
   /** Records the shards a runner holds (`<prefix>_shards`), for {@link Table.shardOwners}. */
   readonly publishShards: (runner: string, shards: ReadonlyArray<number>) => Effect.Effect<void, ClusterError>
   /** Which live runner holds each shard, as the runners last published it (rows of the last 10 s). */
@@ -134,14 +134,17 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
       Effect.catch(() => query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS role text`))
     )
     return {
-      ensureExchange: query("exchange", `SELECT 1 FROM ${pg.escapeIdentifier(exchangeTable(prefix))} LIMIT 0`).pipe(
+      // (a table made by an earlier version lacks columns: creating it adds them)
+      ensureExchange: query("exchange", currentTableSql(prefix)).pipe(
         Effect.catch(() => query("exchange", createTableSql(prefix))),
         // two parts creating it at once: the loser's error is a duplicate type
-        Effect.catch(() => query("exchange", `SELECT 1 FROM ${exchange} LIMIT 0`)),
+        Effect.catch(() => query("exchange", currentTableSql(prefix))),
         Effect.asVoid
       ),
-      clearExchange: (workflow, groups) =>
-        Effect.asVoid(query("exchange", `DELETE FROM ${exchange} WHERE workflow = $1 AND kg BETWEEN $2 AND $3`, [workflow, groups[0], groups[1]], workflow)),
+      clearExchange: (workflow, edge, groups) =>
+        Effect.asVoid(
+          query("exchange", `DELETE FROM ${exchange} WHERE workflow = $1 AND edge = $4 AND kg BETWEEN $2 AND $3`, [workflow, groups[0], groups[1], edge], workflow)
+        ),
       insertParts: (workflows) =>
         Effect.gen(function*() {
           const names = workflows.map((w) => w.workflow)
