@@ -27,15 +27,16 @@
 import { Cause, Effect, Layer, Redacted, Semaphore } from "effect"
 import * as Entity from "effect/cluster/Entity"
 import { Registry } from "../Registry.ts"
-import type { WorkflowGraph } from "../WorkflowGraph.ts"
+import { durationMillis, type WorkflowGraph } from "../WorkflowGraph.ts"
 import * as Balance from "./internal/balance.ts"
+import * as Coordinator from "./internal/coordinator.ts"
 import { Part, partId } from "./internal/entity.ts"
 import { keyedNode, keyedParts } from "./internal/exchange.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
 import * as Secrets from "./internal/secrets.ts"
 import * as Sharding from "./internal/sharding.ts"
-import { check, unboundedSource as unboundedSourceOf } from "./internal/split.ts"
+import { check, DEFAULT_CHECKPOINT_INTERVAL, unboundedSource as unboundedSourceOf } from "./internal/split.ts"
 import * as Table from "./internal/table.ts"
 
 export {
@@ -57,6 +58,13 @@ export {
 
 export type {
   /**
+   * Where the checkpoint coordinator runs (its runner, when it started there, its last tick).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  CoordinatorRow,
+  /**
    * One part of a submitted workflow as `<prefix>_parts` records it.
    *
    * @category models
@@ -69,7 +77,15 @@ export type {
    * @category models
    * @since 0.5.0
    */
-  RunnerRow
+  RunnerRow,
+  /**
+   * A workflow's global checkpoints as `<prefix>_workflows` records them: the last triggered
+   * (`epoch`) and the last every running part acknowledged (`completed`).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  WorkflowRow
 } from "./internal/table.ts"
 
 /**
@@ -174,7 +190,9 @@ export const runner = (
     const self = `${options.listen.host}:${options.listen.port}`
     yield* Effect.forkScoped(Balance.publishShards(table, self))
     yield* Effect.addFinalizer(() => Effect.ignore(table.publishShards(self, [])))
-    return Part.toLayer(
+    // the checkpoint coordinator: a singleton, on one runner of the cluster at a time (coordinator.ts)
+    const coordinator = Coordinator.layer(Table.open(Redacted.value(url), prefix), self)
+    return Layer.merge(coordinator, Part.toLayer(
       Effect.gen(function*() {
         const address = yield* Entity.CurrentRunnerAddress
         const registry = yield* Registry
@@ -185,7 +203,7 @@ export const runner = (
       }),
       // a part is one long request: never reaped while it runs
       { maxIdleTime: "1 minute" }
-    )
+    ))
   }))
   return handlers.pipe(
     Layer.provide(Sharding.layer(url, prefix, options.listen)),
@@ -259,7 +277,12 @@ export const submitAll = (
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
     // a keyed workflow runs n parts of each stage (see exchange.ts)
     const send = yield* table.insertParts(
-      checked.map((g) => ({ workflow: g.name, parts: keyedNode(g) === undefined ? options.parts : keyedParts(options.parts) }))
+      checked.map((g) => ({
+        workflow: g.name,
+        parts: keyedNode(g) === undefined ? options.parts : keyedParts(options.parts),
+        // the cadence of the workflow's global checkpoints (coordinator.ts)
+        intervalMs: durationMillis(g.execution.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL)
+      }))
     )
     const owners = yield* table.shardOwners
     yield* Effect.gen(function*() {
@@ -318,17 +341,35 @@ export const stop = (workflow: string, options: ClusterOptions): Effect.Effect<n
   }))
 
 /**
- * The cluster's runners and parts (of one workflow, or of all).
+ * What {@link status} returns: the runners, where the checkpoint coordinator runs (`undefined`
+ * before it first ran), the workflows' global checkpoints and their parts.
  *
  * @category status
  * @since 0.5.0
  */
-export const status = (
-  options: ClusterOptions & { readonly workflow?: string | undefined }
-): Effect.Effect<{ readonly runners: ReadonlyArray<Table.RunnerRow>; readonly parts: ReadonlyArray<Table.PartRow> }, ClusterError> =>
+export interface Status {
+  readonly runners: ReadonlyArray<Table.RunnerRow>
+  readonly coordinator: Table.CoordinatorRow | undefined
+  readonly workflows: ReadonlyArray<Table.WorkflowRow>
+  readonly parts: ReadonlyArray<Table.PartRow>
+}
+
+/**
+ * The cluster's runners, its checkpoint coordinator, and its workflows and parts (of one
+ * workflow, or of all).
+ *
+ * @category status
+ * @since 0.5.0
+ */
+export const status = (options: ClusterOptions & { readonly workflow?: string | undefined }): Effect.Effect<Status, ClusterError> =>
   Effect.scoped(Effect.gen(function*() {
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
-    return { runners: yield* table.runners, parts: yield* table.parts(options.workflow) }
+    return {
+      runners: yield* table.runners,
+      coordinator: yield* table.coordinator,
+      workflows: yield* table.workflows(options.workflow),
+      parts: yield* table.parts(options.workflow)
+    }
   }))
 
 /**
