@@ -10,7 +10,9 @@
  * `dedupe` over the whole input runs in two stages exchanging records, by key group, through a
  * durable PostgreSQL table (see {@link keyedOperator}). Each part is a cluster entity whose one request is persisted in PostgreSQL
  * until the part ends; parts checkpoint into the PostgreSQL state backend, so a part that moves
- * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. Credentials
+ * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. A workflow's
+ * parts checkpoint together when the checkpoint coordinator — a cluster singleton, on one runner
+ * at a time, its state in PostgreSQL — triggers the workflow's next global checkpoint. Credentials
  * travel as `${env:NAME}` references, resolved on the runners.
  *
  * - {@link runner}: the Layer of a runner process (`dataflare runner`).
@@ -169,6 +171,7 @@ export const DEFAULT_MAX_PARTS = 4
  * A runner: joins the cluster (listening on `listen` for the other runners), takes its share of
  * the shards and runs the parts they hold, `maxParts` at a time (default
  * {@link DEFAULT_MAX_PARTS}), with the connectors and processors of the `Registry` it is given.
+ * Every runner can run the checkpoint coordinator: the one holding its singleton's shard does.
  * Runs until its scope closes; a runner stopped gracefully hands its shards over.
  *
  * @category layers
