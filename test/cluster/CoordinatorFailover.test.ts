@@ -80,7 +80,7 @@ describe("the checkpoint coordinator", () => {
     runners.push(...(await startRunners(prefix, dir, 3)))
     await waitForPublishedShards(prefix, 3)
     const name = `coordinator-kill-${prefix}`
-    await writeFile(join(dir, "wf.yaml"), workflow(name, "dst", 10))
+    await writeFile(join(dir, "wf.yaml"), workflow(name, "dst", 5))
     const submittedAt = Date.now()
     const submitted = run(["submit", "wf.yaml", "--cluster", URL, "--prefix", prefix, "--parts", String(PARTS)], dir)
 
@@ -134,6 +134,12 @@ describe("the checkpoint coordinator", () => {
     }
     // the global checkpoints went on past what the killed coordinator had completed
     expect(after.workflows[0]!.completed).toBeGreaterThan(global.epoch)
+    // `dataflare status` says where the coordinator runs and the last completed global checkpoint
+    const shown = await run(["status", "--cluster", URL, "--prefix", prefix, "--workflow", name], dir)
+    expect(shown.status).toBe(0)
+    const last = await status(prefix, name)
+    expect(shown.stdout).toContain(`checkpoint coordinator on ${last.coordinator!.runner}`)
+    expect(shown.stdout).toContain(`${name}  ${PARTS}/${PARTS} parts done  global checkpoint ${last.workflows[0]!.completed}`)
     // every row exactly once in the target: the count and the md5 of the rows in key order
     const [target, reference] = [await tableDigest(dataUrl, "dst"), await tableDigest(dataUrl, "expected")]
     expect(reference.n).toBe(ROWS * 0.7)
