@@ -10,7 +10,9 @@
  * `dedupe` over the whole input runs in two stages exchanging records, by key group, through a
  * durable PostgreSQL table (see {@link keyedOperator}). Each part is a cluster entity whose one request is persisted in PostgreSQL
  * until the part ends; parts checkpoint into the PostgreSQL state backend, so a part that moves
- * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. Credentials
+ * resumes from its last checkpoint and the exactly-once sinks keep their guarantee. A workflow's
+ * parts checkpoint together when the checkpoint coordinator — a cluster singleton, on one runner
+ * at a time, its state in PostgreSQL — triggers the workflow's next global checkpoint. Credentials
  * travel as `${env:NAME}` references, resolved on the runners.
  *
  * - {@link runner}: the Layer of a runner process (`dataflare runner`).
@@ -27,15 +29,16 @@
 import { Cause, Effect, Layer, Redacted, Semaphore } from "effect"
 import * as Entity from "effect/cluster/Entity"
 import { Registry } from "../Registry.ts"
-import type { WorkflowGraph } from "../WorkflowGraph.ts"
+import { durationMillis, type WorkflowGraph } from "../WorkflowGraph.ts"
 import * as Balance from "./internal/balance.ts"
+import * as Coordinator from "./internal/coordinator.ts"
 import { Part, partId } from "./internal/entity.ts"
 import { keyedNode, keyedNodes, keyedParts } from "./internal/exchange.ts"
 import { ClusterError } from "./internal/errors.ts"
 import { runPart } from "./internal/part.ts"
 import * as Secrets from "./internal/secrets.ts"
 import * as Sharding from "./internal/sharding.ts"
-import { check, unboundedSource as unboundedSourceOf } from "./internal/split.ts"
+import { check, DEFAULT_CHECKPOINT_INTERVAL, unboundedSource as unboundedSourceOf } from "./internal/split.ts"
 import * as Table from "./internal/table.ts"
 
 export {
@@ -57,6 +60,13 @@ export {
 
 export type {
   /**
+   * Where the checkpoint coordinator runs (its runner, when it started there, its last tick).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  CoordinatorRow,
+  /**
    * One part of a submitted workflow as `<prefix>_parts` records it.
    *
    * @category models
@@ -69,7 +79,15 @@ export type {
    * @category models
    * @since 0.5.0
    */
-  RunnerRow
+  RunnerRow,
+  /**
+   * A workflow's global checkpoints as `<prefix>_workflows` records them: the last triggered
+   * (`epoch`) and the last every running part acknowledged (`completed`).
+   *
+   * @category models
+   * @since 0.5.0
+   */
+  WorkflowRow
 } from "./internal/table.ts"
 
 /**
@@ -165,6 +183,7 @@ export const DEFAULT_MAX_PARTS = 4
  * A runner: joins the cluster (listening on `listen` for the other runners), takes its share of
  * the shards and runs the parts they hold, `maxParts` at a time (default
  * {@link DEFAULT_MAX_PARTS}), with the connectors and processors of the `Registry` it is given.
+ * Every runner can run the checkpoint coordinator: the one holding its singleton's shard does.
  * Runs until its scope closes; a runner stopped gracefully hands its shards over.
  *
  * @category layers
@@ -186,7 +205,9 @@ export const runner = (
     const self = `${options.listen.host}:${options.listen.port}`
     yield* Effect.forkScoped(Balance.publishShards(table, self))
     yield* Effect.addFinalizer(() => Effect.ignore(table.publishShards(self, [])))
-    return Part.toLayer(
+    // the checkpoint coordinator: a singleton, on one runner of the cluster at a time (coordinator.ts)
+    const coordinator = Coordinator.layer(Table.open(Redacted.value(url), prefix), self)
+    return Layer.merge(coordinator, Part.toLayer(
       Effect.gen(function*() {
         const address = yield* Entity.CurrentRunnerAddress
         const registry = yield* Registry
@@ -197,7 +218,7 @@ export const runner = (
       }),
       // a part is one long request: never reaped while it runs
       { maxIdleTime: "1 minute" }
-    )
+    ))
   }))
   return handlers.pipe(
     Layer.provide(Sharding.layer(url, prefix, options.listen)),
@@ -273,7 +294,12 @@ export const submitAll = (
     const send = yield* table.insertParts(
       checked.map((g) => {
         const keyed = keyedNodes(g).length
-        return { workflow: g.name, parts: keyed === 0 ? options.parts : keyedParts(options.parts, keyed) }
+        return {
+          workflow: g.name,
+          parts: keyed === 0 ? options.parts : keyedParts(options.parts, keyed),
+          // the cadence of the workflow's global checkpoints (coordinator.ts)
+          intervalMs: durationMillis(g.execution.checkpoint_interval ?? DEFAULT_CHECKPOINT_INTERVAL)
+        }
       })
     )
     const owners = yield* table.shardOwners
@@ -333,17 +359,35 @@ export const stop = (workflow: string, options: ClusterOptions): Effect.Effect<n
   }))
 
 /**
- * The cluster's runners and parts (of one workflow, or of all).
+ * What {@link status} returns: the runners, where the checkpoint coordinator runs (`undefined`
+ * before it first ran), the workflows' global checkpoints and their parts.
  *
  * @category status
  * @since 0.5.0
  */
-export const status = (
-  options: ClusterOptions & { readonly workflow?: string | undefined }
-): Effect.Effect<{ readonly runners: ReadonlyArray<Table.RunnerRow>; readonly parts: ReadonlyArray<Table.PartRow> }, ClusterError> =>
+export interface Status {
+  readonly runners: ReadonlyArray<Table.RunnerRow>
+  readonly coordinator: Table.CoordinatorRow | undefined
+  readonly workflows: ReadonlyArray<Table.WorkflowRow>
+  readonly parts: ReadonlyArray<Table.PartRow>
+}
+
+/**
+ * The cluster's runners, its checkpoint coordinator, and its workflows and parts (of one
+ * workflow, or of all).
+ *
+ * @category status
+ * @since 0.5.0
+ */
+export const status = (options: ClusterOptions & { readonly workflow?: string | undefined }): Effect.Effect<Status, ClusterError> =>
   Effect.scoped(Effect.gen(function*() {
     const table = yield* Table.open(Redacted.value(urlOf(options)), prefixOf(options))
-    return { runners: yield* table.runners, parts: yield* table.parts(options.workflow) }
+    return {
+      runners: yield* table.runners,
+      coordinator: yield* table.coordinator,
+      workflows: yield* table.workflows(options.workflow),
+      parts: yield* table.parts(options.workflow)
+    }
   }))
 
 /**

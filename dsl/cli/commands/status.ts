@@ -1,7 +1,8 @@
 /**
  * `dataflare status --cluster <postgres url> [--workflow name] [--format text|json] [--prefix p]`:
- * lists the cluster's runners (with their last heartbeat) and the parts of its workflows: status,
- * the runner holding each, records written, how many times it started. See docs/cluster.md.
+ * lists the cluster's runners (with their last heartbeat), the runner of the checkpoint
+ * coordinator, and the parts of its workflows: status, the runner holding each, records written,
+ * how many times it started; and each workflow's last completed global checkpoint. See docs/cluster.md.
  *
  * @since 0.5.0
  */
@@ -12,7 +13,7 @@ import { formatFlag } from "../internal/flags.ts"
 
 const workflow = Flag.String("workflow").pipe(Flag.withDescription("Only this workflow's parts"), Flag.optional)
 
-const format = formatFlag(["text", "json"], "Output format: text (default) or json ({ runners, parts })")
+const format = formatFlag(["text", "json"], "Output format: text (default) or json ({ runners, coordinator, workflows, parts })")
 
 /**
  * The `status` command.
@@ -26,21 +27,29 @@ export const command = Command.make(
   ({ cluster, prefix, workflow, format }) =>
     Effect.gen(function*() {
       const Cluster = yield* clusterModule
-      const { runners, parts } = yield* Cluster.status({
+      const { runners, coordinator, workflows: checkpoints, parts } = yield* Cluster.status({
         ...options(cluster, prefix),
         workflow: workflow._tag === "Some" ? workflow.value : undefined
       }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
-      if (format === "json") return yield* Console.log(JSON.stringify({ runners, parts }, null, 2))
+      if (format === "json") return yield* Console.log(JSON.stringify({ runners, coordinator, workflows: checkpoints, parts }, null, 2))
       yield* Console.log(`runners (${runners.length})`)
       for (const r of runners) {
         yield* Console.log(`  ${r.address}  ${r.healthy ? "healthy" : "unhealthy"}  last heartbeat ${r.lastHeartbeat.toISOString()}`)
       }
+      yield* Console.log(
+        coordinator === undefined
+          ? "checkpoint coordinator: not started yet"
+          : `checkpoint coordinator on ${coordinator.runner} since ${coordinator.startedAt.toISOString()}, last tick ${coordinator.heartbeat.toISOString()}`
+      )
       const workflows = [...new Set(parts.map((p) => p.workflow))]
       yield* Console.log(`workflows (${workflows.length})`)
       for (const name of workflows) {
         const own = parts.filter((p) => p.workflow === name)
         const done = own.filter((p) => p.status === "done").length
-        yield* Console.log(`  ${name}  ${done}/${own.length} parts done`)
+        const global = checkpoints.find((w) => w.workflow === name)
+        yield* Console.log(
+          `  ${name}  ${done}/${own.length} parts done${global === undefined ? "" : `  global checkpoint ${global.completed} (${global.epoch > global.completed ? `${global.epoch} in progress` : "none in progress"})`}`
+        )
         for (const p of own) {
           yield* Console.log(
             `    part ${p.part}${p.role !== null ? ` (${p.role})` : ""}  ${p.status}  ${p.runner ?? "-"}  ${p.recordsOut} records since start  checkpoint ${p.checkpoint ?? "-"}  ${p.attempts} start(s)${p.message !== null ? `  ${p.message.split("\n")[0]}` : ""}`

@@ -5,6 +5,10 @@
  * ended. A part that starts again on another runner (its runner died) restores its last
  * checkpoint there: the source seeks to the checkpoint's offset and the file sink truncates its
  * file back to the length it had then, so nothing is lost or written twice.
+ *
+ * A part has no checkpoint timer of its own: it takes a checkpoint when the coordinator
+ * (coordinator.ts) triggers its workflow's next global checkpoint, and acknowledges it in
+ * `<prefix>_parts.acked_epoch`; its final checkpoint (its end, a stop) stays its own.
  */
 import { Cause, Effect, Layer, Redacted } from "effect"
 import * as PostgresBackend from "../../backends/PostgresBackend.ts"
@@ -26,7 +30,7 @@ export interface PartRequest {
   readonly graph: string
 }
 
-/** How often a running part looks for a stop request. */
+/** How often a running part looks for a stop request and for its workflow's next global checkpoint. */
 const STOP_POLL_MS = 500
 
 const counts = (nodes: ReadonlyArray<Runtime.NodeSummary>) => ({
@@ -90,15 +94,40 @@ export const runPart = (
     }
     const role = stage === undefined ? null : Exchange.roleOf(resolved.graph, stage)
     yield* deps.table.started(workflow, part, deps.runner, role)
-    // `dataflare stop`: the run takes a checkpoint where it is and ends (the runtime's graceful stop)
-    const stop = Effect.gen(function*() {
-      while (!(yield* Effect.orElseSucceed(deps.table.stopRequested(workflow, part), () => false))) yield* Effect.sleep(STOP_POLL_MS)
+    // the global checkpoints of the coordinator (coordinator.ts) replace the part's own timer
+    const { checkpoint_interval: _, ...execution } = graph.execution
+    graph = { ...graph, execution }
+    let handle: Runtime.RunHandle | undefined
+    let lastCheckpoint = 0
+    // one poll for both: `dataflare stop` (the run takes a checkpoint where it is and ends, the
+    // runtime's graceful stop), and the workflow's epoch — when it is past the one this part
+    // acknowledged, the part takes a checkpoint and acknowledges the epoch with it
+    const control = Effect.gen(function*() {
+      while (true) {
+        const seen = yield* Effect.orElseSucceed(deps.table.control(workflow, part), () => undefined)
+        if (seen?.stop === true) return
+        if (seen !== undefined && handle !== undefined && seen.epoch > seen.acked) {
+          // false: every source has ended (the part's final checkpoint acknowledges it by ending);
+          // a failed checkpoint fails the run, and the run's failure is the part's
+          const taken = yield* Effect.exit(handle.checkpoint)
+          if (taken._tag === "Success" && taken.value && lastCheckpoint > 0) {
+            yield* Effect.ignore(deps.table.acked(workflow, part, seen.epoch, lastCheckpoint))
+            continue
+          }
+        }
+        yield* Effect.sleep(STOP_POLL_MS)
+      }
     })
     const backend = PostgresBackend.layer({ url: deps.url, tablePrefix: `${deps.prefix}_state` })
     const summary = yield* Effect.provideService(withPartRegistry(
       Runtime.run(graph, {
-        stop,
-        onCheckpoint: (info) => Effect.ignore(deps.table.checkpointed(workflow, part, info.id)),
+        stop: control,
+        onStart: (h) => Effect.sync(() => void (handle = h)),
+        onCheckpoint: (info) =>
+          Effect.andThen(
+            Effect.sync(() => void (lastCheckpoint = info.id)),
+            Effect.ignore(deps.table.checkpointed(workflow, part, info.id))
+          ),
         progressInterval: 1000,
         onProgress: (progress) => {
           const c = counts(progress.nodes)

@@ -1,11 +1,14 @@
 /**
- * The cluster's own table, `<prefix>_parts`: one row per part of a submitted workflow — its
- * status, the runner that holds it, its counts — written by the runners as parts start, checkpoint
- * and end, and read by `submit` (to follow a workflow) and `status`. The cluster's runners are
- * effect/cluster's own table, `<prefix>_runners`.
+ * The cluster's own tables: `<prefix>_parts`, one row per part of a submitted workflow — its
+ * status, the runner that holds it, its counts, the last global checkpoint it acknowledged —
+ * written by the runners as parts start, checkpoint and end, and read by `submit` (to follow a
+ * workflow) and `status`; `<prefix>_workflows`, one row per workflow, the global checkpoints the
+ * coordinator triggers and completes (coordinator.ts), and `<prefix>_coordinator`, where the
+ * coordinator runs. The cluster's runners are effect/cluster's own table, `<prefix>_runners`.
  */
 import { Effect, type Scope } from "effect"
 import pg from "pg"
+import * as Coordinator from "./coordinator.ts"
 import { ClusterError } from "./errors.ts"
 import { createTableSql, currentTableSql } from "./exchange.ts"
 
@@ -34,6 +37,49 @@ export interface PartRow {
   readonly message: string | null
   /** What the part does in a keyed workflow (`stage 1: range 0 of 3 → exchange`, `stage 2: key groups 0-42`); null otherwise. */
   readonly role: string | null
+  /** The last global checkpoint (epoch) of its workflow the part acknowledged (0: none). */
+  readonly ackedEpoch: number
+  /** The part's own checkpoint that acknowledged {@link PartRow.ackedEpoch} (null: none). */
+  readonly ackedCheckpoint: number | null
+}
+
+/** One row of `<prefix>_workflows`: the workflow's global checkpoints (see coordinator.ts). */
+export interface WorkflowRow {
+  readonly workflow: string
+  /** How often the coordinator triggers a global checkpoint (the workflow's `checkpoint_interval`). */
+  readonly intervalMs: number
+  /** The last global checkpoint triggered (0: none yet). */
+  readonly epoch: number
+  /** The last global checkpoint every running part acknowledged (0: none yet). */
+  readonly completed: number
+  readonly completedAt: Date | null
+}
+
+/** Where the checkpoint coordinator runs, as it last wrote it (`<prefix>_coordinator`). */
+export interface CoordinatorRow {
+  readonly runner: string
+  /** When it started on that runner. */
+  readonly startedAt: Date
+  /** Its last tick (every `TICK_MS` ms while it runs: coordinator.ts). */
+  readonly heartbeat: Date
+  /** Ticks since it started on that runner. */
+  readonly ticks: number
+}
+
+/** What the stop-and-checkpoint poll of a running part reads. */
+export interface PartControl {
+  /** `dataflare stop` asked the part to stop. */
+  readonly stop: boolean
+  /** The workflow's last triggered global checkpoint. */
+  readonly epoch: number
+  /** The last one the part acknowledged. */
+  readonly acked: number
+}
+
+/** What one tick of the coordinator changed: how many workflows completed a global checkpoint, how many started one. */
+export interface TickResult {
+  readonly completed: number
+  readonly triggered: number
 }
 
 /** A part to send: which submission of its workflow (0 the first, counted up at each resubmission). */
@@ -59,7 +105,9 @@ export interface Table {
    * all ended (stopped or failed: it resumes), with their submission counted up. Refuses a
    * workflow still running, one that ran to its end, or one resubmitted in another number of parts.
    */
-  readonly insertParts: (workflows: ReadonlyArray<{ readonly workflow: string; readonly parts: number }>) => Effect.Effect<ReadonlyArray<Submission>, ClusterError>
+  readonly insertParts: (
+    workflows: ReadonlyArray<{ readonly workflow: string; readonly parts: number; readonly intervalMs: number }>
+  ) => Effect.Effect<ReadonlyArray<Submission>, ClusterError>
   readonly started: (workflow: string, part: number, runner: string, role: string | null) => Effect.Effect<void, ClusterError>
   readonly progress: (workflow: string, part: number, recordsIn: number, recordsOut: number) => Effect.Effect<void, ClusterError>
   readonly checkpointed: (workflow: string, part: number, checkpoint: number) => Effect.Effect<void, ClusterError>
@@ -73,6 +121,19 @@ export interface Table {
   /** Asks the parts of a workflow that have not ended to stop; how many were asked. */
   readonly requestStop: (workflow: string) => Effect.Effect<number, ClusterError>
   readonly stopRequested: (workflow: string, part: number) => Effect.Effect<boolean, ClusterError>
+  /** A running part's one poll: whether it is asked to stop, and its workflow's global checkpoint. */
+  readonly control: (workflow: string, part: number) => Effect.Effect<PartControl, ClusterError>
+  /** Records that a part acknowledged global checkpoint `epoch` with its own checkpoint `checkpoint`. */
+  readonly acked: (workflow: string, part: number, epoch: number, checkpoint: number) => Effect.Effect<void, ClusterError>
+  /**
+   * One tick of the coordinator, running on `runner` since `since`: completes the global checkpoint
+   * of every workflow whose running parts all acknowledged it, triggers the next one of every
+   * workflow with a running part whose interval has passed, and records the coordinator's heartbeat
+   * (see coordinator.ts).
+   */
+  readonly tick: (runner: string, since: Date) => Effect.Effect<TickResult, ClusterError>
+  readonly workflows: (workflow?: string) => Effect.Effect<ReadonlyArray<WorkflowRow>, ClusterError>
+  readonly coordinator: Effect.Effect<CoordinatorRow | undefined, ClusterError>
   readonly parts: (workflow?: string) => Effect.Effect<ReadonlyArray<PartRow>, ClusterError>
   readonly runners: Effect.Effect<ReadonlyArray<RunnerRow>, ClusterError>
   /** Creates the keyed exchange's table, `<prefix>_exchange`, when missing (see exchange.ts). */
@@ -84,6 +145,9 @@ export interface Table {
   /** Which live runner holds each shard, as the runners last published it (rows of the last 10 s). */
   readonly shardOwners: Effect.Effect<ReadonlyMap<number, string>, ClusterError>
 }
+
+/** A timestamp column's value as a Date. */
+const dateOf = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
 
 /** A table name in the connection's search path, quoted. */
 const quoted = (prefix: string, name: string) => pg.escapeIdentifier(`${prefix}_${name}`)
@@ -133,6 +197,18 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
     yield* query("create", `SELECT role FROM ${parts} LIMIT 0`).pipe(
       Effect.catch(() => query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS role text`))
     )
+    const workflowsTable = quoted(prefix, "workflows")
+    const coordinatorTable = quoted(prefix, "coordinator")
+    // (added with the coordinator: tables created before lack them)
+    yield* query("create", `SELECT acked_epoch, acked_checkpoint FROM ${parts} LIMIT 0`).pipe(
+      Effect.catch(() =>
+        query("create", `ALTER TABLE ${parts} ADD COLUMN IF NOT EXISTS acked_epoch bigint NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS acked_checkpoint bigint`)
+      )
+    )
+    yield* query("create", Coordinator.createTablesSql(prefix)).pipe(
+      Effect.catch(() => query("create", `SELECT 1 FROM ${workflowsTable}, ${coordinatorTable} LIMIT 0`))
+    )
+    const tickSql = Coordinator.tickSql(prefix)
     return {
       // (a table made by an earlier version lacks columns: creating it adds them)
       ensureExchange: query("exchange", currentTableSql(prefix)).pipe(
@@ -186,6 +262,13 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               send.push({ workflow: w.workflow, part: Number(r.part), parts: w.parts, submission: Number(r.submission) })
             }
           }
+          // a new workflow's global checkpoints; a resubmitted one continues its own (its interval as submitted now)
+          yield* query(
+            "submit",
+            `INSERT INTO ${workflowsTable} (workflow, interval_ms) SELECT * FROM unnest($1::text[], $2::int[])
+             ON CONFLICT (workflow) DO UPDATE SET interval_ms = EXCLUDED.interval_ms, triggered_at = now()`,
+            [workflows.map((w) => w.workflow), workflows.map((w) => Math.max(1, Math.round(w.intervalMs)))]
+          )
           if (fresh.length > 0) {
             yield* query(
               "submit",
@@ -250,11 +333,65 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
           query("stop", `SELECT stop_requested FROM ${parts} WHERE workflow = $1 AND part = $2`, [workflow, part], workflow),
           (result) => (result.rows[0] as { stop_requested?: boolean } | undefined)?.stop_requested === true
         ),
+      control: (workflow, part) =>
+        Effect.map(
+          query(
+            "control",
+            `SELECT p.stop_requested, p.acked_epoch, coalesce(w.epoch, 0) AS epoch FROM ${parts} p LEFT JOIN ${workflowsTable} w ON w.workflow = p.workflow
+             WHERE p.workflow = $1 AND p.part = $2`,
+            [workflow, part],
+            workflow
+          ),
+          (result): PartControl => {
+            const r = result.rows[0] as { stop_requested: boolean; acked_epoch: string; epoch: string } | undefined
+            return r === undefined ? { stop: false, epoch: 0, acked: 0 } : { stop: r.stop_requested, epoch: Number(r.epoch), acked: Number(r.acked_epoch) }
+          }
+        ),
+      acked: (workflow, part, epoch, checkpoint) =>
+        Effect.asVoid(query(
+          "checkpoint",
+          `UPDATE ${parts} SET acked_epoch = $3, acked_checkpoint = $4, updated_at = now() WHERE workflow = $1 AND part = $2 AND acked_epoch < $3`,
+          [workflow, part, epoch, checkpoint],
+          workflow
+        )),
+      tick: (runner, since) =>
+        Effect.gen(function*() {
+          const completed = yield* query("coordinate", tickSql.complete)
+          const triggered = yield* query("coordinate", tickSql.trigger)
+          yield* query("coordinate", tickSql.heartbeat, [runner, since])
+          return { completed: completed.rowCount ?? 0, triggered: triggered.rowCount ?? 0 }
+        }),
+      workflows: (workflow) =>
+        Effect.map(
+          query(
+            "status",
+            `SELECT workflow, interval_ms, epoch, completed, completed_at FROM ${workflowsTable} WHERE $1::text IS NULL OR workflow = $1 ORDER BY workflow`,
+            [workflow ?? null],
+            workflow
+          ),
+          (result) =>
+            result.rows.map((r: Record<string, unknown>): WorkflowRow => ({
+              workflow: String(r.workflow),
+              intervalMs: Number(r.interval_ms),
+              epoch: Number(r.epoch),
+              completed: Number(r.completed),
+              completedAt: r.completed_at === null ? null : dateOf(r.completed_at)
+            }))
+        ),
+      coordinator: Effect.map(
+        query("status", `SELECT runner, started_at, heartbeat_at, ticks FROM ${coordinatorTable}`),
+        (result) => {
+          const r = result.rows[0] as Record<string, unknown> | undefined
+          return r === undefined
+            ? undefined
+            : { runner: String(r.runner), startedAt: dateOf(r.started_at), heartbeat: dateOf(r.heartbeat_at), ticks: Number(r.ticks) }
+        }
+      ),
       parts: (workflow) =>
         Effect.map(
           query(
             "status",
-            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, checkpoint, resumed_from, message, role FROM ${parts}
+            `SELECT workflow, part, parts, status, runner, records_in, records_out, attempts, checkpoint, resumed_from, message, role, acked_epoch, acked_checkpoint FROM ${parts}
              WHERE $1::text IS NULL OR workflow = $1 ORDER BY workflow, part`,
             [workflow ?? null],
             workflow
@@ -272,7 +409,9 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
               checkpoint: r.checkpoint === null ? null : Number(r.checkpoint),
               resumedFrom: r.resumed_from === null ? null : Number(r.resumed_from),
               message: r.message === null ? null : String(r.message),
-              role: r.role === null || r.role === undefined ? null : String(r.role)
+              role: r.role === null || r.role === undefined ? null : String(r.role),
+              ackedEpoch: Number(r.acked_epoch),
+              ackedCheckpoint: r.acked_checkpoint === null ? null : Number(r.acked_checkpoint)
             }))
         ),
       publishShards: (runner, held) =>
@@ -310,7 +449,7 @@ export const open = (url: string, prefix: string): Effect.Effect<Table, ClusterE
           result.rows.map((r: Record<string, unknown>): RunnerRow => ({
             address: String(r.address),
             healthy: Boolean(r.healthy),
-            lastHeartbeat: r.last_heartbeat instanceof Date ? r.last_heartbeat : new Date(String(r.last_heartbeat))
+            lastHeartbeat: dateOf(r.last_heartbeat)
           }))
       )
     }
