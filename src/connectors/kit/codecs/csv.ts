@@ -56,12 +56,17 @@ export interface CsvCodec extends Codec<unknown> {
   readonly header: () => string
 }
 
-/** The first field of `record` holding a value that is not in `columns` (`undefined` when none, or not an object). */
-const outside = (record: unknown, columns: ReadonlySet<string>): string | undefined => {
+/**
+ * The first field of `record` holding a value that is not one of `names` (`set`: the same names),
+ * `undefined` when none or not an object. Records usually hold the columns in their order: a key
+ * equal to the name at its place is one without a look-up in the set.
+ */
+const outside = (record: unknown, names: ReadonlyArray<string>, set: ReadonlySet<string>): string | undefined => {
   if (typeof record !== "object" || record === null) return undefined
   const fields = record as { readonly [key: string]: unknown }
+  let i = 0
   for (const key in fields) {
-    if (!columns.has(key) && Object.hasOwn(fields, key) && fields[key] !== undefined) return key
+    if (key !== names[i++] && !set.has(key) && Object.hasOwn(fields, key) && fields[key] !== undefined) return key
   }
   return undefined
 }
@@ -103,7 +108,7 @@ export const csv = (options?: CsvCodecOptions): CsvCodec => {
     if (known !== undefined) {
       const set = known
       for (let i = start; i < end; i++) {
-        const field = outside(records[i], set)
+        const field = outside(records[i], names, set)
         if (field === undefined) continue
         // the records before it are written (or fail first, in order), then this one is refused
         const before = i > start ? encodeBatch(records, start, i) : ""
