@@ -3,9 +3,13 @@
  * - a boolean into a text-like column is written as PostgreSQL's own cast writes it
  *   (`true::text` is `true`, as are `::varchar`, `::char(5)` and `::citext`; `true::name` is `t`),
  *   in every mode and COPY format — it used to be `t` / `f` everywhere;
- * - a record field that is not a column of the table is refused naming the field and the table,
- *   also when it is a later record of a batch, in every mode and COPY format.
+ * - a record field that is not a column of the table is a record error naming the field and the
+ *   table, also when it is a later record of a batch, in every mode and COPY format: the run
+ *   fails, or with `on_error: dead_letter` the record is set aside and the others are written.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Batch from "../../../src/Batch.ts"
@@ -22,7 +26,8 @@ const modes = [
   { mode: "insert", copy_format: "binary" },
   { mode: "upsert", copy_format: "text" },
   { mode: "upsert", copy_format: "binary" },
-  { mode: "insert", copy_format: "text", guarantee: "at-least-once" }
+  { mode: "insert", copy_format: "text", guarantee: "at-least-once" },
+  { mode: "insert", copy_format: "binary", two_phase: "prepared" }
 ] as const
 
 describe("postgres sink: nothing changed or dropped silently", () => {
@@ -36,7 +41,9 @@ describe("postgres sink: nothing changed or dropped silently", () => {
         yield* sql(
           `CREATE TABLE ${table} (id int PRIMARY KEY, t text, v varchar(10), c char(5), ci ${schema}.citext, n name, b boolean, ta text[], ba boolean[])`
         )
-        const writer = yield* open({ table, ...options })
+        const writer = yield* open({ table, ...options, checkpoint_table: `${schema}.cp`, workflow: "bool" })
+        // restore: checkpoints drive the commits, so batches stream into one COPY (the fast path)
+        if (writer.restore !== undefined) yield* writer.restore(undefined)
         yield* write(writer, [
           { id: 1, t: true, v: true, c: true, ci: true, n: true, b: true, ta: [true, false, null], ba: [true, false] },
           { id: 2, t: false, v: false, c: false, ci: false, n: false, b: false, ta: [false], ba: [false] }
@@ -61,13 +68,55 @@ describe("postgres sink: nothing changed or dropped silently", () => {
         const schema = yield* withSchema("df_sink_extra")
         const table = `${schema}.t`
         yield* sql(`CREATE TABLE ${table} (id int PRIMARY KEY, name text)`)
-        const writer = yield* open({ table, ...options })
-        const error = yield* Effect.flip(write(writer, [{ id: 1, name: "a" }, { id: 2 }, { id: 3, name: "c", email: "c@x" }]))
-        assert.include(error.message, "field 'email'")
-        assert.include(error.message, `table '${table}'`)
+        const writer = yield* open({ table, ...options, checkpoint_table: `${schema}.cp`, workflow: "fail" })
+        if (writer.restore !== undefined) yield* writer.restore(undefined)
+        const records = [{ id: 1, name: "a" }, { id: 2 }, { id: 3, name: "c", email: "c@x" }, { id: 4, name: "d" }]
+        const error = yield* Effect.flip(write(writer, records))
+        assert.strictEqual(error._tag, "RecordError")
+        assert.include(error.message, "field 'email' has no column in table")
+        assert.include(error.message, table)
+        assert.include(error.message, `"email":"c@x"`)
         if (writer.preCommit !== undefined) yield* Effect.ignore(writer.preCommit(1))
         if (writer.commit !== undefined) yield* Effect.ignore(writer.commit(1))
         assert.deepStrictEqual(yield* sql(`SELECT * FROM ${table} WHERE id = 3`), [])
+
+        // on_error: dead_letter sets the record aside (naming field and table) and writes the others
+        yield* sql(`TRUNCATE ${table}`)
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "df-pg-extra-"))),
+          (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
+        )
+        const letters = join(dir, "rejected.ndjson")
+        const lenient = yield* open({ table, ...options, checkpoint_table: `${schema}.cp`, workflow: "dlq", on_error: "dead_letter", dead_letter: { path: letters } })
+        if (lenient.restore !== undefined) yield* lenient.restore(undefined)
+        yield* write(lenient, [{ id: 0, name: "first batch" }])
+        yield* write(lenient, records)
+        if (lenient.preCommit !== undefined) yield* lenient.preCommit(2)
+        if (lenient.commit !== undefined) yield* lenient.commit(2)
+        yield* lenient.flush
+        assert.deepStrictEqual(yield* sql(`SELECT id, name FROM ${table} ORDER BY id`), [
+          { id: 0, name: "first batch" },
+          { id: 1, name: "a" },
+          { id: 2, name: null },
+          { id: 4, name: "d" }
+        ])
+        const set = readFileSync(letters, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { record: unknown; error: string; sqlstate: unknown })
+        assert.deepStrictEqual(set.map((l) => l.record), [{ id: 3, name: "c", email: "c@x" }])
+        assert.include(set[0].error, "field 'email' has no column in table")
+        assert.strictEqual(set[0].sqlstate, "42703")
+
+        if (options.mode === "upsert") {
+          // change records: the upsert holding the field is set aside, the delete beside it applied
+          yield* write(lenient, [
+            { op: "update", before: null, after: { id: 4, name: "d2", email: "d@x" } },
+            { op: "delete", before: { id: 1 }, after: null }
+          ])
+          if (lenient.preCommit !== undefined) yield* lenient.preCommit(3)
+          if (lenient.commit !== undefined) yield* lenient.commit(3)
+          assert.deepStrictEqual(yield* sql(`SELECT id, name FROM ${table} ORDER BY id`), [{ id: 0, name: "first batch" }, { id: 2, name: null }, { id: 4, name: "d" }])
+          const after = readFileSync(letters, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { record: unknown })
+          assert.deepStrictEqual(after.map((l) => l.record), [{ id: 3, name: "c", email: "c@x" }, { id: 4, name: "d2", email: "d@x" }])
+        }
       }).pipe(Effect.scoped))
   }
 })
