@@ -6,8 +6,9 @@
  * Writing: the columns are the `columns` given (other fields are left out: a deliberate
  * projection), else the keys of the first record encoded — then a later record holding a field
  * not among them (a value that would be lost) is an {@link EncodeError} naming the field and the
- * columns (a missing field is written empty: nothing is lost); `header()` is the header line. A record that is not an object, or holds a value JSON cannot write (a cycle),
- * is an {@link EncodeError} naming it. Reading: a payload's lines are records of the columns given (typed when
+ * columns (a missing field is written empty: nothing is lost); `header()` is the header line. A
+ * record that is not an object, or holds a value JSON cannot write (a cycle), is an
+ * {@link EncodeError} naming it. Reading: a payload's lines are records of the columns given (typed when
  * `columns` maps names to types), `c1..cN` without them; a line that does not parse or decode is
  * a {@link DecodeError} naming its line and field.
  *
@@ -96,7 +97,7 @@ export const csv = (options?: CsvCodecOptions): CsvCodec => {
   const notAColumn = (field: string, names: ReadonlyArray<string>): string => {
     const node = options?.node !== undefined ? ` of node '${options.node}'` : ""
     const fix = options?.declarable === true
-      ? `declare \`columns:\`${node} to choose the columns written (a field a record lacks is written empty)`
+      ? `declare \`columns:\`${options.node !== undefined ? ` on node '${options.node}'` : ""} to choose the columns written (a field a record lacks is written empty)`
       : "give every record those fields (a field a record lacks is written empty), or write a format that keeps every field (ndjson)"
     return `field '${field}' is not a column${node}: without \`columns\` the columns are the first record's fields (${names.join(", ")}), ` +
       `and its value would be lost; ${fix}`
