@@ -79,6 +79,11 @@ describe("Codecs", () => {
       assert.strictEqual(extra.index, 1)
       assert.include(extra.detail, "field 'c' is not a column")
     }
+    // the columns a checkpoint kept (a restored run) are checked the same way; given columns project
+    const restored = Codecs.csv()
+    restored.useColumns(["b"])
+    assert.isTrue(Codecs.isEncodeError(restored.encode({ b: 1, c: 2 })))
+    assert.strictEqual(Codecs.csv({ columns: ["b"] }).encode({ b: 1, c: 2 }), "1\n")
   })
 
   it("bytes and string: payloads as they are; text that is not UTF-8 refused", () => {
