@@ -98,6 +98,38 @@ export const NodeState = Schema.Struct({
 export type NodeState = typeof NodeState.Type
 
 /**
+ * What a checkpoint keeps about each stateless processor node (`filter`, `map`, ...): its type and
+ * config, so that a resume can tell — without refusing — which of them changed since.
+ *
+ * @category schemas
+ * @since 0.7.0
+ */
+export const NodeDefinition = Schema.Struct({
+  node: Schema.String,
+  type: Schema.String,
+  /** The node's config as plain JSON (a function stands as `"<function>"`). */
+  fingerprint: Schema.Unknown
+})
+
+/**
+ * @category models
+ * @since 0.7.0
+ */
+export type NodeDefinition = typeof NodeDefinition.Type
+
+/**
+ * A stateless processor node whose definition differs from the one a checkpoint recorded: `changes`
+ * says what (`condition: "a > 1" → "a > 2"`, `type: 'filter' → 'map'`, `added`, `removed`).
+ *
+ * @category models
+ * @since 0.7.0
+ */
+export interface DefinitionChange {
+  readonly node: string
+  readonly changes: ReadonlyArray<string>
+}
+
+/**
  * A completed checkpoint as stored by a state backend.
  *
  * @category schemas
@@ -121,7 +153,9 @@ export const CheckpointRecord = Schema.Struct({
   /** The checkpoint taken at the end of a bounded input (or when a drain completes the run). */
   final: Schema.Boolean,
   /** The stateful nodes whose state this checkpoint holds (absent in records of older versions). */
-  nodes: Schema.optional(Schema.Array(NodeState))
+  nodes: Schema.optional(Schema.Array(NodeState)),
+  /** The stateless processor nodes' definitions (absent in records of older versions). */
+  definitions: Schema.optional(Schema.Array(NodeDefinition))
 })
 
 /**
@@ -217,6 +251,8 @@ export interface Restored {
   readonly operators: ReadonlyMap<string, RestoredOperator>
   /** What the checkpoint says about each stateful node (absent: written by an older version). */
   readonly nodes?: ReadonlyArray<NodeState> | undefined
+  /** The stateless processor nodes' definitions when it was taken (absent: written by an older version). */
+  readonly definitions?: ReadonlyArray<NodeDefinition> | undefined
 }
 
 /**
@@ -278,6 +314,7 @@ export const restoreFrom = (chain: ReadonlyArray<CheckpointRecord>): Restored | 
       const groups = v.groups
       return [k, groups === undefined ? { version: v.version, entries } : { version: v.version, entries, groups: entries.map(([e]) => groups.get(e) ?? -1) }]
     })),
-    ...(last.nodes !== undefined ? { nodes: last.nodes } : {})
+    ...(last.nodes !== undefined ? { nodes: last.nodes } : {}),
+    ...(last.definitions !== undefined ? { definitions: last.definitions } : {})
   }
 }

@@ -16,14 +16,14 @@
  */
 import { Cause, Clock, Deferred, Effect, Exit, Option, Random } from "effect"
 import * as AdaptiveBatcher from "./AdaptiveBatcher.ts"
-import type { CheckpointInfo, RestoreError } from "./Checkpoint.ts"
+import type { CheckpointInfo, DefinitionChange, RestoreError } from "./Checkpoint.ts"
 import type { SourceLag } from "./Connector.ts"
 import { type DefinitionError, NodeError } from "./Errors.ts"
 import { type Coordinator, makeCoordinator, type StopMode } from "./internal/coordinator.ts"
 import { execute, type Live, type NodeCounters } from "./internal/executor.ts"
 import { failureOf, isPermanent, nextDelay } from "./internal/restart.ts"
 import { plan as makePlan, type Plan } from "./internal/planner.ts"
-import { nodeStates } from "./internal/fingerprint.ts"
+import { definitionChanges, definitionNotice, nodeDefinitions, nodeStates } from "./internal/fingerprint.ts"
 import { preflight } from "./internal/preflight.ts"
 import { keepRestoredInstances } from "./internal/autoParallelism.ts"
 import {
@@ -91,6 +91,12 @@ export interface RunSummary {
   readonly resumedFrom?: { readonly checkpoint: number; readonly complete: boolean } | undefined
   /** Set when a graceful stop halted the run: the checkpoint a rerun resumes from. */
   readonly stopped?: { readonly checkpoint: number } | undefined
+  /**
+   * Set when the run resumed with stateless processor nodes (`filter`, `map`, ...) defined
+   * otherwise than when the checkpoint was taken: the records written before it used the old
+   * definitions (the run also logs it as a warning).
+   */
+  readonly definitionsChanged?: { readonly checkpoint: number; readonly nodes: ReadonlyArray<DefinitionChange> } | undefined
 }
 
 /**
@@ -342,6 +348,12 @@ export const run = <R = never>(
     const plan = makePlan(keepRestoredInstances(prepared, found))
     const first = yield* preflight(plan, found, new Set(options?.dropState ?? []), startsOver)
     const nodes = nodeStates(plan)
+    const definitions = nodeDefinitions(plan)
+    // a stateless node changed since the checkpoint: legitimate, so not refused, but told
+    const changed = first === undefined ? [] : definitionChanges(plan, first)
+    if (first !== undefined && changed.length > 0) {
+      yield* Effect.logWarning(`workflow '${graph.name}': ${definitionNotice(first.id, changed)}`)
+    }
     const startedAt = yield* Clock.currentTimeMillis
     // what a Monitor (metrics, health, dashboard) shows of this run, when one is provided
     const observed = makeRunState(graph.name, plan, startedAt)
@@ -411,6 +423,7 @@ export const run = <R = never>(
         restoredId: restored?.id ?? 0,
         fullEvery: FULL_SNAPSHOT_EVERY,
         nodes,
+        definitions,
         onCheckpoint: (info) =>
           Effect.andThen(
             Effect.sync(() => checkpointCompleted(observed, info)),
@@ -485,7 +498,8 @@ export const run = <R = never>(
       nodes: live === undefined ? [] : snapshot(live.counters),
       batching: batchingMetrics(),
       ...(first !== undefined ? { resumedFrom: { checkpoint: first.id, complete: first.final } } : {}),
-      ...(halted !== undefined ? { stopped: { checkpoint: halted } } : {})
+      ...(halted !== undefined ? { stopped: { checkpoint: halted } } : {}),
+      ...(first !== undefined && changed.length > 0 ? { definitionsChanged: { checkpoint: first.id, nodes: changed } } : {})
     }
   }))
 

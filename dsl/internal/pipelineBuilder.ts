@@ -37,6 +37,7 @@ import type {
   FieldOf,
   FreshId,
   KnownFields,
+  NoOverwrite,
   NodeOptions,
   ProcessOptions,
   Renamed,
@@ -127,7 +128,7 @@ export interface Builder<Ids extends string, A, E, R, L = never, P extends Polic
   /** Renames fields, old name → new name. Node `{ type: "rename", config: { fields } }`. */
   rename<const Id extends string, const M extends RenameFields<A>>(
     id: Id & FreshId<Id, Ids>,
-    fields: M & KnownFields<Id, A, M>,
+    fields: M & KnownFields<Id, A, M> & NoOverwrite<Id, A, M>,
     options?: NodeOptions<A, P["letters"]>
   ): Builder<Ids | Id, Renamed<A, M>, E | L, R, never, P>
   /** Replaces each record by zero or more records. Node `{ type: "flat_map", config: { fn } }`. */

@@ -41,6 +41,7 @@ import type {
   FreshId,
   HasFields,
   NodeOptions,
+  OverwritesNothing,
   ProcessOptions,
   Renamed,
   Selected,
@@ -147,7 +148,7 @@ export const rename = <const Id extends string, const M extends { readonly [name
   options?: O
 ) =>
 <Ids extends string, A, E, R, L, P extends Policy>(
-  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M> & KnownTarget<O, P["letters"]>
+  self: Builder<Ids, A, E, R, L, P> & FreshId<Id, Ids> & HasFields<`rename '${Id}'`, A, keyof M> & OverwritesNothing<`rename '${Id}'`, A, M> & KnownTarget<O, P["letters"]>
 ): Builder<Ids | Id, Renamed<A, M>, E | L, R, never, P> =>
   untyped(self).rename(id, fields, options) as unknown as Builder<Ids | Id, Renamed<A, M>, E | L, R, never, P>
 

@@ -89,6 +89,47 @@ export type RenameFields<A> = { readonly [K in FieldOf<A>]?: string }
 export type KnownFields<Id extends string, A, M> = [Exclude<keyof M, keyof A>] extends [never] ? unknown
   : { readonly [K in Exclude<keyof M, keyof A>]: CompileError<`rename '${Id}': the records have no field '${K & string}'`> }
 
+/** The keys of any member of `A` (a union's members may have different fields). */
+type AnyKeyOf<A> = A extends unknown ? keyof A : never
+
+/**
+ * The old names of `M` whose new name is a field of `A` that `M` does not rename away: each
+ * would overwrite that field's value.
+ */
+type Overwriting<A, M> = {
+  [K in keyof M]-?: M[K] extends string ? M[K] extends AnyKeyOf<A> ? M[K] extends keyof M ? never : K : never : never
+}[keyof M]
+
+/**
+ * `unknown` when no rename of `M` overwrites a field of `A` (or `A` has an index signature: its
+ * fields are not known); otherwise requires each such key to be a {@link CompileError} naming it.
+ *
+ * @category type-level
+ * @since 0.7.0
+ */
+export type NoOverwrite<Id extends string, A, M> = string extends AnyKeyOf<A> ? unknown
+  : [Overwriting<A, M>] extends [never] ? unknown
+  : {
+    readonly [K in Overwriting<A, M> & keyof M]: CompileError<
+      `rename '${Id}': renaming field '${K & string}' to '${M[K] & string}' would overwrite the records' field '${M[K] & string}'`
+    >
+  }
+
+/**
+ * `unknown` when no rename of `M` overwrites a field of `A`, a {@link CompileError} naming the
+ * first otherwise (for the data-last `rename`, which sees the record type only later).
+ *
+ * @category type-level
+ * @since 0.7.0
+ */
+export type OverwritesNothing<What extends string, A, M> = string extends AnyKeyOf<A> ? unknown
+  : [Overwriting<A, M>] extends [never] ? unknown
+  : CompileError<
+    `${What}: renaming field '${Overwriting<A, M> & string}' to '${M[Overwriting<A, M> & keyof M] & string}' would overwrite the records' field '${
+      M[Overwriting<A, M> & keyof M] & string
+    }'`
+  >
+
 /**
  * `unknown` when every name in `K` is a field of `A`, a {@link CompileError} naming the first
  * missing one otherwise (for the data-last combinators, which see the record type only later).

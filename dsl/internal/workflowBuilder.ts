@@ -38,6 +38,7 @@ import type {
   FieldOf,
   FreshId,
   KnownFields,
+  NoOverwrite,
   NodeOptions,
   ProcessOptions,
   Renamed,
@@ -249,7 +250,7 @@ export interface Builder<Nodes, Read extends string, Sinks extends string, E, R,
   rename<const Id extends string, const In extends Inputs<Nodes>, const M extends RenameFields<InputOf<Nodes, In>>>(
     id: Id & FreshId<Id, keyof Nodes & string | Sinks>,
     inputs: In,
-    fields: M & KnownFields<Id, InputOf<Nodes, In>, M>,
+    fields: M & KnownFields<Id, InputOf<Nodes, In>, M> & NoOverwrite<Id, InputOf<Nodes, In>, M>,
     options?: NodeOptions<InputOf<Nodes, In>, P["letters"]>
   ): Builder<With<Nodes, Id, Renamed<InputOf<Nodes, In>, M>>, Read | ReadBy<In>, Sinks, E | ErrorsOf<L>, R, never, P>
   /** Replaces each record by zero or more records. */

@@ -108,6 +108,8 @@ export const makeCoordinator = (options: {
   readonly fullEvery: number
   /** What every record keeps about the stateful nodes (see fingerprint.ts). */
   readonly nodes: ReadonlyArray<Checkpoint.NodeState>
+  /** What every record keeps about the stateless processor nodes (see fingerprint.ts). */
+  readonly definitions?: ReadonlyArray<Checkpoint.NodeDefinition> | undefined
   readonly onCheckpoint?: ((info: Checkpoint.CheckpointInfo) => Effect.Effect<void>) | undefined
   /** Told when checkpoint `id` fails (its record not written, or a commit failed). */
   readonly onCheckpointFailed?: ((id: number) => Effect.Effect<void>) | undefined
@@ -157,7 +159,8 @@ export const makeCoordinator = (options: {
         positions,
         operators,
         final: isFinal,
-        nodes: options.nodes
+        nodes: options.nodes,
+        ...(options.definitions !== undefined ? { definitions: options.definitions } : {})
       }
       if (options.backend !== undefined) yield* options.backend.write(record)
       completed = id

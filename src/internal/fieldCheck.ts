@@ -4,12 +4,14 @@
  * header row with `columns`, records given in the config), the fields flow through the steps
  * that keep or compute them (`filter`, `map` with `fields`, `select`, `rename`), and a `filter`
  * condition or a `map` field expression that reads another field is a definition error naming
- * the field (a misspelt field reads as null on every record: `amout >= 3` would drop them all).
+ * the field (a misspelt field reads as null on every record: `amout >= 3` would drop them all),
+ * and so is a `rename` onto a field the records have (it would overwrite that field's value).
  * After any other step (a function, a stateful operator, a side output) the fields are not known
  * and nothing is checked. The typed DSL checks the same at compile time from its record types.
  */
 import type { DefinitionIssue } from "../Errors.ts"
 import { fieldsRead } from "../expr/Expression.ts"
+import { renameClash } from "../processors/internal/steps.ts"
 import * as WorkflowGraph from "../WorkflowGraph.ts"
 import type { PreparedNode } from "./prepare.ts"
 import { closest } from "./suggest.ts"
@@ -96,6 +98,27 @@ const expressionsOf = (node: WorkflowGraph.Node): ReadonlyArray<{ readonly path:
 }
 
 /**
+ * The renames of a `rename` node that would overwrite a field its input records have (a field of
+ * the new name that is not itself renamed away): refused, since every record would lose that value.
+ */
+const renameIssues = (graph: WorkflowGraph.WorkflowGraph, node: WorkflowGraph.Node, input: Fields): ReadonlyArray<DefinitionIssue> => {
+  const renames = configOf(node).fields
+  if (input === undefined || !isRecordOfStrings(renames)) return []
+  const issues: Array<DefinitionIssue> = []
+  for (const [from, to] of Object.entries(renames)) {
+    if (!input.has(from) || !input.has(to) || Object.hasOwn(renames, to)) continue
+    const path = ["config", "fields", from]
+    const location = graph.sourceMap?.locate(node.id, path)
+    issues.push({
+      path: WorkflowGraph.describePath(graph, node.id, path),
+      message: renameClash(node.id, from, to, "records'"),
+      ...(location !== undefined ? { location } : {})
+    })
+  }
+  return issues
+}
+
+/**
  * The definition issues of expression steps that read a field their input records do not have
  * (only where the input's fields are known).
  */
@@ -107,6 +130,10 @@ export const unknownFieldIssues = (
   const issues: Array<DefinitionIssue> = []
   for (const node of graph.nodes) {
     if (node.kind !== "processor") continue
+    if (node.type === "rename") {
+      issues.push(...renameIssues(graph, node, inputFields(node, fieldsOf)))
+      continue
+    }
     const expressions = expressionsOf(node)
     if (expressions.length === 0) continue
     const input = inputFields(node, fieldsOf)

@@ -5,9 +5,13 @@
  * changed (group fields, window, aggregates, ...), its parallelism changed when its state has no
  * key groups, or `execution.key_groups` changed — naming what changed and the way out
  * (`--drop-state <node>` to start that node's state over, `--from-scratch` for all).
+ *
+ * Stateless processor nodes (`filter`, `map`, ...) are kept too ({@link nodeDefinitions}): a
+ * change to one between a stop and a resume is legitimate and not refused, but it is told
+ * ({@link definitionChanges}: the records written before the checkpoint used the old definition).
  */
 import { Effect } from "effect"
-import { type NodeState, type Restored, RestoreError } from "../Checkpoint.ts"
+import { type DefinitionChange, type NodeDefinition, type NodeState, type Restored, RestoreError } from "../Checkpoint.ts"
 import { byKeyGroup, type Plan, type PlannedTask } from "./planner.ts"
 
 type StatefulTask = PlannedTask & { readonly _tag: "Stateful" }
@@ -38,6 +42,51 @@ export const nodeStates = (plan: Plan): ReadonlyArray<NodeState> =>
       byKeyGroup: byKeyGroup(task)
     }
   })
+
+/** What a checkpoint of this plan keeps about each stateless processor node: its type and config. */
+export const nodeDefinitions = (plan: Plan): ReadonlyArray<NodeDefinition> =>
+  plan.workflow.nodes.flatMap((n) =>
+    n.kind === "processor" && n.processor._tag !== "Stateful"
+      ? [{ node: n.node.id, type: n.node.type, fingerprint: plain(n.node.config ?? null) }]
+      : []
+  )
+
+/**
+ * The stateless processor nodes of `plan` whose definition is not the one `restored` recorded
+ * (none when the checkpoint recorded no definitions: written by an older version). A node the
+ * checkpoint does not know is `added` unless it was stateful then (its state is checked apart).
+ */
+export const definitionChanges = (plan: Plan, restored: Restored | undefined): ReadonlyArray<DefinitionChange> => {
+  if (restored?.definitions === undefined) return []
+  const before = new Map(restored.definitions.map((d) => [d.node, d]))
+  const wasStateful = new Set((restored.nodes ?? []).map((n) => n.node))
+  const out: Array<DefinitionChange> = []
+  for (const now of nodeDefinitions(plan)) {
+    const old = before.get(now.node)
+    if (old === undefined) {
+      if (!wasStateful.has(now.node)) out.push({ node: now.node, changes: ["added"] })
+      continue
+    }
+    if (old.type !== now.type) {
+      out.push({ node: now.node, changes: [`type: '${old.type}' → '${now.type}'`] })
+      continue
+    }
+    const changed = changes(old.fingerprint, now.fingerprint)
+    if (changed.length > 0) out.push({ node: now.node, changes: changed })
+  }
+  const kept = new Set(plan.workflow.nodes.map((n) => n.node.id))
+  for (const old of restored.definitions) if (!kept.has(old.node)) out.push({ node: old.node, changes: ["removed"] })
+  return out
+}
+
+/**
+ * The notice of {@link definitionChanges}: each node named with what changed, and what that means
+ * for the records already written.
+ */
+export const definitionNotice = (checkpoint: number, changed: ReadonlyArray<DefinitionChange>): string =>
+  changed.map((c) => `node '${c.node}' changed since checkpoint ${checkpoint} (${c.changes.join("; ")})`).join("; ") +
+  `: records written before checkpoint ${checkpoint} used the old definition, the records after it use the new one ` +
+  `(--from-scratch writes every record with the new one)`
 
 const json = (value: unknown): string => JSON.stringify(value)
 

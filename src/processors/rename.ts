@@ -1,14 +1,18 @@
 /**
  * `rename`: renames fields (old name → new name), keeping every other field and the field order.
  *
- * A renamed field takes the place of the old one. If the record already has a field with the new
- * name (and that field is not itself renamed), the renamed value replaces it. A listed old name
- * that a record does not have changes nothing. Swaps (`{ a: b, b: a }`) work. Two old names
- * renamed to the same new name is a config error.
+ * A renamed field takes the place of the old one. A record that already has a field with the new
+ * name (not itself renamed) is refused with a `RecordError` naming the node and both fields — the
+ * rename would overwrite that value (`on_error` decides: fail the run, or set the record aside);
+ * where the records' fields are known when the workflow is prepared, that is a definition error
+ * instead (`src/internal/fieldCheck.ts`). A listed old name that a record does not have changes
+ * nothing. Swaps (`{ a: b, b: a }`) and chains (`{ a: b, b: c }`) work. Two old names renamed to
+ * the same new name is a config error.
  *
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { RecordError } from "../Errors.ts"
 import * as Processor from "../Processor.ts"
 import * as Spec from "../Spec.ts"
 import { renameStep } from "./internal/steps.ts"
@@ -41,7 +45,7 @@ export const RenameDefinition: Processor.ProcessorDefinition<RenameConfig> = Pro
   type: "rename",
   description: "renames fields (`fields`: old name → new name), keeping the others",
   config: RenameConfig,
-  make: (config) => {
+  make: (config, context) => {
     const olds = Object.keys(config.fields)
     if (olds.length === 0) return Processor.configIssue(["fields"], "list at least one field to rename")
     const byNew = new globalThis.Map<string, string>()
@@ -54,7 +58,16 @@ export const RenameDefinition: Processor.ProcessorDefinition<RenameConfig> = Pro
       }
       byNew.set(n, o)
     }
-    return Processor.stateless({ _tag: "map", f: renameStep(config.fields) })
+    const site = context.site
+    const clash = (detail: string, record: unknown, field: string) =>
+      new RecordError({
+        detail,
+        field,
+        record,
+        ...(site !== undefined ? { definition: site(["fields", targets.get(field) ?? field]) } : {})
+      })
+    const targets = new globalThis.Map<string, string>(olds.map((o) => [config.fields[o], o]))
+    return Processor.stateless({ _tag: "map", f: renameStep(config.fields, context.node, clash) })
   }
 })
 

@@ -69,6 +69,22 @@ describe("expression fields checked when the workflow is prepared", () => {
       ])
     }))
 
+  it.effect("a rename onto a field the records have is refused, naming the node and both fields", () =>
+    Effect.gen(function*() {
+      const issues = issuesOf(yield* prepare(workflow(`transformations:
+  last: { type: rename, inputs: [orders], config: { fields: { amount: status } } }`)))
+      assert.strictEqual(issues.length, 1)
+      assert.strictEqual(issues[0].path, "transformations.last.config.fields.amount")
+      assert.strictEqual(
+        issues[0].message,
+        "rename 'last': renaming field 'amount' to 'status' would overwrite the records' field 'status' (its value would be lost); rename or drop 'status' first (select), or rename 'amount' to another name"
+      )
+      assert.strictEqual(issues[0].location?.line, 10)
+      // a swap, or a chain where the target is renamed away too, overwrites nothing
+      assert.isTrue(Exit.isSuccess(yield* prepare(workflow(`transformations:
+  last: { type: rename, inputs: [orders], config: { fields: { amount: status, status: state } } }`))))
+    }))
+
   it.effect("after a step whose output fields are not known, nothing is checked", () =>
     Effect.gen(function*() {
       const exit = yield* prepare(workflow(`transformations:

@@ -78,6 +78,11 @@ describe("Pipeline types", () => {
     p.rename("r", { customer: "client" })
     // @ts-expect-error: CompileError<"rename 'r': the records have no field 'customer'">
     p.rename("r", { id: "order_id", customer: "client" })
+    // A rename onto a field the records have would overwrite it: a compile error (a swap is fine).
+    // @ts-expect-error: CompileError<"rename 'r': renaming field 'status' to 'amount' would overwrite the records' field 'amount'">
+    p.rename("r", { status: "amount" })
+    p.rename("r", { status: "amount", amount: "total" })
+    p.rename("r", { status: "state", id: "key" })
     // A field removed by an earlier select is missing too.
     // @ts-expect-error: Type '"status"' is not assignable
     p.select("s", ["id"]).select("t", ["status"])
@@ -181,6 +186,9 @@ describe("Pipeline types", () => {
     pipe(base, Pipeline.select("s", ["customer"]))
     // @ts-expect-error: rename 'r': the records have no field 'customer'
     pipe(base, Pipeline.rename("r", { customer: "client" }))
+    // @ts-expect-error: rename 'r': renaming field 'status' to 'amount' would overwrite the records' field 'amount'
+    pipe(base, Pipeline.rename("r", { status: "amount" }))
+    pipe(base, Pipeline.rename("r", { status: "amount", amount: "total" }))
     // @ts-expect-error: sink 'out' does not accept the records it reads
     pipe(base, Pipeline.to("out", Spec.sink<{ readonly id: string }>("x", {})))
   })

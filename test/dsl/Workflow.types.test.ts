@@ -53,6 +53,10 @@ describe("Workflow types", () => {
     >()
     // @ts-expect-error: Type '"sku"' is not assignable (StoreOrder has no sku)
     w.select("skus", ["web", "store"], ["sku"])
+    // A rename onto a field the records have would overwrite it: a compile error.
+    // @ts-expect-error: CompileError<"rename 'r': renaming field 'sku' to 'id' would overwrite the records' field 'id'">
+    w.rename("r", ["web"], { sku: "id" })
+    w.rename("r", ["web"], { sku: "id", id: "key" })
   })
 
   it("tracks each node's record type through a DAG with fan-out", () => {

@@ -1,8 +1,11 @@
 /** `select` and `rename` over real batches. */
 import { assert, describe, it } from "@effect/vitest"
+import { RangeReadError } from "../../src/connectors/csv/internal/range.ts"
+import { RecordError } from "../../src/Errors.ts"
 import { MapDefinition } from "../../src/processors/map.ts"
 import { RenameDefinition } from "../../src/processors/rename.ts"
 import { SelectDefinition } from "../../src/processors/select.ts"
+import { chainOf } from "../../src/workers/internal/rangeChain.ts"
 import { issue, run, steps } from "./statelessSupport.ts"
 
 describe("select", () => {
@@ -65,9 +68,43 @@ describe("rename", () => {
     ])
     assert.deepStrictEqual(Object.keys(out[0] as object), ["id", "first_name", "postcode", "city"])
   })
-  it("a renamed field replaces an existing field of the new name; swaps work", () => {
-    assert.deepStrictEqual(run(steps(RenameDefinition, { fields: { a: "b" } }), [{ a: 1, b: 2 }, { b: 3 }]), [{ b: 1 }, { b: 3 }])
+  it("a rename onto a field the record has is a record error naming the node and both fields (never a silent overwrite); swaps work", () => {
+    const s = steps(RenameDefinition, { fields: { a: "b" } })
+    // no clash: the record lacks `b`, or lacks `a`, or its `b` holds undefined (no value to lose)
+    assert.deepStrictEqual(run(s, [{ a: 1 }, { b: 3 }, { a: 4, b: undefined }]), [{ b: 1 }, { b: 3 }, { b: 4 }])
+    let thrown: unknown
+    try {
+      run(s, [{ a: 1 }, { id: 7, a: 2, b: 3 }])
+    } catch (e) {
+      thrown = e
+    }
+    assert.instanceOf(thrown, RecordError)
+    const error = thrown as RecordError
+    assert.strictEqual(error.field, "b")
+    assert.deepStrictEqual(error.record, { id: 7, a: 2, b: 3 })
+    assert.strictEqual(error.detail, "rename 'test': renaming field 'a' to 'b' would overwrite the record's field 'b' (its value would be lost); rename or drop 'b' first (select), or rename 'a' to another name")
     assert.deepStrictEqual(run(steps(RenameDefinition, { fields: { a: "b", b: "a" } }), [{ a: 1, b: 2 }]), [{ b: 1, a: 2 }])
+    assert.deepStrictEqual(run(steps(RenameDefinition, { fields: { a: "b", b: "c" } }), [{ a: 1, b: 2 }]), [{ b: 1, c: 2 }])
+  })
+  it("fused into a CSV range thread, the same rename onto an existing field is refused the same way", () => {
+    const chain = chainOf([{ node: "named", type: "rename", config: { fields: { a: "b" } } }])
+    assert.deepStrictEqual(chain.run([{ a: 1 }]), [{ b: 1 }])
+    let thrown: unknown
+    try {
+      chain.run([{ a: 1 }, { a: 2, b: 3 }])
+    } catch (e) {
+      thrown = e
+    }
+    assert.instanceOf(thrown, RangeReadError)
+    const failure = (thrown as RangeReadError).failure
+    assert.strictEqual(failure._tag, "Step")
+    if (failure._tag === "Step") {
+      assert.strictEqual(failure.node, "named")
+      assert.strictEqual(failure.name, "RecordError")
+      assert.strictEqual(failure.field, "b")
+      assert.include(failure.detail, "rename 'named': renaming field 'a' to 'b' would overwrite the record's field 'b'")
+      assert.deepStrictEqual(failure.record, { a: 2, b: 3 })
+    }
   })
   it("refuses two fields renamed to one name, and empty names", () => {
     assert.deepStrictEqual(issue(RenameDefinition, { fields: { a: "x", b: "x" } }), {

@@ -31,7 +31,8 @@ export const encodeRecord = (record: CheckpointRecord): { readonly json: string;
     positions: record.positions
   })
   const nodes = record.nodes === undefined ? "" : `,"nodes":${JSON.stringify(record.nodes)}`
-  const json = seal(`${head.slice(0, -1)},"operators":[${operators.join(",")}],"final":${JSON.stringify(record.final)}${nodes}}`)
+  const definitions = record.definitions === undefined ? "" : `,"definitions":${JSON.stringify(record.definitions)}`
+  const json = seal(`${head.slice(0, -1)},"operators":[${operators.join(",")}],"final":${JSON.stringify(record.final)}${nodes}${definitions}}`)
   return {
     json,
     info: {

@@ -2,8 +2,10 @@
  * The `csv` sink: writes records as RFC 4180 lines, one write per batch.
  *
  * The file is started afresh at the first write of a new run. The columns are the keys of `columns`
- * in order when given, else the keys of the first record (fields of later records that are not
- * among them are not written; a missing field is written empty). A header line comes first
+ * in order when given (other fields are not written: a deliberate projection), else the keys of
+ * the first record — then a later record holding a field not among them is a record error naming
+ * the node, the field and the columns (its value would be lost; declare `columns:`), handled by
+ * `on_error` as below; a missing field is written empty. A header line comes first
  * unless `header: false`. Fields are quoted only when needed; `null` becomes an empty field, a
  * `Date` its ISO-8601 text, an object its JSON text (see {@link CsvFormat}). Lines end with LF.
  * `flush` fsyncs the file. A record that cannot be a line — not an object, or holding a value
@@ -47,6 +49,8 @@ export const CsvSink: Connector.SinkDefinition<CsvConfig, unknown> = Connector.s
       path: config.path,
       codec: csv({
         delimiter: config.delimiter ?? ",",
+        node: context.node,
+        declarable: true,
         ...(config.columns !== undefined ? { columns: Object.keys(config.columns) } : {})
       }),
       header: config.header !== false

@@ -61,7 +61,7 @@ export const makeWriter = (
   errors?: DeadLetter.ErrorHandling,
   context?: Connector.OpenContext
 ): Connector.SinkWriter<unknown> => {
-  const csvCodec = format === "csv" ? csv() : undefined
+  const csvCodec = format === "csv" ? csv(context !== undefined ? { node: context.node } : {}) : undefined
   const encode = encoder({ connector: "stdout", codec: csvCodec ?? ndjson(), config: errors ?? {}, context })
   const write = (text: string) =>
     Effect.callback<void, ConnectorError>((resume) => {

@@ -66,10 +66,26 @@ export const selectStep = (fields: ReadonlyArray<string>): ((record: unknown) =>
   }
 }
 
-/** `rename`: old name → new name; a field a rename overwrites is dropped. */
-export const renameStep = (fields: { readonly [old: string]: string }): ((record: unknown) => unknown) => {
+/**
+ * Why `rename` refuses a record: renaming `from` to `to` would overwrite the field `to` it (or,
+ * with `whose` `records'`, the records) already has.
+ */
+export const renameClash = (node: string, from: string, to: string, whose = "record's"): string =>
+  `rename '${node}': renaming field '${from}' to '${to}' would overwrite the ${whose} field '${to}' (its value would be lost); ` +
+  `rename or drop '${to}' first (select), or rename '${from}' to another name`
+
+/**
+ * `rename`: old name → new name. A record that has both an old name and its new name (not itself
+ * renamed away) is refused: `clash(detail, record, field)` makes the error thrown, so that no value is
+ * overwritten silently (a new-name field holding `undefined` has no value to lose, and is replaced).
+ */
+export const renameStep = (
+  fields: { readonly [old: string]: string },
+  node: string,
+  clash: (detail: string, record: unknown, field: string) => unknown
+): ((record: unknown) => unknown) => {
   const renames = new globalThis.Map<string, string>(Object.entries(fields))
-  // new name → old name, to drop a field that a rename overwrites
+  // new name → old name, to find a field that a rename would overwrite
   const targets = new globalThis.Map<string, string>()
   for (const [o, n] of renames) targets.set(n, o)
   return (record) => {
@@ -83,7 +99,10 @@ export const renameStep = (fields: { readonly [old: string]: string }): ((record
         continue
       }
       const from = targets.get(k)
-      if (from !== undefined && Object.hasOwn(r, from)) continue
+      if (from !== undefined && Object.hasOwn(r, from)) {
+        if (r[k] === undefined) continue
+        throw clash(renameClash(node, from, k), record, k)
+      }
       setOwn(out, k, r[k])
     }
     return out
@@ -102,7 +121,7 @@ export interface FusedErrors {
  * The steps of a fused node, rebuilt from its config (validated when the workflow was prepared;
  * a config that does not compile here throws).
  */
-export const fusedSteps = (type: string, config: unknown, errors: FusedErrors): ReadonlyArray<Step> => {
+export const fusedSteps = (type: string, config: unknown, errors: FusedErrors, node = type): ReadonlyArray<Step> => {
   const compiler = makeCompiler(errors.typeError)
   const c = config as { readonly condition?: string; readonly fields?: unknown }
   const fail = (message: string) => new Error(`cannot rebuild the fused '${type}' node: ${message}`)
@@ -125,7 +144,10 @@ export const fusedSteps = (type: string, config: unknown, errors: FusedErrors): 
     case "select":
       return [{ _tag: "map", f: selectStep(c.fields as ReadonlyArray<string>) }]
     case "rename":
-      return [{ _tag: "map", f: renameStep(c.fields as { readonly [old: string]: string }) }]
+      return [{
+        _tag: "map",
+        f: renameStep(c.fields as { readonly [old: string]: string }, node, (detail, record, field) => errors.withField(errors.typeError(detail, record, 0), field))
+      }]
     default:
       throw fail("not a processor a source can run")
   }

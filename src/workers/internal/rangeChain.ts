@@ -47,7 +47,7 @@ const errors: FusedErrors = {
 
 /** Rebuilds the fused nodes from their configs (see `src/processors/internal/steps.ts`). */
 export const chainOf = (nodes: ReadonlyArray<FusedNode>): Chain => {
-  const steps = nodes.map((n) => fusedSteps(n.type, n.config, errors))
+  const steps = nodes.map((n) => fusedSteps(n.type, n.config, errors, n.node))
   const fused = fuse(steps.flat())
   // node k spans steps [bounds[k], bounds[k + 1])
   const bounds: Array<number> = [0]

@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import { RecordError } from "../../../src/Errors.ts"
-import { configIssues, failure, openSink, readAll, tempDir, writeAll } from "./support.ts"
+import { configIssues, context, failure, openSink, readAll, tempDir, writeAll } from "./support.ts"
 
 const tricky = [
   { id: 1, name: "plain", note: "" },
@@ -88,6 +88,44 @@ describe("csv sink", () => {
       const b = join(dir, "b.csv")
       yield* Effect.scoped(Effect.flatMap(openSink("csv", { path: b }), (w) => writeAll(w, [{ z: 1, y: 2 }, { y: 4, z: 3 }, { z: 5 }])))
       assert.strictEqual(readFileSync(b, "utf8"), "z,y\n1,2\n3,4\n5,\n")
+    })))
+
+  it.effect("without `columns`, a later record's field not among the first record's keys is a record error, never dropped", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "extra.csv")
+      // a field absent from a record is written empty (nothing lost); a field that is not a column would be lost
+      const records = [{ id: 1, name: "a" }, { id: 2 }, { id: 3, name: "c", email: "c@x" }, { id: 4, name: "d" }]
+      const error = yield* failure(Effect.scoped(Effect.flatMap(openSink("csv", { path }, { ...context, node: "out" }), (w) => writeAll(w, records))))
+      assert.instanceOf(error, RecordError)
+      assert.include(error.message, "node 'out'")
+      assert.include(error.message, "field 'email'")
+      assert.include(error.message, "(id, name)")
+      assert.include(error.message, "declare `columns:`")
+      assert.include(error.message, '"email":"c@x"')
+      assert.notInclude(readFileSync(path, "utf8"), "3,c")
+
+      // on_error: dead_letter sets it aside and writes the rest, in order
+      const letters = join(dir, "extra.rejected.ndjson")
+      yield* Effect.scoped(
+        Effect.flatMap(
+          openSink("csv", { path, on_error: "dead_letter", dead_letter: { path: letters } }, { ...context, node: "out" }),
+          (w) => writeAll(w, records, 2)
+        )
+      )
+      assert.strictEqual(readFileSync(path, "utf8"), "id,name\n1,a\n2,\n4,d\n")
+      const set = readFileSync(letters, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { record: unknown; error: string })
+      assert.deepStrictEqual(set.map((l) => l.record), [{ id: 3, name: "c", email: "c@x" }])
+      assert.include(set[0].error, "field 'email'")
+
+      // with `columns` declared, the fields not listed are a deliberate projection
+      const projected = join(dir, "projected.csv")
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path: projected, columns: { id: "integer" } }), (w) => writeAll(w, records)))
+      assert.strictEqual(readFileSync(projected, "utf8"), "id\n1\n2\n3\n4\n")
+      // a field holding undefined is no value to lose
+      const undef = join(dir, "undefined.csv")
+      yield* Effect.scoped(Effect.flatMap(openSink("csv", { path: undef }), (w) => writeAll(w, [{ id: 1 }, { id: 2, gone: undefined }])))
+      assert.strictEqual(readFileSync(undef, "utf8"), "id\n1\n2\n")
     })))
 
   it.effect("header: false writes rows only; a one-column empty value is written as \"\" so it is not a blank line", () =>

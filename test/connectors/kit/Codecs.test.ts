@@ -71,6 +71,19 @@ describe("Codecs", () => {
     const free = Codecs.csv()
     assert.strictEqual(free.encode({ b: 1, a: 2 }), "1,2\n")
     assert.deepStrictEqual(free.columns(), ["b", "a"])
+    // a later record's field outside them would be lost: refused, naming it; a missing one is empty
+    assert.strictEqual(free.encode({ a: 3 }), ",3\n")
+    const extra = free.encodeBatch([{ b: 1 }, { b: 2, c: 3 }], 0, 2)
+    assert.isTrue(Codecs.isEncodeError(extra))
+    if (Codecs.isEncodeError(extra)) {
+      assert.strictEqual(extra.index, 1)
+      assert.include(extra.detail, "field 'c' is not a column")
+    }
+    // the columns a checkpoint kept (a restored run) are checked the same way; given columns project
+    const restored = Codecs.csv()
+    restored.useColumns(["b"])
+    assert.isTrue(Codecs.isEncodeError(restored.encode({ b: 1, c: 2 })))
+    assert.strictEqual(Codecs.csv({ columns: ["b"] }).encode({ b: 1, c: 2 }), "1\n")
   })
 
   it("bytes and string: payloads as they are; text that is not UTF-8 refused", () => {

@@ -216,6 +216,29 @@ describe("MysqlSink", () => {
       assert.deepStrictEqual(yield* ids(url), [])
     }).pipe(Effect.scoped), 60_000)
 
+  it.live("booleans into text columns are what MySQL's own cast gives; a later record's unknown field is refused naming it and the table", () =>
+    Effect.gen(function*() {
+      const url = yield* withDatabase("df_my_sink_bool")
+      yield* sql(url, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10), x TEXT, c CHAR(5), b BOOLEAN)")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const w = yield* sink(url, { table: "t" })
+        yield* write(w, [{ id: 1, v: true, x: true, c: true, b: true }, { id: 2, v: false, x: false, c: false, b: false }])
+        yield* w.preCommit!(1)
+        yield* w.commit!(1)
+      }))
+      const [cast] = yield* sql(url, "SELECT CAST(TRUE AS CHAR) AS t, CAST(FALSE AS CHAR) AS f")
+      const rows = yield* sql(url, "SELECT id, v, x, c, b FROM t ORDER BY id")
+      assert.deepStrictEqual(rows.map((r) => [r.v, r.x, r.c, Number(r.b)]), [
+        [cast.t, cast.t, cast.t, 1],
+        [cast.f, cast.f, cast.f, 0]
+      ])
+      const w = yield* sink(url, { table: "t" })
+      const unknown = yield* Effect.flip(write(w, [{ id: 3, v: "a" }, { id: 4, v: "b", nope: 1 }]))
+      assert.strictEqual(unknown._tag, "RecordError")
+      assert.include(unknown.message, "field 'nope' is not a column")
+      assert.include(unknown.message, "table 't', record 2 of the batch (key id=4)")
+    }).pipe(Effect.scoped), 60_000)
+
   it.live("on_error: dead_letter sets refused rows aside (with the reason) and writes the others once", () =>
     Effect.gen(function*() {
       const url = yield* withDatabase("df_my_sink_dl")

@@ -39,6 +39,17 @@ describe("stdout sink", () => {
       assert.deepStrictEqual(writes, ['id,name\n1,"a,b"\n', "2,c\n"])
     }))
 
+  it.effect("CSV: a later record's field that is not a column fails the write naming it (never dropped)", () =>
+    Effect.gen(function*() {
+      const { output, writes } = recording()
+      const writer = makeWriter("csv", output, undefined, { node: "show", batchSize: 10, instance: 0, parallelism: 1 })
+      yield* writer.writeBatch(Batch.make([{ id: 1 }]))
+      const error = yield* failure(writer.writeBatch(Batch.make([{ id: 2 }, { id: 3, extra: "x" }])))
+      assert.include(error.message, "field 'extra' is not a column of node 'show'")
+      assert.include(error.message, "(id)")
+      assert.deepStrictEqual(writes, ["id\n1\n"])
+    }))
+
   it.effect("a failed write is a ConnectorError", () =>
     Effect.gen(function*() {
       const { output } = recording(new Error("EPIPE"))

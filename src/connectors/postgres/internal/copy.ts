@@ -12,9 +12,18 @@ import { encodeTextRows } from "./copyText.ts"
 
 /**
  * How one column's values are written. `array-semicolon`: an array of `box`, whose elements an
- * array literal separates with `;` (its `pg_type.typdelim`; a `,` is inside every box).
+ * array literal separates with `;` (its `pg_type.typdelim`; a `,` is inside every box). `text` /
+ * `text-array`: a scalar (array) column of a type whose cast from `boolean` PostgreSQL writes
+ * `true` / `false` ({@link TEXTUAL}), where a boolean is written so — `scalar` writes `t` / `f`,
+ * which a `boolean` column reads and `true::name` gives.
  */
-export type Encoding = "json" | "array" | "array-semicolon" | "bytea" | "scalar"
+export type Encoding = "json" | "array" | "array-semicolon" | "bytea" | "scalar" | "text" | "text-array"
+
+/**
+ * The types whose cast from `boolean` gives `true` / `false` (`true::text`, `::varchar`,
+ * `::char(n)`, `::citext`), not `t` / `f` (boolean's own text, which `true::name` gives).
+ */
+export const TEXTUAL: ReadonlySet<string> = new Set(["text", "varchar", "bpchar", "citext"])
 
 /** The encoding of a column by its catalog type. */
 export const encodingOf = (column: Column): Encoding =>
@@ -23,9 +32,11 @@ export const encodingOf = (column: Column): Encoding =>
     : column.element === "box"
     ? "array-semicolon"
     : column.element !== null
-    ? "array"
+    ? (TEXTUAL.has(column.element) ? "text-array" : "array")
     : column.typname === "bytea"
     ? "bytea"
+    : TEXTUAL.has(column.typname)
+    ? "text"
     : "scalar"
 
 /**
@@ -116,8 +127,12 @@ export const toJson = (value: unknown, lenient = false): string => {
 const kindOf = (v: unknown): string =>
   Array.isArray(v) ? "an array" : v instanceof Uint8Array ? "a byte array" : isPlainObject(v) ? "an object" : `a ${typeof v}`
 
-/** Text of a scalar value (the server parses it with the column's type), or `undefined` for a value no scalar column takes. */
-const scalarText = (v: unknown, column: string): string => {
+/**
+ * Text of a scalar value (the server parses it with the column's type); a boolean is `true` /
+ * `false` when `textual` (a text-like column: PostgreSQL's cast), else `t` / `f`. Throws a
+ * {@link ValueError} for a value no scalar column takes.
+ */
+const scalarText = (v: unknown, column: string, textual = false): string => {
   switch (typeof v) {
     case "string":
       if (!isWellFormed(v)) throw new ValueError(column, "a string with a lone surrogate has no UTF-8 form")
@@ -127,7 +142,7 @@ const scalarText = (v: unknown, column: string): string => {
     case "bigint":
       return v.toString()
     case "boolean":
-      return v ? "t" : "f"
+      return textual ? (v ? "true" : "false") : v ? "t" : "f"
     default:
       if (v instanceof Date) {
         if (Number.isNaN(v.getTime())) throw new ValueError(column, "an invalid Date")
@@ -138,21 +153,21 @@ const scalarText = (v: unknown, column: string): string => {
 }
 
 /** An array element: quoted scalar text, `NULL`, a nested array, or an object's JSON text (json[] / jsonb[]). */
-const elementText = (e: unknown, column: string, delimiter: string): string => {
+const elementText = (e: unknown, column: string, delimiter: string, textual: boolean): string => {
   if (e === null || e === undefined) return "NULL"
-  if (Array.isArray(e)) return arrayLiteral(e, column, delimiter)
+  if (Array.isArray(e)) return arrayLiteral(e, column, delimiter, textual)
   let text: string
   if (e instanceof Uint8Array) text = hex(e)
   else if (isPlainObject(e)) text = jsonOf(e, column)
-  else text = scalarText(e, column)
+  else text = scalarText(e, column, textual)
   return `"${text.replace(/["\\]/g, "\\$&")}"`
 }
 
-const arrayLiteral = (v: ReadonlyArray<unknown>, column: string, delimiter: string): string => {
+const arrayLiteral = (v: ReadonlyArray<unknown>, column: string, delimiter: string, textual: boolean): string => {
   let out = "{"
   for (let i = 0; i < v.length; i++) {
     if (i > 0) out += delimiter
-    out += elementText(v[i], column, delimiter)
+    out += elementText(v[i], column, delimiter, textual)
   }
   return out + "}"
 }
@@ -171,7 +186,8 @@ const jsonOf = (value: unknown, column: string): string => {
 /**
  * One value as COPY text (already escaped), by the column's encoding: strings verbatim (the
  * server parses them with the column's type: JSON text into `json`, an array literal into an
- * array column, `\x` hex into `bytea`), booleans `t` / `f`, numbers in shortest round-trip form,
+ * array column, `\x` hex into `bytea`), booleans `t` / `f` — `true` / `false` into a text-like
+ * column ({@link TEXTUAL}, as PostgreSQL's cast writes them) — numbers in shortest round-trip form,
  * bigints as digits, dates as ISO UTC, byte arrays as `\x` hex (`bytea`), JavaScript arrays as
  * array literals, objects and arrays into `json` / `jsonb` as JSON text. Throws a
  * {@link ValueError} naming `column` for a value that cannot go into it.
@@ -183,14 +199,16 @@ export const encodeValue = (value: unknown, encoding: Encoding, column: string):
     case "json":
       return escapeCopy(jsonOf(value, column))
     case "array":
+    case "text-array":
     case "array-semicolon":
       if (!Array.isArray(value)) throw new ValueError(column, `${kindOf(value)} cannot go into an array column (a JavaScript array or an array literal string can)`)
-      return escapeCopy(arrayLiteral(value, column, encoding === "array" ? "," : ";"))
+      return escapeCopy(arrayLiteral(value, column, encoding === "array-semicolon" ? ";" : ",", encoding === "text-array"))
     case "bytea":
       if (!(value instanceof Uint8Array)) throw new ValueError(column, `${kindOf(value)} cannot go into a bytea column (a Uint8Array or \\x hex text can)`)
       return escapeCopy(hex(value))
     case "scalar":
-      return escapeCopy(scalarText(value, column))
+    case "text":
+      return escapeCopy(scalarText(value, column, encoding === "text"))
   }
 }
 

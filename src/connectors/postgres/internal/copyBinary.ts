@@ -55,7 +55,8 @@ const coerce = (v: unknown, oid: number, column: string): unknown => {
       if (typeof v === "string") return isWellFormed(v) ? v : fail(column, "a string with a lone surrogate has no UTF-8 form")
       if (typeof v === "number") return numberText(v)
       if (typeof v === "bigint") return v.toString()
-      if (typeof v === "boolean") return v ? "t" : "f"
+      // as PostgreSQL casts: `true::text` (varchar, char) is `true`, `true::name` is `t`
+      if (typeof v === "boolean") return oid === OID.name ? (v ? "t" : "f") : v ? "true" : "false"
       if (v instanceof Date) return v.toISOString()
       return v
     case OID.bool:

@@ -175,7 +175,7 @@ export const encodeTextRows = (
   const out = new Out(Math.ceil((to - from) * bytesPerRow * 1.2) + 64)
   const n = columns.length
   const suffix = tag === undefined ? undefined : Buffer.from(`${n > 0 ? "\t" : ""}${tag.epoch}\t${tag.shape}\n`)
-  const scalar: Array<boolean> = encodings.map((e) => e === "scalar")
+  const scalar: Array<boolean> = encodings.map((e) => e === "scalar" || e === "text")
   for (let r = from; r < to; r++) {
     const row = rows[r]
     for (let c = 0; c < n; c++) {
@@ -200,7 +200,8 @@ export const encodeTextRows = (
           writeNumber(out, v)
           continue
         }
-        if (typeof v === "boolean") {
+        if (typeof v === "boolean" && encodings[c] === "scalar") {
+          // `t` / `f`; into a text-like column `true` / `false` (encodeValue), as PostgreSQL casts
           out.ensure(1)
           out.buf[out.pos++] = v ? 116 : 102
           continue

@@ -53,6 +53,14 @@ export interface Target {
 /** What an error means for a retry: the server's transient errors are retried, a row's error never. */
 const retryClass = (e: unknown): Retry.Classification => (!(e instanceof RecordError) && isRetryable(e) ? "retry" : "fail")
 
+/**
+ * A record field the table has no column for, as the server would report it (SQLSTATE `42703`,
+ * undefined column) — treated as a rejection of the records holding it, not of the whole write.
+ */
+class NotAColumn extends Error {
+  readonly code = "42703"
+}
+
 /** The runs of records with the same fields of a batch (the batch itself when it has one shape). */
 const partsOf = (p: Prepared): ReadonlyArray<Prepared> => {
   const runs = runsOf(p)
@@ -124,11 +132,30 @@ export class WriteTx {
     this.pendingRows = 0
   }
 
-  /** The columns of a batch, or a configuration error naming a field without a column. */
-  columnsOf(p: Prepared): Effect.Effect<ReadonlyArray<Column>, ConnectorError> {
+  /** The columns of a run of records (see `runsOf`), or the message naming a field without a column. */
+  columnsOf(p: Prepared): ReadonlyArray<Column> | string {
     const t = this.target
-    const cols = batchColumns(p, t.columns, t.key, t.mode === "upsert", t.table)
-    return typeof cols === "string" ? Effect.fail(configurationError(CONNECTOR, "write", cols)) : Effect.succeed(cols)
+    return batchColumns(p, t.columns, t.key, t.mode === "upsert", t.table)
+  }
+
+  /**
+   * A run whose records hold a field the table has no column for: never written without it (its
+   * value would be lost). Fails with a `RecordError` naming the field, the table and the first record
+   * (`on_error: fail`), or sets the run's records aside and writes its deletes (change records,
+   * which need only the key). Returns the rows written.
+   */
+  private refuseRun(dest: Destination, run: Prepared, message: string): Effect.Effect<number, unknown> {
+    return Effect.gen({ self: this }, function*() {
+      const error = new NotAColumn(message)
+      const refused = run.images.flatMap((row, i) => (run.ops === undefined || run.ops[i] === "u" ? [{ row, error }] : []))
+      yield* this.reject(refused)
+      if (run.ops === undefined || refused.length === run.images.length) return 0
+      const deletes = run.images.flatMap((_, i) => (run.ops?.[i] === "d" ? [i] : []))
+      const rest: Prepared = { images: deletes.map((i) => run.images[i]), ops: deletes.map(() => "d" as const) }
+      const cols = this.columnsOf(rest)
+      if (typeof cols === "string") return yield* Effect.fail(configurationError(CONNECTOR, "write", cols))
+      return yield* writeIsolated(this.isolation, rest, (part) => this.writeRaw(dest, part, cols))
+    })
   }
 
   /**
@@ -155,8 +182,10 @@ export class WriteTx {
       let written = 0
       for (const run of partsOf(p)) {
         if (run.images.length === 0) continue
-        const cols = yield* this.columnsOf(run)
-        written += yield* writeIsolated(this.isolation, run, (part) => this.writeRaw(dest, part, cols))
+        const cols = this.columnsOf(run)
+        written += typeof cols === "string"
+          ? yield* this.refuseRun(dest, run, cols)
+          : yield* writeIsolated(this.isolation, run, (part) => this.writeRaw(dest, part, cols))
       }
       return written
     })
@@ -210,10 +239,12 @@ export class WriteTx {
     return Effect.gen({ self: this }, function*() {
       if (isPassed(w)) return yield* streamPassed(this.session, dest, w)
       for (const run of partsOf(w)) {
-        const cols = yield* this.columnsOf(run)
+        const cols = this.columnsOf(run)
+        // a field without a column: the batch is written carefully, where the record is refused
+        if (typeof cols === "string") return yield* Effect.fail(new NotAColumn(cols))
         yield* streamRows(this.session, dest, run, cols, this.formatOf(cols) === "binary")
       }
-    }).pipe(Effect.as(true), Effect.catchIf(isRowRejection, () => Effect.succeed(false)))
+    }).pipe(Effect.as(true), Effect.catchIf((e) => isRowRejection(e) || e instanceof NotAColumn, () => Effect.succeed(false)))
   }
 
   /** Ends the open COPY; `false` when the server rejected one of its rows. */
