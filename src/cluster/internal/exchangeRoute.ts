@@ -6,6 +6,7 @@
  * event-time clock with every row (see exchange.ts).
  */
 import { Schema } from "effect"
+import type { Batch } from "../../Batch.ts"
 import { keyGroupOf } from "../../internal/keyGroups.ts"
 import type * as Processor from "../../Processor.ts"
 import { eventTime } from "../../processors/internal/windows.ts"
@@ -36,27 +37,57 @@ export interface RouteTarget {
   readonly groups: number
 }
 
+/** The exchange row of a record (`wm`: the producer's clock, for windowed operators; `null` otherwise). */
+const rowOf = ({ edge, groups, key, producer, workflow }: RouteTarget, record: unknown, wm: number | null) => ({
+  workflow,
+  edge,
+  producer,
+  kg: keyGroupOf(key(record), groups),
+  payload: encodeRecord(record),
+  wm
+})
+
+/** A routing step's registry entry (`value`: what it runs). */
+const entryOf = (description: string, value: Processor.Processor): Entry => ({
+  kind: "processor",
+  type: EXCHANGE_ROUTE,
+  description,
+  apiVersion: 1,
+  configSchema: NoConfig,
+  prepare: () => ({ ok: true, value })
+})
+
+/**
+ * A routing step that turns each batch into rows with `onBatch` — given the batch and the step's
+ * state, one instance (its state is the part's: checkpointed with it).
+ */
+const statefulRoute = (
+  description: string,
+  fingerprint: unknown,
+  onBatch: (batch: Batch<unknown>, state: State.KeyedState<unknown>) => ReadonlyArray<unknown>
+): Entry =>
+  entryOf(description, {
+    _tag: "Stateful",
+    key: undefined,
+    ports: [],
+    stateSchema: Schema.Unknown,
+    stateVersion: 1,
+    fingerprint,
+    make: () => {
+      const state = State.inMemory<unknown>()
+      return { state, onBatch: (batch) => ({ records: onBatch(batch, state) }), onEnd: () => ({ records: [] }) }
+    }
+  })
+
 /**
  * The routing step in front of a keyed operator: each record becomes an exchange row (`workflow`,
  * `edge`, `producer`, its key group `kg`, `payload`).
  */
-export const routeEntry = ({ edge, groups, key, producer, workflow }: RouteTarget): Entry => ({
-  kind: "processor",
-  type: EXCHANGE_ROUTE,
-  description: "routes records to the cluster's keyed exchange",
-  apiVersion: 1,
-  configSchema: NoConfig,
-  prepare: () => ({
-    ok: true,
-    value: {
-      _tag: "Stateless",
-      steps: [{
-        _tag: "map",
-        f: (record: unknown) => ({ workflow, edge, producer, kg: keyGroupOf(key(record), groups), payload: encodeRecord(record) })
-      }]
-    } satisfies Processor.StatelessProcessor
+export const routeEntry = (target: RouteTarget): Entry =>
+  entryOf("routes records to the cluster's keyed exchange", {
+    _tag: "Stateless",
+    steps: [{ _tag: "map", f: (record: unknown) => rowOf(target, record, null) }]
   })
-})
 
 /** The routing step's state key: the producer's largest event time read so far. */
 const CLOCK = "max"
@@ -68,56 +99,29 @@ const CLOCK = "max"
  * part's checkpoints, so a producer resumed elsewhere goes on from the clock it had. A record
  * without a valid event time passes unchanged (the operator sets it aside or fails on it).
  */
-export const windowedRouteEntry = ({ edge, groups, key, producer, workflow }: RouteTarget, windowed: Windowed): Entry => ({
-  kind: "processor",
-  type: EXCHANGE_ROUTE,
-  description: "routes records to the cluster's keyed exchange, with the producer's event-time clock",
-  apiVersion: 1,
-  configSchema: NoConfig,
-  prepare: () => ({
-    ok: true,
-    value: {
-      _tag: "Stateful",
-      key: undefined,
-      ports: [],
-      stateSchema: Schema.Unknown,
-      stateVersion: 1,
-      fingerprint: { route: "windowed", timeField: windowed.timeField },
-      make: () => {
-        const state = State.inMemory<unknown>()
-        return {
-          state,
-          onBatch: (batch) => {
-            const stored = state.get(CLOCK)
-            let max = typeof stored === "number" ? stored : Number.NEGATIVE_INFINITY
-            const out: Array<unknown> = []
-            for (let i = batch.start; i < batch.end; i++) {
-              const record = batch.records[i]
-              let t: number | undefined
-              try {
-                t = eventTime(record, windowed.timeField)
-              } catch {
-                t = undefined
-              }
-              if (t !== undefined && t > max) max = t
-              out.push({
-                workflow,
-                edge,
-                producer,
-                kg: keyGroupOf(key(record), groups),
-                payload: encodeRecord(record),
-                wm: Number.isFinite(max) ? max - windowed.outOfOrderness : null
-              })
-            }
-            if (Number.isFinite(max) && max !== stored) state.set(CLOCK, max)
-            return { records: out }
-          },
-          onEnd: () => ({ records: [] })
+export const windowedRouteEntry = (target: RouteTarget, windowed: Windowed): Entry =>
+  statefulRoute(
+    "routes records to the cluster's keyed exchange, with the producer's event-time clock",
+    { route: "windowed", timeField: windowed.timeField },
+    (batch, state) => {
+      const stored = state.get(CLOCK)
+      let max = typeof stored === "number" ? stored : Number.NEGATIVE_INFINITY
+      const out: Array<unknown> = []
+      for (let i = batch.start; i < batch.end; i++) {
+        const record = batch.records[i]
+        let t: number | undefined
+        try {
+          t = eventTime(record, windowed.timeField)
+        } catch {
+          t = undefined
         }
+        if (t !== undefined && t > max) max = t
+        out.push(rowOf(target, record, Number.isFinite(max) ? max - windowed.outOfOrderness : null))
       }
-    } satisfies Processor.StatefulProcessor
-  })
-})
+      if (Number.isFinite(max) && max !== stored) state.set(CLOCK, max)
+      return out
+    }
+  )
 
 /**
  * The routing step behind a keyed operator that hands records on as they come (a `dedupe` without
@@ -127,34 +131,10 @@ export const windowedRouteEntry = ({ edge, groups, key, producer, workflow }: Ro
  * see exchangeSource.ts), `null` while there is none. Nothing to checkpoint: the clock comes back
  * with the batches.
  */
-export const passingRouteEntry = ({ edge, groups, key, producer, workflow }: RouteTarget): Entry => ({
-  kind: "processor",
-  type: EXCHANGE_ROUTE,
-  description: "routes records to the cluster's keyed exchange, passing the event-time clock on",
-  apiVersion: 1,
-  configSchema: NoConfig,
-  prepare: () => ({
-    ok: true,
-    value: {
-      _tag: "Stateful",
-      key: undefined,
-      ports: [],
-      stateSchema: Schema.Unknown,
-      stateVersion: 1,
-      fingerprint: { route: "passing" },
-      make: () => ({
-        state: State.inMemory<unknown>(),
-        onBatch: (batch) => {
-          const wm = batch.watermark ?? null
-          const out: Array<unknown> = []
-          for (let i = batch.start; i < batch.end; i++) {
-            const record = batch.records[i]
-            out.push({ workflow, edge, producer, kg: keyGroupOf(key(record), groups), payload: encodeRecord(record), wm })
-          }
-          return { records: out }
-        },
-        onEnd: () => ({ records: [] })
-      })
-    } satisfies Processor.StatefulProcessor
+export const passingRouteEntry = (target: RouteTarget): Entry =>
+  statefulRoute("routes records to the cluster's keyed exchange, passing the event-time clock on", { route: "passing" }, (batch) => {
+    const wm = batch.watermark ?? null
+    const out: Array<unknown> = []
+    for (let i = batch.start; i < batch.end; i++) out.push(rowOf(target, batch.records[i], wm))
+    return out
   })
-})
