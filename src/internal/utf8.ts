@@ -44,6 +44,12 @@ export interface ChunkDecoder {
   readonly invalidDetail: () => string
   /** Whether some text returned holds escaped bytes (lenient decoding only; see the module comment). */
   readonly escaped: () => boolean
+  /**
+   * Whether the text `write` returned last is ASCII (`false` when not known): told for free by
+   * the decoder (a UTF-8 text is ASCII exactly when it has as many characters as bytes), so a
+   * reader needs no scan of the text to know it.
+   */
+  readonly ascii: () => boolean
 }
 
 const asBuffer = (bytes: Uint8Array): Buffer =>
@@ -108,8 +114,10 @@ class StrictDecoder implements ChunkDecoder {
   private decoded = 0
   private invalid = -1
   private detail = ""
+  private lastAscii = false
 
   readonly write = (bytes: Uint8Array): string => {
+    this.lastAscii = false
     if (this.invalid >= 0) return ""
     const data = this.carry === undefined ? asBuffer(bytes) : Buffer.concat([this.carry, bytes])
     const cut = completeEnd(data)
@@ -118,6 +126,7 @@ class StrictDecoder implements ChunkDecoder {
   }
 
   readonly end = (): string => {
+    this.lastAscii = false
     if (this.invalid >= 0 || this.carry === undefined) return ""
     // a character cut short by the end of the input
     const rest = this.take(this.carry)
@@ -131,10 +140,15 @@ class StrictDecoder implements ChunkDecoder {
 
   readonly escaped = (): boolean => false
 
+  readonly ascii = (): boolean => this.lastAscii
+
   private take(body: Buffer): string {
     if (isText(body)) {
       this.decoded += body.length
-      return body.toString("utf8")
+      const text = body.toString("utf8")
+      // every byte over 0x7F belongs to a sequence of 2–4 bytes making 1 or 2 characters
+      this.lastAscii = text.length === body.length
+      return text
     }
     const bad = firstInvalid(body)
     this.invalid = this.decoded + bad
@@ -168,6 +182,8 @@ class EscapingDecoder implements ChunkDecoder {
   readonly invalidDetail = (): string => ""
 
   readonly escaped = (): boolean => this.any
+
+  readonly ascii = (): boolean => false
 
   private take(body: Buffer): string {
     if (isUtf8(body)) return body.toString("utf8")

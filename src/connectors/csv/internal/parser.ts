@@ -83,6 +83,10 @@ export class CsvParser {
   doubled = new Uint8Array(32)
   /** The text as bytes, one per character, when it is ASCII (`null`: not made yet; `undefined`: not ASCII). */
   private mirror: Buffer | undefined | null = null
+  /** `text` is known to be ASCII (told by `push`; `false`: not known, `asciiBytes` checks). */
+  private asciiKnown = false
+  /** So are all the chunks collected in `chunks`. */
+  private chunksAscii = true
   /** Finds the end of the incomplete record in the chunks pushed. */
   private readonly finder: RecordEnd
   /** The incomplete record's end is in the collected chunks (or it is too large): parse it. */
@@ -126,8 +130,11 @@ export class CsvParser {
     this.finder = new RecordEnd(delimiter)
   }
 
-  /** Appends decoded text. Drops the text already consumed. */
-  push(chunk: string): void {
+  /**
+   * Appends decoded text. Drops the text already consumed. `ascii`: the chunk is known to be
+   * ASCII (the decoder says so for free), which spares {@link CsvParser.asciiBytes} its check.
+   */
+  push(chunk: string, ascii = false): void {
     if (chunk.length === 0) return
     if (this.skipping) {
       this.skipIn(chunk)
@@ -135,6 +142,8 @@ export class CsvParser {
     }
     if (this.chunkChars > 0 || this.pos < this.text.length) {
       // an incomplete record: collect, and look for its end (see `next`)
+      if (this.chunks.length === 0) this.chunksAscii = ascii
+      else if (!ascii) this.chunksAscii = false
       this.chunks.push(chunk)
       this.chunkChars += chunk.length
       if (!this.ready) this.ready = this.finder.scan(chunk, 0) >= 0
@@ -150,6 +159,7 @@ export class CsvParser {
     if (this.pos > 0) this.compact()
     this.text = chunk
     this.mirror = null
+    this.asciiKnown = ascii
     this.nextQuote = -1
     this.nextDelim = -1
     if (this.atFileStart) {
@@ -194,6 +204,8 @@ export class CsvParser {
     const pieces = [this.text, ...this.chunks]
     this.text = ""
     this.mirror = null
+    this.asciiKnown = false
+    this.chunksAscii = false
     this.chunks = []
     this.chunkChars = 0
     this.ready = false
@@ -229,6 +241,7 @@ export class CsvParser {
     this.endSkip()
     this.text = s.slice(e + 1)
     this.mirror = null
+    this.asciiKnown = false
     this.pos = 0
   }
 
@@ -272,7 +285,7 @@ export class CsvParser {
     if (this.mirror === null) {
       const text = this.text
       // ASCII exactly when no character takes more than one byte of UTF-8
-      this.mirror = Buffer.byteLength(text, "utf8") === text.length ? Buffer.from(text, "latin1") : undefined
+      this.mirror = this.asciiKnown || Buffer.byteLength(text, "utf8") === text.length ? Buffer.from(text, "latin1") : undefined
     }
     return this.mirror
   }
@@ -614,6 +627,8 @@ export class CsvParser {
   /** Joins the collected chunks to the unread text. */
   private join(): void {
     if (this.pos > 0) this.compact()
+    // (a slice of an ASCII text is ASCII; `compact` keeps `asciiKnown`)
+    this.asciiKnown = this.asciiKnown && this.chunksAscii
     this.text = this.text + (this.chunks.length === 1 ? this.chunks[0] : this.chunks.join(""))
     this.mirror = null
     this.chunks = []
@@ -635,7 +650,8 @@ export class CsvParser {
   }
 
   private compact(): void {
-    this.baseBytes += utf8Length(this.text.slice(0, this.pos), this.escaped)
+    // (an ASCII text takes a byte per character)
+    this.baseBytes += this.asciiKnown ? this.pos : utf8Length(this.text.slice(0, this.pos), this.escaped)
     this.text = this.text.slice(this.pos)
     this.mirror = null
     this.pos = 0

@@ -544,7 +544,8 @@ export class RangeReader {
       return
     }
     this.filePos += n
-    this.parser.push(this.decoder.write(this.buffer.subarray(0, n)))
+    const text = this.decoder.write(this.buffer.subarray(0, n))
+    this.parser.push(text, this.decoder.ascii())
     if (this.decoder.escaped()) this.parser.escaped = true
     if (this.decoder.invalidAt() >= 0) this.endText()
   }
