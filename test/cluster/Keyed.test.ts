@@ -385,6 +385,8 @@ describe("dataflare cluster: keyed operators over the durable exchange", () => {
     expect(submitted.status).toBe(0)
     const diff = await difference("local_hourly", "hourly_totals", exampleUrl)
     expect(diff.a).toBeGreaterThan(1000)
+    // what the last stage's parts wrote into the sink (the stages before wrote the exchange)
+    expect(submitted.stdout).toContain(`cluster-dedupe-then-totals: 6 parts done, ${diff.a} records written`)
     expect(diff).toEqual({ a: diff.a, b: diff.a, only_a: 0, only_b: 0 })
     const counted = await withPg(exampleUrl, async (c) => (await c.query(`SELECT sum(orders)::int AS n FROM hourly_totals`)).rows[0])
     expect(counted).toEqual({ n: 60_000 })

@@ -124,8 +124,9 @@ export const command = Command.make(
         }
       }).pipe(Effect.catchTag("ClusterError", reportClusterError()))
       const failed = ended.filter((p) => p.status === "failed")
-      // (a keyed workflow's stage-1 parts write the exchange, not the sinks: its stage-2 parts do)
-      const records = ended.filter((p) => keyed === undefined || p.part >= ended.length / 2).reduce((s, p) => s + p.recordsOut, 0)
+      // (a keyed workflow's stages but the last write the exchange, not the sinks: its last stage's parts do)
+      const lastStage = keyed.length === 0 ? 0 : (ended.length / (keyed.length + 1)) * keyed.length
+      const records = ended.filter((p) => p.part >= lastStage).reduce((s, p) => s + p.recordsOut, 0)
       // a part that started again (it moved, or its stopped workflow was submitted again) counts
       // only what it wrote after resuming from its checkpoint
       const moved = ended.filter((p) => p.attempts > 1).length
