@@ -11,7 +11,7 @@ import { assert, describe, it } from "@effect/vitest"
 import fc from "fast-check"
 import { CsvParser, END, NEED_MORE, QUOTED } from "../src/connectors/csv/internal/parser.ts"
 import { chunkDecoder } from "../src/internal/utf8.ts"
-import { numRuns } from "./support/effectProperty.ts"
+import { numRuns, timeoutFor } from "./support/effectProperty.ts"
 
 const runs = numRuns(300)
 
@@ -94,7 +94,7 @@ describe("ASCII told by the decoder (CSV range threads)", () => {
       }),
       { numRuns: runs }
     )
-  })
+  }, timeoutFor(runs, 50, 30_000))
 
   it("a parser told so reads the same fields, lines, offsets and bytes as one that is not", () => {
     fc.assert(
@@ -104,5 +104,5 @@ describe("ASCII told by the decoder (CSV range threads)", () => {
       }),
       { numRuns: runs }
     )
-  })
+  }, timeoutFor(runs, 100, 60_000))
 })
