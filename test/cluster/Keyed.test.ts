@@ -96,8 +96,8 @@ destinations:
       table: ${target}
 `
 
-/** csv (every record twice, far apart) → dedupe by id → the exactly-once postgres sink. */
-const dedupe = (name: string, target: string) => `name: ${name}
+/** The events (every record twice, far apart) deduplicated by id: the head both workflows below share. */
+const dedupedEvents = (name: string) => `name: ${name}
 execution:
   batch_size: 500
   checkpoint_interval: 300ms
@@ -115,14 +115,20 @@ transformations:
     inputs: [events]
     config:
       key: [id]
-destinations:
+`
+
+/** The exactly-once postgres sink `out` reading `input`. */
+const postgresOut = (input: string, target: string) => `destinations:
   out:
     type: postgres
-    inputs: [once]
+    inputs: [${input}]
     config:
       connection_string: ${URL}
       table: ${target}
 `
+
+/** csv (every record twice, far apart) → dedupe by id → the exactly-once postgres sink. */
+const dedupe = (name: string, target: string) => `${dedupedEvents(name)}${postgresOut("once", target)}`
 
 /** csv with event times → per customer per 5 s tumbling window (epoch ms bounds) → the exactly-once postgres sink. */
 const windowed = (name: string, target: string) => `name: ${name}
@@ -161,25 +167,7 @@ destinations:
 `
 
 /** csv (every record twice) → dedupe by id → aggregate per tag → the exactly-once postgres sink: three stages. */
-const chained = (name: string, target: string) => `name: ${name}
-execution:
-  batch_size: 500
-  checkpoint_interval: 300ms
-sources:
-  events:
-    type: csv
-    config:
-      path: events.csv
-      columns:
-        id: integer
-        v: integer
-transformations:
-  once:
-    type: dedupe
-    inputs: [events]
-    config:
-      key: [id]
-  per_tag:
+const chained = (name: string, target: string) => `${dedupedEvents(name)}  per_tag:
     type: aggregate
     inputs: [once]
     config:
@@ -188,14 +176,7 @@ transformations:
         n: { op: count }
         total: { op: sum, field: v }
         largest: { op: max, field: v }
-destinations:
-  out:
-    type: postgres
-    inputs: [per_tag]
-    config:
-      connection_string: ${URL}
-      table: ${target}
-`
+${postgresOut("per_tag", target)}`
 
 const aggregateColumns = "(customer text NOT NULL, n bigint NOT NULL, total bigint NOT NULL, mean double precision NOT NULL)"
 const dedupeColumns = "(id bigint NOT NULL, v bigint NOT NULL, tag text NOT NULL)"
