@@ -6,7 +6,8 @@
  * crashes at random points (the output is cut back to the last checkpoint, a new reader seeks to
  * its position — or starts afresh when there is none). At the end every good record is in the
  * output once and every malformed one in the dead-letter file once — for the one-thread readers
- * and for the csv source read in two ranges (each range crashing on its own).
+ * and for the csv and ndjson sources read in two ranges on their threads (each range crashing on
+ * its own).
  */
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -100,6 +101,8 @@ describe("file sources' dead letters: exactly-once across random crashes and res
       Effect.promise(() => fc.assert(fc.asyncProperty(plan, (p) => Effect.runPromise(check(type, 1)(p))), { numRuns: runs })), timeoutFor(runs, 200, 60_000))
   }
 
-  it.effect("csv in 2 ranges", () =>
-    Effect.promise(() => fc.assert(fc.asyncProperty(plan, (p) => Effect.runPromise(check("csv", 2)(p))), { numRuns: rangeRuns })), timeoutFor(rangeRuns, 5_000, 120_000))
+  for (const type of ["csv", "ndjson"] as const) {
+    it.effect(`${type} in 2 ranges`, () =>
+      Effect.promise(() => fc.assert(fc.asyncProperty(plan, (p) => Effect.runPromise(check(type, 2)(p))), { numRuns: rangeRuns })), timeoutFor(rangeRuns, 5_000, 120_000))
+  }
 })

@@ -52,6 +52,20 @@ const TOO_DEEP = 1
 const SUSPECT = 2
 /** A zero: it may be a number too small for a double (`1e-400`). */
 const ZERO = 4
+/** A `-0` (which `JSON.stringify` writes as `0`). */
+const NEGATIVE_ZERO = 8
+
+/** The flags of the last value {@link parseJson} returned (the parse is synchronous). */
+let lastFound = 0
+
+/**
+ * Whether the last value {@link parseJson} returned holds a `-0` (a writer that uses
+ * `JSON.stringify` would write it as `0`).
+ *
+ * @category parsing
+ * @since 0.4.0
+ */
+export const lastHadNegativeZero = (): boolean => (lastFound & NEGATIVE_ZERO) !== 0
 
 /**
  * The keys {@link check} walked: with the keys of the text, they tell whether an object of the
@@ -63,7 +77,7 @@ let walkedKeys = 0
 /** Walks a parsed value: {@link TOO_DEEP}, or the flags {@link SUSPECT} and {@link ZERO} of its numbers. */
 const check = (value: unknown, depth: number, maxDepth: number): number => {
   if (typeof value === "number") {
-    return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER ? SUSPECT : value === 0 ? ZERO : OK
+    return value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER ? SUSPECT : value === 0 ? (1 / value < 0 ? ZERO | NEGATIVE_ZERO : ZERO) : OK
   }
   if (typeof value !== "object" || value === null) return OK
   if (depth >= maxDepth) return TOO_DEEP
@@ -297,8 +311,9 @@ export const parseJson = (text: string, options: JsonOptions): unknown => {
     if (!(e instanceof RangeError)) throw e
     return new JsonRefusal({ _tag: "JsonProblem", detail: "the value is nested too deeply to read here", column: 1, field: undefined })
   }
+  lastFound = found
   const repeated = keyRepeated(text)
-  if (!repeated && (found === OK || (found === ZERO && !negativeExponent(text)))) return value
+  if (!repeated && (found === OK || ((found & ~NEGATIVE_ZERO) === ZERO && !negativeExponent(text)))) return value
   const walked = walkText(text, options.maxDepth, numberProblem(options.bigIntegers), repeated)
   if (walked._tag === "JsonProblem") return new JsonRefusal(walked)
   if ((found & SUSPECT) !== 0 && options.bigIntegers !== "error") return JSON.parse(text, reviver(options.bigIntegers))

@@ -180,7 +180,7 @@ destinations:
         join(dir, "wf.yaml"),
         `name: too-wide
 sources:
-  in: { type: ndjson, parallelism: 2, config: { path: in.ndjson } }
+  in: { type: mqtt, parallelism: 2, config: { url: "mqtt://127.0.0.1:1", topic: t, client_id: c } }
 destinations:
   out:
     type: csv
@@ -200,7 +200,7 @@ destinations:
       assert.strictEqual(
         result.stderr,
         [
-          "wf.yaml:3:23 sources.in.parallelism: the ndjson source runs at most 1 instance, got parallelism 2; set parallelism: 1 or remove it",
+          "wf.yaml:3:21 sources.in.parallelism: the mqtt source runs at most 1 instance, got parallelism 2; set parallelism: 1 or remove it",
           "wf.yaml:8:5 destinations.out.parallelism: the csv destination runs at most 1 instance, got parallelism 4; set parallelism: 1 or remove it",
           "wf.yaml:10:41 destinations.screen.parallelism: the stdout destination runs at most 1 instance, got parallelism 2; set parallelism: 1 or remove it",
           "wf.yaml:14:5 destinations.db.parallelism: the postgres destination runs at most 1 instance, got parallelism 2; set parallelism: 1 or remove it",

@@ -18,7 +18,6 @@
  *
  * @since 0.1.0
  */
-import { statSync } from "node:fs"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
@@ -26,6 +25,7 @@ import { ConnectorError, RejectedError } from "../../Errors.ts"
 import { CsvSourceConfig } from "./CsvConfig.ts"
 import { type Layout, makeLayout } from "./internal/columns.ts"
 import { openRange } from "./internal/parallel.ts"
+import { rangesFor } from "../kit/internal/rangeThread.ts"
 import { openEncoded, plainStrings } from "./internal/encoded.ts"
 import { type CsvRecord, feed, parseRecords } from "./internal/records.ts"
 import { type FilePosition, FilePositionSchema, fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
@@ -48,16 +48,6 @@ export { decodePosition, type FilePosition } from "../../internal/filePosition.t
  */
 const AUTO_RANGE_BYTES = 5 * 1024 * 1024
 
-/** How many ranges `auto` reads a file in: one per core, no more than its size repays; 1 when unsure. */
-const rangesFor = (path: string, cores: number): number => {
-  try {
-    const stats = statSync(path)
-    return stats.isFile() ? Math.max(1, Math.min(cores, Math.floor(stats.size / AUTO_RANGE_BYTES))) : 1
-  } catch {
-    // the source's check and open report a missing or unreadable file
-    return 1
-  }
-}
 
 const rejected = (operation: string, message: string) =>
   new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message }) })
@@ -89,7 +79,7 @@ export const CsvSource: Connector.SourceDefinition<CsvSourceConfig, CsvRecord> =
       seekable: true,
       unbounded: false,
       fuses: ["filter", "map", "select", "rename"],
-      autoParallelism: (cores) => rangesFor(config.path, cores),
+      autoParallelism: (cores) => rangesFor(config.path, cores, AUTO_RANGE_BYTES),
       // CSV bytes: string fields only, the reader of the bytes reads the same values (typed fields
       // are checked here); NDJSON: the range threads encode what they hand on for an ndjson sink
       encodes: plainStrings(config) ? ["text/csv", "application/x-ndjson"] : ["application/x-ndjson"]

@@ -21,13 +21,19 @@
  * batch are appended before it is returned; the file is rewound on `seek` and started afresh by
  * a run that does not seek (`internal/deadLetters.ts`), so each is in it once after a restore.
  *
- * A file is read by one instance (`maxParallelism: 1`); a cluster part opens it as instance `i`
- * of `n > 1` and reads byte range `i`: the lines starting in the `i`-th of `n` equal cuts of the
- * file (see `internal/range.ts`), positioned by their offsets and lines in the file.
+ * Parallel reading (`parallelism: n`, or `auto`: one instance per core for a file of at least
+ * {@link AUTO_RANGE_BYTES} per instance): instance `i` of `n > 1` reads byte range `i` — the lines
+ * starting in the `i`-th of `n` equal cuts of the file (see `internal/range.ts`) — on a worker
+ * thread of its own (`internal/rangeReader.ts`, `src/workers/internal/ndjsonRange.ts`), with the
+ * `filter`/`map`/`select`/`rename` nodes after it fused into the thread and, when an `ndjson` sink
+ * is the only consumer, the NDJSON lines written there; positions are `{ offset, line, range }`.
+ * With a `schema` (a function, which cannot cross to a thread), a file is read by one instance,
+ * and a cluster part reads its range on the main thread.
  *
  * @since 0.1.0
  */
 import { Buffer } from "node:buffer"
+import { stat } from "node:fs/promises"
 import { Clock, Effect } from "effect"
 import * as Batch from "../../Batch.ts"
 import * as Connector from "../../Connector.ts"
@@ -35,20 +41,27 @@ import { RecordError } from "../../Errors.ts"
 import { END, LineSplitter, MAX_LINE_BYTES, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./internal/lines.ts"
 import { lineRange } from "./internal/range.ts"
 import { decodeAll } from "../../internal/decode.ts"
-import { fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
-import * as Positions from "../kit/Positions.ts"
+import { FilePositionSchema, fileSourceChecks, seekTarget } from "../../internal/filePosition.ts"
+import { openRangeThread, RANGE_CHUNK, rangesFor } from "../kit/internal/rangeThread.ts"
+import type { NdjsonRangeWorkerData } from "./internal/rangeReader.ts"
 import { fileLetters, fileSourceResources, rewinding, type SetAside } from "../../internal/deadLetters.ts"
-import { JsonRefusal, MAX_DEPTH, parseJson, walkText } from "../../internal/json.ts"
+import { MAX_DEPTH, walkText } from "../../internal/json.ts"
+import { excerpt, isBlank, LineProblem, lineValue } from "./internal/lineValue.ts"
 import { fileError, openTextFile } from "../../internal/textFile.ts"
 import { notTextMessage, replaceEscapes } from "../../internal/utf8.ts"
 import { NdjsonSourceConfig } from "./NdjsonConfig.ts"
 
 const CONNECTOR = "ndjson"
 
-const isBlank = (line: string): boolean => line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim().length === 0)
+/** The range thread's program (located like the csv source's, relative to this module). */
+const entry = new URL("../../workers/internal/ndjsonRange.ts", import.meta.url)
 
-/** Quoted in an error: the line, cut to a readable length. */
-const excerpt = (text: string): string => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
+/**
+ * Bytes of file each byte range should have at least for `auto` to split. A range thread costs
+ * tens of milliseconds to start; a line of JSON costs about three times a CSV row of the same
+ * bytes to read, so a range repays its thread sooner than the csv source's 5 MiB.
+ */
+const AUTO_RANGE_BYTES = 2 * 1024 * 1024
 
 /**
  * The `ndjson` source definition.
@@ -60,10 +73,19 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
   type: CONNECTOR,
   description: "Reads a file of JSON objects, one per line",
   config: NdjsonSourceConfig,
-  // a file is read whole by one instance
-  capabilities: () => ({ seekable: true, unbounded: false, maxParallelism: 1 }),
-  // a byte offset and line
-  position: () => Positions.FileOffset,
+  capabilities: (config) =>
+    config.schema !== undefined
+      ? { seekable: true, unbounded: false, maxParallelism: 1, maxParallelismReason: "a schema's decoding runs on the main thread: the file is read by one instance" }
+      : {
+        seekable: true,
+        unbounded: false,
+        fuses: ["filter", "map", "select", "rename"],
+        autoParallelism: (cores) => rangesFor(config.path, cores, AUTO_RANGE_BYTES),
+        // the range threads write NDJSON lines for an ndjson sink
+        encodes: ["application/x-ndjson"]
+      },
+  // a byte offset and line (with the instance's byte range when read in parallel)
+  position: () => FilePositionSchema,
   resources: (config) => fileSourceResources(config),
   ...fileSourceChecks<NdjsonSourceConfig>(CONNECTOR),
   open: (config, context) =>
@@ -72,15 +94,44 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
       const decode = config.schema
       const maxLineBytes = config.max_record_bytes ?? MAX_LINE_BYTES
       const json = { maxDepth: config.max_depth ?? MAX_DEPTH, bigIntegers: config.big_integers ?? "error" } as const
+      const letters = fileLetters(CONNECTOR, context, config)
+      if (context.parallelism > 1 && decode === undefined) {
+        const info = yield* Effect.tryPromise({ try: () => stat(path), catch: (e) => fileError(CONNECTOR, "open", path, e) })
+        const data: NdjsonRangeWorkerData = {
+          path,
+          size: info.size,
+          index: context.instance,
+          count: context.parallelism,
+          chunkSize: RANGE_CHUNK,
+          maxLineBytes,
+          invalidUtf8: config.invalid_utf8 ?? "error",
+          maxDepth: json.maxDepth,
+          bigIntegers: json.bigIntegers,
+          setAside: letters?.oversize === true,
+          rejects: letters?.malformed === true,
+          fused: context.fused ?? [],
+          encode: context.encoding === "application/x-ndjson" ? "ndjson" : undefined
+        }
+        const reader = yield* openRangeThread({
+          connector: CONNECTOR,
+          entry,
+          data,
+          path,
+          node: context.node,
+          index: context.instance,
+          count: context.parallelism,
+          letters
+        })
+        return rewinding(reader, letters)
+      }
       const file = yield* openTextFile(CONNECTOR, path, config.invalid_utf8 ?? "error")
-      // instance `i` of `n > 1` (a cluster part): the lines starting in byte range `i`
+      // instance `i` of `n > 1` with a schema (a cluster part): the lines starting in byte range `i`
       const range = context.parallelism > 1
         ? yield* Effect.tryPromise({ try: () => lineRange(path, context.instance, context.parallelism), catch: (e) => fileError(CONNECTOR, "open", path, e) })
         : { start: 0, line: 1, end: Number.POSITIVE_INFINITY }
       const bounded = Number.isFinite(range.end)
       let lines = new LineSplitter(range.start, range.line, maxLineBytes)
       if (range.start > 0) file.reposition(range.start)
-      const letters = fileLetters(CONNECTOR, context, config)
       const setAside = letters?.oversize === true
       const reject = letters?.malformed === true
       /** Entries of this batch's records set aside, appended before the batch is handed on. */
@@ -139,20 +190,9 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
                 return yield* fail(notTextMessage(file.invalid()!), Buffer.byteLength(text, "utf8") + 1, at.field)
               }
               if (isBlank(text)) continue
-              const value = parseJson(text, json)
-              if (value instanceof JsonRefusal) {
-                const why = value.reason
-                const error = why instanceof SyntaxError
-                  ? malformed(`invalid JSON: ${why.message}`, text)
-                  : malformed(why.detail, text, why.column, why.field)
-                if (error !== undefined) return yield* error
-                continue
-              }
-              if (typeof value !== "object" || value === null || Array.isArray(value)) {
-                const error = malformed(
-                  `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "string" ? excerpt(JSON.stringify(value)) : String(value)}`,
-                  text
-                )
+              const value = lineValue(text, json)
+              if (value instanceof LineProblem) {
+                const error = malformed(value.detail, text, value.column, value.field)
                 if (error !== undefined) return yield* error
                 continue
               }

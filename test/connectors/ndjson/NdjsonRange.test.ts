@@ -1,20 +1,50 @@
 /**
- * The byte ranges of an NDJSON file a cluster part reads (instance `i` of `n > 1`): the ranges
- * partition the file's lines, each read once, whatever the cuts (multi-byte characters, CRLF,
- * blank lines, a line longer than a range), errors name the line in the file, and a range resumed
- * from a position inside it reads on to its own end only.
+ * The byte ranges of an NDJSON file that instance `i` of `n > 1` reads (a parallel source's range
+ * thread, a cluster part): the ranges partition the file's lines, each read once, whatever the
+ * cuts (multi-byte characters, CRLF, blank lines, a line longer than a range), errors name the
+ * line in the file, and a range resumed from a position inside it reads on to its own end only.
+ * Many ranges (64, 700) are read with the thread's reader itself, without a thread each.
  */
-import { writeFileSync } from "node:fs"
+import { statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { NdjsonRangeReader } from "../../../src/connectors/ndjson/internal/rangeReader.ts"
 import { RecordError } from "../../../src/Errors.ts"
 import { context, drain, failure, openSource, tempDir } from "../csv/support.ts"
+
+/** The records of range `index` of `count`, read by a range thread's reader in this thread. */
+const readerRange = (path: string, index: number, count: number): Array<unknown> => {
+  const reader = new NdjsonRangeReader({
+    path,
+    size: statSync(path).size,
+    index,
+    count,
+    chunkSize: 4096,
+    maxLineBytes: 1 << 20,
+    invalidUtf8: "error",
+    maxDepth: 1000,
+    bigIntegers: "error",
+    setAside: false,
+    rejects: false
+  })
+  try {
+    reader.start()
+    const out: Array<unknown> = []
+    for (;;) {
+      const batch = reader.read(7)
+      out.push(...batch.records)
+      if (batch.done) return out
+    }
+  } finally {
+    reader.close()
+  }
+}
 
 const readRange = (path: string, instance: number, parallelism: number, max = 7) =>
   Effect.scoped(Effect.flatMap(openSource("ndjson", { path }, { ...context, instance, parallelism }), (reader) => drain(reader, max)))
 
-describe("ndjson byte ranges (cluster parts)", () => {
+describe("ndjson byte ranges", () => {
   it.effect("partition the lines: every record once, in file order by range", () =>
     Effect.scoped(Effect.gen(function*() {
       const dir = yield* tempDir
@@ -25,13 +55,21 @@ describe("ndjson byte ranges (cluster parts)", () => {
         lines.push(JSON.stringify({ i, pad }) + (i % 11 === 0 ? "\r\n" : "\n") + (i % 13 === 0 ? "\n  \n" : ""))
       }
       writeFileSync(path, lines.join(""))
-      for (const n of [1, 2, 3, 7, 64, 700]) {
+      const all = Array.from({ length: 500 }, (_, i) => i)
+      for (const n of [1, 2, 3, 7]) {
         const seen: Array<number> = []
         for (let part = 0; part < n; part++) {
           const { records } = yield* readRange(path, part, n)
           for (const r of records as Array<{ i: number }>) seen.push(r.i)
         }
-        assert.deepStrictEqual(seen, Array.from({ length: 500 }, (_, i) => i), `${n} ranges`)
+        assert.deepStrictEqual(seen, all, `${n} ranges`)
+      }
+      for (const n of [64, 700]) {
+        const seen: Array<number> = []
+        for (let part = 0; part < n; part++) {
+          for (const r of readerRange(path, part, n) as Array<{ i: number }>) seen.push(r.i)
+        }
+        assert.deepStrictEqual(seen, all, `${n} ranges (the thread's reader)`)
       }
     })))
 

@@ -1,58 +1,27 @@
 /**
  * The main-thread side of a parallel `csv` source instance: one worker thread per instance reads
  * one byte range of the file (see `range.ts`; the thread's program is
- * `src/workers/internal/csvRange.ts`), and this reader pulls batches from it — two requests in
- * flight, so the thread parses the next batch while the runtime handles the last one, and never
- * more, so a slow sink slows the thread (backpressure).
- *
- * Positions are `{ offset, line, range: { index, count } }`: a restore seeks the thread inside its
- * range; a position of another split (or of a serial read) is refused rather than misread.
+ * `src/workers/internal/csvRange.ts`), through the file sources' range-thread reader
+ * (`kit/internal/rangeThread.ts`). The ranges' starts are shared among the instances of one split.
  */
-import { Buffer } from "node:buffer"
 import { stat } from "node:fs/promises"
-import { Worker } from "node:worker_threads"
-import { Clock, Effect, type Scope } from "effect"
-import * as Batch from "../../../Batch.ts"
+import { Effect, type Scope } from "effect"
+import type * as Batch from "../../../Batch.ts"
 import type { SourceReader } from "../../../Connector.ts"
-import { ConnectorError, NodeError, RecordError, RejectedError } from "../../../Errors.ts"
-import { FilePositionSchema } from "../../../internal/filePosition.ts"
-import { MAX_DEPTH, parseJson } from "../../../internal/json.ts"
-import { fileError } from "../../../internal/textFile.ts"
-import * as Positions from "../../kit/Positions.ts"
+import type { ConnectorError } from "../../../Errors.ts"
 import type { FileLetters } from "../../../internal/deadLetters.ts"
+import { fileError } from "../../../internal/textFile.ts"
 import type { InvalidUtf8 } from "../../../internal/utf8.ts"
+import { openRangeThread, RANGE_CHUNK, type RangeRow } from "../../kit/internal/rangeThread.ts"
 import type { Layout } from "./columns.ts"
-import type { FusedNode, RangeFailure, RangeReply, RangeRequest, RangeWorkerData } from "./range.ts"
-import { workerExecArgv } from "../../../workers/internal/execArgv.ts"
+import type { FusedNode, RangeWorkerData } from "./range.ts"
+
+export { decodeRangePosition, type RangePosition } from "../../kit/internal/rangeThread.ts"
 
 const CONNECTOR = "csv"
 
 /** The worker thread's program, located like `worker_map`'s (next to it, relative to this module). */
 const entry = new URL("../../../workers/internal/csvRange.ts", import.meta.url)
-
-/**
- * The young generation of a range thread, in MB. Its garbage is one batch's records at a time; V8's
- * default lets the young generation grow with the run (tens of MB per thread, RSS growing with
- * the input's size). 16 rather than 8: with 8, scavenges copied the live batch so often that they
- * took 26 % of a thread's time on wide typed rows (12 % with 16; the same peak RSS).
- */
-const RANGE_YOUNG_MB = 16
-
-/** Bytes a worker reads at a time: as `CHUNK_SIZE` of textFile.ts, under V8's large-object size. */
-const CHUNK = 64 * 1024
-
-/** The position of a parallel instance. */
-export interface RangePosition {
-  readonly offset: number
-  readonly line: number
-  readonly range: { readonly index: number; readonly count: number }
-}
-
-/** Reads a {@link RangePosition} back; `undefined` when it is not one. */
-export const decodeRangePosition = (raw: unknown): RangePosition | undefined => {
-  const result = Positions.decode(FilePositionSchema, raw)
-  return result.ok && result.value.range !== undefined ? { offset: result.value.offset, line: result.value.line, range: result.value.range } : undefined
-}
 
 /** Options of {@link openRange}. */
 export interface RangeOptions {
@@ -80,21 +49,6 @@ export interface RangeOptions {
   readonly encoding: Batch.Encoded["format"] | undefined
 }
 
-/**
- * The records of NDJSON lines a range thread encoded, parsed back (only when something reads a
- * batch's records rather than its bytes; integers beyond a double come back as `bigint`).
- */
-const parseLines = (bytes: Uint8Array): Array<Row> => {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
-  const records: Array<Row> = []
-  for (let from = 0; from < text.length;) {
-    const to = text.indexOf("\n", from)
-    records.push(parseJson(text.slice(from, to), { maxDepth: MAX_DEPTH, bigIntegers: "bigint" }) as Row)
-    from = to + 1
-  }
-  return records
-}
-
 /** Range starts shared by the instances of one split of one file (the values are the same for all). */
 const shared = new Map<string, { readonly buffer: SharedArrayBuffer; users: number }>()
 
@@ -118,45 +72,10 @@ const acquireStarts = (key: string, count: number) =>
       })
   )
 
-const rejected = (operation: string, message: string) =>
-  new ConnectorError({ connector: CONNECTOR, operation, reason: new RejectedError({ message }) })
-
-/** Turns a worker's failure into the error the serial reader would give (a step's names its node). */
-const toError = (path: string, failure: RangeFailure): Effect.Effect<never, ConnectorError | RecordError> => {
-  switch (failure._tag) {
-    case "Record":
-      return Effect.fail(
-        new RecordError({
-          detail: failure.detail,
-          location: { file: path, line: failure.line, ...(failure.column > 0 ? { column: failure.column } : {}) },
-          ...(failure.field !== undefined ? { field: failure.field } : {}),
-          ...(failure.record !== undefined ? { record: failure.record } : {})
-        })
-      )
-    case "Io":
-      return Effect.fail(fileError(CONNECTOR, failure.operation, path, Object.assign(new Error(failure.message), { code: failure.code })))
-    case "Step": {
-      const cause = failure.name === "RecordError"
-        ? new RecordError({
-          detail: failure.detail ?? failure.message,
-          ...(failure.field !== undefined ? { field: failure.field } : {}),
-          ...(failure.record !== undefined ? { record: failure.record } : {})
-        })
-        : Object.assign(new Error(failure.message), { name: failure.name })
-      // A fused node failed: blame that node, as its own task would have (the runtime keeps a
-      // NodeError as it is).
-      return Effect.die(new NodeError({ node: failure.node, cause }))
-    }
-  }
-}
-
-/** A record (the records of fused nodes are what their last node makes). */
-type Row = { readonly [column: string]: unknown }
-
 /** Opens the reader of range `index` of `count` in the current scope (its thread ends with it). */
 export const openRange = (
   options: RangeOptions
-): Effect.Effect<SourceReader<Row> & { readonly fusedCounts: () => ReadonlyArray<number> }, ConnectorError, Scope.Scope> =>
+): Effect.Effect<SourceReader<RangeRow> & { readonly fusedCounts: () => ReadonlyArray<number> }, ConnectorError, Scope.Scope> =>
   Effect.gen(function*() {
     const { path, index, count } = options
     const info = yield* Effect.tryPromise({ try: () => stat(path), catch: (e) => fileError(CONNECTOR, "open", path, e) })
@@ -171,7 +90,7 @@ export const openRange = (
       index,
       count,
       starts,
-      chunkSize: CHUNK,
+      chunkSize: RANGE_CHUNK,
       fused: options.fused,
       maxRecordBytes: options.maxRecordBytes,
       invalidUtf8: options.invalidUtf8,
@@ -179,149 +98,14 @@ export const openRange = (
       rejects: options.letters?.malformed === true,
       encode: options.encoding === "application/x-ndjson" ? "ndjson" : undefined
     }
-    // Replies by request id; `fatal` once the thread failed or died.
-    const arrived = new Map<number, RangeReply>()
-    /** Read requests whose answer is still wanted. */
-    const live = new Set<number>()
-    const waiters = new Map<number, () => void>()
-    let start: { readonly offset: number; readonly line: number } | undefined
-    let fatal: RangeFailure | undefined
-    let closing = false
-    const wakeAll = () => {
-      for (const w of waiters.values()) w()
-      waiters.clear()
-    }
-    const worker = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const argv = workerExecArgv()
-        const w = new Worker(entry, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: RANGE_YOUNG_MB }, ...(argv === undefined ? {} : { execArgv: argv }) })
-        w.on("message", (reply: RangeReply) => {
-          if (reply._tag === "Start") {
-            start = { offset: reply.offset, line: reply.line }
-            waiters.get(0)?.()
-            waiters.delete(0)
-            return
-          }
-          if (reply._tag === "Failed" && reply.id === 0) {
-            fatal = reply.failure
-            return wakeAll()
-          }
-          if (!live.has(reply.id)) return
-          live.delete(reply.id)
-          arrived.set(reply.id, reply)
-          const w = waiters.get(reply.id)
-          if (w !== undefined) {
-            waiters.delete(reply.id)
-            w()
-          }
-        })
-        w.on("error", (e) => {
-          fatal = { _tag: "Io", operation: "read", code: "", message: `the reader thread failed: ${e instanceof Error ? e.message : String(e)}` }
-          wakeAll()
-        })
-        w.on("exit", (code) => {
-          if (closing) return
-          fatal ??= { _tag: "Io", operation: "read", code: "", message: `the reader thread exited (code ${code})` }
-          wakeAll()
-        })
-        return w
-      }),
-      (w) =>
-        Effect.promise(() => {
-          closing = true
-          return w.terminate()
-        }).pipe(Effect.ignore)
-    )
-    const post = (request: RangeRequest) => worker.postMessage(request)
-    /** Waits for reply `id` (0: the start). */
-    const await_ = (id: number) =>
-      Effect.callback<void>((resume) => {
-        const ready = id === 0 ? start !== undefined : arrived.has(id)
-        if (ready || fatal !== undefined) return resume(Effect.void)
-        waiters.set(id, () => resume(Effect.void))
-      })
-    let nextId = 1
-    let inflight: Array<{ readonly id: number; readonly max: number }> = []
-    let current: { offset: number; line: number } | undefined
-    let done = false
-    let counts: ReadonlyArray<number> = []
-    /** Forgets the requests in flight (their answers are ignored when they come). */
-    const drop = () => {
-      for (const r of inflight) {
-        live.delete(r.id)
-        arrived.delete(r.id)
-      }
-      inflight = []
-    }
-    const position = Effect.gen(function*() {
-      if (current === undefined) {
-        yield* await_(0)
-        // The thread failed before it found its range: `readBatch` reports why.
-        if (start === undefined) return yield* Effect.orDie(toError(path, fatal!))
-        current = { ...start }
-      }
-      return { offset: current.offset, line: current.line, range: { index, count } }
+    return yield* openRangeThread({
+      connector: CONNECTOR,
+      entry,
+      data,
+      path,
+      node: options.node,
+      index,
+      count,
+      letters: options.letters
     })
-    const reader: SourceReader<Row> & { readonly fusedCounts: () => ReadonlyArray<number> } = {
-      fusedCounts: () => counts,
-      readBatch: (max) =>
-        Effect.gen(function*() {
-          if (done) return undefined
-          if (inflight.some((r) => r.max > max)) {
-            // Batches asked for ahead are larger than wanted now: drop them and read again from here.
-            const at = yield* position
-            post({ _tag: "Seek", id: nextId++, offset: at.offset, line: at.line })
-            drop()
-          }
-          while (inflight.length < 2) {
-            const id = nextId++
-            live.add(id)
-            post({ _tag: "Read", id, max })
-            inflight.push({ id, max })
-          }
-          const { id } = inflight.shift()!
-          yield* await_(id)
-          const reply = arrived.get(id)
-          arrived.delete(id)
-          if (reply === undefined) return yield* toError(path, fatal!)
-          if (reply._tag === "Failed") return yield* toError(path, reply.failure)
-          if (reply._tag !== "Batch") return yield* toError(path, { _tag: "Io", operation: "read", code: "", message: "unexpected reply" })
-          if (reply.setAside.length > 0 && options.letters !== undefined) yield* options.letters.write(reply.setAside)
-          current = { offset: reply.offset, line: reply.line }
-          if (reply.counts !== undefined) counts = reply.counts
-          const ndjson = reply.ndjson
-          if (reply.done) {
-            done = true
-            drop()
-            if (reply.records.length === 0 && ndjson === undefined) return undefined
-          }
-          const readAt = yield* Clock.currentTimeMillis
-          const origin = { source: options.node, position: { offset: reply.offset, line: reply.line, range: { index, count } } }
-          if (ndjson !== undefined) {
-            const { bytes } = ndjson
-            return Batch.encoded<Row>({ format: "application/x-ndjson", bytes }, ndjson.count, () => parseLines(bytes), { origin, readAt })
-          }
-          return Batch.make(reply.records as Array<Row>, { origin, readAt })
-        }),
-      position,
-      seek: (raw) =>
-        Effect.suspend(() => {
-          const target = decodeRangePosition(raw)
-          if (target === undefined || target.range.index !== index || target.range.count !== count) {
-            return Effect.fail(
-              rejected(
-                "seek",
-                `not a position of range ${index + 1} of ${count} of this csv source: ${JSON.stringify(raw)} (was the source's parallelism changed? run with --from-scratch)`
-              )
-            )
-          }
-          post({ _tag: "Seek", id: nextId++, offset: target.offset, line: target.line })
-          drop()
-          current = { offset: target.offset, line: target.line }
-          done = false
-          return Effect.void
-        }),
-      commit: () => Effect.void
-    }
-    return reader
   })

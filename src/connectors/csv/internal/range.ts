@@ -25,13 +25,16 @@ import { type BuildError, build, type Layout } from "./columns.ts"
 import type { LazyLines } from "./lazyLines.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT, QUOTED, SYNTAX_ERROR, TOO_LARGE } from "./parser.ts"
 import { conversionEntry, syntaxEntry } from "./rejects.ts"
+import { countByte, type FusedNode, ioFailure, RangeReadError, type RangeSetAside } from "../../kit/internal/rangeProtocol.ts"
 
-/** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
-export interface FusedNode {
-  readonly node: string
-  readonly type: string
-  readonly config: unknown
-}
+export {
+  type FusedNode,
+  type RangeFailure,
+  RangeReadError,
+  type RangeReply,
+  type RangeRequest,
+  type RangeSetAside
+} from "../../kit/internal/rangeProtocol.ts"
 
 /** What a range reader starts from (a worker thread's `workerData`). */
 export interface RangeInit {
@@ -58,41 +61,6 @@ export interface RangeInit {
   readonly rejects?: boolean
 }
 
-/** The failure of a range reader, as data (it crosses the thread boundary). */
-export type RangeFailure =
-  | {
-    readonly _tag: "Record"
-    readonly detail: string
-    readonly line: number
-    readonly column: number
-    readonly field: string | undefined
-    readonly record: ReadonlyArray<string> | undefined
-  }
-  | { readonly _tag: "Io"; readonly operation: string; readonly code: string; readonly message: string }
-  | {
-    readonly _tag: "Step"
-    readonly node: string
-    readonly name: string
-    readonly message: string
-    readonly detail: string | undefined
-    readonly field: string | undefined
-    readonly record: unknown
-  }
-
-/**
- * A record a range reader skipped (`oversize: dead_letter`, `on_error: dead_letter`); the main
- * thread writes it down (see `SetAside`).
- */
-export interface RangeSetAside {
-  readonly line: number
-  readonly offset?: number | undefined
-  readonly column?: number | undefined
-  readonly field?: string | undefined
-  readonly error: string
-  readonly head?: string | undefined
-  readonly record?: string | undefined
-}
-
 /** One answer of a range reader: records, and the position after them. */
 export interface RangeBatch {
   /** The records (empty when they come as `ndjson`). */
@@ -107,15 +75,6 @@ export interface RangeBatch {
   readonly done: boolean
 }
 
-/** Thrown by the reader (and caught at the worker boundary, which sends it as data). */
-export class RangeReadError extends Error {
-  readonly failure: RangeFailure
-  constructor(failure: RangeFailure) {
-    super(failure._tag === "Io" ? failure.message : failure.detail ?? "")
-    this.failure = failure
-  }
-}
-
 const UNKNOWN = -1n
 const FAILED = -2n
 
@@ -123,20 +82,6 @@ const FAILED = -2n
 export const nominalCut = (headerEnd: number, size: number, count: number, i: number): number =>
   i <= 0 ? headerEnd : i >= count ? size : headerEnd + Math.floor(((size - headerEnd) * i) / count)
 
-const ioFailure = (operation: string, e: unknown): RangeReadError => {
-  const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : ""
-  return new RangeReadError({ _tag: "Io", operation, code, message: e instanceof Error ? e.message : String(e) })
-}
-
-const countByte = (bytes: Uint8Array, byte: number, from: number): number => {
-  let n = 0
-  let i = bytes.indexOf(byte, from)
-  while (i !== -1) {
-    n++
-    i = bytes.indexOf(byte, i + 1)
-  }
-  return n
-}
 
 const LF = 10
 const CR = 13
@@ -557,30 +502,6 @@ export class RangeReader {
     else this.parser.stop(notTextMessage({ offset: this.decoderStart + at, detail: this.decoder.invalidDetail() }))
   }
 }
-
-/** What the main thread sends to a range worker. */
-export type RangeRequest =
-  | { readonly _tag: "Read"; readonly id: number; readonly max: number }
-  | { readonly _tag: "Seek"; readonly id: number; readonly offset: number; readonly line: number }
-
-/** What a range worker answers. `Start` comes first, unasked: where the range starts. */
-export type RangeReply =
-  | { readonly _tag: "Start"; readonly offset: number; readonly line: number }
-  | {
-    readonly _tag: "Batch"
-    readonly id: number
-    /** The records (empty when they come as `ndjson`). */
-    readonly records: Array<unknown>
-    /** With `encode: "ndjson"`: the records as NDJSON lines (a transferred buffer), and how many. */
-    readonly ndjson: { readonly bytes: Uint8Array; readonly count: number } | undefined
-    readonly setAside: Array<RangeSetAside>
-    readonly offset: number
-    readonly line: number
-    readonly done: boolean
-    /** Fused nodes: records in of each node, then records out of the last (totals so far). */
-    readonly counts: ReadonlyArray<number> | undefined
-  }
-  | { readonly _tag: "Failed"; readonly id: number; readonly failure: RangeFailure }
 
 /** A range worker's `workerData`. */
 export interface RangeWorkerData extends RangeInit {
