@@ -263,24 +263,54 @@ export interface NdjsonEncoded {
 }
 
 /**
+ * `application/x-csv-rows`: the records as CSV lines exactly as the `csv` codec writes them for
+ * the columns `columns` (no header; each line ending with `\n`, UTF-8), every record holding
+ * exactly those fields in that order, each a string, number, boolean, `null` or `bigint`. Like
+ * {@link NdjsonEncoded}, the records a source hands on, encoded on its threads (a parallel
+ * `ndjson` source for a `csv` sink): a `csv` sink whose columns are these (or that takes its
+ * columns from this first batch) writes the bytes as they are. `types` tells each field's kind
+ * (see {@link CsvRowType}), so decoding (`records`) gives back the very values.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export interface CsvRowsEncoded {
+  readonly format: "application/x-csv-rows"
+  readonly bytes: Uint8Array
+  readonly delimiter: string
+  readonly columns: ReadonlyArray<string>
+  /** Per record, per column (row-major): the kind of the value (a {@link CsvRowType}). */
+  readonly types: Uint8Array
+}
+
+/**
+ * The kind of a value in {@link CsvRowsEncoded}: 0 a string, 1 a number, 2 a boolean, 3 `null`,
+ * 4 a `bigint`.
+ *
+ * @category models
+ * @since 0.5.0
+ */
+export type CsvRowType = 0 | 1 | 2 | 3 | 4
+
+/**
  * An encoded form of a batch's records (see {@link CsvEncoded}, {@link PostgresCopyEncoded},
- * {@link NdjsonEncoded}).
+ * {@link NdjsonEncoded}, {@link CsvRowsEncoded}).
  *
  * @category models
  * @since 0.2.0
  */
-export type Encoded = CsvEncoded | PostgresCopyEncoded | NdjsonEncoded
+export type Encoded = CsvEncoded | PostgresCopyEncoded | NdjsonEncoded | CsvRowsEncoded
 
 /**
  * Whether an encoded form holds the records a source hands on (after its fused nodes) rather
- * than the bytes it read ({@link NdjsonEncoded}): the planner may then ask for it from a source
+ * than the bytes it read ({@link NdjsonEncoded}, {@link CsvRowsEncoded}): the planner may then ask for it from a source
  * that runs several instances on its own threads, with nodes fused into it; the other forms
  * exist only at parallelism 1, with nothing fused.
  *
  * @category getters
  * @since 0.5.0
  */
-export const isOutputEncoding = (format: Encoded["format"]): boolean => format === "application/x-ndjson"
+export const isOutputEncoding = (format: Encoded["format"]): boolean => format === "application/x-ndjson" || format === "application/x-csv-rows"
 
 /**
  * A batch whose records are also available encoded; `records` decodes them on first access.

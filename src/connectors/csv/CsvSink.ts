@@ -38,7 +38,8 @@ export const CsvSink: Connector.SinkDefinition<CsvConfig, unknown> = Connector.s
   description: "Writes records as RFC 4180 CSV lines, with a header row",
   config: CsvConfig,
   // one file, written by one instance
-  capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1 }),
+  // CSV rows a parallel source's threads wrote (Batch.CsvRowsEncoded): written as they are when they are its columns
+  capabilities: () => ({ guarantee: "exactly-once", transactional: false, maxParallelism: 1, accepts: ["application/x-csv-rows"] }),
   resources: (config) => ({ writes: [{ kind: "file", name: config.path, key: ["path"] }, ...DeadLetter.resources(config)] }),
   check: (config) => FileSink.check(CONNECTOR, config.path),
   open: (config, context) =>

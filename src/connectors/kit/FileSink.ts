@@ -68,6 +68,13 @@ const appendTo = (letters: SinkFile, path: string) => (text: string, max: number
     return Effect.as(letters.write(text), undefined)
   })
 
+/** Whether two column lists are the same names in the same order. */
+const sameColumns = (a: ReadonlyArray<string> | undefined, b: ReadonlyArray<string>): boolean => {
+  if (a === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 const isCsv = (codec: Codec<unknown> | CsvCodec): codec is CsvCodec => "header" in codec && typeof codec.header === "function"
 
 /**
@@ -122,6 +129,15 @@ export const open = (options: FileSinkOptions): Effect.Effect<Connector.SinkWrit
             if (encoded?.format === "application/x-ndjson" && codec.name === "ndjson") {
               // NDJSON a source's threads encoded as this codec does: written as it is
               return Effect.map(file.write(encoded.bytes), (bytes) => ({ written: size, bytes }))
+            }
+            if (encoded?.format === "application/x-csv-rows" && csv !== undefined && encoded.delimiter === csv.delimiter) {
+              // CSV rows a source's threads wrote as this codec does, for the columns of the batch's
+              // first record: this codec's columns when it has them, or when this is its first record
+              if (csv.columns() === undefined) csv.useColumns(encoded.columns)
+              if (sameColumns(csv.columns(), encoded.columns)) {
+                const head = header && file.length() === 0 ? file.write(csv.header()) : Effect.succeed(0)
+                return Effect.flatMap(head, (h) => Effect.map(file.write(encoded.bytes), (bytes) => ({ written: size, bytes: h + bytes })))
+              }
             }
             return Effect.flatMap(encode(batch.records, batch.start, batch.end), ({ text, written }) => {
               // the csv codec fixed its columns from the first record it could write

@@ -25,8 +25,8 @@
  * {@link AUTO_RANGE_BYTES} per instance): instance `i` of `n > 1` reads byte range `i` — the lines
  * starting in the `i`-th of `n` equal cuts of the file (see `internal/range.ts`) — on a worker
  * thread of its own (`internal/rangeReader.ts`, `src/workers/internal/ndjsonRange.ts`), with the
- * `filter`/`map`/`select`/`rename` nodes after it fused into the thread and, when an `ndjson` sink
- * is the only consumer, the NDJSON lines written there; positions are `{ offset, line, range }`.
+ * `filter`/`map`/`select`/`rename` nodes after it fused into the thread and, when an `ndjson` or
+ * `csv` sink is the only consumer, the NDJSON lines or CSV rows written there; positions are `{ offset, line, range }`.
  * With a `schema` (a function, which cannot cross to a thread), a file is read by one instance,
  * and a cluster part reads its range on the main thread.
  *
@@ -81,8 +81,8 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
         unbounded: false,
         fuses: ["filter", "map", "select", "rename"],
         autoParallelism: (cores) => rangesFor(config.path, cores, AUTO_RANGE_BYTES),
-        // the range threads write NDJSON lines for an ndjson sink
-        encodes: ["application/x-ndjson"]
+        // the range threads write NDJSON lines for an ndjson sink, CSV rows for a csv sink
+        encodes: ["application/x-ndjson", "application/x-csv-rows"]
       },
   // a byte offset and line (with the instance's byte range when read in parallel)
   position: () => FilePositionSchema,
@@ -110,7 +110,7 @@ export const NdjsonSource: Connector.SourceDefinition<NdjsonSourceConfig, object
           setAside: letters?.oversize === true,
           rejects: letters?.malformed === true,
           fused: context.fused ?? [],
-          encode: context.encoding === "application/x-ndjson" ? "ndjson" : undefined
+          encode: context.encoding === "application/x-ndjson" ? "ndjson" : context.encoding === "application/x-csv-rows" ? "csv" : undefined
         }
         const reader = yield* openRangeThread({
           connector: CONNECTOR,

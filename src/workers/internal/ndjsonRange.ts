@@ -9,13 +9,15 @@
  * When the source's only consumer is an `ndjson` sink (`encode: "ndjson"`), the thread writes the
  * surviving records as NDJSON lines itself and transfers the bytes: records do not cross as
  * objects. Records no step changed are written by the native `JSON.stringify`
- * (`parsedNdjsonOf`). The thread loads no Effect module (it starts faster).
+ * (`parsedNdjsonOf`). For a `csv` sink (`encode: "csv"`), a batch whose records all hold the same
+ * fields in the same order, of plain values, is written as CSV rows for those columns
+ * (`csvRowsOf`); the sink writes them when they are its columns, and reads them back otherwise. The thread loads no Effect module (it starts faster).
  */
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
 import { type RangeFailure, RangeReadError, type RangeReply, type RangeRequest } from "../../connectors/kit/internal/rangeProtocol.ts"
 import { NdjsonRangeReader, type NdjsonRangeWorkerData } from "../../connectors/ndjson/internal/rangeReader.ts"
-import { type Chain, chainOf, ndjsonOf, parsedNdjsonOf } from "./rangeChain.ts"
+import { type Chain, chainOf, csvRowsOf, ndjsonOf, parsedNdjsonOf } from "./rangeChain.ts"
 
 const asFailure = (e: unknown): RangeFailure =>
   e instanceof RangeReadError
@@ -54,6 +56,12 @@ const serve = (): void => {
         }
         const { negativeZero, ...batch } = reader.read(request.max)
         const counts = chain?.counts()
+        if (data.encode === "csv" && batch.records.length > 0) {
+          const csv = csvRowsOf(batch.records)
+          if (csv !== undefined) {
+            return port.postMessage({ _tag: "Batch", id: request.id, ...batch, records: [], ndjson: undefined, csv, counts } satisfies RangeReply, [csv.bytes.buffer, csv.types.buffer])
+          }
+        }
         const ndjson = data.encode === "ndjson" && batch.records.length > 0
           ? (unchanged && !negativeZero ? parsedNdjsonOf(batch.records) : ndjsonOf(batch.records))
           : undefined

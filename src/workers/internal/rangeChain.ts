@@ -6,6 +6,7 @@
  * side effect on import (tests load it in the main thread).
  */
 import type { Batch } from "../../Batch.ts"
+import { formatRows } from "../../connectors/csv/CsvFormat.ts"
 import { LazyLines, lazyPlan } from "../../connectors/csv/internal/lazyLines.ts"
 import { LineBuffer } from "../../connectors/csv/internal/lineBuffer.ts"
 import { type FusedNode, RangeReadError, type RangeWorkerData } from "../../connectors/csv/internal/range.ts"
@@ -131,6 +132,71 @@ export const parsedNdjsonOf = (records: ReadonlyArray<unknown>): { readonly byte
     return undefined
   }
   return lines.take()
+}
+
+/** A batch's records as CSV lines for the columns of its first record (`Batch.CsvRowsEncoded`). */
+export interface CsvRows {
+  readonly bytes: Uint8Array<ArrayBuffer>
+  readonly types: Uint8Array<ArrayBuffer>
+  readonly columns: ReadonlyArray<string>
+  readonly count: number
+}
+
+const encoder = new TextEncoder()
+
+/** The kind of a value (`Batch.CsvRowType`), -1 for one the rows cannot carry. */
+const rowType = (v: unknown): number => {
+  switch (typeof v) {
+    case "string":
+      return 0
+    case "number":
+      return Number.isFinite(v) ? 1 : -1
+    case "boolean":
+      return 2
+    case "bigint":
+      return 4
+    case "object":
+      return v === null ? 3 : -1
+    default:
+      return -1
+  }
+}
+
+/**
+ * The records as CSV lines, written by the `csv` codec's own formatting (`CsvFormat.formatRows`,
+ * delimiter `,`) for the columns of the first record, with each value's kind — or `undefined`
+ * when the batch is not uniform (a record whose fields are not exactly those, in that order; a
+ * value that is not a string, finite number, boolean, `null` or `bigint`; a lone surrogate): it
+ * then goes as records, and the sink writes them as it always does.
+ */
+export const csvRowsOf = (records: ReadonlyArray<unknown>): CsvRows | undefined => {
+  const first = records[0]
+  if (typeof first !== "object" || first === null || Object.getPrototypeOf(first) !== Object.prototype) return undefined
+  const columns = Object.keys(first)
+  const k = columns.length
+  if (k === 0) return undefined
+  const types = new Uint8Array(records.length * k)
+  for (let r = 0, t = 0; r < records.length; r++) {
+    const record = records[r]
+    if (typeof record !== "object" || record === null || Object.getPrototypeOf(record) !== Object.prototype) return undefined
+    let i = 0
+    for (const key in record) {
+      if (i >= k || key !== columns[i]) return undefined
+      const type = rowType((record as { readonly [key: string]: unknown })[key])
+      if (type < 0) return undefined
+      types[t++] = type
+      i++
+    }
+    if (i !== k) return undefined
+  }
+  let text: string
+  try {
+    text = formatRows(records, 0, records.length, columns, ",")
+  } catch {
+    return undefined
+  }
+  // (a buffer of its own, to be transferred: not one of Buffer's shared pool)
+  return { bytes: encoder.encode(text), types, columns, count: records.length }
 }
 
 /**

@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Batch from "../../../src/Batch.ts"
 import { RecordError } from "../../../src/Errors.ts"
+import { csvRowsOf } from "../../../src/workers/internal/rangeChain.ts"
 import { configIssues, context, failure, openSink, readAll, tempDir, writeAll } from "./support.ts"
 
 const tricky = [
@@ -183,6 +184,38 @@ describe("csv sink", () => {
       const set = readFileSync(letters, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { record: unknown; error: string })
       assert.deepStrictEqual(set.map((l) => l.record), [{ id: 2, s: "a\ud800b" }, { id: 3, s: "\udc00" }])
       assert.include(set[1].error, "field 's' holds a lone surrogate (U+DC00)")
+    })))
+
+  it.effect("CSV rows a source's threads wrote: written as they are when they are its columns (the first batch fixes them), read back otherwise", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = join(dir, "rows.csv")
+      const rows = (records: ReadonlyArray<{ readonly [k: string]: unknown }>, decode: () => ReadonlyArray<unknown>) => {
+        const encoded = csvRowsOf(records)
+        assert.isDefined(encoded)
+        const e: Batch.CsvRowsEncoded = { format: "application/x-csv-rows", bytes: encoded!.bytes, delimiter: ",", columns: encoded!.columns, types: encoded!.types }
+        return Batch.encoded(e, records.length, decode)
+      }
+      const first = [{ id: 1, name: "a, b", n: null }, { id: 2, name: "", n: -0 }]
+      const other = [{ id: 3, n: 7 }]
+      let decoded = 0
+      yield* Effect.scoped(Effect.gen(function*() {
+        const writer = yield* openSink("csv", { path })
+        // its columns come from this first batch; the bytes are written, the records never read
+        yield* writer.writeBatch(rows(first, () => assert.fail("the rows of the sink's columns are not decoded")))
+        // rows of other columns: decoded and written in the sink's columns
+        yield* writer.writeBatch(rows(other, () => {
+          decoded++
+          return other
+        }))
+        yield* writer.flush
+      }))
+      assert.strictEqual(decoded, 1)
+      assert.strictEqual(readFileSync(path, "utf8"), 'id,name,n\n1,"a, b",\n2,,-0\n3,,7\n')
+      // not uniform: no rows (the batch goes as records)
+      assert.isUndefined(csvRowsOf([{ a: 1 }, { b: 1 }]))
+      assert.isUndefined(csvRowsOf([{ a: 1, b: 2 }, { b: 1, a: 2 }]))
+      assert.isUndefined(csvRowsOf([{ a: new Date(0) }]))
     })))
 
   it.effect("a missing directory fails at open with a ConnectorError", () =>

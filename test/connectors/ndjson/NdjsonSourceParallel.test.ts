@@ -176,7 +176,7 @@ describe("ndjson source, parallel, in a workflow", () => {
         const prepared = yield* prepare(yield* workflow(input, two, "execution: { parallelism: 2 }", sink))
         const text = PlanFormat.text(plan(prepared))
         assert.include(text, "source: in (ndjson), parallelism 2")
-        if (sink === "ndjson") assert.include(text, "encodes its records as application/x-ndjson on its threads")
+        assert.include(text, `encodes its records as application/x-${sink === "ndjson" ? "ndjson" : "csv-rows"} on its threads`)
         const parallel = yield* Runtime.run(yield* workflow(input, two, "execution: { parallelism: 2 }", sink))
         const serial = yield* Runtime.run(yield* workflow(input, one, "execution: { parallelism: 1 }", sink))
         const a = lines(two)
@@ -221,4 +221,56 @@ describe("ndjson source, parallel, in a workflow", () => {
     const plain = prepareConnector("source", "ndjson", { path: "in.ndjson" })
     if (plain._tag === "PreparedSource") assert.isUndefined(plain.capabilities.maxParallelism)
   })
+
+  it.effect("csv sink: records of other fields or order, and uniform batches of other columns, are written (or refused) exactly as a serial run does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const input = join(dir, "mixed.ndjson")
+      const a = (i: number) => (i % 9 === 0 ? `a, "quoted"\nü名 ${i}` : i % 9 === 1 ? "" : `a${i}`)
+      const b = (i: number): unknown => (i % 5 === 0 ? null : i % 5 === 1 ? i % 2 === 0 : i % 5 === 2 ? i * 1.25 : i % 5 === 3 ? 1e21 : `b${i}`)
+      const text: Array<string> = []
+      for (let i = 0; i < 8000; i++) {
+        // the first lines of each half hold i, a, b; then: a block of uniform batches with a field c
+        // more (not a column: refused), records in another order, records without b
+        let line = JSON.stringify({ i, a: a(i), b: b(i) })
+        if (i >= 5000 && i < 6500) line = JSON.stringify({ i, a: a(i), b: b(i), c: i % 3 === 0 ? -1.5 : "c" })
+        else if (i % 97 === 0 && i > 100) line = JSON.stringify({ b: b(i), a: a(i), i })
+        else if (i % 89 === 0 && i > 100) line = JSON.stringify({ i, a: a(i) })
+        if (i % 10 === 3) line = line.replace('"b":null', '"b":-0')
+        text.push(line)
+      }
+      writeFileSync(input, text.join("\n") + "\n")
+      const run = (name: string, execution: string) =>
+        Yaml.parse(
+          `
+name: nd-csv
+execution: { ${execution} batch_size: 200 }
+sources:
+  in: { type: ndjson, config: { path: "${input}" } }
+destinations:
+  out:
+    type: csv
+    inputs: [in]
+    config: { path: "${join(dir, `${name}.csv`)}", on_error: dead_letter, dead_letter: { path: "${join(dir, `${name}.letters.ndjson`)}" } }
+`,
+          { file: "nd.yaml", env: {} }
+        )
+      const two = yield* Runtime.run(yield* run("two", "parallelism: 2,"))
+      const one = yield* Runtime.run(yield* run("one", "parallelism: 1,"))
+      const t = lines(join(dir, "two.csv"))
+      const o = lines(join(dir, "one.csv"))
+      assert.strictEqual(t[0], "i,a,b")
+      assert.strictEqual(t[0], o[0])
+      assert.isAbove(o.length, 6500)
+      assert.deepStrictEqual([...t].sort(), [...o].sort())
+      // the refused records, as they were read: numbers, booleans, null, -0 and text alike
+      const letters = (name: string) =>
+        readFileSync(join(dir, `${name}.letters.ndjson`), "utf8").split("\n").filter((l) => l.length > 0)
+          .map((l) => JSON.stringify((JSON.parse(l) as { readonly record: unknown }).record)).sort()
+      const refused = letters("one")
+      assert.strictEqual(refused.length, 1500)
+      assert.deepStrictEqual(letters("two"), refused)
+      const out = (r: Runtime.RunSummary) => r.nodes.find((n) => n.id === "out")
+      assert.deepStrictEqual([out(two)?.recordsIn, out(two)?.recordsOut], [out(one)?.recordsIn, out(one)?.recordsOut])
+    }).pipe(Effect.provide(Builtins.layer))), 120_000)
 })

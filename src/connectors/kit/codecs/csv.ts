@@ -55,6 +55,8 @@ export interface CsvCodec extends Codec<unknown> {
   readonly columnsFrom: (record: unknown) => ReadonlyArray<string>
   /** The header line (with its line break) of the columns. */
   readonly header: () => string
+  /** The field delimiter. */
+  readonly delimiter: string
 }
 
 /**
@@ -166,6 +168,7 @@ export const csv = (options?: CsvCodecOptions): CsvCodec => {
     },
     columnsFrom,
     header: () => CsvFormat.formatHeader(columns ?? [], delimiter),
+    delimiter,
     encode: (record) => encodeBatch([record], 0, 1),
     encodeBatch,
     decode: singleOf("csv", "record", decodeAll),

@@ -89,6 +89,13 @@ export type RangeReply =
     readonly records: Array<unknown>
     /** With `encode: "ndjson"`: the records as NDJSON lines (a transferred buffer), and how many. */
     readonly ndjson: { readonly bytes: Uint8Array; readonly count: number } | undefined
+    /** With `encode: "csv"`: the records as CSV lines for `columns` (transferred buffers), when the batch is uniform. */
+    readonly csv?: {
+      readonly bytes: Uint8Array
+      readonly types: Uint8Array
+      readonly columns: ReadonlyArray<string>
+      readonly count: number
+    } | undefined
     readonly setAside: Array<RangeSetAside>
     readonly offset: number
     readonly line: number

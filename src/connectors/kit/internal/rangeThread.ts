@@ -20,6 +20,7 @@ import { FilePositionSchema } from "../../../internal/filePosition.ts"
 import { MAX_DEPTH, parseJson } from "../../../internal/json.ts"
 import { fileError } from "../../../internal/textFile.ts"
 import { workerExecArgv } from "../../../workers/internal/execArgv.ts"
+import { CsvParser } from "../../csv/internal/parser.ts"
 import * as Positions from "../Positions.ts"
 import type { RangeFailure, RangeReply, RangeRequest } from "./rangeProtocol.ts"
 
@@ -91,6 +92,43 @@ const parseLines = (bytes: Uint8Array): Array<RangeRow> => {
     const to = text.indexOf("\n", from)
     records.push(parseJson(text.slice(from, to), { maxDepth: MAX_DEPTH, bigIntegers: "bigint" }) as RangeRow)
     from = to + 1
+  }
+  return records
+}
+
+const ROW_TYPES_NUMBER = 1
+const ROW_TYPES_BOOLEAN = 2
+const ROW_TYPES_NULL = 3
+const ROW_TYPES_BIGINT = 4
+
+/**
+ * The records of CSV rows a range thread encoded (`Batch.CsvRowsEncoded`), read back with the
+ * `csv` source's parser and each value's kind: the very values the thread wrote (only when
+ * something reads a batch's records rather than its bytes).
+ */
+const parseRows = (encoded: Batch.CsvRowsEncoded, count: number): Array<RangeRow> => {
+  const { columns, types } = encoded
+  const k = columns.length
+  const parser = new CsvParser(encoded.delimiter, 0, 1, Number.MAX_SAFE_INTEGER)
+  parser.push(Buffer.from(encoded.bytes.buffer, encoded.bytes.byteOffset, encoded.bytes.byteLength).toString("utf8"))
+  parser.end()
+  const fields: Array<string> = []
+  const records: Array<RangeRow> = []
+  for (let r = 0; r < count; r++) {
+    const n = parser.next(fields)
+    if (n !== k) throw new Error(`encoded CSV rows: row ${r + 1} has ${n} fields, expected ${k}`)
+    const record: { [column: string]: unknown } = {}
+    for (let i = 0; i < k; i++) {
+      const type = types[r * k + i]
+      const field = fields[i]
+      Object.defineProperty(record, columns[i], {
+        value: type === ROW_TYPES_NUMBER ? Number(field) : type === ROW_TYPES_BOOLEAN ? field === "true" : type === ROW_TYPES_NULL ? null : type === ROW_TYPES_BIGINT ? BigInt(field) : field,
+        enumerable: true,
+        writable: true,
+        configurable: true
+      })
+    }
+    records.push(record)
   }
   return records
 }
@@ -250,16 +288,21 @@ export const openRangeThread = (
           current = { offset: reply.offset, line: reply.line }
           if (reply.counts !== undefined) counts = reply.counts
           const ndjson = reply.ndjson
+          const csv = reply.csv
           if (reply.done) {
             done = true
             drop()
-            if (reply.records.length === 0 && ndjson === undefined) return undefined
+            if (reply.records.length === 0 && ndjson === undefined && csv === undefined) return undefined
           }
           const readAt = yield* Clock.currentTimeMillis
           const origin = { source: options.node, position: { offset: reply.offset, line: reply.line, range: { index, count } } }
           if (ndjson !== undefined) {
             const { bytes } = ndjson
             return Batch.encoded<RangeRow>({ format: "application/x-ndjson", bytes }, ndjson.count, () => parseLines(bytes), { origin, readAt })
+          }
+          if (csv !== undefined) {
+            const encoded: Batch.CsvRowsEncoded = { format: "application/x-csv-rows", bytes: csv.bytes, delimiter: ",", columns: csv.columns, types: csv.types }
+            return Batch.encoded<RangeRow>(encoded, csv.count, () => parseRows(encoded, csv.count), { origin, readAt })
           }
           return Batch.make(reply.records as Array<RangeRow>, { origin, readAt })
         }),

@@ -42,8 +42,12 @@ export interface NdjsonRangeInit {
 /** A range thread's `workerData`. */
 export interface NdjsonRangeWorkerData extends NdjsonRangeInit {
   readonly fused: ReadonlyArray<FusedNode>
-  /** `ndjson`: the thread hands on the records as NDJSON lines (the source's only consumer is an `ndjson` sink). */
-  readonly encode: "ndjson" | undefined
+  /**
+   * `ndjson`: the thread hands on the records as NDJSON lines (the source's only consumer is an
+   * `ndjson` sink); `csv`: as CSV rows (`Batch.CsvRowsEncoded`, a `csv` sink), batch by batch
+   * where the records are uniform.
+   */
+  readonly encode: "ndjson" | "csv" | undefined
 }
 
 /** One answer of a range reader: records, and the position after them. */
