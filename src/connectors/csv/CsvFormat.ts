@@ -116,8 +116,13 @@ interface WellFormed {
   readonly isWellFormed: () => boolean
 }
 
-/** True when `text` has no lone surrogate, so that it has an exact UTF-8 form (one native scan). */
-const isWellFormed = (text: string): boolean => (text as unknown as WellFormed).isWellFormed()
+/**
+ * True when `text` has no lone surrogate, so that it has an exact UTF-8 form (one native scan).
+ *
+ * @category formatting
+ * @since 0.5.0
+ */
+export const isWellFormed = (text: string): boolean => (text as unknown as WellFormed).isWellFormed()
 
 /**
  * Why records `[start, end)` cannot be written: the first field whose text holds a lone surrogate

@@ -6,7 +6,7 @@
  * side effect on import (tests load it in the main thread).
  */
 import type { Batch } from "../../Batch.ts"
-import { formatRows } from "../../connectors/csv/CsvFormat.ts"
+import { isWellFormed, needsQuotes } from "../../connectors/csv/CsvFormat.ts"
 import { LazyLines, lazyPlan } from "../../connectors/csv/internal/lazyLines.ts"
 import { LineBuffer } from "../../connectors/csv/internal/lineBuffer.ts"
 import { type FusedNode, RangeReadError, type RangeWorkerData } from "../../connectors/csv/internal/range.ts"
@@ -143,31 +143,14 @@ export interface CsvRows {
 }
 
 const encoder = new TextEncoder()
-
-/** The kind of a value (`Batch.CsvRowType`), -1 for one the rows cannot carry. */
-const rowType = (v: unknown): number => {
-  switch (typeof v) {
-    case "string":
-      return 0
-    case "number":
-      return Number.isFinite(v) ? 1 : -1
-    case "boolean":
-      return 2
-    case "bigint":
-      return 4
-    case "object":
-      return v === null ? 3 : -1
-    default:
-      return -1
-  }
-}
+const COMMA = 44
 
 /**
- * The records as CSV lines, written by the `csv` codec's own formatting (`CsvFormat.formatRows`,
- * delimiter `,`) for the columns of the first record, with each value's kind — or `undefined`
- * when the batch is not uniform (a record whose fields are not exactly those, in that order; a
- * value that is not a string, finite number, boolean, `null` or `bigint`; a lone surrogate): it
- * then goes as records, and the sink writes them as it always does.
+ * The records as CSV lines, written as the `csv` codec writes them (`CsvFormat.formatField`,
+ * delimiter `,`; tests compare the two) for the columns of the first record, with each value's
+ * kind — or `undefined` when the batch is not uniform (a record whose fields are not exactly
+ * those, in that order; a value that is not a string, finite number, boolean, `null` or `bigint`;
+ * a lone surrogate): it then goes as records, and the sink writes them as it always does.
  */
 export const csvRowsOf = (records: ReadonlyArray<unknown>): CsvRows | undefined => {
   const first = records[0]
@@ -175,28 +158,56 @@ export const csvRowsOf = (records: ReadonlyArray<unknown>): CsvRows | undefined 
   const columns = Object.keys(first)
   const k = columns.length
   if (k === 0) return undefined
+  // one column: an empty value is written "" (an empty line would be no record)
+  const empty = k === 1 ? '""' : ""
   const types = new Uint8Array(records.length * k)
+  let out = ""
   for (let r = 0, t = 0; r < records.length; r++) {
     const record = records[r]
     if (typeof record !== "object" || record === null || Object.getPrototypeOf(record) !== Object.prototype) return undefined
     let i = 0
+    let line = ""
     for (const key in record) {
       if (i >= k || key !== columns[i]) return undefined
-      const type = rowType((record as { readonly [key: string]: unknown })[key])
-      if (type < 0) return undefined
-      types[t++] = type
+      const v: unknown = (record as { readonly [key: string]: unknown })[key]
+      let field: string
+      switch (typeof v) {
+        case "string":
+          types[t] = 0
+          field = v.length === 0 ? empty : needsQuotes(v, COMMA) ? `"${v.replaceAll('"', '""')}"` : v
+          break
+        case "number":
+          if (v - v !== 0) return undefined
+          types[t] = 1
+          field = v === 0 && 1 / v < 0 ? "-0" : String(v)
+          break
+        case "boolean":
+          types[t] = 2
+          field = v ? "true" : "false"
+          break
+        case "bigint":
+          types[t] = 4
+          field = String(v)
+          break
+        case "object":
+          if (v !== null) return undefined
+          types[t] = 3
+          field = empty
+          break
+        default:
+          return undefined
+      }
+      line += i === 0 ? field : "," + field
+      t++
       i++
     }
     if (i !== k) return undefined
+    out += line + "\n"
   }
-  let text: string
-  try {
-    text = formatRows(records, 0, records.length, columns, ",")
-  } catch {
-    return undefined
-  }
+  // (a lone surrogate has no UTF-8 form: the sink refuses it, naming the field)
+  if (!isWellFormed(out)) return undefined
   // (a buffer of its own, to be transferred: not one of Buffer's shared pool)
-  return { bytes: encoder.encode(text), types, columns, count: records.length }
+  return { bytes: encoder.encode(out), types, columns, count: records.length }
 }
 
 /**

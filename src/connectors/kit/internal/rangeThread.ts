@@ -106,7 +106,7 @@ const ROW_TYPES_BIGINT = 4
  * `csv` source's parser and each value's kind: the very values the thread wrote (only when
  * something reads a batch's records rather than its bytes).
  */
-const parseRows = (encoded: Batch.CsvRowsEncoded, count: number): Array<RangeRow> => {
+export const parseRows = (encoded: Batch.CsvRowsEncoded, count: number): Array<RangeRow> => {
   const { columns, types } = encoded
   const k = columns.length
   const parser = new CsvParser(encoded.delimiter, 0, 1, Number.MAX_SAFE_INTEGER)
