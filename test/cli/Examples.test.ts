@@ -40,6 +40,13 @@ const orderRows = Array.from({ length: 200 }, (_, i) => ({
   country: ["DE", "FR", "US"][i % 3]
 }))
 
+const eventRows = Array.from({ length: 3000 }, (_, i) => ({
+  id: i,
+  status: i % 3 === 0 ? "open" : "paid",
+  amount: (i * 13) % 500,
+  customer: `c${i % 97}`
+}))
+
 const fixtures: Record<string, Fixture | ValidateOnly> = {
   "postgres-to-postgres.yaml": { validateOnly: "test/connectors/postgres/Workflow.integration.test.ts" },
   "csv-to-postgres.yaml": { validateOnly: "test/connectors/postgres/CsvPassThrough.integration.test.ts" },
@@ -127,6 +134,21 @@ const fixtures: Record<string, Fixture | ValidateOnly> = {
           { file: "payments.csv", node: "payments", line: 4, column: 2, field: "amount", error: "expected 2 fields, found 1", record: "3" }
         ])
         assert.include(stdout, "dead letters: 4 records set aside in all")
+      })
+  },
+  "ndjson-to-csv.yaml": {
+    env: (dir) => ({ EVENTS_NDJSON: join(dir, "events.ndjson"), PAID_CSV: join(dir, "paid.csv") }),
+    files: { "events.ndjson": eventRows.map((r) => JSON.stringify(r)).join("\n") + "\n" },
+    check: (dir, stdout) =>
+      Effect.gen(function*() {
+        const expected = eventRows.filter((r) => r.status === "paid" && r.amount >= 100).map((r) => `${r.id},${r.status},${r.amount},${r.customer}`)
+        assert.isAbove(expected.length, 1000)
+        const lines = (yield* Effect.promise(() => readFile(join(dir, "paid.csv"), "utf8"))).split("\n").filter((l) => l.length > 0)
+        assert.strictEqual(lines[0], "id,status,amount,customer")
+        // every record of a serial read; ranges interleave, so compared as sets
+        assert.deepStrictEqual(lines.slice(1).sort(), [...expected].sort())
+        const n = expected.length.toLocaleString("en-US")
+        assert.include(stdout, `out     sink       csv          ${n}        ${n}\n`)
       })
   },
   "csv-to-ndjson.yaml": {

@@ -16,7 +16,8 @@
  * record set aside is in it once (exactly-once, as the output; `{ to }` gets the destination's
  * guarantee).
  * `flush` fsyncs the file. With the `ndjson` codec, a batch that carries its records as NDJSON
- * (`Batch.NdjsonEncoded`, encoded by a parallel source's threads) is written as those bytes.
+ * (`Batch.NdjsonEncoded`, encoded by a parallel source's threads) is written as those bytes, and so
+ * are CSV rows (`Batch.CsvRowsEncoded`) written for the `csv` codec's columns.
  *
  * @example
  * ```ts
