@@ -13,8 +13,9 @@ const runtimeImports = (file: string): ReadonlyArray<string> => {
   return out
 }
 
-describe("the CSV range thread", () => {
-  it("loads no Effect module, with or without fused processors (a thread that does starts ~100 ms later)", () => {
+describe("the range threads", () => {
+  for (const program of ["csvRange.ts", "ndjsonRange.ts"]) {
+    it(`${program} loads no Effect module, with or without fused processors (a thread that does starts ~100 ms later)`, () => {
     const seen = new Set<string>()
     const packages = new Set<string>()
     const visit = (file: string) => {
@@ -25,10 +26,11 @@ describe("the CSV range thread", () => {
         else packages.add(spec)
       }
     }
-    visit(resolve(root, "src/workers/internal/csvRange.ts"))
+    visit(resolve(root, "src/workers/internal", program))
     // the fused steps are part of what it loads
     assert.isTrue(seen.has(resolve(root, "src/processors/internal/steps.ts")))
     assert.isTrue(seen.has(resolve(root, "src/expr/internal/compile.ts")))
     assert.deepStrictEqual([...packages].filter((p) => !p.startsWith("node:")), [])
-  })
+    })
+  }
 })
