@@ -76,7 +76,13 @@ const chosenByAuto = (plan: Plan, task: PlannedTask): boolean =>
 
 const describeTask = (plan: Plan, task: PlannedTask): string => {
   const parts = [`${kindOf(task)}: ${label(plan, task)}`]
-  parts.push(`parallelism ${task.parallelism}${chosenByAuto(plan, task) ? " (auto)" : ""}`)
+  const inOrderFor = plan.workflow.nodes.find((n) => n.node.id === task.id && n.kind === "source")
+  const kept = inOrderFor?.kind === "source" ? inOrderFor.inOrderFor : undefined
+  parts.push(
+    `parallelism ${task.parallelism}${
+      kept !== undefined ? ` (read in order for '${kept}', which depends on it; the source's own parallelism splits it)` : chosenByAuto(plan, task) ? " (auto)" : ""
+    }`
+  )
   if (task.key !== undefined && task.parallelism > 1) parts.push("keyed")
   if (task.ordered && task.parallelism > 1) parts.push("ordered")
   if (task.inputs.length > 0) {

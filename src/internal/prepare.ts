@@ -17,6 +17,29 @@ import { findCycle, topologicalOrder } from "./graphOrder.ts"
 import { type Collision, collisions, type Declared } from "./resources.ts"
 import { closest } from "./suggest.ts"
 
+/**
+ * The first node reached from `id` through its consumers that depends on the order of its input:
+ * a stateful processor, or a node with `ordered: true`; `undefined` when none (sinks end a path).
+ */
+const orderSensitiveAfter = (
+  id: string,
+  consumers: ReadonlyMap<string, ReadonlyArray<string>>,
+  prepared: ReadonlyMap<string, PreparedNode>
+): string | undefined => {
+  const seen = new Set<string>()
+  const queue = [...(consumers.get(id) ?? [])]
+  while (queue.length > 0) {
+    const next = queue.shift()!
+    if (seen.has(next)) continue
+    seen.add(next)
+    const node = prepared.get(next)
+    if (node === undefined || node.kind === "sink") continue
+    if (node.node.ordered === true || (node.kind === "processor" && node.processor._tag === "Stateful")) return next
+    queue.push(...(consumers.get(next) ?? []))
+  }
+  return undefined
+}
+
 /** A node with everything needed to run it. */
 export type PreparedNode =
   | {
@@ -26,6 +49,11 @@ export type PreparedNode =
     readonly source: PreparedSource
     /** `parallelism` is what `execution.parallelism: auto` chose (see autoParallelism.ts). */
     readonly auto?: true
+    /**
+     * The order-sensitive node (stateful, or `ordered`) after this source for which it reads its
+     * input with one instance, in the input's order, although `execution.parallelism` would split it.
+     */
+    readonly inOrderFor?: string
   }
   | { readonly kind: "sink"; readonly node: WorkflowGraph.Node; readonly parallelism: number; readonly sink: PreparedSink }
   | {
@@ -322,6 +350,16 @@ export const prepare = (
         const readers = (consumers.get(id) ?? []).flatMap((c) => prepared.get(c) ?? [])
         prepared.set(id, { ...p, parallelism: autoSourceInstances(p.source.capabilities, readers, id, cores), auto: true })
       }
+    }
+    // A source that splits its input (byte ranges of a file) interleaves records of different parts
+    // of it: a stateful node after it would see another order than the input's — a window's
+    // event-time clock would judge records late by that interleaving, a dedupe keep another
+    // occurrence, a first/last another value. Unless the source's own `parallelism` asks for the
+    // split, such a source reads with one instance, in order (plan says why).
+    for (const [id, p] of prepared) {
+      if (p.kind !== "source" || p.node.parallelism !== undefined || p.parallelism <= 1 || p.source.capabilities.autoParallelism === undefined) continue
+      const sensitive = orderSensitiveAfter(id, consumers, prepared)
+      if (sensitive !== undefined) prepared.set(id, { ...p, parallelism: 1, inOrderFor: sensitive })
     }
     // a keyed node runs at most one instance per key group
     const keyGroups = settings.key_groups ?? WorkflowGraph.defaults.key_groups

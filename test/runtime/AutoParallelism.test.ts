@@ -1,8 +1,9 @@
 /**
  * `execution.parallelism: auto`, the default: a source that can split its input (a large `csv`
  * file) runs one instance per core, capped by the file's size; every other node, small files,
- * and a source whose only consumer takes its encoded bytes run once; `plan` shows the choice; a
- * run produces the records of a serial run; a resumed run keeps the checkpoint's instances.
+ * a source whose only consumer takes its encoded bytes and a source feeding a stateful or
+ * `ordered` node (which depends on the input's order) run once; `plan` shows the choice; a run
+ * produces the records of a serial run; a resumed run keeps the checkpoint's instances.
  */
 import { closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs"
 import { availableParallelism } from "node:os"
@@ -173,5 +174,39 @@ destinations:
       // a number the user wrote is never changed: the restore is refused instead (preflight)
       const fixed = yield* prepare(yield* workflow(big, join(dir, "r.ndjson"), "execution: { parallelism: 2 }"))
       assert.strictEqual(sourceOf(plan(keepRestoredInstances(fixed, restored(1)))).parallelism, 2)
+    }).pipe(Effect.provide(Builtins.layer))), 120_000)
+
+  it.effect("a source feeding a stateful or ordered node is read in order (one instance) unless its own parallelism splits it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dir = yield* tempDir
+      const big = join(dir, "big.csv")
+      writeCsv(big, BIG_ROWS)
+      const text = (execution: string, sourceParallelism: string, node: string) => `
+name: in-order
+${execution}
+sources:
+  in: { type: csv, ${sourceParallelism} config: { path: "${big}", columns: { id: integer, amount: number } } }
+transformations:
+  active: { type: filter, inputs: [in], config: { condition: "status == 'active'" } }
+  agg: ${node}
+destinations:
+  out: { type: ndjson, inputs: [agg], config: { path: "${join(dir, "o.ndjson")}" } }
+`
+      const AGG = "{ type: aggregate, inputs: [active], config: { group_by: [status], aggregates: { n: { op: count } } } }"
+      const ORDERED = "{ type: map, inputs: [active], ordered: true, config: { fields: { k: 'id' } } }"
+      const planOf = (execution: string, own: string, node: string) =>
+        Effect.map(Effect.flatMap(Yaml.parse(text(execution, own, node), { file: "o.yaml", env: {} }), prepare), plan)
+      // auto and a workflow-wide number keep the file's order for the aggregate (behind a filter)
+      for (const execution of ["", "execution: { parallelism: 2 }"]) {
+        const p = yield* planOf(execution, "", AGG)
+        assert.strictEqual(sourceOf(p).parallelism, 1, execution)
+        assert.include(PlanFormat.text(p), "source: in (csv), parallelism 1 (read in order for 'agg', which depends on it")
+      }
+      assert.strictEqual(sourceOf(yield* planOf("", "", ORDERED)).parallelism, 1)
+      // the source's own parallelism is what the user asked for
+      assert.strictEqual(sourceOf(yield* planOf("", "parallelism: 2,", AGG)).parallelism, 2)
+      // a stateless pipeline is split as before
+      const stateless = yield* planOf("execution: { parallelism: 2 }", "", "{ type: map, inputs: [active], config: { fields: { k: 'id' } } }")
+      assert.strictEqual(sourceOf(stateless).parallelism, 2)
     }).pipe(Effect.provide(Builtins.layer))), 120_000)
 })
