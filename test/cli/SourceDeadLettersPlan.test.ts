@@ -33,7 +33,7 @@ describe("dataflare plan / validate: a file source's dead letters", () => {
       )
       const plan = yield* cli(["plan", "wf.yaml"], { cwd: dir })
       assert.strictEqual(plan.status, 0, plan.stderr)
-      assert.include(plan.stdout, "source: events (ndjson), parallelism 1, dead letters → bad-events.ndjson (malformed records)")
+      assert.include(plan.stdout, "source: events (ndjson), parallelism 1 (auto), dead letters → bad-events.ndjson (malformed records)")
       assert.include(plan.stdout, "dead letters → bad-orders.ndjson (malformed and oversize records)")
     }).pipe(Effect.scoped))
 
