@@ -19,20 +19,9 @@
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
 import type { LazyLines } from "../../connectors/csv/internal/lazyLines.ts"
-import {
-  type RangeFailure,
-  RangeReadError,
-  RangeReader,
-  type RangeReply,
-  type RangeRequest,
-  type RangeWorkerData
-} from "../../connectors/csv/internal/range.ts"
+import { RangeReader, type RangeWorkerData } from "../../connectors/csv/internal/range.ts"
+import { failureOf, type RangeFailure, type RangeReply, type RangeRequest } from "../../connectors/kit/internal/rangeProtocol.ts"
 import { type Chain, chainOf, lazyOf, ndjsonOf } from "./rangeChain.ts"
-
-const asFailure = (e: unknown): RangeFailure =>
-  e instanceof RangeReadError
-    ? e.failure
-    : { _tag: "Io", operation: "read", code: "", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }
 
 const serve = async (): Promise<void> => {
   // Compiled code of what the thread loads (the reader, and the expression language with fused
@@ -58,7 +47,7 @@ const serve = async (): Promise<void> => {
     lazy = lazyOf(data, chain)
     if (lazy !== undefined) reader.lazy(lazy)
   } catch (e) {
-    failure = asFailure(e)
+    failure = failureOf(e)
     // The reader of the previous range may wait for this range's start: tell it there is none.
     if (data.index > 0) {
       const starts = new BigInt64Array(data.starts)
@@ -81,7 +70,7 @@ const serve = async (): Promise<void> => {
         // the buffer moves to the main thread (no copy); the records stay here
         return port.postMessage({ _tag: "Batch", id: request.id, ...batch, records: [], ndjson, counts } satisfies RangeReply, [ndjson.bytes.buffer])
       } catch (e) {
-        failure = asFailure(e)
+        failure = failureOf(e)
       }
     }
     if (request._tag === "Read") send({ _tag: "Failed", id: request.id, failure: failure! })

@@ -15,14 +15,9 @@
  */
 import * as NodeModule from "node:module"
 import { isMainThread, parentPort, workerData } from "node:worker_threads"
-import { type RangeFailure, RangeReadError, type RangeReply, type RangeRequest } from "../../connectors/kit/internal/rangeProtocol.ts"
+import { failureOf, type RangeFailure, type RangeReply, type RangeRequest } from "../../connectors/kit/internal/rangeProtocol.ts"
 import { NdjsonRangeReader, type NdjsonRangeWorkerData } from "../../connectors/ndjson/internal/rangeReader.ts"
 import { type Chain, chainOf, csvRowsOf, ndjsonOf, parsedNdjsonOf } from "./rangeChain.ts"
-
-const asFailure = (e: unknown): RangeFailure =>
-  e instanceof RangeReadError
-    ? e.failure
-    : { _tag: "Io", operation: "read", code: "", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }
 
 const serve = (): void => {
   // compiled code kept on disk, as the CLI does for itself (NODE_DISABLE_COMPILE_CACHE=1 turns it off)
@@ -42,7 +37,7 @@ const serve = (): void => {
       reader.fuse(chain.run)
     }
   } catch (e) {
-    failure = asFailure(e)
+    failure = failureOf(e)
     send({ _tag: "Failed", id: 0, failure })
   }
   // the records are as JSON.parse made them unless a fused step other than a filter ran
@@ -69,7 +64,7 @@ const serve = (): void => {
         // the buffer moves to the main thread (no copy); the records stay here
         return port.postMessage({ _tag: "Batch", id: request.id, ...batch, records: [], ndjson, counts } satisfies RangeReply, [ndjson.bytes.buffer])
       } catch (e) {
-        failure = asFailure(e)
+        failure = failureOf(e)
       }
     }
     if (request._tag === "Read") send({ _tag: "Failed", id: request.id, failure: failure! })

@@ -18,9 +18,10 @@
  * line and says to read the file with `parallelism: 1`: it never silently loses or duplicates a
  * record.
  */
-import { Buffer } from "node:buffer"
-import { closeSync, openSync, readSync } from "node:fs"
-import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
+import type { Buffer } from "node:buffer"
+import { readSync } from "node:fs"
+import { type InvalidUtf8, notTextMessage, unescapeFields } from "../../../internal/utf8.ts"
+import { RangeFile } from "../../kit/internal/rangeFile.ts"
 import { type BuildError, build, type Layout } from "./columns.ts"
 import type { LazyLines } from "./lazyLines.ts"
 import { CsvParser, END, NEED_MORE, NOT_TEXT, QUOTED, SYNTAX_ERROR, TOO_LARGE } from "./parser.ts"
@@ -220,17 +221,11 @@ const SMALL = 4 * 1024 * 1024
  * {@link RangeReader.start} once, then {@link RangeReader.read} until `done`.
  */
 export class RangeReader {
-  private readonly fd: number
-  private readonly buffer: Buffer
+  private readonly file: RangeFile
   private readonly starts: BigInt64Array
   private readonly error: BuildError = { detail: "", column: 0, field: undefined }
   private readonly fields: Array<string> = []
   private parser: CsvParser
-  private decoder: ChunkDecoder
-  /** File offset of the first byte given to `decoder`. */
-  private decoderStart = 0
-  /** Next byte to read. */
-  private filePos = 0
   /** End of the range, once known. */
   private end = -1
   private finished = false
@@ -240,15 +235,9 @@ export class RangeReader {
   readonly init: RangeInit
   constructor(init: RangeInit) {
     this.init = init
-    try {
-      this.fd = openSync(init.path, "r")
-    } catch (e) {
-      throw ioFailure("open", e)
-    }
-    this.buffer = Buffer.allocUnsafe(init.chunkSize)
+    this.file = new RangeFile(init.path, init.chunkSize, init.invalidUtf8)
     this.starts = new BigInt64Array(init.starts)
     this.parser = new CsvParser(init.delimiter, init.headerEnd, 1, init.maxRecordBytes)
-    this.decoder = chunkDecoder(init.invalidUtf8)
   }
 
   /** Finds and publishes where this range starts; returns that position. */
@@ -257,10 +246,11 @@ export class RangeReader {
     if (index + 1 >= count) this.end = size
     let at: { readonly offset: number; readonly line: number }
     if (index === 0) {
-      at = { offset: headerEnd, line: this.headerLines() }
+      // the line of the first record: 1 + the line feeds in the header
+      at = { offset: headerEnd, line: 1 + this.file.lineFeeds(headerEnd) }
     } else {
       try {
-        at = findStart(this.fd, headerEnd, nominalCut(headerEnd, size, count, index), size, this.buffer, delimiterByte(this.init.delimiter))
+        at = findStart(this.file.fd, headerEnd, nominalCut(headerEnd, size, count, index), size, this.file.buffer, delimiterByte(this.init.delimiter))
       } catch (e) {
         Atomics.store(this.starts, index, FAILED)
         Atomics.notify(this.starts, index)
@@ -289,15 +279,13 @@ export class RangeReader {
   /** Continue at `offset` / `line` (inside this range). */
   seek(offset: number, line: number): void {
     this.parser = new CsvParser(this.init.delimiter, offset, line, this.init.maxRecordBytes)
-    this.decoder = chunkDecoder(this.init.invalidUtf8)
-    this.decoderStart = offset
-    this.filePos = offset
+    this.file.restart(offset)
     this.finished = false
   }
 
   /** Closes the file. */
   close(): void {
-    closeSync(this.fd)
+    this.file.close()
   }
 
   /**
@@ -418,20 +406,6 @@ export class RangeReader {
     return { offset: this.parser.offset(), line: this.parser.line }
   }
 
-  /** The line of the first record: 1 + the line feeds in the header. */
-  private headerLines(): number {
-    const { headerEnd } = this.init
-    let lines = 0
-    let pos = 0
-    while (pos < headerEnd) {
-      const n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, headerEnd - pos), pos)
-      if (n === 0) break
-      lines += countByte(this.buffer.subarray(0, n), 10, 0)
-      pos += n
-    }
-    return lines + 1
-  }
-
   /**
    * The start of the next range: published by its reader (normally long before this reader gets
    * there); if it does not come (that reader is not running, e.g. one instance restored alone),
@@ -451,7 +425,7 @@ export class RangeReader {
     }
     let at: number
     try {
-      at = findStart(this.fd, headerEnd, cut, size, this.buffer, delimiterByte(this.init.delimiter)).offset
+      at = findStart(this.file.fd, headerEnd, cut, size, this.file.buffer, delimiterByte(this.init.delimiter)).offset
     } catch (e) {
       throw ioFailure("read", e)
     }
@@ -463,43 +437,37 @@ export class RangeReader {
   /** Pushes the next chunk of the range into the parser (or ends it). */
   private fill(): void {
     const { index, count, headerEnd, size } = this.init
+    const file = this.file
     if (this.end < 0) {
       // Up to the nominal cut of the next range, its start is not needed (it lies at or after it).
       const cut = nominalCut(headerEnd, size, count, index + 1)
-      if (this.filePos >= cut) this.end = this.nextStart()
+      if (file.filePos >= cut) this.end = this.nextStart()
     }
     const limit = this.end < 0 ? nominalCut(headerEnd, size, count, index + 1) : this.end
-    if (this.filePos >= limit) {
-      const rest = this.decoder.end()
-      if (this.decoder.escaped()) this.parser.escaped = true
+    if (file.filePos >= limit) {
+      const rest = file.decoder.end()
+      if (file.decoder.escaped()) this.parser.escaped = true
       if (rest.length > 0) this.parser.push(rest)
       this.endText()
       return
     }
-    let n: number
-    try {
-      n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, limit - this.filePos), this.filePos)
-    } catch (e) {
-      throw ioFailure("read", e)
-    }
-    if (n === 0) {
+    const text = file.next(limit)
+    if (text === undefined) {
       // The file is shorter than when it was opened.
-      this.end = this.filePos
+      this.end = file.filePos
       this.fill()
       return
     }
-    this.filePos += n
-    const text = this.decoder.write(this.buffer.subarray(0, n))
-    this.parser.push(text, this.decoder.ascii())
-    if (this.decoder.escaped()) this.parser.escaped = true
-    if (this.decoder.invalidAt() >= 0) this.endText()
+    this.parser.push(text, file.decoder.ascii())
+    if (file.decoder.escaped()) this.parser.escaped = true
+    if (file.decoder.invalidAt() >= 0) this.endText()
   }
 
   /** The text ends: at the end of the range, or where the bytes stop being text. */
   private endText(): void {
-    const at = this.decoder.invalidAt()
-    if (at < 0) this.parser.end()
-    else this.parser.stop(notTextMessage({ offset: this.decoderStart + at, detail: this.decoder.invalidDetail() }))
+    const invalid = this.file.invalid()
+    if (invalid === undefined) this.parser.end()
+    else this.parser.stop(notTextMessage(invalid))
   }
 }
 

@@ -4,6 +4,7 @@
  * main-thread side is `rangeThread.ts`; each source's thread program is in `src/workers/internal/`.
  * No Effect here: the threads load it.
  */
+import type { SetAside } from "../../../internal/deadLetters.ts"
 
 /** A stateless node the range reader runs itself (rebuilt in the worker from its config). */
 export interface FusedNode {
@@ -36,17 +37,9 @@ export type RangeFailure =
 
 /**
  * A record a range reader skipped (`oversize: dead_letter`, `on_error: dead_letter`); the main
- * thread writes it down (see `SetAside`).
+ * thread writes it down: a `SetAside` of `internal/deadLetters.ts`.
  */
-export interface RangeSetAside {
-  readonly line: number
-  readonly offset?: number | undefined
-  readonly column?: number | undefined
-  readonly field?: string | undefined
-  readonly error: string
-  readonly head?: string | undefined
-  readonly record?: string | undefined
-}
+export type RangeSetAside = SetAside
 
 /** Thrown by the reader (and caught at the worker boundary, which sends it as data). */
 export class RangeReadError extends Error {
@@ -56,6 +49,12 @@ export class RangeReadError extends Error {
     this.failure = failure
   }
 }
+
+/** What a range thread sends for an error thrown while it reads: its failure, or an I/O failure naming it. */
+export const failureOf = (e: unknown): RangeFailure =>
+  e instanceof RangeReadError
+    ? e.failure
+    : { _tag: "Io", operation: "read", code: "", message: e instanceof Error ? (e.stack ?? e.message) : String(e) }
 
 /** An I/O failure of `operation`, as data. */
 export const ioFailure = (operation: string, e: unknown): RangeReadError => {

@@ -12,11 +12,12 @@
  * is accepted, refused or set aside alike, with the same `file:line:column`.
  */
 import { Buffer } from "node:buffer"
-import { closeSync, openSync, readSync } from "node:fs"
+import { readSync } from "node:fs"
 import type { BigIntegers } from "../../../internal/json.ts"
 import { lastHadNegativeZero, walkText } from "../../../internal/json.ts"
-import { type ChunkDecoder, chunkDecoder, type InvalidUtf8, notTextMessage, replaceEscapes } from "../../../internal/utf8.ts"
-import { countByte, type FusedNode, ioFailure, RangeReadError, type RangeSetAside } from "../../kit/internal/rangeProtocol.ts"
+import { type InvalidUtf8, notTextMessage, replaceEscapes } from "../../../internal/utf8.ts"
+import { RangeFile } from "../../kit/internal/rangeFile.ts"
+import { type FusedNode, ioFailure, RangeReadError, type RangeSetAside } from "../../kit/internal/rangeProtocol.ts"
 import { END, LineSplitter, NEED_MORE, NOT_TEXT, TOO_LARGE } from "./lines.ts"
 import { excerpt, isBlank, LineProblem, lineValue } from "./lineValue.ts"
 import { nominalCut } from "./range.ts"
@@ -76,15 +77,9 @@ const STEP_RECORDS = 128
  * {@link NdjsonRangeReader.start} once, then {@link NdjsonRangeReader.read} until `done`.
  */
 export class NdjsonRangeReader {
-  private readonly fd: number
-  private readonly buffer: Buffer
+  private readonly file: RangeFile
   private readonly json: { readonly maxDepth: number; readonly bigIntegers: BigIntegers }
   private lines: LineSplitter
-  private decoder: ChunkDecoder
-  /** File offset of the first byte given to `decoder`. */
-  private decoderStart = 0
-  /** Next byte to read. */
-  private filePos = 0
   /** End of the range (the next range's start), once known. */
   private end = 0
   private finished = false
@@ -93,29 +88,22 @@ export class NdjsonRangeReader {
   readonly init: NdjsonRangeInit
   constructor(init: NdjsonRangeInit) {
     this.init = init
-    try {
-      this.fd = openSync(init.path, "r")
-    } catch (e) {
-      throw ioFailure("open", e)
-    }
-    this.buffer = Buffer.allocUnsafe(init.chunkSize)
+    this.file = new RangeFile(init.path, init.chunkSize, init.invalidUtf8)
     this.json = { maxDepth: init.maxDepth, bigIntegers: init.bigIntegers }
     this.lines = new LineSplitter(0, 1, init.maxLineBytes)
-    this.decoder = chunkDecoder(init.invalidUtf8)
   }
 
   /** Finds where this range starts and ends; returns its start (offset and line). */
   start(): { readonly offset: number; readonly line: number } {
     const { index, count, size } = this.init
     let offset: number
-    let line: number
     try {
       offset = this.lineStartFrom(nominalCut(size, count, index))
       this.end = index + 1 >= count ? size : Math.max(offset, this.lineStartFrom(nominalCut(size, count, index + 1)))
-      line = 1 + this.lineFeeds(offset)
     } catch (e) {
       throw ioFailure("read", e)
     }
+    const line = 1 + this.file.lineFeeds(offset)
     this.seek(offset, line)
     return { offset, line }
   }
@@ -128,15 +116,13 @@ export class NdjsonRangeReader {
   /** Continue at `offset` / `line` (inside this range). */
   seek(offset: number, line: number): void {
     this.lines = new LineSplitter(offset, line, this.init.maxLineBytes)
-    this.decoder = chunkDecoder(this.init.invalidUtf8)
-    this.decoderStart = offset
-    this.filePos = offset
+    this.file.restart(offset)
     this.finished = false
   }
 
   /** Closes the file. */
   close(): void {
-    closeSync(this.fd)
+    this.file.close()
   }
 
   /**
@@ -175,8 +161,7 @@ export class NdjsonRangeReader {
       const text = lines.escaped ? replaceEscapes(lines.value) : lines.value
       if (status === NOT_TEXT) {
         const at = walkText(text, this.json.maxDepth, () => undefined)
-        const invalid = { offset: this.decoderStart + this.decoder.invalidAt(), detail: this.decoder.invalidDetail() }
-        throw this.failure(notTextMessage(invalid), lines.valueLine, Buffer.byteLength(text, "utf8") + 1, at.field, undefined)
+        throw this.failure(notTextMessage(this.file.invalid()!), lines.valueLine, Buffer.byteLength(text, "utf8") + 1, at.field, undefined)
       }
       if (isBlank(text)) continue
       read++
@@ -213,31 +198,21 @@ export class NdjsonRangeReader {
   /** Pushes the next chunk of the range into the splitter (or ends it). */
   private fill(): void {
     const lines = this.lines
-    if (this.filePos >= this.end) {
-      const rest = this.decoder.end()
-      if (this.decoder.escaped()) lines.escaped = true
+    const file = this.file
+    const text = file.filePos < this.end ? file.next(this.end) : undefined
+    if (text === undefined) {
+      // the end of the range (or of a file shorter than when it was opened)
+      this.end = file.filePos
+      const rest = file.decoder.end()
+      if (file.decoder.escaped()) lines.escaped = true
       if (rest.length > 0) lines.push(rest)
-      if (this.decoder.invalidAt() >= 0) lines.stop()
+      if (file.decoder.invalidAt() >= 0) lines.stop()
       else lines.end()
       return
     }
-    let n: number
-    try {
-      n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, this.end - this.filePos), this.filePos)
-    } catch (e) {
-      throw ioFailure("read", e)
-    }
-    if (n === 0) {
-      // the file is shorter than when it was opened
-      this.end = this.filePos
-      this.fill()
-      return
-    }
-    this.filePos += n
-    const text = this.decoder.write(this.buffer.subarray(0, n))
-    if (this.decoder.escaped()) lines.escaped = true
+    if (file.decoder.escaped()) lines.escaped = true
     if (text.length > 0) lines.push(text)
-    if (this.decoder.invalidAt() >= 0) lines.stop()
+    if (file.decoder.invalidAt() >= 0) lines.stop()
   }
 
   /** The first line start at or after `cut`: the byte after the first line feed at or after `cut - 1` (the file's size when none). */
@@ -245,24 +220,12 @@ export class NdjsonRangeReader {
     const { size } = this.init
     if (cut <= 0) return 0
     for (let at = cut - 1; at < size;) {
-      const n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, size - at), at)
+      const n = readSync(this.file.fd, this.file.buffer, 0, Math.min(this.file.buffer.length, size - at), at)
       if (n === 0) break
-      const lf = this.buffer.subarray(0, n).indexOf(LF)
+      const lf = this.file.buffer.subarray(0, n).indexOf(LF)
       if (lf >= 0) return at + lf + 1
       at += n
     }
     return size
-  }
-
-  /** Line feeds in the first `length` bytes of the file. */
-  private lineFeeds(length: number): number {
-    let lines = 0
-    for (let at = 0; at < length;) {
-      const n = readSync(this.fd, this.buffer, 0, Math.min(this.buffer.length, length - at), at)
-      if (n === 0) break
-      lines += countByte(this.buffer.subarray(0, n), LF, 0)
-      at += n
-    }
-    return lines
   }
 }
