@@ -1,11 +1,12 @@
 /**
  * The modules the commands load lazily (see `engine.ts`). Not the PostgreSQL connectors or state
- * backend: they load when a workflow uses them (`lazyConnectorDefinitions`, {@link postgresBackend}); nor observability (`node:http` alone costs
+ * backend: they load when a workflow uses them (`lazyConnectorDefinitions`, {@link postgresBackend}); nor the
+ * stateful processors and `worker_map` (`lazyProcessorDefinitions`); nor observability (`node:http` alone costs
  * start-up time), loaded with `--http` or OTLP settings ({@link observability}).
  */
 export * as FileBackend from "../../../src/backends/FileBackend.ts"
 export { lazyConnectorDefinitions } from "../../../src/connectors/lazy.ts"
-export { definitions as processorDefinitions } from "../../../src/processors/index.ts"
+export { lazyProcessorDefinitions } from "../../../src/processors/lazy.ts"
 export * as Runtime from "../../../src/Runtime.ts"
 export * as Yaml from "../../yaml/Yaml.ts"
 export * as PlanFormat from "../../../src/PlanFormat.ts"
