@@ -1,14 +1,14 @@
 /**
  * The `dataflare` command-line interface, built with `effect/cli`.
  *
- * Each subcommand lives in its own file under `commands/` and is listed in {@link commands};
+ * Each subcommand lives in its own file under `commands/` and is listed in {@link subcommands};
  * adding a command (`plan`, `check`, ...) is one new file and one line here. Commands print their
  * own errors and fail with an exit code (see `docs/cli.md`): 0 ok, 1 invalid workflow, 2 usage
  * error, 3 run failed, 4 internal error, 130 interrupted.
  *
  * @since 0.1.0
  */
-import { Cause, Console, Effect, Exit, type Runtime } from "effect"
+import { Cause, Console, Effect, Exit, type Runtime, Stdio } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
 import * as Check from "./commands/check.ts"
@@ -28,38 +28,64 @@ import * as Validate from "./commands/validate.ts"
 import { CliExit, ExitCode } from "./internal/exit.ts"
 
 /**
- * The subcommands, in the order `--help` lists them.
+ * The subcommands, in the order `--help` lists them, each as the function that builds it: a run
+ * builds only the command it names (see {@link selected}), not the thirteen others with their
+ * descriptions and examples. (Their modules stay in the CLI's bundle: a dynamic import per
+ * subcommand made the bundle load more, smaller files, which cost `--help` and `--version` more
+ * than it saved `run`.)
  *
  * @category commands
  * @since 0.1.0
  */
-export const commands = [
-  Run.command,
-  Validate.command,
-  Plan.command,
-  Check.command,
-  Checkpoints.command,
-  Discover.command,
-  Top.command,
-  Schema.command,
-  List.command,
-  Test.command,
-  Runner.command,
-  Submit.command,
-  Status.command,
-  Stop.command
-] as const
+export const subcommands = {
+  run: Run.command,
+  validate: Validate.command,
+  plan: Plan.command,
+  check: Check.command,
+  checkpoints: Checkpoints.command,
+  discover: Discover.command,
+  top: Top.command,
+  schema: Schema.command,
+  list: List.command,
+  test: Test.command,
+  runner: Runner.command,
+  submit: Submit.command,
+  status: Status.command,
+  stop: Stop.command
+} as const
+
+type Name = keyof typeof subcommands
+
+/** One of the subcommands, built. */
+type Subcommand = ReturnType<(typeof subcommands)[Name]>
+
+const names = Object.keys(subcommands) as ReadonlyArray<Name>
+
+const isName = (word: string | undefined): word is Name => word !== undefined && Object.hasOwn(subcommands, word)
 
 /**
- * The root `dataflare` command.
+ * The subcommands a command line needs: the one it names first (`dataflare run ...`), or all of
+ * them — for `--help`, `--version`, an unknown or misspelt subcommand (the error suggests the
+ * closest names), a flag before the subcommand, and the built-in flags that read the whole
+ * command tree wherever they stand (`--completions`, `--wizard`). The parse of a command line
+ * naming its subcommand first only ever looks at that subcommand, so it is the same with or
+ * without the others.
  *
- * @category commands
- * @since 0.1.0
+ * @category running
+ * @since 0.5.0
  */
-export const command = Command.make("dataflare").pipe(
-  Command.withDescription("DataFlare: typed data integration pipelines. Run and check YAML workflows."),
-  Command.withSubcommands(commands)
-)
+export const selected = (args: ReadonlyArray<string>): ReadonlyArray<Name> => {
+  const first = args[0]
+  const wholeTree = args.some((arg) => arg === "--wizard" || arg === "--completions" || arg.startsWith("--completions="))
+  return isName(first) && !wholeTree ? [first] : names
+}
+
+/** The root `dataflare` command over the given subcommands. */
+const root = (commands: ReadonlyArray<Subcommand>) =>
+  Command.make("dataflare").pipe(
+    Command.withDescription("DataFlare: typed data integration pipelines. Run and check YAML workflows."),
+    Command.withSubcommands(commands)
+  )
 
 /**
  * The version printed by `--version` (the package's).
@@ -89,7 +115,11 @@ const presenter: CliOutput.Presenter = {
  * @category running
  * @since 0.1.0
  */
-export const main = Command.run(command, { version }).pipe(
+export const main = Effect.gen(function*() {
+  const args = yield* Stdio.Stdio.use(({ args }) => args)
+  const commands = selected(args).map((name) => subcommands[name]())
+  return yield* Command.run(root(commands), { version })
+}).pipe(
   Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.catchTag("ShowHelp", (help) =>
     help.errors.length > 0 ? Effect.fail(new CliExit({ code: ExitCode.usage })) : Effect.void)

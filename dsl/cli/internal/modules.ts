@@ -9,11 +9,13 @@ export { lazyConnectorDefinitions } from "../../../src/connectors/lazy.ts"
 export { lazyProcessorDefinitions } from "../../../src/processors/lazy.ts"
 export * as Runtime from "../../../src/Runtime.ts"
 export * as Yaml from "../../yaml/Yaml.ts"
-export * as PlanFormat from "../../../src/PlanFormat.ts"
 export { typeSchemas } from "../../yaml/internal/jsonSchema.ts"
 
 /** The PostgreSQL state backend, loaded when a run or a command uses it. */
 export const postgresBackend = () => import("../../../src/backends/PostgresBackend.ts")
+
+/** The plan's text, Mermaid and DOT renderings (`dataflare plan` only). */
+export const planFormat = () => import("../../../src/PlanFormat.ts")
 
 /** Metrics, health checks, the dashboard and OTLP tracing (an HTTP server and client), loaded when a run asks for them. */
 export const observability = () => import("../../../src/Observability.ts")
