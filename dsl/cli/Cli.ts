@@ -1,65 +1,84 @@
 /**
  * The `dataflare` command-line interface, built with `effect/cli`.
  *
- * Each subcommand lives in its own file under `commands/` and is listed in {@link commands};
+ * Each subcommand lives in its own file under `commands/` and is listed in {@link subcommands};
  * adding a command (`plan`, `check`, ...) is one new file and one line here. Commands print their
  * own errors and fail with an exit code (see `docs/cli.md`): 0 ok, 1 invalid workflow, 2 usage
  * error, 3 run failed, 4 internal error, 130 interrupted.
  *
  * @since 0.1.0
  */
-import { Cause, Console, Effect, Exit, type Runtime } from "effect"
+import { Cause, Console, Effect, Exit, type Runtime, Stdio } from "effect"
 import { CliOutput, Command } from "effect/cli"
 import packageJson from "../../package.json" with { type: "json" }
-import * as Check from "./commands/check.ts"
-import * as Checkpoints from "./commands/checkpoints.ts"
-import * as Discover from "./commands/discover.ts"
-import * as List from "./commands/list.ts"
-import * as Plan from "./commands/plan.ts"
 import * as Run from "./commands/run.ts"
-import * as Runner from "./commands/runner.ts"
-import * as Schema from "./commands/schema.ts"
-import * as Status from "./commands/status.ts"
-import * as Stop from "./commands/stop.ts"
-import * as Submit from "./commands/submit.ts"
-import * as Test from "./commands/test.ts"
-import * as Top from "./commands/top.ts"
-import * as Validate from "./commands/validate.ts"
 import { CliExit, ExitCode } from "./internal/exit.ts"
 
 /**
- * The subcommands, in the order `--help` lists them.
+ * The subcommands, in the order `--help` lists them, each as the function that builds it (after
+ * loading its module). `run` is part of the CLI's own module; the others are one module loaded when
+ * a command line needs one of them (`internal/otherCommands.ts`), so that `dataflare run` neither
+ * loads, compiles nor builds their code (≈ 5 % of its start-up); a run builds only the command it
+ * names (see {@link selected}).
  *
  * @category commands
  * @since 0.1.0
  */
-export const commands = [
-  Run.command,
-  Validate.command,
-  Plan.command,
-  Check.command,
-  Checkpoints.command,
-  Discover.command,
-  Top.command,
-  Schema.command,
-  List.command,
-  Test.command,
-  Runner.command,
-  Submit.command,
-  Status.command,
-  Stop.command
-] as const
+export const subcommands = {
+  run: () => Promise.resolve(Run.command()),
+  validate: () => other("validate"),
+  plan: () => other("plan"),
+  check: () => other("check"),
+  checkpoints: () => other("checkpoints"),
+  discover: () => other("discover"),
+  top: () => other("top"),
+  schema: () => other("schema"),
+  list: () => other("list"),
+  test: () => other("test"),
+  runner: () => other("runner"),
+  submit: () => other("submit"),
+  status: () => other("status"),
+  stop: () => other("stop")
+} as const
+
+type Others = typeof import("./internal/otherCommands.ts")["builders"]
+
+/** Builds one of the subcommands other than `run` (their module loads once). */
+const other = <K extends keyof Others>(name: K): Promise<ReturnType<Others[K]>> =>
+  import("./internal/otherCommands.ts").then((m) => m.builders[name]() as ReturnType<Others[K]>)
+
+type Name = keyof typeof subcommands
+
+/** One of the subcommands, built. */
+type Subcommand = Awaited<ReturnType<(typeof subcommands)[Name]>>
+
+const names = Object.keys(subcommands) as ReadonlyArray<Name>
+
+const isName = (word: string | undefined): word is Name => word !== undefined && Object.hasOwn(subcommands, word)
 
 /**
- * The root `dataflare` command.
+ * The subcommands a command line needs: the one it names first (`dataflare run ...`), or all of
+ * them — for `--help`, `--version`, an unknown or misspelt subcommand (the error suggests the
+ * closest names), a flag before the subcommand, and the built-in flags that read the whole
+ * command tree wherever they stand (`--completions`, `--wizard`). The parse of a command line
+ * naming its subcommand first only ever looks at that subcommand, so it is the same with or
+ * without the others.
  *
- * @category commands
- * @since 0.1.0
+ * @category running
+ * @since 0.5.0
  */
-export const command = Command.make("dataflare").pipe(
-  Command.withDescription("DataFlare: typed data integration pipelines. Run and check YAML workflows."),
-  Command.withSubcommands(commands)
-)
+export const selected = (args: ReadonlyArray<string>): ReadonlyArray<Name> => {
+  const first = args[0]
+  const wholeTree = args.some((arg) => arg === "--wizard" || arg === "--completions" || arg.startsWith("--completions="))
+  return isName(first) && !wholeTree ? [first] : names
+}
+
+/** The root `dataflare` command over the given subcommands. */
+const root = (commands: ReadonlyArray<Subcommand>) =>
+  Command.make("dataflare").pipe(
+    Command.withDescription("DataFlare: typed data integration pipelines. Run and check YAML workflows."),
+    Command.withSubcommands(commands)
+  )
 
 /**
  * The version printed by `--version` (the package's).
@@ -89,7 +108,11 @@ const presenter: CliOutput.Presenter = {
  * @category running
  * @since 0.1.0
  */
-export const main = Command.run(command, { version }).pipe(
+export const main = Effect.gen(function*() {
+  const args = yield* Stdio.Stdio.use(({ args }) => args)
+  const commands = yield* Effect.promise(() => Promise.all(selected(args).map((name) => subcommands[name]())))
+  return yield* Command.run(root(commands), { version })
+}).pipe(
   Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.catchTag("ShowHelp", (help) =>
     help.errors.length > 0 ? Effect.fail(new CliExit({ code: ExitCode.usage })) : Effect.void)

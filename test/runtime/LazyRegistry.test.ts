@@ -2,8 +2,8 @@
  * Lazily registered definitions (`Registry.lazy`): the registry knows their role, type and
  * description; their module loads when a workflow being prepared names the type (once), or with
  * `loadAll`; a load that fails or brings another type is a definition issue naming the node. The
- * CLI's built-in list (`lazyConnectorDefinitions`) registers the same types, in the same order,
- * with the same descriptions as `connectorDefinitions`.
+ * CLI's built-in lists (`lazyConnectorDefinitions`, `lazyProcessorDefinitions`) register the same
+ * types, in the same order, with the same descriptions as `connectorDefinitions` and `definitions`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
@@ -12,6 +12,7 @@ import { lazyConnectorDefinitions } from "../../src/connectors/lazy.ts"
 import { MemorySource } from "../../src/connectors/memory/MemorySource.ts"
 import { DefinitionError } from "../../src/Errors.ts"
 import { definitions as processorDefinitions } from "../../src/processors/index.ts"
+import { lazyProcessorDefinitions } from "../../src/processors/lazy.ts"
 import * as Registry from "../../src/Registry.ts"
 import * as Runtime from "../../src/Runtime.ts"
 import * as StateBackend from "../../src/StateBackend.ts"
@@ -92,4 +93,16 @@ describe("lazy registry", () => {
       `${d._tag === "LazyDefinition" ? d.kind : d._tag === "SourceDefinition" ? "source" : "sink"}:${d.type}: ${d.description}`
     assert.deepStrictEqual(lazyConnectorDefinitions.map(describe), connectorDefinitions.map(describe))
   })
+
+  it.effect("the CLI's lazy processors are the built-in processors: same types, order and descriptions; each loads its own", () =>
+    Effect.gen(function*() {
+      const describe = (d: Registry.Definition | Registry.LazyDefinition) =>
+        `${d._tag === "LazyDefinition" ? d.kind : d._tag === "ProcessorDefinition" ? "processor" : d._tag}:${d.type}: ${d.description}`
+      assert.deepStrictEqual(lazyProcessorDefinitions.map(describe), processorDefinitions.map(describe))
+      const registry = yield* Registry.make(lazyProcessorDefinitions)
+      assert.isUndefined(registry.find("processor", "aggregate"))
+      yield* registry.loadAll!
+      const eager = yield* Registry.make(processorDefinitions)
+      assert.deepStrictEqual(registry.entries.map((e) => `${e.kind}:${e.type}`), eager.entries.map((e) => `${e.kind}:${e.type}`))
+    }))
 })

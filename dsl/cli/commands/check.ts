@@ -73,12 +73,13 @@ export const formatResult = (result: CheckResult): string => {
 }
 
 /**
- * The `check` command.
+ * Builds the `check` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "check",
   { workflow: workflowArgument, timeout },
   ({ timeout, workflow }) =>

@@ -86,12 +86,13 @@ export const toJson = (c: CheckpointInfo) => ({
 })
 
 /**
- * The `checkpoints` command.
+ * Builds the `checkpoints` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "checkpoints",
   { workflow: workflowArgument, stateDir, limit, format },
   ({ format, limit, stateDir, workflow }) =>

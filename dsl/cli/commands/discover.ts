@@ -37,12 +37,13 @@ const timeout = timeoutFlag("How long to wait for the server", 10_000)
 const postgres = Effect.promise(() => import("../../../src/connectors/postgres/PostgresSource.ts"))
 
 /**
- * The `discover` command.
+ * Builds the `discover` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "discover",
   { connection, table, bigint, name, timeout },
   ({ bigint, connection, name, table, timeout }) =>

@@ -24,12 +24,13 @@ const filter = Argument.String("filter").pipe(
 const format = formatFlag(["text", "json"], "Output format: text (default) or json (an array of types with their keys)")
 
 /**
- * The `list` command.
+ * Builds the `list` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.5.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "list",
   { filter, format },
   ({ filter, format }) =>

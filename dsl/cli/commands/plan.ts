@@ -17,19 +17,21 @@ import { formatFlag } from "../internal/flags.ts"
 const format = formatFlag(["text", "mermaid", "dot"], "Output format: text (default), mermaid (a flowchart) or dot (Graphviz)")
 
 /**
- * The `plan` command.
+ * Builds the `plan` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "plan",
   { workflow: workflowArgument, format },
   ({ format, workflow }) =>
     Effect.gen(function*() {
-      const { PlanFormat, Runtime } = yield* engine
+      const { planFormat, Runtime } = yield* engine
       const graph = yield* load(workflow)
       const plan = Runtime.plan(yield* Runtime.prepare(graph))
+      const PlanFormat = yield* Effect.promise(planFormat)
       yield* Console.log(
         escapeLines(format === "mermaid" ? PlanFormat.mermaid(plan) : format === "dot" ? PlanFormat.dot(plan) : PlanFormat.text(plan))
       )

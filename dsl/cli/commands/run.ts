@@ -157,12 +157,13 @@ const stateLayer = ({ FileBackend, postgresBackend }: Engine, graph: WorkflowGra
 type PostgresBackendModule = typeof import("../../../src/backends/PostgresBackend.ts")
 
 /**
- * The `run` command.
+ * Builds the `run` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "run",
   { workflow: workflowArgument, quiet, stateDir, state, fromScratch, drain, dropState, http, logFormat },
   ({ drain, dropState, fromScratch, http, logFormat, quiet, state, stateDir, workflow }) =>

@@ -30,12 +30,13 @@ const parseListen = (text: string): { readonly host: string; readonly port: numb
 }
 
 /**
- * The `runner` command.
+ * Builds the `runner` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.5.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "runner",
   { cluster, listen, prefix, maxParts },
   ({ cluster, listen, prefix, maxParts }) =>

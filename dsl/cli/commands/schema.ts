@@ -29,12 +29,13 @@ export const text: Effect.Effect<string, never, Registry> = Effect.gen(function*
 })
 
 /**
- * The `schema` command.
+ * Builds the `schema` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.4.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "schema",
   {},
   () => text.pipe(Effect.flatMap((schema) => Console.log(schema.trimEnd())), provideRegistry)

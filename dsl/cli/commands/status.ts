@@ -16,12 +16,13 @@ const workflow = Flag.String("workflow").pipe(Flag.withDescription("Only this wo
 const format = formatFlag(["text", "json"], "Output format: text (default) or json ({ runners, coordinator, workflows, parts })")
 
 /**
- * The `status` command.
+ * Builds the `status` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.5.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "status",
   { cluster, prefix, workflow, format },
   ({ cluster, prefix, workflow, format }) =>

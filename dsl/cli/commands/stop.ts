@@ -13,12 +13,13 @@ import { cluster, clusterModule, options, prefix, reportClusterError } from "../
 const name = Argument.String("name").pipe(Argument.withDescription("The workflow's name (its `name:`)"))
 
 /**
- * The `stop` command.
+ * Builds the `stop` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.5.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "stop",
   { name, cluster, prefix },
   ({ name, cluster, prefix }) =>

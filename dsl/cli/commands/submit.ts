@@ -70,12 +70,13 @@ const detach = Flag.Boolean("detach").pipe(
 )
 
 /**
- * The `submit` command.
+ * Builds the `submit` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.5.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "submit",
   { workflows, cluster, prefix, parts, detach },
   ({ workflows, cluster, prefix, parts, detach }) =>

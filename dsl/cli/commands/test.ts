@@ -27,12 +27,13 @@ const timeout = timeoutFlag("How long one test may run", 60_000)
 const runner = Effect.promise(() => import("../internal/unitTest/runner.ts"))
 
 /**
- * The `test` command.
+ * Builds the `test` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.5.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "test",
   { workflow: workflowArgument, tests, timeout },
   ({ tests, timeout, workflow }) =>

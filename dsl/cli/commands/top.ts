@@ -52,12 +52,13 @@ const scrape = (base: string): Effect.Effect<ReadonlyArray<Sample> | string> =>
   )
 
 /**
- * The `top` command.
+ * Builds the `top` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.2.0
  */
-export const command = Command.make("top", { url, once }, ({ once, url }) =>
+export const command = () =>
+  Command.make("top", { url, once }, ({ once, url }) =>
   Effect.gen(function*() {
     const base = baseOf(url)
     const terminal = process.stdout.isTTY === true

@@ -14,12 +14,13 @@ import { escapeControl } from "../internal/text.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
 /**
- * The `validate` command.
+ * Builds the `validate` command (Cli.ts builds only the subcommands a command line needs).
  *
  * @category commands
  * @since 0.1.0
  */
-export const command = Command.make(
+export const command = () =>
+  Command.make(
   "validate",
   { workflow: workflowArgument },
   ({ workflow }) =>

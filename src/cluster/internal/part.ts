@@ -66,6 +66,14 @@ export const runPart = (
       partRegistry = registry
     } else {
       yield* deps.table.ensureExchange
+      // the stage's registry reads the keyed nodes' entries before the run prepares (and so loads)
+      // the workflow's types: a registry with lazy processors (the CLI's) loads them first
+      if (registry.load !== undefined) {
+        const load = registry.load
+        yield* Effect.forEach(keyed, (n) => load("processor", n.type), { discard: true }).pipe(
+          Effect.mapError((error) => failed(`on runner ${deps.runner}: ${error.message}`))
+        )
+      }
       graph = partGraph(Exchange.stageGraph(resolved.graph, keyed, stage, Redacted.value(deps.url), deps.prefix), part)
       // the parts of the stage before: this stage's producers
       const first = (stage.stage - 2) * stage.n
