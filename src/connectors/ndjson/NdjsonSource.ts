@@ -57,11 +57,13 @@ const CONNECTOR = "ndjson"
 const entry = new URL("../../workers/internal/ndjsonRange.ts", import.meta.url)
 
 /**
- * Bytes of file each byte range should have at least for `auto` to split. A range thread costs
- * tens of milliseconds to start; a line of JSON costs about three times a CSV row of the same
- * bytes to read, so a range repays its thread sooner than the csv source's 5 MiB.
+ * Bytes of file each byte range should have at least for `auto` to split: a range thread costs
+ * tens of milliseconds to start. Measured on 2 cores, idle (narrow NDJSON → filter → NDJSON, whole
+ * process; bench scenario 13): 2 ranges lose to 1 up to 6 MiB (0.76-0.95), are even at 8 MiB
+ * (0.95 with 10 % kept, 1.12 with 90 %), so as for the csv source a range of 5 MiB repays its
+ * thread (two ranges from 10 MiB).
  */
-const AUTO_RANGE_BYTES = 2 * 1024 * 1024
+const AUTO_RANGE_BYTES = 5 * 1024 * 1024
 
 /**
  * The `ndjson` source definition.

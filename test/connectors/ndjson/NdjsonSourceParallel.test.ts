@@ -196,11 +196,11 @@ describe("ndjson source, parallel, in a workflow", () => {
       const dir = yield* tempDir
       const big = join(dir, "big.ndjson")
       const small = join(dir, "small.ndjson")
-      // about 9 MiB: at least two ranges' worth on any machine of 2 cores or more
-      writeFileSync(big, Array.from({ length: 90_000 }, (_, i) => `${JSON.stringify({ i, value: i % 100, text: "x".repeat(80) })}\n`).join(""))
+      // about 11 MiB: at least two ranges' worth (5 MiB each) on any machine of 2 cores or more
+      writeFileSync(big, Array.from({ length: 110_000 }, (_, i) => `${JSON.stringify({ i, value: i % 100, text: "x".repeat(80) })}\n`).join(""))
       writeFileSync(small, hostileLines(50).join(""))
-      assert.isAbove(statSync(big).size, 8 * 1024 * 1024)
-      const expected = Math.min(availableParallelism(), Math.floor(statSync(big).size / (2 * 1024 * 1024)))
+      assert.isAbove(statSync(big).size, 10 * 1024 * 1024)
+      const expected = Math.min(availableParallelism(), Math.floor(statSync(big).size / (5 * 1024 * 1024)))
       const bigPlan = PlanFormat.text(plan(yield* prepare(yield* workflow(big, join(dir, "b.ndjson"), ""))))
       assert.include(bigPlan, `source: in (ndjson), parallelism ${expected} (auto)`)
       const smallPlan = PlanFormat.text(plan(yield* prepare(yield* workflow(small, join(dir, "s.ndjson"), ""))))
