@@ -55,6 +55,31 @@ describe("dataflare run: signals (process)", () => {
       assert.isTrue(files.some((f) => /^chk-\d+\.json$/.test(f)), files.join(", "))
     }))
 
+  it.live("without a state directory, a stop says that no checkpoint is kept and a rerun starts over (it promises no resume)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow))
+      const child = spawn(bin, ["run", "wf.yaml"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk) => (stdout += String(chunk)))
+      child.stderr.on("data", (chunk) => (stderr += String(chunk)))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      yield* Effect.promise(() => stat(join(dir, "out.ndjson")).then((s) => s.size)).pipe(
+        Effect.catchDefect(() => Effect.succeed(0)),
+        Effect.filterOrFail((size) => size > 0),
+        Effect.retry(Schedule.spaced("100 millis")),
+        Effect.timeout("40 seconds")
+      )
+      child.kill("SIGINT")
+      assert.strictEqual(yield* Effect.promise(() => exited), 0, stderr)
+      assert.include(stderr, "no checkpoints are kept (set execution.checkpoint_interval or --state-dir to resume a stopped run), so a rerun starts over")
+      assert.notInclude(stderr, "a rerun resumes there")
+      assert.include(stdout, "endless: stopped; no checkpoints are kept")
+      assert.notInclude(stdout, "run it again to resume")
+    }))
+
   it.live("a SIGTERM while a completed run prints its summary and exits changes nothing: exit 0, every record written", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

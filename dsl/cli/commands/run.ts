@@ -30,7 +30,7 @@ import { ExitCode, reportDefinitionError, reportError } from "../internal/exit.t
 import { provideRegistry } from "../internal/registry.ts"
 import * as CliLog from "../internal/log.ts"
 import { http, jsonProgress, logFormat, observabilityLayer } from "../internal/observe.ts"
-import { stopRequested, whileArmed } from "../internal/signals.ts"
+import { restate, stopRequested, whileArmed } from "../internal/signals.ts"
 import { formatCount, formatDuration, formatLag, rate, recordsRead, renderSummary } from "../internal/summary.ts"
 import { load, workflowArgument } from "../internal/workflow.ts"
 
@@ -74,6 +74,9 @@ const dropState = Flag.String("drop-state").pipe(
 )
 
 const STOP_MESSAGE = "stopping: taking a checkpoint where the run is (a rerun resumes there; --drain finishes the inputs instead)"
+/** The stop message of a run that keeps no checkpoints (no state directory or backend). */
+const UNKEPT_STOP_MESSAGE =
+  "stopping where the run is; no checkpoints are kept (set execution.checkpoint_interval or --state-dir to resume a stopped run), so a rerun starts over; --drain finishes the inputs instead"
 const DRAIN_MESSAGE = "stopping: draining — sources end, windows fire, and a final checkpoint completes the run"
 
 /**
@@ -170,6 +173,9 @@ export const command = () =>
     Effect.gen(function*() {
       const modules = yield* engine
       const graph = yield* load(workflow)
+      // without a state directory or backend nothing is kept: a stop must not promise a resume
+      const kept = stateDir._tag === "Some" || state._tag === "Some" || graph.execution.state !== undefined || graph.execution.checkpoint_interval !== undefined
+      if (!kept && !drain) restate(UNKEPT_STOP_MESSAGE)
       if (state._tag === "Some" && stateDir._tag === "Some") {
         return yield* reportError("--state and --state-dir both say where the checkpoints go: give one", ExitCode.invalid)
       }
@@ -213,7 +219,11 @@ export const command = () =>
       }
       yield* Console.log(renderSummary(summary))
       if (summary.stopped !== undefined) {
-        yield* Console.log(`${summary.workflow}: stopped at checkpoint ${summary.stopped.checkpoint}; run it again to resume from there`)
+        yield* Console.log(
+          kept
+            ? `${summary.workflow}: stopped at checkpoint ${summary.stopped.checkpoint}; run it again to resume from there`
+            : `${summary.workflow}: stopped; no checkpoints are kept (set execution.checkpoint_interval or --state-dir), so a rerun starts over`
+        )
       }
     }).pipe(
       (effect) =>

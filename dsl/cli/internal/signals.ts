@@ -53,6 +53,14 @@ export const whileArmed = <A, E, R>(
       })
   )
 
+/**
+ * Changes what the armed command prints when a stop is requested (e.g. once it knows whether its
+ * checkpoints are kept); nothing when no command is armed.
+ */
+export const restate = (message: string): void => {
+  if (armed !== undefined) armed = message
+}
+
 /** Prints the stop message on stderr as the armed command asked (text, or a JSON log line). */
 export const announceStop = (message: string): void => announcer(message)
 
