@@ -21,14 +21,8 @@
  */
 import type { ProcessorDefinition } from "../Processor.ts"
 import { definition as WorkerMapDefinition } from "../workers/WorkerMap.ts"
-import { FilterDefinition } from "./filter.ts"
-import { FlatMapDefinition } from "./flatMap.ts"
-import { MapDefinition } from "./map.ts"
-import { ProcessDefinition } from "./process.ts"
-import { RenameDefinition } from "./rename.ts"
-import { SelectDefinition } from "./select.ts"
 import { statefulDefinitions } from "./stateful.ts"
-import { ViaDefinition } from "./via.ts"
+import { statelessDefinitions } from "./stateless.ts"
 
 export { FilterConfig, FilterDefinition, filterSpec } from "./filter.ts"
 export { FlatMapConfig, FlatMapDefinition, flatMapSpec } from "./flatMap.ts"
@@ -62,15 +56,7 @@ export { WorkerMapConfig, definition as WorkerMapDefinition, spec as workerMapSp
  * @category definitions
  * @since 0.1.0
  */
-export const processorDefinitions: ReadonlyArray<ProcessorDefinition<unknown>> = [
-  FilterDefinition,
-  MapDefinition,
-  SelectDefinition,
-  RenameDefinition,
-  FlatMapDefinition,
-  ProcessDefinition,
-  ViaDefinition
-]
+export const processorDefinitions: ReadonlyArray<ProcessorDefinition<unknown>> = statelessDefinitions
 
 /**
  * Every built-in processor definition: the stateless ones, the stateful ones and `worker_map`.

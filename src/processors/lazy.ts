@@ -10,13 +10,7 @@
  */
 import type { ProcessorDefinition } from "../Processor.ts"
 import { type LazyDefinition, lazy } from "../Registry.ts"
-import { FilterDefinition } from "./filter.ts"
-import { FlatMapDefinition } from "./flatMap.ts"
-import { MapDefinition } from "./map.ts"
-import { ProcessDefinition } from "./process.ts"
-import { RenameDefinition } from "./rename.ts"
-import { SelectDefinition } from "./select.ts"
-import { ViaDefinition } from "./via.ts"
+import { statelessDefinitions } from "./stateless.ts"
 
 /**
  * Every built-in processor, the stateful ones and `worker_map` loaded on first use.
@@ -25,13 +19,7 @@ import { ViaDefinition } from "./via.ts"
  * @since 0.5.0
  */
 export const lazyProcessorDefinitions: ReadonlyArray<ProcessorDefinition<unknown> | LazyDefinition> = [
-  FilterDefinition,
-  MapDefinition,
-  SelectDefinition,
-  RenameDefinition,
-  FlatMapDefinition,
-  ProcessDefinition,
-  ViaDefinition,
+  ...statelessDefinitions,
   lazy(
     "processor",
     "aggregate",

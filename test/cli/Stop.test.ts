@@ -18,29 +18,37 @@ destinations:
   out: { type: ndjson, inputs: [numbers], config: { path: out.ndjson } }
 `
 
+/**
+ * Writes the endless workflow to `dir`, starts `dataflare` with `args` there, waits until records
+ * are being written, sends SIGINT, and returns the exit code and what it printed.
+ */
+const interruptWhileWriting = (dir: string, args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow))
+    const child = spawn(bin, [...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => (stdout += String(chunk)))
+    child.stderr.on("data", (chunk) => (stderr += String(chunk)))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+    // wait until records are being written, then ask it to stop
+    yield* Effect.promise(() => stat(join(dir, "out.ndjson")).then((s) => s.size)).pipe(
+      Effect.catchDefect(() => Effect.succeed(0)),
+      Effect.filterOrFail((size) => size > 0),
+      Effect.retry(Schedule.spaced("100 millis")),
+      Effect.timeout("40 seconds")
+    )
+    child.kill("SIGINT")
+    const code = yield* Effect.promise(() => exited)
+    return { code, stdout, stderr }
+  })
+
 describe("dataflare run: signals (process)", () => {
   it.live("the first SIGINT stops gracefully: summary, final checkpoint, exit 0", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow))
-      const child = spawn(bin, ["run", "wf.yaml", "--state-dir", "state"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => (stdout += String(chunk)))
-      child.stderr.on("data", (chunk) => (stderr += String(chunk)))
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
-
-      // wait until records are being written, then ask it to stop
-      yield* Effect.promise(() => stat(join(dir, "out.ndjson")).then((s) => s.size)).pipe(
-        Effect.catchDefect(() => Effect.succeed(0)),
-        Effect.filterOrFail((size) => size > 0),
-        Effect.retry(Schedule.spaced("100 millis")),
-        Effect.timeout("40 seconds")
-      )
-      child.kill("SIGINT")
-      const code = yield* Effect.promise(() => exited)
-
+      const { code, stdout, stderr } = yield* interruptWhileWriting(dir, ["run", "wf.yaml", "--state-dir", "state"])
       assert.strictEqual(code, 0, stderr)
       assert.match(stderr, /stopping: taking a checkpoint where the run is/)
       const m = /\nout\s+sink\s+ndjson\s+([\d,]+)\s+([\d,]+)\n/.exec(stdout)
@@ -58,22 +66,8 @@ describe("dataflare run: signals (process)", () => {
   it.live("without a state directory, a stop says that no checkpoint is kept and a rerun starts over (it promises no resume)", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      yield* Effect.promise(() => writeFile(join(dir, "wf.yaml"), workflow))
-      const child = spawn(bin, ["run", "wf.yaml"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
-      let stdout = ""
-      let stderr = ""
-      child.stdout.on("data", (chunk) => (stdout += String(chunk)))
-      child.stderr.on("data", (chunk) => (stderr += String(chunk)))
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
-      yield* Effect.promise(() => stat(join(dir, "out.ndjson")).then((s) => s.size)).pipe(
-        Effect.catchDefect(() => Effect.succeed(0)),
-        Effect.filterOrFail((size) => size > 0),
-        Effect.retry(Schedule.spaced("100 millis")),
-        Effect.timeout("40 seconds")
-      )
-      child.kill("SIGINT")
-      assert.strictEqual(yield* Effect.promise(() => exited), 0, stderr)
+      const { code, stdout, stderr } = yield* interruptWhileWriting(dir, ["run", "wf.yaml"])
+      assert.strictEqual(code, 0, stderr)
       assert.include(stderr, "no checkpoints are kept (set execution.checkpoint_interval or --state-dir to resume a stopped run), so a rerun starts over")
       assert.notInclude(stderr, "a rerun resumes there")
       assert.include(stdout, "endless: stopped; no checkpoints are kept")
